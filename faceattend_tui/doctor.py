@@ -1,0 +1,81 @@
+"""`faceattend doctor`: what this machine offers the station, one line per fact."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from pathlib import Path
+
+import cv2
+import onnxruntime as ort
+
+from faceattend_tui.config import Settings
+from faceattend_tui.vision.models import ASSETS, cache_dir, sha256_file
+from faceattend_tui.vision.runtime import cuda_problem
+
+
+def model_lines(settings: Settings) -> list[str]:
+    lines = [f"models cache: {cache_dir()}", f"user models:  {settings.data / 'models'}"]
+    for role, value in (("detector", settings.detector), ("recognizer", settings.recognizer)):
+        lines.append(f"{role:10s} {value}: {_describe_model(value, settings.data)}")
+    return lines
+
+
+def _describe_model(value: str, data: Path) -> str:
+    if value in ASSETS:
+        asset = ASSETS[value]
+        for path in (data / "models" / asset.filename, cache_dir() / asset.filename):
+            if path.is_file():
+                ok = sha256_file(path) == asset.sha256
+                return f"{path} ({'sha256 ok' if ok else 'SHA-256 MISMATCH'})"
+        return "not installed (run `faceattend models install`)"
+    for path in (Path(value), data / value, data / "models" / value):
+        if path.is_file():
+            return f"{path} (sha256 {sha256_file(path)[:16]}...)"
+    return "NOT FOUND"
+
+
+def camera_lines(count: int) -> list[str]:
+    found = []
+    for index in range(count):
+        capture = cv2.VideoCapture(index)
+        try:
+            if capture.isOpened() and capture.read()[0]:
+                found.append(str(index))
+        finally:
+            capture.release()
+    return [f"cameras:    {', '.join(found) if found else f'none of indexes 0-{count - 1} opens'}"]
+
+
+def display_lines() -> list[str]:
+    display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    gui = _opencv_gui()
+    if not display and sys.platform.startswith("linux"):
+        state = "no DISPLAY set (over SSH?): the preview window will be off"
+    else:
+        state = f"display {display or 'present'}"
+    return [f"display:    {state}; OpenCV GUI backend: {gui}"]
+
+
+def _opencv_gui() -> str:
+    for line in cv2.getBuildInformation().splitlines():
+        if line.strip().startswith("GUI:"):
+            return line.split(":", 1)[1].strip() or "none"
+    return "unknown"
+
+
+def report(settings: Settings, cameras: int = 4) -> tuple[list[str], bool]:
+    problem = cuda_problem()
+    lines = [
+        f"python:     {sys.version.split()[0]} on {platform.system()} {platform.machine()}",
+        f"onnxruntime {ort.__version__}: providers {', '.join(ort.get_available_providers())}",
+        f"gpu:        {'CUDA usable' if problem is None else 'not used: ' + problem}",
+        f"opencv:     {cv2.__version__}",
+        f"data root:  {settings.data.resolve()}",
+    ]
+    lines += model_lines(settings)
+    lines += camera_lines(cameras)
+    lines += display_lines()
+    ok = all("NOT FOUND" not in line and "MISMATCH" not in line for line in lines)
+    return lines, ok

@@ -1,0 +1,149 @@
+"""Face verification on an LFW-style pairs file, from raw photos through the whole pipeline."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from faceattend_tui.vision.imageio import ImageError, read_image
+from faceattend_tui.vision.pipeline import FaceEngine, central
+
+
+@dataclass(frozen=True)
+class Pair:
+    left: str  # image key: Name/Name_0001
+    right: str
+    same: bool
+
+
+def image_key(name: str, number: str) -> str:
+    return f"{name}/{name}_{int(number):04d}"
+
+
+def parse_pairs(path: Path) -> tuple[list[Pair], int]:
+    """Pairs and the number of folds (1 when the file has none)."""
+    lines = [line.split() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if not lines:
+        raise ValueError(f"{path}: empty pairs file")
+    header, rows = lines[0], lines[1:]
+    folds = int(header[0]) if len(header) == 2 else 1
+    pairs = []
+    for number, row in enumerate(rows, start=2):
+        if len(row) == 3:
+            pairs.append(Pair(image_key(row[0], row[1]), image_key(row[0], row[2]), True))
+        elif len(row) == 4:
+            pairs.append(Pair(image_key(row[0], row[1]), image_key(row[2], row[3]), False))
+        else:
+            raise ValueError(f"{path}:{number}: expected 3 or 4 fields, found {len(row)}")
+    return pairs, folds
+
+
+def find_image(images: Path, key: str) -> Path:
+    for suffix in (".jpg", ".png", ".jpeg"):
+        candidate = images / f"{key}{suffix}"
+        if candidate.is_file():
+            return candidate
+    return images / f"{key}.jpg"
+
+
+def embed_images(engine: FaceEngine, images: Path, keys: list[str],
+                 progress: Callable[[int, int], None] | None = None) -> tuple[dict, list[str]]:
+    """key -> embedding (None when no face), and the error lines for unreadable files."""
+    embeddings, errors = {}, []
+
+    def load(key: str):
+        try:
+            return key, read_image(find_image(images, key)), None
+        except ImageError as exc:
+            return key, None, str(exc)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for done, (key, image, error) in enumerate(pool.map(load, keys), start=1):
+            if error:
+                errors.append(error)
+                embeddings[key] = None
+            else:
+                face = central(engine.detect_thorough(image), image.shape)
+                embeddings[key] = None if face is None else engine.embed(image, [face])[0]
+            if progress:
+                progress(done, len(keys))
+    return embeddings, errors
+
+
+def similarities(pairs: list[Pair], embeddings: dict) -> np.ndarray:
+    """Cosine per pair; -1 where a face was not found (so the pair counts as 'different')."""
+    out = np.empty(len(pairs), np.float32)
+    for i, pair in enumerate(pairs):
+        a, b = embeddings.get(pair.left), embeddings.get(pair.right)
+        out[i] = -1.0 if a is None or b is None else float(np.dot(a, b))
+    return out
+
+
+def best_threshold(sims: np.ndarray, same: np.ndarray) -> tuple[float, float]:
+    """Threshold with the best accuracy on these pairs, and that accuracy."""
+    candidates = np.unique(np.concatenate([sims, [-1.0, 1.0]]))
+    mids = (candidates[:-1] + candidates[1:]) / 2
+    accs = [np.mean((sims >= t) == same) for t in mids]
+    best = int(np.argmax(accs))
+    return float(mids[best]), float(accs[best])
+
+
+def kfold_accuracy(sims: np.ndarray, same: np.ndarray, folds: int, shuffle: bool) -> tuple[float, float]:
+    """Mean and std of accuracy with the threshold chosen on the other folds.
+
+    Files with folds list them one after another; files without are split at random (fixed seed).
+    """
+    order = np.random.default_rng(0).permutation(len(sims)) if shuffle else np.arange(len(sims))
+    parts = np.array_split(order, folds)
+    accs = []
+    for k, test in enumerate(parts):
+        train = np.concatenate([p for j, p in enumerate(parts) if j != k])
+        threshold, _ = best_threshold(sims[train], same[train])
+        accs.append(np.mean((sims[test] >= threshold) == same[test]))
+    return float(np.mean(accs)), float(np.std(accs))
+
+
+def rates_at(sims: np.ndarray, same: np.ndarray, threshold: float) -> tuple[float, float]:
+    """(TAR, FAR) when accepting cosine >= threshold."""
+    accept = sims >= threshold
+    return float(accept[same].mean()), float(accept[~same].mean())
+
+
+def tar_at_far(sims: np.ndarray, same: np.ndarray, far: float) -> tuple[float, float]:
+    """The highest TAR whose FAR does not exceed `far`, and its threshold."""
+    impostors = np.sort(sims[~same])[::-1]
+    allowed = int(np.floor(far * len(impostors)))
+    threshold = float(impostors[allowed]) + 1e-6 if allowed < len(impostors) else -1.0
+    return float((sims[same] >= threshold).mean()), threshold
+
+
+def evaluate(engine: FaceEngine, pairs_file: Path, images: Path, threshold: float,
+             progress: Callable[[int, int], None] | None = None) -> dict:
+    pairs, folds = parse_pairs(pairs_file)
+    keys = sorted({p.left for p in pairs} | {p.right for p in pairs})
+    embeddings, errors = embed_images(engine, images, keys, progress)
+    unreadable = {k for k in keys if any(k in e for e in errors)}
+    sims = similarities(pairs, embeddings)
+    same = np.array([p.same for p in pairs])
+    best_t, best_acc = best_threshold(sims, same)
+    tar, far = rates_at(sims, same, threshold)
+    tar3, t3 = tar_at_far(sims, same, 1e-3)
+    result = {
+        "pairs": len(pairs), "images": len(keys),
+        "no_face": sorted(k for k, v in embeddings.items() if v is None and k not in unreadable),
+        "unreadable": errors,
+        "best_threshold": round(best_t, 4), "accuracy_at_best": round(best_acc, 4),
+        "threshold": threshold, "accuracy_at_threshold": round(float(np.mean((sims >= threshold) == same)), 4),
+        "tar_at_threshold": round(tar, 4), "far_at_threshold": round(far, 4),
+        "tar_at_far_1e-3": round(tar3, 4), "threshold_at_far_1e-3": round(t3, 4),
+    }
+    n_folds = folds if folds > 1 else 10
+    mean, std = kfold_accuracy(sims, same, n_folds, shuffle=folds == 1)
+    result["folds"] = n_folds
+    result["kfold_accuracy"], result["kfold_std"] = round(mean, 4), round(std, 4)
+    return result
+

@@ -1,0 +1,1 @@
+"""Enrolled people: templates on disk, extraction from photos, and matching."""

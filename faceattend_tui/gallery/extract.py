@@ -1,0 +1,247 @@
+"""Build `database_tensor/` from `database_image/`, redoing only what changed.
+
+`database_image/<name>.<ext>` (one photo, the original layout) and `database_image/<name>/*.<ext>`
+(several) both belong to <name>. A failing image is reported and skipped; what was extracted
+before is kept unless its source image is gone or changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from faceattend_tui.gallery.templates import (
+    GalleryError,
+    Manifest,
+    load_manifest,
+    move_to_legacy,
+    read_rows,
+    save_manifest,
+    save_person,
+)
+from faceattend_tui.vision.imageio import ImageError, decode_image, is_image_name
+from faceattend_tui.vision.pipeline import FaceEngine, largest
+
+CHECKPOINT_SECONDS = 5.0
+
+
+@dataclass
+class Report:
+    people: int = 0
+    images: int = 0
+    extracted: int = 0
+    reused: int = 0
+    removed: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # "file: reason"
+    notes: list[str] = field(default_factory=list)  # things worth saying that are not failures
+
+
+@dataclass
+class Photo:
+    person: str
+    path: Path
+    key: str  # path relative to database_image, with forward slashes
+    sha256: str = ""
+    image: np.ndarray | None = None
+    error: str | None = None
+
+
+def scan_people(images_dir: Path) -> dict[str, list[Path]]:
+    """Person name -> their photo files, sorted, from both layouts."""
+    people: dict[str, list[Path]] = {}
+    if not images_dir.is_dir():
+        return people
+    for entry in sorted(images_dir.iterdir()):
+        if entry.is_dir() and not entry.name.startswith("."):
+            files = [p for p in sorted(entry.iterdir()) if p.is_file() and is_image_name(p)]
+            if files:
+                people.setdefault(entry.name, []).extend(files)
+        elif entry.is_file() and is_image_name(entry):
+            people.setdefault(entry.stem, []).append(entry)
+    return people
+
+
+def load_photo(photo: Photo) -> Photo:
+    """Read and hash a photo (runs in a thread: file reads and decoding release the GIL)."""
+    try:
+        data = photo.path.read_bytes()
+        photo.sha256 = hashlib.sha256(data).hexdigest()
+        photo.image = decode_image(data, str(photo.path))
+    except OSError as exc:
+        photo.error = f"{photo.path}: cannot read ({exc.strerror or exc})"
+    except ImageError as exc:
+        photo.error = str(exc)
+    return photo
+
+
+class Extractor:
+    def __init__(self, engine: FaceEngine, images_dir: Path, tensors_dir: Path,
+                 progress: Callable[[int, int, str], None] | None = None):
+        self.engine = engine
+        self.images_dir = images_dir
+        self.tensors_dir = tensors_dir
+        self.progress = progress or (lambda done, total, name: None)
+        self.report = Report()
+
+    def run(self, force: bool = False) -> Report:
+        people = scan_people(self.images_dir)
+        manifest = self._starting_manifest(force)
+        self._retire_unknown_files(people, manifest)
+        self._drop_removed(people, manifest)
+        photos = [Photo(name, p, p.relative_to(self.images_dir).as_posix()) for name, ps in people.items() for p in ps]
+        self.report.people, self.report.images = len(people), len(photos)
+        self._extract_all(people, photos, manifest)
+        save_manifest(self.tensors_dir, manifest)
+        return self.report
+
+    def _starting_manifest(self, force: bool) -> Manifest:
+        rec = self.engine.recognizer
+        fresh = Manifest(recognizer={"name": rec.name, "sha256": rec.sha256, "dim": self.engine.embedder.dim})
+        try:
+            old = load_manifest(self.tensors_dir)
+        except GalleryError as exc:
+            self.report.notes.append(f"{exc}; extracting everything again")
+            return fresh
+        if old is None or force:
+            fresh.people = old.people if old else {}
+            self._forget_rows(fresh)
+            return fresh
+        if old.recognizer.get("sha256") != rec.sha256:
+            self.report.notes.append(
+                f"templates were made by {old.recognizer.get('name', 'another model')}; "
+                f"extracting everything again with {rec.name}"
+            )
+            fresh.people = old.people
+            self._forget_rows(fresh)
+            return fresh
+        fresh.people = old.people
+        return fresh
+
+    @staticmethod
+    def _forget_rows(manifest: Manifest) -> None:
+        for entry in manifest.people.values():
+            entry["samples"] = []
+            entry["stale"] = True
+
+    def _retire_unknown_files(self, people: dict, manifest: Manifest) -> None:
+        """Seed-era or foreign .npy files: moved to legacy/ when we rebuild that person, else left."""
+        if not self.tensors_dir.is_dir():
+            return
+        for path in sorted(self.tensors_dir.glob("*.npy")):
+            if path.stem in manifest.people:
+                continue
+            if path.stem in people:
+                moved = move_to_legacy(self.tensors_dir, path)
+                self.report.notes.append(f"{path}: not made by this version; kept as {moved}, re-extracting")
+            else:
+                self.report.skipped.append(f"{path}: no photos in {self.images_dir} to rebuild it from; ignored")
+
+    def _drop_removed(self, people: dict, manifest: Manifest) -> None:
+        for name in sorted(set(manifest.people) - set(people)):
+            (self.tensors_dir / f"{name}.npy").unlink(missing_ok=True)
+            del manifest.people[name]
+            self.report.removed.append(name)
+
+    def _extract_all(self, people: dict, photos: list[Photo], manifest: Manifest) -> None:
+        reusable = {name: self._reusable_rows(name, manifest) for name in people}
+        todo = [p for p in photos if p.key not in reusable[p.person]]
+        fresh: dict[str, dict[str, tuple]] = {name: {} for name in people}
+        last_save = time.monotonic()
+        for done, photo in enumerate(self._loaded(todo), start=1):
+            row = self._embed_photo(photo)
+            self.progress(done, len(todo), photo.key)
+            if row is not None:
+                fresh[photo.person][photo.key] = row
+            if time.monotonic() - last_save > CHECKPOINT_SECONDS:
+                save_manifest(self.tensors_dir, manifest)
+                last_save = time.monotonic()
+            if self._person_complete(photo, todo, done):
+                self._save(photo.person, people[photo.person], reusable, fresh, manifest)
+        for name in people:
+            if name not in {p.person for p in todo}:
+                self._save(name, people[name], reusable, fresh, manifest)
+
+    @staticmethod
+    def _person_complete(photo: Photo, todo: list[Photo], done: int) -> bool:
+        return done == len(todo) or todo[done].person != photo.person
+
+    def _loaded(self, todo: list[Photo]) -> Iterable[Photo]:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            yield from pool.map(load_photo, todo)
+
+    def _reusable_rows(self, name: str, manifest: Manifest) -> dict[str, tuple]:
+        """Rows whose source photo is unchanged: key -> (sha256, row, sample record)."""
+        entry = manifest.people.get(name)
+        if not entry or entry.get("stale") or not entry.get("samples"):
+            return {}
+        path = self.tensors_dir / f"{name}.npy"
+        try:
+            rows = read_rows(path, self.engine.embedder.dim)
+        except GalleryError as exc:
+            self.report.notes.append(f"{exc}; re-extracting {name}")
+            return {}
+        samples = entry["samples"]
+        if len(rows) != len(samples):
+            self.report.notes.append(f"{path}: {len(rows)} rows for {len(samples)} photos; re-extracting {name}")
+            return {}
+        reusable = {}
+        for sample, row in zip(samples, rows, strict=True):
+            source = self.images_dir / sample["image"]
+            if source.is_file() and _sha256(source) == sample["sha256"]:
+                reusable[sample["image"]] = (sample["sha256"], row, sample)
+        return reusable
+
+    def _embed_photo(self, photo: Photo) -> tuple | None:
+        if photo.error:
+            self.report.skipped.append(photo.error)
+            return None
+        faces = self.engine.detect_thorough(photo.image)
+        if not faces:
+            self.report.skipped.append(f"{photo.path}: no face found")
+            return None
+        face = largest(faces)
+        if len(faces) > 1:
+            self.report.notes.append(f"{photo.path}: {len(faces)} faces, took the largest")
+        row = self.engine.embed(photo.image, [face])[0]
+        self.report.extracted += 1
+        sample = {"image": photo.key, "sha256": photo.sha256, "box": face.as_dict()["box"],
+                  "score": round(face.score, 4), "faces": len(faces)}
+        return photo.sha256, row, sample
+
+    def _save(self, name: str, files: list[Path], reusable: dict, fresh: dict, manifest: Manifest) -> None:
+        rows, samples = [], []
+        for path in files:
+            key = path.relative_to(self.images_dir).as_posix()
+            found = fresh[name].get(key) or reusable[name].get(key)
+            if found is None:
+                continue
+            if key in reusable[name] and key not in fresh[name]:
+                self.report.reused += 1
+            rows.append(found[1])
+            samples.append(found[2])
+        if not rows:
+            self._keep_or_skip(name, manifest)
+            return
+        digest = save_person(self.tensors_dir, name, np.stack(rows))
+        manifest.people[name] = {"samples": samples, "npy_sha256": digest}
+
+    def _keep_or_skip(self, name: str, manifest: Manifest) -> None:
+        entry = manifest.people.get(name)
+        if entry and not entry.get("stale"):
+            self.report.notes.append(f"{name}: no usable photo now; keeping the templates extracted before")
+            return
+        manifest.people.pop(name, None)
+        old = self.tensors_dir / f"{name}.npy"
+        if old.is_file():
+            move_to_legacy(self.tensors_dir, old)
+        self.report.notes.append(f"{name}: no usable photo; not enrolled")
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -1,0 +1,140 @@
+"""`database_tensor/`: one `<name>.npy` per person (float32, (k, D), unit rows) and a manifest.
+
+The manifest names the recogniser (and its SHA-256) and, for each person, the source image and
+its hash behind every row, so extraction can redo exactly what changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+MANIFEST = "manifest.json"
+FORMAT = 1
+LEGACY_DIR = "legacy"
+
+
+class GalleryError(Exception):
+    """Templates that cannot be used: missing, from another model, or of the wrong shape."""
+
+
+@dataclass
+class Manifest:
+    recognizer: dict = field(default_factory=dict)  # name, sha256, dim
+    people: dict = field(default_factory=dict)  # name -> {"samples": [...], "npy_sha256": ...}
+
+    def to_json(self) -> dict:
+        return {"format": FORMAT, "recognizer": self.recognizer, "people": self.people}
+
+
+def load_manifest(folder: Path) -> Manifest | None:
+    """The manifest, or None when there is none; a broken one raises GalleryError."""
+    path = folder / MANIFEST
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise GalleryError(f"{path}: unreadable manifest ({exc})") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("people"), dict):
+        raise GalleryError(f"{path}: not a faceattend manifest of format {FORMAT}")
+    return Manifest(recognizer=data.get("recognizer") or {}, people=data["people"])
+
+
+def save_manifest(folder: Path, manifest: Manifest) -> None:
+    write_atomic(folder / MANIFEST, json.dumps(manifest.to_json(), indent=1, ensure_ascii=False).encode())
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write through a temporary file in the same folder and rename, so readers never see half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def npy_bytes(rows: np.ndarray) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    np.save(buffer, np.ascontiguousarray(rows, dtype=np.float32))
+    return buffer.getvalue()
+
+
+def save_person(folder: Path, name: str, rows: np.ndarray) -> str:
+    """Write `<name>.npy` atomically; returns its SHA-256."""
+    data = npy_bytes(rows)
+    write_atomic(folder / f"{name}.npy", data)
+    return hashlib.sha256(data).hexdigest()
+
+
+def read_rows(path: Path, dim: int | None = None) -> np.ndarray:
+    """Rows of a template file, checked for shape, dtype and unit length."""
+    try:
+        rows = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise GalleryError(f"{path}: not a readable .npy file ({exc})") from None
+    if rows.ndim != 2 or rows.shape[0] == 0 or (dim is not None and rows.shape[1] != dim):
+        raise GalleryError(f"{path}: shape {rows.shape}, expected (k, {dim or 'D'})")
+    if rows.dtype != np.float32:
+        raise GalleryError(f"{path}: dtype {rows.dtype}, expected float32")
+    if not np.all(np.isfinite(rows)) or not np.allclose(np.linalg.norm(rows, axis=1), 1.0, atol=1e-3):
+        raise GalleryError(f"{path}: rows are not unit-length embeddings (seed-era or foreign file)")
+    return rows
+
+
+def move_to_legacy(folder: Path, path: Path) -> Path:
+    """Keep a file we will not use (e.g. a seed-era .npy) out of the way instead of deleting it."""
+    target = folder / LEGACY_DIR / path.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(path, target)
+    return target
+
+
+def load_gallery(folder: Path, recognizer_sha256: str, dim: int):
+    """The enrolled templates as a Gallery, plus one warning line per file that was left out.
+
+    Templates from another recogniser are refused as a whole: mixing models gives wrong names.
+    """
+    from faceattend_tui.gallery.matcher import Gallery
+
+    warnings: list[str] = []
+    manifest = load_manifest(folder)
+    files = sorted(folder.glob("*.npy")) if folder.is_dir() else []
+    if manifest is None:
+        if files:
+            warnings.append(f"{folder}: {len(files)} .npy file(s) without a manifest (seed-era); "
+                            "run `faceattend extract` to rebuild them")
+        return Gallery.from_people({}, dim), warnings
+    made_by = manifest.recognizer.get("sha256")
+    if made_by != recognizer_sha256:
+        raise GalleryError(
+            f"{folder}: templates were made by {manifest.recognizer.get('name', 'another model')}, "
+            "not the recogniser in use; run `faceattend extract` to rebuild them"
+        )
+    people = {}
+    for name, entry in manifest.people.items():
+        try:
+            people[name] = read_rows(folder / f"{name}.npy", dim)
+        except GalleryError as exc:
+            warnings.append(f"{exc}; {name} left out, run `faceattend extract`")
+            continue
+        if len(people[name]) != len(entry.get("samples", [])):
+            warnings.append(f"{folder / (name + '.npy')}: rows do not match the manifest; run `faceattend extract`")
+    for path in files:
+        if path.stem not in manifest.people:
+            warnings.append(f"{path}: not in the manifest (seed-era or foreign); ignored")
+    return Gallery.from_people(people, dim), warnings

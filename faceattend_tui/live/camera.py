@@ -1,0 +1,512 @@
+"""Frame sources for the live worker and a reader thread that hands over only the newest frame.
+
+A source text is parsed into a `SourceSpec` (webcam index, stream URL, video file, image folder or
+the generated demo stream), `make_source` turns the spec into a frame source, and
+`LatestFrameReader` reads it on a daemon thread. Problems never escape the thread: they become
+`SourceStatus` records passed to a callback and kept in a small buffer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple, Protocol
+
+import cv2
+import numpy as np
+
+STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https")
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".pgm", ".ppm", ".pbm"})
+STATUS_KINDS = ("opened", "ended", "lost", "reconnecting", "error", "skipped")
+
+
+class SourceError(ValueError):
+    """A source text that cannot be used, or a source that cannot be opened."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsing
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """What the user asked for: kind is "webcam", "stream", "file", "folder" or "demo"."""
+
+    kind: str
+    target: int | str  # webcam index, URL, or path as text ("demo" for the demo stream)
+
+    @property
+    def live(self) -> bool:
+        """Live sources reconnect after a loss; files and folders simply end."""
+        return self.kind in ("webcam", "stream")
+
+    @property
+    def name(self) -> str:
+        if self.kind == "webcam":
+            return f"camera {self.target}"
+        if self.kind == "stream":
+            return redact_url(str(self.target))
+        return str(self.target)
+
+
+def parse_source(text: str) -> SourceSpec:
+    """Read a source text: "0" is a webcam, a URL a stream, a folder a slideshow, a file a video."""
+    value = str(text).strip()
+    if not value:
+        raise SourceError("empty source: give a camera index, a URL, a video file, a folder or 'demo'")
+    if value.isdigit():
+        return SourceSpec("webcam", int(value))
+    if value.lower() == "demo":
+        return SourceSpec("demo", "demo")
+    scheme = re.match(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://", value)
+    if scheme:
+        if scheme.group(1).lower() not in STREAM_SCHEMES:
+            raise SourceError(f"unsupported URL scheme in {redact_url(value)!r} (use {', '.join(STREAM_SCHEMES)})")
+        return SourceSpec("stream", value)
+    path = Path(value).expanduser()
+    if path.is_dir():
+        return SourceSpec("folder", str(path))
+    if path.is_file():
+        return SourceSpec("file", str(path))
+    raise SourceError(f"source not found: {value!r} is not a camera index, URL, file or folder")
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced, safe to show in status lines."""
+    return re.sub(r"(://[^/:@]*):[^/@]*@", r"\1:***@", url)
+
+
+# ---------------------------------------------------------------------------------------------
+# Frame sources
+
+
+class FrameSource(Protocol):
+    """The small interface every source offers (the demo stream included)."""
+
+    name: str
+    kind: str
+    fps: float | None  # pacing hint; None when unknown
+    live: bool  # a failed read means "lost" (reconnect) rather than "ended"
+
+    def open(self) -> None: ...  # raises SourceError with a one-line reason
+
+    def read(self) -> tuple[bool, np.ndarray | None]: ...  # False: end of data or lost
+
+    def release(self) -> None: ...
+
+
+def sane_fps(value: float) -> float | None:
+    return float(value) if np.isfinite(value) and 0.5 <= value <= 240 else None
+
+
+class VideoCaptureSource:
+    """A cv2.VideoCapture over a webcam index, a video file or a stream URL."""
+
+    def __init__(self, target: int | str, kind: str = "", name: str = "", open_timeout: float = 5.0,
+                 read_timeout: float = 5.0, api: int = cv2.CAP_ANY):
+        self.target = target
+        self.kind = kind or ("webcam" if isinstance(target, int) else "file")
+        self.name = name or (f"camera {target}" if isinstance(target, int) else redact_url(str(target)))
+        self.live = self.kind in ("webcam", "stream")
+        self.open_timeout = open_timeout
+        self.read_timeout = read_timeout
+        self.api = api
+        self.fps: float | None = None
+        self._cap: cv2.VideoCapture | None = None
+
+    def _params(self) -> list[int]:
+        # Timeouts only matter for network streams; backends that do not know them ignore them.
+        if self.kind != "stream":
+            return []
+        params = []
+        for prop, seconds in (("CAP_PROP_OPEN_TIMEOUT_MSEC", self.open_timeout),
+                              ("CAP_PROP_READ_TIMEOUT_MSEC", self.read_timeout)):
+            if hasattr(cv2, prop):
+                params += [getattr(cv2, prop), int(seconds * 1000)]
+        return params
+
+    def open(self) -> None:
+        self.release()
+        api = cv2.CAP_FFMPEG if self.kind == "stream" and self.api == cv2.CAP_ANY else self.api
+        cap = cv2.VideoCapture(self.target, api, self._params())
+        if not cap.isOpened():
+            cap.release()
+            raise SourceError(self._open_failure())
+        if self.kind == "webcam":
+            cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)  # keep the driver queue short
+        self.fps = sane_fps(cap.get(cv2.CAP_PROP_FPS))
+        self._cap = cap
+
+    def _open_failure(self) -> str:
+        if self.kind == "webcam":
+            return f"{self.name} could not be opened (no such device, no permission, or busy)"
+        if self.kind == "stream":
+            return f"cannot connect to {self.name} (refused, unreachable or timed out)"
+        if not os.path.exists(str(self.target)):
+            return f"video file {self.name} does not exist"
+        return f"cannot open video file {self.name} (unsupported or corrupt)"
+
+    def read(self) -> tuple[bool, np.ndarray | None]:
+        if self._cap is None:
+            return False, None
+        ok, frame = self._cap.read()
+        return bool(ok), frame
+
+    def release(self) -> None:
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
+
+
+def looks_truncated(path: Path, data: np.ndarray) -> bool:
+    """A JPEG without its end marker; some OpenCV builds decode these into half-grey images."""
+    if path.suffix.lower() not in (".jpg", ".jpeg"):
+        return False
+    tail = data[-64:].tobytes()
+    return b"\xff\xd9" not in tail
+
+
+def decode_image(path: Path) -> tuple[np.ndarray | None, str]:
+    """The BGR image at path, or None with the reason it was skipped."""
+    try:
+        data = np.fromfile(str(path), dtype=np.uint8)  # np.fromfile copes with non-ASCII paths
+    except OSError as exc:
+        return None, f"cannot read {path.name}: {exc.strerror or exc}"
+    if data.size == 0:
+        return None, f"skipped {path.name}: empty file"
+    if looks_truncated(path, data):
+        return None, f"skipped {path.name}: truncated JPEG"
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    if image is None or image.size == 0:
+        return None, f"skipped {path.name}: not a readable image"
+    return image, ""
+
+
+class FolderSource:
+    """Images of a folder, sorted by name, each shown for a number of frames.
+
+    The pace is `frames_per_image` frames at `fps`, or `seconds_per_image` turned into frames.
+    Repeating an image gives the recognition votes several frames of the same face.
+    """
+
+    kind = "folder"
+    live = False
+
+    def __init__(self, path: str | Path, seconds_per_image: float = 2.0, fps: float = 10.0,
+                 frames_per_image: int | None = None):
+        self.path = Path(path)
+        self.name = str(path)
+        self.fps = float(fps)
+        self.frames_per_image = frames_per_image or max(1, round(seconds_per_image * self.fps))
+        self.notes: deque[str] = deque()  # skip messages; the reader turns them into statuses
+        self._reported: set[str] = set()
+        self._files: Iterator[Path] = iter(())
+        self._image: np.ndarray | None = None
+        self._shown = 0
+
+    def _note(self, message: str) -> None:
+        if message not in self._reported:  # one message per file, even when looping
+            self._reported.add(message)
+            self.notes.append(message)
+
+    def _listing(self) -> list[Path]:
+        try:
+            entries = sorted(p for p in self.path.iterdir() if p.is_file())
+        except OSError as exc:
+            raise SourceError(f"cannot list folder {self.name}: {exc.strerror or exc}") from exc
+        images = []
+        for entry in entries:
+            if entry.suffix.lower() in IMAGE_SUFFIXES:
+                images.append(entry)
+            else:
+                self._note(f"skipped {entry.name}: not an image")
+        return images
+
+    def _next_image(self) -> np.ndarray | None:
+        for path in self._files:
+            image, reason = decode_image(path)
+            if image is not None:
+                return image
+            self._note(reason)
+        return None
+
+    def open(self) -> None:
+        self._files = iter(self._listing())
+        self._image = self._next_image()
+        self._shown = 0
+        if self._image is None:
+            raise SourceError(f"no readable image in folder {self.name}")
+
+    def read(self) -> tuple[bool, np.ndarray | None]:
+        if self._image is not None and self._shown >= self.frames_per_image:
+            self._image = self._next_image()
+            self._shown = 0
+        if self._image is None:
+            return False, None
+        self._shown += 1
+        return True, self._image.copy()  # consumers may draw on their frame
+
+    def release(self) -> None:
+        self._files = iter(())
+        self._image = None
+
+
+def make_source(spec: SourceSpec, demo_factory: Callable[[], FrameSource] | None = None,
+                open_timeout: float = 5.0, read_timeout: float = 5.0,
+                seconds_per_image: float = 2.0, folder_fps: float = 10.0) -> FrameSource:
+    """A frame source for a parsed spec; the demo stream comes from `demo_factory`."""
+    if spec.kind == "folder":
+        return FolderSource(spec.target, seconds_per_image=seconds_per_image, fps=folder_fps)
+    if spec.kind == "demo":
+        if demo_factory is None:
+            raise SourceError("the demo stream is not available in this build")
+        return demo_factory()
+    return VideoCaptureSource(spec.target, spec.kind, spec.name, open_timeout, read_timeout)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reader thread
+
+
+@dataclass(frozen=True)
+class SourceStatus:
+    """One event of a reader: kind is one of STATUS_KINDS, message a one-line text naming the source."""
+
+    kind: str
+    message: str
+    source: str
+    time: float
+    retry_in: float | None = None  # seconds until the next attempt, for "reconnecting"
+
+
+class FramePacket(NamedTuple):
+    frame: np.ndarray
+    index: int  # counts every good frame read, so gaps show dropped frames
+    time: float  # clock time when it was read
+
+
+class Backoff:
+    """Reconnect delays: initial, doubled each time, capped at maximum."""
+
+    def __init__(self, initial: float = 0.5, maximum: float = 10.0, factor: float = 2.0):
+        self.initial, self.maximum, self.factor = initial, maximum, factor
+        self.attempt = 0
+
+    def next(self) -> float:
+        delay = min(self.initial * self.factor**self.attempt, self.maximum)
+        self.attempt += 1
+        return delay
+
+    def reset(self) -> None:
+        self.attempt = 0
+
+
+def is_good_frame(frame) -> bool:
+    return (isinstance(frame, np.ndarray) and frame.dtype == np.uint8 and frame.ndim == 3
+            and frame.shape[2] == 3 and frame.shape[0] > 0 and frame.shape[1] > 0)
+
+
+class LatestFrameReader:
+    """Reads a source on a daemon thread and hands over only the newest frame.
+
+    realtime=True: frames not taken in time are dropped (counted in `dropped`), so a slow consumer
+    always gets a fresh frame; files and folders are paced at their fps. realtime=False: files,
+    folders and the demo stream are read as fast as the consumer takes them, each frame delivered
+    once. Live sources (webcams, streams) always run in realtime mode.
+    """
+
+    def __init__(self, source: FrameSource, realtime: bool = True, loop: bool = False,
+                 on_status: Callable[[SourceStatus], None] | None = None, backoff: Backoff | None = None,
+                 max_bad_frames: int = 30, retry_first_open: bool = False,
+                 clock: Callable[[], float] = time.monotonic, start: bool = True):
+        self.source = source
+        self.live = bool(getattr(source, "live", False))
+        self.realtime = realtime or self.live
+        self.loop = loop
+        self.on_status = on_status
+        self.backoff = backoff or Backoff()
+        self.max_bad_frames = max_bad_frames
+        self.retry_first_open = retry_first_open
+        self.clock = clock
+        self.name = str(getattr(source, "name", "source"))
+        self.frames_read = 0
+        self.dropped = 0
+        self.bad_frames = 0
+        self.history: deque[SourceStatus] = deque(maxlen=200)
+        self._stop = threading.Event()
+        self._cond = threading.Condition()
+        self._slot: FramePacket | None = None
+        self._done = False
+        self._thread = threading.Thread(target=self._run, name=f"reader {self.name}", daemon=True)
+        if start:
+            self.start()
+
+    # -- consumer side
+
+    def start(self) -> None:
+        self._thread.start()
+
+    @property
+    def finished(self) -> bool:
+        """True once the thread has stopped (ended, failed or closed)."""
+        return self._done
+
+    def latest(self, timeout: float | None = None) -> FramePacket | None:
+        """The newest frame not handed over yet; None on timeout or once the reader has finished."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._slot is not None or self._done, timeout)
+            packet, self._slot = self._slot, None
+            self._cond.notify_all()
+            return packet
+
+    get = latest
+
+    def statuses(self) -> list[SourceStatus]:
+        """All statuses so far (the last 200)."""
+        return list(self.history)
+
+    def close(self, timeout: float = 5.0) -> bool:
+        """Stop the thread and wait for it; False if it is still stuck in a backend call."""
+        self._stop.set()
+        with self._cond:
+            self._cond.notify_all()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def __enter__(self) -> LatestFrameReader:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- thread side
+
+    def _emit(self, kind: str, message: str, retry_in: float | None = None) -> None:
+        status = SourceStatus(kind, message, self.name, self.clock(), retry_in)
+        self.history.append(status)
+        if self.on_status is not None:
+            with contextlib.suppress(Exception):  # a broken callback must not kill the reader
+                self.on_status(status)
+
+    def _named(self, text: str) -> str:
+        """The text with the source name in front unless it already names it."""
+        return text if self.name in text else f"{self.name}: {text}"
+
+    def _drain_notes(self) -> None:
+        notes = getattr(self.source, "notes", None)
+        while notes:
+            self._emit("skipped", f"{self.name}: {notes.popleft()}")
+
+    def _run(self) -> None:
+        try:
+            self._read_until_done()
+        except Exception as exc:  # last resort: report, never raise out of the thread
+            self._emit("error", f"{self.name}: unexpected {type(exc).__name__}: {exc}")
+        finally:
+            self._release()
+            with self._cond:
+                self._done = True
+                self._cond.notify_all()
+
+    def _release(self) -> None:
+        with contextlib.suppress(Exception):
+            self.source.release()
+
+    def _read_until_done(self) -> None:
+        first = True
+        while not self._stop.is_set():
+            if not self._open(first):
+                return
+            first = False
+            outcome, count = self._pump()
+            self._release()
+            if outcome == "stopped":
+                return
+            if outcome == "lost":
+                self._emit("lost", f"lost {self.name}: read failed after {count} frames")
+                continue
+            if count == 0:
+                self._emit("error", f"no frames could be read from {self.name}")
+                return
+            if not self.loop:
+                self._emit("ended", f"{self.name} ended after {self.frames_read} frames")
+                return
+
+    def _open(self, first: bool) -> bool:
+        """Open the source; live sources retry with backoff. False when giving up or stopped."""
+        retry = self.live and (not first or self.retry_first_open)
+        wait = self.live and not first  # after a loss, pause before the first reconnect
+        reason = f"lost {self.name}"
+        while not self._stop.is_set():
+            if wait:
+                delay = self.backoff.next()
+                self._emit("reconnecting", f"{reason}; reconnecting in {delay:.1f} s", retry_in=delay)
+                if self._stop.wait(delay):
+                    return False
+            try:
+                self.source.open()
+            except Exception as exc:
+                self._drain_notes()
+                reason = self._named(str(exc) or "cannot open")
+                if not retry:
+                    self._emit("error", reason)
+                    return False
+                wait = True
+                continue
+            self._emit("opened", f"opened {self.name}")
+            self._drain_notes()
+            return True
+        return False
+
+    def _pump(self) -> tuple[str, int]:
+        """Read until the source ends, fails or we are stopped: ("ended"|"lost"|"stopped", good frames)."""
+        count = bad_run = 0
+        fps = getattr(self.source, "fps", None)
+        pace = 1.0 / fps if self.realtime and fps and not self.live else 0.0
+        due = self.clock()
+        while not self._stop.is_set():
+            if pace:
+                due = self._wait_until(due, pace)
+            ok, frame = self.source.read()
+            self._drain_notes()
+            if not ok:
+                return ("lost" if self.live else "ended"), count
+            if not is_good_frame(frame):
+                self.bad_frames += 1
+                bad_run += 1
+                if bad_run > self.max_bad_frames:
+                    return ("lost" if self.live else "ended"), count
+                continue
+            bad_run = 0
+            count += 1
+            if count == 1:
+                self.backoff.reset()  # only a delivered frame proves the connection works
+            self._publish(FramePacket(frame, self.frames_read, self.clock()))
+            self.frames_read += 1
+        return "stopped", count
+
+    def _wait_until(self, due: float, pace: float) -> float:
+        """Sleep until `due` and return the next due time; a late reader does not burst to catch up."""
+        delay = due - self.clock()
+        if delay > 0:
+            self._stop.wait(delay)
+            return due + pace
+        return self.clock() + pace if -delay > pace else due + pace
+
+    def _publish(self, packet: FramePacket) -> None:
+        with self._cond:
+            if self.realtime:
+                if self._slot is not None:
+                    self.dropped += 1
+            else:
+                self._cond.wait_for(lambda: self._slot is None or self._stop.is_set())
+            self._slot = packet
+            self._cond.notify_all()

@@ -1,0 +1,243 @@
+"""IoU face tracking and per-track identity voting for the live recognition worker.
+
+`IouTracker` keeps faces apart from frame to frame by box overlap; `Voter` collects one recognition
+vote per embedded frame on each track and turns them into exactly one decision per track: a check-in
+once a name wins enough agreeing votes, or "unknown" when a face stays unmatched. Pure logic: no cv2,
+no models, and every method takes the time from the caller.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from faceattend_tui.vision.types import Face
+
+TRACK_STATES = ("pending", "known", "unknown")
+
+
+@dataclass(frozen=True)
+class Vote:
+    name: str | None  # None: no gallery match above the threshold
+    similarity: float
+    time: float
+
+
+@dataclass
+class Track:
+    """One face followed across frames, with its recognition state."""
+
+    id: int
+    box: np.ndarray  # (4,) float32 x1, y1, x2, y2, the latest matched detection
+    landmarks: np.ndarray  # (5, 2) float32
+    score: float
+    first_seen: float
+    last_seen: float
+    age: int = 1  # frames since the track was created
+    hits: int = 1  # frames with a matched detection
+    misses: int = 0  # consecutive frames without one
+    state: str = "pending"  # "pending", "known" or "unknown"
+    votes: deque[Vote] = field(default_factory=deque)  # recent votes, pruned by the Voter
+    vote_count: int = 0
+    first_vote: float | None = None
+    name: str | None = None  # decided name when state is "known"
+    similarity: float = 0.0  # mean similarity of the votes that decided the name
+    best_similarity: float = -1.0  # highest similarity of any vote so far
+    best_name: str | None = None  # gallery name behind best_similarity, even under the threshold
+    last_name: str | None = None  # latest vote, for display
+    last_similarity: float = -1.0
+    last_embedding: float | None = None  # time of the latest vote
+    embedded_box: np.ndarray | None = None  # box at the latest vote
+
+    @property
+    def decided(self) -> bool:
+        return self.state != "pending"
+
+    def observe(self, face: Face, now: float) -> None:
+        self.box = np.asarray(face.box, dtype=np.float32).copy()
+        self.landmarks = np.asarray(face.landmarks, dtype=np.float32).copy()
+        self.score = float(face.score)
+        self.last_seen = now
+        self.age += 1
+        self.hits += 1
+        self.misses = 0
+
+    def miss(self) -> None:
+        self.age += 1
+        self.misses += 1
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The one decision a track produces: kind "checkin" (with name) or "unknown"."""
+
+    kind: str
+    track_id: int
+    time: float
+    name: str | None = None
+    similarity: float | None = None  # mean similarity of the agreeing votes, for a check-in
+    votes: int = 0  # number of votes the decision rests on
+
+
+def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(len(a), len(b)) IoU of every box in a against every box in b, boxes as x1, y1, x2, y2."""
+    a = np.asarray(a, dtype=np.float32).reshape(-1, 1, 4)
+    b = np.asarray(b, dtype=np.float32).reshape(1, -1, 4)
+    width = np.clip(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0, None)
+    height = np.clip(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0, None)
+    inter = width * height
+    area_a = (a[..., 2] - a[..., 0]) * (a[..., 3] - a[..., 1])
+    area_b = (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])
+    return inter / np.maximum(area_a + area_b - inter, 1e-9)
+
+
+def greedy_match(iou: np.ndarray, threshold: float) -> list[tuple[int, int]]:
+    """(row, col) pairs taken by highest IoU first, each row and column used once."""
+    rows, cols = np.nonzero(iou >= threshold)
+    order = np.argsort(-iou[rows, cols], kind="stable")
+    used_rows, used_cols, pairs = set(), set(), []
+    for row, col in zip(rows[order].tolist(), cols[order].tolist(), strict=True):
+        if row not in used_rows and col not in used_cols:
+            used_rows.add(row)
+            used_cols.add(col)
+            pairs.append((row, col))
+    return pairs
+
+
+class IouTracker:
+    """Links detections of consecutive frames into tracks by box overlap."""
+
+    def __init__(self, iou_threshold: float = 0.3, max_misses: int = 10):
+        self.iou_threshold = iou_threshold
+        self.max_misses = max_misses
+        self.tracks: list[Track] = []  # live tracks, seen this frame or recently
+        self.removed: list[Track] = []  # tracks dropped by the latest update
+        self._next_id = 1
+
+    def update(self, faces: list[Face], now: float) -> list[Track]:
+        """Match this frame's faces; returns the track of each face, in the order of `faces`."""
+        boxes = np.array([face.box for face in faces], dtype=np.float32).reshape(-1, 4)
+        previous = np.array([track.box for track in self.tracks], dtype=np.float32).reshape(-1, 4)
+        pairs = greedy_match(iou_matrix(previous, boxes), self.iou_threshold)
+        result: list[Track | None] = [None] * len(faces)
+        for row, col in pairs:
+            self.tracks[row].observe(faces[col], now)
+            result[col] = self.tracks[row]
+        matched = {row for row, _ in pairs}
+        for row, track in enumerate(self.tracks):
+            if row not in matched:
+                track.miss()
+        self.removed = [track for track in self.tracks if track.misses > self.max_misses]
+        self.tracks = [track for track in self.tracks if track.misses <= self.max_misses]
+        for col, face in enumerate(faces):
+            if result[col] is None:
+                result[col] = self._new_track(face, now)
+        return result
+
+    def _new_track(self, face: Face, now: float) -> Track:
+        track = Track(self._next_id, np.asarray(face.box, dtype=np.float32).copy(),
+                      np.asarray(face.landmarks, dtype=np.float32).copy(), float(face.score), now, now)
+        self._next_id += 1
+        self.tracks.append(track)
+        return track
+
+    def reset(self) -> None:
+        self.removed = self.tracks
+        self.tracks = []
+
+
+class Voter:
+    """Turns per-frame recognition votes into one decision per track.
+
+    Check-in: `votes_needed` votes for the same name at or above `threshold`, among the last
+    `window_votes` votes no older than `window_seconds`, with no vote for another name after them
+    (a vote for someone else starts the count again; unmatched votes neither help nor reset).
+    Unknown: `unknown_after_seconds` after the first vote, when the last `votes_needed` votes were
+    all unmatched, or, for a track whose votes keep switching names, twice that long undecided.
+    Decided tracks are re-embedded every `recheck_seconds` or when their box moved so much that its
+    IoU with the box of the last vote fell under `recheck_iou`; those votes never decide again.
+    """
+
+    def __init__(self, threshold: float = 0.30, votes_needed: int = 3, window_votes: int = 5,
+                 window_seconds: float | None = 3.0, unknown_after_seconds: float = 4.0,
+                 recheck_seconds: float = 2.0, recheck_iou: float = 0.5):
+        if not 1 <= votes_needed <= window_votes:
+            raise ValueError("votes_needed must be between 1 and window_votes")
+        self.threshold = threshold
+        self.votes_needed = votes_needed
+        self.window_votes = window_votes
+        self.window_seconds = window_seconds
+        self.unknown_after_seconds = unknown_after_seconds
+        self.recheck_seconds = recheck_seconds
+        self.recheck_iou = recheck_iou
+
+    def needs_embedding(self, track: Track, now: float) -> bool:
+        """Whether the worker should embed this track's face on this frame."""
+        if not track.decided or track.last_embedding is None or track.embedded_box is None:
+            return True
+        if now - track.last_embedding >= self.recheck_seconds:
+            return True
+        return float(iou_matrix(track.box, track.embedded_box)[0, 0]) < self.recheck_iou
+
+    def add_vote(self, track: Track, name: str | None, similarity: float, now: float) -> Decision | None:
+        """Record one recognition result; returns a Decision the first time the track decides."""
+        similarity = float(similarity)
+        self._record(track, name, similarity, now)
+        if track.decided:
+            return None
+        return self._checkin(track, now) or self._unknown(track, now)
+
+    def _record(self, track: Track, name: str | None, similarity: float, now: float) -> None:
+        if name is not None and similarity > track.best_similarity:
+            track.best_similarity, track.best_name = similarity, name
+        matched = name if name is not None and similarity >= self.threshold else None
+        track.last_name, track.last_similarity = matched, similarity
+        track.last_embedding, track.embedded_box = now, track.box.copy()
+        track.vote_count += 1
+        if track.first_vote is None:
+            track.first_vote = now
+        track.votes.append(Vote(matched, similarity, now))
+        self._prune(track.votes, now)
+
+    def _prune(self, votes: deque[Vote], now: float) -> None:
+        while len(votes) > self.window_votes:
+            votes.popleft()
+        if self.window_seconds is not None:
+            while votes and votes[0].time < now - self.window_seconds:
+                votes.popleft()
+
+    def _checkin(self, track: Track, now: float) -> Decision | None:
+        latest = track.votes[-1].name
+        if latest is None:
+            return None
+        agreeing = agreeing_votes(track.votes, latest)
+        if len(agreeing) < self.votes_needed:
+            return None
+        mean = float(np.mean([vote.similarity for vote in agreeing]))
+        track.state, track.name, track.similarity = "known", latest, mean
+        return Decision("checkin", track.id, now, latest, mean, len(agreeing))
+
+    def _unknown(self, track: Track, now: float) -> Decision | None:
+        waited = now - (track.first_vote if track.first_vote is not None else now)
+        if waited < self.unknown_after_seconds or track.vote_count < self.votes_needed:
+            return None
+        recent = list(track.votes)[-self.votes_needed :]
+        all_unmatched = len(recent) == self.votes_needed and all(vote.name is None for vote in recent)
+        if not all_unmatched and waited < 2 * self.unknown_after_seconds:
+            return None
+        track.state = "unknown"
+        return Decision("unknown", track.id, now, votes=len(track.votes))
+
+
+def agreeing_votes(votes: deque[Vote], name: str) -> list[Vote]:
+    """The votes for `name` since the last vote for a different name (unmatched votes skipped)."""
+    agreeing = []
+    for vote in reversed(votes):
+        if vote.name is None:
+            continue
+        if vote.name != name:
+            break
+        agreeing.append(vote)
+    return agreeing

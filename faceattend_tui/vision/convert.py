@@ -1,0 +1,190 @@
+"""Convert an arcface_torch IResNet `.pth` checkpoint to ONNX and check it against PyTorch.
+
+PyTorch is only needed here (the `convert` extra) and is imported when a conversion starts.
+The export uses the TorchScript exporter (`dynamo=False`), which needs no extra packages.
+"""
+
+from __future__ import annotations
+
+import pickle
+import re
+import time
+import warnings
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from faceattend_tui.vision.runtime import ModelError, RuntimeOptions, make_session
+
+NETWORKS = ("r18", "r34", "r50", "r100")  # must match iresnet.LAYERS
+OPSET = 17
+SIDE = 112
+EXPORT_BATCH = 2
+CHECK_BATCH = 4  # differs from EXPORT_BATCH, so the check also covers the dynamic batch axis
+MIN_COSINE = 0.999
+INSTALL_HINT = "pip install 'faceattend[convert]'"
+
+
+def convert(weight: Path, network: str = "r100", out: Path | None = None, log: Callable = print) -> dict:
+    """Build `network`, load `weight` into it, export ONNX to `out` and verify it; returns a report."""
+    weight = Path(weight)
+    out = Path(out) if out is not None else weight.with_suffix(".onnx")
+    check_inputs(weight, network, out)
+    torch = import_torch(weight)
+    from faceattend_tui.vision import iresnet
+
+    start = time.perf_counter()
+    log(f"building {network}")
+    model = iresnet.build(network).eval()
+    log(f"loading {weight}")
+    state = read_state_dict(weight, torch)
+    fit_state_dict(model, state, weight, network)
+    log(f"exporting {out} (opset {OPSET})")
+    part = out.with_name(out.name + ".part")
+    try:
+        export(model, part, weight, torch)
+        log(f"verifying with ONNX Runtime (CPU) on a batch of {CHECK_BATCH}")
+        max_diff, min_cos = verify(model, part, torch)
+        if min_cos < MIN_COSINE:
+            raise ModelError(f"{weight}: ONNX output disagrees with PyTorch (cosine {min_cos:.5f} < {MIN_COSINE})")
+        part.replace(out)
+    finally:
+        part.unlink(missing_ok=True)
+    report = {
+        "out": out,
+        "network": network,
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "max_abs_diff": max_diff,
+        "min_cosine": min_cos,
+        "seconds": round(time.perf_counter() - start, 2),
+    }
+    log(f"wrote {out}: max abs diff {max_diff:.2e}, min cosine {min_cos:.6f}, {report['seconds']} s")
+    return report
+
+
+def check_inputs(weight: Path, network: str, out: Path) -> None:
+    if network not in NETWORKS:
+        raise ModelError(f"{weight}: unknown network {network!r} (choose one of {', '.join(NETWORKS)})")
+    if not weight.is_file():
+        raise ModelError(f"{weight}: weight file not found")
+    if out.resolve() == weight.resolve():
+        raise ModelError(f"{weight}: the ONNX output would overwrite the weight file; give another out path")
+
+
+def import_torch(weight: Path) -> Any:
+    try:
+        import torch
+    except ImportError:
+        raise ModelError(f"{weight}: converting needs PyTorch; install the convert extra: {INSTALL_HINT}") from None
+    return torch
+
+
+def read_state_dict(weight: Path, torch: Any) -> dict:
+    """The checkpoint's tensors by name, unwrapped and without a DataParallel "module." prefix."""
+    try:
+        data = torch.load(weight, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - torch.load raises many unrelated types
+        raise ModelError(f"{weight}: not a torch checkpoint ({load_problem(exc)})") from None
+    if isinstance(data, Mapping):
+        for key in ("state_dict", "model"):
+            if isinstance(data.get(key), Mapping):
+                data = data[key]
+                break
+    if not isinstance(data, Mapping) or not data or not all(torch.is_tensor(v) for v in data.values()):
+        raise ModelError(f"{weight}: not a state dict of tensors (found {type(data).__name__})")
+    return {strip_prefix(str(k)): v for k, v in data.items()}
+
+
+def load_problem(exc: BaseException) -> str:
+    text = first_line(exc)
+    if "Weights only load failed" in text:
+        return "holds pickled objects besides tensors; save model.state_dict() instead"
+    if isinstance(exc, (KeyError, EOFError, pickle.UnpicklingError)):
+        return "not a file written by torch.save"  # their own messages are a bare byte or empty
+    return text
+
+
+def strip_prefix(key: str) -> str:
+    return key[len("module.") :] if key.startswith("module.") else key
+
+
+def fit_state_dict(model: Any, state: dict, weight: Path, network: str) -> None:
+    """Load `state` strictly, first explaining in one line any key or shape mismatch."""
+    expected = model.state_dict()
+    # Checkpoints from older PyTorch lack num_batches_tracked; load_state_dict fills it in.
+    missing = [k for k in expected if k not in state and not k.endswith("num_batches_tracked")]
+    unexpected = [k for k in state if k not in expected]
+    reshaped = [k for k in expected if k in state and tuple(state[k].shape) != tuple(expected[k].shape)]
+    if missing or unexpected or reshaped:
+        counts = f"{len(missing)} missing, {len(unexpected)} unexpected, {len(reshaped)} wrong-shape keys"
+        example = (missing or unexpected or reshaped)[0]
+        raise ModelError(f"{weight}: does not fit {network} ({counts}, e.g. {example}){guess_hint(state, network)}")
+    model.load_state_dict(state, strict=True)
+
+
+def guess_hint(state: dict, network: str) -> str:
+    """A suggestion of the network whose blocks per stage match the checkpoint's keys."""
+    from faceattend_tui.vision.iresnet import LAYERS
+
+    blocks = block_counts(state)
+    for name, layers in LAYERS.items():
+        if layers == blocks and name != network:
+            return f"; it looks like {name}: try --network {name}"
+    if not any(blocks):
+        return "; it does not look like an IResNet checkpoint"
+    return ""
+
+
+def block_counts(state: dict) -> tuple[int, ...]:
+    """Blocks per stage (layer1..layer4) as seen in the state dict's key names."""
+    found: dict[int, set[int]] = {i: set() for i in range(1, 5)}
+    for key in state:
+        match = re.match(r"layer([1-4])\.(\d+)\.", key)
+        if match:
+            found[int(match.group(1))].add(int(match.group(2)))
+    return tuple(len(found[i]) for i in range(1, 5))
+
+
+def export(model: Any, path: Path, weight: Path, torch: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    dummy = torch.zeros(EXPORT_BATCH, 3, SIDE, SIDE)
+    axes = {"input": {0: "batch"}, "embedding": {0: "batch"}}
+    try:
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                model,
+                (dummy,),
+                str(path),
+                input_names=["input"],
+                output_names=["embedding"],
+                dynamic_axes=axes,
+                opset_version=OPSET,
+                do_constant_folding=True,
+                dynamo=False,
+            )
+    except Exception as exc:  # noqa: BLE001 - the exporter raises many unrelated types
+        raise ModelError(f"{weight}: ONNX export failed ({first_line(exc)})") from None
+
+
+def verify(model: Any, path: Path, torch: Any) -> tuple[float, float]:
+    """Max abs difference and minimum cosine between PyTorch and ONNX Runtime on random faces."""
+    generator = torch.Generator().manual_seed(0)
+    batch = torch.rand(CHECK_BATCH, 3, SIDE, SIDE, generator=generator) * 2 - 1
+    with torch.no_grad():
+        expected = model(batch).numpy()
+    session = make_session(path, RuntimeOptions(device="cpu"))
+    got = session.run(["embedding"], {"input": batch.numpy()})[0]
+    return float(np.abs(got - expected).max()), float(cosines(got, expected).min())
+
+
+def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
+    return (a * b).sum(axis=1) / np.maximum(norms, 1e-12)
+
+
+def first_line(exc: BaseException) -> str:
+    lines = [line for line in str(exc).strip().splitlines() if line.strip()]
+    return lines[0][:200] if lines else type(exc).__name__

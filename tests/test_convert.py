@@ -1,0 +1,136 @@
+"""The .pth to ONNX converter, on a randomly initialised r18."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import onnxruntime as ort  # noqa: E402
+
+from faceattend_tui.vision import iresnet  # noqa: E402
+from faceattend_tui.vision.convert import NETWORKS, convert, cosines  # noqa: E402
+from faceattend_tui.vision.runtime import ModelError  # noqa: E402
+
+
+def random_r18() -> torch.nn.Module:
+    """r18 in eval mode with non-trivial batch-norm statistics, so the check means something."""
+    torch.manual_seed(0)
+    model = iresnet.build("r18")
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+                module.running_mean.uniform_(-0.2, 0.2)
+                module.running_var.uniform_(0.5, 1.5)
+                module.weight.uniform_(0.5, 1.5)
+                module.bias.uniform_(-0.2, 0.2)
+    return model.eval()
+
+
+@pytest.fixture(scope="module")
+def r18(tmp_path_factory):
+    """The model and its state dict saved as a plain .pth."""
+    model = random_r18()
+    path = tmp_path_factory.mktemp("weights") / "r18.pth"
+    torch.save(model.state_dict(), path)
+    return model, path
+
+
+def run_onnx(path, faces: np.ndarray) -> np.ndarray:
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    assert [i.name for i in session.get_inputs()] == ["input"]
+    assert [o.name for o in session.get_outputs()] == ["embedding"]
+    return session.run(None, {"input": faces})[0]
+
+
+def test_converts_plain_state_dict(r18):
+    model, weight = r18
+    lines = []
+    report = convert(weight, "r18", log=lines.append)
+    out = weight.with_suffix(".onnx")
+    assert report["out"] == out and out.is_file()
+    assert not out.with_name(out.name + ".part").exists()
+    assert report["network"] == "r18"
+    assert report["parameters"] == sum(p.numel() for p in model.parameters())
+    assert report["min_cosine"] >= 0.999 and report["max_abs_diff"] < 1e-3
+    assert [line.split()[0] for line in lines] == ["building", "loading", "exporting", "verifying", "wrote"]
+
+    faces = np.random.default_rng(1).uniform(-1, 1, (3, 3, 112, 112)).astype(np.float32)
+    got = run_onnx(out, faces)
+    with torch.no_grad():
+        expected = model(torch.from_numpy(faces)).numpy()
+    assert got.shape == (3, 512)
+    assert cosines(got, expected).min() >= 0.999
+
+
+def test_converts_wrapped_module_prefixed_checkpoint(r18, tmp_path):
+    model, _ = r18
+    weight = tmp_path / "wrapped.pth"
+    torch.save({"state_dict": {f"module.{k}": v for k, v in model.state_dict().items()}, "epoch": 3}, weight)
+    out = tmp_path / "sub" / "backbone.onnx"
+    report = convert(weight, "r18", out=out, log=lambda _: None)
+    assert report["out"] == out and out.is_file()
+    assert report["min_cosine"] >= 0.999
+    assert run_onnx(out, np.zeros((2, 3, 112, 112), np.float32)).shape == (2, 512)
+
+
+def test_wrong_network_names_file_and_suggests_the_right_one(r18):
+    _, weight = r18
+    with pytest.raises(ModelError) as error:
+        convert(weight, "r34", log=lambda _: None)
+    message = str(error.value)
+    assert str(weight) in message and "does not fit r34" in message
+    assert "missing" in message and "--network r18" in message
+    assert "\n" not in message
+    assert not weight.with_name("r18.onnx.part").exists()
+
+
+def test_text_file_is_not_a_checkpoint(tmp_path):
+    weight = tmp_path / "notes.pth"
+    weight.write_text("hello, not a checkpoint\n")
+    with pytest.raises(ModelError, match="not a file written by torch.save") as error:
+        convert(weight, "r18", log=lambda _: None)
+    assert str(weight) in str(error.value) and "\n" not in str(error.value)
+
+
+def test_checkpoint_without_tensors_is_refused(tmp_path):
+    weight = tmp_path / "empty.pth"
+    torch.save({"epoch": 3}, weight)
+    with pytest.raises(ModelError, match="not a state dict"):
+        convert(weight, "r18", log=lambda _: None)
+
+
+def test_other_architecture_says_so(tmp_path):
+    weight = tmp_path / "other.pth"
+    torch.save(torch.nn.Linear(4, 2).state_dict(), weight)
+    with pytest.raises(ModelError, match="does not look like an IResNet"):
+        convert(weight, "r18", log=lambda _: None)
+
+
+def test_unknown_network(tmp_path):
+    weight = tmp_path / "w.pth"
+    weight.write_bytes(b"")
+    with pytest.raises(ModelError, match="unknown network 'r200'"):
+        convert(weight, "r200", log=lambda _: None)
+
+
+def test_missing_file(tmp_path):
+    weight = tmp_path / "absent.pth"
+    with pytest.raises(ModelError, match="not found") as error:
+        convert(weight, "r18", log=lambda _: None)
+    assert str(weight) in str(error.value)
+
+
+def test_without_torch_points_to_the_extra(tmp_path, monkeypatch):
+    weight = tmp_path / "w.pth"
+    weight.write_bytes(b"")
+    monkeypatch.setitem(sys.modules, "torch", None)
+    with pytest.raises(ModelError, match=r"faceattend\[convert\]"):
+        convert(weight, "r18", log=lambda _: None)
+
+
+def test_network_names_match_the_backbones():
+    assert tuple(iresnet.LAYERS) == NETWORKS

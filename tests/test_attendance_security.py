@@ -1,0 +1,124 @@
+"""Staff PIN, login name, and the lock that keeps a second station process out."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from faceattend_tui.attendance import (
+    LockedError,
+    acquire_lock,
+    check_pin,
+    current_user,
+    hash_pin,
+    open_store,
+    pin_required,
+    set_pin,
+    verify_pin,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_pin_verify_right_and_wrong():
+    stored = hash_pin("4821")
+    assert stored.startswith("scrypt$") and "4821" not in stored
+    assert verify_pin("4821", stored)
+    assert not verify_pin("4822", stored)
+    assert not verify_pin("", stored)
+    assert hash_pin("4821") != stored  # random salt
+
+
+@pytest.mark.parametrize("stored", ["", "plain", "md5$1$2$3$aa$bb", "scrypt$x$8$1$aa$bb", None])
+def test_malformed_pin_hash_never_matches(stored):
+    assert not verify_pin("4821", stored)
+
+
+def test_short_pin_is_refused():
+    with pytest.raises(ValueError, match="at least"):
+        hash_pin("12")
+
+
+def test_pin_in_store(tmp_path):
+    store = open_store(tmp_path)
+    assert not pin_required(store) and check_pin(store, "anything")
+    set_pin(store, "2468", user="admin")
+    again = open_store(tmp_path)
+    assert pin_required(again) and check_pin(again, "2468") and not check_pin(again, "1357")
+    assert "2468" not in (tmp_path / "attendance.json").read_text()
+    set_pin(again, None, user="admin")
+    assert not pin_required(open_store(tmp_path))
+    assert [a.action for a in again.audit_log()] == ["pin.set", "pin.clear"]
+
+
+def test_current_user_prefers_the_ssh_login(monkeypatch):
+    monkeypatch.setenv("SUDO_USER", "alice")
+    monkeypatch.setenv("LOGNAME", "root")
+    assert current_user() == "alice"
+    monkeypatch.delenv("SUDO_USER")
+    assert current_user() == "root"
+    for var in ("LOGNAME", "USER", "LNAME", "USERNAME"):
+        monkeypatch.delenv(var, raising=False)
+    assert current_user()  # from the password database
+
+
+def test_lock_in_this_process(tmp_path):
+    lock = acquire_lock(tmp_path, user="me")
+    path = tmp_path / "faceattend.lock"
+    holder = json.loads(path.read_text())
+    assert (holder["pid"], holder["user"]) == (os.getpid(), "me")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    with pytest.raises(LockedError, match=f"pid {os.getpid()}"):
+        acquire_lock(tmp_path)
+    lock.release()
+    assert not path.exists()
+    with acquire_lock(tmp_path) as again:
+        assert again.held
+    assert not again.held
+
+
+HOLDER = textwrap.dedent("""
+    import sys, time
+    from faceattend_tui.attendance import acquire_lock
+    lock = acquire_lock(sys.argv[1], user="bob")
+    print("locked", flush=True)
+    time.sleep(60)
+""")
+
+
+def test_lock_held_by_another_process(tmp_path):
+    child = subprocess.Popen([sys.executable, "-c", HOLDER, str(tmp_path)], stdout=subprocess.PIPE, cwd=ROOT)
+    try:
+        assert child.stdout.readline().strip() == b"locked"
+        with pytest.raises(LockedError) as caught:
+            acquire_lock(tmp_path)
+        assert caught.value.pid == child.pid and caught.value.user == "bob"
+        message = str(caught.value)
+        assert f"pid {child.pid}" in message and "user bob" in message and "since" in message
+    finally:
+        child.kill()
+        child.wait()
+    # The holder died without cleaning up: its lock file is stale and gets taken over.
+    assert (tmp_path / "faceattend.lock").exists()
+    with acquire_lock(tmp_path, user="me") as lock:
+        assert lock.holder["pid"] == os.getpid()
+        assert json.loads((tmp_path / "faceattend.lock").read_text())["user"] == "me"
+
+
+def test_stale_lock_file_with_junk_is_taken_over(tmp_path):
+    (tmp_path / "faceattend.lock").write_text('{"pid": 999999, "user": "ghost"}garbage')
+    with acquire_lock(tmp_path) as lock:
+        assert lock.holder["pid"] == os.getpid()
+
+
+def test_lock_creates_private_data_dir(tmp_path):
+    root = tmp_path / "fresh"
+    with acquire_lock(root):
+        assert stat.S_IMODE(root.stat().st_mode) == 0o700

@@ -104,6 +104,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_common(q)
     q.set_defaults(func=cmd_models_list)
 
+    p = sub.add_parser("demo", help="enroll a sample person and recognise them in the sample photos")
+    add_common(p)
+    p.set_defaults(func=cmd_demo)
+
     p = sub.add_parser("doctor", help="check this machine: runtime, GPU, models, cameras, display")
     add_common(p)
     p.add_argument("--cameras", type=int, default=4, help="how many camera indexes to try")
@@ -262,3 +266,23 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     for line in lines:
         print(line)
     return EXIT_OK if ok else EXIT_SKIPPED
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Enroll Yao Ming from one sample photo, then find him among the players in another."""
+    import shutil
+
+    from faceattend_tui.vision.models import find_asset, resolve_model
+
+    args.data = args.data or Path("demo-data")
+    resolve_model("sample_yaoming", args.data, say)
+    photos = args.data / "database_image"
+    photos.mkdir(parents=True, exist_ok=True)
+    shutil.copy(find_asset("sample_yaoming", args.data), photos / "Yao Ming.jpg")
+    say(f"demo data root: {args.data} (enrolled: Yao Ming)")
+    args.images, args.out, args.force = None, None, False
+    if cmd_extract(args) != EXIT_OK:
+        return EXIT_SKIPPED
+    args.images = [find_asset(name, args.data) for name in ("sample_players", "sample_gdp")]
+    args.json = args.embeddings = False
+    return cmd_identify(args)

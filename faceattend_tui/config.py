@@ -11,7 +11,7 @@ import tomllib
 CONFIG_NAME = "faceattend.toml"
 
 # Cosine similarity below which a face is "unknown" (calibrated on LFW View 1, see README).
-DEFAULT_THRESHOLD = 0.30
+DEFAULT_THRESHOLD = 0.32
 
 
 class ConfigError(Exception):

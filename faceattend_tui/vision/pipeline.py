@@ -65,6 +65,8 @@ class FaceEngine:
     def detect_thorough(self, image: np.ndarray) -> list[Face]:
         """For photos that must have a face: retry padded, at other scales and lower thresholds."""
         for pad, size, threshold in RETRIES:
+            if size == NATIVE:
+                size = native_size(image.shape, self.detector.size)
             faces = self._detect_padded(image, pad, size, threshold)
             if faces:
                 return faces
@@ -89,8 +91,16 @@ class FaceEngine:
         return self.embedder.embed(self.crops(image, faces))
 
 
+NATIVE = -1  # detect at the photo's own size (no upscaling), within the detector's limit
+
+
+def native_size(shape, limit: int) -> int:
+    return int(min(limit, max(160, -(-max(shape[:2]) // 32) * 32)))
+
+
 # (border as a fraction of the long side, detector input size, score threshold); None = default.
 RETRIES = (
+    (0.0, NATIVE, None),
     (0.0, None, None),
     (0.25, None, None),
     (0.0, 320, 0.3),

@@ -104,6 +104,17 @@ def build_parser() -> argparse.ArgumentParser:
     add_common(q)
     q.set_defaults(func=cmd_models_list)
 
+    p = sub.add_parser("watch", help="run the live recognition worker and print its events")
+    add_common(p)
+    p.add_argument("--source", default="0", help="camera index, video file, RTSP/HTTP URL, image folder or demo")
+    p.add_argument("--no-preview", action="store_true", help="do not open the preview window")
+    p.add_argument("--json", action="store_true", help="one JSON object per event")
+    p.add_argument("--max-seconds", type=float, default=None, help="stop after this many seconds")
+    p.add_argument("--loop", action="store_true", help="replay a video file or folder when it ends")
+    p.add_argument("--every-frame", action="store_true",
+                   help="process every frame of a file or folder as fast as possible (no real-time pacing)")
+    p.set_defaults(func=cmd_watch)
+
     p = sub.add_parser("demo", help="enroll a sample person and recognise them in the sample photos")
     add_common(p)
     p.set_defaults(func=cmd_demo)
@@ -286,3 +297,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     args.images = [find_asset(name, args.data) for name in ("sample_players", "sample_gdp")]
     args.json = args.embeddings = False
     return cmd_identify(args)
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    from faceattend_tui.live.watch import watch
+
+    settings = settings_from(args)
+    if args.source == "demo" and args.data is None:
+        settings.data = Path("demo-data")
+    return watch(settings, args, out=sys.stdout, log=say)

@@ -199,3 +199,28 @@ def test_undecided_tracks_always_need_embedding():
 def test_voter_rejects_impossible_settings():
     with pytest.raises(ValueError):
         Voter(votes_needed=6, window_votes=5)
+
+
+def test_unknown_track_checks_in_once_recognised():
+    tracker, voter = IouTracker(), Voter(threshold=0.3, votes_needed=3, unknown_after_seconds=1.0)
+    track = new_track(tracker)
+    decisions = [voter.add_vote(track, None, 0.1, t) for t in (0.0, 0.5, 1.0, 1.5)]
+    assert [d.kind for d in decisions if d] == ["unknown"]
+    assert voter.add_vote(track, "ann", 0.6, 2.0) is None
+    assert voter.needs_embedding(track, 2.05)  # a disagreeing vote is checked on the next frame
+    voter.add_vote(track, "ann", 0.6, 2.1)
+    late = voter.add_vote(track, "ann", 0.6, 2.2)
+    assert late is not None and late.kind == "checkin" and late.name == "ann"
+    assert voter.add_vote(track, "ann", 0.6, 2.3) is None
+
+
+def test_known_track_taken_over_by_another_person_checks_them_in():
+    tracker, voter = IouTracker(), Voter(threshold=0.3, votes_needed=3)
+    track = new_track(tracker)
+    first = [voter.add_vote(track, "ann", 0.7, t) for t in (0.0, 0.1, 0.2)]
+    assert first[-1].name == "ann"
+    assert voter.add_vote(track, "bob", 0.6, 0.3) is None
+    assert voter.add_vote(track, "bob", 0.6, 0.4) is None
+    switched = voter.add_vote(track, "bob", 0.6, 0.5)
+    assert switched is not None and switched.name == "bob"
+    assert voter.add_vote(track, "ann", 0.7, 0.6) is None  # one stray vote does not flip back

@@ -22,8 +22,9 @@ from typing import NamedTuple, Protocol
 import cv2
 import numpy as np
 
+from faceattend_tui.vision.imageio import ImageError, is_image_name, read_image
+
 STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https")
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".pgm", ".ppm", ".pbm"})
 STATUS_KINDS = ("opened", "ended", "lost", "reconnecting", "error", "skipped")
 
 
@@ -165,28 +166,12 @@ class VideoCaptureSource:
             self._cap = None
 
 
-def looks_truncated(path: Path, data: np.ndarray) -> bool:
-    """A JPEG without its end marker; some OpenCV builds decode these into half-grey images."""
-    if path.suffix.lower() not in (".jpg", ".jpeg"):
-        return False
-    tail = data[-64:].tobytes()
-    return b"\xff\xd9" not in tail
-
-
 def decode_image(path: Path) -> tuple[np.ndarray | None, str]:
     """The BGR image at path, or None with the reason it was skipped."""
     try:
-        data = np.fromfile(str(path), dtype=np.uint8)  # np.fromfile copes with non-ASCII paths
-    except OSError as exc:
-        return None, f"cannot read {path.name}: {exc.strerror or exc}"
-    if data.size == 0:
-        return None, f"skipped {path.name}: empty file"
-    if looks_truncated(path, data):
-        return None, f"skipped {path.name}: truncated JPEG"
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR)
-    if image is None or image.size == 0:
-        return None, f"skipped {path.name}: not a readable image"
-    return image, ""
+        return read_image(path), ""
+    except ImageError as exc:
+        return None, f"skipped {exc}"
 
 
 class FolderSource:
@@ -223,7 +208,7 @@ class FolderSource:
             raise SourceError(f"cannot list folder {self.name}: {exc.strerror or exc}") from exc
         images = []
         for entry in entries:
-            if entry.suffix.lower() in IMAGE_SUFFIXES:
+            if is_image_name(entry):
                 images.append(entry)
             else:
                 self._note(f"skipped {entry.name}: not an image")

@@ -156,8 +156,11 @@ class Voter:
     (a vote for someone else starts the count again; unmatched votes neither help nor reset).
     Unknown: `unknown_after_seconds` after the first vote, when the last `votes_needed` votes were
     all unmatched, or, for a track whose votes keep switching names, twice that long undecided.
-    Decided tracks are re-embedded every `recheck_seconds` or when their box moved so much that its
-    IoU with the box of the last vote fell under `recheck_iou`; those votes never decide again.
+    Decided tracks are re-embedded every `recheck_seconds`, when their box moved so much that its
+    IoU with the box of the last vote fell under `recheck_iou`, and on every frame while their
+    latest vote disagrees with the decision. A track decided unknown that then wins enough votes
+    for a name checks in (a person recognised once close enough); a known track whose votes agree
+    on someone else checks that person in (one face replaced another in the same place).
     """
 
     def __init__(self, threshold: float = 0.30, votes_needed: int = 3, window_votes: int = 5,
@@ -177,16 +180,16 @@ class Voter:
         """Whether the worker should embed this track's face on this frame."""
         if not track.decided or track.last_embedding is None or track.embedded_box is None:
             return True
-        if now - track.last_embedding >= self.recheck_seconds:
+        if now - track.last_embedding >= self.recheck_seconds or track.last_name != track.name:
             return True
         return float(iou_matrix(track.box, track.embedded_box)[0, 0]) < self.recheck_iou
 
     def add_vote(self, track: Track, name: str | None, similarity: float, now: float) -> Decision | None:
-        """Record one recognition result; returns a Decision the first time the track decides."""
+        """Record one recognition result; returns a Decision when the track decides who it is."""
         similarity = float(similarity)
         self._record(track, name, similarity, now)
         if track.decided:
-            return None
+            return self._checkin(track, now) if track.votes[-1].name not in (None, track.name) else None
         return self._checkin(track, now) or self._unknown(track, now)
 
     def _record(self, track: Track, name: str | None, similarity: float, now: float) -> None:

@@ -1,0 +1,104 @@
+"""Adding and removing people without a full extraction run (enrollment from the camera).
+
+Each sample is a photo of the face (saved under database_image/<name>/) and its embedding; the
+manifest records the photo's hash, so a later `faceattend extract` sees it as up to date.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+
+from faceattend_tui.gallery.templates import (
+    GalleryError,
+    Manifest,
+    load_manifest,
+    read_rows,
+    save_manifest,
+    save_person,
+    write_atomic,
+)
+from faceattend_tui.vision.embedder import normalize
+
+NAME_PATTERN = re.compile(r"^[^/\\:*?\"<>|\x00-\x1f]{1,80}$")
+
+
+def check_name(name: str) -> str:
+    """A person's name as it will be used for files; refuses names that cannot be file names."""
+    name = name.strip()
+    if not NAME_PATTERN.match(name) or name in (".", "..") or name.startswith("."):
+        raise GalleryError(f"{name!r} cannot be used as a name (no / \\ : * ? \" < > | or leading dot)")
+    return name
+
+
+def add_samples(data: Path, name: str, photos: list[bytes], embeddings: np.ndarray,
+                recognizer: dict) -> int:
+    """Save JPEG photos and their embeddings for a new or existing person; returns their sample count."""
+    name = check_name(name)
+    images, tensors = data / "database_image" / name, data / "database_tensor"
+    manifest = _manifest_for(tensors, recognizer)
+    entry = manifest.people.get(name, {"samples": []})
+    rows = _existing_rows(tensors, name, entry, recognizer.get("dim", embeddings.shape[1]))
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    samples = list(entry["samples"]) if len(rows) else []
+    for i, jpeg in enumerate(photos):
+        path = images / f"camera-{stamp}-{i + 1}.jpg"
+        write_atomic(path, jpeg)
+        samples.append({"image": path.relative_to(data / "database_image").as_posix(),
+                        "sha256": hashlib.sha256(jpeg).hexdigest(), "source": "camera"})
+    all_rows = np.concatenate([rows, normalize(embeddings)]) if len(rows) else normalize(embeddings)
+    digest = save_person(tensors, name, all_rows)
+    manifest.people[name] = {"samples": samples, "npy_sha256": digest}
+    save_manifest(tensors, manifest)
+    return len(samples)
+
+
+def remove_person(data: Path, name: str) -> bool:
+    """Erase a person's photos and templates; returns whether anything was there."""
+    name = check_name(name)
+    images, tensors = data / "database_image", data / "database_tensor"
+    found = False
+    for photo in list(images.glob(f"{glob_escape(name)}.*")) + [images / name]:
+        if photo.is_dir():
+            shutil.rmtree(photo)
+            found = True
+        elif photo.is_file():
+            photo.unlink()
+            found = True
+    manifest = load_manifest(tensors)
+    if manifest and manifest.people.pop(name, None) is not None:
+        save_manifest(tensors, manifest)
+        found = True
+    npy = tensors / f"{name}.npy"
+    if npy.is_file():
+        npy.unlink()
+        found = True
+    return found
+
+
+def glob_escape(text: str) -> str:
+    return re.sub(r"([*?\[])", r"[\1]", text)
+
+
+def _manifest_for(tensors: Path, recognizer: dict) -> Manifest:
+    manifest = load_manifest(tensors)
+    if manifest is None:
+        return Manifest(recognizer=dict(recognizer))
+    if manifest.recognizer.get("sha256") != recognizer.get("sha256"):
+        raise GalleryError(f"{tensors}: templates were made by another recogniser; run `faceattend extract` first")
+    return manifest
+
+
+def _existing_rows(tensors: Path, name: str, entry: dict, dim: int) -> np.ndarray:
+    if not entry.get("samples"):
+        return np.zeros((0, dim), np.float32)
+    try:
+        rows = read_rows(tensors / f"{name}.npy", dim)
+    except GalleryError:
+        return np.zeros((0, dim), np.float32)
+    return rows if len(rows) == len(entry["samples"]) else np.zeros((0, dim), np.float32)

@@ -1,0 +1,82 @@
+"""Enrollment capture: watch the largest face for a few seconds and keep the best samples."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from faceattend_tui.vision.align import frontality
+from faceattend_tui.vision.pipeline import FaceEngine, largest
+from faceattend_tui.vision.types import Face
+
+MIN_FACE = 60  # pixels: smaller faces make poor templates
+DUPLICATE_COSINE = 0.97  # samples this alike add nothing
+
+
+@dataclass
+class Sample:
+    photo: bytes  # JPEG of the face with margin, as saved into database_image/
+    embedding: np.ndarray
+    size: int
+    sharpness: float
+    frontality: float
+
+    @property
+    def quality(self) -> float:
+        """0..1: big enough, sharp enough, facing the camera."""
+        size = min(self.size / 112.0, 1.0)
+        sharp = min(self.sharpness / 150.0, 1.0)
+        return round(0.35 * size + 0.3 * sharp + 0.35 * self.frontality, 3)
+
+    def as_event(self) -> dict:
+        return {"photo_jpeg": self.photo, "embedding": self.embedding.astype(np.float32).tolist(),
+                "size": self.size, "sharpness": round(self.sharpness, 1),
+                "frontality": round(self.frontality, 3), "quality": self.quality}
+
+
+@dataclass
+class Capture:
+    request: str
+    until: float
+    count: int
+    samples: list[Sample] = field(default_factory=list)
+    frames_without_face: int = 0
+
+    def offer(self, engine: FaceEngine, frame: np.ndarray, faces: list[Face]) -> None:
+        face = largest(faces)
+        if face is None or min(face.width, face.height) < MIN_FACE:
+            self.frames_without_face += 1
+            return
+        crop = engine.crops(frame, [face])[0]
+        embedding = engine.embedder.embed([crop])[0]
+        self.samples.append(Sample(portrait(frame, face), embedding, int(min(face.width, face.height)),
+                                   sharpness(crop), frontality(face.landmarks)))
+
+    def best(self) -> list[Sample]:
+        """The highest-quality samples that are not near-duplicates of each other."""
+        chosen: list[Sample] = []
+        for sample in sorted(self.samples, key=lambda s: -s.quality):
+            if all(float(sample.embedding @ c.embedding) < DUPLICATE_COSINE for c in chosen):
+                chosen.append(sample)
+            if len(chosen) == self.count:
+                break
+        return chosen
+
+
+def sharpness(crop: np.ndarray) -> float:
+    """Variance of the Laplacian of the aligned face: low for blurred faces."""
+    grey = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
+    return float(cv2.Laplacian(grey, cv2.CV_64F).var())
+
+
+def portrait(frame: np.ndarray, face: Face, margin: float = 0.6) -> bytes:
+    """JPEG of the face with some margin, large enough to extract again later."""
+    x1, y1, x2, y2 = face.box
+    pad_x, pad_y = (x2 - x1) * margin, (y2 - y1) * margin
+    h, w = frame.shape[:2]
+    left, top = int(max(x1 - pad_x, 0)), int(max(y1 - pad_y, 0))
+    right, bottom = int(min(x2 + pad_x, w)), int(min(y2 + pad_y, h))
+    ok, jpeg = cv2.imencode(".jpg", frame[top:bottom, left:right], [cv2.IMWRITE_JPEG_QUALITY, 92])
+    return jpeg.tobytes() if ok else b""

@@ -1,0 +1,146 @@
+"""Frames to check-in events: detect every frame, track, embed only the faces that need it, vote.
+
+Pure in-process logic (no threads, no queues), so tests and benchmarks drive it frame by frame.
+Events are plain dicts with "type" first, ready to cross a process boundary or print as JSON.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from faceattend_tui.gallery.matcher import Gallery
+from faceattend_tui.live.tracker import Decision, IouTracker, Track, Voter
+from faceattend_tui.vision.pipeline import FaceEngine
+from faceattend_tui.vision.types import Face
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """What the preview draws for one face."""
+
+    box: tuple[int, int, int, int]
+    state: str  # known, unknown or pending
+    label: str
+
+
+@dataclass
+class LiveOptions:
+    threshold: float = 0.32
+    votes_needed: int = 3
+    max_embeds_per_frame: int = 6
+    unknown_after_seconds: float = 4.0
+    recheck_seconds: float = 2.0
+    min_face: int = 24  # faces smaller than this (pixels) are tracked but not recognised
+
+
+@dataclass
+class StageTimes:
+    """Per-stage time sums since the last stats event."""
+
+    frames: int = 0
+    ms: dict = field(default_factory=lambda: {"detect": 0.0, "track": 0.0, "embed": 0.0})
+    faces: int = 0
+    skipped_embeds: int = 0
+
+    def add(self, stage: str, seconds: float) -> None:
+        self.ms[stage] += seconds * 1e3
+
+
+class LiveRecognizer:
+    def __init__(self, engine: FaceEngine, gallery: Gallery, options: LiveOptions | None = None,
+                 clock: Callable[[], float] = time.time):
+        self.engine = engine
+        self.gallery = gallery
+        self.options = options or LiveOptions()
+        self.clock = clock
+        self.tracker = IouTracker()
+        self.voter = self._make_voter()
+        self.times = StageTimes()
+        self.overlays: list[Overlay] = []
+        self.last_faces: list[Face] = []
+
+    def _make_voter(self) -> Voter:
+        o = self.options
+        return Voter(threshold=o.threshold, votes_needed=o.votes_needed,
+                     unknown_after_seconds=o.unknown_after_seconds, recheck_seconds=o.recheck_seconds)
+
+    def set_gallery(self, gallery: Gallery) -> None:
+        """New enrolled people take effect at once; undecided tracks simply keep voting."""
+        self.gallery = gallery
+
+    def process(self, frame: np.ndarray, now: float | None = None) -> list[dict]:
+        """Events produced by this frame (check-ins and unknown faces)."""
+        now = self.clock() if now is None else now
+        start = time.perf_counter()
+        faces = self.last_faces = self.engine.detect(frame)
+        detected = time.perf_counter()
+        tracks = self.tracker.update(faces, now)
+        tracked = time.perf_counter()
+        events = self._recognise(frame, tracks, now)
+        self.times.add("detect", detected - start)
+        self.times.add("track", tracked - detected)
+        self.times.add("embed", time.perf_counter() - tracked)
+        self.times.frames += 1
+        self.times.faces = len(faces)
+        self.overlays = [overlay(t) for t in tracks]
+        return events
+
+    def _recognise(self, frame: np.ndarray, tracks: list[Track], now: float) -> list[dict]:
+        due = [t for t in tracks if self._recognisable(t) and self.voter.needs_embedding(t, now)]
+        due.sort(key=lambda t: (t.decided, -t.hits))  # undecided first, then the longest seen
+        chosen = due[: self.options.max_embeds_per_frame]
+        self.times.skipped_embeds += len(due) - len(chosen)
+        if not chosen:
+            return []
+        crops = [self.engine.crops(frame, [t_face(t)])[0] for t in chosen]
+        embeddings = self.engine.embedder.embed(crops)
+        matches = self.gallery.match(embeddings, self.options.threshold)
+        events = []
+        for track, match, crop in zip(chosen, matches, crops, strict=True):
+            decision = self.voter.add_vote(track, match.name, match.similarity, now)
+            if decision is not None:
+                events.append(decision_event(decision, crop))
+        return events
+
+    def _recognisable(self, track: Track) -> bool:
+        width, height = track.box[2] - track.box[0], track.box[3] - track.box[1]
+        return min(width, height) >= self.options.min_face
+
+    def take_stats(self) -> dict:
+        """Average per-stage milliseconds since the last call, then start counting again."""
+        t, self.times = self.times, StageTimes()
+        frames = max(t.frames, 1)
+        stats = {f"{k}_ms": round(v / frames, 2) for k, v in t.ms.items()}
+        stats.update(faces=t.faces, tracks=len(self.tracker.tracks), frames=t.frames)
+        if t.skipped_embeds:
+            stats["busy"] = (f"{t.faces} faces in view: recognising {self.options.max_embeds_per_frame} "
+                             "per frame, the rest wait their turn")
+        return stats
+
+
+def t_face(track: Track) -> Face:
+    return Face(track.box, track.score, track.landmarks)
+
+
+def overlay(track: Track) -> Overlay:
+    box = tuple(int(round(v)) for v in track.box)
+    if track.state == "known":
+        return Overlay(box, "known", f"{track.name} {track.similarity:.2f}")
+    if track.state == "unknown":
+        return Overlay(box, "unknown", "unknown")
+    hint = f"{track.last_similarity:.2f}" if track.last_similarity > -1 else "..."
+    return Overlay(box, "pending", hint)
+
+
+def decision_event(decision: Decision, crop: np.ndarray) -> dict:
+    if decision.kind == "checkin":
+        ok, jpeg = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, 85])
+        return {"type": "checkin", "name": decision.name, "similarity": round(float(decision.similarity), 4),
+                "track": decision.track_id, "time": decision.time, "votes": decision.votes,
+                "face_jpeg": jpeg.tobytes() if ok else b""}
+    return {"type": "unknown", "track": decision.track_id, "time": decision.time}

@@ -1,0 +1,226 @@
+"""The live recognition worker: recogniser logic in-process, then the real worker process."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from faceattend_tui.config import load_settings
+from faceattend_tui.gallery.extract import Extractor
+from faceattend_tui.gallery.templates import load_gallery
+from faceattend_tui.live.preview import display_problem, draw
+from faceattend_tui.live.recognizer import LiveOptions, LiveRecognizer, Overlay
+from faceattend_tui.live.worker import WorkerConfig, WorkerHandle
+from faceattend_tui.vision.imageio import read_image
+
+
+def face_crop(image: np.ndarray, face, scale: float = 2.2) -> np.ndarray:
+    cx, cy = (face.box[:2] + face.box[2:]) / 2
+    half = max(face.width, face.height) * scale / 2
+    x1, y1 = int(max(cx - half, 0)), int(max(cy - half, 0))
+    return image[y1 : int(cy + half), x1 : int(cx + half)]
+
+
+@pytest.fixture(scope="module")
+def people(engine, sample_photo):
+    """Portraits: Yao Ming (enrolled) and a stranger cut from the gdp photo."""
+    yao = read_image(sample_photo("yaoming.jpg"))
+    gdp = read_image(sample_photo("gdp.jpg"))
+    stranger = face_crop(gdp, engine.detect(gdp)[0])
+    return {"yao": yao, "stranger": cv2.resize(stranger, (220, 280))}
+
+
+@pytest.fixture(scope="module")
+def data_root(engine, people, tmp_path_factory):
+    root = tmp_path_factory.mktemp("station")
+    images = root / "database_image"
+    images.mkdir()
+    cv2.imwrite(str(images / "Yao.jpg"), people["yao"])
+    Extractor(engine, images, root / "database_tensor").run()
+    return root
+
+
+def scene(portrait: np.ndarray, x: int) -> np.ndarray:
+    frame = np.full((480, 640, 3), 90, np.uint8)
+    h, w = portrait.shape[:2]
+    frame[100 : 100 + h, x : x + w] = portrait
+    return frame
+
+
+def gallery_of(engine, root: Path):
+    gallery, _ = load_gallery(root / "database_tensor", engine.recognizer.sha256, engine.embedder.dim)
+    return gallery
+
+
+def test_enrolled_person_checks_in_once_after_three_frames(engine, people, data_root):
+    live = LiveRecognizer(engine, gallery_of(engine, data_root), LiveOptions(threshold=0.32, votes_needed=3))
+    events = []
+    for i in range(8):
+        events += [(i, e) for e in live.process(scene(people["yao"], 200 + 3 * i), now=i / 30)]
+    assert [(i, e["type"], e["name"]) for i, e in events] == [(2, "checkin", "Yao")]
+    event = events[0][1]
+    assert event["similarity"] > 0.5 and event["track"] == 1
+    assert cv2.imdecode(np.frombuffer(event["face_jpeg"], np.uint8), cv2.IMREAD_COLOR).shape == (112, 112, 3)
+    assert live.overlays[0].state == "known" and live.overlays[0].label.startswith("Yao")
+
+
+def test_stranger_gives_one_unknown_event_and_no_checkin(engine, people, data_root):
+    live = LiveRecognizer(engine, gallery_of(engine, data_root),
+                          LiveOptions(threshold=0.32, unknown_after_seconds=1.0, recheck_seconds=0.5))
+    events = []
+    for i in range(45):
+        events += live.process(scene(people["stranger"], 250), now=i / 15)
+    assert [e["type"] for e in events] == ["unknown"]
+    stats = live.take_stats()
+    assert stats["frames"] == 45 and stats["detect_ms"] > 0
+
+
+def test_many_faces_are_recognised_a_few_per_frame_and_say_so(engine, people, data_root):
+    small = cv2.resize(people["yao"], (100, 124))
+    frame = np.full((480, 640, 3), 90, np.uint8)
+    for row in range(3):
+        for col in range(6):
+            frame[row * 150 + 20 : row * 150 + 144, col * 105 + 5 : col * 105 + 105] = small
+    live = LiveRecognizer(engine, gallery_of(engine, data_root), LiveOptions(max_embeds_per_frame=4))
+    checkins = [e for i in range(20) for e in live.process(frame, now=i / 10) if e["type"] == "checkin"]
+    stats = live.take_stats()
+    assert stats["faces"] >= 15
+    assert "busy" in stats and "recognising 4 per frame" in stats["busy"]
+    assert len(checkins) >= 10  # every face gets its turn; none is starved for ever
+
+
+def test_preview_draws_boxes_and_reports_missing_display(monkeypatch):
+    frame = np.zeros((120, 160, 3), np.uint8)
+    out = draw(frame, [Overlay((10, 10, 60, 70), "known", "Ann 0.61")], "Physics")
+    assert out[70, 30].tolist() == [80, 200, 60] and out[40, 60].tolist() == [80, 200, 60]
+    assert frame.max() == 0  # the camera frame itself is untouched
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
+    if os.name == "posix":
+        assert "DISPLAY" in display_problem()
+
+
+# -- the real worker process
+
+
+def folder_of(tmp_path: Path, images: list[np.ndarray]) -> Path:
+    folder = tmp_path / "slides"
+    folder.mkdir()
+    for i, image in enumerate(images):
+        cv2.imwrite(str(folder / f"{i:02d}.jpg"), image)
+    return folder
+
+
+def run_until(handle: WorkerHandle, done, seconds: float = 60.0) -> list[dict]:
+    events = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        events += handle.poll(timeout=0.2)
+        if done(events):
+            return events
+    raise AssertionError(f"timed out; events: {[(e['type'], e.get('kind'), e.get('message')) for e in events]}")
+
+
+def config_for(root: Path, source: str, **extra) -> WorkerConfig:
+    return WorkerConfig(data=str(root), source=source, overrides={"device": "cpu", "threads": 1},
+                        preview=False, **extra)
+
+
+def finished(events) -> bool:
+    return any(e.get("kind") == "source-finished" for e in events)
+
+
+@pytest.mark.timeout(120)
+def test_worker_process_checks_in_from_a_folder_and_restarts_after_a_crash(people, data_root, tmp_path):
+    slides = folder_of(tmp_path, [scene(people["yao"], 200), scene(people["stranger"], 250)])
+    handle = WorkerHandle(config_for(data_root, str(slides), realtime=False, loop=True))
+    handle.start()
+    try:
+        events = run_until(handle, lambda ev: any(e["type"] == "checkin" for e in ev))
+        assert events[0]["type"] in ("ready", "status")
+        assert [e["name"] for e in events if e["type"] == "checkin"] == ["Yao"]
+        os.kill(handle.process.pid, signal.SIGKILL)
+        events = run_until(handle, lambda ev: any(e["type"] == "ready" for e in ev))
+        restarted = [e for e in events if e.get("kind") == "worker-restarted"]
+        assert restarted and "restarted" in restarted[0]["message"]
+        assert handle.alive
+    finally:
+        handle.stop()
+    assert not handle.alive
+
+
+@pytest.mark.timeout(120)
+def test_worker_reports_bad_sources_and_keeps_serving(data_root, tmp_path):
+    junk = tmp_path / "junk"
+    junk.mkdir()
+    (junk / "notes.txt").write_text("not a photo")
+    handle = WorkerHandle(config_for(data_root, "99"))
+    handle.start()
+    try:
+        events = run_until(handle, finished)
+        errors = [e for e in events if e.get("kind") == "camera-error"]
+        assert errors and "99" in errors[0]["message"]
+        handle.send("source", source=str(junk))
+        events = run_until(handle, lambda ev: any(e["type"] == "error" or e.get("kind") == "camera-error"
+                                                   for e in ev))
+        assert any(str(junk) in e["message"] for e in events if "message" in e)
+        handle.send("source", source=str(tmp_path / "missing.mp4"))
+        events = run_until(handle, lambda ev: any(e["type"] == "error" for e in ev))
+        assert "missing.mp4" in [e for e in events if e["type"] == "error"][0]["message"]
+        assert handle.alive
+    finally:
+        handle.stop()
+
+
+@pytest.mark.timeout(120)
+def test_gallery_change_and_capture_take_effect_without_restart(engine, people, data_root, tmp_path):
+    root = tmp_path / "station"
+    shutil.copytree(data_root, root)
+    slides = folder_of(tmp_path, [scene(people["stranger"], 250)])
+    handle = WorkerHandle(config_for(root, str(slides), realtime=False, loop=True))
+    handle.start()
+    try:
+        run_until(handle, lambda ev: any(e.get("kind") == "camera-opened" for e in ev))
+        handle.send("capture", request="r1", seconds=1.0, count=3)
+        events = run_until(handle, lambda ev: any(e["type"] == "capture" for e in ev))
+        capture = next(e for e in events if e["type"] == "capture")
+        assert capture["request"] == "r1" and capture["match"] is None and 1 <= len(capture["samples"]) <= 3
+        sample = capture["samples"][0]
+        assert len(sample["embedding"]) == 512 and 0 < sample["quality"] <= 1 and sample["photo_jpeg"]
+
+        from faceattend_tui.gallery.enroll import add_samples
+
+        recognizer = {"name": "w600k_mbf", "sha256": engine.recognizer.sha256, "dim": 512}
+        add_samples(root, "Newcomer", [s["photo_jpeg"] for s in capture["samples"]],
+                    np.array([s["embedding"] for s in capture["samples"]], np.float32), recognizer)
+        events = run_until(handle, lambda ev: any(e["type"] == "checkin" for e in ev))
+        assert any(e.get("kind") == "gallery" and "2 people" in e["message"] for e in events)
+        assert [e["name"] for e in events if e["type"] == "checkin"] == ["Newcomer"]
+    finally:
+        handle.stop()
+
+
+@pytest.mark.timeout(120)
+def test_watch_command_prints_json_events_and_exits_when_the_folder_ends(people, data_root, tmp_path, capsys):
+    from faceattend_tui.cli import main
+
+    slides = folder_of(tmp_path, [scene(people["yao"], 200)])
+    code = main(["watch", "--data", str(data_root), "--device", "cpu", "--source", str(slides), "--json",
+                 "--no-preview", "--every-frame", "--max-seconds", "90"])
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert code == 0
+    assert all(next(iter(line)) == "type" for line in lines)
+    checkins = [line for line in lines if line["type"] == "checkin"]
+    assert [c["name"] for c in checkins] == ["Yao"]
+    assert set(checkins[0]) >= {"name", "similarity", "track", "time"} and "face_jpeg" not in checkins[0]
+    assert lines[-1]["type"] == "status" and lines[-1]["kind"] == "source-finished"
+    assert load_settings(data_root).threshold == pytest.approx(0.32)

@@ -104,6 +104,24 @@ def build_parser() -> argparse.ArgumentParser:
     add_common(q)
     q.set_defaults(func=cmd_models_list)
 
+    p = sub.add_parser("station", help="the attendance station (the default command)")
+    add_station_args(p)
+    p.set_defaults(func=cmd_station)
+
+    p = sub.add_parser("export", help="write attendance of a session or a date range as CSV or JSON")
+    add_common(p)
+    p.add_argument("--session", type=int, default=None, help="session id (default: the latest session)")
+    p.add_argument("--from", dest="date_from", default=None, help="first day, YYYY-MM-DD")
+    p.add_argument("--to", dest="date_to", default=None, help="last day, YYYY-MM-DD")
+    p.add_argument("--format", choices=("csv", "json"), default="csv")
+    p.add_argument("--out", type=Path, default=None, help="output file (default: DATA/exports/...)")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("pin", help="set or clear the staff PIN for privileged actions")
+    add_common(p)
+    p.add_argument("--clear", action="store_true")
+    p.set_defaults(func=cmd_pin)
+
     p = sub.add_parser("watch", help="run the live recognition worker and print its events")
     add_common(p)
     p.add_argument("--source", default="0", help="camera index, video file, RTSP/HTTP URL, image folder or demo")
@@ -126,8 +144,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def add_station_args(parser: argparse.ArgumentParser) -> None:
+    add_common(parser)
+    parser.add_argument("--source", default=None,
+                        help="camera index, video file, RTSP/HTTP URL, image folder or demo (default: 0)")
+    parser.add_argument("--demo", action="store_true", help="run on the built-in demo (data root demo-data/)")
+    parser.add_argument("--no-preview", action="store_true", help="do not open the preview window")
+    parser.add_argument("--name", default=None, help="station name shown in the header and the log")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version"):
+        argv = ["station", *argv]
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
@@ -306,3 +336,78 @@ def cmd_watch(args: argparse.Namespace) -> int:
     if args.source == "demo" and args.data is None:
         settings.data = Path("demo-data")
     return watch(settings, args, out=sys.stdout, log=say)
+
+
+def cmd_station(args: argparse.Namespace) -> int:
+    from faceattend_tui.station import Station, StationError
+    from faceattend_tui.tui.app import StationApp
+
+    if args.demo:
+        args.source = args.source or "demo"
+        args.data = args.data or Path("demo-data")
+    settings = settings_from(args)
+    source = args.source or "0"
+    if source == "demo":
+        from faceattend_tui.live.watch import prepare_demo_roster
+
+        prepare_demo_roster(settings, say)
+    station = Station(settings, source, preview=not args.no_preview, name=args.name)
+    try:
+        station.open()
+    except StationError as exc:
+        say(f"error: {exc}")
+        return EXIT_USAGE
+    try:
+        StationApp(station).run()
+    finally:
+        station.close()
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from faceattend_tui.attendance import LockedError, StoreError, acquire_lock, current_user, open_store
+    from faceattend_tui.station import StationError, export_attendance
+
+    settings = settings_from(args)
+    try:
+        start = date.fromisoformat(args.date_from) if args.date_from else None
+        end = date.fromisoformat(args.date_to) if args.date_to else None
+    except ValueError:
+        say("error: --from and --to take dates as YYYY-MM-DD")
+        return EXIT_USAGE
+    if not (settings.data / "attendance.json").is_file():
+        say(f"error: {settings.data / 'attendance.json'}: no attendance log here")
+        return EXIT_USAGE
+    try:
+        with acquire_lock(settings.data), open_store(settings.data) as store:
+            path = export_attendance(store, settings, args.format, args.out, args.session, start or end,
+                                     end or start, current_user())
+    except (LockedError, StoreError, StationError, LookupError, ValueError) as exc:
+        say(f"error: {exc}")
+        return EXIT_USAGE
+    say(f"wrote {path}")
+    return EXIT_OK
+
+
+def cmd_pin(args: argparse.Namespace) -> int:
+    import getpass
+
+    from faceattend_tui.attendance import LockedError, StoreError, acquire_lock, current_user, open_store, set_pin
+
+    settings = settings_from(args)
+    pin = None
+    if not args.clear:
+        pin = getpass.getpass("new staff PIN: ")
+        if len(pin) < 4 or pin != getpass.getpass("again: "):
+            say("error: the PINs differ or are shorter than 4 characters")
+            return EXIT_USAGE
+    try:
+        with acquire_lock(settings.data), open_store(settings.data) as store:
+            set_pin(store, pin, current_user())
+    except (LockedError, StoreError) as exc:
+        say(f"error: {exc}")
+        return EXIT_USAGE
+    say("staff PIN cleared" if args.clear else "staff PIN set")
+    return EXIT_OK

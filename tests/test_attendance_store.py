@@ -350,3 +350,24 @@ def test_large_log_opens_fast_and_checkins_stay_cheap(data):
     store.add_audit(AuditEntry(store.now(), "t", "test"))
     store.close()
     assert len(raw_log(data)["checkins"]) == 20030
+
+
+def test_erase_checkins_removes_a_person_from_every_session(tmp_path):
+    from datetime import datetime, timezone
+
+    from faceattend_tui.attendance import Checkin, open_store
+
+    store = open_store(tmp_path)
+    when = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+    first = store.create_session("Mon", when)
+    second = store.create_session("Tue", when)
+    for sid in (first.id, second.id):
+        store.record_checkin(Checkin(sid, "Ann", when))
+        store.record_checkin(Checkin(sid, "Bob", when))
+    assert store.erase_checkins("Ann") == 2
+    assert store.counts(first.id).present == 1
+    store.close()
+    store = open_store(tmp_path)
+    assert [c.person for c in store.checkins(first.id)] == ["Bob"]
+    assert not store.has_checkin(second.id, "Ann")
+    store.close()

@@ -471,6 +471,19 @@ class Store:
         """Present / late / marked-absent counts of one session (roster absentees not included)."""
         return dataclasses.replace(self._counts.get(session_id, Counts()))
 
+    def erase_checkins(self, person: str) -> int:
+        """Delete every check-in of one person (a deletion the staff asked for); returns how many."""
+        self._require_open()
+        self.flush_journal()
+        keys = [(sid, person) for sid, people in self._checkins.items() if person in people]
+        doc_ids = [self._doc_ids.pop(key) for key in keys if key in self._doc_ids]
+        if doc_ids:
+            self._tables["checkins"].remove(doc_ids=doc_ids)
+        for session_id, name in keys:
+            old = self._checkins[session_id].pop(name)
+            self._counts[session_id].add(old.status, -1)
+        return len(keys)
+
     def _apply(self, checkin: Checkin) -> None:
         people = self._checkins.setdefault(checkin.session_id, {})
         counts = self._counts.setdefault(checkin.session_id, Counts())

@@ -1,0 +1,59 @@
+"""A stand-in for the worker process: events are fed by the test, commands are recorded."""
+
+from __future__ import annotations
+
+import queue
+import time
+
+import numpy as np
+
+from faceattend_tui.gallery.templates import Manifest, save_manifest, save_person
+
+FAKE_SHA = "0" * 64
+
+
+class FakeWorker:
+    def __init__(self, config=None):
+        self.config = config
+        self.events: queue.Queue = queue.Queue()
+        self.sent: list[dict] = []
+        self.started = self.stopped = False
+
+    def start(self) -> None:
+        self.started = True
+
+    def stop(self) -> None:
+        self.stopped = True
+
+    def send(self, cmd: str, **fields) -> None:
+        self.sent.append({"cmd": cmd, **fields})
+
+    def poll(self, timeout: float = 0.1) -> list[dict]:
+        try:
+            first = self.events.get(timeout=timeout)
+        except queue.Empty:
+            return []
+        out = [first]
+        while not self.events.empty():
+            out.append(self.events.get_nowait())
+        return out
+
+    def feed(self, event: dict) -> None:
+        self.events.put(event)
+
+    def checkin(self, name: str, similarity: float = 0.7, track: int = 1) -> None:
+        self.feed({"type": "checkin", "name": name, "similarity": similarity, "track": track,
+                   "time": time.time(), "face_jpeg": b""})
+
+
+def enroll_fake_people(data, names: list[str], dim: int = 512) -> None:
+    """database_tensor/ with one random template per person, as extraction would leave it."""
+    rng = np.random.default_rng(0)
+    tensors = data / "database_tensor"
+    manifest = Manifest(recognizer={"name": "w600k_mbf", "sha256": FAKE_SHA, "dim": dim})
+    for name in names:
+        row = rng.standard_normal((1, dim)).astype(np.float32)
+        row /= np.linalg.norm(row)
+        digest = save_person(tensors, name, row)
+        manifest.people[name] = {"samples": [{"image": f"{name}.jpg", "sha256": "x"}], "npy_sha256": digest}
+    save_manifest(tensors, manifest)

@@ -1,0 +1,158 @@
+"""The station core: worker events become durable check-ins; sessions, marks, export, PIN, lock."""
+
+from __future__ import annotations
+
+import csv
+import os
+
+import pytest
+from fakes import FakeWorker, enroll_fake_people
+
+from faceattend_tui.attendance import open_store, set_pin
+from faceattend_tui.config import load_settings
+from faceattend_tui.station import Station, StationError
+
+
+@pytest.fixture
+def station(tmp_path):
+    enroll_fake_people(tmp_path, ["Ann", "Bob", "Cleo"])
+    made = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, user="staff", name="door")
+    made.open()
+    yield made
+    made.close()
+
+
+def drain(station: Station):
+    return station.poll(timeout=0.05)
+
+
+def test_checkin_is_on_disk_before_it_is_returned(station, tmp_path):
+    station.start_session("Physics")
+    station.worker.checkin("Ann", 0.71)
+    (update,) = drain(station)
+    assert update.kind == "checkin" and update.data["new"] and update.data["name"] == "Ann"
+    journal = (tmp_path / "attendance.journal").read_text()
+    assert '"person":"Ann"' in journal.replace(" ", "")
+
+
+def test_second_sighting_in_a_session_is_not_a_new_checkin(station):
+    station.start_session("Physics")
+    station.worker.checkin("Ann")
+    station.worker.checkin("Ann", track=2)
+    updates = drain(station)
+    assert [u.data["new"] for u in updates] == [True, False]
+    assert station.summary().counts.present == 1
+
+
+def test_without_a_session_faces_are_seen_but_not_logged(station):
+    station.worker.checkin("Ann")
+    (update,) = drain(station)
+    assert update.kind == "seen"
+    assert station.sessions() == []
+
+
+def test_roster_follows_enrolled_templates_and_session_state(station):
+    station.start_session("Physics", late_after=0)
+    station.worker.checkin("Bob")
+    drain(station)
+    rows = {r["name"]: r for r in station.roster()}
+    assert set(rows) == {"Ann", "Bob", "Cleo"}
+    assert rows["Bob"]["status"] == "late" and rows["Ann"]["status"] == "absent"
+
+
+def test_active_session_survives_a_restart(tmp_path):
+    enroll_fake_people(tmp_path, ["Ann"])
+    first = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker)
+    first.open()
+    first.start_session("Morning")
+    first.worker.checkin("Ann")
+    drain(first)
+    first.close()
+    second = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker)
+    second.open()
+    try:
+        assert second.active.name == "Morning"
+        assert second.worker.config.session == "Morning"
+        assert second.summary().present == ["Ann"]
+    finally:
+        second.close()
+
+
+def test_second_station_on_the_same_data_is_refused_with_the_holder(station, tmp_path):
+    other = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker)
+    with pytest.raises(StationError) as err:
+        other.open()
+    assert str(os.getpid()) in str(err.value)
+
+
+def test_corrupt_log_stops_the_start_and_is_left_untouched(tmp_path):
+    log = tmp_path / "attendance.json"
+    log.write_bytes(b'{"sessions": [broken')
+    with pytest.raises(StationError) as err:
+        Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker).open()
+    assert "attendance.json" in str(err.value)
+    assert log.read_bytes() == b'{"sessions": [broken'
+
+
+def test_manual_mark_and_export_csv(station, tmp_path):
+    session = station.start_session("Physics")
+    station.worker.checkin("Ann")
+    drain(station)
+    station.mark("Cleo", "present", "came in through the side door")
+    station.stop_session()
+    path = station.export("csv", session_id=session.id)
+    rows = {r["person"]: r for r in csv.DictReader(path.open())}
+    assert rows["Ann"]["status"] == "present" and rows["Ann"]["source"] == "camera"
+    assert rows["Cleo"]["reason"] == "came in through the side door"
+    assert rows["Bob"]["status"] == "absent"
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+
+
+def test_pin_guards_privileged_actions(station):
+    set_pin(station.store, "2468", "admin")
+    with pytest.raises(StationError, match="PIN"):
+        station.start_session("Physics")
+    with pytest.raises(StationError, match="PIN"):
+        station.start_session("Physics", pin="1111")
+    assert station.start_session("Physics", pin="2468").name == "Physics"
+    with pytest.raises(StationError, match="PIN"):
+        station.export("csv")
+
+
+def test_enroll_and_delete_update_roster_and_tell_the_worker(station, tmp_path):
+    import numpy as np
+
+    from faceattend_tui.gallery.templates import read_rows
+
+    station._recognizer_info = lambda: {"name": "w600k_mbf", "sha256": "0" * 64, "dim": 512}
+    sample = {"photo_jpeg": b"\xff\xd8fake", "embedding": list(np.eye(512, dtype=np.float32)[0])}
+    assert station.save_enrollment("Dora", [sample, sample]) == 2
+    assert "Dora" in {r["name"] for r in station.roster()}
+    assert read_rows(tmp_path / "database_tensor" / "Dora.npy", 512).shape == (2, 512)
+    assert station.worker.sent[-1]["cmd"] == "reload"
+    station.start_session("Physics")
+    station.worker.checkin("Dora")
+    drain(station)
+    station.delete_person("Dora", erase_checkins=True)
+    assert "Dora" not in {r["name"] for r in station.roster()}
+    assert not (tmp_path / "database_image" / "Dora").exists()
+    assert station.summary().present == []
+    actions = [a.action for a in station.store.audit_log()]
+    assert "person.delete" in actions and "session.start" in actions
+
+
+def test_export_command_line(station, tmp_path, capsys):
+    from faceattend_tui.cli import main
+
+    station.start_session("Physics")
+    station.worker.checkin("Ann")
+    drain(station)
+    station.stop_session()
+    station.close()
+    out = tmp_path / "sheet.json"
+    assert main(["export", "--data", str(tmp_path), "--format", "json", "--out", str(out)]) == 0
+    assert '"Ann"' in out.read_text()
+    assert main(["export", "--data", str(tmp_path), "--session", "99"]) == 2
+    assert "99" in capsys.readouterr().err
+    with open_store(tmp_path) as store:
+        assert [a.action for a in store.audit_log()].count("export") >= 1

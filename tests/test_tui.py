@@ -1,0 +1,173 @@
+"""The station's terminal UI, driven with keys through Textual's Pilot and a fake worker."""
+
+from __future__ import annotations
+
+import csv
+from datetime import datetime, timedelta, timezone
+
+import cv2
+import numpy as np
+import pytest
+from fakes import FakeWorker, enroll_fake_people
+
+from faceattend_tui.config import load_settings
+from faceattend_tui.station import Station
+from faceattend_tui.tui.app import StationApp
+
+SIZE = (150, 36)
+T0 = datetime(2026, 3, 2, 9, 0, 0, tzinfo=timezone.utc)
+
+
+class StepClock:
+    """A fixed clock that the test moves by hand, so screens are reproducible."""
+
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def station(tmp_path):
+    enroll_fake_people(tmp_path, ["Ann Lee", "Bob Marr", "Cleo Diaz", "Dev Rao"])
+    made = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, user="staff", name="door-1",
+                   clock=StepClock())
+    made.open()
+    made.live.device, made.live.models, made.live.camera = "cpu", "scrfd_500m_bnkps + w600k_mbf", "live"
+    yield made
+    made.close()
+
+
+def checkin(station: Station, name: str, minutes: float, similarity: float = 0.66) -> None:
+    when = (T0 + timedelta(minutes=minutes)).timestamp()
+    station.worker.feed({"type": "checkin", "name": name, "similarity": similarity, "track": 1, "time": when})
+
+
+def table_rows(app, selector: str) -> list[list[str]]:
+    table = app.query_one(selector)
+    return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+async def start_session(pilot, name: str, late: str = "") -> None:
+    await pilot.press("s")
+    await pilot.press(*name)
+    if late:
+        await pilot.press("tab", *late)
+    await pilot.press("enter")
+    await pilot.pause()
+
+
+async def until(pilot, condition, tries: int = 50) -> None:
+    for _ in range(tries):
+        if condition():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("the screen never showed the expected state")
+
+
+async def test_session_checkins_roster_and_stop(station, tmp_path):
+    app = StationApp(station)
+    async with app.run_test(size=SIZE) as pilot:
+        await start_session(pilot, "Physics 101", late="5")
+        assert station.active.name == "Physics 101" and station.active.late_after_minutes == 5
+        checkin(station, "Ann Lee", 1)
+        checkin(station, "Bob Marr", 9)
+        await until(pilot, lambda: app.query_one("#live-table").row_count == 2)
+        live = table_rows(app, "#live-table")
+        assert [row[1] for row in live] == ["Bob Marr", "Ann Lee"]  # newest first
+        assert [row[3] for row in live] == ["late", "present"]
+        roster = {row[0]: row[1] for row in table_rows(app, "#roster-table")}
+        assert roster == {"Ann Lee": "present", "Bob Marr": "late", "Cleo Diaz": "absent", "Dev Rao": "absent"}
+        assert "present 1" in str(app.query_one("#session-counts").render())
+        await pilot.press("s", "y")
+        await pilot.pause()
+        assert station.active is None and len(station.sessions()) == 1
+    assert (tmp_path / "attendance.json").is_file()
+
+
+async def test_filter_help_tab_and_quit_guard(station):
+    app = StationApp(station)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("slash", *"ra")
+        await pilot.pause()
+        assert [row[0] for row in table_rows(app, "#roster-table")] == ["Dev Rao"]
+        await pilot.press("enter", "tab")
+        assert app.focused.id == "session-table"
+        await pilot.press("question_mark")
+        assert type(app.screen).__name__ == "HelpScreen"
+        await pilot.press("escape")
+        await start_session(pilot, "Lab")
+        await pilot.press("q")
+        assert type(app.screen).__name__ == "ConfirmScreen"
+        await pilot.press("n")
+        assert app.is_running
+
+
+async def test_export_from_the_keyboard_writes_the_sheet(station, tmp_path):
+    app = StationApp(station)
+    async with app.run_test(size=SIZE) as pilot:
+        await start_session(pilot, "Physics")
+        checkin(station, "Cleo Diaz", 2)
+        await until(pilot, lambda: app.query_one("#live-table").row_count == 1)
+        await pilot.press("x", "enter")
+        await pilot.pause()
+    (sheet,) = (tmp_path / "exports").glob("*.csv")
+    rows = {r["person"]: r["status"] for r in csv.DictReader(sheet.open())}
+    assert rows == {"Ann Lee": "absent", "Bob Marr": "absent", "Cleo Diaz": "present", "Dev Rao": "absent"}
+
+
+def capture_event(station: Station) -> dict:
+    gradient = np.tile(np.linspace(40, 220, 96, dtype=np.uint8), (120, 1))
+    photo = cv2.imencode(".jpg", cv2.merge([gradient, gradient, gradient]))[1].tobytes()
+    sample = {"photo_jpeg": photo, "embedding": [1.0] + [0.0] * 511, "size": 140, "sharpness": 220.0,
+              "frontality": 0.93, "quality": 0.97}
+    return {"type": "capture", "request": station.pending_capture["request"], "samples": [sample, sample],
+            "match": {"name": "Ann Lee", "similarity": 0.41}, "message": ""}
+
+
+async def test_enroll_from_the_camera_and_delete(station, tmp_path):
+    station._recognizer_info = lambda: {"name": "w600k_mbf", "sha256": "0" * 64, "dim": 512}
+    app = StationApp(station)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("e", *"Eva Holt", "enter")
+        await pilot.pause()
+        assert station.worker.sent[-1]["cmd"] == "capture"
+        station.worker.feed(capture_event(station))
+        await until(pilot, lambda: app.screen.query_one("#samples").row_count == 2)
+        assert "already looks like Ann Lee" in str(app.screen.query_one("#dialog-error").render())
+        await pilot.click("#ok")
+        await pilot.pause()
+        assert "Eva Holt" in [row[0] for row in table_rows(app, "#roster-table")]
+        assert len(list((tmp_path / "database_image" / "Eva Holt").glob("*.jpg"))) == 2
+        assert station.worker.sent[-1]["cmd"] == "reload"
+        table = app.query_one("#roster-table")
+        table.focus()
+        table.move_cursor(row=table.get_row_index("Eva Holt"))
+        await pilot.press("d", "y")
+        await pilot.pause()
+        assert "Eva Holt" not in [row[0] for row in table_rows(app, "#roster-table")]
+
+
+def test_main_screen_snapshot(station, snap_compare):
+    async def run_before(pilot) -> None:
+        await start_session(pilot, "Physics 101", late="10")
+        for minutes, name in ((2, "Ann Lee"), (12, "Dev Rao")):
+            checkin(station, name, minutes)
+        station.worker.feed({"type": "unknown", "track": 7, "time": T0.timestamp()})
+        await until(pilot, lambda: pilot.app.query_one("#live-table").row_count == 2)
+        station.clock.now = T0 + timedelta(minutes=15)
+        pilot.app.refresh_header()
+        await pilot.pause()
+
+    assert snap_compare(StationApp(station), terminal_size=SIZE, run_before=run_before)
+
+
+def test_enroll_dialog_snapshot(station, snap_compare):
+    async def run_before(pilot) -> None:
+        await pilot.press("e", *"Eva Holt", "enter")
+        await pilot.pause()
+        station.worker.feed(capture_event(station))
+        await until(pilot, lambda: pilot.app.screen.query_one("#samples").row_count == 2)
+
+    assert snap_compare(StationApp(station), terminal_size=SIZE, run_before=run_before)

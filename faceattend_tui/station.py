@@ -76,6 +76,8 @@ class Station:
         self.station_lock = None
         self.pending_capture: dict | None = None
         self.clock = clock
+        self._enrolled: dict[str, int] = {}
+        self._enrolled_stamp: object = "unread"
 
     # -- life cycle
 
@@ -120,7 +122,17 @@ class Station:
     # -- roster
 
     def enrolled(self) -> dict[str, int]:
-        return enrolled_people(self.settings.tensors_dir)
+        """Enrolled people, re-read only when the manifest changed."""
+        manifest = self.settings.tensors_dir / "manifest.json"
+        try:
+            stat = manifest.stat()
+            stamp = (stat.st_mtime_ns, stat.st_size)
+        except OSError:
+            stamp = None
+        if stamp is None or stamp != self._enrolled_stamp:
+            self._enrolled = enrolled_people(self.settings.tensors_dir)
+            self._enrolled_stamp = stamp
+        return self._enrolled
 
     def sync_roster(self) -> None:
         """Make the log's people match the enrolled templates (added or removed outside the station)."""
@@ -136,16 +148,27 @@ class Station:
     def roster(self) -> list[dict]:
         """Everyone enrolled with their state in the running session."""
         with self.lock:
+            return [self.roster_row(name) for name in sorted(self.enrolled(), key=str.casefold)]
+
+    def roster_row(self, name: str) -> dict:
+        with self.lock:
             session = self.attendance.active
-            enrolled = self.enrolled()
-            rows = []
-            for name in sorted(enrolled, key=str.casefold):
-                checkin = self.store.get_checkin(session.id, name) if session else None
-                status = checkin.status if checkin else ("absent" if session else "-")
-                rows.append({"name": name, "status": status, "images": enrolled[name],
-                             "time": checkin.time if checkin else None,
-                             "last_seen": checkin.last_seen if checkin else None})
-            return rows
+            checkin = self.store.get_checkin(session.id, name) if session else None
+            status = checkin.status if checkin else ("absent" if session else "-")
+            return {"name": name, "status": status, "images": self.enrolled().get(name, 0),
+                    "time": checkin.time if checkin else None,
+                    "last_seen": checkin.last_seen if checkin else None,
+                    "source": checkin.source if checkin else "", "reason": checkin.reason if checkin else ""}
+
+    def counts(self):
+        """Present / late / absent of the running session, absent counting the whole roster."""
+        with self.lock:
+            session = self.attendance.active
+            if session is None:
+                return None
+            counts = self.store.counts(session.id)
+            counts.absent = len(self.enrolled()) - counts.present - counts.late
+            return counts
 
     # -- sessions
 

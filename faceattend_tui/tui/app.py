@@ -88,7 +88,7 @@ class StationApp(App):
             if data["new"]:
                 status = "late" if data["late"] else "present"
                 self.query_one(LivePane).add(data["name"], data["similarity"], data["time"], status)
-                self.refresh_panes()
+            self.show_person(data["name"])
         elif update.kind == "seen":
             self.query_one(LivePane).add(data["name"], data["similarity"], data["time"], "no session")
         elif update.kind == "unknown":
@@ -114,6 +114,12 @@ class StationApp(App):
     def refresh_header(self) -> None:
         self.query_one(StatusHeader).render_state(self.station.name, self.station.active, self.station.live,
                                                   self.station.now())
+
+    def show_person(self, name: str) -> None:
+        row = self.station.roster_row(name)
+        self.query_one(RosterPane).update_row(row)
+        if self.viewing_session is None:
+            self.query_one(SessionPane).update_person(row, self.station.counts())
 
     def refresh_panes(self) -> None:
         self.query_one(RosterPane).show(self.station.roster())

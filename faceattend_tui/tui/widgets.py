@@ -78,32 +78,50 @@ class RosterPane(Vertical):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.rows: list[dict] = []
+        self.rows: dict[str, dict] = {}
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="filter names (/)", id="roster-filter")
         table = DataTable(id="roster-table", cursor_type="row", zebra_stripes=True)
-        table.add_columns("Name", "Status", "Checked in", "Last seen", "Images")
+        for label, key in zip(("Name", "Status", "Checked in", "Last seen", "Images"), self.columns, strict=True):
+            table.add_column(label, key=key)
         yield table
 
     def show(self, rows: list[dict]) -> None:
-        self.rows = rows
+        self.rows = {row["name"]: row for row in rows}
         self.refilter()
+
+    def update_row(self, row: dict) -> None:
+        """One person changed: update their cells in place (cheap with thousands of rows)."""
+        self.rows[row["name"]] = row
+        table = self.query_one(DataTable)
+        if row["name"] in table.rows:
+            for column, value in zip(self.columns, self.cells(row), strict=True):
+                table.update_cell(row["name"], column, value, update_width=True)
+        self.count_present()
+
+    columns = ("name", "status", "time", "last_seen", "images")
+
+    def cells(self, row: dict) -> tuple:
+        return (row["name"], styled_status(row["status"]), clock(row["time"]), clock(row["last_seen"]),
+                str(row["images"]))
+
+    def count_present(self) -> None:
+        present = sum(r["status"] in ("present", "late") for r in self.rows.values())
+        self.border_subtitle = f"{present}/{len(self.rows)} here"
 
     def refilter(self) -> None:
         needle = self.query_one("#roster-filter", Input).value.strip().casefold()
         table = self.query_one(DataTable)
         selected = self.selected()
         table.clear()
-        for row in self.rows:
+        for row in self.rows.values():
             if needle and needle not in row["name"].casefold():
                 continue
-            table.add_row(row["name"], styled_status(row["status"]), clock(row["time"]), clock(row["last_seen"]),
-                          str(row["images"]), key=row["name"])
+            table.add_row(*self.cells(row), key=row["name"])
         if selected is not None and selected in table.rows:
             table.move_cursor(row=table.get_row_index(selected))
-        present = sum(r["status"] in ("present", "late") for r in self.rows)
-        self.border_subtitle = f"{present}/{len(self.rows)} here"
+        self.count_present()
 
     def selected(self) -> str | None:
         table = self.query_one(DataTable)
@@ -125,25 +143,43 @@ class SessionPane(Vertical):
     def compose(self) -> ComposeResult:
         yield Static("no session", id="session-counts")
         table = DataTable(id="session-table", cursor_type="row", zebra_stripes=True)
-        table.add_columns("Name", "Status", "Time", "Source")
+        for label, key in (("Name", "name"), ("Status", "status"), ("Time", "time"), ("Source", "source")):
+            table.add_column(label, key=key)
         yield table
 
     def show(self, summary) -> None:
         self.summary = summary
-        counts = self.query_one("#session-counts", Static)
         table = self.query_one(DataTable)
         table.clear()
         if summary is None:
-            counts.update("no session")
+            self.query_one("#session-counts", Static).update("no session")
             return
-        c = summary.counts
-        state = "running" if summary.session.ended_at is None else f"ended {summary.session.ended_at:%H:%M}"
-        counts.update(Text.assemble((summary.session.name, "bold"), f" ({state})\n",
-                                    (f"present {c.present}", "green"), "  ", (f"late {c.late}", "yellow"), "  ",
-                                    (f"absent {c.absent}", "red")))
+        self.show_counts(summary.counts)
         order = {"absent": 0, "late": 1, "present": 2} if self.absent_first else {}
         people = sorted(summary.people, key=lambda p: (order.get(p.status, 0), p.person.casefold()))
         for item in people:
             checkin = item.checkin
             source = "" if checkin is None else checkin.source + (f": {checkin.reason}" if checkin.reason else "")
-            table.add_row(item.person, styled_status(item.status), clock(checkin.time if checkin else None), source)
+            table.add_row(item.person, styled_status(item.status), clock(checkin.time if checkin else None), source,
+                          key=item.person)
+
+    def show_counts(self, c) -> None:
+        session = self.summary.session
+        state = "running" if session.ended_at is None else f"ended {session.ended_at:%H:%M}"
+        self.query_one("#session-counts", Static).update(Text.assemble(
+            (session.name, "bold"), f" ({state})\n", (f"present {c.present}", "green"), "  ",
+            (f"late {c.late}", "yellow"), "  ", (f"absent {c.absent}", "red")))
+
+    def update_person(self, row: dict, counts) -> None:
+        """A check-in in the running session: one row and the counts, not the whole list."""
+        if self.summary is None or self.summary.session.ended_at is not None or counts is None:
+            return
+        table = self.query_one(DataTable)
+        source = row["source"] + (f": {row['reason']}" if row["reason"] else "")
+        cells = (row["name"], styled_status(row["status"]), clock(row["time"]), source)
+        if row["name"] in table.rows:
+            for key, value in zip(("name", "status", "time", "source"), cells, strict=True):
+                table.update_cell(row["name"], key, value, update_width=True)
+        else:
+            table.add_row(*cells, key=row["name"])
+        self.show_counts(counts)

@@ -181,6 +181,9 @@ class Extractor:
         if not entry or entry.get("stale") or not entry.get("samples"):
             return {}
         path = self.tensors_dir / f"{name}.npy"
+        if path.is_file() and entry.get("npy_sha256") and _sha256(path) != entry["npy_sha256"]:
+            self.report.notes.append(f"{path}: changed since the manifest was written; re-extracting {name}")
+            return {}
         try:
             rows = read_rows(path, self.engine.embedder.dim)
         except GalleryError as exc:

@@ -127,6 +127,10 @@ def load_gallery(folder: Path, recognizer_sha256: str, dim: int):
         )
     people = {}
     for name, entry in manifest.people.items():
+        if entry.get("stale"):  # an interrupted rebuild: maybe another model's rows, not yet redone
+            warnings.append(f"{folder / (name + '.npy')}: not yet rebuilt by an interrupted extraction; "
+                            f"{name} left out, run `faceattend extract`")
+            continue
         try:
             people[name] = read_rows(folder / f"{name}.npy", dim)
         except GalleryError as exc:

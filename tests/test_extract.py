@@ -1,0 +1,516 @@
+"""`faceattend extract`: database_image/ -> database_tensor/, incremental, with the real default models.
+
+The profile photos are faces cut from the sample photos shipped with the models (players.jpg has
+~23 people, Yao Ming among them; yaoming.jpg is another photo of him).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import struct
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from faceattend_tui import cli
+from faceattend_tui.config import DEFAULT_THRESHOLD
+from faceattend_tui.gallery import extract as extract_module
+from faceattend_tui.gallery.extract import Extractor
+from faceattend_tui.gallery.templates import load_gallery, read_rows
+from faceattend_tui.vision.imageio import is_image_name, read_image
+from faceattend_tui.vision.pipeline import largest
+
+# Faces in players.jpg (x0, y0, x1, y1) that each fill a crop alone.
+FACES = {
+    "ann": (1040, 223, 1086, 275),
+    "ben": (486, 437, 528, 491),
+    "cat": (171, 420, 212, 471),
+    "dan": (658, 440, 698, 493),
+    "eve": (866, 434, 907, 483),
+    "yao": (719, 143, 763, 192),
+}
+
+
+@pytest.fixture(scope="module")
+def players(sample_photo) -> np.ndarray:
+    return cv2.imread(str(sample_photo("players.jpg")))
+
+
+@pytest.fixture(scope="module")
+def face(players):
+    """A face of players.jpg cut out with a margin and resized to a square of `size` pixels."""
+
+    def cut(who: str, size: int = 160, margin: float = 0.4, flip: bool = False) -> np.ndarray:
+        x0, y0, x1, y1 = FACES[who]
+        cx, cy, half = (x0 + x1) / 2, (y0 + y1) / 2, max(x1 - x0, y1 - y0) * (0.5 + margin)
+        crop = players[int(cy - half):int(cy + half), int(cx - half):int(cx + half)]
+        crop = cv2.resize(crop, (size, size), interpolation=cv2.INTER_CUBIC)
+        return np.ascontiguousarray(crop[:, ::-1]) if flip else crop
+
+    return cut
+
+
+def write(path: Path, image: np.ndarray) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ok, data = cv2.imencode(path.suffix, image)
+    assert ok
+    path.write_bytes(data.tobytes())
+    return path
+
+
+@pytest.fixture
+def root(tmp_path, face) -> Path:
+    """A data root with both layouts: ann.jpg, ben.png, yao.jpg (one photo) and cat/, dan/ (two each)."""
+    images = tmp_path / "database_image"
+    write(images / "ann.jpg", face("ann"))
+    write(images / "ben.png", face("ben"))
+    write(images / "yao.jpg", face("yao"))
+    write(images / "cat" / "1.jpg", face("cat"))
+    write(images / "cat" / "2.jpg", face("cat", size=200, margin=0.6, flip=True))
+    write(images / "dan" / "front.jpg", face("dan"))
+    write(images / "dan" / "mirror.png", face("dan", size=136, flip=True))
+    (images / "dan" / "notes.txt").write_text("not a photo")
+    return tmp_path
+
+
+PHOTOS = {"ann": 1, "ben": 1, "yao": 1, "cat": 2, "dan": 2}
+
+
+def extract(engine, root: Path, force: bool = False):
+    return Extractor(engine, root / "database_image", root / "database_tensor").run(force=force)
+
+
+def manifest(root: Path) -> dict:
+    return json.loads((root / "database_tensor" / "manifest.json").read_text(encoding="utf-8"))
+
+
+def npy_bytes(root: Path) -> dict[str, bytes]:
+    return {p.stem: p.read_bytes() for p in sorted((root / "database_tensor").glob("*.npy"))}
+
+
+def gallery(engine, root: Path):
+    found, warnings = load_gallery(root / "database_tensor", engine.recognizer.sha256, engine.embedder.dim)
+    assert warnings == []
+    return found
+
+
+def template_of(engine, image: np.ndarray) -> np.ndarray:
+    return engine.embed(image, [largest(engine.detect_thorough(image))])[0]
+
+
+# --- both layouts, manifest ----------------------------------------------------------------------
+
+
+def test_both_layouts_become_one_unit_row_per_photo(engine, root):
+    report = extract(engine, root)
+    assert report.skipped == []
+    assert (report.people, report.images, report.extracted, report.reused) == (5, 7, 7, 0)
+    tensors = root / "database_tensor"
+    assert sorted(p.name for p in tensors.glob("*.npy")) == [f"{n}.npy" for n in sorted(PHOTOS)]
+    for name, count in PHOTOS.items():
+        rows = np.load(tensors / f"{name}.npy")
+        assert rows.dtype == np.float32 and rows.shape == (count, 512)
+        np.testing.assert_allclose(np.linalg.norm(rows, axis=1), 1.0, atol=1e-4)
+    # The two photos of one person agree; different people do not.
+    cat, dan = np.load(tensors / "cat.npy"), np.load(tensors / "dan.npy")
+    assert float(cat[0] @ cat[1]) > 0.7 and float(dan[0] @ dan[1]) > 0.7
+    assert float(cat[0] @ dan[0]) < 0.4
+
+    data = manifest(root)
+    assert data["recognizer"]["sha256"] == engine.recognizer.sha256
+    assert data["recognizer"]["name"] == "w600k_mbf"
+    assert sorted(data["people"]) == sorted(PHOTOS)
+    images = root / "database_image"
+    for name, entry in data["people"].items():
+        assert len(entry["samples"]) == PHOTOS[name]
+        for sample in entry["samples"]:
+            source = images / sample["image"]
+            assert hashlib.sha256(source.read_bytes()).hexdigest() == sample["sha256"]
+        assert hashlib.sha256((tensors / f"{name}.npy").read_bytes()).hexdigest() == entry["npy_sha256"]
+    assert [s["image"] for s in data["people"]["dan"]["samples"]] == ["dan/front.jpg", "dan/mirror.png"]
+    assert [s["image"] for s in data["people"]["ben"]["samples"]] == ["ben.png"]
+
+
+def test_enrolled_person_is_recognised_in_another_photo(engine, root, sample_photo):
+    extract(engine, root)
+    found = gallery(engine, root)
+    other_photo = read_image(sample_photo("yaoming.jpg"))
+    (match,) = found.match(template_of(engine, other_photo)[None], DEFAULT_THRESHOLD)
+    assert match.name == "yao"
+
+
+# --- incremental ---------------------------------------------------------------------------------
+
+
+def test_second_run_extracts_nothing(engine, root):
+    extract(engine, root)
+    before = npy_bytes(root)
+    report = extract(engine, root)
+    assert (report.extracted, report.reused, report.skipped, report.removed) == (0, 7, [], [])
+    assert npy_bytes(root) == before
+
+
+def test_editing_one_photo_reextracts_only_that_one(engine, root, face):
+    extract(engine, root)
+    before = npy_bytes(root)
+    old_dan = np.load(root / "database_tensor" / "dan.npy")
+    write(root / "database_image" / "dan" / "mirror.png", face("dan", size=180, margin=0.5))
+    report = extract(engine, root)
+    assert (report.extracted, report.reused, report.skipped) == (1, 6, [])
+    after = npy_bytes(root)
+    assert {name for name in before if before[name] != after[name]} == {"dan"}
+    new_dan = np.load(root / "database_tensor" / "dan.npy")
+    assert new_dan.shape == (2, 512)
+    np.testing.assert_array_equal(new_dan[0], old_dan[0])  # front.jpg was not touched
+    assert not np.array_equal(new_dan[1], old_dan[1])
+    assert float(new_dan[0] @ new_dan[1]) > 0.7  # still dan
+    samples = manifest(root)["people"]["dan"]["samples"]
+    mirror = root / "database_image" / "dan" / "mirror.png"
+    assert samples[1]["sha256"] == hashlib.sha256(mirror.read_bytes()).hexdigest()
+
+
+def test_adding_a_photo_appends_a_row(engine, root, face):
+    extract(engine, root)
+    write(root / "database_image" / "cat" / "3.jpg", face("cat", size=120))
+    report = extract(engine, root)
+    assert (report.extracted, report.reused) == (1, 7)
+    assert np.load(root / "database_tensor" / "cat.npy").shape == (3, 512)
+
+
+def test_removing_a_person_removes_their_templates(engine, root):
+    extract(engine, root)
+    shutil.rmtree(root / "database_image" / "cat")
+    (root / "database_image" / "ann.jpg").unlink()
+    report = extract(engine, root)
+    assert sorted(report.removed) == ["ann", "cat"]
+    assert report.extracted == 0 and report.skipped == []
+    tensors = root / "database_tensor"
+    assert not (tensors / "cat.npy").exists() and not (tensors / "ann.npy").exists()
+    assert sorted(manifest(root)["people"]) == ["ben", "dan", "yao"]
+    assert gallery(engine, root).names == ["ben", "dan", "yao"]
+
+
+def test_seed_era_template_is_kept_in_legacy_and_replaced(engine, root):
+    tensors = root / "database_tensor"
+    tensors.mkdir()
+    seed = np.random.default_rng(0).normal(size=(1, 512)).astype(np.float32) * 20  # old format: raw, no manifest
+    np.save(tensors / "ann.npy", seed)
+    seed_bytes = (tensors / "ann.npy").read_bytes()
+    report = extract(engine, root)
+    assert report.skipped == [] and report.extracted == 7
+    assert (tensors / "legacy" / "ann.npy").read_bytes() == seed_bytes
+    assert any("ann.npy" in note and "legacy" in note for note in report.notes)
+    rows = read_rows(tensors / "ann.npy", 512)  # proper now: unit rows, float32
+    assert rows.shape == (1, 512)
+    assert not np.allclose(rows[0], seed[0] / np.linalg.norm(seed[0]), atol=0.1)  # not mixed with the seed
+    assert "ann" in manifest(root)["people"]
+    assert "ann" in gallery(engine, root).names
+
+
+def test_seed_era_template_of_someone_without_photos_is_reported_not_used(engine, root):
+    tensors = root / "database_tensor"
+    tensors.mkdir()
+    np.save(tensors / "zed.npy", np.ones((1, 512), np.float32))
+    report = extract(engine, root)
+    assert any("zed.npy" in line for line in report.skipped)
+    assert "zed" not in manifest(root)["people"]
+    found, warnings = load_gallery(tensors, engine.recognizer.sha256, 512)
+    assert "zed" not in found.names
+    assert any("zed.npy" in line for line in warnings)
+
+
+@pytest.mark.parametrize("broken", [
+    np.full((2, 256), 1 / 16, np.float32),  # wrong width
+    np.full((2, 512), 1 / np.sqrt(512), np.float64),  # wrong dtype
+    np.full((1, 512), 1 / np.sqrt(512), np.float32),  # fewer rows than photos
+], ids=["shape", "dtype", "rows"])
+def test_broken_template_listed_in_manifest_is_reextracted(engine, root, broken):
+    extract(engine, root)
+    tensors = root / "database_tensor"
+    good = np.load(tensors / "dan.npy")
+    np.save(tensors / "dan.npy", broken)
+    report = extract(engine, root)
+    assert (report.extracted, report.reused, report.skipped) == (2, 5, [])
+    assert any("dan" in note for note in report.notes)
+    again = read_rows(tensors / "dan.npy", 512)
+    np.testing.assert_allclose(again, good, atol=1e-4)
+    assert gallery(engine, root).names == sorted(PHOTOS)
+
+
+def test_templates_of_another_recogniser_are_all_reextracted(engine, root):
+    extract(engine, root)
+    good = {name: np.load(root / "database_tensor" / f"{name}.npy") for name in PHOTOS}
+    data = manifest(root)
+    data["recognizer"] = {"name": "glint360k_r100", "sha256": "0" * 64, "dim": 512}
+    (root / "database_tensor" / "manifest.json").write_text(json.dumps(data), encoding="utf-8")
+    report = extract(engine, root)
+    assert (report.extracted, report.reused, report.skipped) == (7, 0, [])
+    assert any("glint360k_r100" in note for note in report.notes)
+    assert manifest(root)["recognizer"]["sha256"] == engine.recognizer.sha256
+    for name, rows in good.items():
+        np.testing.assert_allclose(np.load(root / "database_tensor" / f"{name}.npy"), rows, atol=1e-4)
+
+
+def test_interrupted_rebuild_for_a_new_recogniser_never_serves_old_templates(engine, root, monkeypatch):
+    """Ctrl-C during a rebuild after a model change: the checkpointed manifest names the new model,
+    so the people not yet redone must be left out, not matched with the old model's templates."""
+    extract(engine, root)
+    data = manifest(root)
+    data["recognizer"] = {"name": "glint360k_r100", "sha256": "0" * 64, "dim": 512}
+    (root / "database_tensor" / "manifest.json").write_text(json.dumps(data), encoding="utf-8")
+    monkeypatch.setattr(extract_module, "CHECKPOINT_SECONDS", -1.0)  # checkpoint after every photo
+
+    def interrupt(done, total, key):
+        if done == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        Extractor(engine, root / "database_image", root / "database_tensor", progress=interrupt).run()
+    assert manifest(root)["recognizer"]["sha256"] == engine.recognizer.sha256
+    found, warnings = load_gallery(root / "database_tensor", engine.recognizer.sha256, 512)
+    redone = {name for name, entry in manifest(root)["people"].items() if not entry.get("stale")}
+    assert 0 < len(redone) < len(PHOTOS)
+    assert set(found.names) == redone
+    assert all(any(name in line for line in warnings) for name in set(PHOTOS) - redone)
+
+    report = extract(engine, root)  # finishing the rebuild brings everyone back
+    assert report.skipped == []
+    assert gallery(engine, root).names == sorted(PHOTOS)
+
+
+def test_force_reextracts_everything(engine, root):
+    extract(engine, root)
+    report = extract(engine, root, force=True)
+    assert (report.extracted, report.reused) == (7, 0)
+
+
+# --- bad input -----------------------------------------------------------------------------------
+
+
+def _zigzag() -> np.ndarray:
+    cells = sorted(((i, j) for i in range(8) for j in range(8)),
+                   key=lambda c: (c[0] + c[1], c[0] if (c[0] + c[1]) % 2 else -c[0]))
+    return np.array([i * 8 + j for i, j in cells])
+
+
+def cmyk_jpeg(bgr: np.ndarray) -> bytes:
+    """A baseline 4-component (Adobe, inverted CMYK, K = 0) JPEG, as Photoshop writes for print.
+
+    Neither OpenCV nor numpy can write one and Pillow is not a dependency, so this is a tiny encoder:
+    no subsampling, one flat quantisation table, Huffman codes all of one length (4 bits DC, 8 AC).
+    """
+    h, w = bgr.shape[:2]
+    assert h % 8 == 0 and w % 8 == 0
+    rgb = bgr[..., ::-1].astype(np.float64)
+    planes = [rgb[..., 0], rgb[..., 1], rgb[..., 2], np.full((h, w), 255.0)]  # inverted C, M, Y, K
+    n = np.arange(8)
+    dct = np.sqrt(2 / 8) * np.cos((2 * n[None, :] + 1) * n[:, None] * np.pi / 16)
+    dct[0] /= np.sqrt(2)
+    quant, zigzag = 2, _zigzag()
+    ac_symbols = [0x00, 0xF0] + [(run << 4) | size for run in range(16) for size in range(1, 11)]
+    ac_code = {symbol: i for i, symbol in enumerate(ac_symbols)}
+    bits: list[int] = []
+
+    def put(value: int, length: int) -> None:
+        bits.extend((value >> k) & 1 for k in range(length - 1, -1, -1))
+
+    def put_coefficient(value: int, prefix: int | None) -> None:
+        size = abs(value).bit_length()
+        if prefix is None:
+            put(size, 4)
+        else:
+            put(ac_code[prefix | size], 8)
+        put(value if value >= 0 else value + (1 << size) - 1, size)
+
+    previous = [0] * 4
+    for by in range(0, h, 8):
+        for bx in range(0, w, 8):
+            for c, plane in enumerate(planes):
+                q = np.rint((dct @ (plane[by:by + 8, bx:bx + 8] - 128) @ dct.T).ravel()[zigzag] / quant)
+                q = q.astype(int).tolist()
+                put_coefficient(q[0] - previous[c], None)
+                previous[c] = q[0]
+                run = 0
+                for value in q[1:]:
+                    if value == 0:
+                        run += 1
+                        continue
+                    while run > 15:
+                        put(ac_code[0xF0], 8)
+                        run -= 16
+                    put_coefficient(value, run << 4)
+                    run = 0
+                if run:
+                    put(ac_code[0x00], 8)
+    bits.extend([1] * (-len(bits) % 8))
+    scan = np.packbits(np.array(bits, np.uint8)).tobytes().replace(b"\xff", b"\xff\x00")
+
+    def segment(marker: int, body: bytes) -> bytes:
+        return struct.pack(">HH", marker, len(body) + 2) + body
+
+    huffman = (bytes([0x00, 0, 0, 0, 12] + [0] * 12) + bytes(range(12))
+               + bytes([0x10] + [0] * 7 + [len(ac_symbols)] + [0] * 8) + bytes(ac_symbols))
+    return b"".join([
+        b"\xff\xd8",
+        segment(0xFFEE, b"Adobe" + struct.pack(">HHHB", 100, 0, 0, 0)),
+        segment(0xFFDB, bytes([0] + [quant] * 64)),
+        segment(0xFFC0, struct.pack(">BHHB", 8, h, w, 4) + b"".join(bytes([i, 0x11, 0]) for i in range(1, 5))),
+        segment(0xFFC4, huffman),
+        segment(0xFFDA, bytes([4]) + b"".join(bytes([i, 0]) for i in range(1, 5)) + bytes([0, 63, 0])),
+        scan,
+        b"\xff\xd9",
+    ])
+
+
+def test_cmyk_writer_makes_a_real_cmyk_jpeg(face):
+    image = face("ann")
+    data = cmyk_jpeg(image)
+    frame = data.index(b"\xff\xc0")
+    assert data[frame + 9] == 4  # four components
+    decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    assert cv2.PSNR(decoded, image) > 35
+
+
+BAD = ("text.jpg", "truncated.jpg", "tiny.png", "noface.jpg")
+
+
+@pytest.fixture
+def mixed_root(tmp_path, face) -> Path:
+    """One run's worth of awkward input: four unusable files and five usable but unusual ones."""
+    images = tmp_path / "database_image"
+    write(images / "ann.jpg", face("ann"))
+    (images / "text.jpg").write_text("this is not a photo\n", encoding="utf-8")
+    whole = cv2.imencode(".jpg", face("ben"))[1].tobytes()
+    (images / "truncated.jpg").write_bytes(whole[: len(whole) // 2])
+    write(images / "tiny.png", np.full((1, 1, 3), 128, np.uint8))
+    write(images / "noface.jpg", np.full((240, 320, 3), 128, np.uint8))
+    write(images / "grey.jpg", cv2.cvtColor(face("cat"), cv2.COLOR_BGR2GRAY))
+    (images / "cmyk.jpg").write_bytes(cmyk_jpeg(face("dan")))
+    bgra = cv2.cvtColor(face("eve"), cv2.COLOR_BGR2BGRA)
+    yy, xx = np.mgrid[:160, :160]
+    bgra[..., 3] = np.clip(255 * (1.6 - np.hypot(yy - 80, xx - 80) / 60), 0, 255).astype(np.uint8)
+    bgra[bgra[..., 3] == 0, :3] = 0  # fully transparent corners hold black
+    write(images / "alpha.png", bgra)
+    group = np.full((224, 320, 3), 110, np.uint8)
+    group[12:212, 8:208] = face("yao", size=200)
+    group[60:156, 216:312] = face("ben", size=96)
+    write(images / "group" / "team.jpg", group)
+    return tmp_path
+
+
+GOOD = {"ann": "ann", "grey": "cat", "cmyk": "dan", "alpha": "eve", "group": "yao"}
+
+
+def test_bad_inputs_are_skipped_by_name_and_the_rest_is_extracted(engine, mixed_root, face):
+    report = extract(engine, mixed_root)
+    assert len(report.skipped) == len(BAD), report.skipped
+    for name in BAD:
+        assert sum(name in line for line in report.skipped) == 1, (name, report.skipped)
+    assert next(line for line in report.skipped if "truncated.jpg" in line).count("truncated") >= 2
+    assert report.extracted == len(GOOD)
+    assert any("team.jpg" in note and "2 faces" in note for note in report.notes)
+
+    found = gallery(engine, mixed_root)
+    assert found.names == sorted(GOOD)
+    for name, who in GOOD.items():
+        # Each template is the person in the photo, read with the right colours.
+        reference = template_of(engine, face(who))
+        rows = found.templates[found.owners == found.names.index(name)]
+        assert rows.shape == (1, 512)
+        assert float(rows[0] @ reference) > 0.8, name
+    assert float(found.templates[found.names.index("group")] @ template_of(engine, face("ben"))) < 0.4
+
+
+def test_cli_exit_code_and_one_line_per_skipped_file(engine, mixed_root, capsys):
+    code = cli.main(["extract", "--data", str(mixed_root), "--device", "cpu"])
+    err = capsys.readouterr().err
+    assert code == 1
+    skipped = [line for line in err.splitlines() if line.startswith("skipped:")]
+    assert len(skipped) == len(BAD), err
+    for name in BAD:
+        assert sum(str(mixed_root / "database_image" / name) in line for line in skipped) == 1, (name, err)
+    assert "4 skipped" in err
+    assert sorted(manifest(mixed_root)["people"]) == sorted(GOOD)
+
+    # The bad files are tried again on the next run and reported again; the rest is reused.
+    code = cli.main(["extract", "--data", str(mixed_root), "--device", "cpu"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert len([line for line in err.splitlines() if line.startswith("skipped:")]) == len(BAD)
+    assert "0 extracted, 5 unchanged" in err
+
+
+def test_cli_exit_code_is_zero_when_everything_is_extracted(root, capsys):
+    assert cli.main(["extract", "--data", str(root), "--device", "cpu"]) == 0
+    assert "skipped:" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("damage", ["truncated", "noface", "empty"])
+def test_a_failing_run_loses_nothing(engine, root, damage):
+    extract(engine, root)
+    tensors = root / "database_tensor"
+    before_bytes = (tensors / "ann.npy").read_bytes()
+    before_entry = manifest(root)["people"]["ann"]
+    photo = root / "database_image" / "ann.jpg"
+    original = photo.read_bytes()
+    if damage == "truncated":
+        photo.write_bytes(original[: len(original) // 3])
+    elif damage == "noface":
+        write(photo, np.full((160, 160, 3), 90, np.uint8))
+    else:
+        photo.write_bytes(b"")
+
+    report = extract(engine, root)
+    assert len(report.skipped) == 1 and "ann.jpg" in report.skipped[0]
+    assert report.extracted == 0 and report.reused == 6
+    assert (tensors / "ann.npy").read_bytes() == before_bytes
+    assert manifest(root)["people"]["ann"] == before_entry
+    found = gallery(engine, root)
+    assert found.names == sorted(PHOTOS)
+    np.testing.assert_array_equal(found.templates[found.owners == found.names.index("ann")],
+                                  np.load(tensors / "ann.npy"))
+
+    # Putting the photo back needs no extraction at all.
+    photo.write_bytes(original)
+    report = extract(engine, root)
+    assert (report.extracted, report.reused, report.skipped) == (0, 7, [])
+    assert (tensors / "ann.npy").read_bytes() == before_bytes
+
+
+# --- real photos ---------------------------------------------------------------------------------
+
+
+@pytest.mark.shared_data
+def test_identification_of_real_people(engine, shared_data, tmp_path):
+    """Enroll the first photo of each person, then name every other photo of them."""
+    people = sorted(p for p in (shared_data / "identities").iterdir()
+                    if p.is_dir() and p.name.startswith(("wild-id", "cast-")))
+    assert len(people) >= 20
+    queries = []
+    for person in people:
+        photos = sorted(p for p in person.iterdir() if is_image_name(p))
+        target = tmp_path / "database_image" / person.name
+        target.mkdir(parents=True)
+        shutil.copyfile(photos[0], target / photos[0].name)
+        queries += [(person.name, p) for p in photos[1:]]
+    report = extract(engine, tmp_path)
+    assert report.skipped == [] and report.extracted == len(people)
+
+    found = gallery(engine, tmp_path)
+    wrong, named = [], 0
+    for name, path in queries:
+        image = read_image(path)
+        faces = engine.detect_thorough(image)
+        if not faces:
+            continue
+        (match,) = found.match(engine.embed(image, [largest(faces)]), DEFAULT_THRESHOLD)
+        if match.name == name:
+            named += 1
+        elif match.name is not None:
+            wrong.append(f"{path}: {match.name} ({match.similarity:.2f})")
+    assert wrong == []
+    assert named >= 0.99 * len(queries), f"{named}/{len(queries)} named"

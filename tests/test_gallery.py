@@ -1,0 +1,266 @@
+"""Templates on disk and matching against them: synthetic embeddings, no models."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from faceattend_tui.gallery import matcher
+from faceattend_tui.gallery.matcher import Gallery
+from faceattend_tui.gallery.templates import (
+    GalleryError,
+    Manifest,
+    load_gallery,
+    read_rows,
+    save_manifest,
+    save_person,
+)
+
+DIM = 512
+REC_SHA = "a" * 64
+
+
+def unit(rows: np.ndarray) -> np.ndarray:
+    rows = np.atleast_2d(np.asarray(rows, np.float64))
+    return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
+
+
+def noisy(centre: np.ndarray, rng: np.random.Generator, scale: float, n: int = 1) -> np.ndarray:
+    """Unit samples around a unit centre; scale 0.82 gives a cosine of ~0.6 between two samples."""
+    return unit(centre + rng.normal(0.0, scale / np.sqrt(DIM), (n, DIM)))
+
+
+# --- Gallery.match -------------------------------------------------------------------------------
+
+
+def test_top1_person_with_several_templates_each():
+    rng = np.random.default_rng(1)
+    centres = unit(rng.normal(size=(3, DIM)))
+    # Each person has two quite different templates (e.g. with and without glasses).
+    people = {
+        "ann": np.concatenate([noisy(centres[0], rng, 0.8), noisy(-centres[1] + centres[2], rng, 0.8)]),
+        "ben": noisy(centres[1], rng, 0.8, 3),
+        "cat": noisy(centres[2], rng, 0.8, 2),
+    }
+    gallery = Gallery.from_people(people)
+    assert len(gallery) == 7
+    # A query near ann's *second* template is ann, although her first template is far from it.
+    queries = np.concatenate([
+        noisy(centres[0], rng, 0.8),
+        noisy(-centres[1] + centres[2], rng, 0.8),
+        noisy(centres[1], rng, 0.8),
+        noisy(centres[2], rng, 0.8),
+    ])
+    matches = gallery.match(queries, threshold=0.3)
+    assert [m.name for m in matches] == ["ann", "ann", "ben", "cat"]
+    for query, match in zip(queries, matches, strict=True):
+        best = max(float(people[match.name][i] @ query) for i in range(len(people[match.name])))
+        assert match.similarity == pytest.approx(best, abs=1e-5)
+        assert match.candidate == match.name
+
+
+def test_below_threshold_is_unknown_but_candidate_and_similarity_are_reported():
+    rng = np.random.default_rng(2)
+    centres = unit(rng.normal(size=(2, DIM)))
+    gallery = Gallery.from_people({"ann": noisy(centres[0], rng, 0.8, 2), "ben": noisy(centres[1], rng, 0.8, 2)})
+    # A weak resemblance to ben: cosine ~0.25, under a threshold of 0.4.
+    stranger = unit(0.3 * centres[1] + unit(rng.normal(size=DIM))[0])
+    exact = float((gallery.templates @ stranger[0]).max())
+    assert 0.1 < exact < 0.4
+    (match,) = gallery.match(stranger, threshold=0.4)
+    assert match.name is None
+    assert match.candidate == "ben"
+    assert match.similarity == pytest.approx(exact, abs=1e-5)
+    # The same face with a lower threshold is named.
+    (match,) = gallery.match(stranger, threshold=exact - 0.01)
+    assert match.name == "ben"
+    # Exactly at the threshold counts as a match.
+    (match,) = gallery.match(stranger, threshold=match.similarity)
+    assert match.name == "ben"
+
+
+def test_empty_gallery_names_nobody():
+    gallery = Gallery.from_people({}, DIM)
+    assert len(gallery) == 0
+    query = unit(np.random.default_rng(3).normal(size=(2, DIM)))
+    matches = gallery.match(query, threshold=0.0)
+    assert len(matches) == 2
+    for match in matches:
+        assert match.name is None
+        assert match.candidate is None
+        assert match.similarity < 0
+
+
+def clustered_gallery(people: int, per_person: int, seed: int = 4):
+    """Face-like synthetic embeddings: per-person centre + noise, intra-person cosine ~0.5-0.7."""
+    rng = np.random.default_rng(seed)
+    # A shared component makes impostors mildly correlated too (cosine ~0.1), as real embeddings are.
+    common = unit(rng.normal(size=DIM))[0]
+    centres = unit(rng.normal(size=(people, DIM)) / np.sqrt(DIM) + 0.35 * common)
+    templates = {f"p{i:04d}": noisy(centres[i], rng, 0.85, per_person) for i in range(people)}
+    return centres, templates, rng
+
+
+def test_synthetic_embeddings_look_like_faces():
+    centres, templates, rng = clustered_gallery(50, 4)
+    same = [float(a @ b) for rows in templates.values() for i, a in enumerate(rows) for b in rows[i + 1:]]
+    rows = list(templates.values())
+    other = [float(rows[i][0] @ rows[i + 1][0]) for i in range(len(rows) - 1)]
+    assert 0.5 < np.mean(same) < 0.7
+    assert -0.1 < np.mean(other) < 0.2
+    assert max(other) < min(same)
+
+
+def test_two_stage_search_agrees_with_exact_search(monkeypatch):
+    centres, templates, rng = clustered_gallery(400, 5)  # 2,000 templates
+    queries = np.concatenate([noisy(c, rng, 0.85) for c in centres])  # a new photo of every person
+    truth = sorted(templates)
+
+    exact = Gallery.from_people(templates)
+    assert len(exact) == 2000 <= matcher.EXACT_LIMIT
+    exact_best, exact_sims = exact.search(queries)
+    exact_names = [m.name for m in exact.match(queries, threshold=0.32)]
+    assert exact_names == truth  # the synthetic data is easy for exact search
+
+    monkeypatch.setattr(matcher, "EXACT_LIMIT", 500)
+    big = Gallery.from_people(templates)
+    best, sims = big.search(queries)
+    assert big._coarse is not None, "the two-stage search was not used"
+    np.testing.assert_array_equal(best, exact_best)
+    np.testing.assert_allclose(sims, exact_sims, atol=1e-5)
+    assert [m.name for m in big.match(queries, threshold=0.32)] == truth
+
+
+# --- read_rows -----------------------------------------------------------------------------------
+
+
+def write_npy(path, rows) -> None:
+    with open(path, "wb") as fh:
+        np.save(fh, rows)
+
+
+def test_read_rows_accepts_proper_templates(tmp_path):
+    rows = unit(np.random.default_rng(5).normal(size=(3, DIM)))
+    save_person(tmp_path, "ann", rows)
+    loaded = read_rows(tmp_path / "ann.npy", DIM)
+    assert loaded.dtype == np.float32 and loaded.shape == (3, DIM)
+    np.testing.assert_array_equal(loaded, rows)
+
+
+BAD_FILES = {
+    "one-dimensional": np.ones(DIM, np.float32) / np.sqrt(DIM),
+    "no rows": np.zeros((0, DIM), np.float32),
+    "wrong width": unit(np.ones((2, 256))),
+    "float64": unit(np.ones((2, DIM))).astype(np.float64),
+    "float16": unit(np.ones((2, DIM))).astype(np.float16),
+    "not normalised (seed-era)": np.full((1, DIM), 0.5, np.float32),
+    "nan": np.full((1, DIM), np.nan, np.float32),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_FILES))
+def test_read_rows_rejects_bad_templates_naming_the_file(tmp_path, kind):
+    path = tmp_path / "someone.npy"
+    write_npy(path, BAD_FILES[kind])
+    with pytest.raises(GalleryError) as info:
+        read_rows(path, DIM)
+    assert str(path) in str(info.value)
+
+
+@pytest.mark.parametrize("content", [b"name,embedding\nann,0.1 0.2\n", b"", b"\x93NUMPY\x01\x00garbage"])
+def test_read_rows_rejects_a_file_that_is_not_npy(tmp_path, content):
+    path = tmp_path / "ann.npy"
+    path.write_bytes(content)
+    with pytest.raises(GalleryError) as info:
+        read_rows(path, DIM)
+    assert str(path) in str(info.value)
+
+
+def test_read_rows_refuses_pickled_objects(tmp_path):
+    path = tmp_path / "ann.npy"
+    write_npy(path, np.array([{"rows": 1}], dtype=object))
+    with pytest.raises(GalleryError, match="ann.npy"):
+        read_rows(path, DIM)
+
+
+# --- load_gallery --------------------------------------------------------------------------------
+
+
+def enrolled(folder, people: dict[str, np.ndarray], sha: str = REC_SHA) -> None:
+    manifest = Manifest(recognizer={"name": "w600k_mbf", "sha256": sha, "dim": DIM})
+    for name, rows in people.items():
+        digest = save_person(folder, name, rows)
+        samples = [{"image": f"{name}/{i}.jpg", "sha256": "0" * 64} for i in range(len(rows))]
+        manifest.people[name] = {"samples": samples, "npy_sha256": digest}
+    save_manifest(folder, manifest)
+
+
+def test_load_gallery_loads_enrolled_people(tmp_path):
+    rng = np.random.default_rng(6)
+    people = {"ann": unit(rng.normal(size=(2, DIM))), "ben": unit(rng.normal(size=(1, DIM)))}
+    enrolled(tmp_path, people)
+    gallery, warnings = load_gallery(tmp_path, REC_SHA, DIM)
+    assert warnings == []
+    assert gallery.names == ["ann", "ben"]
+    assert len(gallery) == 3
+    assert [m.name for m in gallery.match(people["ann"][1:], 0.5)] == ["ann"]
+
+
+def test_load_gallery_of_missing_folder_is_empty(tmp_path):
+    gallery, warnings = load_gallery(tmp_path / "nothing", REC_SHA, DIM)
+    assert len(gallery) == 0 and warnings == []
+
+
+def test_load_gallery_refuses_templates_of_another_recogniser(tmp_path):
+    enrolled(tmp_path, {"ann": unit(np.ones((1, DIM)))}, sha="b" * 64)
+    with pytest.raises(GalleryError) as info:
+        load_gallery(tmp_path, REC_SHA, DIM)
+    assert "extract" in str(info.value)
+    assert str(tmp_path) in str(info.value)
+
+
+def test_load_gallery_leaves_out_seed_era_files_with_a_warning(tmp_path):
+    rng = np.random.default_rng(7)
+    enrolled(tmp_path, {"ann": unit(rng.normal(size=(1, DIM)))})
+    write_npy(tmp_path / "old_bob.npy", rng.normal(size=(1, DIM)).astype(np.float32) * 10)
+    gallery, warnings = load_gallery(tmp_path, REC_SHA, DIM)
+    assert gallery.names == ["ann"]
+    assert len(warnings) == 1 and "old_bob.npy" in warnings[0]
+
+
+def test_load_gallery_without_manifest_uses_nothing_and_says_so(tmp_path):
+    rng = np.random.default_rng(8)
+    write_npy(tmp_path / "ann.npy", rng.normal(size=(1, DIM)).astype(np.float32))
+    write_npy(tmp_path / "ben.npy", rng.normal(size=(1, DIM)).astype(np.float32))
+    gallery, warnings = load_gallery(tmp_path, REC_SHA, DIM)
+    assert len(gallery) == 0
+    assert len(warnings) == 1 and "extract" in warnings[0] and "2" in warnings[0]
+
+
+def test_load_gallery_leaves_out_a_broken_template_and_keeps_the_rest(tmp_path):
+    rng = np.random.default_rng(9)
+    enrolled(tmp_path, {"ann": unit(rng.normal(size=(1, DIM))), "ben": unit(rng.normal(size=(1, DIM)))})
+    write_npy(tmp_path / "ben.npy", np.ones((1, 128), np.float32))
+    gallery, warnings = load_gallery(tmp_path, REC_SHA, DIM)
+    assert gallery.names == ["ann"]
+    assert len(warnings) == 1 and "ben.npy" in warnings[0]
+
+
+def test_load_gallery_reports_a_broken_manifest(tmp_path):
+    (tmp_path / "manifest.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(GalleryError, match="manifest.json"):
+        load_gallery(tmp_path, REC_SHA, DIM)
+
+
+def test_load_gallery_leaves_out_people_an_interrupted_rebuild_has_not_redone(tmp_path):
+    """`stale` entries hold rows of the previous model until extraction redoes them."""
+    rng = np.random.default_rng(10)
+    enrolled(tmp_path, {"ann": unit(rng.normal(size=(1, DIM))), "ben": unit(rng.normal(size=(1, DIM)))})
+    data = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
+    data["people"]["ben"].update(samples=[], stale=True)
+    (tmp_path / "manifest.json").write_text(json.dumps(data), encoding="utf-8")
+    gallery, warnings = load_gallery(tmp_path, REC_SHA, DIM)
+    assert gallery.names == ["ann"]
+    assert len(warnings) == 1 and "ben" in warnings[0] and "extract" in warnings[0]

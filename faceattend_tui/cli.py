@@ -133,8 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="process every frame of a file or folder as fast as possible (no real-time pacing)")
     p.set_defaults(func=cmd_watch)
 
-    p = sub.add_parser("demo", help="enroll a sample person and recognise them in the sample photos")
-    add_common(p)
+    p = sub.add_parser("demo", help="the station on the built-in demo (same as station --demo)")
+    add_station_args(p)
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("doctor", help="check this machine: runtime, GPU, models, cameras, display")
@@ -256,13 +256,18 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 
 def cmd_eval_lfw(args: argparse.Namespace) -> int:
-    from faceattend_tui.evaluation import evaluate
+    from faceattend_tui.evaluation import evaluate, parse_pairs
 
     settings = settings_from(args)
     for path in (args.pairs, args.images):
         if not path.exists():
             say(f"error: {path}: not found")
             return EXIT_USAGE
+    try:
+        parse_pairs(args.pairs)  # a bad pairs file is one clear line, before the models load
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        say(f"error: {exc}")
+        return EXIT_USAGE
     engine = make_engine(settings)
     result = evaluate(engine, args.pairs, args.images, settings.threshold, progress=Progress("embedding"))
     if args.json:
@@ -310,23 +315,9 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Enroll Yao Ming from one sample photo, then find him among the players in another."""
-    import shutil
-
-    from faceattend_tui.vision.models import find_asset, resolve_model
-
-    args.data = args.data or Path("demo-data")
-    resolve_model("sample_yaoming", args.data, say)
-    photos = args.data / "database_image"
-    photos.mkdir(parents=True, exist_ok=True)
-    shutil.copy(find_asset("sample_yaoming", args.data), photos / "Yao Ming.jpg")
-    say(f"demo data root: {args.data} (enrolled: Yao Ming)")
-    args.images, args.out, args.force = None, None, False
-    if cmd_extract(args) != EXIT_OK:
-        return EXIT_SKIPPED
-    args.images = [find_asset(name, args.data) for name in ("sample_players", "sample_gdp")]
-    args.json = args.embeddings = False
-    return cmd_identify(args)
+    """The station on the built-in demo stream, with its demo roster."""
+    args.demo = True
+    return cmd_station(args)
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
@@ -351,7 +342,7 @@ def cmd_station(args: argparse.Namespace) -> int:
         from faceattend_tui.live.watch import prepare_demo_roster
 
         prepare_demo_roster(settings, say)
-    station = Station(settings, source, preview=not args.no_preview, name=args.name)
+    station = Station(settings, source, preview=not args.no_preview, name=args.name, loop=source == "demo")
     try:
         station.open()
     except StationError as exc:

@@ -37,6 +37,8 @@ def _describe_model(value: str, data: Path) -> str:
 
 
 def camera_lines(count: int) -> list[str]:
+    if count <= 0:
+        return ["cameras:    not checked (--cameras 0)"]
     found = []
     for index in range(count):
         capture = cv2.VideoCapture(index)

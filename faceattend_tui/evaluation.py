@@ -26,19 +26,27 @@ def image_key(name: str, number: str) -> str:
 
 def parse_pairs(path: Path) -> tuple[list[Pair], int]:
     """Pairs and the number of folds (1 when the file has none)."""
-    lines = [line.split() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    lines = [(n, line.split()) for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+             if line.strip()]
     if not lines:
         raise ValueError(f"{path}: empty pairs file")
-    header, rows = lines[0], lines[1:]
-    folds = int(header[0]) if len(header) == 2 else 1
+    (header_line, header), rows = lines[0], lines[1:]
+    if len(header) not in (1, 2) or not all(v.isdigit() for v in header):
+        raise ValueError(f"{path}:{header_line}: expected a header 'N' or 'FOLDS N', found {' '.join(header)!r}")
+    folds = max(1, int(header[0])) if len(header) == 2 else 1
     pairs = []
-    for number, row in enumerate(rows, start=2):
-        if len(row) == 3:
-            pairs.append(Pair(image_key(row[0], row[1]), image_key(row[0], row[2]), True))
-        elif len(row) == 4:
-            pairs.append(Pair(image_key(row[0], row[1]), image_key(row[2], row[3]), False))
-        else:
+    for number, row in rows:
+        if len(row) not in (3, 4):
             raise ValueError(f"{path}:{number}: expected 3 or 4 fields, found {len(row)}")
+        try:
+            if len(row) == 3:
+                pairs.append(Pair(image_key(row[0], row[1]), image_key(row[0], row[2]), True))
+            else:
+                pairs.append(Pair(image_key(row[0], row[1]), image_key(row[2], row[3]), False))
+        except ValueError:
+            raise ValueError(f"{path}:{number}: image numbers must be whole numbers: {' '.join(row)}") from None
+    if not pairs:
+        raise ValueError(f"{path}: no pairs")
     return pairs, folds
 
 
@@ -141,8 +149,11 @@ def evaluate(engine: FaceEngine, pairs_file: Path, images: Path, threshold: floa
         "tar_at_threshold": round(tar, 4), "far_at_threshold": round(far, 4),
         "tar_at_far_1e-3": round(tar3, 4), "threshold_at_far_1e-3": round(t3, 4),
     }
-    n_folds = folds if folds > 1 else 10
-    mean, std = kfold_accuracy(sims, same, n_folds, shuffle=folds == 1)
+    n_folds = min(folds if folds > 1 else 10, len(pairs))  # no empty folds in small files
+    if n_folds > 1:
+        mean, std = kfold_accuracy(sims, same, n_folds, shuffle=folds == 1)
+    else:
+        mean, std = best_acc, 0.0
     result["folds"] = n_folds
     result["kfold_accuracy"], result["kfold_std"] = round(mean, 4), round(std, 4)
     return result

@@ -61,7 +61,7 @@ class LiveState:
 class Station:
     def __init__(self, settings: Settings, source: str, *, preview: bool = True, user: str | None = None,
                  worker_factory: Callable[[WorkerConfig], object] | None = None, name: str | None = None,
-                 clock: Callable[[], datetime] | None = None):
+                 clock: Callable[[], datetime] | None = None, loop: bool = False):
         self.settings = settings
         self.source = source
         self.preview = preview
@@ -76,6 +76,7 @@ class Station:
         self.station_lock = None
         self.pending_capture: dict | None = None
         self.clock = clock
+        self.loop = loop
         self._enrolled: dict[str, int] = {}
         self._enrolled_stamp: object = "unread"
 
@@ -102,7 +103,8 @@ class Station:
         overrides = {k: v for k, v in asdict(self.settings).items() if k != "data"}
         session = self.attendance.active
         return WorkerConfig(data=str(self.settings.data), source=self.source, overrides=overrides,
-                            preview=self.preview, session=session.name if session else "")
+                            preview=self.preview, session=session.name if session else "", loop=self.loop,
+                            log_path=str(self.settings.data / "worker.log"))
 
     def close(self) -> None:
         with self.lock:

@@ -39,6 +39,7 @@ class WorkerConfig:
     session: str = ""
     max_embeds_per_frame: int = 6
     votes_needed: int = 3
+    log_path: str = ""  # where the process's own stdout/stderr go (keeps a TUI's screen clean)
 
 
 class Worker:
@@ -163,7 +164,10 @@ class Worker:
         self.start()
         last_stats = last_poll = time.monotonic()
         frames = 0
+        parent = os.getppid()
         while self.running:
+            if os.getppid() != parent:  # the station died: do not keep the camera busy
+                break
             self._handle_commands()
             if self.reader is None:
                 time.sleep(0.05)
@@ -268,8 +272,18 @@ class Worker:
                   message=message)
 
 
+def redirect_output(path: str) -> None:
+    """Send this process's stdout and stderr (C libraries included) to a log file."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+
+
 def worker_main(config: WorkerConfig, commands, events) -> None:
     """Entry point of the worker process."""
+    if config.log_path:
+        redirect_output(config.log_path)
     try:
         Worker(config, commands, events).run()
     except Exception as exc:  # noqa: BLE001 - reported to the parent, which restarts us

@@ -257,6 +257,9 @@ class StationApp(App):
         pane.show(pane.summary)
 
     def action_next_pane(self) -> None:
+        if len(self.screen_stack) > 1:  # in a dialog, tab moves between its fields as usual
+            self.screen.focus_next()
+            return
         tables = [self.query_one(f"{pane} DataTable") for pane in PANES]
         current = next((i for i, t in enumerate(tables) if t.has_focus), -1)
         tables[(current + 1) % len(tables)].focus()

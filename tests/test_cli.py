@@ -1,0 +1,199 @@
+"""The `faceattend` command line on the real models: identify, extract, doctor, models, errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from faceattend_tui.cli import main
+
+CPU = ["--device", "cpu", "--threads", "2"]
+
+
+def json_lines(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def gallery_root(tmp_path_factory, sample_photo):
+    """A data root with Yao Ming enrolled from yaoming.jpg."""
+    root = tmp_path_factory.mktemp("gallery")
+    (root / "database_image").mkdir()
+    shutil.copy(sample_photo("yaoming.jpg"), root / "database_image" / "yaoming.jpg")
+    assert main(["extract", "--data", str(root), *CPU]) == 0
+    assert (root / "database_tensor" / "yaoming.npy").is_file()
+    return root
+
+
+def test_identify_json_prints_one_line_per_image_with_the_documented_keys(tmp_path, sample_photo, capfd):
+    images = [sample_photo("yaoming.jpg"), sample_photo("gdp.jpg")]
+    code = main(["identify", "--data", str(tmp_path), *CPU, "--json", *map(str, images)])
+    out, err = capfd.readouterr()
+    assert code == 0
+    records = json_lines(out)
+    assert [r["image"] for r in records] == [str(p) for p in images]
+    assert all(set(r) == {"image", "faces"} for r in records)
+    assert len(records[0]["faces"]) == 1 and len(records[1]["faces"]) >= 3
+    for record in records:
+        for face in record["faces"]:
+            assert set(face) == {"box", "score", "landmarks", "name", "similarity"}
+            assert len(face["box"]) == 4 and all(isinstance(v, float) for v in face["box"])
+            assert 0 < face["score"] <= 1
+            assert np.asarray(face["landmarks"]).shape == (5, 2)
+            assert face["name"] == "unknown"  # nobody enrolled
+            assert -1 <= face["similarity"] <= 1
+    assert "nobody is enrolled" in err
+
+
+def test_identify_embeddings_only_when_asked(tmp_path, sample_photo, capfd):
+    code = main(["identify", "--data", str(tmp_path), *CPU, "--json", "--embeddings", str(sample_photo("yaoming.jpg"))])
+    out, _ = capfd.readouterr()
+    assert code == 0
+    (record,) = json_lines(out)
+    (face,) = record["faces"]
+    assert set(face) == {"box", "score", "landmarks", "name", "similarity", "embedding"}
+    vector = np.asarray(face["embedding"])
+    assert vector.shape == (512,)
+    assert np.linalg.norm(vector) == pytest.approx(1.0, abs=1e-4)
+
+
+def test_identify_names_yao_ming_and_nobody_else(gallery_root, sample_photo, capfd):
+    capfd.readouterr()
+    code = main(["identify", "--data", str(gallery_root), *CPU, "--json", str(sample_photo("players.jpg"))])
+    out, err = capfd.readouterr()
+    assert code == 0
+    (record,) = json_lines(out)
+    names = [f["name"] for f in record["faces"]]
+    assert len(names) >= 20
+    assert names.count("yaoming") == 1
+    assert set(names) == {"yaoming", "unknown"}
+    yao = next(f for f in record["faces"] if f["name"] == "yaoming")
+    assert yao["similarity"] > 0.5
+    assert max(f["similarity"] for f in record["faces"] if f["name"] == "unknown") < 0.3
+    assert "nobody is enrolled" not in err
+
+
+def test_identify_text_output(gallery_root, sample_photo, capfd):
+    code = main(["identify", "--data", str(gallery_root), *CPU, str(sample_photo("yaoming.jpg"))])
+    out, _ = capfd.readouterr()
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == f"{sample_photo('yaoming.jpg')}: 1 face(s)"
+    assert lines[1].split()[0] == "yaoming" and "similarity" in lines[1]
+
+
+def test_unreadable_image_among_several_is_skipped_with_exit_1(tmp_path, sample_photo, capfd):
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"definitely not a jpeg")
+    missing = tmp_path / "missing.png"
+    good = sample_photo("yaoming.jpg")
+    args = ["identify", "--data", str(tmp_path), *CPU, "--json", str(good), str(bad), str(missing), str(good)]
+    code = main(args)
+    out, err = capfd.readouterr()
+    assert code == 1
+    assert [r["image"] for r in json_lines(out)] == [str(good), str(good)]
+    assert any(line.startswith("skipped:") and str(bad) in line for line in err.splitlines())
+    assert any(line.startswith("skipped:") and str(missing) in line for line in err.splitlines())
+    assert "Traceback" not in err
+
+
+def test_random_bytes_recognizer_is_exit_2_with_one_line(tmp_path, sample_photo, capfd):
+    bad = tmp_path / "models" / "bad.onnx"
+    bad.parent.mkdir()
+    bad.write_bytes(np.random.default_rng(0).bytes(5000))
+    code = main(["identify", "--data", str(tmp_path), *CPU, "--recognizer", str(bad), str(sample_photo("yaoming.jpg"))])
+    out, err = capfd.readouterr()
+    assert code == 2
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("error: ") and str(bad) in lines[0]
+    assert "Traceback" not in err
+
+
+def test_missing_recognizer_file_is_exit_2_naming_it(tmp_path, sample_photo, capfd):
+    code = main(["identify", "--data", str(tmp_path), *CPU, "--recognizer", "nope.onnx", str(sample_photo("gdp.jpg"))])
+    _, err = capfd.readouterr()
+    assert code == 2
+    assert "nope.onnx" in err and "Traceback" not in err
+
+
+def test_doctor_reports_and_exits_0(tmp_path, capfd):
+    code = main(["doctor", "--data", str(tmp_path), "--cameras", "1"])
+    out, err = capfd.readouterr()
+    assert code == 0
+    for prefix in ("python:", "onnxruntime", "gpu:", "opencv:", "data root:", "models cache:", "detector",
+                   "recognizer", "cameras:", "display:"):
+        assert any(line.startswith(prefix) for line in out.splitlines()), prefix
+    assert "sha256 ok" in out
+    assert "Traceback" not in err
+
+
+def test_doctor_without_camera_probing(tmp_path, capfd):
+    code = main(["doctor", "--data", str(tmp_path), "--cameras", "0"])
+    out, _ = capfd.readouterr()
+    assert code == 0
+    (line,) = [line for line in out.splitlines() if line.startswith("cameras:")]
+    assert "not checked" in line and "-1" not in line
+
+
+def test_doctor_flags_a_damaged_user_copy_of_a_default_model(tmp_path, capfd):
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "w600k_mbf.onnx").write_bytes(b"damaged")
+    code = main(["doctor", "--data", str(tmp_path), "--cameras", "0"])
+    out, _ = capfd.readouterr()
+    assert code == 1
+    assert any(line.startswith("recognizer") and "MISMATCH" in line for line in out.splitlines())
+
+
+def test_models_list_shows_where_each_model_is(tmp_path, models_dir, capfd):
+    code = main(["models", "list", "--data", str(tmp_path)])
+    out, _ = capfd.readouterr()
+    assert code == 0
+    lines = out.splitlines()
+    detector = next(line for line in lines if line.startswith("detector"))
+    recognizer = next(line for line in lines if line.startswith("recognizer"))
+    assert "scrfd_500m_bnkps" in detector and str(models_dir / "scrfd_500m_bnkps.onnx") in detector
+    assert "w600k_mbf" in recognizer and "sha256 ok" in recognizer
+    assert any(line.startswith("user models:") and str(tmp_path / "models") in line for line in lines)
+
+
+def test_models_list_flags_a_missing_user_model(tmp_path, capfd):
+    code = main(["models", "list", "--data", str(tmp_path), "--detector", "mine.onnx"])
+    out, _ = capfd.readouterr()
+    assert code == 0
+    assert any(line.startswith("detector") and "mine.onnx" in line and "NOT FOUND" in line for line in out.splitlines())
+
+
+@pytest.mark.parametrize("text", ["device = \n", "threshold = 'high'\n", "colour = 'blue'\n"])
+def test_bad_config_file_is_exit_2_naming_it(tmp_path, sample_photo, capfd, text):
+    config = tmp_path / "faceattend.toml"
+    config.write_text(text)
+    code = main(["identify", "--data", str(tmp_path), *CPU, str(sample_photo("yaoming.jpg"))])
+    out, err = capfd.readouterr()
+    assert code == 2
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and str(config) in lines[0]
+    assert "Traceback" not in err
+
+
+def test_config_file_threshold_is_used(gallery_root, tmp_path, sample_photo, capfd):
+    """A threshold above Yao Ming's similarity in players.jpg makes him unknown there."""
+    root = tmp_path / "data"
+    shutil.copytree(gallery_root, root)
+    (root / "faceattend.toml").write_text("threshold = 0.95\n")
+    capfd.readouterr()
+    assert main(["identify", "--data", str(root), *CPU, "--json", str(sample_photo("players.jpg"))]) == 0
+    (record,) = json_lines(capfd.readouterr().out)
+    assert {f["name"] for f in record["faces"]} == {"unknown"}
+
+
+def test_invalid_device_is_a_usage_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["identify", "--data", str(tmp_path), "--device", "gpu", "x.jpg"])
+    assert info.value.code == 2
+    assert "--device" in capsys.readouterr().err

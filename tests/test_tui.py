@@ -46,7 +46,7 @@ def checkin(station: Station, name: str, minutes: float, similarity: float = 0.6
 
 def table_rows(app, selector: str) -> list[list[str]]:
     table = app.query_one(selector)
-    return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
+    return [list(table.cells(i)) for i in range(table.row_count)]
 
 
 async def start_session(pilot, name: str, late: str = "") -> None:
@@ -143,7 +143,7 @@ async def test_enroll_from_the_camera_and_delete(station, tmp_path):
         assert station.worker.sent[-1]["cmd"] == "reload"
         table = app.query_one("#roster-table")
         table.focus()
-        table.move_cursor(row=table.get_row_index("Eva Holt"))
+        table.select("Eva Holt")
         await pilot.press("d", "y")
         await pilot.pause()
         assert "Eva Holt" not in [row[0] for row in table_rows(app, "#roster-table")]

@@ -33,7 +33,7 @@ class LiveOptions:
     threshold: float = 0.32
     votes_needed: int = 3
     max_embeds_per_frame: int = 6
-    unknown_after_seconds: float = 4.0
+    unknown_after_seconds: float = 2.0  # a passer-by (the demo's strangers: 2.5 s in view) is still flagged
     recheck_seconds: float = 2.0
     min_face: int = 24  # faces smaller than this (pixels) are tracked but not recognised
 
@@ -92,7 +92,7 @@ class LiveRecognizer:
 
     def _recognise(self, frame: np.ndarray, tracks: list[Track], now: float) -> list[dict]:
         due = [t for t in tracks if self._recognisable(t) and self.voter.needs_embedding(t, now)]
-        due.sort(key=lambda t: (t.decided, -t.hits))  # undecided first, then the longest seen
+        due.sort(key=lambda t: (t.decided, t.vote_count, -t.hits))  # undecided, fewest votes first: all get turns
         chosen = due[: self.options.max_embeds_per_frame]
         self.times.skipped_embeds += len(due) - len(chosen)
         if not chosen:

@@ -27,7 +27,7 @@ def public_event(event: dict) -> dict:
         if key in event:
             out[key] = event[key]
     for key, value in event.items():
-        if key not in out and not isinstance(value, bytes | bytearray) and key != "samples":
+        if key not in out and not isinstance(value, bytes | bytearray) and key not in ("samples", "sent"):
             out[key] = value
     return out
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import time
 from functools import partial
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import DataTable, Footer, Input
+from textual.widgets import Footer, Input
 
 from faceattend_tui.station import Station, StationError, Update
+from faceattend_tui.tui.fasttable import FastTable
 from faceattend_tui.tui.messages import StationUpdate
 from faceattend_tui.tui.screens import (
     ConfirmScreen,
@@ -48,6 +51,7 @@ class StationApp(App):
         super().__init__()
         self.station = station
         self.pump_events = pump
+        self.latency_log = os.environ.get("FACEATTEND_LATENCY_LOG")  # for benchmarks/bench_tui.py
         self.viewing_session: int | None = None  # a past session shown in the session pane
 
     def compose(self) -> ComposeResult:
@@ -63,9 +67,21 @@ class StationApp(App):
         self.refresh_panes()
         self.refresh_header()
         self.set_interval(1.0, self.refresh_header)
-        self.query_one("#live-table", DataTable).focus()
+        self.query_one("#live-table", FastTable).focus()
         if self.pump_events:
             self.pump()
+
+    # -- latency probes (only when FACEATTEND_LATENCY_LOG names a file)
+
+    async def on_event(self, event: events.Event) -> None:
+        if self.latency_log and isinstance(event, events.Key):
+            start = time.perf_counter()
+            self.call_after_refresh(self._log_latency, f"key {event.key}", start, time.perf_counter)
+        await super().on_event(event)
+
+    def _log_latency(self, what: str, start: float, clock) -> None:
+        with open(self.latency_log, "a", encoding="utf-8") as fh:
+            fh.write(f"{what}\t{(clock() - start) * 1e3:.1f}\n")
 
     # -- the event pump (a thread: polling the worker and writing check-ins never blocks the UI)
 
@@ -88,6 +104,8 @@ class StationApp(App):
             if data["new"]:
                 status = "late" if data["late"] else "present"
                 self.query_one(LivePane).add(data["name"], data["similarity"], data["time"], status)
+                if self.latency_log:
+                    self.call_after_refresh(self._log_latency, "checkin", data["sent"], time.time)
             self.show_person(data["name"])
         elif update.kind == "seen":
             self.query_one(LivePane).add(data["name"], data["similarity"], data["time"], "no session")
@@ -206,7 +224,7 @@ class StationApp(App):
 
     @on(Input.Submitted, "#roster-filter")
     def filter_done(self) -> None:
-        self.query_one("#roster-table", DataTable).focus()
+        self.query_one("#roster-table", FastTable).focus()
 
     def action_mark(self) -> None:
         person = self.query_one(RosterPane).selected()
@@ -260,7 +278,7 @@ class StationApp(App):
         if len(self.screen_stack) > 1:  # in a dialog, tab moves between its fields as usual
             self.screen.focus_next()
             return
-        tables = [self.query_one(f"{pane} DataTable") for pane in PANES]
+        tables = [self.query_one(f"{pane} FastTable") for pane in PANES]
         current = next((i for i, t in enumerate(tables) if t.has_focus), -1)
         tables[(current + 1) % len(tables)].focus()
 

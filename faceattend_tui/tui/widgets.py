@@ -8,20 +8,22 @@ from rich.markup import escape
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import Input, Static
 
 from faceattend_tui.station import LiveState
+from faceattend_tui.tui.fasttable import FastTable
 
 STATUS_STYLE = {"present": "green", "late": "yellow", "absent": "red", "-": "dim"}
 MAX_LIVE_ROWS = 500
+NAME_WIDTH = 18  # fixed column widths: measuring thousands of rows on every change is too slow
 
 
 def clock(value: datetime | None) -> str:
     return value.astimezone().strftime("%H:%M:%S") if value else ""
 
 
-def styled_status(status: str) -> Text:
-    return Text(status, style=STATUS_STYLE.get(status, ""))
+def styled(status: str) -> tuple[str, str]:
+    return status, STATUS_STYLE.get(status, "")
 
 
 class StatusHeader(Static):
@@ -54,18 +56,19 @@ class LivePane(Vertical):
 
     BORDER_TITLE = "Live check-ins"
 
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.added = 0
+
     def compose(self) -> ComposeResult:
         yield Static("unknown faces seen: 0", id="unknown-count")
-        table = DataTable(id="live-table", cursor_type="row", zebra_stripes=True)
-        table.add_columns("Time", "Name", "Similarity", "Status")
-        yield table
+        yield FastTable([("Time", 8), ("Name", NAME_WIDTH), ("Sim", 4), ("Status", 10)], id="live-table")
 
     def add(self, name: str, similarity: float, when: datetime, status: str) -> None:
-        table = self.query_one(DataTable)
-        table.add_row(clock(when), name, f"{similarity:.2f}", styled_status(status))
-        table.sort(table.ordered_columns[0].key, reverse=True)
-        while table.row_count > MAX_LIVE_ROWS:
-            table.remove_row(table.coordinate_to_cell_key((table.row_count - 1, 0)).row_key)
+        self.added += 1
+        table = self.query_one(FastTable)
+        table.put(f"{self.added:08d}", (clock(when), name, f"{similarity:.2f}", styled(status)), first=True)
+        table.trim(MAX_LIVE_ROWS)
 
     def set_unknown(self, count: int) -> None:
         self.query_one("#unknown-count", Static).update(f"unknown faces seen: {count}")
@@ -82,52 +85,32 @@ class RosterPane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="filter names (/)", id="roster-filter")
-        table = DataTable(id="roster-table", cursor_type="row", zebra_stripes=True)
-        for label, key in zip(("Name", "Status", "Checked in", "Last seen", "Images"), self.columns, strict=True):
-            table.add_column(label, key=key)
-        yield table
+        columns = [("Name", NAME_WIDTH), ("Status", 7), ("In", 8), ("Seen", 8), ("Img", 3)]
+        yield FastTable(columns, id="roster-table")
 
     def show(self, rows: list[dict]) -> None:
         self.rows = {row["name"]: row for row in rows}
-        self.refilter()
-
-    def update_row(self, row: dict) -> None:
-        """One person changed: update their cells in place (cheap with thousands of rows)."""
-        self.rows[row["name"]] = row
-        table = self.query_one(DataTable)
-        if row["name"] in table.rows:
-            for column, value in zip(self.columns, self.cells(row), strict=True):
-                table.update_cell(row["name"], column, value, update_width=True)
+        self.query_one(FastTable).set_rows([(row["name"], self.cells(row)) for row in rows])
         self.count_present()
 
-    columns = ("name", "status", "time", "last_seen", "images")
+    def update_row(self, row: dict) -> None:
+        """One person changed: only their row is touched."""
+        self.rows[row["name"]] = row
+        self.query_one(FastTable).put(row["name"], self.cells(row))
+        self.count_present()
 
     def cells(self, row: dict) -> tuple:
-        return (row["name"], styled_status(row["status"]), clock(row["time"]), clock(row["last_seen"]),
-                str(row["images"]))
+        return (row["name"], styled(row["status"]), clock(row["time"]), clock(row["last_seen"]), str(row["images"]))
+
+    def refilter(self) -> None:
+        self.query_one(FastTable).apply_filter(self.query_one("#roster-filter", Input).value)
 
     def count_present(self) -> None:
         present = sum(r["status"] in ("present", "late") for r in self.rows.values())
         self.border_subtitle = f"{present}/{len(self.rows)} here"
 
-    def refilter(self) -> None:
-        needle = self.query_one("#roster-filter", Input).value.strip().casefold()
-        table = self.query_one(DataTable)
-        selected = self.selected()
-        table.clear()
-        for row in self.rows.values():
-            if needle and needle not in row["name"].casefold():
-                continue
-            table.add_row(*self.cells(row), key=row["name"])
-        if selected is not None and selected in table.rows:
-            table.move_cursor(row=table.get_row_index(selected))
-        self.count_present()
-
     def selected(self) -> str | None:
-        table = self.query_one(DataTable)
-        if table.row_count == 0:
-            return None
-        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return self.query_one(FastTable).selected
 
 
 class SessionPane(Vertical):
@@ -142,26 +125,25 @@ class SessionPane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static("no session", id="session-counts")
-        table = DataTable(id="session-table", cursor_type="row", zebra_stripes=True)
-        for label, key in (("Name", "name"), ("Status", "status"), ("Time", "time"), ("Source", "source")):
-            table.add_column(label, key=key)
-        yield table
+        yield FastTable([("Name", NAME_WIDTH), ("Status", 7), ("Time", 8), ("Source", 30)], id="session-table")
 
     def show(self, summary) -> None:
         self.summary = summary
-        table = self.query_one(DataTable)
-        table.clear()
+        table = self.query_one(FastTable)
         if summary is None:
             self.query_one("#session-counts", Static).update("no session")
+            table.set_rows([])
             return
         self.show_counts(summary.counts)
         order = {"absent": 0, "late": 1, "present": 2} if self.absent_first else {}
         people = sorted(summary.people, key=lambda p: (order.get(p.status, 0), p.person.casefold()))
+        rows = []
         for item in people:
             checkin = item.checkin
             source = "" if checkin is None else checkin.source + (f": {checkin.reason}" if checkin.reason else "")
-            table.add_row(item.person, styled_status(item.status), clock(checkin.time if checkin else None), source,
-                          key=item.person)
+            rows.append((item.person, (item.person, styled(item.status), clock(checkin.time if checkin else None),
+                                       source)))
+        table.set_rows(rows)
 
     def show_counts(self, c) -> None:
         session = self.summary.session
@@ -174,12 +156,6 @@ class SessionPane(Vertical):
         """A check-in in the running session: one row and the counts, not the whole list."""
         if self.summary is None or self.summary.session.ended_at is not None or counts is None:
             return
-        table = self.query_one(DataTable)
         source = row["source"] + (f": {row['reason']}" if row["reason"] else "")
-        cells = (row["name"], styled_status(row["status"]), clock(row["time"]), source)
-        if row["name"] in table.rows:
-            for key, value in zip(("name", "status", "time", "source"), cells, strict=True):
-                table.update_cell(row["name"], key, value, update_width=True)
-        else:
-            table.add_row(*cells, key=row["name"])
+        self.query_one(FastTable).put(row["name"], (row["name"], styled(row["status"]), clock(row["time"]), source))
         self.show_counts(counts)

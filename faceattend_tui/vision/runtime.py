@@ -92,6 +92,8 @@ def make_session(path: Path, options: RuntimeOptions) -> ort.InferenceSession:
     providers = choose_providers(options)
     so = ort.SessionOptions()
     so.log_severity_level = 3
+    # Idle threads sleep instead of spinning: the station shares its cores with the user interface.
+    so.add_session_config_entry("session.intra_op.allow_spinning", "0")
     if options.threads > 0:
         so.intra_op_num_threads = options.threads
         so.inter_op_num_threads = 1

@@ -237,7 +237,8 @@ def test_folder_slideshow_skips_bad_files(tmp_path):
     reader = LatestFrameReader(source, realtime=False)
     packets = drain(reader)
     assert reader.close()
-    assert [round(float(p.frame.mean())) for p in packets] == [50, 50, 200, 200]
+    centres = [int(p.frame[p.frame.shape[0] // 2, p.frame.shape[1] // 2, 0]) for p in packets]
+    assert [round(c, -1) for c in centres] == [50, 50, 200, 200]
     skipped = [status.message for status in reader.statuses() if status.kind == "skipped"]
     assert any("notes.txt" in message for message in skipped)
     assert any("b.jpg" in message for message in skipped)
@@ -351,3 +352,18 @@ def test_reader_thread_is_a_daemon_and_close_is_idempotent():
     reader = LatestFrameReader(FakeSource([True], [frame()] * 3, live=False), realtime=False)
     assert any(t.daemon for t in threading.enumerate() if t.name.startswith("reader"))
     assert reader.close() and reader.close()
+
+
+def test_small_photos_in_a_folder_are_shown_on_a_camera_sized_frame(tmp_path):
+    import cv2
+
+    from faceattend_tui.live.camera import FolderSource
+
+    cv2.imwrite(str(tmp_path / "id.png"), np.full((150, 150, 3), 200, np.uint8))
+    cv2.imwrite(str(tmp_path / "wide.png"), np.full((480, 800, 3), 50, np.uint8))
+    source = FolderSource(tmp_path, frames_per_image=1)
+    source.open()
+    first, second = source.read()[1], source.read()[1]
+    assert first.shape == (480, 640, 3) and first[240, 320].tolist() == [200, 200, 200]
+    assert first[0, 0].tolist() == [110, 110, 110]
+    assert second.shape == (480, 800, 3)

@@ -174,6 +174,23 @@ def decode_image(path: Path) -> tuple[np.ndarray | None, str]:
         return None, f"skipped {exc}"
 
 
+SMALL_PHOTO = 400  # pixels: smaller photos are shown on a larger canvas
+
+
+def frame_small_photo(image: np.ndarray) -> np.ndarray:
+    """Centre a small photo (an ID-card crop the face fills) on a 640x480 grey canvas.
+
+    Detectors miss faces that fill the whole frame; a camera never delivers such tiny frames.
+    """
+    h, w = image.shape[:2]
+    if max(h, w) >= SMALL_PHOTO:
+        return image
+    canvas = np.full((max(480, h), max(640, w), 3), 110, np.uint8)
+    top, left = (canvas.shape[0] - h) // 2, (canvas.shape[1] - w) // 2
+    canvas[top : top + h, left : left + w] = image
+    return canvas
+
+
 class FolderSource:
     """Images of a folder, sorted by name, each shown for a number of frames.
 
@@ -218,7 +235,7 @@ class FolderSource:
         for path in self._files:
             image, reason = decode_image(path)
             if image is not None:
-                return image
+                return frame_small_photo(image)
             self._note(reason)
         return None
 

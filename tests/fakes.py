@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import queue
 import time
+from datetime import datetime, timedelta, timezone
 
 import numpy as np
 
@@ -57,3 +58,16 @@ def enroll_fake_people(data, names: list[str], dim: int = 512) -> None:
         digest = save_person(tensors, name, row)
         manifest.people[name] = {"samples": [{"image": f"{name}.jpg", "sha256": "x"}], "npy_sha256": digest}
     save_manifest(tensors, manifest)
+
+
+class FakeClock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, start: datetime = datetime(2024, 9, 2, 8, 0, tzinfo=timezone(timedelta(hours=2)))):
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)

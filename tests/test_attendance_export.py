@@ -9,22 +9,12 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from fakes import FakeClock
 
 from faceattend_tui.attendance import Attendance, export_range, export_session, open_store
 from faceattend_tui.attendance.export import COLUMNS
 
 TZ = timezone(timedelta(hours=2))
-
-
-class FakeClock:
-    def __init__(self, start: datetime = datetime(2024, 9, 2, 8, 0, tzinfo=TZ)):
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 @pytest.fixture

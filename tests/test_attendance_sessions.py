@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta, timezone
 from pathlib import Path
 
 import pytest
+from fakes import FakeClock
 
 from faceattend_tui.attendance import (
     Attendance,
@@ -15,17 +16,6 @@ from faceattend_tui.attendance import (
 )
 
 TZ = timezone(timedelta(hours=2))
-
-
-class FakeClock:
-    def __init__(self, start: datetime = datetime(2024, 9, 2, 8, 0, tzinfo=TZ)):
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 @pytest.fixture

@@ -15,25 +15,15 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from fakes import FakeClock
 
 from faceattend_tui.attendance import Attendance, Checkin, Store, StoreError, open_store
-from faceattend_tui.attendance.common import atomic_write
 from faceattend_tui.attendance.models import AuditEntry, Person, Session
 from faceattend_tui.attendance.store import SCHEMA_VERSION
+from faceattend_tui.files import atomic_write
 
 ROOT = Path(__file__).resolve().parent.parent
 TZ = timezone(timedelta(hours=2))
-
-
-class FakeClock:
-    def __init__(self, start: datetime = datetime(2024, 9, 2, 8, 0, tzinfo=TZ)):
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 @pytest.fixture

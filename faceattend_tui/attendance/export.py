@@ -10,7 +10,9 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from pathlib import Path
 
-from .common import atomic_write, to_iso
+from faceattend_tui.files import atomic_write
+
+from .common import to_iso
 from .models import Session
 from .security import audit
 from .sessions import Summary, summarize

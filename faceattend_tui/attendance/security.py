@@ -14,7 +14,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .common import local_now, make_private_dir, to_iso
+from faceattend_tui.files import make_private_dir
+
+from .common import local_now, to_iso
 from .models import AuditEntry
 
 try:

@@ -48,7 +48,9 @@ from typing import Any
 from tinydb import TinyDB
 from tinydb.storages import Storage
 
-from .common import Clock, atomic_write, aware, fsync_dir, local_now, make_private_dir, remove_stale_temps
+from faceattend_tui.files import atomic_write, fsync_dir, make_private_dir, remove_stale_temps
+
+from .common import Clock, aware, local_now
 from .models import AuditEntry, Checkin, Counts, Person, Session
 
 SCHEMA_VERSION = 1

@@ -9,11 +9,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from faceattend_tui.files import atomic_write, make_private_dir
 
 MANIFEST = "manifest.json"
 FORMAT = 1
@@ -52,18 +53,9 @@ def save_manifest(folder: Path, manifest: Manifest) -> None:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write through a temporary file in the same folder and rename, so readers never see half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Replace `path` whole (temporary file, fsync, rename), creating its folder; mode 0600."""
+    make_private_dir(path.parent)
+    atomic_write(path, data)
 
 
 def npy_bytes(rows: np.ndarray) -> bytes:

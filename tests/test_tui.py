@@ -171,3 +171,23 @@ def test_enroll_dialog_snapshot(station, snap_compare):
         await until(pilot, lambda: pilot.app.screen.query_one("#samples").row_count == 2)
 
     assert snap_compare(StationApp(station), terminal_size=SIZE, run_before=run_before)
+
+
+async def test_a_failing_write_is_reported_and_the_station_keeps_serving(station, monkeypatch):
+    from faceattend_tui.attendance import StoreError
+
+    app = StationApp(station)
+    async with app.run_test(size=SIZE) as pilot:
+        await start_session(pilot, "Physics")
+        original = station.store.record_checkin
+
+        def full_disk(*args, **kwargs):
+            raise StoreError("could not write check-in to attendance.journal: No space left on device")
+
+        monkeypatch.setattr(station.store, "record_checkin", full_disk)
+        checkin(station, "Ann Lee", 1)
+        await until(pilot, lambda: any("No space left" in str(n.message) for n in app._notifications))
+        assert app.query_one("#live-table").row_count == 0  # not shown: it is not on disk
+        monkeypatch.setattr(station.store, "record_checkin", original)
+        checkin(station, "Bob Marr", 2)
+        await until(pilot, lambda: app.query_one("#live-table").row_count == 1)

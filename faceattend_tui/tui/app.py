@@ -12,6 +12,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Footer, Input
 
+from faceattend_tui.attendance import StoreError
 from faceattend_tui.station import Station, StationError, Update
 from faceattend_tui.tui.fasttable import FastTable
 from faceattend_tui.tui.messages import StationUpdate
@@ -91,7 +92,12 @@ class StationApp(App):
 
         worker = get_current_worker()
         while not worker.is_cancelled:
-            for update in self.station.poll(timeout=0.2):
+            try:
+                updates = self.station.poll(timeout=0.2)
+            except Exception as exc:  # noqa: BLE001 - e.g. the disk is full: say so, keep serving
+                updates = [Update("error", {"message": f"could not record an event: {exc}"})]
+                time.sleep(1.0)
+            for update in updates:
                 self.post_message(StationUpdate(update))
 
     @on(StationUpdate)
@@ -176,7 +182,7 @@ class StationApp(App):
         """Run a station action; its error becomes a notification instead of a crash."""
         try:
             return call() or True
-        except StationError as exc:
+        except (StationError, StoreError, OSError) as exc:
             self.notify(str(exc), severity="error", timeout=8)
             return None
 

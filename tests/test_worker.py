@@ -224,3 +224,42 @@ def test_watch_command_prints_json_events_and_exits_when_the_folder_ends(people,
     assert set(checkins[0]) >= {"name", "similarity", "track", "time"} and "face_jpeg" not in checkins[0]
     assert lines[-1]["type"] == "status" and lines[-1]["kind"] == "source-finished"
     assert load_settings(data_root).threshold == pytest.approx(0.32)
+
+
+def test_preview_window_opens_on_a_virtual_display(tmp_path):
+    import shutil
+    import subprocess
+
+    from faceattend_tui.live.preview import Preview
+
+    if shutil.which("Xvfb") is None:
+        pytest.skip("Xvfb is not installed")
+    display = f":{90 + os.getpid() % 9}"
+    server = subprocess.Popen(["Xvfb", display, "-screen", "0", "800x600x24", "-nolisten", "tcp"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    old = os.environ.get("DISPLAY")
+    try:
+        time.sleep(1.0)
+        os.environ["DISPLAY"] = display
+        preview = Preview()
+        assert preview.start() is None and preview.open
+        preview.show(np.zeros((240, 320, 3), np.uint8), [Overlay((10, 10, 80, 90), "pending", "...")], "Lab")
+        assert preview.open and preview.problem is None
+        preview.stop()
+        assert not preview.open
+    finally:
+        server.terminate()
+        server.wait(5)
+        if old is None:
+            os.environ.pop("DISPLAY", None)
+        else:
+            os.environ["DISPLAY"] = old
+
+
+def test_unreachable_display_is_reported_not_fatal(monkeypatch):
+    from faceattend_tui.live.preview import Preview
+
+    monkeypatch.setenv("DISPLAY", ":77")  # no X server there
+    preview = Preview()
+    problem = preview.start()
+    assert problem is not None and not preview.open

@@ -7,6 +7,7 @@ display (SSH without X forwarding, a headless OpenCV) the preview is simply unav
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 
 import cv2
@@ -18,12 +19,24 @@ COLOURS = {"known": (80, 200, 60), "unknown": (60, 60, 230), "pending": (0, 200,
 TITLE = "faceattend"
 
 
+PROBE = "import cv2; cv2.namedWindow('faceattend-probe'); cv2.waitKey(1); cv2.destroyAllWindows()"
+
+
 def display_problem() -> str | None:
-    """Why a window cannot be shown here, or None when it probably can."""
-    offscreen = os.environ.get("QT_QPA_PLATFORM") == "offscreen"
-    if sys.platform.startswith("linux") and not offscreen:
-        if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-            return "no display (DISPLAY is not set; over SSH the preview needs the station's screen)"
+    """Why a window cannot be shown here, or None when it can.
+
+    Qt aborts the whole process when it cannot reach a display, so the first window is opened
+    in a throwaway process.
+    """
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return "no display (DISPLAY is not set; over SSH the preview needs the station's screen)"
+    try:
+        probe = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=15)
+    except subprocess.TimeoutExpired:
+        return "the display did not answer within 15 s"
+    if probe.returncode != 0:
+        lines = [line for line in probe.stderr.strip().splitlines() if line.strip()]
+        return f"cannot open a window ({lines[0][:160] if lines else f'exit code {probe.returncode}'})"
     return None
 
 

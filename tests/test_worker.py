@@ -263,3 +263,20 @@ def test_unreachable_display_is_reported_not_fatal(monkeypatch):
     preview = Preview()
     problem = preview.start()
     assert problem is not None and not preview.open
+
+
+def test_capture_keeps_only_the_person_with_the_best_samples():
+    from faceattend_tui.live.capture import Capture, Sample
+
+    def sample(vector, quality_size: int) -> Sample:
+        v = np.asarray(vector, np.float32)
+        return Sample(b"jpeg", v / np.linalg.norm(v), quality_size, 200.0, 0.95)
+
+    rng = np.random.default_rng(3)
+    ann, bob = rng.standard_normal(512), rng.standard_normal(512)
+    capture = Capture("r", 0.0, count=5)
+    capture.samples = [sample(ann + 0.3 * rng.standard_normal(512), 120) for _ in range(3)]
+    capture.samples += [sample(bob + 0.3 * rng.standard_normal(512), 100) for _ in range(3)]
+    best = capture.best()
+    assert len(best) == 3
+    assert all(float(s.embedding @ (ann / np.linalg.norm(ann))) > 0.8 for s in best)

@@ -13,6 +13,7 @@ from faceattend_tui.vision.types import Face
 
 MIN_FACE = 60  # pixels: smaller faces make poor templates
 DUPLICATE_COSINE = 0.97  # samples this alike add nothing
+SAME_PERSON_COSINE = 0.45  # samples less alike than this are someone else
 
 
 @dataclass
@@ -55,9 +56,15 @@ class Capture:
                                    sharpness(crop), frontality(face.landmarks)))
 
     def best(self) -> list[Sample]:
-        """The highest-quality samples that are not near-duplicates of each other."""
+        """The highest-quality samples of the same person, without near-duplicates.
+
+        Someone else may step in front of the camera during the capture: samples that do not look
+        like the best one are left out.
+        """
         chosen: list[Sample] = []
         for sample in sorted(self.samples, key=lambda s: -s.quality):
+            if chosen and float(sample.embedding @ chosen[0].embedding) < SAME_PERSON_COSINE:
+                continue
             if all(float(sample.embedding @ c.embedding) < DUPLICATE_COSINE for c in chosen):
                 chosen.append(sample)
             if len(chosen) == self.count:

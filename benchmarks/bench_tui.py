@@ -167,6 +167,8 @@ def main() -> None:
           f"{max(keys):.0f} ms over {len(keys)} keys  target <= 100 ms")
     by_key = {w[4:]: statistics.median(v) for w, v in probes.items() if w.startswith("key ")}
     print("  median by key: " + ", ".join(f"{k} {v:.0f}" for k, v in sorted(by_key.items())))
+    slow = [f"{w[4:]} {v:.0f}" for w, values in probes.items() if w.startswith("key ") for v in values if v > 100]
+    print(f"  over 100 ms: {', '.join(slow) or 'none'}")
     if checkins:
         print(f"{'check-in decision to its row drawn':36s} {statistics.median(checkins):7.1f} ms median, worst "
               f"{max(checkins):.0f} ms over {len(checkins)} check-ins ({len(seen)} seen in tmux)  target <= 100 ms")

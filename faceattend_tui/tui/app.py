@@ -289,7 +289,9 @@ class StationApp(App):
         tables[(current + 1) % len(tables)].focus()
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen())
+        if not self.is_screen_installed("help"):
+            self.install_screen(HelpScreen(), "help")  # built once: opening it again is instant
+        self.push_screen("help")
 
     def action_quit_station(self) -> None:
         if self.station.active is None:

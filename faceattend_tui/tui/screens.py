@@ -308,13 +308,16 @@ Check-ins are saved before they appear. A running session survives a restart.
 
 
 class HelpScreen(Dialog):
-    BINDINGS = [Binding("escape", "cancel", "Close"), Binding("question_mark", "cancel", "Close")]
+    BINDINGS = [Binding("escape", "close", "Close"), Binding("question_mark", "close", "Close")]
+
+    def action_close(self) -> None:
+        self.app.pop_screen()  # installed once and kept, so it is popped rather than dismissed
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):
             yield Static(HELP)
-            yield Button("Close", id="cancel")
+            yield Button("Close", id="close")
 
-    @on(Button.Pressed, "#cancel")
-    def cancel(self) -> None:
-        self.dismiss(None)
+    @on(Button.Pressed, "#close")
+    def close_pressed(self) -> None:
+        self.action_close()

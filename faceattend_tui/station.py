@@ -147,14 +147,16 @@ class Station:
     def roster(self) -> list[dict]:
         """Everyone enrolled with their state in the running session."""
         with self.lock:
-            return [self.roster_row(name) for name in sorted(self.enrolled(), key=str.casefold)]
+            enrolled = self.enrolled()
+            return [self.roster_row(name, enrolled) for name in sorted(enrolled, key=str.casefold)]
 
-    def roster_row(self, name: str) -> dict:
+    def roster_row(self, name: str, enrolled: dict[str, int] | None = None) -> dict:
         with self.lock:
+            enrolled = self.enrolled() if enrolled is None else enrolled
             session = self.attendance.active
             checkin = self.store.get_checkin(session.id, name) if session else None
             status = checkin.status if checkin else ("absent" if session else "-")
-            return {"name": name, "status": status, "images": self.enrolled().get(name, 0),
+            return {"name": name, "status": status, "images": enrolled.get(name, 0),
                     "time": checkin.time if checkin else None,
                     "last_seen": checkin.last_seen if checkin else None,
                     "source": checkin.source if checkin else "", "reason": checkin.reason if checkin else ""}
@@ -252,10 +254,10 @@ class Station:
         return count
 
     def _recognizer_info(self) -> dict:
-        from faceattend_tui.vision.models import resolve_model, sha256_file
+        from faceattend_tui.vision.models import model_sha256, resolve_model
 
         path = resolve_model(self.settings.recognizer, self.settings.data, log=lambda _: None)
-        return {"name": self.settings.recognizer, "sha256": sha256_file(path), "dim": 512}
+        return {"name": self.settings.recognizer, "sha256": model_sha256(self.settings.recognizer, path), "dim": 512}
 
     def delete_person(self, name: str, erase_checkins: bool = False, pin: str | None = None) -> None:
         with self.lock:

@@ -97,7 +97,7 @@ class LiveRecognizer:
         self.times.skipped_embeds += len(due) - len(chosen)
         if not chosen:
             return []
-        crops = [self.engine.crops(frame, [t_face(t)])[0] for t in chosen]
+        crops = self.engine.crops(frame, [t_face(t) for t in chosen])
         embeddings = self.engine.embedder.embed(crops)
         matches = self.gallery.match(embeddings, self.options.threshold)
         events = []

@@ -72,6 +72,11 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def model_sha256(value: str, path: Path) -> str:
+    """The SHA-256 of a resolved model; registry files were already checked against theirs."""
+    return ASSETS[value].sha256 if value in ASSETS else sha256_file(path)
+
+
 def _asset_candidates(asset: Asset, data_root: Path) -> list[Path]:
     return [data_root / "models" / asset.filename, cache_dir() / asset.filename]
 

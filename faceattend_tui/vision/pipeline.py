@@ -13,7 +13,7 @@ from faceattend_tui.config import Settings
 from faceattend_tui.vision import scrfd, yolov5face
 from faceattend_tui.vision.align import align_face
 from faceattend_tui.vision.embedder import ArcFaceEmbedder
-from faceattend_tui.vision.models import resolve_model, sha256_file
+from faceattend_tui.vision.models import model_sha256, resolve_model
 from faceattend_tui.vision.runtime import RuntimeOptions, make_session, session_device
 from faceattend_tui.vision.types import Face
 
@@ -52,7 +52,7 @@ class FaceEngine:
         rec_path = resolve_model(settings.recognizer, settings.data, log)
         detector = load_detector(det_path, options, settings.det_size, settings.det_threshold)
         embedder = ArcFaceEmbedder(make_session(rec_path, options), str(rec_path))
-        info = ModelInfo(settings.recognizer, rec_path, sha256_file(rec_path))
+        info = ModelInfo(settings.recognizer, rec_path, model_sha256(settings.recognizer, rec_path))
         return cls(detector, embedder, info, options.notes)
 
     @property

@@ -20,9 +20,9 @@ import cv2
 import numpy as np
 
 from faceattend_tui.config import load_settings
+from faceattend_tui.demo import DemoSourceFactory, demo_cast, prepare_demo
 from faceattend_tui.gallery.templates import load_gallery
-from faceattend_tui.live.demo import demo_cast, prepare_demo
-from faceattend_tui.live.recognizer import LiveOptions, LiveRecognizer
+from faceattend_tui.live.recognizer import LiveRecognizer
 from faceattend_tui.live.worker import WorkerConfig, WorkerHandle
 from faceattend_tui.vision.pipeline import FaceEngine
 
@@ -74,8 +74,9 @@ def naive_step(engine, gallery, threshold):
     return step
 
 
-def throughput(engine, gallery, threshold, frames) -> None:
-    live = LiveRecognizer(engine, gallery, LiveOptions(threshold=threshold))
+def throughput(engine, gallery, settings, frames) -> None:
+    threshold = settings.threshold
+    live = LiveRecognizer(engine, gallery, settings)
     clock = iter(np.arange(len(frames)) / FPS)
     ours = per_frame_ms(lambda fr: live.process(fr, now=next(clock)), frames)
     naive = per_frame_ms(naive_step(engine, gallery, threshold), frames)
@@ -84,9 +85,10 @@ def throughput(engine, gallery, threshold, frames) -> None:
           f"naive {1000 / n:6.1f} fps ({n:5.1f} ms)  target >= 30 fps", flush=True)
 
 
-def realtime_latency(engine, gallery, threshold, frames, appear, naive: bool) -> list[float]:
+def realtime_latency(engine, gallery, settings, frames, appear, naive: bool) -> list[float]:
     """Frames arrive at 30 fps; the loop takes the newest one when free. Seconds to each check-in."""
-    live = LiveRecognizer(engine, gallery, LiveOptions(threshold=threshold))
+    threshold = settings.threshold
+    live = LiveRecognizer(engine, gallery, settings)
     latencies, done = {}, set()
     start = time.perf_counter()
     last = -1
@@ -102,7 +104,7 @@ def realtime_latency(engine, gallery, threshold, frames, appear, naive: bool) ->
         if naive:
             names = naive_names(engine, gallery, threshold, frames[index])  # first single match, no voting
         else:
-            names = [e["name"] for e in live.process(frames[index], now=now) if e["type"] == "checkin"]
+            names = [e.name for e in live.process(frames[index], now=now) if e.type == "checkin"]
         for name in names:
             if name in appear and name not in done:
                 done.add(name)
@@ -120,37 +122,37 @@ def naive_names(engine, gallery, threshold, frame) -> list[str]:
     return names
 
 
-def latency(engine, gallery, threshold, actors) -> None:
+def latency(engine, gallery, settings, actors) -> None:
     ours, naive = [], []
     for seed in range(4):
         frames, appear = scene(actors, seed)
-        ours += realtime_latency(engine, gallery, threshold, frames, appear, naive=False)
-        naive += realtime_latency(engine, gallery, threshold, frames, appear, naive=True)
+        ours += realtime_latency(engine, gallery, settings, frames, appear, naive=False)
+        naive += realtime_latency(engine, gallery, settings, frames, appear, naive=True)
     p95 = np.percentile(ours, 95) * 1e3
     print(f"{'first visible frame to check-in, p95':44s} {p95:7.0f} ms  median {np.median(ours) * 1e3:4.0f} ms"
           f"  naive (first single match) p95 {np.percentile(naive, 95) * 1e3:4.0f} ms  target <= 300 ms "
           f"({len(ours)} check-ins)", flush=True)
 
 
-def crowded(engine, gallery, threshold, actors) -> None:
+def crowded(engine, gallery, settings, actors) -> None:
     tile = [cv2.resize(a.portrait, (96, 112)) for a in actors]
     frame = backdrop(np.random.default_rng(5))
     for k in range(30):
         row, col = divmod(k, 6)
         frame[8 + row * 94 : 8 + row * 94 + 90, 8 + col * 104 : 8 + col * 104 + 96] = tile[k % len(tile)][11:101]
-    live = LiveRecognizer(engine, gallery, LiveOptions(threshold=threshold))
+    live = LiveRecognizer(engine, gallery, settings)
     clock = iter(np.arange(400) / FPS)
     events, times = [], []
     for _ in range(120):
         start = time.perf_counter()
         events += live.process(frame, now=next(clock))
         times.append((time.perf_counter() - start) * 1e3)
-    stats = live.take_stats()
-    naive = per_frame_ms(naive_step(engine, gallery, threshold), [frame] * 5)
-    print(f"{'crowded frame, ' + str(stats['faces']) + ' faces':44s} {1000 / statistics.median(times):7.1f} fps "
+    stats, busy = live.take_stats(fps=0.0, dropped=0)
+    naive = per_frame_ms(naive_step(engine, gallery, settings.threshold), [frame] * 5)
+    print(f"{'crowded frame, ' + str(stats.faces) + ' faces':44s} {1000 / statistics.median(times):7.1f} fps "
           f"({statistics.median(times):5.1f} ms, max {max(times):5.0f} ms)  naive "
           f"{1000 / statistics.median(naive):6.1f} fps; {len(events)} decisions in 120 frames; "
-          f"says: {stats.get('busy', 'nothing')}", flush=True)
+          f"says: {busy.message if busy else 'nothing'}", flush=True)
 
 
 def rss_mb(pid: int) -> float:
@@ -160,9 +162,9 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def memory(data: Path, seconds: float, threads: int) -> None:
-    config = WorkerConfig(data=str(data), source="demo", overrides={"device": "cpu", "threads": threads},
-                          preview=False, realtime=False, loop=True)
+def memory(settings, seconds: float) -> None:
+    config = WorkerConfig(settings=settings, source="demo", preview=False, realtime=False, loop=True,
+                          named_sources={"demo": DemoSourceFactory(str(settings.data), loop=True)})
     handle = WorkerHandle(config)
     handle.start()
     samples = []
@@ -193,15 +195,15 @@ def main() -> None:
     settings = load_settings(data, {"device": "cpu", "threads": args.threads})
     log = lambda text: print(text, file=sys.stderr)  # noqa: E731
     engine = FaceEngine.from_settings(settings, log=log)
-    prepare_demo(data, engine, log=log)
+    prepare_demo(settings, engine, log=log)
     gallery, _ = load_gallery(settings.tensors_dir, engine.recognizer.sha256, engine.embedder.dim)
     actors = demo_cast(engine, data, log=log).actors
     print(f"device {engine.device}, {args.threads} threads, {len(gallery.names)} people enrolled")
     frames, _ = scene(actors, seed=0, frames=300)
-    throughput(engine, gallery, settings.threshold, frames)
-    latency(engine, gallery, settings.threshold, [a for a in actors if a.enrolled])
-    crowded(engine, gallery, settings.threshold, actors)
-    memory(data, args.memory_seconds, args.threads)
+    throughput(engine, gallery, settings, frames)
+    latency(engine, gallery, settings, [a for a in actors if a.enrolled])
+    crowded(engine, gallery, settings, actors)
+    memory(settings, args.memory_seconds)
 
 
 if __name__ == "__main__":

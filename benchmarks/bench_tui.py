@@ -6,8 +6,8 @@ Measured:
   start-up      launching `faceattend` until the roster is on screen
   key press     a key's arrival until the screen update showing its result has been written
   check-in      the worker's decision until the row has been drawn
-The station logs each probe itself (FACEATTEND_LATENCY_LOG): a key from its arrival until the
-frame that shows its result is written; a check-in from the worker's decision until its row is drawn.
+The station runs with probes (benchmarks/tui_probe.py): a key from its arrival until the frame
+that shows its result is written; a check-in from the worker's decision until its row is drawn.
 
     python benchmarks/bench_tui.py [--people 5000] [--checkins 20000]
 """
@@ -31,8 +31,8 @@ import numpy as np
 
 from faceattend_tui.attendance import Checkin, open_store
 from faceattend_tui.config import load_settings
+from faceattend_tui.demo import demo_cast, prepare_demo, write_demo_video
 from faceattend_tui.gallery.templates import Manifest, load_manifest, save_manifest, save_person
-from faceattend_tui.live.demo import demo_cast, prepare_demo, write_demo_video
 from faceattend_tui.vision.pipeline import FaceEngine
 
 SESSION = "faceattend-bench"
@@ -43,7 +43,7 @@ def build_data(root: Path, people: int, checkins: int) -> None:
     """The demo roster plus `people` others (random templates) and `checkins` past check-ins."""
     settings = load_settings(root, {"device": "cpu"})
     engine = FaceEngine.from_settings(settings, log=lambda _: None)
-    prepare_demo(root, engine, log=lambda _: None)
+    prepare_demo(load_settings(root), engine, log=lambda _: None)
     manifest = load_manifest(settings.tensors_dir) or Manifest()
     rng = np.random.default_rng(0)
     names = [f"Person {i:05d}" for i in range(people)]
@@ -58,7 +58,7 @@ def build_data(root: Path, people: int, checkins: int) -> None:
     start = datetime(2026, 1, 5, 8, 0, tzinfo=timezone.utc)
     per_session = min(people, 2500)
     with open_store(root) as store:
-        store.sync_people({name: 1 for name in names})
+        store.sync_people({**{name: 1 for name in names}, **{name: 1 for name in DEMO_PEOPLE}})
         for s in range(max(1, checkins // per_session)):
             session = store.create_session(f"Lecture {s + 1}", start + timedelta(days=s))
             with store.batch():
@@ -118,12 +118,12 @@ def read_log(path: Path) -> dict[str, list[float]]:
 
 
 def run_station(root: Path, video: Path, latency_log: Path) -> tuple[float, set[str]]:
-    exe = Path(sys.executable).with_name("faceattend")
+    probe = Path(__file__).with_name("tui_probe.py")
     tmux("kill-session", "-t", SESSION)
     launched = time.perf_counter()
     tmux("new-session", "-d", "-s", SESSION, "-x", "170", "-y", "45",
-         f"env -u COLUMNS -u LINES FACEATTEND_LATENCY_LOG={latency_log} "
-         f"{exe} station --source {video} --no-preview --data {root}")
+         f"env -u COLUMNS -u LINES {sys.executable} {probe} {latency_log} "
+         f"station --source {video} --no-preview --data {root}")
     usable = wait(lambda text: "Person 00000" in text, 60) - launched
     press("s")
     press("Benchmark", literal=True)

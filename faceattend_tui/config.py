@@ -1,55 +1,109 @@
-"""Settings: defaults, then `<data>/faceattend.toml`, then command-line flags."""
+"""Settings: the one home of every default.
+
+Values come from the defaults below, then `<data>/faceattend.toml`, then `FACEATTEND_<NAME>`
+environment variables, then command-line flags. Each field carries a one-line description
+(`describe()` lists them; the README's settings table is checked against it).
+"""
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import tomllib
 
 CONFIG_NAME = "faceattend.toml"
-
-# Cosine similarity below which a face is "unknown" (calibrated on LFW View 1, see README).
-DEFAULT_THRESHOLD = 0.32
+ENV_PREFIX = "FACEATTEND_"
+IMAGES_DIR = "database_image"
+TENSORS_DIR = "database_tensor"
+MODELS_DIR = "models"
+EXPORTS_DIR = "exports"
+WORKER_LOG = "worker.log"
+DEVICES = ("auto", "cpu", "cuda")
 
 
 class ConfigError(Exception):
     """A configuration file or value that cannot be used."""
 
 
+def setting(default, doc: str, choices: tuple = ()):
+    """A settings field with its one-line description (and the values it may take)."""
+    return field(default=default, metadata={"doc": doc, "choices": choices})
+
+
 @dataclass
 class Settings:
-    data: Path = Path(".")
-    device: str = "auto"
-    threads: int = 0
-    detector: str = "scrfd_500m_bnkps"
-    recognizer: str = "w600k_mbf"
-    det_size: int = 640
-    det_threshold: float = 0.5
-    threshold: float = DEFAULT_THRESHOLD
+    data: Path = setting(Path("."), "data root: photos, templates, models, the attendance log")
+    # models and runtime
+    device: str = setting("auto", "where models run: auto (the GPU when usable), cpu or cuda", DEVICES)
+    threads: int = setting(0, "CPU threads per model (0: automatic)")
+    detector: str = setting("scrfd_500m_bnkps", "face detector: a registry name or an .onnx file in models/")
+    recognizer: str = setting("w600k_mbf", "face recogniser: a registry name or an .onnx file in models/")
+    det_size: int = setting(640, "detector input size (long side, pixels)")
+    det_threshold: float = setting(0.5, "detector score below which a box is not a face")
+    threshold: float = setting(0.32, "cosine similarity below which a face is unknown")
+    # live recognition: tracking and voting
+    votes_needed: int = setting(3, "agreeing frames needed before a check-in")
+    window_votes: int = setting(5, "recent votes a track keeps for its decision")
+    window_seconds: float = setting(3.0, "votes older than this (seconds) no longer count")
+    unknown_after: float = setting(2.0, "seconds of unmatched votes before a face is reported unknown")
+    recheck_seconds: float = setting(2.0, "a decided face is recognised again after this many seconds")
+    recheck_iou: float = setting(0.5, "...or once its box overlaps the last recognised box less than this")
+    min_face: int = setting(24, "faces smaller than this (pixels) are tracked but not recognised")
+    max_embeds_per_frame: int = setting(6, "faces recognised per frame at most; the rest wait their turn")
+    track_iou: float = setting(0.3, "box overlap that links a face to the track of the previous frame")
+    track_max_misses: int = setting(10, "frames a track survives without its face")
+    # enrollment from the camera
+    capture_seconds: float = setting(3.0, "length of an enrollment capture (seconds)")
+    capture_samples: int = setting(5, "samples kept from an enrollment capture at most")
+    enroll_min_face: int = setting(60, "smallest face (pixels) accepted as an enrollment sample")
 
     @property
     def images_dir(self) -> Path:
-        return self.data / "database_image"
+        return self.data / IMAGES_DIR
 
     @property
     def tensors_dir(self) -> Path:
-        return self.data / "database_tensor"
+        return self.data / TENSORS_DIR
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data / MODELS_DIR
+
+    @property
+    def exports_dir(self) -> Path:
+        return self.data / EXPORTS_DIR
+
+    @property
+    def worker_log(self) -> Path:
+        return self.data / WORKER_LOG
+
+    def overrides(self) -> dict:
+        """Every value but the data root, to rebuild these settings elsewhere (the worker process)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "data"}
 
 
-def load_settings(data: Path, overrides: dict | None = None) -> Settings:
-    """Settings for a data root; overrides whose value is None are ignored."""
+def describe() -> list[tuple[str, object, str]]:
+    """(name, default, description) of every setting but the data root."""
+    return [(f.name, f.default, f.metadata["doc"]) for f in dataclasses.fields(Settings) if f.name != "data"]
+
+
+def load_settings(data: Path, overrides: dict | None = None, environ: dict | None = None) -> Settings:
+    """Settings for a data root: file, then environment, then overrides (None values ignored)."""
     data = Path(data)
     values = _read_file(data / CONFIG_NAME)
+    values.update(_from_environment(os.environ if environ is None else environ))
     values.update({k: v for k, v in (overrides or {}).items() if v is not None})
     names = {f.name: f for f in dataclasses.fields(Settings)}
-    unknown = sorted(set(values) - set(names))
+    unknown = sorted(set(values) - set(names) - {"data"})
     if unknown:
         raise ConfigError(f"{data / CONFIG_NAME}: unknown setting(s): {', '.join(unknown)}")
+    values.pop("data", None)
     settings = Settings(data=data)
     for key, value in values.items():
-        setattr(settings, key, _coerce(key, value, names[key].type, data))
+        setattr(settings, key, _coerce(key, value, names[key], data))
     return settings
 
 
@@ -62,14 +116,27 @@ def _read_file(path: Path) -> dict:
         raise ConfigError(f"{path}: not a valid TOML file ({exc})") from None
 
 
-def _coerce(key: str, value, type_name: str, data: Path):
+def _from_environment(environ) -> dict:
+    names = {f.name for f in dataclasses.fields(Settings)} - {"data"}
+    return {name: environ[ENV_PREFIX + name.upper()] for name in names if ENV_PREFIX + name.upper() in environ}
+
+
+def _coerce(key: str, value, spec: dataclasses.Field, data: Path):
+    type_name = spec.type if isinstance(spec.type, str) else spec.type.__name__
     try:
         if type_name == "int":
-            return int(value)
-        if type_name == "float":
-            return float(value)
-        if type_name == "Path":
-            return Path(value)
-        return str(value)
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError
+            value = int(value)
+        elif type_name == "float":
+            value = float(value)
+        elif type_name == "Path":
+            value = Path(value)
+        else:
+            value = str(value)
     except (TypeError, ValueError):
         raise ConfigError(f"{data / CONFIG_NAME}: {key} = {value!r} is not a valid {type_name}") from None
+    choices = spec.metadata.get("choices")
+    if choices and value not in choices:
+        raise ConfigError(f"{data / CONFIG_NAME}: {key} = {value!r} is not one of {', '.join(choices)}")
+    return value

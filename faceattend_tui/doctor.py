@@ -11,12 +11,12 @@ import cv2
 import onnxruntime as ort
 
 from faceattend_tui.config import Settings
-from faceattend_tui.vision.models import ASSETS, cache_dir, sha256_file
+from faceattend_tui.vision.models import ASSETS, asset_candidates, cache_dir, file_candidates, find_asset, sha256_file
 from faceattend_tui.vision.runtime import cuda_problem
 
 
 def model_lines(settings: Settings) -> list[str]:
-    lines = [f"models cache: {cache_dir()}", f"user models:  {settings.data / 'models'}"]
+    lines = [f"models cache: {cache_dir()}", f"user models:  {settings.models_dir}"]
     for role, value in (("detector", settings.detector), ("recognizer", settings.recognizer)):
         lines.append(f"{role:10s} {value}: {_describe_model(value, settings.data)}")
     return lines
@@ -24,13 +24,14 @@ def model_lines(settings: Settings) -> list[str]:
 
 def _describe_model(value: str, data: Path) -> str:
     if value in ASSETS:
-        asset = ASSETS[value]
-        for path in (data / "models" / asset.filename, cache_dir() / asset.filename):
-            if path.is_file():
-                ok = sha256_file(path) == asset.sha256
-                return f"{path} ({'sha256 ok' if ok else 'SHA-256 MISMATCH'})"
-        return "not installed (run `faceattend models install`)"
-    for path in (Path(value), data / value, data / "models" / value):
+        used = find_asset(value, data)
+        damaged = [p for p in asset_candidates(value, data) if p.is_file() and p != used
+                   and sha256_file(p) != ASSETS[value].sha256]
+        note = "".join(f"; damaged copy ignored: {p} (SHA-256 MISMATCH)" for p in damaged)
+        if used is None:
+            return f"not installed (run `faceattend models install`){note}"
+        return f"{used} (sha256 ok){note}"
+    for path in file_candidates(value, data):
         if path.is_file():
             return f"{path} (sha256 {sha256_file(path)[:16]}...)"
     return "NOT FOUND"

@@ -1,38 +1,44 @@
 """The attendance station without its screen: the log, the live worker and the roster together.
 
-The TUI is one client of this class (the tests drive it directly too). Worker events are turned
-into updates here; a check-in is written to the log before the update that shows it is returned.
-Every method may be called from any thread: one lock keeps the log single-writer.
+The TUI is one client of this class (the tests drive it directly too). Worker events come in as
+`live.events` records and go out as the typed updates below; a check-in is written to the log
+before the update that shows it is returned. Every method may be called from any thread: one lock
+keeps the log single-writer.
 """
 
 from __future__ import annotations
 
-import re
+import dataclasses
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
+import numpy as np
+
 from faceattend_tui.attendance import (
     Attendance,
+    Counts,
+    ExportError,
     LockedError,
+    RosterRow,
     Session,
     StoreError,
     Summary,
     acquire_lock,
-    audit,
     check_pin,
     current_user,
-    export_range,
-    export_session,
+    export_attendance,
     open_store,
     pin_required,
 )
 from faceattend_tui.config import Settings
+from faceattend_tui.demo import DemoSourceFactory
 from faceattend_tui.gallery import enroll
-from faceattend_tui.gallery.templates import GalleryError, load_manifest
+from faceattend_tui.gallery.templates import GalleryError, enrolled_counts
+from faceattend_tui.live import events as ev
 from faceattend_tui.live.worker import WorkerConfig, WorkerHandle
 
 
@@ -40,12 +46,8 @@ class StationError(Exception):
     """Something the user asked for that cannot be done, with a message to show."""
 
 
-@dataclass
-class Update:
-    """One thing the screen should show."""
-
-    kind: str  # checkin, seen, unknown, stats, status, error, capture, ready, roster
-    data: dict = field(default_factory=dict)
+# --------------------------------------------------------------------------------------------
+# What the station hands its screen
 
 
 @dataclass
@@ -57,6 +59,63 @@ class LiveState:
     unknown_faces: int = 0
     preview: str = "off"
     busy: str = ""
+
+
+@dataclass(frozen=True)
+class CheckinShown:
+    """A recognised person in the running session: written to the log before this is returned."""
+
+    row: RosterRow  # their roster line as it is now
+    counts: Counts  # the session's counts after it
+    similarity: float
+    time: datetime
+    new: bool  # False: they had checked in already; only "last seen" moved
+    face_jpeg: bytes = b""
+    sent: float = 0.0  # when the worker sent the decision (latency probes)
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """A recognised person while no session runs: shown, not recorded."""
+
+    name: str
+    similarity: float
+    time: datetime
+
+
+@dataclass(frozen=True)
+class UnknownFaces:
+    count: int  # unknown faces seen since the station started
+
+
+@dataclass(frozen=True)
+class CaptureDone:
+    result: ev.CaptureResult
+
+
+@dataclass(frozen=True)
+class LiveChanged:
+    """Camera, speed, device or preview changed; a notice worth showing comes with it."""
+
+    live: LiveState
+    notice: str = ""
+    severity: str = "information"  # information, warning or error
+
+
+@dataclass(frozen=True)
+class RosterChanged:
+    """People were enrolled or removed outside the screen (extraction, the worker's reload)."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    message: str
+
+
+Update = CheckinShown | Sighting | UnknownFaces | CaptureDone | LiveChanged | RosterChanged | Problem
+
+
+# --------------------------------------------------------------------------------------------
 
 
 class Station:
@@ -75,11 +134,10 @@ class Station:
         self.store = None
         self.attendance: Attendance | None = None
         self.station_lock = None
-        self.pending_capture: dict | None = None
+        self.pending_capture: str | None = None
+        self.recognizer: dict | None = None  # name, sha256, dim: from the worker's ready event
         self.clock = clock
         self.loop = loop
-        self._enrolled: dict[str, int] = {}
-        self._enrolled_stamp: object = "unread"
 
     # -- life cycle
 
@@ -101,11 +159,11 @@ class Station:
         self.worker.start()
 
     def _worker_config(self) -> WorkerConfig:
-        overrides = {k: v for k, v in asdict(self.settings).items() if k != "data"}
         session = self.attendance.active
-        return WorkerConfig(data=str(self.settings.data), source=self.source, overrides=overrides,
-                            preview=self.preview, session=session.name if session else "", loop=self.loop,
-                            log_path=str(self.settings.data / "worker.log"))
+        demo = DemoSourceFactory(str(self.settings.data), loop=self.loop)
+        return WorkerConfig(settings=self.settings, source=self.source, preview=self.preview,
+                            session=session.name if session else "", loop=self.loop,
+                            named_sources={"demo": demo}, log_path=str(self.settings.worker_log))
 
     def close(self) -> None:
         with self.lock:
@@ -124,52 +182,20 @@ class Station:
 
     # -- roster
 
-    def enrolled(self) -> dict[str, int]:
-        """Enrolled people, re-read only when the manifest changed."""
-        manifest = self.settings.tensors_dir / "manifest.json"
-        try:
-            stat = manifest.stat()
-            stamp = (stat.st_mtime_ns, stat.st_size)
-        except OSError:
-            stamp = None
-        if stamp is None or stamp != self._enrolled_stamp:
-            self._enrolled = enrolled_people(self.settings.tensors_dir)
-            self._enrolled_stamp = stamp
-        return self._enrolled
-
-    def sync_roster(self) -> None:
+    def sync_roster(self) -> bool:
         """Make the log's people match the enrolled templates (added or removed outside the station)."""
-        with self.lock, self.store.batch():
-            added = self.store.sync_people(self.enrolled())
-            if added:
-                audit(self.store, "people.sync", {"added": len(added), "first": added[:20]}, self.user)
+        with self.lock:
+            return self.attendance.sync_people(enrolled_counts(self.settings.tensors_dir), user=self.user)
 
-    def roster(self) -> list[dict]:
+    def roster(self) -> list[RosterRow]:
         """Everyone enrolled with their state in the running session."""
         with self.lock:
-            enrolled = self.enrolled()
-            return [self.roster_row(name, enrolled) for name in sorted(enrolled, key=str.casefold)]
+            return self.attendance.roster()
 
-    def roster_row(self, name: str, enrolled: dict[str, int] | None = None) -> dict:
+    def counts(self) -> Counts | None:
+        """Present / late / absent of the running session."""
         with self.lock:
-            enrolled = self.enrolled() if enrolled is None else enrolled
-            session = self.attendance.active
-            checkin = self.store.get_checkin(session.id, name) if session else None
-            status = checkin.status if checkin else ("absent" if session else "-")
-            return {"name": name, "status": status, "images": enrolled.get(name, 0),
-                    "time": checkin.time if checkin else None,
-                    "last_seen": checkin.last_seen if checkin else None,
-                    "source": checkin.source if checkin else "", "reason": checkin.reason if checkin else ""}
-
-    def counts(self):
-        """Present / late / absent of the running session, absent counting the whole roster."""
-        with self.lock:
-            session = self.attendance.active
-            if session is None:
-                return None
-            counts = self.store.counts(session.id)
-            counts.absent = len(self.enrolled()) - counts.present - counts.late
-            return counts
+            return self.attendance.counts() if self.attendance.active else None
 
     # -- sessions
 
@@ -187,7 +213,7 @@ class Station:
                 session = self.attendance.start_session(name, late_after, user=self.user)
             except (ValueError, RuntimeError) as exc:
                 raise StationError(str(exc)) from None
-        self.worker.send("session", name=session.name)
+        self.worker.send(ev.SetSession(session.name))
         return session
 
     def stop_session(self, pin: str | None = None) -> Session:
@@ -197,7 +223,7 @@ class Station:
                 session = self.attendance.stop_session(user=self.user)
             except RuntimeError as exc:
                 raise StationError(str(exc)) from None
-        self.worker.send("session", name="")
+        self.worker.send(ev.SetSession(""))
         return session
 
     def sessions(self) -> list[Session]:
@@ -208,7 +234,7 @@ class Station:
         with self.lock:
             if session_id is None and self.attendance.active is None:
                 return None
-            return self.attendance.summary(session_id, roster=list(self.enrolled()))
+            return self.attendance.summary(session_id)
 
     def mark(self, person: str, status: str, reason: str, pin: str | None = None) -> None:
         with self.lock:
@@ -218,121 +244,135 @@ class Station:
             except (ValueError, RuntimeError, LookupError) as exc:
                 raise StationError(str(exc)) from None
 
-    # -- export
-
     def export(self, fmt: str, path: Path | None = None, session_id: int | None = None,
                date_from: date | None = None, date_to: date | None = None, pin: str | None = None) -> Path:
         with self.lock:
             self._check_pin(pin)
-            return export_attendance(self.store, self.settings, fmt, path, session_id, date_from, date_to,
-                                     self.user)
+            try:
+                return export_attendance(self.store, self.settings.exports_dir, fmt, path, session_id, date_from,
+                                         date_to, self.user)
+            except ExportError as exc:
+                raise StationError(str(exc)) from None
 
     # -- enrollment
 
-    def capture(self, seconds: float = 3.0, count: int = 5) -> str:
+    def capture(self) -> str:
+        """Ask the worker for an enrollment capture; returns the request id its result will carry."""
         request = f"capture-{time.monotonic_ns()}"
-        self.pending_capture = {"request": request}
-        self.worker.send("capture", request=request, seconds=seconds, count=count)
+        self.pending_capture = request
+        self.worker.send(ev.StartCapture(request, self.settings.capture_seconds, self.settings.capture_samples))
         return request
 
-    def save_enrollment(self, name: str, samples: list[dict], pin: str | None = None) -> int:
+    def save_enrollment(self, name: str, samples: tuple[ev.CaptureSample, ...], pin: str | None = None) -> int:
         """Store captured samples for a new or existing person; recognised at once."""
-        import numpy as np
-
         if not samples:
             raise StationError("no samples to save; capture again")
         with self.lock:
             self._check_pin(pin)
-            recognizer = self._recognizer_info()
+            if self.recognizer is None:
+                raise StationError("the recognition worker is still starting; try again in a moment")
             try:
-                count = enroll.add_samples(self.settings.data, name, [s["photo_jpeg"] for s in samples],
-                                           np.array([s["embedding"] for s in samples], np.float32), recognizer)
+                count = enroll.add_samples(self.settings, name, [s.photo_jpeg for s in samples],
+                                           np.stack([s.embedding for s in samples]), self.recognizer)
             except GalleryError as exc:
                 raise StationError(str(exc)) from None
             self.sync_roster()
-        self.worker.send("reload")
+        self.worker.send(ev.Reload())
         return count
-
-    def _recognizer_info(self) -> dict:
-        from faceattend_tui.vision.models import model_sha256, resolve_model
-
-        path = resolve_model(self.settings.recognizer, self.settings.data, log=lambda _: None)
-        return {"name": self.settings.recognizer, "sha256": model_sha256(self.settings.recognizer, path), "dim": 512}
 
     def delete_person(self, name: str, erase_checkins: bool = False, pin: str | None = None) -> None:
         with self.lock:
             self._check_pin(pin)
             try:
-                enroll.remove_person(self.settings.data, name)
+                enroll.remove_person(self.settings, name)
             except GalleryError as exc:
                 raise StationError(str(exc)) from None
-            if self.store.get_person(name) is not None:
-                self.attendance.remove_person(name, user=self.user)
-            if erase_checkins:
-                self.store.erase_checkins(name)
-        self.worker.send("reload")
+            self.attendance.remove_person(name, erase_checkins=erase_checkins, user=self.user)
+        self.worker.send(ev.Reload())
 
     # -- worker
 
     def toggle_preview(self) -> None:
         self.preview = not self.preview
-        self.worker.send("preview", on=self.preview)
+        self.worker.send(ev.SetPreview(self.preview))
 
     def poll(self, timeout: float = 0.1) -> list[Update]:
-        """Worker events turned into updates; check-ins are on disk before they are returned."""
-        return [u for event in self.worker.poll(timeout) if (u := self._handle(event)) is not None]
+        """Worker events turned into updates; check-ins are on disk before they are returned.
 
-    def _handle(self, event: dict) -> Update | None:
-        kind = event.get("type")
-        if kind == "checkin":
-            return self._checkin(event)
-        if kind == "unknown":
-            self.live.unknown_faces += 1
-            return Update("unknown", {"count": self.live.unknown_faces, "time": event.get("time")})
-        if kind == "stats":
-            self.live.fps = float(event.get("fps", 0.0))
-            return Update("stats", event)
-        if kind == "ready":
-            self.live.device = str(event.get("device", "?"))
-            self.live.models = f"{event.get('detector')} + {event.get('recognizer')}"
-            return Update("ready", event)
-        if kind == "capture":
-            return self._capture_done(event)
-        if kind == "status":
-            self._status(event)
-            return Update("status", event)
-        if kind == "error":
-            return Update("error", event)
-        return None
+        One event that cannot be handled (the disk is full, say) becomes a Problem update; the
+        events after it are still handled.
+        """
+        updates = []
+        for event in self.worker.poll(timeout):
+            try:
+                update = self.handle(event)
+            except (StoreError, OSError, ValueError) as exc:
+                update = Problem(f"could not record {event.type}: {exc}")
+            if update is not None:
+                updates.append(update)
+        return updates
 
-    def _checkin(self, event: dict) -> Update:
-        name, when = event["name"], datetime.fromtimestamp(event["time"]).astimezone()
+    def handle(self, event: ev.Event) -> Update | None:
+        """One worker event as an update for the screen (None: nothing to show)."""
+        match event:
+            case ev.Checkin():
+                return self._checkin(event)
+            case ev.Unknown():
+                self.live.unknown_faces += 1
+                return UnknownFaces(self.live.unknown_faces)
+            case ev.Stats():
+                self.live.fps = float(event.fps)
+                return self._live()
+            case ev.Ready():
+                self.recognizer = event.recognizer_identity()
+                self.live.device, self.live.models = event.device, f"{event.detector} + {event.recognizer}"
+                return self._live()
+            case ev.CaptureResult():
+                return self._capture_done(event)
+            case ev.GalleryLoaded():
+                return RosterChanged() if self.sync_roster() else None
+            case ev.Status():
+                return self._status(event)
+            case ev.Error():
+                return Problem(event.message)
+        raise TypeError(f"the station cannot handle {event!r}")
+
+    def _checkin(self, event: ev.Checkin) -> CheckinShown | Sighting:
+        when = datetime.fromtimestamp(event.time).astimezone()
         with self.lock:
             if self.attendance.active is None:
-                return Update("seen", {"name": name, "similarity": event["similarity"], "time": when})
-            result = self.attendance.check_in(name, event.get("similarity"), event.get("track"), when)
-        checkin = result.checkin
-        return Update("checkin", {"name": name, "similarity": event["similarity"], "time": when,
-                                  "late": checkin.late, "new": result.new, "face_jpeg": event.get("face_jpeg"),
-                                  "sent": event.get("sent", event["time"])})
+                return Sighting(event.name, event.similarity, when)
+            result = self.attendance.check_in(event.name, event.similarity, event.track, when)
+            row, counts = self.attendance.roster_row(event.name), self.attendance.counts()
+        return CheckinShown(row, counts, event.similarity, when, result.new, event.face_jpeg, event.sent or event.time)
 
-    def _capture_done(self, event: dict) -> Update | None:
-        if not self.pending_capture or event.get("request") != self.pending_capture["request"]:
-            return None
+    def _capture_done(self, event: ev.CaptureResult) -> CaptureDone | None:
+        if event.request != self.pending_capture:
+            return None  # an old request the screen no longer waits for
         self.pending_capture = None
-        return Update("capture", event)
+        return CaptureDone(event)
 
-    def _status(self, event: dict) -> None:
-        kind, message = event.get("kind", ""), event.get("message", "")
-        if kind.startswith("camera-"):
-            self.live.camera = {"camera-opened": "live", "camera-ended": "ended", "camera-lost": "lost",
-                                "camera-reconnecting": "reconnecting", "camera-error": "error"}.get(kind, kind[7:])
-        elif kind == "source-finished":
-            self.live.camera = "stopped"
-        elif kind.startswith("preview-"):
-            self.live.preview = kind[8:]
-        elif kind == "busy":
-            self.live.busy = message
+    def _status(self, event: ev.Status) -> LiveChanged:
+        notice, severity = "", "information"
+        match event:
+            case ev.CameraStatus(state=state):
+                self.live.camera = CAMERA_WORDS.get(state, self.live.camera)
+                if state in ("error", "lost"):
+                    notice, severity = event.message, "error" if state == "error" else "warning"
+            case ev.SourceFinished():
+                self.live.camera = "stopped"
+            case ev.PreviewStatus(state=state):
+                self.live.preview = state
+                if state == "unavailable":
+                    notice, severity = event.message, "warning"
+            case ev.Busy():
+                self.live.busy = event.message
+            case ev.Notice(topic="worker-restarted" | "gallery" as topic):
+                notice, severity = event.message, "error" if topic == "worker-restarted" else "warning"
+        return self._live(notice, severity)
+
+    def _live(self, notice: str = "", severity: str = "information") -> LiveChanged:
+        return LiveChanged(dataclasses.replace(self.live), notice, severity)
 
     def _check_pin(self, pin: str | None) -> None:
         if pin_required(self.store) and not check_pin(self.store, pin or ""):
@@ -344,40 +384,5 @@ class Station:
             return pin_required(self.store)
 
 
-def enrolled_people(tensors_dir: Path) -> dict[str, int]:
-    """Name -> number of templates, from database_tensor/ (what the worker recognises)."""
-    try:
-        manifest = load_manifest(tensors_dir)
-    except GalleryError:
-        return {}
-    if manifest is None:
-        return {}
-    return {name: len(entry.get("samples", [])) for name, entry in manifest.people.items()}
-
-
-def export_attendance(store, settings: Settings, fmt: str, path: Path | None = None, session_id: int | None = None,
-                      date_from: date | None = None, date_to: date | None = None, user: str | None = None) -> Path:
-    """One session (default: the running or latest one) or a date range, with every roster person."""
-    if fmt not in ("csv", "json"):
-        raise StationError("export format must be csv or json")
-    roster = list(enrolled_people(settings.tensors_dir))
-    folder = settings.data / "exports"
-    if date_from is not None:
-        date_to = date_to or date_from
-        path = path or folder / f"{date_from}_{date_to}.{fmt}"
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        return export_range(store, date_from, date_to, path, fmt=fmt, roster=roster, user=user)
-    if session_id is not None:
-        session = store.get_session(session_id)
-    else:
-        sessions = store.sessions()
-        session = sessions[-1] if sessions else None
-    if session is None:
-        raise StationError(f"no session with id {session_id}" if session_id is not None else "no session yet")
-    path = path or folder / f"{session.started_at:%Y-%m-%d}_{session.id}_{slug(session.name)}.{fmt}"
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    return export_session(store, session.id, path, fmt=fmt, roster=roster, user=user)
-
-
-def slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower() or "session"
+# The header's word for each camera state (a skipped photo in a folder changes nothing).
+CAMERA_WORDS = {"opened": "live", "ended": "ended", "lost": "lost", "reconnecting": "reconnecting", "error": "error"}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -45,3 +47,25 @@ def sample_photo(models_dir):
         return models_dir / name
 
     return path
+
+
+@pytest.fixture
+def xvfb_display(monkeypatch):
+    """A private virtual display (Xvfb picks a free number itself); DISPLAY points at it."""
+    if shutil.which("Xvfb") is None:
+        pytest.skip("Xvfb is not installed")
+    read, write = os.pipe()
+    server = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                              pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        number = pipe.readline().strip()  # written once the server accepts connections
+    if not number:
+        server.kill()
+        pytest.skip("Xvfb did not start")
+    monkeypatch.setenv("DISPLAY", f":{number}")
+    try:
+        yield f":{number}"
+    finally:
+        server.terminate()
+        server.wait(5)

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 
 from faceattend_tui.gallery.templates import Manifest, save_manifest, save_person
+from faceattend_tui.live import events as ev
 
 FAKE_SHA = "0" * 64
 
@@ -26,10 +27,11 @@ class FakeWorker:
     def stop(self) -> None:
         self.stopped = True
 
-    def send(self, cmd: str, **fields) -> None:
-        self.sent.append({"cmd": cmd, **fields})
+    def send(self, command: ev.Command) -> None:
+        assert isinstance(command, ev.Command), command
+        self.sent.append(command)
 
-    def poll(self, timeout: float = 0.1) -> list[dict]:
+    def poll(self, timeout: float = 0.1) -> list[ev.Event]:
         try:
             first = self.events.get(timeout=timeout)
         except queue.Empty:
@@ -39,12 +41,16 @@ class FakeWorker:
             out.append(self.events.get_nowait())
         return out
 
-    def feed(self, event: dict) -> None:
+    def feed(self, event: ev.Event) -> None:
         self.events.put(event)
 
-    def checkin(self, name: str, similarity: float = 0.7, track: int = 1) -> None:
-        self.feed({"type": "checkin", "name": name, "similarity": similarity, "track": track,
-                   "time": time.time(), "face_jpeg": b""})
+    def checkin(self, name: str, similarity: float = 0.7, track: int = 1, when: float | None = None) -> None:
+        self.feed(ev.Checkin(name=name, similarity=similarity, track=track, time=when or time.time()))
+
+    def ready(self, sha256: str = FAKE_SHA, dim: int = 512) -> None:
+        """What the real worker says once its models are loaded."""
+        self.feed(ev.Ready(device="cpu", detector="scrfd_500m_bnkps", recognizer="w600k_mbf",
+                           recognizer_sha256=sha256, embedding_dim=dim, people=0, pid=0))
 
 
 def enroll_fake_people(data, names: list[str], dim: int = 512) -> None:

@@ -371,11 +371,12 @@ def test_sync_people_adds_thousands_in_one_write_and_updates_counts(tmp_path):
     enrolled = {f"P{i:04d}": 1 for i in range(3000)}
     with open_store(tmp_path) as store:
         start = time.perf_counter()
-        assert len(store.sync_people(enrolled)) == 3000
+        added, removed = store.sync_people(enrolled)
+        assert (len(added), removed) == (3000, [])
         assert time.perf_counter() - start < 5.0  # one pass: a search per name would take minutes
         store.delete_person("P0001")
         enrolled["P0002"] = 4
-        assert store.sync_people(enrolled) == []
+        assert store.sync_people(enrolled) == ([], [])
     with open_store(tmp_path) as store:
         assert len(store.roster()) == 3000
         assert store.get_person("P0002").images == 4 and not store.get_person("P0001").deleted

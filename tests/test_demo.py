@@ -9,20 +9,11 @@ import cv2
 import numpy as np
 import pytest
 
-from faceattend_tui.config import DEFAULT_THRESHOLD
+from faceattend_tui.config import Settings, load_settings
+from faceattend_tui.demo import DemoSource, DemoSourceFactory, demo_cast, prepare_demo, write_demo_video
+from faceattend_tui.demo.scene import GAP_FRAMES, HEIGHT, VISIBLE_FRAMES, WIDTH
 from faceattend_tui.gallery.templates import load_gallery
 from faceattend_tui.live.camera import LatestFrameReader, make_source, parse_source
-from faceattend_tui.live.demo import (
-    GAP_FRAMES,
-    HEIGHT,
-    VISIBLE_FRAMES,
-    WIDTH,
-    DemoSource,
-    demo_cast,
-    demo_factory,
-    prepare_demo,
-    write_demo_video,
-)
 from faceattend_tui.vision.models import find_asset
 
 SEQUENCE = 9 * VISIBLE_FRAMES + 10 * GAP_FRAMES
@@ -44,7 +35,7 @@ def roster(engine, demo_root):
     images = demo_root / "database_image"
     images.mkdir(parents=True)
     shutil.copy(find_asset("sample_yaoming", demo_root), images / "Yao Ming.jpg")
-    return prepare_demo(demo_root, engine, log=lambda _: None)
+    return prepare_demo(load_settings(demo_root), engine, log=lambda _: None)
 
 
 def read_all(source) -> int:
@@ -105,7 +96,7 @@ def test_rendering_is_cheap(cast):
 
 
 def test_demo_source_plays_through_make_source_and_the_reader(engine, demo_root):
-    source = make_source(parse_source("demo"), demo_factory=demo_factory(engine, demo_root))
+    source = make_source(parse_source("demo"), demo_factory=lambda: DemoSourceFactory(str(demo_root))(engine))
     assert isinstance(source, DemoSource)
     with LatestFrameReader(source, realtime=False) as reader:
         while reader.latest(timeout=5) is not None:
@@ -121,7 +112,7 @@ def test_prepare_demo_writes_the_roster_and_is_incremental(engine, demo_root, ro
     other = (images / "Yao Ming.jpg").read_bytes()
     stamps = {p.name: p.stat().st_mtime_ns for p in images.iterdir()}
     lines = []
-    assert prepare_demo(demo_root, engine, log=lines.append) == roster
+    assert prepare_demo(load_settings(demo_root), engine, log=lines.append) == roster
     assert any("0 photo(s) extracted, 7 reused" in line for line in lines), lines
     assert {p.name: p.stat().st_mtime_ns for p in images.iterdir()} == stamps
     assert (images / "Yao Ming.jpg").read_bytes() == other
@@ -141,7 +132,7 @@ def observe(engine, gallery, source, step: int = 3) -> tuple[dict, int]:
             continue
         record = seen[people[0].name]
         record["frames"] += 1
-        matches = gallery.match(engine.embed(frame, faces), DEFAULT_THRESHOLD) if faces else []
+        matches = gallery.match(engine.embed(frame, faces), Settings().threshold) if faces else []
         for match in matches:
             if match.name is not None and match.name != people[0].name:
                 record["wrong"].append((index, match.name, round(match.similarity, 3)))
@@ -168,7 +159,7 @@ def test_enrolled_people_are_named_and_strangers_never(engine, demo_root, roster
     lowest = min(min(seen[a.name]["sims"]) for a in cast.enrolled)
     highest = max(max(seen[a.name]["sims"]) for a in cast.strangers)
     print(f"demo margins: lowest enrolled match {lowest:.3f}, highest stranger {highest:.3f}")
-    assert highest < DEFAULT_THRESHOLD - 0.06 and lowest > DEFAULT_THRESHOLD + 0.2
+    assert highest < Settings().threshold - 0.06 and lowest > Settings().threshold + 0.2
 
 
 def test_write_demo_video_reads_back_every_frame(cast, tmp_path):

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from faceattend_tui import cli
-from faceattend_tui.config import DEFAULT_THRESHOLD
+from faceattend_tui.config import Settings
 from faceattend_tui.gallery import extract as extract_module
 from faceattend_tui.gallery.extract import Extractor
 from faceattend_tui.gallery.templates import load_gallery, read_rows
@@ -139,7 +139,7 @@ def test_enrolled_person_is_recognised_in_another_photo(engine, root, sample_pho
     extract(engine, root)
     found = gallery(engine, root)
     other_photo = read_image(sample_photo("yaoming.jpg"))
-    (match,) = found.match(template_of(engine, other_photo)[None], DEFAULT_THRESHOLD)
+    (match,) = found.match(template_of(engine, other_photo)[None], Settings().threshold)
     assert match.name == "yao"
 
 
@@ -507,7 +507,7 @@ def test_identification_of_real_people(engine, shared_data, tmp_path):
         faces = engine.detect_thorough(image)
         if not faces:
             continue
-        (match,) = found.match(engine.embed(image, [largest(faces)]), DEFAULT_THRESHOLD)
+        (match,) = found.match(engine.embed(image, [largest(faces)]), Settings().threshold)
         if match.name == name:
             named += 1
         elif match.name is not None:

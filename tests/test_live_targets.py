@@ -24,8 +24,9 @@ import numpy as np
 import pytest
 
 from faceattend_tui.cli import main
+from faceattend_tui.config import load_settings
+from faceattend_tui.demo import DemoSource, demo_cast, prepare_demo, write_demo_video
 from faceattend_tui.live.camera import make_source, parse_source
-from faceattend_tui.live.demo import DemoSource, demo_cast, prepare_demo, write_demo_video
 
 ROSTER = ["Alex Moreau", "Bea Santos", "Chen Wei", "Dana Okafor", "Eli Novak", "Farah Haddad"]
 STAGES = ("detect_ms", "track_ms", "embed_ms")
@@ -126,7 +127,7 @@ def check_demo_run(lines: list[dict], cast) -> dict:
 def test_watch_demo_checks_in_each_roster_person_once(engine, tmp_path, capsys):
     code, lines, seconds = watch(capsys, "--source", "demo", "--data", str(tmp_path), "--every-frame")
     assert code == 0
-    roster = prepare_demo(tmp_path, engine, log=quiet)  # enrolled by watch already: nothing to redo
+    roster = prepare_demo(load_settings(tmp_path), engine, log=quiet)  # enrolled by watch already: nothing to redo
     assert roster == ROSTER
     summary = check_demo_run(lines, demo_cast(engine, tmp_path, log=quiet))
     check_stats(lines)
@@ -140,7 +141,7 @@ def test_watch_demo_checks_in_each_roster_person_once(engine, tmp_path, capsys):
 
 @pytest.mark.timeout(300)
 def test_watch_video_file_of_the_demo_checks_in_each_roster_person_once(engine, tmp_path, capsys):
-    assert prepare_demo(tmp_path, engine, log=quiet) == ROSTER
+    assert prepare_demo(load_settings(tmp_path), engine, log=quiet) == ROSTER
     cast = demo_cast(engine, tmp_path, log=quiet)
     video = write_demo_video(tmp_path / "demo.avi", cast)
     code, lines, seconds = watch(capsys, "--source", str(video), "--data", str(tmp_path), "--every-frame")

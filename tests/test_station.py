@@ -10,7 +10,8 @@ from fakes import FakeWorker, enroll_fake_people
 
 from faceattend_tui.attendance import open_store, set_pin
 from faceattend_tui.config import load_settings
-from faceattend_tui.station import Station, StationError
+from faceattend_tui.live.events import CaptureSample, Reload
+from faceattend_tui.station import CheckinShown, Sighting, Station, StationError
 
 
 @pytest.fixture
@@ -30,7 +31,7 @@ def test_checkin_is_on_disk_before_it_is_returned(station, tmp_path):
     station.start_session("Physics")
     station.worker.checkin("Ann", 0.71)
     (update,) = drain(station)
-    assert update.kind == "checkin" and update.data["new"] and update.data["name"] == "Ann"
+    assert isinstance(update, CheckinShown) and update.new and update.row.name == "Ann"
     journal = (tmp_path / "attendance.journal").read_text()
     assert '"person":"Ann"' in journal.replace(" ", "")
 
@@ -40,14 +41,14 @@ def test_second_sighting_in_a_session_is_not_a_new_checkin(station):
     station.worker.checkin("Ann")
     station.worker.checkin("Ann", track=2)
     updates = drain(station)
-    assert [u.data["new"] for u in updates] == [True, False]
+    assert [u.new for u in updates] == [True, False]
     assert station.summary().counts.present == 1
 
 
 def test_without_a_session_faces_are_seen_but_not_logged(station):
     station.worker.checkin("Ann")
     (update,) = drain(station)
-    assert update.kind == "seen"
+    assert isinstance(update, Sighting)
     assert station.sessions() == []
 
 
@@ -55,9 +56,9 @@ def test_roster_follows_enrolled_templates_and_session_state(station):
     station.start_session("Physics", late_after=0)
     station.worker.checkin("Bob")
     drain(station)
-    rows = {r["name"]: r for r in station.roster()}
+    rows = {r.name: r for r in station.roster()}
     assert set(rows) == {"Ann", "Bob", "Cleo"}
-    assert rows["Bob"]["status"] == "late" and rows["Ann"]["status"] == "absent"
+    assert rows["Bob"].status == "late" and rows["Ann"].status == "absent"
 
 
 def test_active_session_survives_a_restart(tmp_path):
@@ -124,17 +125,19 @@ def test_enroll_and_delete_update_roster_and_tell_the_worker(station, tmp_path):
 
     from faceattend_tui.gallery.templates import read_rows
 
-    station._recognizer_info = lambda: {"name": "w600k_mbf", "sha256": "0" * 64, "dim": 512}
-    sample = {"photo_jpeg": b"\xff\xd8fake", "embedding": list(np.eye(512, dtype=np.float32)[0])}
-    assert station.save_enrollment("Dora", [sample, sample]) == 2
-    assert "Dora" in {r["name"] for r in station.roster()}
+    station.worker.ready()
+    drain(station)
+    sample = CaptureSample(photo_jpeg=b"\xff\xd8fake", embedding=np.eye(512, dtype=np.float32)[0], size=120,
+                           sharpness=200.0, frontality=0.9, quality=0.9)
+    assert station.save_enrollment("Dora", (sample, sample)) == 2
+    assert "Dora" in {r.name for r in station.roster()}
     assert read_rows(tmp_path / "database_tensor" / "Dora.npy", 512).shape == (2, 512)
-    assert station.worker.sent[-1]["cmd"] == "reload"
+    assert station.worker.sent[-1] == Reload()
     station.start_session("Physics")
     station.worker.checkin("Dora")
     drain(station)
     station.delete_person("Dora", erase_checkins=True)
-    assert "Dora" not in {r["name"] for r in station.roster()}
+    assert "Dora" not in {r.name for r in station.roster()}
     assert not (tmp_path / "database_image" / "Dora").exists()
     assert station.summary().present == []
     actions = [a.action for a in station.store.audit_log()]

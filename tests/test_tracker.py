@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
-from faceattend_tui.live.tracker import IouTracker, Voter, greedy_match, iou_matrix
+from faceattend_tui.config import Settings
+from faceattend_tui.live.tracker import IouTracker, Voter, VoteRules, greedy_match, iou_matrix
 from faceattend_tui.vision.ops import box_iou
 from faceattend_tui.vision.types import Face
 
 pytestmark = pytest.mark.timeout(30)
+DEFAULTS = Settings()
+
+
+def voter_with(**rules) -> Voter:
+    """A voter on the default settings, some rules changed."""
+    return Voter(dataclasses.replace(VoteRules.from_settings(DEFAULTS), **rules))
+
+
+def tracker_with(iou_threshold: float = DEFAULTS.track_iou, max_misses: int = DEFAULTS.track_max_misses):
+    return IouTracker(iou_threshold, max_misses)
 
 
 def face(x: float, y: float, size: float = 100.0, score: float = 0.9) -> Face:
@@ -35,7 +48,7 @@ def test_greedy_match_takes_best_pairs_first():
 
 
 def test_ids_stay_stable_while_faces_move():
-    tracker = IouTracker()
+    tracker = tracker_with()
     first = tracker.update([face(0, 0), face(300, 0)], now=0.0)
     ids = [track.id for track in first]
     assert len(set(ids)) == 2
@@ -48,7 +61,7 @@ def test_ids_stay_stable_while_faces_move():
 
 
 def test_two_crossing_faces_keep_their_ids():
-    tracker = IouTracker()
+    tracker = tracker_with()
     left, right = tracker.update([face(0, 0), face(200, 40)], now=0.0)
     for step in range(1, 21):
         x = 10 * step  # left face walks right, right face walks left, passing each other at step 10
@@ -58,7 +71,7 @@ def test_two_crossing_faces_keep_their_ids():
 
 
 def test_tracks_are_removed_after_max_misses():
-    tracker = IouTracker(max_misses=2)
+    tracker = tracker_with(max_misses=2)
     (track,) = tracker.update([face(0, 0)], now=0.0)
     for step in (1, 2):
         assert tracker.update([], now=step) == []
@@ -70,7 +83,7 @@ def test_tracks_are_removed_after_max_misses():
 
 
 def test_a_missed_face_that_returns_keeps_its_track():
-    tracker = IouTracker(max_misses=3)
+    tracker = tracker_with(max_misses=3)
     (track,) = tracker.update([face(0, 0)], now=0.0)
     tracker.update([], now=0.1)
     (again,) = tracker.update([face(4, 2)], now=0.2)
@@ -78,7 +91,7 @@ def test_a_missed_face_that_returns_keeps_its_track():
 
 
 def test_far_jump_starts_a_new_track():
-    tracker = IouTracker(iou_threshold=0.3)
+    tracker = tracker_with(iou_threshold=0.3)
     (first,) = tracker.update([face(0, 0)], now=0.0)
     (second,) = tracker.update([face(500, 500)], now=0.1)
     assert second.id != first.id and first.misses == 1
@@ -90,8 +103,8 @@ def new_track(tracker: IouTracker, now: float = 0.0):
 
 
 def test_three_agreeing_votes_give_exactly_one_checkin():
-    voter = Voter(threshold=0.3, votes_needed=3)
-    track = new_track(IouTracker())
+    voter = voter_with(threshold=0.3, votes_needed=3)
+    track = new_track(tracker_with())
     events = [voter.add_vote(track, "alice", sim, now=t / 10) for t, sim in enumerate([0.5, 0.6, 0.7, 0.8, 0.9])]
     assert events[:2] == [None, None] and events[3:] == [None, None]
     event = events[2]
@@ -101,30 +114,30 @@ def test_three_agreeing_votes_give_exactly_one_checkin():
 
 
 def test_unmatched_votes_between_agreeing_ones_do_not_reset():
-    voter = Voter(votes_needed=3, window_votes=5)
-    track = new_track(IouTracker())
+    voter = voter_with(votes_needed=3, window_votes=5)
+    track = new_track(tracker_with())
     results = [voter.add_vote(track, name, 0.6, now=i * 0.1) for i, name in enumerate(["bob", None, "bob", "bob"])]
     assert results[-1] is not None and results[-1].name == "bob"
 
 
 def test_votes_under_threshold_do_not_count():
-    voter = Voter(threshold=0.5, votes_needed=3)
-    track = new_track(IouTracker())
+    voter = voter_with(threshold=0.5, votes_needed=3)
+    track = new_track(tracker_with())
     assert all(voter.add_vote(track, "alice", 0.45, now=i * 0.1) is None for i in range(5))
     assert track.state == "pending" and track.best_name == "alice"
 
 
 def test_disagreeing_votes_give_no_checkin():
-    voter = Voter(votes_needed=3, window_votes=5, unknown_after_seconds=100)
-    track = new_track(IouTracker())
+    voter = voter_with(votes_needed=3, window_votes=5, unknown_after=100)
+    track = new_track(tracker_with())
     names = ["alice", "bob"] * 10
     assert all(voter.add_vote(track, name, 0.8, now=i * 0.1) is None for i, name in enumerate(names))
     assert track.state == "pending"
 
 
 def test_a_vote_for_another_name_restarts_the_count():
-    voter = Voter(votes_needed=3, window_votes=5)
-    track = new_track(IouTracker())
+    voter = voter_with(votes_needed=3, window_votes=5)
+    track = new_track(tracker_with())
     votes = ["alice", "alice", "bob", "alice", "alice"]
     assert all(voter.add_vote(track, name, 0.8, now=i * 0.1) is None for i, name in enumerate(votes))
     event = voter.add_vote(track, "alice", 0.8, now=0.5)
@@ -132,8 +145,8 @@ def test_a_vote_for_another_name_restarts_the_count():
 
 
 def test_votes_outside_the_time_window_expire():
-    voter = Voter(votes_needed=3, window_seconds=1.0, unknown_after_seconds=100)
-    track = new_track(IouTracker())
+    voter = voter_with(votes_needed=3, window_seconds=1.0, unknown_after=100)
+    track = new_track(tracker_with())
     assert voter.add_vote(track, "alice", 0.8, now=0.0) is None
     assert voter.add_vote(track, "alice", 0.8, now=0.5) is None
     assert voter.add_vote(track, "alice", 0.8, now=2.0) is None  # the first two are too old by now
@@ -142,8 +155,8 @@ def test_votes_outside_the_time_window_expire():
 
 
 def test_unknown_after_persistence_time_exactly_once():
-    voter = Voter(votes_needed=3, unknown_after_seconds=2.0)
-    track = new_track(IouTracker())
+    voter = voter_with(votes_needed=3, unknown_after=2.0)
+    track = new_track(tracker_with())
     events = [voter.add_vote(track, None, 0.1, now=i * 0.25) for i in range(16)]
     decided = [event for event in events if event is not None]
     assert len(decided) == 1
@@ -154,8 +167,8 @@ def test_unknown_after_persistence_time_exactly_once():
 
 
 def test_unknown_waits_while_a_name_is_building_up():
-    voter = Voter(votes_needed=3, unknown_after_seconds=1.0)
-    track = new_track(IouTracker())
+    voter = voter_with(votes_needed=3, unknown_after=1.0)
+    track = new_track(tracker_with())
     for i in range(4):
         assert voter.add_vote(track, None, 0.1, now=i * 0.1) is None
     assert voter.add_vote(track, "carol", 0.7, now=1.2) is None  # late, but the newest vote is a match
@@ -164,8 +177,8 @@ def test_unknown_waits_while_a_name_is_building_up():
 
 
 def test_switching_names_become_unknown_after_twice_the_wait():
-    voter = Voter(votes_needed=3, unknown_after_seconds=1.0)
-    track = new_track(IouTracker())
+    voter = voter_with(votes_needed=3, unknown_after=1.0)
+    track = new_track(tracker_with())
     events = [voter.add_vote(track, name, 0.8, now=i * 0.1) for i, name in enumerate(["a", "b"] * 15)]
     decided = [event for event in events if event is not None]
     assert [event.kind for event in decided] == ["unknown"]
@@ -173,8 +186,8 @@ def test_switching_names_become_unknown_after_twice_the_wait():
 
 
 def test_recheck_cadence():
-    tracker = IouTracker()
-    voter = Voter(votes_needed=1, window_votes=1, recheck_seconds=2.0, recheck_iou=0.5)
+    tracker = tracker_with()
+    voter = voter_with(votes_needed=1, window_votes=1, recheck_seconds=2.0, recheck_iou=0.5)
     track = new_track(tracker)
     assert voter.needs_embedding(track, now=0.0)
     assert voter.add_vote(track, "dave", 0.9, now=0.0).kind == "checkin"
@@ -189,8 +202,8 @@ def test_recheck_cadence():
 
 
 def test_undecided_tracks_always_need_embedding():
-    voter = Voter()
-    track = new_track(IouTracker())
+    voter = voter_with()
+    track = new_track(tracker_with())
     for i in range(5):
         voter.add_vote(track, None, 0.0, now=i * 0.01)
         assert voter.needs_embedding(track, now=i * 0.01)
@@ -198,11 +211,11 @@ def test_undecided_tracks_always_need_embedding():
 
 def test_voter_rejects_impossible_settings():
     with pytest.raises(ValueError):
-        Voter(votes_needed=6, window_votes=5)
+        voter_with(votes_needed=6, window_votes=5)
 
 
 def test_unknown_track_checks_in_once_recognised():
-    tracker, voter = IouTracker(), Voter(threshold=0.3, votes_needed=3, unknown_after_seconds=1.0)
+    tracker, voter = tracker_with(), voter_with(threshold=0.3, votes_needed=3, unknown_after=1.0)
     track = new_track(tracker)
     decisions = [voter.add_vote(track, None, 0.1, t) for t in (0.0, 0.5, 1.0, 1.5)]
     assert [d.kind for d in decisions if d] == ["unknown"]
@@ -215,7 +228,7 @@ def test_unknown_track_checks_in_once_recognised():
 
 
 def test_known_track_taken_over_by_another_person_checks_them_in():
-    tracker, voter = IouTracker(), Voter(threshold=0.3, votes_needed=3)
+    tracker, voter = tracker_with(), voter_with(threshold=0.3, votes_needed=3)
     track = new_track(tracker)
     first = [voter.add_vote(track, "ann", 0.7, t) for t in (0.0, 0.1, 0.2)]
     assert first[-1].name == "ann"

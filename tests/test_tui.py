@@ -11,6 +11,7 @@ import pytest
 from fakes import FakeWorker, enroll_fake_people
 
 from faceattend_tui.config import load_settings
+from faceattend_tui.live import events as ev
 from faceattend_tui.station import Station
 from faceattend_tui.tui.app import StationApp
 
@@ -41,7 +42,7 @@ def station(tmp_path):
 
 def checkin(station: Station, name: str, minutes: float, similarity: float = 0.66) -> None:
     when = (T0 + timedelta(minutes=minutes)).timestamp()
-    station.worker.feed({"type": "checkin", "name": name, "similarity": similarity, "track": 1, "time": when})
+    station.worker.checkin(name, similarity, track=1, when=when)
 
 
 def table_rows(app, selector: str) -> list[list[str]]:
@@ -117,22 +118,22 @@ async def test_export_from_the_keyboard_writes_the_sheet(station, tmp_path):
     assert rows == {"Ann Lee": "absent", "Bob Marr": "absent", "Cleo Diaz": "present", "Dev Rao": "absent"}
 
 
-def capture_event(station: Station) -> dict:
+def capture_event(station: Station) -> ev.CaptureResult:
     gradient = np.tile(np.linspace(40, 220, 96, dtype=np.uint8), (120, 1))
     photo = cv2.imencode(".jpg", cv2.merge([gradient, gradient, gradient]))[1].tobytes()
-    sample = {"photo_jpeg": photo, "embedding": [1.0] + [0.0] * 511, "size": 140, "sharpness": 220.0,
-              "frontality": 0.93, "quality": 0.97}
-    return {"type": "capture", "request": station.pending_capture["request"], "samples": [sample, sample],
-            "match": {"name": "Ann Lee", "similarity": 0.41}, "message": ""}
+    sample = ev.CaptureSample(photo_jpeg=photo, embedding=np.eye(512, dtype=np.float32)[0], size=140,
+                              sharpness=220.0, frontality=0.93, quality=0.97)
+    return ev.CaptureResult(request=station.pending_capture, samples=(sample, sample),
+                            match=ev.MatchHint(name="Ann Lee", similarity=0.41))
 
 
 async def test_enroll_from_the_camera_and_delete(station, tmp_path):
-    station._recognizer_info = lambda: {"name": "w600k_mbf", "sha256": "0" * 64, "dim": 512}
+    station.worker.ready()
     app = StationApp(station)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("e", *"Eva Holt", "enter")
         await pilot.pause()
-        assert station.worker.sent[-1]["cmd"] == "capture"
+        assert isinstance(station.worker.sent[-1], ev.StartCapture)
         station.worker.feed(capture_event(station))
         await until(pilot, lambda: app.screen.query_one("#samples").row_count == 2)
         assert "already looks like Ann Lee" in str(app.screen.query_one("#dialog-error").render())
@@ -140,7 +141,7 @@ async def test_enroll_from_the_camera_and_delete(station, tmp_path):
         await pilot.pause()
         assert "Eva Holt" in [row[0] for row in table_rows(app, "#roster-table")]
         assert len(list((tmp_path / "database_image" / "Eva Holt").glob("*.jpg"))) == 2
-        assert station.worker.sent[-1]["cmd"] == "reload"
+        assert station.worker.sent[-1] == ev.Reload()
         table = app.query_one("#roster-table")
         table.focus()
         table.select("Eva Holt")
@@ -154,7 +155,7 @@ def test_main_screen_snapshot(station, snap_compare):
         await start_session(pilot, "Physics 101", late="10")
         for minutes, name in ((2, "Ann Lee"), (12, "Dev Rao")):
             checkin(station, name, minutes)
-        station.worker.feed({"type": "unknown", "track": 7, "time": T0.timestamp()})
+        station.worker.feed(ev.Unknown(track=7, time=T0.timestamp()))
         await until(pilot, lambda: pilot.app.query_one("#live-table").row_count == 2)
         station.clock.now = T0 + timedelta(minutes=15)
         pilot.app.refresh_header()

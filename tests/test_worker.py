@@ -13,11 +13,12 @@ import cv2
 import numpy as np
 import pytest
 
-from faceattend_tui.config import load_settings
+from faceattend_tui.config import Settings, load_settings
 from faceattend_tui.gallery.extract import Extractor
 from faceattend_tui.gallery.templates import load_gallery
+from faceattend_tui.live import events as ev
 from faceattend_tui.live.preview import display_problem, draw
-from faceattend_tui.live.recognizer import LiveOptions, LiveRecognizer, Overlay
+from faceattend_tui.live.recognizer import LiveRecognizer, Overlay
 from faceattend_tui.live.worker import WorkerConfig, WorkerHandle
 from faceattend_tui.vision.imageio import read_image
 
@@ -61,26 +62,26 @@ def gallery_of(engine, root: Path):
 
 
 def test_enrolled_person_checks_in_once_after_three_frames(engine, people, data_root):
-    live = LiveRecognizer(engine, gallery_of(engine, data_root), LiveOptions(threshold=0.32, votes_needed=3))
+    live = LiveRecognizer(engine, gallery_of(engine, data_root), Settings(threshold=0.32, votes_needed=3))
     events = []
     for i in range(8):
         events += [(i, e) for e in live.process(scene(people["yao"], 200 + 3 * i), now=i / 30)]
-    assert [(i, e["type"], e["name"]) for i, e in events] == [(2, "checkin", "Yao")]
+    assert [(i, e.type, e.name) for i, e in events] == [(2, "checkin", "Yao")]
     event = events[0][1]
-    assert event["similarity"] > 0.5 and event["track"] == 1
-    assert cv2.imdecode(np.frombuffer(event["face_jpeg"], np.uint8), cv2.IMREAD_COLOR).shape == (112, 112, 3)
+    assert event.similarity > 0.5 and event.track == 1
+    assert cv2.imdecode(np.frombuffer(event.face_jpeg, np.uint8), cv2.IMREAD_COLOR).shape == (112, 112, 3)
     assert live.overlays[0].state == "known" and live.overlays[0].label.startswith("Yao")
 
 
 def test_stranger_gives_one_unknown_event_and_no_checkin(engine, people, data_root):
     live = LiveRecognizer(engine, gallery_of(engine, data_root),
-                          LiveOptions(threshold=0.32, unknown_after_seconds=1.0, recheck_seconds=0.5))
+                          Settings(threshold=0.32, unknown_after=1.0, recheck_seconds=0.5))
     events = []
     for i in range(45):
         events += live.process(scene(people["stranger"], 250), now=i / 15)
-    assert [e["type"] for e in events] == ["unknown"]
-    stats = live.take_stats()
-    assert stats["frames"] == 45 and stats["detect_ms"] > 0
+    assert [e.type for e in events] == ["unknown"]
+    stats, _ = live.take_stats(fps=15.0, dropped=0)
+    assert stats.frames == 45 and stats.detect_ms > 0
 
 
 def test_many_faces_are_recognised_a_few_per_frame_and_say_so(engine, people, data_root):
@@ -89,11 +90,11 @@ def test_many_faces_are_recognised_a_few_per_frame_and_say_so(engine, people, da
     for row in range(3):
         for col in range(6):
             frame[row * 150 + 20 : row * 150 + 144, col * 105 + 5 : col * 105 + 105] = small
-    live = LiveRecognizer(engine, gallery_of(engine, data_root), LiveOptions(max_embeds_per_frame=4))
-    checkins = [e for i in range(20) for e in live.process(frame, now=i / 10) if e["type"] == "checkin"]
-    stats = live.take_stats()
-    assert stats["faces"] >= 15
-    assert "busy" in stats and "recognising 4 per frame" in stats["busy"]
+    live = LiveRecognizer(engine, gallery_of(engine, data_root), Settings(max_embeds_per_frame=4))
+    checkins = [e for i in range(20) for e in live.process(frame, now=i / 10) if e.type == "checkin"]
+    stats, busy = live.take_stats(fps=10.0, dropped=0)
+    assert stats.faces >= 15
+    assert busy is not None and "recognising 4 per frame" in busy.message
     assert len(checkins) >= 10  # every face gets its turn; none is starved for ever
 
 
@@ -120,23 +121,23 @@ def folder_of(tmp_path: Path, images: list[np.ndarray]) -> Path:
     return folder
 
 
-def run_until(handle: WorkerHandle, done, seconds: float = 60.0) -> list[dict]:
+def run_until(handle: WorkerHandle, done, seconds: float = 60.0) -> list[ev.Event]:
     events = []
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         events += handle.poll(timeout=0.2)
         if done(events):
             return events
-    raise AssertionError(f"timed out; events: {[(e['type'], e.get('kind'), e.get('message')) for e in events]}")
+    raise AssertionError(f"timed out; events: {[(e.type, e.kind, getattr(e, 'message', '')) for e in events]}")
 
 
 def config_for(root: Path, source: str, **extra) -> WorkerConfig:
-    return WorkerConfig(data=str(root), source=source, overrides={"device": "cpu", "threads": 1},
+    return WorkerConfig(settings=load_settings(root, {"device": "cpu", "threads": 1}), source=source,
                         preview=False, **extra)
 
 
 def finished(events) -> bool:
-    return any(e.get("kind") == "source-finished" for e in events)
+    return any(e.kind == "source-finished" for e in events)
 
 
 @pytest.mark.timeout(120)
@@ -145,13 +146,13 @@ def test_worker_process_checks_in_from_a_folder_and_restarts_after_a_crash(peopl
     handle = WorkerHandle(config_for(data_root, str(slides), realtime=False, loop=True))
     handle.start()
     try:
-        events = run_until(handle, lambda ev: any(e["type"] == "checkin" for e in ev))
-        assert events[0]["type"] in ("ready", "status")
-        assert [e["name"] for e in events if e["type"] == "checkin"] == ["Yao"]
+        events = run_until(handle, lambda got: any(e.type == "checkin" for e in got))
+        assert events[0].type in ("ready", "status")
+        assert [e.name for e in events if e.type == "checkin"] == ["Yao"]
         os.kill(handle.process.pid, signal.SIGKILL)
-        events = run_until(handle, lambda ev: any(e["type"] == "ready" for e in ev))
-        restarted = [e for e in events if e.get("kind") == "worker-restarted"]
-        assert restarted and "restarted" in restarted[0]["message"]
+        events = run_until(handle, lambda got: any(e.type == "ready" for e in got))
+        restarted = [e for e in events if e.kind == "worker-restarted"]
+        assert restarted and "restarted" in restarted[0].message
         assert handle.alive
     finally:
         handle.stop()
@@ -167,15 +168,14 @@ def test_worker_reports_bad_sources_and_keeps_serving(data_root, tmp_path):
     handle.start()
     try:
         events = run_until(handle, finished)
-        errors = [e for e in events if e.get("kind") == "camera-error"]
-        assert errors and "99" in errors[0]["message"]
-        handle.send("source", source=str(junk))
-        events = run_until(handle, lambda ev: any(e["type"] == "error" or e.get("kind") == "camera-error"
-                                                   for e in ev))
-        assert any(str(junk) in e["message"] for e in events if "message" in e)
-        handle.send("source", source=str(tmp_path / "missing.mp4"))
-        events = run_until(handle, lambda ev: any(e["type"] == "error" for e in ev))
-        assert "missing.mp4" in [e for e in events if e["type"] == "error"][0]["message"]
+        errors = [e for e in events if e.kind == "camera-error"]
+        assert errors and "99" in errors[0].message
+        handle.send(ev.SetSource(str(junk)))
+        events = run_until(handle, lambda got: any(e.type == "error" or e.kind == "camera-error" for e in got))
+        assert any(str(junk) in e.message for e in events if hasattr(e, "message"))
+        handle.send(ev.SetSource(str(tmp_path / "missing.mp4")))
+        events = run_until(handle, lambda got: any(e.type == "error" for e in got))
+        assert "missing.mp4" in [e for e in events if e.type == "error"][0].message
         assert handle.alive
     finally:
         handle.stop()
@@ -189,22 +189,22 @@ def test_gallery_change_and_capture_take_effect_without_restart(engine, people, 
     handle = WorkerHandle(config_for(root, str(slides), realtime=False, loop=True))
     handle.start()
     try:
-        run_until(handle, lambda ev: any(e.get("kind") == "camera-opened" for e in ev))
-        handle.send("capture", request="r1", seconds=1.0, count=3)
-        events = run_until(handle, lambda ev: any(e["type"] == "capture" for e in ev))
-        capture = next(e for e in events if e["type"] == "capture")
-        assert capture["request"] == "r1" and capture["match"] is None and 1 <= len(capture["samples"]) <= 3
-        sample = capture["samples"][0]
-        assert len(sample["embedding"]) == 512 and 0 < sample["quality"] <= 1 and sample["photo_jpeg"]
+        run_until(handle, lambda got: any(e.kind == "camera-opened" for e in got))
+        handle.send(ev.StartCapture("r1", seconds=1.0, count=3))
+        events = run_until(handle, lambda got: any(e.type == "capture" for e in got))
+        capture = next(e for e in events if e.type == "capture")
+        assert capture.request == "r1" and capture.match is None and 1 <= len(capture.samples) <= 3
+        sample = capture.samples[0]
+        assert len(sample.embedding) == 512 and 0 < sample.quality <= 1 and sample.photo_jpeg
 
         from faceattend_tui.gallery.enroll import add_samples
 
         recognizer = {"name": "w600k_mbf", "sha256": engine.recognizer.sha256, "dim": 512}
-        add_samples(root, "Newcomer", [s["photo_jpeg"] for s in capture["samples"]],
-                    np.array([s["embedding"] for s in capture["samples"]], np.float32), recognizer)
-        events = run_until(handle, lambda ev: any(e["type"] == "checkin" for e in ev))
-        assert any(e.get("kind") == "gallery" and "2 people" in e["message"] for e in events)
-        assert [e["name"] for e in events if e["type"] == "checkin"] == ["Newcomer"]
+        add_samples(load_settings(root), "Newcomer", [s.photo_jpeg for s in capture.samples],
+                    np.stack([s.embedding for s in capture.samples]), recognizer)
+        events = run_until(handle, lambda got: any(e.type == "checkin" for e in got))
+        assert any(e.kind == "gallery" and "2 people" in e.message for e in events)
+        assert [e.name for e in events if e.type == "checkin"] == ["Newcomer"]
     finally:
         handle.stop()
 
@@ -226,34 +226,15 @@ def test_watch_command_prints_json_events_and_exits_when_the_folder_ends(people,
     assert load_settings(data_root).threshold == pytest.approx(0.32)
 
 
-def test_preview_window_opens_on_a_virtual_display(tmp_path):
-    import shutil
-    import subprocess
-
+def test_preview_window_opens_on_a_virtual_display(xvfb_display):
     from faceattend_tui.live.preview import Preview
 
-    if shutil.which("Xvfb") is None:
-        pytest.skip("Xvfb is not installed")
-    display = f":{90 + os.getpid() % 9}"
-    server = subprocess.Popen(["Xvfb", display, "-screen", "0", "800x600x24", "-nolisten", "tcp"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    old = os.environ.get("DISPLAY")
-    try:
-        time.sleep(1.0)
-        os.environ["DISPLAY"] = display
-        preview = Preview()
-        assert preview.start() is None and preview.open
-        preview.show(np.zeros((240, 320, 3), np.uint8), [Overlay((10, 10, 80, 90), "pending", "...")], "Lab")
-        assert preview.open and preview.problem is None
-        preview.stop()
-        assert not preview.open
-    finally:
-        server.terminate()
-        server.wait(5)
-        if old is None:
-            os.environ.pop("DISPLAY", None)
-        else:
-            os.environ["DISPLAY"] = old
+    preview = Preview()
+    assert preview.start() is None and preview.open
+    preview.show(np.zeros((240, 320, 3), np.uint8), [Overlay((10, 10, 80, 90), "pending", "...")], "Lab")
+    assert preview.open and preview.problem is None
+    preview.stop()
+    assert not preview.open
 
 
 def test_unreachable_display_is_reported_not_fatal(monkeypatch):
@@ -274,7 +255,7 @@ def test_capture_keeps_only_the_person_with_the_best_samples():
 
     rng = np.random.default_rng(3)
     ann, bob = rng.standard_normal(512), rng.standard_normal(512)
-    capture = Capture("r", 0.0, count=5)
+    capture = Capture("r", 0.0, count=5, min_face=Settings().enroll_min_face)
     capture.samples = [sample(ann + 0.3 * rng.standard_normal(512), 120) for _ in range(3)]
     capture.samples += [sample(bob + 0.3 * rng.standard_normal(512), 100) for _ in range(3)]
     best = capture.best()

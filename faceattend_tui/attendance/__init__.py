@@ -3,8 +3,21 @@
 Nothing here imports Textual; the TUI and the CLI are clients of this package.
 """
 
-from .export import export_range, export_session, sessions_in_range, to_csv, to_json
-from .models import ABSENT, CAMERA, LATE, MANUAL, PRESENT, AuditEntry, Checkin, Counts, Person, Session
+from .export import ExportError, export_attendance, export_range, export_session, sessions_in_range, to_csv, to_json
+from .models import (
+    ABSENT,
+    CAMERA,
+    LATE,
+    MANUAL,
+    NO_SESSION,
+    PRESENT,
+    AuditEntry,
+    Checkin,
+    Counts,
+    Person,
+    RosterRow,
+    Session,
+)
 from .security import (
     LockedError,
     StationLock,
@@ -30,11 +43,12 @@ from .sessions import (
 from .store import SCHEMA_VERSION, NotFoundError, Store, StoreError, open_store
 
 __all__ = [
-    "ABSENT", "CAMERA", "LATE", "MANUAL", "PRESENT", "SCHEMA_VERSION",
-    "Attendance", "AuditEntry", "Checkin", "CheckinResult", "Counts", "LockedError", "NoActiveSessionError",
-    "NotFoundError", "Person", "PersonStatus", "Session", "SessionActiveError", "SessionError", "StationLock",
-    "Store", "StoreError", "Summary",
-    "acquire_lock", "audit", "check_pin", "current_user", "export_range", "export_session", "hash_pin",
+    "ABSENT", "CAMERA", "LATE", "MANUAL", "NO_SESSION", "PRESENT", "SCHEMA_VERSION",
+    "Attendance", "AuditEntry", "Checkin", "CheckinResult", "Counts", "ExportError", "LockedError",
+    "NoActiveSessionError", "NotFoundError", "Person", "PersonStatus", "RosterRow", "Session", "SessionActiveError",
+    "SessionError", "StationLock", "Store", "StoreError", "Summary",
+    "acquire_lock", "audit", "check_pin", "current_user", "export_attendance", "export_range", "export_session",
+    "hash_pin",
     "open_store", "pin_required", "sessions_in_range", "set_pin", "summarize", "to_csv", "to_json",
     "verify_pin",
 ]

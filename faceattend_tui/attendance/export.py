@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import re
 from collections.abc import Iterable
 from datetime import date, datetime
 from pathlib import Path
@@ -32,6 +33,10 @@ COLUMNS = (
     "last_seen",
 )
 FORMATS = ("csv", "json")
+
+
+class ExportError(ValueError):
+    """An export that cannot be made (no such session, bad format), with a message to show."""
 
 
 # ----- pure helpers -------------------------------------------------------------
@@ -149,3 +154,38 @@ def _export(store: Store, sessions: list[Session], path: Path, fmt: str | None,
     details = {**scope, "path": str(path), "format": fmt, "sessions": [s.id for s in sessions]}
     audit(store, "export", details, user)
     return path
+
+
+# ----- choosing what and where ----------------------------------------------------
+
+
+def export_attendance(store: Store, folder: Path, fmt: str, path: Path | None = None, session_id: int | None = None,
+                      date_from: date | None = None, date_to: date | None = None, user: str | None = None) -> Path:
+    """One session (default: the running or latest one) or a date range, into `folder` unless `path` is given."""
+    if fmt not in FORMATS:
+        raise ExportError("export format must be csv or json")
+    if date_from is not None:
+        date_to = date_to or date_from
+        path = path or folder / f"{date_from}_{date_to}.{fmt}"
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return export_range(store, date_from, date_to, path, fmt=fmt, user=user)
+    session = _chosen_session(store, session_id)
+    path = path or folder / f"{session.started_at:%Y-%m-%d}_{session.id}_{slug(session.name)}.{fmt}"
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return export_session(store, session.id, path, fmt=fmt, user=user)
+
+
+def _chosen_session(store: Store, session_id: int | None) -> Session:
+    if session_id is not None:
+        session = store.get_session(session_id)
+        if session is None:
+            raise ExportError(f"no session with id {session_id}")
+        return session
+    sessions = store.sessions()
+    if not sessions:
+        raise ExportError("no session yet")
+    return sessions[-1]
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower() or "session"

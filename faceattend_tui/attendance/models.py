@@ -13,6 +13,7 @@ PRESENT = "present"
 LATE = "late"
 ABSENT = "absent"
 STATUSES = (PRESENT, LATE, ABSENT)
+NO_SESSION = "-"  # a roster person's state while no session runs
 
 CAMERA = "camera"
 MANUAL = "manual"
@@ -220,6 +221,19 @@ class AuditEntry:
             details=dict(details),
             id=str(doc.get("id") or new_id()),
         )
+
+
+@dataclass(frozen=True)
+class RosterRow:
+    """One person as the roster shows them: their state in the running session."""
+
+    name: str
+    status: str  # present, late, absent, or NO_SESSION
+    images: int = 0
+    time: datetime | None = None  # check-in time
+    last_seen: datetime | None = None
+    source: str = ""  # camera or manual
+    reason: str = ""  # of a manual mark
 
 
 @dataclass

@@ -8,7 +8,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from .common import aware
-from .models import ABSENT, CAMERA, LATE, MANUAL, PRESENT, STATUSES, Checkin, Counts, Person, Session
+from .models import (
+    ABSENT,
+    CAMERA,
+    LATE,
+    MANUAL,
+    NO_SESSION,
+    PRESENT,
+    STATUSES,
+    Checkin,
+    Counts,
+    Person,
+    RosterRow,
+    Session,
+)
 from .security import audit, make_audit
 from .store import NotFoundError, Store
 
@@ -187,13 +200,42 @@ class Attendance:
         return checkin.last_seen if checkin else None
 
     def counts(self, session_id: int | None = None) -> Counts:
-        """Cheap running counts; `absent` here counts manual absent marks only."""
-        return self.store.counts(self._session(session_id).id)
+        """Present, late and absent in a session; absent is everyone on the roster not there, plus absent marks."""
+        session = self._session(session_id)
+        counts = self.store.counts(session.id)
+        counts.absent += sum(not self.store.has_checkin(session.id, name) for name in self.store.roster())
+        return counts
 
     def summary(self, session_id: int | None = None, roster: Iterable[str] | None = None) -> Summary:
         return summarize(self.store, self._session(session_id), roster)
 
     # ----- people ---------------------------------------------------------------------
+
+    def roster(self) -> list[RosterRow]:
+        """Everyone on the roster, by name, with their state in the running session."""
+        people = sorted(self.store.people(), key=lambda p: p.name.casefold())
+        return [self._row(person.name, person.images) for person in people]
+
+    def roster_row(self, name: str) -> RosterRow:
+        person = self.store.get_person(name)
+        return self._row(name, person.images if person else None)
+
+    def _row(self, name: str, images: int | None) -> RosterRow:
+        session = self._active
+        checkin = self.store.get_checkin(session.id, name) if session else None
+        if checkin is None:
+            return RosterRow(name, ABSENT if session else NO_SESSION, images or 0)
+        return RosterRow(name, checkin.status, images or 0, checkin.time, checkin.last_seen, checkin.source,
+                         checkin.reason or "")
+
+    def sync_people(self, enrolled: dict[str, int], *, user: str | None = None) -> bool:
+        """Make the roster match the enrolled templates (name -> sample count); True when it changed."""
+        with self.store.batch():
+            added, removed = self.store.sync_people(enrolled)
+            if added or removed:
+                audit(self.store, "people.sync", {"added": len(added), "first": added[:20], "removed": removed[:20]},
+                      self._user(user))
+        return bool(added or removed)
 
     def enroll(self, name: str, images: int | None = None, *, user: str | None = None) -> Person:
         with self.store.batch():
@@ -201,11 +243,14 @@ class Attendance:
             audit(self.store, "person.enroll", {"name": person.name, "images": images}, self._user(user))
         return person
 
-    def remove_person(self, name: str, *, user: str | None = None) -> Person:
+    def remove_person(self, name: str, *, erase_checkins: bool = False, user: str | None = None) -> None:
+        """Take someone off the roster (their records stay), or also erase their check-ins."""
         with self.store.batch():
-            person = self.store.delete_person(name)
-            audit(self.store, "person.delete", {"name": name}, self._user(user))
-        return person
+            if self.store.get_person(name) is not None:
+                self.store.delete_person(name)
+            audit(self.store, "person.delete", {"name": name, "erase_checkins": erase_checkins}, self._user(user))
+        if erase_checkins:
+            self.store.erase_checkins(name)
 
     def _user(self, user: str | None) -> str | None:
         return user or self.user

@@ -367,32 +367,31 @@ class Store:
         self._tables["people"].update(person.to_doc(), doc_ids=[doc_id])
         return person
 
-    def sync_people(self, enrolled: dict[str, int]) -> list[str]:
-        """Add everyone in `enrolled` (name -> image count) who is missing, update counts; one write.
+    def sync_people(self, enrolled: dict[str, int]) -> tuple[list[str], list[str]]:
+        """Match the people to `enrolled` (name -> image count) in one write: add, update, flag removed.
 
-        Returns the names added. Scales to thousands of people (one pass, not a search per name).
+        Returns the names added and the names flagged deleted. One pass, not a search per name.
         """
-        existing = {doc.get("name"): int(doc_id) for doc_id, doc in self._raw("people").items()}
         raw = self._raw("people")
+        existing = {doc.get("name"): int(doc_id) for doc_id, doc in raw.items()}
         added = [name for name in enrolled if name not in existing]
+        removed = []
+        now = self.now()
         with self.batch():
             if added:
-                now = self.now()
                 self._tables["people"].insert_multiple(
                     [Person(name=_clean_name(n, "person"), created=now, images=enrolled[n]).to_doc() for n in added])
             for name, doc_id in existing.items():
-                doc = raw[str(doc_id)]
-                if name in enrolled and (doc.get("images") != enrolled[name] or doc.get("deleted")):
-                    person = Person.from_doc(doc)
+                person = Person.from_doc(raw[str(doc_id)])
+                if name in enrolled and (person.images != enrolled[name] or person.deleted):
                     person.images, person.deleted, person.deleted_at = enrolled[name], False, None
-                    self._tables["people"].update(person.to_doc(), doc_ids=[doc_id])
-        return added
-
-    def set_images(self, name: str, images: int | None) -> Person:
-        doc_id, person = self._person_or_raise(name)
-        person.images = images
-        self._tables["people"].update(person.to_doc(), doc_ids=[doc_id])
-        return person
+                elif name not in enrolled and not person.deleted:
+                    person.deleted, person.deleted_at = True, now
+                    removed.append(name)
+                else:
+                    continue
+                self._tables["people"].update(person.to_doc(), doc_ids=[doc_id])
+        return added, removed
 
     def delete_person(self, name: str) -> Person:
         """Flag a person as deleted; their past check-ins stay."""

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from faceattend_tui.config import Settings
 from faceattend_tui.gallery.templates import (
     GalleryError,
     Manifest,
@@ -36,11 +37,11 @@ def check_name(name: str) -> str:
     return name
 
 
-def add_samples(data: Path, name: str, photos: list[bytes], embeddings: np.ndarray,
+def add_samples(settings: Settings, name: str, photos: list[bytes], embeddings: np.ndarray,
                 recognizer: dict) -> int:
     """Save JPEG photos and their embeddings for a new or existing person; returns their sample count."""
     name = check_name(name)
-    images, tensors = data / "database_image" / name, data / "database_tensor"
+    images, tensors = settings.images_dir / name, settings.tensors_dir
     manifest = _manifest_for(tensors, recognizer)
     entry = manifest.people.get(name, {"samples": []})
     rows = _existing_rows(tensors, name, entry, recognizer.get("dim", embeddings.shape[1]))
@@ -49,7 +50,7 @@ def add_samples(data: Path, name: str, photos: list[bytes], embeddings: np.ndarr
     for i, jpeg in enumerate(photos):
         path = images / f"camera-{stamp}-{i + 1}.jpg"
         write_atomic(path, jpeg)
-        samples.append({"image": path.relative_to(data / "database_image").as_posix(),
+        samples.append({"image": path.relative_to(settings.images_dir).as_posix(),
                         "sha256": hashlib.sha256(jpeg).hexdigest(), "source": "camera"})
     all_rows = np.concatenate([rows, normalize(embeddings)]) if len(rows) else normalize(embeddings)
     digest = save_person(tensors, name, all_rows)
@@ -58,10 +59,10 @@ def add_samples(data: Path, name: str, photos: list[bytes], embeddings: np.ndarr
     return len(samples)
 
 
-def remove_person(data: Path, name: str) -> bool:
+def remove_person(settings: Settings, name: str) -> bool:
     """Erase a person's photos and templates; returns whether anything was there."""
     name = check_name(name)
-    images, tensors = data / "database_image", data / "database_tensor"
+    images, tensors = settings.images_dir, settings.tensors_dir
     found = False
     for photo in list(images.glob(f"{glob_escape(name)}.*")) + [images / name]:
         if photo.is_dir():

@@ -7,6 +7,7 @@ its hash behind every row, so extraction can redo exactly what changed.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from faceattend_tui.files import atomic_write, make_private_dir
+from faceattend_tui.gallery.matcher import Gallery
 
 MANIFEST = "manifest.json"
 FORMAT = 1
@@ -48,6 +50,17 @@ def load_manifest(folder: Path) -> Manifest | None:
     return Manifest(recognizer=data.get("recognizer") or {}, people=data["people"])
 
 
+def enrolled_counts(folder: Path) -> dict[str, int]:
+    """Name -> number of templates of everyone the manifest lists (what the worker recognises)."""
+    try:
+        manifest = load_manifest(folder)
+    except GalleryError:
+        return {}
+    if manifest is None:
+        return {}
+    return {name: len(entry.get("samples", [])) for name, entry in manifest.people.items()}
+
+
 def save_manifest(folder: Path, manifest: Manifest) -> None:
     write_atomic(folder / MANIFEST, json.dumps(manifest.to_json(), indent=1, ensure_ascii=False).encode())
 
@@ -59,8 +72,6 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 
 def npy_bytes(rows: np.ndarray) -> bytes:
-    import io
-
     buffer = io.BytesIO()
     np.save(buffer, np.ascontiguousarray(rows, dtype=np.float32))
     return buffer.getvalue()
@@ -101,8 +112,6 @@ def load_gallery(folder: Path, recognizer_sha256: str, dim: int):
 
     Templates from another recogniser are refused as a whole: mixing models gives wrong names.
     """
-    from faceattend_tui.gallery.matcher import Gallery
-
     warnings: list[str] = []
     manifest = load_manifest(folder)
     files = sorted(folder.glob("*.npy")) if folder.is_dir() else []

@@ -25,7 +25,6 @@ import numpy as np
 from faceattend_tui.vision.imageio import ImageError, is_image_name, read_image
 
 STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https")
-STATUS_KINDS = ("opened", "ended", "lost", "reconnecting", "error", "skipped")
 
 
 class SourceError(ValueError):
@@ -279,7 +278,7 @@ def make_source(spec: SourceSpec, demo_factory: Callable[[], FrameSource] | None
 
 @dataclass(frozen=True)
 class SourceStatus:
-    """One event of a reader: kind is one of STATUS_KINDS, message a one-line text naming the source."""
+    """One event of a reader: kind is one of events.CameraStatus.states, message a one-line text naming the source."""
 
     kind: str
     message: str
@@ -367,8 +366,6 @@ class LatestFrameReader:
             packet, self._slot = self._slot, None
             self._cond.notify_all()
             return packet
-
-    get = latest
 
     def statuses(self) -> list[SourceStatus]:
         """All statuses so far (the last 200)."""

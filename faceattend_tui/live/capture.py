@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from faceattend_tui.live.events import CaptureSample
 from faceattend_tui.vision.align import frontality
 from faceattend_tui.vision.pipeline import FaceEngine, largest
 from faceattend_tui.vision.types import Face
 
-MIN_FACE = 60  # pixels: smaller faces make poor templates
 DUPLICATE_COSINE = 0.97  # samples this alike add nothing
 SAME_PERSON_COSINE = 0.45  # samples less alike than this are someone else
 
@@ -31,10 +31,10 @@ class Sample:
         sharp = min(self.sharpness / 150.0, 1.0)
         return round(0.35 * size + 0.3 * sharp + 0.35 * self.frontality, 3)
 
-    def as_event(self) -> dict:
-        return {"photo_jpeg": self.photo, "embedding": self.embedding.astype(np.float32).tolist(),
-                "size": self.size, "sharpness": round(self.sharpness, 1),
-                "frontality": round(self.frontality, 3), "quality": self.quality}
+    def as_event(self) -> CaptureSample:
+        return CaptureSample(photo_jpeg=self.photo, embedding=self.embedding.astype(np.float32), size=self.size,
+                             sharpness=round(self.sharpness, 1), frontality=round(self.frontality, 3),
+                             quality=self.quality)
 
 
 @dataclass
@@ -42,12 +42,13 @@ class Capture:
     request: str
     until: float
     count: int
+    min_face: int  # pixels: smaller faces make poor templates
     samples: list[Sample] = field(default_factory=list)
     frames_without_face: int = 0
 
     def offer(self, engine: FaceEngine, frame: np.ndarray, faces: list[Face]) -> None:
         face = largest(faces)
-        if face is None or min(face.width, face.height) < MIN_FACE:
+        if face is None or min(face.width, face.height) < self.min_face:
             self.frames_without_face += 1
             return
         crop = engine.crops(frame, [face])[0]

@@ -1,7 +1,7 @@
 """Frames to check-in events: detect every frame, track, embed only the faces that need it, vote.
 
 Pure in-process logic (no threads, no queues), so tests and benchmarks drive it frame by frame.
-Events are plain dicts with "type" first, ready to cross a process boundary or print as JSON.
+It returns typed events (`live.events`) ready to cross a process boundary.
 """
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from faceattend_tui.config import Settings
 from faceattend_tui.gallery.matcher import Gallery
-from faceattend_tui.live.tracker import Decision, IouTracker, Track, Voter
+from faceattend_tui.live.events import Busy, Checkin, Stats, Unknown
+from faceattend_tui.live.tracker import Decision, IouTracker, Track, Voter, VoteRules
 from faceattend_tui.vision.pipeline import FaceEngine
 from faceattend_tui.vision.types import Face
 
@@ -26,16 +28,6 @@ class Overlay:
     box: tuple[int, int, int, int]
     state: str  # known, unknown or pending
     label: str
-
-
-@dataclass
-class LiveOptions:
-    threshold: float = 0.32
-    votes_needed: int = 3
-    max_embeds_per_frame: int = 6
-    unknown_after_seconds: float = 2.0  # a passer-by (the demo's strangers: 2.5 s in view) is still flagged
-    recheck_seconds: float = 2.0
-    min_face: int = 24  # faces smaller than this (pixels) are tracked but not recognised
 
 
 @dataclass
@@ -52,28 +44,23 @@ class StageTimes:
 
 
 class LiveRecognizer:
-    def __init__(self, engine: FaceEngine, gallery: Gallery, options: LiveOptions | None = None,
+    def __init__(self, engine: FaceEngine, gallery: Gallery, settings: Settings,
                  clock: Callable[[], float] = time.time):
         self.engine = engine
         self.gallery = gallery
-        self.options = options or LiveOptions()
+        self.settings = settings
         self.clock = clock
-        self.tracker = IouTracker()
-        self.voter = self._make_voter()
+        self.tracker = IouTracker(settings.track_iou, settings.track_max_misses)
+        self.voter = Voter(VoteRules.from_settings(settings))
         self.times = StageTimes()
         self.overlays: list[Overlay] = []
         self.last_faces: list[Face] = []
-
-    def _make_voter(self) -> Voter:
-        o = self.options
-        return Voter(threshold=o.threshold, votes_needed=o.votes_needed,
-                     unknown_after_seconds=o.unknown_after_seconds, recheck_seconds=o.recheck_seconds)
 
     def set_gallery(self, gallery: Gallery) -> None:
         """New enrolled people take effect at once; undecided tracks simply keep voting."""
         self.gallery = gallery
 
-    def process(self, frame: np.ndarray, now: float | None = None) -> list[dict]:
+    def process(self, frame: np.ndarray, now: float | None = None) -> list[Checkin | Unknown]:
         """Events produced by this frame (check-ins and unknown faces)."""
         now = self.clock() if now is None else now
         start = time.perf_counter()
@@ -90,16 +77,16 @@ class LiveRecognizer:
         self.overlays = [overlay(t) for t in tracks]
         return events
 
-    def _recognise(self, frame: np.ndarray, tracks: list[Track], now: float) -> list[dict]:
+    def _recognise(self, frame: np.ndarray, tracks: list[Track], now: float) -> list[Checkin | Unknown]:
         due = [t for t in tracks if self._recognisable(t) and self.voter.needs_embedding(t, now)]
         due.sort(key=lambda t: (t.decided, t.vote_count, -t.hits))  # undecided, fewest votes first: all get turns
-        chosen = due[: self.options.max_embeds_per_frame]
+        chosen = due[: self.settings.max_embeds_per_frame]
         self.times.skipped_embeds += len(due) - len(chosen)
         if not chosen:
             return []
         crops = self.engine.crops(frame, [t_face(t) for t in chosen])
         embeddings = self.engine.embedder.embed(crops)
-        matches = self.gallery.match(embeddings, self.options.threshold)
+        matches = self.gallery.match(embeddings, self.settings.threshold)
         events = []
         for track, match, crop in zip(chosen, matches, crops, strict=True):
             decision = self.voter.add_vote(track, match.name, match.similarity, now)
@@ -109,18 +96,20 @@ class LiveRecognizer:
 
     def _recognisable(self, track: Track) -> bool:
         width, height = track.box[2] - track.box[0], track.box[3] - track.box[1]
-        return min(width, height) >= self.options.min_face
+        return min(width, height) >= self.settings.min_face
 
-    def take_stats(self) -> dict:
+    def take_stats(self, fps: float, dropped: int) -> tuple[Stats, Busy | None]:
         """Average per-stage milliseconds since the last call, then start counting again."""
         t, self.times = self.times, StageTimes()
         frames = max(t.frames, 1)
-        stats = {f"{k}_ms": round(v / frames, 2) for k, v in t.ms.items()}
-        stats.update(faces=t.faces, tracks=len(self.tracker.tracks), frames=t.frames)
+        ms = {k: round(v / frames, 2) for k, v in t.ms.items()}
+        stats = Stats(fps=round(fps, 1), detect_ms=ms["detect"], track_ms=ms["track"], embed_ms=ms["embed"],
+                      faces=t.faces, tracks=len(self.tracker.tracks), frames=t.frames, dropped=dropped)
+        busy = None
         if t.skipped_embeds:
-            stats["busy"] = (f"{t.faces} faces in view: recognising {self.options.max_embeds_per_frame} "
-                             "per frame, the rest wait their turn")
-        return stats
+            busy = Busy(message=f"{t.faces} faces in view: recognising {self.settings.max_embeds_per_frame} "
+                                "per frame, the rest wait their turn")
+        return stats, busy
 
 
 def t_face(track: Track) -> Face:
@@ -137,10 +126,9 @@ def overlay(track: Track) -> Overlay:
     return Overlay(box, "pending", hint)
 
 
-def decision_event(decision: Decision, crop: np.ndarray) -> dict:
+def decision_event(decision: Decision, crop: np.ndarray) -> Checkin | Unknown:
     if decision.kind == "checkin":
         ok, jpeg = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, 85])
-        return {"type": "checkin", "name": decision.name, "similarity": round(float(decision.similarity), 4),
-                "track": decision.track_id, "time": decision.time, "votes": decision.votes,
-                "face_jpeg": jpeg.tobytes() if ok else b""}
-    return {"type": "unknown", "track": decision.track_id, "time": decision.time}
+        return Checkin(name=decision.name, similarity=round(float(decision.similarity), 4), track=decision.track_id,
+                       time=decision.time, votes=decision.votes, face_jpeg=jpeg.tobytes() if ok else b"")
+    return Unknown(track=decision.track_id, time=decision.time)

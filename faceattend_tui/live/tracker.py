@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from faceattend_tui.config import Settings
 from faceattend_tui.vision.types import Face
-
-TRACK_STATES = ("pending", "known", "unknown")
 
 
 @dataclass(frozen=True)
@@ -109,7 +108,7 @@ def greedy_match(iou: np.ndarray, threshold: float) -> list[tuple[int, int]]:
 class IouTracker:
     """Links detections of consecutive frames into tracks by box overlap."""
 
-    def __init__(self, iou_threshold: float = 0.3, max_misses: int = 10):
+    def __init__(self, iou_threshold: float, max_misses: int):
         self.iou_threshold = iou_threshold
         self.max_misses = max_misses
         self.tracks: list[Track] = []  # live tracks, seen this frame or recently
@@ -143,9 +142,23 @@ class IouTracker:
         self.tracks.append(track)
         return track
 
-    def reset(self) -> None:
-        self.removed = self.tracks
-        self.tracks = []
+
+@dataclass(frozen=True)
+class VoteRules:
+    """How votes turn into decisions (see `Voter`); built from the station's settings."""
+
+    threshold: float
+    votes_needed: int
+    window_votes: int
+    window_seconds: float | None
+    unknown_after: float
+    recheck_seconds: float
+    recheck_iou: float
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> VoteRules:
+        return cls(settings.threshold, settings.votes_needed, settings.window_votes, settings.window_seconds,
+                   settings.unknown_after, settings.recheck_seconds, settings.recheck_iou)
 
 
 class Voter:
@@ -154,7 +167,7 @@ class Voter:
     Check-in: `votes_needed` votes for the same name at or above `threshold`, among the last
     `window_votes` votes no older than `window_seconds`, with no vote for another name after them
     (a vote for someone else starts the count again; unmatched votes neither help nor reset).
-    Unknown: `unknown_after_seconds` after the first vote, when the last `votes_needed` votes were
+    Unknown: `unknown_after` seconds after the first vote, when the last `votes_needed` votes were
     all unmatched, or, for a track whose votes keep switching names, twice that long undecided.
     Decided tracks are re-embedded every `recheck_seconds`, when their box moved so much that its
     IoU with the box of the last vote fell under `recheck_iou`, and on every frame while their
@@ -163,26 +176,18 @@ class Voter:
     on someone else checks that person in (one face replaced another in the same place).
     """
 
-    def __init__(self, threshold: float = 0.30, votes_needed: int = 3, window_votes: int = 5,
-                 window_seconds: float | None = 3.0, unknown_after_seconds: float = 4.0,
-                 recheck_seconds: float = 2.0, recheck_iou: float = 0.5):
-        if not 1 <= votes_needed <= window_votes:
+    def __init__(self, rules: VoteRules):
+        if not 1 <= rules.votes_needed <= rules.window_votes:
             raise ValueError("votes_needed must be between 1 and window_votes")
-        self.threshold = threshold
-        self.votes_needed = votes_needed
-        self.window_votes = window_votes
-        self.window_seconds = window_seconds
-        self.unknown_after_seconds = unknown_after_seconds
-        self.recheck_seconds = recheck_seconds
-        self.recheck_iou = recheck_iou
+        self.rules = rules
 
     def needs_embedding(self, track: Track, now: float) -> bool:
         """Whether the worker should embed this track's face on this frame."""
         if not track.decided or track.last_embedding is None or track.embedded_box is None:
             return True
-        if now - track.last_embedding >= self.recheck_seconds or track.last_name != track.name:
+        if now - track.last_embedding >= self.rules.recheck_seconds or track.last_name != track.name:
             return True
-        return float(iou_matrix(track.box, track.embedded_box)[0, 0]) < self.recheck_iou
+        return float(iou_matrix(track.box, track.embedded_box)[0, 0]) < self.rules.recheck_iou
 
     def add_vote(self, track: Track, name: str | None, similarity: float, now: float) -> Decision | None:
         """Record one recognition result; returns a Decision when the track decides who it is."""
@@ -195,7 +200,7 @@ class Voter:
     def _record(self, track: Track, name: str | None, similarity: float, now: float) -> None:
         if name is not None and similarity > track.best_similarity:
             track.best_similarity, track.best_name = similarity, name
-        matched = name if name is not None and similarity >= self.threshold else None
+        matched = name if name is not None and similarity >= self.rules.threshold else None
         track.last_name, track.last_similarity = matched, similarity
         track.last_embedding, track.embedded_box = now, track.box.copy()
         track.vote_count += 1
@@ -205,10 +210,10 @@ class Voter:
         self._prune(track.votes, now)
 
     def _prune(self, votes: deque[Vote], now: float) -> None:
-        while len(votes) > self.window_votes:
+        while len(votes) > self.rules.window_votes:
             votes.popleft()
-        if self.window_seconds is not None:
-            while votes and votes[0].time < now - self.window_seconds:
+        if self.rules.window_seconds is not None:
+            while votes and votes[0].time < now - self.rules.window_seconds:
                 votes.popleft()
 
     def _checkin(self, track: Track, now: float) -> Decision | None:
@@ -216,7 +221,7 @@ class Voter:
         if latest is None:
             return None
         agreeing = agreeing_votes(track.votes, latest)
-        if len(agreeing) < self.votes_needed:
+        if len(agreeing) < self.rules.votes_needed:
             return None
         mean = float(np.mean([vote.similarity for vote in agreeing]))
         track.state, track.name, track.similarity = "known", latest, mean
@@ -224,11 +229,11 @@ class Voter:
 
     def _unknown(self, track: Track, now: float) -> Decision | None:
         waited = now - (track.first_vote if track.first_vote is not None else now)
-        if waited < self.unknown_after_seconds or track.vote_count < self.votes_needed:
+        if waited < self.rules.unknown_after or track.vote_count < self.rules.votes_needed:
             return None
-        recent = list(track.votes)[-self.votes_needed :]
-        all_unmatched = len(recent) == self.votes_needed and all(vote.name is None for vote in recent)
-        if not all_unmatched and waited < 2 * self.unknown_after_seconds:
+        recent = list(track.votes)[-self.rules.votes_needed :]
+        all_unmatched = len(recent) == self.rules.votes_needed and all(vote.name is None for vote in recent)
+        if not all_unmatched and waited < 2 * self.rules.unknown_after:
             return None
         track.state = "unknown"
         return Decision("unknown", track.id, now, votes=len(track.votes))

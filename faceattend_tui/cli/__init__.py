@@ -9,9 +9,9 @@ import time
 from pathlib import Path
 
 from faceattend_tui import __version__
-from faceattend_tui.config import ConfigError, Settings, load_settings
+from faceattend_tui.config import DEVICES, ConfigError, Settings, load_settings
 from faceattend_tui.gallery.templates import GalleryError
-from faceattend_tui.vision.runtime import DEVICES, ModelError
+from faceattend_tui.vision.runtime import ModelError
 
 EXIT_OK, EXIT_SKIPPED, EXIT_USAGE = 0, 1, 2
 
@@ -321,15 +321,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
-    from faceattend_tui.live.watch import watch
+    from faceattend_tui.cli.watch import WatchOptions, watch
 
-    settings = settings_from(args)
     if args.source == "demo" and args.data is None:
-        settings.data = Path("demo-data")
-    return watch(settings, args, out=sys.stdout, log=say)
+        args.data = Path("demo-data")
+    options = WatchOptions(source=args.source, json=args.json, preview=not args.no_preview,
+                           realtime=not args.every_frame, loop=args.loop, max_seconds=args.max_seconds)
+    return watch(settings_from(args), options, out=sys.stdout, log=say)
 
 
-def cmd_station(args: argparse.Namespace) -> int:
+def cmd_station(args: argparse.Namespace, app_class=None) -> int:
+    """The station and its terminal UI; `app_class` lets a benchmark run an instrumented screen."""
+    from faceattend_tui.demo import enroll_demo_roster
     from faceattend_tui.station import Station, StationError
     from faceattend_tui.tui.app import StationApp
 
@@ -339,9 +342,7 @@ def cmd_station(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     source = args.source or "0"
     if source == "demo":
-        from faceattend_tui.live.watch import prepare_demo_roster
-
-        prepare_demo_roster(settings, say)
+        enroll_demo_roster(settings, say)
     station = Station(settings, source, preview=not args.no_preview, name=args.name, loop=source == "demo")
     try:
         station.open()
@@ -349,7 +350,7 @@ def cmd_station(args: argparse.Namespace) -> int:
         say(f"error: {exc}")
         return EXIT_USAGE
     try:
-        StationApp(station).run()
+        (app_class or StationApp)(station).run()
     finally:
         station.close()
     return EXIT_OK
@@ -358,8 +359,16 @@ def cmd_station(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from datetime import date
 
-    from faceattend_tui.attendance import LockedError, StoreError, acquire_lock, current_user, open_store
-    from faceattend_tui.station import StationError, export_attendance
+    from faceattend_tui.attendance import (
+        ExportError,
+        LockedError,
+        StoreError,
+        acquire_lock,
+        current_user,
+        export_attendance,
+        open_store,
+    )
+    from faceattend_tui.attendance.store import default_path
 
     settings = settings_from(args)
     try:
@@ -368,14 +377,15 @@ def cmd_export(args: argparse.Namespace) -> int:
     except ValueError:
         say("error: --from and --to take dates as YYYY-MM-DD")
         return EXIT_USAGE
-    if not (settings.data / "attendance.json").is_file():
-        say(f"error: {settings.data / 'attendance.json'}: no attendance log here")
+    log = default_path(settings.data)
+    if not log.is_file():
+        say(f"error: {log}: no attendance log here")
         return EXIT_USAGE
     try:
         with acquire_lock(settings.data), open_store(settings.data) as store:
-            path = export_attendance(store, settings, args.format, args.out, args.session, start or end,
-                                     end or start, current_user())
-    except (LockedError, StoreError, StationError, LookupError, ValueError) as exc:
+            path = export_attendance(store, settings.exports_dir, args.format, args.out, args.session,
+                                     start or end, end or start, current_user())
+    except (LockedError, StoreError, ExportError, LookupError) as exc:
         say(f"error: {exc}")
         return EXIT_USAGE
     say(f"wrote {path}")
@@ -386,13 +396,14 @@ def cmd_pin(args: argparse.Namespace) -> int:
     import getpass
 
     from faceattend_tui.attendance import LockedError, StoreError, acquire_lock, current_user, open_store, set_pin
+    from faceattend_tui.attendance.security import MIN_PIN_LENGTH
 
     settings = settings_from(args)
     pin = None
     if not args.clear:
         pin = getpass.getpass("new staff PIN: ")
-        if len(pin) < 4 or pin != getpass.getpass("again: "):
-            say("error: the PINs differ or are shorter than 4 characters")
+        if len(pin) < MIN_PIN_LENGTH or pin != getpass.getpass("again: "):
+            say(f"error: the PINs differ or are shorter than {MIN_PIN_LENGTH} characters")
             return EXIT_USAGE
     try:
         with acquire_lock(settings.data), open_store(settings.data) as store:

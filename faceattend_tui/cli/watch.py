@@ -1,0 +1,68 @@
+"""`faceattend watch`: the live worker without the user interface, events on standard output."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TextIO
+
+from faceattend_tui.config import Settings
+from faceattend_tui.demo import DemoSourceFactory, enroll_demo_roster
+from faceattend_tui.live import events as ev
+from faceattend_tui.live.worker import WorkerConfig, WorkerHandle
+
+
+@dataclass
+class WatchOptions:
+    source: str
+    json: bool = False
+    preview: bool = True
+    realtime: bool = True
+    loop: bool = False
+    max_seconds: float | None = None
+
+
+def human_line(event: ev.Event) -> str:
+    stamp = time.strftime("%H:%M:%S", time.localtime(getattr(event, "time", None) or time.time()))
+    match event:
+        case ev.Checkin():
+            return f"{stamp} check-in  {event.name} (similarity {event.similarity:.2f}, track {event.track})"
+        case ev.Unknown():
+            return f"{stamp} unknown face (track {event.track})"
+        case ev.Stats():
+            return (f"{stamp} {event.fps:5.1f} fps  detect {event.detect_ms:.1f} ms  "
+                    f"embed {event.embed_ms:.1f} ms  {event.faces} faces")
+        case ev.Ready():
+            return f"{stamp} worker ready on {event.device}: {event.people} people enrolled"
+        case ev.Status() | ev.Error():
+            return f"{stamp} {event.kind or event.type}: {event.message}"
+        case _:
+            return f"{stamp} {event.type}"
+
+
+def worker_config(settings: Settings, options: WatchOptions) -> WorkerConfig:
+    named = {"demo": DemoSourceFactory(str(settings.data), loop=options.loop)}
+    return WorkerConfig(settings=settings, source=options.source, preview=options.preview,
+                        realtime=options.realtime, loop=options.loop, named_sources=named)
+
+
+def watch(settings: Settings, options: WatchOptions, out: TextIO, log: Callable[[str], None]) -> int:
+    """Print the worker's events until the source ends, the worker fails or time is up; 1 on errors."""
+    if options.source == "demo":
+        enroll_demo_roster(settings, log)
+    handle = WorkerHandle(worker_config(settings, options))
+    handle.start()
+    deadline = time.monotonic() + options.max_seconds if options.max_seconds else None
+    failed = False
+    try:
+        while deadline is None or time.monotonic() < deadline:
+            for event in handle.poll(timeout=0.2):
+                failed |= isinstance(event, ev.Error) or event.kind == "camera-error"
+                print(json.dumps(ev.as_json(event)) if options.json else human_line(event), file=out, flush=True)
+                if isinstance(event, ev.SourceFinished) or (isinstance(event, ev.Error) and event.fatal):
+                    return 1 if failed else 0
+    finally:
+        handle.stop()
+    return 1 if failed else 0

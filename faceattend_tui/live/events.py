@@ -1,0 +1,295 @@
+"""The worker's vocabulary: the events it reports and the commands it takes.
+
+Each kind is a frozen dataclass that crosses the process queue as it is (it pickles), and
+`as_json` is the one conversion to the JSON lines of `faceattend watch`. Whoever consumes events
+matches on these types; an object of any other type is a programming error and is raised as one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+# --------------------------------------------------------------------------------------------
+# Events (worker -> station)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    type: ClassVar[str] = ""
+    hidden: ClassVar[tuple[str, ...]] = ()  # fields left out of the JSON line (binary or internal)
+
+    @property
+    def kind(self) -> str | None:
+        """The status kind printed after "type" (status events only)."""
+        return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Ready(Event):
+    """The models are loaded; the recogniser's identity is what enrollment records."""
+
+    type: ClassVar[str] = "ready"
+    device: str
+    detector: str
+    recognizer: str
+    recognizer_sha256: str
+    embedding_dim: int
+    people: int
+    pid: int
+
+    def recognizer_identity(self) -> dict:
+        return {"name": self.recognizer, "sha256": self.recognizer_sha256, "dim": self.embedding_dim}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Checkin(Event):
+    """A face that won enough agreeing votes for one enrolled person."""
+
+    type: ClassVar[str] = "checkin"
+    hidden: ClassVar[tuple[str, ...]] = ("face_jpeg", "sent")
+    name: str
+    similarity: float
+    track: int
+    time: float
+    votes: int = 0
+    face_jpeg: bytes = b""
+    sent: float = 0.0  # when the worker put it on the queue (latency probes)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Unknown(Event):
+    """A face that stayed unmatched long enough to count as a stranger."""
+
+    type: ClassVar[str] = "unknown"
+    track: int
+    time: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class Stats(Event):
+    """Speed since the previous stats event: averages per processed frame."""
+
+    type: ClassVar[str] = "stats"
+    fps: float
+    detect_ms: float
+    track_ms: float
+    embed_ms: float
+    faces: int
+    tracks: int
+    frames: int
+    dropped: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Status(Event):
+    """A change of state worth a line; subclasses say of what."""
+
+    type: ClassVar[str] = "status"
+    message: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class StateStatus(Status):
+    """A device that is in one of a few states; printed as kind "<prefix>-<state>"."""
+
+    prefix: ClassVar[str] = ""
+    states: ClassVar[tuple[str, ...]] = ()
+    hidden: ClassVar[tuple[str, ...]] = ("state",)
+    state: str
+
+    def __post_init__(self) -> None:
+        if self.state not in self.states:
+            raise ValueError(f"unknown {self.prefix} state {self.state!r}")
+
+    @property
+    def kind(self) -> str:
+        return f"{self.prefix}-{self.state}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CameraStatus(StateStatus):
+    prefix: ClassVar[str] = "camera"
+    states: ClassVar[tuple[str, ...]] = ("opened", "ended", "lost", "reconnecting", "error", "skipped")
+    source: str
+    retry_in: float | None = None  # seconds to the next attempt, while reconnecting
+
+
+@dataclass(frozen=True, kw_only=True)
+class SourceFinished(Status):
+    """The source ended or could not be opened; the worker waits for another one."""
+
+    @property
+    def kind(self) -> str:
+        return "source-finished"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PreviewStatus(StateStatus):
+    prefix: ClassVar[str] = "preview"
+    states: ClassVar[tuple[str, ...]] = ("on", "off", "unavailable")
+
+
+@dataclass(frozen=True, kw_only=True)
+class GalleryLoaded(Status):
+    people: int
+
+    @property
+    def kind(self) -> str:
+        return "gallery"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Busy(Status):
+    """More faces in view than are recognised per frame."""
+
+    @property
+    def kind(self) -> str:
+        return "busy"
+
+
+NOTICE_TOPICS = ("models", "device", "gallery", "capture", "pause", "resume", "worker-restarted")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Notice(Status):
+    """A line for the log or the screen that changes no state of the station."""
+
+    topic: str  # one of NOTICE_TOPICS
+    hidden: ClassVar[tuple[str, ...]] = ("topic",)
+
+    def __post_init__(self) -> None:
+        if self.topic not in NOTICE_TOPICS:
+            raise ValueError(f"unknown notice topic {self.topic!r}")
+
+    @property
+    def kind(self) -> str:
+        return self.topic
+
+
+@dataclass(frozen=True, kw_only=True)
+class Error(Event):
+    type: ClassVar[str] = "error"
+    message: str
+    fatal: bool = False  # the worker is gone and will not come back by itself
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class CaptureSample:
+    """One face kept by an enrollment capture."""
+
+    hidden: ClassVar[tuple[str, ...]] = ("photo_jpeg", "embedding")
+    photo_jpeg: bytes  # the face with margin, as saved into database_image/
+    embedding: np.ndarray  # (D,) float32, unit length
+    size: int
+    sharpness: float
+    frontality: float
+    quality: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class MatchHint:
+    """An enrolled person the captured face already looks like."""
+
+    name: str
+    similarity: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class CaptureResult(Event):
+    type: ClassVar[str] = "capture"
+    request: str
+    samples: tuple[CaptureSample, ...] = ()
+    match: MatchHint | None = None
+    message: str = ""  # why no sample was kept, when none was
+
+
+EVENT_TYPES: tuple[type[Event], ...] = (
+    Ready, Checkin, Unknown, Stats, CameraStatus, SourceFinished, PreviewStatus, GalleryLoaded, Busy, Notice,
+    Error, CaptureResult,
+)
+
+
+def as_json(event: Event) -> dict:
+    """The event as `watch --json` prints it: "type" first, then "kind" for statuses, then fields."""
+    if not isinstance(event, Event):
+        raise TypeError(f"not a worker event: {event!r}")
+    out: dict = {"type": event.type}
+    if event.kind is not None:
+        out["kind"] = event.kind
+    out.update(_plain_fields(event))
+    return out
+
+
+def _plain_fields(record) -> dict:
+    out = {}
+    for spec in dataclasses.fields(record):
+        value = getattr(record, spec.name)
+        if spec.name in getattr(record, "hidden", ()) or (value is None and spec.default is None):
+            continue
+        out[spec.name] = _plain(value)
+    return out
+
+
+def _plain(value):
+    if dataclasses.is_dataclass(value):
+        return _plain_fields(value)
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+# --------------------------------------------------------------------------------------------
+# Commands (station -> worker)
+
+
+@dataclass(frozen=True)
+class Command:
+    pass
+
+
+@dataclass(frozen=True)
+class Shutdown(Command):
+    pass
+
+
+@dataclass(frozen=True)
+class Pause(Command):
+    paused: bool = True
+
+
+@dataclass(frozen=True)
+class Reload(Command):
+    """Read the templates again (someone was enrolled or removed)."""
+
+
+@dataclass(frozen=True)
+class SetPreview(Command):
+    on: bool
+
+
+@dataclass(frozen=True)
+class SetSource(Command):
+    source: str
+
+
+@dataclass(frozen=True)
+class SetSession(Command):
+    name: str  # "" when no session runs
+
+
+@dataclass(frozen=True)
+class StartCapture(Command):
+    request: str
+    seconds: float
+    count: int
+
+
+COMMAND_TYPES: tuple[type[Command], ...] = (Shutdown, Pause, Reload, SetPreview, SetSource, SetSession, StartCapture)

@@ -29,7 +29,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from faceattend_tui.attendance import Checkin, open_store
+from faceattend_tui.attendance import Attendance, Checkin, Session, open_store
 from faceattend_tui.config import load_settings
 from faceattend_tui.demo import demo_cast, prepare_demo, write_demo_video
 from faceattend_tui.gallery.templates import Manifest, load_manifest, save_manifest, save_person
@@ -58,14 +58,16 @@ def build_data(root: Path, people: int, checkins: int) -> None:
     start = datetime(2026, 1, 5, 8, 0, tzinfo=timezone.utc)
     per_session = min(people, 2500)
     with open_store(root) as store:
-        store.sync_people({**{name: 1 for name in names}, **{name: 1 for name in DEMO_PEOPLE}})
+        att = Attendance(store)
+        att.sync_people({**{name: 1 for name in names}, **{name: 1 for name in DEMO_PEOPLE}})
+        ids = [att.by_folder(name).id for name in names]
         for s in range(max(1, checkins // per_session)):
-            session = store.create_session(f"Lecture {s + 1}", start + timedelta(days=s))
+            when = start + timedelta(days=s)
+            session = store.create_session(Session(0, f"Lecture {s + 1}", when, expected=ids))
             with store.batch():
                 for i in rng.choice(people, per_session, replace=False):
-                    store.record_checkin(Checkin(session.id, names[i], session.started_at + timedelta(seconds=int(i))))
-            store.end_session(session.id, session.started_at + timedelta(hours=2))
-            store.flush_journal()
+                    store.record_checkin(Checkin(session.id, ids[i], when + timedelta(seconds=int(i))))
+            store.end_session(session.id, when + timedelta(hours=2))
 
 
 def tmux(*args: str) -> str:

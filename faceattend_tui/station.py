@@ -22,12 +22,18 @@ from faceattend_tui.attendance import (
     Attendance,
     Counts,
     ExportError,
+    ExportOptions,
     LockedError,
+    Person,
+    Report,
+    RosterError,
     RosterRow,
     Session,
     StoreError,
     Summary,
+    SyncResult,
     acquire_lock,
+    build_report,
     check_pin,
     current_user,
     export_attendance,
@@ -40,6 +46,8 @@ from faceattend_tui.gallery import enroll
 from faceattend_tui.gallery.templates import GalleryError, enrolled_counts
 from faceattend_tui.live import events as ev
 from faceattend_tui.live.worker import WorkerConfig, WorkerHandle
+from faceattend_tui.people import import_roster
+from faceattend_tui.vision.pipeline import FaceEngine
 
 
 class StationError(Exception):
@@ -76,11 +84,12 @@ class CheckinShown:
 
 @dataclass(frozen=True)
 class Sighting:
-    """A recognised person while no session runs: shown, not recorded."""
+    """A recognised person who is not recorded: no session runs, or they are not on its list."""
 
     name: str
     similarity: float
     time: datetime
+    reason: str  # "no session" or "not on list"
 
 
 @dataclass(frozen=True)
@@ -104,7 +113,9 @@ class LiveChanged:
 
 @dataclass(frozen=True)
 class RosterChanged:
-    """People were enrolled or removed outside the screen (extraction, the worker's reload)."""
+    """People were enrolled, removed or changed outside the screen (extraction, an import)."""
+
+    notice: str = ""  # e.g. who joined the running session
 
 
 @dataclass(frozen=True)
@@ -138,6 +149,7 @@ class Station:
         self.recognizer: dict | None = None  # name, sha256, dim: from the worker's ready event
         self.clock = clock
         self.loop = loop
+        self.on_event: Callable[[ev.Event], None] | None = None  # sees every worker event first (headless output)
 
     # -- life cycle
 
@@ -150,11 +162,11 @@ class Station:
             raise StationError(str(exc)) from None
         try:
             self.store = open_store(self.settings.data, clock=self.clock)
+            self.attendance = Attendance(self.store, user=self.user, station=self.name)
+            self.sync_roster()
         except StoreError as exc:
-            self.station_lock.release()
+            self.close()
             raise StationError(str(exc)) from None
-        self.attendance = Attendance(self.store, user=self.user, station=self.name)
-        self.sync_roster()
         self.worker = self.worker_factory(self._worker_config())
         self.worker.start()
 
@@ -162,7 +174,7 @@ class Station:
         session = self.attendance.active
         demo = DemoSourceFactory(str(self.settings.data), loop=self.loop)
         return WorkerConfig(settings=self.settings, source=self.source, preview=self.preview,
-                            session=session.name if session else "", loop=self.loop,
+                            session=session.name if session else "", loop=self.loop, names=self._names(),
                             named_sources={"demo": demo}, log_path=str(self.settings.worker_log))
 
     def close(self) -> None:
@@ -182,15 +194,34 @@ class Station:
 
     # -- roster
 
-    def sync_roster(self) -> bool:
+    def sync_roster(self) -> SyncResult:
         """Make the log's people match the enrolled templates (added or removed outside the station)."""
         with self.lock:
-            return self.attendance.sync_people(enrolled_counts(self.settings.tensors_dir), user=self.user)
+            result = self.attendance.sync_people(enrolled_counts(self.settings.tensors_dir), user=self.user)
+        if result.changed and self.worker is not None:
+            self.worker.send(ev.SetNames(self._names()))
+        return result
+
+    def _names(self) -> dict[str, str]:
+        """Display name of each template folder, for the preview's labels."""
+        return {p.folder: p.name for p in self.attendance.people() if p.folder}
 
     def roster(self) -> list[RosterRow]:
-        """Everyone enrolled with their state in the running session."""
+        """Everyone active, with their state in the running session."""
         with self.lock:
             return self.attendance.roster()
+
+    def person(self, person_id: str) -> Person | None:
+        with self.lock:
+            return self.attendance.person(person_id)
+
+    def people(self, group: str | None = None) -> list[Person]:
+        with self.lock:
+            return self.attendance.people(group=group)
+
+    def groups(self) -> list[str]:
+        with self.lock:
+            return self.attendance.groups()
 
     def counts(self) -> Counts | None:
         """Present / late / absent of the running session."""
@@ -203,14 +234,12 @@ class Station:
     def active(self) -> Session | None:
         return self.attendance.active if self.attendance else None
 
-    def start_session(self, name: str, late_after: float | None = None, pin: str | None = None) -> Session:
-        name = name.strip()
-        if not name:
-            raise StationError("a session needs a name")
+    def start_session(self, name: str, late_after: float | None = None, pin: str | None = None,
+                      group: str | None = None) -> Session:
         with self.lock:
             self._check_pin(pin)
             try:
-                session = self.attendance.start_session(name, late_after, user=self.user)
+                session = self.attendance.start_session(name, late_after, group=group or None, user=self.user)
             except (ValueError, RuntimeError) as exc:
                 raise StationError(str(exc)) from None
         self.worker.send(ev.SetSession(session.name))
@@ -236,21 +265,42 @@ class Station:
                 return None
             return self.attendance.summary(session_id)
 
-    def mark(self, person: str, status: str, reason: str, pin: str | None = None) -> None:
+    def mark(self, person_id: str, status: str, reason: str, pin: str | None = None) -> None:
         with self.lock:
             self._check_pin(pin)
             try:
-                self.attendance.mark(person, status, reason, user=self.user)
+                self.attendance.mark(person_id, status, reason, user=self.user)
             except (ValueError, RuntimeError, LookupError) as exc:
                 raise StationError(str(exc)) from None
 
-    def export(self, fmt: str, path: Path | None = None, session_id: int | None = None,
-               date_from: date | None = None, date_to: date | None = None, pin: str | None = None) -> Path:
+    def export(self, options: ExportOptions, session_id: int | None = None, date_from: date | None = None,
+               date_to: date | None = None, pin: str | None = None, path: Path | None = None) -> Path:
         with self.lock:
             self._check_pin(pin)
             try:
-                return export_attendance(self.store, self.settings.exports_dir, fmt, path, session_id, date_from,
-                                         date_to, self.user)
+                return export_attendance(self.store, self.settings.exports_dir, options, path, session_id,
+                                         date_from, date_to, self.user)
+            except ExportError as exc:
+                raise StationError(str(exc)) from None
+
+    def import_roster(self, path: Path, pin: str | None = None) -> list[str]:
+        """People (and photos) from a roster CSV, as `faceattend people import`; returns what changed."""
+        with self.lock:
+            self._check_pin(pin)
+            try:
+                outcome = import_roster(self.attendance, self.settings, Path(path).expanduser(), user=self.user,
+                                        make_engine=lambda: FaceEngine.from_settings(self.settings, log=lambda _: None))
+            except (RosterError, StoreError) as exc:
+                raise StationError(str(exc)) from None
+        self.worker.send(ev.SetNames(self._names()))
+        if outcome.photos_copied:
+            self.worker.send(ev.Reload())
+        return outcome.lines()
+
+    def report(self, date_from: date, date_to: date, group: str | None = None) -> Report:
+        with self.lock:
+            try:
+                return build_report(self.store, date_from, date_to, group)
             except ExportError as exc:
                 raise StationError(str(exc)) from None
 
@@ -263,8 +313,9 @@ class Station:
         self.worker.send(ev.StartCapture(request, self.settings.capture_seconds, self.settings.capture_samples))
         return request
 
-    def save_enrollment(self, name: str, samples: tuple[ev.CaptureSample, ...], pin: str | None = None) -> int:
-        """Store captured samples for a new or existing person; recognised at once."""
+    def save_enrollment(self, who: EnrollTarget, samples: tuple[ev.CaptureSample, ...], pin: str | None = None
+                        ) -> tuple[Person, int]:
+        """Store captured samples for a new person or one on the roster; recognised at once."""
         if not samples:
             raise StationError("no samples to save; capture again")
         with self.lock:
@@ -272,23 +323,66 @@ class Station:
             if self.recognizer is None:
                 raise StationError("the recognition worker is still starting; try again in a moment")
             try:
-                count = enroll.add_samples(self.settings, name, [s.photo_jpeg for s in samples],
+                person = self._enrollee(who)
+                count = enroll.add_samples(self.settings, person.folder, [s.photo_jpeg for s in samples],
                                            np.stack([s.embedding for s in samples]), self.recognizer)
-            except GalleryError as exc:
+            except (GalleryError, ValueError, LookupError) as exc:
                 raise StationError(str(exc)) from None
             self.sync_roster()
         self.worker.send(ev.Reload())
-        return count
+        return self.attendance.person(person.id), count
 
-    def delete_person(self, name: str, erase_checkins: bool = False, pin: str | None = None) -> None:
+    def enrollee(self, who: EnrollTarget) -> Person | None:
+        """Whom an enrollment is for: someone on the roster, or None for a newcomer; raises when unclear."""
+        with self.lock:
+            if who.name in {p.id for p in self.attendance.people()}:
+                return self.attendance.person(who.name)
+            named = [p for p in self.attendance.people() if p.name == " ".join(who.name.split())]
+            if who.person_id:
+                if self.attendance.person(who.person_id) is not None:
+                    raise StationError(f"id {who.person_id!r} is already {self.attendance.person(who.person_id).name}")
+                return None
+            if len(named) > 1:
+                raise StationError(f"{len(named)} people are called {who.name!r}: type the id of one "
+                                   f"({', '.join(p.id for p in named)}), or a new id for a newcomer")
+            return named[0] if named else None
+
+    def describe_enrollee(self, who: EnrollTarget) -> str:
+        """One line for the enrollment dialog: whose samples these will be."""
+        try:
+            person = self.enrollee(who)
+        except StationError as exc:
+            return str(exc)
+        if person is not None:
+            return f"adds samples to {person.name} ({person.id}), {person.images} enrolled so far"
+        return f"new person {' '.join(who.name.split())}" + (f", id {who.person_id}" if who.person_id else "")
+
+    def _enrollee(self, who: EnrollTarget) -> Person:
+        """The person to add samples to; a newcomer is added to the roster first."""
+        person = self.enrollee(who)
+        if person is None:
+            person = self.attendance.add_person(who.name, person_id=who.person_id or None, groups=who.groups,
+                                                user=self.user)
+        if not person.folder:  # new, or on the roster (imported) but never photographed
+            person = dataclasses.replace(person, folder=enroll.check_name(person.id))
+            self.attendance.save_people([person], "person.folder", user=self.user)
+        return person
+
+    def remove_person(self, person_id: str, erase: bool = False, pin: str | None = None) -> Person:
+        """They left (records kept), or an erasure request (photos, templates and records go)."""
         with self.lock:
             self._check_pin(pin)
+            person = self.attendance.person(person_id)
+            if person is None:
+                raise StationError(f"no person with id {person_id!r}")
             try:
-                enroll.remove_person(self.settings, name)
-            except GalleryError as exc:
+                if person.folder:
+                    enroll.remove_person(self.settings, person.folder)
+                self.attendance.remove_person(person_id, erase=erase, user=self.user)
+            except (GalleryError, LookupError) as exc:
                 raise StationError(str(exc)) from None
-            self.attendance.remove_person(name, erase_checkins=erase_checkins, user=self.user)
         self.worker.send(ev.Reload())
+        return person
 
     # -- worker
 
@@ -304,6 +398,8 @@ class Station:
         """
         updates = []
         for event in self.worker.poll(timeout):
+            if self.on_event is not None:
+                self.on_event(event)
             try:
                 update = self.handle(event)
             except (StoreError, OSError, ValueError) as exc:
@@ -330,26 +426,41 @@ class Station:
             case ev.CaptureResult():
                 return self._capture_done(event)
             case ev.GalleryLoaded():
-                return RosterChanged() if self.sync_roster() else None
+                return self._roster_changed(self.sync_roster())
             case ev.Status():
                 return self._status(event)
             case ev.Error():
                 return Problem(event.message)
         raise TypeError(f"the station cannot handle {event!r}")
 
-    def _checkin(self, event: ev.Checkin) -> CheckinShown | Sighting:
+    def _checkin(self, event: ev.Checkin) -> CheckinShown | Sighting | None:
         when = datetime.fromtimestamp(event.time).astimezone()
         with self.lock:
+            person = self.attendance.by_folder(event.name)
+            if person is None:
+                return None  # templates of someone no longer on the roster; the worker reloads soon
             if self.attendance.active is None:
-                return Sighting(event.name, event.similarity, when)
-            result = self.attendance.check_in(event.name, event.similarity, event.track, when)
-            row, counts = self.attendance.roster_row(event.name), self.attendance.counts()
+                return Sighting(person.name, event.similarity, when, "no session")
+            result = self.attendance.check_in(person.id, event.similarity, event.track, when)
+            if not result.expected:
+                return Sighting(person.name, event.similarity, when, "not on list")
+            row, counts = self.attendance.roster_row(person.id), self.attendance.counts()
         return CheckinShown(row, counts, event.similarity, when, result.new, event.face_jpeg, event.sent or event.time)
+
+    def _roster_changed(self, result: SyncResult) -> RosterChanged | None:
+        if not result.changed:
+            return None
+        joined = ", ".join(p.name for p in result.joined[:5]) + (" ..." if len(result.joined) > 5 else "")
+        return RosterChanged(f"joined the running session: {joined}" if result.joined else "")
 
     def _capture_done(self, event: ev.CaptureResult) -> CaptureDone | None:
         if event.request != self.pending_capture:
             return None  # an old request the screen no longer waits for
         self.pending_capture = None
+        match = event.match and self.attendance.by_folder(event.match.name)
+        if match:  # the worker knows template folders; the screen shows people
+            hint = ev.MatchHint(name=f"{match.name} ({match.id})", similarity=event.match.similarity)
+            event = dataclasses.replace(event, match=hint)
         return CaptureDone(event)
 
     def _status(self, event: ev.Status) -> LiveChanged:
@@ -382,6 +493,15 @@ class Station:
     def needs_pin(self) -> bool:
         with self.lock:
             return pin_required(self.store)
+
+
+@dataclass(frozen=True)
+class EnrollTarget:
+    """Who an enrollment is for: someone on the roster (by id), or a newcomer (name, optional id, groups)."""
+
+    name: str = ""
+    person_id: str = ""
+    groups: tuple[str, ...] = ()
 
 
 # The header's word for each camera state (a skipped photo in a folder changes nothing).

@@ -1,4 +1,4 @@
-"""CSV / JSON export of attendance, per session and per date range."""
+"""Attendance sheets and reports: columns, marks beside check-ins, stable past sessions, file names."""
 
 from __future__ import annotations
 
@@ -11,8 +11,18 @@ from pathlib import Path
 import pytest
 from fakes import FakeClock
 
-from faceattend_tui.attendance import Attendance, export_range, export_session, open_store
-from faceattend_tui.attendance.export import COLUMNS
+from faceattend_tui.attendance import (
+    Attendance,
+    ExportOptions,
+    NothingToExport,
+    build_report,
+    export_attendance,
+    export_session,
+    open_store,
+    report_csv,
+    report_json,
+)
+from faceattend_tui.attendance.export import COLUMNS, free_path, slug
 
 TZ = timezone(timedelta(hours=2))
 
@@ -26,14 +36,14 @@ def clock() -> FakeClock:
 def att(tmp_path, clock):
     store = open_store(tmp_path / "data", clock=clock)
     att = Attendance(store, user="teacher")
-    for name in ("alice", "bob", "carol", "dave"):
-        att.enroll(name)
+    for name, group in (("alice", "3A"), ("bob", "3A"), ("carol", "3A"), ("dave", "3A"), ("erin", "3B")):
+        att.add_person(name, person_id=name, groups=[group], folder=name)
     yield att
     store.close()
 
 
-def run_class(att: Attendance, clock: FakeClock, name: str) -> int:
-    session = att.start_session(name, late_after_minutes=10)
+def run_class(att: Attendance, clock: FakeClock, name: str, group: str | None = "3A") -> int:
+    session = att.start_session(name, late_after_minutes=10, group=group)
     clock.advance(minutes=2)
     att.check_in("alice", 0.91234, track_id=1)
     clock.advance(minutes=20)
@@ -44,27 +54,28 @@ def run_class(att: Attendance, clock: FakeClock, name: str) -> int:
 
 
 def read_csv(path: Path) -> list[dict]:
-    with path.open(newline="", encoding="utf-8") as handle:
+    with path.open(newline="", encoding="utf-8-sig") as handle:
         return list(csv.DictReader(handle))
 
 
 def test_session_csv(att, clock, tmp_path):
     session_id = run_class(att, clock, "Maths")
     out = export_session(att.store, session_id, tmp_path / "maths.csv", user="exporter")
-    assert out == tmp_path / "maths.csv"
+    assert out.read_bytes().startswith("\ufeff".encode())  # Excel reads the accents right
     rows = read_csv(out)
     assert tuple(rows[0]) == COLUMNS
     by_person = {r["person"]: r for r in rows}
     assert {p: r["status"] for p, r in by_person.items()} == {
-        "alice": "present", "bob": "late", "carol": "absent", "dave": "absent"}
+        "alice": "present", "bob": "late", "carol": "absent", "dave": "absent"}  # erin is in 3B
     alice = by_person["alice"]
-    assert alice["session_id"] == str(session_id) and alice["session_name"] == "Maths"
-    assert alice["session_start"] == "2024-09-02T08:00:00.000+02:00"
+    assert (alice["session_id"], alice["session_name"], alice["session_group"]) == (str(session_id), "Maths", "3A")
+    assert alice["person_id"] == "alice" and alice["session_start"] == "2024-09-02T08:00:00.000+02:00"
     assert alice["checkin_time"] == "2024-09-02T08:02:00.000+02:00"
-    assert (alice["similarity"], alice["source"], alice["reason"]) == ("0.9123", "camera", "")
-    assert by_person["carol"]["checkin_time"] == "" and by_person["carol"]["source"] == ""
+    assert (alice["similarity"], alice["mark_status"]) == ("0.9123", "")
+    assert by_person["carol"]["checkin_time"] == ""
     dave = by_person["dave"]
-    assert (dave["source"], dave["reason"], dave["marked_by"]) == ("manual", "sick note", "teacher")
+    assert (dave["mark_status"], dave["mark_reason"], dave["marked_by"], dave["status_before_mark"]) == (
+        "absent", "sick note", "teacher", "absent")
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     audit = att.store.audit_log()[-1]
     assert (audit.action, audit.user, audit.details["sessions"]) == ("export", "exporter", [session_id])
@@ -72,49 +83,99 @@ def test_session_csv(att, clock, tmp_path):
 
 def test_session_json(att, clock, tmp_path):
     session_id = run_class(att, clock, "Maths")
-    out = export_session(att.store, session_id, tmp_path / "maths.json", roster=["alice", "erin"])
-    doc = json.loads(out.read_text())
-    (session,) = doc["sessions"]
-    assert session["counts"] == {"present": 1, "late": 1, "absent": 2}
+    out = export_session(att.store, session_id, tmp_path / "maths.json", fmt="json")
+    (session,) = json.loads(out.read_text())["sessions"]
+    assert session["counts"] == {"present": 1, "late": 1, "absent": 2} and session["group"] == "3A"
     assert [(p["person"], p["status"]) for p in session["people"]] == [
-        ("alice", "present"), ("bob", "late"), ("dave", "absent"), ("erin", "absent")]
+        ("alice", "present"), ("bob", "late"), ("carol", "absent"), ("dave", "absent")]
 
 
-def test_date_range_is_inclusive(att, clock, tmp_path):
+def test_a_past_session_exports_the_same_bytes_after_the_roster_changes(att, clock, tmp_path):
+    session_id = run_class(att, clock, "Maths")
+    first = export_session(att.store, session_id, tmp_path / "first.csv").read_bytes()
+    first_json = json.loads(export_session(att.store, session_id, tmp_path / "first.json", fmt="json").read_text())
+    clock.advance(days=1)
+    att.add_person("newbie", groups=["3A"])  # enrolled later
+    att.remove_person("carol")  # left
+    att.start_session("next day", group="3A")
+    att.check_in("bob")
+    again = export_session(att.store, session_id, tmp_path / "again.csv").read_bytes()
+    again_json = json.loads(export_session(att.store, session_id, tmp_path / "again.json", fmt="json").read_text())
+    assert again == first
+    assert {**again_json, "generated_at": None} == {**first_json, "generated_at": None}
+
+
+def test_a_date_range_is_inclusive_and_an_empty_one_says_so(att, clock, tmp_path):
     ids = {}
     for day in (1, 2, 3, 5):
         clock.now = datetime(2024, 9, day, 23, 0, tzinfo=TZ)
         ids[day] = run_class(att, clock, f"day {day}")
-    out = export_range(att.store, date(2024, 9, 2), date(2024, 9, 3), tmp_path / "week.csv")
+    out = export_attendance(att.store, tmp_path, ExportOptions(), date_from=date(2024, 9, 2), date_to=date(2024, 9, 3))
     rows = read_csv(out)
     assert sorted({int(r["session_id"]) for r in rows}) == [ids[2], ids[3]]
-    assert len(rows) == 2 * 4
-    empty = export_range(att.store, date(2024, 9, 4), date(2024, 9, 4), tmp_path / "none.csv")
-    assert read_csv(empty) == []
+    assert len(rows) == 2 * 4 and out.name == "2024-09-02_2024-09-03.csv"
+    with pytest.raises(NothingToExport, match="no session between 2024-09-04"):
+        export_attendance(att.store, tmp_path, ExportOptions(), date_from=date(2024, 9, 4), date_to=date(2024, 9, 4))
     with pytest.raises(ValueError, match="reversed"):
-        export_range(att.store, date(2024, 9, 3), date(2024, 9, 2), tmp_path / "bad.csv")
+        export_attendance(att.store, tmp_path, ExportOptions(), date_from=date(2024, 9, 3), date_to=date(2024, 9, 2))
 
 
-def test_export_replaces_file_atomically(att, clock, tmp_path):
+def test_file_names_keep_accents_stay_short_and_never_collide(att, clock, tmp_path):
+    att.start_session("Chimie 1ère")
+    att.stop_session()
+    first = export_attendance(att.store, tmp_path / "exports", ExportOptions())
+    second = export_attendance(att.store, tmp_path / "exports", ExportOptions())
+    assert first.name == "2024-09-02_1_chimie-1ère.csv" and second.name == "2024-09-02_1_chimie-1ère-2.csv"
+    long = slug("Séance de travaux pratiques " * 20)
+    assert len(long.encode("utf-8")) <= 120 and long.startswith("séance-de-travaux")
+    assert slug("物理 实验 " * 40).startswith("物理-实验") and len(slug("物理 实验 " * 40).encode()) <= 120
+    att.start_session("Économie " * 40)
+    att.stop_session()
+    path = export_attendance(att.store, tmp_path / "exports", ExportOptions())
+    assert path.exists() and len(path.name.encode()) < 200
+    assert free_path(tmp_path / "nothing-here.csv") == tmp_path / "nothing-here.csv"
+
+
+def test_csv_without_a_byte_order_mark(att, clock, tmp_path):
     session_id = run_class(att, clock, "Maths")
-    target = tmp_path / "out.csv"
-    target.write_text("old\n")
-    export_session(att.store, session_id, target)
-    assert read_csv(target)[0]["session_name"] == "Maths"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "out.csv"]
-
-
-def test_unknown_format_is_refused(att, clock, tmp_path):
-    session_id = run_class(att, clock, "Maths")
-    with pytest.raises(ValueError, match="format"):
-        export_session(att.store, session_id, tmp_path / "out.xlsx")
-    assert export_session(att.store, session_id, tmp_path / "out.txt", fmt="csv").exists()
+    out = export_session(att.store, session_id, tmp_path / "plain.csv", bom=False)
+    assert out.read_bytes().startswith(b"session_id,")
 
 
 def test_spreadsheet_formulas_are_neutralised(att, clock, tmp_path):
     att.start_session("=HYPERLINK(\"x\")")
     att.mark("alice", "present", "@cmd")
     att.stop_session()
-    rows = read_csv(export_range(att.store, date(2024, 9, 2), date(2024, 9, 2), tmp_path / "x.csv"))
+    rows = read_csv(export_attendance(att.store, tmp_path, ExportOptions()))
     assert rows[0]["session_name"].startswith("'=")
-    assert rows[0]["reason"] == "'@cmd"
+    assert next(r for r in rows if r["person"] == "alice")["mark_reason"] == "'@cmd"
+
+
+def test_a_report_counts_each_person_over_the_term(att, clock, tmp_path):
+    for day in range(1, 6):
+        clock.now = datetime(2024, 9, day, 8, 0, tzinfo=TZ)
+        att.start_session(f"Maths {day}", late_after_minutes=5, group="3A")
+        if day != 3:
+            att.check_in("alice")
+        clock.advance(minutes=10)
+        if day % 2:
+            att.check_in("bob")
+        att.stop_session()
+    clock.now = datetime(2024, 9, 6, 8, 0, tzinfo=TZ)
+    att.start_session("Choir", group="3B")
+    att.check_in("erin")
+    att.stop_session()
+    report = build_report(att.store, date(2024, 9, 1), date(2024, 9, 30), group="3A")
+    lines = {line.person.id: line for line in report.people}
+    assert set(lines) == {"alice", "bob", "carol", "dave"} and len(report.sessions) == 5
+    assert (lines["alice"].counts.present, lines["alice"].counts.absent, lines["alice"].rate) == (4, 1, 0.8)
+    assert (lines["bob"].counts.late, lines["bob"].counts.absent) == (3, 2)
+    assert [p.person.id for p in report.below(0.5)] == ["carol", "dave"]
+    assert [line.counts.attended for line in report.sessions] == [2, 1, 1, 1, 2]
+    rows = list(csv.DictReader(report_csv(report).lstrip("\ufeff").splitlines()))
+    assert {r["row"] for r in rows} == {"person", "session"}
+    assert next(r for r in rows if r["id"] == "alice")["rate"] == "0.8"
+    doc = json.loads(report_json(report, clock()))
+    assert len(doc["people"]) == 4 and len(doc["sessions"]) == 5 and doc["group"] == "3A"
+    everyone = build_report(att.store, date(2024, 9, 1), date(2024, 9, 30))
+    assert len(everyone.sessions) == 6

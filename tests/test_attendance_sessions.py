@@ -1,4 +1,4 @@
-"""Session rules: one running session, one check-in per person, late flags, manual marks."""
+"""Session rules: groups and expected rosters, one check-in per person, late flags, marks, leaving, erasure."""
 
 from __future__ import annotations
 
@@ -31,7 +31,10 @@ def data(tmp_path: Path) -> Path:
 @pytest.fixture
 def att(data, clock):
     store = open_store(data, clock=clock)
-    yield Attendance(store, user="teacher", station="room-1")
+    att = Attendance(store, user="teacher", station="room-1")
+    for name, groups in (("alice", ["3A"]), ("bob", ["3A"]), ("carol", ["3B"]), ("dave", ["3A", "choir"])):
+        att.add_person(name, person_id=name, groups=groups, folder=name)
+    yield att
     store.close()
 
 
@@ -52,6 +55,28 @@ def test_checkin_needs_a_running_session(att):
         att.stop_session()
 
 
+def test_a_group_session_expects_its_members_only(att):
+    session = att.start_session("Maths 3A", group="3A")
+    assert sorted(session.expected) == ["alice", "bob", "dave"]
+    assert att.check_in("carol", 0.9).checkin is None  # not on this list: nothing recorded
+    att.check_in("alice", 0.9)
+    summary = att.summary()
+    assert (summary.present, summary.absent) == (["alice"], ["bob", "dave"])
+    att.stop_session()
+    with pytest.raises(ValueError, match="no group"):
+        att.start_session("x", group="4C")
+
+
+def test_someone_added_to_the_group_while_it_runs_joins_it(att):
+    att.start_session("Maths 3A", group="3A")
+    _, joined = att.update_person("carol", groups=["3A"])
+    assert [p.id for p in joined] == ["carol"]
+    assert att.check_in("carol", 0.9).new
+    newcomer = att.add_person("erin", groups=["3A"])
+    assert newcomer.id in att.active.expected
+    assert att.counts().absent == 4  # alice, bob, dave, erin
+
+
 def test_second_sighting_is_not_a_second_checkin(att, clock, data):
     att.start_session("Maths")
     first = att.check_in("alice", 0.91, track_id=7)
@@ -60,10 +85,8 @@ def test_second_sighting_is_not_a_second_checkin(att, clock, data):
     assert first.new and not again.new
     assert again.checkin.id == first.checkin.id
     assert again.checkin.similarity == 0.91 and again.checkin.time == first.checkin.time
-    assert att.last_seen("alice") == clock.now
+    assert again.checkin.last_seen == clock.now
     assert att.counts().present == 1
-    journal = (data / "attendance.journal").read_text().splitlines()
-    assert len(journal) == 1
 
 
 def test_last_seen_is_saved_when_the_session_stops(att, clock, data):
@@ -73,7 +96,7 @@ def test_last_seen_is_saved_when_the_session_stops(att, clock, data):
     att.check_in("alice", 0.9)
     att.stop_session()
     again = open_store(data)
-    assert again.get_checkin(session.id, "alice").last_seen == clock.now
+    assert again.checkin(session.id, "alice").last_seen == clock.now
 
 
 def test_late_flag(att, clock):
@@ -83,9 +106,8 @@ def test_late_flag(att, clock):
     clock.advance(seconds=1)
     late = att.check_in("bob").checkin
     assert (on_time.late, late.late) == (False, True)
-    assert (on_time.status, late.status) == ("present", "late")
     counts = att.counts()
-    assert (counts.present, counts.late, counts.attended) == (1, 1, 2)
+    assert (counts.present, counts.late, counts.attended, counts.absent) == (1, 1, 2, 2)
 
 
 def test_no_late_rule_means_nobody_is_late(att, clock):
@@ -97,40 +119,45 @@ def test_no_late_rule_means_nobody_is_late(att, clock):
 def test_active_session_resumes_after_restart(data, clock):
     store = open_store(data, clock=clock)
     att = Attendance(store, user="teacher")
+    att.add_person("alice", person_id="alice")
+    att.add_person("bob", person_id="bob")
     session = att.start_session("Maths", late_after_minutes=5)
     att.check_in("alice", 0.9)
     del att, store  # no close: as after a crash
 
     store = open_store(data, clock=clock)
     att = Attendance(store)
-    assert att.active is not None
     assert (att.active.id, att.active.name, att.active.late_after_minutes) == (session.id, "Maths", 5)
     assert att.check_in("alice", 0.95).new is False
     clock.advance(minutes=6)
     assert att.check_in("bob").checkin.late is True
     att.stop_session()
-    assert Attendance(open_store(data)).active is None
     store.close()
+    assert Attendance(open_store(data)).active is None
 
 
-def test_manual_marks_are_audited_and_override(att, clock):
+def test_a_mark_keeps_the_arrival_time_beside_it(att, clock):
     session = att.start_session("Maths", late_after_minutes=10)
-    att.check_in("alice", 0.9)
+    arrived = att.check_in("alice", 0.9).checkin
+    clock.advance(minutes=30)
     with pytest.raises(ValueError, match="reason"):
         att.mark("alice", "absent", "  ")
     with pytest.raises(ValueError, match="status"):
         att.mark("alice", "gone", "x")
-    marked = att.mark("alice", "absent", "left early", user="head")
-    assert (marked.status, marked.source, marked.reason) == ("absent", "manual", "left early")
-    assert marked.marked_by == "head"
+    mark = att.mark("alice", "late", "came back late from the break", user="head")
+    assert (mark.previous, mark.by, mark.at) == ("present", "head", clock.now)
+    row = next(p for p in att.summary().people if p.person.id == "alice")
+    assert row.status == "late" and row.checkin.time == arrived.time  # "In" stays the arrival
     assert att.check_in("alice", 0.9).new is False  # the camera does not undo a staff mark
-    assert att.store.get_checkin(session.id, "alice").status == "absent"
-    att.mark("carol", "present", "camera missed her")
-    counts = att.counts()
-    assert (counts.present, counts.absent) == (1, 1)
+    assert att.store.checkin(session.id, "alice").time == arrived.time
     marks = [a for a in att.store.audit_log() if a.action == "checkin.mark"]
-    assert [(a.user, a.details["person"], a.details["previous"]) for a in marks] == [
-        ("head", "alice", "present"), ("teacher", "carol", None)]
+    assert [(a.user, a.details["person"], a.details["previous"]) for a in marks] == [("head", "alice", "present")]
+
+
+def test_a_mark_for_someone_not_expected_adds_them(att):
+    att.start_session("Maths 3A", group="3A")
+    att.mark("carol", "present", "visiting from 3B")
+    assert "carol" in att.active.expected and att.counts().present == 1
 
 
 def test_marks_after_the_session_ended(att, data):
@@ -138,33 +165,56 @@ def test_marks_after_the_session_ended(att, data):
     att.stop_session()
     att.mark("dave", "late", "bus", session_id=session.id)
     att.store.close()
-    again = open_store(data)
-    assert again.get_checkin(session.id, "dave").status == "late"
+    again = Attendance(open_store(data))
+    assert next(p for p in again.summary(session.id).people if p.person.id == "dave").status == "late"
 
 
-def test_summary_present_late_absent(att, clock):
-    for name in ("alice", "bob", "carol", "dave"):
-        att.enroll(name, images=3)
-    session = att.start_session("Maths", late_after_minutes=10)
-    att.check_in("alice", 0.9)
-    clock.advance(minutes=15)
-    att.check_in("bob", 0.8)
-    att.check_in("zed", 0.7)  # recognised but not on the roster
-    att.mark("dave", "absent", "sick")
-    summary = att.summary()
-    assert (summary.present, summary.late, summary.absent) == (["alice"], ["bob", "zed"], ["carol", "dave"])
-    assert (summary.counts.present, summary.counts.late, summary.counts.absent) == (1, 2, 2)
-    only = att.summary(session.id, roster=["alice", "erin"])
-    assert only.absent == ["dave", "erin"]
-
-
-def test_summary_of_a_past_session_uses_the_roster_of_then(att, clock):
-    att.enroll("alice")
+def test_a_past_session_never_changes_when_the_roster_does(att, clock):
     session = att.start_session("Maths")
+    att.check_in("alice")
     att.stop_session()
+    before = [(p.person.id, p.status) for p in att.summary(session.id).people]
     clock.advance(days=1)
-    att.enroll("newbie")
-    assert att.summary(session.id).absent == ["alice"]
+    att.add_person("newbie", groups=["3A"])
+    att.remove_person("bob")  # left
+    att.update_person("dave", name="David", groups=[])
+    after = [(p.person.id, p.status) for p in att.summary(session.id).people]
+    assert after == before and len(after) == 4
+
+
+def test_leaving_keeps_records_and_erasure_removes_them(att):
+    session = att.start_session("Maths")
+    att.check_in("alice")
+    att.check_in("bob")
+    att.stop_session()
+    att.remove_person("alice", user="admin")
+    att.remove_person("bob", erase=True, user="admin")
+    ids = [p.person.id for p in att.summary(session.id).people]
+    assert "alice" in ids and "bob" not in ids
+    assert att.person("alice").state == "left" and att.person("bob") is None
+    assert [p.id for p in att.people()] == ["carol", "dave"]
+    actions = [(a.action, a.details.get("id")) for a in att.store.audit_log()][-2:]
+    assert actions == [("person.leave", "alice"), ("person.erase", "bob")]
+    assert "bob" not in str(att.store.audit_log()[-1].details.get("name"))
+
+
+def test_enrolled_templates_become_people_and_removed_ones_leave(att, clock):
+    result = att.sync_people({"alice": 2, "Frank Bauer": 1})
+    assert [p.name for p in result.added] == ["Frank Bauer"]
+    frank = att.by_folder("Frank Bauer")
+    assert frank.images == 1 and frank.id.startswith("p-")
+    assert att.sync_people({"alice": 2, "Frank Bauer": 1}).changed is False
+    result = att.sync_people({"alice": 2})
+    assert [p.id for p in result.removed] == [frank.id] and att.person(frank.id).state == "left"
+
+
+def test_two_people_may_share_a_name(att):
+    first = att.add_person("Sam Lee", person_id="S1")
+    second = att.add_person("Sam Lee", person_id="S2")
+    assert first.id != second.id
+    with pytest.raises(LookupError, match="2 people are called"):
+        att.find("Sam Lee")
+    assert att.find("S2").id == "S2"
 
 
 def test_past_sessions_newest_first(att, clock):
@@ -178,13 +228,11 @@ def test_past_sessions_newest_first(att, clock):
 
 
 def test_privileged_actions_are_audited(att, clock):
-    att.enroll("alice", images=5, user="admin")
-    att.remove_person("alice", user="admin")
     att.start_session("Maths")
     att.stop_session(user="sub")
     entries = [(a.action, a.user) for a in att.store.audit_log()]
-    assert entries == [("person.enroll", "admin"), ("person.delete", "admin"), ("session.start", "teacher"),
-                       ("session.stop", "sub")]
+    assert entries[-2:] == [("session.start", "teacher"), ("session.stop", "sub")]
+    assert entries[0] == ("person.add", "teacher")
     assert all(a.time.utcoffset() == timedelta(hours=2) for a in att.store.audit_log())
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from faceattend_tui.attendance import acquire_lock, open_store
+from faceattend_tui.attendance import acquire_lock, open_snapshot
 
 pytestmark = [pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
               pytest.mark.timeout(420)]
@@ -103,20 +103,21 @@ def test_demo_session_kill_resume_stop_and_export(terminal, tmp_path, models_dir
     terminal.keys("Tab")
     terminal.type("30")
     terminal.keys("Enter")
-    terminal.wait_for(r"Session Physics 101 since")
+    terminal.wait_for(r"Session Physics 101 \(everyone\) since")
 
     screen = terminal.wait_until(lambda text: len(shown_checkins(text)) >= 2, "two check-ins", seconds=150)
     shown = shown_checkins(screen)
     assert len(shown) >= 2 and shown <= ROSTER
     os.kill(terminal.pid(), signal.SIGKILL)  # the station dies mid-stream
     time.sleep(1.0)
-    with open_store(data) as store:
+    with open_snapshot(data) as store:
         (session,) = store.open_sessions()
-        logged = {c.person for c in store.checkins(session.id)}
+        names = {p.id: p.name for p in store.people()}
+        logged = {names[c.person_id] for c in store.checkins(session.id)}
     assert shown <= logged, f"shown on screen but not in the log: {shown - logged}"
 
     terminal.start(station_command(data))  # restart: the session resumes
-    terminal.wait_for(r"Session Physics 101 since")
+    terminal.wait_for(r"Session Physics 101 \(everyone\) since")
     screen = terminal.wait_for(r"present 6 ", seconds=200)
     assert "absent 0" in screen
     terminal.keys("s", "y")
@@ -126,7 +127,7 @@ def test_demo_session_kill_resume_stop_and_export(terminal, tmp_path, models_dir
     terminal.keys("Enter")
     terminal.wait_for(r"exported to")
     (sheet,) = (data / "exports").glob("*.csv")
-    rows = list(csv.DictReader(sheet.open()))
+    rows = list(csv.DictReader(sheet.open(encoding="utf-8-sig")))
     assert {r["person"] for r in rows} == ROSTER
     assert {r["status"] for r in rows} == {"present"}
     terminal.keys("q")

@@ -8,10 +8,10 @@ import os
 import pytest
 from fakes import FakeWorker, enroll_fake_people
 
-from faceattend_tui.attendance import open_store, set_pin
+from faceattend_tui.attendance import ExportOptions, open_store, set_pin
 from faceattend_tui.config import load_settings
 from faceattend_tui.live.events import CaptureSample, Reload
-from faceattend_tui.station import CheckinShown, Sighting, Station, StationError
+from faceattend_tui.station import CheckinShown, EnrollTarget, Sighting, Station, StationError
 
 
 @pytest.fixture
@@ -27,13 +27,18 @@ def drain(station: Station):
     return station.poll(timeout=0.05)
 
 
+def person_id(station: Station, name: str) -> str:
+    (person,) = [p for p in station.people() if p.name == name]
+    return person.id
+
+
 def test_checkin_is_on_disk_before_it_is_returned(station, tmp_path):
     station.start_session("Physics")
     station.worker.checkin("Ann", 0.71)
     (update,) = drain(station)
     assert isinstance(update, CheckinShown) and update.new and update.row.name == "Ann"
     journal = (tmp_path / "attendance.journal").read_text()
-    assert '"person":"Ann"' in journal.replace(" ", "")
+    assert f'"person_id":"{update.row.id}"' in journal.replace(" ", "")
 
 
 def test_second_sighting_in_a_session_is_not_a_new_checkin(station):
@@ -99,12 +104,12 @@ def test_manual_mark_and_export_csv(station, tmp_path):
     session = station.start_session("Physics")
     station.worker.checkin("Ann")
     drain(station)
-    station.mark("Cleo", "present", "came in through the side door")
+    station.mark(person_id(station, "Cleo"), "present", "came in through the side door")
     station.stop_session()
-    path = station.export("csv", session_id=session.id)
-    rows = {r["person"]: r for r in csv.DictReader(path.open())}
-    assert rows["Ann"]["status"] == "present" and rows["Ann"]["source"] == "camera"
-    assert rows["Cleo"]["reason"] == "came in through the side door"
+    path = station.export(ExportOptions("csv"), session_id=session.id)
+    rows = {r["person"]: r for r in csv.DictReader(path.open(encoding="utf-8-sig"))}
+    assert rows["Ann"]["status"] == "present" and rows["Ann"]["checkin_time"] and not rows["Ann"]["mark_status"]
+    assert rows["Cleo"]["mark_reason"] == "came in through the side door" and rows["Cleo"]["status"] == "present"
     assert rows["Bob"]["status"] == "absent"
     assert oct(path.stat().st_mode & 0o777) == "0o600"
 
@@ -117,7 +122,7 @@ def test_pin_guards_privileged_actions(station):
         station.start_session("Physics", pin="1111")
     assert station.start_session("Physics", pin="2468").name == "Physics"
     with pytest.raises(StationError, match="PIN"):
-        station.export("csv")
+        station.export(ExportOptions("csv"))
 
 
 def test_enroll_and_delete_update_roster_and_tell_the_worker(station, tmp_path):
@@ -129,19 +134,21 @@ def test_enroll_and_delete_update_roster_and_tell_the_worker(station, tmp_path):
     drain(station)
     sample = CaptureSample(photo_jpeg=b"\xff\xd8fake", embedding=np.eye(512, dtype=np.float32)[0], size=120,
                            sharpness=200.0, frontality=0.9, quality=0.9)
-    assert station.save_enrollment("Dora", (sample, sample)) == 2
+    dora, count = station.save_enrollment(EnrollTarget("Dora"), (sample, sample))
+    assert count == 2 and dora.folder == dora.id
     assert "Dora" in {r.name for r in station.roster()}
-    assert read_rows(tmp_path / "database_tensor" / "Dora.npy", 512).shape == (2, 512)
+    assert read_rows(tmp_path / "database_tensor" / f"{dora.id}.npy", 512).shape == (2, 512)
     assert station.worker.sent[-1] == Reload()
     station.start_session("Physics")
-    station.worker.checkin("Dora")
+    station.worker.checkin(dora.folder)
     drain(station)
-    station.delete_person("Dora", erase_checkins=True)
+    assert station.summary().present == ["Dora"]
+    station.remove_person(dora.id, erase=True)
     assert "Dora" not in {r.name for r in station.roster()}
-    assert not (tmp_path / "database_image" / "Dora").exists()
+    assert not (tmp_path / "database_image" / dora.folder).exists()
     assert station.summary().present == []
     actions = [a.action for a in station.store.audit_log()]
-    assert "person.delete" in actions and "session.start" in actions
+    assert "person.erase" in actions and "session.start" in actions
 
 
 def test_export_command_line(station, tmp_path, capsys):
@@ -155,7 +162,7 @@ def test_export_command_line(station, tmp_path, capsys):
     out = tmp_path / "sheet.json"
     assert main(["export", "--data", str(tmp_path), "--format", "json", "--out", str(out)]) == 0
     assert '"Ann"' in out.read_text()
-    assert main(["export", "--data", str(tmp_path), "--session", "99"]) == 2
+    assert main(["export", "--data", str(tmp_path), "--session", "99"]) == 3  # nothing selected
     assert "99" in capsys.readouterr().err
     with open_store(tmp_path) as store:
         assert [a.action for a in store.audit_log()].count("export") >= 1

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from fakes import FakeWorker, enroll_fake_people
 
+from faceattend_tui.attendance import Attendance, open_store
 from faceattend_tui.config import load_settings
 from faceattend_tui.live import events as ev
 from faceattend_tui.station import Station
@@ -31,7 +32,12 @@ class StepClock:
 
 @pytest.fixture
 def station(tmp_path):
-    enroll_fake_people(tmp_path, ["Ann Lee", "Bob Marr", "Cleo Diaz", "Dev Rao"])
+    names = ["Ann Lee", "Bob Marr", "Cleo Diaz", "Dev Rao"]
+    enroll_fake_people(tmp_path, names)
+    with open_store(tmp_path, clock=StepClock()) as store:  # fixed ids, so screens are reproducible
+        att = Attendance(store)
+        for number, name in enumerate(names, start=1):
+            att.add_person(name, person_id=f"S{number}", folder=name, groups=["3A" if number < 4 else "3B"])
     made = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, user="staff", name="door-1",
                    clock=StepClock())
     made.open()
@@ -140,14 +146,18 @@ async def test_enroll_from_the_camera_and_delete(station, tmp_path):
         await pilot.click("#ok")
         await pilot.pause()
         assert "Eva Holt" in [row[0] for row in table_rows(app, "#roster-table")]
-        assert len(list((tmp_path / "database_image" / "Eva Holt").glob("*.jpg"))) == 2
+        (eva,) = [p for p in station.people() if p.name == "Eva Holt"]
+        assert len(list((tmp_path / "database_image" / eva.folder).glob("*.jpg"))) == 2
         assert station.worker.sent[-1] == ev.Reload()
         table = app.query_one("#roster-table")
         table.focus()
-        table.select("Eva Holt")
-        await pilot.press("d", "y")
+        table.select(eva.id)
+        await pilot.press("d")
+        await pilot.pause()
+        await pilot.click("#ok")  # "left": records kept
         await pilot.pause()
         assert "Eva Holt" not in [row[0] for row in table_rows(app, "#roster-table")]
+        assert station.person(eva.id).state == "left"
 
 
 def test_main_screen_snapshot(station, snap_compare):
@@ -192,3 +202,41 @@ async def test_a_failing_write_is_reported_and_the_station_keeps_serving(station
         monkeypatch.setattr(station.store, "record_checkin", original)
         checkin(station, "Bob Marr", 2)
         await until(pilot, lambda: app.query_one("#live-table").row_count == 1)
+
+
+async def test_a_group_session_chosen_in_the_dialog_lists_its_members_only(station):
+    app = StationApp(station)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("s", *"Choir", "tab", "tab", "enter")  # name, late after (empty), then the group list
+        await pilot.pause()
+        await pilot.press("down", "down", "enter")  # everyone, 3A, 3B
+        await pilot.pause()
+        await pilot.click("#ok")
+        await pilot.pause()
+        assert station.active.group == "3B" and station.active.expected == ["S4"]
+        checkin(station, "Ann Lee", 1)  # 3A: seen, not recorded
+        checkin(station, "Dev Rao", 2)
+        await until(pilot, lambda: app.query_one("#live-table").row_count == 2)
+        assert [row[3] for row in table_rows(app, "#live-table")] == ["present", "not on list"]
+        assert [row[0] for row in table_rows(app, "#session-table")] == ["Dev Rao"]
+        assert "present 1  late 0  absent 0" in str(app.query_one("#session-counts").render())
+
+
+async def test_the_report_screen_charts_sessions_and_lists_people_below_the_rate(station):
+    app = StationApp(station)
+    async with app.run_test(size=SIZE) as pilot:
+        await start_session(pilot, "Physics")
+        checkin(station, "Ann Lee", 1)
+        checkin(station, "Bob Marr", 2)
+        await until(pilot, lambda: app.query_one("#live-table").row_count == 2)
+        await pilot.press("s", "y")
+        await pilot.pause()
+        await pilot.press("r")
+        await pilot.pause()
+        report = app.screen
+        assert type(report).__name__ == "ReportScreen"
+        below = report.query_one("#below")
+        assert [below.get_row_at(i)[1] for i in range(below.row_count)] == ["Cleo Diaz", "Dev Rao"]
+        assert "2 people below 80%" in str(report.query_one("#below-title").render())
+        await pilot.press("escape")
+        assert type(app.screen).__name__ == "Screen"

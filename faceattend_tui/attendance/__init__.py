@@ -1,23 +1,36 @@
-"""Headless attendance core: the log, session rules, export and station security.
+"""Headless attendance core: the log behind one interface, its rules, exports, reports and security.
 
-Nothing here imports Textual; the TUI and the CLI are clients of this package.
+Nothing here imports Textual or the recognition code; the station, the TUI and the CLI are its clients.
 """
 
-from .export import ExportError, export_attendance, export_range, export_session, sessions_in_range, to_csv, to_json
+from .export import (
+    ExportError,
+    ExportOptions,
+    NothingToExport,
+    choose_sessions,
+    export_attendance,
+    export_session,
+    export_sessions,
+    sessions_in_range,
+)
 from .models import (
     ABSENT,
-    CAMERA,
+    ACTIVE,
     LATE,
-    MANUAL,
+    LEFT,
     NO_SESSION,
     PRESENT,
     AuditEntry,
     Checkin,
     Counts,
+    Mark,
     Person,
+    PersonStatus,
     RosterRow,
     Session,
 )
+from .report import Report, build_report, report_csv, report_json
+from .roster import ImportPlan, RosterError, apply_import, plan_import, read_roster
 from .security import (
     LockedError,
     StationLock,
@@ -34,21 +47,23 @@ from .sessions import (
     Attendance,
     CheckinResult,
     NoActiveSessionError,
-    PersonStatus,
     SessionActiveError,
     SessionError,
     Summary,
+    SyncResult,
     summarize,
 )
-from .store import SCHEMA_VERSION, NotFoundError, Store, StoreError, open_store
+from .store import NotFoundError, Store, StoreError
+from .tinystore import SCHEMA_VERSION, TinyStore, open_snapshot, open_store
 
 __all__ = [
-    "ABSENT", "CAMERA", "LATE", "MANUAL", "NO_SESSION", "PRESENT", "SCHEMA_VERSION",
-    "Attendance", "AuditEntry", "Checkin", "CheckinResult", "Counts", "ExportError", "LockedError",
-    "NoActiveSessionError", "NotFoundError", "Person", "PersonStatus", "RosterRow", "Session", "SessionActiveError",
-    "SessionError", "StationLock", "Store", "StoreError", "Summary",
-    "acquire_lock", "audit", "check_pin", "current_user", "export_attendance", "export_range", "export_session",
-    "hash_pin",
-    "open_store", "pin_required", "sessions_in_range", "set_pin", "summarize", "to_csv", "to_json",
-    "verify_pin",
+    "ABSENT", "ACTIVE", "LATE", "LEFT", "NO_SESSION", "PRESENT", "SCHEMA_VERSION",
+    "Attendance", "AuditEntry", "Checkin", "CheckinResult", "Counts", "ExportError", "ExportOptions", "ImportPlan",
+    "LockedError", "Mark", "NoActiveSessionError", "NotFoundError", "NothingToExport", "Person", "PersonStatus",
+    "Report", "RosterError", "RosterRow", "Session", "SessionActiveError", "SessionError", "StationLock", "Store",
+    "StoreError", "Summary", "SyncResult", "TinyStore",
+    "acquire_lock", "apply_import", "audit", "build_report", "check_pin", "choose_sessions", "current_user",
+    "export_attendance", "export_session", "export_sessions", "hash_pin", "open_snapshot", "open_store",
+    "pin_required", "plan_import", "read_roster", "report_csv", "report_json", "sessions_in_range", "set_pin",
+    "summarize", "verify_pin",
 ]

@@ -1,7 +1,17 @@
-"""Plain records kept in the attendance log, and their on-disk (dict) form."""
+"""The records kept in the attendance log, and their stored (dict) form.
+
+A person has a stable id (the organisation's own, or generated), a display name that can change,
+any number of groups, and a state (active, or left: their records stay). Their photos and
+templates live under `database_image/<folder>` and `database_tensor/<folder>.npy`; `folder` is
+what recognition reports, and the log maps it to the person.
+
+A session records the people it expects when it starts (its group, or everyone); a camera
+check-in keeps the arrival time; a staff mark is kept beside it, never over it.
+"""
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -15,12 +25,37 @@ ABSENT = "absent"
 STATUSES = (PRESENT, LATE, ABSENT)
 NO_SESSION = "-"  # a roster person's state while no session runs
 
-CAMERA = "camera"
-MANUAL = "manual"
+ACTIVE = "active"
+LEFT = "left"
+PERSON_STATES = (ACTIVE, LEFT)
+
+ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
 def new_id() -> str:
     return uuid.uuid4().hex
+
+
+def new_person_id() -> str:
+    """A generated person id, for people the organisation gave none."""
+    return "p-" + uuid.uuid4().hex[:10]
+
+
+def check_person_id(value: str) -> str:
+    value = value.strip() if isinstance(value, str) else value
+    if not isinstance(value, str) or not ID_PATTERN.match(value):
+        raise ValueError(f"{value!r} is not a usable person id (letters, digits, . _ -; up to 64, no spaces)")
+    return value
+
+
+def clean_groups(groups) -> tuple[str, ...]:
+    """Group names, trimmed, without empties or repeats, in the order given."""
+    out: list[str] = []
+    for group in groups:
+        name = " ".join(str(group).split())
+        if name and name not in out:
+            out.append(name)
+    return tuple(out)
 
 
 def _opt_float(value: Any) -> float | None:
@@ -37,6 +72,12 @@ def _opt_str(value: Any) -> str | None:
     return value
 
 
+def _text(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"missing {what}")
+    return value
+
+
 def _when(value: Any) -> datetime:
     parsed = from_iso(value)
     if parsed is None:
@@ -44,44 +85,37 @@ def _when(value: Any) -> datetime:
     return parsed
 
 
-def _name(value: Any) -> str:
-    if not isinstance(value, str) or not value:
-        raise ValueError("missing name")
-    return value
-
-
 @dataclass
 class Person:
+    id: str
     name: str
     created: datetime
-    images: int | None = None
-    deleted: bool = False
-    deleted_at: datetime | None = None
+    folder: str = ""  # under database_image/ and database_tensor/; "" while they have no photos
+    groups: tuple[str, ...] = ()
+    state: str = ACTIVE
+    left_at: datetime | None = None
+    images: int = 0  # templates enrolled
 
-    def on_roster_at(self, when: datetime) -> bool:
-        """True when the person was enrolled and not yet deleted at `when`."""
-        if self.created > when:
-            return False
-        return not (self.deleted and (self.deleted_at is None or self.deleted_at <= when))
+    @property
+    def active(self) -> bool:
+        return self.state == ACTIVE
 
     def to_doc(self) -> dict:
-        return {
-            "name": self.name,
-            "created": to_iso(self.created),
-            "images": self.images,
-            "deleted": self.deleted,
-            "deleted_at": to_iso(self.deleted_at),
-        }
+        return {"id": self.id, "name": self.name, "created": to_iso(self.created), "folder": self.folder,
+                "groups": list(self.groups), "state": self.state, "left_at": to_iso(self.left_at),
+                "images": self.images}
 
     @classmethod
     def from_doc(cls, doc: dict) -> Person:
-        return cls(
-            name=_name(doc["name"]),
-            created=_when(doc["created"]),
-            images=_opt_int(doc.get("images")),
-            deleted=bool(doc.get("deleted", False)),
-            deleted_at=from_iso(doc.get("deleted_at")),
-        )
+        state = doc.get("state", ACTIVE)
+        if state not in PERSON_STATES:
+            raise ValueError(f"unknown person state {state!r}")
+        groups = doc.get("groups") or []
+        if not isinstance(groups, list):
+            raise ValueError("groups must be a list")
+        return cls(id=_text(doc["id"], "person id"), name=_text(doc["name"], "name"), created=_when(doc["created"]),
+                   folder=_opt_str(doc.get("folder")) or "", groups=clean_groups(groups), state=state,
+                   left_at=from_iso(doc.get("left_at")), images=int(doc.get("images") or 0))
 
 
 @dataclass
@@ -92,6 +126,8 @@ class Session:
     ended_at: datetime | None = None
     late_after_minutes: float | None = None
     station: str | None = None
+    group: str | None = None  # None: everyone
+    expected: list[str] = field(default_factory=list)  # person ids, recorded at the start (and joiners)
 
     @property
     def active(self) -> bool:
@@ -107,89 +143,90 @@ class Session:
         deadline = self.late_deadline
         return deadline is not None and when > deadline
 
+    @property
+    def audience(self) -> str:
+        return self.group or "everyone"
+
     def to_doc(self) -> dict:
-        return {
-            "name": self.name,
-            "started_at": to_iso(self.started_at),
-            "ended_at": to_iso(self.ended_at),
-            "late_after_minutes": self.late_after_minutes,
-            "station": self.station,
-        }
+        return {"id": self.id, "name": self.name, "started_at": to_iso(self.started_at),
+                "ended_at": to_iso(self.ended_at), "late_after_minutes": self.late_after_minutes,
+                "station": self.station, "group": self.group, "expected": list(self.expected)}
 
     @classmethod
-    def from_doc(cls, doc_id: int, doc: dict) -> Session:
-        return cls(
-            id=int(doc_id),
-            name=_name(doc["name"]),
-            started_at=_when(doc["started_at"]),
-            ended_at=from_iso(doc.get("ended_at")),
-            late_after_minutes=_opt_float(doc.get("late_after_minutes")),
-            station=_opt_str(doc.get("station")),
-        )
+    def from_doc(cls, doc: dict) -> Session:
+        expected = doc.get("expected") or []
+        if not isinstance(expected, list) or not all(isinstance(p, str) for p in expected):
+            raise ValueError("expected must be a list of person ids")
+        return cls(id=int(doc["id"]), name=_text(doc["name"], "session name"), started_at=_when(doc["started_at"]),
+                   ended_at=from_iso(doc.get("ended_at")), late_after_minutes=_opt_float(doc.get("late_after_minutes")),
+                   station=_opt_str(doc.get("station")), group=_opt_str(doc.get("group")), expected=list(expected))
 
 
 @dataclass
 class Checkin:
-    """One person's attendance in one session (camera sighting or manual mark)."""
+    """A person recognised by the camera in a session: the first sighting is the arrival."""
 
     session_id: int
-    person: str
+    person_id: str
     time: datetime
     similarity: float | None = None
     track_id: int | None = None
-    source: str = CAMERA
     late: bool = False
-    present: bool = True
-    reason: str | None = None
-    marked_by: str | None = None
+    station: str | None = None
     last_seen: datetime | None = None
-    id: str = field(default_factory=new_id)
-
-    @property
-    def status(self) -> str:
-        if not self.present:
-            return ABSENT
-        return LATE if self.late else PRESENT
+    evidence: dict | None = None  # what the camera saw before accepting the face (liveness)
+    id: str = field(default_factory=new_id)  # idempotency key
 
     @property
     def key(self) -> tuple[int, str]:
-        return (self.session_id, self.person)
+        return (self.session_id, self.person_id)
+
+    @property
+    def status(self) -> str:
+        return LATE if self.late else PRESENT
 
     def to_doc(self) -> dict:
-        return {
-            "id": self.id,
-            "session_id": self.session_id,
-            "person": self.person,
-            "time": to_iso(self.time),
-            "similarity": self.similarity,
-            "track_id": self.track_id,
-            "source": self.source,
-            "late": self.late,
-            "present": self.present,
-            "reason": self.reason,
-            "marked_by": self.marked_by,
-            "last_seen": to_iso(self.last_seen),
-        }
+        return {"id": self.id, "session_id": self.session_id, "person_id": self.person_id, "time": to_iso(self.time),
+                "similarity": self.similarity, "track_id": self.track_id, "late": self.late, "station": self.station,
+                "last_seen": to_iso(self.last_seen), "evidence": self.evidence}
 
     @classmethod
     def from_doc(cls, doc: dict) -> Checkin:
-        source = doc.get("source", CAMERA)
-        if source not in (CAMERA, MANUAL):
-            raise ValueError(f"unknown source {source!r}")
-        return cls(
-            session_id=int(doc["session_id"]),
-            person=_name(doc["person"]),
-            time=_when(doc["time"]),
-            similarity=_opt_float(doc.get("similarity")),
-            track_id=_opt_int(doc.get("track_id")),
-            source=source,
-            late=bool(doc.get("late", False)),
-            present=bool(doc.get("present", True)),
-            reason=_opt_str(doc.get("reason")),
-            marked_by=_opt_str(doc.get("marked_by")),
-            last_seen=from_iso(doc.get("last_seen")),
-            id=str(doc.get("id") or new_id()),
-        )
+        evidence = doc.get("evidence")
+        if evidence is not None and not isinstance(evidence, dict):
+            raise ValueError("evidence must be an object")
+        return cls(session_id=int(doc["session_id"]), person_id=_text(doc["person_id"], "person id"),
+                   time=_when(doc["time"]), similarity=_opt_float(doc.get("similarity")),
+                   track_id=_opt_int(doc.get("track_id")), late=bool(doc.get("late", False)),
+                   station=_opt_str(doc.get("station")), last_seen=from_iso(doc.get("last_seen")),
+                   evidence=evidence, id=_text(doc.get("id"), "check-in id"))
+
+
+@dataclass
+class Mark:
+    """A staff decision on one person in one session, kept beside the camera's record."""
+
+    session_id: int
+    person_id: str
+    status: str
+    reason: str
+    by: str
+    at: datetime
+    previous: str  # the status before this mark
+    id: str = field(default_factory=new_id)
+
+    def to_doc(self) -> dict:
+        return {"id": self.id, "session_id": self.session_id, "person_id": self.person_id, "status": self.status,
+                "reason": self.reason, "by": self.by, "at": to_iso(self.at), "previous": self.previous}
+
+    @classmethod
+    def from_doc(cls, doc: dict) -> Mark:
+        status = doc["status"]
+        if status not in STATUSES:
+            raise ValueError(f"unknown status {status!r}")
+        return cls(session_id=int(doc["session_id"]), person_id=_text(doc["person_id"], "person id"), status=status,
+                   reason=str(doc.get("reason") or ""), by=str(doc.get("by") or ""), at=_when(doc["at"]),
+                   previous=str(doc.get("previous") or ABSENT), id=_text(doc.get("id"), "mark id"))
 
 
 @dataclass
@@ -201,39 +238,16 @@ class AuditEntry:
     id: str = field(default_factory=new_id)
 
     def to_doc(self) -> dict:
-        return {
-            "id": self.id,
-            "time": to_iso(self.time),
-            "user": self.user,
-            "action": self.action,
-            "details": dict(self.details),
-        }
+        return {"id": self.id, "time": to_iso(self.time), "user": self.user, "action": self.action,
+                "details": dict(self.details)}
 
     @classmethod
     def from_doc(cls, doc: dict) -> AuditEntry:
         details = doc.get("details") or {}
         if not isinstance(details, dict):
             raise ValueError("audit details must be an object")
-        return cls(
-            time=_when(doc["time"]),
-            user=str(doc["user"]),
-            action=str(doc["action"]),
-            details=dict(details),
-            id=str(doc.get("id") or new_id()),
-        )
-
-
-@dataclass(frozen=True)
-class RosterRow:
-    """One person as the roster shows them: their state in the running session."""
-
-    name: str
-    status: str  # present, late, absent, or NO_SESSION
-    images: int = 0
-    time: datetime | None = None  # check-in time
-    last_seen: datetime | None = None
-    source: str = ""  # camera or manual
-    reason: str = ""  # of a manual mark
+        return cls(time=_when(doc["time"]), user=str(doc["user"]), action=str(doc["action"]), details=dict(details),
+                   id=str(doc.get("id") or new_id()))
 
 
 @dataclass
@@ -252,3 +266,32 @@ class Counts:
 
     def add(self, status: str, step: int = 1) -> None:
         setattr(self, status, getattr(self, status) + step)
+
+
+@dataclass(frozen=True)
+class PersonStatus:
+    """One person's outcome in one session: the camera's record and the staff mark, if any."""
+
+    person: Person
+    status: str
+    checkin: Checkin | None = None
+    mark: Mark | None = None
+    expected: bool = True  # False: came without being on the session's list
+
+    @property
+    def name(self) -> str:
+        return self.person.name
+
+
+@dataclass(frozen=True)
+class RosterRow:
+    """One person as the roster shows them: their state in the running session."""
+
+    id: str
+    name: str
+    status: str  # present, late, absent, or NO_SESSION
+    groups: tuple[str, ...] = ()
+    images: int = 0
+    time: datetime | None = None  # camera check-in time
+    last_seen: datetime | None = None
+    note: str = ""  # the staff mark, if any ("manual: reason")

@@ -1,7 +1,13 @@
-"""Attendance rules on top of the store: one active session, one check-in per person."""
+"""Attendance rules on top of a store: people and groups, one running session, one check-in each.
+
+A session is for a group or for everyone and records who it expects when it starts; people who
+join the group (or, for everyone, are enrolled) while it runs join it. Later changes never touch
+a past session. A camera check-in keeps its arrival time; a staff mark is kept beside it.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -10,19 +16,24 @@ from datetime import datetime
 from .common import aware
 from .models import (
     ABSENT,
-    CAMERA,
+    ACTIVE,
     LATE,
-    MANUAL,
+    LEFT,
     NO_SESSION,
     PRESENT,
     STATUSES,
     Checkin,
     Counts,
+    Mark,
     Person,
+    PersonStatus,
     RosterRow,
     Session,
+    check_person_id,
+    clean_groups,
+    new_person_id,
 )
-from .security import audit, make_audit
+from .security import audit
 from .store import NotFoundError, Store
 
 
@@ -38,17 +49,15 @@ class NoActiveSessionError(SessionError):
     """The action needs a running session and there is none."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class CheckinResult:
-    checkin: Checkin
-    new: bool  # False: the person had already checked in; only last_seen moved
+    person: Person
+    checkin: Checkin | None  # None: not on the running session's list, nothing recorded
+    new: bool  # False: they had checked in already; only "last seen" moved
 
-
-@dataclass
-class PersonStatus:
-    person: str
-    status: str
-    checkin: Checkin | None = None
+    @property
+    def expected(self) -> bool:
+        return self.checkin is not None
 
 
 @dataclass
@@ -58,7 +67,7 @@ class Summary:
     counts: Counts = field(default_factory=Counts)
 
     def names(self, status: str) -> list[str]:
-        return [p.person for p in self.people if p.status == status]
+        return [p.name for p in self.people if p.status == status]
 
     @property
     def present(self) -> list[str]:
@@ -73,33 +82,212 @@ class Summary:
         return self.names(ABSENT)
 
 
-def person_statuses(checkins: Iterable[Checkin], roster: Iterable[str]) -> list[PersonStatus]:
-    """Status for every roster person plus anyone else with a record, sorted by name."""
-    by_name = {c.person: c for c in checkins}
-    names = sorted(set(roster) | set(by_name))
-    return [PersonStatus(n, by_name[n].status if n in by_name else ABSENT, by_name.get(n)) for n in names]
+@dataclass(frozen=True)
+class SyncResult:
+    added: list[Person]
+    removed: list[Person]
+    joined: list[Person]  # joined the running session
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.removed or self.joined)
 
 
-def summarize(store: Store, session: Session, roster: Iterable[str] | None = None) -> Summary:
-    """Present / late / absent for one session; the default roster is who was enrolled then."""
-    if roster is None:
-        roster = store.roster(at=session.ended_at) if session.ended_at else store.roster()
-    people = person_statuses(store.checkins(session.id), roster)
+def resolve(checkin: Checkin | None, mark: Mark | None) -> str:
+    """A person's status in a session: the staff mark if any, else the camera's record, else absent."""
+    if mark is not None:
+        return mark.status
+    return checkin.status if checkin is not None else ABSENT
+
+
+def summarize(store: Store, session: Session, people: dict[str, Person]) -> Summary:
+    """Everyone the session expected plus anyone with a record in it, by name."""
+    checkins = {c.person_id: c for c in store.checkins(session.id)}
+    marks = {m.person_id: m for m in store.marks(session.id)}  # the last mark per person counts
+    ids = list(dict.fromkeys([*session.expected, *checkins, *marks]))
+    expected = set(session.expected)
+    rows = []
+    for person_id in ids:
+        person = people.get(person_id) or store.person(person_id)
+        if person is None:
+            continue  # erased
+        status = resolve(checkins.get(person_id), marks.get(person_id))
+        rows.append(PersonStatus(person, status, checkins.get(person_id), marks.get(person_id), person_id in expected))
+    rows.sort(key=lambda r: (r.name.casefold(), r.person.id))
     counts = Counts()
-    for item in people:
-        counts.add(item.status)
-    return Summary(session, people, counts)
+    for row in rows:
+        counts.add(row.status)
+    return Summary(session, rows, counts)
 
 
 class Attendance:
-    """The station's session logic. Time comes from the store's clock."""
+    """The station's rules. Time comes from the store's clock; people are cached (one writer)."""
 
     def __init__(self, store: Store, *, user: str | None = None, station: str | None = None):
         self.store = store
         self.user = user
         self.station = station or socket.gethostname()
-        running = store.open_sessions()
-        self._active: Session | None = running[-1] if running else None
+        self._people: dict[str, Person] = {}
+        self._folders: dict[str, str] = {}
+        self._active: Session | None = None
+        self._statuses: dict[str, str] = {}
+        self.refresh()
+
+    # ----- people ------------------------------------------------------------------
+
+    def reload_people(self) -> None:
+        self._people = {p.id: p for p in self.store.people()}
+        self._folders = {p.folder: p.id for p in self._people.values() if p.folder}
+
+    def refresh(self) -> None:
+        """Read people and the running session again (ids changed, or another writer wrote)."""
+        self.reload_people()
+        running = self.store.open_sessions()
+        self._active = running[-1] if running else None
+        self._statuses = {}
+        if self._active is not None:
+            self._load_statuses()
+
+    def people(self, *, include_left: bool = False, group: str | None = None) -> list[Person]:
+        """People by name; active ones only unless asked, in one group if given."""
+        found = [p for p in self._people.values()
+                 if (include_left or p.active) and (group is None or group in p.groups)]
+        return sorted(found, key=lambda p: (p.name.casefold(), p.id))
+
+    def person(self, person_id: str) -> Person | None:
+        return self._people.get(person_id)
+
+    def by_folder(self, folder: str) -> Person | None:
+        """The person whose photos and templates are under this folder (what recognition reports)."""
+        person_id = self._folders.get(folder)
+        return None if person_id is None else self._people.get(person_id)
+
+    def groups(self) -> list[str]:
+        return sorted({g for p in self._people.values() if p.active for g in p.groups}, key=str.casefold)
+
+    def find(self, text: str) -> Person:
+        """A person named by id, or by a name only one active person has."""
+        if text in self._people:
+            return self._people[text]
+        named = [p for p in self._people.values() if p.name == text and p.active]
+        if len(named) == 1:
+            return named[0]
+        if named:
+            raise LookupError(f"{len(named)} people are called {text!r}; use the id ({', '.join(p.id for p in named)})")
+        raise NotFoundError(f"no person {text!r}")
+
+    def save_people(self, people: list[Person], action: str, *, user: str | None = None,
+                    details: dict | None = None) -> list[Person]:
+        """Store new or changed people (audited); returns those who joined the running session."""
+        if not people:
+            return []
+        with self.store.batch():
+            self.store.save_people(people)
+            for person in people:
+                self._remember(person)
+            joined = self._join_running()
+            audit(self.store, action, {"people": [p.id for p in people][:50], "count": len(people), **(details or {})},
+                  self._user(user))
+        return joined
+
+    def add_person(self, name: str, *, person_id: str | None = None, groups: Iterable[str] = (),
+                   folder: str = "", user: str | None = None) -> Person:
+        name = " ".join(name.split())
+        if not name:
+            raise ValueError("a person needs a name")
+        person_id = check_person_id(person_id) if person_id else self._new_id()
+        if person_id in self._people:
+            raise ValueError(f"id {person_id!r} is already {self._people[person_id].name}")
+        person = Person(person_id, name, self.store.now(), folder=folder, groups=clean_groups(groups))
+        self.save_people([person], "person.add", user=user)
+        return person
+
+    def _new_id(self) -> str:
+        while True:
+            candidate = new_person_id()
+            if candidate not in self._people:
+                return candidate
+
+    def _remember(self, person: Person) -> None:
+        old = self._people.get(person.id)
+        if old is not None and old.folder and self._folders.get(old.folder) == person.id:
+            del self._folders[old.folder]
+        self._people[person.id] = person
+        if person.folder:
+            self._folders[person.folder] = person.id
+
+    def sync_people(self, enrolled: dict[str, int], *, user: str | None = None) -> SyncResult:
+        """Match people to the enrolled templates (folder -> sample count).
+
+        A folder nobody owns becomes a new person named after it; an active person whose folder
+        disappeared (their photos were removed outside the station) leaves; counts are updated.
+        """
+        now = self.store.now()
+        changed, added, removed = [], [], []
+        for folder, count in enrolled.items():
+            person = self.by_folder(folder)
+            if person is None:
+                person = Person(self._new_id(), folder, now, folder=folder, images=count)
+                added.append(person)
+            elif person.images != count or not person.active:
+                person = _replace(person, images=count, state=ACTIVE, left_at=None)
+            else:
+                continue
+            changed.append(person)
+            self._remember(person)
+        for person in list(self._people.values()):
+            if person.active and person.folder and person.folder not in enrolled:
+                gone = _replace(person, state=LEFT, left_at=now, images=0)
+                changed.append(gone)
+                removed.append(gone)
+        details = {"added": len(added), "removed": [p.id for p in removed][:50]}
+        joined = self.save_people(changed, "people.sync", user=user, details=details) if changed else []
+        return SyncResult(added, removed, joined)
+
+    def update_person(self, person_id: str, *, name: str | None = None, groups: Iterable[str] | None = None,
+                      user: str | None = None) -> tuple[Person, list[Person]]:
+        """Correct a name or change groups; history stays under the id. Returns (person, joined)."""
+        person = self._require_person(person_id)
+        changes = {}
+        if name is not None and " ".join(name.split()) != person.name:
+            changes["name"] = " ".join(name.split())
+            if not changes["name"]:
+                raise ValueError("a person needs a name")
+        if groups is not None and clean_groups(groups) != person.groups:
+            changes["groups"] = clean_groups(groups)
+        if not changes:
+            return person, []
+        updated = _replace(person, **changes)
+        joined = self.save_people([updated], "person.update", user=user,
+                                  details={"changed": sorted(changes), "previous_name": person.name})
+        return updated, joined
+
+    def remove_person(self, person_id: str, *, erase: bool = False, user: str | None = None) -> Person:
+        """They left (records stay under their id), or an erasure request (every record goes)."""
+        person = self._require_person(person_id)
+        with self.store.batch():
+            if erase:
+                records = self.store.erase_person(person_id)
+                self._people.pop(person_id, None)
+                self._folders.pop(person.folder, None)
+                self._statuses.pop(person_id, None)
+                audit(self.store, "person.erase", {"id": person_id, "records": records}, self._user(user))
+            else:
+                gone = _replace(person, state=LEFT, left_at=self.store.now(), images=0)
+                self.store.save_person(gone)
+                self._remember(gone)
+                audit(self.store, "person.leave", {"id": person_id, "name": person.name}, self._user(user))
+        if erase and self._active is not None:
+            self._active = self.store.session(self._active.id)
+        return person
+
+    def _require_person(self, person_id: str) -> Person:
+        person = self._people.get(person_id)
+        if person is None:
+            raise NotFoundError(f"no person with id {person_id!r}")
+        return person
+
+    # ----- sessions ------------------------------------------------------------------
 
     @property
     def active(self) -> Session | None:
@@ -114,40 +302,63 @@ class Attendance:
     def _session(self, session_id: int | None) -> Session:
         if session_id is None:
             return self._require_active()
-        session = self.store.get_session(session_id)
+        session = self.store.session(session_id)
         if session is None:
             raise NotFoundError(f"no session with id {session_id}")
         return session
 
-    # ----- sessions ------------------------------------------------------------------
+    def members(self, group: str | None) -> list[Person]:
+        """Who a session for this group (None: everyone) expects: the active people in it."""
+        return self.people(group=group)
 
-    def start_session(self, name: str, late_after_minutes: float | None = None, *, user: str | None = None
-                      ) -> Session:
+    def start_session(self, name: str, late_after_minutes: float | None = None, *, group: str | None = None,
+                      user: str | None = None) -> Session:
         if self._active is not None:
             running = self._active
-            raise SessionActiveError(
-                f"session {running.name!r} (id {running.id}) has been running since "
-                f"{running.started_at:%Y-%m-%d %H:%M}; stop it before starting another"
-            )
+            raise SessionActiveError(f"session {running.name!r} (id {running.id}) has been running since "
+                                     f"{running.started_at:%Y-%m-%d %H:%M}; stop it before starting another")
+        name = " ".join(name.split()) if isinstance(name, str) else ""
+        if not name:
+            raise ValueError("a session needs a name")
         if late_after_minutes is not None and late_after_minutes < 0:
-            raise ValueError("late_after_minutes must be zero or more")
+            raise ValueError("late after: zero or more minutes")
+        if group is not None and group not in self.groups():
+            raise ValueError(f"no group {group!r}" + (f"; groups: {', '.join(self.groups())}" if self.groups() else ""))
+        expected = [p.id for p in self.members(group)]
+        session = Session(0, name, self.store.now(), None, late_after_minutes, self.station, group, expected)
         with self.store.batch():
-            session = self.store.create_session(name, self.store.now(), late_after_minutes, self.station)
-            audit(self.store, "session.start", {"session_id": session.id, "name": session.name,
-                                                "late_after_minutes": late_after_minutes}, self._user(user))
+            session = self.store.create_session(session)
+            audit(self.store, "session.start", {"session_id": session.id, "name": session.name, "group": group,
+                                                "expected": len(expected), "late_after_minutes": late_after_minutes},
+                  self._user(user))
         self._active = session
+        self._load_statuses()
         return session
 
     def stop_session(self, *, user: str | None = None) -> Session:
         session = self._require_active()
-        self.store.flush_journal()
-        counts = self.store.counts(session.id)
+        counts = self.counts()
         with self.store.batch():
             ended = self.store.end_session(session.id, self.store.now())
             audit(self.store, "session.stop", {"session_id": session.id, "present": counts.present,
-                                               "late": counts.late}, self._user(user))
-        self._active = None
+                                               "late": counts.late, "absent": counts.absent}, self._user(user))
+        fold = getattr(self.store, "fold", None)
+        if fold is not None:
+            fold()  # "last seen" times are kept from here on
+        self._active, self._statuses = None, {}
         return ended
+
+    def _join_running(self) -> list[Person]:
+        """Add people who now belong to the running session's group (or everyone) to its list."""
+        session = self._active
+        if session is None:
+            return []
+        joined = self.store.add_expected(session.id, [p.id for p in self.members(session.group)])
+        if joined:
+            session.expected.extend(joined)
+            for person_id in joined:
+                self._statuses.setdefault(person_id, ABSENT)
+        return [self._people[p] for p in joined]
 
     def sessions(self) -> list[Session]:
         """All sessions, newest first."""
@@ -156,106 +367,99 @@ class Attendance:
     def past_sessions(self) -> list[Session]:
         return [s for s in self.sessions() if not s.active]
 
-    # ----- check-ins -------------------------------------------------------------------
+    # ----- check-ins and marks ---------------------------------------------------------
 
-    def check_in(self, person: str, similarity: float | None = None, track_id: int | None = None,
-                 when: datetime | None = None) -> CheckinResult:
+    def _load_statuses(self) -> None:
+        session = self._active
+        checkins = {c.person_id: c for c in self.store.checkins(session.id)}
+        marks = {m.person_id: m for m in self.store.marks(session.id)}
+        self._statuses = {p: resolve(checkins.get(p), marks.get(p)) for p in session.expected}
+        for person_id in {*checkins, *marks} - set(self._statuses):
+            self._statuses[person_id] = resolve(checkins.get(person_id), marks.get(person_id))
+
+    def check_in(self, person_id: str, similarity: float | None = None, track_id: int | None = None,
+                 when: datetime | None = None, evidence: dict | None = None) -> CheckinResult:
         """Record a camera sighting. The first one per session is saved (durably) as the check-in."""
-        _check_person(person)
         session = self._require_active()
+        person = self._require_person(person_id)
         when = aware(when) if when is not None else self.store.now()
-        if self.store.touch(session.id, person, when):
-            return CheckinResult(self.store.get_checkin(session.id, person), new=False)
-        checkin = Checkin(session.id, person, when, similarity=similarity, track_id=track_id, source=CAMERA,
-                          late=session.is_late(when), last_seen=when)
+        if person_id not in self._statuses:
+            return CheckinResult(person, None, new=False)  # not on this session's list
+        if self.store.touch(session.id, person_id, when):
+            return CheckinResult(person, self.store.checkin(session.id, person_id), new=False)
+        checkin = Checkin(session.id, person_id, when, similarity=similarity, track_id=track_id,
+                          late=session.is_late(when), station=self.station, last_seen=when, evidence=evidence)
         self.store.record_checkin(checkin)
-        return CheckinResult(checkin, new=True)
+        if self._statuses.get(person_id) == ABSENT and not self._marked(session.id, person_id):
+            self._statuses[person_id] = checkin.status
+        return CheckinResult(person, checkin, new=True)
 
-    def mark(self, person: str, status: str, reason: str, *, session_id: int | None = None,
-             user: str | None = None) -> Checkin:
-        """Staff override: set `person` present, late or absent with a reason (audited)."""
+    def _marked(self, session_id: int, person_id: str) -> bool:
+        return any(m.person_id == person_id for m in self.store.marks(session_id))
+
+    def mark(self, person_id: str, status: str, reason: str, *, session_id: int | None = None,
+             user: str | None = None) -> Mark:
+        """Staff decision: present, late or absent, with a reason; the camera's record stays beside it."""
         if status not in STATUSES:
             raise ValueError(f"status must be one of {', '.join(STATUSES)}")
         if not isinstance(reason, str) or not reason.strip():
             raise ValueError("a reason is required for a manual mark")
-        _check_person(person)
         session = self._session(session_id)
-        user = self._user(user)
-        now = self.store.now()
-        old = self.store.get_checkin(session.id, person)
-        checkin = Checkin(session.id, person, now, source=MANUAL, late=status == LATE,
-                          present=status != ABSENT, reason=reason.strip(), marked_by=user,
-                          last_seen=old.last_seen if old else None)
-        details = {"session_id": session.id, "person": person, "status": status, "reason": checkin.reason,
-                   "previous": old.status if old else None}
-        self.store.record_checkin(checkin, replace=True, audit=make_audit(now, "checkin.mark", details, user))
-        return checkin
+        person = self.person(person_id) or self.store.person(person_id)
+        if person is None:
+            raise NotFoundError(f"no person with id {person_id!r}")
+        previous = self.status_in(session, person_id)
+        user = self._user(user) or ""
+        mark = Mark(session.id, person_id, status, reason.strip(), user, self.store.now(), previous)
+        with self.store.batch():
+            if person_id not in session.expected:
+                self.store.add_expected(session.id, [person_id])  # staff added them to this session
+                session.expected.append(person_id)
+            self.store.add_mark(mark)
+            audit(self.store, "checkin.mark", {"session_id": session.id, "person": person_id, "status": status,
+                                               "reason": mark.reason, "previous": previous}, user)
+        if self._active is not None and session.id == self._active.id:
+            self._statuses[person_id] = status
+        return mark
 
-    def has_checked_in(self, person: str, session_id: int | None = None) -> bool:
-        return self.store.has_checkin(self._session(session_id).id, person)
-
-    def last_seen(self, person: str) -> datetime | None:
-        session = self._active
-        checkin = self.store.get_checkin(session.id, person) if session else None
-        return checkin.last_seen if checkin else None
+    def status_in(self, session: Session, person_id: str) -> str:
+        marks = [m for m in self.store.marks(session.id) if m.person_id == person_id]
+        return resolve(self.store.checkin(session.id, person_id), marks[-1] if marks else None)
 
     def counts(self, session_id: int | None = None) -> Counts:
-        """Present, late and absent in a session; absent is everyone on the roster not there, plus absent marks."""
-        session = self._session(session_id)
-        counts = self.store.counts(session.id)
-        counts.absent += sum(not self.store.has_checkin(session.id, name) for name in self.store.roster())
-        return counts
+        """Present, late and absent among everyone a session expects (and anyone marked in it)."""
+        if session_id is None or (self._active is not None and session_id == self._active.id):
+            self._require_active()
+            counts = Counts()
+            for status in self._statuses.values():
+                counts.add(status)
+            return counts
+        return self.summary(session_id).counts
 
-    def summary(self, session_id: int | None = None, roster: Iterable[str] | None = None) -> Summary:
-        return summarize(self.store, self._session(session_id), roster)
+    def summary(self, session_id: int | None = None) -> Summary:
+        return summarize(self.store, self._session(session_id), self._people)
 
-    # ----- people ---------------------------------------------------------------------
+    # ----- the roster as the screen shows it ---------------------------------------------
 
     def roster(self) -> list[RosterRow]:
-        """Everyone on the roster, by name, with their state in the running session."""
-        people = sorted(self.store.people(), key=lambda p: p.name.casefold())
-        return [self._row(person.name, person.images) for person in people]
+        """Everyone active, by name, with their state in the running session."""
+        return [self.roster_row(p.id) for p in self.people()]
 
-    def roster_row(self, name: str) -> RosterRow:
-        person = self.store.get_person(name)
-        return self._row(name, person.images if person else None)
-
-    def _row(self, name: str, images: int | None) -> RosterRow:
+    def roster_row(self, person_id: str) -> RosterRow:
+        person = self._require_person(person_id)
         session = self._active
-        checkin = self.store.get_checkin(session.id, name) if session else None
-        if checkin is None:
-            return RosterRow(name, ABSENT if session else NO_SESSION, images or 0)
-        return RosterRow(name, checkin.status, images or 0, checkin.time, checkin.last_seen, checkin.source,
-                         checkin.reason or "")
-
-    def sync_people(self, enrolled: dict[str, int], *, user: str | None = None) -> bool:
-        """Make the roster match the enrolled templates (name -> sample count); True when it changed."""
-        with self.store.batch():
-            added, removed = self.store.sync_people(enrolled)
-            if added or removed:
-                audit(self.store, "people.sync", {"added": len(added), "first": added[:20], "removed": removed[:20]},
-                      self._user(user))
-        return bool(added or removed)
-
-    def enroll(self, name: str, images: int | None = None, *, user: str | None = None) -> Person:
-        with self.store.batch():
-            person = self.store.add_person(name, images)
-            audit(self.store, "person.enroll", {"name": person.name, "images": images}, self._user(user))
-        return person
-
-    def remove_person(self, name: str, *, erase_checkins: bool = False, user: str | None = None) -> None:
-        """Take someone off the roster (their records stay), or also erase their check-ins."""
-        with self.store.batch():
-            if self.store.get_person(name) is not None:
-                self.store.delete_person(name)
-            audit(self.store, "person.delete", {"name": name, "erase_checkins": erase_checkins}, self._user(user))
-        if erase_checkins:
-            self.store.erase_checkins(name)
+        status = self._statuses.get(person_id, NO_SESSION) if session else NO_SESSION
+        checkin = self.store.checkin(session.id, person_id) if session and status != NO_SESSION else None
+        note = ""
+        if session and status != NO_SESSION and (checkin is None or status != checkin.status):
+            marks = [m for m in self.store.marks(session.id) if m.person_id == person_id]
+            note = f"manual: {marks[-1].reason}" if marks else ""
+        return RosterRow(person.id, person.name, status, person.groups, person.images,
+                         checkin.time if checkin else None, checkin.last_seen if checkin else None, note)
 
     def _user(self, user: str | None) -> str | None:
         return user or self.user
 
 
-def _check_person(person: str) -> None:
-    if not isinstance(person, str) or not person:
-        raise ValueError("person name must be non-empty text")
+def _replace(person: Person, **changes) -> Person:
+    return dataclasses.replace(person, **changes)

@@ -45,14 +45,22 @@ class Progress:
             say(text)
 
 
-def add_common(parser: argparse.ArgumentParser) -> None:
+def add_data(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=Path, default=None,
                         help="data root with database_image/, database_tensor/, models/ (default: current dir)")
+
+
+def add_models(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", choices=DEVICES, default=None, help="where models run (default: auto)")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads per model (0: automatic)")
     parser.add_argument("--detector", default=None, help="detector: a registry name or an .onnx file in models/")
     parser.add_argument("--recognizer", default=None, help="recogniser: a registry name or an .onnx file")
     parser.add_argument("--threshold", type=float, default=None, help="cosine below which a face is unknown")
+
+
+def add_common(parser: argparse.ArgumentParser) -> None:
+    add_data(parser)
+    add_models(parser)
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -61,10 +69,102 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="faceattend", description="Face-recognition attendance station.")
+    parser = argparse.ArgumentParser(prog="faceattend", description="Face-recognition attendance station.",
+                                     epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"faceattend {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    add_station_commands(sub)
+    add_record_commands(sub)
+    add_recognition_commands(sub)
+    return parser
 
+
+EXIT_CODES = """exit codes: 0 done; 1 done, but some inputs were skipped (each named on stderr);
+2 error or bad usage (one line on stderr); 3 nothing selected (an export or report with no session)"""
+
+
+def add_station_commands(sub) -> None:
+    p = sub.add_parser("station", help="the attendance station (the default command)")
+    add_station_args(p)
+    p.add_argument("--headless", action="store_true", help="no screen: record check-ins and print events")
+    p.add_argument("--session", default=None, help="with --headless: the session to start (or resume)")
+    p.add_argument("--group", default=None, help="with --headless: the session is for this group")
+    p.add_argument("--late-after", type=float, default=None, help="with --headless: late after N minutes")
+    p.add_argument("--json", action="store_true", help="with --headless: one JSON object per line")
+    p.add_argument("--max-seconds", type=float, default=None, help="with --headless: stop after this long")
+    p.add_argument("--keep-open", action="store_true",
+                   help="with --headless: leave the session running at exit, for a later station to resume")
+    p.set_defaults(func=cmd_station)
+
+    p = sub.add_parser("demo", help="the station on the built-in demo (same as station --demo)")
+    add_station_args(p)
+    p.set_defaults(func=cmd_demo, headless=False)
+
+    p = sub.add_parser("watch", help="run the live recognition worker and print its events")
+    add_common(p)
+    p.add_argument("--source", default="0", help="camera index, video file, RTSP/HTTP URL, image folder or demo")
+    p.add_argument("--no-preview", action="store_true", help="do not open the preview window")
+    p.add_argument("--json", action="store_true", help="one JSON object per event")
+    p.add_argument("--max-seconds", type=float, default=None, help="stop after this many seconds")
+    p.add_argument("--loop", action="store_true", help="replay a video file or folder when it ends")
+    p.add_argument("--every-frame", action="store_true",
+                   help="process every frame of a file or folder as fast as possible (no real-time pacing)")
+    p.set_defaults(func=cmd_watch)
+
+    p = sub.add_parser("pin", help="set or clear the staff PIN for privileged actions")
+    add_data(p)
+    p.add_argument("--clear", action="store_true")
+    p.set_defaults(func=cmd_pin)
+
+
+def add_record_commands(sub) -> None:
+    p = sub.add_parser("export", help="write the attendance sheet of a session or a date range (CSV or JSON)")
+    add_data(p)
+    p.add_argument("--session", type=int, default=None, help="session id (default: the latest session)")
+    p.add_argument("--from", dest="date_from", default=None, help="first day, YYYY-MM-DD")
+    p.add_argument("--to", dest="date_to", default=None, help="last day, YYYY-MM-DD")
+    p.add_argument("--format", choices=("csv", "json"), default="csv")
+    p.add_argument("--no-bom", action="store_true", help="CSV without the byte-order mark spreadsheets want")
+    p.add_argument("--out", type=Path, default=None, help="output file (default: a new file in DATA/exports/)")
+    p.set_defaults(func=records_command("cmd_export"))
+
+    p = sub.add_parser("report", help="attendance per person and per session over a date range")
+    add_data(p)
+    p.add_argument("--from", dest="date_from", default=None, help="first day, YYYY-MM-DD (default: 30 days ago)")
+    p.add_argument("--to", dest="date_to", default=None, help="last day, YYYY-MM-DD (default: today)")
+    p.add_argument("--group", default=None, help="only this group's sessions and people")
+    p.add_argument("--format", choices=("csv", "json"), default="csv")
+    p.add_argument("--no-bom", action="store_true", help="CSV without the byte-order mark")
+    p.add_argument("--out", type=Path, default=None, help="output file (default: a new file in DATA/exports/)")
+    p.set_defaults(func=records_command("cmd_report"))
+
+    p = sub.add_parser("people", help="the roster: import a CSV, list, edit, remove")
+    people = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    q = people.add_parser("import", help="add or update people from a CSV (id,name,groups[,photo])")
+    add_common(q)
+    q.add_argument("file", type=Path)
+    q.set_defaults(func=cmd_people_import)
+    q = people.add_parser("list", help="list the people on the roster")
+    add_data(q)
+    q.add_argument("--group", default=None)
+    q.add_argument("--all", action="store_true", help="include people who left")
+    q.add_argument("--json", action="store_true", help="one JSON object per person")
+    q.set_defaults(func=records_command("cmd_people_list"))
+    q = people.add_parser("edit", help="correct a name or set the groups (history stays under the id)")
+    add_data(q)
+    q.add_argument("person", help="id, or a name only one person has")
+    q.add_argument("--name", default=None)
+    q.add_argument("--groups", default=None, help="the groups, separated by ; (empty: none)")
+    q.set_defaults(func=records_command("cmd_people_edit"))
+    q = people.add_parser("remove", help="someone left (records kept) or asked to be erased (--erase)")
+    add_data(q)
+    q.add_argument("person", help="id, or a name only one person has")
+    q.add_argument("--erase", action="store_true",
+                   help="erasure request: delete every attendance record too, not only photos and templates")
+    q.set_defaults(func=records_command("cmd_people_remove"))
+
+
+def add_recognition_commands(sub) -> None:
     p = sub.add_parser("extract", help="build database_tensor/ from database_image/")
     add_common(p)
     p.add_argument("--path_database", "--images", dest="images", type=Path, default=None,
@@ -104,44 +204,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_common(q)
     q.set_defaults(func=cmd_models_list)
 
-    p = sub.add_parser("station", help="the attendance station (the default command)")
-    add_station_args(p)
-    p.set_defaults(func=cmd_station)
-
-    p = sub.add_parser("export", help="write attendance of a session or a date range as CSV or JSON")
-    add_common(p)
-    p.add_argument("--session", type=int, default=None, help="session id (default: the latest session)")
-    p.add_argument("--from", dest="date_from", default=None, help="first day, YYYY-MM-DD")
-    p.add_argument("--to", dest="date_to", default=None, help="last day, YYYY-MM-DD")
-    p.add_argument("--format", choices=("csv", "json"), default="csv")
-    p.add_argument("--out", type=Path, default=None, help="output file (default: DATA/exports/...)")
-    p.set_defaults(func=cmd_export)
-
-    p = sub.add_parser("pin", help="set or clear the staff PIN for privileged actions")
-    add_common(p)
-    p.add_argument("--clear", action="store_true")
-    p.set_defaults(func=cmd_pin)
-
-    p = sub.add_parser("watch", help="run the live recognition worker and print its events")
-    add_common(p)
-    p.add_argument("--source", default="0", help="camera index, video file, RTSP/HTTP URL, image folder or demo")
-    p.add_argument("--no-preview", action="store_true", help="do not open the preview window")
-    p.add_argument("--json", action="store_true", help="one JSON object per event")
-    p.add_argument("--max-seconds", type=float, default=None, help="stop after this many seconds")
-    p.add_argument("--loop", action="store_true", help="replay a video file or folder when it ends")
-    p.add_argument("--every-frame", action="store_true",
-                   help="process every frame of a file or folder as fast as possible (no real-time pacing)")
-    p.set_defaults(func=cmd_watch)
-
-    p = sub.add_parser("demo", help="the station on the built-in demo (same as station --demo)")
-    add_station_args(p)
-    p.set_defaults(func=cmd_demo)
-
     p = sub.add_parser("doctor", help="check this machine: runtime, GPU, models, cameras, display")
     add_common(p)
     p.add_argument("--cameras", type=int, default=4, help="how many camera indexes to try")
     p.set_defaults(func=cmd_doctor)
-    return parser
 
 
 def add_station_args(parser: argparse.ArgumentParser) -> None:
@@ -151,6 +217,25 @@ def add_station_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--demo", action="store_true", help="run on the built-in demo (data root demo-data/)")
     parser.add_argument("--no-preview", action="store_true", help="do not open the preview window")
     parser.add_argument("--name", default=None, help="station name shown in the header and the log")
+
+
+def records_command(name: str):
+    """A records command (cli/records.py), loaded when it runs."""
+
+    def command(args: argparse.Namespace) -> int:
+        from faceattend_tui.cli import records
+
+        return records.run(getattr(records, name), args, settings_from(args))
+
+    return command
+
+
+def cmd_people_import(args: argparse.Namespace) -> int:
+    from faceattend_tui.cli import records
+
+    settings = settings_from(args)
+    command = lambda a, s: records.cmd_people_import(a, s, lambda: make_engine(s))  # noqa: E731
+    return records.run(command, args, settings)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -331,14 +416,16 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
 
 def cmd_station(args: argparse.Namespace, app_class=None) -> int:
-    """The station and its terminal UI; `app_class` lets a benchmark run an instrumented screen."""
+    """The station with its terminal UI, or headless; `app_class` lets a benchmark instrument the screen."""
     from faceattend_tui.demo import enroll_demo_roster
     from faceattend_tui.station import Station, StationError
-    from faceattend_tui.tui.app import StationApp
 
     if args.demo:
         args.source = args.source or "demo"
         args.data = args.data or Path("demo-data")
+    if args.headless and not args.session:
+        say("error: --headless needs --session NAME")
+        return EXIT_USAGE
     settings = settings_from(args)
     source = args.source or "0"
     if source == "demo":
@@ -350,46 +437,26 @@ def cmd_station(args: argparse.Namespace, app_class=None) -> int:
         say(f"error: {exc}")
         return EXIT_USAGE
     try:
-        (app_class or StationApp)(station).run()
-    finally:
-        station.close()
-    return EXIT_OK
-
-
-def cmd_export(args: argparse.Namespace) -> int:
-    from datetime import date
-
-    from faceattend_tui.attendance import (
-        ExportError,
-        LockedError,
-        StoreError,
-        acquire_lock,
-        current_user,
-        export_attendance,
-        open_store,
-    )
-    from faceattend_tui.attendance.store import default_path
-
-    settings = settings_from(args)
-    try:
-        start = date.fromisoformat(args.date_from) if args.date_from else None
-        end = date.fromisoformat(args.date_to) if args.date_to else None
-    except ValueError:
-        say("error: --from and --to take dates as YYYY-MM-DD")
-        return EXIT_USAGE
-    log = default_path(settings.data)
-    if not log.is_file():
-        say(f"error: {log}: no attendance log here")
-        return EXIT_USAGE
-    try:
-        with acquire_lock(settings.data), open_store(settings.data) as store:
-            path = export_attendance(store, settings.exports_dir, args.format, args.out, args.session,
-                                     start or end, end or start, current_user())
-    except (LockedError, StoreError, ExportError, LookupError) as exc:
+        return run_headless(station, args) if args.headless else run_screen(station, app_class)
+    except StationError as exc:
         say(f"error: {exc}")
         return EXIT_USAGE
-    say(f"wrote {path}")
+    finally:
+        station.close()
+
+
+def run_screen(station, app_class) -> int:
+    from faceattend_tui.tui.app import StationApp
+
+    (app_class or StationApp)(station).run()
     return EXIT_OK
+
+
+def run_headless(station, args: argparse.Namespace) -> int:
+    from faceattend_tui.cli.headless import HeadlessOptions, run_headless
+
+    options = HeadlessOptions(args.session, args.group, args.late_after, args.json, args.max_seconds, args.keep_open)
+    return run_headless(station, options, sys.stdout)
 
 
 def cmd_pin(args: argparse.Namespace) -> int:

@@ -286,10 +286,19 @@ class SetSession(Command):
 
 
 @dataclass(frozen=True)
+class SetNames(Command):
+    """Display names of the template folders, for the preview's labels."""
+
+    names: dict[str, str]
+
+
+@dataclass(frozen=True)
 class StartCapture(Command):
     request: str
     seconds: float
     count: int
 
 
-COMMAND_TYPES: tuple[type[Command], ...] = (Shutdown, Pause, Reload, SetPreview, SetSource, SetSession, StartCapture)
+COMMAND_TYPES: tuple[type[Command], ...] = (
+    Shutdown, Pause, Reload, SetPreview, SetSource, SetSession, SetNames, StartCapture,
+)

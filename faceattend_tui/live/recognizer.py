@@ -55,6 +55,7 @@ class LiveRecognizer:
         self.times = StageTimes()
         self.overlays: list[Overlay] = []
         self.last_faces: list[Face] = []
+        self.names: dict[str, str] = {}  # template folder -> display name, for labels
 
     def set_gallery(self, gallery: Gallery) -> None:
         """New enrolled people take effect at once; undecided tracks simply keep voting."""
@@ -74,7 +75,7 @@ class LiveRecognizer:
         self.times.add("embed", time.perf_counter() - tracked)
         self.times.frames += 1
         self.times.faces = len(faces)
-        self.overlays = [overlay(t) for t in tracks]
+        self.overlays = [overlay(t, self.names) for t in tracks]
         return events
 
     def _recognise(self, frame: np.ndarray, tracks: list[Track], now: float) -> list[Checkin | Unknown]:
@@ -116,10 +117,10 @@ def t_face(track: Track) -> Face:
     return Face(track.box, track.score, track.landmarks)
 
 
-def overlay(track: Track) -> Overlay:
+def overlay(track: Track, names: dict[str, str]) -> Overlay:
     box = tuple(int(round(v)) for v in track.box)
     if track.state == "known":
-        return Overlay(box, "known", f"{track.name} {track.similarity:.2f}")
+        return Overlay(box, "known", f"{names.get(track.name, track.name)} {track.similarity:.2f}")
     if track.state == "unknown":
         return Overlay(box, "unknown", "unknown")
     hint = f"{track.last_similarity:.2f}" if track.last_similarity > -1 else "..."

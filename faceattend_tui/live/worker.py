@@ -42,6 +42,7 @@ class WorkerConfig:
     realtime: bool = True  # False: every frame of a file or folder, as fast as possible
     loop: bool = False
     session: str = ""
+    names: dict[str, str] = field(default_factory=dict)  # template folder -> display name
     # Sources named by a word rather than a device or path ("demo"): picklable factories.
     named_sources: dict[str, SourceFactory] = field(default_factory=dict)
     log_path: str = ""  # where the process's own stdout/stderr go (keeps a TUI's screen clean)
@@ -78,6 +79,7 @@ class Worker:
         for note in self.engine.notes:
             self.notice(note, "device")
         self.recognizer = LiveRecognizer(self.engine, self._load_gallery(), self.settings)
+        self.recognizer.names = dict(self.config.names)
         info = self.engine.recognizer
         self.emit(ev.Ready(device=self.engine.device, detector=self.settings.detector, recognizer=info.name,
                            recognizer_sha256=info.sha256, embedding_dim=self.engine.embedder.dim,
@@ -251,6 +253,8 @@ class Worker:
                 self._open_source(source)
             case ev.SetSession(name=name):
                 self.session = name
+            case ev.SetNames(names=names):
+                self.recognizer.names = dict(names)
             case ev.StartCapture():
                 self._start_capture(command)
             case _:
@@ -336,6 +340,8 @@ class WorkerHandle:
                 self.config.session = name
             case ev.SetPreview(on=on):
                 self.config.preview = on
+            case ev.SetNames(names=names):
+                self.config.names = dict(names)
 
     def poll(self, timeout: float = 0.1) -> list[ev.Event]:
         """Events waiting now (blocking up to timeout for the first); notices a dead worker."""

@@ -21,8 +21,11 @@ from faceattend_tui.tui.screens import (
     EnrollScreen,
     ExportScreen,
     HelpScreen,
+    ImportScreen,
     MarkScreen,
     PastSessionsScreen,
+    RemoveScreen,
+    ReportScreen,
     StartSessionScreen,
 )
 from faceattend_tui.tui.widgets import LivePane, RosterPane, SessionPane, StatusHeader
@@ -43,9 +46,11 @@ class StationApp(App):
         Binding("slash", "filter", "Filter", id="filter", tooltip="filter the roster by name"),
         Binding("m", "mark", "Mark", id="mark",
                 tooltip="mark the selected person present / late / absent (with a reason)"),
-        Binding("d", "delete", "Delete", id="delete", show=False,
-                tooltip="delete the selected person (photos, templates, optionally check-ins)"),
-        Binding("h", "history", "History", id="history", tooltip="past sessions"),
+        Binding("d", "delete", "Remove", id="delete", show=False,
+                tooltip="remove the selected person: they left (records kept), or an erasure request"),
+        Binding("h", "history", "History", id="history", tooltip="past sessions: show one, or export it"),
+        Binding("r", "report", "Report", id="report", show=False,
+                tooltip="attendance report: a chart per session, people below a rate"),
         Binding("a", "absent_first", "Absent first", id="absent-first", show=False,
                 tooltip="absentees first in the session pane"),
         Binding("tab", "next_pane", "Next pane", id="next-pane", show=False, tooltip="next pane"),
@@ -103,7 +108,7 @@ class StationApp(App):
     @on(msg.Sighting)
     def sighting(self, message: msg.Sighting) -> None:
         update = message.update
-        self.query_one(LivePane).add(update.name, update.similarity, update.time, "no session")
+        self.query_one(LivePane).add(update.name, update.similarity, update.time, update.reason)
 
     @on(msg.UnknownFaces)
     def unknown_faces(self, message: msg.UnknownFaces) -> None:
@@ -122,7 +127,9 @@ class StationApp(App):
         self.refresh_header()
 
     @on(msg.RosterChanged)
-    def roster_changed(self) -> None:
+    def roster_changed(self, message: msg.RosterChanged) -> None:
+        if message.update.notice:
+            self.notify(message.update.notice, timeout=8)
         self.refresh_panes()
 
     @on(msg.Problem)
@@ -151,7 +158,7 @@ class StationApp(App):
 
     def action_toggle_session(self) -> None:
         if self.station.active is None:
-            self.push_screen(StartSessionScreen(self.station.needs_pin), self._start_session)
+            self.push_screen(StartSessionScreen(self.station.needs_pin, self.station.groups()), self._start_session)
         else:
             question = f"Stop session {self.station.active.name!r}?"
             self.push_screen(ConfirmScreen(question, needs_pin=self.station.needs_pin), self._stop_session)
@@ -159,9 +166,11 @@ class StationApp(App):
     def _start_session(self, request) -> None:
         if request is None:
             return
-        if self.attempt(partial(self.station.start_session, request.name, request.late_after, request.pin)):
+        session = self.attempt(partial(self.station.start_session, request.name, request.late_after, request.pin,
+                                       request.group))
+        if session:
             self.viewing_session = None
-            self.notify(f"session {request.name!r} started")
+            self.notify(f"session {session.name!r} started for {session.audience} ({len(session.expected)} expected)")
             self.refresh_panes()
             self.refresh_header()
 
@@ -176,16 +185,17 @@ class StationApp(App):
             self.refresh_header()
 
     def action_enroll(self) -> None:
-        self.enrolling = EnrollScreen(self.station.needs_pin, self.station.capture)
+        self.enrolling = EnrollScreen(self.station.needs_pin, self.station.capture, self.station.describe_enrollee)
         self.push_screen(self.enrolling, self._save_enrollment)
 
     def _save_enrollment(self, request) -> None:
         self.enrolling = None
         if request is None:
             return
-        count = self.attempt(partial(self.station.save_enrollment, request.name, request.samples, request.pin))
-        if count:
-            self.notify(f"{request.name} enrolled ({count} samples); recognised from now on")
+        saved = self.attempt(partial(self.station.save_enrollment, request.target, request.samples, request.pin))
+        if saved:
+            person, count = saved
+            self.notify(f"{person.name} ({person.id}) enrolled ({count} samples); recognised from now on")
             self.refresh_panes()
 
     def action_export(self) -> None:
@@ -197,7 +207,7 @@ class StationApp(App):
         if request is None:
             return
         session_id = session_id if session_id is not None else self.viewing_session
-        path = self.attempt(partial(self.station.export, request.fmt, None, session_id, request.date_from,
+        path = self.attempt(partial(self.station.export, request.options, session_id, request.date_from,
                                     request.date_to, request.pin))
         if path:
             self.notify(f"exported to {path}", timeout=10)
@@ -219,32 +229,60 @@ class StationApp(App):
     def filter_done(self) -> None:
         self.query_one("#roster-table", FastTable).focus()
 
-    def action_mark(self) -> None:
-        person = self.query_one(RosterPane).selected()
+    def selected_person(self):
+        """The person selected in the roster, or None with a word to the user."""
+        person_id = self.query_one(RosterPane).selected()
+        person = self.station.person(person_id) if person_id else None
         if person is None:
             self.notify("select a person in the roster first", severity="warning")
-            return
-        self.push_screen(MarkScreen(person, self.station.needs_pin), partial(self._mark, person))
+        return person
 
-    def _mark(self, person: str, request) -> None:
+    def action_mark(self) -> None:
+        person = self.selected_person()
+        if person is not None:
+            self.push_screen(MarkScreen(person.name, self.station.needs_pin), partial(self._mark, person.id))
+
+    def _mark(self, person_id: str, request) -> None:
         if request is not None and self.attempt(
-                partial(self.station.mark, person, request.status, request.reason, request.pin)):
+                partial(self.station.mark, person_id, request.status, request.reason, request.pin)):
             self.refresh_panes()
 
     def action_delete(self) -> None:
-        person = self.query_one(RosterPane).selected()
-        if person is None:
-            self.notify("select a person in the roster first", severity="warning")
-            return
-        question = f"Delete {person}? Their photos and templates are erased."
-        screen = ConfirmScreen(question, checkbox="also erase their check-ins", needs_pin=self.station.needs_pin)
-        self.push_screen(screen, partial(self._delete, person))
+        person = self.selected_person()
+        if person is not None:
+            self.push_screen(RemoveScreen(person, self.station.needs_pin), partial(self._remove, person.id))
 
-    def _delete(self, person: str, confirmed) -> None:
-        if confirmed is not None and self.attempt(
-                partial(self.station.delete_person, person, confirmed.checked, confirmed.pin)):
-            self.notify(f"{person} deleted")
+    def _remove(self, person_id: str, request) -> None:
+        if request is None:
+            return
+        person = self.attempt(partial(self.station.remove_person, person_id, request.erase, request.pin))
+        if person:
+            done = "erased with all their records" if request.erase else "removed; their records are kept"
+            self.notify(f"{person.name} ({person.id}) {done}")
             self.refresh_panes()
+
+    def action_import_roster(self) -> None:
+        self.push_screen(ImportScreen(self.station.needs_pin), self._import_roster)
+
+    def _import_roster(self, request) -> None:
+        if request is not None:
+            self.notify(f"importing {request.path} ...")
+            self.run_import(request.path, request.pin)
+
+    @work(thread=True, exclusive=True, group="import", exit_on_error=False)
+    def run_import(self, path: str, pin: str) -> None:
+        """Photos in the roster are extracted, which takes a while: off the screen's thread."""
+        try:
+            lines = self.station.import_roster(path, pin)
+        except (StationError, OSError) as exc:
+            self.call_from_thread(self.notify, str(exc), severity="error", timeout=12)
+            return
+        self.call_from_thread(self.notify, "\n".join(lines[:12]), timeout=12)
+        self.call_from_thread(self.refresh_panes)
+
+    def action_report(self) -> None:
+        today = self.station.now().date()
+        self.push_screen(ReportScreen(self.station.report, self.station.groups(), today))
 
     def action_history(self) -> None:
         self.push_screen(PastSessionsScreen(self.station.sessions()), self._history_choice)
@@ -262,7 +300,7 @@ class StationApp(App):
     def action_absent_first(self) -> None:
         pane = self.query_one(SessionPane)
         pane.absent_first = not pane.absent_first
-        pane.show(pane.summary)
+        pane.redraw()
 
     def action_next_pane(self) -> None:
         if len(self.screen_stack) > 1:  # in a dialog, tab moves between its fields as usual
@@ -289,3 +327,5 @@ class StationApp(App):
         for binding in self.BINDINGS:
             action = getattr(self, f"action_{binding.action}")
             yield SystemCommand(binding.description, f"key: {binding.key}", action)
+        yield SystemCommand("Import roster", "people and groups from a CSV file (id,name,groups,photo)",
+                            self.action_import_roster)

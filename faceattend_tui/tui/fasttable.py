@@ -83,13 +83,17 @@ class FastTable(ScrollView, can_focus=True):
             self._refilter(self.selected)
 
     def apply_filter(self, needle: str) -> None:
-        """Show only rows whose key contains `needle` (case-insensitive)."""
+        """Show only rows whose key or first cell contains `needle` (case-insensitive)."""
         self.needle = needle.strip().casefold()
         self._refilter(self.selected)
 
+    def _searchable(self, key: str) -> str:
+        first = self.rows[key][0] if self.rows[key] else ""
+        return f"{key} {first if isinstance(first, str) else first[0]}".casefold()
+
     def _refilter(self, selected: str | None, keep_top: bool = False) -> None:
         needle = self.needle
-        self.shown = [k for k in self.order if needle in k.casefold()] if needle else list(self.order)
+        self.shown = [k for k in self.order if needle in self._searchable(k)] if needle else list(self.order)
         self.virtual_size = Size(self._width(), len(self.shown) + 1)
         if selected in self.rows and not keep_top:
             self.cursor = self.shown.index(selected) if selected in self.shown else 0

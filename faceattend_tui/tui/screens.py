@@ -1,23 +1,29 @@
-"""Dialogs: start a session, enroll, export, mark, confirm, past sessions, help."""
+"""Dialogs: start a session, enroll, export, mark, remove, confirm, past sessions, report, help."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from rich.markup import escape
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, DataTable, Input, Label, RadioButton, RadioSet, Static
+from textual.widgets import Button, Checkbox, DataTable, Input, Label, RadioButton, RadioSet, Select, Static
+from textual_plotext import PlotextPlot
 
+from faceattend_tui.attendance import ExportOptions, Person, Report
 from faceattend_tui.live.events import CaptureSample
+from faceattend_tui.station import EnrollTarget
 from faceattend_tui.tui.messages import CaptureDone
 from faceattend_tui.tui.thumbnail import halfblock
+
+EVERYONE = "__everyone__"
+
 
 # What the dialogs return (None when cancelled).
 
@@ -26,18 +32,24 @@ from faceattend_tui.tui.thumbnail import halfblock
 class SessionRequest:
     name: str
     late_after: float | None
+    group: str | None
     pin: str
 
 
 @dataclass(frozen=True)
 class Confirmed:
-    checked: bool  # the dialog's checkbox, when it has one
+    pin: str
+
+
+@dataclass(frozen=True)
+class RemoveRequest:
+    erase: bool  # an erasure request: records go too
     pin: str
 
 
 @dataclass(frozen=True)
 class ExportRequest:
-    fmt: str
+    options: ExportOptions
     date_from: date | None
     date_to: date | None
     pin: str
@@ -52,7 +64,7 @@ class MarkRequest:
 
 @dataclass(frozen=True)
 class EnrollRequest:
-    name: str
+    target: EnrollTarget
     samples: tuple[CaptureSample, ...]
     pin: str
 
@@ -72,10 +84,9 @@ class Pin(Input):
 
 
 class Dialog(ModalScreen):
-    """A centred box; escape cancels (dismisses with None); typing starts in the first text field."""
+    """A centred box that scrolls when the terminal is small; escape cancels (dismisses with None)."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
-    TITLE_TEXT = ""
 
     def on_mount(self) -> None:
         fields = [f for f in self.query(Input) if not f.disabled]
@@ -100,18 +111,36 @@ def buttons(ok: str) -> Horizontal:
     return Horizontal(Button(ok, variant="primary", id="ok"), Button("Cancel", id="cancel"), classes="buttons")
 
 
-class StartSessionScreen(Dialog):
-    """Name and optional 'late after N minutes'."""
+def parse_minutes(text: str) -> float | None:
+    """Minutes typed by staff: empty for none; raises ValueError for anything but a number >= 0."""
+    text = text.strip().replace(",", ".")
+    if not text:
+        return None
+    value = float(text)
+    if value < 0 or value != value:
+        raise ValueError(text)
+    return value
 
-    def __init__(self, needs_pin: bool) -> None:
+
+def parse_day(text: str) -> date | None:
+    text = text.strip()
+    return date.fromisoformat(text) if text else None
+
+
+class StartSessionScreen(Dialog):
+    """Name, who it is for (a group or everyone) and an optional 'late after N minutes'."""
+
+    def __init__(self, needs_pin: bool, groups: list[str]) -> None:
         super().__init__()
-        self.needs_pin = needs_pin
+        self.needs_pin, self.groups = needs_pin, groups
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
+        options = [("everyone", EVERYONE)] + [(g, g) for g in self.groups]
+        with VerticalScroll(classes="dialog"):
             yield Label("Start a session", classes="dialog-title")
             yield Input(placeholder="session name, e.g. Physics 101", id="name")
-            yield Input(placeholder="late after N minutes (optional)", id="late", type="number")
+            yield Input(placeholder="late after N minutes (optional)", id="late")
+            yield Select(options, value=EVERYONE, allow_blank=False, id="group", prompt="for")
             yield Pin(self.needs_pin)
             yield Label("", id="dialog-error")
             yield buttons("Start")
@@ -120,33 +149,30 @@ class StartSessionScreen(Dialog):
     @on(Button.Pressed, "#ok")
     def submit(self) -> None:
         name = self.query_one("#name", Input).value.strip()
-        late_text = self.query_one("#late", Input).value.strip()
         if not name:
             self.error("the session needs a name")
             return
         try:
-            late = float(late_text) if late_text else None
+            late = parse_minutes(self.query_one("#late", Input).value)
         except ValueError:
-            self.error("late after: a number of minutes")
+            self.error("late after: a number of minutes, 0 or more (or empty)")
             return
-        self.dismiss(SessionRequest(name, late, self.pin()))
-
+        group = self.query_one("#group", Select).value
+        self.dismiss(SessionRequest(name, late, None if group == EVERYONE else group, self.pin()))
 
 
 class ConfirmScreen(Dialog):
-    """A yes/no question, optionally with a checkbox and a PIN."""
+    """A yes/no question with a PIN when the station has one."""
 
     BINDINGS = [Binding("escape", "cancel", "No"), Binding("y", "yes", "Yes"), Binding("n", "cancel", "No")]
 
-    def __init__(self, question: str, checkbox: str | None = None, needs_pin: bool = False) -> None:
+    def __init__(self, question: str, needs_pin: bool = False) -> None:
         super().__init__()
-        self.question, self.checkbox, self.needs_pin = question, checkbox, needs_pin
+        self.question, self.needs_pin = question, needs_pin
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
+        with VerticalScroll(classes="dialog"):
             yield Label(self.question, classes="dialog-title")
-            if self.checkbox:
-                yield Checkbox(self.checkbox, id="check")
             yield Pin(self.needs_pin)
             yield Label("", id="dialog-error")
             yield buttons("Yes")
@@ -154,9 +180,65 @@ class ConfirmScreen(Dialog):
     @on(Button.Pressed, "#ok")
     @on(Input.Submitted)
     def action_yes(self) -> None:
-        checked = self.query_one("#check", Checkbox).value if self.checkbox else False
-        self.dismiss(Confirmed(checked, self.pin()))
+        self.dismiss(Confirmed(self.pin()))
 
+
+class RemoveScreen(Dialog):
+    """Take someone off the roster: they left (records kept), or an erasure request (everything goes)."""
+
+    def __init__(self, person: Person, needs_pin: bool) -> None:
+        super().__init__()
+        self.person, self.needs_pin = person, needs_pin
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(classes="dialog"):
+            yield Label(f"Remove {escape(self.person.name)} ({escape(self.person.id)})", classes="dialog-title")
+            with RadioSet(id="how"):
+                yield RadioButton("Left: photos and templates deleted, attendance records kept", value=True,
+                                  id="leave")
+                yield RadioButton("Erasure request: photos, templates AND all attendance records deleted",
+                                  id="erase")
+            yield Pin(self.needs_pin)
+            yield Label("", id="dialog-error")
+            yield buttons("Remove")
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#ok")
+    def submit(self) -> None:
+        self.dismiss(RemoveRequest(self.query_one("#erase", RadioButton).value, self.pin()))
+
+
+@dataclass(frozen=True)
+class ImportRequest:
+    path: str
+    pin: str
+
+
+class ImportScreen(Dialog):
+    """A roster CSV to import: id,name,groups and optionally photo (a path next to the file)."""
+
+    def __init__(self, needs_pin: bool) -> None:
+        super().__init__()
+        self.needs_pin = needs_pin
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(classes="dialog"):
+            yield Label("Import a roster", classes="dialog-title")
+            yield Label("A CSV with the columns id,name,groups and optionally photo; groups are separated by ;. "
+                        "Nothing is written if a row is bad.", classes="note")
+            yield Input(placeholder="path of the CSV file", id="path")
+            yield Pin(self.needs_pin)
+            yield Label("", id="dialog-error")
+            yield buttons("Import")
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#ok")
+    def submit(self) -> None:
+        path = self.query_one("#path", Input).value.strip()
+        if not path:
+            self.error("type the path of the CSV file")
+            return
+        self.dismiss(ImportRequest(path, self.pin()))
 
 
 class ExportScreen(Dialog):
@@ -167,12 +249,13 @@ class ExportScreen(Dialog):
         self.session_label, self.needs_pin = session_label, needs_pin
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
+        with VerticalScroll(classes="dialog"):
             yield Label("Export attendance", classes="dialog-title")
             with RadioSet(id="format"):
                 yield RadioButton("CSV", value=True, id="csv")
                 yield RadioButton("JSON", id="json")
-            yield Label(f"Session: {self.session_label}, or a date range:")
+            yield Checkbox("CSV for Excel (byte-order mark)", value=True, id="bom")
+            yield Label(f"Session: {escape(self.session_label)}, or a date range:")
             yield Input(placeholder="from YYYY-MM-DD (optional)", id="from")
             yield Input(placeholder="to YYYY-MM-DD (optional)", id="to")
             yield Pin(self.needs_pin)
@@ -189,25 +272,20 @@ class ExportScreen(Dialog):
         except ValueError:
             self.error("dates as YYYY-MM-DD")
             return
-        self.dismiss(ExportRequest(fmt, start or end, end or start, self.pin()))
-
-
-
-def parse_day(text: str) -> date | None:
-    text = text.strip()
-    return date.fromisoformat(text) if text else None
+        options = ExportOptions(fmt, self.query_one("#bom", Checkbox).value)
+        self.dismiss(ExportRequest(options, start or end, end or start, self.pin()))
 
 
 class MarkScreen(Dialog):
-    """Manual mark of one person, with a reason."""
+    """Manual mark of one person, with a reason; the camera's record stays beside it."""
 
     def __init__(self, person: str, needs_pin: bool) -> None:
         super().__init__()
         self.person, self.needs_pin = person, needs_pin
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
-            yield Label(f"Mark {self.person}", classes="dialog-title")
+        with VerticalScroll(classes="dialog"):
+            yield Label(f"Mark {escape(self.person)}", classes="dialog-title")
             with RadioSet(id="status"):
                 yield RadioButton("present", value=True, id="present")
                 yield RadioButton("late", id="late")
@@ -228,27 +306,32 @@ class MarkScreen(Dialog):
         self.dismiss(MarkRequest(status, reason, self.pin()))
 
 
-
 class EnrollScreen(Dialog):
-    """Name a newcomer (or an enrolled person to add samples), capture, look, then save.
+    """Who (someone on the roster, or a newcomer), capture, look at the samples, then save.
 
     `capture` asks the station for a capture and returns its request id; the result comes back
-    as a CaptureDone message posted to this screen.
+    as a CaptureDone message posted to this screen. `describe` says whom a typed name or id means.
     """
 
     BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+c", "capture", "Capture", show=False)]
 
-    def __init__(self, needs_pin: bool, capture: Callable[[], str]) -> None:
+    def __init__(self, needs_pin: bool, capture: Callable[[], str],
+                 describe: Callable[[EnrollTarget], str]) -> None:
         super().__init__()
         self.needs_pin = needs_pin
         self.request_capture = capture
+        self.describe = describe
         self.request: str | None = None
         self.samples: tuple[CaptureSample, ...] = ()
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog wide"):
+        with VerticalScroll(classes="dialog wide"):
             yield Label("Enroll from the camera", classes="dialog-title")
-            yield Input(placeholder="name (new, or enrolled to add samples)", id="name")
+            yield Input(placeholder="name, or the id of someone on the roster", id="name")
+            with Horizontal(classes="fields"):
+                yield Input(placeholder="newcomer's id (optional)", id="person-id")
+                yield Input(placeholder="groups, separated by ; (optional)", id="groups")
+            yield Label("", id="enroll-who")
             yield Label("Ask the person to look at the camera, then capture (3 s).", id="enroll-hint")
             with Horizontal(id="enroll-body"):
                 yield Static("", id="thumb")
@@ -260,10 +343,20 @@ class EnrollScreen(Dialog):
             yield Horizontal(Button("Capture", id="capture"), Button("Save", variant="primary", id="ok", disabled=True),
                              Button("Cancel", id="cancel"), classes="buttons")
 
+    def target(self) -> EnrollTarget:
+        text = self.query_one("#name", Input).value.strip()
+        groups = tuple(g.strip() for g in self.query_one("#groups", Input).value.split(";") if g.strip())
+        return EnrollTarget(text, self.query_one("#person-id", Input).value.strip(), groups)
+
+    @on(Input.Changed)
+    def who_changed(self) -> None:
+        target = self.target()
+        self.query_one("#enroll-who", Label).update(self.describe(target) if target.name else "")
+
     @on(Button.Pressed, "#capture")
-    @on(Input.Submitted, "#name")
+    @on(Input.Submitted)
     def action_capture(self) -> None:
-        if not self.query_one("#name", Input).value.strip():
+        if not self.target().name:
             self.error("type the person's name first")
             return
         self.query_one("#capture", Button).disabled = True
@@ -285,16 +378,14 @@ class EnrollScreen(Dialog):
         self.query_one("#ok", Button).disabled = not self.samples
         if self.samples:
             self.query_one("#thumb", Static).update(halfblock(self.samples[0].photo_jpeg))
-        name = self.query_one("#name", Input).value.strip()
-        hint = result.message or f"{len(self.samples)} samples; press Save to enroll {name}"
-        if result.match and result.match.name != name:
+        hint = result.message or f"{len(self.samples)} samples; press Save to enroll {self.target().name}"
+        if result.match and result.match.name not in (self.target().name, self.target().person_id):
             self.error(f"warning: this face already looks like {result.match.name} ({result.match.similarity:.2f})")
         self.query_one("#enroll-hint", Label).update(hint)
 
     @on(Button.Pressed, "#ok")
     def save(self) -> None:
-        name = self.query_one("#name", Input).value.strip()
-        self.dismiss(EnrollRequest(name, self.samples, self.pin()))
+        self.dismiss(EnrollRequest(self.target(), self.samples, self.pin()))
 
 
 class PastSessionsScreen(Dialog):
@@ -311,10 +402,10 @@ class PastSessionsScreen(Dialog):
         with Vertical(classes="dialog wide"):
             yield Label("Sessions (enter: show, x: export, esc: close)", classes="dialog-title")
             table = DataTable(id="sessions", cursor_type="row", zebra_stripes=True)
-            table.add_columns("Id", "Name", "Started", "Ended")
+            table.add_columns("Id", "Name", "For", "Started", "Ended")
             for s in self.sessions:
                 ended = f"{s.ended_at:%Y-%m-%d %H:%M}" if s.ended_at else "running"
-                table.add_row(str(s.id), s.name, f"{s.started_at:%Y-%m-%d %H:%M}", ended, key=str(s.id))
+                table.add_row(str(s.id), s.name, s.audience, f"{s.started_at:%Y-%m-%d %H:%M}", ended, key=str(s.id))
             yield table
 
     def _current(self) -> int | None:
@@ -333,6 +424,75 @@ class PastSessionsScreen(Dialog):
     def _choose(self, action: str) -> None:
         session_id = self._current()
         self.dismiss(None if session_id is None else HistoryChoice(action, session_id))
+
+
+class ReportScreen(Dialog):
+    """Attendance over a date range: a chart per session and the people below a chosen rate."""
+
+    BINDINGS = [Binding("escape", "cancel", "Close")]
+
+    def __init__(self, build: Callable[[date, date, str | None], Report], groups: list[str], today: date) -> None:
+        super().__init__()
+        self.build, self.groups, self.today = build, groups, today
+
+    def compose(self) -> ComposeResult:
+        options = [("everyone", EVERYONE)] + [(g, g) for g in self.groups]
+        with VerticalScroll(classes="dialog wide", id="report"):
+            yield Label("Attendance report (enter: update, esc: close)", classes="dialog-title")
+            yield Label("from, to, and the rate (%) under which people are listed:")
+            with Horizontal(classes="fields"):
+                yield Input(str(self.today - timedelta(days=30)), placeholder="from YYYY-MM-DD", id="from")
+                yield Input(str(self.today), placeholder="to YYYY-MM-DD", id="to")
+                yield Input("80", placeholder="rate %", id="rate")
+            yield Select(options, value=EVERYONE, allow_blank=False, id="group", prompt="for")
+            yield Label("", id="dialog-error")
+            yield PlotextPlot(id="chart")
+            yield Label("", id="below-title")
+            table = DataTable(id="below", cursor_type="row", zebra_stripes=True)
+            table.add_columns("Id", "Name", "Expected", "Came", "Rate")
+            yield table
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.update_report()
+
+    @on(Input.Submitted)
+    @on(Select.Changed)
+    def update_report(self) -> None:
+        try:
+            start = parse_day(self.query_one("#from", Input).value) or self.today - timedelta(days=30)
+            end = parse_day(self.query_one("#to", Input).value) or self.today
+            rate = float(self.query_one("#rate", Input).value or 80) / 100
+        except ValueError:
+            self.error("dates as YYYY-MM-DD, the rate as a number of percent")
+            return
+        group = self.query_one("#group", Select).value
+        try:
+            report = self.build(start, end, None if group == EVERYONE else group)
+        except Exception as exc:  # noqa: BLE001 - shown in the dialog, the station keeps running
+            self.error(str(exc))
+            return
+        self.error("")
+        self.show(report, rate)
+
+    def show(self, report: Report, rate: float) -> None:
+        plot = self.query_one("#chart")
+        plt = plot.plt
+        plt.clear_data()
+        rates = [round(100 * (line.rate or 0)) for line in report.sessions]
+        labels = [f"{line.session.started_at:%m-%d} {line.session.name}"[:14] for line in report.sessions]
+        if rates:
+            plt.bar(labels, rates)
+        plt.title(f"attended, % per session ({len(rates)} sessions)")
+        plt.ylim(0, 100)
+        plot.refresh()
+        below = report.below(rate)
+        self.query_one("#below-title", Label).update(f"{len(below)} people below {rate:.0%}")
+        table = self.query_one("#below", DataTable)
+        table.clear()
+        for line in below:
+            table.add_row(line.person.id, line.person.name, str(line.counts.total), str(line.counts.attended),
+                          f"{line.rate:.0%}")
 
 
 def help_text(bindings) -> str:
@@ -360,7 +520,7 @@ class HelpScreen(Dialog):
         self.app.pop_screen()  # installed once and kept, so it is popped rather than dismissed
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog wide"):
+        with VerticalScroll(classes="dialog wide"):
             yield Static(self.text)
             yield Button("Close", id="close")
 

@@ -41,7 +41,8 @@ def header_markup(station_name: str, session, live: LiveState, now: datetime) ->
         elapsed = int((now - session.started_at).total_seconds())
         hours, rest = divmod(max(elapsed, 0), 3600)
         late = f", late after {session.late_after_minutes:g} min" if session.late_after_minutes is not None else ""
-        session_text = (f"[b]Session[/] [b cyan]{escape(session.name)}[/] since {session.started_at:%H:%M}{late}"
+        session_text = (f"[b]Session[/] [b cyan]{escape(session.name)}[/] ({escape(session.audience)}) "
+                        f"since {session.started_at:%H:%M}{late}"
                         f"  [b]{hours:02d}:{rest // 60:02d}:{rest % 60:02d}[/]")
     colour = {"live": "green", "error": "red", "lost": "red"}.get(live.camera, "yellow")
     line1 = f"[b magenta]faceattend[/]  station {escape(station_name)}    {session_text}"
@@ -90,14 +91,14 @@ class RosterPane(Vertical):
         yield FastTable(columns, id="roster-table")
 
     def show(self, rows: list[RosterRow]) -> None:
-        self.rows = {row.name: row for row in rows}
-        self.query_one(FastTable).set_rows([(row.name, self.cells(row)) for row in rows])
+        self.rows = {row.id: row for row in rows}
+        self.query_one(FastTable).set_rows([(row.id, self.cells(row)) for row in rows])
         self.count_present()
 
     def update_row(self, row: RosterRow) -> None:
         """One person changed: only their row is touched."""
-        self.rows[row.name] = row
-        self.query_one(FastTable).put(row.name, self.cells(row))
+        self.rows[row.id] = row
+        self.query_one(FastTable).put(row.id, self.cells(row))
         self.count_present()
 
     def cells(self, row: RosterRow) -> tuple:
@@ -123,40 +124,45 @@ class SessionPane(Vertical):
         super().__init__(**kwargs)
         self.absent_first = False
         self.summary = None
+        self.entries: dict[str, tuple[str, str, tuple]] = {}  # person id -> (status, name, cells)
 
     def compose(self) -> ComposeResult:
         yield Static("no session", id="session-counts")
-        yield FastTable([("Name", NAME_WIDTH), ("Status", 7), ("Time", 8), ("Source", 30)], id="session-table")
+        yield FastTable([("Name", NAME_WIDTH), ("Status", 7), ("Time", 8), ("Note", 30)], id="session-table")
 
     def show(self, summary) -> None:
         self.summary = summary
-        table = self.query_one(FastTable)
         if summary is None:
             self.query_one("#session-counts", Static).update("no session")
-            table.set_rows([])
-            return
-        self.show_counts(summary.counts)
+            self.entries = {}
+        else:
+            self.show_counts(summary.counts)
+            self.entries = {item.person.id: self.entry(item.name, item.status, item.checkin, item.mark)
+                            for item in summary.people}
+        self.redraw()
+
+    @staticmethod
+    def entry(name: str, status: str, checkin, mark) -> tuple[str, str, tuple]:
+        note = f"manual: {mark.reason}" if mark else ("camera" if checkin else "")
+        return status, name, (name, styled(status), clock(checkin.time if checkin else None), note)
+
+    def redraw(self) -> None:
         order = {"absent": 0, "late": 1, "present": 2} if self.absent_first else {}
-        people = sorted(summary.people, key=lambda p: (order.get(p.status, 0), p.person.casefold()))
-        rows = []
-        for item in people:
-            checkin = item.checkin
-            source = "" if checkin is None else checkin.source + (f": {checkin.reason}" if checkin.reason else "")
-            rows.append((item.person, (item.person, styled(item.status), clock(checkin.time if checkin else None),
-                                       source)))
-        table.set_rows(rows)
+        keys = sorted(self.entries, key=lambda k: (order.get(self.entries[k][0], 0), self.entries[k][1].casefold(), k))
+        self.query_one(FastTable).set_rows([(k, self.entries[k][2]) for k in keys])
 
     def show_counts(self, c) -> None:
         session = self.summary.session
         state = "running" if session.ended_at is None else f"ended {session.ended_at:%H:%M}"
         self.query_one("#session-counts", Static).update(Text.assemble(
-            (session.name, "bold"), f" ({state})\n", (f"present {c.present}", "green"), "  ",
+            (session.name, "bold"), f" ({state}, {session.audience})\n", (f"present {c.present}", "green"), "  ",
             (f"late {c.late}", "yellow"), "  ", (f"absent {c.absent}", "red")))
 
     def update_person(self, row: RosterRow, counts) -> None:
         """A check-in in the running session: one row and the counts, not the whole list."""
         if self.summary is None or self.summary.session.ended_at is not None or counts is None:
             return
-        source = row.source + (f": {row.reason}" if row.reason else "")
-        self.query_one(FastTable).put(row.name, (row.name, styled(row.status), clock(row.time), source))
+        note = row.note or ("camera" if row.time else "")
+        self.entries[row.id] = (row.status, row.name, (row.name, styled(row.status), clock(row.time), note))
+        self.query_one(FastTable).put(row.id, self.entries[row.id][2])
         self.show_counts(counts)

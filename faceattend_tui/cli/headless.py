@@ -1,0 +1,114 @@
+"""`faceattend station --headless`: the station without a screen, for kiosks, services and scripts.
+
+It opens the log, starts (or resumes) the session, records check-ins under the same rules as the
+screen, prints what `watch` prints plus one line per recorded check-in, and stops the session
+when it exits unless asked to keep it open for a later station.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from typing import TextIO
+
+from faceattend_tui.attendance.common import to_iso
+from faceattend_tui.cli.watch import human_line
+from faceattend_tui.live import events as ev
+from faceattend_tui.station import CheckinShown, Problem, Sighting, Station, StationError
+
+PIN_VARIABLE = "FACEATTEND_PIN"  # the staff PIN, when one is set, for unattended starts
+
+
+@dataclass
+class HeadlessOptions:
+    session: str
+    group: str | None = None
+    late_after: float | None = None
+    json: bool = False
+    max_seconds: float | None = None
+    keep_open: bool = False
+
+
+def recorded_line(update: CheckinShown, session: str) -> dict:
+    row = update.row
+    return {"type": "recorded", "id": row.id, "name": row.name, "status": row.status, "time": to_iso(update.time),
+            "similarity": update.similarity, "session": session, "new": update.new}
+
+
+class Headless:
+    def __init__(self, station: Station, options: HeadlessOptions, out: TextIO):
+        self.station, self.options, self.out = station, options, out
+        self.stop = threading.Event()
+        self.failed = False
+
+    def say(self, record: dict, text: str) -> None:
+        print(json.dumps(record, ensure_ascii=False) if self.options.json else text, file=self.out, flush=True)
+
+    def start_session(self) -> None:
+        running = self.station.active
+        pin = os.environ.get(PIN_VARIABLE)
+        if running is not None:
+            if running.name != " ".join(self.options.session.split()):
+                raise StationError(f"session {running.name!r} is already running; stop it or give its name")
+            self.say({"type": "session", "state": "resumed", "id": running.id, "name": running.name},
+                     f"resumed session {running.name!r} (id {running.id})")
+            return
+        session = self.station.start_session(self.options.session, self.options.late_after, pin, self.options.group)
+        self.say({"type": "session", "state": "started", "id": session.id, "name": session.name,
+                  "group": session.group, "expected": len(session.expected)},
+                 f"started session {session.name!r} for {session.audience} ({len(session.expected)} expected)")
+
+    def on_event(self, event: ev.Event) -> None:
+        self.failed |= isinstance(event, ev.Error) or event.kind == "camera-error"
+        self.say(ev.as_json(event), human_line(event))
+        if isinstance(event, ev.SourceFinished) or (isinstance(event, ev.Error) and event.fatal):
+            self.stop.set()
+
+    def on_update(self, update) -> None:
+        session = self.station.active.name if self.station.active else ""
+        match update:
+            case CheckinShown(new=True):
+                line = recorded_line(update, session)
+                self.say(line, f"recorded  {line['name']} ({line['id']}) {line['status']} at {update.time:%H:%M:%S}")
+            case Sighting(reason="not on list"):
+                self.say({"type": "not-on-list", "name": update.name, "time": to_iso(update.time)},
+                         f"not on this session's list: {update.name}")
+            case Problem():
+                self.failed = True
+                self.say({"type": "error", "message": update.message}, f"error: {update.message}")
+
+    def run(self) -> int:
+        self.start_session()
+        self.station.on_event = self.on_event
+        deadline = time.monotonic() + self.options.max_seconds if self.options.max_seconds else None
+        while not self.stop.is_set() and (deadline is None or time.monotonic() < deadline):
+            for update in self.station.poll(timeout=0.2):
+                self.on_update(update)
+        return 1 if self.failed else 0
+
+    def finish(self) -> None:
+        if self.options.keep_open or self.station.active is None:
+            return
+        session = self.station.stop_session(os.environ.get(PIN_VARIABLE))
+        counts = self.station.summary(session.id).counts
+        self.say({"type": "session", "state": "stopped", "id": session.id, "name": session.name,
+                  "present": counts.present, "late": counts.late, "absent": counts.absent},
+                 f"stopped session {session.name!r}: present {counts.present}, late {counts.late}, "
+                 f"absent {counts.absent}")
+
+
+def run_headless(station: Station, options: HeadlessOptions, out: TextIO) -> int:
+    """The headless loop on an opened station; SIGINT and SIGTERM end it cleanly."""
+    headless = Headless(station, options, out)
+    previous = {sig: signal.signal(sig, lambda *_: headless.stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        code = headless.run()
+        headless.finish()
+        return code
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -1,0 +1,198 @@
+"""Commands on the records: export, report and people (import, list, edit, remove).
+
+Reading commands (export, report, people list) work on a snapshot of the log and never take the
+station's lock, so they run while a station records. Writing commands (people import, edit and
+remove) need the log to themselves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+
+from faceattend_tui.attendance import (
+    Attendance,
+    ExportError,
+    ExportOptions,
+    LockedError,
+    NothingToExport,
+    RosterError,
+    StoreError,
+    acquire_lock,
+    build_report,
+    current_user,
+    export_attendance,
+    open_snapshot,
+    open_store,
+    report_csv,
+    report_json,
+)
+from faceattend_tui.attendance.export import free_path
+from faceattend_tui.config import Settings
+from faceattend_tui.files import atomic_write
+
+EXIT_OK, EXIT_SKIPPED, EXIT_USAGE, EXIT_NOTHING = 0, 1, 2, 3
+
+
+class CommandError(Exception):
+    """A command that cannot go on; its message is printed as one line."""
+
+    def __init__(self, message: str, code: int = EXIT_USAGE):
+        super().__init__(message)
+        self.code = code
+
+
+def say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def parse_date(text: str | None, flag: str) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        raise CommandError(f"{flag} takes a date as YYYY-MM-DD, not {text!r}") from None
+
+
+@contextlib.contextmanager
+def snapshot(settings: Settings) -> Iterator:
+    """The log as it is now, read without the station's lock."""
+    try:
+        store = open_snapshot(settings.data)
+    except StoreError as exc:
+        raise CommandError(str(exc)) from None
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+@contextlib.contextmanager
+def writable(settings: Settings) -> Iterator[Attendance]:
+    """The log to write to: refused, naming the holder, while a station runs."""
+    try:
+        with acquire_lock(settings.data), open_store(settings.data) as store:
+            yield Attendance(store, user=current_user())
+    except (LockedError, StoreError) as exc:
+        raise CommandError(f"{exc}" + ("; stop the station, or use its own command (ctrl+p)"
+                                       if isinstance(exc, LockedError) else "")) from None
+
+
+def run(command, args: argparse.Namespace, settings: Settings) -> int:
+    """Run a records command; its CommandError becomes one line on stderr and an exit code."""
+    try:
+        return command(args, settings)
+    except CommandError as exc:
+        say(f"error: {exc}")
+        return exc.code
+
+
+# ----- export ---------------------------------------------------------------------------
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    start, end = parse_date(args.date_from, "--from"), parse_date(args.date_to, "--to")
+    options = ExportOptions(args.format, bom=not args.no_bom)
+    with snapshot(settings) as store:
+        try:
+            path = export_attendance(store, settings.exports_dir, options, args.out, args.session, start, end,
+                                     current_user())
+        except NothingToExport as exc:
+            raise CommandError(f"nothing to export: {exc}", EXIT_NOTHING) from None
+        except ExportError as exc:
+            raise CommandError(str(exc)) from None
+    say(f"wrote {path}")
+    return EXIT_OK
+
+
+# ----- report -------------------------------------------------------------------------------
+
+
+def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    end = parse_date(args.date_to, "--to") or date.today()
+    start = parse_date(args.date_from, "--from") or end - timedelta(days=30)
+    with snapshot(settings) as store:
+        try:
+            report = build_report(store, start, end, args.group)
+        except ExportError as exc:
+            raise CommandError(str(exc)) from None
+        if not report.sessions:
+            raise CommandError(f"nothing to report: no session between {start} and {end}"
+                               + (f" for group {args.group!r}" if args.group else ""), EXIT_NOTHING)
+        text = report_csv(report, not args.no_bom) if args.format == "csv" else report_json(report, store.now())
+    name = f"report_{start}_{end}" + (f"_{args.group}" if args.group else "") + f".{args.format}"
+    path = args.out or free_path(settings.exports_dir / name)
+    try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        atomic_write(Path(path), text.encode("utf-8"))
+    except OSError as exc:
+        raise CommandError(f"cannot write {path}: {exc.strerror or exc}") from None
+    say(f"wrote {path}: {len(report.people)} people, {len(report.sessions)} sessions")
+    return EXIT_OK
+
+
+# ----- people -------------------------------------------------------------------------------
+
+
+def cmd_people_list(args: argparse.Namespace, settings: Settings) -> int:
+    with snapshot(settings) as store:
+        people = Attendance(store).people(include_left=args.all, group=args.group)
+    if args.json:
+        for p in people:
+            print(json.dumps({"id": p.id, "name": p.name, "groups": list(p.groups), "state": p.state,
+                              "images": p.images, "folder": p.folder}, ensure_ascii=False))
+        return EXIT_OK
+    for p in people:
+        state = "" if p.active else f"  ({p.state})"
+        print(f"{p.id:14s} {p.name:30s} {'; '.join(p.groups):30s} {p.images:3d} photos{state}")
+    say(f"{len(people)} people" + (f" in {args.group}" if args.group else ""))
+    return EXIT_OK
+
+
+def cmd_people_import(args: argparse.Namespace, settings: Settings, make_engine) -> int:
+    from faceattend_tui.people import import_roster
+
+    if not args.file.is_file():
+        raise CommandError(f"{args.file}: no such file")
+    with writable(settings) as attendance:
+        try:
+            outcome = import_roster(attendance, settings, args.file, make_engine=make_engine, user=current_user())
+        except RosterError as exc:
+            raise CommandError(str(exc)) from None
+    for line in outcome.lines():
+        print(line)
+    return EXIT_OK
+
+
+def cmd_people_edit(args: argparse.Namespace, settings: Settings) -> int:
+    groups = None if args.groups is None else [g for g in args.groups.split(";")]
+    with writable(settings) as attendance:
+        try:
+            person = attendance.find(args.person)
+            updated, joined = attendance.update_person(person.id, name=args.name, groups=groups)
+        except (LookupError, ValueError) as exc:
+            raise CommandError(str(exc)) from None
+    print(f"{updated.id} {updated.name} ({'; '.join(updated.groups) or 'no group'})")
+    if joined:
+        print(f"joined the running session: {updated.name}")
+    return EXIT_OK
+
+
+def cmd_people_remove(args: argparse.Namespace, settings: Settings) -> int:
+    from faceattend_tui.gallery import enroll
+
+    with writable(settings) as attendance:
+        try:
+            person = attendance.find(args.person)
+            if person.folder:
+                enroll.remove_person(settings, person.folder)
+            attendance.remove_person(person.id, erase=args.erase)
+        except (LookupError, ValueError) as exc:
+            raise CommandError(str(exc)) from None
+    done = "erased, with every attendance record" if args.erase else "left; photos and templates deleted, records kept"
+    print(f"{person.id} {person.name}: {done}")
+    return EXIT_OK

@@ -1,0 +1,179 @@
+"""The records from the command line: roster import, people, export and report beside a running
+station, and the headless station."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from datetime import date
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from faceattend_tui.attendance import Attendance, acquire_lock, open_snapshot, open_store
+from faceattend_tui.cli import main
+
+
+def write_csv(path: Path, rows: list[str]) -> Path:
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def people_of(data: Path) -> dict[str, object]:
+    with open_snapshot(data) as store:
+        return {p.id: p for p in store.people()}
+
+
+@pytest.fixture
+def roster(tmp_path, sample_photo) -> Path:
+    shutil.copy(sample_photo("yaoming.jpg"), tmp_path / "yao.jpg")
+    return write_csv(tmp_path / "roster.csv", [
+        "id,name,groups,photo",
+        "S1,Yao Ming,3A;basketball,yao.jpg",
+        'S2,"Lee, Ann",3A,',
+        "S3,Élodie Chimie,3B,",
+    ])
+
+
+def test_roster_import_is_idempotent_and_enrolls_photos(tmp_path, roster, models_dir, capsys):
+    data = tmp_path / "data"
+    assert main(["people", "import", str(roster), "--data", str(data), "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert "added 3, changed 0, left 0 unchanged" in out and "photos: 1 new of 1" in out
+    people = people_of(data)
+    assert people["S1"].groups == ("3A", "basketball") and people["S1"].images == 1 and people["S1"].folder == "S1"
+    assert people["S2"].name == "Lee, Ann" and people["S3"].images == 0
+    assert list((data / "database_image" / "S1").glob("*.jpg"))
+    assert main(["people", "import", str(roster), "--data", str(data)]) == 0
+    assert "added 0, changed 0, left 3 unchanged" in capsys.readouterr().out
+    write_csv(roster, ["id,name,groups", "S1,Yao Ming,3A", "S2,Ann Lee,3A"])
+    assert main(["people", "import", str(roster), "--data", str(data)]) == 0
+    out = capsys.readouterr().out
+    assert "changed 2" in out and "groups 3A; basketball -> 3A" in out and "name 'Lee, Ann' -> 'Ann Lee'" in out
+
+
+def test_a_bad_roster_is_named_line_by_line_and_nothing_is_applied(tmp_path, capsys):
+    data = tmp_path / "data"
+    (tmp_path / "not-a-photo.jpg").write_text("hello")
+    bad = write_csv(tmp_path / "bad.csv", [
+        "id,name,groups,photo",
+        "S1,Good Person,3A,",
+        "S2,,3A,",
+        "S1,Twice,3A,",
+        "has space,Name,3A,",
+        "S5,No Photo,3A,missing.jpg",
+        "S6,Junk Photo,3A,not-a-photo.jpg",
+    ])
+    assert main(["people", "import", str(bad), "--data", str(data)]) == 2
+    err = capsys.readouterr().err
+    for line in ("line 3: the name is empty", "line 4: id 'S1' is also on line 2", "line 5:", "line 6: photo"):
+        assert line in err
+    assert "nothing imported" in err
+    assert not (data / "attendance.json").exists() or people_of(data) == {}
+    good = write_csv(tmp_path / "junk.csv", ["id,name,groups,photo", "S6,Junk Photo,3A,not-a-photo.jpg"])
+    assert main(["people", "import", str(good), "--data", str(data)]) == 2
+    assert "line 2:" in capsys.readouterr().err and people_of(data) == {}
+
+
+def test_people_known_by_their_photo_folder_get_the_organisations_id(tmp_path, capsys):
+    data = tmp_path / "data"
+    with open_store(data) as store:
+        att = Attendance(store)
+        att.sync_people({"Ann Lee": 1})
+        att.start_session("before the roster")
+        att.check_in(att.by_folder("Ann Lee").id)
+        att.stop_session()
+    assert main(["people", "import", str(write_csv(tmp_path / "r.csv", ["id,name,groups", "S2,Ann Lee,3A"])),
+                 "--data", str(data)]) == 0
+    assert "gave p-" in capsys.readouterr().out
+    with open_store(data) as store:
+        att = Attendance(store)
+        ann = att.person("S2")
+        assert ann.folder == "Ann Lee" and ann.groups == ("3A",) and len(att.people()) == 1
+        assert [p.person.id for p in att.summary(1).people] == ["S2"]  # her history moved with her
+
+
+def test_people_list_edit_and_remove(tmp_path, capsys):
+    data = tmp_path / "data"
+    with open_store(data) as store:
+        att = Attendance(store)
+        att.add_person("Ann Lee", person_id="S1", groups=["3A"])
+        att.add_person("Bob Marr", person_id="S2", groups=["3B"])
+        att.start_session("Maths")
+        att.check_in("S1")
+        att.stop_session()
+    assert main(["people", "list", "--data", str(data), "--group", "3A", "--json"]) == 0
+    assert [json.loads(line)["id"] for line in capsys.readouterr().out.splitlines()] == ["S1"]
+    assert main(["people", "edit", "S1", "--name", "Ann Lee-Smith", "--groups", "3A;choir", "--data", str(data)]) == 0
+    assert main(["people", "remove", "Bob Marr", "--data", str(data)]) == 0
+    assert "left; photos and templates deleted, records kept" in capsys.readouterr().out
+    with open_store(data) as store:
+        att = Attendance(store)
+        assert att.person("S1").name == "Ann Lee-Smith" and att.person("S2").state == "left"
+        assert att.summary(1).present == ["Ann Lee-Smith"]  # the past session, under the corrected name
+    assert main(["people", "remove", "S1", "--erase", "--data", str(data)]) == 0
+    assert "S1" not in people_of(data)
+    assert main(["people", "remove", "S9", "--data", str(data)]) == 2
+
+
+def test_export_and_report_run_while_a_station_holds_the_log(tmp_path, capsys):
+    data = tmp_path / "data"
+    with acquire_lock(data), open_store(data) as store:  # the station: lock held, check-ins in the journal
+        att = Attendance(store)
+        att.add_person("Ann Lee", person_id="S1", groups=["3A"])
+        att.add_person("Bob Marr", person_id="S2", groups=["3A"])
+        session = att.start_session("Maths", group="3A")
+        att.check_in("S1", 0.7)
+        out = tmp_path / "now.csv"
+        assert main(["export", "--data", str(data), "--session", str(session.id), "--out", str(out)]) == 0
+        rows = {r["person_id"]: r["status"] for r in csv.DictReader(out.open(encoding="utf-8-sig"))}
+        assert rows == {"S1": "present", "S2": "absent"}
+        today = str(date.today())
+        assert main(["report", "--data", str(data), "--from", today, "--to", today, "--format", "json",
+                     "--out", str(tmp_path / "r.json")]) == 0
+        assert json.loads((tmp_path / "r.json").read_text())["people"][0]["present"] == 1
+        assert main(["report", "--data", str(data), "--from", "2001-01-01", "--to", "2001-01-02"]) == 3
+        assert "nothing to report" in capsys.readouterr().err
+        assert main(["people", "edit", "S1", "--name", "X", "--data", str(data)]) == 2
+        assert "in use" in capsys.readouterr().err
+        assert att.check_in("S2", 0.6).new  # the station was never slowed or blocked
+    with open_store(data) as store:
+        assert [a.action for a in store.audit_log()].count("export") == 1  # taken in from the outbox
+
+
+def test_export_of_an_empty_selection_exits_3(tmp_path, capsys):
+    data = tmp_path / "data"
+    open_store(data).close()
+    assert main(["export", "--data", str(data)]) == 3
+    assert "nothing to export: no session yet" in capsys.readouterr().err
+    assert main(["export", "--data", str(tmp_path / "nowhere")]) == 2
+
+
+@pytest.mark.timeout(180)
+def test_the_headless_station_records_and_stops_its_session(tmp_path, sample_photo, models_dir, capsys):
+    data = tmp_path / "data"
+    images = data / "database_image"
+    images.mkdir(parents=True)
+    shutil.copy(sample_photo("yaoming.jpg"), images / "Yao Ming.jpg")
+    assert main(["extract", "--data", str(data), "--device", "cpu"]) == 0
+    slides = tmp_path / "slides"
+    slides.mkdir()
+    yao = cv2.imread(str(sample_photo("yaoming.jpg")))
+    frame = np.full((480, 640, 3), 90, np.uint8)
+    frame[100 : 100 + yao.shape[0], 200 : 200 + yao.shape[1]] = yao[: 380, : 440]
+    cv2.imwrite(str(slides / "00.jpg"), frame)
+    code = main(["station", "--headless", "--data", str(data), "--source", str(slides), "--session", "Morning",
+                 "--json", "--no-preview", "--device", "cpu", "--max-seconds", "90"])
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert code == 0
+    assert lines[0]["type"] == "session" and lines[0]["state"] == "started"
+    recorded = [line for line in lines if line["type"] == "recorded"]
+    assert [(r["name"], r["status"], r["session"]) for r in recorded] == [("Yao Ming", "present", "Morning")]
+    assert any(line.get("kind") == "source-finished" for line in lines)
+    assert lines[-1]["type"] == "session" and lines[-1]["state"] == "stopped" and lines[-1]["present"] == 1
+    with open_store(data) as store:
+        att = Attendance(store)
+        assert att.active is None and att.summary(1).present == ["Yao Ming"]

@@ -58,7 +58,10 @@ class Settings:
     # enrollment from the camera
     capture_seconds: float = setting(3.0, "length of an enrollment capture (seconds)")
     capture_samples: int = setting(5, "samples kept from an enrollment capture at most")
-    enroll_min_face: int = setting(60, "smallest face (pixels) accepted as an enrollment sample")
+    capture_min_face: int = setting(60, "smallest face (pixels) the camera capture keeps as a sample")
+    # enrollment from photos (and faces named by `identify`)
+    enroll_min_face: int = setting(40, "smallest face (pixels, shorter side) taken from a photo")
+    enroll_min_score: float = setting(0.5, "lowest detector score of a face taken from a photo")
 
     @property
     def images_dir(self) -> Path:

@@ -25,7 +25,7 @@ from faceattend_tui.config import Settings
 from faceattend_tui.files import atomic_write, make_private_dir
 from faceattend_tui.gallery.extract import Extractor
 from faceattend_tui.gallery.templates import enrolled_counts
-from faceattend_tui.vision.imageio import ImageError, read_image
+from faceattend_tui.vision.imageio import ImageError, read_bytes, read_image
 
 
 @dataclass
@@ -93,7 +93,7 @@ def import_roster(attendance: Attendance, settings: Settings, path: Path, *, mak
 
 def copy_photo(settings: Settings, person: Person, photo: Path) -> bool:
     """Copy a roster photo into the person's folder; False when the same photo is already there."""
-    data = photo.read_bytes()
+    data = read_bytes(photo)
     folder = settings.images_dir / person.folder
     make_private_dir(settings.images_dir)
     make_private_dir(folder)

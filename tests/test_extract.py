@@ -514,3 +514,44 @@ def test_identification_of_real_people(engine, shared_data, tmp_path):
             wrong.append(f"{path}: {match.name} ({match.similarity:.2f})")
     assert wrong == []
     assert named >= 0.99 * len(queries), f"{named}/{len(queries)} named"
+
+
+def test_noise_is_never_enrolled_and_each_refusal_says_why(engine, tmp_path, face):
+    rng = np.random.default_rng(0)
+    images = tmp_path / "database_image"
+    for i in range(20):
+        write(images / f"noise-{i:02d}.png", rng.integers(0, 256, (20, 20, 3), dtype=np.uint8))
+    write(images / "yao.jpg", face("yao"))
+    report = extract(engine, tmp_path)
+    assert list(manifest(tmp_path)["people"]) == ["yao"]
+    assert len(report.skipped) == 20
+    assert all("no usable face found" in line for line in report.skipped)
+    assert any("a template needs a score of 0.5 and 40 px" in line for line in report.skipped)
+
+
+@pytest.mark.shared_data
+def test_every_real_face_of_the_lfw_set_passes_the_enrollment_rule(engine, shared_data):
+    photos = sorted((shared_data / "lfw-view1-devtest" / "images").rglob("*.jpg"))
+    refused = [p.name for p in photos if not engine.search_faces(read_image(p)).faces]
+    assert len(photos) == 1549 and refused == []
+
+
+@pytest.mark.parametrize("entry", [
+    {"../../victim": {"samples": [], "npy_sha256": "x"}},
+    {"someone": 5},
+    {"someone": {"samples": [{"image": "../../etc/passwd", "sha256": "x"}]}},
+])
+def test_an_untrustworthy_manifest_is_refused_and_nothing_outside_is_touched(engine, root, entry, capsys):
+    extract(engine, root)
+    victim = root.parent / "victim.npy"
+    victim.write_bytes(b"keep me")
+    path = root / "database_tensor" / "manifest.json"
+    doc = json.loads(path.read_text())
+    doc["people"].update(entry)
+    path.write_text(json.dumps(doc))
+    assert cli.main(["identify", "--data", str(root), str(root / "database_image" / "yao.jpg")]) == 2
+    assert "manifest.json: entry" in capsys.readouterr().err
+    report = extract(engine, root)
+    assert any("is not" in note or "has a sample" in note for note in report.notes)
+    assert victim.read_bytes() == b"keep me"
+    assert set(manifest(root)["people"]) == set(PHOTOS)

@@ -182,3 +182,60 @@ def test_real_sample_photo(sample_photo):
 ])
 def test_is_image_name(name, expected, tmp_path):
     assert is_image_name(tmp_path / name) is expected
+
+
+def png_header(width: int, height: int, colour: int) -> bytes:
+    """A tiny PNG that declares a huge image (its pixels compress to almost nothing)."""
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    channels = {0: 1, 6: 4}[colour]
+    rows = zlib.compressobj(9)
+    body = b"".join(rows.compress(b"\0" + bytes(width * channels)) for _ in range(64)) + rows.flush()
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, colour, 0, 0, 0))
+            + chunk(b"IDAT", body) + chunk(b"IEND", b""))
+
+
+@pytest.mark.parametrize("colour", [0, 6])  # greyscale, RGBA
+def test_a_huge_image_is_refused_from_its_header_with_little_memory(tmp_path, colour):
+    import subprocess
+    import sys
+
+    path = tmp_path / "huge.png"
+    path.write_bytes(png_header(20000, 20000, colour))
+    code = ("import resource, sys\nfrom faceattend_tui.vision.imageio import ImageError, read_image\n"
+            "try:\n    read_image(sys.argv[1])\nexcept ImageError as exc:\n    print(exc)\n"
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=60)
+    message, peak_kb = out.stdout.splitlines()
+    assert "20000x20000 pixels, more than a photo may have" in message and str(path) in message
+    assert int(peak_kb) < 500 * 1024
+
+
+def test_header_sizes_of_every_photo_format(tmp_path):
+    from faceattend_tui.vision.imagesize import image_size
+
+    image = np.zeros((37, 53, 3), np.uint8)
+    for ext in (".jpg", ".png", ".bmp", ".webp", ".tif"):
+        assert image_size(encode(ext, image)) == (53, 37), ext
+    assert image_size(b"not an image at all") is None
+
+
+def test_reads_are_bounded(tmp_path, monkeypatch):
+    import faceattend_tui.vision.imageio as imageio
+
+    with pytest.raises(ImageError, match="not a regular file"):
+        read_image("/dev/zero")
+    monkeypatch.setattr(imageio, "MAX_BYTES", 1000)
+    big = tmp_path / "big.jpg"
+    big.write_bytes(jpeg_bytes(400, 400) + bytes(2000))
+    with pytest.raises(ImageError, match="more than a photo may be"):
+        read_image(big)
+
+
+def test_a_large_jpeg_is_decoded_at_a_reduced_size(monkeypatch):
+    import faceattend_tui.vision.imageio as imageio
+
+    monkeypatch.setattr(imageio, "DECODE_PIXELS", 100 * 100)
+    image = decode_image(jpeg_bytes(400, 400))
+    assert image.shape == (100, 100, 3)

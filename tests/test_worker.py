@@ -255,7 +255,7 @@ def test_capture_keeps_only_the_person_with_the_best_samples():
 
     rng = np.random.default_rng(3)
     ann, bob = rng.standard_normal(512), rng.standard_normal(512)
-    capture = Capture("r", 0.0, count=5, min_face=Settings().enroll_min_face)
+    capture = Capture("r", 0.0, count=5, min_face=Settings().capture_min_face)
     capture.samples = [sample(ann + 0.3 * rng.standard_normal(512), 120) for _ in range(3)]
     capture.samples += [sample(bob + 0.3 * rng.standard_normal(512), 100) for _ in range(3)]
     best = capture.best()

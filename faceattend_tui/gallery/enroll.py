@@ -20,20 +20,21 @@ from faceattend_tui.gallery.templates import (
     Manifest,
     load_manifest,
     read_rows,
+    safe_name,
     save_manifest,
     save_person,
     write_atomic,
 )
 from faceattend_tui.vision.embedder import normalize
 
-NAME_PATTERN = re.compile(r"^[^/\\:*?\"<>|\x00-\x1f]{1,80}$")
+NAME_PATTERN = re.compile(r"^[^/\\:*?\"<>|\x00-\x1f]{1,80}$")  # file names on every system
 
 
 def check_name(name: str) -> str:
-    """A person's name as it will be used for files; refuses names that cannot be file names."""
+    """A new folder name as it will be used for files; refuses names that cannot be file names."""
     name = name.strip()
-    if not NAME_PATTERN.match(name) or name in (".", "..") or name.startswith("."):
-        raise GalleryError(f"{name!r} cannot be used as a name (no / \\ : * ? \" < > | or leading dot)")
+    if not safe_name(name) or not NAME_PATTERN.match(name):
+        raise GalleryError(f"{name!r} cannot be used as a folder name (no / \\ : * ? \" < > | or leading dot)")
     return name
 
 

@@ -22,10 +22,11 @@ from faceattend_tui.gallery.templates import (
     load_manifest,
     move_to_legacy,
     read_rows,
+    safe_name,
     save_manifest,
     save_person,
 )
-from faceattend_tui.vision.imageio import ImageError, decode_image, is_image_name
+from faceattend_tui.vision.imageio import ImageError, decode_image, is_image_name, read_bytes
 from faceattend_tui.vision.pipeline import FaceEngine, largest
 
 CHECKPOINT_SECONDS = 5.0
@@ -70,11 +71,9 @@ def scan_people(images_dir: Path) -> dict[str, list[Path]]:
 def load_photo(photo: Photo) -> Photo:
     """Read and hash a photo (runs in a thread: file reads and decoding release the GIL)."""
     try:
-        data = photo.path.read_bytes()
+        data = read_bytes(photo.path)
         photo.sha256 = hashlib.sha256(data).hexdigest()
         photo.image = decode_image(data, str(photo.path))
-    except OSError as exc:
-        photo.error = f"{photo.path}: cannot read ({exc.strerror or exc})"
     except ImageError as exc:
         photo.error = str(exc)
     return photo
@@ -91,6 +90,10 @@ class Extractor:
 
     def run(self, force: bool = False) -> Report:
         people = scan_people(self.images_dir)
+        for name in [n for n in people if not safe_name(n)]:
+            self.report.skipped.append(f"{self.images_dir / name}: a name with a path separator or a control "
+                                       "character cannot be a person's folder; rename it")
+            del people[name]
         manifest = self._starting_manifest(force)
         self._retire_unknown_files(people, manifest)
         self._drop_removed(people, manifest)
@@ -204,9 +207,11 @@ class Extractor:
         if photo.error:
             self.report.skipped.append(photo.error)
             return None
-        faces = self.engine.detect_thorough(photo.image)
+        search = self.engine.search_faces(photo.image)
+        faces = search.faces
         if not faces:
-            self.report.skipped.append(f"{photo.path}: no face found")
+            why = f" ({self.engine.rule.why_not(search.refused)})" if search.refused else ""
+            self.report.skipped.append(f"{photo.path}: no usable face found{why}")
             return None
         face = largest(faces)
         if len(faces) > 1:

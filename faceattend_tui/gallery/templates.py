@@ -10,8 +10,9 @@ import hashlib
 import io
 import json
 import os
+import re
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 
@@ -47,7 +48,41 @@ def load_manifest(folder: Path) -> Manifest | None:
         raise GalleryError(f"{path}: unreadable manifest ({exc})") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("people"), dict):
         raise GalleryError(f"{path}: not a faceattend manifest of format {FORMAT}")
+    if not isinstance(data.get("recognizer") or {}, dict):
+        raise GalleryError(f"{path}: the recognizer entry is not an object")
+    for name, entry in data["people"].items():
+        problem = entry_problem(name, entry)
+        if problem:
+            raise GalleryError(f"{path}: entry {name[:80]!r} {problem}; it is not used")
     return Manifest(recognizer=data.get("recognizer") or {}, people=data["people"])
+
+
+UNSAFE = re.compile(r"[/\\\x00-\x1f]")
+
+
+def safe_name(name: str) -> bool:
+    """Whether a folder name stays inside its folder when used as a file name (no separators, no dot first)."""
+    return (isinstance(name, str) and 0 < len(name.encode("utf-8")) <= 200 and not UNSAFE.search(name)
+            and not name.startswith(".") and name == name.strip())
+
+
+def safe_relative(path: str) -> bool:
+    """A path inside database_image/ (relative, no parent steps)."""
+    parts = PurePosixPath(path).parts if isinstance(path, str) else ()
+    return bool(parts) and not PurePosixPath(path).is_absolute() and ".." not in parts and "\\" not in path
+
+
+def entry_problem(name: str, entry) -> str | None:
+    """Why a manifest entry cannot be trusted, or None."""
+    if not safe_name(name):
+        return "is not a usable folder name"
+    if not isinstance(entry, dict) or not isinstance(entry.get("samples", []), list):
+        return "is not an object with a list of samples"
+    for sample in entry.get("samples", []):
+        if not isinstance(sample, dict) or not safe_relative(sample.get("image")) \
+                or not isinstance(sample.get("sha256"), str):
+            return "has a sample that is not a photo inside database_image/ with its hash"
+    return None
 
 
 def enrolled_counts(folder: Path) -> dict[str, int]:

@@ -262,7 +262,7 @@ class Worker:
 
     def _start_capture(self, command: ev.StartCapture) -> None:
         self.capture = Capture(command.request, time.monotonic() + command.seconds, command.count,
-                               self.settings.enroll_min_face)
+                               self.settings.capture_min_face)
         self.notice(f"capturing the largest face for {command.seconds:g} s", "capture")
 
     def _capture_step(self, frame) -> None:

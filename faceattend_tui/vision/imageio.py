@@ -1,14 +1,28 @@
-"""Reading photos robustly: every failure is one clear ImageError naming the file."""
+"""Reading photos robustly: every failure is one clear ImageError naming the file.
+
+Reads are bounded: a file larger than MAX_BYTES is refused before it is read, an image whose
+header declares more than MAX_PIXELS is refused before it is decoded, and a large JPEG is decoded
+straight to a reduced size (the detector works at 640 pixels anyway).
+"""
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from faceattend_tui import MAX_IMAGE_PIXELS
+from faceattend_tui.vision.imagesize import image_size
+
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 MIN_SIDE = 16
+MAX_BYTES = 64 * 1024 * 1024
+MAX_PIXELS = MAX_IMAGE_PIXELS
+DECODE_PIXELS = 12_000_000  # larger JPEGs are decoded at 1/2, 1/4 or 1/8 of their size
+FLATTEN_ROWS = 256  # rows of an image with transparency composited at a time
 
 
 class ImageError(Exception):
@@ -19,14 +33,28 @@ def is_image_name(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
 
 
-def read_image(path: Path | str) -> np.ndarray:
-    """A BGR uint8 image; greyscale, CMYK, 16-bit and alpha inputs are converted."""
+def read_bytes(path: Path | str) -> bytes:
+    """The file's bytes, refusing what is not a regular file or is larger than MAX_BYTES."""
     path = Path(path)
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise ImageError(f"{path}: not a regular file")
+            if info.st_size > MAX_BYTES:
+                raise ImageError(f"{path}: {info.st_size / 1e6:.0f} MB, more than a photo may be "
+                                 f"({MAX_BYTES // 2**20} MB)")
+            data = handle.read(MAX_BYTES + 1)
     except OSError as exc:
         raise ImageError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    return decode_image(data, str(path))
+    if len(data) > MAX_BYTES:
+        raise ImageError(f"{path}: more than {MAX_BYTES // 2**20} MB, more than a photo may be")
+    return data
+
+
+def read_image(path: Path | str) -> np.ndarray:
+    """A BGR uint8 image; greyscale, CMYK, 16-bit and alpha inputs are converted."""
+    return decode_image(read_bytes(path), str(path))
 
 
 def decode_image(data: bytes, name: str = "image") -> np.ndarray:
@@ -34,13 +62,30 @@ def decode_image(data: bytes, name: str = "image") -> np.ndarray:
         raise ImageError(f"{name}: empty file")
     if data[:2] == b"\xff\xd8" and not _jpeg_complete(data):
         raise ImageError(f"{name}: truncated JPEG (the file ends before the image does)")
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-    if image is None or image.size == 0:
-        raise ImageError(f"{name}: not a readable image")
-    image = _to_bgr8(image, name)
+    size = image_size(data)
+    if size is not None and size[0] * size[1] > MAX_PIXELS:
+        raise ImageError(f"{name}: {size[0]}x{size[1]} pixels, more than a photo may have "
+                         f"({MAX_PIXELS / 1e6:.0f} megapixels)")
+    try:
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), _decode_flags(data, size))
+        if image is None or image.size == 0:
+            raise ImageError(f"{name}: not a readable image")
+        image = _to_bgr8(image, name)
+    except (cv2.error, MemoryError) as exc:
+        raise ImageError(f"{name}: cannot be decoded ({type(exc).__name__})") from None
     if min(image.shape[:2]) < MIN_SIDE:
         raise ImageError(f"{name}: too small to hold a face ({image.shape[1]}x{image.shape[0]} pixels)")
     return image
+
+
+def _decode_flags(data: bytes, size: tuple[int, int] | None) -> int:
+    """IMREAD_UNCHANGED, or for a large JPEG a reduced colour decode (libjpeg scales while decoding)."""
+    if data[:2] != b"\xff\xd8" or size is None or size[0] * size[1] <= DECODE_PIXELS:
+        return cv2.IMREAD_UNCHANGED
+    for factor, flag in ((2, cv2.IMREAD_REDUCED_COLOR_2), (4, cv2.IMREAD_REDUCED_COLOR_4)):
+        if size[0] * size[1] / factor**2 <= DECODE_PIXELS:
+            return flag
+    return cv2.IMREAD_REDUCED_COLOR_8
 
 
 def _jpeg_complete(data: bytes) -> bool:
@@ -67,7 +112,13 @@ def _to_bgr8(image: np.ndarray, name: str) -> np.ndarray:
 
 
 def _flatten_alpha(image: np.ndarray) -> np.ndarray:
-    """Composite a BGRA image onto white, so transparent areas do not turn into black shapes."""
-    alpha = image[..., 3:4].astype(np.float32) / 255.0
-    colour = image[..., :3].astype(np.float32)
-    return (colour * alpha + 255.0 * (1.0 - alpha)).round().astype(np.uint8)
+    """Composite a BGRA image onto white, so transparent areas do not turn into black shapes.
+
+    A few rows at a time, so a large image needs little memory beyond its own.
+    """
+    out = np.empty(image.shape[:2] + (3,), np.uint8)
+    for top in range(0, image.shape[0], FLATTEN_ROWS):
+        rows = image[top : top + FLATTEN_ROWS]
+        alpha = rows[..., 3:4].astype(np.float32) / 255.0
+        out[top : top + FLATTEN_ROWS] = (rows[..., :3] * alpha + 255.0 * (1.0 - alpha)).round()
+    return out

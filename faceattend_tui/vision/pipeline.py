@@ -19,6 +19,27 @@ from faceattend_tui.vision.types import Face
 
 
 @dataclass(frozen=True)
+class FaceRule:
+    """What a photo's face must reach to be used as a template (junk boxes from noise fall below)."""
+
+    min_score: float
+    min_size: int  # pixels, the shorter side of the box
+
+    def accepts(self, face: Face) -> bool:
+        return face.score >= self.min_score and min(face.width, face.height) >= self.min_size
+
+    def why_not(self, face: Face) -> str:
+        return (f"best candidate score {face.score:.2f}, {min(face.width, face.height):.0f} px; a template needs "
+                f"a score of {self.min_score:g} and {self.min_size} px")
+
+
+@dataclass(frozen=True)
+class FaceSearch:
+    faces: list[Face]  # the faces that pass the rule
+    refused: Face | None = None  # the best candidate that did not, when none passed
+
+
+@dataclass(frozen=True)
 class ModelInfo:
     name: str
     path: Path
@@ -39,11 +60,12 @@ class FaceEngine:
     """Detection, alignment and embedding; the one place the rest of the code asks for faces."""
 
     def __init__(self, detector, embedder: ArcFaceEmbedder, recognizer: ModelInfo | None = None,
-                 notes: list[str] | None = None):
+                 notes: list[str] | None = None, rule: FaceRule | None = None):
         self.detector = detector
         self.embedder = embedder
         self.recognizer = recognizer
         self.notes = notes or []
+        self.rule = rule or FaceRule(0.0, 0)  # what enrollment from photos accepts
 
     @classmethod
     def from_settings(cls, settings: Settings, log: Callable[[str], None] = print) -> FaceEngine:
@@ -53,7 +75,8 @@ class FaceEngine:
         detector = load_detector(det_path, options, settings.det_size, settings.det_threshold)
         embedder = ArcFaceEmbedder(make_session(rec_path, options), str(rec_path))
         info = ModelInfo(settings.recognizer, rec_path, model_sha256(settings.recognizer, rec_path))
-        return cls(detector, embedder, info, options.notes)
+        rule = FaceRule(settings.enroll_min_score, settings.enroll_min_face)
+        return cls(detector, embedder, info, options.notes, rule)
 
     @property
     def device(self) -> str:
@@ -64,13 +87,21 @@ class FaceEngine:
 
     def detect_thorough(self, image: np.ndarray) -> list[Face]:
         """For photos that must have a face: retry padded, at other scales and lower thresholds."""
+        return self.search_faces(image, FaceRule(0.0, 0)).faces
+
+    def search_faces(self, image: np.ndarray, rule: FaceRule | None = None) -> FaceSearch:
+        """As detect_thorough, keeping only faces that pass `rule` (default: the enrollment rule)."""
+        rule = rule or self.rule
+        refused = None
         for pad, size, threshold in RETRIES:
             if size == NATIVE:
                 size = native_size(image.shape, self.detector.size)
-            faces = self._detect_padded(image, pad, size, threshold)
+            found = self._detect_padded(image, pad, size, threshold)
+            faces = [f for f in found if rule.accepts(f)]
             if faces:
-                return faces
-        return []
+                return FaceSearch(faces)
+            refused = max([*found, *([refused] if refused else [])], key=lambda f: f.score, default=None)
+        return FaceSearch([], refused)
 
     def _detect_padded(self, image, pad: float, size: int | None, threshold: float | None) -> list[Face]:
         if pad <= 0:

@@ -44,6 +44,8 @@ class Settings:
     det_size: int = setting(640, "detector input size (long side, pixels)")
     det_threshold: float = setting(0.5, "detector score below which a box is not a face")
     threshold: float = setting(0.32, "cosine similarity below which a face is unknown")
+    # the camera
+    camera_retry_max: float = setting(10.0, "longest wait (seconds) between attempts to open a camera or stream")
     # live recognition: tracking and voting
     votes_needed: int = setting(3, "agreeing frames needed before a check-in")
     window_votes: int = setting(5, "recent votes a track keeps for its decision")
@@ -91,6 +93,15 @@ class Settings:
 def describe() -> list[tuple[str, object, str]]:
     """(name, default, description) of every setting but the data root."""
     return [(f.name, f.default, f.metadata["doc"]) for f in dataclasses.fields(Settings) if f.name != "data"]
+
+
+def settings_toml() -> str:
+    """Every setting with its default and description, as faceattend.toml lines (the README shows it)."""
+    lines = []
+    for name, default, doc in describe():
+        value = f'"{default}"' if isinstance(default, str) else str(default)
+        lines.append(f"{name + ' = ' + value:32s}# {doc}")
+    return "\n".join(lines) + "\n"
 
 
 def load_settings(data: Path, overrides: dict | None = None, environ: dict | None = None) -> Settings:

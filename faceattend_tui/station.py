@@ -61,6 +61,7 @@ class StationError(Exception):
 @dataclass
 class LiveState:
     camera: str = "starting"
+    camera_detail: str = ""  # e.g. "retrying in 4 s (camera 0 could not be opened ...)"
     fps: float = 0.0
     device: str = "?"
     models: str = ""
@@ -150,6 +151,7 @@ class Station:
         self.clock = clock
         self.loop = loop
         self.on_event: Callable[[ev.Event], None] | None = None  # sees every worker event first (headless output)
+        self._unsaved: list[ev.Checkin] = []  # check-ins the log could not take yet, retried in order
 
     # -- life cycle
 
@@ -308,6 +310,9 @@ class Station:
 
     def capture(self) -> str:
         """Ask the worker for an enrollment capture; returns the request id its result will carry."""
+        if self.live.camera != "live":
+            detail = f": {self.live.camera_detail}" if self.live.camera_detail else ""
+            raise StationError(f"the camera is {self.live.camera}{detail}; enrolling needs a live picture")
         request = f"capture-{time.monotonic_ns()}"
         self.pending_capture = request
         self.worker.send(ev.StartCapture(request, self.settings.capture_seconds, self.settings.capture_samples))
@@ -397,16 +402,31 @@ class Station:
         events after it are still handled.
         """
         updates = []
-        for event in self.worker.poll(timeout):
-            if self.on_event is not None:
+        retries, self._unsaved = self._unsaved, []
+        for event in [*retries, *self.worker.poll(timeout)]:
+            if self.on_event is not None and event not in retries:
                 self.on_event(event)
             try:
                 update = self.handle(event)
             except (StoreError, OSError, ValueError) as exc:
-                update = Problem(f"could not record {event.type}: {exc}")
+                update = self._not_recorded(event, exc, retried=event in retries)
             if update is not None:
                 updates.append(update)
         return updates
+
+    def _not_recorded(self, event: ev.Event, exc: Exception, retried: bool) -> Problem | None:
+        """A check-in that could not be written is kept and tried again (with its own time) on the next poll."""
+        if isinstance(event, ev.Checkin) and len(self._unsaved) < MAX_UNSAVED:
+            self._unsaved.append(event)
+            if retried:
+                return None  # said once already
+            return Problem(f"could not record the check-in of {self._label(event.name)} yet: {exc}; "
+                           "it is kept and written as soon as the disk allows")
+        return Problem(f"could not record {event.type}: {exc}")
+
+    def _label(self, folder: str) -> str:
+        person = self.attendance.by_folder(folder)
+        return person.name if person else folder
 
     def handle(self, event: ev.Event) -> Update | None:
         """One worker event as an update for the screen (None: nothing to show)."""
@@ -468,6 +488,7 @@ class Station:
         match event:
             case ev.CameraStatus(state=state):
                 self.live.camera = CAMERA_WORDS.get(state, self.live.camera)
+                self.live.camera_detail = event.message if state in ("reconnecting", "error", "lost") else ""
                 if state in ("error", "lost"):
                     notice, severity = event.message, "error" if state == "error" else "warning"
             case ev.SourceFinished():
@@ -504,5 +525,7 @@ class EnrollTarget:
     groups: tuple[str, ...] = ()
 
 
+MAX_UNSAVED = 1000  # check-ins kept in memory while the disk refuses them
+
 # The header's word for each camera state (a skipped photo in a folder changes nothing).
-CAMERA_WORDS = {"opened": "live", "ended": "ended", "lost": "lost", "reconnecting": "reconnecting", "error": "error"}
+CAMERA_WORDS = {"opened": "live", "ended": "ended", "lost": "lost", "reconnecting": "retrying", "error": "error"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import time
 import os
 
 import pytest
@@ -166,3 +167,41 @@ def test_export_command_line(station, tmp_path, capsys):
     assert "99" in capsys.readouterr().err
     with open_store(tmp_path) as store:
         assert [a.action for a in store.audit_log()].count("export") >= 1
+
+
+def test_one_event_that_fails_does_not_drop_the_others(station, monkeypatch):
+    station.start_session("Physics")
+    real = station._checkin
+    monkeypatch.setattr(station, "_checkin", lambda event: (_ for _ in ()).throw(ValueError("bad"))
+                        if event.name == "Bob" else real(event))
+    station.worker.checkin("Ann")
+    station.worker.checkin("Bob")
+    station.worker.checkin("Cleo")
+    updates = drain(station)
+    assert [u.row.name for u in updates if isinstance(u, CheckinShown)] == ["Ann", "Cleo"]
+    assert any("could not record" in u.message for u in updates if hasattr(u, "message"))
+
+
+def test_a_check_in_the_disk_refused_keeps_its_own_time(station, monkeypatch):
+    from faceattend_tui.attendance import StoreError
+
+    station.start_session("Physics", late_after=1)
+    real = station.store.record_checkin
+    monkeypatch.setattr(station.store, "record_checkin",
+                        lambda c: (_ for _ in ()).throw(StoreError("No space left on device")))
+    first_seen = time.time()
+    station.worker.checkin("Ann", when=first_seen)
+    (problem,) = drain(station)
+    assert "kept and written as soon as the disk allows" in problem.message
+    assert drain(station) == []  # tried again, said once
+    monkeypatch.setattr(station.store, "record_checkin", real)
+    station.worker.checkin("Ann", when=first_seen + 300)  # five minutes later: past the late limit
+    updates = [u for u in drain(station) if isinstance(u, CheckinShown)]
+    assert updates[0].new and updates[0].time.timestamp() == pytest.approx(first_seen)
+    assert station.summary().present == ["Ann"]  # on time, as she was
+
+
+def test_enrolling_needs_a_live_camera(station):
+    station.live.camera, station.live.camera_detail = "retrying", "retrying in 4 s (camera 0 could not be opened)"
+    with pytest.raises(StationError, match="camera is retrying"):
+        station.capture()

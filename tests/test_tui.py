@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 import pytest
 from fakes import FakeWorker, enroll_fake_people
+from textual.widgets import Input
 
 from faceattend_tui.attendance import Attendance, open_store
 from faceattend_tui.config import load_settings
@@ -63,6 +64,12 @@ async def start_session(pilot, name: str, late: str = "") -> None:
         await pilot.press("tab", *late)
     await pilot.press("enter")
     await pilot.pause()
+
+
+def steady_cursor(pilot) -> None:
+    """Text cursors shown solid, so a snapshot does not depend on the blink's phase."""
+    for field in pilot.app.screen.query(Input):
+        field.cursor_blink = False
 
 
 async def until(pilot, condition, tries: int = 50) -> None:
@@ -180,6 +187,7 @@ def test_enroll_dialog_snapshot(station, snap_compare):
         await pilot.pause()
         station.worker.feed(capture_event(station))
         await until(pilot, lambda: pilot.app.screen.query_one("#samples").row_count == 2)
+        steady_cursor(pilot)
 
     assert snap_compare(StationApp(station), terminal_size=SIZE, run_before=run_before)
 
@@ -201,7 +209,9 @@ async def test_a_failing_write_is_reported_and_the_station_keeps_serving(station
         assert app.query_one("#live-table").row_count == 0  # not shown: it is not on disk
         monkeypatch.setattr(station.store, "record_checkin", original)
         checkin(station, "Bob Marr", 2)
-        await until(pilot, lambda: app.query_one("#live-table").row_count == 1)
+        await until(pilot, lambda: app.query_one("#live-table").row_count == 2)  # Ann's kept check-in too
+        rows = {row[1]: row[0] for row in table_rows(app, "#live-table")}
+        assert rows == {"Ann Lee": "09:01:00", "Bob Marr": "09:02:00"}  # she keeps the time she came
 
 
 async def test_a_group_session_chosen_in_the_dialog_lists_its_members_only(station):
@@ -240,3 +250,32 @@ async def test_the_report_screen_charts_sessions_and_lists_people_below_the_rate
         assert "2 people below 80%" in str(report.query_one("#below-title").render())
         await pilot.press("escape")
         assert type(app.screen).__name__ == "Screen"
+
+
+async def test_a_refused_save_keeps_the_dialog_and_its_samples(station):
+    station.worker.ready()
+    app = StationApp(station)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("e", *"Eva Holt", "tab", *"../evil", "enter")
+        await pilot.pause()
+        station.worker.feed(capture_event(station))
+        await until(pilot, lambda: app.screen.query_one("#samples").row_count == 2)
+        app.screen.query_one("#ok").press()
+        await pilot.pause()
+        assert type(app.screen).__name__ == "EnrollScreen"  # still open, samples kept
+        assert "is not a usable person id" in str(app.screen.query_one("#dialog-error").render())
+        assert app.screen.query_one("#samples").row_count == 2
+        app.screen.query_one("#person-id").value = "E77"
+        app.screen.query_one("#ok").press()
+        await pilot.pause()
+        assert type(app.screen).__name__ == "Screen" and station.person("E77").images == 2
+
+
+async def test_enrolling_without_a_live_camera_says_why_at_once(station):
+    station.live.camera, station.live.camera_detail = "retrying", "retrying in 8 s (camera 0 could not be opened)"
+    app = StationApp(station)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("e", *"Eva Holt", "enter")
+        await pilot.pause()
+        assert "camera is retrying" in str(app.screen.query_one("#dialog-error").render())
+        assert not app.screen.query_one("#capture").disabled  # nothing waits for a capture that cannot come

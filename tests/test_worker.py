@@ -167,9 +167,9 @@ def test_worker_reports_bad_sources_and_keeps_serving(data_root, tmp_path):
     handle = WorkerHandle(config_for(data_root, "99"))
     handle.start()
     try:
-        events = run_until(handle, finished)
-        errors = [e for e in events if e.kind == "camera-error"]
-        assert errors and "99" in errors[0].message
+        events = run_until(handle, lambda got: any(e.kind == "camera-reconnecting" for e in got))
+        retries = [e for e in events if e.kind == "camera-reconnecting"]
+        assert "99" in retries[0].message and retries[0].retry_in > 0  # a camera down at start is retried
         handle.send(ev.SetSource(str(junk)))
         events = run_until(handle, lambda got: any(e.type == "error" or e.kind == "camera-error" for e in got))
         assert any(str(junk) in e.message for e in events if hasattr(e, "message"))
@@ -261,3 +261,19 @@ def test_capture_keeps_only_the_person_with_the_best_samples():
     best = capture.best()
     assert len(best) == 3
     assert all(float(s.embedding @ (ann / np.linalg.norm(ann))) > 0.8 for s in best)
+
+
+@pytest.mark.timeout(120)
+def test_a_capture_ends_on_time_when_the_camera_gives_no_picture(data_root):
+    handle = WorkerHandle(config_for(data_root, "99"))  # no such camera: retried, no frames
+    handle.start()
+    try:
+        run_until(handle, lambda got: any(e.type == "ready" for e in got))
+        started = time.monotonic()
+        handle.send(ev.StartCapture("r1", seconds=0.5, count=3))
+        events = run_until(handle, lambda got: any(e.type == "capture" for e in got), seconds=20)
+        capture = next(e for e in events if e.type == "capture")
+        assert capture.samples == () and "no picture came from the camera" in capture.message
+        assert time.monotonic() - started < 5
+    finally:
+        handle.stop()

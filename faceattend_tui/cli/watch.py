@@ -49,20 +49,24 @@ def worker_config(settings: Settings, options: WatchOptions) -> WorkerConfig:
 
 
 def watch(settings: Settings, options: WatchOptions, out: TextIO, log: Callable[[str], None]) -> int:
-    """Print the worker's events until the source ends, the worker fails or time is up; 1 on errors."""
+    """Print the worker's events until a file or folder ends, the worker fails or time is up; 1 on errors.
+
+    A camera or stream that is down is retried with growing waits, also when it is down at start.
+    """
     if options.source == "demo":
         enroll_demo_roster(settings, log)
     handle = WorkerHandle(worker_config(settings, options))
     handle.start()
     deadline = time.monotonic() + options.max_seconds if options.max_seconds else None
-    failed = False
+    failed = opened = False
     try:
         while deadline is None or time.monotonic() < deadline:
             for event in handle.poll(timeout=0.2):
                 failed |= isinstance(event, ev.Error) or event.kind == "camera-error"
+                opened |= event.kind == "camera-opened"
                 print(json.dumps(ev.as_json(event)) if options.json else human_line(event), file=out, flush=True)
                 if isinstance(event, ev.SourceFinished) or (isinstance(event, ev.Error) and event.fatal):
                     return 1 if failed else 0
     finally:
         handle.stop()
-    return 1 if failed else 0
+    return 1 if failed or not opened else 0  # time is up; a camera that never opened is a failure

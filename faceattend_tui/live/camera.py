@@ -447,7 +447,7 @@ class LatestFrameReader:
         while not self._stop.is_set():
             if wait:
                 delay = self.backoff.next()
-                self._emit("reconnecting", f"{reason}; reconnecting in {delay:.1f} s", retry_in=delay)
+                self._emit("reconnecting", f"retrying in {delay:g} s ({reason})", retry_in=delay)
                 if self._stop.wait(delay):
                     return False
             try:

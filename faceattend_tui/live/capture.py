@@ -45,6 +45,7 @@ class Capture:
     min_face: int  # pixels: smaller faces make poor templates
     samples: list[Sample] = field(default_factory=list)
     frames_without_face: int = 0
+    frames: int = 0  # frames offered
 
     def offer(self, engine: FaceEngine, frame: np.ndarray, faces: list[Face]) -> None:
         face = largest(faces)

@@ -22,13 +22,21 @@ from faceattend_tui.config import Settings
 from faceattend_tui.gallery.matcher import Gallery
 from faceattend_tui.gallery.templates import MANIFEST, GalleryError, load_gallery
 from faceattend_tui.live import events as ev
-from faceattend_tui.live.camera import FrameSource, LatestFrameReader, SourceError, make_source, parse_source
+from faceattend_tui.live.camera import (
+    Backoff,
+    FrameSource,
+    LatestFrameReader,
+    SourceError,
+    make_source,
+    parse_source,
+)
 from faceattend_tui.live.capture import Capture
 from faceattend_tui.live.preview import Preview
 from faceattend_tui.live.recognizer import LiveRecognizer
 from faceattend_tui.vision.pipeline import FaceEngine
 
 STATS_SECONDS = 1.0
+CAPTURE_GRACE_SECONDS = 1.0  # a capture without frames ends this long after its time
 GALLERY_POLL_SECONDS = 2.0
 
 SourceFactory = Callable[[FaceEngine], FrameSource]
@@ -124,8 +132,10 @@ class Worker:
             return
         self.source_name = spec.name
         self.media_start = None
+        # A camera or stream that is down is tried again and again (with growing waits), also at start.
         self.reader = LatestFrameReader(source, realtime=self.config.realtime, loop=self.config.loop,
-                                        on_status=self._forward_status)
+                                        on_status=self._forward_status, retry_first_open=spec.live,
+                                        backoff=Backoff(maximum=self.settings.camera_retry_max))
 
     def _named_factory(self, name: str) -> Callable[[], FrameSource] | None:
         factory = self.config.named_sources.get(name)
@@ -167,6 +177,7 @@ class Worker:
             if os.getppid() != parent:  # the station died: do not keep the camera busy
                 break
             self._handle_commands()
+            self._capture_overdue()
             if self.reader is None:
                 time.sleep(0.05)
                 continue
@@ -266,13 +277,23 @@ class Worker:
         self.notice(f"capturing the largest face for {command.seconds:g} s", "capture")
 
     def _capture_step(self, frame) -> None:
-        capture = self.capture
-        capture.offer(self.engine, frame, self.recognizer.last_faces)
-        if time.monotonic() < capture.until:
-            return
-        self.capture = None
+        self.capture.offer(self.engine, frame, self.recognizer.last_faces)
+        self.capture.frames += 1
+        if time.monotonic() >= self.capture.until:
+            self._finish_capture()
+
+    def _capture_overdue(self) -> None:
+        """A capture ends on time even when no frame arrives (the camera is down)."""
+        if self.capture is not None and time.monotonic() >= self.capture.until + CAPTURE_GRACE_SECONDS:
+            self._finish_capture()
+
+    def _finish_capture(self) -> None:
+        capture, self.capture = self.capture, None
         best = capture.best()
-        message = "" if best else "no usable face seen (too small, or nobody in front of the camera)"
+        message = ""
+        if not best:
+            message = ("no usable face seen (too small, or nobody in front of the camera)" if capture.frames
+                       else "no picture came from the camera during the capture; is it working?")
         self.emit(ev.CaptureResult(request=capture.request, samples=tuple(s.as_event() for s in best),
                                    match=self._looks_like(best), message=message))
 

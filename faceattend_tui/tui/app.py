@@ -185,15 +185,16 @@ class StationApp(App):
             self.refresh_header()
 
     def action_enroll(self) -> None:
-        self.enrolling = EnrollScreen(self.station.needs_pin, self.station.capture, self.station.describe_enrollee)
-        self.push_screen(self.enrolling, self._save_enrollment)
+        self.enrolling = EnrollScreen(self.station.needs_pin, self.station.capture, self.station.describe_enrollee,
+                                      self._store_enrollment)
+        self.push_screen(self.enrolling, self._enrolled)
 
-    def _save_enrollment(self, request) -> None:
+    def _store_enrollment(self, request):
+        return self.station.save_enrollment(request.target, request.samples, request.pin)
+
+    def _enrolled(self, saved) -> None:
         self.enrolling = None
-        if request is None:
-            return
-        saved = self.attempt(partial(self.station.save_enrollment, request.target, request.samples, request.pin))
-        if saved:
+        if saved is not None:
             person, count = saved
             self.notify(f"{person.name} ({person.id}) enrolled ({count} samples); recognised from now on")
             self.refresh_panes()

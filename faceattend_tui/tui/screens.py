@@ -18,7 +18,7 @@ from textual_plotext import PlotextPlot
 
 from faceattend_tui.attendance import ExportOptions, Person, Report
 from faceattend_tui.live.events import CaptureSample
-from faceattend_tui.station import EnrollTarget
+from faceattend_tui.station import EnrollTarget, StationError
 from faceattend_tui.tui.messages import CaptureDone
 from faceattend_tui.tui.thumbnail import halfblock
 
@@ -310,17 +310,20 @@ class EnrollScreen(Dialog):
     """Who (someone on the roster, or a newcomer), capture, look at the samples, then save.
 
     `capture` asks the station for a capture and returns its request id; the result comes back
-    as a CaptureDone message posted to this screen. `describe` says whom a typed name or id means.
+    as a CaptureDone message posted to this screen. `describe` says whom a typed name or id means;
+    `save` stores the samples: when it fails, the dialog stays open with the samples and says why.
+    Both raise StationError with a message to show.
     """
 
     BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+c", "capture", "Capture", show=False)]
 
-    def __init__(self, needs_pin: bool, capture: Callable[[], str],
-                 describe: Callable[[EnrollTarget], str]) -> None:
+    def __init__(self, needs_pin: bool, capture: Callable[[], str], describe: Callable[[EnrollTarget], str],
+                 save: Callable[[EnrollRequest], object]) -> None:
         super().__init__()
         self.needs_pin = needs_pin
         self.request_capture = capture
         self.describe = describe
+        self.store = save
         self.request: str | None = None
         self.samples: tuple[CaptureSample, ...] = ()
 
@@ -359,16 +362,21 @@ class EnrollScreen(Dialog):
         if not self.target().name:
             self.error("type the person's name first")
             return
+        try:
+            self.request = self.request_capture()
+        except StationError as exc:
+            self.error(str(exc))
+            return
         self.query_one("#capture", Button).disabled = True
         self.query_one("#enroll-hint", Label).update("capturing... keep looking at the camera")
         self.error("")
-        self.request = self.request_capture()
 
     @on(CaptureDone)
     def show_capture(self, message: CaptureDone) -> None:
         result = message.update.result
         if result.request != self.request:
-            return
+            return  # not ours, or shown already
+        self.request = None
         self.samples = result.samples
         self.query_one("#capture", Button).disabled = False
         table = self.query_one("#samples", DataTable)
@@ -385,7 +393,12 @@ class EnrollScreen(Dialog):
 
     @on(Button.Pressed, "#ok")
     def save(self) -> None:
-        self.dismiss(EnrollRequest(self.target(), self.samples, self.pin()))
+        try:
+            saved = self.store(EnrollRequest(self.target(), self.samples, self.pin()))
+        except StationError as exc:
+            self.error(str(exc))  # the samples stay: fix the name or PIN and save again
+            return
+        self.dismiss(saved)
 
 
 class PastSessionsScreen(Dialog):

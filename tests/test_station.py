@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import csv
-import time
 import os
+import time
 
 import pytest
 from fakes import FakeWorker, enroll_fake_people

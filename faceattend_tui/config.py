@@ -85,6 +85,11 @@ class Settings:
     def worker_log(self) -> Path:
         return self.data / WORKER_LOG
 
+    @property
+    def private_dirs(self) -> tuple[Path, ...]:
+        """Folders that hold face data or records: only this user may read them."""
+        return (self.images_dir, self.tensors_dir, self.exports_dir)
+
     def overrides(self) -> dict:
         """Every value but the data root, to rebuild these settings elsewhere (the worker process)."""
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "data"}

@@ -4,17 +4,52 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 
 
 def make_private_dir(path: Path) -> None:
-    """Create `path` (mode 0700) if missing; an existing directory is left alone."""
+    """Create `path` and any missing parent with mode 0700; existing ones are left as they are."""
+    path = Path(path)
     if path.is_dir():
         return
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    make_private_dir(path.parent)
+    path.mkdir(mode=0o700, exist_ok=True)
     with contextlib.suppress(OSError):
         os.chmod(path, 0o700)
+
+
+def tighten(path: Path, recursive: bool = True) -> int:
+    """Take group and other access away from a folder (0700) and its files (0600); returns how many changed.
+
+    Face photos and templates are biometric data. Only what this user owns is touched.
+    """
+    path = Path(path)
+    if not path.is_dir():
+        return 0
+    changed = _tighten_one(path, 0o700)
+    if recursive:
+        for root, dirs, files in os.walk(path):
+            changed += sum(_tighten_one(Path(root) / d, 0o700) for d in dirs)
+            changed += sum(_tighten_one(Path(root) / f, 0o600) for f in files)
+    return changed
+
+
+def tighten_data(root: Path, folders) -> int:
+    """The data root itself (not what else is in it) and every file under the private folders."""
+    return tighten(root, recursive=False) + sum(tighten(folder) for folder in folders)
+
+
+def _tighten_one(path: Path, mode: int) -> int:
+    try:
+        info = path.lstat()
+        if info.st_uid != os.getuid() or not info.st_mode & 0o077 or path.is_symlink():
+            return 0
+        os.chmod(path, stat.S_IMODE(info.st_mode) & mode)
+    except (OSError, AttributeError):
+        return 0
+    return 1
 
 
 def fsync_dir(path: Path) -> None:

@@ -25,6 +25,7 @@ from faceattend_tui.attendance import (
     ExportOptions,
     LockedError,
     Person,
+    PinError,
     Report,
     RosterError,
     RosterRow,
@@ -40,8 +41,10 @@ from faceattend_tui.attendance import (
     open_store,
     pin_required,
 )
+from faceattend_tui.attendance.security import last_reset
 from faceattend_tui.config import Settings
 from faceattend_tui.demo import DemoSourceFactory
+from faceattend_tui.files import make_private_dir, tighten_data
 from faceattend_tui.gallery import enroll
 from faceattend_tui.gallery.templates import GalleryError, enrolled_counts
 from faceattend_tui.live import events as ev
@@ -148,6 +151,7 @@ class Station:
         self.station_lock = None
         self.pending_capture: str | None = None
         self.recognizer: dict | None = None  # name, sha256, dim: from the worker's ready event
+        self.tightened = 0  # files and folders whose permissions were narrowed at open
         self.clock = clock
         self.loop = loop
         self.on_event: Callable[[ev.Event], None] | None = None  # sees every worker event first (headless output)
@@ -157,11 +161,12 @@ class Station:
 
     def open(self) -> None:
         """Take the data lock, open the log (refusing a damaged one) and start the worker."""
-        self.settings.data.mkdir(parents=True, exist_ok=True, mode=0o700)
+        make_private_dir(self.settings.data)
         try:
             self.station_lock = acquire_lock(self.settings.data, self.user)
         except LockedError as exc:
             raise StationError(str(exc)) from None
+        self.tightened = tighten_data(self.settings.data, self.settings.private_dirs)
         try:
             self.store = open_store(self.settings.data, clock=self.clock)
             self.attendance = Attendance(self.store, user=self.user, station=self.name)
@@ -507,8 +512,19 @@ class Station:
         return LiveChanged(dataclasses.replace(self.live), notice, severity)
 
     def _check_pin(self, pin: str | None) -> None:
-        if pin_required(self.store) and not check_pin(self.store, pin or ""):
-            raise StationError("wrong or missing staff PIN")
+        try:
+            check_pin(self.store, pin or "", self.user)
+        except PinError as exc:
+            raise StationError(str(exc)) from None
+
+    def pin_notice(self) -> str:
+        """A warning when the staff PIN was reset without the old one and nobody has set a new one."""
+        with self.lock:
+            reset = last_reset(self.store)
+        if reset is None:
+            return ""
+        return (f"the staff PIN was reset on {reset.time:%Y-%m-%d %H:%M} by {reset.user} without the old one; "
+                "set a new one with: faceattend pin")
 
     @property
     def needs_pin(self) -> bool:

@@ -173,3 +173,11 @@ def test_write_demo_video_reads_back_every_frame(cast, tmp_path):
         ok, frame = capture.read()
     capture.release()
     assert count == SEQUENCE
+
+
+def test_the_demo_roster_is_private(roster, demo_root):
+    import stat
+
+    images = demo_root / "database_image"
+    assert stat.S_IMODE(images.stat().st_mode) == 0o700
+    assert {stat.S_IMODE(p.stat().st_mode) for p in images.glob("*.jpg")} == {0o600}

@@ -15,6 +15,7 @@ import pytest
 
 from faceattend_tui.attendance import Attendance, acquire_lock, open_snapshot, open_store
 from faceattend_tui.cli import main
+from faceattend_tui.config import load_settings
 
 
 def write_csv(path: Path, rows: list[str]) -> Path:
@@ -177,3 +178,43 @@ def test_the_headless_station_records_and_stops_its_session(tmp_path, sample_pho
     with open_store(data) as store:
         att = Attendance(store)
         assert att.active is None and att.summary(1).present == ["Yao Ming"]
+
+
+def test_the_pin_command_asks_for_the_current_pin_and_a_reset_is_loud(tmp_path, monkeypatch, capsys):
+    data = tmp_path / "data"
+    answers = iter(["246813", "246813"])
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
+    assert main(["pin", "--data", str(data)]) == 0
+    answers = iter(["12345"])
+    assert main(["pin", "--data", str(data)]) == 2  # the current PIN is asked for, and this one is wrong
+    assert "wrong or missing staff PIN" in capsys.readouterr().err
+    answers = iter(["246813", "1234", "1234"])
+    assert main(["pin", "--data", str(data)]) == 2
+    assert "at least 6 characters" in capsys.readouterr().err
+    monkeypatch.setattr("builtins.input", lambda prompt="": "no")
+    assert main(["pin", "--reset", "--clear", "--data", str(data)]) == 2
+    monkeypatch.setattr("builtins.input", lambda prompt="": "reset the staff PIN")
+    assert main(["pin", "--reset", "--clear", "--data", str(data)]) == 0
+    assert "recorded in the audit log as a PIN reset" in capsys.readouterr().err
+    with open_store(data) as store:
+        actions = [a.action for a in store.audit_log()]
+        assert actions == ["pin.set", "pin.fail", "pin.reset"] and store.get_setting("staff_pin") is None
+        assert "without the previous PIN" in store.audit_log()[-1].details["warning"]
+
+
+def test_extract_and_watch_respect_the_locks(tmp_path, capsys):
+    from faceattend_tui.gallery import enroll
+    from faceattend_tui.gallery.templates import GalleryError, changing
+
+    data = tmp_path / "data"
+    (data / "database_image").mkdir(parents=True)
+    with acquire_lock(data):  # a station runs here
+        assert main(["watch", "--data", str(data), "--source", "0", "--max-seconds", "1"]) == 2
+        assert "in use by" in capsys.readouterr().err
+    settings = load_settings(data)
+    with changing(settings.tensors_dir, "faceattend extract"):  # an extraction runs
+        with pytest.raises(GalleryError, match="being changed by .*faceattend extract"):
+            enroll.add_samples(settings, "S1", [b"\xff\xd8"], np.eye(512, dtype=np.float32)[:1],
+                               {"name": "w600k_mbf", "sha256": "0" * 64, "dim": 512})
+        assert main(["extract", "--data", str(data), "--device", "cpu"]) == 2
+        assert "being changed by" in capsys.readouterr().err

@@ -116,12 +116,12 @@ def test_manual_mark_and_export_csv(station, tmp_path):
 
 
 def test_pin_guards_privileged_actions(station):
-    set_pin(station.store, "2468", "admin")
+    set_pin(station.store, "246810", "admin")
     with pytest.raises(StationError, match="PIN"):
         station.start_session("Physics")
     with pytest.raises(StationError, match="PIN"):
         station.start_session("Physics", pin="1111")
-    assert station.start_session("Physics", pin="2468").name == "Physics"
+    assert station.start_session("Physics", pin="246810").name == "Physics"
     with pytest.raises(StationError, match="PIN"):
         station.export(ExportOptions("csv"))
 
@@ -205,3 +205,26 @@ def test_enrolling_needs_a_live_camera(station):
     station.live.camera, station.live.camera_detail = "retrying", "retrying in 4 s (camera 0 could not be opened)"
     with pytest.raises(StationError, match="camera is retrying"):
         station.capture()
+
+
+def test_face_data_is_made_private_when_the_station_opens(tmp_path):
+    import stat
+
+    enroll_fake_people(tmp_path, ["Ann"])
+    photos = tmp_path / "database_image" / "Ann"
+    photos.mkdir(parents=True)
+    (photos / "a.jpg").write_bytes(b"\xff\xd8")
+    for path in (tmp_path, tmp_path / "database_image", photos, tmp_path / "database_tensor"):
+        path.chmod(0o755)
+    (photos / "a.jpg").chmod(0o644)
+    (tmp_path / "notes.txt").write_text("not ours to change")
+    (tmp_path / "notes.txt").chmod(0o644)
+    made = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker)
+    made.open()
+    made.close()
+    mode = lambda p: stat.S_IMODE(p.stat().st_mode)  # noqa: E731
+    assert made.tightened >= 4
+    assert [mode(p) for p in (tmp_path, tmp_path / "database_image", photos, tmp_path / "database_tensor")] == [
+        0o700] * 4
+    assert mode(photos / "a.jpg") == 0o600 and mode(tmp_path / "database_tensor" / "manifest.json") == 0o600
+    assert mode(tmp_path / "notes.txt") == 0o644  # only face data and records are narrowed

@@ -33,6 +33,7 @@ from .report import Report, build_report, report_csv, report_json
 from .roster import ImportPlan, RosterError, apply_import, plan_import, read_roster
 from .security import (
     LockedError,
+    PinError,
     StationLock,
     acquire_lock,
     audit,
@@ -58,10 +59,10 @@ from .tinystore import SCHEMA_VERSION, TinyStore, open_snapshot, open_store
 
 __all__ = [
     "ABSENT", "ACTIVE", "LATE", "LEFT", "NO_SESSION", "PRESENT", "SCHEMA_VERSION",
-    "Attendance", "AuditEntry", "Checkin", "CheckinResult", "Counts", "ExportError", "ExportOptions", "ImportPlan",
-    "LockedError", "Mark", "NoActiveSessionError", "NotFoundError", "NothingToExport", "Person", "PersonStatus",
-    "Report", "RosterError", "RosterRow", "Session", "SessionActiveError", "SessionError", "StationLock", "Store",
-    "StoreError", "Summary", "SyncResult", "TinyStore",
+    "Attendance", "AuditEntry", "Checkin", "CheckinResult", "Counts", "ExportError", "ExportOptions",
+    "ImportPlan", "LockedError", "Mark", "NoActiveSessionError", "NotFoundError", "NothingToExport", "Person",
+    "PersonStatus", "PinError", "Report", "RosterError", "RosterRow", "Session", "SessionActiveError",
+    "SessionError", "StationLock", "Store", "StoreError", "Summary", "SyncResult", "TinyStore",
     "acquire_lock", "apply_import", "audit", "build_report", "check_pin", "choose_sessions", "current_user",
     "export_attendance", "export_session", "export_sessions", "hash_pin", "open_snapshot", "open_store",
     "pin_required", "plan_import", "read_roster", "report_csv", "report_json", "sessions_in_range", "set_pin",

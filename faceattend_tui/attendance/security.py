@@ -2,32 +2,29 @@
 
 from __future__ import annotations
 
-import contextlib
-import getpass
 import hashlib
 import hmac
-import json
 import os
 import secrets
-import socket
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from faceattend_tui.filelock import Busy, HeldLock, current_user, hold, holder_record
 from faceattend_tui.files import make_private_dir
 
-from .common import local_now, to_iso
+from .common import from_iso, to_iso
 from .models import AuditEntry
-
-try:
-    import fcntl
-except ImportError:  # Windows
-    fcntl = None
-    import msvcrt
 
 LOCK_NAME = "faceattend.lock"
 PIN_SETTING = "staff_pin"
-MIN_PIN_LENGTH = 4
+FAILURES_SETTING = "staff_pin_failures"  # {"count": wrong PINs in a row, "until": no try before this}
+MIN_PIN_LENGTH = 6
+FREE_TRIES = 3  # wrong PINs before each further one makes the next try wait
+LONGEST_WAIT = 60  # seconds
+LOCKOUT_AFTER = 10  # wrong PINs in a row lock PIN entry...
+LOCKOUT_SECONDS = 15 * 60  # ...for this long
+RESET_PHRASE = "reset the staff pin"
 
 # scrypt cost: about 16 MiB and a few tens of milliseconds per check.
 SCRYPT_N = 2**14
@@ -36,18 +33,6 @@ SCRYPT_P = 1
 
 
 # ----- user and audit ---------------------------------------------------------
-
-
-def current_user() -> str:
-    """The login name of the person at the keyboard (the SSH user, even under sudo)."""
-    for var in ("SUDO_USER", "LOGNAME", "USER"):
-        value = os.environ.get(var)
-        if value:
-            return value
-    try:
-        return getpass.getuser()
-    except Exception:  # no name for this uid
-        return "unknown"
 
 
 def audit(store, action: str, details: dict[str, Any] | None = None, user: str | None = None) -> AuditEntry:
@@ -91,21 +76,82 @@ def _scrypt(pin: str, salt: bytes, n: int, r: int, p: int) -> bytes:
     return hashlib.scrypt(pin.encode("utf-8"), salt=salt, n=n, r=r, p=p, maxmem=64 * 1024 * 1024, dklen=32)
 
 
+class PinError(Exception):
+    """A PIN that was refused (wrong, missing, or tried too soon), with a message to show."""
+
+
 def pin_required(store) -> bool:
     return bool(store.get_setting(PIN_SETTING))
 
 
-def check_pin(store, pin: str) -> bool:
-    """True when no PIN is set, or when `pin` matches the stored one."""
+def pin_wait(failures: int) -> int:
+    """Seconds before the next try after this many wrong PINs in a row."""
+    if failures >= LOCKOUT_AFTER:
+        return LOCKOUT_SECONDS
+    if failures < FREE_TRIES:
+        return 0
+    return min(2 ** (failures - FREE_TRIES + 1), LONGEST_WAIT)
+
+
+def check_pin(store, pin: str, user: str | None = None) -> None:
+    """Accept the staff PIN (or any, when none is set); raise PinError otherwise.
+
+    Wrong PINs in a row make the next try wait longer each time and then lock PIN entry for a
+    while; every wrong PIN is audited. The count survives a restart of the station.
+    """
     stored = store.get_setting(PIN_SETTING)
-    return True if not stored else verify_pin(pin, stored)
+    if not stored:
+        return
+    state = store.get_setting(FAILURES_SETTING) or {}
+    now = store.now()
+    until = from_iso(state.get("until"))
+    if until is not None and now < until:
+        raise PinError(_waiting(int(state.get("count", 0)), (until - now).total_seconds()))
+    if verify_pin(pin or "", stored):
+        if state:
+            store.set_setting(FAILURES_SETTING, None)
+        return
+    count = int(state.get("count", 0)) + 1
+    wait = pin_wait(count)
+    with store.batch():
+        store.set_setting(FAILURES_SETTING, {"count": count, "until": to_iso(now + timedelta(seconds=wait))})
+        audit(store, "pin.fail", {"failures": count, "wait_seconds": wait}, user)
+    if wait >= LOCKOUT_SECONDS:
+        raise PinError(_waiting(count, wait))
+    raise PinError("wrong or missing staff PIN" + (f"; wait {wait} s before the next try" if wait else ""))
 
 
-def set_pin(store, pin: str | None, user: str | None = None) -> None:
-    """Set the staff PIN (None clears it); audited."""
+def _waiting(count: int, seconds: float) -> str:
+    if count >= LOCKOUT_AFTER:
+        return (f"PIN entry is locked after {count} wrong PINs; try again in {_minutes(seconds)} "
+                "(a lost PIN: faceattend pin --reset)")
+    return f"too many wrong PINs: wait {max(1, round(seconds))} s before the next try"
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{max(1, round(seconds))} s"
+
+
+def set_pin(store, pin: str | None, user: str | None = None, *, old: str | None = None, reset: bool = False) -> None:
+    """Set the staff PIN (None clears it); the current PIN is needed unless this is a reset. Audited."""
+    if pin_required(store) and not reset:
+        check_pin(store, old or "", user)
+    action = "pin.reset" if reset else ("pin.clear" if pin is None else "pin.set")
+    details = {"warning": "set without the previous PIN (lost PIN reset)"} if reset else {}
     with store.batch():
         store.set_setting(PIN_SETTING, None if pin is None else hash_pin(pin))
-        audit(store, "pin.clear" if pin is None else "pin.set", user=user)
+        store.set_setting(FAILURES_SETTING, None)
+        audit(store, action, details, user)
+
+
+def last_reset(store) -> AuditEntry | None:
+    """The latest lost-PIN reset, if no PIN has been set since."""
+    for entry in reversed(store.audit_log()):
+        if entry.action in ("pin.set", "pin.clear"):
+            return None
+        if entry.action == "pin.reset":
+            return entry
+    return None
 
 
 # ----- lock file -------------------------------------------------------------------
@@ -130,107 +176,18 @@ class LockedError(RuntimeError):
         super().__init__(message)
 
 
-class StationLock:
-    """A held lock on ``<data>/faceattend.lock``; release it with :meth:`release` or ``with``."""
-
-    def __init__(self, path: Path, fd: int, holder: dict[str, Any]):
-        self.path = path
-        self.holder = holder
-        self._fd: int | None = fd
-
-    @property
-    def held(self) -> bool:
-        return self._fd is not None
-
-    def release(self) -> None:
-        if self._fd is None:
-            return
-        # Unlink first: whoever locks the old inode next sees it is gone and retries.
-        with contextlib.suppress(OSError):
-            os.unlink(self.path)
-        _unlock(self._fd)
-        os.close(self._fd)
-        self._fd = None
-
-    def __enter__(self) -> StationLock:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.release()
-
-
-def acquire_lock(data_root: str | os.PathLike, user: str | None = None) -> StationLock:
+def acquire_lock(data_root: str | os.PathLike, user: str | None = None) -> HeldLock:
     """Lock the data directory for this process, or raise :class:`LockedError`.
 
-    The OS lock dies with its process, so a lock file left by a dead process
-    is simply taken over.
+    The OS lock dies with its process, so a lock file left by a dead process is simply taken over.
     """
     root = Path(data_root)
     make_private_dir(root)
-    path = root / LOCK_NAME
-    while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o600)
-        if not _try_lock(fd):
-            holder = _read_holder(fd)
-            os.close(fd)
-            raise LockedError(path, holder)
-        if _same_file(fd, path):
-            break
-        # The holder released (and removed) the file between our open and lock.
-        _unlock(fd)
-        os.close(fd)
-    holder = {"pid": os.getpid(), "user": user or current_user(), "host": socket.gethostname(),
-              "since": to_iso(local_now())}
-    _write_holder(fd, holder)
-    return StationLock(path, fd, holder)
-
-
-def _same_file(fd: int, path: Path) -> bool:
+    holder = holder_record(user)
     try:
-        on_disk = os.stat(path)
-    except FileNotFoundError:
-        return False
-    mine = os.fstat(fd)
-    return (mine.st_dev, mine.st_ino) == (on_disk.st_dev, on_disk.st_ino)
+        return hold(root / LOCK_NAME, holder)
+    except Busy as exc:
+        raise LockedError(exc.path, exc.holder) from None
 
 
-# Windows locks a byte far past the holder text, so others can still read it.
-_WIN_LOCK_OFFSET = 1 << 20
-
-
-def _try_lock(fd: int) -> bool:
-    try:
-        if fcntl is not None:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        else:
-            os.lseek(fd, _WIN_LOCK_OFFSET, os.SEEK_SET)
-            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-    except OSError:
-        return False
-    return True
-
-
-def _unlock(fd: int) -> None:
-    with contextlib.suppress(OSError):
-        if fcntl is not None:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-        else:
-            os.lseek(fd, _WIN_LOCK_OFFSET, os.SEEK_SET)
-            msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
-
-
-def _read_holder(fd: int) -> dict[str, Any]:
-    try:
-        os.lseek(fd, 0, os.SEEK_SET)
-        holder = json.loads(os.read(fd, 4096) or b"{}")
-    except (OSError, ValueError):
-        return {}
-    return holder if isinstance(holder, dict) else {}
-
-
-def _write_holder(fd: int, holder: dict[str, Any]) -> None:
-    data = (json.dumps(holder) + "\n").encode("utf-8")
-    os.lseek(fd, 0, os.SEEK_SET)
-    os.ftruncate(fd, 0)
-    os.write(fd, data)
-    os.fsync(fd)
+StationLock = HeldLock

@@ -111,10 +111,12 @@ def add_station_commands(sub) -> None:
                    help="process every frame of a file or folder as fast as possible (no real-time pacing)")
     p.set_defaults(func=cmd_watch)
 
-    p = sub.add_parser("pin", help="set or clear the staff PIN for privileged actions")
+    p = sub.add_parser("pin", help="set, change or clear the staff PIN for privileged actions")
     add_data(p)
-    p.add_argument("--clear", action="store_true")
-    p.set_defaults(func=cmd_pin)
+    p.add_argument("--clear", action="store_true", help="no PIN from now on (asks for the current one)")
+    p.add_argument("--reset", action="store_true",
+                   help="a lost PIN: replace or clear it without the current one (recorded as a reset)")
+    p.set_defaults(func=records_command("cmd_pin"))
 
 
 def add_record_commands(sub) -> None:
@@ -267,6 +269,7 @@ def make_engine(settings: Settings):
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
+    from faceattend_tui.files import tighten_data
     from faceattend_tui.gallery.extract import Extractor
 
     settings = settings_from(args)
@@ -275,6 +278,9 @@ def cmd_extract(args: argparse.Namespace) -> int:
     if not images.is_dir():
         say(f"error: {images}: no such folder of profile photos")
         return EXIT_USAGE
+    tightened = tighten_data(settings.data, settings.private_dirs)
+    if tightened:
+        say(f"face data is private: narrowed the permissions of {tightened} files and folders to this user only")
     engine = make_engine(settings)
     report = Extractor(engine, images, out, progress=Progress("extracting")).run(force=args.force)
     for line in report.notes:
@@ -457,26 +463,3 @@ def run_headless(station, args: argparse.Namespace) -> int:
 
     options = HeadlessOptions(args.session, args.group, args.late_after, args.json, args.max_seconds, args.keep_open)
     return run_headless(station, options, sys.stdout)
-
-
-def cmd_pin(args: argparse.Namespace) -> int:
-    import getpass
-
-    from faceattend_tui.attendance import LockedError, StoreError, acquire_lock, current_user, open_store, set_pin
-    from faceattend_tui.attendance.security import MIN_PIN_LENGTH
-
-    settings = settings_from(args)
-    pin = None
-    if not args.clear:
-        pin = getpass.getpass("new staff PIN: ")
-        if len(pin) < MIN_PIN_LENGTH or pin != getpass.getpass("again: "):
-            say(f"error: the PINs differ or are shorter than {MIN_PIN_LENGTH} characters")
-            return EXIT_USAGE
-    try:
-        with acquire_lock(settings.data), open_store(settings.data) as store:
-            set_pin(store, pin, current_user())
-    except (LockedError, StoreError) as exc:
-        say(f"error: {exc}")
-        return EXIT_USAGE
-    say("staff PIN cleared" if args.clear else "staff PIN set")
-    return EXIT_OK

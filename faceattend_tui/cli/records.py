@@ -33,6 +33,7 @@ from faceattend_tui.attendance import (
     report_json,
 )
 from faceattend_tui.attendance.export import free_path
+from faceattend_tui.attendance.security import MIN_PIN_LENGTH, RESET_PHRASE, PinError, check_pin, pin_required, set_pin
 from faceattend_tui.config import Settings
 from faceattend_tui.files import atomic_write
 
@@ -196,3 +197,38 @@ def cmd_people_remove(args: argparse.Namespace, settings: Settings) -> int:
     done = "erased, with every attendance record" if args.erase else "left; photos and templates deleted, records kept"
     print(f"{person.id} {person.name}: {done}")
     return EXIT_OK
+
+
+# ----- the staff PIN ------------------------------------------------------------------------
+
+
+def cmd_pin(args: argparse.Namespace, settings: Settings) -> int:
+    import getpass
+
+    with writable(settings) as attendance:
+        store = attendance.store
+        old = None
+        if args.reset:
+            say(f"This replaces or clears the staff PIN without the current one. It is recorded in the audit "
+                f"log as a PIN reset by {current_user()}.")
+            if input(f'type "{RESET_PHRASE}" to go on: ').strip().lower() != RESET_PHRASE:
+                raise CommandError("not reset")
+        elif pin_required(store):
+            old = getpass.getpass("current staff PIN: ")
+            try:
+                check_pin(store, old, current_user())
+            except PinError as exc:
+                raise CommandError(str(exc)) from None
+        new = None if args.clear else _new_pin(getpass.getpass)
+        set_pin(store, new, current_user(), old=old, reset=args.reset)
+    say("staff PIN cleared" if new is None else "staff PIN set")
+    return EXIT_OK
+
+
+def _new_pin(ask) -> str:
+    pin = ask(f"new staff PIN (at least {MIN_PIN_LENGTH} characters): ")
+    if len(pin) < MIN_PIN_LENGTH:
+        raise CommandError(f"a staff PIN has at least {MIN_PIN_LENGTH} characters")
+    if pin != ask("again: "):
+        raise CommandError("the two PINs differ")
+    return pin

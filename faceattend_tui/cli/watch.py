@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TextIO
 
+from faceattend_tui.attendance import LockedError, acquire_lock
 from faceattend_tui.config import Settings
 from faceattend_tui.demo import DemoSourceFactory, enroll_demo_roster
 from faceattend_tui.live import events as ev
@@ -53,8 +54,18 @@ def watch(settings: Settings, options: WatchOptions, out: TextIO, log: Callable[
 
     A camera or stream that is down is retried with growing waits, also when it is down at start.
     """
-    if options.source == "demo":
-        enroll_demo_roster(settings, log)
+    try:  # a station on the same data would fight over the camera
+        lock = acquire_lock(settings.data)
+    except LockedError as exc:
+        log(f"error: {exc}")
+        return 2
+    with lock:
+        if options.source == "demo":
+            enroll_demo_roster(settings, log)
+        return _watch(settings, options, out)
+
+
+def _watch(settings: Settings, options: WatchOptions, out: TextIO) -> int:
     handle = WorkerHandle(worker_config(settings, options))
     handle.start()
     deadline = time.monotonic() + options.max_seconds if options.max_seconds else None

@@ -10,6 +10,7 @@ import numpy as np
 
 from faceattend_tui.config import Settings
 from faceattend_tui.demo.cast import DemoError, demo_cast, id_photo
+from faceattend_tui.files import atomic_write, make_private_dir, tighten_data
 from faceattend_tui.gallery.extract import Extractor
 from faceattend_tui.vision.pipeline import FaceEngine
 
@@ -18,7 +19,8 @@ def prepare_demo(settings: Settings, engine: FaceEngine, log: Callable[[str], No
     """Enroll the demo roster in the settings' data root; returns its names."""
     cast = demo_cast(engine, settings.data, log)
     images = settings.images_dir
-    images.mkdir(parents=True, exist_ok=True)
+    make_private_dir(images)
+    tighten_data(settings.data, settings.private_dirs)
     for actor in cast.enrolled:
         write_if_changed(images / f"{actor.name}.jpg", encode_jpeg(id_photo(actor)))
     report = Extractor(engine, images, settings.tensors_dir).run()
@@ -39,7 +41,7 @@ def write_if_changed(path: Path, data: bytes) -> None:
     """Leave an identical file alone, so incremental extraction has nothing to redo."""
     if path.is_file() and path.read_bytes() == data:
         return
-    path.write_bytes(data)
+    atomic_write(path, data)
 
 
 def enroll_demo_roster(settings: Settings, log: Callable[[str], None]) -> None:

@@ -18,6 +18,7 @@ from faceattend_tui.config import Settings
 from faceattend_tui.gallery.templates import (
     GalleryError,
     Manifest,
+    changing,
     load_manifest,
     read_rows,
     safe_name,
@@ -42,6 +43,12 @@ def add_samples(settings: Settings, name: str, photos: list[bytes], embeddings: 
                 recognizer: dict) -> int:
     """Save JPEG photos and their embeddings for a new or existing person; returns their sample count."""
     name = check_name(name)
+    with changing(settings.tensors_dir, "enrollment"):
+        return _add_samples(settings, name, photos, embeddings, recognizer)
+
+
+def _add_samples(settings: Settings, name: str, photos: list[bytes], embeddings: np.ndarray,
+                 recognizer: dict) -> int:
     images, tensors = settings.images_dir / name, settings.tensors_dir
     manifest = _manifest_for(tensors, recognizer)
     entry = manifest.people.get(name, {"samples": []})
@@ -62,7 +69,13 @@ def add_samples(settings: Settings, name: str, photos: list[bytes], embeddings: 
 
 def remove_person(settings: Settings, name: str) -> bool:
     """Erase a person's photos and templates; returns whether anything was there."""
-    name = check_name(name)
+    with changing(settings.tensors_dir, "removal"):
+        return _remove_person(settings, name)
+
+
+def _remove_person(settings: Settings, name: str) -> bool:
+    if not safe_name(name):
+        raise GalleryError(f"{name!r} cannot be a folder name")
     images, tensors = settings.images_dir, settings.tensors_dir
     found = False
     for photo in list(images.glob(f"{glob_escape(name)}.*")) + [images / name]:

@@ -19,6 +19,7 @@ import numpy as np
 from faceattend_tui.gallery.templates import (
     GalleryError,
     Manifest,
+    changing,
     load_manifest,
     move_to_legacy,
     read_rows,
@@ -89,6 +90,10 @@ class Extractor:
         self.report = Report()
 
     def run(self, force: bool = False) -> Report:
+        with changing(self.tensors_dir, "faceattend extract"):
+            return self._run(force)
+
+    def _run(self, force: bool) -> Report:
         people = scan_people(self.images_dir)
         for name in [n for n in people if not safe_name(n)]:
             self.report.skipped.append(f"{self.images_dir / name}: a name with a path separator or a control "

@@ -6,20 +6,24 @@ its hash behind every row, so extraction can redo exactly what changed.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 
+from faceattend_tui.filelock import Busy, describe, hold, holder_record
 from faceattend_tui.files import atomic_write, make_private_dir
 from faceattend_tui.gallery.matcher import Gallery
 
 MANIFEST = "manifest.json"
+LOCK_NAME = ".templates.lock"
 FORMAT = 1
 LEGACY_DIR = "legacy"
 
@@ -94,6 +98,21 @@ def enrolled_counts(folder: Path) -> dict[str, int]:
     if manifest is None:
         return {}
     return {name: len(entry.get("samples", [])) for name, entry in manifest.people.items()}
+
+
+@contextlib.contextmanager
+def changing(folder: Path, what: str) -> Iterator[None]:
+    """Hold the templates' lock while changing them (extraction, enrollment, removal)."""
+    make_private_dir(folder)
+    try:
+        lock = hold(folder / LOCK_NAME, holder_record(what=what))
+    except Busy as exc:
+        raise GalleryError(f"the templates in {folder} are being changed by {describe(exc.holder)}; "
+                           "try again when that has finished") from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def save_manifest(folder: Path, manifest: Manifest) -> None:

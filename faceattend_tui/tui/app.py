@@ -79,6 +79,11 @@ class StationApp(App):
         self.refresh_header()
         self.set_interval(1.0, self.refresh_header)
         self.query_one("#live-table", FastTable).focus()
+        if self.station.tightened:
+            self.notify(f"face data is private: narrowed the permissions of {self.station.tightened} files and "
+                        "folders to this user only", timeout=10)
+        if self.station.pin_notice():
+            self.notify(self.station.pin_notice(), severity="warning", timeout=20)
         if self.pump_events:
             self.pump()
 

@@ -1,0 +1,158 @@
+"""Lock files that say who holds them: one process at a time, and the others can tell who.
+
+The lock is the operating system's (flock, or a byte range lock on Windows), so it dies with its
+process and a file left behind by a dead process is simply taken over. The file holds a small
+JSON record of the holder (pid, user, host, since).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import json
+import os
+import socket
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
+    import msvcrt
+
+
+def current_user() -> str:
+    """The login name of the person at the keyboard (the SSH user, even under sudo)."""
+    for var in ("SUDO_USER", "LOGNAME", "USER"):
+        value = os.environ.get(var)
+        if value:
+            return value
+    try:
+        return getpass.getuser()
+    except Exception:  # no name for this uid
+        return "unknown"
+
+
+def holder_record(user: str | None = None, what: str = "") -> dict[str, Any]:
+    """Who takes a lock: pid, user, host, since, and what for."""
+    record = {"pid": os.getpid(), "user": user or current_user(), "host": socket.gethostname(),
+              "since": datetime.now().astimezone().isoformat(timespec="seconds")}
+    if what:
+        record["what"] = what
+    return record
+
+
+class Busy(Exception):
+    """Another process holds the lock; `holder` is what it wrote."""
+
+    def __init__(self, path: Path, holder: dict[str, Any]):
+        super().__init__(f"{path} is held by {describe(holder)}")
+        self.path, self.holder = path, holder
+
+
+def describe(holder: dict[str, Any]) -> str:
+    if holder.get("pid") is None:
+        return "another process (no details available)"
+    what = f" ({holder['what']})" if holder.get("what") else ""
+    return (f"user {holder.get('user') or '?'}{what}, pid {holder['pid']} on {holder.get('host') or '?'} "
+            f"since {holder.get('since') or '?'}")
+
+
+class HeldLock:
+    """A held lock file; release it with :meth:`release` or ``with``."""
+
+    def __init__(self, path: Path, fd: int, holder: dict[str, Any]):
+        self.path = path
+        self.holder = holder
+        self._fd: int | None = fd
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def release(self) -> None:
+        if self._fd is None:
+            return
+        # Unlink first: whoever locks the old inode next sees it is gone and retries.
+        with contextlib.suppress(OSError):
+            os.unlink(self.path)
+        _unlock(self._fd)
+        os.close(self._fd)
+        self._fd = None
+
+    def __enter__(self) -> HeldLock:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
+
+
+def hold(path: Path, holder: dict[str, Any]) -> HeldLock:
+    """Take the lock at `path` for this process (writing `holder` into it), or raise Busy."""
+    path = Path(path)
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o600)
+        if not _try_lock(fd):
+            found = _read_holder(fd)
+            os.close(fd)
+            raise Busy(path, found)
+        if _same_file(fd, path):
+            break
+        # The holder released (and removed) the file between our open and lock.
+        _unlock(fd)
+        os.close(fd)
+    _write_holder(fd, holder)
+    return HeldLock(path, fd, holder)
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        on_disk = os.stat(path)
+    except FileNotFoundError:
+        return False
+    mine = os.fstat(fd)
+    return (mine.st_dev, mine.st_ino) == (on_disk.st_dev, on_disk.st_ino)
+
+
+# Windows locks a byte far past the holder text, so others can still read it.
+_WIN_LOCK_OFFSET = 1 << 20
+
+
+def _try_lock(fd: int) -> bool:
+    try:
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        else:
+            os.lseek(fd, _WIN_LOCK_OFFSET, os.SEEK_SET)
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+    except OSError:
+        return False
+    return True
+
+
+def _unlock(fd: int) -> None:
+    with contextlib.suppress(OSError):
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        else:
+            os.lseek(fd, _WIN_LOCK_OFFSET, os.SEEK_SET)
+            msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+
+
+def _read_holder(fd: int) -> dict[str, Any]:
+    try:
+        os.lseek(fd, 0, os.SEEK_SET)
+        holder = json.loads(os.read(fd, 4096) or b"{}")
+    except (OSError, ValueError):
+        return {}
+    return holder if isinstance(holder, dict) else {}
+
+
+def _write_holder(fd: int, holder: dict[str, Any]) -> None:
+    data = (json.dumps(holder) + "\n").encode("utf-8")
+    os.lseek(fd, 0, os.SEEK_SET)
+    os.ftruncate(fd, 0)
+    os.write(fd, data)
+    os.fsync(fd)

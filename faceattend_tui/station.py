@@ -98,7 +98,8 @@ class Sighting:
 
 @dataclass(frozen=True)
 class UnknownFaces:
-    count: int  # unknown faces seen since the station started
+    count: int  # unknown faces seen in this session (or since the last session ended)
+    time: datetime | None = None  # the latest
 
 
 @dataclass(frozen=True)
@@ -249,6 +250,7 @@ class Station:
                 session = self.attendance.start_session(name, late_after, group=group or None, user=self.user)
             except (ValueError, RuntimeError) as exc:
                 raise StationError(str(exc)) from None
+            self.live.unknown_faces = 0
         self.worker.send(ev.SetSession(session.name))
         return session
 
@@ -259,6 +261,7 @@ class Station:
                 session = self.attendance.stop_session(user=self.user)
             except RuntimeError as exc:
                 raise StationError(str(exc)) from None
+            self.live.unknown_faces = 0
         self.worker.send(ev.SetSession(""))
         return session
 
@@ -396,9 +399,11 @@ class Station:
 
     # -- worker
 
-    def toggle_preview(self) -> None:
-        self.preview = not self.preview
+    def toggle_preview(self) -> bool:
+        """Open the preview window unless it is open (then close it); True when asking to open it."""
+        self.preview = self.live.preview != "on"
         self.worker.send(ev.SetPreview(self.preview))
+        return self.preview
 
     def poll(self, timeout: float = 0.1) -> list[Update]:
         """Worker events turned into updates; check-ins are on disk before they are returned.
@@ -440,7 +445,7 @@ class Station:
                 return self._checkin(event)
             case ev.Unknown():
                 self.live.unknown_faces += 1
-                return UnknownFaces(self.live.unknown_faces)
+                return UnknownFaces(self.live.unknown_faces, datetime.fromtimestamp(event.time).astimezone())
             case ev.Stats():
                 self.live.fps = float(event.fps)
                 return self._live()

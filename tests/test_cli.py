@@ -197,3 +197,13 @@ def test_invalid_device_is_a_usage_error(tmp_path, capsys):
         main(["identify", "--data", str(tmp_path), "--device", "gpu", "x.jpg"])
     assert info.value.code == 2
     assert "--device" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["export"], ["pin"], ["report"], ["people", "list"]])
+def test_record_commands_do_not_offer_model_options(command, capsys):
+    from faceattend_tui.cli import main
+
+    with pytest.raises(SystemExit):
+        main([*command, "--help"])
+    out = capsys.readouterr().out
+    assert "--data" in out and "--detector" not in out and "--threshold" not in out

@@ -28,15 +28,16 @@ ROSTER = {"Alex Moreau", "Bea Santos", "Chen Wei", "Dana Okafor", "Eli Novak", "
 
 
 class Terminal:
-    def __init__(self, name: str, cwd: Path):
-        self.name, self.cwd = name, cwd
+    def __init__(self, name: str, cwd: Path, size: tuple[int, int] = (170, 45)):
+        self.name, self.cwd, self.size = name, cwd, size
 
     def tmux(self, *args: str) -> str:
         return subprocess.run(["tmux", *args], capture_output=True, text=True, check=False).stdout
 
     def start(self, command: str) -> None:
         self.tmux("kill-session", "-t", self.name)
-        self.tmux("new-session", "-d", "-s", self.name, "-x", "170", "-y", "45", "-c", str(self.cwd), command)
+        width, height = (str(v) for v in self.size)
+        self.tmux("new-session", "-d", "-s", self.name, "-x", width, "-y", height, "-c", str(self.cwd), command)
 
     def keys(self, *keys: str, pause: float = 0.3) -> None:
         for key in keys:
@@ -103,7 +104,7 @@ def test_demo_session_kill_resume_stop_and_export(terminal, tmp_path, models_dir
     terminal.keys("Tab")
     terminal.type("30")
     terminal.keys("Enter")
-    terminal.wait_for(r"Session Physics 101 \(everyone\) since")
+    terminal.wait_for(r"Physics 101 · .* for everyone, since")
 
     screen = terminal.wait_until(lambda text: len(shown_checkins(text)) >= 2, "two check-ins", seconds=150)
     shown = shown_checkins(screen)
@@ -117,7 +118,7 @@ def test_demo_session_kill_resume_stop_and_export(terminal, tmp_path, models_dir
     assert shown <= logged, f"shown on screen but not in the log: {shown - logged}"
 
     terminal.start(station_command(data))  # restart: the session resumes
-    terminal.wait_for(r"Session Physics 101 \(everyone\) since")
+    terminal.wait_for(r"Physics 101 · .* for everyone, since")
     screen = terminal.wait_for(r"present 6 ", seconds=200)
     assert "absent 0" in screen
     terminal.keys("s", "y")
@@ -137,3 +138,52 @@ def test_demo_session_kill_resume_stop_and_export(terminal, tmp_path, models_dir
     assert not terminal.alive(), "the station did not quit on q"
     with acquire_lock(data):  # the lock was released
         pass
+
+
+@pytest.fixture
+def ssh_window(tmp_path):
+    term = Terminal(f"faceattend-e2e-small-{os.getpid()}", tmp_path, size=(80, 24))
+    yield term
+    term.close()
+
+
+def test_an_80x24_window_shows_what_matters_and_enrolls(ssh_window, tmp_path, models_dir):
+    data = tmp_path / "station"
+    ssh_window.start(station_command(data))
+    ssh_window.wait_for(r"camera live")
+    screen = ssh_window.screen()
+    for key in ("s Session", "e Enroll", "x Export", "? Help", "q Quit"):
+        assert key.replace(" ", "") in screen.replace(" ", ""), f"footer lacks {key}"
+    ssh_window.keys("s")
+    ssh_window.type("Lab")
+    ssh_window.keys("Enter")
+    screen = ssh_window.wait_for(r"present [1-9]", seconds=150)  # the counts stay in the header
+    assert "Lab" in screen and "absent" in screen
+    ssh_window.keys("Tab")
+    screen = ssh_window.wait_for(r"Name\s+Status\s+In")  # the roster, one pane at a time
+    assert re.search(r"(present|late|absent)\b", screen)
+
+    ssh_window.keys("e")
+    ssh_window.wait_for(r"Enroll from the camera")
+    ssh_window.type("Zoe Newcomer")
+    for _ in range(4):  # capture until someone walking in gives samples
+        ssh_window.keys("Enter")
+        screen = ssh_window.wait_for(r"samples; press Save|no usable face", seconds=60)
+        if "samples; press Save" in screen:
+            break
+    assert "Save" in screen and "Cancel" in screen  # the buttons are on an 80x24 screen
+    if "already looks like" in screen:
+        assert re.search(r"warning: this face already looks like .+ \(p-", screen)  # in full, to be read
+    ssh_window.keys("C-s")
+    ssh_window.wait_until(lambda text: "Enroll from the camera" not in text, "the dialog closed")
+    ssh_window.keys("slash")
+    ssh_window.type("Zoe")
+    ssh_window.wait_for(r"Zoe Newcomer")
+    ssh_window.keys("Escape")
+    ssh_window.keys("q")
+    ssh_window.wait_for(r"Quit\? It stays open")
+    ssh_window.keys("y")
+    deadline = time.monotonic() + 30
+    while ssh_window.alive() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not ssh_window.alive()

@@ -167,7 +167,11 @@ async def test_enroll_from_the_camera_and_delete(station, tmp_path):
         assert station.person(eva.id).state == "left"
 
 
-def test_main_screen_snapshot(station, snap_compare):
+TERMINALS = [(80, 24), (100, 30), (160, 48)]  # an SSH window as it opens, a bit larger, a large one
+
+
+@pytest.mark.parametrize("size", TERMINALS, ids=lambda size: f"{size[0]}x{size[1]}")
+def test_main_screen_snapshot(station, snap_compare, size):
     async def run_before(pilot) -> None:
         await start_session(pilot, "Physics 101", late="10")
         for minutes, name in ((2, "Ann Lee"), (12, "Dev Rao")):
@@ -178,10 +182,11 @@ def test_main_screen_snapshot(station, snap_compare):
         pilot.app.refresh_header()
         await pilot.pause()
 
-    assert snap_compare(StationApp(station), terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(StationApp(station), terminal_size=size, run_before=run_before)
 
 
-def test_enroll_dialog_snapshot(station, snap_compare):
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=lambda size: f"{size[0]}x{size[1]}")
+def test_enroll_dialog_snapshot(station, snap_compare, size):
     async def run_before(pilot) -> None:
         await pilot.press("e", *"Eva Holt", "enter")
         await pilot.pause()
@@ -189,7 +194,19 @@ def test_enroll_dialog_snapshot(station, snap_compare):
         await until(pilot, lambda: pilot.app.screen.query_one("#samples").row_count == 2)
         steady_cursor(pilot)
 
-    assert snap_compare(StationApp(station), terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(StationApp(station), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("keys", ["question_mark", "s", "q"], ids=["help", "start", "quit"])
+def test_dialogs_fit_an_80x24_terminal(station, snap_compare, keys):
+    async def run_before(pilot) -> None:
+        if keys == "q":  # the quit question is longest while a session runs
+            await start_session(pilot, "Physics 101 for the whole of year three")
+        await pilot.press(keys)
+        await pilot.pause()
+        steady_cursor(pilot)
+
+    assert snap_compare(StationApp(station), terminal_size=(80, 24), run_before=run_before)
 
 
 async def test_a_failing_write_is_reported_and_the_station_keeps_serving(station, monkeypatch):
@@ -279,3 +296,78 @@ async def test_enrolling_without_a_live_camera_says_why_at_once(station):
         await pilot.pause()
         assert "camera is retrying" in str(app.screen.query_one("#dialog-error").render())
         assert not app.screen.query_one("#capture").disabled  # nothing waits for a capture that cannot come
+
+
+async def test_the_small_things_staff_notice(station, tmp_path):
+    app = StationApp(station)
+    async with app.run_test(size=(100, 30)) as pilot:
+        # a fast burst of keys (a paste) lands in the right fields
+        await pilot.press("s", *"Chemistry", "tab", *"-5", "enter")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "StartSessionScreen"  # a negative late-after is refused...
+        assert "0 or more" in str(app.screen.query_one("#dialog-error").render())
+        assert app.screen.query_one("#name").value == "Chemistry"  # ...and the typed name kept
+        app.screen.query_one("#late").value = "5"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert station.active.name == "Chemistry" and station.active.late_after_minutes == 5
+        # the main keys are off, and out of the footer, while a dialog is open
+        await pilot.press("h")
+        await pilot.pause()
+        assert not app.check_action("toggle_session", ()) and app.check_action("toggle_session", ()) is False
+        await pilot.press("escape")
+        assert app.check_action("toggle_session", ())
+        # the filter says when nothing matches and escape leaves it
+        await pilot.press("slash", *"zz")
+        await pilot.pause()
+        assert "nobody matches 'zz'" in str(app.query_one("#roster").border_subtitle)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not app.query_one("#roster-filter").display and app.query_one("#roster-table").has_focus
+        assert app.query_one("#roster-table").row_count == 4
+        # a click selects a row
+        await pilot.click("#roster-table", offset=(3, 3))
+        await pilot.pause()
+        assert app.query_one("#roster-table").selected == "S3"
+        # the preview: the first p asks to open it
+        station.live.preview = "unavailable"
+        app.action_toggle_preview()
+        assert station.worker.sent[-1] == ev.SetPreview(True)
+        # the screenshot lands with the exports
+        app.action_screenshot()
+        await pilot.pause()
+        assert list((tmp_path / "exports").glob("*.svg"))
+
+
+async def test_absentees_first_after_a_check_in_during_the_session(station):
+    app = StationApp(station)
+    async with app.run_test(size=SIZE) as pilot:
+        await start_session(pilot, "Physics")
+        checkin(station, "Dev Rao", 1)
+        await until(pilot, lambda: app.query_one("#live-table").row_count == 1)
+        await pilot.press("a")
+        await pilot.pause()
+        rows = table_rows(app, "#session-table")
+        assert [row[0] for row in rows] == ["Ann Lee", "Bob Marr", "Cleo Diaz", "Dev Rao"]
+        assert rows[-1][1] == "present"  # the one who came is not listed among the absent
+
+
+async def test_the_command_palette_asks_before_quitting_and_names_keys(station):
+    app = StationApp(station)
+    async with app.run_test(size=SIZE):
+        commands = list(app.get_system_commands(app.screen))
+        titles = [c.title for c in commands]
+        assert "Quit" not in titles and titles.count("quit (asks while a session runs)") == 1
+        assert "key: /" in [c.help for c in commands] and not any("slash" in c.help for c in commands)
+
+
+def test_a_light_theme_keeps_every_row_readable(station, snap_compare):
+    async def run_before(pilot) -> None:
+        pilot.app.theme = "textual-light"
+        await start_session(pilot, "Physics")
+        checkin(station, "Bob Marr", 1)
+        await until(pilot, lambda: pilot.app.query_one("#live-table").row_count == 1)
+        await pilot.press("tab")  # the roster, with its striped rows
+        await pilot.pause()
+
+    assert snap_compare(StationApp(station), terminal_size=(100, 30), run_before=run_before)

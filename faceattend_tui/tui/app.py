@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 from functools import partial
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import Footer, Input
+from textual.widgets import Footer, Input, Static
 from textual.worker import get_current_worker
 
 from faceattend_tui.attendance import StoreError
@@ -17,6 +17,7 @@ from faceattend_tui.station import Problem, Station, StationError
 from faceattend_tui.tui import messages as msg
 from faceattend_tui.tui.fasttable import FastTable
 from faceattend_tui.tui.screens import (
+    KEY_NAMES,
     ConfirmScreen,
     EnrollScreen,
     ExportScreen,
@@ -30,33 +31,46 @@ from faceattend_tui.tui.screens import (
 )
 from faceattend_tui.tui.widgets import LivePane, RosterPane, SessionPane, StatusHeader
 
-PANES = ("#live", "#roster", "#session")
+PANES = ("live", "roster", "session")
+PANE_TITLES = {"live": "Live", "roster": "Roster", "session": "Session"}
+WIDE = 140  # columns from which the three panes stand side by side; narrower, one at a time
+
+
+class PaneTabs(Static):
+    """Which pane is shown when only one fits (tab shows the next)."""
+
+    def show_current(self, current: str) -> None:
+        names = [f"[reverse] {PANE_TITLES[p]} [/]" if p == current else f" {PANE_TITLES[p]} " for p in PANES]
+        self.update(" ".join(names) + "   [dim]tab: next[/]")
 
 
 class StationApp(App):
     CSS_PATH = "app.tcss"
     TITLE = "faceattend"
     BINDINGS = [
-        Binding("s", "toggle_session", "Start/stop", id="session",
-                tooltip="start / stop a session (name, optional late after N minutes)"),
+        Binding("s", "toggle_session", "Session", id="session",
+                tooltip="start / stop a session (name, optional late after N minutes, a group or everyone)"),
         Binding("e", "enroll", "Enroll", id="enroll", tooltip="enroll someone from the camera"),
         Binding("x", "export", "Export", id="export", tooltip="export attendance (CSV or JSON)"),
-        Binding("p", "toggle_preview", "Preview", id="preview",
+        Binding("p", "toggle_preview", "Preview", id="preview", show=False,
                 tooltip="preview window on the station screen on / off"),
-        Binding("slash", "filter", "Filter", id="filter", tooltip="filter the roster by name"),
-        Binding("m", "mark", "Mark", id="mark",
+        Binding("slash", "filter", "Filter", id="filter", show=False,
+                tooltip="filter the roster by name or id (escape: clear)"),
+        Binding("m", "mark", "Mark", id="mark", show=False,
                 tooltip="mark the selected person present / late / absent (with a reason)"),
         Binding("d", "delete", "Remove", id="delete", show=False,
                 tooltip="remove the selected person: they left (records kept), or an erasure request"),
-        Binding("h", "history", "History", id="history", tooltip="past sessions: show one, or export it"),
+        Binding("h", "history", "History", id="history", show=False,
+                tooltip="past sessions: show one, or export it"),
         Binding("r", "report", "Report", id="report", show=False,
                 tooltip="attendance report: a chart per session, people below a rate"),
         Binding("a", "absent_first", "Absent first", id="absent-first", show=False,
                 tooltip="absentees first in the session pane"),
-        Binding("tab", "next_pane", "Next pane", id="next-pane", show=False, tooltip="next pane"),
+        Binding("tab", "next_pane", "Pane", id="next-pane", tooltip="next pane", priority=True),
         Binding("question_mark", "help", "Help", id="help", tooltip="this help"),
         Binding("q", "quit_station", "Quit", id="quit", tooltip="quit (asks while a session runs)"),
     ]
+    MAIN_ACTIONS = frozenset(b.action for b in BINDINGS)
 
     def __init__(self, station: Station, pump: bool = True) -> None:
         super().__init__()
@@ -64,21 +78,40 @@ class StationApp(App):
         self.pump_events = pump
         self.viewing_session: int | None = None  # a past session shown in the session pane
         self.enrolling: EnrollScreen | None = None
+        self.current_pane = "live"
 
     def compose(self) -> ComposeResult:
         yield StatusHeader(id="header")
+        yield PaneTabs(id="pane-tabs")
         with Horizontal(id="panes"):
-            yield LivePane(id="live")
-            yield RosterPane(id="roster")
-            yield SessionPane(id="session")
+            yield LivePane(id="live", classes="pane current")
+            yield RosterPane(id="roster", classes="pane")
+            yield SessionPane(id="session", classes="pane")
         yield Footer()
+
+    # -- layout: three panes side by side when they fit, else one at a time
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.set_class(event.size.width < WIDE, "narrow")
+
+    def show_pane(self, pane: str) -> None:
+        self.current_pane = pane
+        for name in PANES:
+            self.query_one(f"#{name}").set_class(name == pane, "current")
+        self.query_one(PaneTabs).show_current(pane)
+        self.query_one(f"#{pane} FastTable").focus()
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        """The main screen's keys are off (and out of the footer) while a dialog is open."""
+        return not (action in self.MAIN_ACTIONS and len(self.screen_stack) > 1)
 
     def on_mount(self) -> None:
         self.query_one("#roster-filter", Input).display = False
+        self.set_class(self.size.width < WIDE, "narrow")
         self.refresh_panes()
         self.refresh_header()
         self.set_interval(1.0, self.refresh_header)
-        self.query_one("#live-table", FastTable).focus()
+        self.show_pane("live")
         if self.station.tightened:
             self.notify(f"face data is private: narrowed the permissions of {self.station.tightened} files and "
                         "folders to this user only", timeout=10)
@@ -109,6 +142,7 @@ class StationApp(App):
         self.query_one(RosterPane).update_row(update.row)
         if self.viewing_session is None:
             self.query_one(SessionPane).update_person(update.row, update.counts)
+        self.refresh_header()
 
     @on(msg.Sighting)
     def sighting(self, message: msg.Sighting) -> None:
@@ -117,7 +151,7 @@ class StationApp(App):
 
     @on(msg.UnknownFaces)
     def unknown_faces(self, message: msg.UnknownFaces) -> None:
-        self.query_one(LivePane).set_unknown(message.update.count)
+        self.query_one(LivePane).set_unknown(message.update.count, message.update.time)
 
     @on(msg.CaptureDone)
     def capture_done(self, message: msg.CaptureDone) -> None:
@@ -145,7 +179,7 @@ class StationApp(App):
 
     def refresh_header(self) -> None:
         self.query_one(StatusHeader).render_state(self.station.name, self.station.active, self.station.live,
-                                                  self.station.now())
+                                                  self.station.now(), self.station.counts())
 
     def refresh_panes(self) -> None:
         self.query_one(RosterPane).show(self.station.roster())
@@ -176,6 +210,7 @@ class StationApp(App):
         if session:
             self.viewing_session = None
             self.notify(f"session {session.name!r} started for {session.audience} ({len(session.expected)} expected)")
+            self.query_one(LivePane).set_unknown(0)
             self.refresh_panes()
             self.refresh_header()
 
@@ -219,10 +254,12 @@ class StationApp(App):
             self.notify(f"exported to {path}", timeout=10)
 
     def action_toggle_preview(self) -> None:
-        self.station.toggle_preview()
-        self.notify(f"preview window {'on' if self.station.preview else 'off'}")
+        opening = self.station.toggle_preview()
+        self.notify("opening the preview window on the station's screen..." if opening
+                    else "preview window closed")
 
     def action_filter(self) -> None:
+        self.show_pane("roster")
         box = self.query_one("#roster-filter", Input)
         box.display = True
         box.focus()
@@ -309,12 +346,19 @@ class StationApp(App):
         pane.redraw()
 
     def action_next_pane(self) -> None:
-        if len(self.screen_stack) > 1:  # in a dialog, tab moves between its fields as usual
-            self.screen.focus_next()
+        focused = next((p for p in PANES if self.query_one(f"#{p} FastTable").has_focus), self.current_pane)
+        self.show_pane(PANES[(PANES.index(focused) + 1) % len(PANES)])
+
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        """Saved with the exports (the user's Downloads folder may not exist on a station)."""
+        folder = self.station.settings.exports_dir
+        try:
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            saved = self.save_screenshot(filename, str(path or folder))
+        except OSError as exc:
+            self.notify(f"could not save the screenshot: {exc}", severity="error")
             return
-        tables = [self.query_one(f"{pane} FastTable") for pane in PANES]
-        current = next((i for i, t in enumerate(tables) if t.has_focus), -1)
-        tables[(current + 1) % len(tables)].focus()
+        self.notify(f"screenshot saved to {saved}")
 
     def action_help(self) -> None:
         if not self.is_screen_installed("help"):
@@ -329,9 +373,12 @@ class StationApp(App):
         self.push_screen(ConfirmScreen(question), lambda confirmed: self.exit() if confirmed else None)
 
     def get_system_commands(self, screen):
-        yield from super().get_system_commands(screen)
+        for command in super().get_system_commands(screen):
+            if command.title != "Quit":  # ours asks first while a session runs
+                yield command
         for binding in self.BINDINGS:
             action = getattr(self, f"action_{binding.action}")
-            yield SystemCommand(binding.description, f"key: {binding.key}", action)
+            key = KEY_NAMES.get(binding.key, binding.key)
+            yield SystemCommand(binding.tooltip or binding.description, f"key: {key}", action)
         yield SystemCommand("Import roster", "people and groups from a CSV file (id,name,groups,photo)",
                             self.action_import_roster)

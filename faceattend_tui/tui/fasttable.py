@@ -29,9 +29,16 @@ class FastTable(ScrollView, can_focus=True):
         Binding("home", "edge(0)", show=False),
         Binding("end", "edge(1)", show=False),
         Binding("enter", "select", show=False),
+        Binding("left", "sideways(-8)", show=False),
+        Binding("right", "sideways(8)", show=False),
     ]
+    COMPONENT_CLASSES = {"fasttable--header", "fasttable--cursor", "fasttable--cursor-blurred", "fasttable--odd"}
     DEFAULT_CSS = """
-    FastTable { height: 1fr; overflow-x: hidden; }
+    FastTable { height: 1fr; overflow-x: auto; overflow-y: auto; scrollbar-size-horizontal: 1; }
+    FastTable > .fasttable--header { background: $panel; text-style: bold; }
+    FastTable > .fasttable--cursor { background: $primary; color: $text; }
+    FastTable > .fasttable--cursor-blurred { background: $panel-lighten-1; }
+    FastTable > .fasttable--odd { background: $boost; }
     """
     cursor = reactive(0)
 
@@ -40,9 +47,10 @@ class FastTable(ScrollView, can_focus=True):
             super().__init__()
             self.table, self.key = table, key
 
-    def __init__(self, columns: list[tuple[str, int]], *, id: str | None = None) -> None:  # noqa: A002
+    def __init__(self, columns: list[tuple[str, int]], *, flex: int = 0, id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id)
         self.columns = columns
+        self.flex = flex  # the column that takes any room left over
         self.rows: dict[str, tuple[Cell, ...]] = {}
         self.order: list[str] = []  # all keys, in display order
         self.shown: list[str] = []  # keys passing the filter
@@ -102,7 +110,15 @@ class FastTable(ScrollView, can_focus=True):
         self.refresh()
 
     def _width(self) -> int:
-        return sum(width + 1 for _, width in self.columns)
+        return sum(width + 1 for width in self._widths())
+
+    def _widths(self) -> list[int]:
+        """Column widths; the flexible one (the name) takes any room left over."""
+        widths = [width for _, width in self.columns]
+        spare = self.size.width - sum(w + 1 for w in widths)
+        if spare > 0:
+            widths[self.flex] += spare
+        return widths
 
     @property
     def selected(self) -> str | None:
@@ -127,6 +143,19 @@ class FastTable(ScrollView, can_focus=True):
     def action_edge(self, end: int) -> None:
         self.cursor = len(self.shown) - 1 if end else 0
 
+    def action_sideways(self, step: int) -> None:
+        self.scroll_to(x=max(0, self.scroll_offset.x + step), animate=False)
+
+    def on_click(self, event) -> None:
+        """A click selects the row under the pointer."""
+        index = self.scroll_offset.y + event.y - 1
+        if event.y >= 1 and 0 <= index < len(self.shown):
+            self.cursor = index
+        self.focus()
+
+    def on_resize(self) -> None:
+        self.virtual_size = Size(self._width(), len(self.shown) + 1)
+
     def action_select(self) -> None:
         if self.selected is not None:
             self.post_message(self.Selected(self, self.selected))
@@ -145,28 +174,36 @@ class FastTable(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         base = self.rich_style
         if y == 0:
-            header = Style(bold=True, bgcolor="grey23")
+            header = self.get_component_rich_style("fasttable--header")
             return self._strip([(label, "") for label, _ in self.columns], base + header)
         index = self.scroll_offset.y + y - 1
         if index >= len(self.shown):
             return Strip.blank(self.size.width, base)
         style = base
         if index == self.cursor:
-            style = base + Style(bgcolor="dodger_blue3" if self.has_focus else "grey30")
+            name = "fasttable--cursor" if self.has_focus else "fasttable--cursor-blurred"
+            style = base + self.get_component_rich_style(name)
         elif index % 2:
-            style = base + Style(bgcolor="grey11")
+            style = base + self.get_component_rich_style("fasttable--odd")
         return self._strip(self.rows[self.shown[index]], style)
 
     def _strip(self, cells, style: Style) -> Strip:
         segments = []
-        for cell, (_, width) in zip(cells, self.columns, strict=False):
+        for cell, width in zip(cells, self._widths(), strict=False):
             text, cell_style = (cell, "") if isinstance(cell, str) else cell
             text = text[:width].ljust(width) + " "
-            segments.append(Segment(text, style + Style.parse(cell_style) if cell_style else style))
+            segments.append(Segment(text, style + self._style(cell_style) if cell_style else style))
         used = sum(len(s.text) for s in segments)
         if used < self.size.width:
             segments.append(Segment(" " * (self.size.width - used), style))
         return Strip(segments).crop(self.scroll_offset.x, self.scroll_offset.x + self.size.width)
+
+    def _style(self, name: str) -> Style:
+        """A cell style; "$warning" and the like are the theme's colours, so light themes stay readable."""
+        if name.startswith("$"):
+            colour = self.app.get_css_variables().get(name[1:])
+            return Style(color=colour, bold=True) if colour else Style()
+        return Style.parse(name)
 
     def on_focus(self) -> None:
         self.refresh()

@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, DataTable, Input, Label, RadioButton, RadioSet, Select, Static
+from textual.widgets import Button, Checkbox, DataTable, Input, RadioButton, RadioSet, Select, Static
 from textual_plotext import PlotextPlot
 
 from faceattend_tui.attendance import ExportOptions, Person, Report
@@ -84,14 +84,35 @@ class Pin(Input):
 
 
 class Dialog(ModalScreen):
-    """A centred box that scrolls when the terminal is small; escape cancels (dismisses with None)."""
+    """A centred box: a title, a body that scrolls when the terminal is small, and below it, always in
+    view, the error line and the buttons. Escape cancels (dismisses with None)."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    AUTO_FOCUS = "Input:enabled"  # typing goes to the first text field at once, even a fast burst of keys
+    WIDE = False
+    OK = "OK"
+
+    def title_text(self) -> str:
+        return ""
+
+    def body(self) -> ComposeResult:
+        yield from ()
+
+    def foot(self) -> ComposeResult:
+        yield buttons(self.OK)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog wide" if self.WIDE else "dialog"):
+            yield Static(Text(self.title_text()), classes="dialog-title")
+            with VerticalScroll(classes="dialog-body"):
+                yield from self.body()
+            with Vertical(classes="dialog-foot"):
+                yield Static("", id="dialog-error")
+                yield from self.foot()
 
     def on_mount(self) -> None:
-        fields = [f for f in self.query(Input) if not f.disabled]
-        if fields:
-            fields[0].focus()
+        for widget in self.query("Input, Button, Select"):
+            widget.compact = True
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -104,7 +125,7 @@ class Dialog(ModalScreen):
         return self.query_one(Pin).value
 
     def error(self, text: str) -> None:
-        self.query_one("#dialog-error", Label).update(Text(text, style="bold red"))
+        self.query_one("#dialog-error", Static).update(Text(text, style="bold red"))
 
 
 def buttons(ok: str) -> Horizontal:
@@ -130,20 +151,22 @@ def parse_day(text: str) -> date | None:
 class StartSessionScreen(Dialog):
     """Name, who it is for (a group or everyone) and an optional 'late after N minutes'."""
 
+    OK = "Start"
+
     def __init__(self, needs_pin: bool, groups: list[str]) -> None:
         super().__init__()
         self.needs_pin, self.groups = needs_pin, groups
 
-    def compose(self) -> ComposeResult:
+    def title_text(self) -> str:
+        return "Start a session"
+
+    def body(self) -> ComposeResult:
         options = [("everyone", EVERYONE)] + [(g, g) for g in self.groups]
-        with VerticalScroll(classes="dialog"):
-            yield Label("Start a session", classes="dialog-title")
-            yield Input(placeholder="session name, e.g. Physics 101", id="name")
-            yield Input(placeholder="late after N minutes (optional)", id="late")
-            yield Select(options, value=EVERYONE, allow_blank=False, id="group", prompt="for")
-            yield Pin(self.needs_pin)
-            yield Label("", id="dialog-error")
-            yield buttons("Start")
+        yield Input(placeholder="session name, e.g. Physics 101", id="name")
+        yield Input(placeholder="late after N minutes (optional)", id="late")
+        yield Static("for (enter opens the list of groups):", classes="label")
+        yield Select(options, value=EVERYONE, allow_blank=False, id="group", prompt="for")
+        yield Pin(self.needs_pin)
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#ok")
@@ -164,18 +187,19 @@ class StartSessionScreen(Dialog):
 class ConfirmScreen(Dialog):
     """A yes/no question with a PIN when the station has one."""
 
+    OK = "Yes"
+
     BINDINGS = [Binding("escape", "cancel", "No"), Binding("y", "yes", "Yes"), Binding("n", "cancel", "No")]
 
     def __init__(self, question: str, needs_pin: bool = False) -> None:
         super().__init__()
         self.question, self.needs_pin = question, needs_pin
 
-    def compose(self) -> ComposeResult:
-        with VerticalScroll(classes="dialog"):
-            yield Label(self.question, classes="dialog-title")
-            yield Pin(self.needs_pin)
-            yield Label("", id="dialog-error")
-            yield buttons("Yes")
+    def title_text(self) -> str:
+        return self.question
+
+    def body(self) -> ComposeResult:
+        yield Pin(self.needs_pin)
 
     @on(Button.Pressed, "#ok")
     @on(Input.Submitted)
@@ -186,21 +210,22 @@ class ConfirmScreen(Dialog):
 class RemoveScreen(Dialog):
     """Take someone off the roster: they left (records kept), or an erasure request (everything goes)."""
 
+    OK = "Remove"
+
     def __init__(self, person: Person, needs_pin: bool) -> None:
         super().__init__()
         self.person, self.needs_pin = person, needs_pin
 
-    def compose(self) -> ComposeResult:
-        with VerticalScroll(classes="dialog"):
-            yield Label(f"Remove {escape(self.person.name)} ({escape(self.person.id)})", classes="dialog-title")
-            with RadioSet(id="how"):
-                yield RadioButton("Left: photos and templates deleted, attendance records kept", value=True,
-                                  id="leave")
-                yield RadioButton("Erasure request: photos, templates AND all attendance records deleted",
-                                  id="erase")
-            yield Pin(self.needs_pin)
-            yield Label("", id="dialog-error")
-            yield buttons("Remove")
+    def title_text(self) -> str:
+        return f"Remove {self.person.name} ({self.person.id})"
+
+    def body(self) -> ComposeResult:
+        with RadioSet(id="how"):
+            yield RadioButton("They left: attendance records kept", value=True, id="leave")
+            yield RadioButton("Erasure request: records deleted too", id="erase")
+        yield Static("Either way their photos and templates are deleted and they are no longer recognised. "
+                     "An erasure also removes them from every past session; it cannot be undone.")
+        yield Pin(self.needs_pin)
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#ok")
@@ -217,19 +242,20 @@ class ImportRequest:
 class ImportScreen(Dialog):
     """A roster CSV to import: id,name,groups and optionally photo (a path next to the file)."""
 
+    OK = "Import"
+
     def __init__(self, needs_pin: bool) -> None:
         super().__init__()
         self.needs_pin = needs_pin
 
-    def compose(self) -> ComposeResult:
-        with VerticalScroll(classes="dialog"):
-            yield Label("Import a roster", classes="dialog-title")
-            yield Label("A CSV with the columns id,name,groups and optionally photo; groups are separated by ;. "
-                        "Nothing is written if a row is bad.", classes="note")
-            yield Input(placeholder="path of the CSV file", id="path")
-            yield Pin(self.needs_pin)
-            yield Label("", id="dialog-error")
-            yield buttons("Import")
+    def title_text(self) -> str:
+        return "Import a roster"
+
+    def body(self) -> ComposeResult:
+        yield Static("A CSV with the columns id,name,groups and optionally photo; groups are separated by ;. "
+                    "Nothing is written if a row is bad.", classes="note")
+        yield Input(placeholder="path of the CSV file", id="path")
+        yield Pin(self.needs_pin)
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#ok")
@@ -244,23 +270,24 @@ class ImportScreen(Dialog):
 class ExportScreen(Dialog):
     """Format and scope: the session shown, or a date range."""
 
+    OK = "Export"
+
     def __init__(self, session_label: str, needs_pin: bool) -> None:
         super().__init__()
         self.session_label, self.needs_pin = session_label, needs_pin
 
-    def compose(self) -> ComposeResult:
-        with VerticalScroll(classes="dialog"):
-            yield Label("Export attendance", classes="dialog-title")
-            with RadioSet(id="format"):
-                yield RadioButton("CSV", value=True, id="csv")
-                yield RadioButton("JSON", id="json")
-            yield Checkbox("CSV for Excel (byte-order mark)", value=True, id="bom")
-            yield Label(f"Session: {escape(self.session_label)}, or a date range:")
-            yield Input(placeholder="from YYYY-MM-DD (optional)", id="from")
-            yield Input(placeholder="to YYYY-MM-DD (optional)", id="to")
-            yield Pin(self.needs_pin)
-            yield Label("", id="dialog-error")
-            yield buttons("Export")
+    def title_text(self) -> str:
+        return "Export attendance"
+
+    def body(self) -> ComposeResult:
+        with RadioSet(id="format"):
+            yield RadioButton("CSV", value=True, id="csv")
+            yield RadioButton("JSON", id="json")
+        yield Checkbox("CSV for Excel (byte-order mark)", value=True, id="bom")
+        yield Static(f"Session: {escape(self.session_label)}, or a date range:")
+        yield Input(placeholder="from YYYY-MM-DD (optional)", id="from")
+        yield Input(placeholder="to YYYY-MM-DD (optional)", id="to")
+        yield Pin(self.needs_pin)
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#ok")
@@ -279,21 +306,22 @@ class ExportScreen(Dialog):
 class MarkScreen(Dialog):
     """Manual mark of one person, with a reason; the camera's record stays beside it."""
 
+    OK = "Mark"
+
     def __init__(self, person: str, needs_pin: bool) -> None:
         super().__init__()
         self.person, self.needs_pin = person, needs_pin
 
-    def compose(self) -> ComposeResult:
-        with VerticalScroll(classes="dialog"):
-            yield Label(f"Mark {escape(self.person)}", classes="dialog-title")
-            with RadioSet(id="status"):
-                yield RadioButton("present", value=True, id="present")
-                yield RadioButton("late", id="late")
-                yield RadioButton("absent", id="absent")
-            yield Input(placeholder="reason (required)", id="reason")
-            yield Pin(self.needs_pin)
-            yield Label("", id="dialog-error")
-            yield buttons("Mark")
+    def title_text(self) -> str:
+        return f"Mark {self.person}"
+
+    def body(self) -> ComposeResult:
+        with RadioSet(id="status"):
+            yield RadioButton("present", value=True, id="present")
+            yield RadioButton("late", id="late")
+            yield RadioButton("absent", id="absent")
+        yield Input(placeholder="reason (required)", id="reason")
+        yield Pin(self.needs_pin)
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#ok")
@@ -315,7 +343,8 @@ class EnrollScreen(Dialog):
     Both raise StationError with a message to show.
     """
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+c", "capture", "Capture", show=False)]
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+r", "capture", "Capture"),
+                Binding("ctrl+s", "save", "Save")]
 
     def __init__(self, needs_pin: bool, capture: Callable[[], str], describe: Callable[[EnrollTarget], str],
                  save: Callable[[EnrollRequest], object]) -> None:
@@ -327,24 +356,28 @@ class EnrollScreen(Dialog):
         self.request: str | None = None
         self.samples: tuple[CaptureSample, ...] = ()
 
-    def compose(self) -> ComposeResult:
-        with VerticalScroll(classes="dialog wide"):
-            yield Label("Enroll from the camera", classes="dialog-title")
-            yield Input(placeholder="name, or the id of someone on the roster", id="name")
-            with Horizontal(classes="fields"):
-                yield Input(placeholder="newcomer's id (optional)", id="person-id")
-                yield Input(placeholder="groups, separated by ; (optional)", id="groups")
-            yield Label("", id="enroll-who")
-            yield Label("Ask the person to look at the camera, then capture (3 s).", id="enroll-hint")
-            with Horizontal(id="enroll-body"):
-                yield Static("", id="thumb")
-                table = DataTable(id="samples", cursor_type="row")
-                table.add_columns("#", "Quality", "Size", "Sharpness", "Frontal")
-                yield table
-            yield Pin(self.needs_pin)
-            yield Label("", id="dialog-error")
-            yield Horizontal(Button("Capture", id="capture"), Button("Save", variant="primary", id="ok", disabled=True),
-                             Button("Cancel", id="cancel"), classes="buttons")
+    WIDE = True
+
+    def title_text(self) -> str:
+        return "Enroll from the camera"
+
+    def body(self) -> ComposeResult:
+        yield Input(placeholder="name, or the id of someone on the roster", id="name")
+        with Horizontal(classes="fields"):
+            yield Input(placeholder="newcomer's id (optional)", id="person-id")
+            yield Input(placeholder="groups, separated by ; (optional)", id="groups")
+        yield Static("", id="enroll-who")
+        yield Static("Ask the person to look at the camera, then capture (3 s).", id="enroll-hint")
+        with Horizontal(id="enroll-body"):
+            yield Static("", id="thumb")
+            table = DataTable(id="samples", cursor_type="row")
+            table.add_columns("#", "Quality", "Size", "Sharpness", "Frontal")
+            yield table
+        yield Pin(self.needs_pin)
+
+    def foot(self) -> ComposeResult:
+        yield Horizontal(Button("Capture", id="capture"), Button("Save", variant="primary", id="ok", disabled=True),
+                         Button("Cancel", id="cancel"), classes="buttons")
 
     def target(self) -> EnrollTarget:
         text = self.query_one("#name", Input).value.strip()
@@ -354,7 +387,7 @@ class EnrollScreen(Dialog):
     @on(Input.Changed)
     def who_changed(self) -> None:
         target = self.target()
-        self.query_one("#enroll-who", Label).update(self.describe(target) if target.name else "")
+        self.query_one("#enroll-who", Static).update(Text(self.describe(target) if target.name else ""))
 
     @on(Button.Pressed, "#capture")
     @on(Input.Submitted)
@@ -368,7 +401,7 @@ class EnrollScreen(Dialog):
             self.error(str(exc))
             return
         self.query_one("#capture", Button).disabled = True
-        self.query_one("#enroll-hint", Label).update("capturing... keep looking at the camera")
+        self.query_one("#enroll-hint", Static).update("capturing... keep looking at the camera")
         self.error("")
 
     @on(CaptureDone)
@@ -385,14 +418,17 @@ class EnrollScreen(Dialog):
             table.add_row(str(i), f"{s.quality:.2f}", f"{s.size} px", f"{s.sharpness:.0f}", f"{s.frontality:.2f}")
         self.query_one("#ok", Button).disabled = not self.samples
         if self.samples:
-            self.query_one("#thumb", Static).update(halfblock(self.samples[0].photo_jpeg))
+            self.query_one("#thumb", Static).update(halfblock(self.samples[0].photo_jpeg, width=12))
         hint = result.message or f"{len(self.samples)} samples; press Save to enroll {self.target().name}"
         if result.match and result.match.name not in (self.target().name, self.target().person_id):
             self.error(f"warning: this face already looks like {result.match.name} ({result.match.similarity:.2f})")
-        self.query_one("#enroll-hint", Label).update(hint)
+        self.query_one("#enroll-hint", Static).update(Text(hint))
 
     @on(Button.Pressed, "#ok")
-    def save(self) -> None:
+    def action_save(self) -> None:
+        if not self.samples:
+            self.error("capture first (enter, or ctrl+r)")
+            return
         try:
             saved = self.store(EnrollRequest(self.target(), self.samples, self.pin()))
         except StationError as exc:
@@ -411,15 +447,30 @@ class PastSessionsScreen(Dialog):
         super().__init__()
         self.sessions = sessions
 
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog wide"):
-            yield Label("Sessions (enter: show, x: export, esc: close)", classes="dialog-title")
-            table = DataTable(id="sessions", cursor_type="row", zebra_stripes=True)
-            table.add_columns("Id", "Name", "For", "Started", "Ended")
-            for s in self.sessions:
-                ended = f"{s.ended_at:%Y-%m-%d %H:%M}" if s.ended_at else "running"
-                table.add_row(str(s.id), s.name, s.audience, f"{s.started_at:%Y-%m-%d %H:%M}", ended, key=str(s.id))
-            yield table
+    WIDE = True
+
+    def title_text(self) -> str:
+        return "Sessions (enter: show, x: export, esc: close)"
+
+    def body(self) -> ComposeResult:
+        table = DataTable(id="sessions", cursor_type="row", zebra_stripes=True)
+        table.add_columns("Id", "Name", "For", "Started", "Ended")
+        for s in self.sessions:
+            ended = f"{s.ended_at:%Y-%m-%d %H:%M}" if s.ended_at else "running"
+            table.add_row(str(s.id), s.name, s.audience, f"{s.started_at:%Y-%m-%d %H:%M}", ended, key=str(s.id))
+        yield table
+
+    def foot(self) -> ComposeResult:
+        yield Horizontal(Button("Show", variant="primary", id="show"), Button("Export", id="export"),
+                         Button("Close", id="cancel"), classes="buttons")
+
+    @on(Button.Pressed, "#show")
+    def show_pressed(self) -> None:
+        self._choose("show")
+
+    @on(Button.Pressed, "#export")
+    def export_pressed(self) -> None:
+        self._choose("export")
 
     def _current(self) -> int | None:
         table = self.query_one(DataTable)
@@ -448,22 +499,27 @@ class ReportScreen(Dialog):
         super().__init__()
         self.build, self.groups, self.today = build, groups, today
 
-    def compose(self) -> ComposeResult:
+    WIDE = True
+
+    def title_text(self) -> str:
+        return "Attendance report (enter: update, esc: close)"
+
+    def body(self) -> ComposeResult:
         options = [("everyone", EVERYONE)] + [(g, g) for g in self.groups]
-        with VerticalScroll(classes="dialog wide", id="report"):
-            yield Label("Attendance report (enter: update, esc: close)", classes="dialog-title")
-            yield Label("from, to, and the rate (%) under which people are listed:")
-            with Horizontal(classes="fields"):
-                yield Input(str(self.today - timedelta(days=30)), placeholder="from YYYY-MM-DD", id="from")
-                yield Input(str(self.today), placeholder="to YYYY-MM-DD", id="to")
-                yield Input("80", placeholder="rate %", id="rate")
-            yield Select(options, value=EVERYONE, allow_blank=False, id="group", prompt="for")
-            yield Label("", id="dialog-error")
-            yield PlotextPlot(id="chart")
-            yield Label("", id="below-title")
-            table = DataTable(id="below", cursor_type="row", zebra_stripes=True)
-            table.add_columns("Id", "Name", "Expected", "Came", "Rate")
-            yield table
+        yield Static("from, to, and the rate (%) under which people are listed:")
+        with Horizontal(classes="fields"):
+            yield Input(str(self.today - timedelta(days=30)), placeholder="from YYYY-MM-DD", id="from")
+            yield Input(str(self.today), placeholder="to YYYY-MM-DD", id="to")
+            yield Input("80", placeholder="rate %", id="rate")
+        yield Select(options, value=EVERYONE, allow_blank=False, id="group", prompt="for")
+        yield PlotextPlot(id="chart")
+        yield Static("", id="below-title")
+        table = DataTable(id="below", cursor_type="row", zebra_stripes=True)
+        table.add_columns("Id", "Name", "Expected", "Came", "Rate")
+        yield table
+
+    def foot(self) -> ComposeResult:
+        yield Horizontal(Button("Close", id="cancel"), classes="buttons")
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -500,7 +556,7 @@ class ReportScreen(Dialog):
         plt.ylim(0, 100)
         plot.refresh()
         below = report.below(rate)
-        self.query_one("#below-title", Label).update(f"{len(below)} people below {rate:.0%}")
+        self.query_one("#below-title", Static).update(f"{len(below)} people below {rate:.0%}")
         table = self.query_one("#below", DataTable)
         table.clear()
         for line in below:
@@ -510,7 +566,7 @@ class ReportScreen(Dialog):
 
 def help_text(bindings) -> str:
     """The help screen's text, from the main screen's key bindings (their tooltips say more)."""
-    lines = ["[b]faceattend station[/b]", ""]
+    lines = []
     for binding in bindings:
         key = binding.key_display or KEY_NAMES.get(binding.key, binding.key)
         lines.append(f"  [b]{escape(key):8}[/b] {escape(binding.tooltip or binding.description)}")
@@ -532,10 +588,16 @@ class HelpScreen(Dialog):
     def action_close(self) -> None:
         self.app.pop_screen()  # installed once and kept, so it is popped rather than dismissed
 
-    def compose(self) -> ComposeResult:
-        with VerticalScroll(classes="dialog wide"):
-            yield Static(self.text)
-            yield Button("Close", id="close")
+    WIDE = True
+
+    def title_text(self) -> str:
+        return "Keys"
+
+    def body(self) -> ComposeResult:
+        yield Static(self.text)
+
+    def foot(self) -> ComposeResult:
+        yield Horizontal(Button("Close", id="close"), classes="buttons")
 
     @on(Button.Pressed, "#close")
     def close_pressed(self) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from rich.markup import escape
-from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Input, Static
 
@@ -14,7 +14,7 @@ from faceattend_tui.attendance import RosterRow
 from faceattend_tui.station import LiveState
 from faceattend_tui.tui.fasttable import FastTable
 
-STATUS_STYLE = {"present": "green", "late": "yellow", "absent": "red", "-": "dim"}
+STATUS_STYLE = {"present": "$success", "late": "$warning", "absent": "$error", "-": "dim"}
 MAX_LIVE_ROWS = 500
 NAME_WIDTH = 18  # fixed column widths: measuring thousands of rows on every change is too slow
 
@@ -28,29 +28,42 @@ def styled(status: str) -> tuple[str, str]:
 
 
 class StatusHeader(Static):
-    """Station, session, camera, speed, device and models, on two lines."""
+    """Two lines, the most important first so a narrow terminal keeps them: the session with its
+    counts, then the camera and the station."""
 
-    def render_state(self, station_name: str, session, live: LiveState, now: datetime) -> None:
-        self.update(header_markup(station_name, session, live, now))
+    def render_state(self, station_name: str, session, live: LiveState, now: datetime, counts) -> None:
+        self.update(header_markup(station_name, session, live, now, counts))
 
 
-def header_markup(station_name: str, session, live: LiveState, now: datetime) -> str:
+def header_markup(station_name: str, session, live: LiveState, now: datetime, counts) -> str:
+    return f"{session_line(session, now, counts)}\n{camera_line(station_name, live)}"
+
+
+def session_line(session, now: datetime, counts) -> str:
     if session is None:
-        session_text = "[dim]no session running: press s to start one[/]"
-    else:
-        elapsed = int((now - session.started_at).total_seconds())
-        hours, rest = divmod(max(elapsed, 0), 3600)
-        late = f", late after {session.late_after_minutes:g} min" if session.late_after_minutes is not None else ""
-        session_text = (f"[b]Session[/] [b cyan]{escape(session.name)}[/] ({escape(session.audience)}) "
-                        f"since {session.started_at:%H:%M}{late}"
-                        f"  [b]{hours:02d}:{rest // 60:02d}:{rest % 60:02d}[/]")
-    colour = {"live": "green", "error": "red", "lost": "red"}.get(live.camera, "yellow")
-    line1 = f"[b magenta]faceattend[/]  station {escape(station_name)}    {session_text}"
-    line2 = (f"camera [{colour}]{live.camera}[/]  {live.fps:4.1f} fps    [b]{live.device.upper()}[/]  "
-             f"{escape(live.models)}    preview {live.preview}")
+        return "[dim]no session running: press [b]s[/b] to start one[/]"
+    elapsed = int((now - session.started_at).total_seconds())
+    hours, rest = divmod(max(elapsed, 0), 3600)
+    parts = [f"[b $accent]{escape(session.name)}[/]", f"[b]{hours:02d}:{rest // 60:02d}:{rest % 60:02d}[/]"]
+    if counts is not None:
+        parts.append(f"[$success]present {counts.present}[/] [$warning]late {counts.late}[/] "
+                     f"[$error]absent {counts.absent}[/]")
+    parts.append(f"for {escape(session.audience)}, since {session.started_at:%H:%M}")
+    if session.late_after_minutes is not None:
+        parts.append(f"late after {session.late_after_minutes:g} min")
+    return " · ".join(parts)
+
+
+def camera_line(station_name: str, live: LiveState) -> str:
+    colour = {"live": "$success", "error": "$error", "lost": "$error"}.get(live.camera, "$warning")
+    parts = [f"camera [{colour}]{live.camera}[/] {live.fps:.1f} fps"]
+    if live.camera_detail and live.camera != "live":
+        parts.append(f"[{colour}]{escape(live.camera_detail)}[/]")
     if live.busy:
-        line2 += f"    [yellow]{escape(live.busy)}[/]"
-    return f"{line1}\n{line2}"
+        parts.append(f"[yellow]{escape(live.busy)}[/]")
+    parts += [f"[b]{live.device.upper()}[/]", f"preview {live.preview}", f"station {escape(station_name)}",
+              escape(live.models)]
+    return " · ".join(parts)
 
 
 class LivePane(Vertical):
@@ -63,8 +76,8 @@ class LivePane(Vertical):
         self.added = 0
 
     def compose(self) -> ComposeResult:
-        yield Static("unknown faces seen: 0", id="unknown-count")
-        yield FastTable([("Time", 8), ("Name", NAME_WIDTH), ("Sim", 4), ("Status", 10)], id="live-table")
+        yield Static("unknown faces: 0", id="unknown-count")
+        yield FastTable([("Time", 8), ("Name", NAME_WIDTH), ("Sim", 4), ("Status", 11)], flex=1, id="live-table")
 
     def add(self, name: str, similarity: float, when: datetime, status: str) -> None:
         self.added += 1
@@ -72,8 +85,20 @@ class LivePane(Vertical):
         table.put(f"{self.added:08d}", (clock(when), name, f"{similarity:.2f}", styled(status)), first=True)
         table.trim(MAX_LIVE_ROWS)
 
-    def set_unknown(self, count: int) -> None:
-        self.query_one("#unknown-count", Static).update(f"unknown faces seen: {count}")
+    def set_unknown(self, count: int, when: datetime | None = None) -> None:
+        last = f", the last at {clock(when)}" if when and count else ""
+        self.query_one("#unknown-count", Static).update(f"unknown faces: {count}{last}")
+
+
+class FilterInput(Input):
+    """The roster's filter: escape clears it and goes back to the table."""
+
+    BINDINGS = [Binding("escape", "clear", "Clear filter")]
+
+    def action_clear(self) -> None:
+        self.value = ""
+        self.display = False
+        self.parent.query_one(FastTable).focus()
 
 
 class RosterPane(Vertical):
@@ -86,7 +111,7 @@ class RosterPane(Vertical):
         self.rows: dict[str, RosterRow] = {}
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="filter names (/)", id="roster-filter")
+        yield FilterInput(placeholder="filter by name or id (escape: clear)", id="roster-filter")
         columns = [("Name", NAME_WIDTH), ("Status", 7), ("In", 8), ("Seen", 8), ("Img", 3)]
         yield FastTable(columns, id="roster-table")
 
@@ -105,9 +130,15 @@ class RosterPane(Vertical):
         return (row.name, styled(row.status), clock(row.time), clock(row.last_seen), str(row.images))
 
     def refilter(self) -> None:
-        self.query_one(FastTable).apply_filter(self.query_one("#roster-filter", Input).value)
+        table = self.query_one(FastTable)
+        table.apply_filter(self.query_one("#roster-filter", Input).value)
+        self.count_present()
 
     def count_present(self) -> None:
+        needle = self.query_one("#roster-filter", Input).value.strip()
+        if needle and self.query_one(FastTable).row_count == 0:
+            self.border_subtitle = f"nobody matches {needle!r}"
+            return
         present = sum(r.status in ("present", "late") for r in self.rows.values())
         self.border_subtitle = f"{present}/{len(self.rows)} here"
 
@@ -128,7 +159,7 @@ class SessionPane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static("no session", id="session-counts")
-        yield FastTable([("Name", NAME_WIDTH), ("Status", 7), ("Time", 8), ("Note", 30)], id="session-table")
+        yield FastTable([("Name", NAME_WIDTH), ("Status", 7), ("Time", 8), ("Note", 16)], id="session-table")
 
     def show(self, summary) -> None:
         self.summary = summary
@@ -154,9 +185,9 @@ class SessionPane(Vertical):
     def show_counts(self, c) -> None:
         session = self.summary.session
         state = "running" if session.ended_at is None else f"ended {session.ended_at:%H:%M}"
-        self.query_one("#session-counts", Static).update(Text.assemble(
-            (session.name, "bold"), f" ({state}, {session.audience})\n", (f"present {c.present}", "green"), "  ",
-            (f"late {c.late}", "yellow"), "  ", (f"absent {c.absent}", "red")))
+        self.query_one("#session-counts", Static).update(
+            f"[b]{escape(session.name)}[/] ({state}, {escape(session.audience)})\n"
+            f"[$success]present {c.present}[/]  [$warning]late {c.late}[/]  [$error]absent {c.absent}[/]")
 
     def update_person(self, row: RosterRow, counts) -> None:
         """A check-in in the running session: one row and the counts, not the whole list."""

@@ -27,8 +27,8 @@ class CohortNorm:
     """How far the gallery's impostor level raises the bar (defaults calibrated for w600k_mbf)."""
 
     k: int = 10  # impostors averaged: the k most similar other people
-    floor: float = 0.14  # impostor level up to which the plain cosine decides
-    weight: float = 1.0  # share of the level above `floor` taken off the best cosine
+    floor: float = 0.12  # impostor level up to which the plain cosine decides (~100 people enrolled)
+    weight: float = 0.75  # share of the level above `floor` taken off the best cosine
 
     def adjust(self, best: np.ndarray, probe_level: np.ndarray, template_level: np.ndarray) -> np.ndarray:
         """The best cosine minus the excess impostor level (never more than the cosine itself)."""

@@ -38,8 +38,25 @@ class ArcFaceEmbedder:
         batch = session.get_inputs()[0].shape[0]
         self.batch_size = batch if isinstance(batch, int) and batch > 0 else batch_size
 
-    def embed(self, crops: list[np.ndarray] | np.ndarray) -> np.ndarray:
-        """(N, D) float32 unit vectors for N aligned BGR crops."""
+    def embed(self, crops: list[np.ndarray] | np.ndarray, flip: bool = False) -> np.ndarray:
+        """(N, D) float32 unit vectors for N aligned BGR crops.
+
+        flip=True also embeds each crop's mirror image and returns the normalised sum of the two
+        (test-time augmentation: a little more accurate, twice the cost).
+        """
+        if len(crops) == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        crops = np.asarray(crops)
+        if flip:
+            crops = np.concatenate([crops, crops[:, :, ::-1]])
+        raw = self.embed_raw(crops)
+        if flip:
+            half = len(raw) // 2
+            return normalize(normalize(raw[:half]) + normalize(raw[half:]))
+        return normalize(raw)
+
+    def embed_raw(self, crops: list[np.ndarray] | np.ndarray) -> np.ndarray:
+        """(N, D) float32 outputs before normalisation (their length is a rough quality signal)."""
         if len(crops) == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
         blob = np.asarray(crops, dtype=np.float32)[..., ::-1]  # BGR to RGB
@@ -48,7 +65,7 @@ class ArcFaceEmbedder:
             self._run(np.ascontiguousarray(blob[i : i + self.batch_size]))
             for i in range(0, len(blob), self.batch_size)
         ]
-        return normalize(np.concatenate(parts))
+        return np.concatenate(parts).astype(np.float32, copy=False)
 
     def _run(self, blob: np.ndarray) -> np.ndarray:
         try:

@@ -117,9 +117,9 @@ class FaceEngine:
     def crops(self, image: np.ndarray, faces: list[Face]) -> list[np.ndarray]:
         return [align_face(image, f.landmarks) for f in faces]
 
-    def embed(self, image: np.ndarray, faces: list[Face]) -> np.ndarray:
-        """(N, D) unit embeddings of the given faces, in one batch."""
-        return self.embedder.embed(self.crops(image, faces))
+    def embed(self, image: np.ndarray, faces: list[Face], flip: bool = False) -> np.ndarray:
+        """(N, D) unit embeddings of the given faces, in one batch (flip: with mirror images, twice the cost)."""
+        return self.embedder.embed(self.crops(image, faces), flip=flip)
 
 
 NATIVE = -1  # detect at the photo's own size (no upscaling), within the detector's limit

@@ -43,7 +43,10 @@ class Settings:
     recognizer: str = setting("w600k_mbf", "face recogniser: a registry name or an .onnx file in models/")
     det_size: int = setting(640, "detector input size (long side, pixels)")
     det_threshold: float = setting(0.5, "detector score below which a box is not a face")
-    threshold: float = setting(0.32, "cosine similarity below which a face is unknown")
+    threshold: float = setting(0.30, "score below which a face is unknown (the cosine, less the crowd's excess)")
+    cohort_k: int = setting(10, "the most similar other people whose cosines tell how high impostors run")
+    cohort_floor: float = setting(0.12, "impostor level up to which the plain cosine decides (small sites)")
+    cohort_weight: float = setting(0.75, "share of the level above the floor taken off the cosine (0: plain)")
     # the camera
     camera_retry_max: float = setting(10.0, "longest wait (seconds) between attempts to open a camera or stream")
     # live recognition: tracking and voting

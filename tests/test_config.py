@@ -39,7 +39,7 @@ def test_the_live_pipeline_takes_its_rules_from_the_settings(engine):
     settings = Settings()
     live = LiveRecognizer(engine, Gallery.from_people({}), settings)
     rules = live.voter.rules
-    assert rules.threshold == settings.threshold == 0.32
+    assert rules.threshold == settings.threshold == 0.30
     assert (rules.votes_needed, rules.window_votes, rules.window_seconds) == (
         settings.votes_needed, settings.window_votes, settings.window_seconds)
     assert (rules.unknown_after, rules.recheck_seconds, rules.recheck_iou) == (

@@ -223,7 +223,7 @@ def test_watch_command_prints_json_events_and_exits_when_the_folder_ends(people,
     assert [c["name"] for c in checkins] == ["Yao"]
     assert set(checkins[0]) >= {"name", "similarity", "track", "time"} and "face_jpeg" not in checkins[0]
     assert lines[-1]["type"] == "status" and lines[-1]["kind"] == "source-finished"
-    assert load_settings(data_root).threshold == pytest.approx(0.32)
+    assert load_settings(data_root).threshold == pytest.approx(Settings().threshold)
 
 
 def test_preview_window_opens_on_a_virtual_display(xvfb_display):

@@ -293,6 +293,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
 
 def cmd_identify(args: argparse.Namespace) -> int:
+    from faceattend_tui.gallery.scoring import CohortNorm
     from faceattend_tui.gallery.templates import load_gallery
     from faceattend_tui.vision.imageio import ImageError, read_image
 
@@ -313,7 +314,7 @@ def cmd_identify(args: argparse.Namespace) -> int:
             continue
         faces = engine.detect_thorough(image)
         embeddings = engine.embed(image, faces)
-        matches = gallery.match(embeddings, settings.threshold)
+        matches = gallery.match(embeddings, settings.threshold, CohortNorm.from_settings(settings))
         records = [face_record(f, m, e, args.embeddings) for f, m, e in zip(faces, matches, embeddings, strict=True)]
         print_identified(path, records, args.json)
     return EXIT_SKIPPED if failed else EXIT_OK

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from faceattend_tui.gallery.templates import (
+    TEMPLATE_FLIP,
     GalleryError,
     Manifest,
     changing,
@@ -31,9 +32,6 @@ from faceattend_tui.vision.imageio import ImageError, decode_image, is_image_nam
 from faceattend_tui.vision.pipeline import FaceEngine, largest
 
 CHECKPOINT_SECONDS = 5.0
-# Templates embed each face and its mirror image: fewer strangers accepted at no cost to live
-# recognition (benchmarks/identification.py, "flip at enrollment").
-FLIP = True
 
 
 @dataclass
@@ -224,7 +222,7 @@ class Extractor:
         face = largest(faces)
         if len(faces) > 1:
             self.report.notes.append(f"{photo.path}: {len(faces)} faces, took the largest")
-        row = self.engine.embed(photo.image, [face], flip=FLIP)[0]
+        row = self.engine.embed(photo.image, [face], flip=TEMPLATE_FLIP)[0]
         self.report.extracted += 1
         sample = {"image": photo.key, "sha256": photo.sha256, "box": face.as_dict()["box"],
                   "score": round(face.score, 4), "faces": len(faces)}

@@ -19,16 +19,25 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from faceattend_tui.config import Settings
+
 NONE = -1  # person id of an empty impostor slot
 
 
 @dataclass(frozen=True)
 class CohortNorm:
-    """How far the gallery's impostor level raises the bar (defaults calibrated for w600k_mbf)."""
+    """How far the gallery's impostor level raises the bar (the settings' values are calibrated for w600k_mbf)."""
 
-    k: int = 10  # impostors averaged: the k most similar other people
-    floor: float = 0.12  # impostor level up to which the plain cosine decides (~100 people enrolled)
-    weight: float = 0.75  # share of the level above `floor` taken off the best cosine
+    k: int  # impostors averaged: the k most similar other people
+    floor: float  # impostor level up to which the plain cosine decides (~100 people enrolled)
+    weight: float  # share of the level above `floor` taken off the best cosine
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> CohortNorm | None:
+        """The settings' normalisation, or None (plain cosine) when its weight is 0."""
+        if settings.cohort_weight <= 0:
+            return None
+        return cls(settings.cohort_k, settings.cohort_floor, settings.cohort_weight)
 
     def adjust(self, best: np.ndarray, probe_level: np.ndarray, template_level: np.ndarray) -> np.ndarray:
         """The best cosine minus the excess impostor level (never more than the cosine itself)."""
@@ -37,7 +46,7 @@ class CohortNorm:
         return (np.asarray(best, np.float64) - self.weight * excess).astype(np.float32)
 
 
-DEFAULT_NORM = CohortNorm()
+DEFAULT_NORM = CohortNorm.from_settings(Settings())
 
 
 def person_scores(scores: np.ndarray, owners: np.ndarray, people: int) -> np.ndarray:

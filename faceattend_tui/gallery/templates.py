@@ -23,6 +23,9 @@ from faceattend_tui.files import atomic_write, make_private_dir
 from faceattend_tui.gallery.matcher import Gallery
 
 MANIFEST = "manifest.json"
+# A template embeds the face and its mirror image: fewer strangers accepted, at no cost to live
+# recognition (benchmarks/identification.py, "flip at enrollment"). Photos and camera captures alike.
+TEMPLATE_FLIP = True
 LOCK_NAME = ".templates.lock"
 FORMAT = 1
 LEGACY_DIR = "legacy"

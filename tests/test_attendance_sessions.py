@@ -12,7 +12,7 @@ from faceattend_tui.attendance import (
     Attendance,
     NoActiveSessionError,
     SessionActiveError,
-    open_store,
+    backends,
 )
 
 TZ = timezone(timedelta(hours=2))
@@ -23,9 +23,20 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture
-def data(tmp_path: Path) -> Path:
-    return tmp_path / "data"
+DATABASES: dict[Path, str] = {}  # data root -> the PostgreSQL database standing in for its log
+
+
+@pytest.fixture(params=["tinydb", "postgresql"])
+def data(request, tmp_path: Path) -> Path:
+    """The rules hold on both backends: the log file in the data root, or a PostgreSQL database."""
+    path = tmp_path / "data"
+    if request.param == "postgresql":
+        DATABASES[path] = request.getfixturevalue("pg_url")
+    return path
+
+
+def open_store(data: Path, **kwargs):
+    return backends.open_store(data, database=DATABASES.get(data, ""), upgrade_mode="auto", **kwargs)
 
 
 @pytest.fixture

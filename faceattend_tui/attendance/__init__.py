@@ -3,6 +3,7 @@
 Nothing here imports Textual or the recognition code; the station, the TUI and the CLI are its clients.
 """
 
+from .backends import open_snapshot, open_store
 from .export import (
     ExportError,
     ExportOptions,
@@ -54,15 +55,16 @@ from .sessions import (
     SyncResult,
     summarize,
 )
-from .store import NotFoundError, Store, StoreError
-from .tinystore import SCHEMA_VERSION, TinyStore, open_snapshot, open_store
+from .store import Change, ConflictError, NotFoundError, OfflineError, Store, StoreError, StoreState
+from .tinystore import SCHEMA_VERSION, TinyStore
 
 __all__ = [
     "ABSENT", "ACTIVE", "LATE", "LEFT", "NO_SESSION", "PRESENT", "SCHEMA_VERSION",
-    "Attendance", "AuditEntry", "Checkin", "CheckinResult", "Counts", "ExportError", "ExportOptions",
-    "ImportPlan", "LockedError", "Mark", "NoActiveSessionError", "NotFoundError", "NothingToExport", "Person",
+    "Attendance", "AuditEntry", "Change", "Checkin", "CheckinResult", "ConflictError", "Counts", "ExportError",
+    "ExportOptions", "ImportPlan", "LockedError", "Mark", "NoActiveSessionError", "NotFoundError", "NothingToExport",
+    "OfflineError", "Person",
     "PersonStatus", "PinError", "Report", "RosterError", "RosterRow", "Session", "SessionActiveError",
-    "SessionError", "StationLock", "Store", "StoreError", "Summary", "SyncResult", "TinyStore",
+    "SessionError", "StationLock", "Store", "StoreError", "StoreState", "Summary", "SyncResult", "TinyStore",
     "acquire_lock", "apply_import", "audit", "build_report", "check_pin", "choose_sessions", "current_user",
     "export_attendance", "export_session", "export_sessions", "hash_pin", "open_snapshot", "open_store",
     "pin_required", "plan_import", "read_roster", "report_csv", "report_json", "sessions_in_range", "set_pin",

@@ -389,10 +389,25 @@ class Attendance:
             return CheckinResult(person, self.store.checkin(session.id, person_id), new=False)
         checkin = Checkin(session.id, person_id, when, similarity=similarity, track_id=track_id,
                           late=session.is_late(when), station=self.station, last_seen=when, evidence=evidence)
-        self.store.record_checkin(checkin)
-        if self._statuses.get(person_id) == ABSENT and not self._marked(session.id, person_id):
-            self._statuses[person_id] = checkin.status
+        if not self.store.record_checkin(checkin):  # another station recorded them first
+            self.note_checkin(self.store.checkin(session.id, person_id))
+            return CheckinResult(person, self.store.checkin(session.id, person_id) or checkin, new=False)
+        self.note_checkin(checkin)
         return CheckinResult(person, checkin, new=True)
+
+    def note_checkin(self, checkin: Checkin | None) -> bool:
+        """Take a check-in into the running session's counts (also one another station recorded).
+
+        Returns whether the person's status changed; a staff mark keeps its word.
+        """
+        session = self._active
+        if checkin is None or session is None or checkin.session_id != session.id:
+            return False
+        if checkin.person_id not in self._statuses or self._marked(session.id, checkin.person_id):
+            return False
+        before = self._statuses[checkin.person_id]
+        self._statuses[checkin.person_id] = checkin.status
+        return before != checkin.status
 
     def _marked(self, session_id: int, person_id: str) -> bool:
         return any(m.person_id == person_id for m in self.store.marks(session_id))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +24,35 @@ class StoreError(Exception):
 
 class NotFoundError(LookupError):
     """A person or session that the caller named does not exist."""
+
+
+class ConflictError(StoreError, ValueError):
+    """Another writer got there first (a session already runs, a folder is someone else's)."""
+
+
+class OfflineError(StoreError):
+    """A shared database cannot be reached now; nothing was written."""
+
+
+@dataclass(frozen=True)
+class Change:
+    """What another writer changed, as a shared backend reports it.
+
+    `table` is "checkins" (with the check-in), "people", "sessions", "marks", "templates",
+    "settings", or "all" after a lost connection (read everything again).
+    """
+
+    table: str
+    checkin: Checkin | None = None
+
+
+@dataclass(frozen=True)
+class StoreState:
+    """Whether the log is reachable, and how many check-ins wait locally for it."""
+
+    online: bool = True
+    waiting: int = 0
+    note: str = ""  # why it is offline
 
 
 class Store(ABC):
@@ -41,6 +71,13 @@ class Store(ABC):
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+    def changes(self) -> list[Change]:
+        """What other writers changed since the last call (a log of one writer has none)."""
+        return []
+
+    def state(self) -> StoreState:
+        return StoreState()
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:

@@ -67,6 +67,9 @@ class Settings:
     # enrollment from photos (and faces named by `identify`)
     enroll_min_face: int = setting(40, "smallest face (pixels, shorter side) taken from a photo")
     enroll_min_score: float = setting(0.5, "lowest detector score of a face taken from a photo")
+    # several stations (doors) sharing one log
+    database: str = setting("", "the shared log: a postgresql:// URL (no password in it); empty: attendance.json here")
+    database_wait: float = setting(0.5, "longest wait (seconds) for the database before a check-in is kept locally")
 
     @property
     def images_dir(self) -> Path:

@@ -20,6 +20,9 @@ import numpy as np
 
 from faceattend_tui.attendance import (
     Attendance,
+    Change,
+    Checkin,
+    ConflictError,
     Counts,
     ExportError,
     ExportOptions,
@@ -50,6 +53,7 @@ from faceattend_tui.gallery.templates import GalleryError, enrolled_counts
 from faceattend_tui.live import events as ev
 from faceattend_tui.live.worker import WorkerConfig, WorkerHandle
 from faceattend_tui.people import import_roster
+from faceattend_tui.shared_gallery import forget_folder, sync_gallery
 from faceattend_tui.vision.pipeline import FaceEngine
 
 
@@ -71,6 +75,7 @@ class LiveState:
     unknown_faces: int = 0
     preview: str = "off"
     busy: str = ""
+    database: str = ""  # a shared log's state: "database online", "database offline, 3 waiting"
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,7 @@ class CheckinShown:
     new: bool  # False: they had checked in already; only "last seen" moved
     face_jpeg: bytes = b""
     sent: float = 0.0  # when the worker sent the decision (latency probes)
+    station: str = ""  # another station that recorded it (a shared log); "" for this one
 
 
 @dataclass(frozen=True)
@@ -157,6 +163,7 @@ class Station:
         self.loop = loop
         self.on_event: Callable[[ev.Event], None] | None = None  # sees every worker event first (headless output)
         self._unsaved: list[ev.Checkin] = []  # check-ins the log could not take yet, retried in order
+        self._gallery_notes: list[str] = []
 
     # -- life cycle
 
@@ -169,8 +176,12 @@ class Station:
             raise StationError(str(exc)) from None
         self.tightened = tighten_data(self.settings.data, self.settings.private_dirs)
         try:
-            self.store = open_store(self.settings.data, clock=self.clock)
+            self.store = open_store(self.settings.data, database=self.settings.database, clock=self.clock,
+                                    station=self.name, live=True, wait=self.settings.database_wait,
+                                    upgrade_mode="auto")
             self.attendance = Attendance(self.store, user=self.user, station=self.name)
+            self.live.database = "database online" if shared_log(self.settings) else ""
+            self.share_gallery()
             self.sync_roster()
         except StoreError as exc:
             self.close()
@@ -181,7 +192,8 @@ class Station:
     def _worker_config(self) -> WorkerConfig:
         session = self.attendance.active
         demo = DemoSourceFactory(str(self.settings.data), loop=self.loop)
-        return WorkerConfig(settings=self.settings, source=self.source, preview=self.preview,
+        settings = dataclasses.replace(self.settings, database="")  # the worker needs no credentials
+        return WorkerConfig(settings=settings, source=self.source, preview=self.preview,
                             session=session.name if session else "", loop=self.loop, names=self._names(),
                             named_sources={"demo": demo}, log_path=str(self.settings.worker_log))
 
@@ -205,7 +217,11 @@ class Station:
     def sync_roster(self) -> SyncResult:
         """Make the log's people match the enrolled templates (added or removed outside the station)."""
         with self.lock:
-            result = self.attendance.sync_people(enrolled_counts(self.settings.tensors_dir), user=self.user)
+            try:
+                result = self.attendance.sync_people(enrolled_counts(self.settings.tensors_dir), user=self.user)
+            except ConflictError:  # another door enrolled the same folder a moment ago: take theirs
+                self.attendance.refresh()
+                result = self.attendance.sync_people(enrolled_counts(self.settings.tensors_dir), user=self.user)
         if result.changed and self.worker is not None:
             self.worker.send(ev.SetNames(self._names()))
         return result
@@ -248,7 +264,7 @@ class Station:
             self._check_pin(pin)
             try:
                 session = self.attendance.start_session(name, late_after, group=group or None, user=self.user)
-            except (ValueError, RuntimeError) as exc:
+            except (ValueError, RuntimeError, StoreError) as exc:
                 raise StationError(str(exc)) from None
             self.live.unknown_faces = 0
         self.worker.send(ev.SetSession(session.name))
@@ -259,7 +275,7 @@ class Station:
             self._check_pin(pin)
             try:
                 session = self.attendance.stop_session(user=self.user)
-            except RuntimeError as exc:
+            except (RuntimeError, StoreError) as exc:
                 raise StationError(str(exc)) from None
             self.live.unknown_faces = 0
         self.worker.send(ev.SetSession(""))
@@ -280,7 +296,7 @@ class Station:
             self._check_pin(pin)
             try:
                 self.attendance.mark(person_id, status, reason, user=self.user)
-            except (ValueError, RuntimeError, LookupError) as exc:
+            except (ValueError, RuntimeError, LookupError, StoreError) as exc:
                 raise StationError(str(exc)) from None
 
     def export(self, options: ExportOptions, session_id: int | None = None, date_from: date | None = None,
@@ -339,8 +355,9 @@ class Station:
                 person = self._enrollee(who)
                 count = enroll.add_samples(self.settings, person.folder, [s.photo_jpeg for s in samples],
                                            np.stack([s.embedding for s in samples]), self.recognizer)
-            except (GalleryError, ValueError, LookupError) as exc:
+            except (GalleryError, ValueError, LookupError, StoreError) as exc:
                 raise StationError(str(exc)) from None
+            self.share_gallery()
             self.sync_roster()
         self.worker.send(ev.Reload())
         return self.attendance.person(person.id), count
@@ -391,8 +408,9 @@ class Station:
             try:
                 if person.folder:
                     enroll.remove_person(self.settings, person.folder)
+                    forget_folder(self.store, self.settings.tensors_dir, person.folder)
                 self.attendance.remove_person(person_id, erase=erase, user=self.user)
-            except (GalleryError, LookupError) as exc:
+            except (GalleryError, LookupError, StoreError) as exc:
                 raise StationError(str(exc)) from None
         self.worker.send(ev.Reload())
         return person
@@ -411,7 +429,7 @@ class Station:
         One event that cannot be handled (the disk is full, say) becomes a Problem update; the
         events after it are still handled.
         """
-        updates = []
+        updates = self._shared_updates()
         retries, self._unsaved = self._unsaved, []
         for event in [*retries, *self.worker.poll(timeout)]:
             if self.on_event is not None and event not in retries:
@@ -452,10 +470,15 @@ class Station:
             case ev.Ready():
                 self.recognizer = event.recognizer_identity()
                 self.live.device, self.live.models = event.device, f"{event.detector} + {event.recognizer}"
+                if self.share_gallery():
+                    self.worker.send(ev.Reload())
                 return self._live()
             case ev.CaptureResult():
                 return self._capture_done(event)
             case ev.GalleryLoaded():
+                if self.share_gallery():
+                    self.worker.send(ev.Reload())  # templates came from another door: load them first
+                    return None
                 return self._roster_changed(self.sync_roster())
             case ev.Status():
                 return self._status(event)
@@ -476,6 +499,81 @@ class Station:
                 return Sighting(person.name, event.similarity, when, "not on list")
             row, counts = self.attendance.roster_row(person.id), self.attendance.counts()
         return CheckinShown(row, counts, event.similarity, when, result.new, event.face_jpeg, event.sent or event.time)
+
+    # -- a log shared with other stations
+
+    def share_gallery(self) -> bool:
+        """Send templates enrolled here to the shared log and take the other doors'; True when any came in."""
+        with self.lock:
+            outcome = sync_gallery(self.store, self.settings.tensors_dir, self.name, self.recognizer)
+        self._gallery_notes = outcome.notes
+        return outcome.changed_here
+
+    def _shared_updates(self) -> list[Update]:
+        """What other stations wrote (check-ins, people, sessions, templates) and the database's state."""
+        updates: list[Update] = []
+        if self.store is None:
+            return updates
+        try:
+            updates += self._changes(self.store.changes())
+        except StoreError as exc:
+            updates.append(Problem(f"could not read what other stations wrote: {exc}"))
+        state = self.store.state()
+        if shared_log(self.settings):
+            words = "database online" if state.online else f"database offline, {state.waiting} waiting"
+            if words != self.live.database:
+                back = not self.live.database.startswith("database online") and state.online and self.live.database
+                self.live.database = words
+                notice = ("the database is back; waiting check-ins were sent" if back else
+                          "" if state.online else f"the database cannot be reached ({state.note}); check-ins are "
+                          "kept here and sent when it is back")
+                updates.append(self._live(notice, "information" if state.online else "warning"))
+        return updates
+
+    def _changes(self, changes: list[Change]) -> list[Update]:
+        updates: list[Update] = []
+        if any(c.table in ("people", "sessions", "marks", "all") for c in changes):
+            updates += self._reread()  # first: a check-in may belong to a session this station just learnt of
+        for change in changes:
+            if change.table == "checkins":
+                update = self._remote_checkin(change.checkin)
+                if update is not None:
+                    updates.append(update)
+            elif change.table == "templates":
+                if self.share_gallery():
+                    self.worker.send(ev.Reload())
+            elif change.table == "dropped":
+                updates.append(Problem(f"a check-in kept while the database was away was not sent: "
+                                       f"{change.checkin.person_id} or their session was erased meanwhile"))
+        return updates
+
+    def _remote_checkin(self, checkin: Checkin) -> CheckinShown | None:
+        with self.lock:
+            if self.attendance.person(checkin.person_id) is None:
+                return None
+            active = self.attendance.active
+            if active is None or active.id != checkin.session_id:
+                return None
+            self.attendance.note_checkin(checkin)
+            row, counts = self.attendance.roster_row(checkin.person_id), self.attendance.counts()
+        return CheckinShown(row, counts, checkin.similarity or 0.0, checkin.time, True,
+                            station=checkin.station or "another station")
+
+    def _reread(self) -> list[Update]:
+        """People or sessions changed elsewhere: read them again, and tell the worker of a new session."""
+        with self.lock:
+            before = self.attendance.active
+            self.attendance.refresh()
+            after = self.attendance.active
+        updates: list[Update] = [RosterChanged()]
+        if (before and before.id) != (after and after.id):
+            self.worker.send(ev.SetSession(after.name if after else ""))
+            self.live.unknown_faces = 0
+            notice = (f"session {after.name!r} was started at {after.station or 'another station'}" if after else
+                      f"session {before.name!r} was stopped at another station")
+            updates.append(self._live(notice))
+        self.worker.send(ev.SetNames(self._names()))
+        return updates
 
     def _roster_changed(self, result: SyncResult) -> RosterChanged | None:
         if not result.changed:
@@ -544,6 +642,10 @@ class EnrollTarget:
     name: str = ""
     person_id: str = ""
     groups: tuple[str, ...] = ()
+
+
+def shared_log(settings: Settings) -> bool:
+    return bool(settings.database)
 
 
 MAX_UNSAVED = 1000  # check-ins kept in memory while the disk refuses them

@@ -15,12 +15,14 @@ UPGRADE_LOCK = 0x66616365  # advisory lock key while migrating ("face")
 APP_PREFIX = "faceattend schema "
 CHANNEL = "faceattend"
 
-# Statement-level triggers say which table changed (one notification per table and transaction:
-# PostgreSQL folds equal payloads); a new or moved check-in travels whole, without its evidence.
+# Statement-level triggers say which table changed and who changed it (one notification per table
+# and transaction: PostgreSQL folds equal payloads); a new or moved check-in travels whole, without
+# its evidence.
 NOTIFY_FUNCTIONS = """
 create function faceattend_table_changed() returns trigger language plpgsql as $$
 begin
-    perform pg_notify('faceattend', json_build_object('table', tg_table_name)::text);
+    perform pg_notify('faceattend', json_build_object('table', tg_table_name,
+                                                      'by', current_setting('application_name'))::text);
     return null;
 end $$;
 

@@ -107,6 +107,26 @@ class Outbox:
             return [doc for doc in self.entries if doc.get("session_id") == session_id]
 
 
+@dataclass(frozen=True)
+class TemplateSet:
+    """A folder's templates as the database holds them: who made them, and the hash of the set."""
+
+    folder: str
+    recognizer: str
+    recognizer_sha256: str
+    dim: int
+    npy_sha256: str  # as the station that stored them computed it; changes whenever the set does
+    station: str | None = None
+
+
+@dataclass(frozen=True)
+class TemplateRow:
+    embedding: bytes  # dim float32 values, little-endian
+    image: str = ""
+    photo_sha256: str = ""
+    source: str = ""
+
+
 @dataclass
 class Cached:
     """A session's check-ins (by person) and marks (oldest first), as the station last learnt them."""
@@ -543,6 +563,45 @@ class PgStore(Store):
         return [AuditEntry(time=_local(t, self.zone), user=u, action=a, details=dict(d or {}), id=i)
                 for t, u, a, d, i in rows]
 
+    # -- templates (the gallery shared by the stations; rows are float32 bytes, the gallery code reads them)
+
+    def template_sets(self) -> dict[str, TemplateSet]:
+        """Every folder's template set, without its rows."""
+        with self._tx() as conn:
+            rows = conn.execute("select folder, recognizer, recognizer_sha256, dim, npy_sha256, station from "
+                                "template_sets").fetchall()
+        return {r[0]: TemplateSet(*r) for r in rows}
+
+    def template_rows(self, folder: str) -> tuple[TemplateSet, list[TemplateRow]] | None:
+        with self._tx() as conn:
+            head = conn.execute("select folder, recognizer, recognizer_sha256, dim, npy_sha256, station from "
+                                "template_sets where folder = %s", [folder]).fetchone()
+            if head is None:
+                return None
+            rows = conn.execute("select embedding, image, photo_sha256, source from templates where folder = %s "
+                                "order by position", [folder]).fetchall()
+        return TemplateSet(*head), [TemplateRow(bytes(e), i, p, s) for e, i, p, s in rows]
+
+    def save_templates(self, head: TemplateSet, rows: list[TemplateRow]) -> None:
+        """Replace a folder's template set whole."""
+        with self._tx() as conn, conn.cursor() as cur:
+            cur.execute("insert into template_sets (folder, recognizer, recognizer_sha256, dim, npy_sha256, station, "
+                        "changed_at) values (%s, %s, %s, %s, %s, %s, now()) on conflict (folder) do update set "
+                        "recognizer = excluded.recognizer, recognizer_sha256 = excluded.recognizer_sha256, "
+                        "dim = excluded.dim, npy_sha256 = excluded.npy_sha256, station = excluded.station, "
+                        "changed_at = now()",
+                        [head.folder, head.recognizer, head.recognizer_sha256, head.dim, head.npy_sha256,
+                         head.station])
+            cur.execute("delete from templates where folder = %s", [head.folder])
+            cur.executemany("insert into templates (folder, position, embedding, image, photo_sha256, source) "
+                            "values (%s, %s, %s, %s, %s, %s)",
+                            [(head.folder, i, r.embedding, r.image, r.photo_sha256, r.source)
+                             for i, r in enumerate(rows)])
+
+    def delete_templates(self, folder: str) -> None:
+        with self._tx() as conn:
+            conn.execute("delete from template_sets where folder = %s", [folder])
+
     # -- the cache of a live store
 
     def _cached(self, session_id: int, load: bool = True) -> Cached | None:
@@ -586,7 +645,7 @@ class PgStore(Store):
                 with self._direct() as conn:
                     conn.execute(f"listen {CHANNEL}")
                     if not first:
-                        self._resync()
+                        self._resync(conn)  # on this connection: the pool may not have noticed the outage yet
                     first, delay = False, 0.5
                     while not self._stop.is_set():
                         for note in conn.notifies(timeout=0.5):
@@ -596,10 +655,20 @@ class PgStore(Store):
             self._stop.wait(delay)
             delay = min(delay * 2, 4.0)
 
-    def _resync(self) -> None:
-        """Back after a lost connection: notifications may have been missed, so read everything again."""
+    def _resync(self, conn: psycopg.Connection) -> None:
+        """Back after a lost connection: notifications may have been missed, so read everything again.
+
+        Check-ins of the sessions in view that arrived meanwhile are reported one by one as well.
+        """
+        with self._lock:
+            before = {sid: {c.id for c in known.checkins.values()} for sid, known in self._cache.items()}
+        now = {sid: conn.execute(self.CHECKIN + " where session_id = %s", [sid]).fetchall() for sid in before}
         self._forget_cache()
         self._changes.append(Change("all"))
+        for session_id, rows in now.items():
+            for checkin in (_checkin(row, self.zone) for row in rows):
+                if checkin.id not in before[session_id] and checkin.id not in self._mine:
+                    self._changes.append(Change("checkins", checkin))
 
     def _notified(self, payload: str) -> None:
         try:
@@ -609,6 +678,8 @@ class PgStore(Store):
             return
         if table == "checkins":
             self._checkin_notified(note.get("row") or {})
+        elif note.get("by") == self._kwargs["application_name"]:
+            return  # this station's own write: it knows
         elif table == "marks":
             self._reload_marks()
             self._changes.append(Change("marks"))
@@ -626,7 +697,7 @@ class PgStore(Store):
             checkin.last_seen = checkin.last_seen.astimezone(self.zone)
         with self._lock:
             mine = checkin.id in self._mine
-            news = self._remember(checkin)
+            news = self._remember(checkin) or checkin.session_id not in self._cache
         if news and not mine:
             self._changes.append(Change("checkins", checkin))
 

@@ -138,7 +138,8 @@ class StationApp(App):
     def checkin_shown(self, message: msg.CheckinShown) -> None:
         update = message.update
         if update.new:
-            self.query_one(LivePane).add(update.row.name, update.similarity, update.time, update.row.status)
+            name = f"{update.row.name} @ {update.station}" if update.station else update.row.name
+            self.query_one(LivePane).add(name, update.similarity, update.time, update.row.status)
         self.query_one(RosterPane).update_row(update.row)
         if self.viewing_session is None:
             self.query_one(SessionPane).update_person(update.row, update.counts)

@@ -61,6 +61,8 @@ def camera_line(station_name: str, live: LiveState) -> str:
         parts.append(f"[{colour}]{escape(live.camera_detail)}[/]")
     if live.busy:
         parts.append(f"[yellow]{escape(live.busy)}[/]")
+    if live.database:
+        parts.append(f"[{'$success' if live.database.endswith('online') else '$error'}]{escape(live.database)}[/]")
     parts += [f"[b]{live.device.upper()}[/]", f"preview {live.preview}", f"station {escape(station_name)}",
               escape(live.models)]
     return " · ".join(parts)

@@ -1,0 +1,162 @@
+"""The gallery shared by several stations: templates kept in the PostgreSQL log, copied to each `database_tensor/`.
+
+Every station keeps recognising from its own `database_tensor/` (the worker loads it as always);
+this module keeps that folder and the database in step, one folder (person) at a time:
+
+* `database_tensor/shared.json` records, per folder, the local `.npy` hash and the database's
+  hash the last time both agreed;
+* a folder changed here only (an enrollment, an extraction) is sent to the database;
+* a folder changed in the database only (another door enrolled) is written here;
+* changed on both sides: the database wins, and the line says so;
+* gone here only (an extraction here had no photos of that person: photos stay at the door that
+  took them) comes back from the database. Only removing a person (`forget_folder`) removes
+  their templates from the database.
+
+Templates from a recogniser other than this station's are not copied (mixing models gives wrong
+names); the line says to run `faceattend extract`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from faceattend_tui.attendance import Store, StoreError
+from faceattend_tui.gallery.templates import (
+    GalleryError,
+    Manifest,
+    changing,
+    load_manifest,
+    read_rows,
+    safe_name,
+    save_manifest,
+    save_person,
+    write_atomic,
+)
+
+STATE_NAME = "shared.json"
+
+
+@dataclass
+class GallerySync:
+    pulled: list[str] = field(default_factory=list)  # folders written here from the database
+    pushed: list[str] = field(default_factory=list)  # folders sent to the database
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def changed_here(self) -> bool:
+        return bool(self.pulled)
+
+
+def shares_templates(store: Store) -> bool:
+    return hasattr(store, "template_sets")
+
+
+def sync_gallery(store: Store, tensors: Path, station: str = "", recognizer: dict | None = None) -> GallerySync:
+    """Bring `tensors` and the database's templates in step (see the module's words); a no-op for TinyDB."""
+    outcome = GallerySync()
+    if not shares_templates(store):
+        return outcome
+    try:
+        with changing(tensors, "sharing templates"):
+            _sync(store, Path(tensors), station, recognizer or {}, outcome)
+    except (GalleryError, StoreError) as exc:
+        outcome.notes.append(f"templates not shared this time: {exc}")
+    return outcome
+
+
+def forget_folder(store: Store, tensors: Path, folder: str) -> None:
+    """A person's templates were removed here on purpose: remove them from the database too."""
+    if shares_templates(store):
+        store.delete_templates(folder)
+        state = _read_state(Path(tensors))
+        state.pop(folder, None)
+        _write_state(Path(tensors), state)
+
+
+def _sync(store, tensors: Path, station: str, recognizer: dict, outcome: GallerySync) -> None:
+    manifest = load_manifest(tensors) or Manifest(recognizer=dict(recognizer))
+    remote = store.template_sets()
+    if not manifest.recognizer and remote:
+        first = next(iter(remote.values()))
+        manifest.recognizer = {"name": first.recognizer, "sha256": first.recognizer_sha256, "dim": first.dim}
+    state = _read_state(tensors)
+    local = {name: entry.get("npy_sha256") for name, entry in manifest.people.items()
+             if entry.get("npy_sha256") and not entry.get("stale")}
+    for folder in sorted(set(local) | set(remote)):
+        if not safe_name(folder):
+            continue
+        here, there = local.get(folder), remote[folder].npy_sha256 if folder in remote else None
+        agreed_here, agreed_there = state.get(folder, (None, None))
+        if here is not None and (here, there) in ((agreed_here, agreed_there), (there, there)):
+            state[folder] = (here, there)
+            continue
+        if here is not None and here != agreed_here and there == agreed_there:
+            state[folder] = _push(store, tensors, manifest, folder, station, outcome)
+        else:
+            if here != agreed_here and here is not None:
+                outcome.notes.append(f"{folder}: changed here and at {remote[folder].station or 'another station'}"
+                                     if folder in remote else f"{folder}: removed at another station")
+            state[folder] = _pull(store, tensors, manifest, folder, outcome)
+    state = {k: v for k, v in state.items() if v != (None, None)}
+    if outcome.pulled:
+        save_manifest(tensors, manifest)
+    _write_state(tensors, state)
+
+
+def _push(store, tensors: Path, manifest: Manifest, folder: str, station: str, outcome: GallerySync):
+    from faceattend_tui.attendance.pgstore import TemplateRow, TemplateSet
+
+    entry = manifest.people[folder]
+    made_by = manifest.recognizer
+    rows = read_rows(tensors / f"{folder}.npy", made_by.get("dim"))
+    samples = entry.get("samples", [])
+    head = TemplateSet(folder, made_by.get("name", ""), made_by.get("sha256", ""), int(rows.shape[1]),
+                       entry["npy_sha256"], station or None)
+    store.save_templates(head, [TemplateRow(row.astype("<f4").tobytes(), *_sample(samples, i))
+                                for i, row in enumerate(rows)])
+    outcome.pushed.append(folder)
+    return (entry["npy_sha256"], entry["npy_sha256"])
+
+
+def _pull(store, tensors: Path, manifest: Manifest, folder: str, outcome: GallerySync):
+    found = store.template_rows(folder)
+    if found is None:  # removed in the database
+        if manifest.people.pop(folder, None) is not None:
+            (tensors / f"{folder}.npy").unlink(missing_ok=True)
+            outcome.pulled.append(folder)
+        return (None, None)
+    head, rows = found
+    if head.recognizer_sha256 != manifest.recognizer.get("sha256"):
+        outcome.notes.append(f"{folder}: the database's templates were made by {head.recognizer}, not this "
+                             "station's recogniser; run `faceattend extract`")
+        local = manifest.people.get(folder, {}).get("npy_sha256")
+        return (local, head.npy_sha256)
+    matrix = np.frombuffer(b"".join(r.embedding for r in rows), dtype="<f4").reshape(len(rows), head.dim)
+    digest = save_person(tensors, folder, matrix.astype(np.float32))
+    samples = [{"image": r.image, "sha256": r.photo_sha256, "source": r.source or "shared"} for r in rows]
+    manifest.people[folder] = {"samples": samples, "npy_sha256": digest}
+    outcome.pulled.append(folder)
+    return (digest, head.npy_sha256)
+
+
+def _sample(samples: list, index: int) -> tuple[str, str, str]:
+    sample = samples[index] if index < len(samples) and isinstance(samples[index], dict) else {}
+    return str(sample.get("image", "")), str(sample.get("sha256", "")), str(sample.get("source", ""))
+
+
+def _read_state(tensors: Path) -> dict[str, tuple]:
+    try:
+        data = json.loads((tensors / STATE_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: tuple(v) for k, v in data.items() if isinstance(v, list) and len(v) == 2}
+
+
+def _write_state(tensors: Path, state: dict[str, tuple]) -> None:
+    write_atomic(tensors / STATE_NAME, json.dumps({k: list(v) for k, v in sorted(state.items())}).encode("utf-8"))

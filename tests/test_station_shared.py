@@ -1,0 +1,170 @@
+"""Two doors, one PostgreSQL log: shared check-ins, sessions and templates, and a database that goes away."""
+
+from __future__ import annotations
+
+import time
+
+import psycopg
+import pytest
+from fakes import FakeWorker, enroll_fake_people
+
+from faceattend_tui.attendance import open_store
+from faceattend_tui.config import load_settings
+from faceattend_tui.live.events import CaptureSample, Reload, SetSession
+from faceattend_tui.station import CheckinShown, EnrollTarget, LiveChanged, Station, StationError
+
+PATIENCE = 20.0  # seconds an update from the other door may take here at most (a bound, not a target)
+
+
+def open_door(root, url, name, people=("Ann", "Bob", "Cleo")) -> Station:
+    root.mkdir()
+    enroll_fake_people(root, list(people))
+    settings = load_settings(root, {"database": url, "database_wait": 2.0})
+    door = Station(settings, "demo", worker_factory=FakeWorker, user="staff", name=name)
+    door.open()
+    return door
+
+
+@pytest.fixture
+def doors(tmp_path, pg_url):
+    made = [open_door(tmp_path / "a", pg_url, "north"), open_door(tmp_path / "b", pg_url, "south")]
+    yield made
+    for door in made:
+        door.close()
+
+
+def wait_for(door: Station, wanted, what: str) -> list:
+    """Poll a door until one of its updates is what the test waits for; all updates so far are returned."""
+    seen = []
+    deadline = time.monotonic() + PATIENCE
+    while time.monotonic() < deadline:
+        seen += door.poll(timeout=0.05)
+        if any(wanted(u) for u in seen):
+            return seen
+    raise AssertionError(f"{door.name} never showed {what}; it showed {seen}")
+
+
+def eventually(door: Station, condition, what: str) -> None:
+    """Poll a door until the condition holds."""
+    deadline = time.monotonic() + PATIENCE
+    while time.monotonic() < deadline:
+        door.poll(timeout=0.05)
+        if condition():
+            return
+    raise AssertionError(f"{door.name}: never {what}")
+
+
+def rows(url: str, sql: str) -> list:
+    with psycopg.connect(url) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def test_a_checkin_at_one_door_shows_at_the_other_with_its_station(doors):
+    north, south = doors
+    north.start_session("Assembly")
+    wait_for(south, lambda u: isinstance(u, LiveChanged) and "Assembly" in u.notice, "the session")
+    assert south.active.name == "Assembly" and SetSession("Assembly") in south.worker.sent
+    north.worker.checkin("Ann")
+    assert [type(u) for u in north.poll(0.05)] == [CheckinShown]
+    updates = wait_for(south, lambda u: isinstance(u, CheckinShown), "Ann's check-in")
+    (shown,) = [u for u in updates if isinstance(u, CheckinShown)]
+    assert (shown.row.name, shown.row.status, shown.station) == ("Ann", "present", "north")
+    assert south.counts().present == 1
+
+
+def test_two_doors_seeing_one_person_at_once_record_one_checkin(doors, pg_url):
+    north, south = doors
+    north.start_session("Assembly")
+    wait_for(south, lambda u: isinstance(u, LiveChanged) and "Assembly" in u.notice, "the session")
+    moment = time.time()
+    north.worker.checkin("Bob", when=moment)
+    south.worker.checkin("Bob", when=moment)
+    (first,), (second,) = ([u for u in door.poll(0.05) if isinstance(u, CheckinShown) and not u.station]
+                           for door in doors)
+    assert sorted([first.new, second.new]) == [False, True]  # the other door shows them as already present
+    assert rows(pg_url, "select count(*) from checkins")[0][0] == 1
+    assert north.counts().present == south.counts().present == 1
+
+
+def test_a_second_session_elsewhere_is_refused_while_one_runs(doors):
+    north, south = doors
+    north.start_session("Assembly")
+    with pytest.raises(StationError, match="another station has started a session"):
+        south.start_session("Maths")
+
+
+def test_someone_enrolled_at_one_door_is_recognised_at_the_other(doors, tmp_path):
+    north, south = doors
+    for door in doors:
+        door.worker.ready()
+        door.poll(0.05)
+    sample = CaptureSample(photo_jpeg=b"\xff\xd8jpeg", embedding=_unit(7), size=120, sharpness=200.0,
+                           frontality=0.9, quality=0.9)
+    person, _ = north.save_enrollment(EnrollTarget(name="Dara"), (sample,))
+    wait_for(south, lambda u: south.person(person.id) is not None and Reload() in south.worker.sent, "Dara")
+    assert (tmp_path / "b" / "database_tensor" / f"{person.folder}.npy").is_file()
+    south.sync_roster()  # what the worker's next "gallery loaded" does
+    assert south.person(person.id).images == 1
+
+
+def test_the_database_going_away_loses_nothing(doors, pg_url, pg_server):
+    north, south = doors
+    north.start_session("Assembly")
+    wait_for(south, lambda u: isinstance(u, LiveChanged) and "Assembly" in u.notice, "the session")
+    pg_server.stop()
+    for name in ("Ann", "Bob"):
+        north.worker.checkin(name)
+    updates = north.poll(0.05)
+    assert [u.row.name for u in updates if isinstance(u, CheckinShown)] == ["Ann", "Bob"]  # still recognised
+    eventually(north, lambda: north.live.database == "database offline, 2 waiting", "said it was offline")
+    pg_server.start()
+    eventually(north, lambda: north.live.database == "database online", "came back online")
+    assert rows(pg_url, "select p.name from checkins c join people p on p.id = c.person_id order by c.time") == [
+        ("Ann",), ("Bob",)]
+    wait_for(south, lambda u: isinstance(u, CheckinShown) and u.row.name == "Bob", "Bob from north")
+
+
+def test_waiting_checkins_survive_a_restart_of_the_station(tmp_path, pg_url, pg_server):
+    north = open_door(tmp_path / "a", pg_url, "north")
+    north.start_session("Assembly")
+    pg_server.stop()
+    north.worker.checkin("Cleo")
+    north.poll(0.05)
+    north.close()
+    assert (tmp_path / "a" / "attendance.pg-journal").is_file()
+    pg_server.start()
+    north = Station(north.settings, "demo", worker_factory=FakeWorker, user="staff", name="north")
+    north.open()
+    try:
+        eventually(north, lambda: rows(pg_url, "select count(*) from checkins")[0][0] == 1, "sent Cleo")
+        north.worker.checkin("Cleo")
+        assert [u.new for u in north.poll(0.05)] == [False]
+    finally:
+        north.close()
+    assert not (tmp_path / "a" / "attendance.pg-journal").exists()
+
+
+def test_a_newer_schema_is_refused_with_the_url_masked(tmp_path, pg_url):
+    open_store(tmp_path, database=pg_url, upgrade_mode="auto").close()
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("insert into schema_version (version) values (99)")
+    settings = load_settings(tmp_path, {"database": pg_url.replace("postgres@", "postgres:secret@")})
+    door = Station(settings, "demo", worker_factory=FakeWorker, user="staff", name="north")
+    with pytest.raises(StationError, match="schema version 99, newer") as raised:
+        door.open()
+    assert "secret" not in str(raised.value) and "postgres:***@" in str(raised.value)
+
+
+def test_an_upgrade_is_refused_while_a_station_of_another_version_is_connected(tmp_path, pg_url):
+    with psycopg.connect(pg_url, autocommit=True, application_name="faceattend schema 0 east") as old_station:
+        with pytest.raises(Exception, match="east"):
+            open_store(tmp_path, database=pg_url, upgrade_mode="auto")
+        assert old_station.execute("select to_regclass('people')").fetchone() == (None,)
+
+
+def _unit(seed: int):
+    import numpy as np
+
+    row = np.random.default_rng(seed).standard_normal(512).astype(np.float32)
+    return row / np.linalg.norm(row)
+

@@ -68,6 +68,25 @@ def _opencv_gui() -> str:
     return "unknown"
 
 
+def database_lines(settings: Settings) -> list[str]:
+    """Where the attendance log is; a shared database is shown masked, with whether it answers."""
+    from faceattend_tui.attendance import StoreError, open_snapshot
+    from faceattend_tui.attendance.pgschema import LATEST, has_password, mask_url
+
+    if not settings.database:
+        return ["log:        attendance.json in the data root (one station)"]
+    shown = mask_url(settings.database)
+    lines = []
+    try:
+        with open_snapshot(settings.data, database=settings.database) as store:
+            lines.append(f"log:        {shown}: reachable, schema {store.schema_version} (this program {LATEST})")
+    except StoreError as exc:
+        lines.append(f"log:        {shown}: UNREACHABLE or unusable: {exc}")
+    if has_password(settings.database):
+        lines.append("log:        the URL holds a password: keep it in ~/.pgpass or PGPASSWORD instead")
+    return lines
+
+
 def report(settings: Settings, cameras: int = 4) -> tuple[list[str], bool]:
     problem = cuda_problem()
     lines = [
@@ -80,5 +99,6 @@ def report(settings: Settings, cameras: int = 4) -> tuple[list[str], bool]:
     lines += model_lines(settings)
     lines += camera_lines(cameras)
     lines += display_lines()
-    ok = all("NOT FOUND" not in line and "MISMATCH" not in line for line in lines)
+    lines += database_lines(settings)
+    ok = all("NOT FOUND" not in line and "MISMATCH" not in line and "UNREACHABLE" not in line for line in lines)
     return lines, ok

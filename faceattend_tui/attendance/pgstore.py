@@ -563,6 +563,60 @@ class PgStore(Store):
         return [AuditEntry(time=_local(t, self.zone), user=u, action=a, details=dict(d or {}), id=i)
                 for t, u, a, d, i in rows]
 
+    # -- moving in: a whole log into an empty database
+
+    COUNTED = ("people", "person_groups", "sessions", "expected", "checkins", "marks", "audit", "settings",
+               "template_sets", "templates")
+
+    def counts(self) -> dict[str, int]:
+        """Rows in each table."""
+        with self._tx() as conn:
+            return {t: int(conn.execute(f"select count(*) from {t}").fetchone()[0]) for t in self.COUNTED}
+
+    def all_settings(self) -> dict[str, Any]:
+        with self._tx() as conn:
+            return dict(conn.execute("select key, value from settings").fetchall())
+
+    def import_log(self, source: Store) -> dict[str, int]:
+        """Copy another log (people, groups, sessions, rosters, check-ins, marks, audit, settings), keeping its ids.
+
+        One transaction: all of it or nothing. Returns how many records were left out because they name
+        someone no longer in the log.
+        """
+        left_out = {"expected": 0, "checkins": 0, "marks": 0}
+        with self.batch():
+            conn = self._local.conn
+            held = self.counts()
+            if held["people"] or held["sessions"]:
+                raise StoreError(f"the database {self.masked} already holds {held['people']} people and "
+                                 f"{held['sessions']} sessions; import into an empty database")
+            people = source.people()
+            self.save_people(people)
+            known = {p.id for p in people}
+            for session in source.sessions():
+                conn.execute("insert into sessions (id, name, started_at, ended_at, late_after_minutes, station, "
+                             "group_name) values (%s, %s, %s, %s, %s, %s, %s)",
+                             [session.id, session.name, aware(session.started_at), session.ended_at,
+                              session.late_after_minutes, session.station, session.group])
+                expected = [p for p in session.expected if p in known]
+                left_out["expected"] += len(session.expected) - len(expected)
+                _insert_expected(conn, session.id, expected)
+                checkins = [c for c in source.checkins(session.id) if c.person_id in known]
+                marks = [m for m in source.marks(session.id) if m.person_id in known]
+                left_out["checkins"] += len(source.checkins(session.id)) - len(checkins)
+                left_out["marks"] += len(source.marks(session.id)) - len(marks)
+                for checkin in checkins:
+                    self._insert_checkin(conn, checkin)
+                for mark in marks:
+                    self.add_mark(mark)
+            conn.execute("select setval(pg_get_serial_sequence('sessions', 'id'), "
+                         "greatest((select max(id) from sessions), 1))")
+            for entry in source.audit_log():
+                self.add_audit(entry)
+            for key, value in (source.all_settings() if hasattr(source, "all_settings") else {}).items():
+                self.set_setting(key, value)
+        return left_out
+
     # -- templates (the gallery shared by the stations; rows are float32 bytes, the gallery code reads them)
 
     def template_sets(self) -> dict[str, TemplateSet]:

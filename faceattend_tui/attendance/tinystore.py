@@ -475,6 +475,9 @@ class TinyStore(Store):
     def set_setting(self, key: str, value: Any) -> None:
         self._write(["setting", key, value])
 
+    def all_settings(self) -> dict[str, Any]:
+        return dict(self._meta().get("settings", {}))
+
     # -- people
 
     def people(self) -> list[Person]:

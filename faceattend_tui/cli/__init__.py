@@ -48,6 +48,9 @@ class Progress:
 def add_data(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=Path, default=None,
                         help="data root with database_image/, database_tensor/, models/ (default: current dir)")
+    parser.add_argument("--database", default=None, metavar="URL",
+                        help="the log shared by several stations: postgresql://user@host/db (password from the "
+                             "environment or ~/.pgpass); default: attendance.json in the data root")
 
 
 def add_models(parser: argparse.ArgumentParser) -> None:
@@ -64,7 +67,8 @@ def add_common(parser: argparse.ArgumentParser) -> None:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    overrides = {k: getattr(args, k, None) for k in ("device", "threads", "detector", "recognizer", "threshold")}
+    names = ("device", "threads", "detector", "recognizer", "threshold", "database")
+    overrides = {k: getattr(args, k, None) for k in names}
     return load_settings(args.data or Path("."), overrides)
 
 
@@ -76,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_station_commands(sub)
     add_record_commands(sub)
     add_recognition_commands(sub)
+    add_database_commands(sub)
     return parser
 
 
@@ -212,6 +217,23 @@ def add_recognition_commands(sub) -> None:
     p.set_defaults(func=cmd_doctor)
 
 
+def add_database_commands(sub) -> None:
+    p = sub.add_parser("db", help="the PostgreSQL log shared by several stations: upgrade, import, status")
+    db = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    q = db.add_parser("upgrade", help="bring the database's schema to this version (refused while stations of "
+                                      "another version are connected)")
+    add_data(q)
+    q.add_argument("--force", action="store_true", help="upgrade even while stations of another version are connected")
+    q.set_defaults(func=records_command("cmd_db_upgrade", "db"))
+    q = db.add_parser("import", help="copy a station's attendance.json and templates into an empty database")
+    add_data(q)
+    q.add_argument("--from", dest="source", type=Path, required=True, help="the data root to copy from")
+    q.set_defaults(func=records_command("cmd_db_import", "db"))
+    q = db.add_parser("status", help="where the log is, its schema and what it holds")
+    add_data(q)
+    q.set_defaults(func=records_command("cmd_db_status", "db"))
+
+
 def add_station_args(parser: argparse.ArgumentParser) -> None:
     add_common(parser)
     parser.add_argument("--source", default=None,
@@ -221,13 +243,16 @@ def add_station_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", default=None, help="station name shown in the header and the log")
 
 
-def records_command(name: str):
-    """A records command (cli/records.py), loaded when it runs."""
+def records_command(name: str, module: str = "records"):
+    """A records command (cli/records.py, or cli/db.py), loaded when it runs."""
 
     def command(args: argparse.Namespace) -> int:
+        import importlib
+
         from faceattend_tui.cli import records
 
-        return records.run(getattr(records, name), args, settings_from(args))
+        commands = importlib.import_module(f"faceattend_tui.cli.{module}")
+        return records.run(getattr(commands, name), args, settings_from(args))
 
     return command
 

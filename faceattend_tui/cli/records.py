@@ -63,7 +63,7 @@ def parse_date(text: str | None, flag: str) -> date | None:
 def snapshot(settings: Settings) -> Iterator:
     """The log as it is now, read without the station's lock."""
     try:
-        store = open_snapshot(settings.data)
+        store = open_snapshot(settings.data, database=settings.database)
     except StoreError as exc:
         raise CommandError(str(exc)) from None
     try:
@@ -76,7 +76,9 @@ def snapshot(settings: Settings) -> Iterator:
 def writable(settings: Settings) -> Iterator[Attendance]:
     """The log to write to: refused, naming the holder, while a station runs."""
     try:
-        with acquire_lock(settings.data), open_store(settings.data) as store:
+        # A shared database has several writers by design; the data root's lock is the station's own.
+        lock = contextlib.nullcontext() if settings.database else acquire_lock(settings.data)
+        with lock, open_store(settings.data, database=settings.database) as store:
             yield Attendance(store, user=current_user())
     except (LockedError, StoreError) as exc:
         raise CommandError(f"{exc}" + ("; stop the station, or use its own command (ctrl+p)"

@@ -1,0 +1,110 @@
+"""`faceattend db`: the PostgreSQL log shared by several stations (upgrade, import, status).
+
+The URL comes from `--database`, `FACEATTEND_DATABASE` or `database` in faceattend.toml; it is
+shown with its password masked.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from faceattend_tui.attendance import StoreError, open_snapshot, open_store
+from faceattend_tui.attendance.pgschema import LATEST, mask_url
+from faceattend_tui.cli.records import EXIT_OK, EXIT_SKIPPED, CommandError, say
+from faceattend_tui.config import Settings
+
+CHECKED = ("people", "person_groups", "sessions", "expected", "checkins", "marks", "audit", "templates")
+
+
+def need_database(settings: Settings) -> str:
+    if not settings.database:
+        raise CommandError("no database: give --database postgresql://user@host/db (or FACEATTEND_DATABASE, or "
+                           "database = ... in faceattend.toml)")
+    return settings.database
+
+
+def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    url = need_database(settings)
+    try:
+        with open_store(settings.data, database=url, station="db upgrade") as store:
+            before = store.schema_version
+    except StoreError:
+        before = None
+    mode = "force" if args.force else "auto"
+    try:
+        with open_store(settings.data, database=url, station="db upgrade", upgrade_mode=mode) as store:
+            after = store.schema_version
+    except StoreError as exc:
+        raise CommandError(str(exc)) from None
+    say(f"{mask_url(url)}: schema version {after}" + ("" if before == after else " (upgraded)"))
+    return EXIT_OK
+
+
+def cmd_db_status(args: argparse.Namespace, settings: Settings) -> int:
+    url = need_database(settings)
+    try:
+        with open_snapshot(settings.data, database=url) as store:
+            counts = store.counts()
+            version = store.schema_version
+    except StoreError as exc:
+        raise CommandError(str(exc)) from None
+    print(f"database: {mask_url(url)}, schema version {version} (this program: {LATEST})")
+    for table, count in counts.items():
+        print(f"  {table:14s} {count}")
+    return EXIT_OK
+
+
+def cmd_db_import(args: argparse.Namespace, settings: Settings) -> int:
+    from faceattend_tui.config import TENSORS_DIR
+    from faceattend_tui.shared_gallery import sync_gallery
+
+    url = need_database(settings)
+    source_root = args.source.expanduser()
+    try:
+        source = open_snapshot(source_root)
+    except StoreError as exc:
+        raise CommandError(f"{source_root}: {exc}") from None
+    try:
+        with source, open_store(source_root, database=url, station="db import", upgrade_mode="auto") as target:
+            expected = source_counts(source)
+            left_out = target.import_log(source)
+            shared = sync_gallery(target, source_root / TENSORS_DIR, "db import")
+            expected["templates"] = template_rows(source_root / TENSORS_DIR)
+            found = target.counts()
+    except StoreError as exc:
+        raise CommandError(str(exc)) from None
+    for note in shared.notes:
+        say(f"note: {note}")
+    return check_counts(expected, left_out, found, url)
+
+
+def source_counts(store) -> dict[str, int]:
+    people, sessions = store.people(), store.sessions()
+    return {"people": len(people), "person_groups": sum(len(p.groups) for p in people), "sessions": len(sessions),
+            "expected": sum(len(s.expected) for s in sessions),
+            "checkins": sum(len(store.checkins(s.id)) for s in sessions),
+            "marks": sum(len(store.marks(s.id)) for s in sessions), "audit": len(store.audit_log())}
+
+
+def template_rows(tensors) -> int:
+    from faceattend_tui.gallery.templates import load_manifest
+
+    manifest = load_manifest(tensors)
+    if manifest is None:
+        return 0
+    return sum(len(e.get("samples", [])) for e in manifest.people.values() if not e.get("stale"))
+
+
+def check_counts(expected: dict, left_out: dict, found: dict, url: str) -> int:
+    """One line per table: what the source had, what the database holds now; a difference is an error."""
+    wrong = []
+    for table in CHECKED:
+        want = expected.get(table, 0) - left_out.get(table, 0)
+        note = f" ({left_out[table]} of people no longer in the log left out)" if left_out.get(table) else ""
+        say(f"  {table:14s} {found.get(table, 0):>8d} of {want}{note}")
+        if found.get(table, 0) != want:
+            wrong.append(table)
+    if wrong:
+        raise CommandError(f"the counts in {mask_url(url)} differ from the source: {', '.join(wrong)}")
+    say(f"imported into {mask_url(url)}; point every station at it with database = \"...\" in faceattend.toml")
+    return EXIT_SKIPPED if any(left_out.values()) else EXIT_OK

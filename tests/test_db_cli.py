@@ -1,0 +1,118 @@
+"""`faceattend db` and `--database`: moving a station's log into PostgreSQL, upgrades, and URLs kept secret."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+
+import psycopg
+from fakes import FakeClock, enroll_fake_people
+
+from faceattend_tui.attendance import Attendance, open_snapshot, open_store
+from faceattend_tui.attendance.pgschema import LATEST, mask_url
+from faceattend_tui.cli import main
+from faceattend_tui.config import load_settings
+from faceattend_tui.doctor import database_lines
+
+
+def make_station_log(data) -> None:
+    """A TinyDB data root as a station leaves it: people in groups, templates, two sessions with records."""
+    enroll_fake_people(data, ["ann", "bob", "cleo"])
+    clock = FakeClock()
+    with open_store(data, clock=clock) as store:
+        att = Attendance(store, user="staff", station="door")
+        for folder, groups in (("ann", ["3A"]), ("bob", ["3A", "choir"]), ("cleo", ["3B"])):
+            att.add_person(folder.title(), person_id=folder, groups=groups, folder=folder)
+        att.start_session("Maths", 5, group="3A")
+        att.check_in("ann", 0.8)
+        clock.advance(minutes=10)
+        att.check_in("bob", 0.7)
+        att.mark("ann", "absent", "left early")
+        att.stop_session()
+        clock.advance(days=1)
+        att.start_session("Choir", group="choir")
+        att.check_in("bob", 0.9)
+        att.stop_session()
+
+
+def test_a_station_log_moves_into_postgresql_with_every_record(tmp_path, pg_url, capsys):
+    source = tmp_path / "door"
+    make_station_log(source)
+    assert main(["db", "import", "--from", str(source), "--database", pg_url]) == 0
+    err = capsys.readouterr().err
+    assert "checkins              3 of 3" in err and "templates             3 of 3" in err
+    with open_snapshot(source) as before, open_snapshot(tmp_path, database=pg_url) as after:
+        assert sorted((p.id, p.groups) for p in before.people()) == sorted((p.id, p.groups) for p in after.people())
+        assert [(s.id, s.name, s.expected) for s in before.sessions()] == [
+            (s.id, s.name, s.expected) for s in after.sessions()]
+        assert before.outcomes(1) == after.outcomes(1) == {"ann": "absent", "bob": "late"}
+        assert [a.action for a in before.audit_log()] == [a.action for a in after.audit_log()]
+    # the sheets are the same from either log
+    for data, extra in ((source, []), (tmp_path / "shared", ["--database", pg_url])):
+        assert main(["export", "--data", str(data), "--session", "1", "--no-bom",
+                     "--out", str(tmp_path / f"{data.name}.csv"), *extra]) == 0
+    assert in_utc((tmp_path / "door.csv").read_text()) == in_utc((tmp_path / "shared.csv").read_text())
+
+
+def in_utc(text: str) -> str:
+    """The same moments in one zone: a log read elsewhere shows times in that machine's zone."""
+    stamp = re.compile(r"\d{4}-\d\d-\d\dT[\d:.]+[+-]\d\d:\d\d")
+    return stamp.sub(lambda m: datetime.fromisoformat(m.group()).astimezone(timezone.utc).isoformat(), text)
+
+
+def test_import_refuses_a_database_that_already_holds_records(tmp_path, pg_url, capsys):
+    make_station_log(tmp_path / "door")
+    assert main(["db", "import", "--from", str(tmp_path / "door"), "--database", pg_url]) == 0
+    capsys.readouterr()
+    assert main(["db", "import", "--from", str(tmp_path / "door"), "--database", pg_url]) == 2
+    assert "already holds 3 people and 2 sessions" in capsys.readouterr().err
+
+
+def test_upgrade_creates_the_schema_and_status_shows_it(tmp_path, pg_url, capsys):
+    assert main(["export", "--data", str(tmp_path), "--database", pg_url]) == 2
+    assert "faceattend db upgrade" in capsys.readouterr().err
+    assert main(["db", "upgrade", "--data", str(tmp_path), "--database", pg_url]) == 0
+    assert f"schema version {LATEST}" in capsys.readouterr().err
+    assert main(["db", "status", "--data", str(tmp_path), "--database", pg_url]) == 0
+    assert "people         0" in capsys.readouterr().out
+
+
+def test_the_environment_names_the_database(tmp_path, pg_url, monkeypatch, capsys):
+    monkeypatch.setenv("FACEATTEND_DATABASE", pg_url)
+    assert load_settings(tmp_path).database == pg_url
+    assert main(["db", "upgrade", "--data", str(tmp_path)]) == 0
+
+
+def test_passwords_never_reach_the_screen(tmp_path, pg_url, capsys):
+    secret = pg_url.replace("postgres@", "postgres:hunter2@") + "&sslmode=prefer&password=hunter3"
+    assert mask_url(secret).startswith("postgresql://postgres:***@/")
+    assert "hunter" not in mask_url(secret) and "sslmode=prefer" in mask_url(secret)
+    settings = load_settings(tmp_path, {"database": secret})
+    lines = database_lines(settings)
+    assert "hunter" not in "\n".join(lines) and any("~/.pgpass" in line for line in lines)
+    unreachable = "postgresql://someone:hunter2@127.0.0.1:1/nowhere?connect_timeout=1"
+    assert main(["report", "--data", str(tmp_path), "--database", unreachable]) == 2
+    err = capsys.readouterr().err
+    assert "hunter2" not in err and "postgresql://someone:***@127.0.0.1:1/nowhere" in err
+
+
+def test_a_database_that_is_not_a_url_is_one_clear_line(tmp_path, capsys):
+    assert main(["export", "--data", str(tmp_path), "--database", "mysql://root:pw@db/x"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is not a postgresql:// URL" in err[0] and "pw" not in err[0]
+
+
+def test_times_come_back_in_the_station_clock_zone(tmp_path, pg_url):
+    clock = FakeClock()
+    with open_store(tmp_path, database=pg_url, clock=clock, upgrade_mode="auto") as store:
+        att = Attendance(store, station="door")
+        att.add_person("Ann", person_id="ann")
+        session = att.start_session("Maths")
+        assert store.session(session.id).started_at.utcoffset() == timedelta(hours=2)
+
+
+def test_a_station_of_another_version_blocks_the_upgrade_command(tmp_path, pg_url, capsys):
+    with psycopg.connect(pg_url, autocommit=True, application_name="faceattend schema 0 east"):
+        assert main(["db", "upgrade", "--data", str(tmp_path), "--database", pg_url]) == 2
+        assert "east (schema 0)" in capsys.readouterr().err
+        assert main(["db", "upgrade", "--force", "--data", str(tmp_path), "--database", pg_url]) == 0

@@ -559,6 +559,10 @@ class Station:
         return CheckinShown(row, counts, checkin.similarity or 0.0, checkin.time, True,
                             station=checkin.station or "another station")
 
+    def refresh(self) -> list[Update]:
+        """Read people and the running session again (another station changed them)."""
+        return self._reread()
+
     def _reread(self) -> list[Update]:
         """People or sessions changed elsewhere: read them again, and tell the worker of a new session."""
         with self.lock:

@@ -18,7 +18,7 @@ from typing import TextIO
 from faceattend_tui.attendance.common import to_iso
 from faceattend_tui.cli.watch import human_line
 from faceattend_tui.live import events as ev
-from faceattend_tui.station import CheckinShown, Problem, Sighting, Station, StationError
+from faceattend_tui.station import CheckinShown, LiveChanged, Problem, Sighting, Station, StationError
 
 PIN_VARIABLE = "FACEATTEND_PIN"  # the staff PIN, when one is set, for unattended starts
 
@@ -33,10 +33,11 @@ class HeadlessOptions:
     keep_open: bool = False
 
 
-def recorded_line(update: CheckinShown, session: str) -> dict:
+def recorded_line(update: CheckinShown, session: str, station: str) -> dict:
     row = update.row
     return {"type": "recorded", "id": row.id, "name": row.name, "status": row.status, "time": to_iso(update.time),
-            "similarity": update.similarity, "session": session, "new": update.new}
+            "similarity": update.similarity, "session": session, "new": update.new,
+            "station": update.station or station}
 
 
 class Headless:
@@ -57,7 +58,17 @@ class Headless:
             self.say({"type": "session", "state": "resumed", "id": running.id, "name": running.name},
                      f"resumed session {running.name!r} (id {running.id})")
             return
-        session = self.station.start_session(self.options.session, self.options.late_after, pin, self.options.group)
+        try:
+            session = self.station.start_session(self.options.session, self.options.late_after, pin,
+                                                 self.options.group)
+        except StationError:
+            if not self.station.settings.database:
+                raise
+            self.station.refresh()  # another door started it a moment ago: resume it
+            if self.station.active is None:
+                raise
+            self.start_session()
+            return
         self.say({"type": "session", "state": "started", "id": session.id, "name": session.name,
                   "group": session.group, "expected": len(session.expected)},
                  f"started session {session.name!r} for {session.audience} ({len(session.expected)} expected)")
@@ -72,8 +83,13 @@ class Headless:
         session = self.station.active.name if self.station.active else ""
         match update:
             case CheckinShown(new=True):
-                line = recorded_line(update, session)
-                self.say(line, f"recorded  {line['name']} ({line['id']}) {line['status']} at {update.time:%H:%M:%S}")
+                line = recorded_line(update, session, self.station.name)
+                where = f" at {update.station}" if update.station else ""
+                self.say(line, f"recorded  {line['name']} ({line['id']}) {line['status']}{where} "
+                               f"at {update.time:%H:%M:%S}")
+            case LiveChanged(notice=notice) if notice.startswith("the database"):
+                self.say({"type": "database", "state": update.live.database, "message": notice},
+                         f"{update.live.database}: {notice}")
             case Sighting(reason="not on list"):
                 self.say({"type": "not-on-list", "name": update.name, "time": to_iso(update.time)},
                          f"not on this session's list: {update.name}")

@@ -32,6 +32,8 @@ from psycopg import conninfo
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from faceattend_tui.files import make_private_dir
+
 from .common import Clock, aware, local_now
 from .models import AuditEntry, Checkin, Mark, Person, Session
 from .pgschema import (
@@ -84,6 +86,7 @@ class Outbox:
     def add(self, doc: dict) -> None:
         with self.lock:
             try:
+                make_private_dir(self.path.parent)
                 append_line(self.path, doc)
             except OSError as exc:
                 raise StoreError(f"could not write to {self.path}: {exc.strerror or exc}") from exc

@@ -54,6 +54,7 @@ JOURNAL_NAME = "attendance.pg-journal"
 CACHED_SESSIONS = 4
 SEND_BATCH = 200
 TICK = 0.25  # seconds between the courier's rounds
+STATEMENT_TIMEOUT = 15.0  # seconds
 
 UPGRADE_AUTO, UPGRADE_REFUSE, UPGRADE_FORCE = "auto", "refuse", "force"
 
@@ -198,7 +199,7 @@ class PgStore(Store):
     def _open_pool(self) -> ConnectionPool:
         pool = ConnectionPool(self.url, min_size=1, max_size=4, kwargs={"autocommit": True, **self._kwargs},
                               open=False, check=ConnectionPool.check_connection, reconnect_timeout=30,
-                              name="faceattend")
+                              name="faceattend", configure=_configure)
         try:
             pool.open(wait=True, timeout=CONNECT_TIMEOUT + 2)
         except PoolTimeout:
@@ -845,6 +846,11 @@ class PgStore(Store):
     def _flush_seen_quietly(self) -> None:
         with contextlib.suppress(StoreError):
             self._flush_seen()
+
+
+def _configure(conn: psycopg.Connection) -> None:
+    """No statement waits forever (a lock held elsewhere): the station's pump must go on."""
+    conn.execute(f"set statement_timeout = {int(STATEMENT_TIMEOUT * 1000)}")
 
 
 # ----- rows to records ------------------------------------------------------------------------------

@@ -1,0 +1,90 @@
+"""The PostgreSQL log itself: a slow database, and the templates shared between data roots."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import psycopg
+import pytest
+from fakes import FAKE_SHA, enroll_fake_people
+
+from faceattend_tui.attendance import Attendance, open_store
+from faceattend_tui.gallery.templates import load_manifest, read_rows
+from faceattend_tui.shared_gallery import forget_folder, sync_gallery
+
+PATIENCE = 20.0
+
+
+def eventually(condition, what: str) -> None:
+    deadline = time.monotonic() + PATIENCE
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"never {what}")
+
+
+@pytest.fixture
+def live(tmp_path, pg_url):
+    store = open_store(tmp_path, database=pg_url, station="north", live=True, wait=0.2, upgrade_mode="auto")
+    att = Attendance(store, station="north")
+    for name in ("ann", "bob"):
+        att.add_person(name.title(), person_id=name, folder=name)
+    att.start_session("Assembly")
+    yield att
+    store.close()
+
+
+def test_a_check_in_does_not_wait_for_a_locked_table(live, pg_url):
+    with psycopg.connect(pg_url) as blocker:
+        blocker.execute("lock table checkins in exclusive mode")
+        result = live.check_in("ann", 0.8)  # returns although the database cannot take it now
+        assert result.new and live.counts().present == 1
+        assert live.store.state().waiting == 1 and not live.store.state().online
+    eventually(lambda: live.store.state() == live.store.state().__class__(), "sent the waiting check-in")
+    with psycopg.connect(pg_url) as conn:
+        assert conn.execute("select person_id, station from checkins").fetchall() == [("ann", "north")]
+
+
+def test_only_other_stations_check_ins_are_news(live, pg_url, tmp_path):
+    live.check_in("bob", 0.8)
+    with open_store(tmp_path / "south", database=pg_url, station="south", live=True) as other:
+        Attendance(other, station="south").check_in("ann", 0.7)
+        seen = []
+        eventually(lambda: seen.extend(live.store.changes()) or any(c.table == "checkins" for c in seen),
+                   "heard of south's check-in")
+    # notifications come in commit order: bob's (this station's own) came first and was not news
+    assert [(c.checkin.person_id, c.checkin.station) for c in seen if c.table == "checkins"] == [("ann", "south")]
+
+
+def test_templates_travel_between_data_roots(tmp_path, pg_url):
+    north, south = tmp_path / "north", tmp_path / "south"
+    enroll_fake_people(north, ["ann", "bob"])
+    south.mkdir()
+    with open_store(tmp_path, database=pg_url, upgrade_mode="auto") as store:
+        sent = sync_gallery(store, north / "database_tensor", "north")
+        assert sorted(sent.pushed) == ["ann", "bob"] and not sent.pulled
+        came = sync_gallery(store, south / "database_tensor", "south")
+        assert sorted(came.pulled) == ["ann", "bob"]
+        for name in ("ann", "bob"):
+            assert np.array_equal(read_rows(north / "database_tensor" / f"{name}.npy", 512),
+                                  read_rows(south / "database_tensor" / f"{name}.npy", 512))
+        assert load_manifest(south / "database_tensor").recognizer["sha256"] == FAKE_SHA
+        assert sync_gallery(store, north / "database_tensor", "north").pushed == []  # nothing changed since
+        forget_folder(store, north / "database_tensor", "bob")  # bob was removed at north
+        gone = sync_gallery(store, south / "database_tensor", "south")
+        assert gone.pulled == ["bob"] and "bob" not in load_manifest(south / "database_tensor").people
+
+
+def test_templates_of_another_recogniser_are_not_mixed_in(tmp_path, pg_url):
+    north, south = tmp_path / "north", tmp_path / "south"
+    enroll_fake_people(north, ["ann"])
+    enroll_fake_people(south, ["bob"])
+    manifest = (south / "database_tensor" / "manifest.json")
+    manifest.write_text(manifest.read_text().replace(FAKE_SHA, "1" * 64))
+    with open_store(tmp_path, database=pg_url, upgrade_mode="auto") as store:
+        sync_gallery(store, north / "database_tensor", "north")
+        outcome = sync_gallery(store, south / "database_tensor", "south")
+    assert "ann" not in load_manifest(south / "database_tensor").people
+    assert any("run `faceattend extract`" in note for note in outcome.notes)

@@ -19,12 +19,15 @@ names); the line says to run `faceattend extract`.
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from faceattend_tui.attendance import Store, StoreError
+from faceattend_tui.config import IMAGES_DIR
+from faceattend_tui.gallery.enroll import glob_escape
 from faceattend_tui.gallery.templates import (
     GalleryError,
     Manifest,
@@ -124,9 +127,10 @@ def _push(store, tensors: Path, manifest: Manifest, folder: str, station: str, o
 
 def _pull(store, tensors: Path, manifest: Manifest, folder: str, outcome: GallerySync):
     found = store.template_rows(folder)
-    if found is None:  # removed in the database
+    if found is None:  # removed at another door (they left, or asked to be erased): their photos go too
         if manifest.people.pop(folder, None) is not None:
             (tensors / f"{folder}.npy").unlink(missing_ok=True)
+            remove_photos(tensors.parent / IMAGES_DIR, folder)
             outcome.pulled.append(folder)
         return (None, None)
     head, rows = found
@@ -141,6 +145,15 @@ def _pull(store, tensors: Path, manifest: Manifest, folder: str, outcome: Galler
     manifest.people[folder] = {"samples": samples, "npy_sha256": digest}
     outcome.pulled.append(folder)
     return (digest, head.npy_sha256)
+
+
+def remove_photos(images: Path, folder: str) -> None:
+    """A person's photos at this door: database_image/<folder>/ and database_image/<folder>.*"""
+    for photo in [images / folder, *images.glob(f"{glob_escape(folder)}.*")]:
+        if photo.is_dir():
+            shutil.rmtree(photo)
+        elif photo.is_file():
+            photo.unlink()
 
 
 def _sample(samples: list, index: int) -> tuple[str, str, str]:

@@ -406,9 +406,9 @@ class Station:
             if person is None:
                 raise StationError(f"no person with id {person_id!r}")
             try:
-                if person.folder:
-                    enroll.remove_person(self.settings, person.folder)
+                if person.folder:  # the shared copy first: while the database is away, nothing is removed
                     forget_folder(self.store, self.settings.tensors_dir, person.folder)
+                    enroll.remove_person(self.settings, person.folder)
                 self.attendance.remove_person(person_id, erase=erase, user=self.user)
             except (GalleryError, LookupError, StoreError) as exc:
                 raise StationError(str(exc)) from None

@@ -72,9 +72,12 @@ def test_templates_travel_between_data_roots(tmp_path, pg_url):
                                   read_rows(south / "database_tensor" / f"{name}.npy", 512))
         assert load_manifest(south / "database_tensor").recognizer["sha256"] == FAKE_SHA
         assert sync_gallery(store, north / "database_tensor", "north").pushed == []  # nothing changed since
+        (south / "database_image" / "bob").mkdir(parents=True)  # photos taken at south too
+        (south / "database_image" / "bob" / "camera-1.jpg").write_bytes(b"\xff\xd8")
         forget_folder(store, north / "database_tensor", "bob")  # bob was removed at north
         gone = sync_gallery(store, south / "database_tensor", "south")
         assert gone.pulled == ["bob"] and "bob" not in load_manifest(south / "database_tensor").people
+        assert not (south / "database_image" / "bob").exists()
 
 
 def test_templates_of_another_recogniser_are_not_mixed_in(tmp_path, pg_url):

@@ -314,7 +314,21 @@ def cmd_extract(args: argparse.Namespace) -> int:
         say(f"skipped: {line}")
     say(f"{report.people} people, {report.images} photos: {report.extracted} extracted, "
         f"{report.reused} unchanged, {len(report.skipped)} skipped, {len(report.removed)} removed -> {out}")
+    if settings.database and out == settings.tensors_dir:
+        share_extracted(settings)
     return EXIT_SKIPPED if report.skipped else EXIT_OK
+
+
+def share_extracted(settings: Settings) -> None:
+    """Send what extraction made to the shared database (the other doors take it in at once)."""
+    from faceattend_tui.attendance import StoreError, open_store
+    from faceattend_tui.cli.records import share_templates
+
+    try:
+        with open_store(settings.data, database=settings.database, station="extract") as store:
+            share_templates(store, settings)
+    except StoreError as exc:
+        say(f"note: templates not shared this time ({exc}); the station sends them when it starts")
 
 
 def cmd_identify(args: argparse.Namespace) -> int:

@@ -166,9 +166,22 @@ def cmd_people_import(args: argparse.Namespace, settings: Settings, make_engine)
             outcome = import_roster(attendance, settings, args.file, make_engine=make_engine, user=current_user())
         except RosterError as exc:
             raise CommandError(str(exc)) from None
+        if outcome.photos_copied:
+            share_templates(attendance.store, settings)
     for line in outcome.lines():
         print(line)
     return EXIT_OK
+
+
+def share_templates(store, settings: Settings) -> None:
+    """With a shared database, templates made here go to the other doors."""
+    from faceattend_tui.shared_gallery import sync_gallery
+
+    outcome = sync_gallery(store, settings.tensors_dir, "command")
+    for note in outcome.notes:
+        say(f"note: {note}")
+    if outcome.pushed:
+        say(f"templates of {len(outcome.pushed)} people sent to the other doors")
 
 
 def cmd_people_edit(args: argparse.Namespace, settings: Settings) -> int:

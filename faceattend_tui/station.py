@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from faceattend_tui.attendance import (
+    LATE,
     Attendance,
     Counts,
     ExportError,
@@ -177,6 +178,7 @@ class Station:
             raise StationError(str(exc)) from None
         self.worker = self.worker_factory(self._worker_config())
         self.worker.start()
+        self.worker.send(self._door_session())
 
     def _worker_config(self) -> WorkerConfig:
         session = self.attendance.active
@@ -251,7 +253,7 @@ class Station:
             except (ValueError, RuntimeError) as exc:
                 raise StationError(str(exc)) from None
             self.live.unknown_faces = 0
-        self.worker.send(ev.SetSession(session.name))
+        self.worker.send(self._door_session())
         return session
 
     def stop_session(self, pin: str | None = None) -> Session:
@@ -470,12 +472,28 @@ class Station:
             if person is None:
                 return None  # templates of someone no longer on the roster; the worker reloads soon
             if self.attendance.active is None:
+                self._tell_door(ev.ShowOutcome("no-session", person.name, event.track, "no session: nothing recorded"))
                 return Sighting(person.name, event.similarity, when, "no session")
             result = self.attendance.check_in(person.id, event.similarity, event.track, when)
             if not result.expected:
+                self._tell_door(ev.ShowOutcome("not-on-list", person.name, event.track, "please see staff"))
                 return Sighting(person.name, event.similarity, when, "not on list")
             row, counts = self.attendance.roster_row(person.id), self.attendance.counts()
+        self._tell_door(door_outcome(row, result.new, event.track, self.attendance.active))
+        self._tell_door(self._door_session(counts))
         return CheckinShown(row, counts, event.similarity, when, result.new, event.face_jpeg, event.sent or event.time)
+
+    def _tell_door(self, command: ev.Command) -> None:
+        if self.worker is not None:
+            self.worker.send(command)
+
+    def _door_session(self, counts: Counts | None = None) -> ev.SetSession:
+        """The session as the door display shows it: its name and how many of those expected are here."""
+        session = self.attendance.active
+        if session is None:
+            return ev.SetSession("")
+        counts = counts or self.attendance.counts()
+        return ev.SetSession(session.name, counts.attended, len(session.expected))
 
     def _roster_changed(self, result: SyncResult) -> RosterChanged | None:
         if not result.changed:
@@ -535,6 +553,18 @@ class Station:
     def needs_pin(self) -> bool:
         with self.lock:
             return pin_required(self.store)
+
+
+def door_outcome(row: RosterRow, new: bool, track: int, session: Session) -> ev.ShowOutcome:
+    """The banner for a check-in: checked in, late, or already here since the first arrival."""
+    arrival = f"{row.time.astimezone():%H:%M}" if row.time else ""
+    if not new:
+        return ev.ShowOutcome("already-here", row.name, track, f"since {arrival}")
+    if row.status == LATE:
+        deadline = session.late_deadline
+        limit = f" (after {deadline.astimezone():%H:%M})" if deadline else ""
+        return ev.ShowOutcome("late", row.name, track, f"{arrival}{limit}")
+    return ev.ShowOutcome("checked-in", row.name, track, arrival)
 
 
 @dataclass(frozen=True)

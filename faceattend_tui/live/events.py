@@ -282,7 +282,28 @@ class SetSource(Command):
 
 @dataclass(frozen=True)
 class SetSession(Command):
+    """The session the door display names, and its count."""
+
     name: str  # "" when no session runs
+    present: int = 0
+    expected: int = 0
+
+
+OUTCOMES = ("checked-in", "late", "already-here", "not-on-list", "no-session")
+
+
+@dataclass(frozen=True)
+class ShowOutcome(Command):
+    """What the station did with a recognised face, for the door display's banner."""
+
+    outcome: str  # one of OUTCOMES
+    name: str  # the person's display name
+    track: int
+    detail: str = ""  # e.g. "08:58", or "since 08:58"
+
+    def __post_init__(self) -> None:
+        if self.outcome not in OUTCOMES:
+            raise ValueError(f"unknown outcome {self.outcome!r}")
 
 
 @dataclass(frozen=True)
@@ -300,5 +321,5 @@ class StartCapture(Command):
 
 
 COMMAND_TYPES: tuple[type[Command], ...] = (
-    Shutdown, Pause, Reload, SetPreview, SetSource, SetSession, SetNames, StartCapture,
+    Shutdown, Pause, Reload, SetPreview, SetSource, SetSession, ShowOutcome, SetNames, StartCapture,
 )

@@ -29,6 +29,7 @@ class Overlay:
     box: tuple[int, int, int, int]
     state: str  # known, unknown or pending
     label: str
+    track: int = 0
 
 
 @dataclass
@@ -122,11 +123,10 @@ def t_face(track: Track) -> Face:
 def overlay(track: Track, names: dict[str, str]) -> Overlay:
     box = tuple(int(round(v)) for v in track.box)
     if track.state == "known":
-        return Overlay(box, "known", f"{names.get(track.name, track.name)} {track.similarity:.2f}")
+        return Overlay(box, "known", names.get(track.name, track.name), track.id)
     if track.state == "unknown":
-        return Overlay(box, "unknown", "unknown")
-    hint = f"{track.last_similarity:.2f}" if track.last_similarity > -1 else "..."
-    return Overlay(box, "pending", hint)
+        return Overlay(box, "unknown", "unknown", track.id)
+    return Overlay(box, "pending", "", track.id)
 
 
 def decision_event(decision: Decision, crop: np.ndarray) -> Checkin | Unknown:

@@ -17,6 +17,7 @@ from faceattend_tui.live.liveness import (
     BLINK_OR_TURN,
     CLOSER,
     TURN,
+    Frame,
     LivenessCheck,
     LivenessRules,
     Observation,
@@ -35,9 +36,11 @@ FPS = 15.0
 DISTANCE = 10.0  # eye widths from the camera: about 60 cm
 NOISE = 0.01  # landmark noise, in eye widths (the real model jitters about half of this on stills)
 
+# The recommended values (benchmarks/bench_liveness.py), with both kinds of evidence switched on.
 RULES = LivenessRules(
     evidence="either", window_seconds=3.0, min_eye_distance=28.0, max_point_error=0.25,
-    baseline_frames=5, blink_ratio=0.55, open_ratio=0.8, blink_max_seconds=0.8,
+    baseline_frames=5, blink_ratio=0.55, open_ratio=0.8, blink_max_seconds=0.8, blink_min_open=0.008,
+    blink_max_speed=0.9, blink_max_tilt=0.07,
     reference_lag=0.3, max_references=4, parallax_min=0.03, parallax_max=0.4, parallax_alignment=0.7,
     parallax_frames=3, flat_tilt=0.2, flat_residual=0.02, flat_frames=5,
 )
@@ -282,20 +285,68 @@ def test_a_live_check_is_done_and_stays_live():
     assert set(before.as_dict()) >= {"blink_time", "motion_time", "parallax", "frames"}
 
 
+def test_the_latest_measures_say_what_the_last_frame_showed():
+    rng = np.random.default_rng(15)
+    check = LivenessCheck(dataclasses.replace(RULES, evidence="blink"))  # stays waiting, keeps measuring
+    for observation in head_clip(turn_poses(2.0, 12.0), rng)[:20]:
+        check.add(observation)
+    latest = check.latest
+    assert latest is not None and latest.time == pytest.approx(19 / FPS)
+    assert 0.7 < latest.eyes < 1.3
+    assert latest.residual is not None and latest.tilt is not None
+
+
+def still_frames(openness: np.ndarray, moves=None) -> list[Frame]:
+    """Frames of a still face with the given (N, 2) openness; moves: per-frame shift in eye widths."""
+    rigid = hm.project(hm.head(), DISTANCE)[list(RIGID)]
+    eye = hm.FOCAL / DISTANCE
+    shifts = np.zeros(len(openness)) if moves is None else np.asarray(moves)
+    return [Frame(i / FPS, rigid + [shifts[i] * eye, 0.0], eye, tuple(o)) for i, o in enumerate(openness)]
+
+
 def test_find_blink_needs_a_baseline_and_open_eyes_on_both_sides():
-    times = np.arange(8) / FPS
     open_eyes = np.full((8, 2), 0.05)
     dip = open_eyes.copy()
     dip[4] = 0.01
-    assert find_blink(times, dip, RULES) == (pytest.approx(times[5]), pytest.approx(0.2))
-    assert find_blink(times[:4], dip[:4], RULES) is None  # too few frames for a baseline
-    assert find_blink(times, open_eyes, RULES) is None
+    assert find_blink(still_frames(dip), RULES) == (pytest.approx(5 / FPS), pytest.approx(0.2))
+    assert find_blink(still_frames(dip[:4]), RULES) is None  # too few frames for a baseline
+    assert find_blink(still_frames(open_eyes), RULES) is None
     one_eye = open_eyes.copy()
     one_eye[4, 0] = 0.01  # a wink or a glitch on one eye
-    assert find_blink(times, one_eye, RULES) is None
+    assert find_blink(still_frames(one_eye), RULES) is None
     ends_shut = open_eyes.copy()
     ends_shut[6:] = 0.01
-    assert find_blink(times, ends_shut, RULES) is None
+    assert find_blink(still_frames(ends_shut), RULES) is None
+
+
+def test_a_dip_while_the_face_moves_fast_is_not_a_blink():
+    """A print swept across the camera blurs; its eyes may read shut for a frame."""
+    dip = np.full((8, 2), 0.05)
+    dip[4] = 0.01
+    sweep = np.arange(8) * 0.1  # 0.1 eye widths a frame: 1.5 eye widths a second
+    assert find_blink(still_frames(dip, sweep), RULES) is None
+    drift = np.arange(8) * 0.02
+    assert find_blink(still_frames(dip, drift), RULES) is not None
+
+
+def test_eyes_that_are_shut_to_begin_with_give_no_blink():
+    """A photo of shut eyes: its open level is that of closed eyes, so no dip can count."""
+    dip = np.full((8, 2), 0.006)
+    dip[4] = 0.001
+    assert find_blink(still_frames(dip), RULES) is None
+
+
+def test_a_dip_while_the_picture_tilts_is_not_a_blink():
+    """Openness read off a print tilted far in a frame or two is not trusted."""
+    rng = np.random.default_rng(14)
+    eye = hm.FOCAL / DISTANCE
+    sheet = hm.picture(hm.project(hm.head(), DISTANCE), eye)
+    frames = []
+    for i, pitch in enumerate([0, 0, 0, 0, 0, 50, 0, 0, 0]):
+        points = hm.project(sheet @ hm.rotation(pitch=pitch).T, DISTANCE) + rng.normal(0, 0.3, (106, 2))
+        openness = (0.05, 0.05) if pitch == 0 else (0.01, 0.01)  # as if the model read the tilted eyes shut
+        frames.append(Frame(i / FPS, points[list(RIGID)], eye, openness))
+    assert find_blink(frames, RULES) is None
 
 
 def test_rules_refuse_inconsistent_values():

@@ -4,12 +4,16 @@ A picture cannot blink, and however it is moved, turned or tilted, the points on
 frame to the next by a single homography. So a track becomes live on one of two kinds of evidence
 gathered over its frames (which ones count is a rule):
 
-- blink: both eyes close well below their own open level and open again, quickly. Eye openness is
-  the area of the eye outline over the area of the eye-corner/mouth-corner quadrilateral, a ratio
-  that any flat tilt of a picture leaves unchanged, so tilting a print cannot fake a blink.
+- blink: both eyes close well below their own open level and open again, quickly, while the rest
+  of the face holds still. Eye openness is the area of the eye outline over the area of the
+  eye-corner/mouth-corner quadrilateral, a ratio that a flat tilt of a picture leaves unchanged;
+  the stillness condition is there because the landmark model itself reads the eyes of a print
+  as shut when the print is swept fast (blur) or turned far within a frame or two.
 - 3-D motion: a homography fitted to the rigid points (brows, eye corners, nose, mouth corners) of
   two frames leaves a residual, over the eye distance, that a flat picture cannot produce, pointing
-  mostly one way as parallax does (landmark noise points every way).
+  mostly one way as parallax does. Caution: with the 2d106det landmarks, a flat print tilted far
+  or shaken leaves larger residuals than a real 15-degree head turn (benchmarks/bench_liveness.py),
+  so this evidence does not keep pictures out and the recommended rules ask for a blink.
 
 A track whose picture was seen to tilt a lot with no residual moved like a flat object: it is
 reported as "spoof", which live evidence can still overturn. Otherwise the answer is "waiting",
@@ -44,6 +48,9 @@ class LivenessRules:
     blink_ratio: float  # both eyes under this fraction of their open level: closed
     open_ratio: float  # over this fraction: open
     blink_max_seconds: float  # from the last open frame before a blink to the first one after
+    blink_min_open: float  # open level (eye area over face area) under which blinks are not looked for
+    blink_max_speed: float  # eye widths per second the face may move during a blink
+    blink_max_tilt: float  # foreshortening the face may change by during a blink
     reference_lag: float  # seconds: each frame is compared with frames at least this much older
     max_references: int  # how many of those, spread over the window
     parallax_min: float  # homography residual over eye distance that counts as 3-D
@@ -89,6 +96,17 @@ class Evidence:
 
     def as_dict(self) -> dict:
         return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in asdict(self).items()}
+
+
+@dataclass(frozen=True)
+class Measures:
+    """What the latest usable frame showed (for a display of why a track waits, and benchmarks)."""
+
+    time: float
+    eyes: float  # the more open eye over its own open level (a blink takes it under blink_ratio)
+    residual: float | None  # largest homography residual against the references, over eye distance
+    alignment: float | None  # of that residual
+    tilt: float | None  # largest foreshortening against the references
 
 
 @dataclass(frozen=True)
@@ -152,7 +170,7 @@ def apply_homography(h: np.ndarray, points: np.ndarray) -> np.ndarray:
 
 
 def foreshortening(h: np.ndarray, at: np.ndarray) -> float:
-    """1 - minor/major scale of the homography near a point: 0 for no tilt, cos(tilt) for a flat turn."""
+    """1 - minor/major scale of the homography near a point: 0 unturned, 1 - cos(a) for a flat turn by a."""
     x, y = at
     w = h[2, 0] * x + h[2, 1] * y + h[2, 2]
     u = apply_homography(h, np.array([at]))[0]
@@ -183,7 +201,7 @@ def planarity(src: np.ndarray, dst: np.ndarray, eye_px: float) -> Planarity:
 
 
 @dataclass(frozen=True)
-class _Frame:
+class Frame:
     """An observation reduced to what the rules look at."""
 
     time: float
@@ -192,35 +210,58 @@ class _Frame:
     openness: tuple[float, float]
 
 
-def find_blink(times: np.ndarray, openness: np.ndarray, rules: LivenessRules) -> tuple[float, float] | None:
+def find_blink(frames: list[Frame], rules: LivenessRules) -> tuple[float, float] | None:
     """(time the eyes opened again, depth) of the first blink in a run of frames, or None.
 
-    openness is (N, 2), one column per eye; each eye's open level is its median over the run.
+    Each eye's open level is its median over the run, and must be at least blink_min_open. A blink:
+    both eyes under blink_ratio of it, between two frames where both are over open_ratio, no more
+    than blink_max_seconds apart, with the face held still in between (see held_still).
     """
-    if len(times) < rules.baseline_frames:
+    if len(frames) < rules.baseline_frames:
         return None
-    ratio = openness / np.maximum(np.median(openness, axis=0), 1e-9)
+    openness = np.array([f.openness for f in frames]).reshape(-1, 2)
+    level = np.median(openness, axis=0)
+    if level.min() < rules.blink_min_open:
+        return None
+    ratio = openness / level
     closed = (ratio < rules.blink_ratio).all(axis=1)
     opened = (ratio > rules.open_ratio).all(axis=1)
     last_open = None
-    for i in range(len(times)):
-        if opened[i]:
-            dip = _dip_between(last_open, i, closed)
-            if dip is not None and times[i] - times[last_open] <= rules.blink_max_seconds:
-                return float(times[i]), float(ratio[last_open + 1 : i].max(axis=1).min())
-            last_open = i
+    for i in np.flatnonzero(opened).tolist():
+        if last_open is not None and _is_blink(frames, last_open, i, closed, rules):
+            return frames[i].time, float(ratio[last_open + 1 : i].max(axis=1).min())
+        last_open = i
     return None
 
 
-def _dip_between(start: int | None, end: int, closed: np.ndarray) -> int | None:
-    """The first closed frame strictly between two open ones, or None."""
-    if start is None or end - start < 2:
-        return None
-    hits = np.flatnonzero(closed[start + 1 : end])
-    return int(hits[0]) + start + 1 if hits.size else None
+def _is_blink(frames: list[Frame], start: int, end: int, closed: np.ndarray, rules: LivenessRules) -> bool:
+    """Whether the frames strictly between two open ones make a blink."""
+    if end - start < 2 or not closed[start + 1 : end].any():
+        return False
+    if frames[end].time - frames[start].time > rules.blink_max_seconds:
+        return False
+    return held_still(frames[start : end + 1], rules)
 
 
-def choose_references(frames: list[_Frame], now: float, rules: LivenessRules) -> list[_Frame]:
+def held_still(frames: list[Frame], rules: LivenessRules) -> bool:
+    """The face kept its place and its tilt from the open frame before a dip to the one after.
+
+    A print waved or tilted fast blurs and foreshortens its eyes until the landmarks read them as
+    shut; a person blinks without moving the rest of the face.
+    """
+    for a, b in zip(frames[:-1], frames[1:], strict=True):
+        step = np.median(np.linalg.norm(b.rigid - a.rigid, axis=1)) / ((a.eye_px + b.eye_px) / 2)
+        if step / max(b.time - a.time, 1e-6) > rules.blink_max_speed:
+            return False
+    ends = (frames[0], frames[-1])
+    for middle in frames[1:-1]:
+        for end in ends:
+            if planarity(end.rigid, middle.rigid, end.eye_px).tilt > rules.blink_max_tilt:
+                return False
+    return True
+
+
+def choose_references(frames: list[Frame], now: float, rules: LivenessRules) -> list[Frame]:
     """Up to max_references frames at least reference_lag old, spread evenly over the window."""
     old = [f for f in frames if now - f.time >= rules.reference_lag]
     if len(old) <= rules.max_references:
@@ -234,7 +275,7 @@ class LivenessCheck:
 
     def __init__(self, rules: LivenessRules):
         self.rules = rules
-        self.frames: deque[_Frame] = deque()
+        self.frames: deque[Frame] = deque()
         self.received = 0
         self.used = 0
         self.first_time: float | None = None
@@ -243,6 +284,7 @@ class LivenessCheck:
         self.motion_run = 0
         self.flat_frames = 0
         self.too_small = False
+        self.latest: Measures | None = None
 
     @property
     def done(self) -> bool:
@@ -295,7 +337,7 @@ class LivenessCheck:
             return TURN
         return BLINK
 
-    def _frame(self, observation: Observation) -> _Frame | None:
+    def _frame(self, observation: Observation) -> Frame | None:
         """The observation's measures, or None when the face is too small or its points disagree."""
         points = np.asarray(observation.points, np.float64).reshape(POINTS, 2)
         landmarks = np.asarray(observation.landmarks, np.float64).reshape(5, 2)
@@ -306,27 +348,29 @@ class LivenessCheck:
         error = np.linalg.norm(five_points(points) - landmarks, axis=1).mean() / eye_px
         if not np.isfinite(points).all() or error > self.rules.max_point_error:
             return None
-        return _Frame(float(observation.time), points[list(RIGID)], eye_px, eye_openness(points))
+        return Frame(float(observation.time), points[list(RIGID)], eye_px, eye_openness(points))
 
-    def _use(self, frame: _Frame) -> None:
+    def _use(self, frame: Frame) -> None:
         self.used += 1
         self._forget(frame.time)
-        self._compare(frame)
+        seen = self._compare(frame)
         self.frames.append(frame)
+        openness = np.array([f.openness for f in self.frames]).reshape(-1, 2)
         if self.blink is None:
-            self._look_for_blink()
+            self.blink = find_blink(list(self.frames), self.rules)
+        self.latest = _measures(frame, openness, seen)
 
     def _forget(self, now: float) -> None:
         while self.frames and now - self.frames[0].time > self.rules.window_seconds:
             self.frames.popleft()
 
-    def _compare(self, frame: _Frame) -> None:
+    def _compare(self, frame: Frame) -> list[Planarity]:
         """Parallax and flat-tilt tallies of a new frame against older ones."""
         rules = self.rules
         seen = [planarity(ref.rigid, frame.rigid, (ref.eye_px + frame.eye_px) / 2)
                 for ref in choose_references(list(self.frames), frame.time, rules)]
         if not seen:
-            return
+            return seen
         solid = [s for s in seen if rules.parallax_min <= s.residual <= rules.parallax_max
                  and s.alignment >= rules.parallax_alignment]
         self.motion_run = self.motion_run + 1 if solid else 0
@@ -336,11 +380,15 @@ class LivenessCheck:
             flat = max(s.residual for s in seen) < rules.flat_residual
             if flat and max(s.tilt for s in seen) >= rules.flat_tilt:
                 self.flat_frames += 1
+        return seen
 
-    def _look_for_blink(self) -> None:
-        times = np.array([f.time for f in self.frames])
-        openness = np.array([f.openness for f in self.frames]).reshape(-1, 2)
-        self.blink = find_blink(times, openness, self.rules)
+
+def _measures(frame: Frame, openness: np.ndarray, seen: list[Planarity]) -> Measures:
+    eyes = float((np.asarray(frame.openness) / np.maximum(np.median(openness, axis=0), 1e-9)).max())
+    if not seen:
+        return Measures(frame.time, eyes, None, None, None)
+    top = max(seen, key=lambda s: s.residual)
+    return Measures(frame.time, eyes, top.residual, top.alignment, max(s.tilt for s in seen))
 
 
 def assess(observations: list[Observation], rules: LivenessRules) -> Verdict:

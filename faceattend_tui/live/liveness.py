@@ -165,6 +165,7 @@ def fit_homography(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
 
 
 def apply_homography(h: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """(N, 2) points through a 3x3 homography."""
     p = np.asarray(points, np.float64) @ h[:, :2].T + h[:, 2]
     return p[:, :2] / p[:, 2:3]
 
@@ -191,7 +192,7 @@ def planarity(src: np.ndarray, dst: np.ndarray, eye_px: float) -> Planarity:
     src, dst = np.asarray(src, np.float64), np.asarray(dst, np.float64)
     h = fit_homography(src, dst)
     left = dst - apply_homography(h, src)
-    residual = float(np.sqrt((left**2).sum(axis=1).mean())) / max(eye_px, 1e-9)
+    residual = float(np.sqrt((left**2).sum(axis=1).mean()) / max(float(eye_px), 1e-9))
     spread = np.linalg.eigvalsh(left.T @ left)  # ascending
     alignment = float(spread[1] / spread.sum()) if spread.sum() > 0 else 0.5
     return Planarity(residual, alignment, foreshortening(h, src.mean(axis=0)))

@@ -39,7 +39,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from faceattend_tui.live.liveness import LivenessCheck, LivenessRules, Observation
+from faceattend_tui.live.liveness import RECOMMENDED, LivenessCheck, LivenessRules, Observation
 from faceattend_tui.live.tracker import IouTracker
 from faceattend_tui.vision import landmarks106
 from faceattend_tui.vision.align import frontality, similarity_transform
@@ -59,13 +59,7 @@ FOCAL = headmodel.FOCAL
 # The values recommended for Settings. Blink only: with these landmarks, flat pictures tilted or
 # shaken leave homography residuals (0.1 eye widths and more) larger than a real head turn gives,
 # so 3-D motion evidence ("motion", "either") lets pictures through; its numbers are printed too.
-RULES = LivenessRules(
-    evidence="blink", window_seconds=3.0, min_eye_distance=28.0, max_point_error=0.25,
-    baseline_frames=5, blink_ratio=0.55, open_ratio=0.8, blink_max_seconds=0.8, blink_min_open=0.008,
-    blink_max_speed=0.9, blink_max_tilt=0.07,
-    reference_lag=0.3, max_references=4, parallax_min=0.03, parallax_max=0.4, parallax_alignment=0.7,
-    parallax_frames=3, flat_tilt=0.2, flat_residual=0.02, flat_frames=5,
-)
+RULES = dataclasses.replace(RECOMMENDED, evidence="blink")
 MODES = ("blink", "either", "motion", "both")
 
 

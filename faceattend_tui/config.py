@@ -47,6 +47,10 @@ class Settings:
     cohort_k: int = setting(10, "the most similar other people whose cosines tell how high impostors run")
     cohort_floor: float = setting(0.12, "impostor level up to which the plain cosine decides (small sites)")
     cohort_weight: float = setting(0.75, "share of the level above the floor taken off the cosine (0: plain)")
+    # trust at the door
+    liveness: str = setting("off", "a face checks in only after a sign of life: off, or blink (a photo cannot blink)",
+                            ("off", "blink"))
+    landmarks: str = setting("landmarks_2d106", "106-point landmark model for liveness: a registry name or .onnx file")
     # the door display (the window on the station's screen)
     preview: str = setting("window", "the door display: in a window, full screen, or off",
                            ("window", "fullscreen", "off"))

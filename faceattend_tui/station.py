@@ -35,6 +35,7 @@ from faceattend_tui.attendance import (
     Summary,
     SyncResult,
     acquire_lock,
+    audit,
     build_report,
     check_pin,
     current_user,
@@ -445,6 +446,8 @@ class Station:
         match event:
             case ev.Checkin():
                 return self._checkin(event)
+            case ev.Spoof():
+                return self._refused(event)
             case ev.Unknown():
                 self.live.unknown_faces += 1
                 return UnknownFaces(self.live.unknown_faces, datetime.fromtimestamp(event.time).astimezone())
@@ -472,16 +475,28 @@ class Station:
             if person is None:
                 return None  # templates of someone no longer on the roster; the worker reloads soon
             if self.attendance.active is None:
-                self._tell_door(ev.ShowOutcome("no-session", person.name, event.track, "no session: nothing recorded"))
+                self._tell_door(ev.ShowOutcome("no-session", person.name, event.track,
+                                               "(no session: nothing recorded)"))
                 return Sighting(person.name, event.similarity, when, "no session")
-            result = self.attendance.check_in(person.id, event.similarity, event.track, when)
+            result = self.attendance.check_in(person.id, event.similarity, event.track, when, event.evidence)
             if not result.expected:
-                self._tell_door(ev.ShowOutcome("not-on-list", person.name, event.track, "please see staff"))
+                self._tell_door(ev.ShowOutcome("not-on-list", person.name, event.track, "- please see staff"))
                 return Sighting(person.name, event.similarity, when, "not on list")
             row, counts = self.attendance.roster_row(person.id), self.attendance.counts()
         self._tell_door(door_outcome(row, result.new, event.track, self.attendance.active))
         self._tell_door(self._door_session(counts))
         return CheckinShown(row, counts, event.similarity, when, result.new, event.face_jpeg, event.sent or event.time)
+
+    def _refused(self, event: ev.Spoof) -> Sighting:
+        """A picture held up to the camera: not recorded, but audited and shown."""
+        when = datetime.fromtimestamp(event.time).astimezone()
+        person = self.attendance.by_folder(event.name)
+        name = person.name if person else event.name
+        with self.lock:
+            audit(self.store, "checkin.refused", {"person": person.id if person else None, "track": event.track,
+                                                  "reason": "moved like a flat picture", "evidence": event.evidence},
+                  self.user)
+        return Sighting(name, 0.0, when, "picture refused")
 
     def _tell_door(self, command: ev.Command) -> None:
         if self.worker is not None:
@@ -562,9 +577,9 @@ def door_outcome(row: RosterRow, new: bool, track: int, session: Session) -> ev.
         return ev.ShowOutcome("already-here", row.name, track, f"since {arrival}")
     if row.status == LATE:
         deadline = session.late_deadline
-        limit = f" (after {deadline.astimezone():%H:%M})" if deadline else ""
-        return ev.ShowOutcome("late", row.name, track, f"{arrival}{limit}")
-    return ev.ShowOutcome("checked-in", row.name, track, arrival)
+        limit = f", after {deadline.astimezone():%H:%M}" if deadline else ""
+        return ev.ShowOutcome("late", row.name, track, f"at {arrival}{limit}")
+    return ev.ShowOutcome("checked-in", row.name, track, f"at {arrival}")
 
 
 @dataclass(frozen=True)

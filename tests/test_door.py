@@ -42,10 +42,10 @@ def test_the_outcome_of_a_check_in_is_said_in_words():
     row = RosterRow("S1", "Ann Lee", "present", time=T0 + timedelta(minutes=8))
     first = door_outcome(row, new=True, track=3, session=session)
     local = (T0 + timedelta(minutes=8)).astimezone()
-    assert (first.outcome, first.name, first.detail) == ("checked-in", "Ann Lee", f"{local:%H:%M}")
+    assert (first.outcome, first.name, first.detail) == ("checked-in", "Ann Lee", f"at {local:%H:%M}")
     late = door_outcome(RosterRow("S1", "Ann Lee", "late", time=T0 + timedelta(minutes=14)), True, 3, session)
     deadline = (T0 + timedelta(minutes=10)).astimezone()
-    assert late.outcome == "late" and late.detail.endswith(f"(after {deadline:%H:%M})")
+    assert late.outcome == "late" and late.detail.endswith(f", after {deadline:%H:%M}")
     again = door_outcome(row, new=False, track=4, session=session)
     assert (again.outcome, again.detail) == ("already-here", f"since {local:%H:%M}")
     with pytest.raises(ValueError):

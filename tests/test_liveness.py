@@ -16,10 +16,10 @@ from faceattend_tui.live.liveness import (
     BLINK,
     BLINK_OR_TURN,
     CLOSER,
+    RECOMMENDED,
     TURN,
     Frame,
     LivenessCheck,
-    LivenessRules,
     Observation,
     apply_homography,
     assess,
@@ -37,13 +37,7 @@ DISTANCE = 10.0  # eye widths from the camera: about 60 cm
 NOISE = 0.01  # landmark noise, in eye widths (the real model jitters about half of this on stills)
 
 # The recommended values (benchmarks/bench_liveness.py), with both kinds of evidence switched on.
-RULES = LivenessRules(
-    evidence="either", window_seconds=3.0, min_eye_distance=28.0, max_point_error=0.25,
-    baseline_frames=5, blink_ratio=0.55, open_ratio=0.8, blink_max_seconds=0.8, blink_min_open=0.008,
-    blink_max_speed=0.9, blink_max_tilt=0.07,
-    reference_lag=0.3, max_references=4, parallax_min=0.03, parallax_max=0.4, parallax_alignment=0.7,
-    parallax_frames=3, flat_tilt=0.2, flat_residual=0.02, flat_frames=5,
-)
+RULES = dataclasses.replace(RECOMMENDED, evidence="either")
 
 
 def observe(points: np.ndarray, time: float, rng, noise: float = NOISE) -> Observation:

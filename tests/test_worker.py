@@ -297,3 +297,54 @@ def test_the_worker_shows_what_the_station_decided_and_strangers_get_see_staff(t
     worker._see_staff(9)
     assert worker.door.current(time.time()).kind == "see-staff"
     assert worker.door.current(time.time() + worker.settings.banner_seconds + 1) is None
+
+
+class BlinkingLandmarks:
+    """The real 106-point model, with the eyelids closed on chosen frames (a blink without a video)."""
+
+    def __init__(self, model, closed_frames: set[int]):
+        self.model, self.closed, self.frame = model, closed_frames, 0
+
+    def points(self, image, faces):
+        from faceattend_tui.vision.layout106 import LEFT_EYE, RIGHT_EYE
+
+        points = self.model.points(image, faces)
+        if self.frame in self.closed:
+            for eye in (RIGHT_EYE, LEFT_EYE):
+                lids = points[:, list(eye)]
+                centre = lids.mean(axis=1, keepdims=True)
+                points[:, list(eye), 1] = (centre[..., 1] + 0.15 * (lids[..., 1] - centre[..., 1]))
+        self.frame += 1
+        return points
+
+
+@pytest.fixture(scope="module")
+def landmarks_model(models_dir):
+    from faceattend_tui.vision import landmarks106
+    from faceattend_tui.vision.models import find_asset
+    from faceattend_tui.vision.runtime import RuntimeOptions
+
+    return landmarks106.load(find_asset("landmarks_2d106", models_dir.parent), RuntimeOptions("cpu", 1))
+
+
+@pytest.mark.parametrize("blinks", [False, True])
+def test_with_liveness_on_a_face_checks_in_only_after_it_blinks(engine, people, data_root, landmarks_model, blinks):
+    closed = {14, 15} if blinks else set()
+    saved = engine.landmarks
+    engine.landmarks = BlinkingLandmarks(landmarks_model, closed)
+    try:
+        live = LiveRecognizer(engine, gallery_of(engine, data_root), Settings(liveness="blink"))
+        events = []
+        for i in range(40):
+            events += [(i, e) for e in live.process(scene(people["yao"], 200), now=i / 15)]
+            if i == 8:
+                assert [o.label for o in live.overlays] == ["blink"]  # recognised, asked for a sign of life
+    finally:
+        engine.landmarks = saved
+    checkins = [(i, e) for i, e in events if e.type == "checkin"]
+    if not blinks:
+        assert checkins == []  # a still picture of Yao never checks in
+        return
+    ((when, checkin),) = checkins
+    assert when >= 16 and checkin.name == "Yao"  # after the eyes opened again, not before
+    assert checkin.evidence["blink_time"] is not None and checkin.evidence["frames"] >= 16

@@ -35,7 +35,7 @@ LOOKS = {
     "late": Look((0, 130, 230), "clock", "late"),
     "already-here": Look((170, 110, 40), "info", "already here"),
     "not-on-list": Look((40, 40, 190), "cross", "not on this session's list"),
-    "see-staff": Look((40, 40, 190), "cross", "not recognised"),
+    "see-staff": Look((40, 40, 190), "cross", "please see staff"),
     "no-session": Look((110, 110, 110), "info", "recognised"),
 }
 FACE_COLOURS = {"known": (60, 190, 60), "unknown": (50, 50, 220), "pending": (0, 190, 230)}
@@ -46,7 +46,7 @@ FACE_WORDS = {"unknown": "not recognised", "pending": "hold still"}
 class Banner:
     kind: str  # a key of LOOKS
     title: str  # the person's name, or the message for a stranger
-    detail: str  # "08:58", "already here since 08:58", "please see staff"
+    detail: str  # after the kind's word: "at 08:58", "since 08:58", "(a picture cannot check in)"
     track: int | None  # the face it is about, kept clear of the banner
     until: float  # shown until this time
 
@@ -109,7 +109,9 @@ def layout(shape: tuple[int, ...], overlays, door: DoorState, now: float) -> Lay
 
 def face_mark(overlay) -> FaceMark:
     colour = FACE_COLOURS.get(overlay.state, (200, 200, 200))
-    text = overlay.label if overlay.state == "known" else FACE_WORDS.get(overlay.state, overlay.label)
+    if overlay.state == "known" or (overlay.state == "pending" and overlay.label):  # a name, or "blink"
+        return FaceMark(tuple(int(v) for v in overlay.box), colour, overlay.label)
+    text = FACE_WORDS.get(overlay.state, overlay.label)
     return FaceMark(tuple(int(v) for v in overlay.box), colour, text)
 
 
@@ -206,7 +208,7 @@ def draw_banner(canvas: np.ndarray, banner: Banner, rect, scale: float) -> None:
     title_h = cv2.getTextSize("Ag", FONT, big, 2)[0][1]
     cv2.putText(canvas, fit(banner.title, x2 - left - 10, big, 2), (left, y1 + height // 2 - 2), FONT, big,
                 WHITE, 2, cv2.LINE_AA)
-    detail = f"{look.word} - {banner.detail}" if banner.detail else look.word
+    detail = f"{look.word} {banner.detail}" if banner.detail else look.word
     cv2.putText(canvas, fit(detail, x2 - left - 10, scale * 0.85, 1), (left, y1 + height // 2 + title_h + 8), FONT,
                 scale * 0.85, WHITE, 1, cv2.LINE_AA)
 

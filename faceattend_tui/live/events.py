@@ -56,8 +56,20 @@ class Checkin(Event):
     track: int
     time: float
     votes: int = 0
+    evidence: dict | None = None  # what the liveness check saw, when it is on
     face_jpeg: bytes = b""
     sent: float = 0.0  # when the worker put it on the queue (latency probes)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Spoof(Event):
+    """A recognised face that moved like a flat picture and gave no sign of life: not checked in."""
+
+    type: ClassVar[str] = "spoof"
+    name: str  # whom the picture shows (the template folder)
+    track: int
+    time: float
+    evidence: dict | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -78,6 +90,7 @@ class Stats(Event):
     detect_ms: float
     track_ms: float
     embed_ms: float
+    liveness_ms: float = 0.0
     faces: int
     tracks: int
     frames: int
@@ -208,7 +221,7 @@ class CaptureResult(Event):
 
 
 EVENT_TYPES: tuple[type[Event], ...] = (
-    Ready, Checkin, Unknown, Stats, CameraStatus, SourceFinished, PreviewStatus, GalleryLoaded, Busy, Notice,
+    Ready, Checkin, Spoof, Unknown, Stats, CameraStatus, SourceFinished, PreviewStatus, GalleryLoaded, Busy, Notice,
     Error, CaptureResult,
 )
 

@@ -70,6 +70,18 @@ class LivenessRules:
             raise ValueError("parallax_min must be under parallax_max")
 
 
+# The values in use (measured in benchmarks/bench_liveness.py: no photo attack accepted). The
+# station's `liveness` setting chooses the evidence; with this landmark model only "blink" keeps
+# pictures out: a flat print tilted or shaken leaves larger residuals than a real head turn.
+RECOMMENDED = LivenessRules(
+    evidence="blink", window_seconds=3.0, min_eye_distance=28.0, max_point_error=0.25,
+    baseline_frames=5, blink_ratio=0.55, open_ratio=0.8, blink_max_seconds=0.8, blink_min_open=0.008,
+    blink_max_speed=0.9, blink_max_tilt=0.07,
+    reference_lag=0.3, max_references=4, parallax_min=0.03, parallax_max=0.4, parallax_alignment=0.7,
+    parallax_frames=3, flat_tilt=0.2, flat_residual=0.02, flat_frames=5,
+)
+
+
 @dataclass(frozen=True)
 class Observation:
     """One frame of a track: the 106 points, the detector's five points and box, in image pixels."""

@@ -226,6 +226,8 @@ class Worker:
                 event = dataclasses.replace(event, sent=time.time())
             elif isinstance(event, ev.Unknown):
                 self._see_staff(event.track)
+            elif isinstance(event, ev.Spoof):
+                self._see_staff(event.track, "Not accepted", "(a picture cannot check in)")
             self.emit(event)
         if self.capture is not None:
             self._capture_step(frame)
@@ -290,9 +292,8 @@ class Worker:
         elif command.outcome == "not-on-list":
             self.chime.play("see-staff")
 
-    def _see_staff(self, track: int) -> None:
-        self.door.show(Banner("see-staff", "Not recognised", "please see staff", track,
-                              time.time() + self.settings.banner_seconds))
+    def _see_staff(self, track: int, title: str = "Not recognised", detail: str = "") -> None:
+        self.door.show(Banner("see-staff", title, detail, track, time.time() + self.settings.banner_seconds))
         self.chime.play("see-staff")
 
     def _start_capture(self, command: ev.StartCapture) -> None:

@@ -47,6 +47,15 @@ class Settings:
     cohort_k: int = setting(10, "the most similar other people whose cosines tell how high impostors run")
     cohort_floor: float = setting(0.12, "impostor level up to which the plain cosine decides (small sites)")
     cohort_weight: float = setting(0.75, "share of the level above the floor taken off the cosine (0: plain)")
+    # trust at the door
+    liveness: str = setting("off", "a face checks in only after a sign of life: off, or blink (a photo cannot blink)",
+                            ("off", "blink"))
+    landmarks: str = setting("landmarks_2d106", "106-point landmark model for liveness: a registry name or .onnx file")
+    # the door display (the window on the station's screen)
+    preview: str = setting("window", "the door display: in a window, full screen, or off",
+                           ("window", "fullscreen", "off"))
+    banner_seconds: float = setting(3.0, "how long a check-in's banner stays on the door display")
+    sound: bool = setting(False, "a short tone on a check-in and another on 'please see staff'")
     # the camera
     camera_retry_max: float = setting(10.0, "longest wait (seconds) between attempts to open a camera or stream")
     # live recognition: tracking and voting
@@ -110,7 +119,8 @@ def settings_toml() -> str:
     """Every setting with its default and description, as faceattend.toml lines (the README shows it)."""
     lines = []
     for name, default, doc in describe():
-        value = f'"{default}"' if isinstance(default, str) else str(default)
+        value = f'"{default}"' if isinstance(default, str) else str(default).lower() if isinstance(default, bool) \
+            else str(default)
         lines.append(f"{name + ' = ' + value:32s}# {doc}")
     return "\n".join(lines) + "\n"
 
@@ -146,6 +156,17 @@ def _from_environment(environ) -> dict:
     return {name: environ[ENV_PREFIX + name.upper()] for name in names if ENV_PREFIX + name.upper() in environ}
 
 
+def _boolean(value) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(value)
+
+
 def _coerce(key: str, value, spec: dataclasses.Field, data: Path):
     type_name = spec.type if isinstance(spec.type, str) else spec.type.__name__
     try:
@@ -157,6 +178,8 @@ def _coerce(key: str, value, spec: dataclasses.Field, data: Path):
             value = float(value)
         elif type_name == "Path":
             value = Path(value)
+        elif type_name == "bool":
+            value = _boolean(value)
         else:
             value = str(value)
     except (TypeError, ValueError):

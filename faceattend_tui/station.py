@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from faceattend_tui.attendance import (
+    LATE,
     Attendance,
     Change,
     Checkin,
@@ -37,6 +38,7 @@ from faceattend_tui.attendance import (
     Summary,
     SyncResult,
     acquire_lock,
+    audit,
     build_report,
     check_pin,
     current_user,
@@ -188,6 +190,7 @@ class Station:
             raise StationError(str(exc)) from None
         self.worker = self.worker_factory(self._worker_config())
         self.worker.start()
+        self.worker.send(self._door_session())
 
     def _worker_config(self) -> WorkerConfig:
         session = self.attendance.active
@@ -267,7 +270,7 @@ class Station:
             except (ValueError, RuntimeError, StoreError) as exc:
                 raise StationError(str(exc)) from None
             self.live.unknown_faces = 0
-        self.worker.send(ev.SetSession(session.name))
+        self.worker.send(self._door_session())
         return session
 
     def stop_session(self, pin: str | None = None) -> Session:
@@ -461,6 +464,8 @@ class Station:
         match event:
             case ev.Checkin():
                 return self._checkin(event)
+            case ev.Spoof():
+                return self._refused(event)
             case ev.Unknown():
                 self.live.unknown_faces += 1
                 return UnknownFaces(self.live.unknown_faces, datetime.fromtimestamp(event.time).astimezone())
@@ -493,11 +498,16 @@ class Station:
             if person is None:
                 return None  # templates of someone no longer on the roster; the worker reloads soon
             if self.attendance.active is None:
+                self._tell_door(ev.ShowOutcome("no-session", person.name, event.track,
+                                               "(no session: nothing recorded)"))
                 return Sighting(person.name, event.similarity, when, "no session")
-            result = self.attendance.check_in(person.id, event.similarity, event.track, when)
+            result = self.attendance.check_in(person.id, event.similarity, event.track, when, event.evidence)
             if not result.expected:
+                self._tell_door(ev.ShowOutcome("not-on-list", person.name, event.track, "- please see staff"))
                 return Sighting(person.name, event.similarity, when, "not on list")
             row, counts = self.attendance.roster_row(person.id), self.attendance.counts()
+        self._tell_door(door_outcome(row, result.new, event.track, self.attendance.active))
+        self._tell_door(self._door_session(counts))
         return CheckinShown(row, counts, event.similarity, when, result.new, event.face_jpeg, event.sent or event.time)
 
     # -- a log shared with other stations
@@ -556,6 +566,7 @@ class Station:
                 return None
             self.attendance.note_checkin(checkin)
             row, counts = self.attendance.roster_row(checkin.person_id), self.attendance.counts()
+        self._tell_door(self._door_session(counts))  # the door shows how many are here, from every door
         return CheckinShown(row, counts, checkin.similarity or 0.0, checkin.time, True,
                             station=checkin.station or "another station")
 
@@ -571,13 +582,36 @@ class Station:
             after = self.attendance.active
         updates: list[Update] = [RosterChanged()]
         if (before and before.id) != (after and after.id):
-            self.worker.send(ev.SetSession(after.name if after else ""))
+            self._tell_door(self._door_session())
             self.live.unknown_faces = 0
             notice = (f"session {after.name!r} was started at {after.station or 'another station'}" if after else
                       f"session {before.name!r} was stopped at another station")
             updates.append(self._live(notice))
         self.worker.send(ev.SetNames(self._names()))
         return updates
+
+    def _refused(self, event: ev.Spoof) -> Sighting:
+        """A picture held up to the camera: not recorded, but audited and shown."""
+        when = datetime.fromtimestamp(event.time).astimezone()
+        person = self.attendance.by_folder(event.name)
+        name = person.name if person else event.name
+        with self.lock:
+            audit(self.store, "checkin.refused", {"person": person.id if person else None, "track": event.track,
+                                                  "reason": "moved like a flat picture", "evidence": event.evidence},
+                  self.user)
+        return Sighting(name, 0.0, when, "picture refused")
+
+    def _tell_door(self, command: ev.Command) -> None:
+        if self.worker is not None:
+            self.worker.send(command)
+
+    def _door_session(self, counts: Counts | None = None) -> ev.SetSession:
+        """The session as the door display shows it: its name and how many of those expected are here."""
+        session = self.attendance.active
+        if session is None:
+            return ev.SetSession("")
+        counts = counts or self.attendance.counts()
+        return ev.SetSession(session.name, counts.attended, len(session.expected))
 
     def _roster_changed(self, result: SyncResult) -> RosterChanged | None:
         if not result.changed:
@@ -637,6 +671,18 @@ class Station:
     def needs_pin(self) -> bool:
         with self.lock:
             return pin_required(self.store)
+
+
+def door_outcome(row: RosterRow, new: bool, track: int, session: Session) -> ev.ShowOutcome:
+    """The banner for a check-in: checked in, late, or already here since the first arrival."""
+    arrival = f"{row.time.astimezone():%H:%M}" if row.time else ""
+    if not new:
+        return ev.ShowOutcome("already-here", row.name, track, f"since {arrival}")
+    if row.status == LATE:
+        deadline = session.late_deadline
+        limit = f", after {deadline.astimezone():%H:%M}" if deadline else ""
+        return ev.ShowOutcome("late", row.name, track, f"at {arrival}{limit}")
+    return ev.ShowOutcome("checked-in", row.name, track, f"at {arrival}")
 
 
 @dataclass(frozen=True)

@@ -56,4 +56,5 @@ def test_the_readme_lists_every_setting_with_its_default():
     assert block == settings_toml(), "README's settings block differs from config.settings_toml():\n" + settings_toml()
     listed = dict(re.findall(r"^(\w+)\s*=\s*(\S+)", block, re.M))
     for name, default, _ in describe():
-        assert listed[name].strip('"') == str(default), name
+        expected = str(default).lower() if isinstance(default, bool) else str(default)
+        assert listed[name].strip('"') == expected, name

@@ -171,7 +171,9 @@ def test_an_80x24_window_shows_what_matters_and_enrolls(ssh_window, tmp_path, mo
         screen = ssh_window.wait_for(r"samples; press Save|no usable face", seconds=60)
         if "samples; press Save" in screen:
             break
-    assert "Save" in screen and "Cancel" in screen  # the buttons are on an 80x24 screen
+    time.sleep(0.5)  # let the dialog finish drawing
+    screen = ssh_window.screen()
+    assert "Save" in screen and "Cancel" in screen, screen  # the buttons are on an 80x24 screen
     if "already looks like" in screen:
         assert re.search(r"warning: this face already looks like .+ \(p-", screen)  # in full, to be read
     ssh_window.keys("C-s")

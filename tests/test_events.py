@@ -21,6 +21,7 @@ EXAMPLES = [
              embedding_dim=512, people=3, pid=42),
     ev.Checkin(name="Ann", similarity=0.71, track=3, time=1000.0, votes=3, face_jpeg=b"\xff\xd8", sent=1000.1),
     ev.Unknown(track=4, time=1001.0),
+    ev.Spoof(name="Ann", track=5, time=1002.0, evidence={"frames": 30, "flat_frames": 6}),
     ev.Stats(fps=29.5, detect_ms=11.0, track_ms=0.1, embed_ms=4.0, faces=2, tracks=2, frames=30, dropped=1),
     ev.CameraStatus(state="reconnecting", message="retrying in 1 s (lost camera 0)", source="camera 0",
                     retry_in=1.0),
@@ -82,6 +83,13 @@ def station(tmp_path):
 @pytest.mark.parametrize("event", EXAMPLES, ids=lambda e: type(e).__name__)
 def test_the_station_handles_every_kind(station, event):
     station.handle(event)  # no TypeError: each kind has its case
+
+
+def test_a_refused_picture_is_audited_and_shown(station):
+    update = station.handle(EXAMPLES[3])
+    assert update.reason == "picture refused" and update.name == "Ann"
+    (entry,) = [a for a in station.store.audit_log() if a.action == "checkin.refused"]
+    assert entry.details["evidence"]["flat_frames"] == 6 and entry.details["person"]
 
 
 def test_an_object_that_is_not_an_event_is_an_error(station):

@@ -17,7 +17,8 @@ from faceattend_tui.config import Settings, load_settings
 from faceattend_tui.gallery.extract import Extractor
 from faceattend_tui.gallery.templates import load_gallery
 from faceattend_tui.live import events as ev
-from faceattend_tui.live.preview import display_problem, draw
+from faceattend_tui.live.door import FACE_COLOURS, DoorState, draw, layout
+from faceattend_tui.live.preview import display_problem
 from faceattend_tui.live.recognizer import LiveRecognizer, Overlay
 from faceattend_tui.live.worker import WorkerConfig, WorkerHandle
 from faceattend_tui.vision.imageio import read_image
@@ -99,9 +100,10 @@ def test_many_faces_are_recognised_a_few_per_frame_and_say_so(engine, people, da
 
 
 def test_preview_draws_boxes_and_reports_missing_display(monkeypatch):
-    frame = np.zeros((120, 160, 3), np.uint8)
-    out = draw(frame, [Overlay((10, 10, 60, 70), "known", "Ann 0.61")], "Physics")
-    assert out[70, 30].tolist() == [80, 200, 60] and out[40, 60].tolist() == [80, 200, 60]
+    frame = np.zeros((240, 320, 3), np.uint8)
+    out = draw(frame, layout(frame.shape, [Overlay((100, 100, 160, 170), "known", "Ann", 1)], DoorState(), 0.0))
+    assert out[170, 130].tolist() == list(FACE_COLOURS["known"]) and out[135, 160].tolist() == list(
+        FACE_COLOURS["known"])
     assert frame.max() == 0  # the camera frame itself is untouched
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
@@ -231,7 +233,8 @@ def test_preview_window_opens_on_a_virtual_display(xvfb_display):
 
     preview = Preview()
     assert preview.start() is None and preview.open
-    preview.show(np.zeros((240, 320, 3), np.uint8), [Overlay((10, 10, 80, 90), "pending", "...")], "Lab")
+    preview.show(np.zeros((240, 320, 3), np.uint8), [Overlay((10, 10, 80, 90), "pending", "", 1)], DoorState(),
+                 time.time())
     assert preview.open and preview.problem is None
     preview.stop()
     assert not preview.open
@@ -277,3 +280,71 @@ def test_a_capture_ends_on_time_when_the_camera_gives_no_picture(data_root):
         assert time.monotonic() - started < 5
     finally:
         handle.stop()
+
+
+
+def test_the_worker_shows_what_the_station_decided_and_strangers_get_see_staff(tmp_path):
+    import queue
+
+    from faceattend_tui.live.worker import Worker
+
+    worker = Worker(config_for(tmp_path, "0"), queue.Queue(), queue.Queue())
+    worker._handle(ev.SetSession("Maths 3A", present=3, expected=25))
+    worker._handle(ev.ShowOutcome("late", "Ann Lee", 4, "09:14 (after 09:10)"))
+    banner = worker.door.current(time.time())
+    assert (banner.kind, banner.title, banner.track) == ("late", "Ann Lee", 4)
+    assert (worker.door.session, worker.door.present, worker.door.expected) == ("Maths 3A", 3, 25)
+    worker._see_staff(9)
+    assert worker.door.current(time.time()).kind == "see-staff"
+    assert worker.door.current(time.time() + worker.settings.banner_seconds + 1) is None
+
+
+class BlinkingLandmarks:
+    """The real 106-point model, with the eyelids closed on chosen frames (a blink without a video)."""
+
+    def __init__(self, model, closed_frames: set[int]):
+        self.model, self.closed, self.frame = model, closed_frames, 0
+
+    def points(self, image, faces):
+        from faceattend_tui.vision.layout106 import LEFT_EYE, RIGHT_EYE
+
+        points = self.model.points(image, faces)
+        if self.frame in self.closed:
+            for eye in (RIGHT_EYE, LEFT_EYE):
+                lids = points[:, list(eye)]
+                centre = lids.mean(axis=1, keepdims=True)
+                points[:, list(eye), 1] = (centre[..., 1] + 0.15 * (lids[..., 1] - centre[..., 1]))
+        self.frame += 1
+        return points
+
+
+@pytest.fixture(scope="module")
+def landmarks_model(models_dir):
+    from faceattend_tui.vision import landmarks106
+    from faceattend_tui.vision.models import find_asset
+    from faceattend_tui.vision.runtime import RuntimeOptions
+
+    return landmarks106.load(find_asset("landmarks_2d106", models_dir.parent), RuntimeOptions("cpu", 1))
+
+
+@pytest.mark.parametrize("blinks", [False, True])
+def test_with_liveness_on_a_face_checks_in_only_after_it_blinks(engine, people, data_root, landmarks_model, blinks):
+    closed = {14, 15} if blinks else set()
+    saved = engine.landmarks
+    engine.landmarks = BlinkingLandmarks(landmarks_model, closed)
+    try:
+        live = LiveRecognizer(engine, gallery_of(engine, data_root), Settings(liveness="blink"))
+        events = []
+        for i in range(40):
+            events += [(i, e) for e in live.process(scene(people["yao"], 200), now=i / 15)]
+            if i == 8:
+                assert [o.label for o in live.overlays] == ["blink"]  # recognised, asked for a sign of life
+    finally:
+        engine.landmarks = saved
+    checkins = [(i, e) for i, e in events if e.type == "checkin"]
+    if not blinks:
+        assert checkins == []  # a still picture of Yao never checks in
+        return
+    ((when, checkin),) = checkins
+    assert when >= 16 and checkin.name == "Yao"  # after the eyes opened again, not before
+    assert checkin.evidence["blink_time"] is not None and checkin.evidence["frames"] >= 16

@@ -163,6 +163,7 @@ class TinyStore(Store):
         self._batch: list[list] | None = None
         self._journal_fd: int | None = None
         self._journal_size = 0
+        self._pending_fold = False  # the journal grew past FOLD_BYTES: fold after this write
         if not read_only:
             try:
                 make_private_dir(self.path.parent)
@@ -217,6 +218,7 @@ class TinyStore(Store):
         self._marks: dict[int, list[str]] = {}
         self._audit_ids: set[str] = set()
         self._seen: set[str] = set()  # check-in doc ids whose last_seen moved since the last fold
+        self._next_ids: dict[str, int] = {}  # next TinyDB doc id per table
         for doc_id, doc in self._table("people").items():
             self._people[self._field(doc, "id", str, "people", doc_id)] = doc_id
         for doc_id, doc in self._table("sessions").items():
@@ -265,8 +267,6 @@ class TinyStore(Store):
                 raise StoreError(f"could not remove journal {self.journal_path}: {exc}") from exc
             fsync_dir(self.journal_path.parent)
 
-    flush_journal = fold
-
     def now(self) -> datetime:
         return aware(self._clock())
 
@@ -314,7 +314,7 @@ class TinyStore(Store):
             self._pending_fold = True
 
     def _after_write(self) -> None:
-        if getattr(self, "_pending_fold", False):
+        if self._pending_fold:
             self._pending_fold = False
             self.fold()
 
@@ -450,7 +450,7 @@ class TinyStore(Store):
             settings[key] = value
 
     def _new_doc_id(self, table: str) -> str:
-        counters = self.__dict__.setdefault("_next_ids", {})
+        counters = self._next_ids
         if table not in counters:
             counters[table] = max((int(k) for k in self._table(table)), default=0) + 1
         doc_id = counters[table]

@@ -67,9 +67,17 @@ def add_common(parser: argparse.ArgumentParser) -> None:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    names = ("device", "threads", "detector", "recognizer", "threshold", "database")
-    overrides = {k: getattr(args, k, None) for k in names}
+    keys = ("device", "threads", "detector", "recognizer", "threshold", "preview", "database")
+    overrides = {k: getattr(args, k, None) for k in keys}
+    if getattr(args, "no_preview", False):
+        overrides["preview"] = "off"
     return load_settings(args.data or Path("."), overrides)
+
+
+def add_preview(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--preview", choices=("window", "fullscreen", "off"), default=None,
+                        help="the door display on the station's screen (default: the preview setting, window)")
+    parser.add_argument("--no-preview", action="store_true", help="no door display (same as --preview off)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -108,7 +116,7 @@ def add_station_commands(sub) -> None:
     p = sub.add_parser("watch", help="run the live recognition worker and print its events")
     add_common(p)
     p.add_argument("--source", default="0", help="camera index, video file, RTSP/HTTP URL, image folder or demo")
-    p.add_argument("--no-preview", action="store_true", help="do not open the preview window")
+    add_preview(p)
     p.add_argument("--json", action="store_true", help="one JSON object per event")
     p.add_argument("--max-seconds", type=float, default=None, help="stop after this many seconds")
     p.add_argument("--loop", action="store_true", help="replay a video file or folder when it ends")
@@ -239,7 +247,7 @@ def add_station_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", default=None,
                         help="camera index, video file, RTSP/HTTP URL, image folder or demo (default: 0)")
     parser.add_argument("--demo", action="store_true", help="run on the built-in demo (data root demo-data/)")
-    parser.add_argument("--no-preview", action="store_true", help="do not open the preview window")
+    add_preview(parser)
     parser.add_argument("--name", default=None, help="station name shown in the header and the log")
 
 
@@ -456,9 +464,10 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
     if args.source == "demo" and args.data is None:
         args.data = Path("demo-data")
-    options = WatchOptions(source=args.source, json=args.json, preview=not args.no_preview,
+    settings = settings_from(args)
+    options = WatchOptions(source=args.source, json=args.json, preview=settings.preview != "off",
                            realtime=not args.every_frame, loop=args.loop, max_seconds=args.max_seconds)
-    return watch(settings_from(args), options, out=sys.stdout, log=say)
+    return watch(settings, options, out=sys.stdout, log=say)
 
 
 def cmd_station(args: argparse.Namespace, app_class=None) -> int:
@@ -476,7 +485,7 @@ def cmd_station(args: argparse.Namespace, app_class=None) -> int:
     source = args.source or "0"
     if source == "demo":
         enroll_demo_roster(settings, say)
-    station = Station(settings, source, preview=not args.no_preview, name=args.name, loop=source == "demo")
+    station = Station(settings, source, preview=settings.preview != "off", name=args.name, loop=source == "demo")
     try:
         station.open()
     except StationError as exc:

@@ -32,6 +32,8 @@ def human_line(event: ev.Event) -> str:
             return f"{stamp} check-in  {event.name} (similarity {event.similarity:.2f}, track {event.track})"
         case ev.Unknown():
             return f"{stamp} unknown face (track {event.track})"
+        case ev.Spoof():
+            return f"{stamp} refused   {event.name}: moved like a picture, no sign of life (track {event.track})"
         case ev.Stats():
             return (f"{stamp} {event.fps:5.1f} fps  detect {event.detect_ms:.1f} ms  "
                     f"embed {event.embed_ms:.1f} ms  {event.faces} faces")

@@ -56,8 +56,20 @@ class Checkin(Event):
     track: int
     time: float
     votes: int = 0
+    evidence: dict | None = None  # what the liveness check saw, when it is on
     face_jpeg: bytes = b""
     sent: float = 0.0  # when the worker put it on the queue (latency probes)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Spoof(Event):
+    """A recognised face that moved like a flat picture and gave no sign of life: not checked in."""
+
+    type: ClassVar[str] = "spoof"
+    name: str  # whom the picture shows (the template folder)
+    track: int
+    time: float
+    evidence: dict | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -78,6 +90,7 @@ class Stats(Event):
     detect_ms: float
     track_ms: float
     embed_ms: float
+    liveness_ms: float = 0.0
     faces: int
     tracks: int
     frames: int
@@ -208,7 +221,7 @@ class CaptureResult(Event):
 
 
 EVENT_TYPES: tuple[type[Event], ...] = (
-    Ready, Checkin, Unknown, Stats, CameraStatus, SourceFinished, PreviewStatus, GalleryLoaded, Busy, Notice,
+    Ready, Checkin, Spoof, Unknown, Stats, CameraStatus, SourceFinished, PreviewStatus, GalleryLoaded, Busy, Notice,
     Error, CaptureResult,
 )
 
@@ -282,7 +295,28 @@ class SetSource(Command):
 
 @dataclass(frozen=True)
 class SetSession(Command):
+    """The session the door display names, and its count."""
+
     name: str  # "" when no session runs
+    present: int = 0
+    expected: int = 0
+
+
+OUTCOMES = ("checked-in", "late", "already-here", "not-on-list", "no-session")
+
+
+@dataclass(frozen=True)
+class ShowOutcome(Command):
+    """What the station did with a recognised face, for the door display's banner."""
+
+    outcome: str  # one of OUTCOMES
+    name: str  # the person's display name
+    track: int
+    detail: str = ""  # e.g. "08:58", or "since 08:58"
+
+    def __post_init__(self) -> None:
+        if self.outcome not in OUTCOMES:
+            raise ValueError(f"unknown outcome {self.outcome!r}")
 
 
 @dataclass(frozen=True)
@@ -300,5 +334,5 @@ class StartCapture(Command):
 
 
 COMMAND_TYPES: tuple[type[Command], ...] = (
-    Shutdown, Pause, Reload, SetPreview, SetSource, SetSession, SetNames, StartCapture,
+    Shutdown, Pause, Reload, SetPreview, SetSource, SetSession, ShowOutcome, SetNames, StartCapture,
 )

@@ -1,25 +1,39 @@
-"""The preview window on the station's own screen: the camera with boxes and names.
+"""The window on the station's own screen: the door display (see `door.py`), in a window or full screen.
 
 HighGUI wants the main thread of its process, so the worker process owns the window. Without a
-display (SSH without X forwarding, a headless OpenCV) the preview is simply unavailable.
+display (SSH without X forwarding, a headless OpenCV) the preview is simply unavailable. The
+camera image is scaled to the window with its aspect kept; a window's size is remembered.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import cv2
 import numpy as np
 
-from faceattend_tui.live.recognizer import Overlay
+from faceattend_tui.live.door import DoorState, draw, layout
 
-COLOURS = {"known": (80, 200, 60), "unknown": (60, 60, 230), "pending": (0, 200, 230)}
 TITLE = "faceattend"
-
+MODES = ("window", "fullscreen")
+FONT_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/truetype", "/usr/local/share/fonts",
+             "/usr/share/fonts")
 
 PROBE = "import cv2; cv2.namedWindow('faceattend-probe'); cv2.waitKey(1); cv2.destroyAllWindows()"
+
+
+def quiet_qt(environ=os.environ) -> None:
+    """Keep Qt's own warnings (fonts, platform plugins) off the terminal; give it fonts where there are some."""
+    environ.setdefault("QT_LOGGING_RULES", "*=false")
+    if "QT_QPA_FONTDIR" not in environ:
+        found = next((d for d in FONT_DIRS if Path(d).is_dir() and any(Path(d).glob("*.ttf"))), None)
+        if found:
+            environ["QT_QPA_FONTDIR"] = found
 
 
 def display_problem() -> str | None:
@@ -30,8 +44,10 @@ def display_problem() -> str | None:
     """
     if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         return "no display (DISPLAY is not set; over SSH the preview needs the station's screen)"
+    environ = dict(os.environ)
+    quiet_qt(environ)
     try:
-        probe = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=15)
+        probe = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=15, env=environ)
     except subprocess.TimeoutExpired:
         return "the display did not answer within 15 s"
     if probe.returncode != 0:
@@ -40,49 +56,43 @@ def display_problem() -> str | None:
     return None
 
 
-def draw(frame: np.ndarray, overlays: list[Overlay], header: str) -> np.ndarray:
-    """A copy of the frame with face boxes, labels and a header line."""
-    canvas = frame.copy()
-    for item in overlays:
-        x1, y1, x2, y2 = item.box
-        colour = COLOURS.get(item.state, (200, 200, 200))
-        cv2.rectangle(canvas, (x1, y1), (x2, y2), colour, 2)
-        _label(canvas, item.label, (x1, max(y1 - 6, 14)), colour)
-    _label(canvas, header, (8, 20), (240, 240, 240))
-    return canvas
-
-
-def _label(canvas: np.ndarray, text: str, origin: tuple[int, int], colour) -> None:
-    font, scale = cv2.FONT_HERSHEY_SIMPLEX, 0.5
-    (w, h), base = cv2.getTextSize(text, font, scale, 1)
-    x, y = origin
-    cv2.rectangle(canvas, (x - 2, y - h - 4), (x + w + 2, y + base), (0, 0, 0), -1)
-    cv2.putText(canvas, text, (x, y - 2), font, scale, colour, 1, cv2.LINE_AA)
-
-
 class Preview:
     """Opens lazily; any window failure turns the preview off with a reason instead of crashing."""
 
-    def __init__(self):
+    def __init__(self, mode: str = "window", remember: Path | None = None):
+        if mode not in MODES:
+            raise ValueError(f"preview mode must be one of {', '.join(MODES)}, not {mode!r}")
+        self.mode = mode
+        self.remember = remember  # where the window's size is kept between runs
         self.open = False
         self.problem: str | None = None
 
     def start(self) -> str | None:
         """Open the window; returns the reason when it cannot be shown."""
+        quiet_qt()
         self.problem = display_problem()
         if self.problem is None:
             try:
-                cv2.namedWindow(TITLE, cv2.WINDOW_NORMAL)
+                self._create()
                 self.open = True
             except cv2.error as exc:
                 self.problem = f"OpenCV cannot open a window ({str(exc).strip().splitlines()[-1]})"
         return self.problem
 
-    def show(self, frame: np.ndarray, overlays: list[Overlay], header: str) -> None:
+    def _create(self) -> None:
+        cv2.namedWindow(TITLE, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO)
+        if self.mode == "fullscreen":
+            cv2.setWindowProperty(TITLE, cv2.WND_PROP_FULLSCREEN, cv2.WINDOW_FULLSCREEN)
+            return
+        size = self._remembered()
+        if size:
+            cv2.resizeWindow(TITLE, *size)
+
+    def show(self, frame: np.ndarray, overlays, door: DoorState, now: float) -> None:
         if not self.open:
             return
         try:
-            cv2.imshow(TITLE, draw(frame, overlays, header))
+            cv2.imshow(TITLE, draw(frame, layout(frame.shape, overlays, door, now)))
             cv2.waitKey(1)
         except cv2.error as exc:
             self.problem = f"preview window failed ({str(exc).strip().splitlines()[-1]})"
@@ -91,8 +101,27 @@ class Preview:
     def stop(self) -> None:
         if self.open:
             self.open = False
+            self._remember_size()
             try:
                 cv2.destroyWindow(TITLE)
                 cv2.waitKey(1)
             except cv2.error:
                 pass
+
+    # -- the size a user gave the window, kept between runs
+
+    def _remembered(self) -> tuple[int, int] | None:
+        try:
+            data = json.loads(self.remember.read_text()) if self.remember else None
+            width, height = int(data["width"]), int(data["height"])
+        except (OSError, ValueError, TypeError, KeyError):
+            return None
+        return (width, height) if 160 <= width <= 10000 and 120 <= height <= 10000 else None
+
+    def _remember_size(self) -> None:
+        if self.mode != "window" or self.remember is None:
+            return
+        with contextlib.suppress(cv2.error, OSError, ValueError):
+            _, _, width, height = cv2.getWindowImageRect(TITLE)
+            if width > 0 and height > 0:
+                self.remember.write_text(json.dumps({"width": width, "height": height}))

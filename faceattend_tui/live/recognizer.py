@@ -6,6 +6,7 @@ It returns typed events (`live.events`) ready to cross a process boundary.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,7 +17,9 @@ import numpy as np
 from faceattend_tui.config import Settings
 from faceattend_tui.gallery.matcher import Gallery
 from faceattend_tui.gallery.scoring import CohortNorm
-from faceattend_tui.live.events import Busy, Checkin, Stats, Unknown
+from faceattend_tui.live.events import Busy, Checkin, Spoof, Stats, Unknown
+from faceattend_tui.live.gate import LivenessGate
+from faceattend_tui.live.liveness import RECOMMENDED
 from faceattend_tui.live.tracker import Decision, IouTracker, Track, Voter, VoteRules
 from faceattend_tui.vision.pipeline import FaceEngine
 from faceattend_tui.vision.types import Face
@@ -29,6 +32,7 @@ class Overlay:
     box: tuple[int, int, int, int]
     state: str  # known, unknown or pending
     label: str
+    track: int = 0
 
 
 @dataclass
@@ -36,7 +40,7 @@ class StageTimes:
     """Per-stage time sums since the last stats event."""
 
     frames: int = 0
-    ms: dict = field(default_factory=lambda: {"detect": 0.0, "track": 0.0, "embed": 0.0})
+    ms: dict = field(default_factory=lambda: {"detect": 0.0, "track": 0.0, "embed": 0.0, "liveness": 0.0})
     faces: int = 0
     skipped_embeds: int = 0
 
@@ -58,13 +62,17 @@ class LiveRecognizer:
         self.overlays: list[Overlay] = []
         self.last_faces: list[Face] = []
         self.names: dict[str, str] = {}  # template folder -> display name, for labels
+        self.gate = None  # holds check-ins until a sign of life, when the liveness check is on
+        if settings.liveness != "off":
+            rules = dataclasses.replace(RECOMMENDED, evidence=settings.liveness)
+            self.gate = LivenessGate(rules, engine.landmarks, settings.min_face)
 
     def set_gallery(self, gallery: Gallery) -> None:
         """New enrolled people take effect at once; undecided tracks simply keep voting."""
         self.gallery = gallery
 
-    def process(self, frame: np.ndarray, now: float | None = None) -> list[Checkin | Unknown]:
-        """Events produced by this frame (check-ins and unknown faces)."""
+    def process(self, frame: np.ndarray, now: float | None = None) -> list[Checkin | Unknown | Spoof]:
+        """Events produced by this frame (check-ins, unknown faces, pictures refused)."""
         now = self.clock() if now is None else now
         start = time.perf_counter()
         faces = self.last_faces = self.engine.detect(frame)
@@ -72,13 +80,22 @@ class LiveRecognizer:
         tracks = self.tracker.update(faces, now)
         tracked = time.perf_counter()
         events = self._recognise(frame, tracks, now)
+        embedded = time.perf_counter()
+        if self.gate is not None:
+            self.gate.forget(self.tracker.removed)
+            self.gate.observe(frame, tracks, now)
+            events += self.gate.release(now, decision_event)
         self.times.add("detect", detected - start)
         self.times.add("track", tracked - detected)
-        self.times.add("embed", time.perf_counter() - tracked)
+        self.times.add("embed", embedded - tracked)
+        self.times.add("liveness", time.perf_counter() - embedded)
         self.times.frames += 1
         self.times.faces = len(faces)
-        self.overlays = [overlay(t, self.names) for t in tracks]
+        self.overlays = [overlay(t, self.names, self._waiting(t)) for t in tracks]
         return events
+
+    def _waiting(self, track: Track) -> str | None:
+        return self.gate.waiting_for(track.id) if self.gate is not None else None
 
     def _recognise(self, frame: np.ndarray, tracks: list[Track], now: float) -> list[Checkin | Unknown]:
         due = [t for t in tracks if self._recognisable(t) and self.voter.needs_embedding(t, now)]
@@ -93,8 +110,12 @@ class LiveRecognizer:
         events = []
         for track, match, crop in zip(chosen, matches, crops, strict=True):
             decision = self.voter.add_vote(track, match.name, match.similarity, now)
-            if decision is not None:
-                events.append(decision_event(decision, crop))
+            if decision is None:
+                continue
+            if decision.kind == "checkin" and self.gate is not None and not self.gate.live(track.id):
+                self.gate.hold(decision, crop, self.names.get(decision.name, decision.name))
+                continue
+            events.append(decision_event(decision, crop))
         return events
 
     def _recognisable(self, track: Track) -> bool:
@@ -107,7 +128,8 @@ class LiveRecognizer:
         frames = max(t.frames, 1)
         ms = {k: round(v / frames, 2) for k, v in t.ms.items()}
         stats = Stats(fps=round(fps, 1), detect_ms=ms["detect"], track_ms=ms["track"], embed_ms=ms["embed"],
-                      faces=t.faces, tracks=len(self.tracker.tracks), frames=t.frames, dropped=dropped)
+                      liveness_ms=ms["liveness"], faces=t.faces, tracks=len(self.tracker.tracks), frames=t.frames,
+                      dropped=dropped)
         busy = None
         if t.skipped_embeds:
             busy = Busy(message=f"{t.faces} faces in view: recognising {self.settings.max_embeds_per_frame} "
@@ -119,19 +141,21 @@ def t_face(track: Track) -> Face:
     return Face(track.box, track.score, track.landmarks)
 
 
-def overlay(track: Track, names: dict[str, str]) -> Overlay:
+def overlay(track: Track, names: dict[str, str], waiting: str | None = None) -> Overlay:
     box = tuple(int(round(v)) for v in track.box)
+    if waiting:  # recognised, but no sign of life yet
+        return Overlay(box, "pending", waiting, track.id)
     if track.state == "known":
-        return Overlay(box, "known", f"{names.get(track.name, track.name)} {track.similarity:.2f}")
+        return Overlay(box, "known", names.get(track.name, track.name), track.id)
     if track.state == "unknown":
-        return Overlay(box, "unknown", "unknown")
-    hint = f"{track.last_similarity:.2f}" if track.last_similarity > -1 else "..."
-    return Overlay(box, "pending", hint)
+        return Overlay(box, "unknown", "unknown", track.id)
+    return Overlay(box, "pending", "", track.id)
 
 
-def decision_event(decision: Decision, crop: np.ndarray) -> Checkin | Unknown:
+def decision_event(decision: Decision, crop: np.ndarray, evidence: dict | None = None) -> Checkin | Unknown:
     if decision.kind == "checkin":
         ok, jpeg = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, 85])
         return Checkin(name=decision.name, similarity=round(float(decision.similarity), 4), track=decision.track_id,
-                       time=decision.time, votes=decision.votes, face_jpeg=jpeg.tobytes() if ok else b"")
+                       time=decision.time, votes=decision.votes, evidence=evidence,
+                       face_jpeg=jpeg.tobytes() if ok else b"")
     return Unknown(track=decision.track_id, time=decision.time)

@@ -31,12 +31,15 @@ from faceattend_tui.live.camera import (
     parse_source,
 )
 from faceattend_tui.live.capture import Capture
+from faceattend_tui.live.door import Banner, DoorState
 from faceattend_tui.live.preview import Preview
 from faceattend_tui.live.recognizer import LiveRecognizer
+from faceattend_tui.live.sound import Chime
 from faceattend_tui.vision.pipeline import FaceEngine
 
 STATS_SECONDS = 1.0
 CAPTURE_GRACE_SECONDS = 1.0  # a capture without frames ends this long after its time
+PREVIEW_SIZE = "preview.json"  # the window's size, remembered in the data root
 GALLERY_POLL_SECONDS = 2.0
 
 SourceFactory = Callable[[FaceEngine], FrameSource]
@@ -69,7 +72,8 @@ class Worker:
         self.running = True
         self.capture: Capture | None = None
         self.gallery_stamp = None
-        self.session = config.session
+        self.door = DoorState(session=config.session)
+        self.chime = Chime(config.settings.sound)
         self.preview: Preview | None = None
         self.source_name = ""
         self.media_start: float | None = None
@@ -158,7 +162,8 @@ class Worker:
                 self.emit(ev.PreviewStatus(message="preview window closed", state="off"))
             return
         if self.preview is None:
-            self.preview = Preview()
+            mode = self.settings.preview if self.settings.preview != "off" else "window"
+            self.preview = Preview(mode, remember=self.settings.data / PREVIEW_SIZE)
             problem = self.preview.start()
             if problem:
                 self.preview = None
@@ -198,6 +203,7 @@ class Worker:
                 if self._gallery_stamp() != self.gallery_stamp:
                     self.reload_gallery()
         self._close_source()
+        self.chime.close()
         if self.preview is not None:
             self.preview.stop()
 
@@ -218,12 +224,15 @@ class Worker:
         for event in self.recognizer.process(frame, now):
             if isinstance(event, ev.Checkin):
                 event = dataclasses.replace(event, sent=time.time())
+            elif isinstance(event, ev.Unknown):
+                self._see_staff(event.track)
+            elif isinstance(event, ev.Spoof):
+                self._see_staff(event.track, "Not accepted", "(a picture cannot check in)")
             self.emit(event)
         if self.capture is not None:
             self._capture_step(frame)
         if self.preview is not None:
-            header = f"{self.session or 'no session'} | {self.source_name}"
-            self.preview.show(frame, self.recognizer.overlays, header)
+            self.preview.show(frame, self.recognizer.overlays, self.door, time.time())
             if not self.preview.open:
                 self.emit(ev.PreviewStatus(message=f"preview unavailable: {self.preview.problem}",
                                            state="unavailable"))
@@ -262,14 +271,30 @@ class Worker:
                 self._set_preview(on)
             case ev.SetSource(source=source):
                 self._open_source(source)
-            case ev.SetSession(name=name):
-                self.session = name
+            case ev.SetSession():
+                self.door.session, self.door.present, self.door.expected = (
+                    command.name, command.present, command.expected)
+            case ev.ShowOutcome():
+                self._show_outcome(command)
             case ev.SetNames(names=names):
                 self.recognizer.names = dict(names)
             case ev.StartCapture():
                 self._start_capture(command)
             case _:
                 self.emit(ev.Error(message=f"unknown worker command {command!r}"))
+
+    def _show_outcome(self, command: ev.ShowOutcome) -> None:
+        """The banner people at the door read: checked in, late, already here..."""
+        seconds = self.settings.banner_seconds
+        self.door.show(Banner(command.outcome, command.name, command.detail, command.track, time.time() + seconds))
+        if command.outcome in ("checked-in", "late"):
+            self.chime.play("checkin")
+        elif command.outcome == "not-on-list":
+            self.chime.play("see-staff")
+
+    def _see_staff(self, track: int, title: str = "Not recognised", detail: str = "") -> None:
+        self.door.show(Banner("see-staff", title, detail, track, time.time() + self.settings.banner_seconds))
+        self.chime.play("see-staff")
 
     def _start_capture(self, command: ev.StartCapture) -> None:
         self.capture = Capture(command.request, time.monotonic() + command.seconds, command.count,

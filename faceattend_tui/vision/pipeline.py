@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from faceattend_tui.config import Settings
-from faceattend_tui.vision import scrfd, yolov5face
+from faceattend_tui.vision import landmarks106, scrfd, yolov5face
 from faceattend_tui.vision.align import align_face
 from faceattend_tui.vision.embedder import ArcFaceEmbedder
 from faceattend_tui.vision.models import model_sha256, resolve_model
@@ -60,11 +60,12 @@ class FaceEngine:
     """Detection, alignment and embedding; the one place the rest of the code asks for faces."""
 
     def __init__(self, detector, embedder: ArcFaceEmbedder, recognizer: ModelInfo | None = None,
-                 notes: list[str] | None = None, rule: FaceRule | None = None):
+                 notes: list[str] | None = None, rule: FaceRule | None = None, landmarks=None):
         self.detector = detector
         self.embedder = embedder
         self.recognizer = recognizer
         self.notes = notes or []
+        self.landmarks = landmarks  # the 106-point model, loaded when the liveness check is on
         self.rule = rule or FaceRule(0.0, 0)  # what enrollment from photos accepts
 
     @classmethod
@@ -76,7 +77,10 @@ class FaceEngine:
         embedder = ArcFaceEmbedder(make_session(rec_path, options), str(rec_path))
         info = ModelInfo(settings.recognizer, rec_path, model_sha256(settings.recognizer, rec_path))
         rule = FaceRule(settings.enroll_min_score, settings.enroll_min_face)
-        return cls(detector, embedder, info, options.notes, rule)
+        landmarks = None
+        if settings.liveness != "off":
+            landmarks = landmarks106.load(resolve_model(settings.landmarks, settings.data, log), options)
+        return cls(detector, embedder, info, options.notes, rule, landmarks)
 
     @property
     def device(self) -> str:

@@ -1,0 +1,89 @@
+"""The liveness gate: a recognised face checks in only once it has shown that it is not a picture.
+
+The voter decides who a track is; with liveness on, that decision is held here until the track's
+liveness check (`liveness.py`) turns live, then released as the check-in, carrying the evidence.
+The 106-point landmark model runs only on tracks still being decided or held, in one batch, so a
+crowd of decided faces costs nothing extra. A track that moves like a flat picture is reported
+once as a spoof; live evidence can still release it afterwards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from faceattend_tui.live.events import Checkin, Spoof
+from faceattend_tui.live.liveness import LivenessCheck, LivenessRules, Observation
+from faceattend_tui.live.tracker import Decision, Track
+from faceattend_tui.vision.types import Face
+
+
+@dataclass
+class Held:
+    decision: Decision
+    crop: np.ndarray
+    name: str  # display name, for the spoof report
+
+
+class LivenessGate:
+    def __init__(self, rules: LivenessRules, landmarks, min_face: int):
+        self.rules = rules
+        self.landmarks = landmarks  # vision.landmarks106.Landmarks106 (or a stand-in in tests)
+        self.min_face = min_face
+        self.checks: dict[int, LivenessCheck] = {}
+        self.held: dict[int, Held] = {}
+        self.reported: set[int] = set()  # tracks already reported as spoofs
+
+    def observe(self, frame: np.ndarray, tracks: list[Track], now: float) -> None:
+        """Run the landmark model on the faces that still need evidence and feed their checks."""
+        due = [t for t in tracks if self._needs_evidence(t)]
+        if not due:
+            return
+        faces = [Face(t.box, t.score, t.landmarks) for t in due]
+        for track, points in zip(due, self.landmarks.points(frame, faces), strict=True):
+            self._check(track.id).add(Observation(now, points, track.landmarks, track.box))
+
+    def _needs_evidence(self, track: Track) -> bool:
+        if min(track.box[2] - track.box[0], track.box[3] - track.box[1]) < self.min_face:
+            return False
+        waiting = track.state == "pending" or track.id in self.held
+        return waiting and not self._check(track.id).done
+
+    def _check(self, track_id: int) -> LivenessCheck:
+        if track_id not in self.checks:
+            self.checks[track_id] = LivenessCheck(self.rules)
+        return self.checks[track_id]
+
+    def hold(self, decision: Decision, crop: np.ndarray, name: str) -> None:
+        self.held[decision.track_id] = Held(decision, crop, name)
+
+    def live(self, track_id: int) -> bool:
+        return track_id in self.checks and self.checks[track_id].verdict().live
+
+    def release(self, now: float, make_checkin) -> list[Checkin | Spoof]:
+        """Check-ins whose track turned live, and spoof reports (once per track)."""
+        events = []
+        for track_id, held in list(self.held.items()):
+            verdict = self._check(track_id).verdict()
+            if verdict.live:
+                del self.held[track_id]
+                events.append(make_checkin(held.decision, held.crop, verdict.evidence.as_dict()))
+            elif verdict.state == "spoof" and track_id not in self.reported:
+                self.reported.add(track_id)
+                events.append(Spoof(name=held.decision.name, track=track_id, time=now,
+                                    evidence=verdict.evidence.as_dict()))
+        return events
+
+    def waiting_for(self, track_id: int) -> str | None:
+        """What a held face is asked to do ("blink", "come closer"), or None when it is not held."""
+        if track_id not in self.held:
+            return None
+        return self._check(track_id).verdict().waiting_for or "look at the camera"
+
+    def forget(self, removed: list[Track]) -> None:
+        """Tracks gone from view: their evidence and any held check-in go with them."""
+        for track in removed:
+            self.checks.pop(track.id, None)
+            self.held.pop(track.id, None)
+            self.reported.discard(track.id)

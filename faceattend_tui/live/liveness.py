@@ -1,0 +1,413 @@
+"""Liveness: is the face on a track a person, or a picture of one held up to the camera?
+
+A picture cannot blink, and however it is moved, turned or tilted, the points on it map from one
+frame to the next by a single homography. So a track becomes live on one of two kinds of evidence
+gathered over its frames (which ones count is a rule):
+
+- blink: both eyes close well below their own open level and open again, quickly, while the rest
+  of the face holds still. Eye openness is the area of the eye outline over the area of the
+  eye-corner/mouth-corner quadrilateral, a ratio that a flat tilt of a picture leaves unchanged;
+  the stillness condition is there because the landmark model itself reads the eyes of a print
+  as shut when the print is swept fast (blur) or turned far within a frame or two.
+- 3-D motion: a homography fitted to the rigid points (brows, eye corners, nose, mouth corners) of
+  two frames leaves a residual, over the eye distance, that a flat picture cannot produce, pointing
+  mostly one way as parallax does. Caution: with the 2d106det landmarks, a flat print tilted far
+  or shaken leaves larger residuals than a real 15-degree head turn (benchmarks/bench_liveness.py),
+  so this evidence does not keep pictures out and the recommended rules ask for a blink.
+
+A track whose picture was seen to tilt a lot with no residual moved like a flat object: it is
+reported as "spoof", which live evidence can still overturn. Otherwise the answer is "waiting",
+with what is missing. Pure logic: numpy only, the time comes from the caller.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from faceattend_tui.vision.layout106 import FACE_QUAD, LEFT_EYE, POINTS, RIGHT_EYE, RIGID, five_points
+
+EVIDENCE_MODES = ("blink", "motion", "either", "both")
+BLINK = "blink"
+TURN = "turn your head a little"
+BLINK_OR_TURN = "blink or turn your head a little"
+CLOSER = "come closer"
+
+
+@dataclass(frozen=True)
+class LivenessRules:
+    """Every threshold of the check; the values in use are chosen in one place by the caller."""
+
+    evidence: str  # what makes a track live: "blink", "motion", "either" or "both"
+    window_seconds: float  # observations older than this are forgotten (evidence found stays)
+    min_eye_distance: float  # pixels between the eye centres; smaller faces give no evidence
+    max_point_error: float  # 106-point vs detector's five points, over eye distance; worse frames are dropped
+    baseline_frames: int  # frames needed before the open-eye level is trusted
+    blink_ratio: float  # both eyes under this fraction of their open level: closed
+    open_ratio: float  # over this fraction: open
+    blink_max_seconds: float  # from the last open frame before a blink to the first one after
+    blink_min_open: float  # open level (eye area over face area) under which blinks are not looked for
+    blink_max_speed: float  # eye widths per second the face may move during a blink
+    blink_max_tilt: float  # foreshortening the face may change by during a blink
+    reference_lag: float  # seconds: each frame is compared with frames at least this much older
+    max_references: int  # how many of those, spread over the window
+    parallax_min: float  # homography residual over eye distance that counts as 3-D
+    parallax_max: float  # residual above this is a failed or swapped face, not motion
+    parallax_alignment: float  # share of the residual along its main direction (0.5: none, 1: all)
+    parallax_frames: int  # frames in a row that must show 3-D motion
+    flat_tilt: float | None  # foreshortening (1 - minor/major scale) of a flat-moving picture; None: no spoof
+    flat_residual: float  # residual under which a tilted frame moved like a flat picture
+    flat_frames: int  # such frames before the track is called a spoof
+
+    def __post_init__(self) -> None:
+        if self.evidence not in EVIDENCE_MODES:
+            raise ValueError(f"evidence must be one of {', '.join(EVIDENCE_MODES)}, not {self.evidence!r}")
+        if not 0 < self.blink_ratio < self.open_ratio <= 1:
+            raise ValueError("need 0 < blink_ratio < open_ratio <= 1")
+        if not self.parallax_min < self.parallax_max:
+            raise ValueError("parallax_min must be under parallax_max")
+
+
+# The values in use (measured in benchmarks/bench_liveness.py: no photo attack accepted). The
+# station's `liveness` setting chooses the evidence; with this landmark model only "blink" keeps
+# pictures out: a flat print tilted or shaken leaves larger residuals than a real head turn.
+RECOMMENDED = LivenessRules(
+    evidence="blink", window_seconds=3.0, min_eye_distance=28.0, max_point_error=0.25,
+    baseline_frames=5, blink_ratio=0.55, open_ratio=0.8, blink_max_seconds=0.8, blink_min_open=0.008,
+    blink_max_speed=0.9, blink_max_tilt=0.07,
+    reference_lag=0.3, max_references=4, parallax_min=0.03, parallax_max=0.4, parallax_alignment=0.7,
+    parallax_frames=3, flat_tilt=0.2, flat_residual=0.02, flat_frames=5,
+)
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One frame of a track: the 106 points, the detector's five points and box, in image pixels."""
+
+    time: float
+    points: np.ndarray  # (106, 2)
+    landmarks: np.ndarray  # (5, 2)
+    box: np.ndarray  # (4,) x1, y1, x2, y2
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the check saw on a track, for the record a check-in keeps."""
+
+    frames: int  # observations received
+    used: int  # of those, close and clear enough to judge
+    first_time: float | None
+    blink_time: float | None = None  # when the eyes opened again after the first blink
+    blink_depth: float | None = None  # openness at the bottom of that blink, over the open level
+    motion_time: float | None = None  # when 3-D motion was confirmed
+    parallax: float | None = None  # its residual over eye distance
+    alignment: float | None = None  # and how much of it pointed one way
+    flat_frames: int = 0  # frames that tilted like a flat picture
+
+    def as_dict(self) -> dict:
+        return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in asdict(self).items()}
+
+
+@dataclass(frozen=True)
+class Measures:
+    """What the latest usable frame showed (for a display of why a track waits, and benchmarks)."""
+
+    time: float
+    eyes: float  # the more open eye over its own open level (a blink takes it under blink_ratio)
+    residual: float | None  # largest homography residual against the references, over eye distance
+    alignment: float | None  # of that residual
+    tilt: float | None  # largest foreshortening against the references
+
+
+@dataclass(frozen=True)
+class Verdict:
+    state: str  # "live", "waiting" or "spoof"
+    waiting_for: str | None  # while not live: BLINK, TURN, BLINK_OR_TURN or CLOSER
+    evidence: Evidence
+
+    @property
+    def live(self) -> bool:
+        return self.state == "live"
+
+
+# --- geometry -------------------------------------------------------------------------------
+
+
+def polygon_area(points: np.ndarray) -> float:
+    """Area enclosed by a polygon given in drawing order (shoelace formula)."""
+    x, y = np.asarray(points, dtype=np.float64).T
+    return 0.5 * abs(float(x @ np.roll(y, -1) - y @ np.roll(x, -1)))
+
+
+def eye_openness(points: np.ndarray) -> tuple[float, float]:
+    """Each eye's outline area over the face quadrilateral's area: (right eye, left eye)."""
+    face = max(polygon_area(points[list(FACE_QUAD)]), 1e-9)
+    return polygon_area(points[list(RIGHT_EYE)]) / face, polygon_area(points[list(LEFT_EYE)]) / face
+
+
+def eye_distance(landmarks: np.ndarray) -> float:
+    """Pixels between the eye centres of five detector points."""
+    return float(np.linalg.norm(np.asarray(landmarks[1], np.float64) - np.asarray(landmarks[0], np.float64)))
+
+
+def _normalising(points: np.ndarray) -> np.ndarray:
+    """Similarity moving points to mean 0 and mean distance sqrt(2) (for a well-conditioned fit)."""
+    centre = points.mean(axis=0)
+    spread = np.sqrt(((points - centre) ** 2).sum(axis=1).mean())
+    scale = np.sqrt(2) / max(spread, 1e-12)
+    return np.array([[scale, 0, -scale * centre[0]], [0, scale, -scale * centre[1]], [0, 0, 1]])
+
+
+def fit_homography(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """The 3x3 least-squares (normalised DLT) homography taking src points onto dst, N >= 4."""
+    src, dst = np.asarray(src, np.float64), np.asarray(dst, np.float64)
+    t_src, t_dst = _normalising(src), _normalising(dst)
+    a = src @ t_src[:2, :2].T + t_src[:2, 2]
+    b = dst @ t_dst[:2, :2].T + t_dst[:2, 2]
+    rows = np.zeros((2 * len(a), 9))
+    rows[0::2, 0:2], rows[0::2, 2] = a, 1
+    rows[0::2, 6:8], rows[0::2, 8] = -b[:, :1] * a, -b[:, 0]
+    rows[1::2, 3:5], rows[1::2, 5] = a, 1
+    rows[1::2, 6:8], rows[1::2, 8] = -b[:, 1:2] * a, -b[:, 1]
+    h = np.linalg.eigh(rows.T @ rows)[1][:, 0].reshape(3, 3)  # the null vector, least squares
+    h = np.linalg.inv(t_dst) @ h @ t_src
+    return h / h[2, 2] if abs(h[2, 2]) > 1e-12 else h
+
+
+def apply_homography(h: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """(N, 2) points through a 3x3 homography."""
+    p = np.asarray(points, np.float64) @ h[:, :2].T + h[:, 2]
+    return p[:, :2] / p[:, 2:3]
+
+
+def foreshortening(h: np.ndarray, at: np.ndarray) -> float:
+    """1 - minor/major scale of the homography near a point: 0 unturned, 1 - cos(a) for a flat turn by a."""
+    x, y = at
+    w = h[2, 0] * x + h[2, 1] * y + h[2, 2]
+    u = apply_homography(h, np.array([at]))[0]
+    jacobian = (h[:2, :2] - np.outer(u, h[2, :2])) / w
+    major, minor = np.linalg.svd(jacobian, compute_uv=False)
+    return float(1.0 - minor / max(major, 1e-12))
+
+
+@dataclass(frozen=True)
+class Planarity:
+    residual: float  # RMS distance left by the homography, over eye distance
+    alignment: float  # share of the residual along its main direction, 0.5 (none) to 1 (all)
+    tilt: float  # foreshortening of the fitted homography at the face
+
+
+def planarity(src: np.ndarray, dst: np.ndarray, eye_px: float) -> Planarity:
+    """How well one homography explains the move of the rigid points from src to dst."""
+    src, dst = np.asarray(src, np.float64), np.asarray(dst, np.float64)
+    h = fit_homography(src, dst)
+    left = dst - apply_homography(h, src)
+    residual = float(np.sqrt((left**2).sum(axis=1).mean()) / max(float(eye_px), 1e-9))
+    spread = np.linalg.eigvalsh(left.T @ left)  # ascending
+    alignment = float(spread[1] / spread.sum()) if spread.sum() > 0 else 0.5
+    return Planarity(residual, alignment, foreshortening(h, src.mean(axis=0)))
+
+
+# --- the evidence ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Frame:
+    """An observation reduced to what the rules look at."""
+
+    time: float
+    rigid: np.ndarray  # (len(RIGID), 2)
+    eye_px: float
+    openness: tuple[float, float]
+
+
+def find_blink(frames: list[Frame], rules: LivenessRules) -> tuple[float, float] | None:
+    """(time the eyes opened again, depth) of the first blink in a run of frames, or None.
+
+    Each eye's open level is its median over the run, and must be at least blink_min_open. A blink:
+    both eyes under blink_ratio of it, between two frames where both are over open_ratio, no more
+    than blink_max_seconds apart, with the face held still in between (see held_still).
+    """
+    if len(frames) < rules.baseline_frames:
+        return None
+    openness = np.array([f.openness for f in frames]).reshape(-1, 2)
+    level = np.median(openness, axis=0)
+    if level.min() < rules.blink_min_open:
+        return None
+    ratio = openness / level
+    closed = (ratio < rules.blink_ratio).all(axis=1)
+    opened = (ratio > rules.open_ratio).all(axis=1)
+    last_open = None
+    for i in np.flatnonzero(opened).tolist():
+        if last_open is not None and _is_blink(frames, last_open, i, closed, rules):
+            return frames[i].time, float(ratio[last_open + 1 : i].max(axis=1).min())
+        last_open = i
+    return None
+
+
+def _is_blink(frames: list[Frame], start: int, end: int, closed: np.ndarray, rules: LivenessRules) -> bool:
+    """Whether the frames strictly between two open ones make a blink."""
+    if end - start < 2 or not closed[start + 1 : end].any():
+        return False
+    if frames[end].time - frames[start].time > rules.blink_max_seconds:
+        return False
+    return held_still(frames[start : end + 1], rules)
+
+
+def held_still(frames: list[Frame], rules: LivenessRules) -> bool:
+    """The face kept its place and its tilt from the open frame before a dip to the one after.
+
+    A print waved or tilted fast blurs and foreshortens its eyes until the landmarks read them as
+    shut; a person blinks without moving the rest of the face.
+    """
+    for a, b in zip(frames[:-1], frames[1:], strict=True):
+        step = np.median(np.linalg.norm(b.rigid - a.rigid, axis=1)) / ((a.eye_px + b.eye_px) / 2)
+        if step / max(b.time - a.time, 1e-6) > rules.blink_max_speed:
+            return False
+    ends = (frames[0], frames[-1])
+    for middle in frames[1:-1]:
+        for end in ends:
+            if planarity(end.rigid, middle.rigid, end.eye_px).tilt > rules.blink_max_tilt:
+                return False
+    return True
+
+
+def choose_references(frames: list[Frame], now: float, rules: LivenessRules) -> list[Frame]:
+    """Up to max_references frames at least reference_lag old, spread evenly over the window."""
+    old = [f for f in frames if now - f.time >= rules.reference_lag]
+    if len(old) <= rules.max_references:
+        return old
+    picks = np.linspace(0, len(old) - 1, rules.max_references).round().astype(int)
+    return [old[i] for i in sorted(set(picks.tolist()))]
+
+
+class LivenessCheck:
+    """The evidence of one track, fed one observation per frame in time order."""
+
+    def __init__(self, rules: LivenessRules):
+        self.rules = rules
+        self.frames: deque[Frame] = deque()
+        self.received = 0
+        self.used = 0
+        self.first_time: float | None = None
+        self.blink: tuple[float, float] | None = None
+        self.motion: tuple[float, Planarity] | None = None
+        self.motion_run = 0
+        self.flat_frames = 0
+        self.too_small = False
+        self.latest: Measures | None = None
+
+    @property
+    def done(self) -> bool:
+        """Live already: no more observations (and no more landmark runs) are needed."""
+        return self._live()
+
+    def add(self, observation: Observation) -> Verdict:
+        """Take one frame's observation and say where the track stands."""
+        self.received += 1
+        if self.first_time is None:
+            self.first_time = observation.time
+        if not self._live():
+            frame = self._frame(observation)
+            if frame is not None:
+                self._use(frame)
+        return self.verdict()
+
+    def verdict(self) -> Verdict:
+        if self._live():
+            return Verdict("live", None, self.evidence())
+        rules = self.rules
+        if rules.flat_tilt is not None and self.flat_frames >= rules.flat_frames:
+            return Verdict("spoof", self._missing(), self.evidence())
+        return Verdict("waiting", self._missing(), self.evidence())
+
+    def evidence(self) -> Evidence:
+        blink_time, blink_depth = self.blink if self.blink else (None, None)
+        motion_time, seen = self.motion if self.motion else (None, None)
+        return Evidence(
+            frames=self.received, used=self.used, first_time=self.first_time,
+            blink_time=blink_time, blink_depth=blink_depth, motion_time=motion_time,
+            parallax=seen.residual if seen else None, alignment=seen.alignment if seen else None,
+            flat_frames=self.flat_frames,
+        )
+
+    # -- internals --
+
+    def _live(self) -> bool:
+        mode = self.rules.evidence
+        blink, motion = self.blink is not None, self.motion is not None
+        return {"blink": blink, "motion": motion, "either": blink or motion, "both": blink and motion}[mode]
+
+    def _missing(self) -> str:
+        if self.too_small:
+            return CLOSER
+        mode = self.rules.evidence
+        if mode == "either":
+            return BLINK_OR_TURN
+        if mode == "motion" or (mode == "both" and self.blink is not None):
+            return TURN
+        return BLINK
+
+    def _frame(self, observation: Observation) -> Frame | None:
+        """The observation's measures, or None when the face is too small or its points disagree."""
+        points = np.asarray(observation.points, np.float64).reshape(POINTS, 2)
+        landmarks = np.asarray(observation.landmarks, np.float64).reshape(5, 2)
+        eye_px = eye_distance(landmarks)
+        self.too_small = eye_px < self.rules.min_eye_distance
+        if self.too_small:
+            return None
+        error = np.linalg.norm(five_points(points) - landmarks, axis=1).mean() / eye_px
+        if not np.isfinite(points).all() or error > self.rules.max_point_error:
+            return None
+        return Frame(float(observation.time), points[list(RIGID)], eye_px, eye_openness(points))
+
+    def _use(self, frame: Frame) -> None:
+        self.used += 1
+        self._forget(frame.time)
+        seen = self._compare(frame)
+        self.frames.append(frame)
+        openness = np.array([f.openness for f in self.frames]).reshape(-1, 2)
+        if self.blink is None:
+            self.blink = find_blink(list(self.frames), self.rules)
+        self.latest = _measures(frame, openness, seen)
+
+    def _forget(self, now: float) -> None:
+        while self.frames and now - self.frames[0].time > self.rules.window_seconds:
+            self.frames.popleft()
+
+    def _compare(self, frame: Frame) -> list[Planarity]:
+        """Parallax and flat-tilt tallies of a new frame against older ones."""
+        rules = self.rules
+        seen = [planarity(ref.rigid, frame.rigid, (ref.eye_px + frame.eye_px) / 2)
+                for ref in choose_references(list(self.frames), frame.time, rules)]
+        if not seen:
+            return seen
+        solid = [s for s in seen if rules.parallax_min <= s.residual <= rules.parallax_max
+                 and s.alignment >= rules.parallax_alignment]
+        self.motion_run = self.motion_run + 1 if solid else 0
+        if solid and self.motion is None and self.motion_run >= rules.parallax_frames:
+            self.motion = (frame.time, max(solid, key=lambda s: s.residual))
+        if rules.flat_tilt is not None:
+            flat = max(s.residual for s in seen) < rules.flat_residual
+            if flat and max(s.tilt for s in seen) >= rules.flat_tilt:
+                self.flat_frames += 1
+        return seen
+
+
+def _measures(frame: Frame, openness: np.ndarray, seen: list[Planarity]) -> Measures:
+    eyes = float((np.asarray(frame.openness) / np.maximum(np.median(openness, axis=0), 1e-9)).max())
+    if not seen:
+        return Measures(frame.time, eyes, None, None, None)
+    top = max(seen, key=lambda s: s.residual)
+    return Measures(frame.time, eyes, top.residual, top.alignment, max(s.tilt for s in seen))
+
+
+def assess(observations: list[Observation], rules: LivenessRules) -> Verdict:
+    """The verdict after a whole sequence of one track's observations."""
+    check = LivenessCheck(rules)
+    verdict = check.verdict()
+    for observation in observations:
+        verdict = check.add(observation)
+    return verdict

@@ -1,0 +1,175 @@
+"""The door display: banners people can read from the door, placed away from the face, and the window."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import wave
+from datetime import datetime, timedelta, timezone
+
+import cv2
+import numpy as np
+import pytest
+
+from faceattend_tui.attendance import RosterRow, Session
+from faceattend_tui.live import events as ev
+from faceattend_tui.live.door import LOOKS, Banner, DoorState, draw, layout, overlap
+from faceattend_tui.live.recognizer import Overlay
+from faceattend_tui.live.sound import Chime, tone_wav
+from faceattend_tui.station import door_outcome
+
+T0 = datetime(2026, 9, 7, 8, 50, tzinfo=timezone.utc)
+FRAME = (480, 640, 3)
+
+
+def face_at(y: int, track: int = 7) -> Overlay:
+    return Overlay((260, y, 380, y + 140), "known", "Ann Lee", track)
+
+
+def state_with(kind: str, track: int = 7, session: str = "Maths 3A") -> DoorState:
+    door = DoorState(session=session, present=12, expected=25)
+    door.show(Banner(kind, "Ann Lee", "08:58", track, until=100.0))
+    return door
+
+
+# ----- what the banner says --------------------------------------------------------------------
+
+
+def test_the_outcome_of_a_check_in_is_said_in_words():
+    session = Session(1, "Maths", T0, late_after_minutes=10)
+    row = RosterRow("S1", "Ann Lee", "present", time=T0 + timedelta(minutes=8))
+    first = door_outcome(row, new=True, track=3, session=session)
+    local = (T0 + timedelta(minutes=8)).astimezone()
+    assert (first.outcome, first.name, first.detail) == ("checked-in", "Ann Lee", f"at {local:%H:%M}")
+    late = door_outcome(RosterRow("S1", "Ann Lee", "late", time=T0 + timedelta(minutes=14)), True, 3, session)
+    deadline = (T0 + timedelta(minutes=10)).astimezone()
+    assert late.outcome == "late" and late.detail.endswith(f", after {deadline:%H:%M}")
+    again = door_outcome(row, new=False, track=4, session=session)
+    assert (again.outcome, again.detail) == ("already-here", f"since {local:%H:%M}")
+    with pytest.raises(ValueError):
+        ev.ShowOutcome("welcome", "Ann", 1)
+
+
+def test_every_banner_kind_has_a_word_and_a_shape_besides_its_colour():
+    shapes = {look.icon for look in LOOKS.values()}
+    assert shapes == {"tick", "clock", "info", "cross"}
+    assert all(look.word for look in LOOKS.values())
+    tick = draw(np.zeros(FRAME, np.uint8), layout(FRAME, [], state_with("checked-in"), 0.0))
+    cross = draw(np.zeros(FRAME, np.uint8), layout(FRAME, [], state_with("see-staff"), 0.0))
+    icon = (slice(380, 480), slice(0, 100))
+    white = lambda image: (image[icon].min(axis=2) > 200)  # noqa: E731
+    assert white(tick).sum() > 50 and white(cross).sum() > 50
+    assert (white(tick) != white(cross)).sum() > 50  # different shapes, not only different colours
+
+
+# ----- where it goes ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("face_y", [20, 120, 300, 330])
+def test_the_banner_never_covers_the_face_it_is_about(face_y):
+    face = face_at(face_y)
+    plan = layout(FRAME, [face], state_with("checked-in"), now=0.0)
+    assert overlap(plan.banner_rect, face.box) == 0
+    assert overlap(plan.panel, plan.banner_rect) == 0  # the corner panel moves out of its way
+
+
+def test_the_banner_is_large_enough_to_read_from_the_door():
+    plan = layout(FRAME, [], state_with("late"), now=0.0)
+    x1, y1, x2, y2 = plan.banner_rect
+    assert y2 - y1 >= 0.2 * FRAME[0] and x2 - x1 == FRAME[1]
+    canvas = draw(np.zeros(FRAME, np.uint8), plan)
+    band = canvas[y1:y2, x1:x2].reshape(-1, 3)
+    assert np.mean(np.all(np.abs(band.astype(int) - LOOKS["late"].colour) < 40, axis=1)) > 0.5
+
+
+def test_banners_expire_and_the_corner_says_when_nothing_is_recorded():
+    door = state_with("checked-in")
+    assert layout(FRAME, [], door, now=99.0).banner is not None
+    assert layout(FRAME, [], door, now=101.0).banner is None
+    assert layout(FRAME, [], door, now=0.0).panel_lines == ["Maths 3A", "12 of 25 here"]
+    idle = DoorState()
+    assert layout(FRAME, [], idle, now=0.0).panel_lines == ["No session", "not recording"]
+
+
+def test_faces_waiting_for_a_decision_are_asked_to_hold_still():
+    overlays = [Overlay((10, 10, 90, 90), "pending", "", 1), Overlay((300, 10, 380, 90), "unknown", "unknown", 2)]
+    plan = layout(FRAME, overlays, DoorState(), now=0.0)
+    assert [f.text for f in plan.faces] == ["hold still", "not recognised"]
+
+
+def test_drawing_leaves_the_camera_frame_untouched():
+    frame = np.full(FRAME, 90, np.uint8)
+    draw(frame, layout(FRAME, [face_at(100)], state_with("already-here"), 0.0))
+    assert frame.min() == frame.max() == 90
+
+
+# ----- sound -------------------------------------------------------------------------------------
+
+
+def test_tones_are_short_wav_files_and_silence_is_quiet(capfd):
+    with wave.open(io.BytesIO(tone_wav([(880.0, 0.1)]))) as tone:
+        assert tone.getnchannels() == 1 and tone.getframerate() == 22050 and tone.getnframes() == 2205
+    off = Chime(False)
+    off.play("checkin")
+    nowhere = Chime(True)
+    nowhere.player = None  # no player on this machine
+    nowhere.play("see-staff")
+    assert capfd.readouterr() == ("", "")
+
+
+# ----- the window -----------------------------------------------------------------------------------
+
+
+WINDOW = """
+import sys, time, numpy as np
+from pathlib import Path
+from faceattend_tui.live.door import DoorState
+from faceattend_tui.live.preview import Preview, TITLE
+import cv2
+mode, remember = sys.argv[1], Path(sys.argv[2])
+preview = Preview(mode, remember=remember)
+assert preview.start() is None, preview.problem
+preview.show(np.zeros((480, 640, 3), np.uint8), [], DoorState(), time.time())
+print(cv2.getWindowProperty(TITLE, cv2.WND_PROP_FULLSCREEN))
+if mode == "window":
+    cv2.resizeWindow(TITLE, 800, 600)
+    cv2.waitKey(50)
+preview.stop()
+"""
+
+
+def run_window(mode: str, tmp_path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", WINDOW, mode, str(tmp_path / "preview.json")],
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_full_screen_on_a_virtual_display_and_nothing_printed(xvfb_display, tmp_path):
+    done = run_window("fullscreen", tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert float(done.stdout.strip()) == cv2.WINDOW_FULLSCREEN
+    assert done.stderr == ""  # no Qt font warnings on the terminal
+
+
+def test_a_window_remembers_the_size_it_was_given(xvfb_display, tmp_path):
+    done = run_window("window", tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert float(done.stdout.strip()) != cv2.WINDOW_FULLSCREEN
+    remembered = json.loads((tmp_path / "preview.json").read_text())
+    assert remembered["width"] > 640 and remembered["height"] > 480  # the size it was given, not the camera's
+
+
+def test_a_remembered_size_is_given_back_to_a_new_window(tmp_path, monkeypatch):
+    from faceattend_tui.live import preview as module
+
+    (tmp_path / "preview.json").write_text('{"width": 1024, "height": 768}')
+    calls = []
+    monkeypatch.setattr(module.cv2, "namedWindow", lambda *a: calls.append(("named", a)))
+    monkeypatch.setattr(module.cv2, "resizeWindow", lambda *a: calls.append(("resize", a)))
+    module.Preview("window", remember=tmp_path / "preview.json")._create()
+    assert ("resize", (module.TITLE, 1024, 768)) in calls
+    (tmp_path / "preview.json").write_text("not json")
+    calls.clear()
+    module.Preview("window", remember=tmp_path / "preview.json")._create()
+    assert [c[0] for c in calls] == ["named"]  # a damaged file is ignored

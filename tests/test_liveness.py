@@ -1,0 +1,352 @@
+"""The liveness check on synthetic landmark sequences from a 3-D head model (no models, no cv2).
+
+A picture of a face, however it is moved, turned or tilted in front of the camera, must never be
+live; a head that blinks, or turns a little, must be.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import headmodel as hm
+import numpy as np
+import pytest
+
+from faceattend_tui.live.liveness import (
+    BLINK,
+    BLINK_OR_TURN,
+    CLOSER,
+    RECOMMENDED,
+    TURN,
+    Frame,
+    LivenessCheck,
+    Observation,
+    apply_homography,
+    assess,
+    eye_openness,
+    find_blink,
+    fit_homography,
+    foreshortening,
+    planarity,
+    polygon_area,
+)
+from faceattend_tui.vision.layout106 import RIGID, five_points
+
+FPS = 15.0
+DISTANCE = 10.0  # eye widths from the camera: about 60 cm
+NOISE = 0.01  # landmark noise, in eye widths (the real model jitters about half of this on stills)
+
+# The recommended values (benchmarks/bench_liveness.py), with both kinds of evidence switched on.
+RULES = dataclasses.replace(RECOMMENDED, evidence="either")
+
+
+def observe(points: np.ndarray, time: float, rng, noise: float = NOISE) -> Observation:
+    """An observation of projected points, with landmark noise; the detector's five come from them."""
+    eye_px = float(np.linalg.norm(five_points(points)[1] - five_points(points)[0]))
+    noisy = points + rng.normal(0.0, noise * eye_px, points.shape)
+    five = five_points(points) + rng.normal(0.0, noise * eye_px, (5, 2))
+    return Observation(time, noisy.astype(np.float32), five.astype(np.float32), hm.box_of(points))
+
+
+def head_clip(poses, rng, eyes=None, distance: float = DISTANCE, noise: float = NOISE) -> list[Observation]:
+    """A real head: one (yaw, pitch, roll) per frame, eye closure per frame (0 open, 1 shut)."""
+    shape = hm.head()
+    clip = []
+    for i, (yaw, pitch, roll) in enumerate(poses):
+        closed = hm.close_eyes(shape, eyes[i]) if eyes is not None else shape
+        points = hm.project(closed @ hm.rotation(yaw, pitch, roll).T, distance)
+        clip.append(observe(points, i / FPS, rng, noise))
+    return clip
+
+
+def picture_clip(motions, rng, photo_pose=(0.0, 0.0, 0.0), noise: float = NOISE) -> list[Observation]:
+    """A photo (of a head in photo_pose) held up: per frame (yaw, pitch, roll, dx, dy, distance) of the sheet."""
+    photo = hm.project(hm.head() @ hm.rotation(*photo_pose).T, DISTANCE)
+    sheet = hm.picture(photo, hm.FOCAL / DISTANCE)  # printed life-size
+    clip = []
+    for i, (yaw, pitch, roll, dx, dy, distance) in enumerate(motions):
+        placed = sheet @ hm.rotation(yaw, pitch, roll).T + np.array([dx, dy, 0.0])
+        clip.append(observe(hm.project(placed, distance), i / FPS, rng, noise))
+    return clip
+
+
+def still_poses(seconds: float) -> list[tuple]:
+    return [(0.0, 0.0, 0.0)] * int(seconds * FPS)
+
+
+def turn_poses(seconds: float, degrees: float) -> list[tuple]:
+    """Looking at the camera, then turning to one side and back, like a person asked to."""
+    t = np.arange(int(seconds * FPS)) / FPS
+    yaw = degrees * np.clip(np.sin(np.pi * (t - 0.5) / (seconds - 1.0)), 0, None) * (t > 0.5)
+    return [(float(y), 0.0, 0.0) for y in yaw]
+
+
+def blink_eyes(seconds: float, at: float, frames_shut: int = 2) -> np.ndarray:
+    eyes = np.zeros(int(seconds * FPS))
+    start = int(at * FPS)
+    eyes[start : start + frames_shut] = 1.0
+    eyes[start - 1] = eyes[start + frames_shut] = 0.4  # half-closed on the way down and up
+    return eyes
+
+
+def random_sheet_motion(rng, seconds: float = 5.0) -> list[tuple]:
+    """A hand moving a sheet: drifting, turning, tilting in perspective, coming near and going away."""
+    n = int(seconds * FPS)
+    t = np.arange(n) / FPS
+    amp = rng.uniform([0, 0, 0, 0, 0, 5], [55, 45, 40, 1.5, 1.0, 14])
+    freq = rng.uniform(0.2, 1.2, 6)
+    phase = rng.uniform(0, 2 * np.pi, 6)
+    wave = np.sin(2 * np.pi * freq * t[:, None] + phase) * amp
+    wave[:, 5] = amp[5] + 0.4 * amp[5] * np.sin(2 * np.pi * freq[5] * t + phase[5])  # distance stays positive
+    return [tuple(row) for row in wave]
+
+
+# --- geometry ---------------------------------------------------------------------------------
+
+
+def test_homography_fit_recovers_an_exact_homography():
+    rng = np.random.default_rng(0)
+    src = rng.uniform(0, 200, (30, 2))
+    h = np.array([[1.1, 0.2, 5.0], [-0.1, 0.9, -3.0], [4e-4, -2e-4, 1.0]])
+    dst = apply_homography(h, src)
+    fitted = fit_homography(src, dst)
+    assert np.allclose(fitted, h, atol=1e-6)
+    assert planarity(src, dst, 50.0).residual < 1e-9
+
+
+def test_foreshortening_of_a_flat_turn_is_one_minus_its_cosine():
+    sheet = hm.picture(hm.project(hm.head(), DISTANCE), 56.0)
+    front = hm.project(sheet, 200.0)
+    for degrees in (0, 20, 40, 60):
+        turned = hm.project(sheet @ hm.rotation(yaw=degrees).T, 200.0)
+        tilt = foreshortening(fit_homography(front[list(RIGID)], turned[list(RIGID)]), front.mean(axis=0))
+        assert tilt == pytest.approx(1 - np.cos(np.radians(degrees)), abs=0.01)
+
+
+def test_eye_openness_does_not_change_when_a_picture_is_squashed_or_sheared():
+    points = hm.project(hm.head(), DISTANCE)
+    affine = np.array([[0.5, 0.3], [-0.1, 1.2]])
+    assert eye_openness(points @ affine.T) == pytest.approx(eye_openness(points))
+    assert polygon_area(np.array([[0, 0], [2, 0], [2, 3], [0, 3]])) == pytest.approx(6.0)
+
+
+def test_a_head_turn_leaves_parallax_that_points_mostly_one_way():
+    front = hm.project(hm.head(), DISTANCE)
+    turned = hm.project(hm.head() @ hm.rotation(yaw=15).T, DISTANCE)
+    seen = planarity(front[list(RIGID)], turned[list(RIGID)], 55.0)
+    assert seen.residual > RULES.parallax_min
+    assert seen.alignment > RULES.parallax_alignment
+
+
+# --- pictures are never live --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_a_picture_moved_turned_and_tilted_is_never_live(seed):
+    rng = np.random.default_rng(seed)
+    photo_pose = tuple(rng.uniform(-25, 25, 3))  # the photo itself may show a turned head
+    clip = picture_clip(random_sheet_motion(rng), rng, photo_pose)
+    check = LivenessCheck(RULES)
+    for observation in clip:
+        assert check.add(observation).state != "live"
+
+
+def test_a_picture_of_closed_eyes_shown_and_taken_away_is_not_a_blink():
+    """Tilting a photo back and forth foreshortens the eyes, but their share of the face stays."""
+    rng = np.random.default_rng(3)
+    tilt = 70 * np.abs(np.sin(np.linspace(0, 3 * np.pi, 75)))
+    motions = [(0.0, float(p), 0.0, 0.0, 0.0, 8.0) for p in tilt]
+    verdict = assess(picture_clip(motions, rng), dataclasses.replace(RULES, evidence="blink"))
+    assert verdict.state != "live"
+    assert verdict.evidence.blink_time is None
+
+
+def test_a_picture_tilted_far_without_parallax_is_called_a_spoof():
+    rng = np.random.default_rng(4)
+    swing = 50 * np.sin(np.linspace(0, 2 * np.pi, 60))
+    verdict = assess(picture_clip([(float(y), 0, 0, 0, 0, 8.0) for y in swing], rng), RULES)
+    assert verdict.state == "spoof"
+    assert verdict.evidence.flat_frames >= RULES.flat_frames
+    assert verdict.waiting_for == BLINK_OR_TURN
+
+
+def test_no_spoof_call_when_the_rules_switch_it_off():
+    rng = np.random.default_rng(4)
+    swing = 50 * np.sin(np.linspace(0, 2 * np.pi, 60))
+    clip = picture_clip([(float(y), 0, 0, 0, 0, 8.0) for y in swing], rng)
+    assert assess(clip, dataclasses.replace(RULES, flat_tilt=None)).state == "waiting"
+
+
+# --- people are live ------------------------------------------------------------------------------
+
+
+def test_a_blink_makes_a_still_head_live_soon_after_the_eyes_open_again():
+    rng = np.random.default_rng(5)
+    clip = head_clip(still_poses(3.0), rng, eyes=blink_eyes(3.0, at=1.5))
+    check = LivenessCheck(RULES)
+    states = [check.add(o).state for o in clip]
+    assert states[int(1.4 * FPS)] == "waiting"
+    assert check.verdict().live
+    evidence = check.evidence()
+    assert 1.5 < evidence.blink_time < 1.5 + 0.4
+    assert evidence.blink_depth < 0.3
+    assert evidence.motion_time is None
+
+
+def test_a_head_turn_of_about_ten_degrees_makes_it_live():
+    rng = np.random.default_rng(6)
+    verdict = assess(head_clip(turn_poses(3.0, 12.0), rng), RULES)
+    assert verdict.live
+    assert verdict.evidence.parallax > RULES.parallax_min
+    assert verdict.evidence.blink_time is None
+
+
+@pytest.mark.parametrize("axis", [0, 1])
+def test_turning_or_nodding_with_noise_is_live_for_most_people(axis):
+    """Twenty heads turning (or nodding) up to 15 degrees, each with its own landmark noise."""
+    live = 0
+    for seed in range(20):
+        rng = np.random.default_rng(100 + seed)
+        poses = [tuple(np.roll((y, 0.0, 0.0), axis)) for y, _, _ in turn_poses(4.0, 15.0)]
+        live += assess(head_clip(poses, rng), RULES).live
+    assert live >= 19
+
+
+def test_a_still_head_that_does_not_blink_keeps_waiting():
+    rng = np.random.default_rng(7)
+    verdict = assess(head_clip(still_poses(5.0), rng), RULES)
+    assert verdict.state == "waiting"
+    assert verdict.waiting_for == BLINK_OR_TURN
+
+
+def test_looking_down_for_a_second_is_not_a_blink():
+    rng = np.random.default_rng(8)
+    eyes = np.zeros(60)
+    eyes[20:40] = 1.0
+    verdict = assess(head_clip(still_poses(4.0), rng, eyes=eyes), dataclasses.replace(RULES, evidence="blink"))
+    assert verdict.state == "waiting"
+
+
+# --- rules, modes and bad frames ---------------------------------------------------------------
+
+
+def test_each_mode_asks_for_what_it_still_misses():
+    rng = np.random.default_rng(9)
+    blink_only = head_clip(still_poses(3.0), rng, eyes=blink_eyes(3.0, at=1.5))
+    assert assess(blink_only, dataclasses.replace(RULES, evidence="blink")).live
+    assert assess(blink_only, dataclasses.replace(RULES, evidence="motion")).waiting_for == TURN
+    assert assess(blink_only, dataclasses.replace(RULES, evidence="both")).waiting_for == TURN
+    turned = head_clip(turn_poses(3.0, 12.0), rng)
+    assert assess(turned, dataclasses.replace(RULES, evidence="both")).waiting_for == BLINK
+    assert assess(turned, dataclasses.replace(RULES, evidence="blink")).waiting_for == BLINK
+
+
+def test_both_mode_needs_a_blink_and_a_turn():
+    rng = np.random.default_rng(10)
+    poses = turn_poses(4.0, 12.0)
+    verdict = assess(head_clip(poses, rng, eyes=blink_eyes(4.0, at=0.8)), dataclasses.replace(RULES, evidence="both"))
+    assert verdict.live
+    assert verdict.evidence.blink_time is not None and verdict.evidence.motion_time is not None
+
+
+def test_a_small_face_asks_to_come_closer_and_gives_no_evidence():
+    rng = np.random.default_rng(11)
+    far = head_clip(turn_poses(3.0, 15.0), rng, eyes=blink_eyes(3.0, at=1.5), distance=25.0)
+    verdict = assess(far, RULES)
+    assert verdict.state == "waiting" and verdict.waiting_for == CLOSER
+    assert verdict.evidence.used == 0 and verdict.evidence.frames == len(far)
+
+
+def test_frames_whose_points_miss_the_detector_points_are_dropped():
+    """A failed landmark crop (points off the face) must not count as motion."""
+    rng = np.random.default_rng(12)
+    clip = head_clip(still_poses(2.0), rng)
+    broken = [dataclasses.replace(o, points=o.points + (40.0 if i % 2 else 0.0)) for i, o in enumerate(clip)]
+    verdict = assess(broken, RULES)
+    assert verdict.state == "waiting"
+    assert verdict.evidence.used == len(clip) // 2
+
+
+def test_a_live_check_is_done_and_stays_live():
+    rng = np.random.default_rng(13)
+    check = LivenessCheck(RULES)
+    for observation in head_clip(still_poses(3.0), rng, eyes=blink_eyes(3.0, at=1.0)):
+        check.add(observation)
+    assert check.done
+    before = check.evidence()
+    assert check.add(head_clip(still_poses(0.1), rng)[0]).live
+    assert check.evidence().blink_time == before.blink_time
+    assert set(before.as_dict()) >= {"blink_time", "motion_time", "parallax", "frames"}
+
+
+def test_the_latest_measures_say_what_the_last_frame_showed():
+    rng = np.random.default_rng(15)
+    check = LivenessCheck(dataclasses.replace(RULES, evidence="blink"))  # stays waiting, keeps measuring
+    for observation in head_clip(turn_poses(2.0, 12.0), rng)[:20]:
+        check.add(observation)
+    latest = check.latest
+    assert latest is not None and latest.time == pytest.approx(19 / FPS)
+    assert 0.7 < latest.eyes < 1.3
+    assert latest.residual is not None and latest.tilt is not None
+
+
+def still_frames(openness: np.ndarray, moves=None) -> list[Frame]:
+    """Frames of a still face with the given (N, 2) openness; moves: per-frame shift in eye widths."""
+    rigid = hm.project(hm.head(), DISTANCE)[list(RIGID)]
+    eye = hm.FOCAL / DISTANCE
+    shifts = np.zeros(len(openness)) if moves is None else np.asarray(moves)
+    return [Frame(i / FPS, rigid + [shifts[i] * eye, 0.0], eye, tuple(o)) for i, o in enumerate(openness)]
+
+
+def test_find_blink_needs_a_baseline_and_open_eyes_on_both_sides():
+    open_eyes = np.full((8, 2), 0.05)
+    dip = open_eyes.copy()
+    dip[4] = 0.01
+    assert find_blink(still_frames(dip), RULES) == (pytest.approx(5 / FPS), pytest.approx(0.2))
+    assert find_blink(still_frames(dip[:4]), RULES) is None  # too few frames for a baseline
+    assert find_blink(still_frames(open_eyes), RULES) is None
+    one_eye = open_eyes.copy()
+    one_eye[4, 0] = 0.01  # a wink or a glitch on one eye
+    assert find_blink(still_frames(one_eye), RULES) is None
+    ends_shut = open_eyes.copy()
+    ends_shut[6:] = 0.01
+    assert find_blink(still_frames(ends_shut), RULES) is None
+
+
+def test_a_dip_while_the_face_moves_fast_is_not_a_blink():
+    """A print swept across the camera blurs; its eyes may read shut for a frame."""
+    dip = np.full((8, 2), 0.05)
+    dip[4] = 0.01
+    sweep = np.arange(8) * 0.1  # 0.1 eye widths a frame: 1.5 eye widths a second
+    assert find_blink(still_frames(dip, sweep), RULES) is None
+    drift = np.arange(8) * 0.02
+    assert find_blink(still_frames(dip, drift), RULES) is not None
+
+
+def test_eyes_that_are_shut_to_begin_with_give_no_blink():
+    """A photo of shut eyes: its open level is that of closed eyes, so no dip can count."""
+    dip = np.full((8, 2), 0.006)
+    dip[4] = 0.001
+    assert find_blink(still_frames(dip), RULES) is None
+
+
+def test_a_dip_while_the_picture_tilts_is_not_a_blink():
+    """Openness read off a print tilted far in a frame or two is not trusted."""
+    rng = np.random.default_rng(14)
+    eye = hm.FOCAL / DISTANCE
+    sheet = hm.picture(hm.project(hm.head(), DISTANCE), eye)
+    frames = []
+    for i, pitch in enumerate([0, 0, 0, 0, 0, 50, 0, 0, 0]):
+        points = hm.project(sheet @ hm.rotation(pitch=pitch).T, DISTANCE) + rng.normal(0, 0.3, (106, 2))
+        openness = (0.05, 0.05) if pitch == 0 else (0.01, 0.01)  # as if the model read the tilted eyes shut
+        frames.append(Frame(i / FPS, points[list(RIGID)], eye, openness))
+    assert find_blink(frames, RULES) is None
+
+
+def test_rules_refuse_inconsistent_values():
+    with pytest.raises(ValueError, match="evidence"):
+        dataclasses.replace(RULES, evidence="smile")
+    with pytest.raises(ValueError, match="blink_ratio"):
+        dataclasses.replace(RULES, blink_ratio=0.9, open_ratio=0.8)
+    with pytest.raises(ValueError, match="parallax_min"):
+        dataclasses.replace(RULES, parallax_min=0.5)

@@ -116,3 +116,12 @@ def test_a_station_of_another_version_blocks_the_upgrade_command(tmp_path, pg_ur
         assert main(["db", "upgrade", "--data", str(tmp_path), "--database", pg_url]) == 2
         assert "east (schema 0)" in capsys.readouterr().err
         assert main(["db", "upgrade", "--force", "--data", str(tmp_path), "--database", pg_url]) == 0
+
+
+def test_removing_someone_from_the_command_line_removes_their_shared_templates(tmp_path, pg_url, capsys):
+    make_station_log(tmp_path / "door")
+    assert main(["db", "import", "--from", str(tmp_path / "door"), "--database", pg_url]) == 0
+    assert main(["people", "remove", "bob", "--data", str(tmp_path / "office"), "--database", pg_url]) == 0
+    with psycopg.connect(pg_url) as conn:
+        assert conn.execute("select folder from template_sets order by folder").fetchall() == [("ann",), ("cleo",)]
+        assert conn.execute("select state from people where id = 'bob'").fetchone() == ("left",)

@@ -200,14 +200,16 @@ def cmd_people_edit(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_people_remove(args: argparse.Namespace, settings: Settings) -> int:
     from faceattend_tui.gallery import enroll
+    from faceattend_tui.shared_gallery import forget_folder
 
     with writable(settings) as attendance:
         try:
             person = attendance.find(args.person)
-            if person.folder:
+            if person.folder:  # at every door when the database is shared
+                forget_folder(attendance.store, settings.tensors_dir, person.folder)
                 enroll.remove_person(settings, person.folder)
             attendance.remove_person(person.id, erase=args.erase)
-        except (LookupError, ValueError) as exc:
+        except (LookupError, ValueError, StoreError) as exc:
             raise CommandError(str(exc)) from None
     done = "erased, with every attendance record" if args.erase else "left; photos and templates deleted, records kept"
     print(f"{person.id} {person.name}: {done}")

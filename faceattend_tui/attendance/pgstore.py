@@ -708,6 +708,8 @@ class PgStore(Store):
                             self._notified(note.payload)
             except (psycopg.Error, StoreError) as exc:
                 self._went_offline(first_line(exc))
+            except Exception as exc:  # noqa: BLE001 - the listener must outlive any one bad notification
+                self._note = f"listener: {first_line(exc)}"
             self._stop.wait(delay)
             delay = min(delay * 2, 4.0)
 
@@ -728,12 +730,11 @@ class PgStore(Store):
                     if seen is not None and seen.last_seen and (checkin.last_seen is None
                                                                 or checkin.last_seen < seen.last_seen):
                         checkin.last_seen = seen.last_seen  # sightings not yet written
+            news = [c for sid, known in fresh.items() for c in known.checkins.values()
+                    if c.id not in before[sid] and c.id not in self._mine]
             self._cache = fresh
         self._changes.append(Change("all"))
-        for session_id, known in fresh.items():
-            for checkin in known.checkins.values():
-                if checkin.id not in before[session_id] and checkin.id not in self._mine:
-                    self._changes.append(Change("checkins", checkin))
+        self._changes.extend(Change("checkins", checkin) for checkin in news)
 
     def _read_session(self, conn: psycopg.Connection, session_id: int) -> Cached:
         """A session's check-ins and marks from the database, with the ones still waiting here."""

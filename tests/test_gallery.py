@@ -127,7 +127,7 @@ def test_two_stage_search_agrees_with_exact_search(monkeypatch):
     monkeypatch.setattr(matcher, "EXACT_LIMIT", 500)
     big = Gallery.from_people(templates)
     best, sims = big.search(queries)
-    assert big._coarse is not None, "the two-stage search was not used"
+    assert big._index is not None, "the index was not used"
     np.testing.assert_array_equal(best, exact_best)
     np.testing.assert_allclose(sims, exact_sims, atol=1e-5)
     assert [m.name for m in big.match(queries, threshold=0.32)] == truth

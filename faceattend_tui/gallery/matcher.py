@@ -51,6 +51,7 @@ class Gallery:
         self.names = list(names)
         self.templates = np.ascontiguousarray(templates, dtype=np.float32)
         self.owners = np.asarray(owners, dtype=np.int32)
+        self.sources: dict[str, str] = {}  # name -> hash of the file their rows came from (load_gallery)
         self._index: RowIndex | None = None
         self._stats: ImpostorStats | None = None
 
@@ -91,6 +92,11 @@ class Gallery:
             found = rows >= 0
             exact[i, found] = self.templates[rows[found]] @ queries[i]
         return shortlist, exact
+
+    def prepare(self) -> None:
+        """Build the index of a large gallery now rather than at the first search (a few seconds at 1M)."""
+        if len(self.templates) > EXACT_LIMIT:
+            self.row_index()
 
     def row_index(self) -> RowIndex:
         """The shortlist index of a large gallery, built on first use (a few seconds for a million templates)."""
@@ -185,6 +191,7 @@ class Gallery:
         person = self.names.index(name)
         keep = self.owners != person
         self.names.pop(person)
+        self.sources.pop(name, None)
         self.templates = np.ascontiguousarray(self.templates[keep])
         self.owners = np.where(self.owners[keep] > person, self.owners[keep] - 1, self.owners[keep]).astype(np.int32)
         self._update_index(lambda index: index.remove(keep))

@@ -29,6 +29,7 @@ TEMPLATE_FLIP = True
 LOCK_NAME = ".templates.lock"
 FORMAT = 1
 LEGACY_DIR = "legacy"
+SMALL_CHANGE = 8  # people enrolled, changed or removed that a reload applies to the gallery in place
 
 
 class GalleryError(Exception):
@@ -164,10 +165,13 @@ def move_to_legacy(folder: Path, path: Path) -> Path:
     return target
 
 
-def load_gallery(folder: Path, recognizer_sha256: str, dim: int):
+def load_gallery(folder: Path, recognizer_sha256: str, dim: int, previous: Gallery | None = None):
     """The enrolled templates as a Gallery, plus one warning line per file that was left out.
 
     Templates from another recogniser are refused as a whole: mixing models gives wrong names.
+    With `previous` (what the same folder gave before), a reload that finds at most SMALL_CHANGE
+    people enrolled, changed or removed reads only their files and updates `previous` in place,
+    so a large gallery keeps its search index; otherwise a new gallery is built.
     """
     warnings: list[str] = []
     manifest = load_manifest(folder)
@@ -183,20 +187,48 @@ def load_gallery(folder: Path, recognizer_sha256: str, dim: int):
             f"{folder}: templates were made by {manifest.recognizer.get('name', 'another model')}, "
             "not the recogniser in use; run `faceattend extract` to rebuild them"
         )
-    people = {}
+    sources = {}  # name -> hash of the template file the manifest names ("" when not recorded)
     for name, entry in manifest.people.items():
         if entry.get("stale"):  # an interrupted rebuild: maybe another model's rows, not yet redone
             warnings.append(f"{folder / (name + '.npy')}: not yet rebuilt by an interrupted extraction; "
                             f"{name} left out, run `faceattend extract`")
+            continue
+        sources[name] = entry.get("npy_sha256") or ""
+    kept = unchanged_people(previous, sources)
+    people = {}
+    for name in sources:
+        if kept is not None and name in kept:
             continue
         try:
             people[name] = read_rows(folder / f"{name}.npy", dim)
         except GalleryError as exc:
             warnings.append(f"{exc}; {name} left out, run `faceattend extract`")
             continue
-        if len(people[name]) != len(entry.get("samples", [])):
+        if len(people[name]) != len(manifest.people[name].get("samples", [])):
             warnings.append(f"{folder / (name + '.npy')}: rows do not match the manifest; run `faceattend extract`")
     for path in files:
         if path.stem not in manifest.people:
             warnings.append(f"{path}: not in the manifest (seed-era or foreign); ignored")
-    return Gallery.from_people(people, dim), warnings
+    gallery = Gallery.from_people(people, dim) if kept is None else apply_changes(previous, kept, people)
+    gallery.sources = {name: sources[name] for name in gallery.names}
+    gallery.prepare()
+    return gallery, warnings
+
+
+def unchanged_people(previous: Gallery | None, sources: dict[str, str]) -> set[str] | None:
+    """People `previous` holds from the very file the manifest names now; None when a new gallery is
+    better: no previous one, or more than SMALL_CHANGE people enrolled, changed or removed."""
+    if previous is None:
+        return None
+    kept = {name for name in previous.names if sources.get(name) and previous.sources.get(name) == sources[name]}
+    changes = (len(sources) - len(kept)) + (len(previous.names) - len(kept))
+    return kept if changes <= SMALL_CHANGE else None
+
+
+def apply_changes(gallery: Gallery, kept: set[str], people: dict[str, np.ndarray]) -> Gallery:
+    """Remove everyone not kept from `gallery`, then enroll `people` (new or changed)."""
+    for name in [name for name in gallery.names if name not in kept]:
+        gallery.remove_person(name)
+    for name in sorted(people):
+        gallery.add_person(name, people[name])
+    return gallery

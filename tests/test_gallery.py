@@ -316,3 +316,41 @@ def test_reload_after_many_changes_builds_a_new_gallery(tmp_path, monkeypatch):
     assert again is not first and again.names == sorted(people) and len(reads) == 30
     unchanged, _ = load_gallery(tmp_path, REC_SHA, DIM, previous=again)
     assert unchanged is again and len(reads) == 30, "an unchanged folder is not read again"
+
+
+def count_builds(monkeypatch) -> list[int]:
+    builds = []
+
+    class Counting(matcher.RowIndex):
+        def __init__(self, rows, seed: int = 0):
+            builds.append(len(rows))
+            super().__init__(rows, seed)
+
+    monkeypatch.setattr(matcher, "RowIndex", Counting)
+    return builds
+
+
+def test_large_gallery_index_is_saved_and_used_again_until_the_templates_change(tmp_path, monkeypatch):
+    monkeypatch.setattr(matcher, "EXACT_LIMIT", 100)
+    centres, people, rng = clustered_gallery(100, 2)
+    enrolled(tmp_path, people)
+    builds = count_builds(monkeypatch)
+    first, _ = load_gallery(tmp_path, REC_SHA, DIM)
+    saved = list(tmp_path.glob(".index-*"))
+    assert builds == [200] and len(saved) == 1 and REC_SHA[:16] in saved[0].name
+    queries = np.concatenate([noisy(c, rng, 0.85) for c in centres[:10]])
+
+    second, _ = load_gallery(tmp_path, REC_SHA, DIM)
+    assert builds == [200], "the saved index was not used"
+    np.testing.assert_array_equal(second.search(queries)[0], first.search(queries)[0])
+    np.testing.assert_array_equal(second.row_index().search(queries, 8), first.row_index().search(queries, 8))
+
+    enrolled(tmp_path, people | {"p0005": noisy(centres[5], rng, 0.85, 3)})  # changed outside the station
+    third, _ = load_gallery(tmp_path, REC_SHA, DIM)
+    assert builds == [200, 201] and [p.name for p in tmp_path.glob(".index-*")] != [saved[0].name]
+    assert len(list(tmp_path.glob(".index-*"))) == 1
+
+    next(tmp_path.glob(".index-*")).write_bytes(b"not an index")
+    fourth, warnings = load_gallery(tmp_path, REC_SHA, DIM)
+    assert builds == [200, 201, 201] and warnings == []
+    assert [m.name for m in fourth.match(queries, 0.32)] == [m.name for m in third.match(queries, 0.32)]

@@ -93,6 +93,23 @@ def test_many_removals_drop_the_codes_and_keep_the_order():
     assert np.all(np.any(found == np.arange(len(rows))[:, None], axis=1))
 
 
+def test_a_saved_index_answers_like_the_one_it_was_saved_from():
+    _, templates, rng = crowd(200, 3, seed=10)
+    rows = np.concatenate(list(templates.values()))
+    index = RowIndex(rows)
+    index.insert(7, unit(rng.normal(size=(2, DIM))))
+    keep = np.ones(len(rows) + 2, bool)
+    keep[3] = False
+    index.remove(keep)
+    copy = RowIndex.from_bytes(index.to_bytes(), len(rows) + 1, DIM)
+    queries = unit(rng.normal(size=(20, DIM)))
+    np.testing.assert_array_equal(copy.search(queries, 10), index.search(queries, 10))
+    with pytest.raises(ValueError, match="not 600 of 512"):
+        RowIndex.from_bytes(index.to_bytes(), 600, DIM)
+    with pytest.raises(ValueError, match="not a saved index"):
+        RowIndex.from_bytes(b"PK\x03\x04 broken", 601, DIM)
+
+
 def test_empty_and_tiny_indexes_answer():
     empty = RowIndex(np.zeros((0, DIM), np.float32))
     assert len(empty) == 0 and not empty.compressed

@@ -1,12 +1,15 @@
 """A shortlist index over the gallery's rows for galleries above the exact-search limit.
 
-Every template is compressed to 64 bytes (faiss product quantisation: 128 pieces of 4 dimensions,
-4 bits each) and every query scans all the codes with SIMD lookup tables ("fast scan"). The scan
-ranks the rows approximately; the caller rescores the best few hundred exactly with the float
-templates it keeps anyway. Face embeddings spread over all 512 dimensions with no cluster or
-low-dimensional structure to exploit, which defeats graph (HNSW) and cluster (IVF) indexes: they
-lose the true best row for a few percent of probes, where a full scan of small codes does not.
-`benchmarks/bench_engine.py` measures the choice against exact search and the alternatives.
+Every template is compressed to 128 bytes (faiss product quantisation: 256 pieces of 2
+dimensions, 4 bits each) and every query scans all the codes with SIMD lookup tables ("fast
+scan"). The scan ranks the rows approximately; the caller rescores the best few hundred exactly
+with the float templates it keeps anyway. Pieces of 4 dimensions (64 bytes) scan faster but now
+and then rank a stranger's true best row below the 1,000th among a million.
+
+Face embeddings spread over all 512 dimensions with no cluster or low-dimensional structure to
+exploit, which defeats graph (HNSW) and cluster (IVF) indexes: among 100,000 templates they miss
+the exact best row of 3-4 % of genuine probes and 18-57 % of strangers, where a full scan of
+small codes misses almost none. `benchmarks/bench_engine.py --alternatives` measures them all.
 
 Rows are named by their position in the gallery's template matrix. `insert` and `remove` take
 the same arguments as the gallery's own `np.insert` and boolean mask, and renumber the rows after
@@ -17,10 +20,13 @@ a tenth of the codes, then dropped from the codes in one pass.
 
 from __future__ import annotations
 
+import io
+import zipfile
+
 import faiss
 import numpy as np
 
-PIECE_DIMS = 4  # dimensions per sub-vector; 4 bits each: 64 bytes for a 512-dimensional row
+PIECE_DIMS = 2  # dimensions per sub-vector; 4 bits each: 128 bytes for a 512-dimensional row
 BITS = 4
 TRAIN_ROWS = 4096  # 16 centroids x 256 points per piece: more is not used by the k-means
 MIN_TRAIN = 256  # fewer rows: keep them uncompressed (an exact index; tests and tiny galleries)
@@ -32,10 +38,31 @@ class RowIndex:
 
     def __init__(self, rows: np.ndarray, seed: int = 0):
         rows = np.ascontiguousarray(rows, dtype=np.float32)
-        self.dim = rows.shape[1]
         self._codes = make_codes(rows, seed)
         self._codes.add(rows)
         self._row = np.arange(len(rows), dtype=np.int64)  # gallery row of each code, -1: removed
+
+    def to_bytes(self) -> bytes:
+        """The codes and their row numbers, for `from_bytes` (removed rows dropped first)."""
+        self._compact()
+        buffer = io.BytesIO()
+        np.savez(buffer, codes=faiss.serialize_index(self._codes), rows=self._row)
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes, size: int, dim: int) -> RowIndex:
+        """An index saved by `to_bytes`; ValueError unless it holds rows 0..size-1 of `dim` dimensions."""
+        try:
+            with np.load(io.BytesIO(data), allow_pickle=False) as saved:
+                codes, rows = faiss.deserialize_index(saved["codes"]), saved["rows"]
+        except (OSError, ValueError, KeyError, EOFError, RuntimeError, zipfile.BadZipFile) as exc:
+            reason = (str(exc) or repr(exc)).splitlines()[0][:120]
+            raise ValueError(f"not a saved index ({reason})") from None
+        if codes.d != dim or len(rows) != codes.ntotal or not np.array_equal(np.sort(rows), np.arange(size)):
+            raise ValueError(f"a saved index of {codes.ntotal} rows of {codes.d} dimensions, not {size} of {dim}")
+        index = cls.__new__(cls)
+        index._codes, index._row = codes, rows.astype(np.int64)
+        return index
 
     def __len__(self) -> int:
         return int(np.count_nonzero(self._row >= 0))
@@ -71,8 +98,9 @@ class RowIndex:
 
     def _compact(self) -> None:
         dead = np.flatnonzero(self._row < 0).astype(np.int64)
-        self._codes.remove_ids(faiss.IDSelectorBatch(dead))  # keeps the order of the others
-        self._row = self._row[self._row >= 0]
+        if len(dead):
+            self._codes.remove_ids(faiss.IDSelectorBatch(dead))  # keeps the order of the others
+            self._row = self._row[self._row >= 0]
 
     def search(self, queries: np.ndarray, k: int) -> np.ndarray:
         """(Q, k) gallery rows, best first by the approximate score; -1 where fewer rows exist."""

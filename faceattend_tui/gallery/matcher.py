@@ -29,7 +29,7 @@ from faceattend_tui.gallery.scoring import (
 )
 
 EXACT_LIMIT = 40_000
-CANDIDATES = 1024  # templates the index shortlists per query, then scored exactly
+CANDIDATES = 512  # templates the index shortlists per query, then scored exactly
 
 
 @dataclass(frozen=True)
@@ -97,6 +97,10 @@ class Gallery:
         """Build the index of a large gallery now rather than at the first search (a few seconds at 1M)."""
         if len(self.templates) > EXACT_LIMIT:
             self.row_index()
+
+    def use_index(self, index: RowIndex) -> None:
+        """Search with an index made earlier for exactly these templates (`templates.prepare_index`)."""
+        self._index = index
 
     def row_index(self) -> RowIndex:
         """The shortlist index of a large gallery, built on first use (a few seconds for a million templates)."""

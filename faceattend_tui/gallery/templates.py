@@ -20,6 +20,7 @@ import numpy as np
 
 from faceattend_tui.filelock import Busy, describe, hold, holder_record
 from faceattend_tui.files import atomic_write, make_private_dir
+from faceattend_tui.gallery import index, matcher
 from faceattend_tui.gallery.matcher import Gallery
 
 MANIFEST = "manifest.json"
@@ -30,6 +31,7 @@ LOCK_NAME = ".templates.lock"
 FORMAT = 1
 LEGACY_DIR = "legacy"
 SMALL_CHANGE = 8  # people enrolled, changed or removed that a reload applies to the gallery in place
+INDEX_PREFIX = ".index-"  # a large gallery's search index, saved beside its templates
 
 
 class GalleryError(Exception):
@@ -209,9 +211,14 @@ def load_gallery(folder: Path, recognizer_sha256: str, dim: int, previous: Galle
     for path in files:
         if path.stem not in manifest.people:
             warnings.append(f"{path}: not in the manifest (seed-era or foreign); ignored")
-    gallery = Gallery.from_people(people, dim) if kept is None else apply_changes(previous, kept, people)
-    gallery.sources = {name: sources[name] for name in gallery.names}
-    gallery.prepare()
+    if kept is None:
+        gallery = Gallery.from_people(people, dim)
+        gallery.sources = {name: sources[name] for name in gallery.names}
+        prepare_index(gallery, folder, recognizer_sha256)
+    else:
+        gallery = apply_changes(previous, kept, people)
+        gallery.sources = {name: sources[name] for name in gallery.names}
+        gallery.prepare()
     return gallery, warnings
 
 
@@ -232,3 +239,40 @@ def apply_changes(gallery: Gallery, kept: set[str], people: dict[str, np.ndarray
     for name in sorted(people):
         gallery.add_person(name, people[name])
     return gallery
+
+
+def prepare_index(gallery: Gallery, folder: Path, recognizer_sha256: str) -> None:
+    """Give a large gallery its search index: the copy saved beside the templates when it was made
+    from the very same files, else a new one (seconds at a million templates), saved for next time.
+
+    The copy's name holds the recogniser's hash and a fingerprint of the files (`index_name`), so
+    templates changed in any way, by the station or not, mean a new index.
+    """
+    if len(gallery) <= matcher.EXACT_LIMIT:
+        return
+    name = index_name(gallery, recognizer_sha256)
+    if name is not None:
+        try:
+            saved = (folder / name).read_bytes()
+            gallery.use_index(index.RowIndex.from_bytes(saved, len(gallery), gallery.templates.shape[1]))
+            return
+        except (OSError, ValueError):
+            pass  # none yet, or unusable: made again below
+    gallery.prepare()
+    if name is None:
+        return
+    with contextlib.suppress(OSError):  # only a cache: the next start builds it again
+        for old in folder.glob(INDEX_PREFIX + "*"):
+            old.unlink(missing_ok=True)
+        write_atomic(folder / name, gallery.row_index().to_bytes())
+
+
+def index_name(gallery: Gallery, recognizer_sha256: str) -> str | None:
+    """`.index-<recogniser>-<files>.npz`, or None when a person's file hash is not recorded."""
+    if not all(gallery.sources.get(name) for name in gallery.names):
+        return None
+    counts = np.bincount(gallery.owners, minlength=len(gallery.names))
+    digest = hashlib.sha256(f"{index.PIECE_DIMS} {index.BITS} {gallery.templates.shape[1]}\n".encode())
+    for name, count in zip(gallery.names, counts, strict=True):
+        digest.update(f"{name}\0{gallery.sources[name]}\0{count}\n".encode())
+    return f"{INDEX_PREFIX}{recognizer_sha256[:16]}-{digest.hexdigest()[:16]}.npz"

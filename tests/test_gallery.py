@@ -127,7 +127,7 @@ def test_two_stage_search_agrees_with_exact_search(monkeypatch):
     monkeypatch.setattr(matcher, "EXACT_LIMIT", 500)
     big = Gallery.from_people(templates)
     best, sims = big.search(queries)
-    assert big._coarse is not None, "the two-stage search was not used"
+    assert big._index is not None, "the index was not used"
     np.testing.assert_array_equal(best, exact_best)
     np.testing.assert_allclose(sims, exact_sims, atol=1e-5)
     assert [m.name for m in big.match(queries, threshold=0.32)] == truth
@@ -264,3 +264,93 @@ def test_load_gallery_leaves_out_people_an_interrupted_rebuild_has_not_redone(tm
     gallery, warnings = load_gallery(tmp_path, REC_SHA, DIM)
     assert gallery.names == ["ann"]
     assert len(warnings) == 1 and "ben" in warnings[0] and "extract" in warnings[0]
+
+
+# --- reloading after an enrollment ---------------------------------------------------------------
+
+
+def count_reads(monkeypatch) -> list[str]:
+    from faceattend_tui.gallery import templates
+
+    reads, real = [], templates.read_rows
+    monkeypatch.setattr(templates, "read_rows", lambda path, dim=None: reads.append(path.stem) or real(path, dim))
+    return reads
+
+
+def test_reload_reads_only_what_changed_and_updates_the_gallery_in_place(tmp_path, monkeypatch):
+    monkeypatch.setattr(matcher, "EXACT_LIMIT", 500)  # large enough to have an index
+    centres, people, rng = clustered_gallery(300, 2)
+    enrolled(tmp_path, people)
+    first, _ = load_gallery(tmp_path, REC_SHA, DIM)
+    index = first._index
+    assert index is not None, "a large gallery builds its index when loaded"
+    reads = count_reads(monkeypatch)
+    newcomer = noisy(unit(rng.normal(size=DIM))[0], rng, 0.85, 2)
+    changed = {"p0003": noisy(centres[3], rng, 0.85, 3), "zoe": newcomer}
+    manifest = Manifest(recognizer={"sha256": REC_SHA}, people=json.loads(
+        (tmp_path / "manifest.json").read_text(encoding="utf-8"))["people"])
+    del manifest.people["p0001"]  # removed, as the station does
+    (tmp_path / "p0001.npy").unlink()
+    for name, rows in changed.items():
+        samples = [{"image": f"{name}/{i}.jpg", "sha256": "0" * 64} for i in range(len(rows))]
+        manifest.people[name] = {"samples": samples, "npy_sha256": save_person(tmp_path, name, rows)}
+    save_manifest(tmp_path, manifest)
+
+    again, warnings = load_gallery(tmp_path, REC_SHA, DIM, previous=first)
+    assert warnings == [] and sorted(reads) == ["p0003", "zoe"]
+    assert again is first and again._index is index, "the gallery and its index were rebuilt"
+    fresh, _ = load_gallery(tmp_path, REC_SHA, DIM)
+    assert sorted(again.names) == fresh.names and len(again) == len(fresh)
+    queries = np.concatenate([noisy(c, rng, 0.85) for c in centres[:20]] + [noisy(newcomer[0], rng, 0.3)])
+    assert [m.name for m in again.match(queries, 0.32)] == [m.name for m in fresh.match(queries, 0.32)]
+    assert again.match(queries[-1:], 0.32)[0].name == "zoe" and "p0001" not in again.names
+
+
+def test_reload_after_many_changes_builds_a_new_gallery(tmp_path, monkeypatch):
+    _, people, _ = clustered_gallery(30, 1)
+    enrolled(tmp_path, dict(list(people.items())[:10]))
+    first, _ = load_gallery(tmp_path, REC_SHA, DIM)
+    enrolled(tmp_path, people)  # 20 more people at once
+    reads = count_reads(monkeypatch)
+    again, _ = load_gallery(tmp_path, REC_SHA, DIM, previous=first)
+    assert again is not first and again.names == sorted(people) and len(reads) == 30
+    unchanged, _ = load_gallery(tmp_path, REC_SHA, DIM, previous=again)
+    assert unchanged is again and len(reads) == 30, "an unchanged folder is not read again"
+
+
+def count_builds(monkeypatch) -> list[int]:
+    builds = []
+
+    class Counting(matcher.RowIndex):
+        def __init__(self, rows, seed: int = 0):
+            builds.append(len(rows))
+            super().__init__(rows, seed)
+
+    monkeypatch.setattr(matcher, "RowIndex", Counting)
+    return builds
+
+
+def test_large_gallery_index_is_saved_and_used_again_until_the_templates_change(tmp_path, monkeypatch):
+    monkeypatch.setattr(matcher, "EXACT_LIMIT", 100)
+    centres, people, rng = clustered_gallery(100, 2)
+    enrolled(tmp_path, people)
+    builds = count_builds(monkeypatch)
+    first, _ = load_gallery(tmp_path, REC_SHA, DIM)
+    saved = list(tmp_path.glob(".index-*"))
+    assert builds == [200] and len(saved) == 1 and REC_SHA[:16] in saved[0].name
+    queries = np.concatenate([noisy(c, rng, 0.85) for c in centres[:10]])
+
+    second, _ = load_gallery(tmp_path, REC_SHA, DIM)
+    assert builds == [200], "the saved index was not used"
+    np.testing.assert_array_equal(second.search(queries)[0], first.search(queries)[0])
+    np.testing.assert_array_equal(second.row_index().search(queries, 8), first.row_index().search(queries, 8))
+
+    enrolled(tmp_path, people | {"p0005": noisy(centres[5], rng, 0.85, 3)})  # changed outside the station
+    third, _ = load_gallery(tmp_path, REC_SHA, DIM)
+    assert builds == [200, 201] and [p.name for p in tmp_path.glob(".index-*")] != [saved[0].name]
+    assert len(list(tmp_path.glob(".index-*"))) == 1
+
+    next(tmp_path.glob(".index-*")).write_bytes(b"not an index")
+    fourth, warnings = load_gallery(tmp_path, REC_SHA, DIM)
+    assert builds == [200, 201, 201] and warnings == []
+    assert [m.name for m in fourth.match(queries, 0.32)] == [m.name for m in third.match(queries, 0.32)]

@@ -1,10 +1,10 @@
 """Cosine matching of embeddings against enrolled templates: top-1 person, unknown threshold.
 
 Galleries up to EXACT_LIMIT templates are searched exactly with one matrix product. Larger ones
-are searched in two stages: a PCA projection to a few dimensions ranks every template cheaply,
-then the best candidates are scored exactly. A true match (cosine well above the threshold)
-ranks near the top of the projection too, so the answer matches the exact search in practice;
-`benchmarks/bench_engine.py` measures how often it agrees.
+are searched in two stages: a compressed index (`index.RowIndex`, built on first use and kept up
+to date as people are enrolled and removed) shortlists CANDIDATES templates per query, which are
+then scored exactly. `benchmarks/bench_engine.py` measures how often the answer agrees with the
+exact search on real face embeddings among a million templates.
 
 `match` names a face when its best cosine, less the gallery's impostor level above a floor
 (`scoring.CohortNorm`), reaches the threshold; `benchmarks/identification.py` measures why.
@@ -16,18 +16,20 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from faceattend_tui.gallery.index import RowIndex
 from faceattend_tui.gallery.scoring import (
     DEFAULT_NORM,
+    NONE,
     CohortNorm,
     ImpostorStats,
     level,
     person_scores,
     top_others,
+    top_others_among,
 )
 
 EXACT_LIMIT = 40_000
-COARSE_DIM = 96
-CANDIDATES = 256
+CANDIDATES = 512  # templates the index shortlists per query, then scored exactly
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,8 @@ class Gallery:
         self.names = list(names)
         self.templates = np.ascontiguousarray(templates, dtype=np.float32)
         self.owners = np.asarray(owners, dtype=np.int32)
-        self._coarse = None
+        self.sources: dict[str, str] = {}  # name -> hash of the file their rows came from (load_gallery)
+        self._index: RowIndex | None = None
         self._stats: ImpostorStats | None = None
 
     @classmethod
@@ -82,24 +85,28 @@ class Gallery:
         return shortlist[rows, pick], exact[rows, pick]
 
     def _shortlist(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(Q, CANDIDATES) template rows ranked best by the projection, and their exact cosines."""
-        basis, projected = self._coarse_index()
-        coarse = (queries @ basis) @ projected.T
-        k = min(CANDIDATES, len(self.templates))
-        shortlist = np.argpartition(-coarse, k - 1, axis=1)[:, :k]
-        exact = np.empty(shortlist.shape, np.float32)
+        """(Q, CANDIDATES) template rows shortlisted by the index and their exact cosines (-1 / -inf: none)."""
+        shortlist = self.row_index().search(queries, min(CANDIDATES, len(self.templates)))
+        exact = np.full(shortlist.shape, -np.inf, np.float32)
         for i, rows in enumerate(shortlist):
-            exact[i] = self.templates[rows] @ queries[i]
+            found = rows >= 0
+            exact[i, found] = self.templates[rows[found]] @ queries[i]
         return shortlist, exact
 
-    def _coarse_index(self) -> tuple[np.ndarray, np.ndarray]:
-        if self._coarse is None:
-            rng = np.random.default_rng(0)
-            sample = self.templates[rng.choice(len(self.templates), min(20_000, len(self.templates)), replace=False)]
-            _, _, vt = np.linalg.svd(sample, full_matrices=False)
-            basis = np.ascontiguousarray(vt[:COARSE_DIM].T)
-            self._coarse = (basis, np.ascontiguousarray(self.templates @ basis))
-        return self._coarse
+    def prepare(self) -> None:
+        """Build the index of a large gallery now rather than at the first search (a few seconds at 1M)."""
+        if len(self.templates) > EXACT_LIMIT:
+            self.row_index()
+
+    def use_index(self, index: RowIndex) -> None:
+        """Search with an index made earlier for exactly these templates (`templates.prepare_index`)."""
+        self._index = index
+
+    def row_index(self) -> RowIndex:
+        """The shortlist index of a large gallery, built on first use (a few seconds for a million templates)."""
+        if self._index is None:
+            self._index = RowIndex(self.templates)
+        return self._index
 
     def match(self, queries: np.ndarray, threshold: float, norm: CohortNorm | None = DEFAULT_NORM) -> list[Match]:
         """Top-1 person per query; named when its score reaches `threshold`.
@@ -129,25 +136,29 @@ class Gallery:
     def scores(self, queries: np.ndarray, norm: CohortNorm = DEFAULT_NORM) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Best template index, its cosine, and the normalised score, per query (gallery of 2+ people)."""
         queries = np.atleast_2d(np.asarray(queries, dtype=np.float32))
-        best, sims, people = self._people_scores(queries)
-        own = self.owners[best]
-        probe_level = level(top_others(people, own, norm.k)[0])
+        best, sims, others = self._nearest(queries, norm.k)
+        probe_level = level(others[0])
         template_level = self.impostor_stats(norm.k).levels(best, self._impostors)
         return best, sims, norm.adjust(sims, probe_level, template_level)
 
-    def _people_scores(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Best template, its cosine and (Q, people) best cosine per person (two-stage: shortlist only)."""
+    def _nearest(self, queries: np.ndarray, k: int, own: np.ndarray | None = None):
+        """Best template, its cosine, and (values, ids) of the k most similar people but `own`, per query.
+
+        `own` defaults to the best template's owner. Above the limit, people are ranked by their
+        best shortlisted template: the index's shortlist, scored exactly.
+        """
+        rows = np.arange(len(queries))
         if len(self.templates) <= EXACT_LIMIT:
             scores = queries @ self.templates.T
             best = scores.argmax(axis=1)
-            return best, scores[np.arange(len(queries)), best], person_scores(scores, self.owners, len(self.names))
+            own = self.owners[best] if own is None else own
+            people = person_scores(scores, self.owners, len(self.names))
+            return best, scores[rows, best], top_others(people, own, k)
         shortlist, exact = self._shortlist(queries)
-        people = np.full((len(queries), len(self.names)), -np.inf, np.float32)
-        for i, (rows, row_scores) in enumerate(zip(shortlist, exact, strict=True)):
-            np.maximum.at(people[i], self.owners[rows], row_scores)
-        pick = exact.argmax(axis=1)
-        best = shortlist[np.arange(len(queries)), pick]
-        return best, exact[np.arange(len(queries)), pick], people
+        best = shortlist[rows, exact.argmax(axis=1)]
+        own = self.owners[best] if own is None else own
+        owners = np.where(shortlist >= 0, self.owners[shortlist], NONE)
+        return best, exact.max(axis=1), top_others_among(exact, owners, own, k)
 
     def impostor_stats(self, k: int) -> ImpostorStats:
         if self._stats is None or self._stats.k != k or len(self._stats) != len(self.templates):
@@ -156,14 +167,12 @@ class Gallery:
 
     def _impostors(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The k nearest other people of the given template rows, searched like a query."""
-        _, _, people = self._people_scores(self.templates[rows])
-        return top_others(people, self.owners[rows], self._stats.k)
+        return self._nearest(self.templates[rows], self._stats.k, own=self.owners[rows])[2]
 
     def add_person(self, name: str, rows: np.ndarray) -> None:
         """Enroll someone (or add templates to someone enrolled), updating the impostor statistics.
 
-        Costs one (new rows x N) product; the coarse index of a two-stage gallery is rebuilt on
-        the next search.
+        Costs one (new rows x N) product; a large gallery's index encodes the new rows (no rebuild).
         """
         rows = np.atleast_2d(np.asarray(rows, dtype=np.float32))
         if name in self.names:
@@ -174,7 +183,7 @@ class Gallery:
             self.names.append(name)
         self.templates = np.ascontiguousarray(np.insert(self.templates, at, rows, axis=0))
         self.owners = np.insert(self.owners, at, np.full(len(rows), person, np.int32))
-        self._coarse = None
+        self._update_index(lambda index: index.insert(at, rows))
         if self._stats is not None:
             self._stats.insert_rows(at, len(rows))
             self._stats.add_scores(person, (self.templates @ rows.T).max(axis=1), self.owners)
@@ -186,9 +195,19 @@ class Gallery:
         person = self.names.index(name)
         keep = self.owners != person
         self.names.pop(person)
+        self.sources.pop(name, None)
         self.templates = np.ascontiguousarray(self.templates[keep])
         self.owners = np.where(self.owners[keep] > person, self.owners[keep] - 1, self.owners[keep]).astype(np.int32)
-        self._coarse = None
+        self._update_index(lambda index: index.remove(keep))
         if self._stats is not None:
             self._stats.remove_person(person, keep)
         return True
+
+    def _update_index(self, change) -> None:
+        """Apply a change to the index, if there is one; a gallery back under the limit drops it."""
+        if self._index is None:
+            return
+        if len(self.templates) <= EXACT_LIMIT:
+            self._index = None
+        else:
+            change(self._index)

@@ -82,6 +82,24 @@ def top_others(people_scores: np.ndarray, own: np.ndarray, k: int) -> tuple[np.n
     return pad(values, ids, k)
 
 
+def top_others_among(scores: np.ndarray, people: np.ndarray, own: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Like `top_others`, from each row's candidate templates only: their cosines and owners, (Q, R).
+
+    A person's score is their best candidate; candidates with owner NONE (empty slots) are skipped.
+    """
+    values = np.full((len(scores), k), -np.inf, np.float32)
+    ids = np.full((len(scores), k), NONE, np.int64)
+    for i, (row, who) in enumerate(zip(scores, people, strict=True)):
+        order = np.argsort(-row, kind="stable")
+        ranked, firsts = np.unique(who[order], return_index=True)  # each person's best, at its first place
+        by_score = np.argsort(firsts, kind="stable")
+        ranked, best = ranked[by_score], row[order[firsts[by_score]]]
+        wanted = (ranked != own[i]) & (ranked != NONE) & np.isfinite(best)
+        ranked, best = ranked[wanted][:k], best[wanted][:k]
+        values[i, : len(best)], ids[i, : len(best)] = best, ranked
+    return values, ids
+
+
 def pad(values: np.ndarray, ids: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     missing = k - values.shape[1]
     if missing <= 0:

@@ -20,6 +20,7 @@ import numpy as np
 
 from faceattend_tui.filelock import Busy, describe, hold, holder_record
 from faceattend_tui.files import atomic_write, make_private_dir
+from faceattend_tui.gallery import index, matcher
 from faceattend_tui.gallery.matcher import Gallery
 
 MANIFEST = "manifest.json"
@@ -29,6 +30,8 @@ TEMPLATE_FLIP = True
 LOCK_NAME = ".templates.lock"
 FORMAT = 1
 LEGACY_DIR = "legacy"
+SMALL_CHANGE = 8  # people enrolled, changed or removed that a reload applies to the gallery in place
+INDEX_PREFIX = ".index-"  # a large gallery's search index, saved beside its templates
 
 
 class GalleryError(Exception):
@@ -164,10 +167,13 @@ def move_to_legacy(folder: Path, path: Path) -> Path:
     return target
 
 
-def load_gallery(folder: Path, recognizer_sha256: str, dim: int):
+def load_gallery(folder: Path, recognizer_sha256: str, dim: int, previous: Gallery | None = None):
     """The enrolled templates as a Gallery, plus one warning line per file that was left out.
 
     Templates from another recogniser are refused as a whole: mixing models gives wrong names.
+    With `previous` (what the same folder gave before), a reload that finds at most SMALL_CHANGE
+    people enrolled, changed or removed reads only their files and updates `previous` in place,
+    so a large gallery keeps its search index; otherwise a new gallery is built.
     """
     warnings: list[str] = []
     manifest = load_manifest(folder)
@@ -183,20 +189,90 @@ def load_gallery(folder: Path, recognizer_sha256: str, dim: int):
             f"{folder}: templates were made by {manifest.recognizer.get('name', 'another model')}, "
             "not the recogniser in use; run `faceattend extract` to rebuild them"
         )
-    people = {}
+    sources = {}  # name -> hash of the template file the manifest names ("" when not recorded)
     for name, entry in manifest.people.items():
         if entry.get("stale"):  # an interrupted rebuild: maybe another model's rows, not yet redone
             warnings.append(f"{folder / (name + '.npy')}: not yet rebuilt by an interrupted extraction; "
                             f"{name} left out, run `faceattend extract`")
+            continue
+        sources[name] = entry.get("npy_sha256") or ""
+    kept = unchanged_people(previous, sources)
+    people = {}
+    for name in sources:
+        if kept is not None and name in kept:
             continue
         try:
             people[name] = read_rows(folder / f"{name}.npy", dim)
         except GalleryError as exc:
             warnings.append(f"{exc}; {name} left out, run `faceattend extract`")
             continue
-        if len(people[name]) != len(entry.get("samples", [])):
+        if len(people[name]) != len(manifest.people[name].get("samples", [])):
             warnings.append(f"{folder / (name + '.npy')}: rows do not match the manifest; run `faceattend extract`")
     for path in files:
         if path.stem not in manifest.people:
             warnings.append(f"{path}: not in the manifest (seed-era or foreign); ignored")
-    return Gallery.from_people(people, dim), warnings
+    if kept is None:
+        gallery = Gallery.from_people(people, dim)
+        gallery.sources = {name: sources[name] for name in gallery.names}
+        prepare_index(gallery, folder, recognizer_sha256)
+    else:
+        gallery = apply_changes(previous, kept, people)
+        gallery.sources = {name: sources[name] for name in gallery.names}
+        gallery.prepare()
+    return gallery, warnings
+
+
+def unchanged_people(previous: Gallery | None, sources: dict[str, str]) -> set[str] | None:
+    """People `previous` holds from the very file the manifest names now; None when a new gallery is
+    better: no previous one, or more than SMALL_CHANGE people enrolled, changed or removed."""
+    if previous is None:
+        return None
+    kept = {name for name in previous.names if sources.get(name) and previous.sources.get(name) == sources[name]}
+    changes = (len(sources) - len(kept)) + (len(previous.names) - len(kept))
+    return kept if changes <= SMALL_CHANGE else None
+
+
+def apply_changes(gallery: Gallery, kept: set[str], people: dict[str, np.ndarray]) -> Gallery:
+    """Remove everyone not kept from `gallery`, then enroll `people` (new or changed)."""
+    for name in [name for name in gallery.names if name not in kept]:
+        gallery.remove_person(name)
+    for name in sorted(people):
+        gallery.add_person(name, people[name])
+    return gallery
+
+
+def prepare_index(gallery: Gallery, folder: Path, recognizer_sha256: str) -> None:
+    """Give a large gallery its search index: the copy saved beside the templates when it was made
+    from the very same files, else a new one (seconds at a million templates), saved for next time.
+
+    The copy's name holds the recogniser's hash and a fingerprint of the files (`index_name`), so
+    templates changed in any way, by the station or not, mean a new index.
+    """
+    if len(gallery) <= matcher.EXACT_LIMIT:
+        return
+    name = index_name(gallery, recognizer_sha256)
+    if name is not None:
+        try:
+            saved = (folder / name).read_bytes()
+            gallery.use_index(index.RowIndex.from_bytes(saved, len(gallery), gallery.templates.shape[1]))
+            return
+        except (OSError, ValueError):
+            pass  # none yet, or unusable: made again below
+    gallery.prepare()
+    if name is None:
+        return
+    with contextlib.suppress(OSError):  # only a cache: the next start builds it again
+        for old in folder.glob(INDEX_PREFIX + "*"):
+            old.unlink(missing_ok=True)
+        write_atomic(folder / name, gallery.row_index().to_bytes())
+
+
+def index_name(gallery: Gallery, recognizer_sha256: str) -> str | None:
+    """`.index-<recogniser>-<files>.npz`, or None when a person's file hash is not recorded."""
+    if not all(gallery.sources.get(name) for name in gallery.names):
+        return None
+    counts = np.bincount(gallery.owners, minlength=len(gallery.names))
+    digest = hashlib.sha256(f"{index.PIECE_DIMS} {index.BITS} {gallery.templates.shape[1]}\n".encode())
+    for name, count in zip(gallery.names, counts, strict=True):
+        digest.update(f"{name}\0{gallery.sources[name]}\0{count}\n".encode())
+    return f"{INDEX_PREFIX}{recognizer_sha256[:16]}-{digest.hexdigest()[:16]}.npz"

@@ -101,12 +101,12 @@ class Worker:
 
     def _load_gallery(self) -> Gallery:
         self.gallery_stamp = self._gallery_stamp()
-        try:
+        current = getattr(self, "recognizer", None)
+        try:  # a few people enrolled or removed update the current gallery (and its index) in place
             gallery, warnings = load_gallery(self.settings.tensors_dir, self.engine.recognizer.sha256,
-                                             self.engine.embedder.dim)
+                                             self.engine.embedder.dim, previous=current and current.gallery)
         except GalleryError as exc:
             self.emit(ev.Error(message=str(exc)))
-            current = getattr(self, "recognizer", None)
             return current.gallery if current else Gallery.from_people({}, self.engine.embedder.dim)
         for line in warnings:
             self.notice(line, "gallery")

@@ -179,8 +179,10 @@ class StationApp(App):
     # -- drawing
 
     def refresh_header(self) -> None:
-        self.query_one(StatusHeader).render_state(self.station.name, self.station.active, self.station.live,
-                                                  self.station.now(), self.station.counts())
+        # The one-second timer may fire while the app is closing and the header is gone.
+        for header in self.query(StatusHeader):
+            header.render_state(self.station.name, self.station.active, self.station.live,
+                                self.station.now(), self.station.counts())
 
     def refresh_panes(self) -> None:
         self.query_one(RosterPane).show(self.station.roster())

@@ -163,7 +163,7 @@ def door_display(engine, gallery, settings, frames) -> None:
         scaled = [cv2.resize(f, size) for f in frames[:120]] if size != (640, 480) else frames[:120]
         live = LiveRecognizer(engine, gallery, settings)
         clock = iter(np.arange(len(scaled)) / FPS)
-        drawing, total = [], []
+        drawing, alone, total = [], [], []
         for i, frame in enumerate(scaled):
             begin = time.perf_counter()
             live.process(frame, now=next(clock))
@@ -174,9 +174,11 @@ def door_display(engine, gallery, settings, frames) -> None:
             draw(frame, layout(frame.shape, live.overlays, door, 0.0))
             end = time.perf_counter()
             drawing.append((end - middle) * 1e3)
+            alone.append((middle - begin) * 1e3)
             total.append((end - begin) * 1e3)
         print(f"{'door display drawing, ' + f'{size[0]}x{size[1]}':44s} {statistics.median(drawing):7.2f} ms "
-              f"(max {max(drawing):.1f})  processed with drawing {1000 / statistics.median(total):5.1f} fps  "
+              f"(max {max(drawing):.1f})  processed {1000 / statistics.median(alone):5.1f} fps, "
+              f"with drawing {1000 / statistics.median(total):5.1f} fps (first 120 frames, all new faces)  "
               f"target <= 2 ms at 640x480, >= 30 fps at 1920x1080", flush=True)
 
 

@@ -1,11 +1,12 @@
 """Open-set identification from raw photos: naming enrolled people, refusing strangers, and the levers.
 
-    python benchmarks/identification.py DIR [DIR ...] [--protocol issue|all] [--cache faces.npz]
+    python benchmarks/identification.py DIR [DIR ...] [--protocol issue|three|all] [--cache faces.npz]
         [--distractors WIDER_DIR] [--live] [--thresholds 0.28,0.30,0.32]
 
 Each DIR holds one sub-folder of photos per person (LFW's images/ folder and the shared
 identities/ folder both fit). Each person with two or more photos is enrolled from one photo and
-probed with the others ("all") or with the next two ("issue", the issue's protocol); people with a
+probed with the others ("all") or with the next two ("issue"; "three" probes only people with
+three or more photos, two probes each, as the issue describes its test); people with a
 single photo are strangers, and so is every probe against the gallery without its own person
 (leave-one-out), which gives many more stranger trials. Every photo is embedded once (plain and
 mirrored) and kept in --cache, so the tables below cost seconds:
@@ -29,16 +30,16 @@ import argparse
 import sys
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 from face_cache import WALK_IN, load_or_build
 
-from faceattend_tui.config import load_settings
+from faceattend_tui.config import Settings, load_settings
 from faceattend_tui.gallery.matcher import Gallery
 from faceattend_tui.gallery.scoring import DEFAULT_NORM, CohortNorm, level, person_scores, top_others
-from faceattend_tui.live.tracker import Track, Voter
+from faceattend_tui.live.tracker import Track, Voter, VoteRules
 from faceattend_tui.vision.pipeline import FaceEngine
 
 # The same person under two labels in the shared data (found by this benchmark: cosine 0.55-0.66).
@@ -89,9 +90,9 @@ def split(data: dict, protocol: str, rotation: int = 0, enroll_count: int = 1) -
         n = len(rows)
         first = rotation % n
         enroll[person] = [rows[(first + j) % n] for j in range(min(enroll_count, n - 1))]
-        if rotation < n and n > enroll_count:
+        if rotation < n and n > enroll_count and (protocol != "three" or n >= 3):
             rest = [rows[(first + j) % n] for j in range(enroll_count, n)]
-            probes += [(person, r) for r in (rest[:2] if protocol == "issue" else rest)]
+            probes += [(person, r) for r in (rest if protocol == "all" else rest[:2])]
     return Split(enroll, probes, strangers)
 
 
@@ -355,8 +356,8 @@ def print_tuning(setup: Setup, sizes: list[int | None], extra: list[int]) -> Non
     parts = halves(setup, extra)
     base = Lever("flip at enrollment + cohort", flip_enroll=True, score="cohort")
     outs = [[pooled(setup, base, people, single, pool, size) for size in sizes] for people, single, pool in parts]
-    norms = [CohortNorm(floor=f, weight=w) for f in (0.10, 0.12, 0.14, 0.16) for w in (0.5, 0.75, 1.0)]
-    norms.append(CohortNorm(floor=1.0, weight=0.0))
+    norms = [CohortNorm(K, floor=f, weight=w) for f in (0.10, 0.12, 0.14, 0.16) for w in (0.5, 0.75, 1.0)]
+    norms.append(CohortNorm(K, floor=1.0, weight=0.0))
     print("| calibrated on | floor | weight | threshold | mean correct there | reported on: mean correct | "
           "worst stranger rate |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
@@ -466,7 +467,7 @@ WALK = ("far", "far", "mid-blur", "mid", "mid", "near-blur", "near", "near", "ne
 def walk_in(gallery: Gallery, frames: list[np.ndarray | None], qualities: list[bool], threshold: float,
             norm, gate: bool) -> tuple[str | None, int | None]:
     """Replays one track through the live Voter; (checked-in name, frame index) or (None, None)."""
-    voter = Voter(threshold=threshold, votes_needed=3, unknown_after_seconds=2.0)
+    voter = Voter(replace(VoteRules.from_settings(Settings()), threshold=threshold))  # the station's rules
     track = Track(1, np.zeros(4, np.float32), np.zeros((5, 2), np.float32), 1.0, 0.0, 0.0)
     for index, (embedding, poor) in enumerate(zip(frames, qualities, strict=True)):
         if embedding is None or (gate and poor):
@@ -607,8 +608,9 @@ def add_and_remove(gallery: Gallery, rng) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folders", nargs="+", type=Path)
-    parser.add_argument("--protocol", choices=("all", "issue"), default="issue",
-                        help="probe with all other photos, or with the next two (the issue's protocol)")
+    parser.add_argument("--protocol", choices=("all", "issue", "three"), default="issue",
+                        help="probe with all other photos, or with the next two (the issue's protocol); "
+                             "three: as issue, probing only people with three or more photos")
     parser.add_argument("--cache", type=Path, help=".npz file keeping the embeddings between runs")
     parser.add_argument("--distractors", type=Path, help="WIDER-format folder of faces to enroll as extra people")
     parser.add_argument("--live", action="store_true", help="also embed camera-like frames and replay the live vote")

@@ -397,6 +397,24 @@ def test_a_snapshot_taken_across_a_fold_misses_nothing_and_doubles_nothing(data,
     assert [c.id for c in snap.checkins(checkin.session_id)] == [checkin.id]
 
 
+def test_a_large_journal_is_folded_after_a_batch_not_inside_it(data, clock, monkeypatch):
+    import faceattend_tui.attendance.tinystore as tiny
+
+    store = open_store(data, clock=clock)
+    people = [person(store, f"p{i}") for i in range(40)]
+    sessions = [store.create_session(Session(0, name, clock(), expected=[p.id for p in people]))
+                for name in ("first", "second")]
+    store.fold()
+    monkeypatch.setattr(tiny, "FOLD_BYTES", 2000)
+    for session in sessions:  # each batch takes the journal past the limit
+        with store.batch():
+            for p in people:
+                store.record_checkin(Checkin(session.id, p.id, clock()))
+        assert not store.journal_path.exists()  # folded once the batch was on disk
+    store.close()
+    assert [len(open_store(data).checkins(s.id)) for s in sessions] == [40, 40]
+
+
 # ----- people ---------------------------------------------------------------------------------
 
 

@@ -287,6 +287,7 @@ class TinyStore(Store):
             self._batch = None
             self._reload()  # what was applied in memory never reached the disk
             raise
+        self._after_write()
 
     def _write(self, *ops: list) -> None:
         self._require_writable()
@@ -314,7 +315,7 @@ class TinyStore(Store):
             self._pending_fold = True
 
     def _after_write(self) -> None:
-        if self._pending_fold:
+        if self._pending_fold and self._batch is None:  # inside a batch: when it ends
             self._pending_fold = False
             self.fold()
 

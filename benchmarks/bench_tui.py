@@ -174,6 +174,8 @@ def main() -> None:
     if checkins:
         print(f"{'check-in decision to its row drawn':36s} {statistics.median(checkins):7.1f} ms median, worst "
               f"{max(checkins):.0f} ms over {len(checkins)} check-ins ({len(seen)} seen in tmux)  target <= 100 ms")
+        screen_part = probes.get("checkin on screen", [])
+        print(f"{'  of which the screen (message to drawn)':36s} {statistics.median(screen_part):7.1f} ms median")
     tmux("kill-session", "-t", SESSION)
     shutil.rmtree(root, ignore_errors=True)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 import time
 
-from textual import events
+from textual import events, on
 
 from faceattend_tui.cli import build_parser, cmd_station
 from faceattend_tui.tui import messages as msg
@@ -27,10 +27,11 @@ class ProbedApp(StationApp):
             self.call_after_refresh(write, f"key {event.key}", start, time.perf_counter)
         await super().on_event(event)
 
-    def checkin_shown(self, message: msg.CheckinShown) -> None:
-        super().checkin_shown(message)
+    @on(msg.CheckinShown)
+    def probe_checkin(self, message: msg.CheckinShown) -> None:  # beside the app's own handler
         if message.update.new:
             self.call_after_refresh(write, "checkin", message.update.sent, time.time)
+            self.call_after_refresh(write, "checkin on screen", time.perf_counter(), time.perf_counter)
 
 
 def write(what: str, start: float, clock) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from functools import partial
+from pathlib import Path
 
 from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
@@ -45,7 +46,7 @@ class PaneTabs(Static):
 
 
 class StationApp(App):
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses elsewhere keep the style
     TITLE = "faceattend"
     BINDINGS = [
         Binding("s", "toggle_session", "Session", id="session",
@@ -143,7 +144,7 @@ class StationApp(App):
         self.query_one(RosterPane).update_row(update.row)
         if self.viewing_session is None:
             self.query_one(SessionPane).update_person(update.row, update.counts)
-        self.refresh_header()
+        self.refresh_header(update.counts)
 
     @on(msg.Sighting)
     def sighting(self, message: msg.Sighting) -> None:
@@ -178,11 +179,12 @@ class StationApp(App):
 
     # -- drawing
 
-    def refresh_header(self) -> None:
+    def refresh_header(self, counts=None) -> None:
+        """The header; counts that came with an update spare asking the station (and waiting for its lock)."""
         # The one-second timer may fire while the app is closing and the header is gone.
         for header in self.query(StatusHeader):
             header.render_state(self.station.name, self.station.active, self.station.live,
-                                self.station.now(), self.station.counts())
+                                self.station.now(), counts or self.station.counts())
 
     def refresh_panes(self) -> None:
         self.query_one(RosterPane).show(self.station.roster())

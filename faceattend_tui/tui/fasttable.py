@@ -55,6 +55,8 @@ class FastTable(ScrollView, can_focus=True):
         self.order: list[str] = []  # all keys, in display order
         self.shown: list[str] = []  # keys passing the filter
         self.needle = ""
+        self._styles: dict[str, Style] = {}  # cell styles resolved for _styles_theme
+        self._styles_theme: str | None = None
 
     # -- data
 
@@ -199,7 +201,16 @@ class FastTable(ScrollView, can_focus=True):
         return Strip(segments).crop(self.scroll_offset.x, self.scroll_offset.x + self.size.width)
 
     def _style(self, name: str) -> Style:
-        """A cell style; "$warning" and the like are the theme's colours, so light themes stay readable."""
+        """A cell style; "$warning" and the like are the theme's colours, so light themes stay readable.
+
+        Resolved once per theme: working out the theme's colours costs about a millisecond."""
+        if self._styles_theme != self.app.theme:
+            self._styles, self._styles_theme = {}, self.app.theme
+        if name not in self._styles:
+            self._styles[name] = self._resolve(name)
+        return self._styles[name]
+
+    def _resolve(self, name: str) -> Style:
         if name.startswith("$"):
             colour = self.app.get_css_variables().get(name[1:])
             return Style(color=colour, bold=True) if colour else Style()

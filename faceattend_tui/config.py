@@ -17,6 +17,7 @@ import tomllib
 CONFIG_NAME = "faceattend.toml"
 ENV_PREFIX = "FACEATTEND_"
 IMAGES_DIR = "database_image"
+LIVENESS_MODES = ("off", "blink")
 TENSORS_DIR = "database_tensor"
 MODELS_DIR = "models"
 EXPORTS_DIR = "exports"
@@ -49,7 +50,7 @@ class Settings:
     cohort_weight: float = setting(0.75, "share of the level above the floor taken off the cosine (0: plain)")
     # trust at the door
     liveness: str = setting("off", "a face checks in only after a sign of life: off, or blink (a photo cannot blink)",
-                            ("off", "blink"))
+                            LIVENESS_MODES)
     landmarks: str = setting("landmarks_2d106", "106-point landmark model for liveness: a registry name or .onnx file")
     # the door display (the window on the station's screen)
     preview: str = setting("window", "the door display: in a window, full screen, or off",

@@ -207,3 +207,15 @@ def test_record_commands_do_not_offer_model_options(command, capsys):
         main([*command, "--help"])
     out = capsys.readouterr().out
     assert "--data" in out and "--detector" not in out and "--threshold" not in out
+
+
+@pytest.mark.parametrize("command", [["watch"], ["station"], ["station", "--headless", "--session", "s"], ["demo"]])
+def test_liveness_is_chosen_on_the_command_line(command, tmp_path, capsys):
+    from faceattend_tui.cli import build_parser, settings_from
+
+    args = build_parser().parse_args([*command, "--data", str(tmp_path), "--liveness", "blink"])
+    assert settings_from(args).liveness == "blink"
+    assert settings_from(build_parser().parse_args([*command, "--data", str(tmp_path)])).liveness == "off"
+    with pytest.raises(SystemExit) as info:
+        build_parser().parse_args([*command, "--liveness", "photo"])
+    assert info.value.code == 2 and "--liveness" in capsys.readouterr().err

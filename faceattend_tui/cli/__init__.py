@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from faceattend_tui import __version__
-from faceattend_tui.config import DEVICES, ConfigError, Settings, load_settings
+from faceattend_tui.config import DEVICES, LIVENESS_MODES, ConfigError, Settings, load_settings
 from faceattend_tui.gallery.templates import GalleryError
 from faceattend_tui.vision.runtime import ModelError
 
@@ -67,17 +67,19 @@ def add_common(parser: argparse.ArgumentParser) -> None:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    keys = ("device", "threads", "detector", "recognizer", "threshold", "preview", "database")
+    keys = ("device", "threads", "detector", "recognizer", "threshold", "preview", "database", "liveness")
     overrides = {k: getattr(args, k, None) for k in keys}
     if getattr(args, "no_preview", False):
         overrides["preview"] = "off"
     return load_settings(args.data or Path("."), overrides)
 
 
-def add_preview(parser: argparse.ArgumentParser) -> None:
+def add_door_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--preview", choices=("window", "fullscreen", "off"), default=None,
                         help="the door display on the station's screen (default: the preview setting, window)")
     parser.add_argument("--no-preview", action="store_true", help="no door display (same as --preview off)")
+    parser.add_argument("--liveness", choices=LIVENESS_MODES, default=None,
+                        help="blink: a face checks in only after it blinks, so a photo cannot (default: off)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -116,7 +118,7 @@ def add_station_commands(sub) -> None:
     p = sub.add_parser("watch", help="run the live recognition worker and print its events")
     add_common(p)
     p.add_argument("--source", default="0", help="camera index, video file, RTSP/HTTP URL, image folder or demo")
-    add_preview(p)
+    add_door_options(p)
     p.add_argument("--json", action="store_true", help="one JSON object per event")
     p.add_argument("--max-seconds", type=float, default=None, help="stop after this many seconds")
     p.add_argument("--loop", action="store_true", help="replay a video file or folder when it ends")
@@ -247,7 +249,7 @@ def add_station_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", default=None,
                         help="camera index, video file, RTSP/HTTP URL, image folder or demo (default: 0)")
     parser.add_argument("--demo", action="store_true", help="run on the built-in demo (data root demo-data/)")
-    add_preview(parser)
+    add_door_options(parser)
     parser.add_argument("--name", default=None, help="station name shown in the header and the log")
 
 

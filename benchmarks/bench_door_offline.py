@@ -28,7 +28,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from pgserver import LocalServer  # noqa: E402
+from pgserver import LocalServer, new_database  # noqa: E402
 
 
 def station(data: Path, seconds: float, database: str | None) -> subprocess.Popen:
@@ -75,9 +75,7 @@ def main() -> None:
     server = LocalServer(durable=True).init()
     server.start()
     try:
-        with psycopg.connect(server.url, autocommit=True) as conn:
-            conn.execute("create database door")
-        url = server.url_for("door")
+        url = new_database(server, "door")
         phases = {}
 
         def on_line(when: float, line: dict) -> None:

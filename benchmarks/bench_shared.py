@@ -34,7 +34,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from pgserver import LocalServer  # noqa: E402
+from pgserver import LocalServer, new_database  # noqa: E402
 
 from faceattend_tui.attendance import Attendance, Person, open_store  # noqa: E402
 
@@ -116,9 +116,7 @@ def main() -> None:
     server = LocalServer(durable=True).init()
     server.start()
     try:
-        with psycopg.connect(server.url, autocommit=True) as conn:
-            conn.execute("create database bench")
-        url = server.url_for("bench")
+        url = new_database(server, "bench")
         session = setup(url, args.people)
         begin = time.time() + 10  # the stations open meanwhile
         steady_end = begin + args.seconds
@@ -166,12 +164,11 @@ def enrollment_latency(server: LocalServer, root: Path, repeats: int = 10) -> No
     from faceattend_tui.live.events import CaptureSample, Reload
     from faceattend_tui.station import EnrollTarget, Station
 
-    with psycopg.connect(server.url, autocommit=True) as conn:
-        conn.execute("create database enrol")
+    url = new_database(server, "enrol")
     doors = []
     for name in ("north", "south"):
         enroll_fake_people(root / name, ["Ann"])
-        settings = load_settings(root / name, {"database": server.url_for("enrol")})
+        settings = load_settings(root / name, {"database": url})
         door = Station(settings, "demo", worker_factory=FakeWorker, user="bench", name=name)
         door.open()
         door.worker.ready()

@@ -118,14 +118,13 @@ def pg_url(pg_server):
     """A new, empty database on the test server; dropped afterwards."""
     import uuid
 
+    import pgserver
     import psycopg
 
     if not pg_server.running:
         pg_server.start()
     name = f"fa_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_server.url, autocommit=True) as conn:
-        conn.execute(f"create database {name}")
-    yield pg_server.url_for(name)
+    yield pgserver.new_database(pg_server, name)
     if not pg_server.running:
         pg_server.start()
     with psycopg.connect(pg_server.url, autocommit=True) as conn:

@@ -112,6 +112,15 @@ class LocalServer:
             raise ServerUnavailable(f"{program} failed ({done.returncode}): {done.stderr.strip()[-2000:]}\n{log}")
 
 
+def new_database(server, name: str) -> str:
+    """Create an empty database on a running server (local or the developer's); returns its URL."""
+    import psycopg
+
+    with psycopg.connect(server.url, autocommit=True) as conn:
+        conn.execute(f"create database {name}")
+    return server.url_for(name)
+
+
 def _server_user() -> pwd.struct_passwd | None:
     """Under root, the unprivileged user the server runs as (made when missing)."""
     if os.geteuid() != 0:

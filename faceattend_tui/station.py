@@ -28,6 +28,7 @@ from faceattend_tui.attendance import (
     ExportError,
     ExportOptions,
     LockedError,
+    OfflineError,
     Person,
     PinError,
     Report,
@@ -61,6 +62,10 @@ from faceattend_tui.vision.pipeline import FaceEngine
 
 class StationError(Exception):
     """Something the user asked for that cannot be done, with a message to show."""
+
+
+class DatabaseUnreachable(StationError):
+    """The shared database could not be reached while opening; trying again later may work."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -187,7 +192,7 @@ class Station:
             self.sync_roster()
         except StoreError as exc:
             self.close()
-            raise StationError(str(exc)) from None
+            raise (DatabaseUnreachable if isinstance(exc, OfflineError) else StationError)(str(exc)) from None
         self.worker = self.worker_factory(self._worker_config())
         self.worker.start()
         self.worker.send(self._door_session())

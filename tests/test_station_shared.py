@@ -145,6 +145,28 @@ def test_waiting_checkins_survive_a_restart_of_the_station(tmp_path, pg_url, pg_
     assert not (tmp_path / "a" / "attendance.pg-journal").exists()
 
 
+def test_a_door_that_starts_before_its_database_waits_for_it(tmp_path, pg_url, pg_server, capsys):
+    import threading
+
+    from faceattend_tui.cli import open_station
+    from faceattend_tui.station import DatabaseUnreachable
+
+    open_door(tmp_path / "a", pg_url, "north").close()  # the schema exists; then the server goes down
+    pg_server.stop()
+    settings = load_settings(tmp_path / "a", {"database": pg_url, "database_retry_max": 1.0})
+    door = Station(settings, "demo", worker_factory=FakeWorker, user="staff", name="north")
+    with pytest.raises(DatabaseUnreachable):
+        open_station(door, max_seconds=1.5)  # a headless door gives up at its --max-seconds
+    assert "trying again in 1 s" in capsys.readouterr().err
+    threading.Timer(2.0, pg_server.start).start()
+    open_station(door)
+    try:
+        assert door.live.database == "database online" and door.worker is not None
+        assert "cannot reach the database" in capsys.readouterr().err
+    finally:
+        door.close()
+
+
 def test_a_newer_schema_is_refused_with_the_url_masked(tmp_path, pg_url):
     open_store(tmp_path, database=pg_url, upgrade_mode="auto").close()
     with psycopg.connect(pg_url, autocommit=True) as conn:

@@ -489,9 +489,12 @@ def cmd_station(args: argparse.Namespace, app_class=None) -> int:
         enroll_demo_roster(settings, say)
     station = Station(settings, source, preview=settings.preview != "off", name=args.name, loop=source == "demo")
     try:
-        station.open()
+        open_station(station, args.max_seconds if args.headless else None)
     except StationError as exc:
         say(f"error: {exc}")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        say("stopped while waiting for the database")
         return EXIT_USAGE
     try:
         return run_headless(station, args) if args.headless else run_screen(station, app_class)
@@ -500,6 +503,25 @@ def cmd_station(args: argparse.Namespace, app_class=None) -> int:
         return EXIT_USAGE
     finally:
         station.close()
+
+
+def open_station(station, max_seconds: float | None = None) -> None:
+    """Open the station; a shared database that cannot be reached yet (a door that booted before its
+    server) is tried again with growing pauses, until it answers or `max_seconds` have gone by."""
+    from faceattend_tui.station import DatabaseUnreachable
+
+    deadline = time.monotonic() + max_seconds if max_seconds else None
+    pause = 1.0
+    while True:
+        try:
+            station.open()
+            return
+        except DatabaseUnreachable as exc:
+            if deadline is not None and time.monotonic() + pause > deadline:
+                raise
+            say(f"{exc}; trying again in {pause:g} s (Ctrl+C to give up)")
+        time.sleep(pause)
+        pause = min(pause * 2, station.settings.database_retry_max)
 
 
 def run_screen(station, app_class) -> int:

@@ -14,7 +14,7 @@ import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import numpy as np
 
@@ -78,8 +78,10 @@ def safe_name(name: str) -> bool:
 
 def safe_relative(path: str) -> bool:
     """A path inside database_image/ (relative, no parent steps)."""
-    parts = PurePosixPath(path).parts if isinstance(path, str) else ()
-    return bool(parts) and not PurePosixPath(path).is_absolute() and ".." not in parts and "\\" not in path
+    if not isinstance(path, str) or path.startswith("/") or "\\" in path or "\x00" in path:
+        return False
+    parts = [part for part in path.split("/") if part not in ("", ".")]  # as PurePosixPath reads it
+    return bool(parts) and ".." not in parts
 
 
 def entry_problem(name: str, entry) -> str | None:

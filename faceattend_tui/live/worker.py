@@ -372,9 +372,14 @@ class WorkerHandle:
         # Fresh queues each time: a process killed mid-write can leave a queue's lock held for ever.
         self.commands = self.context.Queue()
         self.events = self.context.Queue()
-        self.process = self.context.Process(target=worker_main, args=(self.config, self.commands, self.events),
+        # The names go by the queue: a large roster in the arguments would make start() wait, writing them
+        # into a pipe, until the new process has booted far enough to read them.
+        config = dataclasses.replace(self.config, names={})
+        self.process = self.context.Process(target=worker_main, args=(config, self.commands, self.events),
                                             name="faceattend-worker", daemon=True)
         self.process.start()
+        if self.config.names:
+            self.commands.put(ev.SetNames(dict(self.config.names)))
 
     def send(self, command: ev.Command) -> None:
         if not isinstance(command, ev.Command):

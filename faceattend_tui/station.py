@@ -663,6 +663,15 @@ class Station:
         except PinError as exc:
             raise StationError(str(exc)) from None
 
+    def namesake_notice(self) -> str:
+        """A warning when another station of the same name shares the database (its check-ins would pass for ours)."""
+        with self.lock:
+            count = self.store.namesakes() if self.store else 0
+        if not count:
+            return ""
+        return (f"another station named {self.name!r} is connected to the database; give each door its own "
+                "--name, or the check-ins of one will not show at the other")
+
     def pin_notice(self) -> str:
         """A warning when the staff PIN was reset without the old one and nobody has set a new one."""
         with self.lock:

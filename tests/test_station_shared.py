@@ -167,6 +167,18 @@ def test_a_door_that_starts_before_its_database_waits_for_it(tmp_path, pg_url, p
         door.close()
 
 
+def test_a_second_door_with_the_same_name_is_warned(tmp_path, pg_url):
+    north = open_door(tmp_path / "a", pg_url, "north")
+    south = open_door(tmp_path / "b", pg_url, "south")
+    again = open_door(tmp_path / "c", pg_url, "north")
+    try:
+        assert north.namesake_notice() == "" and south.namesake_notice() == ""  # its own connections do not count
+        assert "another station named 'north'" in again.namesake_notice()
+    finally:
+        for door in (north, south, again):
+            door.close()
+
+
 def test_a_newer_schema_is_refused_with_the_url_masked(tmp_path, pg_url):
     open_store(tmp_path, database=pg_url, upgrade_mode="auto").close()
     with psycopg.connect(pg_url, autocommit=True) as conn:

@@ -220,6 +220,15 @@ def other_versions(conn) -> list[tuple[int, str]]:
     return sorted({f for f in found if f is not None and f[0] != LATEST})
 
 
+def namesakes(conn, station: str) -> int:
+    """How many other connections belong to a faceattend station of this name (any version)."""
+    rows = conn.execute("select application_name from pg_stat_activity "
+                        "where datname = current_database() and pid <> pg_backend_pid()").fetchall()
+    found = [parse_application_name(name) for (name,) in rows]
+    own = parse_application_name(application_name(station))[1]  # as cut to fit
+    return sum(1 for f in found if f is not None and f[1] == own)
+
+
 def upgrade(conn, *, note: str = "") -> list[int]:
     """Apply the migrations the database lacks (conn in autocommit mode); returns the versions applied."""
     conn.execute("select pg_advisory_lock(%s)", [UPGRADE_LOCK])

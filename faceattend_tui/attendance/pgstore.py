@@ -42,6 +42,7 @@ from .pgschema import (
     application_name,
     current_version,
     mask_url,
+    namesakes,
     other_versions,
     upgrade,
 )
@@ -168,6 +169,8 @@ class PgStore(Store):
         self.outbox = Outbox(journal) if journal is not None else None
         with self._direct() as conn:
             self._check_schema(conn, upgrade_mode)
+            # before this store's own pool and listener connect, so those are not counted
+            self._namesakes = namesakes(conn, station) if live and station else 0
         self._pool = self._open_pool()
         if live:
             self._writer = ThreadPoolExecutor(1, thread_name_prefix="faceattend-db-writer")
@@ -308,6 +311,9 @@ class PgStore(Store):
         while self._changes:
             out.append(self._changes.popleft())
         return out
+
+    def namesakes(self) -> int:
+        return self._namesakes
 
     def _went_offline(self, why: str) -> None:
         with self._lock:

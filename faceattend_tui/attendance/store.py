@@ -79,6 +79,10 @@ class Store(ABC):
     def state(self) -> StoreState:
         return StoreState()
 
+    def namesakes(self) -> int:
+        """Other writers connected under this station's name (a log of one writer has none)."""
+        return 0
+
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:
         """Several writes that land together or not at all."""

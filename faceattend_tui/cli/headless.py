@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -98,6 +99,9 @@ class Headless:
                 self.say({"type": "error", "message": update.message}, f"error: {update.message}")
 
     def run(self) -> int:
+        for notice in (self.station.namesake_notice(), self.station.pin_notice()):
+            if notice:
+                print(f"warning: {notice}", file=sys.stderr, flush=True)
         self.start_session()
         self.station.on_event = self.on_event
         deadline = time.monotonic() + self.options.max_seconds if self.options.max_seconds else None

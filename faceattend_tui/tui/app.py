@@ -116,8 +116,9 @@ class StationApp(App):
         if self.station.tightened:
             self.notify(f"face data is private: narrowed the permissions of {self.station.tightened} files and "
                         "folders to this user only", timeout=10)
-        if self.station.pin_notice():
-            self.notify(self.station.pin_notice(), severity="warning", timeout=20)
+        for notice in (self.station.pin_notice(), self.station.namesake_notice()):
+            if notice:
+                self.notify(notice, severity="warning", timeout=20)
         if self.pump_events:
             self.pump()
 

@@ -32,7 +32,8 @@ class StatusHeader(Static):
     counts, then the camera and the station."""
 
     def render_state(self, station_name: str, session, live: LiveState, now: datetime, counts) -> None:
-        self.update(header_markup(station_name, session, live, now, counts))
+        # Its size is fixed (full width, two lines): a new text needs a repaint, not a new layout of the screen.
+        self.update(header_markup(station_name, session, live, now, counts), layout=False)
 
 
 def header_markup(station_name: str, session, live: LiveState, now: datetime, counts) -> str:
@@ -89,7 +90,7 @@ class LivePane(Vertical):
 
     def set_unknown(self, count: int, when: datetime | None = None) -> None:
         last = f", the last at {clock(when)}" if when and count else ""
-        self.query_one("#unknown-count", Static).update(f"unknown faces: {count}{last}")
+        self.query_one("#unknown-count", Static).update(f"unknown faces: {count}{last}", layout=False)  # fixed size
 
 
 class FilterInput(Input):
@@ -189,7 +190,8 @@ class SessionPane(Vertical):
         state = "running" if session.ended_at is None else f"ended {session.ended_at:%H:%M}"
         self.query_one("#session-counts", Static).update(
             f"[b]{escape(session.name)}[/] ({state}, {escape(session.audience)})\n"
-            f"[$success]present {c.present}[/]  [$warning]late {c.late}[/]  [$error]absent {c.absent}[/]")
+            f"[$success]present {c.present}[/]  [$warning]late {c.late}[/]  [$error]absent {c.absent}[/]",
+            layout=False)  # a fixed size: repainted, the screen's layout stays
 
     def update_person(self, row: RosterRow, counts) -> None:
         """A check-in in the running session: one row and the counts, not the whole list."""

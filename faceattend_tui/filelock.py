@@ -98,7 +98,7 @@ def hold(path: Path, holder: dict[str, Any]) -> HeldLock:
             found = _read_holder(fd)
             os.close(fd)
             raise Busy(path, found)
-        if _same_file(fd, path):
+        if same_file(fd, path):
             break
         # The holder released (and removed) the file between our open and lock.
         _unlock(fd)
@@ -107,7 +107,8 @@ def hold(path: Path, holder: dict[str, Any]) -> HeldLock:
     return HeldLock(path, fd, holder)
 
 
-def _same_file(fd: int, path: Path) -> bool:
+def same_file(fd: int, path: str | os.PathLike) -> bool:
+    """Whether the open file `fd` is still the file at `path` (not removed or replaced)."""
     try:
         on_disk = os.stat(path)
     except FileNotFoundError:

@@ -19,7 +19,6 @@ names); the line says to run `faceattend extract`.
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +26,7 @@ import numpy as np
 
 from faceattend_tui.attendance import Store, StoreError
 from faceattend_tui.config import IMAGES_DIR
-from faceattend_tui.gallery.enroll import glob_escape
+from faceattend_tui.gallery.enroll import remove_photos
 from faceattend_tui.gallery.templates import (
     GalleryError,
     Manifest,
@@ -145,15 +144,6 @@ def _pull(store, tensors: Path, manifest: Manifest, folder: str, outcome: Galler
     manifest.people[folder] = {"samples": samples, "npy_sha256": digest}
     outcome.pulled.append(folder)
     return (digest, head.npy_sha256)
-
-
-def remove_photos(images: Path, folder: str) -> None:
-    """A person's photos at this door: database_image/<folder>/ and database_image/<folder>.*"""
-    for photo in [images / folder, *images.glob(f"{glob_escape(folder)}.*")]:
-        if photo.is_dir():
-            shutil.rmtree(photo)
-        elif photo.is_file():
-            photo.unlink()
 
 
 def _sample(samples: list, index: int) -> tuple[str, str, str]:

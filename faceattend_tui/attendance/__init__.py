@@ -35,7 +35,6 @@ from .roster import ImportPlan, RosterError, apply_import, plan_import, read_ros
 from .security import (
     LockedError,
     PinError,
-    StationLock,
     acquire_lock,
     audit,
     check_pin,
@@ -64,7 +63,7 @@ __all__ = [
     "ExportOptions", "ImportPlan", "LockedError", "Mark", "NoActiveSessionError", "NotFoundError", "NothingToExport",
     "OfflineError", "Person",
     "PersonStatus", "PinError", "Report", "RosterError", "RosterRow", "Session", "SessionActiveError",
-    "SessionError", "StationLock", "Store", "StoreError", "StoreState", "Summary", "SyncResult", "TinyStore",
+    "SessionError", "Store", "StoreError", "StoreState", "Summary", "SyncResult", "TinyStore",
     "acquire_lock", "apply_import", "audit", "build_report", "check_pin", "choose_sessions", "current_user",
     "export_attendance", "export_session", "export_sessions", "hash_pin", "open_snapshot", "open_store",
     "pin_required", "plan_import", "read_roster", "report_csv", "report_json", "sessions_in_range", "set_pin",

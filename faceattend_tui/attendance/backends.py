@@ -51,7 +51,3 @@ def open_snapshot(data_root: str | os.PathLike, *, database: str = "", clock: Cl
         return tinystore.open_snapshot(data_root, clock=clock)
     return _pg().open_pg(database, clock=clock)
 
-
-def shared(store: Store) -> bool:
-    """Whether several stations write to this log."""
-    return not isinstance(store, tinystore.TinyStore)

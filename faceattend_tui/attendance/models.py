@@ -178,10 +178,6 @@ class Checkin:
     id: str = field(default_factory=new_id)  # idempotency key
 
     @property
-    def key(self) -> tuple[int, str]:
-        return (self.session_id, self.person_id)
-
-    @property
     def status(self) -> str:
         return LATE if self.late else PRESENT
 

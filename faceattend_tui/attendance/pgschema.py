@@ -212,21 +212,22 @@ def current_version(conn) -> int:
     return int(row[0])
 
 
-def other_versions(conn) -> list[tuple[int, str]]:
-    """(schema version, station) of every other connected faceattend whose version is not the latest."""
+def _connected(conn) -> list[tuple[int, str]]:
+    """(schema version, station) of every other faceattend connected to this database."""
     rows = conn.execute("select application_name from pg_stat_activity "
                         "where datname = current_database() and pid <> pg_backend_pid()").fetchall()
-    found = [parse_application_name(name) for (name,) in rows]
-    return sorted({f for f in found if f is not None and f[0] != LATEST})
+    return [found for (name,) in rows if (found := parse_application_name(name)) is not None]
+
+
+def other_versions(conn) -> list[tuple[int, str]]:
+    """(schema version, station) of every other connected faceattend whose version is not the latest."""
+    return sorted({f for f in _connected(conn) if f[0] != LATEST})
 
 
 def namesakes(conn, station: str) -> int:
     """How many other connections belong to a faceattend station of this name (any version)."""
-    rows = conn.execute("select application_name from pg_stat_activity "
-                        "where datname = current_database() and pid <> pg_backend_pid()").fetchall()
-    found = [parse_application_name(name) for (name,) in rows]
     own = parse_application_name(application_name(station))[1]  # as cut to fit
-    return sum(1 for f in found if f is not None and f[1] == own)
+    return sum(1 for f in _connected(conn) if f[1] == own)
 
 
 def upgrade(conn, *, note: str = "") -> list[int]:

@@ -57,7 +57,7 @@ SEND_BATCH = 200
 TICK = 0.25  # seconds between the courier's rounds
 STATEMENT_TIMEOUT = 15.0  # seconds
 
-UPGRADE_AUTO, UPGRADE_REFUSE, UPGRADE_FORCE = "auto", "refuse", "force"
+UPGRADE_REFUSE, UPGRADE_FORCE = "refuse", "force"  # any other mode ("auto") upgrades when no other version is connected
 
 for _name in ("psycopg", "psycopg.pool"):  # the pool reports reconnection attempts; the station shows its own line
     logging.getLogger(_name).addHandler(logging.NullHandler())
@@ -289,8 +289,7 @@ class PgStore(Store):
             thread.join(timeout=5)
         if self._writer is not None:
             self._writer.shutdown(wait=False, cancel_futures=True)
-        with contextlib.suppress(StoreError):
-            self._flush_seen()
+        self._flush_seen_quietly()
         self._closed = True
         self._pool.close(timeout=2)
 
@@ -611,10 +610,11 @@ class PgStore(Store):
                 expected = [p for p in session.expected if p in known]
                 left_out["expected"] += len(session.expected) - len(expected)
                 _insert_expected(conn, session.id, expected)
-                checkins = [c for c in source.checkins(session.id) if c.person_id in known]
-                marks = [m for m in source.marks(session.id) if m.person_id in known]
-                left_out["checkins"] += len(source.checkins(session.id)) - len(checkins)
-                left_out["marks"] += len(source.marks(session.id)) - len(marks)
+                all_checkins, all_marks = source.checkins(session.id), source.marks(session.id)
+                checkins = [c for c in all_checkins if c.person_id in known]
+                marks = [m for m in all_marks if m.person_id in known]
+                left_out["checkins"] += len(all_checkins) - len(checkins)
+                left_out["marks"] += len(all_marks) - len(marks)
                 for checkin in checkins:
                     self._insert_checkin(conn, checkin)
                 for mark in marks:
@@ -623,7 +623,7 @@ class PgStore(Store):
                          "greatest((select max(id) from sessions), 1))")
             for entry in source.audit_log():
                 self.add_audit(entry)
-            for key, value in (source.all_settings() if hasattr(source, "all_settings") else {}).items():
+            for key, value in source.all_settings().items():
                 self.set_setting(key, value)
         return left_out
 
@@ -689,8 +689,8 @@ class PgStore(Store):
             old = known.checkins.get(checkin.person_id)
             if old is not None and (old.id == checkin.id or old.time <= checkin.time):
                 return False
-            if old is not None and old.last_seen and (checkin.last_seen is None or checkin.last_seen < old.last_seen):
-                checkin.last_seen = old.last_seen
+            if old is not None:
+                _keep_later_seen(checkin, old)
             known.checkins[checkin.person_id] = checkin
             return True
 
@@ -733,9 +733,8 @@ class PgStore(Store):
                 old = self._cache.get(sid)
                 for person_id, checkin in known.checkins.items():
                     seen = old.checkins.get(person_id) if old else None
-                    if seen is not None and seen.last_seen and (checkin.last_seen is None
-                                                                or checkin.last_seen < seen.last_seen):
-                        checkin.last_seen = seen.last_seen  # sightings not yet written
+                    if seen is not None:
+                        _keep_later_seen(checkin, seen)  # sightings not yet written
             news = [c for sid, known in fresh.items() for c in known.checkins.values()
                     if c.id not in before[sid] and c.id not in self._mine]
             self._cache = fresh
@@ -871,6 +870,12 @@ class PgStore(Store):
     def _flush_seen_quietly(self) -> None:
         with contextlib.suppress(StoreError):
             self._flush_seen()
+
+
+def _keep_later_seen(checkin: Checkin, old: Checkin) -> None:
+    """Keep the later "last seen" of the two records of one check-in (in `checkin`)."""
+    if old.last_seen and (checkin.last_seen is None or checkin.last_seen < old.last_seen):
+        checkin.last_seen = old.last_seen
 
 
 def _configure(conn: psycopg.Connection) -> None:

@@ -20,6 +20,11 @@ from .store import Store
 COLUMNS = ("row", "id", "name", "date", "group", "expected", "present", "late", "absent", "rate")
 
 
+def attended_share(counts: Counts) -> float | None:
+    """Attended (present or late) out of expected; None when nobody was expected."""
+    return counts.attended / counts.total if counts.total else None
+
+
 @dataclass
 class PersonLine:
     person: Person
@@ -28,7 +33,7 @@ class PersonLine:
     @property
     def rate(self) -> float | None:
         """Share of expected sessions attended (present or late)."""
-        return self.counts.attended / self.counts.total if self.counts.total else None
+        return attended_share(self.counts)
 
 
 @dataclass(frozen=True)
@@ -38,7 +43,8 @@ class SessionLine:
 
     @property
     def rate(self) -> float | None:
-        return self.counts.attended / self.counts.total if self.counts.total else None
+        """Share of the expected people who attended (present or late)."""
+        return attended_share(self.counts)
 
 
 @dataclass

@@ -188,6 +188,3 @@ def acquire_lock(data_root: str | os.PathLike, user: str | None = None) -> HeldL
         return hold(root / LOCK_NAME, holder)
     except Busy as exc:
         raise LockedError(exc.path, exc.holder) from None
-
-
-StationLock = HeldLock

@@ -307,10 +307,6 @@ class Attendance:
             raise NotFoundError(f"no session with id {session_id}")
         return session
 
-    def members(self, group: str | None) -> list[Person]:
-        """Who a session for this group (None: everyone) expects: the active people in it."""
-        return self.people(group=group)
-
     def start_session(self, name: str, late_after_minutes: float | None = None, *, group: str | None = None,
                       user: str | None = None) -> Session:
         if self._active is not None:
@@ -324,7 +320,7 @@ class Attendance:
             raise ValueError("late after: zero or more minutes")
         if group is not None and group not in self.groups():
             raise ValueError(f"no group {group!r}" + (f"; groups: {', '.join(self.groups())}" if self.groups() else ""))
-        expected = [p.id for p in self.members(group)]
+        expected = [p.id for p in self.people(group=group)]  # the active people in the group (or everyone)
         session = Session(0, name, self.store.now(), None, late_after_minutes, self.station, group, expected)
         with self.store.batch():
             session = self.store.create_session(session)
@@ -353,7 +349,7 @@ class Attendance:
         session = self._active
         if session is None:
             return []
-        joined = self.store.add_expected(session.id, [p.id for p in self.members(session.group)])
+        joined = self.store.add_expected(session.id, [p.id for p in self.people(group=session.group)])
         if joined:
             session.expected.extend(joined)
             for person_id in joined:
@@ -390,8 +386,9 @@ class Attendance:
         checkin = Checkin(session.id, person_id, when, similarity=similarity, track_id=track_id,
                           late=session.is_late(when), station=self.station, last_seen=when, evidence=evidence)
         if not self.store.record_checkin(checkin):  # another station recorded them first
-            self.note_checkin(self.store.checkin(session.id, person_id))
-            return CheckinResult(person, self.store.checkin(session.id, person_id) or checkin, new=False)
+            theirs = self.store.checkin(session.id, person_id)
+            self.note_checkin(theirs)
+            return CheckinResult(person, theirs or checkin, new=False)
         self.note_checkin(checkin)
         return CheckinResult(person, checkin, new=True)
 
@@ -410,7 +407,11 @@ class Attendance:
         return before != checkin.status
 
     def _marked(self, session_id: int, person_id: str) -> bool:
-        return any(m.person_id == person_id for m in self.store.marks(session_id))
+        return person_id in self._last_marks(session_id)
+
+    def _last_marks(self, session_id: int) -> dict[str, Mark]:
+        """Each person's last mark in a session (marks come oldest first; the last one counts)."""
+        return {m.person_id: m for m in self.store.marks(session_id)}
 
     def mark(self, person_id: str, status: str, reason: str, *, session_id: int | None = None,
              user: str | None = None) -> Mark:
@@ -438,8 +439,7 @@ class Attendance:
         return mark
 
     def status_in(self, session: Session, person_id: str) -> str:
-        marks = [m for m in self.store.marks(session.id) if m.person_id == person_id]
-        return resolve(self.store.checkin(session.id, person_id), marks[-1] if marks else None)
+        return resolve(self.store.checkin(session.id, person_id), self._last_marks(session.id).get(person_id))
 
     def counts(self, session_id: int | None = None) -> Counts:
         """Present, late and absent among everyone a session expects (and anyone marked in it)."""
@@ -458,17 +458,31 @@ class Attendance:
 
     def roster(self) -> list[RosterRow]:
         """Everyone active, by name, with their state in the running session."""
-        return [self.roster_row(p.id) for p in self.people()]
+        session = self._active
+        checkins = {c.person_id: c for c in self.store.checkins(session.id)} if session else {}
+        marks = self._last_marks(session.id) if session else {}
+        return [self._roster_row(p, checkins.get(p.id), marks) for p in self.people()]
 
-    def roster_row(self, person_id: str) -> RosterRow:
+    def roster_row(self, person_id: str, *, checkin: Checkin | None = None,
+                   marks: dict[str, Mark] | None = None) -> RosterRow:
+        """One person's row. A caller that has their check-in in the running session, or the session's
+        last marks (as `_last_marks`), passes them so they are not read again."""
         person = self._require_person(person_id)
         session = self._active
-        status = self._statuses.get(person_id, NO_SESSION) if session else NO_SESSION
-        checkin = self.store.checkin(session.id, person_id) if session and status != NO_SESSION else None
+        if session and checkin is None and self._statuses.get(person_id, NO_SESSION) != NO_SESSION:
+            checkin = self.store.checkin(session.id, person_id)
+        return self._roster_row(person, checkin, marks)
+
+    def _roster_row(self, person: Person, checkin: Checkin | None, marks: dict[str, Mark] | None) -> RosterRow:
+        """`checkin`: theirs in the running session (None: they have none); `marks`: None reads them if needed."""
+        session = self._active
+        status = self._statuses.get(person.id, NO_SESSION) if session else NO_SESSION
+        if status == NO_SESSION:
+            checkin = None
         note = ""
-        if session and status != NO_SESSION and (checkin is None or status != checkin.status):
-            marks = [m for m in self.store.marks(session.id) if m.person_id == person_id]
-            note = f"manual: {marks[-1].reason}" if marks else ""
+        if status != NO_SESSION and (checkin is None or status != checkin.status):
+            mark = (marks if marks is not None else self._last_marks(session.id)).get(person.id)
+            note = f"manual: {mark.reason}" if mark else ""
         return RosterRow(person.id, person.name, status, person.groups, person.images,
                          checkin.time if checkin else None, checkin.last_seen if checkin else None, note)
 

@@ -97,6 +97,10 @@ class Store(ABC):
     def set_setting(self, key: str, value: Any) -> None:
         """Store a JSON value; None removes it."""
 
+    @abstractmethod
+    def all_settings(self) -> dict[str, Any]:
+        """Every stored setting, by key."""
+
     # -- people
 
     @abstractmethod

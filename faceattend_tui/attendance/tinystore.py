@@ -34,6 +34,7 @@ from typing import Any
 from tinydb import TinyDB
 from tinydb.storages import Storage
 
+from faceattend_tui.filelock import same_file
 from faceattend_tui.files import atomic_write, fsync_dir, make_private_dir, remove_stale_temps
 
 from .common import Clock, aware, from_iso, local_now, to_iso
@@ -209,7 +210,7 @@ class TinyStore(Store):
             os.chmod(backup, 0o600)
         self._take_outbox()
         if self._fresh or self._pending_lines or self._upgraded_from is not None:
-            self.fold()
+            self.fold(force=True)  # a new or upgraded log is written even with nothing to fold
         remove_stale_temps(self.path)
 
     def _index(self) -> None:
@@ -251,11 +252,17 @@ class TinyStore(Store):
             self._close_journal()
             self._db.close()
 
-    def fold(self) -> None:
-        """Write the whole log (with every journaled change and "last seen" time) and drop the journal."""
+    def fold(self, *, force: bool = False) -> None:
+        """Write the whole log (with every journaled change and "last seen" time) and drop the journal.
+
+        Nothing is written when there is nothing to fold, unless `force`.
+        """
         self._require_writable()
         if self._batch is not None:
             raise StoreError("the journal cannot be folded inside a batch")
+        if (not force and not self._seen and self._seq == self._meta().get("folded_seq", 0)
+                and not self.journal_path.exists()):
+            return
         self._meta()["folded_seq"] = self._seq
         self._db.storage.flush()
         self._seen.clear()
@@ -320,7 +327,7 @@ class TinyStore(Store):
             self.fold()
 
     def _journal_file(self) -> int:
-        if self._journal_fd is not None and not self._still_ours():
+        if self._journal_fd is not None and not same_file(self._journal_fd, self.journal_path):
             self._close_journal()
             raise StoreError(f"{self.journal_path} was folded or removed by another process; reopen the log "
                              "(only one station may write to it: hold the data lock)")
@@ -332,14 +339,6 @@ class TinyStore(Store):
             if not existed:
                 fsync_dir(self.journal_path.parent)
         return self._journal_fd
-
-    def _still_ours(self) -> bool:
-        try:
-            on_disk = os.stat(self.journal_path)
-        except FileNotFoundError:
-            return False
-        mine = os.fstat(self._journal_fd)
-        return (mine.st_dev, mine.st_ino) == (on_disk.st_dev, on_disk.st_ino)
 
     def _undo_partial_line(self) -> None:
         # A half-written line followed by a good one would read as damage.
@@ -528,7 +527,8 @@ class TinyStore(Store):
         session = self.session(session_id)
         if session is None:
             raise NotFoundError(f"no session with id {session_id}")
-        new = [p for p in dict.fromkeys(person_ids) if p not in session.expected]
+        expected = set(session.expected)
+        new = [p for p in dict.fromkeys(person_ids) if p not in expected]
         if new:
             self._write(["expect", session_id, new])
         return new
@@ -539,6 +539,12 @@ class TinyStore(Store):
 
     def sessions(self) -> list[Session]:
         found = [self._parse(Session.from_doc, "sessions", i, doc) for i, doc in self._table("sessions").items()]
+        return sorted(found, key=lambda s: (s.started_at, s.id))
+
+    def open_sessions(self) -> list[Session]:
+        """As Store.open_sessions, parsing only the sessions that have not ended."""
+        found = [self._parse(Session.from_doc, "sessions", i, doc)
+                 for i, doc in self._table("sessions").items() if doc.get("ended_at") is None]
         return sorted(found, key=lambda s: (s.started_at, s.id))
 
     # -- check-ins and marks

@@ -76,15 +76,8 @@ def remove_person(settings: Settings, name: str) -> bool:
 def _remove_person(settings: Settings, name: str) -> bool:
     if not safe_name(name):
         raise GalleryError(f"{name!r} cannot be a folder name")
-    images, tensors = settings.images_dir, settings.tensors_dir
-    found = False
-    for photo in list(images.glob(f"{glob_escape(name)}.*")) + [images / name]:
-        if photo.is_dir():
-            shutil.rmtree(photo)
-            found = True
-        elif photo.is_file():
-            photo.unlink()
-            found = True
+    tensors = settings.tensors_dir
+    found = remove_photos(settings.images_dir, name)
     manifest = load_manifest(tensors)
     if manifest and manifest.people.pop(name, None) is not None:
         save_manifest(tensors, manifest)
@@ -93,6 +86,19 @@ def _remove_person(settings: Settings, name: str) -> bool:
     if npy.is_file():
         npy.unlink()
         found = True
+    return found
+
+
+def remove_photos(images_dir: Path, name: str) -> bool:
+    """A person's photos: database_image/<name>/ and database_image/<name>.*; returns whether any were there."""
+    found = False
+    for photo in [*images_dir.glob(f"{glob_escape(name)}.*"), images_dir / name]:
+        if photo.is_dir():
+            shutil.rmtree(photo)
+            found = True
+        elif photo.is_file():
+            photo.unlink()
+            found = True
     return found
 
 

@@ -213,13 +213,11 @@ def load_gallery(folder: Path, recognizer_sha256: str, dim: int, previous: Galle
     for path in files:
         if path.stem not in manifest.people:
             warnings.append(f"{path}: not in the manifest (seed-era or foreign); ignored")
+    gallery = Gallery.from_people(people, dim) if kept is None else apply_changes(previous, kept, people)
+    gallery.sources = {name: sources[name] for name in gallery.names}  # before prepare_index: its name uses them
     if kept is None:
-        gallery = Gallery.from_people(people, dim)
-        gallery.sources = {name: sources[name] for name in gallery.names}
         prepare_index(gallery, folder, recognizer_sha256)
     else:
-        gallery = apply_changes(previous, kept, people)
-        gallery.sources = {name: sources[name] for name in gallery.names}
         gallery.prepare()
     return gallery, warnings
 

@@ -45,13 +45,12 @@ class Capture:
     count: int
     min_face: int  # pixels: smaller faces make poor templates
     samples: list[Sample] = field(default_factory=list)
-    frames_without_face: int = 0
     frames: int = 0  # frames offered
 
     def offer(self, engine: FaceEngine, frame: np.ndarray, faces: list[Face]) -> None:
+        self.frames += 1
         face = largest(faces)
         if face is None or min(face.width, face.height) < self.min_face:
-            self.frames_without_face += 1
             return
         crop = engine.crops(frame, [face])[0]
         embedding = engine.embedder.embed([crop], flip=TEMPLATE_FLIP)[0]

@@ -110,8 +110,9 @@ def layout(shape: tuple[int, ...], overlays, door: DoorState, now: float) -> Lay
 def face_mark(overlay) -> FaceMark:
     colour = FACE_COLOURS.get(overlay.state, (200, 200, 200))
     if overlay.state == "known" or (overlay.state == "pending" and overlay.label):  # a name, or "blink"
-        return FaceMark(tuple(int(v) for v in overlay.box), colour, overlay.label)
-    text = FACE_WORDS.get(overlay.state, overlay.label)
+        text = overlay.label
+    else:
+        text = FACE_WORDS.get(overlay.state, overlay.label)
     return FaceMark(tuple(int(v) for v in overlay.box), colour, text)
 
 
@@ -142,10 +143,15 @@ def panel_lines(door: DoorState) -> list[str]:
 def panel_rect(lines: list[str], width: int, height: int, at_top: bool) -> tuple[int, int, int, int]:
     scale = text_scale(height) * 0.8
     text_w = max(cv2.getTextSize(line, FONT, scale, 1)[0][0] for line in lines)
-    line_h = cv2.getTextSize("Ag", FONT, scale, 1)[0][1] * 2
-    pad = round(line_h * 0.4)
+    line_h, pad = _line_metrics(scale)
     box_w, box_h = min(text_w + 2 * pad, width), line_h * len(lines) + pad
     return (0, 0, box_w, box_h) if at_top else (0, height - box_h, box_w, height)
+
+
+def _line_metrics(scale: float) -> tuple[int, int]:
+    """Line height and padding of the corner panel's text at this scale."""
+    line_h = cv2.getTextSize("Ag", FONT, scale, 1)[0][1] * 2
+    return line_h, round(line_h * 0.4)
 
 
 # ----- painting ---------------------------------------------------------------------------------
@@ -187,8 +193,7 @@ def shade(canvas: np.ndarray, rect, colour, alpha: float) -> None:
 
 def draw_lines(canvas: np.ndarray, rect, lines: list[str], scale: float) -> None:
     x1, y1, _, _ = rect
-    line_h = cv2.getTextSize("Ag", FONT, scale, 1)[0][1] * 2
-    pad = round(line_h * 0.4)
+    line_h, pad = _line_metrics(scale)
     for i, line in enumerate(lines):
         weight = 2 if i == 0 else 1
         cv2.putText(canvas, line, (x1 + pad, y1 + pad + line_h * (i + 1) - line_h // 4), FONT, scale, WHITE,

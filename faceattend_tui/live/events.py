@@ -332,7 +332,3 @@ class StartCapture(Command):
     seconds: float
     count: int
 
-
-COMMAND_TYPES: tuple[type[Command], ...] = (
-    Shutdown, Pause, Reload, SetPreview, SetSource, SetSession, ShowOutcome, SetNames, StartCapture,
-)

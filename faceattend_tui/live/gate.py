@@ -16,37 +16,35 @@ import numpy as np
 from faceattend_tui.live.events import Checkin, Spoof
 from faceattend_tui.live.liveness import LivenessCheck, LivenessRules, Observation
 from faceattend_tui.live.tracker import Decision, Track
-from faceattend_tui.vision.types import Face
 
 
 @dataclass
 class Held:
     decision: Decision
     crop: np.ndarray
-    name: str  # display name, for the spoof report
 
 
 class LivenessGate:
-    def __init__(self, rules: LivenessRules, landmarks, min_face: int):
+    def __init__(self, rules: LivenessRules, landmarks):
         self.rules = rules
         self.landmarks = landmarks  # vision.landmarks106.Landmarks106 (or a stand-in in tests)
-        self.min_face = min_face
         self.checks: dict[int, LivenessCheck] = {}
         self.held: dict[int, Held] = {}
         self.reported: set[int] = set()  # tracks already reported as spoofs
 
     def observe(self, frame: np.ndarray, tracks: list[Track], now: float) -> None:
-        """Run the landmark model on the faces that still need evidence and feed their checks."""
+        """Run the landmark model on the faces that still need evidence and feed their checks.
+
+        `tracks` are this frame's recognisable tracks (big enough to recognise).
+        """
         due = [t for t in tracks if self._needs_evidence(t)]
         if not due:
             return
-        faces = [Face(t.box, t.score, t.landmarks) for t in due]
+        faces = [t.face() for t in due]
         for track, points in zip(due, self.landmarks.points(frame, faces), strict=True):
             self._check(track.id).add(Observation(now, points, track.landmarks, track.box))
 
     def _needs_evidence(self, track: Track) -> bool:
-        if min(track.box[2] - track.box[0], track.box[3] - track.box[1]) < self.min_face:
-            return False
         waiting = track.state == "pending" or track.id in self.held
         return waiting and not self._check(track.id).done
 
@@ -55,8 +53,8 @@ class LivenessGate:
             self.checks[track_id] = LivenessCheck(self.rules)
         return self.checks[track_id]
 
-    def hold(self, decision: Decision, crop: np.ndarray, name: str) -> None:
-        self.held[decision.track_id] = Held(decision, crop, name)
+    def hold(self, decision: Decision, crop: np.ndarray) -> None:
+        self.held[decision.track_id] = Held(decision, crop)
 
     def live(self, track_id: int) -> bool:
         return track_id in self.checks and self.checks[track_id].verdict().live

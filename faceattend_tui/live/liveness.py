@@ -297,7 +297,15 @@ class LivenessCheck:
         self.motion_run = 0
         self.flat_frames = 0
         self.too_small = False
-        self.latest: Measures | None = None
+        self._last: tuple[Frame, list[Planarity]] | None = None  # the latest usable frame and its comparisons
+
+    @property
+    def latest(self) -> Measures | None:
+        """What the latest usable frame showed (computed on demand; the window is unchanged since)."""
+        if self._last is None:
+            return None
+        frame, seen = self._last
+        return _measures(frame, np.array([f.openness for f in self.frames]).reshape(-1, 2), seen)
 
     @property
     def done(self) -> bool:
@@ -368,10 +376,9 @@ class LivenessCheck:
         self._forget(frame.time)
         seen = self._compare(frame)
         self.frames.append(frame)
-        openness = np.array([f.openness for f in self.frames]).reshape(-1, 2)
         if self.blink is None:
             self.blink = find_blink(list(self.frames), self.rules)
-        self.latest = _measures(frame, openness, seen)
+        self._last = frame, seen
 
     def _forget(self, now: float) -> None:
         while self.frames and now - self.frames[0].time > self.rules.window_seconds:

@@ -40,14 +40,12 @@ def display_problem() -> str | None:
     """Why a window cannot be shown here, or None when it can.
 
     Qt aborts the whole process when it cannot reach a display, so the first window is opened
-    in a throwaway process.
+    in a throwaway process, with this process's environment (`Preview.start` has quietened Qt in it).
     """
     if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         return "no display (DISPLAY is not set; over SSH the preview needs the station's screen)"
-    environ = dict(os.environ)
-    quiet_qt(environ)
     try:
-        probe = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=15, env=environ)
+        probe = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=15)
     except subprocess.TimeoutExpired:
         return "the display did not answer within 15 s"
     if probe.returncode != 0:

@@ -65,7 +65,7 @@ class LiveRecognizer:
         self.gate = None  # holds check-ins until a sign of life, when the liveness check is on
         if settings.liveness != "off":
             rules = dataclasses.replace(RECOMMENDED, evidence=settings.liveness)
-            self.gate = LivenessGate(rules, engine.landmarks, settings.min_face)
+            self.gate = LivenessGate(rules, engine.landmarks)
 
     def set_gallery(self, gallery: Gallery) -> None:
         """New enrolled people take effect at once; undecided tracks simply keep voting."""
@@ -79,11 +79,12 @@ class LiveRecognizer:
         detected = time.perf_counter()
         tracks = self.tracker.update(faces, now)
         tracked = time.perf_counter()
-        events = self._recognise(frame, tracks, now)
+        recognisable = [t for t in tracks if self._recognisable(t)]
+        events = self._recognise(frame, recognisable, now)
         embedded = time.perf_counter()
         if self.gate is not None:
             self.gate.forget(self.tracker.removed)
-            self.gate.observe(frame, tracks, now)
+            self.gate.observe(frame, recognisable, now)
             events += self.gate.release(now, decision_event)
         self.times.add("detect", detected - start)
         self.times.add("track", tracked - detected)
@@ -98,13 +99,14 @@ class LiveRecognizer:
         return self.gate.waiting_for(track.id) if self.gate is not None else None
 
     def _recognise(self, frame: np.ndarray, tracks: list[Track], now: float) -> list[Checkin | Unknown]:
-        due = [t for t in tracks if self._recognisable(t) and self.voter.needs_embedding(t, now)]
+        """Embed and vote on the recognisable `tracks` that need it."""
+        due = [t for t in tracks if self.voter.needs_embedding(t, now)]
         due.sort(key=lambda t: (t.decided, t.vote_count, -t.hits))  # undecided, fewest votes first: all get turns
         chosen = due[: self.settings.max_embeds_per_frame]
         self.times.skipped_embeds += len(due) - len(chosen)
         if not chosen:
             return []
-        crops = self.engine.crops(frame, [t_face(t) for t in chosen])
+        crops = self.engine.crops(frame, [t.face() for t in chosen])
         embeddings = self.engine.embedder.embed(crops)
         matches = self.gallery.match(embeddings, self.settings.threshold, self.norm)
         events = []
@@ -113,7 +115,7 @@ class LiveRecognizer:
             if decision is None:
                 continue
             if decision.kind == "checkin" and self.gate is not None and not self.gate.live(track.id):
-                self.gate.hold(decision, crop, self.names.get(decision.name, decision.name))
+                self.gate.hold(decision, crop)
                 continue
             events.append(decision_event(decision, crop))
         return events
@@ -135,10 +137,6 @@ class LiveRecognizer:
             busy = Busy(message=f"{t.faces} faces in view: recognising {self.settings.max_embeds_per_frame} "
                                 "per frame, the rest wait their turn")
         return stats, busy
-
-
-def t_face(track: Track) -> Face:
-    return Face(track.box, track.score, track.landmarks)
 
 
 def overlay(track: Track, names: dict[str, str], waiting: str | None = None) -> Overlay:

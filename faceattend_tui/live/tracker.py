@@ -46,13 +46,16 @@ class Track:
     best_similarity: float = -1.0  # highest similarity of any vote so far
     best_name: str | None = None  # gallery name behind best_similarity, even under the threshold
     last_name: str | None = None  # latest vote, for display
-    last_similarity: float = -1.0
     last_embedding: float | None = None  # time of the latest vote
     embedded_box: np.ndarray | None = None  # box at the latest vote
 
     @property
     def decided(self) -> bool:
         return self.state != "pending"
+
+    def face(self) -> Face:
+        """The track's latest detection as a Face."""
+        return Face(self.box, self.score, self.landmarks)
 
     def observe(self, face: Face, now: float) -> None:
         self.box = np.asarray(face.box, dtype=np.float32).copy()
@@ -201,7 +204,7 @@ class Voter:
         if name is not None and similarity > track.best_similarity:
             track.best_similarity, track.best_name = similarity, name
         matched = name if name is not None and similarity >= self.rules.threshold else None
-        track.last_name, track.last_similarity = matched, similarity
+        track.last_name = matched
         track.last_embedding, track.embedded_box = now, track.box.copy()
         track.vote_count += 1
         if track.first_vote is None:

@@ -303,7 +303,6 @@ class Worker:
 
     def _capture_step(self, frame) -> None:
         self.capture.offer(self.engine, frame, self.recognizer.last_faces)
-        self.capture.frames += 1
         if time.monotonic() >= self.capture.until:
             self._finish_capture()
 

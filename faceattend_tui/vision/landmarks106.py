@@ -58,8 +58,7 @@ def crop_matrix(box: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
 
 def invert_affine(matrix: np.ndarray) -> np.ndarray:
     """The inverse of a 2x3 affine map."""
-    linear = np.linalg.inv(matrix[:, :2])
-    return np.hstack([linear, -linear @ matrix[:, 2:3]])
+    return cv2.invertAffineTransform(matrix)
 
 
 def crops(image: np.ndarray, faces: list[Face]) -> tuple[np.ndarray, np.ndarray]:

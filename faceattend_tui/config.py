@@ -18,6 +18,7 @@ CONFIG_NAME = "faceattend.toml"
 ENV_PREFIX = "FACEATTEND_"
 IMAGES_DIR = "database_image"
 LIVENESS_MODES = ("off", "blink")
+PREVIEW_MODES = ("window", "fullscreen", "off")
 TENSORS_DIR = "database_tensor"
 MODELS_DIR = "models"
 EXPORTS_DIR = "exports"
@@ -54,7 +55,7 @@ class Settings:
     landmarks: str = setting("landmarks_2d106", "106-point landmark model for liveness: a registry name or .onnx file")
     # the door display (the window on the station's screen)
     preview: str = setting("window", "the door display: in a window, full screen, or off",
-                           ("window", "fullscreen", "off"))
+                           PREVIEW_MODES)
     banner_seconds: float = setting(3.0, "how long a check-in's banner stays on the door display")
     sound: bool = setting(False, "a short tone on a check-in and another on 'please see staff'")
     # the camera
@@ -107,10 +108,6 @@ class Settings:
         """Folders that hold face data or records: only this user may read them."""
         return (self.images_dir, self.tensors_dir, self.exports_dir)
 
-    def overrides(self) -> dict:
-        """Every value but the data root, to rebuild these settings elsewhere (the worker process)."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "data"}
-
 
 def describe() -> list[tuple[str, object, str]]:
     """(name, default, description) of every setting but the data root."""
@@ -134,7 +131,7 @@ def load_settings(data: Path, overrides: dict | None = None, environ: dict | Non
     values.update(_from_environment(os.environ if environ is None else environ))
     values.update({k: v for k, v in (overrides or {}).items() if v is not None})
     names = {f.name: f for f in dataclasses.fields(Settings)}
-    unknown = sorted(set(values) - set(names) - {"data"})
+    unknown = sorted(set(values) - set(names))
     if unknown:
         raise ConfigError(f"{data / CONFIG_NAME}: unknown setting(s): {', '.join(unknown)}")
     values.pop("data", None)

@@ -11,7 +11,7 @@ import cv2
 import onnxruntime as ort
 
 from faceattend_tui.config import Settings
-from faceattend_tui.vision.models import ASSETS, asset_candidates, cache_dir, file_candidates, find_asset, sha256_file
+from faceattend_tui.vision.models import ASSETS, asset_candidates, cache_dir, file_candidates, sha256_file
 from faceattend_tui.vision.runtime import cuda_problem
 
 
@@ -24,9 +24,9 @@ def model_lines(settings: Settings) -> list[str]:
 
 def _describe_model(value: str, data: Path) -> str:
     if value in ASSETS:
-        used = find_asset(value, data)
-        damaged = [p for p in asset_candidates(value, data) if p.is_file() and p != used
-                   and sha256_file(p) != ASSETS[value].sha256]
+        hashes = {p: sha256_file(p) for p in asset_candidates(value, data) if p.is_file()}  # each copy hashed once
+        used = next((p for p, digest in hashes.items() if digest == ASSETS[value].sha256), None)
+        damaged = [p for p, digest in hashes.items() if digest != ASSETS[value].sha256]
         note = "".join(f"; damaged copy ignored: {p} (SHA-256 MISMATCH)" for p in damaged)
         if used is None:
             return f"not installed (run `faceattend models install`){note}"

@@ -23,8 +23,10 @@ from faceattend_tui.attendance import (
 )
 from faceattend_tui.config import Settings
 from faceattend_tui.files import atomic_write, make_private_dir
+from faceattend_tui.gallery import enroll
 from faceattend_tui.gallery.extract import Extractor
 from faceattend_tui.gallery.templates import enrolled_counts
+from faceattend_tui.shared_gallery import forget_folder
 from faceattend_tui.vision.imageio import ImageError, read_bytes, read_image
 
 
@@ -61,7 +63,7 @@ def _difference(before: Person, after: Person) -> str:
     return ", ".join(parts) or "folder"
 
 
-def check_photos(path: Path, attendance: Attendance, lines) -> None:
+def check_photos(path: Path, lines) -> None:
     """Every photo named in the roster must be a readable image; raises RosterError naming the lines."""
     problems = []
     for line in lines:
@@ -79,7 +81,7 @@ def import_roster(attendance: Attendance, settings: Settings, path: Path, *, mak
                   user: str | None = None) -> ImportOutcome:
     """Check, then apply a roster CSV; photos are copied and extracted. Raises RosterError, writes nothing then."""
     lines = read_roster(path)
-    check_photos(path, attendance, lines)
+    check_photos(path, lines)
     plan = plan_import(attendance, lines)
     outcome = ImportOutcome(plan)
     outcome.joined = apply_import(attendance, plan, user)
@@ -95,8 +97,7 @@ def copy_photo(settings: Settings, person: Person, photo: Path) -> bool:
     """Copy a roster photo into the person's folder; False when the same photo is already there."""
     data = read_bytes(photo)
     folder = settings.images_dir / person.folder
-    make_private_dir(settings.images_dir)
-    make_private_dir(folder)
+    make_private_dir(folder)  # and database_image/ when missing
     digest = hashlib.sha256(data).hexdigest()
     for existing in folder.iterdir():
         if existing.is_file() and hashlib.sha256(existing.read_bytes()).hexdigest() == digest:
@@ -104,3 +105,13 @@ def copy_photo(settings: Settings, person: Person, photo: Path) -> bool:
     target = folder / f"roster-{digest[:12]}{photo.suffix.lower()}"
     atomic_write(target, data)
     return True
+
+
+def remove_person(attendance: Attendance, settings: Settings, person: Person, *, erase: bool,
+                  user: str | None = None) -> None:
+    """They left (records kept) or an erasure request: their templates go first from the shared log
+    (while the database is away nothing is removed), then photos and templates here, then the records."""
+    if person.folder:
+        forget_folder(attendance.store, settings.tensors_dir, person.folder)
+        enroll.remove_person(settings, person.folder)
+    attendance.remove_person(person.id, erase=erase, user=user)

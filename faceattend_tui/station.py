@@ -55,8 +55,8 @@ from faceattend_tui.gallery import enroll
 from faceattend_tui.gallery.templates import GalleryError, enrolled_counts
 from faceattend_tui.live import events as ev
 from faceattend_tui.live.worker import WorkerConfig, WorkerHandle
-from faceattend_tui.people import import_roster
-from faceattend_tui.shared_gallery import forget_folder, sync_gallery
+from faceattend_tui.people import import_roster, remove_person
+from faceattend_tui.shared_gallery import sync_gallery
 from faceattend_tui.vision.pipeline import FaceEngine
 
 
@@ -224,12 +224,13 @@ class Station:
 
     def sync_roster(self) -> SyncResult:
         """Make the log's people match the enrolled templates (added or removed outside the station)."""
+        enrolled = enrolled_counts(self.settings.tensors_dir)
         with self.lock:
             try:
-                result = self.attendance.sync_people(enrolled_counts(self.settings.tensors_dir), user=self.user)
+                result = self.attendance.sync_people(enrolled, user=self.user)
             except ConflictError:  # another door enrolled the same folder a moment ago: take theirs
                 self.attendance.refresh()
-                result = self.attendance.sync_people(enrolled_counts(self.settings.tensors_dir), user=self.user)
+                result = self.attendance.sync_people(enrolled, user=self.user)
         if result.changed and self.worker is not None:
             self.worker.send(ev.SetNames(self._names()))
         return result
@@ -274,8 +275,7 @@ class Station:
                 session = self.attendance.start_session(name, late_after, group=group or None, user=self.user)
             except (ValueError, RuntimeError, StoreError) as exc:
                 raise StationError(str(exc)) from None
-            self.live.unknown_faces = 0
-        self.worker.send(self._door_session())
+        self._session_changed()
         return session
 
     def stop_session(self, pin: str | None = None) -> Session:
@@ -285,8 +285,7 @@ class Station:
                 session = self.attendance.stop_session(user=self.user)
             except (RuntimeError, StoreError) as exc:
                 raise StationError(str(exc)) from None
-            self.live.unknown_faces = 0
-        self.worker.send(ev.SetSession(""))
+        self._session_changed()
         return session
 
     def sessions(self) -> list[Session]:
@@ -373,13 +372,15 @@ class Station:
     def enrollee(self, who: EnrollTarget) -> Person | None:
         """Whom an enrollment is for: someone on the roster, or None for a newcomer; raises when unclear."""
         with self.lock:
-            if who.name in {p.id for p in self.attendance.people()}:
-                return self.attendance.person(who.name)
-            named = [p for p in self.attendance.people() if p.name == " ".join(who.name.split())]
+            by_id = self.attendance.person(who.name)
+            if by_id is not None and by_id.active:
+                return by_id
             if who.person_id:
-                if self.attendance.person(who.person_id) is not None:
-                    raise StationError(f"id {who.person_id!r} is already {self.attendance.person(who.person_id).name}")
+                taken = self.attendance.person(who.person_id)
+                if taken is not None:
+                    raise StationError(f"id {who.person_id!r} is already {taken.name}")
                 return None
+            named = [p for p in self.attendance.people() if p.name == " ".join(who.name.split())]
             if len(named) > 1:
                 raise StationError(f"{len(named)} people are called {who.name!r}: type the id of one "
                                    f"({', '.join(p.id for p in named)}), or a new id for a newcomer")
@@ -414,10 +415,7 @@ class Station:
             if person is None:
                 raise StationError(f"no person with id {person_id!r}")
             try:
-                if person.folder:  # the shared copy first: while the database is away, nothing is removed
-                    forget_folder(self.store, self.settings.tensors_dir, person.folder)
-                    enroll.remove_person(self.settings, person.folder)
-                self.attendance.remove_person(person_id, erase=erase, user=self.user)
+                remove_person(self.attendance, self.settings, person, erase=erase, user=self.user)
             except (GalleryError, LookupError, StoreError) as exc:
                 raise StationError(str(exc)) from None
         self.worker.send(ev.Reload())
@@ -439,13 +437,14 @@ class Station:
         """
         updates = self._shared_updates()
         retries, self._unsaved = self._unsaved, []
-        for event in [*retries, *self.worker.poll(timeout)]:
-            if self.on_event is not None and event not in retries:
+        fresh = self.worker.poll(timeout)
+        for retried, event in [*((True, e) for e in retries), *((False, e) for e in fresh)]:
+            if self.on_event is not None and not retried:
                 self.on_event(event)
             try:
                 update = self.handle(event)
             except (StoreError, OSError, ValueError) as exc:
-                update = self._not_recorded(event, exc, retried=event in retries)
+                update = self._not_recorded(event, exc, retried=retried)
             if update is not None:
                 updates.append(update)
         return updates
@@ -510,7 +509,7 @@ class Station:
             if not result.expected:
                 self._tell_door(ev.ShowOutcome("not-on-list", person.name, event.track, "- please see staff"))
                 return Sighting(person.name, event.similarity, when, "not on list")
-            row, counts = self.attendance.roster_row(person.id), self.attendance.counts()
+            row, counts = self.attendance.roster_row(person.id, checkin=result.checkin), self.attendance.counts()
         self._tell_door(door_outcome(row, result.new, event.track, self.attendance.active))
         self._tell_door(self._door_session(counts))
         return CheckinShown(row, counts, event.similarity, when, result.new, event.face_jpeg, event.sent or event.time)
@@ -533,33 +532,34 @@ class Station:
             updates += self._changes(self.store.changes())
         except StoreError as exc:
             updates.append(Problem(f"could not read what other stations wrote: {exc}"))
+        notes, self._gallery_notes = self._gallery_notes, []
+        updates += [self._live(note, "warning") for note in notes]  # templates this door could not take
         state = self.store.state()
         if shared_log(self.settings):
             words = "database online" if state.online else f"database offline, {state.waiting} waiting"
-            if words != self.live.database:
-                back = not self.live.database.startswith("database online") and state.online and self.live.database
+            if words != self.live.database:  # open() said "database online": a change is going away or back
                 self.live.database = words
-                notice = ("the database is back; waiting check-ins were sent" if back else
-                          "" if state.online else f"the database cannot be reached ({state.note}); check-ins are "
-                          "kept here and sent when it is back")
+                notice = ("the database is back; waiting check-ins were sent" if state.online else
+                          f"the database cannot be reached ({state.note}); check-ins are kept here and sent "
+                          "when it is back")
                 updates.append(self._live(notice, "information" if state.online else "warning"))
         return updates
 
     def _changes(self, changes: list[Change]) -> list[Update]:
         updates: list[Update] = []
-        if any(c.table in ("people", "sessions", "marks", "all") for c in changes):
-            updates += self._reread()  # first: a check-in may belong to a session this station just learnt of
+        tables = {c.table for c in changes}
+        if tables & {"people", "sessions", "marks", "all"}:  # first: a check-in may belong to a session just learnt of
+            updates += self.refresh(names=bool(tables & {"people", "all"}))
         for change in changes:
             if change.table == "checkins":
                 update = self._remote_checkin(change.checkin)
                 if update is not None:
                     updates.append(update)
-            elif change.table == "templates":
-                if self.share_gallery():
-                    self.worker.send(ev.Reload())
             elif change.table == "dropped":
                 updates.append(Problem(f"a check-in kept while the database was away was not sent: "
                                        f"{change.checkin.person_id} or their session was erased meanwhile"))
+        if "templates" in tables and self.share_gallery():  # once, however many template changes came
+            self.worker.send(ev.Reload())
         return updates
 
     def _remote_checkin(self, checkin: Checkin) -> CheckinShown | None:
@@ -575,24 +575,21 @@ class Station:
         return CheckinShown(row, counts, checkin.similarity or 0.0, checkin.time, True,
                             station=checkin.station or "another station")
 
-    def refresh(self) -> list[Update]:
-        """Read people and the running session again (another station changed them)."""
-        return self._reread()
-
-    def _reread(self) -> list[Update]:
-        """People or sessions changed elsewhere: read them again, and tell the worker of a new session."""
+    def refresh(self, names: bool = True) -> list[Update]:
+        """People or sessions changed elsewhere: read them again, tell the worker of a new session and,
+        when people changed (`names`), of their display names."""
         with self.lock:
             before = self.attendance.active
             self.attendance.refresh()
             after = self.attendance.active
         updates: list[Update] = [RosterChanged()]
         if (before and before.id) != (after and after.id):
-            self._tell_door(self._door_session())
-            self.live.unknown_faces = 0
+            self._session_changed()
             notice = (f"session {after.name!r} was started at {after.station or 'another station'}" if after else
                       f"session {before.name!r} was stopped at another station")
             updates.append(self._live(notice))
-        self.worker.send(ev.SetNames(self._names()))
+        if names:
+            self.worker.send(ev.SetNames(self._names()))
         return updates
 
     def _refused(self, event: ev.Spoof) -> Sighting:
@@ -605,6 +602,11 @@ class Station:
                                                   "reason": "moved like a flat picture", "evidence": event.evidence},
                   self.user)
         return Sighting(name, 0.0, when, "picture refused")
+
+    def _session_changed(self) -> None:
+        """A session started or stopped (here or at another door): the unknown count starts again."""
+        self.live.unknown_faces = 0
+        self._tell_door(self._door_session())
 
     def _tell_door(self, command: ev.Command) -> None:
         if self.worker is not None:

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from faceattend_tui import __version__
-from faceattend_tui.config import DEVICES, LIVENESS_MODES, ConfigError, Settings, load_settings
+from faceattend_tui.config import DEVICES, LIVENESS_MODES, PREVIEW_MODES, ConfigError, Settings, load_settings
 from faceattend_tui.gallery.templates import GalleryError
 from faceattend_tui.vision.runtime import ModelError
 
@@ -75,7 +75,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 def add_door_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--preview", choices=("window", "fullscreen", "off"), default=None,
+    parser.add_argument("--preview", choices=PREVIEW_MODES, default=None,
                         help="the door display on the station's screen (default: the preview setting, window)")
     parser.add_argument("--no-preview", action="store_true", help="no door display (same as --preview off)")
     parser.add_argument("--liveness", choices=LIVENESS_MODES, default=None,

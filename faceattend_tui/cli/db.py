@@ -10,7 +10,8 @@ import argparse
 
 from faceattend_tui.attendance import StoreError, open_snapshot, open_store
 from faceattend_tui.attendance.pgschema import LATEST, mask_url
-from faceattend_tui.cli.records import EXIT_OK, EXIT_SKIPPED, CommandError, say
+from faceattend_tui.cli import EXIT_OK, EXIT_SKIPPED, say
+from faceattend_tui.cli.records import CommandError
 from faceattend_tui.config import Settings
 
 CHECKED = ("people", "person_groups", "sessions", "expected", "checkins", "marks", "audit", "templates")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from faceattend_tui.attendance.common import to_iso
-from faceattend_tui.cli.watch import human_line
+from faceattend_tui.cli.watch import ends_run, human_line, is_failure
 from faceattend_tui.live import events as ev
 from faceattend_tui.station import CheckinShown, LiveChanged, Problem, Sighting, Station, StationError
 
@@ -75,9 +75,9 @@ class Headless:
                  f"started session {session.name!r} for {session.audience} ({len(session.expected)} expected)")
 
     def on_event(self, event: ev.Event) -> None:
-        self.failed |= isinstance(event, ev.Error) or event.kind == "camera-error"
+        self.failed |= is_failure(event)
         self.say(ev.as_json(event), human_line(event))
-        if isinstance(event, ev.SourceFinished) or (isinstance(event, ev.Error) and event.fatal):
+        if ends_run(event):
             self.stop.set()
 
     def on_update(self, update) -> None:

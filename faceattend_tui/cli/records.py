@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import sys
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -34,10 +33,11 @@ from faceattend_tui.attendance import (
 )
 from faceattend_tui.attendance.export import free_path
 from faceattend_tui.attendance.security import MIN_PIN_LENGTH, RESET_PHRASE, PinError, check_pin, pin_required, set_pin
+from faceattend_tui.cli import EXIT_OK, EXIT_USAGE, say
 from faceattend_tui.config import Settings
-from faceattend_tui.files import atomic_write
+from faceattend_tui.files import atomic_write, make_private_dir
 
-EXIT_OK, EXIT_SKIPPED, EXIT_USAGE, EXIT_NOTHING = 0, 1, 2, 3
+EXIT_NOTHING = 3  # an export or report that selected nothing
 
 
 class CommandError(Exception):
@@ -46,10 +46,6 @@ class CommandError(Exception):
     def __init__(self, message: str, code: int = EXIT_USAGE):
         super().__init__(message)
         self.code = code
-
-
-def say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
 
 
 def parse_date(text: str | None, flag: str) -> date | None:
@@ -130,7 +126,7 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     name = f"report_{start}_{end}" + (f"_{args.group}" if args.group else "") + f".{args.format}"
     path = args.out or free_path(settings.exports_dir / name)
     try:
-        Path(path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        make_private_dir(Path(path).parent)
         atomic_write(Path(path), text.encode("utf-8"))
     except OSError as exc:
         raise CommandError(f"cannot write {path}: {exc.strerror or exc}") from None
@@ -199,16 +195,12 @@ def cmd_people_edit(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_people_remove(args: argparse.Namespace, settings: Settings) -> int:
-    from faceattend_tui.gallery import enroll
-    from faceattend_tui.shared_gallery import forget_folder
+    from faceattend_tui.people import remove_person
 
     with writable(settings) as attendance:
         try:
             person = attendance.find(args.person)
-            if person.folder:  # at every door when the database is shared
-                forget_folder(attendance.store, settings.tensors_dir, person.folder)
-                enroll.remove_person(settings, person.folder)
-            attendance.remove_person(person.id, erase=args.erase)
+            remove_person(attendance, settings, person, erase=args.erase)  # at every door when the database is shared
         except (LookupError, ValueError, StoreError) as exc:
             raise CommandError(str(exc)) from None
     done = "erased, with every attendance record" if args.erase else "left; photos and templates deleted, records kept"

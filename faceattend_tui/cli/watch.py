@@ -25,6 +25,16 @@ class WatchOptions:
     max_seconds: float | None = None
 
 
+def is_failure(event: ev.Event) -> bool:
+    """An event that makes the run end with exit code 1 (an error, a camera that failed)."""
+    return isinstance(event, ev.Error) or event.kind == "camera-error"
+
+
+def ends_run(event: ev.Event) -> bool:
+    """The source ended, or the worker cannot go on."""
+    return isinstance(event, ev.SourceFinished) or (isinstance(event, ev.Error) and event.fatal)
+
+
 def human_line(event: ev.Event) -> str:
     stamp = time.strftime("%H:%M:%S", time.localtime(getattr(event, "time", None) or time.time()))
     match event:
@@ -75,10 +85,10 @@ def _watch(settings: Settings, options: WatchOptions, out: TextIO) -> int:
     try:
         while deadline is None or time.monotonic() < deadline:
             for event in handle.poll(timeout=0.2):
-                failed |= isinstance(event, ev.Error) or event.kind == "camera-error"
+                failed |= is_failure(event)
                 opened |= event.kind == "camera-opened"
                 print(json.dumps(ev.as_json(event)) if options.json else human_line(event), file=out, flush=True)
-                if isinstance(event, ev.SourceFinished) or (isinstance(event, ev.Error) and event.fatal):
+                if ends_run(event):
                     return 1 if failed else 0
     finally:
         handle.stop()

@@ -54,7 +54,6 @@ class Actor:
     name: str
     enrolled: bool
     portrait: np.ndarray  # BGR, face centred horizontally at FACE_Y, about FACE_PX tall
-    origin: str  # where the face was taken from, for reports
 
 
 @dataclass(frozen=True, eq=False)
@@ -88,8 +87,7 @@ def demo_cast(engine, data_root: Path, log: Callable[[str], None] = print) -> De
             photos[role.photo] = (image, engine.detect(image))
         image, faces = photos[role.photo]
         box = face_near(faces, role.point, role.photo)
-        origin = f"{role.photo} face at {role.point}"
-        actors.append(Actor(role.name, role.enrolled, portrait(image, box), origin))
+        actors.append(Actor(role.name, role.enrolled, portrait(image, box)))
     return DemoCast(tuple(actors))
 
 

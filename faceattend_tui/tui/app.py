@@ -14,6 +14,7 @@ from textual.widgets import Footer, Input, Static
 from textual.worker import get_current_worker
 
 from faceattend_tui.attendance import StoreError
+from faceattend_tui.files import make_private_dir
 from faceattend_tui.station import Problem, Station, StationError
 from faceattend_tui.tui import messages as msg
 from faceattend_tui.tui.fasttable import FastTable
@@ -359,7 +360,7 @@ class StationApp(App):
         """Saved with the exports (the user's Downloads folder may not exist on a station)."""
         folder = self.station.settings.exports_dir
         try:
-            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            make_private_dir(folder)
             saved = self.save_screenshot(filename, str(path or folder))
         except OSError as exc:
             self.notify(f"could not save the screenshot: {exc}", severity="error")

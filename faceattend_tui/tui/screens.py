@@ -384,7 +384,7 @@ class EnrollScreen(Dialog):
         groups = tuple(g.strip() for g in self.query_one("#groups", Input).value.split(";") if g.strip())
         return EnrollTarget(text, self.query_one("#person-id", Input).value.strip(), groups)
 
-    @on(Input.Changed)
+    @on(Input.Changed, "#name, #person-id")  # the PIN and the groups do not change whom it is for
     def who_changed(self) -> None:
         target = self.target()
         self.query_one("#enroll-who", Static).update(Text(self.describe(target) if target.name else ""))

@@ -178,7 +178,12 @@ class SessionPane(Vertical):
     @staticmethod
     def entry(name: str, status: str, checkin, mark) -> tuple[str, str, tuple]:
         note = f"manual: {mark.reason}" if mark else ("camera" if checkin else "")
-        return status, name, (name, styled(status), clock(checkin.time if checkin else None), note)
+        return SessionPane.line(name, status, checkin.time if checkin else None, note)
+
+    @staticmethod
+    def line(name: str, status: str, when, note: str) -> tuple[str, str, tuple]:
+        """(status, name, cells): what the list sorts by, and what it shows."""
+        return status, name, (name, styled(status), clock(when), note)
 
     def redraw(self) -> None:
         order = {"absent": 0, "late": 1, "present": 2} if self.absent_first else {}
@@ -197,7 +202,6 @@ class SessionPane(Vertical):
         """A check-in in the running session: one row and the counts, not the whole list."""
         if self.summary is None or self.summary.session.ended_at is not None or counts is None:
             return
-        note = row.note or ("camera" if row.time else "")
-        self.entries[row.id] = (row.status, row.name, (row.name, styled(row.status), clock(row.time), note))
+        self.entries[row.id] = self.line(row.name, row.status, row.time, row.note or ("camera" if row.time else ""))
         self.query_one(FastTable).put(row.id, self.entries[row.id][2])
         self.show_counts(counts)

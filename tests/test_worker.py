@@ -348,3 +348,17 @@ def test_with_liveness_on_a_face_checks_in_only_after_it_blinks(engine, people, 
     ((when, checkin),) = checkins
     assert when >= 16 and checkin.name == "Yao"  # after the eyes opened again, not before
     assert checkin.evidence["blink_time"] is not None and checkin.evidence["frames"] >= 16
+
+
+def test_a_face_that_blinked_before_it_was_recognised_checks_in_with_its_evidence(engine, people, data_root,
+                                                                                  landmarks_model):
+    saved = engine.landmarks
+    engine.landmarks = BlinkingLandmarks(landmarks_model, {2, 3})  # live long before the votes agree
+    try:
+        settings = Settings(liveness="blink", votes_needed=10, window_votes=10, window_seconds=None)
+        live = LiveRecognizer(engine, gallery_of(engine, data_root), settings)
+        events = [e for i in range(24) for e in live.process(scene(people["yao"], 200), now=i / 15)]
+    finally:
+        engine.landmarks = saved
+    (checkin,) = [e for e in events if e.type == "checkin"]
+    assert checkin.name == "Yao" and checkin.evidence is not None and checkin.evidence["blink_time"] is not None

@@ -56,9 +56,6 @@ class LivenessGate:
     def hold(self, decision: Decision, crop: np.ndarray) -> None:
         self.held[decision.track_id] = Held(decision, crop)
 
-    def live(self, track_id: int) -> bool:
-        return track_id in self.checks and self.checks[track_id].verdict().live
-
     def release(self, now: float, make_checkin) -> list[Checkin | Spoof]:
         """Check-ins whose track turned live, and spoof reports (once per track)."""
         events = []

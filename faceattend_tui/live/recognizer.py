@@ -114,8 +114,8 @@ class LiveRecognizer:
             decision = self.voter.add_vote(track, match.name, match.similarity, now)
             if decision is None:
                 continue
-            if decision.kind == "checkin" and self.gate is not None and not self.gate.live(track.id):
-                self.gate.hold(decision, crop)
+            if decision.kind == "checkin" and self.gate is not None:  # released this frame if already live,
+                self.gate.hold(decision, crop)                              # with the evidence it carries
                 continue
             events.append(decision_event(decision, crop))
         return events

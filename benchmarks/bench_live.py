@@ -4,7 +4,8 @@ Scenes are 640x480 with up to 5 people from the demo cast walking in one after a
 Each line prints the median beside a naive loop (detect and embed every face in every frame)
 run on the same frames in the same process.
 
-    python benchmarks/bench_live.py [--threads 2] [--memory-seconds 120] [--data DIR]
+    python benchmarks/bench_live.py [--threads 2] [--device cpu] [--static-shapes auto] [--memory-seconds 120]
+        [--data DIR]
 """
 
 from __future__ import annotations
@@ -215,17 +216,22 @@ def memory(settings, seconds: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+    parser.add_argument("--static-shapes", default="auto", help="auto, on or off")
     parser.add_argument("--memory-seconds", type=float, default=120)
     parser.add_argument("--data", type=Path, default=None)
     args = parser.parse_args()
     data = args.data or Path(tempfile.mkdtemp(prefix="fa-bench-live-"))
-    settings = load_settings(data, {"device": "cpu", "threads": args.threads})
+    settings = load_settings(data, {"device": args.device, "threads": args.threads,
+                                    "static_shapes": args.static_shapes})
     log = lambda text: print(text, file=sys.stderr)  # noqa: E731
     engine = FaceEngine.from_settings(settings, log=log)
+    warm = engine.warm_up_frames()
     prepare_demo(settings, engine, log=log)
     gallery, _ = load_gallery(settings.tensors_dir, engine.recognizer.sha256, engine.embedder.dim)
     actors = demo_cast(engine, data, log=log).actors
-    print(f"device {engine.device}, {args.threads} threads, {len(gallery.names)} people enrolled")
+    print(f"device {engine.device}, {args.threads} threads, {len(gallery.names)} people enrolled; "
+          f"{warm.describe()}")
     frames, _ = scene(actors, seed=0, frames=300)
     throughput(engine, gallery, settings, frames)
     latency(engine, gallery, settings, [a for a in actors if a.enrolled])

@@ -24,6 +24,7 @@ MODELS_DIR = "models"
 EXPORTS_DIR = "exports"
 WORKER_LOG = "worker.log"
 DEVICES = ("auto", "cpu", "cuda")
+STATIC_MODES = ("auto", "on", "off")
 
 
 class ConfigError(Exception):
@@ -41,6 +42,8 @@ class Settings:
     # models and runtime
     device: str = setting("auto", "where models run: auto (the GPU when usable), cpu or cuda", DEVICES)
     threads: int = setting(0, "CPU threads per model (0: automatic)")
+    static_shapes: str = setting("auto", "fixed model input shapes, each prepared at start: auto (on for a GPU), "
+                                         "on or off", STATIC_MODES)
     detector: str = setting("scrfd_500m_bnkps", "face detector: a registry name or an .onnx file in models/")
     recognizer: str = setting("w600k_mbf", "face recogniser: a registry name or an .onnx file in models/")
     det_size: int = setting(640, "detector input size (long side, pixels)")

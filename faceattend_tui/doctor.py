@@ -12,7 +12,7 @@ import onnxruntime as ort
 
 from faceattend_tui.config import Settings
 from faceattend_tui.vision.models import ASSETS, asset_candidates, cache_dir, file_candidates, sha256_file
-from faceattend_tui.vision.runtime import cuda_problem
+from faceattend_tui.vision.runtime import NO_GPU, ModelError, cuda_problem, nvidia_gpus
 
 
 def model_lines(settings: Settings) -> list[str]:
@@ -87,16 +87,42 @@ def database_lines(settings: Settings) -> list[str]:
     return lines
 
 
-def report(settings: Settings, cameras: int = 4) -> tuple[list[str], bool]:
+def gpu_lines() -> list[str]:
     problem = cuda_problem()
+    gpus = nvidia_gpus()
+    if problem == NO_GPU:
+        return ["gpu:        none found (no NVIDIA driver): running on the CPU"]
+    lines = [f"gpu:        {'CUDA usable' if problem is None else 'not used: ' + problem}"]
+    return lines + [f"gpu {i}:      {gpu}" for i, gpu in enumerate(gpus)]
+
+
+def warmup_lines(settings: Settings) -> list[str]:
+    """Whether models get fixed input shapes here, and how long preparing them takes."""
+    from faceattend_tui.vision.pipeline import FaceEngine
+
+    try:
+        engine = FaceEngine.from_settings(settings, log=lambda _: None)
+    except ModelError as exc:
+        return [f"shapes:     not checked ({exc})"]
+    state = f"fixed input shapes {'on' if engine.static else 'off'} (static_shapes = {settings.static_shapes}, " \
+            f"models on the {engine.device.upper()})"
+    if not engine.static:
+        return [f"shapes:     {state}"]
+    frames, photos = engine.warm_up_frames(), engine.warm_up_photos()
+    return [f"shapes:     {state}", f"warm-up:    station {frames.describe()}; extraction {photos.describe()}"]
+
+
+def report(settings: Settings, cameras: int = 4, warm_up: bool = True) -> tuple[list[str], bool]:
     lines = [
         f"python:     {sys.version.split()[0]} on {platform.system()} {platform.machine()}",
         f"onnxruntime {ort.__version__}: providers {', '.join(ort.get_available_providers())}",
-        f"gpu:        {'CUDA usable' if problem is None else 'not used: ' + problem}",
+        *gpu_lines(),
         f"opencv:     {cv2.__version__}",
         f"data root:  {settings.data.resolve()}",
     ]
     lines += model_lines(settings)
+    if warm_up:
+        lines += warmup_lines(settings)
     lines += camera_lines(cameras)
     lines += display_lines()
     lines += database_lines(settings)

@@ -481,6 +481,9 @@ class Station:
                 self.live.device, self.live.models = event.device, f"{event.detector} + {event.recognizer}"
                 if self.share_gallery():
                     self.worker.send(ev.Reload())
+                if event.static_shapes:
+                    return self._live(f"recognition ready on {event.device}: fixed input shapes prepared in "
+                                      f"{event.warmup_s:.1f} s")
                 return self._live()
             case ev.CaptureResult():
                 return self._capture_done(event)

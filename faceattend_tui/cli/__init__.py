@@ -9,7 +9,15 @@ import time
 from pathlib import Path
 
 from faceattend_tui import __version__
-from faceattend_tui.config import DEVICES, LIVENESS_MODES, PREVIEW_MODES, ConfigError, Settings, load_settings
+from faceattend_tui.config import (
+    DEVICES,
+    LIVENESS_MODES,
+    PREVIEW_MODES,
+    STATIC_MODES,
+    ConfigError,
+    Settings,
+    load_settings,
+)
 from faceattend_tui.gallery.templates import GalleryError
 from faceattend_tui.vision.runtime import ModelError
 
@@ -56,6 +64,8 @@ def add_data(parser: argparse.ArgumentParser) -> None:
 def add_models(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", choices=DEVICES, default=None, help="where models run (default: auto)")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads per model (0: automatic)")
+    parser.add_argument("--static-shapes", choices=STATIC_MODES, default=None,
+                        help="fixed model input shapes, each prepared at start (default: auto, on for a GPU)")
     parser.add_argument("--detector", default=None, help="detector: a registry name or an .onnx file in models/")
     parser.add_argument("--recognizer", default=None, help="recogniser: a registry name or an .onnx file")
     parser.add_argument("--threshold", type=float, default=None, help="cosine below which a face is unknown")
@@ -67,7 +77,8 @@ def add_common(parser: argparse.ArgumentParser) -> None:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    keys = ("device", "threads", "detector", "recognizer", "threshold", "preview", "database", "liveness")
+    keys = ("device", "threads", "static_shapes", "detector", "recognizer", "threshold", "preview", "database",
+            "liveness")
     overrides = {k: getattr(args, k, None) for k in keys}
     if getattr(args, "no_preview", False):
         overrides["preview"] = "off"

@@ -48,7 +48,8 @@ def human_line(event: ev.Event) -> str:
             return (f"{stamp} {event.fps:5.1f} fps  detect {event.detect_ms:.1f} ms  "
                     f"embed {event.embed_ms:.1f} ms  {event.faces} faces")
         case ev.Ready():
-            return f"{stamp} worker ready on {event.device}: {event.people} people enrolled"
+            warm = f"; {event.warmup_s:.1f} s to prepare fixed input shapes" if event.static_shapes else ""
+            return f"{stamp} worker ready on {event.device}: {event.people} people enrolled{warm}"
         case ev.Status() | ev.Error():
             return f"{stamp} {event.kind or event.type}: {event.message}"
         case _:

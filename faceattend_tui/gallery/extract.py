@@ -8,9 +8,11 @@ before is kept unless its source image is gone or changed.
 from __future__ import annotations
 
 import hashlib
+import os
 import time
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,15 +25,19 @@ from faceattend_tui.gallery.templates import (
     changing,
     load_manifest,
     move_to_legacy,
+    person_file,
     read_rows,
     safe_name,
     save_manifest,
-    save_person,
+    write_atomic,
 )
 from faceattend_tui.vision.imageio import ImageError, decode_image, is_image_name, read_bytes
 from faceattend_tui.vision.pipeline import FaceEngine, largest
 
 CHECKPOINT_SECONDS = 5.0
+CHUNK = 32  # photos whose faces are found and embedded together
+LOADERS = min(8, os.cpu_count() or 2)  # threads reading and decoding photos
+WRITERS = 4  # threads writing template files
 
 
 @dataclass
@@ -89,9 +95,10 @@ class Extractor:
         self.tensors_dir = tensors_dir
         self.progress = progress or (lambda done, total, name: None)
         self.report = Report()
+        self.writes: list[Future] = []  # template files being written
 
     def run(self, force: bool = False) -> Report:
-        with changing(self.tensors_dir, "faceattend extract"):
+        with changing(self.tensors_dir, "faceattend extract"), ThreadPoolExecutor(WRITERS) as self.writer:
             return self._run(force)
 
     def _run(self, force: bool) -> Report:
@@ -106,8 +113,15 @@ class Extractor:
         photos = [Photo(name, p, p.relative_to(self.images_dir).as_posix()) for name, ps in people.items() for p in ps]
         self.report.people, self.report.images = len(people), len(photos)
         self._extract_all(people, photos, manifest)
-        save_manifest(self.tensors_dir, manifest)
+        self._save_manifest(manifest)
         return self.report
+
+    def _save_manifest(self, manifest: Manifest) -> None:
+        """The manifest, once every template file it names is on disk."""
+        for write in self.writes:
+            write.result()
+        self.writes.clear()
+        save_manifest(self.tensors_dir, manifest)
 
     def _starting_manifest(self, force: bool) -> Manifest:
         rec = self.engine.recognizer
@@ -161,17 +175,21 @@ class Extractor:
         reusable = {name: self._reusable_rows(name, manifest) for name in people}
         todo = [p for p in photos if p.key not in reusable[p.person]]
         fresh: dict[str, dict[str, tuple]] = {name: {} for name in people}
+        if todo:
+            self.engine.warm_up_photos()
         last_save = time.monotonic()
-        for done, photo in enumerate(self._loaded(todo), start=1):
-            row = self._embed_photo(photo)
-            self.progress(done, len(todo), photo.key)
-            if row is not None:
-                fresh[photo.person][photo.key] = row
-            if time.monotonic() - last_save > CHECKPOINT_SECONDS:
-                save_manifest(self.tensors_dir, manifest)
-                last_save = time.monotonic()
-            if self._person_complete(photo, todo, done):
-                self._save(photo.person, people[photo.person], reusable, fresh, manifest)
+        done = 0
+        for chunk in _chunks(self._loaded(todo), CHUNK):
+            for photo, row in zip(chunk, self._embed_photos(chunk), strict=True):
+                done += 1
+                self.progress(done, len(todo), photo.key)
+                if row is not None:
+                    fresh[photo.person][photo.key] = row
+                if time.monotonic() - last_save > CHECKPOINT_SECONDS:
+                    self._save_manifest(manifest)
+                    last_save = time.monotonic()
+                if self._person_complete(photo, todo, done):
+                    self._save(photo.person, people[photo.person], reusable, fresh, manifest)
         for name in people:
             if name not in {p.person for p in todo}:
                 self._save(name, people[name], reusable, fresh, manifest)
@@ -180,9 +198,16 @@ class Extractor:
     def _person_complete(photo: Photo, todo: list[Photo], done: int) -> bool:
         return done == len(todo) or todo[done].person != photo.person
 
-    def _loaded(self, todo: list[Photo]) -> Iterable[Photo]:
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            yield from pool.map(load_photo, todo)
+    def _loaded(self, todo: list[Photo]) -> Iterator[Photo]:
+        """The photos read and decoded on threads, in order, a bounded number ahead of their use."""
+        with ThreadPoolExecutor(max_workers=LOADERS) as pool:
+            ahead: deque = deque()
+            for photo in todo:
+                ahead.append(pool.submit(load_photo, photo))
+                if len(ahead) >= 2 * CHUNK:
+                    yield ahead.popleft().result()
+            while ahead:
+                yield ahead.popleft().result()
 
     def _reusable_rows(self, name: str, manifest: Manifest) -> dict[str, tuple]:
         """Rows whose source photo is unchanged: key -> (sha256, row, sample record)."""
@@ -209,23 +234,34 @@ class Extractor:
                 reusable[sample["image"]] = (sample["sha256"], row, sample)
         return reusable
 
-    def _embed_photo(self, photo: Photo) -> tuple | None:
-        if photo.error:
-            self.report.skipped.append(photo.error)
-            return None
-        search = self.engine.search_faces(photo.image)
-        faces = search.faces
-        if not faces:
+    def _embed_photos(self, photos: list[Photo]) -> list[tuple | None]:
+        """(sha256, row, sample record) per photo, or None; the photos' faces are found and embedded together."""
+        readable = [p for p in photos if not p.error]
+        searches = dict(zip(map(id, readable), self.engine.search_many([p.image for p in readable]), strict=True))
+        chosen = [(p.image, largest(searches[id(p)].faces)) for p in readable if searches[id(p)].faces]
+        embedded = iter(self.engine.embed_many(chosen, flip=TEMPLATE_FLIP))
+        results = []
+        for photo in photos:
+            if photo.error:
+                self.report.skipped.append(photo.error)
+                results.append(None)
+            else:
+                search = searches[id(photo)]
+                results.append(self._row(photo, search, next(embedded) if search.faces else None))
+            photo.image = None  # the decoded picture is not needed any more
+        return results
+
+    def _row(self, photo: Photo, search, row) -> tuple | None:
+        if row is None:
             why = f" ({self.engine.rule.why_not(search.refused)})" if search.refused else ""
             self.report.skipped.append(f"{photo.path}: no usable face found{why}")
             return None
-        face = largest(faces)
-        if len(faces) > 1:
-            self.report.notes.append(f"{photo.path}: {len(faces)} faces, took the largest")
-        row = self.engine.embed(photo.image, [face], flip=TEMPLATE_FLIP)[0]
+        face = largest(search.faces)
+        if len(search.faces) > 1:
+            self.report.notes.append(f"{photo.path}: {len(search.faces)} faces, took the largest")
         self.report.extracted += 1
         sample = {"image": photo.key, "sha256": photo.sha256, "box": face.as_dict()["box"],
-                  "score": round(face.score, 4), "faces": len(faces)}
+                  "score": round(face.score, 4), "faces": len(search.faces)}
         return photo.sha256, row, sample
 
     def _save(self, name: str, files: list[Path], reusable: dict, fresh: dict, manifest: Manifest) -> None:
@@ -242,7 +278,8 @@ class Extractor:
         if not rows:
             self._keep_or_skip(name, manifest)
             return
-        digest = save_person(self.tensors_dir, name, np.stack(rows))
+        data, digest = person_file(np.stack(rows))  # written on a thread: each file waits for the disk
+        self.writes.append(self.writer.submit(write_atomic, self.tensors_dir / f"{name}.npy", data))
         manifest.people[name] = {"samples": samples, "npy_sha256": digest}
 
     def _keep_or_skip(self, name: str, manifest: Manifest) -> None:
@@ -255,6 +292,17 @@ class Extractor:
         if old.is_file():
             move_to_legacy(self.tensors_dir, old)
         self.report.notes.append(f"{name}: no usable photo; not enrolled")
+
+
+def _chunks(items: Iterable, size: int) -> Iterator[list]:
+    chunk = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def _sha256(path: Path) -> str:

@@ -139,11 +139,17 @@ def npy_bytes(rows: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+def person_file(rows: np.ndarray) -> tuple[bytes, str]:
+    """The bytes of a template file and their SHA-256."""
+    data = npy_bytes(rows)
+    return data, hashlib.sha256(data).hexdigest()
+
+
 def save_person(folder: Path, name: str, rows: np.ndarray) -> str:
     """Write `<name>.npy` atomically; returns its SHA-256."""
-    data = npy_bytes(rows)
+    data, digest = person_file(rows)
     write_atomic(folder / f"{name}.npy", data)
-    return hashlib.sha256(data).hexdigest()
+    return digest
 
 
 def read_rows(path: Path, dim: int | None = None) -> np.ndarray:

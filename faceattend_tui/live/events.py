@@ -40,6 +40,8 @@ class Ready(Event):
     embedding_dim: int
     people: int
     pid: int
+    static_shapes: bool = False  # fixed input shapes, each prepared before this event
+    warmup_s: float = 0.0  # how long preparing them took
 
     def recognizer_identity(self) -> dict:
         return {"name": self.recognizer, "sha256": self.recognizer_sha256, "dim": self.embedding_dim}

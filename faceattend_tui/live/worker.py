@@ -12,6 +12,7 @@ import dataclasses
 import multiprocessing as mp
 import os
 import queue
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -88,14 +89,18 @@ class Worker:
 
     def start(self) -> None:
         self.engine = FaceEngine.from_settings(self.settings, log=lambda text: self.notice(text, "models"))
+        warm = self.engine.warm_up_frames()
         for note in self.engine.notes:
             self.notice(note, "device")
+        if self.engine.static:
+            print(f"static shapes on ({self.engine.device}): {warm.describe()}", file=sys.stderr, flush=True)
         self.recognizer = LiveRecognizer(self.engine, self._load_gallery(), self.settings)
         self.recognizer.names = dict(self.config.names)
         info = self.engine.recognizer
         self.emit(ev.Ready(device=self.engine.device, detector=self.settings.detector, recognizer=info.name,
                            recognizer_sha256=info.sha256, embedding_dim=self.engine.embedder.dim,
-                           people=len(self.recognizer.gallery.names), pid=os.getpid()))
+                           people=len(self.recognizer.gallery.names), pid=os.getpid(),
+                           static_shapes=self.engine.static, warmup_s=round(warm.seconds, 2)))
         self._set_preview(self.config.preview)
         self._open_source(self.config.source)
 
@@ -243,6 +248,9 @@ class Worker:
         self.emit(stats)
         if busy:
             self.emit(busy)
+        for shape in self.engine.take_late_shapes():
+            self.notice(f"input shape {shape} met after the warm-up: expect a pause of up to a second on a GPU "
+                        "(please report this)", "device")
 
     def _source_finished(self) -> None:
         self._close_source()

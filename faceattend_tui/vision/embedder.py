@@ -6,6 +6,7 @@ import numpy as np
 
 from faceattend_tui.vision.align import CROP_SIZE
 from faceattend_tui.vision.runtime import ModelError
+from faceattend_tui.vision.shapes import BATCHES, run_padded, up_to
 
 
 def check_signature(session, path: str) -> int:
@@ -36,7 +37,16 @@ class ArcFaceEmbedder:
         self.dim = check_signature(session, path)
         self.input_name = session.get_inputs()[0].name
         batch = session.get_inputs()[0].shape[0]
-        self.batch_size = batch if isinstance(batch, int) and batch > 0 else batch_size
+        self.fixed_batch = batch if isinstance(batch, int) and batch > 0 else None
+        self.batch_size = self.fixed_batch or batch_size
+        self.sizes: tuple[int, ...] | None = None  # static shapes: batches padded up to these
+
+    def use_static(self, sizes: tuple[int, ...] = BATCHES) -> None:
+        self.sizes = (self.fixed_batch,) if self.fixed_batch else sizes
+
+    def shapes(self, most: int) -> list[tuple[int, ...]]:
+        """The input shapes batches of up to `most` crops use with static shapes."""
+        return [(size, 3, CROP_SIZE, CROP_SIZE) for size in up_to(most, self.sizes)] if self.sizes else []
 
     def embed(self, crops: list[np.ndarray] | np.ndarray, flip: bool = False) -> np.ndarray:
         """(N, D) float32 unit vectors for N aligned BGR crops.
@@ -61,6 +71,8 @@ class ArcFaceEmbedder:
             return np.zeros((0, self.dim), dtype=np.float32)
         blob = np.asarray(crops, dtype=np.float32)[..., ::-1]  # BGR to RGB
         blob = ((blob - 127.5) / 127.5).transpose(0, 3, 1, 2)
+        if self.sizes:
+            return run_padded(self._run, blob, self.sizes).astype(np.float32, copy=False)
         parts = [
             self._run(np.ascontiguousarray(blob[i : i + self.batch_size]))
             for i in range(0, len(blob), self.batch_size)

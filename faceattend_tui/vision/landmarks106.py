@@ -19,7 +19,9 @@ import cv2
 import numpy as np
 
 from faceattend_tui.vision.layout106 import POINTS
-from faceattend_tui.vision.runtime import ModelError, RuntimeOptions, make_session
+from faceattend_tui.vision.runtime import ModelError, RuntimeOptions
+from faceattend_tui.vision.sessions import open_model
+from faceattend_tui.vision.shapes import LANDMARK_BATCHES, run_padded
 from faceattend_tui.vision.types import Face
 
 INPUT_SIZE = 192
@@ -92,6 +94,14 @@ class Landmarks106:
         self.input_name = session.get_inputs()[0].name
         batch = session.get_inputs()[0].shape[0]
         self.batch_size = batch if isinstance(batch, int) and batch > 0 else None
+        self.sizes: tuple[int, ...] | None = None  # static shapes: batches padded up to these
+
+    def use_static(self, sizes: tuple[int, ...] = LANDMARK_BATCHES) -> None:
+        self.sizes = (self.batch_size,) if self.batch_size else sizes
+
+    def shapes(self) -> list[tuple[int, ...]]:
+        """Every input shape this model meets with static shapes (any number of faces)."""
+        return [(size, 3, INPUT_SIZE, INPUT_SIZE) for size in self.sizes or ()]
 
     def points(self, image: np.ndarray, faces: list[Face]) -> np.ndarray:
         """(N, 106, 2) float32 points in image pixels, one row per face, in the order given."""
@@ -101,13 +111,18 @@ class Landmarks106:
         return decode(self._run(blob), matrices)
 
     def _run(self, blob: np.ndarray) -> np.ndarray:
-        if self.batch_size is None or len(blob) <= self.batch_size:
-            return self.session.run(None, {self.input_name: blob})[0]
-        step = self.batch_size
-        parts = [self.session.run(None, {self.input_name: blob[i : i + step]})[0] for i in range(0, len(blob), step)]
-        return np.concatenate(parts)
+        if self.sizes:
+            return run_padded(self._run_once, blob, self.sizes)
+        step = self.batch_size or len(blob)
+        return np.concatenate([self._run_once(blob[i : i + step]) for i in range(0, len(blob), step)])
+
+    def _run_once(self, blob: np.ndarray) -> np.ndarray:
+        return self.session.run(None, {self.input_name: blob})[0]
 
 
-def load(path, options: RuntimeOptions) -> Landmarks106:
+def load(path, options: RuntimeOptions, static_shapes: str = "off") -> Landmarks106:
     """The landmark model from a file, on a session built like every other one."""
-    return Landmarks106(make_session(path, options), str(path))
+    model = Landmarks106(open_model(path, options, static_shapes), str(path))
+    if model.session.static:
+        model.use_static()
+    return model

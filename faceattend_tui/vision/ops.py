@@ -8,8 +8,11 @@ import cv2
 import numpy as np
 
 
-def resize_into(image: np.ndarray, width: int, height: int, pad: float = 0.0, center: bool = False):
-    """Resize keeping the aspect ratio and pad to (height, width).
+def resize_into(image: np.ndarray, width: int, height: int, pad: float = 0.0, center: bool = False,
+                canvas_size: tuple[int, int] | None = None):
+    """Resize keeping the aspect ratio to fit (height, width) and pad to that size, or to the larger
+    `canvas_size` (height, width) when given (a fixed input shape; the extra rows and columns go
+    bottom-right).
 
     Returns the canvas, the scale applied and the (dx, dy) offset of the image inside it, so a
     point p on the canvas maps back to (p - offset) / scale.
@@ -21,7 +24,8 @@ def resize_into(image: np.ndarray, width: int, height: int, pad: float = 0.0, ce
     resized = cv2.resize(image, (new_w, new_h), interpolation=interp)
     dx = (width - new_w) // 2 if center else 0
     dy = (height - new_h) // 2 if center else 0
-    canvas = np.full((height, width, image.shape[2]), pad, dtype=image.dtype)
+    rows, cols = canvas_size or (height, width)
+    canvas = np.full((max(rows, height), max(cols, width), image.shape[2]), pad, dtype=image.dtype)
     canvas[dy : dy + new_h, dx : dx + new_w] = resized
     return canvas, scale, (dx, dy)
 

@@ -14,7 +14,9 @@ from faceattend_tui.vision import landmarks106, scrfd, yolov5face
 from faceattend_tui.vision.align import align_face
 from faceattend_tui.vision.embedder import ArcFaceEmbedder
 from faceattend_tui.vision.models import model_sha256, resolve_model
-from faceattend_tui.vision.runtime import RuntimeOptions, make_session, session_device
+from faceattend_tui.vision.runtime import RuntimeOptions, session_device
+from faceattend_tui.vision.sessions import open_model
+from faceattend_tui.vision.shapes import BATCHES, PHOTO_CANVASES, ShapeSessions, WarmUp, warm_all
 from faceattend_tui.vision.types import Face
 
 
@@ -46,14 +48,17 @@ class ModelInfo:
     sha256: str
 
 
-def load_detector(path: Path, options: RuntimeOptions, size: int = 640, score_threshold: float = 0.5):
+def load_detector(path: Path, options: RuntimeOptions, size: int = 640, score_threshold: float = 0.5,
+                  static_shapes: str = "off"):
     """An SCRFD or YOLOv5-face detector, chosen by the model's outputs."""
-    session = make_session(path, options)
+    session = open_model(path, options, static_shapes)
+    canvases = tuple(sorted({*PHOTO_CANVASES, size})) if session.static else None
     outputs = session.get_outputs()
     if len(outputs) == 1:
         yolov5face.check_signature(session.get_inputs(), outputs, str(path))
-        return yolov5face.Yolov5FaceDetector(session, str(path), size=size, score_threshold=score_threshold)
-    return scrfd.ScrfdDetector(session, str(path), size=size, score_threshold=score_threshold)
+        return yolov5face.Yolov5FaceDetector(session, str(path), size=size, score_threshold=score_threshold,
+                                             canvases=canvases)
+    return scrfd.ScrfdDetector(session, str(path), size=size, score_threshold=score_threshold, canvases=canvases)
 
 
 class FaceEngine:
@@ -67,24 +72,61 @@ class FaceEngine:
         self.notes = notes or []
         self.landmarks = landmarks  # the 106-point model, loaded when the liveness check is on
         self.rule = rule or FaceRule(0.0, 0)  # what enrollment from photos accepts
+        self.frame_batch = CAPTURE_BATCH  # most faces embedded together from one frame
 
     @classmethod
-    def from_settings(cls, settings: Settings, log: Callable[[str], None] = print) -> FaceEngine:
-        options = RuntimeOptions(device=settings.device, threads=settings.threads)
+    def from_settings(cls, settings: Settings, log: Callable[[str], None] = print,
+                      cuda_graphs: bool = True) -> FaceEngine:
+        options = RuntimeOptions(device=settings.device, threads=settings.threads, cuda_graphs=cuda_graphs)
+        static = settings.static_shapes
         det_path = resolve_model(settings.detector, settings.data, log)
         rec_path = resolve_model(settings.recognizer, settings.data, log)
-        detector = load_detector(det_path, options, settings.det_size, settings.det_threshold)
-        embedder = ArcFaceEmbedder(make_session(rec_path, options), str(rec_path))
+        detector = load_detector(det_path, options, settings.det_size, settings.det_threshold, static)
+        embedder = ArcFaceEmbedder(open_model(rec_path, options, static), str(rec_path))
+        if embedder.session.static:
+            embedder.use_static()
         info = ModelInfo(settings.recognizer, rec_path, model_sha256(settings.recognizer, rec_path))
         rule = FaceRule(settings.enroll_min_score, settings.enroll_min_face)
         landmarks = None
         if settings.liveness != "off":
-            landmarks = landmarks106.load(resolve_model(settings.landmarks, settings.data, log), options)
-        return cls(detector, embedder, info, options.notes, rule, landmarks)
+            landmarks = landmarks106.load(resolve_model(settings.landmarks, settings.data, log), options, static)
+        engine = cls(detector, embedder, info, options.notes, rule, landmarks)
+        engine.frame_batch = max(settings.max_embeds_per_frame, CAPTURE_BATCH)
+        return engine
 
     @property
     def device(self) -> str:
         return session_device(self.embedder.session)
+
+    # -- static shapes
+
+    def _shaped(self) -> list[ShapeSessions]:
+        models = [self.detector, self.embedder, self.landmarks]
+        return [m.session for m in models if m is not None and isinstance(m.session, ShapeSessions)]
+
+    @property
+    def static(self) -> bool:
+        return any(sessions.static for sessions in self._shaped())
+
+    def warm_up_frames(self) -> WarmUp:
+        """Run once every shape live frames meet: the detector, batches of up to `frame_batch` faces, landmarks."""
+        plan = [(self.detector, self.detector.frame_shapes()), (self.embedder, self.embedder.shapes(self.frame_batch))]
+        if self.landmarks is not None:
+            plan.append((self.landmarks, self.landmarks.shapes()))
+        return _warm(plan)
+
+    def warm_up_photos(self) -> WarmUp:
+        """Run once every shape photos meet: the photo canvases in batches, any number of faces."""
+        return _warm([(self.detector, self.detector.photo_shapes()),
+                      (self.embedder, self.embedder.shapes(BATCHES[-1]))])
+
+    def take_late_shapes(self) -> list[str]:
+        """Input shapes first met after a warm-up (each costs a pause on a GPU), once each."""
+        late = []
+        for sessions in self._shaped():
+            late += [f"{sessions.label} {shape}" for shape in sessions.late]
+            sessions.late.clear()
+        return late
 
     def detect(self, image: np.ndarray, threshold: float | None = None, size: int | None = None) -> list[Face]:
         return self.detector.detect(image, threshold=threshold, size=size)
@@ -95,28 +137,40 @@ class FaceEngine:
 
     def search_faces(self, image: np.ndarray, rule: FaceRule | None = None) -> FaceSearch:
         """As detect_thorough, keeping only faces that pass `rule` (default: the enrollment rule)."""
-        rule = rule or self.rule
-        refused = None
-        for pad, size, threshold in RETRIES:
-            if size == NATIVE:
-                size = native_size(image.shape, self.detector.size)
-            found = self._detect_padded(image, pad, size, threshold)
-            faces = [f for f in found if rule.accepts(f)]
-            if faces:
-                return FaceSearch(faces)
-            refused = max([*found, *([refused] if refused else [])], key=lambda f: f.score, default=None)
-        return FaceSearch([], refused)
+        return self.search_many([image], rule)[0]
 
-    def _detect_padded(self, image, pad: float, size: int | None, threshold: float | None) -> list[Face]:
+    def search_many(self, images: list[np.ndarray], rule: FaceRule | None = None) -> list[FaceSearch]:
+        """search_faces for several photos, each retry's detections batched across the photos still without a face."""
+        rule = rule or self.rule
+        found: list[FaceSearch | None] = [None] * len(images)
+        refused: list[Face | None] = [None] * len(images)
+        pending = list(range(len(images)))
+        for pad, size, threshold in RETRIES:
+            if not pending:
+                break
+            sizes = [native_size(images[i].shape, self.detector.size) if size == NATIVE else size for i in pending]
+            detected = self._detect_padded([images[i] for i in pending], pad, sizes, threshold)
+            still = []
+            for i, faces in zip(pending, detected, strict=True):
+                accepted = [f for f in faces if rule.accepts(f)]
+                if accepted:
+                    found[i] = FaceSearch(accepted)
+                    continue
+                refused[i] = max([*faces, *([refused[i]] if refused[i] else [])], key=lambda f: f.score, default=None)
+                still.append(i)
+            pending = still
+        return [search or FaceSearch([], refused[i]) for i, search in enumerate(found)]
+
+    def _detect_padded(self, images: list[np.ndarray], pad: float, sizes: list[int | None],
+                       threshold: float | None) -> list[list[Face]]:
         if pad <= 0:
-            return self.detect(image, threshold, size)
-        border = int(round(max(image.shape[:2]) * pad))
-        padded = cv2.copyMakeBorder(image, border, border, border, border, cv2.BORDER_CONSTANT, value=0)
-        shift = np.float32(border)
-        return [
-            Face(f.box - shift, f.score, f.landmarks - shift)
-            for f in self.detect(padded, threshold, size)
-        ]
+            return self.detector.detect_many(images, threshold, sizes)
+        borders = [int(round(max(image.shape[:2]) * pad)) for image in images]
+        padded = [cv2.copyMakeBorder(image, b, b, b, b, cv2.BORDER_CONSTANT, value=0)
+                  for image, b in zip(images, borders, strict=True)]
+        found = self.detector.detect_many(padded, threshold, sizes)
+        return [[Face(f.box - np.float32(b), f.score, f.landmarks - np.float32(b)) for f in faces]
+                for faces, b in zip(found, borders, strict=True)]
 
     def crops(self, image: np.ndarray, faces: list[Face]) -> list[np.ndarray]:
         return [align_face(image, f.landmarks) for f in faces]
@@ -125,7 +179,16 @@ class FaceEngine:
         """(N, D) unit embeddings of the given faces, in one batch (flip: with mirror images, twice the cost)."""
         return self.embedder.embed(self.crops(image, faces), flip=flip)
 
+    def embed_many(self, pairs: list[tuple[np.ndarray, Face]], flip: bool = False) -> np.ndarray:
+        """(N, D) unit embeddings of one face in each of several photos, in one batch."""
+        return self.embedder.embed([align_face(image, face.landmarks) for image, face in pairs], flip=flip)
 
+
+def _warm(plan: list[tuple[object, list[tuple]]]) -> WarmUp:
+    return warm_all([(model.session, shapes) for model, shapes in plan if isinstance(model.session, ShapeSessions)])
+
+
+CAPTURE_BATCH = 2  # an enrollment sample: the face and its mirror image
 NATIVE = -1  # detect at the photo's own size (no upscaling), within the detector's limit
 
 

@@ -11,6 +11,8 @@ import ctypes
 import importlib.util
 import io
 import os
+import shutil
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,16 +33,22 @@ class RuntimeOptions:
     device: str = "auto"
     threads: int = 0  # 0: let ONNX Runtime choose
     notes: list[str] = field(default_factory=list)
+    cuda_graphs: bool = True  # with static shapes on CUDA: replay each shape through a captured CUDA graph
 
     def __post_init__(self) -> None:
         if self.device not in DEVICES:
             raise ValueError(f"device must be one of {', '.join(DEVICES)}, not {self.device!r}")
 
 
+NO_GPU = "no GPU found (no NVIDIA driver)"
+
+
 def cuda_problem() -> str | None:
     """Why CUDA cannot be used here, or None when its provider library loads."""
     if CUDA not in ort.get_available_providers():
         return "this ONNX Runtime build has no CUDA provider (install onnxruntime-gpu)"
+    if not nvidia_driver():
+        return NO_GPU
     capi = Path(ort.__file__).parent / "capi"
     lib = capi / ("onnxruntime_providers_cuda.dll" if os.name == "nt" else "libonnxruntime_providers_cuda.so")
     if not lib.exists():
@@ -53,13 +61,39 @@ def cuda_problem() -> str | None:
     return None
 
 
+def nvidia_driver() -> bool:
+    """Whether the NVIDIA driver's CUDA library loads (it comes with the driver, not with CUDA)."""
+    try:
+        if os.name == "nt":
+            ctypes.WinDLL("nvcuda.dll")
+        else:
+            ctypes.CDLL("libcuda.so.1")
+    except OSError:
+        return False
+    return True
+
+
+def nvidia_gpus() -> list[str]:
+    """'name, memory, driver' of each NVIDIA GPU, as nvidia-smi tells it; [] without one."""
+    tool = shutil.which("nvidia-smi")
+    if tool is None:
+        return []
+    query = ["--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"]
+    try:
+        done = subprocess.run([tool, *query], capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return []
+    rows = [line.split(",") for line in done.stdout.splitlines() if line.count(",") == 2]
+    return [f"{name.strip()}, {memory.strip()}, driver {driver.strip()}" for name, memory, driver in rows]
+
+
 def _preload_cuda_wheels() -> None:
     """Let ONNX Runtime find CUDA libraries installed as nvidia-* wheels."""
     preload = getattr(ort, "preload_dlls", None)
     if preload is None or importlib.util.find_spec("nvidia") is None:
         return
     try:
-        with _quiet_stderr(), contextlib.redirect_stdout(io.StringIO()):
+        with quiet_stderr(), contextlib.redirect_stdout(io.StringIO()):
             preload()
     except Exception:  # noqa: BLE001 - preloading is best effort
         pass
@@ -79,7 +113,7 @@ def choose_providers(options: RuntimeOptions) -> list[str]:
         return [CUDA, CPU]
     if options.device == "cuda":
         raise ModelError(f"CUDA was asked for but cannot be used: {problem}")
-    note = f"running on the CPU: {problem}"
+    note = "no GPU found, running on the CPU" if problem == NO_GPU else f"running on the CPU: {problem}"
     if note not in options.notes:
         options.notes.append(note)
     return [CPU]
@@ -91,18 +125,11 @@ def make_session(path: Path, options: RuntimeOptions) -> ort.InferenceSession:
     if not path.is_file():
         raise ModelError(f"{path}: model file not found")
     providers = choose_providers(options)
-    so = ort.SessionOptions()
-    so.log_severity_level = 3
-    # Idle threads sleep instead of spinning: the station shares its cores with the user interface.
-    so.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    if options.threads > 0:
-        so.intra_op_num_threads = options.threads
-        so.inter_op_num_threads = 1
     try:
-        with _quiet_stderr():
-            session = ort.InferenceSession(str(path), sess_options=so, providers=providers)
+        with quiet_stderr():
+            session = ort.InferenceSession(str(path), sess_options=session_options(options), providers=providers)
     except Exception as exc:  # noqa: BLE001 - ORT raises several unrelated types
-        raise ModelError(f"{path}: not a usable ONNX model ({_first_line(exc)})") from None
+        raise ModelError(f"{path}: not a usable ONNX model ({first_line(exc)})") from None
     if CUDA in providers and CUDA not in session.get_providers():
         note = "running on the CPU: the CUDA provider failed to start (driver or GPU not usable)"
         if options.device == "cuda":
@@ -112,16 +139,29 @@ def make_session(path: Path, options: RuntimeOptions) -> ort.InferenceSession:
     return session
 
 
+def session_options(options: RuntimeOptions) -> ort.SessionOptions:
+    so = ort.SessionOptions()
+    so.log_severity_level = 3
+    # Idle threads sleep instead of spinning: the station shares its cores with the user interface.
+    so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    if options.threads > 0:
+        so.intra_op_num_threads = options.threads
+        so.inter_op_num_threads = 1
+    return so
+
+
 def session_device(session: ort.InferenceSession) -> str:
     return "cuda" if CUDA in session.get_providers() else "cpu"
 
 
-def _first_line(exc: BaseException) -> str:
+
+
+def first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0][:200] if text else type(exc).__name__
 
 
-class _quiet_stderr:
+class quiet_stderr:
     """Silence file descriptor 2 for a moment (ONNX Runtime writes there from C++)."""
 
     def __enter__(self) -> None:

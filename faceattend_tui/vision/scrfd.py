@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -15,6 +16,7 @@ from faceattend_tui.vision.ops import (
     to_nchw,
 )
 from faceattend_tui.vision.runtime import ModelError
+from faceattend_tui.vision.shapes import PHOTO_BATCH, square_canvas
 from faceattend_tui.vision.types import Face, suppress_to_faces
 
 STRIDES_BY_LEVELS = {3: (8, 16, 32), 5: (8, 16, 32, 64, 128)}
@@ -70,13 +72,30 @@ def decode(
     return np.concatenate(all_boxes), np.concatenate(all_scores), np.concatenate(all_kps)
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """One image made ready for the network: its blob and how to map points back."""
+
+    blob: np.ndarray  # (1, 3, H, W)
+    scale: float
+    offset: tuple[int, int]
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.blob.shape
+
+
 class ScrfdDetector:
-    """Resize keeping the aspect ratio into a square input, pad bottom-right with zeros."""
+    """Resize keeping the aspect ratio into the input, pad bottom-right with zeros.
+
+    With `canvases` (static shapes) the input is always a square of one of those sides, whatever the
+    image; photos are then detected in batches of exactly PHOTO_BATCH (padded with empty images).
+    """
 
     kind = "scrfd"
 
     def __init__(self, session, path: str = "scrfd", size: int = 640, score_threshold: float = 0.5,
-                 iou_threshold: float = 0.4):
+                 iou_threshold: float = 0.4, canvases: tuple[int, ...] | None = None):
         self.session = session
         self.input_name = session.get_inputs()[0].name
         outputs = [o.name for o in session.get_outputs()]
@@ -86,21 +105,68 @@ class ScrfdDetector:
         shape = session.get_inputs()[0].shape
         fixed = shape[2:] if all(isinstance(v, int) for v in shape[2:]) else None
         self.fixed_size = tuple(fixed) if fixed else None  # (height, width) for fixed-size exports
+        # (N, anchors, k) outputs keep images apart, so several can go in one run
+        self.batched = shape[0] != 1 and all(len(o.shape) == 3 for o in session.get_outputs())
         self.size = size
         self.score_threshold = score_threshold
         self.iou_threshold = iou_threshold
+        self.canvases = tuple(sorted(set(canvases))) if canvases else None
 
     def input_size(self, image_shape, size: int | None) -> tuple[int, int]:
         if self.fixed_size:
             return self.fixed_size
         return fit_size(image_shape[0], image_shape[1], size or self.size)
 
-    def detect(self, image: np.ndarray, threshold: float | None = None, size: int | None = None) -> list[Face]:
+    def canvas_size(self, height: int, width: int) -> tuple[int, int]:
+        """The network input that holds a (height, width) picture: itself, or a fixed square."""
+        return (height, width) if self.fixed_size else square_canvas(height, width, self.canvases)
+
+    def frame_shapes(self) -> list[tuple[int, ...]]:
+        """The input shapes live frames use with static shapes (one, whatever the camera)."""
+        side = self.canvas_size(self.size, self.size)
+        return [(1, 3, *side)]
+
+    def photo_shapes(self) -> list[tuple[int, ...]]:
+        """The input shapes `detect_many` uses with static shapes."""
+        batch = PHOTO_BATCH if self.batched else 1
+        return [(batch, 3, *self.canvas_size(c, c)) for c in self.canvases or ()]
+
+    def prepare(self, image: np.ndarray, size: int | None = None) -> Prepared:
         height, width = self.input_size(image.shape, size)
-        canvas, scale, offset = resize_into(image, width, height, pad=0)
-        blob = to_nchw(canvas, 127.5, 128.0)
-        raw = self.session.run(self.output_names, {self.input_name: blob})
-        raw = [r[0] if r.ndim == 3 else r for r in raw]
+        canvas, scale, offset = resize_into(image, width, height, pad=0, canvas_size=self.canvas_size(height, width))
+        return Prepared(to_nchw(canvas, 127.5, 128.0), scale, offset)
+
+    def detect(self, image: np.ndarray, threshold: float | None = None, size: int | None = None) -> list[Face]:
+        prepared = self.prepare(image, size)
+        raw = self.session.run(self.output_names, {self.input_name: prepared.blob})
+        return self._faces([r[0] if r.ndim == 3 else r for r in raw], prepared, threshold)
+
+    def detect_many(self, images: list[np.ndarray], threshold: float | None = None,
+                    sizes: list[int | None] | None = None) -> list[list[Face]]:
+        """Faces in each image; images whose inputs have the same shape share a run."""
+        sizes = sizes or [None] * len(images)
+        if not self.batched:
+            return [self.detect(image, threshold, size) for image, size in zip(images, sizes, strict=True)]
+        prepared = [self.prepare(image, size) for image, size in zip(images, sizes, strict=True)]
+        found: list[list[Face]] = [[] for _ in images]
+        groups: dict[tuple, list[int]] = {}
+        for i, p in enumerate(prepared):
+            groups.setdefault(p.shape, []).append(i)
+        for members in groups.values():
+            for start in range(0, len(members), PHOTO_BATCH):
+                chunk = members[start : start + PHOTO_BATCH]
+                for i, raw in zip(chunk, self._run_batch([prepared[i].blob for i in chunk]), strict=False):
+                    found[i] = self._faces(raw, prepared[i], threshold)
+        return found
+
+    def _run_batch(self, blobs: list[np.ndarray]) -> list[list[np.ndarray]]:
+        """Per image, its raw outputs; static shapes pad the batch to PHOTO_BATCH."""
+        if self.canvases and len(blobs) < PHOTO_BATCH:
+            blobs = blobs + [np.zeros_like(blobs[0])] * (PHOTO_BATCH - len(blobs))
+        raw = self.session.run(self.output_names, {self.input_name: np.concatenate(blobs)})
+        return [[r[i] for r in raw] for i in range(len(blobs))]
+
+    def _faces(self, raw: list[np.ndarray], prepared: Prepared, threshold: float | None) -> list[Face]:
         thr = self.score_threshold if threshold is None else threshold
-        boxes, scores, kps = decode(raw, height, width, thr)
-        return suppress_to_faces(boxes, scores, kps, self.iou_threshold, scale, offset)
+        boxes, scores, kps = decode(raw, prepared.shape[2], prepared.shape[3], thr)
+        return suppress_to_faces(boxes, scores, kps, self.iou_threshold, prepared.scale, prepared.offset)

@@ -11,6 +11,7 @@ import numpy as np
 
 from faceattend_tui.vision.ops import resize_into, to_nchw
 from faceattend_tui.vision.runtime import ModelError
+from faceattend_tui.vision.shapes import square_canvas
 from faceattend_tui.vision.types import Face, suppress_to_faces
 
 ROW_WIDTH = 16
@@ -66,7 +67,7 @@ class Yolov5FaceDetector:
     kind = "yolov5face"
 
     def __init__(self, session, path: str = "yolov5face", size: int = 640, score_threshold: float = 0.5,
-                 iou_threshold: float = 0.4):
+                 iou_threshold: float = 0.4, canvases: tuple[int, ...] | None = None):
         inputs, outputs = session.get_inputs(), session.get_outputs()
         check_signature(inputs, outputs, path)
         self.session = session
@@ -78,6 +79,7 @@ class Yolov5FaceDetector:
         self.size = size
         self.score_threshold = score_threshold
         self.iou_threshold = iou_threshold
+        self.canvases = tuple(sorted(set(canvases))) if canvases else None  # static shapes: square inputs
 
     def input_size(self, size: int | None) -> tuple[int, int]:
         if self.fixed_size:
@@ -85,10 +87,26 @@ class Yolov5FaceDetector:
         side = round_size(size or self.size)
         return side, side
 
+    def canvas_size(self, height: int, width: int) -> tuple[int, int]:
+        return (height, width) if self.fixed_size else square_canvas(height, width, self.canvases)
+
+    def frame_shapes(self) -> list[tuple[int, ...]]:
+        return [(1, 3, *self.canvas_size(*self.input_size(None)))]
+
+    def photo_shapes(self) -> list[tuple[int, ...]]:
+        return [(1, 3, *self.canvas_size(c, c)) for c in self.canvases or ()]
+
+    def detect_many(self, images: list[np.ndarray], threshold: float | None = None,
+                    sizes: list[int | None] | None = None) -> list[list[Face]]:
+        """One image per run: exports of this detector usually take a batch of one."""
+        sizes = sizes or [None] * len(images)
+        return [self.detect(image, threshold, size) for image, size in zip(images, sizes, strict=True)]
+
     def detect(self, image: np.ndarray, threshold: float | None = None,
                size: int | None = None) -> list[Face]:
         height, width = self.input_size(size)
-        canvas, scale, offset = resize_into(image, width, height, pad=PAD_VALUE, center=True)
+        canvas, scale, offset = resize_into(image, width, height, pad=PAD_VALUE, center=True,
+                                            canvas_size=self.canvas_size(height, width))
         blob = to_nchw(canvas, 0.0, 255.0)
         raw = self.session.run([self.output_name], {self.input_name: blob})[0]
         thr = self.score_threshold if threshold is None else threshold

@@ -1,0 +1,111 @@
+"""A model's sessions: one, or one per input shape with static shapes; on CUDA each replayed as a graph.
+
+A captured CUDA graph launches a whole network at once instead of kernel by kernel, which is most of
+the time small models like these take on a large GPU. A graph replays fixed memory, so it needs a
+fixed input shape: exactly what static shapes give. Each graph is checked against the CPU's outputs
+when it is made; a model that cannot be captured (a node left on the CPU) runs plainly, with a note.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from faceattend_tui.vision.runtime import (
+    CUDA,
+    ModelError,
+    RuntimeOptions,
+    first_line,
+    make_session,
+    quiet_stderr,
+    session_device,
+    session_options,
+)
+from faceattend_tui.vision.shapes import ShapeSessions, static_wanted
+
+
+def open_model(path: Path, options: RuntimeOptions, static_shapes: str = "off") -> ShapeSessions:
+    """A model's session, with one more per input shape when static shapes are on for its device."""
+    first = make_session(path, options)
+    device = session_device(first)
+    static = static_wanted(static_shapes, device)
+    if static and device == "cuda" and options.cuda_graphs:
+        factory = functools.partial(graph_or_plain, Path(path), options)
+    else:
+        factory = functools.partial(_plain, Path(path), options)
+    return ShapeSessions(first, factory, static, Path(path).stem)
+
+
+def _plain(path: Path, options: RuntimeOptions, shape: tuple) -> ort.InferenceSession:
+    return make_session(path, options)
+
+
+def graph_or_plain(path: Path, options: RuntimeOptions, shape: tuple):
+    """A CUDA graph for one input shape, or a plain session (and a note) where the model does not allow it."""
+    try:
+        return checked_graph(path, options, shape)
+    except Exception as exc:  # noqa: BLE001 - ONNX Runtime raises several unrelated types
+        note = f"{path.name}: no CUDA graph for {shape} ({first_line(exc)}); running it plainly"
+        if note not in options.notes:
+            options.notes.append(note)
+        return make_session(path, options)
+
+
+def checked_graph(path: Path, options: RuntimeOptions, shape: tuple) -> GraphSession:
+    """A graph whose replay of an empty input gives what the CPU gives."""
+    feed = np.zeros(shape, np.float32)
+    cpu = _cpu_session(str(path))
+    expected = cpu.run(None, {cpu.get_inputs()[0].name: feed})
+    graph = GraphSession(path, options, shape, [e.shape for e in expected])
+    got = graph.run(None, {graph.input_name: feed})
+    for want, have in zip(expected, got, strict=True):
+        if not np.allclose(want, have, rtol=1e-2, atol=1e-2):
+            raise ModelError(f"replayed outputs differ from the CPU's by {np.abs(want - have).max():.3g}")
+    return graph
+
+
+@functools.lru_cache(maxsize=8)
+def _cpu_session(path: str) -> ort.InferenceSession:
+    return make_session(Path(path), RuntimeOptions(device="cpu"))
+
+
+class GraphSession:
+    """One model at one input shape, replayed through a captured CUDA graph.
+
+    The input and outputs stay at fixed places on the GPU, as a graph replays the same memory: each
+    run copies the input in and the outputs out. Not for use from several threads at once.
+    """
+
+    def __init__(self, path: Path, options: RuntimeOptions, shape: tuple, output_shapes: list[tuple]):
+        with quiet_stderr():
+            self.session = ort.InferenceSession(str(path), sess_options=session_options(options),
+                                                providers=[(CUDA, {"enable_cuda_graph": "1"})])
+        self.input_name = self.session.get_inputs()[0].name
+        self.names = [o.name for o in self.session.get_outputs()]
+        self.input = ort.OrtValue.ortvalue_from_shape_and_type(list(shape), np.float32, "cuda", 0)
+        self.outputs = [ort.OrtValue.ortvalue_from_shape_and_type(list(s), np.float32, "cuda", 0)
+                        for s in output_shapes]
+        self.binding = self.session.io_binding()
+        self.binding.bind_ortvalue_input(self.input_name, self.input)
+        for name, value in zip(self.names, self.outputs, strict=True):
+            self.binding.bind_ortvalue_output(name, value)
+        for _ in range(2):  # a plain run to allocate, then the run that captures the graph
+            self.session.run_with_iobinding(self.binding)
+
+    def get_inputs(self):
+        return self.session.get_inputs()
+
+    def get_outputs(self):
+        return self.session.get_outputs()
+
+    def get_providers(self):
+        return self.session.get_providers()
+
+    def run(self, output_names, feeds):
+        self.input.update_inplace(np.ascontiguousarray(feeds[self.input_name], dtype=np.float32))
+        self.session.run_with_iobinding(self.binding)
+        values = dict(zip(self.names, (value.numpy() for value in self.outputs), strict=True))
+        return [values[name] for name in output_names or self.names]

@@ -22,7 +22,7 @@ from faceattend_tui.live.recognizer import LiveRecognizer
 from faceattend_tui.vision.imageio import read_image
 from faceattend_tui.vision.pipeline import FaceEngine
 from faceattend_tui.vision.runtime import RuntimeOptions
-from faceattend_tui.vision.sessions import graph_or_plain
+from faceattend_tui.vision.sessions import fixed_model, graph_or_plain
 from faceattend_tui.vision.shapes import ShapeSessions, bucket, run_padded
 
 
@@ -199,3 +199,14 @@ def test_a_model_that_cannot_be_replayed_as_a_cuda_graph_runs_plainly_with_a_not
     out = session.run(None, {session.get_inputs()[0].name: np.zeros((4, 3, 112, 112), np.float32)})[0]
     assert out.shape == (4, 512)
     assert any("no CUDA graph" in note and "w600k_mbf.onnx" in note for note in options.notes)
+
+
+def test_a_fixed_shape_copy_of_a_model_gives_the_same_outputs_at_any_batch(models_dir):
+    path = models_dir / "w600k_mbf.onnx"  # declares its output as (1, 512)
+    crops = np.random.default_rng(0).random((4, 3, 112, 112), dtype=np.float32)
+    plain = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    fixed = ort.InferenceSession(fixed_model(path, crops.shape), providers=["CPUExecutionProvider"])
+    assert fixed.get_inputs()[0].shape == [4, 3, 112, 112]
+    assert fixed.get_outputs()[0].shape in ([4, 512], ["516_0", "516_1"])
+    expected = plain.run(None, {plain.get_inputs()[0].name: crops})[0]
+    assert np.allclose(fixed.run(None, {fixed.get_inputs()[0].name: crops})[0], expected, atol=1e-4)

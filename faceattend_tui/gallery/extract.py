@@ -58,6 +58,7 @@ class Photo:
     key: str  # path relative to database_image, with forward slashes
     sha256: str = ""
     image: np.ndarray | None = None
+    first: object = None  # the detector's input for its first search, made on the loading thread
     error: str | None = None
 
 
@@ -76,14 +77,18 @@ def scan_people(images_dir: Path) -> dict[str, list[Path]]:
     return people
 
 
-def load_photo(photo: Photo) -> Photo:
-    """Read and hash a photo (runs in a thread: file reads and decoding release the GIL)."""
+def load_photo(photo: Photo, engine: FaceEngine | None = None) -> Photo:
+    """Read, hash and decode a photo, and make the detector's first input (runs in a thread: file reads,
+    decoding and resizing release the GIL)."""
     try:
         data = read_bytes(photo.path)
         photo.sha256 = hashlib.sha256(data).hexdigest()
         photo.image = decode_image(data, str(photo.path))
     except ImageError as exc:
         photo.error = str(exc)
+        return photo
+    if engine is not None:
+        photo.first = engine.first_look(photo.image)
     return photo
 
 
@@ -203,7 +208,7 @@ class Extractor:
         with ThreadPoolExecutor(max_workers=LOADERS) as pool:
             ahead: deque = deque()
             for photo in todo:
-                ahead.append(pool.submit(load_photo, photo))
+                ahead.append(pool.submit(load_photo, photo, self.engine))
                 if len(ahead) >= 2 * CHUNK:
                     yield ahead.popleft().result()
             while ahead:
@@ -237,7 +242,8 @@ class Extractor:
     def _embed_photos(self, photos: list[Photo]) -> list[tuple | None]:
         """(sha256, row, sample record) per photo, or None; the photos' faces are found and embedded together."""
         readable = [p for p in photos if not p.error]
-        searches = dict(zip(map(id, readable), self.engine.search_many([p.image for p in readable]), strict=True))
+        found = self.engine.search_many([p.image for p in readable], first=[p.first for p in readable])
+        searches = dict(zip(map(id, readable), found, strict=True))
         chosen = [(p.image, largest(searches[id(p)].faces)) for p in readable if searches[id(p)].faces]
         embedded = iter(self.engine.embed_many(chosen, flip=TEMPLATE_FLIP))
         results = []
@@ -248,7 +254,7 @@ class Extractor:
             else:
                 search = searches[id(photo)]
                 results.append(self._row(photo, search, next(embedded) if search.faces else None))
-            photo.image = None  # the decoded picture is not needed any more
+            photo.image = photo.first = None  # the decoded picture is not needed any more
         return results
 
     def _row(self, photo: Photo, search, row) -> tuple | None:

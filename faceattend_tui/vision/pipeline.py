@@ -139,8 +139,15 @@ class FaceEngine:
         """As detect_thorough, keeping only faces that pass `rule` (default: the enrollment rule)."""
         return self.search_many([image], rule)[0]
 
-    def search_many(self, images: list[np.ndarray], rule: FaceRule | None = None) -> list[FaceSearch]:
-        """search_faces for several photos, each retry's detections batched across the photos still without a face."""
+    def first_look(self, image: np.ndarray):
+        """The detector's input for a photo's first search (thread-safe: made where the photo is decoded)."""
+        prepare = getattr(self.detector, "prepare", None)
+        return prepare(image, native_size(image.shape, self.detector.size)) if prepare else None
+
+    def search_many(self, images: list[np.ndarray], rule: FaceRule | None = None,
+                    first: list | None = None) -> list[FaceSearch]:
+        """search_faces for several photos, each retry's detections batched across the photos still without a
+        face; `first`: their `first_look`s, when already made."""
         rule = rule or self.rule
         found: list[FaceSearch | None] = [None] * len(images)
         refused: list[Face | None] = [None] * len(images)
@@ -149,7 +156,10 @@ class FaceEngine:
             if not pending:
                 break
             sizes = [native_size(images[i].shape, self.detector.size) if size == NATIVE else size for i in pending]
-            detected = self._detect_padded([images[i] for i in pending], pad, sizes, threshold)
+            if size == NATIVE and first and None not in first:
+                detected = self.detector.detect_many([images[i] for i in pending], threshold, sizes, prepared=first)
+            else:
+                detected = self._detect_padded([images[i] for i in pending], pad, sizes, threshold)
             still = []
             for i, faces in zip(pending, detected, strict=True):
                 accepted = [f for f in faces if rule.accepts(f)]

@@ -142,12 +142,13 @@ class ScrfdDetector:
         return self._faces([r[0] if r.ndim == 3 else r for r in raw], prepared, threshold)
 
     def detect_many(self, images: list[np.ndarray], threshold: float | None = None,
-                    sizes: list[int | None] | None = None) -> list[list[Face]]:
-        """Faces in each image; images whose inputs have the same shape share a run."""
+                    sizes: list[int | None] | None = None, prepared: list[Prepared] | None = None) -> list[list[Face]]:
+        """Faces in each image; images whose inputs have the same shape share a run (`prepared`: the images
+        already made ready with these sizes)."""
         sizes = sizes or [None] * len(images)
         if not self.batched:
             return [self.detect(image, threshold, size) for image, size in zip(images, sizes, strict=True)]
-        prepared = [self.prepare(image, size) for image, size in zip(images, sizes, strict=True)]
+        prepared = prepared or [self.prepare(image, size) for image, size in zip(images, sizes, strict=True)]
         found: list[list[Face]] = [[] for _ in images]
         groups: dict[tuple, list[int]] = {}
         for i, p in enumerate(prepared):
@@ -161,9 +162,11 @@ class ScrfdDetector:
 
     def _run_batch(self, blobs: list[np.ndarray]) -> list[list[np.ndarray]]:
         """Per image, its raw outputs; static shapes pad the batch to PHOTO_BATCH."""
-        if self.canvases and len(blobs) < PHOTO_BATCH:
-            blobs = blobs + [np.zeros_like(blobs[0])] * (PHOTO_BATCH - len(blobs))
-        raw = self.session.run(self.output_names, {self.input_name: np.concatenate(blobs)})
+        rows = PHOTO_BATCH if self.canvases else len(blobs)
+        batch = np.zeros((rows, *blobs[0].shape[1:]), np.float32)
+        for i, blob in enumerate(blobs):
+            batch[i] = blob[0]
+        raw = self.session.run(self.output_names, {self.input_name: batch})
         return [[r[i] for r in raw] for i in range(len(blobs))]
 
     def _faces(self, raw: list[np.ndarray], prepared: Prepared, threshold: float | None) -> list[Face]:

@@ -23,6 +23,7 @@ BATCHES = (1, 4, 16, 64)  # embedding and landmark batches are padded up to one 
 LANDMARK_BATCHES = (1, 4, 16)
 PHOTO_BATCH = 16  # photos detected together when templates are extracted
 PHOTO_CANVASES = (320, 480, 640, 960)  # square detector inputs for photos (with det_size for frames)
+WARM_RUNS = 2  # a first run prepares the shape, a second settles what the first left to allocate
 
 
 def static_wanted(mode: str, device: str) -> bool:
@@ -109,7 +110,9 @@ class ShapeSessions:
         fresh = [s for s in dict.fromkeys(tuple(s) for s in shapes) if s not in self.by_shape]
         name = self.first.get_inputs()[0].name
         for shape in fresh:
-            self._session_for(shape).run(None, {name: np.zeros(shape, np.float32)})
+            session = self._session_for(shape)
+            for _ in range(WARM_RUNS):
+                session.run(None, {name: np.zeros(shape, np.float32)})
         return fresh
 
 

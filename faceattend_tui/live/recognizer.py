@@ -66,10 +66,18 @@ class LiveRecognizer:
         if settings.liveness != "off":
             rules = dataclasses.replace(RECOMMENDED, evidence=settings.liveness)
             self.gate = LivenessGate(rules, engine.landmarks)
+        self._first_search()
 
     def set_gallery(self, gallery: Gallery) -> None:
         """New enrolled people take effect at once; undecided tracks simply keep voting."""
         self.gallery = gallery
+        self._first_search()
+
+    def _first_search(self) -> None:
+        """One search before any face arrives: the first matrix product starts the math library's
+        threads (tens of milliseconds on a many-core machine), which the first face would wait for."""
+        if len(self.gallery):
+            self.gallery.match(self.gallery.templates[:1], self.settings.threshold, self.norm)
 
     def process(self, frame: np.ndarray, now: float | None = None) -> list[Checkin | Unknown | Spoof]:
         """Events produced by this frame (check-ins, unknown faces, pictures refused)."""

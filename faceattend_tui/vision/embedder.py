@@ -29,6 +29,14 @@ def normalize(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.maximum(norms, 1e-12)
 
 
+def to_blob(crops: np.ndarray) -> np.ndarray:
+    """(N, H, W, 3) BGR uint8 crops to the (N, 3, H, W) RGB input in [-1, 1], in one pass."""
+    blob = np.empty((len(crops), 3, *crops.shape[1:3]), np.float32)
+    np.subtract(crops[..., ::-1].transpose(0, 3, 1, 2), np.float32(127.5), out=blob, dtype=np.float32)
+    blob *= np.float32(1 / 127.5)
+    return blob
+
+
 class ArcFaceEmbedder:
     """Runs crops through the recogniser in batches; falls back to one at a time for batch-1 exports."""
 
@@ -69,8 +77,7 @@ class ArcFaceEmbedder:
         """(N, D) float32 outputs before normalisation (their length is a rough quality signal)."""
         if len(crops) == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
-        blob = np.asarray(crops, dtype=np.float32)[..., ::-1]  # BGR to RGB
-        blob = ((blob - 127.5) / 127.5).transpose(0, 3, 1, 2)
+        blob = to_blob(np.asarray(crops))
         if self.sizes:
             return run_padded(self._run, blob, self.sizes).astype(np.float32, copy=False)
         parts = [

@@ -60,15 +60,12 @@ def decode(
     all_boxes, all_scores, all_kps = [], [], []
     for i, stride in enumerate(strides):
         scores = outputs[i].reshape(-1)
-        boxes = outputs[i + levels].reshape(-1, 4) * stride
-        kps = outputs[i + 2 * levels].reshape(-1, 10) * stride
+        hit = np.flatnonzero(scores >= score_threshold)  # the few candidates first, then only their boxes
         rows, cols = -(-input_height // stride), -(-input_width // stride)
-        anchors = len(scores) // (rows * cols)
-        centers = anchor_centers(rows, cols, stride, anchors)
-        hit = np.flatnonzero(scores >= score_threshold)
+        centers = anchor_centers(rows, cols, stride, len(scores) // (rows * cols))[hit]
         all_scores.append(scores[hit])
-        all_boxes.append(distance_to_box(centers[hit], boxes[hit]))
-        all_kps.append(distance_to_points(centers[hit], kps[hit]))
+        all_boxes.append(distance_to_box(centers, outputs[i + levels].reshape(-1, 4)[hit] * stride))
+        all_kps.append(distance_to_points(centers, outputs[i + 2 * levels].reshape(-1, 10)[hit] * stride))
     return np.concatenate(all_boxes), np.concatenate(all_scores), np.concatenate(all_kps)
 
 
@@ -163,11 +160,18 @@ class ScrfdDetector:
     def _run_batch(self, blobs: list[np.ndarray]) -> list[list[np.ndarray]]:
         """Per image, its raw outputs; static shapes pad the batch to PHOTO_BATCH."""
         rows = PHOTO_BATCH if self.canvases else len(blobs)
-        batch = np.zeros((rows, *blobs[0].shape[1:]), np.float32)
+        batch = self._batch_buffer((rows, *blobs[0].shape[1:]))
         for i, blob in enumerate(blobs):
             batch[i] = blob[0]
+        batch[len(blobs) :] = 0
         raw = self.session.run(self.output_names, {self.input_name: batch})
         return [[r[i] for r in raw] for i in range(len(blobs))]
+
+    def _batch_buffer(self, shape: tuple) -> np.ndarray:
+        """One reusable input buffer per batch shape (a batch of big photos is tens of megabytes)."""
+        if getattr(self, "_buffer", None) is None or self._buffer.shape != shape:
+            self._buffer = np.empty(shape, np.float32)
+        return self._buffer
 
     def _faces(self, raw: list[np.ndarray], prepared: Prepared, threshold: float | None) -> list[Face]:
         thr = self.score_threshold if threshold is None else threshold

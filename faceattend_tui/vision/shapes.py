@@ -22,7 +22,7 @@ from faceattend_tui.config import STATIC_MODES
 BATCHES = (1, 4, 16, 64)  # embedding and landmark batches are padded up to one of these
 LANDMARK_BATCHES = (1, 4, 16)
 PHOTO_BATCH = 16  # photos detected together when templates are extracted
-PHOTO_CANVASES = (320, 480, 640, 960)  # square detector inputs for photos (with det_size for frames)
+PHOTO_CANVASES = (320, 640, 960)  # square detector inputs for photos (with det_size for frames)
 WARM_RUNS = 2  # a first run prepares the shape, a second settles what the first left to allocate
 
 
@@ -103,25 +103,29 @@ class ShapeSessions:
         session = self.by_shape[shape] = self.factory(shape)
         return session
 
-    def warm(self, shapes: Iterable[tuple]) -> list[tuple]:
-        """Run each shape not seen yet once with zeros; returns the shapes it ran."""
+    def warm(self, shapes: Iterable[tuple]) -> list[tuple[str, tuple, float]]:
+        """Run each shape not seen yet with zeros; returns (model, shape, seconds) of those it ran."""
         if not self.static:
             return []
         fresh = [s for s in dict.fromkeys(tuple(s) for s in shapes) if s not in self.by_shape]
         name = self.first.get_inputs()[0].name
+        done = []
         for shape in fresh:
+            start = time.perf_counter()
             session = self._session_for(shape)
             for _ in range(WARM_RUNS):
                 session.run(None, {name: np.zeros(shape, np.float32)})
-        return fresh
+            done.append((self.label, shape, round(time.perf_counter() - start, 2)))
+        return done
 
 
 @dataclass(frozen=True)
 class WarmUp:
-    """What a warm-up prepared and how long it took."""
+    """What a warm-up prepared and how long it took (and each shape: model, shape, seconds)."""
 
     shapes: int
     seconds: float
+    each: tuple = ()
 
     def describe(self) -> str:
         if not self.shapes:
@@ -132,8 +136,8 @@ class WarmUp:
 def warm_all(plan: list[tuple[ShapeSessions, list[tuple]]]) -> WarmUp:
     """Warm each model's shapes, then mark them ready (a later new shape is recorded as late)."""
     start = time.perf_counter()
-    count = 0
+    each = []
     for sessions, shapes in plan:
-        count += len(sessions.warm(shapes))
+        each += sessions.warm(shapes)
         sessions.ready = True
-    return WarmUp(count, time.perf_counter() - start)
+    return WarmUp(len(each), time.perf_counter() - start, tuple(each))

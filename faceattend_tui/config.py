@@ -85,6 +85,8 @@ class Settings:
     database: str = setting("", "the shared log: a postgresql:// URL (no password in it); empty: attendance.json here")
     database_wait: float = setting(0.5, "longest wait (seconds) for the database before a check-in is kept locally")
     database_retry_max: float = setting(30.0, "longest wait (seconds) between attempts to reach the database at start")
+    # records
+    timezone: str = setting("", "time zone of exports and reports, e.g. Europe/Paris (empty: this machine's)")
 
     @property
     def images_dir(self) -> Path:

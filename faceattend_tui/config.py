@@ -2,13 +2,16 @@
 
 Values come from the defaults below, then `<data>/faceattend.toml`, then `FACEATTEND_<NAME>`
 environment variables, then command-line flags. Each field carries a one-line description
-(`describe()` lists them; the README's settings table is checked against it).
+(`describe()` lists them; the README's settings table is checked against it) and what it allows:
+its choices, a range for every number, or a check; `load_settings` refuses anything else.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
+import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,9 +34,49 @@ class ConfigError(Exception):
     """A configuration file or value that cannot be used."""
 
 
-def setting(default, doc: str, choices: tuple = ()):
-    """A settings field with its one-line description (and the values it may take)."""
-    return field(default=default, metadata={"doc": doc, "choices": choices})
+@dataclass(frozen=True)
+class Range:
+    """The numbers a setting may take: low to high, each end included unless it is open."""
+
+    low: float
+    high: float
+    open_low: bool = False
+    open_high: bool = False
+
+    def __contains__(self, value) -> bool:
+        above = value > self.low if self.open_low else value >= self.low
+        below = value < self.high if self.open_high else value <= self.high
+        return above and below  # False for nan
+
+    def describe(self, name: str) -> str:
+        """The range as text, e.g. `0 < threshold < 1`."""
+        left = "<" if self.open_low else "<="
+        right = "<" if self.open_high else "<="
+        return f"{self.low:g} {left} {name} {right} {self.high:g}"
+
+
+SCORE = Range(0, 1, open_low=True, open_high=True)  # a detector score, cosine or box overlap, not 0 or 1
+SHARE = Range(0, 1)  # a share or overlap, 0 and 1 included
+SECONDS = Range(0, 60, open_low=True)  # a short wait or duration
+RETRY_SECONDS = Range(0, 3600, open_low=True)  # the longest pause between attempts to reconnect
+PIXELS = Range(1, 4096)  # a face size
+
+
+def zone_name(value: str) -> str | None:
+    """Why a time zone name is not usable, or None (empty: this machine's zone)."""
+    if not value:
+        return None
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        return "is not a time zone name such as Europe/Paris (or empty: this machine's zone)"
+    return None
+
+
+def setting(default, doc: str, choices: tuple = (), within: Range | None = None, check=None):
+    """A settings field with its one-line description and what it may take: one of `choices`,
+    a number `within` a range, or a value `check` finds no fault with (it returns why, or None)."""
+    return field(default=default, metadata={"doc": doc, "choices": choices, "range": within, "check": check})
 
 
 @dataclass
@@ -41,17 +84,21 @@ class Settings:
     data: Path = setting(Path("."), "data root: photos, templates, models, the attendance log")
     # models and runtime
     device: str = setting("auto", "where models run: auto (the GPU when usable), cpu or cuda", DEVICES)
-    threads: int = setting(0, "CPU threads per model (0: automatic)")
+    threads: int = setting(0, "CPU threads per model (0: automatic)", within=Range(0, 256))
     static_shapes: str = setting("auto", "fixed model input shapes, each prepared at start: auto (on for a GPU), "
                                          "on or off", STATIC_MODES)
     detector: str = setting("scrfd_500m_bnkps", "face detector: a registry name or an .onnx file in models/")
     recognizer: str = setting("w600k_mbf", "face recogniser: a registry name or an .onnx file in models/")
-    det_size: int = setting(640, "detector input size (long side, pixels)")
-    det_threshold: float = setting(0.5, "detector score below which a box is not a face")
-    threshold: float = setting(0.30, "score below which a face is unknown (the cosine, less the crowd's excess)")
-    cohort_k: int = setting(10, "the most similar other people whose cosines tell how high impostors run")
-    cohort_floor: float = setting(0.12, "impostor level up to which the plain cosine decides (small sites)")
-    cohort_weight: float = setting(0.75, "share of the level above the floor taken off the cosine (0: plain)")
+    det_size: int = setting(640, "detector input size (long side, pixels)", within=Range(160, 1920))
+    det_threshold: float = setting(0.5, "detector score below which a box is not a face", within=SCORE)
+    threshold: float = setting(0.30, "score below which a face is unknown (the cosine, less the crowd's excess)",
+                               within=SCORE)
+    cohort_k: int = setting(10, "the most similar other people whose cosines tell how high impostors run",
+                            within=Range(1, 100))
+    cohort_floor: float = setting(0.12, "impostor level up to which the plain cosine decides (small sites)",
+                                  within=Range(0, 1, open_high=True))
+    cohort_weight: float = setting(0.75, "share of the level above the floor taken off the cosine (0: plain)",
+                                   within=SHARE)
     # trust at the door
     liveness: str = setting("off", "a face checks in only after a sign of life: off, or blink (a photo cannot blink)",
                             LIVENESS_MODES)
@@ -59,34 +106,42 @@ class Settings:
     # the door display (the window on the station's screen)
     preview: str = setting("window", "the door display: in a window, full screen, or off",
                            PREVIEW_MODES)
-    banner_seconds: float = setting(3.0, "how long a check-in's banner stays on the door display")
+    banner_seconds: float = setting(3.0, "how long a check-in's banner stays on the door display", within=SECONDS)
     sound: bool = setting(False, "a short tone on a check-in and another on 'please see staff'")
     # the camera
-    camera_retry_max: float = setting(10.0, "longest wait (seconds) between attempts to open a camera or stream")
+    camera_retry_max: float = setting(10.0, "longest wait (seconds) between attempts to open a camera or stream",
+                                      within=RETRY_SECONDS)
     # live recognition: tracking and voting
-    votes_needed: int = setting(3, "agreeing frames needed before a check-in")
-    window_votes: int = setting(5, "recent votes a track keeps for its decision")
-    window_seconds: float = setting(3.0, "votes older than this (seconds) no longer count")
-    unknown_after: float = setting(2.0, "seconds of unmatched votes before a face is reported unknown")
-    recheck_seconds: float = setting(2.0, "a decided face is recognised again after this many seconds")
-    recheck_iou: float = setting(0.5, "...or once its box overlaps the last recognised box less than this")
-    min_face: int = setting(24, "faces smaller than this (pixels) are tracked but not recognised")
-    max_embeds_per_frame: int = setting(6, "faces recognised per frame at most; the rest wait their turn")
-    track_iou: float = setting(0.3, "box overlap that links a face to the track of the previous frame")
-    track_max_misses: int = setting(10, "frames a track survives without its face")
+    votes_needed: int = setting(3, "agreeing frames needed before a check-in", within=Range(1, 100))
+    window_votes: int = setting(5, "recent votes a track keeps for its decision", within=Range(1, 100))
+    window_seconds: float = setting(3.0, "votes older than this (seconds) no longer count", within=SECONDS)
+    unknown_after: float = setting(2.0, "seconds of unmatched votes before a face is reported unknown",
+                                   within=SECONDS)
+    recheck_seconds: float = setting(2.0, "a decided face is recognised again after this many seconds",
+                                     within=SECONDS)
+    recheck_iou: float = setting(0.5, "...or once its box overlaps the last recognised box less than this",
+                                 within=SHARE)
+    min_face: int = setting(24, "faces smaller than this (pixels) are tracked but not recognised", within=PIXELS)
+    max_embeds_per_frame: int = setting(6, "faces recognised per frame at most; the rest wait their turn",
+                                        within=Range(1, 64))
+    track_iou: float = setting(0.3, "box overlap that links a face to the track of the previous frame", within=SCORE)
+    track_max_misses: int = setting(10, "frames a track survives without its face", within=Range(0, 1000))
     # enrollment from the camera
-    capture_seconds: float = setting(3.0, "length of an enrollment capture (seconds)")
-    capture_samples: int = setting(5, "samples kept from an enrollment capture at most")
-    capture_min_face: int = setting(60, "smallest face (pixels) the camera capture keeps as a sample")
+    capture_seconds: float = setting(3.0, "length of an enrollment capture (seconds)", within=SECONDS)
+    capture_samples: int = setting(5, "samples kept from an enrollment capture at most", within=Range(1, 100))
+    capture_min_face: int = setting(60, "smallest face (pixels) the camera capture keeps as a sample", within=PIXELS)
     # enrollment from photos (and faces named by `identify`)
-    enroll_min_face: int = setting(40, "smallest face (pixels, shorter side) taken from a photo")
-    enroll_min_score: float = setting(0.5, "lowest detector score of a face taken from a photo")
+    enroll_min_face: int = setting(40, "smallest face (pixels, shorter side) taken from a photo", within=PIXELS)
+    enroll_min_score: float = setting(0.5, "lowest detector score of a face taken from a photo", within=SCORE)
     # several stations (doors) sharing one log
     database: str = setting("", "the shared log: a postgresql:// URL (no password in it); empty: attendance.json here")
-    database_wait: float = setting(0.5, "longest wait (seconds) for the database before a check-in is kept locally")
-    database_retry_max: float = setting(30.0, "longest wait (seconds) between attempts to reach the database at start")
+    database_wait: float = setting(0.5, "longest wait (seconds) for the database before a check-in is kept locally",
+                                   within=SECONDS)
+    database_retry_max: float = setting(30.0, "longest wait (seconds) between attempts to reach the database at start",
+                                        within=RETRY_SECONDS)
     # records
-    timezone: str = setting("", "time zone of exports and reports, e.g. Europe/Paris (empty: this machine's)")
+    timezone: str = setting("", "time zone of exports and reports, e.g. Europe/Paris (empty: this machine's)",
+                             check=zone_name)
 
     @property
     def images_dir(self) -> Path:
@@ -130,20 +185,65 @@ def settings_toml() -> str:
 
 
 def load_settings(data: Path, overrides: dict | None = None, environ: dict | None = None) -> Settings:
-    """Settings for a data root: file, then environment, then overrides (None values ignored)."""
+    """Settings for a data root: file, then environment, then overrides (None values ignored; the
+    command line's flags), all validated: a ConfigError names a bad value and where it came from."""
     data = Path(data)
-    values = _read_file(data / CONFIG_NAME)
-    values.update(_from_environment(os.environ if environ is None else environ))
-    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    names = {f.name: f for f in dataclasses.fields(Settings)}
-    unknown = sorted(set(values) - set(names))
+    found = _gather(data, overrides, os.environ if environ is None else environ)
+    fields = {f.name: f for f in dataclasses.fields(Settings)}
+    unknown = sorted(set(found) - set(fields))
     if unknown:
-        raise ConfigError(f"{data / CONFIG_NAME}: unknown setting(s): {', '.join(unknown)}")
-    values.pop("data", None)
+        where = ", ".join(sorted({found[name][1] for name in unknown}))
+        raise ConfigError(f"{where}: unknown setting(s): {', '.join(unknown)}")
+    found.pop("data", None)
     settings = Settings(data=data)
-    for key, value in values.items():
-        setattr(settings, key, _coerce(key, value, names[key], data))
+    for name, (value, where) in found.items():
+        setattr(settings, name, _coerce(name, value, fields[name], where))
+    return validate(settings, {name: where for name, (_, where) in found.items()})
+
+
+def flag(name: str) -> str:
+    """The command-line flag of a setting, e.g. --det-size."""
+    return "--" + name.replace("_", "-")
+
+
+def _gather(data: Path, overrides: dict | None, environ) -> dict[str, tuple[object, str]]:
+    """Each value given, with where it came from: the file, an environment variable or a flag."""
+    path = data / CONFIG_NAME
+    found = {name: (value, str(path)) for name, value in _read_file(path).items()}
+    found.update({name: (value, ENV_PREFIX + name.upper()) for name, value in _from_environment(environ).items()})
+    found.update({name: (value, flag(name)) for name, value in (overrides or {}).items() if value is not None})
+    return found
+
+
+def validate(settings: Settings, sources: dict[str, str] | None = None) -> Settings:
+    """The settings, when each value is one its field allows; else a ConfigError on the first bad one,
+    with where it came from (`sources`: name -> file, environment variable or flag) and what is allowed."""
+    sources = sources or {}
+    for spec in dataclasses.fields(Settings):
+        value = getattr(settings, spec.name)
+        fault = _fault(spec, value)
+        if fault:
+            raise ConfigError(f"{_where(sources, spec.name)}{spec.name} = {value!r} {fault}")
+    if settings.votes_needed > settings.window_votes:
+        where = _where(sources, "votes_needed" if "votes_needed" in sources else "window_votes")
+        raise ConfigError(f"{where}votes_needed = {settings.votes_needed} is more than the votes a track keeps "
+                          f"(window_votes = {settings.window_votes})")
     return settings
+
+
+def _where(sources: dict[str, str], name: str) -> str:
+    return f"{sources[name]}: " if name in sources else ""
+
+
+def _fault(spec: dataclasses.Field, value) -> str | None:
+    """Why a value is not one its field allows, or None."""
+    choices, span, check = (spec.metadata.get(key) for key in ("choices", "range", "check"))
+    if choices and value not in choices:
+        return f"is not one of {', '.join(choices)}"
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if (number and not math.isfinite(value)) or (span and not (number and value in span)):
+        return f"is outside the allowed range {span.describe(spec.name)}" if span else "is not a finite number"
+    return check(value) if check else None
 
 
 def _read_file(path: Path) -> dict:
@@ -171,9 +271,12 @@ def _boolean(value) -> bool:
     raise ValueError(value)
 
 
-def _coerce(key: str, value, spec: dataclasses.Field, data: Path):
+def _coerce(key: str, value, spec: dataclasses.Field, where: str):
+    """The value as its field's type; a ConfigError naming `where` when it is not one."""
     type_name = spec.type if isinstance(spec.type, str) else spec.type.__name__
     try:
+        if isinstance(value, bool) and type_name in ("int", "float") or isinstance(value, list | dict):
+            raise ValueError
         if type_name == "int":
             if isinstance(value, float) and not value.is_integer():
                 raise ValueError
@@ -186,9 +289,6 @@ def _coerce(key: str, value, spec: dataclasses.Field, data: Path):
             value = _boolean(value)
         else:
             value = str(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{data / CONFIG_NAME}: {key} = {value!r} is not a valid {type_name}") from None
-    choices = spec.metadata.get("choices")
-    if choices and value not in choices:
-        raise ConfigError(f"{data / CONFIG_NAME}: {key} = {value!r} is not one of {', '.join(choices)}")
+    except (TypeError, ValueError, OverflowError):
+        raise ConfigError(f"{where}: {key} = {value!r} is not a valid {type_name}") from None
     return value

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from faceattend_tui.config import ConfigError, Settings, describe, load_settings, settings_toml
+from faceattend_tui.cli import main
+from faceattend_tui.config import ConfigError, Range, Settings, describe, load_settings, settings_toml, validate
 from faceattend_tui.live.recognizer import LiveRecognizer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,3 +59,106 @@ def test_the_readme_lists_every_setting_with_its_default():
     for name, default, _ in describe():
         expected = str(default).lower() if isinstance(default, bool) else str(default)
         assert listed[name].strip('"') == expected, name
+
+
+def numeric_fields() -> list[dataclasses.Field]:
+    return [f for f in dataclasses.fields(Settings) if f.type in ("int", "float", int, float)]
+
+
+def test_every_numeric_setting_declares_a_range_its_default_is_in():
+    assert len(numeric_fields()) > 20
+    for spec in numeric_fields():
+        assert isinstance(spec.metadata["range"], Range), f"{spec.name} declares no range"
+        assert spec.default in spec.metadata["range"], spec.name
+    assert validate(Settings()) == Settings()
+
+
+# (faceattend.toml line, the allowed range the error must state); each was accepted before, and broke something
+FAULTS = [
+    ("det_size = 0", "160 <= det_size <= 1920"),
+    ("det_size = -640", "160 <= det_size <= 1920"),
+    ("cohort_k = -1", "1 <= cohort_k <= 100"),
+    ("det_threshold = -5", "0 < det_threshold < 1"),
+    ("threads = 100000", "0 <= threads <= 256"),
+    ("threshold = 0", "0 < threshold < 1"),
+    ("threshold = -0.2", "0 < threshold < 1"),
+    ("threshold = nan", "0 < threshold < 1"),
+    ("threshold = inf", "0 < threshold < 1"),
+    ("cohort_floor = -inf", "0 <= cohort_floor < 1"),
+    ("track_max_misses = -1", "0 <= track_max_misses <= 1000"),
+    ("max_embeds_per_frame = 0", "1 <= max_embeds_per_frame <= 64"),
+    ("window_seconds = 0", "0 < window_seconds <= 60"),
+    ('timezone = "Mars/Olympus"', "Europe/Paris"),
+    ("votes_needed = 6", "window_votes = 5"),
+]
+
+
+@pytest.mark.parametrize(("line", "allowed"), FAULTS)
+def test_a_bad_value_in_the_file_is_one_line_with_the_file_the_value_and_the_range(tmp_path, line, allowed):
+    config = tmp_path / "faceattend.toml"
+    config.write_text(line + "\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(tmp_path, environ={})
+    message = str(info.value)
+    name, value = line.split(" = ")
+    assert "\n" not in message
+    assert message.startswith(f"{config}: {name} = ")
+    assert value.strip('"') in message and allowed in message
+
+
+@pytest.mark.parametrize(("variable", "text", "allowed"), [
+    ("FACEATTEND_THRESHOLD", "nan", "0 < threshold < 1"),
+    ("FACEATTEND_DET_SIZE", "0", "160 <= det_size <= 1920"),
+    ("FACEATTEND_TIMEZONE", "Nowhere", "Europe/Paris"),
+])
+def test_a_bad_value_from_the_environment_names_the_variable(tmp_path, variable, text, allowed):
+    with pytest.raises(ConfigError, match=re.escape(variable + ":")) as info:
+        load_settings(tmp_path, environ={variable: text})
+    assert allowed in str(info.value)
+
+
+def test_a_bad_override_names_its_flag(tmp_path):
+    with pytest.raises(ConfigError, match=r"^--det-size: det_size = 100000 is outside the allowed range"):
+        load_settings(tmp_path, {"det_size": 100000}, environ={})
+
+
+def test_values_at_the_ends_of_their_ranges_are_accepted(tmp_path):
+    (tmp_path / "faceattend.toml").write_text("threads = 256\ndet_size = 160\ntrack_max_misses = 0\n"
+                                              'cohort_weight = 0\ntimezone = "Europe/Paris"\n')
+    env = {"FACEATTEND_THRESHOLD": "0.99", "FACEATTEND_TIMEZONE": ""}
+    settings = load_settings(tmp_path, {"det_size": 1920, "threads": 0}, environ=env)
+    assert (settings.threads, settings.det_size, settings.threshold, settings.timezone) == (0, 1920, 0.99, "")
+
+
+@pytest.mark.parametrize("text", ["threads = true\n", "threads = inf\n", "detector = [1]\n"])
+def test_values_of_the_wrong_kind_are_refused(tmp_path, text):
+    (tmp_path / "faceattend.toml").write_text(text)
+    with pytest.raises(ConfigError, match="is not a valid"):
+        load_settings(tmp_path, environ={})
+
+
+def test_validate_checks_settings_made_in_code():
+    with pytest.raises(ConfigError, match=r"^cohort_k = 0 is outside the allowed range 1 <= cohort_k <= 100$"):
+        validate(Settings(cohort_k=0))
+
+
+@pytest.mark.parametrize(("argv", "flag"), [
+    (["doctor", "--cameras", "0", "--threshold", "nan"], "--threshold"),
+    (["extract", "--threads", "100000"], "--threads"),
+])
+def test_a_bad_flag_is_exit_2_with_one_line(tmp_path, capfd, argv, flag):
+    code = main([*argv, "--data", str(tmp_path)])
+    out, err = capfd.readouterr()
+    assert code == 2 and out == ""
+    (line,) = err.strip().splitlines()
+    assert line.startswith(f"error: {flag}: ") and "outside the allowed range" in line
+
+
+def test_a_bad_file_value_stops_a_command_with_exit_2(tmp_path, capfd):
+    config = tmp_path / "faceattend.toml"
+    config.write_text("window_seconds = 0\n")
+    code = main(["doctor", "--cameras", "0", "--data", str(tmp_path)])
+    out, err = capfd.readouterr()
+    assert code == 2 and out == ""
+    assert err.strip().splitlines() == [f"error: {config}: window_seconds = 0.0 is outside the allowed range "
+                                        "0 < window_seconds <= 60"]

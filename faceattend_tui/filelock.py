@@ -103,7 +103,11 @@ def hold(path: Path, holder: dict[str, Any]) -> HeldLock:
         # The holder released (and removed) the file between our open and lock.
         _unlock(fd)
         os.close(fd)
-    _write_holder(fd, holder)
+    try:
+        _write_holder(fd, holder)
+    except OSError as exc:  # a full disk: give the lock back rather than hold an empty file
+        HeldLock(path, fd, holder).release()
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
     return HeldLock(path, fd, holder)
 
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 import tempfile
 from pathlib import Path
+
+NOT_REGULAR = "not a regular file (a folder, device or pipe)"
 
 
 def make_private_dir(path: Path) -> None:
@@ -14,6 +17,8 @@ def make_private_dir(path: Path) -> None:
     path = Path(path)
     if path.is_dir():
         return
+    if os.path.lexists(path):
+        raise NotADirectoryError(errno.ENOTDIR, "not a folder", str(path))
     make_private_dir(path.parent)
     path.mkdir(mode=0o700, exist_ok=True)
     with contextlib.suppress(OSError):
@@ -99,3 +104,47 @@ def remove_stale_temps(path: Path) -> None:
     for leftover in path.parent.glob(temp_prefix(path) + "*.tmp"):
         with contextlib.suppress(OSError):
             leftover.unlink()
+
+
+def error_text(exc: OSError) -> str:
+    """An OSError as one line that names its file: "PATH: reason"."""
+    reason = exc.strerror or str(exc)
+    return f"{exc.filename}: {reason}" if exc.filename else reason
+
+
+def check_regular(path: Path) -> os.stat_result:
+    """Stat `path` (following links) and refuse anything but a regular file, before anyone opens it."""
+    info = os.stat(path)
+    if not stat.S_ISREG(info.st_mode):
+        raise OSError(errno.EINVAL, NOT_REGULAR, str(path))
+    return info
+
+
+def open_regular(path: Path, flags: int, mode: int = 0o600) -> int:
+    """os.open that never blocks on a FIFO and refuses anything but a regular file."""
+    fd = os.open(path, flags | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0), mode)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, NOT_REGULAR, str(path))
+        if hasattr(os, "set_blocking"):  # not on Windows before Python 3.12, where O_NONBLOCK does not exist
+            os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def read_regular(path: Path, limit: int) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes; devices, FIFOs and larger files are refused."""
+    if check_regular(path).st_size > limit:
+        raise _too_large(path, limit)
+    fd = open_regular(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    with os.fdopen(fd, "rb") as handle:
+        data = handle.read(limit + 1)  # the file may have grown since the stat
+    if len(data) > limit:
+        raise _too_large(path, limit)
+    return data
+
+
+def _too_large(path: Path, limit: int) -> OSError:
+    return OSError(errno.EFBIG, f"larger than {limit:,} bytes, the most this program reads", str(path))

@@ -60,7 +60,7 @@ def read_csv(path: Path) -> list[dict]:
 
 def test_session_csv(att, clock, tmp_path):
     session_id = run_class(att, clock, "Maths")
-    out = export_session(att.store, session_id, tmp_path / "maths.csv", user="exporter")
+    out = export_session(att.store, session_id, tmp_path / "maths.csv", user="exporter", zone="Europe/Paris")
     assert out.read_bytes().startswith("\ufeff".encode())  # Excel reads the accents right
     rows = read_csv(out)
     assert tuple(rows[0]) == COLUMNS

@@ -8,28 +8,43 @@ mark by default, so spreadsheet programs read accents right.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
+import os
 import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from faceattend_tui.files import atomic_write
+from faceattend_tui.files import atomic_write, check_regular, make_private_dir
 
-from .common import to_iso
+from .common import aware, to_iso
 from .models import Person, PersonStatus, Session
 from .security import audit
 from .sessions import Summary, summarize
-from .store import NotFoundError, Store
+from .store import NotFoundError, Store, StoreError
 
+# The documented columns and keys (README, "Exports and reports"). New ones go at the end; none is
+# ever renamed or moved. Times are ISO 8601 with their UTC offset, on the clock of the `timezone`
+# setting; the *_date and *_time_of_day columns repeat a time for spreadsheets.
 COLUMNS = (
     "session_id", "session_name", "session_group", "session_start", "person_id", "person", "status",
     "checkin_time", "similarity", "last_seen", "mark_status", "mark_reason", "marked_by", "marked_at",
-    "status_before_mark",
+    "status_before_mark", "session_date", "session_time_of_day", "checkin_date", "checkin_time_of_day",
+)
+JSON_KEYS = ("generated_at", "sessions")
+JSON_SESSION_KEYS = (
+    "id", "name", "group", "started_at", "ended_at", "late_after_minutes", "station", "expected", "counts",
+    "people", "date", "time_of_day",
+)
+JSON_PERSON_KEYS = (
+    "person_id", "person", "status", "checkin_time", "similarity", "last_seen", "mark_status", "mark_reason",
+    "marked_by", "marked_at", "status_before_mark", "checkin_date", "checkin_time_of_day",
 )
 FORMATS = ("csv", "json")
 NAME_LIMIT = 120  # bytes of the session name kept in a file name (file systems allow 255)
@@ -48,17 +63,50 @@ class NothingToExport(ExportError):
 class ExportOptions:
     fmt: str = "csv"
     bom: bool = True  # CSV only
+    zone: str = ""  # the clock times are written on: the `timezone` setting ("": this machine's)
+
+
+# ----- time ------------------------------------------------------------------------------
+
+
+def time_zone(name: str | tzinfo | None) -> tzinfo | None:
+    """The zone named (a zoneinfo name such as Europe/Paris); None, this machine's, for "" or None."""
+    if name is None or isinstance(name, tzinfo):
+        return name
+    if not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ExportError(f"unknown time zone {name!r} (the timezone setting): use a name such as Europe/Paris, "
+                          "or leave it empty for this machine's") from None
+
+
+def in_zone(value: datetime | None, zone: tzinfo | None) -> datetime | None:
+    """The same moment on the zone's clock (this machine's for None)."""
+    return None if value is None else aware(value).astimezone(zone)
+
+
+def local_iso(value: datetime | None, zone: tzinfo | None) -> str | None:
+    return to_iso(in_zone(value, zone))
+
+
+def date_and_time(value: datetime | None, zone: tzinfo | None) -> tuple[str | None, str | None]:
+    """The date (YYYY-MM-DD) and the time of day (HH:MM:SS) on the zone's clock, for spreadsheets."""
+    local = in_zone(value, zone)
+    return (None, None) if local is None else (local.date().isoformat(), local.strftime("%H:%M:%S"))
 
 
 # ----- rows --------------------------------------------------------------------------
 
 
-def sessions_in_range(sessions: Iterable[Session], date_from: date, date_to: date) -> list[Session]:
-    """Sessions whose start falls on a day in [date_from, date_to], oldest first."""
+def sessions_in_range(sessions: Iterable[Session], date_from: date, date_to: date,
+                      zone: tzinfo | None = None) -> list[Session]:
+    """Sessions whose start falls on a day in [date_from, date_to] on the zone's clock, oldest first."""
     date_from, date_to = _day(date_from), _day(date_to)
     if date_from > date_to:
         raise ExportError(f"date range is reversed: {date_from} is after {date_to}")
-    chosen = [s for s in sessions if date_from <= s.started_at.date() <= date_to]
+    chosen = [s for s in sessions if date_from <= in_zone(s.started_at, zone).date() <= date_to]
     return sorted(chosen, key=lambda s: (s.started_at, s.id))
 
 
@@ -66,32 +114,36 @@ def _day(value: date) -> date:
     return value.date() if isinstance(value, datetime) else value
 
 
-def person_row(session: Session, item: PersonStatus) -> dict:
-    """One person of one session, keyed by COLUMNS."""
+def person_row(session: Session, item: PersonStatus, zone: tzinfo | None = None) -> dict:
+    """One person of one session, keyed by COLUMNS, times on the zone's clock."""
     c, m = item.checkin, item.mark
+    session_date, session_time = date_and_time(session.started_at, zone)
+    checkin_date, checkin_time = date_and_time(c.time if c else None, zone)
     return {
         "session_id": session.id, "session_name": session.name, "session_group": session.group or "",
-        "session_start": to_iso(session.started_at), "person_id": item.person.id, "person": item.name,
-        "status": item.status, "checkin_time": to_iso(c.time) if c else None,
+        "session_start": local_iso(session.started_at, zone), "session_date": session_date,
+        "session_time_of_day": session_time, "person_id": item.person.id, "person": item.name,
+        "status": item.status, "checkin_time": local_iso(c.time, zone) if c else None,
+        "checkin_date": checkin_date, "checkin_time_of_day": checkin_time,
         "similarity": round(c.similarity, 4) if c and c.similarity is not None else None,
-        "last_seen": to_iso(c.last_seen) if c else None, "mark_status": m.status if m else None,
+        "last_seen": local_iso(c.last_seen, zone) if c else None, "mark_status": m.status if m else None,
         "mark_reason": m.reason if m else None, "marked_by": m.by if m else None,
-        "marked_at": to_iso(m.at) if m else None, "status_before_mark": m.previous if m else None,
+        "marked_at": local_iso(m.at, zone) if m else None, "status_before_mark": m.previous if m else None,
     }
 
 
-def to_csv(summaries: Iterable[Summary], bom: bool = True) -> str:
+def to_csv(summaries: Iterable[Summary], bom: bool = True, zone: tzinfo | None = None) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(COLUMNS)
     for summary in summaries:
         for item in summary.people:
-            row = person_row(summary.session, item)
-            writer.writerow([_csv_cell(row[name]) for name in COLUMNS])
+            row = person_row(summary.session, item, zone)
+            writer.writerow([csv_cell(row[name]) for name in COLUMNS])
     return (BOM if bom else "") + out.getvalue()
 
 
-def _csv_cell(value: object) -> str:
+def csv_cell(value: object) -> str:
     if value is None:
         return ""
     text = str(value)
@@ -101,50 +153,110 @@ def _csv_cell(value: object) -> str:
     return text
 
 
-def to_json(summaries: Iterable[Summary], generated_at: datetime) -> str:
-    sessions = []
-    for summary in summaries:
-        s = summary.session
-        sessions.append({
-            "id": s.id, "name": s.name, "group": s.group, "started_at": to_iso(s.started_at),
-            "ended_at": to_iso(s.ended_at), "late_after_minutes": s.late_after_minutes, "station": s.station,
-            "expected": len(s.expected),
-            "counts": {"present": summary.counts.present, "late": summary.counts.late,
-                       "absent": summary.counts.absent},
-            "people": [{k: v for k, v in person_row(s, item).items() if not k.startswith("session_")}
-                       for item in summary.people],
-        })
-    return json.dumps({"generated_at": to_iso(generated_at), "sessions": sessions}, indent=2,
+def to_json(summaries: Iterable[Summary], generated_at: datetime, zone: tzinfo | None = None) -> str:
+    sessions = [json_session(summary, zone) for summary in summaries]
+    return json.dumps({"generated_at": local_iso(generated_at, zone), "sessions": sessions}, indent=2,
                       ensure_ascii=False) + "\n"
+
+
+def json_session(summary: Summary, zone: tzinfo | None = None) -> dict:
+    """One session of a JSON export, keyed by JSON_SESSION_KEYS; its people by JSON_PERSON_KEYS."""
+    s, counts = summary.session, summary.counts
+    day, time_of_day = date_and_time(s.started_at, zone)
+    people = [person_row(s, item, zone) for item in summary.people]
+    return {
+        "id": s.id, "name": s.name, "group": s.group, "started_at": local_iso(s.started_at, zone),
+        "ended_at": local_iso(s.ended_at, zone), "late_after_minutes": s.late_after_minutes, "station": s.station,
+        "expected": len(s.expected),
+        "counts": {"present": counts.present, "late": counts.late, "absent": counts.absent},
+        "people": [{key: row[key] for key in JSON_PERSON_KEYS} for row in people], "date": day,
+        "time_of_day": time_of_day,
+    }
 
 
 def render(summaries: list[Summary], options: ExportOptions, generated_at: datetime) -> bytes:
     if options.fmt not in FORMATS:
         raise ExportError(f"export format must be one of {', '.join(FORMATS)}")
-    text = to_csv(summaries, options.bom) if options.fmt == "csv" else to_json(summaries, generated_at)
+    zone = time_zone(options.zone)
+    text = to_csv(summaries, options.bom, zone) if options.fmt == "csv" else to_json(summaries, generated_at, zone)
     return text.encode("utf-8")
 
 
 # ----- file names ----------------------------------------------------------------------
 
 
-def slug(text: str, limit: int = NAME_LIMIT) -> str:
+def slug(text: str, limit: int = NAME_LIMIT, fallback: str = "session") -> str:
     """A file-name-safe form that keeps letters of every script, accents included, within `limit` bytes."""
     text = unicodedata.normalize("NFC", text).casefold()
     text = re.sub(r"[^\w]+", "-", text).strip("-_")
     while len(text.encode("utf-8")) > limit:
         text = text[:-1]
-    return text.rstrip("-_") or "session"
+    return text.rstrip("-_") or fallback
 
 
 def free_path(path: Path) -> Path:
-    """`path`, or the same name with -2, -3, ... when it is taken."""
-    if not path.exists():
+    """`path`, or the same name with -2, -3, ... when anything (even a broken link) is there."""
+    if not os.path.lexists(path):
         return path
     n = 2
-    while path.with_name(f"{path.stem}-{n}{path.suffix}").exists():
+    while os.path.lexists(path.with_name(f"{path.stem}-{n}{path.suffix}")):
         n += 1
     return path.with_name(f"{path.stem}-{n}{path.suffix}")
+
+
+# ----- where outputs may go -----------------------------------------------------------------
+
+
+def new_output(folder: Path, name: str) -> Path:
+    """A file name in `folder` that nothing has taken yet; the folder is made (private) when missing."""
+    try:
+        make_private_dir(folder)
+    except OSError as exc:
+        raise ExportError(f"cannot make the exports folder {folder}: {exc.strerror or exc}") from None
+    return free_path(folder / name)
+
+
+def chosen_output(path: Path, exports: Path, data_root: Path | None, overwrite: bool = False) -> Path:
+    """The file a user named for an export or report, links followed, or ExportError.
+
+    Refused: anything in `data_root` outside `exports` (the log, its journal and lock, the settings,
+    photos and templates), anything but a regular file, and an existing file unless `overwrite`.
+    """
+    try:
+        target = Path(path).expanduser().resolve()
+        if data_root is not None and _in_store(target, Path(exports), Path(data_root)):
+            raise ExportError(f"{path} is in the data folder {Path(data_root).resolve()}; write to "
+                              f"{Path(exports).resolve()} or outside the data folder (the log and its files are "
+                              "never overwritten)")
+        check_regular(target)
+    except FileNotFoundError:
+        return target
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a loop of symbolic links
+        raise ExportError(f"cannot write {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    if not overwrite:
+        raise ExportError(f"{path} already exists; give --overwrite to replace it")
+    return target
+
+
+def _in_store(target: Path, exports: Path, data_root: Path) -> bool:
+    """Whether the resolved `target` lies in the data root but not in its own exports folder."""
+    root, shelf = data_root.resolve(), exports.resolve()
+    if not target.is_relative_to(root):
+        return False
+    own_shelf = shelf == root / exports.name  # an exports link into the root itself or its photos is no shelf
+    return not (own_shelf and target.is_relative_to(shelf))
+
+
+def write_output(path: Path, data: bytes) -> None:
+    """Write through a temp file in the target's folder and a rename; never over a folder, device or pipe."""
+    path = Path(path)
+    try:
+        make_private_dir(path.parent)
+        with contextlib.suppress(FileNotFoundError):
+            check_regular(path)
+        atomic_write(path, data)
+    except OSError as exc:
+        raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def default_name(sessions: list[Session], date_from: date | None, date_to: date | None, fmt: str) -> str:
@@ -158,10 +270,10 @@ def default_name(sessions: list[Session], date_from: date | None, date_to: date 
 
 
 def choose_sessions(store: Store, session_id: int | None = None, date_from: date | None = None,
-                    date_to: date | None = None) -> list[Session]:
-    """A date range, one session by id, or (neither given) the latest session."""
+                    date_to: date | None = None, zone: tzinfo | None = None) -> list[Session]:
+    """A date range (days on the zone's clock), one session by id, or (neither given) the latest session."""
     if date_from is not None or date_to is not None:
-        found = sessions_in_range(store.sessions(), date_from or date_to, date_to or date_from)
+        found = sessions_in_range(store.sessions(), date_from or date_to, date_to or date_from, zone)
         if not found:
             raise NothingToExport(f"no session between {date_from or date_to} and {date_to or date_from}")
         return found
@@ -182,30 +294,36 @@ def export_sessions(store: Store, sessions: list[Session], path: Path, options: 
     people = people if people is not None else {p.id: p for p in store.people()}
     summaries = [summarize(store, s, people) for s in sessions]
     data = render(summaries, options, store.now())
+    write_output(path, data)
     try:
-        atomic_write(path, data)
-    except OSError as exc:
-        raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from None
-    audit(store, "export", {"path": str(path), "format": options.fmt, "sessions": [s.id for s in sessions]}, user)
+        audit(store, "export", {"path": str(path), "format": options.fmt, "sessions": [s.id for s in sessions]},
+              user)
+    except StoreError as exc:  # every export is audited: one that cannot be is not kept
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        raise ExportError(f"{exc}; the export could not be audited, so {path} was removed") from None
     return path
 
 
 def export_attendance(store: Store, folder: Path, options: ExportOptions, path: Path | None = None,
                       session_id: int | None = None, date_from: date | None = None, date_to: date | None = None,
-                      user: str | None = None) -> Path:
-    """Choose the sessions, name the file (in `folder` unless `path` is given), write it."""
-    sessions = choose_sessions(store, session_id, date_from, date_to)
-    if path is None:
+                      user: str | None = None, *, data_root: Path | None = None, overwrite: bool = False) -> Path:
+    """Choose the sessions, name the file (a new one in `folder` unless `path` is given), write it.
+
+    A given `path` goes through chosen_output: with `data_root`, no file of the store is written over.
+    """
+    target = None if path is None else chosen_output(Path(path), folder, data_root, overwrite)
+    sessions = choose_sessions(store, session_id, date_from, date_to, time_zone(options.zone))
+    if target is None:
         date_to = date_to or date_from
         date_from = date_from or date_to
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        path = free_path(folder / default_name(sessions, date_from, date_to, options.fmt))
-    return export_sessions(store, sessions, Path(path), options, user)
+        target = new_output(folder, default_name(sessions, date_from, date_to, options.fmt))
+    return export_sessions(store, sessions, target, options, user)
 
 
 def export_session(store: Store, session_id: int, path: str | Path, *, fmt: str = "csv", user: str | None = None,
-                   bom: bool = True) -> Path:
+                   bom: bool = True, zone: str = "") -> Path:
     session = store.session(session_id)
     if session is None:
         raise NotFoundError(f"no session with id {session_id}")
-    return export_sessions(store, [session], Path(path), ExportOptions(fmt, bom), user)
+    return export_sessions(store, [session], Path(path), ExportOptions(fmt, bom, zone), user)

@@ -46,6 +46,7 @@ from .pgschema import (
     other_versions,
     upgrade,
 )
+from .security import scrub_audit
 from .store import Change, ConflictError, NotFoundError, OfflineError, Store, StoreError, StoreState
 from .tinystore import append_line, read_lines
 
@@ -375,11 +376,14 @@ class PgStore(Store):
                 raise NotFoundError(f"no person with id {old!r}")
         self._forget_cache()
 
-    def erase_person(self, person_id: str) -> int:
+    def erase_person(self, person_id: str, token: str | None = None) -> int:
         with self._tx() as conn:
             records = conn.execute("select (select count(*) from checkins where person_id = %s) + "
                                    "(select count(*) from marks where person_id = %s)", [person_id, person_id])
             count = int(records.fetchone()[0])
+            row = conn.execute(self.PERSON + " where p.id = %s", [person_id]).fetchone()
+            if token is not None and row is not None:
+                _scrub_audit(conn, _person(row), token)
             conn.execute("delete from people where id = %s", [person_id])
         self._forget_cache()
         return count
@@ -876,6 +880,16 @@ def _keep_later_seen(checkin: Checkin, old: Checkin) -> None:
     """Keep the later "last seen" of the two records of one check-in (in `checkin`)."""
     if old.last_seen and (checkin.last_seen is None or checkin.last_seen < old.last_seen):
         checkin.last_seen = old.last_seen
+
+
+def _scrub_audit(conn: psycopg.Connection, person: Person, token: str) -> None:
+    """Rewrite the audit entries that name an erased person (see security.scrub_audit)."""
+    rows = conn.execute("select id, details from audit").fetchall()
+    changed = scrub_audit(((i, dict(d or {})) for i, d in rows), person, token)
+    if changed:
+        with conn.cursor() as cur:
+            cur.executemany("update audit set details = %s where id = %s",
+                            [(Jsonb(details), i) for i, details in changed.items()])
 
 
 def _configure(conn: psycopg.Connection) -> None:

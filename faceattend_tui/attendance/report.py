@@ -10,14 +10,22 @@ import csv
 import io
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 
-from .common import to_iso
-from .export import BOM, sessions_in_range
+from .export import BOM, csv_cell, date_and_time, local_iso, sessions_in_range, time_zone
 from .models import ABSENT, LATE, PRESENT, Counts, Person, Session
 from .store import Store
 
-COLUMNS = ("row", "id", "name", "date", "group", "expected", "present", "late", "absent", "rate")
+# The documented columns and keys (README, "Exports and reports"). New ones go at the end; none is
+# ever renamed or moved. A session's start (`date`, as it was first named) is ISO 8601 with its UTC
+# offset, on the clock of the `timezone` setting, then again as a date and a time of day for
+# spreadsheets; people rows leave the three empty.
+COLUMNS = ("row", "id", "name", "date", "group", "expected", "present", "late", "absent", "rate", "start_date",
+           "start_time")
+JSON_KEYS = ("generated_at", "from", "to", "group", "people", "sessions")
+JSON_PERSON_KEYS = ("id", "name", "group", "expected", "present", "late", "absent", "rate")
+JSON_SESSION_KEYS = ("id", "name", "date", "group", "expected", "present", "late", "absent", "rate", "start_date",
+                     "start_time")
 
 
 def attended_share(counts: Counts) -> float | None:
@@ -54,6 +62,7 @@ class Report:
     group: str | None
     sessions: list[SessionLine]
     people: list[PersonLine]
+    zone: tzinfo | None = None  # the clock its times are written on (None: this machine's)
 
     def below(self, rate: float) -> list[PersonLine]:
         """People whose attendance rate is under `rate` (0..1), lowest first."""
@@ -61,9 +70,12 @@ class Report:
         return sorted(found, key=lambda p: (p.rate, p.person.name.casefold()))
 
 
-def build_report(store: Store, date_from: date, date_to: date, group: str | None = None) -> Report:
+def build_report(store: Store, date_from: date, date_to: date, group: str | None = None,
+                 zone: str | tzinfo | None = None) -> Report:
+    """`zone`: the `timezone` setting, whose days the dates are and on whose clock times are written."""
+    zone = time_zone(zone)
     people = {p.id: p for p in store.people()}
-    chosen = [s for s in sessions_in_range(store.sessions(), date_from, date_to)
+    chosen = [s for s in sessions_in_range(store.sessions(), date_from, date_to, zone)
               if group is None or s.group in (group, None)]
     lines: dict[str, PersonLine] = {}
     session_lines = []
@@ -79,7 +91,7 @@ def build_report(store: Store, date_from: date, date_to: date, group: str | None
             lines.setdefault(person_id, PersonLine(person)).counts.add(status)
         session_lines.append(SessionLine(session, counts))
     ordered = sorted(lines.values(), key=lambda p: (p.person.name.casefold(), p.person.id))
-    return Report(date_from, date_to, group, session_lines, ordered)
+    return Report(date_from, date_to, group, session_lines, ordered, zone)
 
 
 def _rate(value: float | None) -> float | None:
@@ -87,32 +99,34 @@ def _rate(value: float | None) -> float | None:
 
 
 def report_rows(report: Report) -> list[dict]:
+    """Person rows, then session rows, keyed by COLUMNS."""
     rows = []
     for line in report.people:
         c = line.counts
-        rows.append({"row": "person", "id": line.person.id, "name": line.person.name, "date": "",
+        rows.append({"row": "person", "id": line.person.id, "name": line.person.name, "date": None,
                      "group": " ".join(line.person.groups), "expected": c.total, PRESENT: c.present, LATE: c.late,
-                     ABSENT: c.absent, "rate": _rate(line.rate)})
+                     ABSENT: c.absent, "rate": _rate(line.rate), "start_date": None, "start_time": None})
     for line in report.sessions:
         s, c = line.session, line.counts
-        rows.append({"row": "session", "id": s.id, "name": s.name, "date": to_iso(s.started_at),
-                     "group": s.group or "", "expected": c.total, PRESENT: c.present, LATE: c.late,
-                     ABSENT: c.absent, "rate": _rate(line.rate)})
+        day, time_of_day = date_and_time(s.started_at, report.zone)
+        rows.append({"row": "session", "id": s.id, "name": s.name, "date": local_iso(s.started_at, report.zone),
+                     "group": s.group or "", "expected": c.total, PRESENT: c.present, LATE: c.late, ABSENT: c.absent,
+                     "rate": _rate(line.rate), "start_date": day, "start_time": time_of_day})
     return rows
 
 
 def report_csv(report: Report, bom: bool = True) -> str:
     out = io.StringIO()
-    writer = csv.DictWriter(out, COLUMNS)
-    writer.writeheader()
-    writer.writerows({k: "" if v is None else v for k, v in row.items()} for row in report_rows(report))
+    writer = csv.writer(out)
+    writer.writerow(COLUMNS)
+    writer.writerows([csv_cell(row[key]) for key in COLUMNS] for row in report_rows(report))
     return (BOM if bom else "") + out.getvalue()
 
 
 def report_json(report: Report, generated_at: datetime) -> str:
     rows = report_rows(report)
-    body = {"generated_at": to_iso(generated_at), "from": str(report.date_from), "to": str(report.date_to),
-            "group": report.group,
-            "people": [{k: v for k, v in r.items() if k not in ("row", "date")} for r in rows if r["row"] == "person"],
-            "sessions": [{k: v for k, v in r.items() if k != "row"} for r in rows if r["row"] == "session"]}
+    body = {"generated_at": local_iso(generated_at, report.zone), "from": str(report.date_from),
+            "to": str(report.date_to), "group": report.group,
+            "people": [{k: r[k] for k in JSON_PERSON_KEYS} for r in rows if r["row"] == "person"],
+            "sessions": [{k: r[k] for k in JSON_SESSION_KEYS} for r in rows if r["row"] == "session"]}
     return json.dumps(body, indent=2, ensure_ascii=False) + "\n"

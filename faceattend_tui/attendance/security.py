@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import secrets
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,7 @@ from faceattend_tui.filelock import Busy, HeldLock, current_user, hold, holder_r
 from faceattend_tui.files import make_private_dir
 
 from .common import from_iso, to_iso
-from .models import AuditEntry
+from .models import AuditEntry, Person
 
 LOCK_NAME = "faceattend.lock"
 PIN_SETTING = "staff_pin"
@@ -45,6 +47,69 @@ def audit(store, action: str, details: dict[str, Any] | None = None, user: str |
 def make_audit(when: datetime, action: str, details: dict[str, Any] | None = None,
                user: str | None = None) -> AuditEntry:
     return AuditEntry(time=when, user=user or current_user(), action=action, details=dict(details or {}))
+
+
+# ----- erasure: the audit without the person ------------------------------------
+
+ABOUT_KEYS = ("id", "person")  # an entry whose id or person is theirs is about them
+TEXT_KEYS = ("name", "previous_name", "reason", "evidence")  # what such an entry says about them
+
+
+def erased_token() -> str:
+    """An anonymous stand-in for an erased person: one per erasure, used in every record it rewrites."""
+    return "erased-" + secrets.token_hex(5)
+
+
+def about(details: dict, person_id: str) -> bool:
+    """Whether audit details are about this one person."""
+    return any(details.get(key) == person_id for key in ABOUT_KEYS) or details.get("people") == [person_id]
+
+
+def names_in_audit(all_details: Iterable[dict], person_id: str) -> set[str]:
+    """Names the audit knew a person by: a name before a correction, the name when they left."""
+    found = set()
+    for details in all_details:
+        if about(details, person_id):
+            found.update(details[k] for k in ("name", "previous_name") if isinstance(details.get(k), str))
+    return {name for name in found if name.strip()}
+
+
+def name_pattern(names: Iterable[str]) -> re.Pattern | None:
+    """Any of these names as a whole word; None when there is none."""
+    words = sorted({n for n in names if n and n.strip()}, key=len, reverse=True)
+    if not words:
+        return None
+    return re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, words)) + r")(?!\w)")
+
+
+def scrub_audit(rows: Iterable[tuple[Any, dict]], person: Person, token: str) -> dict[Any, dict]:
+    """The audit details that name a person, rewritten with `token` in their place: {row key: new details}.
+
+    Their id and folder as a value, any name they had inside any text, and what entries about them
+    say (a mark's reason, a former name) are replaced; counts and other people stay as they were.
+    """
+    rows = list(rows)
+    exact = {value for value in (person.id, person.folder) if value}
+    pattern = name_pattern({person.name, *names_in_audit((d for _, d in rows), person.id)})
+    changed = {}
+    for key, details in rows:
+        new = scrub_value(details, exact, pattern, token)
+        if about(details, person.id):
+            new.update({k: token for k in TEXT_KEYS if k in new})
+        if new != details:
+            changed[key] = new
+    return changed
+
+
+def scrub_value(value: Any, exact: set[str], pattern: re.Pattern | None, token: str) -> Any:
+    """`value` (JSON-like) with strings equal to one in `exact` and matches of `pattern` replaced by `token`."""
+    if isinstance(value, str):
+        return token if value in exact else pattern.sub(token, value) if pattern else value
+    if isinstance(value, list):
+        return [scrub_value(v, exact, pattern, token) for v in value]
+    if isinstance(value, dict):
+        return {scrub_value(k, exact, pattern, token): scrub_value(v, exact, pattern, token) for k, v in value.items()}
+    return value
 
 
 # ----- staff PIN -----------------------------------------------------------------

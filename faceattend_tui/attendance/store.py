@@ -123,8 +123,11 @@ class Store(ABC):
         """Give a person another id; their records follow."""
 
     @abstractmethod
-    def erase_person(self, person_id: str) -> int:
-        """Remove the person and every record of theirs; returns how many records went."""
+    def erase_person(self, person_id: str, token: str | None = None) -> int:
+        """Remove the person and every record of theirs; returns how many check-ins and marks went.
+
+        With a token, audit entries that name them are rewritten with the token in their place.
+        """
 
     # -- sessions
 

@@ -15,6 +15,9 @@ Files (default `<data>/attendance.json`, all mode 0600):
 * `attendance.outbox` - audit lines from commands that read the log while a station holds it
   (an export while the station runs); the station takes them in when it next opens or closes.
 
+None of these is read past READ_LIMIT (2 GiB): a larger one is an error that says so. A folder,
+device or FIFO in their place is refused before it is opened, so nothing waits or reads forever.
+
 Everything is read once at open and kept in memory, indexed by session and person. One process
 writes (hold `security.acquire_lock(data_root)`); others may open a read-only snapshot, which
 reads the journal and then the file, writes nothing and never takes the lock.
@@ -35,10 +38,19 @@ from tinydb import TinyDB
 from tinydb.storages import Storage
 
 from faceattend_tui.filelock import same_file
-from faceattend_tui.files import atomic_write, fsync_dir, make_private_dir, remove_stale_temps
+from faceattend_tui.files import (
+    atomic_write,
+    error_text,
+    fsync_dir,
+    make_private_dir,
+    open_regular,
+    read_regular,
+    remove_stale_temps,
+)
 
 from .common import Clock, aware, from_iso, local_now, to_iso
 from .models import LATE, PRESENT, AuditEntry, Checkin, Mark, Person, Session
+from .security import scrub_audit
 from .store import NotFoundError, Store, StoreError
 from .upgrade import SCHEMA_VERSION, fold_v1_journal, upgrade_v1
 
@@ -46,6 +58,7 @@ LOG_NAME = "attendance.json"
 TABLES = ("meta", "people", "sessions", "checkins", "marks", "audit")
 UNCHANGED = "the file was left unchanged"
 FOLD_BYTES = 4 << 20  # fold the journal once it holds this much
+READ_LIMIT = 2 << 30  # the largest log or journal read (2 GiB); a larger one is refused, not read
 
 _sync = getattr(os, "fdatasync", os.fsync)
 
@@ -60,11 +73,11 @@ def default_path(data_root: str | os.PathLike) -> Path:
 def load_log(path: Path) -> dict | None:
     """Parse and shape-check the log; None when it does not exist."""
     try:
-        raw = path.read_bytes()
+        raw = read_regular(path, READ_LIMIT)
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise StoreError(f"cannot read attendance log {path}: {exc.strerror or exc}") from exc
+        raise StoreError(f"cannot read attendance log {path}: {exc.strerror or exc}; {UNCHANGED}") from exc
     if not raw.strip():
         raise StoreError(f"attendance log {path} is empty ({len(raw)} bytes): it was cut short; restore it from a "
                          f"backup, or move it away to start a new log. {UNCHANGED.capitalize()}")
@@ -90,11 +103,11 @@ def _check_shape(path: Path, data: Any) -> None:
 def read_lines(path: Path, what: str) -> list[dict]:
     """JSON-object lines of a journal; a torn last line is dropped, a bad line elsewhere raises."""
     try:
-        raw = path.read_bytes()
+        raw = read_regular(path, READ_LIMIT)
     except FileNotFoundError:
         return []
     except OSError as exc:
-        raise StoreError(f"cannot read {what} {path}: {exc.strerror or exc}") from exc
+        raise StoreError(f"cannot read {what} {path}: {exc.strerror or exc}; no file was changed") from exc
     lines = raw.split(b"\n")
     last = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
     entries = []
@@ -116,12 +129,15 @@ def read_lines(path: Path, what: str) -> list[dict]:
 def append_line(path: Path, entry: dict) -> None:
     """Append one JSON line and fsync it (used for the outbox by readers)."""
     data = (json.dumps(entry, separators=(",", ":")) + "\n").encode("utf-8")
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     try:
-        _write_all(fd, data)
-        _sync(fd)
-    finally:
-        os.close(fd)
+        fd = open_regular(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+        try:
+            _write_all(fd, data)
+            _sync(fd)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise StoreError(f"could not write to {path}: {exc.strerror or exc}") from exc
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -147,7 +163,8 @@ class MemoryStorage(Storage):
         try:
             atomic_write(self.path, json.dumps(self.document, separators=(",", ":")).encode("utf-8"))
         except (OSError, TypeError, ValueError) as exc:
-            raise StoreError(f"could not write attendance log {self.path}: {exc}") from exc
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise StoreError(f"could not write attendance log {self.path}: {reason}") from exc
 
 
 # ----- the store ----------------------------------------------------------------------------------
@@ -204,6 +221,13 @@ class TinyStore(Store):
 
     def _settle(self) -> None:
         """As the writer: keep a backup of an upgraded file, take in the outbox, fold the journal."""
+        try:
+            self._tidy()
+        except OSError as exc:
+            self._close_journal()
+            raise StoreError(f"cannot open attendance log {self.path} to write: {error_text(exc)}") from exc
+
+    def _tidy(self) -> None:
         if self._upgraded_from is not None:
             backup = self.path.with_name(f"{self.path.name}.schema{self._upgraded_from}.bak")
             shutil.copy2(self.path, backup)
@@ -247,6 +271,10 @@ class TinyStore(Store):
             if not self.read_only:
                 self._take_outbox()
                 self.fold()
+        except (OSError, StoreError) as exc:
+            text = error_text(exc) if isinstance(exc, OSError) else str(exc)
+            raise StoreError(f"{text}; the log was left as it was and changes since it was last written stay "
+                             f"in {self.journal_path}") from exc
         finally:
             self._closed = True
             self._close_journal()
@@ -334,7 +362,7 @@ class TinyStore(Store):
         if self._journal_fd is None:
             existed = self.journal_path.exists()
             flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0)
-            self._journal_fd = os.open(self.journal_path, flags, 0o600)
+            self._journal_fd = open_regular(self.journal_path, flags)
             self._journal_size = os.fstat(self._journal_fd).st_size
             if not existed:
                 fsync_dir(self.journal_path.parent)
@@ -391,10 +419,12 @@ class TinyStore(Store):
         for session in self._table("sessions").values():
             session["expected"] = [new if p == old else p for p in session.get("expected", [])]
 
-    def _erase_person(self, person_id: str) -> None:
+    def _erase_person(self, person_id: str, token: str | None = None) -> None:
         doc_id = self._people.pop(person_id, None)
         if doc_id is not None:
-            del self._table("people")[doc_id]
+            doc = self._table("people").pop(doc_id)
+            if token is not None:
+                self._scrub_audit(Person.from_doc(doc), token)
         for people in self._checkins.values():
             gone = people.pop(person_id, None)
             if gone is not None:
@@ -408,6 +438,12 @@ class TinyStore(Store):
         for session in self._table("sessions").values():
             if person_id in session.get("expected", []):
                 session["expected"] = [p for p in session["expected"] if p != person_id]
+
+    def _scrub_audit(self, person: Person, token: str) -> None:
+        audit = self._table("audit")
+        changed = scrub_audit(((i, doc.get("details") or {}) for i, doc in audit.items()), person, token)
+        for doc_id, details in changed.items():
+            audit[doc_id]["details"] = details
 
     def _put_session(self, doc: dict) -> None:
         self._table("sessions").setdefault(str(doc["id"]), doc)
@@ -503,10 +539,12 @@ class TinyStore(Store):
             raise ValueError(f"id {new!r} is taken by {self.person(new).name}")
         self._write(["rekey", old, new])
 
-    def erase_person(self, person_id: str) -> int:
+    def erase_person(self, person_id: str, token: str | None = None) -> int:
         records = sum(person_id in people for people in self._checkins.values())
         records += sum(self._table("marks")[i]["person_id"] == person_id for ids in self._marks.values() for i in ids)
-        self._write(["erase", person_id])
+        self._write(["erase", person_id] + ([token] if token else []))
+        self._pending_fold = True  # the journal still holds what was erased: rewrite the file without it
+        self._after_write()
         return records
 
     # -- sessions
@@ -661,6 +699,6 @@ def open_store(data_root: str | os.PathLike, *, clock: Clock | None = None) -> T
 def open_snapshot(data_root: str | os.PathLike, *, clock: Clock | None = None) -> TinyStore:
     """A read-only view of the log as it is now, for exports and reports while a station runs."""
     path = default_path(data_root)
-    if not path.is_file():
+    if not path.exists():  # a device or FIFO is refused by load_log, not reported as missing
         raise StoreError(f"{path}: no attendance log here")
     return TinyStore(path, clock=clock, read_only=True)

@@ -1,0 +1,188 @@
+"""Erasure beyond the log: finding the export and report files that still name someone, and
+rewriting them without that person (their rows dropped, their names replaced by the erasure's token).
+
+Only sheets this program writes (CSV and JSON exports and reports) can be rewritten; any other file
+that names them is reported, never changed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from faceattend_tui.files import atomic_write
+
+from .export import BOM
+from .security import name_pattern, scrub_value
+
+
+@dataclass
+class Cleanup:
+    """What happened to the files that named an erased person."""
+
+    rewritten: list[Path] = field(default_factory=list)  # now without them
+    named: list[Path] = field(default_factory=list)  # still name them: not asked to rewrite
+    foreign: list[Path] = field(default_factory=list)  # name them, but are not sheets this program wrote
+    failed: list[str] = field(default_factory=list)  # "path: why" for files that could not be read or written
+
+    @property
+    def left(self) -> bool:
+        """Whether any file may still name them."""
+        return bool(self.named or self.foreign or self.failed)
+
+
+@dataclass(frozen=True)
+class Target:
+    """The person to take out: their id, every name they had, and the token that stands in for them."""
+
+    person_id: str
+    names: frozenset[str]
+    token: str
+
+    @property
+    def pattern(self) -> re.Pattern | None:
+        return name_pattern(self.names)
+
+
+def clean_folder(folder: Path, target: Target, rewrite: bool) -> Cleanup:
+    """Every file under `folder` that names the person: listed, or (`rewrite`) rewritten without them."""
+    outcome = Cleanup()
+    paths = Path(folder).rglob("*") if Path(folder).is_dir() else []
+    for path in sorted(p for p in paths if p.is_file() and not p.is_symlink()):
+        try:
+            _clean_file(path, target, rewrite, outcome)
+        except (OSError, UnicodeError) as exc:
+            outcome.failed.append(f"{path}: {getattr(exc, 'strerror', None) or exc}")
+    return outcome
+
+
+def _clean_file(path: Path, target: Target, rewrite: bool, outcome: Cleanup) -> None:
+    text = path.read_bytes().decode("utf-8", errors="replace")
+    new = without(text, path.suffix.lower(), target)
+    if new is None:
+        if _mentions(text, target):
+            outcome.foreign.append(path)
+    elif new != text and not rewrite:
+        outcome.named.append(path)
+    elif new != text:
+        atomic_write(path, new.encode("utf-8"))
+        outcome.rewritten.append(path)
+
+
+def files_naming(paths: list[Path], target: Target) -> list[Path]:
+    """The files among `paths` whose text holds their id or a name of theirs (unreadable ones count)."""
+    found = []
+    for path in paths:
+        try:
+            text = path.read_bytes().decode("utf-8", errors="replace")
+        except OSError:
+            text = target.person_id  # cannot tell: say so
+        if _mentions(text, target):
+            found.append(path)
+    return found
+
+
+def _mentions(text: str, target: Target) -> bool:
+    """Whether free text holds their id or a name of theirs as a whole word."""
+    pattern = name_pattern({target.person_id, *target.names})
+    return pattern is not None and pattern.search(text) is not None
+
+
+def without(text: str, suffix: str, target: Target) -> str | None:
+    """A sheet's text without the person; the same text when it does not name them; None when `text`
+    is not a sheet this program writes (a CSV with a person_id column or a report's row and id, or
+    JSON with sessions or people)."""
+    bom = BOM if text.startswith(BOM) else ""
+    body = text[len(bom):]
+    if suffix == ".csv":
+        new = _csv_without(body, target)
+    elif suffix == ".json":
+        new = _json_without(body, target)
+    else:
+        return None
+    return None if new is None else (text if new == body else bom + new)
+
+
+# ----- CSV -------------------------------------------------------------------------------------
+
+
+def _csv_without(body: str, target: Target) -> str | None:
+    try:
+        rows = list(csv.reader(io.StringIO(body, newline="")))
+    except csv.Error:
+        return None
+    theirs = _row_test(rows[0] if rows else [], target.person_id)
+    if theirs is None:
+        return None
+    pattern = target.pattern
+    kept = [[pattern.sub(target.token, cell) if pattern else cell for cell in row]
+            for row in rows[1:] if not theirs(row)]
+    if kept == rows[1:]:
+        return body
+    out = io.StringIO()
+    csv.writer(out).writerows([rows[0], *kept])
+    return out.getvalue()
+
+
+def _row_test(header: list[str], person_id: str):
+    """Which rows are the person's, by the sheet's header; None for a sheet this program does not write."""
+    ids = (person_id, "'" + person_id)  # as written, or neutralised against formulas
+
+    def cell(row: list[str], name: str) -> str:
+        index = header.index(name)
+        return row[index] if index < len(row) else ""
+
+    if "person_id" in header:
+        return lambda row: cell(row, "person_id") in ids
+    if "row" in header and "id" in header:  # a report: person rows and session rows
+        return lambda row: cell(row, "row") == "person" and cell(row, "id") in ids
+    return None
+
+
+# ----- JSON ------------------------------------------------------------------------------------
+
+
+def _json_without(body: str, target: Target) -> str | None:
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(doc, dict) or not isinstance(doc.get("sessions", doc.get("people")), list):
+        return None
+    new = scrub_value(_drop_people(doc, target.person_id), {target.person_id}, target.pattern, target.token)
+    if new == doc:
+        return body
+    return json.dumps(new, indent=2, ensure_ascii=False) + "\n"
+
+
+def _drop_people(doc: dict, person_id: str) -> dict:
+    """An export's sessions or a report without the person's entries; a session's counts follow."""
+    doc = {**doc, "people": _others(doc["people"], "id", person_id)} if isinstance(doc.get("people"), list) else doc
+    sessions = doc.get("sessions")
+    if isinstance(sessions, list):
+        doc = {**doc, "sessions": [_session_without(s, person_id) for s in sessions]}
+    return doc
+
+
+def _session_without(session, person_id: str):
+    if not isinstance(session, dict) or not isinstance(session.get("people"), list):
+        return session
+    people = session["people"]
+    gone = [p for p in people if isinstance(p, dict) and p.get("person_id") == person_id]
+    if not gone:
+        return session
+    counts = dict(session.get("counts") or {})
+    for person in gone:
+        if isinstance(counts.get(person.get("status")), int):
+            counts[person["status"]] -= 1
+    expected = session.get("expected")
+    return {**session, "people": [p for p in people if p not in gone], "counts": counts,
+            "expected": expected - len(gone) if isinstance(expected, int) else expected}
+
+
+def _others(entries: list, key: str, person_id: str) -> list:
+    return [e for e in entries if not (isinstance(e, dict) and e.get(key) == person_id)]

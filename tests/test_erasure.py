@@ -1,0 +1,160 @@
+"""Erasure: nothing in the log, the audit or the exports names the person afterwards, or the command says what does."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pytest
+from both_logs import BACKENDS, DATABASES, data_root, open_store
+from fakes import FakeClock
+
+from faceattend_tui.attendance import (
+    Attendance,
+    ExportOptions,
+    audit,
+    backends,
+    build_report,
+    export_attendance,
+    report_csv,
+    report_json,
+)
+from faceattend_tui.cli import main
+from faceattend_tui.config import Settings
+from faceattend_tui.people import remove_person
+
+
+@pytest.fixture(params=BACKENDS)
+def data(request, tmp_path: Path) -> Path:
+    return data_root(request, tmp_path)
+
+
+def a_term(att: Attendance) -> None:
+    """Ann (S1042) and Bob (S1043): an import, a corrected name, a session with a check-in and marks."""
+    att.add_person("Ann Lee", person_id="S1042", groups=["3A"], folder="S1042")
+    att.add_person("Bob Marr", person_id="S1043", groups=["3A"], folder="S1043")
+    audit(att.store, "people.import", {"people": ["S1042", "S1043"], "count": 2, "claimed": [["p-1a2b", "S1042"]]})
+    att.update_person("S1042", name="Ann Lee-Smith")
+    att.start_session("Maths", group="3A")
+    att.check_in("S1042", 0.8)
+    att.mark("S1042", "absent", "excused: dentist appointment")
+    att.mark("S1043", "late", "came in with Ann Lee")
+    att.stop_session()
+    audit(att.store, "people.sync", {"added": 0, "removed": ["S1042"]})
+
+
+def test_the_audit_keeps_no_trace_of_an_erased_person(data):
+    store = open_store(data, clock=FakeClock())
+    att = Attendance(store, user="teacher")
+    a_term(att)
+    att.remove_person("S1042", erase=True, user="admin")
+    log = store.audit_log()
+    text = json.dumps([[a.action, a.details] for a in log], ensure_ascii=False)
+    assert not re.search(r"S1042|Ann Lee|dentist", text), text
+    (token,) = set(re.findall(r"erased-[0-9a-f]+", text))  # one token, wherever they were named
+    by_action = {a.action: a.details for a in log}
+    assert by_action["people.import"] == {"people": [token, "S1043"], "count": 2, "claimed": [["p-1a2b", token]]}
+    assert by_action["person.update"]["previous_name"] == token
+    assert by_action["people.sync"]["removed"] == [token]
+    assert by_action["person.erase"] == {"id": token, "records": 2}
+    marks = [a.details for a in log if a.action == "checkin.mark"]
+    assert [(m["person"], m["reason"]) for m in marks] == [(token, token), ("S1043", f"came in with {token}")]
+    if data not in DATABASES:  # the log file: what was written before the erasure is not kept in the journal
+        assert not (data / "attendance.journal").exists()
+        assert not re.search(r"S1042|dentist", (data / "attendance.json").read_text(encoding="utf-8"))
+    store.close()
+    with open_store(data) as again:
+        assert again.audit_log() == log
+
+
+def test_names_are_replaced_as_whole_words_only():
+    from faceattend_tui.attendance.models import Person
+    from faceattend_tui.attendance.security import erased_token, scrub_audit
+
+    token = erased_token()
+    rows = [(1, {"person": "S1", "reason": "sick"}), (2, {"person": "S10", "reason": "with Ann, not Annabel"}),
+            (3, {"session_id": 1, "name": "Annual review"})]
+    ann = Person("S1", "Ann", None)
+    assert scrub_audit(rows, ann, token) == {1: {"person": token, "reason": token},
+                                             2: {"person": "S10", "reason": f"with {token}, not Annabel"}}
+    assert re.fullmatch(r"erased-[0-9a-f]{10}", token) and erased_token() != token
+
+
+def read_csv(path: Path) -> list[dict]:
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        return list(csv.DictReader(handle))
+
+
+def exports_of_a_term(data: Path) -> dict[str, Path]:
+    """A session sheet (CSV, JSON), a report (CSV, JSON) and a note of someone's, all in DATA/exports/."""
+    exports = data / "exports"
+    with backends.open_store(data, clock=FakeClock()) as store:
+        att = Attendance(store, user="teacher")
+        a_term(att)
+        files = {fmt: export_attendance(store, exports, ExportOptions(fmt)) for fmt in ("csv", "json")}
+        report = build_report(store, date(2024, 9, 1), date(2024, 9, 30))
+        (exports / "term.csv").write_text(report_csv(report), encoding="utf-8")
+        (exports / "term.json").write_text(report_json(report, store.now()), encoding="utf-8")
+    (exports / "notes.txt").write_text("S1042 phoned in\n", encoding="utf-8")
+    return {**files, "report.csv": exports / "term.csv", "report.json": exports / "term.json",
+            "notes": exports / "notes.txt"}
+
+
+def test_erasure_names_the_exports_that_still_name_them_and_rewrites_them_on_request(tmp_path, capsys):
+    data = tmp_path / "data"
+    files = exports_of_a_term(data)
+    before = {name: path.read_bytes() for name, path in files.items()}
+    assert main(["people", "remove", "S1042", "--erase", "--data", str(data)]) == 1  # done, but not everywhere
+    out, err = capsys.readouterr()
+    assert "S1042 Ann Lee-Smith: erased" in out
+    for path in files.values():
+        assert str(path) in err
+    assert {name: path.read_bytes() for name, path in files.items()} == before  # nothing rewritten unasked
+    # later, by id only (the name is gone from the log): their rows leave every sheet
+    assert main(["people", "remove", "S1042", "--erase", "--exports", "--data", str(data)]) == 1
+    out, err = capsys.readouterr()
+    assert "rewrote 4 exports" in out and str(files["notes"]) in err and str(files["csv"]) not in err
+    rows = read_csv(files["csv"])
+    assert [r["person_id"] for r in rows] == ["S1043"] and files["csv"].read_bytes().startswith(b"\xef\xbb\xbf")
+    (session,) = json.loads(files["json"].read_text(encoding="utf-8"))["sessions"]
+    assert [p["person_id"] for p in session["people"]] == ["S1043"]
+    assert session["counts"] == {"present": 0, "late": 1, "absent": 0} and session["expected"] == 1
+    assert [r["id"] for r in read_csv(files["report.csv"]) if r["row"] == "person"] == ["S1043"]
+    assert [p["id"] for p in json.loads(files["report.json"].read_text(encoding="utf-8"))["people"]] == ["S1043"]
+    for name in ("csv", "json", "report.csv", "report.json"):
+        assert "S1042" not in files[name].read_text(encoding="utf-8")
+
+
+def test_erasure_with_exports_rewrites_them_at_once_names_included(tmp_path, capsys):
+    data = tmp_path / "data"
+    files = exports_of_a_term(data)
+    files["notes"].unlink()
+    assert main(["people", "remove", "S1042", "--erase", "--exports", "--data", str(data)]) == 0
+    out, err = capsys.readouterr()
+    assert "rewrote 4 exports" in out and err == ""
+    for name in ("csv", "json", "report.csv", "report.json"):
+        assert not re.search(r"S1042|Ann Lee|dentist", files[name].read_text(encoding="utf-8")), name
+    bob = read_csv(files["csv"])[0]
+    assert re.fullmatch(r"came in with erased-[0-9a-f]+", bob["mark_reason"])
+    assert main(["people", "remove", "S1043", "--exports", "--data", str(data)]) == 2  # --exports needs --erase
+
+
+def test_erasure_removes_set_aside_templates_and_names_backups_of_the_log(tmp_path):
+    data = tmp_path / "data"
+    settings = Settings(data=data)
+    legacy = settings.tensors_dir / "legacy" / "S1042.npy"
+    legacy.parent.mkdir(parents=True)
+    np.save(legacy, np.zeros((1, 512), np.float32))
+    backup = data / "attendance.json.schema1.bak"
+    backup.write_text('{"people": {"1": {"name": "Ann Lee"}}}', encoding="utf-8")
+    with backends.open_store(data) as store:
+        att = Attendance(store, user="teacher")
+        ann = att.add_person("Ann Lee", person_id="S1042", folder="S1042")
+        removal = remove_person(att, settings, ann, erase=True)
+    assert not legacy.exists()
+    assert removal.backups == [backup] and removal.left
+    assert any(str(backup) in line for line in removal.leftovers())

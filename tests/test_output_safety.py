@@ -1,0 +1,154 @@
+"""Exports and reports never write over the log or anything else of the data folder, nor over a
+device, a pipe, a folder or (without --overwrite) an existing file."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+
+import pytest
+from fakes import FakeWorker
+
+from faceattend_tui.attendance import Attendance, ExportOptions, acquire_lock, open_store
+from faceattend_tui.attendance.export import free_path, slug
+from faceattend_tui.cli import main
+from faceattend_tui.config import load_settings
+from faceattend_tui.station import Station, StationError
+
+TODAY = str(date.today())
+
+
+@pytest.fixture
+def data(tmp_path) -> Path:
+    """A data root with one finished session of group 3A, its settings file and a template folder."""
+    root = tmp_path / "data"
+    with open_store(root) as store:
+        att = Attendance(store)
+        att.add_person("Ann Lee", person_id="S1", groups=["3A"])
+        att.start_session("Maths", group="3A")
+        att.check_in("S1", 0.7)
+        att.stop_session()
+    (root / "faceattend.toml").write_text('threshold = 0.3\n')
+    (root / "database_tensor").mkdir()
+    (root / "database_tensor" / "manifest.json").write_text("{}")
+    return root
+
+
+def command(kind: str, data: Path, out: Path | str, *extra: str) -> list[str]:
+    dates = ["--from", TODAY, "--to", TODAY] if kind == "report" else []
+    return [kind, "--data", str(data), *dates, "--out", str(out), *extra]
+
+
+def snapshot_of(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("kind", ["export", "report"])
+@pytest.mark.parametrize("name", ["attendance.json", "attendance.journal", "faceattend.lock", "faceattend.toml",
+                                  "database_tensor/manifest.json", "database_image/S1.jpg", "new.csv"])
+def test_outputs_never_land_in_the_data_folder_outside_exports(data, kind, name, monkeypatch, capfd):
+    before = snapshot_of(data)
+    monkeypatch.chdir(data)  # `cd DATA && faceattend export --out attendance.json`
+    assert main(command(kind, Path("."), name)) == 2
+    err = capfd.readouterr().err
+    assert "is in the data folder" in err and len(err.strip().splitlines()) == 1
+    assert snapshot_of(data) == before
+    assert main(["export", "--data", "."]) == 0  # the log still works
+
+
+@pytest.mark.parametrize("kind", ["export", "report"])
+def test_a_link_to_the_log_is_refused_too(data, tmp_path, kind, capfd):
+    link = tmp_path / "sheet.csv"
+    link.symlink_to(data / "attendance.json")
+    before = (data / "attendance.json").read_bytes()
+    assert main(command(kind, data, link, "--overwrite")) == 2
+    assert "is in the data folder" in capfd.readouterr().err
+    assert link.is_symlink() and (data / "attendance.json").read_bytes() == before
+
+
+def test_report_cannot_replace_the_log_while_a_station_holds_it(data, capfd):
+    before = (data / "attendance.json").read_bytes()
+    with acquire_lock(data):
+        assert main(command("report", data, data / "attendance.json", "--overwrite")) == 2
+    assert (data / "attendance.json").read_bytes() == before
+
+
+@pytest.mark.parametrize("kind", ["export", "report"])
+def test_outputs_inside_exports_are_allowed(data, kind, capfd):
+    out = data / "exports" / "mine.csv"
+    out.parent.mkdir()
+    assert main(command(kind, data, out)) == 0
+    assert out.stat().st_size > 0
+
+
+@pytest.mark.parametrize("kind", ["export", "report"])
+@pytest.mark.parametrize("target", ["fifo", "folder", "device-link"])
+def test_outputs_refuse_anything_but_a_regular_file(data, tmp_path, kind, target, capfd):
+    path = tmp_path / f"{target}.csv"
+    if target == "fifo":
+        os.mkfifo(path)
+    elif target == "folder":
+        path.mkdir()
+    else:
+        if not os.path.exists("/dev/null"):
+            pytest.skip("no /dev/null")
+        path.symlink_to("/dev/null")  # a link, so that a faulty version replaces the link, not the device
+    kind_before = path.lstat().st_mode
+    for extra in ([], ["--overwrite"]):
+        assert main(command(kind, data, path, *extra)) == 2
+        assert "not a regular file" in capfd.readouterr().err
+        assert path.lstat().st_mode == kind_before
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+@pytest.mark.parametrize("kind", ["export", "report"])
+def test_an_existing_file_is_replaced_only_with_overwrite(data, tmp_path, kind, capfd):
+    out = tmp_path / "sheet.csv"
+    out.write_text("keep me")
+    assert main(command(kind, data, out)) == 2
+    assert "already exists; give --overwrite" in capfd.readouterr().err
+    assert out.read_text() == "keep me"
+    assert main(command(kind, data, out, "--overwrite")) == 0
+    assert out.read_text() != "keep me"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "sheet.csv"]  # no temp file left
+
+
+@pytest.mark.parametrize("group", ["../../../x", "\U0001d524" * 64, "a/b\\c", "..."],
+                         ids=["dots", "256-bytes", "slashes", "punctuation"])
+def test_report_names_from_a_group_stay_in_exports(tmp_path, group, capfd):
+    root = tmp_path / "deep" / "er" / "data"
+    with open_store(root) as store:
+        att = Attendance(store)
+        att.add_person("Ann Lee", person_id="S1", groups=[group])
+        att.start_session("Maths", group=group)
+        att.stop_session()
+    assert main(["report", "--data", str(root), "--from", TODAY, "--to", TODAY, "--group", group]) == 0
+    (written,) = (root / "exports").iterdir()
+    assert written.is_file() and written.name.startswith(f"report_{TODAY}_{TODAY}_")
+    assert len(written.name.encode()) < 200
+    assert sorted(p.name for p in root.iterdir()) == ["attendance.json", "exports"]
+
+
+def test_slug_of_a_group_keeps_no_separator():
+    assert slug("../../../x", fallback="group") == "x"
+    assert slug("...", fallback="group") == "group"
+    assert len(slug("é" * 300).encode()) <= 120
+
+
+def test_free_names_skip_broken_links(tmp_path):
+    (tmp_path / "a.csv").symlink_to(tmp_path / "missing")
+    assert free_path(tmp_path / "a.csv") == tmp_path / "a-2.csv"
+
+
+def test_the_station_export_follows_the_same_rule(data):
+    station = Station(load_settings(data), "demo", worker_factory=FakeWorker, user="staff", name="door")
+    station.open()
+    try:
+        before = (data / "attendance.json").read_bytes()
+        with pytest.raises(StationError, match="is in the data folder"):
+            station.export(ExportOptions("json"), path=data / "attendance.json")
+        assert (data / "attendance.json").read_bytes() == before
+        assert station.export(ExportOptions("csv")).parent == data / "exports"
+    finally:
+        station.close()

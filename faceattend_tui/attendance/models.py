@@ -48,11 +48,17 @@ def check_person_id(value: str) -> str:
     return value
 
 
+MAX_GROUP_LENGTH = 64  # characters; a group name ends up in the names of export and report files
+
+
 def clean_groups(groups) -> tuple[str, ...]:
-    """Group names, trimmed, without empties or repeats, in the order given."""
+    """Group names, trimmed, without empties or repeats, in the order given; a ValueError for a name
+    over MAX_GROUP_LENGTH characters."""
     out: list[str] = []
     for group in groups:
         name = " ".join(str(group).split())
+        if len(name) > MAX_GROUP_LENGTH:
+            raise ValueError(f"group {name[:24]!r}... is longer than {MAX_GROUP_LENGTH} characters")
         if name and name not in out:
             out.append(name)
     return tuple(out)

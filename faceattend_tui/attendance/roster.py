@@ -1,6 +1,7 @@
 """Importing the organisation's roster: a CSV of `id,name,groups` and optionally `photo`.
 
-Groups are separated by `;` inside their cell. Importing is idempotent: a row that matches the
+Cells are separated by commas, semicolons or tabs (the header tells which); groups inside their
+cell by `;`, or by `,` in a semicolon file. Importing is idempotent: a row that matches the
 log changes nothing. Every row is checked before anything is written; a bad row is named with
 its line number and the file is then not applied at all. A new id whose name belongs to exactly
 one active person who only has a generated id (someone known from their photo folder before the
@@ -11,14 +12,18 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .models import Person, check_person_id, clean_groups
+from .models import ACTIVE, LEFT, Person, check_person_id, clean_groups
 from .sessions import Attendance
 
 REQUIRED = ("id", "name")
-GROUP_SEPARATOR = ";"
+COLUMNS = ("id", "name", "groups", "photo")
+# Cell delimiter -> the separator of groups inside a cell.
+GROUP_SEPARATORS = {",": ";", ";": ",", "\t": ";"}
+DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
 
 
 class RosterError(ValueError):
@@ -45,28 +50,35 @@ class ImportPlan:
     claimed: list[tuple[str, str]] = field(default_factory=list)  # (generated id, organisation's id)
     unchanged: list[Person] = field(default_factory=list)
     photos: list[tuple[Person, Path]] = field(default_factory=list)  # to copy into the person's folder
+    kept_out: list[Person] = field(default_factory=list)  # in the file, but they left: not brought back
+    returning: list[Person] = field(default_factory=list)  # they left; brought back (--reactivate)
+    leaving: list[Person] = field(default_factory=list)  # active, not in the file: to mark as left (--sync)
 
     @property
     def empty(self) -> bool:
-        return not (self.added or self.changed or self.claimed or self.photos)
+        return not (self.added or self.changed or self.claimed or self.photos or self.returning or self.leaving)
 
 
 def read_roster(path: Path) -> list[RosterLine]:
-    """The rows of a roster CSV (UTF-8, with or without a byte-order mark); raises RosterError."""
+    """The rows of a roster CSV (UTF-8, with or without a byte-order mark; cells separated by commas,
+    semicolons or tabs, whichever the header uses); raises RosterError.
+
+    Lines are the file's own line numbers: a record with a quoted line break is named by its first.
+    """
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise RosterError(path, [f"cannot read the file ({exc})"]) from None
-    reader = csv.DictReader(text.splitlines())
-    header = [h.strip().lower() for h in reader.fieldnames or []]
-    missing = [c for c in REQUIRED if c not in header]
-    if missing:
-        raise RosterError(path, [f"line 1: missing column(s) {', '.join(missing)} (expected id,name,groups[,photo])"])
-    reader.fieldnames = header
-    lines, problems, seen = [], [], {}
-    for number, row in enumerate(reader, start=2):
+    delimiter = sniff_delimiter(text)
+    problems: list[str] = []
+    records = _records(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True), problems)
+    header_line, header = next(records, (1, []))
+    header = [cell.strip().lower() for cell in header]
+    _check_header(path, header_line, header, problems)
+    lines, seen = [], {}
+    for number, cells in records:
         try:
-            line = _parse_row(number, row, path.parent)
+            line = _parse_row(number, _cells_by_column(header, cells, delimiter), path.parent, delimiter)
         except ValueError as exc:
             problems.append(f"line {number}: {exc}")
             continue
@@ -80,14 +92,81 @@ def read_roster(path: Path) -> list[RosterLine]:
     return lines
 
 
-def _parse_row(number: int, row: dict, folder: Path) -> RosterLine:
-    if None in row:
-        raise ValueError("more cells than columns (a comma inside a name needs quotes)")
+def sniff_delimiter(text: str) -> str:
+    """The delimiter that makes the first line a header with id and name; a comma when none does."""
+    first = text.lstrip("\r\n").split("\n", 1)[0]
+    for delimiter in DELIMITER_NAMES:
+        try:
+            cells = {cell.strip().lower() for cell in next(csv.reader([first], delimiter=delimiter), [])}
+        except csv.Error:
+            continue
+        if all(column in cells for column in REQUIRED):
+            return delimiter
+    return ","
+
+
+def _records(reader, problems: list[str]):
+    """(first line, cells) of every record that is not blank. A record the CSV reader cannot read is
+    added to problems; after a broken quote or an oversized cell the rest of the file is not read."""
+    start = 1
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            problem, goes_on = _csv_problem(exc)
+            problems.append(f"line {start}: {problem}")
+            if not goes_on:
+                return
+            cells = []
+        if any(cell.strip() for cell in cells):
+            yield start, cells
+        start = reader.line_num + 1
+
+
+def _csv_problem(exc: csv.Error) -> tuple[str, bool]:
+    """What went wrong, in plain words, and whether reading can go on with the next line."""
+    text = str(exc)
+    if "expected after" in text:
+        return 'text after the closing quote of a cell (a quote inside a quoted cell is written "")', True
+    if "field limit" in text:
+        text = f"a cell longer than {csv.field_size_limit() // 1024} KiB (often a quote that is never closed)"
+    elif "end of data" in text:
+        text = "a quote opens a cell and is never closed"
+    else:
+        text = f"not readable as CSV ({text})"
+    return f"{text}; nothing after it was read", False
+
+
+def _check_header(path: Path, number: int, header: list[str], problems: list[str]) -> None:
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        problems.append(f"line {number}: missing column(s) {', '.join(missing)} "
+                        "(expected id,name,groups[,photo], separated by commas, semicolons or tabs)")
+    twice = [c for c in COLUMNS if header.count(c) > 1]
+    if twice:
+        problems.append(f"line {number}: column(s) {', '.join(twice)} more than once in the header")
+    if problems:
+        raise RosterError(path, problems)
+
+
+def _cells_by_column(header: list[str], cells: list[str], delimiter: str) -> dict[str, str]:
+    if len(cells) > len(header):
+        raise ValueError(f"more cells than columns (a {DELIMITER_NAMES[delimiter]} inside a cell needs quotes)")
+    row = dict(zip(header, cells, strict=False))  # a short row leaves its last columns out
+    broken = [c for c in COLUMNS if "\n" in row.get(c, "") or "\r" in row.get(c, "")]
+    if broken:
+        raise ValueError(f"a line break inside the {broken[0]} cell (one person per line)")
+    return row
+
+
+def _parse_row(number: int, row: dict, folder: Path, delimiter: str) -> RosterLine:
     person_id = check_person_id(row.get("id") or "")
     name = " ".join((row.get("name") or "").split())
     if not name:
         raise ValueError("the name is empty")
-    groups = clean_groups((row.get("groups") or "").split(GROUP_SEPARATOR))
+    groups = clean_groups((row.get("groups") or "").split(GROUP_SEPARATORS[delimiter]))
     photo_text = (row.get("photo") or "").strip()
     photo = None
     if photo_text:
@@ -98,12 +177,21 @@ def _parse_row(number: int, row: dict, folder: Path) -> RosterLine:
     return RosterLine(number, person_id, name, groups, photo)
 
 
-def plan_import(attendance: Attendance, lines: list[RosterLine]) -> ImportPlan:
+def plan_import(attendance: Attendance, lines: list[RosterLine], *, reactivate: bool = False,
+                sync: bool = False) -> ImportPlan:
+    """What importing these lines would change. Someone who left comes back only with `reactivate`;
+    active people missing from the file are marked left only with `sync`."""
     plan = ImportPlan()
     now = attendance.store.now()
     claimable = _claimable_by_name(attendance)
     for line in lines:
-        current, claimed = attendance.person(line.id), False
+        current, claimed, returning = attendance.person(line.id), False, False
+        if current is not None and not current.active:
+            if not reactivate:
+                plan.kept_out.append(current)
+                continue
+            plan.returning.append(current)
+            current, returning = dataclasses.replace(current, state=ACTIVE, left_at=None), True
         if current is None and len(claimable.get(line.name, [])) == 1:
             known = claimable.pop(line.name)[0]
             plan.claimed.append((known.id, line.id))
@@ -114,12 +202,15 @@ def plan_import(attendance: Attendance, lines: list[RosterLine]) -> ImportPlan:
         else:
             person = dataclasses.replace(current, name=line.name, groups=line.groups,
                                          folder=current.folder or (line.id if line.photo else ""))
-            if person != current or claimed:
-                plan.changed.append((current, person))
+            if person != current or claimed or returning:
+                plan.changed.append((attendance.person(current.id) or current, person))
             else:
                 plan.unchanged.append(current)
         if line.photo is not None:
             plan.photos.append((person, line.photo))
+    if sync:
+        listed = {line.id for line in lines} | {old for old, _ in plan.claimed}
+        plan.leaving = [p for p in attendance.people() if p.id not in listed]
     return plan
 
 
@@ -139,9 +230,13 @@ def apply_import(attendance: Attendance, plan: ImportPlan, user: str | None = No
         for old, new in plan.claimed:
             store.change_person_id(old, new)
         attendance.reload_people()
-        people = plan.added + [after for _, after in plan.changed]
+        now = store.now()
+        gone = [dataclasses.replace(p, state=LEFT, left_at=now, images=0) for p in plan.leaving]
+        people = plan.added + [after for _, after in plan.changed] + gone
         joined = attendance.save_people(people, "people.import", user=user,
                                         details={"added": len(plan.added), "changed": len(plan.changed),
-                                                 "claimed": [list(pair) for pair in plan.claimed]})
+                                                 "claimed": [list(pair) for pair in plan.claimed],
+                                                 "returned": [p.id for p in plan.returning][:50],
+                                                 "left": [p.id for p in plan.leaving][:50]})
     attendance.refresh()
     return joined

@@ -8,9 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TextIO
 
-from faceattend_tui.attendance import LockedError, acquire_lock
+from faceattend_tui.attendance import LockedError, StoreError, acquire_lock, open_snapshot
+from faceattend_tui.attendance.tinystore import default_path
 from faceattend_tui.config import Settings
-from faceattend_tui.demo import DemoSourceFactory, enroll_demo_roster
+from faceattend_tui.demo import DemoError, DemoSourceFactory, enroll_demo_roster
 from faceattend_tui.live import events as ev
 from faceattend_tui.live.worker import WorkerConfig, WorkerHandle
 
@@ -73,9 +74,30 @@ def watch(settings: Settings, options: WatchOptions, out: TextIO, log: Callable[
         log(f"error: {exc}")
         return 2
     with lock:
-        if options.source == "demo":
-            enroll_demo_roster(settings, log)
+        if options.source == "demo" and not bring_demo_cast(settings, log):
+            return 2
         return _watch(settings, options, out)
+
+
+def bring_demo_cast(settings: Settings, log: Callable[[str], None]) -> bool:
+    """Enroll the demo's people when the data root is the demo's; False, said in one line, when not."""
+    try:
+        enroll_demo_roster(settings, log, logged_names(settings))
+    except DemoError as exc:
+        log(f"error: {exc}")
+        return False
+    return True
+
+
+def logged_names(settings: Settings) -> list[str] | None:
+    """The names in the data root's own attendance log, people who left too; None where it has none."""
+    if settings.database or not default_path(settings.data).is_file():
+        return None
+    try:
+        with open_snapshot(settings.data) as store:
+            return [person.name for person in store.people()]
+    except StoreError as exc:
+        raise DemoError(f"cannot tell whether {settings.data} is the demo's data root: {exc}") from None
 
 
 def _watch(settings: Settings, options: WatchOptions, out: TextIO) -> int:

@@ -5,8 +5,8 @@ nothing else. The live worker knows nothing of it: it is handed a `DemoSourceFac
 """
 
 from faceattend_tui.demo.cast import DemoCast, DemoError, demo_cast
-from faceattend_tui.demo.roster import enroll_demo_roster, prepare_demo
+from faceattend_tui.demo.roster import DEMO_DATA, MARKER, claim_demo_root, enroll_demo_roster, prepare_demo
 from faceattend_tui.demo.scene import DemoSource, DemoSourceFactory, write_demo_video
 
-__all__ = ["DemoCast", "DemoError", "DemoSource", "DemoSourceFactory", "demo_cast", "enroll_demo_roster",
-           "prepare_demo", "write_demo_video"]
+__all__ = ["DEMO_DATA", "MARKER", "DemoCast", "DemoError", "DemoSource", "DemoSourceFactory", "claim_demo_root",
+           "demo_cast", "enroll_demo_roster", "prepare_demo", "write_demo_video"]

@@ -1,4 +1,8 @@
-"""Enrolling the demo roster in a data root (only the demo's own photos are written)."""
+"""Enrolling the demo roster in a data root (only the demo's own photos are written).
+
+The demo brings its made-up people only into a data root of its own: one it marked, an empty one,
+or one an earlier version made before the mark. Anyone's real roster is refused.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +13,15 @@ import cv2
 import numpy as np
 
 from faceattend_tui.config import Settings
-from faceattend_tui.demo.cast import DemoError, demo_cast, id_photo
+from faceattend_tui.demo.cast import ROLES, DemoError, demo_cast, id_photo
 from faceattend_tui.files import atomic_write, make_private_dir, tighten_data
-from faceattend_tui.gallery.extract import Extractor
+from faceattend_tui.gallery.extract import Extractor, scan_people
 from faceattend_tui.vision.pipeline import FaceEngine
+
+DEMO_DATA = Path("demo-data")  # the demo's data root when none is given
+MARKER = ".faceattend-demo"  # written in a data root the demo made its own
+MARKER_TEXT = b"made by faceattend demo: the demo source adds its made-up people to this data root\n"
+CAST = frozenset(role.name for role in ROLES if role.enrolled)
 
 
 def prepare_demo(settings: Settings, engine: FaceEngine, log: Callable[[str], None] = print) -> list[str]:
@@ -44,8 +53,47 @@ def write_if_changed(path: Path, data: bytes) -> None:
     atomic_write(path, data)
 
 
-def enroll_demo_roster(settings: Settings, log: Callable[[str], None]) -> None:
-    """Load the models, enroll the demo roster and say who is on it."""
+def claim_demo_root(settings: Settings, logged: list[str] | None) -> None:
+    """Mark the data root as the demo's, or raise DemoError when it is not (one line, for the user).
+
+    `logged`: the names in its attendance log, None where it has no log.
+    """
+    data = Path(settings.data)
+    if settings.database:
+        raise DemoError("the demo source does not run with a shared database (its made-up people would join "
+                        "the real roster); run `faceattend demo` without --database")
+    if (data / MARKER).is_file():
+        return
+    problem = why_not_the_demos(settings, logged)
+    if problem:
+        raise DemoError(f"the data root {data} {problem}: the demo source adds its made-up people only to an empty "
+                        f"data root or one `faceattend demo` made; run `faceattend demo` (data root {DEMO_DATA}/) "
+                        "or give an empty --data")
+    try:
+        make_private_dir(data)
+        atomic_write(data / MARKER, MARKER_TEXT)
+    except OSError as exc:
+        raise DemoError(f"cannot make {data} the demo's data root: {exc.strerror or exc}") from None
+
+
+def why_not_the_demos(settings: Settings, logged: list[str] | None) -> str | None:
+    """Why an unmarked data root is not the demo's; None when it is: it is empty, or an earlier
+    version made it (only the cast in it, or demo-data/ with the cast's photos and others beside)."""
+    photos = set(scan_people(settings.images_dir))
+    names = photos | set(logged or ()) | {p.stem for p in settings.tensors_dir.glob("*.npy")}
+    others = sorted(names - CAST)
+    if not others:
+        return "holds an attendance log of its own" if logged is not None and not names else None
+    if Path(settings.data).resolve().name == DEMO_DATA.name and photos >= CAST:
+        return None
+    shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+    return f"holds people of its own ({shown})"
+
+
+def enroll_demo_roster(settings: Settings, log: Callable[[str], None], logged: list[str] | None) -> None:
+    """Claim the data root (DemoError when it is not the demo's), load the models, enroll the demo
+    roster and say who is on it. `logged`: the names in the data root's log, None with no log."""
+    claim_demo_root(settings, logged)
     engine = FaceEngine.from_settings(settings, log=log)
     names = prepare_demo(settings, engine, log=log)
     log(f"demo roster in {settings.data}: {', '.join(names)}")

@@ -21,13 +21,16 @@ from faceattend_tui.attendance import (
     plan_import,
     read_roster,
 )
+from faceattend_tui.attendance.erasure import Cleanup, Target, clean_folder, files_naming
+from faceattend_tui.attendance.models import check_person_id
+from faceattend_tui.attendance.security import erased_token, names_in_audit
 from faceattend_tui.config import Settings
 from faceattend_tui.files import atomic_write, make_private_dir
 from faceattend_tui.gallery import enroll
 from faceattend_tui.gallery.extract import Extractor
-from faceattend_tui.gallery.templates import enrolled_counts
+from faceattend_tui.gallery.templates import LEGACY_DIR, MANIFEST, GalleryError, enrolled_counts, load_manifest
 from faceattend_tui.shared_gallery import forget_folder
-from faceattend_tui.vision.imageio import ImageError, read_bytes, read_image
+from faceattend_tui.vision.imageio import ImageError, is_image_name, read_bytes, read_image
 
 
 @dataclass
@@ -38,12 +41,20 @@ class ImportOutcome:
     photo_notes: list[str] = field(default_factory=list)  # extraction's words about the photos
 
     def lines(self) -> list[str]:
-        """What changed, for the terminal or the screen."""
+        """What changed (or would change, for a dry run), for the terminal or the screen."""
         plan = self.plan
-        out = [f"added {len(plan.added)}, changed {len(plan.changed)}, left {len(plan.unchanged)} unchanged"]
+        returning = {p.id for p in plan.returning}
+        out = [f"added {len(plan.added)}, changed {len(plan.changed) - len(returning)}, left "
+               f"{len(plan.unchanged)} unchanged" + (f", brought back {len(returning)}" if returning else "")
+               + (f", {len(plan.leaving)} marked as left" if plan.leaving else "")]
         out += [f"  added {p.id} {p.name}" + (f" ({', '.join(p.groups)})" if p.groups else "") for p in plan.added]
         out += [f"  gave {old} the organisation's id {new}" for old, new in plan.claimed]
-        out += [f"  changed {after.id} {_difference(before, after)}" for before, after in plan.changed]
+        out += [f"  changed {after.id} {_difference(before, after)}" for before, after in plan.changed
+                if after.id not in returning]
+        out += [f"  brought back {p.id} {p.name} (left on {p.left_at:%Y-%m-%d})" for p in plan.returning]
+        out += [f"  {p.id} {p.name} left on {p.left_at:%Y-%m-%d}: kept out; --reactivate to bring back"
+                for p in plan.kept_out]
+        out += [f"  marked as left (not in the file): {p.id} {p.name}" for p in plan.leaving]
         if plan.photos:
             out.append(f"photos: {self.photos_copied} new of {len(plan.photos)}")
         out += [f"  {note}" for note in self.photo_notes]
@@ -77,20 +88,47 @@ def check_photos(path: Path, lines) -> None:
         raise RosterError(path, problems)
 
 
-def import_roster(attendance: Attendance, settings: Settings, path: Path, *, make_engine: Callable[[], object],
-                  user: str | None = None) -> ImportOutcome:
-    """Check, then apply a roster CSV; photos are copied and extracted. Raises RosterError, writes nothing then."""
+def plan_roster(attendance: Attendance, path: Path, *, reactivate: bool = False, sync: bool = False) -> ImportPlan:
+    """Check a roster CSV and its photos and say what importing it would change; raises RosterError."""
     lines = read_roster(path)
     check_photos(path, lines)
-    plan = plan_import(attendance, lines)
+    return plan_import(attendance, lines, reactivate=reactivate, sync=sync)
+
+
+def import_roster(attendance: Attendance, settings: Settings, path: Path, *, make_engine: Callable[[], object],
+                  user: str | None = None, reactivate: bool = False, sync: bool = False,
+                  plan: ImportPlan | None = None) -> ImportOutcome:
+    """Check, then apply a roster CSV: people first (one batch), then photos, then templates.
+
+    Raises RosterError and writes nothing when a row is bad. Cut short after the people were written,
+    a rerun completes it: photos not yet copied are copied and any photo without templates is extracted.
+    """
+    plan = plan or plan_roster(attendance, path, reactivate=reactivate, sync=sync)
     outcome = ImportOutcome(plan)
     outcome.joined = apply_import(attendance, plan, user)
+    for person in plan.leaving:  # as `people remove`: photos and templates go, records stay
+        _forget_photos(attendance, settings, person)
     outcome.photos_copied = sum(copy_photo(settings, person, photo) for person, photo in plan.photos)
-    if outcome.photos_copied:
+    folders = {person.folder for person, _ in plan.photos}
+    if outcome.photos_copied or needs_extraction(settings, folders):
         report = Extractor(make_engine(), settings.images_dir, settings.tensors_dir).run()
         outcome.photo_notes = [*report.notes, *(f"skipped: {line}" for line in report.skipped)]
         outcome.joined += attendance.sync_people(enrolled_counts(settings.tensors_dir), user=user).joined
     return outcome
+
+
+def needs_extraction(settings: Settings, folders: set[str]) -> bool:
+    """Whether any photo in these people's folders has no template yet (or the manifest cannot say)."""
+    try:
+        manifest = load_manifest(settings.tensors_dir)
+    except GalleryError:
+        return True
+    for folder in folders:
+        done = {s.get("image") for s in (manifest.people.get(folder, {}) if manifest else {}).get("samples", [])}
+        photos = settings.images_dir / folder
+        if photos.is_dir() and any(f"{folder}/{p.name}" not in done for p in photos.iterdir() if is_image_name(p)):
+            return True
+    return False
 
 
 def copy_photo(settings: Settings, person: Person, photo: Path) -> bool:
@@ -107,11 +145,109 @@ def copy_photo(settings: Settings, person: Person, photo: Path) -> bool:
     return True
 
 
+def has_photos(folder: Path) -> bool:
+    """Whether a person's photo folder holds any photo to extract templates from."""
+    return folder.is_dir() and any(p.is_file() and is_image_name(p) for p in folder.iterdir())
+
+
+def missing_templates_message(settings: Settings, people: list[Person]) -> str:
+    """Why the station cannot start with these people's templates missing, and the one command that repairs it."""
+    names = ", ".join(f"{p.name} ({p.id})" for p in people[:5]) + (" ..." if len(people) > 5 else "")
+    try:
+        manifest = load_manifest(settings.tensors_dir)
+        why = "" if manifest is not None else f"{settings.tensors_dir / MANIFEST} is missing"
+    except GalleryError as exc:
+        why = str(exc)
+    what = f"the templates of {len(people)} people are missing ({names})"
+    return (f"{why + ': ' if why else ''}{what}; nobody's status was changed. Rebuild them from "
+            f"{settings.images_dir} with: faceattend extract --data {settings.data}")
+
+
+@dataclass
+class Removal:
+    """What a removal did and, for an erasure, which files still name the person."""
+
+    person: Person | None  # None: erased earlier, only the exports were rewritten
+    token: str = ""  # an erasure's stand-in for them in the audit and in rewritten exports
+    exports: Cleanup = field(default_factory=Cleanup)
+    backups: list[Path] = field(default_factory=list)  # earlier copies of the log that name them
+    shared: bool = False  # a shared database: other doors keep exports folders of their own
+
+    @property
+    def left(self) -> bool:
+        """Whether anything found still names them."""
+        return self.exports.left or bool(self.backups)
+
+    def lines(self) -> list[str]:
+        """What was done, beyond the records."""
+        out = [f"the audit now calls them {self.token}"] if self.token else []
+        if self.exports.rewritten:
+            out.append(f"rewrote {len(self.exports.rewritten)} exports without them:")
+        out += [f"  {path}" for path in self.exports.rewritten]
+        if self.shared and self.token:
+            out.append(f"other doors' exports were not searched: run `{self._again()}` at each of them")
+        return out
+
+    def leftovers(self) -> list[str]:
+        """What still names them, and what to do about it."""
+        return (_listed(f"exports that still name them (rewrite them with `{self._again()}`, or delete them)",
+                        self.exports.named)
+                + _listed("files in the exports folder that name them but are not sheets of this program "
+                          "(edit or delete them by hand)", self.exports.foreign)
+                + _listed("could not read or rewrite", self.exports.failed)
+                + _listed("earlier copies of the log that still name them (delete them when no longer needed)",
+                          self.backups))
+
+    def _again(self) -> str:
+        return f"faceattend people remove {self.person.id if self.person else 'ID'} --erase --exports"
+
+
+def _listed(title: str, items: list) -> list[str]:
+    return [f"{title}:", *(f"  {item}" for item in items)] if items else []
+
+
 def remove_person(attendance: Attendance, settings: Settings, person: Person, *, erase: bool,
-                  user: str | None = None) -> None:
+                  user: str | None = None, exports: bool = False) -> Removal:
     """They left (records kept) or an erasure request: their templates go first from the shared log
-    (while the database is away nothing is removed), then photos and templates here, then the records."""
+    (while the database is away nothing is removed), then photos and templates here, then the records.
+
+    An erasure also rewrites the audit entries that name them, and finds the files under exports/
+    and the log's backups that still name them; with `exports`, it rewrites those exports too.
+    """
+    names = known_names(attendance, person) if erase else frozenset()
+    _forget_photos(attendance, settings, person)
+    _forget_legacy(settings, person)
+    token = erased_token() if erase else ""
+    attendance.remove_person(person.id, erase=erase, user=user, token=token or None)
+    if not erase:
+        return Removal(person)
+    target = Target(person.id, names, token)
+    backups = files_naming(sorted(settings.data.glob("*.bak")), target)
+    return Removal(person, token, clean_folder(settings.exports_dir, target, exports), backups,
+                   shared=bool(settings.database))
+
+
+def erase_from_exports(settings: Settings, person_id: str) -> Removal:
+    """Rewrite the exports without someone erased earlier (known now by their id only)."""
+    target = Target(check_person_id(person_id), frozenset(), erased_token())
+    return Removal(None, exports=clean_folder(settings.exports_dir, target, True))
+
+
+def known_names(attendance: Attendance, person: Person) -> frozenset[str]:
+    """Their name and any earlier one the audit remembers."""
+    earlier = names_in_audit((entry.details for entry in attendance.store.audit_log()), person.id)
+    return frozenset({person.name, *earlier})
+
+
+def _forget_legacy(settings: Settings, person: Person) -> None:
+    """Templates of the original project kept aside under database_tensor/legacy/."""
+    legacy = settings.tensors_dir / LEGACY_DIR / f"{person.folder}.npy"
+    if person.folder and legacy.is_file():
+        legacy.unlink()
+
+
+def _forget_photos(attendance: Attendance, settings: Settings, person: Person) -> None:
+    """A person's photos and templates, here and in a shared log."""
     if person.folder:
         forget_folder(attendance.store, settings.tensors_dir, person.folder)
         enroll.remove_person(settings, person.folder)
-    attendance.remove_person(person.id, erase=erase, user=user)

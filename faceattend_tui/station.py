@@ -8,6 +8,7 @@ keeps the log single-writer.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import threading
 import time
@@ -50,12 +51,12 @@ from faceattend_tui.attendance import (
 from faceattend_tui.attendance.security import last_reset
 from faceattend_tui.config import Settings
 from faceattend_tui.demo import DemoSourceFactory
-from faceattend_tui.files import make_private_dir, tighten_data
+from faceattend_tui.files import error_text, make_private_dir, tighten_data
 from faceattend_tui.gallery import enroll
 from faceattend_tui.gallery.templates import GalleryError, enrolled_counts
 from faceattend_tui.live import events as ev
 from faceattend_tui.live.worker import WorkerConfig, WorkerHandle
-from faceattend_tui.people import import_roster, remove_person
+from faceattend_tui.people import has_photos, import_roster, missing_templates_message, remove_person
 from faceattend_tui.shared_gallery import sync_gallery
 from faceattend_tui.vision.pipeline import FaceEngine
 
@@ -166,6 +167,8 @@ class Station:
         self.pending_capture: str | None = None
         self.recognizer: dict | None = None  # name, sha256, dim: from the worker's ready event
         self.tightened = 0  # files and folders whose permissions were narrowed at open
+        self.missing: list[Person] = []  # active people with neither templates nor photos
+        self.removal_leftovers: list[str] = []  # after an erasure: files that still name the person
         self.clock = clock
         self.loop = loop
         self.on_event: Callable[[ev.Event], None] | None = None  # sees every worker event first (headless output)
@@ -176,11 +179,13 @@ class Station:
 
     def open(self) -> None:
         """Take the data lock, open the log (refusing a damaged one) and start the worker."""
-        make_private_dir(self.settings.data)
         try:
+            make_private_dir(self.settings.data)
             self.station_lock = acquire_lock(self.settings.data, self.user)
         except LockedError as exc:
             raise StationError(str(exc)) from None
+        except OSError as exc:  # a read-only or full data folder, or a file where the folder should be
+            raise StationError(f"cannot use the data folder: {error_text(exc)}") from None
         self.tightened = tighten_data(self.settings.data, self.settings.private_dirs)
         try:
             self.store = open_store(self.settings.data, database=self.settings.database, clock=self.clock,
@@ -189,10 +194,12 @@ class Station:
             self.attendance = Attendance(self.store, user=self.user, station=self.name)
             self.live.database = "database online" if shared_log(self.settings) else ""
             self.share_gallery()
-            self.sync_roster()
-        except StoreError as exc:
-            self.close()
-            raise (DatabaseUnreachable if isinstance(exc, OfflineError) else StationError)(str(exc)) from None
+            self.missing = self._refuse_missing_templates(self.sync_roster())
+        except (StoreError, OSError) as exc:
+            with contextlib.suppress(StationError):
+                self.close()
+            text = error_text(exc) if isinstance(exc, OSError) else str(exc)
+            raise (DatabaseUnreachable if isinstance(exc, OfflineError) else StationError)(text) from None
         self.worker = self.worker_factory(self._worker_config())
         self.worker.start()
         self.worker.send(self._door_session())
@@ -206,24 +213,47 @@ class Station:
                             named_sources={"demo": demo}, log_path=str(self.settings.worker_log))
 
     def close(self) -> None:
+        """Stop the worker, close the log, give the lock back; a log that cannot be written is a StationError."""
         with self.lock:
             if self.worker is not None:
                 self.worker.stop()
                 self.worker = None
-            if self.store is not None:
-                self.store.close()
-                self.store = None
-            if self.station_lock is not None:
-                self.station_lock.release()
-                self.station_lock = None
+            store, self.store = self.store, None
+            try:
+                if store is not None:
+                    store.close()
+            except StoreError as exc:
+                raise StationError(str(exc)) from None
+            finally:
+                if self.station_lock is not None:
+                    self.station_lock.release()
+                    self.station_lock = None
 
     def now(self) -> datetime:
         return self.store.now() if self.store else datetime.now().astimezone()
 
     # -- roster
 
+    def _refuse_missing_templates(self, result: SyncResult) -> list[Person]:
+        """Refuse to start while templates that can be rebuilt from photos are missing; returns the
+        people whose templates and photos are both gone (they need enrolling again)."""
+        gone = [p for p in result.missing if not has_photos(self.settings.images_dir / p.folder)]
+        rebuildable = [p for p in result.missing if p not in gone]
+        if rebuildable:
+            self.close()
+            raise StationError(missing_templates_message(self.settings, rebuildable))
+        return gone
+
+    def missing_notice(self) -> str:
+        """A warning naming active people with neither templates nor photos (nobody changed their status)."""
+        if not self.missing:
+            return ""
+        names = ", ".join(f"{p.name} ({p.id})" for p in self.missing[:5]) + (" ..." if len(self.missing) > 5 else "")
+        return (f"{len(self.missing)} people have neither templates nor photos and cannot be recognised: {names}; "
+                "enroll them again (e) or remove them (d)")
+
     def sync_roster(self) -> SyncResult:
-        """Make the log's people match the enrolled templates (added or removed outside the station)."""
+        """Register template folders added outside the station and record counts (nobody leaves here)."""
         enrolled = enrolled_counts(self.settings.tensors_dir)
         with self.lock:
             try:
@@ -308,11 +338,12 @@ class Station:
 
     def export(self, options: ExportOptions, session_id: int | None = None, date_from: date | None = None,
                date_to: date | None = None, pin: str | None = None, path: Path | None = None) -> Path:
+        options = dataclasses.replace(options, zone=self.settings.timezone)  # times on the station's clock
         with self.lock:
             self._check_pin(pin)
             try:
                 return export_attendance(self.store, self.settings.exports_dir, options, path, session_id,
-                                         date_from, date_to, self.user)
+                                         date_from, date_to, self.user, data_root=self.settings.data)
             except ExportError as exc:
                 raise StationError(str(exc)) from None
 
@@ -333,7 +364,7 @@ class Station:
     def report(self, date_from: date, date_to: date, group: str | None = None) -> Report:
         with self.lock:
             try:
-                return build_report(self.store, date_from, date_to, group)
+                return build_report(self.store, date_from, date_to, group, self.settings.timezone)
             except ExportError as exc:
                 raise StationError(str(exc)) from None
 
@@ -415,9 +446,10 @@ class Station:
             if person is None:
                 raise StationError(f"no person with id {person_id!r}")
             try:
-                remove_person(self.attendance, self.settings, person, erase=erase, user=self.user)
+                removal = remove_person(self.attendance, self.settings, person, erase=erase, user=self.user)
             except (GalleryError, LookupError, StoreError) as exc:
                 raise StationError(str(exc)) from None
+        self.removal_leftovers = removal.leftovers() if removal else []
         self.worker.send(ev.Reload())
         return person
 

@@ -6,37 +6,26 @@ from datetime import timedelta, timezone
 from pathlib import Path
 
 import pytest
+from both_logs import BACKENDS, data_root, open_store
 from fakes import FakeClock
 
 from faceattend_tui.attendance import (
     Attendance,
     NoActiveSessionError,
     SessionActiveError,
-    backends,
 )
 
 TZ = timezone(timedelta(hours=2))
 
 
+@pytest.fixture(params=BACKENDS)
+def data(request, tmp_path: Path) -> Path:
+    return data_root(request, tmp_path)
+
+
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
-
-
-DATABASES: dict[Path, str] = {}  # data root -> the PostgreSQL database standing in for its log
-
-
-@pytest.fixture(params=["tinydb", "postgresql"])
-def data(request, tmp_path: Path) -> Path:
-    """The rules hold on both backends: the log file in the data root, or a PostgreSQL database."""
-    path = tmp_path / "data"
-    if request.param == "postgresql":
-        DATABASES[path] = request.getfixturevalue("pg_url")
-    return path
-
-
-def open_store(data: Path, **kwargs):
-    return backends.open_store(data, database=DATABASES.get(data, ""), upgrade_mode="auto", **kwargs)
 
 
 @pytest.fixture
@@ -204,19 +193,29 @@ def test_leaving_keeps_records_and_erasure_removes_them(att):
     assert "alice" in ids and "bob" not in ids
     assert att.person("alice").state == "left" and att.person("bob") is None
     assert [p.id for p in att.people()] == ["carol", "dave"]
-    actions = [(a.action, a.details.get("id")) for a in att.store.audit_log()][-2:]
-    assert actions == [("person.leave", "alice"), ("person.erase", "bob")]
+    (leave, alice), (erase, token) = [(a.action, a.details.get("id")) for a in att.store.audit_log()][-2:]
+    assert (leave, alice, erase) == ("person.leave", "alice", "person.erase") and token.startswith("erased-")
     assert "bob" not in str(att.store.audit_log()[-1].details.get("name"))
 
 
-def test_enrolled_templates_become_people_and_removed_ones_leave(att, clock):
+def test_enrolled_templates_become_people_and_missing_ones_change_nobody(att, clock):
     result = att.sync_people({"alice": 2, "Frank Bauer": 1})
     assert [p.name for p in result.added] == ["Frank Bauer"]
     frank = att.by_folder("Frank Bauer")
     assert frank.images == 1 and frank.id.startswith("p-")
     assert att.sync_people({"alice": 2, "Frank Bauer": 1}).changed is False
+    result = att.sync_people({"alice": 2})  # Frank's folder deleted by hand, or the manifest lost
+    assert [p.id for p in result.missing] == [frank.id] and att.person(frank.id).state == "active"
+    assert {p.id for p in att.sync_people({}).missing} == {"alice", frank.id}
+    assert att.person("alice").active
+
+
+def test_a_left_persons_folder_restored_by_hand_does_not_bring_them_back(att):
+    att.remove_person("alice")
     result = att.sync_people({"alice": 2})
-    assert [p.id for p in result.removed] == [frank.id] and att.person(frank.id).state == "left"
+    assert not result.changed and att.person("alice").state == "left"
+    back, _ = att.restore_person("alice")
+    assert back.active and att.person("alice").left_at is None
 
 
 def test_two_people_may_share_a_name(att):

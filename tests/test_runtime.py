@@ -33,8 +33,10 @@ def test_auto_without_cuda_notes_the_reason_once_and_keeps_stderr_clean(recogniz
     first = make_session(recognizer, options)
     second = make_session(recognizer, options)  # the engine opens two models with the same options
     assert session_device(first) == session_device(second) == "cpu"
-    assert options.notes == [f"running on the CPU: {problem}"]
-    assert problem in options.notes[0] and problem.strip()
+    if problem == runtime.NO_GPU:  # no NVIDIA driver: the plain words, once
+        assert options.notes == ["no GPU found, running on the CPU"]
+    else:
+        assert options.notes == [f"running on the CPU: {problem}"]
     captured = capfd.readouterr()
     assert captured.err == ""
     assert "onnxruntime" not in captured.out.lower()
@@ -103,3 +105,16 @@ def test_invalid_device_is_rejected(device):
 def test_threads_setting_is_accepted(recognizer):
     session = make_session(recognizer, RuntimeOptions(device="cpu", threads=1))
     assert session.get_providers() == [CPU]
+
+
+def test_without_an_nvidia_driver_the_note_says_no_gpu_found(recognizer, monkeypatch):
+    if runtime.CUDA not in ort.get_available_providers():
+        pytest.skip("this ONNX Runtime build has no CUDA provider")
+    monkeypatch.setattr(runtime, "nvidia_driver", lambda: False)
+    assert runtime.cuda_problem() == runtime.NO_GPU
+    options = RuntimeOptions(device="auto")
+    make_session(recognizer, options)
+    make_session(recognizer, options)
+    assert options.notes == ["no GPU found, running on the CPU"]
+    with pytest.raises(runtime.ModelError, match="no GPU found"):
+        make_session(recognizer, RuntimeOptions(device="cuda"))

@@ -160,7 +160,7 @@ def test_export_command_line(station, tmp_path, capsys):
     drain(station)
     station.stop_session()
     station.close()
-    out = tmp_path / "sheet.json"
+    out = tmp_path / "exports" / "sheet.json"  # in the data folder, only exports/ takes an --out
     assert main(["export", "--data", str(tmp_path), "--format", "json", "--out", str(out)]) == 0
     assert '"Ann"' in out.read_text()
     assert main(["export", "--data", str(tmp_path), "--session", "99"]) == 3  # nothing selected

@@ -33,7 +33,7 @@ from .models import (
     clean_groups,
     new_person_id,
 )
-from .security import audit
+from .security import audit, erased_token
 from .store import NotFoundError, Store
 
 
@@ -85,12 +85,13 @@ class Summary:
 @dataclass(frozen=True)
 class SyncResult:
     added: list[Person]
-    removed: list[Person]
     joined: list[Person]  # joined the running session
+    missing: list[Person] = field(default_factory=list)  # active, with templates on record, none found
+    counted: bool = False  # someone's number of templates changed
 
     @property
     def changed(self) -> bool:
-        return bool(self.added or self.removed or self.joined)
+        return bool(self.added or self.joined or self.counted)
 
 
 def resolve(checkin: Checkin | None, mark: Mark | None) -> str:
@@ -217,32 +218,40 @@ class Attendance:
             self._folders[person.folder] = person.id
 
     def sync_people(self, enrolled: dict[str, int], *, user: str | None = None) -> SyncResult:
-        """Match people to the enrolled templates (folder -> sample count).
+        """Register template folders nobody owns (folder -> sample count) and record the counts.
 
-        A folder nobody owns becomes a new person named after it; an active person whose folder
-        disappeared (their photos were removed outside the station) leaves; counts are updated.
+        A folder nobody owns becomes a new person named after it. Nobody leaves or comes back here:
+        templates that went missing (a folder deleted by hand, a lost manifest, an extraction cut
+        short) are reported as `missing`, and a left person's folder restored by hand changes nothing.
+        People leave or return only by someone's action: a removal, a restore, an import with --sync.
         """
         now = self.store.now()
-        changed, added, removed = [], [], []
+        added, counted = [], []
         for folder, count in enrolled.items():
             person = self.by_folder(folder)
             if person is None:
                 person = Person(self._new_id(), folder, now, folder=folder, images=count)
                 added.append(person)
-            elif person.images != count or not person.active:
-                person = _replace(person, images=count, state=ACTIVE, left_at=None)
+            elif person.active and person.images != count:
+                person = _replace(person, images=count)
+                counted.append(person)
             else:
                 continue
-            changed.append(person)
             self._remember(person)
-        for person in list(self._people.values()):
-            if person.active and person.folder and person.folder not in enrolled:
-                gone = _replace(person, state=LEFT, left_at=now, images=0)
-                changed.append(gone)
-                removed.append(gone)
-        details = {"added": len(added), "removed": [p.id for p in removed][:50]}
-        joined = self.save_people(changed, "people.sync", user=user, details=details) if changed else []
-        return SyncResult(added, removed, joined)
+        missing = [p for p in self._people.values() if p.active and p.folder and p.images and p.folder not in enrolled]
+        changed = added + counted
+        joined = self.save_people(changed, "people.sync", user=user, details={"added": [p.id for p in added][:50]}) \
+            if changed else []
+        return SyncResult(added, joined, missing, bool(counted))
+
+    def restore_person(self, person_id: str, *, user: str | None = None) -> tuple[Person, list[Person]]:
+        """Bring back someone who left (their records never went). Returns (person, joined the running session)."""
+        person = self._require_person(person_id)
+        if person.active:
+            raise ValueError(f"{person.id} {person.name} has not left")
+        back = _replace(person, state=ACTIVE, left_at=None)
+        joined = self.save_people([back], "person.restore", user=user, details={"id": person.id})
+        return back, joined
 
     def update_person(self, person_id: str, *, name: str | None = None, groups: Iterable[str] | None = None,
                       user: str | None = None) -> tuple[Person, list[Person]]:
@@ -262,16 +271,19 @@ class Attendance:
                                   details={"changed": sorted(changes), "previous_name": person.name})
         return updated, joined
 
-    def remove_person(self, person_id: str, *, erase: bool = False, user: str | None = None) -> Person:
-        """They left (records stay under their id), or an erasure request (every record goes)."""
+    def remove_person(self, person_id: str, *, erase: bool = False, user: str | None = None,
+                      token: str | None = None) -> Person:
+        """They left (records stay under their id), or an erasure request: every record goes, and the
+        audit names them by `token` (a new anonymous one when not given) instead of their id or name."""
         person = self._require_person(person_id)
         with self.store.batch():
             if erase:
-                records = self.store.erase_person(person_id)
+                token = token or erased_token()
+                records = self.store.erase_person(person_id, token)
                 self._people.pop(person_id, None)
                 self._folders.pop(person.folder, None)
                 self._statuses.pop(person_id, None)
-                audit(self.store, "person.erase", {"id": person_id, "records": records}, self._user(user))
+                audit(self.store, "person.erase", {"id": token, "records": records}, self._user(user))
             else:
                 gone = _replace(person, state=LEFT, left_at=self.store.now(), images=0)
                 self.store.save_person(gone)

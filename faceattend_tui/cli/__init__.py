@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
@@ -145,6 +146,13 @@ def add_station_commands(sub) -> None:
     p.set_defaults(func=records_command("cmd_pin"))
 
 
+def add_output(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", type=Path, default=None,
+                        help="output file (default: a new file in DATA/exports/); never a file of the data folder "
+                             "outside exports/, nor a folder, device or pipe")
+    parser.add_argument("--overwrite", action="store_true", help="replace the --out file if it exists")
+
+
 def add_record_commands(sub) -> None:
     p = sub.add_parser("export", help="write the attendance sheet of a session or a date range (CSV or JSON)")
     add_data(p)
@@ -153,7 +161,7 @@ def add_record_commands(sub) -> None:
     p.add_argument("--to", dest="date_to", default=None, help="last day, YYYY-MM-DD")
     p.add_argument("--format", choices=("csv", "json"), default="csv")
     p.add_argument("--no-bom", action="store_true", help="CSV without the byte-order mark spreadsheets want")
-    p.add_argument("--out", type=Path, default=None, help="output file (default: a new file in DATA/exports/)")
+    add_output(p)
     p.set_defaults(func=records_command("cmd_export"))
 
     p = sub.add_parser("report", help="attendance per person and per session over a date range")
@@ -163,15 +171,26 @@ def add_record_commands(sub) -> None:
     p.add_argument("--group", default=None, help="only this group's sessions and people")
     p.add_argument("--format", choices=("csv", "json"), default="csv")
     p.add_argument("--no-bom", action="store_true", help="CSV without the byte-order mark")
-    p.add_argument("--out", type=Path, default=None, help="output file (default: a new file in DATA/exports/)")
+    add_output(p)
     p.set_defaults(func=records_command("cmd_report"))
 
     p = sub.add_parser("people", help="the roster: import a CSV, list, edit, remove")
     people = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     q = people.add_parser("import", help="add or update people from a CSV (id,name,groups[,photo])")
     add_common(q)
-    q.add_argument("file", type=Path)
+    q.add_argument("file", type=Path, help="the roster CSV: id,name,groups and optionally photo")
+    q.add_argument("--dry-run", action="store_true", help="say what would change; change nothing")
+    q.add_argument("--reactivate", action="store_true", help="bring back people in the file who had left")
+    q.add_argument("--sync", action="store_true",
+                   help="the file is the whole roster: mark everyone not in it as left (asks first)")
+    q.add_argument("--yes", action="store_true", help="with --sync: do not ask")
     q.set_defaults(func=cmd_people_import)
+    q = people.add_parser("restore", help="bring back people who left (without ids: those an automatic sync "
+                                          "of an earlier version marked left)")
+    add_data(q)
+    q.add_argument("people", nargs="*", help="ids, or names only one person has")
+    q.add_argument("--yes", action="store_true", help="do not ask")
+    q.set_defaults(func=records_command("cmd_people_restore"))
     q = people.add_parser("list", help="list the people on the roster")
     add_data(q)
     q.add_argument("--group", default=None)
@@ -189,6 +208,9 @@ def add_record_commands(sub) -> None:
     q.add_argument("person", help="id, or a name only one person has")
     q.add_argument("--erase", action="store_true",
                    help="erasure request: delete every attendance record too, not only photos and templates")
+    q.add_argument("--exports", action="store_true",
+                   help="with --erase: rewrite the exports and reports under DATA/exports/ without them (also "
+                        "for someone erased earlier)")
     q.set_defaults(func=records_command("cmd_people_remove"))
 
 
@@ -303,6 +325,25 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         say("interrupted")
         return 130
+    except Exception as exc:
+        text = fault_text(exc)
+        if text is None:
+            raise
+        say(f"error: {text}")
+        return EXIT_USAGE
+
+
+def fault_text(exc: Exception) -> str | None:
+    """One line for a file-system fault or a log or station that cannot go on; None for a bug."""
+    from faceattend_tui.attendance.store import StoreError
+    from faceattend_tui.files import error_text
+
+    if isinstance(exc, OSError):
+        return error_text(exc)
+    station = sys.modules.get("faceattend_tui.station")  # its error can only come from a loaded module
+    if isinstance(exc, StoreError) or (station and isinstance(exc, station.StationError)):
+        return str(exc)
+    return None
 
 
 def make_engine(settings: Settings):
@@ -315,8 +356,8 @@ def make_engine(settings: Settings):
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
+    from faceattend_tui.cli.records import CommandError
     from faceattend_tui.files import tighten_data
-    from faceattend_tui.gallery.extract import Extractor
 
     settings = settings_from(args)
     images = args.images or settings.images_dir
@@ -327,17 +368,48 @@ def cmd_extract(args: argparse.Namespace) -> int:
     tightened = tighten_data(settings.data, settings.private_dirs)
     if tightened:
         say(f"face data is private: narrowed the permissions of {tightened} files and folders to this user only")
-    engine = make_engine(settings)
-    report = Extractor(engine, images, out, progress=Progress("extracting")).run(force=args.force)
-    for line in report.notes:
-        say(f"note: {line}")
-    for line in report.skipped:
-        say(f"skipped: {line}")
-    say(f"{report.people} people, {report.images} photos: {report.extracted} extracted, "
-        f"{report.reused} unchanged, {len(report.skipped)} skipped, {len(report.removed)} removed -> {out}")
-    if settings.database and out == settings.tensors_dir:
+    own = out == settings.tensors_dir and images == settings.images_dir  # the data root's own gallery
+    try:
+        return extract_into(settings, images, out, args.force, registering(settings) if own else None)
+    except CommandError as exc:
+        say(f"error: {exc}")
+        return exc.code
+
+
+def extract_into(settings: Settings, images: Path, out: Path, force: bool, registration) -> int:
+    """Extract templates; with `registration` (the data root's own gallery) new people join the roster."""
+    from faceattend_tui.gallery.extract import Extractor
+
+    with registration or contextlib.nullcontext() as register:
+        engine = make_engine(settings)
+        report = Extractor(engine, images, out, progress=Progress("extracting")).run(force=force)
+        for line in report.notes:
+            say(f"note: {line}")
+        for line in report.skipped:
+            say(f"skipped: {line}")
+        say(f"{report.people} people, {report.images} photos: {report.extracted} extracted, "
+            f"{report.reused} unchanged, {len(report.skipped)} skipped, {len(report.removed)} removed -> {out}")
+        if register:
+            register()
+    if settings.database and registration:
         share_extracted(settings)
     return EXIT_SKIPPED if report.skipped else EXIT_OK
+
+
+@contextlib.contextmanager
+def registering(settings: Settings):
+    """The log held for an extraction (refused while a station holds it), and a step that registers the
+    people found in database_image/ on the roster."""
+    from faceattend_tui.cli.records import writable
+    from faceattend_tui.gallery.templates import enrolled_counts
+
+    def register() -> None:
+        result = attendance.sync_people(enrolled_counts(settings.tensors_dir))
+        for person in result.added:
+            say(f"on the roster now: {person.id} {person.name}")
+
+    with writable(settings) as attendance:
+        yield register
 
 
 def share_extracted(settings: Settings) -> None:
@@ -474,9 +546,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_watch(args: argparse.Namespace) -> int:
     from faceattend_tui.cli.watch import WatchOptions, watch
+    from faceattend_tui.demo import DEMO_DATA
 
     if args.source == "demo" and args.data is None:
-        args.data = Path("demo-data")
+        args.data = DEMO_DATA
     settings = settings_from(args)
     options = WatchOptions(source=args.source, json=args.json, preview=settings.preview != "off",
                            realtime=not args.every_frame, loop=args.loop, max_seconds=args.max_seconds)
@@ -485,19 +558,21 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
 def cmd_station(args: argparse.Namespace, app_class=None) -> int:
     """The station with its terminal UI, or headless; `app_class` lets a benchmark instrument the screen."""
-    from faceattend_tui.demo import enroll_demo_roster
+    from faceattend_tui.cli.watch import bring_demo_cast
+    from faceattend_tui.demo import DEMO_DATA
     from faceattend_tui.station import Station, StationError
 
     if args.demo:
         args.source = args.source or "demo"
-        args.data = args.data or Path("demo-data")
+    if args.demo or args.source == "demo":
+        args.data = args.data or DEMO_DATA
     if args.headless and not args.session:
         say("error: --headless needs --session NAME")
         return EXIT_USAGE
     settings = settings_from(args)
     source = args.source or "0"
-    if source == "demo":
-        enroll_demo_roster(settings, say)
+    if source == "demo" and not bring_demo_cast(settings, say):
+        return EXIT_USAGE
     station = Station(settings, source, preview=settings.preview != "off", name=args.name, loop=source == "demo")
     try:
         open_station(station, args.max_seconds if args.headless else None)

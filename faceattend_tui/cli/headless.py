@@ -99,7 +99,7 @@ class Headless:
                 self.say({"type": "error", "message": update.message}, f"error: {update.message}")
 
     def run(self) -> int:
-        for notice in (self.station.namesake_notice(), self.station.pin_notice()):
+        for notice in (self.station.namesake_notice(), self.station.pin_notice(), self.station.missing_notice()):
             if notice:
                 print(f"warning: {notice}", file=sys.stderr, flush=True)
         self.start_session()

@@ -10,9 +10,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import sys
 from collections.abc import Iterator
 from datetime import date, timedelta
-from pathlib import Path
 
 from faceattend_tui.attendance import (
     Attendance,
@@ -31,11 +31,11 @@ from faceattend_tui.attendance import (
     report_csv,
     report_json,
 )
-from faceattend_tui.attendance.export import free_path
+from faceattend_tui.attendance.export import chosen_output, new_output, slug, write_output
 from faceattend_tui.attendance.security import MIN_PIN_LENGTH, RESET_PHRASE, PinError, check_pin, pin_required, set_pin
 from faceattend_tui.cli import EXIT_OK, EXIT_USAGE, say
 from faceattend_tui.config import Settings
-from faceattend_tui.files import atomic_write, make_private_dir
+from faceattend_tui.files import error_text
 
 EXIT_NOTHING = 3  # an export or report that selected nothing
 
@@ -79,6 +79,8 @@ def writable(settings: Settings) -> Iterator[Attendance]:
     except (LockedError, StoreError) as exc:
         raise CommandError(f"{exc}" + ("; stop the station, or use its own command (ctrl+p)"
                                        if isinstance(exc, LockedError) else "")) from None
+    except OSError as exc:  # a read-only or full data folder, or a file where the folder should be
+        raise CommandError(error_text(exc)) from None
 
 
 def run(command, args: argparse.Namespace, settings: Settings) -> int:
@@ -95,11 +97,11 @@ def run(command, args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     start, end = parse_date(args.date_from, "--from"), parse_date(args.date_to, "--to")
-    options = ExportOptions(args.format, bom=not args.no_bom)
+    options = ExportOptions(args.format, bom=not args.no_bom, zone=settings.timezone)
     with snapshot(settings) as store:
         try:
             path = export_attendance(store, settings.exports_dir, options, args.out, args.session, start, end,
-                                     current_user())
+                                     current_user(), data_root=settings.data, overwrite=args.overwrite)
         except NothingToExport as exc:
             raise CommandError(f"nothing to export: {exc}", EXIT_NOTHING) from None
         except ExportError as exc:
@@ -114,24 +116,31 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     end = parse_date(args.date_to, "--to") or date.today()
     start = parse_date(args.date_from, "--from") or end - timedelta(days=30)
+    try:
+        target = args.out and chosen_output(args.out, settings.exports_dir, settings.data, args.overwrite)
+    except ExportError as exc:
+        raise CommandError(str(exc)) from None
     with snapshot(settings) as store:
         try:
-            report = build_report(store, start, end, args.group)
+            report = build_report(store, start, end, args.group, settings.timezone)
         except ExportError as exc:
             raise CommandError(str(exc)) from None
         if not report.sessions:
             raise CommandError(f"nothing to report: no session between {start} and {end}"
                                + (f" for group {args.group!r}" if args.group else ""), EXIT_NOTHING)
         text = report_csv(report, not args.no_bom) if args.format == "csv" else report_json(report, store.now())
-    name = f"report_{start}_{end}" + (f"_{args.group}" if args.group else "") + f".{args.format}"
-    path = args.out or free_path(settings.exports_dir / name)
     try:
-        make_private_dir(Path(path).parent)
-        atomic_write(Path(path), text.encode("utf-8"))
-    except OSError as exc:
-        raise CommandError(f"cannot write {path}: {exc.strerror or exc}") from None
+        path = target or new_output(settings.exports_dir, report_name(start, end, args.group, args.format))
+        write_output(path, text.encode("utf-8"))
+    except ExportError as exc:
+        raise CommandError(str(exc)) from None
     say(f"wrote {path}: {len(report.people)} people, {len(report.sessions)} sessions")
     return EXIT_OK
+
+
+def report_name(start: date, end: date, group: str | None, fmt: str) -> str:
+    """The default file name: the group is made safe (no folders, bounded length)."""
+    return f"report_{start}_{end}" + (f"_{slug(group, fallback='group')}" if group else "") + f".{fmt}"
 
 
 # ----- people -------------------------------------------------------------------------------
@@ -153,20 +162,83 @@ def cmd_people_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_people_import(args: argparse.Namespace, settings: Settings, make_engine) -> int:
-    from faceattend_tui.people import import_roster
+    from faceattend_tui.people import ImportOutcome, import_roster, plan_roster
 
     if not args.file.is_file():
         raise CommandError(f"{args.file}: no such file")
     with writable(settings) as attendance:
         try:
-            outcome = import_roster(attendance, settings, args.file, make_engine=make_engine, user=current_user())
+            plan = plan_roster(attendance, args.file, reactivate=args.reactivate, sync=args.sync)
         except RosterError as exc:
             raise CommandError(str(exc)) from None
+        if args.dry_run:
+            for line in ImportOutcome(plan).lines():
+                print(line)
+            say("dry run: nothing was changed")
+            return EXIT_OK
+        if plan.leaving and not (args.yes or confirm(plan.leaving)):
+            raise CommandError("nothing imported")
+        outcome = import_roster(attendance, settings, args.file, make_engine=make_engine, user=current_user(),
+                                plan=plan)
         if outcome.photos_copied:
             share_templates(attendance.store, settings)
     for line in outcome.lines():
         print(line)
     return EXIT_OK
+
+
+def confirm(leaving: list) -> bool:
+    """Ask before an import with --sync marks people as left; without a terminal, refuse (--yes says it)."""
+    names = ", ".join(f"{p.id} {p.name}" for p in leaving[:10]) + (" ..." if len(leaving) > 10 else "")
+    if not sys.stdin.isatty():
+        raise CommandError(f"--sync would mark {len(leaving)} people as left ({names}); run again with --yes "
+                           "to do it, or --dry-run to see every change")
+    answer = input(f"{len(leaving)} people are not in the file and will be marked as left: {names}. Go on? [y/N] ")
+    return answer.strip().lower() in ("y", "yes")
+
+
+def cmd_people_restore(args: argparse.Namespace, settings: Settings) -> int:
+    """Bring back people who left: the ones named, or those an automatic sync marked left."""
+    with writable(settings) as attendance:
+        try:
+            people = [attendance.find(text) for text in args.people] or synced_out(attendance)
+        except LookupError as exc:
+            raise CommandError(str(exc)) from None
+        if not people:
+            print("nobody was marked left by an automatic sync; name the people to bring back")
+            return EXIT_OK
+        if not args.people and not args.yes:
+            for person in people:
+                print(f"{person.id:14s} {person.name:30s} left on {person.left_at:%Y-%m-%d %H:%M}")
+            if not sys.stdin.isatty() or input(f"bring back these {len(people)} people? [y/N] ").lower() != "y":
+                raise CommandError("nobody brought back (--yes brings them back without asking)")
+        for person in people:
+            try:
+                back, joined = attendance.restore_person(person.id)
+            except ValueError as exc:
+                raise CommandError(str(exc)) from None
+            photos = "" if back.folder and (settings.images_dir / back.folder).is_dir() else "; no photos: enroll again"
+            print(f"brought back {back.id} {back.name}{photos}" + (" (joined the running session)" if joined else ""))
+    return EXIT_OK
+
+
+def synced_out(attendance: Attendance) -> list:
+    """People still left whom an automatic sync (of an earlier version) marked left, not a person's action."""
+    entries = attendance.store.audit_log()
+    syncs = [e for e in entries if e.action == "people.sync" and e.details.get("removed")]
+    ids = {i for entry in syncs for i in entry.details["removed"]}  # the audit kept 50 ids per sync at most;
+    times = [entry.time for entry in syncs]  # the others left at the very time of the sync
+    removals = [(e.details.get("id"), e.time) for e in entries if e.action == "person.leave"]
+
+    def near(when, moments) -> bool:
+        return any(abs((when - t).total_seconds()) < 1 for t in moments)
+
+    def by_sync(person) -> bool:
+        if near(person.left_at, [t for i, t in removals if i == person.id]):
+            return False  # someone removed them
+        return person.id in ids or near(person.left_at, times)
+
+    return [p for p in attendance.people(include_left=True) if not p.active and p.left_at and by_sync(p)]
 
 
 def share_templates(store, settings: Settings) -> None:
@@ -195,17 +267,37 @@ def cmd_people_edit(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_people_remove(args: argparse.Namespace, settings: Settings) -> int:
-    from faceattend_tui.people import remove_person
+    from faceattend_tui.attendance import NotFoundError
+    from faceattend_tui.cli import EXIT_SKIPPED
+    from faceattend_tui.people import erase_from_exports, remove_person
 
+    if args.exports and not args.erase:
+        raise CommandError("--exports goes with --erase")
     with writable(settings) as attendance:
         try:
             person = attendance.find(args.person)
-            remove_person(attendance, settings, person, erase=args.erase)  # at every door when the database is shared
+        except NotFoundError as exc:
+            if not args.exports:
+                raise CommandError(str(exc)) from None
+            person = None  # erased earlier, or at another door: their rows can still leave the exports
+        except LookupError as exc:
+            raise CommandError(str(exc)) from None
+        try:  # at every door when the database is shared
+            removal = erase_from_exports(settings, args.person) if person is None else \
+                remove_person(attendance, settings, person, erase=args.erase, exports=args.exports)
         except (LookupError, ValueError, StoreError) as exc:
             raise CommandError(str(exc)) from None
-    done = "erased, with every attendance record" if args.erase else "left; photos and templates deleted, records kept"
-    print(f"{person.id} {person.name}: {done}")
-    return EXIT_OK
+    if person is None:
+        print(f"{args.person} is not in the log (erased earlier or elsewhere)")
+    else:
+        done = ("erased, with every attendance record" if args.erase
+                else "left; photos and templates deleted, records kept")
+        print(f"{person.id} {person.name}: {done}")
+    for line in removal.lines():
+        print(line)
+    for line in removal.leftovers():  # what the erasure could not do
+        say(line)
+    return EXIT_SKIPPED if removal.left else EXIT_OK
 
 
 # ----- the staff PIN ------------------------------------------------------------------------

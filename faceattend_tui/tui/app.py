@@ -117,7 +117,7 @@ class StationApp(App):
         if self.station.tightened:
             self.notify(f"face data is private: narrowed the permissions of {self.station.tightened} files and "
                         "folders to this user only", timeout=10)
-        for notice in (self.station.pin_notice(), self.station.namesake_notice()):
+        for notice in (self.station.pin_notice(), self.station.namesake_notice(), self.station.missing_notice()):
             if notice:
                 self.notify(notice, severity="warning", timeout=20)
         if self.pump_events:
@@ -309,6 +309,8 @@ class StationApp(App):
         if person:
             done = "erased with all their records" if request.erase else "removed; their records are kept"
             self.notify(f"{person.name} ({person.id}) {done}")
+            if self.station.removal_leftovers:
+                self.notify("\n".join(self.station.removal_leftovers[:8]), severity="warning", timeout=30)
             self.refresh_panes()
 
     def action_import_roster(self) -> None:

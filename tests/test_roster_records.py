@@ -1,0 +1,153 @@
+"""The roster is records: nobody leaves or comes back because template files changed.
+
+Lost manifests, folders deleted or restored by hand, imports cut short: each either repairs itself
+from the photos or stops with the one command that repairs it, and nobody's status changes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from pathlib import Path
+
+import pytest
+from fakes import FakeWorker
+
+from faceattend_tui.attendance import Attendance, open_snapshot, open_store
+from faceattend_tui.attendance.security import audit
+from faceattend_tui.cli import main
+from faceattend_tui.config import load_settings
+from faceattend_tui.station import Station, StationError
+
+
+def write_csv(path: Path, rows: list[str]) -> Path:
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def people_of(data: Path) -> dict:
+    with open_snapshot(data) as store:
+        return {p.id: p for p in store.people()}
+
+
+@pytest.fixture
+def enrolled(tmp_path, sample_photo, models_dir, capsys) -> Path:
+    """A data root with two people imported with their photos (templates extracted) and one without."""
+    data = tmp_path / "data"
+    shutil.copy(sample_photo("yaoming.jpg"), tmp_path / "yao.jpg")
+    shutil.copy(sample_photo("gdp.jpg"), tmp_path / "gdp.jpg")
+    roster = write_csv(tmp_path / "roster.csv", ["id,name,groups,photo", "S1,Yao Ming,3A,yao.jpg",
+                                                 "S2,Ann Lee,3A,gdp.jpg", "S3,Bob Marr,3B,"])
+    assert main(["people", "import", str(roster), "--data", str(data), "--device", "cpu"]) == 0
+    capsys.readouterr()
+    return data
+
+
+def open_station(data: Path) -> Station:
+    station = Station(load_settings(data, {"device": "cpu"}), "demo", worker_factory=FakeWorker, user="staff")
+    station.open()
+    return station
+
+
+def test_a_lost_manifest_stops_the_station_naming_extract_and_marks_nobody_left(enrolled):
+    (enrolled / "database_tensor" / "manifest.json").unlink()
+    before = people_of(enrolled)
+    with pytest.raises(StationError, match=r"manifest.json is missing.*faceattend extract --data"):
+        open_station(enrolled)
+    assert people_of(enrolled) == before and all(p.active for p in before.values())
+    assert main(["extract", "--data", str(enrolled), "--device", "cpu"]) == 0
+    station = open_station(enrolled)  # rebuilt from the photos: it starts
+    try:
+        assert station.missing_notice() == ""
+    finally:
+        station.close()
+    assert all(p.active for p in people_of(enrolled).values())
+
+
+def test_a_damaged_manifest_stops_the_station_with_the_reason(enrolled):
+    (enrolled / "database_tensor" / "manifest.json").write_text("{ not json")
+    with pytest.raises(StationError, match="faceattend extract"):
+        open_station(enrolled)
+    assert all(p.active for p in people_of(enrolled).values())
+
+
+def test_a_folder_deleted_by_hand_keeps_the_person_and_the_station_says_so(enrolled):
+    shutil.rmtree(enrolled / "database_image" / "S2")
+    (enrolled / "database_tensor" / "S2.npy").unlink()
+    assert main(["extract", "--data", str(enrolled), "--device", "cpu"]) == 0  # S2 drops out of the manifest
+    station = open_station(enrolled)
+    try:
+        notice = station.missing_notice()
+        assert "Ann Lee (S2)" in notice and "enroll them again" in notice
+    finally:
+        station.close()
+    assert people_of(enrolled)["S2"].state == "active"
+
+
+def test_an_import_cut_short_is_completed_by_running_it_again(enrolled, tmp_path, capsys):
+    shutil.rmtree(enrolled / "database_tensor")  # killed before the templates were written
+    roster = tmp_path / "roster.csv"
+    assert main(["people", "import", str(roster), "--data", str(enrolled), "--device", "cpu"]) == 0
+    assert "photos: 0 new of 2" in capsys.readouterr().out
+    assert {p.id: p.images for p in people_of(enrolled).values()} == {"S1": 1, "S2": 1, "S3": 0}
+    assert sorted(p.name for p in (enrolled / "database_tensor").glob("*.npy")) == ["S1.npy", "S2.npy"]
+
+
+def test_an_import_keeps_out_people_who_left_unless_asked(enrolled, tmp_path, capsys):
+    assert main(["people", "remove", "S1", "--data", str(enrolled)]) == 0
+    roster = tmp_path / "roster.csv"
+    assert main(["people", "import", str(roster), "--data", str(enrolled), "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert "S1 Yao Ming left on" in out and "kept out; --reactivate to bring back" in out
+    assert people_of(enrolled)["S1"].state == "left" and not (enrolled / "database_image" / "S1").exists()
+    assert main(["people", "import", str(roster), "--reactivate", "--data", str(enrolled), "--device", "cpu"]) == 0
+    assert "brought back S1 Yao Ming" in capsys.readouterr().out
+    assert people_of(enrolled)["S1"].active and people_of(enrolled)["S1"].images == 1
+
+
+def test_an_import_with_sync_marks_the_missing_as_left_only_when_confirmed(enrolled, tmp_path, capsys):
+    short = write_csv(tmp_path / "short.csv", ["id,name,groups", "S1,Yao Ming,3A", "S2,Ann Lee,3A"])
+    assert main(["people", "import", str(short), "--sync", "--dry-run", "--data", str(enrolled)]) == 0
+    out = capsys.readouterr()
+    assert "marked as left (not in the file): S3 Bob Marr" in out.out and "nothing was changed" in out.err
+    assert people_of(enrolled)["S3"].active
+    assert main(["people", "import", str(short), "--sync", "--data", str(enrolled)]) == 2  # no terminal to ask
+    assert "--yes" in capsys.readouterr().err and people_of(enrolled)["S3"].active
+    assert main(["people", "import", str(short), "--sync", "--yes", "--data", str(enrolled)]) == 0
+    assert people_of(enrolled)["S3"].state == "left"
+
+
+def test_extract_puts_dropped_in_photos_on_the_roster_and_waits_for_no_station(enrolled, sample_photo, capsys):
+    folder = enrolled / "database_image" / "Carla Diaz"
+    folder.mkdir()
+    shutil.copy(sample_photo("yaoming.jpg"), folder / "1.jpg")
+    station = open_station(enrolled)
+    try:
+        assert main(["extract", "--data", str(enrolled), "--device", "cpu"]) == 2
+        assert "stop the station" in capsys.readouterr().err
+    finally:
+        station.close()
+    assert main(["extract", "--data", str(enrolled), "--device", "cpu"]) == 0
+    assert "on the roster now: p-" in capsys.readouterr().err
+    carla = [p for p in people_of(enrolled).values() if p.name == "Carla Diaz"]
+    assert len(carla) == 1 and carla[0].images == 1 and carla[0].folder == "Carla Diaz"
+
+
+def test_people_restore_brings_back_those_an_old_automatic_sync_marked_left(enrolled, capsys):
+    with open_store(enrolled) as store:
+        att = Attendance(store)
+        att.remove_person("S2")  # someone's action
+        now = store.now()  # what an earlier version did when a manifest was lost:
+        store.save_person(dataclasses.replace(att.person("S1"), state="left", left_at=now, images=0))
+        audit(store, "people.sync", {"added": 0, "removed": ["S1"]}, "station")
+    assert main(["people", "restore", "--data", str(enrolled)]) == 2  # lists, then asks: no terminal
+    out = capsys.readouterr()
+    assert "S1" in out.out and "S2" not in out.out and "--yes" in out.err
+    assert main(["people", "restore", "--yes", "--data", str(enrolled)]) == 0
+    assert "brought back S1 Yao Ming" in capsys.readouterr().out
+    people = people_of(enrolled)
+    assert people["S1"].active and people["S2"].state == "left"
+    assert main(["people", "restore", "S2", "--data", str(enrolled)]) == 0
+    assert people_of(enrolled)["S2"].active
+    assert main(["people", "restore", "S3", "--data", str(enrolled)]) == 2
+    assert "has not left" in capsys.readouterr().err

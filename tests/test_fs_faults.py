@@ -139,6 +139,9 @@ def test_a_full_disk_when_the_station_closes(data, monkeypatch, capfd):
     assert main([*HEADLESS, "--keep-open", "--data", str(data)]) == 2  # nothing is written before the close
     err = capfd.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "No space left on device" in err[0] and str(data / "attendance.json") in err[0]
+    assert main([*HEADLESS, "--data", str(data)]) == 2  # stopping the session meets the full disk first
+    err = capfd.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "No space left on device" in err[0]
     assert log_of(data) == before and not (data / "faceattend.lock").exists()
     monkeypatch.setattr(os, "open", real_open)
     with open_store(data) as store:  # room again: the journal is folded in, nothing was lost

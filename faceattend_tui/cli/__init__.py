@@ -582,13 +582,16 @@ def cmd_station(args: argparse.Namespace, app_class=None) -> int:
     except KeyboardInterrupt:
         say("stopped while waiting for the database")
         return EXIT_USAGE
+    said = False
     try:
         return run_headless(station, args) if args.headless else run_screen(station, app_class)
     except StationError as exc:
+        said = True
         say(f"error: {exc}")
         return EXIT_USAGE
     finally:
-        station.close()
+        with contextlib.suppress(StationError) if said else contextlib.nullcontext():
+            station.close()  # after an error, the same fault again at close is not said twice
 
 
 def open_station(station, max_seconds: float | None = None) -> None:

@@ -219,3 +219,56 @@ def test_liveness_is_chosen_on_the_command_line(command, tmp_path, capsys):
     with pytest.raises(SystemExit) as info:
         build_parser().parse_args([*command, "--liveness", "photo"])
     assert info.value.code == 2 and "--liveness" in capsys.readouterr().err
+
+
+def _commands(parser, path=()):
+    """(command path, parser) of every command and sub-command."""
+    import argparse
+
+    yield path, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, command in action.choices.items():
+                yield from _commands(command, (*path, name))
+
+
+def test_every_command_and_option_says_what_it_is_for():
+    import argparse
+
+    from faceattend_tui.cli import build_parser
+
+    silent = []
+    for path, parser in _commands(build_parser()):
+        if path and not parser.description:
+            silent.append(" ".join(path))
+        silent += [f"{' '.join(path)} {a.option_strings or a.dest}" for a in parser._actions
+                   if not a.help and not isinstance(a, argparse._SubParsersAction)]
+    assert silent == []
+
+
+def test_help_shows_defaults_exit_codes_and_the_pin_variable(capsys):
+    for argv in (["--help"], ["export", "--help"], ["demo", "--help"]):
+        with pytest.raises(SystemExit):
+            main(argv)
+        text = " ".join(capsys.readouterr().out.split())
+        assert "FACEATTEND_PIN" in text and "exit codes" in text
+        if argv[0] == "export":
+            assert "file format (default: csv)" in text
+        if argv[0] == "demo":
+            assert "(default: demo-data)" in text and "current dir" not in text
+
+
+def test_headless_text_prints_stats_only_when_asked():
+    import io
+
+    from faceattend_tui.cli.headless import Headless, HeadlessOptions
+    from faceattend_tui.live import events as ev
+
+    stats = ev.Stats(fps=29.5, detect_ms=11.0, track_ms=0.1, embed_ms=4.0, faces=2, tracks=2, frames=30, dropped=0)
+    printed = {}
+    for label, options in (("text", HeadlessOptions("Maths")), ("stats", HeadlessOptions("Maths", stats=True)),
+                           ("json", HeadlessOptions("Maths", json=True))):
+        out = io.StringIO()
+        Headless(None, options, out).on_event(stats)
+        printed[label] = out.getvalue()
+    assert printed["text"] == "" and "29.5 fps" in printed["stats"] and '"type": "stats"' in printed["json"]

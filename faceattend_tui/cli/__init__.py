@@ -69,7 +69,8 @@ def add_models(parser: argparse.ArgumentParser) -> None:
                         help="fixed model input shapes, each prepared at start (default: auto, on for a GPU)")
     parser.add_argument("--detector", default=None, help="detector: a registry name or an .onnx file in models/")
     parser.add_argument("--recognizer", default=None, help="recogniser: a registry name or an .onnx file")
-    parser.add_argument("--threshold", type=float, default=None, help="cosine below which a face is unknown")
+    parser.add_argument("--threshold", type=float, default=None,
+                        help="score below which a face is unknown: the cosine less the crowd's excess (default: 0.3)")
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:
@@ -94,20 +95,49 @@ def add_door_options(parser: argparse.ArgumentParser) -> None:
                         help="blink: a face checks in only after it blinks, so a photo cannot (default: off)")
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Help that keeps the epilog's lines and shows each option's default where it has one."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        shown = action.default not in (None, False, argparse.SUPPRESS) and "default" not in text
+        return f"{text} (default: %(default)s)" if shown and action.option_strings else text
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="faceattend", description="Face-recognition attendance station.",
-                                     epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+                                     epilog=EPILOG, formatter_class=HelpFormatter)
     parser.add_argument("--version", action="version", version=f"faceattend {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     add_station_commands(sub)
     add_record_commands(sub)
     add_recognition_commands(sub)
     add_database_commands(sub)
+    describe_commands(parser)
     return parser
+
+
+def describe_commands(parser: argparse.ArgumentParser) -> None:
+    """Every command's --help: its one-line help as description, defaults shown, exit codes and environment."""
+    for action in parser._actions:
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        helps = {choice.dest: choice.help for choice in action._choices_actions}
+        for name, command in action.choices.items():
+            text = helps.get(name) or ""
+            command.description = command.description or (text[:1].upper() + text[1:] + "." if text else None)
+            command.formatter_class = HelpFormatter
+            command.epilog = command.epilog or EPILOG
+            describe_commands(command)
 
 
 EXIT_CODES = """exit codes: 0 done; 1 done, but some inputs were skipped (each named on stderr);
 2 error or bad usage (one line on stderr); 3 nothing selected (an export or report with no session)"""
+EPILOG = EXIT_CODES + """
+
+environment: FACEATTEND_PIN, the staff PIN for unattended runs (a headless station starting and
+stopping its session), never given on the command line; FACEATTEND_<SETTING> for any setting of
+faceattend.toml, e.g. FACEATTEND_THRESHOLD=0.35"""
 
 
 def add_station_commands(sub) -> None:
@@ -119,12 +149,15 @@ def add_station_commands(sub) -> None:
     p.add_argument("--late-after", type=float, default=None, help="with --headless: late after N minutes")
     p.add_argument("--json", action="store_true", help="with --headless: one JSON object per line")
     p.add_argument("--max-seconds", type=float, default=None, help="with --headless: stop after this long")
+    p.add_argument("--stats", action="store_true",
+                   help="with --headless, as text: also a line of frame rate and timings every second")
     p.add_argument("--keep-open", action="store_true",
                    help="with --headless: leave the session running at exit, for a later station to resume")
     p.set_defaults(func=cmd_station)
 
     p = sub.add_parser("demo", help="the station on the built-in demo (same as station --demo)")
     add_station_args(p)
+    next(a for a in p._actions if a.dest == "data").help = "data root of the demo (default: demo-data)"
     p.set_defaults(func=cmd_demo, headless=False)
 
     p = sub.add_parser("watch", help="run the live recognition worker and print its events")
@@ -159,7 +192,7 @@ def add_record_commands(sub) -> None:
     p.add_argument("--session", type=int, default=None, help="session id (default: the latest session)")
     p.add_argument("--from", dest="date_from", default=None, help="first day, YYYY-MM-DD")
     p.add_argument("--to", dest="date_to", default=None, help="last day, YYYY-MM-DD")
-    p.add_argument("--format", choices=("csv", "json"), default="csv")
+    p.add_argument("--format", choices=("csv", "json"), default="csv", help="file format")
     p.add_argument("--no-bom", action="store_true", help="CSV without the byte-order mark spreadsheets want")
     add_output(p)
     p.set_defaults(func=records_command("cmd_export"))
@@ -169,7 +202,7 @@ def add_record_commands(sub) -> None:
     p.add_argument("--from", dest="date_from", default=None, help="first day, YYYY-MM-DD (default: 30 days ago)")
     p.add_argument("--to", dest="date_to", default=None, help="last day, YYYY-MM-DD (default: today)")
     p.add_argument("--group", default=None, help="only this group's sessions and people")
-    p.add_argument("--format", choices=("csv", "json"), default="csv")
+    p.add_argument("--format", choices=("csv", "json"), default="csv", help="file format")
     p.add_argument("--no-bom", action="store_true", help="CSV without the byte-order mark")
     add_output(p)
     p.set_defaults(func=records_command("cmd_report"))
@@ -193,14 +226,14 @@ def add_record_commands(sub) -> None:
     q.set_defaults(func=records_command("cmd_people_restore"))
     q = people.add_parser("list", help="list the people on the roster")
     add_data(q)
-    q.add_argument("--group", default=None)
+    q.add_argument("--group", default=None, help="only the people of this group")
     q.add_argument("--all", action="store_true", help="include people who left")
     q.add_argument("--json", action="store_true", help="one JSON object per person")
     q.set_defaults(func=records_command("cmd_people_list"))
     q = people.add_parser("edit", help="correct a name or set the groups (history stays under the id)")
     add_data(q)
     q.add_argument("person", help="id, or a name only one person has")
-    q.add_argument("--name", default=None)
+    q.add_argument("--name", default=None, help="the corrected display name")
     q.add_argument("--groups", default=None, help="the groups, separated by ; (empty: none)")
     q.set_defaults(func=records_command("cmd_people_edit"))
     q = people.add_parser("remove", help="someone left (records kept) or asked to be erased (--erase)")
@@ -225,24 +258,25 @@ def add_recognition_commands(sub) -> None:
 
     p = sub.add_parser("identify", help="name every face in photos")
     add_common(p)
-    p.add_argument("images", nargs="+", type=Path)
+    p.add_argument("images", nargs="+", type=Path, help="photo files")
     p.add_argument("--json", action="store_true", help="one JSON object per image")
     p.add_argument("--embeddings", action="store_true", help="include each face's embedding (with --json)")
     p.set_defaults(func=cmd_identify)
 
     p = sub.add_parser("convert", help="convert an IResNet .pth backbone to ONNX (needs torch)")
-    p.add_argument("--weight", type=Path, required=True)
-    p.add_argument("--network", default="r100", choices=("r18", "r34", "r50", "r100"))
-    p.add_argument("--out", type=Path, default=None)
+    p.add_argument("--weight", type=Path, required=True, help="the PyTorch backbone's .pth file")
+    p.add_argument("--network", default="r100", choices=("r18", "r34", "r50", "r100"),
+                   help="the IResNet depth the weights are for")
+    p.add_argument("--out", type=Path, default=None, help="the ONNX file to write (default: beside the weights)")
     p.set_defaults(func=cmd_convert)
 
     p = sub.add_parser("eval", help="measure accuracy")
     eval_sub = p.add_subparsers(dest="benchmark", metavar="BENCHMARK", required=True)
     q = eval_sub.add_parser("lfw", help="verification on an LFW pairs file, from raw photos")
     add_common(q)
-    q.add_argument("--pairs", type=Path, required=True)
+    q.add_argument("--pairs", type=Path, required=True, help="LFW pairs file (pairsDevTest.txt or pairs.txt)")
     q.add_argument("--images", type=Path, required=True, help="folder with <Name>/<Name>_NNNN.jpg")
-    q.add_argument("--json", action="store_true")
+    q.add_argument("--json", action="store_true", help="the results as one JSON object")
     q.set_defaults(func=cmd_eval_lfw)
 
     p = sub.add_parser("models", help="manage models")
@@ -623,5 +657,6 @@ def run_screen(station, app_class) -> int:
 def run_headless(station, args: argparse.Namespace) -> int:
     from faceattend_tui.cli.headless import HeadlessOptions, run_headless
 
-    options = HeadlessOptions(args.session, args.group, args.late_after, args.json, args.max_seconds, args.keep_open)
+    options = HeadlessOptions(args.session, args.group, args.late_after, args.json, args.max_seconds, args.keep_open,
+                              args.stats)
     return run_headless(station, options, sys.stdout)

@@ -32,6 +32,7 @@ class HeadlessOptions:
     json: bool = False
     max_seconds: float | None = None
     keep_open: bool = False
+    stats: bool = False  # text mode: the worker's per-second stats lines too (JSON always has them)
 
 
 def recorded_line(update: CheckinShown, session: str, station: str) -> dict:
@@ -76,6 +77,8 @@ class Headless:
 
     def on_event(self, event: ev.Event) -> None:
         self.failed |= is_failure(event)
+        if isinstance(event, ev.Stats) and not (self.options.json or self.options.stats):
+            return
         self.say(ev.as_json(event), human_line(event))
         if ends_run(event):
             self.stop.set()

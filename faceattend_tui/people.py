@@ -22,7 +22,7 @@ from faceattend_tui.attendance import (
     read_roster,
 )
 from faceattend_tui.attendance.erasure import Cleanup, Target, clean_folder, files_naming
-from faceattend_tui.attendance.models import check_person_id
+from faceattend_tui.attendance.models import check_person_id, join_groups
 from faceattend_tui.attendance.security import erased_token, names_in_audit
 from faceattend_tui.config import Settings
 from faceattend_tui.files import atomic_write, make_private_dir
@@ -47,7 +47,7 @@ class ImportOutcome:
         out = [f"added {len(plan.added)}, changed {len(plan.changed) - len(returning)}, left "
                f"{len(plan.unchanged)} unchanged" + (f", brought back {len(returning)}" if returning else "")
                + (f", {len(plan.leaving)} marked as left" if plan.leaving else "")]
-        out += [f"  added {p.id} {p.name}" + (f" ({', '.join(p.groups)})" if p.groups else "") for p in plan.added]
+        out += [f"  added {p.id} {p.name}" + (f" ({join_groups(p.groups)})" if p.groups else "") for p in plan.added]
         out += [f"  gave {old} the organisation's id {new}" for old, new in plan.claimed]
         out += [f"  changed {after.id} {_difference(before, after)}" for before, after in plan.changed
                 if after.id not in returning]
@@ -68,7 +68,7 @@ def _difference(before: Person, after: Person) -> str:
     if before.name != after.name:
         parts.append(f"name {before.name!r} -> {after.name!r}")
     if before.groups != after.groups:
-        parts.append(f"groups {'; '.join(before.groups) or '-'} -> {'; '.join(after.groups) or '-'}")
+        parts.append(f"groups {join_groups(before.groups) or '-'} -> {join_groups(after.groups) or '-'}")
     if before.id != after.id:
         parts.append(f"id {before.id} -> {after.id}")
     return ", ".join(parts) or "folder"

@@ -218,3 +218,21 @@ def test_extract_and_watch_respect_the_locks(tmp_path, capsys):
                                {"name": "w600k_mbf", "sha256": "0" * 64, "dim": 512})
         assert main(["extract", "--data", str(data), "--device", "cpu"]) == 2
         assert "being changed by" in capsys.readouterr().err
+
+
+def test_groups_are_joined_one_way_and_counts_speak_english(tmp_path, capsys):
+    data = tmp_path / "data"
+    with open_store(data) as store:
+        att = Attendance(store)
+        att.add_person("Ann Lee", person_id="S1", groups=["3A", "1ère-B"])
+        att.start_session("Maths")
+        att.check_in("S1")
+        att.stop_session()
+    assert main(["people", "list", "--data", str(data)]) == 0
+    out = capsys.readouterr()
+    assert "3A; 1ère-B" in out.out and "0 photos" in out.out and "1 people" not in out.err
+    report = tmp_path / "r.csv"
+    assert main(["report", "--data", str(data), "--from", "2000-01-01", "--out", str(report)]) == 0
+    assert "1 person, 1 session" in capsys.readouterr().err
+    rows = list(csv.DictReader(report.read_text(encoding="utf-8-sig").splitlines()))
+    assert rows[0]["group"] == "3A; 1ère-B"

@@ -48,6 +48,18 @@ def check_person_id(value: str) -> str:
     return value
 
 
+GROUPS_JOIN = "; "  # how groups are shown together everywhere (a roster cell takes them back)
+
+
+def join_groups(groups) -> str:
+    return GROUPS_JOIN.join(groups)
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """"1 photo", "2 photos"."""
+    return f"{count} {word if count == 1 else many or word + 's'}"
+
+
 MAX_GROUP_LENGTH = 64  # characters; a group name ends up in the names of export and report files
 
 

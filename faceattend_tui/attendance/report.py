@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 
 from .export import BOM, csv_cell, date_and_time, local_iso, sessions_in_range, time_zone
-from .models import ABSENT, LATE, PRESENT, Counts, Person, Session
+from .models import ABSENT, LATE, PRESENT, Counts, Person, Session, join_groups
 from .store import Store
 
 # The documented columns and keys (README, "Exports and reports"). New ones go at the end; none is
@@ -104,7 +104,7 @@ def report_rows(report: Report) -> list[dict]:
     for line in report.people:
         c = line.counts
         rows.append({"row": "person", "id": line.person.id, "name": line.person.name, "date": None,
-                     "group": " ".join(line.person.groups), "expected": c.total, PRESENT: c.present, LATE: c.late,
+                     "group": join_groups(line.person.groups), "expected": c.total, PRESENT: c.present, LATE: c.late,
                      ABSENT: c.absent, "rate": _rate(line.rate), "start_date": None, "start_time": None})
     for line in report.sessions:
         s, c = line.session, line.counts

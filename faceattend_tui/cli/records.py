@@ -32,6 +32,7 @@ from faceattend_tui.attendance import (
     report_json,
 )
 from faceattend_tui.attendance.export import chosen_output, new_output, slug, write_output
+from faceattend_tui.attendance.models import join_groups, plural
 from faceattend_tui.attendance.security import MIN_PIN_LENGTH, RESET_PHRASE, PinError, check_pin, pin_required, set_pin
 from faceattend_tui.cli import EXIT_OK, EXIT_USAGE, say
 from faceattend_tui.config import Settings
@@ -134,7 +135,7 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
         write_output(path, text.encode("utf-8"))
     except ExportError as exc:
         raise CommandError(str(exc)) from None
-    say(f"wrote {path}: {len(report.people)} people, {len(report.sessions)} sessions")
+    say(f"wrote {path}: {plural(len(report.people), 'person', 'people')}, {plural(len(report.sessions), 'session')}")
     return EXIT_OK
 
 
@@ -156,8 +157,8 @@ def cmd_people_list(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_OK
     for p in people:
         state = "" if p.active else f"  ({p.state})"
-        print(f"{p.id:14s} {p.name:30s} {'; '.join(p.groups):30s} {p.images:3d} photos{state}")
-    say(f"{len(people)} people" + (f" in {args.group}" if args.group else ""))
+        print(f"{p.id:14s} {p.name:30s} {join_groups(p.groups):30s} {plural(p.images, 'photo'):>10s}{state}")
+    say(plural(len(people), "person", "people") + (f" in {args.group}" if args.group else ""))
     return EXIT_OK
 
 
@@ -260,7 +261,7 @@ def cmd_people_edit(args: argparse.Namespace, settings: Settings) -> int:
             updated, joined = attendance.update_person(person.id, name=args.name, groups=groups)
         except (LookupError, ValueError) as exc:
             raise CommandError(str(exc)) from None
-    print(f"{updated.id} {updated.name} ({'; '.join(updated.groups) or 'no group'})")
+    print(f"{updated.id} {updated.name} ({join_groups(updated.groups) or 'no group'})")
     if joined:
         print(f"joined the running session: {updated.name}")
     return EXIT_OK

@@ -22,7 +22,7 @@ from faceattend_tui.attendance import (
     read_roster,
 )
 from faceattend_tui.attendance.erasure import Cleanup, Target, clean_folder, files_naming
-from faceattend_tui.attendance.models import check_person_id, join_groups
+from faceattend_tui.attendance.models import check_person_id, join_groups, printable
 from faceattend_tui.attendance.security import erased_token, names_in_audit
 from faceattend_tui.config import Settings
 from faceattend_tui.files import atomic_write, make_private_dir
@@ -47,28 +47,30 @@ class ImportOutcome:
         out = [f"added {len(plan.added)}, changed {len(plan.changed) - len(returning)}, left "
                f"{len(plan.unchanged)} unchanged" + (f", brought back {len(returning)}" if returning else "")
                + (f", {len(plan.leaving)} marked as left" if plan.leaving else "")]
-        out += [f"  added {p.id} {p.name}" + (f" ({join_groups(p.groups)})" if p.groups else "") for p in plan.added]
+        out += [f"  added {p.id} {printable(p.name)}" + (f" ({printable(join_groups(p.groups))})" if p.groups else "")
+                for p in plan.added]
         out += [f"  gave {old} the organisation's id {new}" for old, new in plan.claimed]
         out += [f"  changed {after.id} {_difference(before, after)}" for before, after in plan.changed
                 if after.id not in returning]
-        out += [f"  brought back {p.id} {p.name} (left on {p.left_at:%Y-%m-%d})" for p in plan.returning]
-        out += [f"  {p.id} {p.name} left on {p.left_at:%Y-%m-%d}: kept out; --reactivate to bring back"
+        out += [f"  brought back {p.id} {printable(p.name)} (left on {p.left_at:%Y-%m-%d})" for p in plan.returning]
+        out += [f"  {p.id} {printable(p.name)} left on {p.left_at:%Y-%m-%d}: kept out; --reactivate to bring back"
                 for p in plan.kept_out]
-        out += [f"  marked as left (not in the file): {p.id} {p.name}" for p in plan.leaving]
+        out += [f"  marked as left (not in the file): {p.id} {printable(p.name)}" for p in plan.leaving]
         if plan.photos:
             out.append(f"photos: {self.photos_copied} new of {len(plan.photos)}")
         out += [f"  {note}" for note in self.photo_notes]
         if self.joined:
-            out.append(f"joined the running session: {', '.join(p.name for p in self.joined)}")
+            out.append(f"joined the running session: {printable(', '.join(p.name for p in self.joined))}")
         return out
 
 
 def _difference(before: Person, after: Person) -> str:
     parts = []
     if before.name != after.name:
-        parts.append(f"name {before.name!r} -> {after.name!r}")
+        parts.append(f"name {printable(before.name)!r} -> {printable(after.name)!r}")
     if before.groups != after.groups:
-        parts.append(f"groups {join_groups(before.groups) or '-'} -> {join_groups(after.groups) or '-'}")
+        was, now = (printable(join_groups(p.groups)) or "-" for p in (before, after))
+        parts.append(f"groups {was} -> {now}")
     if before.id != after.id:
         parts.append(f"id {before.id} -> {after.id}")
     return ", ".join(parts) or "folder"
@@ -82,15 +84,16 @@ def check_photos(path: Path, lines) -> None:
             continue
         try:
             read_image(line.photo)
-        except ImageError as exc:
-            problems.append(f"line {line.line}: {exc}")
+        except ImageError:
+            problems.append(f"line {line.line}: photo {line.photo.name!r} cannot be read as an image")
     if problems:
         raise RosterError(path, problems)
 
 
-def plan_roster(attendance: Attendance, path: Path, *, reactivate: bool = False, sync: bool = False) -> ImportPlan:
+def plan_roster(attendance: Attendance, path: Path, *, reactivate: bool = False, sync: bool = False,
+                photos_from: tuple[Path, ...] = ()) -> ImportPlan:
     """Check a roster CSV and its photos and say what importing it would change; raises RosterError."""
-    lines = read_roster(path)
+    lines = read_roster(path, photos_from)
     check_photos(path, lines)
     return plan_import(attendance, lines, reactivate=reactivate, sync=sync)
 
@@ -152,7 +155,7 @@ def has_photos(folder: Path) -> bool:
 
 def missing_templates_message(settings: Settings, people: list[Person]) -> str:
     """Why the station cannot start with these people's templates missing, and the one command that repairs it."""
-    names = ", ".join(f"{p.name} ({p.id})" for p in people[:5]) + (" ..." if len(people) > 5 else "")
+    names = ", ".join(f"{printable(p.name)} ({p.id})" for p in people[:5]) + (" ..." if len(people) > 5 else "")
     try:
         manifest = load_manifest(settings.tensors_dir)
         why = "" if manifest is not None else f"{settings.tensors_dir / MANIFEST} is missing"

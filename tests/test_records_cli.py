@@ -4,6 +4,7 @@ station, and the headless station."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import shutil
 from datetime import date
@@ -12,6 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from rich.style import Style
 
 from faceattend_tui.attendance import Attendance, acquire_lock, open_snapshot, open_store
 from faceattend_tui.cli import main
@@ -236,3 +238,45 @@ def test_groups_are_joined_one_way_and_counts_speak_english(tmp_path, capsys):
     assert "1 person, 1 session" in capsys.readouterr().err
     rows = list(csv.DictReader(report.read_text(encoding="utf-8-sig").splitlines()))
     assert rows[0]["group"] == "3A; 1ère-B"
+
+
+def test_names_that_could_drive_a_terminal_are_refused_and_old_ones_shown_escaped(tmp_path, capsys):
+    data = tmp_path / "data"
+    evil = write_csv(tmp_path / "evil.csv", ["id,name,groups", "S1,Ann\x1b]0;owned\x07 Lee,3A",
+                                             "S2,Bob,3A\x1b[2J", "S3,Carla\u202eDiaz,3A"])
+    assert main(["people", "import", str(evil), "--data", str(data)]) == 2
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "line 2:" in err and "line 3:" in err and "line 4:" in err
+    with open_store(data) as store:  # a name stored by an earlier version
+        store.save_person(dataclasses.replace(Attendance(store).add_person("Dee", person_id="S4"),
+                                              name="Dee\x1b[31mRed"))
+    assert main(["people", "list", "--data", str(data)]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "Dee\\x1b[31mRed" in out
+    with open_store(data) as store, pytest.raises(ValueError, match="control character"):
+        Attendance(store).update_person("S4", name="Dee\x07")
+
+
+def test_table_cells_show_control_characters_as_codes():
+    from faceattend_tui.tui.fasttable import FastTable
+
+    table = FastTable([("name", 20)])
+    text = "".join(segment.text for segment in table.segments(["Ann\x1b[2J\u202e"], [20], Style()))
+    assert "\x1b" not in text and "\u202e" not in text and "Ann\\x1b[2J\\u202e" in text
+
+
+def test_roster_photos_stay_in_the_rosters_folder_unless_another_is_allowed(tmp_path, sample_photo, capsys):
+    data, rosters, elsewhere = tmp_path / "data", tmp_path / "rosters", tmp_path / "elsewhere"
+    rosters.mkdir()
+    elsewhere.mkdir()
+    shutil.copy(sample_photo("yaoming.jpg"), elsewhere / "yao.jpg")
+    roster = write_csv(rosters / "r.csv", ["id,name,groups,photo", "S1,Yao Ming,3A,../elsewhere/yao.jpg",
+                                           f"S2,Ann Lee,3A,{elsewhere / 'missing.jpg'}", "S3,Bob,3A,/etc/hostname",
+                                           "S4,Dee,3A,gone.jpg"])
+    assert main(["people", "import", str(roster), "--data", str(data)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("outside the roster's folder") == 3 and "line 5: photo 'gone.jpg' cannot be read" in err
+    write_csv(roster, ["id,name,groups,photo", "S1,Yao Ming,3A,../elsewhere/yao.jpg"])
+    assert main(["people", "import", str(roster), "--photos-from", str(elsewhere), "--data", str(data),
+                 "--device", "cpu"]) == 0
+    assert people_of(data)["S1"].images == 1

@@ -48,6 +48,22 @@ def check_person_id(value: str) -> str:
     return value
 
 
+HIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")  # controls, escapes, bidi overrides
+
+
+def printable(text) -> str:
+    """Text safe to show on a terminal or screen: control characters written as codes (\\x1b, \\u202e)."""
+    return HIDDEN.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256 else f"\\u{ord(m.group()):04x}",
+                      str(text))
+
+
+def check_text(value: str, what: str) -> str:
+    """`value`, refused (ValueError) when it holds a control character: a name that could drive a terminal."""
+    if HIDDEN.search(value):
+        raise ValueError(f"{what} {printable(value)!r} holds a control character; not stored")
+    return value
+
+
 GROUPS_JOIN = "; "  # how groups are shown together everywhere (a roster cell takes them back)
 
 
@@ -70,7 +86,8 @@ def clean_groups(groups) -> tuple[str, ...]:
     for group in groups:
         name = " ".join(str(group).split())
         if len(name) > MAX_GROUP_LENGTH:
-            raise ValueError(f"group {name[:24]!r}... is longer than {MAX_GROUP_LENGTH} characters")
+            raise ValueError(f"group {printable(name[:24])!r}... is longer than {MAX_GROUP_LENGTH} characters")
+        check_text(name, "group")
         if name and name not in out:
             out.append(name)
     return tuple(out)

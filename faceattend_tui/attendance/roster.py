@@ -16,7 +16,7 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .models import ACTIVE, LEFT, Person, check_person_id, clean_groups
+from .models import ACTIVE, LEFT, Person, check_person_id, check_text, clean_groups, printable
 from .sessions import Attendance
 
 REQUIRED = ("id", "name")
@@ -59,11 +59,12 @@ class ImportPlan:
         return not (self.added or self.changed or self.claimed or self.photos or self.returning or self.leaving)
 
 
-def read_roster(path: Path) -> list[RosterLine]:
+def read_roster(path: Path, photos_from: tuple[Path, ...] = ()) -> list[RosterLine]:
     """The rows of a roster CSV (UTF-8, with or without a byte-order mark; cells separated by commas,
     semicolons or tabs, whichever the header uses); raises RosterError.
 
     Lines are the file's own line numbers: a record with a quoted line break is named by its first.
+    Photos must lie in the CSV's folder (or below it), or in one of `photos_from`.
     """
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -78,7 +79,8 @@ def read_roster(path: Path) -> list[RosterLine]:
     lines, seen = [], {}
     for number, cells in records:
         try:
-            line = _parse_row(number, _cells_by_column(header, cells, delimiter), path.parent, delimiter)
+            line = _parse_row(number, _cells_by_column(header, cells, delimiter), path.parent, delimiter,
+                              (path.parent, *photos_from))
         except ValueError as exc:
             problems.append(f"line {number}: {exc}")
             continue
@@ -161,20 +163,26 @@ def _cells_by_column(header: list[str], cells: list[str], delimiter: str) -> dic
     return row
 
 
-def _parse_row(number: int, row: dict, folder: Path, delimiter: str) -> RosterLine:
+def _parse_row(number: int, row: dict, folder: Path, delimiter: str, roots: tuple[Path, ...] = ()) -> RosterLine:
     person_id = check_person_id(row.get("id") or "")
-    name = " ".join((row.get("name") or "").split())
+    name = check_text(" ".join((row.get("name") or "").split()), "the name")
     if not name:
         raise ValueError("the name is empty")
     groups = clean_groups((row.get("groups") or "").split(GROUP_SEPARATORS[delimiter]))
     photo_text = (row.get("photo") or "").strip()
-    photo = None
-    if photo_text:
-        photo = Path(photo_text).expanduser()
-        photo = photo if photo.is_absolute() else folder / photo
-        if not photo.is_file():
-            raise ValueError(f"photo {photo_text!r} not found")
+    photo = _photo(photo_text, folder, roots or (folder,)) if photo_text else None
     return RosterLine(number, person_id, name, groups, photo)
+
+
+def _photo(text: str, folder: Path, roots: tuple[Path, ...]) -> Path:
+    """A roster photo inside one of `roots`; whether a file elsewhere exists is never told."""
+    photo = (folder / Path(text)).resolve()
+    if not any(photo.is_relative_to(root.resolve()) for root in roots):
+        raise ValueError(f"photo {printable(text)!r} is outside the roster's folder; --photos-from DIR allows "
+                         "another folder")
+    if not photo.is_file():
+        raise ValueError(f"photo {printable(text)!r} cannot be read")
+    return photo
 
 
 def plan_import(attendance: Attendance, lines: list[RosterLine], *, reactivate: bool = False,

@@ -30,6 +30,7 @@ from .models import (
     RosterRow,
     Session,
     check_person_id,
+    check_text,
     clean_groups,
     new_person_id,
 )
@@ -193,7 +194,7 @@ class Attendance:
 
     def add_person(self, name: str, *, person_id: str | None = None, groups: Iterable[str] = (),
                    folder: str = "", user: str | None = None) -> Person:
-        name = " ".join(name.split())
+        name = check_text(" ".join(name.split()), "the name")
         if not name:
             raise ValueError("a person needs a name")
         person_id = check_person_id(person_id) if person_id else self._new_id()
@@ -259,7 +260,7 @@ class Attendance:
         person = self._require_person(person_id)
         changes = {}
         if name is not None and " ".join(name.split()) != person.name:
-            changes["name"] = " ".join(name.split())
+            changes["name"] = check_text(" ".join(name.split()), "the name")
             if not changes["name"]:
                 raise ValueError("a person needs a name")
         if groups is not None and clean_groups(groups) != person.groups:
@@ -325,7 +326,7 @@ class Attendance:
             running = self._active
             raise SessionActiveError(f"session {running.name!r} (id {running.id}) has been running since "
                                      f"{running.started_at:%Y-%m-%d %H:%M}; stop it before starting another")
-        name = " ".join(name.split()) if isinstance(name, str) else ""
+        name = check_text(" ".join(name.split()), "the session name") if isinstance(name, str) else ""
         if not name:
             raise ValueError("a session needs a name")
         if late_after_minutes is not None and late_after_minutes < 0:
@@ -432,6 +433,7 @@ class Attendance:
             raise ValueError(f"status must be one of {', '.join(STATUSES)}")
         if not isinstance(reason, str) or not reason.strip():
             raise ValueError("a reason is required for a manual mark")
+        check_text(reason, "the reason")
         session = self._session(session_id)
         person = self.person(person_id) or self.store.person(person_id)
         if person is None:

@@ -217,6 +217,8 @@ def add_record_commands(sub) -> None:
     q.add_argument("--sync", action="store_true",
                    help="the file is the whole roster: mark everyone not in it as left (asks first)")
     q.add_argument("--yes", action="store_true", help="with --sync: do not ask")
+    q.add_argument("--photos-from", action="append", type=Path, default=[], metavar="DIR",
+                   help="a folder photos may also come from (they must be in the CSV's folder otherwise)")
     q.set_defaults(func=cmd_people_import)
     q = people.add_parser("restore", help="bring back people who left (without ids: those an automatic sync "
                                           "of an earlier version marked left)")

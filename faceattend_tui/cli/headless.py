@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from faceattend_tui.attendance.common import to_iso
+from faceattend_tui.attendance.models import printable
 from faceattend_tui.cli.watch import ends_run, human_line, is_failure
 from faceattend_tui.live import events as ev
 from faceattend_tui.station import CheckinShown, LiveChanged, Problem, Sighting, Station, StationError
@@ -89,14 +90,14 @@ class Headless:
             case CheckinShown(new=True):
                 line = recorded_line(update, session, self.station.name)
                 where = f" at {update.station}" if update.station else ""
-                self.say(line, f"recorded  {line['name']} ({line['id']}) {line['status']}{where} "
+                self.say(line, f"recorded  {printable(line['name'])} ({line['id']}) {line['status']}{where} "
                                f"at {update.time:%H:%M:%S}")
             case LiveChanged(notice=notice) if notice.startswith("the database"):
                 self.say({"type": "database", "state": update.live.database, "message": notice},
                          f"{update.live.database}: {notice}")
             case Sighting(reason="not on list"):
                 self.say({"type": "not-on-list", "name": update.name, "time": to_iso(update.time)},
-                         f"not on this session's list: {update.name}")
+                         f"not on this session's list: {printable(update.name)}")
             case Problem():
                 self.failed = True
                 self.say({"type": "error", "message": update.message}, f"error: {update.message}")

@@ -32,7 +32,7 @@ from faceattend_tui.attendance import (
     report_json,
 )
 from faceattend_tui.attendance.export import chosen_output, new_output, slug, write_output
-from faceattend_tui.attendance.models import join_groups, plural
+from faceattend_tui.attendance.models import join_groups, plural, printable
 from faceattend_tui.attendance.security import MIN_PIN_LENGTH, RESET_PHRASE, PinError, check_pin, pin_required, set_pin
 from faceattend_tui.cli import EXIT_OK, EXIT_USAGE, say
 from faceattend_tui.config import Settings
@@ -157,7 +157,8 @@ def cmd_people_list(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_OK
     for p in people:
         state = "" if p.active else f"  ({p.state})"
-        print(f"{p.id:14s} {p.name:30s} {join_groups(p.groups):30s} {plural(p.images, 'photo'):>10s}{state}")
+        print(f"{p.id:14s} {printable(p.name):30s} {printable(join_groups(p.groups)):30s} "
+              f"{plural(p.images, 'photo'):>10s}{state}")
     say(plural(len(people), "person", "people") + (f" in {args.group}" if args.group else ""))
     return EXIT_OK
 
@@ -169,7 +170,8 @@ def cmd_people_import(args: argparse.Namespace, settings: Settings, make_engine)
         raise CommandError(f"{args.file}: no such file")
     with writable(settings) as attendance:
         try:
-            plan = plan_roster(attendance, args.file, reactivate=args.reactivate, sync=args.sync)
+            plan = plan_roster(attendance, args.file, reactivate=args.reactivate, sync=args.sync,
+                               photos_from=tuple(args.photos_from))
         except RosterError as exc:
             raise CommandError(str(exc)) from None
         if args.dry_run:
@@ -190,7 +192,7 @@ def cmd_people_import(args: argparse.Namespace, settings: Settings, make_engine)
 
 def confirm(leaving: list) -> bool:
     """Ask before an import with --sync marks people as left; without a terminal, refuse (--yes says it)."""
-    names = ", ".join(f"{p.id} {p.name}" for p in leaving[:10]) + (" ..." if len(leaving) > 10 else "")
+    names = ", ".join(f"{p.id} {printable(p.name)}" for p in leaving[:10]) + (" ..." if len(leaving) > 10 else "")
     if not sys.stdin.isatty():
         raise CommandError(f"--sync would mark {len(leaving)} people as left ({names}); run again with --yes "
                            "to do it, or --dry-run to see every change")
@@ -210,7 +212,7 @@ def cmd_people_restore(args: argparse.Namespace, settings: Settings) -> int:
             return EXIT_OK
         if not args.people and not args.yes:
             for person in people:
-                print(f"{person.id:14s} {person.name:30s} left on {person.left_at:%Y-%m-%d %H:%M}")
+                print(f"{person.id:14s} {printable(person.name):30s} left on {person.left_at:%Y-%m-%d %H:%M}")
             if not sys.stdin.isatty() or input(f"bring back these {len(people)} people? [y/N] ").lower() != "y":
                 raise CommandError("nobody brought back (--yes brings them back without asking)")
         for person in people:
@@ -219,7 +221,8 @@ def cmd_people_restore(args: argparse.Namespace, settings: Settings) -> int:
             except ValueError as exc:
                 raise CommandError(str(exc)) from None
             photos = "" if back.folder and (settings.images_dir / back.folder).is_dir() else "; no photos: enroll again"
-            print(f"brought back {back.id} {back.name}{photos}" + (" (joined the running session)" if joined else ""))
+            joining = " (joined the running session)" if joined else ""
+            print(f"brought back {back.id} {printable(back.name)}{photos}{joining}")
     return EXIT_OK
 
 
@@ -261,9 +264,9 @@ def cmd_people_edit(args: argparse.Namespace, settings: Settings) -> int:
             updated, joined = attendance.update_person(person.id, name=args.name, groups=groups)
         except (LookupError, ValueError) as exc:
             raise CommandError(str(exc)) from None
-    print(f"{updated.id} {updated.name} ({join_groups(updated.groups) or 'no group'})")
+    print(f"{updated.id} {printable(updated.name)} ({printable(join_groups(updated.groups)) or 'no group'})")
     if joined:
-        print(f"joined the running session: {updated.name}")
+        print(f"joined the running session: {printable(updated.name)}")
     return EXIT_OK
 
 
@@ -293,7 +296,7 @@ def cmd_people_remove(args: argparse.Namespace, settings: Settings) -> int:
     else:
         done = ("erased, with every attendance record" if args.erase
                 else "left; photos and templates deleted, records kept")
-        print(f"{person.id} {person.name}: {done}")
+        print(f"{person.id} {printable(person.name)}: {done}")
     for line in removal.lines():
         print(line)
     for line in removal.leftovers():  # what the erasure could not do

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from faceattend_tui.attendance import LockedError, StoreError, acquire_lock, open_snapshot
+from faceattend_tui.attendance.models import printable
 from faceattend_tui.attendance.tinystore import default_path
 from faceattend_tui.config import Settings
 from faceattend_tui.demo import DemoError, DemoSourceFactory, enroll_demo_roster
@@ -40,11 +41,12 @@ def human_line(event: ev.Event) -> str:
     stamp = time.strftime("%H:%M:%S", time.localtime(getattr(event, "time", None) or time.time()))
     match event:
         case ev.Checkin():
-            return f"{stamp} check-in  {event.name} (similarity {event.similarity:.2f}, track {event.track})"
+            return f"{stamp} check-in  {printable(event.name)} (similarity {event.similarity:.2f}, track {event.track})"
         case ev.Unknown():
             return f"{stamp} unknown face (track {event.track})"
         case ev.Spoof():
-            return f"{stamp} refused   {event.name}: moved like a picture, no sign of life (track {event.track})"
+            return (f"{stamp} refused   {printable(event.name)}: moved like a picture, no sign of life "
+                    f"(track {event.track})")
         case ev.Stats():
             return (f"{stamp} {event.fps:5.1f} fps  detect {event.detect_ms:.1f} ms  "
                     f"embed {event.embed_ms:.1f} ms  {event.faces} faces")

@@ -17,6 +17,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from faceattend_tui.attendance.models import printable
+
 Cell = str | tuple[str, str]  # text, or (text, rich style)
 
 
@@ -190,15 +192,20 @@ class FastTable(ScrollView, can_focus=True):
         return self._strip(self.rows[self.shown[index]], style)
 
     def _strip(self, cells, style: Style) -> Strip:
-        segments = []
-        for cell, width in zip(cells, self._widths(), strict=False):
-            text, cell_style = (cell, "") if isinstance(cell, str) else cell
-            text = text[:width].ljust(width) + " "
-            segments.append(Segment(text, style + self._style(cell_style) if cell_style else style))
+        segments = self.segments(cells, self._widths(), style)
         used = sum(len(s.text) for s in segments)
         if used < self.size.width:
             segments.append(Segment(" " * (self.size.width - used), style))
         return Strip(segments).crop(self.scroll_offset.x, self.scroll_offset.x + self.size.width)
+
+    def segments(self, cells, widths: list[int], style: Style) -> list[Segment]:
+        """One segment per cell, cut or padded to its column; stored text cannot drive the terminal."""
+        out = []
+        for cell, width in zip(cells, widths, strict=False):
+            text, cell_style = (cell, "") if isinstance(cell, str) else cell
+            text = printable(text)[:width].ljust(width) + " "
+            out.append(Segment(text, style + self._style(cell_style) if cell_style else style))
+        return out
 
     def _style(self, name: str) -> Style:
         """A cell style; "$warning" and the like are the theme's colours, so light themes stay readable.

@@ -187,10 +187,10 @@ class FaceEngine:
 
     def embed(self, image: np.ndarray, faces: list[Face], flip: bool = False) -> np.ndarray:
         """(N, D) unit embeddings of the given faces, in one batch (flip: with mirror images, twice the cost)."""
-        return self.embedder.embed(self.crops(image, faces), flip=flip)
+        return self.embed_many([(image, face) for face in faces], flip=flip)
 
     def embed_many(self, pairs: list[tuple[np.ndarray, Face]], flip: bool = False) -> np.ndarray:
-        """(N, D) unit embeddings of one face in each of several photos, in one batch."""
+        """(N, D) unit embeddings of faces from one or several photos, in one batch."""
         return self.embedder.embed([align_face(image, face.landmarks) for image, face in pairs], flip=flip)
 
 

@@ -77,9 +77,7 @@ def fixed_model(path: Path, shape: tuple) -> bytes:
     Some exports declare a batch of one for their outputs and inner tensors (the default recogniser
     does): outputs bound to memory of the real batch would contradict that declaration.
     """
-    import onnx  # needed only here
-
-    model = onnx.load(str(path))
+    model = _parsed_model(str(path))
     del model.graph.value_info[:]  # shapes recorded inside the graph for the export's own batch
     weights = {w.name for w in model.graph.initializer}
     image = next(i for i in model.graph.input if i.name not in weights)
@@ -91,6 +89,20 @@ def fixed_model(path: Path, shape: tuple) -> bytes:
             dim.Clear()
             dim.dim_param = f"{output.name}_{i}"
     return model.SerializeToString()
+
+
+def _parsed_model(path: str):
+    """A fresh copy of the model's graph, read from disk once for all its shapes."""
+    copy = type(_model_on_disk(path))()
+    copy.CopyFrom(_model_on_disk(path))
+    return copy
+
+
+@functools.lru_cache(maxsize=4)
+def _model_on_disk(path: str):
+    import onnx  # needed only here
+
+    return onnx.load(path)
 
 
 @functools.lru_cache(maxsize=8)

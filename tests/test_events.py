@@ -104,3 +104,8 @@ def test_the_worker_refuses_a_command_that_is_not_one():
     handle = WorkerHandle(WorkerConfig(settings=load_settings("."), source="0"))
     with pytest.raises(TypeError):
         handle.send("pause")
+
+
+def test_a_frame_number_is_printed_only_when_known():
+    assert "frame" not in ev.as_json(EXAMPLES[1])
+    assert list(ev.as_json(ev.Unknown(track=4, time=1001.0, frame=57))) == ["type", "track", "time", "frame"]

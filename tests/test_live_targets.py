@@ -76,7 +76,16 @@ def stats_windows(lines: list[dict], total: int) -> list[tuple[dict, int, int]]:
 
 
 def event_frames(lines: list[dict], total: int, fps: float) -> list[tuple[dict, int, int]]:
-    """Each check-in and unknown event with the frames it can come from, narrowed by the event times."""
+    """Each check-in and unknown event with the frames it can come from: the frame it names, checked
+    against the stats lines and the event times (T0 + frame / fps)."""
+    windows = narrowed_windows(lines, total, fps)
+    for event, first, last in windows:
+        assert first <= event["frame"] <= last, (event, first, last)
+    return [(event, event["frame"], event["frame"]) for event, _, _ in windows]
+
+
+def narrowed_windows(lines: list[dict], total: int, fps: float) -> list[tuple[dict, int, int]]:
+    """Each check-in and unknown event with the frames the stats lines allow, narrowed by the event times."""
     windows = stats_windows(lines, total)
     if not windows:
         return []

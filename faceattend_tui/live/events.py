@@ -61,6 +61,7 @@ class Checkin(Event):
     evidence: dict | None = None  # what the liveness check saw, when it is on
     face_jpeg: bytes = b""
     sent: float = 0.0  # when the worker put it on the queue (latency probes)
+    frame: int | None = None  # the source's frame it was decided on, for files and folders read frame by frame
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -72,6 +73,7 @@ class Spoof(Event):
     track: int
     time: float
     evidence: dict | None = None
+    frame: int | None = None  # as Checkin.frame
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,6 +83,7 @@ class Unknown(Event):
     type: ClassVar[str] = "unknown"
     track: int
     time: float
+    frame: int | None = None  # as Checkin.frame
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -197,7 +197,8 @@ class Worker:
                     self._source_finished()
                 continue
             if not self.paused:
-                self._process(packet.frame, self._frame_time(packet))
+                now = self._frame_time(packet)
+                self._process(packet.frame, now, None if now is None else packet.index)
                 frames += 1
             now = time.monotonic()
             if now - last_stats >= STATS_SECONDS:
@@ -225,7 +226,8 @@ class Worker:
             self.media_start = time.time() - packet.index / fps
         return self.media_start + packet.index / fps
 
-    def _process(self, frame, now: float | None = None) -> None:
+    def _process(self, frame, now: float | None = None, index: int | None = None) -> None:
+        """Recognise one frame; `index`: its number in a file or folder read frame by frame."""
         for event in self.recognizer.process(frame, now):
             if isinstance(event, ev.Checkin):
                 event = dataclasses.replace(event, sent=time.time())
@@ -233,7 +235,7 @@ class Worker:
                 self._see_staff(event.track)
             elif isinstance(event, ev.Spoof):
                 self._see_staff(event.track, "Not accepted", "(a picture cannot check in)")
-            self.emit(event)
+            self.emit(event if index is None else dataclasses.replace(event, frame=index))
         if self.capture is not None:
             self._capture_step(frame)
         if self.preview is not None:

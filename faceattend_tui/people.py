@@ -67,7 +67,7 @@ class ImportOutcome:
 def _difference(before: Person, after: Person) -> str:
     parts = []
     if before.name != after.name:
-        parts.append(f"name {printable(before.name)!r} -> {printable(after.name)!r}")
+        parts.append(f"name '{printable(before.name)}' -> '{printable(after.name)}'")
     if before.groups != after.groups:
         was, now = (printable(join_groups(p.groups)) or "-" for p in (before, after))
         parts.append(f"groups {was} -> {now}")

@@ -60,7 +60,7 @@ def printable(text) -> str:
 def check_text(value: str, what: str) -> str:
     """`value`, refused (ValueError) when it holds a control character: a name that could drive a terminal."""
     if HIDDEN.search(value):
-        raise ValueError(f"{what} {printable(value)!r} holds a control character; not stored")
+        raise ValueError(f"{what} '{printable(value)}' holds a control character; not stored")
     return value
 
 
@@ -86,7 +86,7 @@ def clean_groups(groups) -> tuple[str, ...]:
     for group in groups:
         name = " ".join(str(group).split())
         if len(name) > MAX_GROUP_LENGTH:
-            raise ValueError(f"group {printable(name[:24])!r}... is longer than {MAX_GROUP_LENGTH} characters")
+            raise ValueError(f"group '{printable(name[:24])}'... is longer than {MAX_GROUP_LENGTH} characters")
         check_text(name, "group")
         if name and name not in out:
             out.append(name)

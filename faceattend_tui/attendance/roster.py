@@ -178,10 +178,10 @@ def _photo(text: str, folder: Path, roots: tuple[Path, ...]) -> Path:
     """A roster photo inside one of `roots`; whether a file elsewhere exists is never told."""
     photo = (folder / Path(text)).resolve()
     if not any(photo.is_relative_to(root.resolve()) for root in roots):
-        raise ValueError(f"photo {printable(text)!r} is outside the roster's folder; --photos-from DIR allows "
+        raise ValueError(f"photo '{printable(text)}' is outside the roster's folder; --photos-from DIR allows "
                          "another folder")
     if not photo.is_file():
-        raise ValueError(f"photo {printable(text)!r} cannot be read")
+        raise ValueError(f"photo '{printable(text)}' cannot be read")
     return photo
 
 

@@ -166,7 +166,8 @@ class Extractor:
                 continue
             if path.stem in people:
                 moved = move_to_legacy(self.tensors_dir, path)
-                self.report.notes.append(f"{path}: not made by this version; kept as {moved}, re-extracting")
+                self.report.notes.append(f"{path}: not in the manifest (another version, or an extraction cut "
+                                         f"short); kept as {moved}, re-extracting")
             else:
                 self.report.skipped.append(f"{path}: no photos in {self.images_dir} to rebuild it from; ignored")
 

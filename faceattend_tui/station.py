@@ -723,6 +723,11 @@ class Station:
         with self.lock:
             return pin_required(self.store)
 
+    @property
+    def needs_staff_name(self) -> bool:
+        """Whether privileged actions need a staff name beside the PIN (more than one staff account)."""
+        return False
+
 
 def door_outcome(row: RosterRow, new: bool, track: int, session: Session) -> ev.ShowOutcome:
     """The banner for a check-in: checked in, late, or already here since the first arrival."""

@@ -8,6 +8,7 @@ import os
 import re
 import secrets
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -143,6 +144,21 @@ def _scrypt(pin: str, salt: bytes, n: int, r: int, p: int) -> bytes:
 
 class PinError(Exception):
     """A PIN that was refused (wrong, missing, or tried too soon), with a message to show."""
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Who asks for a privileged action: a staff account's name ("" for the only account) and its PIN."""
+
+    staff: str = ""
+    pin: str = ""
+
+    @classmethod
+    def of(cls, given: Credentials | str | None) -> Credentials:
+        """Credentials from what a caller gave: credentials, a bare PIN, or nothing."""
+        if isinstance(given, Credentials):
+            return given
+        return cls(pin=given or "")
 
 
 def pin_required(store) -> bool:

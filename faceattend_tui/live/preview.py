@@ -3,26 +3,39 @@
 HighGUI wants the main thread of its process, so the worker process owns the window. Without a
 display (SSH without X forwarding, a headless OpenCV) the preview is simply unavailable. The
 camera image is scaled to the window with its aspect kept; a window's size is remembered.
+
+Full screen does not rely on a window manager: on a bare X server (a kiosk started with xinit, Xvfb)
+a window manager's "full screen" hint is never acted on, so the window is also placed at the
+origin and sized to the screen, whose size is asked of the X server itself (libX11 through
+ctypes); the frames are scaled to that size before the door is drawn on them (text stays sharp),
+and the window has no toolbar (`WINDOW_GUI_NORMAL`, honoured by Qt, ignored by GTK).
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
+import dataclasses
 import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from faceattend_tui.live.door import DoorState, draw, layout
+from faceattend_tui.live.door import DoorState, draw, draw_card, layout
 
 TITLE = "faceattend"
 MODES = ("window", "fullscreen")
 FONT_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/truetype", "/usr/local/share/fonts",
              "/usr/share/fonts")
+
+CARD_SECONDS = 0.5  # a card (no picture coming) is shown again this often, so the window stays alive
+NO_FRAME = (480, 640)  # the card's size when no picture ever came
 
 PROBE = "import cv2; cv2.namedWindow('faceattend-probe'); cv2.waitKey(1); cv2.destroyAllWindows()"
 
@@ -54,6 +67,63 @@ def display_problem() -> str | None:
     return None
 
 
+def screen_size(environ=os.environ) -> tuple[int, int] | None:
+    """Width and height of the X screen the window opens on, asked of the X server; None where there
+    is no X display (Wayland without XWayland, Windows, macOS) or no libX11."""
+    if not environ.get("DISPLAY") or not sys.platform.startswith("linux"):
+        return None
+    try:
+        x11 = ctypes.CDLL(ctypes.util.find_library("X11") or "libX11.so.6")
+    except OSError:
+        return None
+    x11.XOpenDisplay.restype = ctypes.c_void_p
+    x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
+    for name in ("XDefaultScreen", "XCloseDisplay"):
+        getattr(x11, name).argtypes = [ctypes.c_void_p]
+    for name in ("XDisplayWidth", "XDisplayHeight"):
+        getattr(x11, name).argtypes = [ctypes.c_void_p, ctypes.c_int]
+    display = x11.XOpenDisplay(environ["DISPLAY"].encode())
+    if not display:
+        return None
+    try:
+        screen = x11.XDefaultScreen(display)
+        width, height = x11.XDisplayWidth(display, screen), x11.XDisplayHeight(display, screen)
+    finally:
+        x11.XCloseDisplay(display)
+    return (width, height) if width > 0 and height > 0 else None
+
+
+def fit_frame(frame: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, float, tuple[int, int]]:
+    """The frame scaled to fill `size` (width, height) with its aspect kept, black bars around it;
+    with the scale and the offset of the picture in the result."""
+    height, width = frame.shape[:2]
+    target_w, target_h = size
+    scale = min(target_w / width, target_h / height)
+    new_w, new_h = min(target_w, round(width * scale)), min(target_h, round(height * scale))
+    x, y = (target_w - new_w) // 2, (target_h - new_h) // 2
+    canvas = np.zeros((target_h, target_w, 3), np.uint8)
+    canvas[y:y + new_h, x:x + new_w] = cv2.resize(frame, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
+    return canvas, scale, (x, y)
+
+
+def moved(overlay, scale: float, offset: tuple[int, int]):
+    """An overlay with its box in the scaled picture's coordinates."""
+    x1, y1, x2, y2 = overlay.box
+    dx, dy = offset
+    box = (round(x1 * scale) + dx, round(y1 * scale) + dy, round(x2 * scale) + dx, round(y2 * scale) + dy)
+    return dataclasses.replace(overlay, box=box)
+
+
+def door_view(frame: np.ndarray, overlays, door: DoorState, now: float,
+              size: tuple[int, int] | None = None) -> np.ndarray:
+    """What the window shows: the frame with the door drawn on it, scaled to `size` first when given."""
+    if size is None or (frame.shape[1], frame.shape[0]) == tuple(size):
+        return draw(frame, layout(frame.shape, overlays, door, now))
+    canvas, scale, offset = fit_frame(frame, size)
+    placed = [moved(o, scale, offset) for o in overlays]
+    return draw(canvas, layout(canvas.shape, placed, door, now, face_scale=scale), inplace=True)
+
+
 class Preview:
     """Opens lazily; any window failure turns the preview off with a reason instead of crashing."""
 
@@ -64,6 +134,9 @@ class Preview:
         self.remember = remember  # where the window's size is kept between runs
         self.open = False
         self.problem: str | None = None
+        self.size: tuple[int, int] | None = None  # full screen: the screen's size, frames are scaled to it
+        self.last_frame: np.ndarray | None = None
+        self.card_shown = (None, 0.0)  # (what the card said, when)
 
     def start(self) -> str | None:
         """Open the window; returns the reason when it cannot be shown."""
@@ -78,8 +151,14 @@ class Preview:
         return self.problem
 
     def _create(self) -> None:
-        cv2.namedWindow(TITLE, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO)
+        cv2.namedWindow(TITLE, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | cv2.WINDOW_GUI_NORMAL)
         if self.mode == "fullscreen":
+            # The window manager's hint where there is one; the screen's own size and the origin where
+            # there is none (a bare X server leaves a hinted window at 400x300 in a corner).
+            self.size = screen_size()
+            if self.size:
+                cv2.moveWindow(TITLE, 0, 0)
+                cv2.resizeWindow(TITLE, *self.size)
             cv2.setWindowProperty(TITLE, cv2.WND_PROP_FULLSCREEN, cv2.WINDOW_FULLSCREEN)
             return
         size = self._remembered()
@@ -89,8 +168,32 @@ class Preview:
     def show(self, frame: np.ndarray, overlays, door: DoorState, now: float) -> None:
         if not self.open:
             return
+        self.last_frame = frame
+        self._put(lambda: door_view(frame, overlays, door, now, self.size))
+
+    def show_card(self, door: DoorState) -> None:
+        """While no picture comes (the camera stopped, the video ended): a card saying so, not a frozen frame."""
+        if not self.open:
+            return
+        said, when = self.card_shown
+        key = (door.source, door.words.tag)
+        if said == key and time.monotonic() - when < CARD_SECONDS:
+            with contextlib.suppress(cv2.error):
+                cv2.waitKey(1)
+            return
+        self.card_shown = (key, time.monotonic())
+        self._put(lambda: self._card(door))
+
+    def _card(self, door: DoorState) -> np.ndarray:
+        last = self.last_frame
+        if self.size is not None:
+            base = fit_frame(last, self.size)[0] if last is not None else None
+            return draw_card((self.size[1], self.size[0]), door, base)
+        return draw_card(last.shape if last is not None else NO_FRAME, door, last)
+
+    def _put(self, image) -> None:
         try:
-            cv2.imshow(TITLE, draw(frame, layout(frame.shape, overlays, door, now)))
+            cv2.imshow(TITLE, image())
             cv2.waitKey(1)
         except cv2.error as exc:
             self.problem = f"preview window failed ({str(exc).strip().splitlines()[-1]})"

@@ -85,7 +85,9 @@ class LiveRecognizer:
         start = time.perf_counter()
         faces = self.last_faces = self.engine.detect(frame)
         detected = time.perf_counter()
-        tracks = self.tracker.update(faces, now)
+        tracks = self.tracker.update(faces, now, frame)  # with the frame: a face that changes loses its name
+        if self.gate is not None and self.tracker.changed:
+            self.gate.forget(self.tracker.changed)
         tracked = time.perf_counter()
         recognisable = [t for t in tracks if self._recognisable(t)]
         events = self._recognise(frame, recognisable, now)
@@ -118,8 +120,11 @@ class LiveRecognizer:
         embeddings = self.engine.embedder.embed(crops)
         matches = self.gallery.match(embeddings, self.settings.threshold, self.norm)
         events = []
-        for track, match, crop in zip(chosen, matches, crops, strict=True):
-            decision = self.voter.add_vote(track, match.name, match.similarity, now)
+        for track, match, crop, embedding in zip(chosen, matches, crops, embeddings, strict=True):
+            resets = track.resets
+            decision = self.voter.add_vote(track, match.name, match.similarity, now, embedding)
+            if track.resets != resets and self.gate is not None:  # someone else: their own sign of life
+                self.gate.forget([track])
             if decision is None:
                 continue
             if decision.kind == "checkin" and self.gate is not None:  # released this frame if already live,

@@ -36,6 +36,7 @@ from faceattend_tui.live.door import Banner, DoorState
 from faceattend_tui.live.preview import Preview
 from faceattend_tui.live.recognizer import LiveRecognizer
 from faceattend_tui.live.sound import Chime
+from faceattend_tui.live.words import LANG_DIR, Words
 from faceattend_tui.vision.pipeline import FaceEngine
 
 STATS_SECONDS = 1.0
@@ -73,10 +74,12 @@ class Worker:
         self.running = True
         self.capture: Capture | None = None
         self.gallery_stamp = None
-        self.door = DoorState(session=config.session)
+        self.door = DoorState(session=config.session, words=door_words(config.settings),
+                              min_face=config.settings.min_face)
         self.chime = Chime(config.settings.sound)
         self.preview: Preview | None = None
         self.source_name = ""
+        self.source_live = False
         self.media_start: float | None = None
 
     def emit(self, event: ev.Event) -> None:
@@ -101,6 +104,8 @@ class Worker:
                            recognizer_sha256=info.sha256, embedding_dim=self.engine.embedder.dim,
                            people=len(self.recognizer.gallery.names), pid=os.getpid(),
                            static_shapes=self.engine.static, warmup_s=round(warm.seconds, 2)))
+        if self.door.words.problem:
+            self.notice(f"door display in English: {self.door.words.problem}", "preview")
         self._set_preview(self.config.preview)
         self._open_source(self.config.source)
 
@@ -136,10 +141,13 @@ class Worker:
             spec = parse_source(text)
             source = make_source(spec, demo_factory=self._named_factory("demo"))
         except SourceError as exc:
+            self.door.source = "camera-stopped"
             self.emit(ev.Error(message=str(exc)))
             self.emit(ev.SourceFinished(message=f"source finished: {text}"))  # as for a source that fails to open
             return
         self.source_name = spec.name
+        self.source_live = spec.live
+        self.door.source = ""
         self.media_start = None
         # A camera or stream that is down is tried again and again (with growing waits), also at start.
         self.reader = LatestFrameReader(source, realtime=self.config.realtime, loop=self.config.loop,
@@ -151,6 +159,10 @@ class Worker:
         return None if factory is None else (lambda: factory(self.engine))
 
     def _forward_status(self, status) -> None:
+        if status.kind in ("lost", "reconnecting"):  # the door says so instead of freezing on the last frame
+            self.door.source = "camera-lost"
+        elif status.kind == "opened":
+            self.door.source = ""
         self.emit(ev.CameraStatus(state=status.kind, message=status.message, source=status.source,
                                   retry_in=status.retry_in))
 
@@ -175,6 +187,8 @@ class Worker:
                 self.emit(ev.PreviewStatus(message=f"preview unavailable: {problem}", state="unavailable"))
             else:
                 self.emit(ev.PreviewStatus(message="preview window open", state="on"))
+                if self.door.source:  # reopened after the source stopped: say so at once
+                    self.preview.show_card(self.door)
 
     # -- the loop
 
@@ -189,12 +203,14 @@ class Worker:
             self._handle_commands()
             self._capture_overdue()
             if self.reader is None:
+                self._no_picture()
                 time.sleep(0.05)
                 continue
             packet = self.reader.latest(timeout=0.1)
             if packet is None:
                 if self.reader.finished:
                     self._source_finished()
+                self._no_picture()
                 continue
             if not self.paused:
                 now = self._frame_time(packet)
@@ -254,7 +270,14 @@ class Worker:
             self.notice(f"input shape {shape} met after the warm-up: expect a pause of up to a second on a GPU "
                         "(please report this)", "device")
 
+    def _no_picture(self) -> None:
+        """No frame came: the door shows why (camera stopped, video ended, camera not answering)."""
+        if self.preview is not None and self.door.source:
+            self.preview.show_card(self.door)
+
     def _source_finished(self) -> None:
+        if self.door.source != "camera-stopped":
+            self.door.source = "camera-stopped" if self.source_live else "video-ended"
         self._close_source()
         self.emit(ev.SourceFinished(message=f"source finished: {self.source_name}"))
 
@@ -342,6 +365,15 @@ class Worker:
             return None
         top = max(named, key=lambda m: m.similarity)
         return ev.MatchHint(name=top.name, similarity=round(top.similarity, 4))
+
+
+def door_words(settings: Settings) -> Words:
+    """The door's language: the `locale` setting (this machine's when empty); files in <data>/models/lang/."""
+    try:
+        locale = settings.locale_tag
+    except (AttributeError, ValueError, LookupError):
+        locale = getattr(settings, "locale", "")
+    return Words.for_locale(locale or "en", settings.models_dir / LANG_DIR)
 
 
 def redirect_output(path: str) -> None:

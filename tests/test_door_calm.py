@@ -1,0 +1,292 @@
+"""The door, part 2: a calm screen, labels that follow the person, a card when the picture stops,
+and the door's words in the language of the people at the door."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from faceattend_tui.config import Settings
+from faceattend_tui.gallery.matcher import Gallery
+from faceattend_tui.live import worker as worker_module
+from faceattend_tui.live.door import Banner, DoorState, card_lines, draw, draw_card, face_area, layout, overlap
+from faceattend_tui.live.recognizer import LiveRecognizer, Overlay
+from faceattend_tui.live.tracker import IouTracker, Track, Voter, VoteRules
+from faceattend_tui.live.words import Words, drawable, draws_accents
+from faceattend_tui.vision.types import Face
+
+FRAME = (480, 640, 3)
+FRENCH = Words.for_locale("fr-FR")
+
+
+def blank() -> np.ndarray:
+    return np.zeros(FRAME, np.uint8)
+
+
+# ----- the corner text never covers a face ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("box", [(10, 10, 150, 170), (480, 10, 630, 170), (10, 300, 150, 470),
+                                 (480, 300, 630, 470), (200, 150, 420, 400)])
+def test_the_corner_text_moves_to_a_corner_without_a_face(box):
+    door = DoorState(session="Maths 3A", present=12, expected=25)
+    plan = layout(FRAME, [Overlay(box, "known", "Ann Lee", 1)], door, 0.0)
+    assert overlap(plan.panel, face_area(plan.faces[0], FRAME[0])) == 0
+
+
+def test_the_corner_text_keeps_clear_of_the_banner_and_of_other_faces():
+    door = DoorState(session="Maths 3A", present=12, expected=25)
+    door.show(Banner("checked-in", "Ann Lee", "at 08:58", 1, until=10.0))
+    faces = [Overlay((10, 10, 150, 170), "known", "Ann Lee", 1), Overlay((480, 10, 630, 170), "pending", "", 2)]
+    plan = layout(FRAME, faces, door, 0.0)
+    assert overlap(plan.panel, plan.banner_rect) == 0
+    assert all(overlap(plan.panel, face_area(face, FRAME[0])) == 0 for face in plan.faces)
+
+
+# ----- background faces are not asked anything --------------------------------------------------------------
+
+
+def test_faces_too_small_to_recognise_get_a_thin_box_and_no_words():
+    door = DoorState(min_face=40)
+    small, big = Overlay((400, 100, 430, 130), "pending", "", 1), Overlay((100, 100, 220, 240), "pending", "", 2)
+    plan = layout(FRAME, [small, big], door, 0.0)
+    assert [f.text for f in plan.faces] == ["", "hold still"]
+    canvas = draw(blank(), plan)
+    above = canvas[70:98, 400:470]  # where a word would go above the small face
+    assert not above.any()
+    assert canvas[100, 415].any() and not canvas[102, 415].any()  # a one-pixel line
+    known = layout(FRAME, [Overlay((400, 100, 430, 130), "known", "Ann Lee", 1)], door, 0.0)
+    assert known.faces[0].text == "Ann Lee"  # a recognised person keeps their name walking away
+
+
+def test_a_scaled_full_screen_frame_measures_faces_at_the_camera_size():
+    door = DoorState(min_face=40)
+    face = Overlay((400, 100, 460, 160), "pending", "", 1)  # 30 px at the camera, shown twice as large
+    assert layout(FRAME, [face], door, 0.0, face_scale=2.0).faces[0].text == ""
+    assert layout(FRAME, [face], door, 0.0).faces[0].text == "hold still"
+
+
+# ----- a card when no picture comes ----------------------------------------------------------------------------
+
+
+def test_a_stopped_source_shows_a_card_that_says_so():
+    assert card_lines(DoorState())[1] == []
+    assert card_lines(DoorState(source="video-ended"))[1] == ["The video ended"]
+    assert card_lines(DoorState(source="camera-stopped"))[1] == ["The camera stopped", "please see staff"]
+    assert card_lines(DoorState(source="camera-stopped", words=FRENCH))[1][0] == "La caméra s'est arrêtée"
+    card = draw_card(FRAME, DoorState(source="camera-stopped"))
+    grey = draw_card(FRAME, DoorState())
+    assert card.shape == FRAME and (card != grey).any(axis=2).sum() > 2000  # words and a sign, not a blank
+
+
+class FakePreview:
+    def __init__(self, mode, remember=None):
+        self.open, self.cards = True, []
+
+    def start(self):
+        return None
+
+    def show_card(self, door):
+        self.cards.append(card_lines(door)[1])
+
+    def stop(self):
+        self.open = False
+
+
+@pytest.mark.parametrize(("live", "said"), [(False, "The video ended"), (True, "The camera stopped")])
+def test_the_card_is_shown_when_the_source_ends_and_when_the_preview_reopens(monkeypatch, tmp_path, live, said):
+    monkeypatch.setattr(worker_module, "Preview", FakePreview)
+    events = []
+    config = worker_module.WorkerConfig(Settings(data=tmp_path), "video.mp4", preview=False)
+    worker = worker_module.Worker(config, None, type("Q", (), {"put": lambda self, e: events.append(e)})())
+    worker.source_live = live
+    worker._set_preview(True)
+    worker._source_finished()
+    worker._no_picture()
+    assert worker.preview.cards == [[said] + (["please see staff"] if live else [])]
+    worker._set_preview(False)
+    worker._set_preview(True)  # `p` after the end: the card at once, not a blank window
+    assert worker.preview.cards[0][0] == said
+
+
+# ----- the door's language ---------------------------------------------------------------------------------
+
+
+def test_the_locale_chooses_the_language_and_english_fills_the_gaps(tmp_path):
+    assert FRENCH.tag == "fr" and FRENCH.say("hold still") == "ne bougez pas"
+    assert FRENCH.detail("at 09:14, after 09:10") == "à 09:14, après 09:10"
+    assert FRENCH.detail("since 08:58") == "depuis 08:58"
+    assert Words.for_locale("sv-SE").say("hold still") == "hold still"  # no Swedish yet: English
+    (tmp_path / "de.toml").write_text('"hold still" = "Bitte stillhalten"\n"{present} here" = "{present} da"\n',
+                                      encoding="utf-8")
+    german = Words.for_locale("de-AT", tmp_path)
+    assert (german.tag, german.say("hold still"), german.say("blink")) == ("de", "Bitte stillhalten", "blink")
+    assert german.say("{present} here", present=3) == "3 da"
+    (tmp_path / "fr-CA.toml").write_text('"hold still" = "restez immobile"\n', encoding="utf-8")
+    quebec = Words.for_locale("fr-CA", tmp_path)
+    assert quebec.say("hold still") == "restez immobile" and quebec.say("blink") == "clignez des yeux"
+    (tmp_path / "it.toml").write_text("not toml at all [", encoding="utf-8")
+    broken = Words.for_locale("it", tmp_path)
+    assert broken.tag == "en" and "it.toml" in broken.problem
+
+
+def test_the_worker_speaks_the_locale_setting(tmp_path):
+    (tmp_path / "models" / "lang").mkdir(parents=True)
+    (tmp_path / "models" / "lang" / "de.toml").write_text('"No session" = "Keine Sitzung"\n', encoding="utf-8")
+    assert worker_module.door_words(Settings(data=tmp_path, locale="fr-FR")).say("No session") == "Aucune séance"
+    assert worker_module.door_words(Settings(data=tmp_path, locale="de")).say("No session") == "Keine Sitzung"
+
+
+def test_the_door_speaks_french():
+    door = DoorState(session="Maths 3A", present=12, expected=25, words=FRENCH)
+    plan = layout(FRAME, [Overlay((10, 200, 130, 340), "pending", "", 1), Overlay((300, 200, 420, 340),
+                                                                                  "unknown", "unknown", 2)], door, 0.0)
+    assert [f.text for f in plan.faces] == ["ne bougez pas", "visage non reconnu"]
+    assert plan.panel_lines == ["Maths 3A", "12 sur 25 présents"]
+    waiting = layout(FRAME, [Overlay((10, 200, 130, 340), "pending", "blink", 1)], door, 0.0)
+    assert waiting.faces[0].text == "clignez des yeux"
+
+
+def question_marks(text: str) -> str:
+    return "".join(c if c.isascii() else "?" for c in text)
+
+
+@pytest.mark.parametrize("state", ["known", "pending"])
+def test_accented_names_and_french_prompts_are_drawn_with_their_letters(state):
+    label = "Céline Gérard" if state == "known" else "look at the camera"  # French: regardez la caméra
+    door = DoorState(words=FRENCH)
+    plan = layout(FRAME, [Overlay((200, 150, 360, 330), state, label, 1)], door, 0.0)
+    text = plan.faces[0].text
+    assert not text.isascii()
+    drawn = draw(blank(), plan)
+    mangled = draw(blank(), layout(FRAME, [Overlay((200, 150, 360, 330), "known", question_marks(text), 1)],
+                                   door, 0.0))
+    assert (drawn != mangled).any(axis=2).sum() > 20  # not the "?" OpenCV 4 would draw
+    if draws_accents():
+        assert drawable(text) == text
+    else:  # an older OpenCV: the letters without their accents, never "?"
+        assert "?" not in drawable(text)
+
+
+def test_a_french_banner_is_drawn_with_its_accents():
+    door = DoorState(words=FRENCH)
+    door.show(Banner("already-here", "Zoé Lefèvre", "since 08:58", None, until=10.0))
+    drawn = draw(blank(), layout(FRAME, [], door, 0.0))
+    door.banners.clear()
+    door.show(Banner("already-here", "Zo? Lef?vre", "since 08:58", None, until=10.0))
+    mangled = draw(blank(), layout(FRAME, [], door, 0.0))
+    assert (drawn != mangled).any(axis=2).sum() > 20
+
+
+# ----- labels follow the person, not the box --------------------------------------------------------------
+
+
+def face_image(seed: int) -> np.ndarray:
+    """A synthetic face-sized patch: a lit oval with features, different per seed."""
+    rng = np.random.default_rng(seed)
+    patch = np.full((160, 140, 3), rng.integers(60, 200, 3), np.uint8)
+    for _ in range(6):
+        y, x = rng.integers(20, 140), rng.integers(15, 125)
+        patch[max(y - 12, 0):y + 12, max(x - 15, 0):x + 15] = rng.integers(0, 255, 3)
+    return patch
+
+
+BOX = (240, 150, 380, 310)
+
+
+def scene(patch: np.ndarray, shift: int = 0) -> np.ndarray:
+    frame = np.full(FRAME, 90, np.uint8)
+    frame[BOX[1]:BOX[3], BOX[0] + shift:BOX[2] + shift] = patch
+    return frame
+
+
+def face(shift: int = 0) -> Face:
+    x1, y1, x2, y2 = BOX
+    return Face(np.array([x1 + shift, y1, x2 + shift, y2], np.float32), 0.9, np.zeros((5, 2), np.float32))
+
+
+def test_a_face_that_changes_inside_a_track_loses_its_name_at_once():
+    tracker = IouTracker(0.3, 10)
+    ann, bob = face_image(1), face_image(2)
+    (track,) = tracker.update([face()], 0.0, scene(ann))
+    track.state, track.name = "known", "Ann"
+    for i in range(1, 6):  # Ann moving a little: she stays Ann
+        tracker.update([face(i)], i / 15, scene(ann, i))
+        assert tracker.changed == [] and track.name == "Ann"
+    (same,) = tracker.update([face(5)], 0.5, scene(bob, 5))  # a cut: Bob where Ann was, same box
+    assert same is track and tracker.changed == [track]
+    assert track.state == "pending" and track.name is None and not track.votes
+    assert track.before == ("known", "Ann")
+
+
+def unit(person: int) -> np.ndarray:
+    """A person's embedding: near one axis of 16, so two people are far apart (cosine about 0)."""
+    vector = np.random.default_rng(person).normal(scale=0.1, size=16).astype(np.float32)
+    vector[person] += 1.0
+    return vector / np.linalg.norm(vector)
+
+
+def rules(**kw) -> VoteRules:
+    return VoteRules(**{"threshold": 0.4, "votes_needed": 3, "window_votes": 5, "window_seconds": 3.0,
+                        "unknown_after": 2.0, "recheck_seconds": 2.0, "recheck_iou": 0.5, **kw})
+
+
+def test_an_embedding_of_someone_else_clears_a_decided_name_before_the_votes_agree():
+    voter = Voter(rules())
+    track = Track(1, np.array(BOX, np.float32), np.zeros((5, 2), np.float32), 0.9, 0.0, 0.0)
+    ann, bob = unit(1), unit(2)
+    decisions = [voter.add_vote(track, "Ann", 0.7, i / 10, ann) for i in range(3)]
+    assert decisions[-1].name == "Ann" and track.name == "Ann"
+    assert voter.add_vote(track, None, 0.1, 0.5, bob) is None  # one vote, not yet enough for anyone
+    assert track.state == "pending" and track.name is None  # but Ann's name is gone at once
+    assert voter.needs_embedding(track, 0.55)
+
+
+def test_a_false_alarm_re_decides_silently():
+    voter = Voter(rules())
+    track = Track(1, np.array(BOX, np.float32), np.zeros((5, 2), np.float32), 0.9, 0.0, 0.0)
+    ann = unit(1)
+    assert [voter.add_vote(track, "Ann", 0.7, i / 10, ann) for i in range(3)][-1] is not None
+    track.forget_identity()  # e.g. the lights went off and on
+    again = [voter.add_vote(track, "Ann", 0.7, 1 + i / 10, ann) for i in range(3)]
+    assert again == [None, None, None] and track.name == "Ann"  # no second check-in
+
+
+class FakeEmbedder:
+    dim = 16
+
+    def embed(self, crops: np.ndarray) -> np.ndarray:
+        """Bright-red-channel crops are Ann, the others Bob (the recogniser's view of who is there)."""
+        return np.stack([unit(1) if crop[..., 2].mean() > 128 else unit(2) for crop in crops])
+
+
+class FakeEngine:
+    embedder = FakeEmbedder()
+    landmarks = None
+
+    def detect(self, frame):
+        return [face()]
+
+    def crops(self, frame, faces):
+        x1, y1, x2, y2 = (int(v) for v in faces[0].box)
+        return np.stack([np.ascontiguousarray(frame[y1:y2, x1:x2])])
+
+
+def test_the_old_name_is_never_drawn_on_the_new_face():
+    """Two different people swapped inside one track: Bob never wears Ann's name, even for one frame."""
+    gallery = Gallery.from_people({"Ann": unit(1)[None], "Bob": unit(2)[None]}, 16)
+    live = LiveRecognizer(FakeEngine(), gallery, Settings(threshold=0.4, votes_needed=3, recheck_seconds=2.0))
+    ann = face_image(1)
+    ann[..., 2] = 200
+    # Bob looks much like Ann to the pixels (same light, same layout): only his embedding tells
+    bob = ann.copy()
+    bob[..., 2] = 110
+    checkins = []
+    for i in range(5):
+        checkins += [e.name for e in live.process(scene(ann), now=i / 15) if e.type == "checkin"]
+    assert checkins == ["Ann"] and live.overlays[0].label == "Ann"
+    for i in range(5, 15):
+        checkins += [e.name for e in live.process(scene(bob), now=i / 15) if e.type == "checkin"]
+        assert live.overlays[0].label != "Ann"
+        assert all("Ann" not in mark.text for mark in layout(FRAME, live.overlays, DoorState(), 0.0).faces)
+    assert checkins == ["Ann", "Bob"] and live.overlays[0].label == "Bob"

@@ -18,6 +18,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from faceattend_tui.attendance.models import printable
+from faceattend_tui.text import fold
 
 Cell = str | tuple[str, str]  # text, or (text, rich style)
 
@@ -95,13 +96,13 @@ class FastTable(ScrollView, can_focus=True):
             self._refilter(self.selected)
 
     def apply_filter(self, needle: str) -> None:
-        """Show only rows whose key or first cell contains `needle` (case-insensitive)."""
-        self.needle = needle.strip().casefold()
+        """Show only rows whose key or first cell contains `needle`, case and accents aside ("celine": Céline)."""
+        self.needle = fold(needle.strip())
         self._refilter(self.selected)
 
     def _searchable(self, key: str) -> str:
         first = self.rows[key][0] if self.rows[key] else ""
-        return f"{key} {first if isinstance(first, str) else first[0]}".casefold()
+        return fold(f"{key} {first if isinstance(first, str) else first[0]}")
 
     def _refilter(self, selected: str | None, keep_top: bool = False) -> None:
         needle = self.needle

@@ -1,0 +1,194 @@
+"""Names as people read them: matching that ignores case and accents, sorting in a language's order.
+
+`fold` is for matching ("celine" finds "Céline", "3a" finds group "3A"); `sort_key` is for order,
+with the collation of a locale (ICU, through PyICU: "Öberg" after "Zorn" in Swedish, among the O in
+German). Without ICU it falls back to the root collation of pyuca when that is installed, then to the
+folded text, so names still sort "Álvaro" first and "Gérard" before "Gerhard".
+
+A locale is a BCP 47 tag such as "fr-FR" or "sv"; None or "" means this machine's, from LC_ALL,
+LC_COLLATE or LANG ("en" for C and POSIX, or when nothing says).
+"""
+
+from __future__ import annotations
+
+import locale as _locale
+import os
+import re
+import sys
+import unicodedata
+from collections.abc import Callable, Mapping
+from functools import lru_cache
+
+DEFAULT_LOCALE = "en"
+POSIX_LOCALES = ("C", "POSIX")
+# Letters that have no decomposition but that people type without their stroke or as two letters
+_BARE = str.maketrans({"ø": "o", "đ": "d", "ð": "d", "ł": "l", "ħ": "h", "ŧ": "t", "ı": "i", "æ": "ae", "œ": "oe",
+                       "þ": "th", "ŀ": "l"})
+_MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")  # the usual ones, fast
+_SUBTAG = re.compile(r"[A-Za-z0-9]{1,8}\Z")
+_LANGUAGE = re.compile(r"[A-Za-z]{2,3}\Z")
+_POSIX = re.compile(r"([A-Za-z0-9_-]+)(?:\.[A-Za-z0-9_-]+)?(?:@[A-Za-z0-9_-]+)?\Z")  # language_REGION.codeset@modifier
+
+
+@lru_cache(maxsize=1 << 17)  # a roster's filter folds the same names at every key press
+def fold(text: str) -> str:
+    """The text for matching: compatibility forms unified, accents and other marks dropped, case folded
+    ("Céline" -> "celine", "Straße" -> "strasse", "3A" -> "3a", "Łódź" -> "lodz")."""
+    if text.isascii():
+        return text.lower()
+    decomposed = _MARKS.sub("", unicodedata.normalize("NFKD", text.casefold().translate(_BARE)))
+    if decomposed.isascii():
+        return decomposed
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def matches(needle: str, haystack: str) -> bool:
+    """Whether `needle` is in `haystack`, case and accents aside (an empty needle is in everything)."""
+    return fold(needle.strip()) in fold(haystack)
+
+
+def same(a: str, b: str) -> bool:
+    """Whether two names are the same to a reader: case and accents aside ("3a" and "3A")."""
+    return fold(a.strip()) == fold(b.strip())
+
+
+# ----- locales ------------------------------------------------------------------------------
+
+
+def language_tag(value: str) -> str | None:
+    """`value` as a BCP 47 tag in its usual case ("fr_fr" -> "fr-FR", "zh-hant-tw" -> "zh-Hant-TW"),
+    or None when it is not one. POSIX names are taken too: "fr_FR.UTF-8@euro" -> "fr-FR"."""
+    posix = _POSIX.match(str(value).strip())
+    if posix is None:
+        return None
+    parts = posix.group(1).replace("_", "-").split("-")
+    if not _LANGUAGE.match(parts[0]) or not all(_SUBTAG.match(p) for p in parts[1:]):
+        return None
+    out = [parts[0].lower()]
+    private = False  # after a singleton (-u-, -x-): extension subtags, all lower case
+    for part in parts[1:]:
+        if private or len(part) == 1:
+            private = True
+            out.append(part.lower())
+        elif len(part) == 4 and part.isalpha():
+            out.append(part.title())  # script
+        elif (len(part) == 2 and part.isalpha()) or (len(part) == 3 and part.isdigit()):
+            out.append(part.upper())  # region
+        else:
+            out.append(part.lower())  # variant
+    return "-".join(out)
+
+
+def posix_tag(value: str) -> str:
+    """A POSIX locale name ("de_DE.UTF-8") as a tag; "en" for C, POSIX and names that are not one."""
+    name = str(value).strip()
+    if not name or name.split(".", 1)[0] in POSIX_LOCALES:
+        return DEFAULT_LOCALE
+    return language_tag(name) or DEFAULT_LOCALE
+
+
+def machine_locale(environ: Mapping[str, str] | None = None) -> str:
+    """This machine's locale as a tag: LC_ALL, then LC_COLLATE, then LANG (POSIX's order); without
+    them, the user's locale as the system gives it; "en" when nothing says. With `environ`, only it is read."""
+    env = os.environ if environ is None else environ
+    for name in ("LC_ALL", "LC_COLLATE", "LANG"):
+        if env.get(name):
+            return posix_tag(env[name])
+    if environ is not None:
+        return DEFAULT_LOCALE
+    if sys.platform == "win32":
+        found = _windows_locale()
+        if found:
+            return language_tag(found) or DEFAULT_LOCALE
+    try:
+        name = _locale.getlocale()[0]
+    except ValueError:
+        name = None
+    return posix_tag(name) if name else DEFAULT_LOCALE
+
+
+def _windows_locale() -> str | None:
+    """The user's locale name on Windows ("en-US"), or None."""
+    try:
+        import ctypes
+
+        buffer = ctypes.create_unicode_buffer(85)
+        if ctypes.windll.kernel32.GetUserDefaultLocaleName(buffer, len(buffer)):  # type: ignore[attr-defined]
+            return buffer.value
+    except (AttributeError, OSError):
+        pass
+    return None
+
+
+def resolve(locale: str | None = None) -> str:
+    """The tag to use: `locale` (a setting's value) in its usual case; this machine's for None or ""."""
+    if not locale:
+        return machine_locale()
+    return language_tag(locale) or DEFAULT_LOCALE
+
+
+# ----- collation -----------------------------------------------------------------------------
+
+
+def collation(locale: str | None = None) -> Callable[[str], object]:
+    """The sort key function of a locale (None or "": this machine's): `sorted(names, key=collation("sv"))`.
+    One collator per locale is made, then reused."""
+    return _collator(resolve(locale))
+
+
+def sort_key(text: str, locale: str | None = None) -> object:
+    """A key that sorts `text` among others of the same locale as its readers expect."""
+    return collation(locale)(text)
+
+
+def backend() -> str:
+    """What sorts: "icu" (each locale's order), "pyuca" (the Unicode root order) or "folded" (case and
+    accents aside)."""
+    return _collator(DEFAULT_LOCALE).backend  # type: ignore[attr-defined]
+
+
+def folded_key(text: str) -> tuple[str, str]:
+    """The last resort: folded text, then the text itself so that the order is total."""
+    return fold(text), text
+
+
+@lru_cache(maxsize=64)
+def _collator(tag: str) -> Callable[[str], object]:
+    try:
+        import icu  # PyICU (the pyicu-wheels distribution ships it with ICU inside)
+
+        collator = icu.Collator.createInstance(icu.Locale.forLanguageTag(tag))
+        key = collator.getSortKey
+        key("")  # fails now rather than in the middle of a sort
+        return _named(key, "icu")
+    except Exception:  # not installed, or a broken build: the next best order
+        pass
+    root = _pyuca()
+    if root is not None:
+        return _named(root.sort_key, "pyuca")
+    return _named(folded_key, "folded")
+
+
+@lru_cache(maxsize=1)
+def _pyuca():
+    try:
+        import pyuca
+
+        return pyuca.Collator()
+    except Exception:  # not installed or unreadable
+        return None
+
+
+def _named(key: Callable[[str], object], name: str) -> Callable[[str], object]:
+    def sort(text: str) -> object:
+        return key(text)
+
+    sort.backend = name  # type: ignore[attr-defined]
+    return sort
+
+
+WORD = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")  # a code word such as an absence code: excused, sick-leave
+
+
+def is_word(value: str) -> bool:
+    return isinstance(value, str) and bool(WORD.match(value))

@@ -172,9 +172,11 @@ def test_a_report_counts_each_person_over_the_term(att, clock, tmp_path):
     assert (lines["bob"].counts.late, lines["bob"].counts.absent) == (3, 2)
     assert [p.person.id for p in report.below(0.5)] == ["carol", "dave"]
     assert [line.counts.attended for line in report.sessions] == [2, 1, 1, 1, 2]
-    rows = list(csv.DictReader(report_csv(report).lstrip("\ufeff").splitlines()))
-    assert {r["row"] for r in rows} == {"person", "session"}
+    rows = list(csv.DictReader(report_csv(report).lstrip("\ufeff").splitlines()))  # one row per person
+    assert [r["id"] for r in rows] == [line.person.id for line in report.people]
     assert next(r for r in rows if r["id"] == "alice")["rate"] == "0.8"
+    sessions = list(csv.DictReader(report_csv(report, by="session").lstrip("\ufeff").splitlines()))
+    assert [int(r["present"]) + int(r["late"]) for r in sessions] == [2, 1, 1, 1, 2]
     doc = json.loads(report_json(report, clock()))
     assert len(doc["people"]) == 4 and len(doc["sessions"]) == 5 and doc["group"] == "3A"
     everyone = build_report(att.store, date(2024, 9, 1), date(2024, 9, 30))

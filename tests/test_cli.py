@@ -39,11 +39,11 @@ def test_identify_json_prints_one_line_per_image_with_the_documented_keys(tmp_pa
     assert len(records[0]["faces"]) == 1 and len(records[1]["faces"]) >= 3
     for record in records:
         for face in record["faces"]:
-            assert set(face) == {"box", "score", "landmarks", "name", "similarity"}
+            assert set(face) == {"box", "score", "landmarks", "name", "person_id", "display_name", "similarity"}
             assert len(face["box"]) == 4 and all(isinstance(v, float) for v in face["box"])
             assert 0 < face["score"] <= 1
             assert np.asarray(face["landmarks"]).shape == (5, 2)
-            assert face["name"] == "unknown"  # nobody enrolled
+            assert face["name"] == "unknown" and face["person_id"] is None  # nobody enrolled
             assert -1 <= face["similarity"] <= 1
     assert "nobody is enrolled" in err
 
@@ -54,7 +54,7 @@ def test_identify_embeddings_only_when_asked(tmp_path, sample_photo, capfd):
     assert code == 0
     (record,) = json_lines(out)
     (face,) = record["faces"]
-    assert set(face) == {"box", "score", "landmarks", "name", "similarity", "embedding"}
+    assert set(face) == {"box", "score", "landmarks", "name", "person_id", "display_name", "similarity", "embedding"}
     vector = np.asarray(face["embedding"])
     assert vector.shape == (512,)
     assert np.linalg.norm(vector) == pytest.approx(1.0, abs=1e-4)
@@ -81,8 +81,30 @@ def test_identify_text_output(gallery_root, sample_photo, capfd):
     out, _ = capfd.readouterr()
     assert code == 0
     lines = out.splitlines()
-    assert lines[0] == f"{sample_photo('yaoming.jpg')}: 1 face(s)"
+    assert lines[0] == f"{sample_photo('yaoming.jpg')}: 1 face"
     assert lines[1].split()[0] == "yaoming" and "similarity" in lines[1]
+
+
+def test_identify_names_people_with_their_ids_where_the_log_knows_them(tmp_path, sample_photo, capfd):
+    shutil.copy(sample_photo("yaoming.jpg"), tmp_path / "yao.jpg")
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id,name,groups,photo\nS3,Céline Gérard,3A,yao.jpg\n", encoding="utf-8")
+    data = tmp_path / "data"
+    assert main(["people", "import", str(roster), "--data", str(data), *CPU]) == 0
+    capfd.readouterr()
+    assert main(["identify", "--data", str(data), *CPU, str(sample_photo("yaoming.jpg"))]) == 0
+    lines = capfd.readouterr().out.splitlines()
+    assert lines[1].strip().startswith("Céline Gérard (S3) ") and "similarity" in lines[1]
+    assert main(["identify", "--data", str(data), *CPU, "--json", str(sample_photo("yaoming.jpg"))]) == 0
+    ((face,),) = (record["faces"] for record in json_lines(capfd.readouterr().out))
+    assert (face["name"], face["person_id"], face["display_name"]) == ("S3", "S3", "Céline Gérard")
+
+
+def test_identify_falls_back_to_the_folder_name_without_a_log(gallery_root, tmp_path, sample_photo, capfd):
+    shutil.copytree(gallery_root / "database_tensor", tmp_path / "database_tensor")  # templates, no log
+    assert main(["identify", "--data", str(tmp_path), *CPU, "--json", str(sample_photo("yaoming.jpg"))]) == 0
+    ((face,),) = (record["faces"] for record in json_lines(capfd.readouterr().out))
+    assert (face["name"], face["person_id"], face["display_name"]) == ("yaoming", None, "yaoming")
 
 
 def test_unreadable_image_among_several_is_skipped_with_exit_1(tmp_path, sample_photo, capfd):

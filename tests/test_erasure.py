@@ -123,7 +123,7 @@ def test_erasure_names_the_exports_that_still_name_them_and_rewrites_them_on_req
     (session,) = json.loads(files["json"].read_text(encoding="utf-8"))["sessions"]
     assert [p["person_id"] for p in session["people"]] == ["S1043"]
     assert session["counts"] == {"present": 0, "late": 1, "absent": 0} and session["expected"] == 1
-    assert [r["id"] for r in read_csv(files["report.csv"]) if r["row"] == "person"] == ["S1043"]
+    assert [r["id"] for r in read_csv(files["report.csv"])] == ["S1043"]
     assert [p["id"] for p in json.loads(files["report.json"].read_text(encoding="utf-8"))["people"]] == ["S1043"]
     for name in ("csv", "json", "report.csv", "report.json"):
         assert "S1042" not in files[name].read_text(encoding="utf-8")
@@ -158,3 +158,18 @@ def test_erasure_removes_set_aside_templates_and_names_backups_of_the_log(tmp_pa
     assert not legacy.exists()
     assert removal.backups == [backup] and removal.left
     assert any(str(backup) in line for line in removal.leftovers())
+
+
+def test_erasure_knows_reports_of_each_kind_and_the_older_mixed_one():
+    from faceattend_tui.attendance.erasure import Target, without
+
+    ann = Target("S1042", frozenset({"Ann Lee"}), "erased-1")
+    by_person = ("id,name,group,expected,present,late,absent,rate\n"
+                 "S1042,Ann Lee,3A,1,1,0,0,1.0\nS1043,Bob,3A,1,0,0,1,0\n")
+    assert without(by_person, ".csv", ann).splitlines()[1:] == ["S1043,Bob,3A,1,0,0,1,0"]
+    by_session = ("id,name,date,start_date,start_time,group,expected,present,late,absent,rate\n"
+                  "1,Ann Lee's tutoring,2024-09-02T08:00:00.000+02:00,2024-09-02,08:00:00,,1,1,0,0,1.0\n")
+    scrubbed = without(by_session, ".csv", ann)
+    assert "Ann Lee" not in scrubbed and "erased-1's tutoring" in scrubbed
+    mixed = "row,id,name\nperson,S1042,Ann Lee\nsession,1,Maths\n"
+    assert without(mixed, ".csv", ann).splitlines()[1:] == ["session,1,Maths"]

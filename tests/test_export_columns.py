@@ -45,8 +45,12 @@ EXPORT_JSON_PERSON = [
     "person_id", "person", "status", "checkin_time", "similarity", "last_seen", "mark_status", "mark_reason",
     "marked_by", "marked_at", "status_before_mark", "checkin_date", "checkin_time_of_day",
 ]
-REPORT_CSV = ["row", "id", "name", "date", "group", "expected", "present", "late", "absent", "rate", "start_date",
-              "start_time"]
+# A CSV report holds one kind of row (`--by person`, the default, or `--by session`); until then it held
+# both, told apart by a "row" column: ["row", "id", "name", "date", "group", "expected", "present", "late",
+# "absent", "rate", "start_date", "start_time"].
+REPORT_CSV_PERSON = ["id", "name", "group", "expected", "present", "late", "absent", "rate"]
+REPORT_CSV_SESSION = ["id", "name", "date", "start_date", "start_time", "group", "expected", "present", "late",
+                      "absent", "rate"]
 REPORT_JSON = ["generated_at", "from", "to", "group", "people", "sessions"]
 REPORT_JSON_PERSON = ["id", "name", "group", "expected", "present", "late", "absent", "rate"]
 REPORT_JSON_SESSION = ["id", "name", "date", "group", "expected", "present", "late", "absent", "rate", "start_date",
@@ -89,15 +93,20 @@ def test_every_sheet_has_its_documented_columns(att, tmp_path):
     assert list(doc["sessions"][0]) == EXPORT_JSON_SESSION
     assert [list(p) for p in doc["sessions"][0]["people"]] == [EXPORT_JSON_PERSON] * 2
     term = build_report(att.store, date(2024, 9, 1), date(2024, 9, 30), zone="Europe/Paris")
-    assert header(report_csv(term)) == REPORT_CSV
+    assert header(report_csv(term)) == REPORT_CSV_PERSON == header(report_csv(term, by="person"))
+    assert header(report_csv(term, by="session")) == REPORT_CSV_SESSION
     doc = json.loads(report_json(term, att.store.now()))
     assert list(doc) == REPORT_JSON
     assert [list(p) for p in doc["people"]] == [REPORT_JSON_PERSON] * 2
     assert [list(s) for s in doc["sessions"]] == [REPORT_JSON_SESSION]
+    assert list(json.loads(report_json(term, att.store.now(), by="person"))) == REPORT_JSON[:5]
+    assert list(json.loads(report_json(term, att.store.now(), by="session"))) == [*REPORT_JSON[:4], "sessions"]
     constants = (export.COLUMNS, export.JSON_KEYS, export.JSON_SESSION_KEYS, export.JSON_PERSON_KEYS,
-                 report.COLUMNS, report.JSON_KEYS, report.JSON_PERSON_KEYS, report.JSON_SESSION_KEYS)
+                 report.PERSON_COLUMNS, report.SESSION_COLUMNS, report.JSON_KEYS, report.JSON_PERSON_KEYS,
+                 report.JSON_SESSION_KEYS)
     assert [list(c) for c in constants] == [EXPORT_CSV, EXPORT_JSON, EXPORT_JSON_SESSION, EXPORT_JSON_PERSON,
-                                            REPORT_CSV, REPORT_JSON, REPORT_JSON_PERSON, REPORT_JSON_SESSION]
+                                            REPORT_CSV_PERSON, REPORT_CSV_SESSION, REPORT_JSON, REPORT_JSON_PERSON,
+                                            REPORT_JSON_SESSION]
 
 
 def test_times_are_written_on_the_clock_of_the_timezone_setting(att, tmp_path):
@@ -152,6 +161,11 @@ def test_the_commands_use_the_timezone_setting(att, tmp_path, monkeypatch, capsy
     assert main(["report", "--data", str(data), "--from", "2024-09-03", "--to", "2024-09-03", "--format", "json",
                  "--out", str(tmp_path / "r.json")]) == 0
     assert json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["sessions"][0]["start_date"] == "2024-09-03"
+    assert main(["report", "--data", str(data), "--from", "2024-09-03", "--to", "2024-09-03", "--by", "session",
+                 "--out", str(tmp_path / "r.csv")]) == 0
+    (line,) = read_csv(tmp_path / "r.csv")
+    assert (line["date"], line["start_date"], line["start_time"]) == ("2024-09-03T06:30:00.000+09:00", "2024-09-03",
+                                                                      "06:30:00")
     monkeypatch.setenv("FACEATTEND_TIMEZONE", "Nowhere/Town")
     assert main(["export", "--data", str(data), "--out", str(tmp_path / "t.csv")]) == 2
     assert "Nowhere/Town" in capsys.readouterr().err
@@ -163,6 +177,7 @@ def test_report_cells_are_not_run_as_formulas(tmp_path):
         att.add_person("=HYPERLINK(\"http://x\")", person_id="S1", groups=["@team"])
         att.start_session("+Maths")
         att.stop_session()
-        rows = list(csv.DictReader(report_csv(build_report(store, date(2024, 9, 1), date(2024, 9, 30))).lstrip(
-            "\ufeff").splitlines()))
-    assert [(r["name"], r["group"]) for r in rows] == [("'=HYPERLINK(\"http://x\")", "'@team"), ("'+Maths", "")]
+        term = build_report(store, date(2024, 9, 1), date(2024, 9, 30))
+        people, sessions = ([(r["name"], r["group"]) for r in csv.DictReader(report_csv(term, by=by).lstrip(
+            "\ufeff").splitlines())] for by in ("person", "session"))
+    assert people == [("'=HYPERLINK(\"http://x\")", "'@team")] and sessions == [("'+Maths", "")]

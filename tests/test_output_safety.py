@@ -125,7 +125,7 @@ def test_report_names_from_a_group_stay_in_exports(tmp_path, group, capfd):
         att.stop_session()
     assert main(["report", "--data", str(root), "--from", TODAY, "--to", TODAY, "--group", group]) == 0
     (written,) = (root / "exports").iterdir()
-    assert written.is_file() and written.name.startswith(f"report_{TODAY}_{TODAY}_")
+    assert written.is_file() and written.name.startswith(f"report_people_{TODAY}_{TODAY}_")
     assert len(written.name.encode()) < 200
     assert sorted(p.name for p in root.iterdir()) == ["attendance.json", "exports"]
 

@@ -43,7 +43,7 @@ def test_comma_and_tab_rosters_separate_groups_with_semicolons(tmp_path):
 
 def test_a_column_twice_in_the_header_is_refused(tmp_path):
     assert problems(write(tmp_path, "id,name,id\nS1,Ann Lee,S9\n")) == [
-        "line 1: column(s) id more than once in the header"]
+        "line 1: column id more than once in the header"]
 
 
 def test_a_line_break_inside_a_quoted_name_is_named_by_its_first_line(tmp_path):

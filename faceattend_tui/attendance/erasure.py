@@ -17,6 +17,7 @@ from pathlib import Path
 from faceattend_tui.files import atomic_write
 
 from .export import BOM
+from .report import PERSON_COLUMNS, SESSION_COLUMNS
 from .security import name_pattern, scrub_value
 
 
@@ -94,8 +95,8 @@ def _mentions(text: str, target: Target) -> bool:
 
 def without(text: str, suffix: str, target: Target) -> str | None:
     """A sheet's text without the person; the same text when it does not name them; None when `text`
-    is not a sheet this program writes (a CSV with a person_id column or a report's row and id, or
-    JSON with sessions or people)."""
+    is not a sheet this program writes (a CSV with a person_id column, a report's columns, or JSON with
+    sessions or people)."""
     bom = BOM if text.startswith(BOM) else ""
     body = text[len(bom):]
     if suffix == ".csv":
@@ -138,8 +139,12 @@ def _row_test(header: list[str], person_id: str):
 
     if "person_id" in header:
         return lambda row: cell(row, "person_id") in ids
-    if "row" in header and "id" in header:  # a report: person rows and session rows
+    if "row" in header and "id" in header:  # a report of both kinds, as written before `--by`
         return lambda row: cell(row, "row") == "person" and cell(row, "id") in ids
+    if tuple(header[:len(PERSON_COLUMNS)]) == PERSON_COLUMNS:  # a report by person
+        return lambda row: cell(row, "id") in ids
+    if tuple(header[:len(SESSION_COLUMNS)]) == SESSION_COLUMNS:  # a report by session: no row is theirs
+        return lambda row: False
     return None
 
 

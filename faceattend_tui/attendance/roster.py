@@ -16,7 +16,7 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .models import ACTIVE, LEFT, Person, check_person_id, check_text, clean_groups, printable
+from .models import ACTIVE, LEFT, Person, check_person_id, check_text, clean_groups, plural, printable
 from .sessions import Attendance
 
 REQUIRED = ("id", "name")
@@ -31,7 +31,7 @@ class RosterError(ValueError):
 
     def __init__(self, path: Path, problems: list[str]):
         self.problems = problems
-        super().__init__(f"{path}: {len(problems)} problem(s), nothing imported:\n  " + "\n  ".join(problems))
+        super().__init__(f"{path}: {plural(len(problems), 'problem')}, nothing imported:\n  " + "\n  ".join(problems))
 
 
 @dataclass(frozen=True)
@@ -144,11 +144,12 @@ def _csv_problem(exc: csv.Error) -> tuple[str, bool]:
 def _check_header(path: Path, number: int, header: list[str], problems: list[str]) -> None:
     missing = [c for c in REQUIRED if c not in header]
     if missing:
-        problems.append(f"line {number}: missing column(s) {', '.join(missing)} "
+        problems.append(f"line {number}: missing {'column' if len(missing) == 1 else 'columns'} {', '.join(missing)} "
                         "(expected id,name,groups[,photo], separated by commas, semicolons or tabs)")
     twice = [c for c in COLUMNS if header.count(c) > 1]
     if twice:
-        problems.append(f"line {number}: column(s) {', '.join(twice)} more than once in the header")
+        problems.append(f"line {number}: {'column' if len(twice) == 1 else 'columns'} {', '.join(twice)} more than "
+                        "once in the header")
     if problems:
         raise RosterError(path, problems)
 

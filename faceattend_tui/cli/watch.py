@@ -6,10 +6,12 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, tzinfo
 from typing import TextIO
 
 from faceattend_tui.attendance import LockedError, StoreError, acquire_lock, open_snapshot
-from faceattend_tui.attendance.models import printable
+from faceattend_tui.attendance.export import ExportError, local_iso, time_zone
+from faceattend_tui.attendance.models import plural, printable
 from faceattend_tui.attendance.tinystore import default_path
 from faceattend_tui.config import Settings
 from faceattend_tui.demo import DemoError, DemoSourceFactory, enroll_demo_roster
@@ -49,14 +51,76 @@ def human_line(event: ev.Event) -> str:
                     f"(track {event.track})")
         case ev.Stats():
             return (f"{stamp} {event.fps:5.1f} fps  detect {event.detect_ms:.1f} ms  "
-                    f"embed {event.embed_ms:.1f} ms  {event.faces} faces")
+                    f"embed {event.embed_ms:.1f} ms  {plural(event.faces, 'face')}")
         case ev.Ready():
             warm = f"; {event.warmup_s:.1f} s to prepare fixed input shapes" if event.static_shapes else ""
-            return f"{stamp} worker ready on {event.device}: {event.people} people enrolled{warm}"
+            return f"{stamp} worker ready on {event.device}: {plural(event.people, 'person', 'people')} enrolled{warm}"
         case ev.Status() | ev.Error():
             return f"{stamp} {event.kind or event.type}: {event.message}"
         case _:
             return f"{stamp} {event.type}"
+
+
+# ----- the fields every JSON line carries (README, "Headless and scripting") ------------------
+
+Who = tuple[str | None, str]  # (person id, or None where no log knows the folder; display name)
+
+
+def stamped(record: dict, when: datetime | float | None, zone: tzinfo | None, who: Who | None = None) -> dict:
+    """`record` with person_id and display_name (None for a line about no person) and `at`: the moment
+    (epoch seconds, a datetime, or None for now) as ISO 8601 with its UTC offset, on the zone's clock."""
+    if when is None:
+        when = time.time()
+    if not isinstance(when, datetime):
+        when = datetime.fromtimestamp(when).astimezone()
+    person_id, name = who or (None, None)
+    return {**record, "person_id": person_id, "display_name": name, "at": local_iso(when, zone)}
+
+
+def output_zone(settings: Settings) -> tzinfo | None:
+    """The `timezone` setting's zone; None (this machine's) when it is empty or not one."""
+    try:
+        return time_zone(settings.timezone)
+    except ExportError:
+        return None
+
+
+@dataclass
+class Naming:
+    """Worker events as JSON lines, naming people as well as the output knows them."""
+
+    who: Callable[[str], Who]  # template folder -> (person id, display name)
+    zone: tzinfo | None = None
+
+    def line(self, event: ev.Event) -> dict:
+        folder = ev.about_folder(event)
+        return stamped(ev.as_json(event), getattr(event, "time", None), self.zone,
+                       None if folder is None else self.who(folder))
+
+
+def people_by_folder(settings: Settings) -> dict[str, Who]:
+    """Template folder -> (person id, display name) from the data root's own log; {} where it has none
+    (or it cannot be read: the folder's name is then the best name known)."""
+    if settings.database or not default_path(settings.data).is_file():
+        return {}
+    try:
+        with open_snapshot(settings.data) as store:
+            people = sorted(store.people(), key=lambda p: p.active)  # the active owner of a folder wins
+    except StoreError:
+        return {}
+    return {p.folder: (p.id, p.name) for p in people if p.folder}
+
+
+def log_naming(settings: Settings) -> tuple[Naming, Callable[[], None]]:
+    """The naming of `watch` (no station: the log read now) and what reads the log again."""
+    known: dict[str, Who] = {}
+
+    def reread() -> None:
+        known.clear()
+        known.update(people_by_folder(settings))
+
+    reread()
+    return Naming(lambda folder: known.get(folder, (None, folder)), output_zone(settings)), reread
 
 
 def worker_config(settings: Settings, options: WatchOptions) -> WorkerConfig:
@@ -105,6 +169,7 @@ def logged_names(settings: Settings) -> list[str] | None:
 def _watch(settings: Settings, options: WatchOptions, out: TextIO) -> int:
     handle = WorkerHandle(worker_config(settings, options))
     handle.start()
+    naming, reread = log_naming(settings) if options.json else (None, None)
     deadline = time.monotonic() + options.max_seconds if options.max_seconds else None
     failed = opened = False
     try:
@@ -112,7 +177,9 @@ def _watch(settings: Settings, options: WatchOptions, out: TextIO) -> int:
             for event in handle.poll(timeout=0.2):
                 failed |= is_failure(event)
                 opened |= event.kind == "camera-opened"
-                print(json.dumps(ev.as_json(event)) if options.json else human_line(event), file=out, flush=True)
+                if naming is not None and isinstance(event, ev.GalleryLoaded):
+                    reread()  # someone was enrolled: the log may name them now
+                print(json.dumps(naming.line(event)) if naming else human_line(event), file=out, flush=True)
                 if ends_run(event):
                     return 1 if failed else 0
     finally:

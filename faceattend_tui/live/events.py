@@ -242,6 +242,11 @@ def as_json(event: Event) -> dict:
     return out
 
 
+def about_folder(event: Event) -> str | None:
+    """The template folder an event is about (a check-in, a refused picture); None for events about no person."""
+    return event.name if isinstance(event, Checkin | Spoof) else None
+
+
 def _plain_fields(record) -> dict:
     out = {}
     for spec in dataclasses.fields(record):

@@ -1,0 +1,236 @@
+"""One schema for the JSON lines of `watch --json` and `station --headless --json` (README, "Headless and scripting").
+
+Every line keeps its own fields and carries person_id, display_name (null for a line about no person)
+and at (ISO 8601 with a UTC offset, on the clock of the `timezone` setting). The fake worker feeds every
+kind of line through the real output paths; the last test runs both commands on the real models.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import shutil
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from fakes import FakeWorker, enroll_fake_people
+
+from faceattend_tui.attendance import Attendance, open_store
+from faceattend_tui.cli import main
+from faceattend_tui.cli.headless import HeadlessOptions, run_headless
+from faceattend_tui.config import load_settings
+from faceattend_tui.live import events as ev
+from faceattend_tui.station import Station
+
+ZONE = "Asia/Kolkata"  # +05:30 all year: an offset that is nobody's local time by accident
+OFFSET = timedelta(hours=5, minutes=30)
+PERSON_LINES = {"checkin", "spoof", "recorded", "not-on-list"}
+
+# the fields each type had before the common ones, with their JSON types: they must stay
+OLD_FIELDS = {
+    "ready": {"device": str, "detector": str, "recognizer": str, "recognizer_sha256": str, "embedding_dim": int,
+              "people": int, "pid": int},
+    "checkin": {"name": str, "similarity": float, "track": int, "time": float, "votes": int},
+    "spoof": {"name": str, "track": int, "time": float},
+    "unknown": {"track": int, "time": float},
+    "stats": {"fps": float, "detect_ms": float, "embed_ms": float, "faces": int, "tracks": int, "frames": int},
+    "status": {"kind": str, "message": str},
+    "error": {"message": str},
+    "recorded": {"id": str, "name": str, "status": str, "time": str, "similarity": float, "session": str,
+                 "new": bool, "station": str},
+    "not-on-list": {"name": str, "time": str},
+    "session": {"state": str, "id": int, "name": str},
+}
+
+
+def json_lines(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def check_schema(line: dict) -> None:
+    """The common fields, and the type's own fields with their types."""
+    assert next(iter(line)) == "type" and isinstance(line["type"], str)
+    for field, kind in OLD_FIELDS[line["type"]].items():
+        assert isinstance(line[field], kind), (line["type"], field, line)
+    assert {"person_id", "display_name", "at"} <= set(line)
+    at = datetime.fromisoformat(line["at"])
+    assert at.utcoffset() == OFFSET, line
+    if line["type"] in PERSON_LINES:
+        assert isinstance(line["display_name"], str) and line["display_name"]
+        assert line["person_id"] is None or isinstance(line["person_id"], str)
+    else:
+        assert line["person_id"] is None and line["display_name"] is None, line
+    if isinstance(line.get("time"), float):  # the worker's epoch seconds: the same moment
+        assert at.timestamp() == pytest.approx(line["time"], abs=1e-3)
+    elif isinstance(line.get("time"), str):  # the log's ISO time: the same moment
+        assert at == datetime.fromisoformat(line["time"])
+
+
+def write_zone(data) -> None:
+    data.mkdir(parents=True, exist_ok=True)
+    (data / "faceattend.toml").write_text(f'timezone = "{ZONE}"\n', encoding="utf-8")
+
+
+# ----- watch --json ----------------------------------------------------------------------------
+
+
+def test_every_watch_line_has_the_common_fields(tmp_path, monkeypatch, capsys):
+    data = tmp_path / "data"
+    write_zone(data)
+    with open_store(data) as store:
+        Attendance(store).add_person("Céline Gérard", person_id="S3", folder="S3")
+    now = time.time()
+    fed = [
+        ev.Ready(device="cpu", detector="scrfd_500m_bnkps", recognizer="w600k_mbf", recognizer_sha256="0" * 64,
+                 embedding_dim=512, people=2, pid=1),
+        ev.GalleryLoaded(message="gallery loaded: 2 people, 2 templates", people=2),
+        ev.CameraStatus(state="opened", message="opened x", source="x"),
+        ev.Checkin(name="S3", similarity=0.71, track=1, time=now, votes=3),
+        ev.Checkin(name="stranger-folder", similarity=0.66, track=2, time=now + 0.5, votes=3),
+        ev.Spoof(name="S3", track=3, time=now + 1),
+        ev.Unknown(track=4, time=now + 1.5),
+        ev.Stats(fps=29.5, detect_ms=11.0, track_ms=0.1, embed_ms=4.0, faces=2, tracks=2, frames=30),
+        ev.Busy(message="35 faces in view"),
+        ev.Notice(topic="pause", message="paused"),
+        ev.Error(message="a hiccup", fatal=False),
+        ev.SourceFinished(message="source finished: x"),
+    ]
+
+    def fake_handle(config):
+        worker = FakeWorker(config)
+        for event in fed:
+            worker.feed(event)
+        return worker
+
+    monkeypatch.setattr("faceattend_tui.cli.watch.WorkerHandle", fake_handle)
+    code = main(["watch", "--data", str(data), "--source", "x", "--json", "--no-preview", "--max-seconds", "20"])
+    lines = json_lines(capsys.readouterr().out)
+    assert code == 1  # the error line
+    assert [line["type"] for line in lines] == [e.type for e in fed]
+    for line in lines:
+        check_schema(line)
+    known, unknown_folder = (line for line in lines if line["type"] == "checkin")
+    assert (known["name"], known["person_id"], known["display_name"]) == ("S3", "S3", "Céline Gérard")
+    # no log knows this folder: no id, and the folder's name is the best name known
+    assert (unknown_folder["name"], unknown_folder["person_id"], unknown_folder["display_name"]) == (
+        "stranger-folder", None, "stranger-folder")
+    (spoof,) = (line for line in lines if line["type"] == "spoof")
+    assert (spoof["name"], spoof["person_id"], spoof["display_name"]) == ("S3", "S3", "Céline Gérard")
+    assert "face_jpeg" not in json.dumps(lines)
+
+
+def test_watch_without_a_log_names_people_by_their_folder(tmp_path, monkeypatch, capsys):
+    data = tmp_path / "data"
+    write_zone(data)
+
+    def fake_handle(config):
+        worker = FakeWorker(config)
+        worker.checkin("Yao", when=time.time())
+        worker.feed(ev.SourceFinished(message="source finished: x"))
+        return worker
+
+    monkeypatch.setattr("faceattend_tui.cli.watch.WorkerHandle", fake_handle)
+    assert main(["watch", "--data", str(data), "--source", "x", "--json", "--max-seconds", "20"]) == 0
+    checkin, finished = json_lines(capsys.readouterr().out)
+    check_schema(checkin)
+    check_schema(finished)
+    assert (checkin["name"], checkin["person_id"], checkin["display_name"]) == ("Yao", None, "Yao")
+
+
+# ----- station --headless --json ---------------------------------------------------------------
+
+
+@pytest.fixture
+def station(tmp_path):
+    write_zone(tmp_path)
+    enroll_fake_people(tmp_path, ["Ann", "Bob"])
+    made = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, user="staff", name="door")
+    made.open()
+    ann = next(p for p in made.people() if p.name == "Ann")
+    made.attendance.update_person(ann.id, groups=["3A"])
+    yield made
+    made.close()
+
+
+def test_every_headless_line_has_the_common_fields(station):
+    by_name = {p.name: p for p in station.people()}
+    ann, bob = by_name["Ann"], by_name["Bob"]
+    later = time.time() + 1
+    station.worker.checkin("Ann", 0.71, track=1, when=later)  # recorded
+    station.worker.checkin("Bob", 0.69, track=2, when=later + 0.5)  # not in group 3A
+    station.worker.feed(ev.Spoof(name="Ann", track=3, time=later + 1))
+    station.worker.feed(ev.Unknown(track=4, time=later + 1.5))
+    station.worker.feed(ev.Stats(fps=29.5, detect_ms=11.0, track_ms=0.1, embed_ms=4.0, faces=2, tracks=2,
+                                 frames=30))
+    station.worker.feed(ev.Error(message="a hiccup"))
+    station.worker.feed(ev.SourceFinished(message="source finished: demo"))
+    out = io.StringIO()
+    code = run_headless(station, HeadlessOptions("Maths", group="3A", json=True, max_seconds=20), out)
+    lines = json_lines(out.getvalue())
+    assert code == 1  # the error
+    for line in lines:
+        check_schema(line)
+    types = [line["type"] for line in lines]
+    assert types[0] == "session" and lines[0]["state"] == "started" and lines[-1]["state"] == "stopped"
+    assert {"checkin", "recorded", "not-on-list", "spoof", "unknown", "stats", "error", "status"} <= set(types)
+    who = {(line["type"], line["person_id"], line["display_name"]) for line in lines if line["type"] in PERSON_LINES}
+    assert who == {("checkin", ann.id, "Ann"), ("recorded", ann.id, "Ann"), ("spoof", ann.id, "Ann"),
+                   ("checkin", bob.id, "Bob"), ("not-on-list", bob.id, "Bob")}
+    (recorded,) = (line for line in lines if line["type"] == "recorded")
+    # the old fields keep their meaning: name is the display name, time the ISO time
+    assert (recorded["id"], recorded["name"], recorded["status"], recorded["session"]) == (
+        ann.id, "Ann", "present", "Maths")
+    ann_checkin = next(line for line in lines if line["type"] == "checkin" and line["person_id"] == ann.id)
+    assert ann_checkin["name"] == ann.folder  # the template folder, as before
+    assert datetime.fromisoformat(recorded["at"]) == datetime.fromisoformat(ann_checkin["at"])
+
+
+# ----- both commands on the real models ---------------------------------------------------------
+
+
+@pytest.mark.timeout(240)
+def test_watch_and_headless_name_a_real_face_alike(tmp_path, sample_photo, models_dir, capsys):
+    shutil.copy(sample_photo("yaoming.jpg"), tmp_path / "yao.jpg")
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id,name,groups,photo\nS3,Céline Gérard,3A,yao.jpg\n", encoding="utf-8")
+    data = tmp_path / "data"
+    write_zone(data)
+    assert main(["people", "import", str(roster), "--data", str(data), "--device", "cpu"]) == 0
+    slides = tmp_path / "slides"
+    slides.mkdir()
+    yao = cv2.imread(str(sample_photo("yaoming.jpg")))
+    frame = np.full((480, 640, 3), 90, np.uint8)
+    frame[100 : 100 + yao.shape[0], 200 : 200 + yao.shape[1]] = yao[:380, :440]
+    cv2.imwrite(str(slides / "00.jpg"), frame)
+    common = ["--data", str(data), "--source", str(slides), "--json", "--no-preview", "--device", "cpu",
+              "--max-seconds", "90"]
+    capsys.readouterr()
+    assert main(["watch", "--every-frame", *common]) == 0
+    watched = json_lines(capsys.readouterr().out)
+    assert main(["station", "--headless", "--session", "Morning", *common]) == 0
+    headless = json_lines(capsys.readouterr().out)
+    for line in watched + headless:
+        check_schema(line)
+    checkins = [line for line in watched if line["type"] == "checkin"]
+    assert [(c["name"], c["person_id"], c["display_name"]) for c in checkins] == [("S3", "S3", "Céline Gérard")]
+    (recorded,) = (line for line in headless if line["type"] == "recorded")
+    assert (recorded["id"], recorded["name"], recorded["person_id"], recorded["display_name"]) == (
+        "S3", "Céline Gérard", "S3", "Céline Gérard")
+
+
+def test_the_readme_documents_every_line_type_and_its_fields():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    rows = {line.split("|")[1].strip().strip("`").split("`")[0]: line
+            for line in readme.splitlines() if line.startswith("| `")}
+    for field in ("person_id", "display_name", "at"):
+        assert field in rows
+    for kind, fields in OLD_FIELDS.items():
+        assert kind in rows, kind
+        assert all(f"`{field}`" in rows[kind] for field in fields), (kind, rows[kind])
+    assert all(f"`{field.name}`" in rows[kind.type] for kind in (ev.Checkin, ev.Stats, ev.Ready)
+               for field in dataclasses.fields(kind) if field.name not in kind.hidden)

@@ -178,13 +178,16 @@ def test_an_80x24_window_shows_what_matters_and_enrolls(ssh_window, tmp_path, mo
         assert re.search(r"warning: this face already looks like .+ \(p-", screen)  # in full, to be read
     ssh_window.keys("C-s")
     ssh_window.wait_until(lambda text: "Enroll from the camera" not in text, "the dialog closed")
-    ssh_window.keys("slash")
+    ssh_window.type("/")  # tmux has no key named "slash": it would type s, l, a, s, h
     ssh_window.type("Zoe")
     ssh_window.wait_for(r"Zoe Newcomer")
     ssh_window.keys("Escape")
-    ssh_window.keys("q")
-    ssh_window.wait_for(r"Quit\? It stays open")
-    ssh_window.keys("y")
+    ssh_window.keys("s")  # stop the session as anyone would: s, then enter on the default button
+    ssh_window.wait_for(r"Stop session 'Lab'\?")
+    ssh_window.keys("Enter")
+    screen = ssh_window.wait_for(r"session 'Lab' stopped")  # said on screen, not only in the log
+    assert "no session running" in screen
+    ssh_window.keys("q")  # no session: quits at once
     deadline = time.monotonic() + 30
     while ssh_window.alive() and time.monotonic() < deadline:
         time.sleep(0.5)

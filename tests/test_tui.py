@@ -14,7 +14,8 @@ from textual.widgets import Input
 from faceattend_tui.attendance import Attendance, open_store
 from faceattend_tui.config import load_settings
 from faceattend_tui.live import events as ev
-from faceattend_tui.station import Station
+from faceattend_tui.station import Problem, Station
+from faceattend_tui.tui import messages as msg
 from faceattend_tui.tui.app import StationApp
 
 SIZE = (150, 36)
@@ -371,3 +372,192 @@ def test_a_light_theme_keeps_every_row_readable(station, snap_compare):
         await pilot.pause()
 
     assert snap_compare(StationApp(station), terminal_size=(100, 30), run_before=run_before)
+
+
+# -- dialogs, staff names, small terminals and details, as staff meet them
+
+
+def screen_text(app) -> str:
+    """What the top screen shows, as plain lines."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+def with_pin(station: Station, pin: str = "246813") -> None:
+    from faceattend_tui.attendance import hash_pin
+    from faceattend_tui.attendance.security import PIN_SETTING
+
+    station.store.set_setting(PIN_SETTING, hash_pin(pin))
+
+
+async def test_enter_stops_the_session_and_says_so(station):
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await start_session(pilot, "Physics")
+        await pilot.press("s")
+        await pilot.pause()
+        assert "Stop session 'Physics'?" in screen_text(app)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert station.active is None
+        await until(pilot, lambda: "session 'Physics' stopped" in screen_text(app))
+
+
+async def test_a_wrong_pin_keeps_the_dialog_with_the_reason_and_the_fields(station):
+    with_pin(station)
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("s", *"Physics", "tab", *"5", "tab", "tab", *"111111", "enter")
+        await pilot.pause()
+        dialog = app.screen
+        assert type(dialog).__name__ == "StartSessionScreen" and station.active is None
+        assert "wrong PIN" in screen_text(app)  # the station's own words, inside the dialog
+        assert dialog.query_one("#name").value == "Physics" and dialog.query_one("#late").value == "5"
+        assert dialog.query_one("#pin").value == "" and dialog.query_one("#pin").has_focus
+        await pilot.press(*"246813", "enter")
+        await pilot.pause()
+        assert station.active.name == "Physics" and station.active.late_after_minutes == 5
+
+
+async def test_a_staff_name_is_asked_beside_the_pin_and_remembered(station, monkeypatch):
+    from faceattend_tui.attendance.security import Credentials
+
+    with_pin(station)
+    monkeypatch.setattr(Station, "needs_staff_name", property(lambda self: True))
+    given = []
+
+    def start(name, late_after=None, pin=None, group=None):
+        given.append(pin)
+        if pin != Credentials("Kim", "246813"):
+            raise StationError("wrong PIN for Kim")
+        return Station.start_session(station, name, late_after, "246813", group)
+
+    from faceattend_tui.station import StationError
+
+    monkeypatch.setattr(station, "start_session", start)
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("s", *"Lab", "tab", "tab", "tab")
+        fields = [f.id for f in app.screen.query(Input) if f.display]
+        assert fields == ["name", "late", "staff", "pin"]  # the name before the PIN
+        assert app.screen.query_one("#staff").has_focus
+        await pilot.press(*"Kim", "enter", *"246813", "enter")  # enter in the name moves on to the PIN
+        await pilot.pause()
+        assert given == [Credentials("Kim", "246813")] and station.active.name == "Lab"
+        await pilot.press("s")
+        await pilot.pause()
+        assert app.screen.query_one("#staff").value == "Kim"  # the name that worked, filled in
+        assert app.screen.query_one("#pin").has_focus
+
+
+async def test_toasts_never_cover_a_dialogs_buttons_at_80x24(station):
+    from textual.widgets import Button
+    from textual.widgets._toast import Toast
+
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        for number in range(4):
+            app.notify(f"a notice that was there before the dialog, number {number}", timeout=30)
+        await pilot.press("s")
+        await pilot.pause()
+        app.post_message(msg.Problem(Problem("could not read the recognition worker: gone")))
+        app.notify("the camera is retrying in 8 s (camera 0 could not be opened)", severity="warning")
+        await pilot.pause()
+        buttons = [b.region for b in app.screen.query(Button) if b.display]
+        toasts = [t.region for screen in app.screen_stack for t in screen.query(Toast)]  # hidden: an empty region
+        assert buttons and not any(b.overlaps(t) for b in buttons for t in toasts)
+        await pilot.press("escape")
+        await until(pilot, lambda: "camera is retrying" in screen_text(app))  # shown once the dialog closes
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=lambda size: f"{size[0]}x{size[1]}")
+async def test_the_report_lists_its_people_on_screen(station, size):
+    app = StationApp(station)
+    async with app.run_test(size=size) as pilot:
+        await start_session(pilot, "Physics")
+        checkin(station, "Ann Lee", 1)
+        await until(pilot, lambda: app.query_one("#live-table").row_count == 1)
+        await pilot.press("s", "enter")
+        await pilot.pause()
+        await pilot.press("r")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "3 people below 80%" in text
+        for name in ("Bob Marr", "Cleo Diaz", "Dev Rao"):
+            assert name in text
+
+
+async def test_the_roster_counts_the_sessions_people_like_the_header(station):
+    app = StationApp(station)
+    async with app.run_test(size=SIZE) as pilot:
+        assert app.query_one("#roster").border_subtitle == "4 people"
+        await pilot.press("s", *"Choir", "tab", "tab", "enter")
+        await pilot.pause()
+        await pilot.press("down", "enter")  # 3A: Ann, Bob and Cleo
+        await pilot.pause()
+        await pilot.click("#ok")
+        await pilot.pause()
+        checkin(station, "Ann Lee", 1)
+        checkin(station, "Dev Rao", 2)  # not on the list
+        await until(pilot, lambda: app.query_one("#live-table").row_count == 2)
+        assert "present 1 late 0 absent 2" in str(app.query_one("#header").render())
+        assert app.query_one("#roster").border_subtitle == "1/3 here"
+
+
+async def test_enter_on_a_person_shows_the_whole_reason_of_a_mark_at_80x24(station):
+    reason = "excused: at the regional chemistry olympiad all day, letter from the head of year on file"
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await start_session(pilot, "Physics")
+        await pilot.press("tab")  # the roster
+        app.query_one("#roster-table").select("S3")
+        await pilot.press("m")
+        await pilot.pause()
+        app.screen.query_one("#status-excused").value = True  # an absence code, beside present, late, absent
+        app.screen.query_one("#reason").value = reason
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("tab")  # the session pane, Cleo's row cut short
+        app.query_one("#session-table").select("S3")
+        assert reason not in screen_text(app)
+        await pilot.press("enter")
+        await pilot.pause()
+        text = " ".join(line.strip(" │█") for line in screen_text(app).splitlines())
+        assert "Cleo Diaz" in text and "excused (was absent) by staff" in text
+        assert " ".join(reason.split()) in " ".join(text.split())
+        await pilot.press("enter")
+        assert type(app.screen).__name__ == "Screen"
+
+
+async def test_enter_in_the_pin_saves_captured_samples(station):
+    with_pin(station)
+    station.worker.ready()
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("e", *"Eva Holt", "enter")
+        await pilot.pause()
+        station.worker.feed(capture_event(station))
+        await until(pilot, lambda: app.screen.query_one("#samples").row_count == 2)
+        app.screen.query_one("#pin").focus()
+        await pilot.press(*"000000", "enter")  # a wrong PIN: said in the dialog, the samples kept
+        await pilot.pause()
+        assert "wrong PIN" in str(app.screen.query_one("#dialog-error").render())
+        assert app.screen.query_one("#samples").row_count == 2 and app.screen.query_one("#pin").value == ""
+        await pilot.press(*"246813", "enter")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "Screen"
+        assert [p.images for p in station.people() if p.name == "Eva Holt"] == [2]
+
+
+async def test_a_roster_import_that_fails_keeps_its_dialog_and_one_that_works_closes_it(station, tmp_path):
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.action_import_roster()
+        await pilot.pause()
+        await pilot.press(*str(tmp_path / "missing.csv"), "enter")
+        await until(pilot, lambda: "missing.csv" in str(app.screen.query_one("#dialog-error").render()))
+        assert type(app.screen).__name__ == "ImportScreen" and not app.screen.query_one("#ok").disabled
+        (tmp_path / "roster.csv").write_text("id,name,groups\nS9,Ivy Park,3A\n", encoding="utf-8")
+        app.screen.query_one("#path").value = str(tmp_path / "roster.csv")
+        await pilot.press("enter")
+        await until(pilot, lambda: type(app.screen).__name__ == "Screen")
+        assert station.person("S9").name == "Ivy Park"

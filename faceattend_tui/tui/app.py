@@ -14,13 +14,17 @@ from textual.widgets import Footer, Input, Static
 from textual.worker import get_current_worker
 
 from faceattend_tui.attendance import StoreError
+from faceattend_tui.attendance.security import Credentials
 from faceattend_tui.files import make_private_dir
 from faceattend_tui.station import Problem, Station, StationError
 from faceattend_tui.tui import messages as msg
 from faceattend_tui.tui.fasttable import FastTable
 from faceattend_tui.tui.screens import (
     KEY_NAMES,
+    Access,
     ConfirmScreen,
+    DetailScreen,
+    Dialog,
     EnrollScreen,
     ExportScreen,
     HelpScreen,
@@ -30,12 +34,14 @@ from faceattend_tui.tui.screens import (
     RemoveScreen,
     ReportScreen,
     StartSessionScreen,
+    person_details,
 )
 from faceattend_tui.tui.widgets import LivePane, RosterPane, SessionPane, StatusHeader
 
 PANES = ("live", "roster", "session")
 PANE_TITLES = {"live": "Live", "roster": "Roster", "session": "Session"}
 WIDE = 140  # columns from which the three panes stand side by side; narrower, one at a time
+MAX_HELD = 8  # notifications kept while a dialog is open (the latest)
 
 
 class PaneTabs(Static):
@@ -81,6 +87,8 @@ class StationApp(App):
         self.viewing_session: int | None = None  # a past session shown in the session pane
         self.enrolling: EnrollScreen | None = None
         self.current_pane = "live"
+        self.last_staff = ""  # the staff name that last succeeded, filled in next time
+        self.held: list[tuple[str, dict]] = []  # notifications waiting for a dialog to close
 
     def compose(self) -> ComposeResult:
         yield StatusHeader(id="header")
@@ -143,7 +151,7 @@ class StationApp(App):
         if update.new:
             name = f"{update.row.name} @ {update.station}" if update.station else update.row.name
             self.query_one(LivePane).add(name, update.similarity, update.time, update.row.status)
-        self.query_one(RosterPane).update_row(update.row)
+        self.query_one(RosterPane).update_row(update.row, update.counts)
         if self.viewing_session is None:
             self.query_one(SessionPane).update_person(update.row, update.counts)
         self.refresh_header(update.counts)
@@ -179,6 +187,34 @@ class StationApp(App):
     def problem(self, message: msg.Problem) -> None:
         self.notify(message.update.message, severity="error", timeout=8)
 
+    # -- notifications: never over a dialog (its buttons); shown once it closes
+
+    def dialog_open(self) -> bool:
+        return bool(self.screen_stack) and isinstance(self.screen_stack[-1], Dialog)
+
+    def notify(self, message: str, **options) -> None:
+        if self.dialog_open():
+            self.held = [*self.held, (message, options)][-MAX_HELD:]
+            return
+        super().notify(message, **options)
+
+    def push_screen(self, screen, *args, **kwargs):
+        if isinstance(self.get_screen(screen) if isinstance(screen, str) else screen, Dialog):
+            self.add_class("dialog-open")  # hides the toasts already shown (app.tcss)
+        return super().push_screen(screen, *args, **kwargs)
+
+    def pop_screen(self):
+        done = super().pop_screen()
+        self.set_class(self.dialog_open(), "dialog-open")
+        self.call_later(self.show_held)
+        return done
+
+    def show_held(self) -> None:
+        if self.held and not self.dialog_open():
+            held, self.held = self.held, []
+            for message, options in held:
+                self.notify(message, **options)
+
     # -- drawing
 
     def refresh_header(self, counts=None) -> None:
@@ -189,31 +225,41 @@ class StationApp(App):
                                 self.station.now(), counts or self.station.counts())
 
     def refresh_panes(self) -> None:
-        self.query_one(RosterPane).show(self.station.roster())
+        self.query_one(RosterPane).show(self.station.roster(), self.station.counts())
         self.query_one(SessionPane).show(self.station.summary(self.viewing_session))
 
     # -- actions
 
-    def attempt(self, call):
-        """Run a station action; its error becomes a notification instead of a crash."""
-        try:
-            return call() or True
-        except (StationError, StoreError, OSError) as exc:
-            self.notify(str(exc), severity="error", timeout=8)
-            return None
+    def access(self) -> Access:
+        """What the dialogs ask for before a privileged action."""
+        return Access(self.station.needs_pin, self.station.needs_staff_name, self.last_staff)
+
+    def guarded(self, call):
+        """A dialog's submit callback: runs a station call, remembers the staff name that worked,
+        and turns a failed write into a refusal the dialog shows."""
+        def submit(request):
+            try:
+                result = call(request)
+            except (StoreError, OSError) as exc:
+                raise StationError(str(exc)) from None
+            if isinstance(request.pin, Credentials) and request.pin.staff:
+                self.last_staff = request.pin.staff
+            return True if result is None else result
+        return submit
 
     def action_toggle_session(self) -> None:
         if self.station.active is None:
-            self.push_screen(StartSessionScreen(self.station.needs_pin, self.station.groups()), self._start_session)
+            screen = StartSessionScreen(self.access(), self.station.groups(), self.guarded(self._start_session))
+            self.push_screen(screen, self._started)
         else:
             question = f"Stop session {self.station.active.name!r}?"
-            self.push_screen(ConfirmScreen(question, needs_pin=self.station.needs_pin), self._stop_session)
+            screen = ConfirmScreen(question, self.access(), self.guarded(self._stop_session), ok="Stop")
+            self.push_screen(screen, self._stopped)
 
-    def _start_session(self, request) -> None:
-        if request is None:
-            return
-        session = self.attempt(partial(self.station.start_session, request.name, request.late_after, request.pin,
-                                       request.group))
+    def _start_session(self, request):
+        return self.station.start_session(request.name, request.late_after, request.pin, request.group)
+
+    def _started(self, session) -> None:
         if session:
             self.viewing_session = None
             self.notify(f"session {session.name!r} started for {session.audience} ({len(session.expected)} expected)")
@@ -221,10 +267,10 @@ class StationApp(App):
             self.refresh_panes()
             self.refresh_header()
 
-    def _stop_session(self, confirmed) -> None:
-        if confirmed is None:
-            return
-        session = self.attempt(partial(self.station.stop_session, confirmed.pin))
+    def _stop_session(self, confirmed):
+        return self.station.stop_session(confirmed.pin)
+
+    def _stopped(self, session) -> None:
         if session:
             self.viewing_session = session.id
             self.notify(f"session {session.name!r} stopped; press x to export it")
@@ -232,8 +278,8 @@ class StationApp(App):
             self.refresh_header()
 
     def action_enroll(self) -> None:
-        self.enrolling = EnrollScreen(self.station.needs_pin, self.station.capture, self.station.describe_enrollee,
-                                      self._store_enrollment)
+        self.enrolling = EnrollScreen(self.access(), self.station.capture, self.station.describe_enrollee,
+                                      self.guarded(self._store_enrollment))
         self.push_screen(self.enrolling, self._enrolled)
 
     def _store_enrollment(self, request):
@@ -249,14 +295,13 @@ class StationApp(App):
     def action_export(self) -> None:
         summary = self.station.summary(self.viewing_session)
         label = summary.session.name if summary else "the latest session"
-        self.push_screen(ExportScreen(label, self.station.needs_pin), self._export)
+        self.push_screen(ExportScreen(label, self.access(), self.guarded(self._export)), self._exported)
 
-    def _export(self, request, session_id: int | None = None) -> None:
-        if request is None:
-            return
+    def _export(self, request, session_id: int | None = None):
         session_id = session_id if session_id is not None else self.viewing_session
-        path = self.attempt(partial(self.station.export, request.options, session_id, request.date_from,
-                                    request.date_to, request.pin))
+        return self.station.export(request.options, session_id, request.date_from, request.date_to, request.pin)
+
+    def _exported(self, path) -> None:
         if path:
             self.notify(f"exported to {path}", timeout=10)
 
@@ -279,6 +324,18 @@ class StationApp(App):
     def filter_done(self) -> None:
         self.query_one("#roster-table", FastTable).focus()
 
+    @on(FastTable.Selected)
+    def show_details(self, message: FastTable.Selected) -> None:
+        """Enter on a person in the roster or the session: everything about them, the mark's reason in full."""
+        table = message.table.id
+        person = self.station.person(message.key) if table in ("roster-table", "session-table") else None
+        if person is None:
+            return
+        summary = self.station.summary(self.viewing_session if table == "session-table" else None)
+        item = next((i for i in summary.people if i.person.id == person.id), None) if summary else None
+        lines = person_details(person, item, summary.session if summary else None)
+        self.push_screen(DetailScreen(person.name, lines))
+
     def selected_person(self):
         """The person selected in the roster, or None with a word to the user."""
         person_id = self.query_one(RosterPane).selected()
@@ -290,47 +347,47 @@ class StationApp(App):
     def action_mark(self) -> None:
         person = self.selected_person()
         if person is not None:
-            self.push_screen(MarkScreen(person.name, self.station.needs_pin), partial(self._mark, person.id))
+            screen = MarkScreen(person.name, self.access(), self.guarded(partial(self._mark, person.id)),
+                                self.station.statuses)
+            self.push_screen(screen, self._marked)
 
-    def _mark(self, person_id: str, request) -> None:
-        if request is not None and self.attempt(
-                partial(self.station.mark, person_id, request.status, request.reason, request.pin)):
+    def _mark(self, person_id: str, request):
+        return self.station.mark(person_id, request.status, request.reason, request.pin)
+
+    def _marked(self, done) -> None:
+        if done:
             self.refresh_panes()
 
     def action_delete(self) -> None:
         person = self.selected_person()
         if person is not None:
-            self.push_screen(RemoveScreen(person, self.station.needs_pin), partial(self._remove, person.id))
+            screen = RemoveScreen(person, self.access(), self.guarded(partial(self._remove, person.id)))
+            self.push_screen(screen, self._removed)
 
-    def _remove(self, person_id: str, request) -> None:
-        if request is None:
+    def _remove(self, person_id: str, request):
+        return request.erase, self.station.remove_person(person_id, request.erase, request.pin)
+
+    def _removed(self, removed) -> None:
+        if removed is None:
             return
-        person = self.attempt(partial(self.station.remove_person, person_id, request.erase, request.pin))
-        if person:
-            done = "erased with all their records" if request.erase else "removed; their records are kept"
-            self.notify(f"{person.name} ({person.id}) {done}")
-            if self.station.removal_leftovers:
-                self.notify("\n".join(self.station.removal_leftovers[:8]), severity="warning", timeout=30)
-            self.refresh_panes()
+        erased, person = removed
+        done = "erased with all their records" if erased else "removed; their records are kept"
+        self.notify(f"{person.name} ({person.id}) {done}")
+        if self.station.removal_leftovers:
+            self.notify("\n".join(self.station.removal_leftovers[:8]), severity="warning", timeout=30)
+        self.refresh_panes()
 
     def action_import_roster(self) -> None:
-        self.push_screen(ImportScreen(self.station.needs_pin), self._import_roster)
+        self.push_screen(ImportScreen(self.access(), self.guarded(self._import_roster)), self._imported)
 
-    def _import_roster(self, request) -> None:
-        if request is not None:
-            self.notify(f"importing {request.path} ...")
-            self.run_import(request.path, request.pin)
+    def _import_roster(self, request):
+        """Run from the dialog's thread: photos in the roster are extracted, which takes a while."""
+        return self.station.import_roster(request.path, request.pin)
 
-    @work(thread=True, exclusive=True, group="import", exit_on_error=False)
-    def run_import(self, path: str, pin: str) -> None:
-        """Photos in the roster are extracted, which takes a while: off the screen's thread."""
-        try:
-            lines = self.station.import_roster(path, pin)
-        except (StationError, OSError) as exc:
-            self.call_from_thread(self.notify, str(exc), severity="error", timeout=12)
-            return
-        self.call_from_thread(self.notify, "\n".join(lines[:12]), timeout=12)
-        self.call_from_thread(self.refresh_panes)
+    def _imported(self, lines) -> None:
+        if lines is not None:
+            self.notify("\n".join(lines[:12]) or "nothing to change", timeout=12)
+            self.refresh_panes()
 
     def action_report(self) -> None:
         today = self.station.now().date()
@@ -346,8 +403,8 @@ class StationApp(App):
             self.viewing_session = choice.session_id
             self.refresh_panes()
         else:
-            self.push_screen(ExportScreen(f"session {choice.session_id}", self.station.needs_pin),
-                             partial(self._export, session_id=choice.session_id))
+            export = self.guarded(partial(self._export, session_id=choice.session_id))
+            self.push_screen(ExportScreen(f"session {choice.session_id}", self.access(), export), self._exported)
 
     def action_absent_first(self) -> None:
         pane = self.query_one(SessionPane)

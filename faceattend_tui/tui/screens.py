@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import partial
 
 from rich.markup import escape
 from rich.text import Text
@@ -16,7 +17,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, DataTable, Input, RadioButton, RadioSet, Select, Static
 from textual_plotext import PlotextPlot
 
-from faceattend_tui.attendance import ExportOptions, Person, Report
+from faceattend_tui.attendance import ExportOptions, Person, PersonStatus, Report
+from faceattend_tui.attendance.models import printable
+from faceattend_tui.attendance.security import Credentials
 from faceattend_tui.live.events import CaptureSample
 from faceattend_tui.station import EnrollTarget, StationError
 from faceattend_tui.tui.messages import CaptureDone
@@ -25,7 +28,9 @@ from faceattend_tui.tui.thumbnail import halfblock
 EVERYONE = "__everyone__"
 
 
-# What the dialogs return (None when cancelled).
+# What the dialogs hand their submit callback, or return (None when cancelled).
+
+Secret = str | Credentials  # a bare PIN, or a staff name with its PIN
 
 
 @dataclass(frozen=True)
@@ -33,18 +38,18 @@ class SessionRequest:
     name: str
     late_after: float | None
     group: str | None
-    pin: str
+    pin: Secret
 
 
 @dataclass(frozen=True)
 class Confirmed:
-    pin: str
+    pin: Secret
 
 
 @dataclass(frozen=True)
 class RemoveRequest:
     erase: bool  # an erasure request: records go too
-    pin: str
+    pin: Secret
 
 
 @dataclass(frozen=True)
@@ -52,27 +57,36 @@ class ExportRequest:
     options: ExportOptions
     date_from: date | None
     date_to: date | None
-    pin: str
+    pin: Secret
 
 
 @dataclass(frozen=True)
 class MarkRequest:
     status: str
     reason: str
-    pin: str
+    pin: Secret
 
 
 @dataclass(frozen=True)
 class EnrollRequest:
     target: EnrollTarget
     samples: tuple[CaptureSample, ...]
-    pin: str
+    pin: Secret
 
 
 @dataclass(frozen=True)
 class HistoryChoice:
     action: str  # "show" or "export"
     session_id: int
+
+
+@dataclass(frozen=True)
+class Access:
+    """What a privileged dialog asks for: a PIN, and a staff name beside it when there are several accounts."""
+
+    pin: bool = False
+    staff_name: bool = False
+    last_staff: str = ""  # the name that last succeeded, filled in
 
 
 class Pin(Input):
@@ -83,14 +97,41 @@ class Pin(Input):
         self.display = needed
 
 
+class StaffName(Input):
+    """The staff member's name, asked beside the PIN; enter moves on to the PIN."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name, placeholder="staff name", id="staff")
+
+    async def action_submit(self) -> None:
+        self.screen.focus_next()
+
+
+def pin_fields(access: Access) -> ComposeResult:
+    if access.pin and access.staff_name:
+        yield StaffName(access.last_staff)
+    yield Pin(access.pin)
+
+
+Submit = Callable[[object], object]  # runs a request; raises StationError to keep the dialog open
+
+
 class Dialog(ModalScreen):
     """A centred box: a title, a body that scrolls when the terminal is small, and below it, always in
-    view, the error line and the buttons. Escape cancels (dismisses with None)."""
+    view, the error line and the buttons. Escape cancels (dismisses with None).
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
-    AUTO_FOCUS = "Input:enabled"  # typing goes to the first text field at once, even a fast burst of keys
+    With a `submit` callback, OK hands it the request: a StationError keeps the dialog open with its
+    message and the fields (the PIN cleared); otherwise the dialog closes with what it returned.
+    Without one, the dialog closes with the request."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("enter", "default", "OK", show=False)]
     WIDE = False
     OK = "OK"
+
+    def __init__(self, access: Access | None = None, submit: Submit | None = None) -> None:
+        super().__init__()
+        self.access = access or Access()
+        self.submit_to = submit
 
     def title_text(self) -> str:
         return ""
@@ -113,23 +154,62 @@ class Dialog(ModalScreen):
     def on_mount(self) -> None:
         for widget in self.query("Input, Button, Select"):
             widget.compact = True
+        first = self.first_field()
+        if first is not None:
+            self.set_focus(first)  # at once: a fast burst of keys lands in it
+
+    def first_field(self):
+        """Where typing starts: the first empty text field, else a list, else the default button."""
+        fields = [f for f in self.query(Input) if not f.disabled and not (isinstance(f, StaffName) and f.value)]
+        fields += list(self.query(DataTable)) + [b for b in self.query("#ok").results(Button) if not b.disabled]
+        return fields[0] if fields else None
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+    def action_default(self) -> None:
+        """Enter where nothing else takes it: the default button."""
+        for ok in self.query("#ok").results(Button):
+            if not ok.disabled:
+                ok.press()
 
     @on(Button.Pressed, "#cancel")
     def cancel_pressed(self) -> None:
         self.dismiss(None)
 
-    def pin(self) -> str:
-        return self.query_one(Pin).value
+    def pin(self) -> Secret:
+        """What the station checks: the PIN, with the staff name when one is asked."""
+        pin = self.query_one(Pin).value
+        staff = self.query(StaffName)
+        return Credentials(staff.first().value.strip(), pin) if staff else pin
+
+    def finish(self, request) -> None:
+        """Close with the request, or hand it to the submit callback and close with its result."""
+        if self.submit_to is None:
+            self.dismiss(request)
+            return
+        try:
+            result = self.submit_to(request)
+        except StationError as exc:
+            self.refused(str(exc))
+            return
+        self.dismiss(result)
+
+    def refused(self, text: str) -> None:
+        """The station said no: its reason in the dialog, the PIN cleared for another try, the rest kept."""
+        self.error(text)
+        pin = self.query_one(Pin)
+        if pin.display:
+            pin.value = ""
+            pin.focus()
 
     def error(self, text: str) -> None:
         self.query_one("#dialog-error", Static).update(Text(text, style="bold red"))
 
 
 def buttons(ok: str) -> Horizontal:
-    return Horizontal(Button(ok, variant="primary", id="ok"), Button("Cancel", id="cancel"), classes="buttons")
+    hint = Static(Text(f"enter: {ok.lower()} · esc: cancel", style="dim"), classes="keys")
+    return Horizontal(Button(ok, variant="primary", id="ok"), Button("Cancel", id="cancel"), hint, classes="buttons")
 
 
 def parse_minutes(text: str) -> float | None:
@@ -153,9 +233,9 @@ class StartSessionScreen(Dialog):
 
     OK = "Start"
 
-    def __init__(self, needs_pin: bool, groups: list[str]) -> None:
-        super().__init__()
-        self.needs_pin, self.groups = needs_pin, groups
+    def __init__(self, access: Access, groups: list[str], submit: Submit | None = None) -> None:
+        super().__init__(access, submit)
+        self.groups = groups
 
     def title_text(self) -> str:
         return "Start a session"
@@ -166,7 +246,7 @@ class StartSessionScreen(Dialog):
         yield Input(placeholder="late after N minutes (optional)", id="late")
         yield Static("for (enter opens the list of groups):", classes="label")
         yield Select(options, value=EVERYONE, allow_blank=False, id="group", prompt="for")
-        yield Pin(self.needs_pin)
+        yield from pin_fields(self.access)
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#ok")
@@ -181,30 +261,30 @@ class StartSessionScreen(Dialog):
             self.error("late after: a number of minutes, 0 or more (or empty)")
             return
         group = self.query_one("#group", Select).value
-        self.dismiss(SessionRequest(name, late, None if group == EVERYONE else group, self.pin()))
+        self.finish(SessionRequest(name, late, None if group == EVERYONE else group, self.pin()))
 
 
 class ConfirmScreen(Dialog):
     """A yes/no question with a PIN when the station has one."""
 
-    OK = "Yes"
+    BINDINGS = [Binding("escape", "cancel", "No"), Binding("enter", "default", "OK", show=False),
+                Binding("y", "yes", "Yes"), Binding("n", "cancel", "No")]
 
-    BINDINGS = [Binding("escape", "cancel", "No"), Binding("y", "yes", "Yes"), Binding("n", "cancel", "No")]
-
-    def __init__(self, question: str, needs_pin: bool = False) -> None:
-        super().__init__()
-        self.question, self.needs_pin = question, needs_pin
+    def __init__(self, question: str, access: Access | None = None, submit: Submit | None = None,
+                 ok: str = "Yes") -> None:
+        super().__init__(access, submit)
+        self.question, self.OK = question, ok
 
     def title_text(self) -> str:
         return self.question
 
     def body(self) -> ComposeResult:
-        yield Pin(self.needs_pin)
+        yield from pin_fields(self.access)
 
     @on(Button.Pressed, "#ok")
     @on(Input.Submitted)
     def action_yes(self) -> None:
-        self.dismiss(Confirmed(self.pin()))
+        self.finish(Confirmed(self.pin()))
 
 
 class RemoveScreen(Dialog):
@@ -212,9 +292,9 @@ class RemoveScreen(Dialog):
 
     OK = "Remove"
 
-    def __init__(self, person: Person, needs_pin: bool) -> None:
-        super().__init__()
-        self.person, self.needs_pin = person, needs_pin
+    def __init__(self, person: Person, access: Access, submit: Submit | None = None) -> None:
+        super().__init__(access, submit)
+        self.person = person
 
     def title_text(self) -> str:
         return f"Remove {self.person.name} ({self.person.id})"
@@ -225,28 +305,24 @@ class RemoveScreen(Dialog):
             yield RadioButton("Erasure request: records deleted too", id="erase")
         yield Static("Either way their photos and templates are deleted and they are no longer recognised. "
                      "An erasure also removes them from every past session; it cannot be undone.")
-        yield Pin(self.needs_pin)
+        yield from pin_fields(self.access)
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#ok")
     def submit(self) -> None:
-        self.dismiss(RemoveRequest(self.query_one("#erase", RadioButton).value, self.pin()))
+        self.finish(RemoveRequest(self.query_one("#erase", RadioButton).value, self.pin()))
 
 
 @dataclass(frozen=True)
 class ImportRequest:
     path: str
-    pin: str
+    pin: Secret
 
 
 class ImportScreen(Dialog):
     """A roster CSV to import: id,name,groups and optionally photo (a path next to the file)."""
 
     OK = "Import"
-
-    def __init__(self, needs_pin: bool) -> None:
-        super().__init__()
-        self.needs_pin = needs_pin
 
     def title_text(self) -> str:
         return "Import a roster"
@@ -255,7 +331,7 @@ class ImportScreen(Dialog):
         yield Static("A CSV with the columns id,name,groups and optionally photo; groups are separated by ;. "
                     "Nothing is written if a row is bad.", classes="note")
         yield Input(placeholder="path of the CSV file", id="path")
-        yield Pin(self.needs_pin)
+        yield from pin_fields(self.access)
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#ok")
@@ -264,7 +340,28 @@ class ImportScreen(Dialog):
         if not path:
             self.error("type the path of the CSV file")
             return
-        self.dismiss(ImportRequest(path, self.pin()))
+        self.start_import(ImportRequest(path, self.pin()))
+
+    def start_import(self, request: ImportRequest) -> None:
+        """Photos in the roster are extracted, which takes a while: off the screen's thread, the dialog open."""
+        if self.submit_to is None:
+            self.dismiss(request)
+            return
+        self.query_one("#ok", Button).disabled = True
+        self.query_one("#dialog-error", Static).update(Text(f"importing {request.path} ..."))
+        self.run_worker(partial(self.run_import, request), thread=True, exclusive=True, exit_on_error=False)
+
+    def run_import(self, request: ImportRequest) -> None:
+        try:
+            result = self.submit_to(request)
+        except StationError as exc:
+            self.app.call_from_thread(self.import_refused, str(exc))
+            return
+        self.app.call_from_thread(self.dismiss, result)
+
+    def import_refused(self, text: str) -> None:
+        self.query_one("#ok", Button).disabled = False
+        self.refused(text)
 
 
 class ExportScreen(Dialog):
@@ -272,9 +369,9 @@ class ExportScreen(Dialog):
 
     OK = "Export"
 
-    def __init__(self, session_label: str, needs_pin: bool) -> None:
-        super().__init__()
-        self.session_label, self.needs_pin = session_label, needs_pin
+    def __init__(self, session_label: str, access: Access, submit: Submit | None = None) -> None:
+        super().__init__(access, submit)
+        self.session_label = session_label
 
     def title_text(self) -> str:
         return "Export attendance"
@@ -287,7 +384,7 @@ class ExportScreen(Dialog):
         yield Static(f"Session: {escape(self.session_label)}, or a date range:")
         yield Input(placeholder="from YYYY-MM-DD (optional)", id="from")
         yield Input(placeholder="to YYYY-MM-DD (optional)", id="to")
-        yield Pin(self.needs_pin)
+        yield from pin_fields(self.access)
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#ok")
@@ -300,7 +397,7 @@ class ExportScreen(Dialog):
             self.error("dates as YYYY-MM-DD")
             return
         options = ExportOptions(fmt, self.query_one("#bom", Checkbox).value)
-        self.dismiss(ExportRequest(options, start or end, end or start, self.pin()))
+        self.finish(ExportRequest(options, start or end, end or start, self.pin()))
 
 
 class MarkScreen(Dialog):
@@ -308,20 +405,20 @@ class MarkScreen(Dialog):
 
     OK = "Mark"
 
-    def __init__(self, person: str, needs_pin: bool) -> None:
-        super().__init__()
-        self.person, self.needs_pin = person, needs_pin
+    def __init__(self, person: str, access: Access, submit: Submit | None = None,
+                 statuses: tuple[str, ...] = ("present", "late", "absent")) -> None:
+        super().__init__(access, submit)
+        self.person, self.statuses = person, statuses
 
     def title_text(self) -> str:
         return f"Mark {self.person}"
 
     def body(self) -> ComposeResult:
-        with RadioSet(id="status"):
-            yield RadioButton("present", value=True, id="present")
-            yield RadioButton("late", id="late")
-            yield RadioButton("absent", id="absent")
+        with RadioSet(id="status"):  # present, late, absent, then the absence codes (excused, sick ...)
+            for number, status in enumerate(self.statuses):
+                yield RadioButton(status, value=number == 0, id=f"status-{status}")
         yield Input(placeholder="reason (required)", id="reason")
-        yield Pin(self.needs_pin)
+        yield from pin_fields(self.access)
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#ok")
@@ -330,8 +427,8 @@ class MarkScreen(Dialog):
         if not reason:
             self.error("a reason is required")
             return
-        status = next(s for s in ("present", "late", "absent") if self.query_one(f"#{s}", RadioButton).value)
-        self.dismiss(MarkRequest(status, reason, self.pin()))
+        status = next(s for s in self.statuses if self.query_one(f"#status-{s}", RadioButton).value)
+        self.finish(MarkRequest(status, reason, self.pin()))
 
 
 class EnrollScreen(Dialog):
@@ -346,13 +443,11 @@ class EnrollScreen(Dialog):
     BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+r", "capture", "Capture"),
                 Binding("ctrl+s", "save", "Save")]
 
-    def __init__(self, needs_pin: bool, capture: Callable[[], str], describe: Callable[[EnrollTarget], str],
-                 save: Callable[[EnrollRequest], object]) -> None:
-        super().__init__()
-        self.needs_pin = needs_pin
+    def __init__(self, access: Access, capture: Callable[[], str], describe: Callable[[EnrollTarget], str],
+                 save: Submit) -> None:
+        super().__init__(access, save)
         self.request_capture = capture
         self.describe = describe
-        self.store = save
         self.request: str | None = None
         self.samples: tuple[CaptureSample, ...] = ()
 
@@ -373,7 +468,7 @@ class EnrollScreen(Dialog):
             table = DataTable(id="samples", cursor_type="row")
             table.add_columns("#", "Quality", "Size", "Sharpness", "Frontal")
             yield table
-        yield Pin(self.needs_pin)
+        yield from pin_fields(self.access)
 
     def foot(self) -> ComposeResult:
         yield Horizontal(Button("Capture", id="capture"), Button("Save", variant="primary", id="ok", disabled=True),
@@ -389,8 +484,15 @@ class EnrollScreen(Dialog):
         target = self.target()
         self.query_one("#enroll-who", Static).update(Text(self.describe(target) if target.name else ""))
 
-    @on(Button.Pressed, "#capture")
     @on(Input.Submitted)
+    def field_submitted(self, event: Input.Submitted) -> None:
+        """Enter captures; in the PIN field, once there are samples, it saves them."""
+        if event.input.id == "pin" and self.samples:
+            self.action_save()
+        else:
+            self.action_capture()
+
+    @on(Button.Pressed, "#capture")
     def action_capture(self) -> None:
         if not self.target().name:
             self.error("type the person's name first")
@@ -429,12 +531,7 @@ class EnrollScreen(Dialog):
         if not self.samples:
             self.error("capture first (enter, or ctrl+r)")
             return
-        try:
-            saved = self.store(EnrollRequest(self.target(), self.samples, self.pin()))
-        except StationError as exc:
-            self.error(str(exc))  # the samples stay: fix the name or PIN and save again
-            return
-        self.dismiss(saved)
+        self.finish(EnrollRequest(self.target(), self.samples, self.pin()))  # refused: the samples stay
 
 
 class PastSessionsScreen(Dialog):
@@ -512,11 +609,11 @@ class ReportScreen(Dialog):
             yield Input(str(self.today), placeholder="to YYYY-MM-DD", id="to")
             yield Input("80", placeholder="rate %", id="rate")
         yield Select(options, value=EVERYONE, allow_blank=False, id="group", prompt="for")
-        yield PlotextPlot(id="chart")
-        yield Static("", id="below-title")
+        yield Static("", id="below-title")  # the list first: on a small terminal the chart scrolls, not the names
         table = DataTable(id="below", cursor_type="row", zebra_stripes=True)
         table.add_columns("Id", "Name", "Expected", "Came", "Rate")
         yield table
+        yield PlotextPlot(id="chart")
 
     def foot(self) -> ComposeResult:
         yield Horizontal(Button("Close", id="cancel"), classes="buttons")
@@ -564,6 +661,60 @@ class ReportScreen(Dialog):
                           f"{line.rate:.0%}")
 
 
+class DetailScreen(Dialog):
+    """One person, with everything the list's columns cut short (a mark's full reason)."""
+
+    BINDINGS = [Binding("escape", "cancel", "Close"), Binding("enter", "cancel", "Close")]
+    WIDE = True
+
+    def __init__(self, title: str, lines: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.title_line, self.lines = title, lines
+
+    def title_text(self) -> str:
+        return self.title_line
+
+    def body(self) -> ComposeResult:
+        for label, value in self.lines:
+            yield Static(Text.assemble((f"{label}: ", "bold"), printable(value)), classes="detail")
+
+    def foot(self) -> ComposeResult:
+        yield Horizontal(Button("Close", variant="primary", id="cancel"), classes="buttons")
+
+
+def when(value) -> str:
+    return f"{value.astimezone():%Y-%m-%d %H:%M:%S}" if value else ""
+
+
+def person_details(person: Person, item: PersonStatus | None, session) -> list[tuple[str, str]]:
+    """Label and text for each thing known of a person in a session (item: None when not in it)."""
+    lines = [("id", person.id), ("groups", ", ".join(person.groups) or "none")]
+    if session is None:
+        return lines + [("session", "none running")]
+    lines.append(("session", session.name))
+    if item is None:
+        return lines + [("status", "not on this session's list")]
+    lines.append(("status", item.status if item.expected else f"{item.status} (not on the list)"))
+    if item.checkin:
+        lines.append(("camera", camera_line(item.checkin)))
+    if item.mark:
+        mark = item.mark
+        lines += [("marked", f"{mark.status} (was {mark.previous}) by {mark.by} at {when(mark.at)}"),
+                  ("reason", mark.reason)]
+    return lines
+
+
+def camera_line(checkin) -> str:
+    text = f"arrived {when(checkin.time)}"
+    if checkin.similarity is not None:
+        text += f", similarity {checkin.similarity:.2f}"
+    if checkin.station:
+        text += f", at {checkin.station}"
+    if checkin.last_seen:
+        text += f", last seen {when(checkin.last_seen)}"
+    return text
+
+
 def help_text(bindings) -> str:
     """The help screen's text, from the main screen's key bindings (their tooltips say more)."""
     lines = []
@@ -571,6 +722,7 @@ def help_text(bindings) -> str:
         key = binding.key_display or KEY_NAMES.get(binding.key, binding.key)
         lines.append(f"  [b]{escape(key):8}[/b] {escape(binding.tooltip or binding.description)}")
     lines.append(f"  [b]{'ctrl+p':8}[/b] all commands")
+    lines.append(f"  [b]{'enter':8}[/b] a person's details, a mark's reason in full (roster, session)")
     lines += ["", "Check-ins are saved before they appear. A running session survives a restart."]
     return "\n".join(lines)
 

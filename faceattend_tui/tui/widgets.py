@@ -12,6 +12,7 @@ from textual.widgets import Input, Static
 
 from faceattend_tui.attendance import RosterRow
 from faceattend_tui.station import LiveState
+from faceattend_tui.text import collation
 from faceattend_tui.tui.fasttable import FastTable
 
 STATUS_STYLE = {"present": "$success", "late": "$warning", "absent": "$error", "-": "dim"}
@@ -93,6 +94,12 @@ class LivePane(Vertical):
         self.query_one("#unknown-count", Static).update(f"unknown faces: {count}{last}", layout=False)  # fixed size
 
 
+class PersonTable(FastTable):
+    """A list of people: enter shows the selected one in full."""
+
+    BINDINGS = [Binding("enter", "select", "Details", key_display="⏎")]
+
+
 class FilterInput(Input):
     """The roster's filter: escape clears it and goes back to the table."""
 
@@ -112,20 +119,23 @@ class RosterPane(Vertical):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.rows: dict[str, RosterRow] = {}
+        self.counts = None  # the running session's, as the header shows them; None: no session
 
     def compose(self) -> ComposeResult:
         yield FilterInput(placeholder="filter by name or id (escape: clear)", id="roster-filter")
         columns = [("Name", NAME_WIDTH), ("Status", 7), ("In", 8), ("Seen", 8), ("Img", 3)]
-        yield FastTable(columns, id="roster-table")
+        yield PersonTable(columns, id="roster-table")
 
-    def show(self, rows: list[RosterRow]) -> None:
+    def show(self, rows: list[RosterRow], counts=None) -> None:
         self.rows = {row.id: row for row in rows}
+        self.counts = counts
         self.query_one(FastTable).set_rows([(row.id, self.cells(row)) for row in rows])
         self.count_present()
 
-    def update_row(self, row: RosterRow) -> None:
+    def update_row(self, row: RosterRow, counts=None) -> None:
         """One person changed: only their row is touched."""
         self.rows[row.id] = row
+        self.counts = counts or self.counts
         self.query_one(FastTable).put(row.id, self.cells(row))
         self.count_present()
 
@@ -142,8 +152,10 @@ class RosterPane(Vertical):
         if needle and self.query_one(FastTable).row_count == 0:
             self.border_subtitle = f"nobody matches {needle!r}"
             return
-        present = sum(r.status in ("present", "late") for r in self.rows.values())
-        self.border_subtitle = f"{present}/{len(self.rows)} here"
+        if self.counts is not None:  # a session: the people it expects, as the header counts them
+            self.border_subtitle = f"{self.counts.attended}/{self.counts.total} here"
+            return
+        self.border_subtitle = f"{len(self.rows)} people"
 
     def selected(self) -> str | None:
         return self.query_one(FastTable).selected
@@ -162,7 +174,7 @@ class SessionPane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static("no session", id="session-counts")
-        yield FastTable([("Name", NAME_WIDTH), ("Status", 7), ("Time", 8), ("Note", 16)], id="session-table")
+        yield PersonTable([("Name", NAME_WIDTH), ("Status", 7), ("Time", 8), ("Note", 16)], id="session-table")
 
     def show(self, summary) -> None:
         self.summary = summary
@@ -187,7 +199,9 @@ class SessionPane(Vertical):
 
     def redraw(self) -> None:
         order = {"absent": 0, "late": 1, "present": 2} if self.absent_first else {}
-        keys = sorted(self.entries, key=lambda k: (order.get(self.entries[k][0], 0), self.entries[k][1].casefold(), k))
+        station = getattr(self.app, "station", None)  # names in the order of its `locale` setting
+        name = collation(station.settings.locale if station is not None else None)
+        keys = sorted(self.entries, key=lambda k: (order.get(self.entries[k][0], 0), name(self.entries[k][1]), k))
         self.query_one(FastTable).set_rows([(k, self.entries[k][2]) for k in keys])
 
     def show_counts(self, c) -> None:

@@ -42,13 +42,15 @@ from faceattend_tui.attendance import (
     acquire_lock,
     audit,
     build_report,
-    check_pin,
     current_user,
     export_attendance,
     open_store,
-    pin_required,
+    timetable,
 )
-from faceattend_tui.attendance.security import last_reset
+from faceattend_tui.attendance.export import time_zone
+from faceattend_tui.attendance.models import STATUSES
+from faceattend_tui.attendance.security import Credentials
+from faceattend_tui.attendance.staff import accounts, authorize, last_reset, staff_required
 from faceattend_tui.config import Settings
 from faceattend_tui.demo import DemoSourceFactory
 from faceattend_tui.files import error_text, make_private_dir, tighten_data
@@ -59,6 +61,9 @@ from faceattend_tui.live.worker import WorkerConfig, WorkerHandle
 from faceattend_tui.people import has_photos, import_roster, missing_templates_message, remove_person
 from faceattend_tui.shared_gallery import sync_gallery
 from faceattend_tui.vision.pipeline import FaceEngine
+
+STATION_ACTOR = "station"  # who is recorded for what the station does on its own
+TIMETABLE_EVERY = 5.0  # seconds between looks at the timetable
 
 
 class StationError(Exception):
@@ -108,6 +113,7 @@ class Sighting:
     similarity: float
     time: datetime
     reason: str  # "no session" or "not on list"
+    person_id: str = ""  # "" where the log does not know the face's folder
 
 
 @dataclass(frozen=True)
@@ -173,6 +179,8 @@ class Station:
         self.loop = loop
         self.on_event: Callable[[ev.Event], None] | None = None  # sees every worker event first (headless output)
         self._unsaved: list[ev.Checkin] = []  # check-ins the log could not take yet, retried in order
+        self.timetable = True  # open and close sessions by the timetable (not while a session is given)
+        self._timetable_next = 0.0
         self._gallery_notes: list[str] = []
 
     # -- life cycle
@@ -191,7 +199,8 @@ class Station:
             self.store = open_store(self.settings.data, database=self.settings.database, clock=self.clock,
                                     station=self.name, live=True, wait=self.settings.database_wait,
                                     upgrade_mode="auto")
-            self.attendance = Attendance(self.store, user=self.user, station=self.name)
+            self.attendance = Attendance(self.store, user=self.user, station=self.name, locale=self.settings.locale,
+                                         codes=self.settings.codes)
             self.live.database = "database online" if shared_log(self.settings) else ""
             self.share_gallery()
             self.missing = self._refuse_missing_templates(self.sync_roster())
@@ -257,10 +266,10 @@ class Station:
         enrolled = enrolled_counts(self.settings.tensors_dir)
         with self.lock:
             try:
-                result = self.attendance.sync_people(enrolled, user=self.user)
+                result = self.attendance.sync_people(enrolled, user=STATION_ACTOR)
             except ConflictError:  # another door enrolled the same folder a moment ago: take theirs
                 self.attendance.refresh()
-                result = self.attendance.sync_people(enrolled, user=self.user)
+                result = self.attendance.sync_people(enrolled, user=STATION_ACTOR)
         if result.changed and self.worker is not None:
             self.worker.send(ev.SetNames(self._names()))
         return result
@@ -297,22 +306,22 @@ class Station:
     def active(self) -> Session | None:
         return self.attendance.active if self.attendance else None
 
-    def start_session(self, name: str, late_after: float | None = None, pin: str | None = None,
+    def start_session(self, name: str, late_after: float | None = None, pin: Credentials | str | None = None,
                       group: str | None = None) -> Session:
         with self.lock:
-            self._check_pin(pin)
+            actor = self._authorize("session", pin)
             try:
-                session = self.attendance.start_session(name, late_after, group=group or None, user=self.user)
+                session = self.attendance.start_session(name, late_after, group=group or None, user=actor)
             except (ValueError, RuntimeError, StoreError) as exc:
                 raise StationError(str(exc)) from None
         self._session_changed()
         return session
 
-    def stop_session(self, pin: str | None = None) -> Session:
+    def stop_session(self, pin: Credentials | str | None = None) -> Session:
         with self.lock:
-            self._check_pin(pin)
+            actor = self._authorize("session", pin)
             try:
-                session = self.attendance.stop_session(user=self.user)
+                session = self.attendance.stop_session(user=actor)
             except (RuntimeError, StoreError) as exc:
                 raise StationError(str(exc)) from None
         self._session_changed()
@@ -328,31 +337,31 @@ class Station:
                 return None
             return self.attendance.summary(session_id)
 
-    def mark(self, person_id: str, status: str, reason: str, pin: str | None = None) -> None:
+    def mark(self, person_id: str, status: str, reason: str, pin: Credentials | str | None = None) -> None:
         with self.lock:
-            self._check_pin(pin)
+            actor = self._authorize("mark", pin)
             try:
-                self.attendance.mark(person_id, status, reason, user=self.user)
+                self.attendance.mark(person_id, status, reason, user=actor)
             except (ValueError, RuntimeError, LookupError, StoreError) as exc:
                 raise StationError(str(exc)) from None
 
     def export(self, options: ExportOptions, session_id: int | None = None, date_from: date | None = None,
-               date_to: date | None = None, pin: str | None = None, path: Path | None = None) -> Path:
+               date_to: date | None = None, pin: Credentials | str | None = None, path: Path | None = None) -> Path:
         options = dataclasses.replace(options, zone=self.settings.timezone)  # times on the station's clock
         with self.lock:
-            self._check_pin(pin)
+            actor = self._authorize("export", pin)
             try:
                 return export_attendance(self.store, self.settings.exports_dir, options, path, session_id,
-                                         date_from, date_to, self.user, data_root=self.settings.data)
+                                         date_from, date_to, actor, data_root=self.settings.data)
             except ExportError as exc:
                 raise StationError(str(exc)) from None
 
-    def import_roster(self, path: Path, pin: str | None = None) -> list[str]:
+    def import_roster(self, path: Path, pin: Credentials | str | None = None) -> list[str]:
         """People (and photos) from a roster CSV, as `faceattend people import`; returns what changed."""
         with self.lock:
-            self._check_pin(pin)
+            actor = self._authorize("people", pin)
             try:
-                outcome = import_roster(self.attendance, self.settings, Path(path).expanduser(), user=self.user,
+                outcome = import_roster(self.attendance, self.settings, Path(path).expanduser(), user=actor,
                                         make_engine=lambda: FaceEngine.from_settings(self.settings, log=lambda _: None))
             except (RosterError, StoreError) as exc:
                 raise StationError(str(exc)) from None
@@ -364,7 +373,8 @@ class Station:
     def report(self, date_from: date, date_to: date, group: str | None = None) -> Report:
         with self.lock:
             try:
-                return build_report(self.store, date_from, date_to, group, self.settings.timezone)
+                return build_report(self.store, date_from, date_to, group, self.settings.timezone,
+                                    self.settings.locale)
             except ExportError as exc:
                 raise StationError(str(exc)) from None
 
@@ -380,17 +390,17 @@ class Station:
         self.worker.send(ev.StartCapture(request, self.settings.capture_seconds, self.settings.capture_samples))
         return request
 
-    def save_enrollment(self, who: EnrollTarget, samples: tuple[ev.CaptureSample, ...], pin: str | None = None
-                        ) -> tuple[Person, int]:
+    def save_enrollment(self, who: EnrollTarget, samples: tuple[ev.CaptureSample, ...],
+                        pin: Credentials | str | None = None) -> tuple[Person, int]:
         """Store captured samples for a new person or one on the roster; recognised at once."""
         if not samples:
             raise StationError("no samples to save; capture again")
         with self.lock:
-            self._check_pin(pin)
+            actor = self._authorize("people", pin)
             if self.recognizer is None:
                 raise StationError("the recognition worker is still starting; try again in a moment")
             try:
-                person = self._enrollee(who)
+                person = self._enrollee(who, actor)
                 count = enroll.add_samples(self.settings, person.folder, [s.photo_jpeg for s in samples],
                                            np.stack([s.embedding for s in samples]), self.recognizer)
             except (GalleryError, ValueError, LookupError, StoreError) as exc:
@@ -427,26 +437,26 @@ class Station:
             return f"adds samples to {person.name} ({person.id}), {person.images} enrolled so far"
         return f"new person {' '.join(who.name.split())}" + (f", id {who.person_id}" if who.person_id else "")
 
-    def _enrollee(self, who: EnrollTarget) -> Person:
+    def _enrollee(self, who: EnrollTarget, actor: str) -> Person:
         """The person to add samples to; a newcomer is added to the roster first."""
         person = self.enrollee(who)
         if person is None:
             person = self.attendance.add_person(who.name, person_id=who.person_id or None, groups=who.groups,
-                                                user=self.user)
+                                                user=actor)
         if not person.folder:  # new, or on the roster (imported) but never photographed
             person = dataclasses.replace(person, folder=enroll.check_name(person.id))
-            self.attendance.save_people([person], "person.folder", user=self.user)
+            self.attendance.save_people([person], "person.folder", user=actor)
         return person
 
-    def remove_person(self, person_id: str, erase: bool = False, pin: str | None = None) -> Person:
+    def remove_person(self, person_id: str, erase: bool = False, pin: Credentials | str | None = None) -> Person:
         """They left (records kept), or an erasure request (photos, templates and records go)."""
         with self.lock:
-            self._check_pin(pin)
+            actor = self._authorize("erase" if erase else "people", pin)
             person = self.attendance.person(person_id)
             if person is None:
                 raise StationError(f"no person with id {person_id!r}")
             try:
-                removal = remove_person(self.attendance, self.settings, person, erase=erase, user=self.user)
+                removal = remove_person(self.attendance, self.settings, person, erase=erase, user=actor)
             except (GalleryError, LookupError, StoreError) as exc:
                 raise StationError(str(exc)) from None
         self.removal_leftovers = removal.leftovers() if removal else []
@@ -467,7 +477,7 @@ class Station:
         One event that cannot be handled (the disk is full, say) becomes a Problem update; the
         events after it are still handled.
         """
-        updates = self._shared_updates()
+        updates = self._shared_updates() + self._timetable_updates()
         retries, self._unsaved = self._unsaved, []
         fresh = self.worker.poll(timeout)
         for retried, event in [*((True, e) for e in retries), *((False, e) for e in fresh)]:
@@ -480,6 +490,21 @@ class Station:
             if update is not None:
                 updates.append(update)
         return updates
+
+    def _timetable_updates(self) -> list[Update]:
+        """Every few seconds: open the timetable's slot that is due, or close the one that ended."""
+        if not self.timetable or self.attendance is None or time.monotonic() < self._timetable_next:
+            return []
+        self._timetable_next = time.monotonic() + TIMETABLE_EVERY
+        with self.lock:
+            try:
+                said = timetable.step(self.attendance, self.now(), time_zone(self.settings.timezone), self.name)
+            except (StoreError, ValueError, RuntimeError) as exc:  # e.g. a slot's group that no one is in
+                return [Problem(f"the timetable could not open or close a session: {exc}")]
+        if not said:
+            return []
+        self._session_changed()
+        return [RosterChanged(), self._live(said)]
 
     def _not_recorded(self, event: ev.Event, exc: Exception, retried: bool) -> Problem | None:
         """A check-in that could not be written is kept and tried again (with its own time) on the next poll."""
@@ -539,11 +564,11 @@ class Station:
             if self.attendance.active is None:
                 self._tell_door(ev.ShowOutcome("no-session", person.name, event.track,
                                                "(no session: nothing recorded)"))
-                return Sighting(person.name, event.similarity, when, "no session")
+                return Sighting(person.name, event.similarity, when, "no session", person.id)
             result = self.attendance.check_in(person.id, event.similarity, event.track, when, event.evidence)
             if not result.expected:
                 self._tell_door(ev.ShowOutcome("not-on-list", person.name, event.track, "- please see staff"))
-                return Sighting(person.name, event.similarity, when, "not on list")
+                return Sighting(person.name, event.similarity, when, "not on list", person.id)
             row, counts = self.attendance.roster_row(person.id, checkin=result.checkin), self.attendance.counts()
         self._tell_door(door_outcome(row, result.new, event.track, self.attendance.active))
         self._tell_door(self._door_session(counts))
@@ -635,8 +660,8 @@ class Station:
         with self.lock:
             audit(self.store, "checkin.refused", {"person": person.id if person else None, "track": event.track,
                                                   "reason": "moved like a flat picture", "evidence": event.evidence},
-                  self.user)
-        return Sighting(name, 0.0, when, "picture refused")
+                  STATION_ACTOR)
+        return Sighting(name, 0.0, when, "picture refused", person.id if person else "")
 
     def _session_changed(self) -> None:
         """A session started or stopped (here or at another door): the unknown count starts again."""
@@ -694,11 +719,14 @@ class Station:
     def _live(self, notice: str = "", severity: str = "information") -> LiveChanged:
         return LiveChanged(dataclasses.replace(self.live), notice, severity)
 
-    def _check_pin(self, pin: str | None) -> None:
+    def _authorize(self, action: str, given: Credentials | str | None) -> str:
+        """The staff member to record for a privileged action; StationError when refused."""
         try:
-            check_pin(self.store, pin or "", self.user)
+            return authorize(self.store, action, given, self.user)
         except PinError as exc:
             raise StationError(str(exc)) from None
+        except StoreError as exc:
+            raise StationError(f"cannot check the PIN: {exc}") from None
 
     def namesake_notice(self) -> str:
         """A warning when another station of the same name shares the database (its check-ins would pass for ours)."""
@@ -715,18 +743,25 @@ class Station:
             reset = last_reset(self.store)
         if reset is None:
             return ""
-        return (f"the staff PIN was reset on {reset.time:%Y-%m-%d %H:%M} by {reset.user} without the old one; "
-                "set a new one with: faceattend pin")
+        whose = reset.details.get("staff") or "the staff"
+        return (f"the PIN of {whose} was reset on {reset.time:%Y-%m-%d %H:%M} by {reset.user} without the old one; "
+                "they should choose a new one with: faceattend pin")
+
+    @property
+    def statuses(self) -> tuple[str, ...]:
+        """What staff may mark: present, late, absent, then the absence codes."""
+        return (*STATUSES, *(self.attendance.codes if self.attendance else ()))
 
     @property
     def needs_pin(self) -> bool:
         with self.lock:
-            return pin_required(self.store)
+            return staff_required(self.store)
 
     @property
     def needs_staff_name(self) -> bool:
         """Whether privileged actions need a staff name beside the PIN (more than one staff account)."""
-        return False
+        with self.lock:
+            return len(accounts(self.store)) > 1
 
 
 def door_outcome(row: RosterRow, new: bool, track: int, session: Session) -> ev.ShowOutcome:

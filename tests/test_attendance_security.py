@@ -1,4 +1,4 @@
-"""Staff PIN, login name, and the lock that keeps a second station process out."""
+"""PIN hashes, login name, and the lock that keeps a second station process out."""
 
 from __future__ import annotations
 
@@ -11,21 +11,14 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from fakes import FakeClock
 
 from faceattend_tui.attendance import (
     LockedError,
-    PinError,
     acquire_lock,
-    check_pin,
     current_user,
     hash_pin,
-    open_store,
-    pin_required,
-    set_pin,
     verify_pin,
 )
-from faceattend_tui.attendance.security import pin_wait
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -47,54 +40,6 @@ def test_malformed_pin_hash_never_matches(stored):
 def test_short_pin_is_refused():
     with pytest.raises(ValueError, match="at least 6"):
         hash_pin("1234")
-
-
-def test_pin_in_store(tmp_path):
-    store = open_store(tmp_path)
-    assert not pin_required(store)
-    check_pin(store, "anything")  # no PIN set: anything goes
-    set_pin(store, "246813", user="admin")
-    store.close()
-    again = open_store(tmp_path)
-    assert pin_required(again)
-    check_pin(again, "246813")
-    with pytest.raises(PinError, match="wrong"):
-        check_pin(again, "135799")
-    assert "246813" not in (tmp_path / "attendance.json").read_text()
-    with pytest.raises(PinError):
-        set_pin(again, None, user="admin", old="000000")  # changing or clearing needs the current PIN
-    set_pin(again, None, user="admin", old="246813")
-    assert not pin_required(again)
-    assert [a.action for a in again.audit_log()] == ["pin.set", "pin.fail", "pin.fail", "pin.clear"]
-
-
-def test_wrong_pins_make_the_next_try_wait_then_lock_and_are_all_audited(tmp_path):
-    clock = FakeClock()
-    store = open_store(tmp_path, clock=clock)
-    set_pin(store, "246813", user="admin")
-    waits = []
-    for attempt in range(1, 11):
-        with pytest.raises(PinError) as refused:
-            check_pin(store, "000000", user="intruder")
-        waits.append(str(refused.value))
-        if pin_wait(attempt):  # a wait started: even the right PIN waits for it
-            with pytest.raises(PinError, match="wait|locked"):
-                check_pin(store, "246813")
-        clock.advance(seconds=61)
-    wrong = "wrong or missing staff PIN"
-    assert waits[:4] == [wrong, wrong, f"{wrong}; wait 2 s before the next try",
-                         f"{wrong}; wait 4 s before the next try"]
-    assert "locked after 10 wrong PINs; try again in 15 min" in waits[-1]
-    with pytest.raises(PinError, match="locked"):
-        check_pin(store, "246813")  # even the right PIN, during the lockout
-    clock.advance(minutes=15)
-    check_pin(store, "246813")
-    fails = [a for a in store.audit_log() if a.action == "pin.fail"]
-    assert len(fails) == 10 and {a.user for a in fails} == {"intruder"}
-    store.close()
-    reopened = open_store(tmp_path, clock=clock)  # the count survives a restart
-    assert reopened.get_setting("staff_pin_failures") is None  # the right PIN cleared it
-
 
 
 def test_current_user_prefers_the_ssh_login(monkeypatch):

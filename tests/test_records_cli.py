@@ -182,28 +182,6 @@ def test_the_headless_station_records_and_stops_its_session(tmp_path, sample_pho
         assert att.active is None and att.summary(1).present == ["Yao Ming"]
 
 
-def test_the_pin_command_asks_for_the_current_pin_and_a_reset_is_loud(tmp_path, monkeypatch, capsys):
-    data = tmp_path / "data"
-    answers = iter(["246813", "246813"])
-    monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
-    assert main(["pin", "--data", str(data)]) == 0
-    answers = iter(["12345"])
-    assert main(["pin", "--data", str(data)]) == 2  # the current PIN is asked for, and this one is wrong
-    assert "wrong or missing staff PIN" in capsys.readouterr().err
-    answers = iter(["246813", "1234", "1234"])
-    assert main(["pin", "--data", str(data)]) == 2
-    assert "at least 6 characters" in capsys.readouterr().err
-    monkeypatch.setattr("builtins.input", lambda prompt="": "no")
-    assert main(["pin", "--reset", "--clear", "--data", str(data)]) == 2
-    monkeypatch.setattr("builtins.input", lambda prompt="": "reset the staff PIN")
-    assert main(["pin", "--reset", "--clear", "--data", str(data)]) == 0
-    assert "recorded in the audit log as a PIN reset" in capsys.readouterr().err
-    with open_store(data) as store:
-        actions = [a.action for a in store.audit_log()]
-        assert actions == ["pin.set", "pin.fail", "pin.reset"] and store.get_setting("staff_pin") is None
-        assert "without the previous PIN" in store.audit_log()[-1].details["warning"]
-
-
 def test_extract_and_watch_respect_the_locks(tmp_path, capsys):
     from faceattend_tui.gallery import enroll
     from faceattend_tui.gallery.templates import GalleryError, changing
@@ -238,6 +216,37 @@ def test_groups_are_joined_one_way_and_counts_speak_english(tmp_path, capsys):
     assert "1 person, 1 session" in capsys.readouterr().err
     rows = list(csv.DictReader(report.read_text(encoding="utf-8-sig").splitlines()))
     assert rows[0]["group"] == "3A; 1ère-B"
+
+
+def test_a_report_holds_one_kind_of_row_and_its_file_says_which(tmp_path, capsys):
+    data = tmp_path / "data"
+    with open_store(data) as store:
+        att = Attendance(store)
+        att.add_person("Ann Lee", person_id="S1", groups=["3A"])
+        att.add_person("Bob Marr", person_id="S2", groups=["3A"])
+        att.start_session("Maths", group="3A")
+        att.check_in("S1")
+        att.stop_session()
+    today = str(date.today())
+    written = {}
+    kinds = ([], ["--by", "person"], ["--by", "session"], ["--format", "json"], ["--format", "json", "--by", "session"])
+    for by in kinds:
+        assert main(["report", "--data", str(data), "--from", today, "--to", today, *by]) == 0
+        written[" ".join(by)] = Path(capsys.readouterr().err.split("wrote ", 1)[1].split(": ", 1)[0])
+    exports = data / "exports"
+    assert {key: path.relative_to(exports).as_posix() for key, path in written.items()} == {
+        "": f"report_people_{today}_{today}.csv", "--by person": f"report_people_{today}_{today}-2.csv",
+        "--by session": f"report_sessions_{today}_{today}.csv", "--format json": f"report_{today}_{today}.json",
+        "--format json --by session": f"report_sessions_{today}_{today}.json"}
+    people = list(csv.DictReader(written[""].read_text(encoding="utf-8-sig").splitlines()))
+    assert [(r["id"], r["name"], r["group"], r["expected"], r["present"], r["absent"], r["rate"]) for r in people] == [
+        ("S1", "Ann Lee", "3A", "1", "1", "0", "1.0"), ("S2", "Bob Marr", "3A", "1", "0", "1", "0.0")]
+    (session,) = csv.DictReader(written["--by session"].read_text(encoding="utf-8-sig").splitlines())
+    assert (session["id"], session["name"], session["group"], session["start_date"]) == ("1", "Maths", "3A", today)
+    assert (session["expected"], session["present"], session["absent"], session["rate"]) == ("2", "1", "1", "0.5")
+    assert set(json.loads(written["--format json"].read_text())) >= {"people", "sessions"}
+    only = json.loads(written["--format json --by session"].read_text())
+    assert "people" not in only and [s["name"] for s in only["sessions"]] == ["Maths"]
 
 
 def test_names_that_could_drive_a_terminal_are_refused_and_old_ones_shown_escaped(tmp_path, capsys):

@@ -9,7 +9,9 @@ import time
 import pytest
 from fakes import FakeWorker, enroll_fake_people
 
-from faceattend_tui.attendance import ExportOptions, open_store, set_pin
+from faceattend_tui.attendance import ExportOptions, open_store
+from faceattend_tui.attendance.security import Credentials
+from faceattend_tui.attendance.staff import add_account
 from faceattend_tui.config import load_settings
 from faceattend_tui.live.events import CaptureSample, Reload
 from faceattend_tui.station import CheckinShown, EnrollTarget, Sighting, Station, StationError
@@ -116,14 +118,29 @@ def test_manual_mark_and_export_csv(station, tmp_path):
 
 
 def test_pin_guards_privileged_actions(station):
-    set_pin(station.store, "246810", "admin")
+    add_account(station.store, "admin", "admin", "246810", "setup")
+    assert station.needs_pin and not station.needs_staff_name  # one account: its PIN alone
     with pytest.raises(StationError, match="PIN"):
         station.start_session("Physics")
-    with pytest.raises(StationError, match="PIN"):
-        station.start_session("Physics", pin="1111")
+    with pytest.raises(StationError, match="wrong PIN, 9 tries left"):
+        station.start_session("Physics", pin="111111")
     assert station.start_session("Physics", pin="246810").name == "Physics"
     with pytest.raises(StationError, match="PIN"):
         station.export(ExportOptions("csv"))
+
+
+def test_staff_members_act_under_their_own_name_and_role(station):
+    add_account(station.store, "Ada", "admin", "246810", "setup")
+    add_account(station.store, "Vic", "viewer", "135790", "Ada")
+    assert station.needs_staff_name
+    with pytest.raises(StationError, match="Vic is a viewer"):
+        station.start_session("Physics", pin=Credentials("Vic", "135790"))
+    session = station.start_session("Physics", pin=Credentials("ada", "246810"))
+    station.mark(station.roster()[0].id, "present", "came by the side door", pin=Credentials("Ada", "246810"))
+    assert station.store.marks(session.id)[0].by == "Ada"
+    assert station.export(ExportOptions("csv"), pin=Credentials("Vic", "135790")).exists()
+    started = next(e for e in station.store.audit_log() if e.action == "session.start")
+    assert started.user == "Ada"
 
 
 def test_enroll_and_delete_update_roster_and_tell_the_worker(station, tmp_path):
@@ -228,3 +245,27 @@ def test_face_data_is_made_private_when_the_station_opens(tmp_path):
         0o700] * 4
     assert mode(photos / "a.jpg") == 0o600 and mode(tmp_path / "database_tensor" / "manifest.json") == 0o600
     assert mode(tmp_path / "notes.txt") == 0o644  # only face data and records are narrowed
+
+
+def test_the_station_opens_the_timetables_session_when_it_is_due(tmp_path):
+    from datetime import datetime, timedelta
+
+    from faceattend_tui.attendance.timetable import read_slots, save_slots
+
+    enroll_fake_people(tmp_path, ["Ann", "Bob"])
+    now = datetime.now().astimezone()
+    start, end = (now - timedelta(minutes=5)), (now + timedelta(minutes=55))
+    if start.date() != end.date():
+        pytest.skip("the slot would cross midnight")
+    made = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, user="staff", name="door")
+    made.open()
+    try:
+        save_slots(made.store, read_slots("name,group,weekday,start,end,late_after\n"
+                                          f"Physics,,{now.isoweekday()},{start:%H:%M},{end:%H:%M},10\n"))
+        updates = drain(made)
+        assert made.active is not None and made.active.name == "Physics"
+        assert any(getattr(u, "notice", "").startswith("the timetable opened 'Physics'") for u in updates)
+        deadline = start.replace(second=0, microsecond=0) + timedelta(minutes=10)  # from the slot, not the opening
+        assert abs((made.active.late_deadline - deadline).total_seconds()) < 1
+    finally:
+        made.close()

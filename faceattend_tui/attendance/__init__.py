@@ -37,11 +37,8 @@ from .security import (
     PinError,
     acquire_lock,
     audit,
-    check_pin,
     current_user,
     hash_pin,
-    pin_required,
-    set_pin,
     verify_pin,
 )
 from .sessions import (
@@ -64,8 +61,8 @@ __all__ = [
     "OfflineError", "Person",
     "PersonStatus", "PinError", "Report", "RosterError", "RosterRow", "Session", "SessionActiveError",
     "SessionError", "Store", "StoreError", "StoreState", "Summary", "SyncResult", "TinyStore",
-    "acquire_lock", "apply_import", "audit", "build_report", "check_pin", "choose_sessions", "current_user",
+    "acquire_lock", "apply_import", "audit", "build_report", "choose_sessions", "current_user",
     "export_attendance", "export_session", "export_sessions", "hash_pin", "open_snapshot", "open_store",
-    "pin_required", "plan_import", "read_roster", "report_csv", "report_json", "sessions_in_range", "set_pin",
+    "plan_import", "read_roster", "report_csv", "report_json", "sessions_in_range",
     "summarize", "verify_pin",
 ]

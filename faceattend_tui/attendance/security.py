@@ -1,4 +1,4 @@
-"""Staff PIN, the current user, the single-station lock file and audit records."""
+"""PIN hashes and waits, the current user, the single-station lock file and audit records."""
 
 from __future__ import annotations
 
@@ -9,25 +9,22 @@ import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from faceattend_tui.filelock import Busy, HeldLock, current_user, hold, holder_record
 from faceattend_tui.files import make_private_dir
 
-from .common import from_iso, to_iso
 from .models import AuditEntry, Person
 
 LOCK_NAME = "faceattend.lock"
-PIN_SETTING = "staff_pin"
-FAILURES_SETTING = "staff_pin_failures"  # {"count": wrong PINs in a row, "until": no try before this}
+PIN_SETTING = "staff_pin"  # the single PIN of logs from before staff accounts
 MIN_PIN_LENGTH = 6
 FREE_TRIES = 3  # wrong PINs before each further one makes the next try wait
 LONGEST_WAIT = 60  # seconds
 LOCKOUT_AFTER = 10  # wrong PINs in a row lock PIN entry...
 LOCKOUT_SECONDS = 15 * 60  # ...for this long
-RESET_PHRASE = "reset the staff pin"
 
 # scrypt cost: about 16 MiB and a few tens of milliseconds per check.
 SCRYPT_N = 2**14
@@ -161,10 +158,6 @@ class Credentials:
         return cls(pin=given or "")
 
 
-def pin_required(store) -> bool:
-    return bool(store.get_setting(PIN_SETTING))
-
-
 def pin_wait(failures: int) -> int:
     """Seconds before the next try after this many wrong PINs in a row."""
     if failures >= LOCKOUT_AFTER:
@@ -172,67 +165,6 @@ def pin_wait(failures: int) -> int:
     if failures < FREE_TRIES:
         return 0
     return min(2 ** (failures - FREE_TRIES + 1), LONGEST_WAIT)
-
-
-def check_pin(store, pin: str, user: str | None = None) -> None:
-    """Accept the staff PIN (or any, when none is set); raise PinError otherwise.
-
-    Wrong PINs in a row make the next try wait longer each time and then lock PIN entry for a
-    while; every wrong PIN is audited. The count survives a restart of the station.
-    """
-    stored = store.get_setting(PIN_SETTING)
-    if not stored:
-        return
-    state = store.get_setting(FAILURES_SETTING) or {}
-    now = store.now()
-    until = from_iso(state.get("until"))
-    if until is not None and now < until:
-        raise PinError(_waiting(int(state.get("count", 0)), (until - now).total_seconds()))
-    if verify_pin(pin or "", stored):
-        if state:
-            store.set_setting(FAILURES_SETTING, None)
-        return
-    count = int(state.get("count", 0)) + 1
-    wait = pin_wait(count)
-    with store.batch():
-        store.set_setting(FAILURES_SETTING, {"count": count, "until": to_iso(now + timedelta(seconds=wait))})
-        audit(store, "pin.fail", {"failures": count, "wait_seconds": wait}, user)
-    if wait >= LOCKOUT_SECONDS:
-        raise PinError(_waiting(count, wait))
-    raise PinError("wrong or missing staff PIN" + (f"; wait {wait} s before the next try" if wait else ""))
-
-
-def _waiting(count: int, seconds: float) -> str:
-    if count >= LOCKOUT_AFTER:
-        return (f"PIN entry is locked after {count} wrong PINs; try again in {_minutes(seconds)} "
-                "(a lost PIN: faceattend pin --reset)")
-    return f"too many wrong PINs: wait {max(1, round(seconds))} s before the next try"
-
-
-def _minutes(seconds: float) -> str:
-    return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{max(1, round(seconds))} s"
-
-
-def set_pin(store, pin: str | None, user: str | None = None, *, old: str | None = None, reset: bool = False) -> None:
-    """Set the staff PIN (None clears it); the current PIN is needed unless this is a reset. Audited."""
-    if pin_required(store) and not reset:
-        check_pin(store, old or "", user)
-    action = "pin.reset" if reset else ("pin.clear" if pin is None else "pin.set")
-    details = {"warning": "set without the previous PIN (lost PIN reset)"} if reset else {}
-    with store.batch():
-        store.set_setting(PIN_SETTING, None if pin is None else hash_pin(pin))
-        store.set_setting(FAILURES_SETTING, None)
-        audit(store, action, details, user)
-
-
-def last_reset(store) -> AuditEntry | None:
-    """The latest lost-PIN reset, if no PIN has been set since."""
-    for entry in reversed(store.audit_log()):
-        if entry.action in ("pin.set", "pin.clear"):
-            return None
-        if entry.action == "pin.reset":
-            return entry
-    return None
 
 
 # ----- lock file -------------------------------------------------------------------

@@ -9,13 +9,16 @@ per session) are the backend's to enforce, so that several writers cannot break 
 from __future__ import annotations
 
 import contextlib
+import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from .models import AuditEntry, Checkin, Mark, Person, Session
+
+_UPDATES = threading.RLock()  # read-change-write steps, for stores of one writer
 
 
 class StoreError(Exception):
@@ -97,6 +100,20 @@ class Store(ABC):
     def set_setting(self, key: str, value: Any) -> None:
         """Store a JSON value; None removes it."""
 
+    def exclusive(self) -> contextlib.AbstractContextManager:
+        """Hold off this process's other threads from the log (a store of one writer is not theirs to share)."""
+        return _UPDATES
+
+    def update_setting(self, key: str, change: Callable[[Any], Any]) -> Any:
+        """Replace a setting by `change(old value)` with no other change between; returns the new value.
+
+        One writer per log here: a lock of this process keeps its threads in turn.
+        """
+        with self.exclusive(), self.batch():
+            new = change(self.get_setting(key))
+            self.set_setting(key, new)
+        return new
+
     @abstractmethod
     def all_settings(self) -> dict[str, Any]:
         """Every stored setting, by key."""
@@ -137,6 +154,10 @@ class Store(ABC):
 
     @abstractmethod
     def end_session(self, session_id: int, ended_at: datetime) -> Session: ...
+
+    @abstractmethod
+    def update_session(self, session_id: int, changes: dict, expected: list[str] | None = None) -> Session:
+        """Change a session's name, group, late_after_minutes or void fields (and its list, when given)."""
 
     @abstractmethod
     def add_expected(self, session_id: int, person_ids: list[str]) -> list[str]:

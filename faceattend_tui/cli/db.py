@@ -11,7 +11,7 @@ import argparse
 from faceattend_tui.attendance import StoreError, open_snapshot, open_store
 from faceattend_tui.attendance.pgschema import LATEST, mask_url
 from faceattend_tui.cli import EXIT_OK, EXIT_SKIPPED, say
-from faceattend_tui.cli.records import CommandError
+from faceattend_tui.cli.records import CommandError, acting
 from faceattend_tui.config import Settings
 
 CHECKED = ("people", "person_groups", "sessions", "expected", "checkins", "marks", "audit", "templates")
@@ -29,8 +29,9 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     try:
         with open_store(settings.data, database=url, station="db upgrade") as store:
             before = store.schema_version
+            acting(store, "db")
     except StoreError:
-        before = None
+        before = None  # a schema too old to read: its own credentials guard it
     mode = "force" if args.force else "auto"
     try:
         with open_store(settings.data, database=url, station="db upgrade", upgrade_mode=mode) as store:
@@ -65,6 +66,11 @@ def cmd_db_import(args: argparse.Namespace, settings: Settings) -> int:
         source = open_snapshot(source_root)
     except StoreError as exc:
         raise CommandError(f"{source_root}: {exc}") from None
+    try:
+        acting(source, "db")  # the accounts of the log being copied
+    except CommandError:
+        source.close()
+        raise
     try:
         with source, open_store(source_root, database=url, station="db import", upgrade_mode="auto") as target:
             expected = source_counts(source)

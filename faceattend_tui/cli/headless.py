@@ -18,11 +18,17 @@ from typing import TextIO
 
 from faceattend_tui.attendance.common import to_iso
 from faceattend_tui.attendance.models import printable
-from faceattend_tui.cli.watch import ends_run, human_line, is_failure
+from faceattend_tui.attendance.security import Credentials
+from faceattend_tui.cli.watch import Naming, Who, ends_run, human_line, is_failure, output_zone, stamped
 from faceattend_tui.live import events as ev
 from faceattend_tui.station import CheckinShown, LiveChanged, Problem, Sighting, Station, StationError
 
-PIN_VARIABLE = "FACEATTEND_PIN"  # the staff PIN, when one is set, for unattended starts
+STAFF_VARIABLE, PIN_VARIABLE = "FACEATTEND_STAFF", "FACEATTEND_PIN"  # who starts and stops, unattended
+
+
+def staff_from_environment() -> Credentials:
+    """The staff account and PIN a headless station acts under (when the log has accounts)."""
+    return Credentials(os.environ.get(STAFF_VARIABLE, ""), os.environ.get(PIN_VARIABLE, ""))
 
 
 @dataclass
@@ -36,11 +42,11 @@ class HeadlessOptions:
     stats: bool = False  # text mode: the worker's per-second stats lines too (JSON always has them)
 
 
-def recorded_line(update: CheckinShown, session: str, station: str) -> dict:
+def recorded_line(update: CheckinShown, session: str, station: str, zone=None) -> dict:
     row = update.row
-    return {"type": "recorded", "id": row.id, "name": row.name, "status": row.status, "time": to_iso(update.time),
-            "similarity": update.similarity, "session": session, "new": update.new,
-            "station": update.station or station}
+    return stamped({"type": "recorded", "id": row.id, "name": row.name, "status": row.status,
+                    "time": to_iso(update.time), "similarity": update.similarity, "session": session,
+                    "new": update.new, "station": update.station or station}, update.time, zone, (row.id, row.name))
 
 
 class Headless:
@@ -48,17 +54,31 @@ class Headless:
         self.station, self.options, self.out = station, options, out
         self.stop = threading.Event()
         self.failed = False
+        self.zone = output_zone(station.settings) if station is not None else None
+        self.naming = Naming(self.who, self.zone)
+
+    def who(self, folder: str) -> Who:
+        """The person whose templates are in this folder, as the log knows them; the folder's name otherwise."""
+        attendance = getattr(self.station, "attendance", None)
+        person = attendance.by_folder(folder) if attendance is not None else None
+        return (person.id, person.name) if person else (None, folder)
+
+    def line(self, record: dict, when=None, who: Who | None = None) -> dict:
+        """The record with the fields every JSON line carries (see `stamped`); `when` None: now."""
+        if when is None and self.station is not None:
+            when = self.station.now()  # the log's clock
+        return stamped(record, when, self.zone, who)
 
     def say(self, record: dict, text: str) -> None:
         print(json.dumps(record, ensure_ascii=False) if self.options.json else text, file=self.out, flush=True)
 
     def start_session(self) -> None:
         running = self.station.active
-        pin = os.environ.get(PIN_VARIABLE)
+        pin = staff_from_environment()
         if running is not None:
             if running.name != " ".join(self.options.session.split()):
                 raise StationError(f"session {running.name!r} is already running; stop it or give its name")
-            self.say({"type": "session", "state": "resumed", "id": running.id, "name": running.name},
+            self.say(self.line({"type": "session", "state": "resumed", "id": running.id, "name": running.name}),
                      f"resumed session {running.name!r} (id {running.id})")
             return
         try:
@@ -72,15 +92,15 @@ class Headless:
                 raise
             self.start_session()
             return
-        self.say({"type": "session", "state": "started", "id": session.id, "name": session.name,
-                  "group": session.group, "expected": len(session.expected)},
+        self.say(self.line({"type": "session", "state": "started", "id": session.id, "name": session.name,
+                            "group": session.group, "expected": len(session.expected)}),
                  f"started session {session.name!r} for {session.audience} ({len(session.expected)} expected)")
 
     def on_event(self, event: ev.Event) -> None:
         self.failed |= is_failure(event)
         if isinstance(event, ev.Stats) and not (self.options.json or self.options.stats):
             return
-        self.say(ev.as_json(event), human_line(event))
+        self.say(self.naming.line(event), human_line(event))
         if ends_run(event):
             self.stop.set()
 
@@ -88,25 +108,33 @@ class Headless:
         session = self.station.active.name if self.station.active else ""
         match update:
             case CheckinShown(new=True):
-                line = recorded_line(update, session, self.station.name)
+                line = recorded_line(update, session, self.station.name, self.zone)
                 where = f" at {update.station}" if update.station else ""
                 self.say(line, f"recorded  {printable(line['name'])} ({line['id']}) {line['status']}{where} "
                                f"at {update.time:%H:%M:%S}")
+            case LiveChanged(notice=notice) if notice.startswith("the timetable"):
+                self.say(self.line({"type": "timetable", "message": notice}), notice)
             case LiveChanged(notice=notice) if notice.startswith("the database"):
-                self.say({"type": "database", "state": update.live.database, "message": notice},
+                self.say(self.line({"type": "database", "state": update.live.database, "message": notice}),
                          f"{update.live.database}: {notice}")
             case Sighting(reason="not on list"):
-                self.say({"type": "not-on-list", "name": update.name, "time": to_iso(update.time)},
+                self.say(self.line({"type": "not-on-list", "name": update.name, "time": to_iso(update.time)},
+                                   update.time, (update.person_id or None, update.name)),
                          f"not on this session's list: {printable(update.name)}")
             case Problem():
                 self.failed = True
-                self.say({"type": "error", "message": update.message}, f"error: {update.message}")
+                self.say(self.line({"type": "error", "message": update.message}), f"error: {update.message}")
 
     def run(self) -> int:
         for notice in (self.station.namesake_notice(), self.station.pin_notice(), self.station.missing_notice()):
             if notice:
                 print(f"warning: {notice}", file=sys.stderr, flush=True)
-        self.start_session()
+        self.station.timetable = not self.options.session  # without a session to run: the timetable's
+        if self.options.session:
+            self.start_session()
+        else:
+            self.say(self.line({"type": "timetable", "message": "following the timetable"}),
+                     "no --session: sessions open and close by the timetable (faceattend timetable list)")
         self.station.on_event = self.on_event
         deadline = time.monotonic() + self.options.max_seconds if self.options.max_seconds else None
         while not self.stop.is_set() and (deadline is None or time.monotonic() < deadline):
@@ -115,12 +143,12 @@ class Headless:
         return 1 if self.failed else 0
 
     def finish(self) -> None:
-        if self.options.keep_open or self.station.active is None:
-            return
-        session = self.station.stop_session(os.environ.get(PIN_VARIABLE))
+        if self.options.keep_open or not self.options.session or self.station.active is None:
+            return  # a session the timetable opened is the timetable's to close
+        session = self.station.stop_session(staff_from_environment())
         counts = self.station.summary(session.id).counts
-        self.say({"type": "session", "state": "stopped", "id": session.id, "name": session.name,
-                  "present": counts.present, "late": counts.late, "absent": counts.absent},
+        self.say(self.line({"type": "session", "state": "stopped", "id": session.id, "name": session.name,
+                            "present": counts.present, "late": counts.late, "absent": counts.absent}),
                  f"stopped session {session.name!r}: present {counts.present}, late {counts.late}, "
                  f"absent {counts.absent}")
 

@@ -33,10 +33,10 @@ from faceattend_tui.attendance import (
 )
 from faceattend_tui.attendance.export import chosen_output, new_output, slug, write_output
 from faceattend_tui.attendance.models import join_groups, plural, printable
-from faceattend_tui.attendance.security import MIN_PIN_LENGTH, RESET_PHRASE, PinError, check_pin, pin_required, set_pin
 from faceattend_tui.cli import EXIT_OK, EXIT_USAGE, say
 from faceattend_tui.config import Settings
 from faceattend_tui.files import error_text
+from faceattend_tui.text import same
 
 EXIT_NOTHING = 3  # an export or report that selected nothing
 
@@ -70,18 +70,26 @@ def snapshot(settings: Settings) -> Iterator:
 
 
 @contextlib.contextmanager
-def writable(settings: Settings) -> Iterator[Attendance]:
-    """The log to write to: refused, naming the holder, while a station runs."""
+def writable(settings: Settings, action: str | None = None) -> Iterator[Attendance]:
+    """The log to write to, for a staff member whose role may do `action` (asked here); refused, naming
+    the holder, while a station runs."""
     try:
         # A shared database has several writers by design; the data root's lock is the station's own.
         lock = contextlib.nullcontext() if settings.database else acquire_lock(settings.data)
         with lock, open_store(settings.data, database=settings.database) as store:
-            yield Attendance(store, user=current_user())
+            yield Attendance(store, user=acting(store, action) if action else current_user())
     except (LockedError, StoreError) as exc:
         raise CommandError(f"{exc}" + ("; stop the station, or use its own command (ctrl+p)"
                                        if isinstance(exc, LockedError) else "")) from None
     except OSError as exc:  # a read-only or full data folder, or a file where the folder should be
         raise CommandError(error_text(exc)) from None
+
+
+def acting(store, action: str) -> str:
+    """The staff member to record for `action`, asked on the terminal or read from the environment."""
+    from faceattend_tui.cli.staff import authorized
+
+    return authorized(store, action, current_user())
 
 
 def run(command, args: argparse.Namespace, settings: Settings) -> int:
@@ -100,9 +108,10 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     start, end = parse_date(args.date_from, "--from"), parse_date(args.date_to, "--to")
     options = ExportOptions(args.format, bom=not args.no_bom, zone=settings.timezone)
     with snapshot(settings) as store:
+        actor = acting(store, "export")
         try:
             path = export_attendance(store, settings.exports_dir, options, args.out, args.session, start, end,
-                                     current_user(), data_root=settings.data, overwrite=args.overwrite)
+                                     actor, data_root=settings.data, overwrite=args.overwrite)
         except NothingToExport as exc:
             raise CommandError(f"nothing to export: {exc}", EXIT_NOTHING) from None
         except ExportError as exc:
@@ -122,16 +131,19 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     except ExportError as exc:
         raise CommandError(str(exc)) from None
     with snapshot(settings) as store:
+        acting(store, "export")
         try:
-            report = build_report(store, start, end, args.group, settings.timezone)
+            report = build_report(store, start, end, args.group, settings.timezone, settings.locale,
+                                  voided=args.voided)
         except ExportError as exc:
             raise CommandError(str(exc)) from None
         if not report.sessions:
             raise CommandError(f"nothing to report: no session between {start} and {end}"
                                + (f" for group {args.group!r}" if args.group else ""), EXIT_NOTHING)
-        text = report_csv(report, not args.no_bom) if args.format == "csv" else report_json(report, store.now())
+        by = args.by or ("person" if args.format == "csv" else None)  # CSV: one kind of row; JSON: both
+        text = report_csv(report, not args.no_bom, by) if args.format == "csv" else report_json(report, store.now(), by)
     try:
-        path = target or new_output(settings.exports_dir, report_name(start, end, args.group, args.format))
+        path = target or new_output(settings.exports_dir, report_name(start, end, report.group, args.format, by))
         write_output(path, text.encode("utf-8"))
     except ExportError as exc:
         raise CommandError(str(exc)) from None
@@ -139,9 +151,11 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def report_name(start: date, end: date, group: str | None, fmt: str) -> str:
-    """The default file name: the group is made safe (no folders, bounded length)."""
-    return f"report_{start}_{end}" + (f"_{slug(group, fallback='group')}" if group else "") + f".{fmt}"
+def report_name(start: date, end: date, group: str | None, fmt: str, by: str | None = None) -> str:
+    """The default file name, saying the kind of rows (`by`; none: both); the group is made safe (no
+    folders, bounded length)."""
+    kind = {"person": "_people", "session": "_sessions"}.get(by, "")
+    return f"report{kind}_{start}_{end}" + (f"_{slug(group, fallback='group')}" if group else "") + f".{fmt}"
 
 
 # ----- people -------------------------------------------------------------------------------
@@ -149,7 +163,9 @@ def report_name(start: date, end: date, group: str | None, fmt: str) -> str:
 
 def cmd_people_list(args: argparse.Namespace, settings: Settings) -> int:
     with snapshot(settings) as store:
-        people = Attendance(store).people(include_left=args.all, group=args.group)
+        people = Attendance(store, locale=settings.locale).people(include_left=args.all)
+    if args.group is not None:  # case and accents aside: "3a" is group 3A
+        people = [p for p in people if any(same(g, args.group) for g in p.groups)]
     if args.json:
         for p in people:
             print(json.dumps({"id": p.id, "name": p.name, "groups": list(p.groups), "state": p.state,
@@ -159,7 +175,8 @@ def cmd_people_list(args: argparse.Namespace, settings: Settings) -> int:
         state = "" if p.active else f"  ({p.state})"
         print(f"{p.id:14s} {printable(p.name):30s} {printable(join_groups(p.groups)):30s} "
               f"{plural(p.images, 'photo'):>10s}{state}")
-    say(plural(len(people), "person", "people") + (f" in {args.group}" if args.group else ""))
+    group = next((g for p in people for g in p.groups if same(g, args.group)), args.group) if args.group else None
+    say(plural(len(people), "person", "people") + (f" in {printable(group)}" if group else ""))  # as stored
     return EXIT_OK
 
 
@@ -168,7 +185,7 @@ def cmd_people_import(args: argparse.Namespace, settings: Settings, make_engine)
 
     if not args.file.is_file():
         raise CommandError(f"{args.file}: no such file")
-    with writable(settings) as attendance:
+    with writable(settings, "people") as attendance:
         try:
             plan = plan_roster(attendance, args.file, reactivate=args.reactivate, sync=args.sync,
                                photos_from=tuple(args.photos_from))
@@ -181,7 +198,7 @@ def cmd_people_import(args: argparse.Namespace, settings: Settings, make_engine)
             return EXIT_OK
         if plan.leaving and not (args.yes or confirm(plan.leaving)):
             raise CommandError("nothing imported")
-        outcome = import_roster(attendance, settings, args.file, make_engine=make_engine, user=current_user(),
+        outcome = import_roster(attendance, settings, args.file, make_engine=make_engine, user=attendance.user,
                                 plan=plan)
         if outcome.photos_copied:
             share_templates(attendance.store, settings)
@@ -194,15 +211,18 @@ def confirm(leaving: list) -> bool:
     """Ask before an import with --sync marks people as left; without a terminal, refuse (--yes says it)."""
     names = ", ".join(f"{p.id} {printable(p.name)}" for p in leaving[:10]) + (" ..." if len(leaving) > 10 else "")
     if not sys.stdin.isatty():
-        raise CommandError(f"--sync would mark {len(leaving)} people as left ({names}); run again with --yes "
+        raise CommandError(f"--sync would mark {plural(len(leaving), 'person', 'people')} as left ({names}); "
+                           "run again with --yes "
                            "to do it, or --dry-run to see every change")
-    answer = input(f"{len(leaving)} people are not in the file and will be marked as left: {names}. Go on? [y/N] ")
+    are = "is" if len(leaving) == 1 else "are"
+    answer = input(f"{plural(len(leaving), 'person', 'people')} {are} not in the file and will be marked as left: "
+                   f"{names}. Go on? [y/N] ")
     return answer.strip().lower() in ("y", "yes")
 
 
 def cmd_people_restore(args: argparse.Namespace, settings: Settings) -> int:
     """Bring back people who left: the ones named, or those an automatic sync marked left."""
-    with writable(settings) as attendance:
+    with writable(settings, "people") as attendance:
         try:
             people = [attendance.find(text) for text in args.people] or synced_out(attendance)
         except LookupError as exc:
@@ -213,7 +233,8 @@ def cmd_people_restore(args: argparse.Namespace, settings: Settings) -> int:
         if not args.people and not args.yes:
             for person in people:
                 print(f"{person.id:14s} {printable(person.name):30s} left on {person.left_at:%Y-%m-%d %H:%M}")
-            if not sys.stdin.isatty() or input(f"bring back these {len(people)} people? [y/N] ").lower() != "y":
+            asked = f"bring back {plural(len(people), 'person', 'people')}? [y/N] "
+            if not sys.stdin.isatty() or input(asked).lower() != "y":
                 raise CommandError("nobody brought back (--yes brings them back without asking)")
         for person in people:
             try:
@@ -253,12 +274,12 @@ def share_templates(store, settings: Settings) -> None:
     for note in outcome.notes:
         say(f"note: {note}")
     if outcome.pushed:
-        say(f"templates of {len(outcome.pushed)} people sent to the other doors")
+        say(f"templates of {plural(len(outcome.pushed), 'person', 'people')} sent to the other doors")
 
 
 def cmd_people_edit(args: argparse.Namespace, settings: Settings) -> int:
     groups = None if args.groups is None else [g for g in args.groups.split(";")]
-    with writable(settings) as attendance:
+    with writable(settings, "people") as attendance:
         try:
             person = attendance.find(args.person)
             updated, joined = attendance.update_person(person.id, name=args.name, groups=groups)
@@ -277,7 +298,7 @@ def cmd_people_remove(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.exports and not args.erase:
         raise CommandError("--exports goes with --erase")
-    with writable(settings) as attendance:
+    with writable(settings, "erase" if args.erase else "people") as attendance:
         try:
             person = attendance.find(args.person)
         except NotFoundError as exc:
@@ -288,7 +309,8 @@ def cmd_people_remove(args: argparse.Namespace, settings: Settings) -> int:
             raise CommandError(str(exc)) from None
         try:  # at every door when the database is shared
             removal = erase_from_exports(settings, args.person) if person is None else \
-                remove_person(attendance, settings, person, erase=args.erase, exports=args.exports)
+                remove_person(attendance, settings, person, erase=args.erase, exports=args.exports,
+                              user=attendance.user)
         except (LookupError, ValueError, StoreError) as exc:
             raise CommandError(str(exc)) from None
     if person is None:
@@ -302,38 +324,3 @@ def cmd_people_remove(args: argparse.Namespace, settings: Settings) -> int:
     for line in removal.leftovers():  # what the erasure could not do
         say(line)
     return EXIT_SKIPPED if removal.left else EXIT_OK
-
-
-# ----- the staff PIN ------------------------------------------------------------------------
-
-
-def cmd_pin(args: argparse.Namespace, settings: Settings) -> int:
-    import getpass
-
-    with writable(settings) as attendance:
-        store = attendance.store
-        old = None
-        if args.reset:
-            say(f"This replaces or clears the staff PIN without the current one. It is recorded in the audit "
-                f"log as a PIN reset by {current_user()}.")
-            if input(f'type "{RESET_PHRASE}" to go on: ').strip().lower() != RESET_PHRASE:
-                raise CommandError("not reset")
-        elif pin_required(store):
-            old = getpass.getpass("current staff PIN: ")
-            try:
-                check_pin(store, old, current_user())
-            except PinError as exc:
-                raise CommandError(str(exc)) from None
-        new = None if args.clear else _new_pin(getpass.getpass)
-        set_pin(store, new, current_user(), old=old, reset=args.reset)
-    say("staff PIN cleared" if new is None else "staff PIN set")
-    return EXIT_OK
-
-
-def _new_pin(ask) -> str:
-    pin = ask(f"new staff PIN (at least {MIN_PIN_LENGTH} characters): ")
-    if len(pin) < MIN_PIN_LENGTH:
-        raise CommandError(f"a staff PIN has at least {MIN_PIN_LENGTH} characters")
-    if pin != ask("again: "):
-        raise CommandError("the two PINs differ")
-    return pin

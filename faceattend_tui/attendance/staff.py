@@ -1,0 +1,330 @@
+"""Named staff accounts, their roles and PINs, and who may do what.
+
+Accounts live in the log's settings (`staff_accounts`), each with a salted scrypt hash of its PIN.
+A log from before accounts, with one staff PIN, reads as one admin account named "admin" until
+an account is added or changed. With no account and no PIN, nothing asks.
+
+Wrong PINs count per account, in their own setting, and every try claims its place before the PIN
+is checked: tries fired at once wait their turn like tries one after another.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from .common import from_iso, to_iso
+from .security import (
+    FREE_TRIES,
+    LOCKOUT_AFTER,
+    LOCKOUT_SECONDS,
+    PIN_SETTING,
+    Credentials,
+    PinError,
+    audit,
+    current_user,
+    hash_pin,
+    pin_wait,
+    verify_pin,
+)
+
+ACCOUNTS_SETTING = "staff_accounts"  # {name: {"role", "pin", "created", "by"}}
+FAILURES_PREFIX = "staff_failures:"  # + account name: {"count": wrong PINs in a row, "until": no try before}
+UNKNOWN = "?"  # the failure count shared by names that are no account
+LEGACY_ADMIN = "admin"  # the account today's single staff PIN becomes
+AUTOMATIC = ("station", "timetable")  # actors of what runs on its own; no account may take these names
+ROLES = ("viewer", "staff", "admin")  # each may do what those before it may
+UNCOUNTED_PAUSE = 2.0  # seconds a wrong PIN costs where the log cannot count it
+NAME = re.compile(r"^\w[\w.\- ]{0,31}$")
+
+
+class NotAllowed(PinError):
+    """The right PIN of an account whose role may not do this."""
+
+
+@dataclass(frozen=True)
+class Permission:
+    action: str
+    role: str  # the least role that may do it
+    what: str
+
+
+PERMISSIONS = (
+    Permission("export", "viewer", "export sheets and write reports (TUI x; faceattend export, report)"),
+    Permission("session", "staff", "start and stop sessions (TUI s; a headless station's --session)"),
+    Permission("mark", "staff", "mark a person present, late or absent, with a reason (TUI m)"),
+    Permission("void", "admin", "void or edit past sessions (faceattend sessions void, edit)"),
+    Permission("people", "admin",
+               "enroll, import, edit, remove and restore people (TUI e, d, roster import; faceattend people)"),
+    Permission("erase", "admin", "erase a person with their records (people remove --erase)"),
+    Permission("extract", "admin", "build the templates from the photos (faceattend extract)"),
+    Permission("db", "admin", "upgrade the shared database or import a log into it (faceattend db)"),
+    Permission("timetable", "admin", "import and remove timetables and days off (faceattend timetable)"),
+    Permission("staff", "admin", "add, remove and reset staff accounts (faceattend staff)"),
+)
+NEEDS = {p.action: p.role for p in PERMISSIONS}
+
+
+def roles_table() -> str:
+    """The table of what each role may do, as the README shows it."""
+    lines = ["| action | viewer | staff | admin |", "|---|---|---|---|"]
+    for p in PERMISSIONS:
+        marks = ["yes" if allowed(role, p.action) else "-" for role in ROLES]
+        lines.append(f"| {p.what} | " + " | ".join(marks) + " |")
+    return "\n".join(lines)
+
+
+def allowed(role: str, action: str) -> bool:
+    return ROLES.index(role) >= ROLES.index(NEEDS[action])
+
+
+@dataclass(frozen=True)
+class Account:
+    name: str
+    role: str
+    pin: str  # scrypt hash
+    created: datetime | None = None
+    by: str = ""
+
+    def to_doc(self) -> dict:
+        return {"role": self.role, "pin": self.pin, "created": to_iso(self.created), "by": self.by}
+
+    @classmethod
+    def from_doc(cls, name: str, doc: dict) -> Account:
+        role = doc.get("role") if doc.get("role") in ROLES else "viewer"  # an unknown role gets the least
+        return cls(name, role, str(doc.get("pin") or ""), from_iso(doc.get("created")), str(doc.get("by") or ""))
+
+
+# ----- reading and writing the accounts ------------------------------------------------
+
+
+def accounts(store) -> dict[str, Account]:
+    """The staff accounts by name; a log with only today's staff PIN has one admin, "admin"."""
+    docs = store.get_setting(ACCOUNTS_SETTING) or {}
+    if docs:
+        return {name: Account.from_doc(name, doc) for name, doc in docs.items() if isinstance(doc, dict)}
+    legacy = store.get_setting(PIN_SETTING)
+    return {LEGACY_ADMIN: Account(LEGACY_ADMIN, "admin", legacy)} if legacy else {}
+
+
+def staff_required(store) -> bool:
+    """Whether privileged actions ask for a staff account (any account, or today's PIN, exists)."""
+    return bool(accounts(store))
+
+
+def find(store, name: str) -> Account | None:
+    """The account of this name, whatever its case."""
+    wanted = name.strip().casefold()
+    return next((a for n, a in accounts(store).items() if n.casefold() == wanted), None)
+
+
+def _save(store, found: dict[str, Account]) -> None:
+    """Write the accounts; today's single PIN is then one of them and goes."""
+    store.set_setting(ACCOUNTS_SETTING, {n: a.to_doc() for n, a in found.items()} or None)
+    store.set_setting(PIN_SETTING, None)
+
+
+def check_name(name: str) -> str:
+    name = name.strip()
+    if not NAME.match(name):
+        raise ValueError(f"a staff name is 1 to 32 letters, digits, spaces, dots, dashes or underscores, "
+                         f"starting with a letter or digit: {name!r}")
+    if name.casefold() in AUTOMATIC:
+        raise ValueError(f"{name!r} names what the station does on its own; choose another name")
+    return name
+
+
+def add_account(store, name: str, role: str, pin: str, actor: str) -> Account:
+    """A new account; the first one must be an admin, so someone can manage the others."""
+    name = check_name(name)
+    if role not in ROLES:
+        raise ValueError(f"the role is one of {', '.join(ROLES)}, not {role!r}")
+    found = accounts(store)
+    if find(store, name):
+        raise ValueError(f"there is already a staff account named {name!r}")
+    if not found and role != "admin":
+        raise ValueError("the first staff account must be an admin (--role admin)")
+    account = Account(name, role, hash_pin(pin), store.now(), actor)
+    with store.batch():
+        _save(store, {**found, name: account})
+        audit(store, "staff.add", {"staff": name, "role": role}, actor)
+    return account
+
+
+def remove_account(store, name: str, actor: str) -> Account:
+    """Remove an account; the last admin goes only with the last account (then nothing asks)."""
+    account = _existing(store, name)
+    rest = {n: a for n, a in accounts(store).items() if n != account.name}
+    if account.role == "admin" and rest and not any(a.role == "admin" for a in rest.values()):
+        raise ValueError(f"{account.name} is the last admin; make another admin first")
+    with store.batch():
+        _save(store, rest)
+        store.set_setting(FAILURES_PREFIX + account.name, None)
+        audit(store, "staff.remove", {"staff": account.name, "role": account.role}, actor)
+    return account
+
+
+def set_account_pin(store, name: str, pin: str, actor: str, *, reset: bool = False) -> Account:
+    """A new PIN for an account: its own change, or a reset for a lost one (audited as such)."""
+    account = _existing(store, name)
+    changed = Account(account.name, account.role, hash_pin(pin), account.created, account.by)
+    details = {"staff": account.name}
+    if reset:
+        details["warning"] = "set without the previous PIN (lost PIN reset)"
+    with store.batch():
+        _save(store, {**accounts(store), account.name: changed})
+        store.set_setting(FAILURES_PREFIX + account.name, None)
+        audit(store, "staff.reset" if reset else "staff.pin", details, actor)
+    return changed
+
+
+def _existing(store, name: str) -> Account:
+    account = find(store, name)
+    if account is None:
+        known = ", ".join(sorted(accounts(store))) or "none"
+        raise LookupError(f"no staff account named {name!r} (accounts: {known})")
+    return account
+
+
+def last_reset(store):
+    """The latest lost-PIN reset, if that account's PIN has not been changed since."""
+    for entry in reversed(store.audit_log()):
+        if entry.action in ("pin.set", "pin.clear", "staff.pin"):
+            return None
+        if entry.action in ("pin.reset", "staff.reset"):
+            return entry
+    return None
+
+
+# ----- checking who asks ------------------------------------------------------------------
+
+
+def authorize(store, action: str, given: Credentials | str | None, fallback: str | None = None) -> str:
+    """The actor to record for a privileged action, or PinError.
+
+    With no account, anyone may, recorded under `fallback` (the user of the machine). Otherwise the
+    account named (or the only one) must give its PIN and have a role that may do `action`.
+    """
+    found = accounts(store)
+    if not found:
+        return fallback or current_user()
+    who = Credentials.of(given)
+    if not who.pin:  # not a try: nothing to count
+        raise PinError("this needs a staff PIN" if len(found) == 1 else "this needs your staff name and PIN")
+    account = _chosen(found, who.staff)
+    with store.exclusive():
+        _check(store, account, who, action)
+    if not allowed(account.role, action):
+        audit(store, "staff.denied", {"staff": account.name, "role": account.role, "action": action}, account.name)
+        raise NotAllowed(f"{account.name} is {_a(account.role)}: to {_doing(action)} needs "
+                         f"{_a(NEEDS[action])} account or higher")
+    return account.name
+
+
+def _chosen(found: dict[str, Account], name: str) -> Account | None:
+    """The account a name picks; the only account when no name is given."""
+    if not name.strip():
+        if len(found) == 1:
+            return next(iter(found.values()))
+        raise PinError("give your staff name with the PIN")
+    wanted = name.strip().casefold()
+    return next((a for n, a in found.items() if n.casefold() == wanted), None)
+
+
+def _check(store, account: Account | None, who: Credentials, action: str) -> None:
+    key = account.name if account else UNKNOWN
+    wrong = "wrong PIN" if account else "wrong staff name or PIN"
+    writes = not getattr(store, "read_only", False)
+    count, wait_left = _claim(store, key) if writes else _peek(store, key)
+    if wait_left > 0:
+        audit_if(store, writes, "pin.refused", {"staff": key, "failures": count, "action": action})
+        raise PinError(_waiting(count, wait_left))
+    right = verify_pin(who.pin or "", account.pin if account else _dummy_hash())  # as slow for any name
+    if right and account:
+        if writes:
+            store.set_setting(FAILURES_PREFIX + key, None)
+        return
+    if not writes:  # nothing can be counted here: each wrong try costs time instead
+        time.sleep(UNCOUNTED_PAUSE)
+        raise PinError(f"{wrong} (a log being read cannot count tries; each wrong one waits)")
+    wait = pin_wait(count)
+    audit_if(store, writes, "pin.fail", {"staff": key, "failures": count, "wait_seconds": wait, "action": action})
+    if wait >= LOCKOUT_SECONDS:
+        raise PinError(_waiting(count, wait))
+    left = LOCKOUT_AFTER - count
+    raise PinError(f"{wrong}, {left} {'try' if left == 1 else 'tries'} left"
+                   + (f"; wait {wait} s before the next" if wait else ""))
+
+
+def audit_if(store, writes: bool, action: str, details: dict) -> None:
+    if writes:
+        audit(store, action, details, details.get("staff"))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return hash_pin(secrets.token_hex(8))
+
+
+def _claim(store, key: str) -> tuple[int, float]:
+    """Count this try before it is checked: (wrong tries in a row with this one, seconds still to wait).
+
+    A try that must wait changes nothing; one that may go counts as wrong until its PIN is found right.
+    """
+    now = store.now()
+    waiting = []
+
+    def change(state):
+        state = state if isinstance(state, dict) else {}
+        left = _seconds_left(state, now)
+        if left > 0:
+            waiting.append((int(state.get("count", 0)), left))
+            return state or None
+        count = int(state.get("count", 0)) + 1
+        return {"count": count, "until": to_iso(now + timedelta(seconds=pin_wait(count)))}
+
+    new = store.update_setting(FAILURES_PREFIX + key, change)
+    return waiting[0] if waiting else (int(new["count"]), 0.0)
+
+
+def _peek(store, key: str) -> tuple[int, float]:
+    """For a log that cannot be written (a snapshot): the wait the log says, this try not counted."""
+    state = store.get_setting(FAILURES_PREFIX + key) or {}
+    left = _seconds_left(state, store.now())
+    return (int(state.get("count", 0)), left) if left > 0 else (int(state.get("count", 0)) + 1, 0.0)
+
+
+def _seconds_left(state: dict, now: datetime) -> float:
+    until = from_iso(state.get("until")) if state else None
+    return (until - now).total_seconds() if until is not None and now < until else 0.0
+
+
+def _waiting(count: int, seconds: float) -> str:
+    if count >= LOCKOUT_AFTER:
+        return (f"PIN entry is locked after {count} wrong PINs; try again in {_minutes(seconds)} "
+                "(a lost PIN: faceattend staff reset NAME)")
+    return f"too many wrong PINs: wait {max(1, round(seconds))} s before the next try"
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{max(1, round(seconds))} s"
+
+
+def _a(role: str) -> str:
+    return f"an {role}" if role[0] in "aeiou" else f"a {role}"
+
+
+def _doing(action: str) -> str:
+    return {"export": "export or report", "session": "start or stop a session", "mark": "mark a person",
+            "people": "change the roster", "erase": "erase a person", "extract": "extract templates",
+            "db": "change the database", "timetable": "change the timetable", "void": "void or edit a session",
+            "staff": "manage staff accounts"}[action]
+
+
+__all__ = ["ACCOUNTS_SETTING", "AUTOMATIC", "FREE_TRIES", "LEGACY_ADMIN", "NEEDS", "PERMISSIONS", "ROLES",
+           "Account", "NotAllowed", "Permission", "accounts", "add_account", "allowed", "authorize", "check_name",
+           "find", "last_reset", "remove_account", "roles_table", "set_account_pin", "staff_required"]

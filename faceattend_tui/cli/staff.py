@@ -1,0 +1,207 @@
+"""Staff accounts on the command line: who asks (name and PIN), and `faceattend staff` and `pin`.
+
+A PIN is never an argument: it is typed on a terminal, or given to scripts in FACEATTEND_PIN
+(with FACEATTEND_STAFF naming the account).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+
+from faceattend_tui.attendance.models import plural
+from faceattend_tui.attendance.security import MIN_PIN_LENGTH, Credentials, PinError
+from faceattend_tui.attendance.staff import (
+    LEGACY_ADMIN,
+    accounts,
+    add_account,
+    authorize,
+    find,
+    remove_account,
+    roles_table,
+    set_account_pin,
+    staff_required,
+)
+from faceattend_tui.cli import EXIT_OK, say
+from faceattend_tui.cli.records import CommandError, writable
+from faceattend_tui.config import Settings
+
+STAFF_VARIABLE = "FACEATTEND_STAFF"
+PIN_VARIABLE = "FACEATTEND_PIN"
+EXIT_REFUSED = 4  # a staff PIN was needed and not given, wrong, or the account's role may not
+RESET_PHRASE = "reset the pin"
+
+
+def credentials(store) -> Credentials | None:
+    """Who runs this command: from the environment, or asked on the terminal; None when nothing asks."""
+    if not staff_required(store):
+        return None
+    pin = os.environ.get(PIN_VARIABLE)
+    if pin is not None:
+        return Credentials(os.environ.get(STAFF_VARIABLE, ""), pin)
+    if not sys.stdin.isatty():
+        raise CommandError(f"this needs a staff name and PIN: run it on a terminal, or set {STAFF_VARIABLE} and "
+                           f"{PIN_VARIABLE} for a script", EXIT_REFUSED)
+    name = os.environ.get(STAFF_VARIABLE) or ("" if len(accounts(store)) == 1 else input("staff name: ").strip())
+    return Credentials(name, getpass.getpass("staff PIN: "))
+
+
+def authorized(store, action: str, fallback: str | None = None) -> str:
+    """The staff member to record for `action`; CommandError (exit 4) when refused."""
+    try:
+        return authorize(store, action, credentials(store), fallback)
+    except PinError as exc:
+        raise CommandError(str(exc), EXIT_REFUSED) from None
+
+
+def new_pin(whose: str) -> str:
+    """A new PIN, typed twice (or FACEATTEND_NEW_PIN for a script)."""
+    given = os.environ.get("FACEATTEND_NEW_PIN")
+    if given is not None:
+        pin, again = given, given
+    elif not sys.stdin.isatty():
+        raise CommandError("a new PIN is typed on a terminal (or given in FACEATTEND_NEW_PIN for a script)")
+    else:
+        pin = getpass.getpass(f"new PIN for {whose} (at least {MIN_PIN_LENGTH} characters): ")
+        again = getpass.getpass("again: ")
+    if len(pin) < MIN_PIN_LENGTH:
+        raise CommandError(f"a PIN has at least {MIN_PIN_LENGTH} characters")
+    if pin != again:
+        raise CommandError("the two PINs differ")
+    return pin
+
+
+# ----- faceattend staff ----------------------------------------------------------------------
+
+
+def cmd_staff_add(args: argparse.Namespace, settings: Settings) -> int:
+    with writable(settings, "staff") as attendance:
+        try:
+            account = add_account(attendance.store, args.name, args.role, new_pin(args.name), attendance.user)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+    say(f"staff account {account.name} added ({account.role})")
+    return EXIT_OK
+
+
+def cmd_staff_list(args: argparse.Namespace, settings: Settings) -> int:
+    from faceattend_tui.cli.records import snapshot
+
+    with snapshot(settings) as store:
+        found = accounts(store)
+    for account in sorted(found.values(), key=lambda a: a.name.casefold()):
+        since = f"since {account.created:%Y-%m-%d}" if account.created else "from the single staff PIN"
+        print(f"{account.name:32s} {account.role:7s} {since}" + (f" (added by {account.by})" if account.by else ""))
+    say(plural(len(found), "staff account") if found else "no staff accounts: nothing asks for a PIN")
+    return EXIT_OK
+
+
+def cmd_staff_remove(args: argparse.Namespace, settings: Settings) -> int:
+    with writable(settings, "staff") as attendance:
+        try:
+            account = remove_account(attendance.store, args.name, attendance.user)
+        except (LookupError, ValueError) as exc:
+            raise CommandError(str(exc)) from None
+        left = staff_required(attendance.store)
+    say(f"staff account {account.name} removed" + ("" if left else "; no account is left, nothing asks for a PIN"))
+    return EXIT_OK
+
+
+def cmd_staff_reset(args: argparse.Namespace, settings: Settings) -> int:
+    """A lost PIN: a new one without the old, for whoever may write to the data root. Loud and audited."""
+    if not os.access(settings.data, os.W_OK):
+        raise CommandError(f"{settings.data}: a PIN reset needs write access to the data root", EXIT_REFUSED)
+    with writable(settings) as attendance:
+        store = attendance.store
+        if find(store, args.name) is None:
+            raise CommandError(f"no staff account named {args.name!r}")
+        say(f"This gives {args.name} a new PIN without the old one. It is recorded in the audit log as a "
+            f"PIN reset by {attendance.user}, and every station says so until {args.name} chooses a new PIN.")
+        if not args.yes and (not sys.stdin.isatty()
+                             or input(f'type "{RESET_PHRASE}" to go on: ').strip().lower() != RESET_PHRASE):
+            raise CommandError("not reset")
+        account = set_account_pin(store, args.name, new_pin(args.name), attendance.user, reset=True)
+    say(f"the PIN of {account.name} was reset")
+    return EXIT_OK
+
+
+def cmd_staff_roles(args: argparse.Namespace, settings: Settings) -> int:
+    print(roles_table())
+    return EXIT_OK
+
+
+# ----- faceattend pin: one's own PIN ----------------------------------------------------------
+
+
+def cmd_pin(args: argparse.Namespace, settings: Settings) -> int:
+    """Change one's own PIN; with no account yet, make the first admin ("admin"); --clear, --reset."""
+    if args.reset:
+        return _reset_only(args, settings)
+    with writable(settings) as attendance:
+        store = attendance.store
+        if not staff_required(store):
+            if args.clear:
+                raise CommandError("there is no staff PIN to clear")
+            account = add_account(store, LEGACY_ADMIN, "admin", new_pin(LEGACY_ADMIN), attendance.user)
+            say(f"staff PIN set: the admin account {account.name!r} (add others with: faceattend staff add)")
+            return EXIT_OK
+        name = authorized(store, "staff" if args.clear else "export")  # any role may change its own PIN
+        if args.clear:
+            return _clear(store, name)
+        set_account_pin(store, name, new_pin(name), name)
+    say(f"the PIN of {name} was changed")
+    return EXIT_OK
+
+
+def _clear(store, name: str) -> int:
+    """No PIN from now on: only when one account is left, its own."""
+    if len(accounts(store)) > 1:
+        raise CommandError("there are several staff accounts: remove them with faceattend staff remove NAME")
+    remove_account(store, name, name)
+    say("staff PIN cleared: nothing asks for a PIN now")
+    return EXIT_OK
+
+
+def _reset_only(args: argparse.Namespace, settings: Settings) -> int:
+    """`pin --reset`: the reset of the only account."""
+    with writable(settings) as attendance:
+        found = accounts(attendance.store)
+    if len(found) != 1:
+        raise CommandError("name the account to reset: faceattend staff reset NAME" if found
+                           else "there is no staff PIN to reset")
+    args.name, args.yes = next(iter(found)), False
+    return cmd_staff_reset(args, settings)
+
+
+def add_staff_commands(sub, add_data, records_command) -> None:
+    p = sub.add_parser("pin", help="change your own staff PIN (with no staff account yet: make the admin's)")
+    add_data(p)
+    p.add_argument("--clear", action="store_true", help="no PIN from now on (only with one account; asks its PIN)")
+    p.add_argument("--reset", action="store_true", help="a lost PIN of the only account (as staff reset NAME)")
+    p.set_defaults(func=records_command("cmd_pin", "staff"))
+
+    p = sub.add_parser("staff", help="named staff accounts and their roles: add, list, remove, reset, roles")
+    staff = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    q = staff.add_parser("add", help="a new account (asks for its PIN; the first account is an admin)")
+    add_data(q)
+    q.add_argument("name", help="the staff member's name (letters, digits, spaces, . - _)")
+    q.add_argument("--role", choices=("admin", "staff", "viewer"), default="staff",
+                   help="admin: everything; staff: sessions and marks; viewer: look and export")
+    q.set_defaults(func=records_command("cmd_staff_add", "staff"))
+    q = staff.add_parser("list", help="the accounts and their roles (no PIN is shown or needed)")
+    add_data(q)
+    q.set_defaults(func=records_command("cmd_staff_list", "staff"))
+    q = staff.add_parser("remove", help="remove an account (the last admin goes only with the last account)")
+    add_data(q)
+    q.add_argument("name", help="the account's name")
+    q.set_defaults(func=records_command("cmd_staff_remove", "staff"))
+    q = staff.add_parser("reset", help="a lost PIN: a new one without the old (needs write access to the data "
+                                       "root; audited, and every station says so)")
+    add_data(q)
+    q.add_argument("name", help="the account's name")
+    q.add_argument("--yes", action="store_true", help="do not ask for the confirmation phrase")
+    q.set_defaults(func=records_command("cmd_staff_reset", "staff"))
+    q = staff.add_parser("roles", help="which role may do what")
+    q.set_defaults(func=records_command("cmd_staff_roles", "staff"), data=None, database=None, config=None)

@@ -1,0 +1,237 @@
+"""Named staff accounts: roles, PINs that lock per account (also under a burst of tries), the command line
+that asks for them, and the single PIN of older logs becoming the admin's."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from both_logs import BACKENDS, data_root, open_store
+from fakes import FakeClock
+
+from faceattend_tui.attendance import Attendance, PinError, hash_pin, open_snapshot
+from faceattend_tui.attendance.security import FREE_TRIES, PIN_SETTING, Credentials, pin_wait
+from faceattend_tui.attendance.staff import (
+    accounts,
+    add_account,
+    authorize,
+    remove_account,
+    roles_table,
+    set_account_pin,
+)
+from faceattend_tui.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+ADMIN, STAFF, VIEWER = ("Ada", "246813"), ("Dana", "135792"), ("Vic", "975310")
+
+
+@pytest.fixture(params=BACKENDS)
+def data(request, tmp_path):
+    return data_root(request, tmp_path)
+
+
+def with_accounts(store) -> None:
+    add_account(store, ADMIN[0], "admin", ADMIN[1], "setup")
+    add_account(store, STAFF[0], "staff", STAFF[1], "setup")
+    add_account(store, VIEWER[0], "viewer", VIEWER[1], "setup")
+
+
+def refused(store, action, who) -> str:
+    with pytest.raises(PinError) as caught:
+        authorize(store, action, Credentials(*who))
+    return str(caught.value)
+
+
+def test_without_accounts_nothing_asks_and_the_machine_user_is_recorded(data):
+    with open_store(data) as store:
+        assert authorize(store, "erase", None, "maria") == "maria"
+
+
+def test_each_role_may_do_its_own_actions_and_no_more(data):
+    with open_store(data) as store:
+        with_accounts(store)
+        assert authorize(store, "export", Credentials(*VIEWER)) == "Vic"
+        assert "Vic is a viewer: to start or stop a session needs a staff account" in refused(store, "session", VIEWER)
+        assert authorize(store, "session", Credentials(*STAFF)) == "Dana"
+        assert authorize(store, "mark", Credentials("dana", STAFF[1])) == "Dana"  # any case of the name
+        assert "needs an admin account" in refused(store, "people", STAFF)
+        for action in ("people", "erase", "extract", "db", "staff"):
+            assert authorize(store, action, Credentials(*ADMIN)) == "Ada"
+        assert "give your staff name" in refused(store, "export", ("", ADMIN[1]))  # several accounts: a name
+        denied = [e for e in store.audit_log() if e.action == "staff.denied"]
+        assert [(e.user, e.details["action"]) for e in denied] == [("Vic", "session"), ("Dana", "people")]
+
+
+def test_wrong_pins_wait_then_lock_per_account_and_are_audited(tmp_path):
+    clock = FakeClock()
+    store = open_store(tmp_path / "data", clock=clock)
+    with_accounts(store)
+    messages = []
+    for attempt in range(1, 11):
+        messages.append(refused(store, "session", ("Dana", "000000")))
+        if pin_wait(attempt):  # a wait started: even the right PIN waits for it
+            assert "wait" in refused(store, "session", STAFF) or "locked" in refused(store, "session", STAFF)
+        clock.advance(seconds=61)
+    assert messages[:4] == ["wrong PIN, 9 tries left", "wrong PIN, 8 tries left",
+                            "wrong PIN, 7 tries left; wait 2 s before the next",
+                            "wrong PIN, 6 tries left; wait 4 s before the next"]
+    assert "locked after 10 wrong PINs; try again in 15 min" in messages[-1]
+    assert "locked" in refused(store, "session", STAFF)  # even the right PIN, during the lockout
+    assert authorize(store, "session", Credentials(*ADMIN)) == "Ada"  # another account is not locked out
+    clock.advance(minutes=15)
+    assert authorize(store, "session", Credentials(*STAFF)) == "Dana"
+    fails = [e for e in store.audit_log() if e.action == "pin.fail"]
+    assert len(fails) == 10 and {e.details["staff"] for e in fails} == {"Dana"}
+    assert "wrong staff name or PIN" in refused(store, "export", ("Nobody", "123456"))
+
+
+def test_thirty_wrong_pins_at_once_are_held_like_thirty_in_a_row(data):
+    with open_store(data) as store:
+        with_accounts(store)
+        outcomes = []
+
+        def attack() -> None:
+            try:
+                authorize(store, "session", Credentials("Dana", "000000"))
+                outcomes.append("accepted")
+            except PinError as exc:
+                outcomes.append(str(exc))
+
+        threads = [threading.Thread(target=attack) for _ in range(30)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        checked = [e for e in store.audit_log() if e.action == "pin.fail"]
+        waited = [e for e in store.audit_log() if e.action == "pin.refused"]
+        assert "accepted" not in outcomes and len(outcomes) == 30
+        assert len(checked) == FREE_TRIES  # after these, every try met the wait the last one started
+        assert len(checked) + len(waited) == 30  # every try is in the audit
+        assert "wait" in refused(store, "session", STAFF)  # the right PIN too waits its turn
+
+
+def test_a_log_with_the_single_staff_pin_has_one_admin_named_admin(data):
+    with open_store(data) as store:
+        store.set_setting(PIN_SETTING, hash_pin("246813"))
+        assert list(accounts(store)) == ["admin"] and accounts(store)["admin"].role == "admin"
+        assert authorize(store, "erase", "246813") == "admin"  # a bare PIN, as before
+        add_account(store, "Dana", "staff", "135792", "admin")
+        assert store.get_setting(PIN_SETTING) is None and sorted(accounts(store)) == ["Dana", "admin"]
+        assert authorize(store, "staff", Credentials("admin", "246813")) == "admin"
+
+
+def test_the_last_admin_goes_only_with_the_last_account(data):
+    with open_store(data) as store:
+        with pytest.raises(ValueError, match="first staff account must be an admin"):
+            add_account(store, "Dana", "staff", "135792", "x")
+        with_accounts(store)
+        with pytest.raises(ValueError, match="last admin"):
+            remove_account(store, "Ada", "Ada")
+        with pytest.raises(ValueError, match="what the station does on its own"):
+            add_account(store, "Station", "staff", "135792", "Ada")
+        remove_account(store, "Dana", "Ada")
+        remove_account(store, "Vic", "Ada")
+        remove_account(store, "Ada", "Ada")
+        assert authorize(store, "erase", None, "maria") == "maria"  # nothing asks any more
+
+
+def test_a_new_pin_replaces_the_old_and_a_reset_is_audited_as_such(tmp_path):
+    with open_store(tmp_path / "data") as store:
+        with_accounts(store)
+        set_account_pin(store, "Dana", "864200", "Ada", reset=True)
+        assert "wrong PIN" in refused(store, "session", STAFF)
+        assert authorize(store, "session", Credentials("Dana", "864200")) == "Dana"
+        reset = next(e for e in store.audit_log() if e.action == "staff.reset")
+        assert reset.user == "Ada" and "lost PIN" in reset.details["warning"]
+
+
+def test_the_roles_table_in_the_readme_is_the_one_the_code_applies():
+    assert roles_table() in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+# ----- the command line ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def staffed(tmp_path, monkeypatch) -> Path:
+    """A data root with a person and three accounts; no PIN in the environment."""
+    data = tmp_path / "data"
+    with open_store(data) as store:
+        Attendance(store).add_person("Céline Gérard", person_id="S3")
+        with_accounts(store)
+    for name in ("FACEATTEND_STAFF", "FACEATTEND_PIN", "FACEATTEND_NEW_PIN"):
+        monkeypatch.delenv(name, raising=False)
+    return data
+
+
+def as_staff(monkeypatch, who) -> None:
+    monkeypatch.setenv("FACEATTEND_STAFF", who[0])
+    monkeypatch.setenv("FACEATTEND_PIN", who[1])
+
+
+def test_commands_that_change_or_export_records_refuse_without_a_pin(staffed, monkeypatch, capsys):
+    data = str(staffed)
+    for argv in (["people", "remove", "S3", "--erase"], ["people", "edit", "S3", "--name", "X"], ["export"],
+                 ["report"], ["staff", "add", "Eve"]):
+        assert main([*argv, "--data", data]) == 4, argv
+        assert "needs a staff name and PIN" in capsys.readouterr().err
+    as_staff(monkeypatch, STAFF)
+    assert main(["people", "remove", "S3", "--erase", "--data", data]) == 4
+    assert "Dana is a staff: to erase a person needs an admin account" in capsys.readouterr().err
+    assert main(["people", "list", "--data", data]) == 0  # reading the roster asks nothing
+    as_staff(monkeypatch, ADMIN)
+    assert main(["people", "edit", "S3", "--name", "Céline G.", "--data", data]) == 0
+    with open_snapshot(staffed) as store:
+        edit = next(e for e in store.audit_log() if e.action == "person.update")
+    assert edit.user == "Ada"
+
+
+def test_a_pin_is_asked_on_a_terminal(staffed, monkeypatch, capsys):
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    monkeypatch.setattr("builtins.input", lambda prompt="": "Ada")
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": ADMIN[1])
+    assert main(["people", "edit", "S3", "--groups", "3A", "--data", str(staffed)]) == 0
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": "000000")
+    assert main(["people", "edit", "S3", "--groups", "3B", "--data", str(staffed)]) == 4
+    assert "wrong PIN, 9 tries left" in capsys.readouterr().err
+
+
+def test_staff_accounts_from_the_command_line(tmp_path, monkeypatch, capsys):
+    data = str(tmp_path / "data")
+    for name in ("FACEATTEND_STAFF", "FACEATTEND_PIN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("FACEATTEND_NEW_PIN", "246813")
+    assert main(["pin", "--data", data]) == 0  # the first PIN makes the admin "admin", as the single PIN did
+    assert "the admin account 'admin'" in capsys.readouterr().err
+    as_staff(monkeypatch, ("admin", "246813"))
+    monkeypatch.setenv("FACEATTEND_NEW_PIN", "135792")
+    assert main(["staff", "add", "Dana", "--role", "viewer", "--data", data]) == 0
+    assert main(["staff", "list", "--data", data]) == 0
+    out = capsys.readouterr().out
+    assert "Dana" in out and "viewer" in out and "admin" in out and "246813" not in out
+    assert main(["staff", "remove", "admin", "--data", data]) == 2
+    assert "last admin" in capsys.readouterr().err
+    monkeypatch.setenv("FACEATTEND_NEW_PIN", "999999")
+    assert main(["staff", "reset", "Dana", "--yes", "--data", data]) == 0
+    as_staff(monkeypatch, ("Dana", "999999"))
+    assert main(["export", "--data", data]) == 3  # allowed; nothing to export yet
+    with open_snapshot(Path(data)) as store:
+        entries = [e for e in store.audit_log() if e.action.startswith("staff.")]
+    assert [e.action for e in entries] == ["staff.add", "staff.add", "staff.reset"]
+    assert entries[1].user == "admin" and entries[1].details == {"staff": "Dana", "role": "viewer"}
+
+
+def test_a_command_reading_the_log_honours_the_lockout_it_cannot_count(staffed, monkeypatch, capsys):
+    monkeypatch.setattr("faceattend_tui.attendance.staff.UNCOUNTED_PAUSE", 0)
+    as_staff(monkeypatch, ("Vic", "000000"))
+    assert main(["export", "--data", str(staffed)]) == 4  # exports read the file as it is, never writing
+    assert "cannot count tries" in capsys.readouterr().err
+    with open_store(staffed) as store:  # the station counted ten wrong PINs for Vic
+        for _ in range(10):
+            store.update_setting("staff_failures:Vic", lambda s: {"count": (s or {}).get("count", 0) + 1,
+                                                                   "until": "2999-01-01T00:00:00+00:00"})
+    as_staff(monkeypatch, VIEWER)
+    assert main(["export", "--data", str(staffed)]) == 4
+    assert "locked after 10 wrong PINs" in capsys.readouterr().err

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import tomllib
 
+from faceattend_tui import text
+
 CONFIG_NAME = "faceattend.toml"
 ENV_PREFIX = "FACEATTEND_"
 IMAGES_DIR = "database_image"
@@ -70,6 +72,23 @@ def zone_name(value: str) -> str | None:
         zoneinfo.ZoneInfo(value)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
         return "is not a time zone name such as Europe/Paris (or empty: this machine's zone)"
+    return None
+
+
+def locale_name(value: str) -> str | None:
+    """Why a locale is not usable, or None (empty: this machine's)."""
+    if not value or text.language_tag(value):
+        return None
+    return "is not a language tag such as fr-FR, de or sv (or empty: this machine's)"
+
+
+def code_list(value: str) -> str | None:
+    """Why a list of absence codes is not usable, or None."""
+    codes = [c.strip() for c in value.split(",") if c.strip()]
+    wrong = [c for c in codes if not text.is_word(c) or c in ("present", "late", "absent")]
+    if wrong:
+        return (f"has {', '.join(repr(c) for c in wrong)}: codes are lower-case words (a-z, digits, - and _), "
+                "not present, late or absent")
     return None
 
 
@@ -142,6 +161,24 @@ class Settings:
     # records
     timezone: str = setting("", "time zone of exports and reports, e.g. Europe/Paris (empty: this machine's)",
                              check=zone_name)
+    absence_codes: str = setting("excused, sick, leave", "statuses staff may mark beside present, late and "
+                                 "absent, comma-separated; reports count them apart, rates leave them out",
+                                 check=code_list)
+    export_dir: str = setting("", "a folder (a shared drive) each session's sheet is written to when it ends "
+                                  "(empty: none)")
+    export_formats: str = setting("csv", "the sheets written there: csv, json or both", ("csv", "json", "both"))
+    locale: str = setting("", "language of names: how they sort, e.g. fr-FR or sv (empty: this machine's); "
+                              "the door speaks it too", check=locale_name)
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """The absence codes, in the order given."""
+        return tuple(dict.fromkeys(c.strip() for c in self.absence_codes.split(",") if c.strip()))
+
+    @property
+    def locale_tag(self) -> str:
+        """The `locale` setting as a language tag, e.g. "fr-FR"; this machine's when it is empty."""
+        return text.resolve(self.locale)
 
     @property
     def images_dir(self) -> Path:

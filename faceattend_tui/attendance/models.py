@@ -17,12 +17,20 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from faceattend_tui.text import is_word
+
 from .common import from_iso, to_iso
 
 PRESENT = "present"
 LATE = "late"
 ABSENT = "absent"
 STATUSES = (PRESENT, LATE, ABSENT)
+DEFAULT_CODES = ("excused", "sick", "leave")
+
+
+def is_code(status: str) -> bool:
+    """An absence code (a status beside present, late and absent); one no longer configured still loads."""
+    return is_word(status) and status not in STATUSES
 NO_SESSION = "-"  # a roster person's state while no session runs
 
 ACTIVE = "active"
@@ -163,10 +171,17 @@ class Session:
     station: str | None = None
     group: str | None = None  # None: everyone
     expected: list[str] = field(default_factory=list)  # person ids, recorded at the start (and joiners)
+    voided_at: datetime | None = None  # a voided session is kept, and left out of reports
+    voided_by: str = ""
+    void_reason: str = ""
 
     @property
     def active(self) -> bool:
         return self.ended_at is None
+
+    @property
+    def voided(self) -> bool:
+        return self.voided_at is not None
 
     @property
     def late_deadline(self) -> datetime | None:
@@ -185,7 +200,8 @@ class Session:
     def to_doc(self) -> dict:
         return {"id": self.id, "name": self.name, "started_at": to_iso(self.started_at),
                 "ended_at": to_iso(self.ended_at), "late_after_minutes": self.late_after_minutes,
-                "station": self.station, "group": self.group, "expected": list(self.expected)}
+                "station": self.station, "group": self.group, "expected": list(self.expected),
+                "voided_at": to_iso(self.voided_at), "voided_by": self.voided_by, "void_reason": self.void_reason}
 
     @classmethod
     def from_doc(cls, doc: dict) -> Session:
@@ -194,7 +210,9 @@ class Session:
             raise ValueError("expected must be a list of person ids")
         return cls(id=int(doc["id"]), name=_text(doc["name"], "session name"), started_at=_when(doc["started_at"]),
                    ended_at=from_iso(doc.get("ended_at")), late_after_minutes=_opt_float(doc.get("late_after_minutes")),
-                   station=_opt_str(doc.get("station")), group=_opt_str(doc.get("group")), expected=list(expected))
+                   station=_opt_str(doc.get("station")), group=_opt_str(doc.get("group")), expected=list(expected),
+                   voided_at=from_iso(doc.get("voided_at")), voided_by=str(doc.get("voided_by") or ""),
+                   void_reason=str(doc.get("void_reason") or ""))
 
 
 @dataclass
@@ -253,7 +271,7 @@ class Mark:
     @classmethod
     def from_doc(cls, doc: dict) -> Mark:
         status = doc["status"]
-        if status not in STATUSES:
+        if status not in STATUSES and not is_code(status):
             raise ValueError(f"unknown status {status!r}")
         return cls(session_id=int(doc["session_id"]), person_id=_text(doc["person_id"], "person id"), status=status,
                    reason=str(doc.get("reason") or ""), by=str(doc.get("by") or ""), at=_when(doc["at"]),
@@ -286,6 +304,7 @@ class Counts:
     present: int = 0
     late: int = 0
     absent: int = 0
+    excused: dict[str, int] = field(default_factory=dict)  # by absence code: counted apart, not in rates
 
     @property
     def attended(self) -> int:
@@ -293,10 +312,18 @@ class Counts:
 
     @property
     def total(self) -> int:
+        """The sessions (or people) one was expected at: absence codes are left out."""
         return self.present + self.late + self.absent
 
+    @property
+    def excused_total(self) -> int:
+        return sum(self.excused.values())
+
     def add(self, status: str, step: int = 1) -> None:
-        setattr(self, status, getattr(self, status) + step)
+        if status in STATUSES:
+            setattr(self, status, getattr(self, status) + step)
+        else:
+            self.excused[status] = self.excused.get(status, 0) + step
 
 
 @dataclass(frozen=True)

@@ -142,8 +142,18 @@ create trigger {table}_notify after insert or update or delete on {table}
     for each statement execute function faceattend_table_changed();
 """ for table in ("people", "person_groups", "sessions", "expected", "marks", "settings", "template_sets"))
 
+# Voided sessions are kept with who voided them and why; marks take absence codes (excused, sick ...)
+# beside present, late and absent.
+V2 = """
+alter table sessions add column voided_at timestamptz, add column voided_by text not null default '',
+    add column void_reason text not null default '';
+alter table marks drop constraint marks_status_check;
+alter table marks add constraint marks_status_check check (status ~ '^[a-z][a-z0-9_-]{0,31}$');
+"""
+
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "people, groups, sessions, expected rosters, check-ins, marks, audit, settings, templates", V1),
+    (2, "voided sessions; absence codes in marks", V2),
 ]
 LATEST = MIGRATIONS[-1][0]
 

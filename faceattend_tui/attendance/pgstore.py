@@ -19,7 +19,7 @@ import json
 import logging
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as WaitedTooLong
 from dataclasses import dataclass, field
@@ -35,7 +35,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from faceattend_tui.files import make_private_dir
 
 from .common import Clock, aware, local_now
-from .models import AuditEntry, Checkin, Mark, Person, Session
+from .models import AuditEntry, Checkin, Mark, Person, Session, plural
 from .pgschema import (
     CHANNEL,
     LATEST,
@@ -335,6 +335,22 @@ class PgStore(Store):
                 conn.execute("insert into settings (key, value) values (%s, %s) "
                              "on conflict (key) do update set value = excluded.value", [key, Jsonb(value)])
 
+    def exclusive(self) -> contextlib.AbstractContextManager:
+        return contextlib.nullcontext()  # the database's row locks keep writers in turn
+
+    def update_setting(self, key: str, change: Callable[[Any], Any]) -> Any:
+        """Read, change and write a setting with its row locked: other stations' changes wait their turn."""
+        with self._tx() as conn:
+            conn.execute("insert into settings (key, value) values (%s, 'null'::jsonb) on conflict (key) do nothing",
+                         [key])
+            old = conn.execute("select value from settings where key = %s for update", [key]).fetchone()[0]
+            new = change(old)
+            if new is None:
+                conn.execute("delete from settings where key = %s", [key])
+            else:
+                conn.execute("update settings set value = %s where key = %s", [Jsonb(new), key])
+        return new
+
     # -- people
 
     PERSON = ("select p.id, p.name, p.created, p.folder, p.state, p.left_at, p.images, "
@@ -391,8 +407,10 @@ class PgStore(Store):
     # -- sessions
 
     SESSION = ("select s.id, s.name, s.started_at, s.ended_at, s.late_after_minutes, s.station, s.group_name, "
-               "array(select e.person_id from expected e where e.session_id = s.id order by e.position) "
-               "from sessions s")
+               "array(select e.person_id from expected e where e.session_id = s.id order by e.position), "
+               "s.voided_at, s.voided_by, s.void_reason from sessions s")
+    EDITABLE = {"name": "name", "group": "group_name", "late_after_minutes": "late_after_minutes",
+                "voided_at": "voided_at", "voided_by": "voided_by", "void_reason": "void_reason"}
 
     def create_session(self, session: Session) -> Session:
         session.started_at = aware(session.started_at)
@@ -411,6 +429,24 @@ class PgStore(Store):
                             [aware(ended_at), session_id]).rowcount == 0:
                 raise NotFoundError(f"no session with id {session_id}")
         self._flush_seen_quietly()
+        return self.session(session_id)
+
+    def update_session(self, session_id: int, changes: dict, expected: list[str] | None = None) -> Session:
+        columns = {self.EDITABLE[k]: (aware(v) if isinstance(v, datetime) else v) for k, v in changes.items()}
+        with self._tx() as conn:
+            if columns:
+                assignments = ", ".join(f"{c} = %s" for c in columns)
+                if conn.execute(f"update sessions set {assignments} where id = %s",  # noqa: S608 (fixed names)
+                                [*columns.values(), session_id]).rowcount == 0:
+                    raise NotFoundError(f"no session with id {session_id}")
+            if "late_after_minutes" in changes:  # lateness follows the new deadline, from the stored times
+                conn.execute("update checkins c set late = coalesce(c.time > s.started_at + s.late_after_minutes "
+                             "* interval '1 minute', false) from sessions s where s.id = c.session_id "
+                             "and c.session_id = %s", [session_id])
+            if expected is not None:
+                conn.execute("delete from expected where session_id = %s", [session_id])
+                _insert_expected(conn, session_id, list(dict.fromkeys(expected)))
+        self._forget_cache()  # its check-ins may be late or not now
         return self.session(session_id)
 
     def add_expected(self, session_id: int, person_ids: list[str]) -> list[str]:
@@ -601,16 +637,19 @@ class PgStore(Store):
             conn = self._local.conn
             held = self.counts()
             if held["people"] or held["sessions"]:
-                raise StoreError(f"the database {self.masked} already holds {held['people']} people and "
-                                 f"{held['sessions']} sessions; import into an empty database")
+                there = f"{plural(held['people'], 'person', 'people')} and {plural(held['sessions'], 'session')}"
+                raise StoreError(f"the database {self.masked} already holds {there}; "
+                                 "import into an empty database")
             people = source.people()
             self.save_people(people)
             known = {p.id for p in people}
             for session in source.sessions():
                 conn.execute("insert into sessions (id, name, started_at, ended_at, late_after_minutes, station, "
-                             "group_name) values (%s, %s, %s, %s, %s, %s, %s)",
+                             "group_name, voided_at, voided_by, void_reason) "
+                             "values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                              [session.id, session.name, aware(session.started_at), session.ended_at,
-                              session.late_after_minutes, session.station, session.group])
+                              session.late_after_minutes, session.station, session.group, session.voided_at,
+                              session.voided_by, session.void_reason])
                 expected = [p for p in session.expected if p in known]
                 left_out["expected"] += len(session.expected) - len(expected)
                 _insert_expected(conn, session.id, expected)
@@ -918,9 +957,9 @@ def _person(row, zone=None) -> Person:
 
 
 def _session(row, zone=None) -> Session:
-    sid, name, started, ended, late, station, group, expected = row
+    sid, name, started, ended, late, station, group, expected, voided_at, voided_by, void_reason = row
     return Session(int(sid), name, _local(started, zone), _local(ended, zone), late, station, group,
-                   list(expected or []))
+                   list(expected or []), _local(voided_at, zone), voided_by or "", void_reason or "")
 
 
 def _checkin(row, zone=None) -> Checkin:

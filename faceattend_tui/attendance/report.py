@@ -12,20 +12,24 @@ import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 
+from faceattend_tui.text import collation, fold
+
 from .export import BOM, csv_cell, date_and_time, local_iso, sessions_in_range, time_zone
 from .models import ABSENT, LATE, PRESENT, Counts, Person, Session, join_groups
 from .store import Store
 
 # The documented columns and keys (README, "Exports and reports"). New ones go at the end; none is
-# ever renamed or moved. A session's start (`date`, as it was first named) is ISO 8601 with its UTC
-# offset, on the clock of the `timezone` setting, then again as a date and a time of day for
-# spreadsheets; people rows leave the three empty.
-COLUMNS = ("row", "id", "name", "date", "group", "expected", "present", "late", "absent", "rate", "start_date",
-           "start_time")
+# ever renamed or moved. A CSV report holds one kind of row (`--by person` or `--by session`). A
+# session's start (`date`, as it was first named) is ISO 8601 with its UTC offset, on the clock of
+# the `timezone` setting, then again as a date and a time of day for spreadsheets.
+PERSON_COLUMNS = ("id", "name", "group", "expected", "present", "late", "absent", "rate", "excused")
+SESSION_COLUMNS = ("id", "name", "date", "start_date", "start_time", "group", "expected", "present", "late", "absent",
+                   "rate", "excused")
+CSV_COLUMNS = {"person": PERSON_COLUMNS, "session": SESSION_COLUMNS}
 JSON_KEYS = ("generated_at", "from", "to", "group", "people", "sessions")
-JSON_PERSON_KEYS = ("id", "name", "group", "expected", "present", "late", "absent", "rate")
+JSON_PERSON_KEYS = ("id", "name", "group", "expected", "present", "late", "absent", "rate", "excused")
 JSON_SESSION_KEYS = ("id", "name", "date", "group", "expected", "present", "late", "absent", "rate", "start_date",
-                     "start_time")
+                     "start_time", "excused")
 
 
 def attended_share(counts: Counts) -> float | None:
@@ -63,20 +67,29 @@ class Report:
     sessions: list[SessionLine]
     people: list[PersonLine]
     zone: tzinfo | None = None  # the clock its times are written on (None: this machine's)
+    locale: str | None = None  # the order of names (the `locale` setting; None: this machine's)
 
     def below(self, rate: float) -> list[PersonLine]:
         """People whose attendance rate is under `rate` (0..1), lowest first."""
         found = [p for p in self.people if p.rate is not None and p.rate < rate]
-        return sorted(found, key=lambda p: (p.rate, p.person.name.casefold()))
+        key = collation(self.locale)
+        return sorted(found, key=lambda p: (p.rate, key(p.person.name), p.person.id))
 
 
 def build_report(store: Store, date_from: date, date_to: date, group: str | None = None,
-                 zone: str | tzinfo | None = None) -> Report:
-    """`zone`: the `timezone` setting, whose days the dates are and on whose clock times are written."""
+                 zone: str | tzinfo | None = None, locale: str | None = None, voided: bool = False) -> Report:
+    """`zone`: the `timezone` setting, whose days the dates are and on whose clock times are written;
+    `locale`: the `locale` setting, the order of names. `group` is found case and accents aside ("3a"
+    selects 3A), and the report names it as it is stored. Voided sessions count only with `voided`;
+    absence codes (excused, sick ...) are counted apart and left out of the rates."""
     zone = time_zone(zone)
     people = {p.id: p for p in store.people()}
-    chosen = [s for s in sessions_in_range(store.sessions(), date_from, date_to, zone)
-              if group is None or s.group in (group, None)]
+    in_range = [s for s in sessions_in_range(store.sessions(), date_from, date_to, zone) if voided or not s.voided]
+    spellings = group_spellings(group, [s.group for s in in_range if s.group],
+                                [g for p in people.values() for g in p.groups])
+    if spellings:
+        group = group if group in spellings else min(spellings)
+    chosen = [s for s in in_range if group is None or s.group is None or s.group in spellings]
     lines: dict[str, PersonLine] = {}
     session_lines = []
     for session in chosen:
@@ -84,14 +97,24 @@ def build_report(store: Store, date_from: date, date_to: date, group: str | None
         outcomes = store.outcomes(session.id)
         for person_id in dict.fromkeys([*session.expected, *outcomes]):
             person = people.get(person_id)
-            if person is None or (group is not None and session.group is None and group not in person.groups):
+            if person is None or (group is not None and session.group is None and spellings.isdisjoint(person.groups)):
                 continue  # erased, or not in the group this report is about
             status = outcomes.get(person_id, ABSENT)
             counts.add(status)
             lines.setdefault(person_id, PersonLine(person)).counts.add(status)
         session_lines.append(SessionLine(session, counts))
-    ordered = sorted(lines.values(), key=lambda p: (p.person.name.casefold(), p.person.id))
-    return Report(date_from, date_to, group, session_lines, ordered, zone)
+    key = collation(locale)
+    ordered = sorted(lines.values(), key=lambda p: (key(p.person.name), p.person.id))
+    return Report(date_from, date_to, group, session_lines, ordered, zone, locale)
+
+
+def group_spellings(group: str | None, *stored: list[str]) -> set[str]:
+    """The stored names of the group `group` names, case and accents aside ("3a": {"3A"}); just `group`
+    when nothing stored matches (None: no group)."""
+    if group is None:
+        return set()
+    wanted = fold(group.strip())
+    return {g for names in stored for g in names if fold(g) == wanted} or {group}
 
 
 def _rate(value: float | None) -> float | None:
@@ -99,34 +122,46 @@ def _rate(value: float | None) -> float | None:
 
 
 def report_rows(report: Report) -> list[dict]:
-    """Person rows, then session rows, keyed by COLUMNS."""
+    """Person rows, then session rows ("row" says which), keyed by the columns of both kinds."""
     rows = []
     for line in report.people:
         c = line.counts
         rows.append({"row": "person", "id": line.person.id, "name": line.person.name, "date": None,
                      "group": join_groups(line.person.groups), "expected": c.total, PRESENT: c.present, LATE: c.late,
-                     ABSENT: c.absent, "rate": _rate(line.rate), "start_date": None, "start_time": None})
+                     ABSENT: c.absent, "rate": _rate(line.rate), "start_date": None, "start_time": None,
+                     "excused": c.excused_total, "codes": dict(c.excused)})
     for line in report.sessions:
         s, c = line.session, line.counts
         day, time_of_day = date_and_time(s.started_at, report.zone)
         rows.append({"row": "session", "id": s.id, "name": s.name, "date": local_iso(s.started_at, report.zone),
                      "group": s.group or "", "expected": c.total, PRESENT: c.present, LATE: c.late, ABSENT: c.absent,
-                     "rate": _rate(line.rate), "start_date": day, "start_time": time_of_day})
+                     "rate": _rate(line.rate), "start_date": day, "start_time": time_of_day,
+                     "excused": c.excused_total, "codes": dict(c.excused)})
     return rows
 
 
-def report_csv(report: Report, bom: bool = True) -> str:
+def report_csv(report: Report, bom: bool = True, by: str = "person") -> str:
+    """One row per person (`by` "person") or per session ("session"), with that kind's columns."""
+    columns = CSV_COLUMNS[by]
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(COLUMNS)
-    writer.writerows([csv_cell(row[key]) for key in COLUMNS] for row in report_rows(report))
+    writer.writerow(columns)
+    writer.writerows([csv_cell(row[key]) for key in columns] for row in report_rows(report) if row["row"] == by)
     return (BOM if bom else "") + out.getvalue()
 
 
-def report_json(report: Report, generated_at: datetime) -> str:
+def _json_row(row: dict, keys: tuple[str, ...]) -> dict:
+    """A row's keys, with the absence codes counted one by one under "excused"."""
+    return {k: (row["codes"] if k == "excused" else row[k]) for k in keys}
+
+
+def report_json(report: Report, generated_at: datetime, by: str | None = None) -> str:
+    """People and sessions; with `by`, only the people ("person") or only the sessions ("session")."""
     rows = report_rows(report)
     body = {"generated_at": local_iso(generated_at, report.zone), "from": str(report.date_from),
-            "to": str(report.date_to), "group": report.group,
-            "people": [{k: r[k] for k in JSON_PERSON_KEYS} for r in rows if r["row"] == "person"],
-            "sessions": [{k: r[k] for k in JSON_SESSION_KEYS} for r in rows if r["row"] == "session"]}
+            "to": str(report.date_to), "group": report.group}
+    if by in (None, "person"):
+        body["people"] = [_json_row(r, JSON_PERSON_KEYS) for r in rows if r["row"] == "person"]
+    if by in (None, "session"):
+        body["sessions"] = [_json_row(r, JSON_SESSION_KEYS) for r in rows if r["row"] == "session"]
     return json.dumps(body, indent=2, ensure_ascii=False) + "\n"

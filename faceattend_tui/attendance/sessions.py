@@ -13,10 +13,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from faceattend_tui.text import collation
+
 from .common import aware
 from .models import (
     ABSENT,
     ACTIVE,
+    DEFAULT_CODES,
     LATE,
     LEFT,
     NO_SESSION,
@@ -102,8 +105,9 @@ def resolve(checkin: Checkin | None, mark: Mark | None) -> str:
     return checkin.status if checkin is not None else ABSENT
 
 
-def summarize(store: Store, session: Session, people: dict[str, Person]) -> Summary:
-    """Everyone the session expected plus anyone with a record in it, by name."""
+def summarize(store: Store, session: Session, people: dict[str, Person], locale: str | None = None) -> Summary:
+    """Everyone the session expected plus anyone with a record in it, by name (in the order of `locale`;
+    None: this machine's)."""
     checkins = {c.person_id: c for c in store.checkins(session.id)}
     marks = {m.person_id: m for m in store.marks(session.id)}  # the last mark per person counts
     ids = list(dict.fromkeys([*session.expected, *checkins, *marks]))
@@ -115,7 +119,8 @@ def summarize(store: Store, session: Session, people: dict[str, Person]) -> Summ
             continue  # erased
         status = resolve(checkins.get(person_id), marks.get(person_id))
         rows.append(PersonStatus(person, status, checkins.get(person_id), marks.get(person_id), person_id in expected))
-    rows.sort(key=lambda r: (r.name.casefold(), r.person.id))
+    key = collation(locale)
+    rows.sort(key=lambda r: (key(r.name), r.person.id))
     counts = Counts()
     for row in rows:
         counts.add(row.status)
@@ -125,8 +130,11 @@ def summarize(store: Store, session: Session, people: dict[str, Person]) -> Summ
 class Attendance:
     """The station's rules. Time comes from the store's clock; people are cached (one writer)."""
 
-    def __init__(self, store: Store, *, user: str | None = None, station: str | None = None):
+    def __init__(self, store: Store, *, user: str | None = None, station: str | None = None,
+                 locale: str | None = None, codes: Iterable[str] = DEFAULT_CODES):
         self.store = store
+        self.locale = locale  # the order of names (the `locale` setting; None: this machine's)
+        self.codes = tuple(codes)  # absence codes staff may mark beside present, late and absent
         self.user = user
         self.station = station or socket.gethostname()
         self._people: dict[str, Person] = {}
@@ -154,7 +162,8 @@ class Attendance:
         """People by name; active ones only unless asked, in one group if given."""
         found = [p for p in self._people.values()
                  if (include_left or p.active) and (group is None or group in p.groups)]
-        return sorted(found, key=lambda p: (p.name.casefold(), p.id))
+        key = collation(self.locale)
+        return sorted(found, key=lambda p: (key(p.name), p.id))
 
     def person(self, person_id: str) -> Person | None:
         return self._people.get(person_id)
@@ -165,7 +174,8 @@ class Attendance:
         return None if person_id is None else self._people.get(person_id)
 
     def groups(self) -> list[str]:
-        return sorted({g for p in self._people.values() if p.active for g in p.groups}, key=str.casefold)
+        key = collation(self.locale)
+        return sorted({g for p in self._people.values() if p.active for g in p.groups}, key=lambda g: (key(g), g))
 
     def find(self, text: str) -> Person:
         """A person named by id, or by a name only one active person has."""
@@ -428,9 +438,9 @@ class Attendance:
 
     def mark(self, person_id: str, status: str, reason: str, *, session_id: int | None = None,
              user: str | None = None) -> Mark:
-        """Staff decision: present, late or absent, with a reason; the camera's record stays beside it."""
-        if status not in STATUSES:
-            raise ValueError(f"status must be one of {', '.join(STATUSES)}")
+        """Staff decision: present, late, absent or an absence code, with a reason; the camera's record stays."""
+        if status not in (*STATUSES, *self.codes):
+            raise ValueError(f"status must be one of {', '.join((*STATUSES, *self.codes))}")
         if not isinstance(reason, str) or not reason.strip():
             raise ValueError("a reason is required for a manual mark")
         check_text(reason, "the reason")
@@ -466,7 +476,7 @@ class Attendance:
         return self.summary(session_id).counts
 
     def summary(self, session_id: int | None = None) -> Summary:
-        return summarize(self.store, self._session(session_id), self._people)
+        return summarize(self.store, self._session(session_id), self._people, self.locale)
 
     # ----- the roster as the screen shows it ---------------------------------------------
 

@@ -49,10 +49,10 @@ from faceattend_tui.files import (
 )
 
 from .common import Clock, aware, from_iso, local_now, to_iso
-from .models import LATE, PRESENT, AuditEntry, Checkin, Mark, Person, Session
+from .models import LATE, PRESENT, AuditEntry, Checkin, Mark, Person, Session, plural
 from .security import scrub_audit
 from .store import NotFoundError, Store, StoreError
-from .upgrade import SCHEMA_VERSION, fold_v1_journal, upgrade_v1
+from .upgrade import SCHEMA_VERSION, fold_v1_journal, upgrade_v1, upgrade_v2
 
 LOG_NAME = "attendance.json"
 TABLES = ("meta", "people", "sessions", "checkins", "marks", "audit")
@@ -79,8 +79,8 @@ def load_log(path: Path) -> dict | None:
     except OSError as exc:
         raise StoreError(f"cannot read attendance log {path}: {exc.strerror or exc}; {UNCHANGED}") from exc
     if not raw.strip():
-        raise StoreError(f"attendance log {path} is empty ({len(raw)} bytes): it was cut short; restore it from a "
-                         f"backup, or move it away to start a new log. {UNCHANGED.capitalize()}")
+        raise StoreError(f"attendance log {path} is empty ({plural(len(raw), 'byte')}): it was cut short; restore it "
+                         f"from a backup, or move it away to start a new log. {UNCHANGED.capitalize()}")
     try:
         data = json.loads(raw)
     except (ValueError, RecursionError) as exc:
@@ -205,6 +205,8 @@ class TinyStore(Store):
         if version == 1:
             fold_v1_journal(document, lines)
             document, lines, self._upgraded_from = upgrade_v1(document, self.now()), [], 1
+        elif version == 2:  # the same records; voided sessions and absence codes may follow
+            document, self._upgraded_from = upgrade_v2(document, self.now()), 2
         for name in TABLES:
             document.setdefault(name, {})
         self._db = TinyDB(self.path, storage=MemoryStorage, document=document)
@@ -448,6 +450,17 @@ class TinyStore(Store):
     def _put_session(self, doc: dict) -> None:
         self._table("sessions").setdefault(str(doc["id"]), doc)
 
+    def _set_session(self, session_id: int, changes: dict) -> None:
+        doc = self._table("sessions").get(str(session_id))
+        if doc is None:
+            return
+        doc.update(changes)
+        if "late_after_minutes" in changes:  # lateness follows the new deadline, from the stored times
+            session = Session.from_doc(doc)
+            for doc_id in self._checkins.get(session_id, {}).values():
+                checkin = self._table("checkins")[doc_id]
+                checkin["late"] = session.is_late(from_iso(checkin["time"]))
+
     def _end_session(self, session_id: int, ended_at: str) -> None:
         doc = self._table("sessions").get(str(session_id))
         if doc is not None:
@@ -561,6 +574,15 @@ class TinyStore(Store):
         self._write(["end", session_id, to_iso(ended_at)])
         return self.session(session_id)
 
+    def update_session(self, session_id: int, changes: dict, expected: list[str] | None = None) -> Session:
+        if self.session(session_id) is None:
+            raise NotFoundError(f"no session with id {session_id}")
+        doc = {k: (to_iso(v) if isinstance(v, datetime) else v) for k, v in changes.items()}
+        if expected is not None:
+            doc["expected"] = list(dict.fromkeys(expected))
+        self._write(["session-set", session_id, doc])
+        return self.session(session_id)
+
     def add_expected(self, session_id: int, person_ids: list[str]) -> list[str]:
         session = self.session(session_id)
         if session is None:
@@ -672,6 +694,7 @@ APPLY = {
     "erase": TinyStore._erase_person,
     "session": TinyStore._put_session,
     "end": TinyStore._end_session,
+    "session-set": TinyStore._set_session,
     "expect": TinyStore._expect,
     "checkin": TinyStore._put_checkin,
     "mark": TinyStore._put_mark,

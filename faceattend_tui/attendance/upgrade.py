@@ -5,7 +5,9 @@ replaced the camera's, and took a session's roster from whoever was enrolled at 
 gives people ids, keeps marks beside check-ins and records each session's expected people. The
 upgrade keeps every record: names become people with generated ids (their photo folder is their
 name, as before), manual records become marks, and each past session expects the people who were
-on the roster when it ended, which is what schema 1 showed for it.
+on the roster when it ended, which is what schema 1 showed for it. Schema 3 keeps the same records
+and allows voided sessions and absence codes in marks, which an earlier version would misread: it
+refuses a schema-3 log instead.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from .models import (
     new_person_id,
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def fold_v1_journal(tables: dict, lines: list[dict]) -> None:
@@ -46,6 +48,13 @@ def fold_v1_journal(tables: dict, lines: list[dict]) -> None:
         if entry and entry.get("id") not in audit_ids:
             audit[str(_next_id(audit))] = entry
             audit_ids.add(entry.get("id"))
+
+
+def upgrade_v2(tables: dict, now: datetime) -> dict:
+    """Schema-2 tables as schema-3 tables: the records stay as they are."""
+    meta = dict(next(iter(tables.get("meta", {}).values()), {}))
+    meta.update(schema_version=SCHEMA_VERSION, upgraded={"from": 2, "at": to_iso(now)})
+    return {**tables, "meta": {"1": meta}}
 
 
 def upgrade_v1(tables: dict, now: datetime) -> dict:

@@ -132,11 +132,13 @@ def describe_commands(parser: argparse.ArgumentParser) -> None:
 
 
 EXIT_CODES = """exit codes: 0 done; 1 done, but some inputs were skipped (each named on stderr);
-2 error or bad usage (one line on stderr); 3 nothing selected (an export or report with no session)"""
+2 error or bad usage (one line on stderr); 3 nothing selected (an export or report with no session);
+4 refused: a staff name and PIN were needed and missing or wrong, or the account's role may not"""
 EPILOG = EXIT_CODES + """
 
-environment: FACEATTEND_PIN, the staff PIN for unattended runs (a headless station starting and
-stopping its session), never given on the command line; FACEATTEND_<SETTING> for any setting of
+environment: FACEATTEND_STAFF and FACEATTEND_PIN, the staff account and its PIN for scripts and
+unattended runs (a PIN is never given on the command line; on a terminal it is asked);
+FACEATTEND_<SETTING> for any setting of
 faceattend.toml, e.g. FACEATTEND_THRESHOLD=0.35"""
 
 
@@ -144,7 +146,8 @@ def add_station_commands(sub) -> None:
     p = sub.add_parser("station", help="the attendance station (the default command)")
     add_station_args(p)
     p.add_argument("--headless", action="store_true", help="no screen: record check-ins and print events")
-    p.add_argument("--session", default=None, help="with --headless: the session to start (or resume)")
+    p.add_argument("--session", default=None,
+                   help="with --headless: the session to start (or resume); without it the timetable opens them")
     p.add_argument("--group", default=None, help="with --headless: the session is for this group")
     p.add_argument("--late-after", type=float, default=None, help="with --headless: late after N minutes")
     p.add_argument("--json", action="store_true", help="with --headless: one JSON object per line")
@@ -171,12 +174,15 @@ def add_station_commands(sub) -> None:
                    help="process every frame of a file or folder as fast as possible (no real-time pacing)")
     p.set_defaults(func=cmd_watch)
 
-    p = sub.add_parser("pin", help="set, change or clear the staff PIN for privileged actions")
-    add_data(p)
-    p.add_argument("--clear", action="store_true", help="no PIN from now on (asks for the current one)")
-    p.add_argument("--reset", action="store_true",
-                   help="a lost PIN: replace or clear it without the current one (recorded as a reset)")
-    p.set_defaults(func=records_command("cmd_pin"))
+    from faceattend_tui.cli.audit import add_audit_command
+    from faceattend_tui.cli.sessions import add_sessions_commands
+    from faceattend_tui.cli.staff import add_staff_commands
+    from faceattend_tui.cli.timetable import add_timetable_commands
+
+    add_staff_commands(sub, add_data, records_command)
+    add_timetable_commands(sub, add_data, records_command)
+    add_audit_command(sub, add_data, records_command)
+    add_sessions_commands(sub, add_data, records_command)
 
 
 def add_output(parser: argparse.ArgumentParser) -> None:
@@ -202,7 +208,10 @@ def add_record_commands(sub) -> None:
     p.add_argument("--from", dest="date_from", default=None, help="first day, YYYY-MM-DD (default: 30 days ago)")
     p.add_argument("--to", dest="date_to", default=None, help="last day, YYYY-MM-DD (default: today)")
     p.add_argument("--group", default=None, help="only this group's sessions and people")
+    p.add_argument("--voided", action="store_true", help="count voided sessions too (left out by default)")
     p.add_argument("--format", choices=("csv", "json"), default="csv", help="file format")
+    p.add_argument("--by", choices=("person", "session"), default=None,
+                   help="one row per person or per session (CSV default: person; JSON: both unless given)")
     p.add_argument("--no-bom", action="store_true", help="CSV without the byte-order mark")
     add_output(p)
     p.set_defaults(func=records_command("cmd_report"))
@@ -392,6 +401,7 @@ def make_engine(settings: Settings):
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
+    from faceattend_tui.attendance.models import plural
     from faceattend_tui.cli.records import CommandError
     from faceattend_tui.files import tighten_data
 
@@ -403,7 +413,8 @@ def cmd_extract(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     tightened = tighten_data(settings.data, settings.private_dirs)
     if tightened:
-        say(f"face data is private: narrowed the permissions of {tightened} files and folders to this user only")
+        narrowed = plural(tightened, "file or folder", "files and folders")
+        say(f"face data is private: narrowed the permissions of {narrowed} to this user only")
     own = out == settings.tensors_dir and images == settings.images_dir  # the data root's own gallery
     try:
         return extract_into(settings, images, out, args.force, registering(settings) if own else None)
@@ -414,6 +425,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
 def extract_into(settings: Settings, images: Path, out: Path, force: bool, registration) -> int:
     """Extract templates; with `registration` (the data root's own gallery) new people join the roster."""
+    from faceattend_tui.attendance.models import plural
     from faceattend_tui.gallery.extract import Extractor
 
     with registration or contextlib.nullcontext() as register:
@@ -423,7 +435,8 @@ def extract_into(settings: Settings, images: Path, out: Path, force: bool, regis
             say(f"note: {line}")
         for line in report.skipped:
             say(f"skipped: {line}")
-        say(f"{report.people} people, {report.images} photos: {report.extracted} extracted, "
+        say(f"{plural(report.people, 'person', 'people')}, {plural(report.images, 'photo')}: "
+            f"{report.extracted} extracted, "
             f"{report.reused} unchanged, {len(report.skipped)} skipped, {len(report.removed)} removed -> {out}")
         if register:
             register()
@@ -444,7 +457,7 @@ def registering(settings: Settings):
         for person in result.added:
             say(f"on the roster now: {person.id} {person.name}")
 
-    with writable(settings) as attendance:
+    with writable(settings, "extract") as attendance:
         yield register
 
 
@@ -461,6 +474,7 @@ def share_extracted(settings: Settings) -> None:
 
 
 def cmd_identify(args: argparse.Namespace) -> int:
+    from faceattend_tui.cli.watch import people_by_folder
     from faceattend_tui.gallery.scoring import CohortNorm
     from faceattend_tui.gallery.templates import load_gallery
     from faceattend_tui.vision.imageio import ImageError, read_image
@@ -472,6 +486,7 @@ def cmd_identify(args: argparse.Namespace) -> int:
         say(f"warning: {line}")
     if len(gallery) == 0:
         say(f"warning: nobody is enrolled in {settings.tensors_dir}; every face is unknown")
+    people = people_by_folder(settings)  # template folder -> (id, name), where the data root has a log
     failed = 0
     for path in args.images:
         try:
@@ -483,14 +498,19 @@ def cmd_identify(args: argparse.Namespace) -> int:
         faces = engine.detect_thorough(image)
         embeddings = engine.embed(image, faces)
         matches = gallery.match(embeddings, settings.threshold, CohortNorm.from_settings(settings))
-        records = [face_record(f, m, e, args.embeddings) for f, m, e in zip(faces, matches, embeddings, strict=True)]
+        records = [face_record(f, m, e, args.embeddings, people)
+                   for f, m, e in zip(faces, matches, embeddings, strict=True)]
         print_identified(path, records, args.json)
     return EXIT_SKIPPED if failed else EXIT_OK
 
 
-def face_record(face, match, embedding, with_embedding: bool) -> dict:
+def face_record(face, match, embedding, with_embedding: bool, people: dict | None = None) -> dict:
+    """One face as identify prints it: "name" is the template folder (or "unknown"); person_id and
+    display_name are the log's where it knows the folder (else null and the folder)."""
     record = face.as_dict()
     record["name"] = match.name or "unknown"
+    person_id, display_name = (people or {}).get(match.name, (None, match.name)) if match.name else (None, None)
+    record["person_id"], record["display_name"] = person_id, display_name
     record["similarity"] = round(match.similarity, 4)
     if with_embedding:
         record["embedding"] = [float(v) for v in embedding]
@@ -501,10 +521,21 @@ def print_identified(path: Path, records: list[dict], as_json: bool) -> None:
     if as_json:
         print(json.dumps({"image": str(path), "faces": records}), flush=True)
         return
-    print(f"{path}: {len(records)} face(s)")
+    from faceattend_tui.attendance.models import plural
+
+    print(f"{path}: {plural(len(records), 'face')}")
     for r in records:
         x1, y1, x2, y2 = (round(v) for v in r["box"])
-        print(f"  {r['name']:24s} similarity {r['similarity']:.3f}  box {x1},{y1},{x2},{y2}")
+        print(f"  {identified_label(r):24s} similarity {r['similarity']:.3f}  box {x1},{y1},{x2},{y2}")
+
+
+def identified_label(record: dict) -> str:
+    """"Céline Gérard (S3)" where the log knows the face's folder; the folder's name otherwise."""
+    from faceattend_tui.attendance.models import printable
+
+    if record.get("person_id"):
+        return f"{printable(record['display_name'])} ({record['person_id']})"
+    return printable(record["name"])
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
@@ -602,9 +633,6 @@ def cmd_station(args: argparse.Namespace, app_class=None) -> int:
         args.source = args.source or "demo"
     if args.demo or args.source == "demo":
         args.data = args.data or DEMO_DATA
-    if args.headless and not args.session:
-        say("error: --headless needs --session NAME")
-        return EXIT_USAGE
     settings = settings_from(args)
     source = args.source or "0"
     if source == "demo" and not bring_demo_cast(settings, say):

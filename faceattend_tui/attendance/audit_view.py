@@ -1,0 +1,42 @@
+"""The audit log as people read it: filtered by person, action, staff member and day, one line per entry."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, tzinfo
+
+from .models import AuditEntry
+from .security import about
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    person: str = ""  # a person id
+    action: str = ""  # the start of an action, e.g. "session" or "pin.fail"
+    staff: str = ""  # who did it (a staff account or the machine's user)
+    date_from: date | None = None
+    date_to: date | None = None
+
+    def keeps(self, entry: AuditEntry, zone: tzinfo | None) -> bool:
+        day = entry.time.astimezone(zone).date() if zone else entry.time.astimezone().date()
+        return ((not self.person or about(entry.details, self.person))
+                and (not self.action or entry.action.startswith(self.action.strip().lower()))
+                and (not self.staff or entry.user.casefold() == self.staff.strip().casefold())
+                and (self.date_from is None or day >= self.date_from)
+                and (self.date_to is None or day <= self.date_to))
+
+
+def matching(entries: Iterable[AuditEntry], wanted: AuditFilter, zone: tzinfo | None = None) -> list[AuditEntry]:
+    """The entries the filter keeps, oldest first."""
+    return sorted((e for e in entries if wanted.keeps(e, zone)), key=lambda e: e.time)
+
+
+def describe_details(details: dict) -> str:
+    """Details as one short line: key=value, values as JSON where they are not plain text."""
+    parts = []
+    for key, value in details.items():
+        shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        parts.append(f"{key}={shown}")
+    return ", ".join(parts)

@@ -1,0 +1,111 @@
+"""Past sessions set right: voided (kept, left out of reports) or edited, with what changed said and audited."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from faceattend_tui.text import same
+
+from .models import check_text
+from .security import audit
+from .sessions import Attendance, summarize
+from .store import NotFoundError
+
+UNCHANGED = object()  # an edit that leaves this field as it is
+
+
+@dataclass
+class Edit:
+    session_id: int
+    changed: list[str] = field(default_factory=list)  # "name: 'A' -> 'B'", "Ann: present -> late" ...
+
+
+def find_session(attendance: Attendance, session_id: int):
+    session = attendance.store.session(session_id)
+    if session is None:
+        raise NotFoundError(f"no session with id {session_id}")
+    return session
+
+
+def void_session(attendance: Attendance, session_id: int, reason: str, *, user: str) -> object:
+    """Void a finished session: kept with who voided it and why, left out of reports."""
+    session = find_session(attendance, session_id)
+    if session.active:
+        raise ValueError(f"session {session.name!r} is running; stop it before voiding it")
+    if session.voided:
+        raise ValueError(f"session {session_id} was voided on {session.voided_at:%Y-%m-%d} by {session.voided_by}")
+    reason = check_text(" ".join((reason or "").split()), "the reason")
+    if not reason:
+        raise ValueError("voiding a session needs a reason")
+    store = attendance.store
+    with store.batch():
+        voided = store.update_session(session_id, {"voided_at": store.now(), "voided_by": user,
+                                                   "void_reason": reason})
+        audit(store, "session.void", {"session_id": session_id, "name": session.name, "reason": reason}, user)
+    return voided
+
+
+def edit_session(attendance: Attendance, session_id: int, *, user: str, name=UNCHANGED, group=UNCHANGED,
+                 late_after=UNCHANGED) -> Edit:
+    """Change a session's name, group or late-after; statuses are worked out again from the stored times."""
+    session = find_session(attendance, session_id)
+    before = _statuses(attendance, session)
+    changes, expected, edit = {}, None, Edit(session_id)
+    if name is not UNCHANGED and name != session.name:
+        changes["name"] = _name(name)
+        edit.changed.append(f"name: {session.name!r} -> {changes['name']!r}")
+    if group is not UNCHANGED and group != session.group:
+        changes["group"] = _group(attendance, group)
+        expected = [p.id for p in attendance.store.people() if changes["group"] is None
+                    or changes["group"] in p.groups]
+        edit.changed.append(f"group: {session.group or 'everyone'} -> {changes['group'] or 'everyone'}")
+    if late_after is not UNCHANGED and late_after != session.late_after_minutes:
+        if late_after is not None and late_after < 0:
+            raise ValueError("late after: zero or more minutes")
+        changes["late_after_minutes"] = late_after
+        edit.changed.append(f"late after: {_minutes(session.late_after_minutes)} -> {_minutes(late_after)}")
+    if not changes:
+        return edit
+    store = attendance.store
+    with store.batch():
+        updated = store.update_session(session_id, changes, expected)
+        edit.changed += _differences(attendance, before, _statuses(attendance, updated))
+        audit(store, "session.edit", {"session_id": session_id, "changes": edit.changed[:50]}, user)
+    attendance.refresh()
+    return edit
+
+
+def _name(name: str) -> str:
+    name = check_text(" ".join((name or "").split()), "the session name")
+    if not name:
+        raise ValueError("a session needs a name")
+    return name
+
+
+def _group(attendance: Attendance, group: str | None) -> str | None:
+    """The group as stored (found case and accents aside); None or "" for everyone."""
+    if not group:
+        return None
+    found = [g for g in attendance.groups() if same(g, group)]
+    if not found:
+        raise ValueError(f"no group {group!r}")
+    return group if group in found else found[0]
+
+
+def _minutes(value: float | None) -> str:
+    return "none" if value is None else f"{value:g} min"
+
+
+def _statuses(attendance: Attendance, session) -> dict[str, tuple[str, str]]:
+    summary = summarize(attendance.store, session, {p.id: p for p in attendance.store.people()})
+    return {row.person.id: (row.person.name, row.status) for row in summary.people}
+
+
+def _differences(attendance: Attendance, before: dict, after: dict) -> list[str]:
+    lines = []
+    for person_id in dict.fromkeys([*before, *after]):
+        name, old = before.get(person_id, (None, "not expected"))
+        name2, new = after.get(person_id, (name, "not expected"))
+        if old != new:
+            lines.append(f"{name or name2}: {old} -> {new}")
+    return lines

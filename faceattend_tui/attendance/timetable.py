@@ -1,0 +1,292 @@
+"""Timetables: the weekly slots in which sessions open and close by themselves, and the days to skip.
+
+A slot is a weekday with a start and an end on the station's clock (the `timezone` setting); on a
+day when the clocks change, the wall-clock times still hold (08:00 stays 08:00). Slots live in the
+log's settings, so every door of a shared database keeps the same timetable. Only one session runs
+in a log at a time, so slots that overlap are refused when they are imported.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, tzinfo
+from pathlib import Path
+
+from .models import check_text
+
+SLOTS_SETTING = "timetable"  # [slot doc, ...]
+HOLIDAYS_SETTING = "timetable_holidays"  # {"YYYY-MM-DD": "why", ...}
+OPENED_SETTING = "timetable_opened"  # {occurrence key: session id}: a slot opens once a day, even if stopped
+COLUMNS = ("name", "group", "weekday", "start", "end", "late_after")
+MAX_FILE = 4 * 1024 * 1024  # a timetable or holiday file larger than this is not one
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+class TimetableError(ValueError):
+    """A timetable or holiday file that cannot be taken, with the line of each problem."""
+
+
+@dataclass(frozen=True)
+class Slot:
+    name: str
+    group: str | None  # None: everyone
+    weekday: int  # 1 = Monday ... 7 = Sunday
+    start: time
+    end: time
+    late_after: float | None = None  # minutes after the start
+    station: str | None = None  # None: any station
+
+    @property
+    def key(self) -> str:
+        """A short stable id: the same row gives the same key in every import."""
+        text = "|".join(str(v) for v in (self.name, self.group, self.weekday, self.start, self.end, self.station))
+        return hashlib.sha1(text.encode("utf-8")).hexdigest()[:8]
+
+    @property
+    def day_name(self) -> str:
+        return WEEKDAYS[self.weekday - 1].capitalize()
+
+    def to_doc(self) -> dict:
+        return {"name": self.name, "group": self.group, "weekday": self.weekday, "start": self.start.strftime("%H:%M"),
+                "end": self.end.strftime("%H:%M"), "late_after": self.late_after, "station": self.station}
+
+    @classmethod
+    def from_doc(cls, doc: dict) -> Slot:
+        return cls(str(doc["name"]), doc.get("group") or None, int(doc["weekday"]), time.fromisoformat(doc["start"]),
+                   time.fromisoformat(doc["end"]), _opt_float(doc.get("late_after")), doc.get("station") or None)
+
+    def occurrence(self, day: date, zone: tzinfo | None) -> tuple[datetime, datetime]:
+        """The slot's start and end on `day`, as aware times (wall clock in `zone`)."""
+        return _at(day, self.start, zone), _at(day, self.end, zone)
+
+    def late_after_from(self, opened: datetime, zone: tzinfo | None) -> float | None:
+        """Late-after minutes for a session opened at `opened`, so lateness still counts from the slot's start."""
+        if self.late_after is None:
+            return None
+        start, _ = self.occurrence(opened.astimezone(zone).date(), zone)
+        deadline = start + timedelta(minutes=self.late_after)
+        return max(0.0, (deadline - opened).total_seconds() / 60)
+
+
+def _at(day: date, clock: time, zone: tzinfo | None) -> datetime:
+    """A wall-clock time on a day; in a spring-forward gap it falls after the gap."""
+    naive = datetime.combine(day, clock)
+    if zone is None:
+        return naive.astimezone()
+    aware = naive.replace(tzinfo=zone)
+    return aware.astimezone(zone)  # normalises a time that does not exist that day
+
+
+def _opt_float(value) -> float | None:
+    return None if value in (None, "") else float(value)
+
+
+# ----- reading the CSV files -------------------------------------------------------------------
+
+
+def read_slots(text: str, source: str = "timetable") -> list[Slot]:
+    """Slots from CSV text (name,group,weekday,start,end,late_after[,station]); every problem named by line."""
+    rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
+    header = {h.strip().lower() for h in (rows[0].keys() if rows else _header(text))}
+    missing = [c for c in COLUMNS if c not in header]
+    if missing:
+        raise TimetableError(f"{source}: the first line must name the columns {', '.join(COLUMNS)} "
+                             f"(and optionally station); missing: {', '.join(missing)}")
+    numbered, problems = [], []
+    for number, row in enumerate(rows, start=2):
+        cells = {k.strip().lower(): (v or "").strip() for k, v in row.items() if isinstance(k, str)}
+        if not any(cells.values()):
+            continue
+        try:
+            numbered.append((number, _slot(cells)))
+        except ValueError as exc:
+            problems.append(f"{source} line {number}: {exc}")
+    problems += overlaps(numbered, source)
+    if problems:
+        raise TimetableError("\n".join(problems))
+    return [slot for _, slot in numbered]
+
+
+def _header(text: str) -> list[str]:
+    first = next(csv.reader(io.StringIO(text.lstrip("\ufeff"))), [])
+    return [cell.strip().lower() for cell in first]
+
+
+def _slot(cells: dict[str, str]) -> Slot:
+    name = check_text(" ".join(cells["name"].split()), "the session name")
+    if not name:
+        raise ValueError("a slot needs a session name")
+    start, end = parse_clock(cells["start"], "start"), parse_clock(cells["end"], "end")
+    if end <= start:
+        raise ValueError(f"the end {cells['end']} is not after the start {cells['start']}")
+    late = cells.get("late_after") or ""
+    try:
+        late_after = float(late) if late else None
+    except ValueError:
+        raise ValueError(f"late_after is minutes, not {late!r}") from None
+    if late_after is not None and late_after < 0:
+        raise ValueError("late_after is zero or more minutes")
+    group = check_text(cells["group"], "the group") or None
+    station = check_text(cells.get("station") or "", "the station") or None
+    return Slot(name, group, parse_weekday(cells["weekday"]), start, end, late_after, station)
+
+
+def parse_weekday(text: str) -> int:
+    """Mon..Sun (any case, or the full English name) or 1-7 (1 = Monday)."""
+    word = text.strip().lower()
+    if word.isdigit() and 1 <= int(word) <= 7:
+        return int(word)
+    for number, (short, full) in enumerate(zip(WEEKDAYS, WEEKDAY_NAMES, strict=True), start=1):
+        if word in (short, full):
+            return number
+    raise ValueError(f"weekday {text!r} is not Mon..Sun or 1-7")
+
+
+def parse_clock(text: str, what: str) -> time:
+    try:
+        return time.fromisoformat(text.strip().zfill(5) if len(text.strip()) == 4 else text.strip())
+    except ValueError:
+        raise ValueError(f"{what} {text!r} is not a time as HH:MM") from None
+
+
+def overlaps(numbered: list[tuple[int, Slot]], source: str) -> list[str]:
+    """Slots of one weekday whose hours overlap: only one session can run in a log at a time."""
+    found = []
+    for i, (line, a) in enumerate(numbered):
+        for other, b in numbered[:i]:
+            if a.weekday == b.weekday and a.start < b.end and b.start < a.end:
+                found.append(f"{source} line {line}: {a.day_name} {a.start:%H:%M}-{a.end:%H:%M} overlaps "
+                             f"line {other} ({b.name} {b.start:%H:%M}-{b.end:%H:%M}); one session runs at a time")
+    return found
+
+
+def read_holidays(text: str, source: str = "holidays") -> dict[str, str]:
+    """Days to skip from CSV text: a date (YYYY-MM-DD) per line, optionally a reason after a comma."""
+    days, problems = {}, []
+    for number, row in enumerate(csv.reader(io.StringIO(text.lstrip("\ufeff"))), start=1):
+        cells = [c.strip() for c in row]
+        if not cells or not cells[0] or (number == 1 and cells[0].lower() == "date"):
+            continue
+        try:
+            day = date.fromisoformat(cells[0])
+        except ValueError:
+            problems.append(f"{source} line {number}: {cells[0]!r} is not a date as YYYY-MM-DD")
+            continue
+        days[day.isoformat()] = check_text(cells[1] if len(cells) > 1 else "", "the reason")
+    if problems:
+        raise TimetableError("\n".join(problems))
+    return days
+
+
+def read_file(path: Path) -> str:
+    from faceattend_tui.files import read_regular
+
+    try:
+        return read_regular(path, MAX_FILE).decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise TimetableError(f"{path}: not UTF-8 text") from None
+
+
+# ----- the timetable in the log ------------------------------------------------------------------
+
+
+def slots_of(store) -> list[Slot]:
+    docs = store.get_setting(SLOTS_SETTING) or []
+    return sorted((Slot.from_doc(d) for d in docs), key=lambda s: (s.weekday, s.start, s.name))
+
+
+def holidays_of(store) -> dict[str, str]:
+    return dict(store.get_setting(HOLIDAYS_SETTING) or {})
+
+
+def save_slots(store, slots: list[Slot]) -> None:
+    store.set_setting(SLOTS_SETTING, [s.to_doc() for s in slots] or None)
+
+
+def save_holidays(store, days: dict[str, str]) -> None:
+    store.set_setting(HOLIDAYS_SETTING, dict(sorted(days.items())) or None)
+
+
+def due(slots: list[Slot], now: datetime, zone: tzinfo | None, holidays: dict[str, str],
+        station: str | None = None) -> tuple[Slot, datetime, datetime] | None:
+    """The slot running at `now` for this station, with its start and end today; None on a day off."""
+    local = now.astimezone(zone) if zone is not None else now.astimezone()
+    day = local.date()
+    if day.isoformat() in holidays:
+        return None
+    for slot in slots:
+        if slot.weekday != day.isoweekday() or (slot.station and station and slot.station != station):
+            continue
+        start, end = slot.occurrence(day, zone)
+        if start <= now < end:
+            return slot, start, end
+    return None
+
+
+def occurrence_key(slot: Slot, start: datetime) -> str:
+    return f"{slot.key}@{start.date().isoformat()}"
+
+
+# ----- opening and closing sessions on time ------------------------------------------------------
+
+TIMETABLE_ACTOR = "timetable"  # who is recorded for the sessions a timetable opens and closes
+KEEP_OPENED_DAYS = 8  # how long a record of an opened slot is kept
+
+
+def step(attendance, now: datetime, zone: tzinfo | None, station: str | None = None) -> str:
+    """Open the slot due now, or close the session a slot opened once its end is past; says what it did.
+
+    A slot opens once a day: stopped by hand, it stays stopped. Two doors on one log open it once
+    (the first to claim it in the log's settings).
+    """
+    store = attendance.store
+    slots = slots_of(store)
+    if not slots:
+        return ""
+    if attendance.active is not None:
+        return _close_if_over(attendance, slots, now, zone)
+    found = due(slots, now, zone, holidays_of(store), station)
+    if found is None:
+        return ""
+    slot, start, _ = found
+    key = occurrence_key(slot, start)
+    if not _claim(store, key, now):
+        return ""
+    session = attendance.start_session(slot.name, slot.late_after_from(now, zone), group=slot.group,
+                                       user=TIMETABLE_ACTOR)
+    store.update_setting(OPENED_SETTING, lambda opened: {**(opened or {}), key: session.id})
+    return f"the timetable opened {slot.name!r} ({slot.start:%H:%M}-{slot.end:%H:%M})"
+
+
+def _claim(store, key: str, now: datetime) -> bool:
+    """Take this day's slot for this door; False when it was opened (or claimed) already."""
+    taken = []
+    oldest = (now - timedelta(days=KEEP_OPENED_DAYS)).date().isoformat()
+
+    def change(opened):
+        opened = {k: v for k, v in (opened or {}).items() if k.split("@")[-1] >= oldest}
+        if key in opened:
+            taken.append(key)
+            return opened
+        return {**opened, key: 0}  # 0: being opened
+
+    store.update_setting(OPENED_SETTING, change)
+    return not taken
+
+
+def _close_if_over(attendance, slots: list[Slot], now: datetime, zone: tzinfo | None) -> str:
+    session = attendance.active
+    opened = attendance.store.get_setting(OPENED_SETTING) or {}
+    key = next((k for k, sid in opened.items() if sid == session.id), None)
+    slot = next((s for s in slots if key and key.startswith(s.key + "@")), None)
+    if slot is None:  # opened by hand, or its slot was removed: staff stop it
+        return ""
+    _, end = slot.occurrence(date.fromisoformat(key.split("@")[1]), zone)
+    if now < end:
+        return ""
+    attendance.stop_session(user=TIMETABLE_ACTOR)
+    return f"the timetable closed {session.name!r} at {end.astimezone(zone):%H:%M}"

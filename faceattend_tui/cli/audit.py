@@ -1,0 +1,48 @@
+"""`faceattend audit`: who did what and when, filtered by person, action, staff member and date."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from faceattend_tui.attendance.audit_view import AuditFilter, describe_details, matching
+from faceattend_tui.attendance.export import in_zone, time_zone
+from faceattend_tui.attendance.models import plural, printable
+from faceattend_tui.cli import EXIT_OK, say
+from faceattend_tui.cli.records import CommandError, parse_date, snapshot
+from faceattend_tui.config import Settings
+
+
+def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
+    wanted = AuditFilter(person=args.person or "", action=args.action or "", staff=args.staff or "",
+                         date_from=parse_date(args.date_from, "--from"), date_to=parse_date(args.date_to, "--to"))
+    try:
+        zone = time_zone(settings.timezone)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    with snapshot(settings) as store:
+        entries = matching(store.audit_log(), wanted, zone)
+    shown = entries[-args.last:] if args.last else entries
+    for entry in shown:
+        when = in_zone(entry.time, zone)
+        if args.json:
+            print(json.dumps({"time": when.isoformat(), "user": entry.user, "action": entry.action,
+                              "details": entry.details}, ensure_ascii=False))
+        else:
+            print(f"{when:%Y-%m-%d %H:%M:%S}  {printable(entry.user):16s} {entry.action:18s} "
+                  f"{printable(describe_details(entry.details))}")
+    say(plural(len(shown), "entry", "entries") + (f" of {len(entries)}" if len(shown) < len(entries) else ""))
+    return EXIT_OK
+
+
+def add_audit_command(sub, add_data, records_command) -> None:
+    p = sub.add_parser("audit", help="the audit log: who did what and when (reading it asks no PIN)")
+    add_data(p)
+    p.add_argument("--person", default=None, help="only entries about this person id")
+    p.add_argument("--action", default=None, help="only actions starting with this, e.g. session or pin.fail")
+    p.add_argument("--staff", default=None, help="only what this staff member (or machine user) did")
+    p.add_argument("--from", dest="date_from", default=None, help="first day, YYYY-MM-DD")
+    p.add_argument("--to", dest="date_to", default=None, help="last day, YYYY-MM-DD")
+    p.add_argument("--last", type=int, default=0, metavar="N", help="only the N latest entries (0: all)")
+    p.add_argument("--json", action="store_true", help="one JSON object per entry")
+    p.set_defaults(func=records_command("cmd_audit", "audit"))

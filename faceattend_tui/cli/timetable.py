@@ -1,0 +1,120 @@
+"""`faceattend timetable`: import, list and remove the weekly slots, and the days to skip."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from faceattend_tui.attendance import Attendance
+from faceattend_tui.attendance.models import plural, printable
+from faceattend_tui.attendance.security import audit
+from faceattend_tui.attendance.timetable import (
+    TimetableError,
+    holidays_of,
+    read_file,
+    read_holidays,
+    read_slots,
+    save_holidays,
+    save_slots,
+    slots_of,
+)
+from faceattend_tui.cli import EXIT_OK, say
+from faceattend_tui.cli.records import CommandError, snapshot, writable
+from faceattend_tui.config import Settings
+
+TIMETABLE_SET = "timetable.set"  # the audit action of every change to the timetable
+
+
+def _read(path: Path, reader):
+    try:
+        return reader(read_file(path), str(path))
+    except TimetableError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def cmd_timetable_import(args: argparse.Namespace, settings: Settings) -> int:
+    slots = _read(args.file, read_slots)
+    days = _read(args.holidays, read_holidays) if args.holidays else None
+    with writable(settings, "timetable") as attendance:
+        for note in unknown_groups(attendance, slots):
+            say(f"note: {note}")
+        with attendance.store.batch():
+            save_slots(attendance.store, slots)
+            if days is not None:
+                save_holidays(attendance.store, days)
+            audit(attendance.store, TIMETABLE_SET, {"slots": len(slots), "file": args.file.name,
+                                                    "holidays": None if days is None else len(days)},
+                  attendance.user)
+    say(f"timetable: {plural(len(slots), 'slot')}" + ("" if days is None else f", {plural(len(days), 'day')} off"))
+    return EXIT_OK
+
+
+def unknown_groups(attendance: Attendance, slots) -> list[str]:
+    known = set(attendance.groups())
+    missing = sorted({s.group for s in slots if s.group and s.group not in known})
+    return [f"nobody is in group {printable(g)!r} yet: its sessions cannot open until someone is" for g in missing]
+
+
+def cmd_timetable_holidays(args: argparse.Namespace, settings: Settings) -> int:
+    days = _read(args.file, read_holidays)
+    with writable(settings, "timetable") as attendance, attendance.store.batch():
+        save_holidays(attendance.store, days)
+        audit(attendance.store, TIMETABLE_SET, {"holidays": len(days), "file": args.file.name}, attendance.user)
+    say(f"{plural(len(days), 'day')} off")
+    return EXIT_OK
+
+
+def cmd_timetable_list(args: argparse.Namespace, settings: Settings) -> int:
+    with snapshot(settings) as store:
+        slots, days = slots_of(store), holidays_of(store)
+    for slot in slots:
+        late = "" if slot.late_after is None else f"late after {slot.late_after:g} min"
+        where = f"at {printable(slot.station)}" if slot.station else ""
+        print(f"{slot.key}  {slot.day_name} {slot.start:%H:%M}-{slot.end:%H:%M}  {printable(slot.name):24s} "
+              f"{printable(slot.group or 'everyone'):12s} {late:18s} {where}".rstrip())
+    for day, why in days.items():
+        print(f"day off   {day}  {printable(why)}".rstrip())
+    say(f"{plural(len(slots), 'slot')}, {plural(len(days), 'day')} off" if slots or days
+        else "no timetable: sessions start by hand (faceattend timetable import FILE)")
+    return EXIT_OK
+
+
+def cmd_timetable_remove(args: argparse.Namespace, settings: Settings) -> int:
+    if not args.slots and not args.all:
+        raise CommandError("name the slots to remove (their ids from faceattend timetable list), or --all")
+    with writable(settings, "timetable") as attendance:
+        slots = slots_of(attendance.store)
+        unknown = [k for k in args.slots if k not in {s.key for s in slots}]
+        if unknown:
+            raise CommandError(f"no slot {', '.join(unknown)} (faceattend timetable list shows their ids)")
+        kept = [] if args.all else [s for s in slots if s.key not in args.slots]
+        with attendance.store.batch():
+            save_slots(attendance.store, kept)
+            audit(attendance.store, TIMETABLE_SET, {"slots": len(kept), "removed": len(slots) - len(kept)},
+                  attendance.user)
+    say(f"removed {plural(len(slots) - len(kept), 'slot')}; {len(kept)} left")
+    return EXIT_OK
+
+
+def add_timetable_commands(sub, add_data, records_command) -> None:
+    p = sub.add_parser("timetable", help="weekly slots that open and close sessions by themselves, and days off")
+    timetable = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    q = timetable.add_parser("import", help="replace the timetable with a CSV: name,group,weekday,start,end,"
+                                            "late_after[,station]")
+    add_data(q)
+    q.add_argument("file", type=Path, help="the timetable CSV (weekdays Mon..Sun or 1-7, times HH:MM)")
+    q.add_argument("--holidays", type=Path, default=None, metavar="FILE",
+                   help="also replace the days off: a CSV of dates (YYYY-MM-DD) and optional reasons")
+    q.set_defaults(func=records_command("cmd_timetable_import", "timetable"))
+    q = timetable.add_parser("holidays", help="replace the days off with a CSV of dates and optional reasons")
+    add_data(q)
+    q.add_argument("file", type=Path, help="a CSV: date (YYYY-MM-DD)[,reason] per line")
+    q.set_defaults(func=records_command("cmd_timetable_holidays", "timetable"))
+    q = timetable.add_parser("list", help="the slots with their ids, and the days off")
+    add_data(q)
+    q.set_defaults(func=records_command("cmd_timetable_list", "timetable"))
+    q = timetable.add_parser("remove", help="remove slots by their ids (or --all)")
+    add_data(q)
+    q.add_argument("slots", nargs="*", help="slot ids, as faceattend timetable list shows them")
+    q.add_argument("--all", action="store_true", help="remove every slot")
+    q.set_defaults(func=records_command("cmd_timetable_remove", "timetable"))

@@ -1,0 +1,35 @@
+"""Reading the audit log from the command line, filtered as staff ask for it."""
+
+from __future__ import annotations
+
+import json
+
+from both_logs import open_store
+from fakes import FakeClock
+
+from faceattend_tui.attendance import Attendance
+from faceattend_tui.cli import main
+
+
+def test_the_audit_filtered_by_staff_action_person_and_day(tmp_path, capsys):
+    data = tmp_path / "data"
+    clock = FakeClock()
+    with open_store(data, clock=clock) as store:
+        attendance = Attendance(store)
+        attendance.add_person("Céline Gérard", person_id="S3", user="Ada")
+        attendance.add_person("Bob", person_id="S4", user="Ada")
+        clock.advance(days=1)
+        attendance.start_session("Maths", user="Dana")
+        attendance.mark("S3", "absent", "sick note", user="Dana")
+        attendance.stop_session(user="Dana")
+    day_two = clock().date().isoformat()
+    assert main(["audit", "--data", str(data), "--staff", "dana"]) == 0
+    out = capsys.readouterr()
+    assert [line.split()[3] for line in out.out.splitlines()] == ["session.start", "checkin.mark", "session.stop"]
+    assert "3 entries" in out.err
+    assert main(["audit", "--data", str(data), "--person", "S3", "--json"]) == 0
+    entries = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [e["action"] for e in entries] == ["person.add", "checkin.mark"] and entries[1]["details"]["reason"] == "sick note"
+    assert main(["audit", "--data", str(data), "--from", day_two, "--action", "session", "--last", "1"]) == 0
+    out = capsys.readouterr()
+    assert "session.stop" in out.out and "1 entry of 2" in out.err

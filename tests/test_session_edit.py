@@ -1,0 +1,113 @@
+"""Past sessions set right (voided, or edited with the statuses worked out again) and absence codes that
+reports count apart, on both logs."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from both_logs import BACKENDS, data_root, open_store
+from fakes import FakeClock
+
+from faceattend_tui.attendance import Attendance, build_report
+from faceattend_tui.attendance.session_edit import edit_session, void_session
+from faceattend_tui.attendance.sessions import summarize
+from faceattend_tui.cli import main
+
+
+@pytest.fixture(params=BACKENDS)
+def data(request, tmp_path):
+    return data_root(request, tmp_path)
+
+
+def one_session(data, clock, late_after=15.0) -> Attendance:
+    """Ann (3A) checks in 12 minutes after the start, Bob (3A) is marked excused, Cleo (3B) is not expected."""
+    attendance = Attendance(open_store(data, clock=clock))
+    attendance.add_person("Ann", person_id="S1", groups=["3A"])
+    attendance.add_person("Bob", person_id="S2", groups=["3A"])
+    attendance.add_person("Cleo", person_id="S3", groups=["3B"])
+    attendance.start_session("Maths", late_after, group="3A", user="Dana")
+    clock.advance(minutes=12)
+    attendance.check_in("S1", 0.8)
+    attendance.mark("S2", "excused", "note from home", user="Dana")
+    clock.advance(minutes=40)
+    attendance.stop_session(user="Dana")
+    return attendance
+
+
+def statuses(attendance: Attendance, session_id: int) -> dict[str, str]:
+    session = attendance.store.session(session_id)
+    return {r.person.name: r.status for r in summarize(attendance.store, session, {}).people}
+
+
+def test_absence_codes_are_counted_apart_and_left_out_of_rates(data):
+    attendance = one_session(data, FakeClock())
+    report = build_report(attendance.store, date(2024, 9, 1), date(2024, 9, 30))
+    bob = next(line for line in report.people if line.person.name == "Bob")
+    assert bob.counts.excused == {"excused": 1} and bob.counts.total == 0 and bob.rate is None
+    assert report.sessions[0].rate == 1.0  # Ann came; Bob was excused, not absent
+    assert report.below(0.8) == []  # an excused person is not named among those below 80 %
+    with pytest.raises(ValueError, match="status must be one of present, late, absent, excused, sick, leave"):
+        attendance.mark("S1", "holiday", "?", session_id=1, user="Dana")
+    later = Attendance(attendance.store, codes=("sick",))  # a code taken out of the settings still loads
+    assert statuses(later, 1)["Bob"] == "excused"
+
+
+def test_a_voided_session_is_kept_and_left_out_of_reports(data):
+    attendance = one_session(data, FakeClock())
+    with pytest.raises(ValueError, match="needs a reason"):
+        void_session(attendance, 1, "  ", user="Ada")
+    voided = void_session(attendance, 1, "a test before the term", user="Ada")
+    assert (voided.voided_by, voided.void_reason) == ("Ada", "a test before the term")
+    assert attendance.store.session(1).voided  # kept
+    assert build_report(attendance.store, date(2024, 9, 1), date(2024, 9, 30)).sessions == []
+    assert len(build_report(attendance.store, date(2024, 9, 1), date(2024, 9, 30), voided=True).sessions) == 1
+    with pytest.raises(ValueError, match="voided on"):
+        void_session(attendance, 1, "again", user="Ada")
+    assert [e.user for e in attendance.store.audit_log() if e.action == "session.void"] == ["Ada"]
+
+
+def test_a_running_session_cannot_be_voided(data):
+    clock = FakeClock()
+    attendance = Attendance(open_store(data, clock=clock))
+    attendance.add_person("Ann", person_id="S1")
+    session = attendance.start_session("Maths")
+    with pytest.raises(ValueError, match="stop it before"):
+        void_session(attendance, session.id, "test", user="Ada")
+
+
+def test_editing_late_after_works_statuses_out_again_from_the_stored_times(data):
+    attendance = one_session(data, FakeClock())
+    assert statuses(attendance, 1)["Ann"] == "present"  # 12 minutes, late after 15
+    edit = edit_session(attendance, 1, user="Ada", late_after=10.0)
+    assert edit.changed == ["late after: 15 min -> 10 min", "Ann: present -> late"]
+    assert statuses(attendance, 1)["Ann"] == "late"
+    assert build_report(attendance.store, date(2024, 9, 1), date(2024, 9, 30)).sessions[0].counts.late == 1
+    entry = next(e for e in attendance.store.audit_log() if e.action == "session.edit")
+    assert entry.user == "Ada" and "Ann: present -> late" in entry.details["changes"]
+
+
+def test_editing_the_group_changes_who_was_expected(data):
+    attendance = one_session(data, FakeClock())
+    edit = edit_session(attendance, 1, user="Ada", group="3b", name="Maths 3B")  # as stored: 3B
+    assert edit.changed[:2] == ["name: 'Maths' -> 'Maths 3B'", "group: 3A -> 3B"]
+    assert "Cleo: not expected -> absent" in edit.changed
+    assert attendance.store.session(1).expected == ["S3"]
+    with pytest.raises(ValueError, match="no group"):
+        edit_session(attendance, 1, user="Ada", group="4C")
+
+
+def test_sessions_from_the_command_line(tmp_path, capsys):
+    data = tmp_path / "data"
+    one_session(data, FakeClock()).store.close()
+    assert main(["sessions", "list", "--data", str(data)]) == 0
+    assert "Maths" in capsys.readouterr().out
+    assert main(["sessions", "edit", "1", "--late-after", "10", "--data", str(data)]) == 0
+    assert "Ann: present -> late" in capsys.readouterr().out
+    assert main(["sessions", "void", "1", "--reason", "test run", "--data", str(data)]) == 0
+    assert main(["sessions", "list", "--data", str(data)]) == 0
+    assert "Maths" not in capsys.readouterr().out
+    assert main(["sessions", "list", "--voided", "--data", str(data)]) == 0
+    out = capsys.readouterr().out
+    assert "VOIDED" in out and "test run" in out
+    assert main(["sessions", "void", "7", "--reason", "x", "--data", str(data)]) == 2

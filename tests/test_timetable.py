@@ -1,0 +1,174 @@
+"""Timetables read from CSV: weekdays and times as people write them, line-numbered errors, overlaps refused,
+wall-clock times that hold across a change of the clocks, days off."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from faceattend_tui.attendance.timetable import TimetableError, due, read_holidays, read_slots
+
+PARIS = ZoneInfo("Europe/Paris")
+WEEK = """name,group,weekday,start,end,late_after,station
+Maths 3A,3A,Mon,08:00,09:00,10,
+Physics,3B,tuesday,8:00,9:30,,front-door
+Morning shift,,7,08:00,16:00,5,
+"""
+
+
+def test_a_week_from_csv():
+    maths, physics, shift = read_slots(WEEK)
+    assert (maths.name, maths.group, maths.weekday, maths.start, maths.late_after) == ("Maths 3A", "3A", 1,
+                                                                                       time(8), 10.0)
+    assert (physics.weekday, physics.end, physics.late_after, physics.station) == (2, time(9, 30), None, "front-door")
+    assert (shift.group, shift.weekday) == (None, 7)  # no group: everyone; 7 is Sunday
+    assert maths.key == read_slots(WEEK)[0].key  # the same row keeps its id
+
+
+def test_every_bad_line_is_named():
+    text = ("name,group,weekday,start,end,late_after\n"
+            "A,3A,Mnday,08:00,09:00,\n"
+            "B,3A,Mon,10:00,09:00,\n"
+            "C,3A,Mon,8h,09:00,\n"
+            "D,3A,Wed,08:00,09:00,-5\n"
+            "E,3A,Fri,08:00,10:00,\n"
+            "F,3B,Fri,09:30,11:00,\n")
+    with pytest.raises(TimetableError) as caught:
+        read_slots(text, "week.csv")
+    lines = str(caught.value).splitlines()
+    assert lines[0] == "week.csv line 2: weekday 'Mnday' is not Mon..Sun or 1-7"
+    assert lines[1].startswith("week.csv line 3: the end 09:00 is not after the start 10:00")
+    assert lines[2].startswith("week.csv line 4: start '8h' is not a time")
+    assert lines[3].startswith("week.csv line 5: late_after is zero or more")
+    assert lines[4].startswith("week.csv line 7: Fri 09:30-11:00 overlaps line 6")
+
+
+def test_a_file_without_the_columns_says_which_are_missing():
+    with pytest.raises(TimetableError, match="missing: weekday, start"):
+        read_slots("name,group,end,late_after\nA,3A,09:00,\n")
+
+
+def test_wall_clock_times_hold_when_the_clocks_change():
+    slots = read_slots("name,group,weekday,start,end,late_after\nSunday class,,Sun,08:00,09:00,\n")
+    before = datetime(2026, 3, 22, 7, 30, tzinfo=timezone.utc)  # 08:30 in Paris (UTC+1)
+    after = datetime(2026, 3, 29, 6, 30, tzinfo=timezone.utc)  # 08:30 in Paris (UTC+2, the clocks went forward)
+    assert due(slots, before, PARIS, {}) is not None
+    slot, start, end = due(slots, after, PARIS, {})
+    assert start.isoformat() == "2026-03-29T08:00:00+02:00" and end.isoformat() == "2026-03-29T09:00:00+02:00"
+    assert due(slots, datetime(2026, 3, 29, 7, 30, tzinfo=timezone.utc), PARIS, {}) is None  # 09:30 there
+
+
+def test_days_off_and_other_stations_are_skipped():
+    slots = read_slots(WEEK)
+    tuesday = datetime(2026, 9, 8, 8, 15, tzinfo=PARIS)
+    assert due(slots, tuesday, PARIS, {}, station="front-door")[0].name == "Physics"
+    assert due(slots, tuesday, PARIS, {}, station="back-door") is None
+    assert due(slots, tuesday, PARIS, read_holidays("date,reason\n2026-09-08,strike\n")) is None
+
+
+def test_a_session_opened_late_still_counts_lateness_from_the_slot():
+    maths = read_slots(WEEK)[0]  # Monday 08:00, late after 10 minutes
+    assert maths.late_after_from(datetime(2026, 9, 7, 8, 4, tzinfo=PARIS), PARIS) == pytest.approx(6.0)
+    assert maths.late_after_from(datetime(2026, 9, 7, 8, 25, tzinfo=PARIS), PARIS) == 0.0
+
+
+def test_holiday_lines_are_checked():
+    assert read_holidays("2026-12-25,Christmas\n2026-12-26\n") == {"2026-12-25": "Christmas", "2026-12-26": ""}
+    with pytest.raises(TimetableError, match="line 2: '25/12/2026' is not a date"):
+        read_holidays("date,reason\n25/12/2026,Christmas\n")
+    assert date(2026, 12, 25).isoformat() in read_holidays("2026-12-25\n")
+
+
+# ----- sessions opened and closed on time --------------------------------------------------------
+
+from both_logs import BACKENDS, DATABASES, data_root, open_store  # noqa: E402
+from fakes import FakeClock  # noqa: E402
+
+from faceattend_tui.attendance import Attendance  # noqa: E402
+from faceattend_tui.attendance.timetable import save_slots, step  # noqa: E402
+
+MONDAY_8 = datetime(2026, 9, 7, 8, 0, tzinfo=PARIS)
+
+
+@pytest.fixture(params=BACKENDS)
+def data(request, tmp_path):
+    return data_root(request, tmp_path)
+
+
+def school(data, clock) -> Attendance:
+    store = open_store(data, clock=clock)
+    attendance = Attendance(store, station="front-door")
+    attendance.add_person("Ann", person_id="S1", groups=["3A"])
+    attendance.add_person("Bob", person_id="S2", groups=["3B"])
+    save_slots(store, read_slots(WEEK))
+    return attendance
+
+
+def test_a_slot_opens_its_session_on_time_for_its_group_and_closes_it_at_its_end(data):
+    clock = FakeClock(MONDAY_8.replace(hour=7, minute=59))
+    attendance = school(data, clock)
+    assert step(attendance, clock(), PARIS) == ""  # 07:59: not yet
+    clock.advance(minutes=5)  # a station started in the middle of the slot opens it at once
+    assert step(attendance, clock(), PARIS) == "the timetable opened 'Maths 3A' (08:00-09:00)"
+    session = attendance.active
+    assert (session.group, session.expected) == ("3A", ["S1"])
+    assert session.late_deadline == MONDAY_8.replace(minute=10)  # late after 10 minutes of the slot, not the start
+    clock.advance(minutes=56)
+    assert step(attendance, clock(), PARIS) == "the timetable closed 'Maths 3A' at 09:00"
+    assert attendance.active is None
+    actors = {e.user for e in attendance.store.audit_log() if e.action in ("session.start", "session.stop")}
+    assert actors == {"timetable"}
+
+
+def test_a_slot_stopped_by_hand_stays_stopped_that_day(data):
+    clock = FakeClock(MONDAY_8.replace(minute=1))
+    attendance = school(data, clock)
+    assert step(attendance, clock(), PARIS)
+    attendance.stop_session(user="Ada")
+    clock.advance(minutes=5)
+    assert step(attendance, clock(), PARIS) == "" and attendance.active is None
+
+
+def test_two_doors_on_one_database_open_a_slot_once(request, tmp_path):
+    if "postgresql" not in BACKENDS:
+        pytest.skip("needs PostgreSQL")
+    request.param = "postgresql"
+    data = data_root(request, tmp_path)
+    clock = FakeClock(MONDAY_8.replace(minute=1))
+    front = school(data, clock)
+    back = Attendance(open_store(data, clock=clock), station="back-door")
+    said = [step(front, clock(), PARIS), step(back, clock(), PARIS)]
+    assert sum(bool(s) for s in said) == 1
+    assert len([s for s in front.store.sessions() if s.active]) == 1
+    assert DATABASES[data]
+
+
+# ----- the command line ----------------------------------------------------------------------------
+
+
+def test_a_week_set_up_from_one_csv_on_the_command_line(tmp_path, capsys):
+    from faceattend_tui.cli import main
+
+    data = tmp_path / "data"
+    with open_store(data) as store:
+        Attendance(store).add_person("Ann", person_id="S1", groups=["3A"])
+    week = tmp_path / "week.csv"
+    week.write_text(WEEK, encoding="utf-8")
+    days = tmp_path / "days.csv"
+    days.write_text("date,reason\n2026-12-25,Christmas\n", encoding="utf-8")
+    assert main(["timetable", "import", str(week), "--holidays", str(days), "--data", str(data)]) == 0
+    err = capsys.readouterr().err
+    assert "timetable: 3 slots, 1 day off" in err and "nobody is in group '3B' yet" in err
+    assert main(["timetable", "list", "--data", str(data)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split()[1:4] == ["Mon", "08:00-09:00", "Maths"] and "late after 10 min" in out[0]
+    assert "2026-12-25  Christmas" in out[-1]
+    key = out[0].split()[0]
+    assert main(["timetable", "remove", key, "--data", str(data)]) == 0
+    assert "removed 1 slot; 2 left" in capsys.readouterr().err
+    bad = tmp_path / "bad.csv"
+    bad.write_text("name,group,weekday,start,end,late_after\nA,3A,Funday,08:00,09:00,\n", encoding="utf-8")
+    assert main(["timetable", "import", str(bad), "--data", str(data)]) == 2
+    assert f"{bad} line 2: weekday 'Funday'" in capsys.readouterr().err

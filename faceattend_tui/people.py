@@ -226,14 +226,24 @@ def remove_person(attendance: Attendance, settings: Settings, person: Person, *,
         return Removal(person)
     target = Target(person.id, names, token)
     backups = files_naming(sorted(settings.data.glob("*.bak")), target)
-    return Removal(person, token, clean_folder(settings.exports_dir, target, exports), backups,
+    return Removal(person, token, clean_exports(settings, target, exports), backups,
                    shared=bool(settings.database))
 
 
 def erase_from_exports(settings: Settings, person_id: str) -> Removal:
     """Rewrite the exports without someone erased earlier (known now by their id only)."""
     target = Target(check_person_id(person_id), frozenset(), erased_token())
-    return Removal(None, exports=clean_folder(settings.exports_dir, target, True))
+    return Removal(None, exports=clean_exports(settings, target, True))
+
+
+def clean_exports(settings: Settings, target: Target, rewrite: bool) -> Cleanup:
+    """The files under exports/ and under export_dir (the sheets dropped at each session's end)."""
+    outcome = clean_folder(settings.exports_dir, target, rewrite)
+    if settings.export_dir:
+        more = clean_folder(Path(settings.export_dir).expanduser(), target, rewrite)
+        for name in ("rewritten", "named", "foreign", "failed"):
+            getattr(outcome, name).extend(getattr(more, name))
+    return outcome
 
 
 def known_names(attendance: Attendance, person: Person) -> frozenset[str]:

@@ -45,6 +45,7 @@ from faceattend_tui.attendance import (
     current_user,
     export_attendance,
     open_store,
+    sheets,
     timetable,
 )
 from faceattend_tui.attendance.export import time_zone
@@ -64,6 +65,7 @@ from faceattend_tui.vision.pipeline import FaceEngine
 
 STATION_ACTOR = "station"  # who is recorded for what the station does on its own
 TIMETABLE_EVERY = 5.0  # seconds between looks at the timetable
+SHEETS_EVERY = 30.0  # seconds between tries to write the sheets still to go to export_dir
 
 
 class StationError(Exception):
@@ -181,6 +183,7 @@ class Station:
         self._unsaved: list[ev.Checkin] = []  # check-ins the log could not take yet, retried in order
         self.timetable = True  # open and close sessions by the timetable (not while a session is given)
         self._timetable_next = 0.0
+        self._sheets_next = 0.0  # pending sheets for export_dir are looked at from the first poll
         self._gallery_notes: list[str] = []
 
     # -- life cycle
@@ -322,6 +325,7 @@ class Station:
             actor = self._authorize("session", pin)
             try:
                 session = self.attendance.stop_session(user=actor)
+                self._queue_sheet(session.id)
             except (RuntimeError, StoreError) as exc:
                 raise StationError(str(exc)) from None
         self._session_changed()
@@ -477,7 +481,7 @@ class Station:
         One event that cannot be handled (the disk is full, say) becomes a Problem update; the
         events after it are still handled.
         """
-        updates = self._shared_updates() + self._timetable_updates()
+        updates = self._shared_updates() + self._timetable_updates() + self._sheet_updates()
         retries, self._unsaved = self._unsaved, []
         fresh = self.worker.poll(timeout)
         for retried, event in [*((True, e) for e in retries), *((False, e) for e in fresh)]:
@@ -497,14 +501,39 @@ class Station:
             return []
         self._timetable_next = time.monotonic() + TIMETABLE_EVERY
         with self.lock:
+            running = self.attendance.active
             try:
                 said = timetable.step(self.attendance, self.now(), time_zone(self.settings.timezone), self.name)
+                if said and running is not None:  # it closed a session: its sheet goes to export_dir
+                    self._queue_sheet(running.id)
             except (StoreError, ValueError, RuntimeError) as exc:  # e.g. a slot's group that no one is in
                 return [Problem(f"the timetable could not open or close a session: {exc}")]
         if not said:
             return []
         self._session_changed()
         return [RosterChanged(), self._live(said)]
+
+    def _queue_sheet(self, session_id: int) -> None:
+        """Note an ended session's sheet for export_dir (kept in the log until written); written on the next poll."""
+        if self.settings.export_dir:
+            sheets.queue(self.store, self.name, session_id)
+            self._sheets_next = 0.0
+
+    def _sheet_updates(self) -> list[Update]:
+        """Write the sheets still to go to export_dir; a failure is said and tried again a little later."""
+        if not self.settings.export_dir or self.store is None or time.monotonic() < self._sheets_next:
+            return []
+        self._sheets_next = time.monotonic() + SHEETS_EVERY
+        folder = Path(self.settings.export_dir).expanduser()
+        with self.lock:
+            try:
+                drop = sheets.write_pending(self.store, self.name, folder, self.settings.export_formats,
+                                            self.settings.timezone, STATION_ACTOR)
+            except StoreError as exc:
+                return [self._live(f"the sheets for {folder} could not be checked: {exc}", "error")]
+        if drop.problem:
+            return [self._live(drop.problem, "error")]
+        return [self._live(f"the sheet {path.name} is in {folder}") for path in drop.written]
 
     def _not_recorded(self, event: ev.Event, exc: Exception, retried: bool) -> Problem | None:
         """A check-in that could not be written is kept and tried again (with its own time) on the next poll."""

@@ -269,3 +269,31 @@ def test_the_station_opens_the_timetables_session_when_it_is_due(tmp_path):
         assert abs((made.active.late_deadline - deadline).total_seconds()) < 1
     finally:
         made.close()
+
+
+def test_each_ended_session_drops_its_sheet_and_a_failed_one_is_kept_and_retried(tmp_path):
+    enroll_fake_people(tmp_path, ["Ann", "Bob"])
+    share = tmp_path / "share"
+    share.write_text("not a folder yet")  # the shared drive is not mounted: its path is a file
+    settings = load_settings(tmp_path, {"export_dir": str(share), "export_formats": "both"})
+    made = Station(settings, "demo", worker_factory=FakeWorker, user="staff", name="door")
+    made.open()
+    try:
+        made.start_session("Physics")
+        made.stop_session()
+        notices = [u.notice for u in drain(made) if getattr(u, "notice", "")]
+        assert any("could not be written" in n and "retrying" in n for n in notices)
+    finally:
+        made.close()
+    share.unlink()  # mounted again; the station restarts and writes what was left
+    again = Station(settings, "demo", worker_factory=FakeWorker, user="staff", name="door")
+    again.open()
+    try:
+        notices = [u.notice for u in drain(again) if getattr(u, "notice", "")]
+        assert sorted(p.suffix for p in share.iterdir()) == [".csv", ".json"]
+        assert any(n.startswith("the sheet ") and str(share) in n for n in notices)
+        again._sheets_next = 0.0  # look again at once: nothing is left to write
+        assert not [u for u in drain(again) if getattr(u, "notice", "").startswith("the sheet")]
+        assert len(list(share.iterdir())) == 2
+    finally:
+        again.close()

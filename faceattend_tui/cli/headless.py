@@ -112,6 +112,9 @@ class Headless:
                 where = f" at {update.station}" if update.station else ""
                 self.say(line, f"recorded  {printable(line['name'])} ({line['id']}) {line['status']}{where} "
                                f"at {update.time:%H:%M:%S}")
+            case LiveChanged(notice=notice) if notice.startswith("the sheet"):
+                self.say(self.line({"type": "sheet", "message": notice, "error": update.severity == "error"}),
+                         notice)
             case LiveChanged(notice=notice) if notice.startswith("the timetable"):
                 self.say(self.line({"type": "timetable", "message": notice}), notice)
             case LiveChanged(notice=notice) if notice.startswith("the database"):

@@ -161,6 +161,10 @@ class Settings:
     # records
     timezone: str = setting("", "time zone of exports and reports, e.g. Europe/Paris (empty: this machine's)",
                              check=zone_name)
+    mode: str = setting("classes", "classes: sessions say who came; work: also each day's first sighting is 'in', "
+                                   "the last one 'out', and reports give hours", ("classes", "work"))
+    out_after: float = setting(30.0, "work mode: minutes without a sighting after which the last one is 'out'",
+                               within=Range(1, 24 * 60))
     absence_codes: str = setting("excused, sick, leave", "statuses staff may mark beside present, late and "
                                  "absent, comma-separated; reports count them apart, rates leave them out",
                                  check=code_list)

@@ -48,9 +48,12 @@ from faceattend_tui.attendance import (
     sheets,
     timetable,
 )
+from faceattend_tui.attendance.audit_view import AuditFilter, matching
 from faceattend_tui.attendance.export import time_zone
-from faceattend_tui.attendance.models import STATUSES
+from faceattend_tui.attendance.hours import PresenceBook
+from faceattend_tui.attendance.models import STATUSES, AuditEntry
 from faceattend_tui.attendance.security import Credentials
+from faceattend_tui.attendance.session_edit import Edit, edit_session, void_session
 from faceattend_tui.attendance.staff import accounts, authorize, last_reset, staff_required
 from faceattend_tui.config import Settings
 from faceattend_tui.demo import DemoSourceFactory
@@ -171,6 +174,7 @@ class Station:
         self.worker = None
         self.store = None
         self.attendance: Attendance | None = None
+        self.presence: PresenceBook | None = None  # work mode: each day's first and last sightings
         self.station_lock = None
         self.pending_capture: str | None = None
         self.recognizer: dict | None = None  # name, sha256, dim: from the worker's ready event
@@ -204,6 +208,8 @@ class Station:
                                     upgrade_mode="auto")
             self.attendance = Attendance(self.store, user=self.user, station=self.name, locale=self.settings.locale,
                                          codes=self.settings.codes)
+            self.presence = PresenceBook(self.store, self.name, time_zone(self.settings.timezone)) \
+                if self.settings.mode == "work" else None
             self.live.database = "database online" if shared_log(self.settings) else ""
             self.share_gallery()
             self.missing = self._refuse_missing_templates(self.sync_roster())
@@ -334,6 +340,52 @@ class Station:
     def sessions(self) -> list[Session]:
         with self.lock:
             return self.attendance.sessions()
+
+    def void_session(self, session_id: int, reason: str, pin: Credentials | str | None = None) -> Session:
+        """Void a finished session (kept, left out of reports); an admin's action."""
+        with self.lock:
+            actor = self._authorize("void", pin)
+            try:
+                return void_session(self.attendance, session_id, reason, user=actor)
+            except (ValueError, StoreError) as exc:
+                raise StationError(str(exc)) from None
+
+    def edit_session(self, session_id: int, pin: Credentials | str | None = None, **changes) -> Edit:
+        """Correct a past session's name, group or late_after; says what changed (statuses too)."""
+        with self.lock:
+            actor = self._authorize("void", pin)
+            try:
+                edit = edit_session(self.attendance, session_id, user=actor, **changes)
+            except (ValueError, StoreError) as exc:
+                raise StationError(str(exc)) from None
+        if edit.changed and self.active is not None and self.active.id == session_id:
+            self._session_changed()
+        return edit
+
+    def timetable(self) -> tuple[list[timetable.Slot], dict[str, str]]:
+        """The weekly slots and the days off."""
+        with self.lock:
+            return timetable.slots_of(self.store), timetable.holidays_of(self.store)
+
+    def save_timetable(self, slots: list[timetable.Slot], holidays: dict[str, str] | None = None,
+                       pin: Credentials | str | None = None) -> None:
+        """Replace the slots (and the days off, when given); overlapping slots are refused. Audited."""
+        problems = timetable.overlaps(list(enumerate(slots, start=1)), "slot")
+        if problems:
+            raise StationError(problems[0])
+        with self.lock:
+            actor = self._authorize("timetable", pin)
+            with self.store.batch():
+                timetable.save_slots(self.store, slots)
+                if holidays is not None:
+                    timetable.save_holidays(self.store, holidays)
+                audit(self.store, "timetable.set", {"slots": len(slots)}, actor)
+        self._timetable_next = 0.0  # a slot due now opens at once
+
+    def audit_entries(self, wanted: AuditFilter) -> list[AuditEntry]:
+        """The audit log as the filter keeps it, oldest first."""
+        with self.lock:
+            return matching(self.store.audit_log(), wanted, time_zone(self.settings.timezone))
 
     def summary(self, session_id: int | None = None) -> Summary | None:
         with self.lock:
@@ -590,10 +642,10 @@ class Station:
             person = self.attendance.by_folder(event.name)
             if person is None:
                 return None  # templates of someone no longer on the roster; the worker reloads soon
+            came = self.presence.seen(person.id, when) if self.presence else False
             if self.attendance.active is None:
-                self._tell_door(ev.ShowOutcome("no-session", person.name, event.track,
-                                               "(no session: nothing recorded)"))
-                return Sighting(person.name, event.similarity, when, "no session", person.id)
+                self._tell_door(self._sessionless(person, event.track, when, came))
+                return Sighting(person.name, event.similarity, when, "in" if came else "no session", person.id)
             result = self.attendance.check_in(person.id, event.similarity, event.track, when, event.evidence)
             if not result.expected:
                 self._tell_door(ev.ShowOutcome("not-on-list", person.name, event.track, "- please see staff"))
@@ -602,6 +654,14 @@ class Station:
         self._tell_door(door_outcome(row, result.new, event.track, self.attendance.active))
         self._tell_door(self._door_session(counts))
         return CheckinShown(row, counts, event.similarity, when, result.new, event.face_jpeg, event.sent or event.time)
+
+    def _sessionless(self, person: Person, track: int, when: datetime, came: bool) -> ev.ShowOutcome:
+        """The door's word without a session: in work mode "in" at the day's first sighting, else nothing recorded."""
+        if self.presence is None:
+            return ev.ShowOutcome("no-session", person.name, track, "(no session: nothing recorded)")
+        if came:
+            return ev.ShowOutcome("checked-in", person.name, track, f"at {when.astimezone():%H:%M}")
+        return ev.ShowOutcome("already-here", person.name, track, "")
 
     # -- a log shared with other stations
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from faceattend_tui.text import is_word
@@ -353,3 +353,29 @@ class RosterRow:
     time: datetime | None = None  # camera check-in time
     last_seen: datetime | None = None
     note: str = ""  # the staff mark, if any ("manual: reason")
+
+
+@dataclass(frozen=True)
+class Presence:
+    """When a person was first and last seen on one day at one door (work mode: the day's in and out)."""
+
+    person_id: str
+    day: date  # on the station's clock
+    station: str
+    first_seen: datetime
+    last_seen: datetime
+
+    def to_doc(self) -> dict:
+        return {"person_id": self.person_id, "day": self.day.isoformat(), "station": self.station,
+                "first_seen": to_iso(self.first_seen), "last_seen": to_iso(self.last_seen)}
+
+    @classmethod
+    def from_doc(cls, doc: dict) -> Presence:
+        return cls(_text(doc["person_id"], "person id"), date.fromisoformat(doc["day"]), str(doc.get("station") or ""),
+                   _when(doc["first_seen"]), _when(doc["last_seen"]))
+
+    def merged(self, other: Presence) -> Presence:
+        """The same day and door seen again: the earliest first sighting and the latest last one."""
+        return Presence(self.person_id, self.day, self.station, min(self.first_seen, other.first_seen),
+                        max(self.last_seen, other.last_seen))
+

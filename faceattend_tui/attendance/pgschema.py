@@ -149,11 +149,21 @@ alter table sessions add column voided_at timestamptz, add column voided_by text
     add column void_reason text not null default '';
 alter table marks drop constraint marks_status_check;
 alter table marks add constraint marks_status_check check (status ~ '^[a-z][a-z0-9_-]{0,31}$');
+
+-- work mode: each person's first and last sighting per day and door (their hours)
+create table presence (
+    person_id text not null references people (id) on update cascade on delete cascade,
+    day date not null,
+    station text not null default '',
+    first_seen timestamptz not null,
+    last_seen timestamptz not null,
+    primary key (person_id, day, station)
+);
 """
 
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "people, groups, sessions, expected rosters, check-ins, marks, audit, settings, templates", V1),
-    (2, "voided sessions; absence codes in marks", V2),
+    (2, "voided sessions; absence codes in marks; presence for work mode", V2),
 ]
 LATEST = MIGRATIONS[-1][0]
 

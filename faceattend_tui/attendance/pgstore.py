@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as WaitedTooLong
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from faceattend_tui.files import make_private_dir
 
 from .common import Clock, aware, local_now
-from .models import AuditEntry, Checkin, Mark, Person, Session, plural
+from .models import AuditEntry, Checkin, Mark, Person, Presence, Session, plural
 from .pgschema import (
     CHANNEL,
     LATEST,
@@ -472,6 +472,24 @@ class PgStore(Store):
             rows = conn.execute(self.SESSION + " where s.ended_at is null order by s.started_at, s.id").fetchall()
         return [_session(row, self.zone) for row in rows]
 
+    # -- presence (work mode)
+
+    def see(self, presence: Presence) -> None:
+        with self._tx() as conn:
+            conn.execute("insert into presence (person_id, day, station, first_seen, last_seen) "
+                         "values (%s, %s, %s, %s, %s) on conflict (person_id, day, station) do update set "
+                         "first_seen = least(presence.first_seen, excluded.first_seen), "
+                         "last_seen = greatest(presence.last_seen, excluded.last_seen)",
+                         [presence.person_id, presence.day, presence.station, aware(presence.first_seen),
+                          aware(presence.last_seen)])
+
+    def presence(self, date_from: date, date_to: date) -> list[Presence]:
+        with self._tx() as conn:
+            rows = conn.execute("select person_id, day, station, first_seen, last_seen from presence "
+                                "where day between %s and %s order by day, person_id, station",
+                                [date_from, date_to]).fetchall()
+        return [Presence(p, d, st, _local(f, self.zone), _local(last, self.zone)) for p, d, st, f, last in rows]
+
     # -- check-ins
 
     CHECKIN = ("select id, session_id, person_id, time, similarity, track_id, late, station, last_seen, evidence "
@@ -615,7 +633,7 @@ class PgStore(Store):
     # -- moving in: a whole log into an empty database
 
     COUNTED = ("people", "person_groups", "sessions", "expected", "checkins", "marks", "audit", "settings",
-               "template_sets", "templates")
+               "template_sets", "templates", "presence")
 
     def counts(self) -> dict[str, int]:
         """Rows in each table."""
@@ -664,6 +682,11 @@ class PgStore(Store):
                     self.add_mark(mark)
             conn.execute("select setval(pg_get_serial_sequence('sessions', 'id'), "
                          "greatest((select max(id) from sessions), 1))")
+            sightings = source.presence(date.min, date.max)
+            kept = [p for p in sightings if p.person_id in known]
+            left_out["presence"] = len(sightings) - len(kept)
+            for presence in kept:
+                self.see(presence)
             for entry in source.audit_log():
                 self.add_audit(entry)
             for key, value in source.all_settings().items():

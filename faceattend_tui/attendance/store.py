@@ -13,10 +13,10 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from .models import AuditEntry, Checkin, Mark, Person, Session
+from .models import AuditEntry, Checkin, Mark, Person, Presence, Session
 
 _UPDATES = threading.RLock()  # read-change-write steps, for stores of one writer
 
@@ -195,6 +195,14 @@ class Store(ABC):
         found = {c.person_id: c.status for c in self.checkins(session_id)}
         found.update({m.person_id: m.status for m in self.marks(session_id)})
         return found
+
+    @abstractmethod
+    def see(self, presence: Presence) -> None:
+        """Record a sighting of a day at a door: kept are the day's first and last (work mode's hours)."""
+
+    @abstractmethod
+    def presence(self, date_from: date, date_to: date) -> list[Presence]:
+        """The sightings of the days from `date_from` to `date_to`, by day and person."""
 
     @abstractmethod
     def add_mark(self, mark: Mark) -> None: ...

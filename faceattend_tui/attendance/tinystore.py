@@ -30,7 +30,7 @@ import json
 import os
 import shutil
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -49,13 +49,13 @@ from faceattend_tui.files import (
 )
 
 from .common import Clock, aware, from_iso, local_now, to_iso
-from .models import LATE, PRESENT, AuditEntry, Checkin, Mark, Person, Session, plural
+from .models import LATE, PRESENT, AuditEntry, Checkin, Mark, Person, Presence, Session, plural
 from .security import scrub_audit
 from .store import NotFoundError, Store, StoreError
 from .upgrade import SCHEMA_VERSION, fold_v1_journal, upgrade_v1, upgrade_v2
 
 LOG_NAME = "attendance.json"
-TABLES = ("meta", "people", "sessions", "checkins", "marks", "audit")
+TABLES = ("meta", "people", "sessions", "checkins", "marks", "audit", "presence")
 UNCHANGED = "the file was left unchanged"
 FOLD_BYTES = 4 << 20  # fold the journal once it holds this much
 READ_LIMIT = 2 << 30  # the largest log or journal read (2 GiB); a larger one is refused, not read
@@ -246,6 +246,9 @@ class TinyStore(Store):
         self._audit_ids: set[str] = set()
         self._seen: set[str] = set()  # check-in doc ids whose last_seen moved since the last fold
         self._next_ids: dict[str, int] = {}  # next TinyDB doc id per table
+        self._presence: dict[tuple[str, str, str], str] = {}  # (person, day, station) -> doc id
+        for doc_id, doc in self._table("presence").items():
+            self._presence[(doc.get("person_id"), doc.get("day"), doc.get("station") or "")] = doc_id
         for doc_id, doc in self._table("people").items():
             self._people[self._field(doc, "id", str, "people", doc_id)] = doc_id
         for doc_id, doc in self._table("sessions").items():
@@ -420,6 +423,10 @@ class TinyStore(Store):
                     mark["person_id"] = new
         for session in self._table("sessions").values():
             session["expected"] = [new if p == old else p for p in session.get("expected", [])]
+        for key in [k for k in self._presence if k[0] == old]:
+            doc_id = self._presence.pop(key)
+            self._table("presence")[doc_id]["person_id"] = new
+            self._presence[(new, *key[1:])] = doc_id
 
     def _erase_person(self, person_id: str, token: str | None = None) -> None:
         doc_id = self._people.pop(person_id, None)
@@ -440,6 +447,8 @@ class TinyStore(Store):
         for session in self._table("sessions").values():
             if person_id in session.get("expected", []):
                 session["expected"] = [p for p in session["expected"] if p != person_id]
+        for key in [k for k in self._presence if k[0] == person_id]:
+            del self._table("presence")[self._presence.pop(key)]
 
     def _scrub_audit(self, person: Person, token: str) -> None:
         audit = self._table("audit")
@@ -627,6 +636,30 @@ class TinyStore(Store):
             self._seen.add(doc_id)
         return True
 
+    def see(self, presence: Presence) -> None:
+        known = self._presence.get((presence.person_id, presence.day.isoformat(), presence.station))
+        if known is not None:
+            old = Presence.from_doc(self._table("presence")[known])
+            if old.merged(presence) == old:
+                return  # nothing new: no write
+        self._write(["presence", presence.to_doc()])
+
+    def presence(self, date_from: date, date_to: date) -> list[Presence]:
+        table = self._table("presence")
+        found = [self._parse(Presence.from_doc, "presence", i, doc) for i, doc in table.items()
+                 if date_from.isoformat() <= doc.get("day", "") <= date_to.isoformat()]
+        return sorted(found, key=lambda p: (p.day, p.person_id, p.station))
+
+    def _put_presence(self, doc: dict) -> None:
+        key = (doc["person_id"], doc["day"], doc.get("station") or "")
+        known = self._presence.get(key)
+        if known is None:
+            self._presence[key] = doc_id = self._new_doc_id("presence")
+            self._table("presence")[doc_id] = doc
+            return
+        merged = Presence.from_doc(self._table("presence")[known]).merged(Presence.from_doc(doc))
+        self._table("presence")[known] = merged.to_doc()
+
     def checkin(self, session_id: int, person_id: str) -> Checkin | None:
         doc_id = self._checkins.get(session_id, {}).get(person_id)
         return None if doc_id is None else self._parse(Checkin.from_doc, "checkins", doc_id,
@@ -700,6 +733,7 @@ APPLY = {
     "mark": TinyStore._put_mark,
     "audit": TinyStore._put_audit,
     "setting": TinyStore._put_setting,
+    "presence": TinyStore._put_presence,
 }
 
 

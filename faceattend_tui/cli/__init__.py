@@ -209,6 +209,8 @@ def add_record_commands(sub) -> None:
     p.add_argument("--to", dest="date_to", default=None, help="last day, YYYY-MM-DD (default: today)")
     p.add_argument("--group", default=None, help="only this group's sessions and people")
     p.add_argument("--voided", action="store_true", help="count voided sessions too (left out by default)")
+    p.add_argument("--hours", action="store_true",
+                   help="work mode: in, out and hours per person per day (JSON: also per person over the period)")
     p.add_argument("--format", choices=("csv", "json"), default="csv", help="file format")
     p.add_argument("--by", choices=("person", "session"), default=None,
                    help="one row per person or per session (CSV default: person; JSON: both unless given)")

@@ -7,6 +7,7 @@ shown with its password masked.
 from __future__ import annotations
 
 import argparse
+from datetime import date
 
 from faceattend_tui.attendance import StoreError, open_snapshot, open_store
 from faceattend_tui.attendance.pgschema import LATEST, mask_url
@@ -14,7 +15,7 @@ from faceattend_tui.cli import EXIT_OK, EXIT_SKIPPED, say
 from faceattend_tui.cli.records import CommandError, acting
 from faceattend_tui.config import Settings
 
-CHECKED = ("people", "person_groups", "sessions", "expected", "checkins", "marks", "audit", "templates")
+CHECKED = ("people", "person_groups", "sessions", "expected", "checkins", "marks", "audit", "templates", "presence")
 
 
 def need_database(settings: Settings) -> str:
@@ -90,7 +91,8 @@ def source_counts(store) -> dict[str, int]:
     return {"people": len(people), "person_groups": sum(len(p.groups) for p in people), "sessions": len(sessions),
             "expected": sum(len(s.expected) for s in sessions),
             "checkins": sum(len(store.checkins(s.id)) for s in sessions),
-            "marks": sum(len(store.marks(s.id)) for s in sessions), "audit": len(store.audit_log())}
+            "marks": sum(len(store.marks(s.id)) for s in sessions), "audit": len(store.audit_log()),
+            "presence": len(store.presence(date.min, date.max))}
 
 
 def template_rows(tensors) -> int:

@@ -130,6 +130,8 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
         target = args.out and chosen_output(args.out, settings.exports_dir, settings.data, args.overwrite)
     except ExportError as exc:
         raise CommandError(str(exc)) from None
+    if getattr(args, "hours", False):
+        return hours_report(args, settings, start, end, target)
     with snapshot(settings) as store:
         acting(store, "export")
         try:
@@ -148,6 +150,30 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     except ExportError as exc:
         raise CommandError(str(exc)) from None
     say(f"wrote {path}: {plural(len(report.people), 'person', 'people')}, {plural(len(report.sessions), 'session')}")
+    return EXIT_OK
+
+
+def hours_report(args: argparse.Namespace, settings: Settings, start: date, end: date, target) -> int:
+    """Work mode's report: in, out and hours per person per day, and (JSON) per person over the period."""
+    from faceattend_tui.attendance.hours import day_hours, hours_csv, hours_json
+
+    with snapshot(settings) as store:
+        acting(store, "export")
+        people = {p.id: p for p in store.people()}
+        lines = day_hours(store.presence(start, end), people, settings.out_after, store.now(), settings.locale)
+        if args.group:
+            lines = [line for line in lines if any(same(g, args.group) for g in line.person.groups)]
+        if not lines:
+            raise CommandError(f"nothing to report: nobody was seen between {start} and {end} (hours come from "
+                               "work mode: mode = \"work\")", EXIT_NOTHING)
+        text = hours_csv(lines, settings.timezone, not args.no_bom) if args.format == "csv" else \
+            hours_json(lines, start, end, store.now(), settings.timezone)
+    try:
+        path = target or new_output(settings.exports_dir, f"hours_{start}_{end}.{args.format}")
+        write_output(path, text.encode("utf-8"))
+    except ExportError as exc:
+        raise CommandError(str(exc)) from None
+    say(f"wrote {path}: {plural(len(lines), 'day')} of {plural(len({d.person.id for d in lines}), 'person', 'people')}")
     return EXIT_OK
 
 

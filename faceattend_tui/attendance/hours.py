@@ -1,0 +1,98 @@
+"""Work mode: a day's first sighting is "in", its last one is "out" once `out_after` minutes pass without
+another; hours per person per day and over a period, as CSV or JSON."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, tzinfo
+
+from faceattend_tui.text import collation
+
+from .export import BOM, csv_cell, local_iso, time_zone
+from .models import Person, Presence
+
+WRITE_EVERY = timedelta(seconds=60)  # a person still in view moves their last sighting this often at most
+DAY_COLUMNS = ("id", "name", "day", "in", "out", "hours")
+TOTAL_KEYS = ("id", "name", "days", "hours")
+
+
+class PresenceBook:
+    """Writes sightings to the log, at most one a minute per person and day while they stay in view."""
+
+    def __init__(self, store, station: str, zone: tzinfo | None = None):
+        self.store, self.station, self.zone = store, station, zone
+        self._written: dict[tuple[str, date], datetime] = {}
+
+    def seen(self, person_id: str, when: datetime) -> bool:
+        """Record a sighting; True when it is the person's first of the day at any door (they came in)."""
+        day = when.astimezone(self.zone).date()
+        last = self._written.get((person_id, day))
+        if last is not None and when - last < WRITE_EVERY:
+            return False
+        first = last is None and not any(p.person_id == person_id for p in self.store.presence(day, day))
+        self.store.see(Presence(person_id, day, self.station, when, when))
+        self._written[(person_id, day)] = when
+        return first
+
+
+@dataclass(frozen=True)
+class DayHours:
+    person: Person
+    day: date
+    came: datetime  # the day's first sighting, at any door
+    last: datetime  # the latest sighting
+    out: datetime | None  # the last sighting once `out_after` passed without another; None: still in
+
+    @property
+    def hours(self) -> float:
+        return (self.last - self.came).total_seconds() / 3600
+
+
+def day_hours(sightings: list[Presence], people: dict[str, Person], out_after: float, now: datetime,
+              locale: str | None = None) -> list[DayHours]:
+    """One line per person and day (all doors together), by day then name."""
+    spans: dict[tuple[str, date], tuple[datetime, datetime]] = {}
+    for p in sightings:
+        came, last = spans.get((p.person_id, p.day), (p.first_seen, p.last_seen))
+        spans[(p.person_id, p.day)] = (min(came, p.first_seen), max(last, p.last_seen))
+    gone = timedelta(minutes=out_after)
+    lines = [DayHours(people[pid], day, came, last, last if now - last >= gone else None)
+             for (pid, day), (came, last) in spans.items() if pid in people]
+    key = collation(locale)
+    return sorted(lines, key=lambda d: (d.day, key(d.person.name), d.person.id))
+
+
+def totals(lines: list[DayHours]) -> list[dict]:
+    """Per person over the period: days seen and hours."""
+    found: dict[str, dict] = {}
+    for line in lines:
+        entry = found.setdefault(line.person.id, {"id": line.person.id, "name": line.person.name, "days": 0,
+                                                  "hours": 0.0})
+        entry["days"] += 1
+        entry["hours"] += line.hours
+    return [{**e, "hours": round(e["hours"], 2)} for e in found.values()]
+
+
+def _row(line: DayHours, zone: tzinfo | None) -> dict:
+    return {"id": line.person.id, "name": line.person.name, "day": line.day.isoformat(),
+            "in": local_iso(line.came, zone), "out": local_iso(line.out, zone), "hours": round(line.hours, 2)}
+
+
+def hours_csv(lines: list[DayHours], zone: str | tzinfo | None = None, bom: bool = True) -> str:
+    zone = time_zone(zone)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(DAY_COLUMNS)
+    writer.writerows([csv_cell(row[k]) for k in DAY_COLUMNS] for row in (_row(line, zone) for line in lines))
+    return (BOM if bom else "") + out.getvalue()
+
+
+def hours_json(lines: list[DayHours], date_from: date, date_to: date, generated_at: datetime,
+               zone: str | tzinfo | None = None) -> str:
+    zone = time_zone(zone)
+    body = {"generated_at": local_iso(generated_at, zone), "from": str(date_from), "to": str(date_to),
+            "days": [_row(line, zone) for line in lines], "people": totals(lines)}
+    return json.dumps(body, indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,98 @@
+"""Work mode: each day's first sighting is "in", the last one "out" once nobody has seen them for a while,
+hours per person per day and over a period; the sightings go with an erasure."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime, timedelta
+
+import pytest
+from both_logs import BACKENDS, data_root, open_store
+from fakes import FakeClock, FakeWorker, enroll_fake_people
+
+from faceattend_tui.attendance import Attendance
+from faceattend_tui.attendance.hours import PresenceBook, day_hours, hours_csv, totals
+from faceattend_tui.cli import main
+from faceattend_tui.config import load_settings
+from faceattend_tui.live import events as ev
+from faceattend_tui.station import Station
+
+MORNING = FakeClock().now.replace(hour=8, minute=0)
+
+
+@pytest.fixture(params=BACKENDS)
+def data(request, tmp_path):
+    return data_root(request, tmp_path)
+
+
+def a_day(store) -> None:
+    """Ann: in at 08:00 at the front door, seen at 08:05, last at 12:00 at the back door; Bob: 09:00 only."""
+    front, back = PresenceBook(store, "front"), PresenceBook(store, "back")
+    assert front.seen("S1", MORNING) is True  # she came in
+    assert front.seen("S1", MORNING + timedelta(seconds=30)) is False  # still in view: not written again yet
+    front.seen("S1", MORNING + timedelta(minutes=5))
+    assert back.seen("S1", MORNING + timedelta(hours=4)) is False  # in already, at another door
+    front.seen("S2", MORNING + timedelta(hours=1))
+
+
+def test_in_out_and_hours_per_day_over_every_door(data):
+    with open_store(data) as store:
+        attendance = Attendance(store)
+        attendance.add_person("Ann", person_id="S1")
+        attendance.add_person("Bob", person_id="S2")
+        a_day(store)
+        people = {p.id: p for p in store.people()}
+        sightings = store.presence(MORNING.date(), MORNING.date())
+        early = day_hours(sightings, people, 30, MORNING + timedelta(hours=4, minutes=10))
+        ann = next(line for line in early if line.person.id == "S1")
+        assert ann.came == MORNING and ann.out is None  # seen 10 minutes ago: still in
+        late = day_hours(sightings, people, 30, MORNING + timedelta(hours=5))
+        ann = next(line for line in late if line.person.id == "S1")
+        assert ann.out == MORNING + timedelta(hours=4) and ann.hours == pytest.approx(4.0)
+        assert totals(late) == [{"id": "S1", "name": "Ann", "days": 1, "hours": 4.0},
+                                {"id": "S2", "name": "Bob", "days": 1, "hours": 0.0}]
+        rows = list(csv.DictReader(io.StringIO(hours_csv(late, bom=False))))
+        assert [r["name"] for r in rows] == ["Ann", "Bob"] and rows[0]["hours"] == "4.0"
+
+
+def test_an_erasure_takes_the_sightings_too(data):
+    with open_store(data) as store:
+        attendance = Attendance(store)
+        attendance.add_person("Ann", person_id="S1")
+        attendance.add_person("Bob", person_id="S2")
+        a_day(store)
+        attendance.remove_person("S1", erase=True, token="erased-1")
+        assert {p.person_id for p in store.presence(date.min, date.max)} == {"S2"}
+
+
+def test_the_hours_report_from_the_command_line(tmp_path, capsys):
+    data = tmp_path / "data"
+    with open_store(data) as store:
+        attendance = Attendance(store)
+        attendance.add_person("Ann", person_id="S1")
+        attendance.add_person("Bob", person_id="S2")
+        a_day(store)
+    day = MORNING.date().isoformat()
+    assert main(["report", "--hours", "--from", day, "--to", day, "--data", str(data)]) == 0
+    written = capsys.readouterr().err.split("wrote ")[1].split(":")[0]
+    rows = list(csv.DictReader(open(written, encoding="utf-8-sig")))
+    assert [(r["id"], r["hours"]) for r in rows] == [("S1", "4.0"), ("S2", "0.0")]
+    assert main(["report", "--hours", "--from", "2020-01-01", "--to", "2020-01-02", "--data", str(data)]) == 3
+
+
+def test_a_station_in_work_mode_says_in_at_the_days_first_sighting(tmp_path):
+    enroll_fake_people(tmp_path, ["Ann"])
+    station = Station(load_settings(tmp_path, {"mode": "work"}), "demo", worker_factory=FakeWorker, name="door")
+    station.open()
+    try:
+        station.worker.checkin("Ann")
+        first = station.poll(timeout=0.05)
+        station.worker.checkin("Ann", when=datetime.now().timestamp() + 120)
+        again = station.poll(timeout=0.05)
+        shown = [c for c in station.worker.sent if isinstance(c, ev.ShowOutcome)]
+        assert [s.outcome for s in shown] == ["checked-in", "already-here"]
+        assert [u.reason for u in first + again if hasattr(u, "reason")] == ["in", "no session"]
+        assert len(station.store.presence(date.min, date.max)) == 1
+    finally:
+        station.close()

@@ -234,7 +234,7 @@ def load_settings(data: Path, overrides: dict | None = None, environ: dict | Non
     unknown = sorted(set(found) - set(fields))
     if unknown:
         where = ", ".join(sorted({found[name][1] for name in unknown}))
-        raise ConfigError(f"{where}: unknown setting(s): {', '.join(unknown)}")
+        raise ConfigError(f"{where}: unknown {'setting' if len(unknown) == 1 else 'settings'}: {', '.join(unknown)}")
     found.pop("data", None)
     settings = Settings(data=data)
     for name, (value, where) in found.items():

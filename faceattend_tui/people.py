@@ -22,7 +22,7 @@ from faceattend_tui.attendance import (
     read_roster,
 )
 from faceattend_tui.attendance.erasure import Cleanup, Target, clean_folder, files_naming
-from faceattend_tui.attendance.models import check_person_id, join_groups, printable
+from faceattend_tui.attendance.models import check_person_id, join_groups, plural, printable
 from faceattend_tui.attendance.security import erased_token, names_in_audit
 from faceattend_tui.config import Settings
 from faceattend_tui.files import atomic_write, make_private_dir
@@ -161,7 +161,7 @@ def missing_templates_message(settings: Settings, people: list[Person]) -> str:
         why = "" if manifest is not None else f"{settings.tensors_dir / MANIFEST} is missing"
     except GalleryError as exc:
         why = str(exc)
-    what = f"the templates of {len(people)} people are missing ({names})"
+    what = f"the templates of {plural(len(people), 'person', 'people')} are missing ({names})"
     return (f"{why + ': ' if why else ''}{what}; nobody's status was changed. Rebuild them from "
             f"{settings.images_dir} with: faceattend extract --data {settings.data}")
 
@@ -185,7 +185,7 @@ class Removal:
         """What was done, beyond the records."""
         out = [f"the audit now calls them {self.token}"] if self.token else []
         if self.exports.rewritten:
-            out.append(f"rewrote {len(self.exports.rewritten)} exports without them:")
+            out.append(f"rewrote {plural(len(self.exports.rewritten), 'export')} without them:")
         out += [f"  {path}" for path in self.exports.rewritten]
         if self.shared and self.token:
             out.append(f"other doors' exports were not searched: run `{self._again()}` at each of them")

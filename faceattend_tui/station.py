@@ -51,7 +51,7 @@ from faceattend_tui.attendance import (
 from faceattend_tui.attendance.audit_view import AuditFilter, matching
 from faceattend_tui.attendance.export import time_zone
 from faceattend_tui.attendance.hours import PresenceBook
-from faceattend_tui.attendance.models import STATUSES, AuditEntry
+from faceattend_tui.attendance.models import STATUSES, AuditEntry, plural
 from faceattend_tui.attendance.security import Credentials
 from faceattend_tui.attendance.session_edit import Edit, edit_session, void_session
 from faceattend_tui.attendance.staff import accounts, authorize, last_reset, staff_required
@@ -267,7 +267,8 @@ class Station:
         if not self.missing:
             return ""
         names = ", ".join(f"{p.name} ({p.id})" for p in self.missing[:5]) + (" ..." if len(self.missing) > 5 else "")
-        return (f"{len(self.missing)} people have neither templates nor photos and cannot be recognised: {names}; "
+        return (f"{plural(len(self.missing), 'person has', 'people have')} neither templates nor photos and cannot "
+                f"be recognised: {names}; "
                 "enroll them again (e) or remove them (d)")
 
     def sync_roster(self) -> SyncResult:

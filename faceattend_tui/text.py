@@ -192,3 +192,8 @@ WORD = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")  # a code word such as an absence 
 
 def is_word(value: str) -> bool:
     return isinstance(value, str) and bool(WORD.match(value))
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """"1 photo", "2 photos"."""
+    return f"{count} {word if count == 1 else many or word + 's'}"

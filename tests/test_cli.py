@@ -294,3 +294,18 @@ def test_headless_text_prints_stats_only_when_asked():
         Headless(None, options, out).on_event(stats)
         printed[label] = out.getvalue()
     assert printed["text"] == "" and "29.5 fps" in printed["stats"] and '"type": "stats"' in printed["json"]
+
+
+def test_setting_flags_take_their_help_and_choices_from_the_settings():
+    import dataclasses
+
+    from faceattend_tui.cli import FLAG_SETTINGS, build_parser
+    from faceattend_tui.config import Settings
+
+    fields = {f.name: f for f in dataclasses.fields(Settings)}
+    station = build_parser()._subparsers._group_actions[0].choices["station"]
+    flags = {a.dest: a for a in station._actions}
+    for name in FLAG_SETTINGS:
+        flag = flags[name]
+        assert fields[name].metadata["doc"] in flag.help and f"setting {name}" in flag.help, name
+        assert tuple(flag.choices or ()) == tuple(fields[name].metadata["choices"]), name

@@ -113,7 +113,7 @@ def test_prepare_demo_writes_the_roster_and_is_incremental(engine, demo_root, ro
     stamps = {p.name: p.stat().st_mtime_ns for p in images.iterdir()}
     lines = []
     assert prepare_demo(load_settings(demo_root), engine, log=lines.append) == roster
-    assert any("0 photo(s) extracted, 7 reused" in line for line in lines), lines
+    assert any("0 photos extracted, 7 reused" in line for line in lines), lines
     assert {p.name: p.stat().st_mtime_ns for p in images.iterdir()} == stamps
     assert (images / "Yao Ming.jpg").read_bytes() == other
     assert sorted(p.stem for p in (demo_root / "database_tensor").glob("*.npy")) == sorted([*roster, "Yao Ming"])

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from faceattend_tui.text import is_word
+from faceattend_tui.text import is_word, plural  # noqa: F401 (plural: here for the layers above)
 
 from .common import from_iso, to_iso
 
@@ -77,11 +77,6 @@ GROUPS_JOIN = "; "  # how groups are shown together everywhere (a roster cell ta
 
 def join_groups(groups) -> str:
     return GROUPS_JOIN.join(groups)
-
-
-def plural(count: int, word: str, many: str | None = None) -> str:
-    """"1 photo", "2 photos"."""
-    return f"{count} {word if count == 1 else many or word + 's'}"
 
 
 MAX_GROUP_LENGTH = 64  # characters; a group name ends up in the names of export and report files

@@ -4,21 +4,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import sys
 import time
 from pathlib import Path
 
 from faceattend_tui import __version__
-from faceattend_tui.config import (
-    DEVICES,
-    LIVENESS_MODES,
-    PREVIEW_MODES,
-    STATIC_MODES,
-    ConfigError,
-    Settings,
-    load_settings,
-)
+from faceattend_tui.config import ConfigError, Settings, load_settings
 from faceattend_tui.gallery.templates import GalleryError
 from faceattend_tui.vision.runtime import ModelError
 
@@ -57,20 +50,27 @@ class Progress:
 def add_data(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=Path, default=None,
                         help="data root with database_image/, database_tensor/, models/ (default: current dir)")
-    parser.add_argument("--database", default=None, metavar="URL",
-                        help="the log shared by several stations: postgresql://user@host/db (password from the "
-                             "environment or ~/.pgpass); default: attendance.json in the data root")
+    setting_flag(parser, "database", metavar="URL")
+
+
+SETTING_FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
+FLAG_SETTINGS = ("device", "threads", "static_shapes", "detector", "recognizer", "threshold", "preview", "database",
+                 "liveness")  # settings the command line may set for one run
+
+
+def setting_flag(parser: argparse.ArgumentParser, name: str, **extra) -> None:
+    """A flag for one run that sets a setting of faceattend.toml: its help, choices and type are the setting's own."""
+    field = SETTING_FIELDS[name]
+    default = field.default
+    kind = type(default) if isinstance(default, (int, float)) and not isinstance(default, bool) else str
+    shown = f'"{default}"' if isinstance(default, str) else default
+    parser.add_argument("--" + name.replace("_", "-"), type=kind, choices=field.metadata["choices"] or None,
+                        default=None, help=f"{field.metadata['doc']} (setting {name}; default: {shown})", **extra)
 
 
 def add_models(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--device", choices=DEVICES, default=None, help="where models run (default: auto)")
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads per model (0: automatic)")
-    parser.add_argument("--static-shapes", choices=STATIC_MODES, default=None,
-                        help="fixed model input shapes, each prepared at start (default: auto, on for a GPU)")
-    parser.add_argument("--detector", default=None, help="detector: a registry name or an .onnx file in models/")
-    parser.add_argument("--recognizer", default=None, help="recogniser: a registry name or an .onnx file")
-    parser.add_argument("--threshold", type=float, default=None,
-                        help="score below which a face is unknown: the cosine less the crowd's excess (default: 0.3)")
+    for name in ("device", "threads", "static_shapes", "detector", "recognizer", "threshold"):
+        setting_flag(parser, name)
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:
@@ -79,20 +79,16 @@ def add_common(parser: argparse.ArgumentParser) -> None:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    keys = ("device", "threads", "static_shapes", "detector", "recognizer", "threshold", "preview", "database",
-            "liveness")
-    overrides = {k: getattr(args, k, None) for k in keys}
+    overrides = {k: getattr(args, k, None) for k in FLAG_SETTINGS}
     if getattr(args, "no_preview", False):
         overrides["preview"] = "off"
     return load_settings(args.data or Path("."), overrides)
 
 
 def add_door_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--preview", choices=PREVIEW_MODES, default=None,
-                        help="the door display on the station's screen (default: the preview setting, window)")
+    setting_flag(parser, "preview")
     parser.add_argument("--no-preview", action="store_true", help="no door display (same as --preview off)")
-    parser.add_argument("--liveness", choices=LIVENESS_MODES, default=None,
-                        help="blink: a face checks in only after it blinks, so a photo cannot (default: off)")
+    setting_flag(parser, "liveness")
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):

@@ -16,6 +16,7 @@ from faceattend_tui.config import Settings
 from faceattend_tui.demo.cast import ROLES, DemoError, demo_cast, id_photo
 from faceattend_tui.files import atomic_write, make_private_dir, tighten_data
 from faceattend_tui.gallery.extract import Extractor, scan_people
+from faceattend_tui.text import plural
 from faceattend_tui.vision.pipeline import FaceEngine
 
 DEMO_DATA = Path("demo-data")  # the demo's data root when none is given
@@ -33,7 +34,8 @@ def prepare_demo(settings: Settings, engine: FaceEngine, log: Callable[[str], No
     for actor in cast.enrolled:
         write_if_changed(images / f"{actor.name}.jpg", encode_jpeg(id_photo(actor)))
     report = Extractor(engine, images, settings.tensors_dir).run()
-    log(f"demo roster: {len(cast.roster)} people; {report.extracted} photo(s) extracted, {report.reused} reused")
+    log(f"demo roster: {plural(len(cast.roster), 'person', 'people')}; {plural(report.extracted, 'photo')} extracted, "
+        f"{report.reused} reused")
     for line in report.skipped:
         log(f"skipped {line}")
     return cast.roster

@@ -22,6 +22,7 @@ from faceattend_tui.filelock import Busy, describe, hold, holder_record
 from faceattend_tui.files import atomic_write, make_private_dir
 from faceattend_tui.gallery import index, matcher
 from faceattend_tui.gallery.matcher import Gallery
+from faceattend_tui.text import plural
 
 MANIFEST = "manifest.json"
 # A template embeds the face and its mirror image: fewer strangers accepted, at no cost to live
@@ -188,7 +189,7 @@ def load_gallery(folder: Path, recognizer_sha256: str, dim: int, previous: Galle
     files = sorted(folder.glob("*.npy")) if folder.is_dir() else []
     if manifest is None:
         if files:
-            warnings.append(f"{folder}: {len(files)} .npy file(s) without a manifest (seed-era); "
+            warnings.append(f"{folder}: {plural(len(files), '.npy file')} without a manifest (seed-era); "
                             "run `faceattend extract` to rebuild them")
         return Gallery.from_people({}, dim), warnings
     made_by = manifest.recognizer.get("sha256")

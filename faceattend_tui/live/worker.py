@@ -37,6 +37,7 @@ from faceattend_tui.live.preview import Preview
 from faceattend_tui.live.recognizer import LiveRecognizer
 from faceattend_tui.live.sound import Chime
 from faceattend_tui.live.words import LANG_DIR, Words
+from faceattend_tui.text import plural
 from faceattend_tui.vision.pipeline import FaceEngine
 
 STATS_SECONDS = 1.0
@@ -132,7 +133,8 @@ class Worker:
     def reload_gallery(self) -> None:
         gallery = self._load_gallery()
         self.recognizer.set_gallery(gallery)
-        self.emit(ev.GalleryLoaded(message=f"gallery loaded: {len(gallery.names)} people, {len(gallery)} templates",
+        self.emit(ev.GalleryLoaded(message=f"gallery loaded: {plural(len(gallery.names), 'person', 'people')}, "
+                                               f"{plural(len(gallery), 'template')}",
                                    people=len(gallery.names)))
 
     def _open_source(self, text: str) -> None:

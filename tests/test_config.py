@@ -55,7 +55,7 @@ def test_the_readme_lists_every_setting_with_its_default():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     block = readme.split("## Settings", 1)[1].split("```toml\n", 1)[1].split("```", 1)[0]
     assert block == settings_toml(), "README's settings block differs from config.settings_toml():\n" + settings_toml()
-    listed = dict(re.findall(r"^(\w+)\s*=\s*(\S+)", block, re.M))
+    listed = dict(re.findall(r'^(\w+)\s*=\s*("[^"]*"|\S+)', block, re.M))
     for name, default, _ in describe():
         expected = str(default).lower() if isinstance(default, bool) else str(default)
         assert listed[name].strip('"') == expected, name

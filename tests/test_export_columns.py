@@ -48,13 +48,13 @@ EXPORT_JSON_PERSON = [
 # A CSV report holds one kind of row (`--by person`, the default, or `--by session`); until then it held
 # both, told apart by a "row" column: ["row", "id", "name", "date", "group", "expected", "present", "late",
 # "absent", "rate", "start_date", "start_time"].
-REPORT_CSV_PERSON = ["id", "name", "group", "expected", "present", "late", "absent", "rate"]
+REPORT_CSV_PERSON = ["id", "name", "group", "expected", "present", "late", "absent", "rate", "excused"]
 REPORT_CSV_SESSION = ["id", "name", "date", "start_date", "start_time", "group", "expected", "present", "late",
-                      "absent", "rate"]
+                      "absent", "rate", "excused"]
 REPORT_JSON = ["generated_at", "from", "to", "group", "people", "sessions"]
-REPORT_JSON_PERSON = ["id", "name", "group", "expected", "present", "late", "absent", "rate"]
+REPORT_JSON_PERSON = ["id", "name", "group", "expected", "present", "late", "absent", "rate", "excused"]
 REPORT_JSON_SESSION = ["id", "name", "date", "group", "expected", "present", "late", "absent", "rate", "start_date",
-                       "start_time"]
+                       "start_time", "excused"]
 
 PARIS = timezone(timedelta(hours=2))  # Paris in September: the station's clock when it recorded
 

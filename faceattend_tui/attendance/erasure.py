@@ -20,6 +20,8 @@ from .export import BOM
 from .report import PERSON_COLUMNS, SESSION_COLUMNS
 from .security import name_pattern, scrub_value
 
+REPORT_FIRST_COLUMNS = 8  # a report's header had at least these many columns since reports split by kind
+
 
 @dataclass
 class Cleanup:
@@ -129,6 +131,12 @@ def _csv_without(body: str, target: Target) -> str | None:
     return out.getvalue()
 
 
+def _begins(header: list[str], columns: tuple[str, ...]) -> bool:
+    """A header of this kind, from this version or one before a column was added at its end."""
+    return tuple(header[:len(columns)]) == columns or (
+        len(header) >= REPORT_FIRST_COLUMNS and tuple(header) == columns[:len(header)])
+
+
 def _row_test(header: list[str], person_id: str):
     """Which rows are the person's, by the sheet's header; None for a sheet this program does not write."""
     ids = (person_id, "'" + person_id)  # as written, or neutralised against formulas
@@ -141,9 +149,9 @@ def _row_test(header: list[str], person_id: str):
         return lambda row: cell(row, "person_id") in ids
     if "row" in header and "id" in header:  # a report of both kinds, as written before `--by`
         return lambda row: cell(row, "row") == "person" and cell(row, "id") in ids
-    if tuple(header[:len(PERSON_COLUMNS)]) == PERSON_COLUMNS:  # a report by person
+    if _begins(header, PERSON_COLUMNS):  # a report by person
         return lambda row: cell(row, "id") in ids
-    if tuple(header[:len(SESSION_COLUMNS)]) == SESSION_COLUMNS:  # a report by session: no row is theirs
+    if _begins(header, SESSION_COLUMNS):  # a report by session: no row is theirs
         return lambda row: False
     return None
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import tomllib
 
 from faceattend_tui import text
+from faceattend_tui.errors import FaceattendError
 
 CONFIG_NAME = "faceattend.toml"
 ENV_PREFIX = "FACEATTEND_"
@@ -32,7 +33,7 @@ DEVICES = ("auto", "cpu", "cuda")
 STATIC_MODES = ("auto", "on", "off")
 
 
-class ConfigError(Exception):
+class ConfigError(FaceattendError):
     """A configuration file or value that cannot be used."""
 
 

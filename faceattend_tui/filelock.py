@@ -16,6 +16,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from faceattend_tui.errors import FaceattendError
+
 try:
     import fcntl
 except ImportError:  # Windows
@@ -44,7 +46,7 @@ def holder_record(user: str | None = None, what: str = "") -> dict[str, Any]:
     return record
 
 
-class Busy(Exception):
+class Busy(FaceattendError):
     """Another process holds the lock; `holder` is what it wrote."""
 
     def __init__(self, path: Path, holder: dict[str, Any]):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -33,7 +34,6 @@ from faceattend_tui.attendance import (
     Person,
     PinError,
     Report,
-    RosterError,
     RosterRow,
     Session,
     StoreError,
@@ -57,21 +57,44 @@ from faceattend_tui.attendance.session_edit import Edit, edit_session, void_sess
 from faceattend_tui.attendance.staff import accounts, authorize, last_reset, staff_required
 from faceattend_tui.config import Settings
 from faceattend_tui.demo import DemoSourceFactory
+from faceattend_tui.errors import FaceattendError
 from faceattend_tui.files import error_text, make_private_dir, tighten_data
 from faceattend_tui.gallery import enroll
-from faceattend_tui.gallery.templates import GalleryError, enrolled_counts
+from faceattend_tui.gallery.templates import enrolled_counts
 from faceattend_tui.live import events as ev
 from faceattend_tui.live.worker import WorkerConfig, WorkerHandle
 from faceattend_tui.people import has_photos, import_roster, missing_templates_message, remove_person
 from faceattend_tui.shared_gallery import sync_gallery
 from faceattend_tui.vision.pipeline import FaceEngine
 
+LOG = logging.getLogger("faceattend.station")
+STATION_LOG = "station.log"  # in the data root, beside worker.log
 STATION_ACTOR = "station"  # who is recorded for what the station does on its own
 TIMETABLE_EVERY = 5.0  # seconds between looks at the timetable
 SHEETS_EVERY = 30.0  # seconds between tries to write the sheets still to go to export_dir
 
 
-class StationError(Exception):
+def log_to(path: Path) -> None:
+    """The station's own log (internal errors with their tracebacks): a file in the data root, never the screen."""
+    logger = logging.getLogger("faceattend")
+    if any(getattr(h, "baseFilename", None) == str(path.resolve()) for h in logger.handlers):
+        return
+    try:
+        handler = logging.FileHandler(path, encoding="utf-8", delay=True)
+    except OSError:
+        return
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logger.addHandler(handler)
+    logger.propagate = False  # not on stderr: the terminal belongs to the screen
+
+
+def internal_error(doing: str, exc: Exception) -> Problem:
+    """A programming error met while `doing`: logged with its traceback, said as an internal error."""
+    LOG.error("internal error while %s", doing, exc_info=exc)
+    return Problem(f"internal error while {doing}: {type(exc).__name__}: {exc} (details in the log)")
+
+
+class StationError(FaceattendError):
     """Something the user asked for that cannot be done, with a message to show."""
 
 
@@ -185,7 +208,7 @@ class Station:
         self.loop = loop
         self.on_event: Callable[[ev.Event], None] | None = None  # sees every worker event first (headless output)
         self._unsaved: list[ev.Checkin] = []  # check-ins the log could not take yet, retried in order
-        self.timetable = True  # open and close sessions by the timetable (not while a session is given)
+        self.follow_timetable = True  # open and close sessions by the timetable (not while a session is given)
         self._timetable_next = 0.0
         self._sheets_next = 0.0  # pending sheets for export_dir are looked at from the first poll
         self._gallery_notes: list[str] = []
@@ -202,6 +225,7 @@ class Station:
         except OSError as exc:  # a read-only or full data folder, or a file where the folder should be
             raise StationError(f"cannot use the data folder: {error_text(exc)}") from None
         self.tightened = tighten_data(self.settings.data, self.settings.private_dirs)
+        log_to(self.settings.data / STATION_LOG)
         try:
             self.store = open_store(self.settings.data, database=self.settings.database, clock=self.clock,
                                     station=self.name, live=True, wait=self.settings.database_wait,
@@ -322,7 +346,7 @@ class Station:
             actor = self._authorize("session", pin)
             try:
                 session = self.attendance.start_session(name, late_after, group=group or None, user=actor)
-            except (ValueError, RuntimeError, StoreError) as exc:
+            except FaceattendError as exc:
                 raise StationError(str(exc)) from None
         self._session_changed()
         return session
@@ -333,7 +357,7 @@ class Station:
             try:
                 session = self.attendance.stop_session(user=actor)
                 self._queue_sheet(session.id)
-            except (RuntimeError, StoreError) as exc:
+            except FaceattendError as exc:
                 raise StationError(str(exc)) from None
         self._session_changed()
         return session
@@ -348,7 +372,7 @@ class Station:
             actor = self._authorize("void", pin)
             try:
                 return void_session(self.attendance, session_id, reason, user=actor)
-            except (ValueError, StoreError) as exc:
+            except FaceattendError as exc:
                 raise StationError(str(exc)) from None
 
     def edit_session(self, session_id: int, pin: Credentials | str | None = None, **changes) -> Edit:
@@ -357,7 +381,7 @@ class Station:
             actor = self._authorize("void", pin)
             try:
                 edit = edit_session(self.attendance, session_id, user=actor, **changes)
-            except (ValueError, StoreError) as exc:
+            except FaceattendError as exc:
                 raise StationError(str(exc)) from None
         if edit.changed and self.active is not None and self.active.id == session_id:
             self._session_changed()
@@ -399,7 +423,7 @@ class Station:
             actor = self._authorize("mark", pin)
             try:
                 self.attendance.mark(person_id, status, reason, user=actor)
-            except (ValueError, RuntimeError, LookupError, StoreError) as exc:
+            except FaceattendError as exc:
                 raise StationError(str(exc)) from None
 
     def export(self, options: ExportOptions, session_id: int | None = None, date_from: date | None = None,
@@ -420,7 +444,7 @@ class Station:
             try:
                 outcome = import_roster(self.attendance, self.settings, Path(path).expanduser(), user=actor,
                                         make_engine=lambda: FaceEngine.from_settings(self.settings, log=lambda _: None))
-            except (RosterError, StoreError) as exc:
+            except FaceattendError as exc:
                 raise StationError(str(exc)) from None
         self.worker.send(ev.SetNames(self._names()))
         if outcome.photos_copied:
@@ -460,7 +484,7 @@ class Station:
                 person = self._enrollee(who, actor)
                 count = enroll.add_samples(self.settings, person.folder, [s.photo_jpeg for s in samples],
                                            np.stack([s.embedding for s in samples]), self.recognizer)
-            except (GalleryError, ValueError, LookupError, StoreError) as exc:
+            except FaceattendError as exc:
                 raise StationError(str(exc)) from None
             self.share_gallery()
             self.sync_roster()
@@ -514,7 +538,7 @@ class Station:
                 raise StationError(f"no person with id {person_id!r}")
             try:
                 removal = remove_person(self.attendance, self.settings, person, erase=erase, user=actor)
-            except (GalleryError, LookupError, StoreError) as exc:
+            except FaceattendError as exc:
                 raise StationError(str(exc)) from None
         self.removal_leftovers = removal.leftovers() if removal else []
         self.worker.send(ev.Reload())
@@ -542,15 +566,17 @@ class Station:
                 self.on_event(event)
             try:
                 update = self.handle(event)
-            except (StoreError, OSError, ValueError) as exc:
+            except (FaceattendError, OSError) as exc:
                 update = self._not_recorded(event, exc, retried=retried)
+            except Exception as exc:  # a bug: said once with its traceback, and the next events go on
+                update = internal_error(f"handling a {event.type} event", exc)
             if update is not None:
                 updates.append(update)
         return updates
 
     def _timetable_updates(self) -> list[Update]:
         """Every few seconds: open the timetable's slot that is due, or close the one that ended."""
-        if not self.timetable or self.attendance is None or time.monotonic() < self._timetable_next:
+        if not self.follow_timetable or self.attendance is None or time.monotonic() < self._timetable_next:
             return []
         self._timetable_next = time.monotonic() + TIMETABLE_EVERY
         with self.lock:
@@ -559,8 +585,10 @@ class Station:
                 said = timetable.step(self.attendance, self.now(), time_zone(self.settings.timezone), self.name)
                 if said and running is not None:  # it closed a session: its sheet goes to export_dir
                     self._queue_sheet(running.id)
-            except (StoreError, ValueError, RuntimeError) as exc:  # e.g. a slot's group that no one is in
+            except FaceattendError as exc:  # e.g. a slot's group that no one is in
                 return [Problem(f"the timetable could not open or close a session: {exc}")]
+            except Exception as exc:  # a bug: the station goes on recording
+                return [internal_error("following the timetable", exc)]
         if not said:
             return []
         self._session_changed()

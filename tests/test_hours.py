@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from both_logs import BACKENDS, data_root, open_store
@@ -76,7 +77,7 @@ def test_the_hours_report_from_the_command_line(tmp_path, capsys):
     day = MORNING.date().isoformat()
     assert main(["report", "--hours", "--from", day, "--to", day, "--data", str(data)]) == 0
     written = capsys.readouterr().err.split("wrote ")[1].split(":")[0]
-    rows = list(csv.DictReader(open(written, encoding="utf-8-sig")))
+    rows = list(csv.DictReader(io.StringIO(Path(written).read_text(encoding="utf-8-sig"))))
     assert [(r["id"], r["hours"]) for r in rows] == [("S1", "4.0"), ("S2", "0.0")]
     assert main(["report", "--hours", "--from", "2020-01-01", "--to", "2020-01-02", "--data", str(data)]) == 3
 

@@ -9,12 +9,12 @@ import time
 import pytest
 from fakes import FakeWorker, enroll_fake_people
 
-from faceattend_tui.attendance import ExportOptions, open_store
+from faceattend_tui.attendance import ExportOptions, StoreError, open_store
 from faceattend_tui.attendance.security import Credentials
 from faceattend_tui.attendance.staff import add_account
 from faceattend_tui.config import load_settings
 from faceattend_tui.live.events import CaptureSample, Reload
-from faceattend_tui.station import CheckinShown, EnrollTarget, Sighting, Station, StationError
+from faceattend_tui.station import CheckinShown, EnrollTarget, Problem, Sighting, Station, StationError
 
 
 @pytest.fixture
@@ -189,7 +189,7 @@ def test_export_command_line(station, tmp_path, capsys):
 def test_one_event_that_fails_does_not_drop_the_others(station, monkeypatch):
     station.start_session("Physics")
     real = station._checkin
-    monkeypatch.setattr(station, "_checkin", lambda event: (_ for _ in ()).throw(ValueError("bad"))
+    monkeypatch.setattr(station, "_checkin", lambda event: (_ for _ in ()).throw(StoreError("disk full"))
                         if event.name == "Bob" else real(event))
     station.worker.checkin("Ann")
     station.worker.checkin("Bob")
@@ -297,3 +297,23 @@ def test_each_ended_session_drops_its_sheet_and_a_failed_one_is_kept_and_retried
         assert len(list(share.iterdir())) == 2
     finally:
         again.close()
+
+
+def test_a_programming_error_is_never_taken_for_bad_input_and_the_station_goes_on(station, tmp_path, monkeypatch):
+    station.start_session("Physics")
+
+    def broken(*args, **kwargs):
+        raise TypeError("a bug")
+
+    monkeypatch.setattr(station.attendance, "mark", broken)
+    with pytest.raises(TypeError):  # not a StationError the screen would show as the person's mistake
+        station.mark(person_id(station, "Ann"), "present", "side door")
+    monkeypatch.setattr(station.attendance, "check_in", broken)
+    station.worker.checkin("Ann")
+    station.worker.checkin("Bob")
+    problems = [u.message for u in drain(station) if isinstance(u, Problem)]
+    assert len(problems) == 2 and all(p.startswith("internal error while handling a checkin event") for p in problems)
+    assert "TypeError: a bug" in (tmp_path / "station.log").read_text(encoding="utf-8")
+    monkeypatch.undo()
+    station.worker.checkin("Cleo")
+    assert any(isinstance(u, CheckinShown) for u in drain(station))  # recording goes on

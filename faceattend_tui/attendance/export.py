@@ -21,6 +21,7 @@ from datetime import date, datetime, tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from faceattend_tui.errors import RecordsError
 from faceattend_tui.files import atomic_write, check_regular, make_private_dir
 
 from .common import aware, to_iso
@@ -51,7 +52,7 @@ NAME_LIMIT = 120  # bytes of the session name kept in a file name (file systems 
 BOM = "\ufeff"
 
 
-class ExportError(ValueError):
+class ExportError(RecordsError, ValueError):
     """An export that cannot be made (no such session, bad format), with a message to show."""
 
 

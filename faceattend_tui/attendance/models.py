@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from faceattend_tui.errors import InputError
 from faceattend_tui.text import is_word, plural  # noqa: F401 (plural: here for the layers above)
 
 from .common import from_iso, to_iso
@@ -52,7 +53,7 @@ def new_person_id() -> str:
 def check_person_id(value: str) -> str:
     value = value.strip() if isinstance(value, str) else value
     if not isinstance(value, str) or not ID_PATTERN.match(value):
-        raise ValueError(f"{value!r} is not a usable person id (letters, digits, . _ -; up to 64, no spaces)")
+        raise InputError(f"{value!r} is not a usable person id (letters, digits, . _ -; up to 64, no spaces)")
     return value
 
 
@@ -68,7 +69,7 @@ def printable(text) -> str:
 def check_text(value: str, what: str) -> str:
     """`value`, refused (ValueError) when it holds a control character: a name that could drive a terminal."""
     if HIDDEN.search(value):
-        raise ValueError(f"{what} '{printable(value)}' holds a control character; not stored")
+        raise InputError(f"{what} '{printable(value)}' holds a control character; not stored")
     return value
 
 
@@ -89,7 +90,7 @@ def clean_groups(groups) -> tuple[str, ...]:
     for group in groups:
         name = " ".join(str(group).split())
         if len(name) > MAX_GROUP_LENGTH:
-            raise ValueError(f"group '{printable(name[:24])}'... is longer than {MAX_GROUP_LENGTH} characters")
+            raise InputError(f"group '{printable(name[:24])}'... is longer than {MAX_GROUP_LENGTH} characters")
         check_text(name, "group")
         if name and name not in out:
             out.append(name)
@@ -106,20 +107,20 @@ def _opt_int(value: Any) -> int | None:
 
 def _opt_str(value: Any) -> str | None:
     if value is not None and not isinstance(value, str):
-        raise ValueError(f"expected text, got {type(value).__name__}")
+        raise InputError(f"expected text, got {type(value).__name__}")
     return value
 
 
 def _text(value: Any, what: str) -> str:
     if not isinstance(value, str) or not value:
-        raise ValueError(f"missing {what}")
+        raise InputError(f"missing {what}")
     return value
 
 
 def _when(value: Any) -> datetime:
     parsed = from_iso(value)
     if parsed is None:
-        raise ValueError("missing timestamp")
+        raise InputError("missing timestamp")
     return parsed
 
 
@@ -147,10 +148,10 @@ class Person:
     def from_doc(cls, doc: dict) -> Person:
         state = doc.get("state", ACTIVE)
         if state not in PERSON_STATES:
-            raise ValueError(f"unknown person state {state!r}")
+            raise InputError(f"unknown person state {state!r}")
         groups = doc.get("groups") or []
         if not isinstance(groups, list):
-            raise ValueError("groups must be a list")
+            raise InputError("groups must be a list")
         return cls(id=_text(doc["id"], "person id"), name=_text(doc["name"], "name"), created=_when(doc["created"]),
                    folder=_opt_str(doc.get("folder")) or "", groups=clean_groups(groups), state=state,
                    left_at=from_iso(doc.get("left_at")), images=int(doc.get("images") or 0))
@@ -202,7 +203,7 @@ class Session:
     def from_doc(cls, doc: dict) -> Session:
         expected = doc.get("expected") or []
         if not isinstance(expected, list) or not all(isinstance(p, str) for p in expected):
-            raise ValueError("expected must be a list of person ids")
+            raise InputError("expected must be a list of person ids")
         return cls(id=int(doc["id"]), name=_text(doc["name"], "session name"), started_at=_when(doc["started_at"]),
                    ended_at=from_iso(doc.get("ended_at")), late_after_minutes=_opt_float(doc.get("late_after_minutes")),
                    station=_opt_str(doc.get("station")), group=_opt_str(doc.get("group")), expected=list(expected),
@@ -238,7 +239,7 @@ class Checkin:
     def from_doc(cls, doc: dict) -> Checkin:
         evidence = doc.get("evidence")
         if evidence is not None and not isinstance(evidence, dict):
-            raise ValueError("evidence must be an object")
+            raise InputError("evidence must be an object")
         return cls(session_id=int(doc["session_id"]), person_id=_text(doc["person_id"], "person id"),
                    time=_when(doc["time"]), similarity=_opt_float(doc.get("similarity")),
                    track_id=_opt_int(doc.get("track_id")), late=bool(doc.get("late", False)),
@@ -267,7 +268,7 @@ class Mark:
     def from_doc(cls, doc: dict) -> Mark:
         status = doc["status"]
         if status not in STATUSES and not is_code(status):
-            raise ValueError(f"unknown status {status!r}")
+            raise InputError(f"unknown status {status!r}")
         return cls(session_id=int(doc["session_id"]), person_id=_text(doc["person_id"], "person id"), status=status,
                    reason=str(doc.get("reason") or ""), by=str(doc.get("by") or ""), at=_when(doc["at"]),
                    previous=str(doc.get("previous") or ABSENT), id=_text(doc.get("id"), "mark id"))
@@ -289,7 +290,7 @@ class AuditEntry:
     def from_doc(cls, doc: dict) -> AuditEntry:
         details = doc.get("details") or {}
         if not isinstance(details, dict):
-            raise ValueError("audit details must be an object")
+            raise InputError("audit details must be an object")
         return cls(time=_when(doc["time"]), user=str(doc["user"]), action=str(doc["action"]), details=dict(details),
                    id=str(doc.get("id") or new_id()))
 

@@ -16,6 +16,8 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from faceattend_tui.errors import InputError, RecordsError
+
 from .models import ACTIVE, LEFT, Person, check_person_id, check_text, clean_groups, plural, printable
 from .sessions import Attendance
 
@@ -26,7 +28,7 @@ GROUP_SEPARATORS = {",": ";", ";": ",", "\t": ";"}
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
 
 
-class RosterError(ValueError):
+class RosterError(RecordsError, ValueError):
     """A roster file that cannot be imported; `problems` names each bad line."""
 
     def __init__(self, path: Path, problems: list[str]):
@@ -156,11 +158,11 @@ def _check_header(path: Path, number: int, header: list[str], problems: list[str
 
 def _cells_by_column(header: list[str], cells: list[str], delimiter: str) -> dict[str, str]:
     if len(cells) > len(header):
-        raise ValueError(f"more cells than columns (a {DELIMITER_NAMES[delimiter]} inside a cell needs quotes)")
+        raise InputError(f"more cells than columns (a {DELIMITER_NAMES[delimiter]} inside a cell needs quotes)")
     row = dict(zip(header, cells, strict=False))  # a short row leaves its last columns out
     broken = [c for c in COLUMNS if "\n" in row.get(c, "") or "\r" in row.get(c, "")]
     if broken:
-        raise ValueError(f"a line break inside the {broken[0]} cell (one person per line)")
+        raise InputError(f"a line break inside the {broken[0]} cell (one person per line)")
     return row
 
 
@@ -168,7 +170,7 @@ def _parse_row(number: int, row: dict, folder: Path, delimiter: str, roots: tupl
     person_id = check_person_id(row.get("id") or "")
     name = check_text(" ".join((row.get("name") or "").split()), "the name")
     if not name:
-        raise ValueError("the name is empty")
+        raise InputError("the name is empty")
     groups = clean_groups((row.get("groups") or "").split(GROUP_SEPARATORS[delimiter]))
     photo_text = (row.get("photo") or "").strip()
     photo = _photo(photo_text, folder, roots or (folder,)) if photo_text else None
@@ -179,10 +181,10 @@ def _photo(text: str, folder: Path, roots: tuple[Path, ...]) -> Path:
     """A roster photo inside one of `roots`; whether a file elsewhere exists is never told."""
     photo = (folder / Path(text)).resolve()
     if not any(photo.is_relative_to(root.resolve()) for root in roots):
-        raise ValueError(f"photo '{printable(text)}' is outside the roster's folder; --photos-from DIR allows "
+        raise InputError(f"photo '{printable(text)}' is outside the roster's folder; --photos-from DIR allows "
                          "another folder")
     if not photo.is_file():
-        raise ValueError(f"photo '{printable(text)}' cannot be read")
+        raise InputError(f"photo '{printable(text)}' cannot be read")
     return photo
 
 

@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from faceattend_tui.errors import RecordsError
 from faceattend_tui.filelock import Busy, HeldLock, current_user, hold, holder_record
 from faceattend_tui.files import make_private_dir
 
@@ -139,7 +140,7 @@ def _scrypt(pin: str, salt: bytes, n: int, r: int, p: int) -> bytes:
     return hashlib.scrypt(pin.encode("utf-8"), salt=salt, n=n, r=r, p=p, maxmem=64 * 1024 * 1024, dklen=32)
 
 
-class PinError(Exception):
+class PinError(RecordsError):
     """A PIN that was refused (wrong, missing, or tried too soon), with a message to show."""
 
 
@@ -170,7 +171,7 @@ def pin_wait(failures: int) -> int:
 # ----- lock file -------------------------------------------------------------------
 
 
-class LockedError(RuntimeError):
+class LockedError(RecordsError, RuntimeError):
     """Another process holds the data directory."""
 
     def __init__(self, path: Path, holder: dict[str, Any]):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from faceattend_tui.errors import InputError
 from faceattend_tui.text import same
 
 from .models import check_text
@@ -31,12 +32,12 @@ def void_session(attendance: Attendance, session_id: int, reason: str, *, user: 
     """Void a finished session: kept with who voided it and why, left out of reports."""
     session = find_session(attendance, session_id)
     if session.active:
-        raise ValueError(f"session {session.name!r} is running; stop it before voiding it")
+        raise InputError(f"session {session.name!r} is running; stop it before voiding it")
     if session.voided:
-        raise ValueError(f"session {session_id} was voided on {session.voided_at:%Y-%m-%d} by {session.voided_by}")
+        raise InputError(f"session {session_id} was voided on {session.voided_at:%Y-%m-%d} by {session.voided_by}")
     reason = check_text(" ".join((reason or "").split()), "the reason")
     if not reason:
-        raise ValueError("voiding a session needs a reason")
+        raise InputError("voiding a session needs a reason")
     store = attendance.store
     with store.batch():
         voided = store.update_session(session_id, {"voided_at": store.now(), "voided_by": user,
@@ -61,7 +62,7 @@ def edit_session(attendance: Attendance, session_id: int, *, user: str, name=UNC
         edit.changed.append(f"group: {session.group or 'everyone'} -> {changes['group'] or 'everyone'}")
     if late_after is not UNCHANGED and late_after != session.late_after_minutes:
         if late_after is not None and late_after < 0:
-            raise ValueError("late after: zero or more minutes")
+            raise InputError("late after: zero or more minutes")
         changes["late_after_minutes"] = late_after
         edit.changed.append(f"late after: {_minutes(session.late_after_minutes)} -> {_minutes(late_after)}")
     if not changes:
@@ -78,7 +79,7 @@ def edit_session(attendance: Attendance, session_id: int, *, user: str, name=UNC
 def _name(name: str) -> str:
     name = check_text(" ".join((name or "").split()), "the session name")
     if not name:
-        raise ValueError("a session needs a name")
+        raise InputError("a session needs a name")
     return name
 
 
@@ -88,7 +89,7 @@ def _group(attendance: Attendance, group: str | None) -> str | None:
         return None
     found = [g for g in attendance.groups() if same(g, group)]
     if not found:
-        raise ValueError(f"no group {group!r}")
+        raise InputError(f"no group {group!r}")
     return group if group in found else found[0]
 
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from faceattend_tui.errors import InputError, RecordsError
 from faceattend_tui.text import collation
 
 from .common import aware
@@ -41,7 +42,11 @@ from .security import audit, erased_token
 from .store import NotFoundError, Store
 
 
-class SessionError(RuntimeError):
+class AmbiguousName(RecordsError, LookupError):
+    """A name several people have, given where one person is meant."""
+
+
+class SessionError(RecordsError, RuntimeError):
     """A session rule was broken."""
 
 
@@ -185,7 +190,8 @@ class Attendance:
         if len(named) == 1:
             return named[0]
         if named:
-            raise LookupError(f"{len(named)} people are called {text!r}; use the id ({', '.join(p.id for p in named)})")
+            ids = ", ".join(p.id for p in named)
+            raise AmbiguousName(f"{len(named)} people are called {text!r}; use the id ({ids})")
         raise NotFoundError(f"no person {text!r}")
 
     def save_people(self, people: list[Person], action: str, *, user: str | None = None,
@@ -206,10 +212,10 @@ class Attendance:
                    folder: str = "", user: str | None = None) -> Person:
         name = check_text(" ".join(name.split()), "the name")
         if not name:
-            raise ValueError("a person needs a name")
+            raise InputError("a person needs a name")
         person_id = check_person_id(person_id) if person_id else self._new_id()
         if person_id in self._people:
-            raise ValueError(f"id {person_id!r} is already {self._people[person_id].name}")
+            raise InputError(f"id {person_id!r} is already {self._people[person_id].name}")
         person = Person(person_id, name, self.store.now(), folder=folder, groups=clean_groups(groups))
         self.save_people([person], "person.add", user=user)
         return person
@@ -259,7 +265,7 @@ class Attendance:
         """Bring back someone who left (their records never went). Returns (person, joined the running session)."""
         person = self._require_person(person_id)
         if person.active:
-            raise ValueError(f"{person.id} {person.name} has not left")
+            raise InputError(f"{person.id} {person.name} has not left")
         back = _replace(person, state=ACTIVE, left_at=None)
         joined = self.save_people([back], "person.restore", user=user, details={"id": person.id})
         return back, joined
@@ -272,7 +278,7 @@ class Attendance:
         if name is not None and " ".join(name.split()) != person.name:
             changes["name"] = check_text(" ".join(name.split()), "the name")
             if not changes["name"]:
-                raise ValueError("a person needs a name")
+                raise InputError("a person needs a name")
         if groups is not None and clean_groups(groups) != person.groups:
             changes["groups"] = clean_groups(groups)
         if not changes:
@@ -338,11 +344,11 @@ class Attendance:
                                      f"{running.started_at:%Y-%m-%d %H:%M}; stop it before starting another")
         name = check_text(" ".join(name.split()), "the session name") if isinstance(name, str) else ""
         if not name:
-            raise ValueError("a session needs a name")
+            raise InputError("a session needs a name")
         if late_after_minutes is not None and late_after_minutes < 0:
-            raise ValueError("late after: zero or more minutes")
+            raise InputError("late after: zero or more minutes")
         if group is not None and group not in self.groups():
-            raise ValueError(f"no group {group!r}" + (f"; groups: {', '.join(self.groups())}" if self.groups() else ""))
+            raise InputError(f"no group {group!r}" + (f"; groups: {', '.join(self.groups())}" if self.groups() else ""))
         expected = [p.id for p in self.people(group=group)]  # the active people in the group (or everyone)
         session = Session(0, name, self.store.now(), None, late_after_minutes, self.station, group, expected)
         with self.store.batch():
@@ -440,9 +446,9 @@ class Attendance:
              user: str | None = None) -> Mark:
         """Staff decision: present, late, absent or an absence code, with a reason; the camera's record stays."""
         if status not in (*STATUSES, *self.codes):
-            raise ValueError(f"status must be one of {', '.join((*STATUSES, *self.codes))}")
+            raise InputError(f"status must be one of {', '.join((*STATUSES, *self.codes))}")
         if not isinstance(reason, str) or not reason.strip():
-            raise ValueError("a reason is required for a manual mark")
+            raise InputError("a reason is required for a manual mark")
         check_text(reason, "the reason")
         session = self._session(session_id)
         person = self.person(person_id) or self.store.person(person_id)

@@ -17,6 +17,8 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from faceattend_tui.errors import InputError
+
 from .common import from_iso, to_iso
 from .security import (
     FREE_TRIES,
@@ -31,6 +33,7 @@ from .security import (
     pin_wait,
     verify_pin,
 )
+from .store import NotFoundError
 
 ACCOUNTS_SETTING = "staff_accounts"  # {name: {"role", "pin", "created", "by"}}
 FAILURES_PREFIX = "staff_failures:"  # + account name: {"count": wrong PINs in a row, "until": no try before}
@@ -131,10 +134,10 @@ def _save(store, found: dict[str, Account]) -> None:
 def check_name(name: str) -> str:
     name = name.strip()
     if not NAME.match(name):
-        raise ValueError(f"a staff name is 1 to 32 letters, digits, spaces, dots, dashes or underscores, "
+        raise InputError(f"a staff name is 1 to 32 letters, digits, spaces, dots, dashes or underscores, "
                          f"starting with a letter or digit: {name!r}")
     if name.casefold() in AUTOMATIC:
-        raise ValueError(f"{name!r} names what the station does on its own; choose another name")
+        raise InputError(f"{name!r} names what the station does on its own; choose another name")
     return name
 
 
@@ -142,12 +145,12 @@ def add_account(store, name: str, role: str, pin: str, actor: str) -> Account:
     """A new account; the first one must be an admin, so someone can manage the others."""
     name = check_name(name)
     if role not in ROLES:
-        raise ValueError(f"the role is one of {', '.join(ROLES)}, not {role!r}")
+        raise InputError(f"the role is one of {', '.join(ROLES)}, not {role!r}")
     found = accounts(store)
     if find(store, name):
-        raise ValueError(f"there is already a staff account named {name!r}")
+        raise InputError(f"there is already a staff account named {name!r}")
     if not found and role != "admin":
-        raise ValueError("the first staff account must be an admin (--role admin)")
+        raise InputError("the first staff account must be an admin (--role admin)")
     account = Account(name, role, hash_pin(pin), store.now(), actor)
     with store.batch():
         _save(store, {**found, name: account})
@@ -160,7 +163,7 @@ def remove_account(store, name: str, actor: str) -> Account:
     account = _existing(store, name)
     rest = {n: a for n, a in accounts(store).items() if n != account.name}
     if account.role == "admin" and rest and not any(a.role == "admin" for a in rest.values()):
-        raise ValueError(f"{account.name} is the last admin; make another admin first")
+        raise InputError(f"{account.name} is the last admin; make another admin first")
     with store.batch():
         _save(store, rest)
         store.set_setting(FAILURES_PREFIX + account.name, None)
@@ -186,7 +189,7 @@ def _existing(store, name: str) -> Account:
     account = find(store, name)
     if account is None:
         known = ", ".join(sorted(accounts(store))) or "none"
-        raise LookupError(f"no staff account named {name!r} (accounts: {known})")
+        raise NotFoundError(f"no staff account named {name!r} (accounts: {known})")
     return account
 
 

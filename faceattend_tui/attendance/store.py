@@ -16,16 +16,18 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from faceattend_tui.errors import RecordsError
+
 from .models import AuditEntry, Checkin, Mark, Person, Presence, Session
 
 _UPDATES = threading.RLock()  # read-change-write steps, for stores of one writer
 
 
-class StoreError(Exception):
+class StoreError(RecordsError):
     """The attendance log cannot be read or written."""
 
 
-class NotFoundError(LookupError):
+class NotFoundError(RecordsError, LookupError):
     """A person or session that the caller named does not exist."""
 
 

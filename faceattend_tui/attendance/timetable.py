@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 
+from faceattend_tui.errors import InputError, RecordsError
+
 from .models import check_text
 
 SLOTS_SETTING = "timetable"  # [slot doc, ...]
@@ -26,7 +28,7 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
-class TimetableError(ValueError):
+class TimetableError(RecordsError, ValueError):
     """A timetable or holiday file that cannot be taken, with the line of each problem."""
 
 
@@ -119,17 +121,17 @@ def _header(text: str) -> list[str]:
 def _slot(cells: dict[str, str]) -> Slot:
     name = check_text(" ".join(cells["name"].split()), "the session name")
     if not name:
-        raise ValueError("a slot needs a session name")
+        raise InputError("a slot needs a session name")
     start, end = parse_clock(cells["start"], "start"), parse_clock(cells["end"], "end")
     if end <= start:
-        raise ValueError(f"the end {cells['end']} is not after the start {cells['start']}")
+        raise InputError(f"the end {cells['end']} is not after the start {cells['start']}")
     late = cells.get("late_after") or ""
     try:
         late_after = float(late) if late else None
     except ValueError:
-        raise ValueError(f"late_after is minutes, not {late!r}") from None
+        raise InputError(f"late_after is minutes, not {late!r}") from None
     if late_after is not None and late_after < 0:
-        raise ValueError("late_after is zero or more minutes")
+        raise InputError("late_after is zero or more minutes")
     group = check_text(cells["group"], "the group") or None
     station = check_text(cells.get("station") or "", "the station") or None
     return Slot(name, group, parse_weekday(cells["weekday"]), start, end, late_after, station)
@@ -143,14 +145,14 @@ def parse_weekday(text: str) -> int:
     for number, (short, full) in enumerate(zip(WEEKDAYS, WEEKDAY_NAMES, strict=True), start=1):
         if word in (short, full):
             return number
-    raise ValueError(f"weekday {text!r} is not Mon..Sun or 1-7")
+    raise InputError(f"weekday {text!r} is not Mon..Sun or 1-7")
 
 
 def parse_clock(text: str, what: str) -> time:
     try:
         return time.fromisoformat(text.strip().zfill(5) if len(text.strip()) == 4 else text.strip())
     except ValueError:
-        raise ValueError(f"{what} {text!r} is not a time as HH:MM") from None
+        raise InputError(f"{what} {text!r} is not a time as HH:MM") from None
 
 
 def overlaps(numbered: list[tuple[int, Slot]], source: str) -> list[str]:

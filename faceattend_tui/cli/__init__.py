@@ -11,9 +11,8 @@ import time
 from pathlib import Path
 
 from faceattend_tui import __version__
-from faceattend_tui.config import ConfigError, Settings, load_settings
-from faceattend_tui.gallery.templates import GalleryError
-from faceattend_tui.vision.runtime import ModelError
+from faceattend_tui.config import Settings, load_settings
+from faceattend_tui.errors import FaceattendError
 
 EXIT_OK, EXIT_SKIPPED, EXIT_USAGE = 0, 1, 2
 
@@ -362,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return args.func(args)
-    except (ConfigError, ModelError, GalleryError) as exc:
+    except FaceattendError as exc:  # a configuration, model, gallery, log or station that cannot go on
         say(f"error: {exc}")
         return EXIT_USAGE
     except KeyboardInterrupt:
@@ -377,16 +376,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def fault_text(exc: Exception) -> str | None:
-    """One line for a file-system fault or a log or station that cannot go on; None for a bug."""
-    from faceattend_tui.attendance.store import StoreError
+    """One line for a file-system fault; None for a bug."""
     from faceattend_tui.files import error_text
 
-    if isinstance(exc, OSError):
-        return error_text(exc)
-    station = sys.modules.get("faceattend_tui.station")  # its error can only come from a loaded module
-    if isinstance(exc, StoreError) or (station and isinstance(exc, station.StationError)):
-        return str(exc)
-    return None
+    return error_text(exc) if isinstance(exc, OSError) else None
 
 
 def make_engine(settings: Settings):

@@ -132,7 +132,7 @@ class Headless:
         for notice in (self.station.namesake_notice(), self.station.pin_notice(), self.station.missing_notice()):
             if notice:
                 print(f"warning: {notice}", file=sys.stderr, flush=True)
-        self.station.timetable = not self.options.session  # without a session to run: the timetable's
+        self.station.follow_timetable = not self.options.session  # without a session to run: the timetable's
         if self.options.session:
             self.start_session()
         else:

@@ -35,13 +35,14 @@ from faceattend_tui.attendance.export import chosen_output, new_output, slug, wr
 from faceattend_tui.attendance.models import join_groups, plural, printable
 from faceattend_tui.cli import EXIT_OK, EXIT_USAGE, say
 from faceattend_tui.config import Settings
+from faceattend_tui.errors import FaceattendError
 from faceattend_tui.files import error_text
 from faceattend_tui.text import same
 
 EXIT_NOTHING = 3  # an export or report that selected nothing
 
 
-class CommandError(Exception):
+class CommandError(FaceattendError):
     """A command that cannot go on; its message is printed as one line."""
 
     def __init__(self, message: str, code: int = EXIT_USAGE):

@@ -14,6 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from faceattend_tui.errors import FaceattendError
 from faceattend_tui.vision.imageio import ImageError, read_image
 from faceattend_tui.vision.models import resolve_model
 from faceattend_tui.vision.runtime import ModelError
@@ -23,7 +24,7 @@ PORTRAIT = (2.2, 2.6)  # portrait width and height, in face sizes
 FACE_Y = 0.45  # face centre, as a fraction of the portrait height
 
 
-class DemoError(ValueError):
+class DemoError(FaceattendError, ValueError):
     """The demo cast cannot be built (sample photo missing or a face not found)."""
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from faceattend_tui.errors import FaceattendError
 from faceattend_tui.filelock import Busy, describe, hold, holder_record
 from faceattend_tui.files import atomic_write, make_private_dir
 from faceattend_tui.gallery import index, matcher
@@ -35,7 +36,7 @@ SMALL_CHANGE = 8  # people enrolled, changed or removed that a reload applies to
 INDEX_PREFIX = ".index-"  # a large gallery's search index, saved beside its templates
 
 
-class GalleryError(Exception):
+class GalleryError(FaceattendError):
     """Templates that cannot be used: missing, from another model, or of the wrong shape."""
 
 

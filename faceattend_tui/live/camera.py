@@ -22,12 +22,13 @@ from typing import NamedTuple, Protocol
 import cv2
 import numpy as np
 
+from faceattend_tui.errors import LiveError
 from faceattend_tui.vision.imageio import ImageError, is_image_name, read_image
 
 STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https")
 
 
-class SourceError(ValueError):
+class SourceError(LiveError, ValueError):
     """A source text that cannot be used, or a source that cannot be opened."""
 
 

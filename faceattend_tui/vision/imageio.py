@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from faceattend_tui import MAX_IMAGE_PIXELS
+from faceattend_tui.errors import VisionError
 from faceattend_tui.vision.imagesize import image_size
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
@@ -25,7 +26,7 @@ DECODE_PIXELS = 12_000_000  # larger JPEGs are decoded at 1/2, 1/4 or 1/8 of the
 FLATTEN_ROWS = 256  # rows of an image with transparency composited at a time
 
 
-class ImageError(Exception):
+class ImageError(VisionError):
     """A file that cannot be used as a photo."""
 
 

@@ -19,12 +19,13 @@ from pathlib import Path
 import onnxruntime as ort
 
 from faceattend_tui.config import DEVICES
+from faceattend_tui.errors import VisionError
 
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
 
 
-class ModelError(Exception):
+class ModelError(VisionError):
     """A model file that is missing, unreadable or of the wrong shape for its role."""
 
 

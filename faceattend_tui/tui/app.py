@@ -13,11 +13,13 @@ from textual.containers import Horizontal
 from textual.widgets import Footer, Input, Static
 from textual.worker import get_current_worker
 
-from faceattend_tui.attendance import StoreError
+from faceattend_tui.attendance.export import ExportError, time_zone
 from faceattend_tui.attendance.security import Credentials
+from faceattend_tui.errors import FaceattendError
 from faceattend_tui.files import make_private_dir
-from faceattend_tui.station import Problem, Station, StationError
+from faceattend_tui.station import Problem, Station, StationError, internal_error
 from faceattend_tui.tui import messages as msg
+from faceattend_tui.tui.audit import AuditScreen
 from faceattend_tui.tui.fasttable import FastTable
 from faceattend_tui.tui.screens import (
     KEY_NAMES,
@@ -36,6 +38,7 @@ from faceattend_tui.tui.screens import (
     StartSessionScreen,
     person_details,
 )
+from faceattend_tui.tui.timetable import TimetableScreen
 from faceattend_tui.tui.widgets import LivePane, RosterPane, SessionPane, StatusHeader
 
 PANES = ("live", "roster", "session")
@@ -69,7 +72,11 @@ class StationApp(App):
         Binding("d", "delete", "Remove", id="delete", show=False,
                 tooltip="remove the selected person: they left (records kept), or an erasure request"),
         Binding("h", "history", "History", id="history", show=False,
-                tooltip="past sessions: show one, or export it"),
+                tooltip="past sessions: show, export, edit or void one"),
+        Binding("t", "timetable", "Timetable", id="timetable", show=False,
+                tooltip="timetable: weekly slots that open sessions, and days off"),
+        Binding("l", "audit_log", "Audit log", id="audit-log", show=False,
+                tooltip="audit log: who did what and when, with filters"),
         Binding("r", "report", "Report", id="report", show=False,
                 tooltip="attendance report: a chart per session, people below a rate"),
         Binding("a", "absent_first", "Absent first", id="absent-first", show=False,
@@ -240,8 +247,12 @@ class StationApp(App):
         def submit(request):
             try:
                 result = call(request)
-            except (StoreError, OSError) as exc:
+            except StationError:
+                raise
+            except (FaceattendError, OSError) as exc:
                 raise StationError(str(exc)) from None
+            except Exception as exc:  # a bug: logged with its traceback, said as such; the station records on
+                raise StationError(internal_error("answering a dialog", exc).message) from None
             if isinstance(request.pin, Credentials) and request.pin.staff:
                 self.last_staff = request.pin.staff
             return True if result is None else result
@@ -394,7 +405,35 @@ class StationApp(App):
         self.push_screen(ReportScreen(self.station.report, self.station.groups(), today))
 
     def action_history(self) -> None:
-        self.push_screen(PastSessionsScreen(self.station.sessions()), self._history_choice)
+        screen = PastSessionsScreen(self.station.sessions(), self.station.sessions, self.access,
+                                    self.guarded(self._void_session), self.guarded(self._edit_session),
+                                    self.station.groups())
+        self.push_screen(screen, self._history_choice)
+
+    def _void_session(self, request):
+        voided = self.station.void_session(request.session_id, request.reason, request.pin)
+        self.refresh_panes()
+        return voided
+
+    def _edit_session(self, request):
+        edit = self.station.edit_session(request.session_id, pin=request.pin, **request.changes)
+        self.refresh_panes()
+        self.refresh_header()
+        return edit
+
+    def action_timetable(self) -> None:
+        save = self.guarded(lambda request: self.station.save_timetable(request.slots, request.holidays,
+                                                                        request.pin))
+        # The class's method: Station.__init__ sets an on/off flag of the same name on the instance.
+        read = self.station.timetable
+        self.push_screen(TimetableScreen(read, save, self.access, self.station.groups()))
+
+    def action_audit_log(self) -> None:
+        try:
+            zone = time_zone(self.station.settings.timezone)
+        except ExportError:
+            zone = None  # a timezone setting that names no zone: times on this machine's clock
+        self.push_screen(AuditScreen(self.station.audit_entries, zone))
 
     def _history_choice(self, choice) -> None:
         if choice is None:

@@ -1,4 +1,4 @@
-"""Dialogs: start a session, enroll, export, mark, remove, confirm, past sessions, report, help."""
+"""Dialogs: start a session, enroll, export, mark, remove, confirm, past sessions (void, edit), report, help."""
 
 from __future__ import annotations
 
@@ -534,31 +534,77 @@ class EnrollScreen(Dialog):
         self.finish(EnrollRequest(self.target(), self.samples, self.pin()))  # refused: the samples stay
 
 
+@dataclass(frozen=True)
+class VoidRequest:
+    session_id: int
+    reason: str
+    pin: Secret
+
+
+@dataclass(frozen=True)
+class EditRequest:
+    session_id: int
+    changes: dict  # only the fields changed: name, group (None: everyone), late_after (None: nobody late)
+    pin: Secret
+
+
+def session_when(session) -> str:
+    return f"{session.started_at:%Y-%m-%d %H:%M}"
+
+
+def session_state(session) -> str:
+    if session.voided:
+        return "voided"
+    return "running" if session.active else "done"
+
+
 class PastSessionsScreen(Dialog):
-    """All sessions; enter shows one in the session pane, x exports it."""
+    """All sessions; enter shows one in the session pane, x exports it, e edits it, v voids it.
+
+    Voided sessions stay listed, greyed and marked "voided" (they are left out of reports).
+    With `void` and `edit` callbacks (guarded station calls), those dialogs open over this list,
+    which then shows the sessions again from `reload`."""
 
     BINDINGS = [Binding("escape", "cancel", "Close"), Binding("enter", "choose", "Show"),
-                Binding("x", "export", "Export")]
+                Binding("x", "export", "Export"), Binding("e", "edit", "Edit"), Binding("v", "void", "Void")]
 
-    def __init__(self, sessions: list) -> None:
+    def __init__(self, sessions: list, reload: Callable[[], list] | None = None,
+                 access: Callable[[], Access] | None = None, void: Submit | None = None,
+                 edit: Submit | None = None, groups: list[str] | None = None) -> None:
         super().__init__()
         self.sessions = sessions
+        self.reload, self.current_access = reload, access or Access
+        self.void_with, self.edit_with, self.groups = void, edit, groups or []
 
     WIDE = True
 
     def title_text(self) -> str:
-        return "Sessions (enter: show, x: export, esc: close)"
+        return "Sessions (enter: show · x: export · e: edit · v: void · esc: close)"
 
     def body(self) -> ComposeResult:
         table = DataTable(id="sessions", cursor_type="row", zebra_stripes=True)
-        table.add_columns("Id", "Name", "For", "Started", "Ended")
+        table.add_columns("Id", "Name", "For", "Started", "Ended", "State")
+        yield table
+        yield Static("", id="sessions-note")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.fill()
+
+    def fill(self, select: int | None = None) -> None:
+        table = self.query_one("#sessions", DataTable)
+        table.clear()
         for s in self.sessions:
             ended = f"{s.ended_at:%Y-%m-%d %H:%M}" if s.ended_at else "running"
-            table.add_row(str(s.id), s.name, s.audience, f"{s.started_at:%Y-%m-%d %H:%M}", ended, key=str(s.id))
-        yield table
+            style = "dim strike" if s.voided else ""
+            cells = (str(s.id), printable(s.name), printable(s.audience), session_when(s), ended, session_state(s))
+            table.add_row(*(Text(c, style=style) for c in cells), key=str(s.id))
+        if select is not None and str(select) in table.rows:
+            table.move_cursor(row=table.get_row_index(str(select)))
 
     def foot(self) -> ComposeResult:
         yield Horizontal(Button("Show", variant="primary", id="show"), Button("Export", id="export"),
+                         Button("Edit", id="edit"), Button("Void", id="void"),
                          Button("Close", id="cancel"), classes="buttons")
 
     @on(Button.Pressed, "#show")
@@ -575,6 +621,13 @@ class PastSessionsScreen(Dialog):
             return None
         return int(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
 
+    def _session(self):
+        session_id = self._current()
+        session = next((s for s in self.sessions if s.id == session_id), None)
+        if session is None:
+            self.error("no session to choose")
+        return session
+
     @on(DataTable.RowSelected)
     def action_choose(self) -> None:
         self._choose("show")
@@ -585,6 +638,144 @@ class PastSessionsScreen(Dialog):
     def _choose(self, action: str) -> None:
         session_id = self._current()
         self.dismiss(None if session_id is None else HistoryChoice(action, session_id))
+
+    @on(Button.Pressed, "#void")
+    def action_void(self) -> None:
+        session = self._session()
+        if session is None or self.void_with is None:
+            return
+        if session.voided:
+            self.error(f"session {session.id} was voided by {session.voided_by}: {session.void_reason}")
+            return
+        if session.active:
+            self.error(f"session {session.id} is running; stop it (s) before voiding it")
+            return
+        self.app.push_screen(VoidScreen(session, self.current_access(), self.void_with), self.voided)
+
+    def voided(self, session) -> None:
+        if session:
+            self.refill(session.id)
+            self.note(f"session {session.id} {session.name!r} voided: kept, and left out of reports")
+
+    @on(Button.Pressed, "#edit")
+    def action_edit(self) -> None:
+        session = self._session()
+        if session is None or self.edit_with is None:
+            return
+        screen = EditSessionScreen(session, self.groups, self.current_access(), self.edit_with)
+        self.app.push_screen(screen, partial(self.edited, session))
+
+    def edited(self, session, edit) -> None:
+        if edit is None:
+            return
+        self.refill(session.id)
+        if not edit.changed:
+            self.note(f"session {session.id}: nothing changed")
+            return
+        self.note(f"session {session.id}: {len(edit.changed)} changes")
+        lines = [("", line) for line in edit.changed]
+        self.app.push_screen(DetailScreen(f"Session {session.id} edited: what changed", lines))
+
+    def refill(self, select: int) -> None:
+        if self.reload is not None:
+            self.sessions = self.reload()
+        self.fill(select)
+
+    def note(self, text: str) -> None:
+        self.error("")
+        self.query_one("#sessions-note", Static).update(Text(text, style="bold"))
+
+
+class VoidScreen(Dialog):
+    """Void a finished session: kept with who voided it and why, left out of reports."""
+
+    OK = "Void"
+
+    def __init__(self, session, access: Access, submit: Submit | None = None) -> None:
+        super().__init__(access, submit)
+        self.session = session
+
+    def title_text(self) -> str:
+        return f"Void session {self.session.id} {self.session.name!r} ({session_when(self.session)})"
+
+    def body(self) -> ComposeResult:
+        yield Static("The session is kept, with who voided it and why, and left out of reports and exports "
+                     "of a date range.", classes="note")
+        yield Input(placeholder="reason (required)", id="void-reason")
+        yield from pin_fields(self.access)
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#ok")
+    def submit(self) -> None:
+        reason = " ".join(self.query_one("#void-reason", Input).value.split())
+        if not reason:
+            self.error("a reason is required")
+            return
+        self.finish(VoidRequest(self.session.id, reason, self.pin()))
+
+
+class EditSessionScreen(Dialog):
+    """Correct a past session: its name, who it was for, late after; statuses are worked out again."""
+
+    OK = "Save"
+
+    def __init__(self, session, groups: list[str], access: Access, submit: Submit | None = None) -> None:
+        super().__init__(access, submit)
+        self.session = session
+        self.groups = list(groups)
+        if session.group and session.group not in self.groups:
+            self.groups.append(session.group)
+
+    def title_text(self) -> str:
+        return f"Edit session {self.session.id} ({session_when(self.session)})"
+
+    def body(self) -> ComposeResult:
+        late = self.session.late_after_minutes
+        options = [("everyone", EVERYONE)] + [(g, g) for g in self.groups]
+        yield Static("name:", classes="label")
+        yield Input(self.session.name, placeholder="session name", id="edit-name")
+        yield Static("late after N minutes (empty: nobody is late):", classes="label")
+        yield Input("" if late is None else f"{late:g}", placeholder="late after N minutes", id="edit-late")
+        yield Static("for (enter opens the list of groups):", classes="label")
+        yield Select(options, value=self.session.group or EVERYONE, allow_blank=False, id="edit-group",
+                     prompt="for")
+        yield from pin_fields(self.access)
+
+    def first_field(self):
+        return self.query_one("#edit-name", Input)  # filled in: typing starts at the top, not at the PIN
+
+    def changes(self) -> dict:
+        """The fields that differ from the session; ValueError with the words to show."""
+        changes: dict = {}
+        name = " ".join(self.query_one("#edit-name", Input).value.split())
+        if not name:
+            raise ValueError("the session needs a name")
+        if name != self.session.name:
+            changes["name"] = name
+        try:
+            late = parse_minutes(self.query_one("#edit-late", Input).value)
+        except ValueError:
+            raise ValueError("late after: a number of minutes, 0 or more (or empty: nobody is late)") from None
+        if late != self.session.late_after_minutes:
+            changes["late_after"] = late
+        group = self.query_one("#edit-group", Select).value
+        group = None if group == EVERYONE else str(group)
+        if group != self.session.group:
+            changes["group"] = group
+        return changes
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#ok")
+    def submit(self) -> None:
+        try:
+            changes = self.changes()
+        except ValueError as exc:
+            self.error(str(exc))
+            return
+        if not changes:
+            self.error("nothing changed: change the name, the group or late after")
+            return
+        self.finish(EditRequest(self.session.id, changes, self.pin()))
 
 
 class ReportScreen(Dialog):
@@ -675,8 +866,9 @@ class DetailScreen(Dialog):
         return self.title_line
 
     def body(self) -> ComposeResult:
-        for label, value in self.lines:
-            yield Static(Text.assemble((f"{label}: ", "bold"), printable(value)), classes="detail")
+        for label, value in self.lines:  # a line without a label is shown as it is
+            head = (f"{label}: ", "bold") if label else ""
+            yield Static(Text.assemble(head, printable(value)), classes="detail")
 
     def foot(self) -> ComposeResult:
         yield Horizontal(Button("Close", variant="primary", id="cancel"), classes="buttons")
@@ -743,7 +935,7 @@ class HelpScreen(Dialog):
     WIDE = True
 
     def title_text(self) -> str:
-        return "Keys"
+        return "Keys (↑ ↓ page up/down: scroll · esc: close)"
 
     def body(self) -> ComposeResult:
         yield Static(self.text)

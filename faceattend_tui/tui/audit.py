@@ -1,0 +1,108 @@
+"""The audit screen: who did what and when, newest first, filtered by person, action, staff and day."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import tzinfo
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import Button, DataTable, Input, Static
+
+from faceattend_tui.attendance.audit_view import AuditFilter, describe_details
+from faceattend_tui.attendance.models import AuditEntry, printable
+from faceattend_tui.tui.screens import DetailScreen, Dialog, parse_day
+
+MAX_SHOWN = 500  # the newest entries shown; a narrower filter finds older ones
+DETAILS_WIDTH = 72  # the details column cut here; enter on a row shows them in full
+
+
+def entry_time(entry: AuditEntry, zone: tzinfo | None) -> str:
+    return f"{entry.time.astimezone(zone):%Y-%m-%d %H:%M:%S}"
+
+
+def cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+class AuditScreen(Dialog):
+    """The audit log, read only: no PIN. Enter in a field applies the filter; enter on a row shows it whole."""
+
+    BINDINGS = [Binding("escape", "cancel", "Close")]
+    WIDE = True
+
+    def __init__(self, load: Callable[[AuditFilter], list[AuditEntry]], zone: tzinfo | None = None) -> None:
+        super().__init__()
+        self.load, self.zone = load, zone
+        self.entries: list[AuditEntry] = []
+
+    def title_text(self) -> str:
+        return "Audit log, newest first (enter: filter, or a row's details · esc: close)"
+
+    def body(self) -> ComposeResult:
+        with Horizontal(classes="fields"):
+            yield Input(placeholder="person id", id="audit-person")
+            yield Input(placeholder="action, e.g. session", id="audit-action")
+            yield Input(placeholder="staff", id="audit-staff")
+        with Horizontal(classes="fields"):
+            yield Input(placeholder="from YYYY-MM-DD", id="audit-from")
+            yield Input(placeholder="to YYYY-MM-DD", id="audit-to")
+        yield Static("", id="audit-count")
+        table = DataTable(id="audit", cursor_type="row", zebra_stripes=True)
+        table.add_columns("Time", "Who", "Action", "Details")
+        yield table
+
+    def foot(self) -> ComposeResult:
+        yield Horizontal(Button("Filter", variant="primary", id="ok"), Button("Close", id="cancel"),
+                         classes="buttons")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.apply_filter()
+
+    def wanted(self) -> AuditFilter:
+        """The filter as typed; ValueError for a date that is not one."""
+        def text(name: str) -> str:
+            return self.query_one(f"#audit-{name}", Input).value.strip()
+
+        return AuditFilter(person=text("person"), action=text("action"), staff=text("staff"),
+                           date_from=parse_day(text("from")), date_to=parse_day(text("to")))
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#ok")
+    def apply_filter(self) -> None:
+        try:
+            wanted = self.wanted()
+        except ValueError:
+            self.error("dates as YYYY-MM-DD")
+            return
+        try:
+            entries = self.load(wanted)
+        except Exception as exc:  # noqa: BLE001 - said in the screen, the station keeps running
+            self.error(f"could not read the audit log: {exc}")
+            return
+        self.error("")
+        self.entries = list(reversed(entries))[:MAX_SHOWN]
+        table = self.query_one("#audit", DataTable)
+        table.clear()
+        for number, entry in enumerate(self.entries):
+            table.add_row(entry_time(entry, self.zone), Text(printable(entry.user)), Text(printable(entry.action)),
+                          Text(printable(cut(describe_details(entry.details), DETAILS_WIDTH))), key=str(number))
+        shown = len(self.entries)
+        count = f"{len(entries)} entries" if len(entries) != 1 else "1 entry"
+        if shown < len(entries):
+            count += f", the newest {shown} shown (narrow the filter for older ones)"
+        elif not entries:
+            count = "no entries match" if wanted != AuditFilter() else "the audit log is empty"
+        self.query_one("#audit-count", Static).update(count)
+
+    @on(DataTable.RowSelected, "#audit")
+    def show_entry(self, message: DataTable.RowSelected) -> None:
+        entry = self.entries[int(message.row_key.value)]
+        lines = [("time", entry_time(entry, self.zone)), ("who", entry.user), ("action", entry.action)]
+        lines += [(str(key), describe_details({key: value})[len(str(key)) + 1:])
+                  for key, value in entry.details.items()]
+        self.app.push_screen(DetailScreen(f"Audit entry: {entry.action}", lines))

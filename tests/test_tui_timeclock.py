@@ -1,0 +1,373 @@
+"""The timetable (t), the audit log (l), and voiding or editing a past session (h), as staff meet them."""
+
+from __future__ import annotations
+
+from datetime import time
+
+import pytest
+from test_tui import checkin, screen_text, start_session, until, with_pin
+from test_tui import station as station  # noqa: F401 - the fixture, registered here under its name
+from textual.widgets import Button
+
+from faceattend_tui.attendance.staff import add_account
+from faceattend_tui.attendance.timetable import Slot
+from faceattend_tui.tui.app import StationApp
+
+PIN = "246813"
+BOTH = [(80, 24), (160, 48)]
+size_ids = lambda size: f"{size[0]}x{size[1]}"  # noqa: E731
+
+
+def flat(app) -> str:
+    """The top screen's text on one line, borders and wrapping aside."""
+    return " ".join(line.strip(" │█▌▐▊▎") for line in screen_text(app).splitlines()).replace("  ", " ")
+
+
+def rows(app, selector: str) -> list[list[str]]:
+    """A dialog's table, as the text of its cells."""
+    table = app.screen.query_one(selector)
+    return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+def error_line(app) -> str:
+    return str(app.screen.query_one("#dialog-error").render())
+
+
+def on_screen(app, selector: str) -> bool:
+    """Every widget the selector finds lies inside the terminal (a button cut off cannot be pressed)."""
+    found = [w.region for w in app.screen.query(selector) if w.display]
+    terminal = app.screen.region
+    return bool(found) and all(terminal.contains_region(r) for r in found)
+
+
+async def stopped_session(pilot, station, late: str = "5") -> None:
+    """Physics, late after 5 minutes: Ann came at 1, Bob at 9 (late), then stopped."""
+    await start_session(pilot, "Physics", late=late)
+    if station.needs_pin:  # refused without it: the PIN field has the focus
+        await pilot.press(*PIN, "enter")
+        await pilot.pause()
+    checkin(station, "Ann Lee", 1)
+    checkin(station, "Bob Marr", 9)
+    await until(pilot, lambda: pilot.app.query_one("#live-table").row_count == 2)
+    await pilot.press("s")
+    await pilot.pause()
+    if station.needs_pin:
+        await pilot.press(*PIN)
+    await pilot.press("enter")
+    await pilot.pause()
+    assert station.active is None
+
+
+# -- the timetable
+
+
+async def test_a_slot_is_added_with_the_pin_and_bad_values_are_said_in_the_dialog(station):
+    with_pin(station, PIN)
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("t")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "TimetableScreen"
+        assert "Weekly slots: none yet" in screen_text(app) and "Days off: none" in screen_text(app)
+        await pilot.press("a")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "SlotScreen"
+        await pilot.press(*"Physics", "tab", *"Funday", "tab", *"8:00", "tab", *"09:00", "enter")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "SlotScreen"
+        assert "weekday 'Funday' is not Mon..Sun or 1-7" in flat(app)
+        app.screen.query_one("#slot-weekday").value = "Mon"
+        app.screen.query_one("#slot-end").value = "07:30"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "the end 07:30 is not after the start 8:00" in error_line(app)
+        app.screen.query_one("#slot-end").value = "09:00"
+        app.screen.query_one("#slot-late").value = "10"
+        app.screen.query_one("#slot-group").value = "3A"
+        app.screen.query_one("#pin").focus()
+        await pilot.press(*"000000", "enter")  # a wrong PIN: the dialog stays, the fields kept
+        await pilot.pause()
+        assert type(app.screen).__name__ == "SlotScreen" and "wrong PIN" in error_line(app)
+        assert app.screen.query_one("#slot-name").value == "Physics" and station.timetable() == ([], {})
+        await pilot.press(*PIN, "enter")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "TimetableScreen"
+        assert station.timetable()[0] == [Slot("Physics", "3A", 1, time(8), time(9), 10.0, None)]
+        assert rows(app, "#slots") == [["Mon", "08:00-09:00", "Physics", "3A", "10 min", "any"]]
+        assert "added Mon 08:00-09:00 Physics" in screen_text(app)
+
+
+async def test_an_overlap_refused_by_the_station_is_said_in_the_dialog(station):
+    station.save_timetable([Slot("Physics", None, 1, time(8), time(9))])
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("t", "a")
+        await pilot.pause()
+        await pilot.press(*"Chemistry", "tab", *"mon", "tab", *"08:30", "tab", *"09:30", "enter")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "SlotScreen"
+        assert "overlaps" in error_line(app) and "one session runs at a time" in flat(app)
+        assert [s.name for s in station.timetable()[0]] == ["Physics"]
+        app.screen.query_one("#slot-start").value = "09:00"
+        app.screen.query_one("#slot-end").value = "10:00"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert [s.name for s in station.timetable()[0]] == ["Physics", "Chemistry"]
+        assert [row[2] for row in rows(app, "#slots")] == ["Physics", "Chemistry"]
+
+
+async def test_slots_and_days_off_are_removed_and_added_from_the_keyboard(station):
+    station.save_timetable([Slot("Physics", None, 1, time(8), time(9)), Slot("Choir", "3B", 3, time(15), time(16))])
+    with_pin(station, PIN)
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("t")
+        await pilot.pause()
+        await pilot.press("down", "d")  # Choir, Wednesday
+        await pilot.pause()
+        assert "Remove the slot Wed 15:00-16:00 Choir?" in flat(app)
+        await pilot.press(*PIN, "enter")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "TimetableScreen"
+        assert [s.name for s in station.timetable()[0]] == ["Physics"]
+        assert "removed Wed 15:00-16:00 Choir" in screen_text(app)
+        await pilot.press("o", *"2026-04-31", "tab", *"Easter Monday", "enter")
+        await pilot.pause()
+        assert "day off '2026-04-31' is not a date as YYYY-MM-DD" in flat(app)
+        app.screen.query_one("#day").value = "2026-04-06"
+        app.screen.query_one("#pin").focus()
+        await pilot.press(*PIN, "enter")
+        await pilot.pause()
+        physics = Slot("Physics", None, 1, time(8), time(9))
+        assert station.timetable() == ([physics], {"2026-04-06": "Easter Monday"})
+        assert rows(app, "#days-off") == [["2026-04-06", "Mon", "Easter Monday"]]
+        assert app.screen.query_one("#days-off").has_focus  # d now removes the day off
+        await pilot.press("d")
+        await pilot.pause()
+        assert "Remove the day off 2026-04-06?" in flat(app)
+        await pilot.press(*PIN, "enter")
+        await pilot.pause()
+        assert station.timetable() == ([physics], {})
+        await pilot.press("escape")
+        assert type(app.screen).__name__ == "Screen"
+
+
+@pytest.mark.parametrize("size", BOTH, ids=size_ids)
+async def test_the_timetable_fits_the_terminal(station, size):
+    station.save_timetable([Slot("Physics 101 for year three", "3A", 1, time(8), time(9), 5, "door-1")],
+                           {"2026-04-06": "Easter Monday"})
+    app = StationApp(station)
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("t")
+        await pilot.pause()
+        text = screen_text(app)
+        for seen in ("Mon", "08:00-09:00", "Physics 101", "5 min", "door-1", "2026-04-06", "Easter Monday"):
+            assert seen in text
+        assert on_screen(app, Button)
+        await pilot.press("a")
+        await pilot.pause()
+        assert on_screen(app, Button) and on_screen(app, "#pin, #slot-group")
+
+
+# -- the audit log
+
+
+async def test_the_audit_log_lists_newest_first_filters_on_enter_and_asks_no_pin(station):
+    with_pin(station, PIN)
+    app = StationApp(station)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("s", *"Physics", "tab", "tab", "tab", *PIN, "enter")
+        await pilot.pause()
+        await pilot.press("s", *PIN, "enter")
+        await pilot.pause()
+        assert station.active is None
+        await pilot.press("l")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "AuditScreen" and not app.screen.query("#pin")
+        actions = [row[2] for row in rows(app, "#audit")]
+        assert actions.index("session.stop") < actions.index("session.start")  # newest first
+        assert "name=Physics" in flat(app) and "session_id=1" in flat(app)
+        await pilot.press("tab", *"session.st", "tab", "tab", *"2026-13-01", "enter")  # action, then from
+        await pilot.pause()
+        assert "dates as YYYY-MM-DD" in error_line(app)
+        app.screen.query_one("#audit-from").value = ""
+        app.screen.query_one("#audit-person").focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert error_line(app) == ""
+        assert [row[2] for row in rows(app, "#audit")] == ["session.stop", "session.start"]
+        assert "2 entries" in screen_text(app)
+        app.screen.query_one("#audit-staff").value = "nobody"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen.query_one("#audit").row_count == 0 and "no entries match" in screen_text(app)
+        app.screen.query_one("#audit-staff").value = ""
+        await pilot.press("enter")
+        await pilot.pause()
+        app.screen.query_one("#audit").focus()
+        await pilot.press("enter")  # the newest entry in full
+        await pilot.pause()
+        assert type(app.screen).__name__ == "DetailScreen" and "action: session.stop" in flat(app)
+        await pilot.press("escape", "escape")
+        assert type(app.screen).__name__ == "Screen"
+
+
+@pytest.mark.parametrize("size", BOTH, ids=size_ids)
+async def test_the_audit_log_fits_the_terminal(station, size):
+    app = StationApp(station)
+    async with app.run_test(size=size) as pilot:
+        await start_session(pilot, "Physics")
+        await pilot.press("l")
+        await pilot.pause()
+        assert "session.start" in screen_text(app) and "Who" in screen_text(app)
+        assert on_screen(app, Button) and on_screen(app, "#audit-to")
+
+
+# -- voiding and editing a past session
+
+
+async def test_editing_a_past_session_says_what_changed(station):
+    with_pin(station, PIN)
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await stopped_session(pilot, station)
+        await pilot.press("h")
+        await pilot.pause()
+        await pilot.press("e")
+        await pilot.pause()
+        dialog = app.screen
+        assert type(dialog).__name__ == "EditSessionScreen"
+        assert dialog.query_one("#edit-name").value == "Physics" and dialog.query_one("#edit-late").value == "5"
+        await pilot.press("enter")  # nothing typed yet
+        await pilot.pause()
+        assert "nothing changed" in error_line(app)
+        assert dialog.query_one("#edit-name").has_focus  # filled in: typing starts at the top
+        await pilot.press("tab", "ctrl+u", *"10", "tab", "tab", *"000000", "enter")  # late after, the group, the PIN
+        await pilot.pause()
+        assert type(app.screen).__name__ == "EditSessionScreen" and "wrong PIN" in error_line(app)
+        assert station.sessions()[0].late_after_minutes == 5
+        await pilot.press(*PIN, "enter")
+        await pilot.pause()
+        assert station.sessions()[0].late_after_minutes == 10
+        text = flat(app)
+        assert type(app.screen).__name__ == "DetailScreen"
+        assert "late after: 5 min -> 10 min" in text
+        assert "Bob Marr: late -> present" in text
+        await pilot.press("escape")
+        assert type(app.screen).__name__ == "PastSessionsScreen" and "1 changes" not in screen_text(app)
+        assert "session 1: 2 changes" in screen_text(app)
+
+
+async def test_a_session_is_voided_with_a_reason_and_marked_in_the_list(station):
+    with_pin(station, PIN)
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await stopped_session(pilot, station)
+        await start_session(pilot, "Chemistry")
+        await pilot.press(*PIN, "enter")  # refused without it: the PIN field has the focus
+        await pilot.pause()
+        await pilot.press("h")
+        await pilot.pause()
+        assert [row[5] for row in rows(app, "#sessions")] == ["running", "done"]  # newest first
+        await pilot.press("v")  # the running one cannot be voided
+        await pilot.pause()
+        assert type(app.screen).__name__ == "PastSessionsScreen" and "is running" in error_line(app)
+        await pilot.press("down", "v")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "VoidScreen"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "a reason is required" in error_line(app)
+        await pilot.press(*"a test run", "tab", *PIN, "enter")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "PastSessionsScreen"
+        physics = next(s for s in station.sessions() if s.id == 1)
+        assert physics.voided and physics.void_reason == "a test run" and physics.voided_by == "admin"
+        assert rows(app, "#sessions")[1][5] == "voided"
+        assert "session 1 'Physics' voided" in screen_text(app)
+        await pilot.press("v")  # again: says by whom and why, asks nothing
+        await pilot.pause()
+        assert type(app.screen).__name__ == "PastSessionsScreen" and "a test run" in error_line(app)
+
+
+async def test_a_staff_account_may_not_void_and_the_dialog_says_so(station):
+    add_account(station.store, "Kim", "admin", PIN, "setup")
+    add_account(station.store, "Lou", "staff", "135792", "setup")
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("s", *"Physics", "tab", "tab", "tab", *"Kim", "enter", *PIN, "enter")
+        await pilot.pause()
+        await pilot.press("s", *PIN, "enter")
+        await pilot.pause()
+        assert station.active is None
+        await pilot.press("h", "v")
+        await pilot.pause()
+        await pilot.press(*"duplicate", "tab")
+        app.screen.query_one("#staff").value = "Lou"
+        await pilot.press("tab", *"135792", "enter")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "VoidScreen" and "Lou is a staff" in flat(app)
+        assert app.screen.query_one("#void-reason").value == "duplicate"
+        assert not any(s.voided for s in station.sessions())
+
+
+@pytest.mark.parametrize("size", BOTH, ids=size_ids)
+async def test_the_void_and_edit_dialogs_fit_the_terminal(station, size):
+    app = StationApp(station)
+    async with app.run_test(size=size) as pilot:
+        await stopped_session(pilot, station)
+        await pilot.press("h")
+        await pilot.pause()
+        assert on_screen(app, Button) and "Void" in screen_text(app) and "Edit" in screen_text(app)
+        for key, last_field in (("v", "#void-reason"), ("e", "#edit-group")):
+            await pilot.press(key)
+            await pilot.pause()
+            assert on_screen(app, Button) and on_screen(app, last_field)
+            await pilot.press("escape")
+            await pilot.pause()
+
+
+# -- keys: the footer, the help and the command palette
+
+
+async def test_the_new_keys_are_in_the_help_and_the_palette_and_the_footer_still_fits(station):
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        footer = screen_text(app).splitlines()[-1]
+        assert "Quit" in footer and "Help" in footer  # the last keys still fit at 80 columns
+        commands = {c.title: c.help for c in app.get_system_commands(app.screen)}
+        assert any(t.startswith("timetable") and h == "key: t" for t, h in commands.items())
+        assert any(t.startswith("audit log") and h == "key: l" for t, h in commands.items())
+        await pilot.press("question_mark")
+        await pilot.pause()
+        text = app.screen.query_one(".dialog-body Static").render()
+        assert "timetable" in str(text) and "audit log" in str(text) and "edit or void" in str(text)
+
+
+async def test_the_help_scrolls_to_its_last_key_at_80x24(station):
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert "ctrl+p" not in screen_text(app)  # more keys than rows: the body scrolls
+        await pilot.press("pagedown")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "ctrl+p" in text and "q        quit" in text and "l        audit log" in text
+
+
+async def test_a_bug_behind_a_dialog_is_said_as_an_internal_error_and_the_dialog_stays(station, monkeypatch):
+    def broken(*args, **kwargs):
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(station, "start_session", broken)
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("s")
+        await pilot.pause()
+        app.screen.query_one("#name").value = "Physics"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "internal error while answering a dialog: KeyError" in screen_text(app)
+        assert app.screen.query("#name")  # the dialog is still there, the station runs on

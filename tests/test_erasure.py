@@ -25,7 +25,7 @@ from faceattend_tui.attendance import (
 )
 from faceattend_tui.cli import main
 from faceattend_tui.config import Settings
-from faceattend_tui.people import remove_person
+from faceattend_tui.station.people import remove_person
 
 
 @pytest.fixture(params=BACKENDS)

@@ -124,10 +124,10 @@ def test_a_full_disk_when_the_lock_is_taken(data, argv, monkeypatch, capfd):
 
 def test_a_full_disk_when_the_station_closes(data, monkeypatch, capfd):
     """The session is on disk in the journal; the log stays as it was, and the lock is given back."""
-    import faceattend_tui.station
+    import faceattend_tui.station.core
 
     before = log_of(data)
-    monkeypatch.setattr(faceattend_tui.station, "WorkerHandle", FakeWorker)
+    monkeypatch.setattr(faceattend_tui.station.core, "WorkerHandle", FakeWorker)
     real_open = os.open
 
     def no_room_at_close(path, flags, *args, **kw):

@@ -11,7 +11,7 @@ from fakes import FAKE_SHA, enroll_fake_people
 
 from faceattend_tui.attendance import Attendance, open_store
 from faceattend_tui.gallery.templates import load_manifest, read_rows
-from faceattend_tui.shared_gallery import forget_folder, sync_gallery
+from faceattend_tui.station.shared_gallery import forget_folder, sync_gallery
 
 PATIENCE = 20.0
 

@@ -59,7 +59,7 @@ def cmd_db_status(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_db_import(args: argparse.Namespace, settings: Settings) -> int:
     from faceattend_tui.config import TENSORS_DIR
-    from faceattend_tui.shared_gallery import sync_gallery
+    from faceattend_tui.station.shared_gallery import sync_gallery
 
     url = need_database(settings)
     source_root = args.source.expanduser()

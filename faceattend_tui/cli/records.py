@@ -208,7 +208,7 @@ def cmd_people_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_people_import(args: argparse.Namespace, settings: Settings, make_engine) -> int:
-    from faceattend_tui.people import ImportOutcome, import_roster, plan_roster
+    from faceattend_tui.station.people import ImportOutcome, import_roster, plan_roster
 
     if not args.file.is_file():
         raise CommandError(f"{args.file}: no such file")
@@ -295,7 +295,7 @@ def synced_out(attendance: Attendance) -> list:
 
 def share_templates(store, settings: Settings) -> None:
     """With a shared database, templates made here go to the other doors."""
-    from faceattend_tui.shared_gallery import sync_gallery
+    from faceattend_tui.station.shared_gallery import sync_gallery
 
     outcome = sync_gallery(store, settings.tensors_dir, "command")
     for note in outcome.notes:
@@ -321,7 +321,7 @@ def cmd_people_edit(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_people_remove(args: argparse.Namespace, settings: Settings) -> int:
     from faceattend_tui.attendance import NotFoundError
     from faceattend_tui.cli import EXIT_SKIPPED
-    from faceattend_tui.people import erase_from_exports, remove_person
+    from faceattend_tui.station.people import erase_from_exports, remove_person
 
     if args.exports and not args.erase:
         raise CommandError("--exports goes with --erase")

@@ -29,7 +29,7 @@ from faceattend_tui.files import atomic_write, make_private_dir
 from faceattend_tui.gallery import enroll
 from faceattend_tui.gallery.extract import Extractor
 from faceattend_tui.gallery.templates import LEGACY_DIR, MANIFEST, GalleryError, enrolled_counts, load_manifest
-from faceattend_tui.shared_gallery import forget_folder
+from faceattend_tui.station.shared_gallery import forget_folder
 from faceattend_tui.vision.imageio import ImageError, is_image_name, read_bytes, read_image
 
 

@@ -1,0 +1,34 @@
+"""The attendance station without its screen: the log, the live worker and the roster together.
+
+The TUI is one client of this class (the tests drive it directly too). Worker events come in as
+`live.events` records and go out as the typed updates below; a check-in is written to the log
+before the update that shows it is returned. Every method may be called from any thread: one lock
+keeps the log single-writer.
+"""
+
+from faceattend_tui.station.core import Station
+from faceattend_tui.station.sync import shared_log
+from faceattend_tui.station.translator import door_outcome
+from faceattend_tui.station.updates import (
+    STATION_ACTOR,
+    STATION_LOG,
+    CaptureDone,
+    CheckinShown,
+    DatabaseUnreachable,
+    EnrollTarget,
+    LiveChanged,
+    LiveState,
+    Problem,
+    RosterChanged,
+    Sighting,
+    StationError,
+    UnknownFaces,
+    Update,
+    internal_error,
+)
+
+__all__ = [
+    "Station", "door_outcome", "shared_log", "STATION_LOG", "STATION_ACTOR", "internal_error", "StationError",
+    "DatabaseUnreachable", "LiveState", "CheckinShown", "Sighting", "UnknownFaces", "CaptureDone",
+    "LiveChanged", "RosterChanged", "Problem", "Update", "EnrollTarget",
+]

@@ -1,0 +1,295 @@
+"""What staff do through the station: sessions, marks, exports, enrollment and removal, timetables."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+from faceattend_tui.attendance import (
+    Counts,
+    ExportError,
+    ExportOptions,
+    Person,
+    Report,
+    RosterRow,
+    Session,
+    Summary,
+    audit,
+    build_report,
+    export_attendance,
+    timetable,
+)
+from faceattend_tui.attendance.audit_view import AuditFilter, matching
+from faceattend_tui.attendance.export import time_zone
+from faceattend_tui.attendance.models import AuditEntry
+from faceattend_tui.attendance.security import Credentials
+from faceattend_tui.attendance.session_edit import Edit, edit_session, void_session
+from faceattend_tui.errors import FaceattendError
+from faceattend_tui.gallery import enroll
+from faceattend_tui.live import events as ev
+from faceattend_tui.station.people import import_roster, remove_person
+from faceattend_tui.station.updates import (
+    EnrollTarget,
+    StationError,
+)
+from faceattend_tui.vision.pipeline import FaceEngine
+
+
+class Actions:
+    """The station's actions on the records, each checked against the staff member's role."""
+
+    def roster(self) -> list[RosterRow]:
+        """Everyone active, with their state in the running session."""
+        with self.lock:
+            return self.attendance.roster()
+
+
+    def person(self, person_id: str) -> Person | None:
+        with self.lock:
+            return self.attendance.person(person_id)
+
+
+    def people(self, group: str | None = None) -> list[Person]:
+        with self.lock:
+            return self.attendance.people(group=group)
+
+
+    def groups(self) -> list[str]:
+        with self.lock:
+            return self.attendance.groups()
+
+
+    def counts(self) -> Counts | None:
+        """Present / late / absent of the running session."""
+        with self.lock:
+            return self.attendance.counts() if self.attendance.active else None
+
+
+    @property
+    def active(self) -> Session | None:
+        return self.attendance.active if self.attendance else None
+
+
+    def start_session(self, name: str, late_after: float | None = None, pin: Credentials | str | None = None,
+                      group: str | None = None) -> Session:
+        with self.lock:
+            actor = self._authorize("session", pin)
+            try:
+                session = self.attendance.start_session(name, late_after, group=group or None, user=actor)
+            except FaceattendError as exc:
+                raise StationError(str(exc)) from None
+        self._session_changed()
+        return session
+
+
+    def stop_session(self, pin: Credentials | str | None = None) -> Session:
+        with self.lock:
+            actor = self._authorize("session", pin)
+            try:
+                session = self.attendance.stop_session(user=actor)
+                self._queue_sheet(session.id)
+            except FaceattendError as exc:
+                raise StationError(str(exc)) from None
+        self._session_changed()
+        return session
+
+
+    def sessions(self) -> list[Session]:
+        with self.lock:
+            return self.attendance.sessions()
+
+
+    def void_session(self, session_id: int, reason: str, pin: Credentials | str | None = None) -> Session:
+        """Void a finished session (kept, left out of reports); an admin's action."""
+        with self.lock:
+            actor = self._authorize("void", pin)
+            try:
+                return void_session(self.attendance, session_id, reason, user=actor)
+            except FaceattendError as exc:
+                raise StationError(str(exc)) from None
+
+
+    def edit_session(self, session_id: int, pin: Credentials | str | None = None, **changes) -> Edit:
+        """Correct a past session's name, group or late_after; says what changed (statuses too)."""
+        with self.lock:
+            actor = self._authorize("void", pin)
+            try:
+                edit = edit_session(self.attendance, session_id, user=actor, **changes)
+            except FaceattendError as exc:
+                raise StationError(str(exc)) from None
+        if edit.changed and self.active is not None and self.active.id == session_id:
+            self._session_changed()
+        return edit
+
+
+    def timetable(self) -> tuple[list[timetable.Slot], dict[str, str]]:
+        """The weekly slots and the days off."""
+        with self.lock:
+            return timetable.slots_of(self.store), timetable.holidays_of(self.store)
+
+
+    def save_timetable(self, slots: list[timetable.Slot], holidays: dict[str, str] | None = None,
+                       pin: Credentials | str | None = None) -> None:
+        """Replace the slots (and the days off, when given); overlapping slots are refused. Audited."""
+        problems = timetable.overlaps(list(enumerate(slots, start=1)), "slot")
+        if problems:
+            raise StationError(problems[0])
+        with self.lock:
+            actor = self._authorize("timetable", pin)
+            with self.store.batch():
+                timetable.save_slots(self.store, slots)
+                if holidays is not None:
+                    timetable.save_holidays(self.store, holidays)
+                audit(self.store, "timetable.set", {"slots": len(slots)}, actor)
+        self._timetable_next = 0.0  # a slot due now opens at once
+
+
+    def audit_entries(self, wanted: AuditFilter) -> list[AuditEntry]:
+        """The audit log as the filter keeps it, oldest first."""
+        with self.lock:
+            return matching(self.store.audit_log(), wanted, time_zone(self.settings.timezone))
+
+
+    def summary(self, session_id: int | None = None) -> Summary | None:
+        with self.lock:
+            if session_id is None and self.attendance.active is None:
+                return None
+            return self.attendance.summary(session_id)
+
+
+    def mark(self, person_id: str, status: str, reason: str, pin: Credentials | str | None = None) -> None:
+        with self.lock:
+            actor = self._authorize("mark", pin)
+            try:
+                self.attendance.mark(person_id, status, reason, user=actor)
+            except FaceattendError as exc:
+                raise StationError(str(exc)) from None
+
+
+    def export(self, options: ExportOptions, session_id: int | None = None, date_from: date | None = None,
+               date_to: date | None = None, pin: Credentials | str | None = None, path: Path | None = None) -> Path:
+        options = dataclasses.replace(options, zone=self.settings.timezone)  # times on the station's clock
+        with self.lock:
+            actor = self._authorize("export", pin)
+            try:
+                return export_attendance(self.store, self.settings.exports_dir, options, path, session_id,
+                                         date_from, date_to, actor, data_root=self.settings.data)
+            except ExportError as exc:
+                raise StationError(str(exc)) from None
+
+
+    def import_roster(self, path: Path, pin: Credentials | str | None = None) -> list[str]:
+        """People (and photos) from a roster CSV, as `faceattend people import`; returns what changed."""
+        with self.lock:
+            actor = self._authorize("people", pin)
+            try:
+                outcome = import_roster(self.attendance, self.settings, Path(path).expanduser(), user=actor,
+                                        make_engine=lambda: FaceEngine.from_settings(self.settings, log=lambda _: None))
+            except FaceattendError as exc:
+                raise StationError(str(exc)) from None
+        self.worker.send(ev.SetNames(self._names()))
+        if outcome.photos_copied:
+            self.worker.send(ev.Reload())
+        return outcome.lines()
+
+
+    def report(self, date_from: date, date_to: date, group: str | None = None) -> Report:
+        with self.lock:
+            try:
+                return build_report(self.store, date_from, date_to, group, self.settings.timezone,
+                                    self.settings.locale)
+            except ExportError as exc:
+                raise StationError(str(exc)) from None
+
+
+    def capture(self) -> str:
+        """Ask the worker for an enrollment capture; returns the request id its result will carry."""
+        if self.live.camera != "live":
+            detail = f": {self.live.camera_detail}" if self.live.camera_detail else ""
+            raise StationError(f"the camera is {self.live.camera}{detail}; enrolling needs a live picture")
+        request = f"capture-{time.monotonic_ns()}"
+        self.pending_capture = request
+        self.worker.send(ev.StartCapture(request, self.settings.capture_seconds, self.settings.capture_samples))
+        return request
+
+
+    def save_enrollment(self, who: EnrollTarget, samples: tuple[ev.CaptureSample, ...],
+                        pin: Credentials | str | None = None) -> tuple[Person, int]:
+        """Store captured samples for a new person or one on the roster; recognised at once."""
+        if not samples:
+            raise StationError("no samples to save; capture again")
+        with self.lock:
+            actor = self._authorize("people", pin)
+            if self.recognizer is None:
+                raise StationError("the recognition worker is still starting; try again in a moment")
+            try:
+                person = self._enrollee(who, actor)
+                count = enroll.add_samples(self.settings, person.folder, [s.photo_jpeg for s in samples],
+                                           np.stack([s.embedding for s in samples]), self.recognizer)
+            except FaceattendError as exc:
+                raise StationError(str(exc)) from None
+            self.share_gallery()
+            self.sync_roster()
+        self.worker.send(ev.Reload())
+        return self.attendance.person(person.id), count
+
+
+    def enrollee(self, who: EnrollTarget) -> Person | None:
+        """Whom an enrollment is for: someone on the roster, or None for a newcomer; raises when unclear."""
+        with self.lock:
+            by_id = self.attendance.person(who.name)
+            if by_id is not None and by_id.active:
+                return by_id
+            if who.person_id:
+                taken = self.attendance.person(who.person_id)
+                if taken is not None:
+                    raise StationError(f"id {who.person_id!r} is already {taken.name}")
+                return None
+            named = [p for p in self.attendance.people() if p.name == " ".join(who.name.split())]
+            if len(named) > 1:
+                raise StationError(f"{len(named)} people are called {who.name!r}: type the id of one "
+                                   f"({', '.join(p.id for p in named)}), or a new id for a newcomer")
+            return named[0] if named else None
+
+
+    def describe_enrollee(self, who: EnrollTarget) -> str:
+        """One line for the enrollment dialog: whose samples these will be."""
+        try:
+            person = self.enrollee(who)
+        except StationError as exc:
+            return str(exc)
+        if person is not None:
+            return f"adds samples to {person.name} ({person.id}), {person.images} enrolled so far"
+        return f"new person {' '.join(who.name.split())}" + (f", id {who.person_id}" if who.person_id else "")
+
+
+    def _enrollee(self, who: EnrollTarget, actor: str) -> Person:
+        """The person to add samples to; a newcomer is added to the roster first."""
+        person = self.enrollee(who)
+        if person is None:
+            person = self.attendance.add_person(who.name, person_id=who.person_id or None, groups=who.groups,
+                                                user=actor)
+        if not person.folder:  # new, or on the roster (imported) but never photographed
+            person = dataclasses.replace(person, folder=enroll.check_name(person.id))
+            self.attendance.save_people([person], "person.folder", user=actor)
+        return person
+
+
+    def remove_person(self, person_id: str, erase: bool = False, pin: Credentials | str | None = None) -> Person:
+        """They left (records kept), or an erasure request (photos, templates and records go)."""
+        with self.lock:
+            actor = self._authorize("erase" if erase else "people", pin)
+            person = self.attendance.person(person_id)
+            if person is None:
+                raise StationError(f"no person with id {person_id!r}")
+            try:
+                removal = remove_person(self.attendance, self.settings, person, erase=erase, user=actor)
+            except FaceattendError as exc:
+                raise StationError(str(exc)) from None
+        self.removal_leftovers = removal.leftovers() if removal else []
+        self.worker.send(ev.Reload())
+        return person

@@ -1,0 +1,211 @@
+"""The station's life cycle: the data lock, the log and the worker; who may do what."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from datetime import datetime
+
+from faceattend_tui.attendance import (
+    Attendance,
+    ConflictError,
+    LockedError,
+    OfflineError,
+    Person,
+    PinError,
+    StoreError,
+    SyncResult,
+    acquire_lock,
+    open_store,
+)
+from faceattend_tui.attendance.export import time_zone
+from faceattend_tui.attendance.hours import PresenceBook
+from faceattend_tui.attendance.models import STATUSES, plural
+from faceattend_tui.attendance.security import Credentials
+from faceattend_tui.attendance.staff import accounts, authorize, last_reset, staff_required
+from faceattend_tui.demo import DemoSourceFactory
+from faceattend_tui.files import error_text, make_private_dir, tighten_data
+from faceattend_tui.gallery.templates import enrolled_counts
+from faceattend_tui.live import events as ev
+from faceattend_tui.live.worker import WorkerConfig
+from faceattend_tui.station.people import has_photos, missing_templates_message
+from faceattend_tui.station.shared_gallery import sync_gallery
+from faceattend_tui.station.sync import shared_log
+from faceattend_tui.station.updates import (
+    STATION_ACTOR,
+    STATION_LOG,
+    DatabaseUnreachable,
+    StationError,
+    log_to,
+)
+
+
+class Lifecycle:
+    """Opening and closing the station, and what it says about itself."""
+
+    def open(self) -> None:
+        """Take the data lock, open the log (refusing a damaged one) and start the worker."""
+        try:
+            make_private_dir(self.settings.data)
+            self.station_lock = acquire_lock(self.settings.data, self.user)
+        except LockedError as exc:
+            raise StationError(str(exc)) from None
+        except OSError as exc:  # a read-only or full data folder, or a file where the folder should be
+            raise StationError(f"cannot use the data folder: {error_text(exc)}") from None
+        self.tightened = tighten_data(self.settings.data, self.settings.private_dirs)
+        log_to(self.settings.data / STATION_LOG)
+        try:
+            self.store = open_store(self.settings.data, database=self.settings.database, clock=self.clock,
+                                    station=self.name, live=True, wait=self.settings.database_wait,
+                                    upgrade_mode="auto")
+            self.attendance = Attendance(self.store, user=self.user, station=self.name, locale=self.settings.locale,
+                                         codes=self.settings.codes)
+            self.presence = PresenceBook(self.store, self.name, time_zone(self.settings.timezone)) \
+                if self.settings.mode == "work" else None
+            self.live.database = "database online" if shared_log(self.settings) else ""
+            self.share_gallery()
+            self.missing = self._refuse_missing_templates(self.sync_roster())
+        except (StoreError, OSError) as exc:
+            with contextlib.suppress(StationError):
+                self.close()
+            text = error_text(exc) if isinstance(exc, OSError) else str(exc)
+            raise (DatabaseUnreachable if isinstance(exc, OfflineError) else StationError)(text) from None
+        self.worker = self.worker_factory(self._worker_config())
+        self.worker.start()
+        self.worker.send(self._door_session())
+
+
+    def _worker_config(self) -> WorkerConfig:
+        session = self.attendance.active
+        demo = DemoSourceFactory(str(self.settings.data), loop=self.loop)
+        settings = dataclasses.replace(self.settings, database="")  # the worker needs no credentials
+        return WorkerConfig(settings=settings, source=self.source, preview=self.preview,
+                            session=session.name if session else "", loop=self.loop, names=self._names(),
+                            named_sources={"demo": demo}, log_path=str(self.settings.worker_log))
+
+
+    def close(self) -> None:
+        """Stop the worker, close the log, give the lock back; a log that cannot be written is a StationError."""
+        with self.lock:
+            if self.worker is not None:
+                self.worker.stop()
+                self.worker = None
+            store, self.store = self.store, None
+            try:
+                if store is not None:
+                    store.close()
+            except StoreError as exc:
+                raise StationError(str(exc)) from None
+            finally:
+                if self.station_lock is not None:
+                    self.station_lock.release()
+                    self.station_lock = None
+
+
+    def now(self) -> datetime:
+        return self.store.now() if self.store else datetime.now().astimezone()
+
+
+    def _refuse_missing_templates(self, result: SyncResult) -> list[Person]:
+        """Refuse to start while templates that can be rebuilt from photos are missing; returns the
+        people whose templates and photos are both gone (they need enrolling again)."""
+        gone = [p for p in result.missing if not has_photos(self.settings.images_dir / p.folder)]
+        rebuildable = [p for p in result.missing if p not in gone]
+        if rebuildable:
+            self.close()
+            raise StationError(missing_templates_message(self.settings, rebuildable))
+        return gone
+
+
+    def missing_notice(self) -> str:
+        """A warning naming active people with neither templates nor photos (nobody changed their status)."""
+        if not self.missing:
+            return ""
+        names = ", ".join(f"{p.name} ({p.id})" for p in self.missing[:5]) + (" ..." if len(self.missing) > 5 else "")
+        return (f"{plural(len(self.missing), 'person has', 'people have')} neither templates nor photos and cannot "
+                f"be recognised: {names}; "
+                "enroll them again (e) or remove them (d)")
+
+
+    def sync_roster(self) -> SyncResult:
+        """Register template folders added outside the station and record counts (nobody leaves here)."""
+        enrolled = enrolled_counts(self.settings.tensors_dir)
+        with self.lock:
+            try:
+                result = self.attendance.sync_people(enrolled, user=STATION_ACTOR)
+            except ConflictError:  # another door enrolled the same folder a moment ago: take theirs
+                self.attendance.refresh()
+                result = self.attendance.sync_people(enrolled, user=STATION_ACTOR)
+        if result.changed and self.worker is not None:
+            self.worker.send(ev.SetNames(self._names()))
+        return result
+
+
+    def _names(self) -> dict[str, str]:
+        """Display name of each template folder, for the preview's labels."""
+        return {p.folder: p.name for p in self.attendance.people() if p.folder}
+
+
+    def share_gallery(self) -> bool:
+        """Send templates enrolled here to the shared log and take the other doors'; True when any came in."""
+        with self.lock:
+            outcome = sync_gallery(self.store, self.settings.tensors_dir, self.name, self.recognizer)
+        self._gallery_notes = outcome.notes
+        return outcome.changed_here
+
+
+    def namesake_notice(self) -> str:
+        """A warning when another station of the same name shares the database (its check-ins would pass for ours)."""
+        with self.lock:
+            count = self.store.namesakes() if self.store else 0
+        if not count:
+            return ""
+        return (f"another station named {self.name!r} is connected to the database; give each door its own "
+                "--name, or the check-ins of one will not show at the other")
+
+
+    def pin_notice(self) -> str:
+        """A warning when the staff PIN was reset without the old one and nobody has set a new one."""
+        with self.lock:
+            reset = last_reset(self.store)
+        if reset is None:
+            return ""
+        whose = reset.details.get("staff") or "the staff"
+        return (f"the PIN of {whose} was reset on {reset.time:%Y-%m-%d %H:%M} by {reset.user} without the old one; "
+                "they should choose a new one with: faceattend pin")
+
+
+    @property
+    def statuses(self) -> tuple[str, ...]:
+        """What staff may mark: present, late, absent, then the absence codes."""
+        return (*STATUSES, *(self.attendance.codes if self.attendance else ()))
+
+
+    @property
+    def needs_pin(self) -> bool:
+        with self.lock:
+            return staff_required(self.store)
+
+
+    @property
+    def needs_staff_name(self) -> bool:
+        """Whether privileged actions need a staff name beside the PIN (more than one staff account)."""
+        with self.lock:
+            return len(accounts(self.store)) > 1
+
+
+    def _authorize(self, action: str, given: Credentials | str | None) -> str:
+        """The staff member to record for a privileged action; StationError when refused."""
+        try:
+            return authorize(self.store, action, given, self.user)
+        except PinError as exc:
+            raise StationError(str(exc)) from None
+        except StoreError as exc:
+            raise StationError(f"cannot check the PIN: {exc}") from None
+
+
+    def toggle_preview(self) -> bool:
+        """Open the preview window unless it is open (then close it); True when asking to open it."""
+        self.preview = self.live.preview != "on"
+        self.worker.send(ev.SetPreview(self.preview))
+        return self.preview

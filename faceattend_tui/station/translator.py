@@ -1,0 +1,280 @@
+"""Worker events turned into records and the updates the screen shows; the timetable and the sheets on time."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from datetime import datetime
+from pathlib import Path
+
+from faceattend_tui.attendance import (
+    LATE,
+    Counts,
+    Person,
+    RosterRow,
+    Session,
+    StoreError,
+    SyncResult,
+    audit,
+    sheets,
+    timetable,
+)
+from faceattend_tui.attendance.export import time_zone
+from faceattend_tui.errors import FaceattendError
+from faceattend_tui.live import events as ev
+from faceattend_tui.station.updates import (
+    CAMERA_WORDS,
+    MAX_UNSAVED,
+    SHEETS_EVERY,
+    STATION_ACTOR,
+    TIMETABLE_EVERY,
+    CaptureDone,
+    CheckinShown,
+    LiveChanged,
+    Problem,
+    RosterChanged,
+    Sighting,
+    UnknownFaces,
+    Update,
+    internal_error,
+)
+
+
+class Translator:
+    """From the worker's events to the log and the screen's updates."""
+
+    def poll(self, timeout: float = 0.1) -> list[Update]:
+        """Worker events turned into updates; check-ins are on disk before they are returned.
+
+        One event that cannot be handled (the disk is full, say) becomes a Problem update; the
+        events after it are still handled.
+        """
+        updates = self._shared_updates() + self._timetable_updates() + self._sheet_updates()
+        retries, self._unsaved = self._unsaved, []
+        fresh = self.worker.poll(timeout)
+        for retried, event in [*((True, e) for e in retries), *((False, e) for e in fresh)]:
+            if self.on_event is not None and not retried:
+                self.on_event(event)
+            try:
+                update = self.handle(event)
+            except (FaceattendError, OSError) as exc:
+                update = self._not_recorded(event, exc, retried=retried)
+            except Exception as exc:  # a bug: said once with its traceback, and the next events go on
+                update = internal_error(f"handling a {event.type} event", exc)
+            if update is not None:
+                updates.append(update)
+        return updates
+
+
+    def _timetable_updates(self) -> list[Update]:
+        """Every few seconds: open the timetable's slot that is due, or close the one that ended."""
+        if not self.follow_timetable or self.attendance is None or time.monotonic() < self._timetable_next:
+            return []
+        self._timetable_next = time.monotonic() + TIMETABLE_EVERY
+        with self.lock:
+            running = self.attendance.active
+            try:
+                said = timetable.step(self.attendance, self.now(), time_zone(self.settings.timezone), self.name)
+                if said and running is not None:  # it closed a session: its sheet goes to export_dir
+                    self._queue_sheet(running.id)
+            except FaceattendError as exc:  # e.g. a slot's group that no one is in
+                return [Problem(f"the timetable could not open or close a session: {exc}")]
+            except Exception as exc:  # a bug: the station goes on recording
+                return [internal_error("following the timetable", exc)]
+        if not said:
+            return []
+        self._session_changed()
+        return [RosterChanged(), self._live(said)]
+
+
+    def _queue_sheet(self, session_id: int) -> None:
+        """Note an ended session's sheet for export_dir (kept in the log until written); written on the next poll."""
+        if self.settings.export_dir:
+            sheets.queue(self.store, self.name, session_id)
+            self._sheets_next = 0.0
+
+
+    def _sheet_updates(self) -> list[Update]:
+        """Write the sheets still to go to export_dir; a failure is said and tried again a little later."""
+        if not self.settings.export_dir or self.store is None or time.monotonic() < self._sheets_next:
+            return []
+        self._sheets_next = time.monotonic() + SHEETS_EVERY
+        folder = Path(self.settings.export_dir).expanduser()
+        with self.lock:
+            try:
+                drop = sheets.write_pending(self.store, self.name, folder, self.settings.export_formats,
+                                            self.settings.timezone, STATION_ACTOR)
+            except StoreError as exc:
+                return [self._live(f"the sheets for {folder} could not be checked: {exc}", "error")]
+        if drop.problem:
+            return [self._live(drop.problem, "error")]
+        return [self._live(f"the sheet {path.name} is in {folder}") for path in drop.written]
+
+
+    def _not_recorded(self, event: ev.Event, exc: Exception, retried: bool) -> Problem | None:
+        """A check-in that could not be written is kept and tried again (with its own time) on the next poll."""
+        if isinstance(event, ev.Checkin) and len(self._unsaved) < MAX_UNSAVED:
+            self._unsaved.append(event)
+            if retried:
+                return None  # said once already
+            return Problem(f"could not record the check-in of {self._label(event.name)} yet: {exc}; "
+                           "it is kept and written as soon as the disk allows")
+        return Problem(f"could not record {event.type}: {exc}")
+
+
+    def _label(self, folder: str) -> str:
+        person = self.attendance.by_folder(folder)
+        return person.name if person else folder
+
+
+    def handle(self, event: ev.Event) -> Update | None:
+        """One worker event as an update for the screen (None: nothing to show)."""
+        match event:
+            case ev.Checkin():
+                return self._checkin(event)
+            case ev.Spoof():
+                return self._refused(event)
+            case ev.Unknown():
+                self.live.unknown_faces += 1
+                return UnknownFaces(self.live.unknown_faces, datetime.fromtimestamp(event.time).astimezone())
+            case ev.Stats():
+                self.live.fps = float(event.fps)
+                return self._live()
+            case ev.Ready():
+                self.recognizer = event.recognizer_identity()
+                self.live.device, self.live.models = event.device, f"{event.detector} + {event.recognizer}"
+                if self.share_gallery():
+                    self.worker.send(ev.Reload())
+                if event.static_shapes:
+                    return self._live(f"recognition ready on {event.device}: fixed input shapes prepared in "
+                                      f"{event.warmup_s:.1f} s")
+                return self._live()
+            case ev.CaptureResult():
+                return self._capture_done(event)
+            case ev.GalleryLoaded():
+                if self.share_gallery():
+                    self.worker.send(ev.Reload())  # templates came from another door: load them first
+                    return None
+                return self._roster_changed(self.sync_roster())
+            case ev.Status():
+                return self._status(event)
+            case ev.Error():
+                return Problem(event.message)
+        raise TypeError(f"the station cannot handle {event!r}")
+
+
+    def _checkin(self, event: ev.Checkin) -> CheckinShown | Sighting | None:
+        when = datetime.fromtimestamp(event.time).astimezone()
+        with self.lock:
+            person = self.attendance.by_folder(event.name)
+            if person is None:
+                return None  # templates of someone no longer on the roster; the worker reloads soon
+            came = self.presence.seen(person.id, when) if self.presence else False
+            if self.attendance.active is None:
+                self._tell_door(self._sessionless(person, event.track, when, came))
+                return Sighting(person.name, event.similarity, when, "in" if came else "no session", person.id)
+            result = self.attendance.check_in(person.id, event.similarity, event.track, when, event.evidence)
+            if not result.expected:
+                self._tell_door(ev.ShowOutcome("not-on-list", person.name, event.track, "- please see staff"))
+                return Sighting(person.name, event.similarity, when, "not on list", person.id)
+            row, counts = self.attendance.roster_row(person.id, checkin=result.checkin), self.attendance.counts()
+        self._tell_door(door_outcome(row, result.new, event.track, self.attendance.active))
+        self._tell_door(self._door_session(counts))
+        return CheckinShown(row, counts, event.similarity, when, result.new, event.face_jpeg, event.sent or event.time)
+
+
+    def _sessionless(self, person: Person, track: int, when: datetime, came: bool) -> ev.ShowOutcome:
+        """The door's word without a session: in work mode "in" at the day's first sighting, else nothing recorded."""
+        if self.presence is None:
+            return ev.ShowOutcome("no-session", person.name, track, "(no session: nothing recorded)")
+        if came:
+            return ev.ShowOutcome("checked-in", person.name, track, f"at {when.astimezone():%H:%M}")
+        return ev.ShowOutcome("already-here", person.name, track, "")
+
+
+    def _refused(self, event: ev.Spoof) -> Sighting:
+        """A picture held up to the camera: not recorded, but audited and shown."""
+        when = datetime.fromtimestamp(event.time).astimezone()
+        person = self.attendance.by_folder(event.name)
+        name = person.name if person else event.name
+        with self.lock:
+            audit(self.store, "checkin.refused", {"person": person.id if person else None, "track": event.track,
+                                                  "reason": "moved like a flat picture", "evidence": event.evidence},
+                  STATION_ACTOR)
+        return Sighting(name, 0.0, when, "picture refused", person.id if person else "")
+
+
+    def _session_changed(self) -> None:
+        """A session started or stopped (here or at another door): the unknown count starts again."""
+        self.live.unknown_faces = 0
+        self._tell_door(self._door_session())
+
+
+    def _tell_door(self, command: ev.Command) -> None:
+        if self.worker is not None:
+            self.worker.send(command)
+
+
+    def _door_session(self, counts: Counts | None = None) -> ev.SetSession:
+        """The session as the door display shows it: its name and how many of those expected are here."""
+        session = self.attendance.active
+        if session is None:
+            return ev.SetSession("")
+        counts = counts or self.attendance.counts()
+        return ev.SetSession(session.name, counts.attended, len(session.expected))
+
+
+    def _roster_changed(self, result: SyncResult) -> RosterChanged | None:
+        if not result.changed:
+            return None
+        joined = ", ".join(p.name for p in result.joined[:5]) + (" ..." if len(result.joined) > 5 else "")
+        return RosterChanged(f"joined the running session: {joined}" if result.joined else "")
+
+
+    def _capture_done(self, event: ev.CaptureResult) -> CaptureDone | None:
+        if event.request != self.pending_capture:
+            return None  # an old request the screen no longer waits for
+        self.pending_capture = None
+        match = event.match and self.attendance.by_folder(event.match.name)
+        if match:  # the worker knows template folders; the screen shows people
+            hint = ev.MatchHint(name=f"{match.name} ({match.id})", similarity=event.match.similarity)
+            event = dataclasses.replace(event, match=hint)
+        return CaptureDone(event)
+
+
+    def _status(self, event: ev.Status) -> LiveChanged:
+        notice, severity = "", "information"
+        match event:
+            case ev.CameraStatus(state=state):
+                self.live.camera = CAMERA_WORDS.get(state, self.live.camera)
+                self.live.camera_detail = event.message if state in ("reconnecting", "error", "lost") else ""
+                if state in ("error", "lost"):
+                    notice, severity = event.message, "error" if state == "error" else "warning"
+            case ev.SourceFinished():
+                self.live.camera = "stopped"
+            case ev.PreviewStatus(state=state):
+                self.live.preview = state
+                if state == "unavailable":
+                    notice, severity = event.message, "warning"
+            case ev.Busy():
+                self.live.busy = event.message
+            case ev.Notice(topic="worker-restarted" | "gallery" as topic):
+                notice, severity = event.message, "error" if topic == "worker-restarted" else "warning"
+        return self._live(notice, severity)
+
+
+    def _live(self, notice: str = "", severity: str = "information") -> LiveChanged:
+        return LiveChanged(dataclasses.replace(self.live), notice, severity)
+
+
+
+def door_outcome(row: RosterRow, new: bool, track: int, session: Session) -> ev.ShowOutcome:
+    """The banner for a check-in: checked in, late, or already here since the first arrival."""
+    arrival = f"{row.time.astimezone():%H:%M}" if row.time else ""
+    if not new:
+        return ev.ShowOutcome("already-here", row.name, track, f"since {arrival}")
+    if row.status == LATE:
+        deadline = session.late_deadline
+        limit = f", after {deadline.astimezone():%H:%M}" if deadline else ""
+        return ev.ShowOutcome("late", row.name, track, f"at {arrival}{limit}")
+    return ev.ShowOutcome("checked-in", row.name, track, f"at {arrival}")

@@ -1,0 +1,146 @@
+"""What the station hands its screen (the update types), its errors, and the constants its parts share."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from faceattend_tui.attendance import (
+    Counts,
+    RosterRow,
+)
+from faceattend_tui.errors import FaceattendError
+from faceattend_tui.live import events as ev
+
+LOG = logging.getLogger("faceattend.station")
+
+
+STATION_LOG = "station.log"  # in the data root, beside worker.log
+
+
+STATION_ACTOR = "station"  # who is recorded for what the station does on its own
+
+
+TIMETABLE_EVERY = 5.0  # seconds between looks at the timetable
+
+
+SHEETS_EVERY = 30.0  # seconds between tries to write the sheets still to go to export_dir
+
+
+def log_to(path: Path) -> None:
+    """The station's own log (internal errors with their tracebacks): a file in the data root, never the screen."""
+    logger = logging.getLogger("faceattend")
+    if any(getattr(h, "baseFilename", None) == str(path.resolve()) for h in logger.handlers):
+        return
+    try:
+        handler = logging.FileHandler(path, encoding="utf-8", delay=True)
+    except OSError:
+        return
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logger.addHandler(handler)
+    logger.propagate = False  # not on stderr: the terminal belongs to the screen
+
+
+def internal_error(doing: str, exc: Exception) -> Problem:
+    """A programming error met while `doing`: logged with its traceback, said as an internal error."""
+    LOG.error("internal error while %s", doing, exc_info=exc)
+    return Problem(f"internal error while {doing}: {type(exc).__name__}: {exc} (details in the log)")
+
+
+class StationError(FaceattendError):
+    """Something the user asked for that cannot be done, with a message to show."""
+
+
+class DatabaseUnreachable(StationError):
+    """The shared database could not be reached while opening; trying again later may work."""
+
+
+@dataclass
+class LiveState:
+    camera: str = "starting"
+    camera_detail: str = ""  # e.g. "retrying in 4 s (camera 0 could not be opened ...)"
+    fps: float = 0.0
+    device: str = "?"
+    models: str = ""
+    unknown_faces: int = 0
+    preview: str = "off"
+    busy: str = ""
+    database: str = ""  # a shared log's state: "database online", "database offline, 3 waiting"
+
+
+@dataclass(frozen=True)
+class CheckinShown:
+    """A recognised person in the running session: written to the log before this is returned."""
+
+    row: RosterRow  # their roster line as it is now
+    counts: Counts  # the session's counts after it
+    similarity: float
+    time: datetime
+    new: bool  # False: they had checked in already; only "last seen" moved
+    face_jpeg: bytes = b""
+    sent: float = 0.0  # when the worker sent the decision (latency probes)
+    station: str = ""  # another station that recorded it (a shared log); "" for this one
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """A recognised person who is not recorded: no session runs, or they are not on its list."""
+
+    name: str
+    similarity: float
+    time: datetime
+    reason: str  # "no session" or "not on list"
+    person_id: str = ""  # "" where the log does not know the face's folder
+
+
+@dataclass(frozen=True)
+class UnknownFaces:
+    count: int  # unknown faces seen in this session (or since the last session ended)
+    time: datetime | None = None  # the latest
+
+
+@dataclass(frozen=True)
+class CaptureDone:
+    result: ev.CaptureResult
+
+
+@dataclass(frozen=True)
+class LiveChanged:
+    """Camera, speed, device or preview changed; a notice worth showing comes with it."""
+
+    live: LiveState
+    notice: str = ""
+    severity: str = "information"  # information, warning or error
+
+
+@dataclass(frozen=True)
+class RosterChanged:
+    """People were enrolled, removed or changed outside the screen (extraction, an import)."""
+
+    notice: str = ""  # e.g. who joined the running session
+
+
+@dataclass(frozen=True)
+class Problem:
+    message: str
+
+
+Update = CheckinShown | Sighting | UnknownFaces | CaptureDone | LiveChanged | RosterChanged | Problem
+
+
+@dataclass(frozen=True)
+class EnrollTarget:
+    """Who an enrollment is for: someone on the roster (by id), or a newcomer (name, optional id, groups)."""
+
+    name: str = ""
+    person_id: str = ""
+    groups: tuple[str, ...] = ()
+
+
+MAX_UNSAVED = 1000  # check-ins kept in memory while the disk refuses them
+
+
+CAMERA_WORDS = {"opened": "live", "ended": "ended", "lost": "lost", "reconnecting": "retrying", "error": "error"}
+

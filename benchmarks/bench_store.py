@@ -136,7 +136,7 @@ def export_beside(root: Path, att: Attendance, seconds: float = 20.0) -> None:
 
     def exporter():
         while not stop.is_set():
-            out = root / f"year-{len(exports)}.csv"
+            out = root / "exports" / f"year-{len(exports)}.csv"  # exports go under exports/, never beside the log
             begin = time.perf_counter()
             subprocess.run([sys.executable, "-m", "faceattend_tui", "export", "--data", str(root), "--from",
                             "2025-09-01", "--to", "2026-08-31", "--out", str(out)], check=True,

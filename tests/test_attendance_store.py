@@ -385,7 +385,7 @@ def test_a_snapshot_taken_across_a_fold_misses_nothing_and_doubles_nothing(data,
     real_load = TinyStore._load
 
     def fold_in_between(self):
-        import faceattend_tui.attendance.tinystore as tiny
+        import faceattend_tui.attendance.tiny.journal as tiny  # where the loader looks up read_lines
 
         lines = tiny.read_lines(self.journal_path, "journal")
         store.fold()  # the writer folds after the reader took the journal, before it reads the file
@@ -398,7 +398,7 @@ def test_a_snapshot_taken_across_a_fold_misses_nothing_and_doubles_nothing(data,
 
 
 def test_a_large_journal_is_folded_after_a_batch_not_inside_it(data, clock, monkeypatch):
-    import faceattend_tui.attendance.tinystore as tiny
+    import faceattend_tui.attendance.tiny.journal as tiny  # where the writer looks up FOLD_BYTES
 
     store = open_store(data, clock=clock)
     people = [person(store, f"p{i}") for i in range(40)]

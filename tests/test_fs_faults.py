@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 from fakes import FakeWorker
 
-from faceattend_tui.attendance import Attendance, acquire_lock, open_store, tinystore
+from faceattend_tui.attendance import Attendance, acquire_lock, open_store
+from faceattend_tui.attendance.tiny import files as tiny_files
 from faceattend_tui.cli import main
 
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
@@ -241,7 +242,7 @@ def test_a_log_that_is_not_a_regular_file_is_refused_before_it_is_read(data, wha
 
 @pytest.mark.parametrize("name", ["attendance.json", "attendance.journal"])
 def test_a_log_or_journal_over_the_size_limit_is_refused(data, name, monkeypatch, capfd):
-    monkeypatch.setattr(tinystore, "READ_LIMIT", 1000)
+    monkeypatch.setattr(tiny_files, "READ_LIMIT", 1000)  # where load_log and read_lines look it up
     if name == "attendance.journal":
         (data / name).write_bytes(b'{"seq":1,"ops":[]}\n' * 100)
     else:

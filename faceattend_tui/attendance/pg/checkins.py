@@ -1,0 +1,118 @@
+"""Check-ins and marks: written through the writer thread (or the outbox), read from the cache when live."""
+
+from __future__ import annotations
+
+from concurrent.futures import TimeoutError as WaitedTooLong
+from datetime import datetime
+
+from ..common import aware
+from ..models import Checkin, Mark
+from ..store import OfflineError
+from .rows import SELECT_CHECKIN, SELECT_MARK, checkin_of, insert_checkin, mark_of
+
+
+class CheckinQueries:
+    """Check-ins and marks.
+
+    Uses of the store: live, wait, masked, zone, outbox, _writer, _lock, _online, _mine, _seen,
+    _cache, and _tx, _cached, _remember, _keep, _went_offline.
+    """
+
+    def record_checkin(self, checkin: Checkin) -> bool:
+        if self._writer is None:
+            with self._tx() as conn:
+                return insert_checkin(conn, checkin)
+        with self._lock:
+            self._mine.add(checkin.id)
+            known = self._cached(checkin.session_id, load=False)
+            if known is not None and checkin.person_id in known.checkins:
+                return False
+        if self.outbox is not None and (self.outbox.waiting or not self._online):
+            return self._keep(checkin)
+        future = self._writer.submit(self._write_checkin, checkin)
+        try:
+            return future.result(timeout=self.wait)
+        except WaitedTooLong:
+            # The write may still land: the journal's copy has the same id, so sending it changes nothing then.
+            self._went_offline(f"no answer within {self.wait:g} s")
+        except OfflineError as exc:
+            if self.outbox is None:
+                raise
+            self._went_offline(str(exc))
+        if self.outbox is None:
+            raise OfflineError(f"the database {self.masked} did not answer within {self.wait:g} s")
+        return self._keep(checkin)
+
+    def _write_checkin(self, checkin: Checkin) -> bool:
+        with self._tx() as conn:
+            if insert_checkin(conn, checkin):
+                self._remember(checkin)
+                return True
+            row = conn.execute(SELECT_CHECKIN + " where session_id = %s and person_id = %s",
+                               [checkin.session_id, checkin.person_id]).fetchone()
+        if row is not None:
+            self._remember(checkin_of(row, self.zone))
+        return False
+
+    def touch(self, session_id: int, person_id: str, when: datetime) -> bool:
+        when = aware(when)
+        if not self.live:
+            with self._tx() as conn:
+                return conn.execute("update checkins set last_seen = greatest(last_seen, %s) where session_id = %s "
+                                    "and person_id = %s", [when, session_id, person_id]).rowcount > 0
+        with self._lock:
+            known = self._cached(session_id).checkins.get(person_id)
+            if known is None:
+                return False
+            if known.last_seen is None or known.last_seen < when:
+                known.last_seen = when
+                self._seen[(session_id, person_id)] = when
+        return True
+
+    def checkin(self, session_id: int, person_id: str) -> Checkin | None:
+        if self.live:
+            with self._lock:
+                return self._cached(session_id).checkins.get(person_id)
+        with self._tx() as conn:
+            row = conn.execute(SELECT_CHECKIN + " where session_id = %s and person_id = %s",
+                               [session_id, person_id]).fetchone()
+        return None if row is None else checkin_of(row, self.zone)
+
+    def checkins(self, session_id: int) -> list[Checkin]:
+        if self.live:
+            with self._lock:
+                found = list(self._cached(session_id).checkins.values())
+        else:
+            found = self._read_checkins(session_id)
+        return sorted(found, key=lambda c: (c.time, c.person_id))
+
+    def _read_checkins(self, session_id: int) -> list[Checkin]:
+        with self._tx() as conn:
+            rows = conn.execute(SELECT_CHECKIN + " where session_id = %s", [session_id]).fetchall()
+        return [checkin_of(row, self.zone) for row in rows]
+
+    # -- marks
+
+    def add_mark(self, mark: Mark) -> None:
+        with self._tx() as conn:
+            conn.execute("insert into marks (id, session_id, person_id, status, reason, by, at, previous) values "
+                         "(%s, %s, %s, %s, %s, %s, %s, %s) on conflict (id) do nothing",
+                         [mark.id, mark.session_id, mark.person_id, mark.status, mark.reason, mark.by, aware(mark.at),
+                          mark.previous])
+        with self._lock:
+            known = self._cache.get(mark.session_id)
+            if known is not None and all(m.id != mark.id for m in known.marks):
+                known.marks.append(mark)
+
+    def marks(self, session_id: int) -> list[Mark]:
+        if self.live:
+            with self._lock:
+                found = list(self._cached(session_id).marks)
+        else:
+            found = self._read_marks(session_id)
+        return sorted(found, key=lambda m: m.at)
+
+    def _read_marks(self, session_id: int) -> list[Mark]:
+        with self._tx() as conn:
+            rows = conn.execute(SELECT_MARK + " where session_id = %s order by at, position", [session_id]).fetchall()
+        return [mark_of(row, self.zone) for row in rows]

@@ -1,0 +1,174 @@
+"""Other stations' writes: LISTEN/NOTIFY, the changes they make, and the cache of sessions in view.
+
+A live store keeps the check-ins and marks of the sessions it reads in memory, kept current by
+the notifications, so recognising a face reads nothing from the database.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import psycopg
+
+from ..models import Checkin, Mark
+from ..pgschema import CHANNEL
+from ..store import Change, StoreError
+from .connection import first_line
+from .rows import SELECT_CHECKIN, SELECT_MARK, checkin_of, iso, keep_later_seen, mark_of
+
+CACHED_SESSIONS = 4
+
+
+@dataclass
+class Cached:
+    """A session's check-ins (by person) and marks (oldest first), as the station last learnt them."""
+
+    checkins: dict[str, Checkin] = field(default_factory=dict)
+    marks: list[Mark] = field(default_factory=list)
+
+
+class Listener:
+    """The listener thread and the cache it keeps current.
+
+    Uses of the store: zone, outbox, _kwargs, _lock, _cache, _mine, _changes, _stop, _note, and
+    the connection's _tx, _direct and _went_offline; the queries' _read_marks.
+    """
+
+    _cache: dict[int, Cached]
+    _mine: set[str]
+
+    def changes(self) -> list[Change]:
+        out = []
+        while self._changes:
+            out.append(self._changes.popleft())
+        return out
+
+    # -- the cache
+
+    def _cached(self, session_id: int, load: bool = True) -> Cached | None:
+        """A session's records as this station knows them (read from the database the first time)."""
+        known = self._cache.get(session_id)
+        if known is not None or not load:
+            return known
+        with self._tx() as conn:
+            known = self._read_session(conn, session_id)
+        while len(self._cache) >= CACHED_SESSIONS:
+            self._cache.pop(next(iter(self._cache)))
+        self._cache[session_id] = known
+        return known
+
+    def _remember(self, checkin: Checkin) -> bool:
+        """Put a check-in into the cache; True when it is news (not known, or an earlier arrival)."""
+        with self._lock:
+            known = self._cache.get(checkin.session_id)
+            if known is None:
+                return False
+            old = known.checkins.get(checkin.person_id)
+            if old is not None and (old.id == checkin.id or old.time <= checkin.time):
+                return False
+            if old is not None:
+                keep_later_seen(checkin, old)
+            known.checkins[checkin.person_id] = checkin
+            return True
+
+    def _forget_cache(self) -> None:
+        with self._lock:
+            self._cache.clear()
+
+    def _read_session(self, conn: psycopg.Connection, session_id: int) -> Cached:
+        """A session's check-ins and marks from the database, with the ones still waiting here."""
+        rows = conn.execute(SELECT_CHECKIN + " where session_id = %s", [session_id]).fetchall()
+        known = Cached({c.person_id: c for c in (checkin_of(row, self.zone) for row in rows)})
+        marks = conn.execute(SELECT_MARK + " where session_id = %s order by at, position", [session_id]).fetchall()
+        known.marks = [mark_of(row, self.zone) for row in marks]
+        if self.outbox is not None:
+            for doc in self.outbox.for_session(session_id):
+                known.checkins.setdefault(doc["person_id"], Checkin.from_doc(doc))
+        return known
+
+    # -- the listener thread
+
+    def _listen(self) -> None:
+        delay, first = 0.5, True
+        while not self._stop.is_set():
+            try:
+                with self._direct() as conn:
+                    conn.execute(f"listen {CHANNEL}")
+                    if not first:
+                        self._resync(conn)  # on this connection: the pool may not have noticed the outage yet
+                    first, delay = False, 0.5
+                    while not self._stop.is_set():
+                        for note in conn.notifies(timeout=0.5):
+                            self._notified(note.payload)
+            except (psycopg.Error, StoreError) as exc:
+                self._went_offline(first_line(exc))
+            except Exception as exc:  # noqa: BLE001 - the listener must outlive any one bad notification
+                self._note = f"listener: {first_line(exc)}"
+            self._stop.wait(delay)
+            delay = min(delay * 2, 4.0)
+
+    def _resync(self, conn: psycopg.Connection) -> None:
+        """Back after a lost connection: notifications may have been missed, so read everything again.
+
+        The sessions in view are read again here (not by the station's pump, which must not wait for
+        it); check-ins that arrived meanwhile are reported one by one as well.
+        """
+        with self._lock:
+            before = {sid: {c.id for c in known.checkins.values()} for sid, known in self._cache.items()}
+        fresh = {sid: self._read_session(conn, sid) for sid in before}
+        with self._lock:
+            for sid, known in fresh.items():
+                old = self._cache.get(sid)
+                for person_id, checkin in known.checkins.items():
+                    seen = old.checkins.get(person_id) if old else None
+                    if seen is not None:
+                        keep_later_seen(checkin, seen)  # sightings not yet written
+            news = [c for sid, known in fresh.items() for c in known.checkins.values()
+                    if c.id not in before[sid] and c.id not in self._mine]
+            self._cache = fresh
+        self._changes.append(Change("all"))
+        self._changes.extend(Change("checkins", checkin) for checkin in news)
+
+    def _notified(self, payload: str) -> None:
+        try:
+            note = json.loads(payload)
+            table = note["table"]
+        except (ValueError, KeyError, TypeError):
+            return
+        if table == "checkins":
+            self._checkin_notified(note.get("row") or {})
+        elif note.get("by") == self._kwargs["application_name"]:
+            return  # this station's own write: it knows
+        elif table == "marks":
+            self._reload_marks()
+            self._changes.append(Change("marks"))
+        else:
+            kind = {"person_groups": "people", "expected": "sessions", "template_sets": "templates"}.get(table, table)
+            self._changes.append(Change(kind))
+
+    def _checkin_notified(self, row: dict) -> None:
+        try:
+            checkin = Checkin.from_doc({**row, "time": iso(row.get("time")), "last_seen": iso(row.get("last_seen"))})
+        except (KeyError, TypeError, ValueError):
+            return
+        checkin.time = checkin.time.astimezone(self.zone)
+        if checkin.last_seen is not None:
+            checkin.last_seen = checkin.last_seen.astimezone(self.zone)
+        with self._lock:
+            mine = checkin.id in self._mine
+            news = self._remember(checkin) or checkin.session_id not in self._cache
+        if news and not mine:
+            self._changes.append(Change("checkins", checkin))
+
+    def _reload_marks(self) -> None:
+        with self._lock:
+            sessions = list(self._cache)
+        for session_id in sessions:
+            try:
+                marks = self._read_marks(session_id)
+            except StoreError:
+                return
+            with self._lock:
+                if session_id in self._cache:
+                    self._cache[session_id].marks = marks

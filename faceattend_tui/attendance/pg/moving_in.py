@@ -1,0 +1,77 @@
+"""Moving in: a whole log copied into an empty database, keeping its ids."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from ..common import aware
+from ..models import Session, plural
+from ..store import Store, StoreError
+from .rows import insert_checkin, insert_expected
+
+COUNTED = ("people", "person_groups", "sessions", "expected", "checkins", "marks", "audit", "settings",
+           "template_sets", "templates", "presence")
+
+
+class MovingIn:
+    """Row counts and the import. Uses of the store: masked, _local, batch and the other queries."""
+
+    def counts(self) -> dict[str, int]:
+        """Rows in each table."""
+        with self._tx() as conn:
+            return {t: int(conn.execute(f"select count(*) from {t}").fetchone()[0]) for t in COUNTED}
+
+    def import_log(self, source: Store) -> dict[str, int]:
+        """Copy another log (people, groups, sessions, rosters, check-ins, marks, audit, settings), keeping its ids.
+
+        One transaction: all of it or nothing. Returns how many records were left out because they name
+        someone no longer in the log.
+        """
+        left_out = {"expected": 0, "checkins": 0, "marks": 0}
+        with self.batch():
+            self._refuse_a_full_database()
+            people = source.people()
+            self.save_people(people)
+            known = {p.id for p in people}
+            for session in source.sessions():
+                self._import_session(source, session, known, left_out)
+            self._local.conn.execute("select setval(pg_get_serial_sequence('sessions', 'id'), "
+                                     "greatest((select max(id) from sessions), 1))")
+            sightings = source.presence(date.min, date.max)
+            kept = [p for p in sightings if p.person_id in known]
+            left_out["presence"] = len(sightings) - len(kept)
+            for presence in kept:
+                self.see(presence)
+            for entry in source.audit_log():
+                self.add_audit(entry)
+            for key, value in source.all_settings().items():
+                self.set_setting(key, value)
+        return left_out
+
+    def _refuse_a_full_database(self) -> None:
+        held = self.counts()
+        if held["people"] or held["sessions"]:
+            there = f"{plural(held['people'], 'person', 'people')} and {plural(held['sessions'], 'session')}"
+            raise StoreError(f"the database {self.masked} already holds {there}; import into an empty database")
+
+    def _import_session(self, source: Store, session: Session, known: set[str], left_out: dict[str, int]) -> None:
+        """One session with its list, check-ins and marks (of people still in the log)."""
+        conn = self._local.conn
+        conn.execute("insert into sessions (id, name, started_at, ended_at, late_after_minutes, station, "
+                     "group_name, voided_at, voided_by, void_reason) "
+                     "values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                     [session.id, session.name, aware(session.started_at), session.ended_at,
+                      session.late_after_minutes, session.station, session.group, session.voided_at,
+                      session.voided_by, session.void_reason])
+        expected = [p for p in session.expected if p in known]
+        left_out["expected"] += len(session.expected) - len(expected)
+        insert_expected(conn, session.id, expected)
+        all_checkins, all_marks = source.checkins(session.id), source.marks(session.id)
+        checkins = [c for c in all_checkins if c.person_id in known]
+        marks = [m for m in all_marks if m.person_id in known]
+        left_out["checkins"] += len(all_checkins) - len(checkins)
+        left_out["marks"] += len(all_marks) - len(marks)
+        for checkin in checkins:
+            insert_checkin(conn, checkin)
+        for mark in marks:
+            self.add_mark(mark)

@@ -1,0 +1,167 @@
+"""Check-ins kept while the database is away: the local journal, and the courier that sends it back.
+
+The journal (`attendance.pg-journal` in the data root) holds JSON lines, fsynced. The courier is a
+thread that sends the journal in order once the database answers again, and writes the gathered
+"last seen" times every round. Check-in ids are idempotency keys: one sent twice is stored once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections import deque
+from datetime import datetime
+from pathlib import Path
+
+import psycopg
+
+from faceattend_tui.files import make_private_dir
+
+from ..models import Checkin
+from ..store import Change, StoreError, StoreState
+from ..tiny.files import append_line, read_lines
+from .connection import first_line
+from .rows import insert_checkin
+
+JOURNAL_NAME = "attendance.pg-journal"
+SEND_BATCH = 200
+TICK = 0.25  # seconds between the courier's rounds
+
+
+class Outbox:
+    """Check-ins not yet in the database: in memory, in order, and in a fsynced file that survives a restart."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.lock = threading.Lock()
+        self.entries: deque[dict] = deque(doc for doc in read_lines(self.path, "journal")
+                                          if isinstance(doc.get("id"), str))
+
+    @property
+    def waiting(self) -> int:
+        return len(self.entries)
+
+    def add(self, doc: dict) -> None:
+        with self.lock:
+            try:
+                make_private_dir(self.path.parent)
+                append_line(self.path, doc)
+            except OSError as exc:
+                raise StoreError(f"could not write to {self.path}: {exc.strerror or exc}") from exc
+            self.entries.append(doc)
+
+    def peek(self, count: int) -> list[dict]:
+        with self.lock:
+            return [self.entries[i] for i in range(min(count, len(self.entries)))]
+
+    def done(self, count: int) -> None:
+        """The first `count` entries are in the database; the file goes once all are."""
+        with self.lock:
+            for _ in range(min(count, len(self.entries))):
+                self.entries.popleft()
+            if not self.entries:
+                with contextlib.suppress(FileNotFoundError):
+                    self.path.unlink()
+
+    def for_session(self, session_id: int) -> list[dict]:
+        with self.lock:
+            return [doc for doc in self.entries if doc.get("session_id") == session_id]
+
+
+class Courier:
+    """The store's courier thread: the outbox and the "last seen" times, sent when the database answers.
+
+    Uses of the store: outbox, _stop, _wake, _lock, _online, _note, _seen, _changes, _pool, and
+    the connection's _tx, _direct, _open_pool and _went_offline; the cache's _remember.
+    """
+
+    outbox: Outbox | None
+    _stop: threading.Event
+    _wake: threading.Event
+    _seen: dict[tuple[int, str], datetime]
+    _changes: deque[Change]
+
+    def state(self) -> StoreState:
+        waiting = self.outbox.waiting if self.outbox is not None else 0
+        with self._lock:
+            return StoreState(self._online, waiting, self._note)
+
+    def _keep(self, checkin: Checkin) -> bool:
+        """Into the local journal (durable) and the cache: shown now, sent when the database is back."""
+        self.outbox.add(checkin.to_doc())
+        self._remember(checkin)
+        return True
+
+    def _courier(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(TICK)
+            self._wake.clear()
+            if self._stop.is_set():
+                break
+            try:
+                if self.outbox is not None and self.outbox.waiting:
+                    self._send_waiting()
+                elif not self._online:
+                    self._probe()
+                self._flush_seen()
+            except StoreError as exc:
+                self._went_offline(first_line(exc))
+            except Exception as exc:  # noqa: BLE001 - the courier must outlive any one bad round
+                self._note = f"courier: {first_line(exc)}"
+                self._stop.wait(1.0)
+
+    def _probe(self) -> None:
+        """Is the database back? Then take a fresh pool (the old one may be waiting out a long back-off)."""
+        with self._direct() as conn:
+            conn.execute("select 1")
+        old, self._pool = self._pool, self._open_pool()
+        old.close(timeout=1)
+        if self.outbox is None or not self.outbox.waiting:
+            with self._lock:
+                self._online, self._note = True, ""
+
+    def _send_waiting(self) -> None:
+        if not self._online:
+            self._probe()
+        batch = self.outbox.peek(SEND_BATCH)
+        with self._tx() as conn:
+            for doc in batch:
+                self._send_one(conn, doc)
+        self.outbox.done(len(batch))
+        if not self.outbox.waiting:
+            with self._lock:
+                self._online, self._note = True, ""
+
+    def _send_one(self, conn: psycopg.Connection, doc: dict) -> None:
+        try:
+            checkin = Checkin.from_doc(doc)
+        except (KeyError, TypeError, ValueError):
+            return  # not a check-in: nothing to send
+        try:
+            with conn.transaction():
+                insert_checkin(conn, checkin)
+        except psycopg.errors.ForeignKeyViolation:
+            self._changes.append(Change("dropped", checkin))  # the person or the session was erased meanwhile
+
+    def _flush_seen(self) -> None:
+        with self._lock:
+            seen, self._seen = self._seen, {}
+        if not seen:
+            return
+        keys = list(seen)
+        try:
+            with self._tx() as conn:
+                conn.execute("update checkins c set last_seen = v.t from unnest(%s::bigint[], %s::text[], "
+                             "%s::timestamptz[]) as v(s, p, t) where c.session_id = v.s and c.person_id = v.p "
+                             "and (c.last_seen is null or c.last_seen < v.t)",
+                             [[k[0] for k in keys], [k[1] for k in keys], [seen[k] for k in keys]])
+        except StoreError:
+            with self._lock:
+                for key, when in seen.items():
+                    if key not in self._seen or self._seen[key] < when:
+                        self._seen[key] = when
+            raise
+
+    def _flush_seen_quietly(self) -> None:
+        with contextlib.suppress(StoreError):
+            self._flush_seen()

@@ -1,0 +1,216 @@
+"""Queries on people, sessions, settings, audit and presence (check-ins and marks are in `checkins`)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from ..common import aware
+from ..models import AuditEntry, Person, Presence, Session
+from ..security import scrub_audit
+from ..store import NotFoundError
+from .rows import SELECT_PERSON, SELECT_SESSION, insert_expected, local, person_of, session_of
+
+EDITABLE = {"name": "name", "group": "group_name", "late_after_minutes": "late_after_minutes",
+            "voided_at": "voided_at", "voided_by": "voided_by", "void_reason": "void_reason"}
+
+
+class PeopleQueries:
+    """People and their groups. Uses of the store: zone, _tx, _forget_cache."""
+
+    def people(self) -> list[Person]:
+        with self._tx() as conn:
+            return [person_of(row, self.zone) for row in conn.execute(SELECT_PERSON).fetchall()]
+
+    def person(self, person_id: str) -> Person | None:
+        with self._tx() as conn:
+            row = conn.execute(SELECT_PERSON + " where p.id = %s", [person_id]).fetchone()
+        return None if row is None else person_of(row, self.zone)
+
+    def save_person(self, person: Person) -> None:
+        self.save_people([person])
+
+    def save_people(self, people: list[Person]) -> None:
+        if not people:
+            return
+        with self._tx() as conn, conn.cursor() as cur:
+            cur.executemany(
+                "insert into people (id, name, created, folder, state, left_at, images) values (%s, %s, %s, %s, %s, "
+                "%s, %s) on conflict (id) do update set name = excluded.name, created = excluded.created, "
+                "folder = excluded.folder, state = excluded.state, left_at = excluded.left_at, "
+                "images = excluded.images",
+                [(p.id, p.name, aware(p.created), p.folder, p.state, p.left_at, p.images) for p in people])
+            cur.execute("delete from person_groups where person_id = any(%s)", [[p.id for p in people]])
+            groups = [(p.id, name, i) for p in people for i, name in enumerate(p.groups)]
+            if groups:
+                cur.executemany("insert into person_groups (person_id, name, position) values (%s, %s, %s)", groups)
+
+    def change_person_id(self, old: str, new: str) -> None:
+        with self._tx() as conn:
+            taken = conn.execute("select name from people where id = %s", [new]).fetchone()
+            if taken is not None:
+                raise ValueError(f"id {new!r} is taken by {taken[0]}")
+            if conn.execute("update people set id = %s where id = %s", [new, old]).rowcount == 0:
+                raise NotFoundError(f"no person with id {old!r}")
+        self._forget_cache()
+
+    def erase_person(self, person_id: str, token: str | None = None) -> int:
+        with self._tx() as conn:
+            records = conn.execute("select (select count(*) from checkins where person_id = %s) + "
+                                   "(select count(*) from marks where person_id = %s)", [person_id, person_id])
+            count = int(records.fetchone()[0])
+            row = conn.execute(SELECT_PERSON + " where p.id = %s", [person_id]).fetchone()
+            if token is not None and row is not None:
+                _scrub_audit(conn, person_of(row), token)
+            conn.execute("delete from people where id = %s", [person_id])
+        self._forget_cache()
+        return count
+
+
+def _scrub_audit(conn: psycopg.Connection, person: Person, token: str) -> None:
+    """Rewrite the audit entries that name an erased person (see security.scrub_audit)."""
+    rows = conn.execute("select id, details from audit").fetchall()
+    changed = scrub_audit(((i, dict(d or {})) for i, d in rows), person, token)
+    if changed:
+        with conn.cursor() as cur:
+            cur.executemany("update audit set details = %s where id = %s",
+                            [(Jsonb(details), i) for i, details in changed.items()])
+
+
+class SessionQueries:
+    """Sessions and who is expected at them. Uses of the store: zone, _tx, _forget_cache, _flush_seen_quietly."""
+
+    def create_session(self, session: Session) -> Session:
+        session.started_at = aware(session.started_at)
+        with self._tx() as conn:
+            row = conn.execute("insert into sessions (name, started_at, ended_at, late_after_minutes, station, "
+                               "group_name) values (%s, %s, %s, %s, %s, %s) returning id",
+                               [session.name, session.started_at, session.ended_at, session.late_after_minutes,
+                                session.station, session.group]).fetchone()
+            session.id = int(row[0])
+            insert_expected(conn, session.id, session.expected)
+        return session
+
+    def end_session(self, session_id: int, ended_at: datetime) -> Session:
+        with self._tx() as conn:
+            if conn.execute("update sessions set ended_at = %s where id = %s",
+                            [aware(ended_at), session_id]).rowcount == 0:
+                raise NotFoundError(f"no session with id {session_id}")
+        self._flush_seen_quietly()
+        return self.session(session_id)
+
+    def update_session(self, session_id: int, changes: dict, expected: list[str] | None = None) -> Session:
+        columns = {EDITABLE[k]: (aware(v) if isinstance(v, datetime) else v) for k, v in changes.items()}
+        with self._tx() as conn:
+            if columns:
+                assignments = ", ".join(f"{c} = %s" for c in columns)
+                if conn.execute(f"update sessions set {assignments} where id = %s",  # noqa: S608 (fixed names)
+                                [*columns.values(), session_id]).rowcount == 0:
+                    raise NotFoundError(f"no session with id {session_id}")
+            if "late_after_minutes" in changes:  # lateness follows the new deadline, from the stored times
+                conn.execute("update checkins c set late = coalesce(c.time > s.started_at + s.late_after_minutes "
+                             "* interval '1 minute', false) from sessions s where s.id = c.session_id "
+                             "and c.session_id = %s", [session_id])
+            if expected is not None:
+                conn.execute("delete from expected where session_id = %s", [session_id])
+                insert_expected(conn, session_id, list(dict.fromkeys(expected)))
+        self._forget_cache()  # its check-ins may be late or not now
+        return self.session(session_id)
+
+    def add_expected(self, session_id: int, person_ids: list[str]) -> list[str]:
+        wanted = list(dict.fromkeys(person_ids))
+        with self._tx() as conn:
+            if conn.execute("select 1 from sessions where id = %s", [session_id]).fetchone() is None:
+                raise NotFoundError(f"no session with id {session_id}")
+            added = set(insert_expected(conn, session_id, wanted))
+        return [p for p in wanted if p in added]
+
+    def session(self, session_id: int) -> Session | None:
+        with self._tx() as conn:
+            row = conn.execute(SELECT_SESSION + " where s.id = %s", [session_id]).fetchone()
+        return None if row is None else session_of(row, self.zone)
+
+    def sessions(self) -> list[Session]:
+        with self._tx() as conn:
+            rows = conn.execute(SELECT_SESSION + " order by s.started_at, s.id").fetchall()
+        return [session_of(row, self.zone) for row in rows]
+
+    def open_sessions(self) -> list[Session]:
+        with self._tx() as conn:
+            rows = conn.execute(SELECT_SESSION + " where s.ended_at is null order by s.started_at, s.id").fetchall()
+        return [session_of(row, self.zone) for row in rows]
+
+
+class SettingQueries:
+    """Settings, the audit log and work mode's presence. Uses of the store: zone, _tx."""
+
+    def get_setting(self, key: str, default: Any = None) -> Any:
+        with self._tx() as conn:
+            row = conn.execute("select value from settings where key = %s", [key]).fetchone()
+        return default if row is None else row[0]
+
+    def set_setting(self, key: str, value: Any) -> None:
+        with self._tx() as conn:
+            if value is None:
+                conn.execute("delete from settings where key = %s", [key])
+            else:
+                conn.execute("insert into settings (key, value) values (%s, %s) "
+                             "on conflict (key) do update set value = excluded.value", [key, Jsonb(value)])
+
+    def all_settings(self) -> dict[str, Any]:
+        with self._tx() as conn:
+            return dict(conn.execute("select key, value from settings").fetchall())
+
+    def exclusive(self) -> contextlib.AbstractContextManager:
+        return contextlib.nullcontext()  # the database's row locks keep writers in turn
+
+    def update_setting(self, key: str, change: Callable[[Any], Any]) -> Any:
+        """Read, change and write a setting with its row locked: other stations' changes wait their turn."""
+        with self._tx() as conn:
+            conn.execute("insert into settings (key, value) values (%s, 'null'::jsonb) on conflict (key) do nothing",
+                         [key])
+            old = conn.execute("select value from settings where key = %s for update", [key]).fetchone()[0]
+            new = change(old)
+            if new is None:
+                conn.execute("delete from settings where key = %s", [key])
+            else:
+                conn.execute("update settings set value = %s where key = %s", [Jsonb(new), key])
+        return new
+
+    # -- audit
+
+    def add_audit(self, entry: AuditEntry) -> None:
+        with self._tx() as conn:
+            conn.execute('insert into audit (id, time, "user", action, details) values (%s, %s, %s, %s, %s) '
+                         "on conflict (id) do nothing",
+                         [entry.id, aware(entry.time), entry.user, entry.action, Jsonb(entry.details)])
+
+    def audit_log(self) -> list[AuditEntry]:
+        with self._tx() as conn:
+            rows = conn.execute('select time, "user", action, details, id from audit order by time, position')
+            rows = rows.fetchall()
+        return [AuditEntry(time=local(t, self.zone), user=u, action=a, details=dict(d or {}), id=i)
+                for t, u, a, d, i in rows]
+
+    # -- presence (work mode)
+
+    def see(self, presence: Presence) -> None:
+        with self._tx() as conn:
+            conn.execute("insert into presence (person_id, day, station, first_seen, last_seen) "
+                         "values (%s, %s, %s, %s, %s) on conflict (person_id, day, station) do update set "
+                         "first_seen = least(presence.first_seen, excluded.first_seen), "
+                         "last_seen = greatest(presence.last_seen, excluded.last_seen)",
+                         [presence.person_id, presence.day, presence.station, aware(presence.first_seen),
+                          aware(presence.last_seen)])
+
+    def presence(self, date_from: date, date_to: date) -> list[Presence]:
+        with self._tx() as conn:
+            rows = conn.execute("select person_id, day, station, first_seen, last_seen from presence "
+                                "where day between %s and %s order by day, person_id, station",
+                                [date_from, date_to]).fetchall()
+        return [Presence(p, d, st, local(f, self.zone), local(last, self.zone)) for p, d, st, f, last in rows]

@@ -1,0 +1,90 @@
+"""Rows to records and back: the selects the store reads with, and the shapes it reads them into."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from ..common import aware
+from ..models import Checkin, Mark, Person, Session
+
+SELECT_PERSON = ("select p.id, p.name, p.created, p.folder, p.state, p.left_at, p.images, "
+                 "array(select g.name from person_groups g where g.person_id = p.id order by g.position) "
+                 "from people p")
+SELECT_SESSION = ("select s.id, s.name, s.started_at, s.ended_at, s.late_after_minutes, s.station, s.group_name, "
+                  "array(select e.person_id from expected e where e.session_id = s.id order by e.position), "
+                  "s.voided_at, s.voided_by, s.void_reason from sessions s")
+SELECT_CHECKIN = ("select id, session_id, person_id, time, similarity, track_id, late, station, last_seen, evidence "
+                  "from checkins")
+SELECT_MARK = "select session_id, person_id, status, reason, by, at, previous, id from marks"
+INSERT_CHECKIN = (
+    "insert into checkins (id, session_id, person_id, time, similarity, track_id, late, station, last_seen, "
+    "evidence) values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+    # the earliest sighting is the arrival, whichever door saw it and whenever it reached the database
+    "on conflict (session_id, person_id) do update set id = excluded.id, time = excluded.time, "
+    "similarity = excluded.similarity, track_id = excluded.track_id, late = excluded.late, "
+    "station = excluded.station, evidence = excluded.evidence, "
+    "last_seen = greatest(checkins.last_seen, excluded.last_seen) where excluded.time < checkins.time "
+    "returning id")
+
+
+def local(value: datetime | None, zone=None) -> datetime | None:
+    return None if value is None else value.astimezone(zone)
+
+
+def iso(value: Any) -> str | None:
+    """A timestamp from a notification's JSON (PostgreSQL's ISO form) for Checkin.from_doc."""
+    if value is None:
+        return None
+    return datetime.fromisoformat(str(value)).isoformat()
+
+
+def person_of(row, zone=None) -> Person:
+    pid, name, created, folder, state, left_at, images, groups = row
+    return Person(pid, name, local(created, zone), folder=folder or "", groups=tuple(groups or ()), state=state,
+                  left_at=local(left_at, zone), images=int(images or 0))
+
+
+def session_of(row, zone=None) -> Session:
+    sid, name, started, ended, late, station, group, expected, voided_at, voided_by, void_reason = row
+    return Session(int(sid), name, local(started, zone), local(ended, zone), late, station, group,
+                   list(expected or []), local(voided_at, zone), voided_by or "", void_reason or "")
+
+
+def checkin_of(row, zone=None) -> Checkin:
+    cid, session_id, person_id, when, similarity, track, late, station, last_seen, evidence = row
+    return Checkin(int(session_id), person_id, local(when, zone), similarity=similarity, track_id=track,
+                   late=bool(late), station=station, last_seen=local(last_seen, zone), evidence=evidence, id=cid)
+
+
+def mark_of(row, zone=None) -> Mark:
+    session_id, person_id, status, reason, by, at, previous, mid = row
+    return Mark(int(session_id), person_id, status, reason, by, local(at, zone), previous, id=mid)
+
+
+def checkin_values(c: Checkin) -> list:
+    return [c.id, c.session_id, c.person_id, aware(c.time), c.similarity, c.track_id, c.late, c.station,
+            aware(c.last_seen) if c.last_seen else None, Jsonb(c.evidence) if c.evidence is not None else None]
+
+
+def insert_checkin(conn: psycopg.Connection, checkin: Checkin) -> bool:
+    """Store a check-in (the earlier of two wins); True when this one is now the stored one."""
+    return conn.execute(INSERT_CHECKIN, checkin_values(checkin)).fetchone() is not None
+
+
+def insert_expected(conn: psycopg.Connection, session_id: int, person_ids: list[str]) -> list[str]:
+    if not person_ids:
+        return []
+    rows = conn.execute("insert into expected (session_id, person_id) select %s, p from unnest(%s::text[]) "
+                        "with ordinality as u(p, n) order by n on conflict do nothing returning person_id",
+                        [session_id, person_ids]).fetchall()
+    return [r[0] for r in rows]
+
+
+def keep_later_seen(checkin: Checkin, old: Checkin) -> None:
+    """Keep the later "last seen" of the two records of one check-in (in `checkin`)."""
+    if old.last_seen and (checkin.last_seen is None or checkin.last_seen < old.last_seen):
+        checkin.last_seen = old.last_seen

@@ -1,0 +1,98 @@
+"""`PgStore`: the attendance log in PostgreSQL, put together from its parts.
+
+The rules that span stations live in the schema (`pgschema`): one check-in per person and
+session, one running session. Stations learn of each other's writes by LISTEN/NOTIFY (`listener`).
+
+A station opens the store `live`: it then keeps the check-ins and marks of the sessions it reads
+in memory, so recognising a face reads nothing from the database. A check-in is written by a
+writer thread that the caller waits for at most `wait` seconds; when the database is slow or
+away, the check-in goes to a local journal instead and a courier thread sends it later (`outbox`).
+"Last seen" times are gathered in memory and written every half second.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+
+from ..common import Clock, local_now
+from ..pgschema import mask_url, namesakes
+from ..store import Change, Store
+from .checkins import CheckinQueries
+from .connection import UPGRADE_REFUSE, WAIT, Connection
+from .listener import Cached, Listener
+from .moving_in import MovingIn
+from .outbox import JOURNAL_NAME, Courier, Outbox
+from .queries import PeopleQueries, SessionQueries, SettingQueries
+from .templates import TemplateQueries
+
+
+class PgStore(CheckinQueries, PeopleQueries, SessionQueries, SettingQueries, TemplateQueries, MovingIn,
+              Listener, Courier, Connection, Store):
+    def __init__(self, url: str, *, clock: Clock | None = None, station: str = "", live: bool = False,
+                 journal: Path | None = None, wait: float = WAIT, upgrade_mode: str = UPGRADE_REFUSE):
+        self.url = url
+        self.masked = mask_url(url)
+        self.station = station
+        self.live = live
+        self.wait = wait
+        self._clock = clock or local_now
+        self.zone = None if clock is None else clock().tzinfo  # times are read back in the clock's zone
+        self._local = threading.local()
+        self._kwargs = self._connect_kwargs()
+        self._closed = False
+        self._online, self._note = True, ""
+        self._lock = threading.RLock()  # the cache, the sightings and the online state
+        self._cache: dict[int, Cached] = {}
+        self._seen: dict[tuple[int, str], datetime] = {}
+        self._mine: set[str] = set()  # ids of check-ins this station wrote (their notifications are not news)
+        self._changes: deque[Change] = deque()
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._writer: ThreadPoolExecutor | None = None
+        self.outbox = Outbox(journal) if journal is not None else None
+        with self._direct() as conn:
+            self._check_schema(conn, upgrade_mode)
+            # before this store's own pool and listener connect, so those are not counted
+            self._namesakes = namesakes(conn, station) if live and station else 0
+        self._pool = self._open_pool()
+        if live:
+            self._writer = ThreadPoolExecutor(1, thread_name_prefix="faceattend-db-writer")
+            self._start(self._listen, "faceattend-db-listener")
+            self._start(self._courier, "faceattend-db-courier")
+
+    def now(self) -> datetime:
+        return self._clock()
+
+    def namesakes(self) -> int:
+        return self._namesakes
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._stop.set()
+        self._wake.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        if self._writer is not None:
+            self._writer.shutdown(wait=False, cancel_futures=True)
+        self._flush_seen_quietly()
+        self._closed = True
+        self._pool.close(timeout=2)
+
+    def _start(self, target, name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+
+def open_pg(url: str, *, clock: Clock | None = None, station: str = "", live: bool = False,
+            journal_dir: Path | None = None, wait: float = WAIT, upgrade_mode: str = UPGRADE_REFUSE) -> PgStore:
+    """The shared log; a live station passes its data root for the journal of check-ins that wait."""
+    journal = Path(journal_dir) / JOURNAL_NAME if journal_dir is not None else None
+    return PgStore(url, clock=clock, station=station, live=live, journal=journal, wait=wait,
+                   upgrade_mode=upgrade_mode)

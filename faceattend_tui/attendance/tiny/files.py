@@ -1,0 +1,139 @@
+"""Reading and writing the log's files: the TinyDB document, JSON-line journals, and the file storage.
+
+None of these is read past READ_LIMIT (2 GiB): a larger one is an error that says so. A folder,
+device or FIFO in their place is refused before it is opened, so nothing waits or reads forever.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from tinydb.storages import Storage
+
+from faceattend_tui.files import atomic_write, open_regular, read_regular
+
+from ..models import plural
+from ..store import StoreError
+from ..upgrade import SCHEMA_VERSION
+
+LOG_NAME = "attendance.json"
+UNCHANGED = "the file was left unchanged"
+READ_LIMIT = 2 << 30  # the largest log or journal read (2 GiB); a larger one is refused, not read
+
+sync = getattr(os, "fdatasync", os.fsync)  # data to the disk before the write returns
+
+
+def default_path(data_root: str | os.PathLike) -> Path:
+    return Path(data_root) / LOG_NAME
+
+
+def load_log(path: Path) -> dict | None:
+    """Parse and shape-check the log; None when it does not exist."""
+    try:
+        raw = read_regular(path, READ_LIMIT)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise StoreError(f"cannot read attendance log {path}: {exc.strerror or exc}; {UNCHANGED}") from exc
+    if not raw.strip():
+        raise StoreError(f"attendance log {path} is empty ({plural(len(raw), 'byte')}): it was cut short; restore it "
+                         f"from a backup, or move it away to start a new log. {UNCHANGED.capitalize()}")
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise StoreError(f"attendance log {path} is not valid JSON ({exc}); {UNCHANGED}") from exc
+    _check_shape(path, data)
+    return data
+
+
+def _check_shape(path: Path, data: Any) -> None:
+    if not isinstance(data, dict):
+        raise StoreError(f"attendance log {path} holds a JSON {type(data).__name__}, not an object; {UNCHANGED}")
+    for name, table in data.items():
+        if not isinstance(table, dict):
+            raise StoreError(f"attendance log {path}: table {name!r} is not an object; {UNCHANGED}")
+        for doc_id, doc in table.items():
+            if not doc_id.isdigit() or not isinstance(doc, dict):
+                raise StoreError(f"attendance log {path}: table {name!r} has a bad record {doc_id!r}; {UNCHANGED}")
+
+
+def schema_version_of(path: Path, document: dict) -> int:
+    """The log's schema version; an error when it has none or one newer than this program's."""
+    versions = [doc.get("schema_version") for doc in document.get("meta", {}).values()]
+    version = versions[0] if versions else None
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise StoreError(f"{path} has no valid schema version and does not look like an attendance log; {UNCHANGED}")
+    if version > SCHEMA_VERSION:
+        raise StoreError(f"attendance log {path} has schema version {version}, newer than this program understands "
+                         f"({SCHEMA_VERSION}); upgrade faceattend. {UNCHANGED.capitalize()}")
+    return version
+
+
+def read_lines(path: Path, what: str) -> list[dict]:
+    """JSON-object lines of a journal; a torn last line is dropped, a bad line elsewhere raises."""
+    try:
+        raw = read_regular(path, READ_LIMIT)
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise StoreError(f"cannot read {what} {path}: {exc.strerror or exc}; no file was changed") from exc
+    lines = raw.split(b"\n")
+    last = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
+    entries = []
+    for number, line in enumerate(lines):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+            if not isinstance(entry, dict):
+                raise ValueError("line is not a JSON object")
+        except ValueError as exc:
+            if number == last:
+                break  # torn tail: the writer died before that call returned
+            raise StoreError(f"{what} {path} line {number + 1} is corrupt ({exc}); no file was changed") from exc
+        entries.append(entry)
+    return entries
+
+
+def append_line(path: Path, entry: dict) -> None:
+    """Append one JSON line and fsync it (used for the outbox by readers)."""
+    data = (json.dumps(entry, separators=(",", ":")) + "\n").encode("utf-8")
+    try:
+        fd = open_regular(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+        try:
+            write_all(fd, data)
+            sync(fd)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise StoreError(f"could not write to {path}: {exc.strerror or exc}") from exc
+
+
+def write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+class MemoryStorage(Storage):
+    """TinyDB storage over the in-memory document; `flush` replaces the file atomically."""
+
+    def __init__(self, path: str | os.PathLike, document: dict):
+        self.path = Path(path)
+        self.document = document
+
+    def read(self) -> dict:
+        return self.document
+
+    def write(self, data: dict) -> None:
+        self.document = data
+
+    def flush(self) -> None:
+        try:
+            atomic_write(self.path, json.dumps(self.document, separators=(",", ":")).encode("utf-8"))
+        except (OSError, TypeError, ValueError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise StoreError(f"could not write attendance log {self.path}: {reason}") from exc

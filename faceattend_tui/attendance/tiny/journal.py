@@ -1,0 +1,219 @@
+"""The log's writing side: loading the files, journaling each write, folding the journal into the file.
+
+Every change is a list of ops: journaled (one fsynced JSON line), then applied in memory (see
+`tables`). The journal is folded into the file (one whole rewrite, then it is deleted) when the
+log is opened or closed and when it grows past FOLD_BYTES; the file records the last folded
+`seq`, so a line is never applied twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+from collections.abc import Iterator
+
+from tinydb import TinyDB
+
+from faceattend_tui.filelock import same_file
+from faceattend_tui.files import error_text, fsync_dir, open_regular, remove_stale_temps
+
+from ..common import to_iso
+from ..store import StoreError
+from ..upgrade import SCHEMA_VERSION, fold_v1_journal, upgrade_v1, upgrade_v2
+from .files import MemoryStorage, load_log, read_lines, schema_version_of, sync, write_all
+from .tables import TABLES
+
+FOLD_BYTES = 4 << 20  # fold the journal once it holds this much
+
+
+class Journaled:
+    """Opening, writing, folding and closing the log.
+
+    Uses of the store: path, journal_path, outbox_path, read_only, now(), _closed, _batch, _seq,
+    _journal_fd, _journal_size, _pending_fold, and the tables' _index, _apply, _meta and _seen.
+    """
+
+    # -- opening
+
+    def _load(self) -> None:
+        """Read the journal, then the file (so a fold in between loses nothing), and index them."""
+        lines = read_lines(self.journal_path, "journal")
+        document = load_log(self.path)
+        self._fresh = document is None
+        self._upgraded_from = None
+        if document is None:
+            document = {"meta": {"1": {"schema_version": SCHEMA_VERSION, "created": to_iso(self.now())}}}
+        version = schema_version_of(self.path, document)
+        if version == 1:
+            fold_v1_journal(document, lines)
+            document, lines, self._upgraded_from = upgrade_v1(document, self.now()), [], 1
+        elif version == 2:  # the same records; voided sessions and absence codes may follow
+            document, self._upgraded_from = upgrade_v2(document, self.now()), 2
+        for name in TABLES:
+            document.setdefault(name, {})
+        self._db = TinyDB(self.path, storage=MemoryStorage, document=document)
+        self._doc = document
+        self._index()
+        folded = self._meta().get("folded_seq", 0)
+        self._seq = folded
+        for line in lines:
+            if line.get("seq", 0) > folded:
+                for op in line.get("ops", []):
+                    self._apply(op)
+                self._seq = max(self._seq, line["seq"])
+        self._pending_lines = bool(lines)
+
+    def _settle(self) -> None:
+        """As the writer: keep a backup of an upgraded file, take in the outbox, fold the journal."""
+        try:
+            self._tidy()
+        except OSError as exc:
+            self._close_journal()
+            raise StoreError(f"cannot open attendance log {self.path} to write: {error_text(exc)}") from exc
+
+    def _tidy(self) -> None:
+        if self._upgraded_from is not None:
+            backup = self.path.with_name(f"{self.path.name}.schema{self._upgraded_from}.bak")
+            shutil.copy2(self.path, backup)
+            os.chmod(backup, 0o600)
+        self._take_outbox()
+        if self._fresh or self._pending_lines or self._upgraded_from is not None:
+            self.fold(force=True)  # a new or upgraded log is written even with nothing to fold
+        remove_stale_temps(self.path)
+
+    # -- closing and folding
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        try:
+            if not self.read_only:
+                self._take_outbox()
+                self.fold()
+        except (OSError, StoreError) as exc:
+            text = error_text(exc) if isinstance(exc, OSError) else str(exc)
+            raise StoreError(f"{text}; the log was left as it was and changes since it was last written stay "
+                             f"in {self.journal_path}") from exc
+        finally:
+            self._closed = True
+            self._close_journal()
+            self._db.close()
+
+    def fold(self, *, force: bool = False) -> None:
+        """Write the whole log (with every journaled change and "last seen" time) and drop the journal.
+
+        Nothing is written when there is nothing to fold, unless `force`.
+        """
+        self._require_writable()
+        if self._batch is not None:
+            raise StoreError("the journal cannot be folded inside a batch")
+        if (not force and not self._seen and self._seq == self._meta().get("folded_seq", 0)
+                and not self.journal_path.exists()):
+            return
+        self._meta()["folded_seq"] = self._seq
+        self._db.storage.flush()
+        self._seen.clear()
+        self._close_journal()
+        if self.journal_path.exists():
+            try:
+                self.journal_path.unlink()
+            except OSError as exc:
+                raise StoreError(f"could not remove journal {self.journal_path}: {exc}") from exc
+            fsync_dir(self.journal_path.parent)
+
+    # -- writing: every change is a list of ops, journaled, then applied
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        if self._batch is not None:  # nested: part of the outer batch
+            yield
+            return
+        self._batch = []
+        try:
+            yield
+            ops, self._batch = self._batch, None
+            if ops:
+                self._journal(ops)
+        except BaseException:
+            self._batch = None
+            self._reload()  # what was applied in memory never reached the disk
+            raise
+        self._after_write()
+
+    def _write(self, *ops: list) -> None:
+        self._require_writable()
+        if self._batch is not None:
+            for op in ops:
+                self._apply(op)
+            self._batch.extend(ops)
+            return
+        self._journal(list(ops))
+        for op in ops:
+            self._apply(op)
+
+    def _journal(self, ops: list[list]) -> None:
+        line = (json.dumps({"seq": self._seq + 1, "ops": ops}, separators=(",", ":")) + "\n").encode("utf-8")
+        try:
+            fd = self._journal_file()
+            write_all(fd, line)
+            sync(fd)
+        except OSError as exc:
+            self._undo_partial_line()
+            raise StoreError(f"could not write to {self.journal_path}: {exc}") from exc
+        self._seq += 1
+        self._journal_size += len(line)
+        if self._journal_size > FOLD_BYTES and self._batch is None:
+            self._pending_fold = True
+
+    def _after_write(self) -> None:
+        if self._pending_fold and self._batch is None:  # inside a batch: when it ends
+            self._pending_fold = False
+            self.fold()
+
+    def _journal_file(self) -> int:
+        if self._journal_fd is not None and not same_file(self._journal_fd, self.journal_path):
+            self._close_journal()
+            raise StoreError(f"{self.journal_path} was folded or removed by another process; reopen the log "
+                             "(only one station may write to it: hold the data lock)")
+        if self._journal_fd is None:
+            existed = self.journal_path.exists()
+            flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0)
+            self._journal_fd = open_regular(self.journal_path, flags)
+            self._journal_size = os.fstat(self._journal_fd).st_size
+            if not existed:
+                fsync_dir(self.journal_path.parent)
+        return self._journal_fd
+
+    def _undo_partial_line(self) -> None:
+        # A half-written line followed by a good one would read as damage.
+        if self._journal_fd is not None:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._journal_fd, self._journal_size)
+
+    def _close_journal(self) -> None:
+        if self._journal_fd is not None:
+            os.close(self._journal_fd)
+            self._journal_fd = None
+        self._journal_size = 0
+
+    def _reload(self) -> None:
+        self._close_journal()
+        self._load()
+
+    def _require_writable(self) -> None:
+        if self._closed:
+            raise StoreError(f"attendance log {self.path} is closed")
+        if self.read_only:
+            raise StoreError(f"attendance log {self.path} is open read-only (a station holds it)")
+
+    def _take_outbox(self) -> None:
+        taking = self.outbox_path.with_suffix(".outbox-taking")
+        with contextlib.suppress(FileNotFoundError):
+            os.replace(self.outbox_path, taking)  # readers that append now start a new file
+        entries = read_lines(taking, "outbox")
+        if entries:
+            self._write(*(["audit", doc] for doc in entries if isinstance(doc.get("id"), str)))
+        with contextlib.suppress(FileNotFoundError):
+            taking.unlink()

@@ -1,0 +1,196 @@
+"""Queries on the log in memory: reads index the tables, writes go through the journal as ops."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from ..common import aware, from_iso, to_iso
+from ..models import LATE, PRESENT, AuditEntry, Checkin, Mark, Person, Presence, Session
+from ..store import NotFoundError
+from .files import append_line
+
+
+class PeopleAndSessions:
+    """Settings, people and sessions.
+
+    Uses of the store: _write, _after_write, _pending_fold, and the tables'.
+    """
+
+    # -- settings
+
+    @property
+    def schema_version(self) -> int:
+        return self._meta()["schema_version"]
+
+    def get_setting(self, key: str, default: Any = None) -> Any:
+        return self._meta().get("settings", {}).get(key, default)
+
+    def set_setting(self, key: str, value: Any) -> None:
+        self._write(["setting", key, value])
+
+    def all_settings(self) -> dict[str, Any]:
+        return dict(self._meta().get("settings", {}))
+
+    # -- people
+
+    def people(self) -> list[Person]:
+        return [self._parse(Person.from_doc, "people", doc_id, doc) for doc_id, doc in self._table("people").items()]
+
+    def person(self, person_id: str) -> Person | None:
+        doc_id = self._people.get(person_id)
+        return None if doc_id is None else self._parse(Person.from_doc, "people", doc_id,
+                                                       self._table("people")[doc_id])
+
+    def save_person(self, person: Person) -> None:
+        self.save_people([person])
+
+    def save_people(self, people: list[Person]) -> None:
+        if people:
+            self._write(*(["person", p.to_doc()] for p in people))
+            self._after_write()
+
+    def change_person_id(self, old: str, new: str) -> None:
+        if old not in self._people:
+            raise NotFoundError(f"no person with id {old!r}")
+        if new in self._people:
+            raise ValueError(f"id {new!r} is taken by {self.person(new).name}")
+        self._write(["rekey", old, new])
+
+    def erase_person(self, person_id: str, token: str | None = None) -> int:
+        records = sum(person_id in people for people in self._checkins.values())
+        records += sum(self._table("marks")[i]["person_id"] == person_id for ids in self._marks.values() for i in ids)
+        self._write(["erase", person_id] + ([token] if token else []))
+        self._pending_fold = True  # the journal still holds what was erased: rewrite the file without it
+        self._after_write()
+        return records
+
+    # -- sessions
+
+    def create_session(self, session: Session) -> Session:
+        session.id = max((int(k) for k in self._table("sessions")), default=0) + 1
+        session.started_at = aware(session.started_at)
+        self._write(["session", session.to_doc()])
+        return session
+
+    def end_session(self, session_id: int, ended_at: datetime) -> Session:
+        if self.session(session_id) is None:
+            raise NotFoundError(f"no session with id {session_id}")
+        self._write(["end", session_id, to_iso(ended_at)])
+        return self.session(session_id)
+
+    def update_session(self, session_id: int, changes: dict, expected: list[str] | None = None) -> Session:
+        if self.session(session_id) is None:
+            raise NotFoundError(f"no session with id {session_id}")
+        doc = {k: (to_iso(v) if isinstance(v, datetime) else v) for k, v in changes.items()}
+        if expected is not None:
+            doc["expected"] = list(dict.fromkeys(expected))
+        self._write(["session-set", session_id, doc])
+        return self.session(session_id)
+
+    def add_expected(self, session_id: int, person_ids: list[str]) -> list[str]:
+        session = self.session(session_id)
+        if session is None:
+            raise NotFoundError(f"no session with id {session_id}")
+        expected = set(session.expected)
+        new = [p for p in dict.fromkeys(person_ids) if p not in expected]
+        if new:
+            self._write(["expect", session_id, new])
+        return new
+
+    def session(self, session_id: int) -> Session | None:
+        doc = self._table("sessions").get(str(session_id))
+        return None if doc is None else self._parse(Session.from_doc, "sessions", str(session_id), doc)
+
+    def sessions(self) -> list[Session]:
+        found = [self._parse(Session.from_doc, "sessions", i, doc) for i, doc in self._table("sessions").items()]
+        return sorted(found, key=lambda s: (s.started_at, s.id))
+
+    def open_sessions(self) -> list[Session]:
+        """As Store.open_sessions, parsing only the sessions that have not ended."""
+        found = [self._parse(Session.from_doc, "sessions", i, doc)
+                 for i, doc in self._table("sessions").items() if doc.get("ended_at") is None]
+        return sorted(found, key=lambda s: (s.started_at, s.id))
+
+
+class Records:
+    """Check-ins, marks, presence and audit.
+
+    Uses of the store: read_only, outbox_path, _write, _after_write, and the tables'.
+    """
+
+    # -- check-ins and marks
+
+    def record_checkin(self, checkin: Checkin) -> bool:
+        if checkin.person_id in self._checkins.get(checkin.session_id, {}):
+            return False
+        self._write(["checkin", checkin.to_doc()])
+        self._after_write()
+        return True
+
+    def touch(self, session_id: int, person_id: str, when: datetime) -> bool:
+        doc_id = self._checkins.get(session_id, {}).get(person_id)
+        if doc_id is None:
+            return False
+        doc = self._table("checkins")[doc_id]
+        seen = from_iso(doc.get("last_seen"))
+        if seen is None or seen < aware(when):
+            doc["last_seen"] = to_iso(when)
+            self._seen.add(doc_id)
+        return True
+
+    def see(self, presence: Presence) -> None:
+        known = self._presence.get((presence.person_id, presence.day.isoformat(), presence.station))
+        if known is not None:
+            old = Presence.from_doc(self._table("presence")[known])
+            if old.merged(presence) == old:
+                return  # nothing new: no write
+        self._write(["presence", presence.to_doc()])
+
+    def presence(self, date_from: date, date_to: date) -> list[Presence]:
+        table = self._table("presence")
+        found = [self._parse(Presence.from_doc, "presence", i, doc) for i, doc in table.items()
+                 if date_from.isoformat() <= doc.get("day", "") <= date_to.isoformat()]
+        return sorted(found, key=lambda p: (p.day, p.person_id, p.station))
+
+    def checkin(self, session_id: int, person_id: str) -> Checkin | None:
+        doc_id = self._checkins.get(session_id, {}).get(person_id)
+        return None if doc_id is None else self._parse(Checkin.from_doc, "checkins", doc_id,
+                                                       self._table("checkins")[doc_id])
+
+    def checkins(self, session_id: int) -> list[Checkin]:
+        table = self._table("checkins")
+        found = [self._parse(Checkin.from_doc, "checkins", i, table[i])
+                 for i in self._checkins.get(session_id, {}).values()]
+        return sorted(found, key=lambda c: (c.time, c.person_id))
+
+    def outcomes(self, session_id: int) -> dict[str, str]:
+        """As Store.outcomes, read from the stored records without building them (reports over a year)."""
+        checkins, marks = self._table("checkins"), self._table("marks")
+        found = {person: LATE if checkins[i].get("late") else PRESENT
+                 for person, i in self._checkins.get(session_id, {}).items()}
+        for mark in sorted((marks[i] for i in self._marks.get(session_id, [])), key=lambda m: m["at"]):
+            found[mark["person_id"]] = mark["status"]
+        return found
+
+    def add_mark(self, mark: Mark) -> None:
+        self._write(["mark", mark.to_doc()])
+        self._after_write()
+
+    def marks(self, session_id: int) -> list[Mark]:
+        table = self._table("marks")
+        found = [self._parse(Mark.from_doc, "marks", i, table[i]) for i in self._marks.get(session_id, [])]
+        return sorted(found, key=lambda m: m.at)
+
+    # -- audit
+
+    def add_audit(self, entry: AuditEntry) -> None:
+        if self.read_only:
+            append_line(self.outbox_path, entry.to_doc())  # the station takes it in later
+            return
+        self._write(["audit", entry.to_doc()])
+        self._after_write()
+
+    def audit_log(self) -> list[AuditEntry]:
+        entries = [self._parse(AuditEntry.from_doc, "audit", i, doc) for i, doc in self._table("audit").items()]
+        return sorted(entries, key=lambda a: a.time)

@@ -38,6 +38,7 @@ def att(data, clock):
     store.close()
 
 
+@pytest.mark.slow
 def test_only_one_session_at_a_time(att):
     first = att.start_session("Maths")
     with pytest.raises(SessionActiveError, match="'Maths'.*stop it"):

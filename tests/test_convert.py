@@ -46,6 +46,7 @@ def run_onnx(path, faces: np.ndarray) -> np.ndarray:
     return session.run(None, {"input": faces})[0]
 
 
+@pytest.mark.slow
 def test_converts_plain_state_dict(r18):
     model, weight = r18
     lines = []
@@ -66,6 +67,7 @@ def test_converts_plain_state_dict(r18):
     assert cosines(got, expected).min() >= 0.999
 
 
+@pytest.mark.slow
 def test_converts_wrapped_module_prefixed_checkpoint(r18, tmp_path):
     model, _ = r18
     weight = tmp_path / "wrapped.pth"

@@ -142,6 +142,7 @@ def observe(engine, gallery, source, step: int = 3) -> tuple[dict, int]:
     return seen, background_faces
 
 
+@pytest.mark.slow
 def test_enrolled_people_are_named_and_strangers_never(engine, demo_root, roster, cast):
     gallery, warnings = load_gallery(demo_root / "database_tensor", engine.recognizer.sha256, engine.embedder.dim)
     assert not warnings
@@ -162,6 +163,7 @@ def test_enrolled_people_are_named_and_strangers_never(engine, demo_root, roster
     assert highest < Settings().threshold - 0.06 and lowest > Settings().threshold + 0.2
 
 
+@pytest.mark.slow
 def test_write_demo_video_reads_back_every_frame(cast, tmp_path):
     path = write_demo_video(tmp_path / "demo.avi", cast)
     capture = cv2.VideoCapture(str(path))

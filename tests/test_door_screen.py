@@ -76,6 +76,7 @@ def covered(result: dict) -> float:
     return width * height / (SCREEN[0] * SCREEN[1])
 
 
+@pytest.mark.slow
 def test_full_screen_fills_a_bare_x_screen(xscreen):
     """No window manager (a kiosk started with xinit): the window still covers the whole screen."""
     result = show_fullscreen(xscreen)
@@ -84,6 +85,7 @@ def test_full_screen_fills_a_bare_x_screen(xscreen):
     assert f"{SCREEN[0]}x{SCREEN[1]}+0+0" in result["window"], result  # at the origin, the screen's size
 
 
+@pytest.mark.slow
 def test_full_screen_fills_the_screen_under_a_window_manager(xscreen):
     manager = next((name for name in WINDOW_MANAGERS if shutil.which(name)), None)
     if manager is None:

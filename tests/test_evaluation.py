@@ -207,6 +207,7 @@ def test_eval_lfw_with_a_bad_pairs_file_is_one_error_line(tiny_lfw, tmp_path, ca
 
 
 @pytest.mark.shared_data
+@pytest.mark.slow
 def test_lfw_view1_devtest_subset(shared_data, tmp_path, capfd):
     lfw = shared_data / "lfw-view1-devtest"
     rows = [line for line in (lfw / "pairsDevTest.txt").read_text().splitlines()[1:] if line.strip()]

@@ -194,6 +194,7 @@ def test_every_headless_line_has_the_common_fields(station):
 
 
 @pytest.mark.timeout(240)
+@pytest.mark.slow
 def test_watch_and_headless_name_a_real_face_alike(tmp_path, sample_photo, models_dir, capsys):
     shutil.copy(sample_photo("yaoming.jpg"), tmp_path / "yao.jpg")
     roster = tmp_path / "roster.csv"

@@ -92,10 +92,15 @@ def test_a_refused_picture_is_audited_and_shown(station):
     assert entry.details["evidence"]["flat_frames"] == 6 and entry.details["person"]
 
 
-def test_an_object_that_is_not_an_event_is_an_error(station):
+def test_an_object_that_is_not_an_event_is_an_internal_error_and_the_next_events_go_on(station):
+    from faceattend_tui.station import Problem
+
     station.worker.feed({"type": "checkin", "name": "Ann"})
-    with pytest.raises(TypeError):
-        station.poll(timeout=0.05)
+    station.worker.ready()
+    updates = station.poll(timeout=0.05)
+    problems = [u.message for u in updates if isinstance(u, Problem)]
+    assert len(problems) == 1 and problems[0].startswith("internal error while handling a dict: TypeError")
+    assert station.recognizer is not None  # the ready event after it was taken
 
 
 def test_the_worker_refuses_a_command_that_is_not_one():

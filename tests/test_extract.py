@@ -228,6 +228,7 @@ def test_seed_era_template_of_someone_without_photos_is_reported_not_used(engine
     np.full((2, 512), 1 / np.sqrt(512), np.float64),  # wrong dtype
     np.full((1, 512), 1 / np.sqrt(512), np.float32),  # fewer rows than photos
 ], ids=["shape", "dtype", "rows"])
+@pytest.mark.slow
 def test_broken_template_listed_in_manifest_is_reextracted(engine, root, broken):
     extract(engine, root)
     tensors = root / "database_tensor"
@@ -255,6 +256,7 @@ def test_templates_of_another_recogniser_are_all_reextracted(engine, root):
         np.testing.assert_allclose(np.load(root / "database_tensor" / f"{name}.npy"), rows, atol=1e-4)
 
 
+@pytest.mark.slow
 def test_interrupted_rebuild_for_a_new_recogniser_never_serves_old_templates(engine, root, monkeypatch):
     """Ctrl-C during a rebuild after a model change: the checkpointed manifest names the new model,
     so the people not yet redone must be left out, not matched with the old model's templates."""
@@ -485,6 +487,7 @@ def test_a_failing_run_loses_nothing(engine, root, damage):
 
 
 @pytest.mark.shared_data
+@pytest.mark.slow
 def test_identification_of_real_people(engine, shared_data, tmp_path):
     """Enroll the first photo of each person, then name every other photo of them."""
     people = sorted(p for p in (shared_data / "identities").iterdir()
@@ -516,6 +519,7 @@ def test_identification_of_real_people(engine, shared_data, tmp_path):
     assert named >= 0.99 * len(queries), f"{named}/{len(queries)} named"
 
 
+@pytest.mark.slow
 def test_noise_is_never_enrolled_and_each_refusal_says_why(engine, tmp_path, face):
     rng = np.random.default_rng(0)
     images = tmp_path / "database_image"
@@ -530,6 +534,7 @@ def test_noise_is_never_enrolled_and_each_refusal_says_why(engine, tmp_path, fac
 
 
 @pytest.mark.shared_data
+@pytest.mark.slow
 def test_every_real_face_of_the_lfw_set_passes_the_enrollment_rule(engine, shared_data):
     photos = sorted((shared_data / "lfw-view1-devtest" / "images").rglob("*.jpg"))
     refused = [p.name for p in photos if not engine.search_faces(read_image(p)).faces]
@@ -541,6 +546,7 @@ def test_every_real_face_of_the_lfw_set_passes_the_enrollment_rule(engine, share
     {"someone": 5},
     {"someone": {"samples": [{"image": "../../etc/passwd", "sha256": "x"}]}},
 ])
+@pytest.mark.slow
 def test_an_untrustworthy_manifest_is_refused_and_nothing_outside_is_touched(engine, root, entry, capsys):
     extract(engine, root)
     victim = root.parent / "victim.npy"

@@ -113,6 +113,7 @@ def test_synthetic_embeddings_look_like_faces():
     assert max(other) < min(same)
 
 
+@pytest.mark.slow
 def test_two_stage_search_agrees_with_exact_search(monkeypatch):
     centres, templates, rng = clustered_gallery(400, 5)  # 2,000 templates
     queries = np.concatenate([noisy(c, rng, 0.85) for c in centres])  # a new photo of every person
@@ -277,6 +278,7 @@ def count_reads(monkeypatch) -> list[str]:
     return reads
 
 
+@pytest.mark.slow
 def test_reload_reads_only_what_changed_and_updates_the_gallery_in_place(tmp_path, monkeypatch):
     monkeypatch.setattr(matcher, "EXACT_LIMIT", 500)  # large enough to have an index
     centres, people, rng = clustered_gallery(300, 2)
@@ -330,6 +332,7 @@ def count_builds(monkeypatch) -> list[int]:
     return builds
 
 
+@pytest.mark.slow
 def test_large_gallery_index_is_saved_and_used_again_until_the_templates_change(tmp_path, monkeypatch):
     monkeypatch.setattr(matcher, "EXACT_LIMIT", 100)
     centres, people, rng = clustered_gallery(100, 2)

@@ -52,6 +52,7 @@ def exact_top1(gallery: Gallery, queries: np.ndarray) -> np.ndarray:
 # --- RowIndex ------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_index_compresses_large_sets_and_finds_each_row_first():
     _, templates, _ = crowd(300, 4)
     rows = np.concatenate(list(templates.values()))
@@ -64,6 +65,7 @@ def test_index_compresses_large_sets_and_finds_each_row_first():
     assert np.all(np.any(found == np.arange(1200)[:, None], axis=1))
 
 
+@pytest.mark.slow
 def test_insert_and_remove_renumber_rows_like_the_gallery_matrix():
     _, templates, rng = crowd(200, 3, seed=1)
     rows = np.concatenate(list(templates.values()))
@@ -140,6 +142,7 @@ def test_people_among_candidates_rank_like_the_full_table():
 # --- Gallery above the limit ---------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_gallery_above_the_limit_agrees_with_exact_search(small_limits):
     centres, templates, rng = crowd(600, 3, seed=5)
     big = Gallery.from_people(templates)
@@ -150,6 +153,7 @@ def test_gallery_above_the_limit_agrees_with_exact_search(small_limits):
     np.testing.assert_allclose(sims, (queries @ big.templates.T).max(axis=1), atol=1e-5)
 
 
+@pytest.mark.slow
 def test_normalised_decisions_agree_with_exact_search(small_limits, monkeypatch):
     centres, templates, rng = crowd(600, 2, seed=6)
     strangers = unit(rng.normal(size=(40, DIM)) / np.sqrt(DIM) + 0.35 * unit(centres.mean(0)))
@@ -163,6 +167,7 @@ def test_normalised_decisions_agree_with_exact_search(small_limits, monkeypatch)
     np.testing.assert_allclose([m.score for m in got], [m.score for m in want], atol=0.01)
 
 
+@pytest.mark.slow
 def test_enrolment_and_removal_update_the_index_in_place(small_limits):
     centres, templates, rng = crowd(400, 2, seed=7)
     gallery = Gallery.from_people(templates)
@@ -184,6 +189,7 @@ def test_enrolment_and_removal_update_the_index_in_place(small_limits):
     assert [m.name for m in gallery.match(queries, THRESHOLD)] == [m.name for m in want]
 
 
+@pytest.mark.slow
 def test_gallery_falling_under_the_limit_drops_its_index(small_limits):
     centres, templates, _ = crowd(251, 2, seed=8)  # 502 templates
     gallery = Gallery.from_people(templates)

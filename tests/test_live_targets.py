@@ -133,6 +133,7 @@ def check_demo_run(lines: list[dict], cast) -> dict:
 
 
 @pytest.mark.timeout(300)
+@pytest.mark.slow
 def test_watch_demo_checks_in_each_roster_person_once(engine, tmp_path, capsys):
     code, lines, seconds = watch(capsys, "--source", "demo", "--data", str(tmp_path), "--every-frame")
     assert code == 0
@@ -151,6 +152,7 @@ def test_watch_demo_checks_in_each_roster_person_once(engine, tmp_path, capsys):
 
 
 @pytest.mark.timeout(300)
+@pytest.mark.slow
 def test_watch_video_file_of_the_demo_checks_in_each_roster_person_once(engine, tmp_path, capsys):
     assert prepare_demo(load_settings(tmp_path), engine, log=quiet) == ROSTER
     cast = demo_cast(engine, tmp_path, log=quiet)
@@ -180,6 +182,7 @@ def held_up(image: np.ndarray, size: tuple[int, int] = (640, 480)) -> np.ndarray
 
 @pytest.mark.shared_data
 @pytest.mark.timeout(300)
+@pytest.mark.slow
 def test_watch_slideshow_of_real_photos_never_checks_in_a_wrong_name(shared_data, tmp_path, capsys):
     folders = sorted(p for p in (shared_data / "identities").iterdir()
                      if p.is_dir() and p.name.startswith(("wild-id", "cast-")))
@@ -241,6 +244,7 @@ def test_watch_slideshow_of_real_photos_never_checks_in_a_wrong_name(shared_data
 
 
 @pytest.mark.timeout(120)
+@pytest.mark.slow
 def test_watch_retries_a_camera_that_is_down_until_time_is_up(tmp_path, capsys):
     code, lines, seconds = watch(capsys, "--source", "99", "--data", str(tmp_path), max_seconds=8)
     assert code == 1  # it never opened
@@ -254,6 +258,7 @@ def test_watch_retries_a_camera_that_is_down_until_time_is_up(tmp_path, capsys):
 
 
 @pytest.mark.timeout(120)
+@pytest.mark.slow
 def test_watch_retries_a_stream_that_is_down(tmp_path, capsys):
     code, lines, _ = watch(capsys, "--source", "rtsp://127.0.0.1:9/x", "--data", str(tmp_path), max_seconds=6)
     retries = [line for line in lines if line.get("kind") == "camera-reconnecting"]

@@ -156,6 +156,7 @@ def test_export_of_an_empty_selection_exits_3(tmp_path, capsys):
 
 
 @pytest.mark.timeout(180)
+@pytest.mark.slow
 def test_the_headless_station_records_and_stops_its_session(tmp_path, sample_photo, models_dir, capsys):
     data = tmp_path / "data"
     images = data / "database_image"

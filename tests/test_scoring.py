@@ -198,6 +198,7 @@ def test_impostor_stats_merge_keeps_the_k_best_sorted():
 # --- two-stage galleries ------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_two_stage_gallery_normalises_like_the_exact_one(monkeypatch):
     _, centres, templates, rng = crowd(400, shared=0.6, seed=7, per_person=2)
     queries = unit(np.concatenate([centres[:30], rng.normal(size=(10, DIM)) / np.sqrt(DIM) + 0.6 * centres.mean(0)])

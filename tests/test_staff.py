@@ -49,6 +49,7 @@ def test_without_accounts_nothing_asks_and_the_machine_user_is_recorded(data):
         assert authorize(store, "erase", None, "maria") == "maria"
 
 
+@pytest.mark.slow
 def test_each_role_may_do_its_own_actions_and_no_more(data):
     with open_store(data) as store:
         with_accounts(store)

@@ -108,6 +108,7 @@ def test_someone_enrolled_at_one_door_is_recognised_at_the_other(doors, tmp_path
     assert south.person(person.id).images == 1
 
 
+@pytest.mark.slow
 def test_the_database_going_away_loses_nothing(doors, pg_url, pg_server):
     north, south = doors
     north.start_session("Assembly")
@@ -125,6 +126,7 @@ def test_the_database_going_away_loses_nothing(doors, pg_url, pg_server):
     wait_for(south, lambda u: isinstance(u, CheckinShown) and u.row.name == "Bob", "Bob from north")
 
 
+@pytest.mark.slow
 def test_waiting_checkins_survive_a_restart_of_the_station(tmp_path, pg_url, pg_server):
     north = open_door(tmp_path / "a", pg_url, "north")
     north.start_session("Assembly")
@@ -145,6 +147,7 @@ def test_waiting_checkins_survive_a_restart_of_the_station(tmp_path, pg_url, pg_
     assert not (tmp_path / "a" / "attendance.pg-journal").exists()
 
 
+@pytest.mark.slow
 def test_a_door_that_starts_before_its_database_waits_for_it(tmp_path, pg_url, pg_server, capsys):
     import threading
 

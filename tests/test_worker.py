@@ -143,6 +143,7 @@ def finished(events) -> bool:
 
 
 @pytest.mark.timeout(120)
+@pytest.mark.slow
 def test_worker_process_checks_in_from_a_folder_and_restarts_after_a_crash(people, data_root, tmp_path):
     slides = folder_of(tmp_path, [scene(people["yao"], 200), scene(people["stranger"], 250)])
     handle = WorkerHandle(config_for(data_root, str(slides), realtime=False, loop=True))
@@ -184,6 +185,7 @@ def test_worker_reports_bad_sources_and_keeps_serving(data_root, tmp_path):
 
 
 @pytest.mark.timeout(120)
+@pytest.mark.slow
 def test_gallery_change_and_capture_take_effect_without_restart(engine, people, data_root, tmp_path):
     root = tmp_path / "station"
     shutil.copytree(data_root, root)
@@ -267,6 +269,7 @@ def test_capture_keeps_only_the_person_with_the_best_samples():
 
 
 @pytest.mark.timeout(120)
+@pytest.mark.slow
 def test_a_capture_ends_on_time_when_the_camera_gives_no_picture(data_root):
     handle = WorkerHandle(config_for(data_root, "99"))  # no such camera: retried, no frames
     handle.start()
@@ -328,6 +331,7 @@ def landmarks_model(models_dir):
 
 
 @pytest.mark.parametrize("blinks", [False, True])
+@pytest.mark.slow
 def test_with_liveness_on_a_face_checks_in_only_after_it_blinks(engine, people, data_root, landmarks_model, blinks):
     closed = {14, 15} if blinks else set()
     saved = engine.landmarks

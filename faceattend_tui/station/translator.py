@@ -60,7 +60,8 @@ class Translator:
             except (FaceattendError, OSError) as exc:
                 update = self._not_recorded(event, exc, retried=retried)
             except Exception as exc:  # a bug: said once with its traceback, and the next events go on
-                update = internal_error(f"handling a {event.type} event", exc)
+                update = internal_error(f"handling a {event.type} event" if isinstance(event, ev.Event)
+                                        else f"handling a {type(event).__name__}", exc)
             if update is not None:
                 updates.append(update)
         return updates

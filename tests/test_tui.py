@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 from datetime import datetime, timedelta, timezone
 
@@ -9,6 +10,7 @@ import cv2
 import numpy as np
 import pytest
 from fakes import FakeWorker, enroll_fake_people
+from textual.pilot import Pilot
 from textual.widgets import Input
 
 from faceattend_tui.attendance import Attendance, open_store
@@ -17,6 +19,7 @@ from faceattend_tui.live import events as ev
 from faceattend_tui.station import Problem, Station
 from faceattend_tui.tui import messages as msg
 from faceattend_tui.tui.app import StationApp
+from faceattend_tui.tui.screens import STATION_CALLS
 
 SIZE = (150, 36)
 T0 = datetime(2026, 3, 2, 9, 0, 0, tzinfo=timezone.utc)
@@ -46,6 +49,29 @@ def station(tmp_path):
     made.live.device, made.live.models, made.live.camera = "cpu", "scrfd_500m_bnkps + w600k_mbf", "live"
     yield made
     made.close()
+
+
+@pytest.fixture(autouse=True)
+def settled(monkeypatch):
+    """Dialogs hand their requests to the station in worker threads: here a pause also waits for those
+    to be answered, so a test reads the result of its keys as a user does a moment later.
+    (tests/test_tui_responsive.py measures the screen while the station is still answering.)"""
+    pause = Pilot.pause
+
+    async def pause_until_answered(self, delay: float | None = None) -> None:
+        await pause(self, delay)
+        waited = False
+        for _ in range(500):
+            if not any(w.group == STATION_CALLS and not w.is_finished for w in self.app.workers):
+                break
+            waited = True
+            await asyncio.sleep(0.01)
+        else:
+            raise AssertionError("a station call did not finish within 5 s")
+        if waited:
+            await pause(self)
+
+    monkeypatch.setattr(Pilot, "pause", pause_until_answered)
 
 
 def checkin(station: Station, name: str, minutes: float, similarity: float = 0.66) -> None:

@@ -6,7 +6,8 @@ from datetime import time
 
 import pytest
 from test_tui import checkin, screen_text, start_session, until, with_pin
-from test_tui import station as station  # noqa: F401 - the fixture, registered here under its name
+from test_tui import settled as settled  # noqa: F401 - the fixtures, registered here under their names
+from test_tui import station as station  # noqa: F401
 from textual.widgets import Button
 
 from faceattend_tui.attendance.staff import add_account

@@ -6,6 +6,24 @@ before the update that shows it is returned. Every method may be called from any
 keeps the log single-writer.
 """
 
+from faceattend_tui.station.api import (
+    AuditEntry,
+    AuditFilter,
+    CaptureSample,
+    Credentials,
+    ExportOptions,
+    Person,
+    PersonStatus,
+    Report,
+    RosterRow,
+    Slot,
+    check_text,
+    describe_details,
+    make_private_dir,
+    parse_clock,
+    parse_weekday,
+    printable,
+)
 from faceattend_tui.station.core import Station
 from faceattend_tui.station.sync import shared_log
 from faceattend_tui.station.translator import door_outcome
@@ -28,6 +46,9 @@ from faceattend_tui.station.updates import (
 )
 
 __all__ = [
+    "AuditEntry", "AuditFilter", "CaptureSample", "Credentials", "ExportOptions", "Person", "PersonStatus", "Report",
+    "RosterRow", "Slot", "check_text", "describe_details", "make_private_dir", "parse_clock", "parse_weekday",
+    "printable",
     "Station", "door_outcome", "shared_log", "STATION_LOG", "STATION_ACTOR", "internal_error", "StationError",
     "DatabaseUnreachable", "LiveState", "CheckinShown", "Sighting", "UnknownFaces", "CaptureDone",
     "LiveChanged", "RosterChanged", "Problem", "Update", "EnrollTarget",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from faceattend_tui.attendance import (
     Attendance,
@@ -24,6 +24,7 @@ from faceattend_tui.attendance.models import STATUSES, plural
 from faceattend_tui.attendance.security import Credentials
 from faceattend_tui.attendance.staff import accounts, authorize, last_reset, staff_required
 from faceattend_tui.demo import DemoSourceFactory
+from faceattend_tui.errors import FaceattendError
 from faceattend_tui.files import error_text, make_private_dir, tighten_data
 from faceattend_tui.gallery.templates import enrolled_counts
 from faceattend_tui.live import events as ev
@@ -101,6 +102,13 @@ class Lifecycle:
                     self.station_lock.release()
                     self.station_lock = None
 
+
+    def zone(self) -> tzinfo | None:
+        """The clock of the timezone setting; None (this machine's) when it names no zone."""
+        try:
+            return time_zone(self.settings.timezone)
+        except FaceattendError:
+            return None
 
     def now(self) -> datetime:
         return self.store.now() if self.store else datetime.now().astimezone()

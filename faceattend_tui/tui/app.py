@@ -3,42 +3,21 @@
 from __future__ import annotations
 
 import time
-from functools import partial
 from pathlib import Path
 
 from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.reactive import reactive
 from textual.widgets import Footer, Input, Static
 from textual.worker import get_current_worker
 
-from faceattend_tui.attendance.export import ExportError, time_zone
-from faceattend_tui.attendance.security import Credentials
-from faceattend_tui.errors import FaceattendError
-from faceattend_tui.files import make_private_dir
-from faceattend_tui.station import Problem, Station, StationError, internal_error
+from faceattend_tui.station import Problem, Station, make_private_dir
 from faceattend_tui.tui import messages as msg
-from faceattend_tui.tui.audit import AuditScreen
+from faceattend_tui.tui.actions import DialogActions
 from faceattend_tui.tui.fasttable import FastTable
-from faceattend_tui.tui.screens import (
-    KEY_NAMES,
-    Access,
-    ConfirmScreen,
-    DetailScreen,
-    Dialog,
-    EnrollScreen,
-    ExportScreen,
-    HelpScreen,
-    ImportScreen,
-    MarkScreen,
-    PastSessionsScreen,
-    RemoveScreen,
-    ReportScreen,
-    StartSessionScreen,
-    person_details,
-)
-from faceattend_tui.tui.timetable import TimetableScreen
+from faceattend_tui.tui.screens import KEY_NAMES, ConfirmScreen, DetailScreen, Dialog, HelpScreen, person_details
 from faceattend_tui.tui.widgets import LivePane, RosterPane, SessionPane, StatusHeader
 
 PANES = ("live", "roster", "session")
@@ -55,7 +34,7 @@ class PaneTabs(Static):
         self.update(" ".join(names) + "   [dim]tab: next[/]")
 
 
-class StationApp(App):
+class StationApp(DialogActions, App):
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses elsewhere keep the style
     TITLE = "faceattend"
     BINDINGS = [
@@ -87,14 +66,17 @@ class StationApp(App):
     ]
     MAIN_ACTIONS = frozenset(b.action for b in BINDINGS)
 
+    # What the header shows: the running session and its counts; a change redraws it. Kept here so the
+    # header's one-second tick never asks the station (nor waits for its lock while it writes).
+    running = reactive(None, init=False)
+    counts = reactive(None, init=False)
+
     def __init__(self, station: Station, pump: bool = True) -> None:
         super().__init__()
         self.station = station
         self.pump_events = pump
         self.viewing_session: int | None = None  # a past session shown in the session pane
-        self.enrolling: EnrollScreen | None = None
         self.current_pane = "live"
-        self.last_staff = ""  # the staff name that last succeeded, filled in next time
         self.held: list[tuple[str, dict]] = []  # notifications waiting for a dialog to close
 
     def compose(self) -> ComposeResult:
@@ -126,8 +108,8 @@ class StationApp(App):
         self.query_one("#roster-filter", Input).display = False
         self.set_class(self.size.width < WIDE, "narrow")
         self.refresh_panes()
-        self.refresh_header()
-        self.set_interval(1.0, self.refresh_header)
+        self.refresh_header()  # drawn once: with no session, neither reactive changed
+        self.set_interval(1.0, self.tick)
         self.show_pane("live")
         if self.station.tightened:
             self.notify(f"face data is private: narrowed the permissions of {self.station.tightened} files and "
@@ -161,7 +143,8 @@ class StationApp(App):
         self.query_one(RosterPane).update_row(update.row, update.counts)
         if self.viewing_session is None:
             self.query_one(SessionPane).update_person(update.row, update.counts)
-        self.refresh_header(update.counts)
+        if update.counts is not None:
+            self.counts = update.counts
 
     @on(msg.Sighting)
     def sighting(self, message: msg.Sighting) -> None:
@@ -224,97 +207,31 @@ class StationApp(App):
 
     # -- drawing
 
-    def refresh_header(self, counts=None) -> None:
-        """The header; counts that came with an update spare asking the station (and waiting for its lock)."""
+    def tick(self) -> None:
+        """Every second: the clock in the header; a session started or ended by the timetable shows."""
+        active = self.station.active  # no lock: the station's current session as it stands
+        if active != self.running:
+            self.running, self.counts = active, self.station.counts()
+        self.refresh_header()
+
+    def watch_running(self) -> None:
+        self.refresh_header()
+
+    def watch_counts(self) -> None:
+        self.refresh_header()
+
+    def refresh_header(self) -> None:
         # The one-second timer may fire while the app is closing and the header is gone.
         for header in self.query(StatusHeader):
-            header.render_state(self.station.name, self.station.active, self.station.live,
-                                self.station.now(), counts or self.station.counts())
+            header.render_state(self.station.name, self.running, self.station.live, self.station.now(), self.counts)
 
     def refresh_panes(self) -> None:
-        self.query_one(RosterPane).show(self.station.roster(), self.station.counts())
+        counts = self.station.counts()
+        self.query_one(RosterPane).show(self.station.roster(), counts)
         self.query_one(SessionPane).show(self.station.summary(self.viewing_session))
+        self.running, self.counts = self.station.active, counts
 
-    # -- actions
-
-    def access(self) -> Access:
-        """What the dialogs ask for before a privileged action."""
-        return Access(self.station.needs_pin, self.station.needs_staff_name, self.last_staff)
-
-    def guarded(self, call):
-        """A dialog's submit callback: runs a station call, remembers the staff name that worked,
-        and turns a failed write into a refusal the dialog shows."""
-        def submit(request):
-            try:
-                result = call(request)
-            except StationError:
-                raise
-            except (FaceattendError, OSError) as exc:
-                raise StationError(str(exc)) from None
-            except Exception as exc:  # a bug: logged with its traceback, said as such; the station records on
-                raise StationError(internal_error("answering a dialog", exc).message) from None
-            if isinstance(request.pin, Credentials) and request.pin.staff:
-                self.last_staff = request.pin.staff
-            return True if result is None else result
-        return submit
-
-    def action_toggle_session(self) -> None:
-        if self.station.active is None:
-            screen = StartSessionScreen(self.access(), self.station.groups(), self.guarded(self._start_session))
-            self.push_screen(screen, self._started)
-        else:
-            question = f"Stop session {self.station.active.name!r}?"
-            screen = ConfirmScreen(question, self.access(), self.guarded(self._stop_session), ok="Stop")
-            self.push_screen(screen, self._stopped)
-
-    def _start_session(self, request):
-        return self.station.start_session(request.name, request.late_after, request.pin, request.group)
-
-    def _started(self, session) -> None:
-        if session:
-            self.viewing_session = None
-            self.notify(f"session {session.name!r} started for {session.audience} ({len(session.expected)} expected)")
-            self.query_one(LivePane).set_unknown(0)
-            self.refresh_panes()
-            self.refresh_header()
-
-    def _stop_session(self, confirmed):
-        return self.station.stop_session(confirmed.pin)
-
-    def _stopped(self, session) -> None:
-        if session:
-            self.viewing_session = session.id
-            self.notify(f"session {session.name!r} stopped; press x to export it")
-            self.refresh_panes()
-            self.refresh_header()
-
-    def action_enroll(self) -> None:
-        self.enrolling = EnrollScreen(self.access(), self.station.capture, self.station.describe_enrollee,
-                                      self.guarded(self._store_enrollment))
-        self.push_screen(self.enrolling, self._enrolled)
-
-    def _store_enrollment(self, request):
-        return self.station.save_enrollment(request.target, request.samples, request.pin)
-
-    def _enrolled(self, saved) -> None:
-        self.enrolling = None
-        if saved is not None:
-            person, count = saved
-            self.notify(f"{person.name} ({person.id}) enrolled ({count} samples); recognised from now on")
-            self.refresh_panes()
-
-    def action_export(self) -> None:
-        summary = self.station.summary(self.viewing_session)
-        label = summary.session.name if summary else "the latest session"
-        self.push_screen(ExportScreen(label, self.access(), self.guarded(self._export)), self._exported)
-
-    def _export(self, request, session_id: int | None = None):
-        session_id = session_id if session_id is not None else self.viewing_session
-        return self.station.export(request.options, session_id, request.date_from, request.date_to, request.pin)
-
-    def _exported(self, path) -> None:
-        if path:
-            self.notify(f"exported to {path}", timeout=10)
+    # -- actions (the dialogs' are in actions.py)
 
     def action_toggle_preview(self) -> None:
         opening = self.station.toggle_preview()
@@ -346,104 +263,6 @@ class StationApp(App):
         item = next((i for i in summary.people if i.person.id == person.id), None) if summary else None
         lines = person_details(person, item, summary.session if summary else None)
         self.push_screen(DetailScreen(person.name, lines))
-
-    def selected_person(self):
-        """The person selected in the roster, or None with a word to the user."""
-        person_id = self.query_one(RosterPane).selected()
-        person = self.station.person(person_id) if person_id else None
-        if person is None:
-            self.notify("select a person in the roster first", severity="warning")
-        return person
-
-    def action_mark(self) -> None:
-        person = self.selected_person()
-        if person is not None:
-            screen = MarkScreen(person.name, self.access(), self.guarded(partial(self._mark, person.id)),
-                                self.station.statuses)
-            self.push_screen(screen, self._marked)
-
-    def _mark(self, person_id: str, request):
-        return self.station.mark(person_id, request.status, request.reason, request.pin)
-
-    def _marked(self, done) -> None:
-        if done:
-            self.refresh_panes()
-
-    def action_delete(self) -> None:
-        person = self.selected_person()
-        if person is not None:
-            screen = RemoveScreen(person, self.access(), self.guarded(partial(self._remove, person.id)))
-            self.push_screen(screen, self._removed)
-
-    def _remove(self, person_id: str, request):
-        return request.erase, self.station.remove_person(person_id, request.erase, request.pin)
-
-    def _removed(self, removed) -> None:
-        if removed is None:
-            return
-        erased, person = removed
-        done = "erased with all their records" if erased else "removed; their records are kept"
-        self.notify(f"{person.name} ({person.id}) {done}")
-        if self.station.removal_leftovers:
-            self.notify("\n".join(self.station.removal_leftovers[:8]), severity="warning", timeout=30)
-        self.refresh_panes()
-
-    def action_import_roster(self) -> None:
-        self.push_screen(ImportScreen(self.access(), self.guarded(self._import_roster)), self._imported)
-
-    def _import_roster(self, request):
-        """Run from the dialog's thread: photos in the roster are extracted, which takes a while."""
-        return self.station.import_roster(request.path, request.pin)
-
-    def _imported(self, lines) -> None:
-        if lines is not None:
-            self.notify("\n".join(lines[:12]) or "nothing to change", timeout=12)
-            self.refresh_panes()
-
-    def action_report(self) -> None:
-        today = self.station.now().date()
-        self.push_screen(ReportScreen(self.station.report, self.station.groups(), today))
-
-    def action_history(self) -> None:
-        screen = PastSessionsScreen(self.station.sessions(), self.station.sessions, self.access,
-                                    self.guarded(self._void_session), self.guarded(self._edit_session),
-                                    self.station.groups())
-        self.push_screen(screen, self._history_choice)
-
-    def _void_session(self, request):
-        voided = self.station.void_session(request.session_id, request.reason, request.pin)
-        self.refresh_panes()
-        return voided
-
-    def _edit_session(self, request):
-        edit = self.station.edit_session(request.session_id, pin=request.pin, **request.changes)
-        self.refresh_panes()
-        self.refresh_header()
-        return edit
-
-    def action_timetable(self) -> None:
-        save = self.guarded(lambda request: self.station.save_timetable(request.slots, request.holidays,
-                                                                        request.pin))
-        # The class's method: Station.__init__ sets an on/off flag of the same name on the instance.
-        read = self.station.timetable
-        self.push_screen(TimetableScreen(read, save, self.access, self.station.groups()))
-
-    def action_audit_log(self) -> None:
-        try:
-            zone = time_zone(self.station.settings.timezone)
-        except ExportError:
-            zone = None  # a timezone setting that names no zone: times on this machine's clock
-        self.push_screen(AuditScreen(self.station.audit_entries, zone))
-
-    def _history_choice(self, choice) -> None:
-        if choice is None:
-            return
-        if choice.action == "show":
-            self.viewing_session = choice.session_id
-            self.refresh_panes()
-        else:
-            export = self.guarded(partial(self._export, session_id=choice.session_id))
-            self.push_screen(ExportScreen(f"session {choice.session_id}", self.access(), export), self._exported)
 
     def action_absent_first(self) -> None:
         pane = self.query_one(SessionPane)

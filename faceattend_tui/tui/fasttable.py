@@ -17,7 +17,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from faceattend_tui.attendance.models import printable
+from faceattend_tui.station import printable
 from faceattend_tui.text import fold
 
 Cell = str | tuple[str, str]  # text, or (text, rich style)

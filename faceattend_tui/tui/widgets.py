@@ -10,8 +10,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Input, Static
 
-from faceattend_tui.attendance import RosterRow
-from faceattend_tui.station import LiveState
+from faceattend_tui.station import LiveState, RosterRow
 from faceattend_tui.text import collation
 from faceattend_tui.tui.fasttable import FastTable
 

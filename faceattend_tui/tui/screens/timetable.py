@@ -18,18 +18,17 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Input, Select, Static
 
-from faceattend_tui.attendance.models import check_text, printable
-from faceattend_tui.attendance.timetable import Slot, parse_clock, parse_weekday
-from faceattend_tui.tui.screens import (
+from faceattend_tui.station import Slot, check_text, parse_clock, parse_weekday, printable
+from faceattend_tui.tui.screens.base import (
     EVERYONE,
     Access,
-    ConfirmScreen,
     Dialog,
     Secret,
     Submit,
     parse_minutes,
     pin_fields,
 )
+from faceattend_tui.tui.screens.confirm import ConfirmScreen
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Input, Static
 
-from faceattend_tui.attendance.audit_view import AuditFilter, describe_details
-from faceattend_tui.attendance.models import AuditEntry, printable
-from faceattend_tui.tui.screens import DetailScreen, Dialog, parse_day
+from faceattend_tui.station import AuditEntry, AuditFilter, describe_details, printable
+from faceattend_tui.tui.screens.base import Dialog, parse_day
+from faceattend_tui.tui.screens.detail import DetailScreen
 
 MAX_SHOWN = 500  # the newest entries shown; a narrower filter finds older ones
 DETAILS_WIDTH = 72  # the details column cut here; enter on a row shows them in full

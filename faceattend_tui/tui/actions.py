@@ -1,0 +1,209 @@
+"""The main screen's dialog actions: each opens a dialog whose request the station answers in a thread.
+
+A mixin of StationApp (app.py): `guarded` wraps a station call for a dialog's submit callback, which
+Dialog runs in a worker thread (screens/base.py), so the keyboard never waits on the station's store,
+disk or lock. The callbacks named after what happened (`_started`, `_stopped` ...) run on the screen's
+thread once the dialog has closed with the call's result.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from faceattend_tui.errors import FaceattendError
+from faceattend_tui.station import Credentials, StationError, internal_error
+from faceattend_tui.tui.screens import (
+    Access,
+    AuditScreen,
+    ConfirmScreen,
+    EnrollScreen,
+    ExportScreen,
+    ImportScreen,
+    MarkScreen,
+    PastSessionsScreen,
+    RemoveScreen,
+    ReportScreen,
+    StartSessionScreen,
+    TimetableScreen,
+)
+from faceattend_tui.tui.widgets import LivePane, RosterPane
+
+
+class DialogActions:
+    """Privileged actions through dialogs; needs `station`, `viewing_session`, `refresh_panes` of the app."""
+
+    last_staff = ""  # the staff name that last succeeded, filled in next time
+    enrolling: EnrollScreen | None = None
+
+    def access(self) -> Access:
+        """What the dialogs ask for before a privileged action."""
+        return Access(self.station.needs_pin, self.station.needs_staff_name, self.last_staff)
+
+    def guarded(self, call):
+        """A dialog's submit callback (run in a worker thread): runs a station call, remembers the staff
+        name that worked, and turns a failed write into a refusal the dialog shows."""
+        def submit(request):
+            try:
+                result = call(request)
+            except StationError:
+                raise
+            except (FaceattendError, OSError) as exc:
+                raise StationError(str(exc)) from None
+            except Exception as exc:  # a bug: logged with its traceback, said as such; the station records on
+                raise StationError(internal_error("answering a dialog", exc).message) from None
+            if isinstance(request.pin, Credentials) and request.pin.staff:
+                self.last_staff = request.pin.staff
+            return True if result is None else result
+        return submit
+
+    # -- sessions
+
+    def action_toggle_session(self) -> None:
+        if self.station.active is None:
+            screen = StartSessionScreen(self.access(), self.station.groups(), self.guarded(self._start_session))
+            self.push_screen(screen, self._started)
+        else:
+            question = f"Stop session {self.station.active.name!r}?"
+            screen = ConfirmScreen(question, self.access(), self.guarded(self._stop_session), ok="Stop")
+            self.push_screen(screen, self._stopped)
+
+    def _start_session(self, request):
+        return self.station.start_session(request.name, request.late_after, request.pin, request.group)
+
+    def _started(self, session) -> None:
+        if session:
+            self.viewing_session = None
+            self.notify(f"session {session.name!r} started for {session.audience} ({len(session.expected)} expected)")
+            self.query_one(LivePane).set_unknown(0)
+            self.refresh_panes()
+
+    def _stop_session(self, confirmed):
+        return self.station.stop_session(confirmed.pin)
+
+    def _stopped(self, session) -> None:
+        if session:
+            self.viewing_session = session.id
+            self.notify(f"session {session.name!r} stopped; press x to export it")
+            self.refresh_panes()
+
+    # -- people
+
+    def action_enroll(self) -> None:
+        self.enrolling = EnrollScreen(self.access(), self.station.capture, self.station.describe_enrollee,
+                                      self.guarded(self._store_enrollment))
+        self.push_screen(self.enrolling, self._enrolled)
+
+    def _store_enrollment(self, request):
+        return self.station.save_enrollment(request.target, request.samples, request.pin)
+
+    def _enrolled(self, saved) -> None:
+        self.enrolling = None
+        if saved is not None:
+            person, count = saved
+            self.notify(f"{person.name} ({person.id}) enrolled ({count} samples); recognised from now on")
+            self.refresh_panes()
+
+    def selected_person(self):
+        """The person selected in the roster, or None with a word to the user."""
+        person_id = self.query_one(RosterPane).selected()
+        person = self.station.person(person_id) if person_id else None
+        if person is None:
+            self.notify("select a person in the roster first", severity="warning")
+        return person
+
+    def action_mark(self) -> None:
+        person = self.selected_person()
+        if person is not None:
+            screen = MarkScreen(person.name, self.access(), self.guarded(partial(self._mark, person.id)),
+                                self.station.statuses)
+            self.push_screen(screen, self._marked)
+
+    def _mark(self, person_id: str, request):
+        return self.station.mark(person_id, request.status, request.reason, request.pin)
+
+    def _marked(self, done) -> None:
+        if done:
+            self.refresh_panes()
+
+    def action_delete(self) -> None:
+        person = self.selected_person()
+        if person is not None:
+            screen = RemoveScreen(person, self.access(), self.guarded(partial(self._remove, person.id)))
+            self.push_screen(screen, self._removed)
+
+    def _remove(self, person_id: str, request):
+        return request.erase, self.station.remove_person(person_id, request.erase, request.pin)
+
+    def _removed(self, removed) -> None:
+        if removed is None:
+            return
+        erased, person = removed
+        done = "erased with all their records" if erased else "removed; their records are kept"
+        self.notify(f"{person.name} ({person.id}) {done}")
+        if self.station.removal_leftovers:
+            self.notify("\n".join(self.station.removal_leftovers[:8]), severity="warning", timeout=30)
+        self.refresh_panes()
+
+    def action_import_roster(self) -> None:
+        self.push_screen(ImportScreen(self.access(), self.guarded(self._import_roster)), self._imported)
+
+    def _import_roster(self, request):
+        return self.station.import_roster(request.path, request.pin)  # photos are extracted: a while
+
+    def _imported(self, lines) -> None:
+        if lines is not None:
+            self.notify("\n".join(lines[:12]) or "nothing to change", timeout=12)
+            self.refresh_panes()
+
+    # -- the log: export, report, past sessions, timetable, audit
+
+    def action_export(self) -> None:
+        summary = self.station.summary(self.viewing_session)
+        label = summary.session.name if summary else "the latest session"
+        self.push_screen(ExportScreen(label, self.access(), self.guarded(self._export)), self._exported)
+
+    def _export(self, request, session_id: int | None = None):
+        session_id = session_id if session_id is not None else self.viewing_session
+        return self.station.export(request.options, session_id, request.date_from, request.date_to, request.pin)
+
+    def _exported(self, path) -> None:
+        if path:
+            self.notify(f"exported to {path}", timeout=10)
+
+    def action_report(self) -> None:
+        today = self.station.now().date()
+        self.push_screen(ReportScreen(self.station.report, self.station.groups(), today))
+
+    def action_history(self) -> None:
+        screen = PastSessionsScreen(self.station.sessions(), self.station.sessions, self.access,
+                                    self.guarded(self._void_session), self.guarded(self._edit_session),
+                                    self.station.groups())
+        self.push_screen(screen, self._history_choice)
+
+    def _void_session(self, request):
+        voided = self.station.void_session(request.session_id, request.reason, request.pin)
+        self.call_from_thread(self.refresh_panes)
+        return voided
+
+    def _edit_session(self, request):
+        edit = self.station.edit_session(request.session_id, pin=request.pin, **request.changes)
+        self.call_from_thread(self.refresh_panes)
+        return edit
+
+    def _history_choice(self, choice) -> None:
+        if choice is None:
+            return
+        if choice.action == "show":
+            self.viewing_session = choice.session_id
+            self.refresh_panes()
+        else:
+            export = self.guarded(partial(self._export, session_id=choice.session_id))
+            self.push_screen(ExportScreen(f"session {choice.session_id}", self.access(), export), self._exported)
+
+    def action_timetable(self) -> None:
+        save = self.guarded(lambda request: self.station.save_timetable(request.slots, request.holidays,
+                                                                        request.pin))
+        self.push_screen(TimetableScreen(self.station.timetable, save, self.access, self.station.groups()))
+
+    def action_audit_log(self) -> None:
+        self.push_screen(AuditScreen(self.station.audit_entries, self.station.zone()))

@@ -1,0 +1,132 @@
+"""Enroll from the camera: who, capture, look at the samples, then save."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import Button, DataTable, Input, Static
+
+from faceattend_tui.station import CaptureSample, EnrollTarget, StationError
+from faceattend_tui.tui.messages import CaptureDone
+from faceattend_tui.tui.screens.base import Access, Dialog, Secret, Submit, pin_fields
+from faceattend_tui.tui.thumbnail import halfblock
+
+
+@dataclass(frozen=True)
+class EnrollRequest:
+    target: EnrollTarget
+    samples: tuple[CaptureSample, ...]
+    pin: Secret
+
+
+class EnrollScreen(Dialog):
+    """Who (someone on the roster, or a newcomer), capture, look at the samples, then save.
+
+    `capture` asks the station for a capture and returns its request id; the result comes back
+    as a CaptureDone message posted to this screen. `describe` says whom a typed name or id means;
+    `save` stores the samples: when it fails, the dialog stays open with the samples and says why.
+    Both raise StationError with a message to show.
+    """
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+r", "capture", "Capture"),
+                Binding("ctrl+s", "save", "Save")]
+
+    def __init__(self, access: Access, capture: Callable[[], str], describe: Callable[[EnrollTarget], str],
+                 save: Submit) -> None:
+        super().__init__(access, save)
+        self.request_capture = capture
+        self.describe = describe
+        self.request: str | None = None
+        self.samples: tuple[CaptureSample, ...] = ()
+
+    WIDE = True
+
+    def title_text(self) -> str:
+        return "Enroll from the camera"
+
+    def body(self) -> ComposeResult:
+        yield Input(placeholder="name, or the id of someone on the roster", id="name")
+        with Horizontal(classes="fields"):
+            yield Input(placeholder="newcomer's id (optional)", id="person-id")
+            yield Input(placeholder="groups, separated by ; (optional)", id="groups")
+        yield Static("", id="enroll-who")
+        yield Static("Ask the person to look at the camera, then capture (3 s).", id="enroll-hint")
+        with Horizontal(id="enroll-body"):
+            yield Static("", id="thumb")
+            table = DataTable(id="samples", cursor_type="row")
+            table.add_columns("#", "Quality", "Size", "Sharpness", "Frontal")
+            yield table
+        yield from pin_fields(self.access)
+
+    def foot(self) -> ComposeResult:
+        yield Horizontal(Button("Capture", id="capture"), Button("Save", variant="primary", id="ok", disabled=True),
+                         Button("Cancel", id="cancel"), classes="buttons")
+
+    def target(self) -> EnrollTarget:
+        text = self.query_one("#name", Input).value.strip()
+        groups = tuple(g.strip() for g in self.query_one("#groups", Input).value.split(";") if g.strip())
+        return EnrollTarget(text, self.query_one("#person-id", Input).value.strip(), groups)
+
+    @on(Input.Changed, "#name, #person-id")  # the PIN and the groups do not change whom it is for
+    def who_changed(self) -> None:
+        target = self.target()
+        self.query_one("#enroll-who", Static).update(Text(self.describe(target) if target.name else ""))
+
+    @on(Input.Submitted)
+    def field_submitted(self, event: Input.Submitted) -> None:
+        """Enter captures; in the PIN field, once there are samples, it saves them."""
+        if event.input.id == "pin" and self.samples:
+            self.action_save()
+        else:
+            self.action_capture()
+
+    @on(Button.Pressed, "#capture")
+    def action_capture(self) -> None:
+        if self.working:
+            return  # the samples are being saved
+        if not self.target().name:
+            self.error("type the person's name first")
+            return
+        try:
+            self.request = self.request_capture()
+        except StationError as exc:
+            self.error(str(exc))
+            return
+        self.query_one("#capture", Button).disabled = True
+        self.query_one("#enroll-hint", Static).update("capturing... keep looking at the camera")
+        self.error("")
+
+    @on(CaptureDone)
+    def show_capture(self, message: CaptureDone) -> None:
+        result = message.update.result
+        if result.request != self.request:
+            return  # not ours, or shown already
+        self.request = None
+        self.samples = result.samples
+        self.query_one("#capture", Button).disabled = False
+        table = self.query_one("#samples", DataTable)
+        table.clear()
+        for i, s in enumerate(self.samples, start=1):
+            table.add_row(str(i), f"{s.quality:.2f}", f"{s.size} px", f"{s.sharpness:.0f}", f"{s.frontality:.2f}")
+        self.query_one("#ok", Button).disabled = not self.samples
+        if self.samples:
+            self.query_one("#thumb", Static).update(halfblock(self.samples[0].photo_jpeg, width=12))
+        hint = result.message or f"{len(self.samples)} samples; press Save to enroll {self.target().name}"
+        if result.match and result.match.name not in (self.target().name, self.target().person_id):
+            self.error(f"warning: this face already looks like {result.match.name} ({result.match.similarity:.2f})")
+        self.query_one("#enroll-hint", Static).update(Text(hint))
+
+    @on(Button.Pressed, "#ok")
+    def action_save(self) -> None:
+        if self.working:
+            return
+        if not self.samples:
+            self.error("capture first (enter, or ctrl+r)")
+            return
+        self.finish(EnrollRequest(self.target(), self.samples, self.pin()))  # refused: the samples stay

@@ -1,0 +1,60 @@
+"""Export attendance: the format, and the session shown or a date range."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from rich.markup import escape
+from textual import on
+from textual.app import ComposeResult
+from textual.widgets import Button, Checkbox, Input, RadioButton, RadioSet, Static
+
+from faceattend_tui.station import ExportOptions
+from faceattend_tui.tui.screens.base import Access, Dialog, Secret, Submit, parse_day, pin_fields
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    options: ExportOptions
+    date_from: date | None
+    date_to: date | None
+    pin: Secret
+
+
+class ExportScreen(Dialog):
+    """Format and scope: the session shown, or a date range."""
+
+    OK = "Export"
+
+    def __init__(self, session_label: str, access: Access, submit: Submit | None = None) -> None:
+        super().__init__(access, submit)
+        self.session_label = session_label
+
+    def title_text(self) -> str:
+        return "Export attendance"
+
+    def body(self) -> ComposeResult:
+        with RadioSet(id="format"):
+            yield RadioButton("CSV", value=True, id="csv")
+            yield RadioButton("JSON", id="json")
+        yield Checkbox("CSV for Excel (byte-order mark)", value=True, id="bom")
+        yield Static(f"Session: {escape(self.session_label)}, or a date range:")
+        yield Input(placeholder="from YYYY-MM-DD (optional)", id="from")
+        yield Input(placeholder="to YYYY-MM-DD (optional)", id="to")
+        yield from pin_fields(self.access)
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#ok")
+    def submit(self) -> None:
+        if self.working:
+            return
+        fmt = "json" if self.query_one("#json", RadioButton).value else "csv"
+        try:
+            start = parse_day(self.query_one("#from", Input).value)
+            end = parse_day(self.query_one("#to", Input).value)
+        except ValueError:
+            self.error("dates as YYYY-MM-DD")
+            return
+        options = ExportOptions(fmt, self.query_one("#bom", Checkbox).value)
+        self.finish(ExportRequest(options, start or end, end or start, self.pin()))

@@ -1,0 +1,153 @@
+"""Past sessions: show one in the session pane, export, edit or void it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import Button, DataTable, Static
+
+from faceattend_tui.station import printable
+from faceattend_tui.tui.screens.base import Access, Dialog, Submit
+from faceattend_tui.tui.screens.detail import DetailScreen
+from faceattend_tui.tui.screens.session_edit import EditSessionScreen, VoidScreen, session_state, session_when
+
+
+@dataclass(frozen=True)
+class HistoryChoice:
+    action: str  # "show" or "export"
+    session_id: int
+
+
+class PastSessionsScreen(Dialog):
+    """All sessions; enter shows one in the session pane, x exports it, e edits it, v voids it.
+
+    Voided sessions stay listed, greyed and marked "voided" (they are left out of reports).
+    With `void` and `edit` callbacks (guarded station calls), those dialogs open over this list,
+    which then shows the sessions again from `reload`."""
+
+    BINDINGS = [Binding("escape", "cancel", "Close"), Binding("enter", "choose", "Show"),
+                Binding("x", "export", "Export"), Binding("e", "edit", "Edit"), Binding("v", "void", "Void")]
+
+    def __init__(self, sessions: list, reload: Callable[[], list] | None = None,
+                 access: Callable[[], Access] | None = None, void: Submit | None = None,
+                 edit: Submit | None = None, groups: list[str] | None = None) -> None:
+        super().__init__()
+        self.sessions = sessions
+        self.reload, self.current_access = reload, access or Access
+        self.void_with, self.edit_with, self.groups = void, edit, groups or []
+
+    WIDE = True
+
+    def title_text(self) -> str:
+        return "Sessions (enter: show · x: export · e: edit · v: void · esc: close)"
+
+    def body(self) -> ComposeResult:
+        table = DataTable(id="sessions", cursor_type="row", zebra_stripes=True)
+        table.add_columns("Id", "Name", "For", "Started", "Ended", "State")
+        yield table
+        yield Static("", id="sessions-note")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.fill()
+
+    def fill(self, select: int | None = None) -> None:
+        table = self.query_one("#sessions", DataTable)
+        table.clear()
+        for s in self.sessions:
+            ended = f"{s.ended_at:%Y-%m-%d %H:%M}" if s.ended_at else "running"
+            style = "dim strike" if s.voided else ""
+            cells = (str(s.id), printable(s.name), printable(s.audience), session_when(s), ended, session_state(s))
+            table.add_row(*(Text(c, style=style) for c in cells), key=str(s.id))
+        if select is not None and str(select) in table.rows:
+            table.move_cursor(row=table.get_row_index(str(select)))
+
+    def foot(self) -> ComposeResult:
+        yield Horizontal(Button("Show", variant="primary", id="show"), Button("Export", id="export"),
+                         Button("Edit", id="edit"), Button("Void", id="void"),
+                         Button("Close", id="cancel"), classes="buttons")
+
+    @on(Button.Pressed, "#show")
+    def show_pressed(self) -> None:
+        self._choose("show")
+
+    @on(Button.Pressed, "#export")
+    def export_pressed(self) -> None:
+        self._choose("export")
+
+    def _current(self) -> int | None:
+        table = self.query_one(DataTable)
+        if table.row_count == 0:
+            return None
+        return int(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+
+    def _session(self):
+        session_id = self._current()
+        session = next((s for s in self.sessions if s.id == session_id), None)
+        if session is None:
+            self.error("no session to choose")
+        return session
+
+    @on(DataTable.RowSelected)
+    def action_choose(self) -> None:
+        self._choose("show")
+
+    def action_export(self) -> None:
+        self._choose("export")
+
+    def _choose(self, action: str) -> None:
+        session_id = self._current()
+        self.dismiss(None if session_id is None else HistoryChoice(action, session_id))
+
+    @on(Button.Pressed, "#void")
+    def action_void(self) -> None:
+        session = self._session()
+        if session is None or self.void_with is None:
+            return
+        if session.voided:
+            self.error(f"session {session.id} was voided by {session.voided_by}: {session.void_reason}")
+            return
+        if session.active:
+            self.error(f"session {session.id} is running; stop it (s) before voiding it")
+            return
+        self.app.push_screen(VoidScreen(session, self.current_access(), self.void_with), self.voided)
+
+    def voided(self, session) -> None:
+        if session:
+            self.refill(session.id)
+            self.note(f"session {session.id} {session.name!r} voided: kept, and left out of reports")
+
+    @on(Button.Pressed, "#edit")
+    def action_edit(self) -> None:
+        session = self._session()
+        if session is None or self.edit_with is None:
+            return
+        screen = EditSessionScreen(session, self.groups, self.current_access(), self.edit_with)
+        self.app.push_screen(screen, partial(self.edited, session))
+
+    def edited(self, session, edit) -> None:
+        if edit is None:
+            return
+        self.refill(session.id)
+        if not edit.changed:
+            self.note(f"session {session.id}: nothing changed")
+            return
+        self.note(f"session {session.id}: {len(edit.changed)} changes")
+        lines = [("", line) for line in edit.changed]
+        self.app.push_screen(DetailScreen(f"Session {session.id} edited: what changed", lines))
+
+    def refill(self, select: int) -> None:
+        if self.reload is not None:
+            self.sessions = self.reload()
+        self.fill(select)
+
+    def note(self, text: str) -> None:
+        self.error("")
+        self.query_one("#sessions-note", Static).update(Text(text, style="bold"))

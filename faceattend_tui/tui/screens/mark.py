@@ -1,0 +1,51 @@
+"""Mark one person by hand, with a reason; the camera's record stays beside it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual import on
+from textual.app import ComposeResult
+from textual.widgets import Button, Input, RadioButton, RadioSet
+
+from faceattend_tui.tui.screens.base import Access, Dialog, Secret, Submit, pin_fields
+
+
+@dataclass(frozen=True)
+class MarkRequest:
+    status: str
+    reason: str
+    pin: Secret
+
+
+class MarkScreen(Dialog):
+    """Manual mark of one person, with a reason; the camera's record stays beside it."""
+
+    OK = "Mark"
+
+    def __init__(self, person: str, access: Access, submit: Submit | None = None,
+                 statuses: tuple[str, ...] = ("present", "late", "absent")) -> None:
+        super().__init__(access, submit)
+        self.person, self.statuses = person, statuses
+
+    def title_text(self) -> str:
+        return f"Mark {self.person}"
+
+    def body(self) -> ComposeResult:
+        with RadioSet(id="status"):  # present, late, absent, then the absence codes (excused, sick ...)
+            for number, status in enumerate(self.statuses):
+                yield RadioButton(status, value=number == 0, id=f"status-{status}")
+        yield Input(placeholder="reason (required)", id="reason")
+        yield from pin_fields(self.access)
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#ok")
+    def submit(self) -> None:
+        if self.working:
+            return
+        reason = self.query_one("#reason", Input).value.strip()
+        if not reason:
+            self.error("a reason is required")
+            return
+        status = next(s for s in self.statuses if self.query_one(f"#status-{s}", RadioButton).value)
+        self.finish(MarkRequest(status, reason, self.pin()))

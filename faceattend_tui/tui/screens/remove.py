@@ -1,0 +1,44 @@
+"""Take someone off the roster: they left (records kept), or an erasure request (everything goes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual import on
+from textual.app import ComposeResult
+from textual.widgets import Button, Input, RadioButton, RadioSet, Static
+
+from faceattend_tui.station import Person
+from faceattend_tui.tui.screens.base import Access, Dialog, Secret, Submit, pin_fields
+
+
+@dataclass(frozen=True)
+class RemoveRequest:
+    erase: bool  # an erasure request: records go too
+    pin: Secret
+
+
+class RemoveScreen(Dialog):
+    """Take someone off the roster: they left (records kept), or an erasure request (everything goes)."""
+
+    OK = "Remove"
+
+    def __init__(self, person: Person, access: Access, submit: Submit | None = None) -> None:
+        super().__init__(access, submit)
+        self.person = person
+
+    def title_text(self) -> str:
+        return f"Remove {self.person.name} ({self.person.id})"
+
+    def body(self) -> ComposeResult:
+        with RadioSet(id="how"):
+            yield RadioButton("They left: attendance records kept", value=True, id="leave")
+            yield RadioButton("Erasure request: records deleted too", id="erase")
+        yield Static("Either way their photos and templates are deleted and they are no longer recognised. "
+                     "An erasure also removes them from every past session; it cannot be undone.")
+        yield from pin_fields(self.access)
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#ok")
+    def submit(self) -> None:
+        self.finish(RemoveRequest(self.query_one("#erase", RadioButton).value, self.pin()))

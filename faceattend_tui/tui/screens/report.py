@@ -1,0 +1,89 @@
+"""The attendance report: a chart per session and the people below a chosen rate."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import Button, DataTable, Input, Select, Static
+from textual_plotext import PlotextPlot
+
+from faceattend_tui.station import Report
+from faceattend_tui.tui.screens.base import EVERYONE, Dialog, group_options, parse_day
+
+
+class ReportScreen(Dialog):
+    """Attendance over a date range: a chart per session and the people below a chosen rate."""
+
+    BINDINGS = [Binding("escape", "cancel", "Close")]
+
+    def __init__(self, build: Callable[[date, date, str | None], Report], groups: list[str], today: date) -> None:
+        super().__init__()
+        self.build, self.groups, self.today = build, groups, today
+
+    WIDE = True
+
+    def title_text(self) -> str:
+        return "Attendance report (enter: update, esc: close)"
+
+    def body(self) -> ComposeResult:
+        yield Static("from, to, and the rate (%) under which people are listed:")
+        with Horizontal(classes="fields"):
+            yield Input(str(self.today - timedelta(days=30)), placeholder="from YYYY-MM-DD", id="from")
+            yield Input(str(self.today), placeholder="to YYYY-MM-DD", id="to")
+            yield Input("80", placeholder="rate %", id="rate")
+        yield Select(group_options(self.groups), value=EVERYONE, allow_blank=False, id="group", prompt="for")
+        yield Static("", id="below-title")  # the list first: on a small terminal the chart scrolls, not the names
+        table = DataTable(id="below", cursor_type="row", zebra_stripes=True)
+        table.add_columns("Id", "Name", "Expected", "Came", "Rate")
+        yield table
+        yield PlotextPlot(id="chart")
+
+    def foot(self) -> ComposeResult:
+        yield Horizontal(Button("Close", id="cancel"), classes="buttons")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.update_report()
+
+    @on(Input.Submitted)
+    @on(Select.Changed)
+    def update_report(self) -> None:
+        try:
+            start = parse_day(self.query_one("#from", Input).value) or self.today - timedelta(days=30)
+            end = parse_day(self.query_one("#to", Input).value) or self.today
+            rate = float(self.query_one("#rate", Input).value or 80) / 100
+        except ValueError:
+            self.error("dates as YYYY-MM-DD, the rate as a number of percent")
+            return
+        group = self.query_one("#group", Select).value
+        try:
+            report = self.build(start, end, None if group == EVERYONE else group)
+        except Exception as exc:  # noqa: BLE001 - shown in the dialog, the station keeps running
+            self.error(str(exc))
+            return
+        self.error("")
+        self.show(report, rate)
+
+    def show(self, report: Report, rate: float) -> None:
+        plot = self.query_one("#chart")
+        plt = plot.plt
+        plt.clear_data()
+        rates = [round(100 * (line.rate or 0)) for line in report.sessions]
+        labels = [f"{line.session.started_at:%m-%d} {line.session.name}"[:14] for line in report.sessions]
+        if rates:
+            plt.bar(labels, rates)
+        plt.title(f"attended, % per session ({len(rates)} sessions)")
+        plt.ylim(0, 100)
+        plot.refresh()
+        below = report.below(rate)
+        self.query_one("#below-title", Static).update(f"{len(below)} people below {rate:.0%}")
+        table = self.query_one("#below", DataTable)
+        table.clear()
+        for line in below:
+            table.add_row(line.person.id, line.person.name, str(line.counts.total), str(line.counts.attended),
+                          f"{line.rate:.0%}")

@@ -1,0 +1,139 @@
+"""Correct a past session: void it (kept, left out of reports), or edit its name, group or late after."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual import on
+from textual.app import ComposeResult
+from textual.widgets import Button, Input, Select, Static
+
+from faceattend_tui.tui.screens.base import (
+    EVERYONE,
+    Access,
+    Dialog,
+    Secret,
+    Submit,
+    group_options,
+    parse_minutes,
+    pin_fields,
+)
+
+
+@dataclass(frozen=True)
+class VoidRequest:
+    session_id: int
+    reason: str
+    pin: Secret
+
+
+@dataclass(frozen=True)
+class EditRequest:
+    session_id: int
+    changes: dict  # only the fields changed: name, group (None: everyone), late_after (None: nobody late)
+    pin: Secret
+
+
+def session_when(session) -> str:
+    return f"{session.started_at:%Y-%m-%d %H:%M}"
+
+
+def session_state(session) -> str:
+    if session.voided:
+        return "voided"
+    return "running" if session.active else "done"
+
+
+class VoidScreen(Dialog):
+    """Void a finished session: kept with who voided it and why, left out of reports."""
+
+    OK = "Void"
+
+    def __init__(self, session, access: Access, submit: Submit | None = None) -> None:
+        super().__init__(access, submit)
+        self.session = session
+
+    def title_text(self) -> str:
+        return f"Void session {self.session.id} {self.session.name!r} ({session_when(self.session)})"
+
+    def body(self) -> ComposeResult:
+        yield Static("The session is kept, with who voided it and why, and left out of reports and exports "
+                     "of a date range.", classes="note")
+        yield Input(placeholder="reason (required)", id="void-reason")
+        yield from pin_fields(self.access)
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#ok")
+    def submit(self) -> None:
+        if self.working:
+            return
+        reason = " ".join(self.query_one("#void-reason", Input).value.split())
+        if not reason:
+            self.error("a reason is required")
+            return
+        self.finish(VoidRequest(self.session.id, reason, self.pin()))
+
+
+class EditSessionScreen(Dialog):
+    """Correct a past session: its name, who it was for, late after; statuses are worked out again."""
+
+    OK = "Save"
+
+    def __init__(self, session, groups: list[str], access: Access, submit: Submit | None = None) -> None:
+        super().__init__(access, submit)
+        self.session = session
+        self.groups = list(groups)
+        if session.group and session.group not in self.groups:
+            self.groups.append(session.group)
+
+    def title_text(self) -> str:
+        return f"Edit session {self.session.id} ({session_when(self.session)})"
+
+    def body(self) -> ComposeResult:
+        late = self.session.late_after_minutes
+        yield Static("name:", classes="label")
+        yield Input(self.session.name, placeholder="session name", id="edit-name")
+        yield Static("late after N minutes (empty: nobody is late):", classes="label")
+        yield Input("" if late is None else f"{late:g}", placeholder="late after N minutes", id="edit-late")
+        yield Static("for (enter opens the list of groups):", classes="label")
+        yield Select(group_options(self.groups), value=self.session.group or EVERYONE, allow_blank=False,
+                     id="edit-group", prompt="for")
+        yield from pin_fields(self.access)
+
+    def first_field(self):
+        return self.query_one("#edit-name", Input)  # filled in: typing starts at the top, not at the PIN
+
+    def changes(self) -> dict:
+        """The fields that differ from the session; ValueError with the words to show."""
+        changes: dict = {}
+        name = " ".join(self.query_one("#edit-name", Input).value.split())
+        if not name:
+            raise ValueError("the session needs a name")
+        if name != self.session.name:
+            changes["name"] = name
+        try:
+            late = parse_minutes(self.query_one("#edit-late", Input).value)
+        except ValueError:
+            raise ValueError("late after: a number of minutes, 0 or more (or empty: nobody is late)") from None
+        if late != self.session.late_after_minutes:
+            changes["late_after"] = late
+        group = self.query_one("#edit-group", Select).value
+        group = None if group == EVERYONE else str(group)
+        if group != self.session.group:
+            changes["group"] = group
+        return changes
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#ok")
+    def submit(self) -> None:
+        if self.working:
+            return
+        try:
+            changes = self.changes()
+        except ValueError as exc:
+            self.error(str(exc))
+            return
+        if not changes:
+            self.error("nothing changed: change the name, the group or late after")
+            return
+        self.finish(EditRequest(self.session.id, changes, self.pin()))

@@ -1,0 +1,65 @@
+"""Start a session: its name, who it is for and an optional 'late after N minutes'."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual import on
+from textual.app import ComposeResult
+from textual.widgets import Button, Input, Select, Static
+
+from faceattend_tui.tui.screens.base import (
+    EVERYONE,
+    Access,
+    Dialog,
+    Secret,
+    Submit,
+    group_options,
+    parse_minutes,
+    pin_fields,
+)
+
+
+@dataclass(frozen=True)
+class SessionRequest:
+    name: str
+    late_after: float | None
+    group: str | None
+    pin: Secret
+
+
+class StartSessionScreen(Dialog):
+    """Name, who it is for (a group or everyone) and an optional 'late after N minutes'."""
+
+    OK = "Start"
+
+    def __init__(self, access: Access, groups: list[str], submit: Submit | None = None) -> None:
+        super().__init__(access, submit)
+        self.groups = groups
+
+    def title_text(self) -> str:
+        return "Start a session"
+
+    def body(self) -> ComposeResult:
+        yield Input(placeholder="session name, e.g. Physics 101", id="name")
+        yield Input(placeholder="late after N minutes (optional)", id="late")
+        yield Static("for (enter opens the list of groups):", classes="label")
+        yield Select(group_options(self.groups), value=EVERYONE, allow_blank=False, id="group", prompt="for")
+        yield from pin_fields(self.access)
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#ok")
+    def submit(self) -> None:
+        if self.working:
+            return
+        name = self.query_one("#name", Input).value.strip()
+        if not name:
+            self.error("the session needs a name")
+            return
+        try:
+            late = parse_minutes(self.query_one("#late", Input).value)
+        except ValueError:
+            self.error("late after: a number of minutes, 0 or more (or empty)")
+            return
+        group = self.query_one("#group", Select).value
+        self.finish(SessionRequest(name, late, None if group == EVERYONE else group, self.pin()))

@@ -23,7 +23,7 @@ from faceattend_tui.errors import FaceattendError
 CONFIG_NAME = "faceattend.toml"
 ENV_PREFIX = "FACEATTEND_"
 IMAGES_DIR = "database_image"
-LIVENESS_MODES = ("off", "blink")
+LIVENESS_MODES = ("off", "blink", "auto")
 PREVIEW_MODES = ("window", "fullscreen", "off")
 TENSORS_DIR = "database_tensor"
 MODELS_DIR = "models"
@@ -120,8 +120,8 @@ class Settings:
     cohort_weight: float = setting(0.75, "share of the level above the floor taken off the cosine (0: plain)",
                                    within=SHARE)
     # trust at the door
-    liveness: str = setting("off", "a face checks in only after a sign of life: off, or blink (a photo cannot blink)",
-                            LIVENESS_MODES)
+    liveness: str = setting("off", "a face checks in only after a sign of life: off, blink, or auto "
+                            "(a blink or a small head turn; a photo can do neither)", LIVENESS_MODES)
     landmarks: str = setting("landmarks_2d106", "106-point landmark model for liveness: a registry name or .onnx file")
     # the door display (the window on the station's screen)
     preview: str = setting("window", "the door display: in a window, full screen, or off",

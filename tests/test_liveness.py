@@ -16,6 +16,8 @@ from faceattend_tui.live.liveness import (
     BLINK,
     BLINK_OR_TURN,
     CLOSER,
+    NOSE_TIP,
+    PLANE,
     RECOMMENDED,
     TURN,
     Frame,
@@ -23,10 +25,13 @@ from faceattend_tui.live.liveness import (
     Observation,
     apply_homography,
     assess,
+    depth_between,
     eye_openness,
     find_blink,
+    find_speech,
     fit_homography,
     foreshortening,
+    mouth_openness,
     planarity,
     polygon_area,
 )
@@ -317,9 +322,9 @@ def test_a_dip_while_the_face_moves_fast_is_not_a_blink():
     """A print swept across the camera blurs; its eyes may read shut for a frame."""
     dip = np.full((8, 2), 0.05)
     dip[4] = 0.01
-    sweep = np.arange(8) * 0.1  # 0.1 eye widths a frame: 1.5 eye widths a second
+    sweep = np.arange(8) * 0.5  # 0.5 eye widths a frame: 7.5 eye widths a second
     assert find_blink(still_frames(dip, sweep), RULES) is None
-    drift = np.arange(8) * 0.02
+    drift = np.arange(8) * 0.1  # a person moving while talking (real clips: up to a few eye widths a second)
     assert find_blink(still_frames(dip, drift), RULES) is not None
 
 
@@ -350,3 +355,74 @@ def test_rules_refuse_inconsistent_values():
         dataclasses.replace(RULES, blink_ratio=0.9, open_ratio=0.8)
     with pytest.raises(ValueError, match="parallax_min"):
         dataclasses.replace(RULES, parallax_min=0.5)
+
+
+# --- depth and speech (the "auto" choice) ---------------------------------------------------------
+
+DEPTH = dataclasses.replace(RECOMMENDED, evidence="depth")
+AUTO = dataclasses.replace(RECOMMENDED, evidence="auto")
+
+
+def frame_of(points: np.ndarray, time: float = 0.0) -> Frame:
+    eye = float(np.linalg.norm(five_points(points)[1] - five_points(points)[0]))
+    return Frame(time, points[list(RIGID)], eye, eye_openness(points), points[list(PLANE)], points[NOSE_TIP],
+                 five_points(points), mouth_openness(points))
+
+
+def test_the_nose_leaves_the_face_plane_when_a_head_turns_but_never_on_a_picture():
+    front = hm.project(hm.head(), DISTANCE)
+    for yaw, pitch in ((10, 0), (0, 10), (-8, 6)):
+        turned = hm.project(hm.head() @ hm.rotation(yaw, pitch, 0).T, DISTANCE)
+        seen = depth_between(frame_of(front), frame_of(turned))
+        assert seen.parallax > RECOMMENDED.depth_min and seen.agreement > 0.99
+        assert seen.tilt < 0.06  # a 10-degree turn barely foreshortens the face; a tilted picture does
+    sheet = hm.picture(front, hm.FOCAL / DISTANCE)
+    for pose in ((40, 0, 0), (0, 35, 20), (25, -25, 60)):
+        moved = hm.project(sheet @ hm.rotation(*pose).T + [0.5, -0.3, 0.0], DISTANCE * 0.8)
+        assert depth_between(frame_of(hm.project(sheet, DISTANCE)), frame_of(moved)).parallax < 1e-6
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_a_flat_card_moving_in_3d_shows_no_depth(seed):
+    rng = np.random.default_rng(200 + seed)
+    clip = picture_clip(random_sheet_motion(rng, 6.0), rng)
+    for rules in (DEPTH, AUTO):
+        verdict = assess(clip, rules)
+        assert not verdict.live and verdict.evidence.depth_time is None
+
+
+@pytest.mark.parametrize("axis", [0, 1])
+def test_a_head_turning_or_nodding_a_little_shows_depth(axis):
+    rng = np.random.default_rng(31 + axis)
+    t = np.arange(int(3 * FPS)) / FPS
+    angle = 10 * np.sin(2 * np.pi * 0.4 * t)
+    poses = [(a, 0.0, 0.0) if axis == 0 else (0.0, a, 0.0) for a in angle]
+    verdict = assess(head_clip(poses, rng), DEPTH)
+    assert verdict.live and verdict.evidence.depth > RECOMMENDED.depth_min
+    assert assess(head_clip(poses, rng), AUTO).waiting_for is None
+
+
+def test_a_still_head_shows_no_depth_and_auto_asks_for_a_blink():
+    verdict = assess(head_clip(still_poses(3.0), np.random.default_rng(5)), AUTO)
+    assert not verdict.live and verdict.waiting_for == BLINK
+
+
+def test_a_mouth_that_opens_and_closes_is_speech_a_still_one_is_not():
+    base = hm.project(hm.head(), DISTANCE)
+    frames = []
+    for i in range(20):
+        points = base.copy()
+        opening = 0.3 * hm.FOCAL / DISTANCE * max(0.0, np.sin(np.pi * i / 5))
+        points[[60, 57, 54]] += [0.0, opening]  # the lower inner lip drops
+        frames.append(frame_of(points, i / FPS))
+    found = find_speech(frames, RECOMMENDED)
+    assert found is not None and found[1] >= RECOMMENDED.mouth_range
+    assert find_speech([frame_of(base, i / FPS) for i in range(20)], RECOMMENDED) is None
+    assert find_speech(frames[: RECOMMENDED.mouth_min_frames - 1], RECOMMENDED) is None
+
+
+def test_a_blink_or_a_turn_each_make_auto_live():
+    rng = np.random.default_rng(8)
+    blink = head_clip(still_poses(3.0), rng, eyes=blink_eyes(3.0, 1.5))
+    assert assess(blink, AUTO).live
+    assert assess(head_clip(turn_poses(3.0, 12), rng), AUTO).live

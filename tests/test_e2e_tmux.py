@@ -95,6 +95,7 @@ def station_command(data: Path) -> str:
     return f"env -u COLUMNS -u LINES {exe} demo --no-preview --data {data}"
 
 
+@pytest.mark.slow
 def test_demo_session_kill_resume_stop_and_export(terminal, tmp_path, models_dir):
     data = tmp_path / "station"
     terminal.start(station_command(data))
@@ -147,6 +148,7 @@ def ssh_window(tmp_path):
     term.close()
 
 
+@pytest.mark.slow
 def test_an_80x24_window_shows_what_matters_and_enrolls(ssh_window, tmp_path, models_dir):
     data = tmp_path / "station"
     ssh_window.start(station_command(data))

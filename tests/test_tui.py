@@ -107,6 +107,7 @@ async def until(pilot, condition, tries: int = 50) -> None:
     raise AssertionError("the screen never showed the expected state")
 
 
+@pytest.mark.slow
 async def test_session_checkins_roster_and_stop(station, tmp_path):
     app = StationApp(station)
     async with app.run_test(size=SIZE) as pilot:
@@ -127,6 +128,7 @@ async def test_session_checkins_roster_and_stop(station, tmp_path):
     assert (tmp_path / "attendance.json").is_file()
 
 
+@pytest.mark.slow
 async def test_filter_help_tab_and_quit_guard(station):
     app = StationApp(station)
     async with app.run_test(size=SIZE) as pilot:
@@ -145,6 +147,7 @@ async def test_filter_help_tab_and_quit_guard(station):
         assert app.is_running
 
 
+@pytest.mark.slow
 async def test_export_from_the_keyboard_writes_the_sheet(station, tmp_path):
     app = StationApp(station)
     async with app.run_test(size=SIZE) as pilot:
@@ -167,6 +170,7 @@ def capture_event(station: Station) -> ev.CaptureResult:
                             match=ev.MatchHint(name="Ann Lee", similarity=0.41))
 
 
+@pytest.mark.slow
 async def test_enroll_from_the_camera_and_delete(station, tmp_path):
     station.worker.ready()
     app = StationApp(station)
@@ -198,6 +202,7 @@ TERMINALS = [(80, 24), (100, 30), (160, 48)]  # an SSH window as it opens, a bit
 
 
 @pytest.mark.parametrize("size", TERMINALS, ids=lambda size: f"{size[0]}x{size[1]}")
+@pytest.mark.slow
 def test_main_screen_snapshot(station, snap_compare, size):
     async def run_before(pilot) -> None:
         await start_session(pilot, "Physics 101", late="10")
@@ -213,6 +218,7 @@ def test_main_screen_snapshot(station, snap_compare, size):
 
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=lambda size: f"{size[0]}x{size[1]}")
+@pytest.mark.slow
 def test_enroll_dialog_snapshot(station, snap_compare, size):
     async def run_before(pilot) -> None:
         await pilot.press("e", *"Eva Holt", "enter")
@@ -225,6 +231,7 @@ def test_enroll_dialog_snapshot(station, snap_compare, size):
 
 
 @pytest.mark.parametrize("keys", ["question_mark", "s", "q"], ids=["help", "start", "quit"])
+@pytest.mark.slow
 def test_dialogs_fit_an_80x24_terminal(station, snap_compare, keys):
     async def run_before(pilot) -> None:
         if keys == "q":  # the quit question is longest while a session runs
@@ -258,6 +265,7 @@ async def test_a_failing_write_is_reported_and_the_station_keeps_serving(station
         assert rows == {"Ann Lee": "09:01:00", "Bob Marr": "09:02:00"}  # she keeps the time she came
 
 
+@pytest.mark.slow
 async def test_a_group_session_chosen_in_the_dialog_lists_its_members_only(station):
     app = StationApp(station)
     async with app.run_test(size=SIZE) as pilot:
@@ -276,6 +284,7 @@ async def test_a_group_session_chosen_in_the_dialog_lists_its_members_only(stati
         assert "present 1  late 0  absent 0" in str(app.query_one("#session-counts").render())
 
 
+@pytest.mark.slow
 async def test_the_report_screen_charts_sessions_and_lists_people_below_the_rate(station):
     app = StationApp(station)
     async with app.run_test(size=SIZE) as pilot:
@@ -296,6 +305,7 @@ async def test_the_report_screen_charts_sessions_and_lists_people_below_the_rate
         assert type(app.screen).__name__ == "Screen"
 
 
+@pytest.mark.slow
 async def test_a_refused_save_keeps_the_dialog_and_its_samples(station):
     station.worker.ready()
     app = StationApp(station)
@@ -325,6 +335,7 @@ async def test_enrolling_without_a_live_camera_says_why_at_once(station):
         assert not app.screen.query_one("#capture").disabled  # nothing waits for a capture that cannot come
 
 
+@pytest.mark.slow
 async def test_the_small_things_staff_notice(station, tmp_path):
     app = StationApp(station)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -428,6 +439,7 @@ async def test_enter_stops_the_session_and_says_so(station):
         await until(pilot, lambda: "session 'Physics' stopped" in screen_text(app))
 
 
+@pytest.mark.slow
 async def test_a_wrong_pin_keeps_the_dialog_with_the_reason_and_the_fields(station):
     with_pin(station)
     app = StationApp(station)
@@ -444,6 +456,7 @@ async def test_a_wrong_pin_keeps_the_dialog_with_the_reason_and_the_fields(stati
         assert station.active.name == "Physics" and station.active.late_after_minutes == 5
 
 
+@pytest.mark.slow
 async def test_a_staff_name_is_asked_beside_the_pin_and_remembered(station, monkeypatch):
     from faceattend_tui.attendance.security import Credentials
 
@@ -496,6 +509,7 @@ async def test_toasts_never_cover_a_dialogs_buttons_at_80x24(station):
 
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=lambda size: f"{size[0]}x{size[1]}")
+@pytest.mark.slow
 async def test_the_report_lists_its_people_on_screen(station, size):
     app = StationApp(station)
     async with app.run_test(size=size) as pilot:
@@ -512,6 +526,7 @@ async def test_the_report_lists_its_people_on_screen(station, size):
             assert name in text
 
 
+@pytest.mark.slow
 async def test_the_roster_counts_the_sessions_people_like_the_header(station):
     app = StationApp(station)
     async with app.run_test(size=SIZE) as pilot:
@@ -529,6 +544,7 @@ async def test_the_roster_counts_the_sessions_people_like_the_header(station):
         assert app.query_one("#roster").border_subtitle == "1/3 here"
 
 
+@pytest.mark.slow
 async def test_enter_on_a_person_shows_the_whole_reason_of_a_mark_at_80x24(station):
     reason = "excused: at the regional chemistry olympiad all day, letter from the head of year on file"
     app = StationApp(station)
@@ -554,6 +570,7 @@ async def test_enter_on_a_person_shows_the_whole_reason_of_a_mark_at_80x24(stati
         assert type(app.screen).__name__ == "Screen"
 
 
+@pytest.mark.slow
 async def test_enter_in_the_pin_saves_captured_samples(station):
     with_pin(station)
     station.worker.ready()
@@ -574,6 +591,7 @@ async def test_enter_in_the_pin_saves_captured_samples(station):
         assert [p.images for p in station.people() if p.name == "Eva Holt"] == [2]
 
 
+@pytest.mark.slow
 async def test_a_roster_import_that_fails_keeps_its_dialog_and_one_that_works_closes_it(station, tmp_path):
     app = StationApp(station)
     async with app.run_test(size=(80, 24)) as pilot:

@@ -62,6 +62,7 @@ async def stopped_session(pilot, station, late: str = "5") -> None:
 # -- the timetable
 
 
+@pytest.mark.slow
 async def test_a_slot_is_added_with_the_pin_and_bad_values_are_said_in_the_dialog(station):
     with_pin(station, PIN)
     app = StationApp(station)
@@ -98,6 +99,7 @@ async def test_a_slot_is_added_with_the_pin_and_bad_values_are_said_in_the_dialo
         assert "added Mon 08:00-09:00 Physics" in screen_text(app)
 
 
+@pytest.mark.slow
 async def test_an_overlap_refused_by_the_station_is_said_in_the_dialog(station):
     station.save_timetable([Slot("Physics", None, 1, time(8), time(9))])
     app = StationApp(station)
@@ -117,6 +119,7 @@ async def test_an_overlap_refused_by_the_station_is_said_in_the_dialog(station):
         assert [row[2] for row in rows(app, "#slots")] == ["Physics", "Chemistry"]
 
 
+@pytest.mark.slow
 async def test_slots_and_days_off_are_removed_and_added_from_the_keyboard(station):
     station.save_timetable([Slot("Physics", None, 1, time(8), time(9)), Slot("Choir", "3B", 3, time(15), time(16))])
     with_pin(station, PIN)
@@ -173,6 +176,7 @@ async def test_the_timetable_fits_the_terminal(station, size):
 # -- the audit log
 
 
+@pytest.mark.slow
 async def test_the_audit_log_lists_newest_first_filters_on_enter_and_asks_no_pin(station):
     with_pin(station, PIN)
     app = StationApp(station)
@@ -214,6 +218,7 @@ async def test_the_audit_log_lists_newest_first_filters_on_enter_and_asks_no_pin
 
 
 @pytest.mark.parametrize("size", BOTH, ids=size_ids)
+@pytest.mark.slow
 async def test_the_audit_log_fits_the_terminal(station, size):
     app = StationApp(station)
     async with app.run_test(size=size) as pilot:
@@ -227,6 +232,7 @@ async def test_the_audit_log_fits_the_terminal(station, size):
 # -- voiding and editing a past session
 
 
+@pytest.mark.slow
 async def test_editing_a_past_session_says_what_changed(station):
     with_pin(station, PIN)
     app = StationApp(station)
@@ -259,6 +265,7 @@ async def test_editing_a_past_session_says_what_changed(station):
         assert "session 1: 2 changes" in screen_text(app)
 
 
+@pytest.mark.slow
 async def test_a_session_is_voided_with_a_reason_and_marked_in_the_list(station):
     with_pin(station, PIN)
     app = StationApp(station)
@@ -291,6 +298,7 @@ async def test_a_session_is_voided_with_a_reason_and_marked_in_the_list(station)
         assert type(app.screen).__name__ == "PastSessionsScreen" and "a test run" in error_line(app)
 
 
+@pytest.mark.slow
 async def test_a_staff_account_may_not_void_and_the_dialog_says_so(station):
     add_account(station.store, "Kim", "admin", PIN, "setup")
     add_account(station.store, "Lou", "staff", "135792", "setup")
@@ -313,6 +321,7 @@ async def test_a_staff_account_may_not_void_and_the_dialog_says_so(station):
 
 
 @pytest.mark.parametrize("size", BOTH, ids=size_ids)
+@pytest.mark.slow
 async def test_the_void_and_edit_dialogs_fit_the_terminal(station, size):
     app = StationApp(station)
     async with app.run_test(size=size) as pilot:

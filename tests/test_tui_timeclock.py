@@ -381,3 +381,21 @@ async def test_a_bug_behind_a_dialog_is_said_as_an_internal_error_and_the_dialog
         await pilot.pause()
         assert "internal error while answering a dialog: KeyError" in screen_text(app)
         assert app.screen.query("#name")  # the dialog is still there, the station runs on
+
+
+async def test_in_work_mode_the_report_gives_each_persons_days_and_hours(station):
+    import dataclasses
+
+    from faceattend_tui.attendance.hours import PresenceBook
+
+    station.settings = dataclasses.replace(station.settings, mode="work")
+    station.presence = PresenceBook(station.store, station.name)
+    checkin(station, "Ann Lee", 1)  # in at 08:01, no session needed
+    checkin(station, "Ann Lee", 91)  # seen again an hour and a half later
+    app = StationApp(station)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause(0.5)
+        await pilot.press("r")
+        await pilot.pause()
+        table = app.screen.query_one("#hours")
+        assert [list(table.get_row_at(i)) for i in range(table.row_count)] == [["S1", "Ann Lee", "1", "1.50"]]

@@ -172,7 +172,8 @@ class DialogActions:
 
     def action_report(self) -> None:
         today = self.station.now().date()
-        self.push_screen(ReportScreen(self.station.report, self.station.groups(), today))
+        hours = self.station.hours if self.station.settings.mode == "work" else None
+        self.push_screen(ReportScreen(self.station.report, self.station.groups(), today, hours))
 
     def action_history(self) -> None:
         screen = PastSessionsScreen(self.station.sessions(), self.station.sessions, self.access,

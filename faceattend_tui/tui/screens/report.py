@@ -21,9 +21,10 @@ class ReportScreen(Dialog):
 
     BINDINGS = [Binding("escape", "cancel", "Close")]
 
-    def __init__(self, build: Callable[[date, date, str | None], Report], groups: list[str], today: date) -> None:
+    def __init__(self, build: Callable[[date, date, str | None], Report], groups: list[str], today: date,
+                 hours: Callable[[date, date, str | None], list[dict]] | None = None) -> None:
         super().__init__()
-        self.build, self.groups, self.today = build, groups, today
+        self.build, self.groups, self.today, self.hours = build, groups, today, hours  # hours: work mode only
 
     WIDE = True
 
@@ -41,6 +42,11 @@ class ReportScreen(Dialog):
         table = DataTable(id="below", cursor_type="row", zebra_stripes=True)
         table.add_columns("Id", "Name", "Expected", "Came", "Rate")
         yield table
+        if self.hours is not None:
+            yield Static("", id="hours-title")
+            hours = DataTable(id="hours", cursor_type="row", zebra_stripes=True)
+            hours.add_columns("Id", "Name", "Days", "Hours")
+            yield hours
         yield PlotextPlot(id="chart")
 
     def foot(self) -> ComposeResult:
@@ -68,6 +74,16 @@ class ReportScreen(Dialog):
             return
         self.error("")
         self.show(report, rate)
+        if self.hours is not None:
+            self.show_hours(self.hours(start, end, None if group == EVERYONE else group))
+
+    def show_hours(self, people: list[dict]) -> None:
+        """Work mode: the days each person was seen and their hours over the period."""
+        self.query_one("#hours-title", Static).update(f"hours over the period ({len(people)} people seen)")
+        table = self.query_one("#hours", DataTable)
+        table.clear()
+        for entry in people:
+            table.add_row(entry["id"], entry["name"], str(entry["days"]), f"{entry['hours']:.2f}")
 
     def show(self, report: Report, rate: float) -> None:
         plot = self.query_one("#chart")

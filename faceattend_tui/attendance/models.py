@@ -15,28 +15,34 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Literal, get_args
 
 from faceattend_tui.errors import InputError
 from faceattend_tui.text import is_word, plural  # noqa: F401 (plural: here for the layers above)
 
 from .common import from_iso, to_iso
 
-PRESENT = "present"
-LATE = "late"
-ABSENT = "absent"
-STATUSES = (PRESENT, LATE, ABSENT)
+KnownStatus = Literal["present", "late", "absent"]
+Status = str  # a KnownStatus, or an absence code (excused, sick ...): the codes are a setting
+PersonState = Literal["active", "left"]
+
+PRESENT: KnownStatus = "present"
+LATE: KnownStatus = "late"
+ABSENT: KnownStatus = "absent"
+STATUSES: tuple[KnownStatus, ...] = get_args(KnownStatus)
 DEFAULT_CODES = ("excused", "sick", "leave")
 
 
 def is_code(status: str) -> bool:
     """An absence code (a status beside present, late and absent); one no longer configured still loads."""
     return is_word(status) and status not in STATUSES
+
+
 NO_SESSION = "-"  # a roster person's state while no session runs
 
-ACTIVE = "active"
-LEFT = "left"
-PERSON_STATES = (ACTIVE, LEFT)
+ACTIVE: PersonState = "active"
+LEFT: PersonState = "left"
+PERSON_STATES: tuple[PersonState, ...] = get_args(PersonState)
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -131,7 +137,7 @@ class Person:
     created: datetime
     folder: str = ""  # under database_image/ and database_tensor/; "" while they have no photos
     groups: tuple[str, ...] = ()
-    state: str = ACTIVE
+    state: PersonState = ACTIVE
     left_at: datetime | None = None
     images: int = 0  # templates enrolled
 

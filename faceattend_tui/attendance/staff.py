@@ -16,6 +16,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal, get_args
 
 from faceattend_tui.errors import InputError
 
@@ -40,7 +41,9 @@ FAILURES_PREFIX = "staff_failures:"  # + account name: {"count": wrong PINs in a
 UNKNOWN = "?"  # the failure count shared by names that are no account
 LEGACY_ADMIN = "admin"  # the account today's single staff PIN becomes
 AUTOMATIC = ("station", "timetable")  # actors of what runs on its own; no account may take these names
-ROLES = ("viewer", "staff", "admin")  # each may do what those before it may
+Role = Literal["viewer", "staff", "admin"]
+Action = Literal["export", "session", "mark", "void", "people", "erase", "extract", "db", "timetable", "staff"]
+ROLES: tuple[Role, ...] = get_args(Role)  # each may do what those before it may
 UNCOUNTED_PAUSE = 2.0  # seconds a wrong PIN costs where the log cannot count it
 NAME = re.compile(r"^\w[\w.\- ]{0,31}$")
 
@@ -51,8 +54,8 @@ class NotAllowed(PinError):
 
 @dataclass(frozen=True)
 class Permission:
-    action: str
-    role: str  # the least role that may do it
+    action: Action
+    role: Role  # the least role that may do it
     what: str
 
 
@@ -81,14 +84,14 @@ def roles_table() -> str:
     return "\n".join(lines)
 
 
-def allowed(role: str, action: str) -> bool:
+def allowed(role: Role, action: Action) -> bool:
     return ROLES.index(role) >= ROLES.index(NEEDS[action])
 
 
 @dataclass(frozen=True)
 class Account:
     name: str
-    role: str
+    role: Role
     pin: str  # scrypt hash
     created: datetime | None = None
     by: str = ""

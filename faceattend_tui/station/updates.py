@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
 from faceattend_tui.attendance import (
     Counts,
@@ -57,6 +58,12 @@ class DatabaseUnreachable(StationError):
     """The shared database could not be reached while opening; trying again later may work."""
 
 
+# Why a recognised person was not recorded: no session runs, they are not on its list, a picture was
+# refused; or (work mode, no session) their day's first sighting.
+SightingReason = Literal["no session", "not on list", "picture refused", "in"]
+Severity = Literal["information", "warning", "error"]
+
+
 @dataclass
 class LiveState:
     camera: str = "starting"
@@ -91,7 +98,7 @@ class Sighting:
     name: str
     similarity: float
     time: datetime
-    reason: str  # "no session" or "not on list"
+    reason: SightingReason
     person_id: str = ""  # "" where the log does not know the face's folder
 
 
@@ -112,7 +119,7 @@ class LiveChanged:
 
     live: LiveState
     notice: str = ""
-    severity: str = "information"  # information, warning or error
+    severity: Severity = "information"
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import pytest
 from both_logs import BACKENDS, data_root, open_store
 from fakes import FakeClock
 
-from faceattend_tui.attendance import Attendance, build_report
+from faceattend_tui.attendance import Attendance, NothingToExport, build_report, choose_sessions
 from faceattend_tui.attendance.session_edit import edit_session, void_session
 from faceattend_tui.attendance.sessions import summarize
 from faceattend_tui.cli import main
@@ -62,6 +62,9 @@ def test_a_voided_session_is_kept_and_left_out_of_reports(data):
     assert attendance.store.session(1).voided  # kept
     assert build_report(attendance.store, date(2024, 9, 1), date(2024, 9, 30)).sessions == []
     assert len(build_report(attendance.store, date(2024, 9, 1), date(2024, 9, 30), voided=True).sessions) == 1
+    with pytest.raises(NothingToExport):  # a date range leaves it out too; by its id it is still written
+        choose_sessions(attendance.store, date_from=date(2024, 9, 1), date_to=date(2024, 9, 30))
+    assert choose_sessions(attendance.store, session_id=1)[0].voided
     with pytest.raises(ValueError, match="voided on"):
         void_session(attendance, 1, "again", user="Ada")
     assert [e.user for e in attendance.store.audit_log() if e.action == "session.void"] == ["Ada"]

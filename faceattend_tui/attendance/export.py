@@ -272,9 +272,11 @@ def default_name(sessions: list[Session], date_from: date | None, date_to: date 
 
 def choose_sessions(store: Store, session_id: int | None = None, date_from: date | None = None,
                     date_to: date | None = None, zone: tzinfo | None = None) -> list[Session]:
-    """A date range (days on the zone's clock), one session by id, or (neither given) the latest session."""
+    """A date range (days on the zone's clock, voided sessions left out), one session by id, or (neither
+    given) the latest session."""
     if date_from is not None or date_to is not None:
-        found = sessions_in_range(store.sessions(), date_from or date_to, date_to or date_from, zone)
+        found = [s for s in sessions_in_range(store.sessions(), date_from or date_to, date_to or date_from, zone)
+                 if not s.voided]
         if not found:
             raise NothingToExport(f"no session between {date_from or date_to} and {date_to or date_from}")
         return found

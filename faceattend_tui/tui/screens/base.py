@@ -168,6 +168,15 @@ class Dialog(ModalScreen):
         staff = self.query(StaffName)
         return Credentials(staff.first().value.strip(), pin) if staff else pin
 
+    def required(self, field: str, missing: str) -> str | None:
+        """A field's text, trimmed; None, with `missing` said, when it is empty or a request is out."""
+        if self.working:
+            return None
+        value = self.query_one(f"#{field}", Input).value.strip()
+        if not value:
+            self.error(missing)
+        return value or None
+
     def finish(self, request, working: str = WORKING) -> None:
         """Close with the request, or hand it to the submit callback (in a thread) and close with its result.
         A request while one is with the station is ignored: OK pressed twice submits once."""

@@ -41,11 +41,8 @@ class MarkScreen(Dialog):
     @on(Input.Submitted)
     @on(Button.Pressed, "#ok")
     def submit(self) -> None:
-        if self.working:
-            return
-        reason = self.query_one("#reason", Input).value.strip()
-        if not reason:
-            self.error("a reason is required")
+        reason = self.required("reason", "a reason is required")
+        if reason is None:
             return
         status = next(s for s in self.statuses if self.query_one(f"#status-{s}", RadioButton).value)
         self.finish(MarkRequest(status, reason, self.pin()))

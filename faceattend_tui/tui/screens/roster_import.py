@@ -34,11 +34,8 @@ class ImportScreen(Dialog):
     @on(Input.Submitted)
     @on(Button.Pressed, "#ok")
     def submit(self) -> None:
-        if self.working:
-            return
-        path = self.query_one("#path", Input).value.strip()
-        if not path:
-            self.error("type the path of the CSV file")
+        path = self.required("path", "type the path of the CSV file")
+        if path is None:
             return
         # Photos in the roster are extracted, which takes a while: the dialog stays open meanwhile.
         self.finish(ImportRequest(path, self.pin()), working=f"importing {path} ...")

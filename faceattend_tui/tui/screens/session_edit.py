@@ -65,11 +65,8 @@ class VoidScreen(Dialog):
     @on(Input.Submitted)
     @on(Button.Pressed, "#ok")
     def submit(self) -> None:
-        if self.working:
-            return
-        reason = " ".join(self.query_one("#void-reason", Input).value.split())
-        if not reason:
-            self.error("a reason is required")
+        reason = self.required("void-reason", "a reason is required")
+        if reason is None:
             return
         self.finish(VoidRequest(self.session.id, reason, self.pin()))
 

@@ -50,11 +50,8 @@ class StartSessionScreen(Dialog):
     @on(Input.Submitted)
     @on(Button.Pressed, "#ok")
     def submit(self) -> None:
-        if self.working:
-            return
-        name = self.query_one("#name", Input).value.strip()
-        if not name:
-            self.error("the session needs a name")
+        name = self.required("name", "the session needs a name")
+        if name is None:
             return
         try:
             late = parse_minutes(self.query_one("#late", Input).value)

@@ -32,7 +32,7 @@ import numpy as np
 from faceattend_tui.attendance import Attendance, Checkin, Session, open_store
 from faceattend_tui.config import load_settings
 from faceattend_tui.demo import demo_cast, prepare_demo, write_demo_video
-from faceattend_tui.gallery.templates import Manifest, load_manifest, save_manifest, save_person
+from faceattend_tui.gallery.templates import Entry, Manifest, load_manifest, save_manifest, save_person
 from faceattend_tui.vision.pipeline import FaceEngine
 
 SESSION = "faceattend-bench"
@@ -53,7 +53,7 @@ def build_data(root: Path, people: int, checkins: int) -> None:
         (settings.images_dir / f"{name}.jpg").write_bytes(photo)
         row = rng.standard_normal((1, 512)).astype(np.float32)
         digest = save_person(settings.tensors_dir, name, row / np.linalg.norm(row))
-        manifest.people[name] = {"samples": [{"image": f"{name}.jpg", "sha256": photo_sha}], "npy_sha256": digest}
+        manifest.people[name] = Entry([{"image": f"{name}.jpg", "sha256": photo_sha}], digest)
     save_manifest(settings.tensors_dir, manifest)
     start = datetime(2026, 1, 5, 8, 0, tzinfo=timezone.utc)
     per_session = min(people, 2500)

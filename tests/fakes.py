@@ -8,8 +8,9 @@ from datetime import datetime, timedelta, timezone
 
 import numpy as np
 
-from faceattend_tui.gallery.templates import Manifest, save_manifest, save_person
+from faceattend_tui.gallery.templates import Entry, Manifest, save_manifest, save_person
 from faceattend_tui.live import events as ev
+from faceattend_tui.vision.identity import RecognizerId
 
 FAKE_SHA = "0" * 64
 
@@ -57,12 +58,12 @@ def enroll_fake_people(data, names: list[str], dim: int = 512) -> None:
     """database_tensor/ with one random template per person, as extraction would leave it."""
     rng = np.random.default_rng(0)
     tensors = data / "database_tensor"
-    manifest = Manifest(recognizer={"name": "w600k_mbf", "sha256": FAKE_SHA, "dim": dim})
+    manifest = Manifest(recognizer=RecognizerId("w600k_mbf", FAKE_SHA, dim))
     for name in names:
         row = rng.standard_normal((1, dim)).astype(np.float32)
         row /= np.linalg.norm(row)
         digest = save_person(tensors, name, row)
-        manifest.people[name] = {"samples": [{"image": f"{name}.jpg", "sha256": "x"}], "npy_sha256": digest}
+        manifest.people[name] = Entry([{"image": f"{name}.jpg", "sha256": "x"}], digest)
     save_manifest(tensors, manifest)
 
 

@@ -12,6 +12,7 @@ from fakes import FakeWorker, enroll_fake_people
 from faceattend_tui.config import load_settings
 from faceattend_tui.live import events as ev
 from faceattend_tui.station import Station
+from faceattend_tui.vision.identity import RecognizerId
 
 SAMPLE = ev.CaptureSample(photo_jpeg=b"\xff\xd8jpeg", embedding=np.ones(4, np.float32) / 2, size=120,
                           sharpness=180.0, frontality=0.9, quality=0.8)
@@ -60,6 +61,16 @@ def test_status_json_keeps_the_documented_kinds():
     assert opened == {"type": "status", "kind": "camera-opened", "message": "opened camera 0", "source": "camera 0"}
     checkin = ev.as_json(EXAMPLES[1])
     assert list(checkin) == ["type", "name", "similarity", "track", "time", "votes"]
+
+
+def test_checkins_and_refused_pictures_name_their_folder_and_the_json_keeps_name():
+    for event in (EXAMPLES[1], EXAMPLES[3]):
+        assert event.folder == "Ann" == ev.about_folder(event)
+        assert ev.as_json(event)["name"] == "Ann" and "folder" not in ev.as_json(event)
+
+
+def test_the_ready_event_names_the_recogniser():
+    assert EXAMPLES[0].recognizer_identity() == RecognizerId("w600k_mbf", "0" * 64, 512)
 
 
 def test_unknown_states_and_topics_are_refused():

@@ -20,7 +20,8 @@ from faceattend_tui import cli
 from faceattend_tui.config import Settings
 from faceattend_tui.gallery import extract as extract_module
 from faceattend_tui.gallery.extract import Extractor
-from faceattend_tui.gallery.templates import load_gallery, read_rows
+from faceattend_tui.gallery.templates import MANIFEST, load_gallery, load_manifest, read_rows, save_manifest
+from faceattend_tui.live.worker import ready_event
 from faceattend_tui.vision.imageio import is_image_name, read_image
 from faceattend_tui.vision.pipeline import largest
 
@@ -133,6 +134,22 @@ def test_both_layouts_become_one_unit_row_per_photo(engine, root):
         assert hashlib.sha256((tensors / f"{name}.npy").read_bytes()).hexdigest() == entry["npy_sha256"]
     assert [s["image"] for s in data["people"]["dan"]["samples"]] == ["dan/front.jpg", "dan/mirror.png"]
     assert [s["image"] for s in data["people"]["ben"]["samples"]] == ["ben.png"]
+
+
+def test_manifest_reads_and_writes_back_byte_for_byte(engine, root):
+    extract(engine, root)
+    path = root / "database_tensor" / MANIFEST
+    written = path.read_bytes()
+    save_manifest(path.parent, load_manifest(path.parent))
+    assert path.read_bytes() == written
+
+
+def test_the_worker_names_the_recogniser_as_the_extracted_manifest_does(engine, root):
+    extract(engine, root)
+    made_by = load_manifest(root / "database_tensor").recognizer
+    ready = ready_event(engine, "scrfd_500m_bnkps", people=len(PHOTOS))
+    assert ready.recognizer_identity() == made_by
+    assert made_by.to_dict() == manifest(root)["recognizer"]
 
 
 def test_enrolled_person_is_recognised_in_another_photo(engine, root, sample_photo):

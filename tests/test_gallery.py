@@ -10,13 +10,17 @@ import pytest
 from faceattend_tui.gallery import matcher
 from faceattend_tui.gallery.matcher import Gallery
 from faceattend_tui.gallery.templates import (
+    MANIFEST,
+    Entry,
     GalleryError,
     Manifest,
     load_gallery,
+    load_manifest,
     read_rows,
     save_manifest,
     save_person,
 )
+from faceattend_tui.vision.identity import RecognizerId
 
 DIM = 512
 REC_SHA = "a" * 64
@@ -190,11 +194,11 @@ def test_read_rows_refuses_pickled_objects(tmp_path):
 
 
 def enrolled(folder, people: dict[str, np.ndarray], sha: str = REC_SHA) -> None:
-    manifest = Manifest(recognizer={"name": "w600k_mbf", "sha256": sha, "dim": DIM})
+    manifest = Manifest(recognizer=RecognizerId("w600k_mbf", sha, DIM))
     for name, rows in people.items():
         digest = save_person(folder, name, rows)
         samples = [{"image": f"{name}/{i}.jpg", "sha256": "0" * 64} for i in range(len(rows))]
-        manifest.people[name] = {"samples": samples, "npy_sha256": digest}
+        manifest.people[name] = Entry(samples, digest)
     save_manifest(folder, manifest)
 
 
@@ -289,13 +293,12 @@ def test_reload_reads_only_what_changed_and_updates_the_gallery_in_place(tmp_pat
     reads = count_reads(monkeypatch)
     newcomer = noisy(unit(rng.normal(size=DIM))[0], rng, 0.85, 2)
     changed = {"p0003": noisy(centres[3], rng, 0.85, 3), "zoe": newcomer}
-    manifest = Manifest(recognizer={"sha256": REC_SHA}, people=json.loads(
-        (tmp_path / "manifest.json").read_text(encoding="utf-8"))["people"])
+    manifest = load_manifest(tmp_path)
     del manifest.people["p0001"]  # removed, as the station does
     (tmp_path / "p0001.npy").unlink()
     for name, rows in changed.items():
         samples = [{"image": f"{name}/{i}.jpg", "sha256": "0" * 64} for i in range(len(rows))]
-        manifest.people[name] = {"samples": samples, "npy_sha256": save_person(tmp_path, name, rows)}
+        manifest.people[name] = Entry(samples, save_person(tmp_path, name, rows))
     save_manifest(tmp_path, manifest)
 
     again, warnings = load_gallery(tmp_path, REC_SHA, DIM, previous=first)
@@ -357,3 +360,32 @@ def test_large_gallery_index_is_saved_and_used_again_until_the_templates_change(
     fourth, warnings = load_gallery(tmp_path, REC_SHA, DIM)
     assert builds == [200, 201, 201] and warnings == []
     assert [m.name for m in fourth.match(queries, 0.32)] == [m.name for m in third.match(queries, 0.32)]
+
+
+# --- the manifest's types ------------------------------------------------------------------------
+
+
+def test_manifest_reads_and_writes_back_byte_for_byte(tmp_path):
+    """Every kind of entry the station writes: extracted, taken at the door, copied, half rebuilt."""
+    extracted = {"image": "ann/1.jpg", "sha256": "1" * 64, "box": [1.5, 2.0, 30.25, 40.0], "score": 0.8123, "faces": 2}
+    camera = {"image": "bob/camera-20240101-080000-1.jpg", "sha256": "2" * 64, "source": "camera"}
+    data = {"format": 1, "recognizer": {"name": "w600k_mbf", "sha256": REC_SHA, "dim": DIM},
+            "people": {"ann": {"samples": [extracted], "npy_sha256": "3" * 64},
+                       "bob": {"samples": [camera], "npy_sha256": "4" * 64},
+                       "cléo": {"samples": [], "npy_sha256": "5" * 64, "stale": True}}}
+    path = tmp_path / MANIFEST
+    written = json.dumps(data, indent=1, ensure_ascii=False).encode()
+    path.write_bytes(written)
+    manifest = load_manifest(tmp_path)
+    assert manifest.recognizer == RecognizerId("w600k_mbf", REC_SHA, DIM)
+    assert manifest.people["cléo"] == Entry([], "5" * 64, stale=True)
+    save_manifest(tmp_path, manifest)
+    assert path.read_bytes() == written
+
+
+def test_a_manifest_without_a_recogniser_is_written_back_as_it_was(tmp_path):
+    (tmp_path / MANIFEST).write_text('{"format": 1, "recognizer": {}, "people": {}}', encoding="utf-8")
+    manifest = load_manifest(tmp_path)
+    assert manifest.recognizer is None and not manifest.made_by(RecognizerId("w600k_mbf", REC_SHA, DIM))
+    save_manifest(tmp_path, manifest)
+    assert json.loads((tmp_path / MANIFEST).read_text(encoding="utf-8"))["recognizer"] == {}

@@ -70,7 +70,7 @@ def test_templates_travel_between_data_roots(tmp_path, pg_url):
         for name in ("ann", "bob"):
             assert np.array_equal(read_rows(north / "database_tensor" / f"{name}.npy", 512),
                                   read_rows(south / "database_tensor" / f"{name}.npy", 512))
-        assert load_manifest(south / "database_tensor").recognizer["sha256"] == FAKE_SHA
+        assert load_manifest(south / "database_tensor").recognizer.sha256 == FAKE_SHA
         assert sync_gallery(store, north / "database_tensor", "north").pushed == []  # nothing changed since
         (south / "database_image" / "bob").mkdir(parents=True)  # photos taken at south too
         (south / "database_image" / "bob" / "camera-1.jpg").write_bytes(b"\xff\xd8")

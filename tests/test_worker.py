@@ -21,6 +21,7 @@ from faceattend_tui.live.door import FACE_COLOURS, DoorState, draw, layout
 from faceattend_tui.live.preview import display_problem
 from faceattend_tui.live.recognizer import LiveRecognizer, Overlay
 from faceattend_tui.live.worker import WorkerConfig, WorkerHandle
+from faceattend_tui.vision.identity import RecognizerId
 from faceattend_tui.vision.imageio import read_image
 
 
@@ -203,7 +204,7 @@ def test_gallery_change_and_capture_take_effect_without_restart(engine, people, 
 
         from faceattend_tui.gallery.enroll import add_samples
 
-        recognizer = {"name": "w600k_mbf", "sha256": engine.recognizer.sha256, "dim": 512}
+        recognizer = RecognizerId("w600k_mbf", engine.recognizer.sha256, 512)
         add_samples(load_settings(root), "Newcomer", [s.photo_jpeg for s in capture.samples],
                     np.stack([s.embedding for s in capture.samples]), recognizer)
         events = run_until(handle, lambda got: any(e.type == "checkin" for e in got))

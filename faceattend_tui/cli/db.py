@@ -101,7 +101,7 @@ def template_rows(tensors) -> int:
     manifest = load_manifest(tensors)
     if manifest is None:
         return 0
-    return sum(len(e.get("samples", [])) for e in manifest.people.values() if not e.get("stale"))
+    return sum(len(entry.samples) for entry in manifest.people.values() if not entry.stale)
 
 
 def check_counts(expected: dict, left_out: dict, found: dict, url: str) -> int:

@@ -43,11 +43,12 @@ def human_line(event: ev.Event) -> str:
     stamp = time.strftime("%H:%M:%S", time.localtime(getattr(event, "time", None) or time.time()))
     match event:
         case ev.Checkin():
-            return f"{stamp} check-in  {printable(event.name)} (similarity {event.similarity:.2f}, track {event.track})"
+            return (f"{stamp} check-in  {printable(event.folder)} (similarity {event.similarity:.2f}, "
+                    f"track {event.track})")
         case ev.Unknown():
             return f"{stamp} unknown face (track {event.track})"
         case ev.Spoof():
-            return (f"{stamp} refused   {printable(event.name)}: moved like a picture, no sign of life "
+            return (f"{stamp} refused   {printable(event.folder)}: moved like a picture, no sign of life "
                     f"(track {event.track})")
         case ev.Stats():
             return (f"{stamp} {event.fps:5.1f} fps  detect {event.detect_ms:.1f} ms  "

@@ -16,6 +16,7 @@ import numpy as np
 
 from faceattend_tui.config import Settings
 from faceattend_tui.gallery.templates import (
+    Entry,
     GalleryError,
     Manifest,
     changing,
@@ -27,6 +28,7 @@ from faceattend_tui.gallery.templates import (
     write_atomic,
 )
 from faceattend_tui.vision.embedder import normalize
+from faceattend_tui.vision.identity import RecognizerId
 
 NAME_PATTERN = re.compile(r"^[^/\\:*?\"<>|\x00-\x1f]{1,80}$")  # file names on every system
 
@@ -40,7 +42,7 @@ def check_name(name: str) -> str:
 
 
 def add_samples(settings: Settings, name: str, photos: list[bytes], embeddings: np.ndarray,
-                recognizer: dict) -> int:
+                recognizer: RecognizerId) -> int:
     """Save JPEG photos and their embeddings for a new or existing person; returns their sample count."""
     name = check_name(name)
     with changing(settings.tensors_dir, "enrollment"):
@@ -48,13 +50,13 @@ def add_samples(settings: Settings, name: str, photos: list[bytes], embeddings: 
 
 
 def _add_samples(settings: Settings, name: str, photos: list[bytes], embeddings: np.ndarray,
-                 recognizer: dict) -> int:
+                 recognizer: RecognizerId) -> int:
     images, tensors = settings.images_dir / name, settings.tensors_dir
     manifest = _manifest_for(tensors, recognizer)
-    entry = manifest.people.get(name, {"samples": []})
-    rows = _existing_rows(tensors, name, entry, recognizer.get("dim", embeddings.shape[1]))
+    entry = manifest.people.get(name, Entry())
+    rows = _existing_rows(tensors, name, entry, recognizer.dim or embeddings.shape[1])
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    samples = list(entry["samples"]) if len(rows) else []
+    samples = list(entry.samples) if len(rows) else []
     for i, jpeg in enumerate(photos):
         path = images / f"camera-{stamp}-{i + 1}.jpg"
         write_atomic(path, jpeg)
@@ -62,7 +64,7 @@ def _add_samples(settings: Settings, name: str, photos: list[bytes], embeddings:
                         "sha256": hashlib.sha256(jpeg).hexdigest(), "source": "camera"})
     all_rows = np.concatenate([rows, normalize(embeddings)]) if len(rows) else normalize(embeddings)
     digest = save_person(tensors, name, all_rows)
-    manifest.people[name] = {"samples": samples, "npy_sha256": digest}
+    manifest.people[name] = Entry(samples, digest)
     save_manifest(tensors, manifest)
     return len(samples)
 
@@ -106,20 +108,20 @@ def glob_escape(text: str) -> str:
     return re.sub(r"([*?\[])", r"[\1]", text)
 
 
-def _manifest_for(tensors: Path, recognizer: dict) -> Manifest:
+def _manifest_for(tensors: Path, recognizer: RecognizerId) -> Manifest:
     manifest = load_manifest(tensors)
     if manifest is None:
-        return Manifest(recognizer=dict(recognizer))
-    if manifest.recognizer.get("sha256") != recognizer.get("sha256"):
+        return Manifest(recognizer=recognizer)
+    if not manifest.made_by(recognizer):
         raise GalleryError(f"{tensors}: templates were made by another recogniser; run `faceattend extract` first")
     return manifest
 
 
-def _existing_rows(tensors: Path, name: str, entry: dict, dim: int) -> np.ndarray:
-    if not entry.get("samples"):
+def _existing_rows(tensors: Path, name: str, entry: Entry, dim: int) -> np.ndarray:
+    if not entry.samples:
         return np.zeros((0, dim), np.float32)
     try:
         rows = read_rows(tensors / f"{name}.npy", dim)
     except GalleryError:
         return np.zeros((0, dim), np.float32)
-    return rows if len(rows) == len(entry["samples"]) else np.zeros((0, dim), np.float32)
+    return rows if len(rows) == len(entry.samples) else np.zeros((0, dim), np.float32)

@@ -20,6 +20,7 @@ import numpy as np
 
 from faceattend_tui.gallery.templates import (
     TEMPLATE_FLIP,
+    Entry,
     GalleryError,
     Manifest,
     changing,
@@ -31,6 +32,7 @@ from faceattend_tui.gallery.templates import (
     save_manifest,
     write_atomic,
 )
+from faceattend_tui.vision.identity import RecognizerId
 from faceattend_tui.vision.imageio import ImageError, decode_image, is_image_name, read_bytes
 from faceattend_tui.vision.pipeline import FaceEngine, largest
 
@@ -130,7 +132,7 @@ class Extractor:
 
     def _starting_manifest(self, force: bool) -> Manifest:
         rec = self.engine.recognizer
-        fresh = Manifest(recognizer={"name": rec.name, "sha256": rec.sha256, "dim": self.engine.embedder.dim})
+        fresh = Manifest(recognizer=RecognizerId(rec.name, rec.sha256, self.engine.embedder.dim))
         try:
             old = load_manifest(self.tensors_dir)
         except GalleryError as exc:
@@ -140,9 +142,9 @@ class Extractor:
             fresh.people = old.people if old else {}
             self._forget_rows(fresh)
             return fresh
-        if old.recognizer.get("sha256") != rec.sha256:
+        if not old.made_by(fresh.recognizer):
             self.report.notes.append(
-                f"templates were made by {old.recognizer.get('name', 'another model')}; "
+                f"templates were made by {old.recognizer_label}; "
                 f"extracting everything again with {rec.name}"
             )
             fresh.people = old.people
@@ -154,8 +156,8 @@ class Extractor:
     @staticmethod
     def _forget_rows(manifest: Manifest) -> None:
         for entry in manifest.people.values():
-            entry["samples"] = []
-            entry["stale"] = True
+            entry.samples = []
+            entry.stale = True
 
     def _retire_unknown_files(self, people: dict, manifest: Manifest) -> None:
         """Seed-era or foreign .npy files: moved to legacy/ when we rebuild that person, else left."""
@@ -218,10 +220,10 @@ class Extractor:
     def _reusable_rows(self, name: str, manifest: Manifest) -> dict[str, tuple]:
         """Rows whose source photo is unchanged: key -> (sha256, row, sample record)."""
         entry = manifest.people.get(name)
-        if not entry or entry.get("stale") or not entry.get("samples"):
+        if not entry or entry.stale or not entry.samples:
             return {}
         path = self.tensors_dir / f"{name}.npy"
-        if path.is_file() and entry.get("npy_sha256") and _sha256(path) != entry["npy_sha256"]:
+        if path.is_file() and entry.npy_sha256 and _sha256(path) != entry.npy_sha256:
             self.report.notes.append(f"{path}: changed since the manifest was written; re-extracting {name}")
             return {}
         try:
@@ -229,7 +231,7 @@ class Extractor:
         except GalleryError as exc:
             self.report.notes.append(f"{exc}; re-extracting {name}")
             return {}
-        samples = entry["samples"]
+        samples = entry.samples
         if len(rows) != len(samples):
             self.report.notes.append(f"{path}: {len(rows)} rows for {len(samples)} photos; re-extracting {name}")
             return {}
@@ -287,11 +289,11 @@ class Extractor:
             return
         data, digest = person_file(np.stack(rows))  # written on a thread: each file waits for the disk
         self.writes.append(self.writer.submit(write_atomic, self.tensors_dir / f"{name}.npy", data))
-        manifest.people[name] = {"samples": samples, "npy_sha256": digest}
+        manifest.people[name] = Entry(samples, digest)
 
     def _keep_or_skip(self, name: str, manifest: Manifest) -> None:
         entry = manifest.people.get(name)
-        if entry and not entry.get("stale"):
+        if entry and not entry.stale:
             self.report.notes.append(f"{name}: no usable photo now; keeping the templates extracted before")
             return
         manifest.people.pop(name, None)

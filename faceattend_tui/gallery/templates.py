@@ -24,6 +24,7 @@ from faceattend_tui.files import atomic_write, make_private_dir
 from faceattend_tui.gallery import index, matcher
 from faceattend_tui.gallery.matcher import Gallery
 from faceattend_tui.text import plural
+from faceattend_tui.vision.identity import RecognizerId
 
 MANIFEST = "manifest.json"
 # A template embeds the face and its mirror image: fewer strangers accepted, at no cost to live
@@ -41,12 +42,49 @@ class GalleryError(FaceattendError):
 
 
 @dataclass
+class Entry:
+    """One person's folder in the manifest: the photo behind each row of `<name>.npy`, and that file's hash."""
+
+    samples: list[dict] = field(default_factory=list)  # {"image", "sha256", ...} per row, in row order
+    npy_sha256: str | None = None
+    stale: bool = False  # an interrupted rebuild: maybe another model's rows, not yet redone
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Entry:
+        """An entry `entry_problem` has accepted."""
+        return cls(samples=list(data.get("samples", [])), npy_sha256=data.get("npy_sha256"),
+                   stale=bool(data.get("stale")))
+
+    def to_dict(self) -> dict:
+        data: dict = {"samples": self.samples}
+        if self.npy_sha256 is not None:
+            data["npy_sha256"] = self.npy_sha256
+        if self.stale:
+            data["stale"] = True
+        return data
+
+
+@dataclass
 class Manifest:
-    recognizer: dict = field(default_factory=dict)  # name, sha256, dim
-    people: dict = field(default_factory=dict)  # name -> {"samples": [...], "npy_sha256": ...}
+    recognizer: RecognizerId | None = None  # None: not recorded yet
+    people: dict[str, Entry] = field(default_factory=dict)  # folder name -> its entry
 
     def to_json(self) -> dict:
-        return {"format": FORMAT, "recognizer": self.recognizer, "people": self.people}
+        return {"format": FORMAT, "recognizer": self.recognizer.to_dict() if self.recognizer else {},
+                "people": {name: entry.to_dict() for name, entry in self.people.items()}}
+
+    def made_by(self, recognizer: RecognizerId | None) -> bool:
+        """Whether these templates come from `recognizer` (the same file, by its hash)."""
+        return self.sha256 == (recognizer.sha256 if recognizer else None)
+
+    @property
+    def sha256(self) -> str | None:
+        """The hash of the recogniser that made these templates, None when not recorded."""
+        return self.recognizer.sha256 if self.recognizer else None
+
+    @property
+    def recognizer_label(self) -> str:
+        return self.recognizer.label if self.recognizer else "another model"
 
 
 def load_manifest(folder: Path) -> Manifest | None:
@@ -66,7 +104,8 @@ def load_manifest(folder: Path) -> Manifest | None:
         problem = entry_problem(name, entry)
         if problem:
             raise GalleryError(f"{path}: entry {name[:80]!r} {problem}; it is not used")
-    return Manifest(recognizer=data.get("recognizer") or {}, people=data["people"])
+    return Manifest(recognizer=RecognizerId.from_dict(data.get("recognizer")),
+                    people={name: Entry.from_dict(entry) for name, entry in data["people"].items()})
 
 
 UNSAFE = re.compile(r"[/\\\x00-\x1f]")
@@ -107,7 +146,7 @@ def enrolled_counts(folder: Path) -> dict[str, int]:
         return {}
     if manifest is None:
         return {}
-    return {name: len(entry.get("samples", [])) for name, entry in manifest.people.items()}
+    return {name: len(entry.samples) for name, entry in manifest.people.items()}
 
 
 @contextlib.contextmanager
@@ -193,19 +232,18 @@ def load_gallery(folder: Path, recognizer_sha256: str, dim: int, previous: Galle
             warnings.append(f"{folder}: {plural(len(files), '.npy file')} without a manifest (seed-era); "
                             "run `faceattend extract` to rebuild them")
         return Gallery.from_people({}, dim), warnings
-    made_by = manifest.recognizer.get("sha256")
-    if made_by != recognizer_sha256:
+    if manifest.sha256 != recognizer_sha256:
         raise GalleryError(
-            f"{folder}: templates were made by {manifest.recognizer.get('name', 'another model')}, "
+            f"{folder}: templates were made by {manifest.recognizer_label}, "
             "not the recogniser in use; run `faceattend extract` to rebuild them"
         )
     sources = {}  # name -> hash of the template file the manifest names ("" when not recorded)
     for name, entry in manifest.people.items():
-        if entry.get("stale"):  # an interrupted rebuild: maybe another model's rows, not yet redone
+        if entry.stale:  # an interrupted rebuild: maybe another model's rows, not yet redone
             warnings.append(f"{folder / (name + '.npy')}: not yet rebuilt by an interrupted extraction; "
                             f"{name} left out, run `faceattend extract`")
             continue
-        sources[name] = entry.get("npy_sha256") or ""
+        sources[name] = entry.npy_sha256 or ""
     kept = unchanged_people(previous, sources)
     people = {}
     for name in sources:
@@ -216,7 +254,7 @@ def load_gallery(folder: Path, recognizer_sha256: str, dim: int, previous: Galle
         except GalleryError as exc:
             warnings.append(f"{exc}; {name} left out, run `faceattend extract`")
             continue
-        if len(people[name]) != len(manifest.people[name].get("samples", [])):
+        if len(people[name]) != len(manifest.people[name].samples):
             warnings.append(f"{folder / (name + '.npy')}: rows do not match the manifest; run `faceattend extract`")
     for path in files:
         if path.stem not in manifest.people:

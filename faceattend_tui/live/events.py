@@ -13,6 +13,8 @@ from typing import ClassVar
 
 import numpy as np
 
+from faceattend_tui.vision.identity import RecognizerId
+
 # --------------------------------------------------------------------------------------------
 # Events (worker -> station)
 
@@ -43,8 +45,8 @@ class Ready(Event):
     static_shapes: bool = False  # fixed input shapes, each prepared before this event
     warmup_s: float = 0.0  # how long preparing them took
 
-    def recognizer_identity(self) -> dict:
-        return {"name": self.recognizer, "sha256": self.recognizer_sha256, "dim": self.embedding_dim}
+    def recognizer_identity(self) -> RecognizerId:
+        return RecognizerId(self.recognizer, self.recognizer_sha256, self.embedding_dim)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -63,6 +65,11 @@ class Checkin(Event):
     sent: float = 0.0  # when the worker put it on the queue (latency probes)
     frame: int | None = None  # the source's frame it was decided on, for files and folders read frame by frame
 
+    @property
+    def folder(self) -> str:
+        """The template folder of the person recognised (what the JSON calls "name")."""
+        return self.name
+
 
 @dataclass(frozen=True, kw_only=True)
 class Spoof(Event):
@@ -74,6 +81,11 @@ class Spoof(Event):
     time: float
     evidence: dict | None = None
     frame: int | None = None  # as Checkin.frame
+
+    @property
+    def folder(self) -> str:
+        """As Checkin.folder."""
+        return self.name
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -244,7 +256,7 @@ def as_json(event: Event) -> dict:
 
 def about_folder(event: Event) -> str | None:
     """The template folder an event is about (a check-in, a refused picture); None for events about no person."""
-    return event.name if isinstance(event, Checkin | Spoof) else None
+    return event.folder if isinstance(event, Checkin | Spoof) else None
 
 
 def _plain_fields(record) -> dict:

@@ -100,11 +100,7 @@ class Worker:
             print(f"static shapes on ({self.engine.device}): {warm.describe()}", file=sys.stderr, flush=True)
         self.recognizer = LiveRecognizer(self.engine, self._load_gallery(), self.settings)
         self.recognizer.names = dict(self.config.names)
-        info = self.engine.recognizer
-        self.emit(ev.Ready(device=self.engine.device, detector=self.settings.detector, recognizer=info.name,
-                           recognizer_sha256=info.sha256, embedding_dim=self.engine.embedder.dim,
-                           people=len(self.recognizer.gallery.names), pid=os.getpid(),
-                           static_shapes=self.engine.static, warmup_s=round(warm.seconds, 2)))
+        self.emit(ready_event(self.engine, self.settings.detector, len(self.recognizer.gallery.names), warm.seconds))
         if self.door.words.problem:
             self.notice(f"door display in English: {self.door.words.problem}", "preview")
         self._set_preview(self.config.preview)
@@ -367,6 +363,13 @@ class Worker:
             return None
         top = max(named, key=lambda m: m.similarity)
         return ev.MatchHint(name=top.name, similarity=round(top.similarity, 4))
+
+
+def ready_event(engine: FaceEngine, detector: str, people: int, warmup_s: float = 0.0) -> ev.Ready:
+    """What the worker says once its models are loaded; the recogniser's identity is what templates record."""
+    return ev.Ready(device=engine.device, detector=detector, recognizer=engine.recognizer.name,
+                    recognizer_sha256=engine.recognizer.sha256, embedding_dim=engine.embedder.dim,
+                    people=people, pid=os.getpid(), static_shapes=engine.static, warmup_s=round(warmup_s, 2))
 
 
 def door_words(settings: Settings) -> Words:

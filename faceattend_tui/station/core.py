@@ -22,6 +22,7 @@ from faceattend_tui.station.translator import Translator
 from faceattend_tui.station.updates import (
     LiveState,
 )
+from faceattend_tui.vision.identity import RecognizerId
 
 
 class Station(Lifecycle, Actions, Translator, SharedSync):
@@ -44,7 +45,7 @@ class Station(Lifecycle, Actions, Translator, SharedSync):
         self.presence: PresenceBook | None = None  # work mode: each day's first and last sightings
         self.station_lock = None
         self.pending_capture: str | None = None
-        self.recognizer: dict | None = None  # name, sha256, dim: from the worker's ready event
+        self.recognizer: RecognizerId | None = None  # from the worker's ready event
         self.tightened = 0  # files and folders whose permissions were narrowed at open
         self.missing: list[Person] = []  # active people with neither templates nor photos
         self.removal_leftovers: list[str] = []  # after an erasure: files that still name the person

@@ -127,7 +127,8 @@ def needs_extraction(settings: Settings, folders: set[str]) -> bool:
     except GalleryError:
         return True
     for folder in folders:
-        done = {s.get("image") for s in (manifest.people.get(folder, {}) if manifest else {}).get("samples", [])}
+        entry = manifest.people.get(folder) if manifest else None
+        done = {s.get("image") for s in (entry.samples if entry else [])}
         photos = settings.images_dir / folder
         if photos.is_dir() and any(f"{folder}/{p.name}" not in done for p in photos.iterdir() if is_image_name(p)):
             return True

@@ -28,6 +28,7 @@ from faceattend_tui.attendance import Store, StoreError
 from faceattend_tui.config import IMAGES_DIR
 from faceattend_tui.gallery.enroll import remove_photos
 from faceattend_tui.gallery.templates import (
+    Entry,
     GalleryError,
     Manifest,
     changing,
@@ -38,6 +39,7 @@ from faceattend_tui.gallery.templates import (
     save_person,
     write_atomic,
 )
+from faceattend_tui.vision.identity import RecognizerId
 
 STATE_NAME = "shared.json"
 
@@ -57,14 +59,14 @@ def shares_templates(store: Store) -> bool:
     return hasattr(store, "template_sets")
 
 
-def sync_gallery(store: Store, tensors: Path, station: str = "", recognizer: dict | None = None) -> GallerySync:
+def sync_gallery(store: Store, tensors: Path, station: str = "", recognizer: RecognizerId | None = None) -> GallerySync:
     """Bring `tensors` and the database's templates in step (see the module's words); a no-op for TinyDB."""
     outcome = GallerySync()
     if not shares_templates(store):
         return outcome
     try:
         with changing(tensors, "sharing templates"):
-            _sync(store, Path(tensors), station, recognizer or {}, outcome)
+            _sync(store, Path(tensors), station, recognizer, outcome)
     except (GalleryError, StoreError) as exc:
         outcome.notes.append(f"templates not shared this time: {exc}")
     return outcome
@@ -79,15 +81,15 @@ def forget_folder(store: Store, tensors: Path, folder: str) -> None:
         _write_state(Path(tensors), state)
 
 
-def _sync(store, tensors: Path, station: str, recognizer: dict, outcome: GallerySync) -> None:
-    manifest = load_manifest(tensors) or Manifest(recognizer=dict(recognizer))
+def _sync(store, tensors: Path, station: str, recognizer: RecognizerId | None, outcome: GallerySync) -> None:
+    manifest = load_manifest(tensors) or Manifest(recognizer=recognizer)
     remote = store.template_sets()
     if not manifest.recognizer and remote:
         first = next(iter(remote.values()))
-        manifest.recognizer = {"name": first.recognizer, "sha256": first.recognizer_sha256, "dim": first.dim}
+        manifest.recognizer = RecognizerId(first.recognizer, first.recognizer_sha256, first.dim)
     state = _read_state(tensors)
-    local = {name: entry.get("npy_sha256") for name, entry in manifest.people.items()
-             if entry.get("npy_sha256") and not entry.get("stale")}
+    local = {name: entry.npy_sha256 for name, entry in manifest.people.items()
+             if entry.npy_sha256 and not entry.stale}
     for folder in sorted(set(local) | set(remote)):
         if not safe_name(folder):
             continue
@@ -113,15 +115,14 @@ def _push(store, tensors: Path, manifest: Manifest, folder: str, station: str, o
     from faceattend_tui.attendance.pgstore import TemplateRow, TemplateSet
 
     entry = manifest.people[folder]
-    made_by = manifest.recognizer
-    rows = read_rows(tensors / f"{folder}.npy", made_by.get("dim"))
-    samples = entry.get("samples", [])
-    head = TemplateSet(folder, made_by.get("name", ""), made_by.get("sha256", ""), int(rows.shape[1]),
-                       entry["npy_sha256"], station or None)
-    store.save_templates(head, [TemplateRow(row.astype("<f4").tobytes(), *_sample(samples, i))
+    made_by = manifest.recognizer or RecognizerId()
+    rows = read_rows(tensors / f"{folder}.npy", made_by.dim)
+    head = TemplateSet(folder, made_by.name or "", made_by.sha256 or "", int(rows.shape[1]),
+                       entry.npy_sha256, station or None)
+    store.save_templates(head, [TemplateRow(row.astype("<f4").tobytes(), *_sample(entry.samples, i))
                                 for i, row in enumerate(rows)])
     outcome.pushed.append(folder)
-    return (entry["npy_sha256"], entry["npy_sha256"])
+    return (entry.npy_sha256, entry.npy_sha256)
 
 
 def _pull(store, tensors: Path, manifest: Manifest, folder: str, outcome: GallerySync):
@@ -133,15 +134,15 @@ def _pull(store, tensors: Path, manifest: Manifest, folder: str, outcome: Galler
             outcome.pulled.append(folder)
         return (None, None)
     head, rows = found
-    if head.recognizer_sha256 != manifest.recognizer.get("sha256"):
+    if head.recognizer_sha256 != manifest.sha256:
         outcome.notes.append(f"{folder}: the database's templates were made by {head.recognizer}, not this "
                              "station's recogniser; run `faceattend extract`")
-        local = manifest.people.get(folder, {}).get("npy_sha256")
+        local = manifest.people.get(folder, Entry()).npy_sha256
         return (local, head.npy_sha256)
     matrix = np.frombuffer(b"".join(r.embedding for r in rows), dtype="<f4").reshape(len(rows), head.dim)
     digest = save_person(tensors, folder, matrix.astype(np.float32))
     samples = [{"image": r.image, "sha256": r.photo_sha256, "source": r.source or "shared"} for r in rows]
-    manifest.people[folder] = {"samples": samples, "npy_sha256": digest}
+    manifest.people[folder] = Entry(samples, digest)
     outcome.pulled.append(folder)
     return (digest, head.npy_sha256)
 

@@ -118,7 +118,7 @@ class Translator:
             self._unsaved.append(event)
             if retried:
                 return None  # said once already
-            return Problem(f"could not record the check-in of {self._label(event.name)} yet: {exc}; "
+            return Problem(f"could not record the check-in of {self._label(event.folder)} yet: {exc}; "
                            "it is kept and written as soon as the disk allows")
         return Problem(f"could not record {event.type}: {exc}")
 
@@ -167,7 +167,7 @@ class Translator:
     def _checkin(self, event: ev.Checkin) -> CheckinShown | Sighting | None:
         when = datetime.fromtimestamp(event.time).astimezone()
         with self.lock:
-            person = self.attendance.by_folder(event.name)
+            person = self.attendance.by_folder(event.folder)
             if person is None:
                 return None  # templates of someone no longer on the roster; the worker reloads soon
             came = self.presence.seen(person.id, when) if self.presence else False
@@ -196,8 +196,8 @@ class Translator:
     def _refused(self, event: ev.Spoof) -> Sighting:
         """A picture held up to the camera: not recorded, but audited and shown."""
         when = datetime.fromtimestamp(event.time).astimezone()
-        person = self.attendance.by_folder(event.name)
-        name = person.name if person else event.name
+        person = self.attendance.by_folder(event.folder)
+        name = person.name if person else event.folder
         with self.lock:
             audit(self.store, "checkin.refused", {"person": person.id if person else None, "track": event.track,
                                                   "reason": "moved like a flat picture", "evidence": event.evidence},

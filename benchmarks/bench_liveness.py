@@ -20,7 +20,9 @@ faces, blinks, lighting and motion blur differ.
 With --footage (the cache written by benchmarks/liveness_footage.py: real people talking at a
 camera, scaled to door-sized faces with camera noise, and the real attack photos moved as cards)
 it also prints the trade-off table: per cue and threshold, the share of real 3-second windows that
-turn live against the attacks passed. To reproduce (about 15 + 30 minutes on two busy cores):
+turn live against the attacks passed. Both caches keep each face's 64-px grey crop (the texture
+cue); caches written without crops give no texture evidence: rebuild them. To reproduce (about
+15 + 30 minutes on two busy cores):
 
     PYTHONPATH=. python benchmarks/liveness_footage.py --cache /tmp/liveness_footage.pkl
     PYTHONPATH=. python benchmarks/bench_liveness.py --cache /tmp/bench_liveness.pkl \
@@ -48,7 +50,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from faceattend_tui.live.liveness import RECOMMENDED, LivenessCheck, LivenessRules, Observation
+from faceattend_tui.live.liveness import (
+    RECOMMENDED,
+    LivenessCheck,
+    LivenessRules,
+    Observation,
+    crop_inside,
+    face_crop,
+)
 from faceattend_tui.live.tracker import IouTracker
 from faceattend_tui.vision import landmarks106
 from faceattend_tui.vision.align import frontality, similarity_transform
@@ -66,14 +75,16 @@ SIZE = (480, 640)
 TRACK_IOU, TRACK_MAX_MISSES = 0.3, 10  # the station's defaults (Settings.track_iou, track_max_misses)
 FOCAL = headmodel.FOCAL
 
-# The values recommended for Settings, with the documented choice "auto" (a blink, speech or 3-D
-# depth). The old 3-D motion evidence ("motion", "either"): with these landmarks, flat pictures
+# The values recommended for Settings, with the documented choice "auto" (a blink, 3-D depth or
+# the texture cue). The old 3-D motion evidence ("motion", "either"): with these landmarks, flat pictures
 # tilted or shaken leave homography residuals larger than a real head turn gives; printed too.
 RULES = dataclasses.replace(RECOMMENDED, evidence="auto")
-MODES = ("auto", "blink", "depth", "speech", "either", "motion", "both")
+MODES = ("auto", "blink", "depth", "speech", "either", "motion", "both", "texture", "blink+depth")
 
 # The trade-off table (--footage): each cue alone at a few thresholds, then the combination.
 BLINK_BEFORE = dict(min_eye_distance=28.0, blink_ratio=0.55, blink_max_speed=0.9, blink_max_tilt=0.07)
+# The texture cue lets 2 synthetic attacks (portraits tilted 55 degrees) through at 4 or 5 frame
+# pairs, none at 6: "auto" asks for 8.
 TRADEOFF = (
     ("blink, before (eye distance >= 28 px)", "blink", BLINK_BEFORE),
     ("blink, ratio 0.55, still 2.0/s, tilt 0.2", "blink", dict(blink_ratio=0.55)),
@@ -88,7 +99,15 @@ TRADEOFF = (
     ("speech, mouth spread 0.06", "speech", {}),
     ("speech, spread 0.06, steady (1 eye width/s)", "speech", dict(mouth_max_speed=1.0)),
     ("speech, spread 0.10, steady (1 eye width/s)", "speech", dict(mouth_max_speed=1.0, mouth_range=0.1)),
-    ("auto = blink or depth (chosen)", "auto", {}),
+    ("texture 0.8 px, ratio 2.0, 3 pairs", "texture", dict(texture_frames=3)),
+    ("texture 0.8 px, ratio 2.0, 6 pairs", "texture", dict(texture_frames=6)),
+    ("texture 0.8 px, ratio 2.0, 8 pairs (chosen)", "texture", {}),
+    ("texture 0.8 px, ratio 1.5, 4 pairs", "texture", dict(texture_ratio=1.5, texture_frames=4)),
+    ("texture 1.0 px, ratio 2.0, 4 pairs", "texture", dict(texture_min=1.0, texture_frames=4)),
+    ("texture, 8 pairs, aligned 2 px, still 2/s", "texture", dict(texture_max_align=2.0, texture_max_speed=2.0)),
+    ("blink+depth (the previous auto)", "blink+depth", {}),
+    ("auto = blink, depth or texture (chosen)", "auto", {}),
+    ("auto, texture 6 pairs", "auto", dict(texture_frames=6)),
     ("auto, eye distance >= 28 px", "auto", dict(min_eye_distance=28.0)),
 )
 
@@ -520,7 +539,8 @@ def observe(frames, fps: float, detector, model, landmark_ms: list) -> Clip:
         points = model.points(frame, faces)
         landmark_ms.append((time.perf_counter() - start) * 1e3 / len(faces))
         for track, face, found in zip(tracks, faces, points, strict=True):
-            clip.tracks.setdefault(track.id, []).append(Observation(now, found, face.landmarks, face.box))
+            clip.tracks.setdefault(track.id, []).append(Observation(now, found, face.landmarks, face.box,
+                                                                    face_crop(frame, face.box)))
     return clip
 
 
@@ -787,8 +807,17 @@ def clip_of(key: tuple, portrait: Portrait, args, cache: dict, detector, model, 
 
 def _plain(clip: Clip) -> dict:
     """A clip as builtins and arrays only, so the cache does not depend on this module's classes."""
-    tracks = {tid: [(o.time, o.points, o.landmarks, o.box) for o in obs] for tid, obs in clip.tracks.items()}
+    tracks = {tid: [(o.time, o.points, o.landmarks, o.box, o.crop) for o in obs] for tid, obs in clip.tracks.items()}
     return {"frames": clip.frames, "detected": clip.detected, "first": clip.first, "tracks": tracks}
+
+
+def _observation(row: tuple) -> Observation:
+    """An observation from a cache row; a face crop whose square leaves the frame is dropped, as
+    face_crop does (caches written before it did kept such crops, padded)."""
+    observation = Observation(*row)
+    if observation.crop is not None and not crop_inside(observation.box, SIZE):
+        observation = dataclasses.replace(observation, crop=None)
+    return observation
 
 
 def _load(path: Path | None) -> dict:
@@ -798,7 +827,7 @@ def _load(path: Path | None) -> dict:
         plain = pickle.load(fh)
     return {
         key: Clip(d["frames"], d["detected"], d["first"],
-                  {tid: [Observation(*row) for row in obs] for tid, obs in d["tracks"].items()})
+                  {tid: [_observation(row) for row in obs] for tid, obs in d["tracks"].items()})
         for key, d in plain.items()
     }
 

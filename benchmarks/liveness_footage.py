@@ -11,7 +11,8 @@ bench_liveness.py), at the same face sizes. Plus the demo GIF (a real face, then
 then a print), as it is and twice its size.
 
 Every clip runs once through the detector, IoU tracking and the 106-point model; the observations
-are kept in a pickle (--cache) so that the rules can be judged again in seconds:
+(with each face's 64-px grey crop, for the texture cue) are kept in a pickle (--cache) so that the
+rules can be judged again in seconds:
 
     PYTHONPATH=. python benchmarks/liveness_footage.py --cache /tmp/liveness_footage.pkl
 
@@ -159,7 +160,7 @@ def load(path: Path) -> dict:
     with open(path, "rb") as fh:
         plain = pickle.load(fh)
     return {key: bench.Clip(d["frames"], d["detected"], d["first"],
-                            {tid: [bench.Observation(*row) for row in obs] for tid, obs in d["tracks"].items()})
+                            {tid: [bench._observation(row) for row in obs] for tid, obs in d["tracks"].items()})
             for key, d in plain.items()}
 
 

@@ -121,7 +121,8 @@ class Settings:
                                    within=SHARE)
     # trust at the door
     liveness: str = setting("off", "a face checks in only after a sign of life: off, blink, or auto "
-                            "(a blink or a small head turn; a photo can do neither)", LIVENESS_MODES)
+                            "(a blink, a small head turn, or a face that moves as one talks; a photo can do none)",
+                            LIVENESS_MODES)
     landmarks: str = setting("landmarks_2d106", "106-point landmark model for liveness: a registry name or .onnx file")
     # the door display (the window on the station's screen)
     preview: str = setting("window", "the door display: in a window, full screen, or off",

@@ -1,4 +1,5 @@
-"""The liveness check on synthetic landmark sequences from a 3-D head model (no models, no cv2).
+"""The liveness check on synthetic landmark sequences from a 3-D head model (no models), and for the
+texture cue on synthetic textured cards (cv2).
 
 A picture of a face, however it is moved, turned or tilted in front of the camera, must never be
 live; a head that blinks, or turns a little, must be.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import cv2
 import headmodel as hm
 import numpy as np
 import pytest
@@ -19,6 +21,7 @@ from faceattend_tui.live.liveness import (
     NOSE_TIP,
     PLANE,
     RECOMMENDED,
+    SPEAK,
     TURN,
     Frame,
     LivenessCheck,
@@ -27,6 +30,7 @@ from faceattend_tui.live.liveness import (
     assess,
     depth_between,
     eye_openness,
+    face_crop,
     find_blink,
     find_speech,
     fit_homography,
@@ -34,6 +38,7 @@ from faceattend_tui.live.liveness import (
     mouth_openness,
     planarity,
     polygon_area,
+    texture_between,
 )
 from faceattend_tui.vision.layout106 import RIGID, five_points
 
@@ -426,3 +431,84 @@ def test_a_blink_or_a_turn_each_make_auto_live():
     blink = head_clip(still_poses(3.0), rng, eyes=blink_eyes(3.0, 1.5))
     assert assess(blink, AUTO).live
     assert assess(head_clip(turn_poses(3.0, 12), rng), AUTO).live
+
+
+# --- texture: the face's picture moving as one plane, or not ------------------------------------
+
+TEXTURE = dataclasses.replace(RECOMMENDED, evidence="texture")
+
+
+def textured_card(rng, shape=(480, 640)) -> np.ndarray:
+    """A grey picture with texture at several scales (what a printed face gives the optical flow)."""
+    card = np.zeros(shape, np.float32)
+    for sigma, amplitude in ((1.5, 40), (4, 50), (12, 60)):
+        card += cv2.GaussianBlur(rng.normal(0, 1, shape).astype(np.float32), (0, 0), sigma) * amplitude * sigma
+    return np.clip(128 + card, 0, 255).astype(np.uint8)
+
+
+def random_homography(rng, centre=(320.0, 240.0)) -> np.ndarray:
+    """A card held by hand: shifted, turned in plane, scaled and tilted in perspective, about the centre."""
+    angle, scale = np.radians(rng.uniform(-8, 8)), rng.uniform(0.9, 1.1)
+    cx, cy = centre
+    to_centre = np.array([[1, 0, -cx], [0, 1, -cy], [0, 0, 1]])
+    cos, sin = scale * np.cos(angle), scale * np.sin(angle)
+    turn = np.array([[cos, -sin, 0], [sin, cos, 0], [*rng.uniform(-6e-4, 6e-4, 2), 1]])
+    back = np.array([[1, 0, cx + rng.uniform(-15, 15)], [0, 1, cy + rng.uniform(-10, 10)], [0, 0, 1]])
+    return back @ turn @ to_centre
+
+
+def card_clip(rng, lower_moves: bool, seconds: float = 3.0) -> list[Observation]:
+    """A textured card with a face's points on it, warped by a new random homography each frame, with
+    sensor noise and landmark noise; with lower_moves, the card's texture below the nose slides up and
+    down on its own (as a talking mouth and jaw do against the rest of a face)."""
+    card, base = textured_card(rng), hm.project(hm.head(), DISTANCE)
+    below = np.arange(card.shape[0])[:, None] > base[NOSE_TIP, 1]
+    clip = []
+    for i in range(int(seconds * FPS)):
+        picture = card
+        if lower_moves:
+            shift = np.float32([[1, 0, 0], [0, 1, 12 * np.sin(2 * np.pi * 2.5 * i / FPS)]])
+            slid = cv2.warpAffine(card, shift, card.shape[::-1], borderMode=cv2.BORDER_REFLECT)
+            picture = np.where(below, slid, card)
+        h = random_homography(rng)
+        frame = cv2.warpPerspective(picture, h, card.shape[::-1], borderMode=cv2.BORDER_REFLECT).astype(np.float32)
+        frame = np.clip(frame + rng.normal(0, 3, frame.shape), 0, 255).astype(np.uint8)
+        points = apply_homography(h, base)
+        observation = observe(points, i / FPS, rng, noise=0.005)
+        clip.append(dataclasses.replace(observation, crop=face_crop(frame, observation.box)))
+    return clip
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_flat_card_warped_by_random_homographies_shows_no_texture_motion(seed):
+    verdict = assess(card_clip(np.random.default_rng(seed), lower_moves=False), TEXTURE)
+    assert not verdict.live and verdict.waiting_for == SPEAK
+    assert not assess(card_clip(np.random.default_rng(seed), lower_moves=False), AUTO).live
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_card_whose_lower_half_moves_on_its_own_shows_texture_motion(seed):
+    verdict = assess(card_clip(np.random.default_rng(seed), lower_moves=True), TEXTURE)
+    assert verdict.live and verdict.evidence.texture >= TEXTURE.texture_ratio
+
+
+def test_texture_motion_is_measured_mostly_in_the_mouth_region():
+    rng = np.random.default_rng(11)
+    check = LivenessCheck(TEXTURE)
+    flat, moving = card_clip(rng, lower_moves=False), card_clip(rng, lower_moves=True)
+    pairs = [(check._frame(clip[1]), check._frame(clip[5])) for clip in (flat, moving)]
+    still, talking = (texture_between(a, b) for a, b in pairs)
+    assert still.mouth < TEXTURE.texture_min and talking.mouth > TEXTURE.texture_min
+    assert talking.mouth > TEXTURE.texture_ratio * max(talking.rest, TEXTURE.texture_floor)
+
+
+def test_auto_takes_texture_and_blink_plus_depth_does_not():
+    clip = card_clip(np.random.default_rng(13), lower_moves=True)
+    assert assess(clip, AUTO).live
+    assert not assess(clip, dataclasses.replace(RECOMMENDED, evidence="blink+depth")).live
+
+
+def test_observations_without_crops_give_no_texture_evidence():
+    rng = np.random.default_rng(12)
+    clip = [dataclasses.replace(o, crop=None) for o in card_clip(rng, lower_moves=True)]
+    assert not assess(clip, TEXTURE).live

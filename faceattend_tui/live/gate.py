@@ -3,8 +3,9 @@
 The voter decides who a track is; with liveness on, that decision is held here until the track's
 liveness check (`liveness.py`) turns live, then released as the check-in, carrying the evidence.
 The 106-point landmark model runs only on tracks still being decided or held, in one batch, so a
-crowd of decided faces costs nothing extra. A track that moves like a flat picture is reported
-once as a spoof; live evidence can still release it afterwards.
+crowd of decided faces costs nothing extra. When the rules look at pixels (the texture cue of
+"auto"), each observation also carries a 64-px grey crop of the face. A track that moves like a
+flat picture is reported once as a spoof; live evidence can still release it afterwards.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from faceattend_tui.live.events import Checkin, Spoof
-from faceattend_tui.live.liveness import LivenessCheck, LivenessRules, Observation
+from faceattend_tui.live.liveness import LivenessCheck, LivenessRules, Observation, face_crop
 from faceattend_tui.live.tracker import Decision, Track
 
 
@@ -42,7 +43,8 @@ class LivenessGate:
             return
         faces = [t.face() for t in due]
         for track, points in zip(due, self.landmarks.points(frame, faces), strict=True):
-            self._check(track.id).add(Observation(now, points, track.landmarks, track.box))
+            crop = face_crop(frame, track.box) if self.rules.texture else None
+            self._check(track.id).add(Observation(now, points, track.landmarks, track.box, crop))
 
     def _needs_evidence(self, track: Track) -> bool:
         waiting = track.state == "pending" or track.id in self.held

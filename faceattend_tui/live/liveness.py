@@ -2,7 +2,8 @@
 
 A picture cannot blink, and however it is moved, turned or tilted, the points on it map from one
 frame to the next by a single homography. So a track becomes live on kinds of evidence gathered over
-its frames (which ones count is a rule; "auto", the documented choice, takes a blink or depth):
+its frames (which ones count is a rule; "auto", the documented choice, takes a blink, depth or
+texture; "blink+depth" is the "auto" of the previous release):
 
 - blink: both eyes close well below their own open level and open again, quickly, while the rest
   of the face holds still. Eye openness is the area of the eye outline over the area of the
@@ -21,10 +22,18 @@ its frames (which ones count is a rule; "auto", the documented choice, takes a b
   for a picture tilted far).
 - speech (measured, not offered): the mouth opening over the face quadrilateral varies. Small or
   blurred pictures read as moving as much, so "auto" does not count it.
+- texture (pixels; counted by "auto", or alone as "texture"): the texture of a
+  flat picture's face moves from one frame to the next by one homography, a talking face's does
+  not (the mouth moves against the rest). A fixed-size grey crop of each face (face_crop) is put
+  onto the crop of about 0.27 s before by the homography of the rigid points; dense optical flow
+  then leaves, in the mouth region, what one homography of the whole face's flow does not explain,
+  compared with what the eye, brow and nose regions leave under their own. Enough such frame pairs
+  in the window make the track live.
 
 A track whose picture was seen to tilt a lot with no residual moved like a flat object: it is
 reported as "spoof", which live evidence can still overturn. Otherwise the answer is "waiting",
-with what is missing. Pure logic: numpy only, the time comes from the caller.
+with what is missing. Pure logic on numpy (OpenCV only for the texture cue's crops and flow); the
+time comes from the caller.
 """
 
 from __future__ import annotations
@@ -36,7 +45,8 @@ import numpy as np
 
 from faceattend_tui.vision.layout106 import FACE_QUAD, LEFT_EYE, POINTS, RIGHT_EYE, RIGID, five_points
 
-EVIDENCE_MODES = ("blink", "motion", "either", "both", "depth", "speech", "auto")
+EVIDENCE_MODES = ("blink", "motion", "either", "both", "depth", "speech", "texture", "blink+depth", "auto")
+TEXTURE_MODES = ("texture", "auto")  # the modes that look at face crops
 BLINK = "blink"
 TURN = "turn your head a little"
 BLINK_OR_TURN = "blink or turn your head a little"
@@ -79,6 +89,19 @@ class LivenessRules:
     mouth_range: float = 0.06  # spread (90th minus 10th percentile) of that ratio that counts as speech
     mouth_min_frames: int = 8  # usable frames in the window before the spread is judged
     mouth_max_speed: float = 1e9  # eye widths per second: faster frames (blurred, misread) do not count
+    # texture: the face crop's picture does not move as one plane (the mouth moves against the rest)
+    texture_lag: float = 0.27  # seconds: each frame's crop is compared with the one about this much older
+    texture_min: float = 0.8  # mouth residual motion, pixels of the 64-px crop (median), at least
+    texture_ratio: float = 2.0  # and this many times the residual of the eye, brow and nose regions
+    texture_floor: float = 0.3  # pixels: that residual is taken as at least this (the noise of a smooth crop)
+    texture_max_align: float = 1e9  # pixels: pairs the landmarks aligned worse than this do not count
+    texture_max_speed: float = 1e9  # eye widths per second: faster pairs (blurred) do not count
+    texture_frames: int = 8  # frame pairs within the window that must show it
+
+    @property
+    def texture(self) -> bool:
+        """Whether the texture cue is looked at (the observations then need face crops)."""
+        return self.evidence in TEXTURE_MODES
 
     def __post_init__(self) -> None:
         if self.evidence not in EVIDENCE_MODES:
@@ -92,7 +115,7 @@ class LivenessRules:
 # The values in use, tuned in benchmarks/bench_liveness.py --footage on real people (talking clips
 # scaled to 60-200 px faces, camera noise) against real attack photos and synthetic pictures moved
 # as cards: no attack accepted. The station's `liveness` setting chooses the evidence ("auto": a
-# blink or depth). Not offered: the old 3-D motion cue ("motion", "either": a flat print tilted or
+# blink, depth or texture). Not offered: the old 3-D motion cue ("motion", "either": a flat print tilted or
 # shaken leaves larger homography residuals than a real head turn) and speech (a blurred or small
 # picture's mouth reads as moving as much as a speaker's).
 RECOMMENDED = LivenessRules(
@@ -114,6 +137,45 @@ class Observation:
     points: np.ndarray  # (106, 2)
     landmarks: np.ndarray  # (5, 2)
     box: np.ndarray  # (4,) x1, y1, x2, y2
+    crop: np.ndarray | None = None  # (CROP, CROP) uint8 grey face crop (face_crop), for the texture cue
+
+
+# The texture cue's face crop: a fixed-size grey square around the detector box, cut the same way
+# by the station (gate.py) and the benchmarks, so that points map into it from the box alone.
+CROP = 64
+CROP_MARGIN = 1.0  # the square's side over the box's larger side
+
+
+def crop_window(box) -> tuple[int, int, int]:
+    """(x0, y0, side) in integer image pixels of the square a face crop is cut from."""
+    x1, y1, x2, y2 = (float(v) for v in np.asarray(box, np.float64).reshape(4))
+    side = max(int(round(max(x2 - x1, y2 - y1) * CROP_MARGIN)), 8)
+    return int(round((x1 + x2 - side) / 2)), int(round((y1 + y2 - side) / 2)), side
+
+
+def crop_inside(box, shape) -> bool:
+    """Whether crop_window(box) lies within an image of this shape (height, width, ...)."""
+    x0, y0, side = crop_window(box)
+    return x0 >= 0 and y0 >= 0 and x0 + side <= shape[1] and y0 + side <= shape[0]
+
+
+def face_crop(frame: np.ndarray, box, size: int = CROP) -> np.ndarray | None:
+    """The (size, size) grey crop of crop_window(box), or None when that square leaves the frame
+    (a face at the edge gives no texture evidence: padding would move against the picture)."""
+    import cv2
+
+    if not crop_inside(box, frame.shape):
+        return None
+    x0, y0, side = crop_window(box)
+    roi = frame[y0 : y0 + side, x0 : x0 + side]
+    grey = cv2.cvtColor(roi, cv2.COLOR_BGR2GRAY) if roi.ndim == 3 else roi
+    return cv2.resize(grey, (size, size), interpolation=cv2.INTER_AREA)
+
+
+def to_crop(points: np.ndarray, box, size: int = CROP) -> np.ndarray:
+    """Image points to the pixel coordinates of face_crop(frame, box, size)."""
+    x0, y0, side = crop_window(box)
+    return (np.asarray(points, np.float64) - [x0, y0]) * (size / side) + (size / side - 1) / 2
 
 
 @dataclass(frozen=True)
@@ -133,6 +195,8 @@ class Evidence:
     depth: float | None = None  # that parallax over eye distance
     speech_time: float | None = None  # when the mouth was seen to move (speech, expression)
     mouth_range: float | None = None  # the spread of its opening
+    texture_time: float | None = None  # when the face's picture was seen not to move as one plane
+    texture: float | None = None  # the largest mouth residual over the rest's, of the pairs that showed it
 
     def as_dict(self) -> dict:
         return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in asdict(self).items()}
@@ -300,6 +364,62 @@ def depth_between(ref: Frame, cur: Frame) -> Depth:
                  max(turned_away(ref.five), turned_away(cur.five)))
 
 
+# --- texture: does the face's picture move as one plane? ----------------------------------------
+
+UPPER = (*range(33, 52), *range(87, 106))  # eyes and brows
+MOUTH = tuple(range(52, 72))
+NOSE = tuple(range(72, 87))
+
+
+@dataclass(frozen=True)
+class Texture:
+    mouth: float  # residual motion in the mouth region under the face's homography, crop pixels (median)
+    rest: float  # the larger residual of the eye-and-brow and nose regions under their own homography
+    aligned: float  # median flow of those regions once the landmarks' homography aligned the crops
+
+
+def _region(points: np.ndarray, grow: float, size: int) -> tuple[slice, slice]:
+    """Every other pixel of the points' bounding box, grown by a share of its size, within the crop."""
+    lo, hi = points.min(axis=0), points.max(axis=0)
+    pad = (hi - lo) * grow
+    (x0, y0), (x1, y1) = np.clip(np.floor(lo - pad), 0, size - 1), np.clip(np.ceil(hi + pad), 0, size - 1)
+    return slice(int(y0), int(y1) + 1, 2), slice(int(x0), int(x1) + 1, 2)
+
+
+def texture_between(ref: Frame, cur: Frame) -> Texture:
+    """Motion left in the face crop once the current one is put onto the reference by one homography.
+
+    The crops are aligned by the homography of the rigid points; dense optical flow between the
+    reference crop and the warped current one is what that plane leaves. A homography fitted to the
+    flow of the eye, brow, nose and mouth regions (the landmarks' error, as a flat picture would move)
+    then leaves the mouth's own motion; the same fitted to the eye, brow and nose regions alone gives
+    the noise level. A flat picture leaves noise everywhere; a talking face moves its mouth.
+    """
+    import cv2
+
+    size = ref.crop.shape[0]
+    h = fit_homography(cur.crop_points[list(RIGID)], ref.crop_points[list(RIGID)])
+    warped = cv2.warpPerspective(cur.crop, h, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    flow = cv2.calcOpticalFlowFarneback(ref.crop, warped, None, 0.5, 2, 9, 3, 5, 1.1, 0)
+    samples = {}
+    for name, idx, grow in (("upper", UPPER, 0.05), ("nose", NOSE, 0.1), ("mouth", MOUTH, 0.15)):
+        rows, cols = _region(ref.crop_points[list(idx)], grow, size)
+        yy, xx = np.meshgrid(np.arange(size)[rows], np.arange(size)[cols], indexing="ij")
+        samples[name] = np.c_[xx.ravel(), yy.ravel()].astype(np.float64), flow[rows, cols].reshape(-1, 2)
+    rigid = np.vstack([samples["upper"][0], samples["nose"][0]])
+    rigid_flow = np.vstack([samples["upper"][1], samples["nose"][1]])
+    every = np.vstack([rigid, samples["mouth"][0]])
+    face = fit_homography(every, every + np.vstack([rigid_flow, samples["mouth"][1]]))
+    rest = fit_homography(rigid, rigid + rigid_flow)
+
+    def left(name: str, model: np.ndarray) -> float:
+        at, moved = samples[name]
+        return float(np.median(np.linalg.norm(moved - (apply_homography(model, at) - at), axis=1)))
+
+    aligned = float(np.median(np.linalg.norm(rigid_flow, axis=1)))
+    return Texture(left("mouth", face), max(left("upper", rest), left("nose", rest)), aligned)
+
+
 # --- the evidence ---------------------------------------------------------------------------
 
 
@@ -315,6 +435,8 @@ class Frame:
     nose: np.ndarray | None = None  # (2,) nose tip of the 106 points
     five: np.ndarray | None = None  # (5, 2) the detector's points
     mouth: float = 0.0  # inner-lip area over the face quadrilateral's area
+    crop: np.ndarray | None = None  # (CROP, CROP) grey face crop
+    crop_points: np.ndarray | None = None  # (106, 2) the points in the crop's pixels
 
 
 def find_blink(frames: list[Frame], rules: LivenessRules) -> tuple[float, float] | None:
@@ -412,6 +534,8 @@ class LivenessCheck:
         self.depth: tuple[float, float] | None = None  # (time, parallax) of the 3-D depth evidence
         self.depth_run = 0
         self.speech: tuple[float, float] | None = None  # (time, spread) of the speech evidence
+        self.texture: tuple[float, float] | None = None  # (time, ratio) of the texture evidence
+        self.texture_seen: list[tuple[float, float]] = []  # (time, ratio) of the pairs that showed it
         self.too_small = False
         self._last: tuple[Frame, list[Planarity]] | None = None  # the latest usable frame and its comparisons
 
@@ -457,6 +581,7 @@ class LivenessCheck:
             flat_frames=self.flat_frames, depth_time=self.depth[0] if self.depth else None,
             depth=self.depth[1] if self.depth else None, speech_time=self.speech[0] if self.speech else None,
             mouth_range=self.speech[1] if self.speech else None,
+            texture_time=self.texture[0] if self.texture else None, texture=self.texture[1] if self.texture else None,
         )
 
     # -- internals --
@@ -464,9 +589,10 @@ class LivenessCheck:
     def _live(self) -> bool:
         mode = self.rules.evidence
         blink, motion = self.blink is not None, self.motion is not None
-        depth, speech = self.depth is not None, self.speech is not None
+        depth, speech, texture = self.depth is not None, self.speech is not None, self.texture is not None
         return {"blink": blink, "motion": motion, "either": blink or motion, "both": blink and motion,
-                "depth": depth, "speech": speech, "auto": blink or depth}[mode]
+                "depth": depth, "speech": speech, "texture": texture, "blink+depth": blink or depth,
+                "auto": blink or depth or texture}[mode]
 
     def _missing(self) -> str:
         if self.too_small:
@@ -474,11 +600,11 @@ class LivenessCheck:
         mode = self.rules.evidence
         if mode == "either":
             return BLINK_OR_TURN
-        if mode == "auto":
+        if mode in ("auto", "blink+depth"):
             return BLINK  # the one request every face can meet at once (a small head turn also counts)
         if mode == "depth":
             return TURN
-        if mode == "speech":
+        if mode in ("speech", "texture"):
             return SPEAK
         if mode == "motion" or (mode == "both" and self.blink is not None):
             return TURN
@@ -495,8 +621,10 @@ class LivenessCheck:
         error = np.linalg.norm(five_points(points) - landmarks, axis=1).mean() / eye_px
         if not np.isfinite(points).all() or error > self.rules.max_point_error:
             return None
+        crop = getattr(observation, "crop", None)
         return Frame(float(observation.time), points[list(RIGID)], eye_px, eye_openness(points),
-                     points[list(PLANE)], points[NOSE_TIP], landmarks, mouth_openness(points))
+                     points[list(PLANE)], points[NOSE_TIP], landmarks, mouth_openness(points),
+                     crop, None if crop is None else to_crop(points, observation.box, crop.shape[0]))
 
     def _use(self, frame: Frame) -> None:
         self.used += 1
@@ -505,8 +633,10 @@ class LivenessCheck:
         self.frames.append(frame)
         if self.blink is None:
             self.blink = find_blink(list(self.frames), self.rules)
-        if self.rules.evidence in ("depth", "auto"):
+        if self.rules.evidence in ("depth", "auto", "blink+depth"):
             self._look_for_depth(frame)
+        if self.rules.texture and self.texture is None:
+            self._look_for_texture(frame)
         if self.speech is None and self.rules.evidence == "speech":
             self.speech = find_speech(list(self.frames), self.rules)
         self._last = frame, seen
@@ -523,6 +653,22 @@ class LivenessCheck:
         self.depth_run = self.depth_run + 1 if solid else 0
         if solid and self.depth is None and self.depth_run >= rules.depth_frames:
             self.depth = (frame.time, max(d.parallax for d in solid))
+
+    def _look_for_texture(self, frame: Frame) -> None:
+        rules = self.rules
+        if frame.crop is None:
+            return
+        older = [f for f in list(self.frames)[:-1]
+                 if f.crop is not None and rules.texture_lag - 0.02 <= frame.time - f.time <= rules.texture_lag + 0.2]
+        if older:
+            seen = texture_between(older[-1], frame)
+            ratio = seen.mouth / max(seen.rest, rules.texture_floor)
+            if (seen.mouth >= rules.texture_min and ratio >= rules.texture_ratio
+                    and seen.aligned <= rules.texture_max_align and speed(older[-1], frame) <= rules.texture_max_speed):
+                self.texture_seen.append((frame.time, ratio))
+        self.texture_seen = [s for s in self.texture_seen if frame.time - s[0] <= rules.window_seconds]
+        if len(self.texture_seen) >= rules.texture_frames:
+            self.texture = (frame.time, max(r for _, r in self.texture_seen))
 
     def _forget(self, now: float) -> None:
         while self.frames and now - self.frames[0].time > self.rules.window_seconds:

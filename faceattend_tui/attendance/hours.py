@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 
-from faceattend_tui.text import collation
+from faceattend_tui.text import collation, same
 
 from .export import BOM, csv_cell, local_iso, time_zone
 from .models import Person, Presence
@@ -63,6 +63,13 @@ def day_hours(sightings: list[Presence], people: dict[str, Person], out_after: f
              for (pid, day), (came, last) in spans.items() if pid in people]
     key = collation(locale)
     return sorted(lines, key=lambda d: (d.day, key(d.person.name), d.person.id))
+
+
+def hours_between(store, date_from: date, date_to: date, out_after: float, group: str | None = None,
+                  locale: str | None = None) -> list[DayHours]:
+    """The day lines of everyone seen from `date_from` to `date_to` (of `group`, found case and accents aside)."""
+    people = {p.id: p for p in store.people() if group is None or any(same(g, group) for g in p.groups)}
+    return day_hours(store.presence(date_from, date_to), people, out_after, store.now(), locale)
 
 
 def totals(lines: list[DayHours]) -> list[dict]:

@@ -156,14 +156,11 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
 
 def hours_report(args: argparse.Namespace, settings: Settings, start: date, end: date, target) -> int:
     """Work mode's report: in, out and hours per person per day, and (JSON) per person over the period."""
-    from faceattend_tui.attendance.hours import day_hours, hours_csv, hours_json
+    from faceattend_tui.attendance.hours import hours_between, hours_csv, hours_json
 
     with snapshot(settings) as store:
         acting(store, "export")
-        people = {p.id: p for p in store.people()}
-        lines = day_hours(store.presence(start, end), people, settings.out_after, store.now(), settings.locale)
-        if args.group:
-            lines = [line for line in lines if any(same(g, args.group) for g in line.person.groups)]
+        lines = hours_between(store, start, end, settings.out_after, args.group, settings.locale)
         if not lines:
             raise CommandError(f"nothing to report: nobody was seen between {start} and {end} (hours come from "
                                "work mode: mode = \"work\")", EXIT_NOTHING)

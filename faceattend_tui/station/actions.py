@@ -25,7 +25,7 @@ from faceattend_tui.attendance import (
 )
 from faceattend_tui.attendance.audit_view import AuditFilter, matching
 from faceattend_tui.attendance.export import time_zone
-from faceattend_tui.attendance.hours import day_hours, totals
+from faceattend_tui.attendance.hours import hours_between, totals
 from faceattend_tui.attendance.models import AuditEntry
 from faceattend_tui.attendance.security import Credentials
 from faceattend_tui.attendance.session_edit import Edit, edit_session, void_session
@@ -37,7 +37,6 @@ from faceattend_tui.station.updates import (
     EnrollTarget,
     StationError,
 )
-from faceattend_tui.text import same
 from faceattend_tui.vision.pipeline import FaceEngine
 
 
@@ -212,11 +211,9 @@ class Actions:
     def hours(self, date_from: date, date_to: date, group: str | None = None) -> list[dict]:
         """Work mode: per person over the period, the days seen and the hours (id, name, days, hours)."""
         with self.lock:
-            people = {p.id: p for p in self.store.people()
-                      if group is None or any(same(g, group) for g in p.groups)}
-            lines = day_hours(self.store.presence(date_from, date_to), people, self.settings.out_after, self.now(),
-                              self.settings.locale)
+            lines = hours_between(self.store, date_from, date_to, self.settings.out_after, group, self.settings.locale)
         return totals(lines)
+
     def capture(self) -> str:
         """Ask the worker for an enrollment capture; returns the request id its result will carry."""
         if self.live.camera != "live":

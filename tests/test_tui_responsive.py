@@ -84,7 +84,9 @@ async def test_keys_answer_at_once_while_a_session_starts_stops_and_exports(stat
         assert await answered(pilot, "tab", lambda: app.focused is not before) < WORST
         assert station.active is None  # still with the station
         await until(pilot, lambda: type(app.screen).__name__ == "Screen")
-        assert station.active.name == "Physics" and "Physics" in str(app.query_one("#header").render())
+        assert station.active.name == "Physics"
+        # The dialog's result reaches the main screen on the next turn of the event loop.
+        await until(pilot, lambda: "Physics" in str(app.query_one("#header").render()))
 
         await pilot.press("s")
         assert await answered(pilot, "y", lambda: working(app)) < WORST

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from types import ModuleType
 
 from . import tinystore
 from .common import Clock
@@ -25,7 +26,7 @@ def check_database(database: str) -> None:
                          "attendance file in the data root)")
 
 
-def _pg():
+def _pg() -> ModuleType:
     try:
         from . import pgstore
     except ImportError:

@@ -11,8 +11,10 @@ import csv
 import io
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from faceattend_tui.files import atomic_write
 
@@ -137,7 +139,7 @@ def _begins(header: list[str], columns: tuple[str, ...]) -> bool:
         len(header) >= REPORT_FIRST_COLUMNS and tuple(header) == columns[:len(header)])
 
 
-def _row_test(header: list[str], person_id: str):
+def _row_test(header: list[str], person_id: str) -> Callable[[list[str]], bool] | None:
     """Which rows are the person's, by the sheet's header; None for a sheet this program does not write."""
     ids = (person_id, "'" + person_id)  # as written, or neutralised against formulas
 
@@ -181,7 +183,7 @@ def _drop_people(doc: dict, person_id: str) -> dict:
     return doc
 
 
-def _session_without(session, person_id: str):
+def _session_without(session: Any, person_id: str) -> Any:
     if not isinstance(session, dict) or not isinstance(session.get("people"), list):
         return session
     people = session["people"]

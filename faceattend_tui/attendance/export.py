@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from pathlib import Path
+from typing import overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from faceattend_tui.errors import RecordsError
@@ -81,6 +82,14 @@ def time_zone(name: str | tzinfo | None) -> tzinfo | None:
     except (ZoneInfoNotFoundError, ValueError, OSError):
         raise ExportError(f"unknown time zone {name!r} (the timezone setting): use a name such as Europe/Paris, "
                           "or leave it empty for this machine's") from None
+
+
+@overload
+def in_zone(value: datetime, zone: tzinfo | None) -> datetime: ...
+
+
+@overload
+def in_zone(value: datetime | None, zone: tzinfo | None) -> datetime | None: ...
 
 
 def in_zone(value: datetime | None, zone: tzinfo | None) -> datetime | None:
@@ -274,11 +283,11 @@ def choose_sessions(store: Store, session_id: int | None = None, date_from: date
                     date_to: date | None = None, zone: tzinfo | None = None) -> list[Session]:
     """A date range (days on the zone's clock, voided sessions left out), one session by id, or (neither
     given) the latest session."""
-    if date_from is not None or date_to is not None:
-        found = [s for s in sessions_in_range(store.sessions(), date_from or date_to, date_to or date_from, zone)
-                 if not s.voided]
+    first, last = date_from or date_to, date_to or date_from  # one date given: that day
+    if first is not None and last is not None:
+        found = [s for s in sessions_in_range(store.sessions(), first, last, zone) if not s.voided]
         if not found:
-            raise NothingToExport(f"no session between {date_from or date_to} and {date_to or date_from}")
+            raise NothingToExport(f"no session between {first} and {last}")
         return found
     if session_id is not None:
         session = store.session(session_id)

@@ -13,6 +13,7 @@ from faceattend_tui.text import collation, same
 
 from .export import BOM, csv_cell, local_iso, time_zone
 from .models import Person, Presence
+from .store import Store
 
 WRITE_EVERY = timedelta(seconds=60)  # a person still in view moves their last sighting this often at most
 DAY_COLUMNS = ("id", "name", "day", "in", "out", "hours")
@@ -22,7 +23,7 @@ TOTAL_KEYS = ("id", "name", "days", "hours")
 class PresenceBook:
     """Writes sightings to the log, at most one a minute per person and day while they stay in view."""
 
-    def __init__(self, store, station: str, zone: tzinfo | None = None):
+    def __init__(self, store: Store, station: str, zone: tzinfo | None = None):
         self.store, self.station, self.zone = store, station, zone
         self._written: dict[tuple[str, date], datetime] = {}
 
@@ -65,7 +66,7 @@ def day_hours(sightings: list[Presence], people: dict[str, Person], out_after: f
     return sorted(lines, key=lambda d: (d.day, key(d.person.name), d.person.id))
 
 
-def hours_between(store, date_from: date, date_to: date, out_after: float, group: str | None = None,
+def hours_between(store: Store, date_from: date, date_to: date, out_after: float, group: str | None = None,
                   locale: str | None = None) -> list[DayHours]:
     """The day lines of everyone seen from `date_from` to `date_to` (of `group`, found case and accents aside)."""
     people = {p.id: p for p in store.people() if group is None or any(same(g, group) for g in p.groups)}

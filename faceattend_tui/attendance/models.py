@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Literal, get_args
@@ -66,7 +67,7 @@ def check_person_id(value: str) -> str:
 HIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")  # controls, escapes, bidi overrides
 
 
-def printable(text) -> str:
+def printable(text: object) -> str:
     """Text safe to show on a terminal or screen: control characters written as codes (\\x1b, \\u202e)."""
     return HIDDEN.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256 else f"\\u{ord(m.group()):04x}",
                       str(text))
@@ -82,14 +83,14 @@ def check_text(value: str, what: str) -> str:
 GROUPS_JOIN = "; "  # how groups are shown together everywhere (a roster cell takes them back)
 
 
-def join_groups(groups) -> str:
+def join_groups(groups: Iterable[str]) -> str:
     return GROUPS_JOIN.join(groups)
 
 
 MAX_GROUP_LENGTH = 64  # characters; a group name ends up in the names of export and report files
 
 
-def clean_groups(groups) -> tuple[str, ...]:
+def clean_groups(groups: Iterable[str]) -> tuple[str, ...]:
     """Group names, trimmed, without empties or repeats, in the order given; a ValueError for a name
     over MAX_GROUP_LENGTH characters."""
     out: list[str] = []

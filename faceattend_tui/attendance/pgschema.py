@@ -9,7 +9,11 @@ station of another version is connected (it would write to tables it no longer u
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+if TYPE_CHECKING:
+    import psycopg
 
 UPGRADE_LOCK = 0x66616365  # advisory lock key while migrating ("face")
 APP_PREFIX = "faceattend schema "
@@ -223,41 +227,48 @@ def has_password(url: str) -> bool:
 # ----- versions and upgrades (on an open psycopg connection) -----------------------------------
 
 
-def current_version(conn) -> int:
+def _value(conn: psycopg.Connection, sql: str) -> Any:
+    """The value of a query that always returns one row of one column."""
+    row = conn.execute(sql).fetchone()
+    assert row is not None, "the query returned no row"
+    return row[0]
+
+
+def current_version(conn: psycopg.Connection) -> int:
     """The schema version of the database (0: no faceattend tables yet)."""
-    row = conn.execute("select to_regclass('schema_version') is not null").fetchone()
-    if not row[0]:
+    if not _value(conn, "select to_regclass('schema_version') is not null"):
         return 0
-    row = conn.execute("select coalesce(max(version), 0) from schema_version").fetchone()
-    return int(row[0])
+    return int(_value(conn, "select coalesce(max(version), 0) from schema_version"))
 
 
-def _connected(conn) -> list[tuple[int, str]]:
+def _connected(conn: psycopg.Connection) -> list[tuple[int, str]]:
     """(schema version, station) of every other faceattend connected to this database."""
     rows = conn.execute("select application_name from pg_stat_activity "
                         "where datname = current_database() and pid <> pg_backend_pid()").fetchall()
     return [found for (name,) in rows if (found := parse_application_name(name)) is not None]
 
 
-def other_versions(conn) -> list[tuple[int, str]]:
+def other_versions(conn: psycopg.Connection) -> list[tuple[int, str]]:
     """(schema version, station) of every other connected faceattend whose version is not the latest."""
     return sorted({f for f in _connected(conn) if f[0] != LATEST})
 
 
-def namesakes(conn, station: str) -> int:
+def namesakes(conn: psycopg.Connection, station: str) -> int:
     """How many other connections belong to a faceattend station of this name (any version)."""
-    own = parse_application_name(application_name(station))[1]  # as cut to fit
-    return sum(1 for f in _connected(conn) if f[1] == own)
+    own = parse_application_name(application_name(station))  # as cut to fit
+    if own is None:  # a name that cannot be read back (a line break in it) is never found connected
+        return 0
+    return sum(1 for f in _connected(conn) if f[1] == own[1])
 
 
-def upgrade(conn, *, note: str = "") -> list[int]:
+def upgrade(conn: psycopg.Connection, *, note: str = "") -> list[int]:
     """Apply the migrations the database lacks (conn in autocommit mode); returns the versions applied."""
     conn.execute("select pg_advisory_lock(%s)", [UPGRADE_LOCK])
     try:
         with conn.transaction():
             conn.execute(VERSION_TABLE)
         have = current_version(conn)
-        applied = []
+        applied: list[int] = []
         for version, _what, sql in MIGRATIONS:
             if version <= have:
                 continue

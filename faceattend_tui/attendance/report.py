@@ -11,6 +11,7 @@ import io
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
+from typing import Any
 
 from faceattend_tui.text import collation, fold
 
@@ -121,21 +122,21 @@ def _rate(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
 
 
-def report_rows(report: Report) -> list[dict]:
+def report_rows(report: Report) -> list[dict[str, Any]]:
     """Person rows, then session rows ("row" says which), keyed by the columns of both kinds."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for line in report.people:
         c = line.counts
         rows.append({"row": "person", "id": line.person.id, "name": line.person.name, "date": None,
                      "group": join_groups(line.person.groups), "expected": c.total, PRESENT: c.present, LATE: c.late,
                      ABSENT: c.absent, "rate": _rate(line.rate), "start_date": None, "start_time": None,
                      "excused": c.excused_total, "codes": dict(c.excused)})
-    for line in report.sessions:
-        s, c = line.session, line.counts
+    for session_line in report.sessions:
+        s, c = session_line.session, session_line.counts
         day, time_of_day = date_and_time(s.started_at, report.zone)
         rows.append({"row": "session", "id": s.id, "name": s.name, "date": local_iso(s.started_at, report.zone),
                      "group": s.group or "", "expected": c.total, PRESENT: c.present, LATE: c.late, ABSENT: c.absent,
-                     "rate": _rate(line.rate), "start_date": day, "start_time": time_of_day,
+                     "rate": _rate(session_line.rate), "start_date": day, "start_time": time_of_day,
                      "excused": c.excused_total, "codes": dict(c.excused)})
     return rows
 
@@ -150,7 +151,7 @@ def report_csv(report: Report, bom: bool = True, by: str = "person") -> str:
     return (BOM if bom else "") + out.getvalue()
 
 
-def _json_row(row: dict, keys: tuple[str, ...]) -> dict:
+def _json_row(row: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
     """A row's keys, with the absence codes counted one by one under "excused"."""
     return {k: (row["codes"] if k == "excused" else row[k]) for k in keys}
 
@@ -158,8 +159,8 @@ def _json_row(row: dict, keys: tuple[str, ...]) -> dict:
 def report_json(report: Report, generated_at: datetime, by: str | None = None) -> str:
     """People and sessions; with `by`, only the people ("person") or only the sessions ("session")."""
     rows = report_rows(report)
-    body = {"generated_at": local_iso(generated_at, report.zone), "from": str(report.date_from),
-            "to": str(report.date_to), "group": report.group}
+    body: dict[str, Any] = {"generated_at": local_iso(generated_at, report.zone), "from": str(report.date_from),
+                            "to": str(report.date_to), "group": report.group}
     if by in (None, "person"):
         body["people"] = [_json_row(r, JSON_PERSON_KEYS) for r in rows if r["row"] == "person"]
     if by in (None, "session"):

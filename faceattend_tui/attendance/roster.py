@@ -13,13 +13,18 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from faceattend_tui.errors import InputError, RecordsError
 
 from .models import ACTIVE, LEFT, Person, check_person_id, check_text, clean_groups, plural, printable
 from .sessions import Attendance
+
+if TYPE_CHECKING:
+    from _csv import Reader
 
 REQUIRED = ("id", "name")
 COLUMNS = ("id", "name", "groups", "photo")
@@ -78,7 +83,8 @@ def read_roster(path: Path, photos_from: tuple[Path, ...] = ()) -> list[RosterLi
     header_line, header = next(records, (1, []))
     header = [cell.strip().lower() for cell in header]
     _check_header(path, header_line, header, problems)
-    lines, seen = [], {}
+    lines: list[RosterLine] = []
+    seen: dict[str, int] = {}  # id -> line
     for number, cells in records:
         try:
             line = _parse_row(number, _cells_by_column(header, cells, delimiter), path.parent, delimiter,
@@ -109,7 +115,7 @@ def sniff_delimiter(text: str) -> str:
     return ","
 
 
-def _records(reader, problems: list[str]):
+def _records(reader: Reader, problems: list[str]) -> Iterator[tuple[int, list[str]]]:
     """(first line, cells) of every record that is not blank. A record the CSV reader cannot read is
     added to problems; after a broken quote or an oversized cell the rest of the file is not read."""
     start = 1

@@ -11,13 +11,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from faceattend_tui.errors import RecordsError
 from faceattend_tui.filelock import Busy, HeldLock, current_user, hold, holder_record
 from faceattend_tui.files import make_private_dir
 
 from .models import AuditEntry, Person
+
+if TYPE_CHECKING:
+    from .store import Store
 
 LOCK_NAME = "faceattend.lock"
 PIN_SETTING = "staff_pin"  # the single PIN of logs from before staff accounts
@@ -36,7 +39,7 @@ SCRYPT_P = 1
 # ----- user and audit ---------------------------------------------------------
 
 
-def audit(store, action: str, details: dict[str, Any] | None = None, user: str | None = None) -> AuditEntry:
+def audit(store: Store, action: str, details: dict[str, Any] | None = None, user: str | None = None) -> AuditEntry:
     """Write an audit record (time, user, action, details) to the store and return it."""
     entry = make_audit(store.now(), action, details, user)
     store.add_audit(entry)
@@ -66,7 +69,7 @@ def about(details: dict, person_id: str) -> bool:
 
 def names_in_audit(all_details: Iterable[dict], person_id: str) -> set[str]:
     """Names the audit knew a person by: a name before a correction, the name when they left."""
-    found = set()
+    found: set[str] = set()
     for details in all_details:
         if about(details, person_id):
             found.update(details[k] for k in ("name", "previous_name") if isinstance(details.get(k), str))

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
+from typing import Final
 
 from faceattend_tui.errors import InputError
 from faceattend_tui.text import same
 
-from .models import check_text
+from .models import Session, check_text
 from .security import audit
 from .sessions import Attendance, summarize
 from .store import NotFoundError
 
-UNCHANGED = object()  # an edit that leaves this field as it is
+
+class _Unchanged(enum.Enum):
+    UNCHANGED = "unchanged"
+
+
+UNCHANGED: Final = _Unchanged.UNCHANGED  # an edit that leaves this field as it is
 
 
 @dataclass
@@ -21,14 +28,14 @@ class Edit:
     changed: list[str] = field(default_factory=list)  # "name: 'A' -> 'B'", "Ann: present -> late" ...
 
 
-def find_session(attendance: Attendance, session_id: int):
+def find_session(attendance: Attendance, session_id: int) -> Session:
     session = attendance.store.session(session_id)
     if session is None:
         raise NotFoundError(f"no session with id {session_id}")
     return session
 
 
-def void_session(attendance: Attendance, session_id: int, reason: str, *, user: str) -> object:
+def void_session(attendance: Attendance, session_id: int, reason: str, *, user: str) -> Session:
     """Void a finished session: kept with who voided it and why, left out of reports."""
     session = find_session(attendance, session_id)
     if session.active:
@@ -46,20 +53,21 @@ def void_session(attendance: Attendance, session_id: int, reason: str, *, user: 
     return voided
 
 
-def edit_session(attendance: Attendance, session_id: int, *, user: str, name=UNCHANGED, group=UNCHANGED,
-                 late_after=UNCHANGED) -> Edit:
+def edit_session(attendance: Attendance, session_id: int, *, user: str, name: str | _Unchanged = UNCHANGED,
+                 group: str | None | _Unchanged = UNCHANGED, late_after: float | None | _Unchanged = UNCHANGED) -> Edit:
     """Change a session's name, group or late-after; statuses are worked out again from the stored times."""
     session = find_session(attendance, session_id)
     before = _statuses(attendance, session)
-    changes, expected, edit = {}, None, Edit(session_id)
+    changes: dict[str, str | float | None] = {}
+    expected: list[str] | None = None
+    edit = Edit(session_id)
     if name is not UNCHANGED and name != session.name:
-        changes["name"] = _name(name)
-        edit.changed.append(f"name: {session.name!r} -> {changes['name']!r}")
+        changes["name"] = new_name = _name(name)
+        edit.changed.append(f"name: {session.name!r} -> {new_name!r}")
     if group is not UNCHANGED and group != session.group:
-        changes["group"] = _group(attendance, group)
-        expected = [p.id for p in attendance.store.people() if changes["group"] is None
-                    or changes["group"] in p.groups]
-        edit.changed.append(f"group: {session.group or 'everyone'} -> {changes['group'] or 'everyone'}")
+        changes["group"] = new_group = _group(attendance, group)
+        expected = [p.id for p in attendance.store.people() if new_group is None or new_group in p.groups]
+        edit.changed.append(f"group: {session.group or 'everyone'} -> {new_group or 'everyone'}")
     if late_after is not UNCHANGED and late_after != session.late_after_minutes:
         if late_after is not None and late_after < 0:
             raise InputError("late after: zero or more minutes")
@@ -97,12 +105,13 @@ def _minutes(value: float | None) -> str:
     return "none" if value is None else f"{value:g} min"
 
 
-def _statuses(attendance: Attendance, session) -> dict[str, tuple[str, str]]:
+def _statuses(attendance: Attendance, session: Session) -> dict[str, tuple[str, str]]:
     summary = summarize(attendance.store, session, {p.id: p for p in attendance.store.people()})
     return {row.person.id: (row.person.name, row.status) for row in summary.people}
 
 
-def _differences(attendance: Attendance, before: dict, after: dict) -> list[str]:
+def _differences(attendance: Attendance, before: dict[str, tuple[str, str]],
+                 after: dict[str, tuple[str, str]]) -> list[str]:
     lines = []
     for person_id in dict.fromkeys([*before, *after]):
         name, old = before.get(person_id, (None, "not expected"))

@@ -12,6 +12,7 @@ import socket
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from faceattend_tui.errors import InputError, RecordsError
 from faceattend_tui.text import collation
@@ -274,7 +275,7 @@ class Attendance:
                       user: str | None = None) -> tuple[Person, list[Person]]:
         """Correct a name or change groups; history stays under the id. Returns (person, joined)."""
         person = self._require_person(person_id)
-        changes = {}
+        changes: dict[str, str | tuple[str, ...]] = {}
         if name is not None and " ".join(name.split()) != person.name:
             changes["name"] = check_text(" ".join(name.split()), "the name")
             if not changes["name"]:
@@ -395,7 +396,7 @@ class Attendance:
     # ----- check-ins and marks ---------------------------------------------------------
 
     def _load_statuses(self) -> None:
-        session = self._active
+        session = self._require_active()
         checkins = {c.person_id: c for c in self.store.checkins(session.id)}
         marks = {m.person_id: m for m in self.store.marks(session.id)}
         self._statuses = {p: resolve(checkins.get(p), marks.get(p)) for p in session.expected}
@@ -510,7 +511,7 @@ class Attendance:
         if status == NO_SESSION:
             checkin = None
         note = ""
-        if status != NO_SESSION and (checkin is None or status != checkin.status):
+        if session is not None and status != NO_SESSION and (checkin is None or status != checkin.status):
             mark = (marks if marks is not None else self._last_marks(session.id)).get(person.id)
             note = f"manual: {mark.reason}" if mark else ""
         return RosterRow(person.id, person.name, status, person.groups, person.images,
@@ -520,5 +521,5 @@ class Attendance:
         return user or self.user
 
 
-def _replace(person: Person, **changes) -> Person:
+def _replace(person: Person, **changes: Any) -> Person:
     return dataclasses.replace(person, **changes)

@@ -3,11 +3,12 @@ until it is there, also after a restart; the sessions still to write are kept in
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .export import ExportError, ExportOptions, default_name, export_attendance
-from .store import StoreError
+from .store import Store, StoreError
 
 PENDING_PREFIX = "export_pending:"  # + station name: [session ids whose sheets are still to write]
 
@@ -22,16 +23,16 @@ def formats(setting: str) -> tuple[str, ...]:
     return ("csv", "json") if setting == "both" else (setting,)
 
 
-def queue(store, station: str, session_id: int) -> None:
+def queue(store: Store, station: str, session_id: int) -> None:
     """Remember that this session's sheet is to be written (before trying, so a crash loses nothing)."""
     store.update_setting(PENDING_PREFIX + station, lambda ids: sorted({*(ids or []), session_id}))
 
 
-def pending(store, station: str) -> list[int]:
+def pending(store: Store, station: str) -> list[int]:
     return list(store.get_setting(PENDING_PREFIX + station) or [])
 
 
-def write_pending(store, station: str, folder: Path, fmt: str, zone: str, user: str) -> Drop:
+def write_pending(store: Store, station: str, folder: Path, fmt: str, zone: str, user: str) -> Drop:
     """Write every pending sheet into `folder`; what could not be written stays pending."""
     drop = Drop()
     for session_id in pending(store, station):
@@ -40,16 +41,20 @@ def write_pending(store, station: str, folder: Path, fmt: str, zone: str, user: 
         except (ExportError, StoreError, OSError) as exc:
             drop.problem = f"the sheet of session {session_id} could not be written to {folder}: {exc}; retrying"
             continue
-        store.update_setting(PENDING_PREFIX + station,
-                             lambda ids, done=session_id: [i for i in (ids or []) if i != done] or None)
+        store.update_setting(PENDING_PREFIX + station, _without(session_id))
     return drop
 
 
-def write_sheets(store, session_id: int, folder: Path, fmt: str, zone: str, user: str) -> list[Path]:
+def _without(done: int) -> Callable[[list[int] | None], list[int] | None]:
+    """A change of the pending list that takes `done` off it (None once it is empty)."""
+    return lambda ids: [i for i in (ids or []) if i != done] or None
+
+
+def write_sheets(store: Store, session_id: int, folder: Path, fmt: str, zone: str, user: str) -> list[Path]:
     session = store.session(session_id)
     if session is None:  # erased since: nothing to write
         return []
-    written = []
+    written: list[Path] = []
     for kind in formats(fmt):
         path = Path(folder) / default_name([session], None, None, kind)  # the same name on a retry
         written.append(export_attendance(store, Path(folder), ExportOptions(kind, zone=zone), path, session_id,

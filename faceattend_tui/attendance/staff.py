@@ -16,11 +16,12 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 from faceattend_tui.errors import InputError
 
 from .common import from_iso, to_iso
+from .models import AuditEntry
 from .security import (
     FREE_TRIES,
     LOCKOUT_AFTER,
@@ -34,7 +35,7 @@ from .security import (
     pin_wait,
     verify_pin,
 )
-from .store import NotFoundError
+from .store import NotFoundError, Store
 
 ACCOUNTS_SETTING = "staff_accounts"  # {name: {"role", "pin", "created", "by"}}
 FAILURES_PREFIX = "staff_failures:"  # + account name: {"count": wrong PINs in a row, "until": no try before}
@@ -101,14 +102,22 @@ class Account:
 
     @classmethod
     def from_doc(cls, name: str, doc: dict) -> Account:
-        role = doc.get("role") if doc.get("role") in ROLES else "viewer"  # an unknown role gets the least
+        role = _role(doc.get("role"))
         return cls(name, role, str(doc.get("pin") or ""), from_iso(doc.get("created")), str(doc.get("by") or ""))
+
+
+def _role(value: Any) -> Role:
+    """A stored role; an unknown one gets the least."""
+    for role in ROLES:
+        if value == role:
+            return role
+    return "viewer"
 
 
 # ----- reading and writing the accounts ------------------------------------------------
 
 
-def accounts(store) -> dict[str, Account]:
+def accounts(store: Store) -> dict[str, Account]:
     """The staff accounts by name; a log with only today's staff PIN has one admin, "admin"."""
     docs = store.get_setting(ACCOUNTS_SETTING) or {}
     if docs:
@@ -117,18 +126,18 @@ def accounts(store) -> dict[str, Account]:
     return {LEGACY_ADMIN: Account(LEGACY_ADMIN, "admin", legacy)} if legacy else {}
 
 
-def staff_required(store) -> bool:
+def staff_required(store: Store) -> bool:
     """Whether privileged actions ask for a staff account (any account, or today's PIN, exists)."""
     return bool(accounts(store))
 
 
-def find(store, name: str) -> Account | None:
+def find(store: Store, name: str) -> Account | None:
     """The account of this name, whatever its case."""
     wanted = name.strip().casefold()
     return next((a for n, a in accounts(store).items() if n.casefold() == wanted), None)
 
 
-def _save(store, found: dict[str, Account]) -> None:
+def _save(store: Store, found: dict[str, Account]) -> None:
     """Write the accounts; today's single PIN is then one of them and goes."""
     store.set_setting(ACCOUNTS_SETTING, {n: a.to_doc() for n, a in found.items()} or None)
     store.set_setting(PIN_SETTING, None)
@@ -144,7 +153,7 @@ def check_name(name: str) -> str:
     return name
 
 
-def add_account(store, name: str, role: str, pin: str, actor: str) -> Account:
+def add_account(store: Store, name: str, role: str, pin: str, actor: str) -> Account:
     """A new account; the first one must be an admin, so someone can manage the others."""
     name = check_name(name)
     if role not in ROLES:
@@ -161,7 +170,7 @@ def add_account(store, name: str, role: str, pin: str, actor: str) -> Account:
     return account
 
 
-def remove_account(store, name: str, actor: str) -> Account:
+def remove_account(store: Store, name: str, actor: str) -> Account:
     """Remove an account; the last admin goes only with the last account (then nothing asks)."""
     account = _existing(store, name)
     rest = {n: a for n, a in accounts(store).items() if n != account.name}
@@ -174,7 +183,7 @@ def remove_account(store, name: str, actor: str) -> Account:
     return account
 
 
-def set_account_pin(store, name: str, pin: str, actor: str, *, reset: bool = False) -> Account:
+def set_account_pin(store: Store, name: str, pin: str, actor: str, *, reset: bool = False) -> Account:
     """A new PIN for an account: its own change, or a reset for a lost one (audited as such)."""
     account = _existing(store, name)
     changed = Account(account.name, account.role, hash_pin(pin), account.created, account.by)
@@ -188,7 +197,7 @@ def set_account_pin(store, name: str, pin: str, actor: str, *, reset: bool = Fal
     return changed
 
 
-def _existing(store, name: str) -> Account:
+def _existing(store: Store, name: str) -> Account:
     account = find(store, name)
     if account is None:
         known = ", ".join(sorted(accounts(store))) or "none"
@@ -196,7 +205,7 @@ def _existing(store, name: str) -> Account:
     return account
 
 
-def last_reset(store):
+def last_reset(store: Store) -> AuditEntry | None:
     """The latest lost-PIN reset, if that account's PIN has not been changed since."""
     for entry in reversed(store.audit_log()):
         if entry.action in ("pin.set", "pin.clear", "staff.pin"):
@@ -209,7 +218,7 @@ def last_reset(store):
 # ----- checking who asks ------------------------------------------------------------------
 
 
-def authorize(store, action: str, given: Credentials | str | None, fallback: str | None = None) -> str:
+def authorize(store: Store, action: Action, given: Credentials | str | None, fallback: str | None = None) -> str:
     """The actor to record for a privileged action, or PinError.
 
     With no account, anyone may, recorded under `fallback` (the user of the machine). Otherwise the
@@ -224,6 +233,7 @@ def authorize(store, action: str, given: Credentials | str | None, fallback: str
     account = _chosen(found, who.staff)
     with store.exclusive():
         _check(store, account, who, action)
+    assert account is not None  # _check refused a name that is no account
     if not allowed(account.role, action):
         audit(store, "staff.denied", {"staff": account.name, "role": account.role, "action": action}, account.name)
         raise NotAllowed(f"{account.name} is {_a(account.role)}: to {_doing(action)} needs "
@@ -241,7 +251,7 @@ def _chosen(found: dict[str, Account], name: str) -> Account | None:
     return next((a for n, a in found.items() if n.casefold() == wanted), None)
 
 
-def _check(store, account: Account | None, who: Credentials, action: str) -> None:
+def _check(store: Store, account: Account | None, who: Credentials, action: Action) -> None:
     key = account.name if account else UNKNOWN
     wrong = "wrong PIN" if account else "wrong staff name or PIN"
     writes = not getattr(store, "read_only", False)
@@ -266,7 +276,7 @@ def _check(store, account: Account | None, who: Credentials, action: str) -> Non
                    + (f"; wait {wait} s before the next" if wait else ""))
 
 
-def audit_if(store, writes: bool, action: str, details: dict) -> None:
+def audit_if(store: Store, writes: bool, action: str, details: dict[str, Any]) -> None:
     if writes:
         audit(store, action, details, details.get("staff"))
 
@@ -276,15 +286,15 @@ def _dummy_hash() -> str:
     return hash_pin(secrets.token_hex(8))
 
 
-def _claim(store, key: str) -> tuple[int, float]:
+def _claim(store: Store, key: str) -> tuple[int, float]:
     """Count this try before it is checked: (wrong tries in a row with this one, seconds still to wait).
 
     A try that must wait changes nothing; one that may go counts as wrong until its PIN is found right.
     """
     now = store.now()
-    waiting = []
+    waiting: list[tuple[int, float]] = []
 
-    def change(state):
+    def change(state: Any) -> dict[str, Any] | None:
         state = state if isinstance(state, dict) else {}
         left = _seconds_left(state, now)
         if left > 0:
@@ -297,7 +307,7 @@ def _claim(store, key: str) -> tuple[int, float]:
     return waiting[0] if waiting else (int(new["count"]), 0.0)
 
 
-def _peek(store, key: str) -> tuple[int, float]:
+def _peek(store: Store, key: str) -> tuple[int, float]:
     """For a log that cannot be written (a snapshot): the wait the log says, this try not counted."""
     state = store.get_setting(FAILURES_PREFIX + key) or {}
     left = _seconds_left(state, store.now())
@@ -324,7 +334,7 @@ def _a(role: str) -> str:
     return f"an {role}" if role[0] in "aeiou" else f"a {role}"
 
 
-def _doing(action: str) -> str:
+def _doing(action: Action) -> str:
     return {"export": "export or report", "session": "start or stop a session", "mark": "mark a person",
             "people": "change the roster", "erase": "erase a person", "extract": "extract templates",
             "db": "change the database", "timetable": "change the timetable", "void": "void or edit a session",

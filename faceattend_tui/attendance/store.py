@@ -71,6 +71,11 @@ class Store(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
+    @property
+    @abstractmethod
+    def schema_version(self) -> int:
+        """The version of the log's layout as found on disk or in the database."""
+
     def __enter__(self) -> Store:
         return self
 

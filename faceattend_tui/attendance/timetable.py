@@ -14,10 +14,15 @@ import io
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from faceattend_tui.errors import InputError, RecordsError
 
 from .models import check_text
+
+if TYPE_CHECKING:
+    from .sessions import Attendance
+    from .store import Store
 
 SLOTS_SETTING = "timetable"  # [slot doc, ...]
 HOLIDAYS_SETTING = "timetable_holidays"  # {"YYYY-MM-DD": "why", ...}
@@ -83,7 +88,7 @@ def _at(day: date, clock: time, zone: tzinfo | None) -> datetime:
     return aware.astimezone(zone)  # normalises a time that does not exist that day
 
 
-def _opt_float(value) -> float | None:
+def _opt_float(value: Any) -> float | None:
     return None if value in (None, "") else float(value)
 
 
@@ -98,7 +103,8 @@ def read_slots(text: str, source: str = "timetable") -> list[Slot]:
     if missing:
         raise TimetableError(f"{source}: the first line must name the columns {', '.join(COLUMNS)} "
                              f"(and optionally station); missing: {', '.join(missing)}")
-    numbered, problems = [], []
+    numbered: list[tuple[int, Slot]] = []
+    problems: list[str] = []
     for number, row in enumerate(rows, start=2):
         cells = {k.strip().lower(): (v or "").strip() for k, v in row.items() if isinstance(k, str)}
         if not any(cells.values()):
@@ -157,7 +163,7 @@ def parse_clock(text: str, what: str) -> time:
 
 def overlaps(numbered: list[tuple[int, Slot]], source: str) -> list[str]:
     """Slots of one weekday whose hours overlap: only one session can run in a log at a time."""
-    found = []
+    found: list[str] = []
     for i, (line, a) in enumerate(numbered):
         for other, b in numbered[:i]:
             if a.weekday == b.weekday and a.start < b.end and b.start < a.end:
@@ -168,7 +174,8 @@ def overlaps(numbered: list[tuple[int, Slot]], source: str) -> list[str]:
 
 def read_holidays(text: str, source: str = "holidays") -> dict[str, str]:
     """Days to skip from CSV text: a date (YYYY-MM-DD) per line, optionally a reason after a comma."""
-    days, problems = {}, []
+    days: dict[str, str] = {}
+    problems: list[str] = []
     for number, row in enumerate(csv.reader(io.StringIO(text.lstrip("\ufeff"))), start=1):
         cells = [c.strip() for c in row]
         if not cells or not cells[0] or (number == 1 and cells[0].lower() == "date"):
@@ -196,20 +203,20 @@ def read_file(path: Path) -> str:
 # ----- the timetable in the log ------------------------------------------------------------------
 
 
-def slots_of(store) -> list[Slot]:
+def slots_of(store: Store) -> list[Slot]:
     docs = store.get_setting(SLOTS_SETTING) or []
     return sorted((Slot.from_doc(d) for d in docs), key=lambda s: (s.weekday, s.start, s.name))
 
 
-def holidays_of(store) -> dict[str, str]:
+def holidays_of(store: Store) -> dict[str, str]:
     return dict(store.get_setting(HOLIDAYS_SETTING) or {})
 
 
-def save_slots(store, slots: list[Slot]) -> None:
+def save_slots(store: Store, slots: list[Slot]) -> None:
     store.set_setting(SLOTS_SETTING, [s.to_doc() for s in slots] or None)
 
 
-def save_holidays(store, days: dict[str, str]) -> None:
+def save_holidays(store: Store, days: dict[str, str]) -> None:
     store.set_setting(HOLIDAYS_SETTING, dict(sorted(days.items())) or None)
 
 
@@ -239,7 +246,7 @@ TIMETABLE_ACTOR = "timetable"  # who is recorded for the sessions a timetable op
 KEEP_OPENED_DAYS = 8  # how long a record of an opened slot is kept
 
 
-def step(attendance, now: datetime, zone: tzinfo | None, station: str | None = None) -> str:
+def step(attendance: Attendance, now: datetime, zone: tzinfo | None, station: str | None = None) -> str:
     """Open the slot due now, or close the session a slot opened once its end is past; says what it did.
 
     A slot opens once a day: stopped by hand, it stays stopped. Two doors on one log open it once
@@ -264,12 +271,12 @@ def step(attendance, now: datetime, zone: tzinfo | None, station: str | None = N
     return f"the timetable opened {slot.name!r} ({slot.start:%H:%M}-{slot.end:%H:%M})"
 
 
-def _claim(store, key: str, now: datetime) -> bool:
+def _claim(store: Store, key: str, now: datetime) -> bool:
     """Take this day's slot for this door; False when it was opened (or claimed) already."""
-    taken = []
+    taken: list[str] = []
     oldest = (now - timedelta(days=KEEP_OPENED_DAYS)).date().isoformat()
 
-    def change(opened):
+    def change(opened: dict[str, int] | None) -> dict[str, int]:
         opened = {k: v for k, v in (opened or {}).items() if k.split("@")[-1] >= oldest}
         if key in opened:
             taken.append(key)
@@ -280,12 +287,14 @@ def _claim(store, key: str, now: datetime) -> bool:
     return not taken
 
 
-def _close_if_over(attendance, slots: list[Slot], now: datetime, zone: tzinfo | None) -> str:
+def _close_if_over(attendance: Attendance, slots: list[Slot], now: datetime, zone: tzinfo | None) -> str:
     session = attendance.active
+    if session is None:
+        return ""
     opened = attendance.store.get_setting(OPENED_SETTING) or {}
     key = next((k for k, sid in opened.items() if sid == session.id), None)
     slot = next((s for s in slots if key and key.startswith(s.key + "@")), None)
-    if slot is None:  # opened by hand, or its slot was removed: staff stop it
+    if slot is None or key is None:  # opened by hand, or its slot was removed: staff stop it
         return ""
     _, end = slot.occurrence(date.fromisoformat(key.split("@")[1]), zone)
     if now < end:

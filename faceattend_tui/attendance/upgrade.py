@@ -12,7 +12,9 @@ refuses a schema-3 log instead.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from .common import from_iso, to_iso
 from .models import (
@@ -28,6 +30,7 @@ from .models import (
     new_id,
     new_person_id,
 )
+from .store import StoreError
 
 SCHEMA_VERSION = 3
 
@@ -75,28 +78,29 @@ def upgrade_v1(tables: dict, now: datetime) -> dict:
 
 
 def _people(v1_people: dict, v1_checkins: dict) -> tuple[list[Person], dict[str, str]]:
-    people, ids = [], {}
+    people: list[Person] = []
+    ids: dict[str, str] = {}
     for doc in v1_people.values():
         name = doc["name"]
         if name in ids:
             continue
         ids[name] = new_person_id()
         deleted = bool(doc.get("deleted"))
-        people.append(Person(id=ids[name], name=name, created=from_iso(doc["created"]), folder=name,
+        people.append(Person(id=ids[name], name=name, created=_time(doc["created"]), folder=name,
                              state=LEFT if deleted else ACTIVE, left_at=from_iso(doc.get("deleted_at")),
                              images=int(doc.get("images") or 0)))
     for doc in v1_checkins.values():  # marked or seen without ever being on the roster
         name = doc["person"]
         if name not in ids:
             ids[name] = new_person_id()
-            when = from_iso(doc["time"])
+            when = _time(doc["time"])
             people.append(Person(id=ids[name], name=name, created=when, state=LEFT, left_at=when))
     return people, ids
 
 
 def _on_roster_at(doc: dict, when: datetime) -> bool:
     """Schema 1's rule: enrolled before `when` and not deleted by then."""
-    if from_iso(doc["created"]) > when:
+    if _time(doc["created"]) > when:
         return False
     deleted_at = from_iso(doc.get("deleted_at"))
     return not (doc.get("deleted") and (deleted_at is None or deleted_at <= when))
@@ -104,13 +108,13 @@ def _on_roster_at(doc: dict, when: datetime) -> bool:
 
 def _sessions(v1_sessions: dict, people: list[Person], ids: dict[str, str], now: datetime) -> list[Session]:
     v1_people = {p.name: p for p in people}
-    out = []
+    out: list[Session] = []
     for doc_id, doc in v1_sessions.items():
         ended = from_iso(doc.get("ended_at"))
         at = ended or now
         expected = [ids[name] for name, person in v1_people.items()
                     if person.folder and _on_roster_at(_as_v1(person), at)]
-        out.append(Session(id=int(doc_id), name=doc["name"], started_at=from_iso(doc["started_at"]), ended_at=ended,
+        out.append(Session(id=int(doc_id), name=doc["name"], started_at=_time(doc["started_at"]), ended_at=ended,
                            late_after_minutes=doc.get("late_after_minutes"), station=doc.get("station"),
                            expected=expected))
     return sorted(out, key=lambda s: s.id)
@@ -121,9 +125,10 @@ def _as_v1(person: Person) -> dict:
 
 
 def _records(v1_checkins: dict, ids: dict[str, str]) -> tuple[list[Checkin], list[Mark]]:
-    checkins, marks = [], []
+    checkins: list[Checkin] = []
+    marks: list[Mark] = []
     for doc in v1_checkins.values():
-        person_id, when = ids[doc["person"]], from_iso(doc["time"])
+        person_id, when = ids[doc["person"]], _time(doc["time"])
         late, present = bool(doc.get("late")), bool(doc.get("present", True))
         if doc.get("source", "camera") == "camera":
             checkins.append(Checkin(int(doc["session_id"]), person_id, when, similarity=doc.get("similarity"),
@@ -136,7 +141,15 @@ def _records(v1_checkins: dict, ids: dict[str, str]) -> tuple[list[Checkin], lis
     return checkins, marks
 
 
-def _numbered(docs) -> dict:
+def _time(text: Any) -> datetime:
+    """A time every schema-1 record of its kind has (a person's creation, a check-in's, a session's start)."""
+    value = from_iso(text)
+    if value is None:
+        raise StoreError("a schema-1 record has no time where one is needed; the log was left unchanged")
+    return value
+
+
+def _numbered(docs: Iterable[dict]) -> dict:
     return {str(i): doc for i, doc in enumerate(docs, start=1)}
 
 

@@ -4,11 +4,24 @@ from __future__ import annotations
 
 from concurrent.futures import TimeoutError as WaitedTooLong
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from ..common import aware
 from ..models import Checkin, Mark
 from ..store import OfflineError
 from .rows import SELECT_CHECKIN, SELECT_MARK, checkin_of, insert_checkin, mark_of
+
+if TYPE_CHECKING:
+    import contextlib
+    import threading
+    from collections.abc import Iterator
+    from concurrent.futures import ThreadPoolExecutor
+    from datetime import tzinfo
+
+    import psycopg
+
+    from .listener import Cached
+    from .outbox import Outbox
 
 
 class CheckinQueries:
@@ -18,17 +31,37 @@ class CheckinQueries:
     _cache, and _tx, _cached, _remember, _keep, _went_offline.
     """
 
+    live: bool
+    wait: float
+    masked: str
+    zone: tzinfo | None
+    outbox: Outbox | None
+    _writer: ThreadPoolExecutor | None
+    _lock: threading.RLock
+    _online: bool
+    _mine: set[str]
+    _seen: dict[tuple[int, str], datetime]
+    _cache: dict[int, Cached]
+
+    if TYPE_CHECKING:
+        @contextlib.contextmanager
+        def _tx(self) -> Iterator[psycopg.Connection]: ...
+        def _cached(self, session_id: int) -> Cached: ...
+        def _remember(self, checkin: Checkin) -> bool: ...
+        def _keep(self, outbox: Outbox, checkin: Checkin) -> bool: ...
+        def _went_offline(self, why: str) -> None: ...
+
     def record_checkin(self, checkin: Checkin) -> bool:
         if self._writer is None:
             with self._tx() as conn:
                 return insert_checkin(conn, checkin)
         with self._lock:
             self._mine.add(checkin.id)
-            known = self._cached(checkin.session_id, load=False)
+            known = self._cache.get(checkin.session_id)  # as far as this station knows, without reading
             if known is not None and checkin.person_id in known.checkins:
                 return False
         if self.outbox is not None and (self.outbox.waiting or not self._online):
-            return self._keep(checkin)
+            return self._keep(self.outbox, checkin)
         future = self._writer.submit(self._write_checkin, checkin)
         try:
             return future.result(timeout=self.wait)
@@ -41,7 +74,7 @@ class CheckinQueries:
             self._went_offline(str(exc))
         if self.outbox is None:
             raise OfflineError(f"the database {self.masked} did not answer within {self.wait:g} s")
-        return self._keep(checkin)
+        return self._keep(self.outbox, checkin)
 
     def _write_checkin(self, checkin: Checkin) -> bool:
         with self._tx() as conn:

@@ -47,7 +47,7 @@ class Connection:
     masked: str
     station: str
     wait: float
-    _kwargs: dict
+    _kwargs: dict[str, Any]
     _local: threading.local
     _pool: ConnectionPool
     _closed: bool
@@ -56,7 +56,7 @@ class Connection:
     _note: str
     _wake: threading.Event
 
-    def _connect_kwargs(self) -> dict:
+    def _connect_kwargs(self) -> dict[str, Any]:
         try:
             given = conninfo.conninfo_to_dict(self.url)
         except psycopg.Error:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 
@@ -16,6 +17,15 @@ from ..pgschema import CHANNEL
 from ..store import Change, StoreError
 from .connection import first_line
 from .rows import SELECT_CHECKIN, SELECT_MARK, checkin_of, iso, keep_later_seen, mark_of
+
+if TYPE_CHECKING:
+    import contextlib
+    import threading
+    from collections import deque
+    from collections.abc import Iterator
+    from datetime import tzinfo
+
+    from .outbox import Outbox
 
 CACHED_SESSIONS = 4
 
@@ -35,21 +45,36 @@ class Listener:
     the connection's _tx, _direct and _went_offline; the queries' _read_marks.
     """
 
+    zone: tzinfo | None
+    outbox: Outbox | None
+    _kwargs: dict[str, Any]
+    _lock: threading.RLock
     _cache: dict[int, Cached]
     _mine: set[str]
+    _changes: deque[Change]
+    _stop: threading.Event
+    _note: str
+
+    if TYPE_CHECKING:
+        @contextlib.contextmanager
+        def _tx(self) -> Iterator[psycopg.Connection]: ...
+        @contextlib.contextmanager
+        def _direct(self) -> Iterator[psycopg.Connection]: ...
+        def _went_offline(self, why: str) -> None: ...
+        def _read_marks(self, session_id: int) -> list[Mark]: ...
 
     def changes(self) -> list[Change]:
-        out = []
+        out: list[Change] = []
         while self._changes:
             out.append(self._changes.popleft())
         return out
 
     # -- the cache
 
-    def _cached(self, session_id: int, load: bool = True) -> Cached | None:
+    def _cached(self, session_id: int) -> Cached:
         """A session's records as this station knows them (read from the database the first time)."""
         known = self._cache.get(session_id)
-        if known is not None or not load:
+        if known is not None:
             return known
         with self._tx() as conn:
             known = self._read_session(conn, session_id)
@@ -147,7 +172,7 @@ class Listener:
             kind = {"person_groups": "people", "expected": "sessions", "template_sets": "templates"}.get(table, table)
             self._changes.append(Change(kind))
 
-    def _checkin_notified(self, row: dict) -> None:
+    def _checkin_notified(self, row: dict[str, Any]) -> None:
         try:
             checkin = Checkin.from_doc({**row, "time": iso(row.get("time")), "last_seen": iso(row.get("last_seen"))})
         except (KeyError, TypeError, ValueError):

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING, Any
 
 from ..common import aware
 from ..models import Session, plural
 from ..store import Store, StoreError
-from .rows import insert_checkin, insert_expected
+from .rows import insert_checkin, insert_expected, the_row
+
+if TYPE_CHECKING:
+    import contextlib
+    import threading
+    from collections.abc import Iterator
+
+    import psycopg
+
+    from ..models import AuditEntry, Mark, Person, Presence
 
 COUNTED = ("people", "person_groups", "sessions", "expected", "checkins", "marks", "audit", "settings",
            "template_sets", "templates", "presence")
@@ -16,10 +26,24 @@ COUNTED = ("people", "person_groups", "sessions", "expected", "checkins", "marks
 class MovingIn:
     """Row counts and the import. Uses of the store: masked, _local, batch and the other queries."""
 
+    masked: str
+    _local: threading.local
+
+    if TYPE_CHECKING:
+        @contextlib.contextmanager
+        def _tx(self) -> Iterator[psycopg.Connection]: ...
+        @contextlib.contextmanager
+        def batch(self) -> Iterator[None]: ...
+        def save_people(self, people: list[Person]) -> None: ...
+        def see(self, presence: Presence) -> None: ...
+        def add_audit(self, entry: AuditEntry) -> None: ...
+        def set_setting(self, key: str, value: Any) -> None: ...
+        def add_mark(self, mark: Mark) -> None: ...
+
     def counts(self) -> dict[str, int]:
         """Rows in each table."""
         with self._tx() as conn:
-            return {t: int(conn.execute(f"select count(*) from {t}").fetchone()[0]) for t in COUNTED}
+            return {t: int(the_row(conn.execute(f"select count(*) from {t}"))[0]) for t in COUNTED}
 
     def import_log(self, source: Store) -> dict[str, int]:
         """Copy another log (people, groups, sessions, rosters, check-ins, marks, audit, settings), keeping its ids.

@@ -12,6 +12,7 @@ import threading
 from collections import deque
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 
@@ -23,6 +24,11 @@ from ..tiny.files import append_line, read_lines
 from .connection import first_line
 from .rows import insert_checkin
 
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from psycopg_pool import ConnectionPool
+
 JOURNAL_NAME = "attendance.pg-journal"
 SEND_BATCH = 200
 TICK = 0.25  # seconds between the courier's rounds
@@ -31,17 +37,17 @@ TICK = 0.25  # seconds between the courier's rounds
 class Outbox:
     """Check-ins not yet in the database: in memory, in order, and in a fsynced file that survives a restart."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.lock = threading.Lock()
-        self.entries: deque[dict] = deque(doc for doc in read_lines(self.path, "journal")
-                                          if isinstance(doc.get("id"), str))
+        self.entries: deque[dict[str, Any]] = deque(doc for doc in read_lines(self.path, "journal")
+                                                    if isinstance(doc.get("id"), str))
 
     @property
     def waiting(self) -> int:
         return len(self.entries)
 
-    def add(self, doc: dict) -> None:
+    def add(self, doc: dict[str, Any]) -> None:
         with self.lock:
             try:
                 make_private_dir(self.path.parent)
@@ -50,7 +56,7 @@ class Outbox:
                 raise StoreError(f"could not write to {self.path}: {exc.strerror or exc}") from exc
             self.entries.append(doc)
 
-    def peek(self, count: int) -> list[dict]:
+    def peek(self, count: int) -> list[dict[str, Any]]:
         with self.lock:
             return [self.entries[i] for i in range(min(count, len(self.entries)))]
 
@@ -63,7 +69,7 @@ class Outbox:
                 with contextlib.suppress(FileNotFoundError):
                     self.path.unlink()
 
-    def for_session(self, session_id: int) -> list[dict]:
+    def for_session(self, session_id: int) -> list[dict[str, Any]]:
         with self.lock:
             return [doc for doc in self.entries if doc.get("session_id") == session_id]
 
@@ -78,17 +84,30 @@ class Courier:
     outbox: Outbox | None
     _stop: threading.Event
     _wake: threading.Event
+    _lock: threading.RLock
+    _online: bool
+    _note: str
     _seen: dict[tuple[int, str], datetime]
     _changes: deque[Change]
+    _pool: ConnectionPool
+
+    if TYPE_CHECKING:
+        @contextlib.contextmanager
+        def _tx(self) -> Iterator[psycopg.Connection]: ...
+        @contextlib.contextmanager
+        def _direct(self) -> Iterator[psycopg.Connection]: ...
+        def _open_pool(self) -> ConnectionPool: ...
+        def _went_offline(self, why: str) -> None: ...
+        def _remember(self, checkin: Checkin) -> bool: ...
 
     def state(self) -> StoreState:
         waiting = self.outbox.waiting if self.outbox is not None else 0
         with self._lock:
             return StoreState(self._online, waiting, self._note)
 
-    def _keep(self, checkin: Checkin) -> bool:
+    def _keep(self, outbox: Outbox, checkin: Checkin) -> bool:
         """Into the local journal (durable) and the cache: shown now, sent when the database is back."""
-        self.outbox.add(checkin.to_doc())
+        outbox.add(checkin.to_doc())
         self._remember(checkin)
         return True
 
@@ -100,7 +119,7 @@ class Courier:
                 break
             try:
                 if self.outbox is not None and self.outbox.waiting:
-                    self._send_waiting()
+                    self._send_waiting(self.outbox)
                 elif not self._online:
                     self._probe()
                 self._flush_seen()
@@ -120,19 +139,19 @@ class Courier:
             with self._lock:
                 self._online, self._note = True, ""
 
-    def _send_waiting(self) -> None:
+    def _send_waiting(self, outbox: Outbox) -> None:
         if not self._online:
             self._probe()
-        batch = self.outbox.peek(SEND_BATCH)
+        batch = outbox.peek(SEND_BATCH)
         with self._tx() as conn:
             for doc in batch:
                 self._send_one(conn, doc)
-        self.outbox.done(len(batch))
-        if not self.outbox.waiting:
+        outbox.done(len(batch))
+        if not outbox.waiting:
             with self._lock:
                 self._online, self._note = True, ""
 
-    def _send_one(self, conn: psycopg.Connection, doc: dict) -> None:
+    def _send_one(self, conn: psycopg.Connection, doc: dict[str, Any]) -> None:
         try:
             checkin = Checkin.from_doc(doc)
         except (KeyError, TypeError, ValueError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg.types.json import Jsonb
@@ -13,8 +13,12 @@ from psycopg.types.json import Jsonb
 from ..common import aware
 from ..models import AuditEntry, Person, Presence, Session
 from ..security import scrub_audit
-from ..store import NotFoundError
-from .rows import SELECT_PERSON, SELECT_SESSION, insert_expected, local, person_of, session_of
+from ..store import ConflictError, NotFoundError
+from .rows import SELECT_PERSON, SELECT_SESSION, insert_expected, local, person_of, session_of, the_row
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from datetime import tzinfo
 
 EDITABLE = {"name": "name", "group": "group_name", "late_after_minutes": "late_after_minutes",
             "voided_at": "voided_at", "voided_by": "voided_by", "void_reason": "void_reason"}
@@ -22,6 +26,13 @@ EDITABLE = {"name": "name", "group": "group_name", "late_after_minutes": "late_a
 
 class PeopleQueries:
     """People and their groups. Uses of the store: zone, _tx, _forget_cache."""
+
+    zone: tzinfo | None
+
+    if TYPE_CHECKING:
+        @contextlib.contextmanager
+        def _tx(self) -> Iterator[psycopg.Connection]: ...
+        def _forget_cache(self) -> None: ...
 
     def people(self) -> list[Person]:
         with self._tx() as conn:
@@ -63,7 +74,7 @@ class PeopleQueries:
         with self._tx() as conn:
             records = conn.execute("select (select count(*) from checkins where person_id = %s) + "
                                    "(select count(*) from marks where person_id = %s)", [person_id, person_id])
-            count = int(records.fetchone()[0])
+            count = int(the_row(records)[0])
             row = conn.execute(SELECT_PERSON + " where p.id = %s", [person_id]).fetchone()
             if token is not None and row is not None:
                 _scrub_audit(conn, person_of(row), token)
@@ -85,13 +96,21 @@ def _scrub_audit(conn: psycopg.Connection, person: Person, token: str) -> None:
 class SessionQueries:
     """Sessions and who is expected at them. Uses of the store: zone, _tx, _forget_cache, _flush_seen_quietly."""
 
+    zone: tzinfo | None
+
+    if TYPE_CHECKING:
+        @contextlib.contextmanager
+        def _tx(self) -> Iterator[psycopg.Connection]: ...
+        def _forget_cache(self) -> None: ...
+        def _flush_seen_quietly(self) -> None: ...
+
     def create_session(self, session: Session) -> Session:
         session.started_at = aware(session.started_at)
         with self._tx() as conn:
-            row = conn.execute("insert into sessions (name, started_at, ended_at, late_after_minutes, station, "
-                               "group_name) values (%s, %s, %s, %s, %s, %s) returning id",
-                               [session.name, session.started_at, session.ended_at, session.late_after_minutes,
-                                session.station, session.group]).fetchone()
+            row = the_row(conn.execute("insert into sessions (name, started_at, ended_at, late_after_minutes, "
+                                       "station, group_name) values (%s, %s, %s, %s, %s, %s) returning id",
+                                       [session.name, session.started_at, session.ended_at,
+                                        session.late_after_minutes, session.station, session.group]))
             session.id = int(row[0])
             insert_expected(conn, session.id, session.expected)
         return session
@@ -102,7 +121,7 @@ class SessionQueries:
                             [aware(ended_at), session_id]).rowcount == 0:
                 raise NotFoundError(f"no session with id {session_id}")
         self._flush_seen_quietly()
-        return self.session(session_id)
+        return self._existing_session(session_id)
 
     def update_session(self, session_id: int, changes: dict, expected: list[str] | None = None) -> Session:
         columns = {EDITABLE[k]: (aware(v) if isinstance(v, datetime) else v) for k, v in changes.items()}
@@ -120,7 +139,7 @@ class SessionQueries:
                 conn.execute("delete from expected where session_id = %s", [session_id])
                 insert_expected(conn, session_id, list(dict.fromkeys(expected)))
         self._forget_cache()  # its check-ins may be late or not now
-        return self.session(session_id)
+        return self._existing_session(session_id)
 
     def add_expected(self, session_id: int, person_ids: list[str]) -> list[str]:
         wanted = list(dict.fromkeys(person_ids))
@@ -135,6 +154,12 @@ class SessionQueries:
             row = conn.execute(SELECT_SESSION + " where s.id = %s", [session_id]).fetchone()
         return None if row is None else session_of(row, self.zone)
 
+    def _existing_session(self, session_id: int) -> Session:
+        found = self.session(session_id)
+        if found is None:
+            raise NotFoundError(f"no session with id {session_id}")
+        return found
+
     def sessions(self) -> list[Session]:
         with self._tx() as conn:
             rows = conn.execute(SELECT_SESSION + " order by s.started_at, s.id").fetchall()
@@ -148,6 +173,12 @@ class SessionQueries:
 
 class SettingQueries:
     """Settings, the audit log and work mode's presence. Uses of the store: zone, _tx."""
+
+    zone: tzinfo | None
+
+    if TYPE_CHECKING:
+        @contextlib.contextmanager
+        def _tx(self) -> Iterator[psycopg.Connection]: ...
 
     def get_setting(self, key: str, default: Any = None) -> Any:
         with self._tx() as conn:
@@ -174,8 +205,10 @@ class SettingQueries:
         with self._tx() as conn:
             conn.execute("insert into settings (key, value) values (%s, 'null'::jsonb) on conflict (key) do nothing",
                          [key])
-            old = conn.execute("select value from settings where key = %s for update", [key]).fetchone()[0]
-            new = change(old)
+            row = conn.execute("select value from settings where key = %s for update", [key]).fetchone()
+            if row is None:  # removed by another station between the two statements
+                raise ConflictError(f"another station removed the setting {key!r} meanwhile; try again")
+            new = change(row[0])
             if new is None:
                 conn.execute("delete from settings where key = %s", [key])
             else:
@@ -192,8 +225,8 @@ class SettingQueries:
 
     def audit_log(self) -> list[AuditEntry]:
         with self._tx() as conn:
-            rows = conn.execute('select time, "user", action, details, id from audit order by time, position')
-            rows = rows.fetchall()
+            rows = conn.execute('select time, "user", action, details, id from audit '
+                                "order by time, position").fetchall()
         return [AuditEntry(time=local(t, self.zone), user=u, action=a, details=dict(d or {}), id=i)
                 for t, u, a, d, i in rows]
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 import psycopg
+from psycopg.rows import TupleRow
 from psycopg.types.json import Jsonb
 
 from ..common import aware
@@ -31,8 +32,19 @@ INSERT_CHECKIN = (
     "returning id")
 
 
-def local(value: datetime | None, zone=None) -> datetime | None:
-    return None if value is None else value.astimezone(zone)
+def local(value: datetime, zone: tzinfo | None = None) -> datetime:
+    return value.astimezone(zone)
+
+
+def local_or_none(value: datetime | None, zone: tzinfo | None = None) -> datetime | None:
+    return None if value is None else local(value, zone)
+
+
+def the_row(cursor: psycopg.Cursor[TupleRow]) -> TupleRow:
+    """The row of a query that always returns one (a count, an insert's `returning`)."""
+    row = cursor.fetchone()
+    assert row is not None, "the query returned no row"
+    return row
 
 
 def iso(value: Any) -> str | None:
@@ -42,30 +54,31 @@ def iso(value: Any) -> str | None:
     return datetime.fromisoformat(str(value)).isoformat()
 
 
-def person_of(row, zone=None) -> Person:
+def person_of(row: TupleRow, zone: tzinfo | None = None) -> Person:
     pid, name, created, folder, state, left_at, images, groups = row
     return Person(pid, name, local(created, zone), folder=folder or "", groups=tuple(groups or ()), state=state,
-                  left_at=local(left_at, zone), images=int(images or 0))
+                  left_at=local_or_none(left_at, zone), images=int(images or 0))
 
 
-def session_of(row, zone=None) -> Session:
+def session_of(row: TupleRow, zone: tzinfo | None = None) -> Session:
     sid, name, started, ended, late, station, group, expected, voided_at, voided_by, void_reason = row
-    return Session(int(sid), name, local(started, zone), local(ended, zone), late, station, group,
-                   list(expected or []), local(voided_at, zone), voided_by or "", void_reason or "")
+    return Session(int(sid), name, local(started, zone), local_or_none(ended, zone), late, station, group,
+                   list(expected or []), local_or_none(voided_at, zone), voided_by or "", void_reason or "")
 
 
-def checkin_of(row, zone=None) -> Checkin:
+def checkin_of(row: TupleRow, zone: tzinfo | None = None) -> Checkin:
     cid, session_id, person_id, when, similarity, track, late, station, last_seen, evidence = row
     return Checkin(int(session_id), person_id, local(when, zone), similarity=similarity, track_id=track,
-                   late=bool(late), station=station, last_seen=local(last_seen, zone), evidence=evidence, id=cid)
+                   late=bool(late), station=station, last_seen=local_or_none(last_seen, zone), evidence=evidence,
+                   id=cid)
 
 
-def mark_of(row, zone=None) -> Mark:
+def mark_of(row: TupleRow, zone: tzinfo | None = None) -> Mark:
     session_id, person_id, status, reason, by, at, previous, mid = row
     return Mark(int(session_id), person_id, status, reason, by, local(at, zone), previous, id=mid)
 
 
-def checkin_values(c: Checkin) -> list:
+def checkin_values(c: Checkin) -> list[Any]:
     return [c.id, c.session_id, c.person_id, aware(c.time), c.similarity, c.track_id, c.late, c.station,
             aware(c.last_seen) if c.last_seen else None, Jsonb(c.evidence) if c.evidence is not None else None]
 

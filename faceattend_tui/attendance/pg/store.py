@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
@@ -84,7 +85,7 @@ class PgStore(CheckinQueries, PeopleQueries, SessionQueries, SettingQueries, Tem
         self._closed = True
         self._pool.close(timeout=2)
 
-    def _start(self, target, name: str) -> None:
+    def _start(self, target: Callable[[], object], name: str) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)
         thread.start()
         self._threads.append(thread)

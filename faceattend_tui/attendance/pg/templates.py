@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import contextlib
+    from collections.abc import Iterator
+
+    import psycopg
 
 
 @dataclass(frozen=True)
@@ -27,6 +34,10 @@ class TemplateRow:
 
 class TemplateQueries:
     """Template sets and their rows. Uses of the store: _tx."""
+
+    if TYPE_CHECKING:
+        @contextlib.contextmanager
+        def _tx(self) -> Iterator[psycopg.Connection]: ...
 
     def template_sets(self) -> dict[str, TemplateSet]:
         """Every folder's template set, without its rows."""

@@ -13,6 +13,9 @@ import json
 import os
 import shutil
 from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tinydb import TinyDB
 
@@ -23,7 +26,7 @@ from ..common import to_iso
 from ..store import StoreError
 from ..upgrade import SCHEMA_VERSION, fold_v1_journal, upgrade_v1, upgrade_v2
 from .files import MemoryStorage, load_log, read_lines, schema_version_of, sync, write_all
-from .tables import TABLES
+from .tables import TABLES, Doc, Document, Op
 
 FOLD_BYTES = 4 << 20  # fold the journal once it holds this much
 
@@ -34,6 +37,30 @@ class Journaled:
     Uses of the store: path, journal_path, outbox_path, read_only, now(), _closed, _batch, _seq,
     _journal_fd, _journal_size, _pending_fold, and the tables' _index, _apply, _meta and _seen.
     """
+
+    path: Path
+    journal_path: Path
+    outbox_path: Path
+    read_only: bool
+    _closed: bool
+    _batch: list[Op] | None
+    _seq: int
+    _journal_fd: int | None
+    _journal_size: int
+    _pending_fold: bool
+    _seen: set[str]
+    # set by _load
+    _db: TinyDB
+    _doc: Document
+    _fresh: bool
+    _upgraded_from: int | None
+    _pending_lines: bool
+
+    if TYPE_CHECKING:
+        def now(self) -> datetime: ...
+        def _index(self) -> None: ...
+        def _apply(self, op: Op) -> None: ...
+        def _meta(self) -> Doc: ...
 
     # -- opening
 
@@ -113,7 +140,9 @@ class Journaled:
                 and not self.journal_path.exists()):
             return
         self._meta()["folded_seq"] = self._seq
-        self._db.storage.flush()
+        storage = self._db.storage
+        assert isinstance(storage, MemoryStorage)  # the log's TinyDB is always opened on one
+        storage.flush()
         self._seen.clear()
         self._close_journal()
         if self.journal_path.exists():
@@ -142,7 +171,7 @@ class Journaled:
             raise
         self._after_write()
 
-    def _write(self, *ops: list) -> None:
+    def _write(self, *ops: Op) -> None:
         self._require_writable()
         if self._batch is not None:
             for op in ops:
@@ -153,7 +182,7 @@ class Journaled:
         for op in ops:
             self._apply(op)
 
-    def _journal(self, ops: list[list]) -> None:
+    def _journal(self, ops: list[Op]) -> None:
         line = (json.dumps({"seq": self._seq + 1, "ops": ops}, separators=(",", ":")) + "\n").encode("utf-8")
         try:
             fd = self._journal_file()

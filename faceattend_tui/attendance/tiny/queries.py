@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..common import aware, from_iso, to_iso
 from ..models import LATE, PRESENT, AuditEntry, Checkin, Mark, Person, Presence, Session
 from ..store import NotFoundError
 from .files import append_line
+from .tables import Doc, Op, PresenceKey, Table
+
+T = TypeVar("T")
 
 
 class PeopleAndSessions:
@@ -16,6 +21,18 @@ class PeopleAndSessions:
 
     Uses of the store: _write, _after_write, _pending_fold, and the tables'.
     """
+
+    _people: dict[str, str]
+    _checkins: dict[int, dict[str, str]]
+    _marks: dict[int, list[str]]
+    _pending_fold: bool
+
+    if TYPE_CHECKING:
+        def _meta(self) -> Doc: ...
+        def _table(self, name: str) -> Table: ...
+        def _parse(self, parse: Callable[[Doc], T], table: str, doc_id: str, doc: Doc) -> T: ...
+        def _write(self, *ops: Op) -> None: ...
+        def _after_write(self) -> None: ...
 
     # -- settings
 
@@ -53,8 +70,9 @@ class PeopleAndSessions:
     def change_person_id(self, old: str, new: str) -> None:
         if old not in self._people:
             raise NotFoundError(f"no person with id {old!r}")
-        if new in self._people:
-            raise ValueError(f"id {new!r} is taken by {self.person(new).name}")
+        holder = self.person(new)
+        if holder is not None:
+            raise ValueError(f"id {new!r} is taken by {holder.name}")
         self._write(["rekey", old, new])
 
     def erase_person(self, person_id: str, token: str | None = None) -> int:
@@ -74,19 +92,23 @@ class PeopleAndSessions:
         return session
 
     def end_session(self, session_id: int, ended_at: datetime) -> Session:
-        if self.session(session_id) is None:
-            raise NotFoundError(f"no session with id {session_id}")
+        self._existing_session(session_id)
         self._write(["end", session_id, to_iso(ended_at)])
-        return self.session(session_id)
+        return self._existing_session(session_id)
 
     def update_session(self, session_id: int, changes: dict, expected: list[str] | None = None) -> Session:
-        if self.session(session_id) is None:
-            raise NotFoundError(f"no session with id {session_id}")
+        self._existing_session(session_id)
         doc = {k: (to_iso(v) if isinstance(v, datetime) else v) for k, v in changes.items()}
         if expected is not None:
             doc["expected"] = list(dict.fromkeys(expected))
         self._write(["session-set", session_id, doc])
-        return self.session(session_id)
+        return self._existing_session(session_id)
+
+    def _existing_session(self, session_id: int) -> Session:
+        session = self.session(session_id)
+        if session is None:
+            raise NotFoundError(f"no session with id {session_id}")
+        return session
 
     def add_expected(self, session_id: int, person_ids: list[str]) -> list[str]:
         session = self.session(session_id)
@@ -118,6 +140,19 @@ class Records:
 
     Uses of the store: read_only, outbox_path, _write, _after_write, and the tables'.
     """
+
+    read_only: bool
+    outbox_path: Path
+    _checkins: dict[int, dict[str, str]]
+    _marks: dict[int, list[str]]
+    _seen: set[str]
+    _presence: dict[PresenceKey, str]
+
+    if TYPE_CHECKING:
+        def _table(self, name: str) -> Table: ...
+        def _parse(self, parse: Callable[[Doc], T], table: str, doc_id: str, doc: Doc) -> T: ...
+        def _write(self, *ops: Op) -> None: ...
+        def _after_write(self) -> None: ...
 
     # -- check-ins and marks
 
@@ -167,7 +202,7 @@ class Records:
     def outcomes(self, session_id: int) -> dict[str, str]:
         """As Store.outcomes, read from the stored records without building them (reports over a year)."""
         checkins, marks = self._table("checkins"), self._table("marks")
-        found = {person: LATE if checkins[i].get("late") else PRESENT
+        found: dict[str, str] = {person: LATE if checkins[i].get("late") else PRESENT
                  for person, i in self._checkins.get(session_id, {}).items()}
         for mark in sorted((marks[i] for i in self._marks.get(session_id, [])), key=lambda m: m["at"]):
             found[mark["person_id"]] = mark["status"]

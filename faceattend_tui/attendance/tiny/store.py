@@ -36,7 +36,7 @@ from ..store import Store, StoreError
 from .files import default_path
 from .journal import Journaled
 from .queries import PeopleAndSessions, Records
-from .tables import Tables
+from .tables import Op, Tables
 
 
 class TinyStore(PeopleAndSessions, Records, Tables, Journaled, Store):
@@ -47,7 +47,7 @@ class TinyStore(PeopleAndSessions, Records, Tables, Journaled, Store):
         self.read_only = read_only
         self._clock = clock or local_now
         self._closed = False
-        self._batch: list[list] | None = None
+        self._batch: list[Op] | None = None
         self._journal_fd: int | None = None
         self._journal_size = 0
         self._pending_fold = False  # the journal grew past FOLD_BYTES: fold after this write

@@ -5,7 +5,9 @@ Each op is idempotent, so replaying a journal line that was already applied chan
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
 
 from ..common import from_iso
 from ..models import Person, Presence, Session
@@ -15,6 +17,14 @@ from .files import UNCHANGED
 
 TABLES = ("meta", "people", "sessions", "checkins", "marks", "audit", "presence")
 
+Doc = dict[str, Any]  # one stored record, as read from the file
+Table = dict[str, Doc]  # doc id -> record
+Document = dict[str, Table]  # table name -> table
+Op = list[Any]  # [kind, *args]: one change, as journaled
+PresenceKey = tuple[str | None, str | None, str]  # (person, day, station) as the record says
+
+T = TypeVar("T")
+
 
 class Tables:
     """The tables of the document and the indexes over them.
@@ -22,16 +32,19 @@ class Tables:
     Uses of the store: path, _doc (the document), and the indexes built by `_index`.
     """
 
+    path: Path
+    _doc: Document
+
     # -- indexing
 
     def _index(self) -> None:
         self._people: dict[str, str] = {}  # person id -> doc id
         self._checkins: dict[int, dict[str, str]] = {}  # session -> person -> doc id
         self._marks: dict[int, list[str]] = {}
-        self._audit_ids: set[str] = set()
+        self._audit_ids: set[str | None] = set()
         self._seen: set[str] = set()  # check-in doc ids whose last_seen moved since the last fold
         self._next_ids: dict[str, int] = {}  # next TinyDB doc id per table
-        self._presence: dict[tuple[str, str, str], str] = {}  # (person, day, station) -> doc id
+        self._presence: dict[PresenceKey, str] = {}  # (person, day, station) -> doc id
         for doc_id, doc in self._table("presence").items():
             self._presence[(doc.get("person_id"), doc.get("day"), doc.get("station") or "")] = doc_id
         for doc_id, doc in self._table("people").items():
@@ -46,13 +59,13 @@ class Tables:
         for doc in self._table("audit").values():
             self._audit_ids.add(doc.get("id"))
 
-    def _field(self, doc: dict, key: str, kind: type, table: str, doc_id: str):
+    def _field(self, doc: Doc, key: str, kind: type[T], table: str, doc_id: str) -> T:
         value = doc.get(key)
         if not isinstance(value, kind) or isinstance(value, bool):
             raise StoreError(f"attendance log {self.path}: {table} record {doc_id} has no valid {key}; {UNCHANGED}")
         return value
 
-    def _parse(self, parse, table: str, doc_id: str, doc: dict):
+    def _parse(self, parse: Callable[[Doc], T], table: str, doc_id: str, doc: Doc) -> T:
         try:
             return parse(doc)
         except (KeyError, TypeError, ValueError) as exc:
@@ -60,11 +73,11 @@ class Tables:
 
     # -- applying ops (also when replaying the journal)
 
-    def _apply(self, op: list) -> None:
+    def _apply(self, op: Op) -> None:
         kind, *args = op
         APPLY[kind](self, *args)
 
-    def _put_person(self, doc: dict) -> None:
+    def _put_person(self, doc: Doc) -> None:
         doc_id = self._people.get(doc["id"]) or self._new_doc_id("people")
         self._people[doc["id"]] = doc_id
         self._table("people")[doc_id] = doc
@@ -119,10 +132,10 @@ class Tables:
         for doc_id, details in changed.items():
             audit[doc_id]["details"] = details
 
-    def _put_session(self, doc: dict) -> None:
+    def _put_session(self, doc: Doc) -> None:
         self._table("sessions").setdefault(str(doc["id"]), doc)
 
-    def _set_session(self, session_id: int, changes: dict) -> None:
+    def _set_session(self, session_id: int, changes: Doc) -> None:
         doc = self._table("sessions").get(str(session_id))
         if doc is None:
             return
@@ -131,7 +144,8 @@ class Tables:
             session = Session.from_doc(doc)
             for doc_id in self._checkins.get(session_id, {}).values():
                 checkin = self._table("checkins")[doc_id]
-                checkin["late"] = session.is_late(from_iso(checkin["time"]))
+                when = from_iso(checkin["time"])
+                checkin["late"] = when is not None and session.is_late(when)
 
     def _end_session(self, session_id: int, ended_at: str) -> None:
         doc = self._table("sessions").get(str(session_id))
@@ -144,26 +158,26 @@ class Tables:
             expected = doc.setdefault("expected", [])
             expected.extend(p for p in person_ids if p not in expected)
 
-    def _put_checkin(self, doc: dict) -> None:
+    def _put_checkin(self, doc: Doc) -> None:
         people = self._checkins.setdefault(doc["session_id"], {})
         if doc["person_id"] not in people:
             doc_id = self._new_doc_id("checkins")
             self._table("checkins")[doc_id] = doc
             people[doc["person_id"]] = doc_id
 
-    def _put_mark(self, doc: dict) -> None:
+    def _put_mark(self, doc: Doc) -> None:
         ids = self._marks.setdefault(doc["session_id"], [])
         if not any(self._table("marks")[i]["id"] == doc["id"] for i in ids):
             doc_id = self._new_doc_id("marks")
             self._table("marks")[doc_id] = doc
             ids.append(doc_id)
 
-    def _put_audit(self, doc: dict) -> None:
+    def _put_audit(self, doc: Doc) -> None:
         if doc["id"] not in self._audit_ids:
             self._table("audit")[self._new_doc_id("audit")] = doc
             self._audit_ids.add(doc["id"])
 
-    def _put_presence(self, doc: dict) -> None:
+    def _put_presence(self, doc: Doc) -> None:
         key = (doc["person_id"], doc["day"], doc.get("station") or "")
         known = self._presence.get(key)
         if known is None:
@@ -188,14 +202,14 @@ class Tables:
         counters[table] += 1
         return str(doc_id)
 
-    def _table(self, name: str) -> dict[str, dict]:
+    def _table(self, name: str) -> Table:
         return self._doc[name]
 
-    def _meta(self) -> dict:
+    def _meta(self) -> Doc:
         return next(iter(self._table("meta").values()))
 
 
-APPLY = {
+APPLY: dict[str, Callable[..., None]] = {
     "person": Tables._put_person,
     "rekey": Tables._rekey_person,
     "erase": Tables._erase_person,

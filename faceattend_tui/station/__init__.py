@@ -6,17 +6,25 @@ before the update that shows it is returned. Every method may be called from any
 keeps the log single-writer.
 """
 
+from __future__ import annotations
+
 from faceattend_tui.station.api import (
     AuditEntry,
     AuditFilter,
     CaptureSample,
+    Checkin,
+    Counts,
     Credentials,
+    Edit,
     ExportOptions,
+    Mark,
     Person,
     PersonStatus,
     Report,
     RosterRow,
+    Session,
     Slot,
+    Summary,
     check_text,
     describe_details,
     make_private_dir,
@@ -46,9 +54,9 @@ from faceattend_tui.station.updates import (
 )
 
 __all__ = [
-    "AuditEntry", "AuditFilter", "CaptureSample", "Credentials", "ExportOptions", "Person", "PersonStatus", "Report",
-    "RosterRow", "Slot", "check_text", "describe_details", "make_private_dir", "parse_clock", "parse_weekday",
-    "printable",
+    "AuditEntry", "AuditFilter", "CaptureSample", "Checkin", "Counts", "Credentials", "Edit", "ExportOptions", "Mark",
+    "Person", "PersonStatus", "Report", "RosterRow", "Session", "Slot", "Summary", "check_text", "describe_details",
+    "make_private_dir", "parse_clock", "parse_weekday", "printable",
     "Station", "door_outcome", "shared_log", "STATION_LOG", "STATION_ACTOR", "internal_error", "StationError",
     "DatabaseUnreachable", "LiveState", "CheckinShown", "Sighting", "UnknownFaces", "CaptureDone",
     "LiveChanged", "RosterChanged", "Problem", "Update", "EnrollTarget",

@@ -6,6 +6,7 @@ import dataclasses
 import time
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -28,46 +29,67 @@ from faceattend_tui.attendance.export import time_zone
 from faceattend_tui.attendance.hours import hours_between, totals
 from faceattend_tui.attendance.models import AuditEntry
 from faceattend_tui.attendance.security import Credentials
-from faceattend_tui.attendance.session_edit import Edit, edit_session, void_session
+from faceattend_tui.attendance.session_edit import UNCHANGED, Edit, edit_session, void_session
+from faceattend_tui.attendance.timetable import Slot
 from faceattend_tui.errors import FaceattendError
 from faceattend_tui.gallery import enroll
 from faceattend_tui.live import events as ev
 from faceattend_tui.station.people import import_roster, remove_person
+from faceattend_tui.station.state import StationState
 from faceattend_tui.station.updates import (
     EnrollTarget,
     StationError,
 )
 from faceattend_tui.vision.pipeline import FaceEngine
 
+if TYPE_CHECKING:
 
-class Actions:
+    from faceattend_tui.attendance import Attendance, Store, SyncResult
+    from faceattend_tui.attendance.session_edit import _Unchanged
+    from faceattend_tui.attendance.staff import Action
+    from faceattend_tui.station.updates import Worker
+
+
+class Actions(StationState):
     """The station's actions on the records, each checked against the staff member's role."""
+
+    if TYPE_CHECKING:  # from the other parts of the station
+        def _attendance(self) -> Attendance: ...
+        def _store(self) -> Store: ...
+        def _worker(self) -> Worker: ...
+        def _authorize(self, action: Action, given: Credentials | str | None) -> str: ...
+        def _names(self) -> dict[str, str]: ...
+        def share_gallery(self) -> bool: ...
+        def sync_roster(self) -> SyncResult: ...
+        def _session_changed(self) -> None: ...
+        def _queue_sheet(self, session_id: int) -> None: ...
 
     def roster(self) -> list[RosterRow]:
         """Everyone active, with their state in the running session."""
         with self.lock:
-            return self.attendance.roster()
+            return self._attendance().roster()
 
 
     def person(self, person_id: str) -> Person | None:
         with self.lock:
-            return self.attendance.person(person_id)
+            return self._attendance().person(person_id)
 
 
     def people(self, group: str | None = None) -> list[Person]:
         with self.lock:
-            return self.attendance.people(group=group)
+            return self._attendance().people(group=group)
 
 
     def groups(self) -> list[str]:
         with self.lock:
-            return self.attendance.groups()
+            return self._attendance().groups()
 
 
     def counts(self) -> Counts | None:
         """Present / late / absent of the running session."""
         with self.lock:
-            return self.attendance.counts() if self.attendance.active else None
+            attendance = self._attendance()
+            return attendance.counts() if attendance.active else None
 
 
     @property
@@ -80,7 +102,7 @@ class Actions:
         with self.lock:
             actor = self._authorize("session", pin)
             try:
-                session = self.attendance.start_session(name, late_after, group=group or None, user=actor)
+                session = self._attendance().start_session(name, late_after, group=group or None, user=actor)
             except FaceattendError as exc:
                 raise StationError(str(exc)) from None
         self._session_changed()
@@ -91,7 +113,7 @@ class Actions:
         with self.lock:
             actor = self._authorize("session", pin)
             try:
-                session = self.attendance.stop_session(user=actor)
+                session = self._attendance().stop_session(user=actor)
                 self._queue_sheet(session.id)
             except FaceattendError as exc:
                 raise StationError(str(exc)) from None
@@ -101,7 +123,7 @@ class Actions:
 
     def sessions(self) -> list[Session]:
         with self.lock:
-            return self.attendance.sessions()
+            return self._attendance().sessions()
 
 
     def void_session(self, session_id: int, reason: str, pin: Credentials | str | None = None) -> Session:
@@ -109,17 +131,20 @@ class Actions:
         with self.lock:
             actor = self._authorize("void", pin)
             try:
-                return void_session(self.attendance, session_id, reason, user=actor)
+                return void_session(self._attendance(), session_id, reason, user=actor)
             except FaceattendError as exc:
                 raise StationError(str(exc)) from None
 
 
-    def edit_session(self, session_id: int, pin: Credentials | str | None = None, **changes) -> Edit:
+    def edit_session(self, session_id: int, pin: Credentials | str | None = None, *,
+                     name: str | _Unchanged = UNCHANGED, group: str | None | _Unchanged = UNCHANGED,
+                     late_after: float | None | _Unchanged = UNCHANGED) -> Edit:
         """Correct a past session's name, group or late_after; says what changed (statuses too)."""
         with self.lock:
             actor = self._authorize("void", pin)
             try:
-                edit = edit_session(self.attendance, session_id, user=actor, **changes)
+                edit = edit_session(self._attendance(), session_id, user=actor, name=name, group=group,
+                                    late_after=late_after)
             except FaceattendError as exc:
                 raise StationError(str(exc)) from None
         if edit.changed and self.active is not None and self.active.id == session_id:
@@ -127,13 +152,14 @@ class Actions:
         return edit
 
 
-    def timetable(self) -> tuple[list[timetable.Slot], dict[str, str]]:
+    def timetable(self) -> tuple[list[Slot], dict[str, str]]:
         """The weekly slots and the days off."""
         with self.lock:
-            return timetable.slots_of(self.store), timetable.holidays_of(self.store)
+            store = self._store()
+            return timetable.slots_of(store), timetable.holidays_of(store)
 
 
-    def save_timetable(self, slots: list[timetable.Slot], holidays: dict[str, str] | None = None,
+    def save_timetable(self, slots: list[Slot], holidays: dict[str, str] | None = None,
                        pin: Credentials | str | None = None) -> None:
         """Replace the slots (and the days off, when given); overlapping slots are refused. Audited."""
         problems = timetable.overlaps(list(enumerate(slots, start=1)), "slot")
@@ -141,32 +167,34 @@ class Actions:
             raise StationError(problems[0])
         with self.lock:
             actor = self._authorize("timetable", pin)
-            with self.store.batch():
-                timetable.save_slots(self.store, slots)
+            store = self._store()
+            with store.batch():
+                timetable.save_slots(store, slots)
                 if holidays is not None:
-                    timetable.save_holidays(self.store, holidays)
-                audit(self.store, "timetable.set", {"slots": len(slots)}, actor)
+                    timetable.save_holidays(store, holidays)
+                audit(store, "timetable.set", {"slots": len(slots)}, actor)
         self._timetable_next = 0.0  # a slot due now opens at once
 
 
     def audit_entries(self, wanted: AuditFilter) -> list[AuditEntry]:
         """The audit log as the filter keeps it, oldest first."""
         with self.lock:
-            return matching(self.store.audit_log(), wanted, time_zone(self.settings.timezone))
+            return matching(self._store().audit_log(), wanted, time_zone(self.settings.timezone))
 
 
     def summary(self, session_id: int | None = None) -> Summary | None:
         with self.lock:
-            if session_id is None and self.attendance.active is None:
+            attendance = self._attendance()
+            if session_id is None and attendance.active is None:
                 return None
-            return self.attendance.summary(session_id)
+            return attendance.summary(session_id)
 
 
     def mark(self, person_id: str, status: str, reason: str, pin: Credentials | str | None = None) -> None:
         with self.lock:
             actor = self._authorize("mark", pin)
             try:
-                self.attendance.mark(person_id, status, reason, user=actor)
+                self._attendance().mark(person_id, status, reason, user=actor)
             except FaceattendError as exc:
                 raise StationError(str(exc)) from None
 
@@ -177,7 +205,7 @@ class Actions:
         with self.lock:
             actor = self._authorize("export", pin)
             try:
-                return export_attendance(self.store, self.settings.exports_dir, options, path, session_id,
+                return export_attendance(self._store(), self.settings.exports_dir, options, path, session_id,
                                          date_from, date_to, actor, data_root=self.settings.data)
             except ExportError as exc:
                 raise StationError(str(exc)) from None
@@ -188,20 +216,20 @@ class Actions:
         with self.lock:
             actor = self._authorize("people", pin)
             try:
-                outcome = import_roster(self.attendance, self.settings, Path(path).expanduser(), user=actor,
+                outcome = import_roster(self._attendance(), self.settings, Path(path).expanduser(), user=actor,
                                         make_engine=lambda: FaceEngine.from_settings(self.settings, log=lambda _: None))
             except FaceattendError as exc:
                 raise StationError(str(exc)) from None
-        self.worker.send(ev.SetNames(self._names()))
+        self._worker().send(ev.SetNames(self._names()))
         if outcome.photos_copied:
-            self.worker.send(ev.Reload())
+            self._worker().send(ev.Reload())
         return outcome.lines()
 
 
     def report(self, date_from: date, date_to: date, group: str | None = None) -> Report:
         with self.lock:
             try:
-                return build_report(self.store, date_from, date_to, group, self.settings.timezone,
+                return build_report(self._store(), date_from, date_to, group, self.settings.timezone,
                                     self.settings.locale)
             except ExportError as exc:
                 raise StationError(str(exc)) from None
@@ -211,7 +239,8 @@ class Actions:
     def hours(self, date_from: date, date_to: date, group: str | None = None) -> list[dict]:
         """Work mode: per person over the period, the days seen and the hours (id, name, days, hours)."""
         with self.lock:
-            lines = hours_between(self.store, date_from, date_to, self.settings.out_after, group, self.settings.locale)
+            lines = hours_between(self._store(), date_from, date_to, self.settings.out_after, group,
+                                  self.settings.locale)
         return totals(lines)
 
     def capture(self) -> str:
@@ -221,7 +250,7 @@ class Actions:
             raise StationError(f"the camera is {self.live.camera}{detail}; enrolling needs a live picture")
         request = f"capture-{time.monotonic_ns()}"
         self.pending_capture = request
-        self.worker.send(ev.StartCapture(request, self.settings.capture_seconds, self.settings.capture_samples))
+        self._worker().send(ev.StartCapture(request, self.settings.capture_seconds, self.settings.capture_samples))
         return request
 
 
@@ -242,22 +271,23 @@ class Actions:
                 raise StationError(str(exc)) from None
             self.share_gallery()
             self.sync_roster()
-        self.worker.send(ev.Reload())
-        return self.attendance.person(person.id), count
+        self._worker().send(ev.Reload())
+        return self._attendance().person(person.id) or person, count  # read again; as they were if gone meanwhile
 
 
     def enrollee(self, who: EnrollTarget) -> Person | None:
         """Whom an enrollment is for: someone on the roster, or None for a newcomer; raises when unclear."""
         with self.lock:
-            by_id = self.attendance.person(who.name)
+            attendance = self._attendance()
+            by_id = attendance.person(who.name)
             if by_id is not None and by_id.active:
                 return by_id
             if who.person_id:
-                taken = self.attendance.person(who.person_id)
+                taken = attendance.person(who.person_id)
                 if taken is not None:
                     raise StationError(f"id {who.person_id!r} is already {taken.name}")
                 return None
-            named = [p for p in self.attendance.people() if p.name == " ".join(who.name.split())]
+            named = [p for p in attendance.people() if p.name == " ".join(who.name.split())]
             if len(named) > 1:
                 raise StationError(f"{len(named)} people are called {who.name!r}: type the id of one "
                                    f"({', '.join(p.id for p in named)}), or a new id for a newcomer")
@@ -277,13 +307,13 @@ class Actions:
 
     def _enrollee(self, who: EnrollTarget, actor: str) -> Person:
         """The person to add samples to; a newcomer is added to the roster first."""
+        attendance = self._attendance()
         person = self.enrollee(who)
         if person is None:
-            person = self.attendance.add_person(who.name, person_id=who.person_id or None, groups=who.groups,
-                                                user=actor)
+            person = attendance.add_person(who.name, person_id=who.person_id or None, groups=who.groups, user=actor)
         if not person.folder:  # new, or on the roster (imported) but never photographed
             person = dataclasses.replace(person, folder=enroll.check_name(person.id))
-            self.attendance.save_people([person], "person.folder", user=actor)
+            attendance.save_people([person], "person.folder", user=actor)
         return person
 
 
@@ -291,13 +321,14 @@ class Actions:
         """They left (records kept), or an erasure request (photos, templates and records go)."""
         with self.lock:
             actor = self._authorize("erase" if erase else "people", pin)
-            person = self.attendance.person(person_id)
+            attendance = self._attendance()
+            person = attendance.person(person_id)
             if person is None:
                 raise StationError(f"no person with id {person_id!r}")
             try:
-                removal = remove_person(self.attendance, self.settings, person, erase=erase, user=actor)
+                removal = remove_person(attendance, self.settings, person, erase=erase, user=actor)
             except FaceattendError as exc:
                 raise StationError(str(exc)) from None
         self.removal_leftovers = removal.leftovers() if removal else []
-        self.worker.send(ev.Reload())
+        self._worker().send(ev.Reload())
         return person

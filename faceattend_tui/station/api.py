@@ -3,14 +3,26 @@ read or check them. The TUI imports these from `faceattend_tui.station` and noth
 
 from __future__ import annotations
 
-from faceattend_tui.attendance import ExportOptions, Person, PersonStatus, Report, RosterRow
+from faceattend_tui.attendance import (
+    Checkin,
+    Counts,
+    ExportOptions,
+    Mark,
+    Person,
+    PersonStatus,
+    Report,
+    RosterRow,
+    Session,
+    Summary,
+)
 from faceattend_tui.attendance.audit_view import AuditFilter, describe_details
 from faceattend_tui.attendance.models import AuditEntry, check_text, printable
 from faceattend_tui.attendance.security import Credentials
+from faceattend_tui.attendance.session_edit import Edit
 from faceattend_tui.attendance.timetable import Slot, parse_clock, parse_weekday
 from faceattend_tui.files import make_private_dir
 from faceattend_tui.live.events import CaptureSample
 
-__all__ = ["AuditEntry", "AuditFilter", "CaptureSample", "Credentials", "ExportOptions", "Person", "PersonStatus",
-           "Report", "RosterRow", "Slot", "check_text", "describe_details", "make_private_dir", "parse_clock",
-           "parse_weekday", "printable"]
+__all__ = ["AuditEntry", "AuditFilter", "CaptureSample", "Checkin", "Counts", "Credentials", "Edit", "ExportOptions",
+           "Mark", "Person", "PersonStatus", "Report", "RosterRow", "Session", "Slot", "Summary", "check_text",
+           "describe_details", "make_private_dir", "parse_clock", "parse_weekday", "printable"]

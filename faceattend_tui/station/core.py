@@ -7,13 +7,9 @@ from collections.abc import Callable
 from datetime import datetime
 
 from faceattend_tui.attendance import (
-    Attendance,
-    Person,
     current_user,
 )
-from faceattend_tui.attendance.hours import PresenceBook
 from faceattend_tui.config import Settings
-from faceattend_tui.live import events as ev
 from faceattend_tui.live.worker import WorkerConfig, WorkerHandle
 from faceattend_tui.station.actions import Actions
 from faceattend_tui.station.lifecycle import Lifecycle
@@ -21,16 +17,16 @@ from faceattend_tui.station.sync import SharedSync
 from faceattend_tui.station.translator import Translator
 from faceattend_tui.station.updates import (
     LiveState,
+    Worker,
 )
-from faceattend_tui.vision.identity import RecognizerId
 
 
 class Station(Lifecycle, Actions, Translator, SharedSync):
     """The attendance station without its screen: the log, the live worker and the roster together."""
 
     def __init__(self, settings: Settings, source: str, *, preview: bool = True, user: str | None = None,
-                 worker_factory: Callable[[WorkerConfig], object] | None = None, name: str | None = None,
-                 clock: Callable[[], datetime] | None = None, loop: bool = False):
+                 worker_factory: Callable[[WorkerConfig], Worker] | None = None, name: str | None = None,
+                 clock: Callable[[], datetime] | None = None, loop: bool = False) -> None:
         self.settings = settings
         self.source = source
         self.preview = preview
@@ -41,20 +37,20 @@ class Station(Lifecycle, Actions, Translator, SharedSync):
         self.live = LiveState()
         self.worker = None
         self.store = None
-        self.attendance: Attendance | None = None
-        self.presence: PresenceBook | None = None  # work mode: each day's first and last sightings
+        self.attendance = None
+        self.presence = None
         self.station_lock = None
-        self.pending_capture: str | None = None
-        self.recognizer: RecognizerId | None = None  # from the worker's ready event
-        self.tightened = 0  # files and folders whose permissions were narrowed at open
-        self.missing: list[Person] = []  # active people with neither templates nor photos
-        self.removal_leftovers: list[str] = []  # after an erasure: files that still name the person
+        self.pending_capture = None
+        self.recognizer = None
+        self.tightened = 0
+        self.missing = []
+        self.removal_leftovers = []
         self.clock = clock
         self.loop = loop
-        self.on_event: Callable[[ev.Event], None] | None = None  # sees every worker event first (headless output)
-        self._unsaved: list[ev.Checkin] = []  # check-ins the log could not take yet, retried in order
-        self.follow_timetable = True  # open and close sessions by the timetable (not while a session is given)
+        self.on_event = None
+        self._unsaved = []
+        self.follow_timetable = True
         self._timetable_next = 0.0
-        self._sheets_next = 0.0  # pending sheets for export_dir are looked at from the first poll
-        self._gallery_notes: list[str] = []
+        self._sheets_next = 0.0
+        self._gallery_notes = []
 

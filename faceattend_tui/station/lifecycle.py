@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from datetime import datetime, tzinfo
+from typing import TYPE_CHECKING
 
 from faceattend_tui.attendance import (
     Attendance,
@@ -31,6 +32,7 @@ from faceattend_tui.live import events as ev
 from faceattend_tui.live.worker import WorkerConfig
 from faceattend_tui.station.people import has_photos, missing_templates_message
 from faceattend_tui.station.shared_gallery import sync_gallery
+from faceattend_tui.station.state import StationState
 from faceattend_tui.station.sync import shared_log
 from faceattend_tui.station.updates import (
     STATION_ACTOR,
@@ -40,9 +42,18 @@ from faceattend_tui.station.updates import (
     log_to,
 )
 
+if TYPE_CHECKING:
 
-class Lifecycle:
+    from faceattend_tui.attendance import Counts, Store
+    from faceattend_tui.attendance.staff import Action
+    from faceattend_tui.station.updates import Worker
+
+
+class Lifecycle(StationState):
     """Opening and closing the station, and what it says about itself."""
+
+    if TYPE_CHECKING:  # from the other parts of the station
+        def _door_session(self, counts: Counts | None = None) -> ev.SetSession: ...
 
     def open(self) -> None:
         """Take the data lock, open the log (refusing a damaged one) and start the worker."""
@@ -77,7 +88,7 @@ class Lifecycle:
 
 
     def _worker_config(self) -> WorkerConfig:
-        session = self.attendance.active
+        session = self._attendance().active
         demo = DemoSourceFactory(str(self.settings.data), loop=self.loop)
         settings = dataclasses.replace(self.settings, database="")  # the worker needs no credentials
         return WorkerConfig(settings=settings, source=self.source, preview=self.preview,
@@ -113,6 +124,21 @@ class Lifecycle:
     def now(self) -> datetime:
         return self.store.now() if self.store else datetime.now().astimezone()
 
+    def _attendance(self) -> Attendance:
+        """The log's rules; only once the station is open."""
+        assert self.attendance is not None, "the station is not open"
+        return self.attendance
+
+    def _store(self) -> Store:
+        """The log; only while the station is open."""
+        assert self.store is not None, "the station is not open"
+        return self.store
+
+    def _worker(self) -> Worker:
+        """The recognition worker; only while the station is open."""
+        assert self.worker is not None, "the station is not open"
+        return self.worker
+
 
     def _refuse_missing_templates(self, result: SyncResult) -> list[Person]:
         """Refuse to start while templates that can be rebuilt from photos are missing; returns the
@@ -139,11 +165,12 @@ class Lifecycle:
         """Register template folders added outside the station and record counts (nobody leaves here)."""
         enrolled = enrolled_counts(self.settings.tensors_dir)
         with self.lock:
+            attendance = self._attendance()
             try:
-                result = self.attendance.sync_people(enrolled, user=STATION_ACTOR)
+                result = attendance.sync_people(enrolled, user=STATION_ACTOR)
             except ConflictError:  # another door enrolled the same folder a moment ago: take theirs
-                self.attendance.refresh()
-                result = self.attendance.sync_people(enrolled, user=STATION_ACTOR)
+                attendance.refresh()
+                result = attendance.sync_people(enrolled, user=STATION_ACTOR)
         if result.changed and self.worker is not None:
             self.worker.send(ev.SetNames(self._names()))
         return result
@@ -151,7 +178,7 @@ class Lifecycle:
 
     def _names(self) -> dict[str, str]:
         """Display name of each template folder, for the preview's labels."""
-        return {p.folder: p.name for p in self.attendance.people() if p.folder}
+        return {p.folder: p.name for p in self._attendance().people() if p.folder}
 
 
     def share_gallery(self) -> bool:
@@ -175,7 +202,7 @@ class Lifecycle:
     def pin_notice(self) -> str:
         """A warning when the staff PIN was reset without the old one and nobody has set a new one."""
         with self.lock:
-            reset = last_reset(self.store)
+            reset = last_reset(self._store())
         if reset is None:
             return ""
         whose = reset.details.get("staff") or "the staff"
@@ -192,20 +219,20 @@ class Lifecycle:
     @property
     def needs_pin(self) -> bool:
         with self.lock:
-            return staff_required(self.store)
+            return staff_required(self._store())
 
 
     @property
     def needs_staff_name(self) -> bool:
         """Whether privileged actions need a staff name beside the PIN (more than one staff account)."""
         with self.lock:
-            return len(accounts(self.store)) > 1
+            return len(accounts(self._store())) > 1
 
 
-    def _authorize(self, action: str, given: Credentials | str | None) -> str:
+    def _authorize(self, action: Action, given: Credentials | str | None) -> str:
         """The staff member to record for a privileged action; StationError when refused."""
         try:
-            return authorize(self.store, action, given, self.user)
+            return authorize(self._store(), action, given, self.user)
         except PinError as exc:
             raise StationError(str(exc)) from None
         except StoreError as exc:
@@ -215,5 +242,5 @@ class Lifecycle:
     def toggle_preview(self) -> bool:
         """Open the preview window unless it is open (then close it); True when asking to open it."""
         self.preview = self.live.preview != "on"
-        self.worker.send(ev.SetPreview(self.preview))
+        self._worker().send(ev.SetPreview(self.preview))
         return self.preview

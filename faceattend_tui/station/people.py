@@ -8,9 +8,10 @@ under `database_image/` and extracted, so they are recognised.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from faceattend_tui.attendance import (
     Attendance,
@@ -31,6 +32,10 @@ from faceattend_tui.gallery.extract import Extractor
 from faceattend_tui.gallery.templates import LEGACY_DIR, MANIFEST, GalleryError, enrolled_counts, load_manifest
 from faceattend_tui.station.shared_gallery import forget_folder
 from faceattend_tui.vision.imageio import ImageError, is_image_name, read_bytes, read_image
+
+if TYPE_CHECKING:
+    from faceattend_tui.attendance.roster import RosterLine
+    from faceattend_tui.vision.pipeline import FaceEngine
 
 
 @dataclass
@@ -76,7 +81,7 @@ def _difference(before: Person, after: Person) -> str:
     return ", ".join(parts) or "folder"
 
 
-def check_photos(path: Path, lines) -> None:
+def check_photos(path: Path, lines: Iterable[RosterLine]) -> None:
     """Every photo named in the roster must be a readable image; raises RosterError naming the lines."""
     problems = []
     for line in lines:
@@ -98,7 +103,7 @@ def plan_roster(attendance: Attendance, path: Path, *, reactivate: bool = False,
     return plan_import(attendance, lines, reactivate=reactivate, sync=sync)
 
 
-def import_roster(attendance: Attendance, settings: Settings, path: Path, *, make_engine: Callable[[], object],
+def import_roster(attendance: Attendance, settings: Settings, path: Path, *, make_engine: Callable[[], FaceEngine],
                   user: str | None = None, reactivate: bool = False, sync: bool = False,
                   plan: ImportPlan | None = None) -> ImportOutcome:
     """Check, then apply a roster CSV: people first (one batch), then photos, then templates.
@@ -206,7 +211,7 @@ class Removal:
         return f"faceattend people remove {self.person.id if self.person else 'ID'} --erase --exports"
 
 
-def _listed(title: str, items: list) -> list[str]:
+def _listed(title: str, items: Sequence[Path | str]) -> list[str]:
     return [f"{title}:", *(f"  {item}" for item in items)] if items else []
 
 

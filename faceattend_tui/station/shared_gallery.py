@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 import numpy as np
 
@@ -41,7 +42,13 @@ from faceattend_tui.gallery.templates import (
 )
 from faceattend_tui.vision.identity import RecognizerId
 
+if TYPE_CHECKING:
+    from faceattend_tui.attendance.pg.templates import TemplateQueries
+
 STATE_NAME = "shared.json"
+
+# Per folder: the local `.npy` hash and the database's hash the last time both agreed.
+Agreed = tuple[str | None, str | None]
 
 
 @dataclass
@@ -55,11 +62,12 @@ class GallerySync:
         return bool(self.pulled)
 
 
-def shares_templates(store: Store) -> bool:
+def shares_templates(store: Store | None) -> TypeGuard[TemplateQueries]:
     return hasattr(store, "template_sets")
 
 
-def sync_gallery(store: Store, tensors: Path, station: str = "", recognizer: RecognizerId | None = None) -> GallerySync:
+def sync_gallery(store: Store | None, tensors: Path, station: str = "",
+                 recognizer: RecognizerId | None = None) -> GallerySync:
     """Bring `tensors` and the database's templates in step (see the module's words); a no-op for TinyDB."""
     outcome = GallerySync()
     if not shares_templates(store):
@@ -81,7 +89,8 @@ def forget_folder(store: Store, tensors: Path, folder: str) -> None:
         _write_state(Path(tensors), state)
 
 
-def _sync(store, tensors: Path, station: str, recognizer: RecognizerId | None, outcome: GallerySync) -> None:
+def _sync(store: TemplateQueries, tensors: Path, station: str, recognizer: RecognizerId | None,
+          outcome: GallerySync) -> None:
     manifest = load_manifest(tensors) or Manifest(recognizer=recognizer)
     remote = store.template_sets()
     if not manifest.recognizer and remote:
@@ -99,7 +108,7 @@ def _sync(store, tensors: Path, station: str, recognizer: RecognizerId | None, o
             state[folder] = (here, there)
             continue
         if here is not None and here != agreed_here and there == agreed_there:
-            state[folder] = _push(store, tensors, manifest, folder, station, outcome)
+            state[folder] = _push(store, tensors, manifest, folder, here, station, outcome)
         else:
             if here != agreed_here and here is not None:
                 outcome.notes.append(f"{folder}: changed here and at {remote[folder].station or 'another station'}"
@@ -111,21 +120,23 @@ def _sync(store, tensors: Path, station: str, recognizer: RecognizerId | None, o
     _write_state(tensors, state)
 
 
-def _push(store, tensors: Path, manifest: Manifest, folder: str, station: str, outcome: GallerySync):
+def _push(store: TemplateQueries, tensors: Path, manifest: Manifest, folder: str, digest: str, station: str,
+          outcome: GallerySync) -> Agreed:
+    """Send a folder's templates (whose `.npy` hash is `digest`) to the database."""
     from faceattend_tui.attendance.pgstore import TemplateRow, TemplateSet
 
     entry = manifest.people[folder]
     made_by = manifest.recognizer or RecognizerId()
     rows = read_rows(tensors / f"{folder}.npy", made_by.dim)
     head = TemplateSet(folder, made_by.name or "", made_by.sha256 or "", int(rows.shape[1]),
-                       entry.npy_sha256, station or None)
+                       digest, station or None)
     store.save_templates(head, [TemplateRow(row.astype("<f4").tobytes(), *_sample(entry.samples, i))
                                 for i, row in enumerate(rows)])
     outcome.pushed.append(folder)
-    return (entry.npy_sha256, entry.npy_sha256)
+    return (digest, digest)
 
 
-def _pull(store, tensors: Path, manifest: Manifest, folder: str, outcome: GallerySync):
+def _pull(store: TemplateQueries, tensors: Path, manifest: Manifest, folder: str, outcome: GallerySync) -> Agreed:
     found = store.template_rows(folder)
     if found is None:  # removed at another door (they left, or asked to be erased): their photos go too
         if manifest.people.pop(folder, None) is not None:
@@ -147,20 +158,20 @@ def _pull(store, tensors: Path, manifest: Manifest, folder: str, outcome: Galler
     return (digest, head.npy_sha256)
 
 
-def _sample(samples: list, index: int) -> tuple[str, str, str]:
+def _sample(samples: list[dict[str, Any]], index: int) -> tuple[str, str, str]:
     sample = samples[index] if index < len(samples) and isinstance(samples[index], dict) else {}
     return str(sample.get("image", "")), str(sample.get("sha256", "")), str(sample.get("source", ""))
 
 
-def _read_state(tensors: Path) -> dict[str, tuple]:
+def _read_state(tensors: Path) -> dict[str, Agreed]:
     try:
         data = json.loads((tensors / STATE_NAME).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     if not isinstance(data, dict):
         return {}
-    return {k: tuple(v) for k, v in data.items() if isinstance(v, list) and len(v) == 2}
+    return {k: (v[0], v[1]) for k, v in data.items() if isinstance(v, list) and len(v) == 2}
 
 
-def _write_state(tensors: Path, state: dict[str, tuple]) -> None:
+def _write_state(tensors: Path, state: dict[str, Agreed]) -> None:
     write_atomic(tensors / STATE_NAME, json.dumps({k: list(v) for k, v in sorted(state.items())}).encode("utf-8"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from faceattend_tui.attendance import (
     Change,
     Checkin,
@@ -9,6 +11,7 @@ from faceattend_tui.attendance import (
 )
 from faceattend_tui.config import Settings
 from faceattend_tui.live import events as ev
+from faceattend_tui.station.state import StationState
 from faceattend_tui.station.updates import (
     CheckinShown,
     Problem,
@@ -16,9 +19,24 @@ from faceattend_tui.station.updates import (
     Update,
 )
 
+if TYPE_CHECKING:
 
-class SharedSync:
+    from faceattend_tui.attendance import Attendance, Counts
+    from faceattend_tui.station.updates import LiveChanged, Severity, Worker
+
+
+class SharedSync(StationState):
     """Taking in what other stations wrote."""
+
+    if TYPE_CHECKING:  # from the other parts of the station
+        def _attendance(self) -> Attendance: ...
+        def _worker(self) -> Worker: ...
+        def _names(self) -> dict[str, str]: ...
+        def share_gallery(self) -> bool: ...
+        def _live(self, notice: str = "", severity: Severity = "information") -> LiveChanged: ...
+        def _session_changed(self) -> None: ...
+        def _tell_door(self, command: ev.Command) -> None: ...
+        def _door_session(self, counts: Counts | None = None) -> ev.SetSession: ...
 
     def _shared_updates(self) -> list[Update]:
         """What other stations wrote (check-ins, people, sessions, templates) and the database's state."""
@@ -49,6 +67,8 @@ class SharedSync:
         if tables & {"people", "sessions", "marks", "all"}:  # first: a check-in may belong to a session just learnt of
             updates += self.refresh(names=bool(tables & {"people", "all"}))
         for change in changes:
+            if change.checkin is None:
+                continue  # only "checkins" and "dropped" come with a check-in
             if change.table == "checkins":
                 update = self._remote_checkin(change.checkin)
                 if update is not None:
@@ -57,19 +77,20 @@ class SharedSync:
                 updates.append(Problem(f"a check-in kept while the database was away was not sent: "
                                        f"{change.checkin.person_id} or their session was erased meanwhile"))
         if "templates" in tables and self.share_gallery():  # once, however many template changes came
-            self.worker.send(ev.Reload())
+            self._worker().send(ev.Reload())
         return updates
 
 
     def _remote_checkin(self, checkin: Checkin) -> CheckinShown | None:
         with self.lock:
-            if self.attendance.person(checkin.person_id) is None:
+            attendance = self._attendance()
+            if attendance.person(checkin.person_id) is None:
                 return None
-            active = self.attendance.active
+            active = attendance.active
             if active is None or active.id != checkin.session_id:
                 return None
-            self.attendance.note_checkin(checkin)
-            row, counts = self.attendance.roster_row(checkin.person_id), self.attendance.counts()
+            attendance.note_checkin(checkin)
+            row, counts = attendance.roster_row(checkin.person_id), attendance.counts()
         self._tell_door(self._door_session(counts))  # the door shows how many are here, from every door
         return CheckinShown(row, counts, checkin.similarity or 0.0, checkin.time, True,
                             station=checkin.station or "another station")
@@ -79,17 +100,20 @@ class SharedSync:
         """People or sessions changed elsewhere: read them again, tell the worker of a new session and,
         when people changed (`names`), of their display names."""
         with self.lock:
-            before = self.attendance.active
-            self.attendance.refresh()
-            after = self.attendance.active
+            attendance = self._attendance()
+            before = attendance.active
+            attendance.refresh()
+            after = attendance.active
         updates: list[Update] = [RosterChanged()]
         if (before and before.id) != (after and after.id):
             self._session_changed()
-            notice = (f"session {after.name!r} was started at {after.station or 'another station'}" if after else
-                      f"session {before.name!r} was stopped at another station")
-            updates.append(self._live(notice))
+            if after is not None:
+                updates.append(self._live(f"session {after.name!r} was started at "
+                                          f"{after.station or 'another station'}"))
+            elif before is not None:
+                updates.append(self._live(f"session {before.name!r} was stopped at another station"))
         if names:
-            self.worker.send(ev.SetNames(self._names()))
+            self._worker().send(ev.SetNames(self._names()))
         return updates
 
 

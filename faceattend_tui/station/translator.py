@@ -6,6 +6,7 @@ import dataclasses
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from faceattend_tui.attendance import (
     LATE,
@@ -22,6 +23,7 @@ from faceattend_tui.attendance import (
 from faceattend_tui.attendance.export import time_zone
 from faceattend_tui.errors import FaceattendError
 from faceattend_tui.live import events as ev
+from faceattend_tui.station.state import StationState
 from faceattend_tui.station.updates import (
     CAMERA_WORDS,
     MAX_UNSAVED,
@@ -33,15 +35,30 @@ from faceattend_tui.station.updates import (
     LiveChanged,
     Problem,
     RosterChanged,
+    Severity,
     Sighting,
     UnknownFaces,
     Update,
     internal_error,
 )
 
+if TYPE_CHECKING:
 
-class Translator:
+    from faceattend_tui.attendance import Attendance, Store
+    from faceattend_tui.station.updates import Worker
+
+
+class Translator(StationState):
     """From the worker's events to the log and the screen's updates."""
+
+    if TYPE_CHECKING:  # from the other parts of the station
+        def _attendance(self) -> Attendance: ...
+        def _store(self) -> Store: ...
+        def _worker(self) -> Worker: ...
+        def now(self) -> datetime: ...
+        def share_gallery(self) -> bool: ...
+        def sync_roster(self) -> SyncResult: ...
+        def _shared_updates(self) -> list[Update]: ...
 
     def poll(self, timeout: float = 0.1) -> list[Update]:
         """Worker events turned into updates; check-ins are on disk before they are returned.
@@ -51,7 +68,7 @@ class Translator:
         """
         updates = self._shared_updates() + self._timetable_updates() + self._sheet_updates()
         retries, self._unsaved = self._unsaved, []
-        fresh = self.worker.poll(timeout)
+        fresh = self._worker().poll(timeout)
         for retried, event in [*((True, e) for e in retries), *((False, e) for e in fresh)]:
             if self.on_event is not None and not retried:
                 self.on_event(event)
@@ -91,7 +108,7 @@ class Translator:
     def _queue_sheet(self, session_id: int) -> None:
         """Note an ended session's sheet for export_dir (kept in the log until written); written on the next poll."""
         if self.settings.export_dir:
-            sheets.queue(self.store, self.name, session_id)
+            sheets.queue(self._store(), self.name, session_id)
             self._sheets_next = 0.0
 
 
@@ -124,7 +141,7 @@ class Translator:
 
 
     def _label(self, folder: str) -> str:
-        person = self.attendance.by_folder(folder)
+        person = self._attendance().by_folder(folder)
         return person.name if person else folder
 
 
@@ -145,7 +162,7 @@ class Translator:
                 self.recognizer = event.recognizer_identity()
                 self.live.device, self.live.models = event.device, f"{event.detector} + {event.recognizer}"
                 if self.share_gallery():
-                    self.worker.send(ev.Reload())
+                    self._worker().send(ev.Reload())
                 if event.static_shapes:
                     return self._live(f"recognition ready on {event.device}: fixed input shapes prepared in "
                                       f"{event.warmup_s:.1f} s")
@@ -154,7 +171,7 @@ class Translator:
                 return self._capture_done(event)
             case ev.GalleryLoaded():
                 if self.share_gallery():
-                    self.worker.send(ev.Reload())  # templates came from another door: load them first
+                    self._worker().send(ev.Reload())  # templates came from another door: load them first
                     return None
                 return self._roster_changed(self.sync_roster())
             case ev.Status():
@@ -167,19 +184,21 @@ class Translator:
     def _checkin(self, event: ev.Checkin) -> CheckinShown | Sighting | None:
         when = datetime.fromtimestamp(event.time).astimezone()
         with self.lock:
-            person = self.attendance.by_folder(event.folder)
+            attendance = self._attendance()
+            person = attendance.by_folder(event.folder)
             if person is None:
                 return None  # templates of someone no longer on the roster; the worker reloads soon
             came = self.presence.seen(person.id, when) if self.presence else False
-            if self.attendance.active is None:
+            session = attendance.active
+            if session is None:
                 self._tell_door(self._sessionless(person, event.track, when, came))
                 return Sighting(person.name, event.similarity, when, "in" if came else "no session", person.id)
-            result = self.attendance.check_in(person.id, event.similarity, event.track, when, event.evidence)
+            result = attendance.check_in(person.id, event.similarity, event.track, when, event.evidence)
             if not result.expected:
                 self._tell_door(ev.ShowOutcome("not-on-list", person.name, event.track, "- please see staff"))
                 return Sighting(person.name, event.similarity, when, "not on list", person.id)
-            row, counts = self.attendance.roster_row(person.id, checkin=result.checkin), self.attendance.counts()
-        self._tell_door(door_outcome(row, result.new, event.track, self.attendance.active))
+            row, counts = attendance.roster_row(person.id, checkin=result.checkin), attendance.counts()
+        self._tell_door(door_outcome(row, result.new, event.track, session))
         self._tell_door(self._door_session(counts))
         return CheckinShown(row, counts, event.similarity, when, result.new, event.face_jpeg, event.sent or event.time)
 
@@ -196,12 +215,12 @@ class Translator:
     def _refused(self, event: ev.Spoof) -> Sighting:
         """A picture held up to the camera: not recorded, but audited and shown."""
         when = datetime.fromtimestamp(event.time).astimezone()
-        person = self.attendance.by_folder(event.folder)
+        person = self._attendance().by_folder(event.folder)
         name = person.name if person else event.folder
         with self.lock:
-            audit(self.store, "checkin.refused", {"person": person.id if person else None, "track": event.track,
-                                                  "reason": "moved like a flat picture", "evidence": event.evidence},
-                  STATION_ACTOR)
+            details = {"person": person.id if person else None, "track": event.track,
+                       "reason": "moved like a flat picture", "evidence": event.evidence}
+            audit(self._store(), "checkin.refused", details, STATION_ACTOR)
         return Sighting(name, 0.0, when, "picture refused", person.id if person else "")
 
 
@@ -218,10 +237,11 @@ class Translator:
 
     def _door_session(self, counts: Counts | None = None) -> ev.SetSession:
         """The session as the door display shows it: its name and how many of those expected are here."""
-        session = self.attendance.active
+        attendance = self._attendance()
+        session = attendance.active
         if session is None:
             return ev.SetSession("")
-        counts = counts or self.attendance.counts()
+        counts = counts or attendance.counts()
         return ev.SetSession(session.name, counts.attended, len(session.expected))
 
 
@@ -236,15 +256,16 @@ class Translator:
         if event.request != self.pending_capture:
             return None  # an old request the screen no longer waits for
         self.pending_capture = None
-        match = event.match and self.attendance.by_folder(event.match.name)
-        if match:  # the worker knows template folders; the screen shows people
+        match = self._attendance().by_folder(event.match.name) if event.match else None
+        if event.match and match:  # the worker knows template folders; the screen shows people
             hint = ev.MatchHint(name=f"{match.name} ({match.id})", similarity=event.match.similarity)
             event = dataclasses.replace(event, match=hint)
         return CaptureDone(event)
 
 
     def _status(self, event: ev.Status) -> LiveChanged:
-        notice, severity = "", "information"
+        notice = ""
+        severity: Severity = "information"
         match event:
             case ev.CameraStatus(state=state):
                 self.live.camera = CAMERA_WORDS.get(state, self.live.camera)
@@ -264,7 +285,7 @@ class Translator:
         return self._live(notice, severity)
 
 
-    def _live(self, notice: str = "", severity: str = "information") -> LiveChanged:
+    def _live(self, notice: str = "", severity: Severity = "information") -> LiveChanged:
         return LiveChanged(dataclasses.replace(self.live), notice, severity)
 
 

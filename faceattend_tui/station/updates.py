@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 from faceattend_tui.attendance import (
     Counts,
@@ -48,6 +48,18 @@ def internal_error(doing: str, exc: Exception) -> Problem:
     """A programming error met while `doing`: logged with its traceback, said as an internal error."""
     LOG.error("internal error while %s", doing, exc_info=exc)
     return Problem(f"internal error while {doing}: {type(exc).__name__}: {exc} (details in the log)")
+
+
+class Worker(Protocol):
+    """The recognition worker as the station drives it (`live.worker.WorkerHandle`, or a stand-in in tests)."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def send(self, command: ev.Command) -> None: ...
+
+    def poll(self, timeout: float = 0.1) -> list[ev.Event]: ...
 
 
 class StationError(FaceattendError):

@@ -8,7 +8,10 @@ thread once the dialog has closed with the call's result.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from faceattend_tui.errors import FaceattendError
 from faceattend_tui.station import Credentials, StationError, internal_error
@@ -23,26 +26,59 @@ from faceattend_tui.tui.screens import (
     PastSessionsScreen,
     RemoveScreen,
     ReportScreen,
+    Request,
     StartSessionScreen,
+    Submit,
     TimetableScreen,
 )
 from faceattend_tui.tui.widgets import LivePane, RosterPane
 
+if TYPE_CHECKING:
+    from textual.app import App
 
-class DialogActions:
+    from faceattend_tui.station import Edit, Person, Session, Station
+    from faceattend_tui.tui.screens import (
+        Confirmed,
+        EditRequest,
+        EnrollRequest,
+        ExportRequest,
+        HistoryChoice,
+        ImportRequest,
+        MarkRequest,
+        RemoveRequest,
+        SessionRequest,
+        TimetableSave,
+        VoidRequest,
+    )
+
+    _AppBase = App[None]  # the app these actions are mixed into, for the type checker
+else:
+    _AppBase = object
+
+RequestT = TypeVar("RequestT", bound=Request)
+
+
+class DialogActions(_AppBase):
     """Privileged actions through dialogs; needs `station`, `viewing_session`, `refresh_panes` of the app."""
 
     last_staff = ""  # the staff name that last succeeded, filled in next time
     enrolling: EnrollScreen | None = None
 
+    # The app's, as StationApp (and Textual's App) define them.
+    station: Station
+    viewing_session: int | None
+
+    if TYPE_CHECKING:
+        def refresh_panes(self) -> None: ...
+
     def access(self) -> Access:
         """What the dialogs ask for before a privileged action."""
         return Access(self.station.needs_pin, self.station.needs_staff_name, self.last_staff)
 
-    def guarded(self, call):
+    def guarded(self, call: Callable[[RequestT], object]) -> Submit[RequestT]:
         """A dialog's submit callback (run in a worker thread): runs a station call, remembers the staff
         name that worked, and turns a failed write into a refusal the dialog shows."""
-        def submit(request):
+        def submit(request: RequestT) -> object:
             try:
                 result = call(request)
             except StationError:
@@ -60,27 +96,27 @@ class DialogActions:
 
     def action_toggle_session(self) -> None:
         if self.station.active is None:
-            screen = StartSessionScreen(self.access(), self.station.groups(), self.guarded(self._start_session))
-            self.push_screen(screen, self._started)
+            start = StartSessionScreen(self.access(), self.station.groups(), self.guarded(self._start_session))
+            self.push_screen(start, self._started)
         else:
             question = f"Stop session {self.station.active.name!r}?"
-            screen = ConfirmScreen(question, self.access(), self.guarded(self._stop_session), ok="Stop")
-            self.push_screen(screen, self._stopped)
+            stop = ConfirmScreen(question, self.access(), self.guarded(self._stop_session), ok="Stop")
+            self.push_screen(stop, self._stopped)
 
-    def _start_session(self, request):
+    def _start_session(self, request: SessionRequest) -> Session:
         return self.station.start_session(request.name, request.late_after, request.pin, request.group)
 
-    def _started(self, session) -> None:
+    def _started(self, session: Session | None) -> None:
         if session:
             self.viewing_session = None
             self.notify(f"session {session.name!r} started for {session.audience} ({len(session.expected)} expected)")
             self.query_one(LivePane).set_unknown(0)
             self.refresh_panes()
 
-    def _stop_session(self, confirmed):
+    def _stop_session(self, confirmed: Confirmed) -> Session:
         return self.station.stop_session(confirmed.pin)
 
-    def _stopped(self, session) -> None:
+    def _stopped(self, session: Session | None) -> None:
         if session:
             self.viewing_session = session.id
             self.notify(f"session {session.name!r} stopped; press x to export it")
@@ -93,17 +129,17 @@ class DialogActions:
                                       self.guarded(self._store_enrollment))
         self.push_screen(self.enrolling, self._enrolled)
 
-    def _store_enrollment(self, request):
+    def _store_enrollment(self, request: EnrollRequest) -> tuple[Person, int]:
         return self.station.save_enrollment(request.target, request.samples, request.pin)
 
-    def _enrolled(self, saved) -> None:
+    def _enrolled(self, saved: tuple[Person, int] | None) -> None:
         self.enrolling = None
         if saved is not None:
             person, count = saved
             self.notify(f"{person.name} ({person.id}) enrolled ({count} samples); recognised from now on")
             self.refresh_panes()
 
-    def selected_person(self):
+    def selected_person(self) -> Person | None:
         """The person selected in the roster, or None with a word to the user."""
         person_id = self.query_one(RosterPane).selected()
         person = self.station.person(person_id) if person_id else None
@@ -118,10 +154,10 @@ class DialogActions:
                                 self.station.statuses)
             self.push_screen(screen, self._marked)
 
-    def _mark(self, person_id: str, request):
+    def _mark(self, person_id: str, request: MarkRequest) -> None:
         return self.station.mark(person_id, request.status, request.reason, request.pin)
 
-    def _marked(self, done) -> None:
+    def _marked(self, done: bool | None) -> None:
         if done:
             self.refresh_panes()
 
@@ -131,10 +167,10 @@ class DialogActions:
             screen = RemoveScreen(person, self.access(), self.guarded(partial(self._remove, person.id)))
             self.push_screen(screen, self._removed)
 
-    def _remove(self, person_id: str, request):
+    def _remove(self, person_id: str, request: RemoveRequest) -> tuple[bool, Person]:
         return request.erase, self.station.remove_person(person_id, request.erase, request.pin)
 
-    def _removed(self, removed) -> None:
+    def _removed(self, removed: tuple[bool, Person] | None) -> None:
         if removed is None:
             return
         erased, person = removed
@@ -147,10 +183,10 @@ class DialogActions:
     def action_import_roster(self) -> None:
         self.push_screen(ImportScreen(self.access(), self.guarded(self._import_roster)), self._imported)
 
-    def _import_roster(self, request):
-        return self.station.import_roster(request.path, request.pin)  # photos are extracted: a while
+    def _import_roster(self, request: ImportRequest) -> list[str]:
+        return self.station.import_roster(Path(request.path), request.pin)  # photos are extracted: a while
 
-    def _imported(self, lines) -> None:
+    def _imported(self, lines: list[str] | None) -> None:
         if lines is not None:
             self.notify("\n".join(lines[:12]) or "nothing to change", timeout=12)
             self.refresh_panes()
@@ -162,11 +198,11 @@ class DialogActions:
         label = summary.session.name if summary else "the latest session"
         self.push_screen(ExportScreen(label, self.access(), self.guarded(self._export)), self._exported)
 
-    def _export(self, request, session_id: int | None = None):
+    def _export(self, request: ExportRequest, session_id: int | None = None) -> Path:
         session_id = session_id if session_id is not None else self.viewing_session
         return self.station.export(request.options, session_id, request.date_from, request.date_to, request.pin)
 
-    def _exported(self, path) -> None:
+    def _exported(self, path: Path | None) -> None:
         if path:
             self.notify(f"exported to {path}", timeout=10)
 
@@ -181,17 +217,17 @@ class DialogActions:
                                     self.station.groups())
         self.push_screen(screen, self._history_choice)
 
-    def _void_session(self, request):
+    def _void_session(self, request: VoidRequest) -> Session:
         voided = self.station.void_session(request.session_id, request.reason, request.pin)
         self.call_from_thread(self.refresh_panes)
         return voided
 
-    def _edit_session(self, request):
+    def _edit_session(self, request: EditRequest) -> Edit:
         edit = self.station.edit_session(request.session_id, pin=request.pin, **request.changes)
         self.call_from_thread(self.refresh_panes)
         return edit
 
-    def _history_choice(self, choice) -> None:
+    def _history_choice(self, choice: HistoryChoice | None) -> None:
         if choice is None:
             return
         if choice.action == "show":
@@ -202,9 +238,11 @@ class DialogActions:
             self.push_screen(ExportScreen(f"session {choice.session_id}", self.access(), export), self._exported)
 
     def action_timetable(self) -> None:
-        save = self.guarded(lambda request: self.station.save_timetable(request.slots, request.holidays,
-                                                                        request.pin))
+        save = self.guarded(self._save_timetable)
         self.push_screen(TimetableScreen(self.station.timetable, save, self.access, self.station.groups()))
+
+    def _save_timetable(self, request: TimetableSave) -> None:
+        self.station.save_timetable(request.slots, request.holidays, request.pin)
 
     def action_audit_log(self) -> None:
         self.push_screen(AuditScreen(self.station.audit_entries, self.station.zone()))

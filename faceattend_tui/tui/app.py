@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar, Literal, TypedDict, TypeVar, overload
 
 from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
+from textual.notifications import SeverityLevel
 from textual.reactive import reactive
+from textual.screen import Screen, ScreenResultCallbackType
 from textual.widgets import Footer, Input, Static
 from textual.worker import get_current_worker
 
@@ -20,10 +24,30 @@ from faceattend_tui.tui.fasttable import FastTable
 from faceattend_tui.tui.screens import KEY_NAMES, ConfirmScreen, DetailScreen, Dialog, HelpScreen, person_details
 from faceattend_tui.tui.widgets import LivePane, RosterPane, SessionPane, StatusHeader
 
+if TYPE_CHECKING:
+    import asyncio
+
+    from textual.await_complete import AwaitComplete
+    from textual.widget import AwaitMount
+    from typing_extensions import Unpack
+
+    from faceattend_tui.station import Counts, Session
+
 PANES = ("live", "roster", "session")
 PANE_TITLES = {"live": "Live", "roster": "Roster", "session": "Session"}
 WIDE = 140  # columns from which the three panes stand side by side; narrower, one at a time
 MAX_HELD = 8  # notifications kept while a dialog is open (the latest)
+
+ScreenResult = TypeVar("ScreenResult")
+
+
+class NotifyOptions(TypedDict, total=False):
+    """What `App.notify` takes besides the message (kept with a notification held back)."""
+
+    title: str
+    severity: SeverityLevel
+    timeout: float | None
+    markup: bool
 
 
 class PaneTabs(Static):
@@ -34,10 +58,10 @@ class PaneTabs(Static):
         self.update(" ".join(names) + "   [dim]tab: next[/]")
 
 
-class StationApp(DialogActions, App):
+class StationApp(DialogActions, App[None]):
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses elsewhere keep the style
     TITLE = "faceattend"
-    BINDINGS = [
+    MAIN_BINDINGS: ClassVar[list[Binding]] = [
         Binding("s", "toggle_session", "Session", id="session",
                 tooltip="start / stop a session (name, optional late after N minutes, a group or everyone)"),
         Binding("e", "enroll", "Enroll", id="enroll", tooltip="enroll someone from the camera"),
@@ -64,12 +88,13 @@ class StationApp(DialogActions, App):
         Binding("question_mark", "help", "Help", id="help", tooltip="this help"),
         Binding("q", "quit_station", "Quit", id="quit", tooltip="quit (asks while a session runs)"),
     ]
-    MAIN_ACTIONS = frozenset(b.action for b in BINDINGS)
+    BINDINGS: ClassVar[list[BindingType]] = [*MAIN_BINDINGS]
+    MAIN_ACTIONS = frozenset(b.action for b in MAIN_BINDINGS)
 
     # What the header shows: the running session and its counts; a change redraws it. Kept here so the
     # header's one-second tick never asks the station (nor waits for its lock while it writes).
-    running = reactive(None, init=False)
-    counts = reactive(None, init=False)
+    running: reactive[Session | None] = reactive(None, init=False)
+    counts: reactive[Counts | None] = reactive(None, init=False)
 
     def __init__(self, station: Station, pump: bool = True) -> None:
         super().__init__()
@@ -77,7 +102,7 @@ class StationApp(DialogActions, App):
         self.pump_events = pump
         self.viewing_session: int | None = None  # a past session shown in the session pane
         self.current_pane = "live"
-        self.held: list[tuple[str, dict]] = []  # notifications waiting for a dialog to close
+        self.held: list[tuple[str, NotifyOptions]] = []  # notifications waiting for a dialog to close
 
     def compose(self) -> ComposeResult:
         yield StatusHeader(id="header")
@@ -100,7 +125,7 @@ class StationApp(DialogActions, App):
         self.query_one(PaneTabs).show_current(pane)
         self.query_one(f"#{pane} FastTable").focus()
 
-    def check_action(self, action: str, parameters: tuple) -> bool | None:
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The main screen's keys are off (and out of the footer) while a dialog is open."""
         return not (action in self.MAIN_ACTIONS and len(self.screen_stack) > 1)
 
@@ -182,18 +207,34 @@ class StationApp(DialogActions, App):
     def dialog_open(self) -> bool:
         return bool(self.screen_stack) and isinstance(self.screen_stack[-1], Dialog)
 
-    def notify(self, message: str, **options) -> None:
+    def notify(self, message: str, **options: Unpack[NotifyOptions]) -> None:
         if self.dialog_open():
             self.held = [*self.held, (message, options)][-MAX_HELD:]
             return
         super().notify(message, **options)
 
-    def push_screen(self, screen, *args, **kwargs):
+    if TYPE_CHECKING:
+        @overload
+        def push_screen(self, screen: Screen[ScreenResult] | str,
+                        callback: ScreenResultCallbackType[ScreenResult] | None = None,
+                        wait_for_dismiss: Literal[False] = False, *, mode: str | None = None) -> AwaitMount: ...
+
+        @overload
+        def push_screen(self, screen: Screen[ScreenResult] | str,
+                        callback: ScreenResultCallbackType[ScreenResult] | None = None,
+                        wait_for_dismiss: Literal[True] = True, *,
+                        mode: str | None = None) -> asyncio.Future[ScreenResult]: ...
+
+    def push_screen(self, screen: Screen[ScreenResult] | str,
+                    callback: ScreenResultCallbackType[ScreenResult] | None = None, wait_for_dismiss: bool = False,
+                    *, mode: str | None = None) -> AwaitMount | asyncio.Future[ScreenResult]:
         if isinstance(self.get_screen(screen) if isinstance(screen, str) else screen, Dialog):
             self.add_class("dialog-open")  # hides the toasts already shown (app.tcss)
-        return super().push_screen(screen, *args, **kwargs)
+        if wait_for_dismiss:
+            return super().push_screen(screen, callback, True, mode=mode)
+        return super().push_screen(screen, callback, False, mode=mode)
 
-    def pop_screen(self):
+    def pop_screen(self) -> AwaitComplete:
         done = super().pop_screen()
         self.set_class(self.dialog_open(), "dialog-open")
         self.call_later(self.show_held)
@@ -286,7 +327,7 @@ class StationApp(DialogActions, App):
 
     def action_help(self) -> None:
         if not self.is_screen_installed("help"):
-            self.install_screen(HelpScreen(self.BINDINGS), "help")  # built once: opening it again is instant
+            self.install_screen(HelpScreen(self.MAIN_BINDINGS), "help")  # built once: opening it again is instant
         self.push_screen("help")
 
     def action_quit_station(self) -> None:
@@ -296,11 +337,11 @@ class StationApp(DialogActions, App):
         question = f"Session {self.station.active.name!r} is running. Quit? It stays open and resumes next time."
         self.push_screen(ConfirmScreen(question), lambda confirmed: self.exit() if confirmed else None)
 
-    def get_system_commands(self, screen):
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         for command in super().get_system_commands(screen):
             if command.title != "Quit":  # ours asks first while a session runs
                 yield command
-        for binding in self.BINDINGS:
+        for binding in self.MAIN_BINDINGS:
             action = getattr(self, f"action_{binding.action}")
             key = KEY_NAMES.get(binding.key, binding.key)
             yield SystemCommand(binding.tooltip or binding.description, f"key: {key}", action)

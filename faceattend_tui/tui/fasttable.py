@@ -8,8 +8,11 @@ people or 50,000.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.segment import Segment
 from rich.style import Style
+from textual import events
 from textual.binding import Binding
 from textual.geometry import Size
 from textual.message import Message
@@ -151,7 +154,7 @@ class FastTable(ScrollView, can_focus=True):
     def action_sideways(self, step: int) -> None:
         self.scroll_to(x=max(0, self.scroll_offset.x + step), animate=False)
 
-    def on_click(self, event) -> None:
+    def on_click(self, event: events.Click) -> None:
         """A click selects the row under the pointer."""
         index = self.scroll_offset.y + event.y - 1
         if event.y >= 1 and 0 <= index < len(self.shown):
@@ -192,14 +195,14 @@ class FastTable(ScrollView, can_focus=True):
             style = base + self.get_component_rich_style("fasttable--odd")
         return self._strip(self.rows[self.shown[index]], style)
 
-    def _strip(self, cells, style: Style) -> Strip:
+    def _strip(self, cells: Sequence[Cell], style: Style) -> Strip:
         segments = self.segments(cells, self._widths(), style)
         used = sum(len(s.text) for s in segments)
         if used < self.size.width:
             segments.append(Segment(" " * (self.size.width - used), style))
         return Strip(segments).crop(self.scroll_offset.x, self.scroll_offset.x + self.size.width)
 
-    def segments(self, cells, widths: list[int], style: Style) -> list[Segment]:
+    def segments(self, cells: Sequence[Cell], widths: list[int], style: Style) -> list[Segment]:
         """One segment per cell, cut or padded to its column; stored text cannot drive the terminal."""
         out = []
         for cell, width in zip(cells, widths, strict=False):

@@ -11,8 +11,9 @@ class StationMessage(Message):
     """Carries one station update; `for_update` picks the message class for its type."""
 
     bubble = False  # posted straight to whoever handles it (the app, or the enrollment dialog)
+    update: st.Update
 
-    def __init__(self, update) -> None:
+    def __init__(self, update: st.Update) -> None:
         super().__init__()
         self.update = update
 
@@ -59,7 +60,7 @@ MESSAGES: dict[type, type[StationMessage]] = {
 }
 
 
-def for_update(update) -> StationMessage:
+def for_update(update: st.Update) -> StationMessage:
     """The message that carries this update; an update of an unknown type is a programming error."""
     try:
         return MESSAGES[type(update)](update)

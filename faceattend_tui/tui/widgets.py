@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from rich.markup import escape
 from textual.app import ComposeResult
@@ -12,11 +13,16 @@ from textual.widgets import Input, Static
 
 from faceattend_tui.station import LiveState, RosterRow
 from faceattend_tui.text import collation
-from faceattend_tui.tui.fasttable import FastTable
+from faceattend_tui.tui.fasttable import Cell, FastTable
+
+if TYPE_CHECKING:
+    from faceattend_tui.station import Checkin, Counts, Mark, Session, Summary
 
 STATUS_STYLE = {"present": "$success", "late": "$warning", "absent": "$error", "-": "dim"}
 MAX_LIVE_ROWS = 500
 NAME_WIDTH = 18  # fixed column widths: measuring thousands of rows on every change is too slow
+
+Entry = tuple[str, str, tuple[Cell, ...]]  # a session pane line: (status, name, cells)
 
 
 def clock(value: datetime | None) -> str:
@@ -31,16 +37,18 @@ class StatusHeader(Static):
     """Two lines, the most important first so a narrow terminal keeps them: the session with its
     counts, then the camera and the station."""
 
-    def render_state(self, station_name: str, session, live: LiveState, now: datetime, counts) -> None:
+    def render_state(self, station_name: str, session: Session | None, live: LiveState, now: datetime,
+                     counts: Counts | None) -> None:
         # Its size is fixed (full width, two lines): a new text needs a repaint, not a new layout of the screen.
         self.update(header_markup(station_name, session, live, now, counts), layout=False)
 
 
-def header_markup(station_name: str, session, live: LiveState, now: datetime, counts) -> str:
+def header_markup(station_name: str, session: Session | None, live: LiveState, now: datetime,
+                  counts: Counts | None) -> str:
     return f"{session_line(session, now, counts)}\n{camera_line(station_name, live)}"
 
 
-def session_line(session, now: datetime, counts) -> str:
+def session_line(session: Session | None, now: datetime, counts: Counts | None) -> str:
     if session is None:
         return "[dim]no session running: press [b]s[/b] to start one[/]"
     elapsed = int((now - session.started_at).total_seconds())
@@ -74,8 +82,8 @@ class LivePane(Vertical):
 
     BORDER_TITLE = "Live check-ins"
 
-    def __init__(self, **kwargs) -> None:
-        super().__init__(**kwargs)
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id, classes=classes)
         self.added = 0
 
     def compose(self) -> ComposeResult:
@@ -107,7 +115,8 @@ class FilterInput(Input):
     def action_clear(self) -> None:
         self.value = ""
         self.display = False
-        self.parent.query_one(FastTable).focus()
+        if self.parent is not None:
+            self.parent.query_one(FastTable).focus()
 
 
 class RosterPane(Vertical):
@@ -115,30 +124,30 @@ class RosterPane(Vertical):
 
     BORDER_TITLE = "Roster"
 
-    def __init__(self, **kwargs) -> None:
-        super().__init__(**kwargs)
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id, classes=classes)
         self.rows: dict[str, RosterRow] = {}
-        self.counts = None  # the running session's, as the header shows them; None: no session
+        self.counts: Counts | None = None  # the running session's, as the header shows them; None: no session
 
     def compose(self) -> ComposeResult:
         yield FilterInput(placeholder="filter by name or id (escape: clear)", id="roster-filter")
         columns = [("Name", NAME_WIDTH), ("Status", 7), ("In", 8), ("Seen", 8), ("Img", 3)]
         yield PersonTable(columns, id="roster-table")
 
-    def show(self, rows: list[RosterRow], counts=None) -> None:
+    def show(self, rows: list[RosterRow], counts: Counts | None = None) -> None:
         self.rows = {row.id: row for row in rows}
         self.counts = counts
         self.query_one(FastTable).set_rows([(row.id, self.cells(row)) for row in rows])
         self.count_present()
 
-    def update_row(self, row: RosterRow, counts=None) -> None:
+    def update_row(self, row: RosterRow, counts: Counts | None = None) -> None:
         """One person changed: only their row is touched."""
         self.rows[row.id] = row
         self.counts = counts or self.counts
         self.query_one(FastTable).put(row.id, self.cells(row))
         self.count_present()
 
-    def cells(self, row: RosterRow) -> tuple:
+    def cells(self, row: RosterRow) -> tuple[Cell, ...]:
         return (row.name, styled(row.status), clock(row.time), clock(row.last_seen), str(row.images))
 
     def refilter(self) -> None:
@@ -165,34 +174,34 @@ class SessionPane(Vertical):
 
     BORDER_TITLE = "Session"
 
-    def __init__(self, **kwargs) -> None:
-        super().__init__(**kwargs)
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id, classes=classes)
         self.absent_first = False
-        self.summary = None
-        self.entries: dict[str, tuple[str, str, tuple]] = {}  # person id -> (status, name, cells)
+        self.summary: Summary | None = None
+        self.entries: dict[str, Entry] = {}  # person id -> (status, name, cells)
 
     def compose(self) -> ComposeResult:
         yield Static("no session", id="session-counts")
         yield PersonTable([("Name", NAME_WIDTH), ("Status", 7), ("Time", 8), ("Note", 16)], id="session-table")
 
-    def show(self, summary) -> None:
+    def show(self, summary: Summary | None) -> None:
         self.summary = summary
         if summary is None:
             self.query_one("#session-counts", Static).update("no session")
             self.entries = {}
         else:
-            self.show_counts(summary.counts)
+            self.show_counts(summary.session, summary.counts)
             self.entries = {item.person.id: self.entry(item.name, item.status, item.checkin, item.mark)
                             for item in summary.people}
         self.redraw()
 
     @staticmethod
-    def entry(name: str, status: str, checkin, mark) -> tuple[str, str, tuple]:
+    def entry(name: str, status: str, checkin: Checkin | None, mark: Mark | None) -> Entry:
         note = f"manual: {mark.reason}" if mark else ("camera" if checkin else "")
         return SessionPane.line(name, status, checkin.time if checkin else None, note)
 
     @staticmethod
-    def line(name: str, status: str, when, note: str) -> tuple[str, str, tuple]:
+    def line(name: str, status: str, when: datetime | None, note: str) -> Entry:
         """(status, name, cells): what the list sorts by, and what it shows."""
         return status, name, (name, styled(status), clock(when), note)
 
@@ -203,18 +212,17 @@ class SessionPane(Vertical):
         keys = sorted(self.entries, key=lambda k: (order.get(self.entries[k][0], 0), name(self.entries[k][1]), k))
         self.query_one(FastTable).set_rows([(k, self.entries[k][2]) for k in keys])
 
-    def show_counts(self, c) -> None:
-        session = self.summary.session
+    def show_counts(self, session: Session, c: Counts) -> None:
         state = "running" if session.ended_at is None else f"ended {session.ended_at:%H:%M}"
         self.query_one("#session-counts", Static).update(
             f"[b]{escape(session.name)}[/] ({state}, {escape(session.audience)})\n"
             f"[$success]present {c.present}[/]  [$warning]late {c.late}[/]  [$error]absent {c.absent}[/]",
             layout=False)  # a fixed size: repainted, the screen's layout stays
 
-    def update_person(self, row: RosterRow, counts) -> None:
+    def update_person(self, row: RosterRow, counts: Counts | None) -> None:
         """A check-in in the running session: one row and the counts, not the whole list."""
         if self.summary is None or self.summary.session.ended_at is not None or counts is None:
             return
         self.entries[row.id] = self.line(row.name, row.status, row.time, row.note or ("camera" if row.time else ""))
         self.query_one(FastTable).put(row.id, self.entries[row.id][2])
-        self.show_counts(counts)
+        self.show_counts(self.summary.session, counts)

@@ -28,7 +28,7 @@ def cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[:width - 1] + "…"
 
 
-class AuditScreen(Dialog):
+class AuditScreen(Dialog[None]):
     """The audit log, read only: no PIN. Enter in a field applies the filter; enter on a row shows it whole."""
 
     BINDINGS = [Binding("escape", "cancel", "Close")]
@@ -51,7 +51,7 @@ class AuditScreen(Dialog):
             yield Input(placeholder="from YYYY-MM-DD", id="audit-from")
             yield Input(placeholder="to YYYY-MM-DD", id="audit-to")
         yield Static("", id="audit-count")
-        table = DataTable(id="audit", cursor_type="row", zebra_stripes=True)
+        table: DataTable[str | Text] = DataTable(id="audit", cursor_type="row", zebra_stripes=True)
         table.add_columns("Time", "Who", "Action", "Details")
         yield table
 
@@ -101,7 +101,10 @@ class AuditScreen(Dialog):
 
     @on(DataTable.RowSelected, "#audit")
     def show_entry(self, message: DataTable.RowSelected) -> None:
-        entry = self.entries[int(message.row_key.value)]
+        key = message.row_key.value
+        if key is None:  # every row has its number as key
+            return
+        entry = self.entries[int(key)]
         lines = [("time", entry_time(entry, self.zone)), ("who", entry.user), ("action", entry.action)]
         lines += [(str(key), describe_details({key: value})[len(str(key)) + 1:])
                   for key, value in entry.details.items()]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any, Generic, Protocol, TypeVar
 
 from rich.text import Text
 from textual import on
@@ -20,7 +21,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import ModalScreen
-from textual.widgets import Button, DataTable, Input, Static
+from textual.widget import Widget
+from textual.widgets import Button, DataTable, Input, Select, Static
 
 from faceattend_tui.station import Credentials, StationError
 
@@ -28,8 +30,17 @@ EVERYONE = "__everyone__"
 STATION_CALLS = "station-call"  # the worker group of the station calls dialogs make
 WORKING = "working..."
 
+RequestT = TypeVar("RequestT")
+
 Secret = str | Credentials  # a bare PIN, or a staff name with its PIN
-Submit = Callable[[object], object]  # runs a request (in a thread); raises StationError to keep the dialog open
+Submit = Callable[[RequestT], object]  # runs a request (in a thread); raises StationError to keep the dialog open
+
+
+class Request(Protocol):
+    """What a privileged dialog's request carries: the PIN (or staff name and PIN) it was made with."""
+
+    @property
+    def pin(self) -> Secret: ...
 
 
 @dataclass(frozen=True)
@@ -90,13 +101,13 @@ def group_options(groups: list[str]) -> list[tuple[str, str]]:
     return [("everyone", EVERYONE)] + [(g, g) for g in groups]
 
 
-class Dialog(ModalScreen):
+class Dialog(ModalScreen[Any], Generic[RequestT]):
     """A centred box: a title, a body that scrolls when the terminal is small, and below it, always in
     view, the error line and the buttons. Escape cancels (dismisses with None).
 
     With a `submit` callback, OK hands it the request in a thread: a StationError keeps the dialog open
     with its message and the fields (the PIN cleared); otherwise the dialog closes with what it returned.
-    Without one, the dialog closes with the request."""
+    Without one, the dialog closes with the request. Its type parameter: the request it makes (None: none)."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("enter", "default", "OK", show=False)]
     WIDE = False
@@ -111,7 +122,7 @@ class Dialog(ModalScreen):
             super().__init__()
             self.result, self.refusal = result, refusal
 
-    def __init__(self, access: Access | None = None, submit: Submit | None = None) -> None:
+    def __init__(self, access: Access | None = None, submit: Submit[RequestT] | None = None) -> None:
         super().__init__()
         self.access = access or Access()
         self.submit_to = submit
@@ -137,14 +148,16 @@ class Dialog(ModalScreen):
 
     def on_mount(self) -> None:
         for widget in self.query("Input, Button, Select"):
-            widget.compact = True
+            if isinstance(widget, (Input, Button, Select)):
+                widget.compact = True
         first = self.first_field()
         if first is not None:
             self.set_focus(first)  # at once: a fast burst of keys lands in it
 
-    def first_field(self):
+    def first_field(self) -> Widget | None:
         """Where typing starts: the first empty text field, else a list, else the default button."""
-        fields = [f for f in self.query(Input) if not f.disabled and not (isinstance(f, StaffName) and f.value)]
+        fields: list[Widget] = [
+            f for f in self.query(Input) if not f.disabled and not (isinstance(f, StaffName) and f.value)]
         fields += list(self.query(DataTable)) + [b for b in self.query("#ok").results(Button) if not b.disabled]
         return fields[0] if fields else None
 
@@ -177,7 +190,7 @@ class Dialog(ModalScreen):
             self.error(missing)
         return value or None
 
-    def finish(self, request, working: str = WORKING) -> None:
+    def finish(self, request: RequestT, working: str = WORKING) -> None:
         """Close with the request, or hand it to the submit callback (in a thread) and close with its result.
         A request while one is with the station is ignored: OK pressed twice submits once."""
         if self.submit_to is None:
@@ -192,7 +205,7 @@ class Dialog(ModalScreen):
         self.run_worker(lambda: self.call_station(submit, request), thread=True, group=STATION_CALLS,
                         exit_on_error=False)
 
-    def call_station(self, submit: Submit, request) -> None:
+    def call_station(self, submit: Submit[RequestT], request: RequestT) -> None:
         """In the worker thread: the station's answer goes back to the dialog as a message."""
         try:
             answer = Dialog.Answered(submit(request), None)

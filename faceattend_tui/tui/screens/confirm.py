@@ -17,13 +17,13 @@ class Confirmed:
     pin: Secret
 
 
-class ConfirmScreen(Dialog):
+class ConfirmScreen(Dialog[Confirmed]):
     """A yes/no question with a PIN when the station has one."""
 
     BINDINGS = [Binding("escape", "cancel", "No"), Binding("enter", "default", "OK", show=False),
                 Binding("y", "yes", "Yes"), Binding("n", "cancel", "No")]
 
-    def __init__(self, question: str, access: Access | None = None, submit: Submit | None = None,
+    def __init__(self, question: str, access: Access | None = None, submit: Submit[Confirmed] | None = None,
                  ok: str = "Yes") -> None:
         super().__init__(access, submit)
         self.question, self.OK = question, ok

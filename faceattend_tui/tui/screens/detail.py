@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -11,8 +14,11 @@ from textual.widgets import Button, Static
 from faceattend_tui.station import Person, PersonStatus, printable
 from faceattend_tui.tui.screens.base import Dialog
 
+if TYPE_CHECKING:
+    from faceattend_tui.station import Checkin, Session
 
-class DetailScreen(Dialog):
+
+class DetailScreen(Dialog[None]):
     """One person, with everything the list's columns cut short (a mark's full reason)."""
 
     BINDINGS = [Binding("escape", "cancel", "Close"), Binding("enter", "cancel", "Close")]
@@ -34,11 +40,11 @@ class DetailScreen(Dialog):
         yield Horizontal(Button("Close", variant="primary", id="cancel"), classes="buttons")
 
 
-def when(value) -> str:
+def when(value: datetime | None) -> str:
     return f"{value.astimezone():%Y-%m-%d %H:%M:%S}" if value else ""
 
 
-def person_details(person: Person, item: PersonStatus | None, session) -> list[tuple[str, str]]:
+def person_details(person: Person, item: PersonStatus | None, session: Session | None) -> list[tuple[str, str]]:
     """Label and text for each thing known of a person in a session (item: None when not in it)."""
     lines = [("id", person.id), ("groups", ", ".join(person.groups) or "none")]
     if session is None:
@@ -56,7 +62,7 @@ def person_details(person: Person, item: PersonStatus | None, session) -> list[t
     return lines
 
 
-def camera_line(checkin) -> str:
+def camera_line(checkin: Checkin) -> str:
     text = f"arrived {when(checkin.time)}"
     if checkin.similarity is not None:
         text += f", similarity {checkin.similarity:.2f}"

@@ -25,7 +25,7 @@ class EnrollRequest:
     pin: Secret
 
 
-class EnrollScreen(Dialog):
+class EnrollScreen(Dialog[EnrollRequest]):
     """Who (someone on the roster, or a newcomer), capture, look at the samples, then save.
 
     `capture` asks the station for a capture and returns its request id; the result comes back
@@ -38,7 +38,7 @@ class EnrollScreen(Dialog):
                 Binding("ctrl+s", "save", "Save")]
 
     def __init__(self, access: Access, capture: Callable[[], str], describe: Callable[[EnrollTarget], str],
-                 save: Submit) -> None:
+                 save: Submit[EnrollRequest]) -> None:
         super().__init__(access, save)
         self.request_capture = capture
         self.describe = describe
@@ -59,7 +59,7 @@ class EnrollScreen(Dialog):
         yield Static("Ask the person to look at the camera, then capture (3 s).", id="enroll-hint")
         with Horizontal(id="enroll-body"):
             yield Static("", id="thumb")
-            table = DataTable(id="samples", cursor_type="row")
+            table: DataTable[str] = DataTable(id="samples", cursor_type="row")
             table.add_columns("#", "Quality", "Size", "Sharpness", "Frontal")
             yield table
         yield from pin_fields(self.access)

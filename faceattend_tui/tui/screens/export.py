@@ -22,12 +22,12 @@ class ExportRequest:
     pin: Secret
 
 
-class ExportScreen(Dialog):
+class ExportScreen(Dialog[ExportRequest]):
     """Format and scope: the session shown, or a date range."""
 
     OK = "Export"
 
-    def __init__(self, session_label: str, access: Access, submit: Submit | None = None) -> None:
+    def __init__(self, session_label: str, access: Access, submit: Submit[ExportRequest] | None = None) -> None:
         super().__init__(access, submit)
         self.session_label = session_label
 

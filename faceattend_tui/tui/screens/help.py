@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
@@ -14,7 +16,7 @@ from faceattend_tui.tui.screens.base import Dialog
 KEY_NAMES = {"slash": "/", "question_mark": "?"}
 
 
-def help_text(bindings) -> str:
+def help_text(bindings: Iterable[Binding]) -> str:
     """The help screen's text, from the main screen's key bindings (their tooltips say more)."""
     lines = []
     for binding in bindings:
@@ -26,10 +28,10 @@ def help_text(bindings) -> str:
     return "\n".join(lines)
 
 
-class HelpScreen(Dialog):
+class HelpScreen(Dialog[None]):
     BINDINGS = [Binding("escape", "close", "Close"), Binding("question_mark", "close", "Close")]
 
-    def __init__(self, bindings) -> None:
+    def __init__(self, bindings: Iterable[Binding]) -> None:
         super().__init__()
         self.text = help_text(bindings)
 

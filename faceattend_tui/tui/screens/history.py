@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on
@@ -16,7 +17,17 @@ from textual.widgets import Button, DataTable, Static
 from faceattend_tui.station import printable
 from faceattend_tui.tui.screens.base import Access, Dialog, Submit
 from faceattend_tui.tui.screens.detail import DetailScreen
-from faceattend_tui.tui.screens.session_edit import EditSessionScreen, VoidScreen, session_state, session_when
+from faceattend_tui.tui.screens.session_edit import (
+    EditRequest,
+    EditSessionScreen,
+    VoidRequest,
+    VoidScreen,
+    session_state,
+    session_when,
+)
+
+if TYPE_CHECKING:
+    from faceattend_tui.station import Edit, Session
 
 
 @dataclass(frozen=True)
@@ -25,7 +36,7 @@ class HistoryChoice:
     session_id: int
 
 
-class PastSessionsScreen(Dialog):
+class PastSessionsScreen(Dialog[None]):
     """All sessions; enter shows one in the session pane, x exports it, e edits it, v voids it.
 
     Voided sessions stay listed, greyed and marked "voided" (they are left out of reports).
@@ -35,9 +46,9 @@ class PastSessionsScreen(Dialog):
     BINDINGS = [Binding("escape", "cancel", "Close"), Binding("enter", "choose", "Show"),
                 Binding("x", "export", "Export"), Binding("e", "edit", "Edit"), Binding("v", "void", "Void")]
 
-    def __init__(self, sessions: list, reload: Callable[[], list] | None = None,
-                 access: Callable[[], Access] | None = None, void: Submit | None = None,
-                 edit: Submit | None = None, groups: list[str] | None = None) -> None:
+    def __init__(self, sessions: list[Session], reload: Callable[[], list[Session]] | None = None,
+                 access: Callable[[], Access] | None = None, void: Submit[VoidRequest] | None = None,
+                 edit: Submit[EditRequest] | None = None, groups: list[str] | None = None) -> None:
         super().__init__()
         self.sessions = sessions
         self.reload, self.current_access = reload, access or Access
@@ -49,7 +60,7 @@ class PastSessionsScreen(Dialog):
         return "Sessions (enter: show · x: export · e: edit · v: void · esc: close)"
 
     def body(self) -> ComposeResult:
-        table = DataTable(id="sessions", cursor_type="row", zebra_stripes=True)
+        table: DataTable[Text] = DataTable(id="sessions", cursor_type="row", zebra_stripes=True)
         table.add_columns("Id", "Name", "For", "Started", "Ended", "State")
         yield table
         yield Static("", id="sessions-note")
@@ -86,9 +97,10 @@ class PastSessionsScreen(Dialog):
         table = self.query_one(DataTable)
         if table.row_count == 0:
             return None
-        return int(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return None if key is None else int(key)
 
-    def _session(self):
+    def _session(self) -> Session | None:
         session_id = self._current()
         session = next((s for s in self.sessions if s.id == session_id), None)
         if session is None:
@@ -119,7 +131,7 @@ class PastSessionsScreen(Dialog):
             return
         self.app.push_screen(VoidScreen(session, self.current_access(), self.void_with), self.voided)
 
-    def voided(self, session) -> None:
+    def voided(self, session: Session | None) -> None:
         if session:
             self.refill(session.id)
             self.note(f"session {session.id} {session.name!r} voided: kept, and left out of reports")
@@ -132,7 +144,7 @@ class PastSessionsScreen(Dialog):
         screen = EditSessionScreen(session, self.groups, self.current_access(), self.edit_with)
         self.app.push_screen(screen, partial(self.edited, session))
 
-    def edited(self, session, edit) -> None:
+    def edited(self, session: Session, edit: Edit | None) -> None:
         if edit is None:
             return
         self.refill(session.id)

@@ -18,12 +18,12 @@ class MarkRequest:
     pin: Secret
 
 
-class MarkScreen(Dialog):
+class MarkScreen(Dialog[MarkRequest]):
     """Manual mark of one person, with a reason; the camera's record stays beside it."""
 
     OK = "Mark"
 
-    def __init__(self, person: str, access: Access, submit: Submit | None = None,
+    def __init__(self, person: str, access: Access, submit: Submit[MarkRequest] | None = None,
                  statuses: tuple[str, ...] = ("present", "late", "absent")) -> None:
         super().__init__(access, submit)
         self.person, self.statuses = person, statuses

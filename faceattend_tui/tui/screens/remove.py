@@ -18,12 +18,12 @@ class RemoveRequest:
     pin: Secret
 
 
-class RemoveScreen(Dialog):
+class RemoveScreen(Dialog[RemoveRequest]):
     """Take someone off the roster: they left (records kept), or an erasure request (everything goes)."""
 
     OK = "Remove"
 
-    def __init__(self, person: Person, access: Access, submit: Submit | None = None) -> None:
+    def __init__(self, person: Person, access: Access, submit: Submit[RemoveRequest] | None = None) -> None:
         super().__init__(access, submit)
         self.person = person
 

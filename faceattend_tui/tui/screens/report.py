@@ -16,7 +16,7 @@ from faceattend_tui.station import Report
 from faceattend_tui.tui.screens.base import EVERYONE, Dialog, group_options, parse_day
 
 
-class ReportScreen(Dialog):
+class ReportScreen(Dialog[None]):
     """Attendance over a date range: a chart per session and the people below a chosen rate."""
 
     BINDINGS = [Binding("escape", "cancel", "Close")]
@@ -39,12 +39,12 @@ class ReportScreen(Dialog):
             yield Input("80", placeholder="rate %", id="rate")
         yield Select(group_options(self.groups), value=EVERYONE, allow_blank=False, id="group", prompt="for")
         yield Static("", id="below-title")  # the list first: on a small terminal the chart scrolls, not the names
-        table = DataTable(id="below", cursor_type="row", zebra_stripes=True)
+        table: DataTable[str] = DataTable(id="below", cursor_type="row", zebra_stripes=True)
         table.add_columns("Id", "Name", "Expected", "Came", "Rate")
         yield table
         if self.hours is not None:
             yield Static("", id="hours-title")
-            hours = DataTable(id="hours", cursor_type="row", zebra_stripes=True)
+            hours: DataTable[str] = DataTable(id="hours", cursor_type="row", zebra_stripes=True)
             hours.add_columns("Id", "Name", "Days", "Hours")
             yield hours
         yield PlotextPlot(id="chart")
@@ -66,16 +66,17 @@ class ReportScreen(Dialog):
         except ValueError:
             self.error("dates as YYYY-MM-DD, the rate as a number of percent")
             return
-        group = self.query_one("#group", Select).value
+        value = self.query_one("#group", Select).value
+        group = None if value == EVERYONE else str(value)
         try:
-            report = self.build(start, end, None if group == EVERYONE else group)
+            report = self.build(start, end, group)
         except Exception as exc:  # noqa: BLE001 - shown in the dialog, the station keeps running
             self.error(str(exc))
             return
         self.error("")
         self.show(report, rate)
         if self.hours is not None:
-            self.show_hours(self.hours(start, end, None if group == EVERYONE else group))
+            self.show_hours(self.hours(start, end, group))
 
     def show_hours(self, people: list[dict]) -> None:
         """Work mode: the days each person was seen and their hours over the period."""
@@ -86,7 +87,7 @@ class ReportScreen(Dialog):
             table.add_row(entry["id"], entry["name"], str(entry["days"]), f"{entry['hours']:.2f}")
 
     def show(self, report: Report, rate: float) -> None:
-        plot = self.query_one("#chart")
+        plot = self.query_one("#chart", PlotextPlot)
         plt = plot.plt
         plt.clear_data()
         rates = [round(100 * (line.rate or 0)) for line in report.sessions]

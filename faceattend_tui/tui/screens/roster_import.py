@@ -17,7 +17,7 @@ class ImportRequest:
     pin: Secret
 
 
-class ImportScreen(Dialog):
+class ImportScreen(Dialog[ImportRequest]):
     """A roster CSV to import: id,name,groups and optionally photo (a path next to the file)."""
 
     OK = "Import"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypedDict
 
 from textual import on
 from textual.app import ComposeResult
@@ -19,6 +20,9 @@ from faceattend_tui.tui.screens.base import (
     pin_fields,
 )
 
+if TYPE_CHECKING:
+    from faceattend_tui.station import Session
+
 
 @dataclass(frozen=True)
 class VoidRequest:
@@ -27,29 +31,37 @@ class VoidRequest:
     pin: Secret
 
 
+class SessionChanges(TypedDict, total=False):
+    """Only the fields changed."""
+
+    name: str
+    group: str | None  # None: everyone
+    late_after: float | None  # None: nobody late
+
+
 @dataclass(frozen=True)
 class EditRequest:
     session_id: int
-    changes: dict  # only the fields changed: name, group (None: everyone), late_after (None: nobody late)
+    changes: SessionChanges
     pin: Secret
 
 
-def session_when(session) -> str:
+def session_when(session: Session) -> str:
     return f"{session.started_at:%Y-%m-%d %H:%M}"
 
 
-def session_state(session) -> str:
+def session_state(session: Session) -> str:
     if session.voided:
         return "voided"
     return "running" if session.active else "done"
 
 
-class VoidScreen(Dialog):
+class VoidScreen(Dialog[VoidRequest]):
     """Void a finished session: kept with who voided it and why, left out of reports."""
 
     OK = "Void"
 
-    def __init__(self, session, access: Access, submit: Submit | None = None) -> None:
+    def __init__(self, session: Session, access: Access, submit: Submit[VoidRequest] | None = None) -> None:
         super().__init__(access, submit)
         self.session = session
 
@@ -71,12 +83,13 @@ class VoidScreen(Dialog):
         self.finish(VoidRequest(self.session.id, reason, self.pin()))
 
 
-class EditSessionScreen(Dialog):
+class EditSessionScreen(Dialog[EditRequest]):
     """Correct a past session: its name, who it was for, late after; statuses are worked out again."""
 
     OK = "Save"
 
-    def __init__(self, session, groups: list[str], access: Access, submit: Submit | None = None) -> None:
+    def __init__(self, session: Session, groups: list[str], access: Access,
+                 submit: Submit[EditRequest] | None = None) -> None:
         super().__init__(access, submit)
         self.session = session
         self.groups = list(groups)
@@ -97,12 +110,12 @@ class EditSessionScreen(Dialog):
                      id="edit-group", prompt="for")
         yield from pin_fields(self.access)
 
-    def first_field(self):
+    def first_field(self) -> Input:
         return self.query_one("#edit-name", Input)  # filled in: typing starts at the top, not at the PIN
 
-    def changes(self) -> dict:
+    def changes(self) -> SessionChanges:
         """The fields that differ from the session; ValueError with the words to show."""
-        changes: dict = {}
+        changes: SessionChanges = {}
         name = " ".join(self.query_one("#edit-name", Input).value.split())
         if not name:
             raise ValueError("the session needs a name")
@@ -114,8 +127,8 @@ class EditSessionScreen(Dialog):
             raise ValueError("late after: a number of minutes, 0 or more (or empty: nobody is late)") from None
         if late != self.session.late_after_minutes:
             changes["late_after"] = late
-        group = self.query_one("#edit-group", Select).value
-        group = None if group == EVERYONE else str(group)
+        value = self.query_one("#edit-group", Select).value
+        group = None if value == EVERYONE else str(value)
         if group != self.session.group:
             changes["group"] = group
         return changes

@@ -28,12 +28,12 @@ class SessionRequest:
     pin: Secret
 
 
-class StartSessionScreen(Dialog):
+class StartSessionScreen(Dialog[SessionRequest]):
     """Name, who it is for (a group or everyone) and an optional 'late after N minutes'."""
 
     OK = "Start"
 
-    def __init__(self, access: Access, groups: list[str], submit: Submit | None = None) -> None:
+    def __init__(self, access: Access, groups: list[str], submit: Submit[SessionRequest] | None = None) -> None:
         super().__init__(access, submit)
         self.groups = groups
 
@@ -59,4 +59,4 @@ class StartSessionScreen(Dialog):
             self.error("late after: a number of minutes, 0 or more (or empty)")
             return
         group = self.query_one("#group", Select).value
-        self.finish(SessionRequest(name, late, None if group == EVERYONE else group, self.pin()))
+        self.finish(SessionRequest(name, late, None if group == EVERYONE else str(group), self.pin()))

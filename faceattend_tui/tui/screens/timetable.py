@@ -28,7 +28,7 @@ from faceattend_tui.tui.screens.base import (
     parse_minutes,
     pin_fields,
 )
-from faceattend_tui.tui.screens.confirm import ConfirmScreen
+from faceattend_tui.tui.screens.confirm import Confirmed, ConfirmScreen
 
 
 @dataclass(frozen=True)
@@ -80,16 +80,16 @@ def read_slot(name: str, group: str | None, weekday: str, start: str, end: str, 
         late_after = parse_minutes(late)
     except ValueError:
         raise ValueError("late after: a number of minutes, 0 or more (or empty: nobody is late)") from None
-    station = check_text(station.strip(), "the station") or None
-    return Slot(name, group or None, day, begins, ends, late_after, station)
+    where = check_text(station.strip(), "the station") or None
+    return Slot(name, group or None, day, begins, ends, late_after, where)
 
 
-class SlotScreen(Dialog):
+class SlotScreen(Dialog[SlotRequest]):
     """A new weekly slot: name, who it is for, the weekday, start and end, late after, which station."""
 
     OK = "Add"
 
-    def __init__(self, access: Access, groups: list[str], submit: Submit | None = None) -> None:
+    def __init__(self, access: Access, groups: list[str], submit: Submit[SlotRequest] | None = None) -> None:
         super().__init__(access, submit)
         self.groups = groups
 
@@ -126,7 +126,7 @@ class SlotScreen(Dialog):
         self.finish(SlotRequest(slot, self.pin()))
 
 
-class DayOffScreen(Dialog):
+class DayOffScreen(Dialog[DayOffRequest]):
     """A day on which no slot opens: a date and why."""
 
     OK = "Add"
@@ -156,7 +156,7 @@ class DayOffScreen(Dialog):
         self.finish(DayOffRequest(day.isoformat(), reason, self.pin()))
 
 
-class TimetableScreen(Dialog):
+class TimetableScreen(Dialog[None]):
     """The weekly slots and the days off; a adds a slot, o a day off, d removes the selected row."""
 
     BINDINGS = [Binding("escape", "cancel", "Close"), Binding("a", "add_slot", "Add slot"),
@@ -164,7 +164,7 @@ class TimetableScreen(Dialog):
                 Binding("delete", "remove", "Remove", show=False)]
     WIDE = True
 
-    def __init__(self, load: Callable[[], tuple[list[Slot], dict[str, str]]], save: Submit,
+    def __init__(self, load: Callable[[], tuple[list[Slot], dict[str, str]]], save: Submit[TimetableSave],
                  access: Callable[[], Access], groups: list[str]) -> None:
         super().__init__()
         self.load, self.save, self.current_access, self.groups = load, save, access, groups
@@ -176,11 +176,11 @@ class TimetableScreen(Dialog):
 
     def body(self) -> ComposeResult:
         yield Static("", id="slots-title", classes="label")
-        slots = DataTable(id="slots", cursor_type="row", zebra_stripes=True)
+        slots: DataTable[str | Text] = DataTable(id="slots", cursor_type="row", zebra_stripes=True)
         slots.add_columns("Day", "Time", "Name", "For", "Late after", "Station")
         yield slots
         yield Static("", id="days-off-title", classes="label")
-        days = DataTable(id="days-off", cursor_type="row", zebra_stripes=True)
+        days: DataTable[str | Text] = DataTable(id="days-off", cursor_type="row", zebra_stripes=True)
         days.add_columns("Date", "Day", "Why")
         yield days
         yield Static("", id="timetable-note")
@@ -227,7 +227,7 @@ class TimetableScreen(Dialog):
 
     @on(Button.Pressed, "#add-slot")
     def action_add_slot(self) -> None:
-        def submit(request: SlotRequest):
+        def submit(request: SlotRequest) -> Slot:
             self.save(TimetableSave([*self.slots, request.slot], dict(self.holidays), request.pin))
             return request.slot
 
@@ -241,7 +241,7 @@ class TimetableScreen(Dialog):
 
     @on(Button.Pressed, "#add-day")
     def action_add_day_off(self) -> None:
-        def submit(request: DayOffRequest):
+        def submit(request: DayOffRequest) -> str:
             self.save(TimetableSave(list(self.slots), {**self.holidays, request.day: request.reason}, request.pin))
             return request.day
 
@@ -266,7 +266,7 @@ class TimetableScreen(Dialog):
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         slot = next(s for s in self.slots if s.key == key)
 
-        def submit(request):
+        def submit(request: Confirmed) -> Slot:
             self.save(TimetableSave([s for s in self.slots if s.key != key], dict(self.holidays), request.pin))
             return slot
 
@@ -279,7 +279,7 @@ class TimetableScreen(Dialog):
             self.note(f"removed {slot_line(slot)}")
 
     def remove_day(self, day: str) -> None:
-        def submit(request):
+        def submit(request: Confirmed) -> str:
             self.save(TimetableSave(list(self.slots), {d: r for d, r in self.holidays.items() if d != day},
                                     request.pin))
             return day

@@ -10,6 +10,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -18,6 +19,10 @@ from faceattend_tui.errors import FaceattendError
 from faceattend_tui.vision.imageio import ImageError, read_image
 from faceattend_tui.vision.models import resolve_model
 from faceattend_tui.vision.runtime import ModelError
+
+if TYPE_CHECKING:
+    from faceattend_tui.vision.pipeline import FaceEngine
+    from faceattend_tui.vision.types import Face
 
 FACE_PX = 128  # face box size in a portrait
 PORTRAIT = (2.2, 2.6)  # portrait width and height, in face sizes
@@ -78,9 +83,9 @@ class DemoCast:
 # The cast
 
 
-def demo_cast(engine, data_root: Path, log: Callable[[str], None] = print) -> DemoCast:
+def demo_cast(engine: FaceEngine, data_root: Path, log: Callable[[str], None] = print) -> DemoCast:
     """The demo's people, cut out of the sample photos (installed first if missing)."""
-    photos: dict[str, tuple[np.ndarray, list]] = {}
+    photos: dict[str, tuple[np.ndarray, list[Face]]] = {}
     actors = []
     for role in ROLES:
         if role.photo not in photos:
@@ -99,10 +104,10 @@ def sample_photo(name: str, data_root: Path, log: Callable[[str], None]) -> np.n
         raise DemoError(f"demo sample photo {name}: {exc}") from None
 
 
-def face_near(faces: list, point: tuple[int, int], photo: str) -> np.ndarray:
+def face_near(faces: list[Face], point: tuple[int, int], photo: str) -> np.ndarray:
     """The box of the detected face whose centre is nearest to point."""
 
-    def distance(face) -> float:
+    def distance(face: Face) -> float:
         cx, cy = (face.box[0] + face.box[2]) / 2, (face.box[1] + face.box[3]) / 2
         return math.hypot(cx - point[0], cy - point[1])
 
@@ -119,14 +124,14 @@ def portrait(image: np.ndarray, box: np.ndarray, face_px: int = FACE_PX) -> np.n
     width, height = round(PORTRAIT[0] * face_px), round(PORTRAIT[1] * face_px)
     shift_x = width / 2 - k * (x1 + x2) / 2
     shift_y = FACE_Y * height - k * (y1 + y2) / 2
-    warp = np.float32([[k, 0, shift_x], [0, k, shift_y]])
+    warp = np.array([[k, 0, shift_x], [0, k, shift_y]], np.float32)
     return cv2.warpAffine(image, warp, (width, height), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT_101)
 
 
 def silhouette(shape: tuple[int, ...], face_px: int = FACE_PX) -> np.ndarray:
     """A soft head-and-shoulders mask (float32, 0..1) for a portrait of this shape."""
     height, width = shape[:2]
-    mask = np.zeros((height, width), np.float32)
+    mask: np.ndarray = np.zeros((height, width), np.float32)
     head = (width // 2, round(FACE_Y * height - 0.05 * face_px))
     cv2.ellipse(mask, head, (round(0.52 * face_px), round(0.72 * face_px)), 0, 0, 360, 1.0, -1)
     cv2.ellipse(mask, (width // 2, height), (width // 2 - 8, round(0.36 * height)), 0, 0, 360, 1.0, -1)
@@ -139,7 +144,7 @@ def id_photo(actor: Actor) -> np.ndarray:
     """The enrollment photo: the person's silhouette on a plain studio backdrop."""
     height = actor.portrait.shape[0]
     shade = np.linspace(215, 175, height, dtype=np.float32)[:, None, None]
-    backdrop = shade * np.float32([1.0, 0.97, 0.92])
+    backdrop = shade * np.array([1.0, 0.97, 0.92], np.float32)
     mask = silhouette(actor.portrait.shape)[:, :, None]
     blended = actor.portrait * mask + np.broadcast_to(backdrop, actor.portrait.shape) * (1 - mask)
     return np.clip(blended + 0.5, 0, 255).astype(np.uint8)

@@ -9,12 +9,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from faceattend_tui.demo.cast import FACE_Y, Actor, DemoCast, DemoError, demo_cast, silhouette
 from faceattend_tui.live.camera import SourceError
+
+if TYPE_CHECKING:
+    from faceattend_tui.vision.pipeline import FaceEngine
 
 WIDTH, HEIGHT = 640, 480
 FPS = 30.0
@@ -66,7 +70,8 @@ def timeline(count: int, seed: int) -> list[Step | None]:
     rng = np.random.default_rng(seed)
     frames: list[Step | None] = []
     for actor in range(count):
-        frames += [None] * GAP_FRAMES + walk(actor, rng)
+        frames += [None] * GAP_FRAMES
+        frames += walk(actor, rng)
     return frames + [None] * GAP_FRAMES
 
 
@@ -186,7 +191,7 @@ class DemoSourceFactory:
     data_root: str
     loop: bool = False
 
-    def __call__(self, engine) -> DemoSource:
+    def __call__(self, engine: FaceEngine) -> DemoSource:
         try:
             return DemoSource(demo_cast(engine, Path(self.data_root), log=lambda _: None), loop=self.loop)
         except DemoError as exc:
@@ -200,14 +205,14 @@ class DemoSourceFactory:
 def write_demo_video(path: Path | str, cast: DemoCast, fps: float = FPS, seed: int = 0) -> Path:
     """Record the whole sequence once to a video file (MJPG in .avi plays everywhere)."""
     path = Path(path)
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), float(fps), (WIDTH, HEIGHT))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), float(fps), (WIDTH, HEIGHT))
     if not writer.isOpened():
         raise OSError(f"{path}: cannot write a video here (MJPG)")
     source = DemoSource(cast, seed=seed)
     source.open()
     try:
         ok, frame = source.read()
-        while ok:
+        while ok and frame is not None:
             writer.write(frame)
             ok, frame = source.read()
     finally:

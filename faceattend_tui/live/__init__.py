@@ -1,5 +1,7 @@
 """Live capture and tracking for the recognition worker."""
 
+from __future__ import annotations
+
 from faceattend_tui.live.camera import (
     Backoff,
     FolderSource,

@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple, Protocol
+from typing import NamedTuple, Protocol, TypeGuard
 
 import cv2
 import numpy as np
@@ -93,8 +93,10 @@ class FrameSource(Protocol):
 
     name: str
     kind: str
-    fps: float | None  # pacing hint; None when unknown
     live: bool  # a failed read means "lost" (reconnect) rather than "ended"
+
+    @property
+    def fps(self) -> float | None: ...  # pacing hint; None when unknown
 
     def open(self) -> None: ...  # raises SourceError with a one-line reason
 
@@ -265,7 +267,7 @@ def make_source(spec: SourceSpec, demo_factory: Callable[[], FrameSource] | None
                 seconds_per_image: float = 2.0, folder_fps: float = 10.0) -> FrameSource:
     """A frame source for a parsed spec; the demo stream comes from `demo_factory`."""
     if spec.kind == "folder":
-        return FolderSource(spec.target, seconds_per_image=seconds_per_image, fps=folder_fps)
+        return FolderSource(str(spec.target), seconds_per_image=seconds_per_image, fps=folder_fps)
     if spec.kind == "demo":
         if demo_factory is None:
             raise SourceError("the demo stream is not available in this build")
@@ -290,7 +292,8 @@ class SourceStatus:
 
 class FramePacket(NamedTuple):
     frame: np.ndarray
-    index: int  # counts every good frame read, so gaps show dropped frames
+    # The frame's number: counts every good frame read, so gaps show dropped frames.
+    index: int  # type: ignore[assignment]  # shadows tuple.index
     time: float  # clock time when it was read
 
 
@@ -310,7 +313,7 @@ class Backoff:
         self.attempt = 0
 
 
-def is_good_frame(frame) -> bool:
+def is_good_frame(frame: object) -> TypeGuard[np.ndarray]:
     return (isinstance(frame, np.ndarray) and frame.dtype == np.uint8 and frame.ndim == 3
             and frame.shape[2] == 3 and frame.shape[0] > 0 and frame.shape[1] > 0)
 
@@ -384,7 +387,7 @@ class LatestFrameReader:
     def __enter__(self) -> LatestFrameReader:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     # -- thread side

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
 from faceattend_tui.vision.identity import RecognizerId
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 # --------------------------------------------------------------------------------------------
 # Events (worker -> station)
@@ -259,7 +262,7 @@ def about_folder(event: Event) -> str | None:
     return event.folder if isinstance(event, Checkin | Spoof) else None
 
 
-def _plain_fields(record) -> dict:
+def _plain_fields(record: DataclassInstance | type[DataclassInstance]) -> dict[str, object]:
     out = {}
     for spec in dataclasses.fields(record):
         value = getattr(record, spec.name)
@@ -269,7 +272,7 @@ def _plain_fields(record) -> dict:
     return out
 
 
-def _plain(value):
+def _plain(value: object) -> object:
     if dataclasses.is_dataclass(value):
         return _plain_fields(value)
     if isinstance(value, tuple | list):

@@ -10,13 +10,27 @@ flat picture is reported once as a spoof; live evidence can still release it aft
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from faceattend_tui.live.events import Checkin, Spoof
 from faceattend_tui.live.liveness import LivenessCheck, LivenessRules, Observation, face_crop
 from faceattend_tui.live.tracker import Decision, Track
+
+if TYPE_CHECKING:
+    from faceattend_tui.vision.types import Face
+
+# Makes the check-in of a held decision: the decision, the face crop and the liveness evidence.
+MakeCheckin = Callable[[Decision, np.ndarray, dict], Checkin]
+
+
+class LandmarkModel(Protocol):
+    """What the gate asks of the 106-point landmark model (`vision.landmarks106.Landmarks106`)."""
+
+    def points(self, image: np.ndarray, faces: list[Face]) -> np.ndarray: ...
 
 
 @dataclass
@@ -26,7 +40,7 @@ class Held:
 
 
 class LivenessGate:
-    def __init__(self, rules: LivenessRules, landmarks):
+    def __init__(self, rules: LivenessRules, landmarks: LandmarkModel):
         self.rules = rules
         self.landmarks = landmarks  # vision.landmarks106.Landmarks106 (or a stand-in in tests)
         self.checks: dict[int, LivenessCheck] = {}
@@ -58,15 +72,16 @@ class LivenessGate:
     def hold(self, decision: Decision, crop: np.ndarray) -> None:
         self.held[decision.track_id] = Held(decision, crop)
 
-    def release(self, now: float, make_checkin) -> list[Checkin | Spoof]:
+    def release(self, now: float, make_checkin: MakeCheckin) -> list[Checkin | Spoof]:
         """Check-ins whose track turned live, and spoof reports (once per track)."""
-        events = []
+        events: list[Checkin | Spoof] = []
         for track_id, held in list(self.held.items()):
             verdict = self._check(track_id).verdict()
             if verdict.live:
                 del self.held[track_id]
                 events.append(make_checkin(held.decision, held.crop, verdict.evidence.as_dict()))
             elif verdict.state == "spoof" and track_id not in self.reported:
+                assert held.decision.name is not None  # only check-ins are held, and they name someone
                 self.reported.add(track_id)
                 events.append(Spoof(name=held.decision.name, track=track_id, time=now,
                                     evidence=verdict.evidence.as_dict()))

@@ -22,12 +22,17 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable, MutableMapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from faceattend_tui.live.door import DoorState, draw, draw_card, layout
+
+if TYPE_CHECKING:
+    from faceattend_tui.live.recognizer import Overlay
 
 TITLE = "faceattend"
 MODES = ("window", "fullscreen")
@@ -40,7 +45,7 @@ NO_FRAME = (480, 640)  # the card's size when no picture ever came
 PROBE = "import cv2; cv2.namedWindow('faceattend-probe'); cv2.waitKey(1); cv2.destroyAllWindows()"
 
 
-def quiet_qt(environ=os.environ) -> None:
+def quiet_qt(environ: MutableMapping[str, str] = os.environ) -> None:
     """Keep Qt's own warnings (fonts, platform plugins) off the terminal; give it fonts where there are some."""
     environ.setdefault("QT_LOGGING_RULES", "*=false")
     if "QT_QPA_FONTDIR" not in environ:
@@ -67,7 +72,7 @@ def display_problem() -> str | None:
     return None
 
 
-def screen_size(environ=os.environ) -> tuple[int, int] | None:
+def screen_size(environ: MutableMapping[str, str] = os.environ) -> tuple[int, int] | None:
     """Width and height of the X screen the window opens on, asked of the X server; None where there
     is no X display (Wayland without XWayland, Windows, macOS) or no libX11."""
     if not environ.get("DISPLAY") or not sys.platform.startswith("linux"):
@@ -106,7 +111,7 @@ def fit_frame(frame: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, flo
     return canvas, scale, (x, y)
 
 
-def moved(overlay, scale: float, offset: tuple[int, int]):
+def moved(overlay: Overlay, scale: float, offset: tuple[int, int]) -> Overlay:
     """An overlay with its box in the scaled picture's coordinates."""
     x1, y1, x2, y2 = overlay.box
     dx, dy = offset
@@ -114,7 +119,7 @@ def moved(overlay, scale: float, offset: tuple[int, int]):
     return dataclasses.replace(overlay, box=box)
 
 
-def door_view(frame: np.ndarray, overlays, door: DoorState, now: float,
+def door_view(frame: np.ndarray, overlays: Sequence[Overlay], door: DoorState, now: float,
               size: tuple[int, int] | None = None) -> np.ndarray:
     """What the window shows: the frame with the door drawn on it, scaled to `size` first when given."""
     if size is None or (frame.shape[1], frame.shape[0]) == tuple(size):
@@ -136,7 +141,7 @@ class Preview:
         self.problem: str | None = None
         self.size: tuple[int, int] | None = None  # full screen: the screen's size, frames are scaled to it
         self.last_frame: np.ndarray | None = None
-        self.card_shown = (None, 0.0)  # (what the card said, when)
+        self.card_shown: tuple[tuple[str, str] | None, float] = (None, 0.0)  # (what the card said, when)
 
     def start(self) -> str | None:
         """Open the window; returns the reason when it cannot be shown."""
@@ -165,7 +170,7 @@ class Preview:
         if size:
             cv2.resizeWindow(TITLE, *size)
 
-    def show(self, frame: np.ndarray, overlays, door: DoorState, now: float) -> None:
+    def show(self, frame: np.ndarray, overlays: Sequence[Overlay], door: DoorState, now: float) -> None:
         if not self.open:
             return
         self.last_frame = frame
@@ -191,7 +196,7 @@ class Preview:
             return draw_card((self.size[1], self.size[0]), door, base)
         return draw_card(last.shape if last is not None else NO_FRAME, door, last)
 
-    def _put(self, image) -> None:
+    def _put(self, image: Callable[[], np.ndarray]) -> None:
         try:
             cv2.imshow(TITLE, image())
             cv2.waitKey(1)
@@ -212,8 +217,10 @@ class Preview:
     # -- the size a user gave the window, kept between runs
 
     def _remembered(self) -> tuple[int, int] | None:
+        if not self.remember:
+            return None
         try:
-            data = json.loads(self.remember.read_text()) if self.remember else None
+            data = json.loads(self.remember.read_text())
             width, height = int(data["width"]), int(data["height"])
         except (OSError, ValueError, TypeError, KeyError):
             return None

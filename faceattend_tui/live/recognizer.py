@@ -40,7 +40,7 @@ class StageTimes:
     """Per-stage time sums since the last stats event."""
 
     frames: int = 0
-    ms: dict = field(default_factory=lambda: {"detect": 0.0, "track": 0.0, "embed": 0.0, "liveness": 0.0})
+    ms: dict[str, float] = field(default_factory=lambda: {"detect": 0.0, "track": 0.0, "embed": 0.0, "liveness": 0.0})
     faces: int = 0
     skipped_embeds: int = 0
 
@@ -62,8 +62,10 @@ class LiveRecognizer:
         self.overlays: list[Overlay] = []
         self.last_faces: list[Face] = []
         self.names: dict[str, str] = {}  # template folder -> display name, for labels
-        self.gate = None  # holds check-ins until a sign of life, when the liveness check is on
+        self.gate: LivenessGate | None = None  # holds check-ins until a sign of life, when the liveness check is on
         if settings.liveness != "off":
+            if engine.landmarks is None:
+                raise ValueError("the liveness check needs the 106-point landmark model, which this engine lacks")
             rules = dataclasses.replace(RECOMMENDED, evidence=settings.liveness)
             self.gate = LivenessGate(rules, engine.landmarks)
         self._first_search()
@@ -90,12 +92,13 @@ class LiveRecognizer:
             self.gate.forget(self.tracker.changed)
         tracked = time.perf_counter()
         recognisable = [t for t in tracks if self._recognisable(t)]
-        events = self._recognise(frame, recognisable, now)
+        events: list[Checkin | Unknown | Spoof] = []
+        events += self._recognise(frame, recognisable, now)
         embedded = time.perf_counter()
         if self.gate is not None:
             self.gate.forget(self.tracker.removed)
             self.gate.observe(frame, recognisable, now)
-            events += self.gate.release(now, decision_event)
+            events += self.gate.release(now, checkin_event)
         self.times.add("detect", detected - start)
         self.times.add("track", tracked - detected)
         self.times.add("embed", embedded - tracked)
@@ -153,10 +156,11 @@ class LiveRecognizer:
 
 
 def overlay(track: Track, names: dict[str, str], waiting: str | None = None) -> Overlay:
-    box = tuple(int(round(v)) for v in track.box)
+    x1, y1, x2, y2 = (int(round(v)) for v in track.box)
+    box = (x1, y1, x2, y2)
     if waiting:  # recognised, but no sign of life yet
         return Overlay(box, "pending", waiting, track.id)
-    if track.state == "known":
+    if track.state == "known" and track.name is not None:
         return Overlay(box, "known", names.get(track.name, track.name), track.id)
     if track.state == "unknown":
         return Overlay(box, "unknown", "unknown", track.id)
@@ -165,8 +169,13 @@ def overlay(track: Track, names: dict[str, str], waiting: str | None = None) -> 
 
 def decision_event(decision: Decision, crop: np.ndarray, evidence: dict | None = None) -> Checkin | Unknown:
     if decision.kind == "checkin":
-        ok, jpeg = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, 85])
-        return Checkin(name=decision.name, similarity=round(float(decision.similarity), 4), track=decision.track_id,
-                       time=decision.time, votes=decision.votes, evidence=evidence,
-                       face_jpeg=jpeg.tobytes() if ok else b"")
+        return checkin_event(decision, crop, evidence)
     return Unknown(track=decision.track_id, time=decision.time)
+
+
+def checkin_event(decision: Decision, crop: np.ndarray, evidence: dict | None = None) -> Checkin:
+    """The check-in of a "checkin" decision, which names someone with the similarity of their votes."""
+    assert decision.name is not None and decision.similarity is not None
+    ok, jpeg = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, 85])
+    return Checkin(name=decision.name, similarity=round(float(decision.similarity), 4), track=decision.track_id,
+                   time=decision.time, votes=decision.votes, evidence=evidence, face_jpeg=jpeg.tobytes() if ok else b"")

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import wave
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -25,9 +26,9 @@ TONES = {  # (frequency Hz, seconds) played one after the other
 PLAYERS = (("aplay", "-q"), ("paplay",), ("afplay",))
 
 
-def tone_wav(notes) -> bytes:
+def tone_wav(notes: Iterable[tuple[float, float]]) -> bytes:
     """16-bit mono WAV of the notes, each faded in and out so it does not click."""
-    parts = []
+    parts: list[np.ndarray] = []
     for frequency, seconds in notes:
         t = np.arange(int(RATE * seconds)) / RATE
         fade = np.minimum(1.0, np.minimum(t, seconds - t) / 0.01)

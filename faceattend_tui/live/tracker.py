@@ -125,7 +125,7 @@ def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return inter / np.maximum(area_a + area_b - inter, 1e-9)
 
 
-def appearance(frame: np.ndarray, box) -> np.ndarray | None:
+def appearance(frame: np.ndarray, box: np.ndarray) -> np.ndarray | None:
     """A SIGNATURE x SIGNATURE x channels float32 thumbnail of the inner part of the face's box, or None
     when the box is (almost) outside the frame. Sampled, then averaged in cells: about 20 us."""
     height, width = frame.shape[:2]
@@ -189,19 +189,17 @@ class IouTracker:
         boxes = np.array([face.box for face in faces], dtype=np.float32).reshape(-1, 4)
         previous = np.array([track.box for track in self.tracks], dtype=np.float32).reshape(-1, 4)
         pairs = greedy_match(iou_matrix(previous, boxes), self.iou_threshold)
-        result: list[Track | None] = [None] * len(faces)
+        found: dict[int, Track] = {}  # face index -> its existing track
         for row, col in pairs:
             self.tracks[row].observe(faces[col], now)
-            result[col] = self.tracks[row]
+            found[col] = self.tracks[row]
         matched = {row for row, _ in pairs}
         for row, track in enumerate(self.tracks):
             if row not in matched:
                 track.miss()
         self.removed = [track for track in self.tracks if track.misses > self.max_misses]
         self.tracks = [track for track in self.tracks if track.misses <= self.max_misses]
-        for col, face in enumerate(faces):
-            if result[col] is None:
-                result[col] = self._new_track(face, now)
+        result = [found[col] if col in found else self._new_track(face, now) for col, face in enumerate(faces)]
         self.changed = []
         if frame is not None:
             for _, col in pairs:

@@ -59,7 +59,7 @@ FRENCH = {
     "trying again": "nouvel essai en cours",
 }
 
-BUILT_IN = {"en": {}, "fr": FRENCH}
+BUILT_IN: dict[str, dict[str, str]] = {"en": {}, "fr": FRENCH}
 
 # The station writes a banner's detail in English ("at 08:58", "since 08:58", "at 09:14, after 09:10").
 DETAILS = (
@@ -74,10 +74,10 @@ class Words:
     """One language's phrases; `say` gives a phrase in it (in English when it has none)."""
 
     tag: str = "en"
-    table: dict = field(default_factory=dict)
+    table: dict[str, str] = field(default_factory=dict)
     problem: str = ""  # why the chosen language's file was not used, for a notice
 
-    def say(self, phrase: str, **values) -> str:
+    def say(self, phrase: str, **values: object) -> str:
         text = self.table.get(phrase, phrase)
         if values:
             try:
@@ -113,7 +113,7 @@ class Words:
         return cls("en", {}, "; ".join(problems))
 
 
-def read_table(path: Path) -> tuple[dict, str]:
+def read_table(path: Path) -> tuple[dict[str, str], str]:
     """The phrases of a language file, or why it cannot be used."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))

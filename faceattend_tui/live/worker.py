@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -40,12 +41,32 @@ from faceattend_tui.live.words import LANG_DIR, Words
 from faceattend_tui.text import plural
 from faceattend_tui.vision.pipeline import FaceEngine
 
+if TYPE_CHECKING:
+    from multiprocessing.process import BaseProcess
+    from multiprocessing.queues import Queue
+
+    from faceattend_tui.live.camera import FramePacket, SourceStatus
+    from faceattend_tui.live.capture import Sample
+    from faceattend_tui.vision.pipeline import ModelInfo
+
 STATS_SECONDS = 1.0
 CAPTURE_GRACE_SECONDS = 1.0  # a capture without frames ends this long after its time
 PREVIEW_SIZE = "preview.json"  # the window's size, remembered in the data root
 GALLERY_POLL_SECONDS = 2.0
 
 SourceFactory = Callable[[FaceEngine], FrameSource]
+
+
+class Inbox(Protocol):
+    """Where the worker takes its commands from (a multiprocessing queue)."""
+
+    def get_nowait(self) -> ev.Command: ...
+
+
+class Outbox(Protocol):
+    """Where the worker puts its events (a multiprocessing queue)."""
+
+    def put(self, event: ev.Event, /) -> None: ...
 
 
 @dataclass
@@ -65,7 +86,7 @@ class WorkerConfig:
 class Worker:
     """The loop inside the worker process."""
 
-    def __init__(self, config: WorkerConfig, commands, events):
+    def __init__(self, config: WorkerConfig, commands: Inbox, events: Outbox):
         self.config = config
         self.settings = config.settings
         self.commands = commands
@@ -74,7 +95,7 @@ class Worker:
         self.paused = False
         self.running = True
         self.capture: Capture | None = None
-        self.gallery_stamp = None
+        self.gallery_stamp: tuple[int, int] | None = None
         self.door = DoorState(session=config.session, words=door_words(config.settings),
                               min_face=config.settings.min_face)
         self.chime = Chime(config.settings.sound)
@@ -108,18 +129,19 @@ class Worker:
 
     def _load_gallery(self) -> Gallery:
         self.gallery_stamp = self._gallery_stamp()
-        current = getattr(self, "recognizer", None)
+        current: LiveRecognizer | None = getattr(self, "recognizer", None)
+        previous = current.gallery if current is not None else None
         try:  # a few people enrolled or removed update the current gallery (and its index) in place
-            gallery, warnings = load_gallery(self.settings.tensors_dir, self.engine.recognizer.sha256,
-                                             self.engine.embedder.dim, previous=current and current.gallery)
+            gallery, warnings = load_gallery(self.settings.tensors_dir, recognizer_info(self.engine).sha256,
+                                             self.engine.embedder.dim, previous=previous)
         except GalleryError as exc:
             self.emit(ev.Error(message=str(exc)))
-            return current.gallery if current else Gallery.from_people({}, self.engine.embedder.dim)
+            return previous if previous is not None else Gallery.from_people({}, self.engine.embedder.dim)
         for line in warnings:
             self.notice(line, "gallery")
         return gallery
 
-    def _gallery_stamp(self):
+    def _gallery_stamp(self) -> tuple[int, int] | None:
         try:
             stat = (self.settings.tensors_dir / MANIFEST).stat()
         except OSError:
@@ -156,7 +178,7 @@ class Worker:
         factory = self.config.named_sources.get(name)
         return None if factory is None else (lambda: factory(self.engine))
 
-    def _forward_status(self, status) -> None:
+    def _forward_status(self, status: SourceStatus) -> None:
         if status.kind in ("lost", "reconnecting"):  # the door says so instead of freezing on the last frame
             self.door.source = "camera-lost"
         elif status.kind == "opened":
@@ -227,12 +249,14 @@ class Worker:
         if self.preview is not None:
             self.preview.stop()
 
-    def _frame_time(self, packet) -> float | None:
+    def _frame_time(self, packet: FramePacket) -> float | None:
         """The source's own clock when a file, folder or the demo is read frame by frame (not realtime).
 
         The voting rules count seconds (votes within a window, unknown after a wait); read faster or
         slower than real time, wall-clock seconds would make the outcome depend on this machine's speed.
         """
+        if self.reader is None:
+            return None
         fps = getattr(self.reader.source, "fps", None)
         if self.reader.realtime or not fps:
             return None  # the recogniser's own clock
@@ -240,7 +264,7 @@ class Worker:
             self.media_start = time.time() - packet.index / fps
         return self.media_start + packet.index / fps
 
-    def _process(self, frame, now: float | None = None, index: int | None = None) -> None:
+    def _process(self, frame: np.ndarray, now: float | None = None, index: int | None = None) -> None:
         """Recognise one frame; `index`: its number in a file or folder read frame by frame."""
         for event in self.recognizer.process(frame, now):
             if isinstance(event, ev.Checkin):
@@ -332,7 +356,9 @@ class Worker:
                                self.settings.capture_min_face)
         self.notice(f"capturing the largest face for {command.seconds:g} s", "capture")
 
-    def _capture_step(self, frame) -> None:
+    def _capture_step(self, frame: np.ndarray) -> None:
+        if self.capture is None:
+            return
         self.capture.offer(self.engine, frame, self.recognizer.last_faces)
         if time.monotonic() >= self.capture.until:
             self._finish_capture()
@@ -344,6 +370,8 @@ class Worker:
 
     def _finish_capture(self) -> None:
         capture, self.capture = self.capture, None
+        if capture is None:
+            return
         best = capture.best()
         message = ""
         if not best:
@@ -352,24 +380,32 @@ class Worker:
         self.emit(ev.CaptureResult(request=capture.request, samples=tuple(s.as_event() for s in best),
                                    match=self._looks_like(best), message=message))
 
-    def _looks_like(self, samples) -> ev.MatchHint | None:
+    def _looks_like(self, samples: list[Sample]) -> ev.MatchHint | None:
         """The enrolled person the captured samples match best, if any."""
         if not samples:
             return None
         found = self.recognizer.gallery.match(np.stack([s.embedding for s in samples]), self.settings.threshold,
                                               self.recognizer.norm)
-        named = [m for m in found if m.name]
+        named = [(m.name, m.similarity) for m in found if m.name]
         if not named:
             return None
-        top = max(named, key=lambda m: m.similarity)
-        return ev.MatchHint(name=top.name, similarity=round(top.similarity, 4))
+        name, similarity = max(named, key=lambda pair: pair[1])
+        return ev.MatchHint(name=name, similarity=round(similarity, 4))
 
 
 def ready_event(engine: FaceEngine, detector: str, people: int, warmup_s: float = 0.0) -> ev.Ready:
     """What the worker says once its models are loaded; the recogniser's identity is what templates record."""
-    return ev.Ready(device=engine.device, detector=detector, recognizer=engine.recognizer.name,
-                    recognizer_sha256=engine.recognizer.sha256, embedding_dim=engine.embedder.dim,
+    info = recognizer_info(engine)
+    return ev.Ready(device=engine.device, detector=detector, recognizer=info.name,
+                    recognizer_sha256=info.sha256, embedding_dim=engine.embedder.dim,
                     people=people, pid=os.getpid(), static_shapes=engine.static, warmup_s=round(warmup_s, 2))
+
+
+def recognizer_info(engine: FaceEngine) -> ModelInfo:
+    """The recogniser model the engine runs (`FaceEngine.from_settings` always names it)."""
+    if engine.recognizer is None:
+        raise ValueError("the face engine does not name its recogniser model")
+    return engine.recognizer
 
 
 def door_words(settings: Settings) -> Words:
@@ -389,7 +425,7 @@ def redirect_output(path: str) -> None:
     os.close(fd)
 
 
-def worker_main(config: WorkerConfig, commands, events) -> None:
+def worker_main(config: WorkerConfig, commands: Inbox, events: Outbox) -> None:
     """Entry point of the worker process."""
     if config.log_path:
         redirect_output(config.log_path)
@@ -411,13 +447,13 @@ class WorkerHandle:
         self.max_restarts = max_restarts
         self.restarts = 0
         self.context = mp.get_context("spawn")
-        self.process = None
+        self.process: BaseProcess | None = None
         self.stopping = False
 
     def start(self) -> None:
         # Fresh queues each time: a process killed mid-write can leave a queue's lock held for ever.
-        self.commands = self.context.Queue()
-        self.events = self.context.Queue()
+        self.commands: Queue[ev.Command] = self.context.Queue()
+        self.events: Queue[ev.Event] = self.context.Queue()
         # The names go by the queue: a large roster in the arguments would make start() wait, writing them
         # into a pipe, until the new process has booted far enough to read them.
         config = dataclasses.replace(self.config, names={})
@@ -443,7 +479,7 @@ class WorkerHandle:
 
     def poll(self, timeout: float = 0.1) -> list[ev.Event]:
         """Events waiting now (blocking up to timeout for the first); notices a dead worker."""
-        events = []
+        events: list[ev.Event] = []
         try:
             events.append(self.events.get(timeout=timeout))
             while True:
@@ -455,7 +491,7 @@ class WorkerHandle:
         return events
 
     def _on_death(self) -> ev.Event:
-        code = self.process.exitcode
+        code = self.process.exitcode if self.process is not None else None
         if not self.restart or self.restarts >= self.max_restarts:
             self.process = None
             return ev.Error(message=f"recognition worker stopped (exit code {code}); not restarting", fatal=True)

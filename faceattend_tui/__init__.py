@@ -1,5 +1,7 @@
 """faceattend: a face-recognition attendance station."""
 
+from __future__ import annotations
+
 import os
 
 # OpenCV's own warnings (camera probes, codecs) would flood the terminal; the station reports

@@ -12,8 +12,10 @@ import dataclasses
 import math
 import os
 import zoneinfo
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 import tomllib
 
@@ -32,6 +34,8 @@ WORKER_LOG = "worker.log"
 DEVICES = ("auto", "cpu", "cuda")
 STATIC_MODES = ("auto", "on", "off")
 
+T = TypeVar("T")
+
 
 class ConfigError(FaceattendError):
     """A configuration file or value that cannot be used."""
@@ -46,7 +50,7 @@ class Range:
     open_low: bool = False
     open_high: bool = False
 
-    def __contains__(self, value) -> bool:
+    def __contains__(self, value: float) -> bool:
         above = value > self.low if self.open_low else value >= self.low
         below = value < self.high if self.open_high else value <= self.high
         return above and below  # False for nan
@@ -93,7 +97,8 @@ def code_list(value: str) -> str | None:
     return None
 
 
-def setting(default, doc: str, choices: tuple = (), within: Range | None = None, check=None):
+def setting(default: T, doc: str, choices: tuple[str, ...] = (), within: Range | None = None,
+            check: Callable[[str], str | None] | None = None) -> T:
     """A settings field with its one-line description and what it may take: one of `choices`,
     a number `within` a range, or a value `check` finds no fault with (it returns why, or None)."""
     return field(default=default, metadata={"doc": doc, "choices": choices, "range": within, "check": check})
@@ -227,7 +232,8 @@ def settings_toml() -> str:
     return "\n".join(lines) + "\n"
 
 
-def load_settings(data: Path, overrides: dict | None = None, environ: dict | None = None) -> Settings:
+def load_settings(data: Path, overrides: Mapping[str, object] | None = None,
+                  environ: Mapping[str, str] | None = None) -> Settings:
     """Settings for a data root: file, then environment, then overrides (None values ignored; the
     command line's flags), all validated: a ConfigError names a bad value and where it came from."""
     data = Path(data)
@@ -249,7 +255,8 @@ def flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
-def _gather(data: Path, overrides: dict | None, environ) -> dict[str, tuple[object, str]]:
+def _gather(data: Path, overrides: Mapping[str, object] | None,
+            environ: Mapping[str, str]) -> dict[str, tuple[object, str]]:
     """Each value given, with where it came from: the file, an environment variable or a flag."""
     path = data / CONFIG_NAME
     found = {name: (value, str(path)) for name, value in _read_file(path).items()}
@@ -278,7 +285,7 @@ def _where(sources: dict[str, str], name: str) -> str:
     return f"{sources[name]}: " if name in sources else ""
 
 
-def _fault(spec: dataclasses.Field, value) -> str | None:
+def _fault(spec: dataclasses.Field[Any], value: Any) -> str | None:
     """Why a value is not one its field allows, or None."""
     choices, span, check = (spec.metadata.get(key) for key in ("choices", "range", "check"))
     if choices and value not in choices:
@@ -289,7 +296,7 @@ def _fault(spec: dataclasses.Field, value) -> str | None:
     return check(value) if check else None
 
 
-def _read_file(path: Path) -> dict:
+def _read_file(path: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
     try:
@@ -298,12 +305,12 @@ def _read_file(path: Path) -> dict:
         raise ConfigError(f"{path}: not a valid TOML file ({exc})") from None
 
 
-def _from_environment(environ) -> dict:
+def _from_environment(environ: Mapping[str, str]) -> dict[str, str]:
     names = {f.name for f in dataclasses.fields(Settings)} - {"data"}
     return {name: environ[ENV_PREFIX + name.upper()] for name in names if ENV_PREFIX + name.upper() in environ}
 
 
-def _boolean(value) -> bool:
+def _boolean(value: object) -> bool:
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower()
@@ -314,7 +321,7 @@ def _boolean(value) -> bool:
     raise ValueError(value)
 
 
-def _coerce(key: str, value, spec: dataclasses.Field, where: str):
+def _coerce(key: str, value: Any, spec: dataclasses.Field[Any], where: str) -> object:
     """The value as its field's type; a ConfigError naming `where` when it is not one."""
     type_name = spec.type if isinstance(spec.type, str) else spec.type.__name__
     try:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -59,11 +60,12 @@ def find_image(images: Path, key: str) -> Path:
 
 
 def embed_images(engine: FaceEngine, images: Path, keys: list[str],
-                 progress: Callable[[int, int], None] | None = None) -> tuple[dict, list[str]]:
+                 progress: Callable[[int, int], None] | None = None) -> tuple[dict[str, np.ndarray | None], list[str]]:
     """key -> embedding (None when no face), and the error lines for unreadable files."""
-    embeddings, errors = {}, []
+    embeddings: dict[str, np.ndarray | None] = {}
+    errors: list[str] = []
 
-    def load(key: str):
+    def load(key: str) -> tuple[str, np.ndarray | None, str | None]:
         try:
             return key, read_image(find_image(images, key)), None
         except ImageError as exc:
@@ -71,8 +73,8 @@ def embed_images(engine: FaceEngine, images: Path, keys: list[str],
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         for done, (key, image, error) in enumerate(pool.map(load, keys), start=1):
-            if error:
-                errors.append(error)
+            if image is None:  # unreadable: `error` says why
+                errors.append(error or "")
                 embeddings[key] = None
             else:
                 face = central(engine.detect_thorough(image), image.shape)
@@ -82,7 +84,7 @@ def embed_images(engine: FaceEngine, images: Path, keys: list[str],
     return embeddings, errors
 
 
-def similarities(pairs: list[Pair], embeddings: dict) -> np.ndarray:
+def similarities(pairs: list[Pair], embeddings: dict[str, np.ndarray | None]) -> np.ndarray:
     """Cosine per pair; -1 where a face was not found (so the pair counts as 'different')."""
     out = np.empty(len(pairs), np.float32)
     for i, pair in enumerate(pairs):
@@ -130,7 +132,7 @@ def tar_at_far(sims: np.ndarray, same: np.ndarray, far: float) -> tuple[float, f
 
 
 def evaluate(engine: FaceEngine, pairs_file: Path, images: Path, threshold: float,
-             progress: Callable[[int, int], None] | None = None) -> dict:
+             progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     pairs, folds = parse_pairs(pairs_file)
     keys = sorted({p.left for p in pairs} | {p.right for p in pairs})
     embeddings, errors = embed_images(engine, images, keys, progress)

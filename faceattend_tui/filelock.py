@@ -12,17 +12,17 @@ import getpass
 import json
 import os
 import socket
+import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from faceattend_tui.errors import FaceattendError
 
-try:
-    import fcntl
-except ImportError:  # Windows
-    fcntl = None
+if sys.platform == "win32":
     import msvcrt
+else:
+    import fcntl
 
 
 def current_user() -> str:
@@ -129,7 +129,7 @@ _WIN_LOCK_OFFSET = 1 << 20
 
 def _try_lock(fd: int) -> bool:
     try:
-        if fcntl is not None:
+        if sys.platform != "win32":
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         else:
             os.lseek(fd, _WIN_LOCK_OFFSET, os.SEEK_SET)
@@ -141,7 +141,7 @@ def _try_lock(fd: int) -> bool:
 
 def _unlock(fd: int) -> None:
     with contextlib.suppress(OSError):
-        if fcntl is not None:
+        if sys.platform != "win32":
             fcntl.flock(fd, fcntl.LOCK_UN)
         else:
             os.lseek(fd, _WIN_LOCK_OFFSET, os.SEEK_SET)

@@ -7,6 +7,7 @@ import errno
 import os
 import stat
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 NOT_REGULAR = "not a regular file (a folder, device or pipe)"
@@ -41,7 +42,7 @@ def tighten(path: Path, recursive: bool = True) -> int:
     return changed
 
 
-def tighten_data(root: Path, folders) -> int:
+def tighten_data(root: Path, folders: Iterable[Path]) -> int:
     """The data root itself (not what else is in it) and every file under the private folders."""
     return tighten(root, recursive=False) + sum(tighten(folder) for folder in folders)
 

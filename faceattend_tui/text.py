@@ -18,6 +18,7 @@ import sys
 import unicodedata
 from collections.abc import Callable, Mapping
 from functools import lru_cache
+from typing import Protocol
 
 DEFAULT_LOCALE = "en"
 POSIX_LOCALES = ("C", "POSIX")
@@ -101,10 +102,10 @@ def machine_locale(environ: Mapping[str, str] | None = None) -> str:
         if found:
             return language_tag(found) or DEFAULT_LOCALE
     try:
-        name = _locale.getlocale()[0]
+        current = _locale.getlocale()[0]
     except ValueError:
-        name = None
-    return posix_tag(name) if name else DEFAULT_LOCALE
+        current = None
+    return posix_tag(current) if current else DEFAULT_LOCALE
 
 
 def _windows_locale() -> str | None:
@@ -169,8 +170,12 @@ def _collator(tag: str) -> Callable[[str], object]:
     return _named(folded_key, "folded")
 
 
+class _Collator(Protocol):
+    def sort_key(self, text: str) -> object: ...
+
+
 @lru_cache(maxsize=1)
-def _pyuca():
+def _pyuca() -> _Collator | None:
     try:
         import pyuca
 

@@ -8,13 +8,30 @@ import dataclasses
 import json
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from faceattend_tui import __version__
 from faceattend_tui.config import Settings, load_settings
 from faceattend_tui.errors import FaceattendError
 
+if TYPE_CHECKING:
+    import numpy as np
+
+    from faceattend_tui.cli.watch import Who
+    from faceattend_tui.gallery.matcher import Match
+    from faceattend_tui.station import Station
+    from faceattend_tui.tui.app import StationApp
+    from faceattend_tui.vision.pipeline import FaceEngine
+    from faceattend_tui.vision.types import Face
+
+    Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
+
 EXIT_OK, EXIT_SKIPPED, EXIT_USAGE = 0, 1, 2
+
+Command = Callable[[argparse.Namespace], int]  # what a parser's `func` runs
 
 
 def say(text: str) -> None:
@@ -24,7 +41,7 @@ def say(text: str) -> None:
 class Progress:
     """A one-line progress bar on a terminal, a line every few seconds otherwise."""
 
-    def __init__(self, label: str):
+    def __init__(self, label: str) -> None:
         self.label = label
         self.tty = sys.stderr.isatty()
         self.started = self.last = time.monotonic()
@@ -57,7 +74,7 @@ FLAG_SETTINGS = ("device", "threads", "static_shapes", "detector", "recognizer",
                  "liveness")  # settings the command line may set for one run
 
 
-def setting_flag(parser: argparse.ArgumentParser, name: str, **extra) -> None:
+def setting_flag(parser: argparse.ArgumentParser, name: str, **extra: Any) -> None:
     """A flag for one run that sets a setting of faceattend.toml: its help, choices and type are the setting's own."""
     field = SETTING_FIELDS[name]
     default = field.default
@@ -78,7 +95,7 @@ def add_common(parser: argparse.ArgumentParser) -> None:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    overrides = {k: getattr(args, k, None) for k in FLAG_SETTINGS}
+    overrides: dict[str, object] = {k: getattr(args, k, None) for k in FLAG_SETTINGS}
     if getattr(args, "no_preview", False):
         overrides["preview"] = "off"
     return load_settings(args.data or Path("."), overrides)
@@ -137,7 +154,7 @@ FACEATTEND_<SETTING> for any setting of
 faceattend.toml, e.g. FACEATTEND_THRESHOLD=0.35"""
 
 
-def add_station_commands(sub) -> None:
+def add_station_commands(sub: Subparsers) -> None:
     p = sub.add_parser("station", help="the attendance station (the default command)")
     add_station_args(p)
     p.add_argument("--headless", action="store_true", help="no screen: record check-ins and print events")
@@ -187,7 +204,7 @@ def add_output(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overwrite", action="store_true", help="replace the --out file if it exists")
 
 
-def add_record_commands(sub) -> None:
+def add_record_commands(sub: Subparsers) -> None:
     p = sub.add_parser("export", help="write the attendance sheet of a session or a date range (CSV or JSON)")
     add_data(p)
     p.add_argument("--session", type=int, default=None, help="session id (default: the latest session)")
@@ -255,7 +272,7 @@ def add_record_commands(sub) -> None:
     q.set_defaults(func=records_command("cmd_people_remove"))
 
 
-def add_recognition_commands(sub) -> None:
+def add_recognition_commands(sub: Subparsers) -> None:
     p = sub.add_parser("extract", help="build database_tensor/ from database_image/")
     add_common(p)
     p.add_argument("--path_database", "--images", dest="images", type=Path, default=None,
@@ -302,7 +319,7 @@ def add_recognition_commands(sub) -> None:
     p.set_defaults(func=cmd_doctor)
 
 
-def add_database_commands(sub) -> None:
+def add_database_commands(sub: Subparsers) -> None:
     p = sub.add_parser("db", help="the PostgreSQL log shared by several stations: upgrade, import, status")
     db = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     q = db.add_parser("upgrade", help="bring the database's schema to this version (refused while stations of "
@@ -328,7 +345,7 @@ def add_station_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", default=None, help="station name shown in the header and the log")
 
 
-def records_command(name: str, module: str = "records"):
+def records_command(name: str, module: str = "records") -> Command:
     """A records command (cli/records.py, or cli/db.py), loaded when it runs."""
 
     def command(args: argparse.Namespace) -> int:
@@ -382,7 +399,7 @@ def fault_text(exc: Exception) -> str | None:
     return error_text(exc) if isinstance(exc, OSError) else None
 
 
-def make_engine(settings: Settings):
+def make_engine(settings: Settings) -> FaceEngine:
     from faceattend_tui.vision.pipeline import FaceEngine
 
     engine = FaceEngine.from_settings(settings, log=say)
@@ -414,7 +431,8 @@ def cmd_extract(args: argparse.Namespace) -> int:
         return exc.code
 
 
-def extract_into(settings: Settings, images: Path, out: Path, force: bool, registration) -> int:
+def extract_into(settings: Settings, images: Path, out: Path, force: bool,
+                 registration: AbstractContextManager[Callable[[], None]] | None) -> int:
     """Extract templates; with `registration` (the data root's own gallery) new people join the roster."""
     from faceattend_tui.attendance.models import plural
     from faceattend_tui.gallery.extract import Extractor
@@ -437,7 +455,7 @@ def extract_into(settings: Settings, images: Path, out: Path, force: bool, regis
 
 
 @contextlib.contextmanager
-def registering(settings: Settings):
+def registering(settings: Settings) -> Iterator[Callable[[], None]]:
     """The log held for an extraction (refused while a station holds it), and a step that registers the
     people found in database_image/ on the roster."""
     from faceattend_tui.cli.records import writable
@@ -472,7 +490,7 @@ def cmd_identify(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     engine = make_engine(settings)
-    gallery, warnings = load_gallery(settings.tensors_dir, engine.recognizer.sha256, engine.embedder.dim)
+    gallery, warnings = load_gallery(settings.tensors_dir, engine.recognizer_model().sha256, engine.embedder.dim)
     for line in warnings:
         say(f"warning: {line}")
     if len(gallery) == 0:
@@ -495,7 +513,8 @@ def cmd_identify(args: argparse.Namespace) -> int:
     return EXIT_SKIPPED if failed else EXIT_OK
 
 
-def face_record(face, match, embedding, with_embedding: bool, people: dict | None = None) -> dict:
+def face_record(face: Face, match: Match, embedding: np.ndarray, with_embedding: bool,
+                people: dict[str, Who] | None = None) -> dict[str, Any]:
     """One face as identify prints it: "name" is the template folder (or "unknown"); person_id and
     display_name are the log's where it knows the folder (else null and the folder)."""
     record = face.as_dict()
@@ -508,7 +527,7 @@ def face_record(face, match, embedding, with_embedding: bool, people: dict | Non
     return record
 
 
-def print_identified(path: Path, records: list[dict], as_json: bool) -> None:
+def print_identified(path: Path, records: list[dict[str, Any]], as_json: bool) -> None:
     if as_json:
         print(json.dumps({"image": str(path), "faces": records}), flush=True)
         return
@@ -520,7 +539,7 @@ def print_identified(path: Path, records: list[dict], as_json: bool) -> None:
         print(f"  {identified_label(r):24s} similarity {r['similarity']:.3f}  box {x1},{y1},{x2},{y2}")
 
 
-def identified_label(record: dict) -> str:
+def identified_label(record: dict[str, Any]) -> str:
     """"Céline Gérard (S3)" where the log knows the face's folder; the folder's name otherwise."""
     from faceattend_tui.attendance.models import printable
 
@@ -559,7 +578,7 @@ def cmd_eval_lfw(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def print_eval(r: dict) -> None:
+def print_eval(r: dict[str, Any]) -> None:
     print(f"pairs {r['pairs']}, images {r['images']}, no face found in {len(r['no_face'])}, "
           f"unreadable {len(r['unreadable'])}")
     print(f"{r['folds']}-fold accuracy      {r['kfold_accuracy']:.4f} +- {r['kfold_std']:.4f}")
@@ -614,7 +633,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
     return watch(settings, options, out=sys.stdout, log=say)
 
 
-def cmd_station(args: argparse.Namespace, app_class=None) -> int:
+def cmd_station(args: argparse.Namespace, app_class: type[StationApp] | None = None) -> int:
     """The station with its terminal UI, or headless; `app_class` lets a benchmark instrument the screen."""
     from faceattend_tui.cli.watch import bring_demo_cast
     from faceattend_tui.demo import DEMO_DATA
@@ -649,7 +668,7 @@ def cmd_station(args: argparse.Namespace, app_class=None) -> int:
             station.close()  # after an error, the same fault again at close is not said twice
 
 
-def open_station(station, max_seconds: float | None = None) -> None:
+def open_station(station: Station, max_seconds: float | None = None) -> None:
     """Open the station; a shared database that cannot be reached yet (a door that booted before its
     server) is tried again with growing pauses, until it answers or `max_seconds` have gone by."""
     from faceattend_tui.station import DatabaseUnreachable
@@ -668,14 +687,14 @@ def open_station(station, max_seconds: float | None = None) -> None:
         pause = min(pause * 2, station.settings.database_retry_max)
 
 
-def run_screen(station, app_class) -> int:
+def run_screen(station: Station, app_class: type[StationApp] | None) -> int:
     from faceattend_tui.tui.app import StationApp
 
     (app_class or StationApp)(station).run()
     return EXIT_OK
 
 
-def run_headless(station, args: argparse.Namespace) -> int:
+def run_headless(station: Station, args: argparse.Namespace) -> int:
     from faceattend_tui.cli.headless import HeadlessOptions, run_headless
 
     options = HeadlessOptions(args.session, args.group, args.late_after, args.json, args.max_seconds, args.keep_open,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from faceattend_tui.attendance.audit_view import AuditFilter, describe_details, matching
 from faceattend_tui.attendance.export import in_zone, time_zone
@@ -11,6 +13,9 @@ from faceattend_tui.attendance.models import plural, printable
 from faceattend_tui.cli import EXIT_OK, say
 from faceattend_tui.cli.records import CommandError, parse_date, snapshot
 from faceattend_tui.config import Settings
+
+if TYPE_CHECKING:
+    from faceattend_tui.cli import Command, Subparsers
 
 
 def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
@@ -35,7 +40,8 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def add_audit_command(sub, add_data, records_command) -> None:
+def add_audit_command(sub: Subparsers, add_data: Callable[[argparse.ArgumentParser], None],
+                      records_command: Callable[[str, str], Command]) -> None:
     p = sub.add_parser("audit", help="the audit log: who did what and when (reading it asks no PIN)")
     add_data(p)
     p.add_argument("--person", default=None, help="only entries about this person id")

@@ -8,12 +8,18 @@ from __future__ import annotations
 
 import argparse
 from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from faceattend_tui.attendance import StoreError, open_snapshot, open_store
 from faceattend_tui.attendance.pgschema import LATEST, mask_url
 from faceattend_tui.cli import EXIT_OK, EXIT_SKIPPED, say
 from faceattend_tui.cli.records import CommandError, acting
 from faceattend_tui.config import Settings
+
+if TYPE_CHECKING:
+    from faceattend_tui.attendance import Store
+    from faceattend_tui.attendance.pgstore import PgStore
 
 CHECKED = ("people", "person_groups", "sessions", "expected", "checkins", "marks", "audit", "templates", "presence")
 
@@ -25,18 +31,26 @@ def need_database(settings: Settings) -> str:
     return settings.database
 
 
+def pg_store(store: Store) -> PgStore:
+    """The log of a database URL: open_store and open_snapshot give a PgStore for one."""
+    from faceattend_tui.attendance.pgstore import PgStore
+
+    assert isinstance(store, PgStore)
+    return store
+
+
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     url = need_database(settings)
     try:
         with open_store(settings.data, database=url, station="db upgrade") as store:
-            before = store.schema_version
+            before = pg_store(store).schema_version
             acting(store, "db")
     except StoreError:
         before = None  # a schema too old to read: its own credentials guard it
     mode = "force" if args.force else "auto"
     try:
         with open_store(settings.data, database=url, station="db upgrade", upgrade_mode=mode) as store:
-            after = store.schema_version
+            after = pg_store(store).schema_version
     except StoreError as exc:
         raise CommandError(str(exc)) from None
     say(f"{mask_url(url)}: schema version {after}" + ("" if before == after else " (upgraded)"))
@@ -46,7 +60,8 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_db_status(args: argparse.Namespace, settings: Settings) -> int:
     url = need_database(settings)
     try:
-        with open_snapshot(settings.data, database=url) as store:
+        with open_snapshot(settings.data, database=url) as opened:
+            store = pg_store(opened)
             counts = store.counts()
             version = store.schema_version
     except StoreError as exc:
@@ -73,7 +88,8 @@ def cmd_db_import(args: argparse.Namespace, settings: Settings) -> int:
         source.close()
         raise
     try:
-        with source, open_store(source_root, database=url, station="db import", upgrade_mode="auto") as target:
+        with source, open_store(source_root, database=url, station="db import", upgrade_mode="auto") as opened:
+            target = pg_store(opened)
             expected = source_counts(source)
             left_out = target.import_log(source)
             shared = sync_gallery(target, source_root / TENSORS_DIR, "db import")
@@ -86,7 +102,7 @@ def cmd_db_import(args: argparse.Namespace, settings: Settings) -> int:
     return check_counts(expected, left_out, found, url)
 
 
-def source_counts(store) -> dict[str, int]:
+def source_counts(store: Store) -> dict[str, int]:
     people, sessions = store.people(), store.sessions()
     return {"people": len(people), "person_groups": sum(len(p.groups) for p in people), "sessions": len(sessions),
             "expected": sum(len(s.expected) for s in sessions),
@@ -95,7 +111,7 @@ def source_counts(store) -> dict[str, int]:
             "presence": len(store.presence(date.min, date.max))}
 
 
-def template_rows(tensors) -> int:
+def template_rows(tensors: Path) -> int:
     from faceattend_tui.gallery.templates import load_manifest
 
     manifest = load_manifest(tensors)
@@ -104,7 +120,7 @@ def template_rows(tensors) -> int:
     return sum(len(entry.samples) for entry in manifest.people.values() if not entry.stale)
 
 
-def check_counts(expected: dict, left_out: dict, found: dict, url: str) -> int:
+def check_counts(expected: dict[str, int], left_out: dict[str, int], found: dict[str, int], url: str) -> int:
     """One line per table: what the source had, what the database holds now; a difference is an error."""
     wrong = []
     for table in CHECKED:

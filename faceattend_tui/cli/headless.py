@@ -14,14 +14,15 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from typing import TextIO
+from datetime import datetime, tzinfo
+from typing import Any, TextIO
 
 from faceattend_tui.attendance.common import to_iso
 from faceattend_tui.attendance.models import printable
 from faceattend_tui.attendance.security import Credentials
 from faceattend_tui.cli.watch import Naming, Who, ends_run, human_line, is_failure, output_zone, stamped
 from faceattend_tui.live import events as ev
-from faceattend_tui.station import CheckinShown, LiveChanged, Problem, Sighting, Station, StationError
+from faceattend_tui.station import CheckinShown, LiveChanged, Problem, Sighting, Station, StationError, Update
 
 STAFF_VARIABLE, PIN_VARIABLE = "FACEATTEND_STAFF", "FACEATTEND_PIN"  # who starts and stops, unattended
 
@@ -42,7 +43,7 @@ class HeadlessOptions:
     stats: bool = False  # text mode: the worker's per-second stats lines too (JSON always has them)
 
 
-def recorded_line(update: CheckinShown, session: str, station: str, zone=None) -> dict:
+def recorded_line(update: CheckinShown, session: str, station: str, zone: tzinfo | None = None) -> dict[str, Any]:
     row = update.row
     return stamped({"type": "recorded", "id": row.id, "name": row.name, "status": row.status,
                     "time": to_iso(update.time), "similarity": update.similarity, "session": session,
@@ -50,7 +51,7 @@ def recorded_line(update: CheckinShown, session: str, station: str, zone=None) -
 
 
 class Headless:
-    def __init__(self, station: Station, options: HeadlessOptions, out: TextIO):
+    def __init__(self, station: Station, options: HeadlessOptions, out: TextIO) -> None:
         self.station, self.options, self.out = station, options, out
         self.stop = threading.Event()
         self.failed = False
@@ -63,13 +64,14 @@ class Headless:
         person = attendance.by_folder(folder) if attendance is not None else None
         return (person.id, person.name) if person else (None, folder)
 
-    def line(self, record: dict, when=None, who: Who | None = None) -> dict:
+    def line(self, record: dict[str, Any], when: datetime | float | None = None,
+             who: Who | None = None) -> dict[str, Any]:
         """The record with the fields every JSON line carries (see `stamped`); `when` None: now."""
         if when is None and self.station is not None:
             when = self.station.now()  # the log's clock
         return stamped(record, when, self.zone, who)
 
-    def say(self, record: dict, text: str) -> None:
+    def say(self, record: dict[str, Any], text: str) -> None:
         print(json.dumps(record, ensure_ascii=False) if self.options.json else text, file=self.out, flush=True)
 
     def start_session(self) -> None:
@@ -104,7 +106,7 @@ class Headless:
         if ends_run(event):
             self.stop.set()
 
-    def on_update(self, update) -> None:
+    def on_update(self, update: Update) -> None:
         session = self.station.active.name if self.station.active else ""
         match update:
             case CheckinShown(new=True):
@@ -149,7 +151,9 @@ class Headless:
         if self.options.keep_open or not self.options.session or self.station.active is None:
             return  # a session the timetable opened is the timetable's to close
         session = self.station.stop_session(staff_from_environment())
-        counts = self.station.summary(session.id).counts
+        summary = self.station.summary(session.id)
+        assert summary is not None  # there is one for every session id
+        counts = summary.counts
         self.say(self.line({"type": "session", "state": "stopped", "id": session.id, "name": session.name,
                             "present": counts.present, "late": counts.late, "absent": counts.absent}),
                  f"stopped session {session.name!r}: present {counts.present}, late {counts.late}, "

@@ -11,8 +11,10 @@ import argparse
 import contextlib
 import json
 import sys
-from collections.abc import Iterator
-from datetime import date, timedelta
+from collections.abc import Callable, Iterator
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from faceattend_tui.attendance import (
     Attendance,
@@ -39,13 +41,20 @@ from faceattend_tui.errors import FaceattendError
 from faceattend_tui.files import error_text
 from faceattend_tui.text import same
 
+if TYPE_CHECKING:
+    from faceattend_tui.attendance import Person, Store
+    from faceattend_tui.attendance.staff import Action
+    from faceattend_tui.vision.pipeline import FaceEngine
+
+RecordsCommand = Callable[[argparse.Namespace, Settings], int]  # a command on the log, run by `run`
+
 EXIT_NOTHING = 3  # an export or report that selected nothing
 
 
 class CommandError(FaceattendError):
     """A command that cannot go on; its message is printed as one line."""
 
-    def __init__(self, message: str, code: int = EXIT_USAGE):
+    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
         super().__init__(message)
         self.code = code
 
@@ -58,7 +67,7 @@ def parse_date(text: str | None, flag: str) -> date | None:
 
 
 @contextlib.contextmanager
-def snapshot(settings: Settings) -> Iterator:
+def snapshot(settings: Settings) -> Iterator[Store]:
     """The log as it is now, read without the station's lock."""
     try:
         store = open_snapshot(settings.data, database=settings.database)
@@ -71,7 +80,7 @@ def snapshot(settings: Settings) -> Iterator:
 
 
 @contextlib.contextmanager
-def writable(settings: Settings, action: str | None = None) -> Iterator[Attendance]:
+def writable(settings: Settings, action: Action | None = None) -> Iterator[Attendance]:
     """The log to write to, for a staff member whose role may do `action` (asked here); refused, naming
     the holder, while a station runs."""
     try:
@@ -86,14 +95,19 @@ def writable(settings: Settings, action: str | None = None) -> Iterator[Attendan
         raise CommandError(error_text(exc)) from None
 
 
-def acting(store, action: str) -> str:
+def actor(attendance: Attendance) -> str:
+    """Who a command's changes are recorded for (`writable` always names someone)."""
+    return attendance.user or current_user()
+
+
+def acting(store: Store, action: Action) -> str:
     """The staff member to record for `action`, asked on the terminal or read from the environment."""
     from faceattend_tui.cli.staff import authorized
 
     return authorized(store, action, current_user())
 
 
-def run(command, args: argparse.Namespace, settings: Settings) -> int:
+def run(command: RecordsCommand, args: argparse.Namespace, settings: Settings) -> int:
     """Run a records command; its CommandError becomes one line on stderr and an exit code."""
     try:
         return command(args, settings)
@@ -143,8 +157,9 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
         if not report.sessions:
             raise CommandError(f"nothing to report: no session between {start} and {end}"
                                + (f" for group {args.group!r}" if args.group else ""), EXIT_NOTHING)
-        by = args.by or ("person" if args.format == "csv" else None)  # CSV: one kind of row; JSON: both
-        text = report_csv(report, not args.no_bom, by) if args.format == "csv" else report_json(report, store.now(), by)
+        by: str | None = args.by or ("person" if args.format == "csv" else None)  # CSV: one kind of row; JSON: both
+        text = report_csv(report, not args.no_bom, by or "person") if args.format == "csv" else \
+            report_json(report, store.now(), by)
     try:
         path = target or new_output(settings.exports_dir, report_name(start, end, report.group, args.format, by))
         write_output(path, text.encode("utf-8"))
@@ -154,7 +169,7 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def hours_report(args: argparse.Namespace, settings: Settings, start: date, end: date, target) -> int:
+def hours_report(args: argparse.Namespace, settings: Settings, start: date, end: date, target: Path | None) -> int:
     """Work mode's report: in, out and hours per person per day, and (JSON) per person over the period."""
     from faceattend_tui.attendance.hours import hours_between, hours_csv, hours_json
 
@@ -178,7 +193,7 @@ def hours_report(args: argparse.Namespace, settings: Settings, start: date, end:
 def report_name(start: date, end: date, group: str | None, fmt: str, by: str | None = None) -> str:
     """The default file name, saying the kind of rows (`by`; none: both); the group is made safe (no
     folders, bounded length)."""
-    kind = {"person": "_people", "session": "_sessions"}.get(by, "")
+    kind = {"person": "_people", "session": "_sessions"}.get(by or "", "")
     return f"report{kind}_{start}_{end}" + (f"_{slug(group, fallback='group')}" if group else "") + f".{fmt}"
 
 
@@ -204,7 +219,7 @@ def cmd_people_list(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def cmd_people_import(args: argparse.Namespace, settings: Settings, make_engine) -> int:
+def cmd_people_import(args: argparse.Namespace, settings: Settings, make_engine: Callable[[], FaceEngine]) -> int:
     from faceattend_tui.station.people import ImportOutcome, import_roster, plan_roster
 
     if not args.file.is_file():
@@ -231,7 +246,7 @@ def cmd_people_import(args: argparse.Namespace, settings: Settings, make_engine)
     return EXIT_OK
 
 
-def confirm(leaving: list) -> bool:
+def confirm(leaving: list[Person]) -> bool:
     """Ask before an import with --sync marks people as left; without a terminal, refuse (--yes says it)."""
     names = ", ".join(f"{p.id} {printable(p.name)}" for p in leaving[:10]) + (" ..." if len(leaving) > 10 else "")
     if not sys.stdin.isatty():
@@ -271,7 +286,7 @@ def cmd_people_restore(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def synced_out(attendance: Attendance) -> list:
+def synced_out(attendance: Attendance) -> list[Person]:
     """People still left whom an automatic sync (of an earlier version) marked left, not a person's action."""
     entries = attendance.store.audit_log()
     syncs = [e for e in entries if e.action == "people.sync" and e.details.get("removed")]
@@ -279,18 +294,18 @@ def synced_out(attendance: Attendance) -> list:
     times = [entry.time for entry in syncs]  # the others left at the very time of the sync
     removals = [(e.details.get("id"), e.time) for e in entries if e.action == "person.leave"]
 
-    def near(when, moments) -> bool:
+    def near(when: datetime, moments: list[datetime]) -> bool:
         return any(abs((when - t).total_seconds()) < 1 for t in moments)
 
-    def by_sync(person) -> bool:
-        if near(person.left_at, [t for i, t in removals if i == person.id]):
+    def by_sync(person: Person, left_at: datetime) -> bool:
+        if near(left_at, [t for i, t in removals if i == person.id]):
             return False  # someone removed them
-        return person.id in ids or near(person.left_at, times)
+        return person.id in ids or near(left_at, times)
 
-    return [p for p in attendance.people(include_left=True) if not p.active and p.left_at and by_sync(p)]
+    return [p for p in attendance.people(include_left=True) if not p.active and p.left_at and by_sync(p, p.left_at)]
 
 
-def share_templates(store, settings: Settings) -> None:
+def share_templates(store: Store, settings: Settings) -> None:
     """With a shared database, templates made here go to the other doors."""
     from faceattend_tui.station.shared_gallery import sync_gallery
 

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from faceattend_tui.attendance.export import in_zone, time_zone
 from faceattend_tui.attendance.models import plural, printable
 from faceattend_tui.attendance.session_edit import UNCHANGED, edit_session, void_session
 from faceattend_tui.attendance.store import NotFoundError
 from faceattend_tui.cli import EXIT_OK, say
-from faceattend_tui.cli.records import CommandError, parse_date, snapshot, writable
+from faceattend_tui.cli.records import CommandError, actor, parse_date, snapshot, writable
 from faceattend_tui.config import Settings
+
+if TYPE_CHECKING:
+    from faceattend_tui.cli import Command, Subparsers
 
 
 def cmd_sessions_list(args: argparse.Namespace, settings: Settings) -> int:
@@ -36,7 +41,7 @@ def cmd_sessions_list(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_sessions_void(args: argparse.Namespace, settings: Settings) -> int:
     with writable(settings, "void") as attendance:
         try:
-            session = void_session(attendance, args.session, args.reason or "", user=attendance.user)
+            session = void_session(attendance, args.session, args.reason or "", user=actor(attendance))
         except (NotFoundError, ValueError) as exc:
             raise CommandError(str(exc)) from None
     say(f"session {session.id} {printable(session.name)!r} voided: kept, and left out of reports "
@@ -50,7 +55,7 @@ def cmd_sessions_edit(args: argparse.Namespace, settings: Settings) -> int:
     name = UNCHANGED if args.name is None else args.name
     with writable(settings, "void") as attendance:
         try:
-            edit = edit_session(attendance, args.session, user=attendance.user, name=name, group=group,
+            edit = edit_session(attendance, args.session, user=actor(attendance), name=name, group=group,
                                 late_after=late)
         except (NotFoundError, ValueError) as exc:
             raise CommandError(str(exc)) from None
@@ -61,7 +66,8 @@ def cmd_sessions_edit(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def add_sessions_commands(sub, add_data, records_command) -> None:
+def add_sessions_commands(sub: Subparsers, add_data: Callable[[argparse.ArgumentParser], None],
+                          records_command: Callable[[str, str], Command]) -> None:
     p = sub.add_parser("sessions", help="past sessions: list, void a test session, edit a name, group or late-after")
     sessions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     q = sessions.add_parser("list", help="the sessions with their ids (voided ones with --voided)")

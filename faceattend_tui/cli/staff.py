@@ -10,6 +10,8 @@ import argparse
 import getpass
 import os
 import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from faceattend_tui.attendance.models import plural
 from faceattend_tui.attendance.security import MIN_PIN_LENGTH, Credentials, PinError
@@ -25,7 +27,7 @@ from faceattend_tui.attendance.staff import (
     staff_required,
 )
 from faceattend_tui.cli import EXIT_OK, say
-from faceattend_tui.cli.records import CommandError, writable
+from faceattend_tui.cli.records import CommandError, actor, writable
 from faceattend_tui.config import Settings
 
 STAFF_VARIABLE = "FACEATTEND_STAFF"
@@ -33,8 +35,13 @@ PIN_VARIABLE = "FACEATTEND_PIN"
 EXIT_REFUSED = 4  # a staff PIN was needed and not given, wrong, or the account's role may not
 RESET_PHRASE = "reset the pin"
 
+if TYPE_CHECKING:
+    from faceattend_tui.attendance import Store
+    from faceattend_tui.attendance.staff import Action
+    from faceattend_tui.cli import Command, Subparsers
 
-def credentials(store) -> Credentials | None:
+
+def credentials(store: Store) -> Credentials | None:
     """Who runs this command: from the environment, or asked on the terminal; None when nothing asks."""
     if not staff_required(store):
         return None
@@ -48,7 +55,7 @@ def credentials(store) -> Credentials | None:
     return Credentials(name, getpass.getpass("staff PIN: "))
 
 
-def authorized(store, action: str, fallback: str | None = None) -> str:
+def authorized(store: Store, action: Action, fallback: str | None = None) -> str:
     """The staff member to record for `action`; CommandError (exit 4) when refused."""
     try:
         return authorize(store, action, credentials(store), fallback)
@@ -79,7 +86,7 @@ def new_pin(whose: str) -> str:
 def cmd_staff_add(args: argparse.Namespace, settings: Settings) -> int:
     with writable(settings, "staff") as attendance:
         try:
-            account = add_account(attendance.store, args.name, args.role, new_pin(args.name), attendance.user)
+            account = add_account(attendance.store, args.name, args.role, new_pin(args.name), actor(attendance))
         except ValueError as exc:
             raise CommandError(str(exc)) from None
     say(f"staff account {account.name} added ({account.role})")
@@ -101,7 +108,7 @@ def cmd_staff_list(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_staff_remove(args: argparse.Namespace, settings: Settings) -> int:
     with writable(settings, "staff") as attendance:
         try:
-            account = remove_account(attendance.store, args.name, attendance.user)
+            account = remove_account(attendance.store, args.name, actor(attendance))
         except (LookupError, ValueError) as exc:
             raise CommandError(str(exc)) from None
         left = staff_required(attendance.store)
@@ -122,7 +129,7 @@ def cmd_staff_reset(args: argparse.Namespace, settings: Settings) -> int:
         if not args.yes and (not sys.stdin.isatty()
                              or input(f'type "{RESET_PHRASE}" to go on: ').strip().lower() != RESET_PHRASE):
             raise CommandError("not reset")
-        account = set_account_pin(store, args.name, new_pin(args.name), attendance.user, reset=True)
+        account = set_account_pin(store, args.name, new_pin(args.name), actor(attendance), reset=True)
     say(f"the PIN of {account.name} was reset")
     return EXIT_OK
 
@@ -144,7 +151,7 @@ def cmd_pin(args: argparse.Namespace, settings: Settings) -> int:
         if not staff_required(store):
             if args.clear:
                 raise CommandError("there is no staff PIN to clear")
-            account = add_account(store, LEGACY_ADMIN, "admin", new_pin(LEGACY_ADMIN), attendance.user)
+            account = add_account(store, LEGACY_ADMIN, "admin", new_pin(LEGACY_ADMIN), actor(attendance))
             say(f"staff PIN set: the admin account {account.name!r} (add others with: faceattend staff add)")
             return EXIT_OK
         name = authorized(store, "staff" if args.clear else "export")  # any role may change its own PIN
@@ -155,7 +162,7 @@ def cmd_pin(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def _clear(store, name: str) -> int:
+def _clear(store: Store, name: str) -> int:
     """No PIN from now on: only when one account is left, its own."""
     if len(accounts(store)) > 1:
         raise CommandError("there are several staff accounts: remove them with faceattend staff remove NAME")
@@ -175,7 +182,8 @@ def _reset_only(args: argparse.Namespace, settings: Settings) -> int:
     return cmd_staff_reset(args, settings)
 
 
-def add_staff_commands(sub, add_data, records_command) -> None:
+def add_staff_commands(sub: Subparsers, add_data: Callable[[argparse.ArgumentParser], None],
+                       records_command: Callable[[str, str], Command]) -> None:
     p = sub.add_parser("pin", help="change your own staff PIN (with no staff account yet: make the admin's)")
     add_data(p)
     p.add_argument("--clear", action="store_true", help="no PIN from now on (only with one account; asks its PIN)")

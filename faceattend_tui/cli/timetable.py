@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from faceattend_tui.attendance import Attendance
 from faceattend_tui.attendance.models import plural, printable
@@ -22,10 +24,16 @@ from faceattend_tui.cli import EXIT_OK, say
 from faceattend_tui.cli.records import CommandError, snapshot, writable
 from faceattend_tui.config import Settings
 
+if TYPE_CHECKING:
+    from faceattend_tui.attendance.timetable import Slot
+    from faceattend_tui.cli import Command, Subparsers
+
+T = TypeVar("T")
+
 TIMETABLE_SET = "timetable.set"  # the audit action of every change to the timetable
 
 
-def _read(path: Path, reader):
+def _read(path: Path, reader: Callable[[str, str], T]) -> T:
     try:
         return reader(read_file(path), str(path))
     except TimetableError as exc:
@@ -49,7 +57,7 @@ def cmd_timetable_import(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def unknown_groups(attendance: Attendance, slots) -> list[str]:
+def unknown_groups(attendance: Attendance, slots: list[Slot]) -> list[str]:
     known = set(attendance.groups())
     missing = sorted({s.group for s in slots if s.group and s.group not in known})
     return [f"nobody is in group {printable(g)!r} yet: its sessions cannot open until someone is" for g in missing]
@@ -96,7 +104,8 @@ def cmd_timetable_remove(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def add_timetable_commands(sub, add_data, records_command) -> None:
+def add_timetable_commands(sub: Subparsers, add_data: Callable[[argparse.ArgumentParser], None],
+                           records_command: Callable[[str, str], Command]) -> None:
     p = sub.add_parser("timetable", help="weekly slots that open and close sessions by themselves, and days off")
     timetable = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     q = timetable.add_parser("import", help="replace the timetable with a CSV: name,group,weekday,start,end,"

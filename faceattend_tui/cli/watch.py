@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from typing import TextIO
+from typing import Any, TextIO
 
 from faceattend_tui.attendance import LockedError, StoreError, acquire_lock, open_snapshot
 from faceattend_tui.attendance.export import ExportError, local_iso, time_zone
@@ -16,7 +16,7 @@ from faceattend_tui.attendance.tinystore import default_path
 from faceattend_tui.config import Settings
 from faceattend_tui.demo import DemoError, DemoSourceFactory, enroll_demo_roster
 from faceattend_tui.live import events as ev
-from faceattend_tui.live.worker import WorkerConfig, WorkerHandle
+from faceattend_tui.live.worker import SourceFactory, WorkerConfig, WorkerHandle
 
 
 @dataclass
@@ -67,7 +67,8 @@ def human_line(event: ev.Event) -> str:
 Who = tuple[str | None, str]  # (person id, or None where no log knows the folder; display name)
 
 
-def stamped(record: dict, when: datetime | float | None, zone: tzinfo | None, who: Who | None = None) -> dict:
+def stamped(record: dict[str, Any], when: datetime | float | None, zone: tzinfo | None,
+            who: Who | None = None) -> dict[str, Any]:
     """`record` with person_id and display_name (None for a line about no person) and `at`: the moment
     (epoch seconds, a datetime, or None for now) as ISO 8601 with its UTC offset, on the zone's clock."""
     if when is None:
@@ -93,7 +94,7 @@ class Naming:
     who: Callable[[str], Who]  # template folder -> (person id, display name)
     zone: tzinfo | None = None
 
-    def line(self, event: ev.Event) -> dict:
+    def line(self, event: ev.Event) -> dict[str, Any]:
         folder = ev.about_folder(event)
         return stamped(ev.as_json(event), getattr(event, "time", None), self.zone,
                        None if folder is None else self.who(folder))
@@ -125,7 +126,7 @@ def log_naming(settings: Settings) -> tuple[Naming, Callable[[], None]]:
 
 
 def worker_config(settings: Settings, options: WatchOptions) -> WorkerConfig:
-    named = {"demo": DemoSourceFactory(str(settings.data), loop=options.loop)}
+    named: dict[str, SourceFactory] = {"demo": DemoSourceFactory(str(settings.data), loop=options.loop)}
     return WorkerConfig(settings=settings, source=options.source, preview=options.preview,
                         realtime=options.realtime, loop=options.loop, named_sources=named)
 
@@ -170,7 +171,10 @@ def logged_names(settings: Settings) -> list[str] | None:
 def _watch(settings: Settings, options: WatchOptions, out: TextIO) -> int:
     handle = WorkerHandle(worker_config(settings, options))
     handle.start()
-    naming, reread = log_naming(settings) if options.json else (None, None)
+    naming: Naming | None = None
+    reread: Callable[[], None] | None = None
+    if options.json:
+        naming, reread = log_naming(settings)
     deadline = time.monotonic() + options.max_seconds if options.max_seconds else None
     failed = opened = False
     try:
@@ -178,7 +182,7 @@ def _watch(settings: Settings, options: WatchOptions, out: TextIO) -> int:
             for event in handle.poll(timeout=0.2):
                 failed |= is_failure(event)
                 opened |= event.kind == "camera-opened"
-                if naming is not None and isinstance(event, ev.GalleryLoaded):
+                if reread is not None and isinstance(event, ev.GalleryLoaded):
                     reread()  # someone was enrolled: the log may name them now
                 print(json.dumps(naming.line(event)) if naming else human_line(event), file=out, flush=True)
                 if ends_run(event):

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -34,12 +35,16 @@ from faceattend_tui.gallery.templates import (
 )
 from faceattend_tui.vision.identity import RecognizerId
 from faceattend_tui.vision.imageio import ImageError, decode_image, is_image_name, read_bytes
-from faceattend_tui.vision.pipeline import FaceEngine, largest
+from faceattend_tui.vision.pipeline import FaceEngine, FaceSearch, largest
+from faceattend_tui.vision.scrfd import Prepared
 
 CHECKPOINT_SECONDS = 5.0
 CHUNK = 32  # photos whose faces are found and embedded together
 LOADERS = min(8, os.cpu_count() or 2)  # threads reading and decoding photos
 WRITERS = 4  # threads writing template files
+
+Row = tuple[str, np.ndarray, dict[str, Any]]  # a photo's sha256, its template row and its sample record
+T = TypeVar("T")
 
 
 @dataclass
@@ -60,7 +65,7 @@ class Photo:
     key: str  # path relative to database_image, with forward slashes
     sha256: str = ""
     image: np.ndarray | None = None
-    first: object = None  # the detector's input for its first search, made on the loading thread
+    first: Prepared | None = None  # the detector's input for its first search, made on the loading thread
     error: str | None = None
 
 
@@ -96,13 +101,13 @@ def load_photo(photo: Photo, engine: FaceEngine | None = None) -> Photo:
 
 class Extractor:
     def __init__(self, engine: FaceEngine, images_dir: Path, tensors_dir: Path,
-                 progress: Callable[[int, int, str], None] | None = None):
+                 progress: Callable[[int, int, str], None] | None = None) -> None:
         self.engine = engine
         self.images_dir = images_dir
         self.tensors_dir = tensors_dir
         self.progress = progress or (lambda done, total, name: None)
         self.report = Report()
-        self.writes: list[Future] = []  # template files being written
+        self.writes: list[Future[None]] = []  # template files being written
 
     def run(self, force: bool = False) -> Report:
         with changing(self.tensors_dir, "faceattend extract"), ThreadPoolExecutor(WRITERS) as self.writer:
@@ -131,7 +136,7 @@ class Extractor:
         save_manifest(self.tensors_dir, manifest)
 
     def _starting_manifest(self, force: bool) -> Manifest:
-        rec = self.engine.recognizer
+        rec = self.engine.recognizer_model()
         fresh = Manifest(recognizer=RecognizerId(rec.name, rec.sha256, self.engine.embedder.dim))
         try:
             old = load_manifest(self.tensors_dir)
@@ -159,7 +164,7 @@ class Extractor:
             entry.samples = []
             entry.stale = True
 
-    def _retire_unknown_files(self, people: dict, manifest: Manifest) -> None:
+    def _retire_unknown_files(self, people: dict[str, list[Path]], manifest: Manifest) -> None:
         """Seed-era or foreign .npy files: moved to legacy/ when we rebuild that person, else left."""
         if not self.tensors_dir.is_dir():
             return
@@ -173,16 +178,16 @@ class Extractor:
             else:
                 self.report.skipped.append(f"{path}: no photos in {self.images_dir} to rebuild it from; ignored")
 
-    def _drop_removed(self, people: dict, manifest: Manifest) -> None:
+    def _drop_removed(self, people: dict[str, list[Path]], manifest: Manifest) -> None:
         for name in sorted(set(manifest.people) - set(people)):
             (self.tensors_dir / f"{name}.npy").unlink(missing_ok=True)
             del manifest.people[name]
             self.report.removed.append(name)
 
-    def _extract_all(self, people: dict, photos: list[Photo], manifest: Manifest) -> None:
+    def _extract_all(self, people: dict[str, list[Path]], photos: list[Photo], manifest: Manifest) -> None:
         reusable = {name: self._reusable_rows(name, manifest) for name in people}
         todo = [p for p in photos if p.key not in reusable[p.person]]
-        fresh: dict[str, dict[str, tuple]] = {name: {} for name in people}
+        fresh: dict[str, dict[str, Row]] = {name: {} for name in people}
         if todo:
             self.engine.warm_up_photos()
         last_save = time.monotonic()
@@ -209,7 +214,7 @@ class Extractor:
     def _loaded(self, todo: list[Photo]) -> Iterator[Photo]:
         """The photos read and decoded on threads, in order, a bounded number ahead of their use."""
         with ThreadPoolExecutor(max_workers=LOADERS) as pool:
-            ahead: deque = deque()
+            ahead: deque[Future[Photo]] = deque()
             for photo in todo:
                 ahead.append(pool.submit(load_photo, photo, self.engine))
                 if len(ahead) >= 2 * CHUNK:
@@ -217,7 +222,7 @@ class Extractor:
             while ahead:
                 yield ahead.popleft().result()
 
-    def _reusable_rows(self, name: str, manifest: Manifest) -> dict[str, tuple]:
+    def _reusable_rows(self, name: str, manifest: Manifest) -> dict[str, Row]:
         """Rows whose source photo is unchanged: key -> (sha256, row, sample record)."""
         entry = manifest.people.get(name)
         if not entry or entry.stale or not entry.samples:
@@ -235,21 +240,23 @@ class Extractor:
         if len(rows) != len(samples):
             self.report.notes.append(f"{path}: {len(rows)} rows for {len(samples)} photos; re-extracting {name}")
             return {}
-        reusable = {}
+        reusable: dict[str, Row] = {}
         for sample, row in zip(samples, rows, strict=True):
             source = self.images_dir / sample["image"]
             if source.is_file() and _sha256(source) == sample["sha256"]:
                 reusable[sample["image"]] = (sample["sha256"], row, sample)
         return reusable
 
-    def _embed_photos(self, photos: list[Photo]) -> list[tuple | None]:
+    def _embed_photos(self, photos: list[Photo]) -> list[Row | None]:
         """(sha256, row, sample record) per photo, or None; the photos' faces are found and embedded together."""
         readable = [p for p in photos if not p.error]
-        found = self.engine.search_many([p.image for p in readable], first=[p.first for p in readable])
+        images = [_decoded(p) for p in readable]
+        found = self.engine.search_many(images, first=[p.first for p in readable])
         searches = dict(zip(map(id, readable), found, strict=True))
-        chosen = [(p.image, largest(searches[id(p)].faces)) for p in readable if searches[id(p)].faces]
+        chosen = [(image, face) for p, image in zip(readable, images, strict=True)
+                  if (face := largest(searches[id(p)].faces)) is not None]
         embedded = iter(self.engine.embed_many(chosen, flip=TEMPLATE_FLIP))
-        results = []
+        results: list[Row | None] = []
         for photo in photos:
             if photo.error:
                 self.report.skipped.append(photo.error)
@@ -260,12 +267,12 @@ class Extractor:
             photo.image = photo.first = None  # the decoded picture is not needed any more
         return results
 
-    def _row(self, photo: Photo, search, row) -> tuple | None:
-        if row is None:
+    def _row(self, photo: Photo, search: FaceSearch, row: np.ndarray | None) -> Row | None:
+        face = largest(search.faces)
+        if row is None or face is None:  # a row comes only with a face
             why = f" ({self.engine.rule.why_not(search.refused)})" if search.refused else ""
             self.report.skipped.append(f"{photo.path}: no usable face found{why}")
             return None
-        face = largest(search.faces)
         if len(search.faces) > 1:
             self.report.notes.append(f"{photo.path}: {len(search.faces)} faces, took the largest")
         self.report.extracted += 1
@@ -273,8 +280,10 @@ class Extractor:
                   "score": round(face.score, 4), "faces": len(search.faces)}
         return photo.sha256, row, sample
 
-    def _save(self, name: str, files: list[Path], reusable: dict, fresh: dict, manifest: Manifest) -> None:
-        rows, samples = [], []
+    def _save(self, name: str, files: list[Path], reusable: dict[str, dict[str, Row]], fresh: dict[str, dict[str, Row]],
+              manifest: Manifest) -> None:
+        rows: list[np.ndarray] = []
+        samples: list[dict[str, Any]] = []
         for path in files:
             key = path.relative_to(self.images_dir).as_posix()
             found = fresh[name].get(key) or reusable[name].get(key)
@@ -303,8 +312,8 @@ class Extractor:
         self.report.notes.append(f"{name}: no usable photo; not enrolled")
 
 
-def _chunks(items: Iterable, size: int) -> Iterator[list]:
-    chunk = []
+def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    chunk: list[T] = []
     for item in items:
         chunk.append(item)
         if len(chunk) == size:
@@ -312,6 +321,12 @@ def _chunks(items: Iterable, size: int) -> Iterator[list]:
             chunk = []
     if chunk:
         yield chunk
+
+
+def _decoded(photo: Photo) -> np.ndarray:
+    """The picture of a photo loaded without an error."""
+    assert photo.image is not None  # load_photo sets the image or the error
+    return photo.image
 
 
 def _sha256(path: Path) -> str:

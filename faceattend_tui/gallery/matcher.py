@@ -12,6 +12,7 @@ exact search on real face embeddings among a million templates.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -39,7 +40,7 @@ class Match:
     candidate: str | None  # the best person even when below the threshold
     score: float | None = field(default=None)  # what met the threshold: similarity less the impostor excess
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.score is None:
             object.__setattr__(self, "score", self.similarity)
 
@@ -47,7 +48,7 @@ class Match:
 class Gallery:
     """Templates of all people as one (N, D) matrix with an owner index per row."""
 
-    def __init__(self, names: list[str], templates: np.ndarray, owners: np.ndarray):
+    def __init__(self, names: list[str], templates: np.ndarray, owners: np.ndarray) -> None:
         self.names = list(names)
         self.templates = np.ascontiguousarray(templates, dtype=np.float32)
         self.owners = np.asarray(owners, dtype=np.int32)
@@ -141,7 +142,8 @@ class Gallery:
         template_level = self.impostor_stats(norm.k).levels(best, self._impostors)
         return best, sims, norm.adjust(sims, probe_level, template_level)
 
-    def _nearest(self, queries: np.ndarray, k: int, own: np.ndarray | None = None):
+    def _nearest(self, queries: np.ndarray, k: int,
+                 own: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
         """Best template, its cosine, and (values, ids) of the k most similar people but `own`, per query.
 
         `own` defaults to the best template's owner. Above the limit, people are ranked by their
@@ -167,7 +169,9 @@ class Gallery:
 
     def _impostors(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The k nearest other people of the given template rows, searched like a query."""
-        return self._nearest(self.templates[rows], self._stats.k, own=self.owners[rows])[2]
+        stats = self._stats
+        assert stats is not None  # asked for only while `impostor_stats` fills the statistics
+        return self._nearest(self.templates[rows], stats.k, own=self.owners[rows])[2]
 
     def add_person(self, name: str, rows: np.ndarray) -> None:
         """Enroll someone (or add templates to someone enrolled), updating the impostor statistics.
@@ -203,7 +207,7 @@ class Gallery:
             self._stats.remove_person(person, keep)
         return True
 
-    def _update_index(self, change) -> None:
+    def _update_index(self, change: Callable[[RowIndex], None]) -> None:
         """Apply a change to the index, if there is one; a gallery back under the limit drops it."""
         if self._index is None:
             return

@@ -46,7 +46,8 @@ class CohortNorm:
         return (np.asarray(best, np.float64) - self.weight * excess).astype(np.float32)
 
 
-DEFAULT_NORM = CohortNorm.from_settings(Settings())
+_DEFAULTS = Settings()
+DEFAULT_NORM = CohortNorm(_DEFAULTS.cohort_k, _DEFAULTS.cohort_floor, _DEFAULTS.cohort_weight)  # the settings' own
 
 
 def person_scores(scores: np.ndarray, owners: np.ndarray, people: int) -> np.ndarray:

@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -45,18 +46,18 @@ class GalleryError(FaceattendError):
 class Entry:
     """One person's folder in the manifest: the photo behind each row of `<name>.npy`, and that file's hash."""
 
-    samples: list[dict] = field(default_factory=list)  # {"image", "sha256", ...} per row, in row order
+    samples: list[dict[str, Any]] = field(default_factory=list)  # {"image", "sha256", ...} per row, in row order
     npy_sha256: str | None = None
     stale: bool = False  # an interrupted rebuild: maybe another model's rows, not yet redone
 
     @classmethod
-    def from_dict(cls, data: dict) -> Entry:
+    def from_dict(cls, data: dict[str, Any]) -> Entry:
         """An entry `entry_problem` has accepted."""
         return cls(samples=list(data.get("samples", [])), npy_sha256=data.get("npy_sha256"),
                    stale=bool(data.get("stale")))
 
-    def to_dict(self) -> dict:
-        data: dict = {"samples": self.samples}
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"samples": self.samples}
         if self.npy_sha256 is not None:
             data["npy_sha256"] = self.npy_sha256
         if self.stale:
@@ -69,7 +70,7 @@ class Manifest:
     recognizer: RecognizerId | None = None  # None: not recorded yet
     people: dict[str, Entry] = field(default_factory=dict)  # folder name -> its entry
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"format": FORMAT, "recognizer": self.recognizer.to_dict() if self.recognizer else {},
                 "people": {name: entry.to_dict() for name, entry in self.people.items()}}
 
@@ -117,7 +118,7 @@ def safe_name(name: str) -> bool:
             and not name.startswith(".") and name == name.strip())
 
 
-def safe_relative(path: str) -> bool:
+def safe_relative(path: object) -> bool:
     """A path inside database_image/ (relative, no parent steps)."""
     if not isinstance(path, str) or path.startswith("/") or "\\" in path or "\x00" in path:
         return False
@@ -125,7 +126,7 @@ def safe_relative(path: str) -> bool:
     return bool(parts) and ".." not in parts
 
 
-def entry_problem(name: str, entry) -> str | None:
+def entry_problem(name: str, entry: object) -> str | None:
     """Why a manifest entry cannot be trusted, or None."""
     if not safe_name(name):
         return "is not a usable folder name"
@@ -216,7 +217,8 @@ def move_to_legacy(folder: Path, path: Path) -> Path:
     return target
 
 
-def load_gallery(folder: Path, recognizer_sha256: str, dim: int, previous: Gallery | None = None):
+def load_gallery(folder: Path, recognizer_sha256: str, dim: int,
+                 previous: Gallery | None = None) -> tuple[Gallery, list[str]]:
     """The enrolled templates as a Gallery, plus one warning line per file that was left out.
 
     Templates from another recogniser are refused as a whole: mixing models gives wrong names.
@@ -259,7 +261,10 @@ def load_gallery(folder: Path, recognizer_sha256: str, dim: int, previous: Galle
     for path in files:
         if path.stem not in manifest.people:
             warnings.append(f"{path}: not in the manifest (seed-era or foreign); ignored")
-    gallery = Gallery.from_people(people, dim) if kept is None else apply_changes(previous, kept, people)
+    if kept is None or previous is None:  # kept is None without a previous gallery
+        gallery = Gallery.from_people(people, dim)
+    else:
+        gallery = apply_changes(previous, kept, people)
     gallery.sources = {name: sources[name] for name in gallery.names}  # before prepare_index: its name uses them
     if kept is None:
         prepare_index(gallery, folder, recognizer_sha256)

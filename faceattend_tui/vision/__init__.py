@@ -1,1 +1,3 @@
 """Detection, alignment and embedding with ONNX Runtime."""
+
+from __future__ import annotations

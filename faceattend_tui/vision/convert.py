@@ -27,7 +27,8 @@ MIN_COSINE = 0.999
 INSTALL_HINT = "pip install 'faceattend[convert]'"
 
 
-def convert(weight: Path, network: str = "r100", out: Path | None = None, log: Callable = print) -> dict:
+def convert(weight: Path, network: str = "r100", out: Path | None = None,
+            log: Callable[[str], None] = print) -> dict[str, Any]:
     """Build `network`, load `weight` into it, export ONNX to `out` and verify it; returns a report."""
     weight = Path(weight)
     out = Path(out) if out is not None else weight.with_suffix(".onnx")
@@ -81,7 +82,7 @@ def import_torch(weight: Path) -> Any:
     return torch
 
 
-def read_state_dict(weight: Path, torch: Any) -> dict:
+def read_state_dict(weight: Path, torch: Any) -> dict[str, Any]:
     """The checkpoint's tensors by name, unwrapped and without a DataParallel "module." prefix."""
     try:
         data = torch.load(weight, map_location="cpu", weights_only=True)
@@ -110,7 +111,7 @@ def strip_prefix(key: str) -> str:
     return key[len("module.") :] if key.startswith("module.") else key
 
 
-def fit_state_dict(model: Any, state: dict, weight: Path, network: str) -> None:
+def fit_state_dict(model: Any, state: dict[str, Any], weight: Path, network: str) -> None:
     """Load `state` strictly, first explaining in one line any key or shape mismatch."""
     expected = model.state_dict()
     # Checkpoints from older PyTorch lack num_batches_tracked; load_state_dict fills it in.
@@ -124,7 +125,7 @@ def fit_state_dict(model: Any, state: dict, weight: Path, network: str) -> None:
     model.load_state_dict(state, strict=True)
 
 
-def guess_hint(state: dict, network: str) -> str:
+def guess_hint(state: dict[str, Any], network: str) -> str:
     """A suggestion of the network whose blocks per stage match the checkpoint's keys."""
     from faceattend_tui.vision.iresnet import LAYERS
 
@@ -137,7 +138,7 @@ def guess_hint(state: dict, network: str) -> str:
     return ""
 
 
-def block_counts(state: dict) -> tuple[int, ...]:
+def block_counts(state: dict[str, Any]) -> tuple[int, ...]:
     """Blocks per stage (layer1..layer4) as seen in the state dict's key names."""
     found: dict[int, set[int]] = {i: set() for i in range(1, 5)}
     for key in state:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from faceattend_tui.vision.align import CROP_SIZE
-from faceattend_tui.vision.runtime import ModelError
+from faceattend_tui.vision.runtime import ModelError, Session
 from faceattend_tui.vision.shapes import BATCHES, run_padded, up_to
 
 
-def check_signature(session, path: str) -> int:
+def check_signature(session: Session, path: str) -> int:
     """The embedding size of a recogniser, refusing models that do not fit the role."""
     inputs, outputs = session.get_inputs(), session.get_outputs()
     if len(inputs) != 1 or len(outputs) < 1:
@@ -40,7 +40,7 @@ def to_blob(crops: np.ndarray) -> np.ndarray:
 class ArcFaceEmbedder:
     """Runs crops through the recogniser in batches; falls back to one at a time for batch-1 exports."""
 
-    def __init__(self, session, path: str = "recognizer", batch_size: int = 32):
+    def __init__(self, session: Session, path: str = "recognizer", batch_size: int = 32) -> None:
         self.session = session
         self.dim = check_signature(session, path)
         self.input_name = session.get_inputs()[0].name

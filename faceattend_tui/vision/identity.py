@@ -7,6 +7,7 @@ records it (gallery): templates are only used by the recogniser that made them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -16,13 +17,13 @@ class RecognizerId:
     dim: int | None = None  # each is None only where a hand-written manifest leaves it out
 
     @classmethod
-    def from_dict(cls, data: dict | None) -> RecognizerId | None:
+    def from_dict(cls, data: dict[str, Any] | None) -> RecognizerId | None:
         """The manifest's `"recognizer"` object; None when it is missing or empty."""
         if not data:
             return None
         return cls(name=data.get("name"), sha256=data.get("sha256"), dim=data.get("dim"))
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The same object again: the keys it had, in the order they are written."""
         return {key: value for key, value in (("name", self.name), ("sha256", self.sha256), ("dim", self.dim))
                 if value is not None}

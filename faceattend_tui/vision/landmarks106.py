@@ -15,11 +15,13 @@ The layout of the 106 points is in `layout106`.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 
 from faceattend_tui.vision.layout106 import POINTS
-from faceattend_tui.vision.runtime import ModelError, RuntimeOptions
+from faceattend_tui.vision.runtime import ModelError, RuntimeOptions, Session
 from faceattend_tui.vision.sessions import open_model
 from faceattend_tui.vision.shapes import LANDMARK_BATCHES, run_padded
 from faceattend_tui.vision.types import Face
@@ -28,7 +30,7 @@ INPUT_SIZE = 192
 CROP_SCALE = 1.5  # crop side / longer side of the detector's box
 
 
-def check_signature(session, path: str) -> None:
+def check_signature(session: Session, path: str) -> None:
     """Refuse a model that is not one Nx3x192x192 image in, one (N, 212) point table out."""
     inputs, outputs = session.get_inputs(), session.get_outputs()
     if len(inputs) != 1 or len(outputs) != 1:
@@ -87,7 +89,7 @@ def decode(output: np.ndarray, matrices: np.ndarray) -> np.ndarray:
 class Landmarks106:
     """Runs the 106-point model on the faces it is given, all in one batch."""
 
-    def __init__(self, session, path: str = "landmarks"):
+    def __init__(self, session: Session, path: str = "landmarks") -> None:
         check_signature(session, path)
         self.session = session
         self.path = path
@@ -120,9 +122,10 @@ class Landmarks106:
         return self.session.run(None, {self.input_name: blob})[0]
 
 
-def load(path, options: RuntimeOptions, static_shapes: str = "off") -> Landmarks106:
+def load(path: Path, options: RuntimeOptions, static_shapes: str = "off") -> Landmarks106:
     """The landmark model from a file, on a session built like every other one."""
-    model = Landmarks106(open_model(path, options, static_shapes), str(path))
-    if model.session.static:
+    sessions = open_model(path, options, static_shapes)
+    model = Landmarks106(sessions, str(path))
+    if sessions.static:
         model.use_static()
     return model

@@ -9,7 +9,7 @@ import numpy as np
 
 
 def resize_into(image: np.ndarray, width: int, height: int, pad: float = 0.0, center: bool = False,
-                canvas_size: tuple[int, int] | None = None):
+                canvas_size: tuple[int, int] | None = None) -> tuple[np.ndarray, float, tuple[int, int]]:
     """Resize keeping the aspect ratio to fit (height, width) and pad to that size, or to the larger
     `canvas_size` (height, width) when given (a fixed input shape; the extra rows and columns go
     bottom-right).

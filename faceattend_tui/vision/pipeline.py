@@ -14,10 +14,13 @@ from faceattend_tui.vision import landmarks106, scrfd, yolov5face
 from faceattend_tui.vision.align import align_face
 from faceattend_tui.vision.embedder import ArcFaceEmbedder
 from faceattend_tui.vision.models import model_sha256, resolve_model
-from faceattend_tui.vision.runtime import RuntimeOptions, session_device
+from faceattend_tui.vision.runtime import ModelError, RuntimeOptions, session_device
 from faceattend_tui.vision.sessions import open_model
-from faceattend_tui.vision.shapes import BATCHES, PHOTO_CANVASES, ShapeSessions, WarmUp, warm_all
+from faceattend_tui.vision.shapes import BATCHES, PHOTO_CANVASES, Shape, ShapeSessions, WarmUp, warm_all
 from faceattend_tui.vision.types import Face
+
+Detector = scrfd.ScrfdDetector | yolov5face.Yolov5FaceDetector
+Model = Detector | ArcFaceEmbedder | landmarks106.Landmarks106  # the models that run on sessions
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,7 @@ class ModelInfo:
 
 
 def load_detector(path: Path, options: RuntimeOptions, size: int = 640, score_threshold: float = 0.5,
-                  static_shapes: str = "off"):
+                  static_shapes: str = "off") -> Detector:
     """An SCRFD or YOLOv5-face detector, chosen by the model's outputs."""
     session = open_model(path, options, static_shapes)
     canvases = tuple(sorted({*PHOTO_CANVASES, size})) if session.static else None
@@ -64,8 +67,9 @@ def load_detector(path: Path, options: RuntimeOptions, size: int = 640, score_th
 class FaceEngine:
     """Detection, alignment and embedding; the one place the rest of the code asks for faces."""
 
-    def __init__(self, detector, embedder: ArcFaceEmbedder, recognizer: ModelInfo | None = None,
-                 notes: list[str] | None = None, rule: FaceRule | None = None, landmarks=None):
+    def __init__(self, detector: Detector, embedder: ArcFaceEmbedder, recognizer: ModelInfo | None = None,
+                 notes: list[str] | None = None, rule: FaceRule | None = None,
+                 landmarks: landmarks106.Landmarks106 | None = None) -> None:
         self.detector = detector
         self.embedder = embedder
         self.recognizer = recognizer
@@ -82,8 +86,9 @@ class FaceEngine:
         det_path = resolve_model(settings.detector, settings.data, log)
         rec_path = resolve_model(settings.recognizer, settings.data, log)
         detector = load_detector(det_path, options, settings.det_size, settings.det_threshold, static)
-        embedder = ArcFaceEmbedder(open_model(rec_path, options, static), str(rec_path))
-        if embedder.session.static:
+        rec_sessions = open_model(rec_path, options, static)
+        embedder = ArcFaceEmbedder(rec_sessions, str(rec_path))
+        if rec_sessions.static:
             embedder.use_static()
         info = ModelInfo(settings.recognizer, rec_path, model_sha256(settings.recognizer, rec_path))
         rule = FaceRule(settings.enroll_min_score, settings.enroll_min_face)
@@ -93,6 +98,12 @@ class FaceEngine:
         engine = cls(detector, embedder, info, options.notes, rule, landmarks)
         engine.frame_batch = max(settings.max_embeds_per_frame, CAPTURE_BATCH)
         return engine
+
+    def recognizer_model(self) -> ModelInfo:
+        """The recogniser model the engine runs (`from_settings` always names it)."""
+        if self.recognizer is None:
+            raise ModelError("the face engine does not name its recogniser model")
+        return self.recognizer
 
     @property
     def device(self) -> str:
@@ -110,7 +121,8 @@ class FaceEngine:
 
     def warm_up_frames(self) -> WarmUp:
         """Run once every shape live frames meet: the detector, batches of up to `frame_batch` faces, landmarks."""
-        plan = [(self.detector, self.detector.frame_shapes()), (self.embedder, self.embedder.shapes(self.frame_batch))]
+        plan: list[tuple[Model, list[Shape]]] = [(self.detector, self.detector.frame_shapes()),
+                                                 (self.embedder, self.embedder.shapes(self.frame_batch))]
         if self.landmarks is not None:
             plan.append((self.landmarks, self.landmarks.shapes()))
         return _warm(plan)
@@ -139,16 +151,18 @@ class FaceEngine:
         """As detect_thorough, keeping only faces that pass `rule` (default: the enrollment rule)."""
         return self.search_many([image], rule)[0]
 
-    def first_look(self, image: np.ndarray):
+    def first_look(self, image: np.ndarray) -> scrfd.Prepared | None:
         """The detector's input for a photo's first search (thread-safe: made where the photo is decoded)."""
-        prepare = getattr(self.detector, "prepare", None)
-        return prepare(image, native_size(image.shape, self.detector.size)) if prepare else None
+        if not isinstance(self.detector, scrfd.ScrfdDetector):  # only SCRFD prepares its input apart
+            return None
+        return self.detector.prepare(image, native_size(image.shape, self.detector.size))
 
     def search_many(self, images: list[np.ndarray], rule: FaceRule | None = None,
-                    first: list | None = None) -> list[FaceSearch]:
+                    first: list[scrfd.Prepared | None] | None = None) -> list[FaceSearch]:
         """search_faces for several photos, each retry's detections batched across the photos still without a
         face; `first`: their `first_look`s, when already made."""
         rule = rule or self.rule
+        prepared = _every_one(first)
         found: list[FaceSearch | None] = [None] * len(images)
         refused: list[Face | None] = [None] * len(images)
         pending = list(range(len(images)))
@@ -156,8 +170,8 @@ class FaceEngine:
             if not pending:
                 break
             sizes = [native_size(images[i].shape, self.detector.size) if size == NATIVE else size for i in pending]
-            if size == NATIVE and first and None not in first:
-                detected = self.detector.detect_many([images[i] for i in pending], threshold, sizes, prepared=first)
+            if size == NATIVE and prepared and isinstance(self.detector, scrfd.ScrfdDetector):
+                detected = self.detector.detect_many([images[i] for i in pending], threshold, sizes, prepared=prepared)
             else:
                 detected = self._detect_padded([images[i] for i in pending], pad, sizes, threshold)
             still = []
@@ -166,7 +180,8 @@ class FaceEngine:
                 if accepted:
                     found[i] = FaceSearch(accepted)
                     continue
-                refused[i] = max([*faces, *([refused[i]] if refused[i] else [])], key=lambda f: f.score, default=None)
+                earlier = refused[i]
+                refused[i] = max([*faces, *([earlier] if earlier else [])], key=lambda f: f.score, default=None)
                 still.append(i)
             pending = still
         return [search or FaceSearch([], refused[i]) for i, search in enumerate(found)]
@@ -194,7 +209,13 @@ class FaceEngine:
         return self.embedder.embed([align_face(image, face.landmarks) for image, face in pairs], flip=flip)
 
 
-def _warm(plan: list[tuple[object, list[tuple]]]) -> WarmUp:
+def _every_one(first: list[scrfd.Prepared | None] | None) -> list[scrfd.Prepared] | None:
+    """The first looks when every photo has one, else None."""
+    made = [p for p in first or () if p is not None]
+    return made if first and len(made) == len(first) else None
+
+
+def _warm(plan: list[tuple[Model, list[Shape]]]) -> WarmUp:
     return warm_all([(model.session, shapes) for model, shapes in plan if isinstance(model.session, ShapeSessions)])
 
 
@@ -202,7 +223,7 @@ CAPTURE_BATCH = 2  # an enrollment sample: the face and its mirror image
 NATIVE = -1  # detect at the photo's own size (no upscaling), within the detector's limit
 
 
-def native_size(shape, limit: int) -> int:
+def native_size(shape: tuple[int, ...], limit: int) -> int:
     return int(min(limit, max(160, -(-max(shape[:2]) // 32) * 32)))
 
 
@@ -222,7 +243,7 @@ def largest(faces: list[Face]) -> Face | None:
     return max(faces, key=lambda f: f.area, default=None)
 
 
-def central(faces: list[Face], shape) -> Face | None:
+def central(faces: list[Face], shape: tuple[int, ...]) -> Face | None:
     """The face nearest the image centre, ties to the larger (for tightly cropped photos)."""
     if not faces:
         return None

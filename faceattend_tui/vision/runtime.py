@@ -13,9 +13,13 @@ import io
 import os
 import shutil
 import subprocess
+import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
+import numpy as np
 import onnxruntime as ort
 
 from faceattend_tui.config import DEVICES
@@ -27,6 +31,28 @@ CPU = "CPUExecutionProvider"
 
 class ModelError(VisionError):
     """A model file that is missing, unreadable or of the wrong shape for its role."""
+
+
+class NodeArg(Protocol):
+    """A model's input or output as ONNX Runtime describes it."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def shape(self) -> list[int | str | None]: ...  # a number, a symbolic name or None (unknown) per dimension
+
+
+class Session(Protocol):
+    """What the models use of an onnxruntime.InferenceSession (or of a stand-in for one)."""
+
+    def get_inputs(self) -> Sequence[NodeArg]: ...
+
+    def get_outputs(self) -> Sequence[NodeArg]: ...
+
+    def get_providers(self) -> list[str]: ...
+
+    def run(self, output_names: list[str] | None, feeds: Mapping[str, np.ndarray]) -> list[np.ndarray]: ...
 
 
 @dataclass
@@ -65,7 +91,7 @@ def cuda_problem() -> str | None:
 def nvidia_driver() -> bool:
     """Whether the NVIDIA driver's CUDA library loads (it comes with the driver, not with CUDA)."""
     try:
-        if os.name == "nt":
+        if sys.platform == "win32":
             ctypes.WinDLL("nvcuda.dll")
         else:
             ctypes.CDLL("libcuda.so.1")
@@ -120,7 +146,7 @@ def choose_providers(options: RuntimeOptions) -> list[str]:
     return [CPU]
 
 
-def make_session(path: Path, options: RuntimeOptions) -> ort.InferenceSession:
+def make_session(path: Path, options: RuntimeOptions) -> Session:
     """An inference session for one model file, with a clear error for a bad file."""
     path = Path(path)
     if not path.is_file():
@@ -151,7 +177,7 @@ def session_options(options: RuntimeOptions) -> ort.SessionOptions:
     return so
 
 
-def session_device(session: ort.InferenceSession) -> str:
+def session_device(session: Session) -> str:
     return "cuda" if CUDA in session.get_providers() else "cpu"
 
 

@@ -15,7 +15,7 @@ from faceattend_tui.vision.ops import (
     resize_into,
     to_nchw,
 )
-from faceattend_tui.vision.runtime import ModelError
+from faceattend_tui.vision.runtime import ModelError, Session
 from faceattend_tui.vision.shapes import PHOTO_BATCH, square_canvas
 from faceattend_tui.vision.types import Face, suppress_to_faces
 
@@ -27,8 +27,9 @@ def output_order(names: list[str]) -> list[int]:
 
     Exports name them score_8, bbox_8, kps_8, ...; unnamed exports keep that order already.
     """
-    parsed = [re.fullmatch(r"(score|bbox|kps)_(\d+)", n) for n in names]
-    if not all(parsed):
+    found = [re.fullmatch(r"(score|bbox|kps)_(\d+)", n) for n in names]
+    parsed = [m for m in found if m is not None]
+    if len(parsed) < len(found):
         return list(range(len(names)))
     rank = {"score": 0, "bbox": 1, "kps": 2}
     keys = [(rank[m.group(1)], int(m.group(2))) for m in parsed]
@@ -91,8 +92,8 @@ class ScrfdDetector:
 
     kind = "scrfd"
 
-    def __init__(self, session, path: str = "scrfd", size: int = 640, score_threshold: float = 0.5,
-                 iou_threshold: float = 0.4, canvases: tuple[int, ...] | None = None):
+    def __init__(self, session: Session, path: str = "scrfd", size: int = 640, score_threshold: float = 0.5,
+                 iou_threshold: float = 0.4, canvases: tuple[int, ...] | None = None) -> None:
         self.session = session
         self.input_name = session.get_inputs()[0].name
         outputs = [o.name for o in session.get_outputs()]
@@ -100,16 +101,19 @@ class ScrfdDetector:
         order = output_order(outputs)
         self.output_names = [outputs[i] for i in order]
         shape = session.get_inputs()[0].shape
-        fixed = shape[2:] if all(isinstance(v, int) for v in shape[2:]) else None
-        self.fixed_size = tuple(fixed) if fixed else None  # (height, width) for fixed-size exports
+        sides = shape[2:]
+        # (height, width) for fixed-size exports
+        self.fixed_size = (sides[0], sides[1]) if len(sides) == 2 and isinstance(sides[0], int) and isinstance(
+            sides[1], int) else None
         # (N, anchors, k) outputs keep images apart, so several can go in one run
         self.batched = shape[0] != 1 and all(len(o.shape) == 3 for o in session.get_outputs())
         self.size = size
         self.score_threshold = score_threshold
         self.iou_threshold = iou_threshold
         self.canvases = tuple(sorted(set(canvases))) if canvases else None
+        self._buffer: np.ndarray | None = None  # the input of the last batch, reused while its shape holds
 
-    def input_size(self, image_shape, size: int | None) -> tuple[int, int]:
+    def input_size(self, image_shape: tuple[int, ...], size: int | None) -> tuple[int, int]:
         if self.fixed_size:
             return self.fixed_size
         return fit_size(image_shape[0], image_shape[1], size or self.size)
@@ -147,7 +151,7 @@ class ScrfdDetector:
             return [self.detect(image, threshold, size) for image, size in zip(images, sizes, strict=True)]
         prepared = prepared or [self.prepare(image, size) for image, size in zip(images, sizes, strict=True)]
         found: list[list[Face]] = [[] for _ in images]
-        groups: dict[tuple, list[int]] = {}
+        groups: dict[tuple[int, ...], list[int]] = {}
         for i, p in enumerate(prepared):
             groups.setdefault(p.shape, []).append(i)
         for members in groups.values():
@@ -167,9 +171,9 @@ class ScrfdDetector:
         raw = self.session.run(self.output_names, {self.input_name: batch})
         return [[r[i] for r in raw] for i in range(len(blobs))]
 
-    def _batch_buffer(self, shape: tuple) -> np.ndarray:
+    def _batch_buffer(self, shape: tuple[int, ...]) -> np.ndarray:
         """One reusable input buffer per batch shape (a batch of big photos is tens of megabytes)."""
-        if getattr(self, "_buffer", None) is None or self._buffer.shape != shape:
+        if self._buffer is None or self._buffer.shape != shape:
             self._buffer = np.empty(shape, np.float32)
         return self._buffer
 

@@ -9,7 +9,9 @@ when it is made; a model that cannot be captured (a node left on the CPU) runs p
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import onnxruntime as ort
@@ -17,14 +19,19 @@ import onnxruntime as ort
 from faceattend_tui.vision.runtime import (
     CUDA,
     ModelError,
+    NodeArg,
     RuntimeOptions,
+    Session,
     first_line,
     make_session,
     quiet_stderr,
     session_device,
     session_options,
 )
-from faceattend_tui.vision.shapes import ShapeSessions, static_wanted
+from faceattend_tui.vision.shapes import Shape, ShapeSessions, static_wanted
+
+if TYPE_CHECKING:
+    import onnx
 
 
 def open_model(path: Path, options: RuntimeOptions, static_shapes: str = "off") -> ShapeSessions:
@@ -32,6 +39,7 @@ def open_model(path: Path, options: RuntimeOptions, static_shapes: str = "off") 
     first = make_session(path, options)
     device = session_device(first)
     static = static_wanted(static_shapes, device)
+    factory: functools.partial[Session]
     if static and device == "cuda" and options.cuda_graphs:
         factory = functools.partial(graph_or_plain, Path(path), options)
     else:
@@ -39,11 +47,11 @@ def open_model(path: Path, options: RuntimeOptions, static_shapes: str = "off") 
     return ShapeSessions(first, factory, static, Path(path).stem)
 
 
-def _plain(path: Path, options: RuntimeOptions, shape: tuple) -> ort.InferenceSession:
+def _plain(path: Path, options: RuntimeOptions, shape: Shape) -> Session:
     return make_session(path, options)
 
 
-def graph_or_plain(path: Path, options: RuntimeOptions, shape: tuple):
+def graph_or_plain(path: Path, options: RuntimeOptions, shape: Shape) -> Session:
     """A CUDA graph for one input shape, or a plain session (and a note) where the model does not allow it."""
     try:
         return checked_graph(path, options, shape)
@@ -54,7 +62,7 @@ def graph_or_plain(path: Path, options: RuntimeOptions, shape: tuple):
         return make_session(path, options)
 
 
-def checked_graph(path: Path, options: RuntimeOptions, shape: tuple) -> GraphSession:
+def checked_graph(path: Path, options: RuntimeOptions, shape: Shape) -> GraphSession:
     """A graph whose replay of an empty input gives what the CPU gives for one empty image.
 
     Outputs are batch-first in these models: the CPU runs a batch of one (cheap even for big
@@ -71,7 +79,7 @@ def checked_graph(path: Path, options: RuntimeOptions, shape: tuple) -> GraphSes
     return graph
 
 
-def fixed_model(path: Path, shape: tuple) -> bytes:
+def fixed_model(path: Path, shape: Shape) -> bytes:
     """The model with its image input fixed to `shape` and the sizes of its outputs left open.
 
     Some exports declare a batch of one for their outputs and inner tensors (the default recogniser
@@ -91,7 +99,7 @@ def fixed_model(path: Path, shape: tuple) -> bytes:
     return model.SerializeToString()
 
 
-def _parsed_model(path: str):
+def _parsed_model(path: str) -> onnx.ModelProto:
     """A fresh copy of the model's graph, read from disk once for all its shapes."""
     copy = type(_model_on_disk(path))()
     copy.CopyFrom(_model_on_disk(path))
@@ -99,14 +107,14 @@ def _parsed_model(path: str):
 
 
 @functools.lru_cache(maxsize=4)
-def _model_on_disk(path: str):
+def _model_on_disk(path: str) -> onnx.ModelProto:
     import onnx  # needed only here
 
     return onnx.load(path)
 
 
 @functools.lru_cache(maxsize=8)
-def _cpu_session(path: str) -> ort.InferenceSession:
+def _cpu_session(path: str) -> Session:
     return make_session(Path(path), RuntimeOptions(device="cpu"))
 
 
@@ -117,7 +125,7 @@ class GraphSession:
     run copies the input in and the outputs out. Not for use from several threads at once.
     """
 
-    def __init__(self, path: Path, options: RuntimeOptions, shape: tuple, output_shapes: list[tuple]):
+    def __init__(self, path: Path, options: RuntimeOptions, shape: Shape, output_shapes: list[Shape]) -> None:
         with quiet_stderr():
             self.session = ort.InferenceSession(fixed_model(path, shape), sess_options=session_options(options),
                                                 providers=[(CUDA, {"enable_cuda_graph": "1"})])
@@ -133,16 +141,16 @@ class GraphSession:
         for _ in range(2):  # a plain run to allocate, then the run that captures the graph
             self.session.run_with_iobinding(self.binding)
 
-    def get_inputs(self):
+    def get_inputs(self) -> Sequence[NodeArg]:
         return self.session.get_inputs()
 
-    def get_outputs(self):
+    def get_outputs(self) -> Sequence[NodeArg]:
         return self.session.get_outputs()
 
-    def get_providers(self):
+    def get_providers(self) -> list[str]:
         return self.session.get_providers()
 
-    def run(self, output_names, feeds):
+    def run(self, output_names: list[str] | None, feeds: Mapping[str, np.ndarray]) -> list[np.ndarray]:
         self.input.update_inplace(np.ascontiguousarray(feeds[self.input_name], dtype=np.float32))
         self.session.run_with_iobinding(self.binding)
         values = dict(zip(self.names, (value.numpy() for value in self.outputs), strict=True))

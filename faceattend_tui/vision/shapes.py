@@ -12,12 +12,18 @@ asked for.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from faceattend_tui.config import STATIC_MODES
+
+if TYPE_CHECKING:
+    from faceattend_tui.vision.runtime import NodeArg, Session
+
+Shape = tuple[int, ...]
 
 BATCHES = (1, 4, 16, 64)  # embedding and landmark batches are padded up to one of these
 LANDMARK_BATCHES = (1, 4, 16)
@@ -71,24 +77,24 @@ class ShapeSessions:
     """Looks like one ONNX session. Static: one session per input shape, shapes met after `ready()`
     recorded in `late`. Dynamic: every call goes to the first session."""
 
-    first: object  # onnxruntime.InferenceSession (or a stand-in): the model's facts, and every dynamic call
-    factory: Callable[[tuple], object]  # a session of the same model for one input shape
+    first: Session  # onnxruntime.InferenceSession (or a stand-in): the model's facts, and every dynamic call
+    factory: Callable[[Shape], Session]  # a session of the same model for one input shape
     static: bool = False
     label: str = "model"
-    by_shape: dict = field(default_factory=dict)
-    late: list = field(default_factory=list)
+    by_shape: dict[Shape, Session] = field(default_factory=dict)
+    late: list[Shape] = field(default_factory=list)
     ready: bool = False
 
-    def get_inputs(self):
+    def get_inputs(self) -> Sequence[NodeArg]:
         return self.first.get_inputs()
 
-    def get_outputs(self):
+    def get_outputs(self) -> Sequence[NodeArg]:
         return self.first.get_outputs()
 
-    def get_providers(self):
+    def get_providers(self) -> list[str]:
         return self.first.get_providers()
 
-    def run(self, output_names, feeds):
+    def run(self, output_names: list[str] | None, feeds: Mapping[str, np.ndarray]) -> list[np.ndarray]:
         if not self.static:
             return self.first.run(output_names, feeds)
         shape = tuple(next(iter(feeds.values())).shape)
@@ -99,11 +105,11 @@ class ShapeSessions:
                 self.late.append(shape)
         return session.run(output_names, feeds)
 
-    def _session_for(self, shape: tuple) -> object:
+    def _session_for(self, shape: Shape) -> Session:
         session = self.by_shape[shape] = self.factory(shape)
         return session
 
-    def warm(self, shapes: Iterable[tuple]) -> list[tuple[str, tuple, float]]:
+    def warm(self, shapes: Iterable[Shape]) -> list[tuple[str, Shape, float]]:
         """Run each shape not seen yet with zeros; returns (model, shape, seconds) of those it ran."""
         if not self.static:
             return []
@@ -125,7 +131,7 @@ class WarmUp:
 
     shapes: int
     seconds: float
-    each: tuple = ()
+    each: tuple[tuple[str, Shape, float], ...] = ()
 
     def describe(self) -> str:
         if not self.shapes:
@@ -133,10 +139,10 @@ class WarmUp:
         return f"{self.shapes} input shapes prepared in {self.seconds:.1f} s"
 
 
-def warm_all(plan: list[tuple[ShapeSessions, list[tuple]]]) -> WarmUp:
+def warm_all(plan: list[tuple[ShapeSessions, list[Shape]]]) -> WarmUp:
     """Warm each model's shapes, then mark them ready (a later new shape is recorded as late)."""
     start = time.perf_counter()
-    each = []
+    each: list[tuple[str, Shape, float]] = []
     for sessions, shapes in plan:
         each += sessions.warm(shapes)
         sessions.ready = True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -29,7 +30,7 @@ class Face:
     def area(self) -> float:
         return max(self.width, 0.0) * max(self.height, 0.0)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "box": [round(float(v), 2) for v in self.box],
             "score": round(float(self.score), 4),
@@ -46,7 +47,8 @@ def faces_from_arrays(boxes: np.ndarray, scores: np.ndarray, landmarks: np.ndarr
     ]
 
 
-def suppress_to_faces(boxes, scores, landmarks, iou_threshold: float, scale: float, offset=(0, 0)) -> list[Face]:
+def suppress_to_faces(boxes: np.ndarray, scores: np.ndarray, landmarks: np.ndarray, iou_threshold: float, scale: float,
+                      offset: tuple[int, int] = (0, 0)) -> list[Face]:
     """NMS on decoded candidates, then map from network input pixels back to the image."""
     keep = nms(boxes, scores, iou_threshold)
     shift = np.asarray(offset, dtype=np.float32)

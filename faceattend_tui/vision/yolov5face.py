@@ -7,10 +7,12 @@ corner as seen in the image, which is the subject's right side first, the order 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from faceattend_tui.vision.ops import resize_into, to_nchw
-from faceattend_tui.vision.runtime import ModelError
+from faceattend_tui.vision.runtime import ModelError, NodeArg, Session
 from faceattend_tui.vision.shapes import square_canvas
 from faceattend_tui.vision.types import Face, suppress_to_faces
 
@@ -19,11 +21,11 @@ PAD_VALUE = 114
 STRIDE = 32
 
 
-def _shape_text(shape) -> str:
+def _shape_text(shape: Sequence[int | str | None]) -> str:
     return "(" + ", ".join(str(v) for v in shape) + ")"
 
 
-def check_signature(inputs, outputs, path: str) -> None:
+def check_signature(inputs: Sequence[NodeArg], outputs: Sequence[NodeArg], path: str) -> None:
     """Refuse a model that is not one 3-channel image in, one (1, N, 16) table out."""
     if len(inputs) != 1:
         raise ModelError(f"{path}: {len(inputs)} inputs; a YOLOv5-face detector has one image input")
@@ -39,6 +41,11 @@ def check_signature(inputs, outputs, path: str) -> None:
         raise ModelError(
             f"{path}: output shape {_shape_text(out)}; a YOLOv5-face detector gives (1, N, 16)"
         )
+
+
+def _fixed(side: int | str | None) -> int | None:
+    """A side fixed by the export, or None for a symbolic or unknown one."""
+    return side if isinstance(side, int) and side > 0 else None
 
 
 def decode(output: np.ndarray, score_threshold: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -66,16 +73,15 @@ class Yolov5FaceDetector:
 
     kind = "yolov5face"
 
-    def __init__(self, session, path: str = "yolov5face", size: int = 640, score_threshold: float = 0.5,
-                 iou_threshold: float = 0.4, canvases: tuple[int, ...] | None = None):
+    def __init__(self, session: Session, path: str = "yolov5face", size: int = 640, score_threshold: float = 0.5,
+                 iou_threshold: float = 0.4, canvases: tuple[int, ...] | None = None) -> None:
         inputs, outputs = session.get_inputs(), session.get_outputs()
         check_signature(inputs, outputs, path)
         self.session = session
         self.input_name = inputs[0].name
         self.output_name = outputs[0].name
-        dims = list(inputs[0].shape)[2:]
-        fixed = all(isinstance(v, int) and v > 0 for v in dims)
-        self.fixed_size = (dims[0], dims[1]) if fixed else None  # (height, width) of a fixed export
+        height, width = (_fixed(v) for v in list(inputs[0].shape)[2:])  # check_signature: four dimensions
+        self.fixed_size = (height, width) if height and width else None  # (height, width) of a fixed export
         self.size = size
         self.score_threshold = score_threshold
         self.iou_threshold = iou_threshold

@@ -3,9 +3,12 @@
 Attack clips: a still portrait from the shared data, printed (low contrast, paper grain, halftone,
 white margin) or on a screen (gamma, pixel-grid moire, glare, bezel), or as it is, held up to a
 640x480 camera and moved, turned in plane, tilted in perspective, brought near and taken away,
-shaken by hand, and (an extra, not a flat picture) bent like a sheet of paper. Each clip runs
-through detection, IoU tracking, the 106-point model on undecided tracks and the liveness check;
-a clip in which any track turns live is a false accept.
+shaken by hand, and (not flat pictures, reported apart) bent like a sheet of paper into a cylinder:
+"bent" about the vertical axis (turned 35 and nodded 15 degrees; printed, on paper and on a
+screen), and, on paper only, "bent-h" about the horizontal axis, "bent-d" and "bent-d2" about the
+diagonals, "bent-any" about a random axis, to radii of 1.7 to 10 eye widths, turned and nodded by
+10 to 40 degrees. Each clip runs through detection, IoU tracking, the 106-point model on undecided
+tracks and the liveness check; a clip in which any track turns live is a false accept.
 
 Genuine clips: the false-reject rate on real people comes from the real footage (--footage). As a
 second check, the same portraits are re-rendered in 2.5-D (the photo warped on a mesh over
@@ -21,8 +24,9 @@ With --footage (the cache written by benchmarks/liveness_footage.py: real people
 camera, scaled to door-sized faces with camera noise, and the real attack photos moved as cards)
 it also prints the trade-off table: per cue and threshold, the share of real 3-second windows that
 turn live against the attacks passed. Both caches keep each face's 64-px grey crop (the texture
-cue); caches written without crops give no texture evidence: rebuild them. To reproduce (about
-15 + 30 minutes on two busy cores):
+cue, and the depth cue's nose in pixels); caches written without crops give no texture or depth
+evidence: rebuild them. A cache of an earlier version is extended with the clips it lacks (the
+bent-* clips: about 12 minutes). To reproduce (about 15 + 40 minutes on two busy cores):
 
     PYTHONPATH=. python benchmarks/liveness_footage.py --cache /tmp/liveness_footage.pkl
     PYTHONPATH=. python benchmarks/bench_liveness.py --cache /tmp/bench_liveness.pkl \
@@ -95,7 +99,10 @@ TRADEOFF = (
     ("depth 0.08, 2 frames, any turn", "depth", dict(depth_frames=2, depth_max_turn=1.0)),
     ("depth 0.08, 2 frames, turn 0.15", "depth", dict(depth_frames=2)),
     ("depth 0.06, 3 frames, turn 0.15", "depth", dict(depth_min=0.06)),
-    ("depth (chosen) 0.08, 3 frames, turn 0.15", "depth", {}),
+    ("depth 0.08, 3 frames, turn 0.15, no pixels", "depth", dict(depth_bump=0.0)),
+    ("depth, nose in pixels 0.1", "depth", dict(depth_bump=0.1)),
+    ("depth (chosen), nose in pixels 0.2", "depth", {}),
+    ("depth, nose in pixels 0.3", "depth", dict(depth_bump=0.3)),
     ("speech, mouth spread 0.06", "speech", {}),
     ("speech, spread 0.06, steady (1 eye width/s)", "speech", dict(mouth_max_speed=1.0)),
     ("speech, spread 0.10, steady (1 eye width/s)", "speech", dict(mouth_max_speed=1.0, mouth_range=0.1)),
@@ -105,8 +112,10 @@ TRADEOFF = (
     ("texture 0.8 px, ratio 1.5, 4 pairs", "texture", dict(texture_ratio=1.5, texture_frames=4)),
     ("texture 1.0 px, ratio 2.0, 4 pairs", "texture", dict(texture_min=1.0, texture_frames=4)),
     ("texture, 8 pairs, aligned 2 px, still 2/s", "texture", dict(texture_max_align=2.0, texture_max_speed=2.0)),
-    ("blink+depth (the previous auto)", "blink+depth", {}),
+    ("blink+depth (the auto before texture)", "blink+depth", dict(depth_bump=0.0)),
+    ("auto, depth without the nose in pixels", "auto", dict(depth_bump=0.0)),
     ("auto = blink, depth or texture (chosen)", "auto", {}),
+    ("auto, nose in pixels 0.3", "auto", dict(depth_bump=0.3)),
     ("auto, texture 6 pairs", "auto", dict(texture_frames=6)),
     ("auto, eye distance >= 28 px", "auto", dict(min_eye_distance=28.0)),
 )
@@ -225,24 +234,33 @@ def make_sheet(portrait: Portrait, render: str, rng) -> Sheet:
     return Sheet(image, centre * scale + offset, portrait.eye_px * scale)
 
 
-def sheet_corners_3d(sheet: Sheet, pose, size_io: float, bend: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+@dataclass(frozen=True)
+class Bend:
+    """How a sheet is curved: 1/radius (in 1/eye widths; 0 flat) about an axis in its plane."""
+
+    curvature: float = 0.0
+    axis: float = 0.0  # degrees from the sheet's vertical (90: a horizontal axis)
+
+
+def sheet_corners_3d(sheet: Sheet, pose, size_io: float, bend: Bend = Bend()) -> tuple[np.ndarray, np.ndarray]:
     """A grid over the sheet (pixels) and where it is in camera space (eye widths).
 
     pose: (yaw, pitch, roll, x, y, distance); size_io: the photo's eye distance in real eye widths
-    (1.0: printed life-size); bend: curvature (1/radius, in 1/eye widths) about the vertical axis.
+    (1.0: printed life-size); bend: a cylinder through the face centre, its edges curling away from
+    the camera.
     """
     h, w = sheet.image.shape[:2]
     us, vs = np.meshgrid(np.linspace(0, w - 1, 9), np.linspace(0, h - 1, 9))
     grid = np.stack([us.ravel(), vs.ravel()], axis=1)
     local = (grid - sheet.face_centre) / sheet.eye_px * size_io
     flat = np.zeros((len(grid), 3))
-    if bend > 0:
-        radius = 1.0 / bend
-        flat[:, 0] = radius * np.sin(local[:, 0] / radius)
-        flat[:, 2] = -radius * (1 - np.cos(local[:, 0] / radius))  # edges curl away from the camera
-    else:
-        flat[:, 0] = local[:, 0]
-    flat[:, 1] = local[:, 1]
+    flat[:, :2] = local
+    if bend.curvature > 0:
+        a = np.radians(bend.axis)
+        along, across = np.array([np.sin(a), np.cos(a)]), np.array([np.cos(a), -np.sin(a)])
+        radius, u = 1.0 / bend.curvature, local @ across  # u: distance across the axis
+        flat[:, :2] = np.outer(local @ along, along) + np.outer(radius * np.sin(u / radius), across)
+        flat[:, 2] = -radius * (1 - np.cos(u / radius))
     yaw, pitch, roll, x, y, distance = pose
     placed = flat @ headmodel.rotation(yaw, pitch, roll).T
     placed[:, 2] = distance - placed[:, 2]
@@ -285,13 +303,13 @@ def warp_mesh(src: np.ndarray, src_pts: np.ndarray, dst_pts: np.ndarray, triangl
         region[mask > 0] = patch[mask > 0]
 
 
-def render_sheet(background: np.ndarray, sheet: Sheet, pose, size_io: float, bend: float) -> np.ndarray:
+def render_sheet(background: np.ndarray, sheet: Sheet, pose, size_io: float, bend: Bend) -> np.ndarray:
     frame = background.copy()
     grid, placed = sheet_corners_3d(sheet, pose, size_io, bend)
     if (placed[:, 2] <= 0.5).any():
         return frame
     dst = to_pixels(placed)
-    if bend == 0:
+    if bend.curvature == 0:
         corners = [0, 8, 80, 72]
         matrix = cv2.getPerspectiveTransform(grid[corners].astype(np.float32), dst[corners].astype(np.float32))
         warped = cv2.warpPerspective(sheet.image, matrix, (SIZE[1], SIZE[0]), flags=cv2.INTER_LINEAR)
@@ -327,14 +345,14 @@ def smooth(rng, n: int, fps: float, amp: float, speed: float = 0.5) -> np.ndarra
     return amp * np.sum(waves, axis=0) / 1.5
 
 
-def attack_motion(kind: str, n: int, fps: float, rng, size_io: float) -> tuple[np.ndarray, float]:
+def attack_motion(kind: str, n: int, fps: float, rng, size_io: float) -> tuple[np.ndarray, Bend]:
     """Per-frame (yaw, pitch, roll, x, y, distance) of the sheet, and its bend."""
     eye_target = rng.uniform(55, 85)  # eye distance in the frame at rest
     distance = np.full(n, FOCAL * size_io / eye_target)
     tremor = [smooth(rng, n, fps, a, 2.0) for a in (2.0, 2.0, 1.5)]
     yaw, pitch, roll = tremor
     x, y = smooth(rng, n, fps, 0.02), smooth(rng, n, fps, 0.02)
-    bend = 0.0
+    bend = Bend()
     t = np.arange(n) / fps
     px = distance / FOCAL  # camera-space units per pixel of image motion at the sheet's distance
     if kind == "moved":
@@ -353,14 +371,24 @@ def attack_motion(kind: str, n: int, fps: float, rng, size_io: float) -> tuple[n
         x, y = smooth(rng, n, fps, 80 * px), smooth(rng, n, fps, 60 * px)
         distance = distance * (1 + 0.3 * np.sin(2 * np.pi * 0.2 * t))
     elif kind == "bent":
-        bend = rng.uniform(0.15, 0.4) / size_io  # a sheet curved to a radius of a few face widths
+        bend = Bend(rng.uniform(0.15, 0.4) / size_io)  # a sheet curved to a radius of a few face widths
         yaw = 35 * np.sin(2 * np.pi * 0.3 * t) + tremor[0]
         pitch = 15 * np.sin(2 * np.pi * 0.2 * t) + tremor[1]
+    elif kind in BENT_AXES:
+        # bent about another axis, to a radius of 1.7 to 10 eye widths, turned and nodded by random amounts
+        axis = BENT_AXES[kind] if BENT_AXES[kind] is not None else rng.uniform(0, 180)
+        bend = Bend(rng.uniform(0.1, 0.6) / size_io, float(axis))
+        turn, nod = rng.uniform(10, 40, 2)
+        yaw = turn * np.sin(2 * np.pi * 0.3 * t) + tremor[0]
+        pitch = nod * np.sin(2 * np.pi * 0.2 * t + rng.uniform(0, np.pi)) + tremor[1]
     poses = np.stack([yaw, pitch, roll, x, y, distance], axis=1)
     return poses, bend
 
 
-ATTACKS = ("moved", "rotated", "tilted", "distance", "handheld", "bent")
+# Bent sheets about other axes than the vertical (degrees from it; None: a random axis per clip).
+BENT_AXES = {"bent-h": 90.0, "bent-d": 45.0, "bent-d2": 135.0, "bent-any": None}
+ATTACKS = ("moved", "rotated", "tilted", "distance", "handheld", "bent", *BENT_AXES)
+BENT = ("bent", *BENT_AXES)  # not flat pictures: reported apart
 
 
 # --- genuine proxy: a portrait re-rendered in 2.5-D -----------------------------------------------
@@ -643,7 +671,7 @@ def report_attacks(results: dict[tuple, list[Judged]]) -> int:
     total = 0
     for (kind, render), clips in results.items():
         accepted = sum(c.live_at is not None for c in clips)
-        total += accepted if kind != "bent" else 0
+        total += accepted if kind not in BENT else 0
         residuals = [r for c in clips for r in c.residuals]
         eyes = [e for c in clips for e in c.eyes]
         detected = sum(c.detected for c in clips) / max(sum(c.frames for c in clips), 1)
@@ -700,10 +728,11 @@ def main() -> None:
     started = time.perf_counter()
     attack_clips = {(kind, render): [clip_of(("attack", kind, render, p.name), p, args, cache, detector, model,
                                              landmark_ms) for p in portraits]
-                    for kind in args.attacks.split(",") for render in args.renders.split(",")}
+                    for kind in args.attacks.split(",") if kind for render in args.renders.split(",")
+                    if not (kind in BENT_AXES and render == "screen")}  # the newer bends: paper only
     genuine_clips = {kind: [clip_of(("genuine", kind, "-", p.name), p, args, cache, detector, model, landmark_ms)
                             for p in portraits]
-                     for kind in args.genuine.split(",")}
+                     for kind in args.genuine.split(",") if kind}
     if args.cache:
         with open(args.cache, "wb") as fh:
             pickle.dump({key: _plain(clip) for key, clip in cache.items()}, fh)
@@ -714,8 +743,8 @@ def main() -> None:
     print(f"\nevidence = {args.evidence!r} (the rules are RULES in this file)")
     false_accepts = report_attacks(attacks)
     report_genuine(genuine, args.seconds)
-    print(f"\nfalse accepts on flat pictures (all attacks but 'bent'): {false_accepts} of "
-          f"{sum(len(v) for k, v in attacks.items() if k[0] != 'bent')} clips")
+    print(f"\nfalse accepts on flat pictures (all attacks but the bent ones): {false_accepts} of "
+          f"{sum(len(v) for k, v in attacks.items() if k[0] not in BENT)} clips")
     report_modes(attack_clips, genuine_clips)
     if args.footage:
         report_tradeoff(attack_clips, args.footage)
@@ -735,12 +764,15 @@ def report_modes(attack_clips: dict, genuine_clips: dict) -> None:
     print("\nEvery evidence mode on the same clips:")
     for mode in MODES:
         rules = dataclasses.replace(RULES, evidence=mode)
-        flat = [judge(c, rules) for key, clips in attack_clips.items() if key[0] != "bent" for c in clips]
-        bent = [judge(c, rules) for key, clips in attack_clips.items() if key[0] == "bent" for c in clips]
+        flat = [judge(c, rules) for key, clips in attack_clips.items() if key[0] not in BENT for c in clips]
+        bent = {kind: [judge(c, rules) for key, clips in attack_clips.items() if key[0] == kind for c in clips]
+                for kind in BENT}
+        bent_text = ", ".join(f"{kind} {sum(j.live_at is not None for j in js)}/{len(js)}"
+                              for kind, js in bent.items() if js)
         live = {kind: sum(_within(judge(c, rules)) for c in clips) for kind, clips in genuine_clips.items()}
         counts = ", ".join(f"{kind} {n}/{len(genuine_clips[kind])}" for kind, n in live.items())
         print(f"  {mode:7s} false accepts: flat {sum(j.live_at is not None for j in flat)}/{len(flat)}, "
-              f"bent {sum(j.live_at is not None for j in bent)}/{len(bent)}; proxies live within 5 s: {counts}")
+              f"{bent_text}; proxies live within 5 s: {counts}")
 
 
 def report_tradeoff(attack_clips: dict, footage: Path) -> None:
@@ -756,13 +788,14 @@ def report_tradeoff(attack_clips: dict, footage: Path) -> None:
     clips = lf.load(footage)
     real = {key: lf.real_windows(clip) for key, clip in clips.items() if key[0] == "real"}
     stills = [clip for key, clip in clips.items() if key[0] == "still"]
-    synthetic = [c for key, cs in attack_clips.items() if key[0] != "bent" for c in cs]
+    synthetic = [c for key, cs in attack_clips.items() if key[0] not in BENT for c in cs]
+    bent = [c for key, cs in attack_clips.items() if key[0] in BENT for c in cs]
     gif = clips.get(("gif", "real_then_replay_then_print", "x2", "-"))
     sizes = sorted({key[2] for key in real}, key=int)
     print(f"\nTrade-off on real footage ({footage}): real 3-s windows live by their end, per face width; "
           "attacks with any track live")
     print(f"{'cue and threshold':44s} {'real':>11s} " + " ".join(f"{s + 'px':>6s}" for s in sizes)
-          + f" {'photo att.':>10s} {'synthetic':>9s} {'GIF real/print':>14s}")
+          + f" {'photo att.':>10s} {'synthetic':>9s} {'bent':>7s} {'GIF real/print':>14s}")
     for label, mode, changes in TRADEOFF:
         rules = dataclasses.replace(RECOMMENDED, evidence=mode, **changes)
         passed = {size: [] for size in sizes}
@@ -771,13 +804,15 @@ def report_tradeoff(attack_clips: dict, footage: Path) -> None:
         every = [p for ps in passed.values() for p in ps]
         photo = sum(judge(c, rules).live_at is not None for c in stills)
         synth = sum(judge(c, rules).live_at is not None for c in synthetic)
+        curved = sum(judge(c, rules).live_at is not None for c in bent)
         gif_text = "-"
         if gif is not None:
             gif_text = "/".join("yes" if judge(lf.gif_part(gif, part), rules).live_at is not None else "no"
                                 for part in ("real face", "print"))
         print(f"{label:44s} {sum(every):3d}/{len(every):<3d}{100 * sum(every) / max(len(every), 1):3.0f}% "
               + " ".join(f"{100 * sum(ps) / max(len(ps), 1):5.0f}%" for ps in passed.values())
-              + f" {photo:4d}/{len(stills):<5d} {synth:3d}/{len(synthetic):<5d} {gif_text:>14s}", flush=True)
+              + f" {photo:4d}/{len(stills):<5d} {synth:3d}/{len(synthetic):<5d} {curved:3d}/{len(bent):<3d}"
+              + f" {gif_text:>14s}", flush=True)
 
 
 def assess_live(observations: list[Observation], rules: LivenessRules) -> bool:

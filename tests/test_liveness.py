@@ -36,6 +36,7 @@ from faceattend_tui.live.liveness import (
     fit_homography,
     foreshortening,
     mouth_openness,
+    nose_bump,
     planarity,
     polygon_area,
     texture_between,
@@ -364,8 +365,9 @@ def test_rules_refuse_inconsistent_values():
 
 # --- depth and speech (the "auto" choice) ---------------------------------------------------------
 
-DEPTH = dataclasses.replace(RECOMMENDED, evidence="depth")
-AUTO = dataclasses.replace(RECOMMENDED, evidence="auto")
+# The landmarks' reading of depth alone (no crops here): the pixels' check (nose_bump) is tested below.
+DEPTH = dataclasses.replace(RECOMMENDED, evidence="depth", depth_bump=0.0)
+AUTO = dataclasses.replace(RECOMMENDED, evidence="auto", depth_bump=0.0)
 
 
 def frame_of(points: np.ndarray, time: float = 0.0) -> Frame:
@@ -512,3 +514,100 @@ def test_observations_without_crops_give_no_texture_evidence():
     rng = np.random.default_rng(12)
     clip = [dataclasses.replace(o, crop=None) for o in card_clip(rng, lower_moves=True)]
     assert not assess(clip, TEXTURE).live
+
+
+# --- depth in pixels: a nose is a peak, a bent sheet is not -----------------------------------------
+
+EYE_IN_CROP = 25.0  # pixels between the eyes in a 64-px crop (about what the station's crops hold)
+NOSE_AT = np.array([0.0, 0.6])  # the head model's nose tip, eye widths from between the eyes
+
+
+def smooth_texture(rng, size: int = 64) -> np.ndarray:
+    """A grey crop with blotches of a few pixels (skin, print grain) for the flow to follow."""
+    noise = cv2.resize(rng.uniform(0, 255, (size // 4, size // 4)).astype(np.float32), (size, size),
+                       interpolation=cv2.INTER_CUBIC)
+    return np.clip(cv2.GaussianBlur(noise, (0, 0), 1.0), 0, 255).astype(np.uint8)
+
+
+def head_surface(at: np.ndarray) -> np.ndarray:
+    """Depth (eye widths) of a face: cheeks curving back, and a nose standing half an eye width out."""
+    gap = at - NOSE_AT
+    return -0.2 * at[..., 0] ** 2 + 0.5 * np.exp(-(gap**2).sum(axis=-1) / (2 * 0.15**2))
+
+
+def cylinder(axis_degrees: float, radius: float):
+    """Depth of a sheet bent about an axis through the nose tip, its edges curling away."""
+    a = np.radians(axis_degrees)
+    across = np.array([np.cos(a), -np.sin(a)])
+
+    def depth(at: np.ndarray) -> np.ndarray:
+        return -(((at - NOSE_AT) @ across) ** 2) / (2 * radius)
+
+    return depth
+
+
+def turned_pair(surface, turn: tuple[float, float], rng) -> tuple[Frame, Frame]:
+    """Two crops of a textured surface turned a little (radians about the vertical and horizontal
+    axes, small-angle and orthographic), with the 106 points moving as a head's do whatever the
+    surface is: the landmark models read a head into any face."""
+    size, centre = 64, np.array([32.0, 18.0])
+    head = hm.head()
+    points = head[:, :2] * EYE_IN_CROP + centre
+    step = np.asarray(turn) * EYE_IN_CROP  # pixels per eye width of depth
+    moved = points + head[:, 2:3] * step
+    yy, xx = np.mgrid[:size, :size].astype(np.float32)
+    depth = surface((np.stack([xx, yy], axis=-1) - centre) / EYE_IN_CROP).astype(np.float32)
+    texture = smooth_texture(rng, size)
+    back_x, back_y = (xx - depth * step[0]).astype(np.float32), (yy - depth * step[1]).astype(np.float32)
+    after = cv2.remap(texture, back_x, back_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    frames = []
+    for crop, at in ((texture, points), (after, moved)):
+        frame = frame_of(at)
+        frames.append(dataclasses.replace(frame, crop=crop, crop_points=at))
+    return frames[0], frames[1]
+
+
+TURNS = ((0.15, 0.0), (0.0, 0.15), (0.11, 0.11), (-0.12, 0.06))
+
+
+@pytest.mark.parametrize("turn", TURNS)
+def test_a_head_s_nose_stands_out_of_the_face_in_pixels(turn):
+    ref, cur = turned_pair(head_surface, turn, np.random.default_rng(3))
+    bump = nose_bump(ref, cur)
+    assert bump is not None and bump >= RECOMMENDED.depth_bump
+
+
+@pytest.mark.parametrize("axis", [0, 30, 45, 90, 135])
+@pytest.mark.parametrize("turn", TURNS)
+def test_a_sheet_bent_about_any_axis_has_no_nose_in_pixels(axis, turn):
+    for radius in (1.7, 4.0):
+        ref, cur = turned_pair(cylinder(axis, radius), turn, np.random.default_rng(axis))
+        bump = nose_bump(ref, cur)
+        assert bump is not None and abs(bump) < 0.5 * RECOMMENDED.depth_bump
+
+
+def test_nose_bump_needs_crops():
+    front = hm.project(hm.head(), DISTANCE)
+    assert nose_bump(frame_of(front), frame_of(front, 0.1)) is None
+
+
+def test_depth_without_crops_gives_no_evidence_unless_the_pixel_check_is_off():
+    clip = head_clip(turn_poses(3.0, 12), np.random.default_rng(8))
+    recommended = dataclasses.replace(RECOMMENDED, evidence="depth")
+    assert recommended.needs_crops  # the station then cuts crops for the depth cue too
+    assert assess(clip, recommended).evidence.depth_time is None
+    assert assess(clip, DEPTH).live and not DEPTH.needs_crops
+
+
+def test_a_bent_sheet_read_as_a_turning_head_is_not_live_a_head_is():
+    depth = dataclasses.replace(RECOMMENDED, evidence="depth")
+    box = np.array([0.0, 0.0, 64.0, 64.0])  # the crop is the frame: crop points are image points
+    angles = 0.15 * np.sin(2 * np.pi * 0.4 * np.arange(int(3 * FPS)) / FPS)
+    for surface, live in ((head_surface, True), (cylinder(0.0, 2.5), False), (cylinder(90.0, 2.5), False)):
+        clip = []
+        for i, angle in enumerate(angles):
+            _, seen = turned_pair(surface, (angle, 0.3 * angle), np.random.default_rng(0))
+            points = seen.crop_points
+            clip.append(Observation(i / FPS, points, five_points(points), box, seen.crop))
+        assert assess(clip, depth).live == live
+        assert assess(clip, dataclasses.replace(depth, depth_bump=0.0)).live  # the landmarks alone say live

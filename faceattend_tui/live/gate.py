@@ -57,7 +57,7 @@ class LivenessGate:
             return
         faces = [t.face() for t in due]
         for track, points in zip(due, self.landmarks.points(frame, faces), strict=True):
-            crop = face_crop(frame, track.box) if self.rules.texture else None
+            crop = face_crop(frame, track.box) if self.rules.needs_crops else None
             self._check(track.id).add(Observation(now, points, track.landmarks, track.box, crop))
 
     def _needs_evidence(self, track: Track) -> bool:

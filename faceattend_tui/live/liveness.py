@@ -19,7 +19,10 @@ texture; "blink+depth" is the "auto" of the previous release):
   points does not take it where it goes), read alike by the 106-point model and the detector's five
   points, in 3 frames in a row, between frames that foreshorten the face by at most 3 % and on a
   face within about 30 degrees of frontal (where the models do not invent a turned head's nose
-  for a picture tilted far).
+  for a picture tilted far). Both models read a head's depths into any face, so a printout bent
+  into a curve passes that much; the pixels decide (nose_bump): in the face crops, the nose tip
+  must stand out, along that parallax, from a smooth (quadratic) surface fitted to the flow of the
+  cheeks, brow and chin. A sheet bent about any axis moves as such a surface; a nose is a peak.
 - speech (measured, not offered): the mouth opening over the face quadrilateral varies. Small or
   blurred pictures read as moving as much, so "auto" does not count it.
 - texture (pixels; counted by "auto", or alone as "texture"): the texture of a
@@ -42,11 +45,13 @@ from collections import deque
 from dataclasses import asdict, dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from faceattend_tui.vision.layout106 import FACE_QUAD, LEFT_EYE, POINTS, RIGHT_EYE, RIGID, five_points
 
 EVIDENCE_MODES = ("blink", "motion", "either", "both", "depth", "speech", "texture", "blink+depth", "auto")
-TEXTURE_MODES = ("texture", "auto")  # the modes that look at face crops
+TEXTURE_MODES = ("texture", "auto")  # the modes that take the texture cue
+DEPTH_MODES = ("depth", "auto", "blink+depth")  # the modes that take the depth cue
 BLINK = "blink"
 TURN = "turn your head a little"
 BLINK_OR_TURN = "blink or turn your head a little"
@@ -85,6 +90,7 @@ class LivenessRules:
     depth_tilt: float = 0.03  # the face may foreshorten by at most this between the two frames compared
     depth_frames: int = 3  # frames in a row that must show it
     depth_max_turn: float = 0.15  # both frames: foreshortening of the face against a frontal one, at most
+    depth_bump: float = 0.2  # the nose tip's pixels off the face's smooth surface, over its parallax (0: not read)
     # speech (or any expression): the mouth opening, over the face quadrilateral, varies over the window
     mouth_range: float = 0.06  # spread (90th minus 10th percentile) of that ratio that counts as speech
     mouth_min_frames: int = 8  # usable frames in the window before the spread is judged
@@ -99,9 +105,10 @@ class LivenessRules:
     texture_frames: int = 8  # frame pairs within the window that must show it
 
     @property
-    def texture(self) -> bool:
-        """Whether the texture cue is looked at (the observations then need face crops)."""
-        return self.evidence in TEXTURE_MODES
+    def needs_crops(self) -> bool:
+        """Whether the observations need face crops: for the texture cue, and for the depth cue's
+        reading of the nose in pixels (without crops, the depth cue then gives no evidence)."""
+        return self.evidence in TEXTURE_MODES or (self.evidence in DEPTH_MODES and self.depth_bump > 0)
 
     def __post_init__(self) -> None:
         if self.evidence not in EVIDENCE_MODES:
@@ -146,20 +153,20 @@ CROP = 64
 CROP_MARGIN = 1.0  # the square's side over the box's larger side
 
 
-def crop_window(box) -> tuple[int, int, int]:
+def crop_window(box: ArrayLike) -> tuple[int, int, int]:
     """(x0, y0, side) in integer image pixels of the square a face crop is cut from."""
     x1, y1, x2, y2 = (float(v) for v in np.asarray(box, np.float64).reshape(4))
     side = max(int(round(max(x2 - x1, y2 - y1) * CROP_MARGIN)), 8)
     return int(round((x1 + x2 - side) / 2)), int(round((y1 + y2 - side) / 2)), side
 
 
-def crop_inside(box, shape) -> bool:
+def crop_inside(box: ArrayLike, shape: tuple[int, ...]) -> bool:
     """Whether crop_window(box) lies within an image of this shape (height, width, ...)."""
     x0, y0, side = crop_window(box)
     return x0 >= 0 and y0 >= 0 and x0 + side <= shape[1] and y0 + side <= shape[0]
 
 
-def face_crop(frame: np.ndarray, box, size: int = CROP) -> np.ndarray | None:
+def face_crop(frame: np.ndarray, box: ArrayLike, size: int = CROP) -> np.ndarray | None:
     """The (size, size) grey crop of crop_window(box), or None when that square leaves the frame
     (a face at the edge gives no texture evidence: padding would move against the picture)."""
     import cv2
@@ -172,7 +179,7 @@ def face_crop(frame: np.ndarray, box, size: int = CROP) -> np.ndarray | None:
     return cv2.resize(grey, (size, size), interpolation=cv2.INTER_AREA)
 
 
-def to_crop(points: np.ndarray, box, size: int = CROP) -> np.ndarray:
+def to_crop(points: np.ndarray, box: ArrayLike, size: int = CROP) -> np.ndarray:
     """Image points to the pixel coordinates of face_crop(frame, box, size)."""
     x0, y0, side = crop_window(box)
     return (np.asarray(points, np.float64) - [x0, y0]) * (size / side) + (size / side - 1) / 2
@@ -331,7 +338,7 @@ def affine_foreshortening(src: np.ndarray, dst: np.ndarray) -> float:
     return float(1.0 - minor / max(major, 1e-12))
 
 
-def off_plane(src_plane, dst_plane, src_point, dst_point) -> np.ndarray:
+def off_plane(src_plane: np.ndarray, dst_plane: np.ndarray, src_point: ArrayLike, dst_point: ArrayLike) -> np.ndarray:
     """Where a point ends up, minus where the homography of the plane points takes it (pixels)."""
     h = fit_homography(src_plane, dst_plane)
     return np.asarray(dst_point, np.float64) - apply_homography(h, np.asarray(src_point, np.float64)[None])[0]
@@ -355,20 +362,96 @@ def depth_between(ref: Frame, cur: Frame) -> Depth:
     agree, and the face must not foreshorten between the two frames as a tilted picture does.
     """
     eye = (ref.eye_px + cur.eye_px) / 2
-    dense = off_plane(ref.plane, cur.plane, ref.nose, cur.nose) / eye
+    ref_five, cur_five = _given(ref.five), _given(cur.five)
+    dense = off_plane(_given(ref.plane), _given(cur.plane), _given(ref.nose), _given(cur.nose)) / eye
     corners = [0, 1, 3, 4]
-    sparse = off_plane(ref.five[corners], cur.five[corners], ref.five[2], cur.five[2]) / eye
+    sparse = off_plane(ref_five[corners], cur_five[corners], ref_five[2], cur_five[2]) / eye
     a, b = float(np.linalg.norm(dense)), float(np.linalg.norm(sparse))
     agreement = float(dense @ sparse / max(a * b, 1e-12))
-    return Depth(min(a, b), agreement, affine_foreshortening(ref.five[corners], cur.five[corners]),
-                 max(turned_away(ref.five), turned_away(cur.five)))
+    return Depth(min(a, b), agreement, affine_foreshortening(ref_five[corners], cur_five[corners]),
+                 max(turned_away(ref_five), turned_away(cur_five)))
 
 
-# --- texture: does the face's picture move as one plane? ----------------------------------------
+def _given(array: np.ndarray | None) -> np.ndarray:
+    """An optional part of a frame that the caller made sure of."""
+    if array is None:
+        raise ValueError("the frame lacks what this measure reads")
+    return array
+
+
+# --- the nose in pixels: a peak on a head, no more than the sheet's curve on a bent picture -------
 
 UPPER = (*range(33, 52), *range(87, 106))  # eyes and brows
 MOUTH = tuple(range(52, 72))
 NOSE = tuple(range(72, 87))
+NOSE_ZONE = (0.15, 0.12, 0.12)  # eye distances around the nose, eye and mouth points left out of the surface
+TIP_RADIUS = 0.08  # eye distances: the nose tip's pixels
+
+
+def _discs(mask: np.ndarray, points: np.ndarray, radius: float, value: int) -> None:
+    """Paint a disc of radius (pixels) around each point into mask (to a sixteenth of a pixel)."""
+    import cv2
+
+    for x, y in np.round(np.asarray(points, np.float64) * 16).astype(int).tolist():
+        cv2.circle(mask, (x, y), int(round(radius * 16)), value, -1, cv2.LINE_8, 4)
+
+
+def _quadratic(at: np.ndarray) -> np.ndarray:
+    """(N, 6) the terms of a quadratic surface in x and y."""
+    x, y = at[:, 0], at[:, 1]
+    return np.c_[np.ones_like(x), x, y, x * x, x * y, y * y]
+
+
+def nose_bump(ref: Frame, cur: Frame) -> float | None:
+    """How far the nose tip's own pixels stand out from the face around them, between two frames,
+    as a share of the nose's parallax read by the landmarks; None without crops.
+
+    The landmark models read a head's depths into any face: on a printout bent into a curve they
+    put the nose where a turned head would have it. The pixels do not: the current crop is put
+    onto the reference by the homography of the eye and mouth corners, and dense optical flow is
+    what that plane leaves. On a sheet bent about any axis (or a flat one) that flow is a smooth
+    surface, close to a quadratic over the face; a head's nose tip stands out from the quadratic
+    fitted to the cheeks, brow and chin, along the parallax, by about a third of it.
+    """
+    import cv2
+
+    if ref.crop is None or cur.crop is None or ref.crop_points is None or cur.crop_points is None:
+        return None
+    size = ref.crop.shape[0]
+    plane, points = list(PLANE), ref.crop_points
+    h = fit_homography(cur.crop_points[plane], points[plane])
+    warped = cv2.warpPerspective(cur.crop, h, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    flow = cv2.calcOpticalFlowFarneback(ref.crop, warped, None, 0.5, 2, 9, 3, 5, 1.1, 0).reshape(-1, 2)
+    parallax = apply_homography(h, cur.crop_points[[NOSE_TIP]])[0] - points[NOSE_TIP]
+    eye = float(np.linalg.norm(points[[88, 92]].mean(axis=0) - points[[34, 38]].mean(axis=0)))
+    surface, tip = _surface_and_tip(points, eye, size)
+    if surface.sum() < 12 or not tip.any():
+        return None
+    yy, xx = np.divmod(np.arange(size * size), size)
+    at = (np.c_[xx, yy].astype(np.float64) - points[NOSE_TIP]) / max(eye, 1e-9)
+    fitted = np.linalg.lstsq(_quadratic(at[surface]), flow[surface], rcond=None)[0]
+    bump = flow[tip].mean(axis=0) - fitted[0]  # the quadratic's value at the tip (x = y = 0 there)
+    return float(bump @ parallax / max(float(parallax @ parallax), 1e-9))
+
+
+def _surface_and_tip(points: np.ndarray, eye: float, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """(size * size,) masks of the crop: the face's surface (inside the jaw and brows, away from the
+    nose, eyes and mouth, which move on their own or stand out) and the nose tip."""
+    import cv2
+
+    surface = np.zeros((size, size), np.uint8)
+    outline = points[[*range(0, 33), *range(43, 52), *range(97, 106)]].astype(np.float32)
+    cv2.fillConvexPoly(surface, np.round(cv2.convexHull(outline)).astype(np.int32), 1)
+    nose, eyes, mouth = NOSE_ZONE
+    for idx, grow in ((NOSE, nose), ((*LEFT_EYE, *RIGHT_EYE), eyes), (MOUTH, mouth)):
+        _discs(surface, points[list(idx)], grow * eye, 0)
+    tip = np.zeros((size, size), np.uint8)
+    _discs(tip, points[[NOSE_TIP]], TIP_RADIUS * eye, 1)
+    return surface.ravel() > 0, tip.ravel() > 0
+
+
+# --- texture: does the face's picture move as one plane? ----------------------------------------
+
 
 
 @dataclass(frozen=True)
@@ -397,13 +480,14 @@ def texture_between(ref: Frame, cur: Frame) -> Texture:
     """
     import cv2
 
-    size = ref.crop.shape[0]
-    h = fit_homography(cur.crop_points[list(RIGID)], ref.crop_points[list(RIGID)])
-    warped = cv2.warpPerspective(cur.crop, h, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    flow = cv2.calcOpticalFlowFarneback(ref.crop, warped, None, 0.5, 2, 9, 3, 5, 1.1, 0)
+    ref_crop, cur_crop, ref_points = _given(ref.crop), _given(cur.crop), _given(ref.crop_points)
+    size = ref_crop.shape[0]
+    h = fit_homography(_given(cur.crop_points)[list(RIGID)], ref_points[list(RIGID)])
+    warped = cv2.warpPerspective(cur_crop, h, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    flow = cv2.calcOpticalFlowFarneback(ref_crop, warped, None, 0.5, 2, 9, 3, 5, 1.1, 0)
     samples = {}
     for name, idx, grow in (("upper", UPPER, 0.05), ("nose", NOSE, 0.1), ("mouth", MOUTH, 0.15)):
-        rows, cols = _region(ref.crop_points[list(idx)], grow, size)
+        rows, cols = _region(ref_points[list(idx)], grow, size)
         yy, xx = np.meshgrid(np.arange(size)[rows], np.arange(size)[cols], indexing="ij")
         samples[name] = np.c_[xx.ravel(), yy.ravel()].astype(np.float64), flow[rows, cols].reshape(-1, 2)
     rigid = np.vstack([samples["upper"][0], samples["nose"][0]])
@@ -633,9 +717,9 @@ class LivenessCheck:
         self.frames.append(frame)
         if self.blink is None:
             self.blink = find_blink(list(self.frames), self.rules)
-        if self.rules.evidence in ("depth", "auto", "blink+depth"):
+        if self.rules.evidence in DEPTH_MODES:
             self._look_for_depth(frame)
-        if self.rules.texture and self.texture is None:
+        if self.rules.evidence in TEXTURE_MODES and self.texture is None:
             self._look_for_texture(frame)
         if self.speech is None and self.rules.evidence == "speech":
             self.speech = find_speech(list(self.frames), self.rules)
@@ -646,13 +730,20 @@ class LivenessCheck:
         refs = [f for f in choose_references(list(self.frames)[:-1], frame.time, rules) if f.plane is not None]
         if frame.plane is None or not refs:
             return
-        seen = [depth_between(ref, frame) for ref in refs]
-        solid = [d for d in seen if rules.depth_min <= d.parallax <= rules.depth_max
+        seen = [(ref, depth_between(ref, frame)) for ref in refs]
+        solid = [d for ref, d in seen if rules.depth_min <= d.parallax <= rules.depth_max
                  and d.agreement >= rules.depth_agree and d.tilt <= rules.depth_tilt
-                 and d.turned <= rules.depth_max_turn]
+                 and d.turned <= rules.depth_max_turn and self._nose_stands_out(ref, frame)]
         self.depth_run = self.depth_run + 1 if solid else 0
         if solid and self.depth is None and self.depth_run >= rules.depth_frames:
             self.depth = (frame.time, max(d.parallax for d in solid))
+
+    def _nose_stands_out(self, ref: Frame, frame: Frame) -> bool:
+        """The depth cue's check in pixels (see nose_bump); read only for pairs the landmarks pass."""
+        if self.rules.depth_bump <= 0:
+            return True
+        bump = nose_bump(ref, frame)
+        return bump is not None and bump >= self.rules.depth_bump
 
     def _look_for_texture(self, frame: Frame) -> None:
         rules = self.rules

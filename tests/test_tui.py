@@ -18,7 +18,7 @@ from faceattend_tui.config import load_settings
 from faceattend_tui.live import events as ev
 from faceattend_tui.station import Problem, Station
 from faceattend_tui.tui import messages as msg
-from faceattend_tui.tui.app import StationApp
+from faceattend_tui.tui.app import PANE_READS, StationApp
 from faceattend_tui.tui.screens import STATION_CALLS
 
 SIZE = (150, 36)
@@ -53,8 +53,9 @@ def station(tmp_path):
 
 @pytest.fixture(autouse=True)
 def settled(monkeypatch):
-    """Dialogs hand their requests to the station in worker threads: here a pause also waits for those
-    to be answered, so a test reads the result of its keys as a user does a moment later.
+    """Dialogs hand their requests to the station in worker threads, and the panes read the log in
+    others: here a pause also waits for those to be answered, so a test reads the result of its keys
+    as a user does a moment later.
     (tests/test_tui_responsive.py measures the screen while the station is still answering.)"""
     pause = Pilot.pause
 
@@ -62,7 +63,7 @@ def settled(monkeypatch):
         await pause(self, delay)
         waited = False
         for _ in range(500):
-            if not any(w.group == STATION_CALLS and not w.is_finished for w in self.app.workers):
+            if not any(w.group in (STATION_CALLS, PANE_READS) and not w.is_finished for w in self.app.workers):
                 break
             waited = True
             await asyncio.sleep(0.01)

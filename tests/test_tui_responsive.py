@@ -20,7 +20,7 @@ from test_tui import station as station  # noqa: F401 - the fixture, registered 
 from textual import events
 from textual.widgets import Button
 
-from faceattend_tui.tui.app import StationApp
+from faceattend_tui.tui.app import PANE_READS, StationApp
 
 SLOW = 0.5  # seconds each slow station call takes
 KEY_BUDGET = 0.1  # seconds from a key to its result on screen: the median of the keys measured
@@ -132,11 +132,16 @@ async def test_the_main_screen_answers_while_the_station_holds_its_lock(station)
             assert await answered(pilot, "tab", lambda: app.current_pane == "session") < WORST
             started = time.monotonic()
             app.tick()  # the header's one-second tick does not wait for the lock either
+            app.refresh_panes()  # nor does a refresh of the panes (the roster changed elsewhere): it reads in a thread
             assert time.monotonic() - started < WORST
+            assert await answered(pilot, "tab", lambda: app.current_pane == "live") < WORST
             assert statistics.median(app.key_times) < KEY_BUDGET
+            assert any(w.group == PANE_READS and not w.is_finished for w in app.workers)  # still waiting
         finally:
             release.set()
             writer.join()
+        await until(pilot, lambda: not any(w.group == PANE_READS and not w.is_finished for w in app.workers))
+        assert [row[0] for row in table_rows(app, "#roster-table")] == ["Dev Rao"]  # drawn, the filter kept
 
 
 async def test_a_double_enter_starts_one_session_and_escape_waits_for_the_answer(station, calls):

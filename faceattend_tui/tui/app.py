@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Literal, TypedDict, TypeVar, overload
 
@@ -17,7 +19,8 @@ from textual.screen import Screen, ScreenResultCallbackType
 from textual.widgets import Footer, Input, Static
 from textual.worker import get_current_worker
 
-from faceattend_tui.station import Problem, Station, make_private_dir
+from faceattend_tui.errors import FaceattendError
+from faceattend_tui.station import Problem, Station, internal_error, make_private_dir
 from faceattend_tui.tui import messages as msg
 from faceattend_tui.tui.actions import DialogActions
 from faceattend_tui.tui.fasttable import FastTable
@@ -31,12 +34,13 @@ if TYPE_CHECKING:
     from textual.widget import AwaitMount
     from typing_extensions import Unpack
 
-    from faceattend_tui.station import Counts, Session
+    from faceattend_tui.station import Counts, RosterRow, Session, Summary
 
 PANES = ("live", "roster", "session")
 PANE_TITLES = {"live": "Live", "roster": "Roster", "session": "Session"}
 WIDE = 140  # columns from which the three panes stand side by side; narrower, one at a time
 MAX_HELD = 8  # notifications kept while a dialog is open (the latest)
+PANE_READS = "pane-reads"  # the worker group that reads what the roster and session panes show
 
 ScreenResult = TypeVar("ScreenResult")
 
@@ -48,6 +52,16 @@ class NotifyOptions(TypedDict, total=False):
     severity: SeverityLevel
     timeout: float | None
     markup: bool
+
+
+@dataclass(frozen=True)
+class PaneReading:
+    """What the roster and session panes and the header show, read together from the station."""
+
+    roster: list[RosterRow]
+    counts: Counts | None
+    summary: Summary | None
+    active: Session | None
 
 
 class PaneTabs(Static):
@@ -103,6 +117,7 @@ class StationApp(DialogActions, App[None]):
         self.viewing_session: int | None = None  # a past session shown in the session pane
         self.current_pane = "live"
         self.held: list[tuple[str, NotifyOptions]] = []  # notifications waiting for a dialog to close
+        self.pane_reads = 0  # refreshes asked for; only the latest one's reading is drawn
 
     def compose(self) -> ComposeResult:
         yield StatusHeader(id="header")
@@ -267,10 +282,31 @@ class StationApp(DialogActions, App[None]):
             header.render_state(self.station.name, self.running, self.station.live, self.station.now(), self.counts)
 
     def refresh_panes(self) -> None:
-        counts = self.station.counts()
-        self.query_one(RosterPane).show(self.station.roster(), counts)
-        self.query_one(SessionPane).show(self.station.summary(self.viewing_session))
-        self.running, self.counts = self.station.active, counts
+        """Read the roster, the counts and the session in a worker thread (the log may be slow or held
+        by a check-in being written), then draw them; a newer refresh supersedes one still reading."""
+        self.pane_reads += 1
+        read = partial(self._read_panes, self.pane_reads, self.viewing_session)
+        self.run_worker(read, thread=True, group=PANE_READS, exit_on_error=False)
+
+    def _read_panes(self, ticket: int, viewing: int | None) -> None:
+        station = self.station
+        try:
+            counts = station.counts()
+            reading = PaneReading(station.roster(), counts, station.summary(viewing), station.active)
+        except (FaceattendError, OSError) as exc:
+            self.call_from_thread(self.notify, f"could not read the log: {exc}", severity="error", timeout=8)
+            return
+        except Exception as exc:  # a bug: logged with its traceback, said as such; the station records on
+            self.call_from_thread(self.notify, internal_error("reading the log", exc).message, severity="error")
+            return
+        self.call_from_thread(self._show_panes, ticket, reading)
+
+    def _show_panes(self, ticket: int, reading: PaneReading) -> None:
+        if ticket != self.pane_reads:
+            return  # a newer reading is on its way
+        self.query_one(RosterPane).show(reading.roster, reading.counts)
+        self.query_one(SessionPane).show(reading.summary)
+        self.running, self.counts = reading.active, reading.counts
 
     # -- actions (the dialogs' are in actions.py)
 

@@ -423,7 +423,7 @@ def nose_bump(ref: Frame, cur: Frame) -> float | None:
     warped = cv2.warpPerspective(cur.crop, h, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     flow = cv2.calcOpticalFlowFarneback(ref.crop, warped, None, 0.5, 2, 9, 3, 5, 1.1, 0).reshape(-1, 2)
     parallax = apply_homography(h, cur.crop_points[[NOSE_TIP]])[0] - points[NOSE_TIP]
-    eye = float(np.linalg.norm(points[[88, 92]].mean(axis=0) - points[[34, 38]].mean(axis=0)))
+    eye = eye_distance(five_points(points))
     surface, tip = _surface_and_tip(points, eye, size)
     if surface.sum() < 12 or not tip.any():
         return None

@@ -25,6 +25,7 @@ from faceattend_tui.tui.screens.base import (
     Dialog,
     Secret,
     Submit,
+    group_options,
     parse_minutes,
     pin_fields,
 )
@@ -97,7 +98,6 @@ class SlotScreen(Dialog[SlotRequest]):
         return "Add a weekly slot"
 
     def body(self) -> ComposeResult:
-        options = [("everyone", EVERYONE)] + [(g, g) for g in self.groups]
         yield Input(placeholder="session name, e.g. Physics 101", id="slot-name")
         with Horizontal(classes="fields"):
             yield Input(placeholder="weekday Mon..Sun", id="slot-weekday")
@@ -107,7 +107,7 @@ class SlotScreen(Dialog[SlotRequest]):
             yield Input(placeholder="late after N min (optional)", id="slot-late")
             yield Input(placeholder="station (empty: any)", id="slot-station")
         yield Static("for (enter opens the list of groups):", classes="label")
-        yield Select(options, value=EVERYONE, allow_blank=False, id="slot-group", prompt="for")
+        yield Select(group_options(self.groups), value=EVERYONE, allow_blank=False, id="slot-group", prompt="for")
         yield from pin_fields(self.access)
 
     def value(self, field: str) -> str:

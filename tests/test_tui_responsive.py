@@ -144,6 +144,34 @@ async def test_the_main_screen_answers_while_the_station_holds_its_lock(station)
         assert [row[0] for row in table_rows(app, "#roster-table")] == ["Dev Rao"]  # drawn, the filter kept
 
 
+async def test_a_session_started_elsewhere_shows_without_waiting_for_the_lock(station):
+    """A session the timetable (or another thread) starts while the log is busy: the header's tick sees
+    it at once and the counts follow when the lock is free."""
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        started, release = threading.Event(), threading.Event()
+
+        def start_and_hold() -> None:
+            with station.lock:
+                station.start_session("Timetabled")
+                started.set()
+                release.wait(5)
+
+        writer = threading.Thread(target=start_and_hold)
+        writer.start()
+        try:
+            started.wait(5)
+            began = time.monotonic()
+            app.tick()
+            assert time.monotonic() - began < WORST
+            assert "Timetabled" in str(app.query_one("#header").render())
+        finally:
+            release.set()
+            writer.join()
+        await until(pilot, lambda: app.counts is not None)
+        assert "absent" in str(app.query_one("#header").render())
+
+
 async def test_a_double_enter_starts_one_session_and_escape_waits_for_the_answer(station, calls):
     app = StationApp(station)
     async with app.run_test(size=SIZE) as pilot:

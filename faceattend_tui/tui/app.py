@@ -267,7 +267,8 @@ class StationApp(DialogActions, App[None]):
         """Every second: the clock in the header; a session started or ended by the timetable shows."""
         active = self.station.active  # no lock: the station's current session as it stands
         if active != self.running:
-            self.running, self.counts = active, self.station.counts()
+            self.running, self.counts = active, None  # its counts come with the panes' reading
+            self.refresh_panes()
         self.refresh_header()
 
     def watch_running(self) -> None:

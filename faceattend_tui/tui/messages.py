@@ -7,10 +7,14 @@ from textual.message import Message
 from faceattend_tui import station as st
 
 
-class StationMessage(Message):
-    """Carries one station update; `for_update` picks the message class for its type."""
+class StationMessage(Message, bubble=False):
+    """Carries one station update; `for_update` picks the message class for its type.
 
-    bubble = False  # posted straight to whoever handles it (the app, or the enrollment dialog)
+    None bubbles: each is posted straight to whoever handles it (the app, or the enrollment dialog).
+    Textual sets `bubble` per class from the class's arguments, so every subclass says it again (a
+    CaptureDone that bubbled from the dialog back to the app was posted to the dialog again, for
+    as long as the dialog stayed open)."""
+
     update: st.Update
 
     def __init__(self, update: st.Update) -> None:
@@ -18,26 +22,26 @@ class StationMessage(Message):
         self.update = update
 
 
-class CheckinShown(StationMessage):
+class CheckinShown(StationMessage, bubble=False):
     update: st.CheckinShown
 
 
-class Sighting(StationMessage):
+class Sighting(StationMessage, bubble=False):
     update: st.Sighting
 
 
-class UnknownFaces(StationMessage):
+class UnknownFaces(StationMessage, bubble=False):
     update: st.UnknownFaces
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, UnknownFaces)  # only the latest count matters
 
 
-class CaptureDone(StationMessage):
+class CaptureDone(StationMessage, bubble=False):
     update: st.CaptureDone
 
 
-class LiveChanged(StationMessage):
+class LiveChanged(StationMessage, bubble=False):
     update: st.LiveChanged
 
     def can_replace(self, message: Message) -> bool:
@@ -45,11 +49,11 @@ class LiveChanged(StationMessage):
         return isinstance(message, LiveChanged) and not message.update.notice
 
 
-class RosterChanged(StationMessage):
+class RosterChanged(StationMessage, bubble=False):
     update: st.RosterChanged
 
 
-class Problem(StationMessage):
+class Problem(StationMessage, bubble=False):
     update: st.Problem
 
 

@@ -19,7 +19,7 @@ from faceattend_tui.live import events as ev
 from faceattend_tui.station import Problem, Station
 from faceattend_tui.tui import messages as msg
 from faceattend_tui.tui.app import PANE_READS, StationApp
-from faceattend_tui.tui.screens import STATION_CALLS
+from faceattend_tui.tui.screens import DIALOG_READS, STATION_CALLS
 
 SIZE = (150, 36)
 T0 = datetime(2026, 3, 2, 9, 0, 0, tzinfo=timezone.utc)
@@ -51,28 +51,39 @@ def station(tmp_path):
     made.close()
 
 
+async def answered_calls(pilot: Pilot, groups: tuple[str, ...]) -> bool:
+    """Wait for the app's workers of those groups to finish; whether there were any."""
+    waited = False
+    for _ in range(2000):  # a limit, not a budget: on two busy cores a call may take a second
+        if not any(w.group in groups and not w.is_finished for w in pilot.app.workers):
+            return waited
+        waited = True
+        await asyncio.sleep(0.01)
+    raise AssertionError("a station call did not finish within 20 s")
+
+
 @pytest.fixture(autouse=True)
 def settled(monkeypatch):
-    """Dialogs hand their requests to the station in worker threads, and the panes read the log in
-    others: here a pause also waits for those to be answered, so a test reads the result of its keys
-    as a user does a moment later.
-    (tests/test_tui_responsive.py measures the screen while the station is still answering.)"""
-    pause = Pilot.pause
+    """Dialogs hand their requests to the station in worker threads, the panes read the log in
+    others and a dialog reads what it shows in others once open: here a pause also waits for those
+    to be answered, so a test reads the result of its keys as a user does a moment later. And a key
+    pressed after one that opened a dialog waits for the dialog's reads, as a person's next key
+    comes well after them. (tests/test_tui_responsive.py measures the screen while the station is
+    still answering.)"""
+    pause, press = Pilot.pause, Pilot.press
 
     async def pause_until_answered(self, delay: float | None = None) -> None:
         await pause(self, delay)
-        waited = False
-        for _ in range(2000):  # a limit, not a budget: on two busy cores a call may take a second
-            if not any(w.group in (STATION_CALLS, PANE_READS) and not w.is_finished for w in self.app.workers):
-                break
-            waited = True
-            await asyncio.sleep(0.01)
-        else:
-            raise AssertionError("a station call did not finish within 20 s")
-        if waited:
+        if await answered_calls(self, (STATION_CALLS, PANE_READS, DIALOG_READS)):
             await pause(self)
 
+    async def press_after_reads(self, *keys: str) -> None:
+        for key in keys:
+            await answered_calls(self, (DIALOG_READS,))
+            await press(self, key)
+
     monkeypatch.setattr(Pilot, "pause", pause_until_answered)
+    monkeypatch.setattr(Pilot, "press", press_after_reads)
 
 
 def checkin(station: Station, name: str, minutes: float, similarity: float = 0.66) -> None:

@@ -4,11 +4,15 @@ A mixin of StationApp (app.py): `guarded` wraps a station call for a dialog's su
 Dialog runs in a worker thread (screens/base.py), so the keyboard never waits on the station's store,
 disk or lock. The callbacks named after what happened (`_started`, `_stopped` ...) run on the screen's
 thread once the dialog has closed with the call's result.
+
+Nor does opening a dialog wait: it is given the station's reads (bound methods), which it makes in
+threads once open, and the PIN fields as last known, which it checks again in a thread.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -36,7 +40,7 @@ from faceattend_tui.tui.widgets import LivePane, RosterPane
 if TYPE_CHECKING:
     from textual.app import App
 
-    from faceattend_tui.station import Edit, Person, Session, Station
+    from faceattend_tui.station import Edit, Person, RosterRow, Session, Station
     from faceattend_tui.tui.screens import (
         Confirmed,
         EditRequest,
@@ -62,6 +66,7 @@ class DialogActions(_AppBase):
     """Privileged actions through dialogs; needs `station`, `viewing_session`, `refresh_panes` of the app."""
 
     last_staff = ""  # the staff name that last succeeded, filled in next time
+    known_access = Access()  # whether a PIN and a staff name are asked, as last read
     enrolling: EnrollScreen | None = None
 
     # The app's, as StationApp (and Textual's App) define them.
@@ -72,8 +77,14 @@ class DialogActions(_AppBase):
         def refresh_panes(self) -> None: ...
 
     def access(self) -> Access:
-        """What the dialogs ask for before a privileged action."""
-        return Access(self.station.needs_pin, self.station.needs_staff_name, self.last_staff)
+        """What the dialogs ask for before a privileged action, as last read (the store is not asked
+        here: that waits for the station's lock); each dialog reads it again in a thread."""
+        return replace(self.known_access, last_staff=self.last_staff, recheck=self.read_access)
+
+    def read_access(self) -> Access:
+        """Whether a PIN and a staff name are asked, from the store (under the station's lock)."""
+        self.known_access = Access(self.station.needs_pin, self.station.needs_staff_name)
+        return self.known_access
 
     def guarded(self, call: Callable[[RequestT], object]) -> Submit[RequestT]:
         """A dialog's submit callback (run in a worker thread): runs a station call, remembers the staff
@@ -96,7 +107,7 @@ class DialogActions(_AppBase):
 
     def action_toggle_session(self) -> None:
         if self.station.active is None:
-            start = StartSessionScreen(self.access(), self.station.groups(), self.guarded(self._start_session))
+            start = StartSessionScreen(self.access(), self.station.groups, self.guarded(self._start_session))
             self.push_screen(start, self._started)
         else:
             question = f"Stop session {self.station.active.name!r}?"
@@ -139,10 +150,11 @@ class DialogActions(_AppBase):
             self.notify(f"{person.name} ({person.id}) enrolled ({count} samples); recognised from now on")
             self.refresh_panes()
 
-    def selected_person(self) -> Person | None:
-        """The person selected in the roster, or None with a word to the user."""
-        person_id = self.query_one(RosterPane).selected()
-        person = self.station.person(person_id) if person_id else None
+    def selected_person(self) -> RosterRow | None:
+        """The person selected in the roster, as the roster shows them, or None with a word to the user."""
+        roster = self.query_one(RosterPane)
+        person_id = roster.selected()
+        person = roster.rows.get(person_id) if person_id else None
         if person is None:
             self.notify("select a person in the roster first", severity="warning")
         return person
@@ -194,9 +206,12 @@ class DialogActions(_AppBase):
     # -- the log: export, report, past sessions, timetable, audit
 
     def action_export(self) -> None:
-        summary = self.station.summary(self.viewing_session)
-        label = summary.session.name if summary else "the latest session"
+        label = partial(self._session_label, self.viewing_session)
         self.push_screen(ExportScreen(label, self.access(), self.guarded(self._export)), self._exported)
+
+    def _session_label(self, session_id: int | None) -> str:
+        summary = self.station.summary(session_id)
+        return summary.session.name if summary else "the latest session"
 
     def _export(self, request: ExportRequest, session_id: int | None = None) -> Path:
         session_id = session_id if session_id is not None else self.viewing_session
@@ -209,12 +224,11 @@ class DialogActions(_AppBase):
     def action_report(self) -> None:
         today = self.station.now().date()
         hours = self.station.hours if self.station.settings.mode == "work" else None
-        self.push_screen(ReportScreen(self.station.report, self.station.groups(), today, hours))
+        self.push_screen(ReportScreen(self.station.report, self.station.groups, today, hours))
 
     def action_history(self) -> None:
-        screen = PastSessionsScreen(self.station.sessions(), self.station.sessions, self.access,
-                                    self.guarded(self._void_session), self.guarded(self._edit_session),
-                                    self.station.groups())
+        screen = PastSessionsScreen(self.station.sessions, self.access, self.guarded(self._void_session),
+                                    self.guarded(self._edit_session), self.station.groups)
         self.push_screen(screen, self._history_choice)
 
     def _void_session(self, request: VoidRequest) -> Session:
@@ -239,7 +253,7 @@ class DialogActions(_AppBase):
 
     def action_timetable(self) -> None:
         save = self.guarded(self._save_timetable)
-        self.push_screen(TimetableScreen(self.station.timetable, save, self.access, self.station.groups()))
+        self.push_screen(TimetableScreen(self.station.timetable, save, self.access, self.station.groups))
 
     def _save_timetable(self, request: TimetableSave) -> None:
         self.station.save_timetable(request.slots, request.holidays, request.pin)

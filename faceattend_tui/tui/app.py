@@ -148,6 +148,7 @@ class StationApp(DialogActions, App[None]):
         self.query_one("#roster-filter", Input).display = False
         self.set_class(self.size.width < WIDE, "narrow")
         self.refresh_panes()
+        self.read_access()  # once here; a dialog reads it again in a thread (actions.py)
         self.refresh_header()  # drawn once: with no session, neither reactive changed
         self.set_interval(1.0, self.tick)
         self.show_pane("live")

@@ -5,6 +5,7 @@ Re-exported here so the app (and anything else) imports them from `faceattend_tu
 
 from faceattend_tui.tui.screens.audit import AuditScreen
 from faceattend_tui.tui.screens.base import (
+    DIALOG_READS,
     EVERYONE,
     STATION_CALLS,
     Access,
@@ -48,8 +49,8 @@ from faceattend_tui.tui.screens.timetable import (
 )
 
 __all__ = [
-    "EVERYONE", "KEY_NAMES", "STATION_CALLS", "Access", "AuditScreen", "ConfirmScreen", "Confirmed",
-    "DayOffRequest", "DayOffScreen", "DetailScreen", "Dialog", "EditRequest", "EditSessionScreen",
+    "DIALOG_READS", "EVERYONE", "KEY_NAMES", "STATION_CALLS", "Access", "AuditScreen", "ConfirmScreen",
+    "Confirmed", "DayOffRequest", "DayOffScreen", "DetailScreen", "Dialog", "EditRequest", "EditSessionScreen",
     "EnrollRequest", "EnrollScreen", "ExportRequest", "ExportScreen", "HelpScreen", "HistoryChoice",
     "ImportRequest", "ImportScreen", "MarkRequest", "MarkScreen", "PastSessionsScreen", "Pin", "RemoveRequest",
     "RemoveScreen", "ReportScreen", "Request", "Secret", "SessionRequest", "SlotRequest", "SlotScreen", "StaffName",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import tzinfo
+from functools import partial
 
 from rich.text import Text
 from textual import on
@@ -29,7 +30,8 @@ def cut(text: str, width: int) -> str:
 
 
 class AuditScreen(Dialog[None]):
-    """The audit log, read only: no PIN. Enter in a field applies the filter; enter on a row shows it whole."""
+    """The audit log, read only: no PIN. Enter in a field applies the filter; enter on a row shows it whole.
+    The entries are read in a thread (`load`), once open and at each filter."""
 
     BINDINGS = [Binding("escape", "cancel", "Close")]
     WIDE = True
@@ -59,8 +61,8 @@ class AuditScreen(Dialog[None]):
         yield Horizontal(Button("Filter", variant="primary", id="ok"), Button("Close", id="cancel"),
                          classes="buttons")
 
-    def on_mount(self) -> None:
-        super().on_mount()
+    def start_reading(self) -> None:
+        super().start_reading()
         self.apply_filter()
 
     def wanted(self) -> AuditFilter:
@@ -74,17 +76,19 @@ class AuditScreen(Dialog[None]):
     @on(Input.Submitted)
     @on(Button.Pressed, "#ok")
     def apply_filter(self) -> None:
+        """Read the entries the filter keeps, in a thread (the log may be busy), then list them."""
         try:
             wanted = self.wanted()
         except ValueError:
             self.error("dates as YYYY-MM-DD")
             return
-        try:
-            entries = self.load(wanted)
-        except Exception as exc:  # noqa: BLE001 - said in the screen, the station keeps running
-            self.error(f"could not read the audit log: {exc}")
-            return
-        self.error("")
+        self.read(partial(self.entries_for, wanted), self.show_entries, "the audit log")
+
+    def entries_for(self, wanted: AuditFilter) -> tuple[AuditFilter, list[AuditEntry]]:
+        return wanted, self.load(wanted)
+
+    def show_entries(self, found: tuple[AuditFilter, list[AuditEntry]]) -> None:
+        wanted, entries = found
         self.entries = list(reversed(entries))[:MAX_SHOWN]
         table = self.query_one("#audit", DataTable)
         table.clear()

@@ -4,14 +4,18 @@ A dialog with a `submit` callback hands it the request in a thread (the station 
 store, its disk or its lock): meanwhile the dialog says "working...", its buttons are off and a
 second OK is ignored; the screen keeps answering keys. A refusal (StationError) is said in the
 dialog, which stays open; success closes it with what the callback returned.
+
+What a dialog shows from the station is read the same way (`Dialog.read`): the dialog opens at once,
+so the keys typed next land in it, says "reading..." and fills in when the read returns.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any, Generic, Protocol, TypeVar
+from functools import partial
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from rich.text import Text
 from textual import on
@@ -24,13 +28,21 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, DataTable, Input, Select, Static
 
-from faceattend_tui.station import Credentials, StationError
+from faceattend_tui.errors import FaceattendError
+from faceattend_tui.station import Credentials, StationError, internal_error
+
+if TYPE_CHECKING:
+    from textual.app import App
 
 EVERYONE = "__everyone__"
 STATION_CALLS = "station-call"  # the worker group of the station calls dialogs make
+DIALOG_READS = "dialog-reads"  # the worker group of the reads that fill a dialog in
 WORKING = "working..."
+READING = "reading..."
 
 RequestT = TypeVar("RequestT")
+DataT = TypeVar("DataT")
+Fill = Callable[[Any], None]  # shows what a read returned
 
 Secret = str | Credentials  # a bare PIN, or a staff name with its PIN
 Submit = Callable[[RequestT], object]  # runs a request (in a thread); raises StationError to keep the dialog open
@@ -50,6 +62,7 @@ class Access:
     pin: bool = False
     staff_name: bool = False
     last_staff: str = ""  # the name that last succeeded, filled in
+    recheck: Callable[[], Access] | None = field(default=None, compare=False)  # reads it afresh (in a thread)
 
 
 class Pin(Input):
@@ -101,17 +114,27 @@ def group_options(groups: list[str]) -> list[tuple[str, str]]:
     return [("everyone", EVERYONE)] + [(g, g) for g in groups]
 
 
+def read_failure(what: str, exc: Exception) -> str:
+    """What a dialog says when reading `what` failed; a bug is logged with its traceback."""
+    if isinstance(exc, (FaceattendError, OSError)):
+        return f"could not read {what}: {exc}"
+    return internal_error(f"reading {what}", exc).message
+
+
 class Dialog(ModalScreen[Any], Generic[RequestT]):
     """A centred box: a title, a body that scrolls when the terminal is small, and below it, always in
     view, the error line and the buttons. Escape cancels (dismisses with None).
 
     With a `submit` callback, OK hands it the request in a thread: a StationError keeps the dialog open
     with its message and the fields (the PIN cleared); otherwise the dialog closes with what it returned.
-    Without one, the dialog closes with the request. Its type parameter: the request it makes (None: none)."""
+    Without one, the dialog closes with the request. Its type parameter: the request it makes (None: none).
+
+    What it shows from the station it reads in threads once open (`start_reading`, `read`)."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("enter", "default", "OK", show=False)]
     WIDE = False
     OK = "OK"
+    NEEDS_DATA = False  # True: its buttons (but Cancel) wait until its reads are in
 
     working: reactive[bool] = reactive(False, init=False)  # a request is with the station
 
@@ -127,6 +150,12 @@ class Dialog(ModalScreen[Any], Generic[RequestT]):
         self.access = access or Access()
         self.submit_to = submit
         self.paused_buttons: list[Button] = []  # turned off while working, on again after a refusal
+        self.reads_made = 0
+        self.latest_read: dict[Fill, int] = {}  # each fill-in's latest read: an older answer is dropped
+        self.reads_out: set[Fill] = set()  # fill-ins waiting for their read, said as "reading..."
+        self.reads_failed: set[Fill] = set()  # fill-ins whose latest read failed: nothing to act on
+        self.quiet_fills: set[Fill] = set()  # fill-ins nothing waits for (their failure blocks nothing)
+        self.saying_reading = False
 
     def title_text(self) -> str:
         return ""
@@ -153,6 +182,7 @@ class Dialog(ModalScreen[Any], Generic[RequestT]):
         first = self.first_field()
         if first is not None:
             self.set_focus(first)  # at once: a fast burst of keys lands in it
+        self.start_reading()
 
     def first_field(self) -> Widget | None:
         """Where typing starts: the first empty text field, else a list, else the default button."""
@@ -243,4 +273,103 @@ class Dialog(ModalScreen[Any], Generic[RequestT]):
             pin.focus()
 
     def error(self, text: str) -> None:
+        self.saying_reading = False
         self.query_one("#dialog-error", Static).update(Text(text, style="bold red"))
+
+    # -- reading what the dialog shows, in threads
+
+    def start_reading(self) -> None:
+        """On mount: start the reads that fill the dialog in. Here: the PIN fields, checked afresh
+        (they were drawn as last known; without a "reading..." line: the keys need not wait)."""
+        if self.access.recheck is not None:
+            self.read(self.access.recheck, self.show_access, "the staff accounts", quiet=True)
+
+    def read(self, call: Callable[[], DataT], fill: Callable[[DataT], None], what: str, quiet: bool = False) -> None:
+        """Run `call` in a thread (the station may wait on its lock) and hand its result to `fill` on the
+        screen's thread; meanwhile "reading..." is said (unless quiet) and, with NEEDS_DATA, the buttons
+        wait. An answer to an older read of the same fill-in, or one after the dialog closed, is dropped."""
+        self.reads_made += 1
+        self.latest_read[fill] = self.reads_made
+        if quiet:
+            self.quiet_fills.add(fill)
+        else:
+            self.reads_out.add(fill)
+            self.show_reading()
+        job = partial(self.read_in_thread, self.app, call, fill, self.reads_made, what)
+        self.run_worker(job, thread=True, group=DIALOG_READS, exit_on_error=False)
+
+    def read_in_thread(self, app: App[Any], call: Callable[[], DataT], fill: Callable[[DataT], None], ticket: int,
+                       what: str) -> None:
+        try:
+            data = call()
+        except Exception as exc:  # noqa: BLE001 - said in the dialog, which stays usable
+            app.call_from_thread(self.read_failed, fill, ticket, read_failure(what, exc))
+            return
+        app.call_from_thread(self.read_done, fill, ticket, data)
+
+    def read_done(self, fill: Callable[[DataT], None], ticket: int, data: DataT) -> None:
+        if self.answer_wanted(fill, ticket):
+            self.reads_failed.discard(fill)
+            self.show_reading()
+            fill(data)
+
+    def read_failed(self, fill: Fill, ticket: int, text: str) -> None:
+        if self.answer_wanted(fill, ticket):
+            if fill not in self.quiet_fills:
+                self.reads_failed.add(fill)
+                self.show_reading()
+            self.error(text)
+
+    def answer_wanted(self, fill: Fill, ticket: int) -> bool:
+        """Whether a read's answer is still wanted (the dialog open, no newer read of the same out)."""
+        if self not in self.app.screen_stack or self.latest_read.get(fill) != ticket:
+            return False
+        self.reads_out.discard(fill)
+        self.show_reading()
+        return True
+
+    @property
+    def reading(self) -> bool:
+        return bool(self.reads_out)
+
+    def still_reading(self) -> bool:
+        """For a key that needs what is being read: True, and "reading..." said, while it is; True
+        too once a read failed (acting on what was not read, e.g. saving a timetable, would lose data)."""
+        if self.reading:
+            self.show_reading()
+        return self.reading or bool(self.reads_failed)
+
+    def show_reading(self) -> None:
+        line = self.query_one("#dialog-error", Static)
+        if self.reading and not self.working:
+            line.update(Text(READING, style="italic"))
+            self.saying_reading = True
+        elif self.saying_reading:
+            self.error("")
+        if self.NEEDS_DATA:
+            for button in self.query(Button):
+                button.disabled = (self.reading or bool(self.reads_failed)) and button.id != "cancel"
+
+    def show_access(self, access: Access) -> None:
+        """The PIN (and staff name) fields as the station asks for them now, when that changed."""
+        pins = self.query(Pin)
+        if not pins or (access.pin, access.staff_name) == (self.access.pin, self.access.staff_name):
+            return
+        self.access = replace(access, last_staff=self.access.last_staff)
+        pin = pins.first()
+        pin.display, pin.disabled = access.pin, not access.pin
+        wanted = access.pin and access.staff_name
+        staff = self.query(StaffName)
+        if wanted and not staff:
+            name = StaffName(self.access.last_staff)
+            name.compact = True
+            self.mount(name, before=pin)
+        elif staff and not wanted:
+            staff.remove()
+        if not isinstance(self.focused, Input):
+            self.call_after_refresh(self.focus_first)
+
+    def focus_first(self) -> None:
+        first = self.first_field()
+        if first is not None:
+            self.set_focus(first)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -23,13 +24,27 @@ class ExportRequest:
 
 
 class ExportScreen(Dialog[ExportRequest]):
-    """Format and scope: the session shown, or a date range."""
+    """Format and scope: the session shown, or a date range. `session`: its name, or how to read it."""
 
     OK = "Export"
 
-    def __init__(self, session_label: str, access: Access, submit: Submit[ExportRequest] | None = None) -> None:
+    def __init__(self, session: str | Callable[[], str], access: Access,
+                 submit: Submit[ExportRequest] | None = None) -> None:
         super().__init__(access, submit)
-        self.session_label = session_label
+        self.session_label = session if isinstance(session, str) else "..."
+        self.read_label = None if isinstance(session, str) else session
+
+    def start_reading(self) -> None:
+        super().start_reading()
+        if self.read_label is not None:
+            self.read(self.read_label, self.show_label, "the session")
+
+    def show_label(self, label: str) -> None:
+        self.session_label = label
+        self.query_one("#export-session", Static).update(self.session_line())
+
+    def session_line(self) -> str:
+        return f"Session: {escape(self.session_label)}, or a date range:"
 
     def title_text(self) -> str:
         return "Export attendance"
@@ -39,7 +54,7 @@ class ExportScreen(Dialog[ExportRequest]):
             yield RadioButton("CSV", value=True, id="csv")
             yield RadioButton("JSON", id="json")
         yield Checkbox("CSV for Excel (byte-order mark)", value=True, id="bom")
-        yield Static(f"Session: {escape(self.session_label)}, or a date range:")
+        yield Static(self.session_line(), id="export-session")
         yield Input(placeholder="from YYYY-MM-DD (optional)", id="from")
         yield Input(placeholder="to YYYY-MM-DD (optional)", id="to")
         yield from pin_fields(self.access)

@@ -40,19 +40,23 @@ class PastSessionsScreen(Dialog[None]):
     """All sessions; enter shows one in the session pane, x exports it, e edits it, v voids it.
 
     Voided sessions stay listed, greyed and marked "voided" (they are left out of reports).
-    With `void` and `edit` callbacks (guarded station calls), those dialogs open over this list,
-    which then shows the sessions again from `reload`."""
+    The sessions (and the groups, for the edit dialog) are read in threads from `load` and `groups`
+    once open, and again after a change; meanwhile the buttons and keys wait, escape aside.
+    With `void` and `edit` callbacks (guarded station calls), those dialogs open over this list."""
 
     BINDINGS = [Binding("escape", "cancel", "Close"), Binding("enter", "choose", "Show"),
                 Binding("x", "export", "Export"), Binding("e", "edit", "Edit"), Binding("v", "void", "Void")]
+    NEEDS_DATA = True
 
-    def __init__(self, sessions: list[Session], reload: Callable[[], list[Session]] | None = None,
-                 access: Callable[[], Access] | None = None, void: Submit[VoidRequest] | None = None,
-                 edit: Submit[EditRequest] | None = None, groups: list[str] | None = None) -> None:
+    def __init__(self, load: Callable[[], list[Session]], access: Callable[[], Access] | None = None,
+                 void: Submit[VoidRequest] | None = None, edit: Submit[EditRequest] | None = None,
+                 groups: Callable[[], list[str]] | None = None) -> None:
         super().__init__()
-        self.sessions = sessions
-        self.reload, self.current_access = reload, access or Access
-        self.void_with, self.edit_with, self.groups = void, edit, groups or []
+        self.load, self.current_access = load, access or Access
+        self.void_with, self.edit_with, self.read_groups = void, edit, groups
+        self.sessions: list[Session] = []
+        self.groups: list[str] = []
+        self.select: int | None = None  # the session to put the cursor on once read
 
     WIDE = True
 
@@ -65,9 +69,23 @@ class PastSessionsScreen(Dialog[None]):
         yield table
         yield Static("", id="sessions-note")
 
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.fill()
+    def start_reading(self) -> None:
+        super().start_reading()
+        self.refill()
+        if self.read_groups is not None:
+            self.read(self.read_groups, self.show_groups, "the groups")
+
+    def show_groups(self, groups: list[str]) -> None:
+        self.groups = groups
+
+    def refill(self, select: int | None = None) -> None:
+        """Read the sessions again (in a thread), then list them with the cursor on `select`."""
+        self.select = select
+        self.read(self.load, self.show_sessions, "the sessions")
+
+    def show_sessions(self, sessions: list[Session]) -> None:
+        self.sessions = sessions
+        self.fill(self.select)
 
     def fill(self, select: int | None = None) -> None:
         table = self.query_one("#sessions", DataTable)
@@ -101,6 +119,8 @@ class PastSessionsScreen(Dialog[None]):
         return None if key is None else int(key)
 
     def _session(self) -> Session | None:
+        if self.still_reading():
+            return None
         session_id = self._current()
         session = next((s for s in self.sessions if s.id == session_id), None)
         if session is None:
@@ -115,6 +135,8 @@ class PastSessionsScreen(Dialog[None]):
         self._choose("export")
 
     def _choose(self, action: str) -> None:
+        if self.still_reading():
+            return
         session_id = self._current()
         self.dismiss(None if session_id is None else HistoryChoice(action, session_id))
 
@@ -154,11 +176,6 @@ class PastSessionsScreen(Dialog[None]):
         self.note(f"session {session.id}: {len(edit.changed)} changes")
         lines = [("", line) for line in edit.changed]
         self.app.push_screen(DetailScreen(f"Session {session.id} edited: what changed", lines))
-
-    def refill(self, select: int) -> None:
-        if self.reload is not None:
-            self.sessions = self.reload()
-        self.fill(select)
 
     def note(self, text: str) -> None:
         self.error("")

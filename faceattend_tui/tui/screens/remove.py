@@ -8,7 +8,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.widgets import Button, Input, RadioButton, RadioSet, Static
 
-from faceattend_tui.station import Person
+from faceattend_tui.station import Person, RosterRow
 from faceattend_tui.tui.screens.base import Access, Dialog, Secret, Submit, pin_fields
 
 
@@ -23,7 +23,8 @@ class RemoveScreen(Dialog[RemoveRequest]):
 
     OK = "Remove"
 
-    def __init__(self, person: Person, access: Access, submit: Submit[RemoveRequest] | None = None) -> None:
+    def __init__(self, person: Person | RosterRow, access: Access,
+                 submit: Submit[RemoveRequest] | None = None) -> None:
         super().__init__(access, submit)
         self.person = person
 

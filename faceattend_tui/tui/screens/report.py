@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, timedelta
+from functools import partial
 
 from textual import on
 from textual.app import ComposeResult
@@ -15,16 +16,21 @@ from textual_plotext import PlotextPlot
 from faceattend_tui.station import Report
 from faceattend_tui.tui.screens.base import EVERYONE, Dialog, group_options, parse_day
 
+Built = tuple[Report, float, list[dict] | None]  # a report, its rate, the hours (work mode)
+
 
 class ReportScreen(Dialog[None]):
-    """Attendance over a date range: a chart per session and the people below a chosen rate."""
+    """Attendance over a date range: a chart per session and the people below a chosen rate.
+    The groups and the report are read in threads (`read`): the dialog opens at once."""
 
     BINDINGS = [Binding("escape", "cancel", "Close")]
 
-    def __init__(self, build: Callable[[date, date, str | None], Report], groups: list[str], today: date,
-                 hours: Callable[[date, date, str | None], list[dict]] | None = None) -> None:
+    def __init__(self, build: Callable[[date, date, str | None], Report], groups: Callable[[], list[str]],
+                 today: date, hours: Callable[[date, date, str | None], list[dict]] | None = None) -> None:
         super().__init__()
-        self.build, self.groups, self.today, self.hours = build, groups, today, hours  # hours: work mode only
+        self.build, self.today, self.hours = build, today, hours  # hours: work mode only
+        self.read_groups = groups
+        self.groups: list[str] = []
 
     WIDE = True
 
@@ -52,9 +58,14 @@ class ReportScreen(Dialog[None]):
     def foot(self) -> ComposeResult:
         yield Horizontal(Button("Close", id="cancel"), classes="buttons")
 
-    def on_mount(self) -> None:
-        super().on_mount()
+    def start_reading(self) -> None:
+        super().start_reading()
+        self.read(self.read_groups, self.show_groups, "the groups")
         self.update_report()
+
+    def show_groups(self, groups: list[str]) -> None:
+        self.groups = groups
+        self.query_one("#group", Select).set_options(group_options(groups))
 
     @on(Input.Submitted)
     @on(Select.Changed)
@@ -68,15 +79,17 @@ class ReportScreen(Dialog[None]):
             return
         value = self.query_one("#group", Select).value
         group = None if value == EVERYONE else str(value)
-        try:
-            report = self.build(start, end, group)
-        except Exception as exc:  # noqa: BLE001 - shown in the dialog, the station keeps running
-            self.error(str(exc))
-            return
-        self.error("")
+        self.read(partial(self.build_report, start, end, group, rate), self.show_report, "the report")
+
+    def build_report(self, start: date, end: date, group: str | None, rate: float) -> Built:
+        """In a thread: the report, the rate it lists people under and, in work mode, the hours."""
+        return self.build(start, end, group), rate, None if self.hours is None else self.hours(start, end, group)
+
+    def show_report(self, built: Built) -> None:
+        report, rate, hours = built
         self.show(report, rate)
-        if self.hours is not None:
-            self.show_hours(self.hours(start, end, group))
+        if hours is not None:
+            self.show_hours(hours)
 
     def show_hours(self, people: list[dict]) -> None:
         """Work mode: the days each person was seen and their hours over the period."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from textual import on
@@ -29,13 +30,24 @@ class SessionRequest:
 
 
 class StartSessionScreen(Dialog[SessionRequest]):
-    """Name, who it is for (a group or everyone) and an optional 'late after N minutes'."""
+    """Name, who it is for (a group or everyone) and an optional 'late after N minutes'.
+    The groups are read once open (`groups`, in a thread): until then the list offers everyone."""
 
     OK = "Start"
 
-    def __init__(self, access: Access, groups: list[str], submit: Submit[SessionRequest] | None = None) -> None:
+    def __init__(self, access: Access, groups: Callable[[], list[str]],
+                 submit: Submit[SessionRequest] | None = None) -> None:
         super().__init__(access, submit)
+        self.read_groups = groups
+        self.groups: list[str] = []
+
+    def start_reading(self) -> None:
+        super().start_reading()
+        self.read(self.read_groups, self.show_groups, "the groups")
+
+    def show_groups(self, groups: list[str]) -> None:
         self.groups = groups
+        self.query_one("#group", Select).set_options(group_options(groups))
 
     def title_text(self) -> str:
         return "Start a session"

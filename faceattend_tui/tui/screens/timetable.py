@@ -157,19 +157,24 @@ class DayOffScreen(Dialog[DayOffRequest]):
 
 
 class TimetableScreen(Dialog[None]):
-    """The weekly slots and the days off; a adds a slot, o a day off, d removes the selected row."""
+    """The weekly slots and the days off; a adds a slot, o a day off, d removes the selected row.
+    The timetable (and the groups) are read in threads from `load` and `groups` once open, and again
+    after a change: meanwhile the buttons and keys wait (a change saves the whole timetable)."""
 
     BINDINGS = [Binding("escape", "cancel", "Close"), Binding("a", "add_slot", "Add slot"),
                 Binding("o", "add_day_off", "Add day off"), Binding("d", "remove", "Remove"),
                 Binding("delete", "remove", "Remove", show=False)]
     WIDE = True
+    NEEDS_DATA = True
 
     def __init__(self, load: Callable[[], tuple[list[Slot], dict[str, str]]], save: Submit[TimetableSave],
-                 access: Callable[[], Access], groups: list[str]) -> None:
+                 access: Callable[[], Access], groups: Callable[[], list[str]]) -> None:
         super().__init__()
-        self.load, self.save, self.current_access, self.groups = load, save, access, groups
+        self.load, self.save, self.current_access, self.read_groups = load, save, access, groups
         self.slots: list[Slot] = []
         self.holidays: dict[str, str] = {}
+        self.groups: list[str] = []
+        self.select: str | None = None  # the key of a row to put the cursor on once read
 
     def title_text(self) -> str:
         return "Timetable (a: add slot · o: add day off · d: remove selected · esc: close)"
@@ -189,17 +194,22 @@ class TimetableScreen(Dialog[None]):
         yield Horizontal(Button("Add slot", variant="primary", id="add-slot"), Button("Add day off", id="add-day"),
                          Button("Remove", id="remove"), Button("Close", id="cancel"), classes="buttons")
 
-    def on_mount(self) -> None:
-        super().on_mount()
+    def start_reading(self) -> None:
+        super().start_reading()
         self.show()
+        self.read(self.read_groups, self.show_groups, "the groups")
+
+    def show_groups(self, groups: list[str]) -> None:
+        self.groups = groups
 
     def show(self, select: str | None = None) -> None:
-        """The timetable as the station has it now; `select`: the key of a row to put the cursor on."""
-        try:
-            self.slots, self.holidays = self.load()
-        except Exception as exc:  # noqa: BLE001 - said in the screen, the station keeps running
-            self.error(f"could not read the timetable: {exc}")
-            return
+        """Read the timetable as the station has it now (in a thread), then show it with the cursor on
+        the row whose key is `select`."""
+        self.select = select
+        self.read(self.load, self.show_timetable, "the timetable")
+
+    def show_timetable(self, timetable: tuple[list[Slot], dict[str, str]]) -> None:
+        self.slots, self.holidays = timetable
         table = self.query_one("#slots", DataTable)
         table.clear()
         for slot in self.slots:
@@ -218,8 +228,8 @@ class TimetableScreen(Dialog[None]):
             f"Days off: {len(self.holidays)}" if self.holidays else "Days off: none (o: add one)")
         for name in ("#slots", "#days-off"):
             found = self.query_one(name, DataTable)
-            if select is not None and select in found.rows:
-                found.move_cursor(row=found.get_row_index(select))
+            if self.select is not None and self.select in found.rows:
+                found.move_cursor(row=found.get_row_index(self.select))
 
     def note(self, text: str) -> None:
         self.error("")
@@ -227,6 +237,9 @@ class TimetableScreen(Dialog[None]):
 
     @on(Button.Pressed, "#add-slot")
     def action_add_slot(self) -> None:
+        if self.still_reading():
+            return
+
         def submit(request: SlotRequest) -> Slot:
             self.save(TimetableSave([*self.slots, request.slot], dict(self.holidays), request.pin))
             return request.slot
@@ -241,6 +254,9 @@ class TimetableScreen(Dialog[None]):
 
     @on(Button.Pressed, "#add-day")
     def action_add_day_off(self) -> None:
+        if self.still_reading():
+            return
+
         def submit(request: DayOffRequest) -> str:
             self.save(TimetableSave(list(self.slots), {**self.holidays, request.day: request.reason}, request.pin))
             return request.day
@@ -255,6 +271,8 @@ class TimetableScreen(Dialog[None]):
 
     @on(Button.Pressed, "#remove")
     def action_remove(self) -> None:
+        if self.still_reading():
+            return
         days = self.query_one("#days-off", DataTable)
         if days.has_focus and days.row_count:
             self.remove_day(str(days.coordinate_to_cell_key(days.cursor_coordinate).row_key.value))

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from functools import partial
 
 import pytest
-from test_tui import SIZE, table_rows, until
+from test_tui import SIZE, screen_text, table_rows, until
 from test_tui import station as station  # noqa: F401 - the fixture, registered here under its name
 from textual import events
 from textual.widgets import Button
@@ -274,3 +274,16 @@ async def test_a_pin_set_while_the_station_runs_shows_in_the_next_dialog(station
         await pilot.press("tab", "tab", "tab", *"246813", "enter")
         await until(pilot, lambda: station.active is not None)
         assert station.active.name == "Lab"
+
+
+async def test_enter_on_a_person_opens_at_once_and_fills_in_when_the_lock_is_free(station):
+    app = StationApp(station)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.query_one("#roster-table").row_count == 4)
+        await pilot.press("tab")  # the roster
+        app.query_one("#roster-table").select("S2")
+        with lock_held(station):
+            assert await answered(pilot, "enter", partial(reading_in, app, "DetailScreen")) < WORST
+            assert "Bob Marr" in screen_text(app)  # the name the roster shows, at once
+        await until(pilot, lambda: "groups: 3A" in screen_text(app))
+        assert "reading..." not in error_line(app)

@@ -20,7 +20,7 @@ from textual.widgets import Footer, Input, Static
 from textual.worker import get_current_worker
 
 from faceattend_tui.errors import FaceattendError
-from faceattend_tui.station import Problem, Station, internal_error, make_private_dir
+from faceattend_tui.station import Problem, Station, StationError, internal_error, make_private_dir
 from faceattend_tui.tui import messages as msg
 from faceattend_tui.tui.actions import DialogActions
 from faceattend_tui.tui.fasttable import FastTable
@@ -335,13 +335,20 @@ class StationApp(DialogActions, App[None]):
     def show_details(self, message: FastTable.Selected) -> None:
         """Enter on a person in the roster or the session: everything about them, the mark's reason in full."""
         table = message.table.id
-        person = self.station.person(message.key) if table in ("roster-table", "session-table") else None
-        if person is None:
+        if table not in ("roster-table", "session-table"):
             return
-        summary = self.station.summary(self.viewing_session if table == "session-table" else None)
+        row = self.query_one(RosterPane).rows.get(message.key)
+        load = partial(self.person_lines, message.key, self.viewing_session if table == "session-table" else None)
+        self.push_screen(DetailScreen(row.name if row else message.key, load=load, what="the person"))
+
+    def person_lines(self, person_id: str, session_id: int | None) -> tuple[str, list[tuple[str, str]]]:
+        """In a thread: a person's name and details in a session (the running or latest one: None)."""
+        person = self.station.person(person_id)
+        if person is None:
+            raise StationError(f"no person with id {person_id!r} (removed meanwhile?)")
+        summary = self.station.summary(session_id)
         item = next((i for i in summary.people if i.person.id == person.id), None) if summary else None
-        lines = person_details(person, item, summary.session if summary else None)
-        self.push_screen(DetailScreen(person.name, lines))
+        return person.name, person_details(person, item, summary.session if summary else None)
 
     def action_absent_first(self) -> None:
         pane = self.query_one(SessionPane)

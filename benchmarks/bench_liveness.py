@@ -89,36 +89,44 @@ MODES = ("auto", "blink", "depth", "speech", "either", "motion", "both", "textur
 
 # The trade-off table (--footage): each cue alone at a few thresholds, then the combination.
 BLINK_BEFORE = dict(min_eye_distance=28.0, blink_ratio=0.55, blink_max_speed=0.9, blink_max_tilt=0.07)
+# What "auto" took before the blink had to be quick, the nose's pixels had to move and the texture
+# cue needed the mouth to open (a printout bent and nodded, or curled across the chin, got through).
+AUTO_BEFORE = dict(blink_max_seconds=0.8, depth_moves=float("-inf"), texture_mouth=0.0)
 # The texture cue lets 2 synthetic attacks (portraits tilted 55 degrees) through at 4 or 5 frame
 # pairs, none at 6: "auto" asks for 8.
 TRADEOFF = (
     ("blink, before (eye distance >= 28 px)", "blink", BLINK_BEFORE),
     ("blink, ratio 0.55, still 2.0/s, tilt 0.2", "blink", dict(blink_ratio=0.55)),
-    ("blink (chosen) ratio 0.5, still 2/s, tilt 0.2", "blink", {}),
+    ("blink, ratio 0.5, within 0.8 s", "blink", dict(blink_max_seconds=0.8)),
+    ("blink (chosen) ratio 0.5, within 0.6 s", "blink", {}),
+    ("blink, ratio 0.5, within 0.5 s", "blink", dict(blink_max_seconds=0.5)),
     ("blink, ratio 0.65, still 5.0/s, tilt 0.2", "blink", dict(blink_ratio=0.65, blink_max_speed=5.0)),
     ("motion (homography residual)", "motion", {}),
     ("either (blink or motion)", "either", {}),
     ("depth 0.08, 2 frames, any turn", "depth", dict(depth_frames=2, depth_max_turn=1.0)),
     ("depth 0.08, 2 frames, turn 0.15", "depth", dict(depth_frames=2)),
-    ("depth 0.06, 3 frames, turn 0.15", "depth", dict(depth_min=0.06)),
     ("depth 0.08, 3 frames, turn 0.15, no pixels", "depth", dict(depth_bump=0.0)),
-    ("depth, nose in pixels 0.1", "depth", dict(depth_bump=0.1)),
-    ("depth (chosen), nose in pixels 0.2", "depth", {}),
-    ("depth, nose in pixels 0.3", "depth", dict(depth_bump=0.3)),
+    ("depth, nose stands out 0.2 (moves: any)", "depth", dict(depth_moves=float("-inf"))),
+    ("depth, nose stands out 0.3 (moves: any)", "depth", dict(depth_bump=0.3, depth_moves=float("-inf"))),
+    ("depth, nose stands out 0.2, moves 0.4", "depth", dict(depth_moves=0.4)),
+    ("depth (chosen), stands out 0.2, moves 0.5", "depth", {}),
+    ("depth, nose stands out 0.2, moves 0.6", "depth", dict(depth_moves=0.6)),
     ("speech, mouth spread 0.06", "speech", {}),
     ("speech, spread 0.06, steady (1 eye width/s)", "speech", dict(mouth_max_speed=1.0)),
     ("speech, spread 0.10, steady (1 eye width/s)", "speech", dict(mouth_max_speed=1.0, mouth_range=0.1)),
-    ("texture 0.8 px, ratio 2.0, 3 pairs", "texture", dict(texture_frames=3)),
     ("texture 0.8 px, ratio 2.0, 6 pairs", "texture", dict(texture_frames=6)),
-    ("texture 0.8 px, ratio 2.0, 8 pairs (chosen)", "texture", {}),
-    ("texture 0.8 px, ratio 1.5, 4 pairs", "texture", dict(texture_ratio=1.5, texture_frames=4)),
-    ("texture 1.0 px, ratio 2.0, 4 pairs", "texture", dict(texture_min=1.0, texture_frames=4)),
+    ("texture 8 pairs, mouth: any", "texture", dict(texture_mouth=0.0)),
+    ("texture 8 pairs, mouth spread 0.03", "texture", dict(texture_mouth=0.03)),
+    ("texture (chosen) 8 pairs, mouth spread 0.05", "texture", {}),
+    ("texture 8 pairs, mouth spread 0.08", "texture", dict(texture_mouth=0.08)),
     ("texture, 8 pairs, aligned 2 px, still 2/s", "texture", dict(texture_max_align=2.0, texture_max_speed=2.0)),
-    ("blink+depth (the auto before texture)", "blink+depth", dict(depth_bump=0.0)),
-    ("auto, depth without the nose in pixels", "auto", dict(depth_bump=0.0)),
+    ("blink+depth (the auto before texture)", "blink+depth", dict(AUTO_BEFORE, depth_bump=0.0)),
+    ("auto, depth without the nose in pixels", "auto", dict(AUTO_BEFORE, depth_bump=0.0)),
+    ("auto before (blink 0.8 s, nose, texture)", "auto", AUTO_BEFORE),
+    ("auto, only the blink within 0.6 s", "auto", dict(AUTO_BEFORE, blink_max_seconds=0.6)),
+    ("auto, only the nose moving 0.5", "auto", dict(AUTO_BEFORE, depth_moves=0.5)),
+    ("auto, only the mouth spread 0.05", "auto", dict(AUTO_BEFORE, texture_mouth=0.05)),
     ("auto = blink, depth or texture (chosen)", "auto", {}),
-    ("auto, nose in pixels 0.3", "auto", dict(depth_bump=0.3)),
-    ("auto, texture 6 pairs", "auto", dict(texture_frames=6)),
     ("auto, eye distance >= 28 px", "auto", dict(min_eye_distance=28.0)),
 )
 

@@ -18,6 +18,7 @@ from faceattend_tui.live.liveness import (
     BLINK,
     BLINK_OR_TURN,
     CLOSER,
+    INNER_LIP,
     NOSE_TIP,
     PLANE,
     RECOMMENDED,
@@ -36,7 +37,7 @@ from faceattend_tui.live.liveness import (
     fit_homography,
     foreshortening,
     mouth_openness,
-    nose_bump,
+    nose_in_pixels,
     planarity,
     polygon_area,
     texture_between,
@@ -238,6 +239,17 @@ def test_looking_down_for_a_second_is_not_a_blink():
     assert verdict.state == "waiting"
 
 
+@pytest.mark.parametrize(("frames_shut", "blink"), [(2, True), (4, True), (6, False)])
+def test_a_blink_is_quick(frames_shut, blink):
+    """From the last open frame to the next: 0.33 and 0.47 s are blinks; 0.6 s shut and 0.73 s in all
+    is not (a real blink takes 0.1-0.4 s; a printout bent about its width and nodded narrows its eyes
+    slowly)."""
+    eyes = blink_eyes(3.0, at=1.2, frames_shut=frames_shut)
+    verdict = assess(head_clip(still_poses(3.0), np.random.default_rng(8), eyes=eyes),
+                     dataclasses.replace(RULES, evidence="blink"))
+    assert verdict.live == blink
+
+
 # --- rules, modes and bad frames ---------------------------------------------------------------
 
 
@@ -365,7 +377,7 @@ def test_rules_refuse_inconsistent_values():
 
 # --- depth and speech (the "auto" choice) ---------------------------------------------------------
 
-# The landmarks' reading of depth alone (no crops here): the pixels' check (nose_bump) is tested below.
+# The landmarks' reading of depth alone (no crops here): the pixels' check (nose_in_pixels) is tested below.
 DEPTH = dataclasses.replace(RECOMMENDED, evidence="depth", depth_bump=0.0)
 AUTO = dataclasses.replace(RECOMMENDED, evidence="auto", depth_bump=0.0)
 
@@ -459,24 +471,38 @@ def random_homography(rng, centre=(320.0, 240.0)) -> np.ndarray:
     return back @ turn @ to_centre
 
 
-def card_clip(rng, lower_moves: bool, seconds: float = 3.0) -> list[Observation]:
+def with_mouth_open(points: np.ndarray, gap: float) -> np.ndarray:
+    """The points with the inner lips drawn as an ellipse `gap` pixels high (plus 2) across the mouth."""
+    lips = points[list(INNER_LIP)]
+    centre, half_width = lips.mean(axis=0), (lips[:, 0].max() - lips[:, 0].min()) / 2
+    angles = np.linspace(np.pi, -np.pi, len(INNER_LIP), endpoint=False)
+    opened = points.copy()
+    opened[list(INNER_LIP)] = centre + np.c_[half_width * np.cos(angles), (1 + gap / 2) * np.sin(angles)]
+    return opened
+
+
+def card_clip(rng, lower_moves: bool, seconds: float = 3.0, lips_follow: bool = True) -> list[Observation]:
     """A textured card with a face's points on it, warped by a new random homography each frame, with
-    sensor noise and landmark noise; with lower_moves, the card's texture below the nose slides up and
-    down on its own (as a talking mouth and jaw do against the rest of a face)."""
+    sensor noise and landmark noise; with lower_moves, the card's texture below the mouth's middle
+    slides up and down on its own, as a jaw does against the rest of a talking face, and (lips_follow)
+    the points there with it, so the mouth opens and closes."""
     card, base = textured_card(rng), hm.project(hm.head(), DISTANCE)
-    below = np.arange(card.shape[0])[:, None] > base[NOSE_TIP, 1]
+    line = base[list(INNER_LIP), 1].mean()
+    below = np.arange(card.shape[0])[:, None] > line
     clip = []
     for i in range(int(seconds * FPS)):
-        picture = card
+        picture, points = card, base
         if lower_moves:
-            shift = np.float32([[1, 0, 0], [0, 1, 12 * np.sin(2 * np.pi * 2.5 * i / FPS)]])
+            step = 6 * (1 - np.cos(2 * np.pi * 2.5 * i / FPS))  # the jaw drops by up to 12 px and comes back
+            shift = np.float32([[1, 0, 0], [0, 1, step]])
             slid = cv2.warpAffine(card, shift, card.shape[::-1], borderMode=cv2.BORDER_REFLECT)
             picture = np.where(below, slid, card)
+            if lips_follow:
+                points = with_mouth_open(base, step)
         h = random_homography(rng)
         frame = cv2.warpPerspective(picture, h, card.shape[::-1], borderMode=cv2.BORDER_REFLECT).astype(np.float32)
         frame = np.clip(frame + rng.normal(0, 3, frame.shape), 0, 255).astype(np.uint8)
-        points = apply_homography(h, base)
-        observation = observe(points, i / FPS, rng, noise=0.005)
+        observation = observe(apply_homography(h, points), i / FPS, rng, noise=0.005)
         clip.append(dataclasses.replace(observation, crop=face_crop(frame, observation.box)))
     return clip
 
@@ -494,11 +520,18 @@ def test_a_card_whose_lower_half_moves_on_its_own_shows_texture_motion(seed):
     assert verdict.live and verdict.evidence.texture >= TEXTURE.texture_ratio
 
 
+def test_texture_motion_without_the_mouth_opening_is_not_enough():
+    """The edge of a sheet curled across the chin moves against the face too; its mouth stays as printed."""
+    clip = card_clip(np.random.default_rng(2), lower_moves=True, lips_follow=False)
+    assert not assess(clip, TEXTURE).live
+    assert assess(clip, dataclasses.replace(TEXTURE, texture_mouth=0.0)).live
+
+
 def test_texture_motion_is_measured_mostly_in_the_mouth_region():
     rng = np.random.default_rng(11)
     check = LivenessCheck(TEXTURE)
     flat, moving = card_clip(rng, lower_moves=False), card_clip(rng, lower_moves=True)
-    pairs = [(check._frame(clip[1]), check._frame(clip[5])) for clip in (flat, moving)]
+    pairs = [(check._frame(clip[0]), check._frame(clip[3])) for clip in (flat, moving)]  # jaw closed, then dropped
     still, talking = (texture_between(a, b) for a, b in pairs)
     assert still.mouth < TEXTURE.texture_min and talking.mouth > TEXTURE.texture_min
     assert talking.mouth > TEXTURE.texture_ratio * max(talking.rest, TEXTURE.texture_floor)
@@ -573,8 +606,8 @@ TURNS = ((0.15, 0.0), (0.0, 0.15), (0.11, 0.11), (-0.12, 0.06))
 @pytest.mark.parametrize("turn", TURNS)
 def test_a_head_s_nose_stands_out_of_the_face_in_pixels(turn):
     ref, cur = turned_pair(head_surface, turn, np.random.default_rng(3))
-    bump = nose_bump(ref, cur)
-    assert bump is not None and bump >= RECOMMENDED.depth_bump
+    nose = nose_in_pixels(ref, cur)
+    assert nose is not None and nose.stands_out >= RECOMMENDED.depth_bump and nose.moves >= RECOMMENDED.depth_moves
 
 
 @pytest.mark.parametrize("axis", [0, 30, 45, 90, 135])
@@ -582,13 +615,14 @@ def test_a_head_s_nose_stands_out_of_the_face_in_pixels(turn):
 def test_a_sheet_bent_about_any_axis_has_no_nose_in_pixels(axis, turn):
     for radius in (1.7, 4.0):
         ref, cur = turned_pair(cylinder(axis, radius), turn, np.random.default_rng(axis))
-        bump = nose_bump(ref, cur)
-        assert bump is not None and abs(bump) < 0.5 * RECOMMENDED.depth_bump
+        nose = nose_in_pixels(ref, cur)
+        assert nose is not None and abs(nose.stands_out) < 0.5 * RECOMMENDED.depth_bump
+        assert nose.moves < RECOMMENDED.depth_moves  # the printed nose moves by the sheet's curve only
 
 
-def test_nose_bump_needs_crops():
+def test_the_nose_in_pixels_needs_crops():
     front = hm.project(hm.head(), DISTANCE)
-    assert nose_bump(frame_of(front), frame_of(front, 0.1)) is None
+    assert nose_in_pixels(frame_of(front), frame_of(front, 0.1)) is None
 
 
 def test_depth_without_crops_gives_no_evidence_unless_the_pixel_check_is_off():

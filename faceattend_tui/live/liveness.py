@@ -5,8 +5,9 @@ frame to the next by a single homography. So a track becomes live on kinds of ev
 its frames (which ones count is a rule; "auto", the documented choice, takes a blink, depth or
 texture; "blink+depth" is the "auto" of the previous release):
 
-- blink: both eyes close well below their own open level and open again, quickly, while the rest
-  of the face holds still. Eye openness is the area of the eye outline over the area of the
+- blink: both eyes close well below their own open level and open again, quickly (a real blink
+  takes 0.1-0.4 s; a printout bent about its width and nodded narrows its eyes more slowly), while
+  the rest of the face holds still. Eye openness is the area of the eye outline over the area of the
   eye-corner/mouth-corner quadrilateral, a ratio that a flat tilt of a picture leaves unchanged;
   the stillness condition is there because the landmark model itself reads the eyes of a print
   as shut when the print is swept fast (blur) or turned far within a frame or two.
@@ -20,9 +21,11 @@ texture; "blink+depth" is the "auto" of the previous release):
   points, in 3 frames in a row, between frames that foreshorten the face by at most 3 % and on a
   face within about 30 degrees of frontal (where the models do not invent a turned head's nose
   for a picture tilted far). Both models read a head's depths into any face, so a printout bent
-  into a curve passes that much; the pixels decide (nose_bump): in the face crops, the nose tip
-  must stand out, along that parallax, from a smooth (quadratic) surface fitted to the flow of the
-  cheeks, brow and chin. A sheet bent about any axis moves as such a surface; a nose is a peak.
+  into a curve passes that much; the pixels decide (nose_in_pixels): in the face crops, the nose
+  tip must stand out, along that parallax, from a smooth (quadratic) surface fitted to the flow of
+  the cheeks, brow and chin, and its own pixels must move by most of the parallax the landmarks
+  read. A sheet bent about any axis moves as such a surface, and the nose printed on it moves by
+  the sheet's curve only; a nose is a peak that moves as far as the landmarks say.
 - speech (measured, not offered): the mouth opening over the face quadrilateral varies. Small or
   blurred pictures read as moving as much, so "auto" does not count it.
 - texture (pixels; counted by "auto", or alone as "texture"): the texture of a
@@ -31,7 +34,8 @@ texture; "blink+depth" is the "auto" of the previous release):
   onto the crop of about 0.27 s before by the homography of the rigid points; dense optical flow
   then leaves, in the mouth region, what one homography of the whole face's flow does not explain,
   compared with what the eye, brow and nose regions leave under their own. Enough such frame pairs
-  in the window make the track live.
+  in the window make the track live, if the landmarks also see the mouth open and close: the edge
+  of a sheet curled across the chin moves against the face too, and its mouth stays as printed.
 
 A track whose picture was seen to tilt a lot with no residual moved like a flat object: it is
 reported as "spoof", which live evidence can still overturn. Otherwise the answer is "waiting",
@@ -91,6 +95,7 @@ class LivenessRules:
     depth_frames: int = 3  # frames in a row that must show it
     depth_max_turn: float = 0.15  # both frames: foreshortening of the face against a frontal one, at most
     depth_bump: float = 0.2  # the nose tip's pixels off the face's smooth surface, over its parallax (0: not read)
+    depth_moves: float = 0.5  # and the share of that parallax the nose tip's own pixels move by, at least
     # speech (or any expression): the mouth opening, over the face quadrilateral, varies over the window
     mouth_range: float = 0.06  # spread (90th minus 10th percentile) of that ratio that counts as speech
     mouth_min_frames: int = 8  # usable frames in the window before the spread is judged
@@ -103,6 +108,7 @@ class LivenessRules:
     texture_max_align: float = 1e9  # pixels: pairs the landmarks aligned worse than this do not count
     texture_max_speed: float = 1e9  # eye widths per second: faster pairs (blurred) do not count
     texture_frames: int = 8  # frame pairs within the window that must show it
+    texture_mouth: float = 0.05  # and the mouth opening's spread over the window (as speech measures it)
 
     @property
     def needs_crops(self) -> bool:
@@ -127,7 +133,7 @@ class LivenessRules:
 # picture's mouth reads as moving as much as a speaker's).
 RECOMMENDED = LivenessRules(
     evidence="blink", window_seconds=3.0, min_eye_distance=24.0, max_point_error=0.25,
-    baseline_frames=5, blink_ratio=0.5, open_ratio=0.8, blink_max_seconds=0.8, blink_min_open=0.008,
+    baseline_frames=5, blink_ratio=0.5, open_ratio=0.8, blink_max_seconds=0.6, blink_min_open=0.008,
     blink_max_speed=2.0, blink_max_tilt=0.2,
     reference_lag=0.3, max_references=4, parallax_min=0.03, parallax_max=0.4, parallax_alignment=0.7,
     parallax_frames=3, flat_tilt=0.2, flat_residual=0.02, flat_frames=5,
@@ -402,16 +408,26 @@ def _quadratic(at: np.ndarray) -> np.ndarray:
     return np.c_[np.ones_like(x), x, y, x * x, x * y, y * y]
 
 
-def nose_bump(ref: Frame, cur: Frame) -> float | None:
-    """How far the nose tip's own pixels stand out from the face around them, between two frames,
-    as a share of the nose's parallax read by the landmarks; None without crops.
+@dataclass(frozen=True)
+class NoseInPixels:
+    """The nose tip's motion in the face crops between two frames, as shares of the parallax the
+    landmarks read for it (along that parallax)."""
+
+    stands_out: float  # off the smooth surface fitted to the rest of the face: a head's about a third
+    moves: float  # its own pixels' motion: most of the parallax on a head, the sheet's curve on a print
+
+
+def nose_in_pixels(ref: Frame, cur: Frame) -> NoseInPixels | None:
+    """How the nose tip's own pixels moved between two frames, against the parallax the landmarks
+    read for it; None without crops.
 
     The landmark models read a head's depths into any face: on a printout bent into a curve they
     put the nose where a turned head would have it. The pixels do not: the current crop is put
     onto the reference by the homography of the eye and mouth corners, and dense optical flow is
     what that plane leaves. On a sheet bent about any axis (or a flat one) that flow is a smooth
-    surface, close to a quadratic over the face; a head's nose tip stands out from the quadratic
-    fitted to the cheeks, brow and chin, along the parallax, by about a third of it.
+    surface, close to a quadratic over the face, and small at the nose; a head's nose tip stands
+    out from the quadratic fitted to the cheeks, brow and chin, along the parallax, by about a third
+    of it, and moves by most of it.
     """
     import cv2
 
@@ -430,8 +446,10 @@ def nose_bump(ref: Frame, cur: Frame) -> float | None:
     yy, xx = np.divmod(np.arange(size * size), size)
     at = (np.c_[xx, yy].astype(np.float64) - points[NOSE_TIP]) / max(eye, 1e-9)
     fitted = np.linalg.lstsq(_quadratic(at[surface]), flow[surface], rcond=None)[0]
-    bump = flow[tip].mean(axis=0) - fitted[0]  # the quadratic's value at the tip (x = y = 0 there)
-    return float(bump @ parallax / max(float(parallax @ parallax), 1e-9))
+    tip_flow = flow[tip].mean(axis=0)
+    along = parallax / max(float(parallax @ parallax), 1e-9)
+    # fitted[0]: the quadratic's value at the tip (x = y = 0 there)
+    return NoseInPixels(float((tip_flow - fitted[0]) @ along), float(tip_flow @ along))
 
 
 def _surface_and_tip(points: np.ndarray, eye: float, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -556,9 +574,16 @@ def find_speech(frames: list[Frame], rules: LivenessRules) -> tuple[float, float
     steady = [b for a, b in zip(frames[:-1], frames[1:], strict=True) if speed(a, b) <= rules.mouth_max_speed]
     if len(steady) < rules.mouth_min_frames:
         return None
-    mouth = np.array([f.mouth for f in steady])
-    spread = float(np.percentile(mouth, 90) - np.percentile(mouth, 10))
+    spread = mouth_spread(steady)
     return (frames[-1].time, spread) if spread >= rules.mouth_range else None
+
+
+def mouth_spread(frames: list[Frame]) -> float:
+    """How much the mouth opening varied over the frames: its 90th minus its 10th percentile."""
+    if not frames:
+        return 0.0
+    mouth = np.array([f.mouth for f in frames])
+    return float(np.percentile(mouth, 90) - np.percentile(mouth, 10))
 
 
 def speed(a: Frame, b: Frame) -> float:
@@ -739,11 +764,11 @@ class LivenessCheck:
             self.depth = (frame.time, max(d.parallax for d in solid))
 
     def _nose_stands_out(self, ref: Frame, frame: Frame) -> bool:
-        """The depth cue's check in pixels (see nose_bump); read only for pairs the landmarks pass."""
+        """The depth cue's check in pixels (see nose_in_pixels); read only for pairs the landmarks pass."""
         if self.rules.depth_bump <= 0:
             return True
-        bump = nose_bump(ref, frame)
-        return bump is not None and bump >= self.rules.depth_bump
+        nose = nose_in_pixels(ref, frame)
+        return nose is not None and nose.stands_out >= self.rules.depth_bump and nose.moves >= self.rules.depth_moves
 
     def _look_for_texture(self, frame: Frame) -> None:
         rules = self.rules
@@ -758,7 +783,7 @@ class LivenessCheck:
                     and seen.aligned <= rules.texture_max_align and speed(older[-1], frame) <= rules.texture_max_speed):
                 self.texture_seen.append((frame.time, ratio))
         self.texture_seen = [s for s in self.texture_seen if frame.time - s[0] <= rules.window_seconds]
-        if len(self.texture_seen) >= rules.texture_frames:
+        if len(self.texture_seen) >= rules.texture_frames and mouth_spread(list(self.frames)) >= rules.texture_mouth:
             self.texture = (frame.time, max(r for _, r in self.texture_seen))
 
     def _forget(self, now: float) -> None:

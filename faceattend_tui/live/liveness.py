@@ -127,7 +127,8 @@ class LivenessRules:
 
 # The values in use, tuned in benchmarks/bench_liveness.py --footage on real people (talking clips
 # scaled to 60-200 px faces, camera noise) against real attack photos and synthetic pictures moved
-# as cards: no attack accepted. The station's `liveness` setting chooses the evidence ("auto": a
+# as cards (none accepted) and synthetic printouts bent into curves (1 of 88 accepted, a tight curl;
+# 1 of 88 of other portraits, not used in tuning). The station's `liveness` setting chooses the evidence ("auto": a
 # blink, depth or texture). Not offered: the old 3-D motion cue ("motion", "either": a flat print tilted or
 # shaken leaves larger homography residuals than a real head turn) and speech (a blurred or small
 # picture's mouth reads as moving as much as a speaker's).

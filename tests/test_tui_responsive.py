@@ -50,7 +50,7 @@ def calls(station, monkeypatch):  # noqa: F811 - the fixture imported above
     return made
 
 
-CHARS = {"enter": "\r", "tab": "\t", "escape": "\x1b", "slash": "/"}
+CHARS = {"enter": "\r", "tab": "\t", "escape": "\x1b", "slash": "/", "space": " "}
 
 
 async def answered(pilot, key: str, shown) -> float:
@@ -287,3 +287,20 @@ async def test_enter_on_a_person_opens_at_once_and_fills_in_when_the_lock_is_fre
             assert "Bob Marr" in screen_text(app)  # the name the roster shows, at once
         await until(pilot, lambda: "groups: 3A" in screen_text(app))
         assert "reading..." not in error_line(app)
+
+
+async def test_typing_a_name_to_enroll_does_not_wait_for_the_lock(station):
+    """Whom a typed name means is read from the roster in a thread, the latest keystroke's answer shown."""
+    station.worker.ready()
+    app = StationApp(station)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("e")
+        await until(pilot, lambda: type(app.screen).__name__ == "EnrollScreen")
+        name = app.screen.query_one("#name")
+        with lock_held(station):
+            started = time.monotonic()
+            for typed in ("B", "Bo", "Bob", "Bob ", "Bob M", "Bob Ma", "Bob Mar", "Bob Marr"):
+                assert await answered(pilot, typed[-1] if typed[-1] != " " else "space",
+                                      lambda typed=typed: name.value == typed) < WORST
+            assert time.monotonic() - started < 8 * WORST  # each key's handler too, not just its echo
+        await until(pilot, lambda: "adds samples to Bob Marr (S2)" in screen_text(app))

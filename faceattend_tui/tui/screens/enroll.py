@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from rich.text import Text
 from textual import on
@@ -75,8 +76,16 @@ class EnrollScreen(Dialog[EnrollRequest]):
 
     @on(Input.Changed, "#name, #person-id")  # the PIN and the groups do not change whom it is for
     def who_changed(self) -> None:
+        """Whom the typed name or id means, read in a thread (the roster waits for the station's lock):
+        only the answer to the latest keystroke is shown."""
         target = self.target()
-        self.query_one("#enroll-who", Static).update(Text(self.describe(target) if target.name else ""))
+        if not target.name:
+            self.read(lambda: "", self.show_who, "the roster", quiet=True)  # so that no older answer shows
+            return
+        self.read(partial(self.describe, target), self.show_who, "the roster", quiet=True)
+
+    def show_who(self, text: str) -> None:
+        self.query_one("#enroll-who", Static).update(Text(text))
 
     @on(Input.Submitted)
     def field_submitted(self, event: Input.Submitted) -> None:

@@ -321,6 +321,9 @@ async def test_the_report_screen_charts_sessions_and_lists_people_below_the_rate
         await until(pilot, lambda: app.query_one("#live-table").row_count == 2)
         await pilot.press("s", "y")
         await pilot.pause()
+        built = []
+        build = station.report
+        station.report = lambda *args: built.append(args) or build(*args)
         await pilot.press("r")
         await pilot.pause()
         report = app.screen
@@ -328,6 +331,11 @@ async def test_the_report_screen_charts_sessions_and_lists_people_below_the_rate
         below = report.query_one("#below")
         assert [below.get_row_at(i)[1] for i in range(below.row_count)] == ["Cleo Diaz", "Dev Rao"]
         assert "2 people below 80%" in str(report.query_one("#below-title").render())
+        assert len(built) == 1  # built once as it opens (the group list, drawn and filled in, changed nothing)
+        report.query_one("#group").value = "3B"
+        await pilot.pause()
+        assert len(built) == 2 and built[-1][2] == "3B"
+        assert [below.get_row_at(i)[1] for i in range(below.row_count)] == ["Dev Rao"]
         await pilot.press("escape")
         assert type(app.screen).__name__ == "Screen"
 

@@ -31,6 +31,7 @@ class ReportScreen(Dialog[None]):
         self.build, self.today, self.hours = build, today, hours  # hours: work mode only
         self.read_groups = groups
         self.groups: list[str] = []
+        self.asked_group: object = None  # the group of the latest report asked for
 
     WIDE = True
 
@@ -67,8 +68,13 @@ class ReportScreen(Dialog[None]):
         self.groups = groups
         self.query_one("#group", Select).set_options(group_options(groups))
 
-    @on(Input.Submitted)
     @on(Select.Changed)
+    def group_changed(self) -> None:
+        """A new group: a new report (the list fires this when drawn and when its groups arrive, unchanged)."""
+        if self.query_one("#group", Select).value != self.asked_group:
+            self.update_report()
+
+    @on(Input.Submitted)
     def update_report(self) -> None:
         try:
             start = parse_day(self.query_one("#from", Input).value) or self.today - timedelta(days=30)
@@ -77,7 +83,7 @@ class ReportScreen(Dialog[None]):
         except ValueError:
             self.error("dates as YYYY-MM-DD, the rate as a number of percent")
             return
-        value = self.query_one("#group", Select).value
+        value = self.asked_group = self.query_one("#group", Select).value
         group = None if value == EVERYONE else str(value)
         self.read(partial(self.build_report, start, end, group, rate), self.show_report, "the report")
 

@@ -601,6 +601,7 @@ async def test_enter_on_a_person_shows_the_whole_reason_of_a_mark_at_80x24(stati
         text = " ".join(line.strip(" │█") for line in screen_text(app).splitlines())
         assert "Cleo Diaz" in text and "excused (was absent) by staff" in text
         assert " ".join(reason.split()) in " ".join(text.split())
+        assert app.screen.query_one(".dialog").region.height <= 16  # as tall as its lines, not the screen
         await pilot.press("enter")
         assert type(app.screen).__name__ == "Screen"
 

@@ -114,6 +114,11 @@ def group_options(groups: list[str]) -> list[tuple[str, str]]:
     return [("everyone", EVERYONE)] + [(g, g) for g in groups]
 
 
+def group_select() -> Select[str]:
+    """The list of whom something is for (#group): everyone, until the groups are read (show_groups)."""
+    return Select(group_options([]), value=EVERYONE, allow_blank=False, id="group", prompt="for")
+
+
 def read_failure(what: str, exc: Exception) -> str:
     """What a dialog says when reading `what` failed; a bug is logged with its traceback."""
     if isinstance(exc, (FaceattendError, OSError)):
@@ -288,8 +293,7 @@ class Dialog(ModalScreen[Any], Generic[RequestT]):
         """Run `call` in a thread (the station may wait on its lock) and hand its result to `fill` on the
         screen's thread; meanwhile "reading..." is said (unless quiet) and, with NEEDS_DATA, the buttons
         wait. An answer to an older read of the same fill-in, or one after the dialog closed, is dropped."""
-        self.reads_made += 1
-        self.latest_read[fill] = self.reads_made
+        self.drop_reads(fill)
         if quiet:
             self.quiet_fills.add(fill)
         else:
@@ -297,6 +301,12 @@ class Dialog(ModalScreen[Any], Generic[RequestT]):
             self.show_reading()
         job = partial(self.read_in_thread, self.app, call, fill, self.reads_made, what)
         self.run_worker(job, thread=True, group=DIALOG_READS, exit_on_error=False)
+
+    def drop_reads(self, fill: Fill) -> None:
+        """The answers of reads still out for `fill` are dropped when they come."""
+        self.reads_made += 1
+        self.latest_read[fill] = self.reads_made
+        self.reads_out.discard(fill)
 
     def read_in_thread(self, app: App[Any], call: Callable[[], DataT], fill: Callable[[DataT], None], ticket: int,
                        what: str) -> None:
@@ -349,6 +359,10 @@ class Dialog(ModalScreen[Any], Generic[RequestT]):
         if self.NEEDS_DATA:
             for button in self.query(Button):
                 button.disabled = (self.reading or bool(self.reads_failed)) and button.id != "cancel"
+
+    def show_groups(self, groups: list[str]) -> None:
+        """The groups, once read, offered in the dialog's group_select."""
+        self.query_one("#group", Select).set_options(group_options(groups))
 
     def show_access(self, access: Access) -> None:
         """The PIN (and staff name) fields as the station asks for them now, when that changed."""

@@ -80,7 +80,8 @@ class EnrollScreen(Dialog[EnrollRequest]):
         only the answer to the latest keystroke is shown."""
         target = self.target()
         if not target.name:
-            self.read(lambda: "", self.show_who, "the roster", quiet=True)  # so that no older answer shows
+            self.drop_reads(self.show_who)
+            self.show_who("")
             return
         self.read(partial(self.describe, target), self.show_who, "the roster", quiet=True)
 

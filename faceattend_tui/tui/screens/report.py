@@ -14,7 +14,7 @@ from textual.widgets import Button, DataTable, Input, Select, Static
 from textual_plotext import PlotextPlot
 
 from faceattend_tui.station import Report
-from faceattend_tui.tui.screens.base import EVERYONE, Dialog, group_options, parse_day
+from faceattend_tui.tui.screens.base import EVERYONE, Dialog, group_select, parse_day
 
 Built = tuple[Report, float, list[dict] | None]  # a report, its rate, the hours (work mode)
 
@@ -30,7 +30,6 @@ class ReportScreen(Dialog[None]):
         super().__init__()
         self.build, self.today, self.hours = build, today, hours  # hours: work mode only
         self.read_groups = groups
-        self.groups: list[str] = []
         self.asked_group: object = None  # the group of the latest report asked for
 
     WIDE = True
@@ -44,7 +43,7 @@ class ReportScreen(Dialog[None]):
             yield Input(str(self.today - timedelta(days=30)), placeholder="from YYYY-MM-DD", id="from")
             yield Input(str(self.today), placeholder="to YYYY-MM-DD", id="to")
             yield Input("80", placeholder="rate %", id="rate")
-        yield Select(group_options(self.groups), value=EVERYONE, allow_blank=False, id="group", prompt="for")
+        yield group_select()
         yield Static("", id="below-title")  # the list first: on a small terminal the chart scrolls, not the names
         table: DataTable[str] = DataTable(id="below", cursor_type="row", zebra_stripes=True)
         table.add_columns("Id", "Name", "Expected", "Came", "Rate")
@@ -63,10 +62,6 @@ class ReportScreen(Dialog[None]):
         super().start_reading()
         self.read(self.read_groups, self.show_groups, "the groups")
         self.update_report()
-
-    def show_groups(self, groups: list[str]) -> None:
-        self.groups = groups
-        self.query_one("#group", Select).set_options(group_options(groups))
 
     @on(Select.Changed)
     def group_changed(self) -> None:

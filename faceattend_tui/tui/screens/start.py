@@ -15,7 +15,7 @@ from faceattend_tui.tui.screens.base import (
     Dialog,
     Secret,
     Submit,
-    group_options,
+    group_select,
     parse_minutes,
     pin_fields,
 )
@@ -39,15 +39,10 @@ class StartSessionScreen(Dialog[SessionRequest]):
                  submit: Submit[SessionRequest] | None = None) -> None:
         super().__init__(access, submit)
         self.read_groups = groups
-        self.groups: list[str] = []
 
     def start_reading(self) -> None:
         super().start_reading()
         self.read(self.read_groups, self.show_groups, "the groups")
-
-    def show_groups(self, groups: list[str]) -> None:
-        self.groups = groups
-        self.query_one("#group", Select).set_options(group_options(groups))
 
     def title_text(self) -> str:
         return "Start a session"
@@ -56,7 +51,7 @@ class StartSessionScreen(Dialog[SessionRequest]):
         yield Input(placeholder="session name, e.g. Physics 101", id="name")
         yield Input(placeholder="late after N minutes (optional)", id="late")
         yield Static("for (enter opens the list of groups):", classes="label")
-        yield Select(group_options(self.groups), value=EVERYONE, allow_blank=False, id="group", prompt="for")
+        yield group_select()
         yield from pin_fields(self.access)
 
     @on(Input.Submitted)

@@ -641,3 +641,22 @@ async def test_a_roster_import_that_fails_keeps_its_dialog_and_one_that_works_cl
         await pilot.press("enter")
         await until(pilot, lambda: type(app.screen).__name__ == "Screen")
         assert station.person("S9").name == "Ivy Park"
+
+
+async def test_a_pasted_name_with_control_characters_is_shown_as_codes_and_not_stored(station):
+    station.worker.ready()
+    app = StationApp(station)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("e")
+        await pilot.pause()
+        app.screen.query_one("#name").value = "\x1b[2J=cmd"
+        await pilot.pause()
+        assert str(app.screen.query_one("#enroll-who").render()) == "new person \\x1b[2J=cmd"
+        await pilot.press("enter")
+        await pilot.pause()
+        station.worker.feed(capture_event(station))
+        await until(pilot, lambda: app.screen.query_one("#samples").row_count == 2)
+        await pilot.click("#ok")
+        await pilot.pause()
+        assert "holds a control character; not stored" in str(app.screen.query_one("#dialog-error").render())
+        assert len(station.people()) == 4

@@ -13,7 +13,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Input, Static
 
-from faceattend_tui.station import CaptureSample, EnrollTarget, StationError
+from faceattend_tui.station import CaptureSample, EnrollTarget, StationError, printable
 from faceattend_tui.tui.messages import CaptureDone
 from faceattend_tui.tui.screens.base import Access, Dialog, Secret, Submit, pin_fields
 from faceattend_tui.tui.thumbnail import halfblock
@@ -86,7 +86,7 @@ class EnrollScreen(Dialog[EnrollRequest]):
         self.read(partial(self.describe, target), self.show_who, "the roster", quiet=True)
 
     def show_who(self, text: str) -> None:
-        self.query_one("#enroll-who", Static).update(Text(text))
+        self.query_one("#enroll-who", Static).update(Text(printable(text)))  # a pasted name may hold control characters
 
     @on(Input.Submitted)
     def field_submitted(self, event: Input.Submitted) -> None:

@@ -50,6 +50,17 @@ def calls(station, monkeypatch):  # noqa: F811 - the fixture imported above
     return made
 
 
+@pytest.fixture(autouse=True)
+def earlier_objects_frozen():
+    """Opening a dialog makes many objects: a full collection may follow, and it walks every object the
+    tests before left (0.2 s after test_tui.py on two busy cores). Those are frozen for every test of
+    this file: measured is the screen, not them."""
+    gc.collect()
+    gc.freeze()
+    yield
+    gc.unfreeze()
+
+
 CHARS = {"enter": "\r", "tab": "\t", "escape": "\x1b", "slash": "/", "space": " "}
 
 
@@ -186,17 +197,6 @@ async def test_a_double_enter_starts_one_session_and_escape_waits_for_the_answer
         assert calls == ["start_session", "stop_session"] and station.active is None
 
 
-@pytest.fixture
-def earlier_objects_frozen():
-    """Opening a dialog makes many objects: a full collection may follow, and it walks every object the
-    tests before left (0.2 s after test_tui.py on two busy cores). Those are frozen here: measured is
-    the dialog, not them."""
-    gc.collect()
-    gc.freeze()
-    yield
-    gc.unfreeze()
-
-
 def error_line(app) -> str:
     """The top screen's error line ("reading...", "working..." or what went wrong); empty until composed."""
     return "".join(str(line.render()) for line in app.screen.query("#dialog-error"))
@@ -211,7 +211,6 @@ DIALOGS = [("x", "ExportScreen", "#from"), ("r", "ReportScreen", None), ("t", "T
            ("l", "AuditScreen", "#audit-person"), ("s", "StartSessionScreen", "#name")]
 
 
-@pytest.mark.usefixtures("earlier_objects_frozen")
 async def test_dialogs_open_at_once_while_the_station_holds_its_lock_and_fill_in_after(station):
     """A roster import holds the lock for minutes: each dialog still opens at once, says it is reading
     and takes the keys typed next; once the lock is free it fills in."""

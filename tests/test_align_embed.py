@@ -6,7 +6,14 @@ import cv2
 import numpy as np
 import pytest
 
-from faceattend_tui.vision.align import ARCFACE_TEMPLATE, CROP_SIZE, align_face, frontality, similarity_transform
+from faceattend_tui.vision.align import (
+    ARCFACE_TEMPLATE,
+    CROP_SIZE,
+    align_face,
+    frontality,
+    similarity_transform,
+    similarity_transforms,
+)
 from faceattend_tui.vision.embedder import ArcFaceEmbedder
 from faceattend_tui.vision.imageio import decode_image, read_image
 from faceattend_tui.vision.ops import box_iou
@@ -53,6 +60,16 @@ def test_similarity_transform_is_a_least_squares_fit_with_noise():
     part = recovered[:, :2]
     assert np.linalg.det(part) > 0
     assert part[0, 0] == pytest.approx(part[1, 1]) and part[0, 1] == pytest.approx(-part[1, 0])
+
+
+def test_transforms_found_together_are_those_found_one_by_one():
+    rng = np.random.default_rng(3)
+    faces = rng.uniform(0, 300, (6, 5, 2))
+    faces[2, :, 0] *= -1  # a mirrored set: its own sign, not its neighbours'
+    faces[4] = faces[4, :1]  # all five points on one spot: no scale to find
+    together = similarity_transforms(faces, ARCFACE_TEMPLATE)
+    for points, matrix in zip(faces, together, strict=True):
+        np.testing.assert_allclose(matrix, similarity_transform(points, ARCFACE_TEMPLATE), atol=1e-9)
 
 
 def test_similarity_transform_never_mirrors_a_face():

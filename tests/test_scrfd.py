@@ -75,6 +75,21 @@ def test_decode_with_input_not_a_multiple_of_the_stride():
     np.testing.assert_allclose(kps[0], np.tile([64, 32], (5, 1)))
 
 
+def test_a_batch_decodes_each_image_as_it_would_alone():
+    """Photos detected together: each image's candidates are its own, in the same order as alone."""
+    height, width = 64, 96
+    images = [empty_outputs(height, width) for _ in range(4)]
+    plant(images[0], 0, 2, 3, 1, width, 0.9, (1, 2, 3, 4), list(range(10)))
+    plant(images[2], 1, 0, 5, 0, width, 0.6, (2, 2, 2, 2), [1] * 10)
+    plant(images[2], 2, 1, 1, 1, width, 0.8, (1, 1, 1, 1), [0] * 10)
+    batch = [np.stack([image[k] for image in images] + [np.ones_like(images[0][k])]) for k in range(9)]  # + padding
+    decoded = scrfd.decode_batch(batch, 4, height, width, 0.5)
+    assert [len(scores) for _, scores, _ in decoded] == [1, 0, 2, 0]
+    for alone, together in zip((decode(image, height, width, 0.5) for image in images), decoded, strict=True):
+        for want, got in zip(alone, together, strict=True):
+            np.testing.assert_array_equal(got, want)
+
+
 def test_output_order_by_name():
     names = ["kps_32", "bbox_8", "score_16", "score_8", "bbox_32", "kps_8", "score_32", "bbox_16", "kps_16"]
     order = output_order(names)

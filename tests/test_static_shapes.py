@@ -149,13 +149,30 @@ def test_extraction_of_photos_with_zero_to_five_faces_meets_no_new_shape(recorde
         for width, height in sizes:
             photo = mosaic(portraits[:count] if count != 1 else portraits[-1:], width, height)
             cv2.imwrite(str(images / f"p{count}_{width}.jpg"), photo)
-    recorder.phase = "warm-up"
-    engine.warm_up_photos()
+    engine.warm_up_frames()  # as in a station: anything not prepared now or declared for photos is late
     recorder.phase = "use"
     report = Extractor(engine, images, tmp_path / "database_tensor").run()
     assert report.extracted >= 10 and any("no usable face" in line for line in report.skipped)
-    assert recorder.cold() == set()
+    declared = {(model.session.label, shape) for model, shapes in engine._photo_plan() for shape in shapes}
+    assert recorder.shapes("use") - recorder.shapes("warm-up") <= declared
+    assert engine.take_late_shapes() == []
     assert {shape[2] for model, shape in recorder.shapes("use") if model == "scrfd_500m_bnkps"} >= {320, 640}
+
+
+def test_small_photos_prepare_only_the_shapes_they_need(recorder, portraits, tmp_path):
+    """A GPU takes seconds to prepare each shape: a job of small photos does not prepare the large canvases."""
+    engine = static_engine(tmp_path)
+    images = tmp_path / "database_image"
+    images.mkdir()
+    for i, portrait in enumerate(portraits[:3]):
+        cv2.imwrite(str(images / f"p{i}.jpg"), mosaic([portrait], 250, 250, columns=1))
+    recorder.phase = "use"
+    report = Extractor(engine, images, tmp_path / "database_tensor").run()
+    assert report.extracted == 3
+    canvases = {shape[2] for model, shape in recorder.shapes("use") if model == "scrfd_500m_bnkps"}
+    assert canvases == {320}
+    prepared = len(recorder.shapes("use"))  # this engine was never warmed: every shape is the job's own
+    assert f"fixed input shapes: {prepared} prepared as these photos needed them" in " ".join(report.notes)
 
 
 def test_static_shapes_give_the_same_faces_and_embeddings_as_the_dynamic_ones(engine, portraits, tmp_path):

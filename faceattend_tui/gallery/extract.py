@@ -188,8 +188,7 @@ class Extractor:
         reusable = {name: self._reusable_rows(name, manifest) for name in people}
         todo = [p for p in photos if p.key not in reusable[p.person]]
         fresh: dict[str, dict[str, Row]] = {name: {} for name in people}
-        if todo:
-            self.engine.warm_up_photos()
+        self.engine.photo_shapes_when_needed()
         last_save = time.monotonic()
         done = 0
         for chunk in _chunks(self._loaded(todo), CHUNK):
@@ -203,9 +202,17 @@ class Extractor:
                     last_save = time.monotonic()
                 if self._person_complete(photo, todo, done):
                     self._save(photo.person, people[photo.person], reusable, fresh, manifest)
+        extracted = {p.person for p in todo}
         for name in people:
-            if name not in {p.person for p in todo}:
+            if name not in extracted:
                 self._save(name, people[name], reusable, fresh, manifest)
+        self._tell_prepared()
+
+    def _tell_prepared(self) -> None:
+        prepared = self.engine.take_prepared()
+        if prepared.shapes:
+            self.report.notes.append(f"fixed input shapes: {prepared.shapes} prepared as these photos needed them "
+                                     f"({prepared.seconds:.1f} s)")
 
     @staticmethod
     def _person_complete(photo: Photo, todo: list[Photo], done: int) -> bool:

@@ -11,7 +11,7 @@ import numpy as np
 
 from faceattend_tui.config import Settings
 from faceattend_tui.vision import landmarks106, scrfd, yolov5face
-from faceattend_tui.vision.align import align_face
+from faceattend_tui.vision.align import align_faces
 from faceattend_tui.vision.embedder import ArcFaceEmbedder
 from faceattend_tui.vision.models import model_sha256, resolve_model
 from faceattend_tui.vision.runtime import ModelError, RuntimeOptions, session_device
@@ -129,8 +129,24 @@ class FaceEngine:
 
     def warm_up_photos(self) -> WarmUp:
         """Run once every shape photos meet: the photo canvases in batches, any number of faces."""
-        return _warm([(self.detector, self.detector.photo_shapes()),
-                      (self.embedder, self.embedder.shapes(BATCHES[-1]))])
+        return _warm(self._photo_plan())
+
+    def photo_shapes_when_needed(self) -> None:
+        """Let photos prepare their shapes as a job first meets them (a job of small photos needs few of the
+        large canvases, each slow to prepare on a GPU); any other new shape is still late."""
+        for model, shapes in self._photo_plan():
+            if isinstance(model.session, ShapeSessions):
+                model.session.on_demand.update(shapes)
+
+    def take_prepared(self) -> WarmUp:
+        """The shapes prepared when first needed since the last call."""
+        each = [item for sessions in self._shaped() for item in sessions.prepared]
+        for sessions in self._shaped():
+            sessions.prepared.clear()
+        return WarmUp(len(each), sum(seconds for _, _, seconds in each), tuple(each))
+
+    def _photo_plan(self) -> list[tuple[Model, list[Shape]]]:
+        return [(self.detector, self.detector.photo_shapes()), (self.embedder, self.embedder.shapes(BATCHES[-1]))]
 
     def take_late_shapes(self) -> list[str]:
         """Input shapes first met after a warm-up (each costs a pause on a GPU), once each."""
@@ -198,7 +214,7 @@ class FaceEngine:
                 for faces, b in zip(found, borders, strict=True)]
 
     def crops(self, image: np.ndarray, faces: list[Face]) -> list[np.ndarray]:
-        return [align_face(image, f.landmarks) for f in faces]
+        return align_faces([(image, f.landmarks) for f in faces])
 
     def embed(self, image: np.ndarray, faces: list[Face], flip: bool = False) -> np.ndarray:
         """(N, D) unit embeddings of the given faces, in one batch (flip: with mirror images, twice the cost)."""
@@ -206,7 +222,7 @@ class FaceEngine:
 
     def embed_many(self, pairs: list[tuple[np.ndarray, Face]], flip: bool = False) -> np.ndarray:
         """(N, D) unit embeddings of faces from one or several photos, in one batch."""
-        return self.embedder.embed([align_face(image, face.landmarks) for image, face in pairs], flip=flip)
+        return self.embedder.embed(align_faces([(image, face.landmarks) for image, face in pairs]), flip=flip)
 
 
 def _every_one(first: list[scrfd.Prepared | None] | None) -> list[scrfd.Prepared] | None:

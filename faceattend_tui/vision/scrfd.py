@@ -52,22 +52,42 @@ def decode(
     input_width: int,
     score_threshold: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Raw SCRFD outputs for one image (scores, boxes, keypoints per level) to arrays.
+    """Raw SCRFD outputs for one image (scores, boxes, keypoints per level, each (anchors, k)) to arrays.
 
     Returns boxes (N, 4), scores (N,), keypoints (N, 5, 2) in input pixels, not yet suppressed.
     """
+    return decode_batch([o[None] for o in outputs], 1, input_height, input_width, score_threshold)[0]
+
+
+def decode_batch(
+    outputs: list[np.ndarray],
+    count: int,
+    input_height: int,
+    input_width: int,
+    score_threshold: float,
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """`decode` for the first `count` images of a batch's outputs (each (batch, anchors, k)): one
+    threshold per level for all of them, then only the candidates' boxes, split by image."""
     levels = len(outputs) // 3
-    strides = STRIDES_BY_LEVELS[levels]
-    all_boxes, all_scores, all_kps = [], [], []
-    for i, stride in enumerate(strides):
-        scores = outputs[i].reshape(-1)
-        hit = np.flatnonzero(scores >= score_threshold)  # the few candidates first, then only their boxes
+    found: list[list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = [[] for _ in range(count)]
+    for i, stride in enumerate(STRIDES_BY_LEVELS[levels]):
+        scores = outputs[i][:count].reshape(count, -1)
+        image, anchor = np.nonzero(scores >= score_threshold)  # by image, then anchor
         rows, cols = -(-input_height // stride), -(-input_width // stride)
-        centers = anchor_centers(rows, cols, stride, len(scores) // (rows * cols))[hit]
-        all_scores.append(scores[hit])
-        all_boxes.append(distance_to_box(centers, outputs[i + levels].reshape(-1, 4)[hit] * stride))
-        all_kps.append(distance_to_points(centers, outputs[i + 2 * levels].reshape(-1, 10)[hit] * stride))
-    return np.concatenate(all_boxes), np.concatenate(all_scores), np.concatenate(all_kps)
+        centers = anchor_centers(rows, cols, stride, scores.shape[1] // (rows * cols))[anchor]
+        boxes = distance_to_box(centers, _rows(outputs[i + levels], count, 4)[image, anchor] * stride)
+        kps = distance_to_points(centers, _rows(outputs[i + 2 * levels], count, 10)[image, anchor] * stride)
+        hits = scores[image, anchor]
+        bounds = np.searchsorted(image, np.arange(count + 1))
+        for j, (start, end) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+            found[j].append((boxes[start:end], hits[start:end], kps[start:end]))
+    return [(np.concatenate([b for b, _, _ in parts]), np.concatenate([s for _, s, _ in parts]),
+             np.concatenate([k for _, _, k in parts])) for parts in found]
+
+
+def _rows(output: np.ndarray, count: int, width: int) -> np.ndarray:
+    """The first `count` images of a batched output, as (count, anchors, width)."""
+    return output[:count].reshape(count, -1, width)
 
 
 @dataclass(frozen=True)
@@ -157,19 +177,21 @@ class ScrfdDetector:
         for members in groups.values():
             for start in range(0, len(members), PHOTO_BATCH):
                 chunk = members[start : start + PHOTO_BATCH]
-                for i, raw in zip(chunk, self._run_batch([prepared[i].blob for i in chunk]), strict=False):
-                    found[i] = self._faces(raw, prepared[i], threshold)
+                height, width = prepared[chunk[0]].shape[2:]
+                decoded = decode_batch(self._run_batch([prepared[i].blob for i in chunk]), len(chunk), height, width,
+                                       self._threshold(threshold))
+                for i, arrays in zip(chunk, decoded, strict=True):
+                    found[i] = self._suppressed(arrays, prepared[i])
         return found
 
-    def _run_batch(self, blobs: list[np.ndarray]) -> list[list[np.ndarray]]:
-        """Per image, its raw outputs; static shapes pad the batch to PHOTO_BATCH."""
+    def _run_batch(self, blobs: list[np.ndarray]) -> list[np.ndarray]:
+        """The raw outputs of a batch (its first len(blobs) rows); static shapes pad it to PHOTO_BATCH."""
         rows = PHOTO_BATCH if self.canvases else len(blobs)
         batch = self._batch_buffer((rows, *blobs[0].shape[1:]))
         for i, blob in enumerate(blobs):
             batch[i] = blob[0]
         batch[len(blobs) :] = 0
-        raw = self.session.run(self.output_names, {self.input_name: batch})
-        return [[r[i] for r in raw] for i in range(len(blobs))]
+        return self.session.run(self.output_names, {self.input_name: batch})
 
     def _batch_buffer(self, shape: tuple[int, ...]) -> np.ndarray:
         """One reusable input buffer per batch shape (a batch of big photos is tens of megabytes)."""
@@ -177,7 +199,12 @@ class ScrfdDetector:
             self._buffer = np.empty(shape, np.float32)
         return self._buffer
 
+    def _threshold(self, threshold: float | None) -> float:
+        return self.score_threshold if threshold is None else threshold
+
     def _faces(self, raw: list[np.ndarray], prepared: Prepared, threshold: float | None) -> list[Face]:
-        thr = self.score_threshold if threshold is None else threshold
-        boxes, scores, kps = decode(raw, prepared.shape[2], prepared.shape[3], thr)
+        return self._suppressed(decode(raw, prepared.shape[2], prepared.shape[3], self._threshold(threshold)), prepared)
+
+    def _suppressed(self, arrays: tuple[np.ndarray, np.ndarray, np.ndarray], prepared: Prepared) -> list[Face]:
+        boxes, scores, kps = arrays
         return suppress_to_faces(boxes, scores, kps, self.iou_threshold, prepared.scale, prepared.offset)

@@ -84,6 +84,8 @@ class ShapeSessions:
     by_shape: dict[Shape, Session] = field(default_factory=dict)
     late: list[Shape] = field(default_factory=list)
     ready: bool = False
+    on_demand: set[Shape] = field(default_factory=set)  # prepared when first met, even after ready: not late
+    prepared: list[tuple[str, Shape, float]] = field(default_factory=list)  # those, with their seconds
 
     def get_inputs(self) -> Sequence[NodeArg]:
         return self.first.get_inputs()
@@ -99,11 +101,15 @@ class ShapeSessions:
             return self.first.run(output_names, feeds)
         shape = tuple(next(iter(feeds.values())).shape)
         session = self.by_shape.get(shape)
-        if session is None:
-            session = self._session_for(shape)
-            if self.ready:
-                self.late.append(shape)
-        return session.run(output_names, feeds)
+        if session is not None:
+            return session.run(output_names, feeds)
+        start = time.perf_counter()
+        outputs = self._session_for(shape).run(output_names, feeds)
+        if shape in self.on_demand:
+            self.prepared.append((self.label, shape, round(time.perf_counter() - start, 2)))
+        elif self.ready:
+            self.late.append(shape)
+        return outputs
 
     def _session_for(self, shape: Shape) -> Session:
         session = self.by_shape[shape] = self.factory(shape)

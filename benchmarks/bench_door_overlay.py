@@ -58,7 +58,7 @@ def main() -> None:
     def drawing(door):
         def step(i):
             if i % 20 == 0:  # a banner showing most of the time, as at a busy door
-                door.show(Banner("checked-in", "Céline Gérard", "at 08:58", 1 + i % 3, until=i + 15))
+                door.show(Banner("checked-in", "Céline Gérard", "at {time}", 1 + i % 3, until=i + 15, time="08:58"))
             draw(frames[i % len(frames)], layout((480, 640, 3), overlays, door, float(i)))
         return step
 
@@ -72,7 +72,7 @@ def main() -> None:
 
         def full(i):
             if i % 20 == 0:
-                door.show(Banner("checked-in", "Céline Gérard", "at 08:58", 1, until=i + 15))
+                door.show(Banner("checked-in", "Céline Gérard", "at {time}", 1, until=i + 15, time="08:58"))
             door_view(frames[i % len(frames)], overlays, door, float(i), (1920, 1080))
         print(f"{'full screen 1920x1080 (scale + draw)':40s} {median_ms(full, args.frames)}")
     except ImportError:

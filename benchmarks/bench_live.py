@@ -170,7 +170,7 @@ def door_display(engine, gallery, settings, frames) -> None:
             live.process(frame, now=i / FPS)
             if i % 20 == 0:  # a banner showing most of the time, as at a busy door
                 track = live.overlays[0].track if live.overlays else None
-                door.show(Banner("checked-in", "Alex Moreau", "08:58", track, until=float("inf")))
+                door.show(Banner("checked-in", "Alex Moreau", "at {time}", track, until=float("inf"), time="08:58"))
             middle = time.perf_counter()
             draw(frame, layout(frame.shape, live.overlays, door, 0.0))
             end = time.perf_counter()

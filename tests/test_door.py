@@ -18,6 +18,7 @@ from faceattend_tui.live import events as ev
 from faceattend_tui.live.door import LOOKS, Banner, DoorState, draw, layout, overlap
 from faceattend_tui.live.recognizer import Overlay
 from faceattend_tui.live.sound import Chime, tone_wav
+from faceattend_tui.live.words import Words
 from faceattend_tui.station import door_outcome
 
 T0 = datetime(2026, 9, 7, 8, 50, tzinfo=timezone.utc)
@@ -40,14 +41,16 @@ def state_with(kind: str, track: int = 7, session: str = "Maths 3A") -> DoorStat
 def test_the_outcome_of_a_check_in_is_said_in_words():
     session = Session(1, "Maths", T0, late_after_minutes=10)
     row = RosterRow("S1", "Ann Lee", "present", time=T0 + timedelta(minutes=8))
-    first = door_outcome(row, new=True, track=3, session=session)
-    local = (T0 + timedelta(minutes=8)).astimezone()
-    assert (first.outcome, first.name, first.detail) == ("checked-in", "Ann Lee", f"at {local:%H:%M}")
-    late = door_outcome(RosterRow("S1", "Ann Lee", "late", time=T0 + timedelta(minutes=14)), True, 3, session)
-    deadline = (T0 + timedelta(minutes=10)).astimezone()
-    assert late.outcome == "late" and late.detail.endswith(f", after {deadline:%H:%M}")
-    again = door_outcome(row, new=False, track=4, session=session)
-    assert (again.outcome, again.detail) == ("already-here", f"since {local:%H:%M}")
+    local, late_at, deadline = ((T0 + timedelta(minutes=m)).astimezone() for m in (8, 14, 10))
+
+    def said(row: RosterRow, new: bool) -> tuple[str, str]:
+        return Banner.of(door_outcome(row, new, 3, session), 10.0).lines(Words())
+
+    assert said(row, True) == ("Ann Lee", f"checked in at {local:%H:%M}")
+    late = RosterRow("S1", "Ann Lee", "late", time=T0 + timedelta(minutes=14))
+    assert said(late, True) == ("Ann Lee", f"late at {late_at:%H:%M}, after {deadline:%H:%M}")
+    assert said(row, False) == ("Ann Lee", f"already here since {local:%H:%M}")
+    assert said(RosterRow("S1", "Ann Lee", "present", time=None), False) == ("Ann Lee", "already here")
     with pytest.raises(ValueError):
         ev.ShowOutcome("welcome", "Ann", 1)
 

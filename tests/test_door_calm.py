@@ -3,16 +3,19 @@ and the door's words in the language of the people at the door."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from faceattend_tui.config import Settings
 from faceattend_tui.gallery.matcher import Gallery
+from faceattend_tui.live import events as ev
 from faceattend_tui.live import worker as worker_module
 from faceattend_tui.live.door import Banner, DoorState, card_lines, draw, draw_card, face_area, layout, overlap
 from faceattend_tui.live.recognizer import LiveRecognizer, Overlay
 from faceattend_tui.live.tracker import IouTracker, Track, Voter, VoteRules
-from faceattend_tui.live.words import Words, drawable, draws_accents
+from faceattend_tui.live.words import ENGLISH, Words, drawable, draws_accents
 from faceattend_tui.vision.types import Face
 
 FRAME = (480, 640, 3)
@@ -36,7 +39,7 @@ def test_the_corner_text_moves_to_a_corner_without_a_face(box):
 
 def test_the_corner_text_keeps_clear_of_the_banner_and_of_other_faces():
     door = DoorState(session="Maths 3A", present=12, expected=25)
-    door.show(Banner("checked-in", "Ann Lee", "at 08:58", 1, until=10.0))
+    door.show(Banner("checked-in", "Ann Lee", "at {time}", 1, until=10.0, time="08:58"))
     faces = [Overlay((10, 10, 150, 170), "known", "Ann Lee", 1), Overlay((480, 10, 630, 170), "pending", "", 2)]
     plan = layout(FRAME, faces, door, 0.0)
     assert overlap(plan.panel, plan.banner_rect) == 0
@@ -114,8 +117,8 @@ def test_the_card_is_shown_when_the_source_ends_and_when_the_preview_reopens(mon
 
 def test_the_locale_chooses_the_language_and_english_fills_the_gaps(tmp_path):
     assert FRENCH.tag == "fr" and FRENCH.say("hold still") == "ne bougez pas"
-    assert FRENCH.detail("at 09:14, after 09:10") == "à 09:14, après 09:10"
-    assert FRENCH.detail("since 08:58") == "depuis 08:58"
+    assert FRENCH.say("at {time}, after {deadline}", time="09:14", deadline="09:10") == "à 09:14, après 09:10"
+    assert FRENCH.say("since {time}", time="08:58") == "depuis 08:58"
     assert Words.for_locale("sv-SE").say("hold still") == "hold still"  # no Swedish yet: English
     (tmp_path / "de.toml").write_text('"hold still" = "Bitte stillhalten"\n"{present} here" = "{present} da"\n',
                                       encoding="utf-8")
@@ -128,6 +131,24 @@ def test_the_locale_chooses_the_language_and_english_fills_the_gaps(tmp_path):
     (tmp_path / "it.toml").write_text("not toml at all [", encoding="utf-8")
     broken = Words.for_locale("it", tmp_path)
     assert broken.tag == "en" and "it.toml" in broken.problem
+
+
+def test_every_phrase_the_door_can_show_is_in_french_and_in_the_readme():
+    assert set(ev.DETAILS) <= set(ENGLISH)
+    assert [phrase for phrase in ENGLISH if phrase not in FRENCH.table] == []
+    readme = " ".join((Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8").split())
+    assert [phrase for phrase in ENGLISH if f'"{phrase}"' not in readme] == []  # what a translator must cover
+
+
+@pytest.mark.parametrize("outcome, detail, said", [
+    ("not-on-list", ev.SEE_STAFF, "pas sur la liste de cette séance - adressez-vous au personnel"),
+    ("no-session", ev.NOTHING_RECORDED, "visage reconnu (aucune séance : rien n'est enregistré)"),
+    ("late", ev.AT_LATE, "en retard à 09:14, après 09:10"),
+    ("already-here", "", "déjà là"),
+])
+def test_a_banner_from_the_station_is_said_whole_in_french(outcome, detail, said):
+    command = ev.ShowOutcome(outcome, "Zoé Lefèvre", 3, detail, time="09:14", deadline="09:10")
+    assert Banner.of(command, 10.0).lines(FRENCH) == ("Zoé Lefèvre", said)
 
 
 def test_the_worker_speaks_the_locale_setting(tmp_path):
@@ -170,10 +191,10 @@ def test_accented_names_and_french_prompts_are_drawn_with_their_letters(state):
 
 def test_a_french_banner_is_drawn_with_its_accents():
     door = DoorState(words=FRENCH)
-    door.show(Banner("already-here", "Zoé Lefèvre", "since 08:58", None, until=10.0))
+    door.show(Banner("already-here", "Zoé Lefèvre", "since {time}", None, until=10.0, time="08:58"))
     drawn = draw(blank(), layout(FRAME, [], door, 0.0))
     door.banners.clear()
-    door.show(Banner("already-here", "Zo? Lef?vre", "since 08:58", None, until=10.0))
+    door.show(Banner("already-here", "Zo? Lef?vre", "since {time}", None, until=10.0, time="08:58"))
     mangled = draw(blank(), layout(FRAME, [], door, 0.0))
     assert (drawn != mangled).any(axis=2).sum() > 20
 

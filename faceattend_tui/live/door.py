@@ -28,6 +28,7 @@ import numpy as np
 from faceattend_tui.live.words import Words, drawable
 
 if TYPE_CHECKING:
+    from faceattend_tui.live.events import ShowOutcome
     from faceattend_tui.live.recognizer import Overlay
 
 FONT = cv2.FONT_HERSHEY_DUPLEX
@@ -65,9 +66,24 @@ CARDS = {
 class Banner:
     kind: str  # a key of LOOKS
     title: str  # the person's name, or the message for a stranger
-    detail: str  # after the kind's word: "at 08:58", "since 08:58", "(a picture cannot check in)"
+    detail: str  # a phrase after the kind's word: "at {time}", "since {time}", "(a picture cannot check in)"
     track: int | None  # the face it is about, kept clear of the banner
     until: float  # shown until this time
+    time: str = ""  # "08:58", for {time}
+    deadline: str = ""  # "09:10", for {deadline}
+
+    @classmethod
+    def of(cls, outcome: ShowOutcome, until: float) -> Banner:
+        """The banner for what the station decided about a face."""
+        return cls(outcome.outcome, outcome.name, outcome.detail, outcome.track, until, outcome.time, outcome.deadline)
+
+    def lines(self, words: Words) -> tuple[str, str]:
+        """The banner's two lines in the door's language: the name (or a message), then what happened."""
+        title = words.say(self.title) if self.kind == "see-staff" else self.title
+        word = words.say(LOOKS[self.kind].word)
+        if not self.detail:
+            return title, word
+        return title, f"{word} {words.say(self.detail, time=self.time, deadline=self.deadline)}"
 
 
 @dataclass
@@ -291,10 +307,8 @@ def draw_banner(canvas: np.ndarray, banner: Banner, rect: Rect, scale: float, wo
     left = x1 + height
     big = scale * 1.25
     title_h = cv2.getTextSize("Ag", FONT, big, 2)[0][1]
-    title = words.say(banner.title) if banner.kind == "see-staff" else banner.title  # a message, or a name
+    title, detail = banner.lines(words)
     put(canvas, fit(title, x2 - left - 10, big, 2), (left, y1 + height // 2 - 2), big, 2)
-    word = words.say(look.word)
-    detail = f"{word} {words.detail(banner.detail)}" if banner.detail else word
     put(canvas, fit(detail, x2 - left - 10, scale * 0.85, 1), (left, y1 + height // 2 + title_h + 8), scale * 0.85, 1)
 
 

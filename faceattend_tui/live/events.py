@@ -328,6 +328,11 @@ class SetSession(Command):
 
 
 OUTCOMES = ("checked-in", "late", "already-here", "not-on-list", "no-session")
+# A banner's detail: an English phrase that the door says in its own language, with the times filled in.
+AT, AT_LATE, SINCE = "at {time}", "at {time}, after {deadline}", "since {time}"
+SEE_STAFF = "- please see staff"
+NOTHING_RECORDED = "(no session: nothing recorded)"
+DETAILS = (AT, AT_LATE, SINCE, SEE_STAFF, NOTHING_RECORDED)
 
 
 @dataclass(frozen=True)
@@ -337,7 +342,9 @@ class ShowOutcome(Command):
     outcome: str  # one of OUTCOMES
     name: str  # the person's display name
     track: int
-    detail: str = ""  # e.g. "08:58", or "since 08:58"
+    detail: str = ""  # one of DETAILS, or nothing
+    time: str = ""  # "08:58": the arrival, for {time}
+    deadline: str = ""  # "09:10": when lateness began, for {deadline}
 
     def __post_init__(self) -> None:
         if self.outcome not in OUTCOMES:

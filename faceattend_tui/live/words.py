@@ -12,7 +12,6 @@ the letters without their accents ("Céline" -> "Celine") instead.
 from __future__ import annotations
 
 import functools
-import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +25,7 @@ ENGLISH = (
     "look at the camera", "hold still", "blink", "come closer", "not recognised",
     "checked in", "late", "already here", "not on this session's list", "please see staff", "recognised",
     "Not recognised", "Not accepted", "(a picture cannot check in)",
-    "at {time}", "at {time}, after {deadline}", "since {time}",
+    "at {time}", "at {time}, after {deadline}", "since {time}", "- please see staff", "(no session: nothing recorded)",
     "No session", "not recording", "{present} of {expected} here", "{present} here",
     "The camera stopped", "The video ended", "The camera is not answering", "trying again",
 )
@@ -49,6 +48,8 @@ FRENCH = {
     "at {time}": "à {time}",
     "at {time}, after {deadline}": "à {time}, après {deadline}",
     "since {time}": "depuis {time}",
+    "- please see staff": "- adressez-vous au personnel",
+    "(no session: nothing recorded)": "(aucune séance : rien n'est enregistré)",
     "No session": "Aucune séance",
     "not recording": "rien n'est enregistré",
     "{present} of {expected} here": "{present} sur {expected} présents",
@@ -60,14 +61,6 @@ FRENCH = {
 }
 
 BUILT_IN: dict[str, dict[str, str]] = {"en": {}, "fr": FRENCH}
-
-# The station writes a banner's detail in English ("at 08:58", "since 08:58", "at 09:14, after 09:10").
-DETAILS = (
-    (re.compile(r"at (?P<time>\d{1,2}:\d{2}), after (?P<deadline>\d{1,2}:\d{2})"), "at {time}, after {deadline}"),
-    (re.compile(r"at (?P<time>\d{1,2}:\d{2})"), "at {time}"),
-    (re.compile(r"since (?P<time>\d{1,2}:\d{2})"), "since {time}"),
-)
-
 
 @dataclass(frozen=True)
 class Words:
@@ -85,14 +78,6 @@ class Words:
             except (KeyError, IndexError, ValueError):
                 return phrase.format(**values)
         return text
-
-    def detail(self, text: str) -> str:
-        """A banner's detail from the station ("at 08:58"), said in this language."""
-        for pattern, phrase in DETAILS:
-            found = pattern.fullmatch(text.strip())
-            if found:
-                return self.say(phrase, **found.groupdict())
-        return self.say(text)
 
     @classmethod
     def for_locale(cls, locale: str, folder: Path | None = None) -> Words:

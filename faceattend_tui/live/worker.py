@@ -341,7 +341,7 @@ class Worker:
     def _show_outcome(self, command: ev.ShowOutcome) -> None:
         """The banner people at the door read: checked in, late, already here..."""
         seconds = self.settings.banner_seconds
-        self.door.show(Banner(command.outcome, command.name, command.detail, command.track, time.time() + seconds))
+        self.door.show(Banner.of(command, time.time() + seconds))
         if command.outcome in ("checked-in", "late"):
             self.chime.play("checkin")
         elif command.outcome == "not-on-list":

@@ -195,7 +195,7 @@ class Translator(StationState):
                 return Sighting(person.name, event.similarity, when, "in" if came else "no session", person.id)
             result = attendance.check_in(person.id, event.similarity, event.track, when, event.evidence)
             if not result.expected:
-                self._tell_door(ev.ShowOutcome("not-on-list", person.name, event.track, "- please see staff"))
+                self._tell_door(ev.ShowOutcome("not-on-list", person.name, event.track, ev.SEE_STAFF))
                 return Sighting(person.name, event.similarity, when, "not on list", person.id)
             row, counts = attendance.roster_row(person.id, checkin=result.checkin), attendance.counts()
         self._tell_door(door_outcome(row, result.new, event.track, session))
@@ -206,9 +206,9 @@ class Translator(StationState):
     def _sessionless(self, person: Person, track: int, when: datetime, came: bool) -> ev.ShowOutcome:
         """The door's word without a session: in work mode "in" at the day's first sighting, else nothing recorded."""
         if self.presence is None:
-            return ev.ShowOutcome("no-session", person.name, track, "(no session: nothing recorded)")
+            return ev.ShowOutcome("no-session", person.name, track, ev.NOTHING_RECORDED)
         if came:
-            return ev.ShowOutcome("checked-in", person.name, track, f"at {when.astimezone():%H:%M}")
+            return ev.ShowOutcome("checked-in", person.name, track, ev.AT, time=f"{when.astimezone():%H:%M}")
         return ev.ShowOutcome("already-here", person.name, track, "")
 
 
@@ -292,11 +292,13 @@ class Translator(StationState):
 
 def door_outcome(row: RosterRow, new: bool, track: int, session: Session) -> ev.ShowOutcome:
     """The banner for a check-in: checked in, late, or already here since the first arrival."""
-    arrival = f"{row.time.astimezone():%H:%M}" if row.time else ""
+    if row.time is None:  # a row without an arrival: the word alone
+        return ev.ShowOutcome("already-here" if not new else "late" if row.status == LATE else "checked-in", row.name,
+                              track)
+    arrival = f"{row.time.astimezone():%H:%M}"
     if not new:
-        return ev.ShowOutcome("already-here", row.name, track, f"since {arrival}")
-    if row.status == LATE:
-        deadline = session.late_deadline
-        limit = f", after {deadline.astimezone():%H:%M}" if deadline else ""
-        return ev.ShowOutcome("late", row.name, track, f"at {arrival}{limit}")
-    return ev.ShowOutcome("checked-in", row.name, track, f"at {arrival}")
+        return ev.ShowOutcome("already-here", row.name, track, ev.SINCE, time=arrival)
+    if row.status == LATE and session.late_deadline:
+        deadline = f"{session.late_deadline.astimezone():%H:%M}"
+        return ev.ShowOutcome("late", row.name, track, ev.AT_LATE, time=arrival, deadline=deadline)
+    return ev.ShowOutcome("late" if row.status == LATE else "checked-in", row.name, track, ev.AT, time=arrival)

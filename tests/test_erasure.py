@@ -23,6 +23,7 @@ from faceattend_tui.attendance import (
     report_csv,
     report_json,
 )
+from faceattend_tui.attendance.session_edit import void_session
 from faceattend_tui.cli import main
 from faceattend_tui.config import Settings
 from faceattend_tui.station.people import remove_person
@@ -51,6 +52,9 @@ def test_the_audit_keeps_no_trace_of_an_erased_person(data):
     store = open_store(data, clock=FakeClock())
     att = Attendance(store, user="teacher")
     a_term(att)
+    retake = att.start_session("Ann Lee-Smith's retake")  # other records may name her too
+    att.stop_session()
+    void_session(att, retake.id, "Ann Lee was ill", user="teacher")
     att.remove_person("S1042", erase=True, user="admin")
     log = store.audit_log()
     text = json.dumps([[a.action, a.details] for a in log], ensure_ascii=False)
@@ -63,9 +67,12 @@ def test_the_audit_keeps_no_trace_of_an_erased_person(data):
     assert by_action["person.erase"] == {"id": token, "records": 2}
     marks = [a.details for a in log if a.action == "checkin.mark"]
     assert [(m["person"], m["reason"]) for m in marks] == [(token, token), ("S1043", f"came in with {token}")]
+    session, voided = store.sessions()
+    assert [(m.person_id, m.reason) for m in store.marks(session.id)] == [("S1043", f"came in with {token}")]
+    assert (voided.name, voided.void_reason) == (f"{token}'s retake", f"{token} was ill")  # any name she had
     if data not in DATABASES:  # the log file: what was written before the erasure is not kept in the journal
         assert not (data / "attendance.journal").exists()
-        assert not re.search(r"S1042|dentist", (data / "attendance.json").read_text(encoding="utf-8"))
+        assert not re.search(r"S1042|dentist|Ann Lee", (data / "attendance.json").read_text(encoding="utf-8"))
     store.close()
     with open_store(data) as again:
         assert again.audit_log() == log

@@ -84,6 +84,15 @@ def name_pattern(names: Iterable[str]) -> re.Pattern | None:
     return re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, words)) + r")(?!\w)")
 
 
+def erased_names(person: Person, all_details: Iterable[dict]) -> re.Pattern | None:
+    """Every name an erased person had (now, before a correction, when they left), as whole words."""
+    return name_pattern({person.name, *names_in_audit(all_details, person.id)})
+
+
+# Free text in other people's records that may name someone: a mark's reason, a session's name and why it was voided.
+RECORD_TEXTS = {"marks": ("reason",), "sessions": ("name", "void_reason")}
+
+
 def scrub_audit(rows: Iterable[tuple[Any, dict]], person: Person, token: str) -> dict[Any, dict]:
     """The audit details that name a person, rewritten with `token` in their place: {row key: new details}.
 
@@ -92,7 +101,7 @@ def scrub_audit(rows: Iterable[tuple[Any, dict]], person: Person, token: str) ->
     """
     rows = list(rows)
     exact = {value for value in (person.id, person.folder) if value}
-    pattern = name_pattern({person.name, *names_in_audit((d for _, d in rows), person.id)})
+    pattern = erased_names(person, (d for _, d in rows))
     changed = {}
     for key, details in rows:
         new = scrub_value(details, exact, pattern, token)

@@ -12,7 +12,7 @@ from psycopg.types.json import Jsonb
 
 from ..common import aware
 from ..models import AuditEntry, Person, Presence, Session
-from ..security import scrub_audit
+from ..security import RECORD_TEXTS, erased_names, scrub_audit
 from ..store import ConflictError, NotFoundError
 from .rows import SELECT_PERSON, SELECT_SESSION, insert_expected, local, person_of, session_of, the_row
 
@@ -84,13 +84,20 @@ class PeopleQueries:
 
 
 def _scrub_audit(conn: psycopg.Connection, person: Person, token: str) -> None:
-    """Rewrite the audit entries that name an erased person (see security.scrub_audit)."""
+    """Rewrite the audit entries and other people's records that name an erased person (see
+    security.scrub_audit and RECORD_TEXTS)."""
     rows = conn.execute("select id, details from audit").fetchall()
+    pattern = erased_names(person, (dict(d or {}) for _, d in rows))
     changed = scrub_audit(((i, dict(d or {})) for i, d in rows), person, token)
-    if changed:
-        with conn.cursor() as cur:
+    with conn.cursor() as cur:
+        if changed:
             cur.executemany("update audit set details = %s where id = %s",
                             [(Jsonb(details), i) for i, details in changed.items()])
+        for table, keys in RECORD_TEXTS.items() if pattern is not None else ():
+            for key in keys:
+                texts = conn.execute(f"select id, {key} from {table} where {key} is not null").fetchall()  # noqa: S608
+                cur.executemany(f"update {table} set {key} = %s where id = %s",  # noqa: S608 - fixed names above
+                                [(new, i) for i, text in texts if (new := pattern.sub(token, text)) != text])
 
 
 class SessionQueries:

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from ..common import from_iso
 from ..models import Person, Presence, Session
-from ..security import scrub_audit
+from ..security import RECORD_TEXTS, erased_names, scrub_audit
 from ..store import StoreError
 from .files import UNCHANGED
 
@@ -127,10 +127,17 @@ class Tables:
             del self._table("presence")[self._presence.pop(key)]
 
     def _scrub_audit(self, person: Person, token: str) -> None:
+        """The audit entries and other people's records that name an erased person, with `token` instead."""
         audit = self._table("audit")
+        pattern = erased_names(person, (doc.get("details") or {} for doc in audit.values()))
         changed = scrub_audit(((i, doc.get("details") or {}) for i, doc in audit.items()), person, token)
         for doc_id, details in changed.items():
             audit[doc_id]["details"] = details
+        for table, keys in RECORD_TEXTS.items():
+            for doc in self._table(table).values():
+                for key in keys:
+                    if pattern is not None and isinstance(doc.get(key), str):
+                        doc[key] = pattern.sub(token, doc[key])
 
     def _put_session(self, doc: Doc) -> None:
         self._table("sessions").setdefault(str(doc["id"]), doc)

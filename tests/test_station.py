@@ -317,3 +317,49 @@ def test_a_programming_error_is_never_taken_for_bad_input_and_the_station_goes_o
     monkeypatch.undo()
     station.worker.checkin("Cleo")
     assert any(isinstance(u, CheckinShown) for u in drain(station))  # recording goes on
+
+
+def test_the_door_goes_on_checking_people_in_while_an_import_reads_its_photos(station, tmp_path, monkeypatch):
+    """Reading a big roster's photos takes minutes: the check-ins meanwhile are recorded and shown at once."""
+    import threading
+
+    import cv2
+    import numpy as np
+
+    from faceattend_tui.gallery.extract import Report
+    from faceattend_tui.station import actions, people
+
+    reading, finish = threading.Event(), threading.Event()
+
+    class SlowExtractor:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def run(self):
+            reading.set()
+            finish.wait(20)
+            return Report()
+
+    monkeypatch.setattr(people, "Extractor", SlowExtractor)
+    monkeypatch.setattr(actions.FaceEngine, "from_settings", lambda *args, **kwargs: None)
+    cv2.imwrite(str(tmp_path / "dee.jpg"), np.full((120, 100, 3), 128, np.uint8))
+    (tmp_path / "roster.csv").write_text("id,name,photo\nS7,Dee Ross,dee.jpg\n", encoding="utf-8")
+    station.start_session("Physics")
+    imported: list[list[str]] = []
+    importing = threading.Thread(target=lambda: imported.append(station.import_roster(tmp_path / "roster.csv")))
+    importing.start()
+    try:
+        assert reading.wait(10)
+        station.worker.checkin("Ann")
+        shown: list = []
+        polling = threading.Thread(target=lambda: shown.extend(drain(station)))
+        polling.start()
+        polling.join(5)
+        assert not polling.is_alive(), "the check-in waited for the import"
+        assert [u.row.name for u in shown if isinstance(u, CheckinShown)] == ["Ann"]
+        assert station.person("S7").name == "Dee Ross"  # the import's people are in before its photos
+    finally:
+        finish.set()
+        importing.join(10)
+    assert imported and "photos: 1 new of 1" in imported[0]
+

@@ -34,7 +34,7 @@ from faceattend_tui.attendance.timetable import Slot
 from faceattend_tui.errors import FaceattendError
 from faceattend_tui.gallery import enroll
 from faceattend_tui.live import events as ev
-from faceattend_tui.station.people import import_roster, remove_person
+from faceattend_tui.station.people import extract_imported, import_people, join_imported, remove_person
 from faceattend_tui.station.state import StationState
 from faceattend_tui.station.updates import (
     EnrollTarget,
@@ -216,14 +216,23 @@ class Actions(StationState):
         with self.lock:
             actor = self._authorize("people", pin)
             try:
-                outcome = import_roster(self._attendance(), self.settings, Path(path).expanduser(), user=actor,
-                                        make_engine=lambda: FaceEngine.from_settings(self.settings, log=lambda _: None))
+                outcome = import_people(self._attendance(), self.settings, Path(path).expanduser(), user=actor)
             except FaceattendError as exc:
                 raise StationError(str(exc)) from None
+        try:  # without the station's lock: the door goes on checking people in while the photos are read
+            extract_imported(outcome, self.settings, self._photo_engine)
+        except FaceattendError as exc:
+            raise StationError(f"the people were imported, but not their photos: {exc}") from None
+        with self.lock:
+            join_imported(self._attendance(), self.settings, outcome, actor)
         self._worker().send(ev.SetNames(self._names()))
         if outcome.photos_copied:
             self._worker().send(ev.Reload())
         return outcome.lines()
+
+    def _photo_engine(self) -> FaceEngine:
+        """Models of its own for reading photos (the worker's are in another process)."""
+        return FaceEngine.from_settings(self.settings, log=lambda _: None)
 
 
     def report(self, date_from: date, date_to: date, group: str | None = None) -> Report:

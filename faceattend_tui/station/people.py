@@ -44,6 +44,8 @@ class ImportOutcome:
     joined: list[Person] = field(default_factory=list)  # joined the running session
     photos_copied: int = 0
     photo_notes: list[str] = field(default_factory=list)  # extraction's words about the photos
+    to_extract: bool = False  # photos without templates yet: `extract_imported` makes them
+    extracted: bool = False
 
     def lines(self) -> list[str]:
         """What changed (or would change, for a dry run), for the terminal or the screen."""
@@ -111,6 +113,15 @@ def import_roster(attendance: Attendance, settings: Settings, path: Path, *, mak
     Raises RosterError and writes nothing when a row is bad. Cut short after the people were written,
     a rerun completes it: photos not yet copied are copied and any photo without templates is extracted.
     """
+    outcome = import_people(attendance, settings, path, user=user, reactivate=reactivate, sync=sync, plan=plan)
+    extract_imported(outcome, settings, make_engine)
+    join_imported(attendance, settings, outcome, user)
+    return outcome
+
+
+def import_people(attendance: Attendance, settings: Settings, path: Path, *, user: str | None = None,
+                  reactivate: bool = False, sync: bool = False, plan: ImportPlan | None = None) -> ImportOutcome:
+    """An import's first part, on the log: its people written, their photos copied."""
     plan = plan or plan_roster(attendance, path, reactivate=reactivate, sync=sync)
     outcome = ImportOutcome(plan)
     outcome.joined = apply_import(attendance, plan, user)
@@ -118,11 +129,23 @@ def import_roster(attendance: Attendance, settings: Settings, path: Path, *, mak
         _forget_photos(attendance, settings, person)
     outcome.photos_copied = sum(copy_photo(settings, person, photo) for person, photo in plan.photos)
     folders = {person.folder for person, _ in plan.photos}
-    if outcome.photos_copied or needs_extraction(settings, folders):
-        report = Extractor(make_engine(), settings.images_dir, settings.tensors_dir).run()
-        outcome.photo_notes = [*report.notes, *(f"skipped: {line}" for line in report.skipped)]
-        outcome.joined += attendance.sync_people(enrolled_counts(settings.tensors_dir), user=user).joined
+    outcome.to_extract = bool(outcome.photos_copied) or needs_extraction(settings, folders)
     return outcome
+
+
+def extract_imported(outcome: ImportOutcome, settings: Settings, make_engine: Callable[[], FaceEngine]) -> None:
+    """An import's long part, on files only (the templates' own lock guards them): the photos' templates."""
+    if not outcome.to_extract:
+        return
+    report = Extractor(make_engine(), settings.images_dir, settings.tensors_dir).run()
+    outcome.photo_notes = [*report.notes, *(f"skipped: {line}" for line in report.skipped)]
+    outcome.extracted = True
+
+
+def join_imported(attendance: Attendance, settings: Settings, outcome: ImportOutcome, user: str | None) -> None:
+    """An import's last part, on the log: people whose templates are now made join the running session."""
+    if outcome.extracted:
+        outcome.joined += attendance.sync_people(enrolled_counts(settings.tensors_dir), user=user).joined
 
 
 def needs_extraction(settings: Settings, folders: set[str]) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -93,11 +94,17 @@ def _scrub_audit(conn: psycopg.Connection, person: Person, token: str) -> None:
         if changed:
             cur.executemany("update audit set details = %s where id = %s",
                             [(Jsonb(details), i) for i, details in changed.items()])
-        for table, keys in RECORD_TEXTS.items() if pattern is not None else ():
-            for key in keys:
-                texts = conn.execute(f"select id, {key} from {table} where {key} is not null").fetchall()  # noqa: S608
-                cur.executemany(f"update {table} set {key} = %s where id = %s",  # noqa: S608 - fixed names above
-                                [(new, i) for i, text in texts if (new := pattern.sub(token, text)) != text])
+        if pattern is not None:
+            _scrub_texts(conn, cur, pattern, token)
+
+
+def _scrub_texts(conn: psycopg.Connection, cur: psycopg.Cursor, pattern: re.Pattern, token: str) -> None:
+    """Other people's records that name an erased person (security.RECORD_TEXTS), with `token` instead."""
+    for table, keys in RECORD_TEXTS.items():
+        for key in keys:
+            texts = conn.execute(f"select id, {key} from {table} where {key} is not null").fetchall()  # noqa: S608
+            cur.executemany(f"update {table} set {key} = %s where id = %s",  # noqa: S608 - fixed names above
+                            [(new, i) for i, text in texts if (new := pattern.sub(token, text)) != text])
 
 
 class SessionQueries:

@@ -319,37 +319,61 @@ def test_a_programming_error_is_never_taken_for_bad_input_and_the_station_goes_o
     assert any(isinstance(u, CheckinShown) for u in drain(station))  # recording goes on
 
 
+class SlowPhotos:
+    """An import's photo reading that waits for `finish` (a big roster's minutes), seen to start by `reading`."""
+
+    def __init__(self, monkeypatch, tmp_path):
+        import threading
+
+        import cv2
+        import numpy as np
+
+        from faceattend_tui.gallery.extract import Report
+        from faceattend_tui.station import actions, people
+
+        self.reading, self.finish = threading.Event(), threading.Event()
+        slow = self
+
+        class SlowExtractor:
+            def __init__(self, *args, **kwargs):
+                pass
+
+            def run(self):
+                slow.reading.set()
+                slow.finish.wait(20)
+                return Report()
+
+        monkeypatch.setattr(people, "Extractor", SlowExtractor)
+        monkeypatch.setattr(actions.FaceEngine, "from_settings", lambda *args, **kwargs: None)
+        cv2.imwrite(str(tmp_path / "dee.jpg"), np.full((120, 100, 3), 128, np.uint8))
+        self.roster = tmp_path / "roster.csv"
+        self.roster.write_text("id,name,photo\nS7,Dee Ross,dee.jpg\n", encoding="utf-8")
+        self.said: list[list[str]] = []
+        self.errors: list[Exception] = []
+
+    def start(self, station: Station):
+        import threading
+
+        def run():
+            try:
+                self.said.append(station.import_roster(self.roster))
+            except Exception as exc:  # noqa: BLE001 - the test looks at it
+                self.errors.append(exc)
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        assert self.reading.wait(10)
+        return thread
+
+
 def test_the_door_goes_on_checking_people_in_while_an_import_reads_its_photos(station, tmp_path, monkeypatch):
     """Reading a big roster's photos takes minutes: the check-ins meanwhile are recorded and shown at once."""
     import threading
 
-    import cv2
-    import numpy as np
-
-    from faceattend_tui.gallery.extract import Report
-    from faceattend_tui.station import actions, people
-
-    reading, finish = threading.Event(), threading.Event()
-
-    class SlowExtractor:
-        def __init__(self, *args, **kwargs):
-            pass
-
-        def run(self):
-            reading.set()
-            finish.wait(20)
-            return Report()
-
-    monkeypatch.setattr(people, "Extractor", SlowExtractor)
-    monkeypatch.setattr(actions.FaceEngine, "from_settings", lambda *args, **kwargs: None)
-    cv2.imwrite(str(tmp_path / "dee.jpg"), np.full((120, 100, 3), 128, np.uint8))
-    (tmp_path / "roster.csv").write_text("id,name,photo\nS7,Dee Ross,dee.jpg\n", encoding="utf-8")
+    slow = SlowPhotos(monkeypatch, tmp_path)
     station.start_session("Physics")
-    imported: list[list[str]] = []
-    importing = threading.Thread(target=lambda: imported.append(station.import_roster(tmp_path / "roster.csv")))
-    importing.start()
+    importing = slow.start(station)
     try:
-        assert reading.wait(10)
         station.worker.checkin("Ann")
         shown: list = []
         polling = threading.Thread(target=lambda: shown.extend(drain(station)))
@@ -359,7 +383,20 @@ def test_the_door_goes_on_checking_people_in_while_an_import_reads_its_photos(st
         assert [u.row.name for u in shown if isinstance(u, CheckinShown)] == ["Ann"]
         assert station.person("S7").name == "Dee Ross"  # the import's people are in before its photos
     finally:
-        finish.set()
+        slow.finish.set()
         importing.join(10)
-    assert imported and "photos: 1 new of 1" in imported[0]
+    assert slow.errors == [] and "photos: 1 new of 1" in slow.said[0]
 
+
+def test_a_station_closed_while_an_import_reads_photos_closes_cleanly(tmp_path, monkeypatch):
+    enroll_fake_people(tmp_path, ["Ann"])
+    station = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, user="staff", name="door")
+    station.open()
+    slow = SlowPhotos(monkeypatch, tmp_path)
+    importing = slow.start(station)
+    station.close()  # quitting does not wait for the photos
+    slow.finish.set()
+    importing.join(10)
+    assert slow.errors == [] and "photos: 1 new of 1" in slow.said[0]
+    with open_store(tmp_path) as store:
+        assert store.person("S7").name == "Dee Ross"

@@ -224,10 +224,12 @@ class Actions(StationState):
         except FaceattendError as exc:
             raise StationError(f"the people were imported, but not their photos: {exc}") from None
         with self.lock:
+            if self.store is None:  # closed meanwhile: its next start registers the new templates
+                return outcome.lines()
             join_imported(self._attendance(), self.settings, outcome, actor)
-        self._worker().send(ev.SetNames(self._names()))
-        if outcome.photos_copied:
-            self._worker().send(ev.Reload())
+            self._worker().send(ev.SetNames(self._names()))
+            if outcome.photos_copied:
+                self._worker().send(ev.Reload())
         return outcome.lines()
 
     def _photo_engine(self) -> FaceEngine:

@@ -243,3 +243,47 @@ def test_a_large_jpeg_is_decoded_at_a_reduced_size(monkeypatch):
     monkeypatch.setattr(imageio, "DECODE_PIXELS", 100 * 100)
     image = decode_image(jpeg_bytes(400, 400))
     assert image.shape == (100, 100, 3)
+
+
+# ----- photos as a viewer shows them ------------------------------------------------------------------
+
+
+def with_orientation(image: np.ndarray, orientation: int, fmt: str) -> bytes:
+    """An image saved as a camera would, with its EXIF orientation tag."""
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    buffer = io.BytesIO()
+    Image.fromarray(image[..., ::-1]).save(buffer, fmt, exif=exif.tobytes(), quality=100)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_a_photo_is_turned_upright_as_its_exif_orientation_says(fmt, orientation):
+    """A phone stores portraits sideways with an orientation tag: read as stored, the face lies on its side."""
+    from PIL import Image, ImageOps
+
+    rng = np.random.default_rng(orientation)
+    image = cv2.resize(rng.integers(0, 256, (6, 8, 3), dtype=np.uint8), (80, 60), interpolation=cv2.INTER_NEAREST)
+    data = with_orientation(image, orientation, fmt)
+    viewer = np.asarray(ImageOps.exif_transpose(Image.open(io.BytesIO(data))))[..., ::-1]
+    ours = decode_image(data, "photo")
+    assert ours.shape == viewer.shape == ((60, 80, 3) if orientation < 5 else (80, 60, 3))
+    assert np.abs(ours.astype(int) - viewer).max() <= 2
+
+
+def test_a_large_photo_decoded_at_a_reduced_size_is_turned_upright_too():
+    rng = np.random.default_rng(0)
+    image = cv2.resize(rng.integers(0, 256, (6, 8, 3), dtype=np.uint8), (4032, 3024), interpolation=cv2.INTER_NEAREST)
+    assert decode_image(with_orientation(image, 6, "JPEG"), "phone").shape == (2016, 1512, 3)
+
+
+def test_a_motion_photo_is_read_and_a_cut_one_is_not():
+    """Phones append a short video after the picture; the picture is whole."""
+    picture = jpeg_bytes()
+    video = bytes(range(256)) * 400  # no end-of-image marker by chance in it
+    assert decode_image(picture + video, "PXL.MP.jpg").shape == (64, 80, 3)
+    with pytest.raises(ImageError, match="truncated"):
+        decode_image(picture[: len(picture) // 2] + video, "cut.MP.jpg")

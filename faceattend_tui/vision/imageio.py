@@ -16,7 +16,7 @@ import numpy as np
 
 from faceattend_tui import MAX_IMAGE_PIXELS
 from faceattend_tui.errors import VisionError
-from faceattend_tui.vision.imagesize import image_size
+from faceattend_tui.vision.imagesize import exif_orientation, image_size, jpeg_scan_start
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 MIN_SIDE = 16
@@ -24,6 +24,10 @@ MAX_BYTES = 64 * 1024 * 1024
 MAX_PIXELS = MAX_IMAGE_PIXELS
 DECODE_PIXELS = 12_000_000  # larger JPEGs are decoded at 1/2, 1/4 or 1/8 of their size
 FLATTEN_ROWS = 256  # rows of an image with transparency composited at a time
+# EXIF orientation -> (rotation, then a left-right mirror) that shows the picture upright
+TURNS = {2: (None, True), 3: (cv2.ROTATE_180, False), 4: (cv2.ROTATE_180, True), 5: (cv2.ROTATE_90_CLOCKWISE, True),
+         6: (cv2.ROTATE_90_CLOCKWISE, False), 7: (cv2.ROTATE_90_COUNTERCLOCKWISE, True),
+         8: (cv2.ROTATE_90_COUNTERCLOCKWISE, False)}
 
 
 class ImageError(VisionError):
@@ -71,7 +75,7 @@ def decode_image(data: bytes, name: str = "image") -> np.ndarray:
         image = cv2.imdecode(np.frombuffer(data, np.uint8), _decode_flags(data, size))
         if image is None or image.size == 0:
             raise ImageError(f"{name}: not a readable image")
-        image = _to_bgr8(image, name)
+        image = upright(_to_bgr8(image, name), exif_orientation(data))
     except (cv2.error, MemoryError) as exc:
         raise ImageError(f"{name}: cannot be decoded ({type(exc).__name__})") from None
     if min(image.shape[:2]) < MIN_SIDE:
@@ -80,19 +84,29 @@ def decode_image(data: bytes, name: str = "image") -> np.ndarray:
 
 
 def _decode_flags(data: bytes, size: tuple[int, int] | None) -> int:
-    """IMREAD_UNCHANGED, or for a large JPEG a reduced colour decode (libjpeg scales while decoding)."""
+    """IMREAD_UNCHANGED, or for a large JPEG a reduced colour decode (libjpeg scales while decoding);
+    either way as stored, `upright` turns it."""
     if data[:2] != b"\xff\xd8" or size is None or size[0] * size[1] <= DECODE_PIXELS:
         return cv2.IMREAD_UNCHANGED
     for factor, flag in ((2, cv2.IMREAD_REDUCED_COLOR_2), (4, cv2.IMREAD_REDUCED_COLOR_4)):
         if size[0] * size[1] / factor**2 <= DECODE_PIXELS:
-            return flag
-    return cv2.IMREAD_REDUCED_COLOR_8
+            return flag | cv2.IMREAD_IGNORE_ORIENTATION
+    return cv2.IMREAD_REDUCED_COLOR_8 | cv2.IMREAD_IGNORE_ORIENTATION
+
+
+def upright(image: np.ndarray, orientation: int) -> np.ndarray:
+    """The picture as a viewer shows it, from its pixels as stored and its EXIF orientation (1-8)."""
+    turn, mirror = TURNS.get(orientation, (None, False))
+    if turn is not None:
+        image = cv2.rotate(image, turn)
+    return cv2.flip(image, 1) if mirror else image
 
 
 def _jpeg_complete(data: bytes) -> bool:
-    """True when a JPEG ends with its end-of-image marker (trailing padding allowed)."""
-    tail = data[-4096:].rstrip(b"\x00\r\n ")
-    return tail.endswith(b"\xff\xd9") or b"\xff\xd9" in data[len(data) // 2 :][-65536:]
+    """True when a JPEG's end-of-image marker follows its first scan. A phone's "motion photo" appends a
+    video after it; a thumbnail in the headers has an end marker of its own, but before the scan."""
+    scan = jpeg_scan_start(data)
+    return scan > 0 and data.find(b"\xff\xd9", scan) > 0
 
 
 def _to_bgr8(image: np.ndarray, name: str) -> np.ndarray:

@@ -1,13 +1,18 @@
-"""An image's width and height read from its header, before anything is decoded.
+"""An image's width and height, and how a camera said to turn it, read from its header before
+anything is decoded.
 
 A PNG of a few hundred kilobytes can declare 20,000 x 20,000 pixels and decode to gigabytes; reading
 the size first lets such a file be refused in one line. Pure byte parsing: JPEG, PNG, BMP, WebP and
 TIFF. None when the header is not one of these or is cut short.
+
+A phone stores a portrait photo sideways and says so in its EXIF orientation tag (1-8), which every
+photo viewer follows; OpenCV's decode of the raw pixels does not.
 """
 
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
 
 SOF_MARKERS = set(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # start-of-frame kinds; C4/C8/CC are others
 
@@ -90,3 +95,77 @@ def _tiff(data: bytes) -> tuple[int, int] | None:
             value = struct.unpack(order + ("H" if kind == 3 else "I"), entry[8 : 10 if kind == 3 else 12])[0]
             found[tag] = value
     return (found[256], found[257]) if len(found) == 2 else None
+
+
+ORIENTATION_TAG = 0x0112
+
+
+def exif_orientation(data: bytes) -> int:
+    """The EXIF orientation (1-8) of a JPEG, PNG or TIFF; 1 (as stored) when there is none."""
+    try:
+        exif = _jpeg_exif(data) if data[:2] == b"\xff\xd8" else _png_exif(data) if data[:4] == b"\x89PNG" else data
+        value = _tiff_tag(exif, ORIENTATION_TAG) if exif else None
+    except (struct.error, IndexError, ValueError):
+        value = None
+    return value if value is not None and 1 <= value <= 8 else 1
+
+
+def _jpeg_exif(data: bytes) -> bytes | None:
+    """The TIFF block of a JPEG's APP1 Exif segment."""
+    for at, marker, length in jpeg_headers(data):
+        if marker == 0xE1 and data[at + 4 : at + 10] == b"Exif\x00\x00":
+            return data[at + 10 : at + 2 + length]
+    return None
+
+
+def jpeg_scan_start(data: bytes) -> int:
+    """Where a JPEG's first scan (its pixels) begins, after its headers; -1 when it has none."""
+    last = -1
+    for at, marker, length in jpeg_headers(data):
+        last = at + 2 + length if marker == 0xDA else -1
+    return last
+
+
+def jpeg_headers(data: bytes) -> Iterator[tuple[int, int, int]]:
+    """(offset, marker, length) of a JPEG's header segments, up to and including its first scan's."""
+    at = 2
+    while at + 4 <= len(data) and data[at] == 0xFF:
+        marker = data[at + 1]
+        if marker == 0xFF:  # fill byte
+            at += 1
+            continue
+        if marker == 0xD9:
+            return
+        length = struct.unpack(">H", data[at + 2 : at + 4])[0]
+        yield at, marker, length
+        if marker == 0xDA:
+            return
+        at += 2 + length
+
+
+def _png_exif(data: bytes) -> bytes | None:
+    """The TIFF block of a PNG's eXIf chunk (before its pixels)."""
+    at = 8
+    while at + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[at : at + 8])
+        if kind == b"eXIf":
+            return data[at + 8 : at + 8 + length]
+        if kind in (b"IDAT", b"IEND"):
+            return None
+        at += 12 + length
+    return None
+
+
+def _tiff_tag(block: bytes, wanted: int) -> int | None:
+    """A SHORT or LONG tag of a TIFF block's first directory."""
+    order = {b"II": "<", b"MM": ">"}.get(block[:2])
+    if order is None:
+        return None
+    ifd = struct.unpack(order + "I", block[4:8])[0]
+    count = struct.unpack(order + "H", block[ifd : ifd + 2])[0]
+    for i in range(count):
+        entry = block[ifd + 2 + 12 * i : ifd + 14 + 12 * i]
+        tag, kind = struct.unpack(order + "HH", entry[:4])
+        if tag == wanted:
+            return int(struct.unpack(order + ("H" if kind == 3 else "I"), entry[8 : 10 if kind == 3 else 12])[0])
+    return None

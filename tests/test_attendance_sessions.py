@@ -253,3 +253,21 @@ def test_audit_user_defaults_to_login(data, clock, monkeypatch):
     store = open_store(data, clock=clock)
     Attendance(store).start_session("Maths")
     assert store.audit_log()[-1].user == "sshuser"
+
+
+@pytest.mark.parametrize("minutes", [float("inf"), float("nan"), 1e20, -1, 24 * 60 + 1])
+def test_a_lateness_that_is_no_time_of_day_is_refused_in_one_line_everywhere(att, minutes):
+    """An infinite or huge threshold used to pass, then every check-in of the session failed to be recorded."""
+    from faceattend_tui.attendance.session_edit import edit_session
+    from faceattend_tui.attendance.timetable import TimetableError, read_slots
+    from faceattend_tui.errors import InputError
+
+    with pytest.raises(InputError, match="0 to 1440 minutes"):
+        att.start_session("Maths", late_after_minutes=minutes)
+    session = att.start_session("Maths", late_after_minutes=24 * 60)
+    with pytest.raises(InputError, match="0 to 1440 minutes"):
+        edit_session(att, session.id, user="teacher", late_after=minutes)
+    with pytest.raises(TimetableError, match="line 2: late_after: 0 to 1440 minutes"):
+        read_slots(f"name,group,weekday,start,end,late_after\nMaths,3A,Mon,08:00,09:00,{minutes}\n")
+    att.check_in("alice", 0.8)
+    assert [c.person_id for c in att.store.checkins(session.id)] == ["alice"]

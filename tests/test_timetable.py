@@ -41,7 +41,7 @@ def test_every_bad_line_is_named():
     assert lines[0] == "week.csv line 2: weekday 'Mnday' is not Mon..Sun or 1-7"
     assert lines[1].startswith("week.csv line 3: the end 09:00 is not after the start 10:00")
     assert lines[2].startswith("week.csv line 4: start '8h' is not a time")
-    assert lines[3].startswith("week.csv line 5: late_after is zero or more")
+    assert lines[3].startswith("week.csv line 5: late_after: 0 to 1440 minutes")
     assert lines[4].startswith("week.csv line 7: Fri 09:30-11:00 overlaps line 6")
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import datetime
+
+from faceattend_tui.errors import InputError
 
 Clock = Callable[[], datetime]
 
@@ -34,3 +37,16 @@ def from_iso(text: str | None) -> datetime | None:
     if value.tzinfo is None:
         raise ValueError(f"timestamp {text!r} has no UTC offset")
     return value
+
+
+MAX_LATE_MINUTES = 24 * 60  # lateness counted from a session's start, within a day
+
+
+def checked_late_after(minutes: float | None, what: str = "late after") -> float | None:
+    """A session's lateness threshold in minutes (None: nobody is late), refused in one line unless
+    0 to MAX_LATE_MINUTES (an infinite or huge one cannot be turned into a time)."""
+    if minutes is None:
+        return None
+    if not math.isfinite(minutes) or not 0 <= minutes <= MAX_LATE_MINUTES:
+        raise InputError(f"{what}: 0 to {MAX_LATE_MINUTES} minutes, not {minutes:g}")
+    return minutes

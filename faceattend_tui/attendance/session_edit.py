@@ -9,6 +9,7 @@ from typing import Final
 from faceattend_tui.errors import InputError
 from faceattend_tui.text import same
 
+from .common import checked_late_after
 from .models import Session, check_text
 from .security import audit
 from .sessions import Attendance, summarize
@@ -69,8 +70,7 @@ def edit_session(attendance: Attendance, session_id: int, *, user: str, name: st
         expected = [p.id for p in attendance.store.people() if new_group is None or new_group in p.groups]
         edit.changed.append(f"group: {session.group or 'everyone'} -> {new_group or 'everyone'}")
     if late_after is not UNCHANGED and late_after != session.late_after_minutes:
-        if late_after is not None and late_after < 0:
-            raise InputError("late after: zero or more minutes")
+        late_after = checked_late_after(late_after)
         changes["late_after_minutes"] = late_after
         edit.changed.append(f"late after: {_minutes(session.late_after_minutes)} -> {_minutes(late_after)}")
     if not changes:

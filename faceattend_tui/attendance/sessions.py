@@ -17,7 +17,7 @@ from typing import Any
 from faceattend_tui.errors import InputError, RecordsError
 from faceattend_tui.text import collation
 
-from .common import aware
+from .common import aware, checked_late_after
 from .models import (
     ABSENT,
     ACTIVE,
@@ -346,8 +346,7 @@ class Attendance:
         name = check_text(" ".join(name.split()), "the session name") if isinstance(name, str) else ""
         if not name:
             raise InputError("a session needs a name")
-        if late_after_minutes is not None and late_after_minutes < 0:
-            raise InputError("late after: zero or more minutes")
+        late_after_minutes = checked_late_after(late_after_minutes)
         if group is not None and group not in self.groups():
             raise InputError(f"no group {group!r}" + (f"; groups: {', '.join(self.groups())}" if self.groups() else ""))
         expected = [p.id for p in self.people(group=group)]  # the active people in the group (or everyone)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from faceattend_tui.errors import InputError, RecordsError
 
+from .common import checked_late_after
 from .models import check_text
 
 if TYPE_CHECKING:
@@ -136,8 +137,7 @@ def _slot(cells: dict[str, str]) -> Slot:
         late_after = float(late) if late else None
     except ValueError:
         raise InputError(f"late_after is minutes, not {late!r}") from None
-    if late_after is not None and late_after < 0:
-        raise InputError("late_after is zero or more minutes")
+    late_after = checked_late_after(late_after, "late_after")
     group = check_text(cells["group"], "the group") or None
     station = check_text(cells.get("station") or "", "the station") or None
     return Slot(name, group, parse_weekday(cells["weekday"]), start, end, late_after, station)

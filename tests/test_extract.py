@@ -578,3 +578,31 @@ def test_an_untrustworthy_manifest_is_refused_and_nothing_outside_is_touched(eng
     assert any("is not" in note or "has a sample" in note for note in report.notes)
     assert victim.read_bytes() == b"keep me"
     assert set(manifest(root)["people"]) == set(PHOTOS)
+
+
+def test_a_folder_that_cannot_be_read_is_named_and_its_templates_are_kept(engine, root, monkeypatch):
+    """One unreadable folder (a permission slip) used to stop the whole extraction; nor may it erase that
+    person's templates."""
+    extract(engine, root)
+    folder = next(p for p in sorted((root / "database_image").iterdir()) if p.is_dir())
+    before = npy_bytes(root)
+    listing = Path.iterdir
+
+    def refused(path):
+        if path == folder:
+            raise PermissionError(13, "Permission denied")
+        return listing(path)
+
+    monkeypatch.setattr(Path, "iterdir", refused)
+    (root / "database_image" / "eve.jpg").write_bytes((root / "database_image" / "ann.jpg").read_bytes())
+    report = extract(engine, root)
+    assert any(line.startswith(f"{folder}: cannot read the folder (Permission denied)") for line in report.skipped)
+    assert npy_bytes(root)[folder.name] == before[folder.name] and report.extracted == 1  # the rest goes on
+    assert folder.name in manifest(root)["people"]
+
+
+def test_a_picture_a_thousand_times_wider_than_tall_has_no_face_and_stops_nothing(engine, root):
+    write(root / "database_image" / "Banner" / "strip.png", np.full((16, 20000, 3), 128, np.uint8))
+    report = extract(engine, root)
+    assert any("Banner" in line and "no usable face" in line for line in report.skipped)
+    assert report.extracted > 0

@@ -151,3 +151,16 @@ def test_people_restore_brings_back_those_an_old_automatic_sync_marked_left(enro
     assert people_of(enrolled)["S2"].active
     assert main(["people", "restore", "S3", "--data", str(enrolled)]) == 2
     assert "has not left" in capsys.readouterr().err
+
+
+def test_an_import_whose_photo_gives_no_template_says_so_on_stderr_and_exits_1(enrolled, tmp_path, capsys):
+    """A script must see that someone imported cannot be recognised (exit 1: done, some inputs skipped)."""
+    import cv2
+    import numpy as np
+
+    cv2.imwrite(str(tmp_path / "wall.jpg"), np.full((200, 160, 3), 128, np.uint8))
+    roster = write_csv(tmp_path / "more.csv", ["id,name,groups,photo", "S4,Dee Ross,3B,wall.jpg"])
+    assert main(["people", "import", str(roster), "--data", str(enrolled), "--device", "cpu"]) == 1
+    out, err = capsys.readouterr()
+    assert "added S4 Dee Ross" in out and "skipped:" not in out
+    assert "wall.jpg" not in out and "no usable face found" in err and "roster-" in err

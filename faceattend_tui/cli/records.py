@@ -35,7 +35,7 @@ from faceattend_tui.attendance import (
 )
 from faceattend_tui.attendance.export import chosen_output, new_output, slug, write_output
 from faceattend_tui.attendance.models import join_groups, plural, printable
-from faceattend_tui.cli import EXIT_OK, EXIT_USAGE, say
+from faceattend_tui.cli import EXIT_OK, EXIT_SKIPPED, EXIT_USAGE, say
 from faceattend_tui.config import Settings
 from faceattend_tui.errors import FaceattendError
 from faceattend_tui.files import error_text
@@ -241,9 +241,11 @@ def cmd_people_import(args: argparse.Namespace, settings: Settings, make_engine:
                                 plan=plan)
         if outcome.photos_copied:
             share_templates(attendance.store, settings)
-    for line in outcome.lines():
+    for line in outcome.lines(skipped=False):
         print(line)
-    return EXIT_OK
+    for line in outcome.photo_skipped:
+        say(f"skipped: {line}")
+    return EXIT_SKIPPED if outcome.photo_skipped else EXIT_OK
 
 
 def confirm(leaving: list[Person]) -> bool:
@@ -332,7 +334,6 @@ def cmd_people_edit(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_people_remove(args: argparse.Namespace, settings: Settings) -> int:
     from faceattend_tui.attendance import NotFoundError
-    from faceattend_tui.cli import EXIT_SKIPPED
     from faceattend_tui.station.people import erase_from_exports, remove_person
 
     if args.exports and not args.erase:

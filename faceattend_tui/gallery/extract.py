@@ -76,12 +76,33 @@ def scan_people(images_dir: Path) -> dict[str, list[Path]]:
         return people
     for entry in sorted(images_dir.iterdir()):
         if entry.is_dir() and not entry.name.startswith("."):
-            files = [p for p in sorted(entry.iterdir()) if p.is_file() and is_image_name(p)]
-            if files:
+            listed = _listed(entry)
+            files = [p for p in listed or () if p.is_file() and is_image_name(p)]
+            if files or listed is None:  # an unreadable folder keeps its person (and templates made before)
                 people.setdefault(entry.name, []).extend(files)
         elif entry.is_file() and is_image_name(entry):
             people.setdefault(entry.stem, []).append(entry)
     return people
+
+
+def _listed(folder: Path) -> list[Path] | None:
+    """A person's folder, sorted; None when it cannot be listed (`unreadable_folders` says why)."""
+    try:
+        return sorted(folder.iterdir())
+    except OSError:
+        return None
+
+
+def unreadable_folders(images_dir: Path) -> list[str]:
+    """"folder: why" for each person's folder that cannot be listed."""
+    found = []
+    for entry in sorted(images_dir.iterdir()) if images_dir.is_dir() else []:
+        try:
+            if entry.is_dir() and not entry.name.startswith("."):
+                next(iter(entry.iterdir()), None)
+        except OSError as exc:
+            found.append(f"{entry}: cannot read the folder ({exc.strerror or exc}); its photos were left out")
+    return found
 
 
 def load_photo(photo: Photo, engine: FaceEngine | None = None) -> Photo:
@@ -115,6 +136,7 @@ class Extractor:
 
     def _run(self, force: bool) -> Report:
         people = scan_people(self.images_dir)
+        self.report.skipped += unreadable_folders(self.images_dir)
         for name in [n for n in people if not safe_name(n)]:
             self.report.skipped.append(f"{self.images_dir / name}: a name with a path separator or a control "
                                        "character cannot be a person's folder; rename it")
@@ -249,8 +271,7 @@ class Extractor:
             return {}
         reusable: dict[str, Row] = {}
         for sample, row in zip(samples, rows, strict=True):
-            source = self.images_dir / sample["image"]
-            if source.is_file() and _sha256(source) == sample["sha256"]:
+            if _unchanged(self.images_dir / sample["image"], sample["sha256"]):
                 reusable[sample["image"]] = (sample["sha256"], row, sample)
         return reusable
 
@@ -334,6 +355,14 @@ def _decoded(photo: Photo) -> np.ndarray:
     """The picture of a photo loaded without an error."""
     assert photo.image is not None  # load_photo sets the image or the error
     return photo.image
+
+
+def _unchanged(source: Path, sha256: str) -> bool:
+    """Whether a photo is still there as it was (one that cannot be read is not)."""
+    try:
+        return source.is_file() and _sha256(source) == sha256
+    except OSError:
+        return False
 
 
 def _sha256(path: Path) -> str:

@@ -44,11 +44,13 @@ class ImportOutcome:
     joined: list[Person] = field(default_factory=list)  # joined the running session
     photos_copied: int = 0
     photo_notes: list[str] = field(default_factory=list)  # extraction's words about the photos
+    photo_skipped: list[str] = field(default_factory=list)  # "file: why" for photos that gave no template
     to_extract: bool = False  # photos without templates yet: `extract_imported` makes them
     extracted: bool = False
 
-    def lines(self) -> list[str]:
-        """What changed (or would change, for a dry run), for the terminal or the screen."""
+    def lines(self, skipped: bool = True) -> list[str]:
+        """What changed (or would change, for a dry run), for the terminal or the screen (`skipped`: with the
+        photos that gave no template)."""
         plan = self.plan
         returning = {p.id for p in plan.returning}
         out = [f"added {len(plan.added)}, changed {len(plan.changed) - len(returning)}, left "
@@ -66,6 +68,7 @@ class ImportOutcome:
         if plan.photos:
             out.append(f"photos: {self.photos_copied} new of {len(plan.photos)}")
         out += [f"  {note}" for note in self.photo_notes]
+        out += [f"  skipped: {line}" for line in self.photo_skipped if skipped]
         if self.joined:
             out.append(f"joined the running session: {printable(', '.join(p.name for p in self.joined))}")
         return out
@@ -138,7 +141,7 @@ def extract_imported(outcome: ImportOutcome, settings: Settings, make_engine: Ca
     if not outcome.to_extract:
         return
     report = Extractor(make_engine(), settings.images_dir, settings.tensors_dir).run()
-    outcome.photo_notes = [*report.notes, *(f"skipped: {line}" for line in report.skipped)]
+    outcome.photo_notes, outcome.photo_skipped = report.notes, report.skipped
     outcome.extracted = True
 
 

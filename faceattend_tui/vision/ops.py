@@ -94,6 +94,6 @@ def to_nchw(image: np.ndarray, mean: float, std: float, swap_rb: bool = True) ->
 def fit_size(height: int, width: int, limit: int, multiple: int = 32) -> tuple[int, int]:
     """Input (height, width) for an image scaled so its long side is `limit`, padded to a multiple."""
     scale = limit / max(height, width)
-    rows = -(-round(height * scale) // multiple) * multiple
-    cols = -(-round(width * scale) // multiple) * multiple
+    rows = -(-max(1, round(height * scale)) // multiple) * multiple  # a thin strip keeps one row of cells
+    cols = -(-max(1, round(width * scale)) // multiple) * multiple
     return min(rows, limit), min(cols, limit)

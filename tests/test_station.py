@@ -271,6 +271,35 @@ def test_the_station_opens_the_timetables_session_when_it_is_due(tmp_path):
         made.close()
 
 
+def test_a_slot_that_cannot_open_is_said_once_and_opens_once_it_can(tmp_path):
+    """Its group was missing: the slot must not stay claimed for the day once the roster is put right."""
+    from datetime import datetime, timedelta
+
+    from faceattend_tui.attendance.timetable import read_slots, save_slots
+
+    enroll_fake_people(tmp_path, ["Ann", "Bob"])
+    now = datetime.now().astimezone()
+    start, end = (now - timedelta(minutes=5)), (now + timedelta(minutes=55))
+    if start.date() != end.date():
+        pytest.skip("the slot would cross midnight")
+    made = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, user="staff", name="door")
+    made.open()
+    try:
+        save_slots(made.store, read_slots("name,group,weekday,start,end,late_after\n"
+                                          f"Choir,choir,{now.isoweekday()},{start:%H:%M},{end:%H:%M},10\n"))
+        problems = [u for u in drain(made) if isinstance(u, Problem)]
+        assert made.active is None and ["no group 'choir'" in p.message for p in problems] == [True]
+        made._timetable_next = 0.0
+        assert [u for u in drain(made) if isinstance(u, Problem)] == []  # tried again, not said again
+        ann = person_id(made, "Ann")
+        made.attendance.update_person(ann, groups=["choir"])  # as an import would
+        made._timetable_next = 0.0
+        drain(made)
+        assert made.active is not None and made.active.name == "Choir"
+    finally:
+        made.close()
+
+
 def test_each_ended_session_drops_its_sheet_and_a_failed_one_is_kept_and_retried(tmp_path):
     enroll_fake_people(tmp_path, ["Ann", "Bob"])
     share = tmp_path / "share"

@@ -16,7 +16,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from faceattend_tui.errors import InputError, RecordsError
+from faceattend_tui.errors import FaceattendError, InputError, RecordsError
 
 from .common import checked_late_after
 from .models import check_text
@@ -265,8 +265,12 @@ def step(attendance: Attendance, now: datetime, zone: tzinfo | None, station: st
     key = occurrence_key(slot, start)
     if not _claim(store, key, now):
         return ""
-    session = attendance.start_session(slot.name, slot.late_after_from(now, zone), group=slot.group,
-                                       user=TIMETABLE_ACTOR)
+    try:
+        session = attendance.start_session(slot.name, slot.late_after_from(now, zone), group=slot.group,
+                                           user=TIMETABLE_ACTOR)
+    except FaceattendError:  # e.g. its group is gone: given back, so a corrected slot opens on the next try
+        store.update_setting(OPENED_SETTING, lambda opened: {k: v for k, v in (opened or {}).items() if k != key})
+        raise
     store.update_setting(OPENED_SETTING, lambda opened: {**(opened or {}), key: session.id})
     return f"the timetable opened {slot.name!r} ({slot.start:%H:%M}-{slot.end:%H:%M})"
 

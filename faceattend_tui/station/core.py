@@ -51,6 +51,7 @@ class Station(Lifecycle, Actions, Translator, SharedSync):
         self._unsaved = []
         self.follow_timetable = True
         self._timetable_next = 0.0
+        self._timetable_problem = ""  # the last one said, not said again every few seconds
         self._sheets_next = 0.0
         self._gallery_notes = []
 

@@ -45,5 +45,6 @@ class StationState:
     follow_timetable: bool  # open and close sessions by the timetable (not while a session is given)
     _unsaved: list[ev.Checkin]  # check-ins the log could not take yet, retried in order
     _timetable_next: float
+    _timetable_problem: str
     _sheets_next: float
     _gallery_notes: list[str]

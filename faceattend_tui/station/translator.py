@@ -95,10 +95,13 @@ class Translator(StationState):
                 said = timetable.step(self.attendance, self.now(), time_zone(self.settings.timezone), self.name)
                 if said and running is not None:  # it closed a session: its sheet goes to export_dir
                     self._queue_sheet(running.id)
-            except FaceattendError as exc:  # e.g. a slot's group that no one is in
-                return [Problem(f"the timetable could not open or close a session: {exc}")]
+            except FaceattendError as exc:  # e.g. a slot's group that no one is in; tried again, said once
+                said_before, self._timetable_problem = self._timetable_problem, str(exc)
+                return [] if said_before == str(exc) else [Problem(f"the timetable could not open or close a "
+                                                                   f"session: {exc}")]
             except Exception as exc:  # a bug: the station goes on recording
                 return [internal_error("following the timetable", exc)]
+        self._timetable_problem = ""
         if not said:
             return []
         self._session_changed()

@@ -17,6 +17,7 @@ from faceattend_tui.attendance import Attendance, open_snapshot, open_store
 from faceattend_tui.attendance.security import audit
 from faceattend_tui.cli import main
 from faceattend_tui.config import load_settings
+from faceattend_tui.gallery.templates import load_manifest
 from faceattend_tui.station import Station, StationError
 
 
@@ -164,3 +165,15 @@ def test_an_import_whose_photo_gives_no_template_says_so_on_stderr_and_exits_1(e
     out, err = capsys.readouterr()
     assert "added S4 Dee Ross" in out and "skipped:" not in out
     assert "wall.jpg" not in out and "no usable face found" in err and "roster-" in err
+
+
+def test_a_roster_photo_named_as_a_browser_saves_it_is_extracted(enrolled, tmp_path, sample_photo, capsys):
+    """A JPEG saved as "yao.jfif" (or with no suffix) used to be copied under that name and never read again."""
+    shutil.copy(sample_photo("yaoming.jpg"), tmp_path / "yao.jfif")
+    shutil.copy(sample_photo("yaoming.jpg"), tmp_path / "yao-no-suffix")
+    roster = write_csv(tmp_path / "web.csv", ["id,name,groups,photo", "S5,Yao Jfif,3B,yao.jfif",
+                                              "S6,Yao Plain,3B,yao-no-suffix"])
+    assert main(["people", "import", str(roster), "--data", str(enrolled), "--device", "cpu"]) == 0
+    assert [p.suffix for p in sorted((enrolled / "database_image" / "S5").iterdir())] == [".jpg"]
+    samples = load_manifest(enrolled / "database_tensor").people
+    assert len(samples["S5"].samples) == 1 and len(samples["S6"].samples) == 1

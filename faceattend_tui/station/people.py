@@ -175,9 +175,22 @@ def copy_photo(settings: Settings, person: Person, photo: Path) -> bool:
     for existing in folder.iterdir():
         if existing.is_file() and hashlib.sha256(existing.read_bytes()).hexdigest() == digest:
             return False
-    target = folder / f"roster-{digest[:12]}{photo.suffix.lower()}"
+    target = folder / f"roster-{digest[:12]}{photo_suffix(photo, data)}"
     atomic_write(target, data)
     return True
+
+
+SUFFIX_BY_START = ((b"\xff\xd8", ".jpg"), (b"\x89PNG", ".png"), (b"BM", ".bmp"), (b"II*\x00", ".tif"),
+                   (b"MM\x00*", ".tif"))
+
+
+def photo_suffix(photo: Path, data: bytes) -> str:
+    """The copy's suffix: one extraction reads, from the content when the name's is not ("tang.jfif")."""
+    if is_image_name(photo):
+        return photo.suffix.lower()
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return ".webp"
+    return next((suffix for start, suffix in SUFFIX_BY_START if data.startswith(start)), ".jpg")
 
 
 def has_photos(folder: Path) -> bool:

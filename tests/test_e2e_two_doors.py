@@ -57,7 +57,10 @@ def test_two_station_processes_record_one_checkin_for_a_person_both_see(tmp_path
     assert sorted(line["state"] for line in sessions) == ["resumed", "started"]  # one session for both doors
     recorded_here = [line for name, lines in outputs.items() for line in lines
                      if line["type"] == "recorded" and line["station"] == name]
-    assert [line["name"] for line in recorded_here] == ["yaoming"]  # whichever door was first
+    # Whichever door saw him first holds the arrival. Usually one door records him; under load the door
+    # that saw him first may write second, and its earlier sighting then replaces the other's.
+    assert {line["name"] for line in recorded_here} == {"yaoming"} and 1 <= len(recorded_here) <= 2
+    recorded_here.sort(key=lambda line: line["time"])
     with psycopg.connect(pg_url) as conn:
         rows = conn.execute("select p.name, c.station from checkins c join people p on p.id = c.person_id").fetchall()
         people = conn.execute("select name from people order by name").fetchall()

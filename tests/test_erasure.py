@@ -80,14 +80,15 @@ def test_the_audit_keeps_no_trace_of_an_erased_person(data):
 
 def test_names_are_replaced_as_whole_words_only():
     from faceattend_tui.attendance.models import Person
-    from faceattend_tui.attendance.security import erased_token, scrub_audit
+    from faceattend_tui.attendance.security import erased_names, erased_token, scrub_audit
 
     token = erased_token()
     rows = [(1, {"person": "S1", "reason": "sick"}), (2, {"person": "S10", "reason": "with Ann, not Annabel"}),
             (3, {"session_id": 1, "name": "Annual review"})]
     ann = Person("S1", "Ann", None)
-    assert scrub_audit(rows, ann, token) == {1: {"person": token, "reason": token},
-                                             2: {"person": "S10", "reason": f"with {token}, not Annabel"}}
+    names = erased_names(ann, (details for _, details in rows))
+    assert scrub_audit(rows, ann, token, names) == {1: {"person": token, "reason": token},
+                                                    2: {"person": "S10", "reason": f"with {token}, not Annabel"}}
     assert re.fullmatch(r"erased-[0-9a-f]{10}", token) and erased_token() != token
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
 import time
+from datetime import datetime, timedelta
 
 import pytest
 from fakes import FakeWorker, enroll_fake_people
@@ -247,9 +249,10 @@ def test_face_data_is_made_private_when_the_station_opens(tmp_path):
     assert mode(tmp_path / "notes.txt") == 0o644  # only face data and records are narrowed
 
 
-def test_the_station_opens_the_timetables_session_when_it_is_due(tmp_path):
-    from datetime import datetime, timedelta
-
+@contextlib.contextmanager
+def station_with_a_slot_due(tmp_path, name: str, group: str = ""):
+    """An open station whose timetable has a slot that began 5 minutes ago and runs for an hour (late after
+    10 minutes); yields the station and the slot's start."""
     from faceattend_tui.attendance.timetable import read_slots, save_slots
 
     enroll_fake_people(tmp_path, ["Ann", "Bob"])
@@ -261,32 +264,24 @@ def test_the_station_opens_the_timetables_session_when_it_is_due(tmp_path):
     made.open()
     try:
         save_slots(made.store, read_slots("name,group,weekday,start,end,late_after\n"
-                                          f"Physics,,{now.isoweekday()},{start:%H:%M},{end:%H:%M},10\n"))
+                                          f"{name},{group},{now.isoweekday()},{start:%H:%M},{end:%H:%M},10\n"))
+        yield made, start
+    finally:
+        made.close()
+
+
+def test_the_station_opens_the_timetables_session_when_it_is_due(tmp_path):
+    with station_with_a_slot_due(tmp_path, "Physics") as (made, start):
         updates = drain(made)
         assert made.active is not None and made.active.name == "Physics"
         assert any(getattr(u, "notice", "").startswith("the timetable opened 'Physics'") for u in updates)
         deadline = start.replace(second=0, microsecond=0) + timedelta(minutes=10)  # from the slot, not the opening
         assert abs((made.active.late_deadline - deadline).total_seconds()) < 1
-    finally:
-        made.close()
 
 
 def test_a_slot_that_cannot_open_is_said_once_and_opens_once_it_can(tmp_path):
     """Its group was missing: the slot must not stay claimed for the day once the roster is put right."""
-    from datetime import datetime, timedelta
-
-    from faceattend_tui.attendance.timetable import read_slots, save_slots
-
-    enroll_fake_people(tmp_path, ["Ann", "Bob"])
-    now = datetime.now().astimezone()
-    start, end = (now - timedelta(minutes=5)), (now + timedelta(minutes=55))
-    if start.date() != end.date():
-        pytest.skip("the slot would cross midnight")
-    made = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, user="staff", name="door")
-    made.open()
-    try:
-        save_slots(made.store, read_slots("name,group,weekday,start,end,late_after\n"
-                                          f"Choir,choir,{now.isoweekday()},{start:%H:%M},{end:%H:%M},10\n"))
+    with station_with_a_slot_due(tmp_path, "Choir", "choir") as (made, _):
         problems = [u for u in drain(made) if isinstance(u, Problem)]
         assert made.active is None and ["no group 'choir'" in p.message for p in problems] == [True]
         made._timetable_next = 0.0
@@ -296,8 +291,6 @@ def test_a_slot_that_cannot_open_is_said_once_and_opens_once_it_can(tmp_path):
         made._timetable_next = 0.0
         drain(made)
         assert made.active is not None and made.active.name == "Choir"
-    finally:
-        made.close()
 
 
 def test_each_ended_session_drops_its_sheet_and_a_failed_one_is_kept_and_retried(tmp_path):

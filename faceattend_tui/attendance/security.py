@@ -93,18 +93,18 @@ def erased_names(person: Person, all_details: Iterable[dict]) -> re.Pattern | No
 RECORD_TEXTS = {"marks": ("reason",), "sessions": ("name", "void_reason")}
 
 
-def scrub_audit(rows: Iterable[tuple[Any, dict]], person: Person, token: str) -> dict[Any, dict]:
+def scrub_audit(rows: Iterable[tuple[Any, dict]], person: Person, token: str,
+                names: re.Pattern | None) -> dict[Any, dict]:
     """The audit details that name a person, rewritten with `token` in their place: {row key: new details}.
 
-    Their id and folder as a value, any name they had inside any text, and what entries about them
-    say (a mark's reason, a former name) are replaced; counts and other people stay as they were.
+    Their id and folder as a value, any of their `names` (`erased_names`) inside any text, and what
+    entries about them say (a mark's reason, a former name) are replaced; counts and other people stay
+    as they were.
     """
-    rows = list(rows)
     exact = {value for value in (person.id, person.folder) if value}
-    pattern = erased_names(person, (d for _, d in rows))
     changed = {}
     for key, details in rows:
-        new = scrub_value(details, exact, pattern, token)
+        new = scrub_value(details, exact, names, token)
         if about(details, person.id):
             new.update({k: token for k in TEXT_KEYS if k in new})
         if new != details:

@@ -69,40 +69,30 @@ class Photo:
     error: str | None = None
 
 
-def scan_people(images_dir: Path) -> dict[str, list[Path]]:
-    """Person name -> their photo files, sorted, from both layouts."""
+def scan_people(images_dir: Path, unreadable: list[str] | None = None) -> dict[str, list[Path]]:
+    """Person name -> their photo files, sorted, from both layouts; a folder that cannot be listed keeps
+    its person with no photos, and "folder: why" goes to `unreadable`."""
     people: dict[str, list[Path]] = {}
     if not images_dir.is_dir():
         return people
     for entry in sorted(images_dir.iterdir()):
         if entry.is_dir() and not entry.name.startswith("."):
-            listed = _listed(entry)
-            files = [p for p in listed or () if p.is_file() and is_image_name(p)]
-            if files or listed is None:  # an unreadable folder keeps its person (and templates made before)
-                people.setdefault(entry.name, []).extend(files)
+            files = _photos_in(entry, unreadable)
+            if files != []:  # None: unreadable, its person stays with the templates made before
+                people.setdefault(entry.name, []).extend(files or [])
         elif entry.is_file() and is_image_name(entry):
             people.setdefault(entry.stem, []).append(entry)
     return people
 
 
-def _listed(folder: Path) -> list[Path] | None:
-    """A person's folder, sorted; None when it cannot be listed (`unreadable_folders` says why)."""
+def _photos_in(folder: Path, unreadable: list[str] | None) -> list[Path] | None:
+    """A person's photos, sorted; None when the folder cannot be listed (said in `unreadable`)."""
     try:
-        return sorted(folder.iterdir())
-    except OSError:
+        return [p for p in sorted(folder.iterdir()) if p.is_file() and is_image_name(p)]
+    except OSError as exc:
+        if unreadable is not None:
+            unreadable.append(f"{folder}: cannot read the folder ({exc.strerror or exc}); its photos were left out")
         return None
-
-
-def unreadable_folders(images_dir: Path) -> list[str]:
-    """"folder: why" for each person's folder that cannot be listed."""
-    found = []
-    for entry in sorted(images_dir.iterdir()) if images_dir.is_dir() else []:
-        try:
-            if entry.is_dir() and not entry.name.startswith("."):
-                next(iter(entry.iterdir()), None)
-        except OSError as exc:
-            found.append(f"{entry}: cannot read the folder ({exc.strerror or exc}); its photos were left out")
-    return found
 
 
 def load_photo(photo: Photo, engine: FaceEngine | None = None) -> Photo:
@@ -135,8 +125,7 @@ class Extractor:
             return self._run(force)
 
     def _run(self, force: bool) -> Report:
-        people = scan_people(self.images_dir)
-        self.report.skipped += unreadable_folders(self.images_dir)
+        people = scan_people(self.images_dir, self.report.skipped)
         for name in [n for n in people if not safe_name(n)]:
             self.report.skipped.append(f"{self.images_dir / name}: a name with a path separator or a control "
                                        "character cannot be a person's folder; rename it")

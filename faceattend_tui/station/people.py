@@ -32,6 +32,7 @@ from faceattend_tui.gallery.extract import Extractor
 from faceattend_tui.gallery.templates import LEGACY_DIR, MANIFEST, GalleryError, enrolled_counts, load_manifest
 from faceattend_tui.station.shared_gallery import forget_folder
 from faceattend_tui.vision.imageio import ImageError, is_image_name, read_bytes, read_image
+from faceattend_tui.vision.imagesize import image_suffix
 
 if TYPE_CHECKING:
     from faceattend_tui.attendance.roster import RosterLine
@@ -46,7 +47,6 @@ class ImportOutcome:
     photo_notes: list[str] = field(default_factory=list)  # extraction's words about the photos
     photo_skipped: list[str] = field(default_factory=list)  # "file: why" for photos that gave no template
     to_extract: bool = False  # photos without templates yet: `extract_imported` makes them
-    extracted: bool = False
 
     def lines(self, skipped: bool = True) -> list[str]:
         """What changed (or would change, for a dry run), for the terminal or the screen (`skipped`: with the
@@ -142,12 +142,12 @@ def extract_imported(outcome: ImportOutcome, settings: Settings, make_engine: Ca
         return
     report = Extractor(make_engine(), settings.images_dir, settings.tensors_dir).run()
     outcome.photo_notes, outcome.photo_skipped = report.notes, report.skipped
-    outcome.extracted = True
 
 
 def join_imported(attendance: Attendance, settings: Settings, outcome: ImportOutcome, user: str | None) -> None:
-    """An import's last part, on the log: people whose templates are now made join the running session."""
-    if outcome.extracted:
+    """An import's last part, on the log (once `extract_imported` has run): people whose templates are now
+    made join the running session."""
+    if outcome.to_extract:
         outcome.joined += attendance.sync_people(enrolled_counts(settings.tensors_dir), user=user).joined
 
 
@@ -180,17 +180,9 @@ def copy_photo(settings: Settings, person: Person, photo: Path) -> bool:
     return True
 
 
-SUFFIX_BY_START = ((b"\xff\xd8", ".jpg"), (b"\x89PNG", ".png"), (b"BM", ".bmp"), (b"II*\x00", ".tif"),
-                   (b"MM\x00*", ".tif"))
-
-
 def photo_suffix(photo: Path, data: bytes) -> str:
     """The copy's suffix: one extraction reads, from the content when the name's is not ("tang.jfif")."""
-    if is_image_name(photo):
-        return photo.suffix.lower()
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return ".webp"
-    return next((suffix for start, suffix in SUFFIX_BY_START if data.startswith(start)), ".jpg")
+    return photo.suffix.lower() if is_image_name(photo) else image_suffix(data) or ".jpg"
 
 
 def has_photos(folder: Path) -> bool:

@@ -295,13 +295,13 @@ class Translator(StationState):
 
 def door_outcome(row: RosterRow, new: bool, track: int, session: Session) -> ev.ShowOutcome:
     """The banner for a check-in: checked in, late, or already here since the first arrival."""
+    kind = "already-here" if not new else "late" if row.status == LATE else "checked-in"
     if row.time is None:  # a row without an arrival: the word alone
-        return ev.ShowOutcome("already-here" if not new else "late" if row.status == LATE else "checked-in", row.name,
-                              track)
+        return ev.ShowOutcome(kind, row.name, track)
     arrival = f"{row.time.astimezone():%H:%M}"
-    if not new:
-        return ev.ShowOutcome("already-here", row.name, track, ev.SINCE, time=arrival)
-    if row.status == LATE and session.late_deadline:
+    if kind == "already-here":
+        return ev.ShowOutcome(kind, row.name, track, ev.SINCE, time=arrival)
+    if kind == "late" and session.late_deadline:
         deadline = f"{session.late_deadline.astimezone():%H:%M}"
-        return ev.ShowOutcome("late", row.name, track, ev.AT_LATE, time=arrival, deadline=deadline)
-    return ev.ShowOutcome("late" if row.status == LATE else "checked-in", row.name, track, ev.AT, time=arrival)
+        return ev.ShowOutcome(kind, row.name, track, ev.AT_LATE, time=arrival, deadline=deadline)
+    return ev.ShowOutcome(kind, row.name, track, ev.AT, time=arrival)

@@ -19,14 +19,23 @@ SOF_MARKERS = set(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # start-of-frame kind
 
 def image_size(data: bytes) -> tuple[int, int] | None:
     """(width, height) from the header, or None."""
-    for reader in (_png, _jpeg, _bmp, _webp, _tiff):
+    return _header(data)[1]
+
+
+def image_suffix(data: bytes) -> str | None:
+    """The file suffix of the image's format, read from its header (".jpg" for a JPEG named "x.jfif")."""
+    return _header(data)[0]
+
+
+def _header(data: bytes) -> tuple[str | None, tuple[int, int] | None]:
+    for suffix, reader in READERS:
         try:
             size = reader(data)
         except (struct.error, IndexError, ValueError):
             size = None
         if size is not None:
-            return size
-    return None
+            return suffix, size
+    return None, None
 
 
 def _png(data: bytes) -> tuple[int, int] | None:
@@ -38,22 +47,10 @@ def _png(data: bytes) -> tuple[int, int] | None:
 def _jpeg(data: bytes) -> tuple[int, int] | None:
     if data[:2] != b"\xff\xd8":
         return None
-    at = 2
-    while at + 9 < len(data):
-        if data[at] != 0xFF:
-            return None
-        marker = data[at + 1]
-        if marker == 0xFF:  # fill byte
-            at += 1
-            continue
-        if marker in (0x01, *range(0xD0, 0xD8)):  # markers without a length
-            at += 2
-            continue
-        length = struct.unpack(">H", data[at + 2 : at + 4])[0]
+    for at, marker, _ in jpeg_headers(data):
         if marker in SOF_MARKERS:
             height, width = struct.unpack(">HH", data[at + 5 : at + 9])
             return width, height
-        at += 2 + length
     return None
 
 
@@ -85,18 +82,11 @@ def _tiff(data: bytes) -> tuple[int, int] | None:
     order = {b"II": "<", b"MM": ">"}.get(data[:2])
     if order is None or struct.unpack(order + "H", data[2:4])[0] != 42:
         return None
-    ifd = struct.unpack(order + "I", data[4:8])[0]
-    count = struct.unpack(order + "H", data[ifd : ifd + 2])[0]
-    found = {}
-    for i in range(count):
-        entry = data[ifd + 2 + 12 * i : ifd + 14 + 12 * i]
-        tag, kind = struct.unpack(order + "HH", entry[:4])
-        if tag in (256, 257):  # image width, image length
-            value = struct.unpack(order + ("H" if kind == 3 else "I"), entry[8 : 10 if kind == 3 else 12])[0]
-            found[tag] = value
+    found = tiff_tags(data, {256, 257})  # image width, image length
     return (found[256], found[257]) if len(found) == 2 else None
 
 
+READERS = ((".png", _png), (".jpg", _jpeg), (".bmp", _bmp), (".webp", _webp), (".tif", _tiff))
 ORIENTATION_TAG = 0x0112
 
 
@@ -104,7 +94,7 @@ def exif_orientation(data: bytes) -> int:
     """The EXIF orientation (1-8) of a JPEG, PNG or TIFF; 1 (as stored) when there is none."""
     try:
         exif = _jpeg_exif(data) if data[:2] == b"\xff\xd8" else _png_exif(data) if data[:4] == b"\x89PNG" else data
-        value = _tiff_tag(exif, ORIENTATION_TAG) if exif else None
+        value = tiff_tags(exif, {ORIENTATION_TAG}).get(ORIENTATION_TAG) if exif else None
     except (struct.error, IndexError, ValueError):
         value = None
     return value if value is not None and 1 <= value <= 8 else 1
@@ -120,10 +110,7 @@ def _jpeg_exif(data: bytes) -> bytes | None:
 
 def jpeg_scan_start(data: bytes) -> int:
     """Where a JPEG's first scan (its pixels) begins, after its headers; -1 when it has none."""
-    last = -1
-    for at, marker, length in jpeg_headers(data):
-        last = at + 2 + length if marker == 0xDA else -1
-    return last
+    return next((at + 2 + length for at, marker, length in jpeg_headers(data) if marker == 0xDA), -1)
 
 
 def jpeg_headers(data: bytes) -> Iterator[tuple[int, int, int]]:
@@ -133,6 +120,9 @@ def jpeg_headers(data: bytes) -> Iterator[tuple[int, int, int]]:
         marker = data[at + 1]
         if marker == 0xFF:  # fill byte
             at += 1
+            continue
+        if marker in (0x01, *range(0xD0, 0xD8)):  # markers without a length
+            at += 2
             continue
         if marker == 0xD9:
             return
@@ -156,16 +146,17 @@ def _png_exif(data: bytes) -> bytes | None:
     return None
 
 
-def _tiff_tag(block: bytes, wanted: int) -> int | None:
-    """A SHORT or LONG tag of a TIFF block's first directory."""
+def tiff_tags(block: bytes, wanted: set[int]) -> dict[int, int]:
+    """The `wanted` SHORT or LONG tags of a TIFF block's first directory (a TIFF file, or EXIF data)."""
     order = {b"II": "<", b"MM": ">"}.get(block[:2])
     if order is None:
-        return None
+        return {}
     ifd = struct.unpack(order + "I", block[4:8])[0]
     count = struct.unpack(order + "H", block[ifd : ifd + 2])[0]
+    found = {}
     for i in range(count):
         entry = block[ifd + 2 + 12 * i : ifd + 14 + 12 * i]
         tag, kind = struct.unpack(order + "HH", entry[:4])
-        if tag == wanted:
-            return int(struct.unpack(order + ("H" if kind == 3 else "I"), entry[8 : 10 if kind == 3 else 12])[0])
-    return None
+        if tag in wanted:
+            found[tag] = int(struct.unpack(order + ("H" if kind == 3 else "I"), entry[8 : 10 if kind == 3 else 12])[0])
+    return found

@@ -87,15 +87,15 @@ class PeopleQueries:
 def _scrub_audit(conn: psycopg.Connection, person: Person, token: str) -> None:
     """Rewrite the audit entries and other people's records that name an erased person (see
     security.scrub_audit and RECORD_TEXTS)."""
-    rows = conn.execute("select id, details from audit").fetchall()
-    pattern = erased_names(person, (dict(d or {}) for _, d in rows))
-    changed = scrub_audit(((i, dict(d or {})) for i, d in rows), person, token)
+    rows = [(i, dict(d or {})) for i, d in conn.execute("select id, details from audit").fetchall()]
+    names = erased_names(person, (details for _, details in rows))
+    changed = scrub_audit(rows, person, token, names)
     with conn.cursor() as cur:
         if changed:
             cur.executemany("update audit set details = %s where id = %s",
                             [(Jsonb(details), i) for i, details in changed.items()])
-        if pattern is not None:
-            _scrub_texts(conn, cur, pattern, token)
+        if names is not None:
+            _scrub_texts(conn, cur, names, token)
 
 
 def _scrub_texts(conn: psycopg.Connection, cur: psycopg.Cursor, pattern: re.Pattern, token: str) -> None:

@@ -129,15 +129,17 @@ class Tables:
     def _scrub_audit(self, person: Person, token: str) -> None:
         """The audit entries and other people's records that name an erased person, with `token` instead."""
         audit = self._table("audit")
-        pattern = erased_names(person, (doc.get("details") or {} for doc in audit.values()))
-        changed = scrub_audit(((i, doc.get("details") or {}) for i, doc in audit.items()), person, token)
-        for doc_id, details in changed.items():
+        rows = [(i, doc.get("details") or {}) for i, doc in audit.items()]
+        names = erased_names(person, (details for _, details in rows))
+        for doc_id, details in scrub_audit(rows, person, token, names).items():
             audit[doc_id]["details"] = details
+        if names is None:
+            return
         for table, keys in RECORD_TEXTS.items():
             for doc in self._table(table).values():
                 for key in keys:
-                    if pattern is not None and isinstance(doc.get(key), str):
-                        doc[key] = pattern.sub(token, doc[key])
+                    if isinstance(doc.get(key), str):
+                        doc[key] = names.sub(token, doc[key])
 
     def _put_session(self, doc: Doc) -> None:
         self._table("sessions").setdefault(str(doc["id"]), doc)

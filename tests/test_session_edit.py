@@ -20,9 +20,9 @@ def data(request, tmp_path):
     return data_root(request, tmp_path)
 
 
-def one_session(data, clock, late_after=15.0) -> Attendance:
+def one_session(data, clock, late_after=15.0, attendance: Attendance | None = None) -> Attendance:
     """Ann (3A) checks in 12 minutes after the start, Bob (3A) is marked excused, Cleo (3B) is not expected."""
-    attendance = Attendance(open_store(data, clock=clock))
+    attendance = attendance or Attendance(open_store(data, clock=clock))
     attendance.add_person("Ann", person_id="S1", groups=["3A"])
     attendance.add_person("Bob", person_id="S2", groups=["3A"])
     attendance.add_person("Cleo", person_id="S3", groups=["3B"])
@@ -98,6 +98,21 @@ def test_editing_the_group_changes_who_was_expected(data):
     assert attendance.store.session(1).expected == ["S3"]
     with pytest.raises(ValueError, match="no group"):
         edit_session(attendance, 1, user="Ada", group="4C")
+
+
+def test_regrouping_a_past_session_expects_only_who_was_on_the_roster_then(data):
+    clock = FakeClock()
+    attendance = Attendance(open_store(data, clock=clock))
+    attendance.add_person("Eve", person_id="S5", groups=["3B"])
+    attendance.remove_person("S5", user="Dana")  # left before the session
+    clock.advance(days=1)
+    one_session(data, clock, attendance=attendance)
+    clock.advance(days=30)
+    attendance.add_person("Dan", person_id="S4", groups=["3B"])  # joined a month later
+    edit = edit_session(attendance, 1, user="Ada", group="3B")
+    assert attendance.store.session(1).expected == ["S3"]
+    assert not any(line.startswith(("Dan", "Eve")) for line in edit.changed)
+    assert set(statuses(attendance, 1)) == {"Ann", "Bob", "Cleo"}  # Ann and Bob keep their records
 
 
 def test_sessions_from_the_command_line(tmp_path, capsys):

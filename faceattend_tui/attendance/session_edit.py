@@ -67,7 +67,7 @@ def edit_session(attendance: Attendance, session_id: int, *, user: str, name: st
         edit.changed.append(f"name: {session.name!r} -> {new_name!r}")
     if group is not UNCHANGED and group != session.group:
         changes["group"] = new_group = _group(attendance, group)
-        expected = [p.id for p in attendance.store.people() if new_group is None or new_group in p.groups]
+        expected = _on_the_roster_then(attendance, session, new_group)
         edit.changed.append(f"group: {session.group or 'everyone'} -> {new_group or 'everyone'}")
     if late_after is not UNCHANGED and late_after != session.late_after_minutes:
         late_after = checked_late_after(late_after)
@@ -99,6 +99,14 @@ def _group(attendance: Attendance, group: str | None) -> str | None:
     if not found:
         raise InputError(f"no group {group!r}")
     return group if group in found else found[0]
+
+
+def _on_the_roster_then(attendance: Attendance, session: Session, group: str | None) -> list[str]:
+    """Who the session would have expected in this group: people added before it ended and not gone
+    before it began (their groups as they are now; a past membership is not kept)."""
+    end = session.ended_at or attendance.store.now()
+    return [p.id for p in attendance.people(include_left=True, group=group)
+            if p.created <= end and (p.left_at is None or p.left_at > session.started_at)]
 
 
 def _minutes(value: float | None) -> str:

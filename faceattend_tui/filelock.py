@@ -13,6 +13,7 @@ import json
 import os
 import socket
 import sys
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,22 @@ def hold(path: Path, holder: dict[str, Any]) -> HeldLock:
         HeldLock(path, fd, holder).release()
         raise OSError(exc.errno, exc.strerror, str(path)) from None
     return HeldLock(path, fd, holder)
+
+
+@contextlib.contextmanager
+def locked(path: Path) -> Iterator[int]:
+    """Open (or create) a small file and hold the operating system's lock on it, waiting for it."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o600)
+    try:
+        if sys.platform != "win32":
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        else:
+            os.lseek(fd, _WIN_LOCK_OFFSET, os.SEEK_SET)
+            msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
+        yield fd
+    finally:
+        _unlock(fd)
+        os.close(fd)
 
 
 def same_file(fd: int, path: str | os.PathLike) -> bool:

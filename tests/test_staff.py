@@ -88,23 +88,29 @@ def test_wrong_pins_wait_then_lock_per_account_and_are_audited(tmp_path):
     assert "wrong staff name or PIN" in refused(store, "export", ("Nobody", "123456"))
 
 
+def thirty_at_once(try_pin) -> list[str]:
+    """What 30 threads calling try_pin() at once were told ("accepted" or the refusal)."""
+    outcomes = []
+
+    def attack() -> None:
+        try:
+            try_pin()
+            outcomes.append("accepted")
+        except PinError as exc:
+            outcomes.append(str(exc))
+
+    threads = [threading.Thread(target=attack) for _ in range(30)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
 def test_thirty_wrong_pins_at_once_are_held_like_thirty_in_a_row(data):
     with open_store(data) as store:
         with_accounts(store)
-        outcomes = []
-
-        def attack() -> None:
-            try:
-                authorize(store, "session", Credentials("Dana", "000000"))
-                outcomes.append("accepted")
-            except PinError as exc:
-                outcomes.append(str(exc))
-
-        threads = [threading.Thread(target=attack) for _ in range(30)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        outcomes = thirty_at_once(lambda: authorize(store, "session", Credentials("Dana", "000000")))
         checked = [e for e in store.audit_log() if e.action == "pin.fail"]
         waited = [e for e in store.audit_log() if e.action == "pin.refused"]
         assert "accepted" not in outcomes and len(outcomes) == 30
@@ -224,11 +230,45 @@ def test_staff_accounts_from_the_command_line(tmp_path, monkeypatch, capsys):
     assert entries[1].user == "admin" and entries[1].details == {"staff": "Dana", "role": "viewer"}
 
 
-def test_a_command_reading_the_log_honours_the_lockout_it_cannot_count(staffed, monkeypatch, capsys):
-    monkeypatch.setattr("faceattend_tui.attendance.staff.UNCOUNTED_PAUSE", 0)
+def test_wrong_pins_of_commands_that_only_read_the_log_count_toward_the_lockout(staffed, monkeypatch, capsys):
     as_staff(monkeypatch, ("Vic", "000000"))
-    assert main(["export", "--data", str(staffed)]) == 4  # exports read the file as it is, never writing
-    assert "cannot count tries" in capsys.readouterr().err
+    for _ in range(FREE_TRIES):
+        assert main(["export", "--data", str(staffed)]) == 4  # exports read the file, never writing it
+    assert "wrong PIN" in capsys.readouterr().err
+    assert main(["report", "--data", str(staffed)]) == 4
+    assert "wait" in capsys.readouterr().err
+    as_staff(monkeypatch, VIEWER)
+    assert main(["export", "--data", str(staffed)]) == 4  # the right PIN too waits its turn
+    assert "wait" in capsys.readouterr().err
+    with open_store(staffed) as store:  # the writers go on from the readers' count
+        assert "wait" in refused(store, "export", VIEWER)
+        fails = [e for e in store.audit_log() if e.action == "pin.fail"]
+    assert [e.details["failures"] for e in fails] == list(range(1, FREE_TRIES + 1))
+    assert {e.details["staff"] for e in fails} == {"Vic"}
+
+
+def test_thirty_wrong_pins_at_once_from_readers_of_the_log_are_held_like_thirty_in_a_row(tmp_path):
+    data = tmp_path / "data"
+    with open_store(data) as store:
+        with_accounts(store)
+
+    def export_try() -> None:
+        with open_snapshot(data) as snapshot:  # each its own view, as each command is
+            authorize(snapshot, "export", Credentials("Vic", "000000"))
+
+    outcomes = thirty_at_once(export_try)
+    assert "accepted" not in outcomes and len(outcomes) == 30
+    assert sum("tries left" in text for text in outcomes) == FREE_TRIES
+    with open_store(data) as store:
+        assert "wait" in refused(store, "export", VIEWER)
+
+
+def test_a_reader_that_cannot_count_still_honours_the_lockout(staffed, monkeypatch, capsys):
+    monkeypatch.setattr("faceattend_tui.attendance.staff.UNCOUNTED_PAUSE", 0)
+    (staffed / "attendance.tries").mkdir()  # nowhere to count beside the log
+    as_staff(monkeypatch, ("Vic", "000000"))
+    assert main(["export", "--data", str(staffed)]) == 4
+    assert "cannot be counted here" in capsys.readouterr().err
     with open_store(staffed) as store:  # the station counted ten wrong PINs for Vic
         for _ in range(10):
             store.update_setting("staff_failures:Vic", lambda s: {"count": (s or {}).get("count", 0) + 1,

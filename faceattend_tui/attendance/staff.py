@@ -5,11 +5,13 @@ A log from before accounts, with one staff PIN, reads as one admin account named
 an account is added or changed. With no account and no PIN, nothing asks.
 
 Wrong PINs count per account, in their own setting, and every try claims its place before the PIN
-is checked: tries fired at once wait their turn like tries one after another.
+is checked: tries fired at once wait their turn like tries one after another. A command that only
+reads the log (a snapshot) counts beside it, in a file of its own, and each side goes on from the other.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import secrets
@@ -35,7 +37,8 @@ from .security import (
     pin_wait,
     verify_pin,
 )
-from .store import NotFoundError, Store
+from .store import NotFoundError, Store, StoreError
+from .tries import TriesFile
 
 ACCOUNTS_SETTING = "staff_accounts"  # {name: {"role", "pin", "created", "by"}}
 FAILURES_PREFIX = "staff_failures:"  # + account name: {"count": wrong PINs in a row, "until": no try before}
@@ -178,7 +181,7 @@ def remove_account(store: Store, name: str, actor: str) -> Account:
         raise InputError(f"{account.name} is the last admin; make another admin first")
     with store.batch():
         _save(store, rest)
-        store.set_setting(FAILURES_PREFIX + account.name, None)
+        _forget_failures(store, account.name)
         audit(store, "staff.remove", {"staff": account.name, "role": account.role}, actor)
     return account
 
@@ -192,7 +195,7 @@ def set_account_pin(store: Store, name: str, pin: str, actor: str, *, reset: boo
         details["warning"] = "set without the previous PIN (lost PIN reset)"
     with store.batch():
         _save(store, {**accounts(store), account.name: changed})
-        store.set_setting(FAILURES_PREFIX + account.name, None)
+        _forget_failures(store, account.name)
         audit(store, "staff.reset" if reset else "staff.pin", details, actor)
     return changed
 
@@ -254,21 +257,21 @@ def _chosen(found: dict[str, Account], name: str) -> Account | None:
 def _check(store: Store, account: Account | None, who: Credentials, action: Action) -> None:
     key = account.name if account else UNKNOWN
     wrong = "wrong PIN" if account else "wrong staff name or PIN"
-    writes = not getattr(store, "read_only", False)
-    count, wait_left = _claim(store, key) if writes else _peek(store, key)
+    aside = _aside(store)
+    try:
+        count, wait_left = _claim(store, key, aside)
+    except StoreError:  # a reader that cannot write beside the log either
+        _uncounted(store, key, account, who, wrong)
+        return
     if wait_left > 0:
-        audit_if(store, writes, "pin.refused", {"staff": key, "failures": count, "action": action})
+        audit(store, "pin.refused", {"staff": key, "failures": count, "action": action}, key)
         raise PinError(_waiting(count, wait_left))
     right = verify_pin(who.pin or "", account.pin if account else _dummy_hash())  # as slow for any name
     if right and account:
-        if writes:
-            store.set_setting(FAILURES_PREFIX + key, None)
+        _forget_failures(store, key)
         return
-    if not writes:  # nothing can be counted here: each wrong try costs time instead
-        time.sleep(UNCOUNTED_PAUSE)
-        raise PinError(f"{wrong} (a log being read cannot count tries; each wrong one waits)")
     wait = pin_wait(count)
-    audit_if(store, writes, "pin.fail", {"staff": key, "failures": count, "wait_seconds": wait, "action": action})
+    audit(store, "pin.fail", {"staff": key, "failures": count, "wait_seconds": wait, "action": action}, key)
     if wait >= LOCKOUT_SECONDS:
         raise PinError(_waiting(count, wait))
     left = LOCKOUT_AFTER - count
@@ -276,9 +279,31 @@ def _check(store: Store, account: Account | None, who: Credentials, action: Acti
                    + (f"; wait {wait} s before the next" if wait else ""))
 
 
-def audit_if(store: Store, writes: bool, action: str, details: dict[str, Any]) -> None:
-    if writes:
-        audit(store, action, details, details.get("staff"))
+def _uncounted(store: Store, key: str, account: Account | None, who: Credentials, wrong: str) -> None:
+    """Where no try can be counted: the log's lockout still holds, and each wrong try costs time."""
+    state = store.get_setting(FAILURES_PREFIX + key)
+    left = _seconds_left(state if isinstance(state, dict) else {}, store.now())
+    if left > 0:
+        raise PinError(_waiting(int(state.get("count", 0)), left))
+    if verify_pin(who.pin or "", account.pin if account else _dummy_hash()) and account:
+        return
+    time.sleep(UNCOUNTED_PAUSE)
+    raise PinError(f"{wrong} (tries cannot be counted here; each wrong one waits)")
+
+
+def _aside(store: Store) -> TriesFile | None:
+    """Where a reader of this log counts wrong PINs (the log keeps the writers' count)."""
+    return TriesFile(store.tries_path) if store.tries_path is not None else None
+
+
+def _forget_failures(store: Store, key: str) -> None:
+    """A right PIN, a new PIN or a removed account: the wrong tries so far no longer count."""
+    if not store.read_only:
+        store.set_setting(FAILURES_PREFIX + key, None)
+    aside = _aside(store)
+    if aside is not None and (not store.read_only or aside.path.exists()):
+        with contextlib.suppress(StoreError):
+            aside.update(FAILURES_PREFIX + key, lambda state: None)
 
 
 @functools.cache
@@ -286,32 +311,37 @@ def _dummy_hash() -> str:
     return hash_pin(secrets.token_hex(8))
 
 
-def _claim(store: Store, key: str) -> tuple[int, float]:
+def _claim(store: Store, key: str, aside: TriesFile | None) -> tuple[int, float]:
     """Count this try before it is checked: (wrong tries in a row with this one, seconds still to wait).
 
     A try that must wait changes nothing; one that may go counts as wrong until its PIN is found right.
+    Readers count beside the log and writers in it; each goes on from the other's count and waits.
     """
     now = store.now()
     waiting: list[tuple[int, float]] = []
+    setting = FAILURES_PREFIX + key
+    writes = not store.read_only
+    other = (aside.get(setting) if writes and aside and aside.path.exists() else
+             store.get_setting(setting) if not writes else None)
+    other = other if isinstance(other, dict) else {}
 
     def change(state: Any) -> dict[str, Any] | None:
         state = state if isinstance(state, dict) else {}
-        left = _seconds_left(state, now)
+        so_far = max(int(state.get("count", 0)), int(other.get("count", 0)))
+        left = max(_seconds_left(state, now), _seconds_left(other, now))
         if left > 0:
-            waiting.append((int(state.get("count", 0)), left))
+            waiting.append((so_far, left))
             return state or None
-        count = int(state.get("count", 0)) + 1
+        count = so_far + 1
         return {"count": count, "until": to_iso(now + timedelta(seconds=pin_wait(count)))}
 
-    new = store.update_setting(FAILURES_PREFIX + key, change)
+    if writes:
+        new = store.update_setting(setting, change)
+    elif aside is not None:
+        new = aside.update(setting, change)
+    else:
+        raise StoreError("this log cannot be written and has nowhere to count wrong PINs")
     return waiting[0] if waiting else (int(new["count"]), 0.0)
-
-
-def _peek(store: Store, key: str) -> tuple[int, float]:
-    """For a log that cannot be written (a snapshot): the wait the log says, this try not counted."""
-    state = store.get_setting(FAILURES_PREFIX + key) or {}
-    left = _seconds_left(state, store.now())
-    return (int(state.get("count", 0)), left) if left > 0 else (int(state.get("count", 0)) + 1, 0.0)
 
 
 def _seconds_left(state: dict, now: datetime) -> float:

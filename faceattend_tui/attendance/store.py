@@ -14,6 +14,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 from faceattend_tui.errors import RecordsError
@@ -64,6 +65,7 @@ class Store(ABC):
     """The log's interface. Times are timezone-aware; ids of people are strings, of sessions ints."""
 
     read_only = False
+    tries_path: Path | None = None  # where a read-only view counts wrong PINs (None: it counts in the log)
 
     @abstractmethod
     def now(self) -> datetime: ...

@@ -14,6 +14,7 @@ Files (default `<data>/attendance.json`, all mode 0600):
   returned) is dropped, a bad line anywhere else is reported as damage.
 * `attendance.outbox` - audit lines from commands that read the log while a station holds it
   (an export while the station runs); the station takes them in when it next opens or closes.
+* `attendance.tries` - wrong PINs given to such commands, counted under a lock on that file.
 
 Everything is read once at open and kept in memory, indexed by session and person. One process
 writes (hold `security.acquire_lock(data_root)`); others may open a read-only snapshot, which
@@ -44,6 +45,7 @@ class TinyStore(PeopleAndSessions, Records, Tables, Journaled, Store):
         self.path = Path(path)
         self.journal_path = self.path.with_suffix(".journal")
         self.outbox_path = self.path.with_suffix(".outbox")
+        self.tries_path = self.path.with_suffix(".tries")
         self.read_only = read_only
         self._clock = clock or local_now
         self._closed = False

@@ -65,6 +65,10 @@ def test_a_voided_session_is_kept_and_left_out_of_reports(data):
     with pytest.raises(NothingToExport):  # a date range leaves it out too; by its id it is still written
         choose_sessions(attendance.store, date_from=date(2024, 9, 1), date_to=date(2024, 9, 30))
     assert choose_sessions(attendance.store, session_id=1)[0].voided
+    with pytest.raises(NothingToExport, match="every session is voided"):  # nor is it "the latest"
+        choose_sessions(attendance.store)
+    with pytest.raises(ValueError, match="either a session id or dates"):
+        choose_sessions(attendance.store, session_id=1, date_from=date(2024, 9, 1))
     with pytest.raises(ValueError, match="voided on"):
         void_session(attendance, 1, "again", user="Ada")
     assert [e.user for e in attendance.store.audit_log() if e.action == "session.void"] == ["Ada"]

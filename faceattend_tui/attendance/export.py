@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from faceattend_tui.errors import RecordsError
+from faceattend_tui.errors import InputError, RecordsError
 from faceattend_tui.files import atomic_write, check_regular, make_private_dir
 
 from .common import aware, to_iso
@@ -282,8 +282,10 @@ def default_name(sessions: list[Session], date_from: date | None, date_to: date 
 def choose_sessions(store: Store, session_id: int | None = None, date_from: date | None = None,
                     date_to: date | None = None, zone: tzinfo | None = None) -> list[Session]:
     """A date range (days on the zone's clock, voided sessions left out), one session by id, or (neither
-    given) the latest session."""
+    given) the latest session not voided."""
     first, last = date_from or date_to, date_to or date_from  # one date given: that day
+    if session_id is not None and first is not None:
+        raise InputError("give either a session id or dates, not both")
     if first is not None and last is not None:
         found = [s for s in sessions_in_range(store.sessions(), first, last, zone) if not s.voided]
         if not found:
@@ -294,9 +296,9 @@ def choose_sessions(store: Store, session_id: int | None = None, date_from: date
         if session is None:
             raise NothingToExport(f"no session with id {session_id}")
         return [session]
-    sessions = store.sessions()
+    sessions = [s for s in store.sessions() if not s.voided]
     if not sessions:
-        raise NothingToExport("no session yet")
+        raise NothingToExport("no session yet" if not store.sessions() else "every session is voided")
     return [sessions[-1]]
 
 

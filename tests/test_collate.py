@@ -202,6 +202,11 @@ def test_report_group_3a_selects_group_3A_from_the_command_line(tmp_path, capsys
                  "--out", str(out)]) == 0
     body = json.loads(out.read_text(encoding="utf-8"))
     assert body["group"] == "3A"
+    capsys.readouterr()
+    assert main(["report", "--data", str(data), "--from", today, "--to", today, "--group", "3Z"]) == 3
+    err = capsys.readouterr().err
+    assert "nobody in group '3Z'" in err and "groups: 3A" in err
+    assert not list((data / "exports").glob("*3Z*"))  # no empty report written
     assert {p["id"] for p in body["people"]} == {"S1", "S2", "S3", "S4", "S5"}
     assert body["people"][0]["name"] == "Álvaro"
     capsys.readouterr()

@@ -157,6 +157,10 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
         if not report.sessions:
             raise CommandError(f"nothing to report: no session between {start} and {end}"
                                + (f" for group {args.group!r}" if args.group else ""), EXIT_NOTHING)
+        if args.group and not report.people:  # a misspelt group would write an empty report
+            groups = ", ".join(sorted({g for p in store.people() for g in p.groups})) or "none yet"
+            raise CommandError(f"nothing to report: nobody in group {args.group!r} between {start} and {end} "
+                               f"(groups: {groups})", EXIT_NOTHING)
         by: str | None = args.by or ("person" if args.format == "csv" else None)  # CSV: one kind of row; JSON: both
         text = report_csv(report, not args.no_bom, by or "person") if args.format == "csv" else \
             report_json(report, store.now(), by)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from both_logs import open_store
 from fakes import FakeClock
 
 from faceattend_tui.attendance import Attendance
+from faceattend_tui.attendance.models import Person
 from faceattend_tui.cli import main
 
 
@@ -22,6 +24,8 @@ def test_the_audit_filtered_by_staff_action_person_and_day(tmp_path, capsys):
         attendance.start_session("Maths", user="Dana")
         attendance.mark("S3", "absent", "sick note", user="Dana")
         attendance.stop_session(user="Dana")
+        cleo = Person("S5", "Cleo", store.now())
+        attendance.save_people([attendance.person("S3"), cleo], "people.import", user="Ada")  # many at once
     day_two = clock().date().isoformat()
     assert main(["audit", "--data", str(data), "--staff", "dana"]) == 0
     out = capsys.readouterr()
@@ -29,8 +33,19 @@ def test_the_audit_filtered_by_staff_action_person_and_day(tmp_path, capsys):
     assert "3 entries" in out.err
     assert main(["audit", "--data", str(data), "--person", "S3", "--json"]) == 0
     entries = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [e["action"] for e in entries] == ["person.add", "checkin.mark"]
+    assert [e["action"] for e in entries] == ["person.add", "checkin.mark", "people.import"]
     assert entries[1]["details"]["reason"] == "sick note"
     assert main(["audit", "--data", str(data), "--from", day_two, "--action", "session", "--last", "1"]) == 0
     out = capsys.readouterr()
     assert "session.stop" in out.out and "1 entry of 2" in out.err
+
+
+def test_the_audit_refuses_a_reversed_range_and_a_negative_count(tmp_path, capsys):
+    data = tmp_path / "data"
+    with open_store(data) as store:
+        Attendance(store).add_person("Bob", person_id="S4")
+    assert main(["audit", "--data", str(data), "--from", "2026-03-02", "--to", "2026-03-01"]) == 2
+    assert "reversed" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["audit", "--data", str(data), "--last", "-1"])
+    assert "0 or more" in capsys.readouterr().err

@@ -21,11 +21,17 @@ class AuditFilter:
 
     def keeps(self, entry: AuditEntry, zone: tzinfo | None) -> bool:
         day = entry.time.astimezone(zone).date() if zone else entry.time.astimezone().date()
-        return ((not self.person or about(entry.details, self.person))
+        return ((not self.person or mentions(entry.details, self.person))
                 and (not self.action or entry.action.startswith(self.action.strip().lower()))
                 and (not self.staff or entry.user.casefold() == self.staff.strip().casefold())
                 and (self.date_from is None or day >= self.date_from)
                 and (self.date_to is None or day <= self.date_to))
+
+
+def mentions(details: dict, person_id: str) -> bool:
+    """Whether an entry is about this person alone or lists them among others (an import, a sync)."""
+    people = details.get("people")
+    return about(details, person_id) or isinstance(people, list) and person_id in people
 
 
 def matching(entries: Iterable[AuditEntry], wanted: AuditFilter, zone: tzinfo | None = None) -> list[AuditEntry]:

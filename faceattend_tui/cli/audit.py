@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
     wanted = AuditFilter(person=args.person or "", action=args.action or "", staff=args.staff or "",
                          date_from=parse_date(args.date_from, "--from"), date_to=parse_date(args.date_to, "--to"))
+    if wanted.date_from and wanted.date_to and wanted.date_from > wanted.date_to:
+        raise CommandError(f"date range is reversed: {wanted.date_from} is after {wanted.date_to}")
     try:
         zone = time_zone(settings.timezone)
     except ValueError as exc:
@@ -40,6 +42,17 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def count(text: str) -> int:
+    """A number of entries: 0 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"a number of entries is 0 or more, not {value}")
+    return value
+
+
 def add_audit_command(sub: Subparsers, add_data: Callable[[argparse.ArgumentParser], None],
                       records_command: Callable[[str, str], Command]) -> None:
     p = sub.add_parser("audit", help="the audit log: who did what and when (reading it asks no PIN)")
@@ -49,6 +62,6 @@ def add_audit_command(sub: Subparsers, add_data: Callable[[argparse.ArgumentPars
     p.add_argument("--staff", default=None, help="only what this staff member (or machine user) did")
     p.add_argument("--from", dest="date_from", default=None, help="first day, YYYY-MM-DD")
     p.add_argument("--to", dest="date_to", default=None, help="last day, YYYY-MM-DD")
-    p.add_argument("--last", type=int, default=0, metavar="N", help="only the N latest entries (0: all)")
+    p.add_argument("--last", type=count, default=0, metavar="N", help="only the N latest entries (0: all)")
     p.add_argument("--json", action="store_true", help="one JSON object per entry")
     p.set_defaults(func=records_command("cmd_audit", "audit"))

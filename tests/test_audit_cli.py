@@ -49,3 +49,18 @@ def test_the_audit_refuses_a_reversed_range_and_a_negative_count(tmp_path, capsy
     with pytest.raises(SystemExit):
         main(["audit", "--data", str(data), "--last", "-1"])
     assert "0 or more" in capsys.readouterr().err
+
+
+def test_an_export_shows_in_the_audit_while_the_station_still_holds_the_log(tmp_path, capsys):
+    data = tmp_path / "data"
+    with open_store(data) as station:  # running: what exports audit waits in the outbox
+        attendance = Attendance(station)
+        attendance.add_person("Bob", person_id="S4")
+        attendance.start_session("Maths")
+        assert main(["export", "--data", str(data)]) == 0
+        assert main(["audit", "--data", str(data), "--action", "export"]) == 0
+        out = capsys.readouterr()
+        assert "export" in out.out and "1 entry" in out.err
+        assert [e.action for e in station.audit_log()][-1] == "export"  # the station's own view too
+    assert main(["audit", "--data", str(data), "--action", "export"]) == 0  # taken in: still one
+    assert "1 entry" in capsys.readouterr().err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
@@ -9,8 +10,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..common import aware, from_iso, to_iso
 from ..models import LATE, PRESENT, AuditEntry, Checkin, Mark, Person, Presence, Session
-from ..store import NotFoundError
-from .files import append_line
+from ..store import NotFoundError, StoreError
+from .files import append_line, read_lines
 from .tables import Doc, Op, PresenceKey, Table
 
 T = TypeVar("T")
@@ -147,6 +148,7 @@ class Records:
     _marks: dict[int, list[str]]
     _seen: set[str]
     _presence: dict[PresenceKey, str]
+    _audit_ids: set[str | None]
 
     if TYPE_CHECKING:
         def _table(self, name: str) -> Table: ...
@@ -227,5 +229,16 @@ class Records:
         self._after_write()
 
     def audit_log(self) -> list[AuditEntry]:
-        entries = [self._parse(AuditEntry.from_doc, "audit", i, doc) for i, doc in self._table("audit").items()]
+        table = self._table("audit")
+        entries = [self._parse(AuditEntry.from_doc, "audit", i, doc) for i, doc in table.items()]
+        # what readers did meanwhile (exports, wrong PINs) shows before the writer takes it in
+        entries += [self._parse(AuditEntry.from_doc, "outbox", doc["id"], doc)
+                    for doc in self._outbox_waiting() if doc["id"] not in self._audit_ids]
         return sorted(entries, key=lambda a: a.time)
+
+    def _outbox_waiting(self) -> list[Doc]:
+        found: dict[str, Doc] = {}
+        for path in (self.outbox_path.with_suffix(".outbox-taking"), self.outbox_path):
+            with contextlib.suppress(StoreError):  # a damaged outbox is the station's to report
+                found.update((doc["id"], doc) for doc in read_lines(path, "outbox") if isinstance(doc.get("id"), str))
+        return list(found.values())

@@ -13,7 +13,8 @@ Files (default `<data>/attendance.json`, all mode 0600):
   line is never applied twice; a torn last line (the writer died mid-write, so that call never
   returned) is dropped, a bad line anywhere else is reported as damage.
 * `attendance.outbox` - audit lines from commands that read the log while a station holds it
-  (an export while the station runs); the station takes them in when it next opens or closes.
+  (an export while the station runs); the station takes them in when it next opens or closes,
+  and every reading of the audit shows them meanwhile.
 * `attendance.tries` - wrong PINs given to such commands, counted under a lock on that file.
 
 Everything is read once at open and kept in memory, indexed by session and person. One process

@@ -124,6 +124,25 @@ def test_every_watch_line_has_the_common_fields(tmp_path, monkeypatch, capsys):
     assert "face_jpeg" not in json.dumps(lines)
 
 
+def test_watch_as_text_names_people_as_the_log_knows_them(tmp_path, monkeypatch, capsys):
+    data = tmp_path / "data"
+    write_zone(data)
+    with open_store(data) as store:
+        Attendance(store).add_person("Céline Gérard", person_id="S3", folder="S3")
+
+    def fake_handle(config):
+        worker = FakeWorker(config)
+        worker.checkin("S3", when=time.time())
+        worker.feed(ev.Spoof(name="S3", track=3, time=time.time()))
+        worker.feed(ev.SourceFinished(message="source finished: x"))
+        return worker
+
+    monkeypatch.setattr("faceattend_tui.cli.watch.WorkerHandle", fake_handle)
+    assert main(["watch", "--data", str(data), "--source", "x", "--no-preview", "--max-seconds", "20"]) == 0
+    out = capsys.readouterr().out
+    assert "check-in  Céline Gérard (similarity" in out and "refused   Céline Gérard:" in out
+
+
 def test_watch_without_a_log_names_people_by_their_folder(tmp_path, monkeypatch, capsys):
     data = tmp_path / "data"
     write_zone(data)

@@ -102,7 +102,7 @@ class Headless:
         self.failed |= is_failure(event)
         if isinstance(event, ev.Stats) and not (self.options.json or self.options.stats):
             return
-        self.say(self.naming.line(event), human_line(event))
+        self.say(self.naming.line(event), human_line(event, self.naming.name))
         if ends_run(event):
             self.stop.set()
 

@@ -39,16 +39,17 @@ def ends_run(event: ev.Event) -> bool:
     return isinstance(event, ev.SourceFinished) or (isinstance(event, ev.Error) and event.fatal)
 
 
-def human_line(event: ev.Event) -> str:
+def human_line(event: ev.Event, name: Callable[[str], str] = str) -> str:
+    """One line for a person to read; `name` gives the name a template folder is known by."""
     stamp = time.strftime("%H:%M:%S", time.localtime(getattr(event, "time", None) or time.time()))
     match event:
         case ev.Checkin():
-            return (f"{stamp} check-in  {printable(event.folder)} (similarity {event.similarity:.2f}, "
+            return (f"{stamp} check-in  {printable(name(event.folder))} (similarity {event.similarity:.2f}, "
                     f"track {event.track})")
         case ev.Unknown():
             return f"{stamp} unknown face (track {event.track})"
         case ev.Spoof():
-            return (f"{stamp} refused   {printable(event.folder)}: moved like a picture, no sign of life "
+            return (f"{stamp} refused   {printable(name(event.folder))}: moved like a picture, no sign of life "
                     f"(track {event.track})")
         case ev.Stats():
             return (f"{stamp} {event.fps:5.1f} fps  detect {event.detect_ms:.1f} ms  "
@@ -93,6 +94,9 @@ class Naming:
 
     who: Callable[[str], Who]  # template folder -> (person id, display name)
     zone: tzinfo | None = None
+
+    def name(self, folder: str) -> str:
+        return self.who(folder)[1]
 
     def line(self, event: ev.Event) -> dict[str, Any]:
         folder = ev.about_folder(event)
@@ -171,10 +175,7 @@ def logged_names(settings: Settings) -> list[str] | None:
 def _watch(settings: Settings, options: WatchOptions, out: TextIO) -> int:
     handle = WorkerHandle(worker_config(settings, options))
     handle.start()
-    naming: Naming | None = None
-    reread: Callable[[], None] | None = None
-    if options.json:
-        naming, reread = log_naming(settings)
+    naming, reread = log_naming(settings)
     deadline = time.monotonic() + options.max_seconds if options.max_seconds else None
     failed = opened = False
     try:
@@ -182,9 +183,10 @@ def _watch(settings: Settings, options: WatchOptions, out: TextIO) -> int:
             for event in handle.poll(timeout=0.2):
                 failed |= is_failure(event)
                 opened |= event.kind == "camera-opened"
-                if reread is not None and isinstance(event, ev.GalleryLoaded):
+                if isinstance(event, ev.GalleryLoaded):
                     reread()  # someone was enrolled: the log may name them now
-                print(json.dumps(naming.line(event)) if naming else human_line(event), file=out, flush=True)
+                text = json.dumps(naming.line(event)) if options.json else human_line(event, naming.name)
+                print(text, file=out, flush=True)
                 if ends_run(event):
                     return 1 if failed else 0
     finally:

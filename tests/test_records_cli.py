@@ -7,6 +7,7 @@ import csv
 import dataclasses
 import json
 import shutil
+import unicodedata
 from datetime import date
 from pathlib import Path
 
@@ -97,6 +98,18 @@ def test_people_known_by_their_photo_folder_get_the_organisations_id(tmp_path, c
         ann = att.person("S2")
         assert ann.folder == "Ann Lee" and ann.groups == ("3A",) and len(att.people()) == 1
         assert [p.person.id for p in att.summary(1).people] == ["S2"]  # her history moved with her
+
+
+def test_a_photo_folder_named_in_decomposed_accents_is_claimed_by_the_roster_name(tmp_path, capsys):
+    data = tmp_path / "data"
+    folder = unicodedata.normalize("NFD", "Céline Gérard")  # as a Mac writes the folder's name
+    with open_store(data) as store:
+        Attendance(store).sync_people({folder: 1})
+    assert main(["people", "import", str(write_csv(tmp_path / "r.csv", ["id,name,groups", "S3,Céline Gérard,3A"])),
+                 "--data", str(data)]) == 0
+    with open_store(data) as store:
+        att = Attendance(store)
+        assert [(p.id, p.folder) for p in att.people()] == [("S3", folder)]  # one person, with her photos
 
 
 def test_people_list_edit_and_remove(tmp_path, capsys):

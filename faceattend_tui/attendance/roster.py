@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -209,8 +210,8 @@ def plan_import(attendance: Attendance, lines: list[RosterLine], *, reactivate: 
                 continue
             plan.returning.append(current)
             current, returning = dataclasses.replace(current, state=ACTIVE, left_at=None), True
-        if current is None and len(claimable.get(line.name, [])) == 1:
-            known = claimable.pop(line.name)[0]
+        if current is None and len(claimable.get(_composed(line.name), [])) == 1:
+            known = claimable.pop(_composed(line.name))[0]
             plan.claimed.append((known.id, line.id))
             current, claimed = dataclasses.replace(known, id=line.id), True
         if current is None:
@@ -232,12 +233,17 @@ def plan_import(attendance: Attendance, lines: list[RosterLine], *, reactivate: 
 
 
 def _claimable_by_name(attendance: Attendance) -> dict[str, list[Person]]:
-    """Active people known only by a generated id, by name."""
+    """Active people known only by a generated id, by name (accents composed: a folder's name written
+    by a Mac has them apart)."""
     found: dict[str, list[Person]] = {}
     for person in attendance.people():
         if person.id.startswith("p-"):
-            found.setdefault(person.name, []).append(person)
+            found.setdefault(_composed(person.name), []).append(person)
     return found
+
+
+def _composed(name: str) -> str:
+    return unicodedata.normalize("NFC", name)
 
 
 def apply_import(attendance: Attendance, plan: ImportPlan, user: str | None = None) -> list[Person]:

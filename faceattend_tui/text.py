@@ -202,3 +202,19 @@ def is_word(value: str) -> bool:
 def plural(count: int, word: str, many: str | None = None) -> str:
     """"1 photo", "2 photos"."""
     return f"{count} {word if count == 1 else many or word + 's'}"
+
+
+def spreadsheet_text(data: bytes) -> str:
+    """A CSV's bytes as text: UTF-8 (with or without a byte-order mark), or UTF-16 with its mark (a
+    spreadsheet's "Unicode text"). Anything else raises ValueError saying where and what to do."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise ValueError("broken UTF-16 text; save it as \"CSV UTF-8\" from your spreadsheet") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ValueError(f"line {line} is not UTF-8 text (an older spreadsheet's encoding?); "
+                         "save it as \"CSV UTF-8\" from your spreadsheet") from None

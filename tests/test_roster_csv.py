@@ -35,6 +35,16 @@ def test_a_semicolon_roster_is_imported_with_groups_separated_by_commas(tmp_path
         assert {p.id: p.groups for p in store.people()} == {"S1": ("3A", "choir"), "S2": ("3B",)}
 
 
+def test_a_unicode_text_roster_is_read_and_an_old_encoding_is_told_how_to_save(tmp_path):
+    utf16 = tmp_path / "unicode.csv"
+    utf16.write_text("id,name,groups\nS1,Céline Gérard,3A\n", encoding="utf-16")  # with its byte-order mark
+    assert rows(utf16) == [(2, "S1", "Céline Gérard", ("3A",))]
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("id,name,groups\nS1,Ann Lee,3A\nS2,Céline Gérard,3B\n".encode("latin-1"))
+    assert problems(latin) == ['line 3 is not UTF-8 text (an older spreadsheet\'s encoding?); save it as '
+                               '"CSV UTF-8" from your spreadsheet']
+
+
 def test_comma_and_tab_rosters_separate_groups_with_semicolons(tmp_path):
     comma = write(tmp_path, 'id,name,groups\nS1,"Lee, Ann",3A;choir\n', "comma.csv")
     tab = write(tmp_path, "id\tname\tgroups\nS1\tLee, Ann\t3A;choir\n", "tab.csv")

@@ -172,3 +172,6 @@ def test_a_week_set_up_from_one_csv_on_the_command_line(tmp_path, capsys):
     bad.write_text("name,group,weekday,start,end,late_after\nA,3A,Funday,08:00,09:00,\n", encoding="utf-8")
     assert main(["timetable", "import", str(bad), "--data", str(data)]) == 2
     assert f"{bad} line 2: weekday 'Funday'" in capsys.readouterr().err
+    bad.write_bytes(WEEK.replace("Maths", "Mathé").encode("cp1252"))
+    assert main(["timetable", "import", str(bad), "--data", str(data)]) == 2
+    assert 'is not UTF-8 text (an older spreadsheet\'s encoding?); save it as "CSV UTF-8"' in capsys.readouterr().err

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from faceattend_tui.errors import InputError, RecordsError
+from faceattend_tui.text import spreadsheet_text
 
 from .models import ACTIVE, LEFT, Person, check_person_id, check_text, clean_groups, plural, printable
 from .sessions import Attendance
@@ -68,16 +69,18 @@ class ImportPlan:
 
 
 def read_roster(path: Path, photos_from: tuple[Path, ...] = ()) -> list[RosterLine]:
-    """The rows of a roster CSV (UTF-8, with or without a byte-order mark; cells separated by commas,
-    semicolons or tabs, whichever the header uses); raises RosterError.
+    """The rows of a roster CSV (UTF-8, with or without a byte-order mark, or UTF-16 with one; cells
+    separated by commas, semicolons or tabs, whichever the header uses); raises RosterError.
 
     Lines are the file's own line numbers: a record with a quoted line break is named by its first.
     Photos must lie in the CSV's folder (or below it), or in one of `photos_from`.
     """
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RosterError(path, [f"cannot read the file ({exc})"]) from None
+        text = spreadsheet_text(path.read_bytes())
+    except OSError as exc:
+        raise RosterError(path, [f"cannot read the file ({exc.strerror or exc})"]) from None
+    except ValueError as exc:
+        raise RosterError(path, [str(exc)]) from None
     delimiter = sniff_delimiter(text)
     problems: list[str] = []
     records = _records(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True), problems)

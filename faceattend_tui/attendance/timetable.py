@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from faceattend_tui.errors import FaceattendError, InputError, RecordsError
+from faceattend_tui.text import spreadsheet_text
 
 from .common import checked_late_after
 from .models import check_text
@@ -195,9 +196,9 @@ def read_file(path: Path) -> str:
     from faceattend_tui.files import read_regular
 
     try:
-        return read_regular(path, MAX_FILE).decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise TimetableError(f"{path}: not UTF-8 text") from None
+        return spreadsheet_text(read_regular(path, MAX_FILE))
+    except ValueError as exc:
+        raise TimetableError(f"{path}: {exc}") from None
 
 
 # ----- the timetable in the log ------------------------------------------------------------------

@@ -606,3 +606,32 @@ def test_a_picture_a_thousand_times_wider_than_tall_has_no_face_and_stops_nothin
     report = extract(engine, root)
     assert any("Banner" in line and "no usable face" in line for line in report.skipped)
     assert report.extracted > 0
+
+
+def test_large_photos_are_loaded_and_searched_within_a_memory_bound(engine, tmp_path, face, monkeypatch):
+    images = tmp_path / "database_image"
+    for i in range(12):  # phone-sized: 1200x1600 with a face, about 11 MB once decoded and prepared
+        picture = np.full((1600, 1200, 3), 120, np.uint8)
+        picture[600:1000, 400:800] = face("ann", size=400)
+        write(images / f"p{i:02d}" / "photo.jpg", picture)
+    bound = 4 * 11 << 20
+    monkeypatch.setattr(extract_module, "CHUNK_BYTES", bound)
+    monkeypatch.setattr(extract_module, "AHEAD_BYTES", bound)
+    loaded, searched, held = [0], [0], []
+    real_load, real_embed = extract_module.load_photo, Extractor._embed_photos
+
+    def counting_load(photo, engine=None):
+        photo = real_load(photo, engine)
+        loaded[0] += 1
+        return photo
+
+    def counting_embed(self, photos):
+        held.append(loaded[0] - searched[0])  # decoded photos in memory as this chunk is searched
+        searched[0] += len(photos)
+        return real_embed(self, photos)
+
+    monkeypatch.setattr(extract_module, "load_photo", counting_load)
+    monkeypatch.setattr(Extractor, "_embed_photos", counting_embed)
+    report = Extractor(engine, images, tmp_path / "database_tensor").run()
+    assert report.extracted == 12
+    assert len(held) >= 3 and max(held) <= 8, held  # a chunk of 4 or so and as many ahead, not all 12

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 
@@ -34,17 +34,18 @@ from faceattend_tui.gallery.templates import (
     write_atomic,
 )
 from faceattend_tui.vision.identity import RecognizerId
-from faceattend_tui.vision.imageio import ImageError, decode_image, is_image_name, read_bytes
+from faceattend_tui.vision.imageio import DECODE_PIXELS, ImageError, decode_image, is_image_name, read_bytes
 from faceattend_tui.vision.pipeline import FaceEngine, FaceSearch, largest
 from faceattend_tui.vision.scrfd import Prepared
 
 CHECKPOINT_SECONDS = 5.0
-CHUNK = 32  # photos whose faces are found and embedded together
+CHUNK = 32  # photos whose faces are found and embedded together...
+CHUNK_BYTES = 256 << 20  # ...or fewer, when their decoded pictures would take more memory than this
+AHEAD_BYTES = 256 << 20  # decoded photos waiting their turn, at most (a 12-MP photo is 36 MB)
 LOADERS = min(8, os.cpu_count() or 2)  # threads reading and decoding photos
 WRITERS = 4  # threads writing template files
 
 Row = tuple[str, np.ndarray, dict[str, Any]]  # a photo's sha256, its template row and its sample record
-T = TypeVar("T")
 
 
 @dataclass
@@ -67,6 +68,11 @@ class Photo:
     image: np.ndarray | None = None
     first: Prepared | None = None  # the detector's input for its first search, made on the loading thread
     error: str | None = None
+
+    @property
+    def nbytes(self) -> int:
+        """The memory its decoded picture and detector input take."""
+        return sum(a.nbytes for a in (self.image, self.first.blob if self.first else None) if a is not None)
 
 
 def scan_people(images_dir: Path, unreadable: list[str] | None = None) -> dict[str, list[Path]]:
@@ -202,7 +208,7 @@ class Extractor:
         self.engine.photo_shapes_when_needed()
         last_save = time.monotonic()
         done = 0
-        for chunk in _chunks(self._loaded(todo), CHUNK):
+        for chunk in _chunks(self._loaded(todo), CHUNK, CHUNK_BYTES):
             for photo, row in zip(chunk, self._embed_photos(chunk), strict=True):
                 done += 1
                 self.progress(done, len(todo), photo.key)
@@ -230,13 +236,15 @@ class Extractor:
         return done == len(todo) or todo[done].person != photo.person
 
     def _loaded(self, todo: list[Photo]) -> Iterator[Photo]:
-        """The photos read and decoded on threads, in order, a bounded number ahead of their use."""
+        """The photos read and decoded on threads, in order, ahead of their use by at most 2 chunks and
+        AHEAD_BYTES (photos not loaded yet are counted at the size of those so far)."""
+        typical = Typical(DECODE_PIXELS * 3)
         with ThreadPoolExecutor(max_workers=LOADERS) as pool:
             ahead: deque[Future[Photo]] = deque()
             for photo in todo:
+                while ahead and (len(ahead) >= 2 * CHUNK or _held(ahead, typical.value) >= AHEAD_BYTES):
+                    yield typical.seen(ahead.popleft().result())
                 ahead.append(pool.submit(load_photo, photo, self.engine))
-                if len(ahead) >= 2 * CHUNK:
-                    yield ahead.popleft().result()
             while ahead:
                 yield ahead.popleft().result()
 
@@ -329,15 +337,36 @@ class Extractor:
         self.report.notes.append(f"{name}: no usable photo; not enrolled")
 
 
-def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
-    chunk: list[T] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
+def _chunks(photos: Iterable[Photo], size: int, nbytes: int) -> Iterator[list[Photo]]:
+    """Runs of `size` photos, cut short where their pictures reach `nbytes`."""
+    chunk: list[Photo] = []
+    held = 0
+    for photo in photos:
+        chunk.append(photo)
+        held += photo.nbytes
+        if len(chunk) == size or held >= nbytes:
             yield chunk
-            chunk = []
+            chunk, held = [], 0
     if chunk:
         yield chunk
+
+
+class Typical:
+    """The mean memory of the photos loaded so far (a guess for those still loading)."""
+
+    def __init__(self, guess: int):
+        self.value, self._total, self._count = guess, 0, 0
+
+    def seen(self, photo: Photo) -> Photo:
+        self._total += photo.nbytes
+        self._count += 1
+        self.value = self._total // self._count
+        return photo
+
+
+def _held(ahead: deque[Future[Photo]], typical: int) -> int:
+    """Memory the photos ahead take or will take (those still loading counted as `typical`)."""
+    return sum(f.result().nbytes if f.done() else typical for f in ahead)
 
 
 def _decoded(photo: Photo) -> np.ndarray:

@@ -14,6 +14,9 @@ from faceattend_tui.config import Settings
 from faceattend_tui.vision.models import ASSETS, asset_candidates, cache_dir, file_candidates, sha256_file
 from faceattend_tui.vision.runtime import NO_GPU, ModelError, cuda_problem, nvidia_gpus
 
+NO_ROOT_YET = " (not there yet: the station makes it)"
+FAILURES = ("NOT FOUND", "NOT INSTALLED", "MISMATCH", "CANNOT LOAD", "UNREACHABLE")  # what stops the station
+
 
 def model_lines(settings: Settings) -> list[str]:
     lines = [f"models cache: {cache_dir()}", f"user models:  {settings.models_dir}"]
@@ -29,7 +32,7 @@ def _describe_model(value: str, data: Path) -> str:
         damaged = [p for p, digest in hashes.items() if digest != ASSETS[value].sha256]
         note = "".join(f"; damaged copy ignored: {p} (SHA-256 MISMATCH)" for p in damaged)
         if used is None:
-            return f"not installed (run `faceattend models install`){note}"
+            return f"NOT INSTALLED (run `faceattend models install`){note}"
         return f"{used} (sha256 ok){note}"
     for path in file_candidates(value, data):
         if path.is_file():
@@ -102,8 +105,8 @@ def warmup_lines(settings: Settings) -> list[str]:
 
     try:
         engine = FaceEngine.from_settings(settings, log=lambda _: None)
-    except ModelError as exc:
-        return [f"shapes:     not checked ({exc})"]
+    except ModelError as exc:  # the station could not start either
+        return [f"models:     CANNOT LOAD: {exc}"]
     state = f"fixed input shapes {'on' if engine.static else 'off'} (static_shapes = {settings.static_shapes}, " \
             f"models on the {engine.device.upper()})"
     if not engine.static:
@@ -118,7 +121,7 @@ def report(settings: Settings, cameras: int = 4, warm_up: bool = True) -> tuple[
         f"onnxruntime {ort.__version__}: providers {', '.join(ort.get_available_providers())}",
         *gpu_lines(),
         f"opencv:     {cv2.__version__}",
-        f"data root:  {settings.data.resolve()}",
+        f"data root:  {settings.data.resolve()}" + ("" if settings.data.is_dir() else NO_ROOT_YET),
     ]
     lines += model_lines(settings)
     if warm_up:
@@ -126,5 +129,5 @@ def report(settings: Settings, cameras: int = 4, warm_up: bool = True) -> tuple[
     lines += camera_lines(cameras)
     lines += display_lines()
     lines += database_lines(settings)
-    ok = all("NOT FOUND" not in line and "MISMATCH" not in line and "UNREACHABLE" not in line for line in lines)
+    ok = not any(word in line for line in lines for word in FAILURES)
     return lines, ok

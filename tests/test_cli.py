@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from faceattend_tui.cli import main
+from faceattend_tui.vision.runtime import cuda_problem
 
 CPU = ["--device", "cpu", "--threads", "2"]
 
@@ -160,6 +161,16 @@ def test_doctor_without_camera_probing(tmp_path, capfd):
     assert code == 0
     (line,) = [line for line in out.splitlines() if line.startswith("cameras:")]
     assert "not checked" in line and "-1" not in line
+
+
+def test_doctor_fails_where_the_station_could_not_load_its_models(tmp_path, capfd):
+    if cuda_problem() is None:
+        pytest.skip("CUDA works here")
+    code = main(["doctor", "--data", str(tmp_path / "new"), "--cameras", "0", "--device", "cuda"])
+    out, _ = capfd.readouterr()
+    assert code == 1  # the station would refuse to start on the CPU when asked for CUDA
+    assert any(line.startswith("models:") and "CANNOT LOAD" in line and "CUDA" in line for line in out.splitlines())
+    assert "(not there yet: the station makes it)" in out
 
 
 def test_doctor_flags_a_damaged_user_copy_of_a_default_model(tmp_path, capfd):

@@ -118,6 +118,8 @@ def test_parse_source_kinds(tmp_path):
     assert parse_source("HTTPS://cam.local/video.mjpg").kind == "stream"
     assert parse_source(str(tmp_path)) == SourceSpec("folder", str(tmp_path))
     assert parse_source(str(video)) == SourceSpec("file", str(video))
+    photo = write_image(tmp_path / "Ann.JPG", 80)
+    assert parse_source(str(photo)) == SourceSpec("image", str(photo))
     assert parse_source("0").live and parse_source("rtsp://x/y").live and not parse_source("demo").live
 
 
@@ -249,6 +251,19 @@ def test_folder_rate_from_seconds_per_image(tmp_path):
     write_image(tmp_path / "one.png", 10)
     source = FolderSource(tmp_path, seconds_per_image=1.5, fps=4)
     assert source.frames_per_image == 6 and source.fps == 4
+
+
+def test_one_photo_is_a_still_shown_long_enough_to_be_recognised(tmp_path):
+    photo = write_image(tmp_path / "ann.jpg", 80)
+    reader = LatestFrameReader(make_source(parse_source(str(photo)), seconds_per_image=1.0, folder_fps=5),
+                               realtime=False)
+    packets = drain(reader)
+    assert reader.close() and len(packets) == 5  # a second of frames, not one frame
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8 junk")
+    reader = LatestFrameReader(make_source(parse_source(str(broken))), realtime=False)
+    assert reader.latest(5.0) is None and reader.close()
+    assert kinds(reader)[-1] == "error" and "broken.jpg" in reader.statuses()[-1].message
 
 
 def test_folder_without_images_is_an_error(tmp_path):

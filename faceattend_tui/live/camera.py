@@ -38,7 +38,7 @@ class SourceError(LiveError, ValueError):
 
 @dataclass(frozen=True)
 class SourceSpec:
-    """What the user asked for: kind is "webcam", "stream", "file", "folder" or "demo"."""
+    """What the user asked for: kind is "webcam", "stream", "file" (a video), "image", "folder" or "demo"."""
 
     kind: str
     target: int | str  # webcam index, URL, or path as text ("demo" for the demo stream)
@@ -58,7 +58,7 @@ class SourceSpec:
 
 
 def parse_source(text: str) -> SourceSpec:
-    """Read a source text: "0" is a webcam, a URL a stream, a folder a slideshow, a file a video."""
+    """Read a source text: "0" is a webcam, a URL a stream, a folder a slideshow, a photo a still, a file a video."""
     value = str(text).strip()
     if not value:
         raise SourceError("empty source: give a camera index, a URL, a video file, a folder or 'demo'")
@@ -75,7 +75,7 @@ def parse_source(text: str) -> SourceSpec:
     if path.is_dir():
         return SourceSpec("folder", str(path))
     if path.is_file():
-        return SourceSpec("file", str(path))
+        return SourceSpec("image" if is_image_name(path) else "file", str(path))
     raise SourceError(f"source not found: {value!r} is not a camera index, URL, file or folder")
 
 
@@ -194,7 +194,7 @@ def frame_small_photo(image: np.ndarray) -> np.ndarray:
 
 
 class FolderSource:
-    """Images of a folder, sorted by name, each shown for a number of frames.
+    """Images of a folder, sorted by name, each shown for a number of frames (or one photo, shown so).
 
     The pace is `frames_per_image` frames at `fps`, or `seconds_per_image` turned into frames.
     Repeating an image gives the recognition votes several frames of the same face.
@@ -221,6 +221,8 @@ class FolderSource:
             self.notes.append(message)
 
     def _listing(self) -> list[Path]:
+        if self.path.is_file():
+            return [self.path]
         try:
             entries = sorted(p for p in self.path.iterdir() if p.is_file())
         except OSError as exc:
@@ -246,7 +248,8 @@ class FolderSource:
         self._image = self._next_image()
         self._shown = 0
         if self._image is None:
-            raise SourceError(f"no readable image in folder {self.name}")
+            raise SourceError(self.notes.pop().removeprefix("skipped ") if self.path.is_file() and self.notes
+                              else f"no readable image in folder {self.name}")
 
     def read(self) -> tuple[bool, np.ndarray | None]:
         if self._image is not None and self._shown >= self.frames_per_image:
@@ -266,7 +269,7 @@ def make_source(spec: SourceSpec, demo_factory: Callable[[], FrameSource] | None
                 open_timeout: float = 5.0, read_timeout: float = 5.0,
                 seconds_per_image: float = 2.0, folder_fps: float = 10.0) -> FrameSource:
     """A frame source for a parsed spec; the demo stream comes from `demo_factory`."""
-    if spec.kind == "folder":
+    if spec.kind in ("folder", "image"):
         return FolderSource(str(spec.target), seconds_per_image=seconds_per_image, fps=folder_fps)
     if spec.kind == "demo":
         if demo_factory is None:

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from faceattend_tui.attendance.timetable import TimetableError, due, read_holidays, read_slots
+from faceattend_tui.attendance.timetable import Slot, TimetableError, due, read_holidays, read_slots
 
 PARIS = ZoneInfo("Europe/Paris")
 WEEK = """name,group,weekday,start,end,late_after,station
@@ -43,6 +43,18 @@ def test_every_bad_line_is_named():
     assert lines[2].startswith("week.csv line 4: start '8h' is not a time")
     assert lines[3].startswith("week.csv line 5: late_after: 0 to 1440 minutes")
     assert lines[4].startswith("week.csv line 7: Fri 09:30-11:00 overlaps line 6")
+
+
+def test_a_slot_may_end_at_midnight_written_24_00():
+    (night,) = read_slots("name,group,weekday,start,end,late_after\nNight shift,,Fri,22:00,24:00,5\n")
+    assert night.hours == "22:00-24:00" and Slot.from_doc(night.to_doc()) == night
+    friday_2330 = datetime(2026, 9, 11, 23, 30, tzinfo=PARIS)
+    _, start, end = due([night], friday_2330, PARIS, {})
+    assert (start.hour, end.date(), end.hour, end.minute) == (22, date(2026, 9, 11), 23, 59)
+    with pytest.raises(TimetableError, match="overlaps"):
+        read_slots("name,group,weekday,start,end,late_after\nA,,Fri,22:00,24:00,\nB,,Fri,23:00,23:30,\n")
+    with pytest.raises(TimetableError, match="start '24:00' is not a time"):
+        read_slots("name,group,weekday,start,end,late_after\nA,,Fri,24:00,24:00,\n")
 
 
 def test_a_file_without_the_columns_says_which_are_missing():

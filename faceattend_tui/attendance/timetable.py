@@ -31,6 +31,7 @@ HOLIDAYS_SETTING = "timetable_holidays"  # {"YYYY-MM-DD": "why", ...}
 OPENED_SETTING = "timetable_opened"  # {occurrence key: session id}: a slot opens once a day, even if stopped
 COLUMNS = ("name", "group", "weekday", "start", "end", "late_after")
 MAX_FILE = 4 * 1024 * 1024  # a timetable or holiday file larger than this is not one
+END_OF_DAY = time.max  # an end written 24:00
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
@@ -56,17 +57,23 @@ class Slot:
         return hashlib.sha1(text.encode("utf-8")).hexdigest()[:8]
 
     @property
+    def hours(self) -> str:
+        """"08:00-09:00"; a slot to the end of the day ends at "24:00"."""
+        return f"{clock_text(self.start)}-{clock_text(self.end)}"
+
+    @property
     def day_name(self) -> str:
         return WEEKDAYS[self.weekday - 1].capitalize()
 
     def to_doc(self) -> dict:
-        return {"name": self.name, "group": self.group, "weekday": self.weekday, "start": self.start.strftime("%H:%M"),
-                "end": self.end.strftime("%H:%M"), "late_after": self.late_after, "station": self.station}
+        return {"name": self.name, "group": self.group, "weekday": self.weekday, "start": clock_text(self.start),
+                "end": clock_text(self.end), "late_after": self.late_after, "station": self.station}
 
     @classmethod
     def from_doc(cls, doc: dict) -> Slot:
+        end = END_OF_DAY if doc["end"] == "24:00" else time.fromisoformat(doc["end"])
         return cls(str(doc["name"]), doc.get("group") or None, int(doc["weekday"]), time.fromisoformat(doc["start"]),
-                   time.fromisoformat(doc["end"]), _opt_float(doc.get("late_after")), doc.get("station") or None)
+                   end, _opt_float(doc.get("late_after")), doc.get("station") or None)
 
     def occurrence(self, day: date, zone: tzinfo | None) -> tuple[datetime, datetime]:
         """The slot's start and end on `day`, as aware times (wall clock in `zone`)."""
@@ -79,6 +86,10 @@ class Slot:
         start, _ = self.occurrence(opened.astimezone(zone).date(), zone)
         deadline = start + timedelta(minutes=self.late_after)
         return max(0.0, (deadline - opened).total_seconds() / 60)
+
+
+def clock_text(clock: time) -> str:
+    return "24:00" if clock == END_OF_DAY else f"{clock:%H:%M}"
 
 
 def _at(day: date, clock: time, zone: tzinfo | None) -> datetime:
@@ -130,7 +141,7 @@ def _slot(cells: dict[str, str]) -> Slot:
     name = check_text(" ".join(cells["name"].split()), "the session name")
     if not name:
         raise InputError("a slot needs a session name")
-    start, end = parse_clock(cells["start"], "start"), parse_clock(cells["end"], "end")
+    start, end = parse_clock(cells["start"], "start"), parse_clock(cells["end"], "end", end=True)
     if end <= start:
         raise InputError(f"the end {cells['end']} is not after the start {cells['start']}")
     late = cells.get("late_after") or ""
@@ -155,7 +166,10 @@ def parse_weekday(text: str) -> int:
     raise InputError(f"weekday {text!r} is not Mon..Sun or 1-7")
 
 
-def parse_clock(text: str, what: str) -> time:
+def parse_clock(text: str, what: str, *, end: bool = False) -> time:
+    """HH:MM (or H:MM); an end may be 24:00, the end of the day."""
+    if end and text.strip() in ("24:00", "24:00:00"):
+        return END_OF_DAY
     try:
         return time.fromisoformat(text.strip().zfill(5) if len(text.strip()) == 4 else text.strip())
     except ValueError:
@@ -168,8 +182,8 @@ def overlaps(numbered: list[tuple[int, Slot]], source: str) -> list[str]:
     for i, (line, a) in enumerate(numbered):
         for other, b in numbered[:i]:
             if a.weekday == b.weekday and a.start < b.end and b.start < a.end:
-                found.append(f"{source} line {line}: {a.day_name} {a.start:%H:%M}-{a.end:%H:%M} overlaps "
-                             f"line {other} ({b.name} {b.start:%H:%M}-{b.end:%H:%M}); one session runs at a time")
+                found.append(f"{source} line {line}: {a.day_name} {a.hours} overlaps "
+                             f"line {other} ({b.name} {b.hours}); one session runs at a time")
     return found
 
 
@@ -273,7 +287,7 @@ def step(attendance: Attendance, now: datetime, zone: tzinfo | None, station: st
         store.update_setting(OPENED_SETTING, lambda opened: {k: v for k, v in (opened or {}).items() if k != key})
         raise
     store.update_setting(OPENED_SETTING, lambda opened: {**(opened or {}), key: session.id})
-    return f"the timetable opened {slot.name!r} ({slot.start:%H:%M}-{slot.end:%H:%M})"
+    return f"the timetable opened {slot.name!r} ({slot.hours})"
 
 
 def _claim(store: Store, key: str, now: datetime) -> bool:

@@ -78,7 +78,7 @@ def cmd_timetable_list(args: argparse.Namespace, settings: Settings) -> int:
     for slot in slots:
         late = "" if slot.late_after is None else f"late after {slot.late_after:g} min"
         where = f"at {printable(slot.station)}" if slot.station else ""
-        print(f"{slot.key}  {slot.day_name} {slot.start:%H:%M}-{slot.end:%H:%M}  {printable(slot.name):24s} "
+        print(f"{slot.key}  {slot.day_name} {slot.hours}  {printable(slot.name):24s} "
               f"{printable(slot.group or 'everyone'):12s} {late:18s} {where}".rstrip())
     for day, why in days.items():
         print(f"day off   {day}  {printable(why)}".rstrip())

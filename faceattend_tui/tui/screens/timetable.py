@@ -55,7 +55,7 @@ class DayOffRequest:
 
 
 def slot_time(slot: Slot) -> str:
-    return f"{slot.start:%H:%M}-{slot.end:%H:%M}"
+    return slot.hours
 
 
 def minutes_text(value: float | None) -> str:
@@ -74,7 +74,7 @@ def read_slot(name: str, group: str | None, weekday: str, start: str, end: str, 
     if not name:
         raise ValueError("a slot needs a session name")
     day = parse_weekday(weekday)
-    begins, ends = parse_clock(start, "start"), parse_clock(end, "end")
+    begins, ends = parse_clock(start, "start"), parse_clock(end, "end", end=True)
     if ends <= begins:
         raise ValueError(f"the end {end.strip()} is not after the start {start.strip()}")
     try:

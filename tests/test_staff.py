@@ -269,10 +269,11 @@ def test_a_reader_that_cannot_count_still_honours_the_lockout(staffed, monkeypat
     as_staff(monkeypatch, ("Vic", "000000"))
     assert main(["export", "--data", str(staffed)]) == 4
     assert "cannot be counted here" in capsys.readouterr().err
-    with open_store(staffed) as store:  # the station counted ten wrong PINs for Vic
+    with open_store(staffed) as store:  # the station counts in the log all the same: ten wrong PINs for Vic
+        assert "9 tries left" in refused(store, "export", ("Vic", "000000"))
         for _ in range(10):
             store.update_setting("staff_failures:Vic", lambda s: {"count": (s or {}).get("count", 0) + 1,
                                                                    "until": "2999-01-01T00:00:00+00:00"})
     as_staff(monkeypatch, VIEWER)
     assert main(["export", "--data", str(staffed)]) == 4
-    assert "locked after 10 wrong PINs" in capsys.readouterr().err
+    assert "locked after 11 wrong PINs" in capsys.readouterr().err

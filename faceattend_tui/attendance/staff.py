@@ -260,8 +260,10 @@ def _check(store: Store, account: Account | None, who: Credentials, action: Acti
     aside = _aside(store)
     try:
         count, wait_left = _claim(store, key, aside)
-    except StoreError:  # a reader that cannot write beside the log either
-        _uncounted(store, key, account, who, wrong)
+    except StoreError:
+        if not store.read_only:
+            raise
+        _uncounted(store, key, account, who, wrong)  # a reader that cannot write beside the log either
         return
     if wait_left > 0:
         audit(store, "pin.refused", {"staff": key, "failures": count, "action": action}, key)
@@ -321,8 +323,7 @@ def _claim(store: Store, key: str, aside: TriesFile | None) -> tuple[int, float]
     waiting: list[tuple[int, float]] = []
     setting = FAILURES_PREFIX + key
     writes = not store.read_only
-    other = (aside.get(setting) if writes and aside and aside.path.exists() else
-             store.get_setting(setting) if not writes else None)
+    other = _readers_count(aside, setting) if writes else store.get_setting(setting)
     other = other if isinstance(other, dict) else {}
 
     def change(state: Any) -> dict[str, Any] | None:
@@ -342,6 +343,16 @@ def _claim(store: Store, key: str, aside: TriesFile | None) -> tuple[int, float]
     else:
         raise StoreError("this log cannot be written and has nowhere to count wrong PINs")
     return waiting[0] if waiting else (int(new["count"]), 0.0)
+
+
+def _readers_count(aside: TriesFile | None, setting: str) -> Any:
+    """What readers of the log counted (for a writer: nothing when there is no such file or it is unusable)."""
+    if aside is None or not aside.path.exists():
+        return None
+    try:
+        return aside.get(setting)
+    except StoreError:
+        return None
 
 
 def _seconds_left(state: dict, now: datetime) -> float:

@@ -263,6 +263,27 @@ def test_thirty_wrong_pins_at_once_from_readers_of_the_log_are_held_like_thirty_
         assert "wait" in refused(store, "export", VIEWER)
 
 
+def test_right_pins_given_at_once_all_go_through_and_accuse_nobody(data):
+    with open_store(data) as store:
+        with_accounts(store)
+        assert set(thirty_at_once(lambda: authorize(store, "session", Credentials(*STAFF)))) == {"accepted"}
+        assert not [e for e in store.audit_log() if e.action.startswith("pin.")]
+
+
+def test_exports_run_at_once_with_the_right_pin_all_go_through(tmp_path):
+    data = tmp_path / "data"
+    with open_store(data) as store:
+        with_accounts(store)
+
+    def export_try() -> None:
+        with open_snapshot(data) as snapshot:  # a nightly job exporting several files at once
+            authorize(snapshot, "export", Credentials(*VIEWER))
+
+    assert set(thirty_at_once(export_try)) == {"accepted"}
+    with open_store(data) as store:
+        assert not [e for e in store.audit_log() if e.action.startswith("pin.")]
+
+
 def test_a_reader_that_cannot_count_still_honours_the_lockout(staffed, monkeypatch, capsys):
     monkeypatch.setattr("faceattend_tui.attendance.staff.UNCOUNTED_PAUSE", 0)
     (staffed / "attendance.tries").mkdir()  # nowhere to count beside the log

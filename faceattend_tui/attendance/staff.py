@@ -4,8 +4,8 @@ Accounts live in the log's settings (`staff_accounts`), each with a salted scryp
 A log from before accounts, with one staff PIN, reads as one admin account named "admin" until
 an account is added or changed. With no account and no PIN, nothing asks.
 
-Wrong PINs count per account, in their own setting, and every try claims its place before the PIN
-is checked: tries fired at once wait their turn like tries one after another. A command that only
+Wrong PINs count per account, in their own setting, and each PIN is checked with that count locked:
+tries fired at once are held in turn like tries one after another (and right ones all go through). A command that only
 reads the log (a snapshot) counts beside it, in a file of its own, and each side goes on from the other.
 """
 
@@ -16,6 +16,7 @@ import functools
 import re
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, get_args
@@ -259,20 +260,19 @@ def _check(store: Store, account: Account | None, who: Credentials, action: Acti
     wrong = "wrong PIN" if account else "wrong staff name or PIN"
     aside = _aside(store)
     try:
-        count, wait_left = _claim(store, key, aside)
+        outcome = _try(store, key, aside, lambda: _right(account, who))
     except StoreError:
         if not store.read_only:
             raise
         _uncounted(store, key, account, who, wrong)  # a reader that cannot write beside the log either
         return
-    if wait_left > 0:
-        audit(store, "pin.refused", {"staff": key, "failures": count, "action": action}, key)
-        raise PinError(_waiting(count, wait_left))
-    right = verify_pin(who.pin or "", account.pin if account else _dummy_hash())  # as slow for any name
-    if right and account:
+    if outcome.wait_left > 0:
+        audit(store, "pin.refused", {"staff": key, "failures": outcome.count, "action": action}, key)
+        raise PinError(_waiting(outcome.count, outcome.wait_left))
+    if outcome.count == 0:
         _forget_failures(store, key)
         return
-    wait = pin_wait(count)
+    count, wait = outcome.count, pin_wait(outcome.count)
     audit(store, "pin.fail", {"staff": key, "failures": count, "wait_seconds": wait, "action": action}, key)
     if wait >= LOCKOUT_SECONDS:
         raise PinError(_waiting(count, wait))
@@ -281,13 +281,18 @@ def _check(store: Store, account: Account | None, who: Credentials, action: Acti
                    + (f"; wait {wait} s before the next" if wait else ""))
 
 
+def _right(account: Account | None, who: Credentials) -> bool:
+    """Whether the PIN is the account's; as slow for a name that is no account."""
+    return verify_pin(who.pin or "", account.pin if account else _dummy_hash()) and account is not None
+
+
 def _uncounted(store: Store, key: str, account: Account | None, who: Credentials, wrong: str) -> None:
     """Where no try can be counted: the log's lockout still holds, and each wrong try costs time."""
     state = store.get_setting(FAILURES_PREFIX + key)
     left = _seconds_left(state if isinstance(state, dict) else {}, store.now())
     if left > 0:
         raise PinError(_waiting(int(state.get("count", 0)), left))
-    if verify_pin(who.pin or "", account.pin if account else _dummy_hash()) and account:
+    if _right(account, who):
         return
     time.sleep(UNCOUNTED_PAUSE)
     raise PinError(f"{wrong} (tries cannot be counted here; each wrong one waits)")
@@ -313,14 +318,20 @@ def _dummy_hash() -> str:
     return hash_pin(secrets.token_hex(8))
 
 
-def _claim(store: Store, key: str, aside: TriesFile | None) -> tuple[int, float]:
-    """Count this try before it is checked: (wrong tries in a row with this one, seconds still to wait).
+@dataclass
+class Outcome:
+    count: int = 0  # wrong tries in a row with this one; 0: the PIN was right
+    wait_left: float = 0.0  # > 0: refused unchecked, this many seconds still to wait
 
-    A try that must wait changes nothing; one that may go counts as wrong until its PIN is found right.
+
+def _try(store: Store, key: str, aside: TriesFile | None, right: Callable[[], bool]) -> Outcome:
+    """Check a PIN (`right`) with the account's count locked, so that tries fired at once are held in turn
+    like tries one after another, and count it; a try that must still wait is refused unchecked.
+
     Readers count beside the log and writers in it; each goes on from the other's count and waits.
     """
     now = store.now()
-    waiting: list[tuple[int, float]] = []
+    outcome = Outcome()
     setting = FAILURES_PREFIX + key
     writes = not store.read_only
     other = _readers_count(aside, setting) if writes else store.get_setting(setting)
@@ -329,20 +340,22 @@ def _claim(store: Store, key: str, aside: TriesFile | None) -> tuple[int, float]
     def change(state: Any) -> dict[str, Any] | None:
         state = state if isinstance(state, dict) else {}
         so_far = max(int(state.get("count", 0)), int(other.get("count", 0)))
-        left = max(_seconds_left(state, now), _seconds_left(other, now))
-        if left > 0:
-            waiting.append((so_far, left))
+        outcome.wait_left = max(_seconds_left(state, now), _seconds_left(other, now))
+        if outcome.wait_left > 0:
+            outcome.count = so_far
             return state or None
-        count = so_far + 1
-        return {"count": count, "until": to_iso(now + timedelta(seconds=pin_wait(count)))}
+        if right():
+            return None
+        outcome.count = so_far + 1
+        return {"count": outcome.count, "until": to_iso(now + timedelta(seconds=pin_wait(outcome.count)))}
 
     if writes:
-        new = store.update_setting(setting, change)
+        store.update_setting(setting, change)
     elif aside is not None:
-        new = aside.update(setting, change)
+        aside.update(setting, change)
     else:
         raise StoreError("this log cannot be written and has nowhere to count wrong PINs")
-    return waiting[0] if waiting else (int(new["count"]), 0.0)
+    return outcome
 
 
 def _readers_count(aside: TriesFile | None, setting: str) -> Any:

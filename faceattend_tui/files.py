@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import itertools
 import os
 import stat
 import tempfile
@@ -85,6 +86,18 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
     renamed over the target. On any error the temp file is removed.
     """
     path = Path(path)
+    tmp = _finished_temp(path, data, mode)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    fsync_dir(path.parent)
+
+
+def _finished_temp(path: Path, data: bytes, mode: int) -> str:
+    """A temp file beside `path` holding `data`, fsynced, with `mode`; removed again on any error."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=temp_prefix(path), suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -92,12 +105,48 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, mode)
-        os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    fsync_dir(path.parent)
+    return tmp
+
+
+def write_new(candidates: Iterable[Path], data: bytes, mode: int = 0o600) -> Path:
+    """Write `data` complete under the first of `candidates` (names in one folder) that nothing holds.
+
+    A file that appears meanwhile, written by another process, is never replaced: the name is taken
+    with a hard link of a finished temp file, which fails where anything exists; where the file system
+    has no hard links, by creating the name exclusively and then renaming the temp file over it.
+    """
+    names = iter(candidates)
+    first = next(names)
+    tmp = _finished_temp(first, data, mode)
+    try:
+        for path in itertools.chain([first], names):
+            if _take_name(tmp, path, mode):
+                fsync_dir(path.parent)
+                return path
+        raise FileExistsError(errno.EEXIST, "every name is taken", str(first))
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+
+
+def _take_name(tmp: str, path: Path, mode: int) -> bool:
+    try:
+        os.link(tmp, path)
+        return True
+    except FileExistsError:
+        return False
+    except OSError:  # no hard links on this file system
+        pass
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode))
+    except FileExistsError:
+        return False
+    os.replace(tmp, path)
+    return True
 
 
 def remove_stale_temps(path: Path) -> None:

@@ -3,7 +3,9 @@ device, a pipe, a folder or (without --overwrite) an existing file."""
 
 from __future__ import annotations
 
+import json
 import os
+import threading
 from datetime import date
 from pathlib import Path
 
@@ -11,7 +13,7 @@ import pytest
 from fakes import FakeWorker
 
 from faceattend_tui.attendance import Attendance, ExportOptions, acquire_lock, open_store
-from faceattend_tui.attendance.export import free_path, slug
+from faceattend_tui.attendance.export import free_path, new_output, slug, write_output
 from faceattend_tui.cli import main
 from faceattend_tui.config import load_settings
 from faceattend_tui.station import Station, StationError
@@ -127,7 +129,7 @@ def test_report_names_from_a_group_stay_in_exports(tmp_path, group, capfd):
     (written,) = (root / "exports").iterdir()
     assert written.is_file() and written.name.startswith(f"report_people_{TODAY}_{TODAY}_")
     assert len(written.name.encode()) < 200
-    assert sorted(p.name for p in root.iterdir()) == ["attendance.json", "exports"]
+    assert sorted(p.name for p in root.iterdir()) == ["attendance.json", "attendance.outbox", "exports"]
 
 
 def test_slug_of_a_group_keeps_no_separator():
@@ -139,6 +141,31 @@ def test_slug_of_a_group_keeps_no_separator():
 def test_free_names_skip_broken_links(tmp_path):
     (tmp_path / "a.csv").symlink_to(tmp_path / "missing")
     assert free_path(tmp_path / "a.csv") == tmp_path / "a-2.csv"
+
+
+def test_exports_written_at_the_same_moment_never_take_each_others_file(tmp_path, monkeypatch):
+    monkeypatch.setattr("faceattend_tui.attendance.export.free_path", lambda path: path)  # all pick one name
+    written: list[Path] = []
+
+    def export(n: int) -> None:
+        written.append(write_output(new_output(tmp_path / "exports", "2026-12-05_2_maths.csv"), f"sheet {n}".encode()))
+
+    threads = [threading.Thread(target=export, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(set(written)) == 8  # eight files, each still holding what its own export wrote
+    assert sorted(p.read_text() for p in written) == [f"sheet {n}" for n in range(8)]
+    assert not list((tmp_path / "exports").glob(".*.tmp"))
+
+
+def test_a_report_is_audited_like_an_export(data, capsys):
+    assert main(["report", "--data", str(data), "--from", TODAY, "--to", TODAY]) == 0
+    assert main(["audit", "--data", str(data), "--action", "report", "--json"]) == 0
+    (entry,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert entry["details"]["path"].startswith(str(data / "exports" / "report_people_"))
+    assert (entry["details"]["from"], entry["details"]["format"]) == (TODAY, "csv")
 
 
 def test_the_station_export_follows_the_same_rule(data):

@@ -11,11 +11,12 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import itertools
 import json
 import os
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from pathlib import Path
@@ -23,7 +24,7 @@ from typing import overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from faceattend_tui.errors import InputError, RecordsError
-from faceattend_tui.files import atomic_write, check_regular, make_private_dir
+from faceattend_tui.files import atomic_write, check_regular, make_private_dir, write_new
 
 from .common import aware, to_iso
 from .models import Person, PersonStatus, Session
@@ -206,24 +207,34 @@ def slug(text: str, limit: int = NAME_LIMIT, fallback: str = "session") -> str:
 
 def free_path(path: Path) -> Path:
     """`path`, or the same name with -2, -3, ... when anything (even a broken link) is there."""
-    if not os.path.lexists(path):
-        return path
-    n = 2
-    while os.path.lexists(path.with_name(f"{path.stem}-{n}{path.suffix}")):
-        n += 1
-    return path.with_name(f"{path.stem}-{n}{path.suffix}")
+    return next(p for p in numbered(path) if not os.path.lexists(p))
+
+
+def numbered(path: Path) -> Iterator[Path]:
+    """`path`, then the same name with -2, -3, ..."""
+    yield path
+    for n in itertools.count(2):
+        yield path.with_name(f"{path.stem}-{n}{path.suffix}")
+
+
+@dataclass(frozen=True)
+class NewFile:
+    """An output to write under a name nothing has taken, in a folder of exports."""
+
+    folder: Path
+    name: str
 
 
 # ----- where outputs may go -----------------------------------------------------------------
 
 
-def new_output(folder: Path, name: str) -> Path:
-    """A file name in `folder` that nothing has taken yet; the folder is made (private) when missing."""
+def new_output(folder: Path, name: str) -> NewFile:
+    """A new file in `folder`, named when it is written; the folder is made (private) when missing."""
     try:
         make_private_dir(folder)
     except OSError as exc:
         raise ExportError(f"cannot make the exports folder {folder}: {exc.strerror or exc}") from None
-    return free_path(folder / name)
+    return NewFile(folder, name)
 
 
 def chosen_output(path: Path, exports: Path, data_root: Path | None, overwrite: bool = False) -> Path:
@@ -257,8 +268,15 @@ def _in_store(target: Path, exports: Path, data_root: Path) -> bool:
     return not (own_shelf and target.is_relative_to(shelf))
 
 
-def write_output(path: Path, data: bytes) -> None:
-    """Write through a temp file in the target's folder and a rename; never over a folder, device or pipe."""
+def write_output(path: Path | NewFile, data: bytes) -> Path:
+    """Write through a temp file in the target's folder and a rename; never over a folder, device or pipe,
+    and a new file never over one another export wrote meanwhile. Returns where it went."""
+    if isinstance(path, NewFile):
+        free = (p for p in numbered(path.folder / path.name) if not os.path.lexists(p))
+        try:
+            return write_new(free, data)
+        except OSError as exc:
+            raise ExportError(f"cannot write into {path.folder}: {exc.strerror or exc}") from None
     path = Path(path)
     try:
         make_private_dir(path.parent)
@@ -267,6 +285,7 @@ def write_output(path: Path, data: bytes) -> None:
         atomic_write(path, data)
     except OSError as exc:
         raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from None
+    return path
 
 
 def default_name(sessions: list[Session], date_from: date | None, date_to: date | None, fmt: str) -> str:
@@ -302,21 +321,28 @@ def choose_sessions(store: Store, session_id: int | None = None, date_from: date
     return [sessions[-1]]
 
 
-def export_sessions(store: Store, sessions: list[Session], path: Path, options: ExportOptions,
+def export_sessions(store: Store, sessions: list[Session], path: Path | NewFile, options: ExportOptions,
                     user: str | None = None, people: dict[str, Person] | None = None) -> Path:
     """Write the sheet of these sessions to `path` (atomically, 0600) and audit it."""
     people = people if people is not None else {p.id: p for p in store.people()}
     summaries = [summarize(store, s, people) for s in sessions]
     data = render(summaries, options, store.now())
-    write_output(path, data)
+    return write_audited(store, path, data, "export", {"format": options.fmt, "sessions": [s.id for s in sessions]},
+                         user)
+
+
+def write_audited(store: Store, path: Path | NewFile, data: bytes, action: str, details: dict,
+                  user: str | None) -> Path:
+    """Write an export or report and audit it (`details` with the path); one that cannot be audited is
+    removed."""
+    written = write_output(path, data)
     try:
-        audit(store, "export", {"path": str(path), "format": options.fmt, "sessions": [s.id for s in sessions]},
-              user)
-    except StoreError as exc:  # every export is audited: one that cannot be is not kept
+        audit(store, action, {"path": str(written), **details}, user)
+    except StoreError as exc:
         with contextlib.suppress(OSError):
-            os.unlink(path)
-        raise ExportError(f"{exc}; the export could not be audited, so {path} was removed") from None
-    return path
+            os.unlink(written)
+        raise ExportError(f"{exc}; the {action} could not be audited, so {written} was removed") from None
+    return written
 
 
 def export_attendance(store: Store, folder: Path, options: ExportOptions, path: Path | None = None,
@@ -326,7 +352,7 @@ def export_attendance(store: Store, folder: Path, options: ExportOptions, path: 
 
     A given `path` goes through chosen_output: with `data_root`, no file of the store is written over.
     """
-    target = None if path is None else chosen_output(Path(path), folder, data_root, overwrite)
+    target: Path | NewFile | None = None if path is None else chosen_output(Path(path), folder, data_root, overwrite)
     sessions = choose_sessions(store, session_id, date_from, date_to, time_zone(options.zone))
     if target is None:
         date_to = date_to or date_from

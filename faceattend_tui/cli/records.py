@@ -33,7 +33,7 @@ from faceattend_tui.attendance import (
     report_csv,
     report_json,
 )
-from faceattend_tui.attendance.export import chosen_output, new_output, slug, write_output
+from faceattend_tui.attendance.export import chosen_output, new_output, slug, write_audited
 from faceattend_tui.attendance.models import join_groups, plural, printable
 from faceattend_tui.cli import EXIT_OK, EXIT_SKIPPED, EXIT_USAGE, say
 from faceattend_tui.config import Settings
@@ -148,7 +148,7 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     if getattr(args, "hours", False):
         return hours_report(args, settings, start, end, target)
     with snapshot(settings) as store:
-        acting(store, "export")
+        actor = acting(store, "export")
         try:
             report = build_report(store, start, end, args.group, settings.timezone, settings.locale,
                                   voided=args.voided)
@@ -164,11 +164,9 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
         by: str | None = args.by or ("person" if args.format == "csv" else None)  # CSV: one kind of row; JSON: both
         text = report_csv(report, not args.no_bom, by or "person") if args.format == "csv" else \
             report_json(report, store.now(), by)
-    try:
-        path = target or new_output(settings.exports_dir, report_name(start, end, report.group, args.format, by))
-        write_output(path, text.encode("utf-8"))
-    except ExportError as exc:
-        raise CommandError(str(exc)) from None
+        details = {"format": args.format, "from": str(start), "to": str(end), "group": report.group, "by": by}
+        path = write_report(store, target or report_name(start, end, report.group, args.format, by), text,
+                            settings, details, actor)
     say(f"wrote {path}: {plural(len(report.people), 'person', 'people')}, {plural(len(report.sessions), 'session')}")
     return EXIT_OK
 
@@ -178,20 +176,26 @@ def hours_report(args: argparse.Namespace, settings: Settings, start: date, end:
     from faceattend_tui.attendance.hours import hours_between, hours_csv, hours_json
 
     with snapshot(settings) as store:
-        acting(store, "export")
+        actor = acting(store, "export")
         lines = hours_between(store, start, end, settings.out_after, args.group, settings.locale)
         if not lines:
             raise CommandError(f"nothing to report: nobody was seen between {start} and {end} (hours come from "
                                "work mode: mode = \"work\")", EXIT_NOTHING)
         text = hours_csv(lines, settings.timezone, not args.no_bom) if args.format == "csv" else \
             hours_json(lines, start, end, store.now(), settings.timezone)
-    try:
-        path = target or new_output(settings.exports_dir, f"hours_{start}_{end}.{args.format}")
-        write_output(path, text.encode("utf-8"))
-    except ExportError as exc:
-        raise CommandError(str(exc)) from None
+        details = {"format": args.format, "from": str(start), "to": str(end), "group": args.group, "hours": True}
+        path = write_report(store, target or f"hours_{start}_{end}.{args.format}", text, settings, details, actor)
     say(f"wrote {path}: {plural(len(lines), 'day')} of {plural(len({d.person.id for d in lines}), 'person', 'people')}")
     return EXIT_OK
+
+
+def write_report(store: Store, target: Path | str, text: str, settings: Settings, details: dict, actor: str) -> Path:
+    """Write a report to the file asked for (a Path) or a new file of this name in the exports, audited."""
+    try:
+        where = target if isinstance(target, Path) else new_output(settings.exports_dir, target)
+        return write_audited(store, where, text.encode("utf-8"), "report", details, actor)
+    except ExportError as exc:
+        raise CommandError(str(exc)) from None
 
 
 def report_name(start: date, end: date, group: str | None, fmt: str, by: str | None = None) -> str:

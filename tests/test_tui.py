@@ -19,7 +19,7 @@ from faceattend_tui.live import events as ev
 from faceattend_tui.station import Problem, Station
 from faceattend_tui.tui import messages as msg
 from faceattend_tui.tui.app import PANE_READS, StationApp
-from faceattend_tui.tui.screens import DIALOG_READS, STATION_CALLS
+from faceattend_tui.tui.screens import DIALOG_READS, STATION_CALLS, MarkScreen
 
 SIZE = (150, 36)
 T0 = datetime(2026, 3, 2, 9, 0, 0, tzinfo=timezone.utc)
@@ -577,6 +577,24 @@ async def test_the_roster_counts_the_sessions_people_like_the_header(station):
         await until(pilot, lambda: app.query_one("#live-table").row_count == 2)
         assert "present 1 late 0 absent 2" in str(app.query_one("#header").render())
         assert app.query_one("#roster").border_subtitle == "1/3 here"
+
+
+async def test_m_marks_the_person_highlighted_in_the_focused_list_never_one_out_of_sight(station):
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await start_session(pilot, "Physics")
+        await until(pilot, lambda: app.query_one("#session-table").row_count == 4)
+        app.query_one("#live-table").focus()  # the live list: no person to act on
+        await pilot.press("m")
+        await pilot.pause()
+        assert not isinstance(app.screen, MarkScreen)
+        assert any("highlight a person" in str(n.message) for n in app._notifications)
+        table = app.query_one("#session-table")
+        table.focus()
+        table.select("S2")  # Bob, while the roster (out of sight at 80 columns) keeps Ann highlighted
+        await pilot.press("m")
+        await pilot.pause()
+        assert isinstance(app.screen, MarkScreen) and app.screen.person == "Bob Marr"
 
 
 @pytest.mark.slow

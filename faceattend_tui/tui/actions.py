@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from faceattend_tui.errors import FaceattendError
 from faceattend_tui.station import Credentials, StationError, internal_error
+from faceattend_tui.tui.fasttable import FastTable
 from faceattend_tui.tui.screens import (
     Access,
     AuditScreen,
@@ -151,12 +152,19 @@ class DialogActions(_AppBase):
             self.refresh_panes()
 
     def selected_person(self) -> RosterRow | None:
-        """The person selected in the roster, as the roster shows them, or None with a word to the user."""
-        roster = self.query_one(RosterPane)
-        person_id = roster.selected()
-        person = roster.rows.get(person_id) if person_id else None
+        """The person highlighted in the list that has the focus (the roster, or the running session's list),
+        as the roster shows them; None with a word to the user (never someone on a list out of sight)."""
+        table = self.focused if isinstance(self.focused, FastTable) else None
+        where = table.id if table is not None else None
+        if where == "session-table" and self.viewing_session is not None:
+            self.notify("this list is a past session: marks and removals go by the roster or the running "
+                        "session (h edits a past session)", severity="warning")
+            return None
+        person_id = table.selected if table is not None and where in ("roster-table", "session-table") else None
+        person = self.query_one(RosterPane).rows.get(person_id) if person_id else None
         if person is None:
-            self.notify("select a person in the roster first", severity="warning")
+            self.notify("highlight a person in the roster or the session list first (tab: next pane)",
+                        severity="warning")
         return person
 
     def action_mark(self) -> None:

@@ -181,3 +181,10 @@ def test_erasure_knows_reports_of_each_kind_and_the_older_mixed_one():
     assert "Ann Lee" not in scrubbed and "erased-1's tutoring" in scrubbed
     mixed = "row,id,name\nperson,S1042,Ann Lee\nsession,1,Maths\n"
     assert without(mixed, ".csv", ann).splitlines()[1:] == ["session,1,Maths"]
+    hours = ("id,name,day,in,out,hours\nS1042,Ann Lee,2024-09-02,08:01,16:30,8.48\n"
+             "S1043,Bob,2024-09-02,08:10,16:00,7.83\n")
+    assert without(hours, ".csv", ann).splitlines()[1:] == ["S1043,Bob,2024-09-02,08:10,16:00,7.83"]
+    hours_json = {"days": [{"id": "S1042", "name": "Ann Lee", "hours": 8.48}, {"id": "S1043", "name": "Bob"}],
+                  "people": [{"id": "S1042", "name": "Ann Lee", "hours": 8.48}, {"id": "S1043", "name": "Bob"}]}
+    kept = json.loads(without(json.dumps(hours_json), ".json", ann))
+    assert [d["id"] for d in kept["days"]] == [p["id"] for p in kept["people"]] == ["S1043"]

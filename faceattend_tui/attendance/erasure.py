@@ -19,6 +19,7 @@ from typing import Any
 from faceattend_tui.files import atomic_write
 
 from .export import BOM
+from .hours import DAY_COLUMNS
 from .report import PERSON_COLUMNS, SESSION_COLUMNS
 from .security import name_pattern, scrub_value
 
@@ -155,6 +156,8 @@ def _row_test(header: list[str], person_id: str) -> Callable[[list[str]], bool] 
         return lambda row: cell(row, "id") in ids
     if _begins(header, SESSION_COLUMNS):  # a report by session: no row is theirs
         return lambda row: False
+    if tuple(header[:len(DAY_COLUMNS)]) == DAY_COLUMNS:  # work mode's hours, a row per person and day
+        return lambda row: cell(row, "id") in ids
     return None
 
 
@@ -175,8 +178,11 @@ def _json_without(body: str, target: Target) -> str | None:
 
 
 def _drop_people(doc: dict, person_id: str) -> dict:
-    """An export's sessions or a report without the person's entries; a session's counts follow."""
-    doc = {**doc, "people": _others(doc["people"], "id", person_id)} if isinstance(doc.get("people"), list) else doc
+    """An export's sessions or a report without the person's entries (an hours report's days too); a
+    session's counts follow."""
+    for key in ("people", "days"):
+        if isinstance(doc.get(key), list):
+            doc = {**doc, key: _others(doc[key], "id", person_id)}
     sessions = doc.get("sessions")
     if isinstance(sessions, list):
         doc = {**doc, "sessions": [_session_without(s, person_id) for s in sessions]}

@@ -6,6 +6,7 @@ import re
 from datetime import datetime, timedelta, timezone
 
 import psycopg
+import pytest
 from fakes import FakeClock, enroll_fake_people
 
 from faceattend_tui.attendance import Attendance, open_snapshot, open_store
@@ -100,6 +101,18 @@ def test_a_database_that_is_not_a_url_is_one_clear_line(tmp_path, capsys):
     assert main(["export", "--data", str(tmp_path), "--database", "mysql://root:pw@db/x"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "is not a postgresql:// URL" in err[0] and "pw" not in err[0]
+    keywords = "host=db.school.lan user=faceattend password='Tr0u b4dor'"  # libpq's own form, pasted
+    assert main(["export", "--data", str(tmp_path), "--database", keywords]) == 2
+    err = capsys.readouterr().err
+    assert "Tr0u" not in err and "password=***" in err and "postgresql://user@host/dbname" in err
+
+
+def test_a_password_with_an_at_sign_is_not_shown_by_the_drivers_message(tmp_path, capsys):
+    pytest.importorskip("psycopg")
+    url = "postgresql://u:s3cret@pw2@127.0.0.1:1/x?connect_timeout=1"  # libpq splits at the first @
+    assert main(["report", "--data", str(tmp_path), "--database", url]) == 2
+    err = capsys.readouterr().err
+    assert "s3cret" not in err and "pw2" not in err and "127.0.0.1" in err
 
 
 def test_times_come_back_in_the_station_clock_zone(tmp_path, pg_url):

@@ -22,8 +22,9 @@ INSTALL_HINT = "PostgreSQL support is not installed: pip install 'faceattend[pos
 def check_database(database: str) -> None:
     """Refuse a `database` value that is neither empty nor a PostgreSQL URL (named masked)."""
     if database and not is_database_url(database):
-        raise StoreError(f"database = {mask_url(database)!r} is not a postgresql:// URL (leave it empty for the "
-                         "attendance file in the data root)")
+        raise StoreError(f"database = {mask_url(database)!r} is not a postgresql:// URL: write it as "
+                         "postgresql://user@host/dbname with the password in ~/.pgpass or PGPASSWORD (or leave it "
+                         "empty for the attendance file in the data root)")
 
 
 def _pg() -> ModuleType:

@@ -200,8 +200,15 @@ def is_database_url(text: str) -> bool:
     return isinstance(text, str) and text.startswith(("postgresql://", "postgres://"))
 
 
+KEYWORD_SECRET = re.compile(r"\b(password|sslpassword|passfile)(\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
+USERINFO = re.compile(r"([^\s:/@]+):[^\s/]*@")  # user:password@ in something that is not a URL
+
+
 def mask_url(url: str) -> str:
-    """The URL without its password (and without secret parameters), safe for screens and logs."""
+    """The URL without its password (and without secret parameters), safe for screens and logs; a
+    setting that is no URL (libpq's key=value form) with its secret values hidden."""
+    if not is_database_url(url):
+        return USERINFO.sub(r"\1:***@", KEYWORD_SECRET.sub(r"\1\2***", str(url)))
     try:
         parts = urlsplit(url)
         host = parts.hostname or ""
@@ -214,6 +221,25 @@ def mask_url(url: str) -> str:
     netloc = f"{user}@{host}{port}" if user else f"{host}{port}"
     query = [(k, "***" if k.lower() in SECRET_PARAMS else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
     return urlunsplit((parts.scheme, netloc, parts.path, urlencode(query, safe="/:"), ""))
+
+
+def secrets_of(url: str) -> list[str]:
+    """The password of a URL and its pieces between @ (a driver that splits the URL elsewhere may show
+    one), and its secret parameters' values: what must never be shown."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return []
+    found = [password, *password.split("@")] if password else []
+    found += [v for k, v in parse_qsl(parts.query) if k.lower() in SECRET_PARAMS]
+    return sorted({f for f in found if len(f) >= 2}, key=len, reverse=True)
+
+
+def hide(text: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
 
 
 def has_password(url: str) -> bool:

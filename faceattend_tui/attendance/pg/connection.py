@@ -12,7 +12,7 @@ import psycopg
 from psycopg import conninfo
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from ..pgschema import LATEST, application_name, current_version, other_versions, upgrade
+from ..pgschema import LATEST, application_name, current_version, hide, other_versions, secrets_of, upgrade
 from ..store import ConflictError, OfflineError, StoreError
 
 WAIT = 0.5  # seconds a check-in waits for the database before it goes to the local journal
@@ -26,9 +26,17 @@ for _name in ("psycopg", "psycopg.pool"):  # the pool reports reconnection attem
     logging.getLogger(_name).propagate = False
 
 
+_SECRETS: list[str] = []  # passwords of the databases opened in this process: never in a message
+
+
+def keep_secret(url: str) -> None:
+    _SECRETS[:] = sorted({*_SECRETS, *secrets_of(url)}, key=len, reverse=True)
+
+
 def first_line(exc: BaseException) -> str:
+    """The driver's message, its first line, without any password it may quote."""
     text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+    return hide(text[0], _SECRETS) if text else type(exc).__name__
 
 
 def _configure(conn: psycopg.Connection) -> None:

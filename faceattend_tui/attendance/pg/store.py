@@ -23,7 +23,7 @@ from ..common import Clock, local_now
 from ..pgschema import mask_url, namesakes
 from ..store import Change, Store
 from .checkins import CheckinQueries
-from .connection import UPGRADE_REFUSE, WAIT, Connection
+from .connection import UPGRADE_REFUSE, WAIT, Connection, keep_secret
 from .listener import Cached, Listener
 from .moving_in import MovingIn
 from .outbox import JOURNAL_NAME, Courier, Outbox
@@ -37,6 +37,7 @@ class PgStore(CheckinQueries, PeopleQueries, SessionQueries, SettingQueries, Tem
                  journal: Path | None = None, wait: float = WAIT, upgrade_mode: str = UPGRADE_REFUSE):
         self.url = url
         self.masked = mask_url(url)
+        keep_secret(url)
         self.station = station
         self.live = live
         self.wait = wait

@@ -118,6 +118,13 @@ def test_a_date_range_is_inclusive_and_an_empty_one_says_so(att, clock, tmp_path
         export_attendance(att.store, tmp_path, ExportOptions(), date_from=date(2024, 9, 4), date_to=date(2024, 9, 4))
     with pytest.raises(ValueError, match="reversed"):
         export_attendance(att.store, tmp_path, ExportOptions(), date_from=date(2024, 9, 3), date_to=date(2024, 9, 2))
+    since = export_attendance(att.store, tmp_path, ExportOptions(), date_from=date(2024, 9, 2))  # to today
+    assert sorted({int(r["session_id"]) for r in read_csv(since)}) == [ids[2], ids[3], ids[5]]
+    assert since.name == "2024-09-02_2024-09-05.csv"
+    until = export_attendance(att.store, tmp_path, ExportOptions(), date_to=date(2024, 9, 2))  # from the first
+    assert sorted({int(r["session_id"]) for r in read_csv(until)}) == [ids[1], ids[2]]
+    with pytest.raises(NothingToExport, match="after today"):
+        export_attendance(att.store, tmp_path, ExportOptions(), date_from=date(2024, 9, 6))
 
 
 def test_file_names_keep_accents_stay_short_and_never_collide(att, clock, tmp_path):

@@ -298,14 +298,29 @@ def default_name(sessions: list[Session], date_from: date | None, date_to: date 
 # ----- choosing and writing -------------------------------------------------------------
 
 
+def date_span(store: Store, date_from: date | None, date_to: date | None,
+              zone: tzinfo | None = None) -> tuple[date, date] | None:
+    """The days a range covers: from its first day to today when no last is given, from the first
+    session's day when no first is given; None when neither is."""
+    if date_from is None and date_to is None:
+        return None
+    if date_from is None:
+        starts = [in_zone(s.started_at, zone).date() for s in store.sessions()]
+        date_from = min([*starts, date_to]) if date_to is not None else min(starts)
+    return date_from, date_to or in_zone(store.now(), zone).date()
+
+
 def choose_sessions(store: Store, session_id: int | None = None, date_from: date | None = None,
                     date_to: date | None = None, zone: tzinfo | None = None) -> list[Session]:
-    """A date range (days on the zone's clock, voided sessions left out), one session by id, or (neither
-    given) the latest session not voided."""
-    first, last = date_from or date_to, date_to or date_from  # one date given: that day
-    if session_id is not None and first is not None:
+    """A date range (days on the zone's clock, voided sessions left out; see `date_span`), one session
+    by id, or (neither given) the latest session not voided."""
+    span = date_span(store, date_from, date_to, zone)
+    if session_id is not None and span is not None:
         raise InputError("give either a session id or dates, not both")
-    if first is not None and last is not None:
+    if span is not None:
+        first, last = span
+        if first > last and date_to is None:
+            raise NothingToExport(f"no session from {first} on: that is after today")
         found = [s for s in sessions_in_range(store.sessions(), first, last, zone) if not s.voided]
         if not found:
             raise NothingToExport(f"no session between {first} and {last}")
@@ -353,11 +368,11 @@ def export_attendance(store: Store, folder: Path, options: ExportOptions, path: 
     A given `path` goes through chosen_output: with `data_root`, no file of the store is written over.
     """
     target: Path | NewFile | None = None if path is None else chosen_output(Path(path), folder, data_root, overwrite)
-    sessions = choose_sessions(store, session_id, date_from, date_to, time_zone(options.zone))
+    zone = time_zone(options.zone)
+    sessions = choose_sessions(store, session_id, date_from, date_to, zone)
     if target is None:
-        date_to = date_to or date_from
-        date_from = date_from or date_to
-        target = new_output(folder, default_name(sessions, date_from, date_to, options.fmt))
+        first, last = date_span(store, date_from, date_to, zone) or (None, None)
+        target = new_output(folder, default_name(sessions, first, last, options.fmt))
     return export_sessions(store, sessions, target, options, user)
 
 

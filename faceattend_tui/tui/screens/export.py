@@ -72,4 +72,4 @@ class ExportScreen(Dialog[ExportRequest]):
             self.error("dates as YYYY-MM-DD")
             return
         options = ExportOptions(fmt, self.query_one("#bom", Checkbox).value)
-        self.finish(ExportRequest(options, start or end, end or start, self.pin()))
+        self.finish(ExportRequest(options, start, end, self.pin()))

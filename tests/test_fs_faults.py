@@ -149,6 +149,25 @@ def test_a_full_disk_when_the_station_closes(data, monkeypatch, capfd):
         assert [s.name for s in store.sessions()] == ["Maths"]
 
 
+def test_a_full_disk_only_for_the_tidy_rewrite_says_the_change_is_kept(data, monkeypatch, capfd):
+    """A command's change is in the fsynced journal; only rewriting the log at the end found the disk
+    full: it is said done with a warning, not an error that a script would retry."""
+    real_open = os.open
+
+    def no_room_for_the_rewrite(path, flags, *args, **kw):
+        if os.path.basename(os.fsdecode(path)).startswith(".attendance.json."):
+            raise fail(errno.ENOSPC, path)
+        return real_open(path, flags, *args, **kw)
+
+    monkeypatch.setattr(os, "open", no_room_for_the_rewrite)
+    assert main(["people", "edit", "S1", "--name", "Ann Smith", "--data", str(data)]) == 0
+    out, err = capfd.readouterr()
+    assert "Ann Smith" in out and err.startswith("warning: done and kept, but ") and "No space left" in err
+    monkeypatch.setattr(os, "open", real_open)
+    with open_store(data) as store:
+        assert [p.name for p in store.people()] == ["Ann Smith"]
+
+
 def test_a_full_disk_for_the_outbox_keeps_no_unaudited_export(data, tmp_path, monkeypatch, capfd):
     full_disk_on(monkeypatch, "open", lambda path: path.endswith("attendance.outbox"))
     with open_store(data) as store:

@@ -51,14 +51,14 @@ from .sessions import (
     SyncResult,
     summarize,
 )
-from .store import Change, ConflictError, NotFoundError, OfflineError, Store, StoreError, StoreState
+from .store import Change, ConflictError, FoldError, NotFoundError, OfflineError, Store, StoreError, StoreState
 from .tinystore import SCHEMA_VERSION, TinyStore
 
 __all__ = [
     "ABSENT", "ACTIVE", "LATE", "LEFT", "NO_SESSION", "PRESENT", "SCHEMA_VERSION",
     "Attendance", "AuditEntry", "Change", "Checkin", "CheckinResult", "ConflictError", "Counts", "ExportError",
     "ExportOptions", "ImportPlan", "LockedError", "Mark", "NoActiveSessionError", "NotFoundError", "NothingToExport",
-    "OfflineError", "Person",
+    "FoldError", "OfflineError", "Person",
     "PersonStatus", "PinError", "Report", "RosterError", "RosterRow", "Session", "SessionActiveError",
     "SessionError", "Store", "StoreError", "StoreState", "Summary", "SyncResult", "TinyStore",
     "acquire_lock", "apply_import", "audit", "build_report", "choose_sessions", "current_user",

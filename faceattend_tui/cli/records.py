@@ -20,6 +20,7 @@ from faceattend_tui.attendance import (
     Attendance,
     ExportError,
     ExportOptions,
+    FoldError,
     LockedError,
     NothingToExport,
     RosterError,
@@ -83,11 +84,17 @@ def snapshot(settings: Settings) -> Iterator[Store]:
 def writable(settings: Settings, action: Action | None = None) -> Iterator[Attendance]:
     """The log to write to, for a staff member whose role may do `action` (asked here); refused, naming
     the holder, while a station runs."""
+    done = False
     try:
         # A shared database has several writers by design; the data root's lock is the station's own.
         lock = contextlib.nullcontext() if settings.database else acquire_lock(settings.data)
         with lock, open_store(settings.data, database=settings.database) as store:
             yield Attendance(store, user=acting(store, action) if action else current_user())
+            done = True
+    except FoldError as exc:
+        if not done:
+            raise CommandError(str(exc)) from None
+        say(f"warning: done and kept, but {exc}")  # the change is in the journal: not an error to retry
     except (LockedError, StoreError) as exc:
         raise CommandError(f"{exc}" + ("; stop the station, or use its own command (ctrl+p)"
                                        if isinstance(exc, LockedError) else "")) from None

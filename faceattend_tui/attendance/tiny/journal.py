@@ -23,7 +23,7 @@ from faceattend_tui.filelock import same_file
 from faceattend_tui.files import error_text, fsync_dir, open_regular, remove_stale_temps
 
 from ..common import to_iso
-from ..store import StoreError
+from ..store import FoldError, StoreError
 from ..upgrade import SCHEMA_VERSION, fold_v1_journal, upgrade_v1, upgrade_v2
 from .files import MemoryStorage, load_log, read_lines, schema_version_of, sync, write_all
 from .tables import TABLES, Doc, Document, Op
@@ -121,8 +121,8 @@ class Journaled:
                 self.fold()
         except (OSError, StoreError) as exc:
             text = error_text(exc) if isinstance(exc, OSError) else str(exc)
-            raise StoreError(f"{text}; the log was left as it was and changes since it was last written stay "
-                             f"in {self.journal_path}") from exc
+            raise FoldError(f"{text}; the log was left as it was and changes since it was last written stay "
+                            f"in {self.journal_path}") from exc
         finally:
             self._closed = True
             self._close_journal()

@@ -42,6 +42,13 @@ def test_short_pin_is_refused():
         hash_pin("1234")
 
 
+@pytest.mark.parametrize("pin", ["      ", " 246813", "246813\n", "\t\t\t\t\t\t"])
+def test_a_blank_pin_or_one_padded_with_spaces_is_refused(pin):
+    with pytest.raises(ValueError, match="cannot be blank, begin or end with a space"):
+        hash_pin(pin)
+    assert verify_pin("correct horse", hash_pin("correct horse"))  # spaces inside are fine
+
+
 def test_current_user_prefers_the_ssh_login(monkeypatch):
     monkeypatch.setenv("SUDO_USER", "alice")
     monkeypatch.setenv("LOGNAME", "root")

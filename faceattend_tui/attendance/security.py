@@ -126,10 +126,21 @@ def scrub_value(value: Any, exact: set[str], pattern: re.Pattern | None, token: 
 # ----- staff PIN -----------------------------------------------------------------
 
 
+def pin_problem(pin: str) -> str:
+    """Why a new PIN cannot be taken ("" when it can): too short, or blank or with a space at an end
+    (a variable padded by accident)."""
+    if not isinstance(pin, str) or len(pin) < MIN_PIN_LENGTH:
+        return f"PIN must be at least {MIN_PIN_LENGTH} characters"
+    if pin != pin.strip():
+        return "a PIN cannot be blank, begin or end with a space"
+    return ""
+
+
 def hash_pin(pin: str) -> str:
     """Return a self-describing scrypt hash: ``scrypt$n$r$p$salt$hash`` (hex)."""
-    if not isinstance(pin, str) or len(pin) < MIN_PIN_LENGTH:
-        raise ValueError(f"PIN must be at least {MIN_PIN_LENGTH} characters")
+    problem = pin_problem(pin)
+    if problem:
+        raise ValueError(problem)
     salt = secrets.token_bytes(16)
     digest = _scrypt(pin, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
     return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${salt.hex()}${digest.hex()}"

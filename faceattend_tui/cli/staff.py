@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from faceattend_tui.attendance.models import plural
-from faceattend_tui.attendance.security import MIN_PIN_LENGTH, Credentials, PinError
+from faceattend_tui.attendance.security import MIN_PIN_LENGTH, Credentials, PinError, pin_problem
 from faceattend_tui.attendance.staff import (
     LEGACY_ADMIN,
     accounts,
@@ -73,8 +73,8 @@ def new_pin(whose: str) -> str:
     else:
         pin = getpass.getpass(f"new PIN for {whose} (at least {MIN_PIN_LENGTH} characters): ")
         again = getpass.getpass("again: ")
-    if len(pin) < MIN_PIN_LENGTH:
-        raise CommandError(f"a PIN has at least {MIN_PIN_LENGTH} characters")
+    if pin_problem(pin):
+        raise CommandError(pin_problem(pin))
     if pin != again:
         raise CommandError("the two PINs differ")
     return pin

@@ -75,9 +75,9 @@ def test_wrong_pins_wait_then_lock_per_account_and_are_audited(tmp_path):
         if pin_wait(attempt):  # a wait started: even the right PIN waits for it
             assert "wait" in refused(store, "session", STAFF) or "locked" in refused(store, "session", STAFF)
         clock.advance(seconds=61)
-    assert messages[:4] == ["wrong PIN, 9 tries left", "wrong PIN, 8 tries left",
-                            "wrong PIN, 7 tries left; wait 2 s before the next",
-                            "wrong PIN, 6 tries left; wait 4 s before the next"]
+    assert messages[:4] == ["wrong staff name or PIN, 9 tries left", "wrong staff name or PIN, 8 tries left",
+                            "wrong staff name or PIN, 7 tries left; wait 2 s before the next",
+                            "wrong staff name or PIN, 6 tries left; wait 4 s before the next"]
     assert "locked after 10 wrong PINs; try again in 15 min" in messages[-1]
     assert "locked" in refused(store, "session", STAFF)  # even the right PIN, during the lockout
     assert authorize(store, "session", Credentials(*ADMIN)) == "Ada"  # another account is not locked out
@@ -148,7 +148,7 @@ def test_a_new_pin_replaces_the_old_and_a_reset_is_audited_as_such(tmp_path):
     with open_store(tmp_path / "data") as store:
         with_accounts(store)
         set_account_pin(store, "Dana", "864200", "Ada", reset=True)
-        assert "wrong PIN" in refused(store, "session", STAFF)
+        assert "wrong staff name or PIN" in refused(store, "session", STAFF)
         assert authorize(store, "session", Credentials("Dana", "864200")) == "Dana"
         reset = next(e for e in store.audit_log() if e.action == "staff.reset")
         assert reset.user == "Ada" and "lost PIN" in reset.details["warning"]
@@ -202,7 +202,7 @@ def test_a_pin_is_asked_on_a_terminal(staffed, monkeypatch, capsys):
     assert main(["people", "edit", "S3", "--groups", "3A", "--data", str(staffed)]) == 0
     monkeypatch.setattr("getpass.getpass", lambda prompt="": "000000")
     assert main(["people", "edit", "S3", "--groups", "3B", "--data", str(staffed)]) == 4
-    assert "wrong PIN, 9 tries left" in capsys.readouterr().err
+    assert "wrong staff name or PIN, 9 tries left" in capsys.readouterr().err  # as for a name that is no one's
 
 
 def test_staff_accounts_from_the_command_line(tmp_path, monkeypatch, capsys):
@@ -234,7 +234,7 @@ def test_wrong_pins_of_commands_that_only_read_the_log_count_toward_the_lockout(
     as_staff(monkeypatch, ("Vic", "000000"))
     for _ in range(FREE_TRIES):
         assert main(["export", "--data", str(staffed)]) == 4  # exports read the file, never writing it
-    assert "wrong PIN" in capsys.readouterr().err
+    assert "wrong staff name or PIN" in capsys.readouterr().err
     assert main(["report", "--data", str(staffed)]) == 4
     assert "wait" in capsys.readouterr().err
     as_staff(monkeypatch, VIEWER)

@@ -257,7 +257,7 @@ def _chosen(found: dict[str, Account], name: str) -> Account | None:
 
 def _check(store: Store, account: Account | None, who: Credentials, action: Action) -> None:
     key = account.name if account else UNKNOWN
-    wrong = "wrong PIN" if account else "wrong staff name or PIN"
+    wrong = "wrong staff name or PIN" if who.staff.strip() else "wrong PIN"  # never tells which names exist
     aside = _aside(store)
     try:
         outcome = _try(store, key, aside, lambda: _right(account, who))

@@ -196,6 +196,19 @@ def test_the_headless_station_records_and_stops_its_session(tmp_path, sample_pho
         assert att.active is None and att.summary(1).present == ["Yao Ming"]
 
 
+def test_a_command_refused_while_the_station_runs_says_what_the_station_offers(tmp_path, capsys, monkeypatch):
+    data = tmp_path / "data"
+    with open_store(data) as store:
+        Attendance(store).add_person("Ann Lee", person_id="S1")
+    monkeypatch.setenv("FACEATTEND_NEW_PIN", "246813")
+    with acquire_lock(data):  # a station runs here
+        assert main(["people", "edit", "S1", "--name", "Ann", "--data", str(data)]) == 2
+        assert "or use its own keys (e enroll, d remove, ctrl+p import roster)" in capsys.readouterr().err
+        assert main(["pin", "--data", str(data)]) == 2  # the station has no way to set a PIN
+        err = capsys.readouterr().err
+        assert err.rstrip().endswith("stop the station first") and "ctrl+p" not in err
+
+
 def test_extract_and_watch_respect_the_locks(tmp_path, capsys):
     from faceattend_tui.gallery import enroll
     from faceattend_tui.gallery.templates import GalleryError, changing

@@ -80,6 +80,15 @@ def snapshot(settings: Settings) -> Iterator[Store]:
         store.close()
 
 
+# What the running station offers instead of a command that needs its log.
+STATION_WAY: dict[str, str] = {
+    "people": "; stop the station, or use its own keys (e enroll, d remove, ctrl+p import roster)",
+    "erase": "; stop the station, or use its own key d (remove, then erasure request)",
+    "void": "; stop the station, or use its own key h (past sessions: e edits, v voids)",
+    "timetable": "; stop the station, or use its own key t (timetable)",
+}
+
+
 @contextlib.contextmanager
 def writable(settings: Settings, action: Action | None = None) -> Iterator[Attendance]:
     """The log to write to, for a staff member whose role may do `action` (asked here); refused, naming
@@ -96,7 +105,7 @@ def writable(settings: Settings, action: Action | None = None) -> Iterator[Atten
             raise CommandError(str(exc)) from None
         say(f"warning: done and kept, but {exc}")  # the change is in the journal: not an error to retry
     except (LockedError, StoreError) as exc:
-        raise CommandError(f"{exc}" + ("; stop the station, or use its own command (ctrl+p)"
+        raise CommandError(f"{exc}" + (STATION_WAY.get(action or "", "; stop the station first")
                                        if isinstance(exc, LockedError) else "")) from None
     except OSError as exc:  # a read-only or full data folder, or a file where the folder should be
         raise CommandError(error_text(exc)) from None

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from faceattend_tui.attendance import Attendance, open_snapshot, open_store
+from faceattend_tui.attendance import Attendance, acquire_lock, open_snapshot, open_store
 from faceattend_tui.cli import main
 from faceattend_tui.cli.watch import bring_demo_cast
 from faceattend_tui.config import load_settings
@@ -59,6 +59,15 @@ def test_watch_on_the_demo_source_leaves_someones_photos_alone(tmp_path, capsys)
     assert code == 2
     assert "(Yao Ming)" in refusal(capsys)
     assert [p.name for p in (data / "database_image").iterdir()] == ["Yao Ming.jpg"]
+
+
+def test_the_demo_leaves_a_data_root_alone_while_a_station_holds_it(tmp_path, capsys):
+    data = tmp_path / "demo-data"
+    with acquire_lock(data):  # a station runs on it
+        code = main(["station", "--headless", "--session", "Maths", "--source", "demo", "--data", str(data),
+                     "--no-preview", "--device", "cpu", "--max-seconds", "3"])
+        assert code == 2 and "in use by" in capsys.readouterr().err
+    assert sorted(p.name for p in data.iterdir()) == []  # no photo, template or mark written under it
 
 
 def test_the_demo_enrolls_into_an_empty_root_it_then_keeps(tmp_path, models_dir):

@@ -645,7 +645,7 @@ def cmd_station(args: argparse.Namespace, app_class: type[StationApp] | None = N
         args.data = args.data or DEMO_DATA
     settings = settings_from(args)
     source = args.source or "0"
-    if source == "demo" and not bring_demo_cast(settings, say):
+    if source == "demo" and not demo_cast_ready(settings, bring_demo_cast):
         return EXIT_USAGE
     station = Station(settings, source, preview=settings.preview != "off", name=args.name, loop=source == "demo")
     try:
@@ -666,6 +666,19 @@ def cmd_station(args: argparse.Namespace, app_class: type[StationApp] | None = N
     finally:
         with contextlib.suppress(StationError) if said else contextlib.nullcontext():
             station.close()  # after an error, the same fault again at close is not said twice
+
+
+def demo_cast_ready(settings: Settings, bring: Callable[[Settings, Callable[[str], None]], bool]) -> bool:
+    """Bring the demo's people, holding the data root's lock: a station running there would have its
+    templates rewritten under it. False, said in one line, when it cannot."""
+    from faceattend_tui.attendance import LockedError, acquire_lock
+
+    try:
+        with acquire_lock(settings.data):
+            return bring(settings, say)
+    except LockedError as exc:
+        say(f"error: {exc}")
+        return False
 
 
 def open_station(station: Station, max_seconds: float | None = None) -> None:

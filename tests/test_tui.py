@@ -20,6 +20,7 @@ from faceattend_tui.station import Problem, Station
 from faceattend_tui.tui import messages as msg
 from faceattend_tui.tui.app import PANE_READS, StationApp
 from faceattend_tui.tui.screens import DIALOG_READS, STATION_CALLS, MarkScreen
+from faceattend_tui.tui.widgets import LivePane
 
 SIZE = (150, 36)
 T0 = datetime(2026, 3, 2, 9, 0, 0, tzinfo=timezone.utc)
@@ -452,6 +453,17 @@ def test_a_light_theme_keeps_every_row_readable(station, snap_compare):
 def screen_text(app) -> str:
     """What the top screen shows, as plain lines."""
     return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+async def test_a_long_live_list_keeps_its_status_column_whole_beside_the_scroll_bar(station):
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        live = app.query_one(LivePane)
+        for minute in range(40):  # more check-ins than the pane has lines: a scroll bar shows
+            live.add("Dev Rao", 0.71, datetime(2026, 9, 7, 8, minute, tzinfo=timezone.utc), "not on list")
+        await pilot.pause()
+        rows = [line for line in screen_text(app).splitlines() if "Dev Rao" in line]
+        assert rows and all("not on list" in line for line in rows)
 
 
 def with_pin(station: Station, pin: str = "246813") -> None:

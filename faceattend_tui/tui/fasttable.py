@@ -120,10 +120,15 @@ class FastTable(ScrollView, can_focus=True):
     def _width(self) -> int:
         return sum(width + 1 for width in self._widths())
 
+    @property
+    def room(self) -> int:
+        """The columns' width: the content's, less a vertical scroll bar when one shows."""
+        return self.scrollable_content_region.width
+
     def _widths(self) -> list[int]:
         """Column widths; the flexible one (the name) takes any room left over."""
         widths = [width for _, width in self.columns]
-        spare = self.size.width - sum(w + 1 for w in widths)
+        spare = self.room - sum(w + 1 for w in widths)
         if spare > 0:
             widths[self.flex] += spare
         return widths
@@ -186,7 +191,7 @@ class FastTable(ScrollView, can_focus=True):
             return self._strip([(label, "") for label, _ in self.columns], base + header)
         index = self.scroll_offset.y + y - 1
         if index >= len(self.shown):
-            return Strip.blank(self.size.width, base)
+            return Strip.blank(self.room, base)
         style = base
         if index == self.cursor:
             name = "fasttable--cursor" if self.has_focus else "fasttable--cursor-blurred"
@@ -198,9 +203,9 @@ class FastTable(ScrollView, can_focus=True):
     def _strip(self, cells: Sequence[Cell], style: Style) -> Strip:
         segments = self.segments(cells, self._widths(), style)
         used = sum(len(s.text) for s in segments)
-        if used < self.size.width:
-            segments.append(Segment(" " * (self.size.width - used), style))
-        return Strip(segments).crop(self.scroll_offset.x, self.scroll_offset.x + self.size.width)
+        if used < self.room:
+            segments.append(Segment(" " * (self.room - used), style))
+        return Strip(segments).crop(self.scroll_offset.x, self.scroll_offset.x + self.room)
 
     def segments(self, cells: Sequence[Cell], widths: list[int], style: Style) -> list[Segment]:
         """One segment per cell, cut or padded to its column; stored text cannot drive the terminal."""

@@ -92,6 +92,15 @@ def test_names_are_replaced_as_whole_words_only():
     assert re.fullmatch(r"erased-[0-9a-f]{10}", token) and erased_token() != token
 
 
+def test_names_are_found_in_any_order_of_their_words_and_any_case():
+    from faceattend_tui.attendance.security import name_pattern
+
+    bob = name_pattern(["Marr, Bob"])
+    texts = ["Rattrapage Bob Marr", "Rattrapage pour Marr, Bob", "bob marr est absent", "Marr Bob"]
+    assert [bob.sub("X", t) for t in texts] == ["Rattrapage X", "Rattrapage pour X", "X est absent", "X"]
+    assert bob.sub("X", "Bob Marrow and Marr Bobby") == "Bob Marrow and Marr Bobby"  # whole words only
+
+
 def read_csv(path: Path) -> list[dict]:
     with path.open(newline="", encoding="utf-8-sig") as handle:
         return list(csv.DictReader(handle))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import os
 import re
 import secrets
@@ -77,11 +78,22 @@ def names_in_audit(all_details: Iterable[dict], person_id: str) -> set[str]:
 
 
 def name_pattern(names: Iterable[str]) -> re.Pattern | None:
-    """Any of these names as a whole word; None when there is none."""
-    words = sorted({n for n in names if n and n.strip()}, key=len, reverse=True)
+    """Any of these names as whole words, in any case and in any order of their words ("Marr, Bob"
+    finds "bob marr"); None when there is none."""
+    words = sorted({o for n in names if n and n.strip() for o in name_orders(n)}, key=len, reverse=True)
     if not words:
         return None
-    return re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, words)) + r")(?!\w)")
+    return re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, words)) + r")(?!\w)", re.IGNORECASE)
+
+
+def name_orders(name: str) -> set[str]:
+    """A name as written, and its words (up to four) in every order, with spaces or "Last, First"."""
+    words = re.findall(r"[^\s,]+", name)
+    found = {" ".join(name.split())}
+    if 2 <= len(words) <= 4:
+        for order in itertools.permutations(words):
+            found |= {" ".join(order), f"{order[0]}, {' '.join(order[1:])}"}
+    return found
 
 
 def erased_names(person: Person, all_details: Iterable[dict]) -> re.Pattern | None:

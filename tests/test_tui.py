@@ -193,7 +193,7 @@ async def test_enroll_from_the_camera_and_delete(station, tmp_path):
         assert isinstance(station.worker.sent[-1], ev.StartCapture)
         station.worker.feed(capture_event(station))
         await until(pilot, lambda: app.screen.query_one("#samples").row_count == 2)
-        assert "already looks like Ann Lee" in str(app.screen.query_one("#dialog-error").render())
+        assert "already looks like Ann Lee" in str(app.screen.query_one("#enroll-hint").render())
         await pilot.click("#ok")
         await pilot.pause()
         assert "Eva Holt" in [row[0] for row in table_rows(app, "#roster-table")]
@@ -501,6 +501,18 @@ async def test_a_wrong_pin_keeps_the_dialog_with_the_reason_and_the_fields(stati
         await pilot.press(*"246813", "enter")
         await pilot.pause()
         assert station.active.name == "Physics" and station.active.late_after_minutes == 5
+
+
+async def test_a_refusal_that_is_not_about_the_pin_keeps_it(station):
+    with_pin(station)
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("s", *"Physics", "tab", *"inf", "tab", "tab", *"246813", "enter")
+        await until(pilot, lambda: "late after" in str(app.screen.query_one("#dialog-error").render()))
+        assert app.screen.query_one("#pin").value == "246813" and station.active is None
+        app.screen.query_one("#late").value = "5"
+        await pilot.press("enter")  # corrected, sent again without typing the PIN anew
+        await until(pilot, lambda: station.active is not None)
 
 
 @pytest.mark.slow

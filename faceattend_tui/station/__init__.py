@@ -44,6 +44,7 @@ from faceattend_tui.station.updates import (
     EnrollTarget,
     LiveChanged,
     LiveState,
+    PinRefused,
     Problem,
     RosterChanged,
     Sighting,
@@ -58,6 +59,6 @@ __all__ = [
     "Person", "PersonStatus", "Report", "RosterRow", "Session", "Slot", "Summary", "check_text", "describe_details",
     "make_private_dir", "parse_clock", "parse_weekday", "printable",
     "Station", "door_outcome", "shared_log", "STATION_LOG", "STATION_ACTOR", "internal_error", "StationError",
-    "DatabaseUnreachable", "LiveState", "CheckinShown", "Sighting", "UnknownFaces", "CaptureDone",
+    "PinRefused", "DatabaseUnreachable", "LiveState", "CheckinShown", "Sighting", "UnknownFaces", "CaptureDone",
     "LiveChanged", "RosterChanged", "Problem", "Update", "EnrollTarget",
 ]

@@ -38,6 +38,7 @@ from faceattend_tui.station.updates import (
     STATION_ACTOR,
     STATION_LOG,
     DatabaseUnreachable,
+    PinRefused,
     StationError,
     log_to,
 )
@@ -234,7 +235,7 @@ class Lifecycle(StationState):
         try:
             return authorize(self._store(), action, given, self.user)
         except PinError as exc:
-            raise StationError(str(exc)) from None
+            raise PinRefused(str(exc)) from None
         except StoreError as exc:
             raise StationError(f"cannot check the PIN: {exc}") from None
 

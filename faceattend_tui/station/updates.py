@@ -66,6 +66,10 @@ class StationError(FaceattendError):
     """Something the user asked for that cannot be done, with a message to show."""
 
 
+class PinRefused(StationError):
+    """A staff name or PIN that was not taken (wrong, missing, locked, or a role that may not)."""
+
+
 class DatabaseUnreachable(StationError):
     """The shared database could not be reached while opening; trying again later may work."""
 

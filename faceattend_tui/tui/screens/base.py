@@ -29,7 +29,7 @@ from textual.widget import Widget
 from textual.widgets import Button, DataTable, Input, Select, Static
 
 from faceattend_tui.errors import FaceattendError
-from faceattend_tui.station import Credentials, StationError, internal_error
+from faceattend_tui.station import Credentials, PinRefused, StationError, internal_error
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -146,9 +146,9 @@ class Dialog(ModalScreen[Any], Generic[RequestT]):
     class Answered(Message):
         """The station call finished: `refusal` is None when it succeeded."""
 
-        def __init__(self, result: object, refusal: str | None) -> None:
+        def __init__(self, result: object, refusal: str | None, about_pin: bool = False) -> None:
             super().__init__()
-            self.result, self.refusal = result, refusal
+            self.result, self.refusal, self.about_pin = result, refusal, about_pin
 
     def __init__(self, access: Access | None = None, submit: Submit[RequestT] | None = None) -> None:
         super().__init__()
@@ -245,7 +245,7 @@ class Dialog(ModalScreen[Any], Generic[RequestT]):
         try:
             answer = Dialog.Answered(submit(request), None)
         except StationError as exc:
-            answer = Dialog.Answered(None, str(exc))
+            answer = Dialog.Answered(None, str(exc), isinstance(exc, PinRefused))
         except Exception as exc:  # noqa: BLE001 - a callback that failed unguarded: said, the dialog stays
             answer = Dialog.Answered(None, f"internal error: {exc}")
         self.post_message(answer)
@@ -267,13 +267,14 @@ class Dialog(ModalScreen[Any], Generic[RequestT]):
         if message.refusal is None:
             self.dismiss(message.result)
         else:
-            self.refused(message.refusal)
+            self.refused(message.refusal, message.about_pin)
 
-    def refused(self, text: str) -> None:
-        """The station said no: its reason in the dialog, the PIN cleared for another try, the rest kept."""
+    def refused(self, text: str, about_pin: bool = True) -> None:
+        """The station said no: its reason in the dialog, everything kept, but the PIN when it was the
+        reason (cleared for another try)."""
         self.error(text)
         pin = self.query_one(Pin)
-        if pin.display:
+        if pin.display and about_pin:
             pin.value = ""
             pin.focus()
 

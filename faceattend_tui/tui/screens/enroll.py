@@ -127,10 +127,12 @@ class EnrollScreen(Dialog[EnrollRequest]):
         self.query_one("#ok", Button).disabled = not self.samples
         if self.samples:
             self.query_one("#thumb", Static).update(halfblock(self.samples[0].photo_jpeg, width=12))
-        hint = result.message or f"{len(self.samples)} samples; press Save to enroll {self.target().name}"
+        hint = Text(result.message or f"{len(self.samples)} samples; press Save to enroll {self.target().name}")
         if result.match and result.match.name not in (self.target().name, self.target().person_id):
-            self.error(f"warning: this face already looks like {result.match.name} ({result.match.similarity:.2f})")
-        self.query_one("#enroll-hint", Static).update(Text(hint))
+            # on the hint line: a refusal (a PIN to give) written on the error line leaves it in sight
+            hint = Text.assemble((f"warning: this face already looks like {result.match.name} "
+                                  f"({result.match.similarity:.2f})", "bold yellow"), "\n", hint)
+        self.query_one("#enroll-hint", Static).update(hint)
 
     @on(Button.Pressed, "#ok")
     def action_save(self) -> None:

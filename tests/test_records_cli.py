@@ -312,6 +312,11 @@ def test_roster_photos_stay_in_the_rosters_folder_unless_another_is_allowed(tmp_
     assert main(["people", "import", str(roster), "--data", str(data)]) == 2
     err = capsys.readouterr().err
     assert err.count("outside the roster's folder") == 3 and "line 5: photo 'gone.jpg' cannot be read" in err
+    (rosters / "notes.jpg").write_text("not a photo")
+    write_csv(roster, ["id,name,groups,photo", "S4,Dee,3A,gone.jpg", "S5,Eve,3A,notes.jpg"])
+    assert main(["people", "import", str(roster), "--data", str(data)]) == 2
+    err = capsys.readouterr().err  # both photos named in one round, not one per run
+    assert "line 2: photo 'gone.jpg' cannot be read" in err and "line 3: photo 'notes.jpg' cannot be read" in err
     write_csv(roster, ["id,name,groups,photo", "S1,Yao Ming,3A,../elsewhere/yao.jpg"])
     assert main(["people", "import", str(roster), "--photos-from", str(elsewhere), "--data", str(data),
                  "--device", "cpu"]) == 0

@@ -14,7 +14,7 @@ import csv
 import dataclasses
 import io
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -68,12 +68,15 @@ class ImportPlan:
         return not (self.added or self.changed or self.claimed or self.photos or self.returning or self.leaving)
 
 
-def read_roster(path: Path, photos_from: tuple[Path, ...] = ()) -> list[RosterLine]:
+def read_roster(path: Path, photos_from: tuple[Path, ...] = (),
+                photo_problem: Callable[[Path], str] | None = None) -> list[RosterLine]:
     """The rows of a roster CSV (UTF-8, with or without a byte-order mark, or UTF-16 with one; cells
-    separated by commas, semicolons or tabs, whichever the header uses); raises RosterError.
+    separated by commas, semicolons or tabs, whichever the header uses); raises RosterError naming
+    every problem at once.
 
     Lines are the file's own line numbers: a record with a quoted line break is named by its first.
-    Photos must lie in the CSV's folder (or below it), or in one of `photos_from`.
+    Photos must lie in the CSV's folder (or below it), or in one of `photos_from`; `photo_problem`
+    says what is wrong with one that is there ("" when nothing is).
     """
     try:
         text = spreadsheet_text(path.read_bytes())
@@ -96,6 +99,9 @@ def read_roster(path: Path, photos_from: tuple[Path, ...] = ()) -> list[RosterLi
         except ValueError as exc:
             problems.append(f"line {number}: {exc}")
             continue
+        problem = photo_problem(line.photo) if photo_problem and line.photo else ""
+        if problem:
+            problems.append(f"line {number}: {problem}")
         if line.id in seen:
             problems.append(f"line {number}: id {line.id!r} is also on line {seen[line.id]}")
             continue

@@ -8,7 +8,7 @@ under `database_image/` and extracted, so they are recognised.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,7 +17,6 @@ from faceattend_tui.attendance import (
     Attendance,
     ImportPlan,
     Person,
-    RosterError,
     apply_import,
     plan_import,
     read_roster,
@@ -35,7 +34,6 @@ from faceattend_tui.vision.imageio import ImageError, is_image_name, read_bytes,
 from faceattend_tui.vision.imagesize import image_suffix
 
 if TYPE_CHECKING:
-    from faceattend_tui.attendance.roster import RosterLine
     from faceattend_tui.vision.pipeline import FaceEngine
 
 
@@ -86,25 +84,19 @@ def _difference(before: Person, after: Person) -> str:
     return ", ".join(parts) or "folder"
 
 
-def check_photos(path: Path, lines: Iterable[RosterLine]) -> None:
-    """Every photo named in the roster must be a readable image; raises RosterError naming the lines."""
-    problems = []
-    for line in lines:
-        if line.photo is None:
-            continue
-        try:
-            read_image(line.photo)
-        except ImageError:
-            problems.append(f"line {line.line}: photo {line.photo.name!r} cannot be read as an image")
-    if problems:
-        raise RosterError(path, problems)
+def unreadable_photo(photo: Path) -> str:
+    """Why a roster photo cannot be read as an image; "" when it can."""
+    try:
+        read_image(photo)
+    except ImageError:
+        return f"photo {photo.name!r} cannot be read as an image"
+    return ""
 
 
 def plan_roster(attendance: Attendance, path: Path, *, reactivate: bool = False, sync: bool = False,
                 photos_from: tuple[Path, ...] = ()) -> ImportPlan:
     """Check a roster CSV and its photos and say what importing it would change; raises RosterError."""
-    lines = read_roster(path, photos_from)
-    check_photos(path, lines)
+    lines = read_roster(path, photos_from, unreadable_photo)
     return plan_import(attendance, lines, reactivate=reactivate, sync=sync)
 
 

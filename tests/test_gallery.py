@@ -389,3 +389,17 @@ def test_a_manifest_without_a_recogniser_is_written_back_as_it_was(tmp_path):
     assert manifest.recognizer is None and not manifest.made_by(RecognizerId("w600k_mbf", REC_SHA, DIM))
     save_manifest(tmp_path, manifest)
     assert json.loads((tmp_path / MANIFEST).read_text(encoding="utf-8"))["recognizer"] == {}
+
+
+def test_removing_a_persons_photos_leaves_a_name_that_only_begins_like_theirs(tmp_path):
+    from faceattend_tui.gallery.enroll import remove_photos
+
+    images = tmp_path / "database_image"
+    (images / "J.R. Smith").mkdir(parents=True)
+    (images / "J.R. Smith" / "a.jpg").write_bytes(b"jr")
+    for name in ("J.jpg", "J.png", "Ann.Marie Lee.jpg", "J.R.jpg"):
+        (images / name).write_bytes(b"x")
+    (images / "J").mkdir()
+    assert remove_photos(images, "J")
+    assert sorted(p.name for p in images.iterdir()) == ["Ann.Marie Lee.jpg", "J.R. Smith", "J.R.jpg"]
+    assert (images / "J.R. Smith" / "a.jpg").is_file()

@@ -92,9 +92,11 @@ def _remove_person(settings: Settings, name: str) -> bool:
 
 
 def remove_photos(images_dir: Path, name: str) -> bool:
-    """A person's photos: database_image/<name>/ and database_image/<name>.*; returns whether any were there."""
+    """A person's photos: database_image/<name>/ and database_image/<name>.<ext> (not "<name>.R. Smith.jpg",
+    someone else's); returns whether any were there."""
     found = False
-    for photo in [*images_dir.glob(f"{glob_escape(name)}.*"), images_dir / name]:
+    singles = [p for p in images_dir.glob(f"{glob_escape(name)}.*") if p.stem == name] if images_dir.is_dir() else []
+    for photo in [*singles, images_dir / name]:
         if photo.is_dir():
             shutil.rmtree(photo)
             found = True

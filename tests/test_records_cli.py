@@ -112,6 +112,18 @@ def test_a_photo_folder_named_in_decomposed_accents_is_claimed_by_the_roster_nam
         assert [(p.id, p.folder) for p in att.people()] == [("S3", folder)]  # one person, with her photos
 
 
+def test_photo_folders_dropped_in_after_the_roster_become_its_peoples(tmp_path):
+    with open_store(tmp_path / "data") as store:
+        att = Attendance(store)
+        for person_id, name in (("S1042", "Ann Lee"), ("S1043", "Paul Martin"), ("S1", "Bo Li"), ("S2", "Bo Li")):
+            att.add_person(name, person_id=person_id, groups=["3A"])
+        folders = {"ann lee": 1, "S1043": 2, unicodedata.normalize("NFD", "Bo Li"): 1}  # name, id, ambiguous
+        result = att.sync_people(folders)
+        assert {(p.id, p.folder, p.images) for p in result.attached} == {("S1042", "ann lee", 1), ("S1043", "S1043", 2)}
+        assert [p.name for p in result.added] == [unicodedata.normalize("NFD", "Bo Li")]  # two Bo Li: not guessed
+        assert att.by_folder("ann lee").groups == ("3A",) and len(att.people()) == 5
+
+
 def test_people_list_edit_and_remove(tmp_path, capsys):
     data = tmp_path / "data"
     with open_store(data) as store:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import socket
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -98,10 +99,11 @@ class SyncResult:
     joined: list[Person]  # joined the running session
     missing: list[Person] = field(default_factory=list)  # active, with templates on record, none found
     counted: bool = False  # someone's number of templates changed
+    attached: list[Person] = field(default_factory=list)  # on the roster without photos: a folder became theirs
 
     @property
     def changed(self) -> bool:
-        return bool(self.added or self.joined or self.counted)
+        return bool(self.added or self.joined or self.counted or self.attached)
 
 
 def resolve(checkin: Checkin | None, mark: Mark | None) -> str:
@@ -238,16 +240,22 @@ class Attendance:
     def sync_people(self, enrolled: dict[str, int], *, user: str | None = None) -> SyncResult:
         """Register template folders nobody owns (folder -> sample count) and record the counts.
 
-        A folder nobody owns becomes a new person named after it. Nobody leaves or comes back here:
+        A folder nobody owns becomes the photos of the one active person without photos whose id or name
+        it bears (a roster imported first, photos dropped in after), else a new person named after it.
+        Nobody leaves or comes back here:
         templates that went missing (a folder deleted by hand, a lost manifest, an extraction cut
         short) are reported as `missing`, and a left person's folder restored by hand changes nothing.
         People leave or return only by someone's action: a removal, a restore, an import with --sync.
         """
         now = self.store.now()
-        added, counted = [], []
+        added, counted, attached = [], [], []
         for folder, count in enrolled.items():
             person = self.by_folder(folder)
-            if person is None:
+            waiting = self._waiting_for(folder) if person is None else None
+            if waiting is not None:
+                person = _replace(waiting, folder=folder, images=count)
+                attached.append(person)
+            elif person is None:
                 person = Person(self._new_id(), folder, now, folder=folder, images=count)
                 added.append(person)
             elif person.active and person.images != count:
@@ -257,10 +265,17 @@ class Attendance:
                 continue
             self._remember(person)
         missing = [p for p in self._people.values() if p.active and p.folder and p.images and p.folder not in enrolled]
-        changed = added + counted
-        joined = self.save_people(changed, "people.sync", user=user, details={"added": [p.id for p in added][:50]}) \
-            if changed else []
-        return SyncResult(added, joined, missing, bool(counted))
+        changed = added + counted + attached
+        details = {"added": [p.id for p in added][:50], "attached": [p.id for p in attached][:50]}
+        joined = self.save_people(changed, "people.sync", user=user, details=details) if changed else []
+        return SyncResult(added, joined, missing, bool(counted), attached)
+
+    def _waiting_for(self, folder: str) -> Person | None:
+        """The active person without photos a new folder is named for: by id, else the only one by name."""
+        waiting = [p for p in self._people.values() if p.active and not p.folder]
+        by_id = [p for p in waiting if p.id == folder]
+        by_name = [p for p in waiting if _same_name(p.name, folder)]
+        return by_id[0] if by_id else by_name[0] if len(by_name) == 1 else None
 
     def restore_person(self, person_id: str, *, user: str | None = None) -> tuple[Person, list[Person]]:
         """Bring back someone who left (their records never went). Returns (person, joined the running session)."""
@@ -518,6 +533,11 @@ class Attendance:
 
     def _user(self, user: str | None) -> str | None:
         return user or self.user
+
+
+def _same_name(a: str, b: str) -> bool:
+    """Names that read the same (accents composed or apart, any case)."""
+    return unicodedata.normalize("NFC", a).casefold() == unicodedata.normalize("NFC", b).casefold()
 
 
 def _replace(person: Person, **changes: Any) -> Person:

@@ -463,6 +463,8 @@ def registering(settings: Settings) -> Iterator[Callable[[], None]]:
 
     def register() -> None:
         result = attendance.sync_people(enrolled_counts(settings.tensors_dir))
+        for person in result.attached:
+            say(f"photos of {person.id} {person.name} (on the roster without photos): database_image/{person.folder}")
         for person in result.added:
             say(f"on the roster now: {person.id} {person.name}")
 

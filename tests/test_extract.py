@@ -635,3 +635,19 @@ def test_large_photos_are_loaded_and_searched_within_a_memory_bound(engine, tmp_
     report = Extractor(engine, images, tmp_path / "database_tensor").run()
     assert report.extracted == 12
     assert len(held) >= 3 and max(held) <= 8, held  # a chunk of 4 or so and as many ahead, not all 12
+
+
+def test_what_extraction_leaves_out_is_named(engine, tmp_path, face):
+    images = tmp_path / "database_image"
+    write(images / "ann.jpg", face("ann"))
+    write(images / "eve" / "2023" / "e.jpg", face("eve"))  # one level too deep
+    (images / "Bob.heic").write_bytes(b"\x00\x00\x00\x18ftypheic")
+    (images / "Fay.jpg").symlink_to(tmp_path / "gone.jpg")
+    (images / "README.txt").write_text("photos of the class")
+    (images / ".DS_Store").write_bytes(b"\x00")
+    report = Extractor(engine, images, tmp_path / "database_tensor").run()
+    assert report.extracted == 1
+    skipped = "\n".join(report.skipped)
+    assert "Bob.heic: a photo format extraction does not read" in skipped and "Fay.jpg: a link to nothing" in skipped
+    assert "eve/2023: a folder inside a person's folder is not read" in skipped and len(report.skipped) == 3
+    assert [n for n in report.notes if "README.txt" in n] and not [n for n in report.notes if "DS_Store" in n]

@@ -34,7 +34,14 @@ from faceattend_tui.gallery.templates import (
     write_atomic,
 )
 from faceattend_tui.vision.identity import RecognizerId
-from faceattend_tui.vision.imageio import DECODE_PIXELS, ImageError, decode_image, is_image_name, read_bytes
+from faceattend_tui.vision.imageio import (
+    DECODE_PIXELS,
+    IMAGE_SUFFIXES,
+    ImageError,
+    decode_image,
+    is_image_name,
+    read_bytes,
+)
 from faceattend_tui.vision.pipeline import FaceEngine, FaceSearch, largest
 from faceattend_tui.vision.scrfd import Prepared
 
@@ -44,6 +51,8 @@ CHUNK_BYTES = 256 << 20  # ...or fewer, when their decoded pictures would take m
 AHEAD_BYTES = 256 << 20  # decoded photos waiting their turn, at most (a 12-MP photo is 36 MB)
 LOADERS = min(8, os.cpu_count() or 2)  # threads reading and decoding photos
 WRITERS = 4  # threads writing template files
+CLUTTER = {"thumbs.db", "desktop.ini"}  # what file browsers leave in folders: never mentioned
+PHOTO_LIKE = {".gif", ".heic", ".heif", ".avif", ".jfif", ".jpe", ".jxl", ".dng", ".cr2", ".nef", ".arw", ".raw"}
 
 Row = tuple[str, np.ndarray, dict[str, Any]]  # a photo's sha256, its template row and its sample record
 
@@ -75,30 +84,59 @@ class Photo:
         return sum(a.nbytes for a in (self.image, self.first.blob if self.first else None) if a is not None)
 
 
-def scan_people(images_dir: Path, unreadable: list[str] | None = None) -> dict[str, list[Path]]:
+def scan_people(images_dir: Path, unreadable: list[str] | None = None,
+                notes: list[str] | None = None) -> dict[str, list[Path]]:
     """Person name -> their photo files, sorted, from both layouts; a folder that cannot be listed keeps
-    its person with no photos, and "folder: why" goes to `unreadable`."""
+    its person with no photos, and "folder: why" goes to `unreadable`, as do photos in a format not
+    read, links to nothing and folders inside a person's folder; other files left alone are `notes`."""
     people: dict[str, list[Path]] = {}
     if not images_dir.is_dir():
         return people
     for entry in sorted(images_dir.iterdir()):
         if entry.is_dir() and not entry.name.startswith("."):
-            files = _photos_in(entry, unreadable)
+            files = _photos_in(entry, unreadable, notes)
             if files != []:  # None: unreadable, its person stays with the templates made before
                 people.setdefault(entry.name, []).extend(files or [])
         elif entry.is_file() and is_image_name(entry):
             people.setdefault(entry.stem, []).append(entry)
+        else:
+            _say_left_out(entry, unreadable, notes)
     return people
 
 
-def _photos_in(folder: Path, unreadable: list[str] | None) -> list[Path] | None:
+def _photos_in(folder: Path, unreadable: list[str] | None, notes: list[str] | None) -> list[Path] | None:
     """A person's photos, sorted; None when the folder cannot be listed (said in `unreadable`)."""
     try:
-        return [p for p in sorted(folder.iterdir()) if p.is_file() and is_image_name(p)]
+        entries = sorted(folder.iterdir())
     except OSError as exc:
         if unreadable is not None:
             unreadable.append(f"{folder}: cannot read the folder ({exc.strerror or exc}); its photos were left out")
         return None
+    photos = []
+    for entry in entries:
+        if entry.is_file() and is_image_name(entry):
+            photos.append(entry)
+        else:
+            _say_left_out(entry, unreadable, notes)
+    return photos
+
+
+def _say_left_out(entry: Path, unreadable: list[str] | None, notes: list[str] | None) -> None:
+    """Why an entry of database_image/ is not read: a photo's problem, or a note for any other file."""
+    if entry.name.startswith(".") or entry.name.lower() in CLUTTER:
+        return
+    readable = ", ".join(sorted(IMAGE_SUFFIXES))
+    if entry.is_symlink() and not entry.exists():
+        found, text = unreadable, f"{entry}: a link to nothing"
+    elif entry.is_dir():
+        found, text = unreadable, f"{entry}: a folder inside a person's folder is not read; put its photos in " \
+                                  f"{entry.parent.name}/ itself"
+    elif entry.suffix.lower() in PHOTO_LIKE:
+        found, text = unreadable, f"{entry}: a photo format extraction does not read (it reads {readable})"
+    else:
+        found, text = notes, f"{entry}: not a photo, left alone"
+    if found is not None:
+        found.append(text)
 
 
 def load_photo(photo: Photo, engine: FaceEngine | None = None) -> Photo:
@@ -131,7 +169,7 @@ class Extractor:
             return self._run(force)
 
     def _run(self, force: bool) -> Report:
-        people = scan_people(self.images_dir, self.report.skipped)
+        people = scan_people(self.images_dir, self.report.skipped, self.report.notes)
         for name in [n for n in people if not safe_name(n)]:
             self.report.skipped.append(f"{self.images_dir / name}: a name with a path separator or a control "
                                        "character cannot be a person's folder; rename it")

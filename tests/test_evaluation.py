@@ -191,11 +191,13 @@ def test_eval_lfw_text_report_and_missing_images(tiny_lfw, tmp_path, capfd):
     (root / "images" / "Player_Two" / "Player_Two_0001.jpg").unlink()
     grey = np.full((250, 250, 3), 128, np.uint8)
     cv2.imwrite(str(root / "images" / "Gdp_Person" / "Gdp_Person_0001.jpg"), grey)
-    code, out, _ = run_eval(root, root / "pairs.txt", capfd)
-    assert code == 0
+    code, out, err = run_eval(root, root / "pairs.txt", capfd)
+    assert code == 1  # measured, but not on every pair: as for extract, the exit code says so
     assert "pairs 4, images 5, no face found in 1, unreadable 1" in out
     assert "no face: Gdp_Person/Gdp_Person_0001" in out
-    assert "fold accuracy" in out
+    assert "fold accuracy" in out and "unreadable: " in err and "Player_Two_0001.jpg" in err
+    code, out, err = run_eval(root, root / "pairs.txt", capfd, "--images", str(root))  # one folder too high
+    assert code == 2 and out == "" and "no image of the pairs could be read" in err
 
 
 def test_eval_lfw_with_a_bad_pairs_file_is_one_error_line(tiny_lfw, tmp_path, capfd):

@@ -573,11 +573,20 @@ def cmd_eval_lfw(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     engine = make_engine(settings)
     result = evaluate(engine, args.pairs, args.images, settings.threshold, progress=Progress("embedding"))
+    unreadable = result["unreadable"]
+    if unreadable and len(unreadable) >= result["images"]:
+        say(f"error: no image of the pairs could be read under {args.images} (the folder that holds one folder "
+            f"per person?), e.g. {unreadable[0]}")
+        return EXIT_USAGE
     if args.json:
         print(json.dumps(result))
     else:
         print_eval(result)
-    return EXIT_OK
+    for error in unreadable[:20]:
+        say(f"unreadable: {error}")
+    if len(unreadable) > 20:
+        say(f"unreadable: {len(unreadable) - 20} more")
+    return EXIT_SKIPPED if unreadable or result["no_face"] else EXIT_OK
 
 
 def print_eval(r: dict[str, Any]) -> None:

@@ -468,6 +468,15 @@ def test_cli_exit_code_is_zero_when_everything_is_extracted(root, capsys):
     assert "skipped:" not in capsys.readouterr().err
 
 
+def test_a_renamed_photo_folder_is_said_with_who_lost_their_templates(root, capsys):
+    assert cli.main(["extract", "--data", str(root), "--device", "cpu"]) == 0
+    (root / "database_image" / "cat").rename(root / "database_image" / "Cat Smith")
+    assert cli.main(["extract", "--data", str(root), "--device", "cpu"]) == 0
+    err = capsys.readouterr().err
+    assert "removed: the templates of cat (their photos are gone" in err
+    assert "on the roster now: " in err and " cat has no templates now (database_image/cat renamed or removed?)" in err
+
+
 @pytest.mark.parametrize("damage", ["truncated", "noface", "empty"])
 def test_a_failing_run_loses_nothing(engine, root, damage):
     extract(engine, root)

@@ -444,6 +444,8 @@ def extract_into(settings: Settings, images: Path, out: Path, force: bool,
             say(f"note: {line}")
         for line in report.skipped:
             say(f"skipped: {line}")
+        for name in report.removed:
+            say(f"removed: the templates of {name} (their photos are gone from {images})")
         say(f"{plural(report.people, 'person', 'people')}, {plural(report.images, 'photo')}: "
             f"{report.extracted} extracted, "
             f"{report.reused} unchanged, {len(report.skipped)} skipped, {len(report.removed)} removed -> {out}")
@@ -467,6 +469,9 @@ def registering(settings: Settings) -> Iterator[Callable[[], None]]:
             say(f"photos of {person.id} {person.name} (on the roster without photos): database_image/{person.folder}")
         for person in result.added:
             say(f"on the roster now: {person.id} {person.name}")
+        for person in result.missing:
+            say(f"note: {person.id} {person.name} has no templates now (database_image/{person.folder} renamed or "
+                "removed?): put the photos back, `people edit` or `people remove` them")
 
     with writable(settings, "extract") as attendance:
         yield register

@@ -10,6 +10,7 @@ import hashlib
 import json
 import shutil
 import struct
+import unicodedata
 from pathlib import Path
 
 import cv2
@@ -660,3 +661,12 @@ def test_what_extraction_leaves_out_is_named(engine, tmp_path, face):
     assert "Bob.heic: a photo format extraction does not read" in skipped and "Fay.jpg: a link to nothing" in skipped
     assert "eve/2023: a folder inside a person's folder is not read" in skipped and len(report.skipped) == 3
     assert [n for n in report.notes if "README.txt" in n] and not [n for n in report.notes if "DS_Store" in n]
+
+
+def test_two_photo_folders_of_one_name_written_differently_are_pointed_out(root, face, capsys):
+    decomposed = unicodedata.normalize("NFD", "Céline Gérard")
+    write(root / "database_image" / "Céline Gérard" / "a.jpg", face("eve"))
+    write(root / "database_image" / decomposed / "b.jpg", face("eve", flip=True))
+    assert cli.main(["extract", "--data", str(root), "--device", "cpu"]) == 0
+    notes = [line for line in capsys.readouterr().err.splitlines() if "are both called" in line]
+    assert len(notes) == 1 and "'Ce\\u0301line Ge\\u0301rard'" in notes[0]

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from faceattend_tui.errors import InputError, RecordsError
-from faceattend_tui.text import collation
+from faceattend_tui.text import collation, same
 
 from .common import aware, checked_late_after
 from .models import (
@@ -175,6 +175,10 @@ class Attendance:
 
     def person(self, person_id: str) -> Person | None:
         return self._people.get(person_id)
+
+    def namesakes(self, person: Person) -> list[Person]:
+        """Other active people whose name reads the same, case and accents aside."""
+        return [p for p in self.people() if p.id != person.id and same(p.name, person.name)]
 
     def by_folder(self, folder: str) -> Person | None:
         """The person whose photos and templates are under this folder (what recognition reports)."""

@@ -467,8 +467,15 @@ def registering(settings: Settings) -> Iterator[Callable[[], None]]:
         result = attendance.sync_people(enrolled_counts(settings.tensors_dir))
         for person in result.attached:
             say(f"photos of {person.id} {person.name} (on the roster without photos): database_image/{person.folder}")
+        said: set[str] = set()
         for person in result.added:
             say(f"on the roster now: {person.id} {person.name}")
+            for other in attendance.namesakes(person):
+                if other.id not in said:  # a pair once; the folders as written, accents apart shown apart
+                    say(f"note: {person.id} and {other.id} are both called {person.name!r} (photo folders "
+                        f"{person.folder!a} and {other.folder!a}); if they are one person, put the photos in one "
+                        "folder")
+            said.add(person.id)
         for person in result.missing:
             say(f"note: {person.id} {person.name} has no templates now (database_image/{person.folder} renamed or "
                 "removed?): put the photos back, `people edit` or `people remove` them")

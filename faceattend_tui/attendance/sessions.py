@@ -255,7 +255,7 @@ class Attendance:
         added, counted, attached = [], [], []
         for folder, count in enrolled.items():
             person = self.by_folder(folder)
-            waiting = self._waiting_for(folder) if person is None else None
+            waiting = _waiting_for(self._people.values(), folder) if person is None else None
             if waiting is not None:
                 person = _replace(waiting, folder=folder, images=count)
                 attached.append(person)
@@ -274,12 +274,6 @@ class Attendance:
         joined = self.save_people(changed, "people.sync", user=user, details=details) if changed else []
         return SyncResult(added, joined, missing, bool(counted), attached)
 
-    def _waiting_for(self, folder: str) -> Person | None:
-        """The active person without photos a new folder is named for: by id, else the only one by name."""
-        waiting = [p for p in self._people.values() if p.active and not p.folder]
-        by_id = [p for p in waiting if p.id == folder]
-        by_name = [p for p in waiting if _same_name(p.name, folder)]
-        return by_id[0] if by_id else by_name[0] if len(by_name) == 1 else None
 
     def restore_person(self, person_id: str, *, user: str | None = None) -> tuple[Person, list[Person]]:
         """Bring back someone who left (their records never went). Returns (person, joined the running session)."""
@@ -537,6 +531,14 @@ class Attendance:
 
     def _user(self, user: str | None) -> str | None:
         return user or self.user
+
+
+def _waiting_for(people: Iterable[Person], folder: str) -> Person | None:
+    """The active person without photos a new folder is named for: by id, else the only one by name."""
+    waiting = [p for p in people if p.active and not p.folder]
+    by_id = [p for p in waiting if p.id == folder]
+    by_name = [p for p in waiting if _same_name(p.name, folder)]
+    return by_id[0] if by_id else by_name[0] if len(by_name) == 1 else None
 
 
 def _same_name(a: str, b: str) -> bool:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from both_logs import BACKENDS, data_root, open_store
-from fakes import FakeClock
+from fakes import FakeClock, FakeWorker
 
 from faceattend_tui.attendance import Attendance, PinError, hash_pin, open_snapshot
 from faceattend_tui.attendance.security import FREE_TRIES, PIN_SETTING, Credentials, pin_wait
@@ -193,6 +193,19 @@ def test_commands_that_change_or_export_records_refuse_without_a_pin(staffed, mo
     with open_snapshot(staffed) as store:
         edit = next(e for e in store.audit_log() if e.action == "person.update")
     assert edit.user == "Ada"
+
+
+def test_a_headless_station_refused_its_session_exits_4_as_documented(staffed, monkeypatch, capsys):
+    import faceattend_tui.station.core
+
+    monkeypatch.setattr(faceattend_tui.station.core, "WorkerHandle", FakeWorker)
+    headless = ["station", "--headless", "--session", "Maths", "--source", "0", "--max-seconds", "0.3",
+                "--data", str(staffed)]
+    assert main(headless) == 4
+    assert "needs your staff name and PIN" in capsys.readouterr().err
+    as_staff(monkeypatch, VIEWER)
+    assert main(headless) == 4  # a role that may not start sessions
+    assert "Vic is a viewer" in capsys.readouterr().err
 
 
 def test_a_pin_is_asked_on_a_terminal(staffed, monkeypatch, capsys):

@@ -658,9 +658,10 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
 def cmd_station(args: argparse.Namespace, app_class: type[StationApp] | None = None) -> int:
     """The station with its terminal UI, or headless; `app_class` lets a benchmark instrument the screen."""
+    from faceattend_tui.cli.staff import EXIT_REFUSED
     from faceattend_tui.cli.watch import bring_demo_cast
     from faceattend_tui.demo import DEMO_DATA
-    from faceattend_tui.station import Station, StationError
+    from faceattend_tui.station import PinRefused, Station, StationError
 
     if args.demo:
         args.source = args.source or "demo"
@@ -685,7 +686,7 @@ def cmd_station(args: argparse.Namespace, app_class: type[StationApp] | None = N
     except StationError as exc:
         said = True
         say(f"error: {exc}")
-        return EXIT_USAGE
+        return EXIT_REFUSED if isinstance(exc, PinRefused) else EXIT_USAGE
     finally:
         with contextlib.suppress(StationError) if said else contextlib.nullcontext():
             station.close()  # after an error, the same fault again at close is not said twice

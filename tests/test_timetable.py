@@ -134,6 +134,14 @@ def test_a_slot_opens_its_session_on_time_for_its_group_and_closes_it_at_its_end
     assert actors == {"timetable"}
 
 
+def test_a_slot_finds_its_group_case_aside(data):
+    clock = FakeClock(MONDAY_8.replace(minute=1))
+    attendance = school(data, clock)
+    save_slots(attendance.store, read_slots("name,group,weekday,start,end,late_after\nMaths,3a,Mon,08:00,09:00,\n"))
+    assert step(attendance, clock(), PARIS) == "the timetable opened 'Maths' (08:00-09:00)"
+    assert (attendance.active.group, attendance.active.expected) == ("3A", ["S1"])
+
+
 def test_a_slot_stopped_by_hand_stays_stopped_that_day(data):
     clock = FakeClock(MONDAY_8.replace(minute=1))
     attendance = school(data, clock)

@@ -360,8 +360,12 @@ class Attendance:
         if not name:
             raise InputError("a session needs a name")
         late_after_minutes = checked_late_after(late_after_minutes)
-        if group is not None and group not in self.groups():
-            raise InputError(f"no group {group!r}" + (f"; groups: {', '.join(self.groups())}" if self.groups() else ""))
+        if group is not None and group not in self.groups():  # "day" for "Day": as stored, case and accents aside
+            found = [g for g in self.groups() if same(g, group)]
+            if not found:
+                raise InputError(f"no group {group!r}" + (f"; groups: {', '.join(self.groups())}" if self.groups()
+                                                          else ""))
+            group = found[0]
         expected = [p.id for p in self.people(group=group)]  # the active people in the group (or everyone)
         session = Session(0, name, self.store.now(), None, late_after_minutes, self.station, group, expected)
         with self.store.batch():

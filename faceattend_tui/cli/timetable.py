@@ -23,6 +23,7 @@ from faceattend_tui.attendance.timetable import (
 from faceattend_tui.cli import EXIT_OK, say
 from faceattend_tui.cli.records import CommandError, snapshot, writable
 from faceattend_tui.config import Settings
+from faceattend_tui.text import same
 
 if TYPE_CHECKING:
     from faceattend_tui.attendance.timetable import Slot
@@ -58,8 +59,8 @@ def cmd_timetable_import(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def unknown_groups(attendance: Attendance, slots: list[Slot]) -> list[str]:
-    known = set(attendance.groups())
-    missing = sorted({s.group for s in slots if s.group and s.group not in known})
+    known = attendance.groups()
+    missing = sorted({s.group for s in slots if s.group and not any(same(s.group, g) for g in known)})
     return [f"nobody is in group {printable(g)!r} yet: its sessions cannot open until someone is" for g in missing]
 
 

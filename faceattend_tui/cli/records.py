@@ -191,8 +191,14 @@ def hours_report(args: argparse.Namespace, settings: Settings, start: date, end:
     """Work mode's report: in, out and hours per person per day, and (JSON) per person over the period."""
     from faceattend_tui.attendance.hours import hours_between, hours_csv, hours_json
 
+    if start > end:
+        raise CommandError(f"date range is reversed: {start} is after {end}")
     with snapshot(settings) as store:
         actor = acting(store, "export")
+        groups = sorted({g for p in store.people() for g in p.groups})
+        if args.group and not any(same(g, args.group) for g in groups):
+            raise CommandError(f"nothing to report: nobody is in group {args.group!r} (groups: "
+                               f"{', '.join(groups) or 'none yet'})", EXIT_NOTHING)
         lines = hours_between(store, start, end, settings.out_after, args.group, settings.locale)
         if not lines:
             raise CommandError(f"nothing to report: nobody was seen between {start} and {end} (hours come from "

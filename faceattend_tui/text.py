@@ -48,6 +48,11 @@ def matches(needle: str, haystack: str) -> bool:
     return fold(needle.strip()) in fold(haystack)
 
 
+def composed(text: str) -> str:
+    """The text with its accents composed: a name written by a Mac (accents apart) reads as typed."""
+    return unicodedata.normalize("NFC", text)
+
+
 def same(a: str, b: str) -> bool:
     """Whether two names are the same to a reader: case and accents aside ("3a" and "3A")."""
     return fold(a.strip()) == fold(b.strip())

@@ -110,6 +110,20 @@ def full_disk_on(monkeypatch, name: str, matches) -> None:
     monkeypatch.setattr(os, name, call)
 
 
+def no_room_to_rewrite_the_log(monkeypatch):
+    """os.open fails with ENOSPC for the log's temp file (the journal still has room); returns the real
+    os.open, to give the room back."""
+    real_open = os.open
+
+    def no_room(path, flags, *args, **kw):
+        if os.path.basename(os.fsdecode(path)).startswith(".attendance.json."):
+            raise fail(errno.ENOSPC, path)
+        return real_open(path, flags, *args, **kw)
+
+    monkeypatch.setattr(os, "open", no_room)
+    return real_open
+
+
 # ----- a full disk -----------------------------------------------------------------------------------
 
 
@@ -129,14 +143,7 @@ def test_a_full_disk_when_the_station_closes(data, monkeypatch, capfd):
 
     before = log_of(data)
     monkeypatch.setattr(faceattend_tui.station.core, "WorkerHandle", FakeWorker)
-    real_open = os.open
-
-    def no_room_at_close(path, flags, *args, **kw):
-        if os.path.basename(os.fsdecode(path)).startswith(".attendance.json."):
-            raise fail(errno.ENOSPC, path)
-        return real_open(path, flags, *args, **kw)
-
-    monkeypatch.setattr(os, "open", no_room_at_close)
+    real_open = no_room_to_rewrite_the_log(monkeypatch)
     assert main([*HEADLESS, "--keep-open", "--data", str(data)]) == 2  # nothing is written before the close
     err = capfd.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "No space left on device" in err[0] and str(data / "attendance.json") in err[0]
@@ -152,14 +159,7 @@ def test_a_full_disk_when_the_station_closes(data, monkeypatch, capfd):
 def test_a_full_disk_only_for_the_tidy_rewrite_says_the_change_is_kept(data, monkeypatch, capfd):
     """A command's change is in the fsynced journal; only rewriting the log at the end found the disk
     full: it is said done with a warning, not an error that a script would retry."""
-    real_open = os.open
-
-    def no_room_for_the_rewrite(path, flags, *args, **kw):
-        if os.path.basename(os.fsdecode(path)).startswith(".attendance.json."):
-            raise fail(errno.ENOSPC, path)
-        return real_open(path, flags, *args, **kw)
-
-    monkeypatch.setattr(os, "open", no_room_for_the_rewrite)
+    real_open = no_room_to_rewrite_the_log(monkeypatch)
     assert main(["people", "edit", "S1", "--name", "Ann Smith", "--data", str(data)]) == 0
     out, err = capfd.readouterr()
     assert "Ann Smith" in out and err.startswith("warning: done and kept, but ") and "No space left" in err

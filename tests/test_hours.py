@@ -84,7 +84,7 @@ def test_the_hours_report_from_the_command_line(tmp_path, capsys):
     assert main(["report", "--hours", "--from", "2020-01-02", "--to", "2020-01-01", "--data", str(data)]) == 2
     assert "reversed" in capsys.readouterr().err
     assert main(["report", "--hours", "--from", day, "--to", day, "--group", "nights", "--data", str(data)]) == 3
-    assert "nobody is in group 'nights'" in capsys.readouterr().err
+    assert "nobody in group 'nights'" in capsys.readouterr().err
 
 
 def test_a_station_in_work_mode_says_in_at_the_days_first_sighting(tmp_path):

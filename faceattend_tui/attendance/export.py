@@ -305,8 +305,8 @@ def date_span(store: Store, date_from: date | None, date_to: date | None,
     if date_from is None and date_to is None:
         return None
     if date_from is None:
-        starts = [in_zone(s.started_at, zone).date() for s in store.sessions()]
-        date_from = min([*starts, date_to]) if date_to is not None else min(starts)
+        assert date_to is not None
+        date_from = min([*(in_zone(s.started_at, zone).date() for s in store.sessions()), date_to])
     return date_from, date_to or in_zone(store.now(), zone).date()
 
 

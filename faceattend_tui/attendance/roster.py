@@ -13,14 +13,13 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
-import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from faceattend_tui.errors import InputError, RecordsError
-from faceattend_tui.text import spreadsheet_text
+from faceattend_tui.text import composed, spreadsheet_text
 
 from .models import ACTIVE, LEFT, Person, check_person_id, check_text, clean_groups, plural, printable
 from .sessions import Attendance
@@ -219,8 +218,8 @@ def plan_import(attendance: Attendance, lines: list[RosterLine], *, reactivate: 
                 continue
             plan.returning.append(current)
             current, returning = dataclasses.replace(current, state=ACTIVE, left_at=None), True
-        if current is None and len(claimable.get(_composed(line.name), [])) == 1:
-            known = claimable.pop(_composed(line.name))[0]
+        if current is None and len(claimable.get(composed(line.name), [])) == 1:
+            known = claimable.pop(composed(line.name))[0]
             plan.claimed.append((known.id, line.id))
             current, claimed = dataclasses.replace(known, id=line.id), True
         if current is None:
@@ -247,12 +246,8 @@ def _claimable_by_name(attendance: Attendance) -> dict[str, list[Person]]:
     found: dict[str, list[Person]] = {}
     for person in attendance.people():
         if person.id.startswith("p-"):
-            found.setdefault(_composed(person.name), []).append(person)
+            found.setdefault(composed(person.name), []).append(person)
     return found
-
-
-def _composed(name: str) -> str:
-    return unicodedata.normalize("NFC", name)
 
 
 def apply_import(attendance: Attendance, plan: ImportPlan, user: str | None = None) -> list[Person]:

@@ -7,12 +7,11 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from faceattend_tui.errors import InputError
-from faceattend_tui.text import same
 
 from .common import checked_late_after
 from .models import Session, check_text
 from .security import audit
-from .sessions import Attendance, summarize
+from .sessions import Attendance, stored_group, summarize
 from .store import NotFoundError
 
 
@@ -93,12 +92,7 @@ def _name(name: str) -> str:
 
 def _group(attendance: Attendance, group: str | None) -> str | None:
     """The group as stored (found case and accents aside); None or "" for everyone."""
-    if not group:
-        return None
-    found = [g for g in attendance.groups() if same(g, group)]
-    if not found:
-        raise InputError(f"no group {group!r}")
-    return group if group in found else found[0]
+    return stored_group(attendance.groups(), group) if group else None
 
 
 def _on_the_roster_then(attendance: Attendance, session: Session, group: str | None) -> list[str]:

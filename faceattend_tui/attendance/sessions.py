@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import socket
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from faceattend_tui.errors import InputError, RecordsError
-from faceattend_tui.text import collation, same
+from faceattend_tui.text import collation, composed, same
 
 from .common import aware, checked_late_after
 from .models import (
@@ -274,7 +273,6 @@ class Attendance:
         joined = self.save_people(changed, "people.sync", user=user, details=details) if changed else []
         return SyncResult(added, joined, missing, bool(counted), attached)
 
-
     def restore_person(self, person_id: str, *, user: str | None = None) -> tuple[Person, list[Person]]:
         """Bring back someone who left (their records never went). Returns (person, joined the running session)."""
         person = self._require_person(person_id)
@@ -360,12 +358,8 @@ class Attendance:
         if not name:
             raise InputError("a session needs a name")
         late_after_minutes = checked_late_after(late_after_minutes)
-        if group is not None and group not in self.groups():  # "day" for "Day": as stored, case and accents aside
-            found = [g for g in self.groups() if same(g, group)]
-            if not found:
-                raise InputError(f"no group {group!r}" + (f"; groups: {', '.join(self.groups())}" if self.groups()
-                                                          else ""))
-            group = found[0]
+        if group is not None:
+            group = stored_group(self.groups(), group)
         expected = [p.id for p in self.people(group=group)]  # the active people in the group (or everyone)
         session = Session(0, name, self.store.now(), None, late_after_minutes, self.station, group, expected)
         with self.store.batch():
@@ -537,6 +531,14 @@ class Attendance:
         return user or self.user
 
 
+def stored_group(groups: list[str], group: str) -> str:
+    """A group as stored, found case and accents aside ("day" for "Day"); InputError naming the groups."""
+    found = [g for g in groups if same(g, group)]
+    if not found:
+        raise InputError(f"no group {group!r}" + (f"; groups: {', '.join(groups)}" if groups else ""))
+    return group if group in found else found[0]
+
+
 def _waiting_for(people: Iterable[Person], folder: str) -> Person | None:
     """The active person without photos a new folder is named for: by id, else the only one by name."""
     waiting = [p for p in people if p.active and not p.folder]
@@ -547,7 +549,7 @@ def _waiting_for(people: Iterable[Person], folder: str) -> Person | None:
 
 def _same_name(a: str, b: str) -> bool:
     """Names that read the same (accents composed or apart, any case)."""
-    return unicodedata.normalize("NFC", a).casefold() == unicodedata.normalize("NFC", b).casefold()
+    return composed(a).casefold() == composed(b).casefold()
 
 
 def _replace(person: Person, **changes: Any) -> Person:

@@ -174,9 +174,7 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
             raise CommandError(f"nothing to report: no session between {start} and {end}"
                                + (f" for group {args.group!r}" if args.group else ""), EXIT_NOTHING)
         if args.group and not report.people:  # a misspelt group would write an empty report
-            groups = ", ".join(sorted({g for p in store.people() for g in p.groups})) or "none yet"
-            raise CommandError(f"nothing to report: nobody in group {args.group!r} between {start} and {end} "
-                               f"(groups: {groups})", EXIT_NOTHING)
+            raise nobody_in(store, args.group, f" between {start} and {end}")
         by: str | None = args.by or ("person" if args.format == "csv" else None)  # CSV: one kind of row; JSON: both
         text = report_csv(report, not args.no_bom, by or "person") if args.format == "csv" else \
             report_json(report, store.now(), by)
@@ -195,10 +193,8 @@ def hours_report(args: argparse.Namespace, settings: Settings, start: date, end:
         raise CommandError(f"date range is reversed: {start} is after {end}")
     with snapshot(settings) as store:
         actor = acting(store, "export")
-        groups = sorted({g for p in store.people() for g in p.groups})
-        if args.group and not any(same(g, args.group) for g in groups):
-            raise CommandError(f"nothing to report: nobody is in group {args.group!r} (groups: "
-                               f"{', '.join(groups) or 'none yet'})", EXIT_NOTHING)
+        if args.group and not any(same(g, args.group) for p in store.people() for g in p.groups):
+            raise nobody_in(store, args.group)
         lines = hours_between(store, start, end, settings.out_after, args.group, settings.locale)
         if not lines:
             raise CommandError(f"nothing to report: nobody was seen between {start} and {end} (hours come from "
@@ -209,6 +205,12 @@ def hours_report(args: argparse.Namespace, settings: Settings, start: date, end:
         path = write_report(store, target or f"hours_{start}_{end}.{args.format}", text, settings, details, actor)
     say(f"wrote {path}: {plural(len(lines), 'day')} of {plural(len({d.person.id for d in lines}), 'person', 'people')}")
     return EXIT_OK
+
+
+def nobody_in(store: Store, group: str, when: str = "") -> CommandError:
+    """A report refused for a group nobody is in (a misspelt one), naming the groups there are."""
+    groups = ", ".join(sorted({g for p in store.people() for g in p.groups})) or "none yet"
+    return CommandError(f"nothing to report: nobody in group {group!r}{when} (groups: {groups})", EXIT_NOTHING)
 
 
 def write_report(store: Store, target: Path | str, text: str, settings: Settings, details: dict, actor: str) -> Path:

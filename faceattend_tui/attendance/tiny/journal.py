@@ -34,13 +34,14 @@ FOLD_BYTES = 4 << 20  # fold the journal once it holds this much
 class Journaled:
     """Opening, writing, folding and closing the log.
 
-    Uses of the store: path, journal_path, outbox_path, read_only, now(), _closed, _batch, _seq,
+    Uses of the store: path, journal_path, outbox_path, taking_path, read_only, now(), _closed, _batch, _seq,
     _journal_fd, _journal_size, _pending_fold, and the tables' _index, _apply, _meta and _seen.
     """
 
     path: Path
     journal_path: Path
     outbox_path: Path
+    taking_path: Path
     read_only: bool
     _closed: bool
     _batch: list[Op] | None
@@ -238,7 +239,7 @@ class Journaled:
             raise StoreError(f"attendance log {self.path} is open read-only (a station holds it)")
 
     def _take_outbox(self) -> None:
-        taking = self.outbox_path.with_suffix(".outbox-taking")
+        taking = self.taking_path
         with contextlib.suppress(FileNotFoundError):
             os.replace(self.outbox_path, taking)  # readers that append now start a new file
         entries = read_lines(taking, "outbox")

@@ -139,11 +139,12 @@ class PeopleAndSessions:
 class Records:
     """Check-ins, marks, presence and audit.
 
-    Uses of the store: read_only, outbox_path, _write, _after_write, and the tables'.
+    Uses of the store: read_only, outbox_path, taking_path, _write, _after_write, and the tables'.
     """
 
     read_only: bool
     outbox_path: Path
+    taking_path: Path
     _checkins: dict[int, dict[str, str]]
     _marks: dict[int, list[str]]
     _seen: set[str]
@@ -238,7 +239,7 @@ class Records:
 
     def _outbox_waiting(self) -> list[Doc]:
         found: dict[str, Doc] = {}
-        for path in (self.outbox_path.with_suffix(".outbox-taking"), self.outbox_path):
+        for path in (self.taking_path, self.outbox_path):
             with contextlib.suppress(StoreError):  # a damaged outbox is the station's to report
                 found.update((doc["id"], doc) for doc in read_lines(path, "outbox") if isinstance(doc.get("id"), str))
         return list(found.values())

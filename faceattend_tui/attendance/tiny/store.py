@@ -46,6 +46,7 @@ class TinyStore(PeopleAndSessions, Records, Tables, Journaled, Store):
         self.path = Path(path)
         self.journal_path = self.path.with_suffix(".journal")
         self.outbox_path = self.path.with_suffix(".outbox")
+        self.taking_path = self.path.with_suffix(".outbox-taking")  # an outbox the writer is taking in
         self.tries_path = self.path.with_suffix(".tries")
         self.read_only = read_only
         self._clock = clock or local_now

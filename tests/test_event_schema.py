@@ -209,6 +209,41 @@ def test_every_headless_line_has_the_common_fields(station):
     assert datetime.fromisoformat(recorded["at"]) == datetime.fromisoformat(ann_checkin["at"])
 
 
+def test_a_session_whose_camera_never_opened_is_voided_not_left_all_absent(station):
+    station.worker.feed(ev.CameraStatus(state="error", message="no readable image in folder x", source="x"))
+    station.worker.feed(ev.SourceFinished(message="source finished: x"))
+    out = io.StringIO()
+    assert run_headless(station, HeadlessOptions("Maths", json=True, max_seconds=20), out) == 1
+    last = json_lines(out.getvalue())[-1]
+    check_schema(last)
+    assert (last["type"], last["state"], last["name"]) == ("session", "voided", "Maths")
+    (session,) = station.sessions()
+    assert session.voided and session.voided_by == "station" and "camera never opened" in session.void_reason
+
+
+def test_a_session_the_camera_failed_in_after_recording_is_kept(station):
+    station.worker.checkin("Ann", 0.71, track=1, when=time.time() + 1)
+    station.worker.feed(ev.CameraStatus(state="error", message="the camera stopped", source="0"))
+    station.worker.feed(ev.SourceFinished(message="source finished: 0"))
+    out = io.StringIO()
+    assert run_headless(station, HeadlessOptions("Maths", max_seconds=20), out) == 1
+    assert "voided" not in out.getvalue()
+    (session,) = station.sessions()
+    assert not session.voided
+
+
+def test_a_source_that_is_not_there_starts_no_session(tmp_path, capsys):
+    data = tmp_path / "data"
+    with open_store(data) as store:
+        Attendance(store).add_person("Ann Lee", person_id="S1")
+    code = main(["station", "--headless", "--session", "Maths", "--source", str(tmp_path / "clip.mp4"),
+                 "--data", str(data)])
+    assert code == 2
+    assert "source not found" in capsys.readouterr().err
+    with open_store(data) as store:
+        assert store.sessions() == []
+
+
 # ----- both commands on the real models ---------------------------------------------------------
 
 

@@ -321,6 +321,23 @@ def test_each_ended_session_drops_its_sheet_and_a_failed_one_is_kept_and_retried
         again.close()
 
 
+def test_a_session_voided_before_its_sheet_was_written_drops_no_sheet(tmp_path):
+    enroll_fake_people(tmp_path, ["Ann", "Bob"])
+    share = tmp_path / "share"
+    share.mkdir()
+    settings = load_settings(tmp_path, {"export_dir": str(share)})
+    made = Station(settings, "demo", worker_factory=FakeWorker, user="staff", name="door")
+    made.open()
+    try:
+        made.start_session("Physics")
+        session = made.stop_session()
+        assert made.void_unrecorded(session.id, "the camera never opened") is not None
+        drain(made)
+        assert list(share.iterdir()) == []  # a sheet of everyone absent would be taken for the truth
+    finally:
+        made.close()
+
+
 def test_a_programming_error_is_never_taken_for_bad_input_and_the_station_goes_on(station, tmp_path, monkeypatch):
     station.start_session("Physics")
 

@@ -52,7 +52,7 @@ def _without(done: int) -> Callable[[list[int] | None], list[int] | None]:
 
 def write_sheets(store: Store, session_id: int, folder: Path, fmt: str, zone: str, user: str) -> list[Path]:
     session = store.session(session_id)
-    if session is None:  # erased since: nothing to write
+    if session is None or session.voided:  # erased or voided since: nothing to write
         return []
     written: list[Path] = []
     for kind in formats(fmt):

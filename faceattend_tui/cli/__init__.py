@@ -661,6 +661,7 @@ def cmd_station(args: argparse.Namespace, app_class: type[StationApp] | None = N
     from faceattend_tui.cli.staff import EXIT_REFUSED
     from faceattend_tui.cli.watch import bring_demo_cast
     from faceattend_tui.demo import DEMO_DATA
+    from faceattend_tui.live.camera import SourceError, parse_source
     from faceattend_tui.station import PinRefused, Station, StationError
 
     if args.demo:
@@ -670,6 +671,11 @@ def cmd_station(args: argparse.Namespace, app_class: type[StationApp] | None = N
     settings = settings_from(args)
     source = args.source or "0"
     if source == "demo" and not demo_cast_ready(settings, bring_demo_cast):
+        return EXIT_USAGE
+    try:
+        parse_source(source)  # a typo is said before a session starts with nobody able to check in
+    except SourceError as exc:
+        say(f"error: {exc}")
         return EXIT_USAGE
     station = Station(settings, source, preview=settings.preview != "off", name=args.name, loop=source == "demo")
     try:

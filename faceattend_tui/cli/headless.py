@@ -24,6 +24,8 @@ from faceattend_tui.cli.watch import Naming, Who, ends_run, human_line, is_failu
 from faceattend_tui.live import events as ev
 from faceattend_tui.station import CheckinShown, LiveChanged, Problem, Sighting, Station, StationError, Update
 
+CAMERA_TROUBLE = ("camera-error", "camera-lost", "camera-reconnecting")
+NEVER_OPENED = "the camera never opened, so nobody could be recorded"
 STAFF_VARIABLE, PIN_VARIABLE = "FACEATTEND_STAFF", "FACEATTEND_PIN"  # who starts and stops, unattended
 
 
@@ -55,6 +57,8 @@ class Headless:
         self.station, self.options, self.out = station, options, out
         self.stop = threading.Event()
         self.failed = False
+        self.started: int | None = None  # the session this run started (not one it resumed)
+        self.camera_opened = self.camera_failed = False
         self.zone = output_zone(station.settings) if station is not None else None
         self.naming = Naming(self.who, self.zone)
 
@@ -94,17 +98,25 @@ class Headless:
                 raise
             self.start_session()
             return
+        self.started = session.id
         self.say(self.line({"type": "session", "state": "started", "id": session.id, "name": session.name,
                             "group": session.group, "expected": len(session.expected)}),
                  f"started session {session.name!r} for {session.audience} ({len(session.expected)} expected)")
 
     def on_event(self, event: ev.Event) -> None:
         self.failed |= is_failure(event)
+        self._follow_camera(event)
         if isinstance(event, ev.Stats) and not (self.options.json or self.options.stats):
             return
         self.say(self.naming.line(event), human_line(event, self.naming.name))
         if ends_run(event):
             self.stop.set()
+
+    def _follow_camera(self, event: ev.Event) -> None:
+        if isinstance(event, ev.CameraStatus) and event.state == "opened":
+            self.camera_opened = True
+        elif not self.camera_opened and (isinstance(event, ev.Error) or event.kind in CAMERA_TROUBLE):
+            self.camera_failed = True
 
     def on_update(self, update: Update) -> None:
         session = self.station.active.name if self.station.active else ""
@@ -158,6 +170,17 @@ class Headless:
                             "present": counts.present, "late": counts.late, "absent": counts.absent}),
                  f"stopped session {session.name!r}: present {counts.present}, late {counts.late}, "
                  f"absent {counts.absent}")
+        if session.id == self.started and self.camera_failed:
+            self.void_unrecorded(session.id)
+
+    def void_unrecorded(self, session_id: int) -> None:
+        """A session this run started whose camera never opened lists everyone absent: voided, unless
+        someone was recorded or marked in it another way."""
+        voided = self.station.void_unrecorded(session_id, NEVER_OPENED)
+        if voided is not None:
+            self.say(self.line({"type": "session", "state": "voided", "id": voided.id, "name": voided.name,
+                                "reason": NEVER_OPENED}),
+                     f"voided session {voided.name!r}: {NEVER_OPENED}")
 
 
 def run_headless(station: Station, options: HeadlessOptions, out: TextIO) -> int:

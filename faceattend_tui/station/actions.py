@@ -37,6 +37,7 @@ from faceattend_tui.live import events as ev
 from faceattend_tui.station.people import extract_imported, import_people, join_imported, remove_person
 from faceattend_tui.station.state import StationState
 from faceattend_tui.station.updates import (
+    STATION_ACTOR,
     EnrollTarget,
     StationError,
 )
@@ -119,6 +120,20 @@ class Actions(StationState):
                 raise StationError(str(exc)) from None
         self._session_changed()
         return session
+
+
+    def void_unrecorded(self, session_id: int, reason: str) -> Session | None:
+        """Void, as the station, a finished session in which nobody was recorded (its camera never
+        opened); None, leaving it as it is, when someone was."""
+        with self.lock:
+            attendance = self._attendance()
+            counts = attendance.summary(session_id).counts
+            if counts.attended or counts.excused_total:
+                return None
+            try:
+                return void_session(attendance, session_id, reason, user=STATION_ACTOR)
+            except FaceattendError as exc:
+                raise StationError(str(exc)) from None
 
 
     def sessions(self) -> list[Session]:

@@ -311,3 +311,18 @@ def test_the_old_name_is_never_drawn_on_the_new_face():
         assert live.overlays[0].label != "Ann"
         assert all("Ann" not in mark.text for mark in layout(FRAME, live.overlays, DoorState(), 0.0).faces)
     assert checkins == ["Ann", "Bob"] and live.overlays[0].label == "Bob"
+
+
+def test_a_face_that_stays_in_view_is_said_to_be_still_there_once_a_minute():
+    """Work mode's hours: one check-in per track, then "present" while the same person stays."""
+    gallery = Gallery.from_people({"Ann": unit(1)[None], "Bob": unit(2)[None]}, 16)
+    live = LiveRecognizer(FakeEngine(), gallery, Settings(threshold=0.4, votes_needed=3, recheck_seconds=2.0))
+    ann, bob = face_image(1), face_image(2)
+    ann[..., 2], bob[..., 2] = 200, 110
+    events = [(e.type, e.name, round(e.time)) for second in range(150)
+              for e in live.process(scene(ann), now=float(second)) if e.type in ("checkin", "present")]
+    assert [e[:2] for e in events] == [("checkin", "Ann"), ("present", "Ann"), ("present", "Ann")]
+    assert 60 <= events[1][2] - events[0][2] <= 62 and 60 <= events[2][2] - events[1][2] <= 62
+    later = [(e.type, e.name) for second in range(150, 300)
+             for e in live.process(scene(bob), now=float(second)) if e.type in ("checkin", "present")]
+    assert later[0] == ("checkin", "Bob") and ("present", "Ann") not in later  # Ann is not kept in by Bob

@@ -29,7 +29,7 @@ from faceattend_tui.station import Station
 
 ZONE = "Asia/Kolkata"  # +05:30 all year: an offset that is nobody's local time by accident
 OFFSET = timedelta(hours=5, minutes=30)
-PERSON_LINES = {"checkin", "spoof", "recorded", "not-on-list"}
+PERSON_LINES = {"checkin", "spoof", "present", "recorded", "not-on-list"}
 
 # the fields each type had before the common ones, with their JSON types: they must stay
 OLD_FIELDS = {

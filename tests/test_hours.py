@@ -13,9 +13,9 @@ from both_logs import BACKENDS, data_root, open_store
 from fakes import FakeClock, FakeWorker, enroll_fake_people
 
 from faceattend_tui.attendance import Attendance
-from faceattend_tui.attendance.hours import PresenceBook, day_hours, hours_csv, totals
+from faceattend_tui.attendance.hours import PresenceBook, day_hours, hours_between, hours_csv, totals
 from faceattend_tui.cli import main
-from faceattend_tui.config import load_settings
+from faceattend_tui.config import ConfigError, load_settings
 from faceattend_tui.live import events as ev
 from faceattend_tui.station import Station
 
@@ -102,3 +102,46 @@ def test_a_station_in_work_mode_says_in_at_the_days_first_sighting(tmp_path):
         assert len(station.store.presence(date.min, date.max)) == 1
     finally:
         station.close()
+
+
+def work_station(data, **settings) -> Station:
+    enroll_fake_people(data, ["Ann"])
+    station = Station(load_settings(data, {"mode": "work", **settings}), "demo", worker_factory=FakeWorker,
+                      name="door")
+    station.open()
+    return station
+
+
+def test_someone_who_stays_in_view_all_day_is_not_out_after_their_first_minute(tmp_path):
+    station = work_station(tmp_path)
+    came = datetime.combine(date.today(), datetime.min.time().replace(hour=8)).astimezone()
+    try:
+        station.worker.checkin("Ann", when=came.timestamp())  # one check-in per track...
+        for minutes in range(1, 8 * 60, 60):  # ...then the track says she is still there
+            station.worker.feed(ev.Present(name="Ann", track=1, time=(came + timedelta(minutes=minutes)).timestamp()))
+        station.poll(timeout=0.05)
+        (line,) = hours_between(station.store, came.date(), came.date(), 30)
+        assert line.came == came and line.hours == pytest.approx(7 + 1 / 60)
+    finally:
+        station.close()
+
+
+def test_a_night_shift_is_one_working_day_when_the_day_starts_at_noon(tmp_path):
+    station = work_station(tmp_path, day_starts="12:00")
+    came = datetime.combine(date.today(), datetime.min.time().replace(hour=22)).astimezone()
+    try:
+        station.worker.checkin("Ann", track=1, when=came.timestamp())
+        station.worker.checkin("Ann", track=2, when=(came + timedelta(hours=8)).timestamp())  # leaving at 06:00
+        station.poll(timeout=0.05)
+        shown = [c.outcome for c in station.worker.sent if isinstance(c, ev.ShowOutcome)]
+        assert shown == ["checked-in", "already-here"]  # not "checked in" again on the way out
+        (line,) = hours_between(station.store, came.date(), came.date() + timedelta(days=1), 30)
+        assert (line.day, line.hours) == (came.date(), pytest.approx(8.0))
+    finally:
+        station.close()
+
+
+def test_the_working_day_start_must_be_a_time_of_day(tmp_path):
+    (tmp_path / "faceattend.toml").write_text('day_starts = "24:30"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="day_starts.*time of day"):
+        load_settings(tmp_path)

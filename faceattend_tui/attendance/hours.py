@@ -7,7 +7,7 @@ import csv
 import io
 import json
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 
 from faceattend_tui.text import collation, same
 
@@ -20,16 +20,23 @@ DAY_COLUMNS = ("id", "name", "day", "in", "out", "hours")
 TOTAL_KEYS = ("id", "name", "days", "hours")
 
 
+def work_day(when: datetime, zone: tzinfo | None = None, starts: time = time(0)) -> date:
+    """The working day a moment belongs to: its date on the station's clock, or the day before when
+    it comes before `starts` (a night shift that began the evening before)."""
+    local = when.astimezone(zone)
+    return local.date() - timedelta(days=1) if local.time() < starts else local.date()
+
+
 class PresenceBook:
     """Writes sightings to the log, at most one a minute per person and day while they stay in view."""
 
-    def __init__(self, store: Store, station: str, zone: tzinfo | None = None):
-        self.store, self.station, self.zone = store, station, zone
+    def __init__(self, store: Store, station: str, zone: tzinfo | None = None, day_starts: time = time(0)):
+        self.store, self.station, self.zone, self.day_starts = store, station, zone, day_starts
         self._written: dict[tuple[str, date], datetime] = {}
 
     def seen(self, person_id: str, when: datetime) -> bool:
-        """Record a sighting; True when it is the person's first of the day at any door (they came in)."""
-        day = when.astimezone(self.zone).date()
+        """Record a sighting; True when it is the person's first of the working day at any door (they came in)."""
+        day = work_day(when, self.zone, self.day_starts)
         last = self._written.get((person_id, day))
         if last is not None and when - last < WRITE_EVERY:
             return False

@@ -48,6 +48,8 @@ def human_line(event: ev.Event, name: Callable[[str], str] = str) -> str:
                     f"track {event.track})")
         case ev.Unknown():
             return f"{stamp} unknown face (track {event.track})"
+        case ev.Present():
+            return f"{stamp} still here {printable(name(event.folder))} (track {event.track})"
         case ev.Spoof():
             return (f"{stamp} refused   {printable(name(event.folder))}: moved like a picture, no sign of life "
                     f"(track {event.track})")

@@ -92,6 +92,22 @@ class Spoof(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Present(Event):
+    """A face checked in earlier and still in view, said once a minute at most (work mode's hours)."""
+
+    type: ClassVar[str] = "present"
+    name: str  # the template folder, as Checkin.name
+    track: int
+    time: float
+    frame: int | None = None  # as Checkin.frame
+
+    @property
+    def folder(self) -> str:
+        """As Checkin.folder."""
+        return self.name
+
+
+@dataclass(frozen=True, kw_only=True)
 class Unknown(Event):
     """A face that stayed unmatched long enough to count as a stranger."""
 
@@ -259,7 +275,7 @@ def as_json(event: Event) -> dict:
 
 def about_folder(event: Event) -> str | None:
     """The template folder an event is about (a check-in, a refused picture); None for events about no person."""
-    return event.folder if isinstance(event, Checkin | Spoof) else None
+    return event.folder if isinstance(event, Checkin | Spoof | Present) else None
 
 
 def _plain_fields(record: DataclassInstance | type[DataclassInstance]) -> dict[str, object]:

@@ -17,12 +17,14 @@ import numpy as np
 from faceattend_tui.config import Settings
 from faceattend_tui.gallery.matcher import Gallery
 from faceattend_tui.gallery.scoring import CohortNorm
-from faceattend_tui.live.events import Busy, Checkin, Spoof, Stats, Unknown
+from faceattend_tui.live.events import Busy, Checkin, Present, Spoof, Stats, Unknown
 from faceattend_tui.live.gate import LivenessGate
 from faceattend_tui.live.liveness import RECOMMENDED
 from faceattend_tui.live.tracker import Decision, IouTracker, Track, Voter, VoteRules
 from faceattend_tui.vision.pipeline import FaceEngine
 from faceattend_tui.vision.types import Face
+
+PRESENT_EVERY = 60.0  # seconds between two "still in view" events of one track
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,7 @@ class LiveRecognizer:
         if len(self.gallery):
             self.gallery.match(self.gallery.templates[:1], self.settings.threshold, self.norm)
 
-    def process(self, frame: np.ndarray, now: float | None = None) -> list[Checkin | Unknown | Spoof]:
+    def process(self, frame: np.ndarray, now: float | None = None) -> list[Checkin | Unknown | Spoof | Present]:
         """Events produced by this frame (check-ins, unknown faces, pictures refused)."""
         now = self.clock() if now is None else now
         start = time.perf_counter()
@@ -92,13 +94,14 @@ class LiveRecognizer:
             self.gate.forget(self.tracker.changed)
         tracked = time.perf_counter()
         recognisable = [t for t in tracks if self._recognisable(t)]
-        events: list[Checkin | Unknown | Spoof] = []
+        events: list[Checkin | Unknown | Spoof | Present] = []
         events += self._recognise(frame, recognisable, now)
         embedded = time.perf_counter()
         if self.gate is not None:
             self.gate.forget(self.tracker.removed)
             self.gate.observe(frame, recognisable, now)
             events += self.gate.release(now, checkin_event)
+        self._note_shown(events, self.tracker.tracks)
         self.times.add("detect", detected - start)
         self.times.add("track", tracked - detected)
         self.times.add("embed", embedded - tracked)
@@ -108,10 +111,17 @@ class LiveRecognizer:
         self.overlays = [overlay(t, self.names, self._waiting(t)) for t in tracks]
         return events
 
+    def _note_shown(self, events: list[Checkin | Unknown | Spoof | Present], tracks: list[Track]) -> None:
+        """Tracks whose check-in went out this frame: from now on they say the person is still in view."""
+        by_id = {t.id: t for t in tracks}
+        for event in events:
+            if isinstance(event, Checkin) and (track := by_id.get(event.track)) is not None:
+                track.shown, track.present_at = event.name, event.time
+
     def _waiting(self, track: Track) -> str | None:
         return self.gate.waiting_for(track.id) if self.gate is not None else None
 
-    def _recognise(self, frame: np.ndarray, tracks: list[Track], now: float) -> list[Checkin | Unknown]:
+    def _recognise(self, frame: np.ndarray, tracks: list[Track], now: float) -> list[Checkin | Unknown | Present]:
         """Embed and vote on the recognisable `tracks` that need it."""
         due = [t for t in tracks if self.voter.needs_embedding(t, now)]
         due.sort(key=lambda t: (t.decided, t.vote_count, -t.hits))  # undecided, fewest votes first: all get turns
@@ -122,13 +132,15 @@ class LiveRecognizer:
         crops = self.engine.crops(frame, [t.face() for t in chosen])
         embeddings = self.engine.embedder.embed(crops)
         matches = self.gallery.match(embeddings, self.settings.threshold, self.norm)
-        events = []
+        events: list[Checkin | Unknown | Present] = []
         for track, match, crop, embedding in zip(chosen, matches, crops, embeddings, strict=True):
             resets = track.resets
             decision = self.voter.add_vote(track, match.name, match.similarity, now, embedding)
             if track.resets != resets and self.gate is not None:  # someone else: their own sign of life
                 self.gate.forget([track])
             if decision is None:
+                if (name := still_here(track, now)) is not None:
+                    events.append(Present(name=name, track=track.id, time=now))
                 continue
             if decision.kind == "checkin" and self.gate is not None:  # released this frame if already live,
                 self.gate.hold(decision, crop)                              # with the evidence it carries
@@ -153,6 +165,17 @@ class LiveRecognizer:
             busy = Busy(message=f"{t.faces} faces in view: recognising {self.settings.max_embeds_per_frame} "
                                 "per frame, the rest wait their turn")
         return stats, busy
+
+
+def still_here(track: Track, now: float) -> str | None:
+    """Whom a track that checked someone in says, on this vote, is still in view: its latest vote
+    agrees and a minute has passed since it last said so; None otherwise."""
+    if track.state != "known" or track.name is None or track.shown != track.name:
+        return None
+    if track.votes[-1].name != track.name or now - track.present_at < PRESENT_EVERY:
+        return None
+    track.present_at = now
+    return track.name
 
 
 def overlay(track: Track, names: dict[str, str], waiting: str | None = None) -> Overlay:

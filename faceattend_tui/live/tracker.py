@@ -67,6 +67,8 @@ class Track:
     anchor: np.ndarray | None = None  # mean embedding of the votes that decided it
     before: tuple[str, str | None] | None = None  # the decision held before the identity was forgotten
     resets: int = 0  # times the face changed under this track
+    shown: str | None = None  # the name whose check-in this track has sent
+    present_at: float = 0.0  # when it last said that person is still in view
 
     def forget_identity(self) -> None:
         """Another face is in this track now: drop the name and the votes, recognise it again."""

@@ -155,6 +155,9 @@ class Translator(StationState):
                 return self._checkin(event)
             case ev.Spoof():
                 return self._refused(event)
+            case ev.Present():
+                self._still_here(event)
+                return None
             case ev.Unknown():
                 self.live.unknown_faces += 1
                 return UnknownFaces(self.live.unknown_faces, datetime.fromtimestamp(event.time).astimezone())
@@ -204,6 +207,16 @@ class Translator(StationState):
         self._tell_door(door_outcome(row, result.new, event.track, session))
         self._tell_door(self._door_session(counts))
         return CheckinShown(row, counts, event.similarity, when, result.new, event.face_jpeg, event.sent or event.time)
+
+
+    def _still_here(self, event: ev.Present) -> None:
+        """Work mode: someone checked in earlier is still in view, so their day's last sighting moves on."""
+        if self.presence is None:
+            return
+        with self.lock:
+            person = self._attendance().by_folder(event.folder)
+            if person is not None:
+                self.presence.seen(person.id, datetime.fromtimestamp(event.time).astimezone())
 
 
     def _sessionless(self, person: Person, track: int, when: datetime, came: bool) -> ev.ShowOutcome:

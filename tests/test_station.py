@@ -9,7 +9,7 @@ import time
 from datetime import datetime, timedelta
 
 import pytest
-from fakes import FakeWorker, enroll_fake_people
+from fakes import FakeClock, FakeWorker, enroll_fake_people
 
 from faceattend_tui.attendance import ExportOptions, StoreError, open_store
 from faceattend_tui.attendance.security import Credentials
@@ -277,6 +277,28 @@ def test_the_station_opens_the_timetables_session_when_it_is_due(tmp_path):
         assert any(getattr(u, "notice", "").startswith("the timetable opened 'Physics'") for u in updates)
         deadline = start.replace(second=0, microsecond=0) + timedelta(minutes=10)  # from the slot, not the opening
         assert abs((made.active.late_deadline - deadline).total_seconds()) < 1
+
+
+def test_back_to_back_slots_leave_no_gap_for_a_check_in_to_fall_into(tmp_path):
+    from faceattend_tui.attendance.timetable import read_slots, save_slots
+
+    enroll_fake_people(tmp_path, ["Ann", "Bob"])
+    clock = FakeClock(datetime(2026, 9, 7, 8, 59, 59).astimezone())  # a Monday
+    made = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, user="staff", name="door",
+                   clock=clock)
+    made.open()
+    try:
+        save_slots(made.store, read_slots("name,group,weekday,start,end,late_after\n"
+                                          "Maths,,Mon,08:00,09:00,\nPhysics,,Mon,09:00,10:00,\n"))
+        drain(made)
+        assert made.active.name == "Maths"
+        clock.advance(seconds=1.5)
+        made._timetable_next = 0.0
+        drain(made)  # Maths closes at 09:00...
+        drain(made)  # ...and Physics opens on the next poll, not seconds later
+        assert made.active is not None and made.active.name == "Physics"
+    finally:
+        made.close()
 
 
 def test_a_slot_that_cannot_open_is_said_once_and_opens_once_it_can(tmp_path):

@@ -134,6 +134,17 @@ def test_a_slot_opens_its_session_on_time_for_its_group_and_closes_it_at_its_end
     assert actors == {"timetable"}
 
 
+def test_a_slot_whose_end_passed_while_no_station_ran_ends_at_its_end(data):
+    clock = FakeClock(MONDAY_8.replace(minute=1))
+    attendance = school(data, clock)
+    assert step(attendance, clock(), PARIS)
+    attendance.check_in("S1", 0.7, when=clock())
+    clock.advance(hours=3)  # the station was off from 08:01 until 11:01
+    assert step(attendance, clock(), PARIS) == "the timetable closed 'Maths 3A' at 09:00"
+    (session,) = attendance.sessions()
+    assert session.ended_at == MONDAY_8.replace(hour=9)  # not 11:01: the lesson did not last three hours
+
+
 def test_a_slot_finds_its_group_case_aside(data):
     clock = FakeClock(MONDAY_8.replace(minute=1))
     attendance = school(data, clock)
@@ -166,6 +177,21 @@ def test_two_doors_on_one_database_open_a_slot_once(request, tmp_path):
 
 
 # ----- the command line ----------------------------------------------------------------------------
+
+
+def test_a_session_opened_mid_slot_lists_the_time_lateness_begins(tmp_path, capsys):
+    from faceattend_tui.cli import main
+
+    data = tmp_path / "data"
+    (data / "faceattend.toml").parent.mkdir(parents=True)
+    (data / "faceattend.toml").write_text('timezone = "Europe/Paris"\n', encoding="utf-8")
+    clock = FakeClock(MONDAY_8.replace(minute=1, second=23))
+    attendance = school(data, clock)
+    assert step(attendance, clock(), PARIS)
+    attendance.store.close()
+    assert main(["sessions", "list", "--data", str(data)]) == 0
+    line = capsys.readouterr().out.splitlines()[0]
+    assert line.endswith("late from 08:10"), line  # not "late after 8.61667 min"
 
 
 def test_a_week_set_up_from_one_csv_on_the_command_line(tmp_path, capsys):

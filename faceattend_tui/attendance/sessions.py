@@ -371,11 +371,13 @@ class Attendance:
         self._load_statuses()
         return session
 
-    def stop_session(self, *, user: str | None = None) -> Session:
+    def stop_session(self, *, user: str | None = None, at: datetime | None = None) -> Session:
+        """Stop the running session, now or at an earlier moment `at` (a timetable slot's end that
+        passed while no station was running)."""
         session = self._require_active()
         counts = self.counts()
         with self.store.batch():
-            ended = self.store.end_session(session.id, self.store.now())
+            ended = self.store.end_session(session.id, min(at, self.store.now()) if at else self.store.now())
             audit(self.store, "session.stop", {"session_id": session.id, "present": counts.present,
                                                "late": counts.late, "absent": counts.absent}, self._user(user))
         fold = getattr(self.store, "fold", None)

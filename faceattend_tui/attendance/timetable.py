@@ -318,5 +318,6 @@ def _close_if_over(attendance: Attendance, slots: list[Slot], now: datetime, zon
     _, end = slot.occurrence(date.fromisoformat(key.split("@")[1]), zone)
     if now < end:
         return ""
-    attendance.stop_session(user=TIMETABLE_ACTOR)
+    latest = max((c.time for c in attendance.store.checkins(session.id)), default=end)
+    attendance.stop_session(user=TIMETABLE_ACTOR, at=max(end, latest))  # at its end, though no door ran then
     return f"the timetable closed {session.name!r} at {end.astimezone(zone):%H:%M}"

@@ -29,7 +29,7 @@ def cmd_sessions_list(args: argparse.Namespace, settings: Settings) -> int:
     for s in shown:
         began = in_zone(s.started_at, zone)
         state = "running" if s.active else f"until {in_zone(s.ended_at, zone):%H:%M}"
-        late = "" if s.late_after_minutes is None else f"late after {s.late_after_minutes:g} min"
+        late = "" if s.late_deadline is None else f"late from {in_zone(s.late_deadline, zone):%H:%M}"
         void = f"  VOIDED by {printable(s.voided_by)}: {printable(s.void_reason)}" if s.voided else ""
         print(f"{s.id:>5}  {began:%Y-%m-%d %H:%M} {state:13s} {printable(s.name):24s} "
               f"{printable(s.group or 'everyone'):12s} {str(counts[s.id]) + ' expected':12s} "

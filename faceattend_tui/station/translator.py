@@ -93,8 +93,9 @@ class Translator(StationState):
             running = self.attendance.active
             try:
                 said = timetable.step(self.attendance, self.now(), time_zone(self.settings.timezone), self.name)
-                if said and running is not None:  # it closed a session: its sheet goes to export_dir
-                    self._queue_sheet(running.id)
+                if said and running is not None:  # it closed a session: its sheet goes to export_dir,
+                    self._queue_sheet(running.id)  # and the next slot, back to back, opens on the next poll
+                    self._timetable_next = 0.0
             except FaceattendError as exc:  # e.g. a slot's group that no one is in; tried again, said once
                 said_before, self._timetable_problem = self._timetable_problem, str(exc)
                 return [] if said_before == str(exc) else [Problem(f"the timetable could not open or close a "

@@ -24,7 +24,7 @@ STATION_LOG = "station.log"  # in the data root, beside worker.log
 STATION_ACTOR = "station"  # who is recorded for what the station does on its own
 
 
-TIMETABLE_EVERY = 5.0  # seconds between looks at the timetable
+TIMETABLE_EVERY = 1.0  # seconds between looks at the timetable: a slot's first arrivals are not missed
 
 
 SHEETS_EVERY = 30.0  # seconds between tries to write the sheets still to go to export_dir

@@ -58,8 +58,8 @@ def session_line(session: Session | None, now: datetime, counts: Counts | None) 
         parts.append(f"[$success]present {counts.present}[/] [$warning]late {counts.late}[/] "
                      f"[$error]absent {counts.absent}[/]")
     parts.append(f"for {escape(session.audience)}, since {session.started_at:%H:%M}")
-    if session.late_after_minutes is not None:
-        parts.append(f"late after {session.late_after_minutes:g} min")
+    if session.late_deadline is not None:  # a time: a slot opened mid-way has odd minutes left
+        parts.append(f"late from {session.late_deadline:%H:%M}")
     return " · ".join(parts)
 
 

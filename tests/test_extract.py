@@ -20,7 +20,7 @@ import pytest
 from faceattend_tui import cli
 from faceattend_tui.config import Settings
 from faceattend_tui.gallery import extract as extract_module
-from faceattend_tui.gallery.extract import Extractor
+from faceattend_tui.gallery.extract import Extractor, odd_ones
 from faceattend_tui.gallery.templates import MANIFEST, load_gallery, load_manifest, read_rows, save_manifest
 from faceattend_tui.live.worker import ready_event
 from faceattend_tui.vision.imageio import is_image_name, read_image
@@ -670,3 +670,27 @@ def test_two_photo_folders_of_one_name_written_differently_are_pointed_out(root,
     assert cli.main(["extract", "--data", str(root), "--device", "cpu"]) == 0
     notes = [line for line in capsys.readouterr().err.splitlines() if "are both called" in line]
     assert len(notes) == 1 and "'Ce\\u0301line Ge\\u0301rard'" in notes[0]
+
+
+def test_a_photo_of_someone_else_in_a_persons_folder_is_left_out_and_named(engine, tmp_path, face):
+    images = tmp_path / "database_image"
+    for i, (size, margin, flip) in enumerate([(160, 0.4, False), (200, 0.6, True), (136, 0.5, False)]):
+        write(images / "cat" / f"{i}.jpg", face("cat", size=size, margin=margin, flip=flip))
+    write(images / "cat" / "party.jpg", face("eve"))  # misfiled: Eve, not Cat
+    report = extract(engine, tmp_path)
+    assert len(report.skipped) == 1 and "party.jpg: does not look like cat's other photos" in report.skipped[0]
+    assert [s["image"] for s in manifest(tmp_path)["people"]["cat"]["samples"]] == [
+        "cat/0.jpg", "cat/1.jpg", "cat/2.jpg"]  # Eve cannot check in as Cat
+    write(images / "dan" / "a.jpg", face("dan"))
+    write(images / "dan" / "b.jpg", face("ben"))  # two photos: which one is wrong cannot be told
+    report = extract(engine, tmp_path)
+    assert any(n.startswith("dan: its 2 photos do not look like one person") for n in report.notes)
+    assert len(manifest(tmp_path)["people"]["dan"]["samples"]) == 2
+
+
+def test_photos_unlike_the_rest_are_found_by_their_cosine_to_the_others():
+    rng = np.random.default_rng(1)
+    person = rng.normal(size=64)
+    rows = np.stack([person + rng.normal(scale=0.6, size=64) for _ in range(4)] + [rng.normal(size=64)])
+    assert list(odd_ones(rows)) == [4]
+    assert odd_ones(rows[:4]) == {}

@@ -255,11 +255,11 @@ def with_orientation(image: np.ndarray, orientation: int, fmt: str) -> bytes:
     exif = Image.Exif()
     exif[0x0112] = orientation
     buffer = io.BytesIO()
-    Image.fromarray(image[..., ::-1]).save(buffer, fmt, exif=exif.tobytes(), quality=100)
+    Image.fromarray(image[..., ::-1]).save(buffer, fmt, exif=exif.tobytes(), quality=100, lossless=fmt == "WEBP")
     return buffer.getvalue()
 
 
-@pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
 @pytest.mark.parametrize("orientation", range(1, 9))
 def test_a_photo_is_turned_upright_as_its_exif_orientation_says(fmt, orientation):
     """A phone stores portraits sideways with an orientation tag: read as stored, the face lies on its side."""

@@ -91,9 +91,10 @@ ORIENTATION_TAG = 0x0112
 
 
 def exif_orientation(data: bytes) -> int:
-    """The EXIF orientation (1-8) of a JPEG, PNG or TIFF; 1 (as stored) when there is none."""
+    """The EXIF orientation (1-8) of a JPEG, PNG, WebP or TIFF; 1 (as stored) when there is none."""
     try:
-        exif = _jpeg_exif(data) if data[:2] == b"\xff\xd8" else _png_exif(data) if data[:4] == b"\x89PNG" else data
+        exif = _jpeg_exif(data) if data[:2] == b"\xff\xd8" else _png_exif(data) if data[:4] == b"\x89PNG" \
+            else _webp_exif(data) if data[:4] == b"RIFF" and data[8:12] == b"WEBP" else data
         value = tiff_tags(exif, {ORIENTATION_TAG}).get(ORIENTATION_TAG) if exif else None
     except (struct.error, IndexError, ValueError):
         value = None
@@ -143,6 +144,18 @@ def _png_exif(data: bytes) -> bytes | None:
         if kind in (b"IDAT", b"IEND"):
             return None
         at += 12 + length
+    return None
+
+
+def _webp_exif(data: bytes) -> bytes | None:
+    """The TIFF block of a WebP's EXIF chunk (some writers put the JPEG's "Exif" header before it)."""
+    at = 12
+    while at + 8 <= len(data):
+        kind, length = struct.unpack("<4sI", data[at : at + 8])
+        if kind == b"EXIF":
+            block = data[at + 8 : at + 8 + length]
+            return block[6:] if block.startswith(b"Exif\x00\x00") else block
+        at += 8 + length + (length & 1)  # chunks are padded to an even length
     return None
 
 

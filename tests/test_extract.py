@@ -679,6 +679,7 @@ def test_a_photo_of_someone_else_in_a_persons_folder_is_left_out_and_named(engin
     write(images / "cat" / "party.jpg", face("eve"))  # misfiled: Eve, not Cat
     report = extract(engine, tmp_path)
     assert len(report.skipped) == 1 and "party.jpg: does not look like cat's other photos" in report.skipped[0]
+    assert (report.extracted, report.reused) == (3, 0)  # the photo left out is not counted as extracted
     assert [s["image"] for s in manifest(tmp_path)["people"]["cat"]["samples"]] == [
         "cat/0.jpg", "cat/1.jpg", "cat/2.jpg"]  # Eve cannot check in as Cat
     write(images / "dan" / "a.jpg", face("dan"))
@@ -694,3 +695,32 @@ def test_photos_unlike_the_rest_are_found_by_their_cosine_to_the_others():
     rows = np.stack([person + rng.normal(scale=0.6, size=64) for _ in range(4)] + [rng.normal(size=64)])
     assert list(odd_ones(rows)) == [4]
     assert odd_ones(rows[:4]) == {}
+
+
+def test_in_a_group_photo_the_face_like_the_persons_others_is_taken_not_the_largest(engine, tmp_path, face):
+    images = tmp_path / "database_image"
+    write(images / "cat" / "0.jpg", face("cat"))
+    write(images / "cat" / "1.jpg", face("cat", size=200, margin=0.6, flip=True))
+    group = np.full((360, 640, 3), 120, np.uint8)
+    group[40:320, 20:300] = face("ben", size=280)  # a friend, nearer the camera
+    group[110:290, 400:580] = face("cat", size=180)
+    write(images / "cat" / "party.jpg", group)
+    report = extract(engine, tmp_path)
+    assert report.skipped == []
+    assert any("party.jpg: 2 faces, took the one most like cat's other photos" in n for n in report.notes)
+    (party,) = [s for s in manifest(tmp_path)["people"]["cat"]["samples"] if s["image"] == "cat/party.jpg"]
+    assert party["box"][0] > 380  # Cat's face, on the right
+
+
+def test_a_sample_taken_at_the_door_of_someone_else_is_left_out_by_the_next_extraction(engine, tmp_path, face):
+    from faceattend_tui.gallery.enroll import add_samples
+
+    for i, flip in enumerate([False, True]):
+        write(tmp_path / "database_image" / "cat" / f"{i}.jpg", face("cat", flip=flip))
+    extract(engine, tmp_path)
+    eve = face("eve")
+    ok, jpeg = cv2.imencode(".jpg", eve)
+    add_samples(Settings(data=tmp_path), "cat", [jpeg.tobytes()], template_of(engine, eve)[None],
+                load_manifest(tmp_path / "database_tensor").recognizer)  # enrolled at the door on top of Cat
+    report = extract(engine, tmp_path)
+    assert len(report.skipped) == 1 and "camera-" in report.skipped[0] and "someone else?" in report.skipped[0]

@@ -8,6 +8,7 @@ before is kept unless its source image is gone or changed.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import time
 from collections import deque
@@ -42,8 +43,9 @@ from faceattend_tui.vision.imageio import (
     is_image_name,
     read_bytes,
 )
-from faceattend_tui.vision.pipeline import FaceEngine, FaceSearch, largest
+from faceattend_tui.vision.pipeline import FaceEngine, FaceSearch
 from faceattend_tui.vision.scrfd import Prepared
+from faceattend_tui.vision.types import Face
 
 CHECKPOINT_SECONDS = 5.0
 CHUNK = 32  # photos whose faces are found and embedded together...
@@ -56,6 +58,7 @@ WRITERS = 4  # threads writing template files
 # sample photos (LFW and others, 2-20 photos each): 99.5 % of 578 genuine photos stay above it, and
 # every one of 147 photos of another person put among them falls below (the highest reached 0.18).
 ODD_FLOOR = 0.2
+CANDIDATES = 6  # faces of a group photo embedded, the largest first, to find the person among them
 CLUTTER = {"thumbs.db", "desktop.ini"}  # what file browsers leave in folders: never mentioned
 PHOTO_LIKE = {".gif", ".heic", ".heif", ".avif", ".jfif", ".jpe", ".jxl", ".dng", ".cr2", ".nef", ".arw", ".raw"}
 
@@ -168,6 +171,7 @@ class Extractor:
         self.progress = progress or (lambda done, total, name: None)
         self.report = Report()
         self.writes: list[Future[None]] = []  # template files being written
+        self.groups: dict[str, tuple[list[Face], np.ndarray]] = {}  # group photos: their candidate faces and rows
 
     def run(self, force: bool = False) -> Report:
         with changing(self.tensors_dir, "faceattend extract"), ThreadPoolExecutor(WRITERS) as self.writer:
@@ -321,32 +325,46 @@ class Extractor:
         images = [_decoded(p) for p in readable]
         found = self.engine.search_many(images, first=[p.first for p in readable])
         searches = dict(zip(map(id, readable), found, strict=True))
-        chosen = [(image, face) for p, image in zip(readable, images, strict=True)
-                  if (face := largest(searches[id(p)].faces)) is not None]
-        embedded = iter(self.engine.embed_many(chosen, flip=TEMPLATE_FLIP))
+        candidates = {id(p): sorted(searches[id(p)].faces, key=lambda f: f.area, reverse=True)[:CANDIDATES]
+                      for p in readable}
+        pairs = [(image, face) for p, image in zip(readable, images, strict=True) for face in candidates[id(p)]]
+        embedded = self.engine.embed_many(pairs, flip=TEMPLATE_FLIP)
         results: list[Row | None] = []
+        at = 0
         for photo in photos:
             if photo.error:
                 self.report.skipped.append(photo.error)
                 results.append(None)
             else:
-                search = searches[id(photo)]
-                results.append(self._row(photo, search, next(embedded) if search.faces else None))
+                faces = candidates[id(photo)]
+                results.append(self._row(photo, searches[id(photo)], faces, embedded[at : at + len(faces)]))
+                at += len(faces)
             photo.image = photo.first = None  # the decoded picture is not needed any more
         return results
 
-    def _row(self, photo: Photo, search: FaceSearch, row: np.ndarray | None) -> Row | None:
-        face = largest(search.faces)
-        if row is None or face is None:  # a row comes only with a face
+    def _row(self, photo: Photo, search: FaceSearch, faces: list[Face], rows: np.ndarray) -> Row | None:
+        """The photo's row: its largest face's, until `_pick_faces` sees the person's other photos."""
+        if not faces:  # a row comes only with a face
             why = f" ({self.engine.rule.why_not(search.refused)})" if search.refused else ""
             self.report.skipped.append(f"{photo.path}: no usable face found{why}")
             return None
-        if len(search.faces) > 1:
-            self.report.notes.append(f"{photo.path}: {len(search.faces)} faces, took the largest")
-        self.report.extracted += 1
-        sample = {"image": photo.key, "sha256": photo.sha256, "box": face.as_dict()["box"],
-                  "score": round(face.score, 4), "faces": len(search.faces)}
-        return photo.sha256, row, sample
+        if len(faces) > 1:
+            self.groups[photo.key] = (faces, rows)
+        return photo.sha256, rows[0], _sample(photo.key, photo.sha256, faces[0], len(search.faces))
+
+    def _pick_faces(self, name: str, rows: list[np.ndarray], samples: list[dict[str, Any]]) -> None:
+        """In each new group photo, the face most like the person's photos of one face; the largest when
+        none of theirs tells."""
+        group = [i for i, s in enumerate(samples) if s["image"] in self.groups]
+        alone = [rows[i] for i in range(len(rows)) if i not in group]
+        for i in group:
+            faces, candidates = self.groups.pop(samples[i]["image"])
+            pick = int(np.argmax(candidates @ np.mean(alone, axis=0))) if alone else 0
+            rows[i] = candidates[pick]
+            samples[i] = _sample(samples[i]["image"], samples[i]["sha256"], faces[pick], samples[i]["faces"])
+            how = f"the one most like {name}'s other photos" if alone else "the largest"
+            self.report.notes.append(f"{self.images_dir / samples[i]['image']}: {samples[i]['faces']} faces, "
+                                     f"took {how}")
 
     def _save(self, name: str, files: list[Path], reusable: dict[str, dict[str, Row]], fresh: dict[str, dict[str, Row]],
               manifest: Manifest) -> None:
@@ -358,8 +376,10 @@ class Extractor:
             if found is not None:
                 rows.append(found[1])
                 samples.append(found[2])
+        self._pick_faces(name, rows, samples)
         rows, samples = self._without_strangers(name, rows, samples)
-        self.report.reused += sum(s["image"] not in fresh[name] for s in samples)
+        new = sum(s["image"] in fresh[name] for s in samples)
+        self.report.extracted, self.report.reused = self.report.extracted + new, self.report.reused + len(samples) - new
         if not rows:
             self._keep_or_skip(name, manifest)
             return
@@ -373,8 +393,8 @@ class Extractor:
         rest decide); with two unlike photos, which one is wrong cannot be told, so both stay, said."""
         odd = odd_ones(np.stack(rows)) if len(rows) >= 2 else {}
         if len(rows) == 2 and odd:
-            self.report.notes.append(f"{name}: its 2 photos do not look like one person (cosine {min(odd.values()):.2f}"
-                                     f"); check {self.images_dir / name}")
+            self.report.notes.append(f"{name}: its 2 photos do not look like one person (cosine "
+                                     f"{cosine_text(min(odd.values()))}); check {self.images_dir / name}")
             return rows, samples
         if not odd or len(odd) * 2 >= len(rows):  # no majority to go by: said, all kept
             if odd:
@@ -382,10 +402,10 @@ class Extractor:
                                          f"check {self.images_dir / name}")
             return rows, samples
         for index, cosine in odd.items():
-            faces = samples[index]["faces"]
+            faces = samples[index].get("faces", 1)  # a sample taken at the door has one face
             guess = f"the wrong one of its {faces} faces" if faces > 1 else "someone else"
             self.report.skipped.append(f"{self.images_dir / samples[index]['image']}: does not look like {name}'s "
-                                       f"other photos (cosine {cosine:.2f}; {guess}?); left out")
+                                       f"other photos (cosine {cosine_text(cosine)}; {guess}?); left out")
         kept = [i for i in range(len(rows)) if i not in odd]
         return [rows[i] for i in kept], [samples[i] for i in kept]
 
@@ -399,6 +419,17 @@ class Extractor:
         if old.is_file():
             move_to_legacy(self.tensors_dir, old)
         self.report.notes.append(f"{name}: no usable photo; not enrolled")
+
+
+def _sample(key: str, sha256: str, face: Face, faces: int) -> dict[str, Any]:
+    """What the manifest keeps of a photo: its face's box and score, how many faces it had."""
+    return {"image": key, "sha256": sha256, "box": face.as_dict()["box"], "score": round(face.score, 4),
+            "faces": faces}
+
+
+def cosine_text(cosine: float) -> str:
+    """A cosine to two places, rounded down: one under ODD_FLOOR never reads as 0.20."""
+    return f"{math.floor(cosine * 100) / 100:.2f}"
 
 
 def odd_ones(rows: np.ndarray) -> dict[int, float]:

@@ -221,6 +221,18 @@ def test_a_session_whose_camera_never_opened_is_voided_not_left_all_absent(stati
     assert session.voided and session.voided_by == "station" and "camera never opened" in session.void_reason
 
 
+def test_a_camera_that_opens_late_keeps_its_session_and_one_that_never_does_exits_1(station):
+    station.worker.feed(ev.CameraStatus(state="reconnecting", message="camera not answering", source="rtsp://x"))
+    station.worker.feed(ev.CameraStatus(state="opened", message="camera opened", source="rtsp://x"))
+    out = io.StringIO()
+    assert run_headless(station, HeadlessOptions("Maths", max_seconds=0.5), out) == 0
+    assert "voided" not in out.getvalue()  # an IP camera booting after a power cut: the absences are real
+    station.worker.feed(ev.CameraStatus(state="reconnecting", message="camera not answering", source="rtsp://x"))
+    out = io.StringIO()
+    assert run_headless(station, HeadlessOptions("Science", max_seconds=0.5), out) == 1
+    assert "voided session 'Science'" in out.getvalue()
+
+
 def test_a_session_the_camera_failed_in_after_recording_is_kept(station):
     station.worker.checkin("Ann", 0.71, track=1, when=time.time() + 1)
     station.worker.feed(ev.CameraStatus(state="error", message="the camera stopped", source="0"))
@@ -289,3 +301,22 @@ def test_the_readme_documents_every_line_type_and_its_fields():
         assert all(f"`{field}`" in rows[kind] for field in fields), (kind, rows[kind])
     assert all(f"`{field.name}`" in rows[kind.type] for kind in (ev.Checkin, ev.Stats, ev.Ready)
                for field in dataclasses.fields(kind) if field.name not in kind.hidden)
+
+
+def test_the_headless_station_drops_the_sheet_of_the_session_it_stops(tmp_path):
+    write_zone(tmp_path)
+    enroll_fake_people(tmp_path, ["Ann", "Bob"])
+    share = tmp_path / "share"
+    share.mkdir()
+    made = Station(load_settings(tmp_path, {"export_dir": str(share)}), "demo", worker_factory=FakeWorker,
+                   name="door")
+    made.open()
+    try:
+        made.worker.checkin("Ann", 0.71, track=1, when=time.time() + 1)
+        made.worker.feed(ev.SourceFinished(message="source finished: demo"))
+        out = io.StringIO()
+        assert run_headless(made, HeadlessOptions("Maths", json=True, max_seconds=20), out) == 0
+    finally:
+        made.close()
+    assert [p.suffix for p in share.iterdir()] == [".csv"]  # written at exit, not at the next start
+    assert json_lines(out.getvalue())[-1]["type"] == "sheet"

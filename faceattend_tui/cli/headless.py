@@ -170,13 +170,17 @@ class Headless:
                             "present": counts.present, "late": counts.late, "absent": counts.absent}),
                  f"stopped session {session.name!r}: present {counts.present}, late {counts.late}, "
                  f"absent {counts.absent}")
-        if session.id == self.started and self.camera_failed:
+        if session.id == self.started and self.camera_failed and not self.camera_opened:
             self.void_unrecorded(session.id)
+        self.station.on_event = None  # the run is over: only the sheet's line is still to come
+        for update in self.station.poll(timeout=0):  # its sheet goes to export_dir now, not at the next start
+            self.on_update(update)
 
     def void_unrecorded(self, session_id: int) -> None:
         """A session this run started whose camera never opened lists everyone absent: voided, unless
         someone was recorded or marked in it another way."""
         voided = self.station.void_unrecorded(session_id, NEVER_OPENED)
+        self.failed = True  # nothing could be recorded: a service watcher hears it, whatever the source
         if voided is not None:
             self.say(self.line({"type": "session", "state": "voided", "id": voided.id, "name": voided.name,
                                 "reason": NEVER_OPENED}),
@@ -188,9 +192,9 @@ def run_headless(station: Station, options: HeadlessOptions, out: TextIO) -> int
     headless = Headless(station, options, out)
     previous = {sig: signal.signal(sig, lambda *_: headless.stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        code = headless.run()
+        headless.run()
         headless.finish()
-        return code
+        return 1 if headless.failed else 0
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -326,3 +326,46 @@ def test_a_face_that_stays_in_view_is_said_to_be_still_there_once_a_minute():
     later = [(e.type, e.name) for second in range(150, 300)
              for e in live.process(scene(bob), now=float(second)) if e.type in ("checkin", "present")]
     assert later[0] == ("checkin", "Bob") and ("present", "Ann") not in later  # Ann is not kept in by Bob
+
+
+class StubGate:
+    """The liveness gate as the recogniser sees it: check-ins pass at once, and the face shows life
+    while `living` is true."""
+
+    def __init__(self):
+        self.living, self.watched, self.held = True, [], []
+
+    def forget(self, tracks): pass
+
+    def observe(self, frame, tracks, now): pass
+
+    def hold(self, decision, crop):
+        self.held.append((decision, crop))
+
+    def release(self, now, make_checkin):
+        released, self.held = [make_checkin(d, c, {}) for d, c in self.held], []
+        return released
+
+    def waiting_for(self, track_id):
+        return None
+
+    def watch(self, track_id):
+        self.watched.append(track_id)
+
+    def alive(self, track_id):
+        return self.living
+
+
+def test_a_picture_left_where_a_live_face_checked_in_does_not_keep_them_present():
+    gallery = Gallery.from_people({"Ann": unit(1)[None], "Bob": unit(2)[None]}, 16)
+    live = LiveRecognizer(FakeEngine(), gallery, Settings(threshold=0.4, votes_needed=3, recheck_seconds=2.0))
+    live.gate = gate = StubGate()
+    ann = face_image(1)
+    ann[..., 2] = 200
+    events = []
+    for second in range(200):
+        gate.living = second < 70  # then a photo of Ann is held where her face was
+        events += [(e.type, round(e.time)) for e in live.process(scene(ann), now=float(second))
+                   if e.type in ("checkin", "present")]
+    assert [kind for kind, _ in events] == ["checkin", "present"] and events[1][1] < 70
+    assert len(gate.watched) == 2  # asked for new signs of life after the check-in and after "present"

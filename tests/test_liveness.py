@@ -645,3 +645,20 @@ def test_a_bent_sheet_read_as_a_turning_head_is_not_live_a_head_is():
             clip.append(Observation(i / FPS, points, five_points(points), box, seen.crop))
         assert assess(clip, depth).live == live
         assert assess(clip, dataclasses.replace(depth, depth_bump=0.0)).live  # the landmarks alone say live
+
+
+def test_a_checked_in_face_is_asked_again_for_life_and_a_picture_never_gives_it():
+    from faceattend_tui.live.gate import LivenessGate
+
+    rng = np.random.default_rng(3)
+    gate = LivenessGate(RULES, landmarks=None)
+    gate.watch(7)  # the face checked in; now a picture is held where it was
+    for observation in picture_clip(random_sheet_motion(rng), rng):
+        gate.checks[7].add(observation)
+        assert not gate.alive(7)
+    gate.watch(7)
+    for observation in head_clip(still_poses(3.0), rng, eyes=blink_eyes(3.0, at=1.5)):
+        gate.checks[7].add(observation)
+    assert gate.alive(7)  # a real face blinks
+    gate.watch(7)
+    assert not gate.alive(7)  # each minute asks anew

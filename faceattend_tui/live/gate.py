@@ -46,6 +46,7 @@ class LivenessGate:
         self.checks: dict[int, LivenessCheck] = {}
         self.held: dict[int, Held] = {}
         self.reported: set[int] = set()  # tracks already reported as spoofs
+        self.watched: set[int] = set()  # checked-in tracks asked for fresh signs of life to stay "present"
 
     def observe(self, frame: np.ndarray, tracks: list[Track], now: float) -> None:
         """Run the landmark model on the faces that still need evidence and feed their checks.
@@ -61,7 +62,7 @@ class LivenessGate:
             self._check(track.id).add(Observation(now, points, track.landmarks, track.box, crop))
 
     def _needs_evidence(self, track: Track) -> bool:
-        waiting = track.state == "pending" or track.id in self.held
+        waiting = track.state == "pending" or track.id in self.held or track.id in self.watched
         return waiting and not self._check(track.id).done
 
     def _check(self, track_id: int) -> LivenessCheck:
@@ -87,6 +88,23 @@ class LivenessGate:
                                     evidence=verdict.evidence.as_dict()))
         return events
 
+    def watch(self, track_id: int) -> None:
+        """Ask a track that checked in for new signs of life: a picture put where the face was must
+        not keep the person in."""
+        self.checks[track_id] = LivenessCheck(self.rules)
+        self.watched.add(track_id)
+
+    def alive(self, track_id: int) -> bool:
+        """Whether a watched track has shown life since it was last asked; one that looked like a flat
+        picture is asked again from scratch."""
+        check = self.checks.get(track_id)
+        if track_id not in self.watched or check is None:
+            return False
+        verdict = check.verdict()
+        if verdict.state == "spoof":
+            self.watch(track_id)
+        return verdict.live
+
     def waiting_for(self, track_id: int) -> str | None:
         """What a held face is asked to do ("blink", "come closer"), or None when it is not held."""
         if track_id not in self.held:
@@ -99,3 +117,4 @@ class LivenessGate:
             self.checks.pop(track.id, None)
             self.held.pop(track.id, None)
             self.reported.discard(track.id)
+            self.watched.discard(track.id)

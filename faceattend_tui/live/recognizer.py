@@ -25,6 +25,7 @@ from faceattend_tui.vision.pipeline import FaceEngine
 from faceattend_tui.vision.types import Face
 
 PRESENT_EVERY = 60.0  # seconds between two "still in view" events of one track
+LIFE_WINDOW = 10.0  # with the liveness check on, signs of life are asked for this long before each
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,21 @@ class LiveRecognizer:
             if isinstance(event, Checkin) and (track := by_id.get(event.track)) is not None:
                 track.shown, track.present_at = event.name, event.time
 
+    def _present_due(self, track: Track, now: float) -> bool:
+        """A minute since the track last said "present"; with the liveness check on, it must also have
+        shown life in the last LIFE_WINDOW seconds of that minute (or since), so a picture left where
+        the face was never keeps the person in."""
+        waited = now - track.present_at
+        if self.gate is None:
+            return waited >= PRESENT_EVERY
+        if waited < PRESENT_EVERY - LIFE_WINDOW:
+            return False
+        if track.life_asked <= track.present_at:
+            self.gate.watch(track.id)
+            track.life_asked = now
+            return False
+        return waited >= PRESENT_EVERY and self.gate.alive(track.id)
+
     def _waiting(self, track: Track) -> str | None:
         return self.gate.waiting_for(track.id) if self.gate is not None else None
 
@@ -139,7 +155,8 @@ class LiveRecognizer:
             if track.resets != resets and self.gate is not None:  # someone else: their own sign of life
                 self.gate.forget([track])
             if decision is None:
-                if (name := still_here(track, now)) is not None:
+                if (name := still_here(track)) is not None and self._present_due(track, now):
+                    track.present_at = now
                     events.append(Present(name=name, track=track.id, time=now))
                 continue
             if decision.kind == "checkin" and self.gate is not None:  # released this frame if already live,
@@ -167,15 +184,11 @@ class LiveRecognizer:
         return stats, busy
 
 
-def still_here(track: Track, now: float) -> str | None:
-    """Whom a track that checked someone in says, on this vote, is still in view: its latest vote
-    agrees and a minute has passed since it last said so; None otherwise."""
+def still_here(track: Track) -> str | None:
+    """Whom a track that checked someone in still sees, by its latest vote; None otherwise."""
     if track.state != "known" or track.name is None or track.shown != track.name:
         return None
-    if track.votes[-1].name != track.name or now - track.present_at < PRESENT_EVERY:
-        return None
-    track.present_at = now
-    return track.name
+    return track.name if track.votes[-1].name == track.name else None
 
 
 def overlay(track: Track, names: dict[str, str], waiting: str | None = None) -> Overlay:

@@ -69,6 +69,7 @@ class Track:
     resets: int = 0  # times the face changed under this track
     shown: str | None = None  # the name whose check-in this track has sent
     present_at: float = 0.0  # when it last said that person is still in view
+    life_asked: float = -1.0  # when the liveness check was last asked for new signs of life
 
     def forget_identity(self) -> None:
         """Another face is in this track now: drop the name and the votes, recognise it again."""

@@ -126,8 +126,8 @@ def test_someone_who_stays_in_view_all_day_is_not_out_after_their_first_minute(t
         station.close()
 
 
-def test_a_night_shift_is_one_working_day_when_the_day_starts_at_noon(tmp_path):
-    station = work_station(tmp_path, day_starts="12:00")
+def test_a_night_shift_is_one_working_day_the_day_it_began(tmp_path):
+    station = work_station(tmp_path)
     came = datetime.combine(date.today(), datetime.min.time().replace(hour=22)).astimezone()
     try:
         station.worker.checkin("Ann", track=1, when=came.timestamp())
@@ -141,7 +141,28 @@ def test_a_night_shift_is_one_working_day_when_the_day_starts_at_noon(tmp_path):
         station.close()
 
 
-def test_the_working_day_start_must_be_a_time_of_day(tmp_path):
-    (tmp_path / "faceattend.toml").write_text('day_starts = "24:30"\n', encoding="utf-8")
-    with pytest.raises(ConfigError, match="day_starts.*time of day"):
+@pytest.mark.parametrize(("shifts", "longest", "days"), [
+    ([("08:00", "17:00"), ("08:00", "17:00")], 14, [9.0, 9.0]),  # day work: a day each
+    ([("15:00", "23:00"), ("07:00", "15:00")], 14, [8.0, 8.0]),  # late then early: 16 h apart, two days
+    ([("12:00", "23:30"), ("01:00", None)], 14, [13.0]),  # a long evening: past midnight, still that day
+    ([("22:00", None), ("06:00", None)], 0, [0.0, 0.0]),  # longest_shift 0: every day ends at midnight
+])
+def test_which_working_day_a_sighting_counts_toward(data, shifts, longest, days):
+    day = MORNING.date()
+    with open_store(data) as store:
+        Attendance(store).add_person("Ann", person_id="S1")
+        book = PresenceBook(store, "front", MORNING.tzinfo, longest)
+        for offset, times in enumerate(shifts):
+            for clock in filter(None, times):
+                hour, minute = map(int, clock.split(":"))
+                book.seen("S1", datetime.combine(day + timedelta(days=offset), MORNING.timetz()).replace(
+                    hour=hour, minute=minute))
+        people = {p.id: p for p in store.people()}
+        lines = day_hours(store.presence(day, day + timedelta(days=2)), people, 30, MORNING + timedelta(days=3))
+        assert [round(line.hours, 2) for line in lines] == days
+
+
+def test_the_longest_shift_is_a_number_of_hours_within_a_day(tmp_path):
+    (tmp_path / "faceattend.toml").write_text("longest_shift = 30\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="longest_shift"):
         load_settings(tmp_path)

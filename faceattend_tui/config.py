@@ -9,8 +9,10 @@ its choices, a range for every number, or a check; `load_settings` refuses anyth
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import math
 import os
+import re
 import zoneinfo
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -85,6 +87,13 @@ def locale_name(value: str) -> str | None:
     if not value or text.language_tag(value):
         return None
     return "is not a language tag such as fr-FR, de or sv (or empty: this machine's)"
+
+
+def clock_of_day(value: str) -> str | None:
+    """Why a time of day is not usable, or None."""
+    if re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", value.strip()):
+        return None
+    return "is not a time of day HH:MM from 00:00 to 23:59"
 
 
 def code_list(value: str) -> str | None:
@@ -172,9 +181,9 @@ class Settings:
                                    "the last one 'out', and reports give hours", ("classes", "work"))
     out_after: float = setting(30.0, "work mode: minutes without a sighting after which the last one is 'out'",
                                within=Range(1, 24 * 60))
-    longest_shift: float = setting(14.0, "work mode: a sighting past midnight counts toward the day before while "
-                                         "it is this many hours from that day's first one (night shifts); 0: days "
-                                         "end at midnight", within=Range(0, 24))
+    day_changes_at: str = setting("00:00", "work mode: when one working day ends and the next begins (HH:MM), "
+                                           "at an hour nobody works, e.g. 07:00 for night shifts of 22:00-06:00",
+                                  check=clock_of_day)
     absence_codes: str = setting("excused, sick, leave", "statuses staff may mark beside present, late and "
                                  "absent, comma-separated; reports count them apart, rates leave them out",
                                  check=code_list)
@@ -183,6 +192,11 @@ class Settings:
     export_formats: str = setting("csv", "the sheets written there: csv, json or both", ("csv", "json", "both"))
     locale: str = setting("", "language of names: how they sort, e.g. fr-FR or sv (empty: this machine's); "
                               "the door speaks it too", check=locale_name)
+
+    @property
+    def day_change(self) -> dt.time:
+        """The `day_changes_at` setting as a time of day."""
+        return dt.time.fromisoformat(self.day_changes_at.strip())
 
     @property
     def codes(self) -> tuple[str, ...]:

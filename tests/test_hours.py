@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -126,8 +126,8 @@ def test_someone_who_stays_in_view_all_day_is_not_out_after_their_first_minute(t
         station.close()
 
 
-def test_a_night_shift_is_one_working_day_the_day_it_began(tmp_path):
-    station = work_station(tmp_path)
+def test_a_night_shift_is_one_working_day_when_days_change_at_an_hour_nobody_works(tmp_path):
+    station = work_station(tmp_path, day_changes_at="07:00")
     came = datetime.combine(date.today(), datetime.min.time().replace(hour=22)).astimezone()
     try:
         station.worker.checkin("Ann", track=1, when=came.timestamp())
@@ -141,28 +141,28 @@ def test_a_night_shift_is_one_working_day_the_day_it_began(tmp_path):
         station.close()
 
 
-@pytest.mark.parametrize(("shifts", "longest", "days"), [
-    ([("08:00", "17:00"), ("08:00", "17:00")], 14, [9.0, 9.0]),  # day work: a day each
-    ([("15:00", "23:00"), ("07:00", "15:00")], 14, [8.0, 8.0]),  # late then early: 16 h apart, two days
-    ([("12:00", "23:30"), ("01:00", None)], 14, [13.0]),  # a long evening: past midnight, still that day
-    ([("22:00", None), ("06:00", None)], 0, [0.0, 0.0]),  # longest_shift 0: every day ends at midnight
+@pytest.mark.parametrize(("changes_at", "sightings", "days"), [
+    # a site whose night shift runs 22:00-06:00 and whose day shift begins at 08:00 (and one with early
+    # shifts from 06:00 and late ones to midnight, whose days change at 03:00)
+    ("07:00", [(0, "08:00"), (0, "17:00"), (1, "08:00"), (1, "17:00")], [9.0, 9.0]),  # day work
+    ("07:00", [(0, "22:00"), (1, "06:00"), (1, "22:00"), (2, "06:00")], [8.0, 8.0]),  # nights
+    ("07:00", [(0, "09:00"), (0, "23:50"), (1, "00:20"), (1, "09:00"), (1, "17:00")], [15.33, 8.0]),  # late
+    ("03:00", [(0, "18:00"), (0, "23:55"), (1, "06:00"), (1, "14:00")], [5.92, 8.0]),  # late, then early
+    ("00:00", [(0, "22:00"), (1, "06:00")], [0.0, 0.0]),  # days changing at midnight split a night in two
 ])
-def test_which_working_day_a_sighting_counts_toward(data, shifts, longest, days):
+def test_which_working_day_a_sighting_counts_toward(data, changes_at, sightings, days):
     day = MORNING.date()
     with open_store(data) as store:
         Attendance(store).add_person("Ann", person_id="S1")
-        book = PresenceBook(store, "front", MORNING.tzinfo, longest)
-        for offset, times in enumerate(shifts):
-            for clock in filter(None, times):
-                hour, minute = map(int, clock.split(":"))
-                book.seen("S1", datetime.combine(day + timedelta(days=offset), MORNING.timetz()).replace(
-                    hour=hour, minute=minute))
+        book = PresenceBook(store, "front", MORNING.tzinfo, time.fromisoformat(changes_at))
+        for offset, clock in sightings:
+            book.seen("S1", datetime.combine(day + timedelta(days=offset), time.fromisoformat(clock), MORNING.tzinfo))
         people = {p.id: p for p in store.people()}
         lines = day_hours(store.presence(day, day + timedelta(days=2)), people, 30, MORNING + timedelta(days=3))
         assert [round(line.hours, 2) for line in lines] == days
 
 
-def test_the_longest_shift_is_a_number_of_hours_within_a_day(tmp_path):
-    (tmp_path / "faceattend.toml").write_text("longest_shift = 30\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match="longest_shift"):
+def test_the_day_change_must_be_a_time_of_day(tmp_path):
+    (tmp_path / "faceattend.toml").write_text('day_changes_at = "24:30"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="day_changes_at.*time of day"):
         load_settings(tmp_path)

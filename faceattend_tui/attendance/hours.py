@@ -7,7 +7,7 @@ import csv
 import io
 import json
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 
 from faceattend_tui.text import collation, same
 
@@ -20,38 +20,30 @@ DAY_COLUMNS = ("id", "name", "day", "in", "out", "hours")
 TOTAL_KEYS = ("id", "name", "days", "hours")
 
 
+def working_day(when: datetime, zone: tzinfo | None = None, changes_at: time = time(0)) -> date:
+    """The working day a moment belongs to: days change at `changes_at` on the station's clock (an
+    hour nobody works) and are named by the date they begin."""
+    local = when.astimezone(zone)
+    return local.date() - timedelta(days=1) if local.time() < changes_at else local.date()
+
+
 class PresenceBook:
     """Writes sightings to the log, at most one a minute per person and day while they stay in view."""
 
-    def __init__(self, store: Store, station: str, zone: tzinfo | None = None, longest_shift: float = 0.0):
-        self.store, self.station, self.zone = store, station, zone
-        self.longest_shift = timedelta(hours=longest_shift)
+    def __init__(self, store: Store, station: str, zone: tzinfo | None = None, day_changes_at: time = time(0)):
+        self.store, self.station, self.zone, self.day_changes_at = store, station, zone, day_changes_at
         self._written: dict[tuple[str, date], datetime] = {}
 
     def seen(self, person_id: str, when: datetime) -> bool:
         """Record a sighting; True when it is the person's first of the working day at any door (they came in)."""
-        day = self.working_day(person_id, when)
+        day = working_day(when, self.zone, self.day_changes_at)
         last = self._written.get((person_id, day))
         if last is not None and when - last < WRITE_EVERY:
             return False
-        first = last is None and not self._came(person_id, day)
+        first = last is None and not any(p.person_id == person_id for p in self.store.presence(day, day))
         self.store.see(Presence(person_id, day, self.station, when, when))
         self._written[(person_id, day)] = when
         return first
-
-    def working_day(self, person_id: str, when: datetime) -> date:
-        """The day a sighting counts toward: its date, or the day before when nothing was seen of the
-        person today yet and yesterday's first sighting is less than `longest_shift` ago (a night
-        shift, or a late evening). Every door reads the same log, so all agree."""
-        today = when.astimezone(self.zone).date()
-        if not self.longest_shift or self._came(person_id, today):
-            return today
-        came = self._came(person_id, today - timedelta(days=1))
-        return today - timedelta(days=1) if came is not None and when - came < self.longest_shift else today
-
-    def _came(self, person_id: str, day: date) -> datetime | None:
-        """The person's first sighting of a working day at any door; None when they were not seen."""
-        return min((p.first_seen for p in self.store.presence(day, day) if p.person_id == person_id), default=None)
 
 
 @dataclass(frozen=True)

@@ -74,7 +74,7 @@ class Lifecycle(StationState):
             self.attendance = Attendance(self.store, user=self.user, station=self.name, locale=self.settings.locale,
                                          codes=self.settings.codes)
             self.presence = PresenceBook(self.store, self.name, time_zone(self.settings.timezone),
-                                         self.settings.longest_shift) if self.settings.mode == "work" else None
+                                         self.settings.day_change) if self.settings.mode == "work" else None
             self.live.database = "database online" if shared_log(self.settings) else ""
             self.share_gallery()
             self.missing = self._refuse_missing_templates(self.sync_roster())

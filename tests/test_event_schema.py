@@ -320,3 +320,22 @@ def test_the_headless_station_drops_the_sheet_of_the_session_it_stops(tmp_path):
         made.close()
     assert [p.suffix for p in share.iterdir()] == [".csv"]  # written at exit, not at the next start
     assert json_lines(out.getvalue())[-1]["type"] == "sheet"
+
+
+def test_a_sheet_that_cannot_be_written_at_exit_fails_the_run_and_waits_for_the_next(tmp_path):
+    write_zone(tmp_path)
+    enroll_fake_people(tmp_path, ["Ann"])
+    share = tmp_path / "share"
+    share.write_text("not a folder: the drive is not mounted")
+    made = Station(load_settings(tmp_path, {"export_dir": str(share / "sheets")}), "demo",
+                   worker_factory=FakeWorker, name="door")
+    made.open()
+    try:
+        made.worker.feed(ev.SourceFinished(message="source finished: demo"))
+        out = io.StringIO()
+        assert run_headless(made, HeadlessOptions("Maths", max_seconds=20), out) == 1
+    finally:
+        made.close()
+    last = out.getvalue().splitlines()[-1]
+    assert "could not be written" in last and "waits in the log for the next station" in last
+    assert "retrying" not in last  # nothing is left running to retry

@@ -724,3 +724,28 @@ def test_a_sample_taken_at_the_door_of_someone_else_is_left_out_by_the_next_extr
                 load_manifest(tmp_path / "database_tensor").recognizer)  # enrolled at the door on top of Cat
     report = extract(engine, tmp_path)
     assert len(report.skipped) == 1 and "camera-" in report.skipped[0] and "someone else?" in report.skipped[0]
+
+
+def test_a_group_photo_is_looked_at_again_once_a_photo_of_the_person_alone_arrives(engine, tmp_path, face):
+    images = tmp_path / "database_image"
+    group = np.full((360, 640, 3), 120, np.uint8)
+    group[40:320, 20:300] = face("ben", size=280)
+    group[110:290, 400:580] = face("cat", size=180)
+    write(images / "cat" / "party.jpg", group)
+    extract(engine, tmp_path)  # nothing tells yet: the largest face, Ben's
+    write(images / "cat" / "portrait.jpg", face("cat"))
+    report = extract(engine, tmp_path)
+    (party,) = [s for s in manifest(tmp_path)["people"]["cat"]["samples"] if s["image"] == "cat/party.jpg"]
+    assert party["box"][0] > 380 and report.skipped == []  # Cat's face now, not Ben's
+
+
+def test_a_group_photo_without_the_person_in_it_is_left_out(engine, tmp_path, face):
+    images = tmp_path / "database_image"
+    write(images / "cat" / "portrait.jpg", face("cat"))
+    group = np.full((360, 640, 3), 120, np.uint8)
+    group[40:320, 20:300] = face("ben", size=280)
+    group[110:290, 400:580] = face("eve", size=180)
+    write(images / "cat" / "party.jpg", group)
+    report = extract(engine, tmp_path)
+    assert len(report.skipped) == 1 and "party.jpg: none of its 2 faces looks like cat's" in report.skipped[0]
+    assert [s["image"] for s in manifest(tmp_path)["people"]["cat"]["samples"]] == ["cat/portrait.jpg"]

@@ -7,6 +7,7 @@ when it exits unless asked to keep it open for a later station.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -174,7 +175,17 @@ class Headless:
             self.void_unrecorded(session.id)
         self.station.on_event = None  # the run is over: only the sheet's line is still to come
         for update in self.station.poll(timeout=0):  # its sheet goes to export_dir now, not at the next start
-            self.on_update(update)
+            self.on_update(self._last_word(update))
+
+    def _last_word(self, update: Update) -> Update:
+        """A sheet that could not be written at exit is not retried here: the run fails, and it waits."""
+        if not isinstance(update, LiveChanged) or update.severity != "error":
+            return update
+        if not update.notice.startswith("the sheet"):
+            return update
+        self.failed = True
+        notice = update.notice.removesuffix("; retrying") + "; it waits in the log for the next station started here"
+        return dataclasses.replace(update, notice=notice)
 
     def void_unrecorded(self, session_id: int) -> None:
         """A session this run started whose camera never opened lists everyone absent: voided, unless

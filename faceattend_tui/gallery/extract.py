@@ -58,7 +58,7 @@ WRITERS = 4  # threads writing template files
 # sample photos (LFW and others, 2-20 photos each): 99.5 % of 578 genuine photos stay above it, and
 # every one of 147 photos of another person put among them falls below (the highest reached 0.18).
 ODD_FLOOR = 0.2
-CANDIDATES = 6  # faces of a group photo embedded, the largest first, to find the person among them
+CANDIDATES = 64  # faces of a group photo embedded, the largest first, to find the person among them
 CLUTTER = {"thumbs.db", "desktop.ini"}  # what file browsers leave in folders: never mentioned
 PHOTO_LIKE = {".gif", ".heic", ".heif", ".avif", ".jfif", ".jpe", ".jxl", ".dng", ".cr2", ".nef", ".arw", ".raw"}
 
@@ -250,6 +250,8 @@ class Extractor:
 
     def _extract_all(self, people: dict[str, list[Path]], photos: list[Photo], manifest: Manifest) -> None:
         reusable = {name: self._reusable_rows(name, manifest) for name in people}
+        for name in {p.person for p in photos if p.key not in reusable[p.person]}:  # their photos changed:
+            reusable[name] = {k: r for k, r in reusable[name].items() if r[2].get("faces", 1) == 1}  # pick again
         todo = [p for p in photos if p.key not in reusable[p.person]]
         fresh: dict[str, dict[str, Row]] = {name: {} for name in people}
         self.engine.photo_shapes_when_needed()
@@ -352,19 +354,30 @@ class Extractor:
             self.groups[photo.key] = (faces, rows)
         return photo.sha256, rows[0], _sample(photo.key, photo.sha256, faces[0], len(search.faces))
 
-    def _pick_faces(self, name: str, rows: list[np.ndarray], samples: list[dict[str, Any]]) -> None:
-        """In each new group photo, the face most like the person's photos of one face; the largest when
-        none of theirs tells."""
+    def _pick_faces(self, name: str, rows: list[np.ndarray], samples: list[dict[str, Any]]
+                    ) -> tuple[list[np.ndarray], list[dict[str, Any]]]:
+        """In each new group photo, the face most like the person's photos of one face (the largest when
+        they have none); a group photo in which no face is like them is left out, named."""
         group = [i for i, s in enumerate(samples) if s["image"] in self.groups]
         alone = [rows[i] for i in range(len(rows)) if i not in group]
+        anchor = unit_mean(np.stack(alone)) if alone else None
+        dropped = set()
         for i in group:
             faces, candidates = self.groups.pop(samples[i]["image"])
-            pick = int(np.argmax(candidates @ np.mean(alone, axis=0))) if alone else 0
+            cosines = candidates @ anchor if anchor is not None else None
+            pick = int(np.argmax(cosines)) if cosines is not None else 0
+            path = self.images_dir / samples[i]["image"]
+            if cosines is not None and cosines[pick] < ODD_FLOOR:
+                self.report.skipped.append(f"{path}: none of its {samples[i]['faces']} faces looks like {name}'s "
+                                           f"other photos (best cosine {cosine_text(float(cosines[pick]))}); left out")
+                dropped.add(i)
+                continue
             rows[i] = candidates[pick]
             samples[i] = _sample(samples[i]["image"], samples[i]["sha256"], faces[pick], samples[i]["faces"])
-            how = f"the one most like {name}'s other photos" if alone else "the largest"
-            self.report.notes.append(f"{self.images_dir / samples[i]['image']}: {samples[i]['faces']} faces, "
-                                     f"took {how}")
+            how = f"the one most like {name}'s other photos" if anchor is not None else "the largest"
+            self.report.notes.append(f"{path}: {samples[i]['faces']} faces, took {how}")
+        kept = [i for i in range(len(rows)) if i not in dropped]
+        return [rows[i] for i in kept], [samples[i] for i in kept]
 
     def _save(self, name: str, files: list[Path], reusable: dict[str, dict[str, Row]], fresh: dict[str, dict[str, Row]],
               manifest: Manifest) -> None:
@@ -376,8 +389,7 @@ class Extractor:
             if found is not None:
                 rows.append(found[1])
                 samples.append(found[2])
-        self._pick_faces(name, rows, samples)
-        rows, samples = self._without_strangers(name, rows, samples)
+        rows, samples = self._without_strangers(name, *self._pick_faces(name, rows, samples))
         new = sum(s["image"] in fresh[name] for s in samples)
         self.report.extracted, self.report.reused = self.report.extracted + new, self.report.reused + len(samples) - new
         if not rows:
@@ -425,6 +437,11 @@ def _sample(key: str, sha256: str, face: Face, faces: int) -> dict[str, Any]:
     """What the manifest keeps of a photo: its face's box and score, how many faces it had."""
     return {"image": key, "sha256": sha256, "box": face.as_dict()["box"], "score": round(face.score, 4),
             "faces": faces}
+
+
+def unit_mean(rows: np.ndarray) -> np.ndarray:
+    mean = rows.mean(axis=0)
+    return mean / max(float(np.linalg.norm(mean)), 1e-12)
 
 
 def cosine_text(cosine: float) -> str:

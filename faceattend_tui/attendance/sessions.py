@@ -376,8 +376,9 @@ class Attendance:
         passed while no station was running)."""
         session = self._require_active()
         counts = self.counts()
+        now = self.store.now()
         with self.store.batch():
-            ended = self.store.end_session(session.id, min(at, self.store.now()) if at else self.store.now())
+            ended = self.store.end_session(session.id, min(at, now) if at else now)
             audit(self.store, "session.stop", {"session_id": session.id, "present": counts.present,
                                                "late": counts.late, "absent": counts.absent}, self._user(user))
         fold = getattr(self.store, "fold", None)

@@ -39,7 +39,7 @@ def write_pending(store: Store, station: str, folder: Path, fmt: str, zone: str,
         try:
             drop.written += write_sheets(store, session_id, folder, fmt, zone, user)
         except (ExportError, StoreError, OSError) as exc:
-            drop.problem = f"the sheet of session {session_id} could not be written to {folder}: {exc}; retrying"
+            drop.problem = f"the sheet of session {session_id} could not be written to {folder}: {exc}"
             continue
         store.update_setting(PENDING_PREFIX + station, _without(session_id))
     return drop

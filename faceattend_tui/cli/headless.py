@@ -7,7 +7,6 @@ when it exits unless asked to keep it open for a later station.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import signal
@@ -173,19 +172,9 @@ class Headless:
                  f"absent {counts.absent}")
         if session.id == self.started and self.camera_failed and not self.camera_opened:
             self.void_unrecorded(session.id)
-        self.station.on_event = None  # the run is over: only the sheet's line is still to come
-        for update in self.station.poll(timeout=0):  # its sheet goes to export_dir now, not at the next start
-            self.on_update(self._last_word(update))
-
-    def _last_word(self, update: Update) -> Update:
-        """A sheet that could not be written at exit is not retried here: the run fails, and it waits."""
-        if not isinstance(update, LiveChanged) or update.severity != "error":
-            return update
-        if not update.notice.startswith("the sheet"):
-            return update
-        self.failed = True
-        notice = update.notice.removesuffix("; retrying") + "; it waits in the log for the next station started here"
-        return dataclasses.replace(update, notice=notice)
+        for update in self.station.flush_sheets():  # its sheet goes to export_dir now, not at the next start
+            self.failed |= isinstance(update, LiveChanged) and update.severity == "error"
+            self.on_update(update)
 
     def void_unrecorded(self, session_id: int) -> None:
         """A session this run started whose camera never opened lists everyone absent: voided, unless

@@ -34,6 +34,7 @@ from faceattend_tui.gallery.templates import (
     save_manifest,
     write_atomic,
 )
+from faceattend_tui.vision.embedder import normalize
 from faceattend_tui.vision.identity import RecognizerId
 from faceattend_tui.vision.imageio import (
     DECODE_PIXELS,
@@ -391,7 +392,8 @@ class Extractor:
                 samples.append(found[2])
         rows, samples = self._without_strangers(name, *self._pick_faces(name, rows, samples))
         new = sum(s["image"] in fresh[name] for s in samples)
-        self.report.extracted, self.report.reused = self.report.extracted + new, self.report.reused + len(samples) - new
+        self.report.extracted += new
+        self.report.reused += len(samples) - new
         if not rows:
             self._keep_or_skip(name, manifest)
             return
@@ -440,8 +442,7 @@ def _sample(key: str, sha256: str, face: Face, faces: int) -> dict[str, Any]:
 
 
 def unit_mean(rows: np.ndarray) -> np.ndarray:
-    mean = rows.mean(axis=0)
-    return mean / max(float(np.linalg.norm(mean)), 1e-12)
+    return normalize(rows.mean(axis=0))
 
 
 def cosine_text(cosine: float) -> str:
@@ -451,7 +452,7 @@ def cosine_text(cosine: float) -> str:
 
 def odd_ones(rows: np.ndarray) -> dict[int, float]:
     """The rows under ODD_FLOOR to the mean of the others, with that cosine."""
-    unit = rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
+    unit = normalize(rows)
     rest = unit.sum(axis=0, keepdims=True) - unit
     cosines = np.einsum("ij,ij->i", unit, rest) / np.maximum(np.linalg.norm(rest, axis=1), 1e-12)
     return {int(i): float(cosines[i]) for i in np.flatnonzero(cosines < ODD_FLOOR)}

@@ -116,7 +116,14 @@ class Translator(StationState):
             self._sheets_next = 0.0
 
 
-    def _sheet_updates(self) -> list[Update]:
+    def flush_sheets(self) -> list[Update]:
+        """Write the sheets still to go to export_dir now, as a station about to exit: a sheet that
+        cannot be written stays in the log for the next station started here."""
+        self._sheets_next = 0.0
+        return self._sheet_updates("it waits in the log for the next station started here")
+
+
+    def _sheet_updates(self, then: str = "retrying") -> list[Update]:
         """Write the sheets still to go to export_dir; a failure is said and tried again a little later."""
         if not self.settings.export_dir or self.store is None or time.monotonic() < self._sheets_next:
             return []
@@ -129,7 +136,7 @@ class Translator(StationState):
             except StoreError as exc:
                 return [self._live(f"the sheets for {folder} could not be checked: {exc}", "error")]
         if drop.problem:
-            return [self._live(drop.problem, "error")]
+            return [self._live(f"{drop.problem}; {then}", "error")]
         return [self._live(f"the sheet {path.name} is in {folder}") for path in drop.written]
 
 

@@ -333,3 +333,27 @@ def test_roster_photos_stay_in_the_rosters_folder_unless_another_is_allowed(tmp_
     assert main(["people", "import", str(roster), "--photos-from", str(elsewhere), "--data", str(data),
                  "--device", "cpu"]) == 0
     assert people_of(data)["S1"].images == 1
+
+
+def test_a_report_without_dates_ends_on_the_sites_today_not_the_machines(tmp_path, capsys, monkeypatch):
+    """The machine's clock is 26 hours behind the site's (timezone setting): today's session is in the report."""
+    import time
+
+    monkeypatch.setenv("TZ", "Etc/GMT+12")
+    time.tzset()
+    try:
+        data = tmp_path / "data"
+        data.mkdir()
+        (data / "faceattend.toml").write_text('timezone = "Pacific/Kiritimati"\n', encoding="utf-8")
+        with open_store(data) as store:
+            att = Attendance(store)
+            att.add_person("Ann Lee", person_id="S1")
+            att.start_session("Maths")
+            att.check_in("S1")
+            att.stop_session()
+        assert main(["report", "--data", str(data), "--format", "json"]) == 0
+        written = Path(capsys.readouterr().err.split("wrote ", 1)[1].split(": ", 1)[0])
+        assert [s["name"] for s in json.loads(written.read_text())["sessions"]] == ["Maths"]
+    finally:
+        monkeypatch.undo()
+        time.tzset()

@@ -34,7 +34,7 @@ from faceattend_tui.attendance import (
     report_csv,
     report_json,
 )
-from faceattend_tui.attendance.export import chosen_output, new_output, slug, write_audited
+from faceattend_tui.attendance.export import chosen_output, new_output, slug, time_zone, write_audited
 from faceattend_tui.attendance.models import join_groups, plural, printable
 from faceattend_tui.cli import EXIT_OK, EXIT_SKIPPED, EXIT_USAGE, say
 from faceattend_tui.config import Settings
@@ -155,9 +155,9 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
-    end = parse_date(args.date_to, "--to") or date.today()
-    start = parse_date(args.date_from, "--from") or end - timedelta(days=30)
     try:
+        end = parse_date(args.date_to, "--to") or datetime.now(time_zone(settings.timezone)).date()  # the site's today
+        start = parse_date(args.date_from, "--from") or end - timedelta(days=30)
         target = args.out and chosen_output(args.out, settings.exports_dir, settings.data, args.overwrite)
     except ExportError as exc:
         raise CommandError(str(exc)) from None

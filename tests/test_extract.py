@@ -689,6 +689,28 @@ def test_a_photo_of_someone_else_in_a_persons_folder_is_left_out_and_named(engin
     assert len(manifest(tmp_path)["people"]["dan"]["samples"]) == 2
 
 
+def test_a_photo_left_out_that_is_the_person_can_be_kept_and_stays_kept(tmp_path, face, capsys):
+    """A genuine photo unlike the others (sunglasses, a child's photo): staff keep it once with --keep."""
+    images = tmp_path / "database_image"
+    for i, (size, margin, flip) in enumerate([(160, 0.4, False), (200, 0.6, True), (136, 0.5, False)]):
+        write(images / "cat" / f"{i}.jpg", face("cat", size=size, margin=margin, flip=flip))
+    odd = write(images / "cat" / "odd.jpg", face("eve"))  # stands for a genuine photo that looks unlike
+    run = ["extract", "--data", str(tmp_path), "--device", "cpu"]
+    assert cli.main(run) == 1
+    assert "odd.jpg: does not look like cat's other photos" in capsys.readouterr().err
+    assert cli.main([*run, "--keep", str(images / "nobody.jpg")]) == 2
+    assert "nobody.jpg: --keep takes a photo in" in capsys.readouterr().err
+    assert cli.main([*run, "--keep", str(odd)]) == 0
+    assert "odd.jpg: does not look like cat's other photos (cosine" in capsys.readouterr().err  # said, kept
+    assert "cat/odd.jpg" in [s["image"] for s in manifest(tmp_path)["people"]["cat"]["samples"]]
+    assert cli.main([*run, "--force"]) == 0  # kept from now on, without asking again
+    assert len(manifest(tmp_path)["people"]["cat"]["samples"]) == 4
+    write(images / "cat" / "odd.jpg", face("ben"))  # another photo in its place: judged again
+    assert cli.main(run) == 1
+    assert "odd.jpg: does not look like cat's" in capsys.readouterr().err
+    assert "vouched" not in manifest(tmp_path)["people"]["cat"]
+
+
 def test_photos_unlike_the_rest_are_found_by_their_cosine_to_the_others():
     rng = np.random.default_rng(1)
     person = rng.normal(size=64)

@@ -253,6 +253,18 @@ def test_load_gallery_leaves_out_a_broken_template_and_keeps_the_rest(tmp_path):
     assert len(warnings) == 1 and "ben.npy" in warnings[0]
 
 
+def test_a_template_file_swapped_for_anothers_names_nobody(tmp_path):
+    """Ben copies his own template file over Ann's: he must not check in as Ann."""
+    rng = np.random.default_rng(11)
+    people = {"ann": unit(rng.normal(size=(1, DIM))), "ben": unit(rng.normal(size=(1, DIM)))}
+    enrolled(tmp_path, people)
+    (tmp_path / "ann.npy").write_bytes((tmp_path / "ben.npy").read_bytes())
+    gallery, warnings = load_gallery(tmp_path, REC_SHA, DIM)
+    assert gallery.names == ["ben"]
+    assert len(warnings) == 1 and "ann.npy" in warnings[0] and "changed since the manifest" in warnings[0]
+    assert [m.name for m in gallery.match(people["ben"], 0.5)] == ["ben"]
+
+
 def test_load_gallery_reports_a_broken_manifest(tmp_path):
     (tmp_path / "manifest.json").write_text("{not json", encoding="utf-8")
     with pytest.raises(GalleryError, match="manifest.json"):
@@ -278,7 +290,8 @@ def count_reads(monkeypatch) -> list[str]:
     from faceattend_tui.gallery import templates
 
     reads, real = [], templates.read_rows
-    monkeypatch.setattr(templates, "read_rows", lambda path, dim=None: reads.append(path.stem) or real(path, dim))
+    monkeypatch.setattr(templates, "read_rows",
+                        lambda path, dim=None, sha256=None: reads.append(path.stem) or real(path, dim, sha256))
     return reads
 
 
@@ -403,3 +416,22 @@ def test_removing_a_persons_photos_leaves_a_name_that_only_begins_like_theirs(tm
     assert remove_photos(images, "J")
     assert sorted(p.name for p in images.iterdir()) == ["Ann.Marie Lee.jpg", "J.R. Smith", "J.R.jpg"]
     assert (images / "J.R. Smith" / "a.jpg").is_file()
+
+
+def test_enrolling_more_photos_does_not_keep_rows_swapped_in_by_hand(tmp_path):
+    """New camera photos of Ann after her file was swapped for Ben's: her file then holds only the new rows."""
+    from faceattend_tui.config import Settings
+    from faceattend_tui.gallery.enroll import add_samples
+
+    rng = np.random.default_rng(12)
+    settings = Settings(data=tmp_path)
+    people = {"ann": unit(rng.normal(size=(1, DIM))), "ben": unit(rng.normal(size=(1, DIM)))}
+    enrolled(settings.tensors_dir, people)
+    tensors = settings.tensors_dir
+    (tensors / "ann.npy").write_bytes((tensors / "ben.npy").read_bytes())
+    new = unit(rng.normal(size=(1, DIM)))
+    assert add_samples(settings, "ann", [b"\xff\xd8"], new, RecognizerId("w600k_mbf", REC_SHA, DIM)) == 1
+    gallery, warnings = load_gallery(tensors, REC_SHA, DIM)
+    assert warnings == [] and len(gallery) == 2
+    assert [m.name for m in gallery.match(people["ben"], 0.5)] == ["ben"]
+    assert np.allclose(read_rows(tensors / "ann.npy", DIM), new)

@@ -80,6 +80,18 @@ def test_templates_travel_between_data_roots(tmp_path, pg_url):
         assert not (south / "database_image" / "bob").exists()
 
 
+def test_a_template_file_swapped_by_hand_is_not_sent_to_the_other_doors(tmp_path, pg_url):
+    north = tmp_path / "north"
+    enroll_fake_people(north, ["ann", "bob"])
+    tensors = north / "database_tensor"
+    (tensors / "ann.npy").write_bytes((tensors / "bob.npy").read_bytes())
+    with open_store(tmp_path, database=pg_url, upgrade_mode="auto") as store:
+        outcome = sync_gallery(store, tensors, "north")
+        assert outcome.pushed == ["bob"]
+        assert any("ann.npy" in note and "ann not shared" in note for note in outcome.notes)
+        assert sorted(store.template_sets()) == ["bob"]
+
+
 def test_templates_of_another_recogniser_are_not_mixed_in(tmp_path, pg_url):
     north, south = tmp_path / "north", tmp_path / "south"
     enroll_fake_people(north, ["ann"])

@@ -279,6 +279,8 @@ def add_recognition_commands(sub: Subparsers) -> None:
                    help="profile photos (default: DATA/database_image)")
     p.add_argument("--out", type=Path, default=None, help="templates folder (default: DATA/database_tensor)")
     p.add_argument("--force", action="store_true", help="extract every photo again")
+    p.add_argument("--keep", type=Path, action="append", default=[], metavar="PHOTO",
+                   help="a photo that does not look like the person's others but is them: keep it (repeatable)")
     p.set_defaults(func=cmd_extract)
 
     p = sub.add_parser("identify", help="name every face in photos")
@@ -425,21 +427,22 @@ def cmd_extract(args: argparse.Namespace) -> int:
         say(f"face data is private: narrowed the permissions of {narrowed} to this user only")
     own = out == settings.tensors_dir and images == settings.images_dir  # the data root's own gallery
     try:
-        return extract_into(settings, images, out, args.force, registering(settings) if own else None)
+        return extract_into(settings, images, out, args.force, registering(settings) if own else None, args.keep)
     except CommandError as exc:
         say(f"error: {exc}")
         return exc.code
 
 
 def extract_into(settings: Settings, images: Path, out: Path, force: bool,
-                 registration: AbstractContextManager[Callable[[], None]] | None) -> int:
+                 registration: AbstractContextManager[Callable[[], None]] | None,
+                 keep: list[Path] | None = None) -> int:
     """Extract templates; with `registration` (the data root's own gallery) new people join the roster."""
     from faceattend_tui.attendance.models import plural
     from faceattend_tui.gallery.extract import Extractor
 
     with registration or contextlib.nullcontext() as register:
         engine = make_engine(settings)
-        report = Extractor(engine, images, out, progress=Progress("extracting")).run(force=force)
+        report = Extractor(engine, images, out, progress=Progress("extracting"), keep=keep or ()).run(force=force)
         for line in report.notes:
             say(f"note: {line}")
         for line in report.skipped:

@@ -123,7 +123,7 @@ def _existing_rows(tensors: Path, name: str, entry: Entry, dim: int) -> np.ndarr
     if not entry.samples:
         return np.zeros((0, dim), np.float32)
     try:
-        rows = read_rows(tensors / f"{name}.npy", dim)
+        rows = read_rows(tensors / f"{name}.npy", dim, entry.npy_sha256)
     except GalleryError:
         return np.zeros((0, dim), np.float32)
     return rows if len(rows) == len(entry.samples) else np.zeros((0, dim), np.float32)

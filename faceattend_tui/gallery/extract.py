@@ -59,6 +59,7 @@ WRITERS = 4  # threads writing template files
 # sample photos (LFW and others, 2-20 photos each): 99.5 % of 578 genuine photos stay above it, and
 # every one of 147 photos of another person put among them falls below (the highest reached 0.18).
 ODD_FLOOR = 0.2
+KEEP_HINT = "; if it is them, `faceattend extract --keep` it"
 CANDIDATES = 64  # faces of a group photo embedded, the largest first, to find the person among them
 CLUTTER = {"thumbs.db", "desktop.ini"}  # what file browsers leave in folders: never mentioned
 PHOTO_LIKE = {".gif", ".heic", ".heif", ".avif", ".jfif", ".jpe", ".jxl", ".dng", ".cr2", ".nef", ".arw", ".raw"}
@@ -163,12 +164,32 @@ def load_photo(photo: Photo, engine: FaceEngine | None = None) -> Photo:
     return photo
 
 
+def vouched_photos(images_dir: Path, paths: Iterable[Path]) -> dict[str, set[str]]:
+    """Person -> hashes of the photos staff say are them although they look unlike their others (`--keep`)."""
+    found: dict[str, set[str]] = {}
+    root = Path(os.path.abspath(images_dir))
+    for path in paths:
+        try:
+            parts = Path(os.path.abspath(path)).relative_to(root).parts
+        except ValueError:
+            parts = ()
+        if len(parts) not in (1, 2) or not is_image_name(path) or not path.is_file():
+            raise GalleryError(f"{path}: --keep takes a photo in {images_dir} (<name>.jpg or <name>/<photo>)")
+        try:
+            digest = hashlib.sha256(read_bytes(path)).hexdigest()
+        except ImageError as exc:
+            raise GalleryError(str(exc)) from None
+        found.setdefault(parts[0] if len(parts) == 2 else Path(parts[0]).stem, set()).add(digest)
+    return found
+
+
 class Extractor:
     def __init__(self, engine: FaceEngine, images_dir: Path, tensors_dir: Path,
-                 progress: Callable[[int, int, str], None] | None = None) -> None:
+                 progress: Callable[[int, int, str], None] | None = None, keep: Iterable[Path] = ()) -> None:
         self.engine = engine
         self.images_dir = images_dir
         self.tensors_dir = tensors_dir
+        self.vouched = vouched_photos(images_dir, keep)  # checked before any work
         self.progress = progress or (lambda done, total, name: None)
         self.report = Report()
         self.writes: list[Future[None]] = []  # template files being written
@@ -304,11 +325,8 @@ class Extractor:
         if not entry or entry.stale or not entry.samples:
             return {}
         path = self.tensors_dir / f"{name}.npy"
-        if path.is_file() and entry.npy_sha256 and _sha256(path) != entry.npy_sha256:
-            self.report.notes.append(f"{path}: changed since the manifest was written; re-extracting {name}")
-            return {}
         try:
-            rows = read_rows(path, self.engine.embedder.dim)
+            rows = read_rows(path, self.engine.embedder.dim, entry.npy_sha256)
         except GalleryError as exc:
             self.report.notes.append(f"{exc}; re-extracting {name}")
             return {}
@@ -355,10 +373,10 @@ class Extractor:
             self.groups[photo.key] = (faces, rows)
         return photo.sha256, rows[0], _sample(photo.key, photo.sha256, faces[0], len(search.faces))
 
-    def _pick_faces(self, name: str, rows: list[np.ndarray], samples: list[dict[str, Any]]
+    def _pick_faces(self, name: str, rows: list[np.ndarray], samples: list[dict[str, Any]], vouched: set[str]
                     ) -> tuple[list[np.ndarray], list[dict[str, Any]]]:
         """In each new group photo, the face most like the person's photos of one face (the largest when
-        they have none); a group photo in which no face is like them is left out, named."""
+        they have none); a group photo in which no face is like them is left out, named, unless vouched for."""
         group = [i for i, s in enumerate(samples) if s["image"] in self.groups]
         alone = [rows[i] for i in range(len(rows)) if i not in group]
         anchor = unit_mean(np.stack(alone)) if alone else None
@@ -368,9 +386,10 @@ class Extractor:
             cosines = candidates @ anchor if anchor is not None else None
             pick = int(np.argmax(cosines)) if cosines is not None else 0
             path = self.images_dir / samples[i]["image"]
-            if cosines is not None and cosines[pick] < ODD_FLOOR:
+            if cosines is not None and cosines[pick] < ODD_FLOOR and samples[i]["sha256"] not in vouched:
                 self.report.skipped.append(f"{path}: none of its {samples[i]['faces']} faces looks like {name}'s "
-                                           f"other photos (best cosine {cosine_text(float(cosines[pick]))}); left out")
+                                           f"other photos (best cosine {cosine_text(float(cosines[pick]))}); left out"
+                                           + KEEP_HINT)
                 dropped.add(i)
                 continue
             rows[i] = candidates[pick]
@@ -390,7 +409,8 @@ class Extractor:
             if found is not None:
                 rows.append(found[1])
                 samples.append(found[2])
-        rows, samples = self._without_strangers(name, *self._pick_faces(name, rows, samples))
+        vouched = set(manifest.people.get(name, Entry()).vouched) | self.vouched.get(name, set())
+        rows, samples = self._without_strangers(name, *self._pick_faces(name, rows, samples, vouched), vouched)
         new = sum(s["image"] in fresh[name] for s in samples)
         self.report.extracted += new
         self.report.reused += len(samples) - new
@@ -399,13 +419,21 @@ class Extractor:
             return
         data, digest = person_file(np.stack(rows))  # written on a thread: each file waits for the disk
         self.writes.append(self.writer.submit(write_atomic, self.tensors_dir / f"{name}.npy", data))
-        manifest.people[name] = Entry(samples, digest)
+        held = {sample["sha256"] for sample in samples}
+        manifest.people[name] = Entry(samples, digest, vouched=sorted(vouched & held))
 
-    def _without_strangers(self, name: str, rows: list[np.ndarray], samples: list[dict[str, Any]]
-                           ) -> tuple[list[np.ndarray], list[dict[str, Any]]]:
+    def _without_strangers(self, name: str, rows: list[np.ndarray], samples: list[dict[str, Any]],
+                           vouched: set[str]) -> tuple[list[np.ndarray], list[dict[str, Any]]]:
         """Leave out the photos that do not look like the person's others (three photos or more: the
-        rest decide); with two unlike photos, which one is wrong cannot be told, so both stay, said."""
+        rest decide) unless staff vouched for them; with two unlike photos, which one is wrong cannot be
+        told, so both stay, said."""
         odd = odd_ones(np.stack(rows)) if len(rows) >= 2 else {}
+        checked = {i for i in odd if samples[i]["sha256"] in vouched}
+        for i in sorted(checked):
+            self.report.notes.append(f"{self.images_dir / samples[i]['image']}: does not look like {name}'s other "
+                                     f"photos (cosine {cosine_text(odd.pop(i))}); kept, as asked with --keep")
+        if checked and len(rows) == 2:
+            return rows, samples
         if len(rows) == 2 and odd:
             self.report.notes.append(f"{name}: its 2 photos do not look like one person (cosine "
                                      f"{cosine_text(min(odd.values()))}); check {self.images_dir / name}")
@@ -419,7 +447,7 @@ class Extractor:
             faces = samples[index].get("faces", 1)  # a sample taken at the door has one face
             guess = f"the wrong one of its {faces} faces" if faces > 1 else "someone else"
             self.report.skipped.append(f"{self.images_dir / samples[index]['image']}: does not look like {name}'s "
-                                       f"other photos (cosine {cosine_text(cosine)}; {guess}?); left out")
+                                       f"other photos (cosine {cosine_text(cosine)}; {guess}?); left out" + KEEP_HINT)
         kept = [i for i in range(len(rows)) if i not in odd]
         return [rows[i] for i in kept], [samples[i] for i in kept]
 

@@ -49,12 +49,13 @@ class Entry:
     samples: list[dict[str, Any]] = field(default_factory=list)  # {"image", "sha256", ...} per row, in row order
     npy_sha256: str | None = None
     stale: bool = False  # an interrupted rebuild: maybe another model's rows, not yet redone
+    vouched: list[str] = field(default_factory=list)  # hashes of photos kept although unlike the others
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Entry:
         """An entry `entry_problem` has accepted."""
         return cls(samples=list(data.get("samples", [])), npy_sha256=data.get("npy_sha256"),
-                   stale=bool(data.get("stale")))
+                   stale=bool(data.get("stale")), vouched=list(data.get("vouched", [])))
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"samples": self.samples}
@@ -62,6 +63,8 @@ class Entry:
             data["npy_sha256"] = self.npy_sha256
         if self.stale:
             data["stale"] = True
+        if self.vouched:
+            data["vouched"] = self.vouched
         return data
 
 
@@ -132,6 +135,9 @@ def entry_problem(name: str, entry: object) -> str | None:
         return "is not a usable folder name"
     if not isinstance(entry, dict) or not isinstance(entry.get("samples", []), list):
         return "is not an object with a list of samples"
+    vouched = entry.get("vouched", [])
+    if not isinstance(vouched, list) or not all(isinstance(sha, str) for sha in vouched):
+        return "has photos kept by hand that are not a list of hashes"
     for sample in entry.get("samples", []):
         if not isinstance(sample, dict) or not safe_relative(sample.get("image")) \
                 or not isinstance(sample.get("sha256"), str):
@@ -194,10 +200,18 @@ def save_person(folder: Path, name: str, rows: np.ndarray) -> str:
     return digest
 
 
-def read_rows(path: Path, dim: int | None = None) -> np.ndarray:
-    """Rows of a template file, checked for shape, dtype and unit length."""
+def read_rows(path: Path, dim: int | None = None, sha256: str | None = None) -> np.ndarray:
+    """Rows of a template file, checked for shape, dtype and unit length, and against `sha256` (the
+    manifest's hash of it) when given: a file swapped or copied in by hand must not name anyone."""
     try:
-        rows = np.load(path, allow_pickle=False)
+        data = path.read_bytes()
+    except OSError as exc:
+        raise GalleryError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if sha256 and hashlib.sha256(data).hexdigest() != sha256:
+        raise GalleryError(f"{path}: changed since the manifest was written (not by `faceattend extract` "
+                           "or an enrollment)")
+    try:
+        rows = np.load(io.BytesIO(data), allow_pickle=False)
     except (OSError, ValueError, EOFError) as exc:
         raise GalleryError(f"{path}: not a readable .npy file ({exc})") from None
     if rows.ndim != 2 or rows.shape[0] == 0 or (dim is not None and rows.shape[1] != dim):
@@ -252,7 +266,7 @@ def load_gallery(folder: Path, recognizer_sha256: str, dim: int,
         if kept is not None and name in kept:
             continue
         try:
-            people[name] = read_rows(folder / f"{name}.npy", dim)
+            people[name] = read_rows(folder / f"{name}.npy", dim, sources[name])
         except GalleryError as exc:
             warnings.append(f"{exc}; {name} left out, run `faceattend extract`")
             continue

@@ -108,7 +108,8 @@ def _sync(store: TemplateQueries, tensors: Path, station: str, recognizer: Recog
             state[folder] = (here, there)
             continue
         if here is not None and here != agreed_here and there == agreed_there:
-            state[folder] = _push(store, tensors, manifest, folder, here, station, outcome)
+            state[folder] = _push(store, tensors, manifest, folder, here, station, outcome) or (agreed_here,
+                                                                                                agreed_there)
         else:
             if here != agreed_here and here is not None:
                 outcome.notes.append(f"{folder}: changed here and at {remote[folder].station or 'another station'}"
@@ -121,13 +122,18 @@ def _sync(store: TemplateQueries, tensors: Path, station: str, recognizer: Recog
 
 
 def _push(store: TemplateQueries, tensors: Path, manifest: Manifest, folder: str, digest: str, station: str,
-          outcome: GallerySync) -> Agreed:
-    """Send a folder's templates (whose `.npy` hash is `digest`) to the database."""
+          outcome: GallerySync) -> Agreed | None:
+    """Send a folder's templates (whose `.npy` hash is `digest`) to the database; None when the file
+    is not the one the manifest names (nothing is sent)."""
     from faceattend_tui.attendance.pgstore import TemplateRow, TemplateSet
 
     entry = manifest.people[folder]
     made_by = manifest.recognizer or RecognizerId()
-    rows = read_rows(tensors / f"{folder}.npy", made_by.dim)
+    try:
+        rows = read_rows(tensors / f"{folder}.npy", made_by.dim, digest)
+    except GalleryError as exc:
+        outcome.notes.append(f"{exc}; {folder} not shared")
+        return None
     head = TemplateSet(folder, made_by.name or "", made_by.sha256 or "", int(rows.shape[1]),
                        digest, station or None)
     store.save_templates(head, [TemplateRow(row.astype("<f4").tobytes(), *_sample(entry.samples, i))

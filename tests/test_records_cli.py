@@ -112,6 +112,15 @@ def test_a_photo_folder_named_in_decomposed_accents_is_claimed_by_the_roster_nam
         assert [(p.id, p.folder) for p in att.people()] == [("S3", folder)]  # one person, with her photos
 
 
+def test_a_photo_folder_named_in_another_case_or_spacing_is_claimed_by_the_roster_name(tmp_path):
+    data = tmp_path / "data"
+    with open_store(data) as store:
+        Attendance(store).sync_people({"ann lee": 1, "Bob  Marr": 1})
+    assert main(["people", "import", str(write_csv(tmp_path / "r.csv", ["id,name", "S1,Ann Lee", "S2,Bob Marr"])),
+                 "--data", str(data)]) == 0
+    assert {p.id: p.folder for p in people_of(data).values()} == {"S1": "ann lee", "S2": "Bob  Marr"}
+
+
 def test_photo_folders_dropped_in_after_the_roster_become_its_peoples(tmp_path):
     with open_store(tmp_path / "data") as store:
         att = Attendance(store)

@@ -84,3 +84,49 @@ def test_a_group_name_longer_than_64_characters_is_refused(tmp_path):
 def test_lines_are_the_files_own_line_numbers(tmp_path):
     roster = write(tmp_path, "id,name\n\nS1,Ann Lee\n,\nS2,\n")
     assert problems(roster) == ["line 5: the name is empty"]
+
+
+def test_a_group_spelt_in_another_case_is_the_same_group_and_its_people_are_expected(tmp_path):
+    """'3a' typed in a roster that says '3A' elsewhere: one group; a 3A session expects both people."""
+    from faceattend_tui.attendance import Attendance, open_store
+
+    data = tmp_path / "data"
+    first = write(tmp_path, "id,name,groups\nS1,Ann Lee,3A\n", "first.csv")
+    assert main(["people", "import", str(first), "--data", str(data)]) == 0
+    later = write(tmp_path, "id,name,groups\nS2,Bob Marr,3a\nS3,Cy Young,4b;4B\nS4,Di Ross,4B\n", "later.csv")
+    assert main(["people", "import", str(later), "--data", str(data)]) == 0
+    with open_store(data) as store:
+        att = Attendance(store)
+        assert {p.id: p.groups for p in att.people()} == {"S1": ("3A",), "S2": ("3A",), "S3": ("4b",),
+                                                          "S4": ("4b",)}
+        assert att.groups() == ["3A", "4b"]
+        assert sorted(att.start_session("Maths", group="3a").expected) == ["S1", "S2"]
+
+
+def test_a_quoted_group_cell_with_semicolons_in_a_semicolon_file_is_split(tmp_path):
+    roster = write(tmp_path, 'id;name;groups\nS1;Ann Lee;"3A;choir"\n')
+    assert rows(roster) == [(2, "S1", "Ann Lee", ("3A", "choir"))]
+
+
+def test_a_header_cell_that_looks_like_a_column_the_import_reads_is_refused(tmp_path):
+    """'group' for groups would import everyone with no group (and take away the groups they had)."""
+    assert problems(write(tmp_path, "id,name,group,email\nS1,Ann Lee,3A,ann@example.org\n")) == [
+        "line 1: column 'group' is not one the import reads; call it groups (it reads id, name, groups, photo)"]
+    assert rows(write(tmp_path, "id,name,groups,email,notes\nS1,Ann Lee,3A,a@b.c,x\n", "other.csv")) == [
+        (2, "S1", "Ann Lee", ("3A",))]
+
+
+def test_a_roster_written_with_accents_apart_is_the_same_roster_and_its_names_are_found(tmp_path, capsys):
+    """A Mac writes 'é' as 'e' and an accent: importing that file after the usual one changes nothing."""
+    import unicodedata
+
+    data = tmp_path / "data"
+    usual = write(tmp_path, "id,name,groups\nS4,José Núñez,Équipe\n", "usual.csv")
+    apart = write(tmp_path, unicodedata.normalize("NFD", usual.read_text(encoding="utf-8")), "apart.csv")
+    assert main(["people", "import", str(apart), "--data", str(data)]) == 0
+    capsys.readouterr()
+    assert main(["people", "import", str(usual), "--data", str(data)]) == 0
+    assert "added 0, changed 0, left 1 unchanged" in capsys.readouterr().out
+    assert main(["people", "edit", "José Núñez", "--groups", "B", "--data", str(data)]) == 0
+    with open_snapshot(data) as store:
+        assert [(p.name, p.groups) for p in store.people()] == [("José Núñez", ("B",))]

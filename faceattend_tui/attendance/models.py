@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Literal, get_args
 
 from faceattend_tui.errors import InputError
-from faceattend_tui.text import is_word, plural  # noqa: F401 (plural: here for the layers above)
+from faceattend_tui.text import composed, is_word, plural, same  # noqa: F401 (plural: here for the layers above)
 
 from .common import from_iso, to_iso
 
@@ -80,6 +80,11 @@ def check_text(value: str, what: str) -> str:
     return value
 
 
+def clean_name(value: str, what: str) -> str:
+    """A name as stored: spaces made single, accents composed (a Mac writes them apart), checked."""
+    return check_text(composed(" ".join(value.split())), what)
+
+
 GROUPS_JOIN = "; "  # how groups are shown together everywhere (a roster cell takes them back)
 
 
@@ -95,11 +100,11 @@ def clean_groups(groups: Iterable[str]) -> tuple[str, ...]:
     over MAX_GROUP_LENGTH characters."""
     out: list[str] = []
     for group in groups:
-        name = " ".join(str(group).split())
+        name = composed(" ".join(str(group).split()))
         if len(name) > MAX_GROUP_LENGTH:
             raise InputError(f"group '{printable(name[:24])}'... is longer than {MAX_GROUP_LENGTH} characters")
         check_text(name, "group")
-        if name and name not in out:
+        if name and not any(same(name, o) for o in out):  # "3A;3a" is one group
             out.append(name)
     return tuple(out)
 

@@ -1,7 +1,8 @@
 """Importing the organisation's roster: a CSV of `id,name,groups` and optionally `photo`.
 
 Cells are separated by commas, semicolons or tabs (the header tells which); groups inside their
-cell by `;`, or by `,` in a semicolon file. Importing is idempotent: a row that matches the
+cell by `;`, or by `,` or `;` in a semicolon file; a group spelt as one the log has in another case
+("3a" for "3A") is that group. Importing is idempotent: a row that matches the
 log changes nothing. Every row is checked before anything is written; a bad row is named with
 its line number and the file is then not applied at all. A new id whose name belongs to exactly
 one active person who only has a generated id (someone known from their photo folder before the
@@ -12,7 +13,9 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import difflib
 import io
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +24,7 @@ from typing import TYPE_CHECKING
 from faceattend_tui.errors import InputError, RecordsError
 from faceattend_tui.text import composed, spreadsheet_text
 
-from .models import ACTIVE, LEFT, Person, check_person_id, check_text, clean_groups, plural, printable
+from .models import ACTIVE, LEFT, Person, check_person_id, clean_groups, clean_name, plural, printable
 from .sessions import Attendance
 
 if TYPE_CHECKING:
@@ -29,9 +32,13 @@ if TYPE_CHECKING:
 
 REQUIRED = ("id", "name")
 COLUMNS = ("id", "name", "groups", "photo")
-# Cell delimiter -> the separator of groups inside a cell.
-GROUP_SEPARATORS = {",": ";", ";": ",", "\t": ";"}
+# Cell delimiter -> the separators of groups inside a cell (";" everywhere: the separator of `--groups`).
+GROUP_SEPARATORS = {",": ";", ";": ",;", "\t": ";"}
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
+# Header cells a spreadsheet may use for a column the import reads: refused, so no one's groups or
+# photo are dropped unnoticed. Other columns (email, notes) are left alone.
+LOOK_ALIKES = {"group": "groups", "picture": "photo", "image": "photo",
+               "photos": "photo", "identifier": "id", "full name": "name", "fullname": "name"}
 
 
 class RosterError(RecordsError, ValueError):
@@ -163,12 +170,27 @@ def _check_header(path: Path, number: int, header: list[str], problems: list[str
     if missing:
         problems.append(f"line {number}: missing {'column' if len(missing) == 1 else 'columns'} {', '.join(missing)} "
                         "(expected id,name,groups[,photo], separated by commas, semicolons or tabs)")
+    for cell in header:
+        meant = _meant_column(cell)
+        if meant and meant not in header:
+            problems.append(f"line {number}: column {printable(cell)!r} is not one the import reads; call it {meant} "
+                            f"(it reads {', '.join(COLUMNS)})")
     twice = [c for c in COLUMNS if header.count(c) > 1]
     if twice:
         problems.append(f"line {number}: {'column' if len(twice) == 1 else 'columns'} {', '.join(twice)} more than "
                         "once in the header")
     if problems:
         raise RosterError(path, problems)
+
+
+def _meant_column(cell: str) -> str | None:
+    """The column a header cell that is not one of COLUMNS was meant to be ("group" for groups), if any."""
+    if not cell or cell in COLUMNS:
+        return None
+    if cell in LOOK_ALIKES:
+        return LOOK_ALIKES[cell]
+    close = difflib.get_close_matches(cell, COLUMNS, n=1, cutoff=0.8)
+    return close[0] if close else None
 
 
 def _cells_by_column(header: list[str], cells: list[str], delimiter: str) -> dict[str, str]:
@@ -183,10 +205,10 @@ def _cells_by_column(header: list[str], cells: list[str], delimiter: str) -> dic
 
 def _parse_row(number: int, row: dict, folder: Path, delimiter: str, roots: tuple[Path, ...] = ()) -> RosterLine:
     person_id = check_person_id(row.get("id") or "")
-    name = check_text(" ".join((row.get("name") or "").split()), "the name")
+    name = clean_name(row.get("name") or "", "the name")
     if not name:
         raise InputError("the name is empty")
-    groups = clean_groups((row.get("groups") or "").split(GROUP_SEPARATORS[delimiter]))
+    groups = clean_groups(re.split(f"[{GROUP_SEPARATORS[delimiter]}]", row.get("groups") or ""))
     photo_text = (row.get("photo") or "").strip()
     photo = _photo(photo_text, folder, roots or (folder,)) if photo_text else None
     return RosterLine(number, person_id, name, groups, photo)
@@ -210,7 +232,9 @@ def plan_import(attendance: Attendance, lines: list[RosterLine], *, reactivate: 
     plan = ImportPlan()
     now = attendance.store.now()
     claimable = _claimable_by_name(attendance)
+    spellings: dict[str, str] = {}  # a group written "3A" on one line and "3a" on the next is one group
     for line in lines:
+        line = dataclasses.replace(line, groups=attendance.spelled(line.groups, spellings))
         current, claimed, returning = attendance.person(line.id), False, False
         if current is not None and not current.active:
             if not reactivate:
@@ -218,8 +242,8 @@ def plan_import(attendance: Attendance, lines: list[RosterLine], *, reactivate: 
                 continue
             plan.returning.append(current)
             current, returning = dataclasses.replace(current, state=ACTIVE, left_at=None), True
-        if current is None and len(claimable.get(composed(line.name), [])) == 1:
-            known = claimable.pop(composed(line.name))[0]
+        if current is None and len(claimable.get(_name_key(line.name), [])) == 1:
+            known = claimable.pop(_name_key(line.name))[0]
             plan.claimed.append((known.id, line.id))
             current, claimed = dataclasses.replace(known, id=line.id), True
         if current is None:
@@ -241,13 +265,17 @@ def plan_import(attendance: Attendance, lines: list[RosterLine], *, reactivate: 
 
 
 def _claimable_by_name(attendance: Attendance) -> dict[str, list[Person]]:
-    """Active people known only by a generated id, by name (accents composed: a folder's name written
-    by a Mac has them apart)."""
+    """Active people known only by a generated id, by `_name_key` (a folder named "ann lee" is Ann Lee's)."""
     found: dict[str, list[Person]] = {}
     for person in attendance.people():
         if person.id.startswith("p-"):
-            found.setdefault(composed(person.name), []).append(person)
+            found.setdefault(_name_key(person.name), []).append(person)
     return found
+
+
+def _name_key(name: str) -> str:
+    """A name as typed in a folder or a roster: any case, any spaces, accents composed or apart."""
+    return composed(" ".join(name.split())).casefold()
 
 
 def apply_import(attendance: Attendance, plan: ImportPlan, user: str | None = None) -> list[Person]:

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from faceattend_tui.errors import InputError, RecordsError
-from faceattend_tui.text import collation, composed, same
+from faceattend_tui.text import collation, composed, fold, same
 
 from .common import aware, checked_late_after
 from .models import (
@@ -37,6 +37,7 @@ from .models import (
     check_person_id,
     check_text,
     clean_groups,
+    clean_name,
     new_person_id,
 )
 from .security import audit, erased_token
@@ -168,7 +169,7 @@ class Attendance:
     def people(self, *, include_left: bool = False, group: str | None = None) -> list[Person]:
         """People by name; active ones only unless asked, in one group if given."""
         found = [p for p in self._people.values()
-                 if (include_left or p.active) and (group is None or group in p.groups)]
+                 if (include_left or p.active) and (group is None or any(same(g, group) for g in p.groups))]
         key = collation(self.locale)
         return sorted(found, key=lambda p: (key(p.name), p.id))
 
@@ -185,14 +186,29 @@ class Attendance:
         return None if person_id is None else self._people.get(person_id)
 
     def groups(self) -> list[str]:
+        """The groups of active people, one spelling each ("3A" and a stray "3a" are one group)."""
         key = collation(self.locale)
-        return sorted({g for p in self._people.values() if p.active for g in p.groups}, key=lambda g: (key(g), g))
+        spellings = sorted({g for p in self._people.values() if p.active for g in p.groups}, key=lambda g: (key(g), g))
+        first: dict[str, str] = {}
+        for group in spellings:
+            first.setdefault(fold(group), group)
+        return list(first.values())
+
+    def spelled(self, groups: Iterable[str], known: dict[str, str] | None = None) -> tuple[str, ...]:
+        """Groups cleaned and written as the log already writes them ("3a" joins "3A"); `known` (fold ->
+        spelling) carries the new spellings of one import from line to line."""
+        known = {} if known is None else known
+        if "" not in known:  # not yet seeded with the log's spellings
+            known[""] = ""
+            for group in self.groups():
+                known.setdefault(fold(group), group)
+        return clean_groups(known.setdefault(fold(g), g) for g in clean_groups(groups))
 
     def find(self, text: str) -> Person:
         """A person named by id, or by a name only one active person has."""
         if text in self._people:
             return self._people[text]
-        named = [p for p in self._people.values() if p.name == text and p.active]
+        named = [p for p in self._people.values() if composed(p.name) == composed(text) and p.active]
         if len(named) == 1:
             return named[0]
         if named:
@@ -216,13 +232,13 @@ class Attendance:
 
     def add_person(self, name: str, *, person_id: str | None = None, groups: Iterable[str] = (),
                    folder: str = "", user: str | None = None) -> Person:
-        name = check_text(" ".join(name.split()), "the name")
+        name = clean_name(name, "the name")
         if not name:
             raise InputError("a person needs a name")
         person_id = check_person_id(person_id) if person_id else self._new_id()
         if person_id in self._people:
             raise InputError(f"id {person_id!r} is already {self._people[person_id].name}")
-        person = Person(person_id, name, self.store.now(), folder=folder, groups=clean_groups(groups))
+        person = Person(person_id, name, self.store.now(), folder=folder, groups=self.spelled(groups))
         self.save_people([person], "person.add", user=user)
         return person
 
@@ -287,12 +303,12 @@ class Attendance:
         """Correct a name or change groups; history stays under the id. Returns (person, joined)."""
         person = self._require_person(person_id)
         changes: dict[str, str | tuple[str, ...]] = {}
-        if name is not None and " ".join(name.split()) != person.name:
-            changes["name"] = check_text(" ".join(name.split()), "the name")
+        if name is not None and clean_name(name, "the name") != person.name:
+            changes["name"] = clean_name(name, "the name")
             if not changes["name"]:
                 raise InputError("a person needs a name")
-        if groups is not None and clean_groups(groups) != person.groups:
-            changes["groups"] = clean_groups(groups)
+        if groups is not None and self.spelled(groups) != person.groups:
+            changes["groups"] = self.spelled(groups)
         if not changes:
             return person, []
         updated = _replace(person, **changes)

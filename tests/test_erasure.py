@@ -160,6 +160,26 @@ def test_erasure_with_exports_rewrites_them_at_once_names_included(tmp_path, cap
     assert main(["people", "remove", "S1043", "--exports", "--data", str(data)]) == 2  # --exports needs --erase
 
 
+def test_erasure_renames_an_export_whose_file_name_holds_their_name(tmp_path, capsys):
+    """A session named after them ("Viva of Bob Marr") gave its sheet a file name that names them."""
+    data = tmp_path / "data"
+    with backends.open_store(data, clock=FakeClock()) as store:
+        att = Attendance(store, user="teacher")
+        att.add_person("Bob Marr", person_id="S2")
+        att.start_session("Viva of Bob Marr")
+        att.check_in("S2")
+        att.stop_session()
+    assert main(["export", "--session", "1", "--data", str(data)]) == 0
+    (sheet,) = (data / "exports").iterdir()
+    assert "bob-marr" in sheet.name
+    assert main(["people", "remove", "S2", "--erase", "--exports", "--data", str(data)]) == 0
+    (renamed,) = (data / "exports").iterdir()
+    assert re.fullmatch(r"2024-09-02_1_viva-of-erased-[0-9a-f]+\.csv", renamed.name)
+    assert not re.search(r"(?i)bob[\W_]+marr", (data / "attendance.json").read_text(encoding="utf-8"))
+    assert main(["audit", "--data", str(data)]) == 0
+    assert renamed.name in capsys.readouterr().out  # the audit's export entry names the file as it is now
+
+
 def test_erasure_removes_set_aside_templates_and_names_backups_of_the_log(tmp_path):
     data = tmp_path / "data"
     settings = Settings(data=data)

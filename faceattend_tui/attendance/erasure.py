@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from typing import Any
 
 from faceattend_tui.files import atomic_write
 
-from .export import BOM
+from .export import BOM, free_path
 from .hours import DAY_COLUMNS
 from .report import PERSON_COLUMNS, SESSION_COLUMNS
 from .security import name_pattern, scrub_value
@@ -67,16 +68,26 @@ def clean_folder(folder: Path, target: Target, rewrite: bool) -> Cleanup:
 
 
 def _clean_file(path: Path, target: Target, rewrite: bool, outcome: Cleanup) -> None:
+    """Rewrite a sheet without them, and rename it when its name holds theirs (a session "Viva of Bob Marr")."""
     text = path.read_bytes().decode("utf-8", errors="replace")
     new = without(text, path.suffix.lower(), target)
+    name = target.pattern.sub(target.token, path.name) if target.pattern else path.name
     if new is None:
-        if _mentions(text, target):
+        if _mentions(text, target) or name != path.name:
             outcome.foreign.append(path)
-    elif new != text and not rewrite:
+        return
+    if new == text and name == path.name:
+        return
+    if not rewrite:
         outcome.named.append(path)
-    elif new != text:
+        return
+    if new != text:
         atomic_write(path, new.encode("utf-8"))
-        outcome.rewritten.append(path)
+    if name != path.name:
+        renamed = free_path(path.with_name(name))
+        os.rename(path, renamed)
+        path = renamed
+    outcome.rewritten.append(path)
 
 
 def files_naming(paths: list[Path], target: Target) -> list[Path]:

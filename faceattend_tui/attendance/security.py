@@ -78,22 +78,19 @@ def names_in_audit(all_details: Iterable[dict], person_id: str) -> set[str]:
 
 
 def name_pattern(names: Iterable[str]) -> re.Pattern | None:
-    """Any of these names as whole words, in any case and in any order of their words ("Marr, Bob"
-    finds "bob marr"); None when there is none."""
-    words = sorted({o for n in names if n and n.strip() for o in name_orders(n)}, key=len, reverse=True)
-    if not words:
+    """Any of these names as whole words, in any case, in any order of their words and whatever stands
+    between them ("Marr, Bob" finds "bob marr", and "bob-marr" in a file's name); None when there is none."""
+    orders = {order for n in names if n and n.strip() for order in name_orders(n)}
+    if not orders:
         return None
-    return re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, words)) + r")(?!\w)", re.IGNORECASE)
+    alternatives = sorted((r"[\W_]+".join(map(re.escape, order)) for order in orders), key=len, reverse=True)
+    return re.compile(r"(?<![^\W_])(?:" + "|".join(alternatives) + r")(?![^\W_])", re.IGNORECASE)
 
 
-def name_orders(name: str) -> set[str]:
-    """A name as written, and its words (up to four) in every order, with spaces or "Last, First"."""
-    words = re.findall(r"[^\s,]+", name)
-    found = {" ".join(name.split())}
-    if 2 <= len(words) <= 4:
-        for order in itertools.permutations(words):
-            found |= {" ".join(order), f"{order[0]}, {' '.join(order[1:])}"}
-    return found
+def name_orders(name: str) -> set[tuple[str, ...]]:
+    """A name's words as written, and (two to four words) in every order."""
+    words = tuple(re.findall(r"[^\W_]+", name)) or (name.strip(),)
+    return set(itertools.permutations(words)) if 2 <= len(words) <= 4 else {words}
 
 
 def erased_names(person: Person, all_details: Iterable[dict]) -> re.Pattern | None:

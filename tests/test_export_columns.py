@@ -35,11 +35,12 @@ EXPORT_CSV = [
     "session_id", "session_name", "session_group", "session_start", "person_id", "person", "status",
     "checkin_time", "similarity", "last_seen", "mark_status", "mark_reason", "marked_by", "marked_at",
     "status_before_mark", "session_date", "session_time_of_day", "checkin_date", "checkin_time_of_day",
+    "session_voided_at", "session_void_reason",
 ]
 EXPORT_JSON = ["generated_at", "sessions"]
 EXPORT_JSON_SESSION = [
     "id", "name", "group", "started_at", "ended_at", "late_after_minutes", "station", "expected", "counts",
-    "people", "date", "time_of_day",
+    "people", "date", "time_of_day", "voided_at", "void_reason",
 ]
 EXPORT_JSON_PERSON = [
     "person_id", "person", "status", "checkin_time", "similarity", "last_seen", "mark_status", "mark_reason",
@@ -83,6 +84,19 @@ def read_csv(path: Path) -> list[dict]:
 
 def header(text: str) -> list[str]:
     return next(csv.reader([text.lstrip("\ufeff").splitlines()[0]]))
+
+
+def test_the_sheet_of_a_voided_session_says_so(att, tmp_path):
+    from faceattend_tui.attendance.session_edit import void_session
+
+    sheet = export_attendance(att.store, tmp_path, ExportOptions("csv"))
+    assert {(r["session_voided_at"], r["session_void_reason"]) for r in read_csv(sheet)} == {("", "")}
+    void_session(att, 1, "started by mistake", user="teacher")
+    rows = read_csv(export_attendance(att.store, tmp_path, ExportOptions("csv"), session_id=1))
+    assert {r["session_void_reason"] for r in rows} == {"started by mistake"}
+    assert all(r["session_voided_at"] for r in rows)
+    doc = json.loads(export_attendance(att.store, tmp_path, ExportOptions("json"), session_id=1).read_text())
+    assert doc["sessions"][0]["void_reason"] == "started by mistake" and doc["sessions"][0]["voided_at"]
 
 
 def test_every_sheet_has_its_documented_columns(att, tmp_path):

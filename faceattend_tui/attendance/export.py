@@ -39,11 +39,12 @@ COLUMNS = (
     "session_id", "session_name", "session_group", "session_start", "person_id", "person", "status",
     "checkin_time", "similarity", "last_seen", "mark_status", "mark_reason", "marked_by", "marked_at",
     "status_before_mark", "session_date", "session_time_of_day", "checkin_date", "checkin_time_of_day",
+    "session_voided_at", "session_void_reason",
 )
 JSON_KEYS = ("generated_at", "sessions")
 JSON_SESSION_KEYS = (
     "id", "name", "group", "started_at", "ended_at", "late_after_minutes", "station", "expected", "counts",
-    "people", "date", "time_of_day",
+    "people", "date", "time_of_day", "voided_at", "void_reason",
 )
 JSON_PERSON_KEYS = (
     "person_id", "person", "status", "checkin_time", "similarity", "last_seen", "mark_status", "mark_reason",
@@ -140,6 +141,7 @@ def person_row(session: Session, item: PersonStatus, zone: tzinfo | None = None)
         "last_seen": local_iso(c.last_seen, zone) if c else None, "mark_status": m.status if m else None,
         "mark_reason": m.reason if m else None, "marked_by": m.by if m else None,
         "marked_at": local_iso(m.at, zone) if m else None, "status_before_mark": m.previous if m else None,
+        "session_voided_at": local_iso(session.voided_at, zone), "session_void_reason": session.void_reason or None,
     }
 
 
@@ -181,7 +183,7 @@ def json_session(summary: Summary, zone: tzinfo | None = None) -> dict:
         "expected": len(s.expected),
         "counts": {"present": counts.present, "late": counts.late, "absent": counts.absent},
         "people": [{key: row[key] for key in JSON_PERSON_KEYS} for row in people], "date": day,
-        "time_of_day": time_of_day,
+        "time_of_day": time_of_day, "voided_at": local_iso(s.voided_at, zone), "void_reason": s.void_reason or None,
     }
 
 

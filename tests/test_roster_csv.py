@@ -130,3 +130,38 @@ def test_a_roster_written_with_accents_apart_is_the_same_roster_and_its_names_ar
     assert main(["people", "edit", "José Núñez", "--groups", "B", "--data", str(data)]) == 0
     with open_snapshot(data) as store:
         assert [(p.name, p.groups) for p in store.people()] == [("José Núñez", ("B",))]
+
+
+def test_one_photo_given_to_two_people_is_refused(tmp_path):
+    """A spreadsheet's fill-down copies a photo cell down the column: the door could not tell them apart."""
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos" / "aj.jpg").write_bytes(b"\xff\xd8 one face")
+    (tmp_path / "photos" / "copy.jpg").write_bytes(b"\xff\xd8 one face")
+    (tmp_path / "photos" / "bo.jpg").write_bytes(b"\xff\xd8 another face")
+    roster = write(tmp_path, "id,name,photo\nS1,AJ Lamas,photos/aj.jpg\nS2,Bo Dee,photos/bo.jpg\n"
+                             "S3,Cy Fox,photos/aj.jpg\nS4,Di Ross,photos/copy.jpg\n")
+    assert problems(roster) == [
+        "line 4: the same photo as line 2 (S1); each person needs a photo of their own",
+        "line 5: the same photo as line 2 (S1); each person needs a photo of their own"]
+
+
+def test_an_import_says_when_a_new_id_differs_from_another_only_in_case(tmp_path, capsys):
+    data = tmp_path / "data"
+    assert main(["people", "import", str(write(tmp_path, "id,name\nS1042,Ann Lee\n", "a.csv")), "--data",
+                 str(data)]) == 0
+    assert "note" not in capsys.readouterr().out
+    assert main(["people", "import", str(write(tmp_path, "id,name\ns1042,Ann Lee\n", "b.csv")), "--data",
+                 str(data)]) == 0
+    assert "note: ids S1042, s1042 differ only in case" in capsys.readouterr().out
+
+
+def test_bringing_someone_back_shows_what_the_file_changes_about_them(tmp_path, capsys):
+    data = tmp_path / "data"
+    assert main(["people", "import", str(write(tmp_path, "id,name,groups\nS1,Ann Lee,3A;choir\n", "a.csv")),
+                 "--data", str(data)]) == 0
+    assert main(["people", "remove", "S1", "--data", str(data)]) == 0
+    capsys.readouterr()
+    back = write(tmp_path, "id,name,groups\nS1,Ann Lee-Smith,3A\n", "b.csv")
+    assert main(["people", "import", str(back), "--reactivate", "--data", str(data)]) == 0
+    assert "brought back S1 Ann Lee (left on " in (out := capsys.readouterr().out)
+    assert "name 'Ann Lee' -> 'Ann Lee-Smith', groups 3A; choir -> 3A" in out

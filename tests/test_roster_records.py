@@ -170,9 +170,9 @@ def test_an_import_whose_photo_gives_no_template_says_so_on_stderr_and_exits_1(e
 def test_a_roster_photo_named_as_a_browser_saves_it_is_extracted(enrolled, tmp_path, sample_photo, capsys):
     """A JPEG saved as "yao.jfif" (or with no suffix) used to be copied under that name and never read again."""
     shutil.copy(sample_photo("yaoming.jpg"), tmp_path / "yao.jfif")
-    shutil.copy(sample_photo("yaoming.jpg"), tmp_path / "yao-no-suffix")
+    shutil.copy(sample_photo("gdp.jpg"), tmp_path / "gdp-no-suffix")
     roster = write_csv(tmp_path / "web.csv", ["id,name,groups,photo", "S5,Yao Jfif,3B,yao.jfif",
-                                              "S6,Yao Plain,3B,yao-no-suffix"])
+                                              "S6,Gdp Plain,3B,gdp-no-suffix"])
     assert main(["people", "import", str(roster), "--data", str(enrolled), "--device", "cpu"]) == 0
     assert [p.suffix for p in sorted((enrolled / "database_image" / "S5").iterdir())] == [".jpg"]
     samples = load_manifest(enrolled / "database_tensor").people

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import difflib
+import hashlib
 import io
 import re
 from collections.abc import Callable, Iterator
@@ -68,6 +69,7 @@ class ImportPlan:
     kept_out: list[Person] = field(default_factory=list)  # in the file, but they left: not brought back
     returning: list[Person] = field(default_factory=list)  # they left; brought back (--reactivate)
     leaving: list[Person] = field(default_factory=list)  # active, not in the file: to mark as left (--sync)
+    notes: list[str] = field(default_factory=list)  # worth a look, not wrong: ids that differ only in case
 
     @property
     def empty(self) -> bool:
@@ -113,9 +115,30 @@ def read_roster(path: Path, photos_from: tuple[Path, ...] = (),
             continue
         seen[line.id] = number
         lines.append(line)
+    problems += _shared_photos(lines)
     if problems:
         raise RosterError(path, problems)
     return lines
+
+
+def _shared_photos(lines: list[RosterLine]) -> list[str]:
+    """A photo given to two people (a spreadsheet's fill-down): the door could not tell them apart."""
+    problems: list[str] = []
+    first: dict[str, RosterLine] = {}
+    for line in lines:
+        if line.photo is None:
+            continue
+        try:
+            digest = hashlib.sha256(line.photo.read_bytes()).hexdigest()
+        except OSError:
+            continue  # said by the photo's own check
+        if digest in first:
+            other = first[digest]
+            problems.append(f"line {line.line}: the same photo as line {other.line} ({printable(other.id)}); "
+                            "each person needs a photo of their own")
+        else:
+            first[digest] = line
+    return problems
 
 
 def sniff_delimiter(text: str) -> str:
@@ -258,10 +281,21 @@ def plan_import(attendance: Attendance, lines: list[RosterLine], *, reactivate: 
                 plan.unchanged.append(current)
         if line.photo is not None:
             plan.photos.append((person, line.photo))
+    plan.notes = _ids_alike([p.id for p in attendance.people(include_left=True)], [line.id for line in lines])
     if sync:
         listed = {line.id for line in lines} | {old for old, _ in plan.claimed}
         plan.leaving = [p for p in attendance.people() if p.id not in listed]
     return plan
+
+
+def _ids_alike(known: list[str], listed: list[str]) -> list[str]:
+    """The new ids of the file that differ from another id only in case ("s1042" beside "S1042")."""
+    by_case: dict[str, set[str]] = {}
+    for person_id in [*known, *listed]:
+        by_case.setdefault(person_id.casefold(), set()).add(person_id)
+    new = set(listed) - set(known)
+    return [f"ids {', '.join(sorted(ids))} differ only in case: they are different people; check the file"
+            for ids in by_case.values() if len(ids) > 1 and ids & new]
 
 
 def _claimable_by_name(attendance: Attendance) -> dict[str, list[Person]]:

@@ -59,10 +59,13 @@ class ImportOutcome:
         out += [f"  gave {old} the organisation's id {new}" for old, new in plan.claimed]
         out += [f"  changed {after.id} {_difference(before, after)}" for before, after in plan.changed
                 if after.id not in returning]
-        out += [f"  brought back {p.id} {printable(p.name)} (left on {p.left_at:%Y-%m-%d})" for p in plan.returning]
+        changes = {after.id: _difference(before, after) for before, after in plan.changed}
+        out += [f"  brought back {p.id} {printable(p.name)} (left on {p.left_at:%Y-%m-%d})"
+                + (f", {changes[p.id]}" if changes.get(p.id, "folder") != "folder" else "") for p in plan.returning]
         out += [f"  {p.id} {printable(p.name)} left on {p.left_at:%Y-%m-%d}: kept out; --reactivate to bring back"
                 for p in plan.kept_out]
         out += [f"  marked as left (not in the file): {p.id} {printable(p.name)}" for p in plan.leaving]
+        out += [f"  note: {note}" for note in plan.notes]
         if plan.photos:
             out.append(f"photos: {self.photos_copied} new of {len(plan.photos)}")
         out += [f"  {note}" for note in self.photo_notes]

@@ -69,6 +69,16 @@ def test_a_link_to_the_log_is_refused_too(data, tmp_path, kind, capfd):
     assert link.is_symlink() and (data / "attendance.json").read_bytes() == before
 
 
+@pytest.mark.parametrize("kind", ["export", "report"])
+def test_a_link_to_nothing_is_refused_and_nothing_is_made_where_it_points(data, tmp_path, kind, capfd):
+    """In a folder others can write to, a planted link would steer the sheet (and new folders) elsewhere."""
+    link = tmp_path / "sheet.csv"
+    link.symlink_to(tmp_path / "elsewhere" / "x.csv")
+    assert main(command(kind, data, link)) == 2
+    assert "sheet.csv is a link to nothing" in capfd.readouterr().err
+    assert not (tmp_path / "elsewhere").exists()
+
+
 def test_report_cannot_replace_the_log_while_a_station_holds_it(data, capfd):
     before = (data / "attendance.json").read_bytes()
     with acquire_lock(data):

@@ -245,8 +245,11 @@ def chosen_output(path: Path, exports: Path, data_root: Path | None, overwrite: 
     Refused: anything in `data_root` outside `exports` (the log, its journal and lock, the settings,
     photos and templates), anything but a regular file, and an existing file unless `overwrite`.
     """
+    named = Path(path).expanduser()
+    if named.is_symlink() and not named.exists():
+        raise ExportError(f"{path} is a link to nothing; name the file itself")
     try:
-        target = Path(path).expanduser().resolve()
+        target = named.resolve()
         if data_root is not None and _in_store(target, Path(exports), Path(data_root)):
             raise ExportError(f"{path} is in the data folder {Path(data_root).resolve()}; write to "
                               f"{Path(exports).resolve()} or outside the data folder (the log and its files are "

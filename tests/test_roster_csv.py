@@ -165,3 +165,24 @@ def test_bringing_someone_back_shows_what_the_file_changes_about_them(tmp_path, 
     assert main(["people", "import", str(back), "--reactivate", "--data", str(data)]) == 0
     assert "brought back S1 Ann Lee (left on " in (out := capsys.readouterr().out)
     assert "name 'Ann Lee' -> 'Ann Lee-Smith', groups 3A; choir -> 3A" in out
+
+
+def test_what_spreadsheets_and_web_pages_leave_in_a_roster_is_taken_in_stride(tmp_path):
+    """An empty cell at a line's end, a zero-width space copied from a web page: not a problem."""
+    roster = write(tmp_path, "id,name,groups\nS1,Ann Lee,3A,\nS2,Bob\u200b Marr\ufeff,3B, ,\n")
+    assert rows(roster) == [(2, "S1", "Ann Lee", ("3A",)), (3, "S2", "Bob Marr", ("3B",))]
+    assert problems(write(tmp_path, "id,name\nS1,Ann Lee,3A\n", "more.csv")) == [
+        "line 2: more cells than columns (a comma inside a cell needs quotes)"]
+    assert problems(write(tmp_path, f"id,name\nS1,{'A' * 201}\n", "long.csv")) == [
+        "line 2: the name 'AAAAAAAAAAAAAAAAAAAAAAAA...' is longer than 200 characters"]
+
+
+def test_a_folder_given_as_the_roster_is_named_as_a_folder(tmp_path, capsys):
+    assert main(["people", "import", str(tmp_path), "--data", str(tmp_path / "data")]) == 2
+    assert "is a folder; give the roster's CSV file" in capsys.readouterr().err
+
+
+def test_a_reversed_date_range_is_refused_by_every_command_that_takes_one(tmp_path, capsys):
+    for command in (["sessions", "list"], ["audit"]):
+        assert main([*command, "--data", str(tmp_path), "--from", "2026-12-01", "--to", "2026-01-01"]) == 2
+        assert "date range is reversed" in capsys.readouterr().err

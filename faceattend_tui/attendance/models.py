@@ -80,9 +80,17 @@ def check_text(value: str, what: str) -> str:
     return value
 
 
+MAX_NAME_LENGTH = 200  # characters of a person's name
+INVISIBLE = re.compile("[\u200b\u2060\ufeff]")  # zero-width spaces a copy from a web page or a file's start leaves
+
+
 def clean_name(value: str, what: str) -> str:
-    """A name as stored: spaces made single, accents composed (a Mac writes them apart), checked."""
-    return check_text(composed(" ".join(value.split())), what)
+    """A name as stored: invisible spaces dropped, spaces made single, accents composed (a Mac writes
+    them apart), checked for control characters and length."""
+    name = check_text(composed(" ".join(INVISIBLE.sub("", value).split())), what)
+    if len(name) > MAX_NAME_LENGTH:
+        raise InputError(f"{what} '{printable(name[:24])}...' is longer than {MAX_NAME_LENGTH} characters")
+    return name
 
 
 GROUPS_JOIN = "; "  # how groups are shown together everywhere (a roster cell takes them back)

@@ -217,7 +217,7 @@ def _meant_column(cell: str) -> str | None:
 
 
 def _cells_by_column(header: list[str], cells: list[str], delimiter: str) -> dict[str, str]:
-    if len(cells) > len(header):
+    if len(cells) > len(header) and any(cell.strip() for cell in cells[len(header):]):
         raise InputError(f"more cells than columns (a {DELIMITER_NAMES[delimiter]} inside a cell needs quotes)")
     row = dict(zip(header, cells, strict=False))  # a short row leaves its last columns out
     broken = [c for c in COLUMNS if "\n" in row.get(c, "") or "\r" in row.get(c, "")]

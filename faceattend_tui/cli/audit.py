@@ -11,7 +11,7 @@ from faceattend_tui.attendance.audit_view import AuditFilter, describe_details, 
 from faceattend_tui.attendance.export import in_zone, time_zone
 from faceattend_tui.attendance.models import plural, printable
 from faceattend_tui.cli import EXIT_OK, say
-from faceattend_tui.cli.records import CommandError, parse_date, snapshot
+from faceattend_tui.cli.records import CommandError, date_range, snapshot
 from faceattend_tui.config import Settings
 
 if TYPE_CHECKING:
@@ -19,10 +19,9 @@ if TYPE_CHECKING:
 
 
 def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
+    start, end = date_range(args)
     wanted = AuditFilter(person=args.person or "", action=args.action or "", staff=args.staff or "",
-                         date_from=parse_date(args.date_from, "--from"), date_to=parse_date(args.date_to, "--to"))
-    if wanted.date_from and wanted.date_to and wanted.date_from > wanted.date_to:
-        raise CommandError(f"date range is reversed: {wanted.date_from} is after {wanted.date_to}")
+                         date_from=start, date_to=end)
     try:
         zone = time_zone(settings.timezone)
     except ValueError as exc:

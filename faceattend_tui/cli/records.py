@@ -67,6 +67,14 @@ def parse_date(text: str | None, flag: str) -> date | None:
         raise CommandError(f"{flag} takes a date as YYYY-MM-DD, not {text!r}") from None
 
 
+def date_range(args: argparse.Namespace) -> tuple[date | None, date | None]:
+    """--from and --to, either may be missing; a reversed range is refused."""
+    start, end = parse_date(args.date_from, "--from"), parse_date(args.date_to, "--to")
+    if start and end and start > end:
+        raise CommandError(f"date range is reversed: {start} is after {end}")
+    return start, end
+
+
 @contextlib.contextmanager
 def snapshot(settings: Settings) -> Iterator[Store]:
     """The log as it is now, read without the station's lock."""
@@ -254,6 +262,8 @@ def cmd_people_list(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_people_import(args: argparse.Namespace, settings: Settings, make_engine: Callable[[], FaceEngine]) -> int:
     from faceattend_tui.station.people import ImportOutcome, import_roster, plan_roster
 
+    if args.file.is_dir():
+        raise CommandError(f"{args.file} is a folder; give the roster's CSV file")
     if not args.file.is_file():
         raise CommandError(f"{args.file}: no such file")
     with writable(settings, "people") as attendance:

@@ -11,7 +11,7 @@ from faceattend_tui.attendance.models import plural, printable
 from faceattend_tui.attendance.session_edit import UNCHANGED, edit_session, void_session
 from faceattend_tui.attendance.store import NotFoundError
 from faceattend_tui.cli import EXIT_OK, say
-from faceattend_tui.cli.records import CommandError, actor, parse_date, snapshot, writable
+from faceattend_tui.cli.records import CommandError, actor, date_range, snapshot, writable
 from faceattend_tui.config import Settings
 
 if TYPE_CHECKING:
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 
 def cmd_sessions_list(args: argparse.Namespace, settings: Settings) -> int:
-    start, end = parse_date(args.date_from, "--from"), parse_date(args.date_to, "--to")
+    start, end = date_range(args)
     zone = time_zone(settings.timezone)
     with snapshot(settings) as store:
         sessions = [s for s in store.sessions() if args.voided or not s.voided]

@@ -180,6 +180,21 @@ def test_erasure_renames_an_export_whose_file_name_holds_their_name(tmp_path, ca
     assert renamed.name in capsys.readouterr().out  # the audit's export entry names the file as it is now
 
 
+def test_erasure_names_the_sheets_written_with_out_elsewhere_that_name_them(tmp_path, capsys):
+    data = tmp_path / "data"
+    with backends.open_store(data, clock=FakeClock()) as store:
+        att = Attendance(store, user="teacher")
+        att.add_person("Bob Marr", person_id="S2")
+        att.start_session("Maths")
+        att.check_in("S2")
+        att.stop_session()
+    elsewhere = tmp_path / "o1.csv"
+    assert main(["export", "--session", "1", "--out", str(elsewhere), "--data", str(data)]) == 0
+    assert main(["people", "remove", "S2", "--erase", "--exports", "--data", str(data)]) == 1  # not everywhere
+    err = capsys.readouterr().err
+    assert "sheets written with --out elsewhere that name them" in err and str(elsewhere) in err
+
+
 def test_erasure_removes_set_aside_templates_and_names_backups_of_the_log(tmp_path):
     data = tmp_path / "data"
     settings = Settings(data=data)

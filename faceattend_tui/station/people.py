@@ -206,12 +206,13 @@ class Removal:
     token: str = ""  # an erasure's stand-in for them in the audit and in rewritten exports
     exports: Cleanup = field(default_factory=Cleanup)
     backups: list[Path] = field(default_factory=list)  # earlier copies of the log that name them
+    elsewhere: list[Path] = field(default_factory=list)  # sheets written with --out outside exports/ that name them
     shared: bool = False  # a shared database: other doors keep exports folders of their own
 
     @property
     def left(self) -> bool:
         """Whether anything found still names them."""
-        return self.exports.left or bool(self.backups)
+        return self.exports.left or bool(self.backups or self.elsewhere)
 
     def lines(self) -> list[str]:
         """What was done, beyond the records."""
@@ -231,7 +232,9 @@ class Removal:
                           "(edit or delete them by hand)", self.exports.foreign)
                 + _listed("could not read or rewrite", self.exports.failed)
                 + _listed("earlier copies of the log that still name them (delete them when no longer needed)",
-                          self.backups))
+                          self.backups)
+                + _listed("sheets written with --out elsewhere that name them (delete or edit them by hand)",
+                          self.elsewhere))
 
     def _again(self) -> str:
         return f"faceattend people remove {self.person.id if self.person else 'ID'} --erase --exports"
@@ -250,6 +253,7 @@ def remove_person(attendance: Attendance, settings: Settings, person: Person, *,
     and the log's backups that still name them; with `exports`, it rewrites those exports too.
     """
     names = known_names(attendance, person) if erase else frozenset()
+    written = written_elsewhere(attendance, settings) if erase else []
     _forget_photos(attendance, settings, person)
     _forget_legacy(settings, person)
     token = erased_token() if erase else ""
@@ -259,7 +263,25 @@ def remove_person(attendance: Attendance, settings: Settings, person: Person, *,
     target = Target(person.id, names, token)
     backups = files_naming(sorted(settings.data.glob("*.bak")), target)
     return Removal(person, token, clean_exports(settings, target, exports), backups,
-                   shared=bool(settings.database))
+                   files_naming(written, target), shared=bool(settings.database))
+
+
+def written_elsewhere(attendance: Attendance, settings: Settings) -> list[Path]:
+    """The sheets the audit says were written outside the exports folders (`--out`), still there."""
+    shelves = [settings.exports_dir.resolve()]
+    if settings.export_dir:
+        shelves.append(Path(settings.export_dir).expanduser().resolve())
+    found = set()
+    for entry in attendance.store.audit_log():
+        path = entry.details.get("path") if isinstance(entry.details, dict) else None
+        if isinstance(path, str) and path:
+            try:
+                resolved = Path(path).resolve()
+                if resolved.is_file() and not any(resolved.is_relative_to(shelf) for shelf in shelves):
+                    found.add(resolved)
+            except (OSError, RuntimeError):
+                continue
+    return sorted(found)
 
 
 def erase_from_exports(settings: Settings, person_id: str) -> Removal:

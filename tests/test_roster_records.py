@@ -10,6 +10,7 @@ import dataclasses
 import shutil
 from pathlib import Path
 
+import cv2
 import pytest
 from fakes import FakeWorker
 
@@ -169,11 +170,22 @@ def test_an_import_whose_photo_gives_no_template_says_so_on_stderr_and_exits_1(e
 
 def test_a_roster_photo_named_as_a_browser_saves_it_is_extracted(enrolled, tmp_path, sample_photo, capsys):
     """A JPEG saved as "yao.jfif" (or with no suffix) used to be copied under that name and never read again."""
-    shutil.copy(sample_photo("yaoming.jpg"), tmp_path / "yao.jfif")
-    shutil.copy(sample_photo("gdp.jpg"), tmp_path / "gdp-no-suffix")
+    for photo, saved_as in (("yaoming.jpg", "yao.jfif"), ("gdp.jpg", "gdp-no-suffix")):  # mirrored: not S1's or S2's
+        cv2.imwrite(str(tmp_path / "mirrored.jpg"), cv2.flip(cv2.imread(str(sample_photo(photo))), 1))
+        (tmp_path / "mirrored.jpg").rename(tmp_path / saved_as)
     roster = write_csv(tmp_path / "web.csv", ["id,name,groups,photo", "S5,Yao Jfif,3B,yao.jfif",
                                               "S6,Gdp Plain,3B,gdp-no-suffix"])
     assert main(["people", "import", str(roster), "--data", str(enrolled), "--device", "cpu"]) == 0
     assert [p.suffix for p in sorted((enrolled / "database_image" / "S5").iterdir())] == [".jpg"]
     samples = load_manifest(enrolled / "database_tensor").people
     assert len(samples["S5"].samples) == 1 and len(samples["S6"].samples) == 1
+
+
+def test_a_photo_already_enrolled_as_someone_elses_is_refused(enrolled, tmp_path, sample_photo, capsys):
+    shutil.copy(sample_photo("yaoming.jpg"), tmp_path / "new.jpg")  # Yao Ming's photo, under another name
+    roster = write_csv(tmp_path / "more.csv", ["id,name,groups,photo", "S7,Cy Fox,3B,new.jpg"])
+    assert main(["people", "import", str(roster), "--data", str(enrolled), "--device", "cpu"]) == 2
+    assert "line 2: this photo is already Yao Ming (S1)'s" in capsys.readouterr().err
+    assert "S7" not in people_of(enrolled)
+    again = tmp_path / "roster.csv"  # the first roster, S1 with this very photo: still fine
+    assert main(["people", "import", str(again), "--data", str(enrolled), "--device", "cpu"]) == 0

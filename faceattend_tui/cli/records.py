@@ -269,7 +269,7 @@ def cmd_people_import(args: argparse.Namespace, settings: Settings, make_engine:
     with writable(settings, "people") as attendance:
         try:
             plan = plan_roster(attendance, args.file, reactivate=args.reactivate, sync=args.sync,
-                               photos_from=tuple(args.photos_from))
+                               photos_from=tuple(args.photos_from), tensors=settings.tensors_dir)
         except RosterError as exc:
             raise CommandError(str(exc)) from None
         if args.dry_run:

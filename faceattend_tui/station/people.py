@@ -17,12 +17,14 @@ from faceattend_tui.attendance import (
     Attendance,
     ImportPlan,
     Person,
+    RosterError,
     apply_import,
     plan_import,
     read_roster,
 )
 from faceattend_tui.attendance.erasure import Cleanup, Target, clean_folder, files_naming
 from faceattend_tui.attendance.models import check_person_id, join_groups, plural, printable
+from faceattend_tui.attendance.roster import RosterLine
 from faceattend_tui.attendance.security import erased_token, names_in_audit
 from faceattend_tui.config import Settings
 from faceattend_tui.files import atomic_write, make_private_dir
@@ -97,10 +99,38 @@ def unreadable_photo(photo: Path) -> str:
 
 
 def plan_roster(attendance: Attendance, path: Path, *, reactivate: bool = False, sync: bool = False,
-                photos_from: tuple[Path, ...] = ()) -> ImportPlan:
-    """Check a roster CSV and its photos and say what importing it would change; raises RosterError."""
+                photos_from: tuple[Path, ...] = (), tensors: Path | None = None) -> ImportPlan:
+    """Check a roster CSV and its photos and say what importing it would change; raises RosterError.
+    With `tensors`, a photo already enrolled as someone else's is refused too."""
     lines = read_roster(path, photos_from, unreadable_photo)
+    problems = photos_of_others(attendance, lines, tensors) if tensors is not None else []
+    if problems:
+        raise RosterError(path, problems)
     return plan_import(attendance, lines, reactivate=reactivate, sync=sync)
+
+
+def photos_of_others(attendance: Attendance, lines: list[RosterLine], tensors: Path) -> list[str]:
+    """Lines whose photo is, byte for byte, one enrolled under another person's folder."""
+    try:
+        manifest = load_manifest(tensors)
+    except GalleryError:
+        return []  # the station and extract say what is wrong with it
+    owners = {sample.get("sha256"): folder for folder, entry in (manifest.people.items() if manifest else [])
+              for sample in entry.samples}
+    problems = []
+    for line in lines:
+        if line.photo is None:
+            continue
+        try:
+            owner = owners.get(hashlib.sha256(line.photo.read_bytes()).hexdigest())
+        except OSError:
+            continue  # said by the photo's own check
+        current = attendance.person(line.id)
+        if owner is not None and owner != ((current.folder if current else "") or line.id):
+            known = attendance.by_folder(owner)
+            who = f"{printable(known.name)} ({known.id})" if known else owner
+            problems.append(f"line {line.line}: this photo is already {who}'s; each person needs a photo of their own")
+    return problems
 
 
 def import_roster(attendance: Attendance, settings: Settings, path: Path, *, make_engine: Callable[[], FaceEngine],
@@ -120,7 +150,7 @@ def import_roster(attendance: Attendance, settings: Settings, path: Path, *, mak
 def import_people(attendance: Attendance, settings: Settings, path: Path, *, user: str | None = None,
                   reactivate: bool = False, sync: bool = False, plan: ImportPlan | None = None) -> ImportOutcome:
     """An import's first part, on the log: its people written, their photos copied."""
-    plan = plan or plan_roster(attendance, path, reactivate=reactivate, sync=sync)
+    plan = plan or plan_roster(attendance, path, reactivate=reactivate, sync=sync, tensors=settings.tensors_dir)
     outcome = ImportOutcome(plan)
     outcome.joined = apply_import(attendance, plan, user)
     for person in plan.leaving:  # as `people remove`: photos and templates go, records stay

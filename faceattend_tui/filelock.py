@@ -2,7 +2,8 @@
 
 The lock is the operating system's (flock, or a byte range lock on Windows), so it dies with its
 process and a file left behind by a dead process is simply taken over. The file holds a small
-JSON record of the holder (pid, user, host, since).
+JSON record of the holder (pid, user, host, since). The folder it lies in is locked too, so a lock
+file deleted by hand while its holder runs does not let a second holder in.
 """
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ class Busy(FaceattendError):
 
 
 def describe(holder: dict[str, Any]) -> str:
+    if holder.get("removed"):
+        return "another process, whose lock file was deleted while it runs"
     if holder.get("pid") is None:
         return "another process (no details available)"
     what = f" ({holder['what']})" if holder.get("what") else ""
@@ -66,10 +69,11 @@ def describe(holder: dict[str, Any]) -> str:
 class HeldLock:
     """A held lock file; release it with :meth:`release` or ``with``."""
 
-    def __init__(self, path: Path, fd: int, holder: dict[str, Any]):
+    def __init__(self, path: Path, fd: int, holder: dict[str, Any], folder_fd: int | None = None):
         self.path = path
         self.holder = holder
         self._fd: int | None = fd
+        self._folder_fd = folder_fd
 
     @property
     def held(self) -> bool:
@@ -84,6 +88,10 @@ class HeldLock:
         _unlock(self._fd)
         os.close(self._fd)
         self._fd = None
+        if self._folder_fd is not None:
+            _unlock(self._folder_fd)
+            os.close(self._folder_fd)
+            self._folder_fd = None
 
     def __enter__(self) -> HeldLock:
         return self
@@ -107,11 +115,29 @@ def hold(path: Path, holder: dict[str, Any]) -> HeldLock:
         _unlock(fd)
         os.close(fd)
     try:
+        folder_fd = _lock_folder(path)
+    except Busy:
+        HeldLock(path, fd, holder).release()
+        raise
+    lock = HeldLock(path, fd, holder, folder_fd)
+    try:
         _write_holder(fd, holder)
     except OSError as exc:  # a full disk: give the lock back rather than hold an empty file
-        HeldLock(path, fd, holder).release()
+        lock.release()
         raise OSError(exc.errno, exc.strerror, str(path)) from None
-    return HeldLock(path, fd, holder)
+    return lock
+
+
+def _lock_folder(path: Path) -> int | None:
+    """The lock on the folder of the lock file `path` (its fd; None where folders cannot be locked),
+    or Busy when another process holds it."""
+    if sys.platform == "win32":
+        return None
+    fd = os.open(path.parent, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    if _try_lock(fd):
+        return fd
+    os.close(fd)
+    raise Busy(path, {"removed": True})
 
 
 @contextlib.contextmanager

@@ -103,6 +103,23 @@ def test_lock_held_by_another_process(tmp_path):
         assert json.loads((tmp_path / "faceattend.lock").read_text())["user"] == "me"
 
 
+def test_a_lock_file_deleted_by_hand_does_not_let_a_second_writer_in(tmp_path):
+    """After a crash the lock file stays behind; deleting it by hand while a station runs must not
+    let a command write beside the station (the station would write over what it did)."""
+    child = subprocess.Popen([sys.executable, "-c", HOLDER, str(tmp_path)], stdout=subprocess.PIPE, cwd=ROOT)
+    try:
+        assert child.stdout.readline().strip() == b"locked"
+        (tmp_path / "faceattend.lock").unlink()
+        with pytest.raises(LockedError, match="was deleted while it runs"):
+            acquire_lock(tmp_path)
+        assert not (tmp_path / "faceattend.lock").exists()  # nothing left behind by the refusal
+    finally:
+        child.kill()
+        child.wait()
+    with acquire_lock(tmp_path, user="me") as lock:  # the holder is gone: free again
+        assert lock.holder["pid"] == os.getpid()
+
+
 def test_stale_lock_file_with_junk_is_taken_over(tmp_path):
     (tmp_path / "faceattend.lock").write_text('{"pid": 999999, "user": "ghost"}garbage')
     with acquire_lock(tmp_path) as lock:

@@ -211,7 +211,10 @@ class LockedError(RecordsError, RuntimeError):
         self.holder = holder
         self.pid = holder.get("pid")
         self.user = holder.get("user")
-        if self.pid is None:
+        if holder.get("removed"):
+            message = (f"attendance data is in use by another process, whose lock file {path} was deleted while "
+                       "it runs; stop it (a station, a command) before going on")
+        elif self.pid is None:
             message = f"{path} is locked by another process (no details available)"
         else:
             message = (

@@ -144,16 +144,30 @@ def test_a_full_disk_when_the_station_closes(data, monkeypatch, capfd):
     before = log_of(data)
     monkeypatch.setattr(faceattend_tui.station.core, "WorkerHandle", FakeWorker)
     real_open = no_room_to_rewrite_the_log(monkeypatch)
-    assert main([*HEADLESS, "--keep-open", "--data", str(data)]) == 2  # nothing is written before the close
+    assert main([*HEADLESS, "--keep-open", "--data", str(data)]) == 0  # nothing is written before the close
     err = capfd.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "No space left on device" in err[0] and str(data / "attendance.json") in err[0]
-    assert main([*HEADLESS, "--data", str(data)]) == 2  # stopping the session meets the full disk first
+    assert len(err) == 1 and err[0].startswith("warning: done and kept, but ") and "No space left on device" in err[0]
+    assert str(data / "attendance.json") in err[0] and str(data / "attendance.journal") in err[0]
+    assert main([*HEADLESS, "--data", str(data)]) == 2  # opening folds that journal in: the disk is still full
     err = capfd.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "No space left on device" in err[0]
+    assert len(err) == 1 and err[0].startswith("error: ") and "No space left on device" in err[0]
     assert log_of(data) == before and not (data / "faceattend.lock").exists()
     monkeypatch.setattr(os, "open", real_open)
     with open_store(data) as store:  # room again: the journal is folded in, nothing was lost
         assert [s.name for s in store.sessions()] == ["Maths"]
+
+
+def test_a_full_disk_after_a_session_stops_at_exit_keeps_the_stop(data, monkeypatch, capfd):
+    import faceattend_tui.station.core
+
+    monkeypatch.setattr(faceattend_tui.station.core, "WorkerHandle", FakeWorker)
+    no_room_to_rewrite_the_log(monkeypatch)
+    assert main([*HEADLESS, "--data", str(data)]) == 0  # the stop is journaled; only the tidy rewrite waits
+    err = capfd.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("warning: done and kept, but ") and "No space left on device" in err[0]
+    monkeypatch.undo()
+    with open_store(data) as store:
+        assert [(s.name, s.ended_at is not None) for s in store.sessions()] == [("Maths", True)]
 
 
 def test_a_full_disk_only_for_the_tidy_rewrite_says_the_change_is_kept(data, monkeypatch, capfd):

@@ -220,6 +220,47 @@ def test_a_check_in_the_disk_refused_keeps_its_own_time(station, monkeypatch):
     assert station.summary().present == ["Ann"]  # on time, as she was
 
 
+def test_check_ins_the_disk_still_refuses_at_exit_are_named_not_dropped_silently(tmp_path, monkeypatch):
+    from faceattend_tui.attendance import StoreError
+
+    enroll_fake_people(tmp_path, ["Ann", "Bob"])
+    station = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, user="staff", name="door")
+    station.open()
+    station.start_session("Physics")
+    monkeypatch.setattr(station.store, "record_checkin",
+                        lambda c: (_ for _ in ()).throw(StoreError("No space left on device")))
+    when = datetime(2026, 3, 2, 8, 3, 4).astimezone().timestamp()
+    station.worker.checkin("Ann", when=when)
+    drain(station)
+    with pytest.raises(StationError, match=r"1 check-in could not be written and are lost: Ann at 08:03:04; mark "
+                                           r"them present by hand"):
+        station.close()
+    assert not (tmp_path / "faceattend.lock").exists()  # the lock is given back all the same
+
+
+def test_a_log_that_cannot_be_rewritten_at_exit_is_said_as_kept(tmp_path, monkeypatch):
+    """The journal holds every change: the station says so, and the next start folds it in."""
+    from faceattend_tui.attendance import StoreError
+    from faceattend_tui.attendance.tiny import files
+    from faceattend_tui.station import LogKept
+
+    enroll_fake_people(tmp_path, ["Ann", "Bob"])
+    station = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, user="staff", name="door")
+    station.open()
+    station.start_session("Physics")
+    station.worker.checkin("Ann")
+    drain(station)
+    monkeypatch.setattr(files.MemoryStorage, "flush",
+                        lambda self: (_ for _ in ()).throw(StoreError("could not write attendance log: read-only")))
+    station.stop_session()  # its fold fails: the stop is in the journal all the same
+    with pytest.raises(LogKept, match="stay in"):
+        station.close()
+    monkeypatch.undo()
+    with open_store(tmp_path) as store:
+        (session,) = store.sessions()
+        assert session.ended_at is not None and [c.person_id for c in store.checkins(session.id)]
+
+
 def test_enrolling_needs_a_live_camera(station):
     station.live.camera, station.live.camera_detail = "retrying", "retrying in 4 s (camera 0 could not be opened)"
     with pytest.raises(StationError, match="camera is retrying"):

@@ -7,6 +7,7 @@ a past session. A camera check-in keeps its arrival time; a staff mark is kept b
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import socket
 from collections.abc import Iterable
@@ -41,7 +42,7 @@ from .models import (
     new_person_id,
 )
 from .security import audit, erased_token
-from .store import NotFoundError, Store
+from .store import NotFoundError, Store, StoreError
 
 
 class AmbiguousName(RecordsError, LookupError):
@@ -397,10 +398,11 @@ class Attendance:
             ended = self.store.end_session(session.id, min(at, now) if at else now)
             audit(self.store, "session.stop", {"session_id": session.id, "present": counts.present,
                                                "late": counts.late, "absent": counts.absent}, self._user(user))
+        self._active, self._statuses = None, {}
         fold = getattr(self.store, "fold", None)
         if fold is not None:
-            fold()  # "last seen" times are kept from here on
-        self._active, self._statuses = None, {}
+            with contextlib.suppress(StoreError):  # the stop is in the journal; "last seen" times wait for a later fold
+                fold()  # "last seen" times are kept from here on
         return ended
 
     def _join_running(self) -> list[Person]:

@@ -689,16 +689,31 @@ def cmd_station(args: argparse.Namespace, app_class: type[StationApp] | None = N
     except KeyboardInterrupt:
         say("stopped while waiting for the database")
         return EXIT_USAGE
-    said = False
+    said, code = "", EXIT_USAGE
     try:
-        return run_headless(station, args) if args.headless else run_screen(station, app_class)
+        code = run_headless(station, args) if args.headless else run_screen(station, app_class)
     except StationError as exc:
-        said = True
+        said = str(exc)
         say(f"error: {exc}")
-        return EXIT_REFUSED if isinstance(exc, PinRefused) else EXIT_USAGE
+        code = EXIT_REFUSED if isinstance(exc, PinRefused) else EXIT_USAGE
     finally:
-        with contextlib.suppress(StationError) if said else contextlib.nullcontext():
-            station.close()  # after an error, the same fault again at close is not said twice
+        closed = close_station(station, said)
+    return code or closed
+
+
+def close_station(station: Station, said: str) -> int:
+    """Close the station, saying what went wrong (not the fault just said again); its exit code."""
+    from faceattend_tui.station import LogKept, StationError
+
+    try:
+        station.close()
+    except LogKept as exc:
+        say(f"warning: done and kept, but {exc}")  # every change is in the journal
+    except StationError as exc:
+        if str(exc) != said:
+            say(f"error: {exc}")
+        return EXIT_USAGE
+    return EXIT_OK
 
 
 def demo_cast_ready(settings: Settings, bring: Callable[[Settings, Callable[[str], None]], bool]) -> bool:

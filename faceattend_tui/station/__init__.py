@@ -44,6 +44,7 @@ from faceattend_tui.station.updates import (
     EnrollTarget,
     LiveChanged,
     LiveState,
+    LogKept,
     PinRefused,
     Problem,
     RosterChanged,
@@ -60,5 +61,5 @@ __all__ = [
     "make_private_dir", "parse_clock", "parse_weekday", "printable",
     "Station", "door_outcome", "shared_log", "STATION_LOG", "STATION_ACTOR", "internal_error", "StationError",
     "PinRefused", "DatabaseUnreachable", "LiveState", "CheckinShown", "Sighting", "UnknownFaces", "CaptureDone",
-    "LiveChanged", "RosterChanged", "Problem", "Update", "EnrollTarget",
+    "LiveChanged", "RosterChanged", "Problem", "Update", "EnrollTarget", "LogKept",
 ]

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from faceattend_tui.attendance import (
     Attendance,
     ConflictError,
+    FoldError,
     LockedError,
     OfflineError,
     Person,
@@ -38,6 +39,7 @@ from faceattend_tui.station.updates import (
     STATION_ACTOR,
     STATION_LOG,
     DatabaseUnreachable,
+    LogKept,
     PinRefused,
     StationError,
     log_to,
@@ -55,6 +57,7 @@ class Lifecycle(StationState):
 
     if TYPE_CHECKING:  # from the other parts of the station
         def _door_session(self, counts: Counts | None = None) -> ev.SetSession: ...
+        def unsaved_left(self) -> list[str]: ...
 
     def open(self) -> None:
         """Take the data lock, open the log (refusing a damaged one) and start the worker."""
@@ -98,21 +101,32 @@ class Lifecycle(StationState):
 
 
     def close(self) -> None:
-        """Stop the worker, close the log, give the lock back; a log that cannot be written is a StationError."""
+        """Stop the worker, close the log, give the lock back. Check-ins the log could still not take
+        are named in a StationError; a log whose file could not be rewritten (its journal keeps
+        everything) is LogKept."""
         with self.lock:
             if self.worker is not None:
                 self.worker.stop()
                 self.worker = None
+            lost = self.unsaved_left() if self.store is not None else []
             store, self.store = self.store, None
+            problem: StationError | None = None
             try:
                 if store is not None:
                     store.close()
+            except FoldError as exc:
+                problem = LogKept(str(exc))
             except StoreError as exc:
-                raise StationError(str(exc)) from None
+                problem = StationError(str(exc))
             finally:
                 if self.station_lock is not None:
                     self.station_lock.release()
                     self.station_lock = None
+        if lost:
+            raise StationError(f"{plural(len(lost), 'check-in')} could not be written and are lost: {', '.join(lost)}; "
+                               "mark them present by hand once the log can be written")
+        if problem is not None:
+            raise problem
 
 
     def zone(self) -> tzinfo | None:

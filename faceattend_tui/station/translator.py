@@ -151,6 +151,19 @@ class Translator(StationState):
         return Problem(f"could not record {event.type}: {exc}")
 
 
+    def unsaved_left(self) -> list[str]:
+        """The check-ins the log could not take, tried once more: "name at HH:MM:SS" for each still refused."""
+        left = []
+        retries, self._unsaved = self._unsaved, []
+        for event in retries:
+            try:
+                self.handle(event)
+            except (FaceattendError, OSError):
+                when = datetime.fromtimestamp(event.time).astimezone()
+                left.append(f"{self._label(event.folder)} at {when:%H:%M:%S}")
+        return left
+
+
     def _label(self, folder: str) -> str:
         person = self._attendance().by_folder(folder)
         return person.name if person else folder

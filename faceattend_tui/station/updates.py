@@ -66,6 +66,10 @@ class StationError(FaceattendError):
     """Something the user asked for that cannot be done, with a message to show."""
 
 
+class LogKept(StationError):
+    """The log's file could not be rewritten at close; every change is safe in its journal all the same."""
+
+
 class PinRefused(StationError):
     """A staff name or PIN that was not taken (wrong, missing, locked, or a role that may not)."""
 

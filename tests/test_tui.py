@@ -621,6 +621,24 @@ async def test_m_marks_the_person_highlighted_in_the_focused_list_never_one_out_
         assert isinstance(app.screen, MarkScreen) and app.screen.person == "Bob Marr"
 
 
+async def test_the_arrows_choose_the_status_of_a_mark_while_the_reason_is_typed(station):
+    """Down three times, a reason, Enter: the mark is the status chosen, never a silent 'present'."""
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await start_session(pilot, "Physics")
+        await pilot.press("tab")  # the roster
+        app.query_one("#roster-table").select("S3")
+        await pilot.press("m")
+        await pilot.pause()
+        assert isinstance(app.screen, MarkScreen) and app.screen.focused.id == "reason"
+        await pilot.press("down", "down", "down", *"doctor's note", "enter")
+        await pilot.pause()
+        statuses = app.screen.statuses if isinstance(app.screen, MarkScreen) else ()
+        assert not statuses  # the dialog closed
+        (mark,) = station.store.marks(station.active.id)
+        assert (mark.person_id, mark.status, mark.reason) == ("S3", "excused", "doctor's note")
+
+
 @pytest.mark.slow
 async def test_enter_on_a_person_shows_the_whole_reason_of_a_mark_at_80x24(station):
     reason = "excused: at the regional chemistry olympiad all day, letter from the head of year on file"

@@ -89,8 +89,9 @@ def pin_fields(access: Access) -> ComposeResult:
     yield Pin(access.pin)
 
 
-def buttons(ok: str) -> Horizontal:
-    hint = Static(Text(f"enter: {ok.lower()} · esc: cancel", style="dim"), classes="keys")
+def buttons(ok: str, keys: str = "") -> Horizontal:
+    """OK and Cancel, with the keys that do it (and `keys`, the dialog's own, before them)."""
+    hint = Static(Text(f"{keys}enter: {ok.lower()} · esc: cancel", style="dim"), classes="keys")
     return Horizontal(Button(ok, variant="primary", id="ok"), Button("Cancel", id="cancel"), hint, classes="buttons")
 
 

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.widgets import Button, Input, RadioButton, RadioSet
 
-from faceattend_tui.tui.screens.base import Access, Dialog, Secret, Submit, pin_fields
+from faceattend_tui.tui.screens.base import Access, Dialog, Secret, Submit, buttons, pin_fields
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,8 @@ class MarkScreen(Dialog[MarkRequest]):
     """Manual mark of one person, with a reason; the camera's record stays beside it."""
 
     OK = "Mark"
+    # The reason field has the focus: the arrows choose the status from there (typing goes on).
+    BINDINGS = [Binding("down", "status(1)", show=False), Binding("up", "status(-1)", show=False)]
 
     def __init__(self, person: str, access: Access, submit: Submit[MarkRequest] | None = None,
                  statuses: tuple[str, ...] = ("present", "late", "absent")) -> None:
@@ -37,6 +40,15 @@ class MarkScreen(Dialog[MarkRequest]):
                 yield RadioButton(status, value=number == 0, id=f"status-{status}")
         yield Input(placeholder="reason (required)", id="reason")
         yield from pin_fields(self.access)
+
+    def foot(self) -> ComposeResult:
+        yield buttons(self.OK, "↑↓: status · ")
+
+    def action_status(self, step: int) -> None:
+        """The next (1) or previous (-1) status, from anywhere in the dialog but the list itself."""
+        buttons = list(self.query(RadioButton))
+        now = next((i for i, button in enumerate(buttons) if button.value), 0)
+        buttons[max(0, min(len(buttons) - 1, now + step))].value = True
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#ok")

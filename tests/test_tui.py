@@ -16,7 +16,7 @@ from textual.widgets import Input
 from faceattend_tui.attendance import Attendance, open_store
 from faceattend_tui.config import load_settings
 from faceattend_tui.live import events as ev
-from faceattend_tui.station import Problem, Station
+from faceattend_tui.station import Problem, RosterChanged, Station
 from faceattend_tui.tui import messages as msg
 from faceattend_tui.tui.app import PANE_READS, StationApp
 from faceattend_tui.tui.screens import DIALOG_READS, STATION_CALLS, MarkScreen
@@ -484,6 +484,18 @@ async def test_enter_stops_the_session_and_says_so(station):
         await pilot.pause()
         assert station.active is None
         await until(pilot, lambda: "session 'Physics' stopped" in screen_text(app))
+
+
+async def test_a_session_the_timetable_opens_after_a_stop_by_hand_takes_the_session_pane(station):
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await start_session(pilot, "Maths")
+        await pilot.press("s", "enter")
+        await until(pilot, lambda: "Maths (ended" in str(app.query_one("#session-counts").render()))
+        station.start_session("Physics")  # as the timetable does, on the station's side
+        app.post_message(msg.RosterChanged(RosterChanged()))
+        await until(pilot, lambda: "Physics (running" in str(app.query_one("#session-counts").render()))
+        assert app.viewing_session is None
 
 
 @pytest.mark.slow

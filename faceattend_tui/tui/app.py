@@ -306,9 +306,14 @@ class StationApp(DialogActions, App[None]):
     def _show_panes(self, ticket: int, reading: PaneReading) -> None:
         if ticket != self.pane_reads:
             return  # a newer reading is on its way
+        began = reading.active is not None and (self.running is None or self.running.id != reading.active.id)
+        self.running, self.counts = reading.active, reading.counts
+        if began and self.viewing_session is not None:  # opened by the timetable or elsewhere: shown, as the header
+            self.viewing_session = None
+            self.refresh_panes()
+            return
         self.query_one(RosterPane).show(reading.roster, reading.counts)
         self.query_one(SessionPane).show(reading.summary)
-        self.running, self.counts = reading.active, reading.counts
 
     # -- actions (the dialogs' are in actions.py)
 

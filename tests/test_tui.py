@@ -678,6 +678,24 @@ async def test_enter_on_a_person_shows_the_whole_reason_of_a_mark_at_80x24(stati
         assert type(app.screen).__name__ == "Screen"
 
 
+async def test_enter_after_a_capture_moves_on_and_never_takes_the_samples_again(station):
+    """Samples reviewed, Enter in another field: the person now at the door must not replace them."""
+    with_pin(station)
+    station.worker.ready()
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("e", *"Eva Holt", "enter")
+        await pilot.pause()
+        station.worker.feed(capture_event(station))
+        await until(pilot, lambda: app.screen.query_one("#samples").row_count == 2)
+        captures = sum(isinstance(c, ev.StartCapture) for c in station.worker.sent)
+        app.screen.query_one("#groups").focus()
+        await pilot.press(*"3A", "enter")
+        await pilot.pause()
+        assert sum(isinstance(c, ev.StartCapture) for c in station.worker.sent) == captures
+        assert app.screen.query_one("#samples").row_count == 2 and app.screen.focused.id != "groups"
+
+
 @pytest.mark.slow
 async def test_enter_in_the_pin_saves_captured_samples(station):
     with_pin(station)

@@ -66,8 +66,9 @@ class EnrollScreen(Dialog[EnrollRequest]):
         yield from pin_fields(self.access)
 
     def foot(self) -> ComposeResult:
+        keys = Static(Text("^r capture again · ^s save · esc cancel", style="dim"), classes="keys")
         yield Horizontal(Button("Capture", id="capture"), Button("Save", variant="primary", id="ok", disabled=True),
-                         Button("Cancel", id="cancel"), classes="buttons")
+                         Button("Cancel", id="cancel"), keys, classes="buttons")
 
     def target(self) -> EnrollTarget:
         text = self.query_one("#name", Input).value.strip()
@@ -90,11 +91,14 @@ class EnrollScreen(Dialog[EnrollRequest]):
 
     @on(Input.Submitted)
     def field_submitted(self, event: Input.Submitted) -> None:
-        """Enter captures; in the PIN field, once there are samples, it saves them."""
-        if event.input.id == "pin" and self.samples:
+        """Enter captures; once there are samples, it saves them from the PIN field and moves on from the
+        others (taking them again, with whoever is at the camera now, is ctrl+r or the button)."""
+        if not self.samples:
+            self.action_capture()
+        elif event.input.id == "pin":
             self.action_save()
         else:
-            self.action_capture()
+            self.focus_next()
 
     @on(Button.Pressed, "#capture")
     def action_capture(self) -> None:

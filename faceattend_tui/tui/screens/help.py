@@ -24,6 +24,8 @@ def help_text(bindings: Iterable[Binding]) -> str:
         lines.append(f"  [b]{escape(key):8}[/b] {escape(binding.tooltip or binding.description)}")
     lines.append(f"  [b]{'ctrl+p':8}[/b] all commands")
     lines.append(f"  [b]{'enter':8}[/b] a person's details, a mark's reason in full (roster, session)")
+    lines.append(f"  [b]{'ctrl+r':8}[/b] enrolling: capture again (the person at the camera now)")
+    lines.append(f"  [b]{'ctrl+s':8}[/b] enrolling: save the samples")
     lines += ["", "Check-ins are saved before they appear. A running session survives a restart."]
     return "\n".join(lines)
 

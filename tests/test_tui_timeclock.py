@@ -265,6 +265,23 @@ async def test_editing_a_past_session_says_what_changed(station):
         assert "session 1: 2 changes" in screen_text(app)
 
 
+async def test_a_timetables_odd_late_after_is_shown_to_a_tenth_and_not_changed_by_a_rename(station):
+    """A slot's session that opened 18 s into its slot is late after 0.6988... minutes."""
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await stopped_session(pilot, station, late="0.6988714833")
+        await pilot.press("h")
+        await pilot.pause()
+        await pilot.press("e")
+        await pilot.pause()
+        dialog = app.screen
+        assert dialog.query_one("#edit-late").value == "0.7" and "now late from" in screen_text(app)
+        await pilot.press("end", *" 3B", "enter")
+        await pilot.pause()
+        assert "late after" not in flat(app) and station.sessions()[0].name == "Physics 3B"
+        assert station.sessions()[0].late_after_minutes == pytest.approx(0.6988714833)
+
+
 @pytest.mark.slow
 async def test_a_session_is_voided_with_a_reason_and_marked_in_the_list(station):
     with_pin(station, PIN)

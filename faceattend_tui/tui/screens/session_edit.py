@@ -83,6 +83,12 @@ class VoidScreen(Dialog[VoidRequest]):
         self.finish(VoidRequest(self.session.id, reason, self.pin()))
 
 
+def minutes_text(minutes: float | None) -> str:
+    """Late-after minutes as staff read and type them, to a tenth (a timetable's session that opened
+    18 s into its slot is late after 0.6988 minutes)."""
+    return "" if minutes is None else f"{round(minutes, 1):g}"
+
+
 class EditSessionScreen(Dialog[EditRequest]):
     """Correct a past session: its name, who it was for, late after; statuses are worked out again."""
 
@@ -100,11 +106,12 @@ class EditSessionScreen(Dialog[EditRequest]):
         return f"Edit session {self.session.id} ({session_when(self.session)})"
 
     def body(self) -> ComposeResult:
-        late = self.session.late_after_minutes
+        deadline = self.session.late_deadline
+        late_from = f", now late from {deadline:%H:%M:%S}" if deadline is not None else ""
         yield Static("name:", classes="label")
         yield Input(self.session.name, placeholder="session name", id="edit-name")
-        yield Static("late after N minutes (empty: nobody is late):", classes="label")
-        yield Input("" if late is None else f"{late:g}", placeholder="late after N minutes", id="edit-late")
+        yield Static(f"late after N minutes (empty: nobody is late{late_from}):", classes="label")
+        yield Input(minutes_text(self.session.late_after_minutes), placeholder="late after N minutes", id="edit-late")
         yield Static("for (enter opens the list of groups):", classes="label")
         yield Select(group_options(self.groups), value=self.session.group or EVERYONE, allow_blank=False,
                      id="edit-group", prompt="for")
@@ -121,11 +128,12 @@ class EditSessionScreen(Dialog[EditRequest]):
             raise ValueError("the session needs a name")
         if name != self.session.name:
             changes["name"] = name
+        typed = self.query_one("#edit-late", Input).value
         try:
-            late = parse_minutes(self.query_one("#edit-late", Input).value)
+            late = parse_minutes(typed)
         except ValueError:
             raise ValueError("late after: a number of minutes, 0 or more (or empty: nobody is late)") from None
-        if late != self.session.late_after_minutes:
+        if typed.strip() != minutes_text(self.session.late_after_minutes) and late != self.session.late_after_minutes:
             changes["late_after"] = late
         value = self.query_one("#edit-group", Select).value
         group = None if value == EVERYONE else str(value)

@@ -54,7 +54,7 @@ def test_each_role_may_do_its_own_actions_and_no_more(data):
     with open_store(data) as store:
         with_accounts(store)
         assert authorize(store, "export", Credentials(*VIEWER)) == "Vic"
-        assert "Vic is a viewer: to start or stop a session needs a staff account" in refused(store, "session", VIEWER)
+        assert "Vic has a viewer account: to start or stop a session needs a staff account or higher" in refused(store, "session", VIEWER)
         assert authorize(store, "session", Credentials(*STAFF)) == "Dana"
         assert authorize(store, "mark", Credentials("dana", STAFF[1])) == "Dana"  # any case of the name
         assert "needs an admin account" in refused(store, "people", STAFF)
@@ -186,7 +186,7 @@ def test_commands_that_change_or_export_records_refuse_without_a_pin(staffed, mo
         assert "needs a staff name and PIN" in capsys.readouterr().err
     as_staff(monkeypatch, STAFF)
     assert main(["people", "remove", "S3", "--erase", "--data", data]) == 4
-    assert "Dana is a staff: to erase a person needs an admin account" in capsys.readouterr().err
+    assert "Dana has a staff account: to erase a person needs an admin account" in capsys.readouterr().err
     assert main(["people", "list", "--data", data]) == 0  # reading the roster asks nothing
     as_staff(monkeypatch, ADMIN)
     assert main(["people", "edit", "S3", "--name", "Céline G.", "--data", data]) == 0
@@ -205,7 +205,7 @@ def test_a_headless_station_refused_its_session_exits_4_as_documented(staffed, m
     assert "needs your staff name and PIN" in capsys.readouterr().err
     as_staff(monkeypatch, VIEWER)
     assert main(headless) == 4  # a role that may not start sessions
-    assert "Vic is a viewer" in capsys.readouterr().err
+    assert "Vic has a viewer account" in capsys.readouterr().err
 
 
 def test_a_pin_is_asked_on_a_terminal(staffed, monkeypatch, capsys):

@@ -135,7 +135,7 @@ def test_staff_members_act_under_their_own_name_and_role(station):
     add_account(station.store, "Ada", "admin", "246810", "setup")
     add_account(station.store, "Vic", "viewer", "135790", "Ada")
     assert station.needs_staff_name
-    with pytest.raises(StationError, match="Vic is a viewer"):
+    with pytest.raises(StationError, match="Vic has a viewer account"):
         station.start_session("Physics", pin=Credentials("Vic", "135790"))
     session = station.start_session("Physics", pin=Credentials("ada", "246810"))
     station.mark(station.roster()[0].id, "present", "came by the side door", pin=Credentials("Ada", "246810"))

@@ -498,6 +498,34 @@ async def test_a_session_the_timetable_opens_after_a_stop_by_hand_takes_the_sess
         assert app.viewing_session is None
 
 
+async def test_ctrl_q_asks_like_q_while_a_session_runs(station):
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await start_session(pilot, "Physics")
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        assert "is running. Quit?" in screen_text(app) and app.is_running
+        await pilot.press("n")  # no PIN asked: n answers
+        await pilot.pause()
+        assert type(app.screen).__name__ == "Screen" and app.is_running
+
+
+async def test_letters_typed_onto_the_buttons_of_a_dialog_with_a_pin_are_no_answer(station):
+    """A Tab too many while typing the PIN puts the focus on Stop: the PIN's letters must not cancel it."""
+    with_pin(station)
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await start_session(pilot, "Physics")
+        await pilot.press(*"246813", "enter")
+        await pilot.pause()
+        assert station.active is not None
+        await pilot.press("s")
+        await pilot.pause()
+        await pilot.press("tab", *"ny")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "ConfirmScreen" and station.active is not None
+
+
 @pytest.mark.slow
 async def test_a_wrong_pin_keeps_the_dialog_with_the_reason_and_the_fields(station):
     with_pin(station)

@@ -332,9 +332,22 @@ async def test_a_staff_account_may_not_void_and_the_dialog_says_so(station):
         app.screen.query_one("#staff").value = "Lou"
         await pilot.press("tab", *"135792", "enter")
         await pilot.pause()
-        assert type(app.screen).__name__ == "VoidScreen" and "Lou is a staff" in flat(app)
+        assert type(app.screen).__name__ == "VoidScreen" and "Lou has a staff account" in flat(app)
         assert app.screen.query_one("#void-reason").value == "duplicate"
         assert not any(s.voided for s in station.sessions())
+
+
+async def test_a_refusal_for_a_missing_staff_name_puts_the_cursor_in_the_name(station):
+    add_account(station.store, "Kim", "admin", PIN, "setup")
+    add_account(station.store, "Lou", "staff", "135792", "setup")
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("s", *"Physics", "enter")  # no name, no PIN yet
+        await pilot.pause()
+        assert "staff name and PIN" in flat(app) and app.screen.focused.id == "staff"
+        await pilot.press(*"Kim", "tab", *PIN, "enter")
+        await pilot.pause()
+        assert station.active is not None and station.active.name == "Physics"
 
 
 @pytest.mark.parametrize("size", BOTH, ids=size_ids)

@@ -240,8 +240,9 @@ def authorize(store: Store, action: Action, given: Credentials | str | None, fal
     assert account is not None  # _check refused a name that is no account
     if not allowed(account.role, action):
         audit(store, "staff.denied", {"staff": account.name, "role": account.role, "action": action}, account.name)
-        raise NotAllowed(f"{account.name} is {_a(account.role)}: to {_doing(action)} needs "
-                         f"{_a(NEEDS[action])} account or higher")
+        higher = " or higher" if NEEDS[action] != ROLES[-1] else ""
+        raise NotAllowed(f"{account.name} has {_a(account.role)} account: to {_doing(action)} needs "
+                         f"{_a(NEEDS[action])} account{higher}")
     return account.name
 
 

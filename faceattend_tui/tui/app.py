@@ -380,6 +380,10 @@ class StationApp(DialogActions, App[None]):
             self.install_screen(HelpScreen(self.MAIN_BINDINGS), "help")  # built once: opening it again is instant
         self.push_screen("help")
 
+    async def action_quit(self) -> None:
+        """ctrl+q, Textual's own quit: asks like q while a session runs."""
+        self.action_quit_station()
+
     def action_quit_station(self) -> None:
         if self.station.active is None:
             self.exit()

@@ -277,7 +277,8 @@ class Dialog(ModalScreen[Any], Generic[RequestT]):
         pin = self.query_one(Pin)
         if pin.display and about_pin:
             pin.value = ""
-            pin.focus()
+            names = [name for name in self.query(StaffName) if not name.value.strip()]
+            (names[0] if names else pin).focus()  # the name first when it is what is missing
 
     def error(self, text: str) -> None:
         self.saying_reading = False

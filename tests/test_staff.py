@@ -54,7 +54,8 @@ def test_each_role_may_do_its_own_actions_and_no_more(data):
     with open_store(data) as store:
         with_accounts(store)
         assert authorize(store, "export", Credentials(*VIEWER)) == "Vic"
-        assert "Vic has a viewer account: to start or stop a session needs a staff account or higher" in refused(store, "session", VIEWER)
+        assert "Vic has a viewer account: to start or stop a session needs a staff account or higher" in refused(
+            store, "session", VIEWER)
         assert authorize(store, "session", Credentials(*STAFF)) == "Dana"
         assert authorize(store, "mark", Credentials("dana", STAFF[1])) == "Dana"  # any case of the name
         assert "needs an admin account" in refused(store, "people", STAFF)

@@ -337,6 +337,12 @@ async def test_the_report_screen_charts_sessions_and_lists_people_below_the_rate
         await pilot.pause()
         assert len(built) == 2 and built[-1][2] == "3B"
         assert [below.get_row_at(i)[1] for i in range(below.row_count)] == ["Dev Rao"]
+        report.query_one("#rate").value = "999"
+        report.query_one("#rate").focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "percentage from 0 to 100" in str(report.query_one("#dialog-error").render())
+        assert below.row_count == 0 and len(built) == 2  # no list left over from the values before
         await pilot.press("escape")
         assert type(app.screen).__name__ == "Screen"
 

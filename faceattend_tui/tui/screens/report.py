@@ -14,6 +14,7 @@ from textual.widgets import Button, DataTable, Input, Select, Static
 from textual_plotext import PlotextPlot
 
 from faceattend_tui.station import Report
+from faceattend_tui.text import plural
 from faceattend_tui.tui.screens.base import EVERYONE, Dialog, group_select, parse_day
 
 Built = tuple[Report, float, list[dict] | None]  # a report, its rate, the hours (work mode)
@@ -74,9 +75,13 @@ class ReportScreen(Dialog[None]):
         try:
             start = parse_day(self.query_one("#from", Input).value) or self.today - timedelta(days=30)
             end = parse_day(self.query_one("#to", Input).value) or self.today
-            rate = float(self.query_one("#rate", Input).value or 80) / 100
+            rate = float(self.query_one("#rate", Input).value.replace("%", "").strip() or 80) / 100
+            if not 0 <= rate <= 1:
+                raise ValueError(rate)
         except ValueError:
-            self.error("dates as YYYY-MM-DD, the rate as a number of percent")
+            self.error("dates as YYYY-MM-DD, the rate as a percentage from 0 to 100")
+            self.query_one("#below-title", Static).update("")  # the list shown was for the values before
+            self.query_one("#below", DataTable).clear()
             return
         value = self.asked_group = self.query_one("#group", Select).value
         group = None if value == EVERYONE else str(value)
@@ -108,7 +113,7 @@ class ReportScreen(Dialog[None]):
         labels = [f"{line.session.started_at:%m-%d} {line.session.name}"[:14] for line in report.sessions]
         if rates:
             plt.bar(labels, rates)
-        plt.title(f"attended, % per session ({len(rates)} sessions)")
+        plt.title(f"attended, % per session ({plural(len(rates), 'session')})")
         plt.ylim(0, 100)
         plot.refresh()
         below = report.below(rate)

@@ -110,6 +110,7 @@ async def test_an_overlap_refused_by_the_station_is_said_in_the_dialog(station):
         await pilot.pause()
         assert type(app.screen).__name__ == "SlotScreen"
         assert "overlaps" in error_line(app) and "one session runs at a time" in flat(app)
+        assert "Chemistry, Mon 08:30-09:30 overlaps (Physics 08:00-09:00)" in flat(app) and "line" not in flat(app)
         assert [s.name for s in station.timetable()[0]] == ["Physics"]
         app.screen.query_one("#slot-start").value = "09:00"
         app.screen.query_one("#slot-end").value = "10:00"

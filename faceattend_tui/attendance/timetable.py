@@ -176,14 +176,16 @@ def parse_clock(text: str, what: str, *, end: bool = False) -> time:
         raise InputError(f"{what} {text!r} is not a time as HH:MM") from None
 
 
-def overlaps(numbered: list[tuple[int, Slot]], source: str) -> list[str]:
-    """Slots of one weekday whose hours overlap: only one session can run in a log at a time."""
+def overlaps(numbered: list[tuple[int, Slot]], source: str | None) -> list[str]:
+    """Slots of one weekday whose hours overlap: only one session can run in a log at a time. Named by
+    their lines in `source`, or (None: slots typed on the screen) by their names."""
     found: list[str] = []
     for i, (line, a) in enumerate(numbered):
         for other, b in numbered[:i]:
             if a.weekday == b.weekday and a.start < b.end and b.start < a.end:
-                found.append(f"{source} line {line}: {a.day_name} {a.hours} overlaps "
-                             f"line {other} ({b.name} {b.hours}); one session runs at a time")
+                where = f"{source} line {line}: " if source else f"{a.name}, "
+                found.append(f"{where}{a.day_name} {a.hours} overlaps "
+                             f"{f'line {other} ' if source else ''}({b.name} {b.hours}); one session runs at a time")
     return found
 
 

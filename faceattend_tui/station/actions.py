@@ -177,7 +177,7 @@ class Actions(StationState):
     def save_timetable(self, slots: list[Slot], holidays: dict[str, str] | None = None,
                        pin: Credentials | str | None = None) -> None:
         """Replace the slots (and the days off, when given); overlapping slots are refused. Audited."""
-        problems = timetable.overlaps(list(enumerate(slots, start=1)), "slot")
+        problems = timetable.overlaps(list(enumerate(slots, start=1)), None)
         if problems:
             raise StationError(problems[0])
         with self.lock:

@@ -193,6 +193,23 @@ def test_a_full_disk_for_the_outbox_keeps_no_unaudited_export(data, tmp_path, mo
     assert "could not be audited" in one_error(capfd) and not (tmp_path / "s.csv").exists()
 
 
+def test_an_overwrite_that_cannot_be_audited_puts_the_earlier_sheet_back(data, tmp_path, monkeypatch, capfd):
+    """A nightly job writes over the office's sheet: a failed audit must not leave the office with none."""
+    with open_store(data) as store:
+        att = Attendance(store)
+        att.start_session("Maths")
+        att.stop_session()
+    sheet = tmp_path / "office.csv"
+    sheet.write_text("yesterday's sheet\n")
+    full_disk_on(monkeypatch, "open", lambda path: path.endswith("attendance.outbox"))
+    with acquire_lock(data):  # a station runs, so the export's audit line goes to the outbox
+        for kind in (["export"], ["report", "--from", "2000-01-01"]):
+            assert main([*kind, "--data", str(data), "--out", str(sheet), "--overwrite"]) == 2
+            assert "was put back as it was" in one_error(capfd)
+            assert sheet.read_text() == "yesterday's sheet\n"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".office")) == []
+
+
 # ----- a read-only data folder ---------------------------------------------------------------------
 
 

@@ -79,6 +79,20 @@ def test_a_link_to_nothing_is_refused_and_nothing_is_made_where_it_points(data, 
     assert not (tmp_path / "elsewhere").exists()
 
 
+@pytest.mark.parametrize("kind", ["export", "report"])
+def test_another_data_folders_log_is_never_written_over(data, tmp_path, kind, capfd):
+    """--overwrite aimed at the log of another data folder (a second door's, on the same machine)."""
+    other = tmp_path / "other"
+    with open_store(other) as store:
+        Attendance(store).add_person("Zoe Park", person_id="Z1")
+    (tmp_path / "link.csv").symlink_to(other / "attendance.json")
+    before = (other / "attendance.json").read_bytes()
+    for out in (other / "attendance.json", tmp_path / "link.csv"):
+        assert main(command(kind, data, out, "--overwrite")) == 2
+        assert "is the attendance.json of a data folder" in capfd.readouterr().err
+    assert (other / "attendance.json").read_bytes() == before
+
+
 def test_report_cannot_replace_the_log_while_a_station_holds_it(data, capfd):
     before = (data / "attendance.json").read_bytes()
     with acquire_lock(data):

@@ -15,6 +15,7 @@ import itertools
 import json
 import os
 import re
+import shutil
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -255,6 +256,9 @@ def chosen_output(path: Path, exports: Path, data_root: Path | None, overwrite: 
                               f"{Path(exports).resolve()} or outside the data folder (the log and its files are "
                               "never overwritten)")
         check_regular(target)
+        if _a_data_folders_file(target):
+            raise ExportError(f"{path} is the {target.name} of a data folder ({target.parent}); a sheet never "
+                              "replaces a log, its journal or settings")
     except FileNotFoundError:
         return target
     except (OSError, RuntimeError) as exc:  # RuntimeError: a loop of symbolic links
@@ -262,6 +266,15 @@ def chosen_output(path: Path, exports: Path, data_root: Path | None, overwrite: 
     if not overwrite:
         raise ExportError(f"{path} already exists; give --overwrite to replace it")
     return target
+
+
+DATA_FILES = ("attendance.json", "attendance.journal", "attendance.outbox", "attendance.tries", "faceattend.toml",
+              "faceattend.lock", "attendance.pg-journal")
+
+
+def _a_data_folders_file(target: Path) -> bool:
+    """Whether an existing file is one of a data folder's own (another data folder than the command's)."""
+    return target.name in DATA_FILES and any((target.parent / name).is_file() for name in DATA_FILES[:2])
 
 
 def _in_store(target: Path, exports: Path, data_root: Path) -> bool:
@@ -354,15 +367,44 @@ def export_sessions(store: Store, sessions: list[Session], path: Path | NewFile,
 def write_audited(store: Store, path: Path | NewFile, data: bytes, action: str, details: dict,
                   user: str | None) -> Path:
     """Write an export or report and audit it (`details` with the path); one that cannot be audited is
-    removed."""
-    written = write_output(path, data)
+    removed, and a file it replaced (--overwrite) is put back as it was."""
+    aside = _keep_aside(path)
     try:
-        audit(store, action, {"path": str(written), **details}, user)
-    except StoreError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(written)
-        raise ExportError(f"{exc}; the {action} could not be audited, so {written} was removed") from None
+        written = write_output(path, data)
+        try:
+            audit(store, action, {"path": str(written), **details}, user)
+        except StoreError as exc:
+            if aside is not None:
+                os.replace(aside, written)
+                aside = None
+                raise ExportError(f"{exc}; the {action} could not be audited, so {written} was put back as it "
+                                  "was") from None
+            with contextlib.suppress(OSError):
+                os.unlink(written)
+            raise ExportError(f"{exc}; the {action} could not be audited, so {written} was removed") from None
+    finally:
+        if aside is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(aside)
     return written
+
+
+def _keep_aside(path: Path | NewFile) -> Path | None:
+    """A second name for the file an --overwrite replaces (a hard link: no room needed), to put it
+    back if the export cannot be audited; None for a new file."""
+    if isinstance(path, NewFile) or not Path(path).is_file():
+        return None
+    aside = Path(path).with_name(f".{Path(path).name}.before-{os.getpid()}")
+    try:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(aside)
+        os.link(path, aside)
+    except OSError:
+        try:
+            shutil.copy2(path, aside)  # a file system without hard links
+        except OSError:
+            return None
+    return aside
 
 
 def export_attendance(store: Store, folder: Path, options: ExportOptions, path: Path | None = None,

@@ -435,3 +435,19 @@ def test_enrolling_more_photos_does_not_keep_rows_swapped_in_by_hand(tmp_path):
     assert warnings == [] and len(gallery) == 2
     assert [m.name for m in gallery.match(people["ben"], 0.5)] == ["ben"]
     assert np.allclose(read_rows(tensors / "ann.npy", DIM), new)
+
+
+def test_a_template_that_is_a_pipe_or_a_device_is_left_out_at_once(tmp_path):
+    """A FIFO would hang the worker and a link to /dev/zero would fill the memory: named, left out."""
+    import os
+
+    rng = np.random.default_rng(13)
+    enrolled(tmp_path, {"ann": unit(rng.normal(size=(1, DIM))), "ben": unit(rng.normal(size=(1, DIM))),
+                        "cat": unit(rng.normal(size=(1, DIM)))})
+    (tmp_path / "ann.npy").unlink()
+    os.mkfifo(tmp_path / "ann.npy")
+    (tmp_path / "ben.npy").unlink()
+    (tmp_path / "ben.npy").symlink_to("/dev/zero")
+    gallery, warnings = load_gallery(tmp_path, REC_SHA, DIM)
+    assert gallery.names == ["cat"]
+    assert len(warnings) == 2 and all("not a regular file" in w for w in warnings)

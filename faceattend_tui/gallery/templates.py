@@ -21,7 +21,7 @@ import numpy as np
 
 from faceattend_tui.errors import FaceattendError
 from faceattend_tui.filelock import Busy, describe, hold, holder_record
-from faceattend_tui.files import atomic_write, make_private_dir
+from faceattend_tui.files import atomic_write, make_private_dir, read_regular
 from faceattend_tui.gallery import index, matcher
 from faceattend_tui.gallery.matcher import Gallery
 from faceattend_tui.text import plural
@@ -36,6 +36,7 @@ FORMAT = 1
 LEGACY_DIR = "legacy"
 SMALL_CHANGE = 8  # people enrolled, changed or removed that a reload applies to the gallery in place
 INDEX_PREFIX = ".index-"  # a large gallery's search index, saved beside its templates
+MAX_TEMPLATE_BYTES = 256 << 20  # one person's file: 130,000 rows of 512 floats
 
 
 class GalleryError(FaceattendError):
@@ -204,7 +205,7 @@ def read_rows(path: Path, dim: int | None = None, sha256: str | None = None) -> 
     """Rows of a template file, checked for shape, dtype and unit length, and against `sha256` (the
     manifest's hash of it) when given: a file swapped or copied in by hand must not name anyone."""
     try:
-        data = path.read_bytes()
+        data = read_regular(path, MAX_TEMPLATE_BYTES)  # not a pipe or a device, and bounded
     except OSError as exc:
         raise GalleryError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     if sha256 and hashlib.sha256(data).hexdigest() != sha256:

@@ -66,6 +66,20 @@ def test_a_lost_manifest_stops_the_station_naming_extract_and_marks_nobody_left(
     assert all(p.active for p in people_of(enrolled).values())
 
 
+@pytest.mark.parametrize("damage", ["deleted", "cut short"])
+def test_one_template_file_deleted_or_cut_short_stops_the_station_naming_extract(enrolled, damage):
+    """The manifest still lists Yao Ming: without this he would be absent all day, unrecognisable."""
+    npy = enrolled / "database_tensor" / "S1.npy"
+    if damage == "deleted":
+        npy.unlink()
+    else:
+        npy.write_bytes(npy.read_bytes()[:-100])
+    with pytest.raises(StationError, match=r"templates of 1 person are missing \(Yao Ming \(S1\)\).*extract"):
+        open_station(enrolled)
+    assert main(["extract", "--data", str(enrolled), "--device", "cpu"]) == 0
+    open_station(enrolled).close()  # rebuilt from the photo: it starts
+
+
 def test_a_damaged_manifest_stops_the_station_with_the_reason(enrolled):
     (enrolled / "database_tensor" / "manifest.json").write_text("{ not json")
     with pytest.raises(StationError, match="faceattend extract"):

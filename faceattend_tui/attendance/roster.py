@@ -26,7 +26,7 @@ from faceattend_tui.errors import InputError, RecordsError
 from faceattend_tui.text import composed, spreadsheet_text
 
 from .models import ACTIVE, LEFT, Person, check_person_id, clean_groups, clean_name, plural, printable
-from .sessions import Attendance
+from .sessions import Attendance, spelled
 
 if TYPE_CHECKING:
     from _csv import Reader
@@ -255,9 +255,9 @@ def plan_import(attendance: Attendance, lines: list[RosterLine], *, reactivate: 
     plan = ImportPlan()
     now = attendance.store.now()
     claimable = _claimable_by_name(attendance)
-    spellings: dict[str, str] = {}  # a group written "3A" on one line and "3a" on the next is one group
+    spellings = attendance.spellings()  # a group written "3A" on one line and "3a" on the next is one group
     for line in lines:
-        line = dataclasses.replace(line, groups=attendance.spelled(line.groups, spellings))
+        line = dataclasses.replace(line, groups=spelled(line.groups, spellings))
         current, claimed, returning = attendance.person(line.id), False, False
         if current is not None and not current.active:
             if not reactivate:

@@ -189,33 +189,16 @@ class Attendance:
     def groups(self) -> list[str]:
         """The groups of active people, one spelling each ("3A" and a stray "3a" are one group)."""
         key = collation(self.locale)
-        spellings = sorted({g for p in self._people.values() if p.active for g in p.groups}, key=lambda g: (key(g), g))
-        first: dict[str, str] = {}
-        for group in spellings:
-            first.setdefault(fold(group), group)
-        return list(first.values())
+        return one_spelling_each(
+            sorted({g for p in self._people.values() if p.active for g in p.groups}, key=lambda g: (key(g), g)))
 
-    def spelled(self, groups: Iterable[str], known: dict[str, str] | None = None) -> tuple[str, ...]:
-        """Groups cleaned and written as the log already writes them ("3a" joins "3A"); `known` (fold ->
-        spelling) carries the new spellings of one import from line to line."""
-        known = {} if known is None else known
-        if "" not in known:  # not yet seeded with the log's spellings
-            known[""] = ""
-            for group in self.groups():
-                known.setdefault(fold(group), group)
-        return clean_groups(known.setdefault(fold(g), g) for g in clean_groups(groups))
+    def spellings(self) -> dict[str, str]:
+        """How the log writes each group: "3a" typed is "3A" stored (fold -> spelling)."""
+        return {fold(group): group for group in self.groups()}
 
     def find(self, text: str) -> Person:
         """A person named by id, or by a name only one active person has."""
-        if text in self._people:
-            return self._people[text]
-        named = [p for p in self._people.values() if composed(p.name) == composed(text) and p.active]
-        if len(named) == 1:
-            return named[0]
-        if named:
-            ids = ", ".join(p.id for p in named)
-            raise AmbiguousName(f"{len(named)} people are called {text!r}; use the id ({ids})")
-        raise NotFoundError(f"no person {text!r}")
+        return find_person(self._people, text)
 
     def save_people(self, people: list[Person], action: str, *, user: str | None = None,
                     details: dict | None = None) -> list[Person]:
@@ -239,7 +222,7 @@ class Attendance:
         person_id = check_person_id(person_id) if person_id else self._new_id()
         if person_id in self._people:
             raise InputError(f"id {person_id!r} is already {self._people[person_id].name}")
-        person = Person(person_id, name, self.store.now(), folder=folder, groups=self.spelled(groups))
+        person = Person(person_id, name, self.store.now(), folder=folder, groups=spelled(groups, self.spellings()))
         self.save_people([person], "person.add", user=user)
         return person
 
@@ -308,8 +291,8 @@ class Attendance:
             changes["name"] = clean_name(name, "the name")
             if not changes["name"]:
                 raise InputError("a person needs a name")
-        if groups is not None and self.spelled(groups) != person.groups:
-            changes["groups"] = self.spelled(groups)
+        if groups is not None and spelled(groups, self.spellings()) != person.groups:
+            changes["groups"] = spelled(groups, self.spellings())
         if not changes:
             return person, []
         updated = _replace(person, **changes)
@@ -550,6 +533,33 @@ class Attendance:
 
     def _user(self, user: str | None) -> str | None:
         return user or self.user
+
+
+def find_person(people: dict[str, Person], text: str) -> Person:
+    """The person whose id is `text`, or the only active one of that name (accents composed or apart)."""
+    if text in people:
+        return people[text]
+    named = [p for p in people.values() if composed(p.name) == composed(text) and p.active]
+    if len(named) == 1:
+        return named[0]
+    if named:
+        ids = ", ".join(p.id for p in named)
+        raise AmbiguousName(f"{len(named)} people are called {text!r}; use the id ({ids})")
+    raise NotFoundError(f"no person {text!r}")
+
+
+def one_spelling_each(groups: list[str]) -> list[str]:
+    """The first spelling of each group, in order ("3A", not also a stray "3a")."""
+    first: dict[str, str] = {}
+    for group in groups:
+        first.setdefault(fold(group), group)
+    return list(first.values())
+
+
+def spelled(groups: Iterable[str], known: dict[str, str]) -> tuple[str, ...]:
+    """Groups cleaned and written as `known` (fold -> spelling) writes them; a new one joins `known`, so
+    that one import's "4B" and "4b" are one group too."""
+    return clean_groups(known.setdefault(fold(g), g) for g in clean_groups(groups))
 
 
 def stored_group(groups: list[str], group: str) -> str:

@@ -12,6 +12,7 @@ import io
 import json
 import os
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -147,14 +148,27 @@ def entry_problem(name: str, entry: object) -> str | None:
 
 
 def enrolled_counts(folder: Path) -> dict[str, int]:
-    """Name -> number of templates of everyone the manifest lists (what the worker recognises)."""
+    """Name -> number of templates of everyone the manifest lists whose file is there, of the size its
+    rows make (what the worker recognises; a file deleted or cut short by hand is no templates)."""
     try:
         manifest = load_manifest(folder)
     except GalleryError:
         return {}
     if manifest is None:
         return {}
-    return {name: len(entry.samples) for name, entry in manifest.people.items()}
+    dim = (manifest.recognizer.dim if manifest.recognizer else None) or 512
+    return {name: len(entry.samples) for name, entry in manifest.people.items()
+            if entry.stale or _sized(folder / f"{name}.npy", len(entry.samples) * dim * 4)}
+
+
+def _sized(path: Path, body: int) -> bool:
+    """Whether a template file is a regular file of `body` bytes of rows after a .npy header."""
+    try:
+        info = path.stat()
+    except OSError:
+        return False
+    header = info.st_size - body
+    return stat.S_ISREG(info.st_mode) and 0 < header <= 4096 and header % 16 == 0
 
 
 @contextlib.contextmanager

@@ -148,6 +148,32 @@ def test_waiting_checkins_survive_a_restart_of_the_station(tmp_path, pg_url, pg_
 
 
 @pytest.mark.slow
+def test_work_mode_sightings_while_the_database_is_away_are_kept_and_sent(tmp_path, pg_url, pg_server):
+    """In work mode a day's sightings are the record: kept in the local journal like check-ins."""
+    root = tmp_path / "a"
+    root.mkdir()
+    enroll_fake_people(root, ["Ann", "Bob", "Cleo"])
+    settings = load_settings(root, {"database": pg_url, "database_wait": 2.0, "mode": "work"})
+    north = Station(settings, "demo", worker_factory=FakeWorker, user="staff", name="north")
+    north.open()
+    north.start_session("Day")
+    pg_server.stop()
+    north.worker.checkin("Cleo")
+    updates = north.poll(0.05)
+    assert [u.row.name for u in updates if isinstance(u, CheckinShown)] == ["Cleo"]  # shown, not "could not"
+    north.close()  # the database is still away: everything waits in the journal
+    assert (root / "attendance.pg-journal").is_file()
+    pg_server.start()
+    north = Station(settings, "demo", worker_factory=FakeWorker, user="staff", name="north")
+    north.open()
+    try:
+        eventually(north, lambda: rows(pg_url, "select count(*) from presence")[0][0] == 1, "sent Cleo's sighting")
+        assert rows(pg_url, "select p.name from checkins c join people p on p.id = c.person_id") == [("Cleo",)]
+    finally:
+        north.close()
+
+
+@pytest.mark.slow
 def test_a_door_that_starts_before_its_database_waits_for_it(tmp_path, pg_url, pg_server, capsys):
     import threading
 

@@ -13,7 +13,7 @@ from faceattend_tui.text import collation, same
 
 from .export import BOM, csv_cell, local_iso, time_zone
 from .models import Person, Presence
-from .store import Store
+from .store import Store, StoreError
 
 WRITE_EVERY = timedelta(seconds=60)  # a person still in view moves their last sighting this often at most
 DAY_COLUMNS = ("id", "name", "day", "in", "out", "hours")
@@ -40,10 +40,21 @@ class PresenceBook:
         last = self._written.get((person_id, day))
         if last is not None and when - last < WRITE_EVERY:
             return False
-        first = last is None and not any(p.person_id == person_id for p in self.store.presence(day, day))
+        first = last is None and not self._seen_elsewhere(person_id, day)
         self.store.see(Presence(person_id, day, self.station, when, when))
         self._written[(person_id, day)] = when
         return first
+
+
+    def _seen_elsewhere(self, person_id: str, day: date) -> bool:
+        """Whether the log has them on that day already (at any door); not while a shared database is
+        away: this door's first sighting then counts as coming in."""
+        if not self.store.state().online:
+            return False
+        try:
+            return any(p.person_id == person_id for p in self.store.presence(day, day))
+        except StoreError:
+            return False
 
 
 @dataclass(frozen=True)

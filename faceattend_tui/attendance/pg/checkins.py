@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
 from concurrent.futures import TimeoutError as WaitedTooLong
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from ..common import aware
-from ..models import Checkin, Mark
+from ..models import Checkin, Mark, Presence
 from ..store import OfflineError
-from .rows import SELECT_CHECKIN, SELECT_MARK, checkin_of, insert_checkin, mark_of
+from .rows import SELECT_CHECKIN, SELECT_MARK, checkin_of, insert_checkin, mark_of, upsert_presence
 
 if TYPE_CHECKING:
     import contextlib
@@ -75,6 +76,22 @@ class CheckinQueries:
         if self.outbox is None:
             raise OfflineError(f"the database {self.masked} did not answer within {self.wait:g} s")
         return self._keep(self.outbox, checkin)
+
+    def see(self, presence: Presence) -> None:
+        """A day's sighting (work mode, where it is the record): written now, or kept in the local
+        journal while the database is away, as a check-in is."""
+        outbox = self.outbox
+        if outbox is not None and (outbox.waiting or not self._online):
+            outbox.add(presence_doc(presence))
+            return
+        try:
+            with self._tx() as conn:
+                upsert_presence(conn, presence)
+        except OfflineError as exc:
+            if outbox is None:
+                raise
+            self._went_offline(str(exc))
+            outbox.add(presence_doc(presence))
 
     def _write_checkin(self, checkin: Checkin) -> bool:
         with self._tx() as conn:
@@ -149,3 +166,8 @@ class CheckinQueries:
         with self._tx() as conn:
             rows = conn.execute(SELECT_MARK + " where session_id = %s order by at, position", [session_id]).fetchall()
         return [mark_of(row, self.zone) for row in rows]
+
+
+def presence_doc(presence: Presence) -> dict:
+    """A sighting as a line of the local journal (its id only tells the lines apart)."""
+    return {"id": f"presence-{uuid.uuid4().hex}", "presence": presence.to_doc()}

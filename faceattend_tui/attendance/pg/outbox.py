@@ -1,4 +1,5 @@
-"""Check-ins kept while the database is away: the local journal, and the courier that sends it back.
+"""Check-ins (and work mode's sightings) kept while the database is away: the local journal, and the
+courier that sends it back.
 
 The journal (`attendance.pg-journal` in the data root) holds JSON lines, fsynced. The courier is a
 thread that sends the journal in order once the database answers again, and writes the gathered
@@ -18,11 +19,11 @@ import psycopg
 
 from faceattend_tui.files import make_private_dir
 
-from ..models import Checkin
+from ..models import Checkin, Presence
 from ..store import Change, StoreError, StoreState
 from ..tiny.files import append_line, read_lines
 from .connection import first_line
-from .rows import insert_checkin
+from .rows import insert_checkin, upsert_presence
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -152,6 +153,9 @@ class Courier:
                 self._online, self._note = True, ""
 
     def _send_one(self, conn: psycopg.Connection, doc: dict[str, Any]) -> None:
+        if isinstance(doc.get("presence"), dict):
+            self._send_presence(conn, doc["presence"])
+            return
         try:
             checkin = Checkin.from_doc(doc)
         except (KeyError, TypeError, ValueError):
@@ -161,6 +165,15 @@ class Courier:
                 insert_checkin(conn, checkin)
         except psycopg.errors.ForeignKeyViolation:
             self._changes.append(Change("dropped", checkin))  # the person or the session was erased meanwhile
+
+    @staticmethod
+    def _send_presence(conn: psycopg.Connection, doc: dict[str, Any]) -> None:
+        try:
+            presence = Presence.from_doc(doc)
+        except (KeyError, TypeError, ValueError):
+            return  # damaged: nothing to send
+        with contextlib.suppress(psycopg.errors.ForeignKeyViolation), conn.transaction():
+            upsert_presence(conn, presence)  # unless they were erased meanwhile
 
     def _flush_seen(self) -> None:
         with self._lock:

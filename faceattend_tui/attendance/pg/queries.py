@@ -15,7 +15,16 @@ from ..common import aware
 from ..models import AuditEntry, Person, Presence, Session
 from ..security import RECORD_TEXTS, erased_names, scrub_audit
 from ..store import ConflictError, NotFoundError
-from .rows import SELECT_PERSON, SELECT_SESSION, insert_expected, local, person_of, session_of, the_row
+from .rows import (
+    SELECT_PERSON,
+    SELECT_SESSION,
+    insert_expected,
+    local,
+    person_of,
+    session_of,
+    the_row,
+    upsert_presence,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -248,12 +257,7 @@ class SettingQueries:
 
     def see(self, presence: Presence) -> None:
         with self._tx() as conn:
-            conn.execute("insert into presence (person_id, day, station, first_seen, last_seen) "
-                         "values (%s, %s, %s, %s, %s) on conflict (person_id, day, station) do update set "
-                         "first_seen = least(presence.first_seen, excluded.first_seen), "
-                         "last_seen = greatest(presence.last_seen, excluded.last_seen)",
-                         [presence.person_id, presence.day, presence.station, aware(presence.first_seen),
-                          aware(presence.last_seen)])
+            upsert_presence(conn, presence)
 
     def presence(self, date_from: date, date_to: date) -> list[Presence]:
         with self._tx() as conn:

@@ -10,7 +10,7 @@ from psycopg.rows import TupleRow
 from psycopg.types.json import Jsonb
 
 from ..common import aware
-from ..models import Checkin, Mark, Person, Session
+from ..models import Checkin, Mark, Person, Presence, Session
 
 SELECT_PERSON = ("select p.id, p.name, p.created, p.folder, p.state, p.left_at, p.images, "
                  "array(select g.name from person_groups g where g.person_id = p.id order by g.position) "
@@ -81,6 +81,16 @@ def mark_of(row: TupleRow, zone: tzinfo | None = None) -> Mark:
 def checkin_values(c: Checkin) -> list[Any]:
     return [c.id, c.session_id, c.person_id, aware(c.time), c.similarity, c.track_id, c.late, c.station,
             aware(c.last_seen) if c.last_seen else None, Jsonb(c.evidence) if c.evidence is not None else None]
+
+
+def upsert_presence(conn: psycopg.Connection, presence: Presence) -> None:
+    """A day's sighting at a door: the earliest first and the latest last sighting are kept."""
+    conn.execute("insert into presence (person_id, day, station, first_seen, last_seen) "
+                 "values (%s, %s, %s, %s, %s) on conflict (person_id, day, station) do update set "
+                 "first_seen = least(presence.first_seen, excluded.first_seen), "
+                 "last_seen = greatest(presence.last_seen, excluded.last_seen)",
+                 [presence.person_id, presence.day, presence.station, aware(presence.first_seen),
+                  aware(presence.last_seen)])
 
 
 def insert_checkin(conn: psycopg.Connection, checkin: Checkin) -> bool:

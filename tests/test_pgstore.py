@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import numpy as np
@@ -103,3 +104,32 @@ def test_templates_of_another_recogniser_are_not_mixed_in(tmp_path, pg_url):
         outcome = sync_gallery(store, south / "database_tensor", "south")
     assert "ann" not in load_manifest(south / "database_tensor").people
     assert any("run `faceattend extract`" in note for note in outcome.notes)
+
+
+def test_a_check_in_kept_offline_is_filed_as_the_database_stands_when_it_is_sent(tmp_path, pg_url):
+    """While this door was cut off, another stopped 'Old' and started 'New' (late after 1 minute):
+    Ann's arrival after Old's end goes to New, late by New's deadline."""
+    from datetime import timedelta
+
+    from fakes import FakeClock
+
+    from faceattend_tui.attendance.models import Checkin
+    from faceattend_tui.attendance.pg.outbox import as_the_database_has_it
+
+    clock = FakeClock()
+    with open_store(tmp_path, database=pg_url, clock=clock, upgrade_mode="auto") as store:
+        att = Attendance(store)
+        att.add_person("Ann", person_id="ann", folder="ann")
+        old = att.start_session("Old")
+        clock.advance(minutes=10)
+        att.stop_session()
+        new = att.start_session("New", late_after_minutes=1)
+        with psycopg.connect(pg_url) as conn:
+            early = Checkin(old.id, "ann", old.started_at + timedelta(minutes=5), 0.8, late=True)
+            assert as_the_database_has_it(conn, early) == dataclasses.replace(early, late=False)  # in Old, in time
+            after = Checkin(old.id, "ann", new.started_at + timedelta(minutes=3), 0.8)
+            assert as_the_database_has_it(conn, after) == dataclasses.replace(after, session_id=new.id, late=True)
+        att.stop_session()
+        with psycopg.connect(pg_url) as conn:
+            gone = Checkin(old.id, "ann", clock.now + timedelta(minutes=5), 0.8)
+            assert as_the_database_has_it(conn, gone) is None  # no session was running then

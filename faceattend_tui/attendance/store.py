@@ -49,7 +49,8 @@ class Change:
     """What another writer changed, as a shared backend reports it.
 
     `table` is "checkins" (with the check-in), "people", "sessions", "marks", "templates",
-    "settings", or "all" after a lost connection (read everything again).
+    "settings", or "all" after a lost connection (read everything again); "dropped" and "after-end"
+    (with the check-in) for one kept while the database was away that could not be sent.
     """
 
     table: str

@@ -76,9 +76,19 @@ class SharedSync(StationState):
             elif change.table == "dropped":
                 updates.append(Problem(f"a check-in kept while the database was away was not sent: "
                                        f"{change.checkin.person_id} or their session was erased meanwhile"))
+            elif change.table == "after-end":
+                updates.append(Problem(f"a check-in kept while the database was away was not sent: "
+                                       f"{self._person_label(change.checkin.person_id)} arrived at "
+                                       f"{change.checkin.time:%H:%M:%S}, after their session was stopped at "
+                                       "another door, and no other session was running for them"))
         if "templates" in tables and self.share_gallery():  # once, however many template changes came
             self._worker().send(ev.Reload())
         return updates
+
+
+    def _person_label(self, person_id: str) -> str:
+        person = self._attendance().person(person_id)
+        return f"{person.name} ({person_id})" if person else person_id
 
 
     def _remote_checkin(self, checkin: Checkin) -> CheckinShown | None:

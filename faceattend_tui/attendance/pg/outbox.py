@@ -9,9 +9,10 @@ thread that sends the journal in order once the database answers again, and writ
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import threading
 from collections import deque
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -160,9 +161,13 @@ class Courier:
             checkin = Checkin.from_doc(doc)
         except (KeyError, TypeError, ValueError):
             return  # not a check-in: nothing to send
+        filed = as_the_database_has_it(conn, checkin)
+        if filed is None:
+            self._changes.append(Change("after-end", checkin))
+            return
         try:
             with conn.transaction():
-                insert_checkin(conn, checkin)
+                insert_checkin(conn, filed)
         except psycopg.errors.ForeignKeyViolation:
             self._changes.append(Change("dropped", checkin))  # the person or the session was erased meanwhile
 
@@ -197,3 +202,26 @@ class Courier:
     def _flush_seen_quietly(self) -> None:
         with contextlib.suppress(StoreError):
             self._flush_seen()
+
+
+def as_the_database_has_it(conn: psycopg.Connection, checkin: Checkin) -> Checkin | None:
+    """A check-in kept while the database was away, as it stands against the sessions there now: an
+    arrival after its session was stopped elsewhere belongs to the session running then (among those
+    expecting them), and lateness follows the deadline stored now (late after edited meanwhile). None
+    when no session was running for them at that moment."""
+    row = conn.execute("select ended_at from sessions where id = %s", [checkin.session_id]).fetchone()
+    if row is None:
+        return checkin  # erased meanwhile: refused by the database, said as dropped
+    session_id = checkin.session_id
+    if row[0] is not None and row[0] < checkin.time:
+        later = conn.execute(
+            "select s.id from sessions s join expected e on e.session_id = s.id and e.person_id = %s "
+            "where s.voided_at is null and s.started_at <= %s and (s.ended_at is null or s.ended_at >= %s) "
+            "order by s.started_at desc limit 1", [checkin.person_id, checkin.time, checkin.time]).fetchone()
+        if later is None:
+            return None
+        session_id = later[0]
+    started, late_after = conn.execute("select started_at, late_after_minutes from sessions where id = %s",
+                                       [session_id]).fetchone() or (None, None)
+    late = late_after is not None and started is not None and checkin.time > started + timedelta(minutes=late_after)
+    return dataclasses.replace(checkin, session_id=session_id, late=late)

@@ -108,6 +108,17 @@ def test_someone_enrolled_at_one_door_is_recognised_at_the_other(doors, tmp_path
     assert south.person(person.id).images == 1
 
 
+def test_a_door_back_from_a_lost_connection_takes_the_template_changes_it_missed(doors, monkeypatch):
+    """An erasure made while this door was cut off: its templates must go here too once it is back."""
+    from faceattend_tui.attendance.store import Change
+
+    north, south = doors
+    synced = []
+    monkeypatch.setattr(south, "share_gallery", lambda: synced.append(1) or True)
+    south._changes([Change("all")])  # what the listener says after it reconnects
+    assert synced == [1] and Reload() in south.worker.sent
+
+
 @pytest.mark.slow
 def test_the_database_going_away_loses_nothing(doors, pg_url, pg_server):
     north, south = doors

@@ -81,7 +81,8 @@ class SharedSync(StationState):
                                        f"{self._person_label(change.checkin.person_id)} arrived at "
                                        f"{change.checkin.time:%H:%M:%S}, after their session was stopped at "
                                        "another door, and no other session was running for them"))
-        if "templates" in tables and self.share_gallery():  # once, however many template changes came
+        # once, however many template changes came; after a lost connection ("all") the ones missed meanwhile
+        if tables & {"templates", "all"} and self.share_gallery():
             self._worker().send(ev.Reload())
         return updates
 

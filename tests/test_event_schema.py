@@ -25,11 +25,11 @@ from faceattend_tui.cli import main
 from faceattend_tui.cli.headless import HeadlessOptions, run_headless
 from faceattend_tui.config import load_settings
 from faceattend_tui.live import events as ev
-from faceattend_tui.station import Station
+from faceattend_tui.station import LiveChanged, Sighting, Station
 
 ZONE = "Asia/Kolkata"  # +05:30 all year: an offset that is nobody's local time by accident
 OFFSET = timedelta(hours=5, minutes=30)
-PERSON_LINES = {"checkin", "spoof", "present", "recorded", "not-on-list"}
+PERSON_LINES = {"checkin", "spoof", "present", "recorded", "not-on-list", "not-recorded"}
 
 # the fields each type had before the common ones, with their JSON types: they must stay
 OLD_FIELDS = {
@@ -44,6 +44,7 @@ OLD_FIELDS = {
     "recorded": {"id": str, "name": str, "status": str, "time": str, "similarity": float, "session": str,
                  "new": bool, "station": str},
     "not-on-list": {"name": str, "time": str},
+    "not-recorded": {"name": str, "time": str, "reason": str},
     "session": {"state": str, "id": int, "name": str},
 }
 
@@ -207,6 +208,26 @@ def test_every_headless_line_has_the_common_fields(station):
     ann_checkin = next(line for line in lines if line["type"] == "checkin" and line["person_id"] == ann.id)
     assert ann_checkin["name"] == ann.folder  # the template folder, as before
     assert datetime.fromisoformat(recorded["at"]) == datetime.fromisoformat(ann_checkin["at"])
+
+
+def test_a_session_stopped_at_another_door_is_said_and_faces_after_it_are_not_recorded(station):
+    """A shared database: another door ended the session; the headless door says so instead of going on silently."""
+    from faceattend_tui.cli.headless import Headless
+
+    out = io.StringIO()
+    headless = Headless(station, HeadlessOptions("Maths", json=True), out)
+    headless.start_session()
+    session = station.active
+    station.stop_session()  # as the other door's stop reaches this one: the station's notice follows
+    headless.on_update(LiveChanged(station.live, f"session {session.name!r} was stopped at another station"))
+    ann = next(p for p in station.people() if p.name == "Ann")
+    headless.on_update(Sighting("Ann", 0.8, datetime.now().astimezone(), "no session", ann.id))
+    lines = json_lines(out.getvalue())
+    for line in lines:
+        check_schema(line)
+    assert [(line["type"], line.get("state") or line.get("reason")) for line in lines] == [
+        ("session", "started"), ("session", "stopped-elsewhere"), ("not-recorded", "no session running")]
+    assert (lines[1]["id"], lines[1]["name"]) == (session.id, "Maths") and lines[2]["person_id"] == ann.id
 
 
 def test_a_session_whose_camera_never_opened_is_voided_not_left_all_absent(station):

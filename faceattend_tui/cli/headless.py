@@ -18,7 +18,7 @@ from datetime import datetime, tzinfo
 from typing import Any, TextIO
 
 from faceattend_tui.attendance.common import to_iso
-from faceattend_tui.attendance.models import printable
+from faceattend_tui.attendance.models import Session, printable
 from faceattend_tui.attendance.security import Credentials
 from faceattend_tui.cli.watch import Naming, Who, ends_run, human_line, is_failure, output_zone, stamped
 from faceattend_tui.live import events as ev
@@ -58,6 +58,7 @@ class Headless:
         self.stop = threading.Event()
         self.failed = False
         self.started: int | None = None  # the session this run started (not one it resumed)
+        self.last_session: Session | None = None  # the latest session this run knew running
         self.camera_opened = self.camera_failed = False
         self.zone = output_zone(station.settings) if station is not None else None
         self.naming = Naming(self.who, self.zone)
@@ -86,6 +87,7 @@ class Headless:
                 raise StationError(f"session {running.name!r} is already running; stop it or give its name")
             self.say(self.line({"type": "session", "state": "resumed", "id": running.id, "name": running.name}),
                      f"resumed session {running.name!r} (id {running.id})")
+            self.last_session = running
             return
         try:
             session = self.station.start_session(self.options.session, self.options.late_after, pin,
@@ -98,7 +100,7 @@ class Headless:
                 raise
             self.start_session()
             return
-        self.started = session.id
+        self.started, self.last_session = session.id, session
         self.say(self.line({"type": "session", "state": "started", "id": session.id, "name": session.name,
                             "group": session.group, "expected": len(session.expected)}),
                  f"started session {session.name!r} for {session.audience} ({len(session.expected)} expected)")
@@ -134,6 +136,13 @@ class Headless:
             case LiveChanged(notice=notice) if notice.startswith("the database"):
                 self.say(self.line({"type": "database", "state": update.live.database, "message": notice}),
                          f"{update.live.database}: {notice}")
+            case LiveChanged(notice=notice) if notice.startswith("session ") and " at " in notice:
+                self._elsewhere(notice)
+            case Sighting(reason="no session"):
+                who = (update.person_id or None, update.name)
+                self.say(self.line({"type": "not-recorded", "name": update.name, "time": to_iso(update.time),
+                                    "reason": "no session running"}, update.time, who),
+                         f"not recorded (no session running): {printable(update.name)}")
             case Sighting(reason="not on list"):
                 self.say(self.line({"type": "not-on-list", "name": update.name, "time": to_iso(update.time)},
                                    update.time, (update.person_id or None, update.name)),
@@ -141,6 +150,15 @@ class Headless:
             case Problem():
                 self.failed = True
                 self.say(self.line({"type": "error", "message": update.message}), f"error: {update.message}")
+
+    def _elsewhere(self, notice: str) -> None:
+        """Another door started or stopped the session (a shared database): said as a session line."""
+        active = self.station.active
+        session = active or self.last_session
+        state = "started-elsewhere" if active is not None else "stopped-elsewhere"
+        self.say(self.line({"type": "session", "state": state, "id": session.id if session else 0,
+                            "name": session.name if session else "", "message": notice}), notice)
+        self.last_session = session
 
     def run(self) -> int:
         for notice in (self.station.namesake_notice(), self.station.pin_notice(), self.station.missing_notice()):

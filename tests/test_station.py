@@ -261,6 +261,18 @@ def test_a_log_that_cannot_be_rewritten_at_exit_is_said_as_kept(tmp_path, monkey
         assert session.ended_at is not None and [c.person_id for c in store.checkins(session.id)]
 
 
+def test_a_log_that_cannot_tell_who_may_says_what_could_not_be_done_not_the_pin(station, monkeypatch):
+    """A shared database away when a door stops its session: no PIN was asked, so the PIN is not to blame."""
+    import faceattend_tui.station.lifecycle as lifecycle
+
+    station.start_session("Physics")
+    monkeypatch.setattr(lifecycle, "authorize", lambda *a: (_ for _ in ()).throw(StoreError("database away")))
+    with pytest.raises(StationError) as refused:
+        station.stop_session()
+    assert str(refused.value) == "cannot start or stop a session now: database away"
+    assert station.active is not None
+
+
 def test_enrolling_needs_a_live_camera(station):
     station.live.camera, station.live.camera_detail = "retrying", "retrying in 4 s (camera 0 could not be opened)"
     with pytest.raises(StationError, match="camera is retrying"):

@@ -241,7 +241,7 @@ def authorize(store: Store, action: Action, given: Credentials | str | None, fal
     if not allowed(account.role, action):
         audit(store, "staff.denied", {"staff": account.name, "role": account.role, "action": action}, account.name)
         higher = " or higher" if NEEDS[action] != ROLES[-1] else ""
-        raise NotAllowed(f"{account.name} has {_a(account.role)} account: to {_doing(action)} needs "
+        raise NotAllowed(f"{account.name} has {_a(account.role)} account: to {doing(action)} needs "
                          f"{_a(NEEDS[action])} account{higher}")
     return account.name
 
@@ -389,7 +389,7 @@ def _a(role: str) -> str:
     return f"an {role}" if role[0] in "aeiou" else f"a {role}"
 
 
-def _doing(action: Action) -> str:
+def doing(action: Action) -> str:
     return {"export": "export or report", "session": "start or stop a session", "mark": "mark a person",
             "people": "change the roster", "erase": "erase a person", "extract": "extract templates",
             "db": "change the database", "timetable": "change the timetable", "void": "void or edit a session",
@@ -398,4 +398,4 @@ def _doing(action: Action) -> str:
 
 __all__ = ["ACCOUNTS_SETTING", "AUTOMATIC", "FREE_TRIES", "LEGACY_ADMIN", "NEEDS", "PERMISSIONS", "ROLES",
            "Account", "NotAllowed", "Permission", "accounts", "add_account", "allowed", "authorize", "check_name",
-           "find", "last_reset", "remove_account", "roles_table", "set_account_pin", "staff_required"]
+           "doing", "find", "last_reset", "remove_account", "roles_table", "set_account_pin", "staff_required"]

@@ -24,7 +24,7 @@ from faceattend_tui.attendance.export import time_zone
 from faceattend_tui.attendance.hours import PresenceBook
 from faceattend_tui.attendance.models import STATUSES, plural
 from faceattend_tui.attendance.security import Credentials
-from faceattend_tui.attendance.staff import accounts, authorize, last_reset, staff_required
+from faceattend_tui.attendance.staff import accounts, authorize, doing, last_reset, staff_required
 from faceattend_tui.demo import DemoSourceFactory
 from faceattend_tui.errors import FaceattendError
 from faceattend_tui.files import error_text, make_private_dir, tighten_data
@@ -250,8 +250,8 @@ class Lifecycle(StationState):
             return authorize(self._store(), action, given, self.user)
         except PinError as exc:
             raise PinRefused(str(exc)) from None
-        except StoreError as exc:
-            raise StationError(f"cannot check the PIN: {exc}") from None
+        except StoreError as exc:  # the log cannot tell who may (a shared database away): nothing was done
+            raise StationError(f"cannot {doing(action)} now: {exc}") from None
 
 
     def toggle_preview(self) -> bool:

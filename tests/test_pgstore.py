@@ -133,3 +133,17 @@ def test_a_check_in_kept_offline_is_filed_as_the_database_stands_when_it_is_sent
         with psycopg.connect(pg_url) as conn:
             gone = Checkin(old.id, "ann", clock.now + timedelta(minutes=5), 0.8)
             assert as_the_database_has_it(conn, gone) is None  # no session was running then
+
+
+def test_a_session_stopped_twice_keeps_the_first_stop(tmp_path, pg_url):
+    """Two doors stop one session a moment apart: it ended when the first did."""
+    from datetime import timedelta
+
+    from fakes import FakeClock
+
+    clock = FakeClock()
+    with open_store(tmp_path, database=pg_url, clock=clock, upgrade_mode="auto") as store:
+        session = Attendance(store).start_session("Race")
+        first = store.end_session(session.id, clock.now + timedelta(minutes=5))
+        again = store.end_session(session.id, clock.now + timedelta(minutes=9))
+        assert first.ended_at == again.ended_at == clock.now + timedelta(minutes=5)

@@ -140,7 +140,8 @@ class SessionQueries:
 
     def end_session(self, session_id: int, ended_at: datetime) -> Session:
         with self._tx() as conn:
-            if conn.execute("update sessions set ended_at = %s where id = %s",
+            # two doors stopping one session at once: the first stop's time stays
+            if conn.execute("update sessions set ended_at = coalesce(ended_at, %s) where id = %s",
                             [aware(ended_at), session_id]).rowcount == 0:
                 raise NotFoundError(f"no session with id {session_id}")
         self._flush_seen_quietly()

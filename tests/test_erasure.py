@@ -190,9 +190,15 @@ def test_erasure_names_the_sheets_written_with_out_elsewhere_that_name_them(tmp_
         att.stop_session()
     elsewhere = tmp_path / "o1.csv"
     assert main(["export", "--session", "1", "--out", str(elsewhere), "--data", str(data)]) == 0
+    other_door = tmp_path / "south" / "exports" / "s.csv"  # a shared log's audit holds other doors' own sheets
+    other_door.parent.mkdir(parents=True)
+    other_door.write_text(elsewhere.read_text())
+    with backends.open_store(data) as store:
+        audit(store, "export", {"path": str(other_door), "out": False}, "south")
     assert main(["people", "remove", "S2", "--erase", "--exports", "--data", str(data)]) == 1  # not everywhere
     err = capsys.readouterr().err
     assert "sheets written with --out elsewhere that name them" in err and str(elsewhere) in err
+    assert str(other_door) not in err  # that door's own erasure rewrites it
 
 
 def test_erasure_removes_set_aside_templates_and_names_backups_of_the_log(tmp_path):

@@ -372,7 +372,7 @@ def write_audited(store: Store, path: Path | NewFile, data: bytes, action: str, 
     try:
         written = write_output(path, data)
         try:
-            audit(store, action, {"path": str(written), **details}, user)
+            audit(store, action, {"path": str(written), "out": not isinstance(path, NewFile), **details}, user)
         except StoreError as exc:
             if aside is not None:
                 os.replace(aside, written)

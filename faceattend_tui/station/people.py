@@ -303,8 +303,9 @@ def written_elsewhere(attendance: Attendance, settings: Settings) -> list[Path]:
         shelves.append(Path(settings.export_dir).expanduser().resolve())
     found = set()
     for entry in attendance.store.audit_log():
-        path = entry.details.get("path") if isinstance(entry.details, dict) else None
-        if isinstance(path, str) and path:
+        details = entry.details if isinstance(entry.details, dict) else {}
+        path = details.get("path")
+        if isinstance(path, str) and path and details.get("out") is not False:  # not into a door's own exports/
             try:
                 resolved = Path(path).resolve()
                 if resolved.is_file() and not any(resolved.is_relative_to(shelf) for shelf in shelves):

@@ -271,3 +271,9 @@ def test_a_lateness_that_is_no_time_of_day_is_refused_in_one_line_everywhere(att
         read_slots(f"name,group,weekday,start,end,late_after\nMaths,3A,Mon,08:00,09:00,{minutes}\n")
     att.check_in("alice", 0.8)
     assert [c.person_id for c in att.store.checkins(session.id)] == ["alice"]
+
+
+def test_a_stop_by_a_door_whose_clock_is_behind_never_ends_a_session_before_it_began(att, clock):
+    session = att.start_session("Maths")
+    clock.advance(minutes=-15)  # the stopping door's clock is a quarter of an hour slow
+    assert att.stop_session().ended_at == session.started_at

@@ -119,6 +119,13 @@ def test_a_door_back_from_a_lost_connection_takes_the_template_changes_it_missed
     assert synced == [1] and Reload() in south.worker.sent
 
 
+def test_a_door_whose_clock_disagrees_with_the_database_is_warned(doors, monkeypatch):
+    north, _ = doors
+    assert abs(north.store.clock_skew()) < 5 and north.clock_notice() == ""  # one machine, one clock
+    monkeypatch.setattr(north.store, "clock_skew", lambda: -900.0)
+    assert "clock is 15.0 minutes behind the database's" in north.clock_notice()
+
+
 @pytest.mark.slow
 def test_the_database_going_away_loses_nothing(doors, pg_url, pg_server):
     north, south = doors

@@ -378,7 +378,8 @@ class Attendance:
         counts = self.counts()
         now = self.store.now()
         with self.store.batch():
-            ended = self.store.end_session(session.id, min(at, now) if at else now)
+            # never before its start: a door whose clock is behind the one that started it
+            ended = self.store.end_session(session.id, max(min(at, now) if at else now, session.started_at))
             audit(self.store, "session.stop", {"session_id": session.id, "present": counts.present,
                                                "late": counts.late, "absent": counts.absent}, self._user(user))
         self._active, self._statuses = None, {}

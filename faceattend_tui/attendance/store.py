@@ -100,6 +100,10 @@ class Store(ABC):
         """Other writers connected under this station's name (a log of one writer has none)."""
         return 0
 
+    def clock_skew(self) -> float:
+        """Seconds this machine's clock is ahead of the log's (a shared database's); 0 for a file."""
+        return 0.0
+
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:
         """Several writes that land together or not at all."""

@@ -45,6 +45,8 @@ from faceattend_tui.station.updates import (
     log_to,
 )
 
+CLOCK_TOLERANCE = 30.0  # seconds a door's clock may differ from the shared database's unsaid
+
 if TYPE_CHECKING:
 
     from faceattend_tui.attendance import Counts, Store
@@ -202,6 +204,18 @@ class Lifecycle(StationState):
             outcome = sync_gallery(self.store, self.settings.tensors_dir, self.name, self.recognizer)
         self._gallery_notes = outcome.notes
         return outcome.changed_here
+
+
+    def clock_notice(self) -> str:
+        """A warning when this machine's clock and the shared database's disagree: doors would record
+        arrivals, lateness and session ends on different clocks."""
+        with self.lock:
+            skew = self.store.clock_skew() if self.store else 0.0
+        if abs(skew) < CLOCK_TOLERANCE:
+            return ""
+        way = "ahead of" if skew > 0 else "behind"
+        return (f"this station's clock is {abs(skew) / 60:.1f} minutes {way} the database's: arrivals and lateness "
+                "would be recorded on the wrong time; set the clock (NTP, timedatectl) and start again")
 
 
     def namesake_notice(self) -> str:

@@ -13,11 +13,14 @@ away, the check-in goes to a local journal instead and a courier thread sends it
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
+
+import psycopg
 
 from ..common import Clock, local_now
 from ..pgschema import mask_url, namesakes
@@ -61,6 +64,7 @@ class PgStore(CheckinQueries, PeopleQueries, SessionQueries, SettingQueries, Tem
             self._check_schema(conn, upgrade_mode)
             # before this store's own pool and listener connect, so those are not counted
             self._namesakes = namesakes(conn, station) if live and station else 0
+            self._skew = skew_of(conn)
         self._pool = self._open_pool()
         if live:
             self._writer = ThreadPoolExecutor(1, thread_name_prefix="faceattend-db-writer")
@@ -72,6 +76,9 @@ class PgStore(CheckinQueries, PeopleQueries, SessionQueries, SettingQueries, Tem
 
     def namesakes(self) -> int:
         return self._namesakes
+
+    def clock_skew(self) -> float:
+        return self._skew
 
     def close(self) -> None:
         if self._closed:
@@ -98,3 +105,10 @@ def open_pg(url: str, *, clock: Clock | None = None, station: str = "", live: bo
     journal = Path(journal_dir) / JOURNAL_NAME if journal_dir is not None else None
     return PgStore(url, clock=clock, station=station, live=live, journal=journal, wait=wait,
                    upgrade_mode=upgrade_mode)
+
+
+def skew_of(conn: psycopg.Connection) -> float:
+    """Seconds this machine's clock is ahead of the database server's."""
+    before = time.time()
+    (server,) = conn.execute("select extract(epoch from clock_timestamp())::float8").fetchone() or (before,)
+    return (before + time.time()) / 2 - float(server)

@@ -72,6 +72,8 @@ def test_import_refuses_a_database_that_already_holds_records(tmp_path, pg_url, 
 def test_upgrade_creates_the_schema_and_status_shows_it(tmp_path, pg_url, capsys):
     assert main(["export", "--data", str(tmp_path), "--database", pg_url]) == 2
     assert "faceattend db upgrade" in capsys.readouterr().err
+    assert main(["db", "status", "--data", str(tmp_path), "--database", pg_url]) == 0  # says what it is
+    assert "schema version 0" in (out := capsys.readouterr().out) and "empty" in out and "db upgrade" in out
     assert main(["db", "upgrade", "--data", str(tmp_path), "--database", pg_url]) == 0
     assert f"schema version {LATEST}" in capsys.readouterr().err
     assert main(["db", "status", "--data", str(tmp_path), "--database", pg_url]) == 0

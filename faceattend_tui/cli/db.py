@@ -65,11 +65,31 @@ def cmd_db_status(args: argparse.Namespace, settings: Settings) -> int:
             counts = store.counts()
             version = store.schema_version
     except StoreError as exc:
-        raise CommandError(str(exc)) from None
+        older = schema_below_latest(url)
+        if older is None:
+            raise CommandError(str(exc)) from None
+        print(f"database: {mask_url(url)}, schema version {older} (this program: {LATEST}); "
+              + ("empty: " if older == 0 else "") + "the first station to open it, or `faceattend db upgrade`, "
+              "brings it up to date")
+        return EXIT_OK
     print(f"database: {mask_url(url)}, schema version {version} (this program: {LATEST})")
     for table, count in counts.items():
         print(f"  {table:14s} {count}")
     return EXIT_OK
+
+
+def schema_below_latest(url: str) -> int | None:
+    """The schema version of a database this program would bring up to date (0: empty), else None."""
+    import psycopg
+
+    from faceattend_tui.attendance.pgschema import current_version
+
+    try:
+        with psycopg.connect(url, connect_timeout=5) as conn:
+            version = current_version(conn)
+    except psycopg.Error:
+        return None
+    return version if version < LATEST else None
 
 
 def cmd_db_import(args: argparse.Namespace, settings: Settings) -> int:

@@ -183,6 +183,7 @@ def test_every_headless_line_has_the_common_fields(station):
     later = time.time() + 1
     station.worker.checkin("Ann", 0.71, track=1, when=later)  # recorded
     station.worker.checkin("Bob", 0.69, track=2, when=later + 0.5)  # not in group 3A
+    station.worker.checkin("Ann", 0.73, track=5, when=later + 0.6)  # back in view: already recorded
     station.worker.feed(ev.Spoof(name="Ann", track=3, time=later + 1))
     station.worker.feed(ev.Unknown(track=4, time=later + 1.5))
     station.worker.feed(ev.Stats(fps=29.5, detect_ms=11.0, track_ms=0.1, embed_ms=4.0, faces=2, tracks=2,
@@ -201,7 +202,8 @@ def test_every_headless_line_has_the_common_fields(station):
     who = {(line["type"], line["person_id"], line["display_name"]) for line in lines if line["type"] in PERSON_LINES}
     assert who == {("checkin", ann.id, "Ann"), ("recorded", ann.id, "Ann"), ("spoof", ann.id, "Ann"),
                    ("checkin", bob.id, "Bob"), ("not-on-list", bob.id, "Bob")}
-    (recorded,) = (line for line in lines if line["type"] == "recorded")
+    recorded, again = (line for line in lines if line["type"] == "recorded")
+    assert (recorded["new"], again["new"], again["id"], again["status"]) == (True, False, ann.id, "present")
     # the old fields keep their meaning: name is the display name, time the ISO time
     assert (recorded["id"], recorded["name"], recorded["status"], recorded["session"]) == (
         ann.id, "Ann", "present", "Maths")

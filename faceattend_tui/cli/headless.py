@@ -128,6 +128,10 @@ class Headless:
                 where = f" at {update.station}" if update.station else ""
                 self.say(line, f"recorded  {printable(line['name'])} ({line['id']}) {line['status']}{where} "
                                f"at {update.time:%H:%M:%S}")
+            case CheckinShown(new=False):  # seen again, or checked in at another door first
+                line = recorded_line(update, session, self.station.name, self.zone)
+                since = f" since {update.row.time:%H:%M:%S}" if update.row.time else ""
+                self.say(line, f"already   {printable(line['name'])} ({line['id']}) {line['status']}{since}")
             case LiveChanged(notice=notice) if notice.startswith("the sheet"):
                 self.say(self.line({"type": "sheet", "message": notice, "error": update.severity == "error"}),
                          notice)

@@ -130,6 +130,27 @@ def test_torn_last_journal_line_is_dropped(data, clock):
     again.close()
 
 
+@pytest.mark.parametrize("line", ['{"seq":999,"ops":[["s#tting","x",null]]}', '{"seq":999,"ops":[["checkin",{}]]}',
+                                  '{"seq":999,"ops":[["checkin",5]]}', '{"seq":"x","ops":[]}', '{"seq":999,"ops":7}'])
+def test_a_journal_line_that_reads_but_holds_a_damaged_change_is_refused_by_name(data, clock, line, capsys):
+    """One changed letter (a flipped bit, a hand edit): every command says so in one line, never a traceback."""
+    store = open_store(data, clock=clock)
+    one_checkin(store, "alice")
+    journal = data / "attendance.journal"
+    with journal.open("a") as handle:
+        handle.write(line + "\n")
+    before = (journal.read_bytes(), (data / "attendance.json").read_bytes())
+    with pytest.raises(StoreError, match="attendance.journal: the change numbered .* is damaged"):
+        open_store(data, clock=clock)
+    from faceattend_tui.cli import main
+
+    capsys.readouterr()
+    assert main(["sessions", "list", "--data", str(data)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is damaged" in err[0]
+    assert (journal.read_bytes(), (data / "attendance.json").read_bytes()) == before
+
+
 def test_corrupt_journal_line_in_the_middle_is_an_error(data, clock):
     store = open_store(data, clock=clock)
     one_checkin(store, "alice")

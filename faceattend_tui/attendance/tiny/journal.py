@@ -87,11 +87,26 @@ class Journaled:
         folded = self._meta().get("folded_seq", 0)
         self._seq = folded
         for line in lines:
-            if line.get("seq", 0) > folded:
-                for op in line.get("ops", []):
-                    self._apply(op)
-                self._seq = max(self._seq, line["seq"])
+            seq = line.get("seq", 0)
+            if not isinstance(seq, int) or not isinstance(line.get("ops", []), list):
+                raise self._damaged(line, "not a numbered list of changes")
+            if seq > folded:
+                self._replay(line)
+                self._seq = max(self._seq, seq)
         self._pending_lines = bool(lines)
+
+    def _replay(self, line: dict) -> None:
+        """One journal line's ops; a damaged one (a hand edit, a flipped bit) stops the opening, named."""
+        try:
+            for op in line.get("ops", []):
+                self._apply(op)
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+            raise self._damaged(line, repr(exc)) from None
+
+    def _damaged(self, line: dict, why: str) -> StoreError:
+        return StoreError(f"{self.journal_path}: the change numbered {line.get('seq')!r} is damaged ({why}); nothing "
+                          "was changed: keep a copy of the journal, or move it aside to open the log as it was last "
+                          "written")
 
     def _settle(self) -> None:
         """As the writer: keep a backup of an upgraded file, take in the outbox, fold the journal."""

@@ -238,3 +238,28 @@ def test_erasure_knows_reports_of_each_kind_and_the_older_mixed_one():
                   "people": [{"id": "S1042", "name": "Ann Lee", "hours": 8.48}, {"id": "S1043", "name": "Bob"}]}
     kept = json.loads(without(json.dumps(hours_json), ".json", ann))
     assert [d["id"] for d in kept["days"]] == [p["id"] for p in kept["people"]] == ["S1043"]
+
+
+def test_photos_linked_in_from_elsewhere_lose_their_link_and_are_named_not_followed(tmp_path, capsys):
+    """A person's folder (or photo) is a link to a shared photo archive: the erasure goes through, and
+    says that the photos themselves are elsewhere."""
+    data = tmp_path / "data"
+    archive = tmp_path / "archive"
+    (archive / "ann").mkdir(parents=True)
+    (archive / "ann" / "1.jpg").write_bytes(b"\xff\xd8")
+    (archive / "bob.jpg").write_bytes(b"\xff\xd8")
+    images = data / "database_image"
+    images.mkdir(parents=True)
+    (images / "S1").symlink_to(archive / "ann")
+    (images / "S2.jpg").symlink_to(archive / "bob.jpg")
+    with backends.open_store(data) as store:
+        att = Attendance(store, user="teacher")
+        att.add_person("Ann Lee", person_id="S1", folder="S1")
+        att.add_person("Bob Marr", person_id="S2", folder="S2")
+    assert main(["people", "remove", "S1", "--erase", "--data", str(data)]) == 1  # done, but not everywhere
+    out, err = capsys.readouterr()
+    assert "S1 Ann Lee: erased" in out and "linked in: the links are gone" in err and str(archive / "ann") in err
+    assert main(["people", "remove", "S2", "--data", str(data)]) == 0  # left: said, nothing more to do
+    assert str(archive / "bob.jpg") in capsys.readouterr().err
+    assert not (images / "S1").exists() and not (images / "S2.jpg").is_symlink()
+    assert (archive / "ann" / "1.jpg").exists() and (archive / "bob.jpg").exists()

@@ -7,6 +7,7 @@ manifest records the photo's hash, so a later `faceattend extract` sees it as up
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 import time
@@ -69,17 +70,18 @@ def _add_samples(settings: Settings, name: str, photos: list[bytes], embeddings:
     return len(samples)
 
 
-def remove_person(settings: Settings, name: str) -> bool:
-    """Erase a person's photos and templates; returns whether anything was there."""
+def remove_person(settings: Settings, name: str, outside: list[Path] | None = None) -> bool:
+    """Erase a person's photos and templates; returns whether anything was there. Photos linked in
+    from outside the data folder lose their link here; where the link led goes to `outside`."""
     with changing(settings.tensors_dir, "removal"):
-        return _remove_person(settings, name)
+        return _remove_person(settings, name, outside)
 
 
-def _remove_person(settings: Settings, name: str) -> bool:
+def _remove_person(settings: Settings, name: str, outside: list[Path] | None = None) -> bool:
     if not safe_name(name):
         raise GalleryError(f"{name!r} cannot be a folder name")
     tensors = settings.tensors_dir
-    found = remove_photos(settings.images_dir, name)
+    found = remove_photos(settings.images_dir, name, outside)
     manifest = load_manifest(tensors)
     if manifest and manifest.people.pop(name, None) is not None:
         save_manifest(tensors, manifest)
@@ -91,19 +93,31 @@ def _remove_person(settings: Settings, name: str) -> bool:
     return found
 
 
-def remove_photos(images_dir: Path, name: str) -> bool:
+def remove_photos(images_dir: Path, name: str, outside: list[Path] | None = None) -> bool:
     """A person's photos: database_image/<name>/ and database_image/<name>.<ext> (not "<name>.R. Smith.jpg",
-    someone else's); returns whether any were there."""
+    someone else's); returns whether any were there. A link (to a folder or a photo kept elsewhere) is
+    removed, never followed: where it led goes to `outside`, for the user to deal with."""
     found = False
     singles = [p for p in images_dir.glob(f"{glob_escape(name)}.*") if p.stem == name] if images_dir.is_dir() else []
     for photo in [*singles, images_dir / name]:
-        if photo.is_dir():
+        if photo.is_symlink():
+            _note_link(photo, outside)
+            photo.unlink()
+            found = True
+        elif photo.is_dir():
+            for link in (p for p in photo.rglob("*") if p.is_symlink()):
+                _note_link(link, outside)
             shutil.rmtree(photo)
             found = True
         elif photo.is_file():
             photo.unlink()
             found = True
     return found
+
+
+def _note_link(link: Path, outside: list[Path] | None) -> None:
+    if outside is not None and link.exists():
+        outside.append(Path(os.path.realpath(link)))
 
 
 def glob_escape(text: str) -> str:

@@ -238,11 +238,12 @@ class Removal:
     backups: list[Path] = field(default_factory=list)  # earlier copies of the log that name them
     elsewhere: list[Path] = field(default_factory=list)  # sheets written with --out outside exports/ that name them
     shared: bool = False  # a shared database: other doors keep exports folders of their own
+    linked: list[Path] = field(default_factory=list)  # photos kept outside the data folder, linked in: not deleted
 
     @property
     def left(self) -> bool:
         """Whether anything found still names them."""
-        return self.exports.left or bool(self.backups or self.elsewhere)
+        return self.exports.left or bool(self.backups or self.elsewhere or (self.token and self.linked))
 
     def lines(self) -> list[str]:
         """What was done, beyond the records."""
@@ -264,7 +265,9 @@ class Removal:
                 + _listed("earlier copies of the log that still name them (delete them when no longer needed)",
                           self.backups)
                 + _listed("sheets written with --out elsewhere that name them (delete or edit them by hand)",
-                          self.elsewhere))
+                          self.elsewhere)
+                + _listed("their photos kept outside the data folder and linked in: the links are gone, the photos "
+                          "are not (delete them by hand if they should go)", self.linked))
 
     def _again(self) -> str:
         return f"faceattend people remove {self.person.id if self.person else 'ID'} --erase --exports"
@@ -284,16 +287,17 @@ def remove_person(attendance: Attendance, settings: Settings, person: Person, *,
     """
     names = known_names(attendance, person) if erase else frozenset()
     written = written_elsewhere(attendance, settings) if erase else []
-    _forget_photos(attendance, settings, person)
+    outside: list[Path] = []
+    _forget_photos(attendance, settings, person, outside)
     _forget_legacy(settings, person)
     token = erased_token() if erase else ""
     attendance.remove_person(person.id, erase=erase, user=user, token=token or None)
     if not erase:
-        return Removal(person)
+        return Removal(person, linked=outside)
     target = Target(person.id, names, token)
     backups = files_naming(sorted(settings.data.glob("*.bak")), target)
     return Removal(person, token, clean_exports(settings, target, exports), backups,
-                   files_naming(written, target), shared=bool(settings.database))
+                   files_naming(written, target), shared=bool(settings.database), linked=outside)
 
 
 def written_elsewhere(attendance: Attendance, settings: Settings) -> list[Path]:
@@ -344,8 +348,10 @@ def _forget_legacy(settings: Settings, person: Person) -> None:
         legacy.unlink()
 
 
-def _forget_photos(attendance: Attendance, settings: Settings, person: Person) -> None:
-    """A person's photos and templates, here and in a shared log."""
+def _forget_photos(attendance: Attendance, settings: Settings, person: Person,
+                   outside: list[Path] | None = None) -> None:
+    """A person's photos and templates, here and in a shared log (`outside`: where links to photos kept
+    elsewhere led)."""
     if person.folder:
         forget_folder(attendance.store, settings.tensors_dir, person.folder)
-        enroll.remove_person(settings, person.folder)
+        enroll.remove_person(settings, person.folder, outside)

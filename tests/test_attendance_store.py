@@ -151,6 +151,24 @@ def test_a_journal_line_that_reads_but_holds_a_damaged_change_is_refused_by_name
     assert (journal.read_bytes(), (data / "attendance.json").read_bytes()) == before
 
 
+def test_an_older_log_put_back_beside_a_newer_journal_is_refused(data, clock):
+    """A backup copied over the log after a crash: the journal's changes would land on it with a hole."""
+    store = open_store(data, clock=clock)
+    one_checkin(store, "alice")
+    store.close()  # folded: the log holds alice
+    backup = (data / "attendance.json").read_bytes()
+    store = open_store(data, clock=clock)
+    one_checkin(store, "bob")
+    store.close()  # folded again: the log holds bob's session too
+    store = open_store(data, clock=clock)
+    one_checkin(store, "carol")  # in the journal; then the station dies (no close)
+    (data / "attendance.json").write_bytes(backup)
+    journal = (data / "attendance.journal").read_bytes()
+    with pytest.raises(StoreError, match="the log is older than its journal"):
+        open_store(data, clock=clock)
+    assert (data / "attendance.json").read_bytes() == backup and (data / "attendance.journal").read_bytes() == journal
+
+
 def test_corrupt_journal_line_in_the_middle_is_an_error(data, clock):
     store = open_store(data, clock=clock)
     one_checkin(store, "alice")

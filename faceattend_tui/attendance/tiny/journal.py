@@ -86,6 +86,7 @@ class Journaled:
         self._index()
         folded = self._meta().get("folded_seq", 0)
         self._seq = folded
+        self._refuse_a_gap(lines, folded)
         for line in lines:
             seq = line.get("seq", 0)
             if not isinstance(seq, int) or not isinstance(line.get("ops", []), list):
@@ -94,6 +95,15 @@ class Journaled:
                 self._replay(line)
                 self._seq = max(self._seq, seq)
         self._pending_lines = bool(lines)
+
+    def _refuse_a_gap(self, lines: list[dict], folded: int) -> None:
+        """A journal that goes on from a later change than the file was last written at: the file is
+        older than its journal (a backup put back by hand) and the changes between are nowhere."""
+        ahead = [line["seq"] for line in lines if isinstance(line.get("seq"), int) and line["seq"] > folded]
+        if isinstance(folded, int) and ahead and min(ahead) > folded + 1:
+            raise StoreError(f"{self.path} was last written at change {folded}, but {self.journal_path} goes on "
+                             f"from change {min(ahead)}: the log is older than its journal (a copy put back?), "
+                             "and the changes between are in neither; put the newer log back, nothing was changed")
 
     def _replay(self, line: dict) -> None:
         """One journal line's ops; a damaged one (a hand edit, a flipped bit) stops the opening, named."""

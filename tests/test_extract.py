@@ -771,3 +771,11 @@ def test_a_group_photo_without_the_person_in_it_is_left_out(engine, tmp_path, fa
     report = extract(engine, tmp_path)
     assert len(report.skipped) == 1 and "party.jpg: none of its 2 faces looks like cat's" in report.skipped[0]
     assert [s["image"] for s in manifest(tmp_path)["people"]["cat"]["samples"]] == ["cat/portrait.jpg"]
+
+
+def test_a_photo_named_with_spaces_at_its_ends_is_told_so(engine, tmp_path, face):
+    images = tmp_path / "database_image"
+    write(images / " spaced .jpg", face("ann"))
+    report = Extractor(engine, images, tmp_path / "database_tensor").run()
+    assert report.skipped == [f"{images}: ' spaced ', a name with spaces at either end, cannot be a person's "
+                              "folder; rename it"]

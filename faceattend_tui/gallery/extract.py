@@ -202,8 +202,8 @@ class Extractor:
     def _run(self, force: bool) -> Report:
         people = scan_people(self.images_dir, self.report.skipped, self.report.notes)
         for name in [n for n in people if not safe_name(n)]:
-            self.report.skipped.append(f"{self.images_dir / name}: a name with a path separator or a control "
-                                       "character cannot be a person's folder; rename it")
+            self.report.skipped.append(f"{self.images_dir}: {name!r}, {why_not_a_name(name)}, cannot be a "
+                                       "person's folder; rename it")
             del people[name]
         manifest = self._starting_manifest(force)
         self._retire_unknown_files(people, manifest)
@@ -484,6 +484,17 @@ def odd_ones(rows: np.ndarray) -> dict[int, float]:
     rest = unit.sum(axis=0, keepdims=True) - unit
     cosines = np.einsum("ij,ij->i", unit, rest) / np.maximum(np.linalg.norm(rest, axis=1), 1e-12)
     return {int(i): float(cosines[i]) for i in np.flatnonzero(cosines < ODD_FLOOR)}
+
+
+def why_not_a_name(name: str) -> str:
+    """What makes a photo's or folder's name unusable as a person's, in words."""
+    if name != name.strip():
+        return "a name with spaces at either end"
+    if name.startswith("."):
+        return "a name that begins with a dot"
+    if len(name.encode("utf-8")) > 200:
+        return "a name over 200 bytes"
+    return "a name with a path separator or a control character"
 
 
 def _chunks(photos: Iterable[Photo], size: int, nbytes: int) -> Iterator[list[Photo]]:

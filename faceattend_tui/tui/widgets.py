@@ -57,9 +57,9 @@ def session_line(session: Session | None, now: datetime, counts: Counts | None) 
     if counts is not None:
         parts.append(f"[$success]present {counts.present}[/] [$warning]late {counts.late}[/] "
                      f"[$error]absent {counts.absent}[/]")
-    parts.append(f"for {escape(session.audience)}, since {session.started_at:%H:%M}")
     if session.late_deadline is not None:  # a time: a slot opened mid-way has odd minutes left
-        parts.append(f"late from {session.late_deadline:%H:%M}")
+        parts.append(f"late from {session.late_deadline:%H:%M}")  # before who it is for: at 80 columns it stays
+    parts.append(f"for {escape(session.audience)}, since {session.started_at:%H:%M}")
     return " · ".join(parts)
 
 

@@ -303,3 +303,11 @@ async def test_typing_a_name_to_enroll_does_not_wait_for_the_lock(station):
                                       lambda typed=typed: name.value == typed) < WORST
             assert time.monotonic() - started < 8 * WORST  # each key's handler too, not just its echo
         await until(pilot, lambda: "adds samples to Bob Marr (S2)" in screen_text(app))
+
+
+def test_a_camera_that_stopped_shows_no_speed_left_over_from_when_it_ran():
+    from faceattend_tui.station import LiveState
+    from faceattend_tui.tui.widgets import camera_line
+
+    assert "10.0 fps" in camera_line("door", LiveState(camera="live", fps=10.0))
+    assert "fps" not in camera_line("door", LiveState(camera="stopped", fps=10.0))

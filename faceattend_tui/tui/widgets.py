@@ -65,7 +65,8 @@ def session_line(session: Session | None, now: datetime, counts: Counts | None) 
 
 def camera_line(station_name: str, live: LiveState) -> str:
     colour = {"live": "$success", "error": "$error", "lost": "$error"}.get(live.camera, "$warning")
-    parts = [f"camera [{colour}]{live.camera}[/] {live.fps:.1f} fps"]
+    fps = f" {live.fps:.1f} fps" if live.camera == "live" else ""  # a stopped camera's last speed is no speed
+    parts = [f"camera [{colour}]{live.camera}[/]{fps}"]
     if live.camera_detail and live.camera != "live":
         parts.append(f"[{colour}]{escape(live.camera_detail)}[/]")
     if live.busy:

@@ -209,19 +209,18 @@ def as_the_database_has_it(conn: psycopg.Connection, checkin: Checkin) -> Checki
     arrival after its session was stopped elsewhere belongs to the session running then (among those
     expecting them), and lateness follows the deadline stored now (late after edited meanwhile). None
     when no session was running for them at that moment."""
-    row = conn.execute("select ended_at from sessions where id = %s", [checkin.session_id]).fetchone()
+    row = conn.execute("select id, started_at, late_after_minutes, ended_at from sessions where id = %s",
+                       [checkin.session_id]).fetchone()
     if row is None:
         return checkin  # erased meanwhile: refused by the database, said as dropped
-    session_id = checkin.session_id
-    if row[0] is not None and row[0] < checkin.time:
-        later = conn.execute(
-            "select s.id from sessions s join expected e on e.session_id = s.id and e.person_id = %s "
-            "where s.voided_at is null and s.started_at <= %s and (s.ended_at is null or s.ended_at >= %s) "
-            "order by s.started_at desc limit 1", [checkin.person_id, checkin.time, checkin.time]).fetchone()
-        if later is None:
+    if row[3] is not None and row[3] < checkin.time:
+        row = conn.execute(
+            "select s.id, s.started_at, s.late_after_minutes, s.ended_at from sessions s join expected e "
+            "on e.session_id = s.id and e.person_id = %s where s.voided_at is null and s.started_at <= %s "
+            "and (s.ended_at is null or s.ended_at >= %s) order by s.started_at desc limit 1",
+            [checkin.person_id, checkin.time, checkin.time]).fetchone()
+        if row is None:
             return None
-        session_id = later[0]
-    started, late_after = conn.execute("select started_at, late_after_minutes from sessions where id = %s",
-                                       [session_id]).fetchone() or (None, None)
-    late = late_after is not None and started is not None and checkin.time > started + timedelta(minutes=late_after)
+    session_id, started, late_after, _ = row
+    late = late_after is not None and checkin.time > started + timedelta(minutes=late_after)
     return dataclasses.replace(checkin, session_id=session_id, late=late)

@@ -730,6 +730,23 @@ async def test_enter_after_a_capture_moves_on_and_never_takes_the_samples_again(
         assert app.screen.query_one("#samples").row_count == 2 and app.screen.focused.id != "groups"
 
 
+async def test_after_a_capture_the_cursor_is_in_the_pin_and_it_is_in_sight_at_80x24(station):
+    with_pin(station)
+    station.worker.ready()
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("e", *"Eva Holt", "enter")
+        await pilot.pause()
+        station.worker.feed(capture_event(station))
+        await until(pilot, lambda: app.screen.query_one("#samples").row_count == 2)
+        await pilot.pause()
+        pin = app.screen.query_one("#pin")
+        assert pin.has_focus and 0 <= pin.region.y and pin.region.bottom <= 24
+        await pilot.press(*"246813", "enter")
+        await pilot.pause()
+        assert [p.images for p in station.people() if p.name == "Eva Holt"] == [2]
+
+
 @pytest.mark.slow
 async def test_enter_in_the_pin_saves_captured_samples(station):
     with_pin(station)

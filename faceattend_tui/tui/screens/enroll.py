@@ -15,7 +15,7 @@ from textual.widgets import Button, DataTable, Input, Static
 
 from faceattend_tui.station import CaptureSample, EnrollTarget, StationError, printable
 from faceattend_tui.tui.messages import CaptureDone
-from faceattend_tui.tui.screens.base import Access, Dialog, Secret, Submit, pin_fields
+from faceattend_tui.tui.screens.base import Access, Dialog, Pin, Secret, StaffName, Submit, pin_fields
 from faceattend_tui.tui.thumbnail import halfblock
 
 
@@ -137,6 +137,16 @@ class EnrollScreen(Dialog[EnrollRequest]):
             hint = Text.assemble((f"warning: this face already looks like {result.match.name} "
                                   f"({result.match.similarity:.2f})", "bold yellow"), "\n", hint)
         self.query_one("#enroll-hint", Static).update(hint)
+        if self.samples:
+            self.focus_credentials()
+
+    def focus_credentials(self) -> None:
+        """Samples to save: the cursor goes to what saving needs (brought into sight at 80x24), the
+        staff name when it is empty, else the PIN."""
+        names = [name for name in self.query(StaffName) if not name.value.strip()]
+        pins = [pin for pin in self.query(Pin) if pin.display]
+        for field in (names or pins)[:1]:
+            field.focus()
 
     @on(Button.Pressed, "#ok")
     def action_save(self) -> None:

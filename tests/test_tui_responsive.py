@@ -311,3 +311,19 @@ def test_a_camera_that_stopped_shows_no_speed_left_over_from_when_it_ran():
 
     assert "10.0 fps" in camera_line("door", LiveState(camera="live", fps=10.0))
     assert "fps" not in camera_line("door", LiveState(camera="stopped", fps=10.0))
+
+
+def test_a_wide_session_list_gives_its_room_to_the_notes_once_names_have_enough():
+    from faceattend_tui.tui.fasttable import FastTable
+
+    class Sized(FastTable):
+        width_now = 116  # a 120-column terminal's pane
+
+        @property
+        def room(self) -> int:
+            return self.width_now
+
+    table = Sized([("Name", 18), ("Status", 7), ("Time", 8), ("Note", 16)], flex_cap=36)
+    assert table._widths() == [36, 7, 8, 61]
+    table.width_now = 60
+    assert table._widths() == [25, 7, 8, 16]  # narrow: the name takes what there is

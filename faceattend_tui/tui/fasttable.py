@@ -53,10 +53,12 @@ class FastTable(ScrollView, can_focus=True):
             super().__init__()
             self.table, self.key = table, key
 
-    def __init__(self, columns: list[tuple[str, int]], *, flex: int = 0, id: str | None = None) -> None:  # noqa: A002
+    def __init__(self, columns: list[tuple[str, int]], *, flex: int = 0, flex_cap: int = 0,
+                 id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id)
         self.columns = columns
-        self.flex = flex  # the column that takes any room left over
+        self.flex = flex  # the column that takes any room left over...
+        self.flex_cap = flex_cap  # ...up to this width (0: no cap), the rest going to the last column
         self.rows: dict[str, tuple[Cell, ...]] = {}
         self.order: list[str] = []  # all keys, in display order
         self.shown: list[str] = []  # keys passing the filter
@@ -126,11 +128,13 @@ class FastTable(ScrollView, can_focus=True):
         return self.scrollable_content_region.width
 
     def _widths(self) -> list[int]:
-        """Column widths; the flexible one (the name) takes any room left over."""
+        """Column widths; the flexible one (the name) takes any room left over, up to its cap."""
         widths = [width for _, width in self.columns]
         spare = self.room - sum(w + 1 for w in widths)
         if spare > 0:
-            widths[self.flex] += spare
+            grow = min(spare, max(self.flex_cap - widths[self.flex], 0)) if self.flex_cap else spare
+            widths[self.flex] += grow
+            widths[-1] += spare - grow
         return widths
 
     @property

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 STATUS_STYLE = {"present": "$success", "late": "$warning", "absent": "$error", "-": "dim"}
 MAX_LIVE_ROWS = 500
 NAME_WIDTH = 18  # fixed column widths: measuring thousands of rows on every change is too slow
+NAME_CAP = 36  # the widest a name column grows where the room can go to a column of notes
 
 Entry = tuple[str, str, tuple[Cell, ...]]  # a session pane line: (status, name, cells)
 
@@ -183,7 +184,8 @@ class SessionPane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static("no session", id="session-counts")
-        yield PersonTable([("Name", NAME_WIDTH), ("Status", 7), ("Time", 8), ("Note", 16)], id="session-table")
+        yield PersonTable([("Name", NAME_WIDTH), ("Status", 7), ("Time", 8), ("Note", 16)], flex_cap=NAME_CAP,
+                          id="session-table")  # a wide pane shows more of a mark's reason
 
     def show(self, summary: Summary | None) -> None:
         self.summary = summary

@@ -186,3 +186,10 @@ def test_a_reversed_date_range_is_refused_by_every_command_that_takes_one(tmp_pa
     for command in (["sessions", "list"], ["audit"]):
         assert main([*command, "--data", str(tmp_path), "--from", "2026-12-01", "--to", "2026-01-01"]) == 2
         assert "date range is reversed" in capsys.readouterr().err
+
+
+def test_an_empty_group_is_refused_not_taken_as_a_group_nobody_is_in(tmp_path, capsys):
+    for command in (["people", "list"], ["report"]):
+        with pytest.raises(SystemExit) as exited:
+            main([*command, "--group", " ", "--data", str(tmp_path)])
+        assert exited.value.code == 2 and "needs a group's name" in capsys.readouterr().err

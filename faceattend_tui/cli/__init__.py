@@ -143,6 +143,13 @@ def describe_commands(parser: argparse.ArgumentParser) -> None:
             describe_commands(command)
 
 
+def group_name(text: str) -> str:
+    """A --group value: a group's name, never empty (an empty one would select nobody and say so quietly)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("needs a group's name")
+    return text
+
+
 EXIT_CODES = """exit codes: 0 done; 1 done, but some inputs were skipped (each named on stderr);
 2 error or bad usage (one line on stderr); 3 nothing selected (an export or report with no session);
 4 refused: a staff name and PIN were needed and missing or wrong, or the account's role may not"""
@@ -160,7 +167,7 @@ def add_station_commands(sub: Subparsers) -> None:
     p.add_argument("--headless", action="store_true", help="no screen: record check-ins and print events")
     p.add_argument("--session", default=None,
                    help="with --headless: the session to start (or resume); without it the timetable opens them")
-    p.add_argument("--group", default=None, help="with --headless: the session is for this group")
+    p.add_argument("--group", default=None, type=group_name, help="with --headless: the session is for this group")
     p.add_argument("--late-after", type=float, default=None, help="with --headless: late after N minutes")
     p.add_argument("--json", action="store_true", help="with --headless: one JSON object per line")
     p.add_argument("--max-seconds", type=float, default=None, help="with --headless: stop after this long")
@@ -219,7 +226,7 @@ def add_record_commands(sub: Subparsers) -> None:
     add_data(p)
     p.add_argument("--from", dest="date_from", default=None, help="first day, YYYY-MM-DD (default: 30 days ago)")
     p.add_argument("--to", dest="date_to", default=None, help="last day, YYYY-MM-DD (default: today)")
-    p.add_argument("--group", default=None, help="only this group's sessions and people")
+    p.add_argument("--group", default=None, type=group_name, help="only this group's sessions and people")
     p.add_argument("--voided", action="store_true", help="count voided sessions too (left out by default)")
     p.add_argument("--hours", action="store_true",
                    help="work mode: in, out and hours per person per day (JSON: also per person over the period)")
@@ -251,7 +258,7 @@ def add_record_commands(sub: Subparsers) -> None:
     q.set_defaults(func=records_command("cmd_people_restore"))
     q = people.add_parser("list", help="list the people on the roster")
     add_data(q)
-    q.add_argument("--group", default=None, help="only the people of this group")
+    q.add_argument("--group", default=None, type=group_name, help="only the people of this group")
     q.add_argument("--all", action="store_true", help="include people who left")
     q.add_argument("--json", action="store_true", help="one JSON object per person")
     q.set_defaults(func=records_command("cmd_people_list"))

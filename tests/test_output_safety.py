@@ -93,6 +93,13 @@ def test_another_data_folders_log_is_never_written_over(data, tmp_path, kind, ca
     assert (other / "attendance.json").read_bytes() == before
 
 
+@pytest.mark.parametrize("kind", ["export", "report"])
+def test_out_dash_is_refused_not_written_as_a_file_named_dash(data, tmp_path, kind, capfd, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(command(kind, data, "-")) == 2
+    assert "not supported: name a file" in capfd.readouterr().err and not (tmp_path / "-").exists()
+
+
 def test_report_cannot_replace_the_log_while_a_station_holds_it(data, capfd):
     before = (data / "attendance.json").read_bytes()
     with acquire_lock(data):

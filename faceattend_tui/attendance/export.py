@@ -247,6 +247,8 @@ def chosen_output(path: Path, exports: Path, data_root: Path | None, overwrite: 
     photos and templates), anything but a regular file, and an existing file unless `overwrite`.
     """
     named = Path(path).expanduser()
+    if str(path) == "-":
+        raise ExportError("--out - (standard output) is not supported: name a file")
     if named.is_symlink() and not named.exists():
         raise ExportError(f"{path} is a link to nothing; name the file itself")
     try:

@@ -25,7 +25,7 @@ from faceattend_tui.cli import main
 from faceattend_tui.cli.headless import HeadlessOptions, run_headless
 from faceattend_tui.config import load_settings
 from faceattend_tui.live import events as ev
-from faceattend_tui.station import LiveChanged, Sighting, Station
+from faceattend_tui.station import LiveChanged, RosterChanged, Sighting, Station
 
 ZONE = "Asia/Kolkata"  # +05:30 all year: an offset that is nobody's local time by accident
 OFFSET = timedelta(hours=5, minutes=30)
@@ -46,6 +46,7 @@ OLD_FIELDS = {
     "not-on-list": {"name": str, "time": str},
     "not-recorded": {"name": str, "time": str, "reason": str},
     "session": {"state": str, "id": int, "name": str},
+    "roster": {"message": str},
 }
 
 
@@ -230,6 +231,17 @@ def test_a_session_stopped_at_another_door_is_said_and_faces_after_it_are_not_re
     assert [(line["type"], line.get("state") or line.get("reason")) for line in lines] == [
         ("session", "started"), ("session", "stopped-elsewhere"), ("not-recorded", "no session running")]
     assert (lines[1]["id"], lines[1]["name"]) == (session.id, "Maths") and lines[2]["person_id"] == ann.id
+
+
+def test_someone_who_joins_the_running_session_is_said(station):
+    from faceattend_tui.cli.headless import Headless
+
+    out = io.StringIO()
+    headless = Headless(station, HeadlessOptions("Maths", json=True), out)
+    headless.on_update(RosterChanged("joined the running session: Dara"))
+    (line,) = json_lines(out.getvalue())
+    check_schema(line)
+    assert (line["type"], line["message"]) == ("roster", "joined the running session: Dara")
 
 
 def test_a_session_whose_camera_never_opened_is_voided_not_left_all_absent(station):

@@ -22,7 +22,16 @@ from faceattend_tui.attendance.models import Session, printable
 from faceattend_tui.attendance.security import Credentials
 from faceattend_tui.cli.watch import Naming, Who, ends_run, human_line, is_failure, output_zone, stamped
 from faceattend_tui.live import events as ev
-from faceattend_tui.station import CheckinShown, LiveChanged, Problem, Sighting, Station, StationError, Update
+from faceattend_tui.station import (
+    CheckinShown,
+    LiveChanged,
+    Problem,
+    RosterChanged,
+    Sighting,
+    Station,
+    StationError,
+    Update,
+)
 
 CAMERA_TROUBLE = ("camera-error", "camera-lost", "camera-reconnecting")
 NEVER_OPENED = "the camera never opened, so nobody could be recorded"
@@ -142,6 +151,8 @@ class Headless:
                          f"{update.live.database}: {notice}")
             case LiveChanged(notice=notice) if notice.startswith("session ") and " at " in notice:
                 self._elsewhere(notice)
+            case RosterChanged(notice=notice) if notice:  # e.g. who joined the running session
+                self.say(self.line({"type": "roster", "message": notice}), notice)
             case Sighting(reason="no session"):
                 who = (update.person_id or None, update.name)
                 self.say(self.line({"type": "not-recorded", "name": update.name, "time": to_iso(update.time),

@@ -147,3 +147,26 @@ def test_a_session_stopped_twice_keeps_the_first_stop(tmp_path, pg_url):
         first = store.end_session(session.id, clock.now + timedelta(minutes=5))
         again = store.end_session(session.id, clock.now + timedelta(minutes=9))
         assert first.ended_at == again.ended_at == clock.now + timedelta(minutes=5)
+
+
+def test_a_later_sighting_from_another_door_moves_the_last_seen_of_the_earlier_arrival(tmp_path, pg_url):
+    from datetime import timedelta
+
+    from fakes import FakeClock
+
+    from faceattend_tui.attendance.models import Checkin
+    from faceattend_tui.attendance.pg.rows import insert_checkin
+
+    clock = FakeClock()
+    with open_store(tmp_path, database=pg_url, clock=clock, upgrade_mode="auto") as store:
+        att = Attendance(store)
+        att.add_person("Ann", person_id="ann", folder="ann")
+        session = att.start_session("Assembly")
+    start = session.started_at
+    with psycopg.connect(pg_url) as conn:
+        assert insert_checkin(conn, Checkin(session.id, "ann", start + timedelta(minutes=1), 0.8, station="north"))
+        later = Checkin(session.id, "ann", start + timedelta(minutes=5), 0.8, station="south",
+                        last_seen=start + timedelta(minutes=6))
+        assert not insert_checkin(conn, later)  # the earlier arrival stays
+        row = conn.execute("select time, station, last_seen from checkins").fetchone()
+    assert row == (start + timedelta(minutes=1), "north", start + timedelta(minutes=6))

@@ -95,7 +95,13 @@ def upsert_presence(conn: psycopg.Connection, presence: Presence) -> None:
 
 def insert_checkin(conn: psycopg.Connection, checkin: Checkin) -> bool:
     """Store a check-in (the earlier of two wins); True when this one is now the stored one."""
-    return conn.execute(INSERT_CHECKIN, checkin_values(checkin)).fetchone() is not None
+    if conn.execute(INSERT_CHECKIN, checkin_values(checkin)).fetchone() is not None:
+        return True
+    # an earlier arrival (another door's) stays; this later sighting still moves the last one seen
+    conn.execute("update checkins set last_seen = greatest(coalesce(last_seen, time), %s) "
+                 "where session_id = %s and person_id = %s",
+                 [aware(checkin.last_seen or checkin.time), checkin.session_id, checkin.person_id])
+    return False
 
 
 def insert_expected(conn: psycopg.Connection, session_id: int, person_ids: list[str]) -> list[str]:

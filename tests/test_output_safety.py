@@ -89,8 +89,21 @@ def test_another_data_folders_log_is_never_written_over(data, tmp_path, kind, ca
     before = (other / "attendance.json").read_bytes()
     for out in (other / "attendance.json", tmp_path / "link.csv"):
         assert main(command(kind, data, out, "--overwrite")) == 2
-        assert "is the attendance.json of a data folder" in capfd.readouterr().err
+        assert "is among the files of the data folder" in capfd.readouterr().err
     assert (other / "attendance.json").read_bytes() == before
+
+
+@pytest.mark.parametrize("name", ["database_tensor/manifest.json", "database_tensor/S9.npy", "attendance.pg-journal"])
+def test_another_data_folders_templates_and_journals_are_never_written_there_or_not(data, tmp_path, name, capfd):
+    other = tmp_path / "other"
+    with open_store(other) as store:
+        Attendance(store).add_person("Zoe Park", person_id="Z1")
+    (other / "database_tensor").mkdir()
+    (other / "database_tensor" / "manifest.json").write_text("{}")
+    assert main(command("export", data, other / name, "--overwrite")) == 2
+    assert "is among the files of the data folder" in capfd.readouterr().err
+    assert (other / "database_tensor" / "manifest.json").read_text() == "{}"
+    assert not (other / "database_tensor" / "S9.npy").exists() and not (other / "attendance.pg-journal").exists()
 
 
 @pytest.mark.parametrize("kind", ["export", "report"])

@@ -121,6 +121,15 @@ def test_a_photo_folder_named_in_another_case_or_spacing_is_claimed_by_the_roste
     assert {p.id: p.folder for p in people_of(data).values()} == {"S1": "ann lee", "S2": "Bob  Marr"}
 
 
+def test_a_photo_folder_spaced_differently_dropped_in_after_the_roster_is_its_persons(tmp_path):
+    data = tmp_path / "data"
+    assert main(["people", "import", str(write_csv(tmp_path / "r.csv", ["id,name", "S7,Bob Marr"])),
+                 "--data", str(data)]) == 0
+    with open_store(data) as store:
+        Attendance(store).sync_people({"bob  marr": 1})  # what extract does with the folder it finds
+    assert {p.id: p.folder for p in people_of(data).values()} == {"S7": "bob  marr"}
+
+
 def test_photo_folders_dropped_in_after_the_roster_become_its_peoples(tmp_path):
     with open_store(tmp_path / "data") as store:
         att = Attendance(store)

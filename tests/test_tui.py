@@ -685,6 +685,25 @@ async def test_the_arrows_choose_the_status_of_a_mark_while_the_reason_is_typed(
         assert (mark.person_id, mark.status, mark.reason) == ("S3", "excused", "doctor's note")
 
 
+async def test_the_arrows_in_the_pin_field_of_the_mark_dialog_move_between_fields_not_the_status(station):
+    with_pin(station)
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await start_session(pilot, "Physics")
+        await pilot.press(*"246813", "enter")
+        await pilot.pause()
+        await pilot.press("tab")  # the roster
+        app.query_one("#roster-table").select("S3")
+        await pilot.press("m")
+        await pilot.pause()
+        await pilot.press("down", *"bus", "tab")  # late, a reason, then the PIN field
+        await pilot.pause()
+        assert app.screen.focused.id == "pin"
+        await pilot.press("down")  # as people do to reach the next field
+        await pilot.pause()
+        assert app.screen.query_one("#status-late").value and app.screen.focused.id != "pin"
+
+
 @pytest.mark.slow
 async def test_enter_on_a_person_shows_the_whole_reason_of_a_mark_at_80x24(station):
     reason = "excused: at the regional chemistry olympiad all day, letter from the head of year on file"

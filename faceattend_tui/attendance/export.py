@@ -257,10 +257,10 @@ def chosen_output(path: Path, exports: Path, data_root: Path | None, overwrite: 
             raise ExportError(f"{path} is in the data folder {Path(data_root).resolve()}; write to "
                               f"{Path(exports).resolve()} or outside the data folder (the log and its files are "
                               "never overwritten)")
-        check_regular(target)
         if _a_data_folders_file(target):
-            raise ExportError(f"{path} is the {target.name} of a data folder ({target.parent}); a sheet never "
-                              "replaces a log, its journal or settings")
+            raise ExportError(f"{path} is among the files of the data folder {_data_folder_of(target)}; a sheet "
+                              "never replaces a log, its journal, settings, photos or templates")
+        check_regular(target)
     except FileNotFoundError:
         return target
     except (OSError, RuntimeError) as exc:  # RuntimeError: a loop of symbolic links
@@ -274,9 +274,24 @@ DATA_FILES = ("attendance.json", "attendance.journal", "attendance.outbox", "att
               "faceattend.lock", "attendance.pg-journal")
 
 
+DATA_SUBFOLDERS = ("database_tensor", "database_image")
+
+
 def _a_data_folders_file(target: Path) -> bool:
-    """Whether an existing file is one of a data folder's own (another data folder than the command's)."""
-    return target.name in DATA_FILES and any((target.parent / name).is_file() for name in DATA_FILES[:2])
+    """Whether a path (there or not yet) is one of a data folder's own: its log, journals and settings,
+    or anything in its templates or photos (another data folder than the command's)."""
+    if target.parent.name in DATA_SUBFOLDERS and _is_data_folder(target.parent.parent):
+        return True
+    return target.name in DATA_FILES and _is_data_folder(target.parent)
+
+
+def _is_data_folder(folder: Path) -> bool:
+    return any((folder / name).is_file() for name in DATA_FILES) or any(
+        (folder / name).is_dir() for name in DATA_SUBFOLDERS)
+
+
+def _data_folder_of(target: Path) -> Path:
+    return target.parent.parent if target.parent.name in DATA_SUBFOLDERS else target.parent
 
 
 def _in_store(target: Path, exports: Path, data_root: Path) -> bool:

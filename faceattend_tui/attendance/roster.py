@@ -55,7 +55,7 @@ class RosterLine:
     line: int
     id: str
     name: str
-    groups: tuple[str, ...]
+    groups: tuple[str, ...] | None  # None: the file has no groups column (the groups stay as they are)
     photo: Path | None
 
 
@@ -219,7 +219,7 @@ def _meant_column(cell: str) -> str | None:
 def _cells_by_column(header: list[str], cells: list[str], delimiter: str) -> dict[str, str]:
     if len(cells) > len(header) and any(cell.strip() for cell in cells[len(header):]):
         raise InputError(f"more cells than columns (a {DELIMITER_NAMES[delimiter]} inside a cell needs quotes)")
-    row = dict(zip(header, cells, strict=False))  # a short row leaves its last columns out
+    row = {column: cells[i] if i < len(cells) else "" for i, column in enumerate(header)}  # a short row: empty
     broken = [c for c in COLUMNS if "\n" in row.get(c, "") or "\r" in row.get(c, "")]
     if broken:
         raise InputError(f"a line break inside the {broken[0]} cell (one person per line)")
@@ -231,7 +231,7 @@ def _parse_row(number: int, row: dict, folder: Path, delimiter: str, roots: tupl
     name = clean_name(row.get("name") or "", "the name")
     if not name:
         raise InputError("the name is empty")
-    groups = clean_groups(re.split(f"[{GROUP_SEPARATORS[delimiter]}]", row.get("groups") or ""))
+    groups = clean_groups(re.split(f"[{GROUP_SEPARATORS[delimiter]}]", row["groups"])) if "groups" in row else None
     photo_text = (row.get("photo") or "").strip()
     photo = _photo(photo_text, folder, roots or (folder,)) if photo_text else None
     return RosterLine(number, person_id, name, groups, photo)
@@ -257,7 +257,8 @@ def plan_import(attendance: Attendance, lines: list[RosterLine], *, reactivate: 
     claimable = _claimable_by_name(attendance)
     spellings = attendance.spellings()  # a group written "3A" on one line and "3a" on the next is one group
     for line in lines:
-        line = dataclasses.replace(line, groups=spelled(line.groups, spellings))
+        if line.groups is not None:
+            line = dataclasses.replace(line, groups=spelled(line.groups, spellings))
         current, claimed, returning = attendance.person(line.id), False, False
         if current is not None and not current.active:
             if not reactivate:
@@ -270,10 +271,11 @@ def plan_import(attendance: Attendance, lines: list[RosterLine], *, reactivate: 
             plan.claimed.append((known.id, line.id))
             current, claimed = dataclasses.replace(known, id=line.id), True
         if current is None:
-            person = Person(line.id, line.name, now, folder=line.id if line.photo else "", groups=line.groups)
+            person = Person(line.id, line.name, now, folder=line.id if line.photo else "", groups=line.groups or ())
             plan.added.append(person)
         else:
-            person = dataclasses.replace(current, name=line.name, groups=line.groups,
+            person = dataclasses.replace(current, name=line.name,
+                                         groups=current.groups if line.groups is None else line.groups,
                                          folder=current.folder or (line.id if line.photo else ""))
             if person != current or claimed or returning:
                 plan.changed.append((attendance.person(current.id) or current, person))

@@ -580,8 +580,8 @@ def _waiting_for(people: Iterable[Person], folder: str) -> Person | None:
 
 
 def _same_name(a: str, b: str) -> bool:
-    """Names that read the same (accents composed or apart, any case)."""
-    return composed(a).casefold() == composed(b).casefold()
+    """Names that read the same (accents composed or apart, any case, any spacing)."""
+    return " ".join(composed(a).split()).casefold() == " ".join(composed(b).split()).casefold()
 
 
 def _replace(person: Person, **changes: Any) -> Person:

@@ -45,7 +45,11 @@ class MarkScreen(Dialog[MarkRequest]):
         yield buttons(self.OK, "↑↓: status · ")
 
     def action_status(self, step: int) -> None:
-        """The next (1) or previous (-1) status, from anywhere in the dialog but the list itself."""
+        """The next (1) or previous (-1) status from the reason field; elsewhere (the staff name, the
+        PIN, the buttons) the arrows move between the fields."""
+        if self.focused is not self.query_one("#reason", Input):
+            self.focus_next() if step > 0 else self.focus_previous()
+            return
         buttons = list(self.query(RadioButton))
         now = next((i for i, button in enumerate(buttons) if button.value), 0)
         buttons[max(0, min(len(buttons) - 1, now + step))].value = True

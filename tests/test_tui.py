@@ -97,13 +97,17 @@ def table_rows(app, selector: str) -> list[list[str]]:
     return [list(table.cells(i)) for i in range(table.row_count)]
 
 
-async def start_session(pilot, name: str, late: str = "") -> None:
+async def start_session(pilot, name: str, late: str = "", pin: str = "") -> None:
+    """`s`, the name (and late after), Enter; with `pin`, the PIN the refusal then asks for."""
     await pilot.press("s")
     await pilot.press(*name)
     if late:
         await pilot.press("tab", *late)
     await pilot.press("enter")
     await pilot.pause()
+    if pin:
+        await pilot.press(*pin, "enter")
+        await pilot.pause()
 
 
 def steady_cursor(pilot) -> None:
@@ -521,9 +525,7 @@ async def test_letters_typed_onto_the_buttons_of_a_dialog_with_a_pin_are_no_answ
     with_pin(station)
     app = StationApp(station)
     async with app.run_test(size=(80, 24)) as pilot:
-        await start_session(pilot, "Physics")
-        await pilot.press(*"246813", "enter")
-        await pilot.pause()
+        await start_session(pilot, "Physics", pin="246813")
         assert station.active is not None
         await pilot.press("s")
         await pilot.pause()
@@ -689,9 +691,7 @@ async def test_the_arrows_in_the_pin_field_of_the_mark_dialog_move_between_field
     with_pin(station)
     app = StationApp(station)
     async with app.run_test(size=(80, 24)) as pilot:
-        await start_session(pilot, "Physics")
-        await pilot.press(*"246813", "enter")
-        await pilot.pause()
+        await start_session(pilot, "Physics", pin="246813")
         await pilot.press("tab")  # the roster
         app.query_one("#roster-table").select("S3")
         await pilot.press("m")

@@ -131,7 +131,9 @@ def test_torn_last_journal_line_is_dropped(data, clock):
 
 
 @pytest.mark.parametrize("line", ['{"seq":999,"ops":[["s#tting","x",null]]}', '{"seq":999,"ops":[["checkin",{}]]}',
-                                  '{"seq":999,"ops":[["checkin",5]]}', '{"seq":"x","ops":[]}', '{"seq":999,"ops":7}'])
+                                  '{"seq":999,"ops":[["checkin",5]]}', '{"seq":"x","ops":[]}', '{"seq":999,"ops":7}',
+                                  '{"seq":999,"ops":[["checkin",{"id":"y3","session_id":1,"person_id":"alice",'
+                                  '"time":"yesterday","late":"no"}]]}'])
 def test_a_journal_line_that_reads_but_holds_a_damaged_change_is_refused_by_name(data, clock, line, capsys):
     """One changed letter (a flipped bit, a hand edit): every command says so in one line, never a traceback."""
     store = open_store(data, clock=clock)

@@ -99,6 +99,8 @@ def test_names_are_found_in_any_order_of_their_words_and_any_case():
     texts = ["Rattrapage Bob Marr", "Rattrapage pour Marr, Bob", "bob marr est absent", "Marr Bob"]
     assert [bob.sub("X", t) for t in texts] == ["Rattrapage X", "Rattrapage pour X", "X est absent", "X"]
     assert bob.sub("X", "Bob Marrow and Marr Bobby") == "Bob Marrow and Marr Bobby"  # whole words only
+    jose = name_pattern(["José Éa"])
+    assert jose.sub("X", "outs/jose_ea_viva.csv and JOSÉ ÉA") == "outs/X_viva.csv and X"  # typed without accents
 
 
 def read_csv(path: Path) -> list[dict]:

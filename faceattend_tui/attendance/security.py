@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from faceattend_tui.errors import RecordsError
 from faceattend_tui.filelock import Busy, HeldLock, current_user, hold, holder_record
 from faceattend_tui.files import make_private_dir
+from faceattend_tui.text import fold
 
 from .models import AuditEntry, Person
 
@@ -78,9 +79,10 @@ def names_in_audit(all_details: Iterable[dict], person_id: str) -> set[str]:
 
 
 def name_pattern(names: Iterable[str]) -> re.Pattern | None:
-    """Any of these names as whole words, in any case, in any order of their words and whatever stands
-    between them ("Marr, Bob" finds "bob marr", and "bob-marr" in a file's name); None when there is none."""
-    orders = {order for n in names if n and n.strip() for order in name_orders(n)}
+    """Any of these names as whole words, in any case, with or without their accents, in any order of
+    their words and whatever stands between them ("Marr, Bob" finds "bob marr", "José Éa" finds
+    "jose_ea" in a file's name); None when there is none."""
+    orders = {order for n in names if n and n.strip() for spelt in {n, fold(n)} for order in name_orders(spelt)}
     if not orders:
         return None
     alternatives = sorted((r"[\W_]+".join(map(re.escape, order)) for order in orders), key=len, reverse=True)
@@ -212,8 +214,8 @@ class LockedError(RecordsError, RuntimeError):
         self.pid = holder.get("pid")
         self.user = holder.get("user")
         if holder.get("removed"):
-            message = (f"attendance data is in use by another process, whose lock file {path} was deleted while "
-                       "it runs; stop it (a station, a command) before going on")
+            message = (f"attendance data is in use by another process (a station, a command), whose lock file "
+                       f"{path} was deleted while it runs")
         elif self.pid is None:
             message = f"{path} is locked by another process (no details available)"
         else:

@@ -23,12 +23,16 @@ from faceattend_tui.filelock import same_file
 from faceattend_tui.files import error_text, fsync_dir, open_regular, remove_stale_temps
 
 from ..common import to_iso
+from ..models import AuditEntry, Checkin, Mark, Person, Presence, Session
 from ..store import FoldError, StoreError
 from ..upgrade import SCHEMA_VERSION, fold_v1_journal, upgrade_v1, upgrade_v2
 from .files import MemoryStorage, load_log, read_lines, schema_version_of, sync, write_all
 from .tables import TABLES, Doc, Document, Op
 
 FOLD_BYTES = 4 << 20  # fold the journal once it holds this much
+# Ops whose record is read back as one of the log's records: checked as a journal line is replayed.
+CHECKED = {"person": Person.from_doc, "session": Session.from_doc, "checkin": Checkin.from_doc,
+           "mark": Mark.from_doc, "audit": AuditEntry.from_doc, "presence": Presence.from_doc}
 
 
 class Journaled:
@@ -109,6 +113,9 @@ class Journaled:
         """One journal line's ops; a damaged one (a hand edit, a flipped bit) stops the opening, named."""
         try:
             for op in line.get("ops", []):
+                read = CHECKED.get(op[0]) if isinstance(op, list) and op else None
+                if read is not None:
+                    read(op[1])  # the record as the log reads it back: a bad time or number is said here
                 self._apply(op)
         except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
             raise self._damaged(line, repr(exc)) from None

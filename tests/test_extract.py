@@ -702,6 +702,8 @@ def test_a_photo_left_out_that_is_the_person_can_be_kept_and_stays_kept(tmp_path
     assert "nobody.jpg: --keep takes a photo in" in capsys.readouterr().err
     assert cli.main([*run, "--keep", str(odd)]) == 0
     assert "odd.jpg: does not look like cat's other photos (cosine" in capsys.readouterr().err  # said, kept
+    assert cli.main(["audit", "--action", "extract", "--data", str(tmp_path)]) == 0
+    assert "extract.keep" in (audited := capsys.readouterr().out) and "odd.jpg" in audited  # who kept it
     assert "cat/odd.jpg" in [s["image"] for s in manifest(tmp_path)["people"]["cat"]["samples"]]
     assert cli.main([*run, "--force"]) == 0  # kept from now on, without asking again
     assert len(manifest(tmp_path)["people"]["cat"]["samples"]) == 4

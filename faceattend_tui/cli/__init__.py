@@ -434,7 +434,8 @@ def cmd_extract(args: argparse.Namespace) -> int:
         say(f"face data is private: narrowed the permissions of {narrowed} to this user only")
     own = out == settings.tensors_dir and images == settings.images_dir  # the data root's own gallery
     try:
-        return extract_into(settings, images, out, args.force, registering(settings) if own else None, args.keep)
+        return extract_into(settings, images, out, args.force, registering(settings, args.keep) if own else None,
+                            args.keep)
     except CommandError as exc:
         say(f"error: {exc}")
         return exc.code
@@ -467,13 +468,17 @@ def extract_into(settings: Settings, images: Path, out: Path, force: bool,
 
 
 @contextlib.contextmanager
-def registering(settings: Settings) -> Iterator[Callable[[], None]]:
+def registering(settings: Settings, keep: list[Path] | None = None) -> Iterator[Callable[[], None]]:
     """The log held for an extraction (refused while a station holds it), and a step that registers the
-    people found in database_image/ on the roster."""
+    people found in database_image/ on the roster (and audits the photos kept against the odd-one-out
+    check, `keep`)."""
+    from faceattend_tui.attendance.security import audit
     from faceattend_tui.cli.records import writable
     from faceattend_tui.gallery.templates import enrolled_counts
 
     def register() -> None:
+        if keep:
+            audit(attendance.store, "extract.keep", {"photos": [str(p) for p in keep][:50]}, attendance.user)
         result = attendance.sync_people(enrolled_counts(settings.tensors_dir))
         for person in result.attached:
             say(f"photos of {person.id} {person.name} (on the roster without photos): database_image/{person.folder}")

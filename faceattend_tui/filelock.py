@@ -133,11 +133,19 @@ def _lock_folder(path: Path) -> int | None:
     or Busy when another process holds it."""
     if sys.platform == "win32":
         return None
-    fd = os.open(path.parent, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    if _try_lock(fd):
-        return fd
-    os.close(fd)
-    raise Busy(path, {"removed": True})
+    try:
+        fd = os.open(path.parent, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return None  # a folder that cannot be opened for reading: the file's lock alone
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise Busy(path, {"removed": True}) from None
+    except OSError:  # a file system that cannot lock folders: the file's lock alone, as before
+        os.close(fd)
+        return None
+    return fd
 
 
 @contextlib.contextmanager

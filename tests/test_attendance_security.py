@@ -120,6 +120,26 @@ def test_a_lock_file_deleted_by_hand_does_not_let_a_second_writer_in(tmp_path):
         assert lock.holder["pid"] == os.getpid()
 
 
+def test_a_file_system_that_cannot_lock_folders_still_takes_the_lock_files_own(tmp_path, monkeypatch):
+    """On a network share whose folders cannot be locked, the station still starts (on the file's lock)."""
+    import errno
+    import fcntl
+    import stat as stat_module
+
+    real = fcntl.flock
+
+    def no_folder_locks(fd, how):
+        if stat_module.S_ISDIR(os.fstat(fd).st_mode):
+            raise OSError(errno.ENOLCK, "No locks available")
+        return real(fd, how)
+
+    monkeypatch.setattr(fcntl, "flock", no_folder_locks)
+    with acquire_lock(tmp_path) as lock:
+        assert lock.held
+        with pytest.raises(LockedError, match=f"pid {os.getpid()}"):
+            acquire_lock(tmp_path)
+
+
 def test_stale_lock_file_with_junk_is_taken_over(tmp_path):
     (tmp_path / "faceattend.lock").write_text('{"pid": 999999, "user": "ghost"}garbage')
     with acquire_lock(tmp_path) as lock:

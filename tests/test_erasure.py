@@ -162,15 +162,20 @@ def test_erasure_with_exports_rewrites_them_at_once_names_included(tmp_path, cap
     assert main(["people", "remove", "S1043", "--exports", "--data", str(data)]) == 2  # --exports needs --erase
 
 
-def test_erasure_renames_an_export_whose_file_name_holds_their_name(tmp_path, capsys):
-    """A session named after them ("Viva of Bob Marr") gave its sheet a file name that names them."""
-    data = tmp_path / "data"
+def bob_came_to(data: Path, session: str) -> Path:
+    """A data root where Bob Marr (S2) checked in to one finished session."""
     with backends.open_store(data, clock=FakeClock()) as store:
         att = Attendance(store, user="teacher")
         att.add_person("Bob Marr", person_id="S2")
-        att.start_session("Viva of Bob Marr")
+        att.start_session(session)
         att.check_in("S2")
         att.stop_session()
+    return data
+
+
+def test_erasure_renames_an_export_whose_file_name_holds_their_name(tmp_path, capsys):
+    """A session named after them ("Viva of Bob Marr") gave its sheet a file name that names them."""
+    data = bob_came_to(tmp_path / "data", "Viva of Bob Marr")
     assert main(["export", "--session", "1", "--data", str(data)]) == 0
     (sheet,) = (data / "exports").iterdir()
     assert "bob-marr" in sheet.name
@@ -183,13 +188,7 @@ def test_erasure_renames_an_export_whose_file_name_holds_their_name(tmp_path, ca
 
 
 def test_erasure_names_the_sheets_written_with_out_elsewhere_that_name_them(tmp_path, capsys):
-    data = tmp_path / "data"
-    with backends.open_store(data, clock=FakeClock()) as store:
-        att = Attendance(store, user="teacher")
-        att.add_person("Bob Marr", person_id="S2")
-        att.start_session("Maths")
-        att.check_in("S2")
-        att.stop_session()
+    data = bob_came_to(tmp_path / "data", "Maths")
     elsewhere = tmp_path / "o1.csv"
     assert main(["export", "--session", "1", "--out", str(elsewhere), "--data", str(data)]) == 0
     other_door = tmp_path / "south" / "exports" / "s.csv"  # a shared log's audit holds other doors' own sheets

@@ -178,6 +178,14 @@ async def test_export_from_the_keyboard_writes_the_sheet(station, tmp_path):
     assert rows == {"Ann Lee": "absent", "Bob Marr": "absent", "Cleo Diaz": "present", "Dev Rao": "absent"}
 
 
+async def enroll_captured(pilot, station: Station) -> None:
+    """`e`, Eva Holt, Enter, and the two samples of `capture_event` shown in the dialog."""
+    await pilot.press("e", *"Eva Holt", "enter")
+    await pilot.pause()
+    station.worker.feed(capture_event(station))
+    await until(pilot, lambda: pilot.app.screen.query_one("#samples").row_count == 2)
+
+
 def capture_event(station: Station) -> ev.CaptureResult:
     gradient = np.tile(np.linspace(40, 220, 96, dtype=np.uint8), (120, 1))
     photo = cv2.imencode(".jpg", cv2.merge([gradient, gradient, gradient]))[1].tobytes()
@@ -222,10 +230,7 @@ async def test_a_capture_shown_in_the_dialog_leaves_the_screen_idle(station):
     seen: list[str] = []
     app = StationApp(station)
     async with app.run_test(size=SIZE, message_hook=lambda m: seen.append(type(m).__name__)) as pilot:
-        await pilot.press("e", *"Eva Holt", "enter")
-        await pilot.pause()
-        station.worker.feed(capture_event(station))
-        await until(pilot, lambda: app.screen.query_one("#samples").row_count == 2)
+        await enroll_captured(pilot, station)
         await pilot.pause(0.3)
         assert seen.count("CaptureDone") == 2  # the pump's message to the app, the app's to the dialog
 
@@ -253,10 +258,7 @@ def test_main_screen_snapshot(station, snap_compare, size):
 @pytest.mark.slow
 def test_enroll_dialog_snapshot(station, snap_compare, size):
     async def run_before(pilot) -> None:
-        await pilot.press("e", *"Eva Holt", "enter")
-        await pilot.pause()
-        station.worker.feed(capture_event(station))
-        await until(pilot, lambda: pilot.app.screen.query_one("#samples").row_count == 2)
+        await enroll_captured(pilot, station)
         steady_cursor(pilot)
 
     assert snap_compare(StationApp(station), terminal_size=size, run_before=run_before)
@@ -737,10 +739,7 @@ async def test_enter_after_a_capture_moves_on_and_never_takes_the_samples_again(
     station.worker.ready()
     app = StationApp(station)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("e", *"Eva Holt", "enter")
-        await pilot.pause()
-        station.worker.feed(capture_event(station))
-        await until(pilot, lambda: app.screen.query_one("#samples").row_count == 2)
+        await enroll_captured(pilot, station)
         captures = sum(isinstance(c, ev.StartCapture) for c in station.worker.sent)
         app.screen.query_one("#groups").focus()
         await pilot.press(*"3A", "enter")
@@ -754,10 +753,7 @@ async def test_after_a_capture_the_cursor_is_in_the_pin_and_it_is_in_sight_at_80
     station.worker.ready()
     app = StationApp(station)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("e", *"Eva Holt", "enter")
-        await pilot.pause()
-        station.worker.feed(capture_event(station))
-        await until(pilot, lambda: app.screen.query_one("#samples").row_count == 2)
+        await enroll_captured(pilot, station)
         await pilot.pause()
         pin = app.screen.query_one("#pin")
         assert pin.has_focus and pin.region.y >= 0 and pin.region.bottom <= 24
@@ -772,10 +768,7 @@ async def test_enter_in_the_pin_saves_captured_samples(station):
     station.worker.ready()
     app = StationApp(station)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("e", *"Eva Holt", "enter")
-        await pilot.pause()
-        station.worker.feed(capture_event(station))
-        await until(pilot, lambda: app.screen.query_one("#samples").row_count == 2)
+        await enroll_captured(pilot, station)
         app.screen.query_one("#pin").focus()
         await pilot.press(*"000000", "enter")  # a wrong PIN: said in the dialog, the samples kept
         await pilot.pause()

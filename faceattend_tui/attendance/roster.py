@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from faceattend_tui.errors import InputError, RecordsError
-from faceattend_tui.text import composed, spreadsheet_text
+from faceattend_tui.text import spreadsheet_text
 
 from .models import ACTIVE, LEFT, Person, check_person_id, clean_groups, clean_name, plural, printable
-from .sessions import Attendance, spelled
+from .sessions import Attendance, name_key, spelled
 
 if TYPE_CHECKING:
     from _csv import Reader
@@ -266,8 +266,8 @@ def plan_import(attendance: Attendance, lines: list[RosterLine], *, reactivate: 
                 continue
             plan.returning.append(current)
             current, returning = dataclasses.replace(current, state=ACTIVE, left_at=None), True
-        if current is None and len(claimable.get(_name_key(line.name), [])) == 1:
-            known = claimable.pop(_name_key(line.name))[0]
+        if current is None and len(claimable.get(name_key(line.name), [])) == 1:
+            known = claimable.pop(name_key(line.name))[0]
             plan.claimed.append((known.id, line.id))
             current, claimed = dataclasses.replace(known, id=line.id), True
         if current is None:
@@ -301,17 +301,13 @@ def _ids_alike(known: list[str], listed: list[str]) -> list[str]:
 
 
 def _claimable_by_name(attendance: Attendance) -> dict[str, list[Person]]:
-    """Active people known only by a generated id, by `_name_key` (a folder named "ann lee" is Ann Lee's)."""
+    """Active people known only by a generated id, by `name_key` (a folder named "ann lee" is Ann Lee's)."""
     found: dict[str, list[Person]] = {}
     for person in attendance.people():
         if person.id.startswith("p-"):
-            found.setdefault(_name_key(person.name), []).append(person)
+            found.setdefault(name_key(person.name), []).append(person)
     return found
 
-
-def _name_key(name: str) -> str:
-    """A name as typed in a folder or a roster: any case, any spaces, accents composed or apart."""
-    return composed(" ".join(name.split())).casefold()
 
 
 def apply_import(attendance: Attendance, plan: ImportPlan, user: str | None = None) -> list[Person]:

@@ -287,12 +287,14 @@ class Attendance:
         """Correct a name or change groups; history stays under the id. Returns (person, joined)."""
         person = self._require_person(person_id)
         changes: dict[str, str | tuple[str, ...]] = {}
-        if name is not None and clean_name(name, "the name") != person.name:
-            changes["name"] = clean_name(name, "the name")
-            if not changes["name"]:
+        new_name = None if name is None else clean_name(name, "the name")
+        if new_name is not None and new_name != person.name:
+            if not new_name:
                 raise InputError("a person needs a name")
-        if groups is not None and spelled(groups, self.spellings()) != person.groups:
-            changes["groups"] = spelled(groups, self.spellings())
+            changes["name"] = new_name
+        new_groups = None if groups is None else spelled(groups, self.spellings())
+        if new_groups is not None and new_groups != person.groups:
+            changes["groups"] = new_groups
         if not changes:
             return person, []
         updated = _replace(person, **changes)
@@ -575,13 +577,14 @@ def _waiting_for(people: Iterable[Person], folder: str) -> Person | None:
     """The active person without photos a new folder is named for: by id, else the only one by name."""
     waiting = [p for p in people if p.active and not p.folder]
     by_id = [p for p in waiting if p.id == folder]
-    by_name = [p for p in waiting if _same_name(p.name, folder)]
+    by_name = [p for p in waiting if name_key(p.name) == name_key(folder)]
     return by_id[0] if by_id else by_name[0] if len(by_name) == 1 else None
 
 
-def _same_name(a: str, b: str) -> bool:
-    """Names that read the same (accents composed or apart, any case, any spacing)."""
-    return " ".join(composed(a).split()).casefold() == " ".join(composed(b).split()).casefold()
+def name_key(name: str) -> str:
+    """A name as typed in a folder or a roster, for matching: any case, any spacing, accents composed
+    or apart ("ann  lee" is "Ann Lee")."""
+    return " ".join(composed(name).split()).casefold()
 
 
 def _replace(person: Person, **changes: Any) -> Person:

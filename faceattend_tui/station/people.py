@@ -23,7 +23,7 @@ from faceattend_tui.attendance import (
     read_roster,
 )
 from faceattend_tui.attendance.erasure import Cleanup, Target, clean_folder, files_naming
-from faceattend_tui.attendance.models import check_person_id, join_groups, plural, printable
+from faceattend_tui.attendance.models import AuditEntry, check_person_id, join_groups, plural, printable
 from faceattend_tui.attendance.roster import RosterLine
 from faceattend_tui.attendance.security import erased_token, names_in_audit
 from faceattend_tui.config import Settings
@@ -285,8 +285,9 @@ def remove_person(attendance: Attendance, settings: Settings, person: Person, *,
     An erasure also rewrites the audit entries that name them, and finds the files under exports/
     and the log's backups that still name them; with `exports`, it rewrites those exports too.
     """
-    names = known_names(attendance, person) if erase else frozenset()
-    written = written_elsewhere(attendance, settings) if erase else []
+    entries = attendance.store.audit_log() if erase else []  # read once: names, and sheets written elsewhere
+    names = known_names(entries, person) if erase else frozenset()
+    written = written_elsewhere(entries, settings)
     outside: list[Path] = []
     _forget_photos(attendance, settings, person, outside)
     _forget_legacy(settings, person)
@@ -300,13 +301,13 @@ def remove_person(attendance: Attendance, settings: Settings, person: Person, *,
                    files_naming(written, target), shared=bool(settings.database), linked=outside)
 
 
-def written_elsewhere(attendance: Attendance, settings: Settings) -> list[Path]:
+def written_elsewhere(entries: list[AuditEntry], settings: Settings) -> list[Path]:
     """The sheets the audit says were written outside the exports folders (`--out`), still there."""
     shelves = [settings.exports_dir.resolve()]
     if settings.export_dir:
         shelves.append(Path(settings.export_dir).expanduser().resolve())
     found = set()
-    for entry in attendance.store.audit_log():
+    for entry in entries:
         details = entry.details if isinstance(entry.details, dict) else {}
         path = details.get("path")
         if isinstance(path, str) and path and details.get("out") is not False:  # not into a door's own exports/
@@ -335,9 +336,9 @@ def clean_exports(settings: Settings, target: Target, rewrite: bool) -> Cleanup:
     return outcome
 
 
-def known_names(attendance: Attendance, person: Person) -> frozenset[str]:
-    """Their name and any earlier one the audit remembers."""
-    earlier = names_in_audit((entry.details for entry in attendance.store.audit_log()), person.id)
+def known_names(entries: list[AuditEntry], person: Person) -> frozenset[str]:
+    """Their name and any earlier one the audit (`entries`) remembers."""
+    earlier = names_in_audit((entry.details for entry in entries), person.id)
     return frozenset({person.name, *earlier})
 
 

@@ -91,7 +91,7 @@ class ExternalServer:
     def stop(self, mode: str = "fast") -> None:
         pytest.skip("FACEATTEND_TEST_DATABASE names a server the tests cannot stop")
 
-    start = stop
+    start = freeze = thaw = stop
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ import importlib.util
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import tempfile
 from pathlib import Path
@@ -74,6 +75,18 @@ class LocalServer:
             self._run("pg_ctl", "-D", str(self.pgdata), "-w", "-m", mode, "stop")
             self.running = False
 
+    def freeze(self) -> None:
+        """Stop the server's processes where they stand: connections stay open but nothing answers."""
+        self._signal_all(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        self._signal_all(signal.SIGCONT)
+
+    def _signal_all(self, sig: int) -> None:
+        main = int((self.pgdata / "postmaster.pid").read_text().split()[0])
+        for pid in [main, *_children(main)]:
+            os.kill(pid, sig)
+
     def remove(self) -> None:
         try:
             self.stop()
@@ -110,6 +123,19 @@ class LocalServer:
         if done.returncode != 0:
             log = self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
             raise ServerUnavailable(f"{program} failed ({done.returncode}): {done.stderr.strip()[-2000:]}\n{log}")
+
+
+def _children(parent: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == parent:
+                found.append(int(entry.name))
+    return found
 
 
 def new_database(server, name: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 import pytest
@@ -142,6 +143,32 @@ def test_the_database_going_away_loses_nothing(doors, pg_url, pg_server):
     assert rows(pg_url, "select p.name from checkins c join people p on p.id = c.person_id order by c.time") == [
         ("Ann",), ("Bob",)]
     wait_for(south, lambda u: isinstance(u, CheckinShown) and u.row.name == "Bob", "Bob from north")
+
+
+@pytest.mark.slow
+def test_a_frozen_database_does_not_hold_the_door_forever(tmp_path, pg_url, pg_server, monkeypatch):
+    """A server that keeps the connection but never answers (stopped, or its network gone quiet)."""
+    from faceattend_tui.attendance.pg import connection
+
+    monkeypatch.setattr(connection, "ANSWER_TIMEOUT", 2.0, raising=False)
+    north = open_door(tmp_path / "a", pg_url, "north")
+    try:
+        north.start_session("Assembly")
+        pg_server.freeze()
+        pool = ThreadPoolExecutor(1)  # on a door that waits forever, the test fails rather than hangs
+        try:
+            with pytest.raises(StationError, match="cannot be reached: no answer within"):
+                pool.submit(north.stop_session).result(timeout=15)
+            north.worker.checkin("Ann")  # the door goes on recognising: the check-in waits here
+            assert [u.row.name for u in north.poll(0.05) if isinstance(u, CheckinShown)] == ["Ann"]
+        finally:
+            pg_server.thaw()
+            pool.shutdown()
+        eventually(north, lambda: north.live.database == "database online", "came back online")
+        assert north.stop_session().name == "Assembly"
+    finally:
+        north.close()
+    assert rows(pg_url, "select count(*) from checkins") == [(1,)]
 
 
 @pytest.mark.slow

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import socket
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -18,6 +20,7 @@ from ..store import ConflictError, OfflineError, StoreError
 WAIT = 0.5  # seconds a check-in waits for the database before it goes to the local journal
 CONNECT_TIMEOUT = 3  # seconds (libpq's connect_timeout) unless the URL says otherwise
 STATEMENT_TIMEOUT = 15.0  # seconds
+ANSWER_TIMEOUT = STATEMENT_TIMEOUT + 5  # seconds this side waits for any answer (a frozen server never sends one)
 
 UPGRADE_REFUSE, UPGRADE_FORCE = "refuse", "force"  # any other mode ("auto") upgrades when no other version is connected
 
@@ -42,6 +45,48 @@ def first_line(exc: BaseException) -> str:
 def _configure(conn: psycopg.Connection) -> None:
     """No statement waits forever (a lock held elsewhere): the station's pump must go on."""
     conn.execute(f"set statement_timeout = {int(STATEMENT_TIMEOUT * 1000)}")
+
+
+class Watch:
+    """Cuts a connection's socket if the server has not answered in time, so a read blocked on a
+    server that holds the connection but never answers (frozen, or its network gone) ends in an error."""
+
+    def __init__(self, conn: psycopg.Connection, seconds: float):
+        self.conn = conn
+        self.seconds = seconds
+        self.cut = False
+        self._done = False
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._cut)
+        self._timer.daemon = True
+
+    def __enter__(self) -> Watch:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        with self._lock:  # the connection goes back to the pool after this: never cut it there
+            self._done = True
+        self._timer.cancel()
+
+    def _cut(self) -> None:
+        with self._lock:
+            if self._done:
+                return
+            self.cut = True
+            with contextlib.suppress(OSError, psycopg.Error):
+                sock = socket.socket(fileno=os.dup(self.conn.pgconn.socket))
+                with sock:
+                    sock.shutdown(socket.SHUT_RDWR)
+
+    def why(self, exc: BaseException) -> str:
+        return f"no answer within {self.seconds:g} s" if self.cut else first_line(exc)
+
+
+def _check(conn: psycopg.Connection) -> None:
+    """The pool's check of a connection it hands out, which a frozen server must not hold forever."""
+    with Watch(conn, CONNECT_TIMEOUT):
+        ConnectionPool.check_connection(conn)
 
 
 class Connection:
@@ -75,18 +120,18 @@ class Connection:
         return kwargs
 
     @contextlib.contextmanager
-    def _direct(self) -> Iterator[psycopg.Connection]:
-        """One connection outside the pool (schema checks, the listener, probes)."""
+    def _direct(self, watched: bool = True) -> Iterator[psycopg.Connection]:
+        """One connection outside the pool (schema checks, probes; the listener's, unwatched, lasts)."""
         try:
             conn = psycopg.connect(self.url, autocommit=True, **self._kwargs)
         except psycopg.Error as exc:
             raise OfflineError(f"cannot reach the database {self.masked}: {first_line(exc)}") from None
-        with conn:
+        with conn, Watch(conn, ANSWER_TIMEOUT) if watched else contextlib.nullcontext():
             yield conn
 
     def _open_pool(self) -> ConnectionPool:
         pool = ConnectionPool(self.url, min_size=1, max_size=4, kwargs={"autocommit": True, **self._kwargs},
-                              open=False, check=ConnectionPool.check_connection, reconnect_timeout=30,
+                              open=False, check=_check, reconnect_timeout=30,
                               name="faceattend", configure=_configure)
         try:
             pool.open(wait=True, timeout=CONNECT_TIMEOUT + 2)
@@ -104,12 +149,20 @@ class Connection:
             return
         if self._closed:
             raise StoreError(f"the database connection to {self.masked} is closed")
+        watch: Watch | None = None
+        patience = self.wait * 4
         try:
-            with self._pool.connection(timeout=self.wait * 4) as conn, conn.transaction():
+            with self._pool.connection(timeout=patience) as conn, Watch(conn, ANSWER_TIMEOUT) as watch, \
+                    conn.transaction():
                 yield conn
-        except (psycopg.OperationalError, PoolTimeout) as exc:
-            self._went_offline(first_line(exc))
-            raise OfflineError(f"the database {self.masked} cannot be reached: {first_line(exc)}") from None
+        except PoolTimeout:
+            why = f"no answer within {patience:g} s"
+            self._went_offline(why)
+            raise OfflineError(f"the database {self.masked} cannot be reached: {why}") from None
+        except psycopg.OperationalError as exc:
+            why = watch.why(exc) if watch is not None else first_line(exc)
+            self._went_offline(why)
+            raise OfflineError(f"the database {self.masked} cannot be reached: {why}") from None
         except psycopg.errors.UniqueViolation as exc:
             raise ConflictError(self._conflict(exc)) from None
         except psycopg.Error as exc:

@@ -59,7 +59,7 @@ class Listener:
         @contextlib.contextmanager
         def _tx(self) -> Iterator[psycopg.Connection]: ...
         @contextlib.contextmanager
-        def _direct(self) -> Iterator[psycopg.Connection]: ...
+        def _direct(self, watched: bool = True) -> Iterator[psycopg.Connection]: ...
         def _went_offline(self, why: str) -> None: ...
         def _read_marks(self, session_id: int) -> list[Mark]: ...
 
@@ -118,7 +118,7 @@ class Listener:
         delay, first = 0.5, True
         while not self._stop.is_set():
             try:
-                with self._direct() as conn:
+                with self._direct(watched=False) as conn:
                     conn.execute(f"listen {CHANNEL}")
                     if not first:
                         self._resync(conn)  # on this connection: the pool may not have noticed the outage yet

@@ -93,6 +93,16 @@ def test_a_data_root_an_earlier_demo_made_is_the_demos(tmp_path):
     assert (with_visitor / MARKER).is_file()
 
 
+def test_a_demo_mark_copied_into_a_real_data_root_claims_nothing(tmp_path):
+    demo = tmp_path / "demo-data"
+    claim_demo_root(load_settings(demo), None)
+    school = real_roster(tmp_path / "school")
+    (school / MARKER).write_bytes((demo / MARKER).read_bytes())  # copied along with a backup, say
+    with pytest.raises(DemoError, match=r"holds people of its own \(Ann Lee\)"):
+        claim_demo_root(load_settings(school), ["Ann Lee"])
+    assert ids_in(school) == ["S1"] and not (school / "database_image").exists()
+
+
 def test_other_data_roots_are_refused(tmp_path):
     school = tmp_path / "school"  # the cast beside a real person, not in demo-data/
     photos(school, CAST)

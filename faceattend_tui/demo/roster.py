@@ -6,6 +6,7 @@ or one an earlier version made before the mark. Anyone's real roster is refused.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -64,7 +65,7 @@ def claim_demo_root(settings: Settings, logged: list[str] | None) -> None:
     if settings.database:
         raise DemoError("the demo source does not run with a shared database (its made-up people would join "
                         "the real roster); run `faceattend demo` without --database")
-    if (data / MARKER).is_file():
+    if _marked(data):
         return
     problem = why_not_the_demos(settings, logged)
     if problem:
@@ -73,9 +74,21 @@ def claim_demo_root(settings: Settings, logged: list[str] | None) -> None:
                         "or give an empty --data")
     try:
         make_private_dir(data)
-        atomic_write(data / MARKER, MARKER_TEXT)
+        atomic_write(data / MARKER, _marker_for(data))
     except OSError as exc:
         raise DemoError(f"cannot make {data} the demo's data root: {exc.strerror or exc}") from None
+
+
+def _marker_for(data: Path) -> bytes:
+    """The mark names the folder it was made in: copied into another data root, it claims nothing."""
+    return MARKER_TEXT + os.fsencode(str(data.resolve())) + b"\n"
+
+
+def _marked(data: Path) -> bool:
+    try:
+        return (data / MARKER).read_bytes() == _marker_for(data)
+    except OSError:
+        return False
 
 
 def why_not_the_demos(settings: Settings, logged: list[str] | None) -> str | None:

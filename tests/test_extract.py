@@ -454,6 +454,7 @@ def test_cli_exit_code_and_one_line_per_skipped_file(engine, mixed_root, capsys)
     for name in BAD:
         assert sum(str(mixed_root / "database_image" / name) in line for line in skipped) == 1, (name, err)
     assert "4 skipped" in err
+    assert f"9 people ({len(BAD)} not enrolled)" in err  # each bad file is a person without a usable photo
     assert sorted(manifest(mixed_root)["people"]) == sorted(GOOD)
 
     # The bad files are tried again on the next run and reported again; the rest is reused.

@@ -457,7 +457,8 @@ def extract_into(settings: Settings, images: Path, out: Path, force: bool,
             say(f"skipped: {line}")
         for name in report.removed:
             say(f"removed: the templates of {name} (their photos are gone from {images})")
-        say(f"{plural(report.people, 'person', 'people')}, {plural(report.images, 'photo')}: "
+        unenrolled = f" ({len(report.unenrolled)} not enrolled)" if report.unenrolled else ""
+        say(f"{plural(report.people, 'person', 'people')}{unenrolled}, {plural(report.images, 'photo')}: "
             f"{report.extracted} extracted, "
             f"{report.reused} unchanged, {len(report.skipped)} skipped, {len(report.removed)} removed -> {out}")
         if register:

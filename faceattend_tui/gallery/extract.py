@@ -76,6 +76,7 @@ class Report:
     removed: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # "file: reason"
     notes: list[str] = field(default_factory=list)  # things worth saying that are not failures
+    unenrolled: list[str] = field(default_factory=list)  # names with no usable photo and no templates kept
 
 
 @dataclass
@@ -461,6 +462,7 @@ class Extractor:
         if old.is_file():
             move_to_legacy(self.tensors_dir, old)
         self.report.notes.append(f"{name}: no usable photo; not enrolled")
+        self.report.unenrolled.append(name)
 
 
 def _sample(key: str, sha256: str, face: Face, faces: int) -> dict[str, Any]:

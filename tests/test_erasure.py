@@ -235,6 +235,9 @@ def test_erasure_knows_reports_of_each_kind_and_the_older_mixed_one():
     hours = ("id,name,day,in,out,hours\nS1042,Ann Lee,2024-09-02,08:01,16:30,8.48\n"
              "S1043,Bob,2024-09-02,08:10,16:00,7.83\n")
     assert without(hours, ".csv", ann).splitlines()[1:] == ["S1043,Bob,2024-09-02,08:10,16:00,7.83"]
+    checked = ("id,name,day,in,out,hours,in_time,out_time,check\nS1042,Ann Lee,2024-09-02,,,0.0,,,seen once\n"
+               "S1043,Bob,2024-09-02,,,7.83,08:10:00,16:00:00,\n")
+    assert without(checked, ".csv", ann).splitlines()[1:] == ["S1043,Bob,2024-09-02,,,7.83,08:10:00,16:00:00,"]
     hours_json = {"days": [{"id": "S1042", "name": "Ann Lee", "hours": 8.48}, {"id": "S1043", "name": "Bob"}],
                   "people": [{"id": "S1042", "name": "Ann Lee", "hours": 8.48}, {"id": "S1043", "name": "Bob"}]}
     kept = json.loads(without(json.dumps(hours_json), ".json", ann))

@@ -13,7 +13,7 @@ from both_logs import BACKENDS, data_root, open_store
 from fakes import FakeClock, FakeWorker, enroll_fake_people
 
 from faceattend_tui.attendance import Attendance
-from faceattend_tui.attendance.hours import PresenceBook, day_hours, hours_between, hours_csv, totals
+from faceattend_tui.attendance.hours import DayRule, PresenceBook, day_hours, hours_between, hours_csv, totals
 from faceattend_tui.cli import main
 from faceattend_tui.config import ConfigError, load_settings
 from faceattend_tui.live import events as ev
@@ -51,8 +51,8 @@ def test_in_out_and_hours_per_day_over_every_door(data):
         late = day_hours(sightings, people, 30, MORNING + timedelta(hours=5))
         ann = next(line for line in late if line.person.id == "S1")
         assert ann.out == MORNING + timedelta(hours=4) and ann.hours == pytest.approx(4.0)
-        assert totals(late) == [{"id": "S1", "name": "Ann", "days": 1, "hours": 4.0},
-                                {"id": "S2", "name": "Bob", "days": 1, "hours": 0.0}]
+        assert totals(late) == [{"id": "S1", "name": "Ann", "days": 1, "hours": 4.0, "to_check": 0},
+                                {"id": "S2", "name": "Bob", "days": 1, "hours": 0.0, "to_check": 1}]
         rows = list(csv.DictReader(io.StringIO(hours_csv(late, bom=False))))
         assert [r["name"] for r in rows] == ["Ann", "Bob"] and rows[0]["hours"] == "4.0"
 
@@ -76,9 +76,15 @@ def test_the_hours_report_from_the_command_line(tmp_path, capsys):
         a_day(store)
     day = MORNING.date().isoformat()
     assert main(["report", "--hours", "--from", day, "--to", day, "--data", str(data)]) == 0
-    written = capsys.readouterr().err.split("wrote ")[1].split(":")[0]
+    said = capsys.readouterr().err
+    assert "2 days of 2 people; 1 day to check (see the check column)" in said
+    written = said.split("wrote ")[1].split(":")[0]
     rows = list(csv.DictReader(io.StringIO(Path(written).read_text(encoding="utf-8-sig"))))
     assert [(r["id"], r["hours"]) for r in rows] == [("S1", "4.0"), ("S2", "0.0")]
+    assert (rows[0]["in_time"], rows[0]["check"]) == (rows[0]["in"][11:19], "")  # a time of day, for a spreadsheet
+    assert rows[1]["check"].startswith("seen once")  # Bob's 'out' is his only sighting: said so
+    assert main(["report", "--hours", "--by", "session", "--from", day, "--to", day, "--data", str(data)]) == 2
+    assert "--by is about sessions" in capsys.readouterr().err
     assert main(["report", "--hours", "--from", "2020-01-01", "--to", "2020-01-02", "--data", str(data)]) == 3
     capsys.readouterr()
     assert main(["report", "--hours", "--from", "2020-01-02", "--to", "2020-01-01", "--data", str(data)]) == 2
@@ -121,7 +127,7 @@ def test_someone_who_stays_in_view_all_day_is_not_out_after_their_first_minute(t
             station.worker.feed(ev.Present(name="Ann", track=1, time=(came + timedelta(minutes=minutes)).timestamp()))
         station.poll(timeout=0.05)
         (line,) = hours_between(station.store, came.date(), came.date(), 30)
-        assert line.came == came and line.hours == pytest.approx(7 + 1 / 60)
+        assert line.came == came and line.hours == pytest.approx(7 + 1 / 60, abs=0.005)
     finally:
         station.close()
 
@@ -160,6 +166,47 @@ def test_which_working_day_a_sighting_counts_toward(data, changes_at, sightings,
         people = {p.id: p for p in store.people()}
         lines = day_hours(store.presence(day, day + timedelta(days=2)), people, 30, MORNING + timedelta(days=3))
         assert [round(line.hours, 2) for line in lines] == days
+
+
+def sightings_of_ann(store, changes_at: str, sightings: list[tuple[int, str]]) -> None:
+    book = PresenceBook(store, "front", MORNING.tzinfo, time.fromisoformat(changes_at))
+    for offset, clock in sightings:
+        book.seen("S1", datetime.combine(MORNING.date() + timedelta(days=offset), time.fromisoformat(clock),
+                                         MORNING.tzinfo))
+
+
+def checks_of_ann(store, changes_at: str) -> list[tuple[float, str]]:
+    people = {p.id: p for p in store.people()}
+    rule = DayRule(MORNING.tzinfo, time.fromisoformat(changes_at))
+    lines = day_hours(store.presence(date.min, date.max), people, 30, MORNING + timedelta(days=5), rule=rule)
+    return [(line.hours, line.check.split(":")[0].split(" (")[0]) for line in lines]
+
+
+def test_days_a_manager_should_look_at_before_paying_them_are_flagged(data):
+    with open_store(data) as store:
+        Attendance(store).add_person("Ann", person_id="S1")
+        sightings_of_ann(store, "07:00", [(0, "08:00"), (0, "17:00"), (1, "08:00"), (1, "16:00"), (2, "06:50"),
+                                          (2, "16:00")])
+        # an early pass at the door before the day change stretches the day before; the next is seen once
+        assert checks_of_ann(store, "07:00") == [(9.0, ""), (22.83, "longer than 16 h"), (0.0, "seen once")]
+
+
+def test_a_periods_total_is_the_sum_of_its_days_as_written(data):
+    with open_store(data) as store:
+        Attendance(store).add_person("Ann", person_id="S1")
+        sightings_of_ann(store, "00:00", [(d, t) for d in range(3) for t in ("08:00", "16:20")])  # 8 h 20 a day
+        people = {p.id: p for p in store.people()}
+        lines = day_hours(store.presence(date.min, date.max), people, 30, MORNING + timedelta(days=5))
+        assert [line.hours for line in lines] == [8.33] * 3 and totals(lines)[0]["hours"] == 24.99
+
+
+def test_a_day_change_moved_on_a_running_site_does_not_pass_a_merged_day_unflagged(data):
+    with open_store(data) as store:
+        Attendance(store).add_person("Ann", person_id="S1")
+        sightings_of_ann(store, "00:00", [(0, "22:00"), (1, "06:00")])  # a night, days changing at midnight
+        sightings_of_ann(store, "07:00", [(1, "22:00"), (2, "06:00")])  # then the README's 07:00
+        flagged = checks_of_ann(store, "07:00")
+        assert flagged[1] == (24.0, "sightings outside this working day")  # the two nights put together
 
 
 def test_the_day_change_must_be_a_time_of_day(tmp_path):

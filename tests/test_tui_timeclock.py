@@ -429,4 +429,4 @@ async def test_in_work_mode_the_report_gives_each_persons_days_and_hours(station
         await pilot.press("r")
         await pilot.pause()
         table = app.screen.query_one("#hours")
-        assert [list(table.get_row_at(i)) for i in range(table.row_count)] == [["S1", "Ann Lee", "1", "1.50"]]
+        assert [list(table.get_row_at(i)) for i in range(table.row_count)] == [["S1", "Ann Lee", "1", "1.50", ""]]

@@ -167,7 +167,7 @@ def _row_test(header: list[str], person_id: str) -> Callable[[list[str]], bool] 
         return lambda row: cell(row, "id") in ids
     if _begins(header, SESSION_COLUMNS):  # a report by session: no row is theirs
         return lambda row: False
-    if tuple(header[:len(DAY_COLUMNS)]) == DAY_COLUMNS:  # work mode's hours, a row per person and day
+    if _begins(header, DAY_COLUMNS[:6]):  # work mode's hours, a row per person and day (the first six: as before)
         return lambda row: cell(row, "id") in ids
     return None
 

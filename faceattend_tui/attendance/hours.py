@@ -11,13 +11,14 @@ from datetime import date, datetime, time, timedelta, tzinfo
 
 from faceattend_tui.text import collation, same
 
-from .export import BOM, csv_cell, local_iso, time_zone
+from .export import BOM, csv_cell, date_and_time, local_iso, time_zone
 from .models import Person, Presence
 from .store import Store, StoreError
 
 WRITE_EVERY = timedelta(seconds=60)  # a person still in view moves their last sighting this often at most
-DAY_COLUMNS = ("id", "name", "day", "in", "out", "hours")
-TOTAL_KEYS = ("id", "name", "days", "hours")
+LONG_DAY = timedelta(hours=16)  # a working day longer than this is most likely two put together
+DAY_COLUMNS = ("id", "name", "day", "in", "out", "hours", "in_time", "out_time", "check")
+TOTAL_KEYS = ("id", "name", "days", "hours", "to_check")
 
 
 def working_day(when: datetime, zone: tzinfo | None = None, changes_at: time = time(0)) -> date:
@@ -25,6 +26,12 @@ def working_day(when: datetime, zone: tzinfo | None = None, changes_at: time = t
     hour nobody works) and are named by the date they begin."""
     local = when.astimezone(zone)
     return local.date() - timedelta(days=1) if local.time() < changes_at else local.date()
+
+
+def day_begins(day: date, zone: tzinfo | None = None, changes_at: time = time(0)) -> datetime:
+    """When a working day begins on the station's clock."""
+    naive = datetime.combine(day, changes_at)
+    return naive.astimezone() if zone is None else naive.replace(tzinfo=zone)
 
 
 class PresenceBook:
@@ -64,47 +71,77 @@ class DayHours:
     came: datetime  # the day's first sighting, at any door
     last: datetime  # the latest sighting
     out: datetime | None  # the last sighting once `out_after` passed without another; None: still in
+    check: str = ""  # why a person should look at this day before paying it; empty: nothing odd
 
     @property
     def hours(self) -> float:
-        return (self.last - self.came).total_seconds() / 3600
+        """Rounded to a hundredth, as written: a period's total is the sum of its days as shown."""
+        return round((self.last - self.came).total_seconds() / 3600, 2)
+
+
+@dataclass(frozen=True)
+class DayRule:
+    """How days were cut when the report is made: the station's clock and the day change."""
+
+    zone: tzinfo | None = None
+    changes_at: time = time(0)
+
+    def check(self, day: date, came: datetime, last: datetime, out: datetime | None) -> str:
+        """What looks wrong with a day: sightings outside it (the day change or the time zone was
+        changed since), a day too long to be one shift, or nobody seen leaving."""
+        if came < day_begins(day, self.zone, self.changes_at) or \
+                last >= day_begins(day + timedelta(days=1), self.zone, self.changes_at):
+            return "sightings outside this working day (was day_changes_at or timezone changed?)"
+        if last - came > LONG_DAY:
+            return f"longer than {LONG_DAY.total_seconds() / 3600:g} h: two shifts, or a pass by the door at night?"
+        if out is not None and came == last:
+            return "seen once: nobody saw them leave"
+        return ""
 
 
 def day_hours(sightings: list[Presence], people: dict[str, Person], out_after: float, now: datetime,
-              locale: str | None = None) -> list[DayHours]:
+              locale: str | None = None, rule: DayRule | None = None) -> list[DayHours]:
     """One line per person and day (all doors together), by day then name."""
+    rule = rule or DayRule()
     spans: dict[tuple[str, date], tuple[datetime, datetime]] = {}
     for p in sightings:
         came, last = spans.get((p.person_id, p.day), (p.first_seen, p.last_seen))
         spans[(p.person_id, p.day)] = (min(came, p.first_seen), max(last, p.last_seen))
     gone = timedelta(minutes=out_after)
-    lines = [DayHours(people[pid], day, came, last, last if now - last >= gone else None)
-             for (pid, day), (came, last) in spans.items() if pid in people]
+    lines = []
+    for (pid, day), (came, last) in spans.items():
+        if pid in people:
+            out = last if now - last >= gone else None
+            lines.append(DayHours(people[pid], day, came, last, out, rule.check(day, came, last, out)))
     key = collation(locale)
     return sorted(lines, key=lambda d: (d.day, key(d.person.name), d.person.id))
 
 
 def hours_between(store: Store, date_from: date, date_to: date, out_after: float, group: str | None = None,
-                  locale: str | None = None) -> list[DayHours]:
-    """The day lines of everyone seen from `date_from` to `date_to` (of `group`, found case and accents aside)."""
+                  locale: str | None = None, rule: DayRule | None = None) -> list[DayHours]:
+    """The day lines of everyone seen from `date_from` to `date_to` (of `group` as the roster has it now,
+    found case and accents aside)."""
     people = {p.id: p for p in store.people() if group is None or any(same(g, group) for g in p.groups)}
-    return day_hours(store.presence(date_from, date_to), people, out_after, store.now(), locale)
+    return day_hours(store.presence(date_from, date_to), people, out_after, store.now(), locale, rule)
 
 
 def totals(lines: list[DayHours]) -> list[dict]:
-    """Per person over the period: days seen and hours."""
+    """Per person over the period: days seen, hours (the sum of the days as written) and days to check."""
     found: dict[str, dict] = {}
     for line in lines:
         entry = found.setdefault(line.person.id, {"id": line.person.id, "name": line.person.name, "days": 0,
-                                                  "hours": 0.0})
+                                                  "hours": 0.0, "to_check": 0})
         entry["days"] += 1
         entry["hours"] += line.hours
+        entry["to_check"] += bool(line.check)
     return [{**e, "hours": round(e["hours"], 2)} for e in found.values()]
 
 
 def _row(line: DayHours, zone: tzinfo | None) -> dict:
     return {"id": line.person.id, "name": line.person.name, "day": line.day.isoformat(),
-            "in": local_iso(line.came, zone), "out": local_iso(line.out, zone), "hours": round(line.hours, 2)}
+            "in": local_iso(line.came, zone), "out": local_iso(line.out, zone), "hours": line.hours,
+            "in_time": date_and_time(line.came, zone)[1], "out_time": date_and_time(line.out, zone)[1],
+            "check": line.check}
 
 
 def hours_csv(lines: list[DayHours], zone: str | tzinfo | None = None, bom: bool = True) -> str:

@@ -195,15 +195,19 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
 
 def hours_report(args: argparse.Namespace, settings: Settings, start: date, end: date, target: Path | None) -> int:
     """Work mode's report: in, out and hours per person per day, and (JSON) per person over the period."""
-    from faceattend_tui.attendance.hours import hours_between, hours_csv, hours_json
+    from faceattend_tui.attendance.hours import DayRule, hours_between, hours_csv, hours_json
 
     if start > end:
         raise CommandError(f"date range is reversed: {start} is after {end}")
+    if args.by or args.voided:
+        raise CommandError(f"{'--by' if args.by else '--voided'} is about sessions; --hours reports days",
+                           EXIT_USAGE)
     with snapshot(settings) as store:
         actor = acting(store, "export")
         if args.group and not any(same(g, args.group) for p in store.people() for g in p.groups):
             raise nobody_in(store, args.group)
-        lines = hours_between(store, start, end, settings.out_after, args.group, settings.locale)
+        lines = hours_between(store, start, end, settings.out_after, args.group, settings.locale,
+                              DayRule(time_zone(settings.timezone), settings.day_change))
         if not lines:
             raise CommandError(f"nothing to report: nobody was seen between {start} and {end} (hours come from "
                                "work mode: mode = \"work\")", EXIT_NOTHING)
@@ -211,7 +215,9 @@ def hours_report(args: argparse.Namespace, settings: Settings, start: date, end:
             hours_json(lines, start, end, store.now(), settings.timezone)
         details = {"format": args.format, "from": str(start), "to": str(end), "group": args.group, "hours": True}
         path = write_report(store, target or f"hours_{start}_{end}.{args.format}", text, settings, details, actor)
-    say(f"wrote {path}: {plural(len(lines), 'day')} of {plural(len({d.person.id for d in lines}), 'person', 'people')}")
+    checks = sum(bool(line.check) for line in lines)
+    say(f"wrote {path}: {plural(len(lines), 'day')} of {plural(len({d.person.id for d in lines}), 'person', 'people')}"
+        + (f"; {plural(checks, 'day')} to check (see the check column)" if checks else ""))
     return EXIT_OK
 
 

@@ -52,7 +52,7 @@ class ReportScreen(Dialog[None]):
         if self.hours is not None:
             yield Static("", id="hours-title")
             hours: DataTable[str] = DataTable(id="hours", cursor_type="row", zebra_stripes=True)
-            hours.add_columns("Id", "Name", "Days", "Hours")
+            hours.add_columns("Id", "Name", "Days", "Hours", "To check")
             yield hours
         yield PlotextPlot(id="chart")
 
@@ -99,11 +99,14 @@ class ReportScreen(Dialog[None]):
 
     def show_hours(self, people: list[dict]) -> None:
         """Work mode: the days each person was seen and their hours over the period."""
-        self.query_one("#hours-title", Static).update(f"hours over the period ({len(people)} people seen)")
+        checks = sum(entry["to_check"] for entry in people)
+        hint = f"; {checks} days to check: faceattend report --hours" if checks else ""
+        self.query_one("#hours-title", Static).update(f"hours over the period ({len(people)} people seen{hint})")
         table = self.query_one("#hours", DataTable)
         table.clear()
         for entry in people:
-            table.add_row(entry["id"], entry["name"], str(entry["days"]), f"{entry['hours']:.2f}")
+            table.add_row(entry["id"], entry["name"], str(entry["days"]), f"{entry['hours']:.2f}",
+                          str(entry["to_check"] or ""))
 
     def show(self, report: Report, rate: float) -> None:
         plot = self.query_one("#chart", PlotextPlot)

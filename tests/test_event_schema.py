@@ -29,7 +29,7 @@ from faceattend_tui.station import LiveChanged, RosterChanged, Sighting, Station
 
 ZONE = "Asia/Kolkata"  # +05:30 all year: an offset that is nobody's local time by accident
 OFFSET = timedelta(hours=5, minutes=30)
-PERSON_LINES = {"checkin", "spoof", "present", "recorded", "not-on-list", "not-recorded"}
+PERSON_LINES = {"checkin", "spoof", "present", "recorded", "not-on-list", "not-recorded", "in", "seen"}
 
 # the fields each type had before the common ones, with their JSON types: they must stay
 OLD_FIELDS = {
@@ -45,6 +45,8 @@ OLD_FIELDS = {
                  "new": bool, "station": str},
     "not-on-list": {"name": str, "time": str},
     "not-recorded": {"name": str, "time": str, "reason": str},
+    "in": {"name": str, "time": str},
+    "seen": {"name": str, "time": str},
     "session": {"state": str, "id": int, "name": str},
     "roster": {"message": str},
 }
@@ -242,6 +244,27 @@ def test_someone_who_joins_the_running_session_is_said(station):
     (line,) = json_lines(out.getvalue())
     check_schema(line)
     assert (line["type"], line["message"]) == ("roster", "joined the running session: Dara")
+
+
+def test_a_headless_door_in_work_mode_says_in_then_seen_not_that_nothing_was_recorded(station):
+    import dataclasses
+
+    from faceattend_tui.attendance.hours import PresenceBook
+    from faceattend_tui.cli.headless import Headless
+
+    station.settings = dataclasses.replace(station.settings, mode="work")
+    station.presence = PresenceBook(station.store, station.name)
+    out = io.StringIO()
+    headless = Headless(station, HeadlessOptions("", json=True), out)
+    now = datetime.now().timestamp()
+    for when in (now, now + 120):
+        station.worker.checkin("Ann", when=when)
+        for update in station.poll(timeout=0.05):
+            headless.on_update(update)
+    lines = json_lines(out.getvalue())
+    for line in lines:
+        check_schema(line)
+    assert [(line["type"], line["display_name"]) for line in lines] == [("in", "Ann"), ("seen", "Ann")]
 
 
 def test_a_session_whose_camera_never_opened_is_voided_not_left_all_absent(station):

@@ -104,7 +104,7 @@ def test_a_station_in_work_mode_says_in_at_the_days_first_sighting(tmp_path):
         again = station.poll(timeout=0.05)
         shown = [c for c in station.worker.sent if isinstance(c, ev.ShowOutcome)]
         assert [s.outcome for s in shown] == ["checked-in", "already-here"]
-        assert [u.reason for u in first + again if hasattr(u, "reason")] == ["in", "no session"]
+        assert [u.reason for u in first + again if hasattr(u, "reason")] == ["in", "seen"]
         assert len(station.store.presence(date.min, date.max)) == 1
     finally:
         station.close()

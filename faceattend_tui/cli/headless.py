@@ -158,6 +158,12 @@ class Headless:
                 self.say(self.line({"type": "not-recorded", "name": update.name, "time": to_iso(update.time),
                                     "reason": "no session running"}, update.time, who),
                          f"not recorded (no session running): {printable(update.name)}")
+            case Sighting(reason="in" | "seen"):  # work mode without a session: the day's hours
+                who = (update.person_id or None, update.name)
+                self.say(self.line({"type": update.reason, "name": update.name, "time": to_iso(update.time)},
+                                   update.time, who),
+                         f"{update.reason:<9} {printable(update.name)} ({update.person_id}) at {update.time:%H:%M:%S}"
+                         + ("" if update.reason == "in" else ", in already"))
             case Sighting(reason="not on list"):
                 self.say(self.line({"type": "not-on-list", "name": update.name, "time": to_iso(update.time)},
                                    update.time, (update.person_id or None, update.name)),

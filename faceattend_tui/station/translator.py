@@ -219,7 +219,8 @@ class Translator(StationState):
             session = attendance.active
             if session is None:
                 self._tell_door(self._sessionless(person, event.track, when, came))
-                return Sighting(person.name, event.similarity, when, "in" if came else "no session", person.id)
+                reason = "in" if came else "seen" if self.presence else "no session"
+                return Sighting(person.name, event.similarity, when, reason, person.id)
             result = attendance.check_in(person.id, event.similarity, event.track, when, event.evidence)
             if not result.expected:
                 self._tell_door(ev.ShowOutcome("not-on-list", person.name, event.track, ev.SEE_STAFF))

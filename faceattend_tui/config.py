@@ -175,8 +175,8 @@ class Settings:
     database_retry_max: float = setting(30.0, "longest wait (seconds) between attempts to reach the database at start",
                                         within=RETRY_SECONDS)
     # records
-    timezone: str = setting("", "time zone of exports and reports, e.g. Europe/Paris (empty: this machine's)",
-                             check=zone_name)
+    timezone: str = setting("", "the station's clock: its screen, door, exports and reports, e.g. Europe/Paris "
+                                "(empty: this machine's)", check=zone_name)
     mode: str = setting("classes", "classes: sessions say who came; work: also each day's first sighting is 'in', "
                                    "the last one 'out', and reports give hours", ("classes", "work"))
     out_after: float = setting(30.0, "work mode: minutes without a sighting after which the last one is 'out'",

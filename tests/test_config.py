@@ -162,3 +162,25 @@ def test_a_bad_file_value_stops_a_command_with_exit_2(tmp_path, capfd):
     assert code == 2 and out == ""
     assert err.strip().splitlines() == [f"error: {config}: window_seconds = 0.0 is outside the allowed range "
                                         "0 < window_seconds <= 60"]
+
+
+def test_a_running_station_reads_the_time_on_the_clock_of_its_timezone_setting(monkeypatch):
+    """The door's "checked in at 08:02" and the screen agree with the reports, on a machine kept on UTC."""
+    import time as clock_module
+    from datetime import datetime, timedelta
+
+    from faceattend_tui.cli.clock import station_clock
+
+    monkeypatch.setenv("TZ", "UTC")
+    clock_module.tzset()
+    try:
+        with station_clock("Pacific/Kiritimati") as warning:  # UTC+14 all year
+            assert warning == ""
+            assert datetime.now().astimezone().utcoffset() == timedelta(hours=14)
+        assert datetime.now().astimezone().utcoffset() == timedelta(0)  # as it was, after the run
+        with station_clock("Nowhere/Atlantis") as warning:
+            assert "no zone file on this machine" in warning
+            assert datetime.now().astimezone().utcoffset() == timedelta(0)
+    finally:
+        monkeypatch.undo()
+        clock_module.tzset()

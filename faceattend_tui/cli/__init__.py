@@ -674,11 +674,10 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
 def cmd_station(args: argparse.Namespace, app_class: type[StationApp] | None = None) -> int:
     """The station with its terminal UI, or headless; `app_class` lets a benchmark instrument the screen."""
-    from faceattend_tui.cli.staff import EXIT_REFUSED
+    from faceattend_tui.cli.clock import station_clock
     from faceattend_tui.cli.watch import bring_demo_cast
     from faceattend_tui.demo import DEMO_DATA
     from faceattend_tui.live.camera import SourceError, parse_source
-    from faceattend_tui.station import PinRefused, Station, StationError
 
     if args.demo:
         args.source = args.source or "demo"
@@ -693,6 +692,17 @@ def cmd_station(args: argparse.Namespace, app_class: type[StationApp] | None = N
     except SourceError as exc:
         say(f"error: {exc}")
         return EXIT_USAGE
+    with station_clock(settings.timezone) as warning:
+        if warning:
+            say(f"warning: {warning}")
+        return run_station(settings, source, args, app_class)
+
+
+def run_station(settings: Settings, source: str, args: argparse.Namespace,
+                app_class: type[StationApp] | None = None) -> int:
+    from faceattend_tui.cli.staff import EXIT_REFUSED
+    from faceattend_tui.station import PinRefused, Station, StationError
+
     station = Station(settings, source, preview=settings.preview != "off", name=args.name, loop=source == "demo")
     try:
         open_station(station, args.max_seconds if args.headless else None)

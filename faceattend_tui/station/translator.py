@@ -37,6 +37,7 @@ from faceattend_tui.station.updates import (
     RosterChanged,
     Severity,
     Sighting,
+    SightingReason,
     UnknownFaces,
     Update,
     internal_error,
@@ -219,7 +220,7 @@ class Translator(StationState):
             session = attendance.active
             if session is None:
                 self._tell_door(self._sessionless(person, event.track, when, came))
-                reason = "in" if came else "seen" if self.presence else "no session"
+                reason: SightingReason = "in" if came else "seen" if self.presence else "no session"
                 return Sighting(person.name, event.similarity, when, reason, person.id)
             result = attendance.check_in(person.id, event.similarity, event.track, when, event.evidence)
             if not result.expected:

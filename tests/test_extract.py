@@ -737,9 +737,12 @@ def test_in_a_group_photo_the_face_like_the_persons_others_is_taken_not_the_larg
     assert party["box"][0] > 380  # Cat's face, on the right
 
 
-def test_a_sample_taken_at_the_door_of_someone_else_is_left_out_by_the_next_extraction(engine, tmp_path, face):
+def test_a_sample_taken_at_the_door_of_someone_else_is_left_out_by_the_next_extraction(engine, tmp_path, face,
+                                                                                      monkeypatch):
+    from faceattend_tui.gallery import enroll
     from faceattend_tui.gallery.enroll import add_samples
 
+    monkeypatch.setattr(enroll, "ODD_FLOOR", -1.0)  # as earlier versions, which took any face at the door
     for i, flip in enumerate([False, True]):
         write(tmp_path / "database_image" / "cat" / f"{i}.jpg", face("cat", flip=flip))
     extract(engine, tmp_path)
@@ -782,3 +785,18 @@ def test_a_photo_named_with_spaces_at_its_ends_is_told_so(engine, tmp_path, face
     report = Extractor(engine, images, tmp_path / "database_tensor").run()
     assert report.skipped == [f"{images}: ' spaced ', a name with spaces at either end, cannot be a person's "
                               "folder; rename it"]
+
+
+def test_samples_from_the_camera_that_are_someone_else_are_refused_for_someone_enrolled(engine, tmp_path, face):
+    from faceattend_tui.gallery.enroll import UnlikeSamples, add_samples
+
+    for i, flip in enumerate([False, True]):
+        write(tmp_path / "database_image" / "cat" / f"{i}.jpg", face("cat", flip=flip))
+    extract(engine, tmp_path)
+    recognizer = load_manifest(tmp_path / "database_tensor").recognizer
+    eve, cat = face("eve"), face("cat")
+    with pytest.raises(UnlikeSamples):
+        add_samples(Settings(data=tmp_path), "cat", [cv2.imencode(".jpg", eve)[1].tobytes()],
+                    template_of(engine, eve)[None], recognizer)
+    assert add_samples(Settings(data=tmp_path), "cat", [cv2.imencode(".jpg", cat)[1].tobytes()],
+                       template_of(engine, cat)[None], recognizer) == 3

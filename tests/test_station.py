@@ -171,6 +171,58 @@ def test_enroll_and_delete_update_roster_and_tell_the_worker(station, tmp_path):
     assert "person.erase" in actions and "session.start" in actions
 
 
+def samples_like(rows) -> tuple:
+    import numpy as np
+
+    return tuple(CaptureSample(photo_jpeg=b"\xff\xd8fake", embedding=np.asarray(row, np.float32), size=120,
+                               sharpness=200.0, frontality=0.9, quality=0.9) for row in rows)
+
+
+def test_samples_of_another_face_are_not_added_to_someone_enrolled(station, tmp_path):
+    """Typing Ann's name while a stranger is in front of the camera must not let the stranger in as Ann."""
+    from faceattend_tui.gallery.templates import read_rows
+
+    station.worker.ready()
+    drain(station)
+    tensors = tmp_path / "database_tensor"
+    ann, bob = read_rows(tensors / "Ann.npy", 512), read_rows(tensors / "Bob.npy", 512)
+    with pytest.raises(StationError, match=r"do not look like Ann \(.*\)'s 1 enrolled ones \(cosine -?0\.\d\d\)"):
+        station.save_enrollment(EnrollTarget("Ann"), samples_like([bob[0], bob[0]]))
+    assert len(read_rows(tensors / "Ann.npy", 512)) == 1
+    person, count = station.save_enrollment(EnrollTarget("Ann"), samples_like([ann[0], ann[0]]))
+    assert person.name == "Ann" and count == 3
+    (added,) = [e for e in station.store.audit_log() if e.action == "person.samples"]
+    assert (added.user, added.details["person"], added.details["added"]) == ("staff", person.id, 2)
+
+
+def test_the_person_meant_is_found_as_staff_type_them(station):
+    """Any case, spacing or accents, an id in any case; someone who left is named, not made again."""
+    station._attendance().add_person("Céline Gérard", person_id="S1043")  # as a roster import would
+    ann = person_id(station, "Ann")
+    for typed in ("ann", " ANN ", ann.upper()):
+        assert station.enrollee(EnrollTarget(typed)).id == ann, typed
+    assert station.enrollee(EnrollTarget("celine  gerard")).id == "S1043"
+    assert station.enrollee(EnrollTarget("s1043")).id == "S1043"
+    assert "adds samples to Céline Gérard (S1043)" in station.describe_enrollee(EnrollTarget("Celine Gerard")).text
+    with pytest.raises(StationError, match="id 's1043' is already Céline Gérard"):
+        station.enrollee(EnrollTarget("Ann Twin", "s1043"))
+    station.remove_person(ann)
+    for typed in (ann, "Ann"):
+        with pytest.raises(StationError, match=rf"Ann \({ann}\) left on .*people restore {ann}"):
+            station.enrollee(EnrollTarget(typed))
+
+
+def test_a_save_that_cannot_be_done_does_not_put_the_newcomer_on_the_roster(station, tmp_path):
+    from faceattend_tui.vision.identity import RecognizerId
+
+    station.worker.ready()
+    drain(station)
+    station.recognizer = RecognizerId("r18", "another-model", 512)  # templates on disk are the default model's
+    with pytest.raises(StationError, match="another recogniser"):
+        station.save_enrollment(EnrollTarget("Ghost Person"), samples_like([[1.0] + [0.0] * 511]))
+    assert "Ghost Person" not in {p.name for p in station.people()}
+
+
 def test_export_command_line(station, tmp_path, capsys):
     from faceattend_tui.cli import main
 

@@ -223,6 +223,19 @@ async def test_enroll_from_the_camera_and_delete(station, tmp_path):
         assert station.person(eva.id).state == "left"
 
 
+async def test_more_samples_for_someone_are_not_warned_to_look_like_themselves(station):
+    station.worker.ready()
+    app = StationApp(station)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("e", *"ann lee")  # as typed, for Ann Lee on the roster
+        await until(pilot, lambda: "adds samples to Ann Lee" in str(app.screen.query_one("#enroll-who").render()))
+        await pilot.press("enter")
+        await pilot.pause()
+        station.worker.feed(capture_event(station))  # the capture looks like Ann Lee: it is her
+        await until(pilot, lambda: app.screen.query_one("#samples").row_count == 2)
+        assert "already looks like" not in str(app.screen.query_one("#enroll-hint").render())
+
+
 async def test_a_capture_shown_in_the_dialog_leaves_the_screen_idle(station):
     """The capture's result reaches the dialog once; it used to bounce between the dialog and the
     app for as long as the dialog stayed open, keeping a core busy that recognition needs."""

@@ -17,6 +17,7 @@ import numpy as np
 
 from faceattend_tui.config import Settings
 from faceattend_tui.gallery.templates import (
+    ODD_FLOOR,
     Entry,
     GalleryError,
     Manifest,
@@ -42,12 +43,31 @@ def check_name(name: str) -> str:
     return name
 
 
+class UnlikeSamples(GalleryError):
+    """Samples for someone enrolled that do not look like them: someone else, most likely."""
+
+    def __init__(self, enrolled: int, cosine: float):
+        super().__init__(f"these samples do not look like the {enrolled} enrolled (cosine {cosine:.2f})")
+        self.enrolled, self.cosine = enrolled, cosine
+
+
 def add_samples(settings: Settings, name: str, photos: list[bytes], embeddings: np.ndarray,
                 recognizer: RecognizerId) -> int:
-    """Save JPEG photos and their embeddings for a new or existing person; returns their sample count."""
+    """Save JPEG photos and their embeddings for a new or existing person; returns their sample count.
+    Samples that do not look like the person's enrolled ones are refused (UnlikeSamples)."""
     name = check_name(name)
     with changing(settings.tensors_dir, "enrollment"):
         return _add_samples(settings, name, photos, embeddings, recognizer)
+
+
+def ready_for(settings: Settings, recognizer: RecognizerId) -> None:
+    """Raises GalleryError where this recogniser's samples cannot join the templates (before anyone is added)."""
+    _manifest_for(settings.tensors_dir, recognizer)
+
+
+def resemblance(rows: np.ndarray, embeddings: np.ndarray) -> float:
+    """The cosine between new samples and enrolled ones, each averaged."""
+    return float(normalize(rows.mean(axis=0)) @ normalize(embeddings.mean(axis=0)))
 
 
 def _add_samples(settings: Settings, name: str, photos: list[bytes], embeddings: np.ndarray,
@@ -56,6 +76,8 @@ def _add_samples(settings: Settings, name: str, photos: list[bytes], embeddings:
     manifest = _manifest_for(tensors, recognizer)
     entry = manifest.people.get(name, Entry())
     rows = _existing_rows(tensors, name, entry, recognizer.dim or embeddings.shape[1])
+    if len(rows) and (cosine := resemblance(rows, embeddings)) < ODD_FLOOR:
+        raise UnlikeSamples(len(rows), cosine)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     samples = list(entry.samples) if len(rows) else []
     for i, jpeg in enumerate(photos):

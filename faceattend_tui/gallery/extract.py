@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from faceattend_tui.gallery.templates import (
+    ODD_FLOOR,
     TEMPLATE_FLIP,
     Entry,
     GalleryError,
@@ -54,11 +55,6 @@ CHUNK_BYTES = 256 << 20  # ...or fewer, when their decoded pictures would take m
 AHEAD_BYTES = 256 << 20  # decoded photos waiting their turn, at most (a 12-MP photo is 36 MB)
 LOADERS = min(8, os.cpu_count() or 2)  # threads reading and decoding photos
 WRITERS = 4  # threads writing template files
-# A photo whose face has a cosine under this to the mean of its person's other photos is someone else
-# (a misfiled photo, or the wrong face of a group picture). Measured on 147 people of the shared
-# sample photos (LFW and others, 2-20 photos each): 99.5 % of 578 genuine photos stay above it, and
-# every one of 147 photos of another person put among them falls below (the highest reached 0.18).
-ODD_FLOOR = 0.2
 KEEP_HINT = "; if it is them, `faceattend extract --keep` it"
 CANDIDATES = 64  # faces of a group photo embedded, the largest first, to find the person among them
 CLUTTER = {"thumbs.db", "desktop.ini"}  # what file browsers leave in folders: never mentioned

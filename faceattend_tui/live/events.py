@@ -245,6 +245,7 @@ class MatchHint:
 
     name: str
     similarity: float
+    person_id: str = ""  # the station's, where it knows the template folder
 
 
 @dataclass(frozen=True, kw_only=True)

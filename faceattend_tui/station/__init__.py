@@ -52,6 +52,7 @@ from faceattend_tui.station.updates import (
     StationError,
     UnknownFaces,
     Update,
+    Whom,
     internal_error,
 )
 
@@ -61,5 +62,5 @@ __all__ = [
     "make_private_dir", "parse_clock", "parse_weekday", "printable",
     "Station", "door_outcome", "shared_log", "STATION_LOG", "STATION_ACTOR", "internal_error", "StationError",
     "PinRefused", "DatabaseUnreachable", "LiveState", "CheckinShown", "Sighting", "UnknownFaces", "CaptureDone",
-    "LiveChanged", "RosterChanged", "Problem", "Update", "EnrollTarget", "LogKept",
+    "LiveChanged", "RosterChanged", "Problem", "Update", "EnrollTarget", "Whom", "LogKept",
 ]

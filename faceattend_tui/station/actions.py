@@ -34,12 +34,14 @@ from faceattend_tui.attendance.timetable import Slot
 from faceattend_tui.errors import FaceattendError
 from faceattend_tui.gallery import enroll
 from faceattend_tui.live import events as ev
+from faceattend_tui.station.enrollee import whom
 from faceattend_tui.station.people import extract_imported, import_people, join_imported, remove_person
 from faceattend_tui.station.state import StationState
 from faceattend_tui.station.updates import (
     STATION_ACTOR,
     EnrollTarget,
     StationError,
+    Whom,
 )
 from faceattend_tui.vision.pipeline import FaceEngine
 
@@ -292,11 +294,16 @@ class Actions(StationState):
             if self.recognizer is None:
                 raise StationError("the recognition worker is still starting; try again in a moment")
             try:
+                enroll.ready_for(self.settings, self.recognizer)  # before a newcomer joins the roster
                 person = self._enrollee(who, actor)
                 count = enroll.add_samples(self.settings, person.folder, [s.photo_jpeg for s in samples],
                                            np.stack([s.embedding for s in samples]), self.recognizer)
+            except enroll.UnlikeSamples as exc:
+                raise StationError(unlike(person, exc)) from None
             except FaceattendError as exc:
                 raise StationError(str(exc)) from None
+            audit(self._store(), "person.samples", {"person": person.id, "added": len(samples), "samples": count},
+                  actor)
             self.share_gallery()
             self.sync_roster()
         self._worker().send(ev.Reload())
@@ -304,33 +311,21 @@ class Actions(StationState):
 
 
     def enrollee(self, who: EnrollTarget) -> Person | None:
-        """Whom an enrollment is for: someone on the roster, or None for a newcomer; raises when unclear."""
+        """Whom an enrollment is for: someone on the roster, or None for a newcomer; raises when unclear
+        or when they left."""
         with self.lock:
-            attendance = self._attendance()
-            by_id = attendance.person(who.name)
-            if by_id is not None and by_id.active:
-                return by_id
-            if who.person_id:
-                taken = attendance.person(who.person_id)
-                if taken is not None:
-                    raise StationError(f"id {who.person_id!r} is already {taken.name}")
-                return None
-            named = [p for p in attendance.people() if p.name == " ".join(who.name.split())]
-            if len(named) > 1:
-                raise StationError(f"{len(named)} people are called {who.name!r}: type the id of one "
-                                   f"({', '.join(p.id for p in named)}), or a new id for a newcomer")
-            return named[0] if named else None
+            return whom(self._attendance().people(include_left=True), who)
 
 
-    def describe_enrollee(self, who: EnrollTarget) -> str:
+    def describe_enrollee(self, who: EnrollTarget) -> Whom:
         """One line for the enrollment dialog: whose samples these will be."""
         try:
             person = self.enrollee(who)
         except StationError as exc:
-            return str(exc)
+            return Whom(str(exc))
         if person is not None:
-            return f"adds samples to {person.name} ({person.id}), {person.images} enrolled so far"
-        return f"new person {' '.join(who.name.split())}" + (f", id {who.person_id}" if who.person_id else "")
+            return Whom(f"adds samples to {person.name} ({person.id}), {person.images} enrolled so far", person.id)
+        return Whom(f"new person {' '.join(who.name.split())}" + (f", id {who.person_id}" if who.person_id else ""))
 
 
     def _enrollee(self, who: EnrollTarget, actor: str) -> Person:
@@ -360,3 +355,11 @@ class Actions(StationState):
         self.removal_leftovers = removal.leftovers() if removal else []
         self._worker().send(ev.Reload())
         return person
+
+
+def unlike(person: Person, refused: enroll.UnlikeSamples) -> str:
+    """Why samples were refused for someone enrolled: most likely someone else in front of the camera."""
+    cosine = int(refused.cosine * 100) / 100  # rounded down: never "0.20" for one under the floor
+    return (f"these samples do not look like {person.name} ({person.id})'s {refused.enrolled} enrolled ones (cosine "
+            f"{cosine:.2f}): is it someone else? Enroll them under their own name; if it is {person.name} with a "
+            "new look, `faceattend extract --keep` a new photo of them")

@@ -297,7 +297,8 @@ class Translator(StationState):
         self.pending_capture = None
         match = self._attendance().by_folder(event.match.name) if event.match else None
         if event.match and match:  # the worker knows template folders; the screen shows people
-            hint = ev.MatchHint(name=f"{match.name} ({match.id})", similarity=event.match.similarity)
+            hint = ev.MatchHint(name=f"{match.name} ({match.id})", similarity=event.match.similarity,
+                                person_id=match.id)
             event = dataclasses.replace(event, match=hint)
         return CaptureDone(event)
 

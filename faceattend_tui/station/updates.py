@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal, NamedTuple, Protocol
 
 from faceattend_tui.attendance import (
     Counts,
@@ -164,6 +164,13 @@ class EnrollTarget:
     name: str = ""
     person_id: str = ""
     groups: tuple[str, ...] = ()
+
+
+class Whom(NamedTuple):
+    """Whom an enrollment will be for, in words for the dialog, and their id ("" for a newcomer)."""
+
+    text: str
+    person_id: str = ""
 
 
 MAX_UNSAVED = 1000  # check-ins kept in memory while the disk refuses them

@@ -13,7 +13,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Input, Static
 
-from faceattend_tui.station import CaptureSample, EnrollTarget, StationError, printable
+from faceattend_tui.station import CaptureSample, EnrollTarget, StationError, Whom, printable
 from faceattend_tui.tui.messages import CaptureDone
 from faceattend_tui.tui.screens.base import Access, Dialog, Pin, Secret, StaffName, Submit, pin_fields
 from faceattend_tui.tui.thumbnail import halfblock
@@ -38,11 +38,12 @@ class EnrollScreen(Dialog[EnrollRequest]):
     BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+r", "capture", "Capture"),
                 Binding("ctrl+s", "save", "Save")]
 
-    def __init__(self, access: Access, capture: Callable[[], str], describe: Callable[[EnrollTarget], str],
+    def __init__(self, access: Access, capture: Callable[[], str], describe: Callable[[EnrollTarget], Whom],
                  save: Submit[EnrollRequest]) -> None:
         super().__init__(access, save)
         self.request_capture = capture
         self.describe = describe
+        self.whom = Whom("")  # as last read: an "already looks like" about the very person meant is no warning
         self.request: str | None = None
         self.samples: tuple[CaptureSample, ...] = ()
 
@@ -82,12 +83,13 @@ class EnrollScreen(Dialog[EnrollRequest]):
         target = self.target()
         if not target.name:
             self.drop_reads(self.show_who)
-            self.show_who("")
+            self.show_who(Whom(""))
             return
         self.read(partial(self.describe, target), self.show_who, "the roster", quiet=True)
 
-    def show_who(self, text: str) -> None:
-        self.query_one("#enroll-who", Static).update(Text(printable(text)))  # a pasted name may hold control characters
+    def show_who(self, whom: Whom) -> None:
+        self.whom = whom
+        self.query_one("#enroll-who", Static).update(Text(printable(whom.text)))  # a pasted name may hold controls
 
     @on(Input.Submitted)
     def field_submitted(self, event: Input.Submitted) -> None:
@@ -132,7 +134,7 @@ class EnrollScreen(Dialog[EnrollRequest]):
         if self.samples:
             self.query_one("#thumb", Static).update(halfblock(self.samples[0].photo_jpeg, width=12))
         hint = Text(result.message or f"{len(self.samples)} samples; press Save to enroll {self.target().name}")
-        if result.match and result.match.name not in (self.target().name, self.target().person_id):
+        if result.match and not (result.match.person_id and result.match.person_id == self.whom.person_id):
             # on the hint line: a refusal (a PIN to give) written on the error line leaves it in sight
             hint = Text.assemble((f"warning: this face already looks like {result.match.name} "
                                   f"({result.match.similarity:.2f})", "bold yellow"), "\n", hint)

@@ -787,6 +787,14 @@ def test_a_photo_named_with_spaces_at_its_ends_is_told_so(engine, tmp_path, face
                               "folder; rename it"]
 
 
+def test_a_photo_whose_name_reads_otherwise_than_it_is_written_is_refused(engine, tmp_path, face):
+    images = tmp_path / "database_image"
+    write(images / "RTL\u202egpj.exe.jpg", face("ann"))  # a terminal shows "RTLexe.jpg"
+    report = Extractor(engine, images, tmp_path / "database_tensor").run()
+    assert len(report.skipped) == 1 and "text direction override" in report.skipped[0]
+    assert report.extracted == 0
+
+
 def test_samples_from_the_camera_that_are_someone_else_are_refused_for_someone_enrolled(engine, tmp_path, face):
     from faceattend_tui.gallery.enroll import UnlikeSamples, add_samples
 

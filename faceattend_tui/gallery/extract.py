@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import re
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -57,6 +58,7 @@ LOADERS = min(8, os.cpu_count() or 2)  # threads reading and decoding photos
 WRITERS = 4  # threads writing template files
 KEEP_HINT = "; if it is them, `faceattend extract --keep` it"
 CANDIDATES = 64  # faces of a group photo embedded, the largest first, to find the person among them
+MISLEADING = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")  # shown otherwise than written ("exe.jpg")
 CLUTTER = {"thumbs.db", "desktop.ini"}  # what file browsers leave in folders: never mentioned
 PHOTO_LIKE = {".gif", ".heic", ".heif", ".avif", ".jfif", ".jpe", ".jxl", ".dng", ".cr2", ".nef", ".arw", ".raw"}
 
@@ -198,7 +200,7 @@ class Extractor:
 
     def _run(self, force: bool) -> Report:
         people = scan_people(self.images_dir, self.report.skipped, self.report.notes)
-        for name in [n for n in people if not safe_name(n)]:
+        for name in [n for n in people if not safe_name(n) or MISLEADING.search(n)]:
             self.report.skipped.append(f"{self.images_dir}: {name!r}, {why_not_a_name(name)}, cannot be a "
                                        "person's folder; rename it")
             del people[name]
@@ -492,6 +494,8 @@ def why_not_a_name(name: str) -> str:
         return "a name that begins with a dot"
     if len(name.encode("utf-8")) > 200:
         return "a name over 200 bytes"
+    if MISLEADING.search(name):
+        return "a name with a text direction override or an invisible control"
     return "a name with a path separator or a control character"
 
 

@@ -15,7 +15,8 @@ from faceattend_tui.vision.models import ASSETS, asset_candidates, cache_dir, fi
 from faceattend_tui.vision.runtime import NO_GPU, ModelError, cuda_problem, nvidia_gpus
 
 NO_ROOT_YET = " (not there yet: the station makes it)"
-FAILURES = ("NOT FOUND", "NOT INSTALLED", "MISMATCH", "CANNOT LOAD", "UNREACHABLE")  # what stops the station
+FAILURES = ("NOT FOUND", "NOT INSTALLED", "MISMATCH", "CANNOT LOAD", "UNREACHABLE", "CANNOT READ", "MISSING")
+# (the words above are what stops the station)
 
 
 def model_lines(settings: Settings) -> list[str]:
@@ -38,6 +39,55 @@ def _describe_model(value: str, data: Path) -> str:
         if path.is_file():
             return f"{path} (sha256 {sha256_file(path)[:16]}...)"
     return "NOT FOUND"
+
+
+def _model_sha(value: str, data: Path) -> str | None:
+    """The SHA-256 of the model the station would load for a setting; None when there is none."""
+    if value in ASSETS:
+        return ASSETS[value].sha256
+    path = next((p for p in file_candidates(value, data) if p.is_file()), None)
+    return sha256_file(path) if path is not None else None
+
+
+def records_lines(settings: Settings) -> list[str]:
+    """Whether the station would start on the data root's records: its log read, the templates of
+    everyone on the roster there, made by the recogniser it is set to use."""
+    from faceattend_tui.attendance import StoreError, open_snapshot
+    from faceattend_tui.attendance.tiny.files import LOG_NAME
+    from faceattend_tui.gallery.templates import GalleryError, enrolled_counts, load_manifest
+    from faceattend_tui.station.people import has_photos
+
+    if not settings.data.is_dir():
+        return []
+    try:
+        manifest = load_manifest(settings.tensors_dir)
+    except GalleryError as exc:
+        return [f"templates:  CANNOT READ: {exc}"]
+    lines = _recognizer_line(settings, manifest.recognizer.sha256 if manifest and manifest.recognizer else None)
+    if settings.database:
+        return lines  # the roster is the database's
+    if not (settings.data / LOG_NAME).exists():
+        return lines  # a new data root: the station makes its log
+    try:
+        with open_snapshot(settings.data) as store:
+            people = store.people()
+    except (StoreError, OSError) as exc:
+        return [*lines, f"log:        CANNOT READ: {exc}"]
+    counts = enrolled_counts(settings.tensors_dir)
+    missing = [p for p in people if p.folder and p.folder not in counts and has_photos(settings.images_dir, p.folder)]
+    if missing:
+        names = ", ".join(f"{p.name} ({p.id})" for p in missing[:5]) + (" ..." if len(missing) > 5 else "")
+        return [*lines, f"templates:  MISSING for {len(missing)} of {len(people)} people ({names}): run `faceattend "
+                        "extract`"]
+    return [*lines, f"templates:  {len(counts)} people enrolled, {len(people)} on the roster"]
+
+
+def _recognizer_line(settings: Settings, made_by: str | None) -> list[str]:
+    used = _model_sha(settings.recognizer, settings.data)
+    if made_by is None or used is None or made_by == used:
+        return []
+    return [f"templates:  made by another recogniser than {settings.recognizer} (MISMATCH): every face would be "
+            "unknown; run `faceattend extract`, or set the recognizer they were made with"]
 
 
 def camera_lines(count: int) -> list[str]:
@@ -129,5 +179,6 @@ def report(settings: Settings, cameras: int = 4, warm_up: bool = True) -> tuple[
     lines += camera_lines(cameras)
     lines += display_lines()
     lines += database_lines(settings)
+    lines += records_lines(settings)
     ok = not any(word in line for line in lines for word in FAILURES)
     return lines, ok

@@ -203,3 +203,37 @@ def test_a_photo_already_enrolled_as_someone_elses_is_refused(enrolled, tmp_path
     assert "S7" not in people_of(enrolled)
     again = tmp_path / "roster.csv"  # the first roster, S1 with this very photo: still fine
     assert main(["people", "import", str(again), "--data", str(enrolled), "--device", "cpu"]) == 0
+
+
+def test_a_photo_named_after_someone_counts_as_photos_to_rebuild_their_templates_from(tmp_path, sample_photo):
+    """The original layout, database_image/Yao Ming.jpg: a deleted template stops the station as for a folder."""
+    data = tmp_path / "data"
+    (data / "database_image").mkdir(parents=True)
+    shutil.copy(sample_photo("yaoming.jpg"), data / "database_image" / "Yao Ming.jpg")
+    assert main(["extract", "--data", str(data), "--device", "cpu"]) == 0
+    (data / "database_tensor" / "Yao Ming.npy").unlink()
+    with pytest.raises(StationError, match=r"templates of 1 person are missing \(Yao Ming .*extract"):
+        open_station(data)
+
+
+def doctor_says(data: Path, capsys, *flags: str) -> tuple[int, list[str]]:
+    code = main(["doctor", "--data", str(data), "--cameras", "0", "--device", "cpu", *flags])
+    return code, [line for line in capsys.readouterr().out.splitlines() if line.startswith(("log:", "templates:"))]
+
+
+def test_doctor_fails_on_a_data_root_the_station_would_refuse(enrolled, capsys):
+    assert doctor_says(enrolled, capsys) == (0, ["log:        attendance.json in the data root (one station)",
+                                                 "templates:  2 people enrolled, 3 on the roster"])
+    (enrolled / "database_tensor" / "S1.npy").unlink()
+    code, lines = doctor_says(enrolled, capsys)
+    assert code == 1 and "MISSING for 1 of 3 people (Yao Ming (S1)): run `faceattend extract`" in lines[-1]
+    (enrolled / "attendance.json").write_text("{broken", encoding="utf-8")
+    code, lines = doctor_says(enrolled, capsys)
+    assert code == 1 and lines[-1].startswith("log:        CANNOT READ: attendance log")
+
+
+def test_doctor_fails_where_the_templates_were_made_by_another_recogniser(enrolled, capsys):
+    (enrolled / "models").mkdir()
+    (enrolled / "models" / "other.onnx").write_bytes(b"another model")
+    code, lines = doctor_says(enrolled, capsys, "--recognizer", "other.onnx")
+    assert code == 1 and any("made by another recogniser than other.onnx (MISMATCH)" in line for line in lines)

@@ -160,7 +160,7 @@ class Lifecycle(StationState):
     def _refuse_missing_templates(self, result: SyncResult) -> list[Person]:
         """Refuse to start while templates that can be rebuilt from photos are missing; returns the
         people whose templates and photos are both gone (they need enrolling again)."""
-        gone = [p for p in result.missing if not has_photos(self.settings.images_dir / p.folder)]
+        gone = [p for p in result.missing if not has_photos(self.settings.images_dir, p.folder)]
         rebuildable = [p for p in result.missing if p not in gone]
         if rebuildable:
             self.close()

@@ -7,6 +7,7 @@ from the photos or stops with the one command that repairs it, and nobody's stat
 from __future__ import annotations
 
 import dataclasses
+import json
 import shutil
 from pathlib import Path
 
@@ -237,3 +238,15 @@ def test_doctor_fails_where_the_templates_were_made_by_another_recogniser(enroll
     (enrolled / "models" / "other.onnx").write_bytes(b"another model")
     code, lines = doctor_says(enrolled, capsys, "--recognizer", "other.onnx")
     assert code == 1 and any("made by another recogniser than other.onnx (MISMATCH)" in line for line in lines)
+
+
+def test_people_list_says_whose_templates_are_gone(enrolled, capsys):
+    shutil.rmtree(enrolled / "database_image" / "S1")
+    assert main(["extract", "--data", str(enrolled), "--device", "cpu"]) == 0  # removes the templates of S1
+    capsys.readouterr()
+    assert main(["people", "list", "--data", str(enrolled)]) == 0
+    yao = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("S1 "))
+    assert yao.endswith("(templates gone: extract, or enroll again)")
+    assert main(["people", "list", "--data", str(enrolled), "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert {r["id"]: r["templates"] for r in rows} == {"S1": 0, "S2": 1, "S3": 0}

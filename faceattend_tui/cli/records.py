@@ -247,17 +247,22 @@ def report_name(start: date, end: date, group: str | None, fmt: str, by: str | N
 
 
 def cmd_people_list(args: argparse.Namespace, settings: Settings) -> int:
+    from faceattend_tui.gallery.templates import enrolled_counts
+
     with snapshot(settings) as store:
         people = Attendance(store, locale=settings.locale).people(include_left=args.all)
     if args.group is not None:  # case and accents aside: "3a" is group 3A
         people = [p for p in people if any(same(g, args.group) for g in p.groups)]
+    enrolled = enrolled_counts(settings.tensors_dir)  # what the station recognises now
     if args.json:
         for p in people:
             print(json.dumps({"id": p.id, "name": p.name, "groups": list(p.groups), "state": p.state,
-                              "images": p.images, "folder": p.folder}, ensure_ascii=False))
+                              "images": p.images, "folder": p.folder, "templates": enrolled.get(p.folder, 0)},
+                             ensure_ascii=False))
         return EXIT_OK
     for p in people:
-        state = "" if p.active else f"  ({p.state})"
+        state = f"  ({p.state})" if not p.active else \
+            "  (templates gone: extract, or enroll again)" if p.images and p.folder not in enrolled else ""
         print(f"{p.id:14s} {printable(p.name):30s} {printable(join_groups(p.groups)):30s} "
               f"{plural(p.images, 'photo'):>10s}{state}")
     group = next((g for p in people for g in p.groups if same(g, args.group)), args.group) if args.group else None

@@ -86,6 +86,17 @@ def test_identify_text_output(gallery_root, sample_photo, capfd):
     assert lines[1].split()[0] == "yaoming" and "similarity" in lines[1]
 
 
+def test_identify_names_a_photo_without_a_face_and_exits_1(gallery_root, sample_photo, tmp_path, capfd):
+    import cv2
+
+    wall = tmp_path / "wall.png"
+    cv2.imwrite(str(wall), np.full((240, 320, 3), 180, np.uint8))
+    code = main(["identify", "--data", str(gallery_root), *CPU, str(wall), str(sample_photo("yaoming.jpg"))])
+    out, err = capfd.readouterr()
+    assert code == 1 and f"skipped: {wall}: no face found" in err
+    assert out.splitlines()[0] == f"{wall}: 0 faces" and "yaoming" in out  # the other photo still identified
+
+
 def test_identify_names_people_with_their_ids_where_the_log_knows_them(tmp_path, sample_photo, capfd):
     shutil.copy(sample_photo("yaoming.jpg"), tmp_path / "yao.jpg")
     roster = tmp_path / "roster.csv"

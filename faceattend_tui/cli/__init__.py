@@ -535,6 +535,9 @@ def cmd_identify(args: argparse.Namespace) -> int:
             failed += 1
             continue
         faces = engine.detect_thorough(image)
+        if not faces:  # as a photo that cannot be used: named, and the exit code says so
+            say(f"skipped: {path}: no face found")
+            failed += 1
         embeddings = engine.embed(image, faces)
         matches = gallery.match(embeddings, settings.threshold, CohortNorm.from_settings(settings))
         records = [face_record(f, m, e, args.embeddings, people)

@@ -206,6 +206,8 @@ def test_the_person_meant_is_found_as_staff_type_them(station):
     assert "adds samples to Céline Gérard (S1043)" in station.describe_enrollee(EnrollTarget("Celine Gerard")).text
     with pytest.raises(StationError, match="id 's1043' is already Céline Gérard"):
         station.enrollee(EnrollTarget("Ann Twin", "s1043"))
+    assert "is longer than 200 characters" in station.describe_enrollee(EnrollTarget("N" * 300)).text
+    assert "is not a usable person id" in station.describe_enrollee(EnrollTarget("Ann Twin", "../x")).text
     station.remove_person(ann)
     for typed in (ann, "Ann"):
         with pytest.raises(StationError, match=rf"Ann \({ann}\) left on .*people restore {ann}"):

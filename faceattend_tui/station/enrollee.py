@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from faceattend_tui.attendance import Person
+from faceattend_tui.attendance.models import check_person_id, clean_name
+from faceattend_tui.errors import FaceattendError
 from faceattend_tui.station.updates import EnrollTarget, StationError
 from faceattend_tui.text import fold
 
@@ -48,6 +50,7 @@ def whom(people: list[Person], who: EnrollTarget) -> Person | None:
         taken = by_id(people, who.person_id)
         if taken is not None:
             raise StationError(f"id {who.person_id!r} is already {taken.name} ({taken.id})")
+        check_newcomer(who)
         return None
     named = by_name(people, who.name)
     active = [p for p in named if p.active]
@@ -56,4 +59,17 @@ def whom(people: list[Person], who: EnrollTarget) -> Person | None:
                            f"({', '.join(p.id for p in active)}), or a new id for a newcomer")
     if not active and named:
         raise left(named[0])
-    return active[0] if active else None
+    if active:
+        return active[0]
+    check_newcomer(who)
+    return None
+
+
+def check_newcomer(who: EnrollTarget) -> None:
+    """A newcomer's name and id as typed, checked before the capture rather than after it."""
+    try:
+        clean_name(who.name, "the name")
+        if who.person_id:
+            check_person_id(who.person_id)
+    except FaceattendError as exc:
+        raise StationError(str(exc)) from None

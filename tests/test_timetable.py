@@ -221,3 +221,99 @@ def test_a_week_set_up_from_one_csv_on_the_command_line(tmp_path, capsys):
     bad.write_bytes(WEEK.replace("Maths", "Mathé").encode("cp1252"))
     assert main(["timetable", "import", str(bad), "--data", str(data)]) == 2
     assert 'is not UTF-8 text (an older spreadsheet\'s encoding?); save it as "CSV UTF-8"' in capsys.readouterr().err
+
+
+# ----- files as offices write them, and the nights the clocks change ------------------------------------
+
+
+def test_times_are_read_as_people_write_them_or_refused():
+    text = "name,group,weekday,start,end,late_after\nMaths,,Mon,8.30,9.45,\nLunch,,Mon,12h15,12:45,\n"
+    maths, lunch = read_slots(text)
+    assert (maths.start, maths.end, lunch.start) == (time(8, 30), time(9, 45), time(12, 15))
+    for bad in ("10:00Z", "08:00+01:00", "08:00:30", "8", "25:00", "8:3"):
+        with pytest.raises(TimetableError, match="is not a time as HH:MM"):
+            read_slots(f"name,group,weekday,start,end,late_after\nA,,Mon,{bad},23:00,\n")
+
+
+def test_a_spreadsheets_semicolons_blank_lines_and_extra_cells_are_read_with_the_files_line_numbers():
+    text = ("\ufeff\nname;group;weekday;start;end;late_after\n"  # a blank first line, then the header
+            "Maths;3A;Mon;08:00;09:00;10;\n"  # a trailing separator: one cell more than the header
+            "\n"
+            "Physics;3B;Tue;9:3O;10:00;\n")
+    with pytest.raises(TimetableError) as caught:
+        read_slots(text, "week.csv")
+    assert str(caught.value) == "week.csv line 5: start '9:3O' is not a time as HH:MM"
+    (maths,) = read_slots(text.replace("9:3O", "09:30").replace("Tue", "Mon").replace("Physics;3B;Mon", "X;;Sat"))[:1]
+    assert (maths.name, maths.late_after) == ("Maths", 10.0)
+    tabbed = "name\tgroup\tweekday\tstart\tend\tlate_after\nMaths\t3A\tMon\t08:00\t09:00\t\n"  # "Unicode text"
+    assert read_slots(tabbed)[0].end == time(9)
+
+
+def test_a_row_repeated_a_thousand_times_is_one_line_each_not_one_per_pair():
+    text = "name,group,weekday,start,end,late_after\n" + "Maths,,Mon,08:00,09:00,\n" * 1000
+    with pytest.raises(TimetableError) as caught:
+        read_slots(text, "term.csv")
+    lines = str(caught.value).splitlines()
+    assert len(lines) == 999 and lines[0] == ("term.csv line 3: Mon 08:00-09:00 overlaps line 2 (Maths "
+                                              "08:00-09:00); one session runs at a time")
+
+
+def test_a_slot_in_the_hour_the_clocks_skip_opens_when_the_jump_ends(monkeypatch):
+    """Paris, 2026-03-29: 02:00 becomes 03:00. On the site's zone or on this machine's, the same."""
+    import time as clock_module
+
+    slots = read_slots("name,group,weekday,start,end,late_after\nNight,,Sun,01:30,02:30,\nEarly,,Sun,02:30,03:30,\n")
+    night, early = slots
+    day = date(2026, 3, 29)
+    monkeypatch.setenv("TZ", "Europe/Paris")
+    clock_module.tzset()
+    try:
+        for zone in (PARIS, None):
+            assert [t.isoformat() for t in night.occurrence(day, zone)] == [
+                "2026-03-29T01:30:00+01:00", "2026-03-29T03:00:00+02:00"]
+            assert [t.isoformat() for t in early.occurrence(day, zone)] == [
+                "2026-03-29T03:00:00+02:00", "2026-03-29T03:30:00+02:00"]
+            assert due(slots, datetime(2026, 3, 29, 3, 10, tzinfo=PARIS), zone, {})[0].name == "Early"
+    finally:
+        monkeypatch.undo()
+        clock_module.tzset()
+
+
+def test_a_late_after_over_a_day_from_an_older_timetable_counts_as_a_day():
+    slot = Slot("Long", None, 1, time(8), time(9), 5000.0)
+    assert slot.late_after_from(datetime(2026, 9, 7, 8, 0, tzinfo=PARIS), PARIS) == 1440.0
+
+
+def test_a_slot_changed_while_its_session_runs_still_closes_it_at_its_new_end(data):
+    clock = FakeClock(MONDAY_8)
+    attendance = school(data, clock)
+    step(attendance, clock(), PARIS)
+    maths = read_slots(WEEK)[0]
+    save_slots(attendance.store, [Slot(maths.name, maths.group, 1, time(8), time(9, 30), 10.0)])  # half an hour more
+    clock.advance(minutes=61)
+    assert step(attendance, clock(), PARIS) == "" and attendance.active is not None  # 09:01: not yet
+    clock.advance(minutes=30)
+    assert step(attendance, clock(), PARIS) == "the timetable closed 'Maths 3A' at 09:30"
+
+
+def test_a_slot_removed_while_its_session_runs_gives_way_to_the_next_slot(data):
+    clock = FakeClock(MONDAY_8)
+    attendance = school(data, clock)
+    save_slots(attendance.store, read_slots("name,group,weekday,start,end,late_after\n"
+                                            "Maths,,Mon,08:00,09:00,\nPhysics,,Mon,09:00,10:00,\n"))
+    step(attendance, clock(), PARIS)
+    save_slots(attendance.store, read_slots("name,group,weekday,start,end,late_after\nPhysics,,Mon,09:00,10:00,\n"))
+    clock.advance(minutes=30)
+    assert step(attendance, clock(), PARIS) == ""  # runs on: staff may stop it
+    clock.advance(minutes=31)
+    assert step(attendance, clock(), PARIS).startswith("the timetable closed 'Maths'")
+    assert step(attendance, clock(), PARIS) == "the timetable opened 'Physics' (09:00-10:00)"
+
+
+def test_late_after_typed_on_the_screen_is_refused_over_a_day():
+    from faceattend_tui.tui.screens import parse_minutes
+
+    assert parse_minutes("10") == 10.0 and parse_minutes("") is None
+    for typed in ("5000", "inf", "1e308", "nan", "-1"):
+        with pytest.raises(ValueError):
+            parse_minutes(typed)

@@ -11,18 +11,20 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from faceattend_tui.errors import FaceattendError, InputError, RecordsError
 from faceattend_tui.text import spreadsheet_text
 
-from .common import checked_late_after
+from .common import MAX_LATE_MINUTES, checked_late_after
 from .models import check_text
 
 if TYPE_CHECKING:
+    from .models import Session
     from .sessions import Attendance
     from .store import Store
 
@@ -32,6 +34,7 @@ OPENED_SETTING = "timetable_opened"  # {occurrence key: session id}: a slot open
 COLUMNS = ("name", "group", "weekday", "start", "end", "late_after")
 MAX_FILE = 4 * 1024 * 1024  # a timetable or holiday file larger than this is not one
 END_OF_DAY = time.max  # an end written 24:00
+CLOCK = re.compile(r"(?P<h>\d{1,2})[:.h](?P<m>\d{2})(?::00)?", re.IGNORECASE | re.ASCII)
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
@@ -84,7 +87,7 @@ class Slot:
         if self.late_after is None:
             return None
         start, _ = self.occurrence(opened.astimezone(zone).date(), zone)
-        deadline = start + timedelta(minutes=self.late_after)
+        deadline = start + timedelta(minutes=min(self.late_after, MAX_LATE_MINUTES))  # an older slot's may be more
         return max(0.0, (deadline - opened).total_seconds() / 60)
 
 
@@ -93,12 +96,25 @@ def clock_text(clock: time) -> str:
 
 
 def _at(day: date, clock: time, zone: tzinfo | None) -> datetime:
-    """A wall-clock time on a day; in a spring-forward gap it falls after the gap."""
+    """A wall-clock time on a day (`zone` None: this machine's); one the clocks jump over that day (02:30
+    when they go from 02:00 to 03:00) is the moment the jump ends, 03:00, on either kind of clock."""
     naive = datetime.combine(day, clock)
-    if zone is None:
-        return naive.astimezone()
-    aware = naive.replace(tzinfo=zone)
-    return aware.astimezone(zone)  # normalises a time that does not exist that day
+    moment = naive.astimezone() if zone is None else _wall_to_moment(naive, zone)
+    if _wall(moment, zone) == naive:
+        return moment
+    probe = moment.astimezone(timezone.utc).replace(second=0, microsecond=0) - timedelta(hours=3)
+    while _wall(probe, zone) < naive:  # minute by minute, at most a few hours: only on such a night
+        probe += timedelta(minutes=1)
+    return probe.astimezone(zone)
+
+
+def _wall_to_moment(naive: datetime, zone: tzinfo) -> datetime:
+    """Through UTC: a zone's own astimezone would hand back a time that does not exist unchanged."""
+    return naive.replace(tzinfo=zone).astimezone(timezone.utc).astimezone(zone)
+
+
+def _wall(moment: datetime, zone: tzinfo | None) -> datetime:
+    return moment.astimezone(timezone.utc).astimezone(zone).replace(tzinfo=None)
 
 
 def _opt_float(value: Any) -> float | None:
@@ -110,15 +126,21 @@ def _opt_float(value: Any) -> float | None:
 
 def read_slots(text: str, source: str = "timetable") -> list[Slot]:
     """Slots from CSV text (name,group,weekday,start,end,late_after[,station]); every problem named by line."""
-    rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
-    header = {h.strip().lower() for h in (rows[0].keys() if rows else _header(text))}
+    text = text.lstrip("\ufeff")
+    skipped = len(text) - len(text.lstrip("\r\n"))
+    blank = text[:skipped].count("\n")  # blank lines above the header
+    delimiter = _delimiter(text.lstrip("\r\n"))
+    reader = csv.DictReader(io.StringIO(text.lstrip("\r\n"), newline=""), delimiter=delimiter)
+    header = {h.strip().lower() for h in (reader.fieldnames or []) if isinstance(h, str)}
     missing = [c for c in COLUMNS if c not in header]
     if missing:
         raise TimetableError(f"{source}: the first line must name the columns {', '.join(COLUMNS)} "
-                             f"(and optionally station); missing: {', '.join(missing)}")
+                             f"(and optionally station), separated by commas, semicolons or tabs; missing: "
+                             f"{', '.join(missing)}")
     numbered: list[tuple[int, Slot]] = []
     problems: list[str] = []
-    for number, row in enumerate(rows, start=2):
+    for row in reader:
+        number = reader.line_num + blank  # the file's own line, blank ones counted
         cells = {k.strip().lower(): (v or "").strip() for k, v in row.items() if isinstance(k, str)}
         if not any(cells.values()):
             continue
@@ -132,9 +154,15 @@ def read_slots(text: str, source: str = "timetable") -> list[Slot]:
     return [slot for _, slot in numbered]
 
 
-def _header(text: str) -> list[str]:
-    first = next(csv.reader(io.StringIO(text.lstrip("\ufeff"))), [])
-    return [cell.strip().lower() for cell in first]
+def _delimiter(text: str) -> str:
+    """The separator that makes the first line name the columns (a spreadsheet in Europe writes ";",
+    its "Unicode text" a tab); a comma when none does."""
+    first = text.split("\n", 1)[0]
+    for delimiter in (",", ";", "\t"):
+        cells = {cell.strip().lower() for cell in next(csv.reader([first], delimiter=delimiter), [])}
+        if all(column in cells for column in COLUMNS):
+            return delimiter
+    return ","
 
 
 def _slot(cells: dict[str, str]) -> Slot:
@@ -167,26 +195,31 @@ def parse_weekday(text: str) -> int:
 
 
 def parse_clock(text: str, what: str, *, end: bool = False) -> time:
-    """HH:MM (or H:MM); an end may be 24:00, the end of the day."""
-    if end and text.strip() in ("24:00", "24:00:00"):
+    """HH:MM or H:MM, with a colon, a dot or an h (8.30 and 8h30 are 08:30); an end may be 24:00, the
+    end of the day. Seconds other than :00 and UTC offsets are refused: a slot is a time of day."""
+    found = CLOCK.fullmatch(text.strip())
+    hours, minutes = (int(found["h"]), int(found["m"])) if found else (-1, -1)
+    if end and (hours, minutes) == (24, 0):
         return END_OF_DAY
-    try:
-        return time.fromisoformat(text.strip().zfill(5) if len(text.strip()) == 4 else text.strip())
-    except ValueError:
-        raise InputError(f"{what} {text!r} is not a time as HH:MM") from None
+    if not (0 <= hours <= 23 and 0 <= minutes <= 59):
+        raise InputError(f"{what} {text!r} is not a time as HH:MM")
+    return time(hours, minutes)
 
 
 def overlaps(numbered: list[tuple[int, Slot]], source: str | None) -> list[str]:
     """Slots of one weekday whose hours overlap: only one session can run in a log at a time. Named by
     their lines in `source`, or (None: slots typed on the screen) by their names."""
-    found: list[str] = []
-    for i, (line, a) in enumerate(numbered):
-        for other, b in numbered[:i]:
-            if a.weekday == b.weekday and a.start < b.end and b.start < a.end:
-                where = f"{source} line {line}: " if source else f"{a.name}, "
-                found.append(f"{where}{a.day_name} {a.hours} overlaps "
-                             f"{f'line {other} ' if source else ''}({b.name} {b.hours}); one session runs at a time")
-    return found
+    found: list[tuple[int, str]] = []
+    latest: tuple[int, Slot] | None = None  # of the slots so far that day, the one that ends last
+    for line, a in sorted(numbered, key=lambda pair: (pair[1].weekday, pair[1].start, pair[0])):
+        if latest is not None and latest[1].weekday == a.weekday and a.start < latest[1].end:
+            other, b = latest
+            where, which = (f"{source} line {line}: ", f"line {other} ") if source else (f"{a.name}, ", "")
+            found.append((line, f"{where}{a.day_name} {a.hours} overlaps {which}({b.name} {b.hours}); one session "
+                                "runs at a time"))
+        if latest is None or latest[1].weekday != a.weekday or a.end > latest[1].end:
+            latest = (line, a)
+    return [text for _, text in sorted(found)]
 
 
 def read_holidays(text: str, source: str = "holidays") -> dict[str, str]:
@@ -274,7 +307,7 @@ def step(attendance: Attendance, now: datetime, zone: tzinfo | None, station: st
     if not slots:
         return ""
     if attendance.active is not None:
-        return _close_if_over(attendance, slots, now, zone)
+        return _close_if_over(attendance, slots, now, zone, station)
     found = due(slots, now, zone, holidays_of(store), station)
     if found is None:
         return ""
@@ -290,6 +323,18 @@ def step(attendance: Attendance, now: datetime, zone: tzinfo | None, station: st
         raise
     store.update_setting(OPENED_SETTING, lambda opened: {**(opened or {}), key: session.id})
     return f"the timetable opened {slot.name!r} ({slot.hours})"
+
+
+def _edited(slots: list[Slot], session: Session, day: date) -> Slot | None:
+    """The slot a running session came from, changed since (its times, say): the same name and group that day."""
+    return next((s for s in slots if s.weekday == day.isoweekday() and s.name == session.name
+                 and (s.group or None) == (session.group or None)), None)
+
+
+def _another_due(store: Store, slots: list[Slot], now: datetime, zone: tzinfo | None, station: str | None) -> bool:
+    """Whether another slot is due now and not opened yet today."""
+    found = due(slots, now, zone, holidays_of(store), station)
+    return found is not None and occurrence_key(found[0], found[1]) not in (store.get_setting(OPENED_SETTING) or {})
 
 
 def _claim(store: Store, key: str, now: datetime) -> bool:
@@ -308,16 +353,23 @@ def _claim(store: Store, key: str, now: datetime) -> bool:
     return not taken
 
 
-def _close_if_over(attendance: Attendance, slots: list[Slot], now: datetime, zone: tzinfo | None) -> str:
+def _close_if_over(attendance: Attendance, slots: list[Slot], now: datetime, zone: tzinfo | None,
+                   station: str | None = None) -> str:
     session = attendance.active
     if session is None:
         return ""
     opened = attendance.store.get_setting(OPENED_SETTING) or {}
     key = next((k for k, sid in opened.items() if sid == session.id), None)
-    slot = next((s for s in slots if key and key.startswith(s.key + "@")), None)
-    if slot is None or key is None:  # opened by hand, or its slot was removed: staff stop it
+    if key is None:  # opened by hand: staff stop it
         return ""
-    _, end = slot.occurrence(date.fromisoformat(key.split("@")[1]), zone)
+    day = date.fromisoformat(key.split("@")[1])
+    slot = next((s for s in slots if key.startswith(s.key + "@")), None) or _edited(slots, session, day)
+    if slot is not None:
+        _, end = slot.occurrence(day, zone)
+    elif _another_due(attendance.store, slots, now, zone, station):
+        end = now  # its slot was removed: it gives way to the next one
+    else:
+        return ""
     if now < end:
         return ""
     latest = max((c.time for c in attendance.store.checkins(session.id)), default=end)

@@ -9,6 +9,7 @@ keeps the log single-writer.
 from __future__ import annotations
 
 from faceattend_tui.station.api import (
+    MAX_LATE_MINUTES,
     AuditEntry,
     AuditFilter,
     CaptureSample,
@@ -57,6 +58,7 @@ from faceattend_tui.station.updates import (
 )
 
 __all__ = [
+    "MAX_LATE_MINUTES",
     "AuditEntry", "AuditFilter", "CaptureSample", "Checkin", "Counts", "Credentials", "Edit", "ExportOptions", "Mark",
     "Person", "PersonStatus", "Report", "RosterRow", "Session", "Slot", "Summary", "check_text", "describe_details",
     "make_private_dir", "parse_clock", "parse_weekday", "printable",

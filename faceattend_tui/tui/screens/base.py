@@ -29,7 +29,7 @@ from textual.widget import Widget
 from textual.widgets import Button, DataTable, Input, Select, Static
 
 from faceattend_tui.errors import FaceattendError
-from faceattend_tui.station import Credentials, PinRefused, StationError, internal_error
+from faceattend_tui.station import MAX_LATE_MINUTES, Credentials, PinRefused, StationError, internal_error
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -101,7 +101,7 @@ def parse_minutes(text: str) -> float | None:
     if not text:
         return None
     value = float(text)
-    if value < 0 or value != value:
+    if not 0 <= value <= MAX_LATE_MINUTES:  # a day at most; NaN and infinity fail this too
         raise ValueError(text)
     return value
 

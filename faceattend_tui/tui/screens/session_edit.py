@@ -132,7 +132,7 @@ class EditSessionScreen(Dialog[EditRequest]):
         try:
             late = parse_minutes(typed)
         except ValueError:
-            raise ValueError("late after: a number of minutes, 0 or more (or empty: nobody is late)") from None
+            raise ValueError("late after: 0 to 1440 minutes (or empty: nobody is late)") from None
         if typed.strip() != minutes_text(self.session.late_after_minutes) and late != self.session.late_after_minutes:
             changes["late_after"] = late
         value = self.query_one("#edit-group", Select).value

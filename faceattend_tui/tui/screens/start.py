@@ -63,7 +63,7 @@ class StartSessionScreen(Dialog[SessionRequest]):
         try:
             late = parse_minutes(self.query_one("#late", Input).value)
         except ValueError:
-            self.error("late after: a number of minutes, 0 or more (or empty)")
+            self.error("late after: 0 to 1440 minutes (or empty)")
             return
         group = self.query_one("#group", Select).value
         self.finish(SessionRequest(name, late, None if group == EVERYONE else str(group), self.pin()))

@@ -80,7 +80,7 @@ def read_slot(name: str, group: str | None, weekday: str, start: str, end: str, 
     try:
         late_after = parse_minutes(late)
     except ValueError:
-        raise ValueError("late after: a number of minutes, 0 or more (or empty: nobody is late)") from None
+        raise ValueError("late after: 0 to 1440 minutes (or empty: nobody is late)") from None
     where = check_text(station.strip(), "the station") or None
     return Slot(name, group or None, day, begins, ends, late_after, where)
 

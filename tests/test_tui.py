@@ -404,7 +404,7 @@ async def test_the_small_things_staff_notice(station, tmp_path):
         await pilot.press("s", *"Chemistry", "tab", *"-5", "enter")
         await pilot.pause()
         assert type(app.screen).__name__ == "StartSessionScreen"  # a negative late-after is refused...
-        assert "0 or more" in str(app.screen.query_one("#dialog-error").render())
+        assert "0 to 1440 minutes" in str(app.screen.query_one("#dialog-error").render())
         assert app.screen.query_one("#name").value == "Chemistry"  # ...and the typed name kept
         app.screen.query_one("#late").value = "5"
         await pilot.press("enter")
@@ -817,7 +817,9 @@ async def test_a_pasted_name_with_control_characters_is_shown_as_codes_and_not_s
         await pilot.pause()
         app.screen.query_one("#name").value = "\x1b[2J=cmd"
         await pilot.pause()
-        assert str(app.screen.query_one("#enroll-who").render()) == "new person \\x1b[2J=cmd"
+        # said as it is typed, before the capture, with the codes shown, not run
+        assert str(app.screen.query_one("#enroll-who").render()) == \
+            "the name '\\x1b[2J=cmd' holds a control character; not stored"
         await pilot.press("enter")
         await pilot.pause()
         station.worker.feed(capture_event(station))

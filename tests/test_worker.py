@@ -367,3 +367,20 @@ def test_a_face_that_blinked_before_it_was_recognised_checks_in_with_its_evidenc
         engine.landmarks = saved
     (checkin,) = [e for e in events if e.type == "checkin"]
     assert checkin.name == "Yao" and checkin.evidence is not None and checkin.evidence["blink_time"] is not None
+
+
+def test_a_track_that_names_someone_else_needs_their_own_sign_of_life(engine, people, data_root, landmarks_model):
+    """A phone held up where a person stood, looking enough like them that the track goes on: the person's
+    blink must not check in whoever the phone shows."""
+    from faceattend_tui.gallery.matcher import Match
+
+    saved = engine.landmarks
+    engine.landmarks = BlinkingLandmarks(landmarks_model, {14, 15})  # Yao blinks once, early
+    try:
+        live = LiveRecognizer(engine, gallery_of(engine, data_root), Settings(liveness="blink"))
+        events = [e for i in range(25) for e in live.process(scene(people["yao"], 200), now=i / 15)]
+        live.gallery.match = lambda embeddings, *rest: [Match("Eve", 0.9, "Eve") for _ in embeddings]
+        events += [e for i in range(25, 70) for e in live.process(scene(people["yao"], 200), now=i / 15)]
+    finally:
+        engine.landmarks = saved
+    assert [e.name for e in events if e.type == "checkin"] == ["Yao"]  # Eve never blinked

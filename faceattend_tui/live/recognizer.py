@@ -150,9 +150,10 @@ class LiveRecognizer:
         matches = self.gallery.match(embeddings, self.settings.threshold, self.norm)
         events: list[Checkin | Unknown | Present] = []
         for track, match, crop, embedding in zip(chosen, matches, crops, embeddings, strict=True):
-            resets = track.resets
+            resets, was = track.resets, track.name if track.decided else None
             decision = self.voter.add_vote(track, match.name, match.similarity, now, embedding)
-            if track.resets != resets and self.gate is not None:  # someone else: their own sign of life
+            renamed = decision is not None and was is not None and decision.name != was  # alike, but another
+            if (track.resets != resets or renamed) and self.gate is not None:  # someone else: their own sign of life
                 self.gate.forget([track])
             if decision is None:
                 if (name := still_here(track)) is not None and self._present_due(track, now):

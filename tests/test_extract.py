@@ -808,3 +808,14 @@ def test_samples_from_the_camera_that_are_someone_else_are_refused_for_someone_e
                     template_of(engine, eve)[None], recognizer)
     assert add_samples(Settings(data=tmp_path), "cat", [cv2.imencode(".jpg", cat)[1].tobytes()],
                        template_of(engine, cat)[None], recognizer) == 3
+
+
+def test_one_person_under_two_names_is_pointed_out(engine, tmp_path, face):
+    images = tmp_path / "database_image"
+    write(images / "cat" / "1.jpg", face("cat"))
+    write(images / "ann" / "1.jpg", face("ann"))
+    report = extract(engine, tmp_path)
+    assert not [n for n in report.notes if "look like one person" in n]  # two people: nothing to say
+    write(images / "Kitty" / "1.jpg", face("cat", flip=True))  # enrolled again under another name
+    (note,) = [n for n in extract(engine, tmp_path).notes if "look like one person" in n]
+    assert note.startswith("Kitty and cat look like one person (cosine 0.")

@@ -176,3 +176,18 @@ def test_a_remembered_size_is_given_back_to_a_new_window(tmp_path, monkeypatch):
     calls.clear()
     module.Preview("window", remember=tmp_path / "preview.json")._create()
     assert [c[0] for c in calls] == ["named"]  # a damaged file is ignored
+
+
+@pytest.mark.parametrize("shape", [(854, 480, 3), (512, 512, 3), (480, 640, 3)])  # portrait, square, 4:3
+def test_a_refused_person_reads_what_to_do_whatever_the_cameras_shape(shape, monkeypatch):
+    from faceattend_tui.live import door as door_module
+
+    drawn: list[str] = []
+    real_put = door_module.put
+    monkeypatch.setattr(door_module, "put", lambda canvas, text, *rest: (drawn.append(text),
+                                                                          real_put(canvas, text, *rest)))
+    state = DoorState(session="Maths 3A", present=12, expected=25)
+    state.show(Banner("not-on-list", "Ann Lee", ev.SEE_STAFF, 7, until=100.0))
+    draw(np.zeros(shape, np.uint8), layout(shape, [], state, now=0.0))
+    assert any("please see staff" in text for text in drawn), drawn
+    assert not any(text.endswith("...") for text in drawn), drawn

@@ -301,15 +301,39 @@ def draw_banner(canvas: np.ndarray, banner: Banner, rect: Rect, scale: float, wo
     shade(canvas, rect, look.colour, 0.85)
     x1, y1, x2, y2 = rect
     height = y2 - y1
-    icon_size = round(height * 0.62)
-    centre = (x1 + height // 2, y1 + height // 2)
-    ICONS[look.icon](canvas, centre, icon_size)
-    left = x1 + height
-    big = scale * 1.25
-    title_h = cv2.getTextSize("Ag", FONT, big, 2)[0][1]
+    square = min(height, (x2 - x1) // 5)  # the icon's place: on a narrow camera the words need the room
+    ICONS[look.icon](canvas, (x1 + square // 2, y1 + height // 2), round(square * 0.62))
+    left = x1 + square
+    room = x2 - left - 10
     title, detail = banner.lines(words)
-    put(canvas, fit(title, x2 - left - 10, big, 2), (left, y1 + height // 2 - 2), big, 2)
-    put(canvas, fit(detail, x2 - left - 10, scale * 0.85, 1), (left, y1 + height // 2 + title_h + 8), scale * 0.85, 1)
+    big = shrunk(title, room, scale * 1.25, 2)
+    details, small = wrapped(detail, room, scale * 0.85)  # what to do, on two lines where one is too narrow
+    title_h = cv2.getTextSize("Ag", FONT, big, 2)[0][1]
+    line_h = cv2.getTextSize("Ag", FONT, small, 1)[0][1] + 8
+    top = y1 + max(title_h + 4, (height - title_h - 8 - line_h * len(details)) // 2 + title_h)
+    put(canvas, fit(title, room, big, 2), (left, top), big, 2)
+    for i, line in enumerate(details, start=1):
+        put(canvas, fit(line, room, small, 1), (left, top + 8 + line_h * i), small, 1)
+
+
+def shrunk(text: str, width: int, scale: float, thickness: int, least: float = 0.5) -> float:
+    """The font scale at which the text fits the width, down to `least` of the one asked for (then `fit` cuts it)."""
+    text, floor = drawable(text), scale * least
+    while scale > floor and cv2.getTextSize(text, FONT, scale, thickness)[0][0] > width:
+        scale = max(floor, scale * 0.9)
+    return scale
+
+
+def wrapped(text: str, width: int, scale: float) -> tuple[list[str], float]:
+    """The text on one line, a little smaller if need be, else on two lines split at the space nearest
+    its middle; with the font scale that fits."""
+    one = shrunk(text, width, scale, 1, least=0.75)
+    if cv2.getTextSize(drawable(text), FONT, one, 1)[0][0] <= width or " " not in text.strip():
+        return [text], one
+    spaces = [i for i, c in enumerate(text) if c == " "]
+    cut = min(spaces, key=lambda i: abs(i - len(text) / 2))
+    lines = [text[:cut].strip(), text[cut:].strip()]
+    return lines, min(shrunk(line, width, scale, 1) for line in lines)
 
 
 def fit(text: str, width: int, scale: float, thickness: int) -> str:

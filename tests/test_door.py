@@ -191,3 +191,17 @@ def test_a_refused_person_reads_what_to_do_whatever_the_cameras_shape(shape, mon
     draw(np.zeros(shape, np.uint8), layout(shape, [], state, now=0.0))
     assert any("please see staff" in text for text in drawn), drawn
     assert not any(text.endswith("...") for text in drawn), drawn
+
+
+def test_the_corner_panel_stays_put_while_faces_move_about():
+    """A crowd fills every corner a little, swaying: the panel does not jump from side to side."""
+    door = DoorState(session="Maths 3A", present=12, expected=25)
+    corners = []
+    for step in range(40):
+        dx = 10 if step % 2 else -10  # two people at the bottom corners sway in turn
+        overlays = [Overlay((0, 0, 640, 130), "unknown", "unknown", 1),  # the top edge, covered all along
+                    Overlay((200, 360, 440, 480), "known", "Ann Lee", 2),  # the middle of the bottom edge
+                    Overlay((0, 440, 60 + dx, 480), "known", "Bob", 3),
+                    Overlay((580 + dx, 440, 640, 480), "known", "Cleo", 4)]
+        corners.append(layout(FRAME, overlays, door, now=0.0).panel[:2])
+    assert len(set(corners)) == 1, set(corners)

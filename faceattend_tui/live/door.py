@@ -97,6 +97,7 @@ class DoorState:
     words: Words = field(default_factory=Words)  # the language of the door
     min_face: int = 0  # faces smaller than this (pixels) are not recognised: no words on them
     source: str = ""  # "" while pictures come, else a key of CARDS
+    panel_corner: int | None = None  # where the corner panel was last drawn: it stays unless it must move
 
     def show(self, banner: Banner) -> None:
         self.banners.append(banner)
@@ -126,6 +127,9 @@ class Layout:
     words: Words = field(default_factory=Words)  # the banner's words are said in this language
 
 
+STAY = 0.25  # of its own area: how much more of the faces the corner panel may cover before it moves
+
+
 def text_scale(height: int) -> float:
     """Font scale for body text: about 1/20 of the frame's height (40 px on a 480-line camera)."""
     return max(0.5, height / 480 * 0.9)
@@ -145,7 +149,8 @@ def layout(shape: tuple[int, ...], overlays: Sequence[Overlay], door: DoorState,
         banner_rect, _ = place_banner(width, height, band, box)
     lines = panel_lines(door)
     busy = [face_area(face, height) for face in faces]
-    panel = free_corner(panel_size(lines, width, height), width, height, busy, banner_rect)
+    panel, door.panel_corner = free_corner(panel_size(lines, width, height), width, height, busy, banner_rect,
+                                           door.panel_corner)
     return Layout(faces, panel, lines, banner, banner_rect, door.words)
 
 
@@ -216,18 +221,25 @@ def panel_rect(lines: list[str], width: int, height: int, at_top: bool) -> Rect:
     return (0, 0, box_w, box_h) if at_top else (0, height - box_h, box_w, height)
 
 
-def free_corner(size: tuple[int, int], width: int, height: int, busy: list[Rect], banner_rect: Rect | None) -> Rect:
+def free_corner(size: tuple[int, int], width: int, height: int, busy: list[Rect], banner_rect: Rect | None,
+                keep: int | None = None) -> tuple[Rect, int]:
     """The corner (top left first, then top right, bottom left, bottom right, then the middle of the top
     and of the bottom edge) that covers no face and not the banner; when each covers a face, the one
-    covering the least of them."""
+    covering the least of them. The corner `keep` (its index) stays while it covers no face, or, when
+    every corner covers one, little more than the best: a face that moves a little does not send the
+    panel from side to side."""
     box_w, box_h = size
     middle = (width - box_w) // 2
     corners = [(0, 0), (width - box_w, 0), (0, height - box_h), (width - box_w, height - box_h),
                (middle, 0), (middle, height - box_h)]
     rects = [(x, y, x + box_w, y + box_h) for x, y in corners]
-    if banner_rect is not None:
-        rects = [r for r in rects if overlap(r, banner_rect) == 0] or rects
-    return min(rects, key=lambda r: sum(overlap(r, area) for area in busy))  # min keeps the first of ties
+    allowed = [i for i, r in enumerate(rects) if banner_rect is None or overlap(r, banner_rect) == 0]
+    allowed = allowed or list(range(len(rects)))
+    cost = {i: sum(overlap(rects[i], area) for area in busy) for i in allowed}
+    best = min(allowed, key=lambda i: cost[i])  # min keeps the first of ties
+    if keep in cost and (cost[keep] == 0 or (cost[best] > 0 and cost[keep] <= cost[best] + STAY * box_w * box_h)):
+        best = keep
+    return rects[best], best
 
 
 def _line_metrics(scale: float) -> tuple[int, int]:

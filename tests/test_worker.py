@@ -98,6 +98,9 @@ def test_many_faces_are_recognised_a_few_per_frame_and_say_so(engine, people, da
     assert stats.faces >= 15
     assert busy is not None and "recognising 4 per frame" in busy.message
     assert len(checkins) >= 10  # every face gets its turn; none is starved for ever
+    live.times.skipped_embeds, live.times.faces = 2, 4  # no more faces than it recognises: tracks lingered
+    _, busy = live.take_stats(fps=10.0, dropped=0)
+    assert busy is not None and busy.message.startswith("faces coming and going: recognising 4")
 
 
 def test_preview_draws_boxes_and_reports_missing_display(monkeypatch):

@@ -180,8 +180,9 @@ class LiveRecognizer:
                       dropped=dropped)
         busy = None
         if t.skipped_embeds:
-            busy = Busy(message=f"{t.faces} faces in view: recognising {self.settings.max_embeds_per_frame} "
-                                "per frame, the rest wait their turn")
+            most = self.settings.max_embeds_per_frame
+            crowd = f"{t.faces} faces in view" if t.faces > most else "faces coming and going"  # tracks linger
+            busy = Busy(message=f"{crowd}: recognising {most} per frame, the rest wait their turn")
         return stats, busy
 
 

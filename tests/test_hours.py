@@ -213,3 +213,69 @@ def test_the_day_change_must_be_a_time_of_day(tmp_path):
     (tmp_path / "faceattend.toml").write_text('day_changes_at = "24:30"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match="day_changes_at.*time of day"):
         load_settings(tmp_path)
+
+
+# ----- corrections by hand --------------------------------------------------------------------------
+
+
+def report_rows(data: Path, day: str, capsys) -> dict[str, dict]:
+    assert main(["report", "--hours", "--from", day, "--to", day, "--data", str(data), "--no-bom"]) == 0
+    written = capsys.readouterr().err.split("wrote ")[1].split(":")[0]
+    return {r["id"]: r for r in csv.DictReader(io.StringIO(Path(written).read_text(encoding="utf-8")))}
+
+
+def test_a_manager_corrects_a_missing_out_audited_and_can_take_it_back(tmp_path, capsys):
+    data = tmp_path / "data"
+    with open_store(data) as store:
+        attendance = Attendance(store)
+        attendance.add_person("Ann", person_id="S1")
+        attendance.add_person("Bob", person_id="S2")
+        a_day(store)  # Bob was seen once, at 09:00: nobody saw him leave
+    day = MORNING.date().isoformat()
+    assert main(["hours", "correct", "S2", day, "--out", "17:00", "--reason", "left by the back door",
+                 "--data", str(data)]) == 0
+    assert "S2 Bob on " in capsys.readouterr().err
+    bob = report_rows(data, day, capsys)["S2"]
+    assert bob["out_time"] == "17:00:00" and bob["check"] == "" and bob["corrected"].endswith(": left by the back door")
+    assert float(bob["hours"]) == pytest.approx((datetime.fromisoformat(bob["out"]) -
+                                                 datetime.fromisoformat(bob["in"])).total_seconds() / 3600, abs=0.01)
+    with open_store(data) as store:
+        (entry,) = [e for e in store.audit_log() if e.action == "hours.correct"]
+        assert (entry.details["person"], entry.details["reason"]) == ("S2", "left by the back door")
+    assert main(["hours", "correct", "Bob", day, "--clear", "--data", str(data)]) == 0
+    capsys.readouterr()
+    bob = report_rows(data, day, capsys)["S2"]
+    assert (bob["hours"], bob["corrected"]) == ("0.0", "") and bob["check"].startswith("seen once")
+
+
+def test_a_correction_is_refused_without_a_reason_or_backwards_and_needs_an_admin(tmp_path, capsys):
+    data = tmp_path / "data"
+    with open_store(data) as store:
+        Attendance(store).add_person("Ann", person_id="S1")
+    day = MORNING.date().isoformat()
+    assert main(["hours", "correct", "S1", day, "--in", "09:00", "--data", str(data)]) == 2
+    assert "needs a reason" in capsys.readouterr().err
+    assert main(["hours", "correct", "S1", day, "--in", "17:00", "--out", "09:00", "--reason", "x",
+                 "--data", str(data)]) == 2
+    assert "is not after the in" in capsys.readouterr().err
+    assert main(["hours", "correct", "S1", day, "--in", "8.3", "--reason", "x", "--data", str(data)]) == 2
+    assert "is not a time" in capsys.readouterr().err
+    from faceattend_tui.attendance.staff import NEEDS
+
+    assert NEEDS["hours"] == "admin"
+
+
+def test_a_night_corrected_by_hand_ends_the_next_morning_and_an_erasure_takes_the_correction(tmp_path, capsys):
+    data = tmp_path / "data"
+    (data).mkdir()
+    (data / "faceattend.toml").write_text('day_changes_at = "07:00"\n', encoding="utf-8")
+    with open_store(data) as store:
+        Attendance(store).add_person("Nia", person_id="S7")
+    day = MORNING.date().isoformat()  # nobody saw her: both ends by hand
+    assert main(["hours", "correct", "S7", day, "--in", "22:00", "--out", "06:00", "--reason", "camera off",
+                 "--data", str(data)]) == 0
+    capsys.readouterr()
+    assert report_rows(data, day, capsys)["S7"]["hours"] == "8.0"
+    assert main(["people", "remove", "S7", "--erase", "--exports", "--data", str(data)]) == 0  # the report too
+    with open_store(data) as store:
+        assert not store.get_setting("hours_corrections")

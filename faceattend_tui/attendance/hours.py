@@ -11,13 +11,14 @@ from datetime import date, datetime, time, timedelta, tzinfo
 
 from faceattend_tui.text import collation, same
 
+from .corrections import Correction, corrections
 from .export import BOM, csv_cell, date_and_time, local_iso, time_zone
 from .models import Person, Presence
 from .store import Store, StoreError
 
 WRITE_EVERY = timedelta(seconds=60)  # a person still in view moves their last sighting this often at most
 LONG_DAY = timedelta(hours=16)  # a working day longer than this is most likely two put together
-DAY_COLUMNS = ("id", "name", "day", "in", "out", "hours", "in_time", "out_time", "check")
+DAY_COLUMNS = ("id", "name", "day", "in", "out", "hours", "in_time", "out_time", "check", "corrected")
 TOTAL_KEYS = ("id", "name", "days", "hours", "to_check")
 
 
@@ -72,6 +73,7 @@ class DayHours:
     last: datetime  # the latest sighting
     out: datetime | None  # the last sighting once `out_after` passed without another; None: still in
     check: str = ""  # why a person should look at this day before paying it; empty: nothing odd
+    corrected: str = ""  # who corrected the day by hand, and why
 
     @property
     def hours(self) -> float:
@@ -100,21 +102,37 @@ class DayRule:
 
 
 def day_hours(sightings: list[Presence], people: dict[str, Person], out_after: float, now: datetime,
-              locale: str | None = None, rule: DayRule | None = None) -> list[DayHours]:
-    """One line per person and day (all doors together), by day then name."""
-    rule = rule or DayRule()
+              locale: str | None = None, rule: DayRule | None = None,
+              fixes: dict[tuple[str, date], Correction] | None = None) -> list[DayHours]:
+    """One line per person and day (all doors together, and the days corrected by hand), by day then name."""
+    rule, fixes = rule or DayRule(), fixes or {}
     spans: dict[tuple[str, date], tuple[datetime, datetime]] = {}
     for p in sightings:
         came, last = spans.get((p.person_id, p.day), (p.first_seen, p.last_seen))
         spans[(p.person_id, p.day)] = (min(came, p.first_seen), max(last, p.last_seen))
     gone = timedelta(minutes=out_after)
     lines = []
-    for (pid, day), (came, last) in spans.items():
-        if pid in people:
-            out = last if now - last >= gone else None
-            lines.append(DayHours(people[pid], day, came, last, out, rule.check(day, came, last, out)))
+    for pid, day in set(spans) | set(fixes):
+        line = _day_line(people.get(pid), day, spans.get((pid, day)), fixes.get((pid, day)), now - gone, rule)
+        if line is not None:
+            lines.append(line)
     key = collation(locale)
     return sorted(lines, key=lambda d: (d.day, key(d.person.name), d.person.id))
+
+
+def _day_line(person: Person | None, day: date, seen: tuple[datetime, datetime] | None, fix: Correction | None,
+              gone_before: datetime, rule: DayRule) -> DayHours | None:
+    """A person's day as the doors saw it, with a correction by hand over it; None when there is no day."""
+    came, last = seen or (None, None)
+    if fix is not None:
+        came, last = fix.came or came, fix.left or last
+    if person is None or came is None or last is None:
+        return None
+    last = max(last, came)
+    out = last if (fix is not None and fix.left is not None) or last <= gone_before else None
+    if fix is not None:  # looked at by the person who corrected it
+        return DayHours(person, day, came, last, out, "", fix.note)
+    return DayHours(person, day, came, last, out, rule.check(day, came, last, out))
 
 
 def hours_between(store: Store, date_from: date, date_to: date, out_after: float, group: str | None = None,
@@ -122,7 +140,8 @@ def hours_between(store: Store, date_from: date, date_to: date, out_after: float
     """The day lines of everyone seen from `date_from` to `date_to` (of `group` as the roster has it now,
     found case and accents aside)."""
     people = {p.id: p for p in store.people() if group is None or any(same(g, group) for g in p.groups)}
-    return day_hours(store.presence(date_from, date_to), people, out_after, store.now(), locale, rule)
+    fixes = {k: c for k, c in corrections(store).items() if date_from <= k[1] <= date_to}
+    return day_hours(store.presence(date_from, date_to), people, out_after, store.now(), locale, rule, fixes)
 
 
 def totals(lines: list[DayHours]) -> list[dict]:
@@ -141,7 +160,7 @@ def _row(line: DayHours, zone: tzinfo | None) -> dict:
     return {"id": line.person.id, "name": line.person.name, "day": line.day.isoformat(),
             "in": local_iso(line.came, zone), "out": local_iso(line.out, zone), "hours": line.hours,
             "in_time": date_and_time(line.came, zone)[1], "out_time": date_and_time(line.out, zone)[1],
-            "check": line.check}
+            "check": line.check, "corrected": line.corrected}
 
 
 def hours_csv(lines: list[DayHours], zone: str | tzinfo | None = None, bom: bool = True) -> str:

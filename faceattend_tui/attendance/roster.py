@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from faceattend_tui.errors import InputError, RecordsError
 from faceattend_tui.text import spreadsheet_text
 
+from .corrections import forget_person
 from .models import ACTIVE, LEFT, Person, check_person_id, clean_groups, clean_name, plural, printable
 from .sessions import Attendance, name_key, spelled
 
@@ -316,6 +317,7 @@ def apply_import(attendance: Attendance, plan: ImportPlan, user: str | None = No
     with store.batch():
         for old, new in plan.claimed:
             store.change_person_id(old, new)
+            forget_person(store, old, new)  # their days corrected by hand follow them
         attendance.reload_people()
         now = store.now()
         gone = [dataclasses.replace(p, state=LEFT, left_at=now, images=0) for p in plan.leaving]

@@ -19,6 +19,7 @@ from faceattend_tui.errors import InputError, RecordsError
 from faceattend_tui.text import collation, composed, fold, same
 
 from .common import aware, checked_late_after
+from .corrections import forget_person
 from .models import (
     ABSENT,
     ACTIVE,
@@ -311,6 +312,7 @@ class Attendance:
             if erase:
                 token = token or erased_token()
                 records = self.store.erase_person(person_id, token)
+                forget_person(self.store, person_id)  # their days corrected by hand too
                 self._people.pop(person_id, None)
                 self._folders.pop(person.folder, None)
                 self._statuses.pop(person_id, None)

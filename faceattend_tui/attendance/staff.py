@@ -47,7 +47,8 @@ UNKNOWN = "?"  # the failure count shared by names that are no account
 LEGACY_ADMIN = "admin"  # the account today's single staff PIN becomes
 AUTOMATIC = ("station", "timetable")  # actors of what runs on its own; no account may take these names
 Role = Literal["viewer", "staff", "admin"]
-Action = Literal["export", "session", "mark", "void", "people", "erase", "extract", "db", "timetable", "staff"]
+Action = Literal["export", "session", "mark", "void", "hours", "people", "erase", "extract", "db", "timetable",
+                 "staff"]
 ROLES: tuple[Role, ...] = get_args(Role)  # each may do what those before it may
 UNCOUNTED_PAUSE = 2.0  # seconds a wrong PIN costs where the log cannot count it
 NAME = re.compile(r"^\w[\w.\- ]{0,31}$")
@@ -69,6 +70,7 @@ PERMISSIONS = (
     Permission("session", "staff", "start and stop sessions (TUI s; a headless station's --session)"),
     Permission("mark", "staff", "mark a person present, late or absent, with a reason (TUI m)"),
     Permission("void", "admin", "void or edit past sessions (faceattend sessions void, edit)"),
+    Permission("hours", "admin", "correct a day's in and out in work mode (faceattend hours correct)"),
     Permission("people", "admin",
                "enroll, import, edit, remove and restore people (TUI e, d, roster import; faceattend people)"),
     Permission("erase", "admin", "erase a person with their records (people remove --erase)"),
@@ -393,7 +395,7 @@ def doing(action: Action) -> str:
     return {"export": "export or report", "session": "start or stop a session", "mark": "mark a person",
             "people": "change the roster", "erase": "erase a person", "extract": "extract templates",
             "db": "change the database", "timetable": "change the timetable", "void": "void or edit a session",
-            "staff": "manage staff accounts"}[action]
+            "staff": "manage staff accounts", "hours": "correct hours"}[action]
 
 
 __all__ = ["ACCOUNTS_SETTING", "AUTOMATIC", "FREE_TRIES", "LEGACY_ADMIN", "NEEDS", "PERMISSIONS", "ROLES",

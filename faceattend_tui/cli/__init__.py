@@ -194,6 +194,7 @@ def add_station_commands(sub: Subparsers) -> None:
     p.set_defaults(func=cmd_watch)
 
     from faceattend_tui.cli.audit import add_audit_command
+    from faceattend_tui.cli.hours import add_hours_commands
     from faceattend_tui.cli.sessions import add_sessions_commands
     from faceattend_tui.cli.staff import add_staff_commands
     from faceattend_tui.cli.timetable import add_timetable_commands
@@ -202,6 +203,7 @@ def add_station_commands(sub: Subparsers) -> None:
     add_timetable_commands(sub, add_data, records_command)
     add_audit_command(sub, add_data, records_command)
     add_sessions_commands(sub, add_data, records_command)
+    add_hours_commands(sub, add_data, records_command)
 
 
 def add_output(parser: argparse.ArgumentParser) -> None:

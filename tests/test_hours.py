@@ -67,14 +67,19 @@ def test_an_erasure_takes_the_sightings_too(data):
         assert {p.person_id for p in store.presence(date.min, date.max)} == {"S2"}
 
 
-def test_the_hours_report_from_the_command_line(tmp_path, capsys):
-    data = tmp_path / "data"
+def ann_and_bobs_day(data: Path) -> str:
+    """A data root where Ann and Bob had `a_day`; returns the day."""
     with open_store(data) as store:
         attendance = Attendance(store)
         attendance.add_person("Ann", person_id="S1")
         attendance.add_person("Bob", person_id="S2")
         a_day(store)
-    day = MORNING.date().isoformat()
+    return MORNING.date().isoformat()
+
+
+def test_the_hours_report_from_the_command_line(tmp_path, capsys):
+    data = tmp_path / "data"
+    day = ann_and_bobs_day(data)
     assert main(["report", "--hours", "--from", day, "--to", day, "--data", str(data)]) == 0
     said = capsys.readouterr().err
     assert "2 days of 2 people; 1 day to check (see the check column)" in said
@@ -226,12 +231,7 @@ def report_rows(data: Path, day: str, capsys) -> dict[str, dict]:
 
 def test_a_manager_corrects_a_missing_out_audited_and_can_take_it_back(tmp_path, capsys):
     data = tmp_path / "data"
-    with open_store(data) as store:
-        attendance = Attendance(store)
-        attendance.add_person("Ann", person_id="S1")
-        attendance.add_person("Bob", person_id="S2")
-        a_day(store)  # Bob was seen once, at 09:00: nobody saw him leave
-    day = MORNING.date().isoformat()
+    day = ann_and_bobs_day(data)  # Bob was seen once, at 09:00: nobody saw him leave
     assert main(["hours", "correct", "S2", day, "--out", "17:00", "--reason", "left by the back door",
                  "--data", str(data)]) == 0
     assert "S2 Bob on " in capsys.readouterr().err

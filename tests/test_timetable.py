@@ -317,3 +317,26 @@ def test_late_after_typed_on_the_screen_is_refused_over_a_day():
     for typed in ("5000", "inf", "1e308", "nan", "-1"):
         with pytest.raises(ValueError):
             parse_minutes(typed)
+
+
+def test_the_small_things_a_secretary_meets_are_said_by_line():
+    with pytest.raises(TimetableError, match=r"line 2: .*weekday '¹' is not Mon..Sun"):
+        read_slots("name,group,weekday,start,end,late_after\nA,,¹,08:00,09:00,\n", "week.csv")
+    with pytest.raises(TimetableError, match=r"not after the start 22:00 \(a slot to midnight ends at 24:00\)"):
+        read_slots("name,group,weekday,start,end,late_after\nNight,,Fri,22:00,00:00,\n")
+    with pytest.raises(TimetableError) as caught:
+        read_holidays("2026-12-25,Xmas\x07\n2026-12-26,Boxing day\n2026-12-26,again\n", "days.csv")
+    assert str(caught.value).splitlines() == [
+        "days.csv line 1: the reason 'Xmas\\x07' holds a control character; not stored",
+        "days.csv line 3: 2026-12-26 is listed twice"]
+    tuesday = datetime(2026, 9, 8, 8, 15, tzinfo=PARIS)
+    assert due(read_slots(WEEK), tuesday, PARIS, {}, station="Front-Door")[0].name == "Physics"  # any case
+
+
+def test_a_slot_to_midnight_is_said_to_close_at_24_00(data):
+    clock = FakeClock(datetime(2026, 9, 11, 23, 0, tzinfo=PARIS))
+    attendance = school(data, clock)
+    save_slots(attendance.store, read_slots("name,group,weekday,start,end,late_after\nNight,,Fri,22:00,24:00,\n"))
+    step(attendance, clock(), PARIS)
+    clock.advance(hours=1, minutes=1)
+    assert step(attendance, clock(), PARIS) == "the timetable closed 'Night' at 24:00"

@@ -171,7 +171,8 @@ def _slot(cells: dict[str, str]) -> Slot:
         raise InputError("a slot needs a session name")
     start, end = parse_clock(cells["start"], "start"), parse_clock(cells["end"], "end", end=True)
     if end <= start:
-        raise InputError(f"the end {cells['end']} is not after the start {cells['start']}")
+        midnight = " (a slot to midnight ends at 24:00)" if end == time(0) else ""
+        raise InputError(f"the end {cells['end']} is not after the start {cells['start']}{midnight}")
     late = cells.get("late_after") or ""
     try:
         late_after = float(late) if late else None
@@ -186,7 +187,7 @@ def _slot(cells: dict[str, str]) -> Slot:
 def parse_weekday(text: str) -> int:
     """Mon..Sun (any case, or the full English name) or 1-7 (1 = Monday)."""
     word = text.strip().lower()
-    if word.isdigit() and 1 <= int(word) <= 7:
+    if word.isascii() and word.isdigit() and 1 <= int(word) <= 7:
         return int(word)
     for number, (short, full) in enumerate(zip(WEEKDAYS, WEEKDAY_NAMES, strict=True), start=1):
         if word in (short, full):
@@ -235,7 +236,12 @@ def read_holidays(text: str, source: str = "holidays") -> dict[str, str]:
         except ValueError:
             problems.append(f"{source} line {number}: {cells[0]!r} is not a date as YYYY-MM-DD")
             continue
-        days[day.isoformat()] = check_text(cells[1] if len(cells) > 1 else "", "the reason")
+        if day.isoformat() in days:
+            problems.append(f"{source} line {number}: {day} is listed twice")
+        try:
+            days[day.isoformat()] = check_text(cells[1] if len(cells) > 1 else "", "the reason")
+        except ValueError as exc:
+            problems.append(f"{source} line {number}: {exc}")
     if problems:
         raise TimetableError("\n".join(problems))
     return days
@@ -278,7 +284,8 @@ def due(slots: list[Slot], now: datetime, zone: tzinfo | None, holidays: dict[st
     if day.isoformat() in holidays:
         return None
     for slot in slots:
-        if slot.weekday != day.isoweekday() or (slot.station and station and slot.station != station):
+        if slot.weekday != day.isoweekday() or (slot.station and station and
+                                                  slot.station.casefold() != station.casefold()):
             continue
         start, end = slot.occurrence(day, zone)
         if start <= now < end:
@@ -374,4 +381,5 @@ def _close_if_over(attendance: Attendance, slots: list[Slot], now: datetime, zon
         return ""
     latest = max((c.time for c in attendance.store.checkins(session.id)), default=end)
     attendance.stop_session(user=TIMETABLE_ACTOR, at=max(end, latest))  # at its end, though no door ran then
-    return f"the timetable closed {session.name!r} at {end.astimezone(zone):%H:%M}"
+    shown = "24:00" if slot is not None and slot.end == END_OF_DAY else f"{end.astimezone(zone):%H:%M}"
+    return f"the timetable closed {session.name!r} at {shown}"

@@ -236,6 +236,19 @@ async def test_more_samples_for_someone_are_not_warned_to_look_like_themselves(s
         assert "already looks like" not in str(app.screen.query_one("#enroll-hint").render())
 
 
+async def test_a_capture_with_two_faces_in_view_warns_whose_samples_these_are(station):
+    import dataclasses
+
+    station.worker.ready()
+    app = StationApp(station)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("e", *"Eva Holt", "enter")
+        await pilot.pause()
+        station.worker.feed(dataclasses.replace(capture_event(station), match=None, crowded=True))
+        await until(pilot, lambda: app.screen.query_one("#samples").row_count == 2)
+        assert "more than one face was in view" in str(app.screen.query_one("#enroll-hint").render())
+
+
 async def test_a_capture_shown_in_the_dialog_leaves_the_screen_idle(station):
     """The capture's result reaches the dialog once; it used to bounce between the dialog and the
     app for as long as the dialog stayed open, keeping a core busy that recognition needs."""

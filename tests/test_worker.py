@@ -387,3 +387,15 @@ def test_a_track_that_names_someone_else_needs_their_own_sign_of_life(engine, pe
     finally:
         engine.landmarks = saved
     assert [e.name for e in events if e.type == "checkin"] == ["Yao"]  # Eve never blinked
+
+
+def test_a_capture_with_two_faces_in_view_says_so(engine, people):
+    from faceattend_tui.live.capture import Capture
+
+    two = scene(people["yao"], 20)
+    two[100:380, 380:600] = people["stranger"]
+    alone, crowded = (Capture("r", 0.0, count=3, min_face=40) for _ in range(2))
+    for _ in range(3):
+        alone.offer(engine, scene(people["yao"], 200), engine.detect(scene(people["yao"], 200)))
+        crowded.offer(engine, two, engine.detect(two))
+    assert (alone.crowded, crowded.crowded) == (0, 3) and len(crowded.samples) == 3

@@ -46,9 +46,11 @@ class Capture:
     min_face: int  # pixels: smaller faces make poor templates
     samples: list[Sample] = field(default_factory=list)
     frames: int = 0  # frames offered
+    crowded: int = 0  # frames with more than one face large enough: the samples are the largest one's
 
     def offer(self, engine: FaceEngine, frame: np.ndarray, faces: list[Face]) -> None:
         self.frames += 1
+        self.crowded += sum(min(f.width, f.height) >= self.min_face for f in faces) > 1
         face = largest(faces)
         if face is None or min(face.width, face.height) < self.min_face:
             return

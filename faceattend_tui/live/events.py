@@ -255,6 +255,7 @@ class CaptureResult(Event):
     samples: tuple[CaptureSample, ...] = ()
     match: MatchHint | None = None
     message: str = ""  # why no sample was kept, when none was
+    crowded: bool = False  # more than one face was in view: the samples are of the largest
 
 
 EVENT_TYPES: tuple[type[Event], ...] = (

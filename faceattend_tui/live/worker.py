@@ -378,7 +378,7 @@ class Worker:
             message = ("no usable face seen (too small, or nobody in front of the camera)" if capture.frames
                        else "no picture came from the camera during the capture; is it working?")
         self.emit(ev.CaptureResult(request=capture.request, samples=tuple(s.as_event() for s in best),
-                                   match=self._looks_like(best), message=message))
+                                   match=self._looks_like(best), message=message, crowded=capture.crowded > 0))
 
     def _looks_like(self, samples: list[Sample]) -> ev.MatchHint | None:
         """The enrolled person the captured samples match best, if any."""

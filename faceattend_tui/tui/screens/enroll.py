@@ -134,6 +134,9 @@ class EnrollScreen(Dialog[EnrollRequest]):
         if self.samples:
             self.query_one("#thumb", Static).update(halfblock(self.samples[0].photo_jpeg, width=12))
         hint = Text(result.message or f"{len(self.samples)} samples; press Save to enroll {self.target().name}")
+        if result.crowded and self.samples:
+            hint = Text.assemble(("warning: more than one face was in view; these samples are of the largest "
+                                  "(the nearest): check the picture", "bold yellow"), "\n", hint)
         if result.match and not (result.match.person_id and result.match.person_id == self.whom.person_id):
             # on the hint line: a refusal (a PIN to give) written on the error line leaves it in sight
             hint = Text.assemble((f"warning: this face already looks like {result.match.name} "

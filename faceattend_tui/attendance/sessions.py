@@ -311,8 +311,7 @@ class Attendance:
         with self.store.batch():
             if erase:
                 token = token or erased_token()
-                records = self.store.erase_person(person_id, token)
-                forget_person(self.store, person_id)  # their days corrected by hand too
+                records = erase_records(self.store, person_id, token)
                 self._people.pop(person_id, None)
                 self._folders.pop(person.folder, None)
                 self._statuses.pop(person_id, None)
@@ -591,3 +590,10 @@ def name_key(name: str) -> str:
 
 def _replace(person: Person, **changes: Any) -> Person:
     return dataclasses.replace(person, **changes)
+
+
+def erase_records(store: Store, person_id: str, token: str) -> int:
+    """Every record of a person, their days corrected by hand too; returns how many records went."""
+    records = store.erase_person(person_id, token)
+    forget_person(store, person_id)
+    return records

@@ -397,3 +397,36 @@ def test_a_sheet_that_cannot_be_written_at_exit_fails_the_run_and_waits_for_the_
     last = out.getvalue().splitlines()[-1]
     assert "could not be written" in last and "waits in the log for the next station" in last
     assert "retrying" not in last  # nothing is left running to retry
+
+
+def test_a_headless_door_following_the_timetable_says_its_sessions_with_ids_and_counts(tmp_path):
+    """A script reading the lines learns of the timetable's sessions as of those started with --session."""
+    from fakes import FakeClock
+
+    from faceattend_tui.attendance.timetable import read_slots, save_slots
+    from faceattend_tui.cli.headless import Headless
+
+    from zoneinfo import ZoneInfo
+
+    write_zone(tmp_path)
+    enroll_fake_people(tmp_path, ["Ann", "Bob"])
+    clock = FakeClock(datetime(2024, 9, 2, 8, 0, tzinfo=ZoneInfo(ZONE)))  # a Monday, 08:00 on the site's clock
+    door = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, user="staff", name="door", clock=clock)
+    door.open()
+    try:
+        save_slots(door.store, read_slots("name,group,weekday,start,end,late_after\nMaths,,Mon,08:00,09:00,\n"))
+        door.follow_timetable = True
+        out = io.StringIO()
+        headless = Headless(door, HeadlessOptions("", json=True), out)
+        for _ in range(2):
+            for update in door.poll(timeout=0.05):
+                headless.on_update(update)
+            clock.advance(hours=1, minutes=1)  # past the slot's end
+            door._timetable_next = 0.0  # the next poll looks at the timetable at once
+        lines = [line for line in json_lines(out.getvalue()) if line["type"] == "session"]
+    finally:
+        door.close()
+    for line in lines:
+        check_schema(line)
+    assert [(line["state"], line["name"]) for line in lines] == [("started", "Maths"), ("stopped", "Maths")]
+    assert lines[0]["id"] == lines[1]["id"] and (lines[0]["expected"], lines[1]["absent"]) == (2, 2)

@@ -109,10 +109,8 @@ class Headless:
                 raise
             self.start_session()
             return
-        self.started, self.last_session = session.id, session
-        self.say(self.line({"type": "session", "state": "started", "id": session.id, "name": session.name,
-                            "group": session.group, "expected": len(session.expected)}),
-                 f"started session {session.name!r} for {session.audience} ({len(session.expected)} expected)")
+        self.started = session.id
+        self.say_started(session, "started")
 
     def on_event(self, event: ev.Event) -> None:
         self.failed |= is_failure(event)
@@ -146,6 +144,7 @@ class Headless:
                          notice)
             case LiveChanged(notice=notice) if notice.startswith("the timetable"):
                 self.say(self.line({"type": "timetable", "message": notice}), notice)
+                self._timetabled(notice)
             case LiveChanged(notice=notice) if notice.startswith("the database"):
                 self.say(self.line({"type": "database", "state": update.live.database, "message": notice}),
                          f"{update.live.database}: {notice}")
@@ -172,6 +171,28 @@ class Headless:
                 self.failed = True
                 self.say(self.line({"type": "error", "message": update.message}), f"error: {update.message}")
 
+    def _timetabled(self, notice: str) -> None:
+        """The timetable opened or closed a session: said as a session line too, with its id and counts."""
+        if notice.startswith("the timetable opened") and (session := self.station.active) is not None:
+            self.say_started(session, "started")
+        elif notice.startswith("the timetable closed") and (session := self.last_session) is not None:
+            self.say_stopped(session)
+
+    def say_started(self, session: Session, state: str) -> None:
+        self.last_session = session
+        self.say(self.line({"type": "session", "state": state, "id": session.id, "name": session.name,
+                            "group": session.group, "expected": len(session.expected)}),
+                 f"{state} session {session.name!r} for {session.audience} ({len(session.expected)} expected)")
+
+    def say_stopped(self, session: Session) -> None:
+        summary = self.station.summary(session.id)
+        assert summary is not None  # there is one for every session id
+        counts = summary.counts
+        self.say(self.line({"type": "session", "state": "stopped", "id": session.id, "name": session.name,
+                            "present": counts.present, "late": counts.late, "absent": counts.absent}),
+                 f"stopped session {session.name!r}: present {counts.present}, late {counts.late}, "
+                 f"absent {counts.absent}")
+
     def _elsewhere(self, notice: str) -> None:
         """Another door started or stopped the session (a shared database): said as a session line."""
         active = self.station.active
@@ -192,6 +213,8 @@ class Headless:
         else:
             self.say(self.line({"type": "timetable", "message": "following the timetable"}),
                      "no --session: sessions open and close by the timetable (faceattend timetable list)")
+            if (running := self.station.active) is not None:  # restarted while a session runs
+                self.say_started(running, "resumed")
         self.station.on_event = self.on_event
         deadline = time.monotonic() + self.options.max_seconds if self.options.max_seconds else None
         while not self.stop.is_set() and (deadline is None or time.monotonic() < deadline):
@@ -203,13 +226,7 @@ class Headless:
         if self.options.keep_open or not self.options.session or self.station.active is None:
             return  # a session the timetable opened is the timetable's to close
         session = self.station.stop_session(staff_from_environment())
-        summary = self.station.summary(session.id)
-        assert summary is not None  # there is one for every session id
-        counts = summary.counts
-        self.say(self.line({"type": "session", "state": "stopped", "id": session.id, "name": session.name,
-                            "present": counts.present, "late": counts.late, "absent": counts.absent}),
-                 f"stopped session {session.name!r}: present {counts.present}, late {counts.late}, "
-                 f"absent {counts.absent}")
+        self.say_stopped(session)
         if session.id == self.started and self.camera_failed and not self.camera_opened:
             self.void_unrecorded(session.id)
         for update in self.station.flush_sheets():  # its sheet goes to export_dir now, not at the next start

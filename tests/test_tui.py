@@ -841,3 +841,15 @@ async def test_a_pasted_name_with_control_characters_is_shown_as_codes_and_not_s
         await pilot.pause()
         assert "holds a control character; not stored" in str(app.screen.query_one("#dialog-error").render())
         assert len(station.people()) == 4
+
+
+async def test_a_dialog_shows_its_own_keys_not_the_roster_s(station):
+    """Opened from the roster, whose Enter shows a person: the bottom line names the dialog's keys."""
+    app = StationApp(station)
+    async with app.run_test(size=SIZE) as pilot:
+        app.query_one("#roster-table").focus()
+        await pilot.pause()
+        await pilot.press("e")
+        await pilot.pause()
+        keys = " ".join(str(key.render()) for key in app.screen.query("FooterKey"))
+        assert "Cancel" in keys and "Details" not in keys

@@ -26,7 +26,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import ModalScreen
 from textual.widget import Widget
-from textual.widgets import Button, DataTable, Input, Select, Static
+from textual.widgets import Button, DataTable, Footer, Input, Select, Static
 
 from faceattend_tui.errors import FaceattendError
 from faceattend_tui.station import MAX_LATE_MINUTES, Credentials, PinRefused, StationError, internal_error
@@ -180,6 +180,7 @@ class Dialog(ModalScreen[Any], Generic[RequestT]):
             with Vertical(classes="dialog-foot"):
                 yield Static("", id="dialog-error")
                 yield from self.foot()
+        yield Footer()  # the dialog's own keys, not those of the screen beneath (which do nothing now)
 
     def on_mount(self) -> None:
         for widget in self.query("Input, Button, Select"):

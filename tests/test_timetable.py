@@ -340,3 +340,22 @@ def test_a_slot_to_midnight_is_said_to_close_at_24_00(data):
     step(attendance, clock(), PARIS)
     clock.advance(hours=1, minutes=1)
     assert step(attendance, clock(), PARIS) == "the timetable closed 'Night' at 24:00"
+
+
+def test_a_double_period_edited_in_the_afternoon_is_not_closed_by_the_mornings_end(data):
+    """Maths twice on Monday: the afternoon one, lengthened while it runs, keeps running to its new end."""
+    clock = FakeClock(MONDAY_8.replace(hour=13, minute=35))
+    attendance = school(data, clock)
+    week = "name,group,weekday,start,end,late_after\nMaths,,Mon,08:00,09:00,\nMaths,,Mon,13:30,14:30,\n"
+    save_slots(attendance.store, read_slots(week))
+    assert step(attendance, clock(), PARIS) == "the timetable opened 'Maths' (13:30-14:30)"
+    save_slots(attendance.store, read_slots(week.replace("14:30", "15:30")))
+    clock.advance(minutes=60)
+    assert step(attendance, clock(), PARIS) == "" and attendance.active is not None  # 14:35: runs on
+    clock.advance(minutes=60)
+    assert step(attendance, clock(), PARIS) == "the timetable closed 'Maths' at 15:30"
+    save_slots(attendance.store, read_slots(week))
+    clock.advance(days=7, minutes=-75)  # the next Monday, 14:20: its afternoon slot removed while it runs
+    assert step(attendance, clock(), PARIS) == "the timetable opened 'Maths' (13:30-14:30)"
+    save_slots(attendance.store, read_slots(week.split("Maths,,Mon,13:30")[0]))
+    assert step(attendance, clock(), PARIS) == "" and attendance.active is not None  # not the morning's end

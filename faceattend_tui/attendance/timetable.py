@@ -332,10 +332,15 @@ def step(attendance: Attendance, now: datetime, zone: tzinfo | None, station: st
     return f"the timetable opened {slot.name!r} ({slot.hours})"
 
 
-def _edited(slots: list[Slot], session: Session, day: date) -> Slot | None:
-    """The slot a running session came from, changed since (its times, say): the same name and group that day."""
-    return next((s for s in slots if s.weekday == day.isoweekday() and s.name == session.name
-                 and (s.group or None) == (session.group or None)), None)
+def _edited(slots: list[Slot], session: Session, day: date, zone: tzinfo | None) -> Slot | None:
+    """The slot a running session came from, changed since (its end, say): the same name and group that
+    day, whose hours hold the session's start (not the morning's lesson of the same name)."""
+    for s in slots:
+        if s.weekday == day.isoweekday() and s.name == session.name and (s.group or None) == (session.group or None):
+            start, end = s.occurrence(day, zone)
+            if start <= session.started_at < end:
+                return s
+    return None
 
 
 def _another_due(store: Store, slots: list[Slot], now: datetime, zone: tzinfo | None, station: str | None) -> bool:
@@ -370,7 +375,7 @@ def _close_if_over(attendance: Attendance, slots: list[Slot], now: datetime, zon
     if key is None:  # opened by hand: staff stop it
         return ""
     day = date.fromisoformat(key.split("@")[1])
-    slot = next((s for s in slots if key.startswith(s.key + "@")), None) or _edited(slots, session, day)
+    slot = next((s for s in slots if key.startswith(s.key + "@")), None) or _edited(slots, session, day, zone)
     if slot is not None:
         _, end = slot.occurrence(day, zone)
     elif _another_due(attendance.store, slots, now, zone, station):

@@ -219,10 +219,18 @@ def test_a_save_that_cannot_be_done_does_not_put_the_newcomer_on_the_roster(stat
 
     station.worker.ready()
     drain(station)
+    real = station.recognizer
     station.recognizer = RecognizerId("r18", "another-model", 512)  # templates on disk are the default model's
     with pytest.raises(StationError, match="another recogniser"):
         station.save_enrollment(EnrollTarget("Ghost Person"), samples_like([[1.0] + [0.0] * 511]))
-    assert "Ghost Person" not in {p.name for p in station.people()}
+    station.recognizer = real
+    (tmp_path / "database_image").mkdir(exist_ok=True)
+    (tmp_path / "database_image" / "S77").write_text("x")  # a file where the newcomer's photos would go
+    with pytest.raises(StationError, match="S77"):
+        station.save_enrollment(EnrollTarget("New Comer", "S77"), samples_like([[1.0] + [0.0] * 511]))
+    assert {"Ghost Person", "New Comer"}.isdisjoint(p.name for p in station.people())
+    (tmp_path / "database_image" / "S77").unlink()  # moved out of the way, the same save goes through
+    assert station.save_enrollment(EnrollTarget("New Comer", "S77"), samples_like([[1.0] + [0.0] * 511]))[0].id == "S77"
 
 
 def test_export_command_line(station, tmp_path, capsys):

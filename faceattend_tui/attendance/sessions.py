@@ -220,14 +220,14 @@ class Attendance:
         name = clean_name(name, "the name")
         if not name:
             raise InputError("a person needs a name")
-        person_id = check_person_id(person_id) if person_id else self._new_id()
+        person_id = check_person_id(person_id) if person_id else self.unused_id()
         if person_id in self._people:
             raise InputError(f"id {person_id!r} is already {self._people[person_id].name}")
         person = Person(person_id, name, self.store.now(), folder=folder, groups=spelled(groups, self.spellings()))
         self.save_people([person], "person.add", user=user)
         return person
 
-    def _new_id(self) -> str:
+    def unused_id(self) -> str:
         while True:
             candidate = new_person_id()
             if candidate not in self._people:
@@ -260,7 +260,7 @@ class Attendance:
                 person = _replace(waiting, folder=folder, images=count)
                 attached.append(person)
             elif person is None:
-                person = Person(self._new_id(), folder, now, folder=folder, images=count)
+                person = Person(self.unused_id(), folder, now, folder=folder, images=count)
                 added.append(person)
             elif person.active and person.images != count:
                 person = _replace(person, images=count)

@@ -60,11 +60,6 @@ def add_samples(settings: Settings, name: str, photos: list[bytes], embeddings: 
         return _add_samples(settings, name, photos, embeddings, recognizer)
 
 
-def ready_for(settings: Settings, recognizer: RecognizerId) -> None:
-    """Raises GalleryError where this recogniser's samples cannot join the templates (before anyone is added)."""
-    _manifest_for(settings.tensors_dir, recognizer)
-
-
 def resemblance(rows: np.ndarray, embeddings: np.ndarray) -> float:
     """The cosine between new samples and enrolled ones, each averaged."""
     return float(normalize(rows.mean(axis=0)) @ normalize(embeddings.mean(axis=0)))

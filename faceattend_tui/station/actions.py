@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from datetime import date
@@ -32,6 +33,7 @@ from faceattend_tui.attendance.security import Credentials
 from faceattend_tui.attendance.session_edit import UNCHANGED, Edit, edit_session, void_session
 from faceattend_tui.attendance.timetable import Slot
 from faceattend_tui.errors import FaceattendError
+from faceattend_tui.files import error_text
 from faceattend_tui.gallery import enroll
 from faceattend_tui.live import events as ev
 from faceattend_tui.station.enrollee import whom
@@ -293,15 +295,24 @@ class Actions(StationState):
             actor = self._authorize("people", pin)
             if self.recognizer is None:
                 raise StationError("the recognition worker is still starting; try again in a moment")
+            person, folder = None, ""
             try:
-                enroll.ready_for(self.settings, self.recognizer)  # before a newcomer joins the roster
-                person = self._enrollee(who, actor)
-                count = enroll.add_samples(self.settings, person.folder, [s.photo_jpeg for s in samples],
+                person = self.enrollee(who)
+                folder = person.folder if person and person.folder else \
+                    enroll.check_name(person.id if person else who.person_id or self._attendance().unused_id())
+                count = enroll.add_samples(self.settings, folder, [s.photo_jpeg for s in samples],
                                            np.stack([s.embedding for s in samples]), self.recognizer)
+                person = self._registered(person, who, folder, actor)  # a newcomer joins once the samples are in
             except enroll.UnlikeSamples as exc:
+                assert person is not None  # only someone enrolled has samples to be unlike
                 raise StationError(unlike(person, exc)) from None
             except FaceattendError as exc:
                 raise StationError(str(exc)) from None
+            except OSError as exc:  # a file where the photos go, a full disk: nobody was added
+                if person is None and folder:
+                    with contextlib.suppress(OSError, FaceattendError):
+                        enroll.remove_person(self.settings, folder)  # the newcomer's photos written so far
+                raise StationError(f"the samples could not be saved: {error_text(exc)}") from None
             audit(self._store(), "person.samples", {"person": person.id, "added": len(samples), "samples": count},
                   actor)
             self.share_gallery()
@@ -328,15 +339,21 @@ class Actions(StationState):
         return Whom(f"new person {' '.join(who.name.split())}" + (f", id {who.person_id}" if who.person_id else ""))
 
 
-    def _enrollee(self, who: EnrollTarget, actor: str) -> Person:
-        """The person to add samples to; a newcomer is added to the roster first."""
+    def _registered(self, person: Person | None, who: EnrollTarget, folder: str, actor: str) -> Person:
+        """The person whose samples are now in `folder`: a newcomer added to the roster, someone on it
+        given the folder; should that fail, a newcomer's samples go again (nobody half enrolled)."""
         attendance = self._attendance()
-        person = self.enrollee(who)
-        if person is None:
-            person = attendance.add_person(who.name, person_id=who.person_id or None, groups=who.groups, user=actor)
-        if not person.folder:  # new, or on the roster (imported) but never photographed
-            person = dataclasses.replace(person, folder=enroll.check_name(person.id))
-            attendance.save_people([person], "person.folder", user=actor)
+        try:
+            if person is None:
+                person = attendance.add_person(who.name, person_id=folder, groups=who.groups, folder=folder,
+                                               user=actor)
+            if not person.folder:  # new, or on the roster (imported) but never photographed
+                person = dataclasses.replace(person, folder=folder)
+                attendance.save_people([person], "person.folder", user=actor)
+        except FaceattendError:
+            if person is None or not person.folder:
+                enroll.remove_person(self.settings, folder)
+            raise
         return person
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import time
 from datetime import date
 from pathlib import Path
@@ -295,11 +296,12 @@ class Actions(StationState):
             actor = self._authorize("people", pin)
             if self.recognizer is None:
                 raise StationError("the recognition worker is still starting; try again in a moment")
-            person, folder = None, ""
+            person, folder, fresh = None, "", False
             try:
                 person = self.enrollee(who)
                 folder = person.folder if person and person.folder else \
                     enroll.check_name(person.id if person else who.person_id or self._attendance().unused_id())
+                fresh = not os.path.lexists(self.settings.images_dir / folder)  # only what this save made goes
                 count = enroll.add_samples(self.settings, folder, [s.photo_jpeg for s in samples],
                                            np.stack([s.embedding for s in samples]), self.recognizer)
                 person = self._registered(person, who, folder, actor)  # a newcomer joins once the samples are in
@@ -309,7 +311,7 @@ class Actions(StationState):
             except FaceattendError as exc:
                 raise StationError(str(exc)) from None
             except OSError as exc:  # a file where the photos go, a full disk: nobody was added
-                if person is None and folder:
+                if person is None and fresh:
                     with contextlib.suppress(OSError, FaceattendError):
                         enroll.remove_person(self.settings, folder)  # the newcomer's photos written so far
                 raise StationError(f"the samples could not be saved: {error_text(exc)}") from None

@@ -304,7 +304,7 @@ class Actions(StationState):
                 fresh = not os.path.lexists(self.settings.images_dir / folder)  # only what this save made goes
                 count = enroll.add_samples(self.settings, folder, [s.photo_jpeg for s in samples],
                                            np.stack([s.embedding for s in samples]), self.recognizer)
-                person = self._registered(person, who, folder, actor)  # a newcomer joins once the samples are in
+                person = self._registered(person, who, folder, actor, fresh)  # a newcomer joins once the samples are in
             except enroll.UnlikeSamples as exc:
                 assert person is not None  # only someone enrolled has samples to be unlike
                 raise StationError(unlike(person, exc)) from None
@@ -341,7 +341,7 @@ class Actions(StationState):
         return Whom(f"new person {' '.join(who.name.split())}" + (f", id {who.person_id}" if who.person_id else ""))
 
 
-    def _registered(self, person: Person | None, who: EnrollTarget, folder: str, actor: str) -> Person:
+    def _registered(self, person: Person | None, who: EnrollTarget, folder: str, actor: str, fresh: bool) -> Person:
         """The person whose samples are now in `folder`: a newcomer added to the roster, someone on it
         given the folder; should that fail, a newcomer's samples go again (nobody half enrolled)."""
         attendance = self._attendance()
@@ -353,7 +353,7 @@ class Actions(StationState):
                 person = dataclasses.replace(person, folder=folder)
                 attendance.save_people([person], "person.folder", user=actor)
         except FaceattendError:
-            if person is None or not person.folder:
+            if fresh and (person is None or not person.folder):
                 enroll.remove_person(self.settings, folder)
             raise
         return person

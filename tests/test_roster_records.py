@@ -250,3 +250,16 @@ def test_people_list_says_whose_templates_are_gone(enrolled, capsys):
     assert main(["people", "list", "--data", str(enrolled), "--json"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert {r["id"]: r["templates"] for r in rows} == {"S1": 0, "S2": 1, "S3": 0}
+
+
+def test_doctor_passes_where_the_station_starts_and_fails_where_it_does_not(enrolled, tmp_path, capsys):
+    named = tmp_path / "Lost and MISSING items"  # a failure word in the path is not a failure
+    shutil.copytree(enrolled, named)
+    assert doctor_says(named, capsys)[0] == 0
+    assert main(["people", "remove", "S2", "--data", str(named)]) == 0  # Ann Lee left: her photos went
+    shutil.copytree(enrolled / "database_image" / "S2", named / "database_image" / "S2")  # put back by hand
+    assert doctor_says(named, capsys)[0] == 0  # the station leaves someone who left alone, and so does doctor
+    (named / "attendance.json").unlink()
+    (named / "attendance.journal").write_text("{}\n", encoding="utf-8")  # a crash, then the log lost
+    code, lines = doctor_says(named, capsys)
+    assert code == 1 and "is missing while" in lines[-1] and "attendance.journal" in lines[-1]

@@ -401,12 +401,12 @@ def test_a_sheet_that_cannot_be_written_at_exit_fails_the_run_and_waits_for_the_
 
 def test_a_headless_door_following_the_timetable_says_its_sessions_with_ids_and_counts(tmp_path):
     """A script reading the lines learns of the timetable's sessions as of those started with --session."""
+    from zoneinfo import ZoneInfo
+
     from fakes import FakeClock
 
     from faceattend_tui.attendance.timetable import read_slots, save_slots
     from faceattend_tui.cli.headless import Headless
-
-    from zoneinfo import ZoneInfo
 
     write_zone(tmp_path)
     enroll_fake_people(tmp_path, ["Ann", "Bob"])

@@ -279,3 +279,37 @@ def test_a_night_corrected_by_hand_ends_the_next_morning_and_an_erasure_takes_th
     assert main(["people", "remove", "S7", "--erase", "--exports", "--data", str(data)]) == 0  # the report too
     with open_store(data) as store:
         assert not store.get_setting("hours_corrections")
+
+
+def test_a_minute_at_the_door_then_nothing_is_flagged_and_the_people_are_listed_by_name(data):
+    with open_store(data) as store:
+        attendance = Attendance(store)
+        attendance.add_person("Zoe", person_id="S9")
+        attendance.add_person("Ann", person_id="S1")
+        zoe = PresenceBook(store, "front")
+        zoe.seen("S9", MORNING)
+        zoe.seen("S9", MORNING + timedelta(seconds=70))  # in view a little over a minute, never again
+        PresenceBook(store, "front").seen("S1", MORNING + timedelta(hours=1))
+        people = {p.id: p for p in store.people()}
+        lines = day_hours(store.presence(date.min, date.max), people, 30, MORNING + timedelta(hours=9))
+        zoe_day = next(line for line in lines if line.person.id == "S9")
+        assert zoe_day.check == "seen for 1 min only: nobody saw them leave"
+        assert [t["name"] for t in totals(lines)] == ["Ann", "Zoe"]  # by name, not by who came first
+
+
+def test_a_night_across_a_change_of_the_clocks_is_not_called_outside_its_day(data):
+    """Paris, days change at 02:30: the night the clocks go back, 02:15 comes twice; both belong to the night."""
+    from zoneinfo import ZoneInfo
+
+    paris = ZoneInfo("Europe/Paris")
+    with open_store(data) as store:
+        Attendance(store).add_person("Gus", person_id="S5")
+        book = PresenceBook(store, "front", paris, time(2, 30))
+        book.seen("S5", datetime(2026, 10, 24, 22, 0, tzinfo=paris))
+        book.seen("S5", datetime(2026, 10, 25, 2, 15, fold=1, tzinfo=paris))  # the second 02:15
+        book.seen("S5", datetime(2026, 3, 29, 3, 10, tzinfo=paris))  # the morning 02:00 became 03:00
+        book.seen("S5", datetime(2026, 3, 29, 9, 0, tzinfo=paris))
+        people = {p.id: p for p in store.people()}
+        lines = day_hours(store.presence(date.min, date.max), people, 30, datetime(2026, 11, 1, tzinfo=paris),
+                          rule=DayRule(paris, time(2, 30)))
+        assert [(line.day.isoformat(), line.check) for line in lines] == [("2026-03-29", ""), ("2026-10-24", "")]

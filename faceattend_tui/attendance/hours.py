@@ -18,6 +18,7 @@ from .store import Store, StoreError
 
 WRITE_EVERY = timedelta(seconds=60)  # a person still in view moves their last sighting this often at most
 LONG_DAY = timedelta(hours=16)  # a working day longer than this is most likely two put together
+SHORT_DAY = timedelta(minutes=10)  # seen no longer than this, then gone: nobody saw them leave
 DAY_COLUMNS = ("id", "name", "day", "in", "out", "hours", "in_time", "out_time", "check", "corrected")
 TOTAL_KEYS = ("id", "name", "days", "hours", "to_check")
 
@@ -27,12 +28,6 @@ def working_day(when: datetime, zone: tzinfo | None = None, changes_at: time = t
     hour nobody works) and are named by the date they begin."""
     local = when.astimezone(zone)
     return local.date() - timedelta(days=1) if local.time() < changes_at else local.date()
-
-
-def day_begins(day: date, zone: tzinfo | None = None, changes_at: time = time(0)) -> datetime:
-    """When a working day begins on the station's clock."""
-    naive = datetime.combine(day, changes_at)
-    return naive.astimezone() if zone is None else naive.replace(tzinfo=zone)
 
 
 class PresenceBook:
@@ -91,13 +86,13 @@ class DayRule:
     def check(self, day: date, came: datetime, last: datetime, out: datetime | None) -> str:
         """What looks wrong with a day: sightings outside it (the day change or the time zone was
         changed since), a day too long to be one shift, or nobody seen leaving."""
-        if came < day_begins(day, self.zone, self.changes_at) or \
-                last >= day_begins(day + timedelta(days=1), self.zone, self.changes_at):
+        if {working_day(came, self.zone, self.changes_at), working_day(last, self.zone, self.changes_at)} != {day}:
             return "sightings outside this working day (was day_changes_at or timezone changed?)"
         if last - came > LONG_DAY:
             return f"longer than {LONG_DAY.total_seconds() / 3600:g} h: two shifts, or a pass by the door at night?"
-        if out is not None and came == last:
-            return "seen once: nobody saw them leave"
+        if out is not None and last - came <= SHORT_DAY:
+            seen = "seen once" if came == last else f"seen for {round((last - came).total_seconds() / 60)} min only"
+            return f"{seen}: nobody saw them leave"
         return ""
 
 
@@ -144,8 +139,8 @@ def hours_between(store: Store, date_from: date, date_to: date, out_after: float
     return day_hours(store.presence(date_from, date_to), people, out_after, store.now(), locale, rule, fixes)
 
 
-def totals(lines: list[DayHours]) -> list[dict]:
-    """Per person over the period: days seen, hours (the sum of the days as written) and days to check."""
+def totals(lines: list[DayHours], locale: str | None = None) -> list[dict]:
+    """Per person over the period, by name: days seen, hours (the sum of the days as written) and days to check."""
     found: dict[str, dict] = {}
     for line in lines:
         entry = found.setdefault(line.person.id, {"id": line.person.id, "name": line.person.name, "days": 0,
@@ -153,7 +148,9 @@ def totals(lines: list[DayHours]) -> list[dict]:
         entry["days"] += 1
         entry["hours"] += line.hours
         entry["to_check"] += bool(line.check)
-    return [{**e, "hours": round(e["hours"], 2)} for e in found.values()]
+    key = collation(locale)
+    by_name = sorted(found.values(), key=lambda e: (key(e["name"]), e["id"]))
+    return [{**e, "hours": round(e["hours"], 2)} for e in by_name]
 
 
 def _row(line: DayHours, zone: tzinfo | None) -> dict:
@@ -173,8 +170,8 @@ def hours_csv(lines: list[DayHours], zone: str | tzinfo | None = None, bom: bool
 
 
 def hours_json(lines: list[DayHours], date_from: date, date_to: date, generated_at: datetime,
-               zone: str | tzinfo | None = None) -> str:
+               zone: str | tzinfo | None = None, locale: str | None = None) -> str:
     zone = time_zone(zone)
     body = {"generated_at": local_iso(generated_at, zone), "from": str(date_from), "to": str(date_to),
-            "days": [_row(line, zone) for line in lines], "people": totals(lines)}
+            "days": [_row(line, zone) for line in lines], "people": totals(lines, locale)}
     return json.dumps(body, indent=2, ensure_ascii=False) + "\n"

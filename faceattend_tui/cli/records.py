@@ -212,7 +212,7 @@ def hours_report(args: argparse.Namespace, settings: Settings, start: date, end:
             raise CommandError(f"nothing to report: nobody was seen between {start} and {end} (hours come from "
                                "work mode: mode = \"work\")", EXIT_NOTHING)
         text = hours_csv(lines, settings.timezone, not args.no_bom) if args.format == "csv" else \
-            hours_json(lines, start, end, store.now(), settings.timezone)
+            hours_json(lines, start, end, store.now(), settings.timezone, settings.locale)
         details = {"format": args.format, "from": str(start), "to": str(end), "group": args.group, "hours": True}
         path = write_report(store, target or f"hours_{start}_{end}.{args.format}", text, settings, details, actor)
     checks = sum(bool(line.check) for line in lines)

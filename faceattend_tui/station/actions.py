@@ -274,7 +274,7 @@ class Actions(StationState):
             rule = DayRule(time_zone(self.settings.timezone), self.settings.day_change)
             lines = hours_between(self._store(), date_from, date_to, self.settings.out_after, group,
                                   self.settings.locale, rule)
-        return totals(lines)
+        return totals(lines, self.settings.locale)
 
     def capture(self) -> str:
         """Ask the worker for an enrollment capture; returns the request id its result will carry."""

@@ -178,19 +178,25 @@ def test_a_remembered_size_is_given_back_to_a_new_window(tmp_path, monkeypatch):
     assert [c[0] for c in calls] == ["named"]  # a damaged file is ignored
 
 
-@pytest.mark.parametrize("shape", [(854, 480, 3), (512, 512, 3), (480, 640, 3)])  # portrait, square, 4:3
+@pytest.mark.parametrize("shape", [(854, 480, 3), (512, 512, 3), (480, 640, 3), (320, 240, 3), (120, 160, 3),
+                                   (180, 320, 3)])  # portrait, square, 4:3, small ones, a thin 16:9
 def test_a_refused_person_reads_what_to_do_whatever_the_cameras_shape(shape, monkeypatch):
     from faceattend_tui.live import door as door_module
 
-    drawn: list[str] = []
+    drawn: list[tuple[str, int]] = []  # each text and the lowest row it reaches
     real_put = door_module.put
-    monkeypatch.setattr(door_module, "put", lambda canvas, text, *rest: (drawn.append(text),
-                                                                          real_put(canvas, text, *rest)))
+
+    def put(canvas, text, origin, scale, weight, *rest):
+        drawn.append((text, origin[1] + cv2.getTextSize(text, door_module.FONT, scale, weight)[1]))
+        real_put(canvas, text, origin, scale, weight, *rest)
+
+    monkeypatch.setattr(door_module, "put", put)
     state = DoorState(session="Maths 3A", present=12, expected=25)
     state.show(Banner("not-on-list", "Ann Lee", ev.SEE_STAFF, 7, until=100.0))
     draw(np.zeros(shape, np.uint8), layout(shape, [], state, now=0.0))
-    assert any("please see staff" in text for text in drawn), drawn
-    assert not any(text.endswith("...") for text in drawn), drawn
+    assert any("please see staff" in text for text, _ in drawn), drawn
+    assert not any(text.endswith("...") for text, _ in drawn), drawn
+    assert all(bottom < shape[0] for _, bottom in drawn), drawn  # inside the picture, descenders too
 
 
 def test_the_corner_panel_stays_put_while_faces_move_about():

@@ -320,9 +320,15 @@ def draw_banner(canvas: np.ndarray, banner: Banner, rect: Rect, scale: float, wo
     title, detail = banner.lines(words)
     big = shrunk(title, room, scale * 1.25, 2)
     details, small = wrapped(detail, room, scale * 0.85)  # what to do, on two lines where one is too narrow
-    title_h = cv2.getTextSize("Ag", FONT, big, 2)[0][1]
-    line_h = cv2.getTextSize("Ag", FONT, small, 1)[0][1] + 8
-    top = y1 + max(title_h + 4, (height - title_h - 8 - line_h * len(details)) // 2 + title_h)
+    while True:  # a small picture: smaller words, all inside the band, descenders too
+        title_h = cv2.getTextSize("Ag", FONT, big, 2)[0][1]
+        (_, text_h), below = cv2.getTextSize("Ag", FONT, small, 1)
+        line_h = text_h + 8
+        block = title_h + 8 + line_h * len(details) + below
+        if block <= height - 4 or small < 0.2:
+            break
+        big, small = big * 0.9, small * 0.9
+    top = y1 + max(title_h + 2, (height - block) // 2 + title_h)
     put(canvas, fit(title, room, big, 2), (left, top), big, 2)
     for i, line in enumerate(details, start=1):
         put(canvas, fit(line, room, small, 1), (left, top + 8 + line_h * i), small, 1)

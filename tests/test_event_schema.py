@@ -14,6 +14,7 @@ import shutil
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import cv2
 import numpy as np
@@ -145,6 +146,9 @@ def test_watch_as_text_names_people_as_the_log_knows_them(tmp_path, monkeypatch,
     assert main(["watch", "--data", str(data), "--source", "x", "--no-preview", "--max-seconds", "20"]) == 0
     out = capsys.readouterr().out
     assert "check-in  Céline Gérard (similarity" in out and "refused   Céline Gérard:" in out
+    stamp = next(line for line in out.splitlines() if "check-in" in line)[:5]  # HH:MM on the site's clock
+    site = datetime.now(ZoneInfo(ZONE))
+    assert stamp in {f"{site:%H:%M}", f"{site - timedelta(minutes=1):%H:%M}"}, (stamp, site)
 
 
 def test_watch_without_a_log_names_people_by_their_folder(tmp_path, monkeypatch, capsys):

@@ -666,6 +666,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
+    from faceattend_tui.cli.clock import station_clock
     from faceattend_tui.cli.watch import WatchOptions, watch
     from faceattend_tui.demo import DEMO_DATA
 
@@ -674,7 +675,10 @@ def cmd_watch(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     options = WatchOptions(source=args.source, json=args.json, preview=settings.preview != "off",
                            realtime=not args.every_frame, loop=args.loop, max_seconds=args.max_seconds)
-    return watch(settings, options, out=sys.stdout, log=say)
+    with station_clock(settings.timezone) as warning:  # its text lines on the clock its JSON lines use
+        if warning:
+            say(f"warning: {warning}")
+        return watch(settings, options, out=sys.stdout, log=say)
 
 
 def cmd_station(args: argparse.Namespace, app_class: type[StationApp] | None = None) -> int:

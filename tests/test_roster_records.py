@@ -246,10 +246,14 @@ def test_people_list_says_whose_templates_are_gone(enrolled, capsys):
     capsys.readouterr()
     assert main(["people", "list", "--data", str(enrolled)]) == 0
     yao = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("S1 "))
-    assert yao.endswith("(templates gone: extract, or enroll again)")
+    assert yao.endswith("(photos and templates gone: put the photos back, enroll again, or people remove)")
     assert main(["people", "list", "--data", str(enrolled), "--json"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert {r["id"]: r["templates"] for r in rows} == {"S1": 0, "S2": 1, "S3": 0}
+    (enrolled / "database_tensor" / "S2.npy").unlink()  # her photos are still there
+    assert main(["people", "list", "--data", str(enrolled)]) == 0
+    ann = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("S2 "))
+    assert ann.endswith("(templates gone: run faceattend extract)")
 
 
 def test_doctor_passes_where_the_station_starts_and_fails_where_it_does_not(enrolled, tmp_path, capsys):

@@ -261,13 +261,22 @@ def cmd_people_list(args: argparse.Namespace, settings: Settings) -> int:
                              ensure_ascii=False))
         return EXIT_OK
     for p in people:
-        state = f"  ({p.state})" if not p.active else \
-            "  (templates gone: extract, or enroll again)" if p.images and p.folder not in enrolled else ""
+        state = f"  ({p.state})" if not p.active else gone(settings, p) if p.images and p.folder not in enrolled else ""
         print(f"{p.id:14s} {printable(p.name):30s} {printable(join_groups(p.groups)):30s} "
               f"{plural(p.images, 'photo'):>10s}{state}")
     group = next((g for p in people for g in p.groups if same(g, args.group)), args.group) if args.group else None
     say(plural(len(people), "person", "people") + (f" in {printable(group)}" if group else ""))  # as stored
     return EXIT_OK
+
+
+def gone(settings: Settings, person: Person) -> str:
+    """What to do for someone whose templates are gone: extract again from their photos, or, the photos
+    gone too, put them back, enroll again or remove them."""
+    from faceattend_tui.station.people import has_photos
+
+    if has_photos(settings.images_dir, person.folder):
+        return "  (templates gone: run faceattend extract)"
+    return "  (photos and templates gone: put the photos back, enroll again, or people remove)"
 
 
 def cmd_people_import(args: argparse.Namespace, settings: Settings, make_engine: Callable[[], FaceEngine]) -> int:

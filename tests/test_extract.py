@@ -790,9 +790,12 @@ def test_a_photo_named_with_spaces_at_its_ends_is_told_so(engine, tmp_path, face
 def test_a_photo_whose_name_reads_otherwise_than_it_is_written_is_refused(engine, tmp_path, face):
     images = tmp_path / "database_image"
     write(images / "RTL\u202egpj.exe.jpg", face("ann"))  # a terminal shows "RTLexe.jpg"
+    write(images / "Bob\u200f" / "1.jpg", face("ann"))  # shown as "Bob", beside a real Bob
+    write(images / "Pen\u2028ny.jpg", face("ann"))
+    write(images / "Mahs\u200cid.jpg", face("ann"))  # a Persian name's zero-width non-joiner is spelling
     report = Extractor(engine, images, tmp_path / "database_tensor").run()
-    assert len(report.skipped) == 1 and "text direction override" in report.skipped[0]
-    assert report.extracted == 0
+    assert len(report.skipped) == 3 and all("text direction mark" in line for line in report.skipped)
+    assert report.extracted == 1
 
 
 def test_samples_from_the_camera_that_are_someone_else_are_refused_for_someone_enrolled(engine, tmp_path, face):

@@ -447,16 +447,16 @@ def extract_into(settings: Settings, images: Path, out: Path, force: bool,
                  registration: AbstractContextManager[Callable[[], None]] | None,
                  keep: list[Path] | None = None) -> int:
     """Extract templates; with `registration` (the data root's own gallery) new people join the roster."""
-    from faceattend_tui.attendance.models import plural
+    from faceattend_tui.attendance.models import plural, printable
     from faceattend_tui.gallery.extract import Extractor
 
     with registration or contextlib.nullcontext() as register:
         engine = make_engine(settings)
         report = Extractor(engine, images, out, progress=Progress("extracting"), keep=keep or ()).run(force=force)
         for line in report.notes:
-            say(f"note: {line}")
+            say(f"note: {printable(line)}")
         for line in report.skipped:
-            say(f"skipped: {line}")
+            say(f"skipped: {printable(line)}")  # a file's name may hold a direction override
         for name in report.removed:
             say(f"removed: the templates of {name} (their photos are gone from {images})")
         unenrolled = f" ({len(report.unenrolled)} not enrolled)" if report.unenrolled else ""

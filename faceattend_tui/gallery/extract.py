@@ -61,7 +61,9 @@ KEEP_HINT = "; if it is them, `faceattend extract --keep` it"
 # person's photo sets reach 0.6 and more, two people of LFW hardly ever 0.4.
 ALIKE = 0.5
 CANDIDATES = 64  # faces of a group photo embedded, the largest first, to find the person among them
-MISLEADING = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")  # shown otherwise than written ("exe.jpg")
+# Shown otherwise than written ("exe.jpg"), or not at all ("Bob" and "Bob" + a right-to-left mark: two
+# people). The zero-width joiner and non-joiner stay: Persian names and emoji need them.
+MISLEADING = re.compile("[\x7f-\x9f\u00ad\u200b\u200e\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
 CLUTTER = {"thumbs.db", "desktop.ini"}  # what file browsers leave in folders: never mentioned
 PHOTO_LIKE = {".gif", ".heic", ".heif", ".avif", ".jfif", ".jpe", ".jxl", ".dng", ".cr2", ".nef", ".arw", ".raw"}
 
@@ -522,7 +524,7 @@ def why_not_a_name(name: str) -> str:
     if len(name.encode("utf-8")) > 200:
         return "a name over 200 bytes"
     if MISLEADING.search(name):
-        return "a name with a text direction override or an invisible control"
+        return "a name with a text direction mark or an invisible character"
     return "a name with a path separator or a control character"
 
 

@@ -296,25 +296,16 @@ class Actions(StationState):
             actor = self._authorize("people", pin)
             if self.recognizer is None:
                 raise StationError("the recognition worker is still starting; try again in a moment")
-            person, folder, fresh = None, "", False
+            person = None
             try:
                 person = self.enrollee(who)
-                folder = person.folder if person and person.folder else \
-                    enroll.check_name(person.id if person else who.person_id or self._attendance().unused_id())
-                fresh = not os.path.lexists(self.settings.images_dir / folder)  # only what this save made goes
-                count = enroll.add_samples(self.settings, folder, [s.photo_jpeg for s in samples],
-                                           np.stack([s.embedding for s in samples]), self.recognizer)
+                folder, fresh, count = self._write_samples(person, who, samples)
                 person = self._registered(person, who, folder, actor, fresh)  # a newcomer joins once the samples are in
             except enroll.UnlikeSamples as exc:
                 assert person is not None  # only someone enrolled has samples to be unlike
                 raise StationError(unlike(person, exc)) from None
             except FaceattendError as exc:
                 raise StationError(str(exc)) from None
-            except OSError as exc:  # a file where the photos go, a full disk: nobody was added
-                if person is None and fresh:
-                    with contextlib.suppress(OSError, FaceattendError):
-                        enroll.remove_person(self.settings, folder)  # the newcomer's photos written so far
-                raise StationError(f"the samples could not be saved: {error_text(exc)}") from None
             audit(self._store(), "person.samples", {"person": person.id, "added": len(samples), "samples": count},
                   actor)
             self.share_gallery()
@@ -339,6 +330,25 @@ class Actions(StationState):
         if person is not None:
             return Whom(f"adds samples to {person.name} ({person.id}), {person.images} enrolled so far", person.id)
         return Whom(f"new person {' '.join(who.name.split())}" + (f", id {who.person_id}" if who.person_id else ""))
+
+
+    def _write_samples(self, person: Person | None, who: EnrollTarget, samples: tuple[ev.CaptureSample, ...]
+                       ) -> tuple[str, bool, int]:
+        """The samples saved in the person's photo folder (a newcomer's is named after their id): the
+        folder, whether this save made it, and the person's sample count. A disk that refuses them (a
+        file in the way, a full disk) is one line, and what this save made of a newcomer's goes again."""
+        folder = person.folder if person and person.folder else \
+            enroll.check_name(person.id if person else who.person_id or self._attendance().unused_id())
+        fresh = not os.path.lexists(self.settings.images_dir / folder)
+        assert self.recognizer is not None  # save_enrollment waits for the worker's
+        try:
+            return folder, fresh, enroll.add_samples(self.settings, folder, [s.photo_jpeg for s in samples],
+                                                     np.stack([s.embedding for s in samples]), self.recognizer)
+        except OSError as exc:
+            if person is None and fresh:
+                with contextlib.suppress(OSError, FaceattendError):
+                    enroll.remove_person(self.settings, folder)
+            raise StationError(f"the samples could not be saved: {error_text(exc)}") from None
 
 
     def _registered(self, person: Person | None, who: EnrollTarget, folder: str, actor: str, fresh: bool) -> Person:

@@ -272,6 +272,8 @@ def test_a_night_corrected_by_hand_ends_the_next_morning_and_an_erasure_takes_th
     with open_store(data) as store:
         Attendance(store).add_person("Nia", person_id="S7")
     day = MORNING.date().isoformat()  # nobody saw her: both ends by hand
+    assert main(["hours", "correct", "S7", day, "--in", "22:00", "--reason", "camera off", "--data", str(data)]) == 0
+    assert "the day counts once it has both --in and --out" in capsys.readouterr().err
     assert main(["hours", "correct", "S7", day, "--in", "22:00", "--out", "06:00", "--reason", "camera off",
                  "--data", str(data)]) == 0
     capsys.readouterr()

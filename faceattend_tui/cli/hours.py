@@ -50,8 +50,11 @@ def cmd_hours_correct(args: argparse.Namespace, settings: Settings) -> int:
                 say(f"{person.id} {printable(person.name)} on {day}: back to what the doors saw")
                 return EXIT_OK
             correct_day(attendance.store, person.id, day, came, left, args.reason or "", actor(attendance))
+            seen = any(p.person_id == person.id for p in attendance.store.presence(day, day))
         except (LookupError, FaceattendError) as exc:
             raise CommandError(str(exc)) from None
+        if not seen and (came is None or left is None):
+            say(f"note: nobody saw {printable(person.name)} on {day}: the day counts once it has both --in and --out")
     said = ", ".join(f"{what} {when:%H:%M}" for what, when in (("in", came), ("out", left)) if when is not None)
     say(f"{person.id} {printable(person.name)} on {day}: {said} (audited; report --hours shows it as corrected)")
     return EXIT_OK

@@ -853,3 +853,16 @@ async def test_a_dialog_shows_its_own_keys_not_the_roster_s(station):
         await pilot.pause()
         keys = " ".join(str(key.render()) for key in app.screen.query("FooterKey"))
         assert "Cancel" in keys and "Details" not in keys
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+async def test_the_keys_beside_a_dialogs_buttons_are_never_cut(station, size):
+    app = StationApp(station)
+    async with app.run_test(size=size) as pilot:
+        await start_session(pilot, "Physics")
+        await pilot.press("tab")
+        app.query_one("#roster-table").select("S3")
+        await pilot.press("m")
+        await pilot.pause()
+        inside = [line.split("█")[1] for line in screen_text(app).splitlines() if line.count("█") >= 2]
+        assert "enter: mark · esc: cancel" in " ".join(" ".join(inside).split()), screen_text(app)  # wrapped, not cut

@@ -242,7 +242,9 @@ def test_a_manager_corrects_a_missing_out_audited_and_can_take_it_back(tmp_path,
     with open_store(data) as store:
         (entry,) = [e for e in store.audit_log() if e.action == "hours.correct"]
         assert (entry.details["person"], entry.details["reason"]) == ("S2", "left by the back door")
-    assert main(["hours", "correct", "Bob", day, "--clear", "--data", str(data)]) == 0
+    assert main(["hours", "correct", "Bob", day, "--clear", "--data", str(data)]) == 2  # why, for the audit
+    assert "needs a reason" in capsys.readouterr().err
+    assert main(["hours", "correct", "Bob", day, "--clear", "--reason", "he did not", "--data", str(data)]) == 0
     capsys.readouterr()
     bob = report_rows(data, day, capsys)["S2"]
     assert (bob["hours"], bob["corrected"]) == ("0.0", "") and bob["check"].startswith("seen once")
@@ -273,9 +275,9 @@ def test_a_night_corrected_by_hand_ends_the_next_morning_and_an_erasure_takes_th
         Attendance(store).add_person("Nia", person_id="S7")
     day = MORNING.date().isoformat()  # nobody saw her: both ends by hand
     assert main(["hours", "correct", "S7", day, "--in", "22:00", "--reason", "camera off", "--data", str(data)]) == 0
-    assert "the day counts once it has both --in and --out" in capsys.readouterr().err
-    assert main(["hours", "correct", "S7", day, "--in", "22:00", "--out", "06:00", "--reason", "camera off",
-                 "--data", str(data)]) == 0
+    assert "counts once it has both an in and an out" in capsys.readouterr().err
+    assert main(["hours", "correct", "S7", day, "--out", "06:00", "--reason", "camera off", "--data", str(data)]) == 0
+    assert "report --hours shows it as corrected" in capsys.readouterr().err  # the in of before is kept
     capsys.readouterr()
     assert report_rows(data, day, capsys)["S7"]["hours"] == "8.0"
     assert main(["people", "remove", "S7", "--erase", "--exports", "--data", str(data)]) == 0  # the report too
@@ -315,3 +317,48 @@ def test_a_night_across_a_change_of_the_clocks_is_not_called_outside_its_day(dat
         lines = day_hours(store.presence(date.min, date.max), people, 30, datetime(2026, 11, 1, tzinfo=paris),
                           rule=DayRule(paris, time(2, 30)))
         assert [(line.day.isoformat(), line.check) for line in lines] == [("2026-03-29", ""), ("2026-10-24", "")]
+
+
+def test_a_correction_keeps_the_other_end_and_never_makes_a_day_end_before_it_begins(tmp_path, capsys):
+    data = tmp_path / "data"
+    day = ann_and_bobs_day(data)  # Ann 08:00-12:00; Bob 09:00 only
+    correct = ["hours", "correct", "--data", str(data), "--reason", "by hand"]
+    assert main([*correct, "S2", day, "--out", "17:30"]) == 0
+    assert main([*correct, "S2", day, "--in", "08:45"]) == 0  # a second correction of the same day
+    capsys.readouterr()
+    bob = report_rows(data, day, capsys)["S2"]
+    assert (bob["in_time"], bob["out_time"], bob["hours"]) == ("08:45:00", "17:30:00", "8.75")
+    assert main([*correct, "S1", day, "--in", "18:00"]) == 2  # after the out the doors saw at 12:00
+    assert "would end" in capsys.readouterr().err
+    assert main([*correct, "S1", day, "--in", "16:00", "--out", "24:00"]) == 0  # until midnight
+    capsys.readouterr()
+    assert report_rows(data, day, capsys)["S1"]["hours"] == "8.0"
+    with open_store(data) as store:
+        second = [e for e in store.audit_log() if e.action == "hours.correct"][1]
+        assert second.details["before"]["out"].startswith(f"{day}T17:30")  # what it was, for an auditor
+
+
+def test_a_correction_is_refused_for_a_day_to_come_a_time_that_did_not_exist_or_a_clear_with_times(tmp_path, capsys):
+    data = tmp_path / "data"
+    (data).mkdir()
+    (data / "faceattend.toml").write_text('timezone = "Europe/Paris"\n', encoding="utf-8")
+    with open_store(data) as store:
+        Attendance(store).add_person("Ann", person_id="S1")
+    correct = ["hours", "correct", "S1", "--data", str(data), "--reason", "x"]
+    assert main([*correct, "2999-01-01", "--in", "08:00", "--out", "16:00"]) == 2
+    assert "has not come yet" in capsys.readouterr().err
+    assert main([*correct, "2026-03-29", "--in", "02:30", "--out", "12:00"]) == 2
+    assert "--in 02:30 did not exist on 2026-03-29" in capsys.readouterr().err
+    assert main([*correct, "2026-03-28", "--clear", "--in", "10:00"]) == 2
+    assert "without --in or --out" in capsys.readouterr().err
+
+
+def test_an_erasure_takes_the_name_out_of_other_peoples_correction_reasons(tmp_path, capsys):
+    data = tmp_path / "data"
+    day = ann_and_bobs_day(data)
+    assert main(["hours", "correct", "S1", day, "--out", "18:00", "--reason", "stayed to cover for Bob",
+                 "--data", str(data)]) == 0
+    assert main(["people", "remove", "S2", "--erase", "--data", str(data)]) == 0
+    capsys.readouterr()
+    ann = report_rows(data, day, capsys)["S1"]
+    assert "Bob" not in ann["corrected"] and "stayed to cover for erased-" in ann["corrected"]

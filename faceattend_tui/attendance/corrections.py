@@ -4,6 +4,7 @@ audited, and read by the hours reports over what the doors saw."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from .store import Store
 
 CORRECTIONS_SETTING = "hours_corrections"  # {"<person id>@<YYYY-MM-DD>": correction doc}
+MAX_REASON = 500  # characters: a reason, not a letter
 
 
 @dataclass(frozen=True)
@@ -60,26 +62,50 @@ def corrections(store: Store) -> dict[tuple[str, date], Correction]:
     return found
 
 
-def correct_day(store: Store, person_id: str, day: date, came: datetime | None, left: datetime | None,
-                reason: str, user: str) -> Correction:
-    """Set a day's in and/or out by hand, with a reason; audited as hours.correct."""
+def checked_reason(reason: str) -> str:
     reason = check_text(" ".join(reason.split()), "the reason")
     if not reason:
         raise InputError("a correction needs a reason (--reason), for whoever pays these hours")
+    if len(reason) > MAX_REASON:
+        raise InputError(f"the reason is longer than {MAX_REASON} characters")
+    return reason
+
+
+def correct_day(store: Store, person_id: str, day: date, came: datetime | None, left: datetime | None,
+                reason: str, user: str, seen: tuple[datetime, datetime] | None = None) -> Correction:
+    """Set a day's in and/or out by hand, with a reason; an end not given stays as an earlier correction
+    of the day set it, else as the doors saw it (`seen`). Refused when the day would end before it
+    begins. Audited as hours.correct, with what the day was before."""
+    reason = checked_reason(reason)
     if came is None and left is None:
         raise InputError("give the corrected in (--in), out (--out) or both")
     if came is not None and left is not None and left <= came:
         raise InputError(f"the out {left:%H:%M} is not after the in {came:%H:%M}")
+    before = corrections(store).get((person_id, day))
+    came = came or (before.came if before else None)
+    left = left or (before.left if before else None)
+    begins, ends = came or (seen[0] if seen else None), left or (seen[1] if seen else None)
+    if begins is not None and ends is not None and ends <= begins:
+        raise InputError(f"the day would end ({ends:%Y-%m-%d %H:%M}) before it begins ({begins:%Y-%m-%d %H:%M}): "
+                         "give both --in and --out")
     correction = Correction(came, left, user, reason, store.now())
     store.update_setting(CORRECTIONS_SETTING,
                          lambda docs: {**(docs or {}), _key(person_id, day): correction.to_doc()})
     audit(store, "hours.correct", {"person": person_id, "day": day.isoformat(), "in": to_iso(came),
-                                   "out": to_iso(left), "reason": reason}, user)
+                                   "out": to_iso(left), "reason": reason, "before": _was(before, seen)}, user)
     return correction
 
 
-def clear_correction(store: Store, person_id: str, day: date, user: str) -> bool:
-    """Back to what the doors saw; False when the day had no correction."""
+def _was(before: Correction | None, seen: tuple[datetime, datetime] | None) -> dict[str, Any]:
+    """What the day was before a change: an earlier correction's ends, else the doors'."""
+    if before is not None:
+        return {"in": to_iso(before.came), "out": to_iso(before.left), "corrected_by": before.by}
+    return {"in": to_iso(seen[0]), "out": to_iso(seen[1])} if seen else {}
+
+
+def clear_correction(store: Store, person_id: str, day: date, reason: str, user: str) -> bool:
+    """Back to what the doors saw, with a reason; False when the day had no correction."""
+    reason = checked_reason(reason)
     key, found = _key(person_id, day), []
 
     def change(docs: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -90,8 +116,18 @@ def clear_correction(store: Store, person_id: str, day: date, user: str) -> bool
     store.update_setting(CORRECTIONS_SETTING, change)
     if found[0] is None:
         return False
-    audit(store, "hours.uncorrect", {"person": person_id, "day": day.isoformat()}, user)
+    audit(store, "hours.uncorrect", {"person": person_id, "day": day.isoformat(), "reason": reason,
+                                     "before": found[0]}, user)
     return True
+
+
+def scrub_reasons(store: Store, pattern: re.Pattern | None, token: str) -> None:
+    """An erasure: the erased person's name in the reasons of other people's corrections becomes the token."""
+    docs = store.get_setting(CORRECTIONS_SETTING) or {}
+    if pattern is None or not any(pattern.search(str(doc.get("reason", ""))) for doc in docs.values()):
+        return
+    store.update_setting(CORRECTIONS_SETTING, lambda now: {
+        key: {**doc, "reason": pattern.sub(token, str(doc.get("reason", "")))} for key, doc in (now or {}).items()})
 
 
 def forget_person(store: Store, person_id: str, new_id: str | None = None) -> None:

@@ -125,9 +125,10 @@ def _day_line(person: Person | None, day: date, seen: tuple[datetime, datetime] 
         return None
     last = max(last, came)
     out = last if (fix is not None and fix.left is not None) or last <= gone_before else None
-    if fix is not None:  # looked at by the person who corrected it
-        return DayHours(person, day, came, last, out, "", fix.note)
-    return DayHours(person, day, came, last, out, rule.check(day, came, last, out))
+    check = rule.check(day, came, last, out)
+    if fix is not None:  # looked at by whoever corrected it: only what still looks wrong (a long day) is said
+        return DayHours(person, day, came, last, out, "" if check.startswith("seen") else check, fix.note)
+    return DayHours(person, day, came, last, out, check)
 
 
 def hours_between(store: Store, date_from: date, date_to: date, out_after: float, group: str | None = None,

@@ -19,7 +19,7 @@ from faceattend_tui.errors import InputError, RecordsError
 from faceattend_tui.text import collation, composed, fold, same
 
 from .common import aware, checked_late_after
-from .corrections import forget_person
+from .corrections import forget_person, scrub_reasons
 from .models import (
     ABSENT,
     ACTIVE,
@@ -42,7 +42,7 @@ from .models import (
     clean_name,
     new_person_id,
 )
-from .security import audit, erased_token
+from .security import audit, erased_token, name_pattern
 from .store import NotFoundError, Store, StoreError
 
 
@@ -311,7 +311,7 @@ class Attendance:
         with self.store.batch():
             if erase:
                 token = token or erased_token()
-                records = erase_records(self.store, person_id, token)
+                records = erase_records(self.store, person, token)
                 self._people.pop(person_id, None)
                 self._folders.pop(person.folder, None)
                 self._statuses.pop(person_id, None)
@@ -592,8 +592,10 @@ def _replace(person: Person, **changes: Any) -> Person:
     return dataclasses.replace(person, **changes)
 
 
-def erase_records(store: Store, person_id: str, token: str) -> int:
-    """Every record of a person, their days corrected by hand too; returns how many records went."""
-    records = store.erase_person(person_id, token)
-    forget_person(store, person_id)
+def erase_records(store: Store, person: Person, token: str) -> int:
+    """Every record of a person, their days corrected by hand too, and their name in the reasons of
+    other people's corrections; returns how many records went."""
+    records = store.erase_person(person.id, token)
+    forget_person(store, person.id)
+    scrub_reasons(store, name_pattern([person.name]), token)
     return records

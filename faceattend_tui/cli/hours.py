@@ -4,32 +4,41 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from typing import TYPE_CHECKING
 
 from faceattend_tui.attendance.corrections import clear_correction, correct_day
 from faceattend_tui.attendance.export import time_zone
-from faceattend_tui.attendance.models import printable
-from faceattend_tui.attendance.timetable import parse_clock
+from faceattend_tui.attendance.models import Person, printable
+from faceattend_tui.attendance.timetable import END_OF_DAY, parse_clock
 from faceattend_tui.cli import EXIT_OK, say
 from faceattend_tui.cli.records import CommandError, actor, writable
 from faceattend_tui.config import Settings
 from faceattend_tui.errors import FaceattendError
 
 if TYPE_CHECKING:
+    from faceattend_tui.attendance import Attendance
     from faceattend_tui.cli import Command, Subparsers
 
 
 def on_working_day(day: date, typed: str | None, what: str, settings: Settings) -> datetime | None:
-    """A time of day typed for a working day, on the station's clock; before `day_changes_at` it is the
-    next morning (the end of a night shift)."""
+    """A time of day typed for a working day, on the station's clock: before `day_changes_at` it is the
+    next morning (a night shift), 24:00 is midnight at its end. A time the clocks skipped is refused."""
     if typed is None:
         return None
-    clock = parse_clock(typed, what)
-    when = day + timedelta(days=1) if clock < settings.day_change else day
-    naive = datetime.combine(when, clock)
+    clock = parse_clock(typed, what, end=what == "--out")
+    when = day + timedelta(days=1) if clock < settings.day_change or clock == END_OF_DAY else day
+    naive = datetime.combine(when, time(0) if clock == END_OF_DAY else clock)
     zone = time_zone(settings.timezone)
-    return naive.astimezone() if zone is None else naive.replace(tzinfo=zone)
+    moment = naive.astimezone() if zone is None else naive.replace(tzinfo=zone)
+    if moment.astimezone(timezone.utc).astimezone(zone).replace(tzinfo=None) != naive:
+        raise CommandError(f"{what} {typed} did not exist on {when} (the clocks went forward then)")
+    return moment
+
+
+def today(settings: Settings) -> date:
+    zone = time_zone(settings.timezone)
+    return datetime.now(zone).date() if zone is not None else datetime.now().astimezone().date()
 
 
 def cmd_hours_correct(args: argparse.Namespace, settings: Settings) -> int:
@@ -37,6 +46,10 @@ def cmd_hours_correct(args: argparse.Namespace, settings: Settings) -> int:
         day = date.fromisoformat(args.day)
     except ValueError:
         raise CommandError(f"the day is YYYY-MM-DD, not {args.day!r}") from None
+    if day > today(settings):
+        raise CommandError(f"{day} has not come yet: a correction is for a day worked")
+    if args.clear and (args.came or args.left):
+        raise CommandError("--clear takes the day's correction back whole: give it without --in or --out")
     try:
         came, left = on_working_day(day, args.came, "--in", settings), on_working_day(day, args.left, "--out", settings)
     except FaceattendError as exc:
@@ -45,18 +58,35 @@ def cmd_hours_correct(args: argparse.Namespace, settings: Settings) -> int:
         try:
             person = attendance.find(args.person)
             if args.clear:
-                if not clear_correction(attendance.store, person.id, day, actor(attendance)):
-                    raise CommandError(f"{person.id} {printable(person.name)} has no correction on {day}")
-                say(f"{person.id} {printable(person.name)} on {day}: back to what the doors saw")
-                return EXIT_OK
-            correct_day(attendance.store, person.id, day, came, left, args.reason or "", actor(attendance))
-            seen = any(p.person_id == person.id for p in attendance.store.presence(day, day))
+                return cleared(attendance, person, day, args.reason or "")
+            seen = seen_on(attendance, person, day)
+            correction = correct_day(attendance.store, person.id, day, came, left, args.reason or "",
+                                     actor(attendance), seen)
         except (LookupError, FaceattendError) as exc:
             raise CommandError(str(exc)) from None
-        if not seen and (came is None or left is None):
-            say(f"note: nobody saw {printable(person.name)} on {day}: the day counts once it has both --in and --out")
-    said = ", ".join(f"{what} {when:%H:%M}" for what, when in (("in", came), ("out", left)) if when is not None)
-    say(f"{person.id} {printable(person.name)} on {day}: {said} (audited; report --hours shows it as corrected)")
+    ends = [f"{what} {when:%Y-%m-%d %H:%M}" for what, when in (("in", correction.came), ("out", correction.left))
+            if when is not None]
+    if seen is None and (correction.came is None or correction.left is None):
+        say(f"{person.id} {printable(person.name)} on {day}: {', '.join(ends)} kept; nobody saw them that day, so "
+            "it counts once it has both an in and an out")
+    else:
+        say(f"{person.id} {printable(person.name)} on {day}: {', '.join(ends)} (audited; report --hours shows it "
+            "as corrected)")
+    return EXIT_OK
+
+
+def seen_on(attendance: Attendance, person: Person, day: date) -> tuple[datetime, datetime] | None:
+    """The first and the last sighting of a person's working day, at any door; None when nobody saw them."""
+    sightings = [p for p in attendance.store.presence(day, day) if p.person_id == person.id]
+    if not sightings:
+        return None
+    return min(p.first_seen for p in sightings), max(p.last_seen for p in sightings)
+
+
+def cleared(attendance: Attendance, person: Person, day: date, reason: str) -> int:
+    if not clear_correction(attendance.store, person.id, day, reason, actor(attendance)):
+        raise CommandError(f"{person.id} {printable(person.name)} has no correction on {day}")
+    say(f"{person.id} {printable(person.name)} on {day}: back to what the doors saw")
     return EXIT_OK
 
 
@@ -68,10 +98,11 @@ def add_hours_commands(sub: Subparsers, add_data: Callable[[argparse.ArgumentPar
     add_data(q)
     q.add_argument("person", help="the person's id or name")
     q.add_argument("day", help="the working day, YYYY-MM-DD (the date it begins)")
-    q.add_argument("--in", dest="came", default=None, help="when they came, HH:MM on the station's clock")
+    q.add_argument("--in", dest="came", default=None,
+                   help="when they came, HH:MM on the station's clock (before day_changes_at: the next morning)")
     q.add_argument("--out", dest="left", default=None,
-                   help="when they left, HH:MM (before day_changes_at: the next morning)")
-    q.add_argument("--reason", default=None, help="why, e.g. 'left by the back door'")
+                   help="when they left, HH:MM, or 24:00 (before day_changes_at: the next morning); an end not "
+                        "given stays as an earlier correction or the doors have it")
+    q.add_argument("--reason", default=None, help="why, e.g. 'left by the back door' (also for --clear)")
     q.add_argument("--clear", action="store_true", help="take the day's correction back")
     q.set_defaults(func=records_command("cmd_hours_correct", "hours"))
-

@@ -362,3 +362,10 @@ def test_an_erasure_takes_the_name_out_of_other_peoples_correction_reasons(tmp_p
     capsys.readouterr()
     ann = report_rows(data, day, capsys)["S1"]
     assert "Bob" not in ann["corrected"] and "stayed to cover for erased-" in ann["corrected"]
+
+
+def test_a_person_is_found_by_their_name_as_typed(tmp_path, capsys):
+    data = tmp_path / "data"
+    day = ann_and_bobs_day(data)
+    assert main(["hours", "correct", "  bob ", day, "--out", "17:00", "--reason", "x", "--data", str(data)]) == 0
+    assert "S2 Bob on" in capsys.readouterr().err

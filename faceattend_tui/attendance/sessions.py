@@ -540,10 +540,11 @@ class Attendance:
 
 
 def find_person(people: dict[str, Person], text: str) -> Person:
-    """The person whose id is `text`, or the only active one of that name (accents composed or apart)."""
+    """The person whose id is `text`, or the only active one of that name, as typed (any case or spacing,
+    accents composed or apart)."""
     if text in people:
         return people[text]
-    named = [p for p in people.values() if composed(p.name) == composed(text) and p.active]
+    named = [p for p in people.values() if name_key(p.name) == name_key(text) and p.active]
     if len(named) == 1:
         return named[0]
     if named:

@@ -64,3 +64,16 @@ def test_an_export_shows_in_the_audit_while_the_station_still_holds_the_log(tmp_
         assert [e.action for e in station.audit_log()][-1] == "export"  # the station's own view too
     assert main(["audit", "--data", str(data), "--action", "export"]) == 0  # taken in: still one
     assert "1 entry" in capsys.readouterr().err
+
+
+def test_a_long_list_in_an_audit_line_is_shown_by_its_first_items_and_its_count(tmp_path, capsys):
+    from faceattend_tui.attendance.security import audit
+
+    data = tmp_path / "data"
+    with open_store(data) as store:
+        audit(store, "export", {"format": "csv", "sessions": list(range(1, 1001))}, "Dana")
+    assert main(["audit", "--data", str(data)]) == 0
+    (line,) = [line for line in capsys.readouterr().out.splitlines() if "export" in line]
+    assert "sessions=[1, 2, 3, 4, 5, 6, 7, ... 993 more]" in line and len(line) < 200
+    assert main(["audit", "--data", str(data), "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out.splitlines()[-1])["details"]["sessions"]) == 1000

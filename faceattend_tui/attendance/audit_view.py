@@ -39,10 +39,18 @@ def matching(entries: Iterable[AuditEntry], wanted: AuditFilter, zone: tzinfo | 
     return sorted((e for e in entries if wanted.keeps(e, zone)), key=lambda e: e.time)
 
 
-def describe_details(details: dict) -> str:
-    """Details as one short line: key=value, values as JSON where they are not plain text."""
+LIST_SHOWN = 8  # items of a long list shown in a detail line (a year's export names 1,000 sessions)
+
+
+def describe_details(details: dict, whole: bool = False) -> str:
+    """Details as one short line: key=value, values as JSON where they are not plain text; a long
+    list as its first items and how many there are, unless `whole` (`audit --json` keeps them all)."""
     parts = []
     for key, value in details.items():
-        shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        if isinstance(value, list) and len(value) > LIST_SHOWN and not whole:
+            head = ", ".join(json.dumps(v, ensure_ascii=False) for v in value[:LIST_SHOWN - 1])
+            shown = f"[{head}, ... {len(value) - LIST_SHOWN + 1} more]"
+        else:
+            shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
         parts.append(f"{key}={shown}")
     return ", ".join(parts)

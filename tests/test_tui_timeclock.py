@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import date, time, timedelta
 
 import pytest
 from test_tui import checkin, screen_text, start_session, until, with_pin
@@ -429,4 +429,25 @@ async def test_in_work_mode_the_report_gives_each_persons_days_and_hours(station
         await pilot.press("r")
         await pilot.pause()
         table = app.screen.query_one("#hours")
-        assert [list(table.get_row_at(i)) for i in range(table.row_count)] == [["S1", "Ann Lee", "1", "1.50", ""]]
+        assert [list(table.get_row_at(i)) for i in range(table.row_count)] == [["S1", "Ann Lee", "1", "1.50", "", ""]]
+
+
+async def test_in_work_mode_the_report_counts_the_days_corrected_by_hand(station):
+    import dataclasses
+
+    from faceattend_tui.attendance.corrections import correct_day
+    from faceattend_tui.attendance.hours import PresenceBook
+
+    station.settings = dataclasses.replace(station.settings, mode="work")
+    station.presence = PresenceBook(station.store, station.name)
+    checkin(station, "Ann Lee", 1)
+    checkin(station, "Ann Lee", 91)
+    app = StationApp(station)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause(0.5)
+        (first,) = station.store.presence(date.min, date.max)
+        correct_day(station.store, "S1", first.day, None, first.first_seen + timedelta(hours=8), "left late", "Kim")
+        await pilot.press("r")
+        await pilot.pause()
+        table = app.screen.query_one("#hours")
+        assert [list(table.get_row_at(i)) for i in range(table.row_count)] == [["S1", "Ann Lee", "1", "8.00", "", "1"]]

@@ -20,7 +20,7 @@ WRITE_EVERY = timedelta(seconds=60)  # a person still in view moves their last s
 LONG_DAY = timedelta(hours=16)  # a working day longer than this is most likely two put together
 SHORT_DAY = timedelta(minutes=10)  # seen no longer than this, then gone: nobody saw them leave
 DAY_COLUMNS = ("id", "name", "day", "in", "out", "hours", "in_time", "out_time", "check", "corrected")
-TOTAL_KEYS = ("id", "name", "days", "hours", "to_check")
+TOTAL_KEYS = ("id", "name", "days", "hours", "to_check", "corrected")
 
 
 def working_day(when: datetime, zone: tzinfo | None = None, changes_at: time = time(0)) -> date:
@@ -141,14 +141,16 @@ def hours_between(store: Store, date_from: date, date_to: date, out_after: float
 
 
 def totals(lines: list[DayHours], locale: str | None = None) -> list[dict]:
-    """Per person over the period, by name: days seen, hours (the sum of the days as written) and days to check."""
+    """Per person over the period, by name: days seen, hours (the sum of the days as written), days to
+    check and days corrected by hand."""
     found: dict[str, dict] = {}
     for line in lines:
         entry = found.setdefault(line.person.id, {"id": line.person.id, "name": line.person.name, "days": 0,
-                                                  "hours": 0.0, "to_check": 0})
+                                                  "hours": 0.0, "to_check": 0, "corrected": 0})
         entry["days"] += 1
         entry["hours"] += line.hours
         entry["to_check"] += bool(line.check)
+        entry["corrected"] += bool(line.corrected)
     key = collation(locale)
     by_name = sorted(found.values(), key=lambda e: (key(e["name"]), e["id"]))
     return [{**e, "hours": round(e["hours"], 2)} for e in by_name]

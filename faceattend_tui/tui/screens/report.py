@@ -52,7 +52,7 @@ class ReportScreen(Dialog[None]):
         if self.hours is not None:
             yield Static("", id="hours-title")
             hours: DataTable[str] = DataTable(id="hours", cursor_type="row", zebra_stripes=True)
-            hours.add_columns("Id", "Name", "Days", "Hours", "To check")
+            hours.add_columns("Id", "Name", "Days", "Hours", "To check", "Corrected")
             yield hours
         yield PlotextPlot(id="chart")
 
@@ -106,7 +106,7 @@ class ReportScreen(Dialog[None]):
         table.clear()
         for entry in people:
             table.add_row(entry["id"], entry["name"], str(entry["days"]), f"{entry['hours']:.2f}",
-                          str(entry["to_check"] or ""))
+                          str(entry["to_check"] or ""), str(entry["corrected"] or ""))
 
     def show(self, report: Report, rate: float) -> None:
         plot = self.query_one("#chart", PlotextPlot)

@@ -369,3 +369,18 @@ def test_a_person_is_found_by_their_name_as_typed(tmp_path, capsys):
     day = ann_and_bobs_day(data)
     assert main(["hours", "correct", "  bob ", day, "--out", "17:00", "--reason", "x", "--data", str(data)]) == 0
     assert "S2 Bob on" in capsys.readouterr().err
+
+
+def test_a_name_shared_with_someone_who_left_is_refused_for_a_correction(tmp_path, capsys):
+    data = tmp_path / "data"
+    with open_store(data) as store:
+        attendance = Attendance(store)
+        attendance.add_person("Sam Lee", person_id="S3")
+        attendance.add_person("Sam Lee", person_id="S4")
+        attendance.remove_person("S4")  # left; their past days may still be corrected
+    day = MORNING.date().isoformat()
+    assert main(["hours", "correct", "Sam Lee", day, "--in", "08:00", "--out", "16:00", "--reason", "x",
+                 "--data", str(data)]) == 2
+    assert "2 people are called 'Sam Lee': use the id (S3, S4 (left))" in capsys.readouterr().err
+    assert main(["hours", "correct", "S4", day, "--in", "08:00", "--out", "16:00", "--reason", "x",
+                 "--data", str(data)]) == 0

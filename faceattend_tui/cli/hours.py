@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from faceattend_tui.attendance.corrections import clear_correction, correct_day
 from faceattend_tui.attendance.export import time_zone
 from faceattend_tui.attendance.models import Person, printable
+from faceattend_tui.attendance.sessions import name_key
 from faceattend_tui.attendance.timetable import END_OF_DAY, parse_clock
 from faceattend_tui.cli import EXIT_OK, say
 from faceattend_tui.cli.records import CommandError, actor, writable
@@ -56,7 +57,7 @@ def cmd_hours_correct(args: argparse.Namespace, settings: Settings) -> int:
         raise CommandError(str(exc)) from None
     with writable(settings, "hours") as attendance:
         try:
-            person = attendance.find(args.person)
+            person = whose(attendance, args.person)
             if args.clear:
                 return cleared(attendance, person, day, args.reason or "")
             seen = seen_on(attendance, person, day)
@@ -73,6 +74,17 @@ def cmd_hours_correct(args: argparse.Namespace, settings: Settings) -> int:
         say(f"{person.id} {printable(person.name)} on {day}: {', '.join(ends)} (audited; report --hours shows it "
             "as corrected)")
     return EXIT_OK
+
+
+def whose(attendance: Attendance, text: str) -> Person:
+    """The person meant: by id, or by a name nobody else has, not even someone who left (whose past
+    days may still be corrected)."""
+    everyone = attendance.people(include_left=True)
+    named = [p for p in everyone if name_key(p.name) == name_key(text)]
+    if len(named) > 1 and text.strip() not in {p.id for p in everyone}:
+        ids = ", ".join(p.id + ("" if p.active else " (left)") for p in named)
+        raise CommandError(f"{len(named)} people are called {text.strip()!r}: use the id ({ids})")
+    return attendance.find(text.strip())
 
 
 def seen_on(attendance: Attendance, person: Person, day: date) -> tuple[datetime, datetime] | None:

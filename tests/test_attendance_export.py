@@ -188,3 +188,24 @@ def test_a_report_counts_each_person_over_the_term(att, clock, tmp_path):
     assert len(doc["people"]) == 4 and len(doc["sessions"]) == 5 and doc["group"] == "3A"
     everyone = build_report(att.store, date(2024, 9, 1), date(2024, 9, 30))
     assert len(everyone.sessions) == 6
+
+
+def test_a_chart_of_a_long_period_has_a_bar_per_week_then_per_month_each_as_a_person_is_counted():
+    from faceattend_tui.attendance.models import Counts, Session
+    from faceattend_tui.attendance.report import SessionLine, chart_bars
+
+    monday = datetime(2025, 9, 1, 8, 0, tzinfo=timezone.utc)
+
+    def line(days: int, present: int, absent: int) -> SessionLine:
+        session = Session(days, f"S{days}", monday + timedelta(days=days))
+        return SessionLine(session, Counts(present=present, absent=absent))
+
+    few = [line(d, 9, 1) for d in range(10)]
+    assert chart_bars(few)[2] == "session" and len(chart_bars(few)[0]) == 10
+    term = [line(d, 9, 1) for d in range(0, 100)] + [line(0, 0, 30)]  # 15 weeks; the first week has a bad day
+    labels, rates, unit = chart_bars(term)
+    assert unit == "week" and labels[:2] == ["09-01", "09-08"] and len(labels) == 15
+    assert rates[0] == round(100 * 63 / 100) and rates[1] == 90  # attended out of expected over the week
+    year = [line(d, 9, 1) for d in range(0, 360)]
+    labels, rates, unit = chart_bars(year)
+    assert unit == "month" and labels[0] == "2025-09" and len(labels) == 12 and set(rates) == {90}

@@ -9,8 +9,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
 from faceattend_tui.text import collation, fold
@@ -166,3 +167,33 @@ def report_json(report: Report, generated_at: datetime, by: str | None = None) -
     if by in (None, "session"):
         body["sessions"] = [_json_row(r, JSON_SESSION_KEYS) for r in rows if r["row"] == "session"]
     return json.dumps(body, indent=2, ensure_ascii=False) + "\n"
+
+
+MOST_BARS = 40  # bars a chart of a period shows: beyond, sessions are put together by week, then by month
+
+
+def chart_bars(sessions: list[SessionLine], most: int = MOST_BARS) -> tuple[list[str], list[int], str]:
+    """A chart's bars over a period: labels, attended % and what one bar is ("session", "week" or
+    "month"); a week's or a month's rate is its attended out of its expected, as a person's is."""
+    if len(sessions) <= most:
+        return ([f"{line.session.started_at:%m-%d} {line.session.name}"[:14] for line in sessions],
+                [round(100 * (line.rate or 0)) for line in sessions], "session")
+    weeks = _grouped(sessions, lambda day: day - timedelta(days=day.weekday()))
+    if len(weeks) <= most:
+        return [f"{day:%m-%d}" for day in weeks], _rates(weeks), "week"
+    months = _grouped(sessions, lambda day: day.replace(day=1))
+    return [f"{day:%Y-%m}" for day in months], _rates(months), "month"
+
+
+def _grouped(sessions: list[SessionLine], start_of: Callable[[date], date]) -> dict[date, tuple[int, int]]:
+    """Attended and expected, summed over the sessions of each week or month (by the day it starts)."""
+    groups: dict[date, tuple[int, int]] = {}
+    for line in sessions:
+        key = start_of(line.session.started_at.date())
+        attended, expected = groups.get(key, (0, 0))
+        groups[key] = (attended + line.counts.attended, expected + line.counts.total)
+    return groups
+
+
+def _rates(groups: dict[date, tuple[int, int]]) -> list[int]:
+    return [round(100 * attended / expected) if expected else 0 for attended, expected in groups.values()]

@@ -26,6 +26,7 @@ from faceattend_tui.station.api import (
     Session,
     Slot,
     Summary,
+    chart_bars,
     check_text,
     describe_details,
     make_private_dir,
@@ -60,8 +61,8 @@ from faceattend_tui.station.updates import (
 __all__ = [
     "MAX_LATE_MINUTES",
     "AuditEntry", "AuditFilter", "CaptureSample", "Checkin", "Counts", "Credentials", "Edit", "ExportOptions", "Mark",
-    "Person", "PersonStatus", "Report", "RosterRow", "Session", "Slot", "Summary", "check_text", "describe_details",
-    "make_private_dir", "parse_clock", "parse_weekday", "printable",
+    "Person", "PersonStatus", "Report", "RosterRow", "Session", "Slot", "Summary", "chart_bars", "check_text",
+    "describe_details", "make_private_dir", "parse_clock", "parse_weekday", "printable",
     "Station", "door_outcome", "shared_log", "STATION_LOG", "STATION_ACTOR", "internal_error", "StationError",
     "PinRefused", "DatabaseUnreachable", "LiveState", "CheckinShown", "Sighting", "UnknownFaces", "CaptureDone",
     "LiveChanged", "RosterChanged", "Problem", "Update", "EnrollTarget", "Whom", "LogKept",

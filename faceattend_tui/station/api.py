@@ -18,6 +18,7 @@ from faceattend_tui.attendance import (
 from faceattend_tui.attendance.audit_view import AuditFilter, describe_details
 from faceattend_tui.attendance.common import MAX_LATE_MINUTES
 from faceattend_tui.attendance.models import AuditEntry, check_text, printable
+from faceattend_tui.attendance.report import chart_bars
 from faceattend_tui.attendance.security import Credentials
 from faceattend_tui.attendance.session_edit import Edit
 from faceattend_tui.attendance.timetable import Slot, parse_clock, parse_weekday
@@ -27,4 +28,4 @@ from faceattend_tui.live.events import CaptureSample
 __all__ = ["MAX_LATE_MINUTES",
            "AuditEntry", "AuditFilter", "CaptureSample", "Checkin", "Counts", "Credentials", "Edit", "ExportOptions",
            "Mark", "Person", "PersonStatus", "Report", "RosterRow", "Session", "Slot", "Summary", "check_text",
-           "describe_details", "make_private_dir", "parse_clock", "parse_weekday", "printable"]
+           "chart_bars", "describe_details", "make_private_dir", "parse_clock", "parse_weekday", "printable"]

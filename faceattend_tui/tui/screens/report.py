@@ -13,7 +13,7 @@ from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Input, Select, Static
 from textual_plotext import PlotextPlot
 
-from faceattend_tui.station import Report
+from faceattend_tui.station import Report, chart_bars
 from faceattend_tui.text import plural
 from faceattend_tui.tui.screens.base import EVERYONE, Dialog, group_select, parse_day
 
@@ -112,11 +112,10 @@ class ReportScreen(Dialog[None]):
         plot = self.query_one("#chart", PlotextPlot)
         plt = plot.plt
         plt.clear_data()
-        rates = [round(100 * (line.rate or 0)) for line in report.sessions]
-        labels = [f"{line.session.started_at:%m-%d} {line.session.name}"[:14] for line in report.sessions]
+        labels, rates, unit = chart_bars(report.sessions)  # a year of sessions: by week, not a solid block
         if rates:
             plt.bar(labels, rates)
-        plt.title(f"attended, % per session ({plural(len(rates), 'session')})")
+        plt.title(f"attended, % per {unit} ({plural(len(report.sessions), 'session')})")
         plt.ylim(0, 100)
         plot.refresh()
         below = report.below(rate)

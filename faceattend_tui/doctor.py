@@ -53,6 +53,7 @@ def records_lines(settings: Settings) -> list[str]:
     """Whether the station would start on the data root's records: its log read, the templates of
     everyone on the roster there, made by the recogniser it is set to use."""
     from faceattend_tui.attendance import StoreError, open_snapshot
+    from faceattend_tui.attendance.models import plural
     from faceattend_tui.attendance.tiny.files import LOG_NAME
     from faceattend_tui.gallery.templates import GalleryError, enrolled_counts, load_manifest
     from faceattend_tui.station.people import has_photos
@@ -64,6 +65,7 @@ def records_lines(settings: Settings) -> list[str]:
     except GalleryError as exc:
         return [f"templates:  CANNOT READ: {exc}"]
     lines = _recognizer_line(settings, manifest.recognizer.sha256 if manifest and manifest.recognizer else None)
+    lines += _waiting_line(settings, set(manifest.people) if manifest else set())
     if settings.database:
         return lines  # the roster is the database's
     log = settings.data / LOG_NAME
@@ -86,7 +88,20 @@ def records_lines(settings: Settings) -> list[str]:
         names = ", ".join(f"{p.name} ({p.id})" for p in missing[:5]) + (" ..." if len(missing) > 5 else "")
         return [*lines, f"templates:  MISSING for {len(missing)} of {len(people)} people ({names}): run `faceattend "
                         "extract`"]
-    return [*lines, f"templates:  {len(counts)} people enrolled, {len(people)} on the roster"]
+    return [*lines, f"templates:  {plural(len(counts), 'person', 'people')} enrolled, {len(people)} on the roster"]
+
+
+def _waiting_line(settings: Settings, extracted: set[str]) -> list[str]:
+    """Photos in database_image/ that were never extracted: the station does not know those faces yet."""
+    from faceattend_tui.attendance.models import plural
+    from faceattend_tui.gallery.extract import scan_people
+
+    waiting = sorted(set(scan_people(settings.images_dir)) - extracted)
+    if not waiting:
+        return []
+    names = ", ".join(waiting[:5]) + (" ..." if len(waiting) > 5 else "")
+    return [f"templates:  the photos of {plural(len(waiting), 'person', 'people')} wait with no templates ({names}): "
+            "the station does not know them until `faceattend extract` runs"]
 
 
 def _recognizer_line(settings: Settings, made_by: str | None) -> list[str]:

@@ -211,3 +211,12 @@ def test_the_corner_panel_stays_put_while_faces_move_about():
                     Overlay((580 + dx, 440, 640, 480), "known", "Cleo", 4)]
         corners.append(layout(FRAME, overlays, door, now=0.0).panel[:2])
     assert len(set(corners)) == 1, set(corners)
+
+
+def test_a_picture_shorter_than_the_banner_keeps_the_banner_inside_it():
+    shape = (40, 320, 3)
+    state = DoorState(session="Maths 3A", present=12, expected=25)
+    state.show(Banner("not-on-list", "Ann Lee", ev.SEE_STAFF, 7, until=100.0))
+    plan = layout(shape, [], state, now=0.0)
+    assert plan.banner_rect is not None and plan.banner_rect[1] >= 0 and plan.banner_rect[3] <= shape[0]
+    draw(np.zeros(shape, np.uint8), plan)

@@ -384,3 +384,19 @@ def test_a_name_shared_with_someone_who_left_is_refused_for_a_correction(tmp_pat
     assert "2 people are called 'Sam Lee': use the id (S3, S4 (left))" in capsys.readouterr().err
     assert main(["hours", "correct", "S4", day, "--in", "08:00", "--out", "16:00", "--reason", "x",
                  "--data", str(data)]) == 0
+
+
+def test_a_shift_to_midnight_is_its_own_day_and_a_day_not_over_is_not_corrected(tmp_path, capsys):
+    data = tmp_path / "data"
+    day = ann_and_bobs_day(data)
+    assert main(["hours", "correct", "S2", day, "--in", "16:00", "--out", "24:00", "--reason", "evening",
+                 "--data", str(data)]) == 0
+    assert main(["hours", "correct", "S1", day, "--in", "00:00", "--out", "24:00", "--reason", "x",
+                 "--data", str(data)]) == 0
+    capsys.readouterr()
+    rows = report_rows(data, day, capsys)
+    assert rows["S2"]["check"] == "" and rows["S1"]["check"].startswith("longer than 16 h")
+    soon = datetime.now().astimezone() + timedelta(hours=2)  # later today, or tomorrow: not worked yet
+    assert main(["hours", "correct", "S1", soon.date().isoformat(), "--in", "00:00", "--out", f"{soon:%H:%M}",
+                 "--reason", "x", "--data", str(data)]) == 2
+    assert "has not come yet" in capsys.readouterr().err

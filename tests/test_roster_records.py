@@ -263,6 +263,9 @@ def test_doctor_passes_where_the_station_starts_and_fails_where_it_does_not(enro
     assert main(["people", "remove", "S2", "--data", str(named)]) == 0  # Ann Lee left: her photos went
     shutil.copytree(enrolled / "database_image" / "S2", named / "database_image" / "S2")  # put back by hand
     assert doctor_says(named, capsys)[0] == 0  # the station leaves someone who left alone, and so does doctor
+    shutil.copytree(enrolled / "database_image" / "S1", named / "database_image" / "Newcomer")  # not extracted
+    code, lines = doctor_says(named, capsys)
+    assert code == 0 and any("wait with no templates" in line and "Newcomer" in line for line in lines), lines
     (named / "attendance.json").unlink()
     (named / "attendance.journal").write_text("{}\n", encoding="utf-8")  # a crash, then the log lost
     code, lines = doctor_says(named, capsys)

@@ -86,7 +86,8 @@ class DayRule:
     def check(self, day: date, came: datetime, last: datetime, out: datetime | None) -> str:
         """What looks wrong with a day: sightings outside it (the day change or the time zone was
         changed since), a day too long to be one shift, or nobody seen leaving."""
-        if {working_day(came, self.zone, self.changes_at), working_day(last, self.zone, self.changes_at)} != {day}:
+        ends = last - timedelta(microseconds=1) if last > came else last  # out at the day change: still that day
+        if {working_day(came, self.zone, self.changes_at), working_day(ends, self.zone, self.changes_at)} != {day}:
             return "sightings outside this working day (was day_changes_at or timezone changed?)"
         if last - came > LONG_DAY:
             return f"longer than {LONG_DAY.total_seconds() / 3600:g} h: two shifts, or a pass by the door at night?"

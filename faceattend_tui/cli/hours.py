@@ -55,6 +55,9 @@ def cmd_hours_correct(args: argparse.Namespace, settings: Settings) -> int:
         came, left = on_working_day(day, args.came, "--in", settings), on_working_day(day, args.left, "--out", settings)
     except FaceattendError as exc:
         raise CommandError(str(exc)) from None
+    for what, when in (("--in", came), ("--out", left)):
+        if when is not None and when > datetime.now(timezone.utc):
+            raise CommandError(f"{what} {when:%Y-%m-%d %H:%M} has not come yet: a correction is for time worked")
     with writable(settings, "hours") as attendance:
         try:
             person = whose(attendance, args.person)

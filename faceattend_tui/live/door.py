@@ -142,7 +142,7 @@ def layout(shape: tuple[int, ...], overlays: Sequence[Overlay], door: DoorState,
     min_face = door.min_face * face_scale
     faces = [face_mark(o, door.words, min_face) for o in overlays]
     banner = door.current(now)
-    band = max(48, round(height * 0.22))
+    band = min(height, max(48, round(height * 0.22)))  # never taller than a tiny picture
     banner_rect = None
     if banner is not None:
         box = next((o.box for o in overlays if getattr(o, "track", None) == banner.track), None)

@@ -318,6 +318,18 @@ def draw_banner(canvas: np.ndarray, banner: Banner, rect: Rect, scale: float, wo
     left = x1 + square
     room = x2 - left - 10
     title, detail = banner.lines(words)
+    big, details, small, title_h, line_h, block = banner_text(title, detail, room, height, scale)
+    top = y1 + max(title_h + 2, (height - block) // 2 + title_h)
+    put(canvas, fit(title, room, big, 2), (left, top), big, 2)
+    for i, line in enumerate(details, start=1):
+        put(canvas, fit(line, room, small, 1), (left, top + 8 + line_h * i), small, 1)
+
+
+@functools.lru_cache(maxsize=64)  # the same banner is drawn on every frame it shows
+def banner_text(title: str, detail: str, room: int, height: int, scale: float
+                ) -> tuple[float, tuple[str, ...], float, int, int, int]:
+    """How a banner's words fit its band: the title's scale, the detail's lines and scale, the title's
+    and a line's height, and the whole block's height."""
     big = shrunk(title, room, scale * 1.25, 2)
     details, small = wrapped(detail, room, scale * 0.85)  # what to do, on two lines where one is too narrow
     while True:  # a small picture: smaller words, all inside the band, descenders too
@@ -326,12 +338,8 @@ def draw_banner(canvas: np.ndarray, banner: Banner, rect: Rect, scale: float, wo
         line_h = text_h + 8
         block = title_h + 8 + line_h * len(details) + below
         if block <= height - 4 or small < 0.2:
-            break
+            return big, tuple(details), small, title_h, line_h, block
         big, small = big * 0.9, small * 0.9
-    top = y1 + max(title_h + 2, (height - block) // 2 + title_h)
-    put(canvas, fit(title, room, big, 2), (left, top), big, 2)
-    for i, line in enumerate(details, start=1):
-        put(canvas, fit(line, room, small, 1), (left, top + 8 + line_h * i), small, 1)
 
 
 def shrunk(text: str, width: int, scale: float, thickness: int, least: float = 0.5) -> float:

@@ -54,8 +54,9 @@ def composed(text: str) -> str:
 
 
 def same(a: str, b: str) -> bool:
-    """Whether two names are the same to a reader: case and accents aside ("3a" and "3A")."""
-    return fold(a.strip()) == fold(b.strip())
+    """Whether two names are the same to a reader: case, accents and spacing aside ("3a" and "3A",
+    "ann  lee" and "Ann Lee")."""
+    return fold(" ".join(a.split())) == fold(" ".join(b.split()))
 
 
 # ----- locales ------------------------------------------------------------------------------

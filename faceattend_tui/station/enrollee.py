@@ -9,12 +9,7 @@ from faceattend_tui.attendance import Person
 from faceattend_tui.attendance.models import check_person_id, clean_name
 from faceattend_tui.errors import FaceattendError
 from faceattend_tui.station.updates import EnrollTarget, StationError
-from faceattend_tui.text import fold
-
-
-def loose(text: str) -> str:
-    """A name or an id for matching: case, spacing and accents aside."""
-    return " ".join(fold(text).split())
+from faceattend_tui.text import same
 
 
 def by_id(people: Iterable[Person], typed: str) -> Person | None:
@@ -29,8 +24,7 @@ def by_id(people: Iterable[Person], typed: str) -> Person | None:
 
 def by_name(people: Iterable[Person], typed: str) -> list[Person]:
     """Everyone whose name is the typed one, case, spacing and accents aside."""
-    wanted = loose(typed)
-    return [p for p in people if loose(p.name) == wanted]
+    return [p for p in people if same(p.name, typed)]
 
 
 def left(person: Person) -> StationError:

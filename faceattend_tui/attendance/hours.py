@@ -20,7 +20,6 @@ WRITE_EVERY = timedelta(seconds=60)  # a person still in view moves their last s
 LONG_DAY = timedelta(hours=16)  # a working day longer than this is most likely two put together
 SHORT_DAY = timedelta(minutes=10)  # seen no longer than this, then gone: nobody saw them leave
 DAY_COLUMNS = ("id", "name", "day", "in", "out", "hours", "in_time", "out_time", "check", "corrected")
-TOTAL_KEYS = ("id", "name", "days", "hours", "to_check", "corrected")
 
 
 def working_day(when: datetime, zone: tzinfo | None = None, changes_at: time = time(0)) -> date:

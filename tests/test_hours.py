@@ -229,6 +229,16 @@ def report_rows(data: Path, day: str, capsys) -> dict[str, dict]:
     return {r["id"]: r for r in csv.DictReader(io.StringIO(Path(written).read_text(encoding="utf-8")))}
 
 
+def one_person_root(tmp_path: Path, setting: str, name: str, person_id: str) -> Path:
+    """A data root with one setting and one person on the roster."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "faceattend.toml").write_text(setting + "\n", encoding="utf-8")
+    with open_store(data) as store:
+        Attendance(store).add_person(name, person_id=person_id)
+    return data
+
+
 def test_a_manager_corrects_a_missing_out_audited_and_can_take_it_back(tmp_path, capsys):
     data = tmp_path / "data"
     day = ann_and_bobs_day(data)  # Bob was seen once, at 09:00: nobody saw him leave
@@ -268,11 +278,7 @@ def test_a_correction_is_refused_without_a_reason_or_backwards_and_needs_an_admi
 
 
 def test_a_night_corrected_by_hand_ends_the_next_morning_and_an_erasure_takes_the_correction(tmp_path, capsys):
-    data = tmp_path / "data"
-    (data).mkdir()
-    (data / "faceattend.toml").write_text('day_changes_at = "07:00"\n', encoding="utf-8")
-    with open_store(data) as store:
-        Attendance(store).add_person("Nia", person_id="S7")
+    data = one_person_root(tmp_path, 'day_changes_at = "07:00"', "Nia", "S7")
     day = MORNING.date().isoformat()  # nobody saw her: both ends by hand
     assert main(["hours", "correct", "S7", day, "--in", "22:00", "--reason", "camera off", "--data", str(data)]) == 0
     assert "counts once it has both an in and an out" in capsys.readouterr().err
@@ -339,11 +345,7 @@ def test_a_correction_keeps_the_other_end_and_never_makes_a_day_end_before_it_be
 
 
 def test_a_correction_is_refused_for_a_day_to_come_a_time_that_did_not_exist_or_a_clear_with_times(tmp_path, capsys):
-    data = tmp_path / "data"
-    (data).mkdir()
-    (data / "faceattend.toml").write_text('timezone = "Europe/Paris"\n', encoding="utf-8")
-    with open_store(data) as store:
-        Attendance(store).add_person("Ann", person_id="S1")
+    data = one_person_root(tmp_path, 'timezone = "Europe/Paris"', "Ann", "S1")
     correct = ["hours", "correct", "S1", "--data", str(data), "--reason", "x"]
     assert main([*correct, "2999-01-01", "--in", "08:00", "--out", "16:00"]) == 2
     assert "has not come yet" in capsys.readouterr().err

@@ -697,15 +697,20 @@ async def test_m_marks_the_person_highlighted_in_the_focused_list_never_one_out_
         assert isinstance(app.screen, MarkScreen) and app.screen.person == "Bob Marr"
 
 
+async def mark_dialog_for(pilot, person_id: str) -> None:
+    """From the main screen: the roster, the person, `m`."""
+    await pilot.press("tab")  # the roster
+    pilot.app.query_one("#roster-table").select(person_id)
+    await pilot.press("m")
+    await pilot.pause()
+
+
 async def test_the_arrows_choose_the_status_of_a_mark_while_the_reason_is_typed(station):
     """Down three times, a reason, Enter: the mark is the status chosen, never a silent 'present'."""
     app = StationApp(station)
     async with app.run_test(size=(80, 24)) as pilot:
         await start_session(pilot, "Physics")
-        await pilot.press("tab")  # the roster
-        app.query_one("#roster-table").select("S3")
-        await pilot.press("m")
-        await pilot.pause()
+        await mark_dialog_for(pilot, "S3")
         assert isinstance(app.screen, MarkScreen) and app.screen.focused.id == "reason"
         await pilot.press("down", "down", "down", *"doctor's note", "enter")
         await pilot.pause()
@@ -720,10 +725,7 @@ async def test_the_arrows_in_the_pin_field_of_the_mark_dialog_move_between_field
     app = StationApp(station)
     async with app.run_test(size=(80, 24)) as pilot:
         await start_session(pilot, "Physics", pin="246813")
-        await pilot.press("tab")  # the roster
-        app.query_one("#roster-table").select("S3")
-        await pilot.press("m")
-        await pilot.pause()
+        await mark_dialog_for(pilot, "S3")
         await pilot.press("down", *"bus", "tab")  # late, a reason, then the PIN field
         await pilot.pause()
         assert app.screen.focused.id == "pin"
@@ -738,10 +740,7 @@ async def test_enter_on_a_person_shows_the_whole_reason_of_a_mark_at_80x24(stati
     app = StationApp(station)
     async with app.run_test(size=(80, 24)) as pilot:
         await start_session(pilot, "Physics")
-        await pilot.press("tab")  # the roster
-        app.query_one("#roster-table").select("S3")
-        await pilot.press("m")
-        await pilot.pause()
+        await mark_dialog_for(pilot, "S3")
         app.screen.query_one("#status-excused").value = True  # an absence code, beside present, late, absent
         app.screen.query_one("#reason").value = reason
         await pilot.press("enter")
@@ -860,9 +859,6 @@ async def test_the_keys_beside_a_dialogs_buttons_are_never_cut(station, size):
     app = StationApp(station)
     async with app.run_test(size=size) as pilot:
         await start_session(pilot, "Physics")
-        await pilot.press("tab")
-        app.query_one("#roster-table").select("S3")
-        await pilot.press("m")
-        await pilot.pause()
+        await mark_dialog_for(pilot, "S3")
         inside = [line.split("█")[1] for line in screen_text(app).splitlines() if line.count("█") >= 2]
         assert "enter: mark · esc: cancel" in " ".join(" ".join(inside).split()), screen_text(app)  # wrapped, not cut

@@ -13,7 +13,7 @@ from faceattend_tui.attendance.models import Person, printable
 from faceattend_tui.attendance.sessions import name_key
 from faceattend_tui.attendance.timetable import END_OF_DAY, parse_clock
 from faceattend_tui.cli import EXIT_OK, say
-from faceattend_tui.cli.records import CommandError, actor, writable
+from faceattend_tui.cli.records import CommandError, actor, site_today, writable
 from faceattend_tui.config import Settings
 from faceattend_tui.errors import FaceattendError
 
@@ -37,17 +37,12 @@ def on_working_day(day: date, typed: str | None, what: str, settings: Settings) 
     return moment
 
 
-def today(settings: Settings) -> date:
-    zone = time_zone(settings.timezone)
-    return datetime.now(zone).date() if zone is not None else datetime.now().astimezone().date()
-
-
 def cmd_hours_correct(args: argparse.Namespace, settings: Settings) -> int:
     try:
         day = date.fromisoformat(args.day)
     except ValueError:
         raise CommandError(f"the day is YYYY-MM-DD, not {args.day!r}") from None
-    if day > today(settings):
+    if day > site_today(settings):
         raise CommandError(f"{day} has not come yet: a correction is for a day worked")
     if args.clear and (args.came or args.left):
         raise CommandError("--clear takes the day's correction back whole: give it without --in or --out")

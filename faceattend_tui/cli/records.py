@@ -164,7 +164,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     try:
-        end = parse_date(args.date_to, "--to") or datetime.now(time_zone(settings.timezone)).date()  # the site's today
+        end = parse_date(args.date_to, "--to") or site_today(settings)
         start = parse_date(args.date_from, "--from") or end - timedelta(days=30)
         target = args.out and chosen_output(args.out, settings.exports_dir, settings.data, args.overwrite)
     except ExportError as exc:
@@ -191,6 +191,11 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
                             settings, details, actor)
     say(f"wrote {path}: {plural(len(report.people), 'person', 'people')}, {plural(len(report.sessions), 'session')}")
     return EXIT_OK
+
+
+def site_today(settings: Settings) -> date:
+    """Today on the clock of the timezone setting."""
+    return datetime.now(time_zone(settings.timezone)).date()
 
 
 def hours_report(args: argparse.Namespace, settings: Settings, start: date, end: date, target: Path | None) -> int:

@@ -23,7 +23,6 @@ from .rows import (
     person_of,
     session_of,
     the_row,
-    upsert_presence,
 )
 
 if TYPE_CHECKING:
@@ -255,10 +254,6 @@ class SettingQueries:
                 for t, u, a, d, i in rows]
 
     # -- presence (work mode)
-
-    def see(self, presence: Presence) -> None:
-        with self._tx() as conn:
-            upsert_presence(conn, presence)
 
     def presence(self, date_from: date, date_to: date) -> list[Presence]:
         with self._tx() as conn:

@@ -12,6 +12,7 @@ from textual.widgets import Button
 
 from faceattend_tui.attendance.staff import add_account
 from faceattend_tui.attendance.timetable import Slot
+from faceattend_tui.station import AuditFilter
 from faceattend_tui.tui.app import StationApp
 
 PIN = "246813"
@@ -451,3 +452,49 @@ async def test_in_work_mode_the_report_counts_the_days_corrected_by_hand(station
         await pilot.pause()
         table = app.screen.query_one("#hours")
         assert [list(table.get_row_at(i)) for i in range(table.row_count)] == [["S1", "Ann Lee", "1", "8.00", "", "1"]]
+
+
+async def test_in_work_mode_a_day_is_corrected_and_taken_back_from_the_report(station):
+    import dataclasses
+
+    from faceattend_tui.attendance.hours import PresenceBook
+
+    with_pin(station, PIN)
+    station.settings = dataclasses.replace(station.settings, mode="work", timezone="UTC")
+    station.presence = PresenceBook(station.store, station.name)
+    checkin(station, "Ann Lee", 1)  # in at 09:01
+    checkin(station, "Ann Lee", 91)  # last seen at 10:31: nobody saw her leave by the back door at 17:00
+    station.clock.now += timedelta(hours=10)
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.5)
+        await pilot.press("r")
+        await pilot.pause()
+        app.screen.query_one("#hours").focus()
+        await pilot.press("enter")  # Ann's days
+        await pilot.pause()
+        assert type(app.screen).__name__ == "DaysScreen" and on_screen(app, "Button")
+        assert rows(app, "#days") == [["2026-03-02", "09:01", "10:31", "1.50", "", ""]]
+        await pilot.press("c", "tab", "tab", *"17:00", "tab", *"left by the back door", "enter")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "CorrectScreen"  # refused without the PIN: nothing written
+        assert on_screen(app, "Button") and not station.store.get_setting("hours_corrections")
+        await pilot.press(*"000000", "enter")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "CorrectScreen" and not station.store.get_setting("hours_corrections")
+        await pilot.press(*PIN, "enter")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "DaysScreen"
+        assert rows(app, "#days") == [["2026-03-02", "09:01", "17:00", "7.98", "",
+                                       "corrected by admin: left by the back door"]]
+        assert [e.action for e in station.audit_entries(AuditFilter())][-1] == "hours.correct"
+        await pilot.press("u", *"wrong person", "tab", *PIN, "enter")
+        await pilot.pause()
+        assert rows(app, "#days") == [["2026-03-02", "09:01", "10:31", "1.50", "", ""]]
+        await pilot.press("c", "tab", *"23:30", "tab", "tab", *"late", "tab", *PIN, "enter")
+        await pilot.pause()
+        assert "has not come yet" in error_line(app) and type(app.screen).__name__ == "CorrectScreen"
+        await pilot.press("escape", "escape")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "ReportScreen" and "(1 person seen;" in flat(app)
+        assert rows(app, "#hours") == [["S1", "Ann Lee", "1", "1.50", "", ""]]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from faceattend_tui.errors import InputError
@@ -14,6 +14,7 @@ from faceattend_tui.errors import InputError
 from .common import from_iso, to_iso
 from .models import check_text
 from .security import audit
+from .timetable import END_OF_DAY, parse_clock
 
 if TYPE_CHECKING:
     from .store import Store
@@ -78,7 +79,7 @@ def correct_day(store: Store, person_id: str, day: date, came: datetime | None, 
     begins. Audited as hours.correct, with what the day was before."""
     reason = checked_reason(reason)
     if came is None and left is None:
-        raise InputError("give the corrected in (--in), out (--out) or both")
+        raise InputError("give the corrected in, out or both")
     if came is not None and left is not None and left <= came:
         raise InputError(f"the out {left:%H:%M} is not after the in {came:%H:%M}")
     before = corrections(store).get((person_id, day))
@@ -94,6 +95,51 @@ def correct_day(store: Store, person_id: str, day: date, came: datetime | None, 
     audit(store, "hours.correct", {"person": person_id, "day": day.isoformat(), "in": to_iso(came),
                                    "out": to_iso(left), "reason": reason, "before": _was(before, seen)}, user)
     return correction
+
+
+@dataclass(frozen=True)
+class DayCut:
+    """How working days are cut: the station's clock and the hour one day ends and the next begins."""
+
+    zone: tzinfo | None = None
+    changes_at: time = time(0)
+
+    def at(self, day: date, typed: str | None, what: str, end: bool = False) -> datetime | None:
+        """A time of day typed for a working day: before the day change it is the next morning (a night
+        shift), 24:00 (an end) is midnight at its end. A time the clocks skipped is refused."""
+        if typed is None:
+            return None
+        clock = parse_clock(typed, what, end=end)
+        when = day + timedelta(days=1) if clock < self.changes_at or clock == END_OF_DAY else day
+        naive = datetime.combine(when, time(0) if clock == END_OF_DAY else clock)
+        moment = naive.astimezone() if self.zone is None else naive.replace(tzinfo=self.zone)
+        if moment.astimezone(timezone.utc).astimezone(self.zone).replace(tzinfo=None) != naive:
+            raise InputError(f"{what} {typed} did not exist on {when} (the clocks went forward then)")
+        return moment
+
+
+def seen_on(store: Store, person_id: str, day: date) -> tuple[datetime, datetime] | None:
+    """The first and the last sighting of a person's working day, at any door; None when nobody saw them."""
+    sightings = [p for p in store.presence(day, day) if p.person_id == person_id]
+    if not sightings:
+        return None
+    return min(p.first_seen for p in sightings), max(p.last_seen for p in sightings)
+
+
+def correct_typed(store: Store, person_id: str, day: date, typed: tuple[str | None, str | None], reason: str,
+                  user: str, cut: DayCut, labels: tuple[str, str] = ("in", "out")) -> tuple[Correction, bool]:
+    """A correction as staff type it (HH:MM on the station's clock, `labels` naming the two fields in
+    errors): only for a day worked and times already past, then as `correct_day`. Returns it, and
+    whether the doors saw the person that day."""
+    now = store.now()
+    if day > now.astimezone(cut.zone).date():
+        raise InputError(f"{day} has not come yet: a correction is for a day worked")
+    came, left = cut.at(day, typed[0], labels[0]), cut.at(day, typed[1], labels[1], end=True)
+    for what, when in zip(labels, (came, left), strict=True):
+        if when is not None and when > now:
+            raise InputError(f"{what} {when:%Y-%m-%d %H:%M} has not come yet: a correction is for time worked")
+    seen = seen_on(store, person_id, day)
+    return correct_day(store, person_id, day, came, left, reason, user, seen), seen is not None
 
 
 def _was(before: Correction | None, seen: tuple[datetime, datetime] | None) -> dict[str, Any]:

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date
 from typing import TYPE_CHECKING
 
-from faceattend_tui.attendance.corrections import clear_correction, correct_day
+from faceattend_tui.attendance.corrections import DayCut, clear_correction, correct_typed
 from faceattend_tui.attendance.export import time_zone
 from faceattend_tui.attendance.models import Person, printable
 from faceattend_tui.attendance.sessions import name_key
-from faceattend_tui.attendance.timetable import END_OF_DAY, parse_clock
 from faceattend_tui.cli import EXIT_OK, say
-from faceattend_tui.cli.records import CommandError, actor, site_today, writable
+from faceattend_tui.cli.records import CommandError, actor, writable
 from faceattend_tui.config import Settings
 from faceattend_tui.errors import FaceattendError
 
@@ -22,50 +21,26 @@ if TYPE_CHECKING:
     from faceattend_tui.cli import Command, Subparsers
 
 
-def on_working_day(day: date, typed: str | None, what: str, settings: Settings) -> datetime | None:
-    """A time of day typed for a working day, on the station's clock: before `day_changes_at` it is the
-    next morning (a night shift), 24:00 is midnight at its end. A time the clocks skipped is refused."""
-    if typed is None:
-        return None
-    clock = parse_clock(typed, what, end=what == "--out")
-    when = day + timedelta(days=1) if clock < settings.day_change or clock == END_OF_DAY else day
-    naive = datetime.combine(when, time(0) if clock == END_OF_DAY else clock)
-    zone = time_zone(settings.timezone)
-    moment = naive.astimezone() if zone is None else naive.replace(tzinfo=zone)
-    if moment.astimezone(timezone.utc).astimezone(zone).replace(tzinfo=None) != naive:
-        raise CommandError(f"{what} {typed} did not exist on {when} (the clocks went forward then)")
-    return moment
-
-
 def cmd_hours_correct(args: argparse.Namespace, settings: Settings) -> int:
     try:
         day = date.fromisoformat(args.day)
     except ValueError:
         raise CommandError(f"the day is YYYY-MM-DD, not {args.day!r}") from None
-    if day > site_today(settings):
-        raise CommandError(f"{day} has not come yet: a correction is for a day worked")
     if args.clear and (args.came or args.left):
         raise CommandError("--clear takes the day's correction back whole: give it without --in or --out")
-    try:
-        came, left = on_working_day(day, args.came, "--in", settings), on_working_day(day, args.left, "--out", settings)
-    except FaceattendError as exc:
-        raise CommandError(str(exc)) from None
-    for what, when in (("--in", came), ("--out", left)):
-        if when is not None and when > datetime.now(timezone.utc):
-            raise CommandError(f"{what} {when:%Y-%m-%d %H:%M} has not come yet: a correction is for time worked")
+    cut = DayCut(time_zone(settings.timezone), settings.day_change)
     with writable(settings, "hours") as attendance:
         try:
             person = whose(attendance, args.person)
             if args.clear:
                 return cleared(attendance, person, day, args.reason or "")
-            seen = seen_on(attendance, person, day)
-            correction = correct_day(attendance.store, person.id, day, came, left, args.reason or "",
-                                     actor(attendance), seen)
+            correction, seen = correct_typed(attendance.store, person.id, day, (args.came, args.left),
+                                             args.reason or "", actor(attendance), cut, ("--in", "--out"))
         except (LookupError, FaceattendError) as exc:
             raise CommandError(str(exc)) from None
     ends = [f"{what} {when:%Y-%m-%d %H:%M}" for what, when in (("in", correction.came), ("out", correction.left))
             if when is not None]
-    if seen is None and (correction.came is None or correction.left is None):
+    if not seen and (correction.came is None or correction.left is None):
         say(f"{person.id} {printable(person.name)} on {day}: {', '.join(ends)} kept; nobody saw them that day, so "
             "it counts once it has both an in and an out")
     else:
@@ -83,14 +58,6 @@ def whose(attendance: Attendance, text: str) -> Person:
         ids = ", ".join(p.id + ("" if p.active else " (left)") for p in named)
         raise CommandError(f"{len(named)} people are called {text.strip()!r}: use the id ({ids})")
     return attendance.find(text.strip())
-
-
-def seen_on(attendance: Attendance, person: Person, day: date) -> tuple[datetime, datetime] | None:
-    """The first and the last sighting of a person's working day, at any door; None when nobody saw them."""
-    sightings = [p for p in attendance.store.presence(day, day) if p.person_id == person.id]
-    if not sightings:
-        return None
-    return min(p.first_seen for p in sightings), max(p.last_seen for p in sightings)
 
 
 def cleared(attendance: Attendance, person: Person, day: date, reason: str) -> int:

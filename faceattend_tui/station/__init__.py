@@ -16,6 +16,7 @@ from faceattend_tui.station.api import (
     Checkin,
     Counts,
     Credentials,
+    DayHours,
     Edit,
     ExportOptions,
     Mark,
@@ -60,7 +61,8 @@ from faceattend_tui.station.updates import (
 
 __all__ = [
     "MAX_LATE_MINUTES",
-    "AuditEntry", "AuditFilter", "CaptureSample", "Checkin", "Counts", "Credentials", "Edit", "ExportOptions", "Mark",
+    "AuditEntry", "AuditFilter", "CaptureSample", "Checkin", "Counts", "Credentials", "DayHours", "Edit",
+    "ExportOptions", "Mark",
     "Person", "PersonStatus", "Report", "RosterRow", "Session", "Slot", "Summary", "chart_bars", "check_text",
     "describe_details", "make_private_dir", "parse_clock", "parse_weekday", "printable",
     "Station", "door_outcome", "shared_log", "STATION_LOG", "STATION_ACTOR", "internal_error", "StationError",

@@ -28,7 +28,6 @@ from faceattend_tui.attendance import (
 )
 from faceattend_tui.attendance.audit_view import AuditFilter, matching
 from faceattend_tui.attendance.export import time_zone
-from faceattend_tui.attendance.hours import DayRule, hours_between, totals
 from faceattend_tui.attendance.models import AuditEntry
 from faceattend_tui.attendance.security import Credentials
 from faceattend_tui.attendance.session_edit import UNCHANGED, Edit, edit_session, void_session
@@ -266,15 +265,6 @@ class Actions(StationState):
                 raise StationError(str(exc)) from None
 
 
-
-    def hours(self, date_from: date, date_to: date, group: str | None = None) -> list[dict]:
-        """Work mode: per person over the period, the days seen, the hours and the days to check (id, name,
-        days, hours, to_check)."""
-        with self.lock:
-            rule = DayRule(time_zone(self.settings.timezone), self.settings.day_change)
-            lines = hours_between(self._store(), date_from, date_to, self.settings.out_after, group,
-                                  self.settings.locale, rule)
-        return totals(lines, self.settings.locale)
 
     def capture(self) -> str:
         """Ask the worker for an enrollment capture; returns the request id its result will carry."""

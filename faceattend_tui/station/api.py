@@ -17,6 +17,7 @@ from faceattend_tui.attendance import (
 )
 from faceattend_tui.attendance.audit_view import AuditFilter, describe_details
 from faceattend_tui.attendance.common import MAX_LATE_MINUTES
+from faceattend_tui.attendance.hours import DayHours
 from faceattend_tui.attendance.models import AuditEntry, check_text, printable
 from faceattend_tui.attendance.report import chart_bars
 from faceattend_tui.attendance.security import Credentials
@@ -26,6 +27,7 @@ from faceattend_tui.files import make_private_dir
 from faceattend_tui.live.events import CaptureSample
 
 __all__ = ["MAX_LATE_MINUTES",
-           "AuditEntry", "AuditFilter", "CaptureSample", "Checkin", "Counts", "Credentials", "Edit", "ExportOptions",
+           "AuditEntry", "AuditFilter", "CaptureSample", "Checkin", "Counts", "Credentials", "DayHours", "Edit",
+           "ExportOptions",
            "Mark", "Person", "PersonStatus", "Report", "RosterRow", "Session", "Slot", "Summary", "check_text",
            "chart_bars", "describe_details", "make_private_dir", "parse_clock", "parse_weekday", "printable"]

@@ -12,6 +12,7 @@ from faceattend_tui.attendance import (
 from faceattend_tui.config import Settings
 from faceattend_tui.live.worker import WorkerConfig, WorkerHandle
 from faceattend_tui.station.actions import Actions
+from faceattend_tui.station.hours import Hours
 from faceattend_tui.station.lifecycle import Lifecycle
 from faceattend_tui.station.sync import SharedSync
 from faceattend_tui.station.translator import Translator
@@ -21,7 +22,7 @@ from faceattend_tui.station.updates import (
 )
 
 
-class Station(Lifecycle, Actions, Translator, SharedSync):
+class Station(Lifecycle, Actions, Hours, Translator, SharedSync):
     """The attendance station without its screen: the log, the live worker and the roster together."""
 
     def __init__(self, settings: Settings, source: str, *, preview: bool = True, user: str | None = None,

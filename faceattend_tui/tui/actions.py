@@ -24,6 +24,7 @@ from faceattend_tui.tui.screens import (
     Access,
     AuditScreen,
     ConfirmScreen,
+    DaysScreen,
     EnrollScreen,
     ExportScreen,
     ImportScreen,
@@ -39,11 +40,14 @@ from faceattend_tui.tui.screens import (
 from faceattend_tui.tui.widgets import LivePane, RosterPane
 
 if TYPE_CHECKING:
+    from datetime import date
+
     from textual.app import App
 
     from faceattend_tui.station import Edit, Person, RosterRow, Session, Station
     from faceattend_tui.tui.screens import (
         Confirmed,
+        CorrectRequest,
         EditRequest,
         EnrollRequest,
         ExportRequest,
@@ -231,8 +235,23 @@ class DialogActions(_AppBase):
 
     def action_report(self) -> None:
         today = self.station.now().date()
-        hours = self.station.hours if self.station.settings.mode == "work" else None
-        self.push_screen(ReportScreen(self.station.report, self.station.groups, today, hours))
+        work = self.station.settings.mode == "work"
+        hours, days_of = (self.station.hours, self._days_screen) if work else (None, None)
+        self.push_screen(ReportScreen(self.station.report, self.station.groups, today, hours, days_of))
+
+    def _days_screen(self, person_id: str, name: str, period: tuple[date, date]) -> DaysScreen:
+        """Work mode: a person's days over a period, each day correctable (permission "hours")."""
+        load = partial(self.station.days_of, person_id, *period)
+        return DaysScreen(name, period, load, self.station.zone(), self.access,
+                          self.guarded(partial(self._correct_hours, person_id)))
+
+    def _correct_hours(self, person_id: str, request: CorrectRequest) -> CorrectRequest:
+        if request.clear:
+            self.station.clear_hours(person_id, request.day, request.reason, request.pin)
+        else:
+            self.station.correct_hours(person_id, request.day, request.came, request.left, request.reason,
+                                       request.pin)
+        return request
 
     def action_history(self) -> None:
         screen = PastSessionsScreen(self.station.sessions, self.access, self.guarded(self._void_session),

@@ -95,7 +95,7 @@ class StationApp(DialogActions, App[None]):
         Binding("l", "audit_log", "Audit log", id="audit-log", show=False,
                 tooltip="audit log: who did what and when, with filters"),
         Binding("r", "report", "Report", id="report", show=False,
-                tooltip="attendance report: a chart per session, people below a rate"),
+                tooltip="report: a chart per session, people below a rate, work hours"),
         Binding("a", "absent_first", "Absent first", id="absent-first", show=False,
                 tooltip="absentees first in the session pane"),
         Binding("tab", "next_pane", "Pane", id="next-pane", tooltip="next pane", priority=True),

@@ -21,6 +21,7 @@ from faceattend_tui.tui.screens.base import (
     pin_fields,
 )
 from faceattend_tui.tui.screens.confirm import Confirmed, ConfirmScreen
+from faceattend_tui.tui.screens.days import CorrectRequest, CorrectScreen, DaysScreen
 from faceattend_tui.tui.screens.detail import DetailScreen, camera_line, person_details, when
 from faceattend_tui.tui.screens.enroll import EnrollRequest, EnrollScreen
 from faceattend_tui.tui.screens.export import ExportRequest, ExportScreen
@@ -49,12 +50,12 @@ from faceattend_tui.tui.screens.timetable import (
 )
 
 __all__ = [
-    "DIALOG_READS", "EVERYONE", "KEY_NAMES", "STATION_CALLS", "Access", "AuditScreen", "ConfirmScreen",
-    "Confirmed", "DayOffRequest", "DayOffScreen", "DetailScreen", "Dialog", "EditRequest", "EditSessionScreen",
-    "EnrollRequest", "EnrollScreen", "ExportRequest", "ExportScreen", "HelpScreen", "HistoryChoice",
-    "ImportRequest", "ImportScreen", "MarkRequest", "MarkScreen", "PastSessionsScreen", "Pin", "RemoveRequest",
-    "RemoveScreen", "ReportScreen", "Request", "Secret", "SessionRequest", "SlotRequest", "SlotScreen", "StaffName",
-    "StartSessionScreen", "Submit", "TimetableSave", "TimetableScreen", "VoidRequest", "VoidScreen", "buttons",
-    "camera_line", "help_text", "parse_day", "parse_minutes", "person_details", "pin_fields", "session_state",
-    "session_when", "when",
+    "DIALOG_READS", "EVERYONE", "KEY_NAMES", "STATION_CALLS", "Access", "AuditScreen", "ConfirmScreen", "Confirmed",
+    "CorrectRequest", "CorrectScreen", "DayOffRequest", "DayOffScreen", "DaysScreen", "DetailScreen", "Dialog",
+    "EditRequest", "EditSessionScreen", "EnrollRequest", "EnrollScreen", "ExportRequest", "ExportScreen",
+    "HelpScreen", "HistoryChoice", "ImportRequest", "ImportScreen", "MarkRequest", "MarkScreen", "PastSessionsScreen",
+    "Pin", "RemoveRequest", "RemoveScreen", "ReportScreen", "Request", "Secret", "SessionRequest", "SlotRequest",
+    "SlotScreen", "StaffName", "StartSessionScreen", "Submit", "TimetableSave", "TimetableScreen", "VoidRequest",
+    "VoidScreen", "buttons", "camera_line", "help_text", "parse_day", "parse_minutes", "person_details", "pin_fields",
+    "session_state", "session_when", "when",
 ]

@@ -18,6 +18,7 @@ from faceattend_tui.text import plural
 from faceattend_tui.tui.screens.base import EVERYONE, Dialog, group_select, parse_day
 
 Built = tuple[Report, float, list[dict] | None]  # a report, its rate, the hours (work mode)
+DaysOf = Callable[[str, str, tuple[date, date]], Dialog[bool]]  # a person's days (id, name, period), work mode
 
 
 class ReportScreen(Dialog[None]):
@@ -27,11 +28,13 @@ class ReportScreen(Dialog[None]):
     BINDINGS = [Binding("escape", "cancel", "Close")]
 
     def __init__(self, build: Callable[[date, date, str | None], Report], groups: Callable[[], list[str]],
-                 today: date, hours: Callable[[date, date, str | None], list[dict]] | None = None) -> None:
+                 today: date, hours: Callable[[date, date, str | None], list[dict]] | None = None,
+                 days_of: DaysOf | None = None) -> None:
         super().__init__()
-        self.build, self.today, self.hours = build, today, hours  # hours: work mode only
+        self.build, self.today, self.hours, self.days_of = build, today, hours, days_of  # work mode only
         self.read_groups = groups
         self.asked_group: object = None  # the group of the latest report asked for
+        self.period = (today - timedelta(days=30), today)  # of the latest report asked for
 
     WIDE = True
 
@@ -85,6 +88,7 @@ class ReportScreen(Dialog[None]):
             return
         value = self.asked_group = self.query_one("#group", Select).value
         group = None if value == EVERYONE else str(value)
+        self.period = (start, end)
         self.read(partial(self.build_report, start, end, group, rate), self.show_report, "the report")
 
     def build_report(self, start: date, end: date, group: str | None, rate: float) -> Built:
@@ -100,13 +104,28 @@ class ReportScreen(Dialog[None]):
     def show_hours(self, people: list[dict]) -> None:
         """Work mode: the days each person was seen and their hours over the period."""
         checks = sum(entry["to_check"] for entry in people)
-        hint = f"; {checks} days to check: faceattend report --hours" if checks else ""
-        self.query_one("#hours-title", Static).update(f"hours over the period ({len(people)} people seen{hint})")
+        hint = f"; {checks} days to check" if checks else ""
+        hint += "; enter: a person's days, to check or correct them" if self.days_of is not None else ""
+        seen = plural(len(people), "person", "people")
+        self.query_one("#hours-title", Static).update(f"hours over the period ({seen} seen{hint})")
         table = self.query_one("#hours", DataTable)
         table.clear()
         for entry in people:
             table.add_row(entry["id"], entry["name"], str(entry["days"]), f"{entry['hours']:.2f}",
-                          str(entry["to_check"] or ""), str(entry["corrected"] or ""))
+                          str(entry["to_check"] or ""), str(entry["corrected"] or ""), key=entry["id"])
+
+    @on(DataTable.RowSelected, "#hours")
+    def open_days(self, selected: DataTable.RowSelected) -> None:
+        """A person's days over the report's period, to look at what to check and correct it."""
+        person_id = selected.row_key.value
+        if self.days_of is None or person_id is None:
+            return
+        name = str(selected.data_table.get_row(selected.row_key)[1])
+        self.app.push_screen(self.days_of(person_id, name, self.period), self.days_closed)
+
+    def days_closed(self, changed: bool | None) -> None:
+        if changed:
+            self.update_report()
 
     def show(self, report: Report, rate: float) -> None:
         plot = self.query_one("#chart", PlotextPlot)

@@ -61,7 +61,8 @@ def test_the_audit_keeps_no_trace_of_an_erased_person(data):
     assert not re.search(r"S1042|Ann Lee|dentist", text), text
     (token,) = set(re.findall(r"erased-[0-9a-f]+", text))  # one token, wherever they were named
     by_action = {a.action: a.details for a in log}
-    assert by_action["people.import"] == {"people": [token, "S1043"], "count": 2, "claimed": [["p-1a2b", token]]}
+    # the id she had before the roster's would link the entries under it to her: it goes too
+    assert by_action["people.import"] == {"people": [token, "S1043"], "count": 2, "claimed": [[token, token]]}
     assert by_action["person.update"]["previous_name"] == token
     assert by_action["people.sync"]["removed"] == [token]
     assert by_action["person.erase"] == {"id": token, "records": 2}
@@ -160,6 +161,27 @@ def test_erasure_with_exports_rewrites_them_at_once_names_included(tmp_path, cap
     bob = read_csv(files["csv"])[0]
     assert re.fullmatch(r"came in with erased-[0-9a-f]+", bob["mark_reason"])
     assert main(["people", "remove", "S1043", "--exports", "--data", str(data)]) == 2  # --exports needs --erase
+
+
+def test_erasure_takes_what_was_recorded_under_the_id_they_had_before_the_roster_claimed_them(tmp_path, capsys):
+    data = tmp_path / "data"
+    with backends.open_store(data, clock=FakeClock()) as store:
+        att = Attendance(store, user="teacher")
+        att.sync_people({"Zoe Quinn": 1, "Bob Marr": 1})  # photo folders dropped in: generated ids
+        zoe = next(p for p in att.people() if p.name == "Zoe Quinn")
+        att.start_session("Maths")
+        att.mark(zoe.id, "absent", "was ill")
+        att.check_in(next(p.id for p in att.people() if p.name == "Bob Marr"))
+        att.stop_session()
+        sheet = export_attendance(store, data / "exports", ExportOptions("csv"))
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id,name\nS9,Zoe Quinn\nS10,Bob Marr\n", encoding="utf-8")
+    assert main(["people", "import", str(roster), "--data", str(data)]) == 0
+    assert main(["audit", "--person", "S9", "--data", str(data)]) == 0
+    assert "status=absent, reason=was ill" in capsys.readouterr().out  # recorded under her generated id
+    assert main(["people", "remove", "S9", "--erase", "--exports", "--data", str(data)]) == 0
+    assert zoe.id not in (data / "attendance.json").read_text(encoding="utf-8")
+    assert [r["person"] for r in read_csv(sheet)] == ["Bob Marr"]  # written before the claim, under her old id
 
 
 def bob_came_to(data: Path, session: str) -> Path:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, tzinfo
 
 from .models import AuditEntry
-from .security import about
+from .security import about_any, earlier_ids
 
 
 @dataclass(frozen=True)
@@ -19,24 +19,29 @@ class AuditFilter:
     date_from: date | None = None
     date_to: date | None = None
 
-    def keeps(self, entry: AuditEntry, zone: tzinfo | None) -> bool:
+    def keeps(self, entry: AuditEntry, zone: tzinfo | None, ids: set[str] | None = None) -> bool:
+        """Whether the filter keeps the entry; `ids`: the person's ids, theirs now and any earlier one."""
         day = entry.time.astimezone(zone).date() if zone else entry.time.astimezone().date()
-        return ((not self.person or mentions(entry.details, self.person))
+        return ((not self.person or mentions(entry.details, ids or {self.person}))
                 and (not self.action or entry.action.startswith(self.action.strip().lower()))
                 and (not self.staff or entry.user.casefold() == self.staff.strip().casefold())
                 and (self.date_from is None or day >= self.date_from)
                 and (self.date_to is None or day <= self.date_to))
 
 
-def mentions(details: dict, person_id: str) -> bool:
-    """Whether an entry is about this person alone or lists them among others (an import, a sync)."""
+def mentions(details: dict, ids: set[str]) -> bool:
+    """Whether an entry is about this person (any of their `ids`) alone or lists them among others (an
+    import, a sync)."""
     people = details.get("people")
-    return about(details, person_id) or isinstance(people, list) and person_id in people
+    return about_any(details, ids) or isinstance(people, list) and any(i in people for i in ids)
 
 
 def matching(entries: Iterable[AuditEntry], wanted: AuditFilter, zone: tzinfo | None = None) -> list[AuditEntry]:
-    """The entries the filter keeps, oldest first."""
-    return sorted((e for e in entries if wanted.keeps(e, zone)), key=lambda e: e.time)
+    """The entries the filter keeps, oldest first; a person's include those under an id they had before
+    a roster import gave them the organisation's."""
+    entries = list(entries)
+    ids = earlier_ids((e.details for e in entries), wanted.person.strip()) if wanted.person else None
+    return sorted((e for e in entries if wanted.keeps(e, zone, ids)), key=lambda e: e.time)
 
 
 LIST_SHOWN = 8  # items of a long list shown in a detail line (a year's export names 1,000 sessions)

@@ -49,10 +49,15 @@ class Target:
     person_id: str
     names: frozenset[str]
     token: str
+    earlier: frozenset[str] = frozenset()  # ids they had before a roster import gave them this one
 
     @property
     def pattern(self) -> re.Pattern | None:
         return name_pattern(self.names)
+
+    @property
+    def ids(self) -> frozenset[str]:
+        return frozenset({self.person_id, *self.earlier})
 
 
 def clean_folder(folder: Path, target: Target, rewrite: bool) -> Cleanup:
@@ -105,7 +110,7 @@ def files_naming(paths: list[Path], target: Target) -> list[Path]:
 
 def _mentions(text: str, target: Target) -> bool:
     """Whether free text holds their id or a name of theirs as a whole word."""
-    pattern = name_pattern({target.person_id, *target.names})
+    pattern = name_pattern({*target.ids, *target.names})
     return pattern is not None and pattern.search(text) is not None
 
 
@@ -132,7 +137,7 @@ def _csv_without(body: str, target: Target) -> str | None:
         rows = list(csv.reader(io.StringIO(body, newline="")))
     except csv.Error:
         return None
-    theirs = _row_test(rows[0] if rows else [], target.person_id)
+    theirs = _row_test(rows[0] if rows else [], target.ids)
     if theirs is None:
         return None
     pattern = target.pattern
@@ -151,9 +156,9 @@ def _begins(header: list[str], columns: tuple[str, ...]) -> bool:
         len(header) >= REPORT_FIRST_COLUMNS and tuple(header) == columns[:len(header)])
 
 
-def _row_test(header: list[str], person_id: str) -> Callable[[list[str]], bool] | None:
+def _row_test(header: list[str], person_ids: frozenset[str]) -> Callable[[list[str]], bool] | None:
     """Which rows are the person's, by the sheet's header; None for a sheet this program does not write."""
-    ids = (person_id, "'" + person_id)  # as written, or neutralised against formulas
+    ids = person_ids | {"'" + i for i in person_ids}  # as written, or neutralised against formulas
 
     def cell(row: list[str], name: str) -> str:
         index = header.index(name)
@@ -182,29 +187,29 @@ def _json_without(body: str, target: Target) -> str | None:
         return None
     if not isinstance(doc, dict) or not isinstance(doc.get("sessions", doc.get("people")), list):
         return None
-    new = scrub_value(_drop_people(doc, target.person_id), {target.person_id}, target.pattern, target.token)
+    new = scrub_value(_drop_people(doc, target.ids), set(target.ids), target.pattern, target.token)
     if new == doc:
         return body
     return json.dumps(new, indent=2, ensure_ascii=False) + "\n"
 
 
-def _drop_people(doc: dict, person_id: str) -> dict:
+def _drop_people(doc: dict, ids: frozenset[str]) -> dict:
     """An export's sessions or a report without the person's entries (an hours report's days too); a
     session's counts follow."""
     for key in ("people", "days"):
         if isinstance(doc.get(key), list):
-            doc = {**doc, key: _others(doc[key], "id", person_id)}
+            doc = {**doc, key: _others(doc[key], "id", ids)}
     sessions = doc.get("sessions")
     if isinstance(sessions, list):
-        doc = {**doc, "sessions": [_session_without(s, person_id) for s in sessions]}
+        doc = {**doc, "sessions": [_session_without(s, ids) for s in sessions]}
     return doc
 
 
-def _session_without(session: Any, person_id: str) -> Any:
+def _session_without(session: Any, ids: frozenset[str]) -> Any:
     if not isinstance(session, dict) or not isinstance(session.get("people"), list):
         return session
     people = session["people"]
-    gone = [p for p in people if isinstance(p, dict) and p.get("person_id") == person_id]
+    gone = [p for p in people if isinstance(p, dict) and p.get("person_id") in ids]
     if not gone:
         return session
     counts = dict(session.get("counts") or {})
@@ -216,5 +221,5 @@ def _session_without(session: Any, person_id: str) -> Any:
             "expected": expected - len(gone) if isinstance(expected, int) else expected}
 
 
-def _others(entries: list, key: str, person_id: str) -> list:
-    return [e for e in entries if not (isinstance(e, dict) and e.get(key) == person_id)]
+def _others(entries: list, key: str, ids: frozenset[str]) -> list:
+    return [e for e in entries if not (isinstance(e, dict) and e.get(key) in ids)]

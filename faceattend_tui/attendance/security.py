@@ -69,11 +69,34 @@ def about(details: dict, person_id: str) -> bool:
     return any(details.get(key) == person_id for key in ABOUT_KEYS) or details.get("people") == [person_id]
 
 
-def names_in_audit(all_details: Iterable[dict], person_id: str) -> set[str]:
-    """Names the audit knew a person by: a name before a correction, the name when they left."""
-    found: set[str] = set()
+def earlier_ids(all_details: Iterable[dict], person_id: str) -> set[str]:
+    """A person's id and the ids they had before a roster import claimed them (a generated `p-...` id
+    given the organisation's, recorded as "claimed" pairs), however many times over."""
+    before: dict[str, set[str]] = {}
     for details in all_details:
-        if about(details, person_id):
+        for pair in details.get("claimed") or ():
+            if isinstance(pair, list) and len(pair) == 2 and all(isinstance(i, str) for i in pair):
+                before.setdefault(pair[1], set()).add(pair[0])
+    found, todo = {person_id}, [person_id]
+    while todo:
+        for old in before.get(todo.pop(), set()) - found:
+            found.add(old)
+            todo.append(old)
+    return found
+
+
+def about_any(details: dict, ids: set[str]) -> bool:
+    return any(about(details, person_id) for person_id in ids)
+
+
+def names_in_audit(all_details: Iterable[dict], person_id: str) -> set[str]:
+    """Names the audit knew a person by: a name before a correction, the name when they left, the name
+    under an id they had before."""
+    rows = list(all_details)
+    ids = earlier_ids(rows, person_id)
+    found: set[str] = set()
+    for details in rows:
+        if about_any(details, ids):
             found.update(details[k] for k in ("name", "previous_name") if isinstance(details.get(k), str))
     return {name for name in found if name.strip()}
 
@@ -108,15 +131,17 @@ def scrub_audit(rows: Iterable[tuple[Any, dict]], person: Person, token: str,
                 names: re.Pattern | None) -> dict[Any, dict]:
     """The audit details that name a person, rewritten with `token` in their place: {row key: new details}.
 
-    Their id and folder as a value, any of their `names` (`erased_names`) inside any text, and what
-    entries about them say (a mark's reason, a former name) are replaced; counts and other people stay
-    as they were.
+    Their id (and any earlier one) and folder as a value, any of their `names` (`erased_names`) inside
+    any text, and what entries about them say (a mark's reason, a former name) are replaced; counts and
+    other people stay as they were.
     """
-    exact = {value for value in (person.id, person.folder) if value}
+    rows = list(rows)
+    ids = earlier_ids((details for _, details in rows), person.id)
+    exact = {value for value in (*ids, person.folder) if value}
     changed = {}
     for key, details in rows:
         new = scrub_value(details, exact, names, token)
-        if about(details, person.id):
+        if about_any(details, ids):
             new.update({k: token for k in TEXT_KEYS if k in new})
         if new != details:
             changed[key] = new

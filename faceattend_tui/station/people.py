@@ -25,7 +25,7 @@ from faceattend_tui.attendance import (
 from faceattend_tui.attendance.erasure import Cleanup, Target, clean_folder, files_naming
 from faceattend_tui.attendance.models import AuditEntry, check_person_id, join_groups, plural, printable
 from faceattend_tui.attendance.roster import RosterLine
-from faceattend_tui.attendance.security import erased_token, names_in_audit
+from faceattend_tui.attendance.security import earlier_ids, erased_token, names_in_audit
 from faceattend_tui.config import Settings
 from faceattend_tui.files import atomic_write, make_private_dir
 from faceattend_tui.gallery import enroll
@@ -299,7 +299,8 @@ def remove_person(attendance: Attendance, settings: Settings, person: Person, *,
     attendance.remove_person(person.id, erase=erase, user=user, token=token or None)
     if not erase:
         return Removal(person, linked=outside)
-    target = Target(person.id, names, token)
+    earlier = earlier_ids((entry.details for entry in entries), person.id) - {person.id}
+    target = Target(person.id, names, token, frozenset(earlier))
     backups = files_naming(sorted(settings.data.glob("*.bak")), target)
     return Removal(person, token, clean_exports(settings, target, exports), backups,
                    files_naming(written, target), shared=bool(settings.database), linked=outside)

@@ -3,7 +3,7 @@ reports count apart, on both logs."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from both_logs import BACKENDS, data_root, open_store
@@ -133,3 +133,24 @@ def test_sessions_from_the_command_line(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "VOIDED" in out and "test run" in out
     assert main(["sessions", "void", "7", "--reason", "x", "--data", str(data)]) == 2
+
+
+def test_the_latest_mark_wins_in_reports_as_in_exports_across_a_change_of_the_clocks(data):
+    from zoneinfo import ZoneInfo
+
+    paris = ZoneInfo("Europe/Paris")
+    at = lambda minutes: (datetime(2026, 10, 25, 0, 40, tzinfo=timezone.utc) + timedelta(minutes=minutes)).astimezone(paris)  # noqa: E731, E501
+    clock = FakeClock(at(0))  # 02:40, summer time
+    attendance = Attendance(open_store(data, clock=clock))
+    attendance.add_person("Ann", person_id="S1")
+    attendance.start_session("Night watch")
+    clock.now = at(10)
+    attendance.mark("S1", "present", "seen on the rounds", user="Dana")  # 02:50+02:00
+    clock.now = at(30)
+    assert clock.now.hour == 2 and clock.now.minute == 10  # twenty minutes later, the clocks gone back
+    attendance.mark("S1", "absent", "that was someone else", user="Dana")
+    attendance.stop_session(user="Dana")
+    assert [m.status for m in attendance.store.marks(1)] == ["present", "absent"], attendance.store.marks(1)
+    assert attendance.store.outcomes(1) == {"S1": "absent"}
+    report = build_report(attendance.store, date(2026, 10, 24), date(2026, 10, 26))
+    assert report.people[0].counts.attended == 0

@@ -16,7 +16,7 @@ from ..models import Checkin, Mark
 from ..pgschema import CHANNEL
 from ..store import Change, StoreError
 from .connection import first_line
-from .rows import SELECT_CHECKIN, SELECT_MARK, checkin_of, iso, keep_later_seen, mark_of
+from .rows import SELECT_CHECKIN, SELECT_MARK, checkin_of, iso, keep_later_seen, local, local_or_none, mark_of
 
 if TYPE_CHECKING:
     import contextlib
@@ -177,9 +177,8 @@ class Listener:
             checkin = Checkin.from_doc({**row, "time": iso(row.get("time")), "last_seen": iso(row.get("last_seen"))})
         except (KeyError, TypeError, ValueError):
             return
-        checkin.time = checkin.time.astimezone(self.zone)
-        if checkin.last_seen is not None:
-            checkin.last_seen = checkin.last_seen.astimezone(self.zone)
+        checkin.time = local(checkin.time, self.zone)
+        checkin.last_seen = local_or_none(checkin.last_seen, self.zone)
         with self._lock:
             mine = checkin.id in self._mine
             news = self._remember(checkin) or checkin.session_id not in self._cache

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
+from datetime import datetime, timezone, tzinfo
 from typing import Any
 
 import psycopg
@@ -33,7 +33,11 @@ INSERT_CHECKIN = (
 
 
 def local(value: datetime, zone: tzinfo | None = None) -> datetime:
-    return value.astimezone(zone)
+    """On the station's clock, with its offset fixed: two moments of a zone compare by their wall times
+    in Python, so 02:10 after the clocks went back would sort before 02:50 twenty minutes earlier."""
+    moment = value.astimezone(zone)
+    offset = moment.utcoffset()
+    return moment if offset is None else moment.replace(tzinfo=timezone(offset))
 
 
 def local_or_none(value: datetime | None, zone: tzinfo | None = None) -> datetime | None:

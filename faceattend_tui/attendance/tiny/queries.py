@@ -207,7 +207,8 @@ class Records:
         checkins, marks = self._table("checkins"), self._table("marks")
         found: dict[str, str] = {person: LATE if checkins[i].get("late") else PRESENT
                  for person, i in self._checkins.get(session_id, {}).items()}
-        for mark in sorted((marks[i] for i in self._marks.get(session_id, [])), key=lambda m: m["at"]):
+        # by the moment, not the text: 02:10+01:00 after the clocks went back follows 02:50+02:00
+        for mark in sorted((marks[i] for i in self._marks.get(session_id, [])), key=_marked_at):
             found[mark["person_id"]] = mark["status"]
         return found
 
@@ -243,3 +244,9 @@ class Records:
             with contextlib.suppress(StoreError):  # a damaged outbox is the station's to report
                 found.update((doc["id"], doc) for doc in read_lines(path, "outbox") if isinstance(doc.get("id"), str))
         return list(found.values())
+
+
+def _marked_at(mark: Doc) -> datetime:
+    at = from_iso(mark["at"])
+    assert at is not None
+    return at

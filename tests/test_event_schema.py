@@ -384,6 +384,27 @@ def test_the_headless_station_drops_the_sheet_of_the_session_it_stops(tmp_path):
     assert json_lines(out.getvalue())[-1]["type"] == "sheet"
 
 
+def test_two_stations_dropping_sheets_in_one_folder_keep_each_others(tmp_path):
+    """Two doors with logs of their own (session ids start at 1 in each) and one office share."""
+    share = tmp_path / "share"
+    share.mkdir()
+    for door, person in (("door-a", "Ann"), ("door-b", "Bob")):
+        root = tmp_path / door / "data"  # both data roots named alike, as they often are
+        write_zone(root)
+        enroll_fake_people(root, [person])
+        made = Station(load_settings(root, {"export_dir": str(share)}), "demo", worker_factory=FakeWorker, name="door")
+        made.open()
+        try:
+            made.worker.checkin(person, 0.71, track=1, when=time.time() + 1)
+            made.worker.feed(ev.SourceFinished(message="source finished: demo"))
+            assert run_headless(made, HeadlessOptions("Maths", max_seconds=20), io.StringIO()) == 0
+        finally:
+            made.close()
+    sheets = sorted(share.iterdir())
+    assert len(sheets) == 2
+    assert {"Ann", "Bob"} == {name for path in sheets for name in ("Ann", "Bob") if name in path.read_text("utf-8-sig")}
+
+
 def test_a_sheet_that_cannot_be_written_at_exit_fails_the_run_and_waits_for_the_next(tmp_path):
     write_zone(tmp_path)
     enroll_fake_people(tmp_path, ["Ann"])

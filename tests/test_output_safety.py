@@ -93,17 +93,25 @@ def test_another_data_folders_log_is_never_written_over(data, tmp_path, kind, ca
     assert (other / "attendance.json").read_bytes() == before
 
 
-@pytest.mark.parametrize("name", ["database_tensor/manifest.json", "database_tensor/S9.npy", "attendance.pg-journal"])
+@pytest.mark.parametrize("name", ["database_tensor/manifest.json", "database_tensor/S9.npy", "attendance.pg-journal",
+                                  "database_image/Z1/amy1.png", "database_image/Z1/new.csv",
+                                  "attendance.json.schema1.bak", "attendance.outbox-taking"])
 def test_another_data_folders_templates_and_journals_are_never_written_there_or_not(data, tmp_path, name, capfd):
     other = tmp_path / "other"
     with open_store(other) as store:
         Attendance(store).add_person("Zoe Park", person_id="Z1")
     (other / "database_tensor").mkdir()
     (other / "database_tensor" / "manifest.json").write_text("{}")
+    (other / "database_image" / "Z1").mkdir(parents=True)  # a person's photo folder
+    (other / "database_image" / "Z1" / "amy1.png").write_bytes(b"a photo")
+    (other / "attendance.json.schema1.bak").write_text("{}")  # the log as it was before an upgrade
     assert main(command("export", data, other / name, "--overwrite")) == 2
     assert "is among the files of the data folder" in capfd.readouterr().err
     assert (other / "database_tensor" / "manifest.json").read_text() == "{}"
+    assert (other / "database_image" / "Z1" / "amy1.png").read_bytes() == b"a photo"
+    assert (other / "attendance.json.schema1.bak").read_text() == "{}"
     assert not (other / "database_tensor" / "S9.npy").exists() and not (other / "attendance.pg-journal").exists()
+    assert not (other / "database_image" / "Z1" / "new.csv").exists()
 
 
 @pytest.mark.parametrize("kind", ["export", "report"])

@@ -287,11 +287,13 @@ DATA_SUBFOLDERS = ("database_tensor", "database_image")
 
 
 def _a_data_folders_file(target: Path) -> bool:
-    """Whether a path (there or not yet) is one of a data folder's own: its log, journals and settings,
-    or anything in its templates or photos (another data folder than the command's)."""
-    if target.parent.name in DATA_SUBFOLDERS and _is_data_folder(target.parent.parent):
-        return True
-    return target.name in DATA_FILES and _is_data_folder(target.parent)
+    """Whether a path (there or not yet) is one of a data folder's own: its log, journals, their backups
+    and settings, or anything in its templates or photos, a person's folder included (another data
+    folder than the command's)."""
+    for folder in target.parents:
+        if folder.name in DATA_SUBFOLDERS and _is_data_folder(folder.parent):
+            return True
+    return target.name.startswith(DATA_FILES) and _is_data_folder(target.parent)
 
 
 def _is_data_folder(folder: Path) -> bool:
@@ -300,7 +302,7 @@ def _is_data_folder(folder: Path) -> bool:
 
 
 def _data_folder_of(target: Path) -> Path:
-    return target.parent.parent if target.parent.name in DATA_SUBFOLDERS else target.parent
+    return next((f.parent for f in target.parents if f.name in DATA_SUBFOLDERS), target.parent)
 
 
 def _in_store(target: Path, exports: Path, data_root: Path) -> bool:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .export import ExportError, ExportOptions, default_name, export_attendance
+from .export import ExportError, ExportOptions, export_attendance
 from .store import Store, StoreError
 
 PENDING_PREFIX = "export_pending:"  # + station name: [session ids whose sheets are still to write]
@@ -54,9 +54,7 @@ def write_sheets(store: Store, session_id: int, folder: Path, fmt: str, zone: st
     session = store.session(session_id)
     if session is None or session.voided:  # erased or voided since: nothing to write
         return []
-    written: list[Path] = []
-    for kind in formats(fmt):
-        path = Path(folder) / default_name([session], None, None, kind)  # the same name on a retry
-        written.append(export_attendance(store, Path(folder), ExportOptions(kind, zone=zone), path, session_id,
-                                         user=user, overwrite=True))
-    return written
+    # a name nothing has taken: another station may drop its sheet of a session with the same id,
+    # date and name into a shared folder (-2, -3 ...); a retry after a crash may leave a second copy
+    return [export_attendance(store, Path(folder), ExportOptions(kind, zone=zone), None, session_id, user=user)
+            for kind in formats(fmt)]

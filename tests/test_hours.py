@@ -123,6 +123,21 @@ def work_station(data, **settings) -> Station:
     return station
 
 
+def test_a_clock_a_day_ahead_for_two_minutes_does_not_cost_the_next_days_hours(data):
+    """The clock jumps a day ahead at 10:00 on Monday and is put right two minutes later: Tuesday's
+    real arrival at 08:00, earlier than the sighting written in the glitch, still counts."""
+    with open_store(data) as store:
+        Attendance(store).add_person("Ann", person_id="S1")
+        book = PresenceBook(store, "front")
+        book.seen("S1", MORNING)
+        book.seen("S1", MORNING + timedelta(days=1, hours=2))  # Tuesday 10:00, written in the glitch
+        for minutes in range(0, 9 * 60 + 1, 5):  # Tuesday, really: 08:00 to 17:00 in view
+            book.seen("S1", MORNING + timedelta(days=1, minutes=minutes))
+        tuesday = [line for line in hours_between(store, MORNING.date(), MORNING.date() + timedelta(days=1), 30)
+                   if line.day > MORNING.date()]
+        assert [(line.came, line.hours) for line in tuesday] == [(MORNING + timedelta(days=1), 9.0)]
+
+
 def test_someone_who_stays_in_view_all_day_is_not_out_after_their_first_minute(tmp_path):
     station = work_station(tmp_path)
     came = datetime.combine(date.today(), datetime.min.time().replace(hour=8)).astimezone()

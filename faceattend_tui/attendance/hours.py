@@ -40,8 +40,8 @@ class PresenceBook:
         """Record a sighting; True when it is the person's first of the working day at any door (they came in)."""
         day = working_day(when, self.zone, self.day_changes_at)
         last = self._written.get((person_id, day))
-        if last is not None and when - last < WRITE_EVERY:
-            return False
+        if last is not None and timedelta(0) <= when - last < WRITE_EVERY:
+            return False  # earlier than the last written: the clock was put back (a glitch ahead), written
         first = last is None and not self._seen_elsewhere(person_id, day)
         self.store.see(Presence(person_id, day, self.station, when, when))
         self._written[(person_id, day)] = when

@@ -11,7 +11,15 @@ import cv2
 import onnxruntime as ort
 
 from faceattend_tui.config import Settings
-from faceattend_tui.vision.models import ASSETS, asset_candidates, cache_dir, file_candidates, sha256_file
+from faceattend_tui.vision.identity import RecognizerId
+from faceattend_tui.vision.models import (
+    ASSETS,
+    asset_candidates,
+    cache_dir,
+    configured_sha256,
+    file_candidates,
+    sha256_file,
+)
 from faceattend_tui.vision.runtime import NO_GPU, ModelError, cuda_problem, nvidia_gpus
 
 NO_ROOT_YET = " (not there yet: the station makes it)"
@@ -41,14 +49,6 @@ def _describe_model(value: str, data: Path) -> str:
     return "NOT FOUND"
 
 
-def _model_sha(value: str, data: Path) -> str | None:
-    """The SHA-256 of the model the station would load for a setting; None when there is none."""
-    if value in ASSETS:
-        return ASSETS[value].sha256
-    path = next((p for p in file_candidates(value, data) if p.is_file()), None)
-    return sha256_file(path) if path is not None else None
-
-
 def records_lines(settings: Settings) -> list[str]:
     """Whether the station would start on the data root's records: its log read, the templates of
     everyone on the roster there, made by the recogniser it is set to use."""
@@ -64,7 +64,7 @@ def records_lines(settings: Settings) -> list[str]:
         manifest = load_manifest(settings.tensors_dir)
     except GalleryError as exc:
         return [f"templates:  CANNOT READ: {exc}"]
-    lines = _recognizer_line(settings, manifest.recognizer.sha256 if manifest and manifest.recognizer else None)
+    lines = _recognizer_line(settings, manifest.recognizer if manifest else None)
     lines += _waiting_line(settings, set(manifest.people) if manifest else set())
     if settings.database:
         return lines  # the roster is the database's
@@ -104,11 +104,13 @@ def _waiting_line(settings: Settings, extracted: set[str]) -> list[str]:
             "the station does not know them until `faceattend extract` runs"]
 
 
-def _recognizer_line(settings: Settings, made_by: str | None) -> list[str]:
-    used = _model_sha(settings.recognizer, settings.data)
-    if made_by is None or used is None or made_by == used:
+def _recognizer_line(settings: Settings, made_by: RecognizerId | None) -> list[str]:
+    from faceattend_tui.gallery.templates import made_by_another
+
+    used = configured_sha256(settings.recognizer, settings.data)
+    if made_by is None or made_by.sha256 is None or used is None or made_by.sha256 == used:
         return []
-    return [f"templates:  made by another recogniser than {settings.recognizer} (MISMATCH): every face would be "
+    return [f"templates:  {made_by_another(made_by, settings.recognizer)} (MISMATCH): every face would be "
             "unknown; run `faceattend extract`, or set the recognizer they were made with"]
 
 

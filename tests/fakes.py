@@ -11,8 +11,9 @@ import numpy as np
 from faceattend_tui.gallery.templates import Entry, Manifest, save_manifest, save_person
 from faceattend_tui.live import events as ev
 from faceattend_tui.vision.identity import RecognizerId
+from faceattend_tui.vision.models import ASSETS
 
-FAKE_SHA = "0" * 64
+FAKE_SHA = ASSETS["w600k_mbf"].sha256  # templates "made by" the default recogniser, as the station expects
 
 
 class FakeWorker:

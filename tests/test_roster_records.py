@@ -237,7 +237,21 @@ def test_doctor_fails_where_the_templates_were_made_by_another_recogniser(enroll
     (enrolled / "models").mkdir()
     (enrolled / "models" / "other.onnx").write_bytes(b"another model")
     code, lines = doctor_says(enrolled, capsys, "--recognizer", "other.onnx")
-    assert code == 1 and any("made by another recogniser than other.onnx (MISMATCH)" in line for line in lines)
+    assert code == 1 and any("made by w600k_mbf, not other.onnx (MISMATCH)" in line for line in lines)
+
+
+def test_doctor_says_when_the_recognisers_file_changed_under_the_same_name(enrolled, capsys):
+    from faceattend_tui.gallery.templates import load_manifest, save_manifest
+    from faceattend_tui.vision.identity import RecognizerId
+
+    tensors = enrolled / "database_tensor"
+    manifest = load_manifest(tensors)
+    manifest.recognizer = RecognizerId("my.onnx", "1" * 64, 512)  # extracted with my.onnx as it was then
+    save_manifest(tensors, manifest)
+    (enrolled / "models").mkdir()
+    (enrolled / "models" / "my.onnx").write_bytes(b"a retrained model under the old name")
+    code, lines = doctor_says(enrolled, capsys, "--recognizer", "my.onnx")
+    assert code == 1 and any("made by my.onnx as it was before: the file has changed since" in line for line in lines)
 
 
 def test_people_list_says_whose_templates_are_gone(enrolled, capsys):

@@ -576,3 +576,78 @@ def test_a_station_closed_while_an_import_reads_photos_closes_cleanly(tmp_path, 
     assert slow.errors == [] and "photos: 1 new of 1" in slow.said[0]
     with open_store(tmp_path) as store:
         assert store.person("S7").name == "Dee Ross"
+
+
+class Steady:
+    """A clock that never jumps (time.monotonic), moved by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_clock_a_day_ahead_for_a_minute_is_said_and_opens_no_slot_of_the_wrong_day(tmp_path):
+    from faceattend_tui.attendance.timetable import read_slots, save_slots
+
+    enroll_fake_people(tmp_path, ["Ann", "Bob"])
+    clock, steady = FakeClock(datetime(2026, 11, 2, 8, 30).astimezone()), Steady()  # a Monday
+    made = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, user="staff", name="door",
+                   clock=clock, steady=steady)
+    made.open()
+    try:
+        save_slots(made.store, read_slots("name,group,weekday,start,end,late_after\n"
+                                          "Maths,,Mon,08:00,09:00,\nPhysics,,Tue,08:00,09:00,\n"))
+        drain(made)
+        assert made.active.name == "Maths"
+        clock.advance(days=1)  # a glitch: Tuesday 08:30 for a minute
+        steady.now += 5
+        made._timetable_next = 0.0
+        said = [u.notice for u in drain(made) if getattr(u, "severity", "") == "error"]
+        assert said and said[0].startswith("the clock jumped 24.0 hours ahead (now 2026-11-03 08:30)")
+        assert made.active.name == "Maths"  # Tuesday's Physics did not open, Monday's Maths did not close
+        clock.advance(days=-1, seconds=60)  # put right
+        steady.now += 60
+        made._timetable_next = 0.0
+        assert any("back" in getattr(u, "notice", "") for u in drain(made))
+        steady.now += 150  # the wait is over: the timetable goes on, on the right day
+        clock.advance(seconds=150)
+        made._timetable_next = 0.0
+        drain(made)
+        assert made.active.name == "Maths"
+        assert [e.action for e in made.store.audit_log()].count("clock.jump") == 2
+    finally:
+        made.close()
+
+
+def test_a_station_whose_clock_is_behind_its_log_says_so(tmp_path):
+    enroll_fake_people(tmp_path, ["Ann"])
+    with open_store(tmp_path, clock=FakeClock(datetime(2026, 11, 9, 8, 1).astimezone())) as store:
+        from faceattend_tui.attendance import Attendance
+
+        Attendance(store).start_session("Maths")  # last week, on a clock that was right
+    made = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, user="staff", name="door",
+                   clock=FakeClock(datetime(2000, 1, 1, 8, 0).astimezone()))  # no clock battery
+    made.open()
+    try:
+        assert "clock (2000-01-01 08:00) is behind the log's latest record (2026-11-09 08:01)" in made.clock_notice()
+    finally:
+        made.close()
+
+
+def test_the_station_refuses_templates_another_recogniser_made(tmp_path):
+    """Everyone would be unknown all day, with the roster showing them enrolled."""
+    from faceattend_tui.gallery.templates import load_manifest, save_manifest
+    from faceattend_tui.vision.identity import RecognizerId
+
+    enroll_fake_people(tmp_path, ["Ann", "Bob"])
+    tensors = tmp_path / "database_tensor"
+    manifest = load_manifest(tensors)
+    manifest.recognizer = RecognizerId("rec128.onnx", "1" * 64, 128)  # the recogniser set before
+    save_manifest(tensors, manifest)
+    made = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, user="staff", name="door")
+    with pytest.raises(StationError, match=r"made by rec128.onnx, not w600k_mbf: everyone would be unknown; run "
+                                           r"`faceattend extract`"):
+        made.open()
+    assert made.worker is None and not (tmp_path / "faceattend.lock").exists()  # nothing left running or held

@@ -104,6 +104,11 @@ class Store(ABC):
         """Seconds this machine's clock is ahead of the log's (a shared database's); 0 for a file."""
         return 0.0
 
+    def latest_moment(self) -> datetime | None:
+        """The latest time the log has recorded (an audit entry, a session's start or end); None when it
+        cannot tell cheaply (a shared database, whose own clock `clock_skew` compares with)."""
+        return None
+
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:
         """Several writes that land together or not at all."""

@@ -522,7 +522,8 @@ def cmd_identify(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     engine = make_engine(settings)
-    gallery, warnings = load_gallery(settings.tensors_dir, engine.recognizer_model().sha256, engine.embedder.dim)
+    model = engine.recognizer_model()
+    gallery, warnings = load_gallery(settings.tensors_dir, model.sha256, engine.embedder.dim, name=model.name)
     for line in warnings:
         say(f"warning: {line}")
     if len(gallery) == 0:

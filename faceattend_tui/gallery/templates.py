@@ -251,8 +251,18 @@ def move_to_legacy(folder: Path, path: Path) -> Path:
     return target
 
 
+def made_by_another(made: RecognizerId | None, in_use: str = "") -> str:
+    """Whose templates these are, against the recogniser in use (`in_use`: its name) - a file of the
+    same name whose contents changed since too."""
+    if made is None or not made.name:
+        return f"made by another recogniser than {in_use}" if in_use else "made by another recogniser"
+    if in_use and Path(made.name).name == Path(in_use).name:
+        return f"made by {made.name} as it was before: the file has changed since (another SHA-256)"
+    return f"made by {made.name}, not {in_use}" if in_use else f"made by {made.name}, not the recogniser in use"
+
+
 def load_gallery(folder: Path, recognizer_sha256: str, dim: int,
-                 previous: Gallery | None = None) -> tuple[Gallery, list[str]]:
+                 previous: Gallery | None = None, name: str = "") -> tuple[Gallery, list[str]]:
     """The enrolled templates as a Gallery, plus one warning line per file that was left out.
 
     Templates from another recogniser are refused as a whole: mixing models gives wrong names.
@@ -269,10 +279,8 @@ def load_gallery(folder: Path, recognizer_sha256: str, dim: int,
                             "run `faceattend extract` to rebuild them")
         return Gallery.from_people({}, dim), warnings
     if manifest.sha256 != recognizer_sha256:
-        raise GalleryError(
-            f"{folder}: templates were made by {manifest.recognizer_label}, "
-            "not the recogniser in use; run `faceattend extract` to rebuild them"
-        )
+        raise GalleryError(f"{folder}: templates {made_by_another(manifest.recognizer, name)}; "
+                           "run `faceattend extract` to rebuild them")
     sources = {}  # name -> hash of the template file the manifest names ("" when not recorded)
     for name, entry in manifest.people.items():
         if entry.stale:  # an interrupted rebuild: maybe another model's rows, not yet redone

@@ -132,8 +132,9 @@ class Worker:
         current: LiveRecognizer | None = getattr(self, "recognizer", None)
         previous = current.gallery if current is not None else None
         try:  # a few people enrolled or removed update the current gallery (and its index) in place
-            gallery, warnings = load_gallery(self.settings.tensors_dir, recognizer_info(self.engine).sha256,
-                                             self.engine.embedder.dim, previous=previous)
+            model = recognizer_info(self.engine)
+            gallery, warnings = load_gallery(self.settings.tensors_dir, model.sha256, self.engine.embedder.dim,
+                                             previous=previous, name=model.name)
         except GalleryError as exc:
             self.emit(ev.Error(message=str(exc)))
             return previous if previous is not None else Gallery.from_people({}, self.engine.embedder.dim)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -12,6 +13,7 @@ from faceattend_tui.attendance import (
 from faceattend_tui.config import Settings
 from faceattend_tui.live.worker import WorkerConfig, WorkerHandle
 from faceattend_tui.station.actions import Actions
+from faceattend_tui.station.clockwatch import ClockWatch
 from faceattend_tui.station.hours import Hours
 from faceattend_tui.station.lifecycle import Lifecycle
 from faceattend_tui.station.sync import SharedSync
@@ -27,7 +29,8 @@ class Station(Lifecycle, Actions, Hours, Translator, SharedSync):
 
     def __init__(self, settings: Settings, source: str, *, preview: bool = True, user: str | None = None,
                  worker_factory: Callable[[WorkerConfig], Worker] | None = None, name: str | None = None,
-                 clock: Callable[[], datetime] | None = None, loop: bool = False) -> None:
+                 clock: Callable[[], datetime] | None = None, loop: bool = False,
+                 steady: Callable[[], float] | None = None) -> None:
         self.settings = settings
         self.source = source
         self.preview = preview
@@ -47,6 +50,9 @@ class Station(Lifecycle, Actions, Hours, Translator, SharedSync):
         self.missing = []
         self.removal_leftovers = []
         self.clock = clock
+        # a clock given by the caller moves as it is told: watched for jumps only with a steady clock given too
+        self.steady = steady or (time.monotonic if clock is None else None)
+        self.clock_watch = ClockWatch()
         self.loop = loop
         self.on_event = None
         self._unsaved = []

@@ -28,9 +28,10 @@ from faceattend_tui.attendance.staff import accounts, authorize, doing, last_res
 from faceattend_tui.demo import DemoSourceFactory
 from faceattend_tui.errors import FaceattendError
 from faceattend_tui.files import error_text, make_private_dir, tighten_data
-from faceattend_tui.gallery.templates import enrolled_counts
+from faceattend_tui.gallery.templates import GalleryError, enrolled_counts, load_manifest, made_by_another
 from faceattend_tui.live import events as ev
 from faceattend_tui.live.worker import WorkerConfig
+from faceattend_tui.station.clockwatch import behind_notice
 from faceattend_tui.station.people import has_photos, missing_templates_message
 from faceattend_tui.station.shared_gallery import sync_gallery
 from faceattend_tui.station.state import StationState
@@ -44,6 +45,7 @@ from faceattend_tui.station.updates import (
     StationError,
     log_to,
 )
+from faceattend_tui.vision.models import configured_sha256
 
 CLOCK_TOLERANCE = 30.0  # seconds a door's clock may differ from the shared database's unsaid
 
@@ -83,6 +85,7 @@ class Lifecycle(StationState):
             self.live.database = "database online" if shared_log(self.settings) else ""
             self.share_gallery()
             self.missing = self._refuse_missing_templates(self.sync_roster())
+            self._refuse_foreign_templates()
         except (StoreError, OSError) as exc:
             with contextlib.suppress(StationError):
                 self.close()
@@ -168,6 +171,23 @@ class Lifecycle(StationState):
         return gone
 
 
+    def _refuse_foreign_templates(self) -> None:
+        """Refuse to start on templates another recogniser made: everyone would be unknown all day."""
+        try:
+            manifest = load_manifest(self.settings.tensors_dir)
+        except GalleryError:
+            return  # the worker says what is wrong with it
+        made = manifest.recognizer if manifest is not None else None
+        used = configured_sha256(self.settings.recognizer, self.settings.data)
+        if made is None or made.sha256 is None or used is None or made.sha256 == used:
+            return
+        self.close()
+        raise StationError(f"the templates in {self.settings.tensors_dir} were "
+                           f"{made_by_another(made, self.settings.recognizer)}: everyone would be unknown; run "
+                           "`faceattend extract` to rebuild them from the photos, or set the recognizer they were "
+                           "made with")
+
+
     def missing_notice(self) -> str:
         """A warning naming active people with neither templates nor photos (nobody changed their status)."""
         if not self.missing:
@@ -207,12 +227,13 @@ class Lifecycle(StationState):
 
 
     def clock_notice(self) -> str:
-        """A warning when this machine's clock and the shared database's disagree: doors would record
-        arrivals, lateness and session ends on different clocks."""
+        """A warning when this machine's clock and the shared database's disagree (doors would record
+        arrivals, lateness and session ends on different clocks), or when it is behind the log."""
         with self.lock:
             skew = self.store.clock_skew() if self.store else 0.0
+            latest = self.store.latest_moment() if self.store else None
         if abs(skew) < CLOCK_TOLERANCE:
-            return ""
+            return behind_notice(self.now(), latest)
         way = "ahead of" if skew > 0 else "behind"
         return (f"this station's clock is {abs(skew) / 60:.1f} minutes {way} the database's: arrivals and lateness "
                 "would be recorded on the wrong time; set the clock (NTP, timedatectl) and start again")

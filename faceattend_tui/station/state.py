@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from faceattend_tui.config import Settings
     from faceattend_tui.live import events as ev
     from faceattend_tui.live.worker import WorkerConfig
+    from faceattend_tui.station.clockwatch import ClockWatch
     from faceattend_tui.station.updates import LiveState, Worker
     from faceattend_tui.vision.identity import RecognizerId
 
@@ -28,6 +29,8 @@ class StationState:
     name: str
     worker_factory: Callable[[WorkerConfig], Worker]
     clock: Callable[[], datetime] | None
+    steady: Callable[[], float] | None  # a clock that never jumps, to see the wall clock jump; None: not watched
+    clock_watch: ClockWatch
     loop: bool
     lock: threading.RLock
     live: LiveState

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from datetime import datetime
@@ -20,9 +21,11 @@ from faceattend_tui.attendance import (
     sheets,
     timetable,
 )
+from faceattend_tui.attendance.common import to_iso
 from faceattend_tui.attendance.export import time_zone
 from faceattend_tui.errors import FaceattendError
 from faceattend_tui.live import events as ev
+from faceattend_tui.station.clockwatch import HOLD, jump_text
 from faceattend_tui.station.state import StationState
 from faceattend_tui.station.updates import (
     CAMERA_WORDS,
@@ -67,7 +70,7 @@ class Translator(StationState):
         One event that cannot be handled (the disk is full, say) becomes a Problem update; the
         events after it are still handled.
         """
-        updates = self._shared_updates() + self._timetable_updates() + self._sheet_updates()
+        updates = self._clock_updates() + self._shared_updates() + self._timetable_updates() + self._sheet_updates()
         retries, self._unsaved = self._unsaved, []
         fresh = self._worker().poll(timeout)
         for retried, event in [*((True, e) for e in retries), *((False, e) for e in fresh)]:
@@ -85,10 +88,27 @@ class Translator(StationState):
         return updates
 
 
+    def _clock_updates(self) -> list[Update]:
+        """The wall clock jumped since the last poll: said, audited, and the timetable waits a little."""
+        if self.steady is None or self.attendance is None:
+            return []
+        wall = self.now()
+        jump = self.clock_watch.jumped(wall, self.steady())
+        if not jump:
+            return []
+        waits = f"; the timetable waits {HOLD / 60:.0f} minutes" if self.follow_timetable else ""
+        with self.lock, contextlib.suppress(StoreError):
+            audit(self._store(), "clock.jump", {"seconds": round(jump), "now": to_iso(wall)}, STATION_ACTOR)
+        return [self._live(f"the clock jumped {jump_text(jump)} (now {wall:%Y-%m-%d %H:%M}): check-ins go by it; "
+                           f"check the machine's time (NTP, timedatectl){waits}", "error")]
+
+
     def _timetable_updates(self) -> list[Update]:
         """Every few seconds: open the timetable's slot that is due, or close the one that ended."""
         if not self.follow_timetable or self.attendance is None or time.monotonic() < self._timetable_next:
             return []
+        if self.steady is not None and self.clock_watch.holding(self.steady()):
+            return []  # the clock just jumped: a glitch would open a slot of the wrong day
         self._timetable_next = time.monotonic() + TIMETABLE_EVERY
         with self.lock:
             running = self.attendance.active

@@ -85,6 +85,17 @@ def model_sha256(value: str, path: Path) -> str:
     return ASSETS[value].sha256 if value in ASSETS else sha256_file(path)
 
 
+def configured_sha256(value: str, data_root: Path) -> str | None:
+    """The SHA-256 of the model a setting names, as it would be loaded; None when there is none."""
+    if value in ASSETS:
+        return ASSETS[value].sha256
+    path = next((p for p in file_candidates(value, data_root) if p.is_file()), None)
+    try:
+        return sha256_file(path) if path is not None else None
+    except OSError:
+        return None  # unreadable: loading it says so
+
+
 def asset_candidates(name: str, data_root: Path) -> list[Path]:
     """Where a registered file may be, in the order they are tried: models/, then the cache."""
     filename = ASSETS[name].filename

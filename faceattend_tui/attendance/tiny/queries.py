@@ -202,6 +202,15 @@ class Records:
                  for i in self._checkins.get(session_id, {}).values()]
         return sorted(found, key=lambda c: (c.time, c.person_id))
 
+    def latest_moment(self) -> datetime | None:
+        texts = [doc.get("time") for doc in self._table("audit").values()]
+        texts += [doc.get(k) for doc in self._table("sessions").values() for k in ("started_at", "ended_at")]
+        moments = []
+        for text in texts:
+            with contextlib.suppress(TypeError, ValueError):
+                moments.append(from_iso(text))
+        return max((m for m in moments if m is not None), default=None)
+
     def outcomes(self, session_id: int) -> dict[str, str]:
         """As Store.outcomes, read from the stored records without building them (reports over a year)."""
         checkins, marks = self._table("checkins"), self._table("marks")

@@ -235,3 +235,46 @@ def test_scrfd_export_without_keypoints_is_refused(tmp_path):
         load_detector(path, RuntimeOptions(device="cpu"))
     assert str(path) in str(info.value)
     assert "keypoints" in str(info.value)
+
+
+def pooled_recognizer(path: Path, batch, elem=TensorProto.FLOAT, then=()) -> Path:
+    """A 3-d "recogniser": the crop's mean colour (then `then`, nodes from p2 to y)."""
+    nodes = [helper.make_node("GlobalAveragePool", ["x"], ["p"]), helper.make_node("Flatten", ["p"], ["p2"])]
+    nodes += list(then) or [helper.make_node("Identity", ["p2"], ["y"])]
+    return save_model(path, [helper.make_tensor_value_info("x", elem, [batch, 3, 112, 112])],
+                      [helper.make_tensor_value_info("y", elem, [batch, 3])], nodes)
+
+
+def test_a_half_precision_or_fixed_batch_recogniser_embeds_like_any_other(tmp_path):
+    """Common exports for GPUs: inputs in float16, or a batch fixed at 4 (padded, not refused)."""
+    crops = [np.full((112, 112, 3), value, np.uint8) for value in (30, 200)]
+    expected = ArcFaceEmbedder(make_session(pooled_recognizer(tmp_path / "a.onnx", "N"), RuntimeOptions("cpu"))
+                               ).embed(crops)
+    for name, batch, elem in (("half.onnx", "N", TensorProto.FLOAT16), ("four.onnx", 4, TensorProto.FLOAT)):
+        path = pooled_recognizer(tmp_path / name, batch, elem)
+        embedder = ArcFaceEmbedder(make_session(path, RuntimeOptions(device="cpu")), str(path))
+        assert np.allclose(embedder.embed(crops), expected, atol=1e-3), name
+        assert embedder.embed(crops[:1]).shape == (1, 3)
+
+
+def test_a_recogniser_that_gives_no_numbers_is_refused_naming_the_file(tmp_path):
+    """A diverged training run's weights: its templates would be NaN and match nobody, silently."""
+    nan = helper.make_tensor("nan", TensorProto.FLOAT, [1], [float("nan")])
+    path = pooled_recognizer(tmp_path / "nan.onnx", "N", then=[helper.make_node("Constant", [], ["n"], value=nan),
+                                                             helper.make_node("Mul", ["p2", "n"], ["y"])])
+    embedder = ArcFaceEmbedder(make_session(path, RuntimeOptions(device="cpu")), str(path))
+    with pytest.raises(ModelError, match=r"nan.onnx: the recogniser gives values that are not numbers"):
+        embedder.embed([np.zeros((112, 112, 3), np.uint8)])
+
+
+def test_a_detector_with_nine_outputs_of_another_layout_is_refused_at_load(tmp_path):
+    """A RetinaFace export also has 9 outputs, as (N, C, H, W) maps: refused, not decoded into noise."""
+    names = [f"{kind}_{s}" for kind in ("score", "bbox", "kps") for s in (8, 16, 32)]
+    path = save_model(
+        tmp_path / "retinaface.onnx",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, "H", "W"])],
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, [1, 3, "H", "W"]) for n in names],
+        [helper.make_node("Identity", ["x"], [n]) for n in names],
+    )
+    with pytest.raises(ModelError, match=r"retinaface.onnx: output \[1, 3, 'H', 'W'\] is not SCRFD's"):
+        load_detector(path, RuntimeOptions(device="cpu"))

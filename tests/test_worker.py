@@ -249,7 +249,8 @@ def test_preview_window_opens_on_a_virtual_display(xvfb_display):
 def test_unreachable_display_is_reported_not_fatal(monkeypatch):
     from faceattend_tui.live.preview import Preview
 
-    monkeypatch.setenv("DISPLAY", ":77")  # no X server there
+    free = next(n for n in range(77, 200) if not Path(f"/tmp/.X11-unix/X{n}").exists())
+    monkeypatch.setenv("DISPLAY", f":{free}")  # no X server there
     preview = Preview()
     problem = preview.start()
     assert problem is not None and not preview.open

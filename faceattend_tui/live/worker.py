@@ -14,6 +14,7 @@ import os
 import queue
 import sys
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from faceattend_tui.config import Settings
+from faceattend_tui.errors import FaceattendError
 from faceattend_tui.gallery.matcher import Gallery
 from faceattend_tui.gallery.templates import MANIFEST, GalleryError, load_gallery
 from faceattend_tui.live import events as ev
@@ -435,7 +437,9 @@ def worker_main(config: WorkerConfig, commands: Inbox, events: Outbox) -> None:
     try:
         Worker(config, commands, events).run()
     except Exception as exc:  # noqa: BLE001 - reported to the parent, which restarts us
-        events.put(ev.Error(message=f"worker failed: {type(exc).__name__}: {exc}", fatal=True))
+        traceback.print_exc()  # into worker.log
+        message = str(exc) if isinstance(exc, FaceattendError) else f"{type(exc).__name__}: {exc}"
+        events.put(ev.Error(message=f"worker failed: {message}", fatal=True))
         raise SystemExit(3) from None
 
 

@@ -224,6 +224,10 @@ class Translator(StationState):
                 return self._roster_changed(self.sync_roster())
             case ev.Status():
                 return self._status(event)
+            case ev.Error(fatal=True):  # no recognition until the worker is back, said in the header meanwhile
+                self.live.camera, self.live.fps = "error", 0.0
+                self.live.camera_detail = f"{event.message}; see worker.log"
+                return self._live(f"recognition stopped: {event.message}", "error")
             case ev.Error():
                 return Problem(event.message)
         raise TypeError(f"the station cannot handle {event!r}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from faceattend_tui.vision.align import CROP_SIZE
-from faceattend_tui.vision.runtime import ModelError, Session
+from faceattend_tui.vision.runtime import ModelError, Session, first_line
 from faceattend_tui.vision.shapes import BATCHES, run_padded, up_to
 
 
@@ -41,13 +41,16 @@ class ArcFaceEmbedder:
     """Runs crops through the recogniser in batches; falls back to one at a time for batch-1 exports."""
 
     def __init__(self, session: Session, path: str = "recognizer", batch_size: int = 32) -> None:
-        self.session = session
+        self.session, self.path = session, path
         self.dim = check_signature(session, path)
         self.input_name = session.get_inputs()[0].name
+        # a half-precision export (common for GPUs) takes its input as such
+        self.dtype = np.float16 if getattr(session.get_inputs()[0], "type", "") == "tensor(float16)" else np.float32
         batch = session.get_inputs()[0].shape[0]
         self.fixed_batch = batch if isinstance(batch, int) and batch > 0 else None
         self.batch_size = self.fixed_batch or batch_size
-        self.sizes: tuple[int, ...] | None = None  # static shapes: batches padded up to these
+        # static shapes, or an export of a fixed batch: batches padded up to these
+        self.sizes: tuple[int, ...] | None = (self.fixed_batch,) if self.fixed_batch and self.fixed_batch > 1 else None
 
     def use_static(self, sizes: tuple[int, ...] = BATCHES) -> None:
         self.sizes = (self.fixed_batch,) if self.fixed_batch else sizes
@@ -87,10 +90,14 @@ class ArcFaceEmbedder:
         return np.concatenate(parts).astype(np.float32, copy=False)
 
     def _run(self, blob: np.ndarray) -> np.ndarray:
+        blob = blob.astype(self.dtype, copy=False)
         try:
-            return self.session.run(None, {self.input_name: blob})[0]
-        except Exception:  # noqa: BLE001 - some exports accept batch 1 only
+            out = self.session.run(None, {self.input_name: blob})[0]
+        except Exception as exc:  # noqa: BLE001 - some exports accept batch 1 only
             if len(blob) == 1:
-                raise
+                raise ModelError(f"{self.path}: the recogniser cannot run on a face: {first_line(exc)}") from None
             self.batch_size = 1
-            return np.concatenate([self.session.run(None, {self.input_name: b[None]})[0] for b in blob])
+            return np.concatenate([self._run(b[None]) for b in blob])
+        if not np.isfinite(out).all():  # a diverged or damaged model: its templates would match nobody
+            raise ModelError(f"{self.path}: the recogniser gives values that are not numbers (NaN or infinite)")
+        return out

@@ -14,7 +14,7 @@ from faceattend_tui.vision import landmarks106, scrfd, yolov5face
 from faceattend_tui.vision.align import align_faces
 from faceattend_tui.vision.embedder import ArcFaceEmbedder
 from faceattend_tui.vision.models import model_sha256, resolve_model
-from faceattend_tui.vision.runtime import ModelError, RuntimeOptions, session_device
+from faceattend_tui.vision.runtime import ModelError, RuntimeOptions, first_line, session_device
 from faceattend_tui.vision.sessions import open_model
 from faceattend_tui.vision.shapes import BATCHES, PHOTO_CANVASES, Shape, ShapeSessions, WarmUp, warm_all
 from faceattend_tui.vision.types import Face
@@ -97,7 +97,18 @@ class FaceEngine:
             landmarks = landmarks106.load(resolve_model(settings.landmarks, settings.data, log), options, static)
         engine = cls(detector, embedder, info, options.notes, rule, landmarks)
         engine.frame_batch = max(settings.max_embeds_per_frame, CAPTURE_BATCH)
+        if not engine.static:  # with static shapes, the warm-up runs every shape before work starts
+            engine.check_runs(det_path)
         return engine
+
+    def check_runs(self, det_path: Path) -> None:
+        """Run the detector and the recogniser once on a blank picture: a model that loads but cannot
+        run (a half-precision or fixed-size input it cannot take) is refused now, naming its file."""
+        try:
+            self.detector.detect(np.zeros((64, 64, 3), np.uint8))
+        except Exception as exc:  # noqa: BLE001 - whatever the runtime says, in one line
+            raise ModelError(f"{det_path}: the detector loads but cannot run: {first_line(exc)}") from None
+        self.embedder.embed_raw(np.zeros((1, 112, 112, 3), np.uint8))  # its failure is a ModelError already
 
     def recognizer_model(self) -> ModelInfo:
         """The recogniser model the engine runs (`from_settings` always names it)."""

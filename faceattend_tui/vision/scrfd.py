@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,6 +45,17 @@ def check_signature(num_outputs: int, path: str) -> int:
     if levels is None:
         raise ModelError(f"{path}: {num_outputs} outputs; an SCRFD detector with keypoints has 9 or 15")
     return levels
+
+
+def check_widths(shapes: list[Sequence[int | str | None]], path: str) -> None:
+    """SCRFD's outputs are (anchors, k) or (N, anchors, k): scores k=1, boxes 4, keypoints 10 (a
+    RetinaFace export has as many outputs, laid out otherwise)."""
+    levels = len(shapes) // 3
+    for group, width in enumerate((1, 4, 10)):
+        for shape in shapes[group * levels:(group + 1) * levels]:
+            if len(shape) not in (2, 3) or (isinstance(shape[-1], int) and shape[-1] != width):
+                raise ModelError(f"{path}: output {list(shape)} is not SCRFD's (anchors, {width}); a detector of "
+                                 "another kind (RetinaFace?) - SCRFD and YOLOv5-face are the ones supported")
 
 
 def decode(
@@ -120,6 +132,7 @@ class ScrfdDetector:
         check_signature(len(outputs), path)
         order = output_order(outputs)
         self.output_names = [outputs[i] for i in order]
+        check_widths([session.get_outputs()[i].shape for i in order], path)
         shape = session.get_inputs()[0].shape
         sides = shape[2:]
         # (height, width) for fixed-size exports

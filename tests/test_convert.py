@@ -79,15 +79,15 @@ def test_converts_wrapped_module_prefixed_checkpoint(r18, tmp_path):
     assert run_onnx(out, np.zeros((2, 3, 112, 112), np.float32)).shape == (2, 512)
 
 
-def test_wrong_network_names_file_and_suggests_the_right_one(r18):
+def test_wrong_network_names_file_and_suggests_the_right_one(r18, tmp_path):
     _, weight = r18
     with pytest.raises(ModelError) as error:
-        convert(weight, "r34", log=lambda _: None)
+        convert(weight, "r34", out=tmp_path / "r34.onnx", log=lambda _: None)
     message = str(error.value)
     assert str(weight) in message and "does not fit r34" in message
     assert "missing" in message and "--network r18" in message
     assert "\n" not in message
-    assert not weight.with_name("r18.onnx.part").exists()
+    assert not (tmp_path / "r34.onnx.part").exists()
 
 
 def test_text_file_is_not_a_checkpoint(tmp_path):
@@ -136,3 +136,42 @@ def test_without_torch_points_to_the_extra(tmp_path, monkeypatch):
 
 def test_network_names_match_the_backbones():
     assert tuple(iresnet.LAYERS) == NETWORKS
+
+
+@pytest.mark.slow
+def test_an_arcface_torch_training_checkpoint_converts_into_a_folder(r18, tmp_path):
+    model, _ = r18
+    weight = tmp_path / "checkpoint_gpu_0.pt"  # as arcface_torch saves it while training
+    torch.save({"epoch": 20, "global_step": 1000, "state_dict_backbone": model.state_dict(),
+                "state_dict_softmax_fc": {"weight": torch.zeros(3, 512)}}, weight)
+    (tmp_path / "models").mkdir()
+    report = convert(weight, "r18", out=tmp_path / "models", log=lambda _: None)
+    assert report["out"] == tmp_path / "models" / "checkpoint_gpu_0.onnx" and report["min_cosine"] >= 0.999
+
+
+@pytest.mark.slow
+def test_weights_that_give_no_numbers_are_refused_and_nothing_is_written(r18, tmp_path):
+    model, _ = r18
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    state["fc.weight"][0, 0] = float("nan")  # a diverged training run
+    weight = tmp_path / "diverged.pth"
+    torch.save(state, weight)
+    with pytest.raises(ModelError, match="is not numbers"):
+        convert(weight, "r18", log=lambda _: None)
+    assert not weight.with_suffix(".onnx").exists()
+
+
+def test_an_existing_onnx_file_is_replaced_only_when_asked(r18, tmp_path):
+    _, weight = r18
+    out = tmp_path / "w600k_r18.onnx"
+    out.write_bytes(b"the model a station runs on")
+    with pytest.raises(ModelError, match="already exists; give --overwrite"):
+        convert(weight, "r18", out=out, log=lambda _: None)
+    assert out.read_bytes() == b"the model a station runs on"
+
+
+def test_a_checkpoint_of_other_things_names_what_it_holds(tmp_path):
+    weight = tmp_path / "trainer.pth"
+    torch.save({"epoch": 3, "optimizer": {"lr": torch.tensor(0.1)}}, weight)
+    with pytest.raises(ModelError, match=r"found dict with keys epoch, optimizer\); save the backbone's state_dict"):
+        convert(weight, "r18", log=lambda _: None)

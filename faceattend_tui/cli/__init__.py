@@ -303,7 +303,9 @@ def add_recognition_commands(sub: Subparsers) -> None:
     p.add_argument("--weight", type=Path, required=True, help="the PyTorch backbone's .pth file")
     p.add_argument("--network", default="r100", choices=("r18", "r34", "r50", "r100"),
                    help="the IResNet depth the weights are for")
-    p.add_argument("--out", type=Path, default=None, help="the ONNX file to write (default: beside the weights)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="the ONNX file to write, or a folder (default: beside the weights)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing ONNX file")
     p.set_defaults(func=cmd_convert)
 
     p = sub.add_parser("eval", help="measure accuracy")
@@ -587,8 +589,7 @@ def identified_label(record: dict[str, Any]) -> str:
 def cmd_convert(args: argparse.Namespace) -> int:
     from faceattend_tui.vision.convert import convert
 
-    report = convert(args.weight, args.network, args.out, log=say)
-    say(f"wrote {report['out']} (max |diff| {report['max_abs_diff']:.2e}, min cosine {report['min_cosine']:.6f})")
+    convert(args.weight, args.network, args.out, log=say, overwrite=args.overwrite)  # it says what it wrote
     return EXIT_OK
 
 

@@ -24,15 +24,20 @@ SIDE = 112
 EXPORT_BATCH = 2
 CHECK_BATCH = 4  # differs from EXPORT_BATCH, so the check also covers the dynamic batch axis
 MIN_COSINE = 0.999
+# where training scripts keep the backbone's weights inside a checkpoint (arcface_torch: state_dict_backbone)
+WRAPPERS = ("state_dict_backbone", "state_dict", "model", "backbone", "net")
 INSTALL_HINT = "pip install 'faceattend[convert]'"
 
 
 def convert(weight: Path, network: str = "r100", out: Path | None = None,
-            log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Build `network`, load `weight` into it, export ONNX to `out` and verify it; returns a report."""
+            log: Callable[[str], None] = print, overwrite: bool = False) -> dict[str, Any]:
+    """Build `network`, load `weight` into it, export ONNX to `out` (a folder: the weight's name in it)
+    and verify it; returns a report. An existing file is replaced only with `overwrite`."""
     weight = Path(weight)
     out = Path(out) if out is not None else weight.with_suffix(".onnx")
-    check_inputs(weight, network, out)
+    if out.is_dir():
+        out = out / weight.with_suffix(".onnx").name
+    check_inputs(weight, network, out, overwrite)
     torch = import_torch(weight)
     from faceattend_tui.vision import iresnet
 
@@ -48,8 +53,9 @@ def convert(weight: Path, network: str = "r100", out: Path | None = None,
         export(model, part, weight, torch)
         log(f"verifying with ONNX Runtime (CPU) on a batch of {CHECK_BATCH}")
         max_diff, min_cos = verify(model, part, torch)
-        if min_cos < MIN_COSINE:
-            raise ModelError(f"{weight}: ONNX output disagrees with PyTorch (cosine {min_cos:.5f} < {MIN_COSINE})")
+        if not min_cos >= MIN_COSINE:  # NaN too: weights that give no numbers (a diverged training run)
+            raise ModelError(f"{weight}: ONNX output disagrees with PyTorch or is not numbers (cosine {min_cos:.5f}, "
+                             f"at least {MIN_COSINE} needed)")
         part.replace(out)
     finally:
         part.unlink(missing_ok=True)
@@ -65,13 +71,15 @@ def convert(weight: Path, network: str = "r100", out: Path | None = None,
     return report
 
 
-def check_inputs(weight: Path, network: str, out: Path) -> None:
+def check_inputs(weight: Path, network: str, out: Path, overwrite: bool = False) -> None:
     if network not in NETWORKS:
         raise ModelError(f"{weight}: unknown network {network!r} (choose one of {', '.join(NETWORKS)})")
     if not weight.is_file():
         raise ModelError(f"{weight}: weight file not found")
     if out.resolve() == weight.resolve():
         raise ModelError(f"{weight}: the ONNX output would overwrite the weight file; give another out path")
+    if out.exists() and not overwrite:  # maybe the model a station runs on
+        raise ModelError(f"{out} already exists; give --overwrite to replace it")
 
 
 def import_torch(weight: Path) -> Any:
@@ -89,12 +97,16 @@ def read_state_dict(weight: Path, torch: Any) -> dict[str, Any]:
     except Exception as exc:  # noqa: BLE001 - torch.load raises many unrelated types
         raise ModelError(f"{weight}: not a torch checkpoint ({load_problem(exc)})") from None
     if isinstance(data, Mapping):
-        for key in ("state_dict", "model"):
+        for key in WRAPPERS:
             if isinstance(data.get(key), Mapping):
                 data = data[key]
                 break
     if not isinstance(data, Mapping) or not data or not all(torch.is_tensor(v) for v in data.values()):
-        raise ModelError(f"{weight}: not a state dict of tensors (found {type(data).__name__})")
+        found = type(data).__name__
+        if isinstance(data, Mapping) and data:
+            found += " with keys " + ", ".join(list(map(str, data))[:8]) + (" ..." if len(data) > 8 else "")
+        raise ModelError(f"{weight}: not a state dict of tensors (found {found}); save the backbone's "
+                         "state_dict() alone")
     return {strip_prefix(str(k)): v for k, v in data.items()}
 
 

@@ -651,3 +651,14 @@ def test_the_station_refuses_templates_another_recogniser_made(tmp_path):
                                            r"`faceattend extract`"):
         made.open()
     assert made.worker is None and not (tmp_path / "faceattend.lock").exists()  # nothing left running or held
+
+
+def test_a_worker_that_gave_up_is_said_in_the_header_until_it_is_back(station):
+    from faceattend_tui.live import events as ev
+
+    station.worker.feed(ev.Error(message="recognition worker stopped (exit code 3); not restarting", fatal=True))
+    drain(station)
+    assert station.live.camera == "error" and "not restarting; see worker.log" in station.live.camera_detail
+    station.worker.feed(ev.CameraStatus(state="opened", source="0", message="camera 0 opened"))
+    drain(station)
+    assert station.live.camera == "live"

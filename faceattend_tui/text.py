@@ -17,6 +17,7 @@ import re
 import sys
 import unicodedata
 from collections.abc import Callable, Mapping
+from datetime import datetime, tzinfo
 from functools import lru_cache
 from typing import Protocol
 
@@ -224,3 +225,12 @@ def spreadsheet_text(data: bytes) -> str:
         line = data.count(b"\n", 0, exc.start) + 1
         raise ValueError(f"line {line} is not UTF-8 text (an older spreadsheet's encoding?); "
                          "save it as \"CSV UTF-8\" from your spreadsheet") from None
+
+
+def clock_of(value: datetime, since: datetime | None = None, zone: tzinfo | None = None) -> str:
+    """A moment as HH:MM on the station's clock (`zone`; None: this process's, which the station sets
+    to the timezone setting), with its date when it falls on another day than `since`."""
+    local = value.astimezone(zone)
+    if since is not None and local.date() != since.astimezone(zone).date():
+        return f"{local:%Y-%m-%d %H:%M}"
+    return f"{local:%H:%M}"

@@ -135,6 +135,18 @@ def test_sessions_from_the_command_line(tmp_path, capsys):
     assert main(["sessions", "void", "7", "--reason", "x", "--data", str(data)]) == 2
 
 
+def test_a_session_that_ends_on_another_day_is_listed_with_its_end_date(tmp_path, capsys):
+    data, clock = tmp_path / "data", FakeClock()
+    attendance = Attendance(open_store(data, clock=clock))
+    attendance.start_session("Night watch")
+    clock.advance(days=3)
+    attendance.stop_session()
+    attendance.store.close()
+    (data / "faceattend.toml").write_text('timezone = "Europe/Paris"\n')
+    assert main(["sessions", "list", "--data", str(data)]) == 0
+    assert "2024-09-02 08:00 until 2024-09-05 08:00 Night watch" in capsys.readouterr().out
+
+
 def test_the_latest_mark_wins_in_reports_as_in_exports_across_a_change_of_the_clocks(data):
     from zoneinfo import ZoneInfo
 

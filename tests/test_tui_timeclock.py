@@ -498,3 +498,31 @@ async def test_in_work_mode_a_day_is_corrected_and_taken_back_from_the_report(st
         await pilot.pause()
         assert type(app.screen).__name__ == "ReportScreen" and "(1 person seen;" in flat(app)
         assert rows(app, "#hours") == [["S1", "Ann Lee", "1", "1.50", "", ""]]
+
+
+@pytest.fixture
+def paris(monkeypatch):
+    """The station's clock on Europe/Paris, as the station sets it from the timezone setting."""
+    import time as clock
+
+    monkeypatch.setenv("TZ", "Europe/Paris")
+    clock.tzset()
+    yield
+    monkeypatch.undo()
+    clock.tzset()
+
+
+async def test_past_sessions_and_the_session_pane_read_the_stations_clock(station, paris):
+    """Sessions stored at 09:00 UTC read 10:00 on a station in Paris, as in the exports."""
+    app = StationApp(station)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await start_session(pilot, "Physics")
+        station.clock.now += timedelta(days=1, hours=2)  # stopped the next day
+        await pilot.press("s", "enter")
+        await pilot.pause()
+        await pilot.press("h")
+        await pilot.pause()
+        assert rows(app, "#sessions")[0][3:5] == ["2026-03-02 10:00", "2026-03-03 12:00"]
+        await pilot.press("enter")  # shown in the session pane
+        await pilot.pause()
+        assert "(ended 2026-03-03 12:00, everyone)" in flat(app)

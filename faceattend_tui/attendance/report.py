@@ -176,7 +176,7 @@ def chart_bars(sessions: list[SessionLine], most: int = MOST_BARS) -> tuple[list
     """A chart's bars over a period: labels, attended % and what one bar is ("session", "week" or
     "month"); a week's or a month's rate is its attended out of its expected, as a person's is."""
     if len(sessions) <= most:
-        return ([f"{line.session.started_at:%m-%d} {line.session.name}"[:14] for line in sessions],
+        return ([f"{line.session.started_at.astimezone():%m-%d} {line.session.name}"[:14] for line in sessions],
                 [round(100 * (line.rate or 0)) for line in sessions], "session")
     weeks = _grouped(sessions, lambda day: day - timedelta(days=day.weekday()))
     if len(weeks) <= most:
@@ -189,7 +189,7 @@ def _grouped(sessions: list[SessionLine], start_of: Callable[[date], date]) -> d
     """Attended and expected, summed over the sessions of each week or month (by the day it starts)."""
     groups: dict[date, tuple[int, int]] = {}
     for line in sessions:
-        key = start_of(line.session.started_at.date())
+        key = start_of(line.session.started_at.astimezone().date())  # the day on the station's clock
         attended, expected = groups.get(key, (0, 0))
         groups[key] = (attended + line.counts.attended, expected + line.counts.total)
     return groups

@@ -13,6 +13,7 @@ from faceattend_tui.attendance.store import NotFoundError
 from faceattend_tui.cli import EXIT_OK, say
 from faceattend_tui.cli.records import CommandError, actor, date_range, snapshot, writable
 from faceattend_tui.config import Settings
+from faceattend_tui.text import clock_of
 
 if TYPE_CHECKING:
     from faceattend_tui.cli import Command, Subparsers
@@ -28,7 +29,7 @@ def cmd_sessions_list(args: argparse.Namespace, settings: Settings) -> int:
              and (end is None or in_zone(s.started_at, zone).date() <= end)]
     for s in shown:
         began = in_zone(s.started_at, zone)
-        state = "running" if s.active else f"until {in_zone(s.ended_at, zone):%H:%M}"
+        state = "running" if s.ended_at is None else f"until {clock_of(s.ended_at, s.started_at, zone)}"
         late = "" if s.late_deadline is None else f"late from {in_zone(s.late_deadline, zone):%H:%M}"
         void = f"  VOIDED by {printable(s.voided_by)}: {printable(s.void_reason)}" if s.voided else ""
         print(f"{s.id:>5}  {began:%Y-%m-%d %H:%M} {state:13s} {printable(s.name):24s} "

@@ -12,7 +12,7 @@ from textual.containers import Vertical
 from textual.widgets import Input, Static
 
 from faceattend_tui.station import LiveState, RosterRow
-from faceattend_tui.text import collation
+from faceattend_tui.text import clock_of, collation
 from faceattend_tui.tui.fasttable import Cell, FastTable
 
 if TYPE_CHECKING:
@@ -59,8 +59,8 @@ def session_line(session: Session | None, now: datetime, counts: Counts | None) 
         parts.append(f"[$success]present {counts.present}[/] [$warning]late {counts.late}[/] "
                      f"[$error]absent {counts.absent}[/]")
     if session.late_deadline is not None:  # a time: a slot opened mid-way has odd minutes left
-        parts.append(f"late from {session.late_deadline:%H:%M}")  # before who it is for: at 80 columns it stays
-    parts.append(f"for {escape(session.audience)}, since {session.started_at:%H:%M}")
+        parts.append(f"late from {clock_of(session.late_deadline)}")  # before who it is for: at 80 columns it stays
+    parts.append(f"for {escape(session.audience)}, since {clock_of(session.started_at, now)}")
     return " · ".join(parts)
 
 
@@ -216,7 +216,7 @@ class SessionPane(Vertical):
         self.query_one(FastTable).set_rows([(k, self.entries[k][2]) for k in keys])
 
     def show_counts(self, session: Session, c: Counts) -> None:
-        state = "running" if session.ended_at is None else f"ended {session.ended_at:%H:%M}"
+        state = "running" if session.ended_at is None else f"ended {clock_of(session.ended_at, session.started_at)}"
         self.query_one("#session-counts", Static).update(
             f"[b]{escape(session.name)}[/] ({state}, {escape(session.audience)})\n"
             f"[$success]present {c.present}[/]  [$warning]late {c.late}[/]  [$error]absent {c.absent}[/]",

@@ -91,7 +91,7 @@ class PastSessionsScreen(Dialog[None]):
         table = self.query_one("#sessions", DataTable)
         table.clear()
         for s in self.sessions:
-            ended = f"{s.ended_at:%Y-%m-%d %H:%M}" if s.ended_at else "running"
+            ended = f"{s.ended_at.astimezone():%Y-%m-%d %H:%M}" if s.ended_at else "running"
             style = "dim strike" if s.voided else ""
             cells = (str(s.id), printable(s.name), printable(s.audience), session_when(s), ended, session_state(s))
             table.add_row(*(Text(c, style=style) for c in cells), key=str(s.id))

@@ -47,7 +47,7 @@ class EditRequest:
 
 
 def session_when(session: Session) -> str:
-    return f"{session.started_at:%Y-%m-%d %H:%M}"
+    return f"{session.started_at.astimezone():%Y-%m-%d %H:%M}"  # on the station's clock
 
 
 def session_state(session: Session) -> str:
@@ -107,7 +107,7 @@ class EditSessionScreen(Dialog[EditRequest]):
 
     def body(self) -> ComposeResult:
         deadline = self.session.late_deadline
-        late_from = f", now late from {deadline:%H:%M:%S}" if deadline is not None else ""
+        late_from = f", now late from {deadline.astimezone():%H:%M:%S}" if deadline is not None else ""
         yield Static("name:", classes="label")
         yield Input(self.session.name, placeholder="session name", id="edit-name")
         yield Static(f"late after N minutes (empty: nobody is late{late_from}):", classes="label")

@@ -301,6 +301,10 @@ def test_a_night_corrected_by_hand_ends_the_next_morning_and_an_erasure_takes_th
     assert "report --hours shows it as corrected" in capsys.readouterr().err  # the in of before is kept
     capsys.readouterr()
     assert report_rows(data, day, capsys)["S7"]["hours"] == "8.0"
+    assert main(["hours", "correct", "S7", day, "--out", "07:00", "--reason", "stayed till the day shift came",
+                 "--data", str(data)]) == 0  # an out at the day change itself: the end of that working day
+    capsys.readouterr()
+    assert report_rows(data, day, capsys)["S7"]["hours"] == "9.0"
     assert main(["people", "remove", "S7", "--erase", "--exports", "--data", str(data)]) == 0  # the report too
     with open_store(data) as store:
         assert not store.get_setting("hours_corrections")

@@ -87,14 +87,19 @@ def correct_day(store: Store, person_id: str, day: date, came: datetime | None, 
     left = left or (before.left if before else None)
     begins, ends = came or (seen[0] if seen else None), left or (seen[1] if seen else None)
     if begins is not None and ends is not None and ends <= begins:
-        raise InputError(f"the day would end ({ends:%Y-%m-%d %H:%M}) before it begins ({begins:%Y-%m-%d %H:%M}): "
-                         "give both --in and --out")
+        raise InputError(f"the day would end ({_moment(ends)}) before it begins ({_moment(begins)}): "
+                         "give both the in and the out")
     correction = Correction(came, left, user, reason, store.now())
     store.update_setting(CORRECTIONS_SETTING,
                          lambda docs: {**(docs or {}), _key(person_id, day): correction.to_doc()})
     audit(store, "hours.correct", {"person": person_id, "day": day.isoformat(), "in": to_iso(came),
                                    "out": to_iso(left), "reason": reason, "before": _was(before, seen)}, user)
     return correction
+
+
+def _moment(when: datetime) -> str:
+    """Date and time, with the seconds where a door saw someone at 05:25:04 (not 05:25)."""
+    return f"{when:%Y-%m-%d %H:%M:%S}" if when.second else f"{when:%Y-%m-%d %H:%M}"
 
 
 @dataclass(frozen=True)
@@ -110,7 +115,9 @@ class DayCut:
         if typed is None:
             return None
         clock = parse_clock(typed, what, end=end)
-        when = day + timedelta(days=1) if clock < self.changes_at or clock == END_OF_DAY else day
+        # an end at the day change itself is the next morning's: the working day ends then
+        next_morning = clock < self.changes_at or clock == END_OF_DAY or (end and clock == self.changes_at)
+        when = day + timedelta(days=1) if next_morning else day
         naive = datetime.combine(when, time(0) if clock == END_OF_DAY else clock)
         moment = naive.astimezone() if self.zone is None else naive.replace(tzinfo=self.zone)
         if moment.astimezone(timezone.utc).astimezone(self.zone).replace(tzinfo=None) != naive:

@@ -53,6 +53,17 @@ def test_absence_codes_are_counted_apart_and_left_out_of_rates(data):
     assert statuses(later, 1)["Bob"] == "excused"
 
 
+def test_an_exports_counts_add_up_to_who_it_expected_absence_codes_included(data, tmp_path):
+    import json
+
+    from faceattend_tui.attendance import ExportOptions, export_attendance
+
+    attendance = one_session(data, FakeClock())
+    path = export_attendance(attendance.store, tmp_path, ExportOptions("json"), session_id=1)
+    (session,) = json.loads(path.read_text(encoding="utf-8"))["sessions"]
+    assert session["expected"] == 2 and session["counts"] == {"present": 1, "late": 0, "absent": 0, "excused": 1}
+
+
 def test_a_voided_session_is_kept_and_left_out_of_reports(data):
     attendance = one_session(data, FakeClock())
     with pytest.raises(ValueError, match="needs a reason"):

@@ -191,7 +191,7 @@ def json_session(summary: Summary, zone: tzinfo | None = None) -> dict:
         "id": s.id, "name": s.name, "group": s.group, "started_at": local_iso(s.started_at, zone),
         "ended_at": local_iso(s.ended_at, zone), "late_after_minutes": s.late_after_minutes, "station": s.station,
         "expected": len(s.expected),
-        "counts": {"present": counts.present, "late": counts.late, "absent": counts.absent},
+        "counts": {"present": counts.present, "late": counts.late, "absent": counts.absent, **counts.excused},
         "people": [{key: row[key] for key in JSON_PERSON_KEYS} for row in people], "date": day,
         "time_of_day": time_of_day, "voided_at": local_iso(s.voided_at, zone), "void_reason": s.void_reason or None,
     }

@@ -51,11 +51,11 @@ EXPORT_JSON_PERSON = [
 # "absent", "rate", "start_date", "start_time"].
 REPORT_CSV_PERSON = ["id", "name", "group", "expected", "present", "late", "absent", "rate", "excused"]
 REPORT_CSV_SESSION = ["id", "name", "date", "start_date", "start_time", "group", "expected", "present", "late",
-                      "absent", "rate", "excused"]
+                      "absent", "rate", "excused", "void_reason"]
 REPORT_JSON = ["generated_at", "from", "to", "group", "people", "sessions"]
 REPORT_JSON_PERSON = ["id", "name", "group", "expected", "present", "late", "absent", "rate", "excused"]
 REPORT_JSON_SESSION = ["id", "name", "date", "group", "expected", "present", "late", "absent", "rate", "start_date",
-                       "start_time", "excused"]
+                       "start_time", "excused", "void_reason"]
 
 PARIS = timezone(timedelta(hours=2))  # Paris in September: the station's clock when it recorded
 

@@ -3,6 +3,8 @@ reports count apart, on both logs."""
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -83,6 +85,16 @@ def test_a_voided_session_is_kept_and_left_out_of_reports(data):
     with pytest.raises(ValueError, match="voided on"):
         void_session(attendance, 1, "again", user="Ada")
     assert [e.user for e in attendance.store.audit_log() if e.action == "session.void"] == ["Ada"]
+
+
+def test_a_report_with_voided_sessions_says_which_and_why(data, tmp_path, capsys):
+    attendance = one_session(data, FakeClock())
+    void_session(attendance, 1, "a test before the term", user="Ada")
+    report = build_report(attendance.store, date(2024, 9, 1), date(2024, 9, 30), voided=True)
+    from faceattend_tui.attendance import report_csv
+
+    (row,) = list(csv.DictReader(io.StringIO(report_csv(report, bom=False, by="session"))))
+    assert row["void_reason"] == "a test before the term"
 
 
 def test_a_running_session_cannot_be_voided(data):

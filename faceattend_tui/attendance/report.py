@@ -26,12 +26,12 @@ from .store import Store
 # the `timezone` setting, then again as a date and a time of day for spreadsheets.
 PERSON_COLUMNS = ("id", "name", "group", "expected", "present", "late", "absent", "rate", "excused")
 SESSION_COLUMNS = ("id", "name", "date", "start_date", "start_time", "group", "expected", "present", "late", "absent",
-                   "rate", "excused")
+                   "rate", "excused", "void_reason")  # void_reason: with --voided, why it was voided
 CSV_COLUMNS = {"person": PERSON_COLUMNS, "session": SESSION_COLUMNS}
 JSON_KEYS = ("generated_at", "from", "to", "group", "people", "sessions")
 JSON_PERSON_KEYS = ("id", "name", "group", "expected", "present", "late", "absent", "rate", "excused")
 JSON_SESSION_KEYS = ("id", "name", "date", "group", "expected", "present", "late", "absent", "rate", "start_date",
-                     "start_time", "excused")
+                     "start_time", "excused", "void_reason")
 
 
 def attended_share(counts: Counts) -> float | None:
@@ -138,7 +138,8 @@ def report_rows(report: Report) -> list[dict[str, Any]]:
         rows.append({"row": "session", "id": s.id, "name": s.name, "date": local_iso(s.started_at, report.zone),
                      "group": s.group or "", "expected": c.total, PRESENT: c.present, LATE: c.late, ABSENT: c.absent,
                      "rate": _rate(session_line.rate), "start_date": day, "start_time": time_of_day,
-                     "excused": c.excused_total, "codes": dict(c.excused)})
+                     "excused": c.excused_total, "codes": dict(c.excused),
+                     "void_reason": (s.void_reason or "voided") if s.voided else ""})
     return rows
 
 

@@ -125,6 +125,8 @@ def test_a_date_range_is_inclusive_and_an_empty_one_says_so(att, clock, tmp_path
     assert sorted({int(r["session_id"]) for r in read_csv(until)}) == [ids[1], ids[2]]
     with pytest.raises(NothingToExport, match="after today"):
         export_attendance(att.store, tmp_path, ExportOptions(), date_from=date(2024, 9, 6))
+    with pytest.raises(NothingToExport, match="no session on or before 2024-08-01"):  # before the first one
+        export_attendance(att.store, tmp_path, ExportOptions(), date_to=date(2024, 8, 1))
 
 
 def test_file_names_keep_accents_stay_short_and_never_collide(att, clock, tmp_path):

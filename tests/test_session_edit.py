@@ -97,6 +97,13 @@ def test_a_report_with_voided_sessions_says_which_and_why(data, tmp_path, capsys
     assert row["void_reason"] == "a test before the term"
 
 
+def test_a_report_from_a_day_to_come_says_so_not_that_the_range_is_reversed(tmp_path, capsys):
+    data = tmp_path / "data"
+    one_session(data, FakeClock()).store.close()
+    assert main(["report", "--from", "2999-01-01", "--data", str(data)]) == 3
+    assert "nothing to report: --from 2999-01-01 is after today" in capsys.readouterr().err
+
+
 def test_a_running_session_cannot_be_voided(data):
     clock = FakeClock()
     attendance = Attendance(open_store(data, clock=clock))

@@ -368,6 +368,8 @@ def choose_sessions(store: Store, session_id: int | None = None, date_from: date
         if first > last and date_to is None:
             raise NothingToExport(f"no session from {first} on: that is after today")
         found = [s for s in sessions_in_range(store.sessions(), first, last, zone) if not s.voided]
+        if not found and date_from is None:
+            raise NothingToExport(f"no session on or before {last}")
         if not found:
             raise NothingToExport(f"no session between {first} and {last}")
         return found

@@ -169,6 +169,8 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
         target = args.out and chosen_output(args.out, settings.exports_dir, settings.data, args.overwrite)
     except ExportError as exc:
         raise CommandError(str(exc)) from None
+    if start > end and args.date_to is None:
+        raise CommandError(f"nothing to report: --from {start} is after today ({end})", EXIT_NOTHING)
     if getattr(args, "hours", False):
         return hours_report(args, settings, start, end, target)
     with snapshot(settings) as store:

@@ -286,8 +286,10 @@ class Extractor:
                 moved = move_to_legacy(self.tensors_dir, path)
                 self.report.notes.append(f"{path}: not in the manifest (another version, or an extraction cut "
                                          f"short); kept as {moved}, re-extracting")
-            else:
-                self.report.skipped.append(f"{path}: no photos in {self.images_dir} to rebuild it from; ignored")
+            else:  # kept aside as the others, said once: the next extraction does not trip on it again
+                moved = move_to_legacy(self.tensors_dir, path)
+                self.report.skipped.append(f"{path}: no photos in {self.images_dir} to rebuild it from; kept as "
+                                           f"{moved}, not recognised until photos of them are added")
 
     def _drop_removed(self, people: dict[str, list[Path]], manifest: Manifest) -> None:
         for name in sorted(set(manifest.people) - set(people)):

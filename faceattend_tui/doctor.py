@@ -35,6 +35,13 @@ def model_lines(settings: Settings) -> list[str]:
 
 
 def _describe_model(value: str, data: Path) -> str:
+    try:
+        return _find_model(value, data)
+    except OSError as exc:  # unreadable: said on its line, the other checks go on
+        return f"CANNOT READ: {getattr(exc, 'filename', None) or value}: {exc.strerror or exc}"
+
+
+def _find_model(value: str, data: Path) -> str:
     if value in ASSETS:
         hashes = {p: sha256_file(p) for p in asset_candidates(value, data) if p.is_file()}  # each copy hashed once
         used = next((p for p, digest in hashes.items() if digest == ASSETS[value].sha256), None)

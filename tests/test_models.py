@@ -278,3 +278,23 @@ def test_a_detector_with_nine_outputs_of_another_layout_is_refused_at_load(tmp_p
     )
     with pytest.raises(ModelError, match=r"retinaface.onnx: output \[1, 3, 'H', 'W'\] is not SCRFD's"):
         load_detector(path, RuntimeOptions(device="cpu"))
+
+
+def test_a_model_this_user_may_not_read_is_said_as_such(tmp_path, monkeypatch, capsys):
+    import os
+
+    from faceattend_tui.cli import main
+
+    path = pooled_recognizer(tmp_path / "secret.onnx", "N")
+    monkeypatch.setattr(os, "access", lambda p, mode: Path(p) != path)  # as a file owned by root, mode 600
+    with pytest.raises(ModelError, match=r"secret.onnx: permission denied"):
+        make_session(path, RuntimeOptions(device="cpu"))
+
+    def unreadable(p):
+        raise PermissionError(13, "Permission denied", str(p))
+
+    monkeypatch.setattr("faceattend_tui.doctor.sha256_file", unreadable)
+    code = main(["doctor", "--data", str(tmp_path), "--recognizer", str(path), "--cameras", "0", "--device", "cpu"])
+    out = capsys.readouterr().out
+    assert code == 1 and f"CANNOT READ: {path}: Permission denied" in out
+    assert "cameras:" in out  # the other checks went on

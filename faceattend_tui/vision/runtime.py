@@ -151,6 +151,8 @@ def make_session(path: Path, options: RuntimeOptions) -> Session:
     path = Path(path)
     if not path.is_file():
         raise ModelError(f"{path}: model file not found")
+    if not os.access(path, os.R_OK):
+        raise ModelError(f"{path}: permission denied (this user may not read the model file)")
     providers = choose_providers(options)
     try:
         with quiet_stderr():

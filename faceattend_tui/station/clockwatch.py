@@ -4,12 +4,20 @@ says so; the timetable waits a little after a jump rather than open a day's slot
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
 JUMP = 60.0  # seconds the wall clock may move apart from the steady one between two polls before it is a jump
 HOLD = 120.0  # seconds the timetable waits after a jump, for a glitch to be put right
 BEHIND = 120.0  # seconds the clock may be behind the log's latest record unsaid
+
+
+def steady_clock() -> float:
+    """Seconds on a clock that never jumps and, on Linux, goes on while the machine sleeps (a suspend is
+    not a jump of the wall clock)."""
+    boot = getattr(time, "CLOCK_BOOTTIME", None)
+    return time.clock_gettime(boot) if boot is not None else time.monotonic()
 
 
 def behind_notice(now: datetime, latest: datetime | None) -> str:

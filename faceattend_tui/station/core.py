@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -13,7 +12,7 @@ from faceattend_tui.attendance import (
 from faceattend_tui.config import Settings
 from faceattend_tui.live.worker import WorkerConfig, WorkerHandle
 from faceattend_tui.station.actions import Actions
-from faceattend_tui.station.clockwatch import ClockWatch
+from faceattend_tui.station.clockwatch import ClockWatch, steady_clock
 from faceattend_tui.station.hours import Hours
 from faceattend_tui.station.lifecycle import Lifecycle
 from faceattend_tui.station.sync import SharedSync
@@ -51,7 +50,7 @@ class Station(Lifecycle, Actions, Hours, Translator, SharedSync):
         self.removal_leftovers = []
         self.clock = clock
         # a clock given by the caller moves as it is told: watched for jumps only with a steady clock given too
-        self.steady = steady or (time.monotonic if clock is None else None)
+        self.steady = steady or (steady_clock if clock is None else None)
         self.clock_watch = ClockWatch()
         self.loop = loop
         self.on_event = None

@@ -144,6 +144,9 @@ class Settings:
     banner_seconds: float = setting(3.0, "how long a check-in's banner stays on the door display", within=SECONDS)
     sound: bool = setting(False, "a short tone on a check-in and another on 'please see staff'")
     # the camera
+    source: str = setting("0", "the camera: an index, a device (/dev/video0), a video file, an RTSP/HTTP URL, a "
+                               "folder of photos or demo; a URL given here or in FACEATTEND_SOURCE keeps its password "
+                               "out of the process list (--source overrides it)")
     camera_retry_max: float = setting(10.0, "longest wait (seconds) between attempts to open a camera or stream",
                                       within=RETRY_SECONDS)
     # live recognition: tracking and voting

@@ -136,6 +136,19 @@ def test_parse_source_errors_name_the_input(tmp_path):
 def test_stream_names_hide_passwords():
     assert redact_url("rtsp://admin:secret@10.0.0.2/live") == "rtsp://admin:***@10.0.0.2/live"
     assert "secret" not in parse_source("rtsp://admin:secret@10.0.0.2/live").name
+    # a password holding "@" (the host follows the last one), and IP cameras that take it in the query
+    assert redact_url("rtsp://admin:Door@2024@10.0.0.2:554/s1") == "rtsp://admin:***@10.0.0.2:554/s1"
+    assert redact_url("http://10.0.0.9/videostream.cgi?user=admin&pwd=Door2024&rate=0") == \
+        "http://10.0.0.9/videostream.cgi?user=admin&pwd=***&rate=0"
+    assert redact_url("https://cam.example/live?api_key=abc123&token=xyz#f") == \
+        "https://cam.example/live?api_key=***&token=***#f"
+    assert redact_url("rtsp://10.0.0.2/live") == "rtsp://10.0.0.2/live"
+
+
+def test_a_camera_device_path_is_a_camera():
+    """/dev/video0, or the stable /dev/v4l/by-id/... name that pins one camera among several."""
+    spec = parse_source("/dev/null")  # a character device, as a camera's is
+    assert spec.kind == "webcam" and spec.live and spec.target == "/dev/null"
 
 
 def test_make_source_builds_each_kind(tmp_path):

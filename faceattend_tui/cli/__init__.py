@@ -184,7 +184,9 @@ def add_station_commands(sub: Subparsers) -> None:
 
     p = sub.add_parser("watch", help="run the live recognition worker and print its events")
     add_common(p)
-    p.add_argument("--source", default="0", help="camera index, video file, RTSP/HTTP URL, image folder or demo")
+    p.add_argument("--source", default=None,
+                   help="camera index, video file, RTSP/HTTP URL, image folder or demo (default: the source "
+                        "setting, 0)")
     add_door_options(p)
     p.add_argument("--json", action="store_true", help="one JSON object per event")
     p.add_argument("--max-seconds", type=float, default=None, help="stop after this many seconds")
@@ -352,7 +354,8 @@ def add_database_commands(sub: Subparsers) -> None:
 def add_station_args(parser: argparse.ArgumentParser) -> None:
     add_common(parser)
     parser.add_argument("--source", default=None,
-                        help="camera index, video file, RTSP/HTTP URL, image folder or demo (default: 0)")
+                        help="camera index, video file, RTSP/HTTP URL, image folder or demo (default: the source "
+                             "setting, 0)")
     parser.add_argument("--demo", action="store_true", help="run on the built-in demo (data root demo-data/)")
     add_door_options(parser)
     parser.add_argument("--name", default=None, help="station name shown in the header and the log")
@@ -675,7 +678,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
     if args.source == "demo" and args.data is None:
         args.data = DEMO_DATA
     settings = settings_from(args)
-    options = WatchOptions(source=args.source, json=args.json, preview=settings.preview != "off",
+    options = WatchOptions(source=args.source or settings.source, json=args.json, preview=settings.preview != "off",
                            realtime=not args.every_frame, loop=args.loop, max_seconds=args.max_seconds)
     with station_clock(settings.timezone) as warning:  # its text lines on the clock its JSON lines use
         if warning:
@@ -695,7 +698,7 @@ def cmd_station(args: argparse.Namespace, app_class: type[StationApp] | None = N
     if args.demo or args.source == "demo":
         args.data = args.data or DEMO_DATA
     settings = settings_from(args)
-    source = args.source or "0"
+    source = args.source or settings.source
     if source == "demo" and not demo_cast_ready(settings, bring_demo_cast):
         return EXIT_USAGE
     try:

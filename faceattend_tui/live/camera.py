@@ -76,12 +76,28 @@ def parse_source(text: str) -> SourceSpec:
         return SourceSpec("folder", str(path))
     if path.is_file():
         return SourceSpec("image" if is_image_name(path) else "file", str(path))
+    if path.is_char_device():  # /dev/video0, or a name that pins one camera among several (/dev/v4l/by-id/...)
+        return SourceSpec("webcam", str(path))
     raise SourceError(f"source not found: {value!r} is not a camera index, URL, file or folder")
 
 
+URL_PARTS = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*://)([^/?#]*)(.*)$", re.DOTALL)
+# a query parameter whose name says it holds a secret (pwd=, password=, token=, api_key=, auth=, sig=)
+SECRET_PARAM = re.compile(r"([?&;][^=&;#]*(?:pass|pwd|secret|token|key|auth|sig)[^=&;#]*=)[^&;#]*", re.IGNORECASE)
+
+
 def redact_url(url: str) -> str:
-    """The URL with any password replaced, safe to show in status lines."""
-    return re.sub(r"(://[^/:@]*):[^/@]*@", r"\1:***@", url)
+    """The URL with its password (all of it, "@" included) and secret query values replaced by ***,
+    safe to show in status lines and logs."""
+    found = URL_PARTS.match(url)
+    if found is None:
+        return url
+    scheme, authority, rest = found.groups()
+    if "@" in authority:
+        userinfo, host = authority.rsplit("@", 1)  # a password may hold "@": the host follows the last one
+        user, colon, _ = userinfo.partition(":")
+        authority = f"{user}:***@{host}" if colon else f"{user}@{host}"
+    return scheme + authority + SECRET_PARAM.sub(r"\1***", rest)
 
 
 # ---------------------------------------------------------------------------------------------

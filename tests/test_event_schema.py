@@ -384,6 +384,22 @@ def test_the_headless_station_drops_the_sheet_of_the_session_it_stops(tmp_path):
     assert json_lines(out.getvalue())[-1]["type"] == "sheet"
 
 
+def test_a_headless_session_stays_open_when_recognition_stops_for_good(tmp_path, capsys):
+    """Not stopped with everyone absent: a service manager starts the station again, which resumes it."""
+    write_zone(tmp_path)
+    enroll_fake_people(tmp_path, ["Ann", "Bob"])
+    made = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, name="door")
+    made.open()
+    try:
+        made.worker.checkin("Ann", 0.71, track=1, when=time.time() + 1)
+        made.worker.feed(ev.Error(message="recognition worker stopped (exit code -9); not restarting", fatal=True))
+        assert run_headless(made, HeadlessOptions("Maths", max_seconds=20), io.StringIO()) == 1
+        assert made.active is not None and made.active.name == "Maths"
+    finally:
+        made.close()
+    assert "session 'Maths' stays open" in capsys.readouterr().err
+
+
 def test_two_stations_dropping_sheets_in_one_folder_keep_each_others(tmp_path):
     """Two doors with logs of their own (session ids start at 1 in each) and one office share."""
     share = tmp_path / "share"

@@ -662,3 +662,17 @@ def test_a_worker_that_gave_up_is_said_in_the_header_until_it_is_back(station):
     station.worker.feed(ev.CameraStatus(state="opened", source="0", message="camera 0 opened"))
     drain(station)
     assert station.live.camera == "live"
+
+
+def test_a_restarted_worker_shows_the_sessions_counts_at_the_door_at_once(station):
+    from faceattend_tui.live import events as ev
+
+    station.start_session("Maths")
+    station.worker.checkin("Ann", 0.71, track=1)
+    drain(station)
+    station.worker.sent.clear()
+    station.worker.feed(ev.Notice(message="recognition worker stopped (exit code -9); restarted (1)",
+                                  topic="worker-restarted"))
+    drain(station)
+    sessions = [c for c in station.worker.sent if isinstance(c, ev.SetSession)]
+    assert sessions and (sessions[-1].name, sessions[-1].present) == ("Maths", 1)

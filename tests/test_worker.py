@@ -401,3 +401,35 @@ def test_a_capture_with_two_faces_in_view_says_so(engine, people):
         alone.offer(engine, scene(people["yao"], 200), engine.detect(scene(people["yao"], 200)))
         crowded.offer(engine, two, engine.detect(two))
     assert (alone.crowded, crowded.crowded) == (0, 3) and len(crowded.samples) == 3
+
+
+class DeadProcess:
+    exitcode = -9
+
+    def is_alive(self) -> bool:
+        return False
+
+
+def test_the_worker_is_restarted_after_crashes_days_apart_but_not_after_five_in_a_row(tmp_path, monkeypatch):
+    handle = WorkerHandle(config_for(tmp_path, "0"))
+    monkeypatch.setattr(handle, "start", lambda: setattr(handle, "started", time.monotonic()))
+    monkeypatch.setattr(time, "sleep", lambda _: None)
+    handle.restarts, handle.started, handle.process = 5, time.monotonic() - 3 * 24 * 3600, DeadProcess()
+    event = handle._on_death()  # ran for days since its last crash: not a loop of crashes
+    assert isinstance(event, ev.Notice) and handle.restarts == 1
+    for _ in range(4):
+        handle.process = DeadProcess()
+        handle._on_death()
+    handle.process = DeadProcess()
+    event = handle._on_death()  # the sixth crash within seconds: it gives up, and says so
+    assert isinstance(event, ev.Error) and event.fatal and "not restarting" in event.message
+
+
+def test_a_worker_that_says_it_cannot_work_is_not_restarted(tmp_path, monkeypatch):
+    """A model that cannot run fails the same way every time: restarting it only delays saying so."""
+    handle = WorkerHandle(config_for(tmp_path, "0"))
+    handle.events = __import__("queue").Queue()
+    handle.events.put(ev.Error(message="worker failed: models/x.onnx: the recogniser cannot run", fatal=True))
+    handle.process = DeadProcess()
+    events = handle.poll(timeout=0.01)
+    assert [type(e).__name__ for e in events] == ["Error", "Error"] and "not restarting" in events[1].message

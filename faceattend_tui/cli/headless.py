@@ -66,6 +66,7 @@ class Headless:
         self.station, self.options, self.out = station, options, out
         self.stop = threading.Event()
         self.failed = False
+        self.gave_up = False  # the worker cannot go on (a fatal error): the session is left open
         self.started: int | None = None  # the session this run started (not one it resumed)
         self.last_session: Session | None = None  # the latest session this run knew running
         self.camera_opened = self.camera_failed = False
@@ -114,6 +115,7 @@ class Headless:
 
     def on_event(self, event: ev.Event) -> None:
         self.failed |= is_failure(event)
+        self.gave_up |= isinstance(event, ev.Error) and event.fatal
         self._follow_camera(event)
         if isinstance(event, ev.Stats) and not (self.options.json or self.options.stats):
             return
@@ -225,6 +227,10 @@ class Headless:
     def finish(self) -> None:
         if self.options.keep_open or not self.options.session or self.station.active is None:
             return  # a session the timetable opened is the timetable's to close
+        if self.gave_up:  # not everyone absent: a service manager starts the station again, which resumes it
+            print(f"warning: session {self.station.active.name!r} stays open: recognition stopped; started "
+                  "again with the same --session, the station resumes it", file=sys.stderr, flush=True)
+            return
         session = self.station.stop_session(staff_from_environment())
         self.say_stopped(session)
         if session.id == self.started and self.camera_failed and not self.camera_opened:

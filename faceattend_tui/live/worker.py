@@ -438,9 +438,13 @@ def worker_main(config: WorkerConfig, commands: Inbox, events: Outbox) -> None:
         Worker(config, commands, events).run()
     except Exception as exc:  # noqa: BLE001 - reported to the parent, which restarts us
         traceback.print_exc()  # into worker.log
-        message = str(exc) if isinstance(exc, FaceattendError) else f"{type(exc).__name__}: {exc}"
-        events.put(ev.Error(message=f"worker failed: {message}", fatal=True))
+        lasting = isinstance(exc, FaceattendError)  # a model or setting that cannot work: no restart mends it
+        message = str(exc) if lasting else f"{type(exc).__name__}: {exc}"
+        events.put(ev.Error(message=f"worker failed: {message}", fatal=lasting))
         raise SystemExit(3) from None
+
+
+STABLE_SECONDS = 120.0  # a worker that ran this long before it died was not crashing in a loop
 
 
 class WorkerHandle:
@@ -449,8 +453,9 @@ class WorkerHandle:
     def __init__(self, config: WorkerConfig, restart: bool = True, max_restarts: int = 5):
         self.config = config
         self.restart = restart
-        self.max_restarts = max_restarts
+        self.max_restarts = max_restarts  # crashes in a row: a worker that ran a while starts the count again
         self.restarts = 0
+        self.started = 0.0  # time.monotonic() of the last start
         self.context = mp.get_context("spawn")
         self.process: BaseProcess | None = None
         self.stopping = False
@@ -465,6 +470,7 @@ class WorkerHandle:
         self.process = self.context.Process(target=worker_main, args=(config, self.commands, self.events),
                                             name="faceattend-worker", daemon=True)
         self.process.start()
+        self.started = time.monotonic()
         if self.config.names:
             self.commands.put(ev.SetNames(dict(self.config.names)))
 
@@ -491,12 +497,16 @@ class WorkerHandle:
                 events.append(self.events.get_nowait())
         except queue.Empty:
             pass
+        if any(isinstance(e, ev.Error) and e.fatal for e in events):
+            self.restart = False  # it said why it cannot work: the same would happen again
         if not self.stopping and self.process is not None and not self.process.is_alive():
             events.append(self._on_death())
         return events
 
     def _on_death(self) -> ev.Event:
         code = self.process.exitcode if self.process is not None else None
+        if time.monotonic() - self.started > STABLE_SECONDS:  # a crash now and then, days apart: not in a row
+            self.restarts = 0
         if not self.restart or self.restarts >= self.max_restarts:
             self.process = None
             return ev.Error(message=f"recognition worker stopped (exit code {code}); not restarting", fatal=True)

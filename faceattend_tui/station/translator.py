@@ -225,7 +225,7 @@ class Translator(StationState):
             case ev.Status():
                 return self._status(event)
             case ev.Error(fatal=True):  # no recognition until the worker is back, said in the header meanwhile
-                self.live.camera, self.live.fps = "error", 0.0
+                self.live.camera, self.live.fps, self.live.preview = "error", 0.0, "off"
                 self.live.camera_detail = f"{event.message}; see worker.log"
                 return self._live(f"recognition stopped: {event.message}", "error")
             case ev.Error():
@@ -344,8 +344,12 @@ class Translator(StationState):
                     notice, severity = event.message, "warning"
             case ev.Busy():
                 self.live.busy = event.message
-            case ev.Notice(topic="worker-restarted" | "gallery" as topic):
-                notice, severity = event.message, "error" if topic == "worker-restarted" else "warning"
+            case ev.Notice(topic="worker-restarted"):
+                notice, severity = event.message, "error"
+                with self.lock:  # the new worker's door shows the session's counts at once, not "0 here"
+                    self._tell_door(self._door_session())
+            case ev.Notice(topic="gallery"):
+                notice, severity = event.message, "warning"
         return self._live(notice, severity)
 
 

@@ -331,3 +331,10 @@ def test_setting_flags_take_their_help_and_choices_from_the_settings():
         flag = flags[name]
         assert fields[name].metadata["doc"] in flag.help and f"setting {name}" in flag.help, name
         assert tuple(flag.choices or ()) == tuple(fields[name].metadata["choices"]), name
+
+
+def test_watch_on_a_source_that_is_not_there_says_so_at_once_with_exit_2(tmp_path, capsys):
+    assert main(["watch", "--data", str(tmp_path), "--source", str(tmp_path / "nope.mp4"), "--no-preview"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.strip().splitlines() == [f"error: source not found: '{tmp_path / 'nope.mp4'}' is not "
+                                                      "a camera index, URL, file or folder"]

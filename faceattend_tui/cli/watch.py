@@ -16,6 +16,7 @@ from faceattend_tui.attendance.tinystore import default_path
 from faceattend_tui.config import Settings
 from faceattend_tui.demo import DemoError, DemoSourceFactory, enroll_demo_roster
 from faceattend_tui.live import events as ev
+from faceattend_tui.live.camera import SourceError, parse_source
 from faceattend_tui.live.worker import SourceFactory, WorkerConfig, WorkerHandle
 
 
@@ -142,6 +143,11 @@ def watch(settings: Settings, options: WatchOptions, out: TextIO, log: Callable[
 
     A camera or stream that is down is retried with growing waits, also when it is down at start.
     """
+    try:  # a typo is said at once, before the models load, as the station does
+        parse_source(options.source)
+    except SourceError as exc:
+        log(f"error: {exc}")
+        return 2
     try:  # a station on the same data would fight over the camera
         lock = acquire_lock(settings.data)
     except LockedError as exc:

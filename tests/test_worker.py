@@ -235,6 +235,18 @@ def test_watch_command_prints_json_events_and_exits_when_the_folder_ends(people,
     assert load_settings(data_root).threshold == pytest.approx(Settings().threshold)
 
 
+def test_one_frame_that_cannot_be_drawn_leaves_the_door_display_open(xvfb_display):
+    from faceattend_tui.live.preview import Preview
+
+    preview = Preview("fullscreen")
+    assert preview.start() is None
+    preview.show(np.zeros((1, 4000, 3), np.uint8), [], DoorState(), time.time())  # a corrupt frame of a stream
+    assert preview.open and preview.problem is None
+    preview.show(np.zeros((480, 640, 3), np.uint8), [], DoorState(), time.time())
+    assert preview.open
+    preview.stop()
+
+
 def test_preview_window_opens_on_a_virtual_display(xvfb_display):
     from faceattend_tui.live.preview import Preview
 

@@ -198,7 +198,11 @@ class Preview:
 
     def _put(self, image: Callable[[], np.ndarray]) -> None:
         try:
-            cv2.imshow(TITLE, image())
+            picture = image()
+        except (cv2.error, ValueError, ZeroDivisionError):
+            return  # a frame that cannot be drawn (4000x1, one corrupt frame of a stream): skipped, the window stays
+        try:
+            cv2.imshow(TITLE, picture)
             cv2.waitKey(1)
         except cv2.error as exc:
             self.problem = f"preview window failed ({str(exc).strip().splitlines()[-1]})"

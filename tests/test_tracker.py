@@ -237,3 +237,18 @@ def test_known_track_taken_over_by_another_person_checks_them_in():
     switched = voter.add_vote(track, "bob", 0.6, 0.5)
     assert switched is not None and switched.name == "bob"
     assert voter.add_vote(track, "ann", 0.7, 0.6) is None  # one stray vote does not flip back
+
+
+def test_a_camera_giving_a_frame_every_two_seconds_checks_a_known_face_in_not_unknown():
+    """An IP camera set to 0.5 fps: three agreeing votes take four seconds, past the 3 s window."""
+    voter = voter_with(votes_needed=3, window_seconds=3.0, unknown_after=2.0)
+    track = new_track(tracker_with())
+    events = [voter.add_vote(track, "dan", 0.9, now=t) for t in (0.0, 2.0, 4.0)]
+    assert events[:2] == [None, None] and events[2].kind == "checkin" and events[2].name == "dan"
+
+
+def test_a_slow_name_is_never_called_unknown_while_every_vote_names_them():
+    voter = voter_with(votes_needed=3, window_seconds=3.0, unknown_after=2.0)
+    track = new_track(tracker_with())
+    events = [voter.add_vote(track, "dan", 0.9, now=t) for t in (0.0, 5.0, 10.0, 15.0)]  # 0.2 fps
+    assert all(event is None or event.kind == "checkin" for event in events)

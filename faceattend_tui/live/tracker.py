@@ -30,6 +30,8 @@ SIGNATURE = 8  # appearance thumbnails are SIGNATURE x SIGNATURE colour cells
 FORGET_CHANGE, FORGET_SHAPE = 55.0, 0.0  # beyond either: another face or scene, forget at once
 RECHECK_CHANGE, RECHECK_SHAPE = 22.0, 0.55  # beyond either: embed again now, the embedding decides
 IDENTITY_FLOOR = 0.25  # cosine of a decided track's new embedding to its decided one under this: someone else
+SLOW_MARGIN = 1.5  # a slow camera's frames come about this regularly: its needed votes fit in 1.5x their spacing
+SLOW_STRETCH = 5.0  # the vote window stretches at most this many times for a slow camera
 
 
 @dataclass(frozen=True)
@@ -322,8 +324,20 @@ class Voter:
         while len(votes) > self.rules.window_votes:
             votes.popleft()
         if self.rules.window_seconds is not None:
-            while votes and votes[0].time < now - self.rules.window_seconds:
+            span = self._span(votes)
+            while votes and votes[0].time < now - span:
                 votes.popleft()
+
+    def _span(self, votes: deque[Vote]) -> float:
+        """How far back votes count: `window_seconds`, stretched (up to five times) for a camera so slow
+        that `votes_needed` of its frames do not fit in it (an IP camera set to one frame in two seconds)."""
+        assert self.rules.window_seconds is not None
+        times = [vote.time for vote in votes]
+        gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False) if later > earlier]
+        if not gaps:
+            return self.rules.window_seconds
+        needed = (self.rules.votes_needed - 1) * min(gaps) * SLOW_MARGIN
+        return min(max(self.rules.window_seconds, needed), SLOW_STRETCH * self.rules.window_seconds)
 
     def _checkin(self, track: Track, now: float) -> Decision | None:
         latest = track.votes[-1].name
@@ -341,6 +355,8 @@ class Voter:
         if waited < self.rules.unknown_after or track.vote_count < self.rules.votes_needed:
             return None
         recent = list(track.votes)[-self.rules.votes_needed :]
+        if len({vote.name for vote in recent}) == 1 and recent[0].name is not None:
+            return None  # every recent vote names the same person: their count is building up, slowly
         all_unmatched = len(recent) == self.rules.votes_needed and all(vote.name is None for vote in recent)
         if not all_unmatched and waited < 2 * self.rules.unknown_after:
             return None

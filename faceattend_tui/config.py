@@ -152,7 +152,8 @@ class Settings:
     # live recognition: tracking and voting
     votes_needed: int = setting(3, "agreeing frames needed before a check-in", within=Range(1, 100))
     window_votes: int = setting(5, "recent votes a track keeps for its decision", within=Range(1, 100))
-    window_seconds: float = setting(3.0, "votes older than this (seconds) no longer count", within=SECONDS)
+    window_seconds: float = setting(3.0, "votes older than this (seconds) no longer count (for a camera slower than a "
+                                         "frame a second, up to five times longer)", within=SECONDS)
     unknown_after: float = setting(2.0, "seconds of unmatched votes before a face is reported unknown",
                                    within=SECONDS)
     recheck_seconds: float = setting(2.0, "a decided face is recognised again after this many seconds",

@@ -114,6 +114,30 @@ def test_another_data_folders_templates_and_journals_are_never_written_there_or_
     assert not (other / "database_image" / "Z1" / "new.csv").exists()
 
 
+def test_photos_and_templates_linked_in_from_elsewhere_are_never_written_over(data, tmp_path, capfd):
+    """A person's photo folder and the templates kept on another disk, linked into data folders."""
+    elsewhere = tmp_path / "nas"
+    (elsewhere / "amy").mkdir(parents=True)
+    (elsewhere / "amy" / "amy1.png").write_bytes(b"a photo")
+    (elsewhere / "tensors").mkdir()
+    (elsewhere / "tensors" / "manifest.json").write_text("{}")
+    other = tmp_path / "other"
+    with open_store(other) as store:
+        Attendance(store).add_person("Zoe Park", person_id="Z1")
+    for root in (data, other):
+        (root / "database_image").mkdir(exist_ok=True)
+        (root / "database_image" / "Amy").symlink_to(elsewhere / "amy")
+    (other / "database_tensor").symlink_to(elsewhere / "tensors")
+    (other / "models").mkdir()
+    for out in (data / "database_image" / "Amy" / "amy1.png", other / "database_image" / "Amy" / "amy1.png",
+                other / "database_image" / "Amy" / "new.csv", other / "database_tensor" / "manifest.json",
+                other / "models" / "w600k_mbf.onnx", other / "worker.log"):
+        assert main(command("export", data, out, "--overwrite")) == 2, out
+        assert "data folder" in capfd.readouterr().err
+    assert (elsewhere / "amy" / "amy1.png").read_bytes() == b"a photo"
+    assert (elsewhere / "tensors" / "manifest.json").read_text() == "{}" and not (elsewhere / "amy" / "new.csv").exists()
+
+
 @pytest.mark.parametrize("kind", ["export", "report"])
 def test_out_dash_is_refused_not_written_as_a_file_named_dash(data, tmp_path, kind, capfd, monkeypatch):
     monkeypatch.chdir(tmp_path)

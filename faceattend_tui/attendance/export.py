@@ -262,13 +262,15 @@ def chosen_output(path: Path, exports: Path, data_root: Path | None, overwrite: 
         raise ExportError(f"{path} is a link to nothing; name the file itself")
     try:
         target = named.resolve()
-        if data_root is not None and _in_store(target, Path(exports), Path(data_root)):
-            raise ExportError(f"{path} is in the data folder {Path(data_root).resolve()}; write to "
-                              f"{Path(exports).resolve()} or outside the data folder (the log and its files are "
-                              "never overwritten)")
-        if _a_data_folders_file(target):
-            raise ExportError(f"{path} is among the files of the data folder {_data_folder_of(target)}; a sheet "
-                              "never replaces a log, its journal, settings, photos or templates")
+        # as named and as the links lead: a folder of photos or templates linked in from elsewhere is theirs too
+        for seen in (Path(os.path.abspath(named)), target):
+            if data_root is not None and _in_store(seen, Path(exports), Path(data_root)):
+                raise ExportError(f"{path} is in the data folder {Path(data_root).resolve()}; write to "
+                                  f"{Path(exports).resolve()} or outside the data folder (the log and its files are "
+                                  "never overwritten)")
+            if _a_data_folders_file(seen):
+                raise ExportError(f"{path} is among the files of the data folder {_data_folder_of(seen)}; a sheet "
+                                  "never replaces a log, its journal, settings, photos, templates or models")
         check_regular(target)
     except FileNotFoundError:
         return target
@@ -281,19 +283,21 @@ def chosen_output(path: Path, exports: Path, data_root: Path | None, overwrite: 
 
 DATA_FILES = ("attendance.json", "attendance.journal", "attendance.outbox", "attendance.tries", "faceattend.toml",
               "faceattend.lock", "attendance.pg-journal")
+LOG_FILES = ("station.log", "worker.log")  # a data folder's own, beside DATA_FILES (not what makes one)
 
 
 DATA_SUBFOLDERS = ("database_tensor", "database_image")
+OWN_SUBFOLDERS = (*DATA_SUBFOLDERS, "models")
 
 
 def _a_data_folders_file(target: Path) -> bool:
-    """Whether a path (there or not yet) is one of a data folder's own: its log, journals, their backups
-    and settings, or anything in its templates or photos, a person's folder included (another data
-    folder than the command's)."""
+    """Whether a path (there or not yet) is one of a data folder's own: its log, journals, their backups,
+    settings and logs, or anything in its templates, photos (a person's folder included) or models
+    (another data folder than the command's)."""
     for folder in target.parents:
-        if folder.name in DATA_SUBFOLDERS and _is_data_folder(folder.parent):
+        if folder.name in OWN_SUBFOLDERS and _is_data_folder(folder.parent):
             return True
-    return target.name.startswith(DATA_FILES) and _is_data_folder(target.parent)
+    return target.name.startswith(DATA_FILES + LOG_FILES) and _is_data_folder(target.parent)
 
 
 def _is_data_folder(folder: Path) -> bool:
@@ -302,16 +306,18 @@ def _is_data_folder(folder: Path) -> bool:
 
 
 def _data_folder_of(target: Path) -> Path:
-    return next((f.parent for f in target.parents if f.name in DATA_SUBFOLDERS), target.parent)
+    return next((f.parent for f in target.parents if f.name in OWN_SUBFOLDERS), target.parent)
 
 
 def _in_store(target: Path, exports: Path, data_root: Path) -> bool:
-    """Whether the resolved `target` lies in the data root but not in its own exports folder."""
-    root, shelf = data_root.resolve(), exports.resolve()
-    if not target.is_relative_to(root):
-        return False
-    own_shelf = shelf == root / exports.name  # an exports link into the root itself or its photos is no shelf
-    return not (own_shelf and target.is_relative_to(shelf))
+    """Whether `target` (resolved, or as named) lies in the data root but not in its own exports folder."""
+    for root in {data_root.resolve(), Path(os.path.abspath(data_root))}:
+        if target.is_relative_to(root):
+            shelf = exports.resolve()
+            own_shelf = shelf == data_root.resolve() / exports.name  # an exports link into the root is no shelf
+            lexical_shelf = Path(os.path.abspath(exports))
+            return not (own_shelf and (target.is_relative_to(shelf) or target.is_relative_to(lexical_shelf)))
+    return False
 
 
 def write_output(path: Path | NewFile, data: bytes) -> Path:

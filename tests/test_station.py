@@ -621,17 +621,27 @@ def test_a_clock_a_day_ahead_for_a_minute_is_said_and_opens_no_slot_of_the_wrong
         made.close()
 
 
-def test_a_station_whose_clock_is_behind_its_log_says_so(tmp_path):
-    enroll_fake_people(tmp_path, ["Ann"])
-    with open_store(tmp_path, clock=FakeClock(datetime(2026, 11, 9, 8, 1).astimezone())) as store:
-        from faceattend_tui.attendance import Attendance
+@pytest.mark.parametrize("latest, now, shown", [
+    ("session", datetime(2000, 1, 1, 8, 0), "2000-01-01 08:00) is behind the log's latest record (2026-11-09 08:01"),
+    ("checkin", datetime(2026, 11, 9, 9, 0), "2026-11-09 09:00) is behind the log's latest record (2026-11-09 17:55"),
+], ids=["no clock battery", "a check-in later than now"])
+def test_a_station_whose_clock_is_behind_its_log_says_so(tmp_path, latest, now, shown):
+    from faceattend_tui.attendance import Attendance
 
-        Attendance(store).start_session("Maths")  # last week, on a clock that was right
+    enroll_fake_people(tmp_path, ["Ann"])
+    clock = FakeClock(datetime(2026, 11, 9, 8, 1).astimezone())
+    with open_store(tmp_path, clock=clock) as store:
+        attendance = Attendance(store)
+        ann = attendance.add_person("Ann", folder="Ann")
+        attendance.start_session("Maths")  # on a clock that was right
+        if latest == "checkin":  # not audited one by one: the log's latest record all the same
+            clock.advance(hours=9, minutes=54)
+            attendance.check_in(ann.id, 0.8)
     made = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, user="staff", name="door",
-                   clock=FakeClock(datetime(2000, 1, 1, 8, 0).astimezone()))  # no clock battery
+                   clock=FakeClock(now.astimezone()))
     made.open()
     try:
-        assert "clock (2000-01-01 08:00) is behind the log's latest record (2026-11-09 08:01)" in made.clock_notice()
+        assert f"this machine's clock ({shown})" in made.clock_notice()
     finally:
         made.close()
 

@@ -204,7 +204,14 @@ class Records:
 
     def latest_moment(self) -> datetime | None:
         texts = [doc.get("time") for doc in self._table("audit").values()]
-        texts += [doc.get(k) for doc in self._table("sessions").values() for k in ("started_at", "ended_at")]
+        sessions = self._table("sessions")
+        texts += [doc.get(k) for doc in sessions.values() for k in ("started_at", "ended_at")]
+        checkins = self._table("checkins")
+        for session_id in sorted(self._checkins)[-2:]:  # the latest sessions' check-ins (not audited one by one)
+            texts += [checkins[i].get(k) for i in self._checkins[session_id].values() for k in ("time", "last_seen")]
+        presence = list(self._table("presence").values())
+        last_day = max((str(doc.get("day", "")) for doc in presence), default="")
+        texts += [doc.get("last_seen") for doc in presence if doc.get("day") == last_day]  # work mode's sightings
         moments = []
         for text in texts:
             with contextlib.suppress(TypeError, ValueError):

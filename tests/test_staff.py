@@ -312,3 +312,30 @@ def test_a_reader_that_cannot_count_still_honours_the_lockout(staffed, monkeypat
     as_staff(monkeypatch, VIEWER)
     assert main(["export", "--data", str(staffed)]) == 4
     assert "locked after 11 wrong PINs" in capsys.readouterr().err
+
+
+def test_accounts_added_and_removed_at_once_at_two_doors_all_count(pg_url, tmp_path):
+    """Two doors on one database: each change is made on the accounts as they are, none is lost."""
+    from faceattend_tui.attendance import backends
+
+    doors = [backends.open_store(tmp_path / name, database=pg_url, upgrade_mode="auto") for name in ("a", "b")]
+    try:
+        add_account(doors[0], "Ada", "admin", ADMIN[1], "setup")
+        add_account(doors[0], "Tom", "staff", "135792", "setup")
+
+        def add_many(store, prefix: str) -> None:
+            for n in range(6):
+                add_account(store, f"{prefix}{n}", "staff", "135792", "setup")
+
+        threads = [threading.Thread(target=add_many, args=(doors[0], "DoorA")),
+                   threading.Thread(target=add_many, args=(doors[1], "DoorB")),
+                   threading.Thread(target=remove_account, args=(doors[1], "Tom", "Ada"))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        names = set(accounts(doors[0]))
+        assert names == {"Ada", *(f"Door{d}{n}" for d in "AB" for n in range(6))}  # Tom gone, nobody lost
+    finally:
+        for store in doors:
+            store.close()

@@ -143,10 +143,26 @@ def find(store: Store, name: str) -> Account | None:
     return next((a for n, a in accounts(store).items() if n.casefold() == wanted), None)
 
 
-def _save(store: Store, found: dict[str, Account]) -> None:
-    """Write the accounts; today's single PIN is then one of them and goes."""
-    store.set_setting(ACCOUNTS_SETTING, {n: a.to_doc() for n, a in found.items()} or None)
-    store.set_setting(PIN_SETTING, None)
+def _change(store: Store, change: Callable[[dict[str, Account]], dict[str, Account]]) -> None:
+    """Change the accounts as they are when written, with the setting locked: two doors adding or removing
+    accounts at once on a shared database each see the other's change (`change` may refuse, raising).
+    Today's single PIN is then one of them and goes."""
+    legacy = store.get_setting(PIN_SETTING)
+
+    def apply(docs: Any) -> dict[str, Any] | None:
+        current = {n: Account.from_doc(n, d) for n, d in (docs or {}).items() if isinstance(d, dict)}
+        if not current and legacy:
+            current = {LEGACY_ADMIN: Account(LEGACY_ADMIN, "admin", legacy)}
+        return {n: a.to_doc() for n, a in change(current).items()} or None
+
+    store.update_setting(ACCOUNTS_SETTING, apply)
+    if legacy:
+        store.set_setting(PIN_SETTING, None)
+
+
+def _named(found: dict[str, Account], name: str) -> Account | None:
+    wanted = name.strip().casefold()
+    return next((a for n, a in found.items() if n.casefold() == wanted), None)
 
 
 def check_name(name: str) -> str:
@@ -164,14 +180,17 @@ def add_account(store: Store, name: str, role: str, pin: str, actor: str) -> Acc
     name = check_name(name)
     if role not in ROLES:
         raise InputError(f"the role is one of {', '.join(ROLES)}, not {role!r}")
-    found = accounts(store)
-    if find(store, name):
-        raise InputError(f"there is already a staff account named {name!r}")
-    if not found and role != "admin":
-        raise InputError("the first staff account must be an admin (--role admin)")
     account = Account(name, role, hash_pin(pin), store.now(), actor)
+
+    def add(found: dict[str, Account]) -> dict[str, Account]:
+        if _named(found, name):
+            raise InputError(f"there is already a staff account named {name!r}")
+        if not found and role != "admin":
+            raise InputError("the first staff account must be an admin (--role admin)")
+        return {**found, name: account}
+
     with store.batch():
-        _save(store, {**found, name: account})
+        _change(store, add)
         audit(store, "staff.add", {"staff": name, "role": role}, actor)
     return account
 
@@ -179,11 +198,17 @@ def add_account(store: Store, name: str, role: str, pin: str, actor: str) -> Acc
 def remove_account(store: Store, name: str, actor: str) -> Account:
     """Remove an account; the last admin goes only with the last account (then nothing asks)."""
     account = _existing(store, name)
-    rest = {n: a for n, a in accounts(store).items() if n != account.name}
-    if account.role == "admin" and rest and not any(a.role == "admin" for a in rest.values()):
-        raise InputError(f"{account.name} is the last admin; make another admin first")
+
+    def remove(found: dict[str, Account]) -> dict[str, Account]:
+        if account.name not in found:
+            raise NotFoundError(f"the staff account {account.name!r} was removed meanwhile")
+        rest = {n: a for n, a in found.items() if n != account.name}
+        if account.role == "admin" and rest and not any(a.role == "admin" for a in rest.values()):
+            raise InputError(f"{account.name} is the last admin; add another admin account first")
+        return rest
+
     with store.batch():
-        _save(store, rest)
+        _change(store, remove)
         _forget_failures(store, account.name)
         audit(store, "staff.remove", {"staff": account.name, "role": account.role}, actor)
     return account
@@ -196,8 +221,14 @@ def set_account_pin(store: Store, name: str, pin: str, actor: str, *, reset: boo
     details = {"staff": account.name}
     if reset:
         details["warning"] = "set without the previous PIN (lost PIN reset)"
+
+    def repin(found: dict[str, Account]) -> dict[str, Account]:
+        if account.name not in found:
+            raise NotFoundError(f"the staff account {account.name!r} was removed meanwhile")
+        return {**found, account.name: changed}
+
     with store.batch():
-        _save(store, {**accounts(store), account.name: changed})
+        _change(store, repin)
         _forget_failures(store, account.name)
         audit(store, "staff.reset" if reset else "staff.pin", details, actor)
     return changed

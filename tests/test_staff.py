@@ -83,9 +83,11 @@ def test_wrong_pins_wait_then_lock_per_account_and_are_audited(tmp_path):
     assert "locked" in refused(store, "session", STAFF)  # even the right PIN, during the lockout
     assert authorize(store, "session", Credentials(*ADMIN)) == "Ada"  # another account is not locked out
     clock.advance(minutes=15)
+    # once the lockout is over, counting starts again: one wrong try every 15 minutes cannot lock it for good
+    assert refused(store, "session", ("Dana", "000000")) == "wrong staff name or PIN, 9 tries left"
     assert authorize(store, "session", Credentials(*STAFF)) == "Dana"
     fails = [e for e in store.audit_log() if e.action == "pin.fail"]
-    assert len(fails) == 10 and {e.details["staff"] for e in fails} == {"Dana"}
+    assert len(fails) == 11 and {e.details["staff"] for e in fails} == {"Dana"}
     assert "wrong staff name or PIN" in refused(store, "export", ("Nobody", "123456"))
 
 

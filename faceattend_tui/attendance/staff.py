@@ -378,6 +378,8 @@ def _try(store: Store, key: str, aside: TriesFile | None, right: Callable[[], bo
         if outcome.wait_left > 0:
             outcome.count = so_far
             return state or None
+        if so_far >= LOCKOUT_AFTER:  # the lockout is over: counting starts again, or one try every 15 min
+            so_far = 0  # would keep the account locked for good
         if right():
             return None
         outcome.count = so_far + 1

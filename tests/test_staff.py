@@ -198,6 +198,15 @@ def test_commands_that_change_or_export_records_refuse_without_a_pin(staffed, mo
     assert edit.user == "Ada"
 
 
+def test_extract_into_the_gallery_asks_the_pin_however_its_path_is_spelt(staffed, capsys):
+    """The templates the station recognises by: `--out data/x/../database_tensor` is the same folder."""
+    (staffed / "database_image" / "Mallory").mkdir(parents=True)
+    for out in (None, staffed / "x" / ".." / "database_tensor"):
+        assert main(["extract", "--data", str(staffed), *(["--out", str(out)] if out else [])]) == 4, out
+        assert "needs a staff name and PIN" in capsys.readouterr().err
+    assert not (staffed / "database_tensor" / "Mallory.npy").exists()
+
+
 def test_a_headless_station_refused_its_session_exits_4_as_documented(staffed, monkeypatch, capsys):
     import faceattend_tui.station.core
 

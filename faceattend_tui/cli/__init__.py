@@ -439,13 +439,19 @@ def cmd_extract(args: argparse.Namespace) -> int:
     if tightened:
         narrowed = plural(tightened, "file or folder", "files and folders")
         say(f"face data is private: narrowed the permissions of {narrowed} to this user only")
-    own = out == settings.tensors_dir and images == settings.images_dir  # the data root's own gallery
+    # the data root's own gallery, however the path is spelt (x/../database_tensor, a link): a staff PIN
+    own = same_folder(out, settings.tensors_dir)
     try:
         return extract_into(settings, images, out, args.force, registering(settings, args.keep) if own else None,
                             args.keep)
     except CommandError as exc:
         say(f"error: {exc}")
         return exc.code
+
+
+def same_folder(a: Path, b: Path) -> bool:
+    """Whether two paths name one folder, there or not yet."""
+    return Path(a).expanduser().resolve() == Path(b).expanduser().resolve()
 
 
 def extract_into(settings: Settings, images: Path, out: Path, force: bool,

@@ -16,6 +16,8 @@ from faceattend_tui.station import AuditFilter
 from faceattend_tui.tui.app import StationApp
 
 PIN = "246813"
+UNSEEN = [["S2", "Bob Marr", "0", "0.00", "", ""], ["S3", "Cleo Diaz", "0", "0.00", "", ""],
+          ["S4", "Dev Rao", "0", "0.00", "", ""]]  # work mode: everyone on the roster, seen or not
 BOTH = [(80, 24), (160, 48)]
 size_ids = lambda size: f"{size[0]}x{size[1]}"  # noqa: E731
 
@@ -430,7 +432,8 @@ async def test_in_work_mode_the_report_gives_each_persons_days_and_hours(station
         await pilot.press("r")
         await pilot.pause()
         table = app.screen.query_one("#hours")
-        assert [list(table.get_row_at(i)) for i in range(table.row_count)] == [["S1", "Ann Lee", "1", "1.50", "", ""]]
+        assert [list(table.get_row_at(i)) for i in range(table.row_count)] == [["S1", "Ann Lee", "1", "1.50", "", ""],
+                                                                               *UNSEEN]  # their days: correctable
 
 
 async def test_in_work_mode_the_report_counts_the_days_corrected_by_hand(station):
@@ -451,7 +454,8 @@ async def test_in_work_mode_the_report_counts_the_days_corrected_by_hand(station
         await pilot.press("r")
         await pilot.pause()
         table = app.screen.query_one("#hours")
-        assert [list(table.get_row_at(i)) for i in range(table.row_count)] == [["S1", "Ann Lee", "1", "8.00", "", "1"]]
+        assert [list(table.get_row_at(i)) for i in range(table.row_count)] == [["S1", "Ann Lee", "1", "8.00", "", "1"],
+                                                                               *UNSEEN]
 
 
 async def test_in_work_mode_a_day_is_corrected_and_taken_back_from_the_report(station):
@@ -497,7 +501,7 @@ async def test_in_work_mode_a_day_is_corrected_and_taken_back_from_the_report(st
         await pilot.press("escape", "escape")
         await pilot.pause()
         assert type(app.screen).__name__ == "ReportScreen" and "(1 person seen;" in flat(app)
-        assert rows(app, "#hours") == [["S1", "Ann Lee", "1", "1.50", "", ""]]
+        assert rows(app, "#hours") == [["S1", "Ann Lee", "1", "1.50", "", ""], *UNSEEN]
 
 
 @pytest.fixture
@@ -526,3 +530,39 @@ async def test_past_sessions_and_the_session_pane_read_the_stations_clock(statio
         await pilot.press("enter")  # shown in the session pane
         await pilot.pause()
         assert "(ended 2026-03-03 12:00, everyone)" in flat(app)
+
+
+async def test_work_mode_days_at_80x24_show_the_newest_day_and_someone_never_seen_can_be_corrected(station):
+    import dataclasses
+
+    from faceattend_tui.attendance.hours import PresenceBook
+
+    with_pin(station, PIN)
+    station.settings = dataclasses.replace(station.settings, mode="work", timezone="UTC")
+    station.presence = PresenceBook(station.store, station.name)
+    for day in range(14):  # two weeks of Ann
+        checkin(station, "Ann Lee", day * 1440 + 1)
+        checkin(station, "Ann Lee", day * 1440 + 481)
+    station.clock.now += timedelta(days=13, hours=10)
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.5)
+        await pilot.press("r")
+        await pilot.pause()
+        app.screen.query_one("#hours").focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "2026-03-15" in screen_text(app) and rows(app, "#days")[-1][0] == "2026-03-15"  # in view, highlighted
+        await pilot.press("escape", "down", "enter")  # Bob: never seen (a camera down all week)
+        await pilot.pause()
+        assert type(app.screen).__name__ == "DaysScreen" and rows(app, "#days") == []
+        await pilot.press("c", "tab", *"08:00", "tab", "tab", *"camera down", "tab", *PIN, "enter")
+        await pilot.pause()
+        assert "nobody saw them on 2026-03-15: give both the in and the out" in error_line(app)
+        await pilot.press("shift+tab", "shift+tab", *"16:00", "enter")
+        await pilot.pause()
+        assert rows(app, "#days") == [["2026-03-15", "08:00", "16:00", "8.00", "", "corrected by admin: camera down"]]
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen.query_one("#hours").cursor_row == 1  # still on Bob, not back on the first person
+        assert rows(app, "#hours")[1][:4] == ["S2", "Bob Marr", "1", "8.00"]

@@ -73,7 +73,8 @@ def checked_reason(reason: str) -> str:
 
 
 def correct_day(store: Store, person_id: str, day: date, came: datetime | None, left: datetime | None,
-                reason: str, user: str, seen: tuple[datetime, datetime] | None = None) -> Correction:
+                reason: str, user: str, seen: tuple[datetime, datetime] | None = None,
+                whole: bool = False) -> Correction:
     """Set a day's in and/or out by hand, with a reason; an end not given stays as an earlier correction
     of the day set it, else as the doors saw it (`seen`). Refused when the day would end before it
     begins. Audited as hours.correct, with what the day was before."""
@@ -86,6 +87,8 @@ def correct_day(store: Store, person_id: str, day: date, came: datetime | None, 
     came = came or (before.came if before else None)
     left = left or (before.left if before else None)
     begins, ends = came or (seen[0] if seen else None), left or (seen[1] if seen else None)
+    if whole and (begins is None or ends is None):  # a day with one end would count nowhere, unseen
+        raise InputError(f"nobody saw them on {day}: give both the in and the out")
     if begins is not None and ends is not None and ends <= begins:
         raise InputError(f"the day would end ({_moment(ends)}) before it begins ({_moment(begins)}): "
                          "give both the in and the out")
@@ -134,10 +137,11 @@ def seen_on(store: Store, person_id: str, day: date) -> tuple[datetime, datetime
 
 
 def correct_typed(store: Store, person_id: str, day: date, typed: tuple[str | None, str | None], reason: str,
-                  user: str, cut: DayCut, labels: tuple[str, str] = ("in", "out")) -> tuple[Correction, bool]:
+                  user: str, cut: DayCut, labels: tuple[str, str] = ("in", "out"),
+                  whole: bool = False) -> tuple[Correction, bool]:
     """A correction as staff type it (HH:MM on the station's clock, `labels` naming the two fields in
-    errors): only for a day worked and times already past, then as `correct_day`. Returns it, and
-    whether the doors saw the person that day."""
+    errors): only for a day worked and times already past, then as `correct_day` (`whole`: a day must
+    have both ends after it). Returns it, and whether the doors saw the person that day."""
     now = store.now()
     if day > now.astimezone(cut.zone).date():
         raise InputError(f"{day} has not come yet: a correction is for a day worked")
@@ -146,7 +150,7 @@ def correct_typed(store: Store, person_id: str, day: date, typed: tuple[str | No
         if when is not None and when > now:
             raise InputError(f"{what} {when:%Y-%m-%d %H:%M} has not come yet: a correction is for time worked")
     seen = seen_on(store, person_id, day)
-    return correct_day(store, person_id, day, came, left, reason, user, seen), seen is not None
+    return correct_day(store, person_id, day, came, left, reason, user, seen, whole), seen is not None
 
 
 def _was(before: Correction | None, seen: tuple[datetime, datetime] | None) -> dict[str, Any]:

@@ -145,8 +145,7 @@ def totals(lines: list[DayHours], locale: str | None = None) -> list[dict]:
     check and days corrected by hand."""
     found: dict[str, dict] = {}
     for line in lines:
-        entry = found.setdefault(line.person.id, {"id": line.person.id, "name": line.person.name, "days": 0,
-                                                  "hours": 0.0, "to_check": 0, "corrected": 0})
+        entry = found.setdefault(line.person.id, _entry(line.person))
         entry["days"] += 1
         entry["hours"] += line.hours
         entry["to_check"] += bool(line.check)
@@ -154,6 +153,20 @@ def totals(lines: list[DayHours], locale: str | None = None) -> list[dict]:
     key = collation(locale)
     by_name = sorted(found.values(), key=lambda e: (key(e["name"]), e["id"]))
     return [{**e, "hours": round(e["hours"], 2)} for e in by_name]
+
+
+def _entry(person: Person) -> dict:
+    return {"id": person.id, "name": person.name, "days": 0, "hours": 0.0, "to_check": 0, "corrected": 0,
+            "left": not person.active}
+
+
+def with_unseen(entries: list[dict], people: list[Person], locale: str | None = None) -> list[dict]:
+    """The totals, and everyone else on the roster with no day in the period (a new hire the camera has
+    not learnt yet, a door whose camera was down all week), by name: their days can be corrected too."""
+    seen = {e["id"] for e in entries}
+    key = collation(locale)
+    everyone = entries + [_entry(p) for p in people if p.active and p.id not in seen]
+    return sorted(everyone, key=lambda e: (key(e["name"]), e["id"]))
 
 
 def _row(line: DayHours, zone: tzinfo | None) -> dict:

@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING
 
 from faceattend_tui.attendance.corrections import Correction, DayCut, clear_correction, correct_typed
 from faceattend_tui.attendance.export import time_zone
-from faceattend_tui.attendance.hours import DayHours, DayRule, hours_between, totals
+from faceattend_tui.attendance.hours import DayHours, DayRule, hours_between, totals, with_unseen
 from faceattend_tui.errors import FaceattendError
 from faceattend_tui.station.state import StationState
 from faceattend_tui.station.updates import StationError
+from faceattend_tui.text import same
 
 if TYPE_CHECKING:
     from faceattend_tui.attendance import Store
@@ -35,8 +36,12 @@ class Hours(StationState):
 
     def hours(self, date_from: date, date_to: date, group: str | None = None) -> list[dict]:
         """Work mode: per person over the period, the days seen, the hours, the days to check and the
-        days corrected (id, name, days, hours, to_check, corrected)."""
-        return totals(self._lines(date_from, date_to, group), self.settings.locale)
+        days corrected (id, name, days, hours, to_check, corrected, left), everyone on the roster of the
+        group included (0 days: not seen)."""
+        lines = self._lines(date_from, date_to, group)
+        with self.lock:
+            people = [p for p in self._store().people() if group is None or any(same(g, group) for g in p.groups)]
+        return with_unseen(totals(lines, self.settings.locale), people, self.settings.locale)
 
     def days_of(self, person_id: str, date_from: date, date_to: date) -> list[DayHours]:
         """Work mode: one person's days over the period, oldest first, as the hours report has them."""
@@ -49,7 +54,8 @@ class Hours(StationState):
         with self.lock:
             actor = self._authorize("hours", pin)
             try:
-                return correct_typed(self._store(), person_id, day, (came, left), reason, actor, cut)[0]
+                # on the screen a day is one dialog: both ends at once, so nothing is kept unseen
+                return correct_typed(self._store(), person_id, day, (came, left), reason, actor, cut, whole=True)[0]
             except FaceattendError as exc:
                 raise StationError(str(exc)) from None
 

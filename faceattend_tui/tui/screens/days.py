@@ -16,6 +16,7 @@ from textual.widgets import Button, DataTable, Input, Static
 
 from faceattend_tui.station import printable
 from faceattend_tui.tui.screens.base import Access, Dialog, Secret, Submit, buttons, parse_day, pin_fields
+from faceattend_tui.tui.screens.detail import DetailScreen
 
 if TYPE_CHECKING:
     from faceattend_tui.station import DayHours
@@ -101,8 +102,8 @@ class DaysScreen(Dialog[bool]):
     """A person's days over a period (in, out, hours, what to check, who corrected it); c corrects a
     day, u takes a correction back. Closes with True when something was corrected."""
 
-    BINDINGS = [Binding("escape", "cancel", "Close"), Binding("c", "correct", "Correct"),
-                Binding("u", "take_back", "Take back")]
+    BINDINGS = [Binding("escape", "cancel", "Close"), Binding("enter", "show", "In full"),
+                Binding("c", "correct", "Correct"), Binding("u", "take_back", "Take back")]
     NEEDS_DATA = True
     WIDE = True
 
@@ -116,7 +117,7 @@ class DaysScreen(Dialog[bool]):
 
     def title_text(self) -> str:
         start, end = self.period
-        return f"Hours of {self.person}, {start} to {end} (c: correct · u: take back · esc: close)"
+        return f"Hours of {self.person}, {start} to {end} (enter: in full · c: correct · u: take back · esc: close)"
 
     def body(self) -> ComposeResult:
         table: DataTable[Text] = DataTable(id="days", cursor_type="row", zebra_stripes=True)
@@ -145,6 +146,8 @@ class DaysScreen(Dialog[bool]):
                           key=str(line.day))
         if selected is not None and str(selected.day) in table.rows:
             table.move_cursor(row=table.get_row_index(str(selected.day)))
+        elif days:  # the newest day first: the one most often checked
+            table.move_cursor(row=len(days) - 1)
         if not days:
             self.note("nobody saw them in this period; c corrects a day all the same (camera off, another door)")
 
@@ -164,7 +167,7 @@ class DaysScreen(Dialog[bool]):
         seen = ""
         if line is not None:
             out = clock_text(line.out, line.day, self.zone) if line.out else "still in"
-            seen = f"now: in {clock_text(line.came, line.day, self.zone)}, out {out}"
+            seen = f"{line.day} as it stands: in {clock_text(line.came, line.day, self.zone)}, out {out}"
         screen = CorrectScreen(self.person, day, self.current_access(), self.correct_with, seen=seen)
         self.app.push_screen(screen, self.corrected)
 
@@ -178,6 +181,17 @@ class DaysScreen(Dialog[bool]):
             return
         screen = CorrectScreen(self.person, line.day, self.current_access(), self.correct_with, clear=True)
         self.app.push_screen(screen, self.corrected)
+
+    @on(DataTable.RowSelected, "#days")
+    def action_show(self) -> None:
+        """The highlighted day in full: what to check and who corrected it and why (cut short in the list)."""
+        line = self._selected()
+        if line is None:
+            return
+        out = clock_text(line.out, line.day, self.zone) if line.out else "still in"
+        lines = [("in", clock_text(line.came, line.day, self.zone)), ("out", out), ("hours", f"{line.hours:.2f}"),
+                 ("check", printable(line.check) or "nothing odd"), ("corrected", printable(line.corrected) or "no")]
+        self.app.push_screen(DetailScreen(f"{self.person} on {line.day}", lines))
 
     def corrected(self, request: CorrectRequest | None) -> None:
         if request is None:

@@ -35,6 +35,7 @@ class ReportScreen(Dialog[None]):
         self.read_groups = groups
         self.asked_group: object = None  # the group of the latest report asked for
         self.period = (today - timedelta(days=30), today)  # of the latest report asked for
+        self.chosen: str | None = None  # the person whose days were opened last (work mode)
 
     WIDE = True
 
@@ -104,15 +105,19 @@ class ReportScreen(Dialog[None]):
     def show_hours(self, people: list[dict]) -> None:
         """Work mode: the days each person was seen and their hours over the period."""
         checks = sum(entry["to_check"] for entry in people)
-        hint = f"; {checks} days to check" if checks else ""
+        hint = f"; {plural(checks, 'day')} to check" if checks else ""
         hint += "; enter: a person's days, to check or correct them" if self.days_of is not None else ""
-        seen = plural(len(people), "person", "people")
+        seen = plural(sum(1 for entry in people if entry["days"]), "person", "people")
         self.query_one("#hours-title", Static).update(f"hours over the period ({seen} seen{hint})")
         table = self.query_one("#hours", DataTable)
+        chosen = self.chosen  # the person whose days were just looked at keeps the cursor
         table.clear()
         for entry in people:
-            table.add_row(entry["id"], entry["name"], str(entry["days"]), f"{entry['hours']:.2f}",
+            name = entry["name"] + (" (left)" if entry.get("left") else "")
+            table.add_row(entry["id"], name, str(entry["days"]), f"{entry['hours']:.2f}",
                           str(entry["to_check"] or ""), str(entry["corrected"] or ""), key=entry["id"])
+        if chosen is not None and chosen in table.rows:
+            table.move_cursor(row=table.get_row_index(chosen))
 
     @on(DataTable.RowSelected, "#hours")
     def open_days(self, selected: DataTable.RowSelected) -> None:
@@ -121,6 +126,7 @@ class ReportScreen(Dialog[None]):
         if self.days_of is None or person_id is None:
             return
         name = str(selected.data_table.get_row(selected.row_key)[1])
+        self.chosen = person_id
         self.app.push_screen(self.days_of(person_id, name, self.period), self.days_closed)
 
     def days_closed(self, changed: bool | None) -> None:

@@ -390,6 +390,9 @@ def test_a_person_is_found_by_their_name_as_typed(tmp_path, capsys):
     day = ann_and_bobs_day(data)
     assert main(["hours", "correct", "  bob ", day, "--out", "17:00", "--reason", "x", "--data", str(data)]) == 0
     assert "S2 Bob on" in capsys.readouterr().err
+    assert main(["people", "remove", "S2", "--data", str(data)]) == 0  # he left: his last day is still paid
+    assert main(["hours", "correct", "Bob", day, "--out", "17:30", "--reason", "x", "--data", str(data)]) == 0
+    assert "S2 Bob on" in capsys.readouterr().err
 
 
 def test_a_name_shared_with_someone_who_left_is_refused_for_a_correction(tmp_path, capsys):

@@ -57,6 +57,8 @@ def whose(attendance: Attendance, text: str) -> Person:
     if len(named) > 1 and text.strip() not in {p.id for p in everyone}:
         ids = ", ".join(p.id + ("" if p.active else " (left)") for p in named)
         raise CommandError(f"{len(named)} people are called {text.strip()!r}: use the id ({ids})")
+    if len(named) == 1 and text.strip() not in {p.id for p in everyone}:
+        return named[0]  # someone who left too: their last days may still need correcting
     return attendance.find(text.strip())
 
 

@@ -147,6 +147,21 @@ def test_the_last_admin_goes_only_with_the_last_account(data):
         assert authorize(store, "erase", None, "maria") == "maria"  # nothing asks any more
 
 
+def test_names_that_read_alike_are_one_account_and_mixed_alphabets_are_refused(data):
+    with open_store(data) as store:
+        with_accounts(store)  # Ada, Dana, Vic
+        for alike in ("dana", "Dana ", "Ｄａｎａ"):  # case, spaces, full-width letters
+            with pytest.raises(ValueError, match="already a staff account"):
+                add_account(store, alike, "staff", "135792", "Ada")
+        with pytest.raises(ValueError, match="mixes letters of several alphabets"):
+            add_account(store, "D\u0430na", "admin", "135792", "Ada")  # a Cyrillic a
+        with pytest.raises(ValueError, match="what the station does on its own"):
+            add_account(store, "ｓｔａｔｉｏｎ", "staff", "135792", "Ada")
+        assert add_account(store, "Ce\u0301line", "staff", "135792", "Ada").name == "Céline"  # accent typed apart
+        assert add_account(store, "山田さくら", "staff", "135792", "Ada").name == "山田さくら"
+        assert authorize(store, "session", Credentials("  DANA  ", STAFF[1])) == "Dana"
+
+
 def test_a_new_pin_replaces_the_old_and_a_reset_is_audited_as_such(tmp_path):
     with open_store(tmp_path / "data") as store:
         with_accounts(store)

@@ -16,6 +16,7 @@ import functools
 import re
 import secrets
 import time
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -139,8 +140,8 @@ def staff_required(store: Store) -> bool:
 
 def find(store: Store, name: str) -> Account | None:
     """The account of this name, whatever its case."""
-    wanted = name.strip().casefold()
-    return next((a for n, a in accounts(store).items() if n.casefold() == wanted), None)
+    wanted = name_key(name)
+    return next((a for n, a in accounts(store).items() if name_key(n) == wanted), None)
 
 
 def _change(store: Store, change: Callable[[dict[str, Account]], dict[str, Account]]) -> None:
@@ -161,17 +162,34 @@ def _change(store: Store, change: Callable[[dict[str, Account]], dict[str, Accou
 
 
 def _named(found: dict[str, Account], name: str) -> Account | None:
-    wanted = name.strip().casefold()
-    return next((a for n, a in found.items() if n.casefold() == wanted), None)
+    wanted = name_key(name)
+    return next((a for n, a in found.items() if name_key(n) == wanted), None)
+
+
+def name_key(name: str) -> str:
+    """How staff names compare: case, width ("ｓｔａｔｉｏｎ") and runs of spaces aside."""
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
+EAST_ASIAN = {"CJK", "HIRAGANA", "KATAKANA", "HANGUL"}  # written together in one name: one script here
+
+
+def scripts(name: str) -> set[str]:
+    """The writing systems of a name's letters (LATIN, CYRILLIC, GREEK ...; kana and kanji as one)."""
+    found = {unicodedata.name(ch, "?").split()[0] for ch in unicodedata.normalize("NFKC", name) if ch.isalpha()}
+    return {"EAST ASIAN" if s in EAST_ASIAN else s for s in found} - {"MODIFIER", "?"}
 
 
 def check_name(name: str) -> str:
-    name = name.strip()
+    name = " ".join(unicodedata.normalize("NFC", name).split())  # an accent typed apart is one letter
     if not NAME.match(name):
         raise InputError(f"a staff name is 1 to 32 letters, digits, spaces, dots, dashes or underscores, "
                          f"starting with a letter or digit: {name!r}")
-    if name.casefold() in AUTOMATIC:
+    if name_key(name) in AUTOMATIC:
         raise InputError(f"{name!r} names what the station does on its own; choose another name")
+    if len(scripts(name)) > 1:  # "Dаna" with a Cyrillic а reads as Dana in every list
+        raise InputError(f"{name!r} mixes letters of several alphabets ({', '.join(sorted(scripts(name)))}), "
+                         "so it can pass for another name; write it in one")
     return name
 
 
@@ -285,8 +303,8 @@ def _chosen(found: dict[str, Account], name: str) -> Account | None:
         if len(found) == 1:
             return next(iter(found.values()))
         raise PinError("give your staff name with the PIN")
-    wanted = name.strip().casefold()
-    return next((a for n, a in found.items() if n.casefold() == wanted), None)
+    wanted = name_key(name)
+    return next((a for n, a in found.items() if name_key(n) == wanted), None)
 
 
 def _check(store: Store, account: Account | None, who: Credentials, action: Action) -> None:

@@ -172,6 +172,19 @@ def test_a_new_pin_replaces_the_old_and_a_reset_is_audited_as_such(tmp_path):
         assert reset.user == "Ada" and "lost PIN" in reset.details["warning"]
 
 
+def test_each_reset_pin_is_said_until_its_own_account_chooses_a_new_one(tmp_path):
+    from faceattend_tui.attendance.staff import open_resets
+
+    with open_store(tmp_path / "data") as store:
+        with_accounts(store)  # Ada (admin), Dana, Vic
+        set_account_pin(store, "Ada", "864200", "root", reset=True)
+        set_account_pin(store, "Dana", "864211", "root", reset=True)
+        set_account_pin(store, "Vic", "975310", "Vic")  # someone else's own change clears nobody's warning
+        assert [e.details["staff"] for e in open_resets(store)] == ["Ada", "Dana"]
+        set_account_pin(store, "Ada", "135799", "Ada")
+        assert [e.details["staff"] for e in open_resets(store)] == ["Dana"]
+
+
 def test_the_roles_table_in_the_readme_is_the_one_the_code_applies():
     assert roles_table() in (ROOT / "README.md").read_text(encoding="utf-8")
 

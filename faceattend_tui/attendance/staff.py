@@ -260,14 +260,19 @@ def _existing(store: Store, name: str) -> Account:
     return account
 
 
-def last_reset(store: Store) -> AuditEntry | None:
-    """The latest lost-PIN reset, if that account's PIN has not been changed since."""
-    for entry in reversed(store.audit_log()):
-        if entry.action in ("pin.set", "pin.clear", "staff.pin"):
-            return None
+def open_resets(store: Store) -> list[AuditEntry]:
+    """The lost-PIN resets whose account has not chosen its own PIN since (another account's change
+    does not count), oldest first."""
+    pending: dict[str, AuditEntry] = {}
+    for entry in store.audit_log():
+        whose = name_key(str(entry.details.get("staff") or LEGACY_ADMIN))
         if entry.action in ("pin.reset", "staff.reset"):
-            return entry
-    return None
+            pending[whose] = entry
+        elif entry.action in ("staff.pin", "staff.remove"):
+            pending.pop(whose, None)
+        elif entry.action in ("pin.set", "pin.clear"):  # the single staff PIN of before accounts
+            pending.pop(name_key(LEGACY_ADMIN), None)
+    return sorted(pending.values(), key=lambda e: e.time)
 
 
 # ----- checking who asks ------------------------------------------------------------------
@@ -451,4 +456,4 @@ def doing(action: Action) -> str:
 
 __all__ = ["ACCOUNTS_SETTING", "AUTOMATIC", "FREE_TRIES", "LEGACY_ADMIN", "NEEDS", "PERMISSIONS", "ROLES",
            "Account", "NotAllowed", "Permission", "accounts", "add_account", "allowed", "authorize", "check_name",
-           "doing", "find", "last_reset", "remove_account", "roles_table", "set_account_pin", "staff_required"]
+           "doing", "find", "open_resets", "remove_account", "roles_table", "set_account_pin", "staff_required"]

@@ -24,7 +24,7 @@ from faceattend_tui.attendance.export import time_zone
 from faceattend_tui.attendance.hours import PresenceBook
 from faceattend_tui.attendance.models import STATUSES, plural
 from faceattend_tui.attendance.security import Credentials
-from faceattend_tui.attendance.staff import accounts, authorize, doing, last_reset, staff_required
+from faceattend_tui.attendance.staff import accounts, authorize, doing, open_resets, staff_required
 from faceattend_tui.demo import DemoSourceFactory
 from faceattend_tui.errors import FaceattendError
 from faceattend_tui.files import error_text, make_private_dir, tighten_data
@@ -250,14 +250,12 @@ class Lifecycle(StationState):
 
 
     def pin_notice(self) -> str:
-        """A warning when the staff PIN was reset without the old one and nobody has set a new one."""
+        """A warning for each staff PIN reset without the old one whose owner has not chosen a new one."""
         with self.lock:
-            reset = last_reset(self._store())
-        if reset is None:
-            return ""
-        whose = reset.details.get("staff") or "the staff"
-        return (f"the PIN of {whose} was reset on {reset.time:%Y-%m-%d %H:%M} by {reset.user} without the old one; "
-                "they should choose a new one with: faceattend pin")
+            resets = open_resets(self._store())
+        said = [f"the PIN of {reset.details.get('staff') or 'the staff'} was reset on {reset.time:%Y-%m-%d %H:%M} by "
+                f"{reset.user} without the old one" for reset in resets]
+        return "; ".join(said) + "; each should choose a new one with: faceattend pin" if said else ""
 
 
     @property

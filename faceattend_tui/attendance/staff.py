@@ -78,7 +78,7 @@ PERMISSIONS = (
     Permission("extract", "admin", "build the templates from the photos (faceattend extract)"),
     Permission("db", "admin", "upgrade the shared database or import a log into it (faceattend db)"),
     Permission("timetable", "admin", "import and remove timetables and days off (faceattend timetable)"),
-    Permission("staff", "admin", "add, remove and reset staff accounts (faceattend staff)"),
+    Permission("staff", "admin", "add and remove staff accounts (faceattend staff add, remove)"),
 )
 NEEDS = {p.action: p.role for p in PERMISSIONS}
 

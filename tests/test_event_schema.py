@@ -113,7 +113,7 @@ def test_every_watch_line_has_the_common_fields(tmp_path, monkeypatch, capsys):
         return worker
 
     monkeypatch.setattr("faceattend_tui.cli.watch.WorkerHandle", fake_handle)
-    code = main(["watch", "--data", str(data), "--source", "x", "--json", "--no-preview", "--max-seconds", "20"])
+    code = main(["watch", "--data", str(data), "--source", "0", "--json", "--no-preview", "--max-seconds", "20"])
     lines = json_lines(capsys.readouterr().out)
     assert code == 1  # the error line
     assert [line["type"] for line in lines] == [e.type for e in fed]
@@ -143,7 +143,7 @@ def test_watch_as_text_names_people_as_the_log_knows_them(tmp_path, monkeypatch,
         return worker
 
     monkeypatch.setattr("faceattend_tui.cli.watch.WorkerHandle", fake_handle)
-    assert main(["watch", "--data", str(data), "--source", "x", "--no-preview", "--max-seconds", "20"]) == 0
+    assert main(["watch", "--data", str(data), "--source", "0", "--no-preview", "--max-seconds", "20"]) == 0
     out = capsys.readouterr().out
     assert "check-in  Céline Gérard (similarity" in out and "refused   Céline Gérard:" in out
     stamp = next(line for line in out.splitlines() if "check-in" in line)[:5]  # HH:MM on the site's clock
@@ -162,7 +162,7 @@ def test_watch_without_a_log_names_people_by_their_folder(tmp_path, monkeypatch,
         return worker
 
     monkeypatch.setattr("faceattend_tui.cli.watch.WorkerHandle", fake_handle)
-    assert main(["watch", "--data", str(data), "--source", "x", "--json", "--max-seconds", "20"]) == 0
+    assert main(["watch", "--data", str(data), "--source", "0", "--json", "--max-seconds", "20"]) == 0
     checkin, finished = json_lines(capsys.readouterr().out)
     check_schema(checkin)
     check_schema(finished)

@@ -51,8 +51,9 @@ def test_in_out_and_hours_per_day_over_every_door(data):
         late = day_hours(sightings, people, 30, MORNING + timedelta(hours=5))
         ann = next(line for line in late if line.person.id == "S1")
         assert ann.out == MORNING + timedelta(hours=4) and ann.hours == pytest.approx(4.0)
-        assert totals(late) == [{"id": "S1", "name": "Ann", "days": 1, "hours": 4.0, "to_check": 0, "corrected": 0},
-                                {"id": "S2", "name": "Bob", "days": 1, "hours": 0.0, "to_check": 1, "corrected": 0}]
+        assert totals(late) == [
+            {"id": "S1", "name": "Ann", "days": 1, "hours": 4.0, "to_check": 0, "corrected": 0, "left": False},
+            {"id": "S2", "name": "Bob", "days": 1, "hours": 0.0, "to_check": 1, "corrected": 0, "left": False}]
         rows = list(csv.DictReader(io.StringIO(hours_csv(late, bom=False))))
         assert [r["name"] for r in rows] == ["Ann", "Bob"] and rows[0]["hours"] == "4.0"
 

@@ -686,3 +686,18 @@ def test_a_restarted_worker_shows_the_sessions_counts_at_the_door_at_once(statio
     drain(station)
     sessions = [c for c in station.worker.sent if isinstance(c, ev.SetSession)]
     assert sessions and (sessions[-1].name, sessions[-1].present) == ("Maths", 1)
+
+
+def test_opening_the_station_is_audited_with_the_login_and_the_source(tmp_path):
+    """Check-ins from a folder of photos into a session left running are traceable to who started it."""
+    enroll_fake_people(tmp_path, ["Ann"])
+    (tmp_path / "friends").mkdir()
+    made = Station(load_settings(tmp_path), str(tmp_path / "friends"), worker_factory=FakeWorker, user="mallory",
+                   name="front-door")
+    made.open()
+    try:
+        (entry,) = [e for e in made.store.audit_log() if e.action == "station.open"]
+        assert entry.user == "mallory"
+        assert entry.details == {"station": "front-door", "source": f"folder {tmp_path / 'friends'}", "session": None}
+    finally:
+        made.close()

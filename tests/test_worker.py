@@ -235,16 +235,19 @@ def test_watch_command_prints_json_events_and_exits_when_the_folder_ends(people,
     assert load_settings(data_root).threshold == pytest.approx(Settings().threshold)
 
 
-def test_one_frame_that_cannot_be_drawn_leaves_the_door_display_open(xvfb_display):
-    from faceattend_tui.live.preview import Preview
+def test_one_frame_that_cannot_be_drawn_leaves_the_door_display_open(monkeypatch):
+    """No window here (Qt keeps one display per process): what reaches the screen is recorded."""
+    from faceattend_tui.live import preview as module
 
-    preview = Preview("fullscreen")
-    assert preview.start() is None
+    shown = []
+    monkeypatch.setattr(module.cv2, "imshow", lambda title, image: shown.append(image.shape))
+    monkeypatch.setattr(module.cv2, "waitKey", lambda delay: -1)
+    preview = module.Preview("fullscreen")
+    preview.open, preview.size = True, (1280, 800)
     preview.show(np.zeros((1, 4000, 3), np.uint8), [], DoorState(), time.time())  # a corrupt frame of a stream
-    assert preview.open and preview.problem is None
+    assert preview.open and preview.problem is None and shown == []
     preview.show(np.zeros((480, 640, 3), np.uint8), [], DoorState(), time.time())
-    assert preview.open
-    preview.stop()
+    assert preview.open and len(shown) == 1
 
 
 def test_preview_window_opens_on_a_virtual_display(xvfb_display):

@@ -81,6 +81,15 @@ def parse_source(text: str) -> SourceSpec:
     raise SourceError(f"source not found: {value!r} is not a camera index, URL, file or folder")
 
 
+def source_label(text: str) -> str:
+    """What a source is, for the audit: "camera 0", "folder /srv/photos", "stream rtsp://admin:***@..."."""
+    try:
+        spec = parse_source(text)
+    except SourceError:
+        return redact_url(str(text))
+    return spec.name if spec.kind in ("webcam", "demo") else f"{spec.kind} {spec.name}"
+
+
 URL_PARTS = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*://)([^/?#]*)(.*)$", re.DOTALL)
 # a query parameter whose name says it holds a secret (pwd=, password=, token=, api_key=, auth=, sig=)
 SECRET_PARAM = re.compile(r"([?&;][^=&;#]*(?:pass|pwd|secret|token|key|auth|sig)[^=&;#]*=)[^&;#]*", re.IGNORECASE)

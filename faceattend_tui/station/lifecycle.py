@@ -18,6 +18,7 @@ from faceattend_tui.attendance import (
     StoreError,
     SyncResult,
     acquire_lock,
+    audit,
     open_store,
 )
 from faceattend_tui.attendance.export import time_zone
@@ -30,6 +31,7 @@ from faceattend_tui.errors import FaceattendError
 from faceattend_tui.files import error_text, make_private_dir, tighten_data
 from faceattend_tui.gallery.templates import GalleryError, enrolled_counts, load_manifest, made_by_another
 from faceattend_tui.live import events as ev
+from faceattend_tui.live.camera import source_label
 from faceattend_tui.live.worker import WorkerConfig
 from faceattend_tui.station.clockwatch import behind_notice
 from faceattend_tui.station.people import has_photos, missing_templates_message
@@ -86,6 +88,7 @@ class Lifecycle(StationState):
             self.share_gallery()
             self.missing = self._refuse_missing_templates(self.sync_roster())
             self._refuse_foreign_templates()
+            self._audit_opening()
         except (StoreError, OSError) as exc:
             with contextlib.suppress(StationError):
                 self.close()
@@ -169,6 +172,14 @@ class Lifecycle(StationState):
             self.close()
             raise StationError(missing_templates_message(self.settings, rebuildable))
         return gone
+
+
+    def _audit_opening(self) -> None:
+        """Who opened the station on what: check-ins from a folder of photos into a session left running
+        are then traceable to a login, as marks are to a staff member."""
+        active = self._attendance().active
+        audit(self._store(), "station.open", {"station": self.name, "source": source_label(self.source),
+                                              "session": active.id if active else None}, self.user)
 
 
     def _refuse_foreign_templates(self) -> None:

@@ -53,7 +53,7 @@ def test_converts_plain_state_dict(r18):
     report = convert(weight, "r18", log=lines.append)
     out = weight.with_suffix(".onnx")
     assert report["out"] == out and out.is_file()
-    assert not out.with_name(out.name + ".part").exists()
+    assert not list(out.parent.glob("*.part"))
     assert report["network"] == "r18"
     assert report["parameters"] == sum(p.numel() for p in model.parameters())
     assert report["min_cosine"] >= 0.999 and report["max_abs_diff"] < 1e-3
@@ -87,7 +87,7 @@ def test_wrong_network_names_file_and_suggests_the_right_one(r18, tmp_path):
     assert str(weight) in message and "does not fit r34" in message
     assert "missing" in message and "--network r18" in message
     assert "\n" not in message
-    assert not (tmp_path / "r34.onnx.part").exists()
+    assert not list(tmp_path.glob("*.part"))
 
 
 def test_text_file_is_not_a_checkpoint(tmp_path):
@@ -175,3 +175,23 @@ def test_a_checkpoint_of_other_things_names_what_it_holds(tmp_path):
     torch.save({"epoch": 3, "optimizer": {"lr": torch.tensor(0.1)}}, weight)
     with pytest.raises(ModelError, match=r"found dict with keys epoch, optimizer\); save the backbone's state_dict"):
         convert(weight, "r18", log=lambda _: None)
+
+
+def test_a_file_of_the_users_beside_the_output_is_left_alone_and_only_onnx_names_are_written(r18, tmp_path):
+    _, weight = r18
+    mine = tmp_path / "mine.onnx.part"
+    mine.write_text("notes")
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "attendance.json").write_text("{}")
+    with pytest.raises(ModelError, match="ends in .onnx"):  # --overwrite aimed at a data folder's log
+        convert(weight, "r18", out=tmp_path / "d" / "attendance.json", overwrite=True, log=lambda _: None)
+    with pytest.raises(ModelError, match="does not fit r34"):
+        convert(weight, "r34", out=tmp_path / "mine.onnx", log=lambda _: None)
+    assert mine.read_text() == "notes" and (tmp_path / "d" / "attendance.json").read_text() == "{}"
+
+
+@pytest.mark.slow
+def test_an_out_folder_named_with_a_slash_is_made_and_the_model_written_in_it(r18, tmp_path):
+    _, weight = r18
+    report = convert(weight, "r18", out=f"{tmp_path / 'newmodels'}/", log=lambda _: None)
+    assert report["out"] == tmp_path / "newmodels" / "r18.onnx" and report["out"].is_file()

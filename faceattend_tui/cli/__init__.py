@@ -305,7 +305,7 @@ def add_recognition_commands(sub: Subparsers) -> None:
     p.add_argument("--weight", type=Path, required=True, help="the PyTorch backbone's .pth file")
     p.add_argument("--network", default="r100", choices=("r18", "r34", "r50", "r100"),
                    help="the IResNet depth the weights are for")
-    p.add_argument("--out", type=Path, default=None,
+    p.add_argument("--out", default=None,
                    help="the ONNX file to write, or a folder (default: beside the weights)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing ONNX file")
     p.set_defaults(func=cmd_convert)

@@ -6,6 +6,7 @@ The export uses the TorchScript exporter (`dynamo=False`), which needs no extra 
 
 from __future__ import annotations
 
+import os
 import pickle
 import re
 import time
@@ -29,13 +30,15 @@ WRAPPERS = ("state_dict_backbone", "state_dict", "model", "backbone", "net")
 INSTALL_HINT = "pip install 'faceattend[convert]'"
 
 
-def convert(weight: Path, network: str = "r100", out: Path | None = None,
+def convert(weight: Path, network: str = "r100", out: Path | str | None = None,
             log: Callable[[str], None] = print, overwrite: bool = False) -> dict[str, Any]:
     """Build `network`, load `weight` into it, export ONNX to `out` (a folder: the weight's name in it)
     and verify it; returns a report. An existing file is replaced only with `overwrite`."""
     weight = Path(weight)
+    folder = out is not None and (Path(out).is_dir() or str(out).endswith(("/", os.sep)))
     out = Path(out) if out is not None else weight.with_suffix(".onnx")
-    if out.is_dir():
+    if folder:  # an existing folder, or one named with a slash: the model goes in it under the weight's name
+        out.mkdir(parents=True, exist_ok=True)
         out = out / weight.with_suffix(".onnx").name
     check_inputs(weight, network, out, overwrite)
     torch = import_torch(weight)
@@ -48,7 +51,7 @@ def convert(weight: Path, network: str = "r100", out: Path | None = None,
     state = read_state_dict(weight, torch)
     fit_state_dict(model, state, weight, network)
     log(f"exporting {out} (opset {OPSET})")
-    part = out.with_name(out.name + ".part")
+    part = out.with_name(f".{out.name}.{os.getpid()}.part")  # ours alone: never a file of the user's
     try:
         export(model, part, weight, torch)
         log(f"verifying with ONNX Runtime (CPU) on a batch of {CHECK_BATCH}")
@@ -78,6 +81,8 @@ def check_inputs(weight: Path, network: str, out: Path, overwrite: bool = False)
         raise ModelError(f"{weight}: weight file not found")
     if out.resolve() == weight.resolve():
         raise ModelError(f"{weight}: the ONNX output would overwrite the weight file; give another out path")
+    if out.suffix.lower() != ".onnx":  # --overwrite aimed at a log or a photo would replace it
+        raise ModelError(f"{out}: an ONNX model's file name ends in .onnx")
     if out.exists() and not overwrite:  # maybe the model a station runs on
         raise ModelError(f"{out} already exists; give --overwrite to replace it")
 

@@ -298,3 +298,24 @@ def test_a_model_this_user_may_not_read_is_said_as_such(tmp_path, monkeypatch, c
     out = capsys.readouterr().out
     assert code == 1 and f"CANNOT READ: {path}: Permission denied" in out
     assert "cameras:" in out  # the other checks went on
+
+
+def test_a_recogniser_that_sees_no_face_is_refused_when_loaded(tmp_path, models_dir):
+    """One output for every picture (everyone would be one person), or zero vectors (nobody recognised)."""
+    from faceattend_tui.config import load_settings
+    from faceattend_tui.vision.pipeline import FaceEngine
+
+    zero = helper.make_tensor("zero", TensorProto.FLOAT, [1], [0.0])
+    one = helper.make_tensor("one", TensorProto.FLOAT, [1], [1.0])
+    models = {
+        "zero.onnx": ([helper.make_node("Constant", [], ["z"], value=zero), helper.make_node("Mul", ["p2", "z"], ["y"])],
+                      "zero vectors"),
+        "same.onnx": ([helper.make_node("Constant", [], ["z"], value=zero), helper.make_node("Mul", ["p2", "z"], ["m"]),
+                       helper.make_node("Constant", [], ["o"], value=one), helper.make_node("Add", ["m", "o"], ["y"])],
+                      "same output for different pictures"),
+    }
+    for name, (nodes, said) in models.items():
+        path = pooled_recognizer(tmp_path / name, "N", then=nodes)
+        settings = load_settings(tmp_path, {"device": "cpu", "recognizer": str(path)})
+        with pytest.raises(ModelError, match=said):
+            FaceEngine.from_settings(settings, log=lambda _: None)

@@ -64,6 +64,9 @@ def load_detector(path: Path, options: RuntimeOptions, size: int = 640, score_th
     return scrfd.ScrfdDetector(session, str(path), size=size, score_threshold=score_threshold, canvases=canvases)
 
 
+SAME_OUTPUT = 0.9999  # cosine between a recogniser's outputs for two unlike pictures above which it sees no face
+
+
 class FaceEngine:
     """Detection, alignment and embedding; the one place the rest of the code asks for faces."""
 
@@ -108,7 +111,15 @@ class FaceEngine:
             self.detector.detect(np.zeros((64, 64, 3), np.uint8))
         except Exception as exc:  # noqa: BLE001 - whatever the runtime says, in one line
             raise ModelError(f"{det_path}: the detector loads but cannot run: {first_line(exc)}") from None
-        self.embedder.embed_raw(np.zeros((1, 112, 112, 3), np.uint8))  # its failure is a ModelError already
+        faces = np.stack([np.zeros((112, 112, 3), np.uint8),  # a black picture and a noisy one: two "faces"
+                          np.random.default_rng(0).integers(0, 256, (112, 112, 3), dtype=np.uint8)])
+        out = self.embedder.embed_raw(faces)  # its failure to run is a ModelError already
+        norms = np.linalg.norm(out, axis=1)
+        if (norms < 1e-6).any():
+            raise ModelError(f"{self.embedder.path}: the recogniser gives zero vectors: it would recognise nobody")
+        if float(out[0] @ out[1] / (norms[0] * norms[1])) > SAME_OUTPUT:
+            raise ModelError(f"{self.embedder.path}: the recogniser gives the same output for different pictures: "
+                             "everyone would be one person")
 
     def recognizer_model(self) -> ModelInfo:
         """The recogniser model the engine runs (`from_settings` always names it)."""

@@ -307,13 +307,10 @@ def test_a_recogniser_that_sees_no_face_is_refused_when_loaded(tmp_path, models_
 
     zero = helper.make_tensor("zero", TensorProto.FLOAT, [1], [0.0])
     one = helper.make_tensor("one", TensorProto.FLOAT, [1], [1.0])
-    models = {
-        "zero.onnx": ([helper.make_node("Constant", [], ["z"], value=zero), helper.make_node("Mul", ["p2", "z"], ["y"])],
-                      "zero vectors"),
-        "same.onnx": ([helper.make_node("Constant", [], ["z"], value=zero), helper.make_node("Mul", ["p2", "z"], ["m"]),
-                       helper.make_node("Constant", [], ["o"], value=one), helper.make_node("Add", ["m", "o"], ["y"])],
-                      "same output for different pictures"),
-    }
+    times_zero = [helper.make_node("Constant", [], ["z"], value=zero), helper.make_node("Mul", ["p2", "z"], ["y"])]
+    plus_one = [helper.make_node("Constant", [], ["z"], value=zero), helper.make_node("Mul", ["p2", "z"], ["m"]),
+                helper.make_node("Constant", [], ["o"], value=one), helper.make_node("Add", ["m", "o"], ["y"])]
+    models = {"zero.onnx": (times_zero, "zero vectors"), "same.onnx": (plus_one, "same output for different pictures")}
     for name, (nodes, said) in models.items():
         path = pooled_recognizer(tmp_path / name, "N", then=nodes)
         settings = load_settings(tmp_path, {"device": "cpu", "recognizer": str(path)})

@@ -92,7 +92,8 @@ def test_people_known_by_their_photo_folder_get_the_organisations_id(tmp_path, c
         att.stop_session()
     assert main(["people", "import", str(write_csv(tmp_path / "r.csv", ["id,name,groups", "S2,Ann Lee,3A"])),
                  "--data", str(data)]) == 0
-    assert "gave p-" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "gave p-" in out and "changed S2 groups - -> 3A" in out and "folder" not in out  # no change of nothing
     with open_store(data) as store:
         att = Attendance(store)
         ann = att.person("S2")

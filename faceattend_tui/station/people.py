@@ -53,17 +53,17 @@ class ImportOutcome:
         photos that gave no template)."""
         plan = self.plan
         returning = {p.id for p in plan.returning}
-        out = [f"added {len(plan.added)}, changed {len(plan.changed) - len(returning)}, left "
+        changes = {after.id: _difference(before, after) for before, after in plan.changed}
+        shown = [(b, a) for b, a in plan.changed if a.id not in returning and changes[a.id]]  # a claim says itself
+        out = [f"added {len(plan.added)}, changed {len(shown) + len(plan.claimed)}, left "
                f"{len(plan.unchanged)} unchanged" + (f", brought back {len(returning)}" if returning else "")
                + (f", {len(plan.leaving)} marked as left" if plan.leaving else "")]
         out += [f"  added {p.id} {printable(p.name)}" + (f" ({printable(join_groups(p.groups))})" if p.groups else "")
                 for p in plan.added]
         out += [f"  gave {old} the organisation's id {new}" for old, new in plan.claimed]
-        out += [f"  changed {after.id} {_difference(before, after)}" for before, after in plan.changed
-                if after.id not in returning]
-        changes = {after.id: _difference(before, after) for before, after in plan.changed}
+        out += [f"  changed {after.id} {changes[after.id]}" for _, after in shown]
         out += [f"  brought back {p.id} {printable(p.name)} (left on {p.left_at:%Y-%m-%d})"
-                + (f", {changes[p.id]}" if changes.get(p.id, "folder") != "folder" else "") for p in plan.returning]
+                + (f", {changes[p.id]}" if changes.get(p.id) else "") for p in plan.returning]
         out += [f"  {p.id} {printable(p.name)} left on {p.left_at:%Y-%m-%d}: kept out; --reactivate to bring back"
                 for p in plan.kept_out]
         out += [f"  marked as left (not in the file): {p.id} {printable(p.name)}" for p in plan.leaving]
@@ -86,7 +86,9 @@ def _difference(before: Person, after: Person) -> str:
         parts.append(f"groups {was} -> {now}")
     if before.id != after.id:
         parts.append(f"id {before.id} -> {after.id}")
-    return ", ".join(parts) or "folder"
+    if before.folder != after.folder:
+        parts.append(f"photos in database_image/{after.folder}" if after.folder else "no photo folder")
+    return ", ".join(parts)
 
 
 def unreadable_photo(photo: Path) -> str:

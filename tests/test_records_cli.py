@@ -376,3 +376,14 @@ def test_a_report_without_dates_ends_on_the_sites_today_not_the_machines(tmp_pat
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+def test_a_claim_alone_is_not_said_as_a_change_of_nothing(tmp_path, capsys):
+    data = tmp_path / "data"
+    with open_store(data) as store:
+        Attendance(store).sync_people({"Zoe Quinn": 1})
+    assert main(["people", "import", str(write_csv(tmp_path / "r.csv", ["id,name", "S9,Zoe Quinn"])),
+                 "--data", str(data)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "added 0, changed 1, left 0 unchanged" and lines[1].startswith("  gave p-")
+    assert len(lines) == 2  # not also "changed S9 folder"

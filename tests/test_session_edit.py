@@ -87,6 +87,16 @@ def test_a_voided_session_is_kept_and_left_out_of_reports(data):
     assert [e.user for e in attendance.store.audit_log() if e.action == "session.void"] == ["Ada"]
 
 
+def test_a_range_holding_only_voided_sessions_says_so(tmp_path, capsys):
+    data = tmp_path / "data"
+    attendance = one_session(data, FakeClock())
+    void_session(attendance, 1, "a test run", user="Ada")
+    attendance.store.close()
+    for command in (["report", "--from", "2024-09-01", "--to", "2024-09-30"], ["export", "--from", "2024-09-01"]):
+        assert main([*command, "--data", str(data)]) == 3
+        assert "1 voided session in it" in capsys.readouterr().err
+
+
 def test_a_report_with_voided_sessions_says_which_and_why(data, tmp_path, capsys):
     attendance = one_session(data, FakeClock())
     void_session(attendance, 1, "a test before the term", user="Ada")

@@ -28,7 +28,7 @@ from faceattend_tui.errors import InputError, RecordsError
 from faceattend_tui.files import atomic_write, check_regular, make_private_dir, write_new
 
 from .common import aware, to_iso
-from .models import Person, PersonStatus, Session
+from .models import Person, PersonStatus, Session, plural
 from .security import audit
 from .sessions import Summary, summarize
 from .store import NotFoundError, Store, StoreError
@@ -373,11 +373,14 @@ def choose_sessions(store: Store, session_id: int | None = None, date_from: date
         first, last = span
         if first > last and date_to is None:
             raise NothingToExport(f"no session from {first} on: that is after today")
-        found = [s for s in sessions_in_range(store.sessions(), first, last, zone) if not s.voided]
+        in_range = sessions_in_range(store.sessions(), first, last, zone)
+        found = [s for s in in_range if not s.voided]
+        voided = f" ({plural(len(in_range), 'voided session')} in it: faceattend sessions list --voided)" \
+            if in_range and not found else ""
         if not found and date_from is None:
-            raise NothingToExport(f"no session on or before {last}")
+            raise NothingToExport(f"no session on or before {last}{voided}")
         if not found:
-            raise NothingToExport(f"no session between {first} and {last}")
+            raise NothingToExport(f"no session between {first} and {last}{voided}")
         return found
     if session_id is not None:
         session = store.session(session_id)

@@ -34,7 +34,14 @@ from faceattend_tui.attendance import (
     report_csv,
     report_json,
 )
-from faceattend_tui.attendance.export import chosen_output, new_output, slug, time_zone, write_audited
+from faceattend_tui.attendance.export import (
+    chosen_output,
+    new_output,
+    sessions_in_range,
+    slug,
+    time_zone,
+    write_audited,
+)
 from faceattend_tui.attendance.models import join_groups, plural, printable
 from faceattend_tui.cli import EXIT_OK, EXIT_SKIPPED, EXIT_USAGE, say
 from faceattend_tui.config import Settings
@@ -181,8 +188,12 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
         except ExportError as exc:
             raise CommandError(str(exc)) from None
         if not report.sessions:
+            voided = [] if args.voided else [s for s in sessions_in_range(store.sessions(), start, end,
+                                                                          time_zone(settings.timezone)) if s.voided]
             raise CommandError(f"nothing to report: no session between {start} and {end}"
-                               + (f" for group {args.group!r}" if args.group else ""), EXIT_NOTHING)
+                               + (f" for group {args.group!r}" if args.group else "")
+                               + (f" ({plural(len(voided), 'voided session')} in it: --voided counts them)"
+                                  if voided else ""), EXIT_NOTHING)
         if args.group and not report.people:  # a misspelt group would write an empty report
             raise nobody_in(store, args.group, f" between {start} and {end}")
         by: str | None = args.by or ("person" if args.format == "csv" else None)  # CSV: one kind of row; JSON: both

@@ -701,3 +701,31 @@ def test_opening_the_station_is_audited_with_the_login_and_the_source(tmp_path):
         assert entry.details == {"station": "front-door", "source": f"folder {tmp_path / 'friends'}", "session": None}
     finally:
         made.close()
+
+
+def test_a_sheet_half_written_is_finished_without_a_second_copy_of_the_half_done(tmp_path, monkeypatch):
+    """export_formats = both on a nearly full share: the CSV goes, the JSON fails; the retry adds the JSON."""
+    from faceattend_tui.attendance import ExportError, sheets
+
+    share = tmp_path / "share"
+    share.mkdir()
+    with open_store(tmp_path / "data") as store:
+        from faceattend_tui.attendance import Attendance
+
+        attendance = Attendance(store)
+        session = attendance.start_session("Maths")
+        attendance.stop_session()
+        sheets.queue(store, "door", session.id)
+        real = sheets.export_attendance
+
+        def full_for_json(store, folder, options, *args, **kwargs):
+            if options.fmt == "json":
+                raise ExportError("no space left on device")
+            return real(store, folder, options, *args, **kwargs)
+
+        monkeypatch.setattr(sheets, "export_attendance", full_for_json)
+        assert sheets.write_pending(store, "door", share, "both", "", "station").problem
+        monkeypatch.setattr(sheets, "export_attendance", real)
+        drop = sheets.write_pending(store, "door", share, "both", "", "station")
+        assert not drop.problem and [p.suffix for p in drop.written] == [".json"]
+        assert sorted(p.suffix for p in share.iterdir()) == [".csv", ".json"] and sheets.pending(store, "door") == []

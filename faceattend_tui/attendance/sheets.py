@@ -11,6 +11,7 @@ from .export import ExportError, ExportOptions, export_attendance
 from .store import Store, StoreError
 
 PENDING_PREFIX = "export_pending:"  # + station name: [session ids whose sheets are still to write]
+WRITTEN_PREFIX = "export_written:"  # + station name: {session id: formats already written of a pending one}
 
 
 @dataclass
@@ -33,16 +34,37 @@ def pending(store: Store, station: str) -> list[int]:
 
 
 def write_pending(store: Store, station: str, folder: Path, fmt: str, zone: str, user: str) -> Drop:
-    """Write every pending sheet into `folder`; what could not be written stays pending."""
+    """Write every pending sheet into `folder`; what could not be written stays pending. With two formats,
+    one written is remembered: a retry writes the other only, not a second copy of the first."""
     drop = Drop()
     for session_id in pending(store, station):
+        done = set((store.get_setting(WRITTEN_PREFIX + station) or {}).get(str(session_id), []))
         try:
-            drop.written += write_sheets(store, session_id, folder, fmt, zone, user)
+            for kind in formats(fmt):
+                if kind not in done:
+                    drop.written += write_sheets(store, session_id, folder, kind, zone, user)
+                    store.update_setting(WRITTEN_PREFIX + station, _noting(session_id, kind))
         except (ExportError, StoreError, OSError) as exc:
             drop.problem = f"the sheet of session {session_id} could not be written to {folder}: {exc}"
             continue
         store.update_setting(PENDING_PREFIX + station, _without(session_id))
+        store.update_setting(WRITTEN_PREFIX + station, _noting(session_id, None))
     return drop
+
+
+def _noting(session_id: int, kind: str | None) -> Callable[[dict | None], dict | None]:
+    """A change of the formats written of a pending session: `kind` added, or (None) the session done."""
+    key = str(session_id)
+
+    def change(written: dict | None) -> dict | None:
+        written = dict(written or {})
+        if kind is None:
+            written.pop(key, None)
+        else:
+            written[key] = sorted({*written.get(key, []), kind})
+        return written or None
+
+    return change
 
 
 def _without(done: int) -> Callable[[list[int] | None], list[int] | None]:

@@ -729,3 +729,30 @@ def test_a_sheet_half_written_is_finished_without_a_second_copy_of_the_half_done
         drop = sheets.write_pending(store, "door", share, "both", "", "station")
         assert not drop.problem and [p.suffix for p in drop.written] == [".json"]
         assert sorted(p.suffix for p in share.iterdir()) == [".csv", ".json"] and sheets.pending(store, "door") == []
+
+
+def test_a_session_opened_while_the_clock_was_a_day_ahead_is_named_when_the_clock_comes_back(tmp_path):
+    from faceattend_tui.attendance.timetable import read_slots, save_slots
+
+    enroll_fake_people(tmp_path, ["Ann"])
+    clock, steady = FakeClock(datetime(2026, 11, 2, 10, 30).astimezone()), Steady()  # a Monday, no slot now
+    made = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, user="staff", name="door",
+                   clock=clock, steady=steady)
+    made.open()
+    try:
+        save_slots(made.store, read_slots("name,group,weekday,start,end,late_after\nPhysics,,Tue,10:00,12:00,\n"))
+        drain(made)
+        clock.advance(days=1)  # a glitch of minutes, longer than the wait: Tuesday's Physics opens
+        steady.now += 5
+        drain(made)
+        clock.advance(minutes=3)
+        steady.now += 180
+        made._timetable_next = 0.0
+        drain(made)
+        assert made.active is not None and made.active.name == "Physics"
+        clock.advance(days=-1)  # put right
+        steady.now += 5
+        problems = [u.message for u in drain(made) if isinstance(u, Problem)]
+        assert any("'Physics' started at 2026-11-03 10:33, a time still to come" in p for p in problems)
+    finally:
+        made.close()

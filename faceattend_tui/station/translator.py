@@ -25,7 +25,7 @@ from faceattend_tui.attendance.common import to_iso
 from faceattend_tui.attendance.export import time_zone
 from faceattend_tui.errors import FaceattendError
 from faceattend_tui.live import events as ev
-from faceattend_tui.station.clockwatch import HOLD, jump_text
+from faceattend_tui.station.clockwatch import HOLD, JUMP, jump_text
 from faceattend_tui.station.state import StationState
 from faceattend_tui.station.updates import (
     CAMERA_WORDS,
@@ -99,8 +99,15 @@ class Translator(StationState):
         waits = f"; the timetable waits {HOLD / 60:.0f} minutes" if self.follow_timetable else ""
         with self.lock, contextlib.suppress(StoreError):
             audit(self._store(), "clock.jump", {"seconds": round(jump), "now": to_iso(wall)}, STATION_ACTOR)
-        return [self._live(f"the clock jumped {jump_text(jump)} (now {wall:%Y-%m-%d %H:%M}): check-ins go by it; "
-                           f"check the machine's time (NTP, timedatectl){waits}", "error")]
+        text = (f"the clock jumped {jump_text(jump)} (now {wall:%Y-%m-%d %H:%M}): check-ins go by it; check the "
+                f"machine's time (NTP, timedatectl){waits}")
+        said: list[Update] = [self._live(text, "error")]
+        active = self.attendance.active
+        if active is not None and (active.started_at - wall).total_seconds() > JUMP:  # opened on the wrong date
+            said.append(Problem(f"the running session {active.name!r} started at {active.started_at:%Y-%m-%d %H:%M}, "
+                                "a time still to come: it was opened while the clock was wrong; if it should not "
+                                "run, stop it and void it (h, then v)"))
+        return said
 
 
     def _timetable_updates(self) -> list[Update]:

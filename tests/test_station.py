@@ -756,3 +756,26 @@ def test_a_session_opened_while_the_clock_was_a_day_ahead_is_named_when_the_cloc
         assert any("'Physics' started at 2026-11-03 10:33, a time still to come" in p for p in problems)
     finally:
         made.close()
+
+
+@pytest.mark.parametrize("mode", ["classes", "work"])
+def test_the_door_says_the_time_on_the_stations_clock_not_the_machines(tmp_path, mode):
+    """A machine on UTC, a site in Tokyo: the worker reads "checked in at 00:55", as the reports have it."""
+    from zoneinfo import ZoneInfo
+
+    from faceattend_tui.live import events as ev
+
+    enroll_fake_people(tmp_path, ["Ann"])
+    made = Station(load_settings(tmp_path, {"timezone": "Asia/Tokyo", "mode": mode}), "demo", worker_factory=FakeWorker,
+                   user="staff", name="door")
+    made.open()
+    try:
+        if mode == "classes":
+            made.start_session("Maths")
+        when = time.time()
+        made.worker.checkin("Ann", 0.71, track=1, when=when)
+        drain(made)
+        (said,) = [c for c in made.worker.sent if isinstance(c, ev.ShowOutcome)]
+        assert said.time == f"{datetime.fromtimestamp(when, ZoneInfo('Asia/Tokyo')):%H:%M}"
+    finally:
+        made.close()

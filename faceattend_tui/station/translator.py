@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import time
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -45,6 +45,7 @@ from faceattend_tui.station.updates import (
     Update,
     internal_error,
 )
+from faceattend_tui.text import clock_of
 
 if TYPE_CHECKING:
 
@@ -258,7 +259,7 @@ class Translator(StationState):
                 self._tell_door(ev.ShowOutcome("not-on-list", person.name, event.track, ev.SEE_STAFF))
                 return Sighting(person.name, event.similarity, when, "not on list", person.id)
             row, counts = attendance.roster_row(person.id, checkin=result.checkin), attendance.counts()
-        self._tell_door(door_outcome(row, result.new, event.track, session))
+        self._tell_door(door_outcome(row, result.new, event.track, session, self._zone()))
         self._tell_door(self._door_session(counts))
         return CheckinShown(row, counts, event.similarity, when, result.new, event.face_jpeg, event.sent or event.time)
 
@@ -278,7 +279,7 @@ class Translator(StationState):
         if self.presence is None:
             return ev.ShowOutcome("no-session", person.name, track, ev.NOTHING_RECORDED)
         if came:
-            return ev.ShowOutcome("checked-in", person.name, track, ev.AT, time=f"{when.astimezone():%H:%M}")
+            return ev.ShowOutcome("checked-in", person.name, track, ev.AT, time=clock_of(when, zone=self._zone()))
         return ev.ShowOutcome("already-here", person.name, track, "")
 
 
@@ -360,20 +361,26 @@ class Translator(StationState):
         return self._live(notice, severity)
 
 
+    def _zone(self) -> tzinfo | None:
+        """The station's clock: the timezone setting (None: this machine's)."""
+        return time_zone(self.settings.timezone)
+
+
     def _live(self, notice: str = "", severity: Severity = "information") -> LiveChanged:
         return LiveChanged(dataclasses.replace(self.live), notice, severity)
 
 
 
-def door_outcome(row: RosterRow, new: bool, track: int, session: Session) -> ev.ShowOutcome:
-    """The banner for a check-in: checked in, late, or already here since the first arrival."""
+def door_outcome(row: RosterRow, new: bool, track: int, session: Session, zone: tzinfo | None = None) -> ev.ShowOutcome:
+    """The banner for a check-in: checked in, late, or already here since the first arrival; times on the
+    station's clock (`zone`, the timezone setting)."""
     kind = "already-here" if not new else "late" if row.status == LATE else "checked-in"
     if row.time is None:  # a row without an arrival: the word alone
         return ev.ShowOutcome(kind, row.name, track)
-    arrival = f"{row.time.astimezone():%H:%M}"
+    arrival = clock_of(row.time, zone=zone)
     if kind == "already-here":
         return ev.ShowOutcome(kind, row.name, track, ev.SINCE, time=arrival)
     if kind == "late" and session.late_deadline:
-        deadline = f"{session.late_deadline.astimezone():%H:%M}"
+        deadline = clock_of(session.late_deadline, zone=zone)
         return ev.ShowOutcome(kind, row.name, track, ev.AT_LATE, time=arrival, deadline=deadline)
     return ev.ShowOutcome(kind, row.name, track, ev.AT, time=arrival)

@@ -779,3 +779,20 @@ def test_the_door_says_the_time_on_the_stations_clock_not_the_machines(tmp_path,
         assert said.time == f"{datetime.fromtimestamp(when, ZoneInfo('Asia/Tokyo')):%H:%M}"
     finally:
         made.close()
+
+
+def test_in_work_mode_the_door_is_a_time_clock_not_a_door_that_records_nothing(tmp_path):
+    from faceattend_tui.live import events as ev
+    from faceattend_tui.live.door import DoorState, panel_lines
+
+    enroll_fake_people(tmp_path, ["Ann"])
+    made = Station(load_settings(tmp_path, {"mode": "work"}), "demo", worker_factory=FakeWorker, user="staff",
+                   name="door")
+    made.open()
+    try:
+        (told,) = [c for c in made.worker.sent if isinstance(c, ev.SetSession)]
+        assert told == ev.SetSession("", hours=True)
+        assert panel_lines(DoorState(hours=True)) == ["Time clock", "arrivals and departures recorded"]
+        assert panel_lines(DoorState()) == ["No session", "not recording"]  # classes: nothing is recorded
+    finally:
+        made.close()

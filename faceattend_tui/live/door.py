@@ -91,6 +91,7 @@ class DoorState:
     """What the worker knows beyond the faces: the session and the latest outcomes."""
 
     session: str = ""  # "" while no session runs
+    hours: bool = False  # work mode: arrivals and departures are recorded, session or not
     present: int = 0
     expected: int = 0
     banners: deque[Banner] = field(default_factory=lambda: deque(maxlen=8))
@@ -200,6 +201,8 @@ def overlap(a: Rect, b: Rect) -> int:
 
 def panel_lines(door: DoorState) -> list[str]:
     say = door.words.say
+    if not door.session and door.hours:  # work mode: the door is a time clock
+        return [say("Time clock"), say("arrivals and departures recorded")]
     if not door.session:
         return [say("No session"), say("not recording")]
     if door.expected:

@@ -343,6 +343,7 @@ class SetSession(Command):
     name: str  # "" when no session runs
     present: int = 0
     expected: int = 0
+    hours: bool = False  # work mode: arrivals and departures are recorded without a session
 
 
 OUTCOMES = ("checked-in", "late", "already-here", "not-on-list", "no-session")

@@ -26,7 +26,8 @@ ENGLISH = (
     "checked in", "late", "already here", "not on this session's list", "please see staff", "recognised",
     "Not recognised", "Not accepted", "(a picture cannot check in)",
     "at {time}", "at {time}, after {deadline}", "since {time}", "- please see staff", "(no session: nothing recorded)",
-    "No session", "not recording", "{present} of {expected} here", "{present} here",
+    "No session", "not recording", "Time clock", "arrivals and departures recorded",
+    "{present} of {expected} here", "{present} here",
     "The camera stopped", "The video ended", "The camera is not answering", "trying again",
 )
 
@@ -52,6 +53,8 @@ FRENCH = {
     "(no session: nothing recorded)": "(aucune séance : rien n'est enregistré)",
     "No session": "Aucune séance",
     "not recording": "rien n'est enregistré",
+    "Time clock": "Pointeuse",
+    "arrivals and departures recorded": "arrivées et départs enregistrés",
     "{present} of {expected} here": "{present} sur {expected} présents",
     "{present} here": "{present} présents",
     "The camera stopped": "La caméra s'est arrêtée",

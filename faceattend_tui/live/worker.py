@@ -332,6 +332,7 @@ class Worker:
             case ev.SetSession():
                 self.door.session, self.door.present, self.door.expected = (
                     command.name, command.present, command.expected)
+                self.door.hours = command.hours
             case ev.ShowOutcome():
                 self._show_outcome(command)
             case ev.SetNames(names=names):

@@ -311,7 +311,7 @@ class Translator(StationState):
         attendance = self._attendance()
         session = attendance.active
         if session is None:
-            return ev.SetSession("")
+            return ev.SetSession("", hours=self.presence is not None)
         counts = counts or attendance.counts()
         return ev.SetSession(session.name, counts.attended, len(session.expected))
 

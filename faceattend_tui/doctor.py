@@ -23,7 +23,8 @@ from faceattend_tui.vision.models import (
 from faceattend_tui.vision.runtime import NO_GPU, ModelError, cuda_problem, nvidia_gpus
 
 NO_ROOT_YET = " (not there yet: the station makes it)"
-FAILURES = ("NOT FOUND", "NOT INSTALLED", "MISMATCH", "CANNOT LOAD", "UNREACHABLE", "CANNOT READ", "MISSING")
+FAILURES = ("NOT FOUND", "NOT INSTALLED", "MISMATCH", "CANNOT LOAD", "UNREACHABLE", "CANNOT READ", "MISSING",
+            "CANNOT OPEN")
 # (the words above are what stops the station)
 
 
@@ -121,6 +122,35 @@ def _recognizer_line(settings: Settings, made_by: RecognizerId | None) -> list[s
             "unknown; run `faceattend extract`, or set the recognizer they were made with"]
 
 
+SMALLEST_FACE = 22  # pixels across in the detector's input: smaller faces are often missed
+
+
+def source_lines(source: str, det_size: int, min_face: int = 0) -> list[str]:
+    """The station's own source (--source, or the source setting), opened and one picture read: an IP
+    camera's URL is checked as the station will use it."""
+    from faceattend_tui.live.camera import SourceError, make_source, parse_source
+
+    try:
+        spec = parse_source(source)
+        if spec.kind == "demo":
+            return ["source:     demo (the built-in demo stream)"]
+        reader = make_source(spec, open_timeout=10.0, read_timeout=10.0)
+        reader.open()
+        try:
+            ok, frame = reader.read()
+        finally:
+            reader.release()
+    except SourceError as exc:
+        return [f"source:     CANNOT OPEN: {exc}"]
+    if not ok or frame is None:
+        return [f"source:     CANNOT READ: {spec.name} opened but gave no picture"]
+    height, width = frame.shape[:2]
+    fps = f" at {reader.fps:g} fps" if reader.fps else ""
+    smallest = max(round(SMALLEST_FACE * max(width, height) / det_size), min_face)
+    return [f"source:     {spec.name}: {width}x{height}{fps}; faces under about {smallest} px across are not "
+            f"recognised (det_size {det_size}, min_face {min_face}: a larger det_size finds people further away)"]
+
+
 def camera_lines(count: int) -> list[str]:
     if count <= 0:
         return ["cameras:    not checked (--cameras 0)"]
@@ -196,7 +226,8 @@ def warmup_lines(settings: Settings) -> list[str]:
     return [f"shapes:     {state}", f"warm-up:    station {frames.describe()}; extraction {photos.describe()}"]
 
 
-def report(settings: Settings, cameras: int = 4, warm_up: bool = True) -> tuple[list[str], bool]:
+def report(settings: Settings, cameras: int = 4, warm_up: bool = True,
+           source: str | None = None) -> tuple[list[str], bool]:
     lines = [
         f"python:     {sys.version.split()[0]} on {platform.system()} {platform.machine()}",
         f"onnxruntime {ort.__version__}: providers {', '.join(ort.get_available_providers())}",
@@ -208,6 +239,8 @@ def report(settings: Settings, cameras: int = 4, warm_up: bool = True) -> tuple[
     if warm_up:
         lines += warmup_lines(settings)
     lines += camera_lines(cameras)
+    if source is not None:
+        lines += source_lines(source, settings.det_size, settings.min_face)
     lines += display_lines()
     lines += database_lines(settings)
     lines += records_lines(settings)

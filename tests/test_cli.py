@@ -338,3 +338,20 @@ def test_watch_on_a_source_that_is_not_there_says_so_at_once_with_exit_2(tmp_pat
     out, err = capsys.readouterr()
     assert out == "" and err.strip().splitlines() == [f"error: source not found: '{tmp_path / 'nope.mp4'}' is not "
                                                       "a camera index, URL, file or folder"]
+
+
+def test_doctor_checks_the_stations_own_source_as_the_station_would(tmp_path, capsys):
+    import cv2
+    import numpy as np
+
+    video = tmp_path / "door.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10, (1920, 1080))
+    for _ in range(3):
+        writer.write(np.zeros((1080, 1920, 3), np.uint8))
+    writer.release()
+    assert main(["doctor", "--data", str(tmp_path), "--cameras", "0", "--source", str(video)]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("source:"))
+    assert "1920x1080 at 10 fps; faces under about 66 px across are not recognised" in line  # a 1080p camera
+    assert main(["doctor", "--data", str(tmp_path), "--cameras", "0", "--source", "rtsp://a:pw@127.0.0.1:9/s"]) == 1
+    out = capsys.readouterr().out
+    assert "source:     CANNOT OPEN: cannot connect to rtsp://a:***@127.0.0.1:9/s" in out and "pw@" not in out

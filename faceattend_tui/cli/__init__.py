@@ -331,6 +331,9 @@ def add_recognition_commands(sub: Subparsers) -> None:
     p = sub.add_parser("doctor", help="check this machine: runtime, GPU, models, cameras, display")
     add_common(p)
     p.add_argument("--cameras", type=int, default=4, help="how many camera indexes to try")
+    p.add_argument("--source", default=None,
+                   help="open this source as the station would and read a picture (default: the source setting, "
+                        "when it is not camera 0)")
     p.set_defaults(func=cmd_doctor)
 
 
@@ -664,7 +667,9 @@ def cmd_models_list(args: argparse.Namespace) -> int:
 def cmd_doctor(args: argparse.Namespace) -> int:
     from faceattend_tui.doctor import report
 
-    lines, ok = report(settings_from(args), cameras=args.cameras)
+    settings = settings_from(args)
+    source = args.source or (settings.source if settings.source != "0" else None)  # camera 0 is among --cameras
+    lines, ok = report(settings, cameras=args.cameras, source=source)
     for line in lines:
         print(line)
     return EXIT_OK if ok else EXIT_SKIPPED

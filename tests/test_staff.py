@@ -378,3 +378,13 @@ def test_accounts_added_and_removed_at_once_at_two_doors_all_count(pg_url, tmp_p
     finally:
         for store in doors:
             store.close()
+
+
+def test_a_wrong_pin_is_audited_under_the_login_it_came_from_not_the_account_it_was_for(data):
+    """`audit --staff Ada` must not read as if the admin had guessed PINs."""
+    with open_store(data) as store:
+        with_accounts(store)
+        with pytest.raises(PinError):
+            authorize(store, "void", Credentials("Ada", "000000"), "mallory")
+        (fail,) = [e for e in store.audit_log() if e.action == "pin.fail"]
+        assert fail.user == "mallory" and fail.details["staff"] == "Ada"

@@ -292,7 +292,7 @@ def authorize(store: Store, action: Action, given: Credentials | str | None, fal
         raise PinError("this needs a staff PIN" if len(found) == 1 else "this needs your staff name and PIN")
     account = _chosen(found, who.staff)
     with store.exclusive():
-        _check(store, account, who, action)
+        _check(store, account, who, action, fallback or current_user())
     assert account is not None  # _check refused a name that is no account
     if not allowed(account.role, action):
         audit(store, "staff.denied", {"staff": account.name, "role": account.role, "action": action}, account.name)
@@ -312,7 +312,9 @@ def _chosen(found: dict[str, Account], name: str) -> Account | None:
     return next((a for n, a in found.items() if name_key(n) == wanted), None)
 
 
-def _check(store: Store, account: Account | None, who: Credentials, action: Action) -> None:
+def _check(store: Store, account: Account | None, who: Credentials, action: Action, login: str) -> None:
+    """A PIN tried for an account; a wrong one is audited under the `login` it came from (whoever typed
+    it is not the account's owner, maybe), the account it was for in the details."""
     key = account.name if account else UNKNOWN
     wrong = "wrong staff name or PIN" if who.staff.strip() else "wrong PIN"  # never tells which names exist
     aside = _aside(store)
@@ -324,13 +326,13 @@ def _check(store: Store, account: Account | None, who: Credentials, action: Acti
         _uncounted(store, key, account, who, wrong)  # a reader that cannot write beside the log either
         return
     if outcome.wait_left > 0:
-        audit(store, "pin.refused", {"staff": key, "failures": outcome.count, "action": action}, key)
+        audit(store, "pin.refused", {"staff": key, "failures": outcome.count, "action": action}, login)
         raise PinError(_waiting(outcome.count, outcome.wait_left))
     if outcome.count == 0:
         _forget_failures(store, key)
         return
     count, wait = outcome.count, pin_wait(outcome.count)
-    audit(store, "pin.fail", {"staff": key, "failures": count, "wait_seconds": wait, "action": action}, key)
+    audit(store, "pin.fail", {"staff": key, "failures": count, "wait_seconds": wait, "action": action}, login)
     if wait >= LOCKOUT_SECONDS:
         raise PinError(_waiting(count, wait))
     left = LOCKOUT_AFTER - count

@@ -344,6 +344,8 @@ def test_a_reader_that_cannot_count_still_honours_the_lockout(staffed, monkeypat
     assert main(["export", "--data", str(staffed)]) == 4
     assert "cannot be counted here" in capsys.readouterr().err
     with open_store(staffed) as store:  # the station counts in the log all the same: ten wrong PINs for Vic
+        uncounted = [e for e in store.audit_log() if e.action == "pin.fail"]
+        assert [e.details for e in uncounted] == [{"staff": "Vic", "action": "export", "counted": False}]  # said
         assert "9 tries left" in refused(store, "export", ("Vic", "000000"))
         for _ in range(10):
             store.update_setting("staff_failures:Vic", lambda s: {"count": (s or {}).get("count", 0) + 1,

@@ -323,7 +323,7 @@ def _check(store: Store, account: Account | None, who: Credentials, action: Acti
     except StoreError:
         if not store.read_only:
             raise
-        _uncounted(store, key, account, who, wrong)  # a reader that cannot write beside the log either
+        _uncounted(store, key, account, who, wrong, (action, login))  # a reader that cannot write beside the log
         return
     if outcome.wait_left > 0:
         audit(store, "pin.refused", {"staff": key, "failures": outcome.count, "action": action}, login)
@@ -345,14 +345,18 @@ def _right(account: Account | None, who: Credentials) -> bool:
     return verify_pin(who.pin or "", account.pin if account else _dummy_hash()) and account is not None
 
 
-def _uncounted(store: Store, key: str, account: Account | None, who: Credentials, wrong: str) -> None:
-    """Where no try can be counted: the log's lockout still holds, and each wrong try costs time."""
+def _uncounted(store: Store, key: str, account: Account | None, who: Credentials, wrong: str,
+               asked: tuple[Action, str]) -> None:
+    """Where no try can be counted: the log's lockout still holds, each wrong try costs time and is
+    audited where the audit can still be written (`asked`: the action, the login)."""
     state = store.get_setting(FAILURES_PREFIX + key)
     left = _seconds_left(state if isinstance(state, dict) else {}, store.now())
     if left > 0:
         raise PinError(_waiting(int(state.get("count", 0)), left))
     if _right(account, who):
         return
+    with contextlib.suppress(StoreError, OSError):
+        audit(store, "pin.fail", {"staff": key, "action": asked[0], "counted": False}, asked[1])
     time.sleep(UNCOUNTED_PAUSE)
     raise PinError(f"{wrong} (tries cannot be counted here; each wrong one waits)")
 

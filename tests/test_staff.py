@@ -273,9 +273,9 @@ def test_staff_accounts_from_the_command_line(tmp_path, monkeypatch, capsys):
     assert "Dana" in out and "viewer" in out and "admin" in out and "246813" not in out
     assert main(["staff", "remove", "admin", "--data", data]) == 2
     assert "last admin" in capsys.readouterr().err
-    monkeypatch.setenv("FACEATTEND_NEW_PIN", "999999")
+    monkeypatch.setenv("FACEATTEND_NEW_PIN", "907135")
     assert main(["staff", "reset", "Dana", "--yes", "--data", data]) == 0
-    as_staff(monkeypatch, ("Dana", "999999"))
+    as_staff(monkeypatch, ("Dana", "907135"))
     assert main(["export", "--data", data]) == 3  # allowed; nothing to export yet
     with open_snapshot(Path(data)) as store:
         entries = [e for e in store.audit_log() if e.action.startswith("staff.")]
@@ -390,3 +390,17 @@ def test_a_wrong_pin_is_audited_under_the_login_it_came_from_not_the_account_it_
             authorize(store, "void", Credentials("Ada", "000000"), "mallory")
         (fail,) = [e for e in store.audit_log() if e.action == "pin.fail"]
         assert fail.user == "mallory" and fail.details["staff"] == "Ada"
+
+
+def test_the_pins_a_guesser_tries_first_are_refused(data):
+    with open_store(data) as store:
+        with_accounts(store)
+        for pin in ("111111", "123456", "987654", "aaaaaa"):
+            with pytest.raises(ValueError, match="first one guessed"):
+                add_account(store, "Eve", "staff", pin, "Ada")
+        with pytest.raises(ValueError, match="cannot be the staff name"):
+            add_account(store, "Bobby1", "staff", "bobby1", "Ada")
+        add_account(store, "Sam Smith", "staff", "135790", "Ada")
+        with pytest.raises(ValueError, match="cannot be the staff name"):
+            set_account_pin(store, "Sam Smith", "SamSmith", "Sam Smith")
+        assert add_account(store, "Eve", "staff", "135790", "Ada").name == "Eve"

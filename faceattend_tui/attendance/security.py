@@ -162,13 +162,19 @@ def scrub_value(value: Any, exact: set[str], pattern: re.Pattern | None, token: 
 # ----- staff PIN -----------------------------------------------------------------
 
 
-def pin_problem(pin: str) -> str:
-    """Why a new PIN cannot be taken ("" when it can): too short, or blank or with a space at an end
-    (a variable padded by accident)."""
+def pin_problem(pin: str, name: str = "") -> str:
+    """Why a new PIN cannot be taken ("" when it can): too short, blank or with a space at an end (a
+    variable padded by accident), or the first a guesser tries: one key pressed over and over, a run of
+    digits (123456, 987654), or the account's own name."""
     if not isinstance(pin, str) or len(pin) < MIN_PIN_LENGTH:
         return f"PIN must be at least {MIN_PIN_LENGTH} characters"
     if pin != pin.strip():
         return "a PIN cannot be blank, begin or end with a space"
+    steps = {ord(b) - ord(a) for a, b in zip(pin, pin[1:], strict=False)}
+    if len(set(pin)) == 1 or (pin.isdigit() and steps in ({1}, {-1})):
+        return "a PIN of one key repeated or of digits in a row is the first one guessed; choose another"
+    if name and pin.casefold() in " ".join(name.split()).casefold().replace(" ", ""):
+        return "a PIN cannot be the staff name; choose another"
     return ""
 
 

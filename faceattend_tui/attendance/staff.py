@@ -36,6 +36,7 @@ from .security import (
     audit,
     current_user,
     hash_pin,
+    pin_problem,
     pin_wait,
     verify_pin,
 )
@@ -198,6 +199,8 @@ def add_account(store: Store, name: str, role: str, pin: str, actor: str) -> Acc
     name = check_name(name)
     if role not in ROLES:
         raise InputError(f"the role is one of {', '.join(ROLES)}, not {role!r}")
+    if pin_problem(pin, name):
+        raise InputError(pin_problem(pin, name))
     account = Account(name, role, hash_pin(pin), store.now(), actor)
 
     def add(found: dict[str, Account]) -> dict[str, Account]:
@@ -235,6 +238,8 @@ def remove_account(store: Store, name: str, actor: str) -> Account:
 def set_account_pin(store: Store, name: str, pin: str, actor: str, *, reset: bool = False) -> Account:
     """A new PIN for an account: its own change, or a reset for a lost one (audited as such)."""
     account = _existing(store, name)
+    if pin_problem(pin, account.name):
+        raise InputError(pin_problem(pin, account.name))
     changed = Account(account.name, account.role, hash_pin(pin), account.created, account.by)
     details = {"staff": account.name}
     if reset:

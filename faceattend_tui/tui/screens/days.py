@@ -41,6 +41,12 @@ def clock_text(when: datetime | None, day: date, zone: tzinfo | None) -> str:
     return f"{local:%H:%M}" + (f" +{later}d" if later > 0 else "")
 
 
+def ends(line: DayHours, zone: tzinfo | None) -> tuple[str, str]:
+    """A day's in and out as shown ("still in" while no out)."""
+    out = clock_text(line.out, line.day, zone) if line.out else "still in"
+    return clock_text(line.came, line.day, zone), out
+
+
 class CorrectScreen(Dialog[CorrectRequest]):
     """Set a day's in and/or out (an end left empty stays as it is), or take the day's correction back."""
 
@@ -139,9 +145,8 @@ class DaysScreen(Dialog[bool]):
         selected = self._selected()
         table.clear()
         for line in days:
-            out = clock_text(line.out, line.day, self.zone) if line.out else "still in"
-            cells = (str(line.day), clock_text(line.came, line.day, self.zone), out, f"{line.hours:.2f}",
-                     printable(line.check), printable(line.corrected))
+            cells = (str(line.day), *ends(line, self.zone), f"{line.hours:.2f}", printable(line.check),
+                     printable(line.corrected))
             table.add_row(*(Text(c, style="bold yellow" if line.check and n == 4 else "") for n, c in enumerate(cells)),
                           key=str(line.day))
         if selected is not None and str(selected.day) in table.rows:
@@ -166,8 +171,8 @@ class DaysScreen(Dialog[bool]):
         day = line.day if line is not None else self.period[1]
         seen = ""
         if line is not None:
-            out = clock_text(line.out, line.day, self.zone) if line.out else "still in"
-            seen = f"{line.day} as it stands: in {clock_text(line.came, line.day, self.zone)}, out {out}"
+            came, out = ends(line, self.zone)
+            seen = f"{line.day} as it stands: in {came}, out {out}"
         screen = CorrectScreen(self.person, day, self.current_access(), self.correct_with, seen=seen)
         self.app.push_screen(screen, self.corrected)
 
@@ -188,8 +193,8 @@ class DaysScreen(Dialog[bool]):
         line = self._selected()
         if line is None:
             return
-        out = clock_text(line.out, line.day, self.zone) if line.out else "still in"
-        lines = [("in", clock_text(line.came, line.day, self.zone)), ("out", out), ("hours", f"{line.hours:.2f}"),
+        came, out = ends(line, self.zone)
+        lines = [("in", came), ("out", out), ("hours", f"{line.hours:.2f}"),
                  ("check", printable(line.check) or "nothing odd"), ("corrected", printable(line.corrected) or "no")]
         self.app.push_screen(DetailScreen(f"{self.person} on {line.day}", lines))
 

@@ -140,6 +140,15 @@ def test_photos_and_templates_linked_in_from_elsewhere_are_never_written_over(da
 
 
 @pytest.mark.parametrize("kind", ["export", "report"])
+def test_an_exports_folder_linked_to_a_share_takes_sheets_named_through_it(data, tmp_path, kind):
+    share = tmp_path / "office-share"
+    share.mkdir()
+    (data / "exports").symlink_to(share)  # the school's way to put sheets on the office's drive
+    assert main(command(kind, data, data / "exports" / "term.csv")) == 0
+    assert (share / "term.csv").is_file()
+
+
+@pytest.mark.parametrize("kind", ["export", "report"])
 def test_out_dash_is_refused_not_written_as_a_file_named_dash(data, tmp_path, kind, capfd, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(command(kind, data, "-")) == 2

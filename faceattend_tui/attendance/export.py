@@ -263,11 +263,13 @@ def chosen_output(path: Path, exports: Path, data_root: Path | None, overwrite: 
     try:
         target = named.resolve()
         # as named and as the links lead: a folder of photos or templates linked in from elsewhere is theirs too
-        for seen in (Path(os.path.abspath(named)), target):
-            if data_root is not None and _in_store(seen, Path(exports), Path(data_root)):
-                raise ExportError(f"{path} is in the data folder {Path(data_root).resolve()}; write to "
-                                  f"{Path(exports).resolve()} or outside the data folder (the log and its files are "
-                                  "never overwritten)")
+        as_named = Path(os.path.abspath(named))
+        if data_root is not None and (_in_store(target, Path(exports), Path(data_root))
+                                      or _named_in_store(as_named, Path(exports), Path(data_root))):
+            raise ExportError(f"{path} is in the data folder {Path(data_root).resolve()}; write to "
+                              f"{Path(exports).resolve()} or outside the data folder (the log and its files are "
+                              "never overwritten)")
+        for seen in (as_named, target):
             if _a_data_folders_file(seen):
                 raise ExportError(f"{path} is among the files of the data folder {_data_folder_of(seen)}; a sheet "
                                   "never replaces a log, its journal, settings, photos, templates or models")
@@ -310,14 +312,19 @@ def _data_folder_of(target: Path) -> Path:
 
 
 def _in_store(target: Path, exports: Path, data_root: Path) -> bool:
-    """Whether `target` (resolved, or as named) lies in the data root but not in its own exports folder."""
-    for root in {data_root.resolve(), Path(os.path.abspath(data_root))}:
-        if target.is_relative_to(root):
-            shelf = exports.resolve()
-            own_shelf = shelf == data_root.resolve() / exports.name  # an exports link into the root is no shelf
-            lexical_shelf = Path(os.path.abspath(exports))
-            return not (own_shelf and (target.is_relative_to(shelf) or target.is_relative_to(lexical_shelf)))
-    return False
+    """Whether the resolved `target` lies in the data root but not in its own exports folder."""
+    root, shelf = data_root.resolve(), exports.resolve()
+    if not target.is_relative_to(root):
+        return False
+    own_shelf = shelf == root / exports.name  # an exports link into the root itself or its photos is no shelf
+    return not (own_shelf and target.is_relative_to(shelf))
+
+
+def _named_in_store(named: Path, exports: Path, data_root: Path) -> bool:
+    """Whether a path as named (links not followed) lies in the data root but not in its exports folder:
+    through a folder of photos linked in from another disk, say."""
+    root, shelf = Path(os.path.abspath(data_root)), Path(os.path.abspath(exports))
+    return named.is_relative_to(root) and not named.is_relative_to(shelf)
 
 
 def write_output(path: Path | NewFile, data: bytes) -> Path:

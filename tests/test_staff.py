@@ -85,9 +85,10 @@ def test_wrong_pins_wait_then_lock_per_account_and_are_audited(tmp_path):
     clock.advance(minutes=15)
     # once the lockout is over, counting starts again: one wrong try every 15 minutes cannot lock it for good
     assert refused(store, "session", ("Dana", "000000")) == "wrong staff name or PIN, 9 tries left"
+    assert refused(store, "session", ("Dana", "000000")) == "wrong staff name or PIN, 8 tries left"  # and goes on
     assert authorize(store, "session", Credentials(*STAFF)) == "Dana"
     fails = [e for e in store.audit_log() if e.action == "pin.fail"]
-    assert len(fails) == 11 and {e.details["staff"] for e in fails} == {"Dana"}
+    assert len(fails) == 12 and {e.details["staff"] for e in fails} == {"Dana"}
     assert "wrong staff name or PIN" in refused(store, "export", ("Nobody", "123456"))
 
 
@@ -108,6 +109,21 @@ def thirty_at_once(try_pin) -> list[str]:
     for thread in threads:
         thread.join()
     return outcomes
+
+
+def test_after_a_lockout_counted_by_readers_a_writers_tries_count_up_again(tmp_path):
+    """Ten wrong PINs through `export` (counted beside the log), then guesses through a command that
+    writes: the count goes on from the readers', so the waits and the next lockout come again."""
+    from faceattend_tui.attendance.tries import TriesFile
+
+    clock = FakeClock()
+    store = open_store(tmp_path / "data", clock=clock)
+    with_accounts(store)
+    over = {"count": 10, "until": "2000-01-01T00:00:00+00:00"}  # the readers' lockout, long over
+    TriesFile(store.tries_path).update("staff_failures:Dana", lambda _: over)
+    said = [refused(store, "session", ("Dana", "000000")) for _ in range(2)]
+    assert said == ["wrong staff name or PIN, 9 tries left", "wrong staff name or PIN, 8 tries left"]
+    store.close()
 
 
 def test_thirty_wrong_pins_at_once_are_held_like_thirty_in_a_row(data):

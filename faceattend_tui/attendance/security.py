@@ -224,8 +224,16 @@ class Credentials:
         return cls(pin=given or "")
 
 
+def in_round(failures: int) -> int:
+    """Wrong PINs since the last lockout ended (1 to LOCKOUT_AFTER): after a lockout, tries count from
+    the start again, waits and lockout included, while the count itself goes on (readers and writers of
+    the log each keep one, and the larger is taken)."""
+    return (failures - 1) % LOCKOUT_AFTER + 1 if failures > 0 else 0
+
+
 def pin_wait(failures: int) -> int:
     """Seconds before the next try after this many wrong PINs in a row."""
+    failures = in_round(failures)
     if failures >= LOCKOUT_AFTER:
         return LOCKOUT_SECONDS
     if failures < FREE_TRIES:

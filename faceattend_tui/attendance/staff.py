@@ -30,12 +30,14 @@ from .security import (
     FREE_TRIES,
     LOCKOUT_AFTER,
     LOCKOUT_SECONDS,
+    LONGEST_WAIT,
     PIN_SETTING,
     Credentials,
     PinError,
     audit,
     current_user,
     hash_pin,
+    in_round,
     pin_problem,
     pin_wait,
     verify_pin,
@@ -340,7 +342,7 @@ def _check(store: Store, account: Account | None, who: Credentials, action: Acti
     audit(store, "pin.fail", {"staff": key, "failures": count, "wait_seconds": wait, "action": action}, login)
     if wait >= LOCKOUT_SECONDS:
         raise PinError(_waiting(count, wait))
-    left = LOCKOUT_AFTER - count
+    left = LOCKOUT_AFTER - in_round(count)
     raise PinError(f"{wrong}, {left} {'try' if left == 1 else 'tries'} left"
                    + (f"; wait {wait} s before the next" if wait else ""))
 
@@ -412,8 +414,6 @@ def _try(store: Store, key: str, aside: TriesFile | None, right: Callable[[], bo
         if outcome.wait_left > 0:
             outcome.count = so_far
             return state or None
-        if so_far >= LOCKOUT_AFTER:  # the lockout is over: counting starts again, or one try every 15 min
-            so_far = 0  # would keep the account locked for good
         if right():
             return None
         outcome.count = so_far + 1
@@ -444,7 +444,7 @@ def _seconds_left(state: dict, now: datetime) -> float:
 
 
 def _waiting(count: int, seconds: float) -> str:
-    if count >= LOCKOUT_AFTER:
+    if in_round(count) >= LOCKOUT_AFTER or seconds > LONGEST_WAIT:  # a lockout, not one of the growing waits
         return (f"PIN entry is locked after {count} wrong PINs; try again in {_minutes(seconds)} "
                 "(a lost PIN: faceattend staff reset NAME)")
     return f"too many wrong PINs: wait {max(1, round(seconds))} s before the next try"

@@ -173,7 +173,7 @@ def pin_problem(pin: str, name: str = "") -> str:
     steps = {ord(b) - ord(a) for a, b in zip(pin, pin[1:], strict=False)}
     if len(set(pin)) == 1 or (pin.isdigit() and steps in ({1}, {-1})):
         return "a PIN of one key repeated or of digits in a row is the first one guessed; choose another"
-    if name and pin.casefold() in " ".join(name.split()).casefold().replace(" ", ""):
+    if name and "".join(pin.split()).casefold() in "".join(name.split()).casefold():
         return "a PIN cannot be the staff name; choose another"
     return ""
 

@@ -249,6 +249,11 @@ def test_extract_into_the_gallery_asks_the_pin_however_its_path_is_spelt(staffed
         assert main(["extract", "--data", str(staffed), *(["--out", str(out)] if out else [])]) == 4, out
         assert "needs a staff name and PIN" in capsys.readouterr().err
     assert not (staffed / "database_tensor" / "Mallory.npy").exists()
+    attacker = staffed.parent / "attacker"  # a data folder of one's own, written into the staffed one's gallery
+    (attacker / "database_image" / "Mallory").mkdir(parents=True)
+    assert main(["extract", "--data", str(attacker), "--out", str(staffed / "database_tensor")]) == 2
+    assert "holds the templates of the data folder" in capsys.readouterr().err
+    assert not (staffed / "database_tensor" / "Mallory.npy").exists()
 
 
 def test_a_headless_station_refused_its_session_exits_4_as_documented(staffed, monkeypatch, capsys):

@@ -444,6 +444,12 @@ def cmd_extract(args: argparse.Namespace) -> int:
         say(f"face data is private: narrowed the permissions of {narrowed} to this user only")
     # the data root's own gallery, however the path is spelt (x/../database_tensor, a link): a staff PIN
     own = same_folder(out, settings.tensors_dir)
+    other = Path(out).expanduser().resolve().parent
+    if not own and Path(out).expanduser().resolve().name == "database_tensor" and (
+            (other / "attendance.json").is_file() or (other / "faceattend.toml").is_file()):
+        say(f"error: {out} holds the templates of the data folder {other}: extract into it with --data {other} "
+            "(and that folder's staff PIN)")
+        return EXIT_USAGE
     try:
         return extract_into(settings, images, out, args.force, registering(settings, args.keep) if own else None,
                             args.keep)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import re
 import secrets
 import time
 import unicodedata
@@ -55,7 +54,6 @@ Action = Literal["export", "session", "mark", "void", "hours", "people", "erase"
                  "staff"]
 ROLES: tuple[Role, ...] = get_args(Role)  # each may do what those before it may
 UNCOUNTED_PAUSE = 2.0  # seconds a wrong PIN costs where the log cannot count it
-NAME = re.compile(r"^\w[\w.\- ]{0,31}$")
 
 
 class NotAllowed(PinError):
@@ -174,7 +172,17 @@ def name_key(name: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
 
 
-EAST_ASIAN = {"CJK", "HIRAGANA", "KATAKANA", "HANGUL"}  # written together in one name: one script here
+# written together in one name (kanji, kana, the iteration mark of 佐々木, the long vowel of ユーコ): one script here
+EAST_ASIAN = {"CJK", "HIRAGANA", "KATAKANA", "HANGUL", "IDEOGRAPHIC", "KATAKANA-HIRAGANA", "HALFWIDTH"}
+NAME_MARKS = " .-_'’·・"  # what a name holds besides letters and digits (O'Brien, ジョン・スミス)
+
+
+def name_shape(name: str) -> bool:
+    """1 to 32 characters: a letter or digit first, then letters (with their vowel signs and accents,
+    as Hindi, Thai or Yoruba write them), digits, spaces and NAME_MARKS."""
+    def fits(ch: str) -> bool:
+        return ch.isalnum() or unicodedata.category(ch).startswith("M") or ch in NAME_MARKS
+    return 1 <= len(name) <= 32 and name[0].isalnum() and all(fits(ch) for ch in name)
 
 
 def scripts(name: str) -> set[str]:
@@ -185,9 +193,9 @@ def scripts(name: str) -> set[str]:
 
 def check_name(name: str) -> str:
     name = " ".join(unicodedata.normalize("NFC", name).split())  # an accent typed apart is one letter
-    if not NAME.match(name):
-        raise InputError(f"a staff name is 1 to 32 letters, digits, spaces, dots, dashes or underscores, "
-                         f"starting with a letter or digit: {name!r}")
+    if not name_shape(name):
+        raise InputError(f"a staff name is 1 to 32 letters, digits, spaces, apostrophes, dots, dashes or "
+                         f"underscores, starting with a letter or digit: {name!r}")
     if name_key(name) in AUTOMATIC:
         raise InputError(f"{name!r} names what the station does on its own; choose another name")
     if len(scripts(name)) > 1:  # "Dаna" with a Cyrillic а reads as Dana in every list

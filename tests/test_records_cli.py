@@ -387,3 +387,23 @@ def test_a_claim_alone_is_not_said_as_a_change_of_nothing(tmp_path, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "added 0, changed 1, left 0 unchanged" and lines[1].startswith("  gave p-")
     assert len(lines) == 2  # not also "changed S9 folder"
+
+
+def test_a_command_waits_for_another_command_but_not_for_a_station(tmp_path, capsys):
+    """Two `staff add` at once: the second waits its turn instead of saying to stop a station."""
+    import threading
+    import time
+
+    from faceattend_tui.attendance import acquire_lock
+
+    data = tmp_path / "data"
+    with open_store(data) as store:
+        Attendance(store).add_person("Ann Lee", person_id="S1")
+    held = acquire_lock(data, what="command")
+    threading.Timer(1.0, held.release).start()
+    started = time.monotonic()
+    assert main(["people", "edit", "S1", "--name", "Ann Leigh", "--data", str(data)]) == 0
+    assert 0.8 < time.monotonic() - started < 8
+    with acquire_lock(data, what="station"):
+        assert main(["people", "edit", "S1", "--name", "Ann Lee", "--data", str(data)]) == 2
+    assert "stop the station" in capsys.readouterr().err

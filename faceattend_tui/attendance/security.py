@@ -8,6 +8,7 @@ import itertools
 import os
 import re
 import secrets
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -266,15 +267,22 @@ class LockedError(RecordsError, RuntimeError):
         super().__init__(message)
 
 
-def acquire_lock(data_root: str | os.PathLike, user: str | None = None) -> HeldLock:
-    """Lock the data directory for this process, or raise :class:`LockedError`.
+def acquire_lock(data_root: str | os.PathLike, user: str | None = None, what: str = "",
+                 wait: float = 0.0) -> HeldLock:
+    """Lock the data directory for this process, or raise :class:`LockedError`; `what` says what holds
+    it ("station", "command"), and a lock another command holds is waited for up to `wait` seconds
+    (commands are short; a station is not).
 
     The OS lock dies with its process, so a lock file left by a dead process is simply taken over.
     """
     root = Path(data_root)
     make_private_dir(root)
-    holder = holder_record(user)
-    try:
-        return hold(root / LOCK_NAME, holder)
-    except Busy as exc:
-        raise LockedError(exc.path, exc.holder) from None
+    holder = holder_record(user, what)
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return hold(root / LOCK_NAME, holder)
+        except Busy as exc:
+            if exc.holder.get("what") != "command" or time.monotonic() >= deadline:
+                raise LockedError(exc.path, exc.holder) from None
+        time.sleep(0.1)

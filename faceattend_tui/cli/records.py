@@ -96,6 +96,7 @@ def snapshot(settings: Settings) -> Iterator[Store]:
 
 
 # What the running station offers instead of a command that needs its log.
+COMMAND_WAIT = 10.0  # seconds a command waits for another command that holds the data (not for a station)
 STATION_WAY: dict[str, str] = {
     "people": "; stop the station, or use its own keys (e enroll, d remove, ctrl+p import roster)",
     "erase": "; stop the station, or use its own key d (remove, then erasure request)",
@@ -111,7 +112,8 @@ def writable(settings: Settings, action: Action | None = None) -> Iterator[Atten
     done = False
     try:
         # A shared database has several writers by design; the data root's lock is the station's own.
-        lock = contextlib.nullcontext() if settings.database else acquire_lock(settings.data)
+        lock = contextlib.nullcontext() if settings.database else acquire_lock(settings.data, what="command",
+                                                                                  wait=COMMAND_WAIT)
         with lock, open_store(settings.data, database=settings.database) as store:
             yield Attendance(store, user=acting(store, action) if action else current_user())
             done = True
@@ -119,9 +121,12 @@ def writable(settings: Settings, action: Action | None = None) -> Iterator[Atten
         if not done:
             raise CommandError(str(exc)) from None
         say(f"warning: done and kept, but {exc}")  # the change is in the journal: not an error to retry
-    except (LockedError, StoreError) as exc:
-        raise CommandError(f"{exc}" + (STATION_WAY.get(action or "", "; stop the station first")
-                                       if isinstance(exc, LockedError) else "")) from None
+    except LockedError as exc:
+        way = "; another faceattend command is still at work: try again" if exc.holder.get("what") == "command" \
+            else STATION_WAY.get(action or "", "; stop the station first")
+        raise CommandError(f"{exc}{way}") from None
+    except StoreError as exc:
+        raise CommandError(str(exc)) from None
     except OSError as exc:  # a read-only or full data folder, or a file where the folder should be
         raise CommandError(error_text(exc)) from None
 

@@ -69,7 +69,7 @@ class Lifecycle(StationState):
         """Take the data lock, open the log (refusing a damaged one) and start the worker."""
         try:
             make_private_dir(self.settings.data)
-            self.station_lock = acquire_lock(self.settings.data, self.user)
+            self.station_lock = acquire_lock(self.settings.data, self.user, what="station")
         except LockedError as exc:
             raise StationError(str(exc)) from None
         except OSError as exc:  # a read-only or full data folder, or a file where the folder should be

@@ -359,3 +359,15 @@ def test_a_double_period_edited_in_the_afternoon_is_not_closed_by_the_mornings_e
     assert step(attendance, clock(), PARIS) == "the timetable opened 'Maths' (13:30-14:30)"
     save_slots(attendance.store, read_slots(week.split("Maths,,Mon,13:30")[0]))
     assert step(attendance, clock(), PARIS) == "" and attendance.active is not None  # not the morning's end
+
+
+def test_a_slot_whose_late_after_runs_past_its_end_is_said_at_import(tmp_path, capsys):
+    from faceattend_tui.cli import main
+
+    week = tmp_path / "week.csv"
+    week.write_text("name,group,weekday,start,end,late_after\nNight,,Sun,01:00,03:00,150\nMaths,,Mon,08:00,09:00,10\n",
+                    encoding="utf-8")
+    assert main(["timetable", "import", str(week), "--data", str(tmp_path / "data")]) == 0
+    err = capsys.readouterr().err
+    assert "Sun 01:00-03:00 'Night': late after 150 minutes is past its end, so nobody is late in it" in err
+    assert "'Maths'" not in err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from datetime import time
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -11,6 +12,7 @@ from faceattend_tui.attendance import Attendance
 from faceattend_tui.attendance.models import plural, printable
 from faceattend_tui.attendance.security import audit
 from faceattend_tui.attendance.timetable import (
+    END_OF_DAY,
     TimetableError,
     holidays_of,
     read_file,
@@ -45,7 +47,7 @@ def cmd_timetable_import(args: argparse.Namespace, settings: Settings) -> int:
     slots = _read(args.file, read_slots)
     days = _read(args.holidays, read_holidays) if args.holidays else None
     with writable(settings, "timetable") as attendance:
-        for note in unknown_groups(attendance, slots):
+        for note in unknown_groups(attendance, slots) + late_past_the_end(slots):
             say(f"note: {note}")
         with attendance.store.batch():
             save_slots(attendance.store, slots)
@@ -62,6 +64,15 @@ def unknown_groups(attendance: Attendance, slots: list[Slot]) -> list[str]:
     known = attendance.groups()
     missing = sorted({s.group for s in slots if s.group and not any(same(s.group, g) for g in known)})
     return [f"nobody is in group {printable(g)!r} yet: its sessions cannot open until someone is" for g in missing]
+
+
+def late_past_the_end(slots: list[Slot]) -> list[str]:
+    """Slots whose late-after runs past their end: nobody can be late in them."""
+    def minutes(clock: time) -> int:
+        return 24 * 60 if clock == END_OF_DAY else clock.hour * 60 + clock.minute
+    return [f"{s.day_name} {s.hours} {printable(s.name)!r}: late after {s.late_after:g} minutes is past its end, "
+            "so nobody is late in it" for s in slots
+            if s.late_after is not None and s.late_after >= minutes(s.end) - minutes(s.start)]
 
 
 def cmd_timetable_holidays(args: argparse.Namespace, settings: Settings) -> int:

@@ -566,3 +566,21 @@ async def test_work_mode_days_at_80x24_show_the_newest_day_and_someone_never_see
         await pilot.pause()
         assert app.screen.query_one("#hours").cursor_row == 1  # still on Bob, not back on the first person
         assert rows(app, "#hours")[1][:4] == ["S2", "Bob Marr", "1", "8.00"]
+
+
+async def test_keys_typed_ahead_after_tab_land_in_the_next_field_not_the_pin_in_clear(station):
+    """Over a slow SSH link a name, Tab, a staff name, Tab and a PIN arrive in one burst: each key is
+    queued before the one before it is handled (Pilot.press waits for each; posting them does not)."""
+    from textual import events
+
+    add_account(station.store, "Kim", "admin", PIN, "setup")
+    add_account(station.store, "Tom Teacher", "staff", "135790", "setup")
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("s")
+        await pilot.pause()
+        for key in [*"Maths", "tab", "tab", "tab", *"Kim", "tab", *PIN]:
+            app.post_message(events.Key(key, key if len(key) == 1 else None))
+        await pilot.pause(0.5)
+        fields = {field.id: field.value for field in app.screen.query("Input")}
+        assert (fields["name"], fields["staff"], fields["pin"]) == ("Maths", "Kim", PIN)

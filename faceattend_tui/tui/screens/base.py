@@ -137,7 +137,11 @@ class Dialog(ModalScreen[Any], Generic[RequestT]):
 
     What it shows from the station it reads in threads once open (`start_reading`, `read`)."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("enter", "default", "OK", show=False)]
+    # Tab moves on before the next key is handled: keys typed ahead over a slow SSH link (a name, Tab, a
+    # PIN) would otherwise land in the field before, the PIN in clear; priority bindings are checked at once.
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("enter", "default", "OK", show=False),
+                Binding("tab", "app.focus_next", show=False, priority=True),
+                Binding("shift+tab", "app.focus_previous", show=False, priority=True)]
     WIDE = False
     OK = "OK"
     NEEDS_DATA = False  # True: its buttons (but Cancel) wait until its reads are in

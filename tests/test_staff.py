@@ -427,3 +427,51 @@ def test_the_pins_a_guesser_tries_first_are_refused(data):
             with pytest.raises(ValueError, match="cannot be the staff name"):
                 set_account_pin(store, "Sam Smith", pin, "Sam Smith")
         assert add_account(store, "Eve", "staff", "135790", "Ada").name == "Eve"
+
+
+def readers_and_writer(tmp_path):
+    """A writer of the log and a reader (an export) opened before it, on one clock the test moves."""
+    clock = FakeClock()
+    writer = open_store(tmp_path / "data", clock=clock)
+    with_accounts(writer)
+    reader = open_snapshot(tmp_path / "data", clock=clock)
+    return clock, writer, reader
+
+
+def guess(store, clock, times: int) -> list[str]:
+    said = []
+    for _ in range(times):
+        said.append(refused(store, "session", ("Dana", "000000")))
+        clock.advance(seconds=61)  # every wait but the lockout is over by then
+    return said
+
+
+def test_a_reader_started_before_a_lockout_meets_it_and_a_right_pin_anywhere_breaks_the_row(tmp_path):
+    """An export left at its PIN prompt while someone guesses through commands that write: it sees the
+    lockout (counted beside the log too), and its right PIN breaks the row for the writers as well."""
+    clock, writer, reader = readers_and_writer(tmp_path)
+    clock.advance(seconds=1)
+    assert "locked after 10" in guess(writer, clock, 10)[-1]
+    assert "locked" in refused(reader, "session", ("Dana", "000000"))
+    assert "locked" in refused(reader, "session", STAFF)  # not even the right PIN, during the lockout
+    clock.advance(minutes=15)
+    assert guess(writer, clock, 2) == ["wrong staff name or PIN, 9 tries left", "wrong staff name or PIN, 8 tries left"]
+    assert authorize(reader, "session", Credentials(*STAFF)) == "Dana"  # the right PIN, through an export
+    assert guess(writer, clock, 1) == ["wrong staff name or PIN, 9 tries left"]  # a new row, not the 3rd try
+    reader.close()
+    writer.close()
+
+
+def test_wrong_pins_from_a_reader_and_a_writer_at_once_each_count(tmp_path):
+    """An export and a command that writes, each with a wrong PIN at the same moment: two tries, two counts."""
+    _, writer, reader = readers_and_writer(tmp_path)
+    said: list[str] = []
+    pair = [threading.Thread(target=lambda s=s: said.append(refused(s, "session", ("Dana", "000000"))))
+            for s in (writer, reader)]
+    for thread in pair:
+        thread.start()
+    for thread in pair:
+        thread.join()
+    assert sorted(said) == ["wrong staff name or PIN, 8 tries left", "wrong staff name or PIN, 9 tries left"]
+    reader.close()
+    writer.close()

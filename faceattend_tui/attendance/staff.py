@@ -18,7 +18,7 @@ import time
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Literal, get_args
 
 from faceattend_tui.errors import InputError
@@ -382,13 +382,15 @@ def _aside(store: Store) -> TriesFile | None:
 
 
 def _forget_failures(store: Store, key: str) -> None:
-    """A right PIN, a new PIN or a removed account: the wrong tries so far no longer count."""
+    """A right PIN, a new PIN or a removed account: the wrong tries so far no longer count. Beside the
+    log a count of 0 is kept with its time, so that a writer's older count in the log does not win."""
     if not store.read_only:
         store.set_setting(FAILURES_PREFIX + key, None)
     aside = _aside(store)
     if aside is not None and (not store.read_only or aside.path.exists()):
+        cleared = {"count": 0, "at": to_iso(store.now())}
         with contextlib.suppress(StoreError):
-            aside.update(FAILURES_PREFIX + key, lambda state: None)
+            aside.update(FAILURES_PREFIX + key, lambda state: cleared if state else None)
 
 
 @functools.cache
@@ -406,44 +408,50 @@ def _try(store: Store, key: str, aside: TriesFile | None, right: Callable[[], bo
     """Check a PIN (`right`) with the account's count locked, so that tries fired at once are held in turn
     like tries one after another, and count it; a try that must still wait is refused unchecked.
 
-    Readers count beside the log and writers in it; each goes on from the other's count and waits.
+    Every try is counted in the file beside the log, under its lock, the newer of its count and the
+    log's going on (a right PIN on either side breaks the row); writers keep the count in the log too.
+    A reader sees the log as it was when it started, the file as it is now: a command left at its PIN
+    prompt meets a lockout that began meanwhile.
     """
     now = store.now()
     outcome = Outcome()
     setting = FAILURES_PREFIX + key
-    writes = not store.read_only
-    other = _readers_count(aside, setting) if writes else store.get_setting(setting)
-    other = other if isinstance(other, dict) else {}
 
-    def change(state: Any) -> dict[str, Any] | None:
-        state = state if isinstance(state, dict) else {}
-        so_far = max(int(state.get("count", 0)), int(other.get("count", 0)))
+    def change(state: Any, other: Any) -> dict[str, Any] | None:
+        state, other = (s if isinstance(s, dict) else {} for s in (state, other))
+        so_far = int(max((state, other), key=lambda s: (_counted_at(s), int(s.get("count", 0)))).get("count", 0))
         outcome.wait_left = max(_seconds_left(state, now), _seconds_left(other, now))
         if outcome.wait_left > 0:
             outcome.count = so_far
             return state or None
-        if right():
-            return None
+        if right():  # the row is broken, here and for the other side's older count
+            return {"count": 0, "at": to_iso(now)} if so_far else None
         outcome.count = so_far + 1
-        return {"count": outcome.count, "until": to_iso(now + timedelta(seconds=pin_wait(outcome.count)))}
+        return {"count": outcome.count, "until": to_iso(now + timedelta(seconds=pin_wait(outcome.count))),
+                "at": to_iso(now)}
 
-    if writes:
-        store.update_setting(setting, change)
-    elif aside is not None:
-        aside.update(setting, change)
-    else:
+    if aside is not None:
+        try:
+            counted = aside.update(setting, lambda state: change(state, store.get_setting(setting)))
+        except StoreError:
+            if store.read_only:
+                raise
+        else:
+            if not store.read_only:
+                store.set_setting(setting, counted)
+            return outcome
+    if store.read_only:
         raise StoreError("this log cannot be written and has nowhere to count wrong PINs")
+    store.update_setting(setting, lambda state: change(state, None))  # a shared database: its row is locked
     return outcome
 
 
-def _readers_count(aside: TriesFile | None, setting: str) -> Any:
-    """What readers of the log counted (for a writer: nothing when there is no such file or it is unusable)."""
-    if aside is None or not aside.path.exists():
-        return None
+def _counted_at(state: dict[str, Any]) -> datetime:
+    """When a count was last changed (a count of before this was recorded: long ago)."""
     try:
-        return aside.get(setting)
-    except StoreError:
-        return None
+        return from_iso(state.get("at")) or datetime.min.replace(tzinfo=timezone.utc)
+    except (TypeError, ValueError):
+        return datetime.min.replace(tzinfo=timezone.utc)
 
 
 def _seconds_left(state: dict, now: datetime) -> float:

@@ -255,6 +255,13 @@ def test_extract_into_the_gallery_asks_the_pin_however_its_path_is_spelt(staffed
     assert main(["extract", "--data", str(attacker), "--out", str(staffed / "database_tensor")]) == 2
     assert "holds the templates of the data folder" in capsys.readouterr().err
     assert not (staffed / "database_tensor" / "Mallory.npy").exists()
+    disk = staffed.parent / "disk"  # another station whose templates are kept on another disk, linked in
+    (disk / "tmpl").mkdir(parents=True)
+    (staffed.parent / "linked").mkdir()
+    (staffed.parent / "linked" / "attendance.json").write_text("{}")
+    (staffed.parent / "linked" / "database_tensor").symlink_to(disk / "tmpl")
+    assert main(["extract", "--data", str(attacker), "--out", str(staffed.parent / "linked" / "database_tensor")]) == 2
+    assert "holds the templates of the data folder" in capsys.readouterr().err and not list((disk / "tmpl").iterdir())
 
 
 def test_a_headless_station_refused_its_session_exits_4_as_documented(staffed, monkeypatch, capsys):

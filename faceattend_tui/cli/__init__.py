@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import dataclasses
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -444,11 +445,11 @@ def cmd_extract(args: argparse.Namespace) -> int:
         say(f"face data is private: narrowed the permissions of {narrowed} to this user only")
     # the data root's own gallery, however the path is spelt (x/../database_tensor, a link): a staff PIN
     own = same_folder(out, settings.tensors_dir)
-    other = Path(out).expanduser().resolve().parent
-    if not own and Path(out).expanduser().resolve().name == "database_tensor" and (
-            (other / "attendance.json").is_file() or (other / "faceattend.toml").is_file()):
-        say(f"error: {out} holds the templates of the data folder {other}: extract into it with --data {other} "
-            "(and that folder's staff PIN)")
+    others = [p.parent for p in (Path(os.path.abspath(Path(out).expanduser())), Path(out).expanduser().resolve())
+              if p.name == "database_tensor" and _a_data_folder(p.parent)]  # as named, and as links lead
+    if not own and others:
+        say(f"error: {out} holds the templates of the data folder {others[0]}: extract into it with --data "
+            f"{others[0]} (and that folder's staff PIN)")
         return EXIT_USAGE
     try:
         return extract_into(settings, images, out, args.force, registering(settings, args.keep) if own else None,
@@ -456,6 +457,10 @@ def cmd_extract(args: argparse.Namespace) -> int:
     except CommandError as exc:
         say(f"error: {exc}")
         return exc.code
+
+
+def _a_data_folder(folder: Path) -> bool:
+    return (folder / "attendance.json").is_file() or (folder / "faceattend.toml").is_file()
 
 
 def same_folder(a: Path, b: Path) -> bool:

@@ -286,6 +286,15 @@ def test_a_pin_is_asked_on_a_terminal(staffed, monkeypatch, capsys):
     assert main(["people", "edit", "S3", "--groups", "3B", "--data", str(staffed)]) == 4
     assert "wrong staff name or PIN, 9 tries left" in capsys.readouterr().err  # as for a name that is no one's
 
+    def station_starts_meanwhile(prompt: str = "") -> str:  # the command waits at its prompt: nothing is held
+        from faceattend_tui.attendance import acquire_lock
+
+        acquire_lock(staffed, what="station").release()
+        return ADMIN[1]
+
+    monkeypatch.setattr("getpass.getpass", station_starts_meanwhile)
+    assert main(["people", "edit", "S3", "--groups", "3C", "--data", str(staffed)]) == 0
+
 
 def test_staff_accounts_from_the_command_line(tmp_path, monkeypatch, capsys):
     data = str(tmp_path / "data")

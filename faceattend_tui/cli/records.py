@@ -43,6 +43,7 @@ from faceattend_tui.attendance.export import (
     write_audited,
 )
 from faceattend_tui.attendance.models import join_groups, plural, printable
+from faceattend_tui.attendance.tiny.files import default_path
 from faceattend_tui.cli import EXIT_OK, EXIT_SKIPPED, EXIT_USAGE, say
 from faceattend_tui.config import Settings
 from faceattend_tui.errors import FaceattendError
@@ -51,6 +52,7 @@ from faceattend_tui.text import same
 
 if TYPE_CHECKING:
     from faceattend_tui.attendance import Person, Store
+    from faceattend_tui.attendance.security import Credentials
     from faceattend_tui.attendance.staff import Action
     from faceattend_tui.vision.pipeline import FaceEngine
 
@@ -110,12 +112,13 @@ def writable(settings: Settings, action: Action | None = None) -> Iterator[Atten
     """The log to write to, for a staff member whose role may do `action` (asked here); refused, naming
     the holder, while a station runs."""
     done = False
+    given = asked_first(settings) if action else None
     try:
         # A shared database has several writers by design; the data root's lock is the station's own.
         lock = contextlib.nullcontext() if settings.database else acquire_lock(settings.data, what="command",
                                                                                   wait=COMMAND_WAIT)
         with lock, open_store(settings.data, database=settings.database) as store:
-            yield Attendance(store, user=acting(store, action) if action else current_user())
+            yield Attendance(store, user=acting(store, action, given) if action else current_user())
             done = True
     except FoldError as exc:
         if not done:
@@ -136,11 +139,26 @@ def actor(attendance: Attendance) -> str:
     return attendance.user or current_user()
 
 
-def acting(store: Store, action: Action) -> str:
-    """The staff member to record for `action`, asked on the terminal or read from the environment."""
+def acting(store: Store, action: Action, given: Credentials | None = None) -> str:
+    """The staff member to record for `action`, asked on the terminal or read from the environment
+    (`given`: asked already)."""
     from faceattend_tui.cli.staff import authorized
 
-    return authorized(store, action, current_user())
+    return authorized(store, action, current_user(), given)
+
+
+def asked_first(settings: Settings) -> Credentials | None:
+    """On a terminal, the staff name and PIN asked before the data is held: a command left at its
+    prompt must not keep a station from starting. None where nothing is to be asked here."""
+    from faceattend_tui.cli.staff import credentials
+
+    if settings.database or not sys.stdin.isatty() or not default_path(settings.data).is_file():
+        return None
+    try:
+        with open_snapshot(settings.data) as store:
+            return credentials(store)
+    except StoreError:
+        return None  # asked once the data is held, as before
 
 
 def run(command: RecordsCommand, args: argparse.Namespace, settings: Settings) -> int:

@@ -55,10 +55,11 @@ def credentials(store: Store) -> Credentials | None:
     return Credentials(name, getpass.getpass("staff PIN: "))
 
 
-def authorized(store: Store, action: Action, fallback: str | None = None) -> str:
-    """The staff member to record for `action`; CommandError (exit 4) when refused."""
+def authorized(store: Store, action: Action, fallback: str | None = None, given: Credentials | None = None) -> str:
+    """The staff member to record for `action` (`given`: the name and PIN asked already); CommandError
+    (exit 4) when refused."""
     try:
-        return authorize(store, action, credentials(store), fallback)
+        return authorize(store, action, given or credentials(store), fallback)
     except PinError as exc:
         raise CommandError(str(exc), EXIT_REFUSED) from None
 

@@ -407,3 +407,6 @@ def test_a_command_waits_for_another_command_but_not_for_a_station(tmp_path, cap
     with acquire_lock(data, what="station"):
         assert main(["people", "edit", "S1", "--name", "Ann Lee", "--data", str(data)]) == 2
     assert "stop the station" in capsys.readouterr().err
+    with acquire_lock(data, what="watch"):  # `faceattend watch` on the same data: no station to stop
+        assert main(["people", "edit", "S1", "--name", "Ann Lee", "--data", str(data)]) == 2
+    assert "faceattend watch holds it: try again once it ends" in capsys.readouterr().err

@@ -781,7 +781,7 @@ def demo_cast_ready(settings: Settings, bring: Callable[[Settings, Callable[[str
     from faceattend_tui.attendance import LockedError, acquire_lock
 
     try:
-        with acquire_lock(settings.data):
+        with acquire_lock(settings.data, what="demo set-up"):
             return bring(settings, say)
     except LockedError as exc:
         say(f"error: {exc}")

@@ -125,8 +125,10 @@ def writable(settings: Settings, action: Action | None = None) -> Iterator[Atten
             raise CommandError(str(exc)) from None
         say(f"warning: done and kept, but {exc}")  # the change is in the journal: not an error to retry
     except LockedError as exc:
-        way = "; another faceattend command is still at work: try again" if exc.holder.get("what") == "command" \
-            else STATION_WAY.get(action or "", "; stop the station first")
+        what = exc.holder.get("what")
+        way = STATION_WAY.get(action or "", "; stop the station first") if what in (None, "station") else \
+            "; another faceattend command is still at work: try again" if what == "command" else \
+            f"; faceattend {what} holds it: try again once it ends"
         raise CommandError(f"{exc}{way}") from None
     except StoreError as exc:
         raise CommandError(str(exc)) from None

@@ -149,7 +149,7 @@ def watch(settings: Settings, options: WatchOptions, out: TextIO, log: Callable[
         log(f"error: {exc}")
         return 2
     try:  # a station on the same data would fight over the camera
-        lock = acquire_lock(settings.data)
+        lock = acquire_lock(settings.data, what="watch")
     except LockedError as exc:
         log(f"error: {exc}")
         return 2

@@ -174,8 +174,12 @@ def test_names_that_read_alike_are_one_account_and_mixed_alphabets_are_refused(d
         with pytest.raises(ValueError, match="what the station does on its own"):
             add_account(store, "ｓｔａｔｉｏｎ", "staff", "135792", "Ada")
         assert add_account(store, "Ce\u0301line", "staff", "135792", "Ada").name == "Céline"  # accent typed apart
-        for real in ("山田さくら", "佐々木 健", "ユーコ", "O'Brien", "सीता", "สมศักดิ์", "Adébáyọ̀", "ジョン・スミス"):
+        for real in ("山田さくら", "佐々木 健", "ユーコ", "O'Brien", "सीता", "สมศักดิ์", "Adébáyọ̀", "ジョン・スミス",
+                     "علی\u200cرضا", "ג׳ון", "黃‧小明", "María de los Ángeles Fernández-Gómez"):
             assert add_account(store, real, "staff", "135792", "Ada").name == real  # names people have
+        for alike in ("O’Brien", "Dana\u034f", "Dana\ufe00"):  # another apostrophe, marks that show nothing
+            with pytest.raises(ValueError, match="already a staff account"):
+                add_account(store, alike, "staff", "135792", "Ada")
         assert authorize(store, "session", Credentials("  DANA  ", STAFF[1])) == "Dana"
 
 
@@ -439,9 +443,12 @@ def test_the_pins_a_guesser_tries_first_are_refused(data):
         with pytest.raises(ValueError, match="cannot be the staff name"):
             add_account(store, "Bobby1", "staff", "bobby1", "Ada")
         add_account(store, "Sam Smith", "staff", "135790", "Ada")
-        for pin in ("SamSmith", "Sam Smith", "SAM SMITH"):
+        for pin in ("SamSmith", "Sam Smith", "SAM SMITH", "sam.smith", "smithsam", "ｓａｍｓｍｉｔｈ"):
             with pytest.raises(ValueError, match="cannot be the staff name"):
                 set_account_pin(store, "Sam Smith", pin, "Sam Smith")
+        add_account(store, "Céline Gérard", "staff", "135790", "Ada")
+        with pytest.raises(ValueError, match="cannot be the staff name"):
+            set_account_pin(store, "Céline Gérard", "celinegerard", "Céline Gérard")
         assert add_account(store, "Eve", "staff", "135790", "Ada").name == "Eve"
 
 

@@ -9,6 +9,7 @@ import os
 import re
 import secrets
 import time
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -174,9 +175,15 @@ def pin_problem(pin: str, name: str = "") -> str:
     steps = {ord(b) - ord(a) for a, b in zip(pin, pin[1:], strict=False)}
     if len(set(pin)) == 1 or (pin.isdigit() and steps in ({1}, {-1})):
         return "a PIN of one key repeated or of digits in a row is the first one guessed; choose another"
-    if name and "".join(pin.split()).casefold() in "".join(name.split()).casefold():
+    if name and _bare(pin) and any(_bare(pin) in _bare(order) for order in (name, " ".join(reversed(name.split())))):
         return "a PIN cannot be the staff name; choose another"
     return ""
+
+
+def _bare(text: str) -> str:
+    """Letters and digits only, without accents or case: "Céline Gérard", "celine.gerard" -> "celinegerard"."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if ch.isalnum()).casefold()
 
 
 def hash_pin(pin: str) -> str:

@@ -167,22 +167,30 @@ def _named(found: dict[str, Account], name: str) -> Account | None:
     return next((a for n, a in found.items() if name_key(n) == wanted), None)
 
 
+APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "´": "'"})
+INVISIBLE = {0x034F, *range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0)}  # the grapheme joiner, variation selectors
+
+
 def name_key(name: str) -> str:
-    """How staff names compare: case, width ("ｓｔａｔｉｏｎ") and runs of spaces aside."""
-    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+    """How staff names compare: case, width ("ｓｔａｔｉｏｎ"), runs of spaces, the kind of apostrophe and
+    characters that show nothing aside ("Dana Lee" with an invisible mark is Dana Lee)."""
+    text = unicodedata.normalize("NFKC", name).translate(APOSTROPHES)
+    seen = "".join(ch for ch in text if ord(ch) not in INVISIBLE and unicodedata.category(ch) != "Cf")
+    return " ".join(seen.casefold().split())
 
 
 # written together in one name (kanji, kana, the iteration mark of 佐々木, the long vowel of ユーコ): one script here
+MAX_NAME = 64  # characters: María de los Ángeles Fernández-Gómez fits
 EAST_ASIAN = {"CJK", "HIRAGANA", "KATAKANA", "HANGUL", "IDEOGRAPHIC", "KATAKANA-HIRAGANA", "HALFWIDTH"}
-NAME_MARKS = " .-_'’·・"  # what a name holds besides letters and digits (O'Brien, ジョン・スミス)
+NAME_MARKS = " .-_'’·・׳״‧\u200c\u200d"  # besides letters and digits: O'Brien, ジョン・スミス, ג׳ון, 黃‧小明, علی‌رضا
 
 
 def name_shape(name: str) -> bool:
-    """1 to 32 characters: a letter or digit first, then letters (with their vowel signs and accents,
+    """1 to MAX_NAME characters: a letter or digit first, then letters (with their vowel signs and accents,
     as Hindi, Thai or Yoruba write them), digits, spaces and NAME_MARKS."""
     def fits(ch: str) -> bool:
         return ch.isalnum() or unicodedata.category(ch).startswith("M") or ch in NAME_MARKS
-    return 1 <= len(name) <= 32 and name[0].isalnum() and all(fits(ch) for ch in name)
+    return 1 <= len(name) <= MAX_NAME and name[0].isalnum() and all(fits(ch) for ch in name)
 
 
 def scripts(name: str) -> set[str]:
@@ -194,7 +202,7 @@ def scripts(name: str) -> set[str]:
 def check_name(name: str) -> str:
     name = " ".join(unicodedata.normalize("NFC", name).split())  # an accent typed apart is one letter
     if not name_shape(name):
-        raise InputError(f"a staff name is 1 to 32 letters, digits, spaces, apostrophes, dots, dashes or "
+        raise InputError(f"a staff name is 1 to {MAX_NAME} letters, digits, spaces, apostrophes, dots, dashes or "
                          f"underscores, starting with a letter or digit: {name!r}")
     if name_key(name) in AUTOMATIC:
         raise InputError(f"{name!r} names what the station does on its own; choose another name")

@@ -44,6 +44,26 @@ def on_screen(app, selector: str) -> bool:
     return bool(found) and all(terminal.contains_region(r) for r in found)
 
 
+def work_mode(station, **settings) -> None:
+    """The station in work mode: each day's sightings are kept, sessions or not."""
+    import dataclasses
+
+    from faceattend_tui.attendance.hours import PresenceBook
+
+    station.settings = dataclasses.replace(station.settings, mode="work", **settings)
+    station.presence = PresenceBook(station.store, station.name)
+
+
+async def open_days(pilot) -> None:
+    """`r`, then Enter on the highlighted person of the hours table: their days."""
+    await pilot.pause(0.5)
+    await pilot.press("r")
+    await pilot.pause()
+    pilot.app.screen.query_one("#hours").focus()
+    await pilot.press("enter")
+    await pilot.pause()
+
+
 async def stopped_session(pilot, station, late: str = "5") -> None:
     """Physics, late after 5 minutes: Ann came at 1, Bob at 9 (late), then stopped."""
     await start_session(pilot, "Physics", late=late)
@@ -418,12 +438,7 @@ async def test_a_bug_behind_a_dialog_is_said_as_an_internal_error_and_the_dialog
 
 
 async def test_in_work_mode_the_report_gives_each_persons_days_and_hours(station):
-    import dataclasses
-
-    from faceattend_tui.attendance.hours import PresenceBook
-
-    station.settings = dataclasses.replace(station.settings, mode="work")
-    station.presence = PresenceBook(station.store, station.name)
+    work_mode(station)
     checkin(station, "Ann Lee", 1)  # in at 08:01, no session needed
     checkin(station, "Ann Lee", 91)  # seen again an hour and a half later
     app = StationApp(station)
@@ -437,13 +452,9 @@ async def test_in_work_mode_the_report_gives_each_persons_days_and_hours(station
 
 
 async def test_in_work_mode_the_report_counts_the_days_corrected_by_hand(station):
-    import dataclasses
-
     from faceattend_tui.attendance.corrections import correct_day
-    from faceattend_tui.attendance.hours import PresenceBook
 
-    station.settings = dataclasses.replace(station.settings, mode="work")
-    station.presence = PresenceBook(station.store, station.name)
+    work_mode(station)
     checkin(station, "Ann Lee", 1)
     checkin(station, "Ann Lee", 91)
     app = StationApp(station)
@@ -459,24 +470,14 @@ async def test_in_work_mode_the_report_counts_the_days_corrected_by_hand(station
 
 
 async def test_in_work_mode_a_day_is_corrected_and_taken_back_from_the_report(station):
-    import dataclasses
-
-    from faceattend_tui.attendance.hours import PresenceBook
-
     with_pin(station, PIN)
-    station.settings = dataclasses.replace(station.settings, mode="work", timezone="UTC")
-    station.presence = PresenceBook(station.store, station.name)
+    work_mode(station, timezone="UTC")
     checkin(station, "Ann Lee", 1)  # in at 09:01
     checkin(station, "Ann Lee", 91)  # last seen at 10:31: nobody saw her leave by the back door at 17:00
     station.clock.now += timedelta(hours=10)
     app = StationApp(station)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause(0.5)
-        await pilot.press("r")
-        await pilot.pause()
-        app.screen.query_one("#hours").focus()
-        await pilot.press("enter")  # Ann's days
-        await pilot.pause()
+        await open_days(pilot)  # Ann's days
         assert type(app.screen).__name__ == "DaysScreen" and on_screen(app, "Button")
         assert rows(app, "#days") == [["2026-03-02", "09:01", "10:31", "1.50", "", ""]]
         await pilot.press("c", "tab", "tab", *"17:00", "tab", *"left by the back door", "enter")
@@ -533,25 +534,15 @@ async def test_past_sessions_and_the_session_pane_read_the_stations_clock(statio
 
 
 async def test_work_mode_days_at_80x24_show_the_newest_day_and_someone_never_seen_can_be_corrected(station):
-    import dataclasses
-
-    from faceattend_tui.attendance.hours import PresenceBook
-
     with_pin(station, PIN)
-    station.settings = dataclasses.replace(station.settings, mode="work", timezone="UTC")
-    station.presence = PresenceBook(station.store, station.name)
+    work_mode(station, timezone="UTC")
     for day in range(14):  # two weeks of Ann
         checkin(station, "Ann Lee", day * 1440 + 1)
         checkin(station, "Ann Lee", day * 1440 + 481)
     station.clock.now += timedelta(days=13, hours=10)
     app = StationApp(station)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause(0.5)
-        await pilot.press("r")
-        await pilot.pause()
-        app.screen.query_one("#hours").focus()
-        await pilot.press("enter")
-        await pilot.pause()
+        await open_days(pilot)
         assert "2026-03-15" in screen_text(app) and rows(app, "#days")[-1][0] == "2026-03-15"  # in view, highlighted
         await pilot.press("escape", "down", "enter")  # Bob: never seen (a camera down all week)
         await pilot.pause()

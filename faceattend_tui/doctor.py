@@ -113,10 +113,9 @@ def _waiting_line(settings: Settings, extracted: set[str]) -> list[str]:
 
 
 def _recognizer_line(settings: Settings, made_by: RecognizerId | None) -> list[str]:
-    from faceattend_tui.gallery.templates import made_by_another
+    from faceattend_tui.gallery.templates import foreign, made_by_another
 
-    used = configured_sha256(settings.recognizer, settings.data)
-    if made_by is None or made_by.sha256 is None or used is None or made_by.sha256 == used:
+    if not foreign(made_by, configured_sha256(settings.recognizer, settings.data)):
         return []
     return [f"templates:  {made_by_another(made_by, settings.recognizer)} (MISMATCH): every face would be "
             "unknown; run `faceattend extract`, or set the recognizer they were made with"]

@@ -131,13 +131,19 @@ def _day_line(person: Person | None, day: date, seen: tuple[datetime, datetime] 
     return DayHours(person, day, came, last, out, check)
 
 
+def people_of(store: Store, group: str | None = None) -> list[Person]:
+    """Everyone on the roster (who left too), or of `group` as the roster has it now, found case and
+    accents aside."""
+    return [p for p in store.people() if group is None or any(same(g, group) for g in p.groups)]
+
+
 def hours_between(store: Store, date_from: date, date_to: date, out_after: float, group: str | None = None,
-                  locale: str | None = None, rule: DayRule | None = None) -> list[DayHours]:
-    """The day lines of everyone seen from `date_from` to `date_to` (of `group` as the roster has it now,
-    found case and accents aside)."""
-    people = {p.id: p for p in store.people() if group is None or any(same(g, group) for g in p.groups)}
+                  locale: str | None = None, rule: DayRule | None = None,
+                  people: list[Person] | None = None) -> list[DayHours]:
+    """The day lines of everyone seen from `date_from` to `date_to` (of `group`; `people`: read already)."""
+    chosen = {p.id: p for p in (people if people is not None else people_of(store, group))}
     fixes = {k: c for k, c in corrections(store).items() if date_from <= k[1] <= date_to}
-    return day_hours(store.presence(date_from, date_to), people, out_after, store.now(), locale, rule, fixes)
+    return day_hours(store.presence(date_from, date_to), chosen, out_after, store.now(), locale, rule, fixes)
 
 
 def totals(lines: list[DayHours], locale: str | None = None) -> list[dict]:

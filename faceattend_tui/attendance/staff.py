@@ -140,9 +140,8 @@ def staff_required(store: Store) -> bool:
 
 
 def find(store: Store, name: str) -> Account | None:
-    """The account of this name, whatever its case."""
-    wanted = name_key(name)
-    return next((a for n, a in accounts(store).items() if name_key(n) == wanted), None)
+    """The account of this name, as names compare (`name_key`)."""
+    return _named(accounts(store), name)
 
 
 def _change(store: Store, change: Callable[[dict[str, Account]], dict[str, Account]]) -> None:
@@ -331,8 +330,7 @@ def _chosen(found: dict[str, Account], name: str) -> Account | None:
         if len(found) == 1:
             return next(iter(found.values()))
         raise PinError("give your staff name with the PIN")
-    wanted = name_key(name)
-    return next((a for n, a in found.items() if name_key(n) == wanted), None)
+    return _named(found, name)
 
 
 def _check(store: Store, account: Account | None, who: Credentials, action: Action, login: str) -> None:

@@ -251,6 +251,11 @@ def move_to_legacy(folder: Path, path: Path) -> Path:
     return target
 
 
+def foreign(made: RecognizerId | None, used_sha256: str | None) -> bool:
+    """Whether templates `made` by a recogniser are another's than the one in use (both known)."""
+    return made is not None and made.sha256 is not None and used_sha256 is not None and made.sha256 != used_sha256
+
+
 def made_by_another(made: RecognizerId | None, in_use: str = "") -> str:
     """Whose templates these are, against the recogniser in use (`in_use`: its name) - a file of the
     same name whose contents changed since too."""

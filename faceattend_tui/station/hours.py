@@ -7,14 +7,13 @@ from typing import TYPE_CHECKING
 
 from faceattend_tui.attendance.corrections import Correction, DayCut, clear_correction, correct_typed
 from faceattend_tui.attendance.export import time_zone
-from faceattend_tui.attendance.hours import DayHours, DayRule, hours_between, totals, with_unseen
+from faceattend_tui.attendance.hours import DayHours, DayRule, hours_between, people_of, totals, with_unseen
 from faceattend_tui.errors import FaceattendError
 from faceattend_tui.station.state import StationState
 from faceattend_tui.station.updates import StationError
-from faceattend_tui.text import same
 
 if TYPE_CHECKING:
-    from faceattend_tui.attendance import Store
+    from faceattend_tui.attendance import Person, Store
     from faceattend_tui.attendance.security import Credentials
     from faceattend_tui.attendance.staff import Action
 
@@ -29,18 +28,18 @@ class Hours(StationState):
     def _rule(self) -> DayRule:
         return DayRule(time_zone(self.settings.timezone), self.settings.day_change)
 
-    def _lines(self, date_from: date, date_to: date, group: str | None = None) -> list[DayHours]:
+    def _lines(self, date_from: date, date_to: date, people: list[Person] | None = None) -> list[DayHours]:
         with self.lock:
-            return hours_between(self._store(), date_from, date_to, self.settings.out_after, group,
-                                 self.settings.locale, self._rule())
+            return hours_between(self._store(), date_from, date_to, self.settings.out_after, None,
+                                 self.settings.locale, self._rule(), people)
 
     def hours(self, date_from: date, date_to: date, group: str | None = None) -> list[dict]:
         """Work mode: per person over the period, the days seen, the hours, the days to check and the
         days corrected (id, name, days, hours, to_check, corrected, left), everyone on the roster of the
         group included (0 days: not seen)."""
-        lines = self._lines(date_from, date_to, group)
         with self.lock:
-            people = [p for p in self._store().people() if group is None or any(same(g, group) for g in p.groups)]
+            people = people_of(self._store(), group)
+        lines = self._lines(date_from, date_to, people)
         return with_unseen(totals(lines, self.settings.locale), people, self.settings.locale)
 
     def days_of(self, person_id: str, date_from: date, date_to: date) -> list[DayHours]:

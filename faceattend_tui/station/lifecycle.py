@@ -29,7 +29,7 @@ from faceattend_tui.attendance.staff import accounts, authorize, doing, open_res
 from faceattend_tui.demo import DemoSourceFactory
 from faceattend_tui.errors import FaceattendError
 from faceattend_tui.files import error_text, make_private_dir, tighten_data
-from faceattend_tui.gallery.templates import GalleryError, enrolled_counts, load_manifest, made_by_another
+from faceattend_tui.gallery.templates import GalleryError, enrolled_counts, foreign, load_manifest, made_by_another
 from faceattend_tui.live import events as ev
 from faceattend_tui.live.camera import source_label
 from faceattend_tui.live.worker import WorkerConfig
@@ -189,8 +189,7 @@ class Lifecycle(StationState):
         except GalleryError:
             return  # the worker says what is wrong with it
         made = manifest.recognizer if manifest is not None else None
-        used = configured_sha256(self.settings.recognizer, self.settings.data)
-        if made is None or made.sha256 is None or used is None or made.sha256 == used:
+        if not foreign(made, configured_sha256(self.settings.recognizer, self.settings.data)):
             return
         self.close()
         raise StationError(f"the templates in {self.settings.tensors_dir} were "

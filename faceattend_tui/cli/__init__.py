@@ -445,11 +445,10 @@ def cmd_extract(args: argparse.Namespace) -> int:
         say(f"face data is private: narrowed the permissions of {narrowed} to this user only")
     # the data root's own gallery, however the path is spelt (x/../database_tensor, a link): a staff PIN
     own = same_folder(out, settings.tensors_dir)
-    others = [p.parent for p in (Path(os.path.abspath(Path(out).expanduser())), Path(out).expanduser().resolve())
-              if p.name == "database_tensor" and _a_data_folder(p.parent)]  # as named, and as links lead
-    if not own and others:
-        say(f"error: {out} holds the templates of the data folder {others[0]}: extract into it with --data "
-            f"{others[0]} (and that folder's staff PIN)")
+    other = None if own else gallery_owner(out)
+    if other is not None:
+        say(f"error: {out} holds the templates of the data folder {other}: extract into it with --data {other} "
+            "(and that folder's staff PIN)")
         return EXIT_USAGE
     try:
         return extract_into(settings, images, out, args.force, registering(settings, args.keep) if own else None,
@@ -459,8 +458,15 @@ def cmd_extract(args: argparse.Namespace) -> int:
         return exc.code
 
 
-def _a_data_folder(folder: Path) -> bool:
-    return (folder / "attendance.json").is_file() or (folder / "faceattend.toml").is_file()
+def gallery_owner(out: Path) -> Path | None:
+    """The data folder whose templates `out` is, as named or as links lead; None for any other folder."""
+    named = Path(out).expanduser()
+    for folder in (Path(os.path.abspath(named)), named.resolve()):
+        root = folder.parent
+        if folder.name == "database_tensor" and ((root / "attendance.json").is_file()
+                                                 or (root / "faceattend.toml").is_file()):
+            return root
+    return None
 
 
 def same_folder(a: Path, b: Path) -> bool:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 import json
 import re
-from datetime import date
+import unicodedata
+from datetime import date, time
 from pathlib import Path
 
 import numpy as np
@@ -289,3 +290,85 @@ def test_photos_linked_in_from_elsewhere_lose_their_link_and_are_named_not_follo
     assert str(archive / "bob.jpg") in capsys.readouterr().err
     assert not (images / "S1").exists() and not (images / "S2.jpg").is_symlink()
     assert (archive / "ann" / "1.jpg").exists() and (archive / "bob.jpg").exists()
+
+
+def anna_and_anna_leeds(att: Attendance) -> None:
+    """Anna (S13) and Anna Leeds (S10), who share a first name; Anna Leeds's records name Ann Lee too."""
+    att.add_person("Anna", person_id="S13", groups=["3A"])
+    att.add_person("Anna Leeds", person_id="S10", groups=["3A"])
+    att.start_session("Lab")
+    att.check_in("S13", 0.8)
+    att.mark("S10", "excused", "Anna Leeds helped Anna with the projector")
+    att.stop_session()
+
+
+def test_erasing_a_one_word_name_leaves_another_persons_longer_name_alone(data):
+    store = open_store(data, clock=FakeClock())
+    att = Attendance(store, user="teacher")
+    anna_and_anna_leeds(att)
+    att.remove_person("S13", erase=True, user="admin")
+    (mark,) = store.marks(store.sessions()[0].id)
+    assert re.fullmatch(r"Anna Leeds helped erased-[0-9a-f]+ with the projector", mark.reason)
+    assert store.person("S10").name == "Anna Leeds"
+    text = json.dumps([a.details for a in store.audit_log()], ensure_ascii=False)
+    assert "Anna Leeds helped erased-" in text and not re.search(r"Anna(?! Leeds)|S13", text), text
+    store.close()
+
+
+def test_erasing_someone_leaves_a_namesakes_own_rows_and_entries_named(tmp_path, capsys):
+    """Two pupils called Ann Lee: erasing one keeps the other's name in their own rows and audit entries."""
+    data = tmp_path / "data"
+    with backends.open_store(data, clock=FakeClock()) as store:
+        att = Attendance(store, user="teacher")
+        att.add_person("Ann Lee", person_id="S1")
+        att.add_person("Ann Lee", person_id="S12")
+        att.start_session("Maths")
+        att.check_in("S1", 0.8)
+        att.mark("S12", "excused", "sick")
+        att.stop_session()
+        sheets = [export_attendance(store, data / "exports", ExportOptions(fmt)) for fmt in ("csv", "json")]
+        report = build_report(store, date(2024, 9, 1), date(2024, 9, 30))
+        (data / "exports" / "term.json").write_text(report_json(report, store.now()), encoding="utf-8")
+    assert main(["people", "remove", "S12", "--data", str(data)]) == 0  # she left: her records stay
+    assert main(["people", "remove", "S1", "--erase", "--exports", "--data", str(data)]) == 0
+    capsys.readouterr()
+    assert [(r["person_id"], r["person"]) for r in read_csv(sheets[0])] == [("S12", "Ann Lee")]
+    (session,) = json.loads(sheets[1].read_text(encoding="utf-8"))["sessions"]
+    assert [(p["person_id"], p["person"]) for p in session["people"]] == [("S12", "Ann Lee")]
+    people = json.loads((data / "exports" / "term.json").read_text(encoding="utf-8"))["people"]
+    assert [(p["id"], p["name"]) for p in people] == [("S12", "Ann Lee")]
+    assert main(["audit", "--person", "S12", "--data", str(data)]) == 0
+    assert "name=Ann Lee" in capsys.readouterr().out  # when she left
+
+
+def test_an_erasure_takes_every_name_they_had_out_of_corrections_and_the_timetable(tmp_path, capsys):
+    from faceattend_tui.attendance.timetable import Slot, holidays_of, save_holidays, save_slots, slots_of
+
+    data = tmp_path / "data"
+    with backends.open_store(data, clock=FakeClock()) as store:
+        att = Attendance(store, user="teacher")
+        att.add_person("Ann Li", person_id="S1")
+        att.add_person("Bob Marr", person_id="S2")
+        att.update_person("S1", name="Ann Lee")  # the name she had before counts too
+        save_slots(store, [Slot("Tutoring Ann Lee", None, 3, time(14), time(15))])
+        save_holidays(store, {"2026-12-24": "Ann Li's wedding"})
+    assert main(["hours", "correct", "S2", "2024-09-02", "--in", "08:00", "--out", "16:00", "--reason",
+                 "swapped shift with Ann Li", "--data", str(data)]) == 0
+    assert main(["people", "remove", "S1", "--erase", "--data", str(data)]) == 0
+    capsys.readouterr()
+    with backends.open_store(data) as store:
+        (slot,) = slots_of(store)
+        token = slot.name.removeprefix("Tutoring ")
+        assert re.fullmatch(r"erased-[0-9a-f]+", token)
+        assert holidays_of(store) == {"2026-12-24": f"{token}'s wedding"}
+        (correction,) = store.get_setting("hours_corrections").values()
+        assert correction["reason"] == f"swapped shift with {token}"
+
+
+def test_a_reason_typed_with_accents_apart_still_names_them():
+    from faceattend_tui.attendance.security import Names
+
+    names = Names(["Céline Gérard"])
+    apart = unicodedata.normalize("NFD", "walked in with Céline Gérard")
+    assert names.sub("X", apart) == "walked in with X"
+    assert names.sub("X", "nobody") == "nobody"

@@ -4,7 +4,6 @@ audited, and read by the hours reports over what the doors saw."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import TYPE_CHECKING, Any
@@ -13,7 +12,7 @@ from faceattend_tui.errors import InputError
 
 from .common import from_iso, to_iso
 from .models import check_text
-from .security import audit
+from .security import Names, audit
 from .timetable import END_OF_DAY, parse_clock
 
 if TYPE_CHECKING:
@@ -178,17 +177,18 @@ def clear_correction(store: Store, person_id: str, day: date, reason: str, user:
     return True
 
 
-def scrub_reasons(store: Store, pattern: re.Pattern | None, token: str) -> None:
-    """An erasure: the erased person's name in the reasons of other people's corrections becomes the token."""
+def scrub_reasons(store: Store, pattern: Names, token: str) -> None:
+    """An erasure: the erased person's names in the reasons of other people's corrections become the token."""
     docs = store.get_setting(CORRECTIONS_SETTING) or {}
-    if pattern is None or not any(pattern.search(str(doc.get("reason", ""))) for doc in docs.values()):
+    if not any(pattern.search(str(doc.get("reason", ""))) for doc in docs.values()):
         return
     store.update_setting(CORRECTIONS_SETTING, lambda now: {
         key: {**doc, "reason": pattern.sub(token, str(doc.get("reason", "")))} for key, doc in (now or {}).items()})
 
 
-def forget_person(store: Store, person_id: str, new_id: str | None = None) -> None:
-    """A person's corrections go with an erasure (`new_id` None) or follow a change of their id."""
+def forget_person(store: Store, person_id: str, new_id: str | None = None) -> int:
+    """A person's corrections go with an erasure (`new_id` None) or follow a change of their id; returns
+    how many they had."""
     prefix = f"{person_id}@"
 
     def change(docs: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -200,5 +200,7 @@ def forget_person(store: Store, person_id: str, new_id: str | None = None) -> No
                 kept[f"{new_id}@{key[len(prefix):]}"] = doc
         return kept or None
 
-    if any(key.startswith(prefix) for key in store.get_setting(CORRECTIONS_SETTING) or {}):
+    theirs = sum(key.startswith(prefix) for key in store.get_setting(CORRECTIONS_SETTING) or {})
+    if theirs:
         store.update_setting(CORRECTIONS_SETTING, change)
+    return theirs

@@ -11,7 +11,6 @@ import csv
 import io
 import json
 import os
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +21,7 @@ from faceattend_tui.files import atomic_write
 from .export import BOM, free_path
 from .hours import DAY_COLUMNS
 from .report import PERSON_COLUMNS, SESSION_COLUMNS
-from .security import name_pattern, scrub_value
+from .security import Names, name_pattern, scrub_value
 
 REPORT_FIRST_COLUMNS = 8  # a report's header had at least these many columns since reports split by kind
 
@@ -50,10 +49,11 @@ class Target:
     names: frozenset[str]
     token: str
     earlier: frozenset[str] = frozenset()  # ids they had before a roster import gave them this one
+    others: frozenset[str] = frozenset()  # everyone else's names: left alone where theirs is inside one
 
     @property
-    def pattern(self) -> re.Pattern | None:
-        return name_pattern(self.names)
+    def pattern(self) -> Names:
+        return Names(self.names, self.others)
 
     @property
     def ids(self) -> frozenset[str]:
@@ -76,7 +76,7 @@ def _clean_file(path: Path, target: Target, rewrite: bool, outcome: Cleanup) -> 
     """Rewrite a sheet without them, and rename it when its name holds theirs (a session "Viva of Bob Marr")."""
     text = path.read_bytes().decode("utf-8", errors="replace")
     new = without(text, path.suffix.lower(), target)
-    name = target.pattern.sub(target.token, path.name) if target.pattern else path.name
+    name = target.pattern.sub(target.token, path.name)
     if new is None:
         if _mentions(text, target) or name != path.name:
             outcome.foreign.append(path)
@@ -110,8 +110,8 @@ def files_naming(paths: list[Path], target: Target) -> list[Path]:
 
 def _mentions(text: str, target: Target) -> bool:
     """Whether free text holds their id or a name of theirs as a whole word."""
-    pattern = name_pattern({*target.ids, *target.names})
-    return pattern is not None and pattern.search(text) is not None
+    ids = name_pattern(target.ids)
+    return bool(ids and ids.search(text)) or target.pattern.search(text)
 
 
 def without(text: str, suffix: str, target: Target) -> str | None:
@@ -137,11 +137,12 @@ def _csv_without(body: str, target: Target) -> str | None:
         rows = list(csv.reader(io.StringIO(body, newline="")))
     except csv.Error:
         return None
-    theirs = _row_test(rows[0] if rows else [], target.ids)
+    header = rows[0] if rows else []
+    theirs = _row_test(header, target.ids)
     if theirs is None:
         return None
-    pattern = target.pattern
-    kept = [[pattern.sub(target.token, cell) if pattern else cell for cell in row]
+    pattern, own = target.pattern, _name_cell(header)
+    kept = [[cell if i == own(row) else pattern.sub(target.token, cell) for i, cell in enumerate(row)]
             for row in rows[1:] if not theirs(row)]
     if kept == rows[1:]:
         return body
@@ -177,6 +178,20 @@ def _row_test(header: list[str], person_ids: frozenset[str]) -> Callable[[list[s
     return None
 
 
+def _name_cell(header: list[str]) -> Callable[[list[str]], int | None]:
+    """Where a row's person's own name is (kept: the row is someone else's); None in a row of a session."""
+    if "person_id" in header and "person" in header:
+        index = header.index("person")
+        return lambda row: index
+    if "row" in header and "name" in header:
+        kind, name = header.index("row"), header.index("name")
+        return lambda row: name if kind < len(row) and row[kind] == "person" else None
+    if "name" in header and not _begins(header, SESSION_COLUMNS):
+        index = header.index("name")
+        return lambda row: index
+    return lambda row: None
+
+
 # ----- JSON ------------------------------------------------------------------------------------
 
 
@@ -187,10 +202,22 @@ def _json_without(body: str, target: Target) -> str | None:
         return None
     if not isinstance(doc, dict) or not isinstance(doc.get("sessions", doc.get("people")), list):
         return None
-    new = scrub_value(_drop_people(doc, target.ids), set(target.ids), target.pattern, target.token)
+    new = _scrub_doc(_drop_people(doc, target.ids), target)
     if new == doc:
         return body
     return json.dumps(new, indent=2, ensure_ascii=False) + "\n"
+
+
+def _scrub_doc(value: Any, target: Target, entries_of_people: bool = False) -> Any:
+    """A sheet's JSON with their names replaced, except each person's own name in their entry (entries
+    under "people" and "days" name a person; the entries of "sessions" name a session)."""
+    if isinstance(value, list):
+        return [_scrub_doc(v, target, entries_of_people) for v in value]
+    if not isinstance(value, dict):
+        return scrub_value(value, set(target.ids), target.pattern, target.token)
+    own = ("person" if "person_id" in value else "name") if entries_of_people else None
+    return {scrub_value(k, set(target.ids), target.pattern, target.token):
+            v if k == own else _scrub_doc(v, target, k in ("people", "days")) for k, v in value.items()}
 
 
 def _drop_people(doc: dict, ids: frozenset[str]) -> dict:

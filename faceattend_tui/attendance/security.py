@@ -59,6 +59,7 @@ def make_audit(when: datetime, action: str, details: dict[str, Any] | None = Non
 
 ABOUT_KEYS = ("id", "person")  # an entry whose id or person is theirs is about them
 TEXT_KEYS = ("name", "previous_name", "reason", "evidence")  # what such an entry says about them
+OWN_NAME_KEYS = ("name", "previous_name")  # an entry about someone else: their own name, kept
 
 
 def erased_token() -> str:
@@ -120,22 +121,59 @@ def name_orders(name: str) -> set[tuple[str, ...]]:
     return set(itertools.permutations(words)) if 2 <= len(words) <= 4 else {words}
 
 
-def erased_names(person: Person, all_details: Iterable[dict]) -> re.Pattern | None:
-    """Every name an erased person had (now, before a correction, when they left), as whole words."""
-    return name_pattern({person.name, *names_in_audit(all_details, person.id)})
+class Names:
+    """An erased person's names in free text (see `name_pattern`), except where they are part of another
+    person's longer name: erasing "Anna" leaves "Anna Leeds" alone. A namesake's name cannot be told
+    apart from theirs, so in free text it is taken out too. Text is compared with accents composed."""
+
+    def __init__(self, names: Iterable[str], others: Iterable[str] = ()) -> None:
+        self.pattern = name_pattern(names)
+        pattern = self.pattern
+        longer = [] if pattern is None else [
+            name for name in {unicodedata.normalize("NFC", o).strip() for o in others}
+            if pattern.search(name) and not pattern.fullmatch(name)]
+        self.others = name_pattern(longer)
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """Where their names are in `text` (composed), outside other people's names."""
+        if self.pattern is None:
+            return []
+        kept = [m.span() for m in self.others.finditer(text)] if self.others else []
+        return [m.span() for m in self.pattern.finditer(text)
+                if not any(a < m.end() and m.start() < b for a, b in kept)]
+
+    def search(self, text: str) -> bool:
+        return bool(self.spans(unicodedata.normalize("NFC", text)))
+
+    def sub(self, token: str, text: str) -> str:
+        """`text` with each of their names replaced by `token`; `text` itself when none is there."""
+        composed = unicodedata.normalize("NFC", text)
+        spans = self.spans(composed)
+        if not spans:
+            return text
+        parts, last = [], 0
+        for start, end in spans:
+            parts += [composed[last:start], token]
+            last = end
+        return "".join(parts) + composed[last:]
+
+
+def erased_names(person: Person, all_details: Iterable[dict], others: Iterable[str] = ()) -> Names:
+    """Every name an erased person had (now, before a correction, when they left), as whole words, except
+    inside the longer names of `others` (everyone else's names)."""
+    return Names({person.name, *names_in_audit(all_details, person.id)}, others)
 
 
 # Free text in other people's records that may name someone: a mark's reason, a session's name and why it was voided.
 RECORD_TEXTS = {"marks": ("reason",), "sessions": ("name", "void_reason")}
 
 
-def scrub_audit(rows: Iterable[tuple[Any, dict]], person: Person, token: str,
-                names: re.Pattern | None) -> dict[Any, dict]:
+def scrub_audit(rows: Iterable[tuple[Any, dict]], person: Person, token: str, names: Names) -> dict[Any, dict]:
     """The audit details that name a person, rewritten with `token` in their place: {row key: new details}.
 
     Their id (and any earlier one) and folder as a value, any of their `names` (`erased_names`) inside
     any text, and what entries about them say (a mark's reason, a former name) are replaced; counts and
-    other people stay as they were.
+    other people stay as they were, and so does the name of an entry about someone else (a namesake).
     """
     rows = list(rows)
     ids = earlier_ids((details for _, details in rows), person.id)
@@ -145,12 +183,22 @@ def scrub_audit(rows: Iterable[tuple[Any, dict]], person: Person, token: str,
         new = scrub_value(details, exact, names, token)
         if about_any(details, ids):
             new.update({k: token for k in TEXT_KEYS if k in new})
+        elif about_another(details, ids):
+            new.update({k: details[k] for k in OWN_NAME_KEYS if k in details})
         if new != details:
             changed[key] = new
     return changed
 
 
-def scrub_value(value: Any, exact: set[str], pattern: re.Pattern | None, token: str) -> Any:
+def about_another(details: dict, ids: set[str]) -> bool:
+    """Whether audit details are about one person who is not them."""
+    people = details.get("people")
+    subject = people[0] if isinstance(people, list) and len(people) == 1 else None
+    subject = subject or next((details[k] for k in ABOUT_KEYS if isinstance(details.get(k), str)), None)
+    return isinstance(subject, str) and subject not in ids
+
+
+def scrub_value(value: Any, exact: set[str], pattern: Names | None, token: str) -> Any:
     """`value` (JSON-like) with strings equal to one in `exact` and matches of `pattern` replaced by `token`."""
     if isinstance(value, str):
         return token if value in exact else pattern.sub(token, value) if pattern else value

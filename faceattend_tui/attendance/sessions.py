@@ -42,8 +42,9 @@ from .models import (
     clean_name,
     new_person_id,
 )
-from .security import audit, erased_token, name_pattern
+from .security import audit, erased_names, erased_token
 from .store import NotFoundError, Store, StoreError
+from .timetable import scrub_timetable
 
 
 class AmbiguousName(RecordsError, LookupError):
@@ -594,9 +595,12 @@ def _replace(person: Person, **changes: Any) -> Person:
 
 
 def erase_records(store: Store, person: Person, token: str) -> int:
-    """Every record of a person, their days corrected by hand too, and their name in the reasons of
-    other people's corrections; returns how many records went."""
+    """Every record of a person, their days corrected by hand too, and any name they had in the reasons
+    of other people's corrections and in the timetable; returns how many records went."""
+    others = [p.name for p in store.people() if p.id != person.id]
+    names = erased_names(person, (entry.details for entry in store.audit_log()), others)
     records = store.erase_person(person.id, token)
-    forget_person(store, person.id)
-    scrub_reasons(store, name_pattern([person.name]), token)
+    records += forget_person(store, person.id)
+    scrub_reasons(store, names, token)
+    scrub_timetable(store, names, token)
     return records

@@ -164,7 +164,8 @@ class Store(ABC):
 
     @abstractmethod
     def erase_person(self, person_id: str, token: str | None = None) -> int:
-        """Remove the person and every record of theirs; returns how many check-ins and marks went.
+        """Remove the person and every record of theirs; returns how many check-ins, marks and days seen
+        (work mode) went.
 
         With a token, audit entries that name them are rewritten with the token in their place.
         """

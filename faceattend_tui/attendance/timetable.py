@@ -9,6 +9,7 @@ in a log at a time, so slots that overlap are refused when they are imported.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import io
 import re
@@ -25,6 +26,7 @@ from .models import check_text
 
 if TYPE_CHECKING:
     from .models import Session
+    from .security import Names
     from .sessions import Attendance
     from .store import Store
 
@@ -274,6 +276,27 @@ def save_slots(store: Store, slots: list[Slot]) -> None:
 
 def save_holidays(store: Store, days: dict[str, str]) -> None:
     store.set_setting(HOLIDAYS_SETTING, dict(sorted(days.items())) or None)
+
+
+def scrub_timetable(store: Store, names: Names, token: str) -> None:
+    """An erasure: an erased person's names in the slots' names and the days off's reasons become the
+    token; a slot renamed keeps the record of the days it already opened (it opens no second session)."""
+    slots = slots_of(store)
+    renamed = {slot.key: dataclasses.replace(slot, name=names.sub(token, slot.name)) for slot in slots}
+    keys = {old: slot.key for old, slot in renamed.items() if slot.key != old}
+    if keys:
+        save_slots(store, list(renamed.values()))
+        store.update_setting(OPENED_SETTING, lambda opened: {
+            _rekeyed(key, keys): value for key, value in (opened or {}).items()} or None)
+    days = holidays_of(store)
+    reasons = {day: names.sub(token, why) for day, why in days.items()}
+    if reasons != days:
+        save_holidays(store, reasons)
+
+
+def _rekeyed(occurrence: str, keys: dict[str, str]) -> str:
+    slot, _, day = occurrence.partition("@")
+    return f"{keys.get(slot, slot)}@{day}"
 
 
 def due(slots: list[Slot], now: datetime, zone: tzinfo | None, holidays: dict[str, str],

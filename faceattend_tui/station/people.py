@@ -293,6 +293,7 @@ def remove_person(attendance: Attendance, settings: Settings, person: Person, *,
     """
     entries = attendance.store.audit_log() if erase else []  # read once: names, and sheets written elsewhere
     names = known_names(entries, person) if erase else frozenset()
+    others = frozenset(p.name for p in attendance.store.people() if p.id != person.id) if erase else frozenset()
     written = written_elsewhere(entries, settings)
     outside: list[Path] = []
     _forget_photos(attendance, settings, person, outside)
@@ -302,7 +303,7 @@ def remove_person(attendance: Attendance, settings: Settings, person: Person, *,
     if not erase:
         return Removal(person, linked=outside)
     earlier = earlier_ids((entry.details for entry in entries), person.id) - {person.id}
-    target = Target(person.id, names, token, frozenset(earlier))
+    target = Target(person.id, names, token, frozenset(earlier), others)
     backups = files_naming(sorted(settings.data.glob("*.bak")), target)
     return Removal(person, token, clean_exports(settings, target, exports), backups,
                    files_naming(written, target), shared=bool(settings.database), linked=outside)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -13,7 +12,7 @@ from psycopg.types.json import Jsonb
 
 from ..common import aware
 from ..models import AuditEntry, Person, Presence, Session
-from ..security import RECORD_TEXTS, erased_names, scrub_audit
+from ..security import RECORD_TEXTS, Names, erased_names, scrub_audit
 from ..store import ConflictError, NotFoundError
 from .rows import (
     SELECT_PERSON,
@@ -82,7 +81,8 @@ class PeopleQueries:
     def erase_person(self, person_id: str, token: str | None = None) -> int:
         with self._tx() as conn:
             records = conn.execute("select (select count(*) from checkins where person_id = %s) + "
-                                   "(select count(*) from marks where person_id = %s)", [person_id, person_id])
+                                   "(select count(*) from marks where person_id = %s) + "
+                                   "(select count(*) from presence where person_id = %s)", [person_id] * 3)
             count = int(the_row(records)[0])
             row = conn.execute(SELECT_PERSON + " where p.id = %s", [person_id]).fetchone()
             if token is not None and row is not None:
@@ -96,17 +96,18 @@ def _scrub_audit(conn: psycopg.Connection, person: Person, token: str) -> None:
     """Rewrite the audit entries and other people's records that name an erased person (see
     security.scrub_audit and RECORD_TEXTS)."""
     rows = [(i, dict(d or {})) for i, d in conn.execute("select id, details from audit").fetchall()]
-    names = erased_names(person, (details for _, details in rows))
+    others = [name for (name,) in conn.execute("select name from people where id <> %s", [person.id]).fetchall()]
+    names = erased_names(person, (details for _, details in rows), others)
     changed = scrub_audit(rows, person, token, names)
     with conn.cursor() as cur:
         if changed:
             cur.executemany("update audit set details = %s where id = %s",
                             [(Jsonb(details), i) for i, details in changed.items()])
-        if names is not None:
+        if names.pattern is not None:
             _scrub_texts(conn, cur, names, token)
 
 
-def _scrub_texts(conn: psycopg.Connection, cur: psycopg.Cursor, pattern: re.Pattern, token: str) -> None:
+def _scrub_texts(conn: psycopg.Connection, cur: psycopg.Cursor, pattern: Names, token: str) -> None:
     """Other people's records that name an erased person (security.RECORD_TEXTS), with `token` instead."""
     for table, keys in RECORD_TEXTS.items():
         for key in keys:

@@ -26,6 +26,7 @@ class PeopleAndSessions:
     _people: dict[str, str]
     _checkins: dict[int, dict[str, str]]
     _marks: dict[int, list[str]]
+    _presence: dict[PresenceKey, str]
     _pending_fold: bool
 
     if TYPE_CHECKING:
@@ -79,6 +80,7 @@ class PeopleAndSessions:
     def erase_person(self, person_id: str, token: str | None = None) -> int:
         records = sum(person_id in people for people in self._checkins.values())
         records += sum(self._table("marks")[i]["person_id"] == person_id for ids in self._marks.values() for i in ids)
+        records += sum(key[0] == person_id for key in self._presence)
         self._write(["erase", person_id] + ([token] if token else []))
         self._pending_fold = True  # the journal still holds what was erased: rewrite the file without it
         self._after_write()

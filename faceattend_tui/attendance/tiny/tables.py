@@ -130,10 +130,11 @@ class Tables:
         """The audit entries and other people's records that name an erased person, with `token` instead."""
         audit = self._table("audit")
         rows = [(i, doc.get("details") or {}) for i, doc in audit.items()]
-        names = erased_names(person, (details for _, details in rows))
+        others = [str(doc.get("name", "")) for doc in self._table("people").values()]
+        names = erased_names(person, (details for _, details in rows), others)
         for doc_id, details in scrub_audit(rows, person, token, names).items():
             audit[doc_id]["details"] = details
-        if names is None:
+        if names.pattern is None:
             return
         for table, keys in RECORD_TEXTS.items():
             for doc in self._table(table).values():

@@ -426,3 +426,59 @@ def test_a_shift_to_midnight_is_its_own_day_and_a_day_not_over_is_not_corrected(
     assert main(["hours", "correct", "S1", soon.date().isoformat(), "--in", "00:00", "--out", f"{soon:%H:%M}",
                  "--reason", "x", "--data", str(data)]) == 2
     assert "has not come yet" in capsys.readouterr().err
+
+
+def test_two_doors_correcting_one_day_at_once_both_count(pg_url, tmp_path):
+    """The front corrects the in while the back corrects the out of the same day: both ends are kept,
+    and each audit entry says what the day really was before it."""
+    import threading
+
+    from faceattend_tui.attendance import backends
+    from faceattend_tui.attendance.corrections import correct_day, corrections
+
+    doors = [backends.open_store(tmp_path / name, database=pg_url, upgrade_mode="auto") for name in ("a", "b")]
+    day = date(2026, 3, 2)
+
+    def at(hour: int, minute: int) -> datetime:
+        return datetime.combine(day, time(hour, minute)).astimezone()
+
+    try:
+        Attendance(doors[0]).add_person("Ann", person_id="S1")
+        with doors[0].batch():  # the front's correction is being written...
+            correct_day(doors[0], "S1", day, at(7, 30), None, "came early", "front")
+            back = threading.Thread(target=correct_day,
+                                    args=(doors[1], "S1", day, None, at(18, 30), "stayed late", "back"))
+            back.start()
+            back.join(0.5)
+            assert back.is_alive()  # ...and the back's waits for it
+        back.join()
+        (correction,) = corrections(doors[1]).values()
+        assert (correction.came, correction.left, correction.by) == (at(7, 30), at(18, 30), "back")
+        befores = [e.details["before"] for e in doors[1].audit_log() if e.action == "hours.correct"]
+        assert befores == [{}, {"in": at(7, 30).isoformat(timespec="milliseconds"), "out": None,
+                                "corrected_by": "front"}]
+    finally:
+        for store in doors:
+            store.close()
+
+
+def test_a_correction_whose_audit_cannot_be_written_is_not_kept(data, monkeypatch):
+    from faceattend_tui.attendance import StoreError
+    from faceattend_tui.attendance.corrections import clear_correction, correct_day, corrections
+
+    with open_store(data) as store:
+        Attendance(store).add_person("Ann", person_id="S1")
+        day = date(2026, 3, 2)
+        came = datetime.combine(day, time(7, 30)).astimezone()
+        correct_day(store, "S1", day, came, None, "came early", "admin")
+
+        def no_audit(entry) -> None:
+            raise StoreError("the database cannot be reached: canceling statement due to statement timeout")
+
+        monkeypatch.setattr(store, "add_audit", no_audit)
+        with pytest.raises(StoreError):
+            correct_day(store, "S1", day, None, came + timedelta(hours=10), "stayed late", "admin")
+        with pytest.raises(StoreError):
+            clear_correction(store, "S1", day, "wrong day", "admin")
+        (correction,) = corrections(store).values()
+        assert (correction.came, correction.left, correction.reason) == (came, None, "came early")

@@ -4,6 +4,7 @@ audited, and read by the hours reports over what the doors saw."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import TYPE_CHECKING, Any
@@ -76,13 +77,41 @@ def correct_day(store: Store, person_id: str, day: date, came: datetime | None, 
                 whole: bool = False) -> Correction:
     """Set a day's in and/or out by hand, with a reason; an end not given stays as an earlier correction
     of the day set it, else as the doors saw it (`seen`). Refused when the day would end before it
-    begins. Audited as hours.correct, with what the day was before."""
+    begins. Audited as hours.correct, with what the day was before, in the same write: the earlier
+    correction is read with the setting locked, so two doors correcting one day at once both count."""
     reason = checked_reason(reason)
     if came is None and left is None:
         raise InputError("give the corrected in, out or both")
     if came is not None and left is not None and left <= came:
         raise InputError(f"the out {left:%H:%M} is not after the in {came:%H:%M}")
-    before = corrections(store).get((person_id, day))
+    key, made = _key(person_id, day), []
+
+    def change(docs: dict[str, Any] | None) -> dict[str, Any]:
+        before = _parsed((docs or {}).get(key))
+        correction = _merged(before, came, left, seen, whole, day, Correction(came, left, user, reason, store.now()))
+        made.append((before, correction))
+        return {**(docs or {}), key: correction.to_doc()}
+
+    with store.batch():
+        store.update_setting(CORRECTIONS_SETTING, change)
+        before, correction = made[-1]
+        audit(store, "hours.correct", {"person": person_id, "day": day.isoformat(), "in": to_iso(correction.came),
+                                       "out": to_iso(correction.left), "reason": reason,
+                                       "before": _was(before, seen)}, user)
+    return correction
+
+
+def _parsed(doc: Any) -> Correction | None:
+    try:
+        return None if doc is None else Correction.from_doc(doc)
+    except (KeyError, TypeError, ValueError, AssertionError):
+        return None
+
+
+def _merged(before: Correction | None, came: datetime | None, left: datetime | None,
+            seen: tuple[datetime, datetime] | None, whole: bool, day: date, new: Correction) -> Correction:
+    """`new` with the end it does not give taken from the earlier correction; refused when the day it makes
+    has no end (`whole`) or ends before it begins."""
     came = came or (before.came if before else None)
     left = left or (before.left if before else None)
     begins, ends = came or (seen[0] if seen else None), left or (seen[1] if seen else None)
@@ -91,12 +120,7 @@ def correct_day(store: Store, person_id: str, day: date, came: datetime | None, 
     if begins is not None and ends is not None and ends <= begins:
         raise InputError(f"the day would end ({_moment(ends)}) before it begins ({_moment(begins)}): "
                          "give both the in and the out")
-    correction = Correction(came, left, user, reason, store.now())
-    store.update_setting(CORRECTIONS_SETTING,
-                         lambda docs: {**(docs or {}), _key(person_id, day): correction.to_doc()})
-    audit(store, "hours.correct", {"person": person_id, "day": day.isoformat(), "in": to_iso(came),
-                                   "out": to_iso(left), "reason": reason, "before": _was(before, seen)}, user)
-    return correction
+    return dataclasses.replace(new, came=came, left=left)
 
 
 def _moment(when: datetime) -> str:
@@ -169,11 +193,12 @@ def clear_correction(store: Store, person_id: str, day: date, reason: str, user:
         found.append(docs.pop(key, None))
         return docs or None
 
-    store.update_setting(CORRECTIONS_SETTING, change)
-    if found[0] is None:
-        return False
-    audit(store, "hours.uncorrect", {"person": person_id, "day": day.isoformat(), "reason": reason,
-                                     "before": found[0]}, user)
+    with store.batch():  # taken back and audited in one write
+        store.update_setting(CORRECTIONS_SETTING, change)
+        if found[-1] is None:
+            return False
+        audit(store, "hours.uncorrect", {"person": person_id, "day": day.isoformat(), "reason": reason,
+                                         "before": found[-1]}, user)
     return True
 
 

@@ -505,6 +505,34 @@ async def test_in_work_mode_a_day_is_corrected_and_taken_back_from_the_report(st
         assert rows(app, "#hours") == [["S1", "Ann Lee", "1", "1.50", "", ""], *UNSEEN]
 
 
+async def test_a_correction_changed_at_another_door_is_not_taken_back_unseen(station):
+    from faceattend_tui.attendance.corrections import correct_day
+
+    with_pin(station, PIN)
+    work_mode(station, timezone="UTC")
+    checkin(station, "Ann Lee", 1)
+    checkin(station, "Ann Lee", 91)
+    station.clock.now += timedelta(hours=10)
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.5)
+        (first,) = station.store.presence(date.min, date.max)
+        correct_day(station.store, "S1", first.day, None, first.first_seen + timedelta(hours=8), "back door", "Kim")
+        await open_days(pilot)
+        # another door corrects the day again while this list shows Kim's correction
+        correct_day(station.store, "S1", first.day, None, first.first_seen + timedelta(hours=7), "badge log", "Lou")
+        await pilot.press("u")
+        await pilot.pause()
+        assert "corrected by Kim: back door" in app.screen.title_text()  # the dialog names what it takes back
+        await pilot.press(*"undo mine", "tab", *PIN, "enter")
+        await pilot.pause()
+        assert "was changed meanwhile (now corrected by Lou: badge log)" in error_line(app)
+        assert station.store.get_setting("hours_corrections")  # Lou's correction stands
+        await pilot.press("escape")
+        await pilot.pause()
+        assert rows(app, "#days")[0][-1] == "corrected by Lou: badge log"  # the list as it is now
+
+
 @pytest.fixture
 def paris(monkeypatch):
     """The station's clock on Europe/Paris, as the station sets it from the timezone setting."""

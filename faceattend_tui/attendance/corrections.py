@@ -183,13 +183,19 @@ def _was(before: Correction | None, seen: tuple[datetime, datetime] | None) -> d
     return {"in": to_iso(seen[0]), "out": to_iso(seen[1])} if seen else {}
 
 
-def clear_correction(store: Store, person_id: str, day: date, reason: str, user: str) -> bool:
-    """Back to what the doors saw, with a reason; False when the day had no correction."""
+def clear_correction(store: Store, person_id: str, day: date, reason: str, user: str,
+                     shown: str | None = None) -> bool:
+    """Back to what the doors saw, with a reason; False when the day had no correction. With `shown`
+    (the correction's note as staff saw it), refused when another door has changed it since."""
     reason = checked_reason(reason)
     key, found = _key(person_id, day), []
 
     def change(docs: dict[str, Any] | None) -> dict[str, Any] | None:
         docs = dict(docs or {})
+        now = _parsed(docs.get(key))
+        if shown is not None and now is not None and now.note != shown:
+            raise InputError(f"the correction of {day} was changed meanwhile (now {now.note}); "
+                             "look at the day again before taking it back")
         found.append(docs.pop(key, None))
         return docs or None
 

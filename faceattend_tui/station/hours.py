@@ -58,12 +58,14 @@ class Hours(StationState):
             except FaceattendError as exc:
                 raise StationError(str(exc)) from None
 
-    def clear_hours(self, person_id: str, day: date, reason: str, pin: Credentials | str | None = None) -> None:
-        """Take a day's correction back: the day is as the doors saw it again; audited."""
+    def clear_hours(self, person_id: str, day: date, reason: str, pin: Credentials | str | None = None,
+                    shown: str | None = None) -> None:
+        """Take a day's correction back: the day is as the doors saw it again; audited. With `shown` (the
+        correction as staff saw it), refused when another door changed it since."""
         with self.lock:
             actor = self._authorize("hours", pin)
             try:
-                cleared = clear_correction(self._store(), person_id, day, reason, actor)
+                cleared = clear_correction(self._store(), person_id, day, reason, actor, shown)
             except FaceattendError as exc:
                 raise StationError(str(exc)) from None
         if not cleared:

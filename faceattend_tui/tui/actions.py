@@ -247,7 +247,7 @@ class DialogActions(_AppBase):
 
     def _correct_hours(self, person_id: str, request: CorrectRequest) -> CorrectRequest:
         if request.clear:
-            self.station.clear_hours(person_id, request.day, request.reason, request.pin)
+            self.station.clear_hours(person_id, request.day, request.reason, request.pin, request.shown or None)
         else:
             self.station.correct_hours(person_id, request.day, request.came, request.left, request.reason,
                                        request.pin)

@@ -30,6 +30,7 @@ class CorrectRequest:
     reason: str
     clear: bool  # take the day's correction back instead
     pin: Secret
+    shown: str = ""  # the correction taken back, as it was shown: refused if another door changed it since
 
 
 def clock_text(when: datetime | None, day: date, zone: tzinfo | None) -> str:
@@ -61,7 +62,8 @@ class CorrectScreen(Dialog[CorrectRequest]):
 
     def title_text(self) -> str:
         if self.clear:
-            return f"Take back the correction of {self.person} on {self.day}: the day as the doors saw it"
+            shown = f" ({printable(self.seen)})" if self.seen else ""
+            return f"Take back the correction of {self.person} on {self.day}{shown}: the day as the doors saw it"
         return f"Correct the hours of {self.person}"
 
     def body(self) -> ComposeResult:
@@ -98,7 +100,8 @@ class CorrectScreen(Dialog[CorrectRequest]):
             return
         reason = self.required("reason", "a reason is required: whoever pays these hours reads it")
         if reason is not None:
-            self.finish(CorrectRequest(day, came, left, reason, self.clear, self.pin()))
+            shown = self.seen if self.clear else ""
+            self.finish(CorrectRequest(day, came, left, reason, self.clear, self.pin(), shown))
 
     def _clock(self, field: str) -> str | None:
         return self.query_one(f"#{field}", Input).value.strip() or None
@@ -184,7 +187,8 @@ class DaysScreen(Dialog[bool]):
         if line is None or not line.corrected:
             self.error("highlight a corrected day first")
             return
-        screen = CorrectScreen(self.person, line.day, self.current_access(), self.correct_with, clear=True)
+        screen = CorrectScreen(self.person, line.day, self.current_access(), self.correct_with, clear=True,
+                               seen=line.corrected)
         self.app.push_screen(screen, self.corrected)
 
     @on(DataTable.RowSelected, "#days")
@@ -199,10 +203,10 @@ class DaysScreen(Dialog[bool]):
         self.app.push_screen(DetailScreen(f"{self.person} on {line.day}", lines))
 
     def corrected(self, request: CorrectRequest | None) -> None:
+        self.read(self.load, self.show_days, "the days")  # as they are now, whatever another door did meanwhile
         if request is None:
             return
         self.changed = True
-        self.read(self.load, self.show_days, "the days")
         self.note(f"{request.day}: " + ("back to what the doors saw" if request.clear else "corrected (audited)"))
 
     def note(self, text: str) -> None:

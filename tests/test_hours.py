@@ -154,6 +154,19 @@ def test_someone_who_stays_in_view_all_day_is_not_out_after_their_first_minute(t
         station.close()
 
 
+def test_the_last_sighting_shown_before_the_station_closes_is_in_the_hours(tmp_path):
+    """Seen at 08:00 and again 40 s later, then the station is closed: the day ends at the second."""
+    station = work_station(tmp_path)
+    came = datetime.combine(date.today(), datetime.min.time().replace(hour=8)).astimezone()
+    station.worker.checkin("Ann", when=came.timestamp())
+    station.worker.feed(ev.Present(name="Ann", track=1, time=(came + timedelta(seconds=40)).timestamp()))
+    station.poll(timeout=0.05)
+    station.close()
+    with open_store(tmp_path) as store:
+        (line,) = hours_between(store, came.date(), came.date(), 30)
+        assert line.last == came + timedelta(seconds=40)
+
+
 def test_a_night_shift_is_one_working_day_when_days_change_at_an_hour_nobody_works(tmp_path):
     station = work_station(tmp_path, day_changes_at="07:00")
     came = datetime.combine(date.today(), datetime.min.time().replace(hour=22)).astimezone()

@@ -30,22 +30,32 @@ def working_day(when: datetime, zone: tzinfo | None = None, changes_at: time = t
 
 
 class PresenceBook:
-    """Writes sightings to the log, at most one a minute per person and day while they stay in view."""
+    """Writes sightings to the log, at most one a minute per person and day while they stay in view; the
+    latest one held back is written when the station closes (`flush`)."""
 
     def __init__(self, store: Store, station: str, zone: tzinfo | None = None, day_changes_at: time = time(0)):
         self.store, self.station, self.zone, self.day_changes_at = store, station, zone, day_changes_at
         self._written: dict[tuple[str, date], datetime] = {}
+        self._held: dict[tuple[str, date], datetime] = {}
 
     def seen(self, person_id: str, when: datetime) -> bool:
         """Record a sighting; True when it is the person's first of the working day at any door (they came in)."""
         day = working_day(when, self.zone, self.day_changes_at)
         last = self._written.get((person_id, day))
         if last is not None and timedelta(0) <= when - last < WRITE_EVERY:
+            self._held[(person_id, day)] = when
             return False  # earlier than the last written: the clock was put back (a glitch ahead), written
         first = last is None and not self._seen_elsewhere(person_id, day)
         self.store.see(Presence(person_id, day, self.station, when, when))
         self._written[(person_id, day)] = when
+        self._held.pop((person_id, day), None)
         return first
+
+    def flush(self) -> None:
+        """Write the sightings held back in the last minute: the day's last sighting is the last one shown."""
+        held, self._held = self._held, {}
+        for (person_id, day), when in held.items():
+            self.store.see(Presence(person_id, day, self.station, when, when))
 
 
     def _seen_elsewhere(self, person_id: str, day: date) -> bool:

@@ -116,9 +116,10 @@ class Lifecycle(StationState):
             if self.worker is not None:
                 self.worker.stop()
                 self.worker = None
+            unwritten = self._flush_sightings()
             lost = self.unsaved_left() if self.store is not None else []
             store, self.store = self.store, None
-            problem: StationError | None = None
+            problem = StationError(unwritten) if unwritten else None
             try:
                 if store is not None:
                     store.close()
@@ -136,6 +137,16 @@ class Lifecycle(StationState):
         if problem is not None:
             raise problem
 
+
+    def _flush_sightings(self) -> str:
+        """Work mode: the sightings of the last minute, not written yet, before the log closes; what went
+        wrong, or ""."""
+        if self.presence is not None and self.store is not None:
+            try:
+                self.presence.flush()
+            except StoreError as exc:
+                return f"the last minute's sightings could not be written: {exc}"
+        return ""
 
     def zone(self) -> tzinfo | None:
         """The clock of the timezone setting; None (this machine's) when it names no zone."""

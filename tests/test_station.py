@@ -394,6 +394,18 @@ def test_the_station_opens_the_timetables_session_when_it_is_due(tmp_path):
         assert abs((made.active.late_deadline - deadline).total_seconds()) < 1
 
 
+def test_a_database_away_is_no_timetable_problem(tmp_path, monkeypatch):
+    """While a shared database is away the header says so; the timetable waits without an error."""
+    from faceattend_tui.attendance import OfflineError, timetable
+
+    def away(*args, **kwargs):
+        raise OfflineError("the database cannot be reached: no answer within 2 s")
+
+    monkeypatch.setattr(timetable, "step", away)
+    with station_with_a_slot_due(tmp_path, "Physics") as (made, _):
+        assert not [u for u in drain(made) if "timetable" in str(u)]
+
+
 def test_back_to_back_slots_leave_no_gap_for_a_check_in_to_fall_into(tmp_path):
     from faceattend_tui.attendance.timetable import read_slots, save_slots
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from faceattend_tui.attendance import (
     LATE,
     Counts,
+    OfflineError,
     Person,
     RosterRow,
     Session,
@@ -125,6 +126,8 @@ class Translator(StationState):
                 if said and running is not None:  # it closed a session: its sheet goes to export_dir,
                     self._queue_sheet(running.id)  # and the next slot, back to back, opens on the next poll
                     self._timetable_next = 0.0
+            except OfflineError:  # the shared database is away (the header says so): tried again on its return
+                return []
             except FaceattendError as exc:  # e.g. a slot's group that no one is in; tried again, said once
                 said_before, self._timetable_problem = self._timetable_problem, str(exc)
                 return [] if said_before == str(exc) else [Problem(f"the timetable could not open or close a "

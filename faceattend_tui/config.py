@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import difflib
 import math
 import os
 import re
@@ -26,6 +27,7 @@ from faceattend_tui.errors import FaceattendError
 
 CONFIG_NAME = "faceattend.toml"
 ENV_PREFIX = "FACEATTEND_"
+OTHER_VARIABLES = ("PIN", "STAFF", "NEW_PIN", "MODELS")  # read by commands, not settings
 IMAGES_DIR = "database_image"
 LIVENESS_MODES = ("off", "blink", "auto")
 PREVIEW_MODES = ("window", "fullscreen", "off")
@@ -75,6 +77,8 @@ def zone_name(value: str) -> str | None:
     """Why a time zone name is not usable, or None (empty: this machine's zone)."""
     if not value:
         return None
+    if value.startswith("right/"):
+        return "counts leap seconds, which this machine's clock does not: use the name without right/"
     try:
         zoneinfo.ZoneInfo(value)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
@@ -103,6 +107,13 @@ def code_list(value: str) -> str | None:
     if wrong:
         return (f"has {', '.join(repr(c) for c in wrong)}: codes are lower-case words (a-z, digits, - and _), "
                 "not present, late or absent")
+    return None
+
+
+def folder_text(value: str) -> str | None:
+    """Why a folder setting is not usable, or None (empty: none)."""
+    if value and not value.strip():
+        return "is only spaces: give a folder, or leave it empty for none"
     return None
 
 
@@ -192,7 +203,7 @@ class Settings:
                                  "absent, comma-separated; reports count them apart, rates leave them out",
                                  check=code_list)
     export_dir: str = setting("", "a folder (a shared drive) each session's sheet is written to when it ends "
-                                  "(empty: none)")
+                                  "(empty: none; a relative one is inside the data folder)", check=folder_text)
     export_formats: str = setting("csv", "the sheets written there: csv, json or both", ("csv", "json", "both"))
     locale: str = setting("", "language of names: how they sort, e.g. fr-FR or sv (empty: this machine's); "
                               "the door speaks it too", check=locale_name)
@@ -229,6 +240,14 @@ class Settings:
         return self.data / EXPORTS_DIR
 
     @property
+    def sheets_dir(self) -> Path | None:
+        """The export_dir folder, a relative one inside the data folder; None when there is none."""
+        if not self.export_dir:
+            return None
+        folder = Path(self.export_dir).expanduser()
+        return folder if folder.is_absolute() else self.data / folder
+
+    @property
     def worker_log(self) -> Path:
         return self.data / WORKER_LOG
 
@@ -260,15 +279,24 @@ def load_settings(data: Path, overrides: Mapping[str, object] | None = None,
     data = Path(data)
     found = _gather(data, overrides, os.environ if environ is None else environ)
     fields = {f.name: f for f in dataclasses.fields(Settings)}
-    unknown = sorted(set(found) - set(fields))
+    unknown = sorted(set(found) - set(fields) | ({"data"} & set(found)))
     if unknown:
         where = ", ".join(sorted({found[name][1] for name in unknown}))
-        raise ConfigError(f"{where}: unknown {'setting' if len(unknown) == 1 else 'settings'}: {', '.join(unknown)}")
-    found.pop("data", None)
+        raise ConfigError(f"{where}: unknown {'setting' if len(unknown) == 1 else 'settings'}: "
+                          f"{', '.join(unknown)}{_hint(unknown)}")
     settings = Settings(data=data)
     for name, (value, where) in found.items():
         setattr(settings, name, _coerce(name, value, fields[name], where))
     return validate(settings, {name: where for name, (_, where) in found.items()})
+
+
+def _hint(unknown: list[str]) -> str:
+    """What was probably meant: a setting spelt alike, or where the data folder is given."""
+    if "data" in unknown:
+        return " (the data folder is given with --data, not in its own settings)"
+    names = [f.name for f in dataclasses.fields(Settings) if f.name != "data"]
+    close = [m for name in unknown for m in difflib.get_close_matches(name, names, 1, 0.8)]
+    return f" (did you mean {', '.join(close)}?)" if close else " (faceattend.toml takes name = value lines, no tables)"
 
 
 def flag(name: str) -> str:
@@ -281,7 +309,11 @@ def _gather(data: Path, overrides: Mapping[str, object] | None,
     """Each value given, with where it came from: the file, an environment variable or a flag."""
     path = data / CONFIG_NAME
     found = {name: (value, str(path)) for name, value in _read_file(path).items()}
-    found.update({name: (value, ENV_PREFIX + name.upper()) for name, value in _from_environment(environ).items()})
+    for name, value in _from_environment(environ).items():
+        if not value.strip() and str(found.get(name, ("", ""))[0]).strip():  # a template's variable left unset
+            raise ConfigError(f"{ENV_PREFIX + name.upper()} is empty, and {path} sets {name}: unset the variable "
+                              "to use the file's value, or give the value")
+        found[name] = (value, ENV_PREFIX + name.upper())
     found.update({name: (value, flag(name)) for name, value in (overrides or {}).items() if value is not None})
     return found
 
@@ -318,17 +350,37 @@ def _fault(spec: dataclasses.Field[Any], value: Any) -> str | None:
 
 
 def _read_file(path: Path) -> dict[str, Any]:
-    if not path.is_file():
+    if not os.path.lexists(path):
         return {}
+    if not path.exists():
+        raise ConfigError(f"{path} is a link to {os.readlink(path)}, which is not there")
+    if not path.is_file():
+        raise ConfigError(f"{path} is not a settings file (a folder or a device): remove it, or put the settings "
+                          "in a file of that name")
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8-sig"))  # a BOM from a Windows editor is fine
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: not a valid TOML file ({exc})") from None
 
 
 def _from_environment(environ: Mapping[str, str]) -> dict[str, str]:
     names = {f.name for f in dataclasses.fields(Settings)} - {"data"}
+    _refuse_misspelt(environ, names)
     return {name: environ[ENV_PREFIX + name.upper()] for name in names if ENV_PREFIX + name.upper() in environ}
+
+
+def _refuse_misspelt(environ: Mapping[str, str], names: set[str]) -> None:
+    """A FACEATTEND_ variable that is almost a setting's (FACEATTEND_TRESHOLD, faceattend_threshold) would
+    be ignored without a word: refused instead."""
+    wanted = [ENV_PREFIX + name.upper() for name in sorted(names)] + [ENV_PREFIX + n for n in OTHER_VARIABLES]
+    for key in environ:
+        if key in wanted or not key.upper().startswith(ENV_PREFIX):
+            continue
+        if key.upper() == ENV_PREFIX + "DATA":
+            raise ConfigError(f"environment variable {key} is not read: give the data folder with --data")
+        close = difflib.get_close_matches(key.upper(), wanted, 1, 0.9)
+        if close:
+            raise ConfigError(f"environment variable {key} is not one faceattend reads: did you mean {close[0]}?")
 
 
 def _boolean(value: object) -> bool:
@@ -358,8 +410,11 @@ def _coerce(key: str, value: Any, spec: dataclasses.Field[Any], where: str) -> o
             value = Path(value)
         elif type_name == "bool":
             value = _boolean(value)
+        elif isinstance(value, bool):  # export_dir = true: text is meant, in quotes
+            raise ValueError
         else:
             value = str(value)
     except (TypeError, ValueError, OverflowError):
-        raise ConfigError(f"{where}: {key} = {value!r} is not a valid {type_name}") from None
+        kind = "text (in quotes)" if type_name == "str" else f"a valid {type_name}"
+        raise ConfigError(f"{where}: {key} = {value!r} is not {kind}") from None
     return value

@@ -124,7 +124,7 @@ def test_a_bad_override_names_its_flag(tmp_path):
 
 def test_values_at_the_ends_of_their_ranges_are_accepted(tmp_path):
     (tmp_path / "faceattend.toml").write_text("threads = 256\ndet_size = 160\ntrack_max_misses = 0\n"
-                                              'cohort_weight = 0\ntimezone = "Europe/Paris"\n')
+                                              'cohort_weight = 0\n')
     env = {"FACEATTEND_THRESHOLD": "0.99", "FACEATTEND_TIMEZONE": ""}
     settings = load_settings(tmp_path, {"det_size": 1920, "threads": 0}, environ=env)
     assert (settings.threads, settings.det_size, settings.threshold, settings.timezone) == (0, 1920, 0.99, "")
@@ -133,7 +133,7 @@ def test_values_at_the_ends_of_their_ranges_are_accepted(tmp_path):
 @pytest.mark.parametrize("text", ["threads = true\n", "threads = inf\n", "detector = [1]\n"])
 def test_values_of_the_wrong_kind_are_refused(tmp_path, text):
     (tmp_path / "faceattend.toml").write_text(text)
-    with pytest.raises(ConfigError, match="is not a valid"):
+    with pytest.raises(ConfigError, match="is not (a valid|text)"):
         load_settings(tmp_path, environ={})
 
 
@@ -184,3 +184,54 @@ def test_a_running_station_reads_the_time_on_the_clock_of_its_timezone_setting(m
     finally:
         monkeypatch.undo()
         clock_module.tzset()
+
+
+@pytest.mark.parametrize(("text", "env", "says"), [
+    ("treshold = 0.4\n", {}, "unknown setting: treshold (did you mean threshold?)"),
+    ('data = "/elsewhere"\n', {}, "the data folder is given with --data"),
+    ("[station]\nthreshold = 0.4\n", {}, "no tables"),
+    ("", {"FACEATTEND_TRESHOLD": "0.4"}, "FACEATTEND_TRESHOLD is not one faceattend reads: did you mean "
+                                         "FACEATTEND_THRESHOLD?"),
+    ("", {"faceattend_threshold": "0.4"}, "did you mean FACEATTEND_THRESHOLD?"),
+    ('database = "postgresql://door@db/attendance"\n', {"FACEATTEND_DATABASE": ""},
+     "FACEATTEND_DATABASE is empty, and"),
+    ("export_dir = true\n", {}, "export_dir = True is not text (in quotes)"),
+    ('export_dir = "  "\n', {}, "is only spaces"),
+    ('timezone = "right/Europe/Paris"\n', {}, "leap seconds"),
+])
+def test_a_setting_that_would_be_ignored_or_misread_is_refused(tmp_path, text, env, says):
+    (tmp_path / "faceattend.toml").write_text(text)
+    with pytest.raises(ConfigError) as refused:
+        load_settings(tmp_path, environ=env)
+    assert says in str(refused.value)
+
+
+def test_a_settings_file_that_is_a_folder_or_a_broken_link_is_refused(tmp_path):
+    (tmp_path / "faceattend.toml").mkdir()
+    with pytest.raises(ConfigError, match="is not a settings file"):
+        load_settings(tmp_path, environ={})
+    (tmp_path / "faceattend.toml").rmdir()
+    (tmp_path / "faceattend.toml").symlink_to(tmp_path / "etc" / "faceattend.toml")
+    with pytest.raises(ConfigError, match="which is not there"):
+        load_settings(tmp_path, environ={})
+
+
+def test_a_settings_file_from_a_windows_editor_is_read(tmp_path):
+    (tmp_path / "faceattend.toml").write_bytes(b"\xef\xbb\xbfthreshold = 0.4\r\n")
+    assert load_settings(tmp_path, environ={}).threshold == 0.4
+
+
+def test_a_relative_export_dir_is_inside_the_data_folder(tmp_path):
+    (tmp_path / "faceattend.toml").write_text('export_dir = "sheets"\n')
+    assert load_settings(tmp_path, environ={}).sheets_dir == tmp_path / "sheets"
+    assert load_settings(tmp_path, {"export_dir": "/srv/share"}, environ={}).sheets_dir == Path("/srv/share")
+
+
+@pytest.mark.parametrize("value", ["nan", "-1", "0", "inf"])
+def test_a_headless_run_of_no_length_is_refused_before_any_session_starts(tmp_path, capfd, value):
+    """--max-seconds nan stopped at once and recorded the whole class absent."""
+    with pytest.raises(SystemExit) as stopped:
+        main(["station", "--headless", "--session", "Maths", f"--max-seconds={value}", "--data", str(tmp_path)])
+    out, err = capfd.readouterr()
+    assert stopped.value.code == 2 and "is not a number of seconds above 0" in err and "started session" not in out
+    assert not (tmp_path / "attendance.json").exists()

@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import dataclasses
 import json
+import math
 import os
 import sys
 import time
@@ -171,7 +172,7 @@ def add_station_commands(sub: Subparsers) -> None:
     p.add_argument("--group", default=None, type=group_name, help="with --headless: the session is for this group")
     p.add_argument("--late-after", type=float, default=None, help="with --headless: late after N minutes")
     p.add_argument("--json", action="store_true", help="with --headless: one JSON object per line")
-    p.add_argument("--max-seconds", type=float, default=None, help="with --headless: stop after this long")
+    p.add_argument("--max-seconds", type=seconds, default=None, help="with --headless: stop after this long")
     p.add_argument("--stats", action="store_true",
                    help="with --headless, as text: also a line of frame rate and timings every second")
     p.add_argument("--keep-open", action="store_true",
@@ -190,7 +191,7 @@ def add_station_commands(sub: Subparsers) -> None:
                         "setting, 0)")
     add_door_options(p)
     p.add_argument("--json", action="store_true", help="one JSON object per event")
-    p.add_argument("--max-seconds", type=float, default=None, help="stop after this many seconds")
+    p.add_argument("--max-seconds", type=seconds, default=None, help="stop after this many seconds")
     p.add_argument("--loop", action="store_true", help="replay a video file or folder when it ends")
     p.add_argument("--every-frame", action="store_true",
                    help="process every frame of a file or folder as fast as possible (no real-time pacing)")
@@ -417,6 +418,14 @@ def fault_text(exc: Exception) -> str | None:
     from faceattend_tui.files import error_text
 
     return error_text(exc) if isinstance(exc, OSError) else None
+
+
+def seconds(text: str) -> float:
+    """A length of time on the command line: a number of seconds above 0 (nan, inf and 0 are refused)."""
+    value = float(text)
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0")
+    return value
 
 
 def make_engine(settings: Settings) -> FaceEngine:

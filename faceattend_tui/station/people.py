@@ -312,8 +312,8 @@ def remove_person(attendance: Attendance, settings: Settings, person: Person, *,
 def written_elsewhere(entries: list[AuditEntry], settings: Settings) -> list[Path]:
     """The sheets the audit says were written outside the exports folders (`--out`), still there."""
     shelves = [settings.exports_dir.resolve()]
-    if settings.export_dir:
-        shelves.append(Path(settings.export_dir).expanduser().resolve())
+    if settings.sheets_dir:
+        shelves.append(settings.sheets_dir.resolve())
     found = set()
     for entry in entries:
         details = entry.details if isinstance(entry.details, dict) else {}
@@ -337,8 +337,8 @@ def erase_from_exports(settings: Settings, person_id: str) -> Removal:
 def clean_exports(settings: Settings, target: Target, rewrite: bool) -> Cleanup:
     """The files under exports/ and under export_dir (the sheets dropped at each session's end)."""
     outcome = clean_folder(settings.exports_dir, target, rewrite)
-    if settings.export_dir:
-        more = clean_folder(Path(settings.export_dir).expanduser(), target, rewrite)
+    if settings.sheets_dir:
+        more = clean_folder(settings.sheets_dir, target, rewrite)
         for name in ("rewritten", "named", "foreign", "failed"):
             getattr(outcome, name).extend(getattr(more, name))
     return outcome

@@ -6,7 +6,6 @@ import contextlib
 import dataclasses
 import time
 from datetime import datetime, tzinfo
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from faceattend_tui.attendance import (
@@ -157,10 +156,10 @@ class Translator(StationState):
 
     def _sheet_updates(self, then: str = "retrying") -> list[Update]:
         """Write the sheets still to go to export_dir; a failure is said and tried again a little later."""
-        if not self.settings.export_dir or self.store is None or time.monotonic() < self._sheets_next:
+        folder = self.settings.sheets_dir
+        if folder is None or self.store is None or time.monotonic() < self._sheets_next:
             return []
         self._sheets_next = time.monotonic() + SHEETS_EVERY
-        folder = Path(self.settings.export_dir).expanduser()
         with self.lock:
             try:
                 drop = sheets.write_pending(self.store, self.name, folder, self.settings.export_formats,

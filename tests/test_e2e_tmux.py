@@ -48,6 +48,11 @@ class Terminal:
         self.tmux("send-keys", "-t", self.name, "-l", text)
         time.sleep(0.4)
 
+    def raw(self, *hex_bytes: str) -> None:
+        """Bytes as a terminal sends them, UTF-8 or not (e.g. "eb": "ë" from a Latin-1 terminal)."""
+        self.tmux("send-keys", "-t", self.name, "-H", *hex_bytes)
+        time.sleep(0.3)
+
     def screen(self) -> str:
         return self.tmux("capture-pane", "-p", "-t", self.name)
 
@@ -164,6 +169,9 @@ def test_an_80x24_window_shows_what_matters_and_enrolls(ssh_window, tmp_path, mo
     ssh_window.keys("Tab")
     screen = ssh_window.wait_for(r"Name\s+Status\s+In")  # the roster, one pane at a time
     assert re.search(r"(present|late|absent)\b", screen)
+    ssh_window.raw("eb")  # a terminal set to Latin-1 types "ë": not UTF-8, and the station goes on
+    time.sleep(2)
+    assert ssh_window.alive(), ssh_window.screen()
 
     ssh_window.keys("e")
     ssh_window.wait_for(r"Enroll from the camera")

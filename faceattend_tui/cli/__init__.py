@@ -825,8 +825,9 @@ def open_station(station: Station, max_seconds: float | None = None) -> None:
 def run_screen(station: Station, app_class: type[StationApp] | None) -> int:
     from faceattend_tui.tui.app import StationApp
 
-    (app_class or StationApp)(station).run()
-    return EXIT_OK
+    app = (app_class or StationApp)(station)
+    app.run()
+    return EXIT_OK if not app.return_code else EXIT_USAGE  # a crash of the screen is not a clean exit
 
 
 def run_headless(station: Station, args: argparse.Namespace) -> int:

@@ -25,6 +25,7 @@ from faceattend_tui.tui import messages as msg
 from faceattend_tui.tui.actions import DialogActions
 from faceattend_tui.tui.fasttable import FastTable
 from faceattend_tui.tui.screens import KEY_NAMES, ConfirmScreen, DetailScreen, Dialog, HelpScreen, person_details
+from faceattend_tui.tui.terminal import read_input_leniently
 from faceattend_tui.tui.widgets import LivePane, RosterPane, SessionPane, StatusHeader
 
 if TYPE_CHECKING:
@@ -112,6 +113,7 @@ class StationApp(DialogActions, App[None]):
 
     def __init__(self, station: Station, pump: bool = True) -> None:
         super().__init__()
+        read_input_leniently()  # a byte that is not UTF-8 must not end the station
         self.station = station
         self.pump_events = pump
         self.viewing_session: int | None = None  # a past session shown in the session pane

@@ -401,6 +401,34 @@ def test_a_log_of_the_previous_release_opens_with_nothing_lost(data):
     assert raw_log(data)["meta"]["1"]["schema_version"] == SCHEMA_VERSION
 
 
+def test_reading_a_log_of_the_previous_release_gives_the_ids_its_upgrade_gives(data):
+    """A nightly export run before the first station start names the people the upgrade then makes."""
+    shutil.copytree(FIXTURES / "schema1", data)
+    read = [{p.name: p.id for p in open_snapshot(data).people()} for _ in range(2)]
+    store = open_store(data)
+    assert read[0] == read[1] == {p.name: p.id for p in store.people()}
+    store.close()
+
+
+@pytest.mark.parametrize("damage", ["journal of today", "record without a time", "journal line without a session"])
+def test_a_damaged_log_of_the_previous_release_is_refused_with_its_files_named(data, damage):
+    shutil.copytree(FIXTURES / "schema1", data)
+    log, journal = data / "attendance.json", data / "attendance.journal"
+    if damage == "journal of today":  # the old log put back beside a journal this version wrote
+        journal.write_text(json.dumps({"seq": 34, "ops": [["setting", "x", 1]]}) + "\n")
+    elif damage == "record without a time":
+        doc = json.loads(log.read_text(encoding="utf-8"))
+        del next(iter(doc["people"].values()))["created"]
+        log.write_text(json.dumps(doc), encoding="utf-8")
+    else:
+        journal.write_text(json.dumps({"checkin": {"person": "Ann Lee", "time": "2026-09-08T08:46:00+02:00"}}) + "\n")
+    before = {p.name: p.read_bytes() for p in data.iterdir()}
+    with pytest.raises(StoreError) as refused:
+        open_store(data)
+    assert str(log) in str(refused.value) and "nothing was changed" in str(refused.value)
+    assert {p.name: p.read_bytes() for p in data.iterdir()} == before
+
+
 # ----- snapshots for readers while the station writes ------------------------------------------
 
 

@@ -12,6 +12,7 @@ refuses a schema-3 log instead.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -28,7 +29,6 @@ from .models import (
     Person,
     Session,
     new_id,
-    new_person_id,
 )
 from .store import StoreError
 
@@ -84,7 +84,7 @@ def _people(v1_people: dict, v1_checkins: dict) -> tuple[list[Person], dict[str,
         name = doc["name"]
         if name in ids:
             continue
-        ids[name] = new_person_id()
+        ids[name] = v1_person_id(name)
         deleted = bool(doc.get("deleted"))
         people.append(Person(id=ids[name], name=name, created=_time(doc["created"]), folder=name,
                              state=LEFT if deleted else ACTIVE, left_at=from_iso(doc.get("deleted_at")),
@@ -92,10 +92,16 @@ def _people(v1_people: dict, v1_checkins: dict) -> tuple[list[Person], dict[str,
     for doc in v1_checkins.values():  # marked or seen without ever being on the roster
         name = doc["person"]
         if name not in ids:
-            ids[name] = new_person_id()
+            ids[name] = v1_person_id(name)
             when = _time(doc["time"])
             people.append(Person(id=ids[name], name=name, created=when, state=LEFT, left_at=when))
     return people, ids
+
+
+def v1_person_id(name: str) -> str:
+    """The id a schema-1 person (known by name) is given: the same on every reading of the log, so sheets
+    written before the upgrade name the people it makes."""
+    return "p-" + hashlib.sha256(f"schema-1 person {name}".encode()).hexdigest()[:10]
 
 
 def _on_roster_at(doc: dict, when: datetime) -> bool:

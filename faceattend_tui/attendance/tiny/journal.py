@@ -79,8 +79,7 @@ class Journaled:
             document = {"meta": {"1": {"schema_version": SCHEMA_VERSION, "created": to_iso(self.now())}}}
         version = schema_version_of(self.path, document)
         if version == 1:
-            fold_v1_journal(document, lines)
-            document, lines, self._upgraded_from = upgrade_v1(document, self.now()), [], 1
+            document, lines, self._upgraded_from = self._from_v1(document, lines), [], 1
         elif version == 2:  # the same records; voided sessions and absence codes may follow
             document, self._upgraded_from = upgrade_v2(document, self.now()), 2
         for name in TABLES:
@@ -99,6 +98,23 @@ class Journaled:
                 self._replay(line)
                 self._seq = max(self._seq, seq)
         self._pending_lines = bool(lines)
+
+    def _from_v1(self, document: dict, lines: list[dict]) -> dict:
+        """A schema-1 log and its journal as today's tables; a damaged one, or a journal of this version
+        beside it (an older copy put back), is refused with the files named and nothing changed."""
+        if any("ops" in line or "seq" in line for line in lines):
+            raise StoreError(f"{self.path} is a log of an earlier version, but {self.journal_path} was written by this "
+                             "one: the log is an older copy put back? Put the newer log back, or move the journal "
+                             "aside to open the older log as it was; nothing was changed")
+        try:
+            fold_v1_journal(document, lines)
+            return upgrade_v1(document, self.now())
+        except StoreError as exc:
+            raise StoreError(f"{self.path}: {exc}") from None
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            raise StoreError(f"{self.path} (a log of an earlier version) or {self.journal_path} has a damaged "
+                             f"record ({exc!r}); nothing was changed: keep a copy, and repair or move aside the "
+                             "damaged file") from None
 
     def _refuse_a_gap(self, lines: list[dict], folded: int) -> None:
         """A journal that goes on from a later change than the file was last written at: the file is

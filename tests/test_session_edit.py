@@ -139,7 +139,13 @@ def test_editing_the_group_changes_who_was_expected(data):
     edit = edit_session(attendance, 1, user="Ada", group="3b", name="Maths 3B")  # as stored: 3B
     assert edit.changed[:2] == ["name: 'Maths' -> 'Maths 3B'", "group: 3A -> 3B"]
     assert "Cleo: not expected -> absent" in edit.changed
-    assert attendance.store.session(1).expected == ["S3"]
+    # Ann checked in and Bob was marked: their records stay, and so they stay expected, counted once
+    session = attendance.store.session(1)
+    assert session.expected == ["S3", "S1", "S2"]
+    assert set(statuses(attendance, 1)) == {"Ann", "Bob", "Cleo"}
+    (row,) = build_report(attendance.store, date(2024, 9, 1), date(2024, 9, 30)).sessions
+    assert row.counts.total + sum(row.counts.excused.values()) == len(session.expected) == 3
+    assert "not recorded" in edit.notes[0]  # a face of 3B seen while it ran is not there to count
     with pytest.raises(ValueError, match="no group"):
         edit_session(attendance, 1, user="Ada", group="4C")
 
@@ -154,7 +160,7 @@ def test_regrouping_a_past_session_expects_only_who_was_on_the_roster_then(data)
     clock.advance(days=30)
     attendance.add_person("Dan", person_id="S4", groups=["3B"])  # joined a month later
     edit = edit_session(attendance, 1, user="Ada", group="3B")
-    assert attendance.store.session(1).expected == ["S3"]
+    assert attendance.store.session(1).expected == ["S3", "S1", "S2"]
     assert not any(line.startswith(("Dan", "Eve")) for line in edit.changed)
     assert set(statuses(attendance, 1)) == {"Ann", "Bob", "Cleo"}  # Ann and Bob keep their records
 

@@ -26,6 +26,7 @@ UNCHANGED: Final = _Unchanged.UNCHANGED  # an edit that leaves this field as it 
 class Edit:
     session_id: int
     changed: list[str] = field(default_factory=list)  # "name: 'A' -> 'B'", "Ann: present -> late" ...
+    notes: list[str] = field(default_factory=list)  # what the change cannot do
 
 
 def find_session(attendance: Attendance, session_id: int) -> Session:
@@ -67,6 +68,8 @@ def edit_session(attendance: Attendance, session_id: int, *, user: str, name: st
     if group is not UNCHANGED and group != session.group:
         changes["group"] = new_group = _group(attendance, group)
         expected = _on_the_roster_then(attendance, session, new_group)
+        recorded = _recorded(attendance, session_id)
+        expected += [person_id for person_id in recorded if person_id not in expected]  # their records stay counted
         edit.changed.append(f"group: {session.group or 'everyone'} -> {new_group or 'everyone'}")
     if late_after is not UNCHANGED and late_after != session.late_after_minutes:
         late_after = checked_late_after(late_after)
@@ -74,6 +77,9 @@ def edit_session(attendance: Attendance, session_id: int, *, user: str, name: st
         edit.changed.append(f"late after: {_minutes(session.late_after_minutes)} -> {_minutes(late_after)}")
     if not changes:
         return edit
+    if expected is not None:
+        edit.notes.append("faces of the new group seen while it ran were not recorded (not on its list then): "
+                          "mark those who came present by hand")
     store = attendance.store
     with store.batch():
         updated = store.update_session(session_id, changes, expected)
@@ -101,6 +107,13 @@ def _on_the_roster_then(attendance: Attendance, session: Session, group: str | N
     end = session.ended_at or attendance.store.now()
     return [p.id for p in attendance.people(include_left=True, group=group)
             if p.created <= end and (p.left_at is None or p.left_at > session.started_at)]
+
+
+def _recorded(attendance: Attendance, session_id: int) -> list[str]:
+    """Who has a check-in or a mark in the session: they stay expected whatever its group."""
+    store = attendance.store
+    return list(dict.fromkeys([c.person_id for c in store.checkins(session_id)]
+                              + [m.person_id for m in store.marks(session_id)]))
 
 
 def _minutes(value: float | None) -> str:

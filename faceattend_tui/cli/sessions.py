@@ -62,6 +62,8 @@ def cmd_sessions_edit(args: argparse.Namespace, settings: Settings) -> int:
             raise CommandError(str(exc)) from None
     for line in edit.changed:
         print(printable(line))
+    for note in edit.notes:
+        say(f"note: {note}")
     say(f"session {edit.session_id}: " + ("nothing changed" if not edit.changed else plural(len(edit.changed),
                                                                                             "change")))
     return EXIT_OK

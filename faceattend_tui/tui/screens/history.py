@@ -174,7 +174,7 @@ class PastSessionsScreen(Dialog[None]):
             self.note(f"session {session.id}: nothing changed")
             return
         self.note(f"session {session.id}: {len(edit.changed)} changes")
-        lines = [("", line) for line in edit.changed]
+        lines = [("", line) for line in edit.changed] + [("note", note) for note in edit.notes]
         self.app.push_screen(DetailScreen(f"Session {session.id} edited: what changed", lines))
 
     def note(self, text: str) -> None:

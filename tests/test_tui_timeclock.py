@@ -587,6 +587,21 @@ async def test_work_mode_days_at_80x24_show_the_newest_day_and_someone_never_see
         assert rows(app, "#hours")[1][:4] == ["S2", "Bob Marr", "1", "8.00"]
 
 
+@pytest.mark.parametrize(("key", "field"), [("s", "name"), ("e", "name")])
+async def test_a_name_typed_in_one_burst_with_the_dialogs_key_lands_in_its_first_field(station, key, field):
+    """"smath" over a laggy link: the dialog opens on "s" and "math" must be its name, not lost
+    (a session saved as "th")."""
+    from textual import events
+
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.3)
+        for typed in [key, *"Maths"]:
+            app.post_message(events.Key(typed, typed))
+        await pilot.pause(0.5)
+        assert app.screen.query_one(f"#{field}").value == "Maths"
+
+
 async def test_keys_typed_ahead_after_tab_land_in_the_next_field_not_the_pin_in_clear(station):
     """Over a slow SSH link a name, Tab, a staff name, Tab and a PIN arrive in one burst: each key is
     queued before the one before it is handled (Pilot.press waits for each; posting them does not)."""

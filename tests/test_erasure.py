@@ -372,3 +372,22 @@ def test_a_reason_typed_with_accents_apart_still_names_them():
     apart = unicodedata.normalize("NFD", "walked in with Céline Gérard")
     assert names.sub("X", apart) == "walked in with X"
     assert names.sub("X", "nobody") == "nobody"
+
+
+def test_an_export_audited_while_the_station_ran_is_scrubbed_by_an_erasure_at_the_station(tmp_path):
+    """A command run beside the station leaves its audit line waiting for the station; an erasure made at
+    the station takes it in first, so the person's name in it goes too."""
+    from faceattend_tui.attendance import open_snapshot
+    from faceattend_tui.attendance.models import AuditEntry
+
+    data = tmp_path / "data"
+    store = backends.open_store(data, clock=FakeClock())
+    att = Attendance(store, user="teacher")
+    att.add_person("Ann Lee", person_id="S1")
+    reader = open_snapshot(data)
+    reader.add_audit(AuditEntry(store.now(), "dana", "export", {"path": str(data / "exports" / "viva-of-ann-lee.csv")}))
+    reader.close()
+    att.remove_person("S1", erase=True, user="admin")
+    text = json.dumps([e.details for e in store.audit_log()])
+    assert "viva-of-erased-" in text and "ann-lee" not in text
+    store.close()

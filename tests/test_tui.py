@@ -223,6 +223,25 @@ async def test_enroll_from_the_camera_and_delete(station, tmp_path):
         assert station.person(eva.id).state == "left"
 
 
+async def test_an_erasure_takes_the_person_off_the_live_list_on_the_screen(station):
+    app = StationApp(station)
+    async with app.run_test(size=SIZE) as pilot:
+        await start_session(pilot, "Physics")
+        checkin(station, "Bob Marr", 1)
+        checkin(station, "Ann Lee", 2)
+        await until(pilot, lambda: app.query_one("#live-table").row_count == 2)
+        table = app.query_one("#roster-table")
+        table.focus()
+        table.select(next(p.id for p in station.people() if p.name == "Ann Lee"))
+        await pilot.press("d")
+        await pilot.pause()
+        app.screen.query_one("#erase").value = True  # "Erasure request"
+        await pilot.click("#ok")
+        await pilot.pause()
+        assert "Ann Lee" not in [p.name for p in station.people()]
+        assert [row[1] for row in table_rows(app, "#live-table")] == ["Bob Marr"]
+
+
 async def test_more_samples_for_someone_are_not_warned_to_look_like_themselves(station):
     station.worker.ready()
     app = StationApp(station)

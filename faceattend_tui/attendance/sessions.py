@@ -309,6 +309,8 @@ class Attendance:
         """They left (records stay under their id), or an erasure request: every record goes, and the
         audit names them by `token` (a new anonymous one when not given) instead of their id or name."""
         person = self._require_person(person_id)
+        if erase:
+            self.store.take_in_waiting()  # exports made meanwhile by other commands: audited, then scrubbed too
         with self.store.batch():
             if erase:
                 token = token or erased_token()

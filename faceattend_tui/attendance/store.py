@@ -114,6 +114,11 @@ class Store(ABC):
         """Several writes that land together or not at all."""
         yield
 
+    def take_in_waiting(self) -> None:
+        """Take in the audit lines other commands left while a station held the log (before an erasure
+        rewrites the audit, so that none of them escapes it); a shared database has none waiting."""
+        return
+
     # -- settings
 
     @abstractmethod

@@ -26,6 +26,10 @@ from faceattend_tui.text import fold
 Cell = str | tuple[str, str]  # text, or (text, rich style)
 
 
+def cell_text(cell: Cell) -> str:
+    return cell if isinstance(cell, str) else cell[0]
+
+
 class FastTable(ScrollView, can_focus=True):
     BINDINGS = [
         Binding("up", "move(-1)", show=False),
@@ -147,7 +151,7 @@ class FastTable(ScrollView, can_focus=True):
 
     def cells(self, index: int) -> tuple[str, ...]:
         """Plain text of a visible row (for tests and copying)."""
-        return tuple(c if isinstance(c, str) else c[0] for c in self.rows[self.shown[index]])
+        return tuple(cell_text(c) for c in self.rows[self.shown[index]])
 
     # -- keys
 

@@ -13,7 +13,7 @@ from textual.widgets import Input, Static
 
 from faceattend_tui.station import LiveState, RosterRow
 from faceattend_tui.text import clock_of, collation
-from faceattend_tui.tui.fasttable import Cell, FastTable
+from faceattend_tui.tui.fasttable import Cell, FastTable, cell_text
 
 if TYPE_CHECKING:
     from faceattend_tui.station import Checkin, Counts, Mark, Session, Summary
@@ -97,6 +97,11 @@ class LivePane(Vertical):
         table = self.query_one(FastTable)
         table.put(f"{self.added:08d}", (clock(when), name, f"{similarity:.2f}", styled(status)), first=True)
         table.trim(MAX_LIVE_ROWS)
+
+    def forget(self, name: str) -> None:
+        """An erased person's lines go from the screen too."""
+        table = self.query_one(FastTable)
+        table.set_rows([(key, cells) for key, cells in table.rows.items() if cell_text(cells[1]) != name])
 
     def set_unknown(self, count: int, when: datetime | None = None) -> None:
         last = f", the last at {clock(when)}" if when and count else ""

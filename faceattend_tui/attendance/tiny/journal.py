@@ -286,6 +286,10 @@ class Journaled:
         if self.read_only:
             raise StoreError(f"attendance log {self.path} is open read-only (a station holds it)")
 
+    def take_in_waiting(self) -> None:
+        if not self.read_only and not self._closed:
+            self._take_outbox()
+
     def _take_outbox(self) -> None:
         taking = self.taking_path
         with contextlib.suppress(FileNotFoundError):

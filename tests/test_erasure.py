@@ -391,3 +391,20 @@ def test_an_export_audited_while_the_station_ran_is_scrubbed_by_an_erasure_at_th
     text = json.dumps([e.details for e in store.audit_log()])
     assert "viva-of-erased-" in text and "ann-lee" not in text
     store.close()
+
+
+def test_exports_rewritten_after_the_erasure_lose_the_names_it_told_to_give(tmp_path, capsys):
+    """Erased first (the station's d, or without --exports), the sheets later: the log no longer knows
+    her names, so the first step prints the command with them."""
+    data = tmp_path / "data"
+    files = exports_of_a_term(data)
+    assert main(["people", "remove", "S1042", "--erase", "--data", str(data)]) == 1
+    err = capsys.readouterr().err
+    assert "--erase --exports --name 'Ann Lee' --name 'Ann Lee-Smith'" in err
+    assert main(["people", "remove", "S1042", "--erase", "--exports", "--data", str(data)]) == 1
+    assert "found only when given with --name" in capsys.readouterr().out  # by id alone: said
+    assert re.search("Ann Lee", files["csv"].read_text(encoding="utf-8"))  # Bob's reason still names her
+    assert main(["people", "remove", "S1042", "--erase", "--exports", "--name", "Ann Lee", "--name", "Ann Lee-Smith",
+                 "--data", str(data)]) == 1  # notes.txt is not a sheet: listed
+    for name in ("csv", "json", "report.csv", "report.json"):
+        assert not re.search(r"S1042|Ann Lee", files[name].read_text(encoding="utf-8")), name

@@ -282,6 +282,9 @@ def add_record_commands(sub: Subparsers) -> None:
     q.add_argument("--exports", action="store_true",
                    help="with --erase: rewrite the exports and reports under DATA/exports/ without them (also "
                         "for someone erased earlier)")
+    q.add_argument("--name", action="append", default=[], metavar="NAME",
+                   help="with --exports for someone erased earlier (known by id only now): a name they had, taken "
+                        "out of the sheets' free text too (a session's name, a reason); may be repeated")
     q.set_defaults(func=records_command("cmd_people_remove"))
 
 

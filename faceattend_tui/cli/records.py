@@ -443,6 +443,8 @@ def cmd_people_remove(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.exports and not args.erase:
         raise CommandError("--exports goes with --erase")
+    if args.name and not args.exports:
+        raise CommandError("--name goes with --erase --exports, for someone erased earlier")
     with writable(settings, "erase" if args.erase else "people") as attendance:
         try:
             person = attendance.find(args.person)
@@ -453,7 +455,7 @@ def cmd_people_remove(args: argparse.Namespace, settings: Settings) -> int:
         except LookupError as exc:
             raise CommandError(str(exc)) from None
         try:  # at every door when the database is shared
-            removal = erase_from_exports(settings, args.person) if person is None else \
+            removal = erase_from_exports(attendance, settings, args.person, args.name) if person is None else \
                 remove_person(attendance, settings, person, erase=args.erase, exports=args.exports,
                               user=attendance.user)
         except (LookupError, ValueError, StoreError) as exc:

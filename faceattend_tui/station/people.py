@@ -8,6 +8,7 @@ under `database_image/` and extracted, so they are recognised.
 from __future__ import annotations
 
 import hashlib
+import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -244,6 +245,7 @@ class Removal:
     backups: list[Path] = field(default_factory=list)  # earlier copies of the log that name them
     elsewhere: list[Path] = field(default_factory=list)  # sheets written with --out outside exports/ that name them
     shared: bool = False  # a shared database: other doors keep exports folders of their own
+    names: frozenset[str] = frozenset()  # every name they had, for the command that rewrites the sheets later
     linked: list[Path] = field(default_factory=list)  # photos kept outside the data folder, linked in: not deleted
 
     @property
@@ -259,6 +261,9 @@ class Removal:
         out += [f"  {path}" for path in self.exports.rewritten]
         if self.shared and self.token:
             out.append(f"other doors' exports were not searched: run `{self._again()}` at each of them")
+        if self.person is None and not self.names:
+            out.append("their rows are gone by id; their name in a sheet's free text (a session's name, a reason) "
+                       "is found only when given with --name")
         return out
 
     def leftovers(self) -> list[str]:
@@ -276,7 +281,10 @@ class Removal:
                           "are not (delete them by hand if they should go)", self.linked))
 
     def _again(self) -> str:
-        return f"faceattend people remove {self.person.id if self.person else 'ID'} --erase --exports"
+        """The command that rewrites the sheets later, their names given: the log no longer knows them."""
+        names = "".join(f" --name {shlex.quote(name)}" for name in sorted(self.names))
+        who = shlex.quote(self.person.id) if self.person else "ID"
+        return f"faceattend people remove {who} --erase --exports{names}"
 
 
 def _listed(title: str, items: Sequence[Path | str]) -> list[str]:
@@ -306,7 +314,7 @@ def remove_person(attendance: Attendance, settings: Settings, person: Person, *,
     target = Target(person.id, names, token, frozenset(earlier), others)
     backups = files_naming(sorted(settings.data.glob("*.bak")), target)
     return Removal(person, token, clean_exports(settings, target, exports), backups,
-                   files_naming(written, target), shared=bool(settings.database), linked=outside)
+                   files_naming(written, target), shared=bool(settings.database), linked=outside, names=names)
 
 
 def written_elsewhere(entries: list[AuditEntry], settings: Settings) -> list[Path]:
@@ -328,10 +336,13 @@ def written_elsewhere(entries: list[AuditEntry], settings: Settings) -> list[Pat
     return sorted(found)
 
 
-def erase_from_exports(settings: Settings, person_id: str) -> Removal:
-    """Rewrite the exports without someone erased earlier (known now by their id only)."""
-    target = Target(check_person_id(person_id), frozenset(), erased_token())
-    return Removal(None, exports=clean_exports(settings, target, True))
+def erase_from_exports(attendance: Attendance, settings: Settings, person_id: str,
+                       names: Sequence[str] = ()) -> Removal:
+    """Rewrite the exports without someone erased earlier (known now by their id, and the `names` given)."""
+    others = frozenset(p.name for p in attendance.store.people())
+    target = Target(check_person_id(person_id), frozenset(n for n in names if n.strip()), erased_token(),
+                    others=others)
+    return Removal(None, exports=clean_exports(settings, target, True), names=target.names)
 
 
 def clean_exports(settings: Settings, target: Target, rewrite: bool) -> Cleanup:

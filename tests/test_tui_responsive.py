@@ -327,3 +327,17 @@ def test_a_wide_session_list_gives_its_room_to_the_notes_once_names_have_enough(
     assert table._widths() == [36, 7, 8, 61]
     table.width_now = 60
     assert table._widths() == [25, 7, 8, 16]  # narrow: the name takes what there is
+
+
+@pytest.mark.parametrize("name", ["Ann Lee", "王小明王小明王小明王小明", "😀😃😄😁😆 Joy", "Fara\u0301h Ha\u0308ddad"])
+def test_a_column_keeps_its_width_on_screen_whatever_the_script(name):
+    """Status lines up under its heading for Chinese names (two columns a character), emoji and accents
+    typed apart (none), not only for Latin letters."""
+    from rich.cells import cell_len
+    from rich.style import Style
+
+    from faceattend_tui.tui.fasttable import FastTable
+
+    table = FastTable([("Name", 12), ("Status", 7)])
+    cells = table.segments((name, "present"), [12, 7], Style())
+    assert [cell_len(segment.text) for segment in cells] == [13, 8]

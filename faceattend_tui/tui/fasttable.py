@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich.cells import set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -216,11 +217,12 @@ class FastTable(ScrollView, can_focus=True):
         return Strip(segments).crop(self.scroll_offset.x, self.scroll_offset.x + self.room)
 
     def segments(self, cells: Sequence[Cell], widths: list[int], style: Style) -> list[Segment]:
-        """One segment per cell, cut or padded to its column; stored text cannot drive the terminal."""
+        """One segment per cell, cut or padded to its column by the room its characters take on screen (a
+        Chinese character takes two, an accent apart none); stored text cannot drive the terminal."""
         out = []
         for cell, width in zip(cells, widths, strict=False):
             text, cell_style = (cell, "") if isinstance(cell, str) else cell
-            text = printable(text)[:width].ljust(width) + " "
+            text = set_cell_size(printable(text), width) + " "
             out.append(Segment(text, style + self._style(cell_style) if cell_style else style))
         return out
 

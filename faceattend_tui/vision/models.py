@@ -126,11 +126,13 @@ def resolve_model(value: str, data_root: Path, log: Callable[[str], None] = prin
     if value in ASSETS:
         found = find_asset(value, data_root)
         if found is None:
-            log(f"model {value} not found; fetching the default models once (faceattend models install)")
+            damaged = [p for p in asset_candidates(value, data_root) if p.is_file()]
+            why = f"damaged (not the file it should be): {', '.join(map(str, damaged))}" if damaged else "not found"
+            log(f"model {value} {why}; fetching the default models once (faceattend models install)")
             install(log=log)
             found = find_asset(value, data_root)
         if found is None:
-            raise ModelError(f"{ASSETS[value].filename}: not installed and could not be fetched")
+            raise ModelError(f"{ASSETS[value].filename}: {why}, and could not be fetched")
         return found
     for candidate in file_candidates(value, data_root):
         if candidate.is_file():

@@ -350,8 +350,12 @@ def _fault(spec: dataclasses.Field[Any], value: Any) -> str | None:
 
 
 def _read_file(path: Path) -> dict[str, Any]:
-    if not os.path.lexists(path):
+    try:
+        os.lstat(path)
+    except FileNotFoundError:
         return {}
+    except OSError as exc:  # a data folder this user may not look into: said, never read as no settings
+        raise ConfigError(f"{path}: {exc.strerror or exc} (is the data folder this user's?)") from None
     if not path.exists():
         raise ConfigError(f"{path} is a link to {os.readlink(path)}, which is not there")
     if not path.is_file():

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import platform
+import shutil
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import onnxruntime as ort
@@ -22,9 +24,13 @@ from faceattend_tui.vision.models import (
 )
 from faceattend_tui.vision.runtime import NO_GPU, ModelError, cuda_problem, nvidia_gpus
 
+if TYPE_CHECKING:
+    from faceattend_tui.gallery.templates import Manifest
+
 NO_ROOT_YET = " (not there yet: the station makes it)"
 FAILURES = ("NOT FOUND", "NOT INSTALLED", "MISMATCH", "CANNOT LOAD", "UNREACHABLE", "CANNOT READ", "MISSING",
-            "CANNOT OPEN")
+            "CANNOT OPEN", "CANNOT WRITE", "LEFT OUT")
+LOW_SPACE = 20 * 1024 * 1024  # bytes free under which the station's log and journal may not be written
 # (the words above are what stops the station)
 
 
@@ -57,6 +63,32 @@ def _find_model(value: str, data: Path) -> str:
     return "NOT FOUND"
 
 
+def folder_lines(data: Path) -> list[str]:
+    """Whether the station could record in its data root: its lock, journal and log are written there."""
+    if not data.is_dir():
+        return []
+    owner = _owner(data)
+    if not os.access(data, os.R_OK | os.X_OK):
+        return [f"data root:  CANNOT READ: {data} (owned by {owner}): run as that user, or give this one access"]
+    if not os.access(data, os.W_OK):
+        return [f"data root:  CANNOT WRITE: {data} (a read-only disk, or owned by {owner}): the station would "
+                "refuse to start"]
+    free = shutil.disk_usage(data).free
+    if free < LOW_SPACE:
+        return [f"data root:  CANNOT WRITE: {free // 1024} KiB free on its disk: make room before the station "
+                "records"]
+    return []
+
+
+def _owner(path: Path) -> str:
+    try:
+        import pwd
+
+        return pwd.getpwuid(path.stat().st_uid).pw_name
+    except (ImportError, KeyError, OSError):
+        return "another user"
+
+
 def records_lines(settings: Settings) -> list[str]:
     """Whether the station would start on the data root's records: its log read, the templates of
     everyone on the roster there, made by the recogniser it is set to use."""
@@ -73,6 +105,7 @@ def records_lines(settings: Settings) -> list[str]:
     except GalleryError as exc:
         return [f"templates:  CANNOT READ: {exc}"]
     lines = _recognizer_line(settings, manifest.recognizer if manifest else None)
+    lines += _left_out_lines(settings.tensors_dir, manifest)
     lines += _waiting_line(settings, set(manifest.people) if manifest else set())
     if settings.database:
         return lines  # the roster is the database's
@@ -97,6 +130,27 @@ def records_lines(settings: Settings) -> list[str]:
         return [*lines, f"templates:  MISSING for {len(missing)} of {len(people)} people ({names}): run `faceattend "
                         "extract`"]
     return [*lines, f"templates:  {plural(len(counts), 'person', 'people')} enrolled, {len(people)} on the roster"]
+
+
+def _left_out_lines(folder: Path, manifest: Manifest | None) -> list[str]:
+    """Template files the station would leave out (changed by hand, of the wrong shape, the original
+    project's without a manifest): those people would never be recognised."""
+    from faceattend_tui.gallery.templates import GalleryError, read_rows
+
+    if manifest is None:
+        old = sorted(folder.glob("*.npy")) if folder.is_dir() else []
+        return [f"templates:  LEFT OUT: {len(old)} .npy files without a manifest (the original project's): run "
+                "`faceattend extract`"] if old else []
+    bad = []
+    for name, entry in manifest.people.items():
+        try:
+            read_rows(folder / f"{name}.npy", None, entry.npy_sha256)
+        except GalleryError as exc:
+            bad.append(str(exc))
+    if not bad:
+        return []
+    return [f"templates:  LEFT OUT for {len(bad)} people, never recognised until `faceattend extract` runs: "
+            + "; ".join(bad[:3]) + (" ..." if len(bad) > 3 else "")]
 
 
 def _waiting_line(settings: Settings, extracted: set[str]) -> list[str]:
@@ -234,6 +288,7 @@ def report(settings: Settings, cameras: int = 4, warm_up: bool = True,
         f"opencv:     {cv2.__version__}",
         f"data root:  {settings.data.resolve()}" + ("" if settings.data.is_dir() else NO_ROOT_YET),
     ]
+    lines += folder_lines(settings.data)
     lines += model_lines(settings)
     if warm_up:
         lines += warmup_lines(settings)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 
 import numpy as np
@@ -191,6 +192,38 @@ def test_doctor_flags_a_damaged_user_copy_of_a_default_model(tmp_path, capfd):
     out, _ = capfd.readouterr()
     assert code == 1
     assert any(line.startswith("recognizer") and "MISMATCH" in line for line in out.splitlines())
+
+
+@pytest.mark.parametrize("trouble", ["read-only", "full"])
+def test_doctor_fails_where_the_station_could_not_write_its_records(tmp_path, capfd, monkeypatch, trouble):
+    """A read-only or full data folder: the station refuses to start, so doctor must not say all is well."""
+    from collections import namedtuple
+
+    from faceattend_tui import doctor
+
+    if trouble == "read-only":  # a test may run as root, whom permissions do not stop
+        monkeypatch.setattr(doctor.os, "access", lambda path, mode: not mode & os.W_OK)
+    else:
+        usage = namedtuple("usage", "total used free")
+        monkeypatch.setattr(doctor.shutil, "disk_usage", lambda path: usage(10**9, 10**9 - 4096, 4096))
+    code = main(["doctor", "--data", str(tmp_path), "--cameras", "0"])
+    out, _ = capfd.readouterr()
+    assert code == 1
+    (line,) = [line for line in out.splitlines() if "CANNOT WRITE" in line]
+    assert line.startswith("data root:") and ("read-only" in line if trouble == "read-only" else "4 KiB free" in line)
+
+
+def test_doctor_names_templates_the_station_would_leave_out(tmp_path, capfd):
+    """One person's file copied over another's by hand: the station leaves them out, unrecognised."""
+    from fakes import enroll_fake_people
+
+    enroll_fake_people(tmp_path, ["S101", "S102"])
+    tensors = tmp_path / "database_tensor"
+    shutil.copy(tensors / "S102.npy", tensors / "S101.npy")
+    assert main(["doctor", "--data", str(tmp_path), "--cameras", "0"]) == 1
+    out, _ = capfd.readouterr()
+    (line,) = [line for line in out.splitlines() if "LEFT OUT" in line]
+    assert "LEFT OUT for 1 people" in line and "S101.npy: changed since the manifest was written" in line
 
 
 def test_models_list_shows_where_each_model_is(tmp_path, models_dir, capfd):

@@ -221,6 +221,10 @@ def test_a_week_set_up_from_one_csv_on_the_command_line(tmp_path, capsys):
     bad.write_bytes(WEEK.replace("Maths", "Mathé").encode("cp1252"))
     assert main(["timetable", "import", str(bad), "--data", str(data)]) == 2
     assert 'is not UTF-8 text (an older spreadsheet\'s encoding?); save it as "CSV UTF-8"' in capsys.readouterr().err
+    choir = tmp_path / "choir.csv"  # one class's file after the others': the whole timetable is replaced, said
+    choir.write_text("name,group,weekday,start,end,late_after\nChoir,,Wed,16:00,17:00,\n", encoding="utf-8")
+    assert main(["timetable", "import", str(choir), "--data", str(data)]) == 0
+    assert "the file replaced the timetable: 2 earlier slots gone" in capsys.readouterr().err
 
 
 # ----- files as offices write them, and the nights the clocks change ------------------------------------

@@ -49,6 +49,7 @@ def cmd_timetable_import(args: argparse.Namespace, settings: Settings) -> int:
     with writable(settings, "timetable") as attendance:
         for note in unknown_groups(attendance, slots) + late_past_the_end(slots):
             say(f"note: {note}")
+        before = slots_of(attendance.store)
         with attendance.store.batch():
             save_slots(attendance.store, slots)
             if days is not None:
@@ -57,6 +58,11 @@ def cmd_timetable_import(args: argparse.Namespace, settings: Settings) -> int:
                                                     "holidays": None if days is None else len(days)},
                   attendance.user)
     say(f"timetable: {plural(len(slots), 'slot')}" + ("" if days is None else f", {plural(len(days), 'day')} off"))
+    gone = [s for s in before if s.key not in {new.key for new in slots}]
+    if gone:  # an import is the whole timetable: one file per class replaces the others' slots
+        say(f"note: the file replaced the timetable: {plural(len(gone), 'earlier slot')} gone ("
+            + ", ".join(f"{s.day_name} {s.hours} {printable(s.name)}" for s in gone[:5])
+            + (" ..." if len(gone) > 5 else "") + "); put every slot in one file")
     return EXIT_OK
 
 

@@ -284,3 +284,14 @@ def test_doctor_passes_where_the_station_starts_and_fails_where_it_does_not(enro
     (named / "attendance.journal").write_text("{}\n", encoding="utf-8")  # a crash, then the log lost
     code, lines = doctor_says(named, capsys)
     assert code == 1 and "is missing while" in lines[-1] and "attendance.journal" in lines[-1]
+
+
+def test_a_dry_run_on_a_new_data_folder_writes_nothing_and_says_what_would_be_done(tmp_path, sample_photo, capsys):
+    shutil.copy(sample_photo("yaoming.jpg"), tmp_path / "yao.jpg")
+    roster = write_csv(tmp_path / "roster.csv", ["id,name,groups,photo", "S1,Yao Ming,3A,yao.jpg"])
+    data = tmp_path / "new"
+    data.mkdir()
+    assert main(["people", "import", str(roster), "--dry-run", "--data", str(data)]) == 0
+    out = capsys.readouterr().out
+    assert "an import would make these changes" in out and "photos: 1 to copy" in out
+    assert list(data.iterdir()) == []  # not even an empty log

@@ -11,6 +11,7 @@ import argparse
 import contextlib
 import json
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -51,9 +52,10 @@ from faceattend_tui.files import error_text
 from faceattend_tui.text import same
 
 if TYPE_CHECKING:
-    from faceattend_tui.attendance import Person, Store
+    from faceattend_tui.attendance import Attendance, Person, Store
     from faceattend_tui.attendance.security import Credentials
     from faceattend_tui.attendance.staff import Action
+    from faceattend_tui.station.people import ImportPlan
     from faceattend_tui.vision.pipeline import FaceEngine
 
 RecordsCommand = Callable[[argparse.Namespace, Settings], int]  # a command on the log, run by `run`
@@ -323,23 +325,23 @@ def gone(settings: Settings, person: Person) -> str:
 
 
 def cmd_people_import(args: argparse.Namespace, settings: Settings, make_engine: Callable[[], FaceEngine]) -> int:
-    from faceattend_tui.station.people import ImportOutcome, import_roster, plan_roster
+    from faceattend_tui.attendance import Attendance
+    from faceattend_tui.station.people import ImportOutcome, import_roster
 
     if args.file.is_dir():
         raise CommandError(f"{args.file} is a folder; give the roster's CSV file")
     if not args.file.is_file():
         raise CommandError(f"{args.file}: no such file")
+    if args.dry_run:  # read as it is, never written (not even made)
+        with roster_as_it_is(settings) as store:
+            plan = _roster_plan(Attendance(store), settings, args)
+        print("dry run: an import would make these changes")
+        for line in ImportOutcome(plan).lines(dry_run=True):
+            print(line)
+        say("dry run: nothing was changed")
+        return EXIT_OK
     with writable(settings, "people") as attendance:
-        try:
-            plan = plan_roster(attendance, args.file, reactivate=args.reactivate, sync=args.sync,
-                               photos_from=tuple(args.photos_from), tensors=settings.tensors_dir)
-        except RosterError as exc:
-            raise CommandError(str(exc)) from None
-        if args.dry_run:
-            for line in ImportOutcome(plan).lines():
-                print(line)
-            say("dry run: nothing was changed")
-            return EXIT_OK
+        plan = _roster_plan(attendance, settings, args)
         if plan.leaving and not (args.yes or confirm(plan.leaving)):
             raise CommandError("nothing imported")
         outcome = import_roster(attendance, settings, args.file, make_engine=make_engine, user=attendance.user,
@@ -351,6 +353,30 @@ def cmd_people_import(args: argparse.Namespace, settings: Settings, make_engine:
     for line in outcome.photo_skipped:
         say(f"skipped: {line}")
     return EXIT_SKIPPED if outcome.photo_skipped else EXIT_OK
+
+
+@contextlib.contextmanager
+def roster_as_it_is(settings: Settings) -> Iterator[Store]:
+    """The log to read for a dry run; a data folder with no log yet reads as an empty one (made aside)."""
+    from faceattend_tui.attendance import open_store
+    from faceattend_tui.attendance.tiny.files import LOG_NAME
+
+    if settings.database or (settings.data / LOG_NAME).exists():
+        with snapshot(settings) as store:
+            yield store
+        return
+    with tempfile.TemporaryDirectory() as empty, contextlib.closing(open_store(Path(empty))) as store:
+        yield store
+
+
+def _roster_plan(attendance: Attendance, settings: Settings, args: argparse.Namespace) -> ImportPlan:
+    from faceattend_tui.station.people import plan_roster
+
+    try:
+        return plan_roster(attendance, args.file, reactivate=args.reactivate, sync=args.sync,
+                           photos_from=tuple(args.photos_from), tensors=settings.tensors_dir)
+    except RosterError as exc:
+        raise CommandError(str(exc)) from None
 
 
 def confirm(leaving: list[Person]) -> bool:

@@ -49,7 +49,7 @@ class ImportOutcome:
     photo_skipped: list[str] = field(default_factory=list)  # "file: why" for photos that gave no template
     to_extract: bool = False  # photos without templates yet: `extract_imported` makes them
 
-    def lines(self, skipped: bool = True) -> list[str]:
+    def lines(self, skipped: bool = True, dry_run: bool = False) -> list[str]:
         """What changed (or would change, for a dry run), for the terminal or the screen (`skipped`: with the
         photos that gave no template)."""
         plan = self.plan
@@ -70,7 +70,8 @@ class ImportOutcome:
         out += [f"  marked as left (not in the file): {p.id} {printable(p.name)}" for p in plan.leaving]
         out += [f"  note: {note}" for note in plan.notes]
         if plan.photos:
-            out.append(f"photos: {self.photos_copied} new of {len(plan.photos)}")
+            out.append(f"photos: {len(plan.photos)} to copy" if dry_run
+                       else f"photos: {self.photos_copied} new of {len(plan.photos)}")
         out += [f"  {note}" for note in self.photo_notes]
         out += [f"  skipped: {line}" for line in self.photo_skipped if skipped]
         if self.joined:

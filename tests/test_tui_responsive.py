@@ -341,3 +341,14 @@ def test_a_column_keeps_its_width_on_screen_whatever_the_script(name):
     table = FastTable([("Name", 12), ("Status", 7)])
     cells = table.segments((name, "present"), [12, 7], Style())
     assert [cell_len(segment.text) for segment in cells] == [13, 8]
+
+
+def test_the_roster_filter_finds_a_name_typed_in_the_other_order():
+    from faceattend_tui.tui.fasttable import FastTable
+
+    table = FastTable([("Name", 12), ("Status", 7)])
+    table.rows = {"S3": ("Marr, Bob", "absent"), "S4": ("Bob Stone", "absent"), "S5": ("Céline Gérard", "absent")}
+    table.order = list(table.rows)
+    for typed, shown in (("bob marr", ["S3"]), ("bob", ["S3", "S4"]), ("celine", ["S5"]), ("s4", ["S4"])):
+        table.apply_filter(typed)
+        assert table.shown == shown, typed

@@ -106,7 +106,8 @@ class FastTable(ScrollView, can_focus=True):
             self._refilter(self.selected)
 
     def apply_filter(self, needle: str) -> None:
-        """Show only rows whose key or first cell contains `needle`, case and accents aside ("celine": Céline)."""
+        """Show only rows whose key or first cell holds each word of `needle`, in any order, case and accents
+        aside ("celine": Céline, "bob marr": Marr, Bob)."""
         self.needle = fold(needle.strip())
         self._refilter(self.selected)
 
@@ -116,7 +117,9 @@ class FastTable(ScrollView, can_focus=True):
 
     def _refilter(self, selected: str | None, keep_top: bool = False) -> None:
         needle = self.needle
-        self.shown = [k for k in self.order if needle in self._searchable(k)] if needle else list(self.order)
+        words = needle.split()
+        self.shown = [k for k in self.order if all(w in self._searchable(k) for w in words)] if words \
+            else list(self.order)
         self.virtual_size = Size(self._width(), len(self.shown) + 1)
         if selected in self.rows and not keep_top:
             self.cursor = self.shown.index(selected) if selected in self.shown else 0

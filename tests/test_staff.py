@@ -305,6 +305,10 @@ def test_staff_accounts_from_the_command_line(tmp_path, monkeypatch, capsys):
     for name in ("FACEATTEND_STAFF", "FACEATTEND_PIN"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("FACEATTEND_NEW_PIN", "246813")
+    elsewhere = tmp_path / "elsewhere"  # the admin made in another data folder (--data forgotten)
+    assert main(["staff", "add", "Dana", "--role", "staff", "--data", str(elsewhere)]) == 2
+    assert f"the data folder {elsewhere} has no staff account yet" in capsys.readouterr().err
+    assert not elsewhere.exists()  # asked no PIN and made no log
     assert main(["pin", "--data", data]) == 0  # the first PIN makes the admin "admin", as the single PIN did
     assert "the admin account 'admin'" in capsys.readouterr().err
     as_staff(monkeypatch, ("admin", "246813"))

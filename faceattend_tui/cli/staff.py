@@ -85,6 +85,9 @@ def new_pin(whose: str) -> str:
 
 
 def cmd_staff_add(args: argparse.Namespace, settings: Settings) -> int:
+    if args.role != "admin" and not has_accounts(settings):  # said before the PIN is asked or a log made
+        raise CommandError(f"the data folder {settings.data.resolve()} has no staff account yet: the first is an "
+                           "admin (--role admin); or give --data for the folder where the admin was made")
     with writable(settings, "staff") as attendance:
         try:
             account = add_account(attendance.store, args.name, args.role, new_pin(args.name), actor(attendance))
@@ -92,6 +95,16 @@ def cmd_staff_add(args: argparse.Namespace, settings: Settings) -> int:
             raise CommandError(str(exc)) from None
     say(f"staff account {account.name} added ({account.role})")
     return EXIT_OK
+
+
+def has_accounts(settings: Settings) -> bool:
+    from faceattend_tui.attendance.tiny.files import LOG_NAME
+    from faceattend_tui.cli.records import snapshot
+
+    if not settings.database and not (settings.data / LOG_NAME).exists():
+        return False
+    with snapshot(settings) as store:
+        return bool(accounts(store))
 
 
 def cmd_staff_list(args: argparse.Namespace, settings: Settings) -> int:

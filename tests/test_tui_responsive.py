@@ -352,3 +352,16 @@ def test_the_roster_filter_finds_a_name_typed_in_the_other_order():
     for typed, shown in (("bob marr", ["S3"]), ("bob", ["S3", "S4"]), ("celine", ["S5"]), ("s4", ["S4"])):
         table.apply_filter(typed)
         assert table.shown == shown, typed
+
+
+def test_a_long_session_name_leaves_the_counts_in_an_80_column_header():
+    import re
+    from datetime import datetime, timezone
+
+    from faceattend_tui.attendance.models import Counts, Session
+    from faceattend_tui.tui.widgets import session_line
+
+    started = datetime(2026, 9, 7, 8, 0, tzinfo=timezone.utc)
+    session = Session(1, "Advanced Organic Chemistry laboratory practical group B week", started)
+    line = re.sub(r"\[[^\]]*\]", "", session_line(session, started, Counts(2, 0, 3)))  # the text, styles aside
+    assert line.startswith("Advanced Organic Chemistry…") and "present 2 late 0 absent 3" in line[:80]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from rich.cells import cell_len, set_cell_size
 from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -22,6 +23,7 @@ STATUS_STYLE = {"present": "$success", "late": "$warning", "absent": "$error", "
 MAX_LIVE_ROWS = 500
 NAME_WIDTH = 18  # fixed column widths: measuring thousands of rows on every change is too slow
 NAME_CAP = 36  # the widest a name column grows where the room can go to a column of notes
+HEADER_NAME = 28  # columns of the session's name in the header, before its clock and counts
 
 Entry = tuple[str, str, tuple[Cell, ...]]  # a session pane line: (status, name, cells)
 
@@ -54,7 +56,8 @@ def session_line(session: Session | None, now: datetime, counts: Counts | None) 
         return "[dim]no session running: press [b]s[/b] to start one[/]"
     elapsed = int((now - session.started_at).total_seconds())
     hours, rest = divmod(max(elapsed, 0), 3600)
-    parts = [f"[b $accent]{escape(session.name)}[/]", f"[b]{hours:02d}:{rest // 60:02d}:{rest % 60:02d}[/]"]
+    name = escape(shortened(session.name, HEADER_NAME))  # the counts after it stay on a narrow screen
+    parts = [f"[b $accent]{name}[/]", f"[b]{hours:02d}:{rest // 60:02d}:{rest % 60:02d}[/]"]
     if counts is not None:
         parts.append(f"[$success]present {counts.present}[/] [$warning]late {counts.late}[/] "
                      f"[$error]absent {counts.absent}[/]")
@@ -62,6 +65,13 @@ def session_line(session: Session | None, now: datetime, counts: Counts | None) 
         parts.append(f"late from {clock_of(session.late_deadline)}")  # before who it is for: at 80 columns it stays
     parts.append(f"for {escape(session.audience)}, since {clock_of(session.started_at, now)}")
     return " · ".join(parts)
+
+
+def shortened(text: str, room: int) -> str:
+    """`text` in at most `room` screen columns, "…" marking a cut (the whole of it is in the session pane)."""
+    if cell_len(text) <= room:
+        return text
+    return set_cell_size(text, room - 1).rstrip() + "…"
 
 
 def camera_line(station_name: str, live: LiveState) -> str:

@@ -363,6 +363,20 @@ async def test_a_group_session_chosen_in_the_dialog_lists_its_members_only(stati
         assert "present 1  late 0  absent 0" in str(app.query_one("#session-counts").render())
 
 
+async def test_the_report_keeps_the_rate_in_view_beside_a_long_name(station):
+    long = "Bartholomew Theodore Fitzgerald-Montgomery of Westminster Jr"
+    Attendance(station.store).update_person(station.people()[0].id, name=long)
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await start_session(pilot, "Physics")
+        await pilot.press("s", "y")
+        await pilot.pause()
+        await pilot.press("r")
+        await pilot.pause()
+        row = next(line for line in screen_text(app).splitlines() if "Bartholomew" in line)
+        assert row.rstrip(" │▐▌█▁▂▃▄▅▆▇").endswith("0%"), row
+
+
 @pytest.mark.slow
 async def test_the_report_screen_charts_sessions_and_lists_people_below_the_rate(station):
     app = StationApp(station)

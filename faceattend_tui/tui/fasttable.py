@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rich.cells import set_cell_size
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -29,6 +29,13 @@ Cell = str | tuple[str, str]  # text, or (text, rich style)
 
 def cell_text(cell: Cell) -> str:
     return cell if isinstance(cell, str) else cell[0]
+
+
+def shortened(text: str, room: int) -> str:
+    """`text` in at most `room` screen columns, "…" marking a cut (shown whole where there is room)."""
+    if cell_len(text) <= room:
+        return text
+    return set_cell_size(text, room - 1).rstrip() + "…"
 
 
 class FastTable(ScrollView, can_focus=True):

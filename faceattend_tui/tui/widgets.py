@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from rich.cells import cell_len, set_cell_size
 from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -14,7 +13,7 @@ from textual.widgets import Input, Static
 
 from faceattend_tui.station import LiveState, RosterRow
 from faceattend_tui.text import clock_of, collation
-from faceattend_tui.tui.fasttable import Cell, FastTable, cell_text
+from faceattend_tui.tui.fasttable import Cell, FastTable, cell_text, shortened
 
 if TYPE_CHECKING:
     from faceattend_tui.station import Checkin, Counts, Mark, Session, Summary
@@ -65,13 +64,6 @@ def session_line(session: Session | None, now: datetime, counts: Counts | None) 
         parts.append(f"late from {clock_of(session.late_deadline)}")  # before who it is for: at 80 columns it stays
     parts.append(f"for {escape(session.audience)}, since {clock_of(session.started_at, now)}")
     return " · ".join(parts)
-
-
-def shortened(text: str, room: int) -> str:
-    """`text` in at most `room` screen columns, "…" marking a cut (the whole of it is in the session pane)."""
-    if cell_len(text) <= room:
-        return text
-    return set_cell_size(text, room - 1).rstrip() + "…"
 
 
 def camera_line(station_name: str, live: LiveState) -> str:

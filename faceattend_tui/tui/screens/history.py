@@ -15,6 +15,7 @@ from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Static
 
 from faceattend_tui.station import printable
+from faceattend_tui.tui.fasttable import shortened
 from faceattend_tui.tui.screens.base import Access, Dialog, Submit
 from faceattend_tui.tui.screens.detail import DetailScreen
 from faceattend_tui.tui.screens.session_edit import (
@@ -93,7 +94,8 @@ class PastSessionsScreen(Dialog[None]):
         for s in self.sessions:
             ended = f"{s.ended_at.astimezone():%Y-%m-%d %H:%M}" if s.ended_at else "running"
             style = "dim strike" if s.voided else ""
-            cells = (str(s.id), printable(s.name), printable(s.audience), session_when(s), ended, session_state(s))
+            cells = (str(s.id), shortened(printable(s.name), 30), printable(s.audience), session_when(s), ended,
+                     session_state(s))
             table.add_row(*(Text(c, style=style) for c in cells), key=str(s.id))
         if select is not None and str(select) in table.rows:
             table.move_cursor(row=table.get_row_index(str(select)))

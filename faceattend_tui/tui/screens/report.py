@@ -15,7 +15,10 @@ from textual_plotext import PlotextPlot
 
 from faceattend_tui.station import Report, chart_bars
 from faceattend_tui.text import plural
+from faceattend_tui.tui.fasttable import shortened
 from faceattend_tui.tui.screens.base import EVERYONE, Dialog, group_select, parse_day
+
+LIST_NAME = 30  # screen columns of a name in the lists: the numbers after it stay in view
 
 Built = tuple[Report, float, list[dict] | None]  # a report, its rate, the hours (work mode)
 DaysOf = Callable[[str, str, tuple[date, date]], Dialog[bool]]  # a person's days (id, name, period), work mode
@@ -113,7 +116,7 @@ class ReportScreen(Dialog[None]):
         chosen = self.chosen  # the person whose days were just looked at keeps the cursor
         table.clear()
         for entry in people:
-            name = entry["name"] + (" (left)" if entry.get("left") else "")
+            name = shortened(entry["name"], LIST_NAME) + (" (left)" if entry.get("left") else "")
             table.add_row(entry["id"], name, str(entry["days"]), f"{entry['hours']:.2f}",
                           str(entry["to_check"] or ""), str(entry["corrected"] or ""), key=entry["id"])
         if chosen is not None and chosen in table.rows:
@@ -144,9 +147,9 @@ class ReportScreen(Dialog[None]):
         plt.ylim(0, 100)
         plot.refresh()
         below = report.below(rate)
-        self.query_one("#below-title", Static).update(f"{len(below)} people below {rate:.0%}")
+        self.query_one("#below-title", Static).update(f"{plural(len(below), 'person', 'people')} below {rate:.0%}")
         table = self.query_one("#below", DataTable)
         table.clear()
         for line in below:
-            table.add_row(line.person.id, line.person.name, str(line.counts.total), str(line.counts.attended),
-                          f"{line.rate:.0%}")
+            table.add_row(line.person.id, shortened(line.person.name, LIST_NAME), str(line.counts.total),
+                          str(line.counts.attended), f"{line.rate:.0%}")

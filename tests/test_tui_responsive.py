@@ -365,3 +365,15 @@ def test_a_long_session_name_leaves_the_counts_in_an_80_column_header():
     session = Session(1, "Advanced Organic Chemistry laboratory practical group B week", started)
     line = re.sub(r"\[[^\]]*\]", "", session_line(session, started, Counts(2, 0, 3)))  # the text, styles aside
     assert line.startswith("Advanced Organic Chemistry…") and "present 2 late 0 absent 3" in line[:80]
+
+
+def test_the_highlighted_row_keeps_its_own_colours_so_a_status_stays_readable():
+    """With NO_COLOR a red "absent" became grey on the cursor's grey: the cursor's row is drawn in its own style."""
+    from rich.style import Style
+
+    from faceattend_tui.tui.fasttable import FastTable
+
+    table = FastTable([("Name", 12), ("Status", 7)])
+    cursor = Style(color="black", bgcolor="grey50")
+    cells = table.segments(("Ann Lee", ("absent", "red")), [12, 7], cursor, plain=True)
+    assert [segment.style for segment in cells] == [cursor, cursor]

@@ -212,28 +212,29 @@ class FastTable(ScrollView, can_focus=True):
         if index >= len(self.shown):
             return Strip.blank(self.room, base)
         style = base
-        if index == self.cursor:
+        if index == self.cursor:  # the cursor's own colours: a status colour on it may be unreadable (NO_COLOR)
             name = "fasttable--cursor" if self.has_focus else "fasttable--cursor-blurred"
-            style = base + self.get_component_rich_style(name)
-        elif index % 2:
+            return self._strip(self.rows[self.shown[index]], base + self.get_component_rich_style(name), plain=True)
+        if index % 2:
             style = base + self.get_component_rich_style("fasttable--odd")
         return self._strip(self.rows[self.shown[index]], style)
 
-    def _strip(self, cells: Sequence[Cell], style: Style) -> Strip:
-        segments = self.segments(cells, self._widths(), style)
-        used = sum(len(s.text) for s in segments)
+    def _strip(self, cells: Sequence[Cell], style: Style, plain: bool = False) -> Strip:
+        segments = self.segments(cells, self._widths(), style, plain)
+        used = sum(cell_len(s.text) for s in segments)
         if used < self.room:
             segments.append(Segment(" " * (self.room - used), style))
         return Strip(segments).crop(self.scroll_offset.x, self.scroll_offset.x + self.room)
 
-    def segments(self, cells: Sequence[Cell], widths: list[int], style: Style) -> list[Segment]:
+    def segments(self, cells: Sequence[Cell], widths: list[int], style: Style, plain: bool = False) -> list[Segment]:
         """One segment per cell, cut or padded to its column by the room its characters take on screen (a
-        Chinese character takes two, an accent apart none); stored text cannot drive the terminal."""
+        Chinese character takes two, an accent apart none); stored text cannot drive the terminal. `plain`:
+        in the row's style only (the cursor's row, whose colours a cell's must not fight)."""
         out = []
         for cell, width in zip(cells, widths, strict=False):
             text, cell_style = (cell, "") if isinstance(cell, str) else cell
             text = set_cell_size(printable(text), width) + " "
-            out.append(Segment(text, style + self._style(cell_style) if cell_style else style))
+            out.append(Segment(text, style + self._style(cell_style) if cell_style and not plain else style))
         return out
 
     def _style(self, name: str) -> Style:

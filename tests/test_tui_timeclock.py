@@ -602,6 +602,21 @@ async def test_a_name_typed_in_one_burst_with_the_dialogs_key_lands_in_its_first
         assert app.screen.query_one(f"#{field}").value == "Maths"
 
 
+async def test_a_filter_typed_in_one_burst_is_the_filters_not_main_screen_keys(station):
+    """"/sam" then Enter over a laggy link: "s" must not stop the running session."""
+    from textual import events
+
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await start_session(pilot, "Physics")
+        await pilot.press("tab")
+        for typed in ["slash", *"sam", "enter"]:
+            app.post_message(events.Key(typed, "/" if typed == "slash" else None if typed == "enter" else typed))
+        await pilot.pause(0.5)
+        assert app.query_one("#roster-filter").value == "sam" and station.active is not None
+        assert len(app.screen_stack) == 1
+
+
 async def test_keys_typed_ahead_after_tab_land_in_the_next_field_not_the_pin_in_clear(station):
     """Over a slow SSH link a name, Tab, a staff name, Tab and a PIN arrive in one burst: each key is
     queued before the one before it is handled (Pilot.press waits for each; posting them does not)."""

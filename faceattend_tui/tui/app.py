@@ -151,12 +151,13 @@ class StationApp(DialogActions, App[None]):
     def on_resize(self, event: events.Resize) -> None:
         self.set_class(event.size.width < WIDE, "narrow")
 
-    def show_pane(self, pane: str) -> None:
+    def show_pane(self, pane: str, focus: bool = True) -> None:
         self.current_pane = pane
         for name in PANES:
             self.query_one(f"#{name}").set_class(name == pane, "current")
         self.query_one(PaneTabs).show_current(pane)
-        self.query_one(f"#{pane} FastTable").focus()
+        if focus:
+            self.query_one(f"#{pane} FastTable").focus()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The main screen's keys are off (and out of the footer) while a dialog is open."""
@@ -342,10 +343,10 @@ class StationApp(DialogActions, App[None]):
                     else "preview window closed")
 
     def action_filter(self) -> None:
-        self.show_pane("roster")
+        self.show_pane("roster", focus=False)
         box = self.query_one("#roster-filter", Input)
         box.display = True
-        box.focus()
+        self.screen.set_focus(box)  # at once: the keys typed next are the filter's, not the main screen's
 
     @on(Input.Changed, "#roster-filter")
     def filter_changed(self) -> None:

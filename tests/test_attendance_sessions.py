@@ -277,3 +277,16 @@ def test_a_stop_by_a_door_whose_clock_is_behind_never_ends_a_session_before_it_b
     session = att.start_session("Maths")
     clock.advance(minutes=-15)  # the stopping door's clock is a quarter of an hour slow
     assert att.stop_session().ended_at == session.started_at
+
+
+def test_text_a_terminal_could_not_send_is_refused_not_stored(tmp_path):
+    """A terminal set to Latin-1 types "ë" as a byte the screen reads as U+FFFD: "Zo\ufffd" is not a name."""
+    from faceattend_tui.attendance import open_store
+    from faceattend_tui.errors import InputError
+
+    att = Attendance(open_store(tmp_path))
+    with pytest.raises(InputError, match="could not be read"):
+        att.start_session("Maths Zo\ufffd")
+    with pytest.raises(InputError, match="could not be read"):
+        att.add_person("Zo\ufffd Lee")
+    assert att.active is None and att.people() == []

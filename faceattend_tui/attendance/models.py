@@ -77,6 +77,9 @@ def check_text(value: str, what: str) -> str:
     """`value`, refused (ValueError) when it holds a control character: a name that could drive a terminal."""
     if HIDDEN.search(value):
         raise InputError(f"{what} '{printable(value)}' holds a control character; not stored")
+    if "\ufffd" in value:  # what a terminal set to another encoding typed, unreadable
+        raise InputError(f"{what} '{printable(value)}' holds a character that could not be read (\ufffd): the "
+                         "terminal may not be set to UTF-8; type it again")
     return value
 
 

@@ -400,7 +400,10 @@ def test_exports_rewritten_after_the_erasure_lose_the_names_it_told_to_give(tmp_
     files = exports_of_a_term(data)
     assert main(["people", "remove", "S1042", "--erase", "--data", str(data)]) == 1
     err = capsys.readouterr().err
-    assert "--erase --exports --name 'Ann Lee' --name 'Ann Lee-Smith'" in err
+    assert f"--erase --exports --name 'Ann Lee' --name 'Ann Lee-Smith' --data {data}" in err  # as it is to be run
+    elsewhere = tmp_path / "elsewhere"  # run from another folder without --data: said, nothing made there
+    assert main(["people", "remove", "S1042", "--erase", "--exports", "--data", str(elsewhere)]) == 2
+    assert "holds no attendance log" in capsys.readouterr().err and not elsewhere.exists()
     assert main(["people", "remove", "S1042", "--erase", "--exports", "--data", str(data)]) == 1
     assert "found only when given with --name" in capsys.readouterr().out  # by id alone: said
     assert re.search("Ann Lee", files["csv"].read_text(encoding="utf-8"))  # Bob's reason still names her

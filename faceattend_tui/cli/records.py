@@ -463,14 +463,22 @@ def cmd_people_edit(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def _has_log(settings: Settings) -> bool:
+    from faceattend_tui.attendance.tiny.files import LOG_NAME
+
+    return bool(settings.database) or (settings.data / LOG_NAME).exists()
+
+
 def cmd_people_remove(args: argparse.Namespace, settings: Settings) -> int:
     from faceattend_tui.attendance import NotFoundError
     from faceattend_tui.station.people import erase_from_exports, remove_person
 
     if args.exports and not args.erase:
         raise CommandError("--exports goes with --erase")
-    if args.name and not args.exports:
-        raise CommandError("--name goes with --erase --exports, for someone erased earlier")
+    if args.name and not args.erase:
+        raise CommandError("--name goes with --erase: a name they had, taken out of the sheets too")
+    if args.exports and not _has_log(settings):  # someone erased earlier, but in which data folder?
+        raise CommandError(f"{settings.data.resolve()} holds no attendance log: give the data folder with --data")
     with writable(settings, "erase" if args.erase else "people") as attendance:
         try:
             person = attendance.find(args.person)
@@ -483,7 +491,7 @@ def cmd_people_remove(args: argparse.Namespace, settings: Settings) -> int:
         try:  # at every door when the database is shared
             removal = erase_from_exports(attendance, settings, args.person, args.name) if person is None else \
                 remove_person(attendance, settings, person, erase=args.erase, exports=args.exports,
-                              user=attendance.user)
+                              user=attendance.user, more_names=args.name)
         except (LookupError, ValueError, StoreError) as exc:
             raise CommandError(str(exc)) from None
     if person is None:

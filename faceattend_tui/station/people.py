@@ -247,6 +247,7 @@ class Removal:
     elsewhere: list[Path] = field(default_factory=list)  # sheets written with --out outside exports/ that name them
     shared: bool = False  # a shared database: other doors keep exports folders of their own
     names: frozenset[str] = frozenset()  # every name they had, for the command that rewrites the sheets later
+    data: Path | None = None  # the data folder, for that command
     linked: list[Path] = field(default_factory=list)  # photos kept outside the data folder, linked in: not deleted
 
     @property
@@ -285,7 +286,8 @@ class Removal:
         """The command that rewrites the sheets later, their names given: the log no longer knows them."""
         names = "".join(f" --name {shlex.quote(name)}" for name in sorted(self.names))
         who = shlex.quote(self.person.id) if self.person else "ID"
-        return f"faceattend people remove {who} --erase --exports{names}"
+        data = f" --data {shlex.quote(str(self.data))}" if self.data else ""
+        return f"faceattend people remove {who} --erase --exports{names}{data}"
 
 
 def _listed(title: str, items: Sequence[Path | str]) -> list[str]:
@@ -293,7 +295,7 @@ def _listed(title: str, items: Sequence[Path | str]) -> list[str]:
 
 
 def remove_person(attendance: Attendance, settings: Settings, person: Person, *, erase: bool,
-                  user: str | None = None, exports: bool = False) -> Removal:
+                  user: str | None = None, exports: bool = False, more_names: Sequence[str] = ()) -> Removal:
     """They left (records kept) or an erasure request: their templates go first from the shared log
     (while the database is away nothing is removed), then photos and templates here, then the records.
 
@@ -301,7 +303,7 @@ def remove_person(attendance: Attendance, settings: Settings, person: Person, *,
     and the log's backups that still name them; with `exports`, it rewrites those exports too.
     """
     entries = attendance.store.audit_log() if erase else []  # read once: names, and sheets written elsewhere
-    names = known_names(entries, person) if erase else frozenset()
+    names = known_names(entries, person) | {n for n in more_names if n.strip()} if erase else frozenset()
     others = frozenset(p.name for p in attendance.store.people() if p.id != person.id) if erase else frozenset()
     written = written_elsewhere(entries, settings)
     outside: list[Path] = []
@@ -315,7 +317,8 @@ def remove_person(attendance: Attendance, settings: Settings, person: Person, *,
     target = Target(person.id, names, token, frozenset(earlier), others)
     backups = files_naming(sorted(settings.data.glob("*.bak")), target)
     return Removal(person, token, clean_exports(settings, target, exports), backups,
-                   files_naming(written, target), shared=bool(settings.database), linked=outside, names=names)
+                   files_naming(written, target), shared=bool(settings.database), linked=outside, names=names,
+                   data=settings.data.resolve())
 
 
 def written_elsewhere(entries: list[AuditEntry], settings: Settings) -> list[Path]:
@@ -343,7 +346,8 @@ def erase_from_exports(attendance: Attendance, settings: Settings, person_id: st
     others = frozenset(p.name for p in attendance.store.people())
     target = Target(check_person_id(person_id), frozenset(n for n in names if n.strip()), erased_token(),
                     others=others)
-    return Removal(None, exports=clean_exports(settings, target, True), names=target.names)
+    return Removal(None, exports=clean_exports(settings, target, True), names=target.names,
+                   data=settings.data.resolve())
 
 
 def clean_exports(settings: Settings, target: Target, rewrite: bool) -> Cleanup:

@@ -310,7 +310,8 @@ def _gather(data: Path, overrides: Mapping[str, object] | None,
     path = data / CONFIG_NAME
     found = {name: (value, str(path)) for name, value in _read_file(path).items()}
     for name, value in _from_environment(environ).items():
-        if not value.strip() and str(found.get(name, ("", ""))[0]).strip():  # a template's variable left unset
+        # a template's FACEATTEND_DATABASE=${DB_URL} with DB_URL unset would put the door on a log of its own
+        if name == "database" and not value.strip() and str(found.get(name, ("", ""))[0]).strip():
             raise ConfigError(f"{ENV_PREFIX + name.upper()} is empty, and {path} sets {name}: unset the variable "
                               "to use the file's value, or give the value")
         found[name] = (value, ENV_PREFIX + name.upper())
@@ -380,8 +381,6 @@ def _refuse_misspelt(environ: Mapping[str, str], names: set[str]) -> None:
     for key in environ:
         if key in wanted or not key.upper().startswith(ENV_PREFIX):
             continue
-        if key.upper() == ENV_PREFIX + "DATA":
-            raise ConfigError(f"environment variable {key} is not read: give the data folder with --data")
         close = difflib.get_close_matches(key.upper(), wanted, 1, 0.9)
         if close:
             raise ConfigError(f"environment variable {key} is not one faceattend reads: did you mean {close[0]}?")

@@ -189,6 +189,7 @@ def test_a_running_station_reads_the_time_on_the_clock_of_its_timezone_setting(m
 @pytest.mark.parametrize(("text", "env", "says"), [
     ("treshold = 0.4\n", {}, "unknown setting: treshold (did you mean threshold?)"),
     ('data = "/elsewhere"\n', {}, "the data folder is given with --data"),
+    ('database = "postgresql://door@db/attendance"\n', {"FACEATTEND_DATABASE": " "}, "FACEATTEND_DATABASE is empty"),
     ("[station]\nthreshold = 0.4\n", {}, "no tables"),
     ("", {"FACEATTEND_TRESHOLD": "0.4"}, "FACEATTEND_TRESHOLD is not one faceattend reads: did you mean "
                                          "FACEATTEND_THRESHOLD?"),

@@ -411,3 +411,19 @@ def test_exports_rewritten_after_the_erasure_lose_the_names_it_told_to_give(tmp_
                  "--data", str(data)]) == 1  # notes.txt is not a sheet: listed
     for name in ("csv", "json", "report.csv", "report.json"):
         assert not re.search(r"S1042|Ann Lee", files[name].read_text(encoding="utf-8")), name
+
+
+def test_an_erasure_on_a_log_of_the_previous_release_takes_their_own_mark_reasons(tmp_path):
+    """That release's audit named people by name: her mark's reason ("sick note") is about her too."""
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "schema1", data)
+    store = backends.open_store(data)
+    att = Attendance(store, user="head")
+    cleo = next(p for p in att.people(include_left=True) if p.name == "Cleo Diaz")
+    assert "sick note" in json.dumps([e.details for e in store.audit_log()])
+    att.remove_person(cleo.id, erase=True, user="admin")
+    text = json.dumps([e.details for e in store.audit_log()])
+    assert "sick note" not in text and "Cleo" not in text
+    store.close()

@@ -178,10 +178,12 @@ def scrub_audit(rows: Iterable[tuple[Any, dict]], person: Person, token: str, na
     rows = list(rows)
     ids = earlier_ids((details for _, details in rows), person.id)
     exact = {value for value in (*ids, person.folder) if value}
+    # entries of a log from the previous release name a person by their name where today's give the id
+    subjects = ids | {person.name} | names_in_audit((details for _, details in rows), person.id)
     changed = {}
     for key, details in rows:
         new = scrub_value(details, exact, names, token)
-        if about_any(details, ids):
+        if about_any(details, subjects):
             new.update({k: token for k in TEXT_KEYS if k in new})
         elif about_another(details, ids):
             new.update({k: details[k] for k in OWN_NAME_KEYS if k in details})

@@ -427,3 +427,20 @@ def test_an_erasure_on_a_log_of_the_previous_release_takes_their_own_mark_reason
     text = json.dumps([e.details for e in store.audit_log()])
     assert "sick note" not in text and "Cleo" not in text
     store.close()
+
+
+def test_a_name_a_roster_import_changed_is_taken_out_by_an_erasure(tmp_path, capsys):
+    data = tmp_path / "data"
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id,name\nS1,Joanna Smith\nS2,Zoe Quinn\n", encoding="utf-8")
+    assert main(["people", "import", str(roster), "--data", str(data)]) == 0
+    with backends.open_store(data) as store:
+        att = Attendance(store, user="teacher")
+        att.start_session("Maths")
+        att.mark("S2", "present", "came with Joanna Smith")
+        att.stop_session()
+    roster.write_text("id,name\nS1,Joanna Brown\nS2,Zoe Quinn\n", encoding="utf-8")
+    assert main(["people", "import", str(roster), "--data", str(data)]) == 0
+    assert main(["people", "remove", "S1", "--erase", "--data", str(data)]) == 0
+    capsys.readouterr()
+    assert "Joanna" not in (data / "attendance.json").read_text(encoding="utf-8")

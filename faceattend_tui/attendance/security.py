@@ -101,6 +101,9 @@ def names_in_audit(all_details: Iterable[dict], person_id: str) -> set[str]:
     for details in rows:
         if about_any(details, ids):
             found.update(details[k] for k in ("name", "previous_name") if isinstance(details.get(k), str))
+        for pair in details.get("renamed") or ():  # [id, name before] of a roster import
+            if isinstance(pair, list) and len(pair) == 2 and pair[0] in ids and isinstance(pair[1], str):
+                found.add(pair[1])
     return {name for name in found if name.strip()}
 
 

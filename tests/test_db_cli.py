@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 from datetime import datetime, timedelta, timezone
 
 import psycopg
@@ -37,22 +39,25 @@ def make_station_log(data) -> None:
 
 
 def test_a_station_log_moves_into_postgresql_with_every_record(tmp_path, pg_url, capsys):
-    source = tmp_path / "door"
+    source, kept = tmp_path / "door", tmp_path / "before"
     make_station_log(source)
+    shutil.copytree(source, kept)
     assert main(["db", "import", "--from", str(source), "--database", pg_url]) == 0
     err = capsys.readouterr().err
     assert "checkins              3 of 3" in err and "templates             3 of 3" in err
-    with open_snapshot(source) as before, open_snapshot(tmp_path, database=pg_url) as after:
+    # the file is moved aside: no door falls back on it unsaid, and an erasure names it
+    assert not (source / "attendance.json").exists() and (source / "attendance.json.imported.bak").exists()
+    with open_snapshot(kept) as before, open_snapshot(tmp_path, database=pg_url) as after:
         assert sorted((p.id, p.groups) for p in before.people()) == sorted((p.id, p.groups) for p in after.people())
         assert [(s.id, s.name, s.expected) for s in before.sessions()] == [
             (s.id, s.name, s.expected) for s in after.sessions()]
         assert before.outcomes(1) == after.outcomes(1) == {"ann": "absent", "bob": "late"}
         assert [a.action for a in before.audit_log()] == [a.action for a in after.audit_log()]
     # the sheets are the same from either log
-    for data, extra in ((source, []), (tmp_path / "shared", ["--database", pg_url])):
+    for data, extra in ((kept, []), (tmp_path / "shared", ["--database", pg_url])):
         assert main(["export", "--data", str(data), "--session", "1", "--no-bom",
                      "--out", str(tmp_path / f"{data.name}.csv"), *extra]) == 0
-    assert in_utc((tmp_path / "door.csv").read_text()) == in_utc((tmp_path / "shared.csv").read_text())
+    assert in_utc((tmp_path / "before.csv").read_text()) == in_utc((tmp_path / "shared.csv").read_text())
 
 
 def in_utc(text: str) -> str:
@@ -62,11 +67,41 @@ def in_utc(text: str) -> str:
 
 
 def test_import_refuses_a_database_that_already_holds_records(tmp_path, pg_url, capsys):
-    make_station_log(tmp_path / "door")
-    assert main(["db", "import", "--from", str(tmp_path / "door"), "--database", pg_url]) == 0
+    door = tmp_path / "door"
+    make_station_log(door)
+    assert main(["db", "import", "--from", str(door), "--database", pg_url]) == 0
     capsys.readouterr()
-    assert main(["db", "import", "--from", str(tmp_path / "door"), "--database", pg_url]) == 2
+    os.replace(door / "attendance.json.imported.bak", door / "attendance.json")  # put back by hand
+    assert main(["db", "import", "--from", str(door), "--database", pg_url]) == 2
     assert "already holds 3 people and 2 sessions" in capsys.readouterr().err
+
+
+def test_a_log_a_station_is_writing_is_not_imported(tmp_path, pg_url, capsys):
+    from faceattend_tui.attendance import acquire_lock
+
+    door = tmp_path / "door"
+    make_station_log(door)
+    with acquire_lock(door, what="station"):
+        assert main(["db", "import", "--from", str(door), "--database", pg_url]) == 2
+    assert "stop it, then import" in capsys.readouterr().err
+    assert (door / "attendance.json").exists()
+
+
+def test_a_door_does_not_join_a_database_with_records_of_its_own_or_leave_one_unsaid(tmp_path, pg_url):
+    from fakes import FakeWorker
+
+    from faceattend_tui.station import Station, StationError
+
+    door = tmp_path / "door"
+    make_station_log(door)
+    station = Station(load_settings(door, {"database": pg_url}), "demo", worker_factory=FakeWorker)
+    with pytest.raises(StationError, match="holds this door's own records: bring them into the database first"):
+        station.open()
+    (door / "attendance.json").unlink()
+    (door / "database_tensor" / "shared.json").write_text("{}")  # it was a door of a database
+    station = Station(load_settings(door, {}), "demo", worker_factory=FakeWorker)
+    with pytest.raises(StationError, match="is a door of a shared database"):
+        station.open()
 
 
 def test_upgrade_creates_the_schema_and_status_shows_it(tmp_path, pg_url, capsys):

@@ -7,12 +7,16 @@ shown with its password masked.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from faceattend_tui.attendance import StoreError, open_snapshot, open_store
 from faceattend_tui.attendance.pgschema import LATEST, mask_url
+from faceattend_tui.attendance.tiny.files import LOG_NAME
 from faceattend_tui.cli import EXIT_OK, EXIT_SKIPPED, say
 from faceattend_tui.cli.records import CommandError, acting
 from faceattend_tui.config import Settings
@@ -21,6 +25,7 @@ if TYPE_CHECKING:
     from faceattend_tui.attendance import Store
     from faceattend_tui.attendance.pgstore import PgStore
 
+IMPORTED = ".imported.bak"  # the source log after an import: an old copy an erasure names
 CHECKED = ("people", "person_groups", "sessions", "expected", "checkins", "marks", "audit", "templates", "presence")
 
 
@@ -93,11 +98,47 @@ def schema_below_latest(url: str) -> int | None:
 
 
 def cmd_db_import(args: argparse.Namespace, settings: Settings) -> int:
+    url = need_database(settings)
+    source_root = args.source.expanduser()
+    with holding(source_root):  # a station writing the log meanwhile would leave its end behind
+        code = import_from(source_root, url)
+    moved = move_aside(source_root)
+    say(f"moved {source_root / LOG_NAME} aside to {moved.name}: the database holds its records now (delete the "
+        "copy once the database is backed up; an erasure names it until then)")
+    return code
+
+
+@contextlib.contextmanager
+def holding(source_root: Path) -> Iterator[None]:
+    """The source log held as a command holds it: refused while a station runs on it."""
+    from faceattend_tui.attendance import LockedError, acquire_lock
+
+    try:
+        lock = acquire_lock(source_root, what="db import")
+    except LockedError as exc:
+        raise CommandError(f"{source_root}: {exc}; stop it, then import") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def move_aside(source_root: Path) -> Path:
+    """The imported log (and its journal) renamed, so no door falls back on it unsaid."""
+    log = source_root / LOG_NAME
+    moved = log.with_name(LOG_NAME + IMPORTED)
+    os.replace(log, moved)
+    for suffix in (".journal", ".outbox"):  # taken in by the import too
+        beside = log.with_suffix(suffix)
+        if beside.exists():
+            os.replace(beside, beside.with_name(beside.name + IMPORTED))
+    return moved
+
+
+def import_from(source_root: Path, url: str) -> int:
     from faceattend_tui.config import TENSORS_DIR
     from faceattend_tui.station.shared_gallery import sync_gallery
 
-    url = need_database(settings)
-    source_root = args.source.expanduser()
     try:
         source = open_snapshot(source_root)
     except StoreError as exc:

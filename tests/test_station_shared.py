@@ -277,3 +277,30 @@ def _unit(seed: int):
     row = np.random.default_rng(seed).standard_normal(512).astype(np.float32)
     return row / np.linalg.norm(row)
 
+
+
+def test_a_door_that_joins_with_old_photos_of_someone_erased_does_not_bring_them_back(doors, tmp_path, pg_url):
+    north, _ = doors
+    cleo = next(p for p in north.people() if p.name == "Cleo")
+    north.remove_person(cleo.id, erase=True)
+    late = open_door(tmp_path / "c", pg_url, "side-door")  # a copy made before: Cleo's photos and templates
+    try:
+        assert cleo.folder not in {p.folder for p in late.people()}
+        assert not (tmp_path / "c" / "database_tensor" / f"{cleo.folder}.npy").exists()
+        assert rows(pg_url, f"select count(*) from template_sets where folder = '{cleo.folder}'") == [(0,)]
+        assert any("someone erased" in getattr(u, "notice", "") for u in late.poll(timeout=0.05))
+    finally:
+        late.close()
+
+
+def test_photos_of_someone_erased_put_back_are_not_taken_in_again_unasked(tmp_path):
+    from faceattend_tui.attendance import Attendance, open_store
+
+    with open_store(tmp_path) as store:
+        att = Attendance(store)
+        att.add_person("Ann", person_id="S3", folder="S3")
+        att.remove_person("S3", erase=True)
+        result = att.sync_people({"S3": 2})  # the folder put back from a backup
+        assert result.refused == ["S3"] and att.people() == []
+        att.add_person("Ann", person_id="S3", folder="S3")  # enrolled again on purpose
+        assert att.sync_people({"S3": 2}).refused == [] and att.person("S3").images == 2

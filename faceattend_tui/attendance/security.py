@@ -10,7 +10,7 @@ import re
 import secrets
 import time
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -60,6 +60,25 @@ def make_audit(when: datetime, action: str, details: dict[str, Any] | None = Non
 ABOUT_KEYS = ("id", "person")  # an entry whose id or person is theirs is about them
 TEXT_KEYS = ("name", "previous_name", "reason", "evidence")  # what such an entry says about them
 OWN_NAME_KEYS = ("name", "previous_name")  # an entry about someone else: their own name, kept
+
+
+ERASED_SETTING = "erased_folders"  # hashes of the photo folders of people erased: not taken in again unasked
+
+
+def folder_hash(folder: str) -> str:
+    return hashlib.sha256(f"erased folder {folder}".encode()).hexdigest()
+
+
+def note_erased(store: Store, folder: str) -> None:
+    """An erased person's folder: photos of it left at a door (or put back) must not bring them back."""
+    if folder:
+        store.update_setting(ERASED_SETTING, lambda found: sorted({*(found or []), folder_hash(folder)}))
+
+
+def erased_folders(store: Store) -> Callable[[str], bool]:
+    """Whether a folder was an erased person's (read once); one a person owns again was added on purpose."""
+    found = set(store.get_setting(ERASED_SETTING) or [])
+    return lambda folder: folder_hash(folder) in found
 
 
 def erased_token() -> str:

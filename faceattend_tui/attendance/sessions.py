@@ -42,7 +42,7 @@ from .models import (
     clean_name,
     new_person_id,
 )
-from .security import audit, erased_names, erased_token
+from .security import audit, erased_folders, erased_names, erased_token, note_erased
 from .store import NotFoundError, Store, StoreError
 from .timetable import scrub_timetable
 
@@ -103,6 +103,7 @@ class SyncResult:
     missing: list[Person] = field(default_factory=list)  # active, with templates on record, none found
     counted: bool = False  # someone's number of templates changed
     attached: list[Person] = field(default_factory=list)  # on the roster without photos: a folder became theirs
+    refused: list[str] = field(default_factory=list)  # folders of people erased earlier: not taken in again
 
     @property
     def changed(self) -> bool:
@@ -253,10 +254,14 @@ class Attendance:
         People leave or return only by someone's action: a removal, a restore, an import with --sync.
         """
         now = self.store.now()
-        added, counted, attached = [], [], []
+        added, counted, attached, refused = [], [], [], []
+        erased = erased_folders(self.store)
         for folder, count in enrolled.items():
             person = self.by_folder(folder)
             waiting = _waiting_for(self._people.values(), folder) if person is None else None
+            if person is None and waiting is None and erased(folder):
+                refused.append(folder)  # photos left at a door, or put back, of someone erased
+                continue
             if waiting is not None:
                 person = _replace(waiting, folder=folder, images=count)
                 attached.append(person)
@@ -273,7 +278,7 @@ class Attendance:
         changed = added + counted + attached
         details = {"added": [p.id for p in added][:50], "attached": [p.id for p in attached][:50]}
         joined = self.save_people(changed, "people.sync", user=user, details=details) if changed else []
-        return SyncResult(added, joined, missing, bool(counted), attached)
+        return SyncResult(added, joined, missing, bool(counted), attached, refused)
 
     def restore_person(self, person_id: str, *, user: str | None = None) -> tuple[Person, list[Person]]:
         """Bring back someone who left (their records never went). Returns (person, joined the running session)."""
@@ -603,6 +608,7 @@ def erase_records(store: Store, person: Person, token: str) -> int:
     names = erased_names(person, (entry.details for entry in store.audit_log()), others)
     records = store.erase_person(person.id, token)
     records += forget_person(store, person.id)
+    note_erased(store, person.folder)
     scrub_reasons(store, names, token)
     scrub_timetable(store, names, token)
     return records

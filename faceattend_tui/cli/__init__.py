@@ -521,6 +521,7 @@ def registering(settings: Settings, keep: list[Path] | None = None) -> Iterator[
     from faceattend_tui.attendance.security import audit
     from faceattend_tui.cli.records import writable
     from faceattend_tui.gallery.templates import enrolled_counts
+    from faceattend_tui.station.lifecycle import refused_note
 
     def register() -> None:
         if keep:
@@ -528,6 +529,8 @@ def registering(settings: Settings, keep: list[Path] | None = None) -> Iterator[
         result = attendance.sync_people(enrolled_counts(settings.tensors_dir))
         for person in result.attached:
             say(f"photos of {person.id} {person.name} (on the roster without photos): database_image/{person.folder}")
+        for folder in result.refused:
+            say(f"note: {refused_note(folder)}")
         said: set[str] = set()
         for person in result.added:
             say(f"on the roster now: {person.id} {person.name}")

@@ -56,6 +56,11 @@ from faceattend_tui.vision.models import configured_sha256
 CLOCK_TOLERANCE = 30.0  # seconds a door's clock may differ from the shared database's unsaid
 
 
+def refused_note(folder: str) -> str:
+    return (f"the photos in database_image/{folder} were someone's who was erased: not taken in; delete them, or "
+            "add the person again on purpose (roster import or e)")
+
+
 def _holds_records(data: Path) -> bool:
     """Whether the log file in `data` has sessions, or people under the organisation's ids: records that would
     be left behind. People a photo folder made (generated ids, as `extract` registers them) join by folder."""
@@ -258,6 +263,7 @@ class Lifecycle(StationState):
                 result = attendance.sync_people(enrolled, user=STATION_ACTOR)
         if result.changed and self.worker is not None:
             self.worker.send(ev.SetNames(self._names()))
+        self._gallery_notes += [refused_note(folder) for folder in result.refused]
         return result
 
 

@@ -19,6 +19,7 @@ names); the line says to run `faceattend extract`.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeGuard
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 import numpy as np
 
 from faceattend_tui.attendance import Store, StoreError
+from faceattend_tui.attendance.security import erased_folders
 from faceattend_tui.config import IMAGES_DIR
 from faceattend_tui.gallery.enroll import remove_photos
 from faceattend_tui.gallery.templates import (
@@ -70,11 +72,14 @@ def sync_gallery(store: Store | None, tensors: Path, station: str = "",
                  recognizer: RecognizerId | None = None) -> GallerySync:
     """Bring `tensors` and the database's templates in step (see the module's words); a no-op for TinyDB."""
     outcome = GallerySync()
-    if not shares_templates(store):
+    log = store  # the log's side of the store: who owns which folder, whose were erased
+    if log is None or not shares_templates(store):
         return outcome
     try:
+        erased, owned = erased_folders(log), {p.folder for p in log.people() if p.folder}
         with changing(tensors, "sharing templates"):
-            _sync(store, Path(tensors), station, recognizer, outcome)
+            _sync(store, Path(tensors), station, recognizer, outcome,
+                  lambda folder: folder not in owned and erased(folder))
     except (GalleryError, StoreError) as exc:
         outcome.notes.append(f"templates not shared this time: {exc}")
     return outcome
@@ -90,7 +95,8 @@ def forget_folder(store: Store, tensors: Path, folder: str) -> None:
 
 
 def _sync(store: TemplateQueries, tensors: Path, station: str, recognizer: RecognizerId | None,
-          outcome: GallerySync) -> None:
+          outcome: GallerySync, erased: Callable[[str], bool]) -> None:
+    """`erased`: a folder of someone erased that nobody owns again: never shared, its files here deleted."""
     manifest = load_manifest(tensors) or Manifest(recognizer=recognizer)
     remote = store.template_sets()
     if not manifest.recognizer and remote:
@@ -104,6 +110,10 @@ def _sync(store: TemplateQueries, tensors: Path, station: str, recognizer: Recog
             continue
         here, there = local.get(folder), remote[folder].npy_sha256 if folder in remote else None
         agreed_here, agreed_there = state.get(folder, (None, None))
+        if here is not None and there is None and erased(folder):  # a door's leftover files of someone erased
+            outcome.notes.append(f"{folder}: the photos and templates of someone erased; deleted here, not shared")
+            state[folder] = _pull(store, tensors, manifest, folder, outcome)
+            continue
         if here is not None and (here, there) in ((agreed_here, agreed_there), (there, there)):
             state[folder] = (here, there)
             continue

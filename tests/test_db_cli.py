@@ -175,3 +175,26 @@ def test_removing_someone_from_the_command_line_removes_their_shared_templates(t
     with psycopg.connect(pg_url) as conn:
         assert conn.execute("select folder from template_sets order by folder").fetchall() == [("ann",), ("cleo",)]
         assert conn.execute("select state from people where id = 'bob'").fetchone() == ("left",)
+
+
+def test_a_database_holding_another_programs_tables_is_refused_untouched(pg_url, tmp_path, capsys):
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("create table invoices (id int)")
+    assert main(["db", "upgrade", "--data", str(tmp_path), "--database", pg_url]) == 2
+    assert "holds tables of another program (invoices)" in capsys.readouterr().err
+    with psycopg.connect(pg_url) as conn:
+        assert [name for (name,) in conn.execute("select table_name from information_schema.tables "
+                                                 "where table_schema = current_schema()")] == ["invoices"]
+
+
+def test_an_import_does_not_replace_the_staff_accounts_a_database_holds(tmp_path, pg_url, capsys, monkeypatch):
+    monkeypatch.setenv("FACEATTEND_NEW_PIN", "246813")
+    for name in ("FACEATTEND_STAFF", "FACEATTEND_PIN"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(["db", "upgrade", "--data", str(tmp_path), "--database", pg_url]) == 0
+    assert main(["pin", "--data", str(tmp_path / "admin"), "--database", pg_url]) == 0
+    door = tmp_path / "door"
+    make_station_log(door)
+    assert main(["db", "import", "--from", str(door), "--database", pg_url]) == 2
+    assert "already holds staff accounts" in capsys.readouterr().err
+    assert (door / "attendance.json").exists()

@@ -287,13 +287,28 @@ def namesakes(conn: psycopg.Connection, station: str) -> int:
     return sum(1 for f in _connected(conn) if f[1] == own[1])
 
 
+def refuse_other_tables(conn: psycopg.Connection) -> None:
+    """A database with no faceattend schema yet must hold no tables of another program."""
+    from faceattend_tui.attendance.store import StoreError
+
+    found = [name for (name,) in conn.execute(
+        "select table_name from information_schema.tables where table_schema = current_schema() "
+        "and table_name <> 'schema_version' order by table_name limit 6").fetchall()]
+    if found:
+        raise StoreError(f"the database holds tables of another program ({', '.join(found[:5])}"
+                         f"{' ...' if len(found) > 5 else ''}) and no faceattend schema: give faceattend a database "
+                         "of its own (createdb), nothing was changed")
+
+
 def upgrade(conn: psycopg.Connection, *, note: str = "") -> list[int]:
     """Apply the migrations the database lacks (conn in autocommit mode); returns the versions applied."""
     conn.execute("select pg_advisory_lock(%s)", [UPGRADE_LOCK])
     try:
+        have = current_version(conn)
+        if have == 0:
+            refuse_other_tables(conn)
         with conn.transaction():
             conn.execute(VERSION_TABLE)
-        have = current_version(conn)
         applied: list[int] = []
         for version, _what, sql in MIGRATIONS:
             if version <= have:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..common import aware
 from ..models import Session, plural
+from ..staff import ACCOUNTS_SETTING
 from ..store import Store, StoreError
 from .rows import insert_checkin, insert_expected, the_row
 
@@ -38,6 +39,7 @@ class MovingIn:
         def see(self, presence: Presence) -> None: ...
         def add_audit(self, entry: AuditEntry) -> None: ...
         def set_setting(self, key: str, value: Any) -> None: ...
+        def get_setting(self, key: str, default: Any = None) -> Any: ...
         def add_mark(self, mark: Mark) -> None: ...
 
     def counts(self) -> dict[str, int]:
@@ -77,6 +79,9 @@ class MovingIn:
         if held["people"] or held["sessions"]:
             there = f"{plural(held['people'], 'person', 'people')} and {plural(held['sessions'], 'session')}"
             raise StoreError(f"the database {self.masked} already holds {there}; import into an empty database")
+        if self.get_setting(ACCOUNTS_SETTING):  # the log's own accounts would replace them, PINs and all
+            raise StoreError(f"the database {self.masked} already holds staff accounts; import into an empty "
+                             "database (the log's own accounts come with it)")
 
     def _import_session(self, source: Store, session: Session, known: set[str], left_out: dict[str, int]) -> None:
         """One session with its list, check-ins and marks (of people still in the log)."""

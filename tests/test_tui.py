@@ -242,6 +242,27 @@ async def test_an_erasure_takes_the_person_off_the_live_list_on_the_screen(stati
         assert [row[1] for row in table_rows(app, "#live-table")] == ["Bob Marr"]
 
 
+async def test_someone_who_left_can_still_be_erased_from_the_session_list(station):
+    app = StationApp(station)
+    async with app.run_test(size=SIZE) as pilot:
+        await start_session(pilot, "Physics")
+        checkin(station, "Ann Lee", 1)
+        await until(pilot, lambda: app.query_one("#live-table").row_count == 1)
+        ann = next(p for p in station.people() if p.name == "Ann Lee")
+        station.remove_person(ann.id, erase=False)  # she left: her check-in stays on the session's list
+        app.refresh_panes()
+        await pilot.pause()
+        table = app.query_one("#session-table")
+        table.focus()
+        table.select(ann.id)
+        await pilot.press("d")
+        await pilot.pause()
+        assert "Erase Ann Lee" in app.screen.title_text() and app.screen.query_one("#erase").value
+        await pilot.click("#ok")
+        await pilot.pause()
+        assert station.person(ann.id) is None
+
+
 async def test_more_samples_for_someone_are_not_warned_to_look_like_themselves(station):
     station.worker.ready()
     app = StationApp(station)

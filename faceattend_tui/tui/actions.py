@@ -166,10 +166,22 @@ class DialogActions(_AppBase):
             return None
         person_id = table.selected if table is not None and where in ("roster-table", "session-table") else None
         person = self.query_one(RosterPane).rows.get(person_id) if person_id else None
-        if person is None:
+        if person is None and person_id and (gone := self.station.person(person_id)) is not None:
+            self.notify(f"{gone.name} ({gone.id}) has left the roster: their records stay as they are (d on them "
+                        "here makes an erasure request)", severity="warning")
+        elif person is None:
             self.notify("highlight a person in the roster or the session list first (tab: next pane)",
                         severity="warning")
         return person
+
+    def left_person(self) -> Person | None:
+        """Someone on the running session's list who has left the roster (an erasure is still theirs to ask)."""
+        table = self.focused if isinstance(self.focused, FastTable) else None
+        if table is None or table.id != "session-table" or self.viewing_session is not None or not table.selected:
+            return None
+        if table.selected in self.query_one(RosterPane).rows:
+            return None
+        return self.station.person(table.selected)
 
     def action_mark(self) -> None:
         person = self.selected_person()
@@ -186,6 +198,11 @@ class DialogActions(_AppBase):
             self.refresh_panes()
 
     def action_delete(self) -> None:
+        gone = self.left_person()
+        if gone is not None:
+            screen = RemoveScreen(gone, self.access(), self.guarded(partial(self._remove, gone.id)), left=True)
+            self.push_screen(screen, self._removed)
+            return
         person = self.selected_person()
         if person is not None:
             screen = RemoveScreen(person, self.access(), self.guarded(partial(self._remove, person.id)))

@@ -24,17 +24,20 @@ class RemoveScreen(Dialog[RemoveRequest]):
     OK = "Remove"
 
     def __init__(self, person: Person | RosterRow, access: Access,
-                 submit: Submit[RemoveRequest] | None = None) -> None:
+                 submit: Submit[RemoveRequest] | None = None, left: bool = False) -> None:
         super().__init__(access, submit)
-        self.person = person
+        self.person, self.left = person, left  # `left`: gone from the roster already, only an erasure remains
 
     def title_text(self) -> str:
+        if self.left:
+            return f"Erase {self.person.name} ({self.person.id}), who left: an erasure request"
         return f"Remove {self.person.name} ({self.person.id})"
 
     def body(self) -> ComposeResult:
         with RadioSet(id="how"):
-            yield RadioButton("They left: attendance records kept", value=True, id="leave")
-            yield RadioButton("Erasure request: records deleted too", id="erase")
+            yield RadioButton("They left: attendance records kept", value=not self.left, id="leave",
+                              disabled=self.left)
+            yield RadioButton("Erasure request: records deleted too", value=self.left, id="erase")
         yield Static("Either way their photos and templates are deleted and they are no longer recognised. "
                      "An erasure also removes them from every past session; it cannot be undone.")
         yield from pin_fields(self.access)

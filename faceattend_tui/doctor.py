@@ -105,7 +105,8 @@ def records_lines(settings: Settings) -> list[str]:
     except GalleryError as exc:
         return [f"templates:  CANNOT READ: {exc}"]
     lines = _recognizer_line(settings, manifest.recognizer if manifest else None)
-    lines += _left_out_lines(settings.tensors_dir, manifest)
+    left_out = _left_out(settings.tensors_dir, manifest)
+    lines += _left_out_lines(settings.tensors_dir, manifest, left_out)
     lines += _waiting_line(settings, set(manifest.people) if manifest else set())
     if settings.database:
         return lines  # the roster is the database's
@@ -129,28 +130,36 @@ def records_lines(settings: Settings) -> list[str]:
         names = ", ".join(f"{p.name} ({p.id})" for p in missing[:5]) + (" ..." if len(missing) > 5 else "")
         return [*lines, f"templates:  MISSING for {len(missing)} of {len(people)} people ({names}): run `faceattend "
                         "extract`"]
-    return [*lines, f"templates:  {plural(len(counts), 'person', 'people')} enrolled, {len(people)} on the roster"]
+    usable = len(set(counts) - set(left_out))
+    return [*lines, f"templates:  {plural(usable, 'person', 'people')} enrolled, {len(people)} on the roster"]
 
 
-def _left_out_lines(folder: Path, manifest: Manifest | None) -> list[str]:
-    """Template files the station would leave out (changed by hand, of the wrong shape, the original
-    project's without a manifest): those people would never be recognised."""
+def _left_out(folder: Path, manifest: Manifest | None) -> dict[str, str]:
+    """The people whose template file the station would leave out (changed by hand, of the wrong shape),
+    with why; a file that is not there at all is said as missing, not here."""
     from faceattend_tui.gallery.templates import GalleryError, read_rows
 
+    bad = {}
+    for name, entry in (manifest.people.items() if manifest else ()):
+        path = folder / f"{name}.npy"
+        try:
+            if path.exists():
+                read_rows(path, None, entry.npy_sha256)
+        except GalleryError as exc:
+            bad[name] = str(exc)
+    return bad
+
+
+def _left_out_lines(folder: Path, manifest: Manifest | None, bad: dict[str, str]) -> list[str]:
+    """Those people (and `.npy` files without a manifest): never recognised until `extract` runs."""
     if manifest is None:
         old = sorted(folder.glob("*.npy")) if folder.is_dir() else []
-        return [f"templates:  LEFT OUT: {len(old)} .npy files without a manifest (the original project's): run "
-                "`faceattend extract`"] if old else []
-    bad = []
-    for name, entry in manifest.people.items():
-        try:
-            read_rows(folder / f"{name}.npy", None, entry.npy_sha256)
-        except GalleryError as exc:
-            bad.append(str(exc))
+        return [f"templates:  LEFT OUT: {len(old)} .npy files without a manifest (lost, or the original "
+                "project's): run `faceattend extract`"] if old else []
     if not bad:
         return []
     return [f"templates:  LEFT OUT for {len(bad)} people, never recognised until `faceattend extract` runs: "
-            + "; ".join(bad[:3]) + (" ..." if len(bad) > 3 else "")]
+            + "; ".join(list(bad.values())[:3]) + (" ..." if len(bad) > 3 else "")]
 
 
 def _waiting_line(settings: Settings, extracted: set[str]) -> list[str]:

@@ -224,7 +224,7 @@ def test_a_week_set_up_from_one_csv_on_the_command_line(tmp_path, capsys):
     choir = tmp_path / "choir.csv"  # one class's file after the others': the whole timetable is replaced, said
     choir.write_text("name,group,weekday,start,end,late_after\nChoir,,Wed,16:00,17:00,\n", encoding="utf-8")
     assert main(["timetable", "import", str(choir), "--data", str(data)]) == 0
-    assert "the file replaced the timetable: 2 earlier slots gone" in capsys.readouterr().err
+    assert "the file replaced the timetable: 2 earlier slots not in it as they were" in capsys.readouterr().err
 
 
 # ----- files as offices write them, and the nights the clocks change ------------------------------------

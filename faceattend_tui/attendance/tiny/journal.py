@@ -123,7 +123,8 @@ class Journaled:
         if isinstance(folded, int) and ahead and min(ahead) > folded + 1:
             raise StoreError(f"{self.path} was last written at change {folded}, but {self.journal_path} goes on "
                              f"from change {min(ahead)}: the log is older than its journal (a copy put back?), "
-                             "and the changes between are in neither; put the newer log back, nothing was changed")
+                             "and the changes between are in neither; put the newer log back (nothing was changed), "
+                             "or, if the older copy is all there is, move the journal aside to open it as it was")
 
     def _replay(self, line: dict) -> None:
         """One journal line's ops; a damaged one (a hand edit, a flipped bit) stops the opening, named."""

@@ -290,3 +290,15 @@ def test_text_a_terminal_could_not_send_is_refused_not_stored(tmp_path):
     with pytest.raises(InputError, match="could not be read"):
         att.add_person("Zo\ufffd Lee")
     assert att.active is None and att.people() == []
+
+
+def test_a_photo_folder_named_with_accents_apart_gives_a_name_with_them_composed(tmp_path):
+    """A folder copied from a Mac spells Zoé as Zoe and a combining accent: the name is stored composed."""
+    import unicodedata
+
+    from faceattend_tui.attendance import open_store
+
+    att = Attendance(open_store(tmp_path))
+    (person,) = att.sync_people({"Zoe\u0301": 1}).added
+    assert person.name == "Zoé" and unicodedata.is_normalized("NFC", person.name)
+    assert person.folder == "Zoe\u0301"  # the folder stays as it is on disk

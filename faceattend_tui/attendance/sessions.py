@@ -266,7 +266,7 @@ class Attendance:
                 person = _replace(waiting, folder=folder, images=count)
                 attached.append(person)
             elif person is None:
-                person = Person(self.unused_id(), folder, now, folder=folder, images=count)
+                person = Person(self.unused_id(), composed(folder), now, folder=folder, images=count)  # Mac: apart
                 added.append(person)
             elif person.active and person.images != count:
                 person = _replace(person, images=count)

@@ -330,8 +330,10 @@ def validate(settings: Settings, sources: dict[str, str] | None = None) -> Setti
             raise ConfigError(f"{_where(sources, spec.name)}{spec.name} = {value!r} {fault}")
     if settings.votes_needed > settings.window_votes:
         where = _where(sources, "votes_needed" if "votes_needed" in sources else "window_votes")
+        other = sources.get("window_votes")
+        came = f", from {other}" if other and other != sources.get("votes_needed") else ""
         raise ConfigError(f"{where}votes_needed = {settings.votes_needed} is more than the votes a track keeps "
-                          f"(window_votes = {settings.window_votes})")
+                          f"(window_votes = {settings.window_votes}{came})")
     return settings
 
 

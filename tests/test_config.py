@@ -236,3 +236,9 @@ def test_a_headless_run_of_no_length_is_refused_before_any_session_starts(tmp_pa
     out, err = capfd.readouterr()
     assert stopped.value.code == 2 and "is not a number of seconds above 0" in err and "started session" not in out
     assert not (tmp_path / "attendance.json").exists()
+
+
+def test_two_settings_at_odds_name_where_each_came_from(tmp_path):
+    (tmp_path / "faceattend.toml").write_text("votes_needed = 4\nwindow_votes = 5\n")
+    with pytest.raises(ConfigError, match=r"\(window_votes = 3, from FACEATTEND_WINDOW_VOTES\)"):
+        load_settings(tmp_path, environ={"FACEATTEND_WINDOW_VOTES": "3"})

@@ -502,3 +502,8 @@ def test_wrong_pins_from_a_reader_and_a_writer_at_once_each_count(tmp_path):
     assert sorted(said) == ["wrong staff name or PIN, 8 tries left", "wrong staff name or PIN, 9 tries left"]
     reader.close()
     writer.close()
+
+
+def test_the_roles_table_takes_data_as_every_command_does(tmp_path, capsys):
+    assert main(["staff", "roles", "--data", str(tmp_path)]) == 0
+    assert "| action | viewer | staff | admin |" in capsys.readouterr().out

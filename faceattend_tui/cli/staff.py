@@ -11,6 +11,7 @@ import getpass
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from faceattend_tui.attendance.models import plural
@@ -226,4 +227,5 @@ def add_staff_commands(sub: Subparsers, add_data: Callable[[argparse.ArgumentPar
     q.add_argument("--yes", action="store_true", help="do not ask for the confirmation phrase")
     q.set_defaults(func=records_command("cmd_staff_reset", "staff"))
     q = staff.add_parser("roles", help="which role may do what")
+    q.add_argument("--data", type=Path, help=argparse.SUPPRESS)  # taken as every command takes it; the table is fixed
     q.set_defaults(func=records_command("cmd_staff_roles", "staff"), data=None, database=None, config=None)

@@ -14,6 +14,7 @@ from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Input, Static
 
 from faceattend_tui.station import CaptureSample, EnrollTarget, StationError, Whom, printable
+from faceattend_tui.text import plural
 from faceattend_tui.tui.messages import CaptureDone
 from faceattend_tui.tui.screens.base import Access, Dialog, Pin, Secret, StaffName, Submit, pin_fields
 from faceattend_tui.tui.thumbnail import halfblock
@@ -133,7 +134,9 @@ class EnrollScreen(Dialog[EnrollRequest]):
         self.query_one("#ok", Button).disabled = not self.samples
         if self.samples:
             self.query_one("#thumb", Static).update(halfblock(self.samples[0].photo_jpeg, width=12))
-        hint = Text(result.message or f"{len(self.samples)} samples; press Save to enroll {self.target().name}")
+        whom = self.whom.text if self.whom.person_id else f"enrolls {self.target().name}"  # as it was resolved
+        saving = f"press Save: {whom}"
+        hint = Text(result.message or f"{plural(len(self.samples), 'sample')}; {saving}")
         if result.crowded and self.samples:
             hint = Text.assemble(("warning: more than one face was in view; these samples are of the largest "
                                   "(the nearest): check the picture", "bold yellow"), "\n", hint)

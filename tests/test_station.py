@@ -808,3 +808,20 @@ def test_in_work_mode_the_door_is_a_time_clock_not_a_door_that_records_nothing(t
         assert panel_lines(DoorState()) == ["No session", "not recording"]  # classes: nothing is recorded
     finally:
         made.close()
+
+
+def test_a_threshold_set_far_too_low_is_said_as_the_station_starts(tmp_path):
+    """threshold = 0.03 (a typo for 0.3) checks strangers in as enrolled people: said, not silent."""
+    enroll_fake_people(tmp_path, ["Ann"])
+    made = Station(load_settings(tmp_path, {"threshold": 0.03}), "demo", worker_factory=FakeWorker, name="door")
+    made.open()
+    try:
+        assert any("threshold = 0.03 is far below the 0.30" in notice for notice in made.start_notices())
+    finally:
+        made.close()
+    made = Station(load_settings(tmp_path, {"threshold": 0.3}), "demo", worker_factory=FakeWorker, name="door")
+    made.open()
+    try:
+        assert not any("threshold" in notice for notice in made.start_notices())
+    finally:
+        made.close()

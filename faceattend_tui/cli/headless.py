@@ -205,10 +205,8 @@ class Headless:
         self.last_session = session
 
     def run(self) -> int:
-        for notice in (self.station.namesake_notice(), self.station.clock_notice(), self.station.pin_notice(),
-                       self.station.missing_notice()):
-            if notice:
-                print(f"warning: {notice}", file=sys.stderr, flush=True)
+        for notice in self.station.start_notices():
+            print(f"warning: {notice}", file=sys.stderr, flush=True)
         self.station.follow_timetable = not self.options.session  # without a session to run: the timetable's
         if self.options.session:
             self.start_session()

@@ -54,6 +54,7 @@ from faceattend_tui.station.updates import (
 from faceattend_tui.vision.models import configured_sha256
 
 CLOCK_TOLERANCE = 30.0  # seconds a door's clock may differ from the shared database's unsaid
+LOW_THRESHOLD = 0.15  # a recognition threshold under this is said at start: impostors score up to ~0.2
 
 
 def refused_note(folder: str) -> str:
@@ -279,6 +280,21 @@ class Lifecycle(StationState):
         self._gallery_notes = outcome.notes
         return outcome.changed_here
 
+
+    def start_notices(self) -> list[str]:
+        """What staff should know as the station starts: reset PINs, a namesake door, its clock, missing
+        templates, a recognition threshold set far too low."""
+        found = (self.pin_notice(), self.namesake_notice(), self.clock_notice(), self.missing_notice(),
+                 self.threshold_notice())
+        return [notice for notice in found if notice]
+
+    def threshold_notice(self) -> str:
+        """A threshold far below the one the accuracy figures use names strangers as enrolled people."""
+        value = self.settings.threshold
+        if value >= LOW_THRESHOLD:
+            return ""
+        return (f"threshold = {value:g} is far below the 0.30 the accuracy figures use: strangers may be checked "
+                "in as enrolled people (a typo for 0.3?)")
 
     def clock_notice(self) -> str:
         """A warning when this machine's clock and the shared database's disagree (doors would record

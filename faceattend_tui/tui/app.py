@@ -174,10 +174,8 @@ class StationApp(DialogActions, App[None]):
         if self.station.tightened:
             self.notify(f"face data is private: narrowed the permissions of {self.station.tightened} files and "
                         "folders to this user only", timeout=10)
-        for notice in (self.station.pin_notice(), self.station.namesake_notice(), self.station.clock_notice(),
-                       self.station.missing_notice()):
-            if notice:
-                self.notify(notice, severity="warning", timeout=20)
+        for notice in self.station.start_notices():
+            self.notify(notice, severity="warning", timeout=20)
         if self.pump_events:
             self.pump()
 

@@ -429,6 +429,23 @@ def test_a_damaged_log_of_the_previous_release_is_refused_with_its_files_named(d
     assert {p.name: p.read_bytes() for p in data.iterdir()} == before
 
 
+def test_an_upgrade_on_a_full_disk_names_the_copy_it_could_not_keep_and_changes_nothing(data, monkeypatch):
+    import errno
+
+    from faceattend_tui.attendance.tiny import journal
+
+    shutil.copytree(FIXTURES / "schema1", data)
+    before = {p.name: p.read_bytes() for p in data.iterdir()}
+
+    def full(path, data, mode=0o600):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(journal, "atomic_write", full)
+    with pytest.raises(StoreError, match=r"attendance.json.schema1.bak\): .*No space left on device"):
+        open_store(data)
+    assert {p.name: p.read_bytes() for p in data.iterdir()} == before
+
+
 # ----- snapshots for readers while the station writes ------------------------------------------
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import TYPE_CHECKING
 from tinydb import TinyDB
 
 from faceattend_tui.filelock import same_file
-from faceattend_tui.files import error_text, fsync_dir, open_regular, remove_stale_temps
+from faceattend_tui.files import atomic_write, error_text, fsync_dir, open_regular, remove_stale_temps
 
 from ..common import to_iso
 from ..models import AuditEntry, Checkin, Mark, Person, Presence, Session
@@ -146,6 +145,9 @@ class Journaled:
         """As the writer: keep a backup of an upgraded file, take in the outbox, fold the journal."""
         try:
             self._tidy()
+        except StoreError:
+            self._close_journal()
+            raise
         except OSError as exc:
             self._close_journal()
             raise StoreError(f"cannot open attendance log {self.path} to write: {error_text(exc)}") from exc
@@ -153,8 +155,11 @@ class Journaled:
     def _tidy(self) -> None:
         if self._upgraded_from is not None:
             backup = self.path.with_name(f"{self.path.name}.schema{self._upgraded_from}.bak")
-            shutil.copy2(self.path, backup)
-            os.chmod(backup, 0o600)
+            try:  # whole or not at all: a full disk leaves no empty backup behind
+                atomic_write(backup, self.path.read_bytes())
+            except OSError as exc:
+                raise StoreError(f"cannot keep a copy of the log before upgrading it ({backup}): "
+                                 f"{error_text(exc)}; nothing was changed") from exc
         self._take_outbox()
         if self._fresh or self._pending_lines or self._upgraded_from is not None:
             self.fold(force=True)  # a new or upgraded log is written even with nothing to fold

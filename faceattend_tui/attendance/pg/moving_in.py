@@ -78,7 +78,10 @@ class MovingIn:
         held = self.counts()
         if held["people"] or held["sessions"]:
             there = f"{plural(held['people'], 'person', 'people')} and {plural(held['sessions'], 'session')}"
-            raise StoreError(f"the database {self.masked} already holds {there}; import into an empty database")
+            cut = ("" if held.get("templates") else "; an import cut short after its records (no templates yet) is "
+                   "finished by renaming the source's attendance.json to attendance.json.imported.bak and starting "
+                   "its door on the database once: it sends its templates")
+            raise StoreError(f"the database {self.masked} already holds {there}; import into an empty database{cut}")
         if self.get_setting(ACCOUNTS_SETTING):  # the log's own accounts would replace them, PINs and all
             raise StoreError(f"the database {self.masked} already holds staff accounts; import into an empty "
                              "database (the log's own accounts come with it)")

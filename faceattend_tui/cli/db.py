@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from faceattend_tui.attendance import StoreError, open_snapshot, open_store
+from faceattend_tui.attendance import StoreError, audit, open_snapshot, open_store
 from faceattend_tui.attendance.pgschema import LATEST, mask_url
 from faceattend_tui.attendance.tiny.files import LOG_NAME
 from faceattend_tui.cli import EXIT_OK, EXIT_SKIPPED, say
@@ -144,7 +144,7 @@ def import_from(source_root: Path, url: str) -> int:
     except StoreError as exc:
         raise CommandError(f"{source_root}: {exc}") from None
     try:
-        acting(source, "db")  # the accounts of the log being copied
+        actor = acting(source, "db")  # the accounts of the log being copied
     except CommandError:
         source.close()
         raise
@@ -158,6 +158,8 @@ def import_from(source_root: Path, url: str) -> int:
             expected["templates"] = template_rows(source_root / TENSORS_DIR)
             found = target.counts()
             found["audit"] -= audited
+            audit(target, "db.import", {"from": str(source_root.resolve()), "people": found["people"],
+                                        "sessions": found["sessions"]}, actor)  # who moved the log, and when
     except StoreError as exc:
         raise CommandError(str(exc)) from None
     for note in shared.notes:

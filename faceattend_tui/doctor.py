@@ -97,9 +97,13 @@ def records_lines(settings: Settings) -> list[str]:
     from faceattend_tui.attendance.tiny.files import LOG_NAME
     from faceattend_tui.gallery.templates import GalleryError, enrolled_counts, load_manifest
     from faceattend_tui.station.people import has_photos
+    from faceattend_tui.station.sync import log_place_problem
 
     if not settings.data.is_dir():
         return []
+    problem = log_place_problem(settings)
+    if problem:  # the station would not start on it
+        return [f"log:        CANNOT OPEN: {problem}"]
     try:
         manifest = load_manifest(settings.tensors_dir)
     except GalleryError as exc:

@@ -102,6 +102,27 @@ def test_a_door_does_not_join_a_database_with_records_of_its_own_or_leave_one_un
     station = Station(load_settings(door, {}), "demo", worker_factory=FakeWorker)
     with pytest.raises(StationError, match="is a door of a shared database"):
         station.open()
+    # nor does a command that would make the file, and doctor says the station would not start
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id,name\nS9,Zoe Quinn\n", encoding="utf-8")
+    assert main(["people", "import", str(roster), "--data", str(door)]) == 2
+    assert main(["doctor", "--data", str(door), "--cameras", "0"]) == 1
+    assert not (door / "attendance.json").exists()
+
+
+def test_a_door_whose_log_holds_only_staff_accounts_does_not_join_unsaid(tmp_path, pg_url, monkeypatch):
+    """Its PINs would stay behind in the file and nothing would ask for one at the database."""
+    from fakes import FakeWorker
+
+    from faceattend_tui.station import Station, StationError
+
+    door = tmp_path / "door"
+    enroll_fake_people(door, ["amy"])
+    monkeypatch.setenv("FACEATTEND_NEW_PIN", "246813")
+    assert main(["pin", "--data", str(door)]) == 0
+    station = Station(load_settings(door, {"database": pg_url}), "demo", worker_factory=FakeWorker)
+    with pytest.raises(StationError, match="holds this door's own records"):
+        station.open()
 
 
 def test_upgrade_creates_the_schema_and_status_shows_it(tmp_path, pg_url, capsys):
@@ -195,6 +216,11 @@ def test_an_import_does_not_replace_the_staff_accounts_a_database_holds(tmp_path
     assert main(["pin", "--data", str(tmp_path / "admin"), "--database", pg_url]) == 0
     door = tmp_path / "door"
     make_station_log(door)
+    monkeypatch.setenv("FACEATTEND_NEW_PIN", "135792")
+    assert main(["pin", "--data", str(door)]) == 0  # the log's own accounts would replace the database's
+    monkeypatch.setenv("FACEATTEND_STAFF", "admin")
+    monkeypatch.setenv("FACEATTEND_PIN", "135792")
+    capsys.readouterr()
     assert main(["db", "import", "--from", str(door), "--database", pg_url]) == 2
     assert "already holds staff accounts" in capsys.readouterr().err
     assert (door / "attendance.json").exists()

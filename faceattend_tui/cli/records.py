@@ -113,6 +113,11 @@ STATION_WAY: dict[str, str] = {
 def writable(settings: Settings, action: Action | None = None) -> Iterator[Attendance]:
     """The log to write to, for a staff member whose role may do `action` (asked here); refused, naming
     the holder, while a station runs."""
+    from faceattend_tui.station.sync import log_place_problem
+
+    problem = log_place_problem(settings)  # a door of a database must not grow a log of its own, nor join one
+    if problem:
+        raise CommandError(problem)
     done = False
     given = asked_first(settings) if action else None
     try:

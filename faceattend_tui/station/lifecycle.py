@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from datetime import datetime, tzinfo
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from faceattend_tui.attendance import (
@@ -20,7 +19,6 @@ from faceattend_tui.attendance import (
     SyncResult,
     acquire_lock,
     audit,
-    open_snapshot,
     open_store,
 )
 from faceattend_tui.attendance.export import time_zone
@@ -28,8 +26,6 @@ from faceattend_tui.attendance.hours import PresenceBook
 from faceattend_tui.attendance.models import STATUSES, plural
 from faceattend_tui.attendance.security import Credentials
 from faceattend_tui.attendance.staff import accounts, authorize, doing, open_resets, staff_required
-from faceattend_tui.attendance.tiny.files import LOG_NAME
-from faceattend_tui.config import TENSORS_DIR
 from faceattend_tui.demo import DemoSourceFactory
 from faceattend_tui.errors import FaceattendError
 from faceattend_tui.files import error_text, make_private_dir, tighten_data
@@ -39,9 +35,9 @@ from faceattend_tui.live.camera import source_label
 from faceattend_tui.live.worker import WorkerConfig
 from faceattend_tui.station.clockwatch import behind_notice
 from faceattend_tui.station.people import has_photos, missing_templates_message
-from faceattend_tui.station.shared_gallery import STATE_NAME, sync_gallery
+from faceattend_tui.station.shared_gallery import sync_gallery
 from faceattend_tui.station.state import StationState
-from faceattend_tui.station.sync import shared_log
+from faceattend_tui.station.sync import log_place_problem, shared_log
 from faceattend_tui.station.updates import (
     STATION_ACTOR,
     STATION_LOG,
@@ -61,15 +57,6 @@ def refused_note(folder: str) -> str:
     return (f"the photos in database_image/{folder} were someone's who was erased: not taken in; delete them, or "
             "add the person again on purpose (roster import or e)")
 
-
-def _holds_records(data: Path) -> bool:
-    """Whether the log file in `data` has sessions, or people under the organisation's ids: records that would
-    be left behind. People a photo folder made (generated ids, as `extract` registers them) join by folder."""
-    try:
-        with contextlib.closing(open_snapshot(data)) as store:
-            return bool(store.sessions()) or any(not p.id.startswith("p-") for p in store.people())
-    except StoreError:
-        return True  # unreadable: not to be left behind unsaid
 
 if TYPE_CHECKING:
 
@@ -160,16 +147,9 @@ class Lifecycle(StationState):
 
 
     def _refuse_another_log(self) -> None:
-        """A door joining a shared database with records of its own (they would be left behind, its faces
-        put under the database's ids), or a door of one started on a file (a log of its own, silently)."""
-        data, url = self.settings.data, self.settings.database
-        log, shared = data / LOG_NAME, data / TENSORS_DIR / STATE_NAME
-        if url and log.exists() and _holds_records(data):
-            raise StationError(f"{log} holds this door's own records: bring them into the database first "
-                               f"(faceattend db import --from {data}), or move the file aside")
-        if not url and not log.exists() and shared.exists():
-            raise StationError(f"{data} is a door of a shared database ({shared}), and the database setting is "
-                               "empty: set it again, or remove that file to keep a log of this door's own")
+        problem = log_place_problem(self.settings)
+        if problem:
+            raise StationError(problem)
 
     def _flush_sightings(self) -> str:
         """Work mode: the sightings of the last minute, not written yet, before the log closes; what went

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
+from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from faceattend_tui.attendance import (
     Change,
     Checkin,
     StoreError,
+    open_snapshot,
 )
-from faceattend_tui.config import Settings
+from faceattend_tui.attendance.security import PIN_SETTING
+from faceattend_tui.attendance.staff import ACCOUNTS_SETTING
+from faceattend_tui.attendance.tiny.files import LOG_NAME
+from faceattend_tui.config import TENSORS_DIR, Settings
 from faceattend_tui.live import events as ev
+from faceattend_tui.station.shared_gallery import STATE_NAME
 from faceattend_tui.station.state import StationState
 from faceattend_tui.station.updates import (
     CheckinShown,
@@ -131,3 +139,30 @@ class SharedSync(StationState):
 
 def shared_log(settings: Settings) -> bool:
     return bool(settings.database)
+
+
+def log_place_problem(settings: Settings) -> str:
+    """Why this data folder's log cannot be opened where the settings put it ("" when it can): a door joining
+    a shared database with records of its own (they would stay behind, its faces under the database's
+    ids), or a door of a database whose setting is gone (a log of its own would be made unsaid)."""
+    data, url = settings.data, settings.database
+    log, shared = data / LOG_NAME, data / TENSORS_DIR / STATE_NAME
+    if url and log.exists() and _holds_records(data):
+        return (f"{log} holds this door's own records: bring them into the database first (faceattend db import "
+                f"--from {data} --database URL, into an empty database only), or move the file aside")
+    if not url and not log.exists() and shared.exists():
+        return (f"{data} is a door of a shared database ({shared}), and the database setting is empty: set it "
+                "again, or remove that file to keep a log of this door's own")
+    return ""
+
+
+def _holds_records(data: Path) -> bool:
+    """Whether the log file in `data` holds what would stay behind: sessions, hours, staff accounts, or people
+    under the organisation's ids (people a photo folder made, with generated ids, join by folder)."""
+    try:
+        with contextlib.closing(open_snapshot(data)) as store:
+            return bool(store.sessions() or store.presence(date.min, date.max)
+                        or store.get_setting(ACCOUNTS_SETTING) or store.get_setting(PIN_SETTING)
+                        or any(not p.id.startswith("p-") for p in store.people()))
+    except StoreError:
+        return True  # unreadable: not to be left behind unsaid

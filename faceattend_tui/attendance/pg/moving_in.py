@@ -55,7 +55,7 @@ class MovingIn:
         """
         left_out = {"expected": 0, "checkins": 0, "marks": 0}
         with self.batch():
-            self._refuse_a_full_database()
+            self._refuse_a_full_database(source)
             people = source.people()
             self.save_people(people)
             known = {p.id for p in people}
@@ -74,7 +74,7 @@ class MovingIn:
                 self.set_setting(key, value)
         return left_out
 
-    def _refuse_a_full_database(self) -> None:
+    def _refuse_a_full_database(self, source: Store) -> None:
         held = self.counts()
         if held["people"] or held["sessions"]:
             there = f"{plural(held['people'], 'person', 'people')} and {plural(held['sessions'], 'session')}"
@@ -82,7 +82,7 @@ class MovingIn:
                    "finished by renaming the source's attendance.json to attendance.json.imported.bak and starting "
                    "its door on the database once: it sends its templates")
             raise StoreError(f"the database {self.masked} already holds {there}; import into an empty database{cut}")
-        if self.get_setting(ACCOUNTS_SETTING):  # the log's own accounts would replace them, PINs and all
+        if source.get_setting(ACCOUNTS_SETTING) and self.get_setting(ACCOUNTS_SETTING):  # the log's would replace them
             raise StoreError(f"the database {self.masked} already holds staff accounts; import into an empty "
                              "database (the log's own accounts come with it)")
 

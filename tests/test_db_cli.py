@@ -224,3 +224,8 @@ def test_an_import_does_not_replace_the_staff_accounts_a_database_holds(tmp_path
     assert main(["db", "import", "--from", str(door), "--database", pg_url]) == 2
     assert "already holds staff accounts" in capsys.readouterr().err
     assert (door / "attendance.json").exists()
+
+
+def test_an_import_from_a_folder_that_is_not_there_makes_nothing(tmp_path, pg_url, capsys):
+    assert main(["db", "import", "--from", str(tmp_path / "nope"), "--database", pg_url]) == 2
+    assert "no attendance log here" in capsys.readouterr().err and not (tmp_path / "nope").exists()

@@ -100,6 +100,8 @@ def schema_below_latest(url: str) -> int | None:
 def cmd_db_import(args: argparse.Namespace, settings: Settings) -> int:
     url = need_database(settings)
     source_root = args.source.expanduser()
+    if not (source_root / LOG_NAME).is_file():  # before the lock, which would make the folder
+        raise CommandError(f"{source_root}: no attendance log here ({LOG_NAME})")
     with holding(source_root):  # a station writing the log meanwhile would leave its end behind
         code = import_from(source_root, url)
     moved = move_aside(source_root)

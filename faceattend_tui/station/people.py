@@ -262,7 +262,8 @@ class Removal:
             out.append(f"rewrote {plural(len(self.exports.rewritten), 'export')} without them:")
         out += [f"  {path}" for path in self.exports.rewritten]
         if self.shared and self.token:
-            out.append(f"other doors' exports were not searched: run `{self._again()}` at each of them")
+            out.append(f"other doors' exports were not searched: run `{self._again(here=False)}` at each of them, "
+                       "with that door's --data")
         if self.person is None and not self.names:
             out.append("their rows are gone by id; their name in a sheet's free text (a session's name, a reason) "
                        "is found only when given with --name")
@@ -282,11 +283,11 @@ class Removal:
                 + _listed("their photos kept outside the data folder and linked in: the links are gone, the photos "
                           "are not (delete them by hand if they should go)", self.linked))
 
-    def _again(self) -> str:
+    def _again(self, here: bool = True) -> str:
         """The command that rewrites the sheets later, their names given: the log no longer knows them."""
         names = "".join(f" --name {shlex.quote(name)}" for name in sorted(self.names))
         who = shlex.quote(self.person.id) if self.person else "ID"
-        data = f" --data {shlex.quote(str(self.data))}" if self.data else ""
+        data = f" --data {shlex.quote(str(self.data))}" if self.data and here else ""
         return f"faceattend people remove {who} --erase --exports{names}{data}"
 
 

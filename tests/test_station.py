@@ -825,3 +825,21 @@ def test_a_threshold_set_far_too_low_is_said_as_the_station_starts(tmp_path):
         assert not any("threshold" in notice for notice in made.start_notices())
     finally:
         made.close()
+
+
+def test_templates_put_back_for_someone_erased_are_never_matched_at_a_door_of_its_own(tmp_path):
+    enroll_fake_people(tmp_path, ["amy", "raj"])
+    made = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, name="door")
+    made.open()
+    amy = next(p for p in made.people() if p.folder == "amy")
+    made.remove_person(amy.id, erase=True)
+    made.close()
+    enroll_fake_people(tmp_path, ["amy", "raj"])  # a backup put back: amy's templates are there again
+    made = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, name="door")
+    made.open()
+    try:
+        assert not (tmp_path / "database_tensor" / "amy.npy").exists()
+        assert "amy" not in {p.folder for p in made.people()}
+        assert any("were someone's who was erased" in getattr(u, "notice", "") for u in made.poll(timeout=0.05))
+    finally:
+        made.close()

@@ -487,7 +487,7 @@ def same_folder(a: Path, b: Path) -> bool:
 
 
 def extract_into(settings: Settings, images: Path, out: Path, force: bool,
-                 registration: AbstractContextManager[Callable[[], None]] | None,
+                 registration: AbstractContextManager[Callable[[], int]] | None,
                  keep: list[Path] | None = None) -> int:
     """Extract templates; with `registration` (the data root's own gallery) new people join the roster."""
     from faceattend_tui.attendance.models import plural, printable
@@ -506,31 +506,29 @@ def extract_into(settings: Settings, images: Path, out: Path, force: bool,
         say(f"{plural(report.people, 'person', 'people')}{unenrolled}, {plural(report.images, 'photo')}: "
             f"{report.extracted} extracted, "
             f"{report.reused} unchanged, {len(report.skipped)} skipped, {len(report.removed)} removed -> {out}")
-        if register:
-            register()
+        refused = register() if register else 0
     if settings.database and registration:
         share_extracted(settings)
-    return EXIT_SKIPPED if report.skipped else EXIT_OK
+    return EXIT_SKIPPED if report.skipped or refused else EXIT_OK
 
 
 @contextlib.contextmanager
-def registering(settings: Settings, keep: list[Path] | None = None) -> Iterator[Callable[[], None]]:
+def registering(settings: Settings, keep: list[Path] | None = None) -> Iterator[Callable[[], int]]:
     """The log held for an extraction (refused while a station holds it), and a step that registers the
     people found in database_image/ on the roster (and audits the photos kept against the odd-one-out
     check, `keep`)."""
     from faceattend_tui.attendance.security import audit
     from faceattend_tui.cli.records import writable
+    from faceattend_tui.gallery.enroll import forget_refused
     from faceattend_tui.gallery.templates import enrolled_counts
     from faceattend_tui.station.lifecycle import refused_note
 
-    def register() -> None:
+    def register() -> int:
         if keep:
             audit(attendance.store, "extract.keep", {"photos": [str(p) for p in keep][:50]}, attendance.user)
         result = attendance.sync_people(enrolled_counts(settings.tensors_dir))
         for person in result.attached:
             say(f"photos of {person.id} {person.name} (on the roster without photos): database_image/{person.folder}")
-        for folder in result.refused:
-            say(f"note: {refused_note(folder)}")
         said: set[str] = set()
         for person in result.added:
             say(f"on the roster now: {person.id} {person.name}")
@@ -543,6 +541,10 @@ def registering(settings: Settings, keep: list[Path] | None = None) -> Iterator[
         for person in result.missing:
             say(f"note: {person.id} {person.name} has no templates now (database_image/{person.folder} renamed or "
                 "removed?): put the photos back, `people edit` or `people remove` them")
+        forget_refused(settings.tensors_dir, result.refused)  # their templates are never matched
+        for folder in result.refused:
+            say(f"skipped: {refused_note(folder)}")
+        return len(result.refused)
 
     with writable(settings, "extract") as attendance:
         yield register

@@ -97,8 +97,13 @@ def remove_person(settings: Settings, name: str, outside: list[Path] | None = No
 def _remove_person(settings: Settings, name: str, outside: list[Path] | None = None) -> bool:
     if not safe_name(name):
         raise GalleryError(f"{name!r} cannot be a folder name")
-    tensors = settings.tensors_dir
     found = remove_photos(settings.images_dir, name, outside)
+    return remove_templates(settings.tensors_dir, name) or found
+
+
+def remove_templates(tensors: Path, name: str) -> bool:
+    """A folder's templates (its .npy and its manifest entry), its photos kept; whether any were there."""
+    found = False
     manifest = load_manifest(tensors)
     if manifest and manifest.people.pop(name, None) is not None:
         save_manifest(tensors, manifest)
@@ -108,6 +113,14 @@ def _remove_person(settings: Settings, name: str, outside: list[Path] | None = N
         npy.unlink()
         found = True
     return found
+
+
+def forget_refused(tensors: Path, folders: list[str]) -> None:
+    """The templates of folders of people erased (their photos put back): never matched, whoever's they are."""
+    if folders:
+        with changing(tensors, "removal"):
+            for folder in folders:
+                remove_templates(tensors, folder)
 
 
 def remove_photos(images_dir: Path, name: str, outside: list[Path] | None = None) -> bool:

@@ -29,6 +29,7 @@ from faceattend_tui.attendance.staff import accounts, authorize, doing, open_res
 from faceattend_tui.demo import DemoSourceFactory
 from faceattend_tui.errors import FaceattendError
 from faceattend_tui.files import error_text, make_private_dir, tighten_data
+from faceattend_tui.gallery.enroll import forget_refused
 from faceattend_tui.gallery.templates import GalleryError, enrolled_counts, foreign, load_manifest, made_by_another
 from faceattend_tui.live import events as ev
 from faceattend_tui.live.camera import source_label
@@ -244,7 +245,11 @@ class Lifecycle(StationState):
                 result = attendance.sync_people(enrolled, user=STATION_ACTOR)
         if result.changed and self.worker is not None:
             self.worker.send(ev.SetNames(self._names()))
-        self._gallery_notes += [refused_note(folder) for folder in result.refused]
+        if result.refused:
+            forget_refused(self.settings.tensors_dir, result.refused)
+            self._gallery_notes += [refused_note(folder) for folder in result.refused]
+            if self.worker is not None:
+                self.worker.send(ev.Reload())
         return result
 
 

@@ -244,15 +244,10 @@ class Attendance:
             self._folders[person.folder] = person.id
 
     def sync_people(self, enrolled: dict[str, int], *, user: str | None = None) -> SyncResult:
-        """Register template folders nobody owns (folder -> sample count) and record the counts.
-
-        A folder nobody owns becomes the photos of the one active person without photos whose id or name
-        it bears (a roster imported first, photos dropped in after), else a new person named after it.
-        Nobody leaves or comes back here:
-        templates that went missing (a folder deleted by hand, a lost manifest, an extraction cut
-        short) are reported as `missing`, and a left person's folder restored by hand changes nothing.
-        People leave or return only by someone's action: a removal, a restore, an import with --sync.
-        """
+        """Register template folders nobody owns (folder -> sample count) and record the counts. A folder
+        nobody owns becomes the photos of the one active person without photos whose id or name it bears,
+        else a new person named after it (an erased person's folder: refused). Nobody leaves or comes back
+        here: templates gone missing are reported as `missing`; people leave or return by someone's action."""
         now = self.store.now()
         added, counted, attached, refused = [], [], [], []
         erased = erased_folders(self.store)
@@ -311,8 +306,7 @@ class Attendance:
 
     def remove_person(self, person_id: str, *, erase: bool = False, user: str | None = None,
                       token: str | None = None) -> Person:
-        """They left (records stay under their id), or an erasure request: every record goes, and the
-        audit names them by `token` (a new anonymous one when not given) instead of their id or name."""
+        """They left (records stay), or an erasure request: every record goes, the audit naming them by `token`."""
         person = self._require_person(person_id)
         if erase:
             self.store.take_in_waiting()  # exports made meanwhile by other commands: audited, then scrubbed too

@@ -134,9 +134,8 @@ class EnrollScreen(Dialog[EnrollRequest]):
         self.query_one("#ok", Button).disabled = not self.samples
         if self.samples:
             self.query_one("#thumb", Static).update(halfblock(self.samples[0].photo_jpeg, width=12))
-        whom = self.whom.text if self.whom.person_id else f"enrolls {self.target().name}"  # as it was resolved
-        saving = f"press Save: {whom}"
-        hint = Text(result.message or f"{plural(len(self.samples), 'sample')}; {saving}")
+        # whom Save is for is the line above, which follows the name field: never said twice, never stale
+        hint = Text(result.message or f"{plural(len(self.samples), 'sample')}; press Save to keep them as said above")
         if result.crowded and self.samples:
             hint = Text.assemble(("warning: more than one face was in view; these samples are of the largest "
                                   "(the nearest): check the picture", "bold yellow"), "\n", hint)

@@ -8,6 +8,7 @@ that names them is reported, never changed.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import os
@@ -51,8 +52,9 @@ class Target:
     earlier: frozenset[str] = frozenset()  # ids they had before a roster import gave them this one
     others: frozenset[str] = frozenset()  # everyone else's names: left alone where theirs is inside one
 
-    @property
+    @functools.cached_property
     def pattern(self) -> Names:
+        """Built once: a sheet's every cell is matched against it."""
         return Names(self.names, self.others)
 
     @property

@@ -105,7 +105,7 @@ class StationApp(DialogActions, App[None]):
     ]
     BINDINGS: ClassVar[list[BindingType]] = [*MAIN_BINDINGS]
     MAIN_ACTIONS = frozenset(b.action for b in MAIN_BINDINGS)
-    MAIN_KEYS = frozenset(b.key for b in MAIN_BINDINGS if not b.priority)
+    KEY_ACTIONS = {b.key: b.action for b in MAIN_BINDINGS if not b.priority}  # what a main-screen key does
 
     # What the header shows: the running session and its counts; a change redraws it. Kept here so the
     # header's one-second tick never asks the station (nor waits for its lock while it writes).
@@ -127,15 +127,12 @@ class StationApp(DialogActions, App[None]):
         dialog it opens is on top when the keys typed after it arrive ("smath" over a laggy link names the
         session "math"). Textual would act on it only once it came back from the focused list."""
         if isinstance(event, events.Key) and not event.is_forwarded and self.command_at_once(event.key):
-            await self.run_action(self.main_action(event.key))
+            await self.run_action(self.KEY_ACTIONS[event.key])
             return
         await super().on_event(event)
 
     def command_at_once(self, key: str) -> bool:
-        return key in self.MAIN_KEYS and len(self.screen_stack) == 1 and not isinstance(self.focused, Input)
-
-    def main_action(self, key: str) -> str:
-        return next(b.action for b in self.MAIN_BINDINGS if b.key == key)
+        return key in self.KEY_ACTIONS and len(self.screen_stack) == 1 and not isinstance(self.focused, Input)
 
     def compose(self) -> ComposeResult:
         yield StatusHeader(id="header")

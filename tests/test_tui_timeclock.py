@@ -480,7 +480,7 @@ async def test_in_work_mode_a_day_is_corrected_and_taken_back_from_the_report(st
         await open_days(pilot)  # Ann's days
         assert type(app.screen).__name__ == "DaysScreen" and on_screen(app, "Button")
         assert rows(app, "#days") == [["2026-03-02", "09:01", "10:31", "1.50", "", ""]]
-        await pilot.press("c", "tab", "tab", *"17:00", "tab", *"left by the back door", "enter")
+        await pilot.press("c", "tab", *"17:00", "tab", *"left by the back door", "enter")  # typing starts at "in"
         await pilot.pause()
         assert type(app.screen).__name__ == "CorrectScreen"  # refused without the PIN: nothing written
         assert on_screen(app, "Button") and not station.store.get_setting("hours_corrections")
@@ -496,7 +496,7 @@ async def test_in_work_mode_a_day_is_corrected_and_taken_back_from_the_report(st
         await pilot.press("u", *"wrong person", "tab", *PIN, "enter")
         await pilot.pause()
         assert rows(app, "#days") == [["2026-03-02", "09:01", "10:31", "1.50", "", ""]]
-        await pilot.press("c", "tab", *"23:30", "tab", "tab", *"late", "tab", *PIN, "enter")
+        await pilot.press("c", *"23:30", "tab", "tab", *"late", "tab", *PIN, "enter")
         await pilot.pause()
         assert "has not come yet" in error_line(app) and type(app.screen).__name__ == "CorrectScreen"
         await pilot.press("escape", "escape")
@@ -575,7 +575,7 @@ async def test_work_mode_days_at_80x24_show_the_newest_day_and_someone_never_see
         await pilot.press("escape", "down", "enter")  # Bob: never seen (a camera down all week)
         await pilot.pause()
         assert type(app.screen).__name__ == "DaysScreen" and rows(app, "#days") == []
-        await pilot.press("c", "tab", *"08:00", "tab", "tab", *"camera down", "tab", *PIN, "enter")
+        await pilot.press("c", *"08:00", "tab", "tab", *"camera down", "tab", *PIN, "enter")
         await pilot.pause()
         assert "nobody saw them on 2026-03-15: give both the in and the out" in error_line(app)
         await pilot.press("shift+tab", "shift+tab", *"16:00", "enter")
@@ -633,3 +633,48 @@ async def test_keys_typed_ahead_after_tab_land_in_the_next_field_not_the_pin_in_
         await pilot.pause(0.5)
         fields = {field.id: field.value for field in app.screen.query("Input")}
         assert (fields["name"], fields["staff"], fields["pin"]) == ("Maths", "Kim", PIN)
+
+
+def burst(app, keys) -> None:
+    """Keys arriving in one read, as over a laggy SSH link: all queued before the first is handled."""
+    from textual import events
+
+    for key in keys:
+        app.post_message(events.Key(key, key if len(key) == 1 else None))
+
+
+@pytest.mark.parametrize(("keys", "field"), [("ta", "slot-name"), ("to", "day")])
+async def test_a_dialogs_key_typed_in_one_burst_with_text_opens_its_dialog_and_the_text_lands_there(
+        station, keys, field):
+    """"t", "a" and "Maths" in one burst: the slot's name is "Maths", not "aths" nor "Maths" lost."""
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.3)
+        burst(app, [*keys, *"Maths"])
+        await pilot.pause(0.5)
+        assert app.screen.query_one(f"#{field}").value == "Maths"
+
+
+async def test_a_void_and_its_reason_typed_in_one_burst_land_in_the_void_dialog(station):
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await stopped_session(pilot, station)
+        await pilot.press("h")
+        await pilot.pause(0.5)  # the sessions read and shown: "v" acts on the one highlighted
+        burst(app, ["v", *"a test run"])
+        await pilot.pause(0.5)
+        assert type(app.screen).__name__ == "VoidScreen"
+        assert app.screen.query_one("#void-reason").value == "a test run"
+
+
+async def test_a_correction_typed_in_one_burst_starts_at_the_in_time_of_the_chosen_day(station):
+    work_mode(station, timezone="UTC")
+    checkin(station, "Ann Lee", 1)
+    station.clock.now += timedelta(hours=10)
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_days(pilot)
+        burst(app, ["c", *"08:00"])
+        await pilot.pause(0.5)
+        fields = {field.id: field.value for field in app.screen.query("Input")}
+        assert (fields["day"], fields["in"]) == ("2026-03-02", "08:00")

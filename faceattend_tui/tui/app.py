@@ -123,16 +123,28 @@ class StationApp(DialogActions, App[None]):
         self.pane_reads = 0  # refreshes asked for; only the latest one's reading is drawn
 
     async def on_event(self, event: events.Event) -> None:
-        """A key of the main screen, with no text field to type in, acts before the next key is read: the
-        dialog it opens is on top when the keys typed after it arrive ("smath" over a laggy link names the
-        session "math"). Textual would act on it only once it came back from the focused list."""
-        if isinstance(event, events.Key) and not event.is_forwarded and self.command_at_once(event.key):
-            await self.run_action(self.KEY_ACTIONS[event.key])
-            return
+        """A key of the main screen or of a dialog's list, with no text field to type in, acts before the
+        next key is read: the dialog it opens is on top when the keys typed after it arrive ("smath" over a
+        laggy link names the session "math", "ta09:00" a slot). Textual would act on it only once it came
+        back from the focused list."""
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            command = self.command_at_once(event.key)
+            if command is not None:
+                await self.run_action(*command)
+                return
         await super().on_event(event)
 
-    def command_at_once(self, key: str) -> bool:
-        return key in self.KEY_ACTIONS and len(self.screen_stack) == 1 and not isinstance(self.focused, Input)
+    def command_at_once(self, key: str) -> tuple[str, App[None] | Screen[object]] | None:
+        """The action a key runs at once, and where; None where the key is typed or goes its usual way."""
+        if isinstance(self.focused, Input):
+            return None
+        if len(self.screen_stack) == 1:
+            return (self.KEY_ACTIONS[key], self) if key in self.KEY_ACTIONS else None
+        screen = self.screen
+        for binding in screen.BINDINGS:  # a dialog's letter keys; Enter and the arrows stay the list's
+            if isinstance(binding, Binding) and len(key) == 1 and binding.key == key:
+                return (binding.action, screen) if screen.check_action(binding.action, ()) is not False else None
+        return None
 
     def compose(self) -> ComposeResult:
         yield StatusHeader(id="header")

@@ -196,10 +196,12 @@ class Dialog(ModalScreen[Any], Generic[RequestT]):
         self.start_reading()
 
     def first_field(self) -> Widget | None:
-        """Where typing starts: the first empty text field, else a list, else the default button."""
-        fields: list[Widget] = [
-            f for f in self.query(Input) if not f.disabled and not (isinstance(f, StaffName) and f.value)]
-        fields += list(self.query(DataTable)) + [b for b in self.query("#ok").results(Button) if not b.disabled]
+        """Where typing starts: the first empty text field before the PIN, else the first text field (all
+        filled in: the top one), else a list, else the default button."""
+        inputs = [f for f in self.query(Input) if not f.disabled and not (isinstance(f, StaffName) and f.value)]
+        empty = [f for f in inputs if not f.value and not isinstance(f, Pin)]
+        fields: list[Widget] = [*empty, *inputs, *self.query(DataTable)]
+        fields += [b for b in self.query("#ok").results(Button) if not b.disabled]
         return fields[0] if fields else None
 
     def action_cancel(self) -> None:

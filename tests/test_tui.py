@@ -242,7 +242,8 @@ async def test_an_erasure_takes_the_person_off_the_live_list_on_the_screen(stati
         assert [row[1] for row in table_rows(app, "#live-table")] == ["Bob Marr"]
 
 
-async def test_someone_who_left_can_still_be_erased_from_the_session_list(station):
+@pytest.mark.parametrize("ended", [False, True])
+async def test_someone_who_left_can_still_be_erased_from_the_session_list(station, ended):
     app = StationApp(station)
     async with app.run_test(size=SIZE) as pilot:
         await start_session(pilot, "Physics")
@@ -250,6 +251,8 @@ async def test_someone_who_left_can_still_be_erased_from_the_session_list(statio
         await until(pilot, lambda: app.query_one("#live-table").row_count == 1)
         ann = next(p for p in station.people() if p.name == "Ann Lee")
         station.remove_person(ann.id, erase=False)  # she left: her check-in stays on the session's list
+        if ended:  # the ended session stays shown, as after s
+            app._stopped(station.stop_session())
         app.refresh_panes()
         await pilot.pause()
         table = app.query_one("#session-table")

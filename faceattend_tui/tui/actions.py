@@ -175,9 +175,10 @@ class DialogActions(_AppBase):
         return person
 
     def left_person(self) -> Person | None:
-        """Someone on the running session's list who has left the roster (an erasure is still theirs to ask)."""
+        """Someone on the session list (running or past) who has left the roster (an erasure is still theirs
+        to ask)."""
         table = self.focused if isinstance(self.focused, FastTable) else None
-        if table is None or table.id != "session-table" or self.viewing_session is not None or not table.selected:
+        if table is None or table.id != "session-table" or not table.selected:
             return None
         if table.selected in self.query_one(RosterPane).rows:
             return None

@@ -372,20 +372,25 @@ def _read_file(path: Path) -> dict[str, Any]:
 
 def _from_environment(environ: Mapping[str, str]) -> dict[str, str]:
     names = {f.name for f in dataclasses.fields(Settings)} - {"data"}
-    _refuse_misspelt(environ, names)
+    _refuse_unknown(environ, names)
     return {name: environ[ENV_PREFIX + name.upper()] for name in names if ENV_PREFIX + name.upper() in environ}
 
 
-def _refuse_misspelt(environ: Mapping[str, str], names: set[str]) -> None:
-    """A FACEATTEND_ variable that is almost a setting's (FACEATTEND_TRESHOLD, faceattend_threshold) would
-    be ignored without a word: refused instead."""
+def _refuse_unknown(environ: Mapping[str, str], names: set[str]) -> None:
+    """A FACEATTEND_ variable faceattend does not read (FACEATTEND_TRESHOLD, FACEATTEND_DATA for --data,
+    FACEATTEND_NAME for --name) would be ignored without a word: refused instead. FACEATTEND_TEST_ ones
+    are the test suite's."""
     wanted = [ENV_PREFIX + name.upper() for name in sorted(names)] + [ENV_PREFIX + n for n in OTHER_VARIABLES]
     for key in environ:
-        if key in wanted or not key.upper().startswith(ENV_PREFIX):
+        if key in wanted or not key.upper().startswith(ENV_PREFIX) or key.startswith(ENV_PREFIX + "TEST_"):
             continue
         close = difflib.get_close_matches(key.upper(), wanted, 1, 0.9)
         if close:
             raise ConfigError(f"environment variable {key} is not one faceattend reads: did you mean {close[0]}?")
+        flag = "--" + key[len(ENV_PREFIX):].lower().replace("_", "-")
+        raise ConfigError(f"environment variable {key} is not one faceattend reads (only FACEATTEND_<SETTING> for a "
+                          f"setting of faceattend.toml and FACEATTEND_{', FACEATTEND_'.join(OTHER_VARIABLES)}): "
+                          f"give what it meant on the command line, e.g. {flag}, or unset it")
 
 
 def _boolean(value: object) -> bool:

@@ -194,6 +194,8 @@ def test_a_running_station_reads_the_time_on_the_clock_of_its_timezone_setting(m
     ("", {"FACEATTEND_TRESHOLD": "0.4"}, "FACEATTEND_TRESHOLD is not one faceattend reads: did you mean "
                                          "FACEATTEND_THRESHOLD?"),
     ("", {"faceattend_threshold": "0.4"}, "did you mean FACEATTEND_THRESHOLD?"),
+    ("", {"FACEATTEND_DATA": "/srv/attendance"}, "FACEATTEND_DATA is not one faceattend reads"),
+    ("", {"FACEATTEND_NAME": "front door"}, "on the command line, e.g. --name, or unset it"),
     ('database = "postgresql://door@db/attendance"\n', {"FACEATTEND_DATABASE": ""},
      "FACEATTEND_DATABASE is empty, and"),
     ("export_dir = true\n", {}, "export_dir = True is not text (in quotes)"),

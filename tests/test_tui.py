@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import dataclasses
 from datetime import datetime, timedelta, timezone
 
 import cv2
@@ -779,6 +780,42 @@ async def test_the_arrows_choose_the_status_of_a_mark_while_the_reason_is_typed(
         assert (mark.person_id, mark.status, mark.reason) == ("S3", "excused", "doctor's note")
 
 
+def burst(app, keys) -> None:
+    """Keys arriving in one read, as over a laggy SSH link: all queued before the first is handled."""
+    from textual import events
+
+    for key in keys:
+        app.post_message(events.Key(key, key if len(key) == 1 else None))
+
+
+async def test_arrows_typed_in_one_burst_each_move_the_status_of_a_mark(station):
+    """"sick is four down": four arrows and Enter sent at once recorded "absent" (each arrow read the status
+    before the last one had moved)."""
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await start_session(pilot, "Physics")
+        await mark_dialog_for(pilot, "S3")
+        burst(app, ["down", "down", "down", "down", "up", "down", *"flu", "enter"])
+        await pilot.pause(0.5)
+        (mark,) = station.store.marks(station.active.id)
+        assert (mark.status, mark.reason) == ("sick", "flu")
+
+
+async def test_editing_keys_typed_in_one_burst_act_where_they_were_typed(station):
+    """"Physcs", two backspaces, "ics", Enter in one burst: the session is "Physics", not "Physcsi"; a
+    backspace before Tab edits the field it was typed in."""
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.3)
+        burst(app, ["s", *"Physcs", "backspace", "backspace", *"ics", "tab", *"123", "backspace", "left", *"9",
+                    "shift+tab", "end", "backspace", "backspace", *"cs", "tab"])
+        await pilot.pause(0.5)
+        assert (app.screen.query_one("#name").value, app.screen.query_one("#late").value) == ("Physics", "192")
+        burst(app, ["enter"])
+        await pilot.pause(0.5)
+        assert station.active is not None and station.active.name == "Physics"
+
+
 async def test_the_arrows_in_the_pin_field_of_the_mark_dialog_move_between_fields_not_the_status(station):
     with_pin(station)
     app = StationApp(station)
@@ -844,6 +881,36 @@ async def test_after_a_capture_the_cursor_is_in_the_pin_and_it_is_in_sight_at_80
         await pilot.press(*"246813", "enter")
         await pilot.pause()
         assert [p.images for p in station.people() if p.name == "Eva Holt"] == [2]
+
+
+def in_view(widget) -> bool:
+    """The widget lies inside the visible part of its dialog's scrolled body."""
+    body = widget.screen.query_one(".dialog-body").region
+    return widget.region.height > 0 and body.contains_region(widget.region)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (60, 20)])
+async def test_after_a_crowded_capture_the_staff_name_and_pin_are_in_sight(station, size):
+    """Named accounts, a capture with both warnings: the field with the cursor was scrolled out of sight
+    (typing went there, unseen)."""
+    from faceattend_tui.attendance.staff import add_account
+
+    add_account(station.store, "Kim", "admin", "246813", "setup")
+    add_account(station.store, "Lou", "staff", "135792", "setup")
+    station.worker.ready()
+    app = StationApp(station)
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("e", *"Eva Holt", "enter")
+        await pilot.pause()
+        station.worker.feed(dataclasses.replace(capture_event(station), crowded=True))
+        await until(pilot, lambda: app.screen.query_one("#samples").row_count == 2)
+        await pilot.pause(0.3)
+        name = app.screen.query_one("#staff")
+        assert name.has_focus and in_view(name)
+        await pilot.press(*"Kim", "tab")
+        await pilot.pause(0.3)
+        pin = app.screen.query_one("#pin")
+        assert pin.has_focus and in_view(pin)
 
 
 @pytest.mark.slow

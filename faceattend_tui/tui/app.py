@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -29,8 +31,6 @@ from faceattend_tui.tui.terminal import read_input_leniently
 from faceattend_tui.tui.widgets import LivePane, RosterPane, SessionPane, StatusHeader
 
 if TYPE_CHECKING:
-    import asyncio
-
     from textual.await_complete import AwaitComplete
     from textual.widget import AwaitMount
     from typing_extensions import Unpack
@@ -42,6 +42,7 @@ PANE_TITLES = {"live": "Live", "roster": "Roster", "session": "Session"}
 WIDE = 140  # columns from which the three panes stand side by side; narrower, one at a time
 MAX_HELD = 8  # notifications kept while a dialog is open (the latest)
 PANE_READS = "pane-reads"  # the worker group that reads what the roster and session panes show
+KEYS_CATCH_UP = 1.0  # seconds an editing key waits at most for the characters typed before it
 
 ScreenResult = TypeVar("ScreenResult")
 
@@ -132,7 +133,26 @@ class StationApp(DialogActions, App[None]):
             if command is not None:
                 await self.run_action(*command)
                 return
+            if await self.edit_in_order(event):
+                return
         await super().on_event(event)
+
+    async def edit_in_order(self, event: events.Key) -> bool:
+        """A key bound to an action (backspace, an arrow, Enter) while a text field has the focus acts after
+        the characters typed before it and before those typed after it. Textual runs such a binding only once
+        the key has come back up from the field, behind the characters typed next ("Physcs", two backspaces,
+        "ics" in one burst saved "Physcsi"; a PIN corrected the same way was a wrong PIN)."""
+        field = self.focused
+        if not isinstance(field, Input) or event.is_printable:
+            return False
+        typed = asyncio.Event()
+        if field.call_later(typed.set):  # the keys sent to the field before this one are in it once this runs
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(typed.wait(), KEYS_CATCH_UP)
+        active = self.screen.active_bindings.get(event.key)
+        if active is None or active.binding.priority:  # unbound, or Tab and the like: their usual way
+            return False
+        return await self.run_action(active.binding.action, active.node)
 
     def command_at_once(self, key: str) -> tuple[str, App[None] | Screen[object]] | None:
         """The action a key runs at once, and where; None where the key is typed or goes its usual way."""

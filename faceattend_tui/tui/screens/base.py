@@ -65,6 +65,22 @@ class Access:
     recheck: Callable[[], Access] | None = field(default=None, compare=False)  # reads it afresh (in a thread)
 
 
+class DialogBody(VerticalScroll):
+    """A dialog's fields. When what is in them grows or the terminal shrinks (a capture's samples and
+    warnings, an error), the field with the cursor is brought back into sight: typing never goes unseen."""
+
+    def watch_virtual_size(self) -> None:
+        self.keep_focus_in_sight()
+
+    def on_resize(self) -> None:
+        self.keep_focus_in_sight()
+
+    def keep_focus_in_sight(self) -> None:
+        focused = self.screen.focused
+        if focused is not None and self in focused.ancestors:
+            self.call_after_refresh(self.scroll_to_widget, focused, animate=False)
+
+
 class Pin(Input):
     """A PIN field that only appears when the station has a PIN."""
 
@@ -179,7 +195,7 @@ class Dialog(ModalScreen[Any], Generic[RequestT]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide" if self.WIDE else "dialog"):
             yield Static(Text(self.title_text()), classes="dialog-title")
-            with VerticalScroll(classes="dialog-body"):
+            with DialogBody(classes="dialog-body"):
                 yield from self.body()
             with Vertical(classes="dialog-foot"):
                 yield Static("", id="dialog-error")

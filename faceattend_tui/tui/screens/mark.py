@@ -19,6 +19,18 @@ class MarkRequest:
     pin: Secret
 
 
+class StatusChoice(RadioSet):
+    """The statuses, one pressed. `press` moves it at once: RadioSet's own bookkeeping follows its buttons'
+    messages, later, so arrows typed fast each read the status before the last one and some were lost."""
+
+    def press(self, index: int) -> None:
+        buttons = list(self.query(RadioButton))
+        with self.prevent(RadioButton.Changed):
+            for number, button in enumerate(buttons):
+                button.value = number == index
+        self._pressed_button = buttons[index]
+
+
 class MarkScreen(Dialog[MarkRequest]):
     """Manual mark of one person, with a reason; the camera's record stays beside it."""
 
@@ -35,7 +47,7 @@ class MarkScreen(Dialog[MarkRequest]):
         return f"Mark {self.person}"
 
     def body(self) -> ComposeResult:
-        with RadioSet(id="status"):  # present, late, absent, then the absence codes (excused, sick ...)
+        with StatusChoice(id="status"):  # present, late, absent, then the absence codes (excused, sick ...)
             for number, status in enumerate(self.statuses):
                 yield RadioButton(status, value=number == 0, id=f"status-{status}")
         yield Input(placeholder="reason (required)", id="reason")
@@ -50,9 +62,8 @@ class MarkScreen(Dialog[MarkRequest]):
         if self.focused is not self.query_one("#reason", Input):
             self.focus_next() if step > 0 else self.focus_previous()
             return
-        buttons = list(self.query(RadioButton))
-        now = next((i for i, button in enumerate(buttons) if button.value), 0)
-        buttons[max(0, min(len(buttons) - 1, now + step))].value = True
+        choice = self.query_one(StatusChoice)
+        choice.press(max(0, min(len(self.statuses) - 1, choice.pressed_index + step)))
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#ok")
@@ -60,5 +71,5 @@ class MarkScreen(Dialog[MarkRequest]):
         reason = self.required("reason", "a reason is required")
         if reason is None:
             return
-        status = next(s for s in self.statuses if self.query_one(f"#status-{s}", RadioButton).value)
+        status = self.statuses[max(0, self.query_one(StatusChoice).pressed_index)]
         self.finish(MarkRequest(status, reason, self.pin()))

@@ -372,6 +372,7 @@ def test_with_liveness_on_a_face_checks_in_only_after_it_blinks(engine, people, 
         return
     ((when, checkin),) = checkins
     assert when >= 16 and checkin.name == "Yao"  # after the eyes opened again, not before
+    assert checkin.time == pytest.approx(when / 15)  # let in then, not when first recognised (late or not)
     assert checkin.evidence["blink_time"] is not None and checkin.evidence["frames"] >= 16
 
 

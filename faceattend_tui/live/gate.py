@@ -11,7 +11,7 @@ flat picture is reported once as a spoof; live evidence can still release it aft
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
@@ -74,13 +74,14 @@ class LivenessGate:
         self.held[decision.track_id] = Held(decision, crop)
 
     def release(self, now: float, make_checkin: MakeCheckin) -> list[Checkin | Spoof]:
-        """Check-ins whose track turned live, and spoof reports (once per track)."""
+        """Check-ins whose track turned live, stamped `now`, and spoof reports (once per track)."""
         events: list[Checkin | Spoof] = []
         for track_id, held in list(self.held.items()):
             verdict = self._check(track_id).verdict()
-            if verdict.live:
+            if verdict.live:  # checked in now, when let in: a face held past the late deadline is late
                 del self.held[track_id]
-                events.append(make_checkin(held.decision, held.crop, verdict.evidence.as_dict()))
+                decision = replace(held.decision, time=max(held.decision.time, now))
+                events.append(make_checkin(decision, held.crop, verdict.evidence.as_dict()))
             elif verdict.state == "spoof" and track_id not in self.reported:
                 assert held.decision.name is not None  # only check-ins are held, and they name someone
                 self.reported.add(track_id)

@@ -149,6 +149,76 @@ def _take_name(tmp: str, path: Path, mode: int) -> bool:
     return True
 
 
+def open_folder(path: Path) -> int:
+    """A descriptor of the folder `path` (absolute, its links resolved), opened one name at a time without
+    following links: a name swapped for a link since it was resolved fails (ELOOP or ENOTDIR)."""
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+    fd = os.open(path.anchor or "/", flags)
+    try:
+        for part in path.parts[1:]:
+            inner = os.open(part, flags, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def write_named(path: Path, data: bytes, replace: bool, mode: int = 0o600) -> None:
+    """Write `data` as `path` (absolute, its folder's links resolved) within that very folder, never through
+    a link: a link put there is replaced, not followed. Without `replace`, a file there is never replaced,
+    even one that appeared since it was looked for (FileExistsError)."""
+    folder = open_folder(path.parent)
+    tmp = f"{temp_prefix(path)}{os.urandom(6).hex()}.tmp"
+    try:
+        handle = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode, dir_fd=folder)
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        if replace:
+            os.replace(tmp, path.name, src_dir_fd=folder, dst_dir_fd=folder)
+        else:
+            _take_name_in(folder, tmp, path.name, mode)
+        with contextlib.suppress(OSError):
+            os.fsync(folder)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp, dir_fd=folder)
+        os.close(folder)
+
+
+def _take_name_in(folder: int, tmp: str, name: str, mode: int) -> None:
+    """Give the temp file `tmp` the name `name` in `folder` unless something holds it (FileExistsError)."""
+    try:
+        os.link(tmp, name, src_dir_fd=folder, dst_dir_fd=folder, follow_symlinks=False)
+        return
+    except FileExistsError:
+        raise
+    except OSError:  # no hard links on this file system: take the name exclusively, then rename over it
+        pass
+    os.close(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode, dir_fd=folder))
+    os.replace(tmp, name, src_dir_fd=folder, dst_dir_fd=folder)
+
+
+def foreign_link(path: Path) -> Path | None:
+    """The first link on the way to `path` (as named, made absolute) owned by neither this user nor root:
+    another user's link is never followed (a link planted in a shared folder, /tmp, could lead anywhere)."""
+    walked = Path(path.anchor or "/")
+    for part in path.parts[1:]:
+        walked = walked / part
+        try:
+            info = os.lstat(walked)
+        except OSError:
+            return None
+        if stat.S_ISLNK(info.st_mode) and info.st_uid not in (0, os.getuid()):
+            return walked
+        if stat.S_ISLNK(info.st_mode):
+            walked = walked.resolve()
+    return None
+
+
 def remove_stale_temps(path: Path) -> None:
     """Delete temp files left next to `path` by a writer that was killed mid-write."""
     for leftover in path.parent.glob(temp_prefix(path) + "*.tmp"):

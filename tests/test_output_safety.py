@@ -65,7 +65,7 @@ def test_a_link_to_the_log_is_refused_too(data, tmp_path, kind, capfd):
     link.symlink_to(data / "attendance.json")
     before = (data / "attendance.json").read_bytes()
     assert main(command(kind, data, link, "--overwrite")) == 2
-    assert "is in the data folder" in capfd.readouterr().err
+    assert "sheet.csv is a link; a sheet is never written through a link" in capfd.readouterr().err
     assert link.is_symlink() and (data / "attendance.json").read_bytes() == before
 
 
@@ -75,7 +75,7 @@ def test_a_link_to_nothing_is_refused_and_nothing_is_made_where_it_points(data, 
     link = tmp_path / "sheet.csv"
     link.symlink_to(tmp_path / "elsewhere" / "x.csv")
     assert main(command(kind, data, link)) == 2
-    assert "sheet.csv is a link to nothing" in capfd.readouterr().err
+    assert "sheet.csv is a link" in capfd.readouterr().err
     assert not (tmp_path / "elsewhere").exists()
 
 
@@ -87,9 +87,10 @@ def test_another_data_folders_log_is_never_written_over(data, tmp_path, kind, ca
         Attendance(store).add_person("Zoe Park", person_id="Z1")
     (tmp_path / "link.csv").symlink_to(other / "attendance.json")
     before = (other / "attendance.json").read_bytes()
-    for out in (other / "attendance.json", tmp_path / "link.csv"):
+    for out, says in ((other / "attendance.json", "is among the files of the data folder"),
+                      (tmp_path / "link.csv", "is a link")):
         assert main(command(kind, data, out, "--overwrite")) == 2
-        assert "is among the files of the data folder" in capfd.readouterr().err
+        assert says in capfd.readouterr().err
     assert (other / "attendance.json").read_bytes() == before
 
 
@@ -185,7 +186,7 @@ def test_outputs_refuse_anything_but_a_regular_file(data, tmp_path, kind, target
     kind_before = path.lstat().st_mode
     for extra in ([], ["--overwrite"]):
         assert main(command(kind, data, path, *extra)) == 2
-        assert "not a regular file" in capfd.readouterr().err
+        assert ("is a link" if target == "device-link" else "not a regular file") in capfd.readouterr().err
         assert path.lstat().st_mode == kind_before
     assert not list(tmp_path.glob(".*.tmp"))
 
@@ -265,3 +266,62 @@ def test_the_station_export_follows_the_same_rule(data):
         assert station.export(ExportOptions("csv")).parent == data / "exports"
     finally:
         station.close()
+
+
+@pytest.mark.parametrize("kind", ["export", "report"])
+def test_a_link_planted_where_a_nightly_sheet_goes_is_refused_and_what_it_names_is_untouched(data, tmp_path, kind,
+                                                                                             capfd):
+    """A root cron job's `--out /tmp/nightly.csv --overwrite`: another user's link there named root's file,
+    which the sheet replaced."""
+    victim = tmp_path / "etc" / "precious.conf"
+    victim.parent.mkdir()
+    victim.write_text("keep me")
+    (tmp_path / "shared").mkdir(mode=0o1777)
+    (tmp_path / "shared" / "nightly.csv").symlink_to(victim)
+    assert main(command(kind, data, tmp_path / "shared" / "nightly.csv", "--overwrite")) == 2
+    assert "is a link; a sheet is never written through a link" in capfd.readouterr().err
+    assert victim.read_text() == "keep me" and oct(victim.stat().st_mode & 0o777) == oct(0o644 & ~current_umask())
+
+
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_a_file_that_appears_after_the_check_is_never_replaced_without_overwrite(data, tmp_path):
+    from faceattend_tui.attendance.export import ExportError, chosen_output
+
+    out = tmp_path / "sheet.csv"
+    chosen = chosen_output(out, data / "exports", data)
+    out.write_text("someone else's")  # between the check and the write
+    with pytest.raises(ExportError, match="already exists; give --overwrite"):
+        write_output(chosen, b"the sheet")
+    assert out.read_text() == "someone else's" and not list(tmp_path.glob(".sheet.csv*"))
+
+
+def test_a_folder_swapped_for_a_link_after_the_check_is_not_followed(data, tmp_path):
+    """The race of a shared folder: checked while real, a link to another folder by the time it is written."""
+    from faceattend_tui.attendance.export import ExportError, chosen_output
+
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "victim").mkdir()
+    (tmp_path / "victim" / "sheet.csv").write_text("keep me")
+    chosen = chosen_output(tmp_path / "reports" / "sheet.csv", data / "exports", data, overwrite=True)
+    (tmp_path / "reports").rename(tmp_path / "was-reports")
+    (tmp_path / "reports").symlink_to(tmp_path / "victim")
+    with pytest.raises(ExportError, match="cannot write"):
+        write_output(chosen, b"the sheet")
+    assert (tmp_path / "victim" / "sheet.csv").read_text() == "keep me"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="making a link another user owns needs root")
+def test_a_way_through_another_users_link_is_not_followed(data, tmp_path, capfd):
+    (tmp_path / "victim").mkdir()
+    (tmp_path / "shared").mkdir(mode=0o1777)
+    planted = tmp_path / "shared" / "reports"
+    planted.symlink_to(tmp_path / "victim")
+    os.lchown(planted, 4321, 4321)
+    assert main(command("export", data, planted / "nightly.csv", "--overwrite")) == 2
+    assert "a link of another user: not followed" in capfd.readouterr().err
+    assert not list((tmp_path / "victim").iterdir())

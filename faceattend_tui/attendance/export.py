@@ -25,7 +25,7 @@ from typing import overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from faceattend_tui.errors import InputError, RecordsError
-from faceattend_tui.files import atomic_write, check_regular, make_private_dir, write_new
+from faceattend_tui.files import check_regular, foreign_link, make_private_dir, write_named, write_new
 
 from .common import aware, to_iso
 from .models import Person, PersonStatus, Session, plural
@@ -237,6 +237,15 @@ class NewFile:
     name: str
 
 
+@dataclass(frozen=True)
+class NamedFile:
+    """The file a user named (--out), its folder's links resolved: written in that folder, never through a
+    link; a file there is replaced only with `replace` (--overwrite)."""
+
+    path: Path
+    replace: bool
+
+
 # ----- where outputs may go -----------------------------------------------------------------
 
 
@@ -249,19 +258,24 @@ def new_output(folder: Path, name: str) -> NewFile:
     return NewFile(folder, name)
 
 
-def chosen_output(path: Path, exports: Path, data_root: Path | None, overwrite: bool = False) -> Path:
-    """The file a user named for an export or report, links followed, or ExportError.
+def chosen_output(path: Path, exports: Path, data_root: Path | None, overwrite: bool = False) -> NamedFile:
+    """The file a user named for an export or report, its folder's links followed, or ExportError.
 
     Refused: anything in `data_root` outside `exports` (the log, its journal and lock, the settings,
-    photos and templates), anything but a regular file, and an existing file unless `overwrite`.
+    photos and templates), anything but a regular file, a link (another user's could lead anywhere: a
+    root job writing to /tmp would overwrite what it names), a way through a link of another user, and an
+    existing file unless `overwrite`.
     """
-    named = Path(path).expanduser()
+    named = Path(os.path.abspath(Path(path).expanduser()))
     if str(path) == "-":
         raise ExportError("--out - (standard output) is not supported: name a file")
-    if named.is_symlink() and not named.exists():
-        raise ExportError(f"{path} is a link to nothing; name the file itself")
+    if named.is_symlink():
+        raise ExportError(f"{path} is a link; a sheet is never written through a link: name the file itself")
+    foreign = foreign_link(named)
+    if foreign is not None:
+        raise ExportError(f"{path} goes through {foreign}, a link of another user: not followed")
     try:
-        target = named.resolve()
+        target = named.parent.resolve() / named.name
         # as named and as the links lead: a folder of photos or templates linked in from elsewhere is theirs too
         as_named = Path(os.path.abspath(named))
         if data_root is not None and (_in_store(target, Path(exports), Path(data_root))
@@ -275,12 +289,12 @@ def chosen_output(path: Path, exports: Path, data_root: Path | None, overwrite: 
                                   "never replaces a log, its journal, settings, photos, templates or models")
         check_regular(target)
     except FileNotFoundError:
-        return target
+        return NamedFile(target, overwrite)
     except (OSError, RuntimeError) as exc:  # RuntimeError: a loop of symbolic links
         raise ExportError(f"cannot write {path}: {getattr(exc, 'strerror', None) or exc}") from None
     if not overwrite:
         raise ExportError(f"{path} already exists; give --overwrite to replace it")
-    return target
+    return NamedFile(target, overwrite)
 
 
 DATA_FILES = ("attendance.json", "attendance.journal", "attendance.outbox", "attendance.tries", "faceattend.toml",
@@ -327,24 +341,27 @@ def _named_in_store(named: Path, exports: Path, data_root: Path) -> bool:
     return named.is_relative_to(root) and not named.is_relative_to(shelf)
 
 
-def write_output(path: Path | NewFile, data: bytes) -> Path:
+def write_output(path: Path | NewFile | NamedFile, data: bytes) -> Path:
     """Write through a temp file in the target's folder and a rename; never over a folder, device or pipe,
-    and a new file never over one another export wrote meanwhile. Returns where it went."""
+    never through a link, and a new file never over one another export wrote meanwhile. Returns where it
+    went."""
     if isinstance(path, NewFile):
         free = (p for p in numbered(path.folder / path.name) if not os.path.lexists(p))
         try:
             return write_new(free, data)
         except OSError as exc:
             raise ExportError(f"cannot write into {path.folder}: {exc.strerror or exc}") from None
-    path = Path(path)
+    named = path if isinstance(path, NamedFile) else NamedFile(Path(os.path.abspath(path)), True)
     try:
-        make_private_dir(path.parent)
+        make_private_dir(named.path.parent)
         with contextlib.suppress(FileNotFoundError):
-            check_regular(path)
-        atomic_write(path, data)
+            check_regular(named.path)
+        write_named(named.path, data, named.replace)
+    except FileExistsError:
+        raise ExportError(f"{named.path} already exists; give --overwrite to replace it") from None
     except OSError as exc:
-        raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from None
-    return path
+        raise ExportError(f"cannot write {named.path}: {exc.strerror or exc}") from None
+    return named.path
 
 
 def default_name(sessions: list[Session], date_from: date | None, date_to: date | None, fmt: str) -> str:
@@ -400,7 +417,7 @@ def choose_sessions(store: Store, session_id: int | None = None, date_from: date
     return [sessions[-1]]
 
 
-def export_sessions(store: Store, sessions: list[Session], path: Path | NewFile, options: ExportOptions,
+def export_sessions(store: Store, sessions: list[Session], path: Path | NewFile | NamedFile, options: ExportOptions,
                     user: str | None = None, people: dict[str, Person] | None = None) -> Path:
     """Write the sheet of these sessions to `path` (atomically, 0600) and audit it."""
     people = people if people is not None else {p.id: p for p in store.people()}
@@ -410,7 +427,7 @@ def export_sessions(store: Store, sessions: list[Session], path: Path | NewFile,
                          user)
 
 
-def write_audited(store: Store, path: Path | NewFile, data: bytes, action: str, details: dict,
+def write_audited(store: Store, path: Path | NewFile | NamedFile, data: bytes, action: str, details: dict,
                   user: str | None) -> Path:
     """Write an export or report and audit it (`details` with the path); one that cannot be audited is
     removed, and a file it replaced (--overwrite) is put back as it was."""
@@ -435,16 +452,19 @@ def write_audited(store: Store, path: Path | NewFile, data: bytes, action: str, 
     return written
 
 
-def _keep_aside(path: Path | NewFile) -> Path | None:
+def _keep_aside(path: Path | NewFile | NamedFile) -> Path | None:
     """A second name for the file an --overwrite replaces (a hard link: no room needed), to put it
-    back if the export cannot be audited; None for a new file."""
-    if isinstance(path, NewFile) or not Path(path).is_file():
+    back if the export cannot be audited; None for a new file (or a link, which is never followed)."""
+    if isinstance(path, NewFile):
         return None
-    aside = Path(path).with_name(f".{Path(path).name}.before-{os.getpid()}")
+    path = path.path if isinstance(path, NamedFile) else Path(path)
+    if not path.is_file() or path.is_symlink():
+        return None
+    aside = path.with_name(f".{path.name}.before-{os.getpid()}")
     try:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(aside)
-        os.link(path, aside)
+        os.link(path, aside, follow_symlinks=False)
     except OSError:
         try:
             shutil.copy2(path, aside)  # a file system without hard links
@@ -460,7 +480,8 @@ def export_attendance(store: Store, folder: Path, options: ExportOptions, path: 
 
     A given `path` goes through chosen_output: with `data_root`, no file of the store is written over.
     """
-    target: Path | NewFile | None = None if path is None else chosen_output(Path(path), folder, data_root, overwrite)
+    target: NamedFile | NewFile | None = None if path is None else chosen_output(Path(path), folder, data_root,
+                                                                                overwrite)
     zone = time_zone(options.zone)
     sessions = choose_sessions(store, session_id, date_from, date_to, zone)
     if target is None:

@@ -36,6 +36,7 @@ from faceattend_tui.attendance import (
     report_json,
 )
 from faceattend_tui.attendance.export import (
+    NamedFile,
     chosen_output,
     new_output,
     sessions_in_range,
@@ -243,7 +244,8 @@ def site_today(settings: Settings) -> date:
     return datetime.now(time_zone(settings.timezone)).date()
 
 
-def hours_report(args: argparse.Namespace, settings: Settings, start: date, end: date, target: Path | None) -> int:
+def hours_report(args: argparse.Namespace, settings: Settings, start: date, end: date,
+                 target: NamedFile | None) -> int:
     """Work mode's report: in, out and hours per person per day, and (JSON) per person over the period."""
     from faceattend_tui.attendance.hours import DayRule, hours_between, hours_csv, hours_json
 
@@ -277,10 +279,11 @@ def nobody_in(store: Store, group: str, when: str = "") -> CommandError:
     return CommandError(f"nothing to report: nobody in group {group!r}{when} (groups: {groups})", EXIT_NOTHING)
 
 
-def write_report(store: Store, target: Path | str, text: str, settings: Settings, details: dict, actor: str) -> Path:
-    """Write a report to the file asked for (a Path) or a new file of this name in the exports, audited."""
+def write_report(store: Store, target: NamedFile | str, text: str, settings: Settings, details: dict,
+                 actor: str) -> Path:
+    """Write a report to the file asked for or a new file of this name in the exports, audited."""
     try:
-        where = target if isinstance(target, Path) else new_output(settings.exports_dir, target)
+        where = target if isinstance(target, NamedFile) else new_output(settings.exports_dir, target)
         return write_audited(store, where, text.encode("utf-8"), "report", details, actor)
     except ExportError as exc:
         raise CommandError(str(exc)) from None

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from faceattend_tui.errors import FaceattendError
+from faceattend_tui.files import open_unlinked
 
 if sys.platform == "win32":
     import msvcrt
@@ -104,7 +105,7 @@ def hold(path: Path, holder: dict[str, Any]) -> HeldLock:
     """Take the lock at `path` for this process (writing `holder` into it), or raise Busy."""
     path = Path(path)
     while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o600)
+        fd = open_unlinked(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o600)
         if not _try_lock(fd):
             found = _read_holder(fd)
             os.close(fd)
@@ -151,7 +152,7 @@ def _lock_folder(path: Path) -> int | None:
 @contextlib.contextmanager
 def locked(path: Path) -> Iterator[int]:
     """Open (or create) a small file and hold the operating system's lock on it, waiting for it."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o600)
+    fd = open_unlinked(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o600)
     try:
         if sys.platform != "win32":
             fcntl.flock(fd, fcntl.LOCK_EX)

@@ -12,6 +12,9 @@ from collections.abc import Iterable
 from pathlib import Path
 
 NOT_REGULAR = "not a regular file (a folder, device or pipe)"
+NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)
+A_LINK = "a link, never followed to write a file of the data folder (remove it)"
+WRITING = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 
 
 def make_private_dir(path: Path) -> None:
@@ -240,9 +243,22 @@ def check_regular(path: Path) -> os.stat_result:
     return info
 
 
+def open_unlinked(path: Path | str, flags: int, mode: int = 0o600) -> int:
+    """os.open that does not follow a link at `path`: one put there (by someone who could write to the
+    folder) would have this program write, as its user, whatever file the link names."""
+    try:
+        return os.open(path, flags | NO_FOLLOW, mode)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP and os.path.islink(path):
+            raise OSError(errno.ELOOP, A_LINK, str(path)) from None
+        raise
+
+
 def open_regular(path: Path, flags: int, mode: int = 0o600) -> int:
-    """os.open that never blocks on a FIFO and refuses anything but a regular file."""
-    fd = os.open(path, flags | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0), mode)
+    """os.open that never blocks on a FIFO and refuses anything but a regular file; to write, never
+    through a link."""
+    flags |= getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    fd = open_unlinked(path, flags, mode) if flags & WRITING else os.open(path, flags, mode)
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise OSError(errno.EINVAL, NOT_REGULAR, str(path))

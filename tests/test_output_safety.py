@@ -325,3 +325,18 @@ def test_a_way_through_another_users_link_is_not_followed(data, tmp_path, capfd)
     assert main(command("export", data, planted / "nightly.csv", "--overwrite")) == 2
     assert "a link of another user: not followed" in capfd.readouterr().err
     assert not list((tmp_path / "victim").iterdir())
+
+
+@pytest.mark.parametrize("name", ["faceattend.lock", "attendance.journal", "station.log"])
+def test_a_link_put_among_the_data_folders_own_files_is_never_written_through(data, tmp_path, name, capfd):
+    """Someone who could once write to the data folder leaves faceattend.lock -> /etc/something: every later
+    command (run as root) rewrote that file."""
+    victim = tmp_path / "precious.conf"
+    victim.write_text("keep me")
+    (data / name).unlink(missing_ok=True)
+    (data / name).symlink_to(victim)
+    code = main(["people", "edit", "S1", "--groups", "3A;choir", "--data", str(data)])
+    assert victim.read_text() == "keep me"
+    if name == "station.log":  # not a command's file: the command goes on, the link is left alone
+        return
+    assert code == 2 and f"{name}: a link, never followed" in capfd.readouterr().err

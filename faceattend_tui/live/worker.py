@@ -23,6 +23,7 @@ import numpy as np
 
 from faceattend_tui.config import Settings
 from faceattend_tui.errors import FaceattendError
+from faceattend_tui.files import open_unlinked
 from faceattend_tui.gallery.matcher import Gallery
 from faceattend_tui.gallery.templates import MANIFEST, GalleryError, load_gallery
 from faceattend_tui.live import events as ev
@@ -423,7 +424,7 @@ def door_words(settings: Settings) -> Words:
 
 def redirect_output(path: str) -> None:
     """Send this process's stdout and stderr (C libraries included) to a log file."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    fd = open_unlinked(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     os.dup2(fd, 1)
     os.dup2(fd, 2)
     os.close(fd)

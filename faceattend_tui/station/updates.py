@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -13,6 +14,7 @@ from faceattend_tui.attendance import (
     RosterRow,
 )
 from faceattend_tui.errors import FaceattendError
+from faceattend_tui.files import open_unlinked
 from faceattend_tui.live import events as ev
 
 LOG = logging.getLogger("faceattend.station")
@@ -36,6 +38,7 @@ def log_to(path: Path) -> None:
     if any(getattr(h, "baseFilename", None) == str(path.resolve()) for h in logger.handlers):
         return
     try:
+        os.close(open_unlinked(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND))  # private, and never a link's file
         handler = logging.FileHandler(path, encoding="utf-8", delay=True)
     except OSError:
         return

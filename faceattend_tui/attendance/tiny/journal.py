@@ -245,7 +245,7 @@ class Journaled:
             sync(fd)
         except OSError as exc:
             self._undo_partial_line()
-            raise StoreError(f"could not write to {self.journal_path}: {exc}") from exc
+            raise StoreError(f"could not write to {self.journal_path}: {exc.strerror or exc}") from exc
         self._seq += 1
         self._journal_size += len(line)
         if self._journal_size > FOLD_BYTES and self._batch is None:

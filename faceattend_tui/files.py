@@ -30,6 +30,23 @@ def make_private_dir(path: Path) -> None:
         os.chmod(path, 0o700)
 
 
+def unfit_data_folder(path: Path) -> str | None:
+    """Why a folder may not hold a station's data (photos, templates, the log), or None: the root of the
+    file system (a service started without --data), or a folder every user may write to (/tmp), where
+    anyone could put links, settings or models, and whose permissions a station must not narrow."""
+    try:
+        info = os.stat(path)
+        top = Path(path).resolve() == Path(Path(path).resolve().anchor)
+    except OSError:
+        return None  # not there yet: made private when created
+    if top:
+        return f"the data folder {path} is the root of the file system: give the data folder with --data"
+    if info.st_mode & stat.S_IWOTH:
+        return (f"the data folder {Path(path).resolve()} may be written by every user of this machine (like /tmp): "
+                "give a folder of its own with --data (the default is the current folder)")
+    return None
+
+
 def tighten(path: Path, recursive: bool = True) -> int:
     """Take group and other access away from a folder (0700) and its files (0600); returns how many changed.
 

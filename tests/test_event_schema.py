@@ -471,3 +471,10 @@ def test_a_headless_door_following_the_timetable_says_its_sessions_with_ids_and_
         check_schema(line)
     assert [(line["state"], line["name"]) for line in lines] == [("started", "Maths"), ("stopped", "Maths")]
     assert lines[0]["id"] == lines[1]["id"] and (lines[0]["expected"], lines[1]["absent"]) == (2, 2)
+
+
+def test_a_headless_station_says_on_stderr_that_it_narrowed_permissions(station, capsys):
+    """The README's "the station says so once": the screen did, the headless station said nothing."""
+    station.tightened = 3
+    run_headless(station, HeadlessOptions("Maths", json=True, max_seconds=0.3), io.StringIO())
+    assert "note: face data is private: narrowed the permissions of 3 files and folders" in capsys.readouterr().err

@@ -340,3 +340,23 @@ def test_a_link_put_among_the_data_folders_own_files_is_never_written_through(da
     if name == "station.log":  # not a command's file: the command goes on, the link is left alone
         return
     assert code == 2 and f"{name}: a link, never followed" in capfd.readouterr().err
+
+
+def test_a_folder_every_user_may_write_to_or_the_root_is_never_a_data_folder(tmp_path, capfd, monkeypatch):
+    """`faceattend station` run in /tmp (or by a service in /) made that folder 0700 for everyone and kept
+    faces and the log where anyone could plant links, settings or models."""
+    from faceattend_tui.files import unfit_data_folder
+
+    shared = tmp_path / "tmp"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    (shared / "database_image").mkdir()  # anyone can make one there
+    monkeypatch.chdir(shared)
+    assert main(["extract"]) == 2
+    assert "may be written by every user of this machine" in capfd.readouterr().err
+    settings = load_settings(shared)
+    with pytest.raises(StationError, match="may be written by every user"):
+        Station(settings, "demo", worker_factory=FakeWorker, user="staff", name="door").open()
+    assert oct(shared.stat().st_mode & 0o7777) == oct(0o1777) and not (shared / "attendance.json").exists()
+    assert "root of the file system" in unfit_data_folder(Path("/"))
+    assert unfit_data_folder(tmp_path) is None

@@ -443,13 +443,17 @@ def make_engine(settings: Settings) -> FaceEngine:
 def cmd_extract(args: argparse.Namespace) -> int:
     from faceattend_tui.attendance.models import plural
     from faceattend_tui.cli.records import CommandError
-    from faceattend_tui.files import tighten_data
+    from faceattend_tui.files import tighten_data, unfit_data_folder
 
     settings = settings_from(args)
     images = args.images or settings.images_dir
     out = args.out or settings.tensors_dir
     if not images.is_dir():
         say(f"error: {images}: no such folder of profile photos")
+        return EXIT_USAGE
+    unfit = unfit_data_folder(settings.data)
+    if unfit is not None:
+        say(f"error: {unfit}")
         return EXIT_USAGE
     tightened = tighten_data(settings.data, settings.private_dirs)
     if tightened:

@@ -205,6 +205,8 @@ class Headless:
         self.last_session = session
 
     def run(self) -> int:
+        if self.station.tightened:
+            print(f"note: {self.station.tightened_notice()}", file=sys.stderr, flush=True)
         for notice in self.station.start_notices():
             print(f"warning: {notice}", file=sys.stderr, flush=True)
         self.station.follow_timetable = not self.options.session  # without a session to run: the timetable's

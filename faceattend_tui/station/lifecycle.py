@@ -28,7 +28,7 @@ from faceattend_tui.attendance.security import Credentials
 from faceattend_tui.attendance.staff import accounts, authorize, doing, open_resets, staff_required
 from faceattend_tui.demo import DemoSourceFactory
 from faceattend_tui.errors import FaceattendError
-from faceattend_tui.files import error_text, make_private_dir, tighten_data
+from faceattend_tui.files import error_text, make_private_dir, tighten_data, unfit_data_folder
 from faceattend_tui.gallery.enroll import forget_refused
 from faceattend_tui.gallery.templates import GalleryError, enrolled_counts, foreign, load_manifest, made_by_another
 from faceattend_tui.live import events as ev
@@ -76,6 +76,9 @@ class Lifecycle(StationState):
     def open(self) -> None:
         """Take the data lock, open the log (refusing a damaged one) and start the worker."""
         self._refuse_another_log()
+        unfit = unfit_data_folder(self.settings.data)
+        if unfit is not None:
+            raise StationError(unfit)
         try:
             make_private_dir(self.settings.data)
             self.station_lock = acquire_lock(self.settings.data, self.user, what="station")
@@ -272,6 +275,13 @@ class Lifecycle(StationState):
         found = (self.pin_notice(), self.namesake_notice(), self.clock_notice(), self.missing_notice(),
                  self.threshold_notice())
         return [notice for notice in found if notice]
+
+    def tightened_notice(self) -> str:
+        """Said once: the permissions narrowed as the station opened its data."""
+        if not self.tightened:
+            return ""
+        return (f"face data is private: narrowed the permissions of {self.tightened} files and folders to this "
+                "user only")
 
     def threshold_notice(self) -> str:
         """A threshold far below the one the accuracy figures use names strangers as enrolled people."""

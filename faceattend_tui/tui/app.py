@@ -201,8 +201,7 @@ class StationApp(DialogActions, App[None]):
         self.set_interval(1.0, self.tick)
         self.show_pane("live")
         if self.station.tightened:
-            self.notify(f"face data is private: narrowed the permissions of {self.station.tightened} files and "
-                        "folders to this user only", timeout=10)
+            self.notify(self.station.tightened_notice(), timeout=10)
         for notice in self.station.start_notices():
             self.notify(notice, severity="warning", timeout=20)
         if self.pump_events:

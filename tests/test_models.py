@@ -114,6 +114,23 @@ def test_resolve_user_model_in_models_folder(tmp_path, monkeypatch):
     assert resolve_model(str(absolute), data, log=quiet) == absolute
 
 
+def test_a_model_in_the_current_folder_is_never_taken_for_the_data_folders(tmp_path, monkeypatch):
+    """Staff run a command from /tmp with --data elsewhere: another user's scrfd_custom.onnx there was the
+    station's detector (it found nobody: a whole class absent)."""
+    monkeypatch.setenv("FACEATTEND_MODELS", str(tmp_path / "empty-cache"))
+    data = tmp_path / "data"
+    (data / "models").mkdir(parents=True)
+    (data / "models" / "scrfd_custom.onnx").write_bytes(b"the site's")
+    planted = tmp_path / "shared"
+    planted.mkdir()
+    (planted / "scrfd_custom.onnx").write_bytes(b"mallory's")
+    (planted / "only_here.onnx").write_bytes(b"mallory's")
+    monkeypatch.chdir(planted)
+    assert resolve_model("scrfd_custom.onnx", data, log=quiet) == data / "models" / "scrfd_custom.onnx"
+    with pytest.raises(ModelError, match="model file not found"):
+        resolve_model("only_here.onnx", data, log=quiet)
+
+
 def test_resolve_registry_name_from_cache_and_prefers_models_folder(models_dir, tmp_path, monkeypatch):
     cache = tmp_path / "cache"
     cache.mkdir()

@@ -103,9 +103,13 @@ def asset_candidates(name: str, data_root: Path) -> list[Path]:
 
 
 def file_candidates(value: str, data_root: Path) -> list[Path]:
-    """Where a model named by its file may be: as given, in the data root, in models/."""
+    """Where a model named by its file may be: an absolute path as given; otherwise in the data root's
+    models/, then the data root itself. Never the current folder: a file put there by anyone (a shared
+    /tmp) would be the station's detector or recogniser."""
     path = Path(value).expanduser()
-    return [path, data_root / path, data_root / MODELS_DIR / path]
+    if path.is_absolute():
+        return [path]
+    return [data_root / MODELS_DIR / path, data_root / path]
 
 
 def find_asset(name: str, data_root: Path) -> Path | None:
@@ -120,8 +124,8 @@ def resolve_model(value: str, data_root: Path, log: Callable[[str], None] = prin
     """A model named in config or on the command line, as a file path.
 
     A registry name (e.g. `w600k_mbf`) looks in `models/` and then the cache, installing the
-    defaults once when they are missing. Anything else is a path, relative to the data root,
-    or a file name inside `models/`.
+    defaults once when they are missing. Anything else is an absolute path, or a file name inside
+    `models/` (or a path relative to the data root).
     """
     if value in ASSETS:
         found = find_asset(value, data_root)

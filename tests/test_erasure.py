@@ -444,3 +444,20 @@ def test_a_name_a_roster_import_changed_is_taken_out_by_an_erasure(tmp_path, cap
     assert main(["people", "remove", "S1", "--erase", "--data", str(data)]) == 0
     capsys.readouterr()
     assert "Joanna" not in (data / "attendance.json").read_text(encoding="utf-8")
+
+
+def test_a_huge_file_among_the_exports_is_named_to_check_by_hand_not_read_whole(tmp_path, capsys, monkeypatch):
+    """Anyone who could write to the shared export folder left a 1.5 GB file there: the erasure grew to
+    9 GB and never reported."""
+    from faceattend_tui.attendance import erasure
+
+    data = tmp_path / "data"
+    files = exports_of_a_term(data)
+    files["notes"].unlink()
+    big = files["csv"].with_name("zz-big.csv")
+    with big.open("wb") as handle:
+        handle.truncate(2048)  # as large as the limit allows, and one byte more
+    monkeypatch.setattr(erasure, "SHEET_LIMIT", 2047)
+    assert main(["people", "remove", "S1042", "--erase", "--exports", "--data", str(data)]) == 1
+    out, err = capsys.readouterr()
+    assert "rewrote 4 exports" in out and f"{big}: larger than 2,047 bytes" in err

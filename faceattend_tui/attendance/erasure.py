@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from faceattend_tui.files import atomic_write
+from faceattend_tui.files import atomic_write, read_regular
 
 from .export import BOM, free_path
 from .hours import DAY_COLUMNS
@@ -25,6 +25,7 @@ from .report import PERSON_COLUMNS, SESSION_COLUMNS
 from .security import Names, name_pattern, scrub_value
 
 REPORT_FIRST_COLUMNS = 8  # a report's header had at least these many columns since reports split by kind
+SHEET_LIMIT = 256 * 1024 * 1024  # bytes of one file read to find a person: a larger one is named to check by hand
 
 
 @dataclass
@@ -76,7 +77,7 @@ def clean_folder(folder: Path, target: Target, rewrite: bool) -> Cleanup:
 
 def _clean_file(path: Path, target: Target, rewrite: bool, outcome: Cleanup) -> None:
     """Rewrite a sheet without them, and rename it when its name holds theirs (a session "Viva of Bob Marr")."""
-    text = path.read_bytes().decode("utf-8", errors="replace")
+    text = read_regular(path, SHEET_LIMIT).decode("utf-8", errors="replace")
     new = without(text, path.suffix.lower(), target)
     name = target.pattern.sub(target.token, path.name)
     if new is None:
@@ -102,7 +103,7 @@ def files_naming(paths: list[Path], target: Target) -> list[Path]:
     found = []
     for path in paths:
         try:
-            text = path.read_bytes().decode("utf-8", errors="replace")
+            text = read_regular(path, SHEET_LIMIT).decode("utf-8", errors="replace")
         except OSError:
             text = target.person_id  # cannot tell: say so
         if _mentions(text, target):

@@ -29,15 +29,22 @@ else:
 
 
 def current_user() -> str:
-    """The login name of the person at the keyboard (the SSH user, even under sudo)."""
-    for var in ("SUDO_USER", "LOGNAME", "USER"):
-        value = os.environ.get(var)
-        if value:
-            return value
+    """The account of the person at the keyboard, as the audit names it: the account this process runs as
+    (not LOGNAME or USER, which anyone sets to blame someone else); under sudo, the account that ran sudo."""
+    uid = os.getuid() if hasattr(os, "getuid") else None
+    if uid == 0 and os.environ.get("SUDO_USER"):
+        return os.environ["SUDO_USER"]  # set by sudo: only root could have forged it
+    if uid is None:  # Windows: no account database to ask
+        try:
+            return getpass.getuser()
+        except Exception:
+            return "unknown"
     try:
-        return getpass.getuser()
-    except Exception:  # no name for this uid
-        return "unknown"
+        import pwd
+
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:  # no name for this uid (a container)
+        return f"uid {uid}"
 
 
 def holder_record(user: str | None = None, what: str = "") -> dict[str, Any]:

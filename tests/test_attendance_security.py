@@ -49,15 +49,18 @@ def test_a_blank_pin_or_one_padded_with_spaces_is_refused(pin):
     assert verify_pin("correct horse", hash_pin("correct horse"))  # spaces inside are fine
 
 
-def test_current_user_prefers_the_ssh_login(monkeypatch):
+def test_the_login_is_the_account_that_runs_not_a_variable_anyone_sets(monkeypatch):
+    """LOGNAME="Dana Lee" put a stranger's wrong PINs in the audit under a teacher's name."""
+    import pwd
+
+    account = pwd.getpwuid(os.getuid()).pw_name
+    monkeypatch.setenv("LOGNAME", "Dana Lee")
+    monkeypatch.setenv("USER", "Dana Lee")
     monkeypatch.setenv("SUDO_USER", "alice")
-    monkeypatch.setenv("LOGNAME", "root")
-    assert current_user() == "alice"
-    monkeypatch.delenv("SUDO_USER")
-    assert current_user() == "root"
-    for var in ("LOGNAME", "USER", "LNAME", "USERNAME"):
-        monkeypatch.delenv(var, raising=False)
-    assert current_user()  # from the password database
+    monkeypatch.setattr(os, "getuid", lambda: 0)
+    assert current_user() == "alice"  # under sudo: who ran it (only root could set that)
+    monkeypatch.setattr(os, "getuid", lambda: pwd.getpwnam(account).pw_uid or 4242)
+    assert current_user() in (account, "uid 4242")  # not root: SUDO_USER, LOGNAME and USER are anyone's to set
 
 
 def test_lock_in_this_process(tmp_path):

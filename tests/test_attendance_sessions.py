@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta, timezone
 from pathlib import Path
 
@@ -248,8 +249,8 @@ def test_privileged_actions_are_audited(att, clock):
 
 
 def test_audit_user_defaults_to_login(data, clock, monkeypatch):
-    monkeypatch.delenv("SUDO_USER", raising=False)
-    monkeypatch.setenv("LOGNAME", "sshuser")
+    monkeypatch.setenv("SUDO_USER", "sshuser")
+    monkeypatch.setattr(os, "getuid", lambda: 0)  # sudo by sshuser
     store = open_store(data, clock=clock)
     Attendance(store).start_session("Maths")
     assert store.audit_log()[-1].user == "sshuser"

@@ -171,6 +171,9 @@ def test_what_spreadsheets_and_web_pages_leave_in_a_roster_is_taken_in_stride(tm
     """An empty cell at a line's end, a zero-width space copied from a web page: not a problem."""
     roster = write(tmp_path, "id,name,groups\nS1,Ann Lee,3A,\nS2,Bob\u200b Marr\ufeff,3B, ,\n")
     assert rows(roster) == [(2, "S1", "Ann Lee", ("3A",)), (3, "S2", "Bob Marr", ("3B",))]
+    # a soft hyphen, tag characters, a no-break space: a name that looks like Ann Lee is Ann Lee
+    roster = write(tmp_path, "id,name\nS3,A\u00adnn\U000e0041 Lee\nS4,Ann\u00a0Lee\nS5,Mahs\u200cid\n", "alike.csv")
+    assert rows(roster) == [(2, "S3", "Ann Lee", None), (3, "S4", "Ann Lee", None), (4, "S5", "Mahs\u200cid", None)]
     assert problems(write(tmp_path, "id,name\nS1,Ann Lee,3A\n", "more.csv")) == [
         "line 2: more cells than columns (a comma inside a cell needs quotes)"]
     assert problems(write(tmp_path, f"id,name\nS1,{'A' * 201}\n", "long.csv")) == [

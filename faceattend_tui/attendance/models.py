@@ -12,6 +12,7 @@ check-in keeps the arrival time; a staff mark is kept beside it, never over it.
 from __future__ import annotations
 
 import re
+import unicodedata
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -84,13 +85,20 @@ def check_text(value: str, what: str) -> str:
 
 
 MAX_NAME_LENGTH = 200  # characters of a person's name
-INVISIBLE = re.compile("[\u200b\u2060\ufeff]")  # zero-width spaces a copy from a web page or a file's start leaves
+KEPT_FORMAT = "\u200c\u200d"  # the zero-width joiners some scripts (Persian, Hindi) and emoji need
+
+
+def visible(value: str) -> str:
+    """`value` without the format characters that show nothing: zero-width spaces a web page leaves, a file's
+    byte-order mark, soft hyphens, tag characters ("Ann Lee" and a copy with them looked the same and listed
+    apart). The joiners some scripts need stay, and so do direction controls, which check_text refuses."""
+    return "".join(ch for ch in value if unicodedata.category(ch) != "Cf" or ch in KEPT_FORMAT or HIDDEN.match(ch))
 
 
 def clean_name(value: str, what: str) -> str:
     """A name as stored: invisible spaces dropped, spaces made single, accents composed (a Mac writes
     them apart), checked for control characters and length."""
-    name = check_text(composed(" ".join(INVISIBLE.sub("", value).split())), what)
+    name = check_text(composed(" ".join(visible(value).split())), what)
     if len(name) > MAX_NAME_LENGTH:
         raise InputError(f"{what} '{printable(name[:24])}...' is longer than {MAX_NAME_LENGTH} characters")
     return name

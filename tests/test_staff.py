@@ -456,6 +456,23 @@ def test_the_pins_a_guesser_tries_first_are_refused(data):
         assert add_account(store, "Eve", "staff", "135790", "Ada").name == "Eve"
 
 
+def test_a_name_with_digits_a_common_password_or_a_run_typed_again_is_refused(data):
+    """Accepted before: dana123 for Dana Lee, admin123 for admin, password, qwerty, abcdef, 123123."""
+    with open_store(data) as store:
+        with_accounts(store)
+        for name, pin in (("Dana Lee", "dana123"), ("Dana Lee", "Lee2026!"), ("admin", "admin123")):
+            with pytest.raises(ValueError, match="cannot be the staff name, with or without digits"):
+                add_account(store, name, "staff", pin, "Ada")
+        for pin in ("password", "qwerty", "Admin2026", "letmein1", "112233"):
+            with pytest.raises(ValueError, match="common password"):
+                add_account(store, "Eve", "staff", pin, "Ada")
+        for pin in ("abcdef", "ZYXWVU", "123123", "121212", "abcabc"):
+            with pytest.raises(ValueError, match="first one guessed"):
+                add_account(store, "Eve", "staff", pin, "Ada")
+        for name, pin in (("Dana Lee", "7 lemon kites"), ("Eve", "bus-stop-42"), ("Ben Ng", "480917")):
+            assert add_account(store, name, "staff", pin, "Ada").name == name
+
+
 def readers_and_writer(tmp_path):
     """A writer of the log and a reader (an export) opened before it, on one clock the test moves."""
     clock = FakeClock()

@@ -244,12 +244,33 @@ def pin_problem(pin: str, name: str = "") -> str:
         return f"PIN must be at least {MIN_PIN_LENGTH} characters"
     if pin != pin.strip():
         return "a PIN cannot be blank, begin or end with a space"
-    steps = {ord(b) - ord(a) for a, b in zip(pin, pin[1:], strict=False)}
-    if len(set(pin)) == 1 or (pin.isdigit() and steps in ({1}, {-1})):
-        return "a PIN of one key repeated or of digits in a row is the first one guessed; choose another"
-    if name and _bare(pin) and any(_bare(pin) in _bare(order) for order in (name, " ".join(reversed(name.split())))):
-        return "a PIN cannot be the staff name; choose another"
+    lower = pin.casefold()
+    steps = {ord(b) - ord(a) for a, b in zip(lower, lower[1:], strict=False)}
+    if len(set(pin)) == 1 or ((pin.isdigit() or pin.isalpha()) and steps in ({1}, {-1})) or _repeats(lower):
+        return ("a PIN of one key repeated, of digits or letters in a row, or of a short run typed again "
+                "(123123) is the first one guessed; choose another")
+    letters = "".join(ch for ch in _bare(pin) if not ch.isdigit())
+    if name and letters and any(letters in _bare(order) for order in (name, " ".join(reversed(name.split())))):
+        return "a PIN cannot be the staff name, with or without digits; choose another"
+    if _bare(pin) in COMMON_PINS or letters in COMMON_PINS:
+        return "a common password, with or without digits, is among the first guessed; choose another"
     return ""
+
+
+# What guessers try first (beside runs, repeats and the name): the most common passwords and PINs.
+COMMON_PINS = frozenset({
+    "password", "passw0rd", "qwerty", "qwertz", "azerty", "qwertyuiop", "asdfgh", "asdfghjkl", "zxcvbn",
+    "letmein", "welcome", "iloveyou", "monkey", "dragon", "football", "baseball", "sunshine", "princess",
+    "trustno", "trustno1", "master", "shadow", "secret", "changeme", "admin", "administrator", "root", "login",
+    "school", "teacher", "student", "station", "attendance", "faceattend", "abc123", "pin", "code",
+    "112233", "121212", "123321", "654321", "111222", "159753", "147258", "147852", "258456", "696969",
+    "131313", "202020", "101010", "100200", "102030", "123654", "123789", "147369", "789456", "456789",
+})
+
+
+def _repeats(text: str) -> bool:
+    """A short run (up to 3 characters) typed again and again: 121212, 123123, abcabc."""
+    return any(len(text) % size == 0 and text == text[:size] * (len(text) // size) for size in (1, 2, 3))
 
 
 def _bare(text: str) -> str:

@@ -827,6 +827,22 @@ def test_a_threshold_set_far_too_low_is_said_as_the_station_starts(tmp_path):
         made.close()
 
 
+def test_an_export_dir_every_user_may_write_to_is_said_as_the_station_starts(tmp_path):
+    """Anyone could put a forged sheet there under a session's name; the station's own went beside it as -2."""
+    enroll_fake_people(tmp_path / "data", ["Ann"])
+    share = tmp_path / "office"
+    share.mkdir()
+    for mode, said in ((0o1777, True), (0o770, False)):
+        share.chmod(mode)
+        made = Station(load_settings(tmp_path / "data", {"export_dir": str(share)}), "demo", worker_factory=FakeWorker,
+                       name="door")
+        made.open()
+        try:
+            assert any("may be written by every user" in notice for notice in made.start_notices()) == said
+        finally:
+            made.close()
+
+
 def test_templates_put_back_for_someone_erased_are_never_matched_at_a_door_of_its_own(tmp_path):
     enroll_fake_people(tmp_path, ["amy", "raj"])
     made = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, name="door")

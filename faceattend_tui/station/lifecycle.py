@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import stat
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING
 
@@ -273,8 +274,21 @@ class Lifecycle(StationState):
         """What staff should know as the station starts: reset PINs, a namesake door, its clock, missing
         templates, a recognition threshold set far too low."""
         found = (self.pin_notice(), self.namesake_notice(), self.clock_notice(), self.missing_notice(),
-                 self.threshold_notice())
+                 self.threshold_notice(), self.sheets_notice())
         return [notice for notice in found if notice]
+
+    def sheets_notice(self) -> str:
+        """An export_dir every user may write to: anyone could put a forged sheet there under a session's name
+        (the station's own would then be written beside it, as -2)."""
+        folder = self.settings.sheets_dir
+        try:
+            shared = folder is not None and bool(folder.stat().st_mode & stat.S_IWOTH)
+        except OSError:
+            return ""
+        if not shared:
+            return ""
+        return (f"export_dir {folder} may be written by every user of this machine: anyone could put a sheet there "
+                "under a session's name; give the office a folder only the station writes to")
 
     def tightened_notice(self) -> str:
         """Said once: the permissions narrowed as the station opened its data."""

@@ -63,6 +63,25 @@ def gallery_of(engine, root: Path):
     return gallery
 
 
+def close_up(engine, portrait: np.ndarray, shift: int = 0) -> np.ndarray:
+    """A 512-px frame the face fills, its chin running off the bottom edge: someone right at the camera."""
+    x1, y1, x2, y2 = engine.detect(portrait)[0].box
+    height, side = y2 - y1, int((y2 - y1) * 1.25)
+    wide = cv2.copyMakeBorder(portrait, 400, 400, 400, 400, cv2.BORDER_REPLICATE)
+    left, top = int((x1 + x2 - side) / 2) + 400 + shift, int(y1 - 0.15 * height) + 400
+    frame = wide[top:int(y2) + 400, left:left + side]
+    return cv2.resize(frame, (512, round(512 * frame.shape[0] / frame.shape[1])))
+
+
+def test_someone_so_close_that_their_face_runs_off_the_frame_still_checks_in(engine, people, data_root):
+    """A pupil who stood right at the camera was never found (18 of 118 frames) and recorded absent."""
+    frames = [close_up(engine, people["yao"], shift) for shift in range(6)]
+    assert not engine.detect(frames[0])  # the detector alone misses such a face
+    live = LiveRecognizer(engine, gallery_of(engine, data_root), Settings(votes_needed=3))
+    events = [e for i, frame in enumerate(frames) for e in live.process(frame, now=i / 30)]
+    assert [(e.type, e.name) for e in events] == [("checkin", "Yao")]
+
+
 def test_enrolled_person_checks_in_once_after_three_frames(engine, people, data_root):
     live = LiveRecognizer(engine, gallery_of(engine, data_root), Settings(threshold=0.32, votes_needed=3))
     events = []

@@ -21,7 +21,7 @@ from faceattend_tui.live.events import Busy, Checkin, Present, Spoof, Stats, Unk
 from faceattend_tui.live.gate import LivenessGate
 from faceattend_tui.live.liveness import RECOMMENDED
 from faceattend_tui.live.tracker import Decision, IouTracker, Track, Voter, VoteRules
-from faceattend_tui.vision.pipeline import FaceEngine
+from faceattend_tui.vision.pipeline import FaceEngine, detect_close
 from faceattend_tui.vision.types import Face
 
 PRESENT_EVERY = 60.0  # seconds between two "still in view" events of one track
@@ -88,7 +88,7 @@ class LiveRecognizer:
         """Events produced by this frame (check-ins, unknown faces, pictures refused)."""
         now = self.clock() if now is None else now
         start = time.perf_counter()
-        faces = self.last_faces = self.engine.detect(frame)
+        faces = self.last_faces = self.engine.detect(frame) or detect_close(self.engine, frame)
         detected = time.perf_counter()
         tracks = self.tracker.update(faces, now, frame)  # with the frame: a face that changes loses its name
         if self.gate is not None and self.tracker.changed:

@@ -430,6 +430,7 @@ def test_a_sheet_that_cannot_be_written_at_exit_fails_the_run_and_waits_for_the_
                    worker_factory=FakeWorker, name="door")
     made.open()
     try:
+        made.worker.feed(ev.CameraStatus(state="opened", message="camera opened", source="demo"))
         made.worker.feed(ev.SourceFinished(message="source finished: demo"))
         out = io.StringIO()
         assert run_headless(made, HeadlessOptions("Maths", max_seconds=20), out) == 1
@@ -478,3 +479,127 @@ def test_a_headless_station_says_on_stderr_that_it_narrowed_permissions(station,
     station.tightened = 3
     run_headless(station, HeadlessOptions("Maths", json=True, max_seconds=0.3), io.StringIO())
     assert "note: face data is private: narrowed the permissions of 3 files and folders" in capsys.readouterr().err
+
+
+def headless_door(tmp_path) -> Station:
+    write_zone(tmp_path)
+    enroll_fake_people(tmp_path, ["Ann", "Bob"])
+    made = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, name="door")
+    made.open()
+    made.worker.feed(ev.CameraStatus(state="opened", message="camera opened", source="demo"))
+    return made
+
+
+def present_in(made: Station, session_id: int) -> list[str]:
+    summary = made.summary(session_id)
+    return sorted(p.name for p in summary.people if p.status in ("present", "late"))
+
+
+def test_a_reader_that_goes_away_loses_no_check_in_and_the_session_is_stopped(tmp_path, capsys):
+    """`| head -4`: the check-in line itself failed to print and was never recorded; the session stayed open."""
+    import os
+
+    made = headless_door(tmp_path)
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader has gone
+    try:
+        made.worker.checkin("Ann", 0.71, track=1, when=time.time() + 1)
+        with os.fdopen(write_end, "w") as out:
+            assert run_headless(made, HeadlessOptions("Maths", json=True, max_seconds=20), out) == 1
+        (session,) = made.sessions()
+        assert present_in(made, session.id) == ["Ann"] and made.active is None
+    finally:
+        made.close()
+    assert "its reader went away; the run stopped there" in capsys.readouterr().err
+
+
+@pytest.mark.timeout(60)
+def test_a_reader_that_stops_reading_never_holds_up_recording_nor_the_stop(tmp_path, capsys):
+    """A stalled door relay: recording stopped with the pipe full and queued check-ins were lost at the stop."""
+    import os
+
+    made = headless_door(tmp_path)
+    read_end, write_end = os.pipe()  # nobody reads it: it holds 64 KiB at most
+    try:
+        for frame in range(2000):  # some 400 KB of lines before anyone arrives
+            made.worker.feed(ev.Stats(fps=30.0, detect_ms=9.0, track_ms=0.1, embed_ms=4.0, faces=0, tracks=0,
+                                      frames=frame))
+        made.worker.checkin("Ann", 0.71, track=1, when=time.time() + 1)
+        made.worker.feed(ev.SourceFinished(message="source finished: demo"))
+        began = time.monotonic()
+        with os.fdopen(write_end, "w") as out:
+            assert run_headless(made, HeadlessOptions("Maths", json=True, max_seconds=20), out) == 0
+        assert time.monotonic() - began < 15
+        (session,) = made.sessions()
+        assert present_in(made, session.id) == ["Ann"] and made.active is None
+    finally:
+        made.close()
+        os.close(read_end)
+    assert "lines of output were not written: their reader stopped reading" in capsys.readouterr().err
+
+
+def test_a_session_stopped_before_the_camera_opened_is_voided_not_filed_with_everyone_absent(tmp_path):
+    """A service restarted during start-up filed a sheet saying the whole class was absent."""
+    write_zone(tmp_path)
+    enroll_fake_people(tmp_path, ["Ann", "Bob"])
+    made = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, name="door")
+    made.open()
+    try:
+        out = io.StringIO()
+        assert run_headless(made, HeadlessOptions("Maths", json=True, max_seconds=0.3), out) == 1
+        (session,) = made.sessions()
+        assert session.voided and "camera never opened" in session.void_reason
+    finally:
+        made.close()
+
+
+def test_a_session_left_running_on_an_earlier_day_is_stopped_at_its_last_record_and_a_new_one_starts(tmp_path):
+    """A daily service with --session "Maths 3A": yesterday's session, left open by a crash, took today's class,
+    every one of them late."""
+    from fakes import FakeClock
+
+    write_zone(tmp_path)
+    enroll_fake_people(tmp_path, ["Ann", "Bob"])
+    clock = FakeClock(datetime(2024, 9, 2, 8, 0, tzinfo=ZoneInfo(ZONE)))
+    door = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, name="door", clock=clock)
+    door.open()
+    try:
+        yesterday = door.start_session("Maths 3A", late_after=10)
+        ann = next(p for p in door.people() if p.name == "Ann")
+        clock.advance(minutes=3)
+        door.mark(ann.id, "present", "came in early")
+        clock.advance(days=1)
+        out = io.StringIO()
+        run_headless(door, HeadlessOptions("Maths 3A", json=True, max_seconds=0.3), out)
+        first, started = json_lines(out.getvalue())[:2]
+        old = next(s for s in door.sessions() if s.id == yesterday.id)
+    finally:
+        door.close()
+    assert (first["state"], first["id"]) == ("stopped", yesterday.id) and "left running since 2024-09-02" in first[
+        "message"]
+    assert old.ended_at == datetime(2024, 9, 2, 8, 3, tzinfo=ZoneInfo(ZONE))  # its last record, not today
+    assert started["state"] == "started" and started["id"] != yesterday.id
+
+
+def test_resuming_needs_the_staff_pin_at_once_and_says_what_it_keeps(tmp_path, monkeypatch):
+    """Resumed without FACEATTEND_PIN, the refusal came hours later, at the stop, and the session stayed open."""
+    from faceattend_tui.attendance.staff import add_account
+    from faceattend_tui.cli.headless import Headless
+    from faceattend_tui.station import PinRefused
+
+    made = headless_door(tmp_path)
+    try:
+        add_account(made.store, "Kim", "admin", "480917", "setup")
+        monkeypatch.setenv("FACEATTEND_STAFF", "Kim")
+        monkeypatch.setenv("FACEATTEND_PIN", "480917")
+        Headless(made, HeadlessOptions("Maths"), io.StringIO()).start_session()
+        monkeypatch.delenv("FACEATTEND_PIN")
+        with pytest.raises(PinRefused):
+            Headless(made, HeadlessOptions("Maths"), io.StringIO()).start_session()
+        monkeypatch.setenv("FACEATTEND_PIN", "480917")
+        out = io.StringIO()
+        Headless(made, HeadlessOptions("Maths", group="3B", late_after=5, json=True), out).start_session()
+        (resumed,) = json_lines(out.getvalue())
+    finally:
+        made.close()
+    assert resumed["state"] == "resumed" and "keeps what it was started with: for everyone" in resumed["message"]

@@ -18,8 +18,10 @@ from datetime import datetime, tzinfo
 from typing import Any, TextIO
 
 from faceattend_tui.attendance.common import to_iso
+from faceattend_tui.attendance.export import time_zone
 from faceattend_tui.attendance.models import Session, printable
 from faceattend_tui.attendance.security import Credentials
+from faceattend_tui.cli.output import Output
 from faceattend_tui.cli.watch import Naming, Who, ends_run, human_line, is_failure, output_zone, stamped
 from faceattend_tui.live import events as ev
 from faceattend_tui.station import (
@@ -33,7 +35,6 @@ from faceattend_tui.station import (
     Update,
 )
 
-CAMERA_TROUBLE = ("camera-error", "camera-lost", "camera-reconnecting")
 NEVER_OPENED = "the camera never opened, so nobody could be recorded"
 STAFF_VARIABLE, PIN_VARIABLE = "FACEATTEND_STAFF", "FACEATTEND_PIN"  # who starts and stops, unattended
 
@@ -63,13 +64,14 @@ def recorded_line(update: CheckinShown, session: str, station: str, zone: tzinfo
 
 class Headless:
     def __init__(self, station: Station, options: HeadlessOptions, out: TextIO) -> None:
-        self.station, self.options, self.out = station, options, out
+        self.station, self.options = station, options
         self.stop = threading.Event()
+        self.output = Output(out, self.output_closed)
         self.failed = False
         self.gave_up = False  # the worker cannot go on (a fatal error): the session is left open
         self.started: int | None = None  # the session this run started (not one it resumed)
         self.last_session: Session | None = None  # the latest session this run knew running
-        self.camera_opened = self.camera_failed = False
+        self.camera_opened = False
         self.zone = output_zone(station.settings) if station is not None else None
         self.naming = Naming(self.who, self.zone)
 
@@ -87,16 +89,28 @@ class Headless:
         return stamped(record, when, self.zone, who)
 
     def say(self, record: dict[str, Any], text: str) -> None:
-        print(json.dumps(record, ensure_ascii=False) if self.options.json else text, file=self.out, flush=True)
+        self.output.put(json.dumps(record, ensure_ascii=False) if self.options.json else text)
+
+    def output_closed(self) -> None:
+        """The reader went away: the run stops as on SIGTERM (from the output's thread)."""
+        self.failed = True
+        self.stop.set()
 
     def start_session(self) -> None:
         running = self.station.active
         pin = staff_from_environment()
+        if running is not None and self._left_from_an_earlier_day(running, pin):
+            running = None
         if running is not None:
             if running.name != " ".join(self.options.session.split()):
                 raise StationError(f"session {running.name!r} is already running; stop it or give its name")
-            self.say(self.line({"type": "session", "state": "resumed", "id": running.id, "name": running.name}),
-                     f"resumed session {running.name!r} (id {running.id})")
+            self.station.staff_for("session", pin)  # refused now, not when it stops hours later
+            differs = self._differences(running)
+            self.say(self.line({"type": "session", "state": "resumed", "id": running.id, "name": running.name,
+                                "started": to_iso(running.started_at), **({"message": differs} if differs else {})}),
+                     f"resumed session {running.name!r} (id {running.id}, started {running.started_at:%Y-%m-%d %H:%M})")
+            if differs:
+                print(f"warning: {differs}", file=sys.stderr, flush=True)
             self.last_session = running
             return
         try:
@@ -113,6 +127,36 @@ class Headless:
         self.started = session.id
         self.say_started(session, "started")
 
+    def _left_from_an_earlier_day(self, running: Session, pin: Credentials) -> bool:
+        """A session of this name left running on an earlier day (a crash, --keep-open) is stopped at its last
+        record and said, rather than taking today's arrivals, late, into yesterday's session."""
+        zone = time_zone(self.station.settings.timezone)
+        if running.name != " ".join(self.options.session.split()):
+            return False
+        if running.started_at.astimezone(zone).date() >= self.station.now().astimezone(zone).date():
+            return False
+        summary = self.station.summary(running.id)
+        people = summary.people if summary is not None else []
+        times = [p.checkin.time for p in people if p.checkin] + [p.mark.at for p in people if p.mark]
+        stopped = self.station.stop_session(pin, at=max([running.started_at, *times]))
+        note = (f"session {stopped.name!r} (id {stopped.id}) was left running since "
+                f"{running.started_at.astimezone(zone):%Y-%m-%d %H:%M}: stopped at its last record; a new one starts")
+        print(f"warning: {note}", file=sys.stderr, flush=True)
+        self.say_stopped(stopped, note)
+        return True
+
+    def _differences(self, running: Session) -> str:
+        """What a resumed session keeps although the options ask otherwise ("" when they agree)."""
+        kept = []
+        if self.options.group is not None and self.options.group != (running.group or ""):
+            kept.append(f"for {running.audience}, not group {self.options.group!r}")
+        if self.options.late_after is not None and self.options.late_after != running.late_after_minutes:
+            kept.append(f"late after {running.late_after_minutes} minutes, not {self.options.late_after:g}")
+        if not kept:
+            return ""
+        return (f"the resumed session keeps what it was started with: {', '.join(kept)} "
+                "(faceattend sessions edit changes it)")
+
     def on_event(self, event: ev.Event) -> None:
         self.failed |= is_failure(event)
         self.gave_up |= isinstance(event, ev.Error) and event.fatal
@@ -124,10 +168,10 @@ class Headless:
             self.stop.set()
 
     def _follow_camera(self, event: ev.Event) -> None:
-        if isinstance(event, ev.CameraStatus) and event.state == "opened":
+        """Whether the camera gave pictures: it opened, or faces or frames came from it."""
+        if (isinstance(event, ev.CameraStatus) and event.state == "opened") or isinstance(
+                event, (ev.Checkin, ev.Unknown, ev.Stats)):
             self.camera_opened = True
-        elif not self.camera_opened and (isinstance(event, ev.Error) or event.kind in CAMERA_TROUBLE):
-            self.camera_failed = True
 
     def on_update(self, update: Update) -> None:
         session = self.station.active.name if self.station.active else ""
@@ -186,12 +230,13 @@ class Headless:
                             "group": session.group, "expected": len(session.expected)}),
                  f"{state} session {session.name!r} for {session.audience} ({len(session.expected)} expected)")
 
-    def say_stopped(self, session: Session) -> None:
+    def say_stopped(self, session: Session, message: str = "") -> None:
         summary = self.station.summary(session.id)
         assert summary is not None  # there is one for every session id
         counts = summary.counts
         self.say(self.line({"type": "session", "state": "stopped", "id": session.id, "name": session.name,
-                            "present": counts.present, "late": counts.late, "absent": counts.absent}),
+                            "present": counts.present, "late": counts.late, "absent": counts.absent,
+                            **({"message": message} if message else {})}),
                  f"stopped session {session.name!r}: present {counts.present}, late {counts.late}, "
                  f"absent {counts.absent}")
 
@@ -233,7 +278,7 @@ class Headless:
             return
         session = self.station.stop_session(staff_from_environment())
         self.say_stopped(session)
-        if session.id == self.started and self.camera_failed and not self.camera_opened:
+        if session.id == self.started and not self.camera_opened:  # failed, or stopped before it opened
             self.void_unrecorded(session.id)
         for update in self.station.flush_sheets():  # its sheet goes to export_dir now, not at the next start
             self.failed |= isinstance(update, LiveChanged) and update.severity == "error"
@@ -251,9 +296,11 @@ class Headless:
 
 
 def run_headless(station: Station, options: HeadlessOptions, out: TextIO) -> int:
-    """The headless loop on an opened station; SIGINT and SIGTERM end it cleanly."""
+    """The headless loop on an opened station; SIGINT, SIGTERM and SIGHUP (the SSH session it was started from
+    ended) end it cleanly."""
     headless = Headless(station, options, out)
-    previous = {sig: signal.signal(sig, lambda *_: headless.stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    stopping = [signal.SIGINT, signal.SIGTERM, *([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])]
+    previous = {sig: signal.signal(sig, lambda *_: headless.stop.set()) for sig in stopping}
     try:
         headless.run()
         headless.finish()
@@ -261,3 +308,4 @@ def run_headless(station: Station, options: HeadlessOptions, out: TextIO) -> int
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        headless.output.finish()

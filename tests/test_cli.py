@@ -388,3 +388,15 @@ def test_doctor_checks_the_stations_own_source_as_the_station_would(tmp_path, ca
     assert main(["doctor", "--data", str(tmp_path), "--cameras", "0", "--source", "rtsp://a:pw@127.0.0.1:9/s"]) == 1
     out = capsys.readouterr().out
     assert "source:     CANNOT OPEN: cannot connect to rtsp://a:***@127.0.0.1:9/s" in out and "pw@" not in out
+
+
+def test_a_station_command_line_that_would_be_ignored_or_draw_nowhere_is_refused(tmp_path, capsys):
+    """A unit file without --headless wrote the screen's escape codes into the journal, recording nothing;
+    --group without --session was dropped without a word."""
+    from faceattend_tui.cli import main
+
+    assert main(["station", "--headless", "--group", "3A", "--data", str(tmp_path)]) == 2
+    assert "--group and --late-after go with --session" in capsys.readouterr().err
+    assert main(["station", "--data", str(tmp_path)]) == 2  # pytest's stdin and stdout are no terminal
+    assert "no terminal to draw the station's screen on" in capsys.readouterr().err
+    assert not (tmp_path / "attendance.json").exists()

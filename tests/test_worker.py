@@ -186,6 +186,23 @@ def test_worker_process_checks_in_from_a_folder_and_restarts_after_a_crash(peopl
 
 
 @pytest.mark.timeout(120)
+def test_a_stop_signal_to_the_whole_group_leaves_the_worker_to_its_station(data_root, tmp_path):
+    """systemd's stop (SIGTERM to every process of the service) killed the worker, which was restarted
+    while the station was stopping; Ctrl+C did the same."""
+    handle = WorkerHandle(config_for(data_root, "99"))
+    handle.start()
+    try:
+        run_until(handle, lambda got: any(e.kind == "camera-reconnecting" for e in got))
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            os.kill(handle.process.pid, sig)
+        time.sleep(1.0)
+        assert handle.alive and not [e for e in handle.poll(0.1) if e.kind == "worker-restarted"]
+    finally:
+        handle.stop()
+    assert not handle.alive
+
+
+@pytest.mark.timeout(120)
 def test_worker_reports_bad_sources_and_keeps_serving(data_root, tmp_path):
     junk = tmp_path / "junk"
     junk.mkdir()

@@ -742,6 +742,10 @@ def cmd_station(args: argparse.Namespace, app_class: type[StationApp] | None = N
     from faceattend_tui.demo import DEMO_DATA
     from faceattend_tui.live.camera import SourceError, parse_source
 
+    problem = station_usage_problem(args, app_class is None)
+    if problem:
+        say(f"error: {problem}")
+        return EXIT_USAGE
     if args.demo:
         args.source = args.source or "demo"
     if args.demo or args.source == "demo":
@@ -759,6 +763,17 @@ def cmd_station(args: argparse.Namespace, app_class: type[StationApp] | None = N
         if warning:
             say(f"warning: {warning}")
         return run_station(settings, source, args, app_class)
+
+
+def station_usage_problem(args: argparse.Namespace, on_a_terminal: bool) -> str:
+    """What makes a station's command line a mistake ("" when none): options of --session without it (they
+    would be ignored), or the screen with no terminal to draw it on (a service unit without --headless)."""
+    if args.headless and not args.session and (args.group is not None or args.late_after is not None):
+        return "--group and --late-after go with --session (without it the timetable opens the sessions)"
+    if not args.headless and on_a_terminal and not (sys.stdin.isatty() and sys.stdout.isatty()):
+        return ("no terminal to draw the station's screen on: run it in a terminal (tmux over SSH), or with "
+                "--headless as a service")
+    return ""
 
 
 def run_station(settings: Settings, source: str, args: argparse.Namespace,

@@ -12,6 +12,7 @@ import dataclasses
 import multiprocessing as mp
 import os
 import queue
+import signal
 import sys
 import time
 import traceback
@@ -434,6 +435,9 @@ def worker_main(config: WorkerConfig, commands: Inbox, events: Outbox) -> None:
     """Entry point of the worker process."""
     if config.log_path:
         redirect_output(config.log_path)
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):  # Ctrl+C or a service's stop reach the whole group: the
+        if hasattr(signal, name):  # station ends the worker itself (it was restarted while stopping)
+            signal.signal(getattr(signal, name), signal.SIG_IGN)
     if hasattr(os, "nice"):
         os.nice(5)  # a key press on the station's screen goes before the next frame
     try:
@@ -530,6 +534,6 @@ class WorkerHandle:
             self.commands.put(ev.Shutdown())
             self.process.join(timeout)
         if self.process.is_alive():
-            self.process.terminate()
+            self.process.kill()  # it does not stop on SIGTERM (see worker_main)
             self.process.join(2.0)
         self.process = None

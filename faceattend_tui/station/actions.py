@@ -6,7 +6,7 @@ import contextlib
 import dataclasses
 import os
 import time
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -114,17 +114,24 @@ class Actions(StationState):
         return session
 
 
-    def stop_session(self, pin: Credentials | str | None = None) -> Session:
+    def stop_session(self, pin: Credentials | str | None = None, at: datetime | None = None) -> Session:
+        """Stop the running session, now or at an earlier moment `at` (its last record, for one left running)."""
         with self.lock:
             actor = self._authorize("session", pin)
             try:
-                session = self._attendance().stop_session(user=actor)
+                session = self._attendance().stop_session(user=actor, at=at)
                 self._queue_sheet(session.id)
             except FaceattendError as exc:
                 raise StationError(str(exc)) from None
         self._session_changed()
         return session
 
+
+    def staff_for(self, action: Action, pin: Credentials | str | None) -> str:
+        """The staff member these credentials give for `action`, checked now (PinRefused when refused: a
+        station resuming a session is refused at its start, not when it stops hours later)."""
+        with self.lock:
+            return self._authorize(action, pin)
 
     def void_unrecorded(self, session_id: int, reason: str) -> Session | None:
         """Void, as the station, a finished session in which nobody was recorded (its camera never

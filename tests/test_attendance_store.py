@@ -552,3 +552,22 @@ def test_a_year_of_records_keeps_check_ins_cheap_to_write(data):
         store.record_checkin(Checkin(session.id, f"p{i:05d}", store.now()))
     store.close()
     assert len(raw_log(data)["checkins"]) == 20030
+
+
+def test_a_journal_deleted_while_the_log_is_open_loses_nothing_at_a_crash(data, clock):
+    """`rm attendance.journal` while the station ran, then a crash: the log was refused at the next start,
+    and moving the new journal aside, as it advised, dropped the whole session."""
+    store = open_store(data, clock=clock)
+    att = Attendance(store, user="t")
+    att.add_person("alice", person_id="a1")
+    att.add_person("bob", person_id="b1")
+    att.start_session("s")
+    att.check_in("a1", 0.9)
+    (data / "attendance.journal").unlink()
+    att.check_in("b1", 0.8)  # no close: the station is killed here
+    again = open_store(data, clock=clock)
+    try:
+        (session,) = again.sessions()
+        assert sorted(c.person_id for c in again.checkins(session.id)) == ["a1", "b1"]
+    finally:
+        again.close()

@@ -214,6 +214,7 @@ class Journaled:
         if self._batch is not None:  # nested: part of the outer batch
             yield
             return
+        self._mend_lost_journal()
         self._batch = []
         try:
             yield
@@ -233,6 +234,7 @@ class Journaled:
                 self._apply(op)
             self._batch.extend(ops)
             return
+        self._mend_lost_journal()
         self._journal(list(ops))
         for op in ops:
             self._apply(op)
@@ -255,6 +257,16 @@ class Journaled:
         if self._pending_fold and self._batch is None:  # inside a batch: when it ends
             self._pending_fold = False
             self.fold()
+
+    def _mend_lost_journal(self) -> None:
+        """The journal deleted while this log is open (by hand, a clean-up script): every change it held is in
+        memory, so the whole log is written now, before the next change. Otherwise a crash left a log older than
+        the new journal (refused at the next start), and moving that journal aside dropped every change since
+        the last fold. A journal replaced by another file is refused when written (another writer)."""
+        if self._journal_fd is None or same_file(self._journal_fd, self.journal_path) or self.journal_path.exists():
+            return
+        self._close_journal()
+        self.fold(force=True)
 
     def _journal_file(self) -> int:
         if self._journal_fd is not None and not same_file(self._journal_fd, self.journal_path):

@@ -145,7 +145,7 @@ def test_a_full_disk_when_the_station_closes(data, monkeypatch, capfd):
     monkeypatch.setattr(faceattend_tui.station.core, "WorkerHandle", FakeWorker)
     real_open = no_room_to_rewrite_the_log(monkeypatch)
     assert main([*HEADLESS, "--keep-open", "--data", str(data)]) == 0  # nothing is written before the close
-    err = capfd.readouterr().err.strip().splitlines()
+    err = [line for line in capfd.readouterr().err.strip().splitlines() if not line.startswith("note: ")]
     assert len(err) == 1 and err[0].startswith("warning: done and kept, but ") and "No space left on device" in err[0]
     assert str(data / "attendance.json") in err[0] and str(data / "attendance.journal") in err[0]
     assert main([*HEADLESS, "--data", str(data)]) == 2  # opening folds that journal in: the disk is still full
@@ -157,13 +157,22 @@ def test_a_full_disk_when_the_station_closes(data, monkeypatch, capfd):
         assert [s.name for s in store.sessions()] == ["Maths"]
 
 
+def camera_that_opens(config=None) -> FakeWorker:
+    """A worker whose camera opened (a session it never opened for is voided at the stop)."""
+    from faceattend_tui.live import events as ev
+
+    worker = FakeWorker(config)
+    worker.feed(ev.CameraStatus(state="opened", message="camera opened", source="0"))
+    return worker
+
+
 def test_a_full_disk_after_a_session_stops_at_exit_keeps_the_stop(data, monkeypatch, capfd):
     import faceattend_tui.station.core
 
-    monkeypatch.setattr(faceattend_tui.station.core, "WorkerHandle", FakeWorker)
+    monkeypatch.setattr(faceattend_tui.station.core, "WorkerHandle", camera_that_opens)
     no_room_to_rewrite_the_log(monkeypatch)
     assert main([*HEADLESS, "--data", str(data)]) == 0  # the stop is journaled; only the tidy rewrite waits
-    err = capfd.readouterr().err.strip().splitlines()
+    err = [line for line in capfd.readouterr().err.strip().splitlines() if not line.startswith("note: ")]
     assert len(err) == 1 and err[0].startswith("warning: done and kept, but ") and "No space left on device" in err[0]
     monkeypatch.undo()
     with open_store(data) as store:

@@ -265,8 +265,19 @@ class Journaled:
         the last fold. A journal replaced by another file is refused when written (another writer)."""
         if self._journal_fd is None or same_file(self._journal_fd, self.journal_path) or self.journal_path.exists():
             return
+        if not self._log_as_folded():  # another writer folded it (no data lock): refused when written
+            return
         self._close_journal()
         self.fold(force=True)
+
+    def _log_as_folded(self) -> bool:
+        """Whether the file on disk is still the one this log last wrote (no other writer folded since)."""
+        try:
+            document = load_log(self.path)
+        except (StoreError, OSError):
+            return False
+        metas = list((document or {}).get("meta", {}).values())
+        return bool(metas) and metas[0].get("folded_seq", 0) == self._meta().get("folded_seq", 0)
 
     def _journal_file(self) -> int:
         if self._journal_fd is not None and not same_file(self._journal_fd, self.journal_path):

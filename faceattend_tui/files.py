@@ -145,6 +145,8 @@ def write_new(candidates: Iterable[Path], data: bytes, mode: int = 0o600) -> Pat
     try:
         for path in itertools.chain([first], names):
             if _take_name(tmp, path, mode):
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)  # before the flush: a crash leaves no hidden second name of the sheet
                 fsync_dir(path.parent)
                 return path
         raise FileExistsError(errno.EEXIST, "every name is taken", str(first))
@@ -201,6 +203,8 @@ def write_named(path: Path, data: bytes, replace: bool, mode: int = 0o600) -> No
             os.replace(tmp, path.name, src_dir_fd=folder, dst_dir_fd=folder)
         else:
             _take_name_in(folder, tmp, path.name, mode)
+        with contextlib.suppress(OSError):
+            os.unlink(tmp, dir_fd=folder)  # before the flush: a crash leaves no hidden second name of the sheet
         with contextlib.suppress(OSError):
             os.fsync(folder)
     finally:

@@ -199,10 +199,10 @@ def test_a_full_disk_for_the_outbox_keeps_no_unaudited_export(data, tmp_path, mo
         att.stop_session()
     with acquire_lock(data):  # a station runs, so the export's audit line goes to the outbox
         assert main(["export", "--data", str(data), "--out", str(tmp_path / "s.csv")]) == 2
-    assert "could not be audited" in one_error(capfd) and not (tmp_path / "s.csv").exists()
+    assert "could not be audited, so nothing was written" in one_error(capfd) and not (tmp_path / "s.csv").exists()
 
 
-def test_an_overwrite_that_cannot_be_audited_puts_the_earlier_sheet_back(data, tmp_path, monkeypatch, capfd):
+def test_an_overwrite_that_cannot_be_audited_leaves_the_earlier_sheet(data, tmp_path, monkeypatch, capfd):
     """A nightly job writes over the office's sheet: a failed audit must not leave the office with none."""
     with open_store(data) as store:
         att = Attendance(store)
@@ -214,7 +214,7 @@ def test_an_overwrite_that_cannot_be_audited_puts_the_earlier_sheet_back(data, t
     with acquire_lock(data):  # a station runs, so the export's audit line goes to the outbox
         for kind in (["export"], ["report", "--from", "2000-01-01"]):
             assert main([*kind, "--data", str(data), "--out", str(sheet), "--overwrite"]) == 2
-            assert "was put back as it was" in one_error(capfd)
+            assert "could not be audited, so nothing was written" in one_error(capfd)
             assert sheet.read_text() == "yesterday's sheet\n"
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".office")) == []
 

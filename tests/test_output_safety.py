@@ -3,6 +3,7 @@ device, a pipe, a folder or (without --overwrite) an existing file."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -360,3 +361,26 @@ def test_a_folder_every_user_may_write_to_or_the_root_is_never_a_data_folder(tmp
     assert oct(shared.stat().st_mode & 0o7777) == oct(0o1777) and not (shared / "attendance.json").exists()
     assert "root of the file system" in unfit_data_folder(Path("/"))
     assert unfit_data_folder(tmp_path) is None
+
+
+def test_a_sheet_named_with_out_is_in_the_audit_even_when_the_export_is_killed_as_it_lands(data, tmp_path,
+                                                                                           monkeypatch, capfd):
+    """Killed between writing the sheet and auditing it: no audit entry, so a later erasure never named the sheet
+    that still held the person."""
+    from faceattend_tui.attendance import export
+
+    real = export.write_named
+
+    def killed_once_written(path, payload, replace):
+        real(path, payload, replace)
+        raise KeyboardInterrupt  # the power goes here
+
+    monkeypatch.setattr(export, "write_named", killed_once_written)
+    sheet = tmp_path / "elsewhere" / "term.csv"
+    with contextlib.suppress(KeyboardInterrupt):
+        main(["export", "--data", str(data), "--out", str(sheet)])
+    monkeypatch.undo()
+    assert "Ann Lee" in sheet.read_text(encoding="utf-8-sig")
+    capfd.readouterr()
+    assert main(["people", "remove", "S1", "--erase", "--data", str(data)]) == 1
+    assert str(sheet) in capfd.readouterr().err  # named: still to clean (--exports rewrites it)

@@ -15,7 +15,6 @@ import itertools
 import json
 import os
 import re
-import shutil
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -429,48 +428,35 @@ def export_sessions(store: Store, sessions: list[Session], path: Path | NewFile 
 
 def write_audited(store: Store, path: Path | NewFile | NamedFile, data: bytes, action: str, details: dict,
                   user: str | None) -> Path:
-    """Write an export or report and audit it (`details` with the path); one that cannot be audited is
-    removed, and a file it replaced (--overwrite) is put back as it was."""
-    aside = _keep_aside(path)
+    """Write an export or report and audit it (`details` with the path). A file named by the user is audited
+    first: cut short in between (a crash), the audit still says where a sheet may be, and an erasure looks
+    there. One in the exports folder is audited once written (its name is known then): one that cannot be
+    audited is removed."""
+    if not isinstance(path, NewFile):
+        return _audited_then_written(store, path, data, action, details, user)
+    written = write_output(path, data)
     try:
-        written = write_output(path, data)
-        try:
-            audit(store, action, {"path": str(written), "out": not isinstance(path, NewFile), **details}, user)
-        except StoreError as exc:
-            if aside is not None:
-                os.replace(aside, written)
-                aside = None
-                raise ExportError(f"{exc}; the {action} could not be audited, so {written} was put back as it "
-                                  "was") from None
-            with contextlib.suppress(OSError):
-                os.unlink(written)
-            raise ExportError(f"{exc}; the {action} could not be audited, so {written} was removed") from None
-    finally:
-        if aside is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(aside)
+        audit(store, action, {"path": str(written), "out": False, **details}, user)
+    except StoreError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(written)
+        raise ExportError(f"{exc}; the {action} could not be audited, so {written} was removed") from None
     return written
 
 
-def _keep_aside(path: Path | NewFile | NamedFile) -> Path | None:
-    """A second name for the file an --overwrite replaces (a hard link: no room needed), to put it
-    back if the export cannot be audited; None for a new file (or a link, which is never followed)."""
-    if isinstance(path, NewFile):
-        return None
-    path = path.path if isinstance(path, NamedFile) else Path(path)
-    if not path.is_file() or path.is_symlink():
-        return None
-    aside = path.with_name(f".{path.name}.before-{os.getpid()}")
+def _audited_then_written(store: Store, path: Path | NamedFile, data: bytes, action: str, details: dict,
+                          user: str | None) -> Path:
+    target = path.path if isinstance(path, NamedFile) else Path(os.path.abspath(path))
     try:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(aside)
-        os.link(path, aside, follow_symlinks=False)
-    except OSError:
-        try:
-            shutil.copy2(path, aside)  # a file system without hard links
-        except OSError:
-            return None
-    return aside
+        audit(store, action, {"path": str(target), "out": True, **details}, user)
+    except StoreError as exc:
+        raise ExportError(f"{exc}; the {action} could not be audited, so nothing was written") from None
+    try:
+        return write_output(path, data)
+    except ExportError as exc:
+        with contextlib.suppress(StoreError):  # the entry above names a file that is not there: said so
+            audit(store, f"{action}.failed", {"path": str(target), "error": str(exc)}, user)
+        raise
 
 
 def export_attendance(store: Store, folder: Path, options: ExportOptions, path: Path | None = None,

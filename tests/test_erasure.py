@@ -401,6 +401,8 @@ def test_exports_rewritten_after_the_erasure_lose_the_names_it_told_to_give(tmp_
     assert main(["people", "remove", "S1042", "--erase", "--data", str(data)]) == 1
     err = capsys.readouterr().err
     assert f"--erase --exports --name 'Ann Lee' --name 'Ann Lee-Smith' --data {data}" in err  # as it is to be run
+    assert main(["people", "remove", "S1042", "--erase", "--data", str(data)]) == 2  # again, as after a crash
+    assert "erased already? `faceattend people remove S1042 --erase --exports`" in capsys.readouterr().err
     elsewhere = tmp_path / "elsewhere"  # run from another folder without --data: said, nothing made there
     assert main(["people", "remove", "S1042", "--erase", "--exports", "--data", str(elsewhere)]) == 2
     assert "holds no attendance log" in capsys.readouterr().err and not elsewhere.exists()

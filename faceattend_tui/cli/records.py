@@ -492,7 +492,9 @@ def cmd_people_remove(args: argparse.Namespace, settings: Settings) -> int:
             person = attendance.find(args.person)
         except NotFoundError as exc:
             if not args.exports:
-                raise CommandError(str(exc)) from None
+                hint = (f" (erased already? `faceattend people remove {args.person} --erase --exports` still takes "
+                        "them out of the sheets by id, `--name` by a name they had)") if args.erase else ""
+                raise CommandError(f"{exc}{hint}") from None
             person = None  # erased earlier, or at another door: their rows can still leave the exports
         except LookupError as exc:
             raise CommandError(str(exc)) from None

@@ -30,7 +30,7 @@ from faceattend_tui.station import LiveChanged, RosterChanged, Sighting, Station
 
 ZONE = "Asia/Kolkata"  # +05:30 all year: an offset that is nobody's local time by accident
 OFFSET = timedelta(hours=5, minutes=30)
-PERSON_LINES = {"checkin", "spoof", "present", "recorded", "not-on-list", "not-recorded", "in", "seen"}
+PERSON_LINES = {"checkin", "spoof", "waiting", "present", "recorded", "not-on-list", "not-recorded", "in", "seen"}
 
 # the fields each type had before the common ones, with their JSON types: they must stay
 OLD_FIELDS = {
@@ -38,6 +38,7 @@ OLD_FIELDS = {
               "people": int, "pid": int},
     "checkin": {"name": str, "similarity": float, "track": int, "time": float, "votes": int},
     "spoof": {"name": str, "track": int, "time": float},
+    "waiting": {"name": str, "track": int, "time": float, "asked": str},
     "unknown": {"track": int, "time": float},
     "stats": {"fps": float, "detect_ms": float, "embed_ms": float, "faces": int, "tracks": int, "frames": int},
     "status": {"kind": str, "message": str},
@@ -192,6 +193,7 @@ def test_every_headless_line_has_the_common_fields(station):
     station.worker.checkin("Bob", 0.69, track=2, when=later + 0.5)  # not in group 3A
     station.worker.checkin("Ann", 0.73, track=5, when=later + 0.6)  # back in view: already recorded
     station.worker.feed(ev.Spoof(name="Ann", track=3, time=later + 1))
+    station.worker.feed(ev.Waiting(name="Bob", track=6, time=later + 1.2, asked="blink"))
     station.worker.feed(ev.Unknown(track=4, time=later + 1.5))
     station.worker.feed(ev.Stats(fps=29.5, detect_ms=11.0, track_ms=0.1, embed_ms=4.0, faces=2, tracks=2,
                                  frames=30))
@@ -205,10 +207,11 @@ def test_every_headless_line_has_the_common_fields(station):
         check_schema(line)
     types = [line["type"] for line in lines]
     assert types[0] == "session" and lines[0]["state"] == "started" and lines[-1]["state"] == "stopped"
-    assert {"checkin", "recorded", "not-on-list", "spoof", "unknown", "stats", "error", "status"} <= set(types)
+    assert {"checkin", "recorded", "not-on-list", "spoof", "waiting", "unknown", "stats", "error",
+            "status"} <= set(types)
     who = {(line["type"], line["person_id"], line["display_name"]) for line in lines if line["type"] in PERSON_LINES}
     assert who == {("checkin", ann.id, "Ann"), ("recorded", ann.id, "Ann"), ("spoof", ann.id, "Ann"),
-                   ("checkin", bob.id, "Bob"), ("not-on-list", bob.id, "Bob")}
+                   ("checkin", bob.id, "Bob"), ("not-on-list", bob.id, "Bob"), ("waiting", bob.id, "Bob")}
     recorded, again = (line for line in lines if line["type"] == "recorded")
     assert (recorded["new"], again["new"], again["id"], again["status"]) == (True, False, ann.id, "present")
     # the old fields keep their meaning: name is the display name, time the ISO time

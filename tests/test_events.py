@@ -23,6 +23,7 @@ EXAMPLES = [
     ev.Checkin(name="Ann", similarity=0.71, track=3, time=1000.0, votes=3, face_jpeg=b"\xff\xd8", sent=1000.1),
     ev.Unknown(track=4, time=1001.0),
     ev.Spoof(name="Ann", track=5, time=1002.0, evidence={"frames": 30, "flat_frames": 6}),
+    ev.Waiting(name="Ann", track=6, time=1003.0, asked="blink"),
     ev.Stats(fps=29.5, detect_ms=11.0, track_ms=0.1, embed_ms=4.0, faces=2, tracks=2, frames=30, dropped=1),
     ev.CameraStatus(state="reconnecting", message="retrying in 1 s (lost camera 0)", source="camera 0",
                     retry_in=1.0),

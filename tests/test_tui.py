@@ -224,6 +224,20 @@ async def test_enroll_from_the_camera_and_delete(station, tmp_path):
         assert station.person(eva.id).state == "left"
 
 
+async def test_a_face_held_by_the_liveness_check_is_on_the_live_list(station):
+    """Recognised, no blink yet: staff see them waiting, not an empty list."""
+    import time
+
+    app = StationApp(station)
+    async with app.run_test(size=SIZE) as pilot:
+        await start_session(pilot, "Physics")
+        ann = next(p for p in station.people() if p.name == "Ann Lee")
+        station.worker.feed(ev.Waiting(name=ann.folder, track=4, time=time.time(), asked="blink"))
+        await until(pilot, lambda: app.query_one("#live-table").row_count == 1)
+        assert table_rows(app, "#live-table")[0][1:] == ["Ann Lee", "0.00", "no sign of life yet"]
+        assert station.summary(station.active.id).counts.present == 0  # not recorded
+
+
 async def test_an_erasure_takes_the_person_off_the_live_list_on_the_screen(station):
     app = StationApp(station)
     async with app.run_test(size=SIZE) as pilot:

@@ -412,6 +412,20 @@ def test_with_liveness_on_a_face_checks_in_only_after_it_blinks(engine, people, 
     assert checkin.evidence["blink_time"] is not None and checkin.evidence["frames"] >= 16
 
 
+def test_a_face_held_for_want_of_a_sign_of_life_is_said_once(engine, people, data_root, landmarks_model):
+    """Recognised but never blinking: staff could not tell it from nobody coming."""
+    saved = engine.landmarks
+    engine.landmarks = BlinkingLandmarks(landmarks_model, set())
+    try:
+        live = LiveRecognizer(engine, gallery_of(engine, data_root), Settings(liveness="blink"))
+        events = [(i, e) for i in range(120) for e in live.process(scene(people["yao"], 200), now=i / 15)]
+    finally:
+        engine.landmarks = saved
+    ((when, waiting),) = [(i, e) for i, e in events if e.type == "waiting"]
+    assert (waiting.name, waiting.asked) == ("Yao", "blink") and 5 <= when / 15 <= 6  # some 5 s after recognised
+    assert not [e for _, e in events if e.type == "checkin"]
+
+
 def test_a_face_that_blinked_before_it_was_recognised_checks_in_with_its_evidence(engine, people, data_root,
                                                                                   landmarks_model):
     saved = engine.landmarks

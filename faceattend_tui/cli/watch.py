@@ -54,6 +54,9 @@ def human_line(event: ev.Event, name: Callable[[str], str] = str) -> str:
         case ev.Spoof():
             return (f"{stamp} refused   {printable(name(event.folder))}: moved like a picture, no sign of life "
                     f"(track {event.track})")
+        case ev.Waiting():
+            return (f"{stamp} waiting   {printable(name(event.folder))}: recognised, no sign of life yet, asked to "
+                    f"{event.asked} (track {event.track})")
         case ev.Stats():
             return (f"{stamp} {event.fps:5.1f} fps  detect {event.detect_ms:.1f} ms  "
                     f"embed {event.embed_ms:.1f} ms  {plural(event.faces, 'face')}")

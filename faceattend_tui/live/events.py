@@ -75,6 +75,24 @@ class Checkin(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Waiting(Event):
+    """A recognised face held back by the liveness check for a while: said once, so that staff can tell
+    "recognised, no sign of life yet" from "nobody came"."""
+
+    type: ClassVar[str] = "waiting"
+    name: str  # the template folder, as Checkin.name
+    track: int
+    time: float
+    asked: str  # what the door asks of it ("blink", "come closer")
+    frame: int | None = None  # as Checkin.frame
+
+    @property
+    def folder(self) -> str:
+        """As Checkin.folder."""
+        return self.name
+
+
+@dataclass(frozen=True, kw_only=True)
 class Spoof(Event):
     """A recognised face that moved like a flat picture and gave no sign of life: not checked in."""
 
@@ -259,8 +277,8 @@ class CaptureResult(Event):
 
 
 EVENT_TYPES: tuple[type[Event], ...] = (
-    Ready, Checkin, Spoof, Unknown, Stats, CameraStatus, SourceFinished, PreviewStatus, GalleryLoaded, Busy, Notice,
-    Error, CaptureResult,
+    Ready, Checkin, Spoof, Waiting, Unknown, Stats, CameraStatus, SourceFinished, PreviewStatus, GalleryLoaded, Busy,
+    Notice, Error, CaptureResult,
 )
 
 
@@ -277,7 +295,7 @@ def as_json(event: Event) -> dict:
 
 def about_folder(event: Event) -> str | None:
     """The template folder an event is about (a check-in, a refused picture); None for events about no person."""
-    return event.folder if isinstance(event, Checkin | Spoof | Present) else None
+    return event.folder if isinstance(event, Checkin | Spoof | Waiting | Present) else None
 
 
 def _plain_fields(record: DataclassInstance | type[DataclassInstance]) -> dict[str, object]:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from faceattend_tui.live.events import Checkin, Spoof
+from faceattend_tui.live.events import Checkin, Spoof, Waiting
 from faceattend_tui.live.liveness import LivenessCheck, LivenessRules, Observation, face_crop
 from faceattend_tui.live.tracker import Decision, Track
 
@@ -37,6 +37,10 @@ class LandmarkModel(Protocol):
 class Held:
     decision: Decision
     crop: np.ndarray
+    said: bool = False  # its Waiting event went out
+
+
+WAITING_SAID_AFTER = 5.0  # seconds a recognised face is held before staff are told it waits
 
 
 class LivenessGate:
@@ -73,20 +77,26 @@ class LivenessGate:
     def hold(self, decision: Decision, crop: np.ndarray) -> None:
         self.held[decision.track_id] = Held(decision, crop)
 
-    def release(self, now: float, make_checkin: MakeCheckin) -> list[Checkin | Spoof]:
-        """Check-ins whose track turned live, stamped `now`, and spoof reports (once per track)."""
-        events: list[Checkin | Spoof] = []
+    def release(self, now: float, make_checkin: MakeCheckin) -> list[Checkin | Spoof | Waiting]:
+        """Check-ins whose track turned live, stamped `now`, spoof reports (once per track), and a word
+        (once per track) for a face held for WAITING_SAID_AFTER seconds."""
+        events: list[Checkin | Spoof | Waiting] = []
         for track_id, held in list(self.held.items()):
             verdict = self._check(track_id).verdict()
             if verdict.live:  # checked in now, when let in: a face held past the late deadline is late
                 del self.held[track_id]
                 decision = replace(held.decision, time=max(held.decision.time, now))
                 events.append(make_checkin(decision, held.crop, verdict.evidence.as_dict()))
-            elif verdict.state == "spoof" and track_id not in self.reported:
-                assert held.decision.name is not None  # only check-ins are held, and they name someone
+                continue
+            assert held.decision.name is not None  # only check-ins are held, and they name someone
+            if verdict.state == "spoof" and track_id not in self.reported:
                 self.reported.add(track_id)
                 events.append(Spoof(name=held.decision.name, track=track_id, time=now,
                                     evidence=verdict.evidence.as_dict()))
+            elif not held.said and now - held.decision.time >= WAITING_SAID_AFTER:
+                held.said = True
+                events.append(Waiting(name=held.decision.name, track=track_id, time=now,
+                                      asked=verdict.waiting_for or "look at the camera"))
         return events
 
     def watch(self, track_id: int) -> None:

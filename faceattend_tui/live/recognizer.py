@@ -17,13 +17,14 @@ import numpy as np
 from faceattend_tui.config import Settings
 from faceattend_tui.gallery.matcher import Gallery
 from faceattend_tui.gallery.scoring import CohortNorm
-from faceattend_tui.live.events import Busy, Checkin, Present, Spoof, Stats, Unknown
+from faceattend_tui.live.events import Busy, Checkin, Present, Spoof, Stats, Unknown, Waiting
 from faceattend_tui.live.gate import LivenessGate
 from faceattend_tui.live.liveness import RECOMMENDED
 from faceattend_tui.live.tracker import Decision, IouTracker, Track, Voter, VoteRules
 from faceattend_tui.vision.pipeline import FaceEngine, detect_close
 from faceattend_tui.vision.types import Face
 
+LiveEvent = Checkin | Unknown | Spoof | Waiting | Present  # what recognising a frame can say
 PRESENT_EVERY = 60.0  # seconds between two "still in view" events of one track
 LIFE_WINDOW = 10.0  # with the liveness check on, signs of life are asked for this long before each
 
@@ -84,7 +85,7 @@ class LiveRecognizer:
         if len(self.gallery):
             self.gallery.match(self.gallery.templates[:1], self.settings.threshold, self.norm)
 
-    def process(self, frame: np.ndarray, now: float | None = None) -> list[Checkin | Unknown | Spoof | Present]:
+    def process(self, frame: np.ndarray, now: float | None = None) -> list[LiveEvent]:
         """Events produced by this frame (check-ins, unknown faces, pictures refused)."""
         now = self.clock() if now is None else now
         start = time.perf_counter()
@@ -95,7 +96,7 @@ class LiveRecognizer:
             self.gate.forget(self.tracker.changed)
         tracked = time.perf_counter()
         recognisable = [t for t in tracks if self._recognisable(t)]
-        events: list[Checkin | Unknown | Spoof | Present] = []
+        events: list[LiveEvent] = []
         events += self._recognise(frame, recognisable, now)
         embedded = time.perf_counter()
         if self.gate is not None:
@@ -112,7 +113,7 @@ class LiveRecognizer:
         self.overlays = [overlay(t, self.names, self._waiting(t)) for t in tracks]
         return events
 
-    def _note_shown(self, events: list[Checkin | Unknown | Spoof | Present], tracks: list[Track]) -> None:
+    def _note_shown(self, events: list[LiveEvent], tracks: list[Track]) -> None:
         """Tracks whose check-in went out this frame: from now on they say the person is still in view."""
         by_id = {t.id: t for t in tracks}
         for event in events:

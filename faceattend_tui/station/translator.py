@@ -195,6 +195,10 @@ class Translator(StationState):
         return left
 
 
+    def _person_id(self, folder: str) -> str:
+        person = self._attendance().by_folder(folder)
+        return person.id if person else ""
+
     def _label(self, folder: str) -> str:
         person = self._attendance().by_folder(folder)
         return person.name if person else folder
@@ -207,6 +211,9 @@ class Translator(StationState):
                 return self._checkin(event)
             case ev.Spoof():
                 return self._refused(event)
+            case ev.Waiting():
+                return Sighting(self._label(event.folder), 0.0, datetime.fromtimestamp(event.time).astimezone(),
+                                "no sign of life yet", self._person_id(event.folder))
             case ev.Present():
                 self._still_here(event)
                 return None

@@ -289,6 +289,18 @@ async def test_editing_a_past_session_says_what_changed(station):
         assert "session 1: 2 changes" in screen_text(app)
 
 
+async def test_editing_a_session_without_late_after_starts_in_its_name(station):
+    """The empty late-after field took the cursor: a new name typed went into it."""
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await stopped_session(pilot, station, late="")
+        await pilot.press("h")
+        await until(pilot, lambda: "reading" not in error_line(app))
+        await pilot.press("e")
+        await pilot.pause()
+        assert app.screen.query_one("#edit-name").has_focus and app.screen.query_one("#edit-late").value == ""
+
+
 async def test_a_timetables_odd_late_after_is_shown_to_a_tenth_and_not_changed_by_a_rename(station):
     """A slot's session that opened 18 s into its slot is late after 0.6988... minutes."""
     app = StationApp(station)

@@ -117,6 +117,9 @@ class EditSessionScreen(Dialog[EditRequest]):
                      id="edit-group", prompt="for")
         yield from pin_fields(self.access)
 
+    def first_field(self) -> Input:
+        return self.query_one("#edit-name", Input)  # what is most often mended, though filled in
+
     def changes(self) -> SessionChanges:
         """The fields that differ from the session; ValueError with the words to show."""
         changes: SessionChanges = {}

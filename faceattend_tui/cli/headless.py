@@ -108,7 +108,8 @@ class Headless:
             differs = self._differences(running)
             self.say(self.line({"type": "session", "state": "resumed", "id": running.id, "name": running.name,
                                 "started": to_iso(running.started_at), **({"message": differs} if differs else {})}),
-                     f"resumed session {running.name!r} (id {running.id}, started {running.started_at:%Y-%m-%d %H:%M})")
+                     f"resumed session {running.name!r} (id {running.id}, started "
+                     f"{running.started_at.astimezone(self.zone):%Y-%m-%d %H:%M})")
             if differs:
                 print(f"warning: {differs}", file=sys.stderr, flush=True)
             self.last_session = running

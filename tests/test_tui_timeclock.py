@@ -692,3 +692,8 @@ async def test_a_correction_typed_in_one_burst_starts_at_the_in_time_of_the_chos
         await pilot.pause(0.5)
         fields = {field.id: field.value for field in app.screen.query("Input")}
         assert (fields["day"], fields["in"]) == ("2026-03-02", "08:00")
+        seen = app.screen.query_one("#seen")
+        assert "2026-03-02 as it stands: in 09:01" in str(seen.render()) and seen.display
+        await pilot.press("shift+tab", "ctrl+u", *"2026-03-01")  # another day: that line is not about it
+        await pilot.pause()
+        assert not seen.display

@@ -75,12 +75,18 @@ class CorrectScreen(Dialog[CorrectRequest]):
                 yield Input(placeholder="in HH:MM", id="in")
                 yield Input(placeholder="out HH:MM", id="out")
             if self.seen:
-                yield Static(Text(self.seen, style="dim"))
+                yield Static(Text(self.seen, style="dim"), id="seen")
         yield Input(placeholder="reason (required)", id="reason")
         yield from pin_fields(self.access)
 
     def foot(self) -> ComposeResult:
         yield buttons(self.OK)
+
+    @on(Input.Changed, "#day")
+    def day_changed(self, event: Input.Changed) -> None:
+        """The line of how the day stands is about the day chosen in the list: hidden once another is typed."""
+        for seen in self.query("#seen"):
+            seen.display = event.value.strip() == str(self.day)
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#ok")

@@ -13,6 +13,7 @@ import cv2
 import onnxruntime as ort
 
 from faceattend_tui.config import Settings
+from faceattend_tui.files import foreign_owned
 from faceattend_tui.vision.identity import RecognizerId
 from faceattend_tui.vision.models import (
     ASSETS,
@@ -77,7 +78,8 @@ def folder_lines(data: Path) -> list[str]:
     if free < LOW_SPACE:
         return [f"data root:  CANNOT WRITE: {free // 1024} KiB free on its disk: make room before the station "
                 "records"]
-    return []
+    return [f"data root:  OWNED BY ANOTHER USER: {path} (owned by {_owner(path)}): that user decides this "
+            "station's settings or models" for path in foreign_owned(data)]
 
 
 def _owner(path: Path) -> str:

@@ -47,6 +47,23 @@ def unfit_data_folder(path: Path) -> str | None:
     return None
 
 
+def foreign_owned(data: Path) -> list[Path]:
+    """The data folder's settings and models owned by neither this user nor root: whoever owns them decides
+    what the station does (its threshold, the model that finds faces)."""
+    if not hasattr(os, "getuid"):
+        return []
+    candidates = [data / "faceattend.toml", *sorted((data / "models").glob("*.onnx"))]
+    found = []
+    for path in candidates:
+        try:
+            owner = os.lstat(path).st_uid
+        except OSError:
+            continue
+        if owner not in (0, os.getuid()):
+            found.append(path)
+    return found
+
+
 def tighten(path: Path, recursive: bool = True) -> int:
     """Take group and other access away from a folder (0700) and its files (0600); returns how many changed.
 

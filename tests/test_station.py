@@ -843,6 +843,25 @@ def test_an_export_dir_every_user_may_write_to_is_said_as_the_station_starts(tmp
             made.close()
 
 
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="giving a file away needs root")
+def test_settings_or_models_another_user_owns_are_said_at_start_and_by_doctor(tmp_path, capsys):
+    """Someone who could once write to the data folder left their faceattend.toml (threshold = 0.01): strangers
+    were checked in, and nothing said whose settings they were."""
+    from faceattend_tui.cli import main
+
+    enroll_fake_people(tmp_path, ["Ann"])
+    (tmp_path / "faceattend.toml").write_text("threshold = 0.3\n")
+    os.chown(tmp_path / "faceattend.toml", 4321, 4321)
+    made = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, name="door")
+    made.open()
+    try:
+        assert any("faceattend.toml is owned by another user" in notice for notice in made.start_notices())
+    finally:
+        made.close()
+    main(["doctor", "--data", str(tmp_path), "--cameras", "0", "--device", "cpu"])
+    assert "OWNED BY ANOTHER USER" in capsys.readouterr().out
+
+
 def test_templates_put_back_for_someone_erased_are_never_matched_at_a_door_of_its_own(tmp_path):
     enroll_fake_people(tmp_path, ["amy", "raj"])
     made = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, name="door")

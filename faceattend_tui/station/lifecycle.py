@@ -29,7 +29,7 @@ from faceattend_tui.attendance.security import Credentials
 from faceattend_tui.attendance.staff import accounts, authorize, doing, open_resets, staff_required
 from faceattend_tui.demo import DemoSourceFactory
 from faceattend_tui.errors import FaceattendError
-from faceattend_tui.files import error_text, make_private_dir, tighten_data, unfit_data_folder
+from faceattend_tui.files import error_text, foreign_owned, make_private_dir, tighten_data, unfit_data_folder
 from faceattend_tui.gallery.enroll import forget_refused
 from faceattend_tui.gallery.templates import GalleryError, enrolled_counts, foreign, load_manifest, made_by_another
 from faceattend_tui.live import events as ev
@@ -274,8 +274,17 @@ class Lifecycle(StationState):
         """What staff should know as the station starts: reset PINs, a namesake door, its clock, missing
         templates, a recognition threshold set far too low."""
         found = (self.pin_notice(), self.namesake_notice(), self.clock_notice(), self.missing_notice(),
-                 self.threshold_notice(), self.sheets_notice())
+                 self.threshold_notice(), self.sheets_notice(), self.owners_notice())
         return [notice for notice in found if notice]
+
+    def owners_notice(self) -> str:
+        """Settings or models another user owns: that user decides the threshold or the model finding faces."""
+        found = foreign_owned(self.settings.data)
+        if not found:
+            return ""
+        names = ", ".join(str(path) for path in found[:4])
+        return (f"{names} {'is' if len(found) == 1 else 'are'} owned by another user, not this one or root: whoever "
+                "that is decides this station's settings or models (chown them, or check them)")
 
     def sheets_notice(self) -> str:
         """An export_dir every user may write to: anyone could put a forged sheet there under a session's name

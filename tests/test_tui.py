@@ -1002,3 +1002,38 @@ async def test_the_keys_beside_a_dialogs_buttons_are_never_cut(station, size):
         await mark_dialog_for(pilot, "S3")
         inside = [line.split("█")[1] for line in screen_text(app).splitlines() if line.count("█") >= 2]
         assert "enter: mark · esc: cancel" in " ".join(" ".join(inside).split()), screen_text(app)  # wrapped, not cut
+
+
+async def test_an_arrow_typed_just_before_a_command_moves_first(station):
+    """"Down d" in one burst removed the person above the one moved to (the arrow came back from the list
+    after the command had opened its dialog)."""
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("tab")  # the roster, Ann highlighted
+        await pilot.pause()
+        burst(app, ["down", "down", "d"])
+        await pilot.pause(0.5)
+        assert "Cleo Diaz" in app.screen.title_text()
+
+
+async def test_a_name_found_with_the_filter_and_enter_is_marked_by_the_key_typed_next(station):
+    """"/cleo", Enter and "m" in one burst typed the m into the filter."""
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await start_session(pilot, "Physics")
+        burst(app, ["slash", *"cleo", "enter", "m"])
+        await pilot.pause(0.5)
+        assert isinstance(app.screen, MarkScreen) and app.screen.person == "Cleo Diaz"
+
+
+async def test_the_highlight_of_the_status_list_follows_the_arrows_typed_in_the_reason(station):
+    from textual.widgets import RadioSet
+
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await start_session(pilot, "Physics")
+        await mark_dialog_for(pilot, "S3")
+        await pilot.press("down", "down", "shift+tab", "down", "enter")  # absent, then in the list: one further
+        await pilot.pause()
+        statuses = app.screen.query_one(RadioSet)
+        assert app.screen.statuses[statuses.pressed_index] == "excused"

@@ -697,3 +697,14 @@ async def test_a_correction_typed_in_one_burst_starts_at_the_in_time_of_the_chos
         await pilot.press("shift+tab", "ctrl+u", *"2026-03-01")  # another day: that line is not about it
         await pilot.pause()
         assert not seen.display
+
+
+async def test_keys_typed_while_the_sessions_are_read_act_once_they_are_listed(station):
+    """"hx" in one burst exported nothing: the x came while the list was still being read."""
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await stopped_session(pilot, station)
+        await start_session(pilot, "Chemistry")
+        burst(app, ["h", "down", "x"])  # the second listed, newest first: Physics
+        await pilot.pause(0.8)
+        assert type(app.screen).__name__ == "ExportScreen" and app.screen.session_label == "session 1"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -12,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Literal, TypedDict, TypeVar, overload
 
 from textual import events, on, work
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.notifications import SeverityLevel
@@ -26,6 +25,7 @@ from faceattend_tui.station import Problem, Station, StationError, internal_erro
 from faceattend_tui.tui import messages as msg
 from faceattend_tui.tui.actions import DialogActions
 from faceattend_tui.tui.fasttable import FastTable
+from faceattend_tui.tui.keys import KeysInOrder
 from faceattend_tui.tui.screens import KEY_NAMES, ConfirmScreen, DetailScreen, Dialog, HelpScreen, person_details
 from faceattend_tui.tui.terminal import read_input_leniently
 from faceattend_tui.tui.widgets import LivePane, RosterPane, SessionPane, StatusHeader
@@ -42,7 +42,6 @@ PANE_TITLES = {"live": "Live", "roster": "Roster", "session": "Session"}
 WIDE = 140  # columns from which the three panes stand side by side; narrower, one at a time
 MAX_HELD = 8  # notifications kept while a dialog is open (the latest)
 PANE_READS = "pane-reads"  # the worker group that reads what the roster and session panes show
-KEYS_CATCH_UP = 1.0  # seconds an editing key waits at most for the characters typed before it
 
 ScreenResult = TypeVar("ScreenResult")
 
@@ -74,7 +73,7 @@ class PaneTabs(Static):
         self.update(" ".join(names) + "   [dim]tab: next[/]")
 
 
-class StationApp(DialogActions, App[None]):
+class StationApp(DialogActions, KeysInOrder):
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses elsewhere keep the style
     TITLE = "faceattend"
     MAIN_BINDINGS: ClassVar[list[Binding]] = [
@@ -122,49 +121,6 @@ class StationApp(DialogActions, App[None]):
         self.current_pane = "live"
         self.held: list[tuple[str, NotifyOptions]] = []  # notifications waiting for a dialog to close
         self.pane_reads = 0  # refreshes asked for; only the latest one's reading is drawn
-
-    async def on_event(self, event: events.Event) -> None:
-        """A key of the main screen or of a dialog's list, with no text field to type in, acts before the
-        next key is read: the dialog it opens is on top when the keys typed after it arrive ("smath" over a
-        laggy link names the session "math", "ta09:00" a slot). Textual would act on it only once it came
-        back from the focused list."""
-        if isinstance(event, events.Key) and not event.is_forwarded:
-            command = self.command_at_once(event.key)
-            if command is not None:
-                await self.run_action(*command)
-                return
-            if await self.edit_in_order(event):
-                return
-        await super().on_event(event)
-
-    async def edit_in_order(self, event: events.Key) -> bool:
-        """A key bound to an action (backspace, an arrow, Enter) while a text field has the focus acts after
-        the characters typed before it and before those typed after it. Textual runs such a binding only once
-        the key has come back up from the field, behind the characters typed next ("Physcs", two backspaces,
-        "ics" in one burst saved "Physcsi"; a PIN corrected the same way was a wrong PIN)."""
-        field = self.focused
-        if not isinstance(field, Input) or event.is_printable:
-            return False
-        typed = asyncio.Event()
-        if field.call_later(typed.set):  # the keys sent to the field before this one are in it once this runs
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(typed.wait(), KEYS_CATCH_UP)
-        active = self.screen.active_bindings.get(event.key)
-        if active is None or active.binding.priority:  # unbound, or Tab and the like: their usual way
-            return False
-        return await self.run_action(active.binding.action, active.node)
-
-    def command_at_once(self, key: str) -> tuple[str, App[None] | Screen[object]] | None:
-        """The action a key runs at once, and where; None where the key is typed or goes its usual way."""
-        if isinstance(self.focused, Input):
-            return None
-        if len(self.screen_stack) == 1:
-            return (self.KEY_ACTIONS[key], self) if key in self.KEY_ACTIONS else None
-        screen = self.screen
-        for binding in screen.BINDINGS:  # a dialog's letter keys; Enter and the arrows stay the list's
-            if isinstance(binding, Binding) and len(key) == 1 and binding.key == key:
-                return (binding.action, screen) if screen.check_action(binding.action, ()) is not False else None
-        return None
 
     def compose(self) -> ComposeResult:
         yield StatusHeader(id="header")
@@ -377,10 +333,6 @@ class StationApp(DialogActions, App[None]):
     @on(Input.Changed, "#roster-filter")
     def filter_changed(self) -> None:
         self.query_one(RosterPane).refilter()
-
-    @on(Input.Submitted, "#roster-filter")
-    def filter_done(self) -> None:
-        self.query_one("#roster-table", FastTable).focus()
 
     @on(FastTable.Selected)
     def show_details(self, message: FastTable.Selected) -> None:

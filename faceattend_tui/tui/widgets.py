@@ -117,15 +117,24 @@ class PersonTable(FastTable):
 
 
 class FilterInput(Input):
-    """The roster's filter: escape clears it and goes back to the table."""
+    """The roster's filter: Enter goes to the people it shows, escape clears it and goes back to the table."""
 
-    BINDINGS = [Binding("escape", "clear", "Clear filter")]
+    BINDINGS = [Binding("escape", "clear", "Clear filter"), Binding("enter", "done", "Show")]
 
     def action_clear(self) -> None:
         self.value = ""
         self.display = False
-        if self.parent is not None:
-            self.parent.query_one(FastTable).focus()
+        self.to_table()
+
+    def action_done(self) -> None:
+        self.to_table()
+
+    def to_table(self) -> None:
+        """The table filtered and focused now: "/chen", Enter and "m" typed at once mark whom it shows."""
+        pane = self.parent
+        if isinstance(pane, RosterPane):
+            pane.refilter()
+            self.screen.set_focus(pane.query_one(FastTable))
 
 
 class RosterPane(Vertical):

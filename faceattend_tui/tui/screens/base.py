@@ -11,7 +11,7 @@ so the keys typed next land in it, says "reading..." and fills in when the read 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import partial
@@ -182,6 +182,7 @@ class Dialog(ModalScreen[Any], Generic[RequestT]):
         self.reads_failed: set[Fill] = set()  # fill-ins whose latest read failed: nothing to act on
         self.quiet_fills: set[Fill] = set()  # fill-ins nothing waits for (their failure blocks nothing)
         self.saying_reading = False
+        self.after_read: list[Callable[[], Awaitable[None]]] = []  # run once the reads are in (or failed)
 
     def title_text(self) -> str:
         return ""
@@ -375,7 +376,15 @@ class Dialog(ModalScreen[Any], Generic[RequestT]):
             self.show_reading()
         return self.reading or bool(self.reads_failed)
 
+    def when_read(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """Run `callback` (on the screen's thread) once nothing is being read any more."""
+        self.after_read.append(callback)
+
     def show_reading(self) -> None:
+        if not self.reading and self.after_read:
+            callbacks, self.after_read = self.after_read, []
+            for callback in callbacks:
+                self.app.call_later(callback)
         line = self.query_one("#dialog-error", Static)
         if self.reading and not self.working:
             line.update(Text(READING, style="italic"))

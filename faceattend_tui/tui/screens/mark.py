@@ -29,6 +29,7 @@ class StatusChoice(RadioSet):
             for number, button in enumerate(buttons):
                 button.value = number == index
         self._pressed_button = buttons[index]
+        self._selected = index  # the list's highlight follows, as it does for arrows within the list
 
 
 class MarkScreen(Dialog[MarkRequest]):

@@ -7,6 +7,7 @@ kind of line through the real output paths; the last test runs both commands on 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import json
@@ -606,3 +607,24 @@ def test_resuming_needs_the_staff_pin_at_once_and_says_what_it_keeps(tmp_path, m
     finally:
         made.close()
     assert resumed["state"] == "resumed" and "keeps what it was started with: for everyone" in resumed["message"]
+
+
+def test_a_stderr_nobody_reads_any_more_neither_crashes_the_run_nor_leaves_its_session_open(tmp_path, monkeypatch):
+    """`2>&1 | logger` with logger gone: the resume's warning ended the run with the session running."""
+    import os
+    import sys
+
+    made = headless_door(tmp_path)
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        made.start_session("Evening")
+        gone = os.fdopen(write_end, "w")
+        monkeypatch.setattr(sys, "stderr", gone)
+        run_headless(made, HeadlessOptions("Evening", late_after=5, json=True, max_seconds=0.3), io.StringIO())
+        monkeypatch.undo()
+        with contextlib.suppress(BrokenPipeError):
+            gone.close()
+        assert made.active is None
+    finally:
+        made.close()

@@ -202,6 +202,20 @@ def test_a_stop_signal_to_the_whole_group_leaves_the_worker_to_its_station(data_
     assert not handle.alive
 
 
+@pytest.mark.timeout(60)
+def test_a_worker_whose_station_died_while_it_loaded_ends_on_its_own(data_root):
+    """Killed while its worker loaded the models, the station left a worker holding the camera for ever."""
+    import dataclasses
+    import queue
+
+    from faceattend_tui.live.worker import Worker
+
+    config = dataclasses.replace(config_for(data_root, "99"), station_pid=2**22 + 7)  # no such process
+    began = time.monotonic()
+    Worker(config, queue.Queue(), queue.Queue()).run()
+    assert time.monotonic() - began < 30
+
+
 @pytest.mark.timeout(120)
 def test_worker_reports_bad_sources_and_keeps_serving(data_root, tmp_path):
     junk = tmp_path / "junk"

@@ -37,7 +37,9 @@ Command = Callable[[argparse.Namespace], int]  # what a parser's `func` runs
 
 
 def say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
+    """A line on stderr; dropped when nobody reads it any more (the command still ends as it should)."""
+    with contextlib.suppress(OSError, ValueError):
+        print(text, file=sys.stderr, flush=True)
 
 
 class Progress:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from faceattend_tui.attendance.common import to_iso
 from faceattend_tui.attendance.export import time_zone
 from faceattend_tui.attendance.models import Session, printable
 from faceattend_tui.attendance.security import Credentials
-from faceattend_tui.cli.output import Output
+from faceattend_tui.cli.output import Output, to_stderr
 from faceattend_tui.cli.watch import Naming, Who, ends_run, human_line, is_failure, output_zone, stamped
 from faceattend_tui.live import events as ev
 from faceattend_tui.station import (
@@ -111,7 +110,7 @@ class Headless:
                      f"resumed session {running.name!r} (id {running.id}, started "
                      f"{running.started_at.astimezone(self.zone):%Y-%m-%d %H:%M})")
             if differs:
-                print(f"warning: {differs}", file=sys.stderr, flush=True)
+                to_stderr(f"warning: {differs}")
             self.last_session = running
             return
         try:
@@ -142,7 +141,7 @@ class Headless:
         stopped = self.station.stop_session(pin, at=max([running.started_at, *times]))
         note = (f"session {stopped.name!r} (id {stopped.id}) was left running since "
                 f"{running.started_at.astimezone(zone):%Y-%m-%d %H:%M}: stopped at its last record; a new one starts")
-        print(f"warning: {note}", file=sys.stderr, flush=True)
+        to_stderr(f"warning: {note}")
         self.say_stopped(stopped, note)
         return True
 
@@ -252,9 +251,9 @@ class Headless:
 
     def run(self) -> int:
         if self.station.tightened:
-            print(f"note: {self.station.tightened_notice()}", file=sys.stderr, flush=True)
+            to_stderr(f"note: {self.station.tightened_notice()}")
         for notice in self.station.start_notices():
-            print(f"warning: {notice}", file=sys.stderr, flush=True)
+            to_stderr(f"warning: {notice}")
         self.station.follow_timetable = not self.options.session  # without a session to run: the timetable's
         if self.options.session:
             self.start_session()
@@ -274,8 +273,8 @@ class Headless:
         if self.options.keep_open or not self.options.session or self.station.active is None:
             return  # a session the timetable opened is the timetable's to close
         if self.gave_up:  # not everyone absent: a service manager starts the station again, which resumes it
-            print(f"warning: session {self.station.active.name!r} stays open: recognition stopped; started "
-                  "again with the same --session, the station resumes it", file=sys.stderr, flush=True)
+            to_stderr(f"warning: session {self.station.active.name!r} stays open: recognition stopped; started "
+                      "again with the same --session, the station resumes it")
             return
         session = self.station.stop_session(staff_from_environment())
         self.say_stopped(session)

@@ -7,6 +7,7 @@ stops as on SIGTERM, every check-in seen before it recorded.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import sys
@@ -62,12 +63,19 @@ class Output:
         self.waiting.put(None)
         self.thread.join(DRAIN_SECONDS)
         if self.closed is not None:
-            print(f"warning: the output could not be written ({self.closed}): its reader went away; the run "
-                  "stopped there, everything seen before it is recorded", file=sys.stderr, flush=True)
+            to_stderr(f"warning: the output could not be written ({self.closed}): its reader went away; the run "
+                      "stopped there, everything seen before it is recorded")
         elif self.thread.is_alive() or self.dropped:
             left = max(self.waiting.qsize() - 1, 0) + self.dropped + self.thread.is_alive()
-            print(f"warning: {left} lines of output were not written: their reader stopped reading "
-                  "(everything is recorded)", file=sys.stderr, flush=True)
+            to_stderr(f"warning: {left} lines of output were not written: their reader stopped reading "
+                      "(everything is recorded)")
+
+
+def to_stderr(line: str) -> None:
+    """A line for the person or the service log watching stderr; one that cannot be written (its reader
+    went away) is dropped: the run goes on and stops as it should, the session with it."""
+    with contextlib.suppress(OSError, ValueError):
+        print(line, file=sys.stderr, flush=True)
 
 
 def _file_number(out: TextIO) -> int | None:

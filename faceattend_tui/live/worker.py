@@ -18,6 +18,7 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
@@ -85,6 +86,7 @@ class WorkerConfig:
     # Sources named by a word rather than a device or path ("demo"): picklable factories.
     named_sources: dict[str, SourceFactory] = field(default_factory=dict)
     log_path: str = ""  # where the process's own stdout/stderr go (keeps a TUI's screen clean)
+    station_pid: int = 0  # the station that started the worker: gone, the worker ends (0: its parent now)
 
 
 class Worker:
@@ -221,7 +223,7 @@ class Worker:
         self.start()
         last_stats = last_poll = time.monotonic()
         frames = 0
-        parent = os.getppid()
+        parent = self.config.station_pid or os.getppid()  # known before the models loaded: it may be gone
         while self.running:
             if os.getppid() != parent:  # the station died: do not keep the camera busy
                 break
@@ -431,13 +433,21 @@ def redirect_output(path: str) -> None:
     os.close(fd)
 
 
+def _stop_if_orphaned(station_pid: int, *_: object) -> None:
+    """SIGTERM: ignored while the station that started the worker lives (it stops the worker itself)."""
+    if station_pid and os.getppid() != station_pid:
+        raise SystemExit(0)
+
+
 def worker_main(config: WorkerConfig, commands: Inbox, events: Outbox) -> None:
     """Entry point of the worker process."""
     if config.log_path:
         redirect_output(config.log_path)
-    for name in ("SIGINT", "SIGTERM", "SIGHUP"):  # Ctrl+C or a service's stop reach the whole group: the
-        if hasattr(signal, name):  # station ends the worker itself (it was restarted while stopping)
+    for name in ("SIGINT", "SIGHUP"):  # Ctrl+C or a lost SSH session reach the whole group: the station
+        if hasattr(signal, name):  # ends the worker itself (it was restarted while stopping)
             signal.signal(getattr(signal, name), signal.SIG_IGN)
+    if hasattr(signal, "SIGTERM"):  # a service's stop too, while the station lives; orphaned, it ends
+        signal.signal(signal.SIGTERM, partial(_stop_if_orphaned, config.station_pid))
     if hasattr(os, "nice"):
         os.nice(5)  # a key press on the station's screen goes before the next frame
     try:
@@ -472,7 +482,7 @@ class WorkerHandle:
         self.events: Queue[ev.Event] = self.context.Queue()
         # The names go by the queue: a large roster in the arguments would make start() wait, writing them
         # into a pipe, until the new process has booted far enough to read them.
-        config = dataclasses.replace(self.config, names={})
+        config = dataclasses.replace(self.config, names={}, station_pid=os.getpid())
         self.process = self.context.Process(target=worker_main, args=(config, self.commands, self.events),
                                             name="faceattend-worker", daemon=True)
         self.process.start()

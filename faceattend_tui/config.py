@@ -28,6 +28,9 @@ from faceattend_tui.errors import FaceattendError
 CONFIG_NAME = "faceattend.toml"
 ENV_PREFIX = "FACEATTEND_"
 OTHER_VARIABLES = ("PIN", "STAFF", "NEW_PIN", "MODELS")  # read by commands, not settings
+# what a variable of the command line's options would have meant
+FLAG_VARIABLES = {"DATA": "--data", "DATA_DIR": "--data", "DATA_ROOT": "--data", "NAME": "--name",
+                  "STATION": "--name", "SESSION": "--session", "GROUP": "--group", "LATE_AFTER": "--late-after"}
 IMAGES_DIR = "database_image"
 LIVENESS_MODES = ("off", "blink", "auto")
 PREVIEW_MODES = ("window", "fullscreen", "off")
@@ -387,10 +390,11 @@ def _refuse_unknown(environ: Mapping[str, str], names: set[str]) -> None:
         close = difflib.get_close_matches(key.upper(), wanted, 1, 0.9)
         if close:
             raise ConfigError(f"environment variable {key} is not one faceattend reads: did you mean {close[0]}?")
-        flag = "--" + key[len(ENV_PREFIX):].lower().replace("_", "-")
+        meant = FLAG_VARIABLES.get(key.upper()[len(ENV_PREFIX):])
+        instead = f"give it as {meant} on the command line" if meant else "give what it meant on the command line"
         raise ConfigError(f"environment variable {key} is not one faceattend reads (only FACEATTEND_<SETTING> for a "
                           f"setting of faceattend.toml and FACEATTEND_{', FACEATTEND_'.join(OTHER_VARIABLES)}): "
-                          f"give what it meant on the command line, e.g. {flag}, or unset it")
+                          f"{instead} (faceattend COMMAND --help), or unset it")
 
 
 def _boolean(value: object) -> bool:

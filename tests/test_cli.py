@@ -395,8 +395,9 @@ def test_a_station_command_line_that_would_be_ignored_or_draw_nowhere_is_refused
     --group without --session was dropped without a word."""
     from faceattend_tui.cli import main
 
-    assert main(["station", "--headless", "--group", "3A", "--data", str(tmp_path)]) == 2
-    assert "--group and --late-after go with --session" in capsys.readouterr().err
+    for option in (["--group", "3A"], ["--keep-open"]):
+        assert main(["station", "--headless", *option, "--data", str(tmp_path)]) == 2
+        assert "--group, --late-after and --keep-open go with --session" in capsys.readouterr().err
     assert main(["station", "--data", str(tmp_path)]) == 2  # pytest's stdin and stdout are no terminal
     assert "no terminal to draw the station's screen on" in capsys.readouterr().err
     assert not (tmp_path / "attendance.json").exists()

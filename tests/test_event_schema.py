@@ -585,6 +585,25 @@ def test_a_session_left_running_on_an_earlier_day_is_stopped_at_its_last_record_
     assert started["state"] == "started" and started["id"] != yesterday.id
 
 
+def test_a_night_session_past_midnight_is_resumed_not_cut_in_two(tmp_path):
+    from fakes import FakeClock
+
+    write_zone(tmp_path)
+    enroll_fake_people(tmp_path, ["Ann", "Bob"])
+    clock = FakeClock(datetime(2024, 9, 2, 23, 30, tzinfo=ZoneInfo(ZONE)))
+    door = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, name="door", clock=clock)
+    door.open()
+    try:
+        night = door.start_session("Night shift")
+        clock.advance(minutes=50)  # 00:20, the next calendar day: a restart in the same shift
+        out = io.StringIO()
+        run_headless(door, HeadlessOptions("Night shift", json=True, max_seconds=0.3), out)
+        first = json_lines(out.getvalue())[0]
+    finally:
+        door.close()
+    assert (first["state"], first["id"]) == ("resumed", night.id)
+
+
 def test_resuming_needs_the_staff_pin_at_once_and_says_what_it_keeps(tmp_path, monkeypatch):
     """Resumed without FACEATTEND_PIN, the refusal came hours later, at the stop, and the session stayed open."""
     from faceattend_tui.attendance.staff import add_account
@@ -607,6 +626,7 @@ def test_resuming_needs_the_staff_pin_at_once_and_says_what_it_keeps(tmp_path, m
     finally:
         made.close()
     assert resumed["state"] == "resumed" and "keeps what it was started with: for everyone" in resumed["message"]
+    assert "nobody late, not late after 5 min" in resumed["message"]
 
 
 def test_a_stderr_nobody_reads_any_more_neither_crashes_the_run_nor_leaves_its_session_open(tmp_path, monkeypatch):

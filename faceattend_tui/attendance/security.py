@@ -250,7 +250,8 @@ def pin_problem(pin: str, name: str = "") -> str:
         return ("a PIN of one key repeated, of digits or letters in a row, or of a short run typed again "
                 "(123123) is the first one guessed; choose another")
     letters = "".join(ch for ch in _bare(pin) if not ch.isdigit())
-    if name and letters and any(letters in _bare(order) for order in (name, " ".join(reversed(name.split())))):
+    orders = (name, " ".join(reversed(name.split())))
+    if name and len(letters) >= 3 and any(letters in _bare(order) for order in orders):  # dana123; not 482e91
         return "a PIN cannot be the staff name, with or without digits; choose another"
     if _bare(pin) in COMMON_PINS or letters in COMMON_PINS:
         return "a common password, with or without digits, is among the first guessed; choose another"

@@ -770,9 +770,10 @@ def cmd_station(args: argparse.Namespace, app_class: type[StationApp] | None = N
 def station_usage_problem(args: argparse.Namespace, on_a_terminal: bool) -> str:
     """What makes a station's command line a mistake ("" when none): options of --session without it (they
     would be ignored), or the screen with no terminal to draw it on (a service unit without --headless)."""
-    if args.headless and not args.session and (args.group is not None or args.late_after is not None):
-        return "--group and --late-after go with --session (without it the timetable opens the sessions)"
-    if not args.headless and on_a_terminal and not (sys.stdin.isatty() and sys.stdout.isatty()):
+    if args.headless and not args.session and (args.group is not None or args.late_after is not None
+                                               or args.keep_open):
+        return "--group, --late-after and --keep-open go with --session (without it the timetable opens the sessions)"
+    if not args.headless and on_a_terminal and not (sys.stdin.isatty() and sys.stderr.isatty()):  # drawn on stderr
         return ("no terminal to draw the station's screen on: run it in a terminal (tmux over SSH), or with "
                 "--headless as a service")
     return ""
@@ -797,11 +798,27 @@ def run_station(settings: Settings, source: str, args: argparse.Namespace,
         code = run_headless(station, args) if args.headless else run_screen(station, app_class)
     except StationError as exc:
         said = str(exc)
-        say(f"error: {exc}")
+        unattended = " (a service gives them in FACEATTEND_STAFF and FACEATTEND_PIN)" if args.headless else ""
+        say(f"error: {exc}{unattended if isinstance(exc, PinRefused) else ''}")
         code = EXIT_REFUSED if isinstance(exc, PinRefused) else EXIT_USAGE
     finally:
-        closed = close_station(station, said)
+        with stops_held(args.headless):  # a second Ctrl+C or SIGTERM no longer cuts the close short
+            closed = close_station(station, said)
     return code or closed
+
+
+@contextlib.contextmanager
+def stops_held(held: bool) -> Iterator[None]:
+    """SIGINT, SIGTERM and SIGHUP ignored meanwhile (`held`): the station closes its log whole."""
+    import signal
+
+    names = [name for name in ("SIGINT", "SIGTERM", "SIGHUP") if held and hasattr(signal, name)]
+    previous = {name: signal.signal(getattr(signal, name), signal.SIG_IGN) for name in names}
+    try:
+        yield
+    finally:
+        for name, handler in previous.items():
+            signal.signal(getattr(signal, name), handler)
 
 
 def close_station(station: Station, said: str) -> int:

@@ -13,11 +13,12 @@ import signal
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any, TextIO
 
 from faceattend_tui.attendance.common import to_iso
 from faceattend_tui.attendance.export import time_zone
+from faceattend_tui.attendance.hours import working_day
 from faceattend_tui.attendance.models import Session, printable
 from faceattend_tui.attendance.security import Credentials
 from faceattend_tui.cli.output import Output, to_stderr
@@ -35,6 +36,7 @@ from faceattend_tui.station import (
 )
 
 NEVER_OPENED = "the camera never opened, so nobody could be recorded"
+STALE_AFTER = timedelta(hours=12)  # a session of an earlier working day started longer ago is not resumed
 STAFF_VARIABLE, PIN_VARIABLE = "FACEATTEND_STAFF", "FACEATTEND_PIN"  # who starts and stops, unattended
 
 
@@ -130,10 +132,14 @@ class Headless:
     def _left_from_an_earlier_day(self, running: Session, pin: Credentials) -> bool:
         """A session of this name left running on an earlier day (a crash, --keep-open) is stopped at its last
         record and said, rather than taking today's arrivals, late, into yesterday's session."""
-        zone = time_zone(self.station.settings.timezone)
+        settings = self.station.settings
+        zone = time_zone(settings.timezone)
         if running.name != " ".join(self.options.session.split()):
             return False
-        if running.started_at.astimezone(zone).date() >= self.station.now().astimezone(zone).date():
+        now = self.station.now()
+        same_day = working_day(running.started_at, zone, settings.day_change) >= working_day(now, zone,
+                                                                                              settings.day_change)
+        if same_day or now - running.started_at < STALE_AFTER:  # a night shift past midnight goes on
             return False
         summary = self.station.summary(running.id)
         people = summary.people if summary is not None else []
@@ -151,7 +157,9 @@ class Headless:
         if self.options.group is not None and self.options.group != (running.group or ""):
             kept.append(f"for {running.audience}, not group {self.options.group!r}")
         if self.options.late_after is not None and self.options.late_after != running.late_after_minutes:
-            kept.append(f"late after {running.late_after_minutes} minutes, not {self.options.late_after:g}")
+            minutes = running.late_after_minutes
+            was = "nobody late" if minutes is None else f"late after {minutes:g} min"
+            kept.append(f"{was}, not late after {self.options.late_after:g} min")
         if not kept:
             return ""
         return (f"the resumed session keeps what it was started with: {', '.join(kept)} "

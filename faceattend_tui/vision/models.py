@@ -141,7 +141,9 @@ def resolve_model(value: str, data_root: Path, log: Callable[[str], None] = prin
     for candidate in file_candidates(value, data_root):
         if candidate.is_file():
             return candidate
-    raise ModelError(f"{value}: model file not found (looked in {data_root / MODELS_DIR} too)")
+    here = " (one in the current folder is never taken: put it in models/ or give its full path)" if Path(
+        value).expanduser().is_file() and not Path(value).expanduser().is_absolute() else ""
+    raise ModelError(f"{value}: model file not found (looked in {data_root / MODELS_DIR} too){here}")
 
 
 def install(

@@ -557,16 +557,22 @@ def test_a_session_stopped_before_the_camera_opened_is_voided_not_filed_with_eve
         made.close()
 
 
-def test_a_session_left_running_on_an_earlier_day_is_stopped_at_its_last_record_and_a_new_one_starts(tmp_path):
-    """A daily service with --session "Maths 3A": yesterday's session, left open by a crash, took today's class,
-    every one of them late."""
+def door_at(tmp_path, start: datetime):
+    """An opened door with Ann and Bob on a clock the test moves, and that clock."""
     from fakes import FakeClock
 
     write_zone(tmp_path)
     enroll_fake_people(tmp_path, ["Ann", "Bob"])
-    clock = FakeClock(datetime(2024, 9, 2, 8, 0, tzinfo=ZoneInfo(ZONE)))
+    clock = FakeClock(start)
     door = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, name="door", clock=clock)
     door.open()
+    return door, clock
+
+
+def test_a_session_left_running_on_an_earlier_day_is_stopped_at_its_last_record_and_a_new_one_starts(tmp_path):
+    """A daily service with --session "Maths 3A": yesterday's session, left open by a crash, took today's class,
+    every one of them late."""
+    door, clock = door_at(tmp_path, datetime(2024, 9, 2, 8, 0, tzinfo=ZoneInfo(ZONE)))
     try:
         yesterday = door.start_session("Maths 3A", late_after=10)
         ann = next(p for p in door.people() if p.name == "Ann")
@@ -586,13 +592,7 @@ def test_a_session_left_running_on_an_earlier_day_is_stopped_at_its_last_record_
 
 
 def test_a_night_session_past_midnight_is_resumed_not_cut_in_two(tmp_path):
-    from fakes import FakeClock
-
-    write_zone(tmp_path)
-    enroll_fake_people(tmp_path, ["Ann", "Bob"])
-    clock = FakeClock(datetime(2024, 9, 2, 23, 30, tzinfo=ZoneInfo(ZONE)))
-    door = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, name="door", clock=clock)
-    door.open()
+    door, clock = door_at(tmp_path, datetime(2024, 9, 2, 23, 30, tzinfo=ZoneInfo(ZONE)))
     try:
         night = door.start_session("Night shift")
         clock.advance(minutes=50)  # 00:20, the next calendar day: a restart in the same shift

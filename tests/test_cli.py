@@ -401,3 +401,17 @@ def test_a_station_command_line_that_would_be_ignored_or_draw_nowhere_is_refused
     assert main(["station", "--data", str(tmp_path)]) == 2  # pytest's stdin and stdout are no terminal
     assert "no terminal to draw the station's screen on" in capsys.readouterr().err
     assert not (tmp_path / "attendance.json").exists()
+
+
+def test_watch_whose_reader_goes_away_says_so_once_and_stops(capsys):
+    """`watch --json | head -1` ended with "error: Broken pipe", exit 2, as if the station had failed."""
+    import os
+
+    from faceattend_tui.cli.watch import written
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    with os.fdopen(write_end, "w") as out:
+        assert written("a line", out) is False
+        assert written("another", out) is True  # nothing left to fail at exit: the output now goes nowhere
+    assert capsys.readouterr().err.count("its reader went away; stopped") == 1

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,6 +15,7 @@ from faceattend_tui.attendance import LockedError, StoreError, acquire_lock, ope
 from faceattend_tui.attendance.export import ExportError, local_iso, time_zone
 from faceattend_tui.attendance.models import plural, printable
 from faceattend_tui.attendance.tinystore import default_path
+from faceattend_tui.cli.output import to_stderr
 from faceattend_tui.config import Settings
 from faceattend_tui.demo import DemoError, DemoSourceFactory, enroll_demo_roster
 from faceattend_tui.live import events as ev
@@ -183,6 +186,19 @@ def logged_names(settings: Settings) -> list[str] | None:
         raise DemoError(f"cannot tell whether {settings.data} is the demo's data root: {exc}") from None
 
 
+def written(text: str, out: TextIO) -> bool:
+    """Print a line; False, said once on stderr, when its reader has gone (`| head -1`): the run ends."""
+    try:
+        print(text, file=out, flush=True)
+        return True
+    except (OSError, ValueError) as exc:
+        with contextlib.suppress(OSError, ValueError, AttributeError):  # nothing left to flush at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
+        to_stderr(f"warning: the output could not be written ({getattr(exc, 'strerror', None) or exc}): its "
+                  "reader went away; stopped")
+        return False
+
+
 def _watch(settings: Settings, options: WatchOptions, out: TextIO) -> int:
     handle = WorkerHandle(worker_config(settings, options))
     handle.start()
@@ -197,7 +213,8 @@ def _watch(settings: Settings, options: WatchOptions, out: TextIO) -> int:
                 if isinstance(event, ev.GalleryLoaded):
                     reread()  # someone was enrolled: the log may name them now
                 text = json.dumps(naming.line(event)) if options.json else human_line(event, naming.name)
-                print(text, file=out, flush=True)
+                if not written(text, out):
+                    return 1
                 if ends_run(event):
                     return 1 if failed else 0
     finally:

@@ -22,7 +22,7 @@ def make_private_dir(path: Path) -> None:
     path = Path(path)
     if path.is_dir():
         return
-    if os.path.lexists(path):
+    if os.path.lexists(path) and not path.is_dir():  # looked at again: another thread may have just made it
         raise NotADirectoryError(errno.ENOTDIR, "not a folder", str(path))
     make_private_dir(path.parent)
     path.mkdir(mode=0o700, exist_ok=True)

@@ -23,9 +23,11 @@ from textual.widgets import Input
 from faceattend_tui.tui.screens import Dialog
 
 if TYPE_CHECKING:
+    from textual.message_pump import MessagePump
     from textual.screen import Screen
 
 KEYS_CATCH_UP = 1.0  # seconds a key waits at most for the keys typed before it to reach the focused widget
+UNHELD = ("escape", "ctrl+q")  # keys that go at once even while a dialog is busy
 
 
 class KeysInOrder(App[None]):
@@ -52,20 +54,20 @@ class KeysInOrder(App[None]):
         await super().on_event(event)
 
     async def waits_for_rows(self, event: events.Key) -> bool:
-        """Whether the key waits, with those before it, for the list dialog on top to show its rows (they
-        act on rows not there yet: "hx" exported nothing, "hv" voided nothing). Escape is never held: it
-        closes the dialog and drops what waited."""
-        if self.held_keys is not None and (self.screen is not self.holding_for or not self.holding_for.reading):
-            await self.release_held()  # the dialog closed or read its rows meanwhile
-        if event.key == "escape":
+        """Whether the key waits, with those before it, while the list dialog on top is still to show its
+        rows ("hx" exported nothing, "hv" voided nothing, Enter on a person then "c" lost the c). Escape and
+        Ctrl+Q are never held: they go at once and drop what waited."""
+        if self.held_keys is not None and (self.screen is not self.holding_for or not self.holding_for.busy):
+            await self.release_held()  # the dialog closed or settled meanwhile
+        if event.key in UNHELD:
             self.held_keys, self.holding_for = None, None
             return False
         if self.held_keys is None:
             screen = self.screen
-            if not (isinstance(screen, Dialog) and screen.NEEDS_DATA and screen.reading):
+            if not (isinstance(screen, Dialog) and screen.busy):
                 return False
             self.held_keys, self.holding_for = [], screen
-            screen.when_read(self.release_held)
+            screen.when_settled(self.release_held)
         self.held_keys.append(event)
         return True
 
@@ -73,6 +75,8 @@ class KeysInOrder(App[None]):
         keys, self.held_keys, self.holding_for = self.held_keys or [], None, None
         for key in keys:
             await self.on_event(key)
+            await self.caught_up(self.screen)  # a dialog the key opened is mounted and focused
+            await self.caught_up()
 
     def command_at_once(self, key: str) -> tuple[str, App[None] | Screen[object]] | None:
         """The action a key runs at once, and where; None where the key is typed or goes its usual way."""
@@ -98,9 +102,9 @@ class KeysInOrder(App[None]):
             return False
         return await self.run_action(active.binding.action, active.node)
 
-    async def caught_up(self) -> None:
-        """Wait until the keys sent to the focused widget before now are in it (a second at most)."""
-        widget = self.focused
+    async def caught_up(self, widget: MessagePump | None = None) -> None:
+        """Wait until the messages sent to `widget` (the focused one) before now are handled (a second at most)."""
+        widget = widget if widget is not None else self.focused
         typed = asyncio.Event()
         if widget is not None and widget.call_later(typed.set):
             with contextlib.suppress(asyncio.TimeoutError):

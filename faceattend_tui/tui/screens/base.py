@@ -182,7 +182,8 @@ class Dialog(ModalScreen[Any], Generic[RequestT]):
         self.reads_failed: set[Fill] = set()  # fill-ins whose latest read failed: nothing to act on
         self.quiet_fills: set[Fill] = set()  # fill-ins nothing waits for (their failure blocks nothing)
         self.saying_reading = False
-        self.after_read: list[Callable[[], Awaitable[None]]] = []  # run once the reads are in (or failed)
+        self.after_read: list[Callable[[], Awaitable[None]]] = []  # run once settled (see `busy`)
+        self.reads_started = False
 
     def title_text(self) -> str:
         return ""
@@ -324,6 +325,7 @@ class Dialog(ModalScreen[Any], Generic[RequestT]):
         if quiet:
             self.quiet_fills.add(fill)
         else:
+            self.reads_started = True
             self.reads_out.add(fill)
             self.show_reading()
         job = partial(self.read_in_thread, self.app, call, fill, self.reads_made, what)
@@ -376,15 +378,24 @@ class Dialog(ModalScreen[Any], Generic[RequestT]):
             self.show_reading()
         return self.reading or bool(self.reads_failed)
 
-    def when_read(self, callback: Callable[[], Awaitable[None]]) -> None:
-        """Run `callback` (on the screen's thread) once nothing is being read any more."""
+    @property
+    def busy(self) -> bool:
+        """Whether keys typed now would act on rows not there yet: a list's rows still to be read, or their
+        reading not begun. (While a request is with the station, keys go on at once: nothing waits.)"""
+        return self.NEEDS_DATA and (self.reading or not self.reads_started)
+
+    def when_settled(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """Run `callback` (on the screen's thread) once the dialog is no longer busy."""
         self.after_read.append(callback)
 
-    def show_reading(self) -> None:
-        if not self.reading and self.after_read:
+    def settled(self) -> None:
+        if not self.busy and self.after_read:
             callbacks, self.after_read = self.after_read, []
             for callback in callbacks:
                 self.app.call_later(callback)
+
+    def show_reading(self) -> None:
+        self.settled()
         line = self.query_one("#dialog-error", Static)
         if self.reading and not self.working:
             line.update(Text(READING, style="italic"))

@@ -31,6 +31,14 @@ class StatusChoice(RadioSet):
         self._pressed_button = buttons[index]
         self._selected = index  # the list's highlight follows, as it does for arrows within the list
 
+    def _on_radio_button_changed(self, event: RadioButton.Changed) -> None:
+        """A late word from a button `press` turned off (its own start-up one among them) leaves it off;
+        a click on the pressed one keeps it on, as RadioSet does."""
+        if not event.radio_button.value and event.radio_button is not self._pressed_button:
+            event.stop()
+            return
+        super()._on_radio_button_changed(event)
+
 
 class MarkScreen(Dialog[MarkRequest]):
     """Manual mark of one person, with a reason; the camera's record stays beside it."""

@@ -98,14 +98,20 @@ def test_close_folds_the_journal_into_the_log(data, clock):
     assert docs[0]["time"] == "2024-09-02T08:00:00.000+02:00"
 
 
-def test_a_journal_line_is_never_applied_twice(data, clock):
-    # Crash after the log rewrite but before the journal delete: the same lines are read again.
+def alice_and_bob_in_a_session(data, clock):
+    """A log left open (no close: as a crash leaves it) with a session in which alice checked in."""
     store = open_store(data, clock=clock)
     att = Attendance(store, user="t")
     att.add_person("alice", person_id="a1")
     att.add_person("bob", person_id="b1")
     att.start_session("s")
     att.check_in("a1", 0.9)
+    return store, att
+
+
+def test_a_journal_line_is_never_applied_twice(data, clock):
+    # Crash after the log rewrite but before the journal delete: the same lines are read again.
+    store, att = alice_and_bob_in_a_session(data, clock)
     att.mark("b1", "present", "forgot card")
     journal = (data / "attendance.journal").read_bytes()
     store.close()
@@ -557,12 +563,7 @@ def test_a_year_of_records_keeps_check_ins_cheap_to_write(data):
 def test_a_journal_deleted_while_the_log_is_open_loses_nothing_at_a_crash(data, clock):
     """`rm attendance.journal` while the station ran, then a crash: the log was refused at the next start,
     and moving the new journal aside, as it advised, dropped the whole session."""
-    store = open_store(data, clock=clock)
-    att = Attendance(store, user="t")
-    att.add_person("alice", person_id="a1")
-    att.add_person("bob", person_id="b1")
-    att.start_session("s")
-    att.check_in("a1", 0.9)
+    _, att = alice_and_bob_in_a_session(data, clock)
     (data / "attendance.journal").unlink()
     att.check_in("b1", 0.8)  # no close: the station is killed here
     again = open_store(data, clock=clock)

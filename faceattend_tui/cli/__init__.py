@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from faceattend_tui import __version__
+from faceattend_tui.cli.output import to_stderr
 from faceattend_tui.config import Settings, load_settings
 from faceattend_tui.errors import FaceattendError
 
@@ -38,8 +39,7 @@ Command = Callable[[argparse.Namespace], int]  # what a parser's `func` runs
 
 def say(text: str) -> None:
     """A line on stderr; dropped when nobody reads it any more (the command still ends as it should)."""
-    with contextlib.suppress(OSError, ValueError):
-        print(text, file=sys.stderr, flush=True)
+    to_stderr(text)
 
 
 class Progress:

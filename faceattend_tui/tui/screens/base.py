@@ -182,7 +182,7 @@ class Dialog(ModalScreen[Any], Generic[RequestT]):
         self.reads_failed: set[Fill] = set()  # fill-ins whose latest read failed: nothing to act on
         self.quiet_fills: set[Fill] = set()  # fill-ins nothing waits for (their failure blocks nothing)
         self.saying_reading = False
-        self.after_read: list[Callable[[], Awaitable[None]]] = []  # run once settled (see `busy`)
+        self.on_settled: list[Callable[[], Awaitable[None]]] = []  # run once settled (see `busy`)
         self.reads_started = False
 
     def title_text(self) -> str:
@@ -386,11 +386,11 @@ class Dialog(ModalScreen[Any], Generic[RequestT]):
 
     def when_settled(self, callback: Callable[[], Awaitable[None]]) -> None:
         """Run `callback` (on the screen's thread) once the dialog is no longer busy."""
-        self.after_read.append(callback)
+        self.on_settled.append(callback)
 
     def settled(self) -> None:
-        if not self.busy and self.after_read:
-            callbacks, self.after_read = self.after_read, []
+        if not self.busy and self.on_settled:
+            callbacks, self.on_settled = self.on_settled, []
             for callback in callbacks:
                 self.app.call_later(callback)
 

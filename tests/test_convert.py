@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import numpy as np
@@ -195,3 +196,24 @@ def test_an_out_folder_named_with_a_slash_is_made_and_the_model_written_in_it(r1
     _, weight = r18
     report = convert(weight, "r18", out=f"{tmp_path / 'newmodels'}/", log=lambda _: None)
     assert report["out"] == tmp_path / "newmodels" / "r18.onnx" and report["out"].is_file()
+
+
+@pytest.mark.slow
+def test_a_link_planted_where_the_model_is_first_written_is_not_followed(r18, tmp_path):
+    # Another user who can write to the output folder guesses the half-written file's name (it held the
+    # process id) and links it to a file of the user's: the export must not write through it.
+    _, weight = r18
+    victim = tmp_path / "victim.txt"
+    victim.write_text("the user's own file")
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / f".r18.onnx.{os.getpid()}.part").symlink_to(victim)
+    report = convert(weight, "r18", out=shared / "r18.onnx", log=lambda _: None)
+    assert victim.read_text() == "the user's own file"
+    assert report["out"].stat().st_mode & 0o044 == 0o044 & ~current_umask()  # readable like any model
+
+
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

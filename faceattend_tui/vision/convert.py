@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import pickle
 import re
+import tempfile
 import time
 import warnings
 from collections.abc import Callable, Mapping
@@ -17,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from faceattend_tui.files import foreign_link
 from faceattend_tui.vision.runtime import ModelError, RuntimeOptions, make_session
 
 NETWORKS = ("r18", "r34", "r50", "r100")  # must match iresnet.LAYERS
@@ -51,7 +53,7 @@ def convert(weight: Path, network: str = "r100", out: Path | str | None = None,
     state = read_state_dict(weight, torch)
     fit_state_dict(model, state, weight, network)
     log(f"exporting {out} (opset {OPSET})")
-    part = out.with_name(f".{out.name}.{os.getpid()}.part")  # ours alone: never a file of the user's
+    part = new_part_file(out)
     try:
         export(model, part, weight, torch)
         log(f"verifying with ONNX Runtime (CPU) on a batch of {CHECK_BATCH}")
@@ -85,6 +87,20 @@ def check_inputs(weight: Path, network: str, out: Path, overwrite: bool = False)
         raise ModelError(f"{out}: an ONNX model's file name ends in .onnx")
     if out.exists() and not overwrite:  # maybe the model a station runs on
         raise ModelError(f"{out} already exists; give --overwrite to replace it")
+    foreign = foreign_link(Path(os.path.abspath(out)))
+    if foreign is not None:
+        raise ModelError(f"{out} goes through {foreign}, a link of another user: not followed")
+
+
+def new_part_file(out: Path) -> Path:
+    """An empty file made for this run beside `out`, under a name nobody could guess or plant a link at."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.fchmod(handle, 0o666 & ~umask)  # readable as a model written plainly would be
+    os.close(handle)
+    return Path(name)
 
 
 def import_torch(weight: Path) -> Any:
@@ -166,7 +182,6 @@ def block_counts(state: dict[str, Any]) -> tuple[int, ...]:
 
 
 def export(model: Any, path: Path, weight: Path, torch: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     dummy = torch.zeros(EXPORT_BATCH, 3, SIDE, SIDE)
     axes = {"input": {0: "batch"}, "embedding": {0: "batch"}}
     try:

@@ -300,6 +300,24 @@ def test_a_pin_is_asked_on_a_terminal(staffed, monkeypatch, capsys):
     assert main(["people", "edit", "S3", "--groups", "3C", "--data", str(staffed)]) == 0
 
 
+def test_a_new_pin_the_rules_refuse_is_said_before_it_is_typed_again(staffed, monkeypatch, capsys):
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    as_staff(monkeypatch, ADMIN)
+    answers, prompts = iter(["pat2024", "480917", "480915", "480917", "480917"]), []
+
+    def typed(prompt: str = "") -> str:
+        prompts.append(prompt.split()[0])
+        return next(answers)
+
+    monkeypatch.setattr("getpass.getpass", typed)
+    assert main(["staff", "add", "Pat", "--role", "staff", "--data", str(staffed)]) == 0
+    err = capsys.readouterr().err
+    assert "cannot be the staff name" in err and "the two PINs differ" in err  # the name: refused at once
+    assert prompts == ["new", "new", "again:", "new", "again:"]  # "pat2024" was not asked twice
+    as_staff(monkeypatch, ("Pat", "480917"))
+    assert main(["export", "--data", str(staffed)]) == 3  # the PIN typed twice is the one kept
+
+
 def test_staff_accounts_from_the_command_line(tmp_path, monkeypatch, capsys):
     data = str(tmp_path / "data")
     for name in ("FACEATTEND_STAFF", "FACEATTEND_PIN"):

@@ -35,6 +35,7 @@ STAFF_VARIABLE = "FACEATTEND_STAFF"
 PIN_VARIABLE = "FACEATTEND_PIN"
 EXIT_REFUSED = 4  # a staff PIN was needed and not given, wrong, or the account's role may not
 RESET_PHRASE = "reset the pin"
+NEW_PIN_TRIES = 3  # a refused or mistyped new PIN is asked again this many times in all
 
 if TYPE_CHECKING:
     from faceattend_tui.attendance import Store
@@ -66,20 +67,22 @@ def authorized(store: Store, action: Action, fallback: str | None = None, given:
 
 
 def new_pin(whose: str) -> str:
-    """A new PIN, typed twice (or FACEATTEND_NEW_PIN for a script)."""
+    """A new PIN, typed twice (or FACEATTEND_NEW_PIN for a script); on a terminal a PIN the rules refuse
+    is said at once and asked again, before it is typed a second time."""
     given = os.environ.get("FACEATTEND_NEW_PIN")
     if given is not None:
-        pin, again = given, given
-    elif not sys.stdin.isatty():
+        if pin_problem(given, whose):
+            raise CommandError(f"FACEATTEND_NEW_PIN: {pin_problem(given, whose)}")
+        return given
+    if not sys.stdin.isatty():
         raise CommandError("a new PIN is typed on a terminal (or given in FACEATTEND_NEW_PIN for a script)")
-    else:
+    for _ in range(NEW_PIN_TRIES):
         pin = getpass.getpass(f"new PIN for {whose} (at least {MIN_PIN_LENGTH} characters): ")
-        again = getpass.getpass("again: ")
-    if pin_problem(pin):
-        raise CommandError(pin_problem(pin))
-    if pin != again:
-        raise CommandError("the two PINs differ")
-    return pin
+        problem = pin_problem(pin, whose) or ("" if getpass.getpass("again: ") == pin else "the two PINs differ")
+        if not problem:
+            return pin
+        say(problem)
+    raise CommandError(f"no PIN set after {NEW_PIN_TRIES} tries; nothing changed")
 
 
 # ----- faceattend staff ----------------------------------------------------------------------

@@ -191,6 +191,20 @@ def test_editing_one_photo_reextracts_only_that_one(engine, root, face):
     assert samples[1]["sha256"] == hashlib.sha256(mirror.read_bytes()).hexdigest()
 
 
+def test_a_stop_keeps_whole_people_and_the_next_run_reads_the_rest(engine, root):
+    seen = []
+    stopped = Extractor(engine, root / "database_image", root / "database_tensor",
+                        progress=lambda done, total, key: seen.append(key), stop=lambda: len(seen) >= 2).run()
+    assert stopped.stopped is not None and stopped.stopped[1] == 7 and stopped.stopped[0] < 7
+    people = {key.split("/")[0].rsplit(".", 1)[0] for key in seen}
+    assert set(manifest(root)["people"]) == people  # only people whose photos were all read
+    for name in people:
+        assert len(manifest(root)["people"][name]["samples"]) == len([k for k in seen if k.startswith(name)])
+    rest = extract(engine, root)
+    assert (rest.extracted, rest.reused, rest.stopped) == (7 - stopped.stopped[0], stopped.stopped[0], None)
+    assert set(manifest(root)["people"]) == {"ann", "ben", "cat", "dan", "yao"}
+
+
 def test_adding_a_photo_appends_a_row(engine, root, face):
     extract(engine, root)
     write(root / "database_image" / "cat" / "3.jpg", face("cat", size=120))

@@ -961,6 +961,48 @@ async def test_a_roster_import_that_fails_keeps_its_dialog_and_one_that_works_cl
         assert station.person("S9").name == "Ivy Park"
 
 
+@pytest.mark.slow
+async def test_escape_stops_a_roster_imports_photos_between_two_people_and_says_how_far_it_got(
+        station, tmp_path, monkeypatch):
+    import threading
+
+    from faceattend_tui.gallery.extract import Report
+    from faceattend_tui.station import actions, people
+
+    go_on = threading.Event()
+
+    class StepExtractor:  # six photos, one at a time, the first one held until the test says
+        def __init__(self, *args, progress, stop, **kwargs):
+            self.progress, self.stop = progress, stop
+
+        def run(self):
+            for done in range(1, 7):
+                self.progress(done, 6, f"p{done}")
+                go_on.wait(10)
+                if self.stop():
+                    return Report(stopped=(done, 6))
+            return Report()
+
+    monkeypatch.setattr(people, "Extractor", StepExtractor)
+    monkeypatch.setattr(actions.FaceEngine, "from_settings", lambda *args, **kwargs: None)
+    cv2.imwrite(str(tmp_path / "ivy.jpg"), np.full((120, 100, 3), 128, np.uint8))
+    (tmp_path / "roster.csv").write_text("id,name,groups,photo\nS9,Ivy Park,3A,ivy.jpg\n", encoding="utf-8")
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.action_import_roster()
+        await pilot.pause()
+        await pilot.press(*str(tmp_path / "roster.csv"), "enter")
+        said = lambda: str(app.screen.query_one("#dialog-error").render())  # noqa: E731
+        await until(pilot, lambda: "reading photos: 1 of 6" in said())
+        await pilot.press("escape")
+        assert type(app.screen).__name__ == "ImportScreen" and "stopping after this person" in said()
+        go_on.set()
+        await until(pilot, lambda: any("stopped after 1 of 6 read; import the file again" in str(n.message)
+                                       for n in app._notifications))
+        assert type(app.screen).__name__ == "Screen"
+        assert station.person("S9").name == "Ivy Park"  # the people stay imported
+
+
 async def test_a_pasted_name_with_control_characters_is_shown_as_codes_and_not_stored(station):
     station.worker.ready()
     app = StationApp(station)

@@ -80,6 +80,7 @@ class Report:
     skipped: list[str] = field(default_factory=list)  # "file: reason"
     notes: list[str] = field(default_factory=list)  # things worth saying that are not failures
     unenrolled: list[str] = field(default_factory=list)  # names with no usable photo and no templates kept
+    stopped: tuple[int, int] | None = None  # asked to stop: photos read of those to read (whole people kept)
 
 
 @dataclass
@@ -189,12 +190,14 @@ def vouched_photos(images_dir: Path, paths: Iterable[Path]) -> dict[str, set[str
 
 class Extractor:
     def __init__(self, engine: FaceEngine, images_dir: Path, tensors_dir: Path,
-                 progress: Callable[[int, int, str], None] | None = None, keep: Iterable[Path] = ()) -> None:
+                 progress: Callable[[int, int, str], None] | None = None, keep: Iterable[Path] = (),
+                 stop: Callable[[], bool] | None = None) -> None:
         self.engine = engine
         self.images_dir = images_dir
         self.tensors_dir = tensors_dir
         self.vouched = vouched_photos(images_dir, keep)  # checked before any work
         self.progress = progress or (lambda done, total, name: None)
+        self.stop = stop or (lambda: False)  # checked after each person: a stop keeps whole people only
         self.report = Report()
         self.writes: list[Future[None]] = []  # template files being written
         self.groups: dict[str, tuple[list[Face], np.ndarray]] = {}  # group photos: their candidate faces and rows
@@ -317,6 +320,11 @@ class Extractor:
                     last_save = time.monotonic()
                 if self._person_complete(photo, todo, done):
                     self._save(photo.person, people[photo.person], reusable, fresh, manifest)
+                    if done < len(todo) and self.stop():
+                        self.report.stopped = (done, len(todo))
+                        break
+            if self.report.stopped:
+                break
         extracted = {p.person for p in todo}
         for name in people:
             if name not in extracted:

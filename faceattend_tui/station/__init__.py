@@ -36,6 +36,7 @@ from faceattend_tui.station.api import (
     printable,
 )
 from faceattend_tui.station.core import Station
+from faceattend_tui.station.people import PhotoWatch
 from faceattend_tui.station.sync import shared_log
 from faceattend_tui.station.translator import door_outcome
 from faceattend_tui.station.updates import (
@@ -65,7 +66,8 @@ __all__ = [
     "ExportOptions", "Mark",
     "Person", "PersonStatus", "Report", "RosterRow", "Session", "Slot", "Summary", "chart_bars", "check_text",
     "describe_details", "make_private_dir", "parse_clock", "parse_weekday", "printable",
-    "Station", "door_outcome", "shared_log", "STATION_LOG", "STATION_ACTOR", "internal_error", "StationError",
+    "Station", "PhotoWatch",
+    "door_outcome", "shared_log", "STATION_LOG", "STATION_ACTOR", "internal_error", "StationError",
     "PinRefused", "DatabaseUnreachable", "LiveState", "CheckinShown", "Sighting", "UnknownFaces", "CaptureDone",
     "LiveChanged", "RosterChanged", "Problem", "Update", "EnrollTarget", "Whom", "LogKept",
 ]

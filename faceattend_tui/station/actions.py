@@ -37,7 +37,7 @@ from faceattend_tui.files import error_text
 from faceattend_tui.gallery import enroll
 from faceattend_tui.live import events as ev
 from faceattend_tui.station.enrollee import whom
-from faceattend_tui.station.people import extract_imported, import_people, join_imported, remove_person
+from faceattend_tui.station.people import PhotoWatch, extract_imported, import_people, join_imported, remove_person
 from faceattend_tui.station.state import StationState
 from faceattend_tui.station.updates import (
     STATION_ACTOR,
@@ -237,8 +237,10 @@ class Actions(StationState):
                 raise StationError(str(exc)) from None
 
 
-    def import_roster(self, path: Path, pin: Credentials | str | None = None) -> list[str]:
-        """People (and photos) from a roster CSV, as `faceattend people import`; returns what changed."""
+    def import_roster(self, path: Path, pin: Credentials | str | None = None,
+                      watch: PhotoWatch | None = None) -> list[str]:
+        """People (and photos) from a roster CSV, as `faceattend people import`; returns what changed.
+        `watch` hears how many photos are read and may stop their reading (the people stay imported)."""
         with self.lock:
             actor = self._authorize("people", pin)
             try:
@@ -246,7 +248,7 @@ class Actions(StationState):
             except FaceattendError as exc:
                 raise StationError(str(exc)) from None
         try:  # without the station's lock: the door goes on checking people in while the photos are read
-            extract_imported(outcome, self.settings, self._photo_engine)
+            extract_imported(outcome, self.settings, self._photo_engine, watch)
         except FaceattendError as exc:
             raise StationError(f"the people were imported, but not their photos: {exc}") from None
         with self.lock:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import shlex
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +49,7 @@ class ImportOutcome:
     photo_notes: list[str] = field(default_factory=list)  # extraction's words about the photos
     photo_skipped: list[str] = field(default_factory=list)  # "file: why" for photos that gave no template
     to_extract: bool = False  # photos without templates yet: `extract_imported` makes them
+    photos_stopped: tuple[int, int] | None = None  # staff stopped the photos' reading: read, of those to read
 
     def lines(self, skipped: bool = True, dry_run: bool = False) -> list[str]:
         """What changed (or would change, for a dry run), for the terminal or the screen (`skipped`: with the
@@ -72,6 +74,10 @@ class ImportOutcome:
         if plan.photos:
             out.append(f"photos: {len(plan.photos)} to copy" if dry_run
                        else f"photos: {self.photos_copied} new of {len(plan.photos)}")
+        if self.photos_stopped:
+            done, total = self.photos_stopped
+            out.append(f"photos: stopped after {done} of {total} read; import the file again to read the rest "
+                       "(those not read yet are not recognised until then)")
         out += [f"  {note}" for note in self.photo_notes]
         out += [f"  skipped: {line}" for line in self.photo_skipped if skipped]
         if self.joined:
@@ -165,12 +171,25 @@ def import_people(attendance: Attendance, settings: Settings, path: Path, *, use
     return outcome
 
 
-def extract_imported(outcome: ImportOutcome, settings: Settings, make_engine: Callable[[], FaceEngine]) -> None:
-    """An import's long part, on files only (the templates' own lock guards them): the photos' templates."""
+def extract_imported(outcome: ImportOutcome, settings: Settings, make_engine: Callable[[], FaceEngine],
+                     watch: PhotoWatch | None = None) -> None:
+    """An import's long part, on files only (the templates' own lock guards them): the photos' templates.
+    `watch` hears how many photos are read and may stop the reading between two people."""
     if not outcome.to_extract:
         return
-    report = Extractor(make_engine(), settings.images_dir, settings.tensors_dir).run()
-    outcome.photo_notes, outcome.photo_skipped = report.notes, report.skipped
+    watch = watch or PhotoWatch()
+    extractor = Extractor(make_engine(), settings.images_dir, settings.tensors_dir,
+                          progress=lambda done, total, _: watch.read(done, total), stop=watch.stop.is_set)
+    report = extractor.run()
+    outcome.photo_notes, outcome.photo_skipped, outcome.photos_stopped = report.notes, report.skipped, report.stopped
+
+
+@dataclass
+class PhotoWatch:
+    """Someone following an import's photos: told each photo read, and able to stop between two people."""
+
+    read: Callable[[int, int], None] = lambda done, total: None
+    stop: threading.Event = field(default_factory=threading.Event)
 
 
 def join_imported(attendance: Attendance, settings: Settings, outcome: ImportOutcome, user: str | None) -> None:

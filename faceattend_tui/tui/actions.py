@@ -228,7 +228,7 @@ class DialogActions(_AppBase):
         self.push_screen(ImportScreen(self.access(), self.guarded(self._import_roster)), self._imported)
 
     def _import_roster(self, request: ImportRequest) -> list[str]:
-        return self.station.import_roster(Path(request.path), request.pin)  # photos are extracted: a while
+        return self.station.import_roster(Path(request.path), request.pin, request.watch)  # photos: a while
 
     def _imported(self, lines: list[str] | None) -> None:
         if lines is not None:

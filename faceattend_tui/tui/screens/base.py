@@ -261,7 +261,7 @@ class Dialog(ModalScreen[Any], Generic[RequestT]):
             return
         self.working = True
         self.error("")
-        self.query_one("#dialog-error", Static).update(Text(working, style="italic"))
+        self.working_text(working)
         submit = self.submit_to
         self.run_worker(lambda: self.call_station(submit, request), thread=True, group=STATION_CALLS,
                         exit_on_error=False)
@@ -304,6 +304,10 @@ class Dialog(ModalScreen[Any], Generic[RequestT]):
             pin.value = ""
             names = [name for name in self.query(StaffName) if not name.value.strip()]
             (names[0] if names else pin).focus()  # the name first when it is what is missing
+
+    def working_text(self, text: str) -> None:
+        """What the dialog says while the station works on its request."""
+        self.query_one("#dialog-error", Static).update(Text(text, style="italic"))
 
     def error(self, text: str) -> None:
         self.saying_reading = False

@@ -179,21 +179,21 @@ async def test_export_from_the_keyboard_writes_the_sheet(station, tmp_path):
     assert rows == {"Ann Lee": "absent", "Bob Marr": "absent", "Cleo Diaz": "present", "Dev Rao": "absent"}
 
 
-async def enroll_captured(pilot, station: Station) -> None:
+async def enroll_captured(pilot, station: Station, looks_like: str | None = None) -> None:
     """`e`, Eva Holt, Enter, and the two samples of `capture_event` shown in the dialog."""
     await pilot.press("e", *"Eva Holt", "enter")
     await pilot.pause()
-    station.worker.feed(capture_event(station))
+    station.worker.feed(capture_event(station, looks_like))
     await until(pilot, lambda: pilot.app.screen.query_one("#samples").row_count == 2)
 
 
-def capture_event(station: Station) -> ev.CaptureResult:
+def capture_event(station: Station, looks_like: str | None = None) -> ev.CaptureResult:
     gradient = np.tile(np.linspace(40, 220, 96, dtype=np.uint8), (120, 1))
     photo = cv2.imencode(".jpg", cv2.merge([gradient, gradient, gradient]))[1].tobytes()
     sample = ev.CaptureSample(photo_jpeg=photo, embedding=np.eye(512, dtype=np.float32)[0], size=140,
                               sharpness=220.0, frontality=0.93, quality=0.97)
-    return ev.CaptureResult(request=station.pending_capture, samples=(sample, sample),
-                            match=ev.MatchHint(name="Ann Lee", similarity=0.41))
+    match = ev.MatchHint(name=looks_like, similarity=0.41) if looks_like else None
+    return ev.CaptureResult(request=station.pending_capture, samples=(sample, sample), match=match)
 
 
 @pytest.mark.slow
@@ -204,9 +204,14 @@ async def test_enroll_from_the_camera_and_delete(station, tmp_path):
         await pilot.press("e", *"Eva Holt", "enter")
         await pilot.pause()
         assert isinstance(station.worker.sent[-1], ev.StartCapture)
-        station.worker.feed(capture_event(station))
+        station.worker.feed(capture_event(station, looks_like="Ann Lee"))
         await until(pilot, lambda: app.screen.query_one("#samples").row_count == 2)
         assert "already looks like Ann Lee" in str(app.screen.query_one("#enroll-hint").render())
+        await pilot.click("#ok")  # under a warning: said, and saved at the second press only
+        await pilot.pause()
+        assert "press Save (ctrl+s) again" in str(app.screen.query_one("#dialog-error").render())
+        assert "Eva Holt" not in [p.name for p in station.people()]
+        await pilot.pause(0.3)  # a button ignores a second click within 0.2 s (a double click is one)
         await pilot.click("#ok")
         await pilot.pause()
         assert "Eva Holt" in [row[0] for row in table_rows(app, "#roster-table")]
@@ -289,11 +294,40 @@ async def test_more_samples_for_someone_are_not_warned_to_look_like_themselves(s
         await until(pilot, lambda: "adds samples to Ann Lee" in str(app.screen.query_one("#enroll-who").render()))
         await pilot.press("enter")
         await pilot.pause()
-        station.worker.feed(capture_event(station))  # the capture looks like Ann Lee: it is her
+        station.worker.feed(capture_event(station, looks_like="Ann Lee"))  # the capture looks like Ann Lee: it is her
         await until(pilot, lambda: app.screen.query_one("#samples").row_count == 2)
         hint = str(app.screen.query_one("#enroll-hint").render())
         assert "already looks like" not in hint
         assert "2 samples; press Save" in hint and "ann lee" not in hint  # whom: the line above, as resolved
+
+
+async def test_samples_for_someone_enrolled_that_the_station_does_not_take_for_them_need_a_second_save(station):
+    import dataclasses
+
+    with_pin(station)
+    station.worker.ready()
+    app = StationApp(station)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("e", *"Ann Lee")
+        await until(pilot, lambda: "adds samples to Ann Lee" in str(app.screen.query_one("#enroll-who").render()))
+        await pilot.press("enter")
+        await pilot.pause()
+        ann = np.load(station.settings.tensors_dir / "Ann Lee.npy")[0]
+        other = np.eye(512, dtype=np.float32)[1] - float(ann[1]) * ann
+        near = 0.25 * ann + np.sqrt(1 - 0.25**2) * other / np.linalg.norm(other)  # under the threshold, 0.3
+        captured = capture_event(station)
+        sample = dataclasses.replace(captured.samples[0], embedding=near.astype(np.float32))
+        station.worker.feed(dataclasses.replace(captured, samples=(sample, sample)))  # matched nobody
+        await until(pilot, lambda: app.screen.query_one("#samples").row_count == 2)
+        assert "not recognised as the person above" in str(app.screen.query_one("#enroll-hint").render())
+        await pilot.press(*"246813", "enter")
+        await pilot.pause()
+        assert "press Save (ctrl+s) again" in str(app.screen.query_one("#dialog-error").render())
+        assert type(app.screen).__name__ == "EnrollScreen"
+        before = next(p.images for p in station.people() if p.name == "Ann Lee")
+        await pilot.press("ctrl+s")  # staff looked again: it is her
+        await until(pilot, lambda: type(app.screen).__name__ == "Screen")
+        assert next(p.images for p in station.people() if p.name == "Ann Lee") == before + 2
 
 
 async def test_a_capture_with_two_faces_in_view_warns_whose_samples_these_are(station):
@@ -344,7 +378,7 @@ def test_main_screen_snapshot(station, snap_compare, size):
 @pytest.mark.slow
 def test_enroll_dialog_snapshot(station, snap_compare, size):
     async def run_before(pilot) -> None:
-        await enroll_captured(pilot, station)
+        await enroll_captured(pilot, station, looks_like="Ann Lee")  # with its warning
         steady_cursor(pilot)
 
     assert snap_compare(StationApp(station), terminal_size=size, run_before=run_before)

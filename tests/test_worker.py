@@ -322,7 +322,7 @@ def test_unreachable_display_is_reported_not_fatal(monkeypatch):
     assert problem is not None and not preview.open
 
 
-def test_capture_keeps_only_the_person_with_the_best_samples():
+def test_a_capture_leaves_out_a_passer_by_and_refuses_two_people_taking_turns():
     from faceattend_tui.live.capture import Capture, Sample
 
     def sample(vector, quality_size: int) -> Sample:
@@ -331,12 +331,18 @@ def test_capture_keeps_only_the_person_with_the_best_samples():
 
     rng = np.random.default_rng(3)
     ann, bob = rng.standard_normal(512), rng.standard_normal(512)
-    capture = Capture("r", 0.0, count=5, min_face=Settings().capture_min_face)
-    capture.samples = [sample(ann + 0.3 * rng.standard_normal(512), 120) for _ in range(3)]
-    capture.samples += [sample(bob + 0.3 * rng.standard_normal(512), 100) for _ in range(3)]
-    best = capture.best()
-    assert len(best) == 3
+
+    def capture_of(anns: int, bobs: int) -> Capture:
+        capture = Capture("r", 0.0, count=5, min_face=Settings().capture_min_face)
+        capture.samples = [sample(ann + 0.3 * rng.standard_normal(512), 120) for _ in range(anns)]
+        capture.samples += [sample(bob + 0.3 * rng.standard_normal(512), 100) for _ in range(bobs)]
+        return capture
+
+    passing = capture_of(12, 1)  # Bob walked past behind Ann for one picture
+    best = passing.best()
+    assert not passing.mixed() and len(best) == 5
     assert all(float(s.embedding @ (ann / np.linalg.norm(ann))) > 0.8 for s in best)
+    assert capture_of(3, 3).mixed() and capture_of(10, 3).mixed()  # which of them is meant cannot be told
 
 
 @pytest.mark.timeout(120)
@@ -481,6 +487,21 @@ def test_a_capture_with_two_faces_in_view_says_so(engine, people):
         alone.offer(engine, scene(people["yao"], 200), engine.detect(scene(people["yao"], 200)))
         crowded.offer(engine, two, engine.detect(two))
     assert (alone.crowded, crowded.crowded) == (0, 3) and len(crowded.samples) == 3
+
+
+def test_a_capture_where_two_people_take_turns_is_refused_with_real_faces(engine, people):
+    from faceattend_tui.live.capture import Capture
+
+    turns = Capture("r", 0.0, count=3, min_face=40)
+    for i in range(6):  # one steps out, the other steps in: never two faces at once
+        frame = scene(people["yao" if i % 2 else "stranger"], 200)
+        turns.offer(engine, frame, engine.detect(frame))
+    assert turns.someone_else() == 3 and turns.mixed()
+    steady = Capture("r", 0.0, count=3, min_face=40)
+    for x in (180, 200, 220, 240):
+        frame = scene(people["yao"], x)
+        steady.offer(engine, frame, engine.detect(frame))
+    assert not steady.mixed() and steady.best()
 
 
 class DeadProcess:

@@ -15,6 +15,9 @@ from faceattend_tui.vision.types import Face
 
 DUPLICATE_COSINE = 0.97  # samples this alike add nothing
 SAME_PERSON_COSINE = 0.45  # samples less alike than this are someone else
+# Someone else in this share of a capture's samples (two at least): two people took turns in front of
+# the camera, and which of them is the one being enrolled cannot be told: the capture is refused.
+MIXED_SHARE = 0.2
 
 
 @dataclass
@@ -59,11 +62,22 @@ class Capture:
         self.samples.append(Sample(portrait(frame, face), embedding, int(min(face.width, face.height)),
                                    sharpness(crop), frontality(face.landmarks)))
 
+    def someone_else(self) -> int:
+        """Samples that do not look like the best one: another face in front of the camera."""
+        if not self.samples:
+            return 0
+        top = max(self.samples, key=lambda s: s.quality)
+        return sum(float(s.embedding @ top.embedding) < SAME_PERSON_COSINE for s in self.samples)
+
+    def mixed(self) -> bool:
+        """Whether two people took turns in front of the camera (a stray picture or two is not that)."""
+        others = self.someone_else()
+        return others >= 2 and others >= MIXED_SHARE * len(self.samples)
+
     def best(self) -> list[Sample]:
         """The highest-quality samples of the same person, without near-duplicates.
 
-        Someone else may step in front of the camera during the capture: samples that do not look
-        like the best one are left out.
+        A picture or two of someone else passing in front of the camera is left out (see `mixed`).
         """
         chosen: list[Sample] = []
         for sample in sorted(self.samples, key=lambda s: -s.quality):

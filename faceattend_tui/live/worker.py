@@ -380,9 +380,12 @@ class Worker:
         capture, self.capture = self.capture, None
         if capture is None:
             return
-        best = capture.best()
-        message = ""
-        if not best:
+        best, message = capture.best(), ""
+        if capture.mixed():
+            best, message = [], (f"two different faces took turns in front of the camera ({capture.someone_else()} "
+                                 f"of {len(capture.samples)} pictures were someone else); capture again with only "
+                                 "the person in view")
+        elif not best:
             message = ("no usable face seen (too small, or nobody in front of the camera)" if capture.frames
                        else "no picture came from the camera during the capture; is it working?")
         self.emit(ev.CaptureResult(request=capture.request, samples=tuple(s.as_event() for s in best),

@@ -12,6 +12,7 @@ from faceattend_tui.station.api import (
     MAX_LATE_MINUTES,
     AuditEntry,
     AuditFilter,
+    CaptureResult,
     CaptureSample,
     Checkin,
     Counts,
@@ -62,7 +63,8 @@ from faceattend_tui.station.updates import (
 
 __all__ = [
     "MAX_LATE_MINUTES",
-    "AuditEntry", "AuditFilter", "CaptureSample", "Checkin", "Counts", "Credentials", "DayHours", "Edit",
+    "AuditEntry", "AuditFilter", "CaptureResult", "CaptureSample", "Checkin", "Counts", "Credentials", "DayHours",
+    "Edit",
     "ExportOptions", "Mark",
     "Person", "PersonStatus", "Report", "RosterRow", "Session", "Slot", "Summary", "chart_bars", "check_text",
     "describe_details", "make_private_dir", "parse_clock", "parse_weekday", "printable",

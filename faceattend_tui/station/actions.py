@@ -327,7 +327,8 @@ class Actions(StationState):
         except StationError as exc:
             return Whom(str(exc))
         if person is not None:
-            return Whom(f"adds samples to {person.name} ({person.id}), {person.images} enrolled so far", person.id)
+            return Whom(f"adds samples to {person.name} ({person.id}), {person.images} enrolled so far", person.id,
+                        person.images)
         return Whom(f"new person {' '.join(who.name.split())}" + (f", id {who.person_id}" if who.person_id else ""))
 
 

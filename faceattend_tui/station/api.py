@@ -24,10 +24,11 @@ from faceattend_tui.attendance.security import Credentials
 from faceattend_tui.attendance.session_edit import Edit
 from faceattend_tui.attendance.timetable import Slot, parse_clock, parse_weekday
 from faceattend_tui.files import make_private_dir
-from faceattend_tui.live.events import CaptureSample
+from faceattend_tui.live.events import CaptureResult, CaptureSample
 
 __all__ = ["MAX_LATE_MINUTES",
-           "AuditEntry", "AuditFilter", "CaptureSample", "Checkin", "Counts", "Credentials", "DayHours", "Edit",
+           "AuditEntry", "AuditFilter", "CaptureResult", "CaptureSample", "Checkin", "Counts", "Credentials",
+           "DayHours", "Edit",
            "ExportOptions",
            "Mark", "Person", "PersonStatus", "Report", "RosterRow", "Session", "Slot", "Summary", "check_text",
            "chart_bars", "describe_details", "make_private_dir", "parse_clock", "parse_weekday", "printable"]

@@ -174,6 +174,7 @@ class Whom(NamedTuple):
 
     text: str
     person_id: str = ""
+    enrolled: int = 0  # their samples so far: a face the station does not take for them is worth a word
 
 
 MAX_UNSAVED = 1000  # check-ins kept in memory while the disk refuses them

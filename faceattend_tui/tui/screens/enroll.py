@@ -13,7 +13,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Input, Static
 
-from faceattend_tui.station import CaptureSample, EnrollTarget, StationError, Whom, printable
+from faceattend_tui.station import CaptureResult, CaptureSample, EnrollTarget, StationError, Whom, printable
 from faceattend_tui.text import plural
 from faceattend_tui.tui.messages import CaptureDone
 from faceattend_tui.tui.screens.base import Access, Dialog, Pin, Secret, StaffName, Submit, pin_fields
@@ -47,6 +47,8 @@ class EnrollScreen(Dialog[EnrollRequest]):
         self.whom = Whom("")  # as last read: an "already looks like" about the very person meant is no warning
         self.request: str | None = None
         self.samples: tuple[CaptureSample, ...] = ()
+        self.captured: CaptureResult | None = None  # the capture the samples came from
+        self.confirmed: tuple[str, ...] = ()  # the warnings Save was pressed once under: a second press saves
 
     WIDE = True
 
@@ -91,6 +93,8 @@ class EnrollScreen(Dialog[EnrollRequest]):
     def show_who(self, whom: Whom) -> None:
         self.whom = whom
         self.query_one("#enroll-who", Static).update(Text(printable(whom.text)))  # a pasted name may hold controls
+        if self.captured is not None:
+            self.show_hint()  # the warnings depend on whom the samples are for
 
     @on(Input.Submitted)
     def field_submitted(self, event: Input.Submitted) -> None:
@@ -124,7 +128,7 @@ class EnrollScreen(Dialog[EnrollRequest]):
         result = message.update.result
         if result.request != self.request:
             return  # not ours, or shown already
-        self.request = None
+        self.request, self.captured, self.confirmed = None, result, ()
         self.samples = result.samples
         self.query_one("#capture", Button).disabled = False
         table = self.query_one("#samples", DataTable)
@@ -134,19 +138,37 @@ class EnrollScreen(Dialog[EnrollRequest]):
         self.query_one("#ok", Button).disabled = not self.samples
         if self.samples:
             self.query_one("#thumb", Static).update(halfblock(self.samples[0].photo_jpeg, width=12))
-        # whom Save is for is the line above, which follows the name field: never said twice, never stale
-        hint = Text(result.message or f"{plural(len(self.samples), 'sample')}; press Save to keep them as said above")
-        if result.crowded and self.samples:
-            hint = Text.assemble(("warning: more than one face was in view; these samples are of the largest "
-                                  "(the nearest): check the picture", "bold yellow"), "\n", hint)
-        if result.match and not (result.match.person_id and result.match.person_id == self.whom.person_id):
-            # on the hint line: a refusal (a PIN to give) written on the error line leaves it in sight
-            hint = Text.assemble((f"warning: this face already looks like {result.match.name} "
-                                  f"({result.match.similarity:.2f})", "bold yellow"), "\n", hint)
-        self.query_one("#enroll-hint", Static).update(hint)
+        self.show_hint()
         if self.samples:
             self.focus_credentials()
 
+    def show_hint(self) -> None:
+        """What the capture gave, under its warnings (in yellow); whom Save is for is the line above, which
+        follows the name field: never said twice, never stale."""
+        result = self.captured
+        if result is None:
+            return
+        hint = Text(result.message or f"{plural(len(self.samples), 'sample')}; press Save to keep them as said above")
+        for warning in self.warnings():  # on the hint line: a refusal written on the error line leaves it in sight
+            hint = Text.assemble((f"warning: {warning}", "bold yellow"), "\n", hint)
+        self.query_one("#enroll-hint", Static).update(hint)
+
+    def warnings(self) -> tuple[str, ...]:
+        """Why these samples may not be of the person meant: Save asks to be pressed twice then."""
+        result, whom = self.captured, self.whom
+        if result is None or not self.samples:
+            return ()
+        found: list[str] = []
+        if result.crowded:
+            found.append("more than one face was in view; these samples are of the largest (the nearest): "
+                         "check the picture")
+        match = result.match
+        if match and not (match.person_id and match.person_id == whom.person_id):
+            found.append(f"this face already looks like {match.name} ({match.similarity:.2f})")
+        elif whom.person_id and whom.enrolled and match is None:
+            found.append("this face is not recognised as the person above: their enrolled photos do not "
+                         "match it; is it them?")
+        return tuple(found)
     def focus_credentials(self) -> None:
         """Samples to save: the cursor goes to what saving needs (brought into sight at 80x24), the
         staff name when it is empty, else the PIN."""
@@ -161,5 +183,10 @@ class EnrollScreen(Dialog[EnrollRequest]):
             return
         if not self.samples:
             self.error("capture first (enter, or ctrl+r)")
+            return
+        warnings = self.warnings()
+        if warnings and warnings != self.confirmed:
+            self.confirmed = warnings
+            self.error("read the warning above: press Save (ctrl+s) again to keep these samples anyway")
             return
         self.finish(EnrollRequest(self.target(), self.samples, self.pin()))  # refused: the samples stay

@@ -5,12 +5,17 @@ any number of groups, and a state (active, or left: their records stay). Their p
 templates live under `database_image/<folder>` and `database_tensor/<folder>.npy`; `folder` is
 what recognition reports, and the log maps it to the person.
 
+A person's earlier groups are kept with them (`past_groups`: the groups they had and when that
+ended), so that a report of a past session for everyone counts each person in the group they were
+in that day.
+
 A session records the people it expects when it starts (its group, or everyone); a camera
 check-in keeps the arrival time; a staff mark is kept beside it, never over it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
 import uuid
@@ -20,7 +25,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Literal, get_args
 
 from faceattend_tui.errors import InputError
-from faceattend_tui.text import composed, is_word, plural, same  # noqa: F401 (plural: here for the layers above)
+from faceattend_tui.text import composed, fold, is_word, plural, same  # noqa: F401 (plural: here for the layers above)
 
 from .common import from_iso, to_iso
 
@@ -155,6 +160,31 @@ def _when(value: Any) -> datetime:
     return parsed
 
 
+@dataclass(frozen=True)
+class PastGroups:
+    """Groups a person had until a moment (exclusive): what they were before a change of groups."""
+
+    groups: tuple[str, ...]
+    until: datetime
+
+    def to_doc(self) -> dict:
+        return {"groups": list(self.groups), "until": to_iso(self.until)}
+
+    @classmethod
+    def from_doc(cls, doc: dict) -> PastGroups:
+        groups = doc.get("groups") or []
+        if not isinstance(groups, list):
+            raise InputError("past groups must be a list")
+        return cls(clean_groups(groups), _when(doc.get("until")))
+
+
+def _past_groups(docs: Any) -> tuple[PastGroups, ...]:
+    """A person's stored history of groups, oldest first (none in a log of an earlier version)."""
+    if not isinstance(docs, list):
+        raise InputError("past_groups must be a list")
+    return tuple(sorted((PastGroups.from_doc(doc) for doc in docs), key=lambda past: past.until))
+
+
 @dataclass
 class Person:
     id: str
@@ -165,15 +195,27 @@ class Person:
     state: PersonState = ACTIVE
     left_at: datetime | None = None
     images: int = 0  # templates enrolled
+    past_groups: tuple[PastGroups, ...] = ()  # oldest first; kept by the store when groups change
 
     @property
     def active(self) -> bool:
         return self.state == ACTIVE
 
+    def groups_at(self, when: datetime) -> tuple[str, ...]:
+        """The groups they had at `when`: today's unless their history says otherwise."""
+        for past in self.past_groups:
+            if when < past.until:
+                return past.groups
+        return self.groups
+
+    def all_groups(self) -> tuple[str, ...]:
+        """Every group they are or were in."""
+        return tuple(dict.fromkeys(g for past in self.past_groups for g in past.groups)) + self.groups
+
     def to_doc(self) -> dict:
         return {"id": self.id, "name": self.name, "created": to_iso(self.created), "folder": self.folder,
                 "groups": list(self.groups), "state": self.state, "left_at": to_iso(self.left_at),
-                "images": self.images}
+                "images": self.images, "past_groups": [past.to_doc() for past in self.past_groups]}
 
     @classmethod
     def from_doc(cls, doc: dict) -> Person:
@@ -185,7 +227,26 @@ class Person:
             raise InputError("groups must be a list")
         return cls(id=_text(doc["id"], "person id"), name=_text(doc["name"], "name"), created=_when(doc["created"]),
                    folder=_opt_str(doc.get("folder")) or "", groups=clean_groups(groups), state=state,
-                   left_at=from_iso(doc.get("left_at")), images=int(doc.get("images") or 0))
+                   left_at=from_iso(doc.get("left_at")), images=int(doc.get("images") or 0),
+                   past_groups=_past_groups(doc.get("past_groups") or []))
+
+
+def same_groups(one: Iterable[str], other: Iterable[str]) -> bool:
+    """Whether two lists name the same groups, order, case and accents aside."""
+    return {fold(g) for g in one} == {fold(g) for g in other}
+
+
+def with_past_groups(person: Person, stored: Person | None, when: datetime) -> Person:
+    """`person` as it is to be saved over `stored`: the history the log keeps, and the stored groups until
+    `when` when they change. Every way of saving people goes through this, so no change of groups is lost;
+    a new person (a log moved into a database) keeps the history it comes with."""
+    if stored is None:
+        return person
+    past = stored.past_groups
+    if not same_groups(stored.groups, person.groups):
+        until = max([when, *(p.until for p in past)])  # a clock set back never puts a change before another
+        past = (*past, PastGroups(stored.groups, until))
+    return dataclasses.replace(person, past_groups=past)
 
 
 @dataclass

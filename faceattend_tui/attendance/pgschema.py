@@ -165,9 +165,25 @@ create table presence (
 );
 """
 
+# Each person's earlier groups and when they ended (oldest first): a report of a past session for
+# everyone counts a person in the group they were in that day. A station of schema 2 is refused by a
+# database of schema 3 (and the upgrade waits for it to go), so no change of groups goes unrecorded.
+V3 = """
+create table past_groups (
+    person_id text not null references people (id) on update cascade on delete cascade,
+    position integer not null,
+    groups text[] not null,
+    until timestamptz not null,
+    primary key (person_id, position)
+);
+create trigger past_groups_notify after insert or update or delete on past_groups
+    for each statement execute function faceattend_table_changed();
+"""
+
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "people, groups, sessions, expected rosters, check-ins, marks, audit, settings, templates", V1),
     (2, "voided sessions; absence codes in marks; presence for work mode", V2),
+    (3, "people's past groups", V3),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -1,7 +1,8 @@
 """Attendance over time: per person, the sessions they were expected at and how they came; per session, totals.
 
 With a group, the report covers that group's sessions and, of the sessions for everyone, the
-people in the group.
+people who were in the group when each began (a person who changed groups since counts where they
+were then: a class's past numbers stay as they were).
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ def build_report(store: Store, date_from: date, date_to: date, group: str | None
     people = {p.id: p for p in store.people()}
     in_range = [s for s in sessions_in_range(store.sessions(), date_from, date_to, zone) if voided or not s.voided]
     spellings = group_spellings(group, [s.group for s in in_range if s.group],
-                                [g for p in people.values() for g in p.groups])
+                                [g for p in people.values() for g in p.all_groups()])
     if spellings:
         group = group if group in spellings else min(spellings)
     chosen = [s for s in in_range if group is None or s.group is None or s.group in spellings]
@@ -99,8 +100,9 @@ def build_report(store: Store, date_from: date, date_to: date, group: str | None
         outcomes = store.outcomes(session.id)
         for person_id in dict.fromkeys([*session.expected, *outcomes]):
             person = people.get(person_id)
-            if person is None or (group is not None and session.group is None and spellings.isdisjoint(person.groups)):
-                continue  # erased, or not in the group this report is about
+            if person is None or (group is not None and session.group is None
+                                  and spellings.isdisjoint(person.groups_at(session.started_at))):
+                continue  # erased, or not in the group this report is about when the session began
             status = outcomes.get(person_id, ABSENT)
             counts.add(status)
             lines.setdefault(person_id, PersonLine(person)).counts.add(status)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from faceattend_tui.errors import InputError
+from faceattend_tui.text import collation, same
 
 from .common import checked_late_after
 from .models import Session, check_text
@@ -102,11 +103,14 @@ def _group(attendance: Attendance, group: str | None) -> str | None:
 
 
 def _on_the_roster_then(attendance: Attendance, session: Session, group: str | None) -> list[str]:
-    """Who the session would have expected in this group: people added before it ended and not gone
-    before it began (their groups as they are now; a past membership is not kept)."""
+    """Who the session would have expected in this group: people added before it ended, not gone
+    before it began, and in the group when it began (read from the log, which keeps past groups)."""
     end = session.ended_at or attendance.store.now()
-    return [p.id for p in attendance.people(include_left=True, group=group)
-            if p.created <= end and (p.left_at is None or p.left_at > session.started_at)]
+    key = collation(attendance.locale)
+    people = sorted(attendance.store.people(), key=lambda p: (key(p.name), p.id))  # in the roster's order
+    return [p.id for p in people
+            if (group is None or any(same(g, group) for g in p.groups_at(session.started_at)))
+            and p.created <= end and (p.left_at is None or p.left_at > session.started_at)]
 
 
 def _recorded(attendance: Attendance, session_id: int) -> list[str]:

@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     from faceattend_tui.attendance.pgstore import PgStore
 
 IMPORTED = ".imported.bak"  # the source log after an import: an old copy an erasure names
-CHECKED = ("people", "person_groups", "sessions", "expected", "checkins", "marks", "audit", "templates", "presence")
+CHECKED = ("people", "person_groups", "past_groups", "sessions", "expected", "checkins", "marks", "audit", "templates",
+           "presence")
 
 
 def need_database(settings: Settings) -> str:
@@ -171,7 +172,8 @@ def import_from(source_root: Path, url: str) -> int:
 
 def source_counts(store: Store) -> dict[str, int]:
     people, sessions = store.people(), store.sessions()
-    return {"people": len(people), "person_groups": sum(len(p.groups) for p in people), "sessions": len(sessions),
+    return {"people": len(people), "person_groups": sum(len(p.groups) for p in people),
+            "past_groups": sum(len(p.past_groups) for p in people), "sessions": len(sessions),
             "expected": sum(len(s.expected) for s in sessions),
             "checkins": sum(len(store.checkins(s.id)) for s in sessions),
             "marks": sum(len(store.marks(s.id)) for s in sessions), "audit": len(store.audit_log()),

@@ -38,6 +38,10 @@ class Cached:
     marks: list[Mark] = field(default_factory=list)
 
 
+# the tables that hold part of another's records: a change to them is news of that one
+KINDS = {"person_groups": "people", "past_groups": "people", "expected": "sessions", "template_sets": "templates"}
+
+
 class Listener:
     """The listener thread and the cache it keeps current.
 
@@ -169,7 +173,7 @@ class Listener:
             self._reload_marks()
             self._changes.append(Change("marks"))
         else:
-            kind = {"person_groups": "people", "expected": "sessions", "template_sets": "templates"}.get(table, table)
+            kind = KINDS.get(table, table)
             self._changes.append(Change(kind))
 
     def _checkin_notified(self, row: dict[str, Any]) -> None:

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from ..models import AuditEntry, Mark, Person, Presence
 
-COUNTED = ("people", "person_groups", "sessions", "expected", "checkins", "marks", "audit", "settings",
+COUNTED = ("people", "person_groups", "past_groups", "sessions", "expected", "checkins", "marks", "audit", "settings",
            "template_sets", "templates", "presence")
 
 
@@ -48,7 +48,8 @@ class MovingIn:
             return {t: int(the_row(conn.execute(f"select count(*) from {t}"))[0]) for t in COUNTED}
 
     def import_log(self, source: Store) -> dict[str, int]:
-        """Copy another log (people, groups, sessions, rosters, check-ins, marks, audit, settings), keeping its ids.
+        """Copy another log (people, groups and past groups, sessions, rosters, check-ins, marks, audit,
+        settings), keeping its ids.
 
         One transaction: all of it or nothing. Returns how many records were left out because they name
         someone no longer in the log.

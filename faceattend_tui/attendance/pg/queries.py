@@ -11,7 +11,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from ..common import aware
-from ..models import AuditEntry, Person, Presence, Session
+from ..models import AuditEntry, Person, Presence, Session, with_past_groups
 from ..security import RECORD_TEXTS, Names, erased_names, scrub_audit
 from ..store import ConflictError, NotFoundError
 from .rows import (
@@ -20,6 +20,7 @@ from .rows import (
     insert_expected,
     local,
     person_of,
+    save_past_groups,
     session_of,
     the_row,
 )
@@ -33,7 +34,7 @@ EDITABLE = {"name": "name", "group": "group_name", "late_after_minutes": "late_a
 
 
 class PeopleQueries:
-    """People and their groups. Uses of the store: zone, _tx, _forget_cache."""
+    """People and their groups. Uses of the store: zone, now, _tx, _forget_cache."""
 
     zone: tzinfo | None
 
@@ -41,6 +42,7 @@ class PeopleQueries:
         @contextlib.contextmanager
         def _tx(self) -> Iterator[psycopg.Connection]: ...
         def _forget_cache(self) -> None: ...
+        def now(self) -> datetime: ...
 
     def people(self) -> list[Person]:
         with self._tx() as conn:
@@ -58,6 +60,11 @@ class PeopleQueries:
         if not people:
             return
         with self._tx() as conn, conn.cursor() as cur:
+            # the stored people, locked (in one order) until this commits: another station's change is kept
+            stored = {row[0]: person_of(row, self.zone) for row in conn.execute(
+                SELECT_PERSON + " where p.id = any(%s) order by p.id for update of p", [[p.id for p in people]])}
+            now = self.now()
+            people = [with_past_groups(p, stored.get(p.id), now) for p in people]
             cur.executemany(
                 "insert into people (id, name, created, folder, state, left_at, images) values (%s, %s, %s, %s, %s, "
                 "%s, %s) on conflict (id) do update set name = excluded.name, created = excluded.created, "
@@ -68,6 +75,7 @@ class PeopleQueries:
             groups = [(p.id, name, i) for p in people for i, name in enumerate(p.groups)]
             if groups:
                 cur.executemany("insert into person_groups (person_id, name, position) values (%s, %s, %s)", groups)
+            save_past_groups(cur, people)
 
     def change_person_id(self, old: str, new: str) -> None:
         with self._tx() as conn:

@@ -10,10 +10,12 @@ from psycopg.rows import TupleRow
 from psycopg.types.json import Jsonb
 
 from ..common import aware
-from ..models import Checkin, Mark, Person, Presence, Session
+from ..models import Checkin, Mark, PastGroups, Person, Presence, Session
 
 SELECT_PERSON = ("select p.id, p.name, p.created, p.folder, p.state, p.left_at, p.images, "
-                 "array(select g.name from person_groups g where g.person_id = p.id order by g.position) "
+                 "array(select g.name from person_groups g where g.person_id = p.id order by g.position), "
+                 "coalesce((select jsonb_agg(jsonb_build_object('groups', h.groups, 'until', h.until) "
+                 "order by h.position) from past_groups h where h.person_id = p.id), '[]'::jsonb) "
                  "from people p")
 SELECT_SESSION = ("select s.id, s.name, s.started_at, s.ended_at, s.late_after_minutes, s.station, s.group_name, "
                   "array(select e.person_id from expected e where e.session_id = s.id order by e.position), "
@@ -59,9 +61,23 @@ def iso(value: Any) -> str | None:
 
 
 def person_of(row: TupleRow, zone: tzinfo | None = None) -> Person:
-    pid, name, created, folder, state, left_at, images, groups = row
+    pid, name, created, folder, state, left_at, images, groups, past = row
     return Person(pid, name, local(created, zone), folder=folder or "", groups=tuple(groups or ()), state=state,
-                  left_at=local_or_none(left_at, zone), images=int(images or 0))
+                  left_at=local_or_none(left_at, zone), images=int(images or 0),
+                  past_groups=tuple(past_groups_of(doc, zone) for doc in past or ()))
+
+
+def past_groups_of(doc: dict, zone: tzinfo | None = None) -> PastGroups:
+    past = PastGroups.from_doc(doc)
+    return PastGroups(past.groups, local(past.until, zone))
+
+
+def save_past_groups(cur: psycopg.Cursor, people: list[Person]) -> None:
+    """The people's past groups as they are to be kept (the rows of each, replaced)."""
+    cur.execute("delete from past_groups where person_id = any(%s)", [[p.id for p in people]])
+    rows = [(p.id, i, list(past.groups), aware(past.until)) for p in people for i, past in enumerate(p.past_groups)]
+    if rows:
+        cur.executemany("insert into past_groups (person_id, position, groups, until) values (%s, %s, %s, %s)", rows)
 
 
 def session_of(row: TupleRow, zone: tzinfo | None = None) -> Session:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..common import aware, from_iso, to_iso
-from ..models import LATE, PRESENT, AuditEntry, Checkin, Mark, Person, Presence, Session
+from ..models import LATE, PRESENT, AuditEntry, Checkin, Mark, Person, Presence, Session, with_past_groups
 from ..store import NotFoundError, StoreError
 from .files import append_line, read_lines
 from .tables import Doc, Op, PresenceKey, Table
@@ -20,7 +20,7 @@ T = TypeVar("T")
 class PeopleAndSessions:
     """Settings, people and sessions.
 
-    Uses of the store: _write, _after_write, _pending_fold, and the tables'.
+    Uses of the store: now, _write, _after_write, _pending_fold, and the tables'.
     """
 
     _people: dict[str, str]
@@ -35,6 +35,7 @@ class PeopleAndSessions:
         def _parse(self, parse: Callable[[Doc], T], table: str, doc_id: str, doc: Doc) -> T: ...
         def _write(self, *ops: Op) -> None: ...
         def _after_write(self) -> None: ...
+        def now(self) -> datetime: ...
 
     # -- settings
 
@@ -66,7 +67,8 @@ class PeopleAndSessions:
 
     def save_people(self, people: list[Person]) -> None:
         if people:
-            self._write(*(["person", p.to_doc()] for p in people))
+            now = self.now()
+            self._write(*(["person", with_past_groups(p, self.person(p.id), now).to_doc()] for p in people))
             self._after_write()
 
     def change_person_id(self, old: str, new: str) -> None:

@@ -211,3 +211,35 @@ def test_a_chart_of_a_long_period_has_a_bar_per_week_then_per_month_each_as_a_pe
     year = [line(d, 9, 1) for d in range(0, 360)]
     labels, rates, unit = chart_bars(year)
     assert unit == "month" and labels[0] == "2025-09" and len(labels) == 12 and set(rates) == {90}
+
+
+def test_a_chart_draws_no_bar_where_nobody_was_expected():
+    """Everyone excused is no rate, not 0 %: a head teacher would read the whole class absent."""
+    from faceattend_tui.attendance.models import Counts, Session
+    from faceattend_tui.attendance.report import SessionLine, chart_bars
+
+    monday = datetime(2025, 9, 1, 8, 0, tzinfo=timezone.utc)
+    trip = SessionLine(Session(1, "Trip", monday), Counts(excused={"excused": 1}))
+    normal = SessionLine(Session(2, "Normal", monday + timedelta(days=1)), Counts(present=1))
+    assert chart_bars([trip, normal]) == (["09-02 Normal"], [100], "session")
+    assert chart_bars([trip])[:2] == ([], [])
+    later = SessionLine(Session(3, "Trip", monday + timedelta(days=7)), Counts(excused={"sick": 2}))
+    assert chart_bars([normal, normal, later], most=1) == (["09-01"], [100], "week")  # its week has no bar
+
+
+def test_a_chart_labels_days_on_the_reports_clock_not_the_machines():
+    from zoneinfo import ZoneInfo
+
+    from faceattend_tui.attendance.models import Counts, Session
+    from faceattend_tui.attendance.report import SessionLine, chart_bars
+
+    new_york, london = ZoneInfo("America/New_York"), timezone(timedelta(hours=1))  # London in summer time
+
+    def line(day: int, hour: int) -> SessionLine:
+        start = datetime(2026, 3, day, hour, 0, tzinfo=new_york).astimezone(london)  # as the machine reads it
+        return SessionLine(Session(1, "Evening", start), Counts(present=1))
+
+    assert chart_bars([line(31, 19)], zone=new_york)[0] == ["03-31 Evening"]
+    assert chart_bars([line(31, 19)], zone=london)[0] == ["04-01 Evening"]
+    sunday = [line(29, 18), line(29, 19)]  # 19:00 in New York is Monday in London
+    assert chart_bars(sunday, most=1, zone=new_york)[:2] == (["03-23"], [100])

@@ -175,28 +175,33 @@ def report_json(report: Report, generated_at: datetime, by: str | None = None) -
 MOST_BARS = 40  # bars a chart of a period shows: beyond, sessions are put together by week, then by month
 
 
-def chart_bars(sessions: list[SessionLine], most: int = MOST_BARS) -> tuple[list[str], list[int], str]:
+def chart_bars(sessions: list[SessionLine], most: int = MOST_BARS,
+               zone: tzinfo | None = None) -> tuple[list[str], list[int], str]:
     """A chart's bars over a period: labels, attended % and what one bar is ("session", "week" or
-    "month"); a week's or a month's rate is its attended out of its expected, as a person's is."""
+    "month"); a week's or a month's rate is its attended out of its expected, as a person's is.
+    Days and labels are on the clock of `zone` (the report's; None: this machine's). A session where
+    nobody was expected (everyone excused) has no rate and no bar: 0 % would read as all absent."""
+    sessions = [line for line in sessions if line.counts.total]
     if len(sessions) <= most:
-        return ([f"{line.session.started_at.astimezone():%m-%d} {line.session.name}"[:14] for line in sessions],
-                [round(100 * (line.rate or 0)) for line in sessions], "session")
-    weeks = _grouped(sessions, lambda day: day - timedelta(days=day.weekday()))
+        return ([f"{line.session.started_at.astimezone(zone):%m-%d} {line.session.name}"[:14] for line in sessions],
+                [round(100 * line.counts.attended / line.counts.total) for line in sessions], "session")
+    weeks = _grouped(sessions, lambda day: day - timedelta(days=day.weekday()), zone)
     if len(weeks) <= most:
         return [f"{day:%m-%d}" for day in weeks], _rates(weeks), "week"
-    months = _grouped(sessions, lambda day: day.replace(day=1))
+    months = _grouped(sessions, lambda day: day.replace(day=1), zone)
     return [f"{day:%Y-%m}" for day in months], _rates(months), "month"
 
 
-def _grouped(sessions: list[SessionLine], start_of: Callable[[date], date]) -> dict[date, tuple[int, int]]:
+def _grouped(sessions: list[SessionLine], start_of: Callable[[date], date],
+             zone: tzinfo | None) -> dict[date, tuple[int, int]]:
     """Attended and expected, summed over the sessions of each week or month (by the day it starts)."""
     groups: dict[date, tuple[int, int]] = {}
     for line in sessions:
-        key = start_of(line.session.started_at.astimezone().date())  # the day on the station's clock
+        key = start_of(line.session.started_at.astimezone(zone).date())  # the day on the report's clock
         attended, expected = groups.get(key, (0, 0))
         groups[key] = (attended + line.counts.attended, expected + line.counts.total)
     return groups
 
 
 def _rates(groups: dict[date, tuple[int, int]]) -> list[int]:
-    return [round(100 * attended / expected) if expected else 0 for attended, expected in groups.values()]
+    return [round(100 * attended / expected) for attended, expected in groups.values()]

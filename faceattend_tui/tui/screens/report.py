@@ -140,10 +140,13 @@ class ReportScreen(Dialog[None]):
         plot = self.query_one("#chart", PlotextPlot)
         plt = plot.plt
         plt.clear_data()
-        labels, rates, unit = chart_bars(report.sessions)  # a year of sessions: by week, not a solid block
+        # a year of sessions: by week, not a solid block; days on the report's clock (the timezone setting)
+        labels, rates, unit = chart_bars(report.sessions, zone=report.zone)
         if rates:
             plt.bar(labels, rates)
-        plt.title(f"attended, % per {unit} ({plural(len(report.sessions), 'session')})")
+        unrated = sum(1 for line in report.sessions if not line.counts.total)  # everyone excused: no bar
+        note = f"; {unrated} with nobody expected, not drawn" if unrated else ""
+        plt.title(f"attended, % per {unit} ({plural(len(report.sessions), 'session')}{note})")
         plt.ylim(0, 100)
         plot.refresh()
         below = report.below(rate)

@@ -704,6 +704,25 @@ def test_a_photo_of_someone_else_in_a_persons_folder_is_left_out_and_named(engin
     assert len(manifest(tmp_path)["people"]["dan"]["samples"]) == 2
 
 
+def test_two_alike_photos_of_someone_else_are_both_left_out_and_a_tie_is_named(engine, tmp_path, face):
+    images = tmp_path / "database_image"
+    for i, (size, margin, flip) in enumerate([(160, 0.4, False), (200, 0.6, True), (136, 0.5, False)]):
+        write(images / "cat" / f"{i}.jpg", face("cat", size=size, margin=margin, flip=flip))
+    write(images / "cat" / "trip1.jpg", face("eve"))  # two of Eve, alike: each hid the other before
+    write(images / "cat" / "trip2.jpg", face("eve", size=190, margin=0.5, flip=True))
+    report = extract(engine, tmp_path)
+    assert sorted(line.split(": ")[0].rsplit("/", 1)[1] for line in report.skipped) == ["trip1.jpg", "trip2.jpg"]
+    assert [s["image"] for s in manifest(tmp_path)["people"]["cat"]["samples"]] == [
+        "cat/0.jpg", "cat/1.jpg", "cat/2.jpg"]  # Eve cannot check in as Cat
+    write(images / "dan" / "a.jpg", face("dan"))
+    write(images / "dan" / "b.jpg", face("dan", size=190, margin=0.5, flip=True))
+    write(images / "dan" / "c.jpg", face("ben"))
+    write(images / "dan" / "d.jpg", face("ben", size=190, margin=0.5, flip=True))
+    report = extract(engine, tmp_path)  # two and two: which pair is Dan cannot be told, so it is said
+    (note,) = [n for n in report.notes if n.startswith("dan:")]
+    assert "2 of 4 photos (c.jpg, d.jpg) do not look like the others: photos of two people?" in note
+
+
 def test_a_photo_left_out_that_is_the_person_can_be_kept_and_stays_kept(tmp_path, face, capsys):
     """A genuine photo unlike the others (sunglasses, a child's photo): staff keep it once with --keep."""
     images = tmp_path / "database_image"
@@ -779,6 +798,22 @@ def test_a_group_photo_is_looked_at_again_once_a_photo_of_the_person_alone_arriv
     report = extract(engine, tmp_path)
     (party,) = [s for s in manifest(tmp_path)["people"]["cat"]["samples"] if s["image"] == "cat/party.jpg"]
     assert party["box"][0] > 380 and report.skipped == []  # Cat's face now, not Ben's
+
+
+def test_a_photo_of_two_faces_of_one_size_is_not_guessed_until_a_photo_of_the_person_alone_tells(
+        engine, tmp_path, face):
+    images = tmp_path / "database_image"
+    pair = np.full((300, 640, 3), 120, np.uint8)
+    pair[50:270, 40:260] = face("ben", size=220)  # side by side, Ben a little larger
+    pair[60:270, 380:590] = face("cat", size=210)
+    write(images / "cat" / "couple.jpg", pair)
+    report = extract(engine, tmp_path)
+    assert len(report.skipped) == 1 and "2 faces of about the same size" in report.skipped[0]
+    assert "cat" not in manifest(tmp_path)["people"]  # Ben cannot check in as Cat
+    write(images / "cat" / "portrait.jpg", face("cat"))
+    report = extract(engine, tmp_path)
+    (couple,) = [s for s in manifest(tmp_path)["people"]["cat"]["samples"] if s["image"] == "cat/couple.jpg"]
+    assert couple["box"][0] > 360 and report.skipped == []  # Cat's face, told by her portrait
 
 
 def test_a_group_photo_without_the_person_in_it_is_left_out(engine, tmp_path, face):

@@ -61,6 +61,9 @@ KEEP_HINT = "; if it is them, `faceattend extract --keep` it"
 # person's photo sets reach 0.6 and more, two people of LFW hardly ever 0.4.
 ALIKE = 0.5
 CANDIDATES = 64  # faces of a group photo embedded, the largest first, to find the person among them
+# A group photo, and no photo of the person alone to tell which face is theirs: the largest is taken
+# only when the next one is smaller than this share of it (two people side by side are about equal).
+SAME_SIZE = 0.7
 # Shown otherwise than written ("exe.jpg"), or not at all ("Bob" and "Bob" + a right-to-left mark: two
 # people). The zero-width joiner and non-joiner stay: Persian names and emoji need them.
 MISLEADING = re.compile("[\x7f-\x9f\u00ad\u200b\u200e\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
@@ -421,6 +424,12 @@ class Extractor:
             cosines = candidates @ anchor if anchor is not None else None
             pick = int(np.argmax(cosines)) if cosines is not None else 0
             path = self.images_dir / samples[i]["image"]
+            if anchor is None and faces[1].area >= SAME_SIZE * faces[0].area and samples[i]["sha256"] not in vouched:
+                self.report.skipped.append(f"{path}: {samples[i]['faces']} faces of about the same size, and no photo "
+                                           f"of {name} alone to tell which is theirs; left out (crop it to them)"
+                                           + KEEP_HINT)
+                dropped.add(i)
+                continue
             if cosines is not None and cosines[pick] < ODD_FLOOR and samples[i]["sha256"] not in vouched:
                 self.report.skipped.append(f"{path}: none of its {samples[i]['faces']} faces looks like {name}'s "
                                            f"other photos (best cosine {cosine_text(float(cosines[pick]))}); left out"
@@ -478,8 +487,10 @@ class Extractor:
             return rows, samples
         if not odd or len(odd) * 2 >= len(rows):  # no majority to go by: said, all kept
             if odd:
-                self.report.notes.append(f"{name}: {len(odd)} of {len(rows)} photos do not look like the others; "
-                                         f"check {self.images_dir / name}")
+                named = ", ".join(Path(samples[i]["image"]).name for i in sorted(odd))
+                self.report.notes.append(f"{name}: {len(odd)} of {len(rows)} photos ({named}) do not look like the "
+                                         f"others: photos of two people? All are kept, so either may check in as "
+                                         f"{name}; remove the wrong ones from {self.images_dir / name}")
             return rows, samples
         for index, cosine in odd.items():
             faces = samples[index].get("faces", 1)  # a sample taken at the door has one face
@@ -518,11 +529,46 @@ def cosine_text(cosine: float) -> str:
 
 
 def odd_ones(rows: np.ndarray) -> dict[int, float]:
-    """The rows under ODD_FLOOR to the mean of the others, with that cosine."""
+    """The rows of someone else, with their cosine to the person: under ODD_FLOOR to the mean of the
+    largest group of photos that look alike (two alike photos of a friend among the person's would
+    each pass a test against all the others, their own twin among them), or, inside that group, to
+    the mean of the group's other photos."""
     unit = normalize(rows)
+    main = max(alike_groups(unit), key=len)
+    centre = normalize(unit[main].mean(axis=0))
+    odd = {i: float(unit[i] @ centre) for i in range(len(unit)) if i not in set(main)}
+    odd = {i: cosine for i, cosine in odd.items() if cosine < ODD_FLOOR}
+    if len(main) >= 2:
+        inside = _to_the_others(unit[main])
+        odd.update({main[k]: float(inside[k]) for k in np.flatnonzero(inside < ODD_FLOOR)})
+    return odd
+
+
+def alike_groups(unit: np.ndarray) -> list[list[int]]:
+    """The rows joined, directly or through others, by cosines of ODD_FLOOR or more."""
+    linked = (unit @ unit.T) >= ODD_FLOOR
+    groups: list[list[int]] = []
+    seen: set[int] = set()
+    for first in range(len(unit)):
+        if first in seen:
+            continue
+        group, todo = [], [first]
+        seen.add(first)
+        while todo:
+            row = todo.pop()
+            group.append(row)
+            for other in map(int, np.flatnonzero(linked[row])):
+                if other not in seen:
+                    seen.add(other)
+                    todo.append(other)
+        groups.append(sorted(group))
+    return groups
+
+
+def _to_the_others(unit: np.ndarray) -> np.ndarray:
+    """Each unit row's cosine to the mean of the other rows."""
     rest = unit.sum(axis=0, keepdims=True) - unit
-    cosines = np.einsum("ij,ij->i", unit, rest) / np.maximum(np.linalg.norm(rest, axis=1), 1e-12)
-    return {int(i): float(cosines[i]) for i in np.flatnonzero(cosines < ODD_FLOOR)}
+    return np.einsum("ij,ij->i", unit, rest) / np.maximum(np.linalg.norm(rest, axis=1), 1e-12)
 
 
 def why_not_a_name(name: str) -> str:

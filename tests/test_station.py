@@ -878,3 +878,16 @@ def test_templates_put_back_for_someone_erased_are_never_matched_at_a_door_of_it
         assert any("were someone's who was erased" in getattr(u, "notice", "") for u in made.poll(timeout=0.05))
     finally:
         made.close()
+
+
+def test_two_people_who_look_like_one_are_named_as_on_the_roster(station):
+    from faceattend_tui.live import events as ev
+    from faceattend_tui.station import LiveChanged
+
+    ann, bob = person_id(station, "Ann"), person_id(station, "Bob")
+    station.worker.feed(ev.LookAlike(message="Ann and Bob look like one person", folders=("Ann", "Bob"),
+                                     similarity=0.87))
+    (said,) = [u for u in drain(station) if isinstance(u, LiveChanged) and u.notice]
+    assert said.severity == "warning"
+    assert said.notice.startswith(f"Ann ({ann}) and Bob ({bob}) look like one person (cosine 0.87): they would "
+                                  "check in as both")

@@ -285,6 +285,25 @@ def test_watch_command_prints_json_events_and_exits_when_the_folder_ends(people,
     assert load_settings(data_root).threshold == pytest.approx(Settings().threshold)
 
 
+@pytest.mark.timeout(120)
+@pytest.mark.slow
+def test_one_person_under_two_names_is_said_when_the_worker_loads(engine, people, data_root, tmp_path, capsys):
+    from faceattend_tui.cli import main
+
+    root = tmp_path / "station"
+    shutil.copytree(data_root, root)
+    cv2.imwrite(str(root / "database_image" / "Yao Again.jpg"), people["yao"])  # enrolled twice
+    cv2.imwrite(str(root / "database_image" / "Other.jpg"), people["stranger"])
+    Extractor(engine, root / "database_image", root / "database_tensor").run()
+    slides = folder_of(tmp_path, [scene(people["stranger"], 200)])
+    assert main(["watch", "--data", str(root), "--source", str(slides), "--device", "cpu", "--json",
+                 "--no-preview", "--max-seconds", "60"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    alike = [line for line in lines if line.get("kind") == "look-alike"]
+    assert len(alike) == 1 and sorted(alike[0]["folders"]) == ["Yao", "Yao Again"]
+    assert alike[0]["similarity"] > 0.9 and "would check in as both" in alike[0]["message"]
+
+
 def test_one_frame_that_cannot_be_drawn_leaves_the_door_display_open(monkeypatch):
     """No window here (Qt keeps one display per process): what reaches the screen is recorded."""
     from faceattend_tui.live import preview as module

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from faceattend_tui.gallery.alike import ALIKE
 from faceattend_tui.gallery.templates import (
     ODD_FLOOR,
     TEMPLATE_FLIP,
@@ -57,9 +58,6 @@ AHEAD_BYTES = 256 << 20  # decoded photos waiting their turn, at most (a 12-MP p
 LOADERS = min(8, os.cpu_count() or 2)  # threads reading and decoding photos
 WRITERS = 4  # threads writing template files
 KEEP_HINT = "; if it is them, `faceattend extract --keep` it"
-# Two people whose photos, averaged, have a cosine over this are most likely one person: the same
-# person's photo sets reach 0.6 and more, two people of LFW hardly ever 0.4.
-ALIKE = 0.5
 CANDIDATES = 64  # faces of a group photo embedded, the largest first, to find the person among them
 # A group photo, and no photo of the person alone to tell which face is theirs: the largest is taken
 # only when the next one is smaller than this share of it (two people side by side are about equal).

@@ -210,6 +210,18 @@ class GalleryLoaded(Status):
 
 
 @dataclass(frozen=True, kw_only=True)
+class LookAlike(Status):
+    """Two people whose templates look like one person: they would check in as both."""
+
+    folders: tuple[str, str]  # their template folders
+    similarity: float  # the cosine of their averaged templates
+
+    @property
+    def kind(self) -> str:
+        return "look-alike"
+
+
+@dataclass(frozen=True, kw_only=True)
 class Busy(Status):
     """More faces in view than are recognised per frame."""
 
@@ -277,7 +289,8 @@ class CaptureResult(Event):
 
 
 EVENT_TYPES: tuple[type[Event], ...] = (
-    Ready, Checkin, Spoof, Waiting, Unknown, Stats, CameraStatus, SourceFinished, PreviewStatus, GalleryLoaded, Busy,
+    Ready, Checkin, Spoof, Waiting, Unknown, Stats, CameraStatus, SourceFinished, PreviewStatus, GalleryLoaded,
+    LookAlike, Busy,
     Notice, Error, CaptureResult,
 )
 

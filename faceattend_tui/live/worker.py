@@ -26,6 +26,7 @@ import numpy as np
 from faceattend_tui.config import Settings
 from faceattend_tui.errors import FaceattendError
 from faceattend_tui.files import open_unlinked
+from faceattend_tui.gallery.alike import look_alikes
 from faceattend_tui.gallery.matcher import Gallery
 from faceattend_tui.gallery.templates import MANIFEST, GalleryError, load_gallery
 from faceattend_tui.live import events as ev
@@ -58,6 +59,7 @@ STATS_SECONDS = 1.0
 CAPTURE_GRACE_SECONDS = 1.0  # a capture without frames ends this long after its time
 PREVIEW_SIZE = "preview.json"  # the window's size, remembered in the data root
 GALLERY_POLL_SECONDS = 2.0
+MOST_ALIKE_SAID = 5  # pairs of people who look like one person, named one by one at a load
 
 SourceFactory = Callable[[FaceEngine], FrameSource]
 
@@ -102,6 +104,7 @@ class Worker:
         self.running = True
         self.capture: Capture | None = None
         self.gallery_stamp: tuple[int, int] | None = None
+        self.alike_said: set[frozenset[str]] = set()  # pairs of people said to look like one person
         self.door = DoorState(session=config.session, words=door_words(config.settings),
                               min_face=config.settings.min_face)
         self.chime = Chime(config.settings.sound)
@@ -146,7 +149,20 @@ class Worker:
             return previous if previous is not None else Gallery.from_people({}, self.engine.embedder.dim)
         for line in warnings:
             self.notice(line, "gallery")
+        self._say_look_alikes(gallery)
         return gallery
+
+    def _say_look_alikes(self, gallery: Gallery) -> None:
+        """Pairs of people who look like one person, each said once while this worker runs."""
+        fresh = [pair for pair in look_alikes(gallery) if frozenset(pair[:2]) not in self.alike_said]
+        for first, second, cosine in fresh[:MOST_ALIKE_SAID]:
+            self.alike_said.add(frozenset((first, second)))
+            self.emit(ev.LookAlike(message=f"{first} and {second} look like one person (cosine {cosine:.2f}): they "
+                                           "would check in as both", folders=(first, second),
+                                   similarity=round(cosine, 4)))
+        if len(fresh) > MOST_ALIKE_SAID:
+            self.notice(f"{len(fresh) - MOST_ALIKE_SAID} more pairs of people look like one person; "
+                        "`faceattend extract` names them", "gallery")
 
     def _gallery_stamp(self) -> tuple[int, int] | None:
         try:

@@ -239,6 +239,8 @@ class Translator(StationState):
                     self._worker().send(ev.Reload())  # templates came from another door: load them first
                     return None
                 return self._roster_changed(self.sync_roster())
+            case ev.LookAlike():
+                return self._live(self._look_alike(event), "warning")
             case ev.Status():
                 return self._status(event)
             case ev.Error(fatal=True):  # no recognition until the worker is back, said in the header meanwhile
@@ -330,6 +332,15 @@ class Translator(StationState):
             return None
         joined = ", ".join(p.name for p in result.joined[:5]) + (" ..." if len(result.joined) > 5 else "")
         return RosterChanged(f"joined the running session: {joined}" if result.joined else "")
+
+
+    def _look_alike(self, event: ev.LookAlike) -> str:
+        """Two people who look like one, by their names on the roster (their folders otherwise)."""
+        with self.lock:
+            people = [self._attendance().by_folder(folder) for folder in event.folders]
+        first, second = (f"{p.name} ({p.id})" if p else folder for p, folder in zip(people, event.folders, strict=True))
+        return (f"{first} and {second} look like one person (cosine {event.similarity:.2f}): they would check in as "
+                "both; if they are one, keep their photos under one name")
 
 
     def _capture_done(self, event: ev.CaptureResult) -> CaptureDone | None:

@@ -495,3 +495,28 @@ def test_a_correction_whose_audit_cannot_be_written_is_not_kept(data, monkeypatc
             clear_correction(store, "S1", day, "wrong day", "admin")
         (correction,) = corrections(store).values()
         assert (correction.came, correction.left, correction.reason) == (came, None, "came early")
+
+
+def test_the_hours_of_a_group_keep_each_day_with_the_group_the_person_was_in(data):
+    clock = FakeClock()
+    with open_store(data, clock=clock) as store:
+        attendance = Attendance(store)
+        attendance.add_person("Ann", person_id="S1", groups=["Sales"])
+        attendance.add_person("Bob", person_id="S2", groups=["Support"])
+        day_one = clock.now.replace(hour=8, minute=0)
+        book = PresenceBook(store, "front")
+        for who in ("S1", "S2"):
+            book.seen(who, day_one)
+            book.seen(who, day_one + timedelta(hours=8))
+        clock.advance(days=1)
+        attendance.update_person("S1", groups=["Support"])  # Ann moves to Support the next morning
+        book.seen("S1", day_one + timedelta(days=1))
+        book.seen("S1", day_one + timedelta(days=1, hours=6))
+        clock.advance(days=1)
+        span = (day_one.date(), day_one.date() + timedelta(days=1))
+
+        def days(group: str) -> list[tuple[str, date]]:
+            return [(line.person.name, line.day) for line in hours_between(store, *span, 30, group)]
+
+        assert days("Sales") == [("Ann", day_one.date())]  # her first day stays with Sales
+        assert sorted(days("support")) == [("Ann", span[1]), ("Bob", day_one.date())]

@@ -142,18 +142,25 @@ def _day_line(person: Person | None, day: date, seen: tuple[datetime, datetime] 
 
 
 def people_of(store: Store, group: str | None = None) -> list[Person]:
-    """Everyone on the roster (who left too), or of `group` as the roster has it now, found case and
-    accents aside."""
-    return [p for p in store.people() if group is None or any(same(g, group) for g in p.groups)]
+    """Everyone on the roster (who left too), or who is or was in `group`, found case and accents aside."""
+    return [p for p in store.people() if group is None or any(same(g, group) for g in p.all_groups())]
+
+
+def in_group(person: Person, group: str | None, when: datetime | None = None) -> bool:
+    """Whether `person` was in `group` at `when` (now: None); any group is None's."""
+    groups = person.groups if when is None else person.groups_at(when)
+    return group is None or any(same(g, group) for g in groups)
 
 
 def hours_between(store: Store, date_from: date, date_to: date, out_after: float, group: str | None = None,
                   locale: str | None = None, rule: DayRule | None = None,
                   people: list[Person] | None = None) -> list[DayHours]:
-    """The day lines of everyone seen from `date_from` to `date_to` (of `group`; `people`: read already)."""
+    """The day lines of everyone seen from `date_from` to `date_to`, of `group` the day they came (someone
+    who changed groups counts where they were then; `people`: read already)."""
     chosen = {p.id: p for p in (people if people is not None else people_of(store, group))}
     fixes = {k: c for k, c in corrections(store).items() if date_from <= k[1] <= date_to}
-    return day_hours(store.presence(date_from, date_to), chosen, out_after, store.now(), locale, rule, fixes)
+    lines = day_hours(store.presence(date_from, date_to), chosen, out_after, store.now(), locale, rule, fixes)
+    return [line for line in lines if in_group(line.person, group, line.came)]
 
 
 def totals(lines: list[DayHours], locale: str | None = None) -> list[dict]:

@@ -256,7 +256,7 @@ def hours_report(args: argparse.Namespace, settings: Settings, start: date, end:
                            EXIT_USAGE)
     with snapshot(settings) as store:
         actor = acting(store, "export")
-        if args.group and not any(same(g, args.group) for p in store.people() for g in p.groups):
+        if args.group and not any(same(g, args.group) for p in store.people() for g in p.all_groups()):
             raise nobody_in(store, args.group)
         lines = hours_between(store, start, end, settings.out_after, args.group, settings.locale,
                               DayRule(time_zone(settings.timezone), settings.day_change))

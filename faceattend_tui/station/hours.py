@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from faceattend_tui.attendance.corrections import Correction, DayCut, clear_correction, correct_typed
 from faceattend_tui.attendance.export import time_zone
-from faceattend_tui.attendance.hours import DayHours, DayRule, hours_between, people_of, totals, with_unseen
+from faceattend_tui.attendance.hours import DayHours, DayRule, hours_between, in_group, people_of, totals, with_unseen
 from faceattend_tui.errors import FaceattendError
 from faceattend_tui.station.state import StationState
 from faceattend_tui.station.updates import StationError
@@ -28,9 +28,10 @@ class Hours(StationState):
     def _rule(self) -> DayRule:
         return DayRule(time_zone(self.settings.timezone), self.settings.day_change)
 
-    def _lines(self, date_from: date, date_to: date, people: list[Person] | None = None) -> list[DayHours]:
+    def _lines(self, date_from: date, date_to: date, people: list[Person] | None = None,
+               group: str | None = None) -> list[DayHours]:
         with self.lock:
-            return hours_between(self._store(), date_from, date_to, self.settings.out_after, None,
+            return hours_between(self._store(), date_from, date_to, self.settings.out_after, group,
                                  self.settings.locale, self._rule(), people)
 
     def hours(self, date_from: date, date_to: date, group: str | None = None) -> list[dict]:
@@ -39,8 +40,9 @@ class Hours(StationState):
         group included (0 days: not seen)."""
         with self.lock:
             people = people_of(self._store(), group)
-        lines = self._lines(date_from, date_to, people)
-        return with_unseen(totals(lines, self.settings.locale), people, self.settings.locale)
+        lines = self._lines(date_from, date_to, people, group)
+        members = [p for p in people if in_group(p, group)]  # the unseen listed: who is in the group now
+        return with_unseen(totals(lines, self.settings.locale), members, self.settings.locale)
 
     def days_of(self, person_id: str, date_from: date, date_to: date) -> list[DayHours]:
         """Work mode: one person's days over the period, oldest first, as the hours report has them."""

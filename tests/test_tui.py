@@ -1113,3 +1113,18 @@ async def test_the_highlight_of_the_status_list_follows_the_arrows_typed_in_the_
         await pilot.pause()
         statuses = app.screen.query_one(RadioSet)
         assert app.screen.statuses[statuses.pressed_index] == "excused"
+
+
+async def test_home_and_end_go_to_the_first_and_last_session_of_the_history(station):
+    for name in ("Maths", "Physics", "Art"):
+        station.start_session(name)
+        station.stop_session()
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("h")
+        await until(pilot, lambda: app.screen.query_one("#sessions").row_count == 3)
+        table = app.screen.query_one("#sessions")
+        await pilot.press("end")
+        assert table.cursor_row == 2 and table.scroll_x == 0
+        await pilot.press("home")
+        assert table.cursor_row == 0

@@ -14,7 +14,7 @@ from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Input, Static
 
 from faceattend_tui.station import AuditEntry, AuditFilter, describe_details, printable
-from faceattend_tui.tui.screens.base import Dialog, parse_day
+from faceattend_tui.tui.screens.base import Dialog, RowTable, parse_day
 from faceattend_tui.tui.screens.detail import DetailScreen
 
 MAX_SHOWN = 500  # the newest entries shown; a narrower filter finds older ones
@@ -53,7 +53,7 @@ class AuditScreen(Dialog[None]):
             yield Input(placeholder="from YYYY-MM-DD", id="audit-from")
             yield Input(placeholder="to YYYY-MM-DD", id="audit-to")
         yield Static("", id="audit-count")
-        table: DataTable[str | Text] = DataTable(id="audit", cursor_type="row", zebra_stripes=True)
+        table: DataTable[str | Text] = RowTable(id="audit", cursor_type="row", zebra_stripes=True)
         table.add_columns("Time", "Who", "Action", "Details")
         yield table
 

@@ -42,6 +42,14 @@ READING = "reading..."
 
 RequestT = TypeVar("RequestT")
 DataT = TypeVar("DataT")
+CellT = TypeVar("CellT")
+
+
+class RowTable(DataTable[CellT]):
+    """A dialog's list of rows: Home and End go to the first and the last row (Textual's table scrolls
+    sideways with them, as for a sheet of cells)."""
+
+    BINDINGS = [Binding("home", "scroll_top", "First", show=False), Binding("end", "scroll_bottom", "Last", show=False)]
 Fill = Callable[[Any], None]  # shows what a read returned
 
 Secret = str | Credentials  # a bare PIN, or a staff name with its PIN

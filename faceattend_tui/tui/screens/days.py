@@ -15,7 +15,7 @@ from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Input, Static
 
 from faceattend_tui.station import printable
-from faceattend_tui.tui.screens.base import Access, Dialog, Secret, Submit, buttons, parse_day, pin_fields
+from faceattend_tui.tui.screens.base import Access, Dialog, RowTable, Secret, Submit, buttons, parse_day, pin_fields
 from faceattend_tui.tui.screens.detail import DetailScreen
 
 if TYPE_CHECKING:
@@ -135,7 +135,7 @@ class DaysScreen(Dialog[bool]):
         return f"Hours of {self.person}, {start} to {end} (enter: in full · c: correct · u: take back · esc: close)"
 
     def body(self) -> ComposeResult:
-        table: DataTable[Text] = DataTable(id="days", cursor_type="row", zebra_stripes=True)
+        table: DataTable[Text] = RowTable(id="days", cursor_type="row", zebra_stripes=True)
         table.add_columns("Day", "In", "Out", "Hours", "Check", "Corrected")
         yield table
         yield Static("", id="days-note")

@@ -16,7 +16,7 @@ from textual.widgets import Button, DataTable, Input, Static
 from faceattend_tui.station import CaptureResult, CaptureSample, EnrollTarget, StationError, Whom, printable
 from faceattend_tui.text import plural
 from faceattend_tui.tui.messages import CaptureDone
-from faceattend_tui.tui.screens.base import Access, Dialog, Pin, Secret, StaffName, Submit, pin_fields
+from faceattend_tui.tui.screens.base import Access, Dialog, Pin, RowTable, Secret, StaffName, Submit, pin_fields
 from faceattend_tui.tui.thumbnail import halfblock
 
 
@@ -64,7 +64,7 @@ class EnrollScreen(Dialog[EnrollRequest]):
         yield Static("Ask the person to look at the camera, then capture (3 s).", id="enroll-hint")
         with Horizontal(id="enroll-body"):
             yield Static("", id="thumb")
-            table: DataTable[str] = DataTable(id="samples", cursor_type="row")
+            table: DataTable[str] = RowTable(id="samples", cursor_type="row")
             table.add_columns("#", "Quality", "Size", "Sharpness", "Frontal")
             yield table
         yield from pin_fields(self.access)

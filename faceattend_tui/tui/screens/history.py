@@ -16,7 +16,7 @@ from textual.widgets import Button, DataTable, Static
 
 from faceattend_tui.station import printable
 from faceattend_tui.tui.fasttable import shortened
-from faceattend_tui.tui.screens.base import Access, Dialog, Submit
+from faceattend_tui.tui.screens.base import Access, Dialog, RowTable, Submit
 from faceattend_tui.tui.screens.detail import DetailScreen
 from faceattend_tui.tui.screens.session_edit import (
     EditRequest,
@@ -65,7 +65,7 @@ class PastSessionsScreen(Dialog[None]):
         return "Sessions (enter: show · x: export · e: edit · v: void · esc: close)"
 
     def body(self) -> ComposeResult:
-        table: DataTable[Text] = DataTable(id="sessions", cursor_type="row", zebra_stripes=True)
+        table: DataTable[Text] = RowTable(id="sessions", cursor_type="row", zebra_stripes=True)
         table.add_columns("Id", "Name", "For", "Started", "Ended", "State")
         yield table
         yield Static("", id="sessions-note")

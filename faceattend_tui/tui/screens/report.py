@@ -16,7 +16,7 @@ from textual_plotext import PlotextPlot
 from faceattend_tui.station import Report, chart_bars
 from faceattend_tui.text import plural
 from faceattend_tui.tui.fasttable import shortened
-from faceattend_tui.tui.screens.base import EVERYONE, Dialog, group_select, parse_day
+from faceattend_tui.tui.screens.base import EVERYONE, Dialog, RowTable, group_select, parse_day
 
 LIST_NAME = 30  # screen columns of a name in the lists: the numbers after it stay in view
 
@@ -53,12 +53,12 @@ class ReportScreen(Dialog[None]):
             yield Input("80", placeholder="rate %", id="rate")
         yield group_select()
         yield Static("", id="below-title")  # the list first: on a small terminal the chart scrolls, not the names
-        table: DataTable[str] = DataTable(id="below", cursor_type="row", zebra_stripes=True)
+        table: DataTable[str] = RowTable(id="below", cursor_type="row", zebra_stripes=True)
         table.add_columns("Id", "Name", "Expected", "Came", "Rate")
         yield table
         if self.hours is not None:
             yield Static("", id="hours-title")
-            hours: DataTable[str] = DataTable(id="hours", cursor_type="row", zebra_stripes=True)
+            hours: DataTable[str] = RowTable(id="hours", cursor_type="row", zebra_stripes=True)
             hours.add_columns("Id", "Name", "Days", "Hours", "To check", "Corrected")
             yield hours
         yield PlotextPlot(id="chart")

@@ -23,6 +23,7 @@ from faceattend_tui.tui.screens.base import (
     EVERYONE,
     Access,
     Dialog,
+    RowTable,
     Secret,
     Submit,
     group_options,
@@ -181,11 +182,11 @@ class TimetableScreen(Dialog[None]):
 
     def body(self) -> ComposeResult:
         yield Static("", id="slots-title", classes="label")
-        slots: DataTable[str | Text] = DataTable(id="slots", cursor_type="row", zebra_stripes=True)
+        slots: DataTable[str | Text] = RowTable(id="slots", cursor_type="row", zebra_stripes=True)
         slots.add_columns("Day", "Time", "Name", "For", "Late after", "Station")
         yield slots
         yield Static("", id="days-off-title", classes="label")
-        days: DataTable[str | Text] = DataTable(id="days-off", cursor_type="row", zebra_stripes=True)
+        days: DataTable[str | Text] = RowTable(id="days-off", cursor_type="row", zebra_stripes=True)
         days.add_columns("Date", "Day", "Why")
         yield days
         yield Static("", id="timetable-note")

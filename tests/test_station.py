@@ -891,3 +891,58 @@ def test_two_people_who_look_like_one_are_named_as_on_the_roster(station):
     assert said.severity == "warning"
     assert said.notice.startswith(f"Ann ({ann}) and Bob ({bob}) look like one person (cosine 0.87): they would "
                                   "check in as both")
+
+
+def a_session_left_running(tmp_path, started: datetime, came: timedelta) -> None:
+    """Maths started at `started`, Ann in at `came` after, and the station gone without stopping it."""
+    from faceattend_tui.attendance import Attendance
+
+    enroll_fake_people(tmp_path, ["Ann", "Bob"])
+    with open_store(tmp_path, clock=FakeClock(started)) as store:
+        attendance = Attendance(store)
+        ann = attendance.add_person("Ann", folder="Ann").id
+        attendance.add_person("Bob", folder="Bob")
+        attendance.start_session("Maths")
+        attendance.check_in(ann, 0.8, when=started + came)
+
+
+@pytest.mark.parametrize("hours_later, stopped", [(25, True), (5, False)], ids=["next day", "night shift"])
+def test_a_session_left_running_since_an_earlier_day_is_stopped_at_its_last_record(tmp_path, hours_later, stopped):
+    started = datetime(2026, 12, 3, 20, 0).astimezone()
+    a_session_left_running(tmp_path, started, timedelta(minutes=40))
+    made = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, user="staff", name="door",
+                   clock=FakeClock(started + timedelta(hours=hours_later)))
+    made.open()
+    try:
+        said = made.stop_left_running()
+        if not stopped:  # past midnight, five hours in: the same night, it goes on
+            assert said == "" and made.active is not None
+            return
+        assert made.active is None and said.startswith("session 'Maths' was left running since 2026-12-03 20:00: "
+                                                       "stopped at its last record (2026-12-03 20:40)")
+        (stop,) = [e for e in made.store.audit_log() if e.action == "session.stop"]
+        assert stop.user == "station"
+    finally:
+        made.close()
+
+
+def test_people_whose_photos_have_no_templates_are_named_at_the_start(tmp_path):
+    import cv2
+    import numpy as np
+
+    enroll_fake_people(tmp_path, ["Ann"])
+    photos = tmp_path / "database_image" / "S7"
+    photos.mkdir(parents=True)
+    cv2.imwrite(str(photos / "roster-1.jpg"), np.full((120, 100, 3), 128, np.uint8))  # an import cut short
+    with open_store(tmp_path) as store:
+        from faceattend_tui.attendance import Attendance
+
+        Attendance(store).add_person("Ivy Park", person_id="S7", folder="S7")
+    made = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, user="staff", name="door")
+    made.open()
+    try:
+        (said,) = [n for n in made.start_notices() if "photos but no templates" in n]
+        assert said.startswith("1 person has photos but no templates and cannot be recognised: Ivy Park (S7); "
+                               "run `faceattend extract`")
+    finally:
+        made.close()

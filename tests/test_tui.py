@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 import cv2
 import numpy as np
 import pytest
-from fakes import FakeWorker, enroll_fake_people
+from fakes import FakeClock, FakeWorker, enroll_fake_people
 from textual.pilot import Pilot
 from textual.widgets import Input
 
@@ -1128,3 +1128,21 @@ async def test_home_and_end_go_to_the_first_and_last_session_of_the_history(stat
         assert table.cursor_row == 2 and table.scroll_x == 0
         await pilot.press("home")
         assert table.cursor_row == 0
+
+
+async def test_the_screen_does_not_carry_on_a_session_left_running_since_yesterday(tmp_path):
+    from test_station import a_session_left_running
+
+    started = datetime(2026, 12, 3, 8, 0).astimezone()
+    a_session_left_running(tmp_path, started, timedelta(minutes=20))
+    made = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, user="staff", name="door",
+                   clock=FakeClock(started + timedelta(days=1, hours=1)))
+    made.open()
+    try:
+        app = StationApp(made)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            assert made.active is None
+            assert any("left running since 2026-12-03 08:00" in str(n.message) for n in app._notifications)
+    finally:
+        made.close()

@@ -13,12 +13,11 @@ import signal
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, tzinfo
 from typing import Any, TextIO
 
 from faceattend_tui.attendance.common import to_iso
 from faceattend_tui.attendance.export import time_zone
-from faceattend_tui.attendance.hours import working_day
 from faceattend_tui.attendance.models import Session, printable
 from faceattend_tui.attendance.security import Credentials
 from faceattend_tui.cli.output import Output, to_stderr
@@ -33,10 +32,10 @@ from faceattend_tui.station import (
     Station,
     StationError,
     Update,
+    left_running,
 )
 
 NEVER_OPENED = "the camera never opened, so nobody could be recorded"
-STALE_AFTER = timedelta(hours=12)  # a session of an earlier working day started longer ago is not resumed
 STAFF_VARIABLE, PIN_VARIABLE = "FACEATTEND_STAFF", "FACEATTEND_PIN"  # who starts and stops, unattended
 
 
@@ -136,15 +135,9 @@ class Headless:
         zone = time_zone(settings.timezone)
         if running.name != " ".join(self.options.session.split()):
             return False
-        now = self.station.now()
-        same_day = working_day(running.started_at, zone, settings.day_change) >= working_day(now, zone,
-                                                                                              settings.day_change)
-        if same_day or now - running.started_at < STALE_AFTER:  # a night shift past midnight goes on
+        if not left_running(running, self.station.now(), zone, settings.day_change):
             return False
-        summary = self.station.summary(running.id)
-        people = summary.people if summary is not None else []
-        times = [p.checkin.time for p in people if p.checkin] + [p.mark.at for p in people if p.mark]
-        stopped = self.station.stop_session(pin, at=max([running.started_at, *times]))
+        stopped = self.station.stop_session(pin, at=self.station.last_record(running))
         note = (f"session {stopped.name!r} (id {stopped.id}) was left running since "
                 f"{running.started_at.astimezone(zone):%Y-%m-%d %H:%M}: stopped at its last record; a new one starts")
         to_stderr(f"warning: {note}")

@@ -37,6 +37,7 @@ from faceattend_tui.station.api import (
     printable,
 )
 from faceattend_tui.station.core import Station
+from faceattend_tui.station.leftovers import left_running
 from faceattend_tui.station.people import PhotoWatch
 from faceattend_tui.station.sync import shared_log
 from faceattend_tui.station.translator import door_outcome
@@ -68,7 +69,7 @@ __all__ = [
     "ExportOptions", "Mark",
     "Person", "PersonStatus", "Report", "RosterRow", "Session", "Slot", "Summary", "chart_bars", "check_text",
     "describe_details", "make_private_dir", "parse_clock", "parse_weekday", "printable",
-    "Station", "PhotoWatch",
+    "Station", "PhotoWatch", "left_running",
     "door_outcome", "shared_log", "STATION_LOG", "STATION_ACTOR", "internal_error", "StationError",
     "PinRefused", "DatabaseUnreachable", "LiveState", "CheckinShown", "Sighting", "UnknownFaces", "CaptureDone",
     "LiveChanged", "RosterChanged", "Problem", "Update", "EnrollTarget", "Whom", "LogKept",

@@ -270,11 +270,14 @@ class Lifecycle(StationState):
         return outcome.changed_here
 
 
+    if TYPE_CHECKING:
+        def untemplated_notice(self) -> str: ...
+
     def start_notices(self) -> list[str]:
         """What staff should know as the station starts: reset PINs, a namesake door, its clock, missing
         templates, a recognition threshold set far too low."""
         found = (self.pin_notice(), self.namesake_notice(), self.clock_notice(), self.missing_notice(),
-                 self.threshold_notice(), self.sheets_notice(), self.owners_notice())
+                 self.untemplated_notice(), self.threshold_notice(), self.sheets_notice(), self.owners_notice())
         return [notice for notice in found if notice]
 
     def owners_notice(self) -> str:

@@ -158,10 +158,25 @@ class StationApp(DialogActions, KeysInOrder):
         self.show_pane("live")
         if self.station.tightened:
             self.notify(self.station.tightened_notice(), timeout=10)
+        self.stop_left_running()
         for notice in self.station.start_notices():
             self.notify(notice, severity="warning", timeout=20)
         if self.pump_events:
             self.pump()
+
+    def stop_left_running(self) -> None:
+        """A session left running since an earlier day takes no arrivals of today: the station stops it at its
+        last record, said until staff read it."""
+        try:
+            notice = self.station.stop_left_running()
+        except StationError as exc:
+            self.notify(f"a session left running since an earlier day could not be stopped: {exc}",
+                        severity="error", timeout=30)
+            return
+        if notice:
+            self.refresh_panes()
+            self.refresh_header()
+            self.notify(notice, severity="warning", timeout=60)
 
     # -- the event pump (a thread: polling the worker and writing check-ins never blocks the UI)
 

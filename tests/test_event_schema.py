@@ -648,3 +648,28 @@ def test_a_stderr_nobody_reads_any_more_neither_crashes_the_run_nor_leaves_its_s
         assert made.active is None
     finally:
         made.close()
+
+
+def test_a_hang_up_ignored_by_whoever_started_the_station_does_not_stop_it(station):
+    import os
+    import signal
+    import threading
+
+    station.worker.feed(ev.CameraStatus(state="opened", message="camera opened", source="0"))
+    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)  # as `nohup faceattend station --headless ... &`
+    hang_up = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGHUP))
+    stop = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGTERM))
+    try:
+        hang_up.start()
+        stop.start()
+        out = io.StringIO()
+        started = time.monotonic()
+        assert run_headless(station, HeadlessOptions("Maths", json=True, max_seconds=20), out) == 0
+        assert time.monotonic() - started >= 0.9  # the hang-up came and went
+        assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+    finally:
+        hang_up.cancel()
+        stop.cancel()
+        signal.signal(signal.SIGHUP, previous)
+    (stopped,) = [line for line in json_lines(out.getvalue()) if line.get("state") == "stopped"]
+    assert stopped["message"] == "stopped by SIGTERM (asked to stop)"

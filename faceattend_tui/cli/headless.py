@@ -72,6 +72,7 @@ class Headless:
         self.started: int | None = None  # the session this run started (not one it resumed)
         self.last_session: Session | None = None  # the latest session this run knew running
         self.camera_opened = False
+        self.stopped_by = ""  # the signal that ended the run, in words
         self.zone = output_zone(station.settings) if station is not None else None
         self.naming = Naming(self.who, self.zone)
 
@@ -278,12 +279,19 @@ class Headless:
                       "again with the same --session, the station resumes it")
             return
         session = self.station.stop_session(staff_from_environment())
-        self.say_stopped(session)
+        self.say_stopped(session, self.stopped_by)
         if session.id == self.started and not self.camera_opened:  # failed, or stopped before it opened
             self.void_unrecorded(session.id)
         for update in self.station.flush_sheets():  # its sheet goes to export_dir now, not at the next start
             self.failed |= isinstance(update, LiveChanged) and update.severity == "error"
             self.on_update(update)
+
+    def stop_on(self, signum: int, _frame: object = None) -> None:
+        """A signal handler: the run ends, and the session's stop says which signal ended it."""
+        name = signal.Signals(signum).name
+        why = {"SIGHUP": "the terminal it was started from closed", "SIGINT": "Ctrl+C"}.get(name, "asked to stop")
+        self.stopped_by = self.stopped_by or f"stopped by {name} ({why})"
+        self.stop.set()
 
     def void_unrecorded(self, session_id: int) -> None:
         """A session this run started whose camera never opened lists everyone absent: voided, unless
@@ -301,7 +309,9 @@ def run_headless(station: Station, options: HeadlessOptions, out: TextIO) -> int
     ended) end it cleanly."""
     headless = Headless(station, options, out)
     stopping = [signal.SIGINT, signal.SIGTERM, *([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])]
-    previous = {sig: signal.signal(sig, lambda *_: headless.stop.set()) for sig in stopping}
+    # a signal ignored by whoever started it stays ignored: `nohup` asks that a hang-up not stop it
+    wanted = [sig for sig in stopping if signal.getsignal(sig) is not signal.SIG_IGN]
+    previous = {sig: signal.signal(sig, headless.stop_on) for sig in wanted}
     try:
         headless.run()
         headless.finish()

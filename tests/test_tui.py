@@ -1146,3 +1146,43 @@ async def test_the_screen_does_not_carry_on_a_session_left_running_since_yesterd
             assert any("left running since 2026-12-03 08:00" in str(n.message) for n in app._notifications)
     finally:
         made.close()
+
+
+async def test_a_hang_up_or_a_stop_signal_closes_the_screen_as_q_does(station):
+    import os
+    import signal
+
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        os.kill(os.getpid(), signal.SIGTERM)  # a service stop, or SIGHUP: the SSH session closed
+        await pilot.pause(0.3)
+        assert not app.is_running  # the app ended: the station's close runs next, writing what it holds
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # given back once the screen is gone
+
+
+def test_a_terminal_whose_other_end_closed_is_seen_as_gone():
+    import os
+    import pty
+
+    from faceattend_tui.tui.terminal import terminal_gone
+
+    master, slave = pty.openpty()
+    try:
+        assert not terminal_gone(slave)
+        os.close(master)  # the SSH session or the tmux pane closed
+        assert terminal_gone(slave)  # reading it would return nothing at once, over and over
+    finally:
+        os.close(slave)
+
+
+async def test_the_screen_closes_when_its_terminal_is_gone_without_a_hang_up(station, monkeypatch):
+    from faceattend_tui.tui import app as app_module
+
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        app.on_terminal = True  # started on a terminal (`setsid` keeps the hang-up from reaching it)
+        monkeypatch.setattr(app_module, "terminal_gone", lambda: True)
+        await pilot.pause(1.3)  # the next tick sees it
+        assert not app.is_running

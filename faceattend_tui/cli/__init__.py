@@ -802,17 +802,17 @@ def run_station(settings: Settings, source: str, args: argparse.Namespace,
         say(f"error: {exc}{unattended if isinstance(exc, PinRefused) else ''}")
         code = EXIT_REFUSED if isinstance(exc, PinRefused) else EXIT_USAGE
     finally:
-        with stops_held(args.headless):  # a second Ctrl+C or SIGTERM no longer cuts the close short
+        with stops_held():  # a second Ctrl+C, SIGTERM or hang-up no longer cuts the close short
             closed = close_station(station, said)
     return code or closed
 
 
 @contextlib.contextmanager
-def stops_held(held: bool) -> Iterator[None]:
-    """SIGINT, SIGTERM and SIGHUP ignored meanwhile (`held`): the station closes its log whole."""
+def stops_held() -> Iterator[None]:
+    """SIGINT, SIGTERM and SIGHUP ignored meanwhile: the station closes its log whole."""
     import signal
 
-    names = [name for name in ("SIGINT", "SIGTERM", "SIGHUP") if held and hasattr(signal, name)]
+    names = [name for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)]
     previous = {name: signal.signal(getattr(signal, name), signal.SIG_IGN) for name in names}
     try:
         yield

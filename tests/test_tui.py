@@ -1186,3 +1186,23 @@ async def test_the_screen_closes_when_its_terminal_is_gone_without_a_hang_up(sta
         monkeypatch.setattr(app_module, "terminal_gone", lambda: True)
         await pilot.pause(1.3)  # the next tick sees it
         assert not app.is_running
+
+
+async def test_a_pin_typed_and_left_unused_is_forgotten_so_nobody_else_acts_in_that_name(station, monkeypatch):
+    from faceattend_tui.tui.screens import base
+
+    with_pin(station)
+    monkeypatch.setattr(base, "PIN_FORGOTTEN_AFTER", 0.5)  # a minute, in the station
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await start_session(pilot, "Physics", pin="246813")
+        await mark_dialog_for(pilot, "S3")
+        await pilot.press(*"doctor visit", "tab", "tab")
+        app.screen.query_one("#pin").focus()
+        await pilot.press(*"246813")
+        await pilot.pause(1.0)  # her connection dropped; someone else attaches and presses Enter
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, MarkScreen) and app.screen.query_one("#pin").value == ""
+        assert "type it again" in app.screen.query_one("#pin").placeholder
+        assert station.store.marks(station.active.id) == []

@@ -25,6 +25,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import ModalScreen
+from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Button, DataTable, Footer, Input, Select, Static
 
@@ -89,12 +90,30 @@ class DialogBody(VerticalScroll):
             self.call_after_refresh(self.scroll_to_widget, focused, animate=False)
 
 
+PIN_FORGOTTEN_AFTER = 60.0  # seconds a typed PIN waits unused: whoever comes to the terminal next has to type it
+
+
 class Pin(Input):
-    """A PIN field that only appears when the station has a PIN."""
+    """A PIN field that only appears when the station has a PIN. A PIN typed and left (a connection
+    dropped, staff called away) is forgotten after PIN_FORGOTTEN_AFTER seconds, so that nobody else acts
+    in that staff member's name by pressing Enter."""
 
     def __init__(self, needed: bool) -> None:
         super().__init__(placeholder="staff PIN", password=True, id="pin", disabled=not needed)
         self.display = needed
+        self.forget_timer: Timer | None = None
+
+    def _on_input_changed(self, event: Input.Changed) -> None:
+        if event.input is not self:
+            return
+        if self.forget_timer is not None:
+            self.forget_timer.stop()
+        self.forget_timer = self.set_timer(PIN_FORGOTTEN_AFTER, self.forget) if self.value else None
+
+    def forget(self) -> None:
+        self.forget_timer = None
+        self.value = ""
+        self.placeholder = f"staff PIN (forgotten after {PIN_FORGOTTEN_AFTER:g} s unused: type it again)"
 
 
 class StaffName(Input):

@@ -946,3 +946,12 @@ def test_people_whose_photos_have_no_templates_are_named_at_the_start(tmp_path):
                                "run `faceattend extract`")
     finally:
         made.close()
+
+
+def test_a_second_station_on_a_data_folder_in_use_is_told_what_to_do(tmp_path, station):
+    second = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, user="staff", name="door-2")
+    with pytest.raises(StationError) as refused:
+        second.open()
+    assert "attendance data is in use by user" in str(refused.value)
+    assert "another station runs on this data folder: go to its terminal (tmux attach) and quit it" in str(
+        refused.value)

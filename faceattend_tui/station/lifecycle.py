@@ -84,7 +84,9 @@ class Lifecycle(StationState):
             make_private_dir(self.settings.data)
             self.station_lock = acquire_lock(self.settings.data, self.user, what="station")
         except LockedError as exc:
-            raise StationError(str(exc)) from None
+            hint = ("; another station runs on this data folder: go to its terminal (tmux attach) and quit it "
+                    "with q, or stop its service, then start again") if exc.holder.get("what") == "station" else ""
+            raise StationError(f"{exc}{hint}") from None
         except OSError as exc:  # a read-only or full data folder, or a file where the folder should be
             raise StationError(f"cannot use the data folder: {error_text(exc)}") from None
         self.tightened = tighten_data(self.settings.data, self.settings.private_dirs)

@@ -403,6 +403,19 @@ def test_a_station_command_line_that_would_be_ignored_or_draw_nowhere_is_refused
     assert not (tmp_path / "attendance.json").exists()
 
 
+def test_a_screen_whose_output_goes_to_a_file_is_refused_rather_than_drawn_at_the_wrong_size(
+        tmp_path, capsys, monkeypatch):
+    import sys
+
+    from faceattend_tui.cli import main
+
+    for stream in ("stdin", "stderr"):  # on a terminal, `faceattend > out.txt`
+        monkeypatch.setattr(getattr(sys, stream), "isatty", lambda: True)
+    assert main(["station", "--data", str(tmp_path)]) == 2
+    assert "the screen's output goes to a file or a pipe" in capsys.readouterr().err
+    assert not (tmp_path / "attendance.json").exists()
+
+
 def test_watch_whose_reader_goes_away_says_so_once_and_stops(capsys):
     """`watch --json | head -1` ended with "error: Broken pipe", exit 2, as if the station had failed."""
     import os

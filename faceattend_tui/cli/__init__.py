@@ -776,6 +776,9 @@ def station_usage_problem(args: argparse.Namespace, on_a_terminal: bool) -> str:
     if not args.headless and on_a_terminal and not (sys.stdin.isatty() and sys.stderr.isatty()):  # drawn on stderr
         return ("no terminal to draw the station's screen on: run it in a terminal (tmux over SSH), or with "
                 "--headless as a service")
+    if not args.headless and on_a_terminal and not sys.stdout.isatty():  # its size is read there
+        return ("the screen's output goes to a file or a pipe, so its size cannot be known: run it without "
+                "redirecting it, or use --headless to write lines to a file")
     return ""
 
 

@@ -211,9 +211,50 @@ def test_a_link_planted_where_the_model_is_first_written_is_not_followed(r18, tm
     report = convert(weight, "r18", out=shared / "r18.onnx", log=lambda _: None)
     assert victim.read_text() == "the user's own file"
     assert report["out"].stat().st_mode & 0o044 == 0o044 & ~current_umask()  # readable like any model
+    assert sorted(p.name for p in shared.iterdir()) == [".r18.onnx.%d.part" % os.getpid(), "r18.onnx"]
 
 
 def current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+@pytest.mark.slow
+def test_a_folder_swapped_for_a_link_while_converting_is_not_written_through(r18, tmp_path, monkeypatch):
+    from faceattend_tui.vision import convert as module
+
+    _, weight = r18
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    models = tmp_path / "pub" / "models"
+    models.mkdir(parents=True)
+    exported = module.export
+
+    def swap_then_export(*args):  # someone who may write in pub/ moves models/ aside and links it elsewhere
+        models.rename(tmp_path / "pub" / "old")
+        models.symlink_to(elsewhere)
+        exported(*args)
+
+    monkeypatch.setattr(module, "export", swap_then_export)
+    with pytest.raises(ModelError, match="not written"):
+        convert(weight, "r18", out=models / "m.onnx", log=lambda _: None)
+    assert list(elsewhere.iterdir()) == [] and list((tmp_path / "pub" / "old").iterdir()) == []
+
+
+@pytest.mark.slow
+def test_a_model_that_appears_at_the_output_while_converting_is_kept_without_overwrite(r18, tmp_path, monkeypatch):
+    from faceattend_tui.vision import convert as module
+
+    _, weight = r18
+    out = tmp_path / "m.onnx"
+    exported = module.export
+
+    def station_model_arrives(*args):
+        out.write_bytes(b"the model a station runs on")
+        exported(*args)
+
+    monkeypatch.setattr(module, "export", station_model_arrives)
+    with pytest.raises(ModelError, match="appeared while converting; give --overwrite"):
+        convert(weight, "r18", out=out, log=lambda _: None)
+    assert out.read_bytes() == b"the model a station runs on"

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from faceattend_tui.files import foreign_link
+from faceattend_tui.files import foreign_link, write_named
 from faceattend_tui.vision.runtime import ModelError, RuntimeOptions, make_session
 
 NETWORKS = ("r18", "r34", "r50", "r100")  # must match iresnet.LAYERS
@@ -40,9 +40,9 @@ def convert(weight: Path, network: str = "r100", out: Path | str | None = None,
     folder = out is not None and (Path(out).is_dir() or str(out).endswith(("/", os.sep)))
     out = Path(out) if out is not None else weight.with_suffix(".onnx")
     if folder:  # an existing folder, or one named with a slash: the model goes in it under the weight's name
-        out.mkdir(parents=True, exist_ok=True)
         out = out / weight.with_suffix(".onnx").name
     check_inputs(weight, network, out, overwrite)
+    target = output_place(out)
     torch = import_torch(weight)
     from faceattend_tui.vision import iresnet
 
@@ -53,17 +53,15 @@ def convert(weight: Path, network: str = "r100", out: Path | str | None = None,
     state = read_state_dict(weight, torch)
     fit_state_dict(model, state, weight, network)
     log(f"exporting {out} (opset {OPSET})")
-    part = new_part_file(out)
-    try:
+    with tempfile.TemporaryDirectory(prefix="faceattend-convert-") as scratch:  # ours alone, made private
+        part = Path(scratch) / out.name
         export(model, part, weight, torch)
         log(f"verifying with ONNX Runtime (CPU) on a batch of {CHECK_BATCH}")
         max_diff, min_cos = verify(model, part, torch)
         if not min_cos >= MIN_COSINE:  # NaN too: weights that give no numbers (a diverged training run)
             raise ModelError(f"{weight}: ONNX output disagrees with PyTorch or is not numbers (cosine {min_cos:.5f}, "
                              f"at least {MIN_COSINE} needed)")
-        part.replace(out)
-    finally:
-        part.unlink(missing_ok=True)
+        place(part.read_bytes(), target, out, overwrite)
     report = {
         "out": out,
         "network": network,
@@ -92,15 +90,31 @@ def check_inputs(weight: Path, network: str, out: Path, overwrite: bool = False)
         raise ModelError(f"{out} goes through {foreign}, a link of another user: not followed")
 
 
-def new_part_file(out: Path) -> Path:
-    """An empty file made for this run beside `out`, under a name nobody could guess or plant a link at."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
+def output_place(out: Path) -> Path:
+    """The folder the model goes in, made if missing and pinned now (its links resolved): the model is
+    written through these very folders, whatever is put in their place while it converts."""
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        target = out.parent.resolve(strict=True) / out.name
+    except OSError as exc:
+        raise ModelError(f"{out.parent}: cannot make or use this folder ({exc.strerror or exc})") from None
+    if not os.access(target.parent, os.W_OK):
+        raise ModelError(f"{out.parent}: this user cannot write in this folder")
+    return target
+
+
+def place(data: bytes, target: Path, out: Path, overwrite: bool) -> None:
+    """Write the model as `target` within its pinned folders, never through a link, readable as a file
+    written plainly would be; a file that appeared there meanwhile is replaced only with `overwrite`."""
     umask = os.umask(0)
     os.umask(umask)
-    os.fchmod(handle, 0o666 & ~umask)  # readable as a model written plainly would be
-    os.close(handle)
-    return Path(name)
+    try:
+        write_named(target, data, replace=overwrite, mode=0o666 & ~umask)
+    except FileExistsError:
+        raise ModelError(f"{out} appeared while converting; give --overwrite to replace it") from None
+    except OSError as exc:
+        raise ModelError(f"{out}: not written ({exc.strerror or exc}; a folder on the way changed while "
+                         "converting?)") from None
 
 
 def import_torch(weight: Path) -> Any:

@@ -1206,3 +1206,24 @@ async def test_a_pin_typed_and_left_unused_is_forgotten_so_nobody_else_acts_in_t
         assert isinstance(app.screen, MarkScreen) and app.screen.query_one("#pin").value == ""
         assert "type it again" in app.screen.query_one("#pin").placeholder
         assert station.store.marks(station.active.id) == []
+
+
+async def test_save_right_after_the_name_is_changed_judges_the_warnings_for_the_name_as_typed(station):
+    station.worker.ready()
+    app = StationApp(station)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("e", *"Ann Lee")
+        await until(pilot, lambda: "adds samples to Ann Lee" in str(app.screen.query_one("#enroll-who").render()))
+        await pilot.press("enter")
+        await pilot.pause()
+        station.worker.feed(capture_event(station, looks_like="Ann Lee"))  # her own face: no warning
+        await until(pilot, lambda: app.screen.query_one("#samples").row_count == 2)
+        app.screen.query_one("#name").focus()
+        await pilot.press("end", "y", "ctrl+s")  # "Ann Leey", saved before its answer came back
+        await pilot.pause()
+        assert type(app.screen).__name__ == "EnrollScreen" and "Ann Leey" not in [p.name for p in station.people()]
+        assert "press Save (ctrl+s) again" in str(app.screen.query_one("#dialog-error").render())
+        app.screen.query_one("#name").value = "Zed Mo"  # a warning said for one name is not confirmed for another
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "Zed Mo" not in [p.name for p in station.people()]

@@ -45,10 +45,11 @@ class EnrollScreen(Dialog[EnrollRequest]):
         self.request_capture = capture
         self.describe = describe
         self.whom = Whom("")  # as last read: an "already looks like" about the very person meant is no warning
+        self.whom_for: tuple[str, str] = ("", "")  # the name and id `whom` was read for
         self.request: str | None = None
         self.samples: tuple[CaptureSample, ...] = ()
         self.captured: CaptureResult | None = None  # the capture the samples came from
-        self.confirmed: tuple[str, ...] = ()  # the warnings Save was pressed once under: a second press saves
+        self.confirmed: tuple[object, ...] = ()  # whom and the warnings Save was pressed once under: a second saves
 
     WIDE = True
 
@@ -86,12 +87,16 @@ class EnrollScreen(Dialog[EnrollRequest]):
         target = self.target()
         if not target.name:
             self.drop_reads(self.show_who)
-            self.show_who(Whom(""))
+            self.show_who((("", target.person_id), Whom("")))
             return
-        self.read(partial(self.describe, target), self.show_who, "the roster", quiet=True)
+        self.read(partial(self.read_who, target), self.show_who, "the roster", quiet=True)
 
-    def show_who(self, whom: Whom) -> None:
-        self.whom = whom
+    def read_who(self, target: EnrollTarget) -> tuple[tuple[str, str], Whom]:
+        return (target.name, target.person_id), self.describe(target)
+
+    def show_who(self, read: tuple[tuple[str, str], Whom]) -> None:
+        self.whom_for, self.whom = read
+        whom = self.whom
         self.query_one("#enroll-who", Static).update(Text(printable(whom.text)))  # a pasted name may hold controls
         if self.captured is not None:
             self.show_hint()  # the warnings depend on whom the samples are for
@@ -184,9 +189,13 @@ class EnrollScreen(Dialog[EnrollRequest]):
         if not self.samples:
             self.error("capture first (enter, or ctrl+r)")
             return
+        target = self.target()
+        if self.whom_for != (target.name, target.person_id):  # typed since the last answer: whom, read now
+            self.drop_reads(self.show_who)
+            self.show_who(self.read_who(target))
         warnings = self.warnings()
-        if warnings and warnings != self.confirmed:
-            self.confirmed = warnings
+        if warnings and (self.whom_for, warnings) != self.confirmed:
+            self.confirmed = (self.whom_for, warnings)
             self.error("read the warning above: press Save (ctrl+s) again to keep these samples anyway")
             return
         self.finish(EnrollRequest(self.target(), self.samples, self.pin()))  # refused: the samples stay

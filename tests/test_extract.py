@@ -816,6 +816,20 @@ def test_a_photo_of_two_faces_of_one_size_is_not_guessed_until_a_photo_of_the_pe
     assert couple["box"][0] > 360 and report.skipped == []  # Cat's face, told by her portrait
 
 
+def test_which_face_a_photo_was_taken_of_when_nothing_else_tells():
+    from faceattend_tui.gallery.extract import subject_of
+    from faceattend_tui.vision.types import Face
+
+    def face(x1, y1, x2, y2) -> Face:
+        return Face(np.array([x1, y1, x2, y2], np.float32), 0.9, np.zeros((5, 2), np.float32))
+
+    size = (250, 250)  # a portrait as photo sets crop them: the person in the middle
+    assert subject_of([face(75, 59, 170, 190), face(2, 3, 85, 110)], size) == 0  # the other cut off at the edge
+    assert subject_of([face(150, 60, 240, 200), face(80, 70, 168, 196)], size) == 1  # the one in the middle
+    assert subject_of([face(20, 60, 110, 190), face(140, 60, 230, 190)], size) is None  # side by side
+    assert subject_of([face(60, 40, 190, 200), face(10, 10, 40, 40)], size) == 0  # the other far smaller
+
+
 def test_a_group_photo_without_the_person_in_it_is_left_out(engine, tmp_path, face):
     images = tmp_path / "database_image"
     write(images / "cat" / "portrait.jpg", face("cat"))

@@ -201,7 +201,8 @@ class Extractor:
         self.stop = stop or (lambda: False)  # checked after each person: a stop keeps whole people only
         self.report = Report()
         self.writes: list[Future[None]] = []  # template files being written
-        self.groups: dict[str, tuple[list[Face], np.ndarray]] = {}  # group photos: their candidate faces and rows
+        # group photos: their candidate faces and rows, and the face the photo was taken of (None: not told)
+        self.groups: dict[str, tuple[list[Face], np.ndarray, int | None]] = {}
         self.means: dict[str, np.ndarray] = {}  # each person's templates averaged, to find one face under two names
         self.changed: set[str] = set()  # people with a photo extracted this run
 
@@ -406,7 +407,8 @@ class Extractor:
             self.report.skipped.append(f"{photo.path}: no usable face found{why}")
             return None
         if len(faces) > 1:
-            self.groups[photo.key] = (faces, rows)
+            size = photo.image.shape[:2] if photo.image is not None else None
+            self.groups[photo.key] = (faces, rows, subject_of(faces, size))
         return photo.sha256, rows[0], _sample(photo.key, photo.sha256, faces[0], len(search.faces))
 
     def _pick_faces(self, name: str, rows: list[np.ndarray], samples: list[dict[str, Any]], vouched: set[str]
@@ -418,14 +420,14 @@ class Extractor:
         anchor = unit_mean(np.stack(alone)) if alone else None
         dropped = set()
         for i in group:
-            faces, candidates = self.groups.pop(samples[i]["image"])
+            faces, candidates, subject = self.groups.pop(samples[i]["image"])
             cosines = candidates @ anchor if anchor is not None else None
-            pick = int(np.argmax(cosines)) if cosines is not None else 0
+            pick = int(np.argmax(cosines)) if cosines is not None else subject or 0
             path = self.images_dir / samples[i]["image"]
-            if anchor is None and faces[1].area >= SAME_SIZE * faces[0].area and samples[i]["sha256"] not in vouched:
+            if anchor is None and subject is None:  # --keep cannot say which face is theirs either
                 self.report.skipped.append(f"{path}: {samples[i]['faces']} faces of about the same size, and no photo "
-                                           f"of {name} alone to tell which is theirs; left out (crop it to them)"
-                                           + KEEP_HINT)
+                                           f"of {name} alone to tell which is theirs; left out: crop it to them, or "
+                                           "add a photo of them alone")
                 dropped.add(i)
                 continue
             if cosines is not None and cosines[pick] < ODD_FLOOR and samples[i]["sha256"] not in vouched:
@@ -436,7 +438,8 @@ class Extractor:
                 continue
             rows[i] = candidates[pick]
             samples[i] = _sample(samples[i]["image"], samples[i]["sha256"], faces[pick], samples[i]["faces"])
-            how = f"the one most like {name}'s other photos" if anchor is not None else "the largest"
+            how = f"the one most like {name}'s other photos" if anchor is not None else \
+                "the largest" if pick == 0 else "the one in the middle"
             self.report.notes.append(f"{path}: {samples[i]['faces']} faces, took {how}")
         kept = [i for i in range(len(rows)) if i not in dropped]
         return [rows[i] for i in kept], [samples[i] for i in kept]
@@ -509,6 +512,31 @@ class Extractor:
             move_to_legacy(self.tensors_dir, old)
         self.report.notes.append(f"{name}: no usable photo; not enrolled")
         self.report.unenrolled.append(name)
+
+
+def subject_of(faces: list[Face], size: tuple[int, int] | None) -> int | None:
+    """Which face (of `faces`, the largest first) a photo was taken of, with no other photo to tell: the
+    largest, unless another whole face is about its size (a face cut off at the edge is someone at the
+    side); then the one clearly nearer the middle; None when nothing tells (two people side by side)."""
+    rivals = [i for i, face in enumerate(faces) if face.area >= SAME_SIZE * faces[0].area
+              and (i == 0 or size is None or whole(face, size))]
+    if len(rivals) == 1:
+        return 0
+    if size is None:
+        return None
+    height, width = size
+    off = {i: float(np.hypot((faces[i].box[0] + faces[i].box[2]) / 2 - width / 2,
+                             (faces[i].box[1] + faces[i].box[3]) / 2 - height / 2)) for i in rivals}
+    nearest, next_nearest = sorted(rivals, key=off.__getitem__)[:2]
+    return nearest if off[nearest] * 2 <= off[next_nearest] else None
+
+
+def whole(face: Face, size: tuple[int, int]) -> bool:
+    """Whether a face lies inside the picture, clear of its edges (one cut off there touches them)."""
+    height, width = size
+    x1, y1, x2, y2 = (float(v) for v in face.box)
+    margin = 0.05 * max(face.width, face.height)
+    return x1 > margin and y1 > margin and x2 < width - margin and y2 < height - margin
 
 
 def _sample(key: str, sha256: str, face: Face, faces: int) -> dict[str, Any]:

@@ -211,7 +211,7 @@ def test_a_link_planted_where_the_model_is_first_written_is_not_followed(r18, tm
     report = convert(weight, "r18", out=shared / "r18.onnx", log=lambda _: None)
     assert victim.read_text() == "the user's own file"
     assert report["out"].stat().st_mode & 0o044 == 0o044 & ~current_umask()  # readable like any model
-    assert sorted(p.name for p in shared.iterdir()) == [".r18.onnx.%d.part" % os.getpid(), "r18.onnx"]
+    assert sorted(p.name for p in shared.iterdir()) == [f".r18.onnx.{os.getpid()}.part", "r18.onnx"]
 
 
 def current_umask() -> int:

@@ -114,6 +114,7 @@ def records_lines(settings: Settings) -> list[str]:
     left_out = _left_out(settings.tensors_dir, manifest)
     lines += _left_out_lines(settings.tensors_dir, manifest, left_out)
     lines += _waiting_line(settings, set(manifest.people) if manifest else set())
+    lines += _alike_lines(settings, manifest)
     if settings.database:
         return lines  # the roster is the database's
     log = settings.data / LOG_NAME
@@ -179,6 +180,27 @@ def _waiting_line(settings: Settings, extracted: set[str]) -> list[str]:
     names = ", ".join(waiting[:5]) + (" ..." if len(waiting) > 5 else "")
     return [f"templates:  the photos of {plural(len(waiting), 'person', 'people')} wait with no templates ({names}): "
             "the station does not know them until `faceattend extract` runs"]
+
+
+def _alike_lines(settings: Settings, manifest: Manifest | None) -> list[str]:
+    """Every pair of people whose templates look like one person: one person under two names checks in as
+    both (the station names a few as it loads; here all of them)."""
+    from faceattend_tui.gallery.alike import look_alikes
+    from faceattend_tui.gallery.templates import GalleryError, load_gallery
+
+    made_by = manifest.recognizer if manifest else None
+    if made_by is None or not made_by.sha256:
+        return []
+    try:
+        gallery, _ = load_gallery(settings.tensors_dir, made_by.sha256, made_by.dim or 512)
+    except GalleryError:
+        return []  # said by the lines above
+    pairs = look_alikes(gallery)
+    if not pairs:
+        return []
+    named = "; ".join(f"{a} and {b} ({cosine:.2f})" for a, b, cosine in pairs)
+    return [f"templates:  {len(pairs)} pair{'s' if len(pairs) > 1 else ''} of people look like one person, who "
+            f"would check in as both: {named}"]
 
 
 def _recognizer_line(settings: Settings, made_by: RecognizerId | None) -> list[str]:

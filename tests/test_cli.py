@@ -428,3 +428,24 @@ def test_watch_whose_reader_goes_away_says_so_once_and_stops(capsys):
         assert written("a line", out) is False
         assert written("another", out) is True  # nothing left to fail at exit: the output now goes nowhere
     assert capsys.readouterr().err.count("its reader went away; stopped") == 1
+
+
+def test_doctor_names_every_pair_of_people_who_look_like_one(tmp_path):
+    import numpy as np
+    from fakes import FAKE_SHA, enroll_fake_people
+
+    from faceattend_tui.config import load_settings
+    from faceattend_tui.doctor import records_lines
+    from faceattend_tui.gallery.templates import Entry, load_manifest, save_manifest, save_person
+
+    enroll_fake_people(tmp_path, ["Ann", "Bob", "Cleo"])
+    tensors = tmp_path / "database_tensor"
+    manifest = load_manifest(tensors)
+    assert manifest is not None and manifest.recognizer.sha256 == FAKE_SHA
+    ann = np.load(tensors / "Ann.npy")
+    manifest.people["Ann Again"] = Entry([{"image": "Ann Again.jpg", "sha256": "y"}],
+                                         save_person(tensors, "Ann Again", ann))  # one person under two names
+    save_manifest(tensors, manifest)
+    (line,) = [x for x in records_lines(load_settings(tmp_path)) if "look like one person" in x]
+    assert line == ("templates:  1 pair of people look like one person, who would check in as both: "
+                    "Ann and Ann Again (1.00)")

@@ -162,7 +162,7 @@ class Worker:
                                    similarity=round(cosine, 4)))
         if len(fresh) > MOST_ALIKE_SAID:
             self.notice(f"{len(fresh) - MOST_ALIKE_SAID} more pairs of people look like one person; "
-                        "`faceattend extract` names them", "gallery")
+                        "`faceattend doctor` names them all", "gallery")
 
     def _gallery_stamp(self) -> tuple[int, int] | None:
         try:

@@ -1227,3 +1227,15 @@ async def test_save_right_after_the_name_is_changed_judges_the_warnings_for_the_
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert "Zed Mo" not in [p.name for p in station.people()]
+
+
+def test_an_imports_totals_and_photo_lines_are_never_cut_from_the_screens_message():
+    from faceattend_tui.tui.actions import import_summary
+
+    lines = ["added 400, changed 0, left 0 unchanged", *[f"  added T{n} Person {n}" for n in range(400)],
+             "photos: 400 new of 400", "photos: stopped after 120 of 400 read; import the file again to read the rest",
+             "  skipped: a.jpg: no usable face found"]
+    shown = import_summary(lines)
+    assert len(shown) == 13 and shown[:3] == lines[:1] + lines[401:403]
+    assert shown[-1] == "... and 392 more lines" and shown[3] == "  added T0 Person 0"
+    assert import_summary(lines[:3]) == lines[:3]

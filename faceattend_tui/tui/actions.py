@@ -232,7 +232,7 @@ class DialogActions(_AppBase):
 
     def _imported(self, lines: list[str] | None) -> None:
         if lines is not None:
-            self.notify("\n".join(lines[:12]) or "nothing to change", timeout=12)
+            self.notify("\n".join(import_summary(lines)) or "nothing to change", timeout=12)
             self.refresh_panes()
 
     # -- the log: export, report, past sessions, timetable, audit
@@ -307,3 +307,16 @@ class DialogActions(_AppBase):
 
     def action_audit_log(self) -> None:
         self.push_screen(AuditScreen(self.station.audit_entries, self.station.zone()))
+
+
+SUMMARY_LINES = 12  # an import's lines shown on the screen
+
+
+def import_summary(lines: list[str], most: int = SUMMARY_LINES) -> list[str]:
+    """An import's lines for the screen: the totals, the photos' and who joined the session always, then
+    the people, cut short with a count (the command line lists them all)."""
+    kept = [line for line in lines[1:] if line.startswith(("photos:", "joined the running session"))]
+    rest = [line for line in lines[1:] if line not in kept]
+    room = max(most - 1 - len(kept), 0)
+    more = [f"... and {len(rest) - room} more lines"] if len(rest) > room else []
+    return [*lines[:1], *kept, *rest[:room], *more]

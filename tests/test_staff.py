@@ -318,6 +318,22 @@ def test_a_new_pin_the_rules_refuse_is_said_before_it_is_typed_again(staffed, mo
     assert main(["export", "--data", str(staffed)]) == 3  # the PIN typed twice is the one kept
 
 
+def test_ctrl_d_at_a_pin_prompt_cancels_in_one_line(staffed, monkeypatch, capsys):
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    as_staff(monkeypatch, ADMIN)
+
+    def end_of_input(prompt: str = "") -> str:
+        raise EOFError
+
+    monkeypatch.setattr("getpass.getpass", end_of_input)
+    assert main(["staff", "add", "Pat", "--role", "staff", "--data", str(staffed)]) == 2
+    err = capsys.readouterr().err
+    assert err == "cancelled at the end of the input; nothing changed\n"
+    as_staff(monkeypatch, ADMIN)
+    assert main(["staff", "list", "--data", str(staffed)]) == 0
+    assert "Pat" not in capsys.readouterr().out
+
+
 def test_staff_accounts_from_the_command_line(tmp_path, monkeypatch, capsys):
     data = str(tmp_path / "data")
     for name in ("FACEATTEND_STAFF", "FACEATTEND_PIN"):

@@ -410,6 +410,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         say("interrupted")
         return 130
+    except EOFError:  # Ctrl+D at a question or a PIN prompt
+        say("cancelled at the end of the input; nothing changed")
+        return EXIT_USAGE
     except Exception as exc:
         text = fault_text(exc)
         if text is None:

@@ -77,9 +77,11 @@ def describe(holder: dict[str, Any]) -> str:
 class HeldLock:
     """A held lock file; release it with :meth:`release` or ``with``."""
 
-    def __init__(self, path: Path, fd: int, holder: dict[str, Any], folder_fd: int | None = None):
+    def __init__(self, path: Path, fd: int, holder: dict[str, Any], folder_fd: int | None = None,
+                 left_by: dict[str, Any] | None = None):
         self.path = path
         self.holder = holder
+        self.left_by = left_by or {}  # the holder of a lock file left behind (its process ended without releasing)
         self._fd: int | None = fd
         self._folder_fd = folder_fd
 
@@ -127,7 +129,7 @@ def hold(path: Path, holder: dict[str, Any]) -> HeldLock:
     except Busy:
         HeldLock(path, fd, holder).release()
         raise
-    lock = HeldLock(path, fd, holder, folder_fd)
+    lock = HeldLock(path, fd, holder, folder_fd, left_by=_read_holder(fd))  # released locks leave no file
     try:
         _write_holder(fd, holder)
     except OSError as exc:  # a full disk: give the lock back rather than hold an empty file

@@ -955,3 +955,29 @@ def test_a_second_station_on_a_data_folder_in_use_is_told_what_to_do(tmp_path, s
     assert "attendance data is in use by user" in str(refused.value)
     assert "another station runs on this data folder: go to its terminal (tmux attach) and quit it" in str(
         refused.value)
+
+
+def test_a_station_that_ended_without_closing_is_said_by_the_next_with_its_last_record(tmp_path):
+    import json
+
+    enroll_fake_people(tmp_path, ["Ann"])
+    first = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, user="staff", name="door")
+    first.open()
+    first.close()  # closed as on q: the next start says nothing
+    second = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, user="staff", name="door")
+    second.open()
+    try:
+        assert not [n for n in second.start_notices() if "ended without closing" in n]
+    finally:
+        second.close()
+    held = {"pid": 4242, "user": "staff", "host": "door", "since": "2026-12-05T08:00:00+00:00", "what": "station"}
+    (tmp_path / "faceattend.lock").write_text(json.dumps(held))  # its process died holding it (kill -9)
+    third = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, user="staff", name="door")
+    third.open()
+    try:
+        (said,) = [n for n in third.start_notices() if "ended without closing" in n]
+        assert said.startswith("the station before this one (pid 4242, since 2026-12-05T08:00:00+00:00) ended "
+                               "without closing (a crash, a power cut or a killed terminal): nothing was recorded "
+                               "from its last record (")
+    finally:
+        third.close()

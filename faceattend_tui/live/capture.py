@@ -27,6 +27,7 @@ class Sample:
     size: int
     sharpness: float
     frontality: float
+    alone: bool = True  # the only usable face of its picture (with others in view, the largest is taken)
 
     @property
     def quality(self) -> float:
@@ -53,24 +54,26 @@ class Capture:
 
     def offer(self, engine: FaceEngine, frame: np.ndarray, faces: list[Face]) -> None:
         self.frames += 1
-        self.crowded += sum(min(f.width, f.height) >= self.min_face for f in faces) > 1
+        usable = sum(min(f.width, f.height) >= self.min_face for f in faces)
+        self.crowded += usable > 1
         face = largest(faces)
         if face is None or min(face.width, face.height) < self.min_face:
             return
         crop = engine.crops(frame, [face])[0]
         embedding = engine.embedder.embed([crop], flip=TEMPLATE_FLIP)[0]
         self.samples.append(Sample(portrait(frame, face), embedding, int(min(face.width, face.height)),
-                                   sharpness(crop), frontality(face.landmarks)))
+                                   sharpness(crop), frontality(face.landmarks), alone=usable == 1))
 
     def someone_else(self) -> int:
-        """Samples that do not look like the best one: another face in front of the camera."""
+        """Pictures of one face that do not look like the best sample: someone else alone in front of the
+        camera (pictures of several faces are the `crowded` warning's)."""
         if not self.samples:
             return 0
         top = max(self.samples, key=lambda s: s.quality)
-        return sum(float(s.embedding @ top.embedding) < SAME_PERSON_COSINE for s in self.samples)
+        return sum(s.alone and float(s.embedding @ top.embedding) < SAME_PERSON_COSINE for s in self.samples)
 
     def mixed(self) -> bool:
-        """Whether two people took turns in front of the camera (a stray picture or two is not that)."""
+        """Whether two people took turns alone in front of the camera (a stray picture or two is not that)."""
         others = self.someone_else()
         return others >= 2 and others >= MIXED_SHARE * len(self.samples)
 

@@ -48,6 +48,7 @@ class Station(Lifecycle, Actions, Hours, Translator, SharedSync, Leftovers):
         self.recognizer = None
         self.tightened = 0
         self.missing = []
+        self.found_at_open = None
         self.removal_leftovers = []
         self.clock = clock
         # a clock given by the caller moves as it is told: watched for jumps only with a steady clock given too

@@ -69,6 +69,19 @@ class Leftovers(StationState):
         return (f"session {stopped.name!r} was left running since {stopped.started_at.astimezone(zone):%Y-%m-%d %H:%M}:"
                 f" stopped at its last record ({ended:%Y-%m-%d %H:%M}); start today's with s")
 
+    def cut_off_notice(self) -> str:
+        """The station before this one ended without closing (a crash, a power cut, a killed terminal):
+        from its last record until now nothing was recorded, and staff should know whom to mark by hand."""
+        left = self.station_lock.left_by if self.station_lock is not None else {}
+        if left.get("what") != "station":
+            return ""
+        zone = time_zone(self.settings.timezone)
+        last = self.found_at_open
+        since = f" from its last record ({last.astimezone(zone):%Y-%m-%d %H:%M})" if last else ""
+        return (f"the station before this one (pid {left.get('pid', '?')}, since {left.get('since', '?')}) ended "
+                f"without closing (a crash, a power cut or a killed terminal): nothing was recorded{since} until "
+                "now; mark by hand anyone who came meanwhile")
+
     def untemplated_notice(self) -> str:
         """People whose photos have no templates (an import or a save cut short, or photos without a usable
         face): not recognised, so marked absent, until something is done."""

@@ -97,6 +97,7 @@ class Lifecycle(StationState):
                                     upgrade_mode="auto")
             self.attendance = Attendance(self.store, user=self.user, station=self.name, locale=self.settings.locale,
                                          codes=self.settings.codes)
+            self.found_at_open = self.store.latest_moment()  # before this run records anything
             self.presence = PresenceBook(self.store, self.name, time_zone(self.settings.timezone),
                                          self.settings.day_change) if self.settings.mode == "work" else None
             self.live.database = "database online" if shared_log(self.settings) else ""
@@ -274,11 +275,13 @@ class Lifecycle(StationState):
 
     if TYPE_CHECKING:
         def untemplated_notice(self) -> str: ...
+        def cut_off_notice(self) -> str: ...
 
     def start_notices(self) -> list[str]:
         """What staff should know as the station starts: reset PINs, a namesake door, its clock, missing
         templates, a recognition threshold set far too low."""
-        found = (self.pin_notice(), self.namesake_notice(), self.clock_notice(), self.missing_notice(),
+        found = (self.cut_off_notice(), self.pin_notice(), self.namesake_notice(), self.clock_notice(),
+                 self.missing_notice(),
                  self.untemplated_notice(), self.threshold_notice(), self.sheets_notice(), self.owners_notice())
         return [notice for notice in found if notice]
 

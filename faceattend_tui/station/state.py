@@ -43,6 +43,7 @@ class StationState:
     recognizer: RecognizerId | None  # from the worker's ready event
     tightened: int  # files and folders whose permissions were narrowed at open
     missing: list[Person]  # active people with neither templates nor photos
+    found_at_open: datetime | None  # the log's latest record when this run opened it
     removal_leftovers: list[str]  # after an erasure: files that still name the person
     on_event: Callable[[ev.Event], None] | None  # sees every worker event first (headless output)
     follow_timetable: bool  # open and close sessions by the timetable (not while a session is given)

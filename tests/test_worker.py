@@ -510,7 +510,6 @@ def test_a_capture_with_two_faces_in_view_says_so(engine, people):
 
 def test_a_capture_where_two_people_take_turns_is_refused_with_real_faces(engine, people):
     from faceattend_tui.live.capture import Capture
-
     from faceattend_tui.vision.pipeline import largest
 
     def alone(photo: np.ndarray) -> np.ndarray:  # a portrait with no one else in it

@@ -30,6 +30,7 @@ EXAMPLES = [
     ev.SourceFinished(message="source finished: demo"),
     ev.PreviewStatus(state="unavailable", message="preview unavailable: no display"),
     ev.GalleryLoaded(message="gallery loaded: 3 people, 5 templates", people=3),
+    ev.LookAlike(message="Ann and Ann B look like one person", folders=("Ann", "Ann B"), similarity=0.87),
     ev.Busy(message="35 faces in view: recognising 6 per frame, the rest wait their turn"),
     ev.Notice(topic="worker-restarted", message="recognition worker stopped (exit code -9); restarted (1)"),
     ev.Error(message="cannot open video file x.avi", fatal=False),

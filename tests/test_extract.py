@@ -243,6 +243,19 @@ def test_seed_era_template_is_kept_in_legacy_and_replaced(engine, root):
     assert "ann" in gallery(engine, root).names
 
 
+def test_templates_written_before_a_kill_are_made_again_quietly_and_half_writes_removed(engine, root):
+    extract(engine, root)
+    tensors = root / "database_tensor"
+    manifest_now = json.loads((tensors / "manifest.json").read_text(encoding="utf-8"))
+    del manifest_now["people"]["cat"]  # cat's file was written, then the run was killed before the manifest
+    (tensors / "manifest.json").write_text(json.dumps(manifest_now), encoding="utf-8")
+    (tensors / ".dan.npy.a1b2c3.tmp").write_bytes(b"half")  # a write killed halfway
+    report = extract(engine, root)
+    assert "1 template file of an extraction cut short made again" in report.notes
+    assert not any("legacy" in note for note in report.notes) and not (tensors / "legacy").exists()
+    assert "cat" in manifest(root)["people"] and not list(tensors.glob(".*.tmp"))
+
+
 def test_seed_era_template_of_someone_without_photos_is_reported_not_used(engine, root):
     tensors = root / "database_tensor"
     tensors.mkdir()

@@ -37,6 +37,7 @@ from faceattend_tui.gallery.templates import (
     save_manifest,
     write_atomic,
 )
+from faceattend_tui.text import plural
 from faceattend_tui.vision.embedder import normalize
 from faceattend_tui.vision.identity import RecognizerId
 from faceattend_tui.vision.imageio import (
@@ -281,13 +282,20 @@ class Extractor:
             entry.stale = True
 
     def _retire_unknown_files(self, people: dict[str, list[Path]], manifest: Manifest) -> None:
-        """Seed-era or foreign .npy files: moved to legacy/ when we rebuild that person, else left."""
+        """Seed-era or foreign .npy files: moved to legacy/ when we rebuild that person, else left. Ours from
+        a run cut short (written, not yet in the manifest) are simply made again, said once."""
         if not self.tensors_dir.is_dir():
             return
+        for leftover in self.tensors_dir.glob(".*.npy.*.tmp"):  # a write killed halfway
+            leftover.unlink(missing_ok=True)
+        cut_short = 0
         for path in sorted(self.tensors_dir.glob("*.npy")):
             if path.stem in manifest.people:
                 continue
-            if path.stem in people:
+            if path.stem in people and self._ours(path):
+                path.unlink(missing_ok=True)
+                cut_short += 1
+            elif path.stem in people:
                 moved = move_to_legacy(self.tensors_dir, path)
                 self.report.notes.append(f"{path}: not in the manifest (another version, or an extraction cut "
                                          f"short); kept as {moved}, re-extracting")
@@ -295,6 +303,17 @@ class Extractor:
                 moved = move_to_legacy(self.tensors_dir, path)
                 self.report.skipped.append(f"{path}: no photos in {self.images_dir} to rebuild it from; kept as "
                                            f"{moved}, not recognised until photos of them are added")
+        if cut_short:
+            self.report.notes.append(f"{plural(cut_short, 'template file')} of an extraction cut short made again")
+
+    def _ours(self, path: Path) -> bool:
+        """Whether a template file not in the manifest was written by this recogniser's extraction (rows of its
+        size, of unit length), not the original project's (one row, not normalised)."""
+        try:
+            read_rows(path, self.engine.embedder.dim)
+        except GalleryError:
+            return False
+        return True
 
     def _drop_removed(self, people: dict[str, list[Path]], manifest: Manifest) -> None:
         for name in sorted(set(manifest.people) - set(people)):

@@ -1239,3 +1239,24 @@ def test_an_imports_totals_and_photo_lines_are_never_cut_from_the_screens_messag
     assert len(shown) == 13 and shown[:3] == lines[:1] + lines[401:403]
     assert shown[-1] == "... and 392 more lines" and shown[3] == "  added T0 Person 0"
     assert import_summary(lines[:3]) == lines[:3]
+
+
+async def test_a_viewer_changes_their_own_pin_from_the_running_station(station):
+    from faceattend_tui.attendance.security import Credentials
+    from faceattend_tui.attendance.staff import add_account
+
+    add_account(station.store, "Ada", "admin", "246813", "setup")
+    add_account(station.store, "Vic", "viewer", "975310", "setup")
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.action_own_pin()
+        await pilot.pause()
+        assert type(app.screen).__name__ == "OwnPinScreen" and app.screen.focused.id == "staff"
+        await pilot.press(*"Vic", "enter", *"975310", "enter", *"480917", "enter", *"480915", "enter")
+        await pilot.pause()
+        assert "the two new PINs differ" in str(app.screen.query_one("#dialog-error").render())
+        app.screen.query_one("#again").focus()
+        await pilot.press(*"480917", "enter")
+        await until(pilot, lambda: type(app.screen).__name__ == "Screen")
+        assert station.staff_for("export", Credentials("Vic", "480917")) == "Vic"
+        assert [e.action for e in station.store.audit_log()][-1] == "staff.pin"

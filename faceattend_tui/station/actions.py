@@ -31,6 +31,7 @@ from faceattend_tui.attendance.export import time_zone
 from faceattend_tui.attendance.models import AuditEntry
 from faceattend_tui.attendance.security import Credentials
 from faceattend_tui.attendance.session_edit import UNCHANGED, Edit, edit_session, void_session
+from faceattend_tui.attendance.staff import accounts, set_account_pin
 from faceattend_tui.attendance.timetable import Slot
 from faceattend_tui.errors import FaceattendError
 from faceattend_tui.files import error_text
@@ -126,6 +127,18 @@ class Actions(StationState):
         self._session_changed()
         return session
 
+
+    def change_own_pin(self, given: Credentials | str, new_pin: str) -> str:
+        """A staff member's own new PIN, given with the current one (any role may); their name."""
+        with self.lock:
+            if not accounts(self._store()):
+                raise StationError("there is no staff account yet: `faceattend pin` makes the first")
+            name = self._authorize("export", given)
+            try:
+                set_account_pin(self._store(), name, new_pin, name)
+            except FaceattendError as exc:
+                raise StationError(str(exc)) from None
+        return name
 
     def staff_for(self, action: Action, pin: Credentials | str | None) -> str:
         """The staff member these credentials give for `action`, checked now (PinRefused when refused: a

@@ -29,6 +29,7 @@ from faceattend_tui.tui.screens import (
     ExportScreen,
     ImportScreen,
     MarkScreen,
+    OwnPinScreen,
     PastSessionsScreen,
     RemoveScreen,
     ReportScreen,
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
         HistoryChoice,
         ImportRequest,
         MarkRequest,
+        PinChange,
         RemoveRequest,
         SessionRequest,
         TimetableSave,
@@ -223,6 +225,20 @@ class DialogActions(_AppBase):
         if self.station.removal_leftovers:
             self.notify("\n".join(self.station.removal_leftovers[:8]), severity="warning", timeout=30)
         self.refresh_panes()
+
+    def action_own_pin(self) -> None:
+        access = self.access()
+        if not access.pin:
+            self.notify("there is no staff PIN yet: `faceattend pin` makes the first account", severity="warning")
+            return
+        self.push_screen(OwnPinScreen(access, self.guarded(self._change_pin)), self._pin_changed)
+
+    def _change_pin(self, request: PinChange) -> str:
+        return self.station.change_own_pin(request.pin, request.new)
+
+    def _pin_changed(self, name: str | None) -> None:
+        if name is not None:
+            self.notify(f"the PIN of {name} was changed")
 
     def action_import_roster(self) -> None:
         self.push_screen(ImportScreen(self.access(), self.guarded(self._import_roster)), self._imported)

@@ -425,3 +425,5 @@ class StationApp(DialogActions, KeysInOrder):
             yield SystemCommand(binding.tooltip or binding.description, f"key: {key}", action)
         yield SystemCommand("Import roster", "people and groups from a CSV file (id,name,groups,photo)",
                             self.action_import_roster)
+        yield SystemCommand("Change my PIN", "your own staff PIN: the current one, then the new one twice",
+                            self.action_own_pin)

@@ -28,6 +28,7 @@ from faceattend_tui.tui.screens.export import ExportRequest, ExportScreen
 from faceattend_tui.tui.screens.help import KEY_NAMES, HelpScreen, help_text
 from faceattend_tui.tui.screens.history import HistoryChoice, PastSessionsScreen
 from faceattend_tui.tui.screens.mark import MarkRequest, MarkScreen
+from faceattend_tui.tui.screens.own_pin import OwnPinScreen, PinChange
 from faceattend_tui.tui.screens.remove import RemoveRequest, RemoveScreen
 from faceattend_tui.tui.screens.report import ReportScreen
 from faceattend_tui.tui.screens.roster_import import ImportRequest, ImportScreen
@@ -53,7 +54,8 @@ __all__ = [
     "DIALOG_READS", "EVERYONE", "KEY_NAMES", "STATION_CALLS", "Access", "AuditScreen", "ConfirmScreen", "Confirmed",
     "CorrectRequest", "CorrectScreen", "DayOffRequest", "DayOffScreen", "DaysScreen", "DetailScreen", "Dialog",
     "EditRequest", "EditSessionScreen", "EnrollRequest", "EnrollScreen", "ExportRequest", "ExportScreen",
-    "HelpScreen", "HistoryChoice", "ImportRequest", "ImportScreen", "MarkRequest", "MarkScreen", "PastSessionsScreen",
+    "HelpScreen", "HistoryChoice", "ImportRequest", "ImportScreen", "MarkRequest", "MarkScreen", "OwnPinScreen",
+    "PastSessionsScreen", "PinChange",
     "Pin", "RemoveRequest", "RemoveScreen", "ReportScreen", "Request", "Secret", "SessionRequest", "SlotRequest",
     "SlotScreen", "StaffName", "StartSessionScreen", "Submit", "TimetableSave", "TimetableScreen", "VoidRequest",
     "VoidScreen", "buttons", "camera_line", "help_text", "parse_day", "parse_minutes", "person_details", "pin_fields",

@@ -49,6 +49,22 @@ def sample_photo(models_dir):
     return path
 
 
+@pytest.fixture(scope="session")
+def portrait(sample_photo, tmp_path_factory):
+    """A sample photo of one person to enroll: yaoming.jpg as it is; gdp.jpg shows three people side by
+    side (extraction cannot tell whose photo it is), so its largest face is cut out alone."""
+    import cv2
+
+    folder = tmp_path_factory.mktemp("portraits")
+    gdp = cv2.imread(str(sample_photo("gdp.jpg")))
+    cv2.imwrite(str(folder / "gdp.jpg"), gdp[30:180, 240:345])  # the face at 266-329 x 56-154, none beside
+
+    def path(name: str) -> Path:
+        return folder / name if (folder / name).exists() else sample_photo(name)
+
+    return path
+
+
 @pytest.fixture
 def xvfb_display(monkeypatch):
     """A private virtual display (Xvfb picks a free number itself); DISPLAY points at it."""

@@ -16,12 +16,12 @@ import pytest
 from faceattend_tui.cli import main
 
 
-def door_data(root, sample_photo, people: list[str]):
+def door_data(root, sample_photo, portrait, people: list[str]):
     """A data root with these people's photos extracted, and a slide show with all of them in one frame."""
     images = root / "database_image"
     images.mkdir(parents=True)
     for name in people:
-        shutil.copy(sample_photo(f"{name}.jpg"), images / f"{name}.jpg")
+        shutil.copy(portrait(f"{name}.jpg"), images / f"{name}.jpg")
     assert main(["extract", "--data", str(root), "--device", "cpu"]) == 0
     slides = root / "slides"
     slides.mkdir()
@@ -43,9 +43,10 @@ def station(root, url: str, name: str) -> subprocess.Popen:
 
 @pytest.mark.slow
 @pytest.mark.timeout(240)
-def test_two_station_processes_record_one_checkin_for_a_person_both_see(tmp_path, sample_photo, models_dir, pg_url):
-    north = door_data(tmp_path / "north", sample_photo, ["yaoming", "gdp"])
-    south = door_data(tmp_path / "south", sample_photo, ["yaoming"])  # overlapping people
+def test_two_station_processes_record_one_checkin_for_a_person_both_see(tmp_path, sample_photo, portrait, models_dir,
+                                                                       pg_url):
+    north = door_data(tmp_path / "north", sample_photo, portrait, ["yaoming", "gdp"])
+    south = door_data(tmp_path / "south", sample_photo, portrait, ["yaoming"])  # overlapping people
     assert main(["db", "upgrade", "--data", str(north), "--database", pg_url]) == 0
     doors = {"north": station(north, pg_url, "north"), "south": station(south, pg_url, "south")}
     outputs = {}

@@ -34,11 +34,11 @@ def people_of(data: Path) -> dict:
 
 
 @pytest.fixture
-def enrolled(tmp_path, sample_photo, models_dir, capsys) -> Path:
+def enrolled(tmp_path, sample_photo, portrait, models_dir, capsys) -> Path:
     """A data root with two people imported with their photos (templates extracted) and one without."""
     data = tmp_path / "data"
     shutil.copy(sample_photo("yaoming.jpg"), tmp_path / "yao.jpg")
-    shutil.copy(sample_photo("gdp.jpg"), tmp_path / "gdp.jpg")
+    shutil.copy(portrait("gdp.jpg"), tmp_path / "gdp.jpg")
     roster = write_csv(tmp_path / "roster.csv", ["id,name,groups,photo", "S1,Yao Ming,3A,yao.jpg",
                                                  "S2,Ann Lee,3A,gdp.jpg", "S3,Bob Marr,3B,"])
     assert main(["people", "import", str(roster), "--data", str(data), "--device", "cpu"]) == 0
@@ -183,10 +183,10 @@ def test_an_import_whose_photo_gives_no_template_says_so_on_stderr_and_exits_1(e
     assert "wall.jpg" not in out and "no usable face found" in err and "roster-" in err
 
 
-def test_a_roster_photo_named_as_a_browser_saves_it_is_extracted(enrolled, tmp_path, sample_photo, capsys):
+def test_a_roster_photo_named_as_a_browser_saves_it_is_extracted(enrolled, tmp_path, portrait, capsys):
     """A JPEG saved as "yao.jfif" (or with no suffix) used to be copied under that name and never read again."""
     for photo, saved_as in (("yaoming.jpg", "yao.jfif"), ("gdp.jpg", "gdp-no-suffix")):  # mirrored: not S1's or S2's
-        cv2.imwrite(str(tmp_path / "mirrored.jpg"), cv2.flip(cv2.imread(str(sample_photo(photo))), 1))
+        cv2.imwrite(str(tmp_path / "mirrored.jpg"), cv2.flip(cv2.imread(str(portrait(photo))), 1))
         (tmp_path / "mirrored.jpg").rename(tmp_path / saved_as)
     roster = write_csv(tmp_path / "web.csv", ["id,name,groups,photo", "S5,Yao Jfif,3B,yao.jfif",
                                               "S6,Gdp Plain,3B,gdp-no-suffix"])

@@ -26,6 +26,8 @@ from faceattend_tui.vision.types import Face
 
 LiveEvent = Checkin | Unknown | Spoof | Waiting | Present  # what recognising a frame can say
 PRESENT_EVERY = 60.0  # seconds between two "still in view" events of one track
+IDLE_AFTER = 2.0  # seconds without a face: the scene is empty (a camera's frames are then looked at less often)
+CLOSE_EVERY = 3  # in an empty scene, every this many empty frames looks again for a face too close to the camera
 LIFE_WINDOW = 10.0  # with the liveness check on, signs of life are asked for this long before each
 
 
@@ -65,6 +67,8 @@ class LiveRecognizer:
         self.times = StageTimes()
         self.overlays: list[Overlay] = []
         self.last_faces: list[Face] = []
+        self.face_seen_at = float("-inf")  # the clock's time of the last frame with a face
+        self.empty_frames = 0  # frames without a face in a row
         self.names: dict[str, str] = {}  # template folder -> display name, for labels
         self.gate: LivenessGate | None = None  # holds check-ins until a sign of life, when the liveness check is on
         if settings.liveness != "off":
@@ -89,7 +93,10 @@ class LiveRecognizer:
         """Events produced by this frame (check-ins, unknown faces, pictures refused)."""
         now = self.clock() if now is None else now
         start = time.perf_counter()
-        faces = self.last_faces = self.engine.detect(frame) or detect_close(self.engine, frame)
+        faces = self.last_faces = self.engine.detect(frame) or self._closer_look(frame, now)
+        self.empty_frames = 0 if faces else self.empty_frames + 1
+        if faces:
+            self.face_seen_at = now
         detected = time.perf_counter()
         tracks = self.tracker.update(faces, now, frame)  # with the frame: a face that changes loses its name
         if self.gate is not None and self.tracker.changed:
@@ -112,6 +119,18 @@ class LiveRecognizer:
         self.times.faces = len(faces)
         self.overlays = [overlay(t, self.names, self._waiting(t)) for t in tracks]
         return events
+
+    def idle(self, now: float | None = None) -> bool:
+        """Whether no face has been seen for IDLE_AFTER seconds."""
+        return (self.clock() if now is None else now) - self.face_seen_at > IDLE_AFTER
+
+    def _closer_look(self, frame: np.ndarray, now: float) -> list[Face]:
+        """A second search, for a face so close to the camera that it runs off the frame: at every empty frame
+        while someone was just in view (walking up to it), at every CLOSE_EVERY-th one in an empty scene (it
+        costs a detection: an idle station would spend twice the work on nothing)."""
+        if self.idle(now) and self.empty_frames % CLOSE_EVERY:
+            return []
+        return detect_close(self.engine, frame)
 
     def _note_shown(self, events: list[LiveEvent], tracks: list[Track]) -> None:
         """Tracks whose check-in went out this frame: from now on they say the person is still in view."""

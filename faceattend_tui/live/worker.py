@@ -59,6 +59,7 @@ STATS_SECONDS = 1.0
 CAPTURE_GRACE_SECONDS = 1.0  # a capture without frames ends this long after its time
 PREVIEW_SIZE = "preview.json"  # the window's size, remembered in the data root
 GALLERY_POLL_SECONDS = 2.0
+IDLE_FPS = 10.0  # camera frames looked at per second while the scene is empty (someone coming is seen in 0.1 s)
 MOST_ALIKE_SAID = 5  # pairs of people who look like one person, named one by one at a load
 
 SourceFactory = Callable[[FaceEngine], FrameSource]
@@ -104,6 +105,7 @@ class Worker:
         self.running = True
         self.capture: Capture | None = None
         self.gallery_stamp: tuple[int, int] | None = None
+        self.looked_at = 0.0  # monotonic time of the last camera frame looked at
         self.alike_said: set[frozenset[str]] = set()  # pairs of people said to look like one person
         self.door = DoorState(session=config.session, words=door_words(config.settings),
                               min_face=config.settings.min_face)
@@ -257,6 +259,8 @@ class Worker:
                 continue
             if not self.paused:
                 now = self._frame_time(packet)
+                if now is None and self._resting():
+                    continue  # an empty scene from a camera: a few frames a second are enough to see someone come
                 self._process(packet.frame, now, None if now is None else packet.index)
                 frames += 1
             now = time.monotonic()
@@ -286,6 +290,15 @@ class Worker:
         if self.media_start is None:
             self.media_start = time.time() - packet.index / fps
         return self.media_start + packet.index / fps
+
+    def _resting(self) -> bool:
+        """Whether to leave this camera frame: the scene has been empty for a while and a frame was looked at
+        less than 1 / IDLE_FPS seconds ago."""
+        now = time.monotonic()
+        if self.recognizer.idle() and now - self.looked_at < 1 / IDLE_FPS:
+            return True
+        self.looked_at = now
+        return False
 
     def _process(self, frame: np.ndarray, now: float | None = None, index: int | None = None) -> None:
         """Recognise one frame; `index`: its number in a file or folder read frame by frame."""

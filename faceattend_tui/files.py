@@ -112,6 +112,9 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+LOG_LIMIT = 4 << 20  # bytes a log of the station's reaches before a new one is begun (the last one kept as .1)
+
+
 def temp_prefix(path: Path) -> str:
     return f".{path.name}."
 

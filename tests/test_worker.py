@@ -558,3 +558,21 @@ def test_a_worker_that_says_it_cannot_work_is_not_restarted(tmp_path, monkeypatc
     handle.process = DeadProcess()
     events = handle.poll(timeout=0.01)
     assert [type(e).__name__ for e in events] == ["Error", "Error"] and "not restarting" in events[1].message
+
+
+def test_the_workers_log_begins_afresh_at_its_limit_keeping_the_last_one(tmp_path):
+    import subprocess
+    import sys
+
+    log = tmp_path / "worker.log"
+    program = (
+        "import sys; from faceattend_tui.live import worker\n"
+        "worker.LOG_LIMIT = 500\n"
+        f"worker.redirect_output({str(log)!r})\n"
+        "for _ in range(30): print('[mjpeg @ 0x7f07] overread 8', flush=True)\n"  # a damaged stream, a line a frame
+        f"worker.keep_log_small({str(log)!r})\n"
+        "print('after the limit', flush=True)\n"
+    )
+    subprocess.run([sys.executable, "-c", program], check=True, timeout=60)
+    assert log.read_text() == "after the limit\n"
+    assert (tmp_path / "worker.log.1").read_text().count("overread") == 30

@@ -25,7 +25,7 @@ import numpy as np
 
 from faceattend_tui.config import Settings
 from faceattend_tui.errors import FaceattendError
-from faceattend_tui.files import open_unlinked
+from faceattend_tui.files import LOG_LIMIT, open_unlinked
 from faceattend_tui.gallery.alike import look_alikes
 from faceattend_tui.gallery.matcher import Gallery
 from faceattend_tui.gallery.templates import MANIFEST, GalleryError, load_gallery
@@ -271,6 +271,8 @@ class Worker:
                 last_poll = now
                 if self._gallery_stamp() != self.gallery_stamp:
                     self.reload_gallery()
+                if self.config.log_path:
+                    keep_log_small(self.config.log_path)
         self._close_source()
         self.chime.close()
         if self.preview is not None:
@@ -457,6 +459,18 @@ def door_words(settings: Settings) -> Words:
     return Words.for_locale(locale or "en", settings.models_dir / LANG_DIR)
 
 
+def keep_log_small(path: str) -> None:
+    """A log at its limit is kept as `path`.1 (the one before it goes) and a new one begun: a camera whose
+    stream is damaged makes its decoder write a line a frame, which over months would fill the disk."""
+    try:
+        if os.stat(path).st_size < LOG_LIMIT:
+            return
+        os.replace(path, f"{path}.1")
+    except OSError:
+        return
+    redirect_output(path)
+
+
 def redirect_output(path: str) -> None:
     """Send this process's stdout and stderr (C libraries included) to a log file."""
     fd = open_unlinked(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
@@ -474,6 +488,7 @@ def _stop_if_orphaned(station_pid: int, *_: object) -> None:
 def worker_main(config: WorkerConfig, commands: Inbox, events: Outbox) -> None:
     """Entry point of the worker process."""
     if config.log_path:
+        keep_log_small(config.log_path)
         redirect_output(config.log_path)
     for name in ("SIGINT", "SIGHUP"):  # Ctrl+C or a lost SSH session reach the whole group: the station
         if hasattr(signal, name):  # ends the worker itself (it was restarted while stopping)

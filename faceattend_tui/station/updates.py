@@ -6,6 +6,7 @@ import logging
 import os
 from dataclasses import dataclass
 from datetime import datetime
+from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from typing import Literal, NamedTuple, Protocol
 
@@ -14,7 +15,7 @@ from faceattend_tui.attendance import (
     RosterRow,
 )
 from faceattend_tui.errors import FaceattendError
-from faceattend_tui.files import open_unlinked
+from faceattend_tui.files import LOG_LIMIT, open_unlinked
 from faceattend_tui.live import events as ev
 
 LOG = logging.getLogger("faceattend.station")
@@ -39,7 +40,7 @@ def log_to(path: Path) -> None:
         return
     try:
         os.close(open_unlinked(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND))  # private, and never a link's file
-        handler = logging.FileHandler(path, encoding="utf-8", delay=True)
+        handler = RotatingFileHandler(path, maxBytes=LOG_LIMIT, backupCount=1, encoding="utf-8", delay=True)
     except OSError:
         return
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))

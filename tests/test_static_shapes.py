@@ -152,7 +152,8 @@ def test_extraction_of_photos_with_zero_to_five_faces_meets_no_new_shape(recorde
     engine.warm_up_frames()  # as in a station: anything not prepared now or declared for photos is late
     recorder.phase = "use"
     report = Extractor(engine, images, tmp_path / "database_tensor").run()
-    assert report.extracted >= 10 and any("no usable face" in line for line in report.skipped)
+    side_by_side = sum("faces of about the same size" in line for line in report.skipped)  # embedded, then left out
+    assert report.extracted + side_by_side >= 10 and any("no usable face" in line for line in report.skipped)
     declared = {(model.session.label, shape) for model, shapes in engine._photo_plan() for shape in shapes}
     assert recorder.shapes("use") - recorder.shapes("warm-up") <= declared
     assert engine.take_late_shapes() == []

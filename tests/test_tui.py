@@ -330,6 +330,23 @@ async def test_samples_for_someone_enrolled_that_the_station_does_not_take_for_t
         assert next(p.images for p in station.people() if p.name == "Ann Lee") == before + 2
 
 
+async def test_a_capture_where_someone_else_took_turns_warns_and_needs_a_second_save(station):
+    station.worker.ready()
+    app = StationApp(station)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("e", *"Eva Holt", "enter")
+        await pilot.pause()
+        station.worker.feed(dataclasses.replace(capture_event(station), others=14))  # a friend stepped in
+        await until(pilot, lambda: app.screen.query_one("#samples").row_count == 2)
+        assert "someone else stood alone in front of the camera in 14 of the pictures" in str(
+            app.screen.query_one("#enroll-hint").render())
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "Eva Holt" not in [p.name for p in station.people()]
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: "Eva Holt" in [p.name for p in station.people()])
+
+
 async def test_a_capture_with_two_faces_in_view_warns_whose_samples_these_are(station):
     import dataclasses
 

@@ -15,8 +15,8 @@ from faceattend_tui.vision.types import Face
 
 DUPLICATE_COSINE = 0.97  # samples this alike add nothing
 SAME_PERSON_COSINE = 0.45  # samples less alike than this are someone else
-# Someone else in this share of a capture's samples (two at least): two people took turns in front of
-# the camera, and which of them is the one being enrolled cannot be told: the capture is refused.
+# Someone else alone in this share of a capture's pictures (two at least): two people took turns in front
+# of the camera, and the station cannot tell which of them is being enrolled: staff are warned to look.
 MIXED_SHARE = 0.2
 
 

@@ -286,6 +286,7 @@ class CaptureResult(Event):
     match: MatchHint | None = None
     message: str = ""  # why no sample was kept, when none was
     crowded: bool = False  # more than one face was in view: the samples are of the largest
+    others: int = 0  # pictures of someone else alone in front of the camera (two people took turns), 0 if few
 
 
 EVENT_TYPES: tuple[type[Event], ...] = (

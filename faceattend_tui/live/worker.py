@@ -412,15 +412,12 @@ class Worker:
         if capture is None:
             return
         best, message = capture.best(), ""
-        if capture.mixed():
-            best, message = [], (f"two different faces took turns in front of the camera ({capture.someone_else()} "
-                                 f"of {len(capture.samples)} pictures were someone else); capture again with only "
-                                 "the person in view")
-        elif not best:
+        if not best:
             message = ("no usable face seen (too small, or nobody in front of the camera)" if capture.frames
                        else "no picture came from the camera during the capture; is it working?")
         self.emit(ev.CaptureResult(request=capture.request, samples=tuple(s.as_event() for s in best),
-                                   match=self._looks_like(best), message=message, crowded=capture.crowded > 0))
+                                   match=self._looks_like(best), message=message, crowded=capture.crowded > 0,
+                                   others=capture.someone_else() if capture.mixed() else 0))
 
     def _looks_like(self, samples: list[Sample]) -> ev.MatchHint | None:
         """The enrolled person the captured samples match best, if any."""

@@ -167,6 +167,9 @@ class EnrollScreen(Dialog[EnrollRequest]):
         if result.crowded:
             found.append("more than one face was in view; these samples are of the largest (the nearest): "
                          "check the picture")
+        if result.others:
+            found.append(f"someone else stood alone in front of the camera in {result.others} of the pictures: "
+                         "these samples are of one of the two; check the picture, or capture again")
         match = result.match
         if match and not (match.person_id and match.person_id == whom.person_id):
             found.append(f"this face already looks like {match.name} ({match.similarity:.2f})")

@@ -330,34 +330,24 @@ async def test_samples_for_someone_enrolled_that_the_station_does_not_take_for_t
         assert next(p.images for p in station.people() if p.name == "Ann Lee") == before + 2
 
 
-async def test_a_capture_where_someone_else_took_turns_warns_and_needs_a_second_save(station):
+@pytest.mark.parametrize("change, said", [
+    ({"others": 14}, "someone else stood alone in front of the camera in 14 of the pictures"),  # took turns
+    ({"crowded": True}, "more than one face was in view"),
+], ids=["took turns", "two faces in view"])
+async def test_a_capture_that_may_be_of_someone_else_warns_and_needs_a_second_save(station, change, said):
     station.worker.ready()
     app = StationApp(station)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("e", *"Eva Holt", "enter")
         await pilot.pause()
-        station.worker.feed(dataclasses.replace(capture_event(station), others=14))  # a friend stepped in
+        station.worker.feed(dataclasses.replace(capture_event(station), **change))
         await until(pilot, lambda: app.screen.query_one("#samples").row_count == 2)
-        assert "someone else stood alone in front of the camera in 14 of the pictures" in str(
-            app.screen.query_one("#enroll-hint").render())
+        assert said in str(app.screen.query_one("#enroll-hint").render())
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert "Eva Holt" not in [p.name for p in station.people()]
         await pilot.press("ctrl+s")
         await until(pilot, lambda: "Eva Holt" in [p.name for p in station.people()])
-
-
-async def test_a_capture_with_two_faces_in_view_warns_whose_samples_these_are(station):
-    import dataclasses
-
-    station.worker.ready()
-    app = StationApp(station)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("e", *"Eva Holt", "enter")
-        await pilot.pause()
-        station.worker.feed(dataclasses.replace(capture_event(station), match=None, crowded=True))
-        await until(pilot, lambda: app.screen.query_one("#samples").row_count == 2)
-        assert "more than one face was in view" in str(app.screen.query_one("#enroll-hint").render())
 
 
 async def test_a_capture_shown_in_the_dialog_leaves_the_screen_idle(station):

@@ -149,6 +149,7 @@ class Stats(Event):
     tracks: int
     frames: int
     dropped: int = 0
+    resting: bool = False  # nobody in view for a while: a camera's frames are looked at a few times a second
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -322,7 +322,8 @@ class Worker:
                 self.preview = None
 
     def _stats(self, fps: float) -> None:
-        stats, busy = self.recognizer.take_stats(fps, self.reader.dropped if self.reader else 0)
+        resting = bool(self.reader and self.reader.realtime) and self.recognizer.idle()
+        stats, busy = self.recognizer.take_stats(fps, self.reader.dropped if self.reader else 0, resting)
         self.emit(stats)
         if busy:
             self.emit(busy)

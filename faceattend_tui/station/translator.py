@@ -221,7 +221,7 @@ class Translator(StationState):
                 self.live.unknown_faces += 1
                 return UnknownFaces(self.live.unknown_faces, datetime.fromtimestamp(event.time).astimezone())
             case ev.Stats():
-                self.live.fps = float(event.fps)
+                self.live.fps, self.live.resting = float(event.fps), event.resting
                 return self._live()
             case ev.Ready():
                 self.recognizer = event.recognizer_identity()

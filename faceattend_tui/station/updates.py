@@ -93,6 +93,7 @@ class LiveState:
     camera: str = "starting"
     camera_detail: str = ""  # e.g. "retrying in 4 s (camera 0 could not be opened ...)"
     fps: float = 0.0
+    resting: bool = False  # nobody in view: the camera is looked at a few times a second
     device: str = "?"
     models: str = ""
     unknown_faces: int = 0

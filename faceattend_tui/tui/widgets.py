@@ -69,6 +69,8 @@ def session_line(session: Session | None, now: datetime, counts: Counts | None) 
 def camera_line(station_name: str, live: LiveState) -> str:
     colour = {"live": "$success", "error": "$error", "lost": "$error"}.get(live.camera, "$warning")
     fps = f" {live.fps:.1f} fps" if live.camera == "live" else ""  # a stopped camera's last speed is no speed
+    if live.camera == "live" and live.resting:
+        fps = ", nobody in view"  # looked at a few times a second: its rate then says nothing of the camera
     parts = [f"camera [{colour}]{live.camera}[/]{fps}"]
     if live.camera_detail and live.camera != "live":
         parts.append(f"[{colour}]{escape(live.camera_detail)}[/]")

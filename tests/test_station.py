@@ -972,12 +972,22 @@ def test_a_station_that_ended_without_closing_is_said_by_the_next_with_its_last_
         second.close()
     held = {"pid": 4242, "user": "staff", "host": "door", "since": "2026-12-05T08:00:00+00:00", "what": "station"}
     (tmp_path / "faceattend.lock").write_text(json.dumps(held))  # its process died holding it (kill -9)
+    from faceattend_tui.attendance import acquire_lock
+
+    acquire_lock(tmp_path, what="command").release()  # a command that writes takes the lock first
+    began = datetime.fromisoformat(held["since"]).astimezone()
     third = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, user="staff", name="door")
     third.open()
     try:
         (said,) = [n for n in third.start_notices() if "ended without closing" in n]
-        assert said.startswith("the station before this one (pid 4242, since 2026-12-05T08:00:00+00:00) ended "
+        assert said.startswith(f"the station before this one (pid 4242, since {began:%Y-%m-%d %H:%M}) ended "
                                "without closing (a crash, a power cut or a killed terminal): nothing was recorded "
                                "from its last record (")
     finally:
         third.close()
+    fourth = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, user="staff", name="door")
+    fourth.open()
+    try:
+        assert not [n for n in fourth.start_notices() if "ended without closing" in n]  # said once
+    finally:
+        fourth.close()

@@ -1159,13 +1159,20 @@ async def test_a_hang_up_or_a_stop_signal_closes_the_screen_as_q_does(station):
     import os
     import signal
 
+    from faceattend_tui.tui.terminal import stop_on_signals
+
     app = StationApp(station)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
-        os.kill(os.getpid(), signal.SIGTERM)  # a service stop, or SIGHUP: the SSH session closed
-        await pilot.pause(0.3)
-        assert not app.is_running  # the app ended: the station's close runs next, writing what it holds
-    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # given back once the screen is gone
+    taken = stop_on_signals(app.exit)  # as `faceattend` does before it draws the screen
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            os.kill(os.getpid(), signal.SIGTERM)  # a service stop, or SIGHUP: the SSH session closed
+            await pilot.pause(0.3)
+            assert not app.is_running  # the app ended: the station's close runs next, writing what it holds
+        os.kill(os.getpid(), signal.SIGTERM)  # during that close: ignored, the close goes on whole
+    finally:
+        for sig in taken:
+            signal.signal(sig, signal.SIG_DFL)
 
 
 def test_a_terminal_whose_other_end_closed_is_seen_as_gone():
@@ -1259,11 +1266,14 @@ async def test_a_viewer_changes_their_own_pin_from_the_running_station(station):
         app.action_own_pin()
         await pilot.pause()
         assert type(app.screen).__name__ == "OwnPinScreen" and app.screen.focused.id == "staff"
-        await pilot.press(*"Vic", "enter", *"975310", "enter", *"480917", "enter", *"480915", "enter")
+        await pilot.press(*"Vic", "enter", *"975310", "enter", *"123456", "enter", *"480915", "enter")
         await pilot.pause()
         assert "the two new PINs differ" in str(app.screen.query_one("#dialog-error").render())
-        app.screen.query_one("#again").focus()
-        await pilot.press(*"480917", "enter")
+        assert app.screen.focused.id == "again"  # typed again where it differed
+        await pilot.press(*"123456", "enter")  # the same, but a run of digits: refused by the station
+        await until(pilot, lambda: "first one guessed" in str(app.screen.query_one("#dialog-error").render()))
+        assert app.screen.focused.id == "new-pin"  # both new fields empty, typing starts at the first
+        await pilot.press(*"480917", "enter", *"480917", "enter")
         await until(pilot, lambda: type(app.screen).__name__ == "Screen")
         assert station.staff_for("export", Credentials("Vic", "480917")) == "Vic"
         assert [e.action for e in station.store.audit_log()][-1] == "staff.pin"

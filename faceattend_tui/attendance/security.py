@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import itertools
+import json
 import os
 import re
 import secrets
@@ -18,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from faceattend_tui.errors import RecordsError
 from faceattend_tui.filelock import Busy, HeldLock, current_user, hold, holder_record
-from faceattend_tui.files import make_private_dir
+from faceattend_tui.files import atomic_write, make_private_dir
 from faceattend_tui.text import fold
 
 from .models import AuditEntry, Person
@@ -27,6 +29,8 @@ if TYPE_CHECKING:
     from .store import Store
 
 LOCK_NAME = "faceattend.lock"
+# A station's lock left by a crash, kept here for the next station when a command took the lock first
+CUT_OFF_NAME = ".station-cut-off"
 PIN_SETTING = "staff_pin"  # the single PIN of logs from before staff accounts
 MIN_PIN_LENGTH = 6
 FREE_TRIES = 3  # wrong PINs before each further one makes the next try wait
@@ -382,8 +386,32 @@ def acquire_lock(data_root: str | os.PathLike, user: str | None = None, what: st
     deadline = time.monotonic() + wait
     while True:
         try:
-            return hold(root / LOCK_NAME, holder)
+            lock = hold(root / LOCK_NAME, holder)
         except Busy as exc:
             if exc.holder.get("what") != "command" or time.monotonic() >= deadline:
                 raise LockedError(exc.path, exc.holder) from None
-        time.sleep(0.1)
+            time.sleep(0.1)
+            continue
+        if lock.left_by.get("what") == "station" and what != "station":
+            keep_cut_off(root, lock.left_by)
+        return lock
+
+
+def keep_cut_off(root: Path, left_by: dict[str, Any]) -> None:
+    """A station's lock left by a crash, taken by a command: kept for the next station to say."""
+    with contextlib.suppress(OSError):
+        atomic_write(root / CUT_OFF_NAME, json.dumps(left_by).encode("utf-8"))
+
+
+def station_cut_off(root: Path, lock: HeldLock) -> dict[str, Any]:
+    """The lock record of a station that ended without closing (a crash, a kill): from the lock this station
+    took over, or kept by a command that took it first; given once, then forgotten."""
+    left = lock.left_by if lock.left_by.get("what") == "station" else {}
+    marker = root / CUT_OFF_NAME
+    if not left:
+        with contextlib.suppress(OSError, ValueError):
+            found = json.loads(marker.read_text(encoding="utf-8"))
+            left = found if isinstance(found, dict) else {}
+    with contextlib.suppress(OSError):
+        marker.unlink()
+    return left

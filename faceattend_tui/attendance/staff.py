@@ -50,8 +50,8 @@ UNKNOWN = "?"  # the failure count shared by names that are no account
 LEGACY_ADMIN = "admin"  # the account today's single staff PIN becomes
 AUTOMATIC = ("station", "timetable")  # actors of what runs on its own; no account may take these names
 Role = Literal["viewer", "staff", "admin"]
-Action = Literal["export", "session", "mark", "void", "hours", "people", "erase", "extract", "db", "timetable",
-                 "staff"]
+Action = Literal["pin", "export", "session", "mark", "void", "hours", "people", "erase", "extract", "db",
+                 "timetable", "staff"]
 ROLES: tuple[Role, ...] = get_args(Role)  # each may do what those before it may
 UNCOUNTED_PAUSE = 2.0  # seconds a wrong PIN costs where the log cannot count it
 
@@ -68,6 +68,7 @@ class Permission:
 
 
 PERMISSIONS = (
+    Permission("pin", "viewer", "change one's own PIN (TUI ctrl+p, Change my PIN; faceattend pin)"),
     Permission("export", "viewer", "export sheets and write reports (TUI x; faceattend export, report)"),
     Permission("session", "staff", "start and stop sessions (TUI s; a headless station's --session)"),
     Permission("mark", "staff", "mark a person present, late or absent, with a reason (TUI m)"),
@@ -481,7 +482,8 @@ def _a(role: str) -> str:
 
 
 def doing(action: Action) -> str:
-    return {"export": "export or report", "session": "start or stop a session", "mark": "mark a person",
+    return {"pin": "change your PIN", "export": "export or report", "session": "start or stop a session",
+            "mark": "mark a person",
             "people": "change the roster", "erase": "erase a person", "extract": "extract templates",
             "db": "change the database", "timetable": "change the timetable", "void": "void or edit a session",
             "staff": "manage staff accounts", "hours": "correct hours"}[action]

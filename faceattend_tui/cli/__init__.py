@@ -876,8 +876,10 @@ def open_station(station: Station, max_seconds: float | None = None) -> None:
 
 def run_screen(station: Station, app_class: type[StationApp] | None) -> int:
     from faceattend_tui.tui.app import StationApp
+    from faceattend_tui.tui.terminal import stop_on_signals
 
     app = (app_class or StationApp)(station)
+    stop_on_signals(app.exit)  # a hang-up or a service stop closes it as q does; held until the close ends
     app.run()
     return EXIT_OK if not app.return_code else EXIT_USAGE  # a crash of the screen is not a clean exit
 

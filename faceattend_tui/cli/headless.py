@@ -240,7 +240,7 @@ class Headless:
                             "present": counts.present, "late": counts.late, "absent": counts.absent,
                             **({"message": message} if message else {})}),
                  f"stopped session {session.name!r}: present {counts.present}, late {counts.late}, "
-                 f"absent {counts.absent}")
+                 f"absent {counts.absent}" + (f" ({message})" if message else ""))
 
     def _elsewhere(self, notice: str) -> None:
         """Another door started or stopped the session (a shared database): said as a session line."""

@@ -172,7 +172,7 @@ def cmd_pin(args: argparse.Namespace, settings: Settings) -> int:
             account = add_account(store, LEGACY_ADMIN, "admin", new_pin(LEGACY_ADMIN), actor(attendance))
             say(f"staff PIN set: the admin account {account.name!r} (add others with: faceattend staff add)")
             return EXIT_OK
-        name = authorized(store, "staff" if args.clear else "export")  # any role may change its own PIN
+        name = authorized(store, "staff" if args.clear else "pin")  # any role may change its own PIN
         if args.clear:
             return _clear(store, name)
         set_account_pin(store, name, new_pin(name), name)

@@ -242,11 +242,15 @@ class Worker:
         last_stats = last_poll = time.monotonic()
         frames = 0
         parent = self.config.station_pid or os.getppid()  # known before the models loaded: it may be gone
+        last_log_look = time.monotonic()
         while self.running:
             if os.getppid() != parent:  # the station died: do not keep the camera busy
                 break
             self._handle_commands()
             self._capture_overdue()
+            if self.config.log_path and time.monotonic() - last_log_look >= GALLERY_POLL_SECONDS:
+                last_log_look = time.monotonic()  # also while no picture comes: a dead stream's decoder writes on
+                keep_log_small(self.config.log_path)
             if self.reader is None:
                 self._no_picture()
                 time.sleep(0.05)
@@ -271,8 +275,6 @@ class Worker:
                 last_poll = now
                 if self._gallery_stamp() != self.gallery_stamp:
                     self.reload_gallery()
-                if self.config.log_path:
-                    keep_log_small(self.config.log_path)
         self._close_source()
         self.chime.close()
         if self.preview is not None:

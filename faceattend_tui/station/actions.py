@@ -133,7 +133,7 @@ class Actions(StationState):
         with self.lock:
             if not accounts(self._store()):
                 raise StationError("there is no staff account yet: `faceattend pin` makes the first")
-            name = self._authorize("export", given)
+            name = self._authorize("pin", given)
             try:
                 set_account_pin(self._store(), name, new_pin, name)
             except FaceattendError as exc:

@@ -49,6 +49,7 @@ class Station(Lifecycle, Actions, Hours, Translator, SharedSync, Leftovers):
         self.tightened = 0
         self.missing = []
         self.found_at_open = None
+        self.cut_off = {}
         self.removal_leftovers = []
         self.clock = clock
         # a clock given by the caller moves as it is told: watched for jumps only with a steady clock given too

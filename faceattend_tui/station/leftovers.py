@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
+from faceattend_tui.attendance.common import from_iso
 from faceattend_tui.attendance.export import time_zone
 from faceattend_tui.attendance.hours import working_day
 from faceattend_tui.attendance.models import plural
@@ -72,13 +73,17 @@ class Leftovers(StationState):
     def cut_off_notice(self) -> str:
         """The station before this one ended without closing (a crash, a power cut, a killed terminal):
         from its last record until now nothing was recorded, and staff should know whom to mark by hand."""
-        left = self.station_lock.left_by if self.station_lock is not None else {}
-        if left.get("what") != "station":
+        left = self.cut_off
+        if not left:
             return ""
         zone = time_zone(self.settings.timezone)
         last = self.found_at_open
         since = f" from its last record ({last.astimezone(zone):%Y-%m-%d %H:%M})" if last else ""
-        return (f"the station before this one (pid {left.get('pid', '?')}, since {left.get('since', '?')}) ended "
+        try:
+            began = f"{from_iso(str(left.get('since'))).astimezone(zone):%Y-%m-%d %H:%M}"  # type: ignore[union-attr]
+        except (TypeError, ValueError, AttributeError):
+            began = "?"
+        return (f"the station before this one (pid {left.get('pid', '?')}, since {began}) ended "
                 f"without closing (a crash, a power cut or a killed terminal): nothing was recorded{since} until "
                 "now; mark by hand anyone who came meanwhile")
 

@@ -25,7 +25,7 @@ from faceattend_tui.attendance import (
 from faceattend_tui.attendance.export import time_zone
 from faceattend_tui.attendance.hours import PresenceBook
 from faceattend_tui.attendance.models import STATUSES, plural
-from faceattend_tui.attendance.security import Credentials
+from faceattend_tui.attendance.security import Credentials, station_cut_off
 from faceattend_tui.attendance.staff import accounts, authorize, doing, open_resets, staff_required
 from faceattend_tui.demo import DemoSourceFactory
 from faceattend_tui.errors import FaceattendError
@@ -83,6 +83,7 @@ class Lifecycle(StationState):
         try:
             make_private_dir(self.settings.data)
             self.station_lock = acquire_lock(self.settings.data, self.user, what="station")
+            self.cut_off = station_cut_off(self.settings.data, self.station_lock)
         except LockedError as exc:
             hint = ("; another station runs on this data folder: go to its terminal (tmux attach) and quit it "
                     "with q, or stop its service, then start again") if exc.holder.get("what") == "station" else ""

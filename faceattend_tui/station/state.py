@@ -44,6 +44,7 @@ class StationState:
     tightened: int  # files and folders whose permissions were narrowed at open
     missing: list[Person]  # active people with neither templates nor photos
     found_at_open: datetime | None  # the log's latest record when this run opened it
+    cut_off: dict[str, object]  # the lock record of a station before this one that ended without closing
     removal_leftovers: list[str]  # after an erasure: files that still name the person
     on_event: Callable[[ev.Event], None] | None  # sees every worker event first (headless output)
     follow_timetable: bool  # open and close sessions by the timetable (not while a session is given)

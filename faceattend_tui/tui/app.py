@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import signal
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from faceattend_tui.tui.actions import DialogActions
 from faceattend_tui.tui.fasttable import FastTable
 from faceattend_tui.tui.keys import KeysInOrder
 from faceattend_tui.tui.screens import KEY_NAMES, ConfirmScreen, DetailScreen, Dialog, HelpScreen, person_details
-from faceattend_tui.tui.terminal import catch_stops, read_input_leniently, release_stops, terminal_gone
+from faceattend_tui.tui.terminal import read_input_leniently, terminal_gone
 from faceattend_tui.tui.widgets import LivePane, RosterPane, SessionPane, StatusHeader
 
 if TYPE_CHECKING:
@@ -122,7 +121,6 @@ class StationApp(DialogActions, KeysInOrder):
         self.current_pane = "live"
         self.held: list[tuple[str, NotifyOptions]] = []  # notifications waiting for a dialog to close
         self.pane_reads = 0  # refreshes asked for; only the latest one's reading is drawn
-        self.caught: list[signal.Signals] = []  # SIGHUP, SIGTERM: the station closes as on q
         self.on_terminal = False  # started on a terminal: its end (a closed SSH session) closes the station
 
     def compose(self) -> ComposeResult:
@@ -157,7 +155,7 @@ class StationApp(DialogActions, KeysInOrder):
         self.refresh_panes()
         self.read_access()  # once here; a dialog reads it again in a thread (actions.py)
         self.refresh_header()  # drawn once: with no session, neither reactive changed
-        self.caught, self.on_terminal = catch_stops(self.exit), not terminal_gone()
+        self.on_terminal = not terminal_gone()
         self.set_interval(1.0, self.tick)
         self.show_pane("live")
         if self.station.tightened:
@@ -284,9 +282,6 @@ class StationApp(DialogActions, KeysInOrder):
                 self.notify(message, **options)
 
     # -- drawing
-
-    def on_unmount(self) -> None:
-        release_stops(self.caught)
 
     def tick(self) -> None:
         """Every second: the clock in the header; a session started or ended by the timetable shows; a

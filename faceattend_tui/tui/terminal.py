@@ -36,28 +36,26 @@ def read_input_leniently() -> bool:
 STOP_SIGNALS = ("SIGHUP", "SIGTERM")  # the terminal closed (an SSH session, a tmux pane), or a service stop
 
 
-def catch_stops(stop: Callable[[], object]) -> list[signal.Signals]:
-    """Have SIGHUP and SIGTERM call `stop` on the running event loop (the station then closes as on `q`,
-    writing what it holds) instead of killing the process; a signal its starter ignored stays ignored.
-    Returns the signals caught, for `release_stops`."""
-    loop = asyncio.get_running_loop()
-    caught = []
+def stop_on_signals(stop: Callable[[], object]) -> list[signal.Signals]:
+    """From now on, SIGHUP and SIGTERM call `stop` on the event loop drawing the screen (the station then
+    closes as on `q`, writing what it holds) instead of killing the process; once the screen is gone, or
+    before it is drawn, they are ignored (the close is under way, and is held whole until it ends). A
+    signal its starter ignored stays ignored. Returns the signals taken."""
+
+    def on_signal(_signum: int, _frame: object) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        loop.call_soon_threadsafe(stop)
+
+    taken = []
     for name in STOP_SIGNALS:
         sig = getattr(signal, name, None)
-        if sig is None or signal.getsignal(sig) is signal.SIG_IGN:
-            continue
-        try:
-            loop.add_signal_handler(sig, stop)
-        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no such support
-            continue
-        caught.append(sig)
-    return caught
-
-
-def release_stops(caught: list[signal.Signals]) -> None:
-    loop = asyncio.get_running_loop()
-    for sig in caught:
-        loop.remove_signal_handler(sig)
+        if sig is not None and signal.getsignal(sig) is not signal.SIG_IGN:
+            signal.signal(sig, on_signal)
+            taken.append(sig)
+    return taken
 
 
 def terminal_gone(fd: int = 0) -> bool:

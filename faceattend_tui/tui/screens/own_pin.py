@@ -50,6 +50,7 @@ class OwnPinScreen(Dialog[PinChange]):
         elif new != again:
             self.error("the two new PINs differ")
             self.query_one("#again", Input).value = ""
+            self.query_one("#again", Input).focus()
         else:
             self.finish(PinChange(self.pin(), new))
 
@@ -57,3 +58,5 @@ class OwnPinScreen(Dialog[PinChange]):
         super().refused(text, about_pin)
         for field in ("new-pin", "again"):
             self.query_one(f"#{field}", Input).value = ""
+        if not about_pin:  # the new PIN was refused: typed again from its first field
+            self.query_one("#new-pin", Input).focus()

@@ -82,6 +82,25 @@ def test_someone_so_close_that_their_face_runs_off_the_frame_still_checks_in(eng
     assert [(e.type, e.name) for e in events] == [("checkin", "Yao")]
 
 
+def test_an_empty_doorway_is_searched_again_for_a_face_too_close_only_every_third_frame(engine, people, data_root,
+                                                                                         monkeypatch):
+    """An idle station spent two detections on every empty frame: a core of two at 30 fps."""
+    from faceattend_tui.live import recognizer as module
+
+    looks = []
+    monkeypatch.setattr(module, "detect_close", lambda engine, frame: looks.append(frame) or [])
+    live = LiveRecognizer(engine, gallery_of(engine, data_root), Settings(votes_needed=3))
+    empty = np.full((480, 640, 3), 90, np.uint8)
+    for i in range(9):  # nobody has been in view: an empty scene
+        live.process(empty, now=100 + i / 30)
+    assert len(looks) == 3 and live.idle(100.5)
+    live.process(scene(people["yao"], 200), now=200.0)  # someone walks up...
+    looks.clear()
+    for i in range(6):  # ...and is too close to be found: every frame is looked at again for a while
+        live.process(empty, now=200 + (i + 1) / 30)
+    assert len(looks) == 6 and not live.idle(200.2)
+
+
 def test_enrolled_person_checks_in_once_after_three_frames(engine, people, data_root):
     live = LiveRecognizer(engine, gallery_of(engine, data_root), Settings(threshold=0.32, votes_needed=3))
     events = []

@@ -3,6 +3,8 @@ who would check in as both."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import numpy as np
 
 from faceattend_tui.gallery.matcher import Gallery
@@ -14,6 +16,24 @@ ALIKE = 0.5
 MOST_COMPARED = 4000  # people: beyond, each pair is not compared at every load (16M pairs, seconds)
 
 
+def alike_pairs(names: list[str], means: np.ndarray, among: Collection[str] | None = None,
+                floor: float = ALIKE) -> list[tuple[str, str, float]]:
+    """Pairs of people whose averaged templates (`means`, unit rows in the order of `names`) have a cosine of
+    `floor` or more, each pair once, in the order of `names`; with `among`, only pairs with one of them (the
+    people just enrolled or changed: the others were compared before)."""
+    wanted = set(names if among is None else among)
+    pairs = []
+    for i, name in enumerate(names):
+        if name not in wanted:
+            continue
+        cosines = means @ means[i]
+        for j in map(int, np.flatnonzero(cosines >= floor)):
+            named_before = names[j] in wanted and j < i  # in that person's own row, earlier
+            if j != i and not named_before:
+                pairs.append((name, names[j], float(cosines[j])))
+    return pairs
+
+
 def person_means(gallery: Gallery) -> np.ndarray:
     """Each person's templates averaged, as unit rows in the order of `gallery.names`."""
     sums = np.zeros((len(gallery.names), gallery.templates.shape[1]), np.float32)
@@ -21,14 +41,9 @@ def person_means(gallery: Gallery) -> np.ndarray:
     return normalize(sums)
 
 
-def look_alikes(gallery: Gallery, floor: float = ALIKE) -> list[tuple[str, str, float]]:
-    """Pairs of people (template folders) whose averaged templates have a cosine of `floor` or more,
-    the most alike first; none for a gallery of over MOST_COMPARED people."""
-    count = len(gallery.names)
-    if count < 2 or count > MOST_COMPARED:
+def look_alikes(gallery: Gallery, among: Collection[str] | None = None) -> list[tuple[str, str, float]]:
+    """Pairs of people (template folders) who look like one person, the most alike first (with `among`,
+    those with one of them only); none for a gallery of over MOST_COMPARED people."""
+    if not 2 <= len(gallery.names) <= MOST_COMPARED:
         return []
-    means = person_means(gallery)
-    cosines = np.triu(means @ means.T, k=1)
-    pairs = [(gallery.names[int(a)], gallery.names[int(b)], float(cosines[a, b]))
-             for a, b in zip(*np.nonzero(cosines >= floor), strict=True)]
-    return sorted(pairs, key=lambda pair: -pair[2])
+    return sorted(alike_pairs(gallery.names, person_means(gallery), among), key=lambda pair: -pair[2])

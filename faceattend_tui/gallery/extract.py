@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from faceattend_tui.gallery.alike import ALIKE
+from faceattend_tui.gallery.alike import alike_pairs
 from faceattend_tui.gallery.templates import (
     ODD_FLOOR,
     TEMPLATE_FLIP,
@@ -233,17 +233,9 @@ class Extractor:
         names = sorted(self.means)
         if len(names) < 2 or not self.changed:
             return
-        means = np.stack([self.means[n] for n in names])
-        for i, name in enumerate(names):
-            if name not in self.changed:
-                continue
-            cosines = means @ means[i]
-            for j in np.flatnonzero(cosines >= ALIKE):
-                other = names[int(j)]
-                if other != name and (other not in self.changed or other > name):  # each pair once
-                    self.report.notes.append(f"{name} and {other} look like one person (cosine "
-                                             f"{float(cosines[j]):.2f}): they would check in as both; if they "
-                                             "are one, keep their photos under one name")
+        for name, other, cosine in alike_pairs(names, np.stack([self.means[n] for n in names]), self.changed):
+            self.report.notes.append(f"{name} and {other} look like one person (cosine {cosine:.2f}): they would "
+                                     "check in as both; if they are one, keep their photos under one name")
 
     def _save_manifest(self, manifest: Manifest) -> None:
         """The manifest, once every template file it names is on disk."""

@@ -106,7 +106,7 @@ class Worker:
         self.capture: Capture | None = None
         self.gallery_stamp: tuple[int, int] | None = None
         self.looked_at = 0.0  # monotonic time of the last camera frame looked at
-        self.alike_said: set[frozenset[str]] = set()  # pairs of people said to look like one person
+        self.alike_compared: set[str] = set()  # people compared with everyone for looking like one person
         self.door = DoorState(session=config.session, words=door_words(config.settings),
                               min_face=config.settings.min_face)
         self.chime = Chime(config.settings.sound)
@@ -155,10 +155,12 @@ class Worker:
         return gallery
 
     def _say_look_alikes(self, gallery: Gallery) -> None:
-        """Pairs of people who look like one person, each said once while this worker runs."""
-        fresh = [pair for pair in look_alikes(gallery) if frozenset(pair[:2]) not in self.alike_said]
+        """Pairs of people who look like one person, each said once while this worker runs: at a reload only
+        the people new to it are compared (each against everyone: not every pair again in the frame loop)."""
+        newcomers = set(gallery.names) - self.alike_compared  # the others were compared at an earlier load
+        self.alike_compared |= newcomers
+        fresh = look_alikes(gallery, newcomers) if newcomers else []
         for first, second, cosine in fresh[:MOST_ALIKE_SAID]:
-            self.alike_said.add(frozenset((first, second)))
             self.emit(ev.LookAlike(message=f"{first} and {second} look like one person (cosine {cosine:.2f}): they "
                                            "would check in as both", folders=(first, second),
                                    similarity=round(cosine, 4)))

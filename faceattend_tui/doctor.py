@@ -172,9 +172,9 @@ def _left_out_lines(folder: Path, manifest: Manifest | None, bad: dict[str, str]
 def _waiting_line(settings: Settings, extracted: set[str]) -> list[str]:
     """Photos in database_image/ that were never extracted: the station does not know those faces yet."""
     from faceattend_tui.attendance.models import plural
-    from faceattend_tui.gallery.extract import scan_people
+    from faceattend_tui.gallery.extract import without_templates
 
-    waiting = sorted(set(scan_people(settings.images_dir)) - extracted)
+    waiting = without_templates(settings.images_dir, extracted)
     if not waiting:
         return []
     names = ", ".join(waiting[:5]) + (" ..." if len(waiting) > 5 else "")

@@ -121,6 +121,22 @@ def scan_people(images_dir: Path, unreadable: list[str] | None = None,
     return people
 
 
+def without_templates(images_dir: Path, known: Iterable[str]) -> list[str]:
+    """The people of `images_dir` with photos but no templates among `known` (the manifest's), sorted: the
+    station does not recognise them until they are extracted. The folder's names are looked at first;
+    photos are listed only when a name is new (a start-up with thousands of people enrolled costs one
+    listing)."""
+    known = set(known)
+    try:
+        names = {entry.name if entry.is_dir() else entry.stem for entry in images_dir.iterdir()
+                 if (entry.is_dir() and not entry.name.startswith(".")) or is_image_name(entry)}
+    except OSError:
+        return []
+    if names <= known:
+        return []
+    return sorted(name for name, photos in scan_people(images_dir).items() if photos and name not in known)
+
+
 def _photos_in(folder: Path, unreadable: list[str] | None, notes: list[str] | None) -> list[Path] | None:
     """A person's photos, sorted; None when the folder cannot be listed (said in `unreadable`)."""
     try:

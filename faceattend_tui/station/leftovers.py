@@ -12,7 +12,7 @@ from faceattend_tui.attendance.export import time_zone
 from faceattend_tui.attendance.hours import working_day
 from faceattend_tui.attendance.models import plural
 from faceattend_tui.errors import FaceattendError
-from faceattend_tui.gallery.extract import scan_people
+from faceattend_tui.gallery.extract import without_templates
 from faceattend_tui.gallery.templates import GalleryError, load_manifest
 from faceattend_tui.station.state import StationState
 from faceattend_tui.station.updates import STATION_ACTOR, StationError
@@ -94,11 +94,12 @@ class Leftovers(StationState):
             manifest = load_manifest(self.settings.tensors_dir)
         except GalleryError:
             return ""  # said by the gallery's own warnings
-        known = set(manifest.people) if manifest else set()
-        found = sorted(name for name, photos in scan_people(self.settings.images_dir).items() if photos)
+        found = without_templates(self.settings.images_dir, manifest.people if manifest else ())
+        if not found:
+            return ""
         with self.lock:
             attendance = self._attendance()
-            people = {folder: attendance.by_folder(folder) for folder in found if folder not in known}
+            people = {folder: attendance.by_folder(folder) for folder in found}
         waiting = [folder for folder, person in people.items() if person is None or person.active]
         if not waiting:
             return ""

@@ -187,6 +187,14 @@ async def enroll_captured(pilot, station: Station, looks_like: str | None = None
     await until(pilot, lambda: pilot.app.screen.query_one("#samples").row_count == 2)
 
 
+async def capture_for_ann(pilot) -> None:
+    """`e`, Ann Lee (on the roster: the dialog says it adds samples to her), Enter: a capture asked for."""
+    await pilot.press("e", *"Ann Lee")
+    await until(pilot, lambda: "adds samples to Ann Lee" in str(pilot.app.screen.query_one("#enroll-who").render()))
+    await pilot.press("enter")
+    await pilot.pause()
+
+
 def capture_event(station: Station, looks_like: str | None = None) -> ev.CaptureResult:
     gradient = np.tile(np.linspace(40, 220, 96, dtype=np.uint8), (120, 1))
     photo = cv2.imencode(".jpg", cv2.merge([gradient, gradient, gradient]))[1].tobytes()
@@ -308,10 +316,7 @@ async def test_samples_for_someone_enrolled_that_the_station_does_not_take_for_t
     station.worker.ready()
     app = StationApp(station)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("e", *"Ann Lee")
-        await until(pilot, lambda: "adds samples to Ann Lee" in str(app.screen.query_one("#enroll-who").render()))
-        await pilot.press("enter")
-        await pilot.pause()
+        await capture_for_ann(pilot)
         ann = np.load(station.settings.tensors_dir / "Ann Lee.npy")[0]
         other = np.eye(512, dtype=np.float32)[1] - float(ann[1]) * ann
         near = 0.25 * ann + np.sqrt(1 - 0.25**2) * other / np.linalg.norm(other)  # under the threshold, 0.3
@@ -1226,10 +1231,7 @@ async def test_save_right_after_the_name_is_changed_judges_the_warnings_for_the_
     station.worker.ready()
     app = StationApp(station)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("e", *"Ann Lee")
-        await until(pilot, lambda: "adds samples to Ann Lee" in str(app.screen.query_one("#enroll-who").render()))
-        await pilot.press("enter")
-        await pilot.pause()
+        await capture_for_ann(pilot)
         station.worker.feed(capture_event(station, looks_like="Ann Lee"))  # her own face: no warning
         await until(pilot, lambda: app.screen.query_one("#samples").row_count == 2)
         app.screen.query_one("#name").focus()

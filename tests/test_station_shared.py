@@ -304,3 +304,25 @@ def test_photos_of_someone_erased_put_back_are_not_taken_in_again_unasked(tmp_pa
         assert result.refused == ["S3"] and att.people() == []
         att.add_person("Ann", person_id="S3", folder="S3")  # enrolled again on purpose
         assert att.sync_people({"S3": 2}).refused == [] and att.person("S3").images == 2
+
+
+@pytest.mark.slow
+def test_a_checkin_journaled_because_the_database_answered_late_is_sent_when_the_station_closes(
+        tmp_path, pg_url, monkeypatch):
+    """Under load the database answered late, so the check-in waited in the local journal (and was shown);
+    the station closed at once: it is sent then, not when the station starts again the next day."""
+    import threading
+
+    north = open_door(tmp_path / "a", pg_url, "north")
+    busy = threading.Event()
+    try:
+        north.start_session("Assembly")
+        north.store._writer.submit(busy.wait, 30)  # the writer is still busy with an earlier answer
+        monkeypatch.setattr(north.store, "wait", 0.2)
+        north.worker.checkin("Cleo")
+        assert [u.row.name for u in north.poll(0.05) if isinstance(u, CheckinShown)] == ["Cleo"]
+    finally:
+        north.close()  # before the courier's next round
+        busy.set()
+    assert rows(pg_url, "select count(*) from checkins") == [(1,)]
+    assert not (tmp_path / "a" / "attendance.pg-journal").exists()

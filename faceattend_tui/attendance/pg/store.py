@@ -33,6 +33,8 @@ from .outbox import JOURNAL_NAME, Courier, Outbox
 from .queries import PeopleQueries, SessionQueries, SettingQueries
 from .templates import TemplateQueries
 
+LAST_SEND = 5.0  # seconds a closing station tries to send the check-ins still waiting in its journal
+
 
 class PgStore(CheckinQueries, PeopleQueries, SessionQueries, SettingQueries, TemplateQueries, MovingIn,
               Listener, Courier, Connection, Store):
@@ -89,9 +91,22 @@ class PgStore(CheckinQueries, PeopleQueries, SessionQueries, SettingQueries, Tem
             thread.join(timeout=5)
         if self._writer is not None:
             self._writer.shutdown(wait=False, cancel_futures=True)
+        self._send_before_closing()
         self._flush_seen_quietly()
         self._closed = True
         self._pool.close(timeout=2)
+
+    def _send_before_closing(self) -> None:
+        """Check-ins waiting in the local journal (the database answered late, under load) are sent now when
+        it answers within LAST_SEND seconds: the other doors and the office have them tonight, not when
+        this station starts again. What is not sent stays in the journal for the next start."""
+        outbox = self.outbox
+        deadline = time.monotonic() + LAST_SEND
+        while outbox is not None and outbox.waiting and time.monotonic() < deadline:
+            try:
+                self._send_waiting(outbox)
+            except Exception:  # noqa: BLE001 - the database is away: the journal keeps them
+                return
 
     def _start(self, target: Callable[[], object], name: str) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)

@@ -1227,6 +1227,26 @@ async def test_a_pin_typed_and_left_unused_is_forgotten_so_nobody_else_acts_in_t
         assert station.store.marks(station.active.id) == []
 
 
+async def test_a_pin_is_kept_while_its_staff_member_goes_on_typing_in_the_dialog(station, monkeypatch):
+    from faceattend_tui.tui.screens import base
+
+    with_pin(station)
+    monkeypatch.setattr(base, "PIN_FORGOTTEN_AFTER", 1.0)
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await start_session(pilot, "Physics", pin="246813")
+        await mark_dialog_for(pilot, "S3")
+        app.screen.query_one("#pin").focus()
+        await pilot.press(*"246813")
+        app.screen.query_one("#reason").focus()
+        for key in "doctor visit":  # the reason typed after the PIN, slowly
+            await pilot.press(key)
+            await pilot.pause(0.15)
+        assert app.screen.query_one("#pin").value == "246813"
+        await pilot.pause(1.3)  # then left alone
+        assert app.screen.query_one("#pin").value == ""
+
+
 async def test_save_right_after_the_name_is_changed_judges_the_warnings_for_the_name_as_typed(station):
     station.worker.ready()
     app = StationApp(station)

@@ -42,6 +42,8 @@ class KeysInOrder(App[None]):
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key) and not event.is_forwarded:
+            if isinstance(self.screen, Dialog):
+                self.screen.key_typed()
             if await self.waits_for_rows(event):
                 return
             command = self.command_at_once(event.key)

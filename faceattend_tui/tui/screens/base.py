@@ -95,8 +95,8 @@ PIN_FORGOTTEN_AFTER = 60.0  # seconds a typed PIN waits unused: whoever comes to
 
 class Pin(Input):
     """A PIN field that only appears when the station has a PIN. A PIN typed and left (a connection
-    dropped, staff called away) is forgotten after PIN_FORGOTTEN_AFTER seconds, so that nobody else acts
-    in that staff member's name by pressing Enter."""
+    dropped, staff called away) is forgotten after PIN_FORGOTTEN_AFTER seconds without a key typed in
+    its dialog, so that nobody else acts in that staff member's name by pressing Enter."""
 
     def __init__(self, needed: bool) -> None:
         super().__init__(placeholder="staff PIN", password=True, id="pin", disabled=not needed)
@@ -109,6 +109,11 @@ class Pin(Input):
         if self.forget_timer is not None:
             self.forget_timer.stop()
         self.forget_timer = self.set_timer(PIN_FORGOTTEN_AFTER, self.forget) if self.value else None
+
+    def still_used(self) -> None:
+        """A key was typed in the dialog: its staff member is still there, the minute starts again."""
+        if self.forget_timer is not None:
+            self.forget_timer.reset()
 
     def forget(self) -> None:
         self.forget_timer = None
@@ -248,6 +253,11 @@ class Dialog(ModalScreen[Any], Generic[RequestT]):
         fields: list[Widget] = [*empty, *inputs, *self.query(DataTable)]
         fields += [b for b in self.query("#ok").results(Button) if not b.disabled]
         return fields[0] if fields else None
+
+    def key_typed(self) -> None:
+        """Someone typed a key while this dialog is on top (the app sees every key, fields stop them)."""
+        for pin in self.query(Pin):
+            pin.still_used()
 
     def action_cancel(self) -> None:
         if not self.working:  # the station has the request: its answer is awaited

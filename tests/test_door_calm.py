@@ -15,7 +15,7 @@ from faceattend_tui.live import worker as worker_module
 from faceattend_tui.live.door import Banner, DoorState, card_lines, draw, draw_card, face_area, layout, overlap
 from faceattend_tui.live.recognizer import LiveRecognizer, Overlay
 from faceattend_tui.live.tracker import IouTracker, Track, Voter, VoteRules
-from faceattend_tui.live.words import ENGLISH, Words, drawable, draws_accents
+from faceattend_tui.live.words import ENGLISH, Words, drawable, draws
 from faceattend_tui.vision.types import Face
 
 FRAME = (480, 640, 3)
@@ -183,7 +183,7 @@ def test_accented_names_and_french_prompts_are_drawn_with_their_letters(state):
     mangled = draw(blank(), layout(FRAME, [Overlay((200, 150, 360, 330), "known", question_marks(text), 1)],
                                    door, 0.0))
     assert (drawn != mangled).any(axis=2).sum() > 20  # not the "?" OpenCV 4 would draw
-    if draws_accents():
+    if draws("é"):
         assert drawable(text) == text
     else:  # an older OpenCV: the letters without their accents, never "?"
         assert "?" not in drawable(text)
@@ -369,3 +369,22 @@ def test_a_picture_left_where_a_live_face_checked_in_does_not_keep_them_present(
                    if e.type in ("checkin", "present")]
     assert [kind for kind, _ in events] == ["checkin", "present"] and events[1][1] < 70
     assert len(gate.watched) == 2  # asked for new signs of life after the check-in and after "present"
+
+
+def test_every_letter_of_a_vietnamese_name_is_drawn_at_the_door_none_as_a_question_mark():
+    """OpenCV's own font lacks ễ and ị: the system's font draws them, else they lose their accents."""
+    from faceattend_tui.live.words import use_fallback_font
+
+    assert use_fallback_font("") == ""
+    name = drawable("Nguyễn Thị Hồng")
+    assert all(letter.isascii() or draws(letter) for letter in name) and "?" not in name
+    assert name.replace(" ", "").isalpha()
+
+
+def test_a_door_font_that_cannot_be_loaded_is_said_with_its_path(tmp_path):
+    from faceattend_tui.live.words import use_fallback_font
+
+    junk = tmp_path / "font.ttf"
+    junk.write_bytes(b"not a font")
+    assert use_fallback_font(str(junk)) == f"door_font {junk}: not a font file OpenCV can load (.ttf or .otf)"
+    assert "cannot" not in use_fallback_font("") and "not a font" in use_fallback_font(str(tmp_path / "none.ttf"))

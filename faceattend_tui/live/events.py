@@ -231,7 +231,7 @@ class Busy(Status):
         return "busy"
 
 
-NOTICE_TOPICS = ("models", "device", "gallery", "capture", "pause", "resume", "worker-restarted")
+NOTICE_TOPICS = ("models", "device", "gallery", "capture", "pause", "resume", "worker-restarted", "door-font")
 
 
 @dataclass(frozen=True, kw_only=True)

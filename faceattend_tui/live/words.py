@@ -116,9 +116,57 @@ def read_table(path: Path) -> tuple[dict[str, str], str]:
 # ----- drawing the letters -------------------------------------------------------------------------
 
 
+FONT_WANTED = (":lang=zh", ":lang=vi")  # fontconfig: a font with Chinese letters, else one with Vietnamese
+FONT_SLOT = "uni"  # OpenCV's slot for the letters its own fonts lack
+
+
+def use_fallback_font(path: str = "") -> str:
+    """Give OpenCV a font for the letters its own lacks (Chinese, Vietnamese, emoji): the `door_font`
+    setting's, else the system's that fontconfig finds (fonts-noto-cjk draws Chinese, Japanese and Korean
+    names). Returns what is wrong with a configured font, or ""."""
+    import cv2
+
+    register = getattr(getattr(cv2, "FontFace", None), "setBuiltinFont", None)
+    if register is None:  # an OpenCV without its own font system
+        return ""
+    for candidate in [path] if path else system_fonts():
+        if is_font(Path(candidate)) and register(FONT_SLOT, candidate):
+            draws.cache_clear()
+            return ""
+    return f"door_font {path}: not a font file OpenCV can load (.ttf or .otf)" if path else ""
+
+
+FONT_MAGIC = (b"\x00\x01\x00\x00", b"true", b"OTTO", b"ttcf", b"\x1f\x8b")  # TrueType, OpenType, collection, gzip
+
+
+def is_font(path: Path) -> bool:
+    """Whether the file begins as a font file does (OpenCV takes any path without a word and draws "?")."""
+    try:
+        with path.open("rb") as file:
+            return file.read(4).startswith(FONT_MAGIC)
+    except OSError:
+        return False
+
+
+def system_fonts() -> list[str]:
+    """The font files fontconfig offers for the scripts of FONT_WANTED, best first (none without it)."""
+    import subprocess
+
+    found: list[str] = []
+    for pattern in FONT_WANTED:
+        try:
+            done = subprocess.run(["fc-match", "-f", "%{file}", pattern], capture_output=True, text=True,
+                                  timeout=5, check=False)
+        except (OSError, subprocess.SubprocessError):
+            return found
+        if done.returncode == 0 and done.stdout.strip() and done.stdout.strip() not in found:
+            found.append(done.stdout.strip())
+    return found
+
+
 @functools.cache
-def draws_accents() -> bool:
-    """Whether this OpenCV's putText draws "é" (OpenCV 5's own font) rather than "?" (OpenCV 4's Hershey fonts)."""
+def draws(letter: str) -> bool:
+    """Whether OpenCV's putText draws this letter rather than the "?" it puts for a letter it lacks."""
     import cv2
     import numpy as np
 
@@ -127,12 +175,18 @@ def draws_accents() -> bool:
         cv2.putText(image, text, (5, 30), cv2.FONT_HERSHEY_DUPLEX, 1.0, 255, 1, cv2.LINE_8)
         return image
 
-    return bool((ink("é") != ink("?")).any())
+    return letter == "?" or bool((ink(letter) != ink("?")).any())
 
 
 def drawable(text: str) -> str:
-    """The text as the door can draw it: unchanged where OpenCV draws accents, else without them."""
-    if text.isascii() or draws_accents():
+    """The text as the door can draw it: each letter the fonts lack without its accents where that one
+    is drawn ("ễ" as "e" with an older font), else as it is (OpenCV puts "?")."""
+    if text.isascii():
         return text
-    folded = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in folded if not unicodedata.combining(c))
+    return "".join(letter if letter.isascii() or draws(letter) else _bare(letter)
+                   for letter in unicodedata.normalize("NFC", text))
+
+
+def _bare(letter: str) -> str:
+    base = "".join(c for c in unicodedata.normalize("NFKD", letter) if not unicodedata.combining(c))
+    return base if base and all(c.isascii() or draws(c) for c in base) else letter

@@ -43,7 +43,7 @@ from faceattend_tui.live.door import Banner, DoorState
 from faceattend_tui.live.preview import Preview
 from faceattend_tui.live.recognizer import LiveRecognizer
 from faceattend_tui.live.sound import Chime
-from faceattend_tui.live.words import LANG_DIR, Words
+from faceattend_tui.live.words import LANG_DIR, Words, use_fallback_font
 from faceattend_tui.text import plural
 from faceattend_tui.vision.pipeline import FaceEngine
 
@@ -111,6 +111,7 @@ class Worker:
                               min_face=config.settings.min_face)
         self.chime = Chime(config.settings.sound)
         self.preview: Preview | None = None
+        self.font_looked_for = False
         self.source_name = ""
         self.source_live = False
         self.media_start: float | None = None
@@ -228,6 +229,7 @@ class Worker:
         if self.preview is None:
             mode = self.settings.preview if self.settings.preview != "off" else "window"
             self.preview = Preview(mode, remember=self.settings.data / PREVIEW_SIZE)
+            self._find_letters()
             problem = self.preview.start()
             if problem:
                 self.preview = None
@@ -236,6 +238,14 @@ class Worker:
                 self.emit(ev.PreviewStatus(message="preview window open", state="on"))
                 if self.door.source:  # reopened after the source stopped: say so at once
                     self.preview.show_card(self.door)
+
+    def _find_letters(self) -> None:
+        """A font for the letters of names OpenCV's own lacks, looked for once, when the door display opens."""
+        if not self.font_looked_for:
+            self.font_looked_for = True
+            problem = use_fallback_font(self.settings.door_font)
+            if problem:
+                self.emit(ev.Notice(topic="door-font", message=problem))
 
     # -- the loop
 

@@ -201,7 +201,7 @@ def render(summaries: list[Summary], options: ExportOptions, generated_at: datet
         raise ExportError(f"export format must be one of {', '.join(FORMATS)}")
     zone = time_zone(options.zone)
     text = to_csv(summaries, options.bom, zone) if options.fmt == "csv" else to_json(summaries, generated_at, zone)
-    return text.encode("utf-8")
+    return text.encode("utf-8", "backslashreplace")  # bytes not UTF-8 in a name an older version stored
 
 
 # ----- file names ----------------------------------------------------------------------

@@ -25,7 +25,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Literal, get_args
 
 from faceattend_tui.errors import InputError
-from faceattend_tui.text import composed, fold, is_word, plural, same  # noqa: F401 (plural: here for the layers above)
+from faceattend_tui.text import composed, fold, is_word, not_utf8, plural, same  # noqa: F401 (plural: here for the layers above)
 
 from .common import from_iso, to_iso
 
@@ -70,7 +70,8 @@ def check_person_id(value: str) -> str:
     return value
 
 
-HIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")  # controls, escapes, bidi overrides
+# controls, escapes, bidi overrides, and bytes that were not UTF-8 (read as surrogates)
+HIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def printable(text: object) -> str:
@@ -80,12 +81,13 @@ def printable(text: object) -> str:
 
 
 def check_text(value: str, what: str) -> str:
-    """`value`, refused (ValueError) when it holds a control character: a name that could drive a terminal."""
+    """`value`, refused (ValueError) when it holds a control character (a name that could drive a terminal) or
+    what could not be read as UTF-8 (typed on a terminal set to another encoding)."""
+    if "\ufffd" in value or not_utf8(value):
+        raise InputError(f"{what} '{printable(value)}' holds a character that could not be read: the "
+                         "terminal may not be set to UTF-8; type it again")
     if HIDDEN.search(value):
         raise InputError(f"{what} '{printable(value)}' holds a control character; not stored")
-    if "\ufffd" in value:  # what a terminal set to another encoding typed, unreadable
-        raise InputError(f"{what} '{printable(value)}' holds a character that could not be read (\ufffd): the "
-                         "terminal may not be set to UTF-8; type it again")
     return value
 
 

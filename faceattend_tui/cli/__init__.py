@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import codecs
 import contextlib
 import dataclasses
+import io
 import json
 import math
 import os
@@ -394,6 +396,8 @@ def cmd_people_import(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if argv is None:
+        in_utf8()
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version"):
@@ -419,6 +423,20 @@ def main(argv: list[str] | None = None) -> int:
             raise
         say(f"error: {text}")
         return EXIT_USAGE
+
+
+def in_utf8() -> None:
+    """Run with UTF-8 file names and output whatever the locale: under one set to another encoding (a
+    Latin-1 LANG forwarded over SSH) a name such as "Łukasz" could neither be printed nor opened as a file.
+    The command starts again in Python's UTF-8 mode (its workers inherit it). What still cannot be written
+    (bytes of an old name that were not UTF-8) is written as codes rather than ending the command."""
+    if not sys.flags.utf8_mode and codecs.lookup(sys.getfilesystemencoding()).name != "utf-8":
+        os.environ["PYTHONUTF8"] = "1"
+        with contextlib.suppress(OSError):
+            os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
 
 
 def fault_text(exc: Exception) -> str | None:

@@ -52,7 +52,7 @@ class Output:
 
     def _write(self, text: str) -> None:
         assert self.fd is not None
-        data = text.encode("utf-8")
+        data = text.encode("utf-8", "backslashreplace")  # a name stored by an older version with bytes not UTF-8
         while data:  # the file itself, not its buffer: a write blocked at exit never holds the buffer's lock
             data = data[os.write(self.fd, data):]
 

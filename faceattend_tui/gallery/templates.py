@@ -119,12 +119,12 @@ def load_manifest(folder: Path) -> Manifest | None:
                     people={name: Entry.from_dict(entry) for name, entry in data["people"].items()})
 
 
-UNSAFE = re.compile(r"[/\\\x00-\x1f]")
+UNSAFE = re.compile("[/\\\\\x00-\x1f\ud800-\udfff]")  # separators, controls, bytes not UTF-8 (read as surrogates)
 
 
 def safe_name(name: str) -> bool:
     """Whether a folder name stays inside its folder when used as a file name (no separators, no dot first)."""
-    return (isinstance(name, str) and 0 < len(name.encode("utf-8")) <= 200 and not UNSAFE.search(name)
+    return (isinstance(name, str) and not UNSAFE.search(name) and 0 < len(name.encode("utf-8")) <= 200
             and not name.startswith(".") and name == name.strip())
 
 

@@ -172,14 +172,18 @@ def _left_out_lines(folder: Path, manifest: Manifest | None, bad: dict[str, str]
 def _waiting_line(settings: Settings, extracted: set[str]) -> list[str]:
     """Photos in database_image/ that were never extracted: the station does not know those faces yet."""
     from faceattend_tui.attendance.models import plural
-    from faceattend_tui.gallery.extract import without_templates
+    from faceattend_tui.gallery.extract import to_rename, without_templates
 
-    waiting = without_templates(settings.images_dir, extracted)
-    if not waiting:
-        return []
-    names = ", ".join(waiting[:5]) + (" ..." if len(waiting) > 5 else "")
-    return [f"templates:  the photos of {plural(len(waiting), 'person', 'people')} wait with no templates ({names}): "
-            "the station does not know them until `faceattend extract` runs"]
+    waiting, unusable = without_templates(settings.images_dir, extracted)
+    lines = []
+    if waiting:
+        names = ", ".join(waiting[:5]) + (" ..." if len(waiting) > 5 else "")
+        lines.append(f"templates:  the photos of {plural(len(waiting), 'person', 'people')} wait with no templates "
+                     f"({names}): the station does not know them until `faceattend extract` runs")
+    if unusable:
+        lines.append(f"templates:  {plural(len(unusable), 'photo folder has a name', 'photo folders have names')} "
+                     f"extraction cannot use: {to_rename(unusable)}; rename them")
+    return lines
 
 
 def _alike_lines(settings: Settings, manifest: Manifest | None) -> list[str]:

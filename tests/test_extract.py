@@ -898,3 +898,18 @@ def test_one_person_under_two_names_is_pointed_out(engine, tmp_path, face):
     write(images / "Kitty" / "1.jpg", face("cat", flip=True))  # enrolled again under another name
     (note,) = [n for n in extract(engine, tmp_path).notes if "look like one person" in n]
     assert note.startswith("Kitty and cat look like one person (cosine 0.")
+
+
+def test_names_that_are_not_utf8_are_left_out_one_line_each_and_everyone_else_is_extracted(engine, root, face):
+    """An old zip unpacked on the station gives folder and photo names in another encoding: each is named
+    with what to do, never the end of the run for everyone."""
+    images = root / "database_image"
+    latin1 = "Fran\udce7ois"  # how Python reads the byte 0xE7 of "François" written in Latin-1
+    write(images / f"{latin1} Dupont" / "1.jpg", face("eve"))
+    write(images / f"{latin1}.jpg", face("eve"))
+    write(images / "cat" / f"photo_{latin1}.jpg", face("cat", size=180))
+    report = extract(engine, root)
+    assert sorted(manifest(root)["people"]) == sorted(PHOTOS)
+    assert len(manifest(root)["people"]["cat"]["samples"]) == 2
+    not_utf8 = [line for line in report.skipped if "not UTF-8" in line and "rename it" in line]
+    assert len(not_utf8) == 3, report.skipped

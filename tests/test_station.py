@@ -948,6 +948,26 @@ def test_people_whose_photos_have_no_templates_are_named_at_the_start(tmp_path):
         made.close()
 
 
+def test_photo_folders_extraction_cannot_use_are_named_with_what_to_do_not_sent_to_extract(tmp_path):
+    """`faceattend extract` refuses these names: telling staff to run it again and again helps nobody."""
+    import cv2
+    import numpy as np
+
+    enroll_fake_people(tmp_path, ["Ann"])
+    for folder in ("Ann  Lee ", "Ian\u200bThorpe"):
+        (tmp_path / "database_image" / folder).mkdir(parents=True)
+        cv2.imwrite(str(tmp_path / "database_image" / folder / "1.jpg"), np.full((120, 100, 3), 128, np.uint8))
+    made = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, user="staff", name="door")
+    made.open()
+    try:
+        (said,) = [n for n in made.start_notices() if "extraction cannot use" in n]
+        assert said == ("2 photo folders have names extraction cannot use: 'Ann  Lee ' (a name with spaces at "
+                        "either end), 'Ian\\u200bThorpe' (a name with a text direction mark or an invisible "
+                        "character); rename them and run `faceattend extract`")
+    finally:
+        made.close()
+
+
 def test_a_second_station_on_a_data_folder_in_use_is_told_what_to_do(tmp_path, station):
     second = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, user="staff", name="door-2")
     with pytest.raises(StationError) as refused:

@@ -37,7 +37,7 @@ from faceattend_tui.gallery.templates import (
     save_manifest,
     write_atomic,
 )
-from faceattend_tui.text import plural
+from faceattend_tui.text import NOT_UTF8, not_utf8, plural
 from faceattend_tui.vision.embedder import normalize
 from faceattend_tui.vision.identity import RecognizerId
 from faceattend_tui.vision.imageio import (
@@ -121,20 +121,31 @@ def scan_people(images_dir: Path, unreadable: list[str] | None = None,
     return people
 
 
-def without_templates(images_dir: Path, known: Iterable[str]) -> list[str]:
-    """The people of `images_dir` with photos but no templates among `known` (the manifest's), sorted: the
-    station does not recognise them until they are extracted. The folder's names are looked at first;
-    photos are listed only when a name is new (a start-up with thousands of people enrolled costs one
-    listing)."""
+def without_templates(images_dir: Path, known: Iterable[str]) -> tuple[list[str], list[str]]:
+    """The people of `images_dir` with photos but no templates among `known` (the manifest's), sorted, as
+    (those `faceattend extract` will make templates for, names it cannot use and asks to rename): the
+    station does not recognise them until then. The folder's names are looked at first; photos are listed
+    only when a name is new (a start-up with thousands of people enrolled costs one listing)."""
     known = set(known)
     try:
         names = {entry.name if entry.is_dir() else entry.stem for entry in images_dir.iterdir()
                  if (entry.is_dir() and not entry.name.startswith(".")) or is_image_name(entry)}
     except OSError:
-        return []
+        return [], []
     if names <= known:
-        return []
-    return sorted(name for name, photos in scan_people(images_dir).items() if photos and name not in known)
+        return [], []
+    found = sorted(name for name, photos in scan_people(images_dir).items() if photos and name not in known)
+    return [n for n in found if usable_name(n)], [n for n in found if not usable_name(n)]
+
+
+def usable_name(name: str) -> bool:
+    """Whether extraction takes a folder's or a photo's name as a person's (`why_not_a_name` says why not)."""
+    return safe_name(name) and not MISLEADING.search(name)
+
+
+def to_rename(names: Iterable[str]) -> str:
+    """Names extraction cannot use, each with why: 'Ann Lee ' (a name with spaces at either end)."""
+    return ", ".join(f"{name!r} ({why_not_a_name(name)})" for name in names)
 
 
 def _photos_in(folder: Path, unreadable: list[str] | None, notes: list[str] | None) -> list[Path] | None:
@@ -147,7 +158,7 @@ def _photos_in(folder: Path, unreadable: list[str] | None, notes: list[str] | No
         return None
     photos = []
     for entry in entries:
-        if entry.is_file() and is_image_name(entry):
+        if entry.is_file() and is_image_name(entry) and not not_utf8(entry.name):
             photos.append(entry)
         else:
             _say_left_out(entry, unreadable, notes)
@@ -159,7 +170,9 @@ def _say_left_out(entry: Path, unreadable: list[str] | None, notes: list[str] | 
     if entry.name.startswith(".") or entry.name.lower() in CLUTTER:
         return
     readable = ", ".join(sorted(IMAGE_SUFFIXES))
-    if entry.is_symlink() and not entry.exists():
+    if not_utf8(entry.name):
+        found, text = unreadable, f"{entry}: {NOT_UTF8}; rename it"
+    elif entry.is_symlink() and not entry.exists():
         found, text = unreadable, f"{entry}: a link to nothing"
     elif entry.is_dir():
         found, text = unreadable, f"{entry}: a folder inside a person's folder is not read; put its photos in " \
@@ -229,7 +242,7 @@ class Extractor:
 
     def _run(self, force: bool) -> Report:
         people = scan_people(self.images_dir, self.report.skipped, self.report.notes)
-        for name in [n for n in people if not safe_name(n) or MISLEADING.search(n)]:
+        for name in [n for n in people if not usable_name(n)]:
             self.report.skipped.append(f"{self.images_dir}: {name!r}, {why_not_a_name(name)}, cannot be a "
                                        "person's folder; rename it")
             del people[name]
@@ -626,6 +639,8 @@ def _to_the_others(unit: np.ndarray) -> np.ndarray:
 
 def why_not_a_name(name: str) -> str:
     """What makes a photo's or folder's name unusable as a person's, in words."""
+    if not_utf8(name):
+        return NOT_UTF8
     if name != name.strip():
         return "a name with spaces at either end"
     if name.startswith("."):

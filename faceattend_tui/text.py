@@ -25,7 +25,7 @@ DEFAULT_LOCALE = "en"
 POSIX_LOCALES = ("C", "POSIX")
 # Letters that have no decomposition but that people type without their stroke or as two letters
 _BARE = str.maketrans({"ø": "o", "đ": "d", "ð": "d", "ł": "l", "ħ": "h", "ŧ": "t", "ı": "i", "æ": "ae", "œ": "oe",
-                       "þ": "th", "ŀ": "l"})
+                       "þ": "th", "ŀ": "l", "’": "'", "‘": "'", "ʼ": "'", "‛": "'", "′": "'"})  # and one apostrophe
 _MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")  # the usual ones, fast
 _SUBTAG = re.compile(r"[A-Za-z0-9]{1,8}\Z")
 _LANGUAGE = re.compile(r"[A-Za-z]{2,3}\Z")
@@ -34,8 +34,9 @@ _POSIX = re.compile(r"([A-Za-z0-9_-]+)(?:\.[A-Za-z0-9_-]+)?(?:@[A-Za-z0-9_-]+)?\
 
 @lru_cache(maxsize=1 << 17)  # a roster's filter folds the same names at every key press
 def fold(text: str) -> str:
-    """The text for matching: compatibility forms unified, accents and other marks dropped, case folded
-    ("Céline" -> "celine", "Straße" -> "strasse", "3A" -> "3a", "Łódź" -> "lodz")."""
+    """The text for matching: compatibility forms unified, accents and other marks dropped, case folded,
+    one kind of apostrophe ("Céline" -> "celine", "Straße" -> "strasse", "3A" -> "3a", "Łódź" -> "lodz",
+    "O’Brien" -> "o'brien")."""
     if text.isascii():
         return text.lower()
     decomposed = _MARKS.sub("", unicodedata.normalize("NFKD", text.casefold().translate(_BARE)))
@@ -54,10 +55,27 @@ def composed(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
+HYPHENS = re.compile("[-‐‑‒–—]")
+
+
+def name_key(name: str) -> str:
+    """A name for matching one written elsewhere: case, accents, spacing, hyphens and the kind of
+    apostrophe aside ("zoe  unal" is "Zoë Ünal", "O’Brien" is "O'Brien", "Anne Marie" is "Anne-Marie")."""
+    return " ".join(HYPHENS.sub(" ", fold(name)).split())
+
+
 def same(a: str, b: str) -> bool:
-    """Whether two names are the same to a reader: case, accents and spacing aside ("3a" and "3A",
-    "ann  lee" and "Ann Lee")."""
-    return fold(" ".join(a.split())) == fold(" ".join(b.split()))
+    """Whether two names are the same to a reader (`name_key`: "3a" and "3A", "ann  lee" and "Ann Lee")."""
+    return name_key(a) == name_key(b)
+
+
+NOT_UTF8 = "a name that is not UTF-8 (written on a system set to another encoding, an old zip file)"
+_UNREAD = re.compile("[\ud800-\udfff]")  # the bytes of a file name or argument that were not UTF-8
+
+
+def not_utf8(text: str) -> bool:
+    """Whether a file name or argument holds bytes that were not UTF-8 (Python reads them as surrogates)."""
+    return _UNREAD.search(text) is not None
 
 
 # ----- locales ------------------------------------------------------------------------------
@@ -204,6 +222,19 @@ WORD = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")  # a code word such as an absence 
 
 def is_word(value: str) -> bool:
     return isinstance(value, str) and bool(WORD.match(value))
+
+
+def width(text: str) -> int:
+    """Columns the text takes on a terminal: Chinese, Japanese, Korean letters and emoji two, marks none."""
+    if text.isascii():
+        return len(text)
+    return sum(0 if unicodedata.category(c) in ("Mn", "Me", "Cf") else 2 if unicodedata.east_asian_width(c) in "WF"
+               else 1 for c in text)
+
+
+def cell(text: str, size: int) -> str:
+    """The text padded to `size` terminal columns (a column of names stays straight whatever their script)."""
+    return text + " " * max(size - width(text), 0)
 
 
 def plural(count: int, word: str, many: str | None = None) -> str:

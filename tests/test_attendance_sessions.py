@@ -303,3 +303,12 @@ def test_a_photo_folder_named_with_accents_apart_gives_a_name_with_them_composed
     (person,) = att.sync_people({"Zoe\u0301": 1}).added
     assert person.name == "Zoé" and unicodedata.is_normalized("NFC", person.name)
     assert person.folder == "Zoe\u0301"  # the folder stays as it is on disk
+
+
+def test_a_photo_folder_named_with_a_no_break_space_gives_a_name_with_a_plain_one(tmp_path):
+    """A name copied from a web page: a roster import spelling it with a plain space then changes nothing."""
+    from faceattend_tui.attendance import open_store
+
+    att = Attendance(open_store(tmp_path))
+    (person,) = att.sync_people({"Bill\u00a0Frist": 1}).added
+    assert person.name == "Bill Frist" and person.folder == "Bill\u00a0Frist"

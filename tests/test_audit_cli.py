@@ -77,3 +77,14 @@ def test_a_long_list_in_an_audit_line_is_shown_by_its_first_items_and_its_count(
     assert "sessions=[1, 2, 3, 4, 5, 6, 7, ... 993 more]" in line and len(line) < 200
     assert main(["audit", "--data", str(data), "--json"]) == 0
     assert len(json.loads(capsys.readouterr().out.splitlines()[-1])["details"]["sessions"]) == 1000
+
+
+def test_the_audit_finds_a_staff_member_written_as_the_login_accepts_the_name(tmp_path, capsys):
+    """"José  Núñez" typed with two spaces, or pasted with its accents apart, is the account that logs in
+    so: the audit finds what he did instead of saying 0 entries."""
+    data = tmp_path / "data"
+    with open_store(data) as store:
+        Attendance(store).start_session("Maths", user="José Núñez")
+    for written in ("José  Núñez", "jose\u0301 nu\u0301n\u0303ez", "JOSÉ NÚÑEZ"):
+        assert main(["audit", "--data", str(data), "--staff", written]) == 0
+        assert "session.start" in capsys.readouterr().out, written

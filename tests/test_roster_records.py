@@ -295,3 +295,21 @@ def test_a_dry_run_on_a_new_data_folder_writes_nothing_and_says_what_would_be_do
     out = capsys.readouterr().out
     assert "an import would make these changes" in out and "photos: 1 to copy" in out
     assert list(data.iterdir()) == []  # not even an empty log
+
+
+def test_a_roster_writing_a_name_without_its_accents_or_with_a_curly_apostrophe_claims_the_person_with_photos(
+        tmp_path):
+    """A school system that writes only ASCII, a spreadsheet that curls apostrophes: the pupils whose photo
+    folders are already enrolled are these people, not new ones absent at the door."""
+    from faceattend_tui.attendance.roster import RosterLine, apply_import, plan_import
+
+    with open_store(tmp_path / "data") as store:
+        attendance = Attendance(store)
+        zoe = attendance.add_person("Zoë Ünal", folder="Zoë Ünal")
+        brien = attendance.add_person("O'Brien", folder="O'Brien")
+        lines = [RosterLine(7, "S1", "Zoe Unal", ("3A",), None), RosterLine(8, "S7", "O’Brien", ("3A",), None)]
+        plan = plan_import(attendance, lines)
+        assert sorted(plan.claimed) == sorted([(zoe.id, "S1"), (brien.id, "S7")]) and plan.added == []
+        apply_import(attendance, plan)
+        assert attendance.person("S1").folder == "Zoë Ünal" and attendance.person("S7").folder == "O'Brien"
+        assert sorted(p.id for p in attendance.people()) == ["S1", "S7"]

@@ -9,13 +9,14 @@ from datetime import date, tzinfo
 
 from .models import AuditEntry
 from .security import about_any, earlier_ids
+from .staff import name_key
 
 
 @dataclass(frozen=True)
 class AuditFilter:
     person: str = ""  # a person id
     action: str = ""  # the start of an action, e.g. "session" or "pin.fail"
-    staff: str = ""  # who did it (a staff account or the machine's user)
+    staff: str = ""  # who did it (a staff account or the machine's user), as staff names compare
     date_from: date | None = None
     date_to: date | None = None
 
@@ -24,7 +25,7 @@ class AuditFilter:
         day = entry.time.astimezone(zone).date() if zone else entry.time.astimezone().date()
         return ((not self.person or mentions(entry.details, ids or {self.person}))
                 and (not self.action or entry.action.startswith(self.action.strip().lower()))
-                and (not self.staff or entry.user.casefold() == self.staff.strip().casefold())
+                and (not self.staff or name_key(entry.user) == name_key(self.staff))
                 and (self.date_from is None or day >= self.date_from)
                 and (self.date_to is None or day <= self.date_to))
 

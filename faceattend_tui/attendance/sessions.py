@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from faceattend_tui.errors import InputError, RecordsError
-from faceattend_tui.text import collation, composed, fold, same
+from faceattend_tui.text import collation, composed, fold, name_key, same
 
 from .common import aware, checked_late_after
 from .corrections import forget_person, scrub_reasons
@@ -261,7 +261,8 @@ class Attendance:
                 person = _replace(waiting, folder=folder, images=count)
                 attached.append(person)
             elif person is None:
-                person = Person(self.unused_id(), composed(folder), now, folder=folder, images=count)  # Mac: apart
+                name = " ".join(composed(folder).split())  # accents apart from a Mac, a no-break space from the web
+                person = Person(self.unused_id(), name, now, folder=folder, images=count)
                 added.append(person)
             elif person.active and person.images != count:
                 person = _replace(person, images=count)
@@ -583,12 +584,6 @@ def _waiting_for(people: Iterable[Person], folder: str) -> Person | None:
     by_id = [p for p in waiting if p.id == folder]
     by_name = [p for p in waiting if name_key(p.name) == name_key(folder)]
     return by_id[0] if by_id else by_name[0] if len(by_name) == 1 else None
-
-
-def name_key(name: str) -> str:
-    """A name as typed in a folder or a roster, for matching: any case, any spacing, accents composed
-    or apart ("ann  lee" is "Ann Lee")."""
-    return " ".join(composed(name).split()).casefold()
 
 
 def _replace(person: Person, **changes: Any) -> Person:

@@ -227,3 +227,26 @@ def test_people_list_group_3a_lists_group_3A(tmp_path, capsys):
     assert "S5" in captured.out and "1 person in chœur" in captured.err
     assert main(["people", "list", "--data", str(data), "--group", "4C", "--json"]) == 0
     assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize(("written", "elsewhere"), [
+    ("Zoë Ünal", "zoe  unal"), ("O'Brien", "O’Brien"), ("Anne-Marie", "anne marie"), ("José Núñez", "JOSE NUNEZ"),
+    ("Łukasz Wiśniewski", "Lukasz Wisniewski"), ("Ann Lee", "Ann\u00a0Lee"),
+])
+def test_a_name_written_elsewhere_without_its_accents_or_with_another_apostrophe_is_the_same_name(written, elsewhere):
+    assert text.same(written, elsewhere)
+
+
+def test_names_that_differ_by_a_letter_stay_apart():
+    assert not text.same("Zoe Unal", "Zoe Ural") and not text.same("O'Brien", "OBrien")
+
+
+def test_columns_of_names_in_any_script_stay_straight(tmp_path, capsys):
+    data = tmp_path / "data"
+    with open_store(data) as store:
+        attendance = Attendance(store)
+        for number, name in enumerate(["王小明", "Ｚｏｅ", "Nguyễn Thị Hồng", "Ann Lee", "Joker 😀"], 1):
+            attendance.add_person(name, person_id=f"S{number}", groups=["3A"])
+    assert main(["people", "list", "--data", str(data)]) == 0
+    rows = capsys.readouterr().out.splitlines()
+    assert len(rows) == 5 and len({text.width(row.split("3A")[0]) for row in rows}) == 1, rows

@@ -13,6 +13,7 @@ from faceattend_tui.attendance.models import plural, printable
 from faceattend_tui.cli import EXIT_OK, say
 from faceattend_tui.cli.records import CommandError, date_range, snapshot
 from faceattend_tui.config import Settings
+from faceattend_tui.text import cell
 
 if TYPE_CHECKING:
     from faceattend_tui.cli import Command, Subparsers
@@ -35,7 +36,7 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
             print(json.dumps({"time": when.isoformat(), "user": entry.user, "action": entry.action,
                               "details": entry.details}, ensure_ascii=False))
         else:
-            print(f"{when:%Y-%m-%d %H:%M:%S}  {printable(entry.user):16s} {entry.action:18s} "
+            print(f"{when:%Y-%m-%d %H:%M:%S}  {cell(printable(entry.user), 16)} {entry.action:18s} "
                   f"{printable(describe_details(entry.details))}")
     say(plural(len(shown), "entry", "entries") + (f" of {len(entries)}" if len(shown) < len(entries) else ""))
     return EXIT_OK

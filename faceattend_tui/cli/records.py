@@ -50,7 +50,7 @@ from faceattend_tui.cli import EXIT_OK, EXIT_SKIPPED, EXIT_USAGE, say
 from faceattend_tui.config import Settings
 from faceattend_tui.errors import FaceattendError
 from faceattend_tui.files import error_text
-from faceattend_tui.text import same
+from faceattend_tui.text import cell, same
 
 if TYPE_CHECKING:
     from faceattend_tui.attendance import Attendance, Person, Store
@@ -315,7 +315,7 @@ def cmd_people_list(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_OK
     for p in people:
         state = f"  ({p.state})" if not p.active else gone(settings, p) if p.images and p.folder not in enrolled else ""
-        print(f"{p.id:14s} {printable(p.name):30s} {printable(join_groups(p.groups)):30s} "
+        print(f"{p.id:14s} {cell(printable(p.name), 30)} {cell(printable(join_groups(p.groups)), 30)} "
               f"{plural(p.images, 'photo'):>10s}{state}")
     group = next((g for p in people for g in p.groups if same(g, args.group)), args.group) if args.group else None
     say(plural(len(people), "person", "people") + (f" in {printable(group)}" if group else ""))  # as stored
@@ -412,7 +412,7 @@ def cmd_people_restore(args: argparse.Namespace, settings: Settings) -> int:
             return EXIT_OK
         if not args.people and not args.yes:
             for person in people:
-                print(f"{person.id:14s} {printable(person.name):30s} left on {person.left_at:%Y-%m-%d %H:%M}")
+                print(f"{person.id:14s} {cell(printable(person.name), 30)} left on {person.left_at:%Y-%m-%d %H:%M}")
             asked = f"bring back {plural(len(people), 'person', 'people')}? [y/N] "
             if not sys.stdin.isatty() or input(asked).lower() != "y":
                 raise CommandError("nobody brought back (--yes brings them back without asking)")

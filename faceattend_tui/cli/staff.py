@@ -30,6 +30,7 @@ from faceattend_tui.attendance.staff import (
 from faceattend_tui.cli import EXIT_OK, say
 from faceattend_tui.cli.records import CommandError, actor, writable
 from faceattend_tui.config import Settings
+from faceattend_tui.text import cell
 
 STAFF_VARIABLE = "FACEATTEND_STAFF"
 PIN_VARIABLE = "FACEATTEND_PIN"
@@ -118,7 +119,8 @@ def cmd_staff_list(args: argparse.Namespace, settings: Settings) -> int:
         found = accounts(store)
     for account in sorted(found.values(), key=lambda a: a.name.casefold()):
         since = f"since {account.created:%Y-%m-%d}" if account.created else "from the single staff PIN"
-        print(f"{account.name:32s} {account.role:7s} {since}" + (f" (added by {account.by})" if account.by else ""))
+        by = f" (added by {account.by})" if account.by else ""
+        print(f"{cell(account.name, 32)} {account.role:7s} {since}{by}")
     say(plural(len(found), "staff account") if found else "no staff accounts: nothing asks for a PIN")
     return EXIT_OK
 

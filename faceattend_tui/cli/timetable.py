@@ -25,7 +25,7 @@ from faceattend_tui.attendance.timetable import (
 from faceattend_tui.cli import EXIT_OK, say
 from faceattend_tui.cli.records import CommandError, snapshot, writable
 from faceattend_tui.config import Settings
-from faceattend_tui.text import same
+from faceattend_tui.text import cell, same
 
 if TYPE_CHECKING:
     from faceattend_tui.attendance.timetable import Slot
@@ -96,8 +96,8 @@ def cmd_timetable_list(args: argparse.Namespace, settings: Settings) -> int:
     for slot in slots:
         late = "" if slot.late_after is None else f"late after {slot.late_after:g} min"
         where = f"at {printable(slot.station)}" if slot.station else ""
-        print(f"{slot.key}  {slot.day_name} {slot.hours}  {printable(slot.name):24s} "
-              f"{printable(slot.group or 'everyone'):12s} {late:18s} {where}".rstrip())
+        print(f"{slot.key}  {slot.day_name} {slot.hours}  {cell(printable(slot.name), 24)} "
+              f"{cell(printable(slot.group or 'everyone'), 12)} {late:18s} {where}".rstrip())
     for day, why in days.items():
         print(f"day off   {day}  {printable(why)}".rstrip())
     say(f"{plural(len(slots), 'slot')}, {plural(len(days), 'day')} off" if slots or days

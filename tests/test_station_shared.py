@@ -326,3 +326,43 @@ def test_a_checkin_journaled_because_the_database_answered_late_is_sent_when_the
         busy.set()
     assert rows(pg_url, "select count(*) from checkins") == [(1,)]
     assert not (tmp_path / "a" / "attendance.pg-journal").exists()
+
+
+@pytest.mark.slow
+def test_a_journaled_checkin_the_database_cannot_file_at_close_is_said_not_dropped(tmp_path, pg_url, monkeypatch):
+    """Cleo waited in north's journal while south stopped the session: at north's close the database
+    cannot file her (no session was running), and the staff are told whom to mark by hand."""
+    import threading
+
+    from faceattend_tui.attendance import StoreError
+
+    north = open_door(tmp_path / "a", pg_url, "north")
+    south = open_door(tmp_path / "b", pg_url, "south")
+    busy, sending = threading.Event(), threading.Event()
+    send = north.store._send_waiting
+
+    def held(outbox):  # the courier cannot send until the station closes
+        if not sending.is_set():
+            raise StoreError("held by the test")
+        send(outbox)
+
+    try:
+        north.start_session("Assembly")
+        eventually(south, lambda: south.active is not None, "south heard of the session")
+        north.store._writer.submit(busy.wait, 30)
+        monkeypatch.setattr(north.store, "wait", 0.2)
+        monkeypatch.setattr(north.store, "_send_waiting", held)
+        monkeypatch.setattr(north.store, "changes", list)  # north's link is too slow to hear of the stop
+        south.stop_session()
+        north.worker.checkin("Cleo")
+        assert [u.row.name for u in north.poll(0.05) if isinstance(u, CheckinShown)] == ["Cleo"]
+        sending.set()
+        monkeypatch.undo()
+        with pytest.raises(StationError, match=r"1 check-in kept while the database was away could not be filed "
+                                               r"as the station closed .*: Cleo \(\S+\) at \d\d:\d\d:\d\d; mark"):
+            north.close()
+    finally:
+        busy.set()
+        north.close()
+        south.close()
+    assert rows(pg_url, "select count(*) from checkins") == [(0,)]

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from faceattend_tui.attendance import (
     Attendance,
+    Change,
     ConflictError,
     FoldError,
     LockedError,
@@ -41,6 +42,7 @@ from faceattend_tui.station.shared_gallery import sync_gallery
 from faceattend_tui.station.state import StationState
 from faceattend_tui.station.sync import log_place_problem, shared_log
 from faceattend_tui.station.updates import (
+    LOG,
     STATION_ACTOR,
     STATION_LOG,
     DatabaseUnreachable,
@@ -140,6 +142,10 @@ class Lifecycle(StationState):
             try:
                 if store is not None:
                     store.close()
+                    unsent = self._unsent_at_close(store.changes())
+                    if unsent:
+                        LOG.warning(unsent)  # for whoever reads station.log of a station nobody watched close
+                        problem = problem or StationError(unsent)
             except FoldError as exc:
                 problem = LogKept(str(exc))
             except StoreError as exc:
@@ -154,6 +160,21 @@ class Lifecycle(StationState):
         if problem is not None:
             raise problem
 
+
+    def _unsent_at_close(self, changes: list[Change]) -> str:
+        """Check-ins the journal sent as the station closed that the shared database could not file (their
+        session stopped at another door meanwhile, or erased): said, as the running station says them."""
+        found = [c.checkin for c in changes if c.table in ("after-end", "dropped") and c.checkin is not None]
+        if not found:
+            return ""
+        named = ", ".join(f"{self._label(c.person_id)} at {c.time.astimezone():%H:%M:%S}" for c in found)
+        return (f"{plural(len(found), 'check-in')} kept while the database was away could not be filed as the "
+                f"station closed (their session was stopped or erased at another door meanwhile): {named}; "
+                "mark them by hand in the session they came to")
+
+    def _label(self, person_id: str) -> str:
+        person = self.attendance.person(person_id) if self.attendance is not None else None
+        return f"{person.name} ({person_id})" if person else person_id
 
     def _refuse_another_log(self) -> None:
         problem = log_place_problem(self.settings)

@@ -713,7 +713,8 @@ def test_a_photo_of_someone_else_in_a_persons_folder_is_left_out_and_named(engin
     write(images / "dan" / "a.jpg", face("dan"))
     write(images / "dan" / "b.jpg", face("ben"))  # two photos: which one is wrong cannot be told
     report = extract(engine, tmp_path)
-    assert any(n.startswith("dan: its 2 photos do not look like one person") for n in report.notes)
+    assert any(n.startswith("dan: its 2 photos look like 2 different people (a.jpg; b.jpg); all are kept") for n in
+               report.notes)
     assert len(manifest(tmp_path)["people"]["dan"]["samples"]) == 2
 
 
@@ -733,7 +734,34 @@ def test_two_alike_photos_of_someone_else_are_both_left_out_and_a_tie_is_named(e
     write(images / "dan" / "d.jpg", face("ben", size=190, margin=0.5, flip=True))
     report = extract(engine, tmp_path)  # two and two: which pair is Dan cannot be told, so it is said
     (note,) = [n for n in report.notes if n.startswith("dan:")]
-    assert "2 of 4 photos (c.jpg, d.jpg) do not look like the others: photos of two people?" in note
+    assert "its 4 photos look like 2 different people (a.jpg, b.jpg; c.jpg, d.jpg); all are kept" in note
+
+
+def test_copies_of_one_photo_of_someone_else_do_not_outvote_the_persons_own_photos(engine, tmp_path, face,
+                                                                                  sample_photo):
+    """A misfiled photo downloaded three times ("party (1).jpg") and mirrored is one picture's word: it is
+    left out, not the person's two real photos."""
+    images = tmp_path / "database_image"
+    write(images / "yao" / "mine1.jpg", face("yao"))
+    shutil.copy(sample_photo("yaoming.jpg"), images / "yao" / "mine2.jpg")  # another picture of him
+    party = write(images / "yao" / "party.jpg", face("ann"))
+    for copy in ("party (1).jpg", "party (2).jpg"):
+        shutil.copy(party, images / "yao" / copy)
+    write(images / "yao" / "party mirrored.jpg", face("ann", flip=True))
+    report = extract(engine, tmp_path)
+    assert [s["image"] for s in manifest(tmp_path)["people"]["yao"]["samples"]] == ["yao/mine1.jpg", "yao/mine2.jpg"]
+    assert len(report.skipped) == 4 and all("party" in line for line in report.skipped)
+
+
+def test_photos_of_three_people_in_one_folder_are_each_named_and_all_kept(engine, tmp_path, face):
+    images = tmp_path / "database_image"
+    for who in ("ben", "cat", "eve"):
+        write(images / "dan" / f"{who}.jpg", face(who))
+    report = extract(engine, tmp_path)
+    (note,) = [n for n in report.notes if n.startswith("dan:")]
+    assert "its 3 photos look like 3 different people (" in note and all(
+        f"{who}.jpg" in note for who in ("ben", "cat", "eve"))
+    assert len(manifest(tmp_path)["people"]["dan"]["samples"]) == 3
 
 
 def test_a_photo_left_out_that_is_the_person_can_be_kept_and_stays_kept(tmp_path, face, capsys):

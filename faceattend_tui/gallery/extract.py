@@ -63,6 +63,9 @@ CANDIDATES = 64  # faces of a group photo embedded, the largest first, to find t
 # A group photo, and no photo of the person alone to tell which face is theirs: the largest is taken
 # only when the next one is smaller than this share of it (two people side by side are about equal).
 SAME_SIZE = 0.7
+# Two photos whose templates are this alike are copies of one picture (a "photo (1).jpg", a mirror image:
+# 0.99 typically; two pictures of one person reach 0.88 at most on LFW): one picture's word, not two.
+SAME_PICTURE = 0.9
 # Shown otherwise than written ("exe.jpg"), or not at all ("Bob" and "Bob" + a right-to-left mark: two
 # people). The zero-width joiner and non-joiner stay: Persian names and emoji need them.
 MISLEADING = re.compile("[\x7f-\x9f\u00ad\u200b\u200e\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
@@ -515,23 +518,19 @@ class Extractor:
         """Leave out the photos that do not look like the person's others (three photos or more: the
         rest decide) unless staff vouched for them; with two unlike photos, which one is wrong cannot be
         told, so both stay, said."""
-        odd = odd_ones(np.stack(rows)) if len(rows) >= 2 else {}
+        files = [sample["sha256"] for sample in samples]
+        odd = odd_ones(np.stack(rows), files) if len(rows) >= 2 else {}
         checked = {i for i in odd if samples[i]["sha256"] in vouched}
         for i in sorted(checked):
             self.report.notes.append(f"{self.images_dir / samples[i]['image']}: does not look like {name}'s other "
                                      f"photos (cosine {cosine_text(odd.pop(i))}); kept, as asked with --keep")
         if checked and len(rows) == 2:
             return rows, samples
-        if len(rows) == 2 and odd:
-            self.report.notes.append(f"{name}: its 2 photos do not look like one person (cosine "
-                                     f"{cosine_text(min(odd.values()))}); check {self.images_dir / name}")
+        if not odd:
             return rows, samples
-        if not odd or len(odd) * 2 >= len(rows):  # no majority to go by: said, all kept
-            if odd:
-                named = ", ".join(Path(samples[i]["image"]).name for i in sorted(odd))
-                self.report.notes.append(f"{name}: {len(odd)} of {len(rows)} photos ({named}) do not look like the "
-                                         f"others: photos of two people? All are kept, so either may check in as "
-                                         f"{name}; remove the wrong ones from {self.images_dir / name}")
+        unit = normalize(np.stack(rows))
+        if not majority(unit, odd, files):  # no majority to go by: said, all kept
+            self.report.notes.append(self._unlike_note(name, unit, samples, odd))
             return rows, samples
         for index, cosine in odd.items():
             faces = samples[index].get("faces", 1)  # a sample taken at the door has one face
@@ -540,6 +539,16 @@ class Extractor:
                                        f"other photos (cosine {cosine_text(cosine)}; {guess}?); left out" + KEEP_HINT)
         kept = [i for i in range(len(rows)) if i not in odd]
         return [rows[i] for i in kept], [samples[i] for i in kept]
+
+    def _unlike_note(self, name: str, unit: np.ndarray, samples: list[dict[str, Any]], odd: dict[int, float]) -> str:
+        """Photos of two people or more, none a majority: every photo named, by the person it looks like."""
+        groups = ranked_groups(unit, [sample["sha256"] for sample in samples])
+        if len(groups) < 2:  # one chain of alike photos with unlike ends
+            groups = [[i for i in range(len(unit)) if i not in odd], sorted(odd)]
+        named = "; ".join(", ".join(Path(samples[i]["image"]).name for i in group) for group in groups)
+        return (f"{name}: its {len(unit)} photos look like {len(groups)} different people ({named}); all are kept, "
+                f"so each may check in as {name}: remove the wrong ones from {self.images_dir / name}")
+
 
     def _keep_or_skip(self, name: str, manifest: Manifest) -> None:
         entry = manifest.people.get(name)
@@ -594,13 +603,14 @@ def cosine_text(cosine: float) -> str:
     return f"{math.floor(cosine * 100) / 100:.2f}"
 
 
-def odd_ones(rows: np.ndarray) -> dict[int, float]:
+def odd_ones(rows: np.ndarray, files: list[str] | None = None) -> dict[int, float]:
     """The rows of someone else, with their cosine to the person: under ODD_FLOOR to the mean of the
-    largest group of photos that look alike (two alike photos of a friend among the person's would
-    each pass a test against all the others, their own twin among them), or, inside that group, to
-    the mean of the group's other photos."""
+    group of alike photos that weighs most (`weight`: two alike photos of a friend among the person's
+    would each pass a test against all the others, their own twin among them; three copies of one would
+    outvote two pictures of the person), or, inside that group, to the mean of its others. `files`: the
+    hash of each row's photo file (None: all different)."""
     unit = normalize(rows)
-    main = max(alike_groups(unit), key=len)
+    main = ranked_groups(unit, files)[0]
     centre = normalize(unit[main].mean(axis=0))
     odd = {i: float(unit[i] @ centre) for i in range(len(unit)) if i not in set(main)}
     odd = {i: cosine for i, cosine in odd.items() if cosine < ODD_FLOOR}
@@ -608,6 +618,28 @@ def odd_ones(rows: np.ndarray) -> dict[int, float]:
         inside = _to_the_others(unit[main])
         odd.update({main[k]: float(inside[k]) for k in np.flatnonzero(inside < ODD_FLOOR)})
     return odd
+
+
+def majority(unit: np.ndarray, odd: dict[int, float], files: list[str]) -> bool:
+    """Whether the photos kept weigh more than those left out (`weight`)."""
+    kept = [i for i in range(len(unit)) if i not in odd]
+    return weight(unit, kept, files) > weight(unit, sorted(odd), files)
+
+
+def ranked_groups(unit: np.ndarray, files: list[str] | None = None) -> list[list[int]]:
+    """The groups of alike photos (`alike_groups`), the one that weighs most first."""
+    return sorted(alike_groups(unit), key=lambda group: (tuple(-w for w in weight(unit, group, files)), group[0]))
+
+
+def weight(unit: np.ndarray, rows: list[int], files: list[str] | None = None) -> tuple[int, int]:
+    """What photos weigh as witnesses of one person: how many distinct pictures they are (copies of one,
+    SAME_PICTURE alike, a mirror image among them, count once), then how many distinct files."""
+    left, pictures = list(rows), 0
+    while left:
+        first = left.pop(0)
+        left = [row for row in left if float(unit[row] @ unit[first]) < SAME_PICTURE]
+        pictures += 1
+    return pictures, len({files[row] for row in rows} if files is not None else set(rows))
 
 
 def alike_groups(unit: np.ndarray) -> list[list[int]]:

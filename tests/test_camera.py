@@ -123,6 +123,16 @@ def test_parse_source_kinds(tmp_path):
     assert parse_source("0").live and parse_source("rtsp://x/y").live and not parse_source("demo").live
 
 
+def test_a_camera_device_unplugged_at_start_is_a_camera_to_wait_for_not_a_typo():
+    """A service starting before its USB camera (or with it unplugged: its by-id name is gone meanwhile)
+    waits for it as for a camera index, instead of failing at once, over and over."""
+    for name in ("/dev/video7", "/dev/v4l/by-id/usb-Logitech_C920-video-index0"):
+        assert not Path(name).exists()
+        assert parse_source(name) == SourceSpec("webcam", name) and parse_source(name).live
+    with pytest.raises(SourceError, match="source not found"):
+        parse_source("/dev/nonsense")
+
+
 def test_parse_source_errors_name_the_input(tmp_path):
     missing = tmp_path / "nope.mp4"
     with pytest.raises(SourceError, match="nope.mp4"):

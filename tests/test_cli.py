@@ -449,3 +449,17 @@ def test_doctor_names_every_pair_of_people_who_look_like_one(tmp_path):
     (line,) = [x for x in records_lines(load_settings(tmp_path)) if "look like one person" in x]
     assert line == ("templates:  1 pair of people look like one person, who would check in as both: "
                     "Ann and Ann Again (1.00)")
+
+
+@pytest.mark.parametrize("where", ["missing", "empty"])
+def test_a_headless_station_on_a_data_folder_missing_or_empty_refuses_instead_of_recording_nobody(
+        tmp_path, capsys, where):
+    """A typo in a service unit, a disk not mounted: the station ran all day with nobody, exit 0."""
+    data = tmp_path / "srv" / "attendance"
+    if where == "empty":
+        data.mkdir(parents=True)
+    code = main(["station", "--headless", "--data", str(data), "--source", str(tmp_path), "--session", "Shift",
+                 "--no-preview", "--max-seconds", "1"])
+    err = capsys.readouterr().err
+    assert code == 2 and f"the data folder {data} " in err and "disk not mounted?" in err
+    assert data.exists() == (where == "empty") and not (data / "attendance.json").exists()

@@ -782,6 +782,10 @@ def cmd_station(args: argparse.Namespace, app_class: type[StationApp] | None = N
     except SourceError as exc:
         say(f"error: {exc}")
         return EXIT_USAGE
+    empty = empty_root_problem(settings, source) if args.headless else ""
+    if empty:
+        say(f"error: {empty}")
+        return EXIT_USAGE
     with station_clock(settings.timezone) as warning:
         if warning:
             say(f"warning: {warning}")
@@ -800,6 +804,25 @@ def station_usage_problem(args: argparse.Namespace, on_a_terminal: bool) -> str:
     if not args.headless and on_a_terminal and not sys.stdout.isatty():  # its size is read there
         return ("the screen's output goes to a file or a pipe, so its size cannot be known: run it without "
                 "redirecting it, or use --headless to write lines to a file")
+    return ""
+
+
+def empty_root_problem(settings: Settings, source: str) -> str:
+    """Why a station without a screen would record nobody ("" when it would not): its data folder missing
+    or holding nothing of a station (a typo in a service unit, a disk not mounted). The screen station
+    makes a new one, where staff see it is empty."""
+    from faceattend_tui.attendance.tiny.files import LOG_NAME
+
+    data = settings.data
+    if source == "demo" or settings.database:
+        return ""
+    if not data.is_dir():
+        return (f"the data folder {data} does not exist (a typo, or its disk not mounted?): a station without "
+                "a screen records into a folder set up already (people imported, photos extracted)")
+    kept = [data / LOG_NAME, data / "attendance.journal", settings.images_dir, settings.tensors_dir]
+    if not any(path.exists() for path in kept):
+        return (f"the data folder {data} holds no attendance log, no roster and no photos (a typo, or its disk "
+                "not mounted?): nobody could check in; set it up first (faceattend people import, extract)")
     return ""
 
 

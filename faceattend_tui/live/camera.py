@@ -76,9 +76,16 @@ def parse_source(text: str) -> SourceSpec:
         return SourceSpec("folder", str(path))
     if path.is_file():
         return SourceSpec("image" if is_image_name(path) else "file", str(path))
-    if path.is_char_device():  # /dev/video0, or a name that pins one camera among several (/dev/v4l/by-id/...)
+    if path.is_char_device() or camera_device_name(path):  # unplugged yet: tried again as a camera index is
         return SourceSpec("webcam", str(path))
     raise SourceError(f"source not found: {value!r} is not a camera index, URL, file or folder")
+
+
+def camera_device_name(path: Path) -> bool:
+    """Whether the path names a camera device, there or not: /dev/video0, or a name that pins one camera
+    among several (/dev/v4l/by-id/..., gone while that camera is unplugged)."""
+    text = path.as_posix()
+    return text.startswith(("/dev/video", "/dev/v4l/"))
 
 
 def source_label(text: str) -> str:

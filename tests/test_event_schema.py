@@ -673,3 +673,62 @@ def test_a_hang_up_ignored_by_whoever_started_the_station_does_not_stop_it(stati
         signal.signal(signal.SIGHUP, previous)
     (stopped,) = [line for line in json_lines(out.getvalue()) if line.get("state") == "stopped"]
     assert stopped["message"] == "stopped by SIGTERM (asked to stop)"
+
+
+def headless_with_fake_worker(monkeypatch, tmp_path, open_hook=None, finish_hook=None):
+    """`faceattend station --headless` as run by a service, on a fake worker; the hooks run inside the open
+    and the output's last drain (where a service manager's SIGTERM may come)."""
+    import faceattend_tui.station as station_module
+    from faceattend_tui.cli.output import Output
+
+    real = station_module.Station
+
+    def with_fake_worker(*args, **kwargs):
+        made = real(*args, worker_factory=FakeWorker, user="staff", **kwargs)
+        if open_hook is not None:
+            opening = made.open
+
+            def open_then_hook():
+                opening()
+                open_hook()
+            made.open = open_then_hook
+        return made
+
+    monkeypatch.setattr(station_module, "Station", with_fake_worker)
+    if finish_hook is not None:
+        finishing = Output.finish
+        monkeypatch.setattr(Output, "finish", lambda self: (finish_hook(), finishing(self))[1])
+    enroll_fake_people(tmp_path, ["Ann", "Bob"])
+    (tmp_path / "slides").mkdir()
+    return main(["station", "--headless", "--session", "Maths", "--source", str(tmp_path / "slides"), "--data",
+                 str(tmp_path), "--no-preview", "--max-seconds", "1"])
+
+
+def test_a_sigterm_while_the_station_starts_closes_it_whole_with_its_lock_given_back(tmp_path, monkeypatch, capsys):
+    """systemctl stop just after start: it killed the station holding its lock, and the next start told staff
+    of a crash and to mark by hand whoever came."""
+    import os
+    import signal
+
+    code = headless_with_fake_worker(monkeypatch, tmp_path, open_hook=lambda: os.kill(os.getpid(), signal.SIGTERM))
+    assert code == 2 and "stopped by SIGTERM while the station started: nothing was recorded" in capsys.readouterr().err
+    again = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, user="staff", name="door")
+    again.open()
+    try:
+        assert not [n for n in again.start_notices() if "ended without closing" in n] and again.sessions() == []
+    finally:
+        again.close()
+
+
+def test_a_second_sigterm_while_the_last_lines_go_out_does_not_cut_the_close_short(tmp_path, monkeypatch, capsys):
+    import os
+    import signal
+
+    code = headless_with_fake_worker(monkeypatch, tmp_path, finish_hook=lambda: os.kill(os.getpid(), signal.SIGTERM))
+    assert code in (0, 1) and "stopped session 'Maths'" in capsys.readouterr().out
+    again = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, user="staff", name="door")
+    again.open()
+    try:
+        assert not [n for n in again.start_notices() if "ended without closing" in n]
+    finally:
+        again.close()

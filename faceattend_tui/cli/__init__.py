@@ -10,7 +10,9 @@ import io
 import json
 import math
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
@@ -832,26 +834,60 @@ def run_station(settings: Settings, source: str, args: argparse.Namespace,
     from faceattend_tui.station import PinRefused, Station, StationError
 
     station = Station(settings, source, preview=settings.preview != "off", name=args.name, loop=source == "demo")
+    with stops_noted() as asked:
+        try:
+            open_station(station, args.max_seconds if args.headless else None, asked)
+        except StationError as exc:
+            say(f"error: {exc}")
+            return EXIT_USAGE
+        except KeyboardInterrupt:
+            asked.by = "SIGINT"
+        if asked.by:  # a service stopped while the station started: it closes whole, lock given back
+            with stops_held():
+                close_station(station, "")
+            say(f"stopped by {asked.by} while the station started: nothing was recorded")
+            return EXIT_USAGE
+        said, code = "", EXIT_USAGE
+        try:
+            code = run_headless(station, args) if args.headless else run_screen(station, app_class)
+        except StationError as exc:
+            said = str(exc)
+            unattended = " (a service gives them in FACEATTEND_STAFF and FACEATTEND_PIN)" if args.headless else ""
+            say(f"error: {exc}{unattended if isinstance(exc, PinRefused) else ''}")
+            code = EXIT_REFUSED if isinstance(exc, PinRefused) else EXIT_USAGE
+        finally:
+            with stops_held():  # a second Ctrl+C, SIGTERM or hang-up no longer cuts the close short
+                closed = close_station(station, said)
+        return code or closed
+
+
+class StopAsked:
+    """A signal handler noting a SIGTERM or a hang-up that came while the station started, or between the
+    run and its close: the station still closes whole (a kill then left its lock, and the next start
+    spoke of a crash)."""
+
+    def __init__(self) -> None:
+        self.by = ""
+        self.event = threading.Event()
+
+    def __call__(self, signum: int, _frame: object = None) -> None:
+        self.by = self.by or signal.Signals(signum).name
+        self.event.set()
+
+
+@contextlib.contextmanager
+def stops_noted() -> Iterator[StopAsked]:
+    """SIGTERM and SIGHUP noted by a StopAsked meanwhile (those its starter ignored stay ignored); the run's
+    own handlers take over while it runs and give them back to it."""
+    asked = StopAsked()
+    names = [name for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    kept = [getattr(signal, name) for name in names if signal.getsignal(getattr(signal, name)) is not signal.SIG_IGN]
+    previous = {sig: signal.signal(sig, asked) for sig in kept}
     try:
-        open_station(station, args.max_seconds if args.headless else None)
-    except StationError as exc:
-        say(f"error: {exc}")
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        say("stopped while waiting for the database")
-        return EXIT_USAGE
-    said, code = "", EXIT_USAGE
-    try:
-        code = run_headless(station, args) if args.headless else run_screen(station, app_class)
-    except StationError as exc:
-        said = str(exc)
-        unattended = " (a service gives them in FACEATTEND_STAFF and FACEATTEND_PIN)" if args.headless else ""
-        say(f"error: {exc}{unattended if isinstance(exc, PinRefused) else ''}")
-        code = EXIT_REFUSED if isinstance(exc, PinRefused) else EXIT_USAGE
+        yield asked
     finally:
-        with stops_held():  # a second Ctrl+C, SIGTERM or hang-up no longer cuts the close short
-            closed = close_station(station, said)
-    return code or closed
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 @contextlib.contextmanager
@@ -896,9 +932,10 @@ def demo_cast_ready(settings: Settings, bring: Callable[[Settings, Callable[[str
         return False
 
 
-def open_station(station: Station, max_seconds: float | None = None) -> None:
+def open_station(station: Station, max_seconds: float | None = None, asked: StopAsked | None = None) -> None:
     """Open the station; a shared database that cannot be reached yet (a door that booted before its
-    server) is tried again with growing pauses, until it answers or `max_seconds` have gone by."""
+    server) is tried again with growing pauses, until it answers, `max_seconds` have gone by, or a stop
+    is `asked`."""
     from faceattend_tui.station import DatabaseUnreachable
 
     deadline = time.monotonic() + max_seconds if max_seconds else None
@@ -911,7 +948,10 @@ def open_station(station: Station, max_seconds: float | None = None) -> None:
             if deadline is not None and time.monotonic() + pause > deadline:
                 raise
             say(f"{exc}; trying again in {pause:g} s (Ctrl+C to give up)")
-        time.sleep(pause)
+        if asked is not None and asked.event.wait(pause):
+            return
+        if asked is None:
+            time.sleep(pause)
         pause = min(pause * 2, station.settings.database_retry_max)
 
 

@@ -24,7 +24,7 @@ from fakes import FakeWorker, enroll_fake_people
 
 from faceattend_tui.attendance import Attendance, open_store
 from faceattend_tui.cli import main
-from faceattend_tui.cli.headless import HeadlessOptions, run_headless
+from faceattend_tui.cli.headless import Headless, HeadlessOptions, run_headless
 from faceattend_tui.config import load_settings
 from faceattend_tui.live import events as ev
 from faceattend_tui.station import LiveChanged, RosterChanged, Sighting, Station
@@ -732,3 +732,16 @@ def test_a_second_sigterm_while_the_last_lines_go_out_does_not_cut_the_close_sho
         assert not [n for n in again.start_notices() if "ended without closing" in n]
     finally:
         again.close()
+
+
+def test_a_session_left_open_by_keep_open_is_said_with_what_stopped_the_station(station, capsys):
+    import signal
+
+    out = io.StringIO()
+    headless = Headless(station, HeadlessOptions("Maths", keep_open=True, max_seconds=0.3), out)
+    headless.run()
+    headless.stop_on(signal.SIGTERM)
+    headless.finish()
+    assert "note: session 'Maths' left open (--keep-open); stopped by SIGTERM (asked to stop)" in \
+        capsys.readouterr().err
+    assert station.active is not None

@@ -272,7 +272,11 @@ class Headless:
         return 1 if self.failed else 0
 
     def finish(self) -> None:
-        if self.options.keep_open or not self.options.session or self.station.active is None:
+        if self.options.keep_open and self.station.active is not None:
+            why = f"; {self.stopped_by}" if self.stopped_by else ""
+            to_stderr(f"note: session {self.station.active.name!r} left open (--keep-open){why}")
+            return
+        if not self.options.session or self.station.active is None:
             return  # a session the timetable opened is the timetable's to close
         if self.gave_up:  # not everyone absent: a service manager starts the station again, which resumes it
             to_stderr(f"warning: session {self.station.active.name!r} stays open: recognition stopped; started "

@@ -202,9 +202,21 @@ def _alike_lines(settings: Settings, manifest: Manifest | None) -> list[str]:
     pairs = look_alikes(gallery)
     if not pairs:
         return []
-    named = "; ".join(f"{a} and {b} ({cosine:.2f})" for a, b, cosine in pairs)
+    names = _names_of_folders(settings)
+    named = "; ".join(f"{names.get(a, a)} and {names.get(b, b)} ({cosine:.2f})" for a, b, cosine in pairs)
     return [f"templates:  {len(pairs)} pair{'s' if len(pairs) > 1 else ''} of people look like one person, who "
             f"would check in as both: {named}"]
+
+
+def _names_of_folders(settings: Settings) -> dict[str, str]:
+    """Each template folder's person as the roster names them ("Tina Tang (S1)"); none when unreadable."""
+    from faceattend_tui.attendance import StoreError, open_snapshot
+
+    try:
+        with open_snapshot(settings.data, database=settings.database) as store:
+            return {p.folder: f"{p.name} ({p.id})" for p in store.people() if p.folder}
+    except (StoreError, OSError):
+        return {}
 
 
 def _recognizer_line(settings: Settings, made_by: RecognizerId | None) -> list[str]:

@@ -446,9 +446,13 @@ def test_doctor_names_every_pair_of_people_who_look_like_one(tmp_path):
     manifest.people["Ann Again"] = Entry([{"image": "Ann Again.jpg", "sha256": "y"}],
                                          save_person(tensors, "Ann Again", ann))  # one person under two names
     save_manifest(tensors, manifest)
+    from faceattend_tui.attendance import Attendance, open_store
+
+    with open_store(tmp_path) as store:
+        Attendance(store).add_person("Ann Lee", person_id="S1", folder="Ann")
     (line,) = [x for x in records_lines(load_settings(tmp_path)) if "look like one person" in x]
     assert line == ("templates:  1 pair of people look like one person, who would check in as both: "
-                    "Ann and Ann Again (1.00)")
+                    "Ann Lee (S1) and Ann Again (1.00)")  # by the roster's names where it has them
 
 
 @pytest.mark.parametrize("where", ["missing", "empty"])

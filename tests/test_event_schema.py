@@ -745,3 +745,11 @@ def test_a_session_left_open_by_keep_open_is_said_with_what_stopped_the_station(
     assert "note: session 'Maths' left open (--keep-open); stopped by SIGTERM (asked to stop)" in \
         capsys.readouterr().err
     assert station.active is not None
+
+
+def test_a_headless_station_names_two_people_who_look_like_one_as_the_roster_does(station):
+    ann = next(p for p in station.people() if p.name == "Ann")
+    out = io.StringIO()
+    Headless(station, HeadlessOptions("Maths"), out).on_event(
+        ev.LookAlike(message="Ann and Bob look like one person", folders=("Ann", "Bob"), similarity=0.87))
+    assert f"look-alike: Ann ({ann.id}) and Bob (" in out.getvalue()

@@ -891,6 +891,8 @@ def test_two_people_who_look_like_one_are_named_as_on_the_roster(station):
     assert said.severity == "warning"
     assert said.notice.startswith(f"Ann ({ann}) and Bob ({bob}) look like one person (cosine 0.87): they would "
                                   "check in as both")
+    assert said.lasting  # read a minute on the screen, not six seconds
+    assert f"Ann ({ann}) and Bob ({bob}) look like one person" in (station.settings.data / "station.log").read_text()
 
 
 def a_session_left_running(tmp_path, started: datetime, came: timedelta) -> None:

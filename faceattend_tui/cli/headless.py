@@ -7,6 +7,7 @@ when it exits unless asked to keep it open for a later station.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -165,6 +166,8 @@ class Headless:
         self._follow_camera(event)
         if isinstance(event, ev.Stats) and not (self.options.json or self.options.stats):
             return
+        if isinstance(event, ev.LookAlike):  # the people by their names on the roster, not their folders
+            event = dataclasses.replace(event, message=self.station.look_alike_text(event))
         self.say(self.naming.line(event), human_line(event, self.naming.name))
         if ends_run(event):
             self.stop.set()

@@ -29,6 +29,7 @@ from faceattend_tui.station.clockwatch import HOLD, JUMP, jump_text
 from faceattend_tui.station.state import StationState
 from faceattend_tui.station.updates import (
     CAMERA_WORDS,
+    LOG,
     MAX_UNSAVED,
     SHEETS_EVERY,
     STATION_ACTOR,
@@ -240,7 +241,9 @@ class Translator(StationState):
                     return None
                 return self._roster_changed(self.sync_roster())
             case ev.LookAlike():
-                return self._live(self._look_alike(event), "warning")
+                said = self.look_alike_text(event)
+                LOG.warning(said)  # a station nobody watched start keeps it in station.log
+                return self._live(said, "warning", lasting=True)
             case ev.Status():
                 return self._status(event)
             case ev.Error(fatal=True):  # no recognition until the worker is back, said in the header meanwhile
@@ -334,7 +337,7 @@ class Translator(StationState):
         return RosterChanged(f"joined the running session: {joined}" if result.joined else "")
 
 
-    def _look_alike(self, event: ev.LookAlike) -> str:
+    def look_alike_text(self, event: ev.LookAlike) -> str:
         """Two people who look like one, by their names on the roster (their folders otherwise)."""
         with self.lock:
             people = [self._attendance().by_folder(folder) for folder in event.folders]
@@ -386,8 +389,8 @@ class Translator(StationState):
         return time_zone(self.settings.timezone)
 
 
-    def _live(self, notice: str = "", severity: Severity = "information") -> LiveChanged:
-        return LiveChanged(dataclasses.replace(self.live), notice, severity)
+    def _live(self, notice: str = "", severity: Severity = "information", lasting: bool = False) -> LiveChanged:
+        return LiveChanged(dataclasses.replace(self.live), notice, severity, lasting)
 
 
 

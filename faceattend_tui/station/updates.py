@@ -145,6 +145,7 @@ class LiveChanged:
     live: LiveState
     notice: str = ""
     severity: Severity = "information"
+    lasting: bool = False  # worth reading after the moment (two people who look like one): shown a minute
 
 
 @dataclass(frozen=True)

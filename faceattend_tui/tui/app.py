@@ -224,7 +224,8 @@ class StationApp(DialogActions, KeysInOrder):
     def live_changed(self, message: msg.LiveChanged) -> None:
         update = message.update
         if update.notice:
-            self.notify(update.notice, severity=update.severity, timeout=6 if update.severity != "error" else 8)
+            self.notify(update.notice, severity=update.severity,
+                        timeout=60 if update.lasting else 6 if update.severity != "error" else 8)
         self.refresh_header()
 
     @on(msg.RosterChanged)

@@ -151,3 +151,12 @@ def test_a_database_of_schema_2_is_upgraded_and_then_keeps_past_groups(tmp_path,
         assert attendance.person("S1").past_groups == ()
         attendance.update_person("S1", groups=["3B"])
         assert history(store.person("S1")) == [(("3A",), clock.now)]
+
+
+def test_a_group_everyone_left_is_still_offered_for_its_report(data):
+    """The screen's report lists the groups to choose from: a class whose pupils all moved on keeps its
+    past numbers, so it stays on the list (the command line's --group took it already)."""
+    attendance = a_class_and_a_move(data, FakeClock())
+    attendance.update_person("S1", groups=["4A"])
+    assert attendance.groups() == ["3B", "4A"]
+    assert attendance.past_and_present_groups() == ["3A", "3B", "4A"]

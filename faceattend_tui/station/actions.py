@@ -90,6 +90,11 @@ class Actions(StationState):
         with self.lock:
             return self._attendance().groups()
 
+    def report_groups(self) -> list[str]:
+        """The groups a report may be about: those of today and those people were in before."""
+        with self.lock:
+            return self._attendance().past_and_present_groups()
+
 
     def counts(self) -> Counts | None:
         """Present / late / absent of the running session."""

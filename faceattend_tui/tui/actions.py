@@ -273,7 +273,7 @@ class DialogActions(_AppBase):
         today = self.station.now().date()
         work = self.station.settings.mode == "work"
         hours, days_of = (self.station.hours, self._days_screen) if work else (None, None)
-        self.push_screen(ReportScreen(self.station.report, self.station.groups, today, hours, days_of))
+        self.push_screen(ReportScreen(self.station.report, self.station.report_groups, today, hours, days_of))
 
     def _days_screen(self, person_id: str, name: str, period: tuple[date, date]) -> DaysScreen:
         """Work mode: a person's days over a period, each day correctable (permission "hours")."""

@@ -160,3 +160,23 @@ def test_a_group_everyone_left_is_still_offered_for_its_report(data):
     attendance.update_person("S1", groups=["4A"])
     assert attendance.groups() == ["3B", "4A"]
     assert attendance.past_and_present_groups() == ["3A", "3B", "4A"]
+
+
+def test_a_groups_report_leaves_out_sessions_before_anyone_was_in_it_and_names_the_group_counted(data):
+    """Bob moved from 3A to 3B between two assemblies: 3B's report has him as 3B, and a choir formed after
+    the first assembly has no row for it (0 expected and an empty rate read as a failure)."""
+    clock = FakeClock()
+    attendance = a_class_and_a_move(data, clock)
+    clock.advance(hours=2)
+    attendance.update_person("S3", groups=["3B", "Choir"])
+    clock.advance(days=1)
+    attendance.start_session("Assembly", 10)
+    attendance.check_in("S3", 0.8)
+    attendance.stop_session()
+    choir = build_report(attendance.store, date(2024, 9, 1), date(2024, 9, 30), "choir")
+    assert [line.counts.total for line in choir.sessions] == [1]
+    from faceattend_tui.attendance.report import report_rows
+
+    rows = {r["id"]: r for r in report_rows(build_report(attendance.store, date(2024, 9, 1), date(2024, 9, 30), "3A"))
+            if r["row"] == "person"}
+    assert rows["S2"]["group"] == "3A"  # counted in 3A, though in 3B now

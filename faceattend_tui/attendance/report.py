@@ -106,6 +106,8 @@ def build_report(store: Store, date_from: date, date_to: date, group: str | None
             status = outcomes.get(person_id, ABSENT)
             counts.add(status)
             lines.setdefault(person_id, PersonLine(person)).counts.add(status)
+        if group is not None and session.group is None and counts.total == 0:
+            continue  # a session for everyone before anyone of this group was there: nothing of theirs
         session_lines.append(SessionLine(session, counts))
     key = collation(locale)
     ordered = sorted(lines.values(), key=lambda p: (key(p.person.name), p.person.id))
@@ -130,8 +132,9 @@ def report_rows(report: Report) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for line in report.people:
         c = line.counts
+        group = report.group or join_groups(line.person.groups)  # a group's report: the group counted in
         rows.append({"row": "person", "id": line.person.id, "name": line.person.name, "date": None,
-                     "group": join_groups(line.person.groups), "expected": c.total, PRESENT: c.present, LATE: c.late,
+                     "group": group, "expected": c.total, PRESENT: c.present, LATE: c.late,
                      ABSENT: c.absent, "rate": _rate(line.rate), "start_date": None, "start_time": None,
                      "excused": c.excused_total, "codes": dict(c.excused)})
     for session_line in report.sessions:

@@ -220,6 +220,8 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
                                   voided=args.voided)
         except ExportError as exc:
             raise CommandError(str(exc)) from None
+        if args.group and not report.people:  # a misspelt group would write an empty report
+            raise nobody_in(store, args.group, f" between {start} and {end}")
         if not report.sessions:
             voided = [] if args.voided else [s for s in sessions_in_range(store.sessions(), start, end,
                                                                           time_zone(settings.timezone)) if s.voided]
@@ -227,8 +229,6 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
                                + (f" for group {args.group!r}" if args.group else "")
                                + (f" ({plural(len(voided), 'voided session')} in it: --voided counts them)"
                                   if voided else ""), EXIT_NOTHING)
-        if args.group and not report.people:  # a misspelt group would write an empty report
-            raise nobody_in(store, args.group, f" between {start} and {end}")
         by: str | None = args.by or ("person" if args.format == "csv" else None)  # CSV: one kind of row; JSON: both
         text = report_csv(report, not args.no_bom, by or "person") if args.format == "csv" else \
             report_json(report, store.now(), by)

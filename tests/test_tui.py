@@ -1142,6 +1142,22 @@ async def test_home_and_end_go_to_the_first_and_last_session_of_the_history(stat
         assert table.cursor_row == 0
 
 
+async def test_a_past_session_shown_from_the_history_comes_into_view_on_a_narrow_screen(station):
+    """At 80x24 one pane shows at a time: Enter on a session closed the list and loaded it behind the
+    live pane, so it seemed to do nothing."""
+    station.start_session("Maths")
+    station.stop_session()
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert app.current_pane == "live"
+        await pilot.press("h")
+        await until(pilot, lambda: app.screen.query_one("#sessions").row_count == 1)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.current_pane == "session" and app.query_one("#session-table").has_focus
+        assert app.viewing_session == station.sessions()[0].id
+
+
 async def test_the_screen_does_not_carry_on_a_session_left_running_since_yesterday(tmp_path):
     from test_station import a_session_left_running
 

@@ -82,6 +82,7 @@ class DialogActions(_AppBase):
 
     if TYPE_CHECKING:
         def refresh_panes(self) -> None: ...
+        def show_pane(self, pane: str, focus: bool = True) -> None: ...
 
     def access(self) -> Access:
         """What the dialogs ask for before a privileged action, as last read (the store is not asked
@@ -310,6 +311,7 @@ class DialogActions(_AppBase):
         if choice.action == "show":
             self.viewing_session = choice.session_id
             self.refresh_panes()
+            self.show_pane("session")  # on a narrow screen it would be loaded behind the pane in view
         else:
             export = self.guarded(partial(self._export, session_id=choice.session_id))
             self.push_screen(ExportScreen(f"session {choice.session_id}", self.access(), export), self._exported)

@@ -615,9 +615,11 @@ def cmd_identify(args: argparse.Namespace) -> int:
             failed += 1
             continue
         faces = engine.detect_thorough(image)
-        if not faces:  # as a photo that cannot be used: named, and the exit code says so
+        if not faces:  # as a photo that cannot be used: named once, and the exit code says so
             say(f"skipped: {path}: no face found")
             failed += 1
+            if not args.json:
+                continue
         embeddings = engine.embed(image, faces)
         matches = gallery.match(embeddings, settings.threshold, CohortNorm.from_settings(settings))
         records = [face_record(f, m, e, args.embeddings, people)
@@ -635,6 +637,7 @@ def face_record(face: Face, match: Match, embedding: np.ndarray, with_embedding:
     person_id, display_name = (people or {}).get(match.name, (None, match.name)) if match.name else (None, None)
     record["person_id"], record["display_name"] = person_id, display_name
     record["similarity"] = round(match.similarity, 4)
+    record["match_score"] = round(float(match.score if match.score is not None else match.similarity), 4)
     if with_embedding:
         record["embedding"] = [float(v) for v in embedding]
     return record
@@ -649,7 +652,8 @@ def print_identified(path: Path, records: list[dict[str, Any]], as_json: bool) -
     print(f"{path}: {plural(len(records), 'face')}")
     for r in records:
         x1, y1, x2, y2 = (round(v) for v in r["box"])
-        print(f"  {identified_label(r):24s} similarity {r['similarity']:.3f}  box {x1},{y1},{x2},{y2}")
+        print(f"  {identified_label(r):24s} similarity {r['similarity']:.3f}  match {r['match_score']:.3f}  "
+              f"box {x1},{y1},{x2},{y2}")
 
 
 def identified_label(record: dict[str, Any]) -> str:

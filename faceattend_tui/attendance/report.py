@@ -13,13 +13,16 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from faceattend_tui.text import collation, fold
 
 from .export import BOM, csv_cell, date_and_time, local_iso, sessions_in_range, time_zone
 from .models import ABSENT, LATE, PRESENT, Counts, Person, Session, join_groups
 from .store import Store
+
+if TYPE_CHECKING:
+    from .sessions import Attendance
 
 # The documented columns and keys (README, "Exports and reports"). New ones go at the end; none is
 # ever renamed or moved. A CSV report holds one kind of row (`--by person` or `--by session`). A
@@ -112,6 +115,15 @@ def build_report(store: Store, date_from: date, date_to: date, group: str | None
     key = collation(locale)
     ordered = sorted(lines.values(), key=lambda p: (key(p.person.name), p.person.id))
     return Report(date_from, date_to, group, session_lines, ordered, zone, locale)
+
+
+def report_groups(attendance: Attendance) -> list[str]:
+    """Every group anyone is or was in, those who left included: a class's past numbers stay reportable
+    after everyone moved on (each written as the log writes it today)."""
+    key = collation(attendance.locale)
+    spelled = {fold(g): g for p in attendance.store.people() for g in p.all_groups()}  # the store keeps the past
+    spelled.update({fold(g): g for g in attendance.groups()})
+    return sorted(spelled.values(), key=lambda g: (key(g), g))
 
 
 def group_spellings(group: str | None, *stored: list[str]) -> set[str]:

@@ -195,14 +195,6 @@ class Attendance:
         return one_spelling_each(
             sorted({g for p in self._people.values() if p.active for g in p.groups}, key=lambda g: (key(g), g)))
 
-    def past_and_present_groups(self) -> list[str]:
-        """Every group anyone is or was in, those who left included: a class's past numbers stay reportable
-        after everyone moved on (one spelling each, present spellings first)."""
-        key = collation(self.locale)
-        spelled = {fold(g): g for p in self.store.people() for g in p.all_groups()}  # the store keeps the past
-        spelled.update({fold(g): g for g in self.groups()})  # as the log writes it today
-        return sorted(spelled.values(), key=lambda g: (key(g), g))
-
     def spellings(self) -> dict[str, str]:
         """How the log writes each group: "3a" typed is "3A" stored (fold -> spelling)."""
         return {fold(group): group for group in self.groups()}
@@ -268,9 +260,8 @@ class Attendance:
             if waiting is not None:
                 person = _replace(waiting, folder=folder, images=count)
                 attached.append(person)
-            elif person is None:
-                name = " ".join(composed(folder).split())  # accents apart from a Mac, a no-break space from the web
-                person = Person(self.unused_id(), name, now, folder=folder, images=count)
+            elif person is None:  # named by the folder: accents apart from a Mac, a no-break space from the web
+                person = Person(self.unused_id(), " ".join(composed(folder).split()), now, folder=folder, images=count)
                 added.append(person)
             elif person.active and person.images != count:
                 person = _replace(person, images=count)

@@ -29,6 +29,7 @@ from faceattend_tui.attendance import (
 from faceattend_tui.attendance.audit_view import AuditFilter, matching
 from faceattend_tui.attendance.export import time_zone
 from faceattend_tui.attendance.models import AuditEntry
+from faceattend_tui.attendance.report import report_groups
 from faceattend_tui.attendance.security import Credentials
 from faceattend_tui.attendance.session_edit import UNCHANGED, Edit, edit_session, void_session
 from faceattend_tui.attendance.staff import accounts, set_account_pin
@@ -93,7 +94,7 @@ class Actions(StationState):
     def report_groups(self) -> list[str]:
         """The groups a report may be about: those of today and those people were in before."""
         with self.lock:
-            return self._attendance().past_and_present_groups()
+            return report_groups(self._attendance())
 
 
     def counts(self) -> Counts | None:

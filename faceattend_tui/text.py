@@ -55,18 +55,27 @@ def composed(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
-HYPHENS = re.compile("[-‐‑‒–—]")
+HYPHENS = re.compile("[-\u2010\u2011\u2012\u2013\u2014]")
+_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "‛": "'", "′": "'"})
+
+
+def spelling_key(name: str) -> str:
+    """A name as spelt, for finding it written elsewhere: case, spacing, accents composed or apart and
+    the kind of apostrophe aside, but every letter kept ("O’Brien" is "o'brien"; Thư is not Thu)."""
+    return " ".join(composed(name).translate(_APOSTROPHES).split()).casefold()
 
 
 def name_key(name: str) -> str:
-    """A name for matching one written elsewhere: case, accents, spacing, hyphens and the kind of
-    apostrophe aside ("zoe  unal" is "Zoë Ünal", "O’Brien" is "O'Brien", "Anne Marie" is "Anne-Marie")."""
+    """A name as read without its accents: case, accents, spacing, hyphens and the kind of apostrophe
+    aside ("zoe  unal" is "Zoë Ünal", "Anne Marie" is "Anne-Marie"). Too loose to tell some names apart
+    (Vietnamese Thư and Thu, Japanese シロウ and ジロウ): only for a name written without accents."""
     return " ".join(HYPHENS.sub(" ", fold(name)).split())
 
 
 def same(a: str, b: str) -> bool:
-    """Whether two names are the same to a reader (`name_key`: "3a" and "3A", "ann  lee" and "Ann Lee")."""
-    return name_key(a) == name_key(b)
+    """Whether two groups are the same to a reader: case, accents and spacing aside ("3a" and "3A",
+    "1ère-B" and "1ERE-b")."""
+    return fold(" ".join(a.split())) == fold(" ".join(b.split()))
 
 
 NOT_UTF8 = "a name that is not UTF-8 (written on a system set to another encoding, an old zip file)"

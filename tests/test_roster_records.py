@@ -15,7 +15,7 @@ import cv2
 import pytest
 from fakes import FakeWorker
 
-from faceattend_tui.attendance import Attendance, open_snapshot, open_store
+from faceattend_tui.attendance import Attendance, Person, open_snapshot, open_store
 from faceattend_tui.attendance.security import audit
 from faceattend_tui.cli import main
 from faceattend_tui.config import load_settings
@@ -313,3 +313,41 @@ def test_a_roster_writing_a_name_without_its_accents_or_with_a_curly_apostrophe_
         apply_import(attendance, plan)
         assert attendance.person("S1").folder == "Zoë Ünal" and attendance.person("S7").folder == "O'Brien"
         assert sorted(p.id for p in attendance.people()) == ["S1", "S7"]
+
+
+def test_a_roster_name_with_other_accents_is_another_person_not_a_claim_on_their_photos(tmp_path):
+    """Thư Hà and Thu Hà are two pupils: Thu Hà's roster line took Thư Hà's photos, and she checked in as
+    Thu Hà every day while he was marked absent."""
+    from faceattend_tui.attendance.roster import RosterLine, plan_import
+
+    with open_store(tmp_path / "data") as store:
+        attendance = Attendance(store)
+        attendance.add_person("Thư Hà", folder="Thư Hà")
+        plan = plan_import(attendance, [RosterLine(2, "S9", "Thu Hà", ("3A",), None)])
+        assert plan.claimed == [] and [p.name for p in plan.added] == ["Thu Hà"]
+        exact = plan_import(attendance, [RosterLine(2, "S9", "Thu Hà", ("3A",), None),
+                                         RosterLine(3, "S10", "thư  hà", ("3B",), None)])
+        assert [new for _, new in exact.claimed] == ["S10"]  # the one written as the folder is, case aside
+
+
+def test_a_command_that_erases_or_edits_someone_never_guesses_at_another_spelling(tmp_path, capsys):
+    data = tmp_path / "data"
+    with open_store(data) as store:
+        Attendance(store).add_person("Lê Hà", person_id="S9")
+    assert main(["people", "remove", "Lệ Hà", "--erase", "--data", str(data)]) == 2
+    assert "did you mean Lê Hà (S9)? give the id" in capsys.readouterr().err
+    assert main(["people", "edit", "Le Ha", "--groups", "3C", "--data", str(data)]) == 2
+    with open_store(data) as store:
+        assert store.person("S9") is not None and store.person("S9").groups == ()
+
+
+def test_the_enroll_dialog_finds_a_name_typed_without_accents_but_not_another_spelling():
+    from datetime import datetime
+
+    from faceattend_tui.station.enrollee import by_name
+
+    now = datetime.now().astimezone()
+    people = [Person("S9", "Thu Hà", now), Person("S1", "Zoë Ünal", now)]
+    assert [p.id for p in by_name(people, "zoe unal")] == ["S1"]  # typed quickly, without accents
+    assert by_name(people, "Thư Hà") == []  # a new pupil: not "adds samples to Thu Hà (S9)"
+    assert [p.id for p in by_name(people, "THU  HÀ")] == ["S9"]

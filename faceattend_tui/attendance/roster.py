@@ -27,7 +27,7 @@ from faceattend_tui.text import spreadsheet_text
 
 from .corrections import forget_person
 from .models import ACTIVE, LEFT, Person, check_person_id, clean_groups, clean_name, plural, printable
-from .sessions import Attendance, name_key, spelled
+from .sessions import Attendance, called, spelled
 
 if TYPE_CHECKING:
     from _csv import Reader
@@ -267,8 +267,10 @@ def plan_import(attendance: Attendance, lines: list[RosterLine], *, reactivate: 
                 continue
             plan.returning.append(current)
             current, returning = dataclasses.replace(current, state=ACTIVE, left_at=None), True
-        if current is None and len(claimable.get(name_key(line.name), [])) == 1:
-            known = claimable.pop(name_key(line.name))[0]
+        claims = called(claimable, line.name) if current is None else []
+        if len(claims) == 1:
+            known = claims[0]
+            claimable.remove(known)
             plan.claimed.append((known.id, line.id))
             current, claimed = dataclasses.replace(known, id=line.id), True
         if current is None:
@@ -301,14 +303,10 @@ def _ids_alike(known: list[str], listed: list[str]) -> list[str]:
             for ids in by_case.values() if len(ids) > 1 and ids & new]
 
 
-def _claimable_by_name(attendance: Attendance) -> dict[str, list[Person]]:
-    """Active people known only by a generated id, by `name_key` (a folder named "ann lee" is Ann Lee's)."""
-    found: dict[str, list[Person]] = {}
-    for person in attendance.people():
-        if person.id.startswith("p-"):
-            found.setdefault(name_key(person.name), []).append(person)
-    return found
-
+def _claimable_by_name(attendance: Attendance) -> list[Person]:
+    """Active people known only by a generated id: a roster line of their name (`called`) claims them (a
+    folder named "ann lee" is Ann Lee's)."""
+    return [p for p in attendance.people() if p.id.startswith("p-")]
 
 
 def apply_import(attendance: Attendance, plan: ImportPlan, user: str | None = None) -> list[Person]:

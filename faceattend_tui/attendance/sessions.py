@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from faceattend_tui.errors import InputError, RecordsError
-from faceattend_tui.text import collation, composed, fold, name_key, same
+from faceattend_tui.text import collation, composed, fold, name_key, same, spelling_key
 
 from .common import aware, checked_late_after
 from .corrections import forget_person, scrub_reasons
@@ -542,17 +542,32 @@ class Attendance:
 
 
 def find_person(people: dict[str, Person], text: str) -> Person:
-    """The person whose id is `text`, or the only active one of that name, as typed (any case or spacing,
-    accents composed or apart)."""
+    """The person whose id is `text`, or the only active one of that name as spelt (any case or spacing,
+    accents composed or apart): a command that changes or erases someone never guesses at a spelling;
+    a name found only without accents is offered ("did you mean Lê Hà (S9)?")."""
     if text in people:
         return people[text]
-    named = [p for p in people.values() if name_key(p.name) == name_key(text) and p.active]
+    named = [p for p in people.values() if spelling_key(p.name) == spelling_key(text) and p.active]
     if len(named) == 1:
         return named[0]
     if named:
         ids = ", ".join(p.id for p in named)
         raise AmbiguousName(f"{len(named)} people are called {text!r}; use the id ({ids})")
-    raise NotFoundError(f"no person {text!r}")
+    alike = [p for p in people.values() if name_key(p.name) == name_key(text) and p.active]
+    hint = f"; did you mean {', '.join(f'{p.name} ({p.id})' for p in alike)}? give the id" if alike else ""
+    raise NotFoundError(f"no person {text!r}{hint}")
+
+
+def called(people: Iterable[Person], text: str) -> list[Person]:
+    """The people a name written elsewhere (a roster, a folder, the enroll dialog) means: those of that
+    spelling (`spelling_key`); with none, and the name written without any accent (a school system that
+    writes only ASCII, quick typing), those whose name reads so without theirs ("Zoe Unal": Zoë Ünal).
+    A name written with accents never finds another spelling: Thư and Thu, Lê and Lệ are other names."""
+    people = list(people)
+    spelt = [p for p in people if spelling_key(p.name) == spelling_key(text)]
+    if spelt or not text.isascii():
+        return spelt
+    return [p for p in people if name_key(p.name) == name_key(text)]
 
 
 def one_spelling_each(groups: list[str]) -> list[str]:
@@ -581,7 +596,7 @@ def _waiting_for(people: Iterable[Person], folder: str) -> Person | None:
     """The active person without photos a new folder is named for: by id, else the only one by name."""
     waiting = [p for p in people if p.active and not p.folder]
     by_id = [p for p in waiting if p.id == folder]
-    by_name = [p for p in waiting if name_key(p.name) == name_key(folder)]
+    by_name = called(waiting, folder)
     return by_id[0] if by_id else by_name[0] if len(by_name) == 1 else None
 
 

@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING
 from faceattend_tui.attendance.corrections import DayCut, clear_correction, correct_typed
 from faceattend_tui.attendance.export import time_zone
 from faceattend_tui.attendance.models import Person, printable
-from faceattend_tui.attendance.sessions import name_key
 from faceattend_tui.cli import EXIT_OK, say
 from faceattend_tui.cli.records import CommandError, actor, writable
 from faceattend_tui.config import Settings
 from faceattend_tui.errors import FaceattendError
+from faceattend_tui.text import spelling_key
 
 if TYPE_CHECKING:
     from faceattend_tui.attendance import Attendance
@@ -53,7 +53,7 @@ def whose(attendance: Attendance, text: str) -> Person:
     """The person meant: by id, or by a name nobody else has, not even someone who left (whose past
     days may still be corrected)."""
     everyone = attendance.people(include_left=True)
-    named = [p for p in everyone if name_key(p.name) == name_key(text)]
+    named = [p for p in everyone if spelling_key(p.name) == spelling_key(text)]
     if len(named) > 1 and text.strip() not in {p.id for p in everyone}:
         ids = ", ".join(p.id + ("" if p.active else " (left)") for p in named)
         raise CommandError(f"{len(named)} people are called {text.strip()!r}: use the id ({ids})")

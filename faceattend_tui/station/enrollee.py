@@ -7,9 +7,9 @@ from collections.abc import Iterable
 
 from faceattend_tui.attendance import Person
 from faceattend_tui.attendance.models import check_person_id, clean_name
+from faceattend_tui.attendance.sessions import called
 from faceattend_tui.errors import FaceattendError
 from faceattend_tui.station.updates import EnrollTarget, StationError
-from faceattend_tui.text import same
 
 
 def by_id(people: Iterable[Person], typed: str) -> Person | None:
@@ -23,8 +23,8 @@ def by_id(people: Iterable[Person], typed: str) -> Person | None:
 
 
 def by_name(people: Iterable[Person], typed: str) -> list[Person]:
-    """Everyone whose name is the typed one, case, spacing and accents aside."""
-    return [p for p in people if same(p.name, typed)]
+    """Everyone the typed name means (`called`: its spelling, or, typed without accents, theirs aside)."""
+    return called(people, typed)
 
 
 def left(person: Person) -> StationError:

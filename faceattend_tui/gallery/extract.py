@@ -64,9 +64,6 @@ CANDIDATES = 64  # faces of a group photo embedded, the largest first, to find t
 # A group photo, and no photo of the person alone to tell which face is theirs: the largest is taken
 # only when the next one is smaller than this share of it (two people side by side are about equal).
 SAME_SIZE = 0.7
-# Two photos whose templates are this alike are copies of one picture (a "photo (1).jpg", a mirror image:
-# 0.99 typically; two pictures of one person reach 0.88 at most on LFW): one picture's word, not two.
-SAME_PICTURE = 0.9
 # Shown otherwise than written ("exe.jpg"), or not at all ("Bob" and "Bob" + a right-to-left mark: two
 # people). The zero-width joiner and non-joiner stay: Persian names and emoji need them.
 MISLEADING = re.compile("[\x7f-\x9f\u00ad\u200b\u200e\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
@@ -550,7 +547,7 @@ class Extractor:
         if not odd:
             return rows, samples
         unit = normalize(np.stack(rows))
-        if not majority(unit, odd, files):  # no majority to go by: said, all kept
+        if not majority(len(rows), odd, files):  # no majority to go by: said, all kept
             self.report.notes.append(self._unlike_note(name, unit, samples, odd))
             return rows, samples
         for index, cosine in odd.items():
@@ -628,9 +625,9 @@ def cosine_text(cosine: float) -> str:
 def odd_ones(rows: np.ndarray, files: list[str] | None = None) -> dict[int, float]:
     """The rows of someone else, with their cosine to the person: under ODD_FLOOR to the mean of the
     group of alike photos that weighs most (`weight`: two alike photos of a friend among the person's
-    would each pass a test against all the others, their own twin among them; three copies of one would
-    outvote two pictures of the person), or, inside that group, to the mean of its others. `files`: the
-    hash of each row's photo file (None: all different)."""
+    would each pass a test against all the others, their own twin among them; three copies of one file
+    would outvote two photos of the person), or, inside that group, to the mean of its others. `files`:
+    the hash of each row's photo file (None: all different)."""
     unit = normalize(rows)
     main = ranked_groups(unit, files)[0]
     centre = normalize(unit[main].mean(axis=0))
@@ -642,26 +639,21 @@ def odd_ones(rows: np.ndarray, files: list[str] | None = None) -> dict[int, floa
     return odd
 
 
-def majority(unit: np.ndarray, odd: dict[int, float], files: list[str]) -> bool:
+def majority(rows: int, odd: dict[int, float], files: list[str]) -> bool:
     """Whether the photos kept weigh more than those left out (`weight`)."""
-    kept = [i for i in range(len(unit)) if i not in odd]
-    return weight(unit, kept, files) > weight(unit, sorted(odd), files)
+    kept = [i for i in range(rows) if i not in odd]
+    return weight(kept, files) > weight(sorted(odd), files)
 
 
 def ranked_groups(unit: np.ndarray, files: list[str] | None = None) -> list[list[int]]:
     """The groups of alike photos (`alike_groups`), the one that weighs most first."""
-    return sorted(alike_groups(unit), key=lambda group: (tuple(-w for w in weight(unit, group, files)), group[0]))
+    return sorted(alike_groups(unit), key=lambda group: (-weight(group, files), group[0]))
 
 
-def weight(unit: np.ndarray, rows: list[int], files: list[str] | None = None) -> tuple[int, int]:
-    """What photos weigh as witnesses of one person: how many distinct pictures they are (copies of one,
-    SAME_PICTURE alike, a mirror image among them, count once), then how many distinct files."""
-    left, pictures = list(rows), 0
-    while left:
-        first = left.pop(0)
-        left = [row for row in left if float(unit[row] @ unit[first]) < SAME_PICTURE]
-        pictures += 1
-    return pictures, len({files[row] for row in rows} if files is not None else set(rows))
+def weight(rows: list[int], files: list[str] | None = None) -> int:
+    """What photos weigh as witnesses of one person: how many distinct files they are (the same photo
+    downloaded twice, "party (1).jpg", counts once; burst shots a second apart are moments of their own)."""
+    return len({files[row] for row in rows} if files is not None else set(rows))
 
 
 def alike_groups(unit: np.ndarray) -> list[list[int]]:

@@ -675,7 +675,7 @@ def test_a_hang_up_ignored_by_whoever_started_the_station_does_not_stop_it(stati
     assert stopped["message"] == "stopped by SIGTERM (asked to stop)"
 
 
-def headless_with_fake_worker(monkeypatch, tmp_path, open_hook=None, finish_hook=None):
+def headless_with_fake_worker(monkeypatch, tmp_path, open_hook=None, finish_hook=None, seconds=1):
     """`faceattend station --headless` as run by a service, on a fake worker; the hooks run inside the open
     and the output's last drain (where a service manager's SIGTERM may come)."""
     import faceattend_tui.station as station_module
@@ -701,7 +701,7 @@ def headless_with_fake_worker(monkeypatch, tmp_path, open_hook=None, finish_hook
     enroll_fake_people(tmp_path, ["Ann", "Bob"])
     (tmp_path / "slides").mkdir()
     return main(["station", "--headless", "--session", "Maths", "--source", str(tmp_path / "slides"), "--data",
-                 str(tmp_path), "--no-preview", "--max-seconds", "1"])
+                 str(tmp_path), "--no-preview", "--max-seconds", str(seconds)])
 
 
 def test_a_sigterm_while_the_station_starts_closes_it_whole_with_its_lock_given_back(tmp_path, monkeypatch, capsys):
@@ -753,3 +753,24 @@ def test_a_headless_station_names_two_people_who_look_like_one_as_the_roster_doe
     Headless(station, HeadlessOptions("Maths"), out).on_event(
         ev.LookAlike(message="Ann and Bob look like one person", folders=("Ann", "Bob"), similarity=0.87))
     assert f"look-alike: Ann ({ann.id}) and Bob (" in out.getvalue()
+
+
+def test_a_sigterm_just_before_the_run_takes_its_signals_stops_the_run(tmp_path, monkeypatch, capsys):
+    """Between the start-up's end and the run's own handlers a SIGTERM was noted and never looked at: the
+    station ran on until a service manager killed it, holding its lock."""
+    import os
+    import signal
+
+    from faceattend_tui.cli import headless
+
+    made = headless.Headless.__init__
+
+    def then_stopped(self, *args, **kwargs):
+        made(self, *args, **kwargs)
+        os.kill(os.getpid(), signal.SIGTERM)  # before run_headless installs its handlers
+
+    monkeypatch.setattr(headless.Headless, "__init__", then_stopped)
+    started = time.monotonic()
+    code = headless_with_fake_worker(monkeypatch, tmp_path, seconds=30)
+    assert time.monotonic() - started < 15 and code in (0, 1)
+    assert "stopped by SIGTERM" in capsys.readouterr().out

@@ -1315,3 +1315,16 @@ async def test_a_viewer_changes_their_own_pin_from_the_running_station(station):
         await until(pilot, lambda: type(app.screen).__name__ == "Screen")
         assert station.staff_for("export", Credentials("Vic", "480917")) == "Vic"
         assert [e.action for e in station.store.audit_log()][-1] == "staff.pin"
+
+
+async def test_a_service_stop_that_came_before_the_screen_was_up_closes_it_once_up(station):
+    from faceattend_tui.tui import terminal
+
+    terminal.STOP_BEFORE_DRAWN.set()  # a SIGTERM while the station started: no loop yet to stop
+    try:
+        app = StationApp(station)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            assert not app.is_running
+    finally:
+        terminal.STOP_BEFORE_DRAWN.clear()

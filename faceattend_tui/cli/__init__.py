@@ -853,7 +853,7 @@ def run_station(settings: Settings, source: str, args: argparse.Namespace,
             return EXIT_USAGE
         said, code = "", EXIT_USAGE
         try:
-            code = run_headless(station, args) if args.headless else run_screen(station, app_class)
+            code = run_headless(station, args, asked) if args.headless else run_screen(station, app_class, asked)
         except StationError as exc:
             said = str(exc)
             unattended = " (a service gives them in FACEATTEND_STAFF and FACEATTEND_PIN)" if args.headless else ""
@@ -959,19 +959,21 @@ def open_station(station: Station, max_seconds: float | None = None, asked: Stop
         pause = min(pause * 2, station.settings.database_retry_max)
 
 
-def run_screen(station: Station, app_class: type[StationApp] | None) -> int:
+def run_screen(station: Station, app_class: type[StationApp] | None, asked: StopAsked | None = None) -> int:
     from faceattend_tui.tui.app import StationApp
-    from faceattend_tui.tui.terminal import stop_on_signals
+    from faceattend_tui.tui.terminal import STOP_BEFORE_DRAWN, stop_on_signals
 
     app = (app_class or StationApp)(station)
     stop_on_signals(app.exit)  # a hang-up or a service stop closes it as q does; held until the close ends
+    if asked is not None and asked.by:  # one came just before: the screen closes as soon as it is up
+        STOP_BEFORE_DRAWN.set()
     app.run()
     return EXIT_OK if not app.return_code else EXIT_USAGE  # a crash of the screen is not a clean exit
 
 
-def run_headless(station: Station, args: argparse.Namespace) -> int:
+def run_headless(station: Station, args: argparse.Namespace, asked: StopAsked | None = None) -> int:
     from faceattend_tui.cli.headless import HeadlessOptions, run_headless
 
     options = HeadlessOptions(args.session, args.group, args.late_after, args.json, args.max_seconds, args.keep_open,
                               args.stats)
-    return run_headless(station, options, sys.stdout)
+    return run_headless(station, options, sys.stdout, asked.by if asked is not None else "")

@@ -27,7 +27,7 @@ from faceattend_tui.tui.actions import DialogActions
 from faceattend_tui.tui.fasttable import FastTable
 from faceattend_tui.tui.keys import KeysInOrder
 from faceattend_tui.tui.screens import KEY_NAMES, ConfirmScreen, DetailScreen, Dialog, HelpScreen, person_details
-from faceattend_tui.tui.terminal import read_input_leniently, terminal_gone
+from faceattend_tui.tui.terminal import STOP_BEFORE_DRAWN, read_input_leniently, terminal_gone
 from faceattend_tui.tui.widgets import LivePane, RosterPane, SessionPane, StatusHeader
 
 if TYPE_CHECKING:
@@ -150,6 +150,9 @@ class StationApp(DialogActions, KeysInOrder):
         return not (action in self.MAIN_ACTIONS and len(self.screen_stack) > 1)
 
     def on_mount(self) -> None:
+        if STOP_BEFORE_DRAWN.is_set():  # a service stop or a hang-up came while the station started
+            self.exit()
+            return
         self.query_one("#roster-filter", Input).display = False
         self.set_class(self.size.width < WIDE, "narrow")
         self.refresh_panes()

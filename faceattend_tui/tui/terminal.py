@@ -13,6 +13,7 @@ import codecs
 import functools
 import os
 import signal
+import threading
 from collections.abc import Callable
 
 
@@ -34,6 +35,7 @@ def read_input_leniently() -> bool:
 
 
 STOP_SIGNALS = ("SIGHUP", "SIGTERM")  # the terminal closed (an SSH session, a tmux pane), or a service stop
+STOP_BEFORE_DRAWN = threading.Event()  # one of them came before the screen's loop ran: lost, it left the lock
 
 
 def stop_on_signals(stop: Callable[[], object]) -> list[signal.Signals]:
@@ -46,9 +48,11 @@ def stop_on_signals(stop: Callable[[], object]) -> list[signal.Signals]:
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
+            STOP_BEFORE_DRAWN.set()  # the screen stops as soon as it is up (`stop_asked_before`)
             return
         loop.call_soon_threadsafe(stop)
 
+    STOP_BEFORE_DRAWN.clear()
     taken = []
     for name in STOP_SIGNALS:
         sig = getattr(signal, name, None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -381,10 +382,23 @@ def test_every_letter_of_a_vietnamese_name_is_drawn_at_the_door_none_as_a_questi
     assert name.replace(" ", "").isalpha()
 
 
-def test_a_door_font_that_cannot_be_loaded_is_said_with_its_path(tmp_path):
-    from faceattend_tui.live.words import use_fallback_font
+def test_a_door_font_that_cannot_be_drawn_with_is_said_and_the_systems_is_used(tmp_path):
+    import shutil
 
+    from faceattend_tui.live.words import system_fonts, use_fallback_font
+
+    cv2.FontFace.setBuiltinFont("uni", "")  # as in a fresh worker: no fallback font yet
     junk = tmp_path / "font.ttf"
     junk.write_bytes(b"not a font")
-    assert use_fallback_font(str(junk)) == f"door_font {junk}: not a font file OpenCV can load (.ttf or .otf)"
-    assert "cannot" not in use_fallback_font("") and "not a font" in use_fallback_font(str(tmp_path / "none.ttf"))
+    said = f"door_font {junk}: not a font file OpenCV can draw with (.ttf or .otf); the system's font is used"
+    assert use_fallback_font(str(junk)) == said
+    assert "not a font" in use_fallback_font(str(tmp_path / "none.ttf")) and use_fallback_font("") == ""
+    system = system_fonts()
+    if system:
+        cv2.FontFace.setBuiltinFont("uni", "")
+        cut = tmp_path / "cut.ttf"
+        cut.write_bytes(Path(system[0]).read_bytes()[:3000])  # a copy cut short: OpenCV takes it without a word
+        assert use_fallback_font(str(cut)).startswith(f"door_font {cut}: not a font file")
+        assert all(letter.isascii() or draws(letter) for letter in drawable("Nguyễn Thị Hồng"))  # the system's
+        shutil.copy(system[0], tmp_path / "good.ttf")
+        assert use_fallback_font(str(tmp_path / "good.ttf")) == ""

@@ -122,30 +122,51 @@ FONT_SLOT = "uni"  # OpenCV's slot for the letters its own fonts lack
 
 def use_fallback_font(path: str = "") -> str:
     """Give OpenCV a font for the letters its own lacks (Chinese, Vietnamese, emoji): the `door_font`
-    setting's, else the system's that fontconfig finds (fonts-noto-cjk draws Chinese, Japanese and Korean
-    names). Returns what is wrong with a configured font, or ""."""
+    setting's, else (or when that one cannot be used) the system's that fontconfig finds (fonts-noto-cjk
+    draws Chinese, Japanese and Korean names). Returns what is wrong with a configured font, or ""."""
     import cv2
 
     register = getattr(getattr(cv2, "FontFace", None), "setBuiltinFont", None)
     if register is None:  # an OpenCV without its own font system
         return ""
-    for candidate in [path] if path else system_fonts():
-        if is_font(Path(candidate)) and register(FONT_SLOT, candidate):
+    problem = ""
+    if path:
+        if draws_letters(Path(path)) and register(FONT_SLOT, path):
             draws.cache_clear()
             return ""
-    return f"door_font {path}: not a font file OpenCV can load (.ttf or .otf)" if path else ""
+        problem = f"door_font {path}: not a font file OpenCV can draw with (.ttf or .otf); the system's font is used"
+    for candidate in system_fonts():
+        if draws_letters(Path(candidate)) and register(FONT_SLOT, candidate):
+            draws.cache_clear()
+            break
+    return problem
 
 
 FONT_MAGIC = (b"\x00\x01\x00\x00", b"true", b"OTTO", b"ttcf", b"\x1f\x8b")  # TrueType, OpenType, collection, gzip
+FONT_PROBE = "ễị王😀"  # letters OpenCV's own fonts lack: a usable fallback font draws one of them at least
 
 
-def is_font(path: Path) -> bool:
-    """Whether the file begins as a font file does (OpenCV takes any path without a word and draws "?")."""
+def draws_letters(path: Path) -> bool:
+    """Whether the file is a font OpenCV draws with: it begins as one does, and draws a letter of
+    FONT_PROBE where OpenCV's own put "?" (a file cut short, or not a font, draws none)."""
+    import cv2
+    import numpy as np
+
     try:
         with path.open("rb") as file:
-            return file.read(4).startswith(FONT_MAGIC)
-    except OSError:
+            if not file.read(4).startswith(FONT_MAGIC):
+                return False
+        face = cv2.FontFace(str(path))
+    except (OSError, cv2.error):
         return False
+
+    def ink(text: str) -> np.ndarray:
+        image = np.zeros((48, 48), np.uint8)
+        cv2.putText(image, text, (4, 36), 255, face, 28)
+        return image
+
+    mark = ink("?")
+    return any((ink(letter) != mark).any() for letter in FONT_PROBE)
 
 
 def system_fonts() -> list[str]:

@@ -519,10 +519,10 @@ class Extractor:
                          ) -> tuple[list[np.ndarray], list[dict[str, Any]]]:
         """Leave out the photos whose face is too blurred to tell whose it is (`quality`), unless vouched for:
         its template would draw the blurred faces of others at the door to this person."""
-        blurred = [i for i, s in enumerate(samples) if _detail_of(s) < BLUR_FLOOR]
+        blurred = [i for i, s in enumerate(samples) if s.get("detail", BLUR_FLOOR) < BLUR_FLOOR]
         for i in blurred:
             path = self.images_dir / samples[i]["image"]
-            how = f"detail {_detail_of(samples[i]):.1f}, under {BLUR_FLOOR:g}"
+            how = f"detail {samples[i]['detail']:.1f}, under {BLUR_FLOOR:g}"
             if samples[i]["sha256"] in vouched:
                 self.report.notes.append(f"{path}: face too blurred ({how}); kept, as asked with --keep")
             else:
@@ -567,6 +567,7 @@ class Extractor:
         return (f"{name}: its {len(unit)} photos look like {len(groups)} different people ({named}); all are kept, "
                 f"so each may check in as {name}: remove the wrong ones from {self.images_dir / name}")
 
+
     def _keep_or_skip(self, name: str, manifest: Manifest) -> None:
         entry = manifest.people.get(name)
         if entry and not entry.stale:
@@ -605,18 +606,11 @@ def whole(face: Face, size: tuple[int, int]) -> bool:
     return x1 > margin and y1 > margin and x2 < width - margin and y2 < height - margin
 
 
-def _sample(key: str, sha256: str, face: Face, faces: int, face_detail: float) -> dict[str, Any]:
+def _sample(key: str, sha256: str, face: Face, faces: int, sharpness: float) -> dict[str, Any]:
     """What the manifest keeps of a photo: its face's box, score and detail (`quality.detail`), how many
     faces it had."""
     return {"image": key, "sha256": sha256, "box": face.as_dict()["box"], "score": round(face.score, 4),
-            "faces": faces, "detail": face_detail}
-
-
-def _detail_of(sample: dict[str, Any]) -> float:
-    """A sample's detail; one extracted by an earlier version (or at the door, or edited by hand into
-    something else than a number) is not judged."""
-    value = sample.get("detail")
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else BLUR_FLOOR
+            "faces": faces, "detail": sharpness}
 
 
 def unit_mean(rows: np.ndarray) -> np.ndarray:

@@ -752,24 +752,6 @@ def test_copies_of_one_photo_of_someone_else_do_not_outvote_the_persons_own_phot
     assert len(report.skipped) == 3 and all("party" in line for line in report.skipped)
 
 
-def test_a_blurred_photo_is_left_out_so_blurred_faces_of_others_do_not_check_in_as_the_person(
-        engine, tmp_path, face, capsys):
-    images = tmp_path / "database_image"
-    write(images / "cat" / "0.jpg", face("cat"))
-    write(images / "cat" / "1.jpg", face("cat", size=200, margin=0.6))
-    shaken = write(images / "cat" / "shaken.jpg", cv2.filter2D(face("cat"), -1, np.full((1, 15), 1 / 15, np.float32)))
-    write(images / "ann" / "only.jpg", cv2.GaussianBlur(face("ann"), (0, 0), 3))
-    report = extract(engine, tmp_path)
-    assert [s["image"] for s in manifest(tmp_path)["people"]["cat"]["samples"]] == ["cat/0.jpg", "cat/1.jpg"]
-    assert "ann" not in manifest(tmp_path)["people"]
-    (line,) = [s for s in report.skipped if "shaken.jpg" in s]
-    assert "face too blurred to enroll (detail 1." in line and "extract --keep" in line
-    run = ["extract", "--data", str(tmp_path), "--device", "cpu", "--keep", str(shaken)]
-    assert cli.main(run) in (0, 1)  # staff know it is Cat: kept, said
-    assert "shaken.jpg: face too blurred" in capsys.readouterr().err
-    assert len(manifest(tmp_path)["people"]["cat"]["samples"]) == 3
-
-
 def test_burst_shots_of_the_person_a_second_apart_are_each_a_witness(engine, tmp_path, face, sample_photo):
     """Three near-identical shots of Cat (a phone's burst, a capture at the door) and two photos of a friend
     filed among them: Cat's stay, the friend's go (counted as one picture, Cat's shots lost to them)."""

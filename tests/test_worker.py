@@ -527,21 +527,6 @@ def test_a_capture_with_two_faces_in_view_says_so(engine, people):
     assert (alone.crowded, crowded.crowded) == (0, 3) and len(crowded.samples) == 3
 
 
-def test_a_capture_keeps_no_blurred_picture_of_a_moving_head(engine, people):
-    """A blurred sample's template would draw the blurred faces of others at the door to the newcomer."""
-    from faceattend_tui.live.capture import Capture
-
-    sharp = scene(people["yao"], 200)
-    moving = cv2.filter2D(sharp, -1, np.full((1, 15), 1 / 15, np.float32))  # the head turned during the picture
-    capture = Capture("r", 0.0, count=5, min_face=40)
-    for frame in (sharp, moving, moving):
-        capture.offer(engine, frame, engine.detect(frame))
-    assert len(capture.samples) == 3 and len(capture.best()) == 1 and not capture.blurred()
-    blurred = Capture("r", 0.0, count=5, min_face=40)
-    blurred.offer(engine, moving, engine.detect(moving))
-    assert blurred.best() == [] and blurred.blurred()
-
-
 def test_a_capture_where_two_people_take_turns_is_refused_with_real_faces(engine, people):
     from faceattend_tui.live.capture import Capture
     from faceattend_tui.vision.pipeline import largest

@@ -49,7 +49,6 @@ from faceattend_tui.vision.imageio import (
     read_bytes,
 )
 from faceattend_tui.vision.pipeline import FaceEngine, FaceSearch
-from faceattend_tui.vision.quality import BLUR_FLOOR, detail
 from faceattend_tui.vision.scrfd import Prepared
 from faceattend_tui.vision.types import Face
 
@@ -232,8 +231,8 @@ class Extractor:
         self.stop = stop or (lambda: False)  # checked after each person: a stop keeps whole people only
         self.report = Report()
         self.writes: list[Future[None]] = []  # template files being written
-        # group photos: their candidate faces, rows and details, and the face the photo was taken of (None: not told)
-        self.groups: dict[str, tuple[list[Face], np.ndarray, int | None, list[float]]] = {}
+        # group photos: their candidate faces and rows, and the face the photo was taken of (None: not told)
+        self.groups: dict[str, tuple[list[Face], np.ndarray, int | None]] = {}
         self.means: dict[str, np.ndarray] = {}  # each person's templates averaged, to find one face under two names
         self.changed: set[str] = set()  # people with a photo extracted this run
 
@@ -436,14 +435,12 @@ class Extractor:
                 results.append(None)
             else:
                 faces = candidates[id(photo)]
-                details = [round(detail(crop), 2) for crop in self.engine.crops(_decoded(photo), faces)]
-                results.append(self._row(photo, searches[id(photo)], faces, embedded[at : at + len(faces)], details))
+                results.append(self._row(photo, searches[id(photo)], faces, embedded[at : at + len(faces)]))
                 at += len(faces)
             photo.image = photo.first = None  # the decoded picture is not needed any more
         return results
 
-    def _row(self, photo: Photo, search: FaceSearch, faces: list[Face], rows: np.ndarray,
-             details: list[float]) -> Row | None:
+    def _row(self, photo: Photo, search: FaceSearch, faces: list[Face], rows: np.ndarray) -> Row | None:
         """The photo's row: its largest face's, until `_pick_faces` sees the person's other photos."""
         if not faces:  # a row comes only with a face
             why = f" ({self.engine.rule.why_not(search.refused)})" if search.refused else ""
@@ -451,8 +448,8 @@ class Extractor:
             return None
         if len(faces) > 1:
             size = photo.image.shape[:2] if photo.image is not None else None
-            self.groups[photo.key] = (faces, rows, subject_of(faces, size), details)
-        return photo.sha256, rows[0], _sample(photo.key, photo.sha256, faces[0], len(search.faces), details[0])
+            self.groups[photo.key] = (faces, rows, subject_of(faces, size))
+        return photo.sha256, rows[0], _sample(photo.key, photo.sha256, faces[0], len(search.faces))
 
     def _pick_faces(self, name: str, rows: list[np.ndarray], samples: list[dict[str, Any]], vouched: set[str]
                     ) -> tuple[list[np.ndarray], list[dict[str, Any]]]:
@@ -463,7 +460,7 @@ class Extractor:
         anchor = unit_mean(np.stack(alone)) if alone else None
         dropped = set()
         for i in group:
-            faces, candidates, subject, details = self.groups.pop(samples[i]["image"])
+            faces, candidates, subject = self.groups.pop(samples[i]["image"])
             cosines = candidates @ anchor if anchor is not None else None
             pick = int(np.argmax(cosines)) if cosines is not None else subject or 0
             path = self.images_dir / samples[i]["image"]
@@ -480,8 +477,7 @@ class Extractor:
                 dropped.add(i)
                 continue
             rows[i] = candidates[pick]
-            samples[i] = _sample(samples[i]["image"], samples[i]["sha256"], faces[pick], samples[i]["faces"],
-                                 details[pick])
+            samples[i] = _sample(samples[i]["image"], samples[i]["sha256"], faces[pick], samples[i]["faces"])
             how = f"the one most like {name}'s other photos" if anchor is not None else \
                 "the largest" if pick == 0 else "the one in the middle"
             self.report.notes.append(f"{path}: {samples[i]['faces']} faces, took {how}")
@@ -499,8 +495,7 @@ class Extractor:
                 rows.append(found[1])
                 samples.append(found[2])
         vouched = set(manifest.people.get(name, Entry()).vouched) | self.vouched.get(name, set())
-        rows, samples = self._pick_faces(name, rows, samples, vouched)
-        rows, samples = self._without_strangers(name, *self._without_blurred(name, rows, samples, vouched), vouched)
+        rows, samples = self._without_strangers(name, *self._pick_faces(name, rows, samples, vouched), vouched)
         new = sum(s["image"] in fresh[name] for s in samples)
         self.report.extracted += new
         self.report.reused += len(samples) - new
@@ -514,22 +509,6 @@ class Extractor:
         self.writes.append(self.writer.submit(write_atomic, self.tensors_dir / f"{name}.npy", data))
         held = {sample["sha256"] for sample in samples}
         manifest.people[name] = Entry(samples, digest, vouched=sorted(vouched & held))
-
-    def _without_blurred(self, name: str, rows: list[np.ndarray], samples: list[dict[str, Any]], vouched: set[str]
-                         ) -> tuple[list[np.ndarray], list[dict[str, Any]]]:
-        """Leave out the photos whose face is too blurred to tell whose it is (`quality`), unless vouched for:
-        its template would draw the blurred faces of others at the door to this person."""
-        blurred = [i for i, s in enumerate(samples) if s.get("detail", BLUR_FLOOR) < BLUR_FLOOR]
-        for i in blurred:
-            path = self.images_dir / samples[i]["image"]
-            how = f"detail {samples[i]['detail']:.1f}, under {BLUR_FLOOR:g}"
-            if samples[i]["sha256"] in vouched:
-                self.report.notes.append(f"{path}: face too blurred ({how}); kept, as asked with --keep")
-            else:
-                self.report.skipped.append(f"{path}: face too blurred to enroll ({how}): blurred faces of others "
-                                           f"would check in as {name}; use a sharper photo; left out" + KEEP_HINT)
-        kept = [i for i in range(len(rows)) if i not in blurred or samples[i]["sha256"] in vouched]
-        return [rows[i] for i in kept], [samples[i] for i in kept]
 
     def _without_strangers(self, name: str, rows: list[np.ndarray], samples: list[dict[str, Any]],
                            vouched: set[str]) -> tuple[list[np.ndarray], list[dict[str, Any]]]:
@@ -606,11 +585,10 @@ def whole(face: Face, size: tuple[int, int]) -> bool:
     return x1 > margin and y1 > margin and x2 < width - margin and y2 < height - margin
 
 
-def _sample(key: str, sha256: str, face: Face, faces: int, sharpness: float) -> dict[str, Any]:
-    """What the manifest keeps of a photo: its face's box, score and detail (`quality.detail`), how many
-    faces it had."""
+def _sample(key: str, sha256: str, face: Face, faces: int) -> dict[str, Any]:
+    """What the manifest keeps of a photo: its face's box and score, how many faces it had."""
     return {"image": key, "sha256": sha256, "box": face.as_dict()["box"], "score": round(face.score, 4),
-            "faces": faces, "detail": sharpness}
+            "faces": faces}
 
 
 def unit_mean(rows: np.ndarray) -> np.ndarray:

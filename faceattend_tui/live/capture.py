@@ -11,7 +11,6 @@ from faceattend_tui.gallery.templates import TEMPLATE_FLIP
 from faceattend_tui.live.events import CaptureSample
 from faceattend_tui.vision.align import frontality
 from faceattend_tui.vision.pipeline import FaceEngine, largest
-from faceattend_tui.vision.quality import BLUR_FLOOR, detail
 from faceattend_tui.vision.types import Face
 
 DUPLICATE_COSINE = 0.97  # samples this alike add nothing
@@ -29,7 +28,6 @@ class Sample:
     sharpness: float
     frontality: float
     alone: bool = True  # the only usable face of its picture (with others in view, the largest is taken)
-    detail: float = BLUR_FLOOR  # `quality.detail`: under BLUR_FLOOR, too blurred to enroll (a moving head)
 
     @property
     def quality(self) -> float:
@@ -64,12 +62,7 @@ class Capture:
         crop = engine.crops(frame, [face])[0]
         embedding = engine.embedder.embed([crop], flip=TEMPLATE_FLIP)[0]
         self.samples.append(Sample(portrait(frame, face), embedding, int(min(face.width, face.height)),
-                                   sharpness(crop), frontality(face.landmarks), alone=usable == 1,
-                                   detail=detail(crop)))
-
-    def blurred(self) -> bool:
-        """Whether faces were seen but every one too blurred to enroll."""
-        return bool(self.samples) and all(s.detail < BLUR_FLOOR for s in self.samples)
+                                   sharpness(crop), frontality(face.landmarks), alone=usable == 1))
 
     def someone_else(self) -> int:
         """Pictures of one face that do not look like the best sample: someone else alone in front of the
@@ -87,11 +80,10 @@ class Capture:
     def best(self) -> list[Sample]:
         """The highest-quality samples of the same person, without near-duplicates.
 
-        A picture or two of someone else passing in front of the camera is left out (see `mixed`), and so
-        are blurred pictures (their templates would draw others' blurred faces at the door).
+        A picture or two of someone else passing in front of the camera is left out (see `mixed`).
         """
         chosen: list[Sample] = []
-        for sample in sorted((s for s in self.samples if s.detail >= BLUR_FLOOR), key=lambda s: -s.quality):
+        for sample in sorted(self.samples, key=lambda s: -s.quality):
             if chosen and float(sample.embedding @ chosen[0].embedding) < SAME_PERSON_COSINE:
                 continue
             if all(float(sample.embedding @ c.embedding) < DUPLICATE_COSINE for c in chosen):

@@ -428,8 +428,7 @@ class Worker:
             return
         best, message = capture.best(), ""
         if not best:
-            message = ("every face seen was too blurred: ask them to hold still, with more light" if capture.blurred()
-                       else "no usable face seen (too small, or nobody in front of the camera)" if capture.frames
+            message = ("no usable face seen (too small, or nobody in front of the camera)" if capture.frames
                        else "no picture came from the camera during the capture; is it working?")
         self.emit(ev.CaptureResult(request=capture.request, samples=tuple(s.as_event() for s in best),
                                    match=self._looks_like(best), message=message, crowded=capture.crowded > 0,

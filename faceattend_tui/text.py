@@ -60,9 +60,17 @@ _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "‛": "'", "�
 
 
 def spelling_key(name: str) -> str:
-    """A name as spelt, for finding it written elsewhere: case, spacing, accents composed or apart and
-    the kind of apostrophe aside, but every letter kept ("O’Brien" is "o'brien"; Thư is not Thu)."""
-    return " ".join(composed(name).translate(_APOSTROPHES).split()).casefold()
+    """A name as spelt, for finding it written elsewhere: case, spacing, a hyphen or a space, accents
+    composed or apart, width ("ｼﾛｳ") and the kind of apostrophe aside, but every letter kept ("O’Brien"
+    is "o'brien"; Thư is not Thu, Groß is not Gross)."""
+    text = unicodedata.normalize("NFKC", name).translate(_APOSTROPHES)
+    return " ".join(HYPHENS.sub(" ", text).split()).lower()
+
+
+def unaccented(name: str) -> bool:
+    """Whether a name is written without any accent or letter beyond ASCII (its apostrophes and spaces
+    whatever they are): as a system that writes only ASCII writes names."""
+    return spelling_key(name).isascii()
 
 
 def name_key(name: str) -> str:

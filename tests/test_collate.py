@@ -258,3 +258,10 @@ def test_columns_of_names_in_any_script_stay_straight(tmp_path, capsys):
     assert main(["people", "list", "--data", str(data)]) == 0
     rows = capsys.readouterr().out.splitlines()
     assert len(rows) == 5 and len({text.width(row.split("3A")[0]) for row in rows}) == 1, rows
+
+
+def test_a_spelling_is_the_same_across_widths_hyphens_and_spaces_but_not_across_letters():
+    assert text.spelling_key("ｼﾛｳ") == text.spelling_key("シロウ")
+    assert text.spelling_key("Anne-Marie Lê") == text.spelling_key("anne marie lê")
+    assert text.spelling_key("Jürgen Groß") != text.spelling_key("Jürgen Gross")  # two surnames
+    assert text.unaccented("Zoe O’Brien") and text.unaccented("Zoe\u00a0Unal") and not text.unaccented("Zoë")

@@ -351,3 +351,18 @@ def test_the_enroll_dialog_finds_a_name_typed_without_accents_but_not_another_sp
     assert [p.id for p in by_name(people, "zoe unal")] == ["S1"]  # typed quickly, without accents
     assert by_name(people, "Thư Hà") == []  # a new pupil: not "adds samples to Thu Hà (S9)"
     assert [p.id for p in by_name(people, "THU  HÀ")] == ["S9"]
+
+
+def test_a_folder_spelt_exactly_by_a_later_line_is_that_lines_whatever_the_order(tmp_path):
+    """"Thu Ha" (an ASCII line) above "Thư Hà" took Thư Hà's folder because it came first."""
+    from faceattend_tui.attendance.roster import RosterLine, plan_import
+
+    with open_store(tmp_path / "data") as store:
+        attendance = Attendance(store)
+        thu = attendance.add_person("Thư Hà", folder="Thư Hà")
+        zoe = attendance.add_person("Zoë O'Brien", folder="Zoë O'Brien")
+        lines = [RosterLine(2, "C1", "Thu Ha", ("3A",), None), RosterLine(3, "C2", "Thư Hà", ("3B",), None),
+                 RosterLine(4, "C3", "Zoe O’Brien", ("3A",), None)]  # no accent, a spreadsheet's apostrophe
+        plan = plan_import(attendance, lines)
+        assert sorted(plan.claimed) == sorted([(thu.id, "C2"), (zoe.id, "C3")])
+        assert [p.name for p in plan.added] == ["Thu Ha"]

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from faceattend_tui.errors import InputError, RecordsError
-from faceattend_tui.text import spreadsheet_text
+from faceattend_tui.text import spelling_key, spreadsheet_text
 
 from .corrections import forget_person
 from .models import ACTIVE, LEFT, Person, check_person_id, clean_groups, clean_name, plural, printable
@@ -256,6 +256,7 @@ def plan_import(attendance: Attendance, lines: list[RosterLine], *, reactivate: 
     plan = ImportPlan()
     now = attendance.store.now()
     claimable = _claimable_by_name(attendance)
+    spelt_here = {spelling_key(line.name) for line in lines}  # a folder a line spells exactly is that line's
     spellings = attendance.spellings()  # a group written "3A" on one line and "3a" on the next is one group
     for line in lines:
         if line.groups is not None:
@@ -267,7 +268,9 @@ def plan_import(attendance: Attendance, lines: list[RosterLine], *, reactivate: 
                 continue
             plan.returning.append(current)
             current, returning = dataclasses.replace(current, state=ACTIVE, left_at=None), True
-        claims = called(claimable, line.name) if current is None else []
+        open_to = [p for p in claimable if spelling_key(p.name) == spelling_key(line.name)
+                   or spelling_key(p.name) not in spelt_here]
+        claims = called(open_to, line.name) if current is None else []
         if len(claims) == 1:
             known = claims[0]
             claimable.remove(known)

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from faceattend_tui.errors import InputError, RecordsError
-from faceattend_tui.text import collation, composed, fold, name_key, same, spelling_key
+from faceattend_tui.text import collation, composed, fold, name_key, same, spelling_key, unaccented
 
 from .common import aware, checked_late_after
 from .corrections import forget_person, scrub_reasons
@@ -181,8 +181,8 @@ class Attendance:
         return self._people.get(person_id)
 
     def namesakes(self, person: Person) -> list[Person]:
-        """Other active people whose name reads the same, case and accents aside."""
-        return [p for p in self.people() if p.id != person.id and same(p.name, person.name)]
+        """Other active people of the same name as spelt (`spelling_key`): case and spacing aside."""
+        return [p for p in self.people() if p.id != person.id and spelling_key(p.name) == spelling_key(person.name)]
 
     def by_folder(self, folder: str) -> Person | None:
         """The person whose photos and templates are under this folder (what recognition reports)."""
@@ -565,7 +565,7 @@ def called(people: Iterable[Person], text: str) -> list[Person]:
     A name written with accents never finds another spelling: Thư and Thu, Lê and Lệ are other names."""
     people = list(people)
     spelt = [p for p in people if spelling_key(p.name) == spelling_key(text)]
-    if spelt or not text.isascii():
+    if spelt or not unaccented(text):
         return spelt
     return [p for p in people if name_key(p.name) == name_key(text)]
 

@@ -134,7 +134,8 @@ def use_fallback_font(path: str = "") -> str:
         if draws_letters(Path(path)) and register(FONT_SLOT, path):
             draws.cache_clear()
             return ""
-        problem = f"door_font {path}: not a font file OpenCV can draw with (.ttf or .otf); the system's font is used"
+        what = "not a font file OpenCV can draw with (.ttf or .otf)" if Path(path).is_file() else "no such file"
+        problem = f"door_font {path}: {what}; the system's font is used"
     for candidate in system_fonts():
         if draws_letters(Path(candidate)) and register(FONT_SLOT, candidate):
             draws.cache_clear()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import shutil
+import socket
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -80,6 +81,45 @@ def folder_lines(data: Path) -> list[str]:
                 "records"]
     return [f"data root:  OWNED BY ANOTHER USER: {path} (owned by {_owner(path)}): that user decides this "
             "station's settings or models" for path in foreign_owned(data)]
+
+
+def station_lines(data: Path) -> list[str]:
+    """Whether a station runs on this data folder now (a service's health check reads it), from the lock
+    record it keeps there; read only, the lock is never taken."""
+    import json
+
+    from faceattend_tui.attendance.security import LOCK_NAME
+
+    try:
+        holder = json.loads((data / LOCK_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    if not isinstance(holder, dict) or holder.get("what") != "station":
+        return []
+    who = f"pid {holder.get('pid', '?')} of user {holder.get('user', '?')}, since {holder.get('since', '?')}"
+    if holder.get("host") == socket.gethostname() and not _alive(holder.get("pid")):
+        return [f"station:    none running; the last one ended without closing ({who}): the next start says so"]
+    return [f"station:    running on this data folder ({who})"]
+
+
+def _alive(pid: object) -> bool:
+    """Whether a process of this pid runs faceattend on this machine (a pid reused since is not it)."""
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    if not Path("/proc/self").exists():  # no /proc (macOS): whether the pid runs at all
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except OSError:
+            return True
+        return True
+    try:
+        return b"faceattend" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True
 
 
 def _owner(path: Path) -> str:
@@ -342,6 +382,7 @@ def report(settings: Settings, cameras: int = 4, warm_up: bool = True,
         f"data root:  {settings.data.resolve()}" + ("" if settings.data.is_dir() else NO_ROOT_YET),
     ]
     lines += folder_lines(settings.data)
+    lines += station_lines(settings.data)
     lines += model_lines(settings)
     if warm_up:
         lines += warmup_lines(settings)

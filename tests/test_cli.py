@@ -469,3 +469,25 @@ def test_a_headless_station_on_a_data_folder_missing_or_empty_refuses_instead_of
     err = capsys.readouterr().err
     assert code == 2 and f"the data folder {data} " in err and "disk not mounted?" in err
     assert data.exists() == (where == "empty") and not (data / "attendance.json").exists()
+
+
+def test_doctor_says_whether_a_station_runs_on_the_data_folder(tmp_path):
+    """A service's health check: the lock record says which station holds the folder, and one a crash left."""
+    import socket
+    import subprocess
+    import sys
+
+    from faceattend_tui.doctor import station_lines
+
+    assert station_lines(tmp_path) == []
+    running = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "faceattend"])
+    try:
+        record = {"pid": running.pid, "user": "door", "host": socket.gethostname(), "since": "2026-12-06T08:00:00",
+                  "what": "station"}
+        (tmp_path / "faceattend.lock").write_text(json.dumps(record), encoding="utf-8")
+        assert station_lines(tmp_path) == [f"station:    running on this data folder (pid {running.pid} of user "
+                                           "door, since 2026-12-06T08:00:00)"]
+    finally:
+        running.kill()
+        running.wait()
+    assert station_lines(tmp_path)[0].startswith("station:    none running; the last one ended without closing")

@@ -400,6 +400,7 @@ def cmd_people_import(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     if argv is None:
         in_utf8()
+        AS_PROGRAM.set()
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version"):
@@ -865,6 +866,9 @@ def run_station(settings: Settings, source: str, args: argparse.Namespace,
         return code or closed
 
 
+AS_PROGRAM = threading.Event()  # set by main() run as the `faceattend` command (not called from a test)
+
+
 class StopAsked:
     """A signal handler noting a SIGTERM or a hang-up that came while the station started, or between the
     run and its close: the station still closes whole (a kill then left its lock, and the next start
@@ -882,7 +886,8 @@ class StopAsked:
 @contextlib.contextmanager
 def stops_noted() -> Iterator[StopAsked]:
     """SIGTERM and SIGHUP noted by a StopAsked meanwhile (those its starter ignored stay ignored); the run's
-    own handlers take over while it runs and give them back to it."""
+    own handlers take over while it runs and give them back to it. Run as the program, it keeps noting
+    them to the end: a second stop while the closed station's process ends leaves its exit code alone."""
     asked = StopAsked()
     names = [name for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
     kept = [getattr(signal, name) for name in names if signal.getsignal(getattr(signal, name)) is not signal.SIG_IGN]
@@ -891,7 +896,8 @@ def stops_noted() -> Iterator[StopAsked]:
         yield asked
     finally:
         for sig, handler in previous.items():
-            signal.signal(sig, handler)
+            if not AS_PROGRAM.is_set():
+                signal.signal(sig, handler)
 
 
 @contextlib.contextmanager

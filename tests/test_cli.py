@@ -480,8 +480,10 @@ def test_doctor_says_whether_a_station_runs_on_the_data_folder(tmp_path):
     from faceattend_tui.doctor import station_lines
 
     assert station_lines(tmp_path) == []
-    running = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "faceattend"])
+    running = subprocess.Popen([sys.executable, "-c", "import time; print('up', flush=True); time.sleep(60)",
+                                "faceattend"], stdout=subprocess.PIPE, text=True)
     try:
+        assert running.stdout.readline().strip() == "up"  # started as itself, not yet the copy of this process
         record = {"pid": running.pid, "user": "door", "host": socket.gethostname(), "since": "2026-12-06T08:00:00",
                   "what": "station"}
         (tmp_path / "faceattend.lock").write_text(json.dumps(record), encoding="utf-8")

@@ -704,6 +704,17 @@ def headless_with_fake_worker(monkeypatch, tmp_path, open_hook=None, finish_hook
                  str(tmp_path), "--no-preview", "--max-seconds", str(seconds)])
 
 
+def next_start_says_no_crash(data) -> list:
+    """The next station on `data` opens without an "ended without closing" notice; its sessions."""
+    again = Station(load_settings(data), "demo", worker_factory=FakeWorker, user="staff", name="door")
+    again.open()
+    try:
+        assert not [n for n in again.start_notices() if "ended without closing" in n]
+        return again.sessions()
+    finally:
+        again.close()
+
+
 def test_a_sigterm_while_the_station_starts_closes_it_whole_with_its_lock_given_back(tmp_path, monkeypatch, capsys):
     """systemctl stop just after start: it killed the station holding its lock, and the next start told staff
     of a crash and to mark by hand whoever came."""
@@ -712,12 +723,7 @@ def test_a_sigterm_while_the_station_starts_closes_it_whole_with_its_lock_given_
 
     code = headless_with_fake_worker(monkeypatch, tmp_path, open_hook=lambda: os.kill(os.getpid(), signal.SIGTERM))
     assert code == 2 and "stopped by SIGTERM while the station started: nothing was recorded" in capsys.readouterr().err
-    again = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, user="staff", name="door")
-    again.open()
-    try:
-        assert not [n for n in again.start_notices() if "ended without closing" in n] and again.sessions() == []
-    finally:
-        again.close()
+    assert next_start_says_no_crash(tmp_path) == []  # and nothing was recorded
 
 
 def test_a_second_sigterm_while_the_last_lines_go_out_does_not_cut_the_close_short(tmp_path, monkeypatch, capsys):
@@ -726,12 +732,7 @@ def test_a_second_sigterm_while_the_last_lines_go_out_does_not_cut_the_close_sho
 
     code = headless_with_fake_worker(monkeypatch, tmp_path, finish_hook=lambda: os.kill(os.getpid(), signal.SIGTERM))
     assert code in (0, 1) and "stopped session 'Maths'" in capsys.readouterr().out
-    again = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, user="staff", name="door")
-    again.open()
-    try:
-        assert not [n for n in again.start_notices() if "ended without closing" in n]
-    finally:
-        again.close()
+    next_start_says_no_crash(tmp_path)
 
 
 def test_a_session_left_open_by_keep_open_is_said_with_what_stopped_the_station(station, capsys):

@@ -826,7 +826,7 @@ def empty_root_problem(settings: Settings, source: str) -> str:
     if not data.is_dir():
         return (f"the data folder {data} does not exist (a typo, or its disk not mounted?): a station without "
                 "a screen records into a folder set up already (people imported, photos extracted)")
-    kept = [data / LOG_NAME, data / "attendance.journal", settings.images_dir, settings.tensors_dir]
+    kept = [data / LOG_NAME, (data / LOG_NAME).with_suffix(".journal"), settings.images_dir, settings.tensors_dir]
     if not any(path.exists() for path in kept):
         return (f"the data folder {data} holds no attendance log, no roster and no photos (a typo, or its disk "
                 "not mounted?): nobody could check in; set it up first (faceattend people import, extract)")
@@ -889,29 +889,29 @@ def stops_noted() -> Iterator[StopAsked]:
     own handlers take over while it runs and give them back to it. Run as the program, it keeps noting
     them to the end: a second stop while the closed station's process ends leaves its exit code alone."""
     asked = StopAsked()
-    names = [name for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
-    kept = [getattr(signal, name) for name in names if signal.getsignal(getattr(signal, name)) is not signal.SIG_IGN]
-    previous = {sig: signal.signal(sig, asked) for sig in kept}
-    try:
+    with signals_to(asked, ("SIGTERM", "SIGHUP"), restore=not AS_PROGRAM.is_set()):
         yield asked
+
+
+@contextlib.contextmanager
+def signals_to(handler: Any, names: tuple[str, ...], restore: bool = True) -> Iterator[None]:
+    """The named signals handled by `handler` meanwhile (those ignored by whoever started the process stay
+    ignored), then as before unless `restore` is False."""
+    signals = [getattr(signal, name) for name in names if hasattr(signal, name)]
+    previous = {sig: signal.signal(sig, handler) for sig in signals if signal.getsignal(sig) is not signal.SIG_IGN}
+    try:
+        yield
     finally:
-        for sig, handler in previous.items():
-            if not AS_PROGRAM.is_set():
-                signal.signal(sig, handler)
+        for sig, before in previous.items():
+            if restore:
+                signal.signal(sig, before)
 
 
 @contextlib.contextmanager
 def stops_held() -> Iterator[None]:
     """SIGINT, SIGTERM and SIGHUP ignored meanwhile: the station closes its log whole."""
-    import signal
-
-    names = [name for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)]
-    previous = {name: signal.signal(getattr(signal, name), signal.SIG_IGN) for name in names}
-    try:
+    with signals_to(signal.SIG_IGN, ("SIGINT", "SIGTERM", "SIGHUP")):
         yield
-    finally:
-        for name, handler in previous.items():
-            signal.signal(getattr(signal, name), handler)
 
 
 def close_station(station: Station, said: str) -> int:
@@ -982,4 +982,4 @@ def run_headless(station: Station, args: argparse.Namespace, asked: StopAsked | 
 
     options = HeadlessOptions(args.session, args.group, args.late_after, args.json, args.max_seconds, args.keep_open,
                               args.stats)
-    return run_headless(station, options, sys.stdout, asked.by if asked is not None else "")
+    return run_headless(station, options, sys.stdout, (lambda: asked.by) if asked is not None else str)

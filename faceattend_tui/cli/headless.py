@@ -13,6 +13,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any, TextIO
@@ -311,18 +312,17 @@ class Headless:
                      f"voided session {voided.name!r}: {NEVER_OPENED}")
 
 
-def run_headless(station: Station, options: HeadlessOptions, out: TextIO, stopped_by: str = "") -> int:
+def run_headless(station: Station, options: HeadlessOptions, out: TextIO,
+                 stopped_before: Callable[[], str] = str) -> int:
     """The headless loop on an opened station; SIGINT, SIGTERM and SIGHUP (the SSH session it was started from
-    ended) end it cleanly, and so does one that came just before (`stopped_by` names it)."""
+    ended) end it cleanly, and so does one noted just before its handlers came (`stopped_before` names it)."""
     headless = Headless(station, options, out)
     stopping = [signal.SIGINT, signal.SIGTERM, *([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])]
     # a signal ignored by whoever started it stays ignored: `nohup` asks that a hang-up not stop it
     wanted = [sig for sig in stopping if signal.getsignal(sig) is not signal.SIG_IGN]
     previous = {sig: signal.signal(sig, headless.stop_on) for sig in wanted}
-    noted = previous.get(signal.SIGTERM)  # what noted a stop before these handlers came (cli.StopAsked)
-    stopped_by = stopped_by or getattr(noted, "by", "")
-    if stopped_by:
-        headless.stop_on(signal.Signals[stopped_by])
+    if stopped_before():  # read once these handlers are in: none falls between the two
+        headless.stop_on(signal.Signals[stopped_before()])
     try:
         headless.run()
         headless.finish()

@@ -15,6 +15,7 @@ import functools
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import tomllib
 
@@ -151,7 +152,6 @@ def draws_letters(path: Path) -> bool:
     """Whether the file is a font OpenCV draws with: it begins as one does, and draws a letter of
     FONT_PROBE where OpenCV's own put "?" (a file cut short, or not a font, draws none)."""
     import cv2
-    import numpy as np
 
     try:
         with path.open("rb") as file:
@@ -160,14 +160,7 @@ def draws_letters(path: Path) -> bool:
         face = cv2.FontFace(str(path))
     except (OSError, cv2.error):
         return False
-
-    def ink(text: str) -> np.ndarray:
-        image = np.zeros((48, 48), np.uint8)
-        cv2.putText(image, text, (4, 36), 255, face, 28)
-        return image
-
-    mark = ink("?")
-    return any((ink(letter) != mark).any() for letter in FONT_PROBE)
+    return any(drawn(letter, face) for letter in FONT_PROBE)
 
 
 def system_fonts() -> list[str]:
@@ -189,15 +182,24 @@ def system_fonts() -> list[str]:
 @functools.cache
 def draws(letter: str) -> bool:
     """Whether OpenCV's putText draws this letter rather than the "?" it puts for a letter it lacks."""
+    return letter == "?" or drawn(letter)
+
+
+def drawn(letter: str, face: Any = None) -> bool:
+    """Whether putText puts anything else than its "?" for the letter: with the door's font, or `face`
+    (a cv2.FontFace) alone."""
     import cv2
     import numpy as np
 
     def ink(text: str) -> np.ndarray:
-        image = np.zeros((40, 60), np.uint8)
-        cv2.putText(image, text, (5, 30), cv2.FONT_HERSHEY_DUPLEX, 1.0, 255, 1, cv2.LINE_8)
+        image = np.zeros((48, 60), np.uint8)
+        if face is None:
+            cv2.putText(image, text, (5, 34), cv2.FONT_HERSHEY_DUPLEX, 1.0, 255, 1, cv2.LINE_8)
+        else:
+            cv2.putText(image, text, (5, 34), 255, face, 28)
         return image
 
-    return letter == "?" or bool((ink(letter) != ink("?")).any())
+    return bool((ink(letter) != ink("?")).any())
 
 
 def drawable(text: str) -> str:

@@ -24,8 +24,10 @@ from typing import Protocol
 DEFAULT_LOCALE = "en"
 POSIX_LOCALES = ("C", "POSIX")
 # Letters that have no decomposition but that people type without their stroke or as two letters
+APOSTROPHE_KINDS = {kind: "'" for kind in "’‘ʼ‛′´"}  # what keyboards and spreadsheets put for an apostrophe
+APOSTROPHES = str.maketrans(APOSTROPHE_KINDS)
 _BARE = str.maketrans({"ø": "o", "đ": "d", "ð": "d", "ł": "l", "ħ": "h", "ŧ": "t", "ı": "i", "æ": "ae", "œ": "oe",
-                       "þ": "th", "ŀ": "l", "’": "'", "‘": "'", "ʼ": "'", "‛": "'", "′": "'"})  # and one apostrophe
+                       "þ": "th", "ŀ": "l", **APOSTROPHE_KINDS})
 _MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")  # the usual ones, fast
 _SUBTAG = re.compile(r"[A-Za-z0-9]{1,8}\Z")
 _LANGUAGE = re.compile(r"[A-Za-z]{2,3}\Z")
@@ -56,14 +58,13 @@ def composed(text: str) -> str:
 
 
 HYPHENS = re.compile("[-\u2010\u2011\u2012\u2013\u2014]")
-_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "‛": "'", "′": "'"})
 
 
 def spelling_key(name: str) -> str:
     """A name as spelt, for finding it written elsewhere: case, spacing, a hyphen or a space, accents
     composed or apart, width ("ｼﾛｳ") and the kind of apostrophe aside, but every letter kept ("O’Brien"
     is "o'brien"; Thư is not Thu, Groß is not Gross)."""
-    text = unicodedata.normalize("NFKC", name).translate(_APOSTROPHES)
+    text = unicodedata.normalize("NFKC", name).translate(APOSTROPHES)
     return " ".join(HYPHENS.sub(" ", text).split()).lower()
 
 

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Literal, get_args
 
 from faceattend_tui.errors import InputError
+from faceattend_tui.text import APOSTROPHES
 
 from .common import from_iso, to_iso
 from .models import AuditEntry
@@ -167,7 +168,6 @@ def _named(found: dict[str, Account], name: str) -> Account | None:
     return next((a for n, a in found.items() if name_key(n) == wanted), None)
 
 
-APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "´": "'"})
 INVISIBLE = {0x034F, *range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0)}  # the grapheme joiner, variation selectors
 
 

@@ -162,6 +162,66 @@ def test_a_slot_stopped_by_hand_stays_stopped_that_day(data):
     assert step(attendance, clock(), PARIS) == "" and attendance.active is None
 
 
+def _stopped_while_opening(attendance, when, after_start: bool) -> None:
+    """The timetable opens a slot on a station that stops (power cut) before it records what it opened."""
+    from faceattend_tui.attendance import timetable
+
+    real_update, real_start = attendance.store.update_setting, attendance.start_session
+
+    class PowerCut(Exception):
+        pass
+
+    def update(key, change):
+        if key == timetable.OPENED_SETTING and attendance.active is not None:
+            raise PowerCut
+        return real_update(key, change)
+
+    def start(*args, **kwargs):
+        raise PowerCut
+
+    attendance.store.update_setting = update
+    if not after_start:
+        attendance.start_session = start
+    with pytest.raises(PowerCut):
+        step(attendance, when, PARIS)
+    attendance.store.update_setting, attendance.start_session = real_update, real_start
+
+
+def test_a_slot_opened_as_the_station_stopped_still_closes_at_its_end_and_the_next_slot_opens(data):
+    clock = FakeClock(MONDAY_8.replace(minute=1))
+    attendance = school(data, clock)
+    save_slots(attendance.store, read_slots("name,group,weekday,start,end,late_after\n"
+                                            "Maths,3A,Mon,08:00,09:00,\nPhysics,3A,Mon,10:00,11:00,\n"))
+    _stopped_while_opening(attendance, clock(), after_start=True)
+    assert attendance.active.name == "Maths"
+    clock.advance(minutes=60)
+    assert step(attendance, clock(), PARIS) == "the timetable closed 'Maths' at 09:00"
+    clock.advance(minutes=65)
+    assert step(attendance, clock(), PARIS) == "the timetable opened 'Physics' (10:00-11:00)"
+
+
+def test_a_slot_claimed_as_the_station_stopped_opens_when_it_starts_again(data):
+    clock = FakeClock(MONDAY_8.replace(minute=1))
+    attendance = school(data, clock)
+    _stopped_while_opening(attendance, clock(), after_start=False)
+    assert attendance.active is None
+    assert step(attendance, clock(), PARIS) == ""  # a door opening it this very moment is not raced
+    clock.advance(minutes=3)
+    assert step(attendance, clock(), PARIS) == "the timetable opened 'Maths 3A' (08:00-09:00)"
+    attendance.stop_session(user="Ada")  # stopped by hand: stays stopped
+    clock.advance(minutes=5)
+    assert step(attendance, clock(), PARIS) == "" and attendance.active is None
+
+
+def test_a_slot_opened_as_the_station_stopped_and_then_stopped_by_hand_is_not_opened_again(data):
+    clock = FakeClock(MONDAY_8.replace(minute=1))
+    attendance = school(data, clock)
+    _stopped_while_opening(attendance, clock(), after_start=True)
+    attendance.stop_session(user="Ada")
+    clock.advance(minutes=5)
+    assert step(attendance, clock(), PARIS) == "" and attendance.active is None
+
+
 def test_two_doors_on_one_database_open_a_slot_once(request, tmp_path):
     if "postgresql" not in BACKENDS:
         pytest.skip("needs PostgreSQL")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import functools
 import hashlib
 import io
 import re
@@ -324,6 +325,7 @@ def occurrence_key(slot: Slot, start: datetime) -> str:
 
 TIMETABLE_ACTOR = "timetable"  # who is recorded for the sessions a timetable opens and closes
 KEEP_OPENED_DAYS = 8  # how long a record of an opened slot is kept
+CLAIM_STALE = 120  # seconds after which a slot claimed but never recorded as opened is claimed again
 
 
 def step(attendance: Attendance, now: datetime, zone: tzinfo | None, station: str | None = None) -> str:
@@ -343,7 +345,7 @@ def step(attendance: Attendance, now: datetime, zone: tzinfo | None, station: st
         return ""
     slot, start, _ = found
     key = occurrence_key(slot, start)
-    if not _claim(store, key, now):
+    if not _claim(store, key, now, _slot_session(store.sessions(), slot, start.date(), zone)):
         return ""
     try:
         session = attendance.start_session(slot.name, slot.late_after_from(now, zone), group=slot.group,
@@ -351,7 +353,7 @@ def step(attendance: Attendance, now: datetime, zone: tzinfo | None, station: st
     except FaceattendError:  # e.g. its group is gone: given back, so a corrected slot opens on the next try
         store.update_setting(OPENED_SETTING, lambda opened: {k: v for k, v in (opened or {}).items() if k != key})
         raise
-    store.update_setting(OPENED_SETTING, lambda opened: {**(opened or {}), key: session.id})
+    store.update_setting(OPENED_SETTING, functools.partial(_record, key, session.id))
     return f"the timetable opened {slot.name!r} ({slot.hours})"
 
 
@@ -372,20 +374,57 @@ def _another_due(store: Store, slots: list[Slot], now: datetime, zone: tzinfo | 
     return found is not None and occurrence_key(found[0], found[1]) not in (store.get_setting(OPENED_SETTING) or {})
 
 
-def _claim(store: Store, key: str, now: datetime) -> bool:
-    """Take this day's slot for this door; False when it was opened (or claimed) already."""
+def _claim(store: Store, key: str, now: datetime, held: Session | None = None) -> bool:
+    """Take this day's slot for this door; False when it was opened (or claimed) already. A claim left
+    by a station stopped while opening it is taken again after CLAIM_STALE seconds, unless its session
+    (`held`) was opened all the same: then that session is recorded as the slot's."""
     taken: list[str] = []
     oldest = (now - timedelta(days=KEEP_OPENED_DAYS)).date().isoformat()
 
     def change(opened: dict[str, int] | None) -> dict[str, int]:
         opened = {k: v for k, v in (opened or {}).items() if k.split("@")[-1] >= oldest}
-        if key in opened:
+        if key in opened and not _left_claim(opened[key], now):
             taken.append(key)
             return opened
-        return {**opened, key: 0}  # 0: being opened
+        if key in opened and held is not None:
+            taken.append(key)
+            return {**opened, key: held.id}
+        return {**opened, key: -int(now.timestamp())}  # being opened, since then
 
     store.update_setting(OPENED_SETTING, change)
     return not taken
+
+
+def _left_claim(value: int, now: datetime) -> bool:
+    """Whether a slot's record is a claim whose station stopped before it recorded the session it opened
+    (0: a claim that does not say when it was made)."""
+    if value == 0:
+        return True
+    return value < 0 and now.timestamp() + value >= CLAIM_STALE  # its age, as it holds minus its time
+
+
+def _slot_session(sessions: list[Session], slot: Slot, day: date, zone: tzinfo | None) -> Session | None:
+    """The session opened for this slot on this day (its name and group, begun within its hours)."""
+    start, end = slot.occurrence(day, zone)
+    return next((s for s in sessions if s.name == slot.name and (s.group or None) == (slot.group or None)
+                 and start <= s.started_at < end and not s.voided), None)
+
+
+def _record(key: str, session_id: int, opened: dict[str, int] | None) -> dict[str, int]:
+    return {**(opened or {}), key: session_id}
+
+
+def _adopted(store: Store, slots: list[Slot], session: Session, zone: tzinfo | None) -> str | None:
+    """The claimed slot that the running session is the one of, though the claim does not say so (the
+    station stopped between opening it and recording it): recorded now; None when there is none."""
+    opened = store.get_setting(OPENED_SETTING) or {}
+    for key, value in opened.items():
+        slot = next((s for s in slots if key.startswith(s.key + "@")), None)
+        if value <= 0 and slot is not None and _slot_session([session], slot, date.fromisoformat(key.split("@")[1]),
+                                                             zone) is not None:
+            store.update_setting(OPENED_SETTING, functools.partial(_record, key, session.id))
+            return key
+    return None
 
 
 def _close_if_over(attendance: Attendance, slots: list[Slot], now: datetime, zone: tzinfo | None,
@@ -394,7 +433,8 @@ def _close_if_over(attendance: Attendance, slots: list[Slot], now: datetime, zon
     if session is None:
         return ""
     opened = attendance.store.get_setting(OPENED_SETTING) or {}
-    key = next((k for k, sid in opened.items() if sid == session.id), None)
+    key = next((k for k, sid in opened.items() if sid == session.id), None) or _adopted(attendance.store, slots,
+                                                                                          session, zone)
     if key is None:  # opened by hand: staff stop it
         return ""
     day = date.fromisoformat(key.split("@")[1])

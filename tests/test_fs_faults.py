@@ -191,6 +191,39 @@ def test_a_full_disk_only_for_the_tidy_rewrite_says_the_change_is_kept(data, mon
         assert [p.name for p in store.people()] == ["Ann Smith"]
 
 
+def test_an_erasure_on_a_disk_too_full_to_rewrite_the_log_says_it_is_done(data, monkeypatch, capfd):
+    """The erasure is in the journal; only the rewrite that drops the name from the journal waits."""
+    real_open = no_room_to_rewrite_the_log(monkeypatch)
+    assert main(["people", "remove", "S1", "--erase", "--data", str(data)]) == 0
+    out, err = capfd.readouterr()
+    assert "erased" in out and err.startswith("warning: done and kept, but ") and "No space left" in err
+    monkeypatch.setattr(os, "open", real_open)
+    with open_store(data) as store:
+        assert store.people() == [] and store.journal_path.exists() is False
+
+
+def test_a_check_in_when_the_journal_is_due_for_a_rewrite_on_a_full_disk_is_recorded(data, monkeypatch):
+    from faceattend_tui.attendance.tiny import journal
+
+    monkeypatch.setattr(journal, "FOLD_BYTES", 1)  # every write is due for a rewrite
+    logged = []
+    monkeypatch.setattr(journal.LOG, "warning", lambda text, *args: logged.append(text % args))
+    with open_store(data) as store:
+        att = Attendance(store)
+        att.start_session("Maths")
+        opens = []
+        real_open = no_room_to_rewrite_the_log(monkeypatch)
+        counting = os.open
+        monkeypatch.setattr(os, "open", lambda path, *a, **kw: opens.append(path) or counting(path, *a, **kw))
+        assert att.check_in("S1", 0.8) is not None  # recorded, not "could not record"
+        assert len(logged) == 1 and "No space left on device" in logged[0] and "attendance.journal" in logged[0]
+        store.set_setting("late_after", 5)  # the next write does not try the whole rewrite again
+        assert sum(os.path.basename(os.fsdecode(p)).startswith(".attendance.json.") for p in opens) == 1
+        monkeypatch.setattr(os, "open", real_open)
+    with open_store(data) as store:
+        assert [c.person_id for c in store.checkins(1)] == ["S1"]
+
+
 def test_a_full_disk_for_the_outbox_keeps_no_unaudited_export(data, tmp_path, monkeypatch, capfd):
     full_disk_on(monkeypatch, "open", lambda path: path.endswith("attendance.outbox"))
     with open_store(data) as store:

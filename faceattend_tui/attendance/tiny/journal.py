@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 from collections.abc import Iterator
 from datetime import datetime
@@ -29,6 +30,8 @@ from .files import MemoryStorage, load_log, read_lines, schema_version_of, sync,
 from .tables import TABLES, Doc, Document, Op
 
 FOLD_BYTES = 4 << 20  # fold the journal once it holds this much
+FOLD_RETRY_BYTES = 1 << 20  # after a fold failed (a full disk), the next try waits for this much more
+LOG = logging.getLogger("faceattend.log")
 # Ops whose record is read back as one of the log's records: checked as a journal line is replayed.
 CHECKED = {"person": Person.from_doc, "session": Session.from_doc, "checkin": Checkin.from_doc,
            "mark": Mark.from_doc, "audit": AuditEntry.from_doc, "presence": Presence.from_doc}
@@ -38,7 +41,7 @@ class Journaled:
     """Opening, writing, folding and closing the log.
 
     Uses of the store: path, journal_path, outbox_path, taking_path, read_only, now(), _closed, _batch, _seq,
-    _journal_fd, _journal_size, _pending_fold, and the tables' _index, _apply, _meta and _seen.
+    _journal_fd, _journal_size, _pending_fold, _fold_again_at, and the tables' _index, _apply, _meta and _seen.
     """
 
     path: Path
@@ -52,6 +55,7 @@ class Journaled:
     _journal_fd: int | None
     _journal_size: int
     _pending_fold: bool
+    _fold_again_at: int
     _seen: set[str]
     # set by _load
     _db: TinyDB
@@ -194,10 +198,15 @@ class Journaled:
         if (not force and not self._seen and self._seq == self._meta().get("folded_seq", 0)
                 and not self.journal_path.exists()):
             return
+        folded = self._meta().get("folded_seq", 0)
         self._meta()["folded_seq"] = self._seq
         storage = self._db.storage
         assert isinstance(storage, MemoryStorage)  # the log's TinyDB is always opened on one
-        storage.flush()
+        try:
+            storage.flush()
+        except StoreError:
+            self._meta()["folded_seq"] = folded  # the file on disk still holds the older one
+            raise
         self._seen.clear()
         self._close_journal()
         if self.journal_path.exists():
@@ -250,13 +259,20 @@ class Journaled:
             raise StoreError(f"could not write to {self.journal_path}: {exc.strerror or exc}") from exc
         self._seq += 1
         self._journal_size += len(line)
-        if self._journal_size > FOLD_BYTES and self._batch is None:
+        if self._journal_size > max(FOLD_BYTES, self._fold_again_at) and self._batch is None:
             self._pending_fold = True
 
     def _after_write(self) -> None:
+        """Fold when due. The change is in the journal already: a fold that fails (a full disk) does not
+        undo it nor fail it; it is said in the log, and tried again later and at close."""
         if self._pending_fold and self._batch is None:  # inside a batch: when it ends
             self._pending_fold = False
-            self.fold()
+            try:
+                self.fold()
+            except (OSError, StoreError) as exc:
+                self._fold_again_at = self._journal_size + FOLD_RETRY_BYTES
+                LOG.warning("%s; changes stay in %s until it can be rewritten",
+                            error_text(exc) if isinstance(exc, OSError) else exc, self.journal_path)
 
     def _mend_lost_journal(self) -> None:
         """The journal deleted while this log is open (by hand, a clean-up script): every change it held is in

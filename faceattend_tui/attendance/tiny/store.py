@@ -55,6 +55,7 @@ class TinyStore(PeopleAndSessions, Records, Tables, Journaled, Store):
         self._journal_fd: int | None = None
         self._journal_size = 0
         self._pending_fold = False  # the journal grew past FOLD_BYTES: fold after this write
+        self._fold_again_at = 0  # the journal's size at which a fold that failed is tried again
         if not read_only:
             try:
                 make_private_dir(self.path.parent)

@@ -288,6 +288,22 @@ def test_batch_error_writes_nothing(data, clock):
     assert not (data / "attendance.journal").exists()
 
 
+def test_a_refused_change_keeps_the_last_seen_times_not_yet_written(data, clock):
+    """A typo refused inside a batch (an hours correction) takes back its own change, not the "last seen"
+    times of the people in view, which wait in memory for the next rewrite."""
+    store = open_store(data, clock=clock)
+    checkin = one_checkin(store)
+    later = store.now() + timedelta(minutes=40)
+    assert store.touch(checkin.session_id, checkin.person_id, later)
+    with pytest.raises(ValueError), store.batch():
+        person(store, "bob")
+        raise ValueError("the out is not after the in")
+    assert [p.name for p in store.people()] == ["alice"]
+    store.close()
+    with open_store(data, clock=clock) as again:
+        assert again.checkin(checkin.session_id, checkin.person_id).last_seen == later
+
+
 def test_stale_temp_files_are_cleaned_on_open(data, clock):
     open_store(data, clock=clock).close()
     (data / ".attendance.json.abc123.tmp").write_text('{"half": ')

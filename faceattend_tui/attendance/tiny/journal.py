@@ -224,6 +224,7 @@ class Journaled:
             yield
             return
         self._mend_lost_journal()
+        seen = self._last_seen()
         self._batch = []
         try:
             yield
@@ -233,8 +234,22 @@ class Journaled:
         except BaseException:
             self._batch = None
             self._reload()  # what was applied in memory never reached the disk
+            self._see_again(seen)
             raise
         self._after_write()
+
+    def _last_seen(self) -> dict[str, str]:
+        """The "last seen" times kept in memory only, until the next fold."""
+        checkins = self._table("checkins")
+        return {i: checkins[i]["last_seen"] for i in self._seen if checkins.get(i, {}).get("last_seen")}
+
+    def _see_again(self, seen: dict[str, str]) -> None:
+        """Put back "last seen" times that a reload from disk took back (a refused batch is no reason)."""
+        checkins = self._table("checkins")
+        for doc_id, text in seen.items():
+            if doc_id in checkins:
+                checkins[doc_id]["last_seen"] = text
+                self._seen.add(doc_id)
 
     def _write(self, *ops: Op) -> None:
         self._require_writable()

@@ -240,12 +240,12 @@ class Journaled:
 
     def _last_seen(self) -> dict[str, str]:
         """The "last seen" times kept in memory only, until the next fold."""
-        checkins = self._table("checkins")
+        checkins = self._doc["checkins"]
         return {i: checkins[i]["last_seen"] for i in self._seen if checkins.get(i, {}).get("last_seen")}
 
     def _see_again(self, seen: dict[str, str]) -> None:
         """Put back "last seen" times that a reload from disk took back (a refused batch is no reason)."""
-        checkins = self._table("checkins")
+        checkins = self._doc["checkins"]
         for doc_id, text in seen.items():
             if doc_id in checkins:
                 checkins[doc_id]["last_seen"] = text

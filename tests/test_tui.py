@@ -644,6 +644,25 @@ async def test_enter_stops_the_session_and_says_so(station):
         await until(pilot, lambda: "session 'Physics' stopped" in screen_text(app))
 
 
+@pytest.mark.parametrize("dialog", ["stop", "mark"])
+async def test_a_dialog_opened_on_a_session_that_ends_meanwhile_changes_no_other(station, dialog):
+    """Stop or Mark opened on Maths; the timetable closes Maths and opens Physics before Enter."""
+    app = StationApp(station)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await start_session(pilot, "Maths")
+        if dialog == "stop":
+            await pilot.press("s")
+        else:
+            await mark_dialog_for(pilot, "S1")
+            await pilot.press(*"came from the nurse")
+        await pilot.pause()
+        station.stop_session()  # as the timetable does at the bell, on the station's side
+        station.start_session("Physics")
+        await pilot.press("enter")
+        await until(pilot, lambda: "session 'Maths' ended while this was open" in screen_text(app))
+        assert station.active.name == "Physics" and station.store.marks(station.active.id) == []
+
+
 async def test_a_session_the_timetable_opens_after_a_stop_by_hand_takes_the_session_pane(station):
     app = StationApp(station)
     async with app.run_test(size=(80, 24)) as pilot:

@@ -121,10 +121,13 @@ class Actions(StationState):
         return session
 
 
-    def stop_session(self, pin: Credentials | str | None = None, at: datetime | None = None) -> Session:
-        """Stop the running session, now or at an earlier moment `at` (its last record, for one left running)."""
+    def stop_session(self, pin: Credentials | str | None = None, at: datetime | None = None,
+                     session_id: int | None = None) -> Session:
+        """Stop the running session, now or at an earlier moment `at` (its last record, for one left running);
+        with `session_id`, only while that one is the session running (a dialog's question names it)."""
         with self.lock:
             actor = self._authorize("session", pin)
+            self._still_running(session_id)
             try:
                 session = self._attendance().stop_session(user=actor, at=at)
                 self._queue_sheet(session.id)
@@ -133,6 +136,17 @@ class Actions(StationState):
         self._session_changed()
         return session
 
+
+    def _still_running(self, session_id: int | None) -> None:
+        """Refuse, changing nothing, when the session a dialog was opened on is no longer the one running
+        (the timetable closed it, another door stopped it, while the dialog was open)."""
+        running = self._attendance().active
+        if session_id is None or (running is not None and running.id == session_id):
+            return
+        asked = self._store().session(session_id)
+        name = repr(asked.name) if asked is not None else f"number {session_id}"
+        now = f"; {running.name!r} runs now" if running is not None else ""
+        raise StationError(f"session {name} ended while this was open{now}: nothing was changed")
 
     def change_own_pin(self, given: Credentials | str, new_pin: str) -> str:
         """A staff member's own new PIN, given with the current one (any role may); their name."""
@@ -235,9 +249,12 @@ class Actions(StationState):
             return attendance.summary(session_id)
 
 
-    def mark(self, person_id: str, status: str, reason: str, pin: Credentials | str | None = None) -> None:
+    def mark(self, person_id: str, status: str, reason: str, pin: Credentials | str | None = None,
+             session_id: int | None = None) -> None:
+        """Mark someone in the running session; with `session_id`, only while that one runs."""
         with self.lock:
             actor = self._authorize("mark", pin)
+            self._still_running(session_id)
             try:
                 self._attendance().mark(person_id, status, reason, user=actor)
             except FaceattendError as exc:

@@ -119,7 +119,8 @@ class DialogActions(_AppBase):
             self.push_screen(start, self._started)
         else:
             question = f"Stop session {self.station.active.name!r}?"
-            stop = ConfirmScreen(question, self.access(), self.guarded(self._stop_session), ok="Stop")
+            stop = ConfirmScreen(question, self.access(), self.guarded(partial(self._stop_session,
+                                                                               self.station.active.id)), ok="Stop")
             self.push_screen(stop, self._stopped)
 
     def _start_session(self, request: SessionRequest) -> Session:
@@ -132,8 +133,8 @@ class DialogActions(_AppBase):
             self.query_one(LivePane).set_unknown(0)
             self.refresh_panes()
 
-    def _stop_session(self, confirmed: Confirmed) -> Session:
-        return self.station.stop_session(confirmed.pin)
+    def _stop_session(self, session_id: int, confirmed: Confirmed) -> Session:
+        return self.station.stop_session(confirmed.pin, session_id=session_id)
 
     def _stopped(self, session: Session | None) -> None:
         if session:
@@ -190,12 +191,13 @@ class DialogActions(_AppBase):
     def action_mark(self) -> None:
         person = self.selected_person()
         if person is not None:
-            screen = MarkScreen(person.name, self.access(), self.guarded(partial(self._mark, person.id)),
-                                self.station.statuses)
+            running = self.station.active
+            mark = partial(self._mark, person.id, running.id if running is not None else None)
+            screen = MarkScreen(person.name, self.access(), self.guarded(mark), self.station.statuses)
             self.push_screen(screen, self._marked)
 
-    def _mark(self, person_id: str, request: MarkRequest) -> None:
-        return self.station.mark(person_id, request.status, request.reason, request.pin)
+    def _mark(self, person_id: str, session_id: int | None, request: MarkRequest) -> None:
+        return self.station.mark(person_id, request.status, request.reason, request.pin, session_id)
 
     def _marked(self, done: bool | None) -> None:
         if done:

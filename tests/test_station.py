@@ -428,6 +428,44 @@ def test_back_to_back_slots_leave_no_gap_for_a_check_in_to_fall_into(tmp_path):
         made.close()
 
 
+@pytest.mark.parametrize("room_again", [True, False])
+def test_a_check_in_the_disk_refused_goes_into_its_session_before_the_timetable_closes_it(tmp_path, monkeypatch,
+                                                                                           room_again):
+    """08:58 the disk is full as Ann comes; 09:10 there is room again: she is in Maths, which the timetable
+    then closes. Still no room by the close: she is named, for staff to mark by hand."""
+    from faceattend_tui.attendance import StoreError
+    from faceattend_tui.attendance.timetable import read_slots, save_slots
+
+    enroll_fake_people(tmp_path, ["Ann", "Bob"])
+    clock = FakeClock(datetime(2026, 9, 7, 8, 58).astimezone())  # a Monday
+    made = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, user="staff", name="door",
+                   clock=clock)
+    made.open()
+    try:
+        save_slots(made.store, read_slots("name,group,weekday,start,end,late_after\nMaths,,Mon,08:00,09:00,\n"))
+        drain(made)
+        real = made.store.record_checkin
+        monkeypatch.setattr(made.store, "record_checkin",
+                            lambda c: (_ for _ in ()).throw(StoreError("No space left on device")))
+        made.worker.checkin("Ann", when=clock().timestamp())
+        drain(made)
+        if room_again:
+            monkeypatch.setattr(made.store, "record_checkin", real)
+        clock.advance(minutes=12)
+        made._timetable_next = 0.0
+        said = drain(made)
+        assert made.active is None
+        ann = person_id(made, "Ann")
+        recorded = [c.person_id for c in made.store.checkins(1)]
+        assert recorded == ([ann] if room_again else [])
+        named = [u.message for u in said if isinstance(u, Problem)]
+        assert named == ([] if room_again else [
+            "the timetable closed 'Maths' before these check-ins could be written: Ann at 08:58:00; "
+            "mark them by hand once the disk allows (h: past sessions)"])
+    finally:
+        made.close()
+
+
 def test_a_slot_that_cannot_open_is_said_once_and_opens_once_it_can(tmp_path):
     """Its group was missing: the slot must not stay claimed for the day once the roster is put right."""
     with station_with_a_slot_due(tmp_path, "Choir", "choir") as (made, _):

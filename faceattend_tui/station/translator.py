@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import time
+from collections.abc import Sequence
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING
 
@@ -72,10 +73,15 @@ class Translator(StationState):
         One event that cannot be handled (the disk is full, say) becomes a Problem update; the
         events after it are still handled.
         """
-        updates = self._clock_updates() + self._shared_updates() + self._timetable_updates() + self._sheet_updates()
+        updates = self._clock_updates() + self._shared_updates()
         retries, self._unsaved = self._unsaved, []
-        fresh = self._worker().poll(timeout)
-        for retried, event in [*((True, e) for e in retries), *((False, e) for e in fresh)]:
+        updates += self._handled(retries, retried=True)  # before the timetable may close their session
+        updates += self._timetable_updates() + self._sheet_updates()
+        return updates + self._handled(self._worker().poll(timeout), retried=False)
+
+    def _handled(self, events: Sequence[ev.Event], retried: bool) -> list[Update]:
+        updates: list[Update] = []
+        for event in events:
             if self.on_event is not None and not retried:
                 self.on_event(event)
             try:
@@ -119,6 +125,7 @@ class Translator(StationState):
         if self.steady is not None and self.clock_watch.holding(self.steady()):
             return []  # the clock just jumped: a glitch would open a slot of the wrong day
         self._timetable_next = time.monotonic() + TIMETABLE_EVERY
+        lost = None
         with self.lock:
             running = self.attendance.active
             try:
@@ -126,6 +133,7 @@ class Translator(StationState):
                 if said and running is not None:  # it closed a session: its sheet goes to export_dir,
                     self._queue_sheet(running.id)  # and the next slot, back to back, opens on the next poll
                     self._timetable_next = 0.0
+                    lost = self._kept_for_closed(running.name)
             except OfflineError:  # the shared database is away (the header says so): tried again on its return
                 return []
             except FaceattendError as exc:  # e.g. a slot's group that no one is in; tried again, said once
@@ -138,7 +146,19 @@ class Translator(StationState):
         if not said:
             return []
         self._session_changed()
-        return [RosterChanged(), self._live(said)]
+        return [RosterChanged(), self._live(said), *([lost] if lost is not None else [])]
+
+    def _kept_for_closed(self, name: str) -> Problem | None:
+        """The check-ins still kept (the disk refused them) when the timetable closed their session: named,
+        for staff to mark by hand; they cannot go into a session that has ended."""
+        if not self._unsaved:
+            return None
+        kept, self._unsaved = self._unsaved, []
+        named = ", ".join(f"{self._label(e.folder)} at {datetime.fromtimestamp(e.time).astimezone():%H:%M:%S}"
+                          for e in kept if isinstance(e, ev.Checkin))
+        LOG.warning("check-ins not written before %r closed: %s", name, named)
+        return Problem(f"the timetable closed {name!r} before these check-ins could be written: {named}; "
+                       "mark them by hand once the disk allows (h: past sessions)")
 
 
     def _queue_sheet(self, session_id: int) -> None:

@@ -11,6 +11,8 @@ LC_COLLATE or LANG ("en" for C and POSIX, or when nothing says).
 
 from __future__ import annotations
 
+import codecs
+import json
 import locale as _locale
 import os
 import re
@@ -283,3 +285,10 @@ def clock_of(value: datetime, since: datetime | None = None, zone: tzinfo | None
     if since is not None and local.date() != since.astimezone(zone).date():
         return f"{local:%Y-%m-%d %H:%M}"
     return f"{local:%H:%M}"
+
+
+def json_line(value: object) -> str:
+    """One JSON line for standard output: letters as they are where it takes UTF-8, else as \\u codes
+    (a script reading it under PYTHONIOENCODING=latin-1 still gets JSON, never Python's own escapes)."""
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    return json.dumps(value, ensure_ascii=codecs.lookup(encoding).name != "utf-8")

@@ -4,6 +4,7 @@ of a command or of the station."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -71,3 +72,29 @@ def test_under_a_latin1_locale_names_beyond_latin1_are_listed_and_their_files_re
                             capture_output=True, env=env, timeout=120)
     assert listed.returncode == 0, listed.stderr.decode(errors="replace")
     assert "Łukasz Wiśniewski" in listed.stdout.decode("utf-8")
+
+
+@pytest.mark.parametrize("flags", [["-I"], ["-E"], ["-X", "utf8=0"]])
+def test_under_a_latin1_locale_a_hardened_start_starts_again_once_not_forever(tmp_path, flags):
+    """A service started as `python -I -m faceattend_tui` (or -E, or -X utf8=0) does not read PYTHONUTF8."""
+    env = latin1_locale(tmp_path)
+    data = tmp_path / "data"
+    with open_store(data) as store:
+        Attendance(store).add_person("Łukasz Wiśniewski", person_id="S1")
+    listed = subprocess.run([sys.executable, *flags, "-m", "faceattend_tui", "people", "list", "--data", str(data)],
+                            capture_output=True, env=env, timeout=60, cwd=Path(__file__).resolve().parents[1])
+    assert listed.returncode == 0, listed.stderr.decode(errors="replace")
+    assert "Wi" in listed.stdout.decode("utf-8", errors="replace")
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "ascii"])
+def test_json_lines_stay_json_when_the_output_takes_another_encoding(tmp_path, encoding):
+    data = tmp_path / "data"
+    with open_store(data) as store:
+        Attendance(store).add_person("Joker \U0001f600 Łukasz", person_id="S1")
+    env = {**os.environ, "PYTHONIOENCODING": encoding}
+    listed = subprocess.run([sys.executable, "-m", "faceattend_tui", "people", "list", "--json", "--data", str(data)],
+                            capture_output=True, env=env, timeout=60, cwd=Path(__file__).resolve().parents[1])
+    assert listed.returncode == 0, listed.stderr.decode(errors="replace")
+    (line,) = listed.stdout.decode(encoding).splitlines()
+    assert json.loads(line)["name"] == "Joker \U0001f600 Łukasz"

@@ -428,15 +428,20 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
 
 
+STARTED_AGAIN = "_FACEATTEND_STARTED_IN_UTF8"  # set when a command starts itself again in UTF-8 mode
+
+
 def in_utf8() -> None:
     """Run with UTF-8 file names and output whatever the locale: under one set to another encoding (a
     Latin-1 LANG forwarded over SSH) a name such as "Łukasz" could neither be printed nor opened as a file.
     The command starts again in Python's UTF-8 mode (its workers inherit it). What still cannot be written
     (bytes of an old name that were not UTF-8) is written as codes rather than ending the command."""
-    if not sys.flags.utf8_mode and codecs.lookup(sys.getfilesystemencoding()).name != "utf-8":
+    if (not sys.flags.utf8_mode and codecs.lookup(sys.getfilesystemencoding()).name != "utf-8"
+            and not os.environ.get(STARTED_AGAIN)):
         os.environ["PYTHONUTF8"] = "1"
-        with contextlib.suppress(OSError):
-            os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
+        os.environ[STARTED_AGAIN] = "1"  # once: "-X utf8=0" on the command line would win each time
+        with contextlib.suppress(OSError):  # "-X utf8" too: under -I or -E, PYTHONUTF8 is not read
+            os.execv(sys.executable, [sys.executable, "-X", "utf8", *sys.orig_argv[1:]])
     for stream in (sys.stdout, sys.stderr):
         if isinstance(stream, io.TextIOWrapper):
             stream.reconfigure(errors="backslashreplace")

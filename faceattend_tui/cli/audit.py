@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -13,7 +12,7 @@ from faceattend_tui.attendance.models import plural, printable
 from faceattend_tui.cli import EXIT_OK, say
 from faceattend_tui.cli.records import CommandError, date_range, snapshot
 from faceattend_tui.config import Settings
-from faceattend_tui.text import cell
+from faceattend_tui.text import cell, json_line
 
 if TYPE_CHECKING:
     from faceattend_tui.cli import Command, Subparsers
@@ -33,8 +32,8 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
     for entry in shown:
         when = in_zone(entry.time, zone)
         if args.json:
-            print(json.dumps({"time": when.isoformat(), "user": entry.user, "action": entry.action,
-                              "details": entry.details}, ensure_ascii=False))
+            print(json_line({"time": when.isoformat(), "user": entry.user, "action": entry.action,
+                             "details": entry.details}))
         else:
             print(f"{when:%Y-%m-%d %H:%M:%S}  {cell(printable(entry.user), 16)} {entry.action:18s} "
                   f"{printable(describe_details(entry.details))}")

@@ -8,7 +8,6 @@ when it exits unless asked to keep it open for a later station.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import signal
 import threading
@@ -36,6 +35,7 @@ from faceattend_tui.station import (
     Update,
     left_running,
 )
+from faceattend_tui.text import json_line
 
 NEVER_OPENED = "the camera never opened, so nobody could be recorded"
 STAFF_VARIABLE, PIN_VARIABLE = "FACEATTEND_STAFF", "FACEATTEND_PIN"  # who starts and stops, unattended
@@ -92,7 +92,7 @@ class Headless:
         return stamped(record, when, self.zone, who)
 
     def say(self, record: dict[str, Any], text: str) -> None:
-        self.output.put(json.dumps(record, ensure_ascii=False) if self.options.json else text)
+        self.output.put(json_line(record) if self.options.json else text)
 
     def output_closed(self) -> None:
         """The reader went away: the run stops as on SIGTERM (from the output's thread)."""

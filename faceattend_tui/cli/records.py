@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -50,7 +49,7 @@ from faceattend_tui.cli import EXIT_OK, EXIT_SKIPPED, EXIT_USAGE, say
 from faceattend_tui.config import Settings
 from faceattend_tui.errors import FaceattendError
 from faceattend_tui.files import error_text
-from faceattend_tui.text import cell, same
+from faceattend_tui.text import cell, json_line, same
 
 if TYPE_CHECKING:
     from faceattend_tui.attendance import Attendance, Person, Store
@@ -309,9 +308,8 @@ def cmd_people_list(args: argparse.Namespace, settings: Settings) -> int:
     enrolled = enrolled_counts(settings.tensors_dir)  # what the station recognises now
     if args.json:
         for p in people:
-            print(json.dumps({"id": p.id, "name": p.name, "groups": list(p.groups), "state": p.state,
-                              "images": p.images, "folder": p.folder, "templates": enrolled.get(p.folder, 0)},
-                             ensure_ascii=False))
+            print(json_line({"id": p.id, "name": p.name, "groups": list(p.groups), "state": p.state,
+                             "images": p.images, "folder": p.folder, "templates": enrolled.get(p.folder, 0)}))
         return EXIT_OK
     for p in people:
         state = f"  ({p.state})" if not p.active else gone(settings, p) if p.images and p.folder not in enrolled else ""

@@ -26,8 +26,13 @@ class FakeWorker:
     def start(self) -> None:
         self.started = True
 
-    def stop(self) -> None:
+    def stop(self) -> list[ev.Event]:
+        """As the real one: the events sent and not read yet are handed back."""
         self.stopped = True
+        left = []
+        while not self.events.empty():
+            left.append(self.events.get_nowait())
+        return left
 
     def send(self, command: ev.Command) -> None:
         assert isinstance(command, ev.Command), command

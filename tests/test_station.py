@@ -263,6 +263,19 @@ def test_one_event_that_fails_does_not_drop_the_others(station, monkeypatch):
     assert any("could not record" in u.message for u in updates if hasattr(u, "message"))
 
 
+def test_a_check_in_the_worker_sent_after_the_last_poll_is_written_at_close(tmp_path):
+    enroll_fake_people(tmp_path, ["Ann", "Bob"])
+    made = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, user="staff", name="door")
+    made.open()
+    session = made.start_session("Maths")
+    made.worker.checkin("Ann")
+    drain(made)
+    made.worker.checkin("Bob")  # seen as q was pressed: the screen polls no more
+    made.close()
+    with open_store(tmp_path) as store:
+        assert sorted(store.person(c.person_id).name for c in store.checkins(session.id)) == ["Ann", "Bob"]
+
+
 def test_a_check_in_the_disk_refused_keeps_its_own_time(station, monkeypatch):
     from faceattend_tui.attendance import StoreError
 

@@ -8,6 +8,7 @@ parent: it starts the process, notices when it dies, says so and starts it again
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import multiprocessing as mp
 import os
@@ -595,10 +596,11 @@ class WorkerHandle:
     def alive(self) -> bool:
         return self.process is not None and self.process.is_alive()
 
-    def stop(self, timeout: float = 5.0) -> None:
+    def stop(self, timeout: float = 5.0) -> list[ev.Event]:
+        """Stop the worker; the events it sent that were not read yet (check-ins among them)."""
         self.stopping = True
         if self.process is None:
-            return
+            return []
         if self.process.is_alive():
             self.commands.put(ev.Shutdown())
             self.process.join(timeout)
@@ -606,3 +608,8 @@ class WorkerHandle:
             self.process.kill()  # it does not stop on SIGTERM (see worker_main)
             self.process.join(2.0)
         self.process = None
+        left: list[ev.Event] = []
+        with contextlib.suppress(queue.Empty, OSError, ValueError, EOFError):
+            while True:
+                left.append(self.events.get(timeout=0.05))
+        return left

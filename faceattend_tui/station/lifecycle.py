@@ -133,7 +133,8 @@ class Lifecycle(StationState):
         everything) is LogKept."""
         with self.lock:
             if self.worker is not None:
-                self.worker.stop()
+                left = self.worker.stop()  # what it saw after the screen's last poll: written below
+                self._unsaved += [e for e in left if isinstance(e, ev.Checkin)]
                 self.worker = None
             unwritten = self._flush_sightings()
             lost = self.unsaved_left() if self.store is not None else []

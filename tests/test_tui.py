@@ -1068,6 +1068,44 @@ async def test_escape_stops_a_roster_imports_photos_between_two_people_and_says_
         assert station.person("S9").name == "Ivy Park"  # the people stay imported
 
 
+@pytest.mark.slow
+async def test_a_hang_up_during_a_roster_imports_photos_stops_them_between_two_people(station, tmp_path, monkeypatch):
+    """The screen closes as q does; it does not wait for hundreds of photos while nobody records check-ins."""
+    import threading
+
+    from faceattend_tui.gallery.extract import Report
+    from faceattend_tui.station import actions, people
+
+    go_on, read = threading.Event(), []
+
+    class StepExtractor:
+        def __init__(self, *args, progress, stop, **kwargs):
+            self.progress, self.stop = progress, stop
+
+        def run(self):
+            for done in range(1, 7):
+                self.progress(done, 6, f"p{done}")
+                read.append(done)
+                go_on.wait(10)
+                if self.stop():
+                    return Report(stopped=(done, 6))
+            return Report()
+
+    monkeypatch.setattr(people, "Extractor", StepExtractor)
+    monkeypatch.setattr(actions.FaceEngine, "from_settings", lambda *args, **kwargs: None)
+    cv2.imwrite(str(tmp_path / "ivy.jpg"), np.full((120, 100, 3), 128, np.uint8))
+    (tmp_path / "roster.csv").write_text("id,name,groups,photo\nS9,Ivy Park,3A,ivy.jpg\n", encoding="utf-8")
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.action_import_roster()
+        await pilot.pause()
+        await pilot.press(*str(tmp_path / "roster.csv"), "enter")
+        await until(pilot, lambda: read == [1])
+        app.exit()  # what a hang-up or a service stop calls
+        go_on.set()
+    assert read == [1] and station.person("S9").name == "Ivy Park"
+
+
 async def test_a_pasted_name_with_control_characters_is_shown_as_codes_and_not_stored(station):
     station.worker.ready()
     app = StationApp(station)

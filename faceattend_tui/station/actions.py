@@ -283,10 +283,14 @@ class Actions(StationState):
                 outcome = import_people(self._attendance(), self.settings, Path(path).expanduser(), user=actor)
             except FaceattendError as exc:
                 raise StationError(str(exc)) from None
+        watch = watch or PhotoWatch()
+        self.photo_watches.add(watch)
         try:  # without the station's lock: the door goes on checking people in while the photos are read
             extract_imported(outcome, self.settings, self._photo_engine, watch)
         except FaceattendError as exc:
             raise StationError(f"the people were imported, but not their photos: {exc}") from None
+        finally:
+            self.photo_watches.discard(watch)
         with self.lock:
             if self.store is None:  # closed meanwhile: its next start registers the new templates
                 return outcome.lines()
@@ -295,6 +299,12 @@ class Actions(StationState):
             if outcome.photos_copied:
                 self._worker().send(ev.Reload())
         return outcome.lines()
+
+    def stop_photo_reading(self) -> None:
+        """Stop every import's photo reading between two people (the station is closing: a hang-up, a
+        service stop, q); the people are in, and the photos not read yet wait for the next extract."""
+        for watch in list(self.photo_watches):
+            watch.stop.set()
 
     def _photo_engine(self) -> FaceEngine:
         """Models of its own for reading photos (the worker's are in another process)."""

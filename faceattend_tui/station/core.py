@@ -58,6 +58,7 @@ class Station(Lifecycle, Actions, Hours, Translator, SharedSync, Leftovers):
         self.loop = loop
         self.on_event = None
         self._unsaved = []
+        self.photo_watches = set()
         self.follow_timetable = True
         self._timetable_next = 0.0
         self._timetable_problem = ""  # the last one said, not said again every few seconds

@@ -184,7 +184,7 @@ def extract_imported(outcome: ImportOutcome, settings: Settings, make_engine: Ca
     outcome.photo_notes, outcome.photo_skipped, outcome.photos_stopped = report.notes, report.skipped, report.stopped
 
 
-@dataclass
+@dataclass(eq=False)  # one watch per import: held in a set by identity
 class PhotoWatch:
     """Someone following an import's photos: told each photo read, and able to stop between two people."""
 

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from faceattend_tui.live import events as ev
     from faceattend_tui.live.worker import WorkerConfig
     from faceattend_tui.station.clockwatch import ClockWatch
+    from faceattend_tui.station.people import PhotoWatch
     from faceattend_tui.station.updates import LiveState, Worker
     from faceattend_tui.vision.identity import RecognizerId
 
@@ -49,6 +50,7 @@ class StationState:
     on_event: Callable[[ev.Event], None] | None  # sees every worker event first (headless output)
     follow_timetable: bool  # open and close sessions by the timetable (not while a session is given)
     _unsaved: list[ev.Checkin]  # check-ins the log could not take yet, retried in order
+    photo_watches: set[PhotoWatch]  # the imports whose photos are being read now
     _timetable_next: float
     _timetable_problem: str
     _sheets_next: float

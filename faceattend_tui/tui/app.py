@@ -31,6 +31,7 @@ from faceattend_tui.tui.terminal import STOP_BEFORE_DRAWN, read_input_leniently,
 from faceattend_tui.tui.widgets import LivePane, RosterPane, SessionPane, StatusHeader
 
 if TYPE_CHECKING:
+    from rich.console import RenderableType
     from textual.await_complete import AwaitComplete
     from textual.widget import AwaitMount
     from typing_extensions import Unpack
@@ -406,6 +407,12 @@ class StationApp(DialogActions, KeysInOrder):
     async def action_quit(self) -> None:
         """ctrl+q, Textual's own quit: asks like q while a session runs."""
         self.action_quit_station()
+
+    def exit(self, result: None = None, return_code: int = 0, message: RenderableType | None = None) -> None:
+        """Every way out (q, a hang-up, a service stop, a terminal gone): an import's photo reading stops
+        between two people first, so the screen does not wait for hundreds of photos."""
+        self.station.stop_photo_reading()
+        super().exit(result, return_code, message)
 
     def action_quit_station(self) -> None:
         if self.station.active is None:

@@ -16,7 +16,7 @@ from faceattend_tui.attendance.security import Credentials
 from faceattend_tui.attendance.staff import add_account
 from faceattend_tui.config import load_settings
 from faceattend_tui.live.events import CaptureSample, Reload
-from faceattend_tui.station import CheckinShown, EnrollTarget, Problem, Sighting, Station, StationError
+from faceattend_tui.station import CheckinShown, EnrollTarget, LiveChanged, Problem, Sighting, Station, StationError
 
 
 @pytest.fixture
@@ -475,6 +475,27 @@ def test_a_check_in_the_disk_refused_goes_into_its_session_before_the_timetable_
         assert named == ([] if room_again else [
             "the timetable closed 'Maths' before these check-ins could be written: Ann at 08:58:00; "
             "mark them by hand once the disk allows (h: past sessions)"])
+    finally:
+        made.close()
+
+
+def test_a_session_left_running_over_the_weekend_by_a_station_that_ran_on_is_stopped_at_its_last_record(tmp_path):
+    enroll_fake_people(tmp_path, ["Ann", "Bob"])
+    clock = FakeClock(datetime(2026, 9, 4, 8, 0).astimezone())  # a Friday
+    made = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, user="staff", name="door",
+                   clock=clock)
+    made.open()
+    try:
+        friday = made.start_session("Friday lab", late_after=10)
+        made.worker.checkin("Ann", when=clock().timestamp() + 300)
+        drain(made)
+        clock.advance(days=3, minutes=1)  # Monday 08:01: nobody stopped it, the station ran on
+        made._left_next = 0.0
+        said = [u.notice for u in drain(made) if isinstance(u, LiveChanged) and u.notice]
+        assert made.active is None and said == [
+            "session 'Friday lab' was left running since 2026-09-04 08:00: stopped at its last record "
+            "(2026-09-04 08:05); start today's with s"]
+        assert made.store.session(friday.id).ended_at == datetime(2026, 9, 4, 8, 5).astimezone()
     finally:
         made.close()
 

@@ -61,6 +61,7 @@ class Station(Lifecycle, Actions, Hours, Translator, SharedSync, Leftovers):
         self.photo_watches = set()
         self.follow_timetable = True
         self._timetable_next = 0.0
+        self._left_next = 0.0
         self._timetable_problem = ""  # the last one said, not said again every few seconds
         self._sheets_next = 0.0
         self._gallery_notes = []

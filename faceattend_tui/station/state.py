@@ -52,6 +52,7 @@ class StationState:
     _unsaved: list[ev.Checkin]  # check-ins the log could not take yet, retried in order
     photo_watches: set[PhotoWatch]  # the imports whose photos are being read now
     _timetable_next: float
+    _left_next: float  # when to look again for a session left running since an earlier day
     _timetable_problem: str
     _sheets_next: float
     _gallery_notes: list[str]

@@ -30,6 +30,7 @@ from faceattend_tui.station.clockwatch import HOLD, JUMP, jump_text
 from faceattend_tui.station.state import StationState
 from faceattend_tui.station.updates import (
     CAMERA_WORDS,
+    LEFT_RUNNING_EVERY,
     LOG,
     MAX_UNSAVED,
     SHEETS_EVERY,
@@ -43,6 +44,7 @@ from faceattend_tui.station.updates import (
     Severity,
     Sighting,
     SightingReason,
+    StationError,
     UnknownFaces,
     Update,
     internal_error,
@@ -66,6 +68,7 @@ class Translator(StationState):
         def share_gallery(self) -> bool: ...
         def sync_roster(self) -> SyncResult: ...
         def _shared_updates(self) -> list[Update]: ...
+        def stop_left_running(self) -> str: ...
 
     def poll(self, timeout: float = 0.1) -> list[Update]:
         """Worker events turned into updates; check-ins are on disk before they are returned.
@@ -76,7 +79,7 @@ class Translator(StationState):
         updates = self._clock_updates() + self._shared_updates()
         retries, self._unsaved = self._unsaved, []
         updates += self._handled(retries, retried=True)  # before the timetable may close their session
-        updates += self._timetable_updates() + self._sheet_updates()
+        updates += self._left_running_updates() + self._timetable_updates() + self._sheet_updates()
         return updates + self._handled(self._worker().poll(timeout), retried=False)
 
     def _handled(self, events: Sequence[ev.Event], retried: bool) -> list[Update]:
@@ -117,6 +120,21 @@ class Translator(StationState):
                                 "run, stop it and void it (h, then v)"))
         return said
 
+
+    def _left_running_updates(self) -> list[Update]:
+        """Now and then: a session left running since an earlier working day while the station ran on
+        (nobody stopped it on Friday) is stopped at its last record, as at a start, so that Monday's arrivals
+        do not go into it, late."""
+        if self.attendance is None or self.attendance.active is None or time.monotonic() < self._left_next:
+            return []
+        if self.steady is not None and self.clock_watch.holding(self.steady()):
+            return []  # the clock just jumped: a glitch of a day ahead is no reason
+        self._left_next = time.monotonic() + LEFT_RUNNING_EVERY
+        try:
+            said = self.stop_left_running()
+        except StationError as exc:
+            return [Problem(f"could not stop the session left running: {exc}")]
+        return [RosterChanged(), self._live(said, "warning", lasting=True)] if said else []
 
     def _timetable_updates(self) -> list[Update]:
         """Every few seconds: open the timetable's slot that is due, or close the one that ended."""

@@ -27,6 +27,7 @@ STATION_LOG = "station.log"  # in the data root, beside worker.log
 STATION_ACTOR = "station"  # who is recorded for what the station does on its own
 
 
+LEFT_RUNNING_EVERY = 60.0  # seconds between looks for a session left running since an earlier day
 TIMETABLE_EVERY = 1.0  # seconds between looks at the timetable: a slot's first arrivals are not missed
 
 

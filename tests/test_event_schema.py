@@ -591,6 +591,33 @@ def test_a_session_left_running_on_an_earlier_day_is_stopped_at_its_last_record_
     assert started["state"] == "started" and started["id"] != yesterday.id
 
 
+def test_a_service_with_a_session_that_runs_into_the_next_day_starts_the_new_days_session(tmp_path, monkeypatch):
+    """A daily service with --session, never restarted: Tuesday's arrivals go into Tuesday's session."""
+    from faceattend_tui.cli import headless
+
+    monkeypatch.setattr(headless, "NEW_DAY_EVERY", 0.0)
+    door, clock = door_at(tmp_path, datetime(2024, 9, 2, 8, 0, tzinfo=ZoneInfo(ZONE)))
+    polls, real_poll = [], door.poll
+
+    def poll(timeout=0.1):
+        polls.append(1)
+        if len(polls) == 3:
+            clock.advance(days=1)  # the night passes
+        return real_poll(timeout)
+
+    door.poll = poll
+    try:
+        out = io.StringIO()
+        run_headless(door, HeadlessOptions("Maths 3A", json=True, max_seconds=1.5), out)
+        sessions = sorted(door.sessions(), key=lambda s: s.id)
+    finally:
+        door.close()
+    lines = [(line["state"], line["id"]) for line in json_lines(out.getvalue()) if line["type"] == "session"]
+    monday, tuesday = sessions[0].id, sessions[1].id
+    assert lines[:3] == [("started", monday), ("stopped", monday), ("started", tuesday)]
+    assert sessions[1].started_at.date().isoformat() == "2024-09-03"
+
+
 def test_a_night_session_past_midnight_is_resumed_not_cut_in_two(tmp_path):
     door, clock = door_at(tmp_path, datetime(2024, 9, 2, 23, 30, tzinfo=ZoneInfo(ZONE)))
     try:

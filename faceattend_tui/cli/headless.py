@@ -38,6 +38,7 @@ from faceattend_tui.station import (
 from faceattend_tui.text import json_line
 
 NEVER_OPENED = "the camera never opened, so nobody could be recorded"
+NEW_DAY_EVERY = 60.0  # seconds between looks for a new working day in a run with --session
 STAFF_VARIABLE, PIN_VARIABLE = "FACEATTEND_STAFF", "FACEATTEND_PIN"  # who starts and stops, unattended
 
 
@@ -75,6 +76,7 @@ class Headless:
         self.last_session: Session | None = None  # the latest session this run knew running
         self.camera_opened = False
         self.stopped_by = ""  # the signal that ended the run, in words
+        self.next_day_check = 0.0  # when `new_day` looks again
         self.zone = output_zone(station.settings) if station is not None else None
         self.naming = Naming(self.who, self.zone)
 
@@ -273,7 +275,22 @@ class Headless:
         while not self.stop.is_set() and (deadline is None or time.monotonic() < deadline):
             for update in self.station.poll(timeout=0.2):
                 self.on_update(update)
+            self.new_day()
         return 1 if self.failed else 0
+
+    def new_day(self) -> None:
+        """A run with --session that goes on for days (a service): once a minute, the session left from an
+        earlier working day is stopped at its last record and a new one of the same name starts, as at a start."""
+        if not self.options.session or time.monotonic() < self.next_day_check:
+            return
+        self.next_day_check = time.monotonic() + NEW_DAY_EVERY
+        running = self.station.active
+        try:
+            if running is not None and self._left_from_an_earlier_day(running, staff_from_environment()):
+                self.start_session()
+        except StationError as exc:
+            self.failed = True
+            to_stderr(f"error: could not start the new day's session: {exc}")
 
     def finish(self) -> None:
         if self.options.keep_open and self.station.active is not None:

@@ -125,8 +125,9 @@ class Translator(StationState):
         """Now and then: a session left running since an earlier working day while the station ran on
         (nobody stopped it on Friday) is stopped at its last record, as at a start, so that Monday's arrivals
         do not go into it, late."""
-        if self.attendance is None or self.attendance.active is None or time.monotonic() < self._left_next:
-            return []
+        if (not self.follow_timetable or self.attendance is None or self.attendance.active is None
+                or time.monotonic() < self._left_next):
+            return []  # a headless run with --session starts its session again itself (`new_day`)
         if self.steady is not None and self.clock_watch.holding(self.steady()):
             return []  # the clock just jumped: a glitch of a day ahead is no reason
         self._left_next = time.monotonic() + LEFT_RUNNING_EVERY

@@ -129,6 +129,16 @@ def test_a_date_range_is_inclusive_and_an_empty_one_says_so(att, clock, tmp_path
         export_attendance(att.store, tmp_path, ExportOptions(), date_to=date(2024, 8, 1))
 
 
+def test_a_sheets_file_name_carries_the_day_on_the_stations_clock(att, clock, tmp_path):
+    """A night session begun at 00:30 in Paris on 3 September is stored as 22:30 UTC on the 2nd."""
+    clock.now = datetime(2024, 9, 2, 22, 30, tzinfo=timezone.utc)
+    att.start_session("Night shift")
+    att.stop_session()
+    out = export_attendance(att.store, tmp_path / "exports", ExportOptions(zone="Europe/Paris"))
+    assert out.name == "2024-09-03_1_night-shift.csv"
+    assert read_csv(out)[0]["session_date"] == "2024-09-03"
+
+
 def test_file_names_keep_accents_stay_short_and_never_collide(att, clock, tmp_path):
     att.start_session("Chimie 1ère")
     att.stop_session()

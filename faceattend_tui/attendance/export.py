@@ -363,11 +363,14 @@ def write_output(path: Path | NewFile | NamedFile, data: bytes) -> Path:
     return named.path
 
 
-def default_name(sessions: list[Session], date_from: date | None, date_to: date | None, fmt: str) -> str:
+def default_name(sessions: list[Session], date_from: date | None, date_to: date | None, fmt: str,
+                 zone: tzinfo | None = None) -> str:
+    """A sheet's file name: its range, or its session's day on the station's clock (the day the sheet
+    states), number and name."""
     if date_from is not None:
         return f"{date_from}_{date_to}.{fmt}"
     session = sessions[0]
-    return f"{session.started_at:%Y-%m-%d}_{session.id}_{slug(session.name)}.{fmt}"
+    return f"{in_zone(session.started_at, zone):%Y-%m-%d}_{session.id}_{slug(session.name)}.{fmt}"
 
 
 # ----- choosing and writing -------------------------------------------------------------
@@ -472,7 +475,7 @@ def export_attendance(store: Store, folder: Path, options: ExportOptions, path: 
     sessions = choose_sessions(store, session_id, date_from, date_to, zone)
     if target is None:
         first, last = date_span(store, date_from, date_to, zone) or (None, None)
-        target = new_output(folder, default_name(sessions, first, last, options.fmt))
+        target = new_output(folder, default_name(sessions, first, last, options.fmt, zone))
     return export_sessions(store, sessions, target, options, user)
 
 

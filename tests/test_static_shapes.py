@@ -228,3 +228,49 @@ def test_a_fixed_shape_copy_of_a_model_gives_the_same_outputs_at_any_batch(model
     assert fixed.get_outputs()[0].shape in ([4, 512], ["516_0", "516_1"])
     expected = plain.run(None, {plain.get_inputs()[0].name: crops})[0]
     assert np.allclose(fixed.run(None, {fixed.get_inputs()[0].name: crops})[0], expected, atol=1e-4)
+
+
+def test_a_half_precision_model_is_warmed_with_half_precision_zeros(tmp_path):
+    """A float16 export, common for GPUs, where static shapes are on by default."""
+    from onnx import TensorProto, helper, save
+
+    nodes = [helper.make_node("GlobalAveragePool", ["x"], ["p"]), helper.make_node("Flatten", ["p"], ["y"])]
+    half = TensorProto.FLOAT16
+    graph = helper.make_graph(nodes, "half", [helper.make_tensor_value_info("x", half, ["N", 3, 112, 112])],
+                              [helper.make_tensor_value_info("y", half, ["N", 3])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    save(model, tmp_path / "half.onnx")
+    session = ort.InferenceSession(str(tmp_path / "half.onnx"), providers=["CPUExecutionProvider"])
+    shaped = ShapeSessions(session, lambda shape: session, static=True, label="recogniser")
+    assert [shape for _, shape, _ in shaped.warm([(2, 3, 112, 112)])] == [(2, 3, 112, 112)]
+
+
+def test_a_detector_exported_at_a_fixed_size_is_prepared_at_that_size_whatever_det_size(models_dir, tmp_path):
+    """InsightFace's "_shape640x640" exports: a det_size of 320 or 960 must not reach the model."""
+    from faceattend_tui.vision.pipeline import load_detector
+
+    fixed = tmp_path / "scrfd_640.onnx"
+    fixed.write_bytes(fixed_model(models_dir / "scrfd_500m_bnkps.onnx", (1, 3, 640, 640)))
+    for size in (320, 960):
+        detector = load_detector(fixed, RuntimeOptions(device="cpu"), size=size, static_shapes="on")
+        assert detector.frame_shapes() == [(1, 3, 640, 640)]
+        assert detector.detect(np.zeros((480, 640, 3), np.uint8)) == []
+
+
+def test_a_recogniser_that_gives_everyone_one_face_is_refused_with_static_shapes_too(models_dir, tmp_path):
+    from onnx import helper, load, numpy_helper, save
+
+    from faceattend_tui.vision.models import ModelError
+
+    model = load(str(models_dir / "w600k_mbf.onnx"))  # its input multiplied by 0: one output for every face
+    first = model.graph.node[0]
+    zero = numpy_helper.from_array(np.zeros((1,), np.float32), "qa_zero")
+    model.graph.initializer.append(zero)
+    name = model.graph.input[0].name
+    model.graph.node.insert(0, helper.make_node("Mul", [name, "qa_zero"], ["qa_blank"]))
+    first.input[list(first.input).index(name)] = "qa_blank"
+    (tmp_path / "models").mkdir()
+    save(model, tmp_path / "models" / "blank.onnx")
+    with pytest.raises(ModelError, match="blank.onnx: the recogniser gives the same output for different pictures"):
+        static_engine(tmp_path, recognizer="blank.onnx")

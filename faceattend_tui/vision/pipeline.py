@@ -100,15 +100,17 @@ class FaceEngine:
             landmarks = landmarks106.load(resolve_model(settings.landmarks, settings.data, log), options, static)
         engine = cls(detector, embedder, info, options.notes, rule, landmarks)
         engine.frame_batch = max(settings.max_embeds_per_frame, CAPTURE_BATCH)
-        if not engine.static:  # with static shapes, the warm-up runs every shape before work starts
-            engine.check_runs(det_path)
+        # with static shapes the warm-up runs the detector's shapes before work starts; the recogniser's
+        # output is checked all the same (a model that gives everyone one face must never run a door)
+        engine.check_runs(det_path, detector=not engine.static)
         return engine
 
-    def check_runs(self, det_path: Path) -> None:
+    def check_runs(self, det_path: Path, detector: bool = True) -> None:
         """Run the detector and the recogniser once on a blank picture: a model that loads but cannot
         run (a half-precision or fixed-size input it cannot take) is refused now, naming its file."""
         try:
-            self.detector.detect(np.zeros((64, 64, 3), np.uint8))
+            if detector:
+                self.detector.detect(np.zeros((64, 64, 3), np.uint8))
         except Exception as exc:  # noqa: BLE001 - whatever the runtime says, in one line
             raise ModelError(f"{det_path}: the detector loads but cannot run: {first_line(exc)}") from None
         faces = np.stack([np.zeros((112, 112, 3), np.uint8),  # a black picture and a noisy one: two "faces"

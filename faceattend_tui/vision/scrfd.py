@@ -153,7 +153,7 @@ class ScrfdDetector:
 
     def canvas_size(self, height: int, width: int) -> tuple[int, int]:
         """The network input that holds a (height, width) picture: itself, or a fixed square."""
-        return (height, width) if self.fixed_size else square_canvas(height, width, self.canvases)
+        return self.fixed_size or square_canvas(height, width, self.canvases)
 
     def frame_shapes(self) -> list[tuple[int, ...]]:
         """The input shapes live frames use with static shapes (one, whatever the camera)."""

@@ -259,7 +259,7 @@ def with_orientation(image: np.ndarray, orientation: int, fmt: str) -> bytes:
     return buffer.getvalue()
 
 
-@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "TIFF"])  # TIFF: OpenCV turns it itself, once
 @pytest.mark.parametrize("orientation", range(1, 9))
 def test_a_photo_is_turned_upright_as_its_exif_orientation_says(fmt, orientation):
     """A phone stores portraits sideways with an orientation tag: read as stored, the face lies on its side."""

@@ -75,7 +75,8 @@ def decode_image(data: bytes, name: str = "image") -> np.ndarray:
         image = cv2.imdecode(np.frombuffer(data, np.uint8), _decode_flags(data, size))
         if image is None or image.size == 0:
             raise ImageError(f"{name}: not a readable image")
-        image = upright(_to_bgr8(image, name), exif_orientation(data))
+        tiff = data[:4] in (b"II*\x00", b"MM\x00*")  # OpenCV's TIFF reader turns it upright itself
+        image = upright(_to_bgr8(image, name), 1 if tiff else exif_orientation(data))
     except (cv2.error, MemoryError) as exc:
         raise ImageError(f"{name}: cannot be decoded ({type(exc).__name__})") from None
     if min(image.shape[:2]) < MIN_SIDE:

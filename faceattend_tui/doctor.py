@@ -154,6 +154,7 @@ def records_lines(settings: Settings) -> list[str]:
     left_out = _left_out(settings.tensors_dir, manifest)
     lines += _left_out_lines(settings.tensors_dir, manifest, left_out)
     lines += _waiting_line(settings, set(manifest.people) if manifest else set())
+    lines += _removed_line(settings, manifest)
     lines += _alike_lines(settings, manifest)
     if settings.database:
         return lines  # the roster is the database's
@@ -224,6 +225,14 @@ def _waiting_line(settings: Settings, extracted: set[str]) -> list[str]:
         lines.append(f"templates:  {plural(len(unusable), 'photo folder has a name', 'photo folders have names')} "
                      f"extraction cannot use: {to_rename(unusable)}; rename them")
     return lines
+
+
+def _removed_line(settings: Settings, manifest: Manifest | None) -> list[str]:
+    """Templates still made from photos removed by hand: those faces check in until extract runs."""
+    from faceattend_tui.gallery.extract import removed_photos, removed_text
+
+    said = removed_text(removed_photos(settings.images_dir, manifest))
+    return [f"templates:  {said}"] if said else []
 
 
 def _alike_lines(settings: Settings, manifest: Manifest | None) -> list[str]:

@@ -1022,6 +1022,32 @@ def test_people_whose_photos_have_no_templates_are_named_at_the_start(tmp_path):
         made.close()
 
 
+def test_templates_of_a_photo_removed_by_hand_since_the_extraction_are_named_at_the_start(tmp_path):
+    """Extract said a stranger's photo was among Ann's; staff removed it, but the stranger's face still
+    checks in as Ann until extract runs again."""
+    import cv2
+    import numpy as np
+
+    from faceattend_tui.gallery.templates import Entry, load_manifest, save_manifest
+
+    enroll_fake_people(tmp_path, ["Ann"])
+    photos = tmp_path / "database_image" / "Ann"
+    photos.mkdir(parents=True)
+    cv2.imwrite(str(photos / "ann.jpg"), np.full((120, 100, 3), 128, np.uint8))
+    manifest = load_manifest(tmp_path / "database_tensor")
+    manifest.people["Ann"] = Entry([{"image": "Ann/ann.jpg", "sha256": "a"}, {"image": "Ann/party.jpg", "sha256": "b"}],
+                                   manifest.people["Ann"].npy_sha256)
+    save_manifest(tmp_path / "database_tensor", manifest)
+    made = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, user="staff", name="door")
+    made.open()
+    try:
+        (said,) = [n for n in made.start_notices() if "removed since" in n]
+        assert "the templates of 1 person are still made from photos removed since (Ann: party.jpg)" in said
+        assert said.endswith("until `faceattend extract` runs")
+    finally:
+        made.close()
+
+
 def test_photo_folders_extraction_cannot_use_are_named_with_what_to_do_not_sent_to_extract(tmp_path):
     """`faceattend extract` refuses these names: telling staff to run it again and again helps nobody."""
     import cv2

@@ -138,6 +138,31 @@ def without_templates(images_dir: Path, known: Iterable[str]) -> tuple[list[str]
     return [n for n in found if usable_name(n)], [n for n in found if not usable_name(n)]
 
 
+def removed_photos(images_dir: Path, manifest: Manifest | None) -> dict[str, list[str]]:
+    """Per folder, the photos its templates were made from that are gone from `images_dir` since (a wrong
+    photo removed by hand): the station still recognises those faces as that person until extract runs.
+    Only folders still there count: a door given the templates without the photos is not told of them."""
+    gone: dict[str, list[str]] = {}
+    for name, entry in (manifest.people.items() if manifest else ()):
+        if not (images_dir / name).is_dir():
+            continue
+        for sample in entry.samples:
+            image = str(sample.get("image", ""))
+            if image and "source" not in sample and not (images_dir / image).is_file():
+                gone.setdefault(name, []).append(Path(image).name)
+    return gone
+
+
+def removed_text(gone: dict[str, list[str]], label: Callable[[str], str] = str) -> str:
+    """`removed_photos` in one line ("" when none)."""
+    if not gone:
+        return ""
+    named = "; ".join(f"{label(name)}: {', '.join(photos)}" for name, photos in list(gone.items())[:5])
+    more = " ..." if len(gone) > 5 else ""
+    return (f"the templates of {plural(len(gone), 'person', 'people')} are still made from photos removed since "
+            f"({named}{more}): their faces check in as them until `faceattend extract` runs")
+
+
 def usable_name(name: str) -> bool:
     """Whether extraction takes a folder's or a photo's name as a person's (`why_not_a_name` says why not)."""
     return safe_name(name) and not MISLEADING.search(name)
@@ -544,7 +569,8 @@ class Extractor:
             groups = [[i for i in range(len(unit)) if i not in odd], sorted(odd)]
         named = "; ".join(", ".join(Path(samples[i]["image"]).name for i in group) for group in groups)
         return (f"{name}: its {len(unit)} photos look like {len(groups)} different people ({named}); all are kept, "
-                f"so each may check in as {name}: remove the wrong ones from {self.images_dir / name}")
+                f"so each may check in as {name}: remove the wrong ones from {self.images_dir / name} and run "
+                f"`faceattend extract` again")
 
 
     def _keep_or_skip(self, name: str, manifest: Manifest) -> None:

@@ -12,7 +12,7 @@ from faceattend_tui.attendance.export import time_zone
 from faceattend_tui.attendance.hours import working_day
 from faceattend_tui.attendance.models import plural
 from faceattend_tui.errors import FaceattendError
-from faceattend_tui.gallery.extract import to_rename, without_templates
+from faceattend_tui.gallery.extract import removed_photos, removed_text, to_rename, without_templates
 from faceattend_tui.gallery.templates import GalleryError, load_manifest
 from faceattend_tui.station.state import StationState
 from faceattend_tui.station.updates import STATION_ACTOR, StationError
@@ -97,7 +97,13 @@ class Leftovers(StationState):
         found, unusable = without_templates(self.settings.images_dir, manifest.people if manifest else ())
         rename = (f"{plural(len(unusable), 'photo folder has a name', 'photo folders have names')} extraction cannot "
                   f"use: {to_rename(unusable)[:300]}; rename them and run `faceattend extract`") if unusable else ""
-        return "; ".join(filter(None, [self._waiting_notice(found), rename]))
+        removed = removed_text(removed_photos(self.settings.images_dir, manifest), self._folder_label)
+        return "; ".join(filter(None, [self._waiting_notice(found), rename, removed]))
+
+    def _folder_label(self, folder: str) -> str:
+        with self.lock:
+            person = self._attendance().by_folder(folder)
+        return f"{person.name} ({person.id})" if person is not None else folder
 
     def _waiting_notice(self, found: list[str]) -> str:
         if not found:

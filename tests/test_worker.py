@@ -595,3 +595,41 @@ def test_the_workers_log_begins_afresh_at_its_limit_keeping_the_last_one(tmp_pat
     subprocess.run([sys.executable, "-c", program], check=True, timeout=60)
     assert log.read_text() == "after the limit\n"
     assert (tmp_path / "worker.log.1").read_text().count("overread") == 30
+
+
+WORKER_DIES_WITH_A_LARGE_ROSTER = """
+import sys, time
+from pathlib import Path
+from faceattend_tui.config import load_settings
+from faceattend_tui.live import events as ev
+from faceattend_tui.live.worker import WorkerConfig, WorkerHandle
+
+def main():
+    settings = load_settings(Path(sys.argv[1]), {"device": "cuda"})  # no GPU here: the worker stops at once
+    names = {f"S{i:05d}": f"Student Number {i}" for i in range(5000)}  # 150 KiB of names for its first command
+    handle = WorkerHandle(WorkerConfig(settings=settings, source="0", preview=False, names=names), restart=False)
+    handle.start()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any(isinstance(e, ev.Error) and e.fatal for e in handle.poll(0.2)):
+        pass
+    handle.stop()
+    print("stopped")
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+@pytest.mark.timeout(120)
+def test_a_station_whose_worker_died_before_reading_a_large_rosters_names_still_exits(tmp_path):
+    """5,000 names fill the pipe to a worker that never reads them: the exit must not wait for it."""
+    import subprocess
+    import sys
+
+    if shutil.which("nvidia-smi"):
+        pytest.skip("a GPU here: the worker would not stop at once")
+    script = tmp_path / "dies.py"
+    script.write_text(WORKER_DIES_WITH_A_LARGE_ROSTER)
+    done = subprocess.run([sys.executable, str(script), str(tmp_path / "data")], capture_output=True, text=True,
+                          timeout=90, cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 0 and done.stdout.strip() == "stopped", done.stderr[-2000:]

@@ -587,10 +587,17 @@ class WorkerHandle:
             self.process = None
             return ev.Error(message=f"recognition worker stopped (exit code {code}); not restarting", fatal=True)
         self.restarts += 1
+        self._drop_commands()
         time.sleep(min(0.5 * 2 ** (self.restarts - 1), 5.0))
         self.start()
         return ev.Notice(message=f"recognition worker stopped (exit code {code}); restarted ({self.restarts})",
                          topic="worker-restarted")
+
+    def _drop_commands(self) -> None:
+        """Commands a dead worker never read are dropped: a queue still writing them into its pipe (a large
+        roster's names, 64 KiB and more) would otherwise hold the station's exit for ever."""
+        with contextlib.suppress(AttributeError, OSError, ValueError):
+            self.commands.cancel_join_thread()
 
     @property
     def alive(self) -> bool:
@@ -608,6 +615,7 @@ class WorkerHandle:
             self.process.kill()  # it does not stop on SIGTERM (see worker_main)
             self.process.join(2.0)
         self.process = None
+        self._drop_commands()
         left: list[ev.Event] = []
         with contextlib.suppress(queue.Empty, OSError, ValueError, EOFError):
             while True:

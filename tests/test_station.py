@@ -758,6 +758,17 @@ def test_a_worker_that_gave_up_is_said_in_the_header_until_it_is_back(station):
     assert station.live.camera == "live"
 
 
+def test_the_header_keeps_why_the_worker_stopped_not_only_its_exit_code(station):
+    from faceattend_tui.live import events as ev
+
+    cause = "worker failed: CUDA was asked for but cannot be used: no GPU found (no NVIDIA driver)"
+    station.worker.feed(ev.Error(message=cause, fatal=True))
+    station.worker.feed(ev.Error(message="recognition worker stopped (exit code 3); not restarting", fatal=True))
+    drain(station)
+    assert station.live.camera_detail == f"{cause}; recognition worker stopped (exit code 3); not restarting; " \
+                                         "see worker.log"
+
+
 def test_a_restarted_worker_shows_the_sessions_counts_at_the_door_at_once(station):
     from faceattend_tui.live import events as ev
 

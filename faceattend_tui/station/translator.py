@@ -57,6 +57,9 @@ if TYPE_CHECKING:
     from faceattend_tui.station.updates import Worker
 
 
+WORKER_LOG = "; see worker.log"
+
+
 class Translator(StationState):
     """From the worker's events to the log and the screen's updates."""
 
@@ -286,8 +289,11 @@ class Translator(StationState):
             case ev.Status():
                 return self._status(event)
             case ev.Error(fatal=True):  # no recognition until the worker is back, said in the header meanwhile
+                earlier = self.live.camera_detail.removesuffix(WORKER_LOG) if self.live.camera == "error" else ""
                 self.live.camera, self.live.fps, self.live.preview = "error", 0.0, "off"
-                self.live.camera_detail = f"{event.message}; see worker.log"
+                # the worker's own reason stays in view; "stopped (exit code 3)" that follows it says little
+                why = [earlier] if earlier and earlier != event.message else []
+                self.live.camera_detail = "; ".join([*why, event.message]) + WORKER_LOG
                 return self._live(f"recognition stopped: {event.message}", "error")
             case ev.Error():
                 return Problem(event.message)

@@ -276,6 +276,44 @@ def test_a_check_in_the_worker_sent_after_the_last_poll_is_written_at_close(tmp_
         assert sorted(store.person(c.person_id).name for c in store.checkins(session.id)) == ["Ann", "Bob"]
 
 
+def test_the_door_records_check_ins_while_a_roster_imports_photos_are_read(station, tmp_path, monkeypatch):
+    """The README: an import holds the log only to write its people; the photos are read meanwhile."""
+    import threading
+
+    import cv2
+    import numpy as np
+
+    from faceattend_tui.station import actions, people
+
+    reading, go_on = threading.Event(), threading.Event()
+    real = people.unreadable_photo
+
+    def slow_photo(photo):  # a school's 2,000 phone photos take a minute to decode
+        reading.set()
+        go_on.wait(10)
+        return real(photo)
+
+    monkeypatch.setattr(people, "unreadable_photo", slow_photo)
+    monkeypatch.setattr(actions, "extract_imported", lambda *args, **kwargs: None)
+    cv2.imwrite(str(tmp_path / "ivy.jpg"), np.full((120, 100, 3), 128, np.uint8))
+    (tmp_path / "roster.csv").write_text("id,name,groups,photo\nS9,Ivy Park,3A,ivy.jpg\n", encoding="utf-8")
+    station.start_session("Maths")
+    importing = threading.Thread(target=station.import_roster, args=(tmp_path / "roster.csv",))
+    importing.start()
+    try:
+        assert reading.wait(10)
+        station.worker.checkin("Ann")
+        shown: list = []
+        door = threading.Thread(target=lambda: shown.extend(u for u in drain(station) if isinstance(u, CheckinShown)))
+        door.start()
+        door.join(5)
+        assert [u.row.name for u in shown] == ["Ann"]  # not held until every photo is read
+    finally:
+        go_on.set()
+        importing.join(10)
+    assert station.person("S9").name == "Ivy Park"
+
+
 def test_a_check_in_the_disk_refused_keeps_its_own_time(station, monkeypatch):
     from faceattend_tui.attendance import StoreError
 

@@ -39,7 +39,16 @@ from faceattend_tui.files import error_text
 from faceattend_tui.gallery import enroll
 from faceattend_tui.live import events as ev
 from faceattend_tui.station.enrollee import whom
-from faceattend_tui.station.people import PhotoWatch, extract_imported, import_people, join_imported, remove_person
+from faceattend_tui.station.people import (
+    PhotoWatch,
+    copy_photos,
+    extract_imported,
+    join_imported,
+    plan_roster,
+    read_roster_photos,
+    remove_person,
+    write_people,
+)
 from faceattend_tui.station.state import StationState
 from faceattend_tui.station.updates import (
     STATION_ACTOR,
@@ -279,10 +288,16 @@ class Actions(StationState):
         `watch` hears how many photos are read and may stop their reading (the people stay imported)."""
         with self.lock:
             actor = self._authorize("people", pin)
-            try:
-                outcome = import_people(self._attendance(), self.settings, Path(path).expanduser(), user=actor)
-            except FaceattendError as exc:
-                raise StationError(str(exc)) from None
+        try:  # the file and its photos are read without the lock: the door goes on checking people in
+            read = read_roster_photos(Path(path).expanduser())
+            with self.lock:
+                outcome = write_people(self._attendance(), self.settings, plan_roster(
+                    self._attendance(), read, tensors=self.settings.tensors_dir), actor)
+            copy_photos(self.settings, outcome)
+        except FaceattendError as exc:
+            raise StationError(str(exc)) from None
+        except OSError as exc:  # a full disk or a read-only folder while the photos were copied
+            raise StationError(f"the people were imported, but not their photos: {error_text(exc)}") from None
         watch = watch or PhotoWatch()
         self.photo_watches.add(watch)
         try:  # without the station's lock: the door goes on checking people in while the photos are read

@@ -7,6 +7,7 @@ under `database_image/` and extracted, so they are recognised.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import shlex
 import threading
@@ -108,18 +109,39 @@ def unreadable_photo(photo: Path) -> str:
     return ""
 
 
-def plan_roster(attendance: Attendance, path: Path, *, reactivate: bool = False, sync: bool = False,
-                photos_from: tuple[Path, ...] = (), tensors: Path | None = None) -> ImportPlan:
-    """Check a roster CSV and its photos and say what importing it would change; raises RosterError.
-    With `tensors`, a photo already enrolled as someone else's is refused too."""
+@dataclass(frozen=True)
+class ReadRoster:
+    """A roster CSV read and its photos checked, before the log is looked at (the long part)."""
+
+    path: Path
+    lines: list[RosterLine]
+    digests: dict[Path, str]  # each readable photo's SHA-256
+
+
+def read_roster_photos(path: Path, photos_from: tuple[Path, ...] = ()) -> ReadRoster:
+    """Read a roster CSV and every photo it names (each decoded once, then hashed); raises RosterError.
+    Needs no lock: the station goes on checking people in meanwhile."""
     lines = read_roster(path, photos_from, unreadable_photo)
-    problems = photos_of_others(attendance, lines, tensors) if tensors is not None else []
+    digests = {}
+    for line in lines:
+        if line.photo is not None:
+            with contextlib.suppress(OSError):  # said by the photo's own check
+                digests[line.photo] = hashlib.sha256(line.photo.read_bytes()).hexdigest()
+    return ReadRoster(path, lines, digests)
+
+
+def plan_roster(attendance: Attendance, path: Path | ReadRoster, *, reactivate: bool = False, sync: bool = False,
+                photos_from: tuple[Path, ...] = (), tensors: Path | None = None) -> ImportPlan:
+    """Check a roster CSV (or one read already) and its photos and say what importing it would change;
+    raises RosterError. With `tensors`, a photo already enrolled as someone else's is refused too."""
+    read = path if isinstance(path, ReadRoster) else read_roster_photos(path, photos_from)
+    problems = photos_of_others(attendance, read, tensors) if tensors is not None else []
     if problems:
-        raise RosterError(path, problems)
-    return plan_import(attendance, lines, reactivate=reactivate, sync=sync)
+        raise RosterError(read.path, problems)
+    return plan_import(attendance, read.lines, reactivate=reactivate, sync=sync)
 
 
-def photos_of_others(attendance: Attendance, lines: list[RosterLine], tensors: Path) -> list[str]:
+def photos_of_others(attendance: Attendance, read: ReadRoster, tensors: Path) -> list[str]:
     """Lines whose photo is, byte for byte, one enrolled under another person's folder."""
     try:
         manifest = load_manifest(tensors)
@@ -128,13 +150,10 @@ def photos_of_others(attendance: Attendance, lines: list[RosterLine], tensors: P
     owners = {sample.get("sha256"): folder for folder, entry in (manifest.people.items() if manifest else [])
               for sample in entry.samples}
     problems = []
-    for line in lines:
-        if line.photo is None:
+    for line in read.lines:
+        if line.photo is None or line.photo not in read.digests:
             continue
-        try:
-            owner = owners.get(hashlib.sha256(line.photo.read_bytes()).hexdigest())
-        except OSError:
-            continue  # said by the photo's own check
+        owner = owners.get(read.digests[line.photo])
         current = attendance.person(line.id)
         if owner is not None and owner != ((current.folder if current else "") or line.id):
             known = attendance.by_folder(owner)
@@ -161,14 +180,27 @@ def import_people(attendance: Attendance, settings: Settings, path: Path, *, use
                   reactivate: bool = False, sync: bool = False, plan: ImportPlan | None = None) -> ImportOutcome:
     """An import's first part, on the log: its people written, their photos copied."""
     plan = plan or plan_roster(attendance, path, reactivate=reactivate, sync=sync, tensors=settings.tensors_dir)
+    outcome = write_people(attendance, settings, plan, user)
+    copy_photos(settings, outcome)
+    return outcome
+
+
+def write_people(attendance: Attendance, settings: Settings, plan: ImportPlan, user: str | None) -> ImportOutcome:
+    """An import's people written to the log (the part that needs the station's lock)."""
     outcome = ImportOutcome(plan)
     outcome.joined = apply_import(attendance, plan, user)
     for person in plan.leaving:  # as `people remove`: photos and templates go, records stay
         _forget_photos(attendance, settings, person)
+    return outcome
+
+
+def copy_photos(settings: Settings, outcome: ImportOutcome) -> None:
+    """An import's photos copied into their people's folders (files only: no lock of the log). Cut short, a
+    rerun of the import copies the rest."""
+    plan = outcome.plan
     outcome.photos_copied = sum(copy_photo(settings, person, photo) for person, photo in plan.photos)
     folders = {person.folder for person, _ in plan.photos}
     outcome.to_extract = bool(outcome.photos_copied) or needs_extraction(settings, folders)
-    return outcome
 
 
 def extract_imported(outcome: ImportOutcome, settings: Settings, make_engine: Callable[[], FaceEngine],

@@ -1117,6 +1117,38 @@ def test_photo_folders_extraction_cannot_use_are_named_with_what_to_do_not_sent_
         made.close()
 
 
+def test_the_gap_after_a_crash_begins_at_the_stations_last_check_in_not_at_a_later_commands_record(tmp_path):
+    """A crash at 08:20, an export from the office at 10:00: staff must mark by hand from 08:20, not 10:00."""
+    import json
+
+    from faceattend_tui.attendance import Attendance, acquire_lock
+
+    enroll_fake_people(tmp_path, ["Ann"])
+    clock = FakeClock(datetime(2026, 12, 7, 8, 0).astimezone())
+    first = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, user="staff", name="door",
+                    clock=clock)
+    first.open()
+    first.start_session("Maths")
+    clock.advance(minutes=20)
+    first.worker.checkin("Ann", when=clock().timestamp())
+    drain(first)
+    first.close()  # as a crash would leave it: the session open, the lock record kept
+    held = {"pid": 4242, "user": "staff", "host": "door", "since": "2026-12-07T07:59:00+00:00", "what": "station"}
+    (tmp_path / "faceattend.lock").write_text(json.dumps(held))
+    clock.advance(minutes=100)  # 10:00: an export at the office writes its audit record
+    acquire_lock(tmp_path, what="command").release()
+    with open_store(tmp_path, clock=clock) as store:
+        Attendance(store, user="office").update_person(first.people()[0].id, groups=["3A"])
+    again = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, user="staff", name="door",
+                    clock=clock)
+    again.open()
+    try:
+        (said,) = [n for n in again.start_notices() if "ended without closing" in n]
+        assert "nothing was recorded from its last record (2026-12-07 08:20) until now" in said
+    finally:
+        again.close()
+
+
 def test_a_second_station_on_a_data_folder_in_use_is_told_what_to_do(tmp_path, station):
     second = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, user="staff", name="door-2")
     with pytest.raises(StationError) as refused:

@@ -104,9 +104,10 @@ class Store(ABC):
         """Seconds this machine's clock is ahead of the log's (a shared database's); 0 for a file."""
         return 0.0
 
-    def latest_moment(self) -> datetime | None:
-        """The latest time the log has recorded (an audit entry, a session's start or end); None when it
-        cannot tell cheaply (a shared database, whose own clock `clock_skew` compares with)."""
+    def latest_moment(self, audit: bool = True) -> datetime | None:
+        """The latest time the log has recorded (an audit entry, a session's start or end, a check-in, a
+        mark; without `audit`, what a door records, not what a command did since); None when it cannot tell
+        cheaply (a shared database, whose own clock `clock_skew` compares with)."""
         return None
 
     @contextlib.contextmanager

@@ -77,12 +77,13 @@ class Leftovers(StationState):
         if not left:
             return ""
         zone = time_zone(self.settings.timezone)
-        last = self.found_at_open
-        since = f" from its last record ({last.astimezone(zone):%Y-%m-%d %H:%M})" if last else ""
         try:
-            began = f"{from_iso(str(left.get('since'))).astimezone(zone):%Y-%m-%d %H:%M}"  # type: ignore[union-attr]
-        except (TypeError, ValueError, AttributeError):
-            began = "?"
+            started: datetime | None = from_iso(str(left.get("since")))
+        except (TypeError, ValueError):
+            started = None
+        began = f"{started.astimezone(zone):%Y-%m-%d %H:%M}" if started is not None else "?"
+        last = max(filter(None, [self.found_at_open, started]), default=None)  # it recorded nothing: its start
+        since = f" from its last record ({last.astimezone(zone):%Y-%m-%d %H:%M})" if last else ""
         return (f"the station before this one (pid {left.get('pid', '?')}, since {began}) ended "
                 f"without closing (a crash, a power cut or a killed terminal): nothing was recorded{since} until "
                 "now; mark by hand anyone who came meanwhile")

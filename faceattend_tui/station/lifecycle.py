@@ -100,7 +100,7 @@ class Lifecycle(StationState):
                                     upgrade_mode="auto")
             self.attendance = Attendance(self.store, user=self.user, station=self.name, locale=self.settings.locale,
                                          codes=self.settings.codes)
-            self.found_at_open = self.store.latest_moment()  # before this run records anything
+            self.found_at_open = self.store.latest_moment(audit=False)  # the doors' last, not a command's since
             self.presence = PresenceBook(self.store, self.name, time_zone(self.settings.timezone),
                                          self.settings.day_change) if self.settings.mode == "work" else None
             self.live.database = "database online" if shared_log(self.settings) else ""

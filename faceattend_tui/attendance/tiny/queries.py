@@ -206,8 +206,9 @@ class Records:
                  for i in self._checkins.get(session_id, {}).values()]
         return sorted(found, key=lambda c: (c.time, c.person_id))
 
-    def latest_moment(self) -> datetime | None:
-        texts = [doc.get("time") for doc in self._table("audit").values()]
+    def latest_moment(self, audit: bool = True) -> datetime | None:
+        texts = [doc.get("time") for doc in self._table("audit").values()] if audit else []
+        texts += [doc.get("at") for doc in self._table("marks").values()]
         sessions = self._table("sessions")
         texts += [doc.get(k) for doc in sessions.values() for k in ("started_at", "ended_at")]
         checkins = self._table("checkins")

@@ -85,21 +85,38 @@ def folder_lines(data: Path) -> list[str]:
 
 def station_lines(data: Path) -> list[str]:
     """Whether a station runs on this data folder now (a service's health check reads it), from the lock
-    record it keeps there; read only, the lock is never taken."""
+    record it keeps there and whether a process holds that lock; read only, the lock is never taken."""
+    from faceattend_tui.attendance.security import CUT_OFF_NAME, LOCK_NAME
+    from faceattend_tui.filelock import held_by_a_process
+
+    holder = _record(data / LOCK_NAME)
+    if holder.get("what") != "station":
+        left = _record(data / CUT_OFF_NAME)  # a command took a crashed station's lock since: the next start says it
+        return [f"station:    none running; the last one ended without closing ({_who(left)}): the next start "
+                "says so"] if left.get("what") == "station" else []
+    held = held_by_a_process(data / LOCK_NAME, data)
+    here = holder.get("host") == socket.gethostname()
+    if held or (held is None and here and _alive(holder.get("pid"))):
+        return [f"station:    running on this data folder ({_who(holder)})"]
+    if held is None and not here:
+        return [f"station:    the lock record names host {holder.get('host', '?')} ({_who(holder)}): whether it "
+                "runs cannot be told from here"]
+    return [f"station:    none running; the last one ended without closing ({_who(holder)}): the next start says so"]
+
+
+def _record(path: Path) -> dict[str, object]:
     import json
 
-    from faceattend_tui.attendance.security import LOCK_NAME
-
     try:
-        holder = json.loads((data / LOCK_NAME).read_text(encoding="utf-8"))
+        found = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return []
-    if not isinstance(holder, dict) or holder.get("what") != "station":
-        return []
-    who = f"pid {holder.get('pid', '?')} of user {holder.get('user', '?')}, since {holder.get('since', '?')}"
-    if holder.get("host") == socket.gethostname() and not _alive(holder.get("pid")):
-        return [f"station:    none running; the last one ended without closing ({who}): the next start says so"]
-    return [f"station:    running on this data folder ({who})"]
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def _who(holder: dict[str, object]) -> str:
+    return (f"pid {holder.get('pid', '?')} of user {holder.get('user', '?')} on {holder.get('host', '?')}, "
+            f"since {holder.get('since', '?')}")
 
 
 def _alive(pid: object) -> bool:

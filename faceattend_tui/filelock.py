@@ -224,3 +224,25 @@ def _write_holder(fd: int, holder: dict[str, Any]) -> None:
     os.ftruncate(fd, 0)
     os.write(fd, data)
     os.fsync(fd)
+
+
+def held_by_a_process(*paths: Path) -> bool | None:
+    """Whether a process of this machine holds a lock on any of `paths` now, read from /proc/locks (Linux)
+    without taking it; None where that cannot be told (no /proc/locks)."""
+    try:
+        table = Path("/proc/locks").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return None
+    wanted = set()
+    for path in paths:
+        with contextlib.suppress(OSError):
+            info = os.stat(path)
+            wanted.add(f"{os.major(info.st_dev):02x}:{os.minor(info.st_dev):02x}:{info.st_ino}")
+    held = set()
+    for line in table.splitlines():
+        parts = line.split()
+        where = next((p for p in parts if p.count(":") == 2), None)  # maj:min:inode
+        if where is not None and "->" not in parts[1:2]:  # "->": a process waiting for it, not holding it
+            major, minor, inode = where.split(":")
+            held.add(f"{int(major, 16):02x}:{int(minor, 16):02x}:{inode}")
+    return bool(wanted & held)

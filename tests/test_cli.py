@@ -472,24 +472,30 @@ def test_a_headless_station_on_a_data_folder_missing_or_empty_refuses_instead_of
 
 
 def test_doctor_says_whether_a_station_runs_on_the_data_folder(tmp_path):
-    """A service's health check: the lock record says which station holds the folder, and one a crash left."""
-    import socket
+    """A service's health check: whether a process holds the station's lock, and one a crash left."""
     import subprocess
     import sys
 
+    from faceattend_tui.attendance import acquire_lock
     from faceattend_tui.doctor import station_lines
 
     assert station_lines(tmp_path) == []
-    running = subprocess.Popen([sys.executable, "-c", "import time; print('up', flush=True); time.sleep(60)",
-                                "faceattend"], stdout=subprocess.PIPE, text=True)
+    hold = (f"from faceattend_tui.attendance import acquire_lock; import time; "
+            f"acquire_lock(__import__('pathlib').Path({str(tmp_path)!r}), what='station'); print('up', flush=True); "
+            "time.sleep(60)")
+    running = subprocess.Popen([sys.executable, "-c", hold], stdout=subprocess.PIPE, text=True)
     try:
-        assert running.stdout.readline().strip() == "up"  # started as itself, not yet the copy of this process
-        record = {"pid": running.pid, "user": "door", "host": socket.gethostname(), "since": "2026-12-06T08:00:00",
-                  "what": "station"}
-        (tmp_path / "faceattend.lock").write_text(json.dumps(record), encoding="utf-8")
-        assert station_lines(tmp_path) == [f"station:    running on this data folder (pid {running.pid} of user "
-                                           "door, since 2026-12-06T08:00:00)"]
+        assert running.stdout.readline().strip() == "up"
+        assert station_lines(tmp_path)[0].startswith(f"station:    running on this data folder (pid {running.pid} of "
+                                                     "user ")
     finally:
         running.kill()
         running.wait()
+    ended = station_lines(tmp_path)
+    assert ended[0].startswith("station:    none running; the last one ended without closing"), ended
+    record = json.loads((tmp_path / "faceattend.lock").read_text())
+    record["pid"] = os.getpid()  # its pid reused by another program named faceattend: still not running
+    (tmp_path / "faceattend.lock").write_text(json.dumps(record), encoding="utf-8")
+    assert station_lines(tmp_path)[0].startswith("station:    none running; the last one ended without closing")
+    acquire_lock(tmp_path, what="command").release()  # a command took the crashed station's lock since
     assert station_lines(tmp_path)[0].startswith("station:    none running; the last one ended without closing")

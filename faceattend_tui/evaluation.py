@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -27,8 +28,11 @@ def image_key(name: str, number: str) -> str:
 
 def parse_pairs(path: Path) -> tuple[list[Pair], int]:
     """Pairs and the number of folds (1 when the file has none)."""
-    lines = [(n, line.split()) for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
-             if line.strip()]
+    try:
+        text = path.read_text(encoding="utf-8-sig")  # Notepad's byte-order mark is no header
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not UTF-8 text (saved as \"Unicode\"?): save it as UTF-8") from None
+    lines = [(n, line.split()) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
     if not lines:
         raise ValueError(f"{path}: empty pairs file")
     (header_line, header), rows = lines[0], lines[1:]
@@ -39,6 +43,9 @@ def parse_pairs(path: Path) -> tuple[list[Pair], int]:
     for number, row in rows:
         if len(row) not in (3, 4):
             raise ValueError(f"{path}:{number}: expected 3 or 4 fields, found {len(row)}")
+        if len(row) == 4 and row[0] == row[2]:
+            raise ValueError(f"{path}:{number}: a pair of 4 fields is of two people, but this one names "
+                             f"{row[0]} twice (one person's pair has 3 fields: NAME N1 N2)")
         try:
             if len(row) == 3:
                 pairs.append(Pair(image_key(row[0], row[1]), image_key(row[0], row[2]), True))
@@ -94,12 +101,15 @@ def similarities(pairs: list[Pair], embeddings: dict[str, np.ndarray | None]) ->
 
 
 def best_threshold(sims: np.ndarray, same: np.ndarray) -> tuple[float, float]:
-    """Threshold with the best accuracy on these pairs, and that accuracy."""
+    """Threshold with the best accuracy on these pairs, and that accuracy; of several as good, the middle
+    one (the lowest would sit just above a pair of one person and let the next impostor in)."""
     candidates = np.unique(np.concatenate([sims, [-1.0, 1.0]]))
     mids = (candidates[:-1] + candidates[1:]) / 2
-    accs = [np.mean((sims >= t) == same) for t in mids]
-    best = int(np.argmax(accs))
-    return float(mids[best]), float(accs[best])
+    accs = np.array([np.mean((sims >= t) == same) for t in mids])
+    first = last = int(np.argmax(accs))
+    while last + 1 < len(accs) and accs[last + 1] == accs[first]:  # as good just above: the run of them
+        last += 1
+    return float((mids[first] + mids[last]) / 2), float(accs[first])
 
 
 def kfold_accuracy(sims: np.ndarray, same: np.ndarray, folds: int, shuffle: bool) -> tuple[float, float]:
@@ -117,18 +127,27 @@ def kfold_accuracy(sims: np.ndarray, same: np.ndarray, folds: int, shuffle: bool
     return float(np.mean(accs)), float(np.std(accs))
 
 
-def rates_at(sims: np.ndarray, same: np.ndarray, threshold: float) -> tuple[float, float]:
-    """(TAR, FAR) when accepting cosine >= threshold."""
+def rates_at(sims: np.ndarray, same: np.ndarray, threshold: float) -> tuple[float | None, float | None]:
+    """(TAR, FAR) when accepting cosine >= threshold; None for a rate the file has no pairs for."""
     accept = sims >= threshold
-    return float(accept[same].mean()), float(accept[~same].mean())
+    return share(accept[same]), share(accept[~same])
 
 
-def tar_at_far(sims: np.ndarray, same: np.ndarray, far: float) -> tuple[float, float]:
-    """The highest TAR whose FAR does not exceed `far`, and its threshold."""
+def share(flags: np.ndarray) -> float | None:
+    return float(flags.mean()) if flags.size else None
+
+
+def tar_at_far(sims: np.ndarray, same: np.ndarray, far: float) -> tuple[float | None, float]:
+    """The highest TAR whose FAR does not exceed `far`, and its threshold, rounded up to 4 places so that
+    the threshold as printed keeps that FAR."""
     impostors = np.sort(sims[~same])[::-1]
     allowed = int(np.floor(far * len(impostors)))
-    threshold = float(impostors[allowed]) + 1e-6 if allowed < len(impostors) else -1.0
-    return float((sims[same] >= threshold).mean()), threshold
+    threshold = math.ceil((float(impostors[allowed]) + 1e-6) * 1e4) / 1e4 if allowed < len(impostors) else -1.0
+    return share(sims[same] >= threshold), threshold
+
+
+def rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
 
 
 def evaluate(engine: FaceEngine, pairs_file: Path, images: Path, threshold: float,
@@ -137,20 +156,25 @@ def evaluate(engine: FaceEngine, pairs_file: Path, images: Path, threshold: floa
     keys = sorted({p.left for p in pairs} | {p.right for p in pairs})
     embeddings, errors = embed_images(engine, images, keys, progress)
     unreadable = {k for k in keys if any(k in e for e in errors)}
-    sims = similarities(pairs, embeddings)
-    same = np.array([p.same for p in pairs])
+    measured = [p for p in pairs if p.left not in unreadable and p.right not in unreadable]  # a file not read
+    if not measured:  # measures nothing; a photo read with no face found counts as a failure to recognise
+        raise ValueError(f"no pair of {pairs_file} could be measured: none of their photos could be read")
+    sims = similarities(measured, embeddings)
+    same = np.array([p.same for p in measured])
     best_t, best_acc = best_threshold(sims, same)
     tar, far = rates_at(sims, same, threshold)
     tar3, t3 = tar_at_far(sims, same, 1e-3)
     result = {
-        "pairs": len(pairs), "images": len(keys),
+        "pairs": len(pairs), "pairs_measured": len(measured), "images": len(keys),
+        "same_pairs": int(same.sum()), "different_pairs": int((~same).sum()),
         "no_face": sorted(k for k, v in embeddings.items() if v is None and k not in unreadable),
         "unreadable": errors,
         "best_threshold": round(best_t, 4), "accuracy_at_best": round(best_acc, 4),
         "threshold": threshold, "accuracy_at_threshold": round(float(np.mean((sims >= threshold) == same)), 4),
-        "tar_at_threshold": round(tar, 4), "far_at_threshold": round(far, 4),
-        "tar_at_far_1e-3": round(tar3, 4), "threshold_at_far_1e-3": round(t3, 4),
+        "tar_at_threshold": rounded(tar), "far_at_threshold": rounded(far),
+        "tar_at_far_1e-3": rounded(tar3) if (~same).sum() else None, "threshold_at_far_1e-3": round(t3, 4),
     }
+    pairs = measured
     n_folds = min(folds if folds > 1 else 10, len(pairs))  # no empty folds in small files
     if n_folds > 1:
         mean, std = kfold_accuracy(sims, same, n_folds, shuffle=folds == 1)

@@ -692,12 +692,13 @@ def cmd_eval_lfw(args: argparse.Namespace) -> int:
         say(f"error: {exc}")
         return EXIT_USAGE
     engine = make_engine(settings)
-    result = evaluate(engine, args.pairs, args.images, settings.threshold, progress=Progress("embedding"))
-    unreadable = result["unreadable"]
-    if unreadable and len(unreadable) >= result["images"]:
-        say(f"error: no image of the pairs could be read under {args.images} (the folder that holds one folder "
-            f"per person?), e.g. {unreadable[0]}")
+    try:
+        result = evaluate(engine, args.pairs, args.images, settings.threshold, progress=Progress("embedding"))
+    except ValueError:
+        say(f"error: no pair could be measured: their photos could not be read under {args.images} (the folder "
+            "that holds one folder per person?)")
         return EXIT_USAGE
+    unreadable = result["unreadable"]
     if args.json:
         print(json.dumps(result))
     else:
@@ -710,15 +711,28 @@ def cmd_eval_lfw(args: argparse.Namespace) -> int:
 
 
 def print_eval(r: dict[str, Any]) -> None:
-    print(f"pairs {r['pairs']}, images {r['images']}, no face found in {len(r['no_face'])}, "
+    measured = "" if r["pairs_measured"] == r["pairs"] else \
+        f" ({r['pairs_measured']} measured: the others name a photo that could not be read)"
+    print(f"pairs {r['pairs']}{measured}, images {r['images']}, no face found in {len(r['no_face'])}, "
           f"unreadable {len(r['unreadable'])}")
+    for kind in ("same", "different"):
+        if not r[f"{kind}_pairs"]:
+            print(f"note: the file has no {kind}-person pairs: accuracies say little, and its "
+                  f"{'TAR' if kind == 'same' else 'FAR'} cannot be measured")
     print(f"{r['folds']}-fold accuracy      {r['kfold_accuracy']:.4f} +- {r['kfold_std']:.4f}")
-    print(f"best threshold       {r['best_threshold']:.3f} (accuracy {r['accuracy_at_best']:.4f} on all pairs)")
+    print(f"best threshold       {r['best_threshold']:.3f} (accuracy {r['accuracy_at_best']:.4f} on all pairs; for "
+          "one photo against another, not the station's `threshold`, which weighs a face against everyone enrolled)")
     print(f"at threshold {r['threshold']:.3f}   accuracy {r['accuracy_at_threshold']:.4f}, "
-          f"TAR {r['tar_at_threshold']:.4f}, FAR {r['far_at_threshold']:.4f}")
-    print(f"TAR at FAR=1e-3      {r['tar_at_far_1e-3']:.4f} (threshold {r['threshold_at_far_1e-3']:.3f})")
+          f"TAR {rate_text(r['tar_at_threshold'])}, FAR {rate_text(r['far_at_threshold'])}")
+    few = f"; with {r['different_pairs']} different-person pairs, the TAR with none accepted" \
+        if 0 < r["different_pairs"] < 1000 else ""
+    print(f"TAR at FAR=1e-3      {rate_text(r['tar_at_far_1e-3'])} (threshold {r['threshold_at_far_1e-3']:.4f}{few})")
     for key in r["no_face"]:
-        print(f"  no face: {key}")
+        say(f"no face: {key}")
+
+
+def rate_text(rate: float | None) -> str:
+    return "-" if rate is None else f"{rate:.4f}"
 
 
 def cmd_models_install(args: argparse.Namespace) -> int:

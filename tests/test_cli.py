@@ -100,6 +100,17 @@ def test_identify_names_a_photo_without_a_face_and_exits_1(gallery_root, sample_
     assert str(wall) not in out and "yaoming" in out  # said once, on stderr; the other photo still identified
 
 
+def test_identify_json_gives_a_line_to_a_photo_it_cannot_read_too(gallery_root, sample_photo, tmp_path, capfd):
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not a picture")
+    photos = [str(broken), str(tmp_path / "missing.jpg"), str(sample_photo("yaoming.jpg"))]
+    code = main(["identify", "--data", str(gallery_root), *CPU, "--json", *photos])
+    out, err = capfd.readouterr()
+    records = json_lines(out)
+    assert code == 1 and [r["image"] for r in records] == photos  # matched to the inputs, one by one
+    assert records[0]["faces"] == [] and "broken.jpg" in records[0]["error"] and "error" not in records[2]
+
+
 def test_identify_names_people_with_their_ids_where_the_log_knows_them(tmp_path, sample_photo, capfd):
     shutil.copy(sample_photo("yaoming.jpg"), tmp_path / "yao.jpg")
     roster = tmp_path / "roster.csv"

@@ -23,6 +23,7 @@ from faceattend_tui import __version__
 from faceattend_tui.cli.output import to_stderr
 from faceattend_tui.config import Settings, load_settings
 from faceattend_tui.errors import FaceattendError
+from faceattend_tui.text import cell
 
 if TYPE_CHECKING:
     import numpy as np
@@ -619,6 +620,8 @@ def cmd_identify(args: argparse.Namespace) -> int:
         except ImageError as exc:
             say(f"skipped: {exc}")
             failed += 1
+            if args.json:  # one line per photo: a script matches them to what it gave
+                print(json.dumps({"image": str(path), "faces": [], "error": str(exc)}), flush=True)
             continue
         faces = engine.detect_thorough(image)
         if not faces:  # as a photo that cannot be used: named once, and the exit code says so
@@ -658,7 +661,7 @@ def print_identified(path: Path, records: list[dict[str, Any]], as_json: bool) -
     print(f"{path}: {plural(len(records), 'face')}")
     for r in records:
         x1, y1, x2, y2 = (round(v) for v in r["box"])
-        print(f"  {identified_label(r):24s} similarity {r['similarity']:.3f}  match {r['match_score']:.3f}  "
+        print(f"  {cell(identified_label(r), 24)} similarity {r['similarity']:.3f}  match {r['match_score']:.3f}  "
               f"box {x1},{y1},{x2},{y2}")
 
 

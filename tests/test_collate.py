@@ -207,6 +207,9 @@ def test_report_group_3a_selects_group_3A_from_the_command_line(tmp_path, capsys
     err = capsys.readouterr().err
     assert "nobody in group '3Z'" in err and "groups: 3A" in err
     assert not list((data / "exports").glob("*3Z*"))  # no empty report written
+    assert main(["report", "--data", str(data), "--from", "2020-01-01", "--to", "2020-01-31", "--group", "3a"]) == 3
+    err = capsys.readouterr().err  # the group is there; the range has no session
+    assert "no session between 2020-01-01 and 2020-01-31 for group '3a'" in err and "nobody" not in err
     assert {p["id"] for p in body["people"]} == {"S1", "S2", "S3", "S4", "S5"}
     assert body["people"][0]["name"] == "Álvaro"
     capsys.readouterr()

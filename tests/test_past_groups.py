@@ -182,3 +182,18 @@ def test_a_groups_report_leaves_out_sessions_before_anyone_was_in_it_and_names_t
     rows = {r["id"]: r for r in report_rows(build_report(attendance.store, date(2024, 9, 1), date(2024, 9, 30), "3A"))
             if r["row"] == "person"}
     assert rows["S2"]["group"] == "3A"  # counted in 3A, though in 3B now
+
+
+def test_an_assembly_the_whole_group_was_excused_from_is_in_the_groups_report(data):
+    """3B (Cleo) excused from the first assembly: the session row and Cleo's excused count agree."""
+    clock = FakeClock()
+    attendance = Attendance(open_store(data, clock=clock), user="Dana")
+    attendance.add_person("Ann", person_id="S1", groups=["3A"])
+    attendance.add_person("Cleo", person_id="S3", groups=["3B"])
+    attendance.start_session("Assembly", 10)
+    attendance.check_in("S1", 0.8)
+    attendance.mark("S3", "excused", "school trip")
+    attendance.stop_session()
+    report = build_report(attendance.store, date(2024, 9, 1), date(2024, 9, 30), "3B")
+    assert [line.session.name for line in report.sessions] == ["Assembly"]
+    assert [p.counts.excused_total for p in report.people] == [1]

@@ -101,6 +101,7 @@ def build_report(store: Store, date_from: date, date_to: date, group: str | None
     for session in chosen:
         counts = Counts()
         outcomes = store.outcomes(session.id)
+        members = 0
         for person_id in dict.fromkeys([*session.expected, *outcomes]):
             person = people.get(person_id)
             if person is None or (group is not None and session.group is None
@@ -108,9 +109,10 @@ def build_report(store: Store, date_from: date, date_to: date, group: str | None
                 continue  # erased, or not in the group this report is about when the session began
             status = outcomes.get(person_id, ABSENT)
             counts.add(status)
+            members += 1
             lines.setdefault(person_id, PersonLine(person)).counts.add(status)
-        if group is not None and session.group is None and counts.total == 0:
-            continue  # a session for everyone before anyone of this group was there: nothing of theirs
+        if group is not None and session.group is None and members == 0:
+            continue  # a session for everyone before anyone of this group was there (all excused is theirs)
         session_lines.append(SessionLine(session, counts))
     key = collation(locale)
     ordered = sorted(lines.values(), key=lambda p: (key(p.person.name), p.person.id))

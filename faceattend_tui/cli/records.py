@@ -219,8 +219,11 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
                                   voided=args.voided)
         except ExportError as exc:
             raise CommandError(str(exc)) from None
-        if args.group and not report.people:  # a misspelt group would write an empty report
-            raise nobody_in(store, args.group, f" between {start} and {end}")
+        if args.group and not any(same(g, args.group) for p in store.people() for g in p.all_groups()):
+            raise nobody_in(store, args.group)  # a misspelt group, never anyone's, would write an empty report
+        if args.group and report.sessions and not report.people:
+            raise CommandError(f"nothing to report: nobody of group {args.group!r} was expected between {start} "
+                               f"and {end}", EXIT_NOTHING)
         if not report.sessions:
             voided = [] if args.voided else [s for s in sessions_in_range(store.sessions(), start, end,
                                                                           time_zone(settings.timezone)) if s.voided]
@@ -274,7 +277,7 @@ def hours_report(args: argparse.Namespace, settings: Settings, start: date, end:
 
 def nobody_in(store: Store, group: str, when: str = "") -> CommandError:
     """A report refused for a group nobody is in (a misspelt one), naming the groups there are."""
-    groups = ", ".join(sorted({g for p in store.people() for g in p.groups})) or "none yet"
+    groups = ", ".join(sorted({g for p in store.people() for g in p.all_groups()})) or "none yet"  # past ones too
     return CommandError(f"nothing to report: nobody in group {group!r}{when} (groups: {groups})", EXIT_NOTHING)
 
 

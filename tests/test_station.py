@@ -796,6 +796,17 @@ def test_a_worker_that_gave_up_is_said_in_the_header_until_it_is_back(station):
     assert station.live.camera == "live"
 
 
+def test_the_doors_count_follows_a_mark_and_an_erasure(station):
+    from faceattend_tui.live import events as ev
+
+    station.start_session("Maths")
+    ann, bob = person_id(station, "Ann"), person_id(station, "Bob")
+    station.mark(ann, "present", "came from the nurse")
+    assert [c for c in station.worker.sent if isinstance(c, ev.SetSession)][-1] == ev.SetSession("Maths", 1, 3)
+    station.remove_person(bob, erase=True)
+    assert [c for c in station.worker.sent if isinstance(c, ev.SetSession)][-1] == ev.SetSession("Maths", 1, 2)
+
+
 def test_the_header_keeps_why_the_worker_stopped_not_only_its_exit_code(station):
     from faceattend_tui.live import events as ev
 

@@ -79,6 +79,8 @@ class Actions(StationState):
         def sync_roster(self) -> SyncResult: ...
         def _session_changed(self) -> None: ...
         def _queue_sheet(self, session_id: int) -> None: ...
+        def _tell_door(self, command: ev.Command) -> None: ...
+        def _door_session(self, counts: Counts | None = None) -> ev.SetSession: ...
 
     def roster(self) -> list[RosterRow]:
         """Everyone active, with their state in the running session."""
@@ -268,6 +270,7 @@ class Actions(StationState):
                 self._attendance().mark(person_id, status, reason, user=actor)
             except FaceattendError as exc:
                 raise StationError(str(exc)) from None
+            self._tell_door(self._door_session())  # "N of M here" counts the mark
 
 
     def export(self, options: ExportOptions, session_id: int | None = None, date_from: date | None = None,
@@ -444,6 +447,7 @@ class Actions(StationState):
                 raise StationError(str(exc)) from None
         self.removal_leftovers = removal.leftovers() if removal else []
         self._worker().send(ev.Reload())
+        self._tell_door(self._door_session())  # "N of M here" without them
         return person
 
 

@@ -588,3 +588,46 @@ def test_a_journal_deleted_while_the_log_is_open_loses_nothing_at_a_crash(data, 
         assert sorted(c.person_id for c in again.checkins(session.id)) == ["a1", "b1"]
     finally:
         again.close()
+
+
+@pytest.mark.parametrize("slow", ["write_all", "_hold"])
+def test_an_export_audited_while_the_station_takes_the_outbox_in_is_never_lost(data, clock, monkeypatch, slow):
+    """`faceattend export` appends its audit line as the station quits (a busy machine: the reader is held
+    up before it locks the outbox, or while it writes): the line goes in now or at the next start."""
+    import threading
+    import time
+
+    from faceattend_tui.attendance import audit
+    from faceattend_tui.attendance.tiny import files
+
+    writer = open_store(data, clock=clock)
+    person(writer)
+    reader = open_snapshot(data)
+    real = getattr(files, slow)
+
+    def held_up(*args):
+        time.sleep(0.5)
+        return real(*args)
+
+    monkeypatch.setattr(files, slow, held_up)
+    exporting = threading.Thread(target=audit, args=(reader, "export", {"path": "exports/x.csv"}, "nightly"))
+    exporting.start()
+    time.sleep(0.2)
+    writer.close()
+    exporting.join(10)
+    monkeypatch.setattr(files, slow, real)
+    with open_store(data, clock=clock) as again:
+        assert [a.action for a in again.audit_log()].count("export") == 1
+
+
+def test_an_outbox_a_stopped_station_was_taking_in_is_not_replaced_by_the_next(data, clock):
+    from faceattend_tui.attendance.tiny.files import append_line
+
+    open_store(data, clock=clock).close()
+    left = AuditEntry(clock(), "nightly", "export", {"path": "exports/a.csv"})
+    later = AuditEntry(clock(), "nightly", "export", {"path": "exports/b.csv"})
+    append_line(data / "attendance.outbox-taking", left.to_doc())  # the station died while taking it in
+    append_line(data / "attendance.outbox", later.to_doc())  # and a reader wrote a new one since
+    with open_store(data, clock=clock) as store:
+        assert sorted(a.details["path"] for a in store.audit_log() if a.action == "export") == [
+            "exports/a.csv", "exports/b.csv"]

@@ -6,13 +6,16 @@ device or FIFO in their place is refused before it is opened, so nothing waits o
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from tinydb.storages import Storage
 
+from faceattend_tui.filelock import same_file
 from faceattend_tui.files import atomic_write, open_regular, read_regular
 
 from ..models import plural
@@ -98,18 +101,53 @@ def read_lines(path: Path, what: str) -> list[dict]:
     return entries
 
 
+APPEND_TRIES = 5  # an outbox taken in this many times while a line waited to go in: said, not lost
+
+
 def append_line(path: Path, entry: dict) -> None:
-    """Append one JSON line and fsync it (used for the outbox by readers)."""
+    """Append one JSON line and fsync it (used for the outbox by readers). The line goes into the file
+    the path names once the writer's `outbox_taken` is over: never into one it has taken in already."""
     data = (json.dumps(entry, separators=(",", ":")) + "\n").encode("utf-8")
     try:
-        fd = open_regular(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
-        try:
-            write_all(fd, data)
-            sync(fd)
-        finally:
-            os.close(fd)
+        for _ in range(APPEND_TRIES):
+            fd = open_regular(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+            try:
+                _hold(fd)
+                if not same_file(fd, path):  # taken in while this waited: a new outbox
+                    continue
+                write_all(fd, data)
+                sync(fd)
+                return
+            finally:
+                os.close(fd)
     except OSError as exc:
         raise StoreError(f"could not write to {path}: {exc.strerror or exc}") from exc
+    raise StoreError(f"could not write to {path}: taken in {APPEND_TRIES} times while this waited")
+
+
+@contextlib.contextmanager
+def outbox_taken(path: Path, taking: Path) -> Iterator[None]:
+    """Move the outbox to `taking` while no reader is halfway through a line (they hold it as they write);
+    readers that come later start a new one."""
+    try:
+        fd = open_regular(path, os.O_RDONLY)
+    except FileNotFoundError:
+        yield
+        return
+    try:
+        _hold(fd)
+        os.replace(path, taking)
+        yield
+    finally:
+        os.close(fd)  # the lock goes with it
+
+
+def _hold(fd: int) -> None:
+    """The system's lock on an open file, waited for (none on Windows: there a taker may race a reader)."""
+    if os.name != "nt":
+        import fcntl
+
+        fcntl.flock(fd, fcntl.LOCK_EX)
 
 
 def write_all(fd: int, data: bytes) -> None:

@@ -99,11 +99,13 @@ def refusing(real, root: Path, code: int):
 
 
 def full_disk_on(monkeypatch, name: str, matches) -> None:
-    """os.<name> fails with ENOSPC when its first argument (a path or an fd) matches."""
+    """os.<name> fails with ENOSPC when its first argument (a path or an fd) matches (an open to read
+    never does: a full disk still reads)."""
     real = getattr(os, name)
 
     def call(target, *args, **kw):
-        if matches(fd_path(target) if isinstance(target, int) else os.fsdecode(target)):
+        reading = name == "open" and args and not args[0] & (os.O_WRONLY | os.O_RDWR | os.O_CREAT)
+        if not reading and matches(fd_path(target) if isinstance(target, int) else os.fsdecode(target)):
             raise fail(errno.ENOSPC, target if not isinstance(target, int) else fd_path(target))
         return real(target, *args, **kw)
 

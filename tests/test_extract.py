@@ -954,3 +954,30 @@ def test_names_that_are_not_utf8_are_left_out_one_line_each_and_everyone_else_is
     assert len(manifest(root)["people"]["cat"]["samples"]) == 2
     not_utf8 = [line for line in report.skipped if "not UTF-8" in line and "rename it" in line]
     assert len(not_utf8) == 3, report.skipped
+
+
+def test_a_recogniser_that_tells_nobody_apart_is_said_once_not_as_every_pair():
+    """A model that scales its input itself, fed -1..1: every person's templates point one way."""
+    from types import SimpleNamespace
+
+    from faceattend_tui.gallery.extract import Report
+
+    rng = np.random.default_rng(0)
+    common = rng.standard_normal(512)
+
+    def unit(v):
+        return v / np.linalg.norm(v)
+
+    def note(means):
+        extractor = Extractor.__new__(Extractor)
+        extractor.means, extractor.changed, extractor.report = means, set(means), Report()
+        extractor.engine = SimpleNamespace(embedder=SimpleNamespace(path="models/baked.onnx"))
+        extractor._note_lookalikes()
+        return extractor.report.notes
+
+    (said,) = note({f"p{i}": unit(common + 0.1 * rng.standard_normal(512)) for i in range(6)})
+    assert said.startswith("15 of 15 pairs of people look like one person: the recogniser models/baked.onnx tells "
+                           "nobody apart")
+    twins = {f"p{i}": unit(rng.standard_normal(512)) for i in range(6)}
+    twins["p5"] = unit(twins["p4"] + 0.05 * rng.standard_normal(512))
+    assert [n.split(" look like")[0] for n in note(twins)] == ["p4 and p5"]  # one pair: named as before

@@ -287,7 +287,16 @@ class Extractor:
         names = sorted(self.means)
         if len(names) < 2 or not self.changed:
             return
-        for name, other, cosine in alike_pairs(names, np.stack([self.means[n] for n in names]), self.changed):
+        means = np.stack([self.means[n] for n in names])
+        everyone = len(names) * (len(names) - 1) // 2
+        alike = len(alike_pairs(names, means))
+        if len(names) >= 3 and alike * 2 > everyone:  # not twins: the model sees no faces
+            self.report.notes.append(
+                f"{alike} of {everyone} pairs of people look like one person: the recogniser "
+                f"{self.engine.embedder.path} tells nobody apart, and the station would check people in as each "
+                "other; is its input as it expects (one with its pixel scaling inside takes 0-255, not -1..1)?")
+            return
+        for name, other, cosine in alike_pairs(names, means, self.changed):
             self.report.notes.append(f"{name} and {other} look like one person (cosine {cosine:.2f}): they would "
                                      "check in as both; if they are one, keep their photos under one name")
 

@@ -207,6 +207,9 @@ def _left_out(folder: Path, manifest: Manifest | None) -> dict[str, str]:
     bad = {}
     for name, entry in (manifest.people.items() if manifest else ()):
         path = folder / f"{name}.npy"
+        if entry.stale:  # as the station leaves them out
+            bad[name] = f"{path}: not yet rebuilt by an interrupted extraction"
+            continue
         try:
             if path.exists():
                 read_rows(path, None, entry.npy_sha256)

@@ -239,6 +239,23 @@ def test_doctor_names_templates_the_station_would_leave_out(tmp_path, capfd):
     assert "LEFT OUT for 1 people" in line and "S101.npy: changed since the manifest was written" in line
 
 
+def test_doctor_counts_templates_an_interrupted_extraction_left_to_rebuild_as_left_out(tmp_path, capfd):
+    """The station leaves them out until extract runs again: doctor must not count them as enrolled."""
+    from fakes import enroll_fake_people
+
+    from faceattend_tui.gallery.templates import load_manifest, save_manifest
+
+    enroll_fake_people(tmp_path, ["S101", "S102"])
+    tensors = tmp_path / "database_tensor"
+    manifest = load_manifest(tensors)
+    manifest.people["S102"].stale = True
+    save_manifest(tensors, manifest)
+    assert main(["doctor", "--data", str(tmp_path), "--cameras", "0"]) == 1
+    out, _ = capfd.readouterr()
+    (line,) = [line for line in out.splitlines() if "LEFT OUT" in line]
+    assert "S102.npy: not yet rebuilt by an interrupted extraction" in line
+
+
 def test_models_list_shows_where_each_model_is(tmp_path, models_dir, capfd):
     code = main(["models", "list", "--data", str(tmp_path)])
     out, _ = capfd.readouterr()

@@ -228,8 +228,8 @@ def read_rows(path: Path, dim: int | None = None, sha256: str | None = None) -> 
     except OSError as exc:
         raise GalleryError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     if sha256 and hashlib.sha256(data).hexdigest() != sha256:
-        raise GalleryError(f"{path}: changed since the manifest was written (not by `faceattend extract` "
-                           "or an enrollment)")
+        raise GalleryError(f"{path}: changed since the manifest was written (an extraction cut short, or a "
+                           "change by hand)")
     try:
         rows = np.load(io.BytesIO(data), allow_pickle=False)
     except (OSError, ValueError, EOFError) as exc:

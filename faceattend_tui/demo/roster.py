@@ -96,7 +96,7 @@ def why_not_the_demos(settings: Settings, logged: list[str] | None) -> str | Non
     version made it (only the cast in it, or demo-data/ with the cast's photos and others beside)."""
     photos = set(scan_people(settings.images_dir))
     names = photos | set(logged or ()) | {p.stem for p in settings.tensors_dir.glob("*.npy")}
-    others = sorted(names - CAST)
+    others = sorted({n.casefold(): n for n in sorted(names - CAST)}.values())  # a folder and its roster name: once
     if not others:
         return "holds an attendance log of its own" if logged is not None and not names else None
     if Path(settings.data).resolve().name == DEMO_DATA.name and photos >= CAST:

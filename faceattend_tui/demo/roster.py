@@ -96,7 +96,8 @@ def why_not_the_demos(settings: Settings, logged: list[str] | None) -> str | Non
     version made it (only the cast in it, or demo-data/ with the cast's photos and others beside)."""
     photos = set(scan_people(settings.images_dir))
     names = photos | set(logged or ()) | {p.stem for p in settings.tensors_dir.glob("*.npy")}
-    others = sorted({n.casefold(): n for n in sorted(names - CAST)}.values())  # a folder and its roster name: once
+    spelt = {n.casefold(): n for n in [*sorted(names - set(logged or ())), *(logged or ())]}  # the roster's spelling
+    others = sorted({n for n in spelt.values() if n not in CAST})  # a folder and its roster name: once
     if not others:
         return "holds an attendance log of its own" if logged is not None and not names else None
     if Path(settings.data).resolve().name == DEMO_DATA.name and photos >= CAST:

@@ -142,7 +142,9 @@ def test_unreadable_image_among_several_is_skipped_with_exit_1(tmp_path, sample_
     code = main(args)
     out, err = capfd.readouterr()
     assert code == 1
-    assert [r["image"] for r in json_lines(out)] == [str(good), str(good)]
+    records = json_lines(out)  # one line per photo, those that could not be read with why
+    assert [r["image"] for r in records] == [str(good), str(bad), str(missing), str(good)]
+    assert ["error" in r for r in records] == [False, True, True, False]
     assert any(line.startswith("skipped:") and str(bad) in line for line in err.splitlines())
     assert any(line.startswith("skipped:") and str(missing) in line for line in err.splitlines())
     assert "Traceback" not in err

@@ -197,3 +197,24 @@ def test_an_assembly_the_whole_group_was_excused_from_is_in_the_groups_report(da
     report = build_report(attendance.store, date(2024, 9, 1), date(2024, 9, 30), "3B")
     assert [line.session.name for line in report.sessions] == ["Assembly"]
     assert [p.counts.excused_total for p in report.people] == [1]
+
+
+def test_someone_who_left_and_came_back_is_not_put_on_a_session_held_while_they_were_away(data):
+    """Bob left on 1 September and came back on the 10th; the 2nd's session is then given its group."""
+    clock = FakeClock()
+    attendance = Attendance(open_store(data, clock=clock), user="Dana")
+    for person_id in ("S1", "S2"):
+        attendance.add_person(person_id, person_id=person_id, groups=["3A"])
+    attendance.remove_person("S2")
+    clock.advance(days=1)
+    session = attendance.start_session("Maths 3A", 10)  # for everyone by mistake
+    attendance.check_in("S1", 0.8)
+    attendance.stop_session()
+    clock.advance(days=8)
+    attendance.restore_person("S2")
+    edit_session(attendance, session.id, user="admin", group="3A")
+    assert attendance.store.session(session.id).expected == ["S1"]
+    bob = attendance.store.person("S2")
+    assert bob.groups_at(session.started_at) == () and bob.groups_at(clock()) == ("3A",)
+    if data not in DATABASES:  # the log keeps that they were away; a database of schema 3, their groups
+        assert not bob.on_roster_at(session.started_at) and bob.on_roster_at(clock())

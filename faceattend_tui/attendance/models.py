@@ -168,16 +168,17 @@ class PastGroups:
 
     groups: tuple[str, ...]
     until: datetime
+    away: bool = False  # they had left the roster then (and came back at `until`)
 
     def to_doc(self) -> dict:
-        return {"groups": list(self.groups), "until": to_iso(self.until)}
+        return {"groups": list(self.groups), "until": to_iso(self.until), **({"away": True} if self.away else {})}
 
     @classmethod
     def from_doc(cls, doc: dict) -> PastGroups:
         groups = doc.get("groups") or []
         if not isinstance(groups, list):
             raise InputError("past groups must be a list")
-        return cls(clean_groups(groups), _when(doc.get("until")))
+        return cls(clean_groups(groups), _when(doc.get("until")), bool(doc.get("away")))
 
 
 def _past_groups(docs: Any) -> tuple[PastGroups, ...]:
@@ -209,6 +210,12 @@ class Person:
             if when < past.until:
                 return past.groups
         return self.groups
+
+    def on_roster_at(self, when: datetime) -> bool:
+        """Whether they were on the roster at `when` (not left yet, nor away then: left and brought back)."""
+        if self.left_at is not None and when >= self.left_at:
+            return False
+        return not next((past.away for past in self.past_groups if when < past.until), False)
 
     def all_groups(self) -> tuple[str, ...]:
         """Every group they are or were in."""
@@ -245,9 +252,12 @@ def with_past_groups(person: Person, stored: Person | None, when: datetime) -> P
     if stored is None:
         return person
     past = stored.past_groups
-    if not same_groups(stored.groups, person.groups):
-        until = max([when, *(p.until for p in past)])  # a clock set back never puts a change before another
-        past = (*past, PastGroups(stored.groups, until))
+    latest = max([when, *(p.until for p in past)])  # a clock set back never puts a change before another
+    if stored.left_at is not None and person.left_at is None:  # brought back: their time away is kept
+        gone = max([stored.left_at, *(p.until for p in past)])
+        past = (*past, PastGroups(stored.groups, gone), PastGroups((), max(latest, gone), away=True))
+    elif not same_groups(stored.groups, person.groups):
+        past = (*past, PastGroups(stored.groups, latest))
     return dataclasses.replace(person, past_groups=past)
 
 

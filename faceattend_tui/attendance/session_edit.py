@@ -110,7 +110,7 @@ def _on_the_roster_then(attendance: Attendance, session: Session, group: str | N
     people = sorted(attendance.store.people(), key=lambda p: (key(p.name), p.id))  # in the roster's order
     return [p.id for p in people
             if (group is None or any(same(g, group) for g in p.groups_at(session.started_at)))
-            and p.created <= end and (p.left_at is None or p.left_at > session.started_at)]
+            and p.created <= end and p.on_roster_at(session.started_at)]
 
 
 def _recorded(attendance: Attendance, session_id: int) -> list[str]:

@@ -7,6 +7,7 @@ the shapes themselves are what is checked.
 
 from __future__ import annotations
 
+import shutil
 from collections import defaultdict
 from pathlib import Path
 
@@ -274,3 +275,75 @@ def test_a_recogniser_that_gives_everyone_one_face_is_refused_with_static_shapes
     save(model, tmp_path / "models" / "blank.onnx")
     with pytest.raises(ModelError, match="blank.onnx: the recogniser gives the same output for different pictures"):
         static_engine(tmp_path, recognizer="blank.onnx")
+
+
+def test_a_half_precision_detector_finds_faces_with_static_shapes_as_without(models_dir, portraits, tmp_path):
+    """An fp16 export (its input cast inside): fed half precision, in the warm-up and on every frame."""
+    from onnx import TensorProto, helper, load, save
+
+    from faceattend_tui.vision.pipeline import load_detector
+
+    model = load(str(models_dir / "scrfd_500m_bnkps.onnx"))
+    weights = {w.name for w in model.graph.initializer}
+    given = next(i for i in model.graph.input if i.name not in weights)
+    inner, given.name = given.name, "x16"
+    given.type.tensor_type.elem_type = TensorProto.FLOAT16
+    model.graph.node.insert(0, helper.make_node("Cast", ["x16"], [inner], to=TensorProto.FLOAT))
+    save(model, tmp_path / "det16.onnx")
+    frame = mosaic(portraits[:2])
+    plain = load_detector(models_dir / "scrfd_500m_bnkps.onnx", RuntimeOptions(device="cpu")).detect(frame)
+    for static in ("off", "on"):
+        half = load_detector(tmp_path / "det16.onnx", RuntimeOptions(device="cpu"), static_shapes=static)
+        if static == "on":
+            half.session.warm(half.frame_shapes())
+        found = half.detect(frame)
+        assert len(found) == len(plain) == 2
+        assert np.abs(np.stack([f.box for f in found]) - np.stack([f.box for f in plain])).max() < 2
+
+
+def test_a_recogniser_that_ran_and_fails_once_is_a_crash_to_restart_not_a_model_to_refuse(engine):
+    """A GPU out of memory for a moment: the worker starts again, as after any crash."""
+    from faceattend_tui.vision.embedder import ArcFaceEmbedder
+    from faceattend_tui.vision.runtime import ModelError
+
+    class OnceOutOfMemory:
+        def __init__(self, real):
+            self.real, self.runs = real, 0
+
+        def __getattr__(self, name):
+            return getattr(self.real, name)
+
+        def run(self, names, feeds):
+            self.runs += 1
+            if self.runs == 2:
+                raise RuntimeError("Failed to allocate memory for requested buffer")
+            return self.real.run(names, feeds)
+
+    crop = [np.zeros((112, 112, 3), np.uint8)]
+    fresh = ArcFaceEmbedder(OnceOutOfMemory(engine.embedder.session), "w600k_mbf.onnx")
+    fresh.session.runs = 1  # its first run fails: a model that cannot run at all
+    with pytest.raises(ModelError):
+        fresh.embed(crop)
+    used = ArcFaceEmbedder(OnceOutOfMemory(engine.embedder.session), "w600k_mbf.onnx")
+    used.embed(crop)
+    with pytest.raises(RuntimeError, match="the recogniser failed on a face") as failed:
+        used.embed(crop)
+    assert not isinstance(failed.value, ModelError)
+
+
+def test_the_runtimes_notes_added_after_the_engine_is_made_are_the_engines(engine):
+    """A CUDA graph that cannot be captured is said as the warm-up meets it, after the engine is made."""
+    notes: list[str] = []
+    made = FaceEngine(engine.detector, engine.embedder, notes=notes)
+    notes.append("w600k_mbf.onnx: no CUDA graph for (4, 3, 112, 112) (...); running it plainly")
+    assert made.notes == notes
+
+
+def test_a_model_file_replaced_under_its_name_is_read_again(models_dir, tmp_path):
+    from faceattend_tui.vision import sessions
+
+    path = tmp_path / "rec.onnx"
+    shutil.copy(models_dir / "w600k_mbf.onnx", path)
+    before = sessions._parsed_model(str(path))
+    shutil.copy(models_dir / "scrfd_500m_bnkps.onnx", path)  # another model, same name
+    assert len(sessions._parsed_model(str(path)).graph.output) != len(before.graph.output)

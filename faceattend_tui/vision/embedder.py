@@ -6,7 +6,7 @@ import numpy as np
 
 from faceattend_tui.vision.align import CROP_SIZE
 from faceattend_tui.vision.runtime import ModelError, Session, first_line
-from faceattend_tui.vision.shapes import BATCHES, run_padded, up_to
+from faceattend_tui.vision.shapes import BATCHES, dtype_of, run_padded, up_to
 
 
 def check_signature(session: Session, path: str) -> int:
@@ -45,12 +45,13 @@ class ArcFaceEmbedder:
         self.dim = check_signature(session, path)
         self.input_name = session.get_inputs()[0].name
         # a half-precision export (common for GPUs) takes its input as such
-        self.dtype = np.float16 if getattr(session.get_inputs()[0], "type", "") == "tensor(float16)" else np.float32
+        self.dtype = dtype_of(session.get_inputs()[0])
         batch = session.get_inputs()[0].shape[0]
         self.fixed_batch = batch if isinstance(batch, int) and batch > 0 else None
         self.batch_size = self.fixed_batch or batch_size
         # static shapes, or an export of a fixed batch: batches padded up to these
         self.sizes: tuple[int, ...] | None = (self.fixed_batch,) if self.fixed_batch and self.fixed_batch > 1 else None
+        self.has_run = False  # once it has: a failure is the device's moment (out of memory), not the model's
 
     def use_static(self, sizes: tuple[int, ...] = BATCHES) -> None:
         self.sizes = (self.fixed_batch,) if self.fixed_batch else sizes
@@ -94,10 +95,13 @@ class ArcFaceEmbedder:
         try:
             out = self.session.run(None, {self.input_name: blob})[0]
         except Exception as exc:  # noqa: BLE001 - some exports accept batch 1 only
+            if len(blob) == 1 and self.has_run:  # the worker starts again, as after any crash
+                raise RuntimeError(f"{self.path}: the recogniser failed on a face: {first_line(exc)}") from None
             if len(blob) == 1:
                 raise ModelError(f"{self.path}: the recogniser cannot run on a face: {first_line(exc)}") from None
             self.batch_size = 1
             return np.concatenate([self._run(b[None]) for b in blob])
         if not np.isfinite(out).all():  # a diverged or damaged model: its templates would match nobody
             raise ModelError(f"{self.path}: the recogniser gives values that are not numbers (NaN or infinite)")
+        self.has_run = True
         return out

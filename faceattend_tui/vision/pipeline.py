@@ -76,7 +76,7 @@ class FaceEngine:
         self.detector = detector
         self.embedder = embedder
         self.recognizer = recognizer
-        self.notes = notes or []
+        self.notes = notes if notes is not None else []  # the runtime's list: notes added later are kept
         self.landmarks = landmarks  # the 106-point model, loaded when the liveness check is on
         self.rule = rule or FaceRule(0.0, 0)  # what enrollment from photos accepts
         self.frame_batch = CAPTURE_BATCH  # most faces embedded together from one frame

@@ -17,7 +17,7 @@ from faceattend_tui.vision.ops import (
     to_nchw,
 )
 from faceattend_tui.vision.runtime import ModelError, Session
-from faceattend_tui.vision.shapes import PHOTO_BATCH, square_canvas
+from faceattend_tui.vision.shapes import PHOTO_BATCH, dtype_of, square_canvas
 from faceattend_tui.vision.types import Face, suppress_to_faces
 
 STRIDES_BY_LEVELS = {3: (8, 16, 32), 5: (8, 16, 32, 64, 128)}
@@ -134,6 +134,8 @@ class ScrfdDetector:
         self.output_names = [outputs[i] for i in order]
         check_widths([session.get_outputs()[i].shape for i in order], path)
         shape = session.get_inputs()[0].shape
+        # a half-precision export (common for GPUs) takes its input as such
+        self.dtype = dtype_of(session.get_inputs()[0])
         sides = shape[2:]
         # (height, width) for fixed-size exports
         self.fixed_size = (sides[0], sides[1]) if len(sides) == 2 and isinstance(sides[0], int) and isinstance(
@@ -168,11 +170,11 @@ class ScrfdDetector:
     def prepare(self, image: np.ndarray, size: int | None = None) -> Prepared:
         height, width = self.input_size(image.shape, size)
         canvas, scale, offset = resize_into(image, width, height, pad=0, canvas_size=self.canvas_size(height, width))
-        return Prepared(to_nchw(canvas, 127.5, 128.0), scale, offset)
+        return Prepared(to_nchw(canvas, 127.5, 128.0).astype(self.dtype, copy=False), scale, offset)
 
     def detect(self, image: np.ndarray, threshold: float | None = None, size: int | None = None) -> list[Face]:
         prepared = self.prepare(image, size)
-        raw = self.session.run(self.output_names, {self.input_name: prepared.blob})
+        raw = [np.asarray(r, np.float32) for r in self.session.run(self.output_names, {self.input_name: prepared.blob})]
         return self._faces([r[0] if r.ndim == 3 else r for r in raw], prepared, threshold)
 
     def detect_many(self, images: list[np.ndarray], threshold: float | None = None,
@@ -204,12 +206,12 @@ class ScrfdDetector:
         for i, blob in enumerate(blobs):
             batch[i] = blob[0]
         batch[len(blobs) :] = 0
-        return self.session.run(self.output_names, {self.input_name: batch})
+        return [np.asarray(r, np.float32) for r in self.session.run(self.output_names, {self.input_name: batch})]
 
     def _batch_buffer(self, shape: tuple[int, ...]) -> np.ndarray:
         """One reusable input buffer per batch shape (a batch of big photos is tens of megabytes)."""
         if self._buffer is None or self._buffer.shape != shape:
-            self._buffer = np.empty(shape, np.float32)
+            self._buffer = np.empty(shape, self.dtype)
         return self._buffer
 
     def _threshold(self, threshold: float | None) -> float:

@@ -28,7 +28,7 @@ from faceattend_tui.vision.runtime import (
     session_device,
     session_options,
 )
-from faceattend_tui.vision.shapes import Shape, ShapeSessions, static_wanted
+from faceattend_tui.vision.shapes import Shape, ShapeSessions, dtype_of, static_wanted
 
 if TYPE_CHECKING:
     import onnx
@@ -68,11 +68,14 @@ def checked_graph(path: Path, options: RuntimeOptions, shape: Shape) -> GraphSes
     Outputs are batch-first in these models: the CPU runs a batch of one (cheap even for big
     batches), and every row of the graph's outputs must match it.
     """
-    cpu = _cpu_session(str(path))
-    expected = cpu.run(None, {cpu.get_inputs()[0].name: np.zeros((1, *shape[1:]), np.float32)})
-    sizes = [e.shape if shape[0] == 1 else (shape[0], *e.shape[1:]) for e in expected]
+    cpu = _cpu_session(str(path), _stamp(path))
+    given = cpu.get_inputs()[0]
+    declared = given.shape[0]
+    one = declared if isinstance(declared, int) and declared > 0 else 1  # an export of a fixed batch takes it
+    expected = cpu.run(None, {given.name: np.zeros((one, *shape[1:]), dtype_of(given))})
+    sizes = [e.shape if shape[0] == one else (shape[0], *e.shape[1:]) for e in expected]
     graph = GraphSession(path, options, shape, sizes)
-    got = graph.run(None, {graph.input_name: np.zeros(shape, np.float32)})
+    got = graph.run(None, {graph.input_name: np.zeros(shape, dtype_of(given))})
     for want, have in zip(expected, got, strict=True):
         if not np.allclose(np.broadcast_to(want, have.shape), have, rtol=1e-2, atol=1e-2):
             raise ModelError(f"replayed outputs differ from the CPU's by {np.abs(want - have).max():.3g}")
@@ -101,21 +104,29 @@ def fixed_model(path: Path, shape: Shape) -> bytes:
 
 def _parsed_model(path: str) -> onnx.ModelProto:
     """A fresh copy of the model's graph, read from disk once for all its shapes."""
-    copy = type(_model_on_disk(path))()
-    copy.CopyFrom(_model_on_disk(path))
+    on_disk = _model_on_disk(path, _stamp(Path(path)))
+    copy = type(on_disk)()
+    copy.CopyFrom(on_disk)
     return copy
 
 
+def _stamp(path: Path) -> tuple[int, int]:
+    """The file as it is now (a model replaced under the same name is read again, not taken from memory)."""
+    info = path.stat()
+    return info.st_mtime_ns, info.st_size
+
+
 @functools.lru_cache(maxsize=4)
-def _model_on_disk(path: str) -> onnx.ModelProto:
+def _model_on_disk(path: str, stamp: tuple[int, int]) -> onnx.ModelProto:
     import onnx  # needed only here
 
     return onnx.load(path)
 
 
 @functools.lru_cache(maxsize=8)
-def _cpu_session(path: str) -> Session:
+def _cpu_session(path: str, stamp: tuple[int, int]) -> Session:
     return make_session(Path(path), RuntimeOptions(device="cpu"))
+
 
 
 class GraphSession:
@@ -131,9 +142,10 @@ class GraphSession:
                                                 providers=[(CUDA, {"enable_cuda_graph": "1"})])
         self.input_name = self.session.get_inputs()[0].name
         self.names = [o.name for o in self.session.get_outputs()]
-        self.input = ort.OrtValue.ortvalue_from_shape_and_type(list(shape), np.float32, "cuda", 0)
-        self.outputs = [ort.OrtValue.ortvalue_from_shape_and_type(list(s), np.float32, "cuda", 0)
-                        for s in output_shapes]
+        self.dtype = dtype_of(self.session.get_inputs()[0])
+        self.input = ort.OrtValue.ortvalue_from_shape_and_type(list(shape), self.dtype, "cuda", 0)
+        self.outputs = [ort.OrtValue.ortvalue_from_shape_and_type(list(s), dtype_of(o), "cuda", 0)
+                        for s, o in zip(output_shapes, self.session.get_outputs(), strict=True)]
         self.binding = self.session.io_binding()
         self.binding.bind_ortvalue_input(self.input_name, self.input)
         for name, value in zip(self.names, self.outputs, strict=True):
@@ -151,7 +163,7 @@ class GraphSession:
         return self.session.get_providers()
 
     def run(self, output_names: list[str] | None, feeds: Mapping[str, np.ndarray]) -> list[np.ndarray]:
-        self.input.update_inplace(np.ascontiguousarray(feeds[self.input_name], dtype=np.float32))
+        self.input.update_inplace(np.ascontiguousarray(feeds[self.input_name], dtype=self.dtype))
         self.session.run_with_iobinding(self.binding)
         values = dict(zip(self.names, (value.numpy() for value in self.outputs), strict=True))
         return [values[name] for name in output_names or self.names]

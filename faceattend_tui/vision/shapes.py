@@ -121,7 +121,7 @@ class ShapeSessions:
             return []
         fresh = [s for s in dict.fromkeys(tuple(s) for s in shapes) if s not in self.by_shape]
         given = self.first.get_inputs()[0]
-        dtype = np.float16 if getattr(given, "type", "") == "tensor(float16)" else np.float32  # a half-precision model
+        dtype = dtype_of(given)  # a half-precision model takes half-precision zeros
         done = []
         for shape in fresh:
             start = time.perf_counter()
@@ -154,3 +154,8 @@ def warm_all(plan: list[tuple[ShapeSessions, list[Shape]]]) -> WarmUp:
         each += sessions.warm(shapes)
         sessions.ready = True
     return WarmUp(len(each), time.perf_counter() - start, tuple(each))
+
+
+def dtype_of(value: object) -> type[np.floating]:
+    """The numbers a model's input or output holds: half precision in some exports for GPUs, else single."""
+    return np.float16 if getattr(value, "type", "") == "tensor(float16)" else np.float32

@@ -200,6 +200,22 @@ def test_a_slot_opened_as_the_station_stopped_still_closes_at_its_end_and_the_ne
     assert step(attendance, clock(), PARIS) == "the timetable opened 'Physics' (10:00-11:00)"
 
 
+def test_a_slot_opened_as_the_station_stopped_and_edited_meanwhile_closes_at_its_new_end(data):
+    clock = FakeClock(MONDAY_8.replace(minute=1))
+    attendance = school(data, clock)
+    save_slots(attendance.store, read_slots("name,group,weekday,start,end,late_after\n"
+                                            "Maths,3A,Mon,08:00,09:00,\nPhysics,3A,Mon,10:00,11:00,\n"))
+    _stopped_while_opening(attendance, clock(), after_start=True)
+    save_slots(attendance.store, read_slots("name,group,weekday,start,end,late_after\n"
+                                            "Maths,3A,Mon,08:00,09:30,\nPhysics,3A,Mon,10:00,11:00,\n"))
+    clock.advance(minutes=65)
+    assert step(attendance, clock(), PARIS) == ""  # 09:06: its new end is 09:30
+    clock.advance(minutes=30)
+    assert step(attendance, clock(), PARIS) == "the timetable closed 'Maths' at 09:30"
+    clock.advance(minutes=30)
+    assert step(attendance, clock(), PARIS) == "the timetable opened 'Physics' (10:00-11:00)"
+
+
 def test_a_slot_claimed_as_the_station_stopped_opens_when_it_starts_again(data):
     clock = FakeClock(MONDAY_8.replace(minute=1))
     attendance = school(data, clock)

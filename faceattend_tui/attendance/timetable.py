@@ -419,9 +419,14 @@ def _adopted(store: Store, slots: list[Slot], session: Session, zone: tzinfo | N
     station stopped between opening it and recording it): recorded now; None when there is none."""
     opened = store.get_setting(OPENED_SETTING) or {}
     for key, value in opened.items():
+        if value > 0:
+            continue
         slot = next((s for s in slots if key.startswith(s.key + "@")), None)
-        if value <= 0 and slot is not None and _slot_session([session], slot, date.fromisoformat(key.split("@")[1]),
-                                                             zone) is not None:
+        of_slot = slot is not None and _slot_session([session], slot, date.fromisoformat(key.split("@")[1]),
+                                                     zone) is not None
+        # begun as the claim was made: the slot's, though it was edited or removed since
+        claimed_then = value < 0 and abs(session.started_at.timestamp() + value) <= CLAIM_STALE
+        if of_slot or claimed_then:
             store.update_setting(OPENED_SETTING, functools.partial(_record, key, session.id))
             return key
     return None

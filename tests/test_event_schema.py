@@ -618,6 +618,56 @@ def test_a_service_with_a_session_that_runs_into_the_next_day_starts_the_new_day
     assert sessions[1].started_at.date().isoformat() == "2024-09-03"
 
 
+def test_someone_seen_as_a_service_stops_is_in_the_session_it_stops(tmp_path):
+    """`systemctl stop` as Ann walks past: her check-in, sent after the last poll, counts."""
+    door, _ = door_at(tmp_path, datetime(2024, 9, 2, 8, 0, tzinfo=ZoneInfo(ZONE)))
+    worker = door.worker
+
+    def stop():  # she is recognised between the last poll and the worker's stop
+        worker.checkin("Ann")
+        return FakeWorker.stop(worker)
+
+    worker.stop = stop
+    try:
+        out = io.StringIO()
+        run_headless(door, HeadlessOptions("Maths 3A", json=True, max_seconds=0.3), out)
+    finally:
+        door.close()
+    (stopped,) = [line for line in json_lines(out.getvalue()) if line.get("state") == "stopped"]
+    assert (stopped["present"], stopped["absent"]) == (1, 1)
+
+
+def test_a_clock_that_jumps_a_day_ahead_for_a_moment_does_not_end_a_services_session(tmp_path, monkeypatch):
+    from fakes import FakeClock
+
+    from faceattend_tui.cli import headless
+
+    monkeypatch.setattr(headless, "NEW_DAY_EVERY", 0.0)
+    write_zone(tmp_path)
+    enroll_fake_people(tmp_path, ["Ann", "Bob"])
+    clock = FakeClock(datetime(2024, 9, 2, 8, 0, tzinfo=ZoneInfo(ZONE)))
+    door = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, name="door", clock=clock,
+                   steady=time.monotonic)  # a real steady clock beside the wall clock that jumps
+    door.open()
+    polls, real_poll = [], door.poll
+
+    def poll(timeout=0.1):
+        polls.append(1)
+        if len(polls) == 3:
+            clock.advance(days=1)  # a time server's wrong answer...
+        if len(polls) == 5:
+            clock.advance(days=-1)  # ...put right a moment later
+        return real_poll(timeout)
+
+    door.poll = poll
+    try:
+        run_headless(door, HeadlessOptions("Maths 3A", json=True, max_seconds=1.5), io.StringIO())
+        sessions = door.sessions()
+    finally:
+        door.close()
+    assert [s.started_at.date().isoformat() for s in sessions] == ["2024-09-02"]
+
+
 def test_a_night_session_past_midnight_is_resumed_not_cut_in_two(tmp_path):
     door, clock = door_at(tmp_path, datetime(2024, 9, 2, 23, 30, tzinfo=ZoneInfo(ZONE)))
     try:

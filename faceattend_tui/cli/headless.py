@@ -283,6 +283,8 @@ class Headless:
         earlier working day is stopped at its last record and a new one of the same name starts, as at a start."""
         if not self.options.session or time.monotonic() < self.next_day_check:
             return
+        if self.station.steady is not None and self.station.clock_watch.holding(self.station.steady()):
+            return  # the clock just jumped: a glitch of a day ahead is no new day
         self.next_day_check = time.monotonic() + NEW_DAY_EVERY
         running = self.station.active
         try:
@@ -293,6 +295,8 @@ class Headless:
             to_stderr(f"error: could not start the new day's session: {exc}")
 
     def finish(self) -> None:
+        for update in self.station.stop_recognition():  # faces seen as the stop came: in the session, then it stops
+            self.on_update(update)
         if self.options.keep_open and self.station.active is not None:
             why = f"; {self.stopped_by}" if self.stopped_by else ""
             to_stderr(f"note: session {self.station.active.name!r} left open (--keep-open){why}")

@@ -85,6 +85,16 @@ class Translator(StationState):
         updates += self._left_running_updates() + self._timetable_updates() + self._sheet_updates()
         return updates + self._handled(self._worker().poll(timeout), retried=False)
 
+    def stop_recognition(self) -> list[Update]:
+        """Stop the worker now (a run about to stop its session): what it saw after the last poll is
+        written first, into the session still running, and returned to be shown."""
+        with self.lock:
+            worker, self.worker = self.worker, None
+        if worker is None:
+            return []
+        left = worker.stop()
+        return self._handled([e for e in left if isinstance(e, ev.Checkin)], retried=False)
+
     def _handled(self, events: Sequence[ev.Event], retried: bool) -> list[Update]:
         updates: list[Update] = []
         for event in events:

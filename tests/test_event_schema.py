@@ -293,6 +293,8 @@ def test_a_camera_that_opens_late_keeps_its_session_and_one_that_never_does_exit
     out = io.StringIO()
     assert run_headless(station, HeadlessOptions("Maths", max_seconds=0.5), out) == 0
     assert "voided" not in out.getvalue()  # an IP camera booting after a power cut: the absences are real
+    station.close()  # the service starts again, for the next lesson
+    station.open()
     station.worker.feed(ev.CameraStatus(state="reconnecting", message="camera not answering", source="rtsp://x"))
     out = io.StringIO()
     assert run_headless(station, HeadlessOptions("Science", max_seconds=0.5), out) == 1

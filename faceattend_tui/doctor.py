@@ -98,9 +98,9 @@ def station_lines(data: Path) -> list[str]:
     here = holder.get("host") == socket.gethostname()
     if held or (held is None and here and _alive(holder.get("pid"))):
         return [f"station:    running on this data folder ({_who(holder)})"]
-    if held is None and not here:
+    if not here:  # a folder shared over the network: that machine's locks are not in this one's table
         return [f"station:    the lock record names host {holder.get('host', '?')} ({_who(holder)}): whether it "
-                "runs cannot be told from here"]
+                "runs there cannot be told from this machine"]
     return [f"station:    none running; the last one ended without closing ({_who(holder)}): the next start says so"]
 
 

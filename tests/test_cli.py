@@ -527,5 +527,9 @@ def test_doctor_says_whether_a_station_runs_on_the_data_folder(tmp_path):
     record["pid"] = os.getpid()  # its pid reused by another program named faceattend: still not running
     (tmp_path / "faceattend.lock").write_text(json.dumps(record), encoding="utf-8")
     assert station_lines(tmp_path)[0].startswith("station:    none running; the last one ended without closing")
+    record["host"] = "door-2"  # a data folder shared over the network: that machine's locks are not seen here
+    (tmp_path / "faceattend.lock").write_text(json.dumps(record), encoding="utf-8")
+    assert "names host door-2" in station_lines(tmp_path)[0] and "cannot be told from this machine" in \
+        station_lines(tmp_path)[0]
     acquire_lock(tmp_path, what="command").release()  # a command took the crashed station's lock since
     assert station_lines(tmp_path)[0].startswith("station:    none running; the last one ended without closing")

@@ -222,6 +222,8 @@ def test_a_check_in_when_the_journal_is_due_for_a_rewrite_on_a_full_disk_is_reco
         store.set_setting("late_after", 5)  # the next write does not try the whole rewrite again
         assert sum(os.path.basename(os.fsdecode(p)).startswith(".attendance.json.") for p in opens) == 1
         monkeypatch.setattr(os, "open", real_open)
+        store.fold()  # room again: once written, the next rewrite is due at the usual size
+        assert store._fold_again_at == 0
     with open_store(data) as store:
         assert [c.person_id for c in store.checkins(1)] == ["S1"]
 

@@ -796,6 +796,15 @@ def test_a_worker_that_gave_up_is_said_in_the_header_until_it_is_back(station):
     assert station.live.camera == "live"
 
 
+def test_a_mark_dialog_opened_with_no_session_marks_into_none_that_started_since(station):
+    from faceattend_tui.station import NO_SESSION
+
+    station.start_session("Maths")  # the timetable's bell, while the dialog was open
+    with pytest.raises(StationError, match="session 'Maths' started while this was open: nothing was changed"):
+        station.mark(person_id(station, "Ann"), "present", "came early", session_id=NO_SESSION)
+    assert station.store.marks(station.active.id) == []
+
+
 def test_the_doors_count_follows_a_mark_and_an_erasure(station):
     from faceattend_tui.live import events as ev
 

@@ -8,6 +8,7 @@ keeps the log single-writer.
 
 from __future__ import annotations
 
+from faceattend_tui.station.actions import NO_SESSION
 from faceattend_tui.station.api import (
     MAX_LATE_MINUTES,
     AuditEntry,
@@ -69,7 +70,7 @@ __all__ = [
     "ExportOptions", "Mark",
     "Person", "PersonStatus", "Report", "RosterRow", "Session", "Slot", "Summary", "chart_bars", "check_text",
     "describe_details", "make_private_dir", "parse_clock", "parse_weekday", "printable",
-    "Station", "PhotoWatch", "left_running",
+    "Station", "PhotoWatch", "left_running", "NO_SESSION",
     "door_outcome", "shared_log", "STATION_LOG", "STATION_ACTOR", "internal_error", "StationError",
     "PinRefused", "DatabaseUnreachable", "LiveState", "CheckinShown", "Sighting", "UnknownFaces", "CaptureDone",
     "LiveChanged", "RosterChanged", "Problem", "Update", "EnrollTarget", "Whom", "LogKept",

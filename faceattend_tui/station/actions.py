@@ -66,6 +66,9 @@ if TYPE_CHECKING:
     from faceattend_tui.station.updates import Worker
 
 
+NO_SESSION = 0  # what a dialog opened while no session ran asks `_still_running` for
+
+
 class Actions(StationState):
     """The station's actions on the records, each checked against the staff member's role."""
 
@@ -153,6 +156,11 @@ class Actions(StationState):
         (the timetable closed it, another door stopped it, while the dialog was open)."""
         running = self._attendance().active
         if session_id is None or (running is not None and running.id == session_id):
+            return
+        if session_id == NO_SESSION:  # opened with none running: one that opened since is not the one meant
+            if running is not None:
+                raise StationError(f"session {running.name!r} started while this was open: nothing was changed; "
+                                   "open it again to act on it")
             return
         asked = self._store().session(session_id)
         name = repr(asked.name) if asked is not None else f"number {session_id}"

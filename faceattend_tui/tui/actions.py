@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from faceattend_tui.errors import FaceattendError
-from faceattend_tui.station import Credentials, StationError, internal_error
+from faceattend_tui.station import NO_SESSION, Credentials, StationError, internal_error
 from faceattend_tui.tui.fasttable import FastTable
 from faceattend_tui.tui.screens import (
     Access,
@@ -192,11 +192,11 @@ class DialogActions(_AppBase):
         person = self.selected_person()
         if person is not None:
             running = self.station.active
-            mark = partial(self._mark, person.id, running.id if running is not None else None)
+            mark = partial(self._mark, person.id, running.id if running is not None else NO_SESSION)
             screen = MarkScreen(person.name, self.access(), self.guarded(mark), self.station.statuses)
             self.push_screen(screen, self._marked)
 
-    def _mark(self, person_id: str, session_id: int | None, request: MarkRequest) -> None:
+    def _mark(self, person_id: str, session_id: int, request: MarkRequest) -> None:
         return self.station.mark(person_id, request.status, request.reason, request.pin, session_id)
 
     def _marked(self, done: bool | None) -> None:

@@ -208,6 +208,7 @@ class Journaled:
             self._meta()["folded_seq"] = folded  # the file on disk still holds the older one
             raise
         self._seen.clear()
+        self._fold_again_at = 0  # written: the next fold is due at FOLD_BYTES again
         self._close_journal()
         if self.journal_path.exists():
             try:

@@ -562,15 +562,15 @@ async def test_past_sessions_and_the_session_pane_read_the_stations_clock(statio
     app = StationApp(station)
     async with app.run_test(size=(160, 48)) as pilot:
         await start_session(pilot, "Physics")
-        station.clock.now += timedelta(days=1, hours=2)  # stopped the next day
+        station.clock.now += timedelta(hours=10)  # stopped in the evening (a day later, the station stops it)
         await pilot.press("s", "enter")
         await pilot.pause()
         await pilot.press("h")
         await pilot.pause()
-        assert rows(app, "#sessions")[0][3:5] == ["2026-03-02 10:00", "2026-03-03 12:00"]
+        assert rows(app, "#sessions")[0][3:5] == ["2026-03-02 10:00", "2026-03-02 20:00"]
         await pilot.press("enter")  # shown in the session pane
         await pilot.pause()
-        assert "(ended 2026-03-03 12:00, everyone)" in flat(app)
+        assert "Physics (ended 20:00, everyone)" in flat(app)  # today: the time alone
 
 
 async def test_work_mode_days_at_80x24_show_the_newest_day_and_someone_never_seen_can_be_corrected(station):

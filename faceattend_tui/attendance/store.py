@@ -239,7 +239,8 @@ class Store(ABC):
 
     @abstractmethod
     def marks(self, session_id: int) -> list[Mark]:
-        """A session's marks, oldest first (the last one per person counts)."""
+        """A session's marks, the first made first (the last one per person counts): in a log of one writer
+        the order they were written, in a shared database their times (several doors, some offline)."""
 
     # -- audit
 

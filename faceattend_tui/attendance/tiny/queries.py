@@ -228,9 +228,10 @@ class Records:
         checkins, marks = self._table("checkins"), self._table("marks")
         found: dict[str, str] = {person: LATE if checkins[i].get("late") else PRESENT
                  for person, i in self._checkins.get(session_id, {}).items()}
-        # by the moment, not the text: 02:10+01:00 after the clocks went back follows 02:50+02:00
-        for mark in sorted((marks[i] for i in self._marks.get(session_id, [])), key=_marked_at):
-            found[mark["person_id"]] = mark["status"]
+        # in the order they were made (one writer: the log's order), not by their times: a mark made while
+        # the clock was wrong, or in the hour the clocks go back, never outranks a later one
+        for i in self._marks.get(session_id, []):
+            found[marks[i]["person_id"]] = marks[i]["status"]
         return found
 
     def add_mark(self, mark: Mark) -> None:
@@ -239,8 +240,7 @@ class Records:
 
     def marks(self, session_id: int) -> list[Mark]:
         table = self._table("marks")
-        found = [self._parse(Mark.from_doc, "marks", i, table[i]) for i in self._marks.get(session_id, [])]
-        return sorted(found, key=lambda m: m.at)
+        return [self._parse(Mark.from_doc, "marks", i, table[i]) for i in self._marks.get(session_id, [])]  # as made
 
     # -- audit
 
@@ -265,9 +265,3 @@ class Records:
             with contextlib.suppress(StoreError):  # a damaged outbox is the station's to report
                 found.update((doc["id"], doc) for doc in read_lines(path, "outbox") if isinstance(doc.get("id"), str))
         return list(found.values())
-
-
-def _marked_at(mark: Doc) -> datetime:
-    at = from_iso(mark["at"])
-    assert at is not None
-    return at

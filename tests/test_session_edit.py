@@ -127,11 +127,21 @@ def test_editing_late_after_works_statuses_out_again_from_the_stored_times(data)
     attendance = one_session(data, FakeClock())
     assert statuses(attendance, 1)["Ann"] == "present"  # 12 minutes, late after 15
     edit = edit_session(attendance, 1, user="Ada", late_after=10.0)
-    assert edit.changed == ["late after: 15 min -> 10 min", "Ann: present -> late"]
+    assert edit.changed == ["late after: 15 min -> 10 min (late from 08:10: counted from its start)",
+                            "Ann: present -> late"]
     assert statuses(attendance, 1)["Ann"] == "late"
     assert build_report(attendance.store, date(2024, 9, 1), date(2024, 9, 30)).sessions[0].counts.late == 1
     entry = next(e for e in attendance.store.audit_log() if e.action == "session.edit")
     assert entry.user == "Ada" and "Ann: present -> late" in entry.details["changes"]
+
+
+def test_a_group_written_in_another_case_is_no_change_and_a_past_group_can_be_given(data):
+    attendance = one_session(data, FakeClock())
+    assert edit_session(attendance, 1, user="Ada", group="3a").changed == []  # the session's own 3A
+    for person in attendance.store.people():  # the class moved on to 4A since
+        attendance.update_person(person.id, groups=["4A" if g == "3A" else g for g in person.groups])
+    attendance.store.update_session(1, {"group": None}, None)  # started for everyone by mistake
+    assert edit_session(attendance, 1, user="Ada", group="3a").changed[0] == "group: everyone -> 3A"
 
 
 def test_editing_the_group_changes_who_was_expected(data):

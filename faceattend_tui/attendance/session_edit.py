@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Final
 
 from faceattend_tui.errors import InputError
@@ -66,8 +67,9 @@ def edit_session(attendance: Attendance, session_id: int, *, user: str, name: st
     if name is not UNCHANGED and name != session.name:
         changes["name"] = new_name = _name(name)
         edit.changed.append(f"name: {session.name!r} -> {new_name!r}")
-    if group is not UNCHANGED and group != session.group:
-        changes["group"] = new_group = _group(attendance, group)
+    new_group = _group(attendance, group) if group is not UNCHANGED else session.group
+    if new_group != session.group:  # "3a" for a session of 3A is no change
+        changes["group"] = new_group
         expected = _on_the_roster_then(attendance, session, new_group)
         recorded = _recorded(attendance, session_id)
         expected += [person_id for person_id in recorded if person_id not in expected]  # their records stay counted
@@ -75,7 +77,10 @@ def edit_session(attendance: Attendance, session_id: int, *, user: str, name: st
     if late_after is not UNCHANGED and late_after != session.late_after_minutes:
         late_after = checked_late_after(late_after)
         changes["late_after_minutes"] = late_after
-        edit.changed.append(f"late after: {_minutes(session.late_after_minutes)} -> {_minutes(late_after)}")
+        late_from = "" if late_after is None else \
+            f" (late from {session.started_at + timedelta(minutes=late_after):%H:%M}: counted from its start)"
+        edit.changed.append(f"late after: {_minutes(session.late_after_minutes)} -> {_minutes(late_after)}"
+                            f"{late_from}")
     if not changes:
         return edit
     if expected is not None:
@@ -98,8 +103,10 @@ def _name(name: str) -> str:
 
 
 def _group(attendance: Attendance, group: str | None) -> str | None:
-    """The group as stored (found case and accents aside); None or "" for everyone."""
-    return stored_group(attendance.groups(), group) if group else None
+    """The group as stored (found case and accents aside), today's or a past one (a class that has moved
+    on still names its past sessions); None or "" for everyone."""
+    past = [g for p in attendance.store.people() for g in p.all_groups()]
+    return stored_group(list(dict.fromkeys([*attendance.groups(), *past])), group) if group else None
 
 
 def _on_the_roster_then(attendance: Attendance, session: Session, group: str | None) -> list[str]:

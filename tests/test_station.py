@@ -814,6 +814,8 @@ def test_the_doors_count_follows_a_mark_and_an_erasure(station):
     assert [c for c in station.worker.sent if isinstance(c, ev.SetSession)][-1] == ev.SetSession("Maths", 1, 3)
     station.remove_person(bob, erase=True)
     assert [c for c in station.worker.sent if isinstance(c, ev.SetSession)][-1] == ev.SetSession("Maths", 1, 2)
+    station.mark(person_id(station, "Cleo"), "excused", "school trip")  # as the screen counts: the excused aside
+    assert [c for c in station.worker.sent if isinstance(c, ev.SetSession)][-1] == ev.SetSession("Maths", 1, 1)
 
 
 def test_the_header_keeps_why_the_worker_stopped_not_only_its_exit_code(station):

@@ -382,7 +382,7 @@ class Translator(StationState):
         if session is None:
             return ev.SetSession("", hours=self.presence is not None)
         counts = counts or attendance.counts()
-        return ev.SetSession(session.name, counts.attended, len(session.expected))
+        return ev.SetSession(session.name, counts.attended, counts.total)  # as the screen: the excused aside
 
 
     def _roster_changed(self, result: SyncResult) -> RosterChanged | None:

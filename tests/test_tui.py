@@ -1385,3 +1385,9 @@ async def test_a_service_stop_that_came_before_the_screen_was_up_closes_it_once_
             assert not app.is_running
     finally:
         terminal.STOP_BEFORE_DRAWN.clear()
+
+
+def test_a_rate_just_under_the_line_reads_under_it():
+    from faceattend_tui.tui.screens.report import floor_percent
+
+    assert [floor_percent(r) for r in (35 / 44, 0.8, 1.0, None)] == ["79%", "80%", "100%", "-"]

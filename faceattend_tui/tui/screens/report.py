@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import date, timedelta
 from functools import partial
@@ -155,4 +156,9 @@ class ReportScreen(Dialog[None]):
         table.clear()
         for line in below:
             table.add_row(line.person.id, shortened(line.person.name, LIST_NAME), str(line.counts.total),
-                          str(line.counts.attended), f"{line.rate:.0%}")
+                          str(line.counts.attended), floor_percent(line.rate))
+
+
+def floor_percent(rate: float | None) -> str:
+    """A rate in the list of those below a rate, rounded down: 79.5 % is 79 %, never "80 %" below 80 %."""
+    return "-" if rate is None else f"{math.floor(rate * 100 + 1e-9)}%"

@@ -580,6 +580,14 @@ def test_each_ended_session_drops_its_sheet_and_a_failed_one_is_kept_and_retried
         again.close()
 
 
+def test_a_session_whose_camera_never_opened_is_kept_when_staff_marked_someone_absent(station):
+    session = station.start_session("Maths")
+    station.mark(person_id(station, "Ann"), "absent", "phoned in: not coming")
+    station.stop_session()
+    assert station.void_unrecorded(session.id, "the camera never opened") is None
+    assert not station.store.session(session.id).voided
+
+
 def test_a_session_voided_before_its_sheet_was_written_drops_no_sheet(tmp_path):
     enroll_fake_people(tmp_path, ["Ann", "Bob"])
     share = tmp_path / "share"

@@ -191,8 +191,8 @@ class Actions(StationState):
         with self.lock:
             attendance = self._attendance()
             counts = attendance.summary(session_id).counts
-            if counts.attended or counts.excused_total:
-                return None
+            if counts.attended or counts.excused_total or attendance.store.marks(session_id):
+                return None  # someone came, or staff marked someone (absent too): a record to keep
             try:
                 return void_session(attendance, session_id, reason, user=STATION_ACTOR)
             except FaceattendError as exc:

@@ -279,13 +279,9 @@ def _alike_lines(settings: Settings, manifest: Manifest | None) -> list[str]:
 
 def _names_of_folders(settings: Settings) -> dict[str, str]:
     """Each template folder's person as the roster names them ("Tina Tang (S1)"); none when unreadable."""
-    from faceattend_tui.attendance import StoreError, open_snapshot
+    from faceattend_tui.station.people import roster_labels
 
-    try:
-        with open_snapshot(settings.data, database=settings.database) as store:
-            return {p.folder: f"{p.name} ({p.id})" for p in store.people() if p.folder}
-    except (StoreError, OSError):
-        return {}
+    return roster_labels(settings)
 
 
 def _recognizer_line(settings: Settings, made_by: RecognizerId | None) -> list[str]:

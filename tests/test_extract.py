@@ -981,3 +981,19 @@ def test_a_recogniser_that_tells_nobody_apart_is_said_once_not_as_every_pair():
     twins = {f"p{i}": unit(rng.standard_normal(512)) for i in range(6)}
     twins["p5"] = unit(twins["p4"] + 0.05 * rng.standard_normal(512))
     assert [n.split(" look like")[0] for n in note(twins)] == ["p4 and p5"]  # one pair: named as before
+
+
+def test_the_command_names_one_person_under_two_names_as_the_roster_does(engine, tmp_path, face, capfd, monkeypatch):
+    from faceattend_tui.attendance import Attendance, open_store
+
+    monkeypatch.setattr(cli, "make_engine", lambda settings: engine)
+    images = tmp_path / "database_image"
+    write(images / "cat" / "1.jpg", face("cat"))
+    write(images / "kitty" / "1.jpg", face("cat", flip=True))
+    with open_store(tmp_path) as store:
+        attendance = Attendance(store)
+        attendance.add_person("Catherine Lee", person_id="S1", folder="cat")
+        attendance.add_person("Kitty Lee", person_id="S2", folder="kitty")
+    assert cli.main(["extract", "--data", str(tmp_path)]) == 0
+    err = capfd.readouterr().err
+    assert "note: Catherine Lee (S1) and Kitty Lee (S2) look like one person" in err

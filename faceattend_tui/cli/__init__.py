@@ -531,7 +531,11 @@ def extract_into(settings: Settings, images: Path, out: Path, force: bool,
 
     with registration or contextlib.nullcontext() as register:
         engine = make_engine(settings)
-        report = Extractor(engine, images, out, progress=Progress("extracting"), keep=keep or ()).run(force=force)
+        from faceattend_tui.station.people import roster_labels
+
+        named = roster_labels(settings) if registration else {}
+        report = Extractor(engine, images, out, progress=Progress("extracting"), keep=keep or (),
+                           label=lambda folder: named.get(folder, folder)).run(force=force)
         for line in report.notes:
             say(f"note: {printable(line)}")
         for line in report.skipped:

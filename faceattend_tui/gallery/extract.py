@@ -247,8 +247,9 @@ def vouched_photos(images_dir: Path, paths: Iterable[Path]) -> dict[str, set[str
 class Extractor:
     def __init__(self, engine: FaceEngine, images_dir: Path, tensors_dir: Path,
                  progress: Callable[[int, int, str], None] | None = None, keep: Iterable[Path] = (),
-                 stop: Callable[[], bool] | None = None) -> None:
+                 stop: Callable[[], bool] | None = None, label: Callable[[str], str] = str) -> None:
         self.engine = engine
+        self.label = label  # a folder's person as the roster names them, for the notes
         self.images_dir = images_dir
         self.tensors_dir = tensors_dir
         self.vouched = vouched_photos(images_dir, keep)  # checked before any work
@@ -297,7 +298,8 @@ class Extractor:
                 "other; is its input as it expects (one with its pixel scaling inside takes 0-255, not -1..1)?")
             return
         for name, other, cosine in alike_pairs(names, means, self.changed):
-            self.report.notes.append(f"{name} and {other} look like one person (cosine {cosine:.2f}): they would "
+            self.report.notes.append(f"{self.label(name)} and {self.label(other)} look like one person (cosine "
+                                     f"{cosine:.2f}): they would "
                                      "check in as both; if they are one, keep their photos under one name")
 
     def _save_manifest(self, manifest: Manifest) -> None:

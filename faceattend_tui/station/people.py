@@ -432,3 +432,14 @@ def _forget_photos(attendance: Attendance, settings: Settings, person: Person,
     if person.folder:
         forget_folder(attendance.store, settings.tensors_dir, person.folder)
         enroll.remove_person(settings, person.folder, outside)
+
+
+def roster_labels(settings: Settings) -> dict[str, str]:
+    """Each photo folder's person as the roster names them ("Tina Tang (S1)"); none where it cannot be read."""
+    from faceattend_tui.attendance import StoreError, open_snapshot
+
+    try:
+        with open_snapshot(settings.data, database=settings.database) as store:
+            return {p.folder: f"{p.name} ({p.id})" for p in store.people() if p.folder}
+    except (StoreError, OSError):
+        return {}

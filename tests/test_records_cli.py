@@ -410,3 +410,43 @@ def test_a_command_waits_for_another_command_but_not_for_a_station(tmp_path, cap
     with acquire_lock(data, what="watch"):  # `faceattend watch` on the same data: no station to stop
         assert main(["people", "edit", "S1", "--name", "Ann Lee", "--data", str(data)]) == 2
     assert "faceattend watch holds it: try again once it ends" in capsys.readouterr().err
+
+
+def left_school(tmp_path) -> Path:
+    """Ann (S1) still here, Bob Marr (S2) left."""
+    data = tmp_path / "data"
+    with open_store(data) as store:
+        attendance = Attendance(store)
+        attendance.add_person("Ann Lee", person_id="S1")
+        attendance.add_person("Bob Marr", person_id="S2")
+        attendance.remove_person("S2")
+    return data
+
+
+def test_an_erasure_request_of_someone_who_left_finds_them_by_name(tmp_path, capsys):
+    data = left_school(tmp_path)
+    assert main(["people", "remove", "bob marr", "--erase", "--data", str(data)]) == 0
+    assert "S2 Bob Marr: erased" in capsys.readouterr().out
+    with open_snapshot(data) as store:
+        assert [p.id for p in store.people()] == ["S1"]
+
+
+def test_removing_someone_who_left_again_changes_nothing_and_says_so(tmp_path, capsys):
+    data = left_school(tmp_path)
+    with open_snapshot(data) as store:
+        left_at = store.person("S2").left_at
+    assert main(["people", "remove", "S2", "--data", str(data)]) == 2
+    assert f"S2 Bob Marr left on {left_at:%Y-%m-%d} already: nothing was changed" in capsys.readouterr().err
+    with open_snapshot(data) as store:
+        assert store.person("S2").left_at == left_at
+
+
+def test_bringing_back_someone_by_name_and_a_list_with_someone_still_here_changes_nobody(tmp_path, capsys):
+    data = left_school(tmp_path)
+    assert main(["people", "restore", "S2", "S1", "--data", str(data)]) == 2
+    assert "S1 Ann Lee: not left; nobody was brought back" in capsys.readouterr().err
+    with open_snapshot(data) as store:
+        assert not store.person("S2").active
+    assert main(["people", "restore", "Bob Marr", "--data", str(data)]) == 0
+    with open_snapshot(data) as store:
+        assert store.person("S2").active

@@ -199,9 +199,9 @@ class Attendance:
         """How the log writes each group: "3a" typed is "3A" stored (fold -> spelling)."""
         return {fold(group): group for group in self.groups()}
 
-    def find(self, text: str) -> Person:
-        """A person named by id, or by a name only one active person has."""
-        return find_person(self._people, text)
+    def find(self, text: str, left: bool = False) -> Person:
+        """A person named by id, or by a name only one active person has (with `left`, or one who left)."""
+        return find_person(self._people, text, left)
 
     def save_people(self, people: list[Person], action: str, *, user: str | None = None,
                     details: dict | None = None) -> list[Person]:
@@ -541,13 +541,16 @@ class Attendance:
         return user or self.user
 
 
-def find_person(people: dict[str, Person], text: str) -> Person:
+def find_person(people: dict[str, Person], text: str, left: bool = False) -> Person:
     """The person whose id is `text`, or the only active one of that name as spelt (any case or spacing,
     accents composed or apart): a command that changes or erases someone never guesses at a spelling;
-    a name found only without accents is offered ("did you mean Lê Hà (S9)?")."""
+    a name found only without accents is offered ("did you mean Lê Hà (S9)?"). With `left`, someone who
+    left is found by name too where nobody active has it (an erasure request, bringing them back)."""
     if text in people:
         return people[text]
     named = [p for p in people.values() if spelling_key(p.name) == spelling_key(text) and p.active]
+    if not named and left:
+        named = [p for p in people.values() if spelling_key(p.name) == spelling_key(text)]
     if len(named) == 1:
         return named[0]
     if named:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import shlex
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -405,9 +406,13 @@ def cmd_people_restore(args: argparse.Namespace, settings: Settings) -> int:
     """Bring back people who left: the ones named, or those an automatic sync marked left."""
     with writable(settings, "people") as attendance:
         try:
-            people = [attendance.find(text) for text in args.people] or synced_out(attendance)
+            people = [attendance.find(text, left=True) for text in args.people] or synced_out(attendance)
         except LookupError as exc:
             raise CommandError(str(exc)) from None
+        staying = [p for p in people if p.active]
+        if staying:  # checked before anyone is brought back: a line run again does the same
+            raise CommandError(f"{', '.join(f'{p.id} {printable(p.name)}' for p in staying)}: not left; nobody was "
+                               "brought back")
         if not people:
             print("nobody was marked left by an automatic sync; name the people to bring back")
             return EXIT_OK
@@ -490,11 +495,12 @@ def cmd_people_remove(args: argparse.Namespace, settings: Settings) -> int:
         raise CommandError(f"{settings.data.resolve()} holds no attendance log: give the data folder with --data")
     with writable(settings, "erase" if args.erase else "people") as attendance:
         try:
-            person = attendance.find(args.person)
+            person = attendance.find(args.person, left=args.erase)  # an erasure request of someone who left
         except NotFoundError as exc:
             if not args.exports:
-                hint = (f" (erased already? `faceattend people remove {args.person} --erase --exports` still takes "
-                        "them out of the sheets by id, `--name` by a name they had)") if args.erase else ""
+                again = f"faceattend people remove {shlex.quote(args.person)} --erase --exports"
+                hint = (f" (erased already? `{again}` still takes them out of the sheets by id, `--name` by a name "
+                        "they had)") if args.erase else ""
                 raise CommandError(f"{exc}{hint}") from None
             person = None  # erased earlier, or at another door: their rows can still leave the exports
         except LookupError as exc:

@@ -30,6 +30,7 @@ from faceattend_tui.attendance.models import AuditEntry, check_person_id, join_g
 from faceattend_tui.attendance.roster import RosterLine
 from faceattend_tui.attendance.security import earlier_ids, erased_token, names_in_audit
 from faceattend_tui.config import Settings
+from faceattend_tui.errors import InputError
 from faceattend_tui.files import atomic_write, make_private_dir
 from faceattend_tui.gallery import enroll
 from faceattend_tui.gallery.extract import Extractor
@@ -354,6 +355,9 @@ def remove_person(attendance: Attendance, settings: Settings, person: Person, *,
     An erasure also rewrites the audit entries that name them, and finds the files under exports/
     and the log's backups that still name them; with `exports`, it rewrites those exports too.
     """
+    if not erase and not person.active:  # a second removal would move the day they left, and say it again
+        when = f" on {person.left_at:%Y-%m-%d}" if person.left_at else ""
+        raise InputError(f"{person.id} {person.name} left{when} already: nothing was changed")
     entries = attendance.store.audit_log() if erase else []  # read once: names, and sheets written elsewhere
     names = known_names(entries, person) | {n for n in more_names if n.strip()} if erase else frozenset()
     others = frozenset(p.name for p in attendance.store.people() if p.id != person.id) if erase else frozenset()

@@ -210,7 +210,10 @@ def test_someone_who_left_and_came_back_is_not_put_on_a_session_held_while_they_
     session = attendance.start_session("Maths 3A", 10)  # for everyone by mistake
     attendance.check_in("S1", 0.8)
     attendance.stop_session()
-    clock.advance(days=8)
+    clock.advance(days=4)
+    attendance.update_person("S2", groups=["3B"])  # their file put right while they were away
+    attendance.update_person("S2", groups=["3A"])
+    clock.advance(days=4)
     attendance.restore_person("S2")
     edit_session(attendance, session.id, user="admin", group="3A")
     assert attendance.store.session(session.id).expected == ["S1"]

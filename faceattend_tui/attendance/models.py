@@ -254,8 +254,9 @@ def with_past_groups(person: Person, stored: Person | None, when: datetime) -> P
     past = stored.past_groups
     latest = max([when, *(p.until for p in past)])  # a clock set back never puts a change before another
     if stored.left_at is not None and person.left_at is None:  # brought back: their time away is kept
-        gone = max([stored.left_at, *(p.until for p in past)])
-        past = (*past, PastGroups(stored.groups, gone), PastGroups((), max(latest, gone), away=True))
+        gone = stored.left_at  # groups changed while away do not matter: they were not on the roster
+        before = tuple(p for p in past if p.until <= gone)
+        past = (*before, PastGroups(stored.groups_at(gone), gone), PastGroups((), max(latest, gone), away=True))
     elif not same_groups(stored.groups, person.groups):
         past = (*past, PastGroups(stored.groups, latest))
     return dataclasses.replace(person, past_groups=past)

@@ -238,6 +238,28 @@ def test_a_slot_opened_as_the_station_stopped_and_then_stopped_by_hand_is_not_op
     assert step(attendance, clock(), PARIS) == "" and attendance.active is None
 
 
+def test_a_slot_edited_while_its_session_runs_and_then_stopped_by_hand_stays_stopped(data):
+    clock = FakeClock(MONDAY_8.replace(minute=1))
+    attendance = school(data, clock)
+    assert step(attendance, clock(), PARIS) == "the timetable opened 'Maths 3A' (08:00-09:00)"
+    save_slots(attendance.store, read_slots(WEEK.replace("Maths 3A,3A,Mon,08:00,09:00", "Maths 3A,3A,Mon,08:00,09:30")))
+    clock.advance(minutes=29)
+    attendance.stop_session(user="Ada")
+    clock.advance(minutes=1)
+    assert step(attendance, clock(), PARIS) == "" and attendance.active is None
+
+
+def test_a_session_staff_start_by_hand_after_a_power_cut_stays_theirs(data):
+    clock = FakeClock(MONDAY_8.replace(minute=1))
+    attendance = school(data, clock)
+    _stopped_while_opening(attendance, clock(), after_start=False)  # the claim is left, nothing began
+    clock.advance(minutes=1)
+    attendance.start_session("Staff meeting", user="Ada")
+    clock.advance(minutes=62)
+    assert step(attendance, clock(), PARIS) == ""  # 09:04: not the slot's to close
+    assert attendance.active.name == "Staff meeting"
+
+
 def test_two_doors_on_one_database_open_a_slot_once(request, tmp_path):
     if "postgresql" not in BACKENDS:
         pytest.skip("needs PostgreSQL")

@@ -345,7 +345,14 @@ def step(attendance: Attendance, now: datetime, zone: tzinfo | None, station: st
         return ""
     slot, start, _ = found
     key = occurrence_key(slot, start)
-    if not _claim(store, key, now, _slot_session(store.sessions(), slot, start.date(), zone)):
+    opened = store.get_setting(OPENED_SETTING) or {}
+    if key in opened and not _left_claim(opened[key], now):
+        return ""
+    held = _slot_session(store.sessions(), slot, start.date(), zone)
+    if held is not None:  # opened this day already (before an edit of the slot, or as a station stopped) and
+        store.update_setting(OPENED_SETTING, functools.partial(_record, key, held.id))  # stopped since: stays so
+        return ""
+    if not _claim(store, key, now):
         return ""
     try:
         session = attendance.start_session(slot.name, slot.late_after_from(now, zone), group=slot.group,
@@ -374,10 +381,9 @@ def _another_due(store: Store, slots: list[Slot], now: datetime, zone: tzinfo | 
     return found is not None and occurrence_key(found[0], found[1]) not in (store.get_setting(OPENED_SETTING) or {})
 
 
-def _claim(store: Store, key: str, now: datetime, held: Session | None = None) -> bool:
+def _claim(store: Store, key: str, now: datetime) -> bool:
     """Take this day's slot for this door; False when it was opened (or claimed) already. A claim left
-    by a station stopped while opening it is taken again after CLAIM_STALE seconds, unless its session
-    (`held`) was opened all the same: then that session is recorded as the slot's."""
+    by a station stopped while opening it is taken again after CLAIM_STALE seconds."""
     taken: list[str] = []
     oldest = (now - timedelta(days=KEEP_OPENED_DAYS)).date().isoformat()
 
@@ -386,9 +392,6 @@ def _claim(store: Store, key: str, now: datetime, held: Session | None = None) -
         if key in opened and not _left_claim(opened[key], now):
             taken.append(key)
             return opened
-        if key in opened and held is not None:
-            taken.append(key)
-            return {**opened, key: held.id}
         return {**opened, key: -int(now.timestamp())}  # being opened, since then
 
     store.update_setting(OPENED_SETTING, change)
@@ -422,14 +425,21 @@ def _adopted(store: Store, slots: list[Slot], session: Session, zone: tzinfo | N
         if value > 0:
             continue
         slot = next((s for s in slots if key.startswith(s.key + "@")), None)
-        of_slot = slot is not None and _slot_session([session], slot, date.fromisoformat(key.split("@")[1]),
-                                                     zone) is not None
-        # begun as the claim was made: the slot's, though it was edited or removed since
-        claimed_then = value < 0 and abs(session.started_at.timestamp() + value) <= CLAIM_STALE
+        day = date.fromisoformat(key.split("@")[1])
+        of_slot = slot is not None and _slot_session([session], slot, day, zone) is not None
+        # begun as the claim was made, by the timetable: the slot's, though it was edited or removed since
+        claimed_then = (slot is None and value < 0 and abs(session.started_at.timestamp() + value) <= CLAIM_STALE
+                        and (_edited(slots, session, day, zone) is not None or _opened_by_timetable(store, session)))
         if of_slot or claimed_then:
             store.update_setting(OPENED_SETTING, functools.partial(_record, key, session.id))
             return key
     return None
+
+
+def _opened_by_timetable(store: Store, session: Session) -> bool:
+    """Whether the timetable started this session (its audit says so), not staff by hand."""
+    return any(e.action == "session.start" and e.user == TIMETABLE_ACTOR and e.details.get("session_id") == session.id
+               for e in reversed(store.audit_log()))
 
 
 def _close_if_over(attendance: Attendance, slots: list[Slot], now: datetime, zone: tzinfo | None,

@@ -77,6 +77,7 @@ class Headless:
         self.camera_opened = False
         self.stopped_by = ""  # the signal that ended the run, in words
         self.next_day_check = 0.0  # when `new_day` looks again
+        self.new_day_seen = False  # its last look found the session left from an earlier day
         self.zone = output_zone(station.settings) if station is not None else None
         self.naming = Naming(self.who, self.zone)
 
@@ -287,8 +288,11 @@ class Headless:
             return  # the clock just jumped: a glitch of a day ahead is no new day
         self.next_day_check = time.monotonic() + NEW_DAY_EVERY
         running = self.station.active
+        stale = running is not None and left_running(running, self.station.now(), self.zone,
+                                                     self.station.settings.day_change)
+        confirmed, self.new_day_seen = stale and self.new_day_seen, stale  # seen at two looks: no passing glitch
         try:
-            if running is not None and self._left_from_an_earlier_day(running, staff_from_environment()):
+            if confirmed and running is not None and self._left_from_an_earlier_day(running, staff_from_environment()):
                 self.start_session()
         except StationError as exc:
             self.failed = True

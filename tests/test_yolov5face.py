@@ -137,12 +137,15 @@ def test_fixed_input_ignores_size():
     assert session.fed.shape == (1, 3, 480, 640)
 
 
-def build_model(path, output: np.ndarray, inputs: int = 1) -> None:
-    """Output = constant + 0 * mean(images), so it still runs through the input."""
+def build_model(path, output: np.ndarray, inputs: int = 1, half: bool = False) -> None:
+    """Output = constant + 0 * mean(images), so it still runs through the input (`half`: an fp16 input)."""
     names = ["images", "extra"][:inputs]
-    graph_inputs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, [1, 3, 640, 640]) for n in names]
+    kind = TensorProto.FLOAT16 if half else TensorProto.FLOAT
+    graph_inputs = [helper.make_tensor_value_info(n, kind, [1, 3, 640, 640]) for n in names]
+    cast = [helper.make_node("Cast", ["images"], ["pixels"], to=TensorProto.FLOAT)]
     nodes = [
-        helper.make_node("ReduceMean", ["images"], ["mean"], keepdims=0),
+        *cast,
+        helper.make_node("ReduceMean", ["pixels"], ["mean"], keepdims=0),
         helper.make_node("Mul", ["mean", "zero"], ["nothing"]),
         helper.make_node("Add", ["table", "nothing"], ["output"]),
     ]
@@ -158,9 +161,10 @@ def build_model(path, output: np.ndarray, inputs: int = 1) -> None:
     onnx.save(model, str(path))
 
 
-def test_onnx_model_end_to_end(tmp_path):
+@pytest.mark.parametrize("half", [False, True])
+def test_onnx_model_end_to_end(tmp_path, half):
     path = tmp_path / "yolov5m-face.onnx"
-    build_model(path, table(FACE_A, DUP_A, WEAK_C))
+    build_model(path, table(FACE_A, DUP_A, WEAK_C), half=half)  # a half-precision export, fed as such
     session = make_session(path, RuntimeOptions(device="cpu"))
     detector = Yolov5FaceDetector(session, path=str(path))
     assert detector.fixed_size == (640, 640)

@@ -13,7 +13,7 @@ import numpy as np
 
 from faceattend_tui.vision.ops import resize_into, to_nchw
 from faceattend_tui.vision.runtime import ModelError, NodeArg, Session
-from faceattend_tui.vision.shapes import square_canvas
+from faceattend_tui.vision.shapes import dtype_of, square_canvas
 from faceattend_tui.vision.types import Face, suppress_to_faces
 
 ROW_WIDTH = 16
@@ -113,7 +113,7 @@ class Yolov5FaceDetector:
         height, width = self.input_size(size)
         canvas, scale, offset = resize_into(image, width, height, pad=PAD_VALUE, center=True,
                                             canvas_size=self.canvas_size(height, width))
-        blob = to_nchw(canvas, 0.0, 255.0)
+        blob = to_nchw(canvas, 0.0, 255.0).astype(dtype_of(self.session.get_inputs()[0]), copy=False)
         raw = self.session.run([self.output_name], {self.input_name: blob})[0]
         thr = self.score_threshold if threshold is None else threshold
         boxes, scores, landmarks = decode(raw, thr)

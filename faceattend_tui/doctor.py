@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 NO_ROOT_YET = " (not there yet: the station makes it)"
 FAILURES = ("NOT FOUND", "NOT INSTALLED", "MISMATCH", "CANNOT LOAD", "UNREACHABLE", "CANNOT READ", "MISSING",
-            "CANNOT OPEN", "CANNOT WRITE", "LEFT OUT")
+            "CANNOT OPEN", "CANNOT WRITE", "LEFT OUT", "UNUSABLE")
 LOW_SPACE = 20 * 1024 * 1024  # bytes free under which the station's log and journal may not be written
 # (the words above are what stops the station)
 
@@ -258,7 +258,7 @@ def _removed_line(settings: Settings, manifest: Manifest | None) -> list[str]:
 def _alike_lines(settings: Settings, manifest: Manifest | None) -> list[str]:
     """Every pair of people whose templates look like one person: one person under two names checks in as
     both (the station names a few as it loads; here all of them)."""
-    from faceattend_tui.gallery.alike import look_alikes
+    from faceattend_tui.gallery.alike import look_alikes, nobody_apart
     from faceattend_tui.gallery.templates import GalleryError, load_gallery
 
     made_by = manifest.recognizer if manifest else None
@@ -271,6 +271,9 @@ def _alike_lines(settings: Settings, manifest: Manifest | None) -> list[str]:
     pairs = look_alikes(gallery)
     if not pairs:
         return []
+    unusable = nobody_apart(len(gallery.names), len(pairs), settings.recognizer)
+    if unusable:
+        return [f"templates:  UNUSABLE: {unusable}"]
     names = _names_of_folders(settings)
     named = "; ".join(f"{names.get(a, a)} and {names.get(b, b)} ({cosine:.2f})" for a, b, cosine in pairs)
     return [f"templates:  {len(pairs)} pair{'s' if len(pairs) > 1 else ''} of people look like one person, who "

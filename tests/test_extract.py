@@ -972,15 +972,16 @@ def test_a_recogniser_that_tells_nobody_apart_is_said_once_not_as_every_pair():
         extractor = Extractor.__new__(Extractor)
         extractor.means, extractor.changed, extractor.report = means, set(means), Report()
         extractor.engine = SimpleNamespace(embedder=SimpleNamespace(path="models/baked.onnx"))
+        extractor.label = str
         extractor._note_lookalikes()
-        return extractor.report.notes
+        return extractor.report
 
-    (said,) = note({f"p{i}": unit(common + 0.1 * rng.standard_normal(512)) for i in range(6)})
-    assert said.startswith("15 of 15 pairs of people look like one person: the recogniser models/baked.onnx tells "
-                           "nobody apart")
+    said = note({f"p{i}": unit(common + 0.1 * rng.standard_normal(512)) for i in range(6)})
+    assert said.notes == [] and said.model_problem.startswith(
+        "15 of 15 pairs of people look like one person: the recogniser models/baked.onnx tells nobody apart")
     twins = {f"p{i}": unit(rng.standard_normal(512)) for i in range(6)}
     twins["p5"] = unit(twins["p4"] + 0.05 * rng.standard_normal(512))
-    assert [n.split(" look like")[0] for n in note(twins)] == ["p4 and p5"]  # one pair: named as before
+    assert [n.split(" look like")[0] for n in note(twins).notes] == ["p4 and p5"]  # one pair: named as before
 
 
 def test_the_command_names_one_person_under_two_names_as_the_roster_does(engine, tmp_path, face, capfd, monkeypatch):

@@ -549,6 +549,9 @@ def extract_into(settings: Settings, images: Path, out: Path, force: bool,
         refused = register() if register else 0
     if settings.database and registration:
         share_extracted(settings)
+    if report.model_problem:
+        say(f"error: {report.model_problem}")
+        return EXIT_USAGE
     return EXIT_SKIPPED if report.skipped or refused else EXIT_OK
 
 

@@ -16,6 +16,17 @@ ALIKE = 0.5
 MOST_COMPARED = 4000  # people: beyond, each pair is not compared at every load (16M pairs, seconds)
 
 
+def nobody_apart(people: int, pairs: int, model: str) -> str:
+    """Most pairs of people (three or more) alike: no twins, a recogniser that sees no faces (its input scaled
+    otherwise than it expects); in words, "" when not so."""
+    every = people * (people - 1) // 2
+    if people < 3 or pairs * 2 <= every:
+        return ""
+    return (f"{pairs} of {every} pairs of people look like one person: the recogniser {model} tells nobody apart, "
+            "and the station would check people in as each other; is its input as it expects (one with its "
+            "pixel scaling inside takes 0-255, not -1..1)?")
+
+
 def alike_pairs(names: list[str], means: np.ndarray, among: Collection[str] | None = None,
                 floor: float = ALIKE) -> list[tuple[str, str, float]]:
     """Pairs of people whose averaged templates (`means`, unit rows in the order of `names`) have a cosine of

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from faceattend_tui.gallery.alike import alike_pairs
+from faceattend_tui.gallery.alike import alike_pairs, nobody_apart
 from faceattend_tui.gallery.templates import (
     ODD_FLOOR,
     TEMPLATE_FLIP,
@@ -83,6 +83,7 @@ class Report:
     notes: list[str] = field(default_factory=list)  # things worth saying that are not failures
     unenrolled: list[str] = field(default_factory=list)  # names with no usable photo and no templates kept
     stopped: tuple[int, int] | None = None  # asked to stop: photos read of those to read (whole people kept)
+    model_problem: str = ""  # the recogniser tells nobody apart: its templates would name the wrong people
 
 
 @dataclass
@@ -289,13 +290,8 @@ class Extractor:
         if len(names) < 2 or not self.changed:
             return
         means = np.stack([self.means[n] for n in names])
-        everyone = len(names) * (len(names) - 1) // 2
-        alike = len(alike_pairs(names, means))
-        if len(names) >= 3 and alike * 2 > everyone:  # not twins: the model sees no faces
-            self.report.notes.append(
-                f"{alike} of {everyone} pairs of people look like one person: the recogniser "
-                f"{self.engine.embedder.path} tells nobody apart, and the station would check people in as each "
-                "other; is its input as it expects (one with its pixel scaling inside takes 0-255, not -1..1)?")
+        self.report.model_problem = nobody_apart(len(names), len(alike_pairs(names, means)), self.engine.embedder.path)
+        if self.report.model_problem:
             return
         for name, other, cosine in alike_pairs(names, means, self.changed):
             self.report.notes.append(f"{self.label(name)} and {self.label(other)} look like one person (cosine "

@@ -124,3 +124,12 @@ def test_a_real_roster_is_refused_naming_each_of_its_people_once(tmp_path):
     photos(school, ["ann lee"])  # her photo folder, as it was written on the server
     with pytest.raises(DemoError, match=r"holds people of its own \(Ann Lee\):"):
         claim_demo_root(load_settings(school), ["Ann Lee"])
+
+
+def test_the_demo_source_refuses_a_folder_every_user_may_write_to_and_leaves_it_as_it_was(tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)  # like /tmp
+    with pytest.raises(DemoError, match="may be written by every user"):
+        claim_demo_root(load_settings(shared), None)
+    assert shared.stat().st_mode & 0o7777 == 0o1777 and list(shared.iterdir()) == []

@@ -15,7 +15,7 @@ import numpy as np
 
 from faceattend_tui.config import Settings
 from faceattend_tui.demo.cast import ROLES, DemoError, demo_cast, id_photo
-from faceattend_tui.files import atomic_write, make_private_dir, tighten_data
+from faceattend_tui.files import atomic_write, make_private_dir, tighten_data, unfit_data_folder
 from faceattend_tui.gallery.extract import Extractor, scan_people
 from faceattend_tui.text import plural
 from faceattend_tui.vision.pipeline import FaceEngine
@@ -65,6 +65,9 @@ def claim_demo_root(settings: Settings, logged: list[str] | None) -> None:
     if settings.database:
         raise DemoError("the demo source does not run with a shared database (its made-up people would join "
                         "the real roster); run `faceattend demo` without --database")
+    unfit = unfit_data_folder(data)  # /tmp, or /: refused before anything is written or narrowed
+    if unfit:
+        raise DemoError(unfit)
     if _marked(data):
         return
     problem = why_not_the_demos(settings, logged)

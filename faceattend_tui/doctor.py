@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import shutil
 import socket
 import sys
@@ -14,7 +15,7 @@ import cv2
 import onnxruntime as ort
 
 from faceattend_tui.config import Settings
-from faceattend_tui.files import foreign_owned
+from faceattend_tui.files import foreign_owned, unfit_data_folder
 from faceattend_tui.vision.identity import RecognizerId
 from faceattend_tui.vision.models import (
     ASSETS,
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 
 NO_ROOT_YET = " (not there yet: the station makes it)"
 FAILURES = ("NOT FOUND", "NOT INSTALLED", "MISMATCH", "CANNOT LOAD", "UNREACHABLE", "CANNOT READ", "MISSING",
-            "CANNOT OPEN", "CANNOT WRITE", "LEFT OUT", "UNUSABLE")
+            "CANNOT OPEN", "CANNOT WRITE", "LEFT OUT", "UNUSABLE", "UNFIT")
 LOW_SPACE = 20 * 1024 * 1024  # bytes free under which the station's log and journal may not be written
 # (the words above are what stops the station)
 
@@ -69,6 +70,9 @@ def folder_lines(data: Path) -> list[str]:
     """Whether the station could record in its data root: its lock, journal and log are written there."""
     if not data.is_dir():
         return []
+    unfit = unfit_data_folder(data)
+    if unfit:  # the station refuses it
+        return [f"data root:  UNFIT: {unfit}"]
     owner = _owner(data)
     if not os.access(data, os.R_OK | os.X_OK):
         return [f"data root:  CANNOT READ: {data} (owned by {owner}): run as that user, or give this one access"]
@@ -427,6 +431,8 @@ def report(settings: Settings, cameras: int = 4, warm_up: bool = True,
 
 
 def _without(line: str, paths: list[str]) -> str:
+    """The line with these paths taken out where they stand as paths (a folder named "D" must not take the
+    D out of NOT FOUND)."""
     for path in paths:
-        line = line.replace(path, "")
+        line = re.sub(rf"(?<![^\s(]){re.escape(path)}(?=[/\s):;,]|$)", "", line)
     return line

@@ -533,3 +533,16 @@ def test_doctor_says_whether_a_station_runs_on_the_data_folder(tmp_path):
         station_lines(tmp_path)[0]
     acquire_lock(tmp_path, what="command").release()  # a command took the crashed station's lock since
     assert station_lines(tmp_path)[0].startswith("station:    none running; the last one ended without closing")
+
+
+def test_doctor_fails_on_a_data_folder_the_station_refuses_and_on_a_failure_in_a_folder_named_D(tmp_path, capfd,
+                                                                                                 monkeypatch):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)  # like /tmp
+    assert main(["doctor", "--data", str(shared), "--cameras", "0"]) == 1
+    assert "data root:  UNFIT: the data folder" in capfd.readouterr().out
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "D").mkdir()
+    assert main(["doctor", "--data", "D", "--cameras", "0", "--recognizer", "missing.onnx"]) == 1
+    assert "NOT FOUND" in capfd.readouterr().out

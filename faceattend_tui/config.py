@@ -315,8 +315,10 @@ def _gather(data: Path, overrides: Mapping[str, object] | None,
     path = data / CONFIG_NAME
     found = {name: (value, str(path)) for name, value in _read_file(path).items()}
     for name, value in _from_environment(environ).items():
-        # a template's FACEATTEND_DATABASE=${DB_URL} with DB_URL unset would put the door on a log of its own
-        if name == "database" and not value.strip() and str(found.get(name, ("", ""))[0]).strip():
+        # a template's FACEATTEND_DATABASE=${DB_URL} with DB_URL unset would put the door on a log of its own;
+        # an empty TIMEZONE or EXPORT_DIR would put its times on the machine's clock, its sheets nowhere
+        if not value.strip() and isinstance(found.get(name, ("", ""))[0], str) and \
+                str(found.get(name, ("", ""))[0]).strip():
             raise ConfigError(f"{ENV_PREFIX + name.upper()} is empty, and {path} sets {name}: unset the variable "
                               "to use the file's value, or give the value")
         found[name] = (value, ENV_PREFIX + name.upper())

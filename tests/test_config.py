@@ -199,6 +199,8 @@ def test_a_running_station_reads_the_time_on_the_clock_of_its_timezone_setting(m
     ("", {"FACEATTEND_HOME": "/opt"}, "give what it meant on the command line (faceattend COMMAND --help)"),
     ('database = "postgresql://door@db/attendance"\n', {"FACEATTEND_DATABASE": ""},
      "FACEATTEND_DATABASE is empty, and"),
+    ('timezone = "Asia/Tokyo"\n', {"FACEATTEND_TIMEZONE": ""}, "FACEATTEND_TIMEZONE is empty, and"),
+    ('export_dir = "/mnt/office"\n', {"FACEATTEND_EXPORT_DIR": ""}, "FACEATTEND_EXPORT_DIR is empty, and"),
     ("export_dir = true\n", {}, "export_dir = True is not text (in quotes)"),
     ('export_dir = "  "\n', {}, "is only spaces"),
     ('timezone = "right/Europe/Paris"\n', {}, "leap seconds"),

@@ -126,7 +126,8 @@ def test_a_running_session_cannot_be_voided(data):
 def test_editing_late_after_works_statuses_out_again_from_the_stored_times(data):
     attendance = one_session(data, FakeClock())
     assert statuses(attendance, 1)["Ann"] == "present"  # 12 minutes, late after 15
-    edit = edit_session(attendance, 1, user="Ada", late_after=10.0)
+    paris = timezone(timedelta(hours=2))  # the station's clock: the lateness time is said on it
+    edit = edit_session(attendance, 1, user="Ada", late_after=10.0, zone=paris)
     assert edit.changed == ["late after: 15 min -> 10 min (late from 08:10: counted from its start)",
                             "Ann: present -> late"]
     assert statuses(attendance, 1)["Ann"] == "late"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import timedelta, tzinfo
 from typing import Final
 
 from faceattend_tui.errors import InputError
@@ -57,8 +57,10 @@ def void_session(attendance: Attendance, session_id: int, reason: str, *, user: 
 
 
 def edit_session(attendance: Attendance, session_id: int, *, user: str, name: str | _Unchanged = UNCHANGED,
-                 group: str | None | _Unchanged = UNCHANGED, late_after: float | None | _Unchanged = UNCHANGED) -> Edit:
-    """Change a session's name, group or late-after; statuses are worked out again from the stored times."""
+                 group: str | None | _Unchanged = UNCHANGED, late_after: float | None | _Unchanged = UNCHANGED,
+                 zone: tzinfo | None = None) -> Edit:
+    """Change a session's name, group or late-after; statuses are worked out again from the stored times.
+    `zone`: the station's clock (the timezone setting), on which the new lateness time is said."""
     session = find_session(attendance, session_id)
     before = _statuses(attendance, session)
     changes: dict[str, str | float | None] = {}
@@ -78,7 +80,8 @@ def edit_session(attendance: Attendance, session_id: int, *, user: str, name: st
         late_after = checked_late_after(late_after)
         changes["late_after_minutes"] = late_after
         late_from = "" if late_after is None else \
-            f" (late from {session.started_at + timedelta(minutes=late_after):%H:%M}: counted from its start)"
+            f" (late from {(session.started_at + timedelta(minutes=late_after)).astimezone(zone):%H:%M}: counted " \
+            "from its start)"
         edit.changed.append(f"late after: {_minutes(session.late_after_minutes)} -> {_minutes(late_after)}"
                             f"{late_from}")
     if not changes:

@@ -57,7 +57,7 @@ def cmd_sessions_edit(args: argparse.Namespace, settings: Settings) -> int:
     with writable(settings, "void") as attendance:
         try:
             edit = edit_session(attendance, args.session, user=actor(attendance), name=name, group=group,
-                                late_after=late)
+                                late_after=late, zone=time_zone(settings.timezone))
         except (NotFoundError, ValueError) as exc:
             raise CommandError(str(exc)) from None
     for line in edit.changed:

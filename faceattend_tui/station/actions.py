@@ -222,7 +222,7 @@ class Actions(StationState):
             actor = self._authorize("void", pin)
             try:
                 edit = edit_session(self._attendance(), session_id, user=actor, name=name, group=group,
-                                    late_after=late_after)
+                                    late_after=late_after, zone=time_zone(self.settings.timezone))
             except FaceattendError as exc:
                 raise StationError(str(exc)) from None
         if edit.changed and self.active is not None and self.active.id == session_id:

@@ -450,3 +450,16 @@ def test_bringing_back_someone_by_name_and_a_list_with_someone_still_here_change
     assert main(["people", "restore", "Bob Marr", "--data", str(data)]) == 0
     with open_snapshot(data) as store:
         assert store.person("S2").active
+
+
+@pytest.mark.parametrize("argv", [["sessions", "void", "1", "--reason", "test"],
+                                  ["people", "edit", "S1", "--name", "X"], ["staff", "remove", "Dana Lee"],
+                                  ["pin", "--reset"]])
+def test_a_command_given_a_mistyped_data_folder_is_refused_and_makes_nothing(tmp_path, argv, capsys):
+    typo = tmp_path / "atendance"
+    assert main([*argv, "--data", str(typo)]) == 2
+    assert not typo.exists()
+    here = tmp_path / "home"  # --data forgotten: the current folder, the user's own files
+    here.mkdir()
+    assert main([*argv, "--data", str(here)]) == 2
+    assert list(here.iterdir()) == []

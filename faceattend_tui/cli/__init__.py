@@ -589,7 +589,7 @@ def registering(settings: Settings, keep: list[Path] | None = None) -> Iterator[
             say(f"skipped: {refused_note(folder)}")
         return len(result.refused)
 
-    with writable(settings, "extract") as attendance:
+    with writable(settings, "extract", fresh=True) as attendance:
         yield register
 
 

@@ -111,14 +111,18 @@ STATION_WAY: dict[str, str] = {
 
 
 @contextlib.contextmanager
-def writable(settings: Settings, action: Action | None = None) -> Iterator[Attendance]:
+def writable(settings: Settings, action: Action | None = None, fresh: bool = False) -> Iterator[Attendance]:
     """The log to write to, for a staff member whose role may do `action` (asked here); refused, naming
-    the holder, while a station runs."""
+    the holder, while a station runs. Only a command that may make the first record (`fresh`: an import, the
+    first PIN) starts a log where there is none: a mistyped --data is refused with nothing written."""
     from faceattend_tui.station.sync import log_place_problem
 
     problem = log_place_problem(settings)  # a door of a database must not grow a log of its own, nor join one
     if problem:
         raise CommandError(problem)
+    if not fresh and not _has_log(settings):
+        raise CommandError(f"{settings.data.resolve()} holds no attendance log, so nothing to change: the data "
+                           "folder is given with --data (the default is the current folder)")
     done = False
     given = asked_first(settings) if action else None
     try:
@@ -350,7 +354,7 @@ def cmd_people_import(args: argparse.Namespace, settings: Settings, make_engine:
             print(line)
         say("dry run: nothing was changed")
         return EXIT_OK
-    with writable(settings, "people") as attendance:
+    with writable(settings, "people", fresh=True) as attendance:
         plan = _roster_plan(attendance, settings, args)
         if plan.leaving and not (args.yes or confirm(plan.leaving)):
             raise CommandError("nothing imported")
@@ -480,7 +484,8 @@ def cmd_people_edit(args: argparse.Namespace, settings: Settings) -> int:
 def _has_log(settings: Settings) -> bool:
     from faceattend_tui.attendance.tiny.files import LOG_NAME
 
-    return bool(settings.database) or (settings.data / LOG_NAME).exists()
+    log = settings.data / LOG_NAME
+    return bool(settings.database) or log.exists() or log.with_suffix(".journal").exists()
 
 
 def cmd_people_remove(args: argparse.Namespace, settings: Settings) -> int:

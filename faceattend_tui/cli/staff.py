@@ -166,7 +166,7 @@ def cmd_pin(args: argparse.Namespace, settings: Settings) -> int:
     """Change one's own PIN; with no account yet, make the first admin ("admin"); --clear, --reset."""
     if args.reset:
         return _reset_only(args, settings)
-    with writable(settings) as attendance:
+    with writable(settings, fresh=True) as attendance:
         store = attendance.store
         if not staff_required(store):
             if args.clear:

@@ -46,7 +46,7 @@ def _read(path: Path, reader: Callable[[str, str], T]) -> T:
 def cmd_timetable_import(args: argparse.Namespace, settings: Settings) -> int:
     slots = _read(args.file, read_slots)
     days = _read(args.holidays, read_holidays) if args.holidays else None
-    with writable(settings, "timetable") as attendance:
+    with writable(settings, "timetable", fresh=True) as attendance:
         for note in unknown_groups(attendance, slots) + late_past_the_end(slots):
             say(f"note: {note}")
         before = slots_of(attendance.store)
@@ -83,7 +83,7 @@ def late_past_the_end(slots: list[Slot]) -> list[str]:
 
 def cmd_timetable_holidays(args: argparse.Namespace, settings: Settings) -> int:
     days = _read(args.file, read_holidays)
-    with writable(settings, "timetable") as attendance, attendance.store.batch():
+    with writable(settings, "timetable", fresh=True) as attendance, attendance.store.batch():
         save_holidays(attendance.store, days)
         audit(attendance.store, TIMETABLE_SET, {"holidays": len(days), "file": args.file.name}, attendance.user)
     say(f"{plural(len(days), 'day')} off")

@@ -559,3 +559,25 @@ def test_wrong_pins_from_a_reader_and_a_writer_at_once_each_count(tmp_path):
 def test_the_roles_table_takes_data_as_every_command_does(tmp_path, capsys):
     assert main(["staff", "roles", "--data", str(tmp_path)]) == 0
     assert "| action | viewer | staff | admin |" in capsys.readouterr().out
+
+
+def test_a_new_pin_is_asked_before_the_data_is_held_so_a_station_can_start_meanwhile(staffed, monkeypatch):
+    """An admin adding an account leaves the terminal at "new PIN for Eve": the door's service restarts."""
+    import getpass
+
+    from faceattend_tui.attendance import acquire_lock
+
+    starts = []
+
+    def typed(prompt):
+        if prompt.startswith("new PIN"):  # as the door starts: the data must not be held
+            lock = acquire_lock(staffed, what="station")
+            lock.release()
+            starts.append("started")
+        return {"staff PIN: ": ADMIN[1]}.get(prompt, "eve-pin-1234")
+
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    monkeypatch.setattr("builtins.input", lambda prompt: ADMIN[0])
+    monkeypatch.setattr(getpass, "getpass", typed)
+    assert main(["staff", "add", "Eve", "--role", "staff", "--data", str(staffed)]) == 0
+    assert starts == ["started"]

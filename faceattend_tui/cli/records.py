@@ -111,10 +111,12 @@ STATION_WAY: dict[str, str] = {
 
 
 @contextlib.contextmanager
-def writable(settings: Settings, action: Action | None = None, fresh: bool = False) -> Iterator[Attendance]:
+def writable(settings: Settings, action: Action | None = None, fresh: bool = False,
+             ask: Callable[[], object] | None = None) -> Iterator[Attendance]:
     """The log to write to, for a staff member whose role may do `action` (asked here); refused, naming
     the holder, while a station runs. Only a command that may make the first record (`fresh`: an import, the
-    first PIN) starts a log where there is none: a mistyped --data is refused with nothing written."""
+    first PIN) starts a log where there is none: a mistyped --data is refused with nothing written. `ask`:
+    what else is asked on the terminal (a new PIN), after the staff PIN and before the data is held."""
     from faceattend_tui.station.sync import log_place_problem
 
     problem = log_place_problem(settings)  # a door of a database must not grow a log of its own, nor join one
@@ -125,6 +127,8 @@ def writable(settings: Settings, action: Action | None = None, fresh: bool = Fal
                            "folder is given with --data (the default is the current folder)")
     done = False
     given = asked_first(settings) if action else None
+    if ask is not None and given is not None:  # on a terminal, where the staff PIN was just asked
+        ask()  # a command left at its prompt must not keep a station from starting
     try:
         # A shared database has several writers by design; the data root's lock is the station's own.
         lock = contextlib.nullcontext() if settings.database else acquire_lock(settings.data, what="command",

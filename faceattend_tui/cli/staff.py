@@ -93,9 +93,12 @@ def cmd_staff_add(args: argparse.Namespace, settings: Settings) -> int:
     if args.role != "admin" and not has_accounts(settings):  # said before the PIN is asked or a log made
         raise CommandError(f"the data folder {settings.data.resolve()} has no staff account yet: the first is an "
                            "admin (--role admin); or give --data for the folder where the admin was made")
-    with writable(settings, "staff") as attendance:
+    chosen: list[str] = []
+    with writable(settings, "staff", ask=lambda: chosen.append(new_pin(args.name))) as attendance:
         try:
-            account = add_account(attendance.store, args.name, args.role, new_pin(args.name), actor(attendance))
+            name = actor(attendance)  # refused here, before a new PIN is asked, without a staff PIN
+            account = add_account(attendance.store, args.name, args.role, chosen[0] if chosen else new_pin(args.name),
+                                  name)
         except ValueError as exc:
             raise CommandError(str(exc)) from None
     say(f"staff account {account.name} added ({account.role})")
@@ -166,12 +169,13 @@ def cmd_pin(args: argparse.Namespace, settings: Settings) -> int:
     """Change one's own PIN; with no account yet, make the first admin ("admin"); --clear, --reset."""
     if args.reset:
         return _reset_only(args, settings)
+    first = new_pin(LEGACY_ADMIN) if not args.clear and not has_accounts(settings) else None  # before the lock
     with writable(settings, fresh=True) as attendance:
         store = attendance.store
         if not staff_required(store):
             if args.clear:
                 raise CommandError("there is no staff PIN to clear")
-            account = add_account(store, LEGACY_ADMIN, "admin", new_pin(LEGACY_ADMIN), actor(attendance))
+            account = add_account(store, LEGACY_ADMIN, "admin", first or new_pin(LEGACY_ADMIN), actor(attendance))
             say(f"staff PIN set: the admin account {account.name!r} (add others with: faceattend staff add)")
             return EXIT_OK
         name = authorized(store, "staff" if args.clear else "pin")  # any role may change its own PIN

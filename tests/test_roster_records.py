@@ -167,7 +167,7 @@ def test_people_restore_brings_back_those_an_old_automatic_sync_marked_left(enro
     assert main(["people", "restore", "S2", "--data", str(enrolled)]) == 0
     assert people_of(enrolled)["S2"].active
     assert main(["people", "restore", "S3", "--data", str(enrolled)]) == 2
-    assert "has not left" in capsys.readouterr().err
+    assert "not left; nobody was brought back" in capsys.readouterr().err
 
 
 def test_an_import_whose_photo_gives_no_template_says_so_on_stderr_and_exits_1(enrolled, tmp_path, capsys):

@@ -366,3 +366,16 @@ def test_a_folder_spelt_exactly_by_a_later_line_is_that_lines_whatever_the_order
         plan = plan_import(attendance, lines)
         assert sorted(plan.claimed) == sorted([(thu.id, "C2"), (zoe.id, "C3")])
         assert [p.name for p in plan.added] == ["Thu Ha"]
+
+
+def test_the_audit_names_everyone_a_large_import_added_and_marked_as_left(tmp_path, capsys):
+    data = tmp_path / "data"
+    rows = "".join(f"S{i},Pupil {i},3A\n" for i in range(60))
+    (tmp_path / "big.csv").write_text("id,name,groups\n" + rows, encoding="utf-8")
+    (tmp_path / "small.csv").write_text("id,name,groups\nS0,Pupil 0,3A\n", encoding="utf-8")
+    assert main(["people", "import", str(tmp_path / "big.csv"), "--data", str(data)]) == 0
+    assert main(["people", "import", str(tmp_path / "small.csv"), "--sync", "--yes", "--data", str(data)]) == 0
+    capsys.readouterr()
+    assert main(["audit", "--person", "S59", "--data", str(data)]) == 0
+    said = capsys.readouterr()
+    assert "people.import" in said.out and "2 entries" in said.err

@@ -328,7 +328,7 @@ def apply_import(attendance: Attendance, plan: ImportPlan, user: str | None = No
                                         details={"added": len(plan.added), "changed": len(plan.changed),
                                                  "claimed": [list(pair) for pair in plan.claimed],
                                                  "renamed": renamed,  # names before: an erasure takes them too
-                                                 "returned": [p.id for p in plan.returning][:50],
-                                                 "left": [p.id for p in plan.leaving][:50]})
+                                                 "returned": [p.id for p in plan.returning],
+                                                 "left": [p.id for p in plan.leaving]})
     attendance.refresh()
     return joined

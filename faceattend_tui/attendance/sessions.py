@@ -213,7 +213,7 @@ class Attendance:
             for person in people:
                 self._remember(person)
             joined = self._join_running()
-            audit(self.store, action, {"people": [p.id for p in people][:50], "count": len(people), **(details or {})},
+            audit(self.store, action, {"people": [p.id for p in people], "count": len(people), **(details or {})},
                   self._user(user))
         return joined
 
@@ -271,7 +271,7 @@ class Attendance:
             self._remember(person)
         missing = [p for p in self._people.values() if p.active and p.folder and p.images and p.folder not in enrolled]
         changed = added + counted + attached
-        details = {"added": [p.id for p in added][:50], "attached": [p.id for p in attached][:50]}
+        details = {"added": [p.id for p in added], "attached": [p.id for p in attached]}
         joined = self.save_people(changed, "people.sync", user=user, details=details) if changed else []
         return SyncResult(added, joined, missing, bool(counted), attached, refused)
 

@@ -379,3 +379,17 @@ def test_the_audit_names_everyone_a_large_import_added_and_marked_as_left(tmp_pa
     assert main(["audit", "--person", "S59", "--data", str(data)]) == 0
     said = capsys.readouterr()
     assert "people.import" in said.out and "2 entries" in said.err
+
+
+def test_an_import_whose_photos_cannot_be_read_for_a_broken_model_says_the_people_are_in(tmp_path, capsys,
+                                                                                          sample_photo):
+    data = tmp_path / "data"
+    (data / "models").mkdir(parents=True)
+    (data / "models" / "bad.onnx").write_bytes(b"not a model")
+    (data / "faceattend.toml").write_text('recognizer = "bad.onnx"\n', encoding="utf-8")
+    shutil.copy(sample_photo("yaoming.jpg"), tmp_path / "yao.jpg")
+    (tmp_path / "roster.csv").write_text("id,name,groups,photo\nS1,Yao Ming,3A,yao.jpg\n", encoding="utf-8")
+    assert main(["people", "import", str(tmp_path / "roster.csv"), "--data", str(data)]) == 2
+    said = capsys.readouterr()
+    assert "added 1" in said.out and "the people are in, but their photos' templates could not be made" in said.err
+    assert people_of(data)["S1"].name == "Yao Ming"

@@ -344,7 +344,7 @@ def gone(settings: Settings, person: Person) -> str:
 
 def cmd_people_import(args: argparse.Namespace, settings: Settings, make_engine: Callable[[], FaceEngine]) -> int:
     from faceattend_tui.attendance import Attendance
-    from faceattend_tui.station.people import ImportOutcome, import_roster
+    from faceattend_tui.station.people import ImportOutcome, extract_imported, import_people, join_imported
 
     if args.file.is_dir():
         raise CommandError(f"{args.file} is a folder; give the roster's CSV file")
@@ -362,8 +362,15 @@ def cmd_people_import(args: argparse.Namespace, settings: Settings, make_engine:
         plan = _roster_plan(attendance, settings, args)
         if plan.leaving and not (args.yes or confirm(plan.leaving)):
             raise CommandError("nothing imported")
-        outcome = import_roster(attendance, settings, args.file, make_engine=make_engine, user=attendance.user,
-                                plan=plan)
+        outcome = import_people(attendance, settings, args.file, user=attendance.user, plan=plan)
+        try:
+            extract_imported(outcome, settings, make_engine)
+        except FaceattendError as exc:  # the people are written: said, with what to do
+            for line in outcome.lines(skipped=False):
+                print(line)
+            raise CommandError(f"the people are in, but their photos' templates could not be made: {exc}; run the "
+                               "import again once that is put right") from None
+        join_imported(attendance, settings, outcome, attendance.user)
         if outcome.photos_copied:
             share_templates(attendance.store, settings)
     for line in outcome.lines(skipped=False):

@@ -162,6 +162,12 @@ def test_a_slot_stopped_by_hand_stays_stopped_that_day(data):
     assert step(attendance, clock(), PARIS) == "" and attendance.active is None
 
 
+def maths_then_physics(attendance, maths_end: str = "09:00") -> None:
+    """Maths for 3A from 08:00, Physics for 3A 10:00-11:00, on Mondays."""
+    save_slots(attendance.store, read_slots("name,group,weekday,start,end,late_after\n"
+                                            f"Maths,3A,Mon,08:00,{maths_end},\nPhysics,3A,Mon,10:00,11:00,\n"))
+
+
 def _stopped_while_opening(attendance, when, after_start: bool) -> None:
     """The timetable opens a slot on a station that stops (power cut) before it records what it opened."""
     from faceattend_tui.attendance import timetable
@@ -190,8 +196,7 @@ def _stopped_while_opening(attendance, when, after_start: bool) -> None:
 def test_a_slot_opened_as_the_station_stopped_still_closes_at_its_end_and_the_next_slot_opens(data):
     clock = FakeClock(MONDAY_8.replace(minute=1))
     attendance = school(data, clock)
-    save_slots(attendance.store, read_slots("name,group,weekday,start,end,late_after\n"
-                                            "Maths,3A,Mon,08:00,09:00,\nPhysics,3A,Mon,10:00,11:00,\n"))
+    maths_then_physics(attendance)
     _stopped_while_opening(attendance, clock(), after_start=True)
     assert attendance.active.name == "Maths"
     clock.advance(minutes=60)
@@ -203,11 +208,9 @@ def test_a_slot_opened_as_the_station_stopped_still_closes_at_its_end_and_the_ne
 def test_a_slot_opened_as_the_station_stopped_and_edited_meanwhile_closes_at_its_new_end(data):
     clock = FakeClock(MONDAY_8.replace(minute=1))
     attendance = school(data, clock)
-    save_slots(attendance.store, read_slots("name,group,weekday,start,end,late_after\n"
-                                            "Maths,3A,Mon,08:00,09:00,\nPhysics,3A,Mon,10:00,11:00,\n"))
+    maths_then_physics(attendance)
     _stopped_while_opening(attendance, clock(), after_start=True)
-    save_slots(attendance.store, read_slots("name,group,weekday,start,end,late_after\n"
-                                            "Maths,3A,Mon,08:00,09:30,\nPhysics,3A,Mon,10:00,11:00,\n"))
+    maths_then_physics(attendance, "09:30")
     clock.advance(minutes=65)
     assert step(attendance, clock(), PARIS) == ""  # 09:06: its new end is 09:30
     clock.advance(minutes=30)

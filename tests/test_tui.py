@@ -1026,51 +1026,9 @@ async def test_a_roster_import_that_fails_keeps_its_dialog_and_one_that_works_cl
         assert station.person("S9").name == "Ivy Park"
 
 
-@pytest.mark.slow
-async def test_escape_stops_a_roster_imports_photos_between_two_people_and_says_how_far_it_got(
-        station, tmp_path, monkeypatch):
-    import threading
-
-    from faceattend_tui.gallery.extract import Report
-    from faceattend_tui.station import actions, people
-
-    go_on = threading.Event()
-
-    class StepExtractor:  # six photos, one at a time, the first one held until the test says
-        def __init__(self, *args, progress, stop, **kwargs):
-            self.progress, self.stop = progress, stop
-
-        def run(self):
-            for done in range(1, 7):
-                self.progress(done, 6, f"p{done}")
-                go_on.wait(10)
-                if self.stop():
-                    return Report(stopped=(done, 6))
-            return Report()
-
-    monkeypatch.setattr(people, "Extractor", StepExtractor)
-    monkeypatch.setattr(actions.FaceEngine, "from_settings", lambda *args, **kwargs: None)
-    cv2.imwrite(str(tmp_path / "ivy.jpg"), np.full((120, 100, 3), 128, np.uint8))
-    (tmp_path / "roster.csv").write_text("id,name,groups,photo\nS9,Ivy Park,3A,ivy.jpg\n", encoding="utf-8")
-    app = StationApp(station)
-    async with app.run_test(size=(80, 24)) as pilot:
-        app.action_import_roster()
-        await pilot.pause()
-        await pilot.press(*str(tmp_path / "roster.csv"), "enter")
-        said = lambda: str(app.screen.query_one("#dialog-error").render())  # noqa: E731
-        await until(pilot, lambda: "reading photos: 1 of 6" in said())
-        await pilot.press("escape")
-        assert type(app.screen).__name__ == "ImportScreen" and "stopping after this person" in said()
-        go_on.set()
-        await until(pilot, lambda: any("stopped after 1 of 6 read; import the file again" in str(n.message)
-                                       for n in app._notifications))
-        assert type(app.screen).__name__ == "Screen"
-        assert station.person("S9").name == "Ivy Park"  # the people stay imported
-
-
-@pytest.mark.slow
-async def test_a_hang_up_during_a_roster_imports_photos_stops_them_between_two_people(station, tmp_path, monkeypatch):
-    """The screen closes as q does; it does not wait for hundreds of photos while nobody records check-ins."""
+def stepped_photos(monkeypatch, tmp_path):
+    """A roster of one person whose six photos are read one at a time, the reading held until the test
+    sets the returned event; the photos read so far go into the returned list."""
     import threading
 
     from faceattend_tui.gallery.extract import Report
@@ -1095,11 +1053,40 @@ async def test_a_hang_up_during_a_roster_imports_photos_stops_them_between_two_p
     monkeypatch.setattr(actions.FaceEngine, "from_settings", lambda *args, **kwargs: None)
     cv2.imwrite(str(tmp_path / "ivy.jpg"), np.full((120, 100, 3), 128, np.uint8))
     (tmp_path / "roster.csv").write_text("id,name,groups,photo\nS9,Ivy Park,3A,ivy.jpg\n", encoding="utf-8")
+    return go_on, read
+
+
+async def import_roster(pilot, path) -> None:
+    pilot.app.action_import_roster()
+    await pilot.pause()
+    await pilot.press(*str(path), "enter")
+
+
+@pytest.mark.slow
+async def test_escape_stops_a_roster_imports_photos_between_two_people_and_says_how_far_it_got(
+        station, tmp_path, monkeypatch):
+    go_on, _ = stepped_photos(monkeypatch, tmp_path)
     app = StationApp(station)
     async with app.run_test(size=(80, 24)) as pilot:
-        app.action_import_roster()
-        await pilot.pause()
-        await pilot.press(*str(tmp_path / "roster.csv"), "enter")
+        await import_roster(pilot, tmp_path / "roster.csv")
+        said = lambda: str(app.screen.query_one("#dialog-error").render())  # noqa: E731
+        await until(pilot, lambda: "reading photos: 1 of 6" in said())
+        await pilot.press("escape")
+        assert type(app.screen).__name__ == "ImportScreen" and "stopping after this person" in said()
+        go_on.set()
+        await until(pilot, lambda: any("stopped after 1 of 6 read; import the file again" in str(n.message)
+                                       for n in app._notifications))
+        assert type(app.screen).__name__ == "Screen"
+        assert station.person("S9").name == "Ivy Park"  # the people stay imported
+
+
+@pytest.mark.slow
+async def test_a_hang_up_during_a_roster_imports_photos_stops_them_between_two_people(station, tmp_path, monkeypatch):
+    """The screen closes as q does; it does not wait for hundreds of photos while nobody records check-ins."""
+    go_on, read = stepped_photos(monkeypatch, tmp_path)
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await import_roster(pilot, tmp_path / "roster.csv")
         await until(pilot, lambda: read == [1])
         app.exit()  # what a hang-up or a service stop calls
         go_on.set()

@@ -23,6 +23,7 @@ from faceattend_tui.vision.models import (
     cache_dir,
     configured_sha256,
     file_candidates,
+    loaded_models,
     sha256_file,
 )
 from faceattend_tui.vision.runtime import NO_GPU, ModelError, cuda_problem, nvidia_gpus
@@ -66,7 +67,7 @@ def _find_model(value: str, data: Path) -> str:
     return "NOT FOUND"
 
 
-def folder_lines(data: Path) -> list[str]:
+def folder_lines(data: Path, models: list[Path] | None = None) -> list[str]:
     """Whether the station could record in its data root: its lock, journal and log are written there."""
     if not data.is_dir():
         return []
@@ -84,7 +85,7 @@ def folder_lines(data: Path) -> list[str]:
         return [f"data root:  CANNOT WRITE: {free // 1024} KiB free on its disk: make room before the station "
                 "records"]
     return [f"data root:  OWNED BY ANOTHER USER: {path} (owned by {_owner(path)}): that user decides this "
-            "station's settings or models" for path in foreign_owned(data)]
+            "station's settings or models" for path in foreign_owned(data, models or [])]
 
 
 def station_lines(data: Path) -> list[str]:
@@ -413,7 +414,7 @@ def report(settings: Settings, cameras: int = 4, warm_up: bool = True,
         f"opencv:     {cv2.__version__}",
         f"data root:  {settings.data.resolve()}" + ("" if settings.data.is_dir() else NO_ROOT_YET),
     ]
-    lines += folder_lines(settings.data)
+    lines += folder_lines(settings.data, loaded_models(settings))
     lines += station_lines(settings.data)
     lines += model_lines(settings)
     if warm_up:

@@ -47,12 +47,15 @@ def unfit_data_folder(path: Path) -> str | None:
     return None
 
 
-def foreign_owned(data: Path) -> list[Path]:
+def foreign_owned(data: Path, models: Iterable[Path] = ()) -> list[Path]:
     """The data folder's settings and models owned by neither this user nor root: whoever owns them decides
-    what the station does (its threshold, the model that finds faces)."""
+    what the station does (its threshold, the model that finds faces). `models`: the files the settings
+    name, wherever they are; each is checked with the folder that holds it (its owner may swap it)."""
     if not hasattr(os, "getuid"):
         return []
-    candidates = [data / "faceattend.toml", *sorted((data / "models").glob("*.onnx"))]
+    named = [part for path in models for part in (Path(path).parent, Path(path))]
+    candidates = dict.fromkeys([data / "faceattend.toml", data / "models", *sorted((data / "models").glob("*.onnx")),
+                                *named])
     found = []
     for path in candidates:
         try:

@@ -995,6 +995,25 @@ def test_an_export_dir_every_user_may_write_to_is_said_as_the_station_starts(tmp
 
 
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="giving a file away needs root")
+def test_a_detector_named_by_its_path_in_another_users_folder_is_said(tmp_path, models_dir):
+    """A detector has no hash tied to the templates: whoever may swap it decides whose faces are found."""
+    import shutil
+
+    enroll_fake_people(tmp_path / "data", ["Ann"])
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    shutil.copy(models_dir / "scrfd_500m_bnkps.onnx", theirs / "det.onnx")
+    os.chown(theirs, 4321, 4321)
+    (tmp_path / "data" / "faceattend.toml").write_text(f'detector = "{theirs / "det.onnx"}"\n')
+    made = Station(load_settings(tmp_path / "data"), "demo", worker_factory=FakeWorker, name="door")
+    made.open()
+    try:
+        assert any(f"{theirs} is owned by another user" in notice for notice in made.start_notices())
+    finally:
+        made.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="giving a file away needs root")
 def test_settings_or_models_another_user_owns_are_said_at_start_and_by_doctor(tmp_path, capsys):
     """Someone who could once write to the data folder left their faceattend.toml (threshold = 0.01): strangers
     were checked in, and nothing said whose settings they were."""

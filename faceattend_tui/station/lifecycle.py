@@ -51,7 +51,7 @@ from faceattend_tui.station.updates import (
     StationError,
     log_to,
 )
-from faceattend_tui.vision.models import configured_sha256
+from faceattend_tui.vision.models import configured_sha256, loaded_models
 
 CLOCK_TOLERANCE = 30.0  # seconds a door's clock may differ from the shared database's unsaid
 LOW_THRESHOLD = 0.15  # a recognition threshold under this is said at start: impostors score up to ~0.2
@@ -310,7 +310,7 @@ class Lifecycle(StationState):
 
     def owners_notice(self) -> str:
         """Settings or models another user owns: that user decides the threshold or the model finding faces."""
-        found = foreign_owned(self.settings.data)
+        found = foreign_owned(self.settings.data, loaded_models(self.settings))
         if not found:
             return ""
         names = ", ".join(str(path) for path in found[:4])

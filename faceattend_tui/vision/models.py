@@ -13,11 +13,11 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from faceattend_tui.config import MODELS_DIR
+from faceattend_tui.config import MODELS_DIR, Settings
 from faceattend_tui.files import atomic_write
 from faceattend_tui.vision.runtime import ModelError
 
@@ -111,6 +111,21 @@ def file_candidates(value: str, data_root: Path) -> list[Path]:
     if path.is_absolute():
         return [path]
     return [data_root / MODELS_DIR / path, data_root / path]
+
+
+def model_files(values: Iterable[str], data_root: Path) -> list[Path]:
+    """The files these model settings name, as they would be loaded (nothing is fetched)."""
+    found = []
+    for value in values:
+        candidates = asset_candidates(value, data_root) if value in ASSETS else file_candidates(value, data_root)
+        found += [path for path in candidates if path.is_file()][:1]
+    return found
+
+
+def loaded_models(settings: Settings) -> list[Path]:
+    """The model files the station would load with these settings (the landmarks only with liveness on)."""
+    names = [settings.detector, settings.recognizer] + ([settings.landmarks] if settings.liveness != "off" else [])
+    return model_files(names, settings.data)
 
 
 def find_asset(name: str, data_root: Path) -> Path | None:

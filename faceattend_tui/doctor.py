@@ -15,7 +15,7 @@ import cv2
 import onnxruntime as ort
 
 from faceattend_tui.config import Settings
-from faceattend_tui.files import foreign_owned, unfit_data_folder
+from faceattend_tui.files import error_text, foreign_owned, unfit_data_folder
 from faceattend_tui.vision.identity import RecognizerId
 from faceattend_tui.vision.models import (
     ASSETS,
@@ -23,7 +23,9 @@ from faceattend_tui.vision.models import (
     cache_dir,
     configured_sha256,
     file_candidates,
+    find_asset,
     loaded_models,
+    model_names,
     sha256_file,
 )
 from faceattend_tui.vision.runtime import NO_GPU, ModelError, cuda_problem, nvidia_gpus
@@ -393,10 +395,16 @@ def warmup_lines(settings: Settings) -> list[str]:
     """Whether models get fixed input shapes here, and how long preparing them takes."""
     from faceattend_tui.vision.pipeline import FaceEngine
 
+    names = model_names(settings)
+    if len(loaded_models(settings)) < len(names) or any(n in ASSETS and find_asset(n, settings.data) is None
+                                                        for n in names):
+        return ["shapes:     not tried: a model is missing (above); doctor fetches nothing"]
     try:
         engine = FaceEngine.from_settings(settings, log=lambda _: None)
     except ModelError as exc:  # the station could not start either
         return [f"models:     CANNOT LOAD: {exc}"]
+    except OSError as exc:
+        return [f"models:     CANNOT LOAD: {error_text(exc)}"]
     state = f"fixed input shapes {'on' if engine.static else 'off'} (static_shapes = {settings.static_shapes}, " \
             f"models on the {engine.device.upper()})"
     if not engine.static:

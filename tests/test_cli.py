@@ -546,3 +546,13 @@ def test_doctor_fails_on_a_data_folder_the_station_refuses_and_on_a_failure_in_a
     (tmp_path / "D").mkdir()
     assert main(["doctor", "--data", "D", "--cameras", "0", "--recognizer", "missing.onnx"]) == 1
     assert "NOT FOUND" in capfd.readouterr().out
+
+
+def test_doctor_fetches_no_model_it_finds_missing(tmp_path, capfd, monkeypatch):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    monkeypatch.setenv("FACEATTEND_MODELS", str(cache))
+    assert main(["doctor", "--data", str(tmp_path / "data"), "--cameras", "0"]) == 1
+    out = capfd.readouterr().out
+    assert "NOT INSTALLED" in out and "doctor fetches nothing" in out
+    assert list(cache.iterdir()) == []

@@ -122,10 +122,14 @@ def model_files(values: Iterable[str], data_root: Path) -> list[Path]:
     return found
 
 
+def model_names(settings: Settings) -> list[str]:
+    """The models these settings run: detector, recogniser, and the landmarks only with liveness on."""
+    return [settings.detector, settings.recognizer] + ([settings.landmarks] if settings.liveness != "off" else [])
+
+
 def loaded_models(settings: Settings) -> list[Path]:
-    """The model files the station would load with these settings (the landmarks only with liveness on)."""
-    names = [settings.detector, settings.recognizer] + ([settings.landmarks] if settings.liveness != "off" else [])
-    return model_files(names, settings.data)
+    """The model files the station would load with these settings (nothing is fetched)."""
+    return model_files(model_names(settings), settings.data)
 
 
 def find_asset(name: str, data_root: Path) -> Path | None:

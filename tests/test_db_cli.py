@@ -229,3 +229,25 @@ def test_an_import_does_not_replace_the_staff_accounts_a_database_holds(tmp_path
 def test_an_import_from_a_folder_that_is_not_there_makes_nothing(tmp_path, pg_url, capsys):
     assert main(["db", "import", "--from", str(tmp_path / "nope"), "--database", pg_url]) == 2
     assert "no attendance log here" in capsys.readouterr().err and not (tmp_path / "nope").exists()
+
+
+def test_moving_a_log_into_a_database_keeps_which_mark_counts(tmp_path, pg_url, capsys):
+    """Marked absent while the clock ran ahead, then present: present on the log and in the database."""
+    from fakes import FakeClock
+
+    from faceattend_tui.attendance import Attendance, open_store
+
+    clock = FakeClock()
+    log = tmp_path / "door"
+    with open_store(log, clock=clock) as store:
+        attendance = Attendance(store)
+        attendance.add_person("Ann Lee", person_id="S1")
+        session = attendance.start_session("Maths")
+        clock.advance(hours=3)
+        attendance.mark("S1", "absent", "not seen (clock ahead)")
+        clock.advance(hours=-3, minutes=5)
+        attendance.mark("S1", "present", "in the back row")
+        attendance.stop_session()
+    assert main(["db", "import", "--from", str(log), "--data", str(tmp_path / "new"), "--database", pg_url]) == 0
+    with open_store(tmp_path / "new", database=pg_url) as store:
+        assert store.outcomes(session.id)["S1"] == "present"

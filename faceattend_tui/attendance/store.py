@@ -239,8 +239,8 @@ class Store(ABC):
 
     @abstractmethod
     def marks(self, session_id: int) -> list[Mark]:
-        """A session's marks, the first made first (the last one per person counts): in a log of one writer
-        the order they were written, in a shared database their times (several doors, some offline)."""
+        """A session's marks in the order they were written (the last one per person counts), not by their
+        times: a mark made while a clock ran ahead never outranks a later one."""
 
     # -- audit
 

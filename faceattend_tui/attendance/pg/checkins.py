@@ -160,11 +160,11 @@ class CheckinQueries:
                 found = list(self._cached(session_id).marks)
         else:
             found = self._read_marks(session_id)
-        return sorted(found, key=lambda m: m.at)
+        return found  # in the order the database took them: the last to reach it counts
 
     def _read_marks(self, session_id: int) -> list[Mark]:
         with self._tx() as conn:
-            rows = conn.execute(SELECT_MARK + " where session_id = %s order by at, position", [session_id]).fetchall()
+            rows = conn.execute(SELECT_MARK + " where session_id = %s order by position", [session_id]).fetchall()
         return [mark_of(row, self.zone) for row in rows]
 
 

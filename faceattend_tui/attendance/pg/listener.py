@@ -109,7 +109,7 @@ class Listener:
         """A session's check-ins and marks from the database, with the ones still waiting here."""
         rows = conn.execute(SELECT_CHECKIN + " where session_id = %s", [session_id]).fetchall()
         known = Cached({c.person_id: c for c in (checkin_of(row, self.zone) for row in rows)})
-        marks = conn.execute(SELECT_MARK + " where session_id = %s order by at, position", [session_id]).fetchall()
+        marks = conn.execute(SELECT_MARK + " where session_id = %s order by position", [session_id]).fetchall()
         known.marks = [mark_of(row, self.zone) for row in marks]
         if self.outbox is not None:
             for doc in self.outbox.for_session(session_id):

@@ -463,3 +463,18 @@ def test_a_command_given_a_mistyped_data_folder_is_refused_and_makes_nothing(tmp
     here.mkdir()
     assert main([*argv, "--data", str(here)]) == 2
     assert list(here.iterdir()) == []
+
+
+def test_namesakes_one_left_and_one_here_are_never_guessed_between(tmp_path, capsys):
+    """Sam Poe (S1) left, another Sam Poe (S2) is here: an erasure by name must not erase S2."""
+    data = tmp_path / "data"
+    with open_store(data) as store:
+        attendance = Attendance(store)
+        attendance.add_person("Sam Poe", person_id="S1")
+        attendance.add_person("Sam Poe", person_id="S2")
+        attendance.remove_person("S1")
+    assert main(["people", "remove", "Sam Poe", "--erase", "--data", str(data)]) == 2
+    assert "2 people are called 'Sam Poe'; use the id (S1 (left), S2)" in capsys.readouterr().err
+    assert main(["people", "restore", "Sam Poe", "Sam Poe", "--data", str(data)]) == 0  # the one who left, once
+    with open_snapshot(data) as store:
+        assert [p.active for p in store.people()] == [True, True]

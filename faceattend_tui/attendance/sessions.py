@@ -199,9 +199,9 @@ class Attendance:
         """How the log writes each group: "3a" typed is "3A" stored (fold -> spelling)."""
         return {fold(group): group for group in self.groups()}
 
-    def find(self, text: str, left: bool = False) -> Person:
-        """A person named by id, or by a name only one active person has (with `left`, or one who left)."""
-        return find_person(self._people, text, left)
+    def find(self, text: str, among: str = "active") -> Person:
+        """A person named by id, or by a name only one person has `among` those (`find_person`)."""
+        return find_person(self._people, text, among)
 
     def save_people(self, people: list[Person], action: str, *, user: str | None = None,
                     details: dict | None = None) -> list[Person]:
@@ -541,20 +541,21 @@ class Attendance:
         return user or self.user
 
 
-def find_person(people: dict[str, Person], text: str, left: bool = False) -> Person:
-    """The person whose id is `text`, or the only active one of that name as spelt (any case or spacing,
-    accents composed or apart): a command that changes or erases someone never guesses at a spelling;
-    a name found only without accents is offered ("did you mean Lê Hà (S9)?"). With `left`, someone who
-    left is found by name too where nobody active has it (an erasure request, bringing them back)."""
+def find_person(people: dict[str, Person], text: str, among: str = "active") -> Person:
+    """The person whose id is `text`, or the only one of that name as spelt (any case or spacing, accents
+    composed or apart) `among` the active ("active"), everyone ("all": an erasure request may be of someone
+    who left), or those who left first ("left": bringing someone back): a command that changes or erases
+    someone never guesses between namesakes, nor at a spelling; a name found only without accents is
+    offered ("did you mean Lê Hà (S9)?")."""
     if text in people:
         return people[text]
-    named = [p for p in people.values() if spelling_key(p.name) == spelling_key(text) and p.active]
-    if not named and left:
-        named = [p for p in people.values() if spelling_key(p.name) == spelling_key(text)]
+    spelt = [p for p in people.values() if spelling_key(p.name) == spelling_key(text)]
+    named = {"active": [p for p in spelt if p.active], "all": spelt,
+             "left": [p for p in spelt if not p.active] or [p for p in spelt if p.active]}[among]
     if len(named) == 1:
         return named[0]
     if named:
-        ids = ", ".join(p.id for p in named)
+        ids = ", ".join(p.id + ("" if p.active else " (left)") for p in named)
         raise AmbiguousName(f"{len(named)} people are called {text!r}; use the id ({ids})")
     alike = [p for p in people.values() if name_key(p.name) == name_key(text) and p.active]
     hint = f"; did you mean {', '.join(f'{p.name} ({p.id})' for p in alike)}? give the id" if alike else ""

@@ -421,7 +421,8 @@ def cmd_people_restore(args: argparse.Namespace, settings: Settings) -> int:
     """Bring back people who left: the ones named, or those an automatic sync marked left."""
     with writable(settings, "people") as attendance:
         try:
-            people = [attendance.find(text, left=True) for text in args.people] or synced_out(attendance)
+            named = [attendance.find(text, among="left") for text in args.people]
+            people = list({p.id: p for p in named}.values()) or synced_out(attendance)  # one named twice: once
         except LookupError as exc:
             raise CommandError(str(exc)) from None
         staying = [p for p in people if p.active]
@@ -511,7 +512,7 @@ def cmd_people_remove(args: argparse.Namespace, settings: Settings) -> int:
         raise CommandError(f"{settings.data.resolve()} holds no attendance log: give the data folder with --data")
     with writable(settings, "erase" if args.erase else "people") as attendance:
         try:
-            person = attendance.find(args.person, left=args.erase)  # an erasure request of someone who left
+            person = attendance.find(args.person, among="all" if args.erase else "active")  # erasing a leaver
         except NotFoundError as exc:
             if not args.exports:
                 again = f"faceattend people remove {shlex.quote(args.person)} --erase --exports"

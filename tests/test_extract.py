@@ -998,3 +998,10 @@ def test_the_command_names_one_person_under_two_names_as_the_roster_does(engine,
     assert cli.main(["extract", "--data", str(tmp_path)]) == 0
     err = capfd.readouterr().err
     assert "note: Catherine Lee (S1) and Kitty Lee (S2) look like one person" in err
+
+
+def test_three_people_who_all_look_alike_are_named_pair_by_pair_not_called_a_broken_model():
+    from faceattend_tui.gallery.alike import nobody_apart
+
+    assert nobody_apart(3, 3, "w600k_mbf") == ""  # triplets
+    assert nobody_apart(6, 15, "w600k_mbf").startswith("15 of 15 pairs")

@@ -478,3 +478,16 @@ def test_namesakes_one_left_and_one_here_are_never_guessed_between(tmp_path, cap
     assert main(["people", "restore", "Sam Poe", "Sam Poe", "--data", str(data)]) == 0  # the one who left, once
     with open_snapshot(data) as store:
         assert [p.active for p in store.people()] == [True, True]
+
+
+def test_the_first_admin_may_be_made_by_name_in_a_new_folder_but_not_in_one_every_user_may_write_to(tmp_path,
+                                                                                                  monkeypatch):
+    monkeypatch.setenv("FACEATTEND_NEW_PIN", "abcdef12")
+    for name in ("FACEATTEND_STAFF", "FACEATTEND_PIN"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(["staff", "add", "Dana", "--role", "admin", "--data", str(tmp_path / "school")]) == 0
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)  # like /tmp
+    assert main(["pin", "--data", str(shared)]) == 2
+    assert list(shared.iterdir()) == []

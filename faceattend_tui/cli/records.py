@@ -49,7 +49,7 @@ from faceattend_tui.attendance.tiny.files import default_path
 from faceattend_tui.cli import EXIT_OK, EXIT_SKIPPED, EXIT_USAGE, say
 from faceattend_tui.config import Settings
 from faceattend_tui.errors import FaceattendError
-from faceattend_tui.files import error_text
+from faceattend_tui.files import error_text, unfit_data_folder
 from faceattend_tui.text import cell, json_line, same
 
 if TYPE_CHECKING:
@@ -122,6 +122,9 @@ def writable(settings: Settings, action: Action | None = None, fresh: bool = Fal
     problem = log_place_problem(settings)  # a door of a database must not grow a log of its own, nor join one
     if problem:
         raise CommandError(problem)
+    unfit = unfit_data_folder(settings.data)  # /tmp or /: refused before anything is written, as by the station
+    if unfit and not settings.database:
+        raise CommandError(unfit)
     if not fresh and not _has_log(settings):
         raise CommandError(f"{settings.data.resolve()} holds no attendance log, so nothing to change: the data "
                            "folder is given with --data (the default is the current folder)")

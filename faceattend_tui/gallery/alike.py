@@ -16,11 +16,14 @@ ALIKE = 0.5
 MOST_COMPARED = 4000  # people: beyond, each pair is not compared at every load (16M pairs, seconds)
 
 
+FEW_PEOPLE = 6  # fewer may all look alike (triplets, siblings): each pair is said instead
+
+
 def nobody_apart(people: int, pairs: int, model: str) -> str:
-    """Most pairs of people (three or more) alike: no twins, a recogniser that sees no faces (its input scaled
+    """Most pairs of people (FEW_PEOPLE or more) alike: no twins, a recogniser that sees no faces (its input scaled
     otherwise than it expects); in words, "" when not so."""
     every = people * (people - 1) // 2
-    if people < 3 or pairs * 2 <= every:
+    if people < FEW_PEOPLE or pairs * 2 <= every:  # a few people may be triplets
         return ""
     return (f"{pairs} of {every} pairs of people look like one person: the recogniser {model} tells nobody apart, "
             "and the station would check people in as each other; is its input as it expects (one with its "

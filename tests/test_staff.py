@@ -581,3 +581,22 @@ def test_a_new_pin_is_asked_before_the_data_is_held_so_a_station_can_start_meanw
     monkeypatch.setattr(getpass, "getpass", typed)
     assert main(["staff", "add", "Eve", "--role", "staff", "--data", str(staffed)]) == 0
     assert starts == ["started"]
+
+
+def test_changing_ones_own_pin_asks_everything_before_the_data_is_held(staffed, monkeypatch):
+    import getpass
+
+    from faceattend_tui.attendance import acquire_lock
+
+    starts = []
+
+    def typed(prompt):
+        acquire_lock(staffed, what="station").release()  # the door starts at any of the prompts
+        starts.append(prompt)
+        return {"staff PIN: ": STAFF[1]}.get(prompt, "new-pin-2468")
+
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    monkeypatch.setattr("builtins.input", lambda prompt: STAFF[0])
+    monkeypatch.setattr(getpass, "getpass", typed)
+    assert main(["pin", "--data", str(staffed)]) == 0
+    assert starts == ["staff PIN: ", "new PIN for Dana (at least 6 characters): ", "again: "]

@@ -28,7 +28,7 @@ from faceattend_tui.attendance.staff import (
     staff_required,
 )
 from faceattend_tui.cli import EXIT_OK, say
-from faceattend_tui.cli.records import CommandError, actor, writable
+from faceattend_tui.cli.records import CommandError, actor, asked_first, writable
 from faceattend_tui.config import Settings
 from faceattend_tui.text import cell
 
@@ -170,7 +170,10 @@ def cmd_pin(args: argparse.Namespace, settings: Settings) -> int:
     """Change one's own PIN; with no account yet, make the first admin ("admin"); --clear, --reset."""
     if args.reset:
         return _reset_only(args, settings)
-    first = new_pin(LEGACY_ADMIN) if not args.clear and not has_accounts(settings) else None  # before the lock
+    # everything asked on the terminal before the data is held: a station may start meanwhile
+    first = new_pin(LEGACY_ADMIN) if not args.clear and not has_accounts(settings) else None
+    given = asked_first(settings) if first is None else None
+    chosen = new_pin(own_name(settings, given)) if given is not None and not args.clear else None
     with writable(settings, fresh=True) as attendance:
         store = attendance.store
         if not staff_required(store):
@@ -179,12 +182,23 @@ def cmd_pin(args: argparse.Namespace, settings: Settings) -> int:
             account = add_account(store, LEGACY_ADMIN, "admin", first or new_pin(LEGACY_ADMIN), actor(attendance))
             say(f"staff PIN set: the admin account {account.name!r} (add others with: faceattend staff add)")
             return EXIT_OK
-        name = authorized(store, "staff" if args.clear else "pin")  # any role may change its own PIN
+        name = authorized(store, "staff" if args.clear else "pin", given=given)  # any role may change its own
         if args.clear:
             return _clear(store, name)
-        set_account_pin(store, name, new_pin(name), name)
+        set_account_pin(store, name, chosen or new_pin(name), name)
     say(f"the PIN of {name} was changed")
     return EXIT_OK
+
+
+def own_name(settings: Settings, given: Credentials) -> str:
+    """The account whose PIN is being changed: the name given, or the only account's."""
+    from faceattend_tui.cli.records import snapshot
+
+    if given.staff:
+        return given.staff
+    with snapshot(settings) as store:
+        found = list(accounts(store))
+    return found[0] if len(found) == 1 else given.staff
 
 
 def _clear(store: Store, name: str) -> int:

@@ -386,6 +386,22 @@ def test_a_log_that_cannot_tell_who_may_says_what_could_not_be_done_not_the_pin(
     assert station.active is not None
 
 
+def test_samples_saved_whose_audit_meets_a_full_disk_are_said_saved_not_left_to_be_saved_twice(station, tmp_path,
+                                                                                                 monkeypatch):
+    import numpy as np
+
+    from faceattend_tui.gallery.templates import read_rows
+    from faceattend_tui.station import actions
+
+    station.worker.ready()
+    drain(station)
+    sample = CaptureSample(photo_jpeg=b"\xff\xd8fake", embedding=np.eye(512, dtype=np.float32)[0], size=120,
+                           sharpness=200.0, frontality=0.9, quality=0.9)
+    monkeypatch.setattr(actions, "audit", lambda *args, **kwargs: (_ for _ in ()).throw(StoreError("disk full")))
+    dora, count = station.save_enrollment(EnrollTarget("Dora"), (sample, sample))  # no error to press Save again on
+    assert count == 2 and read_rows(tmp_path / "database_tensor" / f"{dora.id}.npy", 512).shape == (2, 512)
+
+
 def test_enrolling_needs_a_live_camera(station):
     station.live.camera, station.live.camera_detail = "retrying", "retrying in 4 s (camera 0 could not be opened)"
     with pytest.raises(StationError, match="camera is retrying"):

@@ -20,6 +20,7 @@ from faceattend_tui.attendance import (
     Report,
     RosterRow,
     Session,
+    StoreError,
     Summary,
     audit,
     build_report,
@@ -51,6 +52,7 @@ from faceattend_tui.station.people import (
 )
 from faceattend_tui.station.state import StationState
 from faceattend_tui.station.updates import (
+    LOG,
     STATION_ACTOR,
     EnrollTarget,
     StationError,
@@ -377,8 +379,11 @@ class Actions(StationState):
                 raise StationError(unlike(person, exc)) from None
             except FaceattendError as exc:
                 raise StationError(str(exc)) from None
-            audit(self._store(), "person.samples", {"person": person.id, "added": len(samples), "samples": count},
-                  actor)
+            try:  # the samples are in: a Save pressed again after an error here would add them twice
+                audit(self._store(), "person.samples", {"person": person.id, "added": len(samples),
+                                                        "samples": count}, actor)
+            except StoreError as exc:
+                LOG.warning("the samples of %s were saved, but not audited: %s", person.id, exc)
             self.share_gallery()
             self.sync_roster()
         self._worker().send(ev.Reload())

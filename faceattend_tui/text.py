@@ -287,6 +287,13 @@ def clock_of(value: datetime, since: datetime | None = None, zone: tzinfo | None
     return f"{local:%H:%M}"
 
 
+def deadline_text(value: datetime, zone: tzinfo | None = None) -> str:
+    """The moment lateness begins, on the station's clock: HH:MM, with the seconds where it is not on the
+    minute (late from 06:18:54: one who came at 06:18:36 is on time, and reads so)."""
+    local = value.astimezone(zone)
+    return f"{local:%H:%M}" if local.second == 0 else f"{local:%H:%M:%S}"
+
+
 def json_line(value: object) -> str:
     """One JSON line for standard output: letters as they are where it takes UTF-8, else as \\u codes
     (a script reading it under PYTHONIOENCODING=latin-1 still gets JSON, never Python's own escapes)."""

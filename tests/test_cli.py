@@ -556,3 +556,13 @@ def test_doctor_fetches_no_model_it_finds_missing(tmp_path, capfd, monkeypatch):
     out = capfd.readouterr().out
     assert "NOT INSTALLED" in out and "doctor fetches nothing" in out
     assert list(cache.iterdir()) == []
+
+
+def test_the_time_lateness_begins_keeps_its_seconds_when_it_is_not_on_the_minute():
+    from datetime import datetime, timezone
+
+    from faceattend_tui.text import deadline_text
+
+    utc = timezone.utc
+    assert deadline_text(datetime(2026, 12, 6, 6, 18, 54, 300000, tzinfo=utc), utc) == "06:18:54"
+    assert deadline_text(datetime(2026, 12, 6, 8, 10, tzinfo=utc), utc) == "08:10"

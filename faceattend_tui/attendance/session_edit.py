@@ -8,7 +8,7 @@ from datetime import timedelta, tzinfo
 from typing import Final
 
 from faceattend_tui.errors import InputError
-from faceattend_tui.text import collation, same
+from faceattend_tui.text import collation, deadline_text, same
 
 from .common import checked_late_after
 from .models import Session, check_text
@@ -80,7 +80,7 @@ def edit_session(attendance: Attendance, session_id: int, *, user: str, name: st
         late_after = checked_late_after(late_after)
         changes["late_after_minutes"] = late_after
         late_from = "" if late_after is None else \
-            f" (late from {(session.started_at + timedelta(minutes=late_after)).astimezone(zone):%H:%M}: counted " \
+            f" (late from {deadline_text(session.started_at + timedelta(minutes=late_after), zone)}: counted " \
             "from its start)"
         edit.changed.append(f"late after: {_minutes(session.late_after_minutes)} -> {_minutes(late_after)}"
                             f"{late_from}")

@@ -13,7 +13,7 @@ from faceattend_tui.attendance.store import NotFoundError
 from faceattend_tui.cli import EXIT_OK, say
 from faceattend_tui.cli.records import CommandError, actor, date_range, snapshot, writable
 from faceattend_tui.config import Settings
-from faceattend_tui.text import cell, clock_of
+from faceattend_tui.text import cell, clock_of, deadline_text
 
 if TYPE_CHECKING:
     from faceattend_tui.cli import Command, Subparsers
@@ -30,7 +30,7 @@ def cmd_sessions_list(args: argparse.Namespace, settings: Settings) -> int:
     for s in shown:
         began = in_zone(s.started_at, zone)
         state = "running" if s.ended_at is None else f"until {clock_of(s.ended_at, s.started_at, zone)}"
-        late = "" if s.late_deadline is None else f"late from {in_zone(s.late_deadline, zone):%H:%M}"
+        late = "" if s.late_deadline is None else f"late from {deadline_text(s.late_deadline, zone)}"
         void = f"  VOIDED by {printable(s.voided_by)}: {printable(s.void_reason)}" if s.voided else ""
         print(f"{s.id:>5}  {began:%Y-%m-%d %H:%M} {state:13s} {cell(printable(s.name), 24)} "
               f"{cell(printable(s.group or 'everyone'), 12)} {str(counts[s.id]) + ' expected':12s} "

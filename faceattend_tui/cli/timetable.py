@@ -60,7 +60,8 @@ def cmd_timetable_import(args: argparse.Namespace, settings: Settings) -> int:
     say(f"timetable: {plural(len(slots), 'slot')}" + ("" if days is None else f", {plural(len(days), 'day')} off"))
     gone = [s for s in before if s.key not in {new.key for new in slots}]
     if gone:  # an import is the whole timetable: one file per class replaces the others' slots
-        say(f"note: the file replaced the timetable: {plural(len(gone), 'earlier slot')} not in it as they were ("
+        was = "it was" if len(gone) == 1 else "they were"
+        say(f"note: the file replaced the timetable: {plural(len(gone), 'earlier slot')} not in it as {was} ("
             + ", ".join(f"{s.day_name} {s.hours} {printable(s.name)}" for s in gone[:5])
             + (" ..." if len(gone) > 5 else "") + ": removed or changed); put every slot in one file")
     return EXIT_OK

@@ -334,8 +334,8 @@ class Lifecycle(StationState):
         """Said once: the permissions narrowed as the station opened its data."""
         if not self.tightened:
             return ""
-        return (f"face data is private: narrowed the permissions of {self.tightened} files and folders to this "
-                "user only")
+        return (f"face data is private: narrowed the permissions of "
+                f"{plural(self.tightened, 'file or folder', 'files and folders')} to this user only")
 
     def threshold_notice(self) -> str:
         """A threshold far below the one the accuracy figures use names strangers as enrolled people."""

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from faceattend_tui.errors import FaceattendError
 from faceattend_tui.station import NO_SESSION, Credentials, StationError, internal_error
+from faceattend_tui.text import plural
 from faceattend_tui.tui.fasttable import FastTable
 from faceattend_tui.tui.screens import (
     Access,
@@ -156,7 +157,7 @@ class DialogActions(_AppBase):
         self.enrolling = None
         if saved is not None:
             person, count = saved
-            self.notify(f"{person.name} ({person.id}) enrolled ({count} samples); recognised from now on")
+            self.notify(f"{person.name} ({person.id}) enrolled ({plural(count, 'sample')}); recognised from now on")
             self.refresh_panes()
 
     def selected_person(self) -> RosterRow | None:

@@ -12,7 +12,7 @@ from textual.containers import Vertical
 from textual.widgets import Input, Static
 
 from faceattend_tui.station import LiveState, RosterRow
-from faceattend_tui.text import clock_of, collation
+from faceattend_tui.text import clock_of, collation, deadline_text
 from faceattend_tui.tui.fasttable import Cell, FastTable, cell_text, shortened
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ def session_line(session: Session | None, now: datetime, counts: Counts | None) 
         parts.append(f"[$success]present {counts.present}[/] [$warning]late {counts.late}[/] "
                      f"[$error]absent {counts.absent}[/]")
     if session.late_deadline is not None:  # a time: a slot opened mid-way has odd minutes left
-        parts.append(f"late from {clock_of(session.late_deadline)}")  # before who it is for: at 80 columns it stays
+        parts.append(f"late from {deadline_text(session.late_deadline)}")  # before who it is for: kept at 80 columns
     parts.append(f"for {escape(session.audience)}, since {clock_of(session.started_at, now)}")
     return " · ".join(parts)
 

@@ -267,6 +267,7 @@ def _alike_lines(settings: Settings, manifest: Manifest | None) -> list[str]:
     both (the station names a few as it loads; here all of them)."""
     from faceattend_tui.gallery.alike import look_alikes, nobody_apart
     from faceattend_tui.gallery.templates import GalleryError, load_gallery
+    from faceattend_tui.station.people import roster_labels
 
     made_by = manifest.recognizer if manifest else None
     if made_by is None or not made_by.sha256:
@@ -281,17 +282,10 @@ def _alike_lines(settings: Settings, manifest: Manifest | None) -> list[str]:
     unusable = nobody_apart(len(gallery.names), len(pairs), settings.recognizer)
     if unusable:
         return [f"templates:  UNUSABLE: {unusable}"]
-    names = _names_of_folders(settings)
+    names = roster_labels(settings)
     named = "; ".join(f"{names.get(a, a)} and {names.get(b, b)} ({cosine:.2f})" for a, b, cosine in pairs)
     return [f"templates:  {len(pairs)} pair{'s' if len(pairs) > 1 else ''} of people look like one person, who "
             f"would check in as both: {named}"]
-
-
-def _names_of_folders(settings: Settings) -> dict[str, str]:
-    """Each template folder's person as the roster names them ("Tina Tang (S1)"); none when unreadable."""
-    from faceattend_tui.station.people import roster_labels
-
-    return roster_labels(settings)
 
 
 def _recognizer_line(settings: Settings, made_by: RecognizerId | None) -> list[str]:

@@ -6,10 +6,8 @@ device or FIFO in their place is refused before it is opened, so nothing waits o
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -106,7 +104,7 @@ APPEND_TRIES = 5  # an outbox taken in this many times while a line waited to go
 
 def append_line(path: Path, entry: dict) -> None:
     """Append one JSON line and fsync it (used for the outbox by readers). The line goes into the file
-    the path names once the writer's `outbox_taken` is over: never into one it has taken in already."""
+    the path names once the writer's `take_outbox` is over: never into one it has taken in already."""
     data = (json.dumps(entry, separators=(",", ":")) + "\n").encode("utf-8")
     try:
         for _ in range(APPEND_TRIES):
@@ -125,19 +123,16 @@ def append_line(path: Path, entry: dict) -> None:
     raise StoreError(f"could not write to {path}: taken in {APPEND_TRIES} times while this waited")
 
 
-@contextlib.contextmanager
-def outbox_taken(path: Path, taking: Path) -> Iterator[None]:
+def take_outbox(path: Path, taking: Path) -> None:
     """Move the outbox to `taking` while no reader is halfway through a line (they hold it as they write);
     readers that come later start a new one."""
     try:
         fd = open_regular(path, os.O_RDONLY)
     except FileNotFoundError:
-        yield
         return
     try:
         _hold(fd)
         os.replace(path, taking)
-        yield
     finally:
         os.close(fd)  # the lock goes with it
 

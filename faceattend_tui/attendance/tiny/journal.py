@@ -26,7 +26,7 @@ from ..common import to_iso
 from ..models import AuditEntry, Checkin, Mark, Person, Presence, Session
 from ..store import FoldError, StoreError
 from ..upgrade import SCHEMA_VERSION, fold_v1_journal, upgrade_v1, upgrade_v2
-from .files import MemoryStorage, load_log, outbox_taken, read_lines, schema_version_of, sync, write_all
+from .files import MemoryStorage, load_log, read_lines, schema_version_of, sync, take_outbox, write_all
 from .tables import TABLES, Doc, Document, Op
 
 FOLD_BYTES = 4 << 20  # fold the journal once it holds this much
@@ -355,13 +355,13 @@ class Journaled:
         """The audit lines readers left (exports, wrong PINs), into the log. One taken by a writer that
         stopped before it was done goes in first: taking the next would replace it (lines have ids: none
         is counted twice)."""
-        taking = self.taking_path
-        for fresh in (False, True):
-            if fresh:
-                with outbox_taken(self.outbox_path, taking):  # readers that append now start a new file
-                    pass
-            entries = read_lines(taking, "outbox")
-            if entries:
-                self._write(*(["audit", doc] for doc in entries if isinstance(doc.get("id"), str)))
-            with contextlib.suppress(FileNotFoundError):
-                taking.unlink()
+        self._take_in(self.taking_path)  # left by a writer stopped halfway
+        take_outbox(self.outbox_path, self.taking_path)  # readers that append now start a new file
+        self._take_in(self.taking_path)
+
+    def _take_in(self, taking: Path) -> None:
+        entries = read_lines(taking, "outbox")
+        if entries:
+            self._write(*(["audit", doc] for doc in entries if isinstance(doc.get("id"), str)))
+        with contextlib.suppress(FileNotFoundError):
+            taking.unlink()

@@ -491,3 +491,9 @@ def test_the_first_admin_may_be_made_by_name_in_a_new_folder_but_not_in_one_ever
     shared.chmod(0o1777)  # like /tmp
     assert main(["pin", "--data", str(shared)]) == 2
     assert list(shared.iterdir()) == []
+
+
+def test_a_name_with_terminal_codes_in_an_erasure_request_is_said_as_codes(tmp_path, capsys):
+    data = left_school(tmp_path)
+    assert main(["people", "remove", "\x1b[2J", "--erase", "--data", str(data)]) == 2
+    assert "\x1b" not in capsys.readouterr().err  # shown as the letters \x1b, never sent to the terminal

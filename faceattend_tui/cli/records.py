@@ -518,7 +518,7 @@ def cmd_people_remove(args: argparse.Namespace, settings: Settings) -> int:
             person = attendance.find(args.person, among="all" if args.erase else "active")  # erasing a leaver
         except NotFoundError as exc:
             if not args.exports:
-                again = f"faceattend people remove {shlex.quote(args.person)} --erase --exports"
+                again = f"faceattend people remove {shlex.quote(printable(args.person))} --erase --exports"
                 hint = (f" (erased already? `{again}` still takes them out of the sheets by id, `--name` by a name "
                         "they had)") if args.erase else ""
                 raise CommandError(f"{exc}{hint}") from None

@@ -180,10 +180,17 @@ create trigger past_groups_notify after insert or update or delete on past_group
     for each statement execute function faceattend_table_changed();
 """
 
+# A past period may be time away (left, then brought back): a session of those days given a group
+# later does not expect them. Rows of schema 3 were all groups kept, none away.
+V4 = """
+alter table past_groups add column away boolean not null default false;
+"""
+
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "people, groups, sessions, expected rosters, check-ins, marks, audit, settings, templates", V1),
     (2, "voided sessions; absence codes in marks; presence for work mode", V2),
     (3, "people's past groups", V3),
+    (4, "time away of people who left and came back", V4),
 ]
 LATEST = MIGRATIONS[-1][0]
 

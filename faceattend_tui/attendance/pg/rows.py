@@ -14,7 +14,7 @@ from ..models import Checkin, Mark, PastGroups, Person, Presence, Session
 
 SELECT_PERSON = ("select p.id, p.name, p.created, p.folder, p.state, p.left_at, p.images, "
                  "array(select g.name from person_groups g where g.person_id = p.id order by g.position), "
-                 "coalesce((select jsonb_agg(jsonb_build_object('groups', h.groups, 'until', h.until) "
+                 "coalesce((select jsonb_agg(jsonb_build_object('groups', h.groups, 'until', h.until, 'away', h.away) "
                  "order by h.position) from past_groups h where h.person_id = p.id), '[]'::jsonb) "
                  "from people p")
 SELECT_SESSION = ("select s.id, s.name, s.started_at, s.ended_at, s.late_after_minutes, s.station, s.group_name, "
@@ -69,15 +69,17 @@ def person_of(row: TupleRow, zone: tzinfo | None = None) -> Person:
 
 def past_groups_of(doc: dict, zone: tzinfo | None = None) -> PastGroups:
     past = PastGroups.from_doc(doc)
-    return PastGroups(past.groups, local(past.until, zone))
+    return PastGroups(past.groups, local(past.until, zone), past.away)
 
 
 def save_past_groups(cur: psycopg.Cursor, people: list[Person]) -> None:
     """The people's past groups as they are to be kept (the rows of each, replaced)."""
     cur.execute("delete from past_groups where person_id = any(%s)", [[p.id for p in people]])
-    rows = [(p.id, i, list(past.groups), aware(past.until)) for p in people for i, past in enumerate(p.past_groups)]
+    rows = [(p.id, i, list(past.groups), aware(past.until), past.away)
+            for p in people for i, past in enumerate(p.past_groups)]
     if rows:
-        cur.executemany("insert into past_groups (person_id, position, groups, until) values (%s, %s, %s, %s)", rows)
+        cur.executemany("insert into past_groups (person_id, position, groups, until, away) "
+                        "values (%s, %s, %s, %s, %s)", rows)
 
 
 def session_of(row: TupleRow, zone: tzinfo | None = None) -> Session:

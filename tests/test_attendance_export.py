@@ -202,6 +202,28 @@ def test_a_report_counts_each_person_over_the_term(att, clock, tmp_path):
     assert len(everyone.sessions) == 6
 
 
+def test_a_session_still_running_is_not_counted_by_a_report_until_it_stops(tmp_path):
+    """At 08:10 the 08:00 lesson runs and Bob is not in yet: a report read then would call him absent and
+    drop his rate; it leaves the lesson out and names it instead."""
+    clock = FakeClock(datetime(2024, 9, 2, 8, 0, tzinfo=TZ))
+    att = Attendance(open_store(tmp_path / "data", clock=clock))
+    for pid in ("alice", "bob"):
+        att.add_person(pid, person_id=pid, groups=["3A"])
+    att.start_session("Maths", group="3A")
+    att.check_in("alice")
+    att.stop_session()
+    clock.advance(days=1)
+    running = att.start_session("Physics", group="3A")
+    att.check_in("bob")
+    report = build_report(att.store, date(2024, 9, 1), date(2024, 9, 30))
+    assert [line.session.name for line in report.sessions] == ["Maths"]
+    assert [s.id for s in report.running] == [running.id]
+    assert {line.person.id: line.counts.attended for line in report.people} == {"alice": 1, "bob": 0}
+    att.stop_session()
+    report = build_report(att.store, date(2024, 9, 1), date(2024, 9, 30))
+    assert [line.session.name for line in report.sessions] == ["Maths", "Physics"] and report.running == []
+
+
 def test_a_chart_of_a_long_period_has_a_bar_per_week_then_per_month_each_as_a_person_is_counted():
     from faceattend_tui.attendance.models import Counts, Session
     from faceattend_tui.attendance.report import SessionLine, chart_bars

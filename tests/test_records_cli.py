@@ -179,6 +179,9 @@ def test_export_and_report_run_while_a_station_holds_the_log(tmp_path, capsys):
         rows = {r["person_id"]: r["status"] for r in csv.DictReader(out.open(encoding="utf-8-sig"))}
         assert rows == {"S1": "present", "S2": "absent"}
         today = str(date.today())
+        assert main(["report", "--data", str(data), "--from", today, "--to", today]) == 3
+        assert "1 session still running not counted ('Maths'): report again once stopped" in capsys.readouterr().err
+        att.stop_session()
         assert main(["report", "--data", str(data), "--from", today, "--to", today, "--format", "json",
                      "--out", str(tmp_path / "r.json")]) == 0
         assert json.loads((tmp_path / "r.json").read_text())["people"][0]["present"] == 1
@@ -186,6 +189,7 @@ def test_export_and_report_run_while_a_station_holds_the_log(tmp_path, capsys):
         assert "nothing to report" in capsys.readouterr().err
         assert main(["people", "edit", "S1", "--name", "X", "--data", str(data)]) == 2
         assert "in use" in capsys.readouterr().err
+        att.start_session("Physics", group="3A")
         assert att.check_in("S2", 0.6).new  # the station was never slowed or blocked
     with open_store(data) as store:
         assert [a.action for a in store.audit_log()].count("export") == 1  # taken in from the outbox

@@ -472,6 +472,9 @@ async def test_the_report_screen_charts_sessions_and_lists_people_below_the_rate
         checkin(station, "Ann Lee", 1)
         checkin(station, "Bob Marr", 2)
         await until(pilot, lambda: app.query_one("#live-table").row_count == 2)
+        await pilot.press("r")
+        await until(pilot, lambda: "1 still running, not counted" in screen_text(app))  # those not in yet: not absent
+        await pilot.press("escape")
         await pilot.press("s", "y")
         await pilot.pause()
         built = []

@@ -74,6 +74,7 @@ class Report:
     people: list[PersonLine]
     zone: tzinfo | None = None  # the clock its times are written on (None: this machine's)
     locale: str | None = None  # the order of names (the `locale` setting; None: this machine's)
+    running: list[Session] = field(default_factory=list)  # in the period and still running: not counted
 
     def below(self, rate: float) -> list[PersonLine]:
         """People whose attendance rate is under `rate` (0..1), lowest first."""
@@ -87,7 +88,8 @@ def build_report(store: Store, date_from: date, date_to: date, group: str | None
     """`zone`: the `timezone` setting, whose days the dates are and on whose clock times are written;
     `locale`: the `locale` setting, the order of names. `group` is found case and accents aside ("3a"
     selects 3A), and the report names it as it is stored. Voided sessions count only with `voided`;
-    absence codes (excused, sick ...) are counted apart and left out of the rates."""
+    absence codes (excused, sick ...) are counted apart and left out of the rates. A session still
+    running is not counted (everyone not in yet would read absent): the report lists it in `running`."""
     zone = time_zone(zone)
     people = {p.id: p for p in store.people()}
     in_range = [s for s in sessions_in_range(store.sessions(), date_from, date_to, zone) if voided or not s.voided]
@@ -95,7 +97,8 @@ def build_report(store: Store, date_from: date, date_to: date, group: str | None
                                 [g for p in people.values() for g in p.all_groups()])
     if spellings:
         group = group if group in spellings else min(spellings)
-    chosen = [s for s in in_range if group is None or s.group is None or s.group in spellings]
+    of_group = [s for s in in_range if group is None or s.group is None or s.group in spellings]
+    chosen = [s for s in of_group if not s.active]
     lines: dict[str, PersonLine] = {}
     session_lines = []
     for session in chosen:
@@ -116,7 +119,8 @@ def build_report(store: Store, date_from: date, date_to: date, group: str | None
         session_lines.append(SessionLine(session, counts))
     key = collation(locale)
     ordered = sorted(lines.values(), key=lambda p: (key(p.person.name), p.person.id))
-    return Report(date_from, date_to, group, session_lines, ordered, zone, locale)
+    return Report(date_from, date_to, group, session_lines, ordered, zone, locale,
+                  [s for s in of_group if s.active])
 
 
 def report_groups(attendance: Attendance) -> list[str]:

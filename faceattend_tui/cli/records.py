@@ -24,6 +24,7 @@ from faceattend_tui.attendance import (
     FoldError,
     LockedError,
     NothingToExport,
+    Report,
     RosterError,
     StoreError,
     acquire_lock,
@@ -239,18 +240,30 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
         if not report.sessions:
             voided = [] if args.voided else [s for s in sessions_in_range(store.sessions(), start, end,
                                                                           time_zone(settings.timezone)) if s.voided]
-            raise CommandError(f"nothing to report: no session between {start} and {end}"
+            raise CommandError(f"nothing to report: no {'ended ' if report.running else ''}session between {start} "
+                               f"and {end}"
                                + (f" for group {args.group!r}" if args.group else "")
                                + (f" ({plural(len(voided), 'voided session')} in it: --voided counts them)"
-                                  if voided else ""), EXIT_NOTHING)
+                                  if voided else "") + running_note(report, "; "), EXIT_NOTHING)
         by: str | None = args.by or ("person" if args.format == "csv" else None)  # CSV: one kind of row; JSON: both
         text = report_csv(report, not args.no_bom, by or "person") if args.format == "csv" else \
             report_json(report, store.now(), by)
         details = {"format": args.format, "from": str(start), "to": str(end), "group": report.group, "by": by}
         path = write_report(store, target or report_name(start, end, report.group, args.format, by), text,
                             settings, details, actor)
-    say(f"wrote {path}: {plural(len(report.people), 'person', 'people')}, {plural(len(report.sessions), 'session')}")
+    say(f"wrote {path}: {plural(len(report.people), 'person', 'people')}, {plural(len(report.sessions), 'session')}"
+        + running_note(report, "; "))
     return EXIT_OK
+
+
+def running_note(report: Report, before: str) -> str:
+    """What a report leaves out while it runs: everyone not in yet would count as absent."""
+    if not report.running:
+        return ""
+    running = report.running
+    names = ", ".join(repr(printable(s.name)) for s in running[:3]) + (", ..." if len(running) > 3 else "")
+    return (f"{before}{plural(len(running), 'session')} still running not counted ({names}): "
+            "report again once stopped")
 
 
 def site_today(settings: Settings) -> date:

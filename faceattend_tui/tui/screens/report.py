@@ -147,6 +147,7 @@ class ReportScreen(Dialog[None]):
             plt.bar(labels, rates)
         unrated = sum(1 for line in report.sessions if not line.counts.total)  # everyone excused: no bar
         note = f"; {unrated} with nobody expected, not drawn" if unrated else ""
+        note += f"; {len(report.running)} still running, not counted" if report.running else ""
         plt.title(f"attended, % per {unit} ({plural(len(report.sessions), 'session')}{note})")
         plt.ylim(0, 100)
         plot.refresh()

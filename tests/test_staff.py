@@ -300,6 +300,26 @@ def test_a_pin_is_asked_on_a_terminal(staffed, monkeypatch, capsys):
     assert main(["people", "edit", "S3", "--groups", "3C", "--data", str(staffed)]) == 0
 
 
+def test_a_pin_reset_asks_everything_before_the_data_is_held(staffed, monkeypatch, capsys):
+    """Whoever sits at the reset's prompts must not keep the station from starting (nor be turned away)."""
+    from faceattend_tui.attendance import acquire_lock
+
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    monkeypatch.setattr("builtins.input", lambda prompt="": "reset the PIN")
+
+    def station_starts_meanwhile(prompt: str = "") -> str:
+        acquire_lock(staffed, what="station").release()
+        return "864279"
+
+    monkeypatch.setattr("getpass.getpass", station_starts_meanwhile)
+    assert main(["staff", "reset", "Dana", "--data", str(staffed)]) == 0
+    assert "the PIN of Dana was reset" in capsys.readouterr().err
+    as_staff(monkeypatch, ("Dana", "864279"))
+    assert main(["export", "--data", str(staffed)]) == 3  # the new PIN opens; nothing to export
+    assert main(["staff", "reset", "Nobody", "--yes", "--data", str(staffed)]) == 2
+    assert "no staff account named 'Nobody'" in capsys.readouterr().err
+
+
 def test_a_new_pin_the_rules_refuse_is_said_before_it_is_typed_again(staffed, monkeypatch, capsys):
     monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
     as_staff(monkeypatch, ADMIN)

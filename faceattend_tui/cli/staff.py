@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from faceattend_tui.attendance import current_user
 from faceattend_tui.attendance.models import plural
 from faceattend_tui.attendance.security import MIN_PIN_LENGTH, Credentials, PinError, pin_problem
 from faceattend_tui.attendance.staff import (
@@ -144,16 +145,22 @@ def cmd_staff_reset(args: argparse.Namespace, settings: Settings) -> int:
     """A lost PIN: a new one without the old, for whoever may write to the data root. Loud and audited."""
     if not os.access(settings.data, os.W_OK):
         raise CommandError(f"{settings.data}: a PIN reset needs write access to the data root", EXIT_REFUSED)
+    from faceattend_tui.cli.records import snapshot
+
+    with snapshot(settings) as store:  # everything asked before the data is held: a station may start meanwhile
+        known = find(store, args.name) is not None
+    if not known:
+        raise CommandError(f"no staff account named {args.name!r}")
+    say(f"This gives {args.name} a new PIN without the old one. It is recorded in the audit log as a "
+        f"PIN reset by {current_user()}, and every station says so until {args.name} chooses a new PIN.")
+    if not args.yes and (not sys.stdin.isatty()
+                         or input(f'type "{RESET_PHRASE}" to go on: ').strip().lower() != RESET_PHRASE):
+        raise CommandError("not reset")
+    pin = new_pin(args.name)
     with writable(settings) as attendance:
-        store = attendance.store
-        if find(store, args.name) is None:
+        if find(attendance.store, args.name) is None:  # removed while the PIN was typed
             raise CommandError(f"no staff account named {args.name!r}")
-        say(f"This gives {args.name} a new PIN without the old one. It is recorded in the audit log as a "
-            f"PIN reset by {attendance.user}, and every station says so until {args.name} chooses a new PIN.")
-        if not args.yes and (not sys.stdin.isatty()
-                             or input(f'type "{RESET_PHRASE}" to go on: ').strip().lower() != RESET_PHRASE):
-            raise CommandError("not reset")
-        account = set_account_pin(store, args.name, new_pin(args.name), actor(attendance), reset=True)
+        account = set_account_pin(attendance.store, args.name, pin, actor(attendance), reset=True)
     say(f"the PIN of {account.name} was reset")
     return EXIT_OK
 
@@ -212,8 +219,10 @@ def _clear(store: Store, name: str) -> int:
 
 def _reset_only(args: argparse.Namespace, settings: Settings) -> int:
     """`pin --reset`: the reset of the only account."""
-    with writable(settings) as attendance:
-        found = accounts(attendance.store)
+    from faceattend_tui.cli.records import snapshot
+
+    with snapshot(settings) as store:
+        found = accounts(store)
     if len(found) != 1:
         raise CommandError("name the account to reset: faceattend staff reset NAME" if found
                            else "there is no staff PIN to reset")

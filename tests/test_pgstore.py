@@ -170,3 +170,70 @@ def test_a_later_sighting_from_another_door_moves_the_last_seen_of_the_earlier_a
         assert not insert_checkin(conn, later)  # the earlier arrival stays
         row = conn.execute("select time, station, last_seen from checkins").fetchone()
     assert row == (start + timedelta(minutes=1), "north", start + timedelta(minutes=6))
+
+
+def test_a_journaled_check_in_whose_slow_write_landed_after_all_is_sent_once_and_unblocks_the_rest(
+        live, pg_url, tmp_path):
+    """The write timed out and went to the journal, yet landed in the database later, where its session
+    had ended meanwhile: the journal's copy, filed into the session running now, met its own id. It is
+    stored already: the door goes online and the check-ins after it are sent."""
+    from faceattend_tui.attendance.models import Checkin
+    from faceattend_tui.attendance.pg.rows import insert_checkin
+
+    assembly = live.active
+    with open_store(tmp_path / "office", database=pg_url, station="office") as office_store:
+        office = Attendance(office_store, station="office")
+        office.refresh()
+        office.stop_session()
+        office.start_session("Physics")
+    landed = Checkin(assembly.id, "ann", live.store.now(), 0.8, station="north")
+    with psycopg.connect(pg_url) as conn:
+        insert_checkin(conn, landed)  # the slow write, after Assembly ended
+    live.store.outbox.add(landed.to_doc())  # its journal copy, same id
+    live.store.outbox.add(Checkin(assembly.id, "bob", live.store.now(), 0.7, station="north").to_doc())
+    eventually(lambda: live.store.state().waiting == 0 and live.store.state().online, "sent the journal")
+    with psycopg.connect(pg_url) as conn:
+        rows = conn.execute("select c.person_id, s.name from checkins c join sessions s on s.id = c.session_id "
+                            "order by c.person_id").fetchall()
+    assert rows == [("ann", "Assembly"), ("bob", "Physics")]
+
+
+def test_a_check_in_written_after_another_door_stopped_its_session_goes_to_the_session_running_then(
+        live, pg_url, tmp_path):
+    """North has not heard yet that the office stopped Assembly and started Physics: Ann's arrival is
+    filed in Physics, as it would be had it waited in the journal."""
+    with open_store(tmp_path / "office", database=pg_url, station="office") as office_store:
+        office = Attendance(office_store, station="office")
+        office.refresh()
+        office.stop_session()
+        office.start_session("Physics")
+    assert live.check_in("ann", 0.8).new
+    with psycopg.connect(pg_url) as conn:
+        rows = conn.execute("select c.person_id, s.name from checkins c join sessions s on s.id = c.session_id"
+                            ).fetchall()
+    assert rows == [("ann", "Physics")]
+
+
+def test_a_journaled_check_in_follows_its_person_to_the_id_a_roster_import_gave_them(tmp_path, pg_url):
+    """Ann was known by a generated id when the door, cut off, saw her; the office's roster import then
+    gave her the school's id: her check-in is filed under it, not dropped as erased."""
+    from faceattend_tui.attendance.models import Checkin
+    from faceattend_tui.attendance.roster import RosterLine, apply_import, plan_import
+
+    store = open_store(tmp_path, database=pg_url, station="north", live=True, wait=0.2, upgrade_mode="auto")
+    try:
+        north = Attendance(store, station="north")
+        ann = north.add_person("Ann Lee", folder="Ann Lee")
+        session = north.start_session("Assembly")
+        store.outbox.add(Checkin(session.id, ann.id, store.now(), 0.8, station="north").to_doc())
+        with open_store(tmp_path / "office", database=pg_url, station="office") as office_store:
+            office = Attendance(office_store, station="office")
+            plan = plan_import(office, [RosterLine(2, "S1042", "Ann Lee", None, None)])
+            assert plan.claimed == [(ann.id, "S1042")]
+            apply_import(office, plan)
+        eventually(lambda: store.state().waiting == 0, "sent the journal")
+        with psycopg.connect(pg_url) as conn:
+            assert conn.execute("select person_id from checkins").fetchall() == [("S1042",)]
+        assert not [c for c in store.changes() if c.table == "dropped"]
+    finally:
+        store.close()

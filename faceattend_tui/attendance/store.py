@@ -49,8 +49,9 @@ class Change:
     """What another writer changed, as a shared backend reports it.
 
     `table` is "checkins" (with the check-in), "people", "sessions", "marks", "templates",
-    "settings", or "all" after a lost connection (read everything again); "dropped" and "after-end"
-    (with the check-in) for one kept while the database was away that could not be sent.
+    "settings", or "all" after a lost connection (read everything again); "dropped" (with the check-in)
+    for one kept while the database was away that could not be sent, "after-end" for one that came after
+    its session was stopped at another door, with no other session running for them.
     """
 
     table: str

@@ -86,7 +86,7 @@ class SharedSync(StationState):
                 updates.append(Problem(f"a check-in kept while the database was away was not sent: "
                                        f"{change.checkin.person_id} or their session was erased meanwhile"))
             elif change.table == "after-end":
-                updates.append(Problem(f"a check-in kept while the database was away was not sent: "
+                updates.append(Problem(f"a check-in was not filed: "
                                        f"{self._person_label(change.checkin.person_id)} arrived at "
                                        f"{change.checkin.time:%H:%M:%S}, after their session was stopped at "
                                        "another door, and no other session was running for them"))

@@ -9,12 +9,14 @@ from typing import TYPE_CHECKING
 
 from ..common import aware
 from ..models import Checkin, Mark, Presence
-from ..store import OfflineError
+from ..store import Change, OfflineError
+from .outbox import as_the_database_has_it
 from .rows import SELECT_CHECKIN, SELECT_MARK, checkin_of, insert_checkin, mark_of, upsert_presence
 
 if TYPE_CHECKING:
     import contextlib
     import threading
+    from collections import deque
     from collections.abc import Iterator
     from concurrent.futures import ThreadPoolExecutor
     from datetime import tzinfo
@@ -29,7 +31,7 @@ class CheckinQueries:
     """Check-ins and marks.
 
     Uses of the store: live, wait, masked, zone, outbox, _writer, _lock, _online, _mine, _seen,
-    _cache, and _tx, _cached, _remember, _keep, _went_offline.
+    _cache, _changes, and _tx, _cached, _remember, _keep, _went_offline.
     """
 
     live: bool
@@ -43,6 +45,7 @@ class CheckinQueries:
     _mine: set[str]
     _seen: dict[tuple[int, str], datetime]
     _cache: dict[int, Cached]
+    _changes: deque[Change]
 
     if TYPE_CHECKING:
         @contextlib.contextmanager
@@ -95,6 +98,11 @@ class CheckinQueries:
 
     def _write_checkin(self, checkin: Checkin) -> bool:
         with self._tx() as conn:
+            filed = as_the_database_has_it(conn, checkin)  # its session may have been stopped at another door
+            if filed is None:
+                self._changes.append(Change("after-end", checkin))
+                return False
+            checkin = filed
             if insert_checkin(conn, checkin):
                 self._remember(checkin)
                 return True

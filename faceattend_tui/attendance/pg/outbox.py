@@ -161,6 +161,9 @@ class Courier:
             checkin = Checkin.from_doc(doc)
         except (KeyError, TypeError, ValueError):
             return  # not a check-in: nothing to send
+        if conn.execute("select 1 from checkins where id = %s", [checkin.id]).fetchone() is not None:
+            return  # the write that timed out landed after all: stored once, wherever it was filed
+        checkin = under_their_id_now(conn, checkin)
         filed = as_the_database_has_it(conn, checkin)
         if filed is None:
             self._changes.append(Change("after-end", checkin))
@@ -170,6 +173,8 @@ class Courier:
                 insert_checkin(conn, filed)
         except psycopg.errors.ForeignKeyViolation:
             self._changes.append(Change("dropped", checkin))  # the person or the session was erased meanwhile
+        except psycopg.errors.UniqueViolation:
+            pass  # its id is in the database already: stored once
 
     @staticmethod
     def _send_presence(conn: psycopg.Connection, doc: dict[str, Any]) -> None:
@@ -202,6 +207,22 @@ class Courier:
     def _flush_seen_quietly(self) -> None:
         with contextlib.suppress(StoreError):
             self._flush_seen()
+
+
+def under_their_id_now(conn: psycopg.Connection, checkin: Checkin) -> Checkin:
+    """A check-in of someone whose id a roster import changed (a generated id claimed by the organisation's)
+    while it waited here: filed under the id they have now, as a station's own log rewrites its check-ins."""
+    person_id = checkin.person_id
+    for _ in range(3):  # an id claimed, and that one claimed again
+        if conn.execute("select 1 from people where id = %s", [person_id]).fetchone() is not None:
+            break
+        row = conn.execute("select claim->>1 from audit a, jsonb_array_elements(a.details->'claimed') claim "
+                           "where a.action = 'people.import' and jsonb_typeof(a.details->'claimed') = 'array' "
+                           "and claim->>0 = %s order by a.position desc limit 1", [person_id]).fetchone()
+        if row is None or not row[0]:
+            break
+        person_id = row[0]
+    return checkin if person_id == checkin.person_id else dataclasses.replace(checkin, person_id=person_id)
 
 
 def as_the_database_has_it(conn: psycopg.Connection, checkin: Checkin) -> Checkin | None:

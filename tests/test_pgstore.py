@@ -237,3 +237,38 @@ def test_a_journaled_check_in_follows_its_person_to_the_id_a_roster_import_gave_
         assert not [c for c in store.changes() if c.table == "dropped"]
     finally:
         store.close()
+
+
+def test_a_door_whose_listening_connection_goes_silent_notices_and_hears_the_other_doors_again(
+        live, pg_url, tmp_path, monkeypatch):
+    """A firewall drops the idle connection, or the server behind it freezes: no error ever comes. The
+    door asks it to answer after a quiet spell, replaces it, and reads what it missed."""
+    import os
+    import signal
+
+    from faceattend_tui.attendance.pg import listener
+
+    monkeypatch.setattr(listener, "LISTEN_CHECK", 0.5, raising=False)
+    name = live.store._kwargs["application_name"]
+    eventually(lambda: _listening(pg_url, name), "listened")
+    (silent,) = _listening(pg_url, name)
+    os.kill(silent, signal.SIGSTOP)  # its backend answers nothing, the connection stays open
+    try:
+        live.store.changes()
+        with open_store(tmp_path / "office", database=pg_url, station="office") as office_store:
+            office = Attendance(office_store, station="office")
+            office.refresh()
+            office.stop_session()
+        seen: list = []
+        eventually(lambda: seen.extend(live.store.changes()) or any(c.table in ("sessions", "all") for c in seen),
+                   "heard that the office stopped the session")
+    finally:
+        os.kill(silent, signal.SIGCONT)
+
+
+def _listening(pg_url: str, application_name: str) -> set[int]:
+    """The server processes of a station's listening connections."""
+    with psycopg.connect(pg_url) as conn:
+        rows = conn.execute("select pid from pg_stat_activity where application_name = %s and "
+                           "(query ilike 'listen%%' or query = 'select 1')", [application_name]).fetchall()
+    return {int(pid) for (pid,) in rows}

@@ -7,6 +7,7 @@ the notifications, so recognising a face reads nothing from the database.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +16,7 @@ import psycopg
 from ..models import Checkin, Mark
 from ..pgschema import CHANNEL
 from ..store import Change, StoreError
-from .connection import first_line
+from .connection import Watch, first_line
 from .rows import SELECT_CHECKIN, SELECT_MARK, checkin_of, iso, keep_later_seen, local, local_or_none, mark_of
 
 if TYPE_CHECKING:
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from .outbox import Outbox
 
 CACHED_SESSIONS = 4
+LISTEN_CHECK = 5.0  # seconds without a notification after which the listening connection must answer
 
 
 @dataclass
@@ -127,15 +129,30 @@ class Listener:
                     if not first:
                         self._resync(conn)  # on this connection: the pool may not have noticed the outage yet
                     first, delay = False, 0.5
-                    while not self._stop.is_set():
-                        for note in conn.notifies(timeout=0.5):
-                            self._notified(note.payload)
+                    self._hear(conn)
             except (psycopg.Error, StoreError) as exc:
                 self._went_offline(first_line(exc))
             except Exception as exc:  # noqa: BLE001 - the listener must outlive any one bad notification
                 self._note = f"listener: {first_line(exc)}"
             self._stop.wait(delay)
             delay = min(delay * 2, 4.0)
+
+    def _hear(self, conn: psycopg.Connection) -> None:
+        """Take in notifications until stopped; a connection quiet for LISTEN_CHECK seconds is asked to
+        answer, so one gone silent (a firewall that dropped it, a server frozen) is noticed and replaced."""
+        heard = time.monotonic()
+        while not self._stop.is_set():
+            for note in conn.notifies(timeout=0.5):
+                heard = time.monotonic()
+                self._notified(note.payload)
+            if time.monotonic() - heard < LISTEN_CHECK:
+                continue
+            with Watch(conn, LISTEN_CHECK) as watch:
+                try:
+                    conn.execute("select 1")  # notifications that come meanwhile wait for the next round
+                except psycopg.Error as exc:
+                    raise StoreError(f"the notifications stopped: {watch.why(exc)}") from None
+            heard = time.monotonic()
 
     def _resync(self, conn: psycopg.Connection) -> None:
         """Back after a lost connection: notifications may have been missed, so read everything again.

@@ -272,3 +272,30 @@ def _listening(pg_url: str, application_name: str) -> set[int]:
         rows = conn.execute("select pid from pg_stat_activity where application_name = %s and "
                            "(query ilike 'listen%%' or query = 'select 1')", [application_name]).fetchall()
     return {int(pid) for (pid,) in rows}
+
+
+def test_check_ins_rewritten_at_another_door_are_read_again_at_this_one(live, pg_url, tmp_path):
+    """The office makes the running session's lateness start at its first minute (Ann, in already, is
+    late now), then a roster import gives Cleo, checked in too, the school's id: this door's counts and
+    the stop it records follow the database."""
+    from datetime import timedelta
+
+    from faceattend_tui.attendance.roster import RosterLine, apply_import, plan_import
+    from faceattend_tui.attendance.session_edit import edit_session
+
+    cleo = live.add_person("Cleo Diaz", folder="Cleo Diaz")
+    live.refresh()
+    later = live.active.started_at + timedelta(minutes=3)
+    live.check_in("ann", 0.8, when=later)
+    live.check_in(cleo.id, 0.8, when=later)
+    with open_store(tmp_path / "office", database=pg_url, station="office") as office_store:
+        office = Attendance(office_store, station="office")
+        office.refresh()
+        edit_session(office, live.active.id, user="Dana", late_after=1)
+        apply_import(office, plan_import(office, [RosterLine(2, "S7", "Cleo Diaz", None, None)]))
+    seen: list = []
+    eventually(lambda: seen.extend(live.store.changes()) or {"sessions", "people"} <= {c.table for c in seen},
+               "heard of the edit and the import")
+    live.refresh()
+    assert live.status_in(live.active, "ann") == "late" and live.status_in(live.active, "S7") == "late"
+    assert live.counts().present + live.counts().late == 2 and live.counts().absent == 1

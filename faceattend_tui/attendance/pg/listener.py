@@ -191,6 +191,8 @@ class Listener:
             self._changes.append(Change("marks"))
         else:
             kind = KINDS.get(table, table)
+            if kind in ("sessions", "people"):  # a late-after edited, an id changed: their check-ins rewritten there
+                self._forget_cache()
             self._changes.append(Change(kind))
 
     def _checkin_notified(self, row: dict[str, Any]) -> None:

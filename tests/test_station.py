@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 import pytest
 from fakes import FakeClock, FakeWorker, enroll_fake_people
 
-from faceattend_tui.attendance import ExportOptions, StoreError, open_store
+from faceattend_tui.attendance import Attendance, ExportOptions, StoreError, open_store
 from faceattend_tui.attendance.security import Credentials
 from faceattend_tui.attendance.staff import add_account
 from faceattend_tui.config import load_settings
@@ -397,7 +397,9 @@ def test_samples_saved_whose_audit_meets_a_full_disk_are_said_saved_not_left_to_
     drain(station)
     sample = CaptureSample(photo_jpeg=b"\xff\xd8fake", embedding=np.eye(512, dtype=np.float32)[0], size=120,
                            sharpness=200.0, frontality=0.9, quality=0.9)
-    monkeypatch.setattr(actions, "audit", lambda *args, **kwargs: (_ for _ in ()).throw(StoreError("disk full")))
+    full = StoreError("could not write to attendance.journal: No space left on device")
+    monkeypatch.setattr(actions, "audit", lambda *args, **kwargs: (_ for _ in ()).throw(full))
+    monkeypatch.setattr(Attendance, "sync_people", lambda *args, **kwargs: (_ for _ in ()).throw(full))
     dora, count = station.save_enrollment(EnrollTarget("Dora"), (sample, sample))  # no error to press Save again on
     assert count == 2 and read_rows(tmp_path / "database_tensor" / f"{dora.id}.npy", 512).shape == (2, 512)
 

@@ -384,8 +384,11 @@ class Actions(StationState):
                                                         "samples": count}, actor)
             except StoreError as exc:
                 LOG.warning("the samples of %s were saved, but not audited: %s", person.id, exc)
-            self.share_gallery()
-            self.sync_roster()
+            try:  # nor after one here: the next sync brings the counts and the other doors up to date
+                self.share_gallery()
+                self.sync_roster()
+            except (FaceattendError, OSError) as exc:
+                LOG.warning("the samples of %s were saved; the roster was not brought up to date: %s", person.id, exc)
         self._worker().send(ev.Reload())
         return self._attendance().person(person.id) or person, count  # read again; as they were if gone meanwhile
 

@@ -320,6 +320,21 @@ def test_a_pin_reset_asks_everything_before_the_data_is_held(staffed, monkeypatc
     assert "no staff account named 'Nobody'" in capsys.readouterr().err
 
 
+def test_a_wrong_staff_pin_or_role_is_said_before_a_new_pin_is_typed(staffed, monkeypatch, capsys):
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    prompts: list[str] = []
+    typed = iter(["000000", VIEWER[1], "000000"])
+    names = iter(["Ada", "Vic", "Dana"])
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(names))
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": prompts.append(prompt) or next(typed))
+    assert main(["staff", "add", "Eve", "--role", "staff", "--data", str(staffed)]) == 4  # Ada's PIN mistyped
+    assert "wrong staff name or PIN" in capsys.readouterr().err
+    assert main(["staff", "add", "Eve", "--role", "admin", "--data", str(staffed)]) == 4  # a viewer
+    assert "Vic has a viewer account" in capsys.readouterr().err
+    assert main(["pin", "--data", str(staffed)]) == 4  # one's own PIN, the old one mistyped
+    assert prompts == ["staff PIN: "] * 3  # no new PIN asked, twice, for nothing
+
+
 def test_a_new_pin_the_rules_refuse_is_said_before_it_is_typed_again(staffed, monkeypatch, capsys):
     monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
     as_staff(monkeypatch, ADMIN)

@@ -131,7 +131,8 @@ def writable(settings: Settings, action: Action | None = None, fresh: bool = Fal
                            "folder is given with --data (the default is the current folder)")
     done = False
     given = asked_first(settings) if action else None
-    if ask is not None and given is not None:  # on a terminal, where the staff PIN was just asked
+    if ask is not None and given is not None and action is not None:  # on a terminal: the staff PIN was just asked
+        checked_first(settings, action, given)  # a wrong PIN or role is said before a new PIN is typed twice
         ask()  # a command left at its prompt must not keep a station from starting
     try:
         # A shared database has several writers by design; the data root's lock is the station's own.
@@ -181,6 +182,13 @@ def asked_first(settings: Settings) -> Credentials | None:
             return credentials(store)
     except StoreError:
         return None  # asked once the data is held, as before
+
+
+def checked_first(settings: Settings, action: Action, given: Credentials) -> None:
+    """The staff name and PIN asked first, checked against the log as it is now (a wrong one counts
+    toward the lockout, as with any command that reads the log), before anything else is asked."""
+    with snapshot(settings) as store:
+        acting(store, action, given)
 
 
 def run(command: RecordsCommand, args: argparse.Namespace, settings: Settings) -> int:

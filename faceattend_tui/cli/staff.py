@@ -29,7 +29,7 @@ from faceattend_tui.attendance.staff import (
     staff_required,
 )
 from faceattend_tui.cli import EXIT_OK, say
-from faceattend_tui.cli.records import CommandError, actor, asked_first, writable
+from faceattend_tui.cli.records import CommandError, actor, asked_first, checked_first, writable
 from faceattend_tui.config import Settings
 from faceattend_tui.text import cell
 
@@ -180,6 +180,8 @@ def cmd_pin(args: argparse.Namespace, settings: Settings) -> int:
     # everything asked on the terminal before the data is held: a station may start meanwhile
     first = new_pin(LEGACY_ADMIN) if not args.clear and not has_accounts(settings) else None
     given = asked_first(settings) if first is None else None
+    if given is not None:
+        checked_first(settings, "staff" if args.clear else "pin", given)  # before a new PIN is typed twice
     chosen = new_pin(own_name(settings, given)) if given is not None and not args.clear else None
     with writable(settings, fresh=True) as attendance:
         store = attendance.store

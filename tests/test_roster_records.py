@@ -134,6 +134,38 @@ def test_an_import_with_sync_marks_the_missing_as_left_only_when_confirmed(enrol
     assert people_of(enrolled)["S3"].state == "left"
 
 
+def test_an_import_with_sync_asks_its_question_before_the_data_is_held(enrolled, tmp_path, capsys, monkeypatch):
+    """Whoever reads the list of those leaving must not keep a station from starting meanwhile; a roster
+    that changed while they read is not imported on that answer."""
+    import sys
+
+    from faceattend_tui.attendance import acquire_lock
+
+    short = write_csv(tmp_path / "short.csv", ["id,name,groups", "S1,Yao Ming,3A", "S2,Ann Lee,3A"])
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+
+    def station_starts_meanwhile(prompt: str = "") -> str:
+        assert "S3 Bob Marr" in prompt
+        acquire_lock(enrolled, what="station").release()
+        return "y"
+
+    monkeypatch.setattr("builtins.input", station_starts_meanwhile)
+    assert main(["people", "import", str(short), "--sync", "--data", str(enrolled), "--device", "cpu"]) == 0
+    assert people_of(enrolled)["S3"].state == "left"
+    shorter = write_csv(tmp_path / "shorter.csv", ["id,name,groups", "S1,Yao Ming,3A"])
+
+    def ann_leaves_too_meanwhile(prompt: str = "") -> str:
+        assert "S2 Ann Lee" in prompt
+        write_csv(shorter, ["id,name,groups", "S9,Cleo Diaz,3A"])  # the file replaced while the answer was typed
+        return "y"
+
+    monkeypatch.setattr("builtins.input", ann_leaves_too_meanwhile)
+    capsys.readouterr()
+    assert main(["people", "import", str(shorter), "--sync", "--data", str(enrolled), "--device", "cpu"]) == 2
+    assert "changed while the question was asked: nothing imported" in capsys.readouterr().err
+    assert people_of(enrolled)["S1"].active and people_of(enrolled)["S2"].active
+
+
 def test_extract_puts_dropped_in_photos_on_the_roster_and_waits_for_no_station(enrolled, sample_photo, capsys):
     folder = enrolled / "database_image" / "Carla Diaz"
     folder.mkdir()

@@ -320,6 +320,31 @@ def test_a_pin_reset_asks_everything_before_the_data_is_held(staffed, monkeypatc
     assert "no staff account named 'Nobody'" in capsys.readouterr().err
 
 
+def test_the_first_admin_made_by_name_is_asked_a_pin_before_the_data_is_held(tmp_path, monkeypatch, capsys):
+    from faceattend_tui.attendance import acquire_lock
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for name in ("FACEATTEND_STAFF", "FACEATTEND_PIN", "FACEATTEND_NEW_PIN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+
+    def ctrl_c(prompt: str = "") -> str:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("getpass.getpass", ctrl_c)
+    assert main(["staff", "add", "Boss", "--role", "admin", "--data", str(data)]) == 130
+    assert list(data.iterdir()) == []  # no log left behind
+
+    def station_starts_meanwhile(prompt: str = "") -> str:
+        acquire_lock(data, what="station").release()
+        return "528461"
+
+    monkeypatch.setattr("getpass.getpass", station_starts_meanwhile)
+    assert main(["staff", "add", "Boss", "--role", "admin", "--data", str(data)]) == 0
+    assert "staff account Boss added (admin)" in capsys.readouterr().err
+
+
 def test_a_wrong_staff_pin_or_role_is_said_before_a_new_pin_is_typed(staffed, monkeypatch, capsys):
     monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
     prompts: list[str] = []

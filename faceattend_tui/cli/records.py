@@ -131,8 +131,10 @@ def writable(settings: Settings, action: Action | None = None, fresh: bool = Fal
                            "folder is given with --data (the default is the current folder)")
     done = False
     given = asked_first(settings) if action else None
-    if ask is not None and given is not None and action is not None:  # on a terminal: the staff PIN was just asked
-        checked_first(settings, action, given)  # a wrong PIN or role is said before a new PIN is typed twice
+    if ask is not None:
+        # a wrong PIN or role (asked just now, or from the environment) is said before anything else is asked
+        if action is not None and (given is not None or (not sys.stdin.isatty() and _has_log(settings))):
+            checked_first(settings, action, given)
         ask()  # a command left at its prompt must not keep a station from starting
     try:
         # A shared database has several writers by design; the data root's lock is the station's own.
@@ -184,7 +186,7 @@ def asked_first(settings: Settings) -> Credentials | None:
         return None  # asked once the data is held, as before
 
 
-def checked_first(settings: Settings, action: Action, given: Credentials) -> None:
+def checked_first(settings: Settings, action: Action, given: Credentials | None) -> None:
     """The staff name and PIN asked first, checked against the log as it is now (a wrong one counts
     toward the lockout, as with any command that reads the log), before anything else is asked."""
     with snapshot(settings) as store:
@@ -382,10 +384,20 @@ def cmd_people_import(args: argparse.Namespace, settings: Settings, make_engine:
             print(line)
         say("dry run: nothing was changed")
         return EXIT_OK
-    with writable(settings, "people", fresh=True) as attendance:
+    confirmed: list[set[str]] = []  # who may be marked as left, as answered before the data was held
+
+    def ask_first() -> None:
+        if args.sync and not args.yes:
+            with roster_as_it_is(settings) as store:
+                leaving = _roster_plan(Attendance(store), settings, args).leaving
+            if leaving and not confirm(leaving):
+                raise CommandError("nothing imported")
+            confirmed.append({p.id for p in leaving})
+
+    with writable(settings, "people", fresh=True, ask=ask_first) as attendance:
         plan = _roster_plan(attendance, settings, args)
-        if plan.leaving and not (args.yes or confirm(plan.leaving)):
-            raise CommandError("nothing imported")
+        if plan.leaving and not args.yes and not (confirmed and {p.id for p in plan.leaving} <= confirmed[0]):
+            raise CommandError("the roster changed while the question was asked: nothing imported; run it again")
         outcome = import_people(attendance, settings, args.file, user=attendance.user, plan=plan)
         try:
             extract_imported(outcome, settings, make_engine)

@@ -94,9 +94,10 @@ def cmd_staff_add(args: argparse.Namespace, settings: Settings) -> int:
     if args.role != "admin" and not has_accounts(settings):  # said before the PIN is asked or a log made
         raise CommandError(f"the data folder {settings.data.resolve()} has no staff account yet: the first is an "
                            "admin (--role admin); or give --data for the folder where the admin was made")
-    chosen: list[str] = []
     first = not has_accounts(settings)  # the first account, an admin, may start the log
-    with writable(settings, "staff", fresh=first, ask=lambda: chosen.append(new_pin(args.name))) as attendance:
+    chosen: list[str] = [new_pin(args.name)] if first else []  # asked before the data is held (nothing asks a PIN)
+    ask = None if first else lambda: chosen.append(new_pin(args.name))
+    with writable(settings, "staff", fresh=first, ask=ask) as attendance:
         try:
             name = actor(attendance)  # refused here, before a new PIN is asked, without a staff PIN
             account = add_account(attendance.store, args.name, args.role, chosen[0] if chosen else new_pin(args.name),

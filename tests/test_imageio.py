@@ -287,3 +287,12 @@ def test_a_motion_photo_is_read_and_a_cut_one_is_not():
     assert decode_image(picture + video, "PXL.MP.jpg").shape == (64, 80, 3)
     with pytest.raises(ImageError, match="truncated"):
         decode_image(picture[: len(picture) // 2] + video, "cut.MP.jpg")
+
+
+def test_a_fifo_is_an_image_error_without_waiting_for_a_writer(tmp_path):
+    import os
+
+    fifo = tmp_path / "photo.jpg"
+    os.mkfifo(fifo)
+    with pytest.raises(ImageError, match="not a regular file"):
+        read_image(fifo)

@@ -213,3 +213,20 @@ def test_a_roster_without_a_groups_column_leaves_everyones_groups_as_they_are(tm
                  "--data", str(data)]) == 0  # an empty groups cell is asked for: no groups
     with open_snapshot(data) as store:
         assert [p.groups for p in store.people()] == [()]
+
+
+def test_a_roster_that_is_a_pipe_or_far_too_large_is_refused_at_once(tmp_path, monkeypatch, capsys):
+    """A path typed in the station's import dialog that names a FIFO blocked the station for good; an
+    export picked by mistake was read whole into memory."""
+    import os
+
+    from faceattend_tui.attendance import roster
+
+    fifo = tmp_path / "roster.csv"
+    os.mkfifo(fifo)
+    assert any("not a regular file" in line for line in problems(fifo))  # returns: nothing was waited for
+    assert main(["people", "import", str(fifo), "--data", str(tmp_path / "data")]) == 2
+    assert "not a regular file" in capsys.readouterr().err
+    big = write(tmp_path, "id,name\n" + "S1,Ann Lee\n" * 100, "big.csv")
+    monkeypatch.setattr(roster, "MAX_ROSTER_BYTES", 500)
+    assert any("the most this program reads" in line for line in problems(big))

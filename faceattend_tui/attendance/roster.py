@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from faceattend_tui.errors import InputError, RecordsError
+from faceattend_tui.files import read_regular
 from faceattend_tui.text import spelling_key, spreadsheet_text
 
 from .corrections import forget_person
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
     from _csv import Reader
 
 REQUIRED = ("id", "name")
+MAX_ROSTER_BYTES = 64 * 2**20  # about a million lines: a larger file is not a roster (an export picked by mistake)
+MAX_PHOTO_BYTES = 64 * 2**20  # as the photo reader's own limit
 COLUMNS = ("id", "name", "groups", "photo")
 # Cell delimiter -> the separators of groups inside a cell (";" everywhere: the separator of `--groups`).
 GROUP_SEPARATORS = {",": ";", ";": ",;", "\t": ";"}
@@ -88,7 +91,7 @@ def read_roster(path: Path, photos_from: tuple[Path, ...] = (),
     says what is wrong with one that is there ("" when nothing is).
     """
     try:
-        text = spreadsheet_text(path.read_bytes())
+        text = spreadsheet_text(read_regular(path, MAX_ROSTER_BYTES))  # a FIFO or a device never blocks the reader
     except OSError as exc:
         raise RosterError(path, [f"cannot read the file ({exc.strerror or exc})"]) from None
     except ValueError as exc:
@@ -130,7 +133,7 @@ def _shared_photos(lines: list[RosterLine]) -> list[str]:
         if line.photo is None:
             continue
         try:
-            digest = hashlib.sha256(line.photo.read_bytes()).hexdigest()
+            digest = hashlib.sha256(read_regular(line.photo, MAX_PHOTO_BYTES)).hexdigest()
         except OSError:
             continue  # said by the photo's own check
         if digest in first:

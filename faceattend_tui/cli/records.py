@@ -374,7 +374,7 @@ def cmd_people_import(args: argparse.Namespace, settings: Settings, make_engine:
 
     if args.file.is_dir():
         raise CommandError(f"{args.file} is a folder; give the roster's CSV file")
-    if not args.file.is_file():
+    if not args.file.exists():
         raise CommandError(f"{args.file}: no such file")
     if args.dry_run:  # read as it is, never written (not even made)
         with roster_as_it_is(settings) as store:

@@ -42,10 +42,13 @@ def read_bytes(path: Path | str) -> bytes:
     """The file's bytes, refusing what is not a regular file or is larger than MAX_BYTES."""
     path = Path(path)
     try:
-        with open(path, "rb") as handle:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0))  # a FIFO: no wait
+        with os.fdopen(fd, "rb") as handle:
             info = os.fstat(handle.fileno())
             if not stat.S_ISREG(info.st_mode):
                 raise ImageError(f"{path}: not a regular file")
+            if hasattr(os, "set_blocking"):
+                os.set_blocking(fd, True)
             if info.st_size > MAX_BYTES:
                 raise ImageError(f"{path}: {info.st_size / 1e6:.0f} MB, more than a photo may be "
                                  f"({MAX_BYTES // 2**20} MB)")

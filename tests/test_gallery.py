@@ -271,6 +271,20 @@ def test_load_gallery_reports_a_broken_manifest(tmp_path):
         load_gallery(tmp_path, REC_SHA, DIM)
 
 
+@pytest.mark.parametrize("recognizer", [{"dim": "512"}, {"dim": -1}, {"dim": 512.5}, {"dim": True}, {"name": 7}])
+def test_a_recogniser_entry_edited_by_hand_is_named_not_a_crash(tmp_path, recognizer):
+    from faceattend_tui.gallery.templates import enrolled_counts
+
+    rng = np.random.default_rng(11)
+    enrolled(tmp_path, {"ann": unit(rng.normal(size=(1, DIM)))})
+    data = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
+    data["recognizer"].update(recognizer)
+    (tmp_path / "manifest.json").write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(GalleryError, match="manifest.json: the recognizer entry's"):
+        load_gallery(tmp_path, REC_SHA, DIM)
+    assert enrolled_counts(tmp_path) == {}  # said by whoever loads it; nobody's status changes
+
+
 def test_load_gallery_leaves_out_people_an_interrupted_rebuild_has_not_redone(tmp_path):
     """`stale` entries hold rows of the previous model until extraction redoes them."""
     rng = np.random.default_rng(10)

@@ -111,12 +111,26 @@ def load_manifest(folder: Path) -> Manifest | None:
         raise GalleryError(f"{path}: not a faceattend manifest of format {FORMAT}")
     if not isinstance(data.get("recognizer") or {}, dict):
         raise GalleryError(f"{path}: the recognizer entry is not an object")
+    problem = recognizer_problem(data.get("recognizer") or {})
+    if problem:
+        raise GalleryError(f"{path}: the recognizer entry's {problem}")
     for name, entry in data["people"].items():
         problem = entry_problem(name, entry)
         if problem:
             raise GalleryError(f"{path}: entry {name[:80]!r} {problem}; it is not used")
     return Manifest(recognizer=RecognizerId.from_dict(data.get("recognizer")),
                     people={name: Entry.from_dict(entry) for name, entry in data["people"].items()})
+
+
+def recognizer_problem(recognizer: dict) -> str | None:
+    """Why the manifest's recognizer entry cannot be read (a hand edit), or None."""
+    dim = recognizer.get("dim")
+    if dim is not None and (isinstance(dim, bool) or not isinstance(dim, int) or not 0 < dim <= 65536):
+        return f"dim {str(dim)[:20]!r} is not a whole number of values"
+    for key in ("name", "sha256"):
+        if recognizer.get(key) is not None and not isinstance(recognizer[key], str):
+            return f"{key} is not text"
+    return None
 
 
 UNSAFE = re.compile("[/\\\\\x00-\x1f\ud800-\udfff]")  # separators, controls, bytes not UTF-8 (read as surrogates)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 import numpy as np
@@ -181,6 +182,23 @@ def test_read_rows_rejects_a_file_that_is_not_npy(tmp_path, content):
     with pytest.raises(GalleryError) as info:
         read_rows(path, DIM)
     assert str(path) in str(info.value)
+
+
+def test_read_rows_rejects_an_archive_or_a_damaged_header_naming_the_file(tmp_path):
+    """Neither a .npz under a .npy name nor a header whose length was flipped by a bad disk stops an
+    extraction with a traceback."""
+    archive = tmp_path / "cara.npy"
+    with archive.open("wb") as handle:
+        np.savez(handle, rows=unit(np.ones((1, DIM))))
+    good = io.BytesIO()
+    np.save(good, unit(np.ones((1, DIM))).astype(np.float32))
+    damaged = bytearray(good.getvalue())
+    damaged[8] ^= 0x40  # the header's length: the parser reads past the header's end
+    flipped = tmp_path / "dan.npy"
+    flipped.write_bytes(bytes(damaged))
+    for path in (archive, flipped):
+        with pytest.raises(GalleryError, match=path.name):
+            read_rows(path, DIM)
 
 
 def test_read_rows_refuses_pickled_objects(tmp_path):

@@ -246,8 +246,10 @@ def read_rows(path: Path, dim: int | None = None, sha256: str | None = None) -> 
                            "change by hand)")
     try:
         rows = np.load(io.BytesIO(data), allow_pickle=False)
-    except (OSError, ValueError, EOFError) as exc:
-        raise GalleryError(f"{path}: not a readable .npy file ({exc})") from None
+    except Exception as exc:  # noqa: BLE001 - a damaged header fails in numpy's own parser (SyntaxError, TokenError)
+        raise GalleryError(f"{path}: not a readable .npy file ({type(exc).__name__}: {exc})") from None
+    if not isinstance(rows, np.ndarray):  # a .npz archive under a .npy name
+        raise GalleryError(f"{path}: not a .npy file (an archive of several arrays)")
     if rows.ndim != 2 or rows.shape[0] == 0 or (dim is not None and rows.shape[1] != dim):
         raise GalleryError(f"{path}: shape {rows.shape}, expected (k, {dim or 'D'})")
     if rows.dtype != np.float32:

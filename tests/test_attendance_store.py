@@ -139,7 +139,13 @@ def test_torn_last_journal_line_is_dropped(data, clock):
 @pytest.mark.parametrize("line", ['{"seq":999,"ops":[["s#tting","x",null]]}', '{"seq":999,"ops":[["checkin",{}]]}',
                                   '{"seq":999,"ops":[["checkin",5]]}', '{"seq":"x","ops":[]}', '{"seq":999,"ops":7}',
                                   '{"seq":999,"ops":[["checkin",{"id":"y3","session_id":1,"person_id":"alice",'
-                                  '"time":"yesterday","late":"no"}]]}'])
+                                  '"time":"yesterday","late":"no"}]]}',
+                                  '{"seq":999,"ops":[["session",{"id":1e400,"name":"M","started_at":'
+                                  '"2024-09-02T08:00:00+00:00"}]]}',
+                                  '{"seq":999,"ops":[["session",{"id":7,"name":"M","started_at":'
+                                  '"2024-09-02T08:00:00+00:00","late_after_minutes":1e300}]]}',
+                                  '{"seq":999,"ops":[["checkin",{"id":"y4","session_id":1,"person_id":"alice",'
+                                  '"time":"9999-12-31T23:59:59-05:00"}]]}'])
 def test_a_journal_line_that_reads_but_holds_a_damaged_change_is_refused_by_name(data, clock, line, capsys):
     """One changed letter (a flipped bit, a hand edit): every command says so in one line, never a traceback."""
     store = open_store(data, clock=clock)

@@ -36,6 +36,8 @@ def from_iso(text: str | None) -> datetime | None:
     value = datetime.fromisoformat(text)
     if value.tzinfo is None:
         raise ValueError(f"timestamp {text!r} has no UTC offset")
+    if not 1900 <= value.year <= 9000:  # a hand edit: at the ends of the calendar, a clock or a sheet would overflow
+        raise ValueError(f"timestamp {text!r} is out of range")
     return value
 
 

@@ -136,7 +136,10 @@ def clean_groups(groups: Iterable[str]) -> tuple[str, ...]:
 
 
 def _opt_float(value: Any) -> float | None:
-    return None if value is None else float(value)
+    number = None if value is None else float(value)
+    if number is not None and not abs(number) < 1e9:  # nan, inf or past any use: a hand edit
+        raise InputError(f"number {value!r} is out of range")
+    return number
 
 
 def _opt_int(value: Any) -> int | None:

@@ -114,7 +114,7 @@ class Journaled:
             return upgrade_v1(document, self.now())
         except StoreError as exc:
             raise StoreError(f"{self.path}: {exc}") from None
-        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError) as exc:
             raise StoreError(f"{self.path} (a log of an earlier version) or {self.journal_path} has a damaged "
                              f"record ({exc!r}); nothing was changed: keep a copy, and repair or move aside the "
                              "damaged file") from None
@@ -137,7 +137,7 @@ class Journaled:
                 if read is not None:
                     read(op[1])  # the record as the log reads it back: a bad time or number is said here
                 self._apply(op)
-        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError) as exc:
             raise self._damaged(line, repr(exc)) from None
 
     def _damaged(self, line: dict, why: str) -> StoreError:

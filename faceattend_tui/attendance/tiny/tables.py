@@ -68,7 +68,7 @@ class Tables:
     def _parse(self, parse: Callable[[Doc], T], table: str, doc_id: str, doc: Doc) -> T:
         try:
             return parse(doc)
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise StoreError(f"attendance log {self.path}: {table} record {doc_id} is malformed ({exc})") from exc
 
     # -- applying ops (also when replaying the journal)

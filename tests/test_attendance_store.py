@@ -637,3 +637,24 @@ def test_an_outbox_a_stopped_station_was_taking_in_is_not_replaced_by_the_next(d
     with open_store(data, clock=clock) as store:
         assert sorted(a.details["path"] for a in store.audit_log() if a.action == "export") == [
             "exports/a.csv", "exports/b.csv"]
+
+
+def test_a_record_pasted_back_under_a_number_already_used_is_refused_not_dropped(data, clock, capsys):
+    """A missed check-in copied back from a backup with the same record number: JSON keeps the last of
+    the two, and the next write would have dropped the other for good."""
+    store = open_store(data, clock=clock)
+    one_checkin(store, "alice")
+    store.close()
+    log = data / "attendance.json"
+    whole = json.loads(log.read_text(encoding="utf-8"))
+    bob = dict(whole["checkins"]["1"], person_id="bob", id="pasted")
+    pasted = json.dumps(whole).replace('"checkins": {', '"checkins": {' + json.dumps({"1": bob})[1:-1] + ", ", 1)
+    log.write_text(pasted, encoding="utf-8")
+    with pytest.raises(StoreError, match="holds record '1' twice"):
+        open_store(data, clock=clock)
+    from faceattend_tui.cli import main
+
+    capsys.readouterr()
+    assert main(["sessions", "list", "--data", str(data)]) == 2
+    assert "twice" in capsys.readouterr().err
+    assert log.read_text(encoding="utf-8") == pasted

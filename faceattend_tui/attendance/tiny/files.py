@@ -43,11 +43,27 @@ def load_log(path: Path) -> dict | None:
         raise StoreError(f"attendance log {path} is empty ({plural(len(raw), 'byte')}): it was cut short; restore it "
                          f"from a backup, or move it away to start a new log. {UNCHANGED.capitalize()}")
     try:
-        data = json.loads(raw)
+        data = json.loads(raw, object_pairs_hook=_once_each)
+    except WrittenTwice as exc:  # a record pasted back by hand: one of the two would be dropped at the next write
+        raise StoreError(f"attendance log {path} holds {exc} twice in one place (a hand edit?): give one of them "
+                         f"another number or take it out; {UNCHANGED}") from None
     except (ValueError, RecursionError) as exc:
         raise StoreError(f"attendance log {path} is not valid JSON ({exc}); {UNCHANGED}") from exc
     _check_shape(path, data)
     return data
+
+
+class WrittenTwice(ValueError):
+    """A JSON object that names one key twice."""
+
+
+def _once_each(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        keys = [key for key, _ in pairs]
+        twice = next(key for i, key in enumerate(keys) if key in keys[:i])
+        raise WrittenTwice(f"{'record' if twice.isdigit() else 'the key'} {twice[:40]!r}")
+    return found
 
 
 def _check_shape(path: Path, data: Any) -> None:

@@ -230,3 +230,14 @@ def test_a_roster_that_is_a_pipe_or_far_too_large_is_refused_at_once(tmp_path, m
     big = write(tmp_path, "id,name\n" + "S1,Ann Lee\n" * 100, "big.csv")
     monkeypatch.setattr(roster, "MAX_ROSTER_BYTES", 500)
     assert any("the most this program reads" in line for line in problems(big))
+
+
+def test_a_group_with_an_invisible_character_from_a_web_page_is_the_same_group(tmp_path, capsys):
+    roster = write(tmp_path, "id,name,groups\nS1,Ann Lee,3A\u200b\nS2,Bob Marr,\ufeff3A\n")
+    assert [r[3] for r in rows(roster)] == [("3A",), ("3A",)]
+    data = tmp_path / "data"
+    assert main(["people", "import", str(roster), "--data", str(data)]) == 0
+    capsys.readouterr()
+    assert main(["people", "list", "--group", "3A", "--data", str(data)]) == 0
+    out = capsys.readouterr().out
+    assert "Ann Lee" in out and "Bob Marr" in out

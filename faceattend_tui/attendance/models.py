@@ -126,7 +126,7 @@ def clean_groups(groups: Iterable[str]) -> tuple[str, ...]:
     over MAX_GROUP_LENGTH characters."""
     out: list[str] = []
     for group in groups:
-        name = composed(" ".join(str(group).split()))
+        name = composed(" ".join(visible(str(group)).split()))  # a zero-width space: the same group
         if len(name) > MAX_GROUP_LENGTH:
             raise InputError(f"group '{printable(name[:24])}'... is longer than {MAX_GROUP_LENGTH} characters")
         check_text(name, "group")

@@ -476,3 +476,22 @@ def test_a_slot_whose_late_after_runs_past_its_end_is_said_at_import(tmp_path, c
     err = capsys.readouterr().err
     assert "Sun 01:00-03:00 'Night': late after 150 minutes is past its end, so nobody is late in it" in err
     assert "'Maths'" not in err
+
+
+def test_a_timetable_line_the_header_cannot_hold_is_named_never_dropped_nor_a_traceback():
+    """A slot meant for one door, its station cell beyond the header's columns, opened at every door;
+    a quote never closed swallowed the file into one cell and crashed the import."""
+    header = "name,group,weekday,start,end,late_after\n"
+    with pytest.raises(TimetableError, match="line 2: more cells than the first line has columns"):
+        read_slots(header + "A,3A,Mon,08:00,09:00,5,front-door\n")
+    with pytest.raises(TimetableError, match="line 2: a quote never closed, or a cell longer than 128 KiB"):
+        read_slots(header + 'A,"3A' + "x" * 200_000 + "\n")
+    with pytest.raises(TimetableError, match="names start twice"):
+        read_slots("name,group,weekday,start,end,late_after,start\nA,3A,Mon,08:00,09:00,5,10:00\n")
+    with pytest.raises(TimetableError, match="line 2: a quote never closed, or a cell longer than 128 KiB"):
+        read_holidays('date,reason\n2026-12-25,"' + "x" * 200_000 + "\n")
+
+
+def test_holidays_saved_by_a_spreadsheet_with_tabs_or_semicolons_are_read():
+    assert read_holidays("date\treason\n2026-12-25\tNoël\n") == {"2026-12-25": "Noël"}
+    assert read_holidays("date;reason\n2026-12-25;Noël\n2026-12-26\n") == {"2026-12-25": "Noël", "2026-12-26": ""}

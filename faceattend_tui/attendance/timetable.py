@@ -127,6 +127,9 @@ def _opt_float(value: Any) -> float | None:
 # ----- reading the CSV files -------------------------------------------------------------------
 
 
+UNREADABLE_CELL = "a quote never closed, or a cell longer than 128 KiB"
+
+
 def read_slots(text: str, source: str = "timetable") -> list[Slot]:
     """Slots from CSV text (name,group,weekday,start,end,late_after[,station]); every problem named by line."""
     text = text.lstrip("\ufeff")
@@ -134,23 +137,37 @@ def read_slots(text: str, source: str = "timetable") -> list[Slot]:
     blank = text[:skipped].count("\n")  # blank lines above the header
     delimiter = _delimiter(text.lstrip("\r\n"))
     reader = csv.DictReader(io.StringIO(text.lstrip("\r\n"), newline=""), delimiter=delimiter)
-    header = {h.strip().lower() for h in (reader.fieldnames or []) if isinstance(h, str)}
+    try:
+        named = [h.strip().lower() for h in (reader.fieldnames or []) if isinstance(h, str)]
+    except csv.Error as exc:
+        raise TimetableError(f"{source} line {1 + blank}: {exc}") from None
+    header = set(named)
     missing = [c for c in COLUMNS if c not in header]
     if missing:
         raise TimetableError(f"{source}: the first line must name the columns {', '.join(COLUMNS)} "
                              f"(and optionally station), separated by commas, semicolons or tabs; missing: "
                              f"{', '.join(missing)}")
+    twice = sorted({h for h in named if h and named.count(h) > 1})
+    if twice:
+        raise TimetableError(f"{source}: the first line names {', '.join(twice)} twice")
     numbered: list[tuple[int, Slot]] = []
     problems: list[str] = []
-    for row in reader:
-        number = reader.line_num + blank  # the file's own line, blank ones counted
-        cells = {k.strip().lower(): (v or "").strip() for k, v in row.items() if isinstance(k, str)}
-        if not any(cells.values()):
-            continue
-        try:
-            numbered.append((number, _slot(cells)))
-        except ValueError as exc:
-            problems.append(f"{source} line {number}: {exc}")
+    number = 1 + blank
+    try:
+        for row in reader:
+            number = reader.line_num + blank  # the file's own line, blank ones counted
+            cells = {k.strip().lower(): (v or "").strip() for k, v in row.items() if isinstance(k, str)}
+            if None in row and any(v.strip() for v in row[None] if isinstance(v, str)):
+                problems.append(f"{source} line {number}: more cells than the first line has columns")
+                continue
+            if not any(cells.values()):
+                continue
+            try:
+                numbered.append((number, _slot(cells)))
+            except ValueError as exc:
+                problems.append(f"{source} line {number}: {exc}")
+    except csv.Error as exc:
+        problems.append(f"{source} line {number + 1}: {UNREADABLE_CELL} ({exc})")
     problems += overlaps(numbered, source)
     if problems:
         raise TimetableError("\n".join(problems))
@@ -230,24 +247,38 @@ def read_holidays(text: str, source: str = "holidays") -> dict[str, str]:
     """Days to skip from CSV text: a date (YYYY-MM-DD) per line, optionally a reason after a comma."""
     days: dict[str, str] = {}
     problems: list[str] = []
-    for number, row in enumerate(csv.reader(io.StringIO(text.lstrip("\ufeff"))), start=1):
-        cells = [c.strip() for c in row]
-        if not cells or not cells[0] or (number == 1 and cells[0].lower() == "date"):
-            continue
-        try:
-            day = date.fromisoformat(cells[0])
-        except ValueError:
-            problems.append(f"{source} line {number}: {cells[0]!r} is not a date as YYYY-MM-DD")
-            continue
-        if day.isoformat() in days:
-            problems.append(f"{source} line {number}: {day} is listed twice")
-        try:
-            days[day.isoformat()] = check_text(cells[1] if len(cells) > 1 else "", "the reason")
-        except ValueError as exc:
-            problems.append(f"{source} line {number}: {exc}")
+    text = text.lstrip("\ufeff")
+    first = text.split("\n", 1)[0]
+    delimiter = next((d for d in ("\t", ";") if d in first and "," not in first), ",")  # a spreadsheet's own
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    number = 0
+    try:
+        for row in reader:
+            number = reader.line_num
+            _holiday(row, number, source, days, problems)
+    except csv.Error as exc:
+        problems.append(f"{source} line {number + 1}: {UNREADABLE_CELL} ({exc})")
     if problems:
         raise TimetableError("\n".join(problems))
     return days
+
+
+def _holiday(row: list[str], number: int, source: str, days: dict[str, str], problems: list[str]) -> None:
+    """One line of a holidays file into `days`, or its problem into `problems`."""
+    cells = [c.strip() for c in row]
+    if not cells or not cells[0] or (number == 1 and cells[0].lower() == "date"):
+        return
+    try:
+        day = date.fromisoformat(cells[0])
+    except ValueError:
+        problems.append(f"{source} line {number}: {cells[0]!r} is not a date as YYYY-MM-DD")
+        return
+    if day.isoformat() in days:
+        problems.append(f"{source} line {number}: {day} is listed twice")
+    try:
+        days[day.isoformat()] = check_text(cells[1] if len(cells) > 1 else "", "the reason")
+    except ValueError as exc:
+        problems.append(f"{source} line {number}: {exc}")
 
 
 def read_file(path: Path) -> str:

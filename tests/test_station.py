@@ -1259,3 +1259,25 @@ def test_a_station_that_ended_without_closing_is_said_by_the_next_with_its_last_
         assert not [n for n in fourth.start_notices() if "ended without closing" in n]  # said once
     finally:
         fourth.close()
+
+
+def test_a_log_whose_audit_is_damaged_refuses_the_start_and_is_left_untouched(tmp_path):
+    """A service manager restarting a refused station every few seconds filled the audit with starts of a
+    station that never ran."""
+    import json
+
+    enroll_fake_people(tmp_path, ["Ann"])
+    first = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, user="staff", name="door")
+    first.open()
+    first.close()
+    log = tmp_path / "attendance.json"
+    whole = json.loads(log.read_text(encoding="utf-8"))
+    entry = next(iter(whole["audit"]))
+    whole["audit"][entry]["details"] = "x"  # a hand edit
+    log.write_text(json.dumps(whole), encoding="utf-8")
+    before = log.read_bytes()
+    for _ in range(2):
+        again = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, user="staff", name="door")
+        with pytest.raises(StationError, match=f"audit record {entry} is malformed"):
+            again.open()
+    assert log.read_bytes() == before and not (tmp_path / "attendance.journal").exists()

@@ -107,7 +107,8 @@ class Lifecycle(StationState):
             self.share_gallery()
             self.missing = self._refuse_missing_templates(self.sync_roster())
             self._refuse_foreign_templates()
-            self._audit_opening()
+            open_resets(self.store)  # the audit read whole, as the start's notices read it: a damaged one refuses
+            self._audit_opening()    # the start before anything is written to it
         except (StoreError, OSError) as exc:
             with contextlib.suppress(StationError):
                 self.close()

@@ -53,9 +53,8 @@ def foreign_owned(data: Path, models: Iterable[Path] = ()) -> list[Path]:
     name, wherever they are; each is checked with the folder that holds it (its owner may swap it)."""
     if not hasattr(os, "getuid"):
         return []
-    named = [part for path in models for part in (Path(path).parent, Path(path))]
-    candidates = dict.fromkeys([data / "faceattend.toml", data / "models", *sorted((data / "models").glob("*.onnx")),
-                                *named])
+    named = [part for path in [*models, *sorted((data / "models").glob("*.onnx"))] for part in _chain(Path(path))]
+    candidates = dict.fromkeys([data / "faceattend.toml", data / "models", *named])
     found = []
     for path in candidates:
         try:
@@ -65,6 +64,13 @@ def foreign_owned(data: Path, models: Iterable[Path] = ()) -> list[Path]:
         if owner not in (0, os.getuid()):
             found.append(path)
     return found
+
+
+def _chain(path: Path) -> list[Path]:
+    """A model file as named, the folder that holds the name, the file a link there leads to and every
+    folder above that one: the owner of any of them may put another model in its place."""
+    real = Path(os.path.realpath(path))
+    return [path.parent, path, real, *real.parents]
 
 
 def tighten(path: Path, recursive: bool = True) -> int:

@@ -1032,6 +1032,26 @@ def test_a_detector_named_by_its_path_in_another_users_folder_is_said(tmp_path, 
 
 
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="giving a file away needs root")
+def test_a_model_through_a_link_or_below_another_users_folder_is_found_by_the_owners_check(tmp_path, models_dir):
+    """A link in models/ owned by this user led to a recogniser another user may swap; a folder two levels
+    up owned by another user may be renamed with everything below it."""
+    import shutil
+
+    enroll_fake_people(tmp_path / "data", ["Ann"])
+    theirs = tmp_path / "theirs"
+    (theirs / "sub").mkdir(parents=True)
+    shutil.copy(models_dir / "w600k_mbf.onnx", theirs / "sub" / "rec.onnx")
+    os.chown(theirs, 4321, 4321)  # the folder above; the file and its own folder stay this user's
+    (tmp_path / "data" / "models").mkdir()
+    (tmp_path / "data" / "models" / "rec.onnx").symlink_to(theirs / "sub" / "rec.onnx")
+    from faceattend_tui.files import foreign_owned
+
+    found = foreign_owned(tmp_path / "data")
+    assert theirs in found
+    assert foreign_owned(tmp_path / "data", [theirs / "sub" / "rec.onnx"]).count(theirs) == 1
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="giving a file away needs root")
 def test_settings_or_models_another_user_owns_are_said_at_start_and_by_doctor(tmp_path, capsys):
     """Someone who could once write to the data folder left their faceattend.toml (threshold = 0.01): strangers
     were checked in, and nothing said whose settings they were."""

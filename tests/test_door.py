@@ -55,6 +55,20 @@ def test_the_outcome_of_a_check_in_is_said_in_words():
         ev.ShowOutcome("welcome", "Ann", 1)
 
 
+def test_a_lateness_that_begins_within_a_minute_is_said_with_its_seconds_at_the_door():
+    """Started 54 seconds into a minute with 10 minutes' grace: one who came 4 seconds after the deadline
+    read 'late at 09:08, after 09:08', while the header said 'late from 09:08:54'."""
+    session = Session(1, "Maths", T0 + timedelta(minutes=8, seconds=54), late_after_minutes=10)
+    came = T0 + timedelta(minutes=18, seconds=58)
+    late = RosterRow("S1", "Ann Lee", "late", time=came)
+    said = Banner.of(door_outcome(late, True, 3, session), 10.0).lines(Words())
+    deadline = session.late_deadline.astimezone()
+    assert said == ("Ann Lee", f"late at {came.astimezone():%H:%M:%S}, after {deadline:%H:%M:%S}")
+    later = RosterRow("S1", "Ann Lee", "late", time=came + timedelta(minutes=3))
+    said = Banner.of(door_outcome(later, True, 3, session), 10.0).lines(Words())
+    assert said == ("Ann Lee", f"late at {later.time.astimezone():%H:%M}, after {deadline:%H:%M:%S}")
+
+
 def test_every_banner_kind_has_a_word_and_a_shape_besides_its_colour():
     shapes = {look.icon for look in LOOKS.values()}
     assert shapes == {"tick", "clock", "info", "cross"}

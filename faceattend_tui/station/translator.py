@@ -49,7 +49,7 @@ from faceattend_tui.station.updates import (
     Update,
     internal_error,
 )
-from faceattend_tui.text import clock_of
+from faceattend_tui.text import clock_of, deadline_text
 
 if TYPE_CHECKING:
 
@@ -459,6 +459,8 @@ def door_outcome(row: RosterRow, new: bool, track: int, session: Session, zone: 
     if kind == "already-here":
         return ev.ShowOutcome(kind, row.name, track, ev.SINCE, time=arrival)
     if kind == "late" and session.late_deadline:
-        deadline = clock_of(session.late_deadline, zone=zone)
+        deadline = deadline_text(session.late_deadline, zone=zone)  # with its seconds where it has them
+        if len(deadline) > len(arrival) and deadline.startswith(arrival):  # one minute: "at 06:18, after 06:18"
+            arrival = f"{row.time.astimezone(zone):%H:%M:%S}"
         return ev.ShowOutcome(kind, row.name, track, ev.AT_LATE, time=arrival, deadline=deadline)
     return ev.ShowOutcome(kind, row.name, track, ev.AT, time=arrival)

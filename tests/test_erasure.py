@@ -403,6 +403,9 @@ def test_exports_rewritten_after_the_erasure_lose_the_names_it_told_to_give(tmp_
     assert f"--erase --exports --name 'Ann Lee' --name 'Ann Lee-Smith' --data {data}" in err  # as it is to be run
     assert main(["people", "remove", "S1042", "--erase", "--data", str(data)]) == 2  # again, as after a crash
     assert "erased already? `faceattend people remove S1042 --erase --exports`" in capsys.readouterr().err
+    assert main(["people", "remove", "Ann Lee-Smith", "--erase", "--data", str(data)]) == 2  # her name typed
+    hint = "`faceattend people remove ID --erase --exports --name 'Ann Lee-Smith'`"  # a name is no id to pass
+    assert hint in capsys.readouterr().err
     elsewhere = tmp_path / "elsewhere"  # run from another folder without --data: said, nothing made there
     assert main(["people", "remove", "S1042", "--erase", "--exports", "--data", str(elsewhere)]) == 2
     assert "holds no attendance log" in capsys.readouterr().err and not elsewhere.exists()

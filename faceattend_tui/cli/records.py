@@ -45,7 +45,7 @@ from faceattend_tui.attendance.export import (
     time_zone,
     write_audited,
 )
-from faceattend_tui.attendance.models import join_groups, plural, printable
+from faceattend_tui.attendance.models import check_person_id, join_groups, plural, printable
 from faceattend_tui.attendance.tiny.files import default_path
 from faceattend_tui.cli import EXIT_OK, EXIT_SKIPPED, EXIT_USAGE, say
 from faceattend_tui.config import Settings
@@ -529,6 +529,17 @@ def cmd_people_edit(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def _sheets_hint(typed: str) -> str:
+    """How to take someone erased earlier out of the sheets: by their id, and by a name they had."""
+    try:
+        check_person_id(typed)
+    except ValueError:  # a name: the sheets find them by id, the name goes with --name
+        again = f"faceattend people remove ID --erase --exports --name {shlex.quote(printable(typed))}"
+        return f"`{again}` still takes them out of the sheets, by their id and that name"
+    again = f"faceattend people remove {shlex.quote(printable(typed))} --erase --exports"
+    return f"`{again}` still takes them out of the sheets by id, `--name` by a name they had"
+
+
 def _has_log(settings: Settings) -> bool:
     from faceattend_tui.attendance.tiny.files import LOG_NAME
 
@@ -551,9 +562,7 @@ def cmd_people_remove(args: argparse.Namespace, settings: Settings) -> int:
             person = attendance.find(args.person, among="all" if args.erase else "active")  # erasing a leaver
         except NotFoundError as exc:
             if not args.exports:
-                again = f"faceattend people remove {shlex.quote(printable(args.person))} --erase --exports"
-                hint = (f" (erased already? `{again}` still takes them out of the sheets by id, `--name` by a name "
-                        "they had)") if args.erase else ""
+                hint = f" (erased already? {_sheets_hint(args.person)})" if args.erase else ""
                 raise CommandError(f"{exc}{hint}") from None
             person = None  # erased earlier, or at another door: their rows can still leave the exports
         except LookupError as exc:

@@ -42,7 +42,9 @@ LOW_SPACE = 20 * 1024 * 1024  # bytes free under which the station's log and jou
 
 def model_lines(settings: Settings) -> list[str]:
     lines = [f"models cache: {cache_dir()}", f"user models:  {settings.models_dir}"]
-    for role, value in (("detector", settings.detector), ("recognizer", settings.recognizer)):
+    roles = [("detector", settings.detector), ("recognizer", settings.recognizer)]
+    roles += [("landmarks", settings.landmarks)] if settings.liveness != "off" else []  # liveness needs it too
+    for role, value in roles:
         lines.append(f"{role:10s} {value}: {_describe_model(value, settings.data)}")
     return lines
 

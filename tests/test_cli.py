@@ -566,3 +566,20 @@ def test_the_time_lateness_begins_keeps_its_seconds_when_it_is_not_on_the_minute
     utc = timezone.utc
     assert deadline_text(datetime(2026, 12, 6, 6, 18, 54, 300000, tzinfo=utc), utc) == "06:18:54"
     assert deadline_text(datetime(2026, 12, 6, 8, 10, tzinfo=utc), utc) == "08:10"
+
+
+def test_doctor_with_liveness_on_names_a_missing_landmarks_model_and_fails(tmp_path, capfd, monkeypatch, models_dir):
+    """Only the detector and the recogniser copied: doctor said every model was fine, exited 0, and an
+    offline station could not start liveness."""
+    import shutil
+
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    for name in ("scrfd_500m_bnkps.onnx", "w600k_mbf.onnx"):
+        shutil.copy(models_dir / name, cache / name)
+    monkeypatch.setenv("FACEATTEND_MODELS", str(cache))
+    monkeypatch.setenv("FACEATTEND_LIVENESS", "blink")
+    assert main(["doctor", "--data", str(tmp_path / "data"), "--cameras", "0", "--device", "cpu"]) == 1
+    out = capfd.readouterr().out
+    assert any(line.startswith("landmarks") and "NOT INSTALLED" in line for line in out.splitlines())
+    assert sorted(p.name for p in cache.iterdir()) == ["scrfd_500m_bnkps.onnx", "w600k_mbf.onnx"]

@@ -241,3 +241,15 @@ def test_a_group_with_an_invisible_character_from_a_web_page_is_the_same_group(t
     assert main(["people", "list", "--group", "3A", "--data", str(data)]) == 0
     out = capsys.readouterr().out
     assert "Ann Lee" in out and "Bob Marr" in out
+
+
+def test_a_refused_import_or_pin_clear_makes_no_log_in_a_folder_that_had_none(tmp_path, capsys):
+    """A mistyped --data must stay empty: a log made there by a refused command would then pass for a
+    data folder in use."""
+    data = tmp_path / "data"
+    data.mkdir()
+    roster = write(tmp_path, "id,name,groups\nS1,Ann Lee,3A\nS1,Bob Marr,3A\n")
+    assert main(["people", "import", str(roster), "--data", str(data)]) == 2
+    assert "id 'S1' is also on line 2" in capsys.readouterr().err
+    assert main(["pin", "--clear", "--data", str(data)]) == 2
+    assert list(data.iterdir()) == []

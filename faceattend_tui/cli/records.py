@@ -387,10 +387,10 @@ def cmd_people_import(args: argparse.Namespace, settings: Settings, make_engine:
     confirmed: list[set[str]] = []  # who may be marked as left, as answered before the data was held
 
     def ask_first() -> None:
-        if args.sync and not args.yes:
+        if (args.sync and not args.yes) or not _has_log(settings):  # a file with problems makes no log either
             with roster_as_it_is(settings) as store:
                 leaving = _roster_plan(Attendance(store), settings, args).leaving
-            if leaving and not confirm(leaving):
+            if leaving and not args.yes and not confirm(leaving):
                 raise CommandError("nothing imported")
             confirmed.append({p.id for p in leaving})
 

@@ -184,7 +184,7 @@ def cmd_pin(args: argparse.Namespace, settings: Settings) -> int:
     if given is not None:
         checked_first(settings, "staff" if args.clear else "pin", given)  # before a new PIN is typed twice
     chosen = new_pin(own_name(settings, given)) if given is not None and not args.clear else None
-    with writable(settings, fresh=True) as attendance:
+    with writable(settings, fresh=not args.clear) as attendance:  # nothing to clear where there is no log
         store = attendance.store
         if not staff_required(store):
             if args.clear:

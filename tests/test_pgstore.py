@@ -299,3 +299,27 @@ def test_check_ins_rewritten_at_another_door_are_read_again_at_this_one(live, pg
     live.refresh()
     assert live.status_in(live.active, "ann") == "late" and live.status_in(live.active, "S7") == "late"
     assert live.counts().present + live.counts().late == 2 and live.counts().absent == 1
+
+
+def test_two_doors_whose_long_names_begin_alike_still_hear_each_other(tmp_path, pg_url):
+    """PostgreSQL keeps 63 bytes of a connection's name, by which a door tells its own writes apart: two
+    doors named alike up to there took each other's changes for their own and ignored them."""
+    from faceattend_tui.attendance.pgschema import application_name
+
+    alike = "Building C, ground floor, main entrance from the car park, "
+    north_name, south_name = alike + "north", alike + "south"
+    assert application_name(north_name) != application_name(south_name)
+    assert all(len(application_name(n).encode()) <= 63 and application_name(n).isascii()
+               for n in (north_name, "Tür Nord", "Tür Süd"))
+    assert application_name("Tür Nord") != application_name("Tür Süd")
+    north = open_store(tmp_path / "n", database=pg_url, station=north_name, live=True, upgrade_mode="auto")
+    try:
+        Attendance(north, station=north_name).add_person("Ann", person_id="ann", folder="ann")
+        north.changes()
+        with open_store(tmp_path / "s", database=pg_url, station=south_name) as south:
+            Attendance(south, station=south_name).start_session("Assembly")
+        seen: list = []
+        eventually(lambda: seen.extend(north.changes()) or any(c.table == "sessions" for c in seen),
+                   "heard of the other door's session")
+    finally:
+        north.close()

@@ -8,7 +8,9 @@ station of another version is connected (it would write to tables it no longer u
 
 from __future__ import annotations
 
+import hashlib
 import re
+import unicodedata
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -204,9 +206,17 @@ create table if not exists schema_version (
 
 
 def application_name(station: str, version: int = LATEST) -> str:
-    """How a station names its connections: the schema it speaks, then the station (63 bytes at most)."""
-    name = f"{APP_PREFIX}{version} {station}"
-    return name.encode("utf-8")[:63].decode("utf-8", "ignore")
+    """How a station names its connections: the schema it speaks, then the station. PostgreSQL keeps 63
+    bytes of printable ASCII (other letters become '?'), and a door tells its own writes from the others'
+    by this name: a station name that does not fit as it is ("Tür Nord", a long one) is written in ASCII
+    with a short hash of it, so two doors never share one."""
+    prefix = f"{APP_PREFIX}{version} "
+    room = 63 - len(prefix)
+    if station.isascii() and station.isprintable() and len(station) <= room:
+        return prefix + station
+    folded = unicodedata.normalize("NFKD", station).encode("ascii", "ignore").decode("ascii")
+    folded = "".join(ch for ch in folded if ch.isprintable())[:room - 9]
+    return f"{prefix}{folded}~{hashlib.sha256(station.encode('utf-8')).hexdigest()[:8]}"
 
 
 def parse_application_name(name: str) -> tuple[int, str] | None:

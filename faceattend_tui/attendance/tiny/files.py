@@ -13,6 +13,7 @@ from typing import Any
 
 from tinydb.storages import Storage
 
+from faceattend_tui.errors import InputError
 from faceattend_tui.filelock import same_file
 from faceattend_tui.files import atomic_write, open_regular, read_regular
 
@@ -53,7 +54,7 @@ def load_log(path: Path) -> dict | None:
     return data
 
 
-class WrittenTwice(ValueError):
+class WrittenTwice(InputError):
     """A JSON object that names one key twice."""
 
 

@@ -47,7 +47,7 @@ KINDS = {"person_groups": "people", "past_groups": "people", "expected": "sessio
 class Listener:
     """The listener thread and the cache it keeps current.
 
-    Uses of the store: zone, outbox, _kwargs, _lock, _cache, _mine, _changes, _stop, _note, and
+    Uses of the store: zone, outbox, _kwargs, _lock, _cache, _mine, _changes, _stop, _note, _rewritten, and
     the connection's _tx, _direct and _went_offline; the queries' _read_marks.
     """
 
@@ -60,6 +60,7 @@ class Listener:
     _changes: deque[Change]
     _stop: threading.Event
     _note: str
+    _rewritten: list[str]  # kinds of change heard whose sessions in view are to be read again
 
     if TYPE_CHECKING:
         @contextlib.contextmanager
@@ -145,6 +146,8 @@ class Listener:
             for note in conn.notifies(timeout=0.5):
                 heard = time.monotonic()
                 self._notified(note.payload)
+            if self._rewritten:
+                self._reread(conn)
             if time.monotonic() - heard < LISTEN_CHECK:
                 continue
             with Watch(conn, LISTEN_CHECK) as watch:
@@ -162,7 +165,29 @@ class Listener:
         """
         with self._lock:
             before = {sid: {c.id for c in known.checkins.values()} for sid, known in self._cache.items()}
-        fresh = {sid: self._read_session(conn, sid) for sid in before}
+        fresh = self._fresh(conn, list(before))
+        with self._lock:
+            news = [c for sid, known in fresh.items() for c in known.checkins.values()
+                    if c.id not in before[sid] and c.id not in self._mine]
+            self._cache = fresh
+        self._changes.append(Change("all"))
+        self._changes.extend(Change("checkins", checkin) for checkin in news)
+
+    def _reread(self, conn: psycopg.Connection) -> None:
+        """Another door changed sessions or people (a late-after edited, an id changed, which rewrites
+        their check-ins there): the sessions in view are read again here, on this thread, before the
+        change is said, so the station's counts follow the database without waiting for it."""
+        said, self._rewritten = self._rewritten, []
+        with self._lock:
+            sessions = list(self._cache)
+        fresh = self._fresh(conn, sessions)
+        with self._lock:
+            self._cache.update({sid: known for sid, known in fresh.items() if sid in self._cache})
+        self._changes.extend(Change(kind) for kind in dict.fromkeys(said))
+
+    def _fresh(self, conn: psycopg.Connection, sessions: list[int]) -> dict[int, Cached]:
+        """These sessions' records read again, keeping the later sightings this door has not written yet."""
+        fresh = {sid: self._read_session(conn, sid) for sid in sessions}
         with self._lock:
             for sid, known in fresh.items():
                 old = self._cache.get(sid)
@@ -170,11 +195,7 @@ class Listener:
                     seen = old.checkins.get(person_id) if old else None
                     if seen is not None:
                         keep_later_seen(checkin, seen)  # sightings not yet written
-            news = [c for sid, known in fresh.items() for c in known.checkins.values()
-                    if c.id not in before[sid] and c.id not in self._mine]
-            self._cache = fresh
-        self._changes.append(Change("all"))
-        self._changes.extend(Change("checkins", checkin) for checkin in news)
+        return fresh
 
     def _notified(self, payload: str) -> None:
         try:
@@ -191,9 +212,10 @@ class Listener:
             self._changes.append(Change("marks"))
         else:
             kind = KINDS.get(table, table)
-            if kind in ("sessions", "people"):  # a late-after edited, an id changed: their check-ins rewritten there
-                self._forget_cache()
-            self._changes.append(Change(kind))
+            if kind in ("sessions", "people"):  # their check-ins may have been rewritten: said once read again
+                self._rewritten.append(kind)
+            else:
+                self._changes.append(Change(kind))
 
     def _checkin_notified(self, row: dict[str, Any]) -> None:
         try:

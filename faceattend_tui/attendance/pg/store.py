@@ -57,6 +57,7 @@ class PgStore(CheckinQueries, PeopleQueries, SessionQueries, SettingQueries, Tem
         self._seen: dict[tuple[int, str], datetime] = {}
         self._mine: set[str] = set()  # ids of check-ins this station wrote (their notifications are not news)
         self._changes: deque[Change] = deque()
+        self._rewritten: list[str] = []  # sessions or people changed elsewhere: the cache is read again first
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []

@@ -127,7 +127,7 @@ def _opt_float(value: Any) -> float | None:
 # ----- reading the CSV files -------------------------------------------------------------------
 
 
-UNREADABLE_CELL = "a quote never closed, or a cell longer than 128 KiB"
+UNREADABLE_CELL = "a cell that cannot be read (a quote never closed, text after a closing quote, or over 128 KiB)"
 
 
 def read_slots(text: str, source: str = "timetable") -> list[Slot]:
@@ -136,7 +136,7 @@ def read_slots(text: str, source: str = "timetable") -> list[Slot]:
     skipped = len(text) - len(text.lstrip("\r\n"))
     blank = text[:skipped].count("\n")  # blank lines above the header
     delimiter = _delimiter(text.lstrip("\r\n"))
-    reader = csv.DictReader(io.StringIO(text.lstrip("\r\n"), newline=""), delimiter=delimiter)
+    reader = csv.DictReader(io.StringIO(text.lstrip("\r\n"), newline=""), delimiter=delimiter, strict=True)
     try:
         named = [h.strip().lower() for h in (reader.fieldnames or []) if isinstance(h, str)]
     except csv.Error as exc:
@@ -250,7 +250,7 @@ def read_holidays(text: str, source: str = "holidays") -> dict[str, str]:
     text = text.lstrip("\ufeff")
     first = text.split("\n", 1)[0]
     delimiter = next((d for d in ("\t", ";") if d in first and "," not in first), ",")  # a spreadsheet's own
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     number = 0
     try:
         for row in reader:

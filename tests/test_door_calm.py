@@ -129,6 +129,11 @@ def test_the_locale_chooses_the_language_and_english_fills_the_gaps(tmp_path):
     (tmp_path / "fr-CA.toml").write_text('"hold still" = "restez immobile"\n', encoding="utf-8")
     quebec = Words.for_locale("fr-CA", tmp_path)
     assert quebec.say("hold still") == "restez immobile" and quebec.say("blink") == "clignez des yeux"
+    (tmp_path / "nl.toml").write_text('"{present} here" = "{present[0]} hier"\n"since {time}" = "sinds {time.x}"\n',
+                                      encoding="utf-8")  # a translator's slips: the English, not a worker crash
+    dutch = Words.for_locale("nl", tmp_path)
+    assert dutch.say("{present} here", present=3) == "3 here" and dutch.say("since {time}", time="08:58") == \
+        "since 08:58"
     (tmp_path / "it.toml").write_text("not toml at all [", encoding="utf-8")
     broken = Words.for_locale("it", tmp_path)
     assert broken.tag == "en" and "it.toml" in broken.problem

@@ -79,7 +79,7 @@ class Words:
         if values:
             try:
                 return text.format(**values)
-            except (KeyError, IndexError, ValueError):
+            except (KeyError, IndexError, ValueError, TypeError, AttributeError):  # a translation's own mistake
                 return phrase.format(**values)
         return text
 

@@ -323,3 +323,21 @@ def test_two_doors_whose_long_names_begin_alike_still_hear_each_other(tmp_path, 
                    "heard of the other door's session")
     finally:
         north.close()
+
+
+def test_a_sighting_in_work_mode_does_not_wait_for_a_locked_table(live, pg_url):
+    """In work mode each day's sightings are the record: a slow database held the door for up to 20 s."""
+    from datetime import date
+
+    from faceattend_tui.attendance.models import Presence
+
+    now = live.store.now()
+    with psycopg.connect(pg_url) as blocker:
+        blocker.execute("lock table presence in exclusive mode")
+        began = time.monotonic()
+        live.store.see(Presence("ann", date.today(), "north", now, now))
+        assert time.monotonic() - began < 2.0
+        assert live.store.state().waiting == 1
+    eventually(lambda: live.store.state().waiting == 0 and live.store.state().online, "sent the sighting")
+    with psycopg.connect(pg_url) as conn:
+        assert conn.execute("select person_id, station from presence").fetchall() == [("ann", "north")]

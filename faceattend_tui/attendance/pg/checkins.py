@@ -87,14 +87,21 @@ class CheckinQueries:
         if outbox is not None and (outbox.waiting or not self._online):
             outbox.add(presence_doc(presence))
             return
-        try:
-            with self._tx() as conn:
-                upsert_presence(conn, presence)
+        if self._writer is None or outbox is None:
+            self._write_presence(presence)
+            return
+        try:  # waits no longer than a check-in does: the door goes on while the database is slow
+            self._writer.submit(self._write_presence, presence).result(timeout=self.wait)
+            return
+        except WaitedTooLong:  # it may still land: a sighting written twice keeps the same first and last
+            self._went_offline(f"no answer within {self.wait:g} s")
         except OfflineError as exc:
-            if outbox is None:
-                raise
             self._went_offline(str(exc))
-            outbox.add(presence_doc(presence))
+        outbox.add(presence_doc(presence))
+
+    def _write_presence(self, presence: Presence) -> None:
+        with self._tx() as conn:
+            upsert_presence(conn, presence)
 
     def _write_checkin(self, checkin: Checkin) -> bool:
         with self._tx() as conn:

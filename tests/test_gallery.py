@@ -406,6 +406,13 @@ def test_large_gallery_index_is_saved_and_used_again_until_the_templates_change(
     assert builds == [200, 201, 201] and warnings == []
     assert [m.name for m in fourth.match(queries, 0.32)] == [m.name for m in third.match(queries, 0.32)]
 
+    saved_file = next(tmp_path.glob(".index-*"))
+    damaged = bytearray(saved_file.read_bytes())
+    damaged[len(damaged) // 2] ^= 0xFF  # a bit gone bad on the disk: never handed to the native reader
+    saved_file.write_bytes(bytes(damaged))
+    load_gallery(tmp_path, REC_SHA, DIM)
+    assert builds == [200, 201, 201, 201]
+
 
 # --- the manifest's types ------------------------------------------------------------------------
 

@@ -355,6 +355,9 @@ def apply_changes(gallery: Gallery, kept: set[str], people: dict[str, np.ndarray
     return gallery
 
 
+MAX_INDEX_BYTES = 16 * 2**30  # a saved index is read whole; this only keeps a device or a FIFO out
+
+
 def prepare_index(gallery: Gallery, folder: Path, recognizer_sha256: str) -> None:
     """Give a large gallery its search index: the copy saved beside the templates when it was made
     from the very same files, else a new one (seconds at a million templates), saved for next time.
@@ -367,7 +370,7 @@ def prepare_index(gallery: Gallery, folder: Path, recognizer_sha256: str) -> Non
     name = index_name(gallery, recognizer_sha256)
     if name is not None:
         try:
-            saved = (folder / name).read_bytes()
+            saved = checked_index(read_regular(folder / name, MAX_INDEX_BYTES))
             gallery.use_index(index.RowIndex.from_bytes(saved, len(gallery), gallery.templates.shape[1]))
             return
         except (OSError, ValueError):
@@ -378,7 +381,17 @@ def prepare_index(gallery: Gallery, folder: Path, recognizer_sha256: str) -> Non
     with contextlib.suppress(OSError):  # only a cache: the next start builds it again
         for old in folder.glob(INDEX_PREFIX + "*"):
             old.unlink(missing_ok=True)
-        write_atomic(folder / name, gallery.row_index().to_bytes())
+        body = gallery.row_index().to_bytes()
+        write_atomic(folder / name, hashlib.sha256(body).digest() + body)
+
+
+def checked_index(data: bytes) -> bytes:
+    """A saved index without the SHA-256 it was written with; ValueError when they differ (a damaged
+    file is never handed to the native reader, which may crash on it)."""
+    digest, body = data[:32], data[32:]
+    if len(digest) < 32 or hashlib.sha256(body).digest() != digest:
+        raise ValueError("a saved index that is damaged")
+    return body
 
 
 def index_name(gallery: Gallery, recognizer_sha256: str) -> str | None:

@@ -267,11 +267,11 @@ def spreadsheet_text(data: bytes) -> str:
     spreadsheet's "Unicode text"). Anything else raises ValueError saying where and what to do."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
-            return data.decode("utf-16")
+            return data.decode("utf-16").lstrip("\ufeff")
         except UnicodeDecodeError:
             raise ValueError("broken UTF-16 text; save it as \"CSV UTF-8\" from your spreadsheet") from None
     try:
-        return data.decode("utf-8-sig")
+        return data.decode("utf-8-sig").lstrip("\ufeff")  # a file saved twice with its mark has two
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         raise ValueError(f"line {line} is not UTF-8 text (an older spreadsheet's encoding?); "

@@ -253,3 +253,11 @@ def test_a_refused_import_or_pin_clear_makes_no_log_in_a_folder_that_had_none(tm
     assert "id 'S1' is also on line 2" in capsys.readouterr().err
     assert main(["pin", "--clear", "--data", str(data)]) == 2
     assert list(data.iterdir()) == []
+
+
+def test_a_roster_saved_twice_with_a_byte_order_mark_is_read():
+    from faceattend_tui.text import spreadsheet_text
+
+    text = spreadsheet_text("\ufeff\ufeffid,name\nS1,Ann Lee\n".encode("utf-8"))
+    assert text == "id,name\nS1,Ann Lee\n"
+    assert spreadsheet_text("\ufeff\ufeffid,name\n".encode("utf-16")) == "id,name\n"

@@ -136,7 +136,7 @@ def test_an_import_with_sync_marks_the_missing_as_left_only_when_confirmed(enrol
 
 def test_an_import_with_sync_asks_its_question_before_the_data_is_held(enrolled, tmp_path, capsys, monkeypatch):
     """Whoever reads the list of those leaving must not keep a station from starting meanwhile; a roster
-    that changed while they read is not imported on that answer."""
+    whose people changed while they read is not imported on that answer."""
     import sys
 
     from faceattend_tui.attendance import acquire_lock
@@ -154,12 +154,13 @@ def test_an_import_with_sync_asks_its_question_before_the_data_is_held(enrolled,
     assert people_of(enrolled)["S3"].state == "left"
     shorter = write_csv(tmp_path / "shorter.csv", ["id,name,groups", "S1,Yao Ming,3A"])
 
-    def ann_leaves_too_meanwhile(prompt: str = "") -> str:
+    def someone_joins_meanwhile(prompt: str = "") -> str:
         assert "S2 Ann Lee" in prompt
-        write_csv(shorter, ["id,name,groups", "S9,Cleo Diaz,3A"])  # the file replaced while the answer was typed
+        with open_store(enrolled) as store:  # added at the office while the answer was typed
+            Attendance(store).add_person("Dev Rao", person_id="S9", groups=["3A"])
         return "y"
 
-    monkeypatch.setattr("builtins.input", ann_leaves_too_meanwhile)
+    monkeypatch.setattr("builtins.input", someone_joins_meanwhile)
     capsys.readouterr()
     assert main(["people", "import", str(shorter), "--sync", "--data", str(enrolled), "--device", "cpu"]) == 2
     assert "changed while the question was asked: nothing imported" in capsys.readouterr().err

@@ -57,7 +57,7 @@ if TYPE_CHECKING:
     from faceattend_tui.attendance import Attendance, Person, Store
     from faceattend_tui.attendance.security import Credentials
     from faceattend_tui.attendance.staff import Action
-    from faceattend_tui.station.people import ImportPlan
+    from faceattend_tui.station.people import ImportPlan, ReadRoster
     from faceattend_tui.vision.pipeline import FaceEngine
 
 RecordsCommand = Callable[[argparse.Namespace, Settings], int]  # a command on the log, run by `run`
@@ -376,9 +376,10 @@ def cmd_people_import(args: argparse.Namespace, settings: Settings, make_engine:
         raise CommandError(f"{args.file} is a folder; give the roster's CSV file")
     if not args.file.exists():
         raise CommandError(f"{args.file}: no such file")
+    read = _read_roster(args)  # the file and its photos, once, before anything is held
     if args.dry_run:  # read as it is, never written (not even made)
         with roster_as_it_is(settings) as store:
-            plan = _roster_plan(Attendance(store), settings, args)
+            plan = _roster_plan(Attendance(store), settings, args, read)
         print("dry run: an import would make these changes")
         for line in ImportOutcome(plan).lines(dry_run=True):
             print(line)
@@ -389,15 +390,16 @@ def cmd_people_import(args: argparse.Namespace, settings: Settings, make_engine:
     def ask_first() -> None:
         if (args.sync and not args.yes) or not _has_log(settings):  # a file with problems makes no log either
             with roster_as_it_is(settings) as store:
-                leaving = _roster_plan(Attendance(store), settings, args).leaving
+                leaving = _roster_plan(Attendance(store), settings, args, read).leaving
             if leaving and not args.yes and not confirm(leaving):
                 raise CommandError("nothing imported")
             confirmed.append({p.id for p in leaving})
 
     with writable(settings, "people", fresh=True, ask=ask_first) as attendance:
-        plan = _roster_plan(attendance, settings, args)
+        plan = _roster_plan(attendance, settings, args, read)
         if plan.leaving and not args.yes and not (confirmed and {p.id for p in plan.leaving} <= confirmed[0]):
-            raise CommandError("the roster changed while the question was asked: nothing imported; run it again")
+            raise CommandError("the people on record changed while the question was asked: nothing imported; run "
+                               "it again")
         outcome = import_people(attendance, settings, args.file, user=attendance.user, plan=plan)
         try:
             extract_imported(outcome, settings, make_engine)
@@ -430,12 +432,20 @@ def roster_as_it_is(settings: Settings) -> Iterator[Store]:
         yield store
 
 
-def _roster_plan(attendance: Attendance, settings: Settings, args: argparse.Namespace) -> ImportPlan:
+def _read_roster(args: argparse.Namespace) -> ReadRoster:
+    from faceattend_tui.station.people import read_roster_photos
+
+    try:
+        return read_roster_photos(args.file, tuple(args.photos_from))
+    except RosterError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def _roster_plan(attendance: Attendance, settings: Settings, args: argparse.Namespace, read: ReadRoster) -> ImportPlan:
     from faceattend_tui.station.people import plan_roster
 
     try:
-        return plan_roster(attendance, args.file, reactivate=args.reactivate, sync=args.sync,
-                           photos_from=tuple(args.photos_from), tensors=settings.tensors_dir)
+        return plan_roster(attendance, read, reactivate=args.reactivate, sync=args.sync, tensors=settings.tensors_dir)
     except RosterError as exc:
         raise CommandError(str(exc)) from None
 

@@ -27,11 +27,11 @@ from faceattend_tui.attendance import (
 )
 from faceattend_tui.attendance.erasure import Cleanup, Target, clean_folder, files_naming
 from faceattend_tui.attendance.models import AuditEntry, check_person_id, join_groups, plural, printable
-from faceattend_tui.attendance.roster import RosterLine
+from faceattend_tui.attendance.roster import MAX_PHOTO_BYTES, RosterLine
 from faceattend_tui.attendance.security import earlier_ids, erased_token, names_in_audit
 from faceattend_tui.config import Settings
 from faceattend_tui.errors import InputError
-from faceattend_tui.files import atomic_write, make_private_dir
+from faceattend_tui.files import atomic_write, make_private_dir, read_regular
 from faceattend_tui.gallery import enroll
 from faceattend_tui.gallery.extract import Extractor
 from faceattend_tui.gallery.templates import LEGACY_DIR, MANIFEST, GalleryError, enrolled_counts, load_manifest
@@ -127,7 +127,7 @@ def read_roster_photos(path: Path, photos_from: tuple[Path, ...] = ()) -> ReadRo
     for line in lines:
         if line.photo is not None:
             with contextlib.suppress(OSError):  # said by the photo's own check
-                digests[line.photo] = hashlib.sha256(line.photo.read_bytes()).hexdigest()
+                digests[line.photo] = hashlib.sha256(read_regular(line.photo, MAX_PHOTO_BYTES)).hexdigest()
     return ReadRoster(path, lines, digests)
 
 

@@ -61,7 +61,7 @@ def _find_model(value: str, data: Path) -> str:
         hashes = {p: sha256_file(p) for p in asset_candidates(value, data) if p.is_file()}  # each copy hashed once
         used = next((p for p, digest in hashes.items() if digest == ASSETS[value].sha256), None)
         damaged = [p for p, digest in hashes.items() if digest != ASSETS[value].sha256]
-        note = "".join(f"; damaged copy ignored: {p} (not the expected SHA-256)" for p in damaged)  # not a failure
+        note = "".join(f"; damaged copy ignored: {p} (SHA-256 MISMATCH)" for p in damaged)
         if used is None:
             return f"NOT INSTALLED (run `faceattend models install`){note}"
         return f"{used} (sha256 ok){note}"

@@ -84,9 +84,19 @@ def name_key(name: str) -> str:
 
 
 def same(a: str, b: str) -> bool:
-    """Whether two groups are the same to a reader: case, accents and spacing aside ("3a" and "3A",
-    "1ère-B" and "1ERE-b")."""
-    return fold(" ".join(a.split())) == fold(" ".join(b.split()))
+    """Whether two groups are the same to a reader: case, accents, spacing and characters that show
+    nothing aside ("3a" and "3A", "1ère-B" and "1ERE-b", "3A" and a copy with a zero-width space)."""
+    return group_key(a) == group_key(b)
+
+
+def group_key(text: str) -> str:
+    """A group's name as `same` compares it."""
+    if not text.isascii():
+        text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf" or ch in JOINERS)
+    return fold(" ".join(text.split()))
+
+
+JOINERS = "\u200c\u200d"  # zero-width characters some scripts (Persian, Hindi) need: they stay
 
 
 NOT_UTF8 = "a name that is not UTF-8 (written on a system set to another encoding, an old zip file)"

@@ -268,3 +268,36 @@ def test_a_spelling_is_the_same_across_widths_hyphens_and_spaces_but_not_across_
     assert text.spelling_key("Anne-Marie Lê") == text.spelling_key("anne marie lê")
     assert text.spelling_key("Jürgen Groß") != text.spelling_key("Jürgen Gross")  # two surnames
     assert text.unaccented("Zoe O’Brien") and text.unaccented("Zoe\u00a0Unal") and not text.unaccented("Zoë")
+
+
+def test_a_group_stored_with_a_zero_width_space_by_an_earlier_version_is_the_same_group_everywhere(tmp_path):
+    """A log written before such characters were dropped: a person, a past session and a timetable slot
+    of '3A' with a zero-width space. Each is 3A now, so the slot opens for 3A and 3A's report counts the
+    session."""
+    from faceattend_tui.attendance.sessions import stored_group
+    from faceattend_tui.attendance.timetable import Slot
+
+    data = tmp_path / "data"
+    with open_store(data) as store:
+        attendance = Attendance(store)
+        attendance.add_person("Ann Lee", person_id="S1", groups=["3A"])
+        attendance.add_person("Raj Koo", person_id="S4", groups=["3A"])
+        attendance.start_session("Maths", group="3A")
+        attendance.stop_session()
+    log = data / "attendance.json"
+    whole = json.loads(log.read_text(encoding="utf-8"))
+    for doc in [*whole["people"].values(), *whole["sessions"].values()]:
+        if doc.get("group") == "3A":
+            doc["group"] = "3A\u200b"
+        if doc.get("id") == "S4":
+            doc["groups"] = ["3A\u200b"]
+    log.write_text(json.dumps(whole), encoding="utf-8")
+    with open_store(data) as store:
+        assert [s.group for s in store.sessions()] == ["3A"]
+        today = store.sessions()[0].started_at.date()
+        report = build_report(store, today, today, "3A")
+        assert [line.counts.total for line in report.sessions] == [2]
+        assert stored_group(Attendance(store).groups(), "3A\u200b") == "3A"
+    slot = Slot.from_doc({"name": "Maths", "group": "3A\u200b", "weekday": 1, "start": "08:00", "end": "09:00"})
+    assert slot.group == "3A"
+    assert text.same("3A\u200b", "3a") and not text.same("3A", "3B")

@@ -497,3 +497,6 @@ def test_a_timetable_line_the_header_cannot_hold_is_named_never_dropped_nor_a_tr
 def test_holidays_saved_by_a_spreadsheet_with_tabs_or_semicolons_are_read():
     assert read_holidays("date\treason\n2026-12-25\tNoël\n") == {"2026-12-25": "Noël"}
     assert read_holidays("date;reason\n2026-12-25;Noël\n2026-12-26\n") == {"2026-12-25": "Noël", "2026-12-26": ""}
+    assert read_holidays("2026-12-24\tChristmas, Eve\n2026-12-25\tChristmas\n") == {  # a comma in a reason
+        "2026-12-24": "Christmas, Eve", "2026-12-25": "Christmas"}
+    assert read_holidays("2026-12-24\n2026-12-25;Noël\n") == {"2026-12-24": "", "2026-12-25": "Noël"}

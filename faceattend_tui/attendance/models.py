@@ -25,7 +25,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Literal, get_args
 
 from faceattend_tui.errors import InputError
-from faceattend_tui.text import composed, fold, is_word, not_utf8, plural, same  # noqa: F401 (plural: here for the layers above)
+from faceattend_tui.text import JOINERS, composed, fold, is_word, not_utf8, plural, same  # noqa: F401 (plural: here for the layers above)
 
 from .common import from_iso, to_iso
 
@@ -92,7 +92,7 @@ def check_text(value: str, what: str) -> str:
 
 
 MAX_NAME_LENGTH = 200  # characters of a person's name
-KEPT_FORMAT = "\u200c\u200d"  # the zero-width joiners some scripts (Persian, Hindi) and emoji need
+KEPT_FORMAT = JOINERS  # the zero-width joiners some scripts (Persian, Hindi) and emoji need
 
 
 def visible(value: str) -> str:
@@ -144,6 +144,13 @@ def _opt_float(value: Any) -> float | None:
 
 def _opt_int(value: Any) -> int | None:
     return None if value is None else int(value)
+
+
+def _group_of(value: Any) -> str | None:
+    """A session's group as stored, without characters that show nothing (a log of an earlier version
+    kept them): it is then the group its people are in."""
+    group = _opt_str(value)
+    return group if group is None or group.isascii() else (" ".join(visible(group).split()) or None)
 
 
 def _opt_str(value: Any) -> str | None:
@@ -314,7 +321,7 @@ class Session:
             raise InputError("expected must be a list of person ids")
         return cls(id=int(doc["id"]), name=_text(doc["name"], "session name"), started_at=_when(doc["started_at"]),
                    ended_at=from_iso(doc.get("ended_at")), late_after_minutes=_opt_float(doc.get("late_after_minutes")),
-                   station=_opt_str(doc.get("station")), group=_opt_str(doc.get("group")), expected=list(expected),
+                   station=_opt_str(doc.get("station")), group=_group_of(doc.get("group")), expected=list(expected),
                    voided_at=from_iso(doc.get("voided_at")), voided_by=str(doc.get("voided_by") or ""),
                    void_reason=str(doc.get("void_reason") or ""))
 

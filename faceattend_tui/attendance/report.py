@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
-from faceattend_tui.text import collation, fold
+from faceattend_tui.text import collation, fold, same
 
 from .export import BOM, csv_cell, date_and_time, local_iso, sessions_in_range, time_zone
 from .models import ABSENT, LATE, PRESENT, Counts, Person, Session, join_groups
@@ -137,8 +137,7 @@ def group_spellings(group: str | None, *stored: list[str]) -> set[str]:
     when nothing stored matches (None: no group)."""
     if group is None:
         return set()
-    wanted = fold(group.strip())
-    return {g for names in stored for g in names if fold(g) == wanted} or {group}
+    return {g for names in stored for g in names if same(g, group)} or {group}
 
 
 def _rate(value: float | None) -> float | None:

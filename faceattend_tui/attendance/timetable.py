@@ -23,7 +23,7 @@ from faceattend_tui.errors import FaceattendError, InputError, RecordsError
 from faceattend_tui.text import spreadsheet_text
 
 from .common import MAX_LATE_MINUTES, checked_late_after
-from .models import check_text
+from .models import check_text, visible
 
 if TYPE_CHECKING:
     from .models import Session
@@ -78,8 +78,9 @@ class Slot:
     @classmethod
     def from_doc(cls, doc: dict) -> Slot:
         end = END_OF_DAY if doc["end"] == "24:00" else time.fromisoformat(doc["end"])
-        return cls(str(doc["name"]), doc.get("group") or None, int(doc["weekday"]), time.fromisoformat(doc["start"]),
-                   end, _opt_float(doc.get("late_after")), doc.get("station") or None)
+        group = " ".join(visible(str(doc.get("group") or "")).split()) or None  # earlier versions kept zero-widths
+        return cls(str(doc["name"]), group, int(doc["weekday"]), time.fromisoformat(doc["start"]), end,
+                   _opt_float(doc.get("late_after")), doc.get("station") or None)
 
     def occurrence(self, day: date, zone: tzinfo | None) -> tuple[datetime, datetime]:
         """The slot's start and end on `day`, as aware times (wall clock in `zone`)."""
@@ -199,7 +200,7 @@ def _slot(cells: dict[str, str]) -> Slot:
     except ValueError:
         raise InputError(f"late_after is minutes, not {late!r}") from None
     late_after = checked_late_after(late_after, "late_after")
-    group = check_text(cells["group"], "the group") or None
+    group = check_text(" ".join(visible(cells["group"]).split()), "the group") or None  # as people's groups are
     station = check_text(cells.get("station") or "", "the station") or None
     return Slot(name, group, parse_weekday(cells["weekday"]), start, end, late_after, station)
 
@@ -248,8 +249,8 @@ def read_holidays(text: str, source: str = "holidays") -> dict[str, str]:
     days: dict[str, str] = {}
     problems: list[str] = []
     text = text.lstrip("\ufeff")
-    first = text.split("\n", 1)[0]
-    delimiter = next((d for d in ("\t", ";") if d in first and "," not in first), ",")  # a spreadsheet's own
+    after_a_date = re.search(r"^\s*\d{4}-\d{2}-\d{2}([\t;,])", text, re.MULTILINE)  # a spreadsheet's own
+    delimiter = after_a_date.group(1) if after_a_date else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     number = 0
     try:

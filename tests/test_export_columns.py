@@ -52,7 +52,7 @@ EXPORT_JSON_PERSON = [
 REPORT_CSV_PERSON = ["id", "name", "group", "expected", "present", "late", "absent", "rate", "excused"]
 REPORT_CSV_SESSION = ["id", "name", "date", "start_date", "start_time", "group", "expected", "present", "late",
                       "absent", "rate", "excused", "void_reason"]
-REPORT_JSON = ["generated_at", "from", "to", "group", "people", "sessions"]
+REPORT_JSON = ["generated_at", "from", "to", "group", "people", "sessions", "running"]
 REPORT_JSON_PERSON = ["id", "name", "group", "expected", "present", "late", "absent", "rate", "excused"]
 REPORT_JSON_SESSION = ["id", "name", "date", "group", "expected", "present", "late", "absent", "rate", "start_date",
                        "start_time", "excused", "void_reason"]
@@ -113,8 +113,9 @@ def test_every_sheet_has_its_documented_columns(att, tmp_path):
     assert list(doc) == REPORT_JSON
     assert [list(p) for p in doc["people"]] == [REPORT_JSON_PERSON] * 2
     assert [list(s) for s in doc["sessions"]] == [REPORT_JSON_SESSION]
-    assert list(json.loads(report_json(term, att.store.now(), by="person"))) == REPORT_JSON[:5]
-    assert list(json.loads(report_json(term, att.store.now(), by="session"))) == [*REPORT_JSON[:4], "sessions"]
+    assert list(json.loads(report_json(term, att.store.now(), by="person"))) == [*REPORT_JSON[:5], "running"]
+    assert list(json.loads(report_json(term, att.store.now(), by="session"))) == [*REPORT_JSON[:4], "sessions",
+                                                                                   "running"]
     constants = (export.COLUMNS, export.JSON_KEYS, export.JSON_SESSION_KEYS, export.JSON_PERSON_KEYS,
                  report.PERSON_COLUMNS, report.SESSION_COLUMNS, report.JSON_KEYS, report.JSON_PERSON_KEYS,
                  report.JSON_SESSION_KEYS)

@@ -185,11 +185,17 @@ def test_export_and_report_run_while_a_station_holds_the_log(tmp_path, capsys):
         assert main(["report", "--data", str(data), "--from", today, "--to", today, "--format", "json",
                      "--out", str(tmp_path / "r.json")]) == 0
         assert json.loads((tmp_path / "r.json").read_text())["people"][0]["present"] == 1
+        physics = att.start_session("Physics", group="3A")
+        assert main(["report", "--data", str(data), "--from", today, "--to", today, "--format", "json",
+                     "--out", str(tmp_path / "r2.json")]) == 0
+        partial = json.loads((tmp_path / "r2.json").read_text())  # a nightly job reading it knows
+        assert [(s["id"], s["name"]) for s in partial["running"]] == [(physics.id, "Physics")]
+        att.stop_session()
         assert main(["report", "--data", str(data), "--from", "2001-01-01", "--to", "2001-01-02"]) == 3
         assert "nothing to report" in capsys.readouterr().err
         assert main(["people", "edit", "S1", "--name", "X", "--data", str(data)]) == 2
         assert "in use" in capsys.readouterr().err
-        att.start_session("Physics", group="3A")
+        att.start_session("Chemistry", group="3A")
         assert att.check_in("S2", 0.6).new  # the station was never slowed or blocked
     with open_store(data) as store:
         assert [a.action for a in store.audit_log()].count("export") == 1  # taken in from the outbox

@@ -32,7 +32,7 @@ PERSON_COLUMNS = ("id", "name", "group", "expected", "present", "late", "absent"
 SESSION_COLUMNS = ("id", "name", "date", "start_date", "start_time", "group", "expected", "present", "late", "absent",
                    "rate", "excused", "void_reason")  # void_reason: with --voided, why it was voided
 CSV_COLUMNS = {"person": PERSON_COLUMNS, "session": SESSION_COLUMNS}
-JSON_KEYS = ("generated_at", "from", "to", "group", "people", "sessions")
+JSON_KEYS = ("generated_at", "from", "to", "group", "people", "sessions", "running")
 JSON_PERSON_KEYS = ("id", "name", "group", "expected", "present", "late", "absent", "rate", "excused")
 JSON_SESSION_KEYS = ("id", "name", "date", "group", "expected", "present", "late", "absent", "rate", "start_date",
                      "start_time", "excused", "void_reason")
@@ -189,6 +189,9 @@ def report_json(report: Report, generated_at: datetime, by: str | None = None) -
         body["people"] = [_json_row(r, JSON_PERSON_KEYS) for r in rows if r["row"] == "person"]
     if by in (None, "session"):
         body["sessions"] = [_json_row(r, JSON_SESSION_KEYS) for r in rows if r["row"] == "session"]
+    # sessions of the period still running, not counted: a reader of the file knows its numbers are partial
+    body["running"] = [{"id": s.id, "name": s.name, "date": local_iso(s.started_at, report.zone)}
+                       for s in report.running]
     return json.dumps(body, indent=2, ensure_ascii=False) + "\n"
 
 

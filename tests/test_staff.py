@@ -318,6 +318,8 @@ def test_a_pin_reset_asks_everything_before_the_data_is_held(staffed, monkeypatc
     assert main(["export", "--data", str(staffed)]) == 3  # the new PIN opens; nothing to export
     assert main(["staff", "reset", "Nobody", "--yes", "--data", str(staffed)]) == 2
     assert "no staff account named 'Nobody'" in capsys.readouterr().err
+    assert main(["staff", "reset", "Dana", "--yes", "--data", str(staffed / "nosuch")]) == 2  # a mistyped --data
+    assert "no such folder" in capsys.readouterr().err
 
 
 def test_the_first_admin_made_by_name_is_asked_a_pin_before_the_data_is_held(tmp_path, monkeypatch, capsys):

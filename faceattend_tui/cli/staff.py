@@ -144,6 +144,8 @@ def cmd_staff_remove(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_staff_reset(args: argparse.Namespace, settings: Settings) -> int:
     """A lost PIN: a new one without the old, for whoever may write to the data root. Loud and audited."""
+    if not settings.database and not settings.data.is_dir():  # a mistyped --data: not a question of access
+        raise CommandError(f"{settings.data}: no such folder; give the data folder with --data")
     if not os.access(settings.data, os.W_OK):
         raise CommandError(f"{settings.data}: a PIN reset needs write access to the data root", EXIT_REFUSED)
     from faceattend_tui.cli.records import snapshot

@@ -341,3 +341,20 @@ def test_a_sighting_in_work_mode_does_not_wait_for_a_locked_table(live, pg_url):
     eventually(lambda: live.store.state().waiting == 0 and live.store.state().online, "sent the sighting")
     with psycopg.connect(pg_url) as conn:
         assert conn.execute("select person_id, station from presence").fetchall() == [("ann", "north")]
+
+
+def test_groups_an_earlier_version_stored_with_a_zero_width_space_read_as_the_group(tmp_path, pg_url):
+    """A database of an earlier version: the session's group and a person's group with a zero-width
+    space. Both read as 3A, so a timetable slot of 3A finds its session and 3A's lists hold them."""
+    with open_store(tmp_path, database=pg_url, upgrade_mode="auto") as store:
+        attendance = Attendance(store)
+        attendance.add_person("Ann", person_id="ann", folder="ann", groups=["3A"])
+        attendance.add_person("Raj", person_id="raj", folder="raj", groups=["3A"])
+        attendance.start_session("Maths", group="3A")
+    with psycopg.connect(pg_url) as conn:
+        conn.execute("update sessions set group_name = '3A' || chr(8203)")
+        conn.execute("update person_groups set name = '3A' || chr(8203) where person_id = 'raj'")
+    with open_store(tmp_path, database=pg_url, upgrade_mode="auto") as store:
+        assert [s.group for s in store.sessions()] == ["3A"]
+        assert store.person("raj").groups == ("3A",)
+        assert [p.id for p in Attendance(store).people(group="3A")] == ["ann", "raj"]

@@ -162,6 +162,24 @@ def test_a_slot_stopped_by_hand_stays_stopped_that_day(data):
     assert step(attendance, clock(), PARIS) == "" and attendance.active is None
 
 
+@pytest.mark.parametrize("group", ["3a", "3A\u200b"])
+def test_a_slot_whose_group_is_written_otherwise_than_the_log_finds_its_session_again(data, group):
+    """The session holds the log's spelling (3A): the slot, written '3a', edited while it ran opened a
+    second session, and stopped by hand came back."""
+    clock = FakeClock(MONDAY_8.replace(minute=1))
+    attendance = school(data, clock)
+    lesson = "name,group,weekday,start,end,late_after\nMaths,{group},Mon,08:00,{end},\n"
+    save_slots(attendance.store, read_slots(lesson.format(group=group, end="09:00")))
+    assert step(attendance, clock(), PARIS) == "the timetable opened 'Maths' (08:00-09:00)"
+    save_slots(attendance.store, read_slots(lesson.format(group=group, end="09:30")))
+    clock.advance(minutes=20)
+    assert step(attendance, clock(), PARIS) == "" and attendance.active.name == "Maths"  # the same one runs on
+    attendance.stop_session(user="Ada")
+    clock.advance(minutes=5)
+    assert step(attendance, clock(), PARIS) == "" and attendance.active is None  # stopped by hand: stays so
+    assert len(attendance.store.sessions()) == 1
+
+
 def maths_then_physics(attendance, maths_end: str = "09:00") -> None:
     """Maths for 3A from 08:00, Physics for 3A 10:00-11:00, on Mondays."""
     save_slots(attendance.store, read_slots("name,group,weekday,start,end,late_after\n"

@@ -146,11 +146,11 @@ def _opt_int(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
-def _group_of(value: Any) -> str | None:
+def group_as_read(value: Any) -> str | None:
     """A session's group as stored, without characters that show nothing (a log of an earlier version
-    kept them): it is then the group its people are in."""
+    kept them): it is then the group its people are in (one of nothing else is left as it was)."""
     group = _opt_str(value)
-    return group if group is None or group.isascii() else (" ".join(visible(group).split()) or None)
+    return group if group is None or group.isascii() else (" ".join(visible(group).split()) or group)
 
 
 def _opt_str(value: Any) -> str | None:
@@ -321,7 +321,7 @@ class Session:
             raise InputError("expected must be a list of person ids")
         return cls(id=int(doc["id"]), name=_text(doc["name"], "session name"), started_at=_when(doc["started_at"]),
                    ended_at=from_iso(doc.get("ended_at")), late_after_minutes=_opt_float(doc.get("late_after_minutes")),
-                   station=_opt_str(doc.get("station")), group=_group_of(doc.get("group")), expected=list(expected),
+                   station=_opt_str(doc.get("station")), group=group_as_read(doc.get("group")), expected=list(expected),
                    voided_at=from_iso(doc.get("voided_at")), voided_by=str(doc.get("voided_by") or ""),
                    void_reason=str(doc.get("void_reason") or ""))
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from faceattend_tui.errors import FaceattendError, InputError, RecordsError
-from faceattend_tui.text import spreadsheet_text
+from faceattend_tui.text import same, spreadsheet_text
 
 from .common import MAX_LATE_MINUTES, checked_late_after
 from .models import check_text, visible
@@ -400,7 +400,7 @@ def _edited(slots: list[Slot], session: Session, day: date, zone: tzinfo | None)
     """The slot a running session came from, changed since (its end, say): the same name and group that
     day, whose hours hold the session's start (not the morning's lesson of the same name)."""
     for s in slots:
-        if s.weekday == day.isoweekday() and s.name == session.name and (s.group or None) == (session.group or None):
+        if s.weekday == day.isoweekday() and s.name == session.name and same_group(s.group, session.group):
             start, end = s.occurrence(day, zone)
             if start <= session.started_at < end:
                 return s
@@ -441,8 +441,14 @@ def _left_claim(value: int, now: datetime) -> bool:
 def _slot_session(sessions: list[Session], slot: Slot, day: date, zone: tzinfo | None) -> Session | None:
     """The session opened for this slot on this day (its name and group, begun within its hours)."""
     start, end = slot.occurrence(day, zone)
-    return next((s for s in sessions if s.name == slot.name and (s.group or None) == (slot.group or None)
+    return next((s for s in sessions if s.name == slot.name and same_group(s.group, slot.group)
                  and start <= s.started_at < end and not s.voided), None)
+
+
+def same_group(a: str | None, b: str | None) -> bool:
+    """A slot's group and its session's: the session holds the spelling the log has ("3A" for a slot's
+    "3a"); None or empty is everyone."""
+    return (not a and not b) or (bool(a) and bool(b) and same(str(a), str(b)))
 
 
 def _record(key: str, session_id: int, opened: dict[str, int] | None) -> dict[str, int]:

@@ -10,7 +10,7 @@ from psycopg.rows import TupleRow
 from psycopg.types.json import Jsonb
 
 from ..common import aware
-from ..models import Checkin, Mark, PastGroups, Person, Presence, Session
+from ..models import Checkin, Mark, PastGroups, Person, Presence, Session, clean_groups, group_as_read
 
 SELECT_PERSON = ("select p.id, p.name, p.created, p.folder, p.state, p.left_at, p.images, "
                  "array(select g.name from person_groups g where g.person_id = p.id order by g.position), "
@@ -62,7 +62,7 @@ def iso(value: Any) -> str | None:
 
 def person_of(row: TupleRow, zone: tzinfo | None = None) -> Person:
     pid, name, created, folder, state, left_at, images, groups, past = row
-    return Person(pid, name, local(created, zone), folder=folder or "", groups=tuple(groups or ()), state=state,
+    return Person(pid, name, local(created, zone), folder=folder or "", groups=clean_groups(groups or ()), state=state,
                   left_at=local_or_none(left_at, zone), images=int(images or 0),
                   past_groups=tuple(past_groups_of(doc, zone) for doc in past or ()))
 
@@ -84,8 +84,9 @@ def save_past_groups(cur: psycopg.Cursor, people: list[Person]) -> None:
 
 def session_of(row: TupleRow, zone: tzinfo | None = None) -> Session:
     sid, name, started, ended, late, station, group, expected, voided_at, voided_by, void_reason = row
-    return Session(int(sid), name, local(started, zone), local_or_none(ended, zone), late, station, group,
-                   list(expected or []), local_or_none(voided_at, zone), voided_by or "", void_reason or "")
+    return Session(int(sid), name, local(started, zone), local_or_none(ended, zone), late, station,
+                   group_as_read(group), list(expected or []), local_or_none(voided_at, zone), voided_by or "",
+                   void_reason or "")
 
 
 def checkin_of(row: TupleRow, zone: tzinfo | None = None) -> Checkin:

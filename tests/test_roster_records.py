@@ -167,6 +167,28 @@ def test_an_import_with_sync_asks_its_question_before_the_data_is_held(enrolled,
     assert people_of(enrolled)["S1"].active and people_of(enrolled)["S2"].active
 
 
+def test_a_roster_photo_swapped_while_the_question_waits_is_not_copied(enrolled, tmp_path, capsys, monkeypatch):
+    """The photo checked (none else's) must be the photo stored: one replaced by Ann's own photo while the
+    question about those leaving waited got in under the newcomer's name."""
+    import sys
+
+    import cv2
+
+    cv2.imwrite(str(tmp_path / "new.jpg"), cv2.flip(cv2.imread(str(tmp_path / "yao.jpg")), 1))  # a photo of its own
+    roster = write_csv(tmp_path / "next.csv", ["id,name,groups,photo", "S1,Yao Ming,3A,yao.jpg",
+                                               "S2,Ann Lee,3A,gdp.jpg", "S9,Nina New,3A,new.jpg"])
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+
+    def swapped_meanwhile(prompt: str = "") -> str:
+        shutil.copy(tmp_path / "gdp.jpg", tmp_path / "new.jpg")  # Ann's photo, put in its place
+        return "y"
+
+    monkeypatch.setattr("builtins.input", swapped_meanwhile)
+    assert main(["people", "import", str(roster), "--sync", "--data", str(enrolled), "--device", "cpu"]) == 1
+    assert "new.jpg: changed since the roster was checked; not copied" in capsys.readouterr().out
+    assert not (enrolled / "database_image" / "S9").exists() or not list((enrolled / "database_image" / "S9").iterdir())
+
+
 def test_extract_puts_dropped_in_photos_on_the_roster_and_waits_for_no_station(enrolled, sample_photo, capsys):
     folder = enrolled / "database_image" / "Carla Diaz"
     folder.mkdir()

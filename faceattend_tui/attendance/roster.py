@@ -74,6 +74,7 @@ class ImportPlan:
     returning: list[Person] = field(default_factory=list)  # they left; brought back (--reactivate)
     leaving: list[Person] = field(default_factory=list)  # active, not in the file: to mark as left (--sync)
     notes: list[str] = field(default_factory=list)  # worth a look, not wrong: ids that differ only in case
+    checked: dict[Path, str] = field(default_factory=dict)  # each photo's SHA-256 when it was checked
 
     @property
     def empty(self) -> bool:

@@ -415,7 +415,7 @@ def cmd_people_import(args: argparse.Namespace, settings: Settings, make_engine:
         print(line)
     for line in outcome.photo_skipped:
         say(f"skipped: {line}")
-    return EXIT_SKIPPED if outcome.photo_skipped else EXIT_OK
+    return EXIT_SKIPPED if outcome.photo_skipped or outcome.photos_changed else EXIT_OK
 
 
 @contextlib.contextmanager

@@ -30,7 +30,7 @@ from faceattend_tui.attendance.models import AuditEntry, check_person_id, join_g
 from faceattend_tui.attendance.roster import MAX_PHOTO_BYTES, RosterLine
 from faceattend_tui.attendance.security import earlier_ids, erased_token, names_in_audit
 from faceattend_tui.config import Settings
-from faceattend_tui.errors import InputError
+from faceattend_tui.errors import FaceattendError, InputError
 from faceattend_tui.files import atomic_write, make_private_dir, read_regular
 from faceattend_tui.gallery import enroll
 from faceattend_tui.gallery.extract import Extractor
@@ -52,6 +52,7 @@ class ImportOutcome:
     photo_skipped: list[str] = field(default_factory=list)  # "file: why" for photos that gave no template
     to_extract: bool = False  # photos without templates yet: `extract_imported` makes them
     photos_stopped: tuple[int, int] | None = None  # staff stopped the photos' reading: read, of those to read
+    photos_changed: list[str] = field(default_factory=list)  # "file: why" for photos changed since checked
 
     def lines(self, skipped: bool = True, dry_run: bool = False) -> list[str]:
         """What changed (or would change, for a dry run), for the terminal or the screen (`skipped`: with the
@@ -81,6 +82,7 @@ class ImportOutcome:
             out.append(f"photos: stopped after {done} of {total} read; import the file again to read the rest "
                        "(those not read yet are not recognised until then)")
         out += [f"  {note}" for note in self.photo_notes]
+        out += [f"  not copied: {line}" for line in self.photos_changed]
         out += [f"  skipped: {line}" for line in self.photo_skipped if skipped]
         if self.joined:
             out.append(f"joined the running session: {printable(', '.join(p.name for p in self.joined))}")
@@ -139,7 +141,9 @@ def plan_roster(attendance: Attendance, path: Path | ReadRoster, *, reactivate: 
     problems = photos_of_others(attendance, read, tensors) if tensors is not None else []
     if problems:
         raise RosterError(read.path, problems)
-    return plan_import(attendance, read.lines, reactivate=reactivate, sync=sync)
+    plan = plan_import(attendance, read.lines, reactivate=reactivate, sync=sync)
+    plan.checked = dict(read.digests)  # what is copied must be what was checked
+    return plan
 
 
 def photos_of_others(attendance: Attendance, read: ReadRoster, tensors: Path) -> list[str]:
@@ -199,7 +203,11 @@ def copy_photos(settings: Settings, outcome: ImportOutcome) -> None:
     """An import's photos copied into their people's folders (files only: no lock of the log). Cut short, a
     rerun of the import copies the rest."""
     plan = outcome.plan
-    outcome.photos_copied = sum(copy_photo(settings, person, photo) for person, photo in plan.photos)
+    for person, photo in plan.photos:
+        try:
+            outcome.photos_copied += copy_photo(settings, person, photo, plan.checked.get(photo))
+        except PhotoChanged as exc:
+            outcome.photos_changed.append(str(exc))
     folders = {person.folder for person, _ in plan.photos}
     outcome.to_extract = bool(outcome.photos_copied) or needs_extraction(settings, folders)
 
@@ -247,12 +255,19 @@ def needs_extraction(settings: Settings, folders: set[str]) -> bool:
     return False
 
 
-def copy_photo(settings: Settings, person: Person, photo: Path) -> bool:
-    """Copy a roster photo into the person's folder; False when the same photo is already there."""
+class PhotoChanged(FaceattendError):
+    """A roster photo that is not, byte for byte, the one the import checked."""
+
+
+def copy_photo(settings: Settings, person: Person, photo: Path, checked: str | None = None) -> bool:
+    """Copy a roster photo into the person's folder; False when the same photo is already there.
+    `checked`: its SHA-256 when the roster was checked; PhotoChanged when it is another photo now."""
     data = read_bytes(photo)
+    digest = hashlib.sha256(data).hexdigest()
+    if checked is not None and digest != checked:
+        raise PhotoChanged(f"{photo}: changed since the roster was checked; not copied (import the file again)")
     folder = settings.images_dir / person.folder
     make_private_dir(folder)  # and database_image/ when missing
-    digest = hashlib.sha256(data).hexdigest()
     for existing in folder.iterdir():
         if existing.is_file() and hashlib.sha256(existing.read_bytes()).hexdigest() == digest:
             return False

@@ -216,8 +216,9 @@ def test_a_check_in_written_after_another_door_stopped_its_session_goes_to_the_s
 
 def test_a_journaled_check_in_follows_its_person_to_the_id_a_roster_import_gave_them(tmp_path, pg_url):
     """Ann was known by a generated id when the door, cut off, saw her; the office's roster import then
-    gave her the school's id: her check-in is filed under it, not dropped as erased."""
-    from faceattend_tui.attendance.models import Checkin
+    gave her the school's id: her check-in and her day's sighting are filed under it, not dropped as erased."""
+    from faceattend_tui.attendance.models import Checkin, Presence
+    from faceattend_tui.attendance.pg.checkins import presence_doc
     from faceattend_tui.attendance.roster import RosterLine, apply_import, plan_import
 
     store = open_store(tmp_path, database=pg_url, station="north", live=True, wait=0.2, upgrade_mode="auto")
@@ -226,6 +227,8 @@ def test_a_journaled_check_in_follows_its_person_to_the_id_a_roster_import_gave_
         ann = north.add_person("Ann Lee", folder="Ann Lee")
         session = north.start_session("Assembly")
         store.outbox.add(Checkin(session.id, ann.id, store.now(), 0.8, station="north").to_doc())
+        now = store.now()
+        store.outbox.add(presence_doc(Presence(ann.id, now.date(), "north", now, now)))  # work mode's day
         with open_store(tmp_path / "office", database=pg_url, station="office") as office_store:
             office = Attendance(office_store, station="office")
             plan = plan_import(office, [RosterLine(2, "S1042", "Ann Lee", None, None)])
@@ -234,6 +237,7 @@ def test_a_journaled_check_in_follows_its_person_to_the_id_a_roster_import_gave_
         eventually(lambda: store.state().waiting == 0, "sent the journal")
         with psycopg.connect(pg_url) as conn:
             assert conn.execute("select person_id from checkins").fetchall() == [("S1042",)]
+            assert conn.execute("select person_id from presence").fetchall() == [("S1042",)]
         assert not [c for c in store.changes() if c.table == "dropped"]
     finally:
         store.close()

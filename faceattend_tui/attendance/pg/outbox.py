@@ -182,6 +182,7 @@ class Courier:
             presence = Presence.from_doc(doc)
         except (KeyError, TypeError, ValueError):
             return  # damaged: nothing to send
+        presence = dataclasses.replace(presence, person_id=their_id_now(conn, presence.person_id))
         with contextlib.suppress(psycopg.errors.ForeignKeyViolation), conn.transaction():
             upsert_presence(conn, presence)  # unless they were erased meanwhile
 
@@ -212,7 +213,12 @@ class Courier:
 def under_their_id_now(conn: psycopg.Connection, checkin: Checkin) -> Checkin:
     """A check-in of someone whose id a roster import changed (a generated id claimed by the organisation's)
     while it waited here: filed under the id they have now, as a station's own log rewrites its check-ins."""
-    person_id = checkin.person_id
+    person_id = their_id_now(conn, checkin.person_id)
+    return checkin if person_id == checkin.person_id else dataclasses.replace(checkin, person_id=person_id)
+
+
+def their_id_now(conn: psycopg.Connection, person_id: str) -> str:
+    """The id someone has now, following the ids roster imports gave them since `person_id`."""
     for _ in range(3):  # an id claimed, and that one claimed again
         if conn.execute("select 1 from people where id = %s", [person_id]).fetchone() is not None:
             break
@@ -222,7 +228,7 @@ def under_their_id_now(conn: psycopg.Connection, checkin: Checkin) -> Checkin:
         if row is None or not row[0]:
             break
         person_id = row[0]
-    return checkin if person_id == checkin.person_id else dataclasses.replace(checkin, person_id=person_id)
+    return person_id
 
 
 def as_the_database_has_it(conn: psycopg.Connection, checkin: Checkin) -> Checkin | None:

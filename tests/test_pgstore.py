@@ -362,3 +362,23 @@ def test_groups_an_earlier_version_stored_with_a_zero_width_space_read_as_the_gr
         assert [s.group for s in store.sessions()] == ["3A"]
         assert store.person("raj").groups == ("3A",)
         assert [p.id for p in Attendance(store).people(group="3A")] == ["ann", "raj"]
+
+
+def test_a_check_in_written_just_after_a_roster_import_changed_the_persons_id_is_filed_under_it(tmp_path, pg_url):
+    """The door has not heard yet that the office's import gave Ann the school's id: her check-in is
+    written under it, not refused by the database as someone unknown."""
+    from faceattend_tui.attendance.roster import RosterLine, apply_import, plan_import
+
+    store = open_store(tmp_path, database=pg_url, station="north", live=True, wait=2.0, upgrade_mode="auto")
+    try:
+        north = Attendance(store, station="north")
+        ann = north.add_person("Ann Lee", folder="Ann Lee")
+        north.start_session("Assembly")
+        with open_store(tmp_path / "office", database=pg_url, station="office") as office_store:
+            office = Attendance(office_store, station="office")
+            apply_import(office, plan_import(office, [RosterLine(2, "S1042", "Ann Lee", None, None)]))
+        assert north.check_in(ann.id, 0.8).new
+        with psycopg.connect(pg_url) as conn:
+            assert conn.execute("select person_id from checkins").fetchall() == [("S1042",)]
+    finally:
+        store.close()

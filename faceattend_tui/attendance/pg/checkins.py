@@ -7,10 +7,12 @@ from concurrent.futures import TimeoutError as WaitedTooLong
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+import psycopg
+
 from ..common import aware
 from ..models import Checkin, Mark, Presence
 from ..store import Change, OfflineError
-from .outbox import as_the_database_has_it
+from .outbox import as_the_database_has_it, under_their_id_now
 from .rows import SELECT_CHECKIN, SELECT_MARK, checkin_of, insert_checkin, mark_of, upsert_presence
 
 if TYPE_CHECKING:
@@ -20,8 +22,6 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from concurrent.futures import ThreadPoolExecutor
     from datetime import tzinfo
-
-    import psycopg
 
     from .listener import Cached
     from .outbox import Outbox
@@ -110,7 +110,16 @@ class CheckinQueries:
                 self._changes.append(Change("after-end", checkin))
                 return False
             checkin = filed
-            if insert_checkin(conn, checkin):
+            try:
+                with conn.transaction():
+                    stored = insert_checkin(conn, checkin)
+            except psycopg.errors.ForeignKeyViolation:  # a roster import changed their id a moment ago?
+                moved = under_their_id_now(conn, checkin)
+                if moved.person_id == checkin.person_id:
+                    raise
+                checkin = moved
+                stored = insert_checkin(conn, checkin)
+            if stored:
                 self._remember(checkin)
                 return True
             row = conn.execute(SELECT_CHECKIN + " where session_id = %s and person_id = %s",

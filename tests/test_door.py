@@ -64,6 +64,11 @@ def test_a_lateness_that_begins_within_a_minute_is_said_with_its_seconds_at_the_
     said = Banner.of(door_outcome(late, True, 3, session), 10.0).lines(Words())
     deadline = session.late_deadline.astimezone()
     assert said == ("Ann Lee", f"late at {came.astimezone():%H:%M:%S}, after {deadline:%H:%M:%S}")
+    on_the_minute = Session(1, "Maths", T0, late_after_minutes=10)  # a timetable's: lateness from 09:00
+    just_late = RosterRow("S1", "Ann Lee", "late", time=T0 + timedelta(minutes=10, seconds=30))
+    said = Banner.of(door_outcome(just_late, True, 3, on_the_minute), 10.0).lines(Words())
+    assert said == ("Ann Lee", f"late at {just_late.time.astimezone():%H:%M:%S}, "
+                               f"after {on_the_minute.late_deadline.astimezone():%H:%M}")
     later = RosterRow("S1", "Ann Lee", "late", time=came + timedelta(minutes=3))
     said = Banner.of(door_outcome(later, True, 3, session), 10.0).lines(Words())
     assert said == ("Ann Lee", f"late at {later.time.astimezone():%H:%M}, after {deadline:%H:%M:%S}")

@@ -460,7 +460,7 @@ def door_outcome(row: RosterRow, new: bool, track: int, session: Session, zone: 
         return ev.ShowOutcome(kind, row.name, track, ev.SINCE, time=arrival)
     if kind == "late" and session.late_deadline:
         deadline = deadline_text(session.late_deadline, zone=zone)  # with its seconds where it has them
-        if len(deadline) > len(arrival) and deadline.startswith(arrival):  # one minute: "at 06:18, after 06:18"
+        if deadline.startswith(arrival):  # within the minute lateness began: "late at 06:18, after 06:18"
             arrival = f"{row.time.astimezone(zone):%H:%M:%S}"
         return ev.ShowOutcome(kind, row.name, track, ev.AT_LATE, time=arrival, deadline=deadline)
     return ev.ShowOutcome(kind, row.name, track, ev.AT, time=arrival)

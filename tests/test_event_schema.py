@@ -709,6 +709,23 @@ def test_resuming_needs_the_staff_pin_at_once_and_says_what_it_keeps(tmp_path, m
     assert "nobody late, not late after 5 min" in resumed["message"]
 
 
+def test_a_resumed_session_asked_for_its_group_in_another_case_is_not_warned_about(tmp_path):
+    """`--group 3a` is group 3A: resuming 3A's session with it is no change to warn about."""
+    from faceattend_tui.cli.headless import Headless
+
+    made = headless_door(tmp_path)
+    try:
+        ann = next(p for p in made.people() if p.name == "Ann")
+        made.attendance.update_person(ann.id, groups=["3A"])
+        Headless(made, HeadlessOptions("Maths", group="3A"), io.StringIO()).start_session()
+        out = io.StringIO()
+        Headless(made, HeadlessOptions("Maths", group="3a", json=True), out).start_session()
+        (resumed,) = json_lines(out.getvalue())
+    finally:
+        made.close()
+    assert resumed["state"] == "resumed" and "keeps what it was started with" not in resumed.get("message", "")
+
+
 def test_a_stderr_nobody_reads_any_more_neither_crashes_the_run_nor_leaves_its_session_open(tmp_path, monkeypatch):
     """`2>&1 | logger` with logger gone: the resume's warning ended the run with the session running."""
     import os

@@ -21,6 +21,7 @@ from faceattend_tui.attendance.common import to_iso
 from faceattend_tui.attendance.export import time_zone
 from faceattend_tui.attendance.models import Session, printable
 from faceattend_tui.attendance.security import Credentials
+from faceattend_tui.attendance.timetable import same_group
 from faceattend_tui.cli.output import Output, to_stderr
 from faceattend_tui.cli.watch import Naming, Who, ends_run, human_line, is_failure, output_zone, stamped
 from faceattend_tui.live import events as ev
@@ -153,7 +154,7 @@ class Headless:
     def _differences(self, running: Session) -> str:
         """What a resumed session keeps although the options ask otherwise ("" when they agree)."""
         kept = []
-        if self.options.group is not None and self.options.group != (running.group or ""):
+        if self.options.group is not None and not same_group(self.options.group, running.group):  # 3a is 3A
             kept.append(f"for {running.audience}, not group {self.options.group!r}")
         if self.options.late_after is not None and self.options.late_after != running.late_after_minutes:
             minutes = running.late_after_minutes

@@ -518,3 +518,7 @@ def test_holidays_saved_by_a_spreadsheet_with_tabs_or_semicolons_are_read():
     assert read_holidays("2026-12-24\tChristmas, Eve\n2026-12-25\tChristmas\n") == {  # a comma in a reason
         "2026-12-24": "Christmas, Eve", "2026-12-25": "Christmas"}
     assert read_holidays("2026-12-24\n2026-12-25;Noël\n") == {"2026-12-24": "", "2026-12-25": "Noël"}
+    assert read_holidays('"2026-12-24";"Eve"\n"2026-12-25"\t"x"\n'.replace("\t", ";")) == {
+        "2026-12-24": "Eve", "2026-12-25": "x"}  # every cell quoted
+    with pytest.raises(TimetableError, match="line 1: more cells than a date and its reason"):
+        read_holidays("2026-12-24,Christmas, family day\n")  # ", family day" was dropped without a word

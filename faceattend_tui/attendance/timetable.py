@@ -249,7 +249,7 @@ def read_holidays(text: str, source: str = "holidays") -> dict[str, str]:
     days: dict[str, str] = {}
     problems: list[str] = []
     text = text.lstrip("\ufeff")
-    after_a_date = re.search(r"^\s*\d{4}-\d{2}-\d{2}([\t;,])", text, re.MULTILINE)  # a spreadsheet's own
+    after_a_date = re.search(r'^\s*"?\d{4}-\d{2}-\d{2}"?([\t;,])', text, re.MULTILINE)  # a spreadsheet's own
     delimiter = after_a_date.group(1) if after_a_date else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     number = 0
@@ -276,6 +276,10 @@ def _holiday(row: list[str], number: int, source: str, days: dict[str, str], pro
         return
     if day.isoformat() in days:
         problems.append(f"{source} line {number}: {day} is listed twice")
+    if any(cells[2:]):  # "2026-12-24,Christmas, family day": the rest would be dropped
+        problems.append(f"{source} line {number}: more cells than a date and its reason (a reason with the "
+                        "separator in it goes in quotes)")
+        return
     try:
         days[day.isoformat()] = check_text(cells[1] if len(cells) > 1 else "", "the reason")
     except ValueError as exc:

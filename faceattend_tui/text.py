@@ -92,11 +92,20 @@ def same(a: str, b: str) -> bool:
 def group_key(text: str) -> str:
     """A group's name as `same` compares it."""
     if not text.isascii():
-        text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf" or ch in JOINERS)
+        text = "".join(ch for i, ch in enumerate(text) if unicodedata.category(ch) != "Cf" or needed_joiner(text, i))
     return fold(" ".join(text.split()))
 
 
-JOINERS = "\u200c\u200d"  # zero-width characters some scripts (Persian, Hindi) need: they stay
+JOINERS = "\u200c\u200d"  # zero-width characters some scripts (Persian, Hindi) and emoji need
+
+
+def needed_joiner(text: str, i: int) -> bool:
+    """Whether text[i] is a joiner a script may need: one beside a letter outside ASCII (میخواهم, an
+    emoji sequence), not one after '3A' or between Latin letters, where it only hides a difference."""
+    if text[i] not in JOINERS:
+        return False
+    beside = [text[j] for j in (i - 1, i + 1) if 0 <= j < len(text)]
+    return any(not c.isascii() and unicodedata.category(c) != "Cf" for c in beside)
 
 
 NOT_UTF8 = "a name that is not UTF-8 (written on a system set to another encoding, an old zip file)"

@@ -261,3 +261,14 @@ def test_a_roster_saved_twice_with_a_byte_order_mark_is_read():
     text = spreadsheet_text("\ufeff\ufeffid,name\nS1,Ann Lee\n".encode("utf-8"))
     assert text == "id,name\nS1,Ann Lee\n"
     assert spreadsheet_text("\ufeff\ufeffid,name\n".encode("utf-16")) == "id,name\n"
+
+
+def test_a_joiner_beside_latin_letters_is_dropped_but_one_a_script_needs_stays(tmp_path):
+    """'3A' with a zero-width non-joiner after it read as 3A and listed apart; in a Persian group's name
+    the same character is part of the spelling."""
+    from faceattend_tui.attendance.models import clean_groups, clean_name
+
+    roster = write(tmp_path, "id,name,groups\nS1,Wes Width,3A\u200c;\u20603B\nS2,Ann Plain,3A\n")
+    assert [r[3] for r in rows(roster)] == [("3A", "3B"), ("3A",)]
+    assert clean_name("می\u200cخواهم", "name") == "می\u200cخواهم"
+    assert clean_groups(["کلاس\u200cاول"]) == ("کلاس\u200cاول",)

@@ -25,7 +25,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Literal, get_args
 
 from faceattend_tui.errors import InputError
-from faceattend_tui.text import JOINERS, composed, fold, is_word, not_utf8, plural, same  # noqa: F401 (plural: here for the layers above)
+from faceattend_tui.text import JOINERS, composed, fold, is_word, needed_joiner, not_utf8, plural, same  # noqa: F401 (plural: here for the layers above)
 
 from .common import from_iso, to_iso
 
@@ -92,14 +92,17 @@ def check_text(value: str, what: str) -> str:
 
 
 MAX_NAME_LENGTH = 200  # characters of a person's name
-KEPT_FORMAT = JOINERS  # the zero-width joiners some scripts (Persian, Hindi) and emoji need
 
 
-def visible(value: str) -> str:
+def visible(value: str, group: bool = False) -> str:
     """`value` without the format characters that show nothing: zero-width spaces a web page leaves, a file's
     byte-order mark, soft hyphens, tag characters ("Ann Lee" and a copy with them looked the same and listed
-    apart). The joiners some scripts need stay, and so do direction controls, which check_text refuses."""
-    return "".join(ch for ch in value if unicodedata.category(ch) != "Cf" or ch in KEPT_FORMAT or HIDDEN.match(ch))
+    apart). The joiners some scripts need stay, and so do direction controls, which check_text refuses; in
+    a `group`'s name only a joiner beside such a script's letters stays (after '3A' it only hides one)."""
+    if value.isascii():  # nothing in ASCII is such a character
+        return value
+    return "".join(ch for i, ch in enumerate(value) if unicodedata.category(ch) != "Cf" or HIDDEN.match(ch)
+                   or (needed_joiner(value, i) if group else ch in JOINERS))
 
 
 def clean_name(value: str, what: str) -> str:
@@ -126,7 +129,7 @@ def clean_groups(groups: Iterable[str]) -> tuple[str, ...]:
     over MAX_GROUP_LENGTH characters."""
     out: list[str] = []
     for group in groups:
-        name = composed(" ".join(visible(str(group)).split()))  # a zero-width space: the same group
+        name = composed(" ".join(visible(str(group), group=True).split()))  # a zero-width space: the same group
         if len(name) > MAX_GROUP_LENGTH:
             raise InputError(f"group '{printable(name[:24])}'... is longer than {MAX_GROUP_LENGTH} characters")
         check_text(name, "group")
@@ -150,7 +153,7 @@ def group_as_read(value: Any) -> str | None:
     """A session's group as stored, without characters that show nothing (a log of an earlier version
     kept them): it is then the group its people are in (one of nothing else is left as it was)."""
     group = _opt_str(value)
-    return group if group is None or group.isascii() else (" ".join(visible(group).split()) or group)
+    return group if group is None or group.isascii() else (" ".join(visible(group, group=True).split()) or group)
 
 
 def _opt_str(value: Any) -> str | None:

@@ -298,9 +298,12 @@ def test_a_report_holds_one_kind_of_row_and_its_file_says_which(tmp_path, capsys
     today = str(date.today())
     written = {}
     kinds = ([], ["--by", "person"], ["--by", "session"], ["--format", "json"], ["--format", "json", "--by", "session"])
+    said = {}
     for by in kinds:
         assert main(["report", "--data", str(data), "--from", today, "--to", today, *by]) == 0
-        written[" ".join(by)] = Path(capsys.readouterr().err.split("wrote ", 1)[1].split(": ", 1)[0])
+        path, said[" ".join(by)] = capsys.readouterr().err.split("wrote ", 1)[1].strip().split(": ", 1)
+        written[" ".join(by)] = Path(path)
+    assert said["--by session"] == "1 session" and said["--by person"] == "2 people, 1 session"  # the rows it holds
     exports = data / "exports"
     assert {key: path.relative_to(exports).as_posix() for key, path in written.items()} == {
         "": f"report_people_{today}_{today}.csv", "--by person": f"report_people_{today}_{today}-2.csv",

@@ -261,8 +261,8 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
         details = {"format": args.format, "from": str(start), "to": str(end), "group": report.group, "by": by}
         path = write_report(store, target or report_name(start, end, report.group, args.format, by), text,
                             settings, details, actor)
-    say(f"wrote {path}: {plural(len(report.people), 'person', 'people')}, {plural(len(report.sessions), 'session')}"
-        + running_note(report, "; "))
+    people = "" if by == "session" else f"{plural(len(report.people), 'person', 'people')}, "  # rows it holds
+    say(f"wrote {path}: {people}{plural(len(report.sessions), 'session')}" + running_note(report, "; "))
     return EXIT_OK
 
 

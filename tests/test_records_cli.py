@@ -176,6 +176,7 @@ def test_export_and_report_run_while_a_station_holds_the_log(tmp_path, capsys):
         att.check_in("S1", 0.7)
         out = tmp_path / "now.csv"
         assert main(["export", "--data", str(data), "--session", str(session.id), "--out", str(out)]) == 0
+        assert "session 'Maths' is still running: those not in yet show as absent" in capsys.readouterr().err
         rows = {r["person_id"]: r["status"] for r in csv.DictReader(out.open(encoding="utf-8-sig"))}
         assert rows == {"S1": "present", "S2": "absent"}
         today = str(date.today())

@@ -29,6 +29,7 @@ from faceattend_tui.attendance import (
     StoreError,
     acquire_lock,
     build_report,
+    choose_sessions,
     current_user,
     export_attendance,
     open_snapshot,
@@ -213,11 +214,14 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
         try:
             path = export_attendance(store, settings.exports_dir, options, args.out, args.session, start, end,
                                      actor, data_root=settings.data, overwrite=args.overwrite)
+            running = [s for s in choose_sessions(store, args.session, start, end, time_zone(settings.timezone))
+                       if s.active]
         except NothingToExport as exc:
             raise CommandError(f"nothing to export: {exc}", EXIT_NOTHING) from None
         except ExportError as exc:
             raise CommandError(str(exc)) from None
-    say(f"wrote {path}")
+    say(f"wrote {path}" + "".join(f"; session {printable(s.name)!r} is still running: those not in yet show as "
+                                  "absent" for s in running))
     return EXIT_OK
 
 

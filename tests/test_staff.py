@@ -362,6 +362,18 @@ def test_a_wrong_staff_pin_or_role_is_said_before_a_new_pin_is_typed(staffed, mo
     assert prompts == ["staff PIN: "] * 3  # no new PIN asked, twice, for nothing
 
 
+def test_a_command_refused_while_a_station_runs_asks_no_pin_first(staffed, monkeypatch, capsys):
+    from faceattend_tui.attendance import acquire_lock
+
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    monkeypatch.setattr("builtins.input", lambda prompt="": pytest.fail(f"asked {prompt!r} for nothing"))
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": pytest.fail(f"asked {prompt!r} for nothing"))
+    with acquire_lock(staffed, what="station"):
+        assert main(["people", "edit", "S3", "--groups", "3A", "--data", str(staffed)]) == 2
+    err = capsys.readouterr().err
+    assert "attendance data is in use" in err and "stop the station, or use its own keys" in err
+
+
 def test_a_new_pin_the_rules_refuse_is_said_before_it_is_typed_again(staffed, monkeypatch, capsys):
     monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
     as_staff(monkeypatch, ADMIN)

@@ -131,6 +131,9 @@ def writable(settings: Settings, action: Action | None = None, fresh: bool = Fal
         raise CommandError(f"{settings.data.resolve()} holds no attendance log, so nothing to change: the data "
                            "folder is given with --data (the default is the current folder)")
     done = False
+    running = station_running(settings)  # said before a PIN is typed for nothing
+    if running is not None:
+        raise CommandError(f"{running}{STATION_WAY.get(action or '', '; stop the station first')}")
     given = asked_first(settings) if action else None
     if ask is not None:
         # a wrong PIN or role (asked just now, or from the environment) is said before anything else is asked
@@ -185,6 +188,27 @@ def asked_first(settings: Settings) -> Credentials | None:
             return credentials(store)
     except StoreError:
         return None  # asked once the data is held, as before
+
+
+def station_running(settings: Settings) -> LockedError | None:
+    """A station running on this data folder now, as the lock's refusal would say it; read only (the lock
+    record, and whether a process of this machine holds the lock). None when none runs, or it cannot
+    be told here (the taking of the lock says it then)."""
+    import json
+
+    from faceattend_tui.attendance.security import LOCK_NAME
+    from faceattend_tui.filelock import held_by_a_process
+
+    lock = settings.data / LOCK_NAME
+    if settings.database or not lock.is_file():
+        return None
+    try:
+        holder = json.loads(lock.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(holder, dict) or holder.get("what") != "station" or not held_by_a_process(lock, settings.data):
+        return None
+    return LockedError(lock, holder)
 
 
 def checked_first(settings: Settings, action: Action, given: Credentials | None) -> None:

@@ -463,6 +463,17 @@ def test_the_station_opens_the_timetables_session_when_it_is_due(tmp_path):
         assert abs((made.active.late_deadline - deadline).total_seconds()) < 1
 
 
+def test_a_slot_held_back_by_a_session_started_by_hand_is_said_once(tmp_path):
+    with station_with_a_slot_due(tmp_path, "Physics") as (made, _):
+        made.start_session("Assembly")  # before the poll: staff's own session runs into Physics' hours
+        said = [getattr(u, "notice", "") for u in drain(made)]
+        made._timetable_next = 0.0  # the next poll at once
+        said += [getattr(u, "notice", "") for u in drain(made)]
+        assert made.active.name == "Assembly"
+        held = [n for n in said if "'Physics'" in n and "is due, but 'Assembly', started by hand, runs" in n]
+        assert len(held) == 1  # said once, not at every poll
+
+
 def test_a_database_away_is_no_timetable_problem(tmp_path, monkeypatch):
     """While a shared database is away the header says so; the timetable waits without an error."""
     from faceattend_tui.attendance import OfflineError, timetable

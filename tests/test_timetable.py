@@ -180,6 +180,23 @@ def test_a_slot_whose_group_is_written_otherwise_than_the_log_finds_its_session_
     assert len(attendance.store.sessions()) == 1
 
 
+def test_a_slot_a_session_started_by_hand_holds_back_is_said(data):
+    """Staff's assembly ran into Maths' hours: Maths never opened, and nothing said why."""
+    from faceattend_tui.attendance.timetable import held_back
+
+    clock = FakeClock(MONDAY_8.replace(hour=7, minute=50))
+    attendance = school(data, clock)
+    attendance.start_session("Assembly", user="Ada")
+    assert held_back(attendance, clock(), PARIS) == ""  # nothing due yet
+    clock.advance(minutes=15)
+    assert step(attendance, clock(), PARIS) == "" and attendance.active.name == "Assembly"
+    said = held_back(attendance, clock(), PARIS)
+    assert "'Maths 3A' (08:00-09:00, 3A) is due, but 'Assembly', started by hand, runs" in said
+    attendance.stop_session(user="Ada")
+    assert step(attendance, clock(), PARIS) == "the timetable opened 'Maths 3A' (08:00-09:00)"
+    assert held_back(attendance, clock(), PARIS) == ""  # the timetable's own session holds nothing back
+
+
 def maths_then_physics(attendance, maths_end: str = "09:00") -> None:
     """Maths for 3A from 08:00, Physics for 3A 10:00-11:00, on Mondays."""
     save_slots(attendance.store, read_slots("name,group,weekday,start,end,late_after\n"

@@ -400,6 +400,22 @@ def step(attendance: Attendance, now: datetime, zone: tzinfo | None, station: st
     return f"the timetable opened {slot.name!r} ({slot.hours})"
 
 
+def held_back(attendance: Attendance, now: datetime, zone: tzinfo | None, station: str | None = None) -> str:
+    """What a session staff started by hand keeps from opening: the slot due now, not opened this day
+    (a timetable never stops a session it did not open); "" when nothing waits."""
+    session, store = attendance.active, attendance.store
+    slots = slots_of(store)
+    opened = store.get_setting(OPENED_SETTING) or {}
+    if session is None or not slots or session.id in opened.values():
+        return ""
+    found = due(slots, now, zone, holidays_of(store), station)
+    if found is None or occurrence_key(found[0], found[1]) in opened:
+        return ""
+    slot = found[0]
+    return (f"the timetable's {slot.name!r} ({slot.hours}{', ' + slot.group if slot.group else ''}) is due, but "
+            f"{session.name!r}, started by hand, runs: stop it to open {slot.name!r}")
+
+
 def _edited(slots: list[Slot], session: Session, day: date, zone: tzinfo | None) -> Slot | None:
     """The slot a running session came from, changed since (its end, say): the same name and group that
     day, whose hours hold the session's start (not the morning's lesson of the same name)."""

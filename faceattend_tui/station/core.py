@@ -63,6 +63,7 @@ class Station(Lifecycle, Actions, Hours, Translator, SharedSync, Leftovers):
         self._timetable_next = 0.0
         self._left_next = 0.0
         self._timetable_problem = ""  # the last one said, not said again every few seconds
+        self._held_said = ""  # the last slot said held back by a session started by hand
         self._sheets_next = 0.0
         self._gallery_notes = []
 

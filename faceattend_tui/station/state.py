@@ -54,5 +54,6 @@ class StationState:
     _timetable_next: float
     _left_next: float  # when to look again for a session left running since an earlier day
     _timetable_problem: str
+    _held_said: str
     _sheets_next: float
     _gallery_notes: list[str]

@@ -176,9 +176,20 @@ class Translator(StationState):
                 return [internal_error("following the timetable", exc)]
         self._timetable_problem = ""
         if not said:
-            return []
+            return self._held_back()
         self._session_changed()
         return [RosterChanged(), self._live(said), *([lost] if lost is not None else [])]
+
+    def _held_back(self) -> list[Update]:
+        """A slot due while a session staff started by hand runs: said once, lasting, for staff to stop it."""
+        with self.lock:
+            waiting = timetable.held_back(self._attendance(), self.now(), time_zone(self.settings.timezone),
+                                          self.name)
+        if not waiting or waiting == self._held_said:
+            return []
+        self._held_said = waiting
+        LOG.warning("%s", waiting)
+        return [self._live(waiting, "warning", lasting=True)]
 
     def _kept_for_closed(self, name: str) -> Problem | None:
         """The check-ins still kept (the disk refused them) when the timetable closed their session: named,

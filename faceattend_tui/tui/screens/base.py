@@ -27,7 +27,7 @@ from textual.reactive import reactive
 from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Button, DataTable, Footer, Input, Select, Static
+from textual.widgets import Button, Checkbox, DataTable, Footer, Input, RadioSet, Select, Static
 
 from faceattend_tui.errors import FaceattendError
 from faceattend_tui.station import MAX_LATE_MINUTES, Credentials, PinRefused, StationError, internal_error
@@ -237,8 +237,8 @@ class Dialog(ModalScreen[Any], Generic[RequestT]):
         yield Footer()  # the dialog's own keys, not those of the screen beneath (which do nothing now)
 
     def on_mount(self) -> None:
-        for widget in self.query("Input, Button, Select"):
-            if isinstance(widget, (Input, Button, Select)):
+        for widget in self.query("Input, Button, Select, RadioSet, Checkbox"):  # no borders: fits 80x24 with a PIN
+            if isinstance(widget, (Input, Button, Select, RadioSet, Checkbox)):
                 widget.compact = True
         first = self.first_field()
         if first is not None:

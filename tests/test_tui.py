@@ -995,6 +995,20 @@ async def test_after_a_crowded_capture_the_staff_name_and_pin_are_in_sight(stati
         assert pin.has_focus and in_view(pin)
 
 
+async def test_the_export_dialog_with_a_staff_name_and_pin_fits_80x24_without_scrolling(station):
+    from faceattend_tui.attendance.staff import add_account
+
+    add_account(station.store, "Kim", "admin", "246813", "setup")
+    add_account(station.store, "Lou", "staff", "135792", "setup")
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("x")
+        await until(pilot, lambda: bool(app.screen.query("#pin")) and app.screen.query_one("#pin").display)
+        await pilot.pause(0.2)
+        assert app.screen.query_one(".dialog-body").max_scroll_y == 0
+        assert all(in_view(app.screen.query_one(f"#{field}")) for field in ("format", "bom", "staff", "pin"))
+
+
 @pytest.mark.slow
 async def test_enter_in_the_pin_saves_captured_samples(station):
     with_pin(station)

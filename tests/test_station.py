@@ -1114,6 +1114,19 @@ def test_two_people_who_look_like_one_are_named_as_on_the_roster(station):
     assert f"Ann ({ann}) and Bob ({bob}) look like one person" in (station.settings.data / "station.log").read_text()
 
 
+def test_a_pair_an_import_said_to_look_alike_is_not_said_again_by_the_reload_it_causes(station):
+    from faceattend_tui.live import events as ev
+    from faceattend_tui.station import LiveChanged
+
+    station._alike_said = {frozenset(("Ann", "Bob"))}  # as the import that made Bob's templates leaves it
+    station.worker.feed(ev.LookAlike(message="Ann and Bob look like one person", folders=("Bob", "Ann"),
+                                     similarity=0.87))
+    assert not [u for u in drain(station) if isinstance(u, LiveChanged) and u.notice]
+    station.worker.feed(ev.LookAlike(message="Ann and Cleo look like one person", folders=("Ann", "Cleo"),
+                                     similarity=0.86))
+    assert [u for u in drain(station) if isinstance(u, LiveChanged) and u.notice]  # another pair: said
+
+
 def a_session_left_running(tmp_path, started: datetime, came: timedelta) -> None:
     """Maths started at `started`, Ann in at `came` after, and the station gone without stopping it."""
     from faceattend_tui.attendance import Attendance

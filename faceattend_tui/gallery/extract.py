@@ -84,6 +84,7 @@ class Report:
     unenrolled: list[str] = field(default_factory=list)  # names with no usable photo and no templates kept
     stopped: tuple[int, int] | None = None  # asked to stop: photos read of those to read (whole people kept)
     model_problem: str = ""  # the recogniser tells nobody apart: its templates would name the wrong people
+    alike: list[tuple[str, str]] = field(default_factory=list)  # folders of the pairs in `notes` that look alike
 
 
 @dataclass
@@ -294,6 +295,7 @@ class Extractor:
         if self.report.model_problem:
             return
         for name, other, cosine in alike_pairs(names, means, self.changed):
+            self.report.alike.append((name, other))
             self.report.notes.append(f"{self.label(name)} and {self.label(other)} look like one person (cosine "
                                      f"{cosine:.2f}): they would "
                                      "check in as both; if they are one, keep their photos under one name")

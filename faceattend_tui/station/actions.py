@@ -325,6 +325,7 @@ class Actions(StationState):
             join_imported(self._attendance(), self.settings, outcome, actor)
             self._worker().send(ev.SetNames(self._names()))
             if outcome.photos_copied:
+                self._alike_said = set(outcome.alike)  # said in the import's lines: the reload would say them again
                 self._worker().send(ev.Reload())
         return outcome.lines()
 

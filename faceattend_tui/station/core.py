@@ -64,6 +64,7 @@ class Station(Lifecycle, Actions, Hours, Translator, SharedSync, Leftovers):
         self._left_next = 0.0
         self._timetable_problem = ""  # the last one said, not said again every few seconds
         self._held_said = ""  # the last slot said held back by a session started by hand
+        self._alike_said: set[frozenset[str]] = set()  # folders of look-alike pairs the last roster import said
         self._sheets_next = 0.0
         self._gallery_notes = []
 

@@ -53,6 +53,7 @@ class ImportOutcome:
     to_extract: bool = False  # photos without templates yet: `extract_imported` makes them
     photos_stopped: tuple[int, int] | None = None  # staff stopped the photos' reading: read, of those to read
     photos_changed: list[str] = field(default_factory=list)  # "file: why" for photos changed since checked
+    alike: list[frozenset[str]] = field(default_factory=list)  # folders of people said to look like one
 
     def lines(self, skipped: bool = True, dry_run: bool = False) -> list[str]:
         """What changed (or would change, for a dry run), for the terminal or the screen (`skipped`: with the
@@ -223,6 +224,7 @@ def extract_imported(outcome: ImportOutcome, settings: Settings, make_engine: Ca
                           progress=lambda done, total, _: watch.read(done, total), stop=watch.stop.is_set)
     report = extractor.run()
     outcome.photo_notes, outcome.photo_skipped, outcome.photos_stopped = report.notes, report.skipped, report.stopped
+    outcome.alike = [frozenset(pair) for pair in report.alike]
 
 
 @dataclass(eq=False)  # one watch per import: held in a set by identity

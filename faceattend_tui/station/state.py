@@ -55,5 +55,6 @@ class StationState:
     _left_next: float  # when to look again for a session left running since an earlier day
     _timetable_problem: str
     _held_said: str
+    _alike_said: set[frozenset[str]]
     _sheets_next: float
     _gallery_notes: list[str]

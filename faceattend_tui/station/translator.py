@@ -306,6 +306,8 @@ class Translator(StationState):
             case ev.LookAlike():
                 said = self.look_alike_text(event)
                 LOG.warning(said)  # a station nobody watched start keeps it in station.log
+                if frozenset(event.folders) in self._alike_said:  # the import that made them said it a moment ago
+                    return None
                 return self._live(said, "warning", lasting=True)
             case ev.Status():
                 return self._status(event)

@@ -197,6 +197,17 @@ def test_a_slot_a_session_started_by_hand_holds_back_is_said(data):
     assert held_back(attendance, clock(), PARIS) == ""  # the timetable's own session holds nothing back
 
 
+def test_a_lesson_staff_began_by_hand_is_not_said_to_hold_itself_back(data):
+    """Stopping it 'to open Maths' opened nothing: a slot stopped by hand stays stopped."""
+    from faceattend_tui.attendance.timetable import held_back
+
+    clock = FakeClock(MONDAY_8.replace(minute=5))
+    attendance = school(data, clock)
+    attendance.start_session("Maths 3A", group="3a", user="Ada")
+    clock.advance(minutes=1)
+    assert step(attendance, clock(), PARIS) == "" and held_back(attendance, clock(), PARIS) == ""
+
+
 def maths_then_physics(attendance, maths_end: str = "09:00") -> None:
     """Maths for 3A from 08:00, Physics for 3A 10:00-11:00, on Mondays."""
     save_slots(attendance.store, read_slots("name,group,weekday,start,end,late_after\n"

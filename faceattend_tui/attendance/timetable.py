@@ -412,6 +412,8 @@ def held_back(attendance: Attendance, now: datetime, zone: tzinfo | None, statio
     if found is None or occurrence_key(found[0], found[1]) in opened:
         return ""
     slot = found[0]
+    if session.name == slot.name and same_group(session.group, slot.group):
+        return ""  # staff began the lesson themselves: it is not held back
     return (f"the timetable's {slot.name!r} ({slot.hours}{', ' + slot.group if slot.group else ''}) is due, but "
             f"{session.name!r}, started by hand, runs: stop it to open {slot.name!r}")
 

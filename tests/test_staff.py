@@ -370,8 +370,12 @@ def test_a_command_refused_while_a_station_runs_asks_no_pin_first(staffed, monke
     monkeypatch.setattr("getpass.getpass", lambda prompt="": pytest.fail(f"asked {prompt!r} for nothing"))
     with acquire_lock(staffed, what="station"):
         assert main(["people", "edit", "S3", "--groups", "3A", "--data", str(staffed)]) == 2
-    err = capsys.readouterr().err
-    assert "attendance data is in use" in err and "stop the station, or use its own keys" in err
+        err = capsys.readouterr().err
+        assert "attendance data is in use" in err and "stop the station, or use its own keys" in err
+        assert main(["pin", "--data", str(staffed)]) == 2
+        assert "change it at the station: ctrl+p, Change my PIN" in capsys.readouterr().err
+        assert main(["staff", "reset", "Dana", "--data", str(staffed)]) == 2
+        assert "attendance data is in use" in capsys.readouterr().err
 
 
 def test_a_new_pin_the_rules_refuse_is_said_before_it_is_typed_again(staffed, monkeypatch, capsys):

@@ -131,9 +131,7 @@ def writable(settings: Settings, action: Action | None = None, fresh: bool = Fal
         raise CommandError(f"{settings.data.resolve()} holds no attendance log, so nothing to change: the data "
                            "folder is given with --data (the default is the current folder)")
     done = False
-    running = station_running(settings)  # said before a PIN is typed for nothing
-    if running is not None:
-        raise CommandError(f"{running}{STATION_WAY.get(action or '', '; stop the station first')}")
+    refuse_while_a_station_runs(settings, STATION_WAY.get(action or "", "; stop the station first"))
     given = asked_first(settings) if action else None
     if ask is not None:
         # a wrong PIN or role (asked just now, or from the environment) is said before anything else is asked
@@ -188,6 +186,13 @@ def asked_first(settings: Settings) -> Credentials | None:
             return credentials(store)
     except StoreError:
         return None  # asked once the data is held, as before
+
+
+def refuse_while_a_station_runs(settings: Settings, way: str) -> None:
+    """Said before a staff name and PIN are typed for nothing: a station runs on this data folder."""
+    running = station_running(settings)
+    if running is not None:
+        raise CommandError(f"{running}{way}")
 
 
 def station_running(settings: Settings) -> LockedError | None:

@@ -29,7 +29,14 @@ from faceattend_tui.attendance.staff import (
     staff_required,
 )
 from faceattend_tui.cli import EXIT_OK, say
-from faceattend_tui.cli.records import CommandError, actor, asked_first, checked_first, writable
+from faceattend_tui.cli.records import (
+    CommandError,
+    actor,
+    asked_first,
+    checked_first,
+    refuse_while_a_station_runs,
+    writable,
+)
 from faceattend_tui.config import Settings
 from faceattend_tui.text import cell
 
@@ -148,6 +155,7 @@ def cmd_staff_reset(args: argparse.Namespace, settings: Settings) -> int:
         raise CommandError(f"{settings.data}: no such folder; give the data folder with --data")
     if not os.access(settings.data, os.W_OK):
         raise CommandError(f"{settings.data}: a PIN reset needs write access to the data root", EXIT_REFUSED)
+    refuse_while_a_station_runs(settings, "; stop the station first")
     from faceattend_tui.cli.records import snapshot
 
     with snapshot(settings) as store:  # everything asked before the data is held: a station may start meanwhile
@@ -178,6 +186,7 @@ def cmd_staff_roles(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_pin(args: argparse.Namespace, settings: Settings) -> int:
     """Change one's own PIN; with no account yet, make the first admin ("admin"); --clear, --reset."""
+    refuse_while_a_station_runs(settings, "; change it at the station: ctrl+p, Change my PIN")
     if args.reset:
         return _reset_only(args, settings)
     # everything asked on the terminal before the data is held: a station may start meanwhile

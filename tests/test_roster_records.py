@@ -185,7 +185,9 @@ def test_a_roster_photo_swapped_while_the_question_waits_is_not_copied(enrolled,
 
     monkeypatch.setattr("builtins.input", swapped_meanwhile)
     assert main(["people", "import", str(roster), "--sync", "--data", str(enrolled), "--device", "cpu"]) == 1
-    assert "new.jpg: changed since the roster was checked; not copied" in capsys.readouterr().out
+    said = capsys.readouterr()
+    assert "not copied: " in said.out and "new.jpg: changed since the roster was checked" in said.out
+    assert "not copied: " in said.err and "new.jpg: changed since the roster was checked" in said.err
     assert not (enrolled / "database_image" / "S9").exists() or not list((enrolled / "database_image" / "S9").iterdir())
 
 

@@ -448,6 +448,8 @@ def cmd_people_import(args: argparse.Namespace, settings: Settings, make_engine:
         print(line)
     for line in outcome.photo_skipped:
         say(f"skipped: {line}")
+    for line in outcome.photos_changed:
+        say(f"not copied: {line}")  # each input skipped is named on stderr, as the exit code says
     return EXIT_SKIPPED if outcome.photo_skipped or outcome.photos_changed else EXIT_OK
 
 

@@ -267,7 +267,7 @@ def copy_photo(settings: Settings, person: Person, photo: Path, checked: str | N
     data = read_bytes(photo)
     digest = hashlib.sha256(data).hexdigest()
     if checked is not None and digest != checked:
-        raise PhotoChanged(f"{photo}: changed since the roster was checked; not copied (import the file again)")
+        raise PhotoChanged(f"{photo}: changed since the roster was checked (import the file again)")
     folder = settings.images_dir / person.folder
     make_private_dir(folder)  # and database_image/ when missing
     for existing in folder.iterdir():

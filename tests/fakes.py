@@ -84,3 +84,17 @@ class FakeClock:
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
+
+
+def a_lesson_of_3a(data, people: dict[str, str], came: tuple[str, ...] = ()) -> None:
+    """A log with `people` (id -> name) in group 3A and one ended Maths lesson of 3A that `came` came to."""
+    from faceattend_tui.attendance import Attendance, open_store
+
+    with open_store(data) as store:
+        attendance = Attendance(store)
+        for person_id, name in people.items():
+            attendance.add_person(name, person_id=person_id, groups=["3A"])
+        attendance.start_session("Maths", group="3A")
+        for person_id in came:
+            attendance.check_in(person_id)
+        attendance.stop_session()

@@ -6,6 +6,7 @@ import json
 from datetime import date
 
 import pytest
+from fakes import a_lesson_of_3a
 
 from faceattend_tui import text
 from faceattend_tui.attendance import Attendance, build_report, open_store
@@ -278,12 +279,7 @@ def test_a_group_stored_with_a_zero_width_space_by_an_earlier_version_is_the_sam
     from faceattend_tui.attendance.timetable import Slot
 
     data = tmp_path / "data"
-    with open_store(data) as store:
-        attendance = Attendance(store)
-        attendance.add_person("Ann Lee", person_id="S1", groups=["3A"])
-        attendance.add_person("Raj Koo", person_id="S4", groups=["3A"])
-        attendance.start_session("Maths", group="3A")
-        attendance.stop_session()
+    a_lesson_of_3a(data, {"S1": "Ann Lee", "S4": "Raj Koo"})
     log = data / "attendance.json"
     whole = json.loads(log.read_text(encoding="utf-8"))
     for doc in [*whole["people"].values(), *whole["sessions"].values()]:

@@ -14,6 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from fakes import a_lesson_of_3a
 from rich.style import Style
 
 from faceattend_tui.attendance import Attendance, acquire_lock, open_snapshot, open_store
@@ -289,13 +290,7 @@ def test_groups_are_joined_one_way_and_counts_speak_english(tmp_path, capsys):
 
 def test_a_report_holds_one_kind_of_row_and_its_file_says_which(tmp_path, capsys):
     data = tmp_path / "data"
-    with open_store(data) as store:
-        att = Attendance(store)
-        att.add_person("Ann Lee", person_id="S1", groups=["3A"])
-        att.add_person("Bob Marr", person_id="S2", groups=["3A"])
-        att.start_session("Maths", group="3A")
-        att.check_in("S1")
-        att.stop_session()
+    a_lesson_of_3a(data, {"S1": "Ann Lee", "S2": "Bob Marr"}, came=("S1",))
     today = str(date.today())
     written = {}
     kinds = ([], ["--by", "person"], ["--by", "session"], ["--format", "json"], ["--format", "json", "--by", "session"])

@@ -168,12 +168,14 @@ async def test_filter_help_tab_and_quit_guard(station):
 @pytest.mark.slow
 async def test_export_from_the_keyboard_writes_the_sheet(station, tmp_path):
     app = StationApp(station)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await start_session(pilot, "Physics")
         checkin(station, "Cleo Diaz", 2)
         await until(pilot, lambda: app.query_one("#live-table").row_count == 1)
         await pilot.press("x", "enter")
-        await pilot.pause()
+        await until(pilot, lambda: any("exported to" in str(n.message) for n in app._notifications))
+        said = next(str(n.message) for n in app._notifications if "exported to" in str(n.message))
+        assert "'Physics' is still running: those not in yet show as absent" in said
     (sheet,) = (tmp_path / "exports").glob("*.csv")
     rows = {r["person"]: r["status"] for r in csv.DictReader(sheet.open())}
     assert rows == {"Ann Lee": "absent", "Bob Marr": "absent", "Cleo Diaz": "present", "Dev Rao": "absent"}

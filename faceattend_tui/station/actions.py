@@ -24,6 +24,7 @@ from faceattend_tui.attendance import (
     Summary,
     audit,
     build_report,
+    choose_sessions,
     export_attendance,
     timetable,
 )
@@ -293,6 +294,19 @@ class Actions(StationState):
                                          date_from, date_to, actor, data_root=self.settings.data)
             except ExportError as exc:
                 raise StationError(str(exc)) from None
+
+
+    def running_in_export(self, session_id: int | None = None, date_from: date | None = None,
+                          date_to: date | None = None) -> str:
+        """The session still running among those an export of these choices writes ("" when none): those
+        not in yet show as absent in it."""
+        with self.lock:
+            try:
+                chosen = choose_sessions(self._store(), session_id, date_from, date_to,
+                                         time_zone(self.settings.timezone))
+            except ExportError:
+                return ""
+        return next((s.name for s in chosen if s.active), "")
 
 
     def import_roster(self, path: Path, pin: Credentials | str | None = None,

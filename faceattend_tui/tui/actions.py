@@ -75,6 +75,7 @@ class DialogActions(_AppBase):
 
     last_staff = ""  # the staff name that last succeeded, filled in next time
     known_access = Access()  # whether a PIN and a staff name are asked, as last read
+    export_note = ""  # what the last export's notice adds (a session it wrote still runs)
     enrolling: EnrollScreen | None = None
 
     # The app's, as StationApp (and Textual's App) define them.
@@ -267,11 +268,14 @@ class DialogActions(_AppBase):
 
     def _export(self, request: ExportRequest, session_id: int | None = None) -> Path:
         session_id = session_id if session_id is not None else self.viewing_session
-        return self.station.export(request.options, session_id, request.date_from, request.date_to, request.pin)
+        path = self.station.export(request.options, session_id, request.date_from, request.date_to, request.pin)
+        running = self.station.running_in_export(session_id, request.date_from, request.date_to)
+        self.export_note = f"; {running!r} is still running: those not in yet show as absent" if running else ""
+        return path
 
     def _exported(self, path: Path | None) -> None:
         if path:
-            self.notify(f"exported to {path}", timeout=10)
+            self.notify(f"exported to {path}{self.export_note}", timeout=10)
 
     def action_report(self) -> None:
         today = self.station.now().date()

@@ -6,7 +6,7 @@ import contextlib
 import dataclasses
 import os
 import time
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,24 +14,15 @@ import numpy as np
 
 from faceattend_tui.attendance import (
     Counts,
-    ExportError,
-    ExportOptions,
     Person,
-    Report,
     RosterRow,
     Session,
     StoreError,
     Summary,
     audit,
-    build_report,
-    choose_sessions,
-    export_attendance,
     timetable,
 )
-from faceattend_tui.attendance.audit_view import AuditFilter, matching
 from faceattend_tui.attendance.export import time_zone
-from faceattend_tui.attendance.models import AuditEntry
-from faceattend_tui.attendance.report import report_groups
 from faceattend_tui.attendance.security import Credentials
 from faceattend_tui.attendance.session_edit import UNCHANGED, Edit, edit_session, void_session
 from faceattend_tui.attendance.staff import accounts, set_account_pin
@@ -107,12 +98,6 @@ class Actions(StationState):
     def groups(self) -> list[str]:
         with self.lock:
             return self._attendance().groups()
-
-    def report_groups(self) -> list[str]:
-        """The groups a report may be about: those of today and those people were in before."""
-        with self.lock:
-            return report_groups(self._attendance())
-
 
     def counts(self) -> Counts | None:
         """Present / late / absent of the running session."""
@@ -257,12 +242,6 @@ class Actions(StationState):
         self._timetable_next = 0.0  # a slot due now opens at once
 
 
-    def audit_entries(self, wanted: AuditFilter) -> list[AuditEntry]:
-        """The audit log as the filter keeps it, oldest first."""
-        with self.lock:
-            return matching(self._store().audit_log(), wanted, time_zone(self.settings.timezone))
-
-
     def summary(self, session_id: int | None = None) -> Summary | None:
         with self.lock:
             attendance = self._attendance()
@@ -282,31 +261,6 @@ class Actions(StationState):
             except FaceattendError as exc:
                 raise StationError(str(exc)) from None
             self._tell_door(self._door_session())  # "N of M here" counts the mark
-
-
-    def export(self, options: ExportOptions, session_id: int | None = None, date_from: date | None = None,
-               date_to: date | None = None, pin: Credentials | str | None = None, path: Path | None = None) -> Path:
-        options = dataclasses.replace(options, zone=self.settings.timezone)  # times on the station's clock
-        with self.lock:
-            actor = self._authorize("export", pin)
-            try:
-                return export_attendance(self._store(), self.settings.exports_dir, options, path, session_id,
-                                         date_from, date_to, actor, data_root=self.settings.data)
-            except ExportError as exc:
-                raise StationError(str(exc)) from None
-
-
-    def running_in_export(self, session_id: int | None = None, date_from: date | None = None,
-                          date_to: date | None = None) -> str:
-        """The session still running among those an export of these choices writes ("" when none): those
-        not in yet show as absent in it."""
-        with self.lock:
-            try:
-                chosen = choose_sessions(self._store(), session_id, date_from, date_to,
-                                         time_zone(self.settings.timezone))
-            except ExportError:
-                return ""
-        return next((s.name for s in chosen if s.active), "")
 
 
     def import_roster(self, path: Path, pin: Credentials | str | None = None,
@@ -352,16 +306,6 @@ class Actions(StationState):
     def _photo_engine(self) -> FaceEngine:
         """Models of its own for reading photos (the worker's are in another process)."""
         return FaceEngine.from_settings(self.settings, log=lambda _: None)
-
-
-    def report(self, date_from: date, date_to: date, group: str | None = None) -> Report:
-        with self.lock:
-            try:
-                return build_report(self._store(), date_from, date_to, group, self.settings.timezone,
-                                    self.settings.locale)
-            except ExportError as exc:
-                raise StationError(str(exc)) from None
-
 
 
     def capture(self) -> str:

@@ -82,14 +82,16 @@ class ImportPlan:
 
 
 def read_roster(path: Path, photos_from: tuple[Path, ...] = (),
-                photo_problem: Callable[[Path], str] | None = None) -> list[RosterLine]:
+                photo_problem: Callable[[Path], str] | None = None,
+                digests: dict[Path, str] | None = None) -> list[RosterLine]:
     """The rows of a roster CSV (UTF-8, with or without a byte-order mark, or UTF-16 with one; cells
     separated by commas, semicolons or tabs, whichever the header uses); raises RosterError naming
     every problem at once.
 
     Lines are the file's own line numbers: a record with a quoted line break is named by its first.
     Photos must lie in the CSV's folder (or below it), or in one of `photos_from`; `photo_problem`
-    says what is wrong with one that is there ("" when nothing is).
+    says what is wrong with one that is there ("" when nothing is). `digests`, when given, is filled
+    with each readable photo's SHA-256 (each photo is read once for it).
     """
     try:
         text = spreadsheet_text(read_regular(path, MAX_ROSTER_BYTES))  # a FIFO or a device never blocks the reader
@@ -120,23 +122,25 @@ def read_roster(path: Path, photos_from: tuple[Path, ...] = (),
             continue
         seen[line.id] = number
         lines.append(line)
-    problems += _shared_photos(lines)
+    problems += _shared_photos(lines, {} if digests is None else digests)
     if problems:
         raise RosterError(path, problems)
     return lines
 
 
-def _shared_photos(lines: list[RosterLine]) -> list[str]:
-    """A photo given to two people (a spreadsheet's fill-down): the door could not tell them apart."""
+def _shared_photos(lines: list[RosterLine], digests: dict[Path, str]) -> list[str]:
+    """A photo given to two people (a spreadsheet's fill-down): the door could not tell them apart.
+    `digests` is filled with each readable photo's SHA-256."""
     problems: list[str] = []
     first: dict[str, RosterLine] = {}
     for line in lines:
         if line.photo is None:
             continue
         try:
-            digest = hashlib.sha256(read_regular(line.photo, MAX_PHOTO_BYTES)).hexdigest()
+            digest = digests.get(line.photo) or hashlib.sha256(read_regular(line.photo, MAX_PHOTO_BYTES)).hexdigest()
         except OSError:
             continue  # said by the photo's own check
+        digests[line.photo] = digest
         if digest in first:
             other = first[digest]
             problems.append(f"line {line.line}: the same photo as line {other.line} ({printable(other.id)}); "

@@ -404,9 +404,11 @@ def held_back(attendance: Attendance, now: datetime, zone: tzinfo | None, statio
     """What a session staff started by hand keeps from opening: the slot due now, not opened this day
     (a timetable never stops a session it did not open); "" when nothing waits."""
     session, store = attendance.active, attendance.store
+    if session is None:  # the usual case at each poll: nothing read
+        return ""
     slots = slots_of(store)
     opened = store.get_setting(OPENED_SETTING) or {}
-    if session is None or not slots or session.id in opened.values():
+    if not slots or session.id in opened.values():
         return ""
     found = due(slots, now, zone, holidays_of(store), station)
     if found is None or occurrence_key(found[0], found[1]) in opened:

@@ -7,7 +7,6 @@ under `database_image/` and extracted, so they are recognised.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import shlex
 import threading
@@ -27,11 +26,11 @@ from faceattend_tui.attendance import (
 )
 from faceattend_tui.attendance.erasure import Cleanup, Target, clean_folder, files_naming
 from faceattend_tui.attendance.models import AuditEntry, check_person_id, join_groups, plural, printable
-from faceattend_tui.attendance.roster import MAX_PHOTO_BYTES, RosterLine
+from faceattend_tui.attendance.roster import RosterLine
 from faceattend_tui.attendance.security import earlier_ids, erased_token, names_in_audit
 from faceattend_tui.config import Settings
 from faceattend_tui.errors import FaceattendError, InputError
-from faceattend_tui.files import atomic_write, make_private_dir, read_regular
+from faceattend_tui.files import atomic_write, make_private_dir
 from faceattend_tui.gallery import enroll
 from faceattend_tui.gallery.extract import Extractor
 from faceattend_tui.gallery.templates import LEGACY_DIR, MANIFEST, GalleryError, enrolled_counts, load_manifest
@@ -125,12 +124,8 @@ class ReadRoster:
 def read_roster_photos(path: Path, photos_from: tuple[Path, ...] = ()) -> ReadRoster:
     """Read a roster CSV and every photo it names (each decoded once, then hashed); raises RosterError.
     Needs no lock: the station goes on checking people in meanwhile."""
-    lines = read_roster(path, photos_from, unreadable_photo)
-    digests = {}
-    for line in lines:
-        if line.photo is not None:
-            with contextlib.suppress(OSError):  # said by the photo's own check
-                digests[line.photo] = hashlib.sha256(read_regular(line.photo, MAX_PHOTO_BYTES)).hexdigest()
+    digests: dict[Path, str] = {}
+    lines = read_roster(path, photos_from, unreadable_photo, digests)  # each photo hashed once, there
     return ReadRoster(path, lines, digests)
 
 

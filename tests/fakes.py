@@ -98,3 +98,14 @@ def a_lesson_of_3a(data, people: dict[str, str], came: tuple[str, ...] = ()) -> 
         for person_id in came:
             attendance.check_in(person_id)
         attendance.stop_session()
+
+
+def people_one_left(data, people: dict[str, str], left: str) -> None:
+    """A log with `people` (id -> name, no group) of whom `left` has left."""
+    from faceattend_tui.attendance import Attendance, open_store
+
+    with open_store(data) as store:
+        attendance = Attendance(store)
+        for person_id, name in people.items():
+            attendance.add_person(name, person_id=person_id)
+        attendance.remove_person(left)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from both_logs import BACKENDS, data_root, open_store
-from fakes import FakeClock, FakeWorker, enroll_fake_people
+from fakes import FakeClock, FakeWorker, enroll_fake_people, people_one_left
 
 from faceattend_tui.attendance import Attendance
 from faceattend_tui.attendance.hours import DayRule, PresenceBook, day_hours, hours_between, hours_csv, totals
@@ -412,11 +412,7 @@ def test_a_person_is_found_by_their_name_as_typed(tmp_path, capsys):
 
 def test_a_name_shared_with_someone_who_left_is_refused_for_a_correction(tmp_path, capsys):
     data = tmp_path / "data"
-    with open_store(data) as store:
-        attendance = Attendance(store)
-        attendance.add_person("Sam Lee", person_id="S3")
-        attendance.add_person("Sam Lee", person_id="S4")
-        attendance.remove_person("S4")  # left; their past days may still be corrected
+    people_one_left(data, {"S3": "Sam Lee", "S4": "Sam Lee"}, left="S4")  # their past days may still be corrected
     day = MORNING.date().isoformat()
     assert main(["hours", "correct", "Sam Lee", day, "--in", "08:00", "--out", "16:00", "--reason", "x",
                  "--data", str(data)]) == 2

@@ -14,7 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from fakes import a_lesson_of_3a
+from fakes import a_lesson_of_3a, people_one_left
 from rich.style import Style
 
 from faceattend_tui.attendance import Attendance, acquire_lock, open_snapshot, open_store
@@ -424,11 +424,7 @@ def test_a_command_waits_for_another_command_but_not_for_a_station(tmp_path, cap
 def left_school(tmp_path) -> Path:
     """Ann (S1) still here, Bob Marr (S2) left."""
     data = tmp_path / "data"
-    with open_store(data) as store:
-        attendance = Attendance(store)
-        attendance.add_person("Ann Lee", person_id="S1")
-        attendance.add_person("Bob Marr", person_id="S2")
-        attendance.remove_person("S2")
+    people_one_left(data, {"S1": "Ann Lee", "S2": "Bob Marr"}, left="S2")
     return data
 
 
@@ -477,11 +473,7 @@ def test_a_command_given_a_mistyped_data_folder_is_refused_and_makes_nothing(tmp
 def test_namesakes_one_left_and_one_here_are_never_guessed_between(tmp_path, capsys):
     """Sam Poe (S1) left, another Sam Poe (S2) is here: an erasure by name must not erase S2."""
     data = tmp_path / "data"
-    with open_store(data) as store:
-        attendance = Attendance(store)
-        attendance.add_person("Sam Poe", person_id="S1")
-        attendance.add_person("Sam Poe", person_id="S2")
-        attendance.remove_person("S1")
+    people_one_left(data, {"S1": "Sam Poe", "S2": "Sam Poe"}, left="S1")
     assert main(["people", "remove", "Sam Poe", "--erase", "--data", str(data)]) == 2
     assert "2 people are called 'Sam Poe'; use the id (S1 (left), S2)" in capsys.readouterr().err
     assert main(["people", "restore", "Sam Poe", "Sam Poe", "--data", str(data)]) == 0  # the one who left, once

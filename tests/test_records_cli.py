@@ -167,6 +167,19 @@ def test_people_list_edit_and_remove(tmp_path, capsys):
     assert main(["people", "remove", "S9", "--data", str(data)]) == 2
 
 
+def test_people_list_of_a_group_nobody_is_in_names_the_groups(tmp_path, capsys):
+    data = tmp_path / "data"
+    with open_store(data) as store:
+        att = Attendance(store)
+        att.add_person("Ann Lee", person_id="S1", groups=["3A"])
+        att.add_person("Bob Marr", person_id="S2", groups=["choir"])
+        att.remove_person("S2")
+    assert main(["people", "list", "--data", str(data), "--group", "3B"]) == 0  # a typo reads as one
+    assert "0 people in 3B\nnobody listed is in a group '3B'; the groups: 3A" in capsys.readouterr().err
+    assert main(["people", "list", "--data", str(data), "--group", "CHOIR", "--all"]) == 0
+    assert "Bob Marr" in capsys.readouterr().out
+
+
 def test_export_and_report_run_while_a_station_holds_the_log(tmp_path, capsys):
     data = tmp_path / "data"
     with acquire_lock(data), open_store(data) as store:  # the station: lock held, check-ins in the journal

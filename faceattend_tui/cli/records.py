@@ -47,6 +47,7 @@ from faceattend_tui.attendance.export import (
     write_audited,
 )
 from faceattend_tui.attendance.models import check_person_id, join_groups, plural, printable
+from faceattend_tui.attendance.sessions import one_spelling_each
 from faceattend_tui.attendance.tiny.files import default_path
 from faceattend_tui.cli import EXIT_OK, EXIT_SKIPPED, EXIT_USAGE, say
 from faceattend_tui.config import Settings
@@ -374,6 +375,7 @@ def cmd_people_list(args: argparse.Namespace, settings: Settings) -> int:
 
     with snapshot(settings) as store:
         people = Attendance(store, locale=settings.locale).people(include_left=args.all)
+    groups = one_spelling_each(sorted({g for p in people for g in p.groups}))
     if args.group is not None:  # case and accents aside: "3a" is group 3A
         people = [p for p in people if any(same(g, args.group) for g in p.groups)]
     enrolled = enrolled_counts(settings.tensors_dir)  # what the station recognises now
@@ -388,6 +390,9 @@ def cmd_people_list(args: argparse.Namespace, settings: Settings) -> int:
               f"{plural(p.images, 'photo'):>10s}{state}")
     group = next((g for p in people for g in p.groups if same(g, args.group)), args.group) if args.group else None
     say(plural(len(people), "person", "people") + (f" in {printable(group)}" if group else ""))  # as stored
+    if group and not people:  # a typo reads as such, not as an empty group
+        say(f"nobody listed is in a group {printable(group)!r}" +
+            (f"; the groups: {printable(', '.join(groups))}" if groups else ""))
     return EXIT_OK
 
 

@@ -550,3 +550,21 @@ def test_holidays_saved_by_a_spreadsheet_with_tabs_or_semicolons_are_read():
         "2026-12-24": "Eve", "2026-12-25": "x"}  # every cell quoted
     with pytest.raises(TimetableError, match="line 1: more cells than a date and its reason"):
         read_holidays("2026-12-24,Christmas, family day\n")  # ", family day" was dropped without a word
+
+
+def test_a_change_staff_make_keeps_what_another_door_saved_since_they_read_the_timetable(data):
+    from faceattend_tui.attendance.timetable import change_timetable, holidays_of, slots_of
+    from faceattend_tui.errors import InputError
+
+    maths, physics = Slot("Maths", "3A", 1, time(8), time(9)), Slot("Physics", None, 2, time(8), time(9))
+    chemistry = Slot("Chemistry", None, 3, time(8), time(9))
+    with open_store(data) as store:
+        save_slots(store, [maths])
+        shown = (slots_of(store), holidays_of(store))
+        save_slots(store, [maths, physics])  # another door's import, meanwhile
+        change_timetable(store, shown, ([maths, chemistry], {"2026-04-06": "Easter Monday"}))
+        assert slots_of(store) == [maths, physics, chemistry] and holidays_of(store) == {"2026-04-06": "Easter Monday"}
+        drama = Slot("Drama", None, 2, time(8, 30), time(9, 30))  # over Physics, which this screen never showed
+        with pytest.raises(InputError, match="Drama, Tue 08:30-09:30 overlaps"):
+            change_timetable(store, shown, ([maths, drama], {}))
+        assert slots_of(store) == [maths, physics, chemistry] and holidays_of(store) == {"2026-04-06": "Easter Monday"}

@@ -180,6 +180,32 @@ async def test_slots_and_days_off_are_removed_and_added_from_the_keyboard(statio
         assert type(app.screen).__name__ == "Screen"
 
 
+async def test_a_change_on_the_timetable_screen_keeps_what_another_door_saved_meanwhile(station):
+    physics, old = Slot("Physics", None, 3, time(8), time(9)), Slot("Old Maths", None, 2, time(8), time(9))
+    chemistry = Slot("Chemistry", None, 4, time(8), time(9))
+    station.save_timetable([old], {"2026-01-01": "New Year"})
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("t")
+        await pilot.pause()
+        assert [row[2] for row in rows(app, "#slots")] == ["Old Maths"]
+        # meanwhile another door of the shared database imports a week, with its days off
+        station.save_timetable([physics, chemistry], {"2026-01-01": "New Year", "2026-05-01": "May Day"})
+        await pilot.press("o", *"2026-04-06", "tab", *"Easter Monday", "enter")
+        await pilot.pause()
+        assert station.timetable() == ([physics, chemistry], {"2026-01-01": "New Year", "2026-04-06": "Easter Monday",
+                                                              "2026-05-01": "May Day"})
+        assert [row[2] for row in rows(app, "#slots")] == ["Physics", "Chemistry"]  # the screen reads it again
+        station.save_timetable([old, physics, chemistry], {})  # and again; then a slot is removed here
+        app.screen.query_one("#slots").focus()
+        await pilot.press("d")  # Physics, the first row on the screen
+        await pilot.pause()
+        assert "Remove the slot Wed 08:00-09:00 Physics?" in flat(app)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert station.timetable() == ([old, chemistry], {})  # Old Maths back there stays, the days off gone
+
+
 @pytest.mark.parametrize("size", BOTH, ids=size_ids)
 async def test_the_timetable_fits_the_terminal(station, size):
     station.save_timetable([Slot("Physics 101 for year three", "3A", 1, time(8), time(9), 5, "door-1")],

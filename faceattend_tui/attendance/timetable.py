@@ -315,6 +315,33 @@ def save_holidays(store: Store, days: dict[str, str]) -> None:
     store.set_setting(HOLIDAYS_SETTING, dict(sorted(days.items())) or None)
 
 
+def change_timetable(store: Store, shown: tuple[list[Slot], dict[str, str]],
+                     wanted: tuple[list[Slot], dict[str, str]]) -> list[Slot]:
+    """Staff's change (the timetable they were shown -> the one they want) made to the timetable as it is
+    now, each setting read and written with no other change between: what another door or a command
+    changed meanwhile stays. Returns the slots; overlapping slots raise InputError, nothing written."""
+    gone = [s for s in shown[0] if s not in wanted[0]]
+    added = [s for s in wanted[0] if s not in shown[0]]
+
+    def slots_now(docs: list[dict] | None) -> list[dict] | None:
+        current = [Slot.from_doc(d) for d in docs or []]
+        slots = [s for s in current if s not in gone] + [s for s in added if s not in current]
+        problems = overlaps(list(enumerate(slots, start=1)), None)
+        if problems:
+            raise InputError(problems[0])
+        return [s.to_doc() for s in slots] or None
+
+    def days_now(days: dict[str, str] | None) -> dict[str, str] | None:
+        kept = {d: why for d, why in (days or {}).items() if d in wanted[1] or d not in shown[1]}
+        kept.update({d: why for d, why in wanted[1].items() if shown[1].get(d) != why})
+        return dict(sorted(kept.items())) or None
+
+    with store.batch():
+        docs = store.update_setting(SLOTS_SETTING, slots_now)
+        store.update_setting(HOLIDAYS_SETTING, days_now)
+    return [Slot.from_doc(d) for d in docs or []]
+
+
 def scrub_timetable(store: Store, names: Names, token: str) -> None:
     """An erasure: an erased person's names in the slots' names and the days off's reasons become the
     token; a slot renamed keeps the record of the days it already opened (it opens no second session)."""

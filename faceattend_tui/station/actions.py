@@ -226,8 +226,11 @@ class Actions(StationState):
 
 
     def save_timetable(self, slots: list[Slot], holidays: dict[str, str] | None = None,
-                       pin: Credentials | str | None = None) -> None:
-        """Replace the slots (and the days off, when given); overlapping slots are refused. Audited."""
+                       pin: Credentials | str | None = None,
+                       shown: tuple[list[Slot], dict[str, str]] | None = None) -> None:
+        """Replace the slots (and the days off, when given); overlapping slots are refused. Audited.
+        With `shown` (the timetable staff changed on the screen), only their change is made to the
+        timetable as it is now: slots another door or a command added meanwhile stay."""
         problems = timetable.overlaps(list(enumerate(slots, start=1)), None)
         if problems:
             raise StationError(problems[0])
@@ -235,9 +238,12 @@ class Actions(StationState):
             actor = self._authorize("timetable", pin)
             store = self._store()
             with store.batch():
-                timetable.save_slots(store, slots)
-                if holidays is not None:
-                    timetable.save_holidays(store, holidays)
+                if shown is not None:
+                    slots = timetable.change_timetable(store, shown, (slots, holidays or {}))
+                else:
+                    timetable.save_slots(store, slots)
+                    if holidays is not None:
+                        timetable.save_holidays(store, holidays)
                 audit(store, "timetable.set", {"slots": len(slots)}, actor)
         self._timetable_next = 0.0  # a slot due now opens at once
 

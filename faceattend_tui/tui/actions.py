@@ -328,7 +328,7 @@ class DialogActions(_AppBase):
         self.push_screen(TimetableScreen(self.station.timetable, save, self.access, self.station.groups))
 
     def _save_timetable(self, request: TimetableSave) -> None:
-        self.station.save_timetable(request.slots, request.holidays, request.pin)
+        self.station.save_timetable(request.slots, request.holidays, request.pin, shown=request.shown)
 
     def action_audit_log(self) -> None:
         self.push_screen(AuditScreen(self.station.audit_entries, self.station.zone()))

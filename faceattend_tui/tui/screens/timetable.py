@@ -35,11 +35,13 @@ from faceattend_tui.tui.screens.confirm import Confirmed, ConfirmScreen
 
 @dataclass(frozen=True)
 class TimetableSave:
-    """What the station is asked to keep: every slot and every day off, as they are to be."""
+    """What the station is asked to keep: every slot and every day off, as they are to be, and the
+    timetable shown when staff changed it (their change is made to the timetable as it is by then)."""
 
     slots: list[Slot]
     holidays: dict[str, str]
     pin: Secret
+    shown: tuple[list[Slot], dict[str, str]]
 
 
 @dataclass(frozen=True)
@@ -232,6 +234,10 @@ class TimetableScreen(Dialog[None]):
             if self.select is not None and self.select in found.rows:
                 found.move_cursor(row=found.get_row_index(self.select))
 
+    def change(self, slots: list[Slot], holidays: dict[str, str], pin: Secret) -> TimetableSave:
+        """The timetable as staff want it, with the one on the screen they changed."""
+        return TimetableSave(slots, holidays, pin, shown=(list(self.slots), dict(self.holidays)))
+
     def note(self, text: str) -> None:
         self.error("")
         self.query_one("#timetable-note", Static).update(Text(text, style="bold"))
@@ -242,7 +248,7 @@ class TimetableScreen(Dialog[None]):
             return
 
         def submit(request: SlotRequest) -> Slot:
-            self.save(TimetableSave([*self.slots, request.slot], dict(self.holidays), request.pin))
+            self.save(self.change([*self.slots, request.slot], dict(self.holidays), request.pin))
             return request.slot
 
         self.app.push_screen(SlotScreen(self.current_access(), self.groups, submit), self.slot_added)
@@ -259,7 +265,7 @@ class TimetableScreen(Dialog[None]):
             return
 
         def submit(request: DayOffRequest) -> str:
-            self.save(TimetableSave(list(self.slots), {**self.holidays, request.day: request.reason}, request.pin))
+            self.save(self.change(list(self.slots), {**self.holidays, request.day: request.reason}, request.pin))
             return request.day
 
         self.app.push_screen(DayOffScreen(self.current_access(), submit), self.day_added)
@@ -286,7 +292,7 @@ class TimetableScreen(Dialog[None]):
         slot = next(s for s in self.slots if s.key == key)
 
         def submit(request: Confirmed) -> Slot:
-            self.save(TimetableSave([s for s in self.slots if s.key != key], dict(self.holidays), request.pin))
+            self.save(self.change([s for s in self.slots if s.key != key], dict(self.holidays), request.pin))
             return slot
 
         question = f"Remove the slot {slot_line(slot)}?"
@@ -299,8 +305,8 @@ class TimetableScreen(Dialog[None]):
 
     def remove_day(self, day: str) -> None:
         def submit(request: Confirmed) -> str:
-            self.save(TimetableSave(list(self.slots), {d: r for d, r in self.holidays.items() if d != day},
-                                    request.pin))
+            self.save(self.change(list(self.slots), {d: r for d, r in self.holidays.items() if d != day},
+                                  request.pin))
             return day
 
         question = f"Remove the day off {day}? Slots open that day again."

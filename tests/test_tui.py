@@ -181,6 +181,25 @@ async def test_export_from_the_keyboard_writes_the_sheet(station, tmp_path):
     assert rows == {"Ann Lee": "absent", "Bob Marr": "absent", "Cleo Diaz": "present", "Dev Rao": "absent"}
 
 
+async def test_the_export_dialog_writes_the_session_it_names_though_another_began_meanwhile(station, tmp_path):
+    app = StationApp(station)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await start_session(pilot, "Maths")
+        checkin(station, "Cleo Diaz", 2)
+        await until(pilot, lambda: app.query_one("#live-table").row_count == 1)
+        await pilot.press("x")
+        await until(pilot, lambda: "Session: Maths" in screen_text(app))
+        station.stop_session()  # the timetable closes Maths and opens Physics under the open dialog
+        station.start_session("Physics")
+        await pilot.press("enter")
+        await until(pilot, lambda: any("exported to" in str(n.message) for n in app._notifications))
+        said = next(str(n.message) for n in app._notifications if "exported to" in str(n.message))
+        assert "maths" in said and "still running" not in said
+    (sheet,) = (tmp_path / "exports").glob("*.csv")
+    rows = {r["person"]: r["status"] for r in csv.DictReader(sheet.open())}
+    assert rows["Cleo Diaz"] == "present" and "maths" in sheet.name
+
+
 async def enroll_captured(pilot, station: Station, looks_like: str | None = None) -> None:
     """`e`, Eva Holt, Enter, and the two samples of `capture_event` shown in the dialog."""
     await pilot.press("e", *"Eva Holt", "enter")

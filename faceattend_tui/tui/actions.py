@@ -262,12 +262,12 @@ class DialogActions(_AppBase):
         label = partial(self._session_label, self.viewing_session)
         self.push_screen(ExportScreen(label, self.access(), self.guarded(self._export)), self._exported)
 
-    def _session_label(self, session_id: int | None) -> str:
+    def _session_label(self, session_id: int | None) -> tuple[str, int | None]:
         summary = self.station.summary(session_id)
-        return summary.session.name if summary else "the latest session"
+        return (summary.session.name, summary.session.id) if summary else ("the latest session", None)
 
     def _export(self, request: ExportRequest, session_id: int | None = None) -> Path:
-        session_id = session_id if session_id is not None else self.viewing_session
+        session_id = next((s for s in (session_id, request.session_id, self.viewing_session) if s is not None), None)
         path = self.station.export(request.options, session_id, request.date_from, request.date_to, request.pin)
         running = self.station.running_in_export(session_id, request.date_from, request.date_to)
         self.export_note = f"; {running!r} is still running: those not in yet show as absent" if running else ""

@@ -21,26 +21,30 @@ class ExportRequest:
     date_from: date | None
     date_to: date | None
     pin: Secret
+    session_id: int | None = None  # the session the dialog named, as read when it opened
 
 
 class ExportScreen(Dialog[ExportRequest]):
-    """Format and scope: the session shown, or a date range. `session`: its name, or how to read it."""
+    """Format and scope: the session shown, or a date range. `session`: its name, or how to read its
+    name and id (the export is of that session, even if another begins while the dialog is open)."""
 
     OK = "Export"
 
-    def __init__(self, session: str | Callable[[], str], access: Access,
+    def __init__(self, session: str | Callable[[], tuple[str, int | None]], access: Access,
                  submit: Submit[ExportRequest] | None = None) -> None:
         super().__init__(access, submit)
         self.session_label = session if isinstance(session, str) else "..."
         self.read_label = None if isinstance(session, str) else session
+        self.session_id: int | None = None
+        self.NEEDS_DATA = self.read_label is not None  # keys typed ahead wait for the session it names
 
     def start_reading(self) -> None:
         super().start_reading()
         if self.read_label is not None:
             self.read(self.read_label, self.show_label, "the session")
 
-    def show_label(self, label: str) -> None:
-        self.session_label = label
+    def show_label(self, session: tuple[str, int | None]) -> None:
+        self.session_label, self.session_id = session
         self.query_one("#export-session", Static).update(self.session_line())
 
     def session_line(self) -> str:
@@ -62,7 +66,7 @@ class ExportScreen(Dialog[ExportRequest]):
     @on(Input.Submitted)
     @on(Button.Pressed, "#ok")
     def submit(self) -> None:
-        if self.working:
+        if self.working or self.still_reading():  # which session it names is not known yet
             return
         fmt = "json" if self.query_one("#json", RadioButton).value else "csv"
         try:
@@ -72,4 +76,4 @@ class ExportScreen(Dialog[ExportRequest]):
             self.error("dates as YYYY-MM-DD")
             return
         options = ExportOptions(fmt, self.query_one("#bom", Checkbox).value)
-        self.finish(ExportRequest(options, start, end, self.pin()))
+        self.finish(ExportRequest(options, start, end, self.pin(), self.session_id))

@@ -880,6 +880,26 @@ def test_a_restarted_worker_shows_the_sessions_counts_at_the_door_at_once(statio
     assert sessions and (sessions[-1].name, sessions[-1].present) == ("Maths", 1)
 
 
+def test_a_capture_the_worker_died_in_is_asked_of_the_restarted_worker(station):
+    """The enroll dialog waited on "capturing..." for good: the dead worker's capture was never made."""
+    from faceattend_tui.live import events as ev
+
+    station.live.camera = "live"
+    request = station.capture()
+    station.worker.sent.clear()
+    station.worker.feed(ev.Notice(message="recognition worker stopped (exit code -9); restarted (1)",
+                                  topic="worker-restarted"))
+    drain(station)
+    assert [c.request for c in station.worker.sent if isinstance(c, ev.StartCapture)] == [request]
+    station.worker.feed(ev.CaptureResult(request=request, message="no face seen"))
+    assert any(type(update).__name__ == "CaptureDone" for update in drain(station))
+    station.worker.sent.clear()
+    station.worker.feed(ev.Notice(message="recognition worker stopped (exit code -9); restarted (2)",
+                                  topic="worker-restarted"))
+    drain(station)
+    assert not [c for c in station.worker.sent if isinstance(c, ev.StartCapture)]  # none waits now
+
+
 def test_opening_the_station_is_audited_with_the_login_and_the_source(tmp_path):
     """Check-ins from a folder of photos into a session left running are traceable to who started it."""
     enroll_fake_people(tmp_path, ["Ann"])

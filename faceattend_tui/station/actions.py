@@ -78,6 +78,7 @@ class Actions(StationState):
         def _queue_sheet(self, session_id: int) -> None: ...
         def _tell_door(self, command: ev.Command) -> None: ...
         def _door_session(self, counts: Counts | None = None) -> ev.SetSession: ...
+        def _ask_capture(self, request: str) -> None: ...
 
     def roster(self) -> list[RosterRow]:
         """Everyone active, with their state in the running session."""
@@ -321,7 +322,7 @@ class Actions(StationState):
             raise StationError(f"the camera is {self.live.camera}{detail}; enrolling needs a live picture")
         request = f"capture-{time.monotonic_ns()}"
         self.pending_capture = request
-        self._worker().send(ev.StartCapture(request, self.settings.capture_seconds, self.settings.capture_samples))
+        self._ask_capture(request)
         return request
 
 

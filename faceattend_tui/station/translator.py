@@ -414,6 +414,9 @@ class Translator(StationState):
                 "both; if they are one, keep their photos under one name")
 
 
+    def _ask_capture(self, request: str) -> None:
+        self._worker().send(ev.StartCapture(request, self.settings.capture_seconds, self.settings.capture_samples))
+
     def _capture_done(self, event: ev.CaptureResult) -> CaptureDone | None:
         if event.request != self.pending_capture:
             return None  # an old request the screen no longer waits for
@@ -447,6 +450,8 @@ class Translator(StationState):
                 notice, severity = event.message, "error"
                 with self.lock:  # the new worker's door shows the session's counts at once, not "0 here"
                     self._tell_door(self._door_session())
+                if self.pending_capture is not None:  # the enroll dialog waits on the dead worker's capture
+                    self._ask_capture(self.pending_capture)
             case ev.Notice(topic="gallery"):
                 notice, severity = event.message, "warning"
         return self._live(notice, severity)

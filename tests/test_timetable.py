@@ -208,6 +208,30 @@ def test_a_lesson_staff_began_by_hand_is_not_said_to_hold_itself_back(data):
     assert step(attendance, clock(), PARIS) == "" and held_back(attendance, clock(), PARIS) == ""
 
 
+def test_a_lesson_staff_began_a_few_minutes_early_is_the_slots_once_they_stop_it(data):
+    """Maths 3A begun by hand at 07:55 and stopped at 08:50: the timetable opened a second Maths at once."""
+    clock = FakeClock(MONDAY_8.replace(hour=7, minute=55))
+    attendance = school(data, clock)
+    attendance.start_session("Maths 3A", group="3A", user="Ada")
+    clock.advance(minutes=10)
+    assert step(attendance, clock(), PARIS) == ""
+    clock.advance(minutes=45)
+    attendance.stop_session(user="Ada")
+    clock.advance(seconds=5)
+    assert step(attendance, clock(), PARIS) == "" and attendance.active is None
+    assert [s.name for s in attendance.store.sessions()] == ["Maths 3A"]
+
+
+def test_a_lesson_of_the_same_name_over_before_the_slot_begins_does_not_hold_it(data):
+    clock = FakeClock(MONDAY_8.replace(hour=7, minute=0))
+    attendance = school(data, clock)
+    attendance.start_session("Maths 3A", group="3A", user="Ada")
+    clock.advance(minutes=30)
+    attendance.stop_session(user="Ada")
+    clock.advance(minutes=31)  # 08:01
+    assert step(attendance, clock(), PARIS) == "the timetable opened 'Maths 3A' (08:00-09:00)"
+
+
 def maths_then_physics(attendance, maths_end: str = "09:00") -> None:
     """Maths for 3A from 08:00, Physics for 3A 10:00-11:00, on Mondays."""
     save_slots(attendance.store, read_slots("name,group,weekday,start,end,late_after\n"

@@ -490,10 +490,18 @@ def _left_claim(value: int, now: datetime) -> bool:
 
 
 def _slot_session(sessions: list[Session], slot: Slot, day: date, zone: tzinfo | None) -> Session | None:
-    """The session opened for this slot on this day (its name and group, begun within its hours)."""
+    """The session of this slot on this day: its name and group, begun within its hours, or begun early
+    that day by hand and still running at its start (staff who began the lesson a few minutes early and
+    stopped it have held it: the timetable opens no second one)."""
     start, end = slot.occurrence(day, zone)
+    midnight = _at(day, time(), zone)
+
+    def of_slot(s: Session) -> bool:
+        early = midnight <= s.started_at < start and (s.ended_at is None or s.ended_at > start)
+        return (start <= s.started_at < end) or early
+
     return next((s for s in sessions if s.name == slot.name and same_group(s.group, slot.group)
-                 and start <= s.started_at < end and not s.voided), None)
+                 and of_slot(s) and not s.voided), None)
 
 
 def same_group(a: str | None, b: str | None) -> bool:

@@ -99,13 +99,27 @@ def group_key(text: str) -> str:
 JOINERS = "\u200c\u200d"  # zero-width characters some scripts (Persian, Hindi) and emoji need
 
 
+# Scripts whose writing uses the joiners: Arabic, Syriac, Thaana, N'Ko (and Arabic's presentation
+# forms), the Indic scripts from Devanagari to Sinhala, Tibetan and Myanmar, Khmer and Mongolian.
+JOINING_SCRIPTS = ((0x0600, 0x08FF), (0x0900, 0x0DFF), (0x0F00, 0x109F), (0x1780, 0x18AF), (0xFB50, 0xFDFF),
+                   (0xFE70, 0xFEFF))
+
+
+def _joins(c: str) -> bool:
+    """Whether a joiner beside `c` may be part of the writing: a letter of a joining script, or an
+    emoji (a symbol, a skin tone, the emoji presentation selector) of a sequence."""
+    point = ord(c)
+    return (any(low <= point <= high for low, high in JOINING_SCRIPTS)
+            or unicodedata.category(c) in ("So", "Sk") or c == "\ufe0f")
+
+
 def needed_joiner(text: str, i: int) -> bool:
-    """Whether text[i] is a joiner a script may need: one beside a letter outside ASCII (میخواهم, an
-    emoji sequence), not one after '3A' or between Latin letters, where it only hides a difference."""
+    """Whether text[i] is a joiner a script may need: one beside a letter of a script that joins
+    (میخواهم, क्‍ष) or in an emoji sequence; not one after '3A', 'Ä' or Cyrillic 'А', where it only hides
+    a difference."""
     if text[i] not in JOINERS:
         return False
-    beside = [text[j] for j in (i - 1, i + 1) if 0 <= j < len(text)]
-    return any(not c.isascii() and unicodedata.category(c) != "Cf" for c in beside)
+    return any(_joins(text[j]) for j in (i - 1, i + 1) if 0 <= j < len(text))
 
 
 NOT_UTF8 = "a name that is not UTF-8 (written on a system set to another encoding, an old zip file)"

@@ -474,6 +474,22 @@ def test_a_slot_held_back_by_a_session_started_by_hand_is_said_once(tmp_path):
         assert len(held) == 1  # said once, not at every poll
 
 
+def test_a_slot_held_back_again_on_another_day_is_said_again(tmp_path):
+    """A station running for weeks said the clash the first Monday and never after."""
+    from faceattend_tui.attendance.timetable import save_slots, slots_of
+
+    with station_with_a_slot_due(tmp_path, "Physics") as (made, _):
+        made.start_session("Assembly")
+        slots = slots_of(made.store)
+        assert any("'Physics'" in getattr(u, "notice", "") for u in drain(made))
+        save_slots(made.store, [])  # the slot's hours pass: nothing held back
+        made._timetable_next = 0.0
+        drain(made)
+        save_slots(made.store, slots)  # a week later, the same clash
+        made._timetable_next = 0.0
+        assert any("'Physics'" in getattr(u, "notice", "") for u in drain(made))
+
+
 def test_a_database_away_is_no_timetable_problem(tmp_path, monkeypatch):
     """While a shared database is away the header says so; the timetable waits without an error."""
     from faceattend_tui.attendance import OfflineError, timetable

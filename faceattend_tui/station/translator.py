@@ -181,13 +181,14 @@ class Translator(StationState):
         return [RosterChanged(), self._live(said), *([lost] if lost is not None else [])]
 
     def _held_back(self) -> list[Update]:
-        """A slot due while a session staff started by hand runs: said once, lasting, for staff to stop it."""
+        """A slot due while a session staff started by hand runs: said once (each time it comes about),
+        lasting, for staff to stop it."""
         with self.lock:
             waiting = timetable.held_back(self._attendance(), self.now(), time_zone(self.settings.timezone),
                                           self.name)
-        if not waiting or waiting == self._held_said:
+        said, self._held_said = self._held_said, waiting  # nothing held back now: the next clash is said again
+        if not waiting or waiting == said:
             return []
-        self._held_said = waiting
         LOG.warning("%s", waiting)
         return [self._live(waiting, "warning", lasting=True)]
 

@@ -376,6 +376,24 @@ def test_a_command_refused_while_a_station_runs_asks_no_pin_first(staffed, monke
         assert "change it at the station: ctrl+p, Change my PIN" in capsys.readouterr().err
         assert main(["staff", "reset", "Dana", "--data", str(staffed)]) == 2
         assert "attendance data is in use" in capsys.readouterr().err
+        assert main(["pin", "--clear", "--data", str(staffed)]) == 2  # the station's Change my PIN clears none
+        assert "stop the station first" in capsys.readouterr().err
+
+
+def test_the_first_account_refused_while_a_station_runs_sends_nobody_back_to_the_station(tmp_path, monkeypatch,
+                                                                                        capsys):
+    """The station says 'faceattend pin makes the first account': pin must not send the user back to it."""
+    from faceattend_tui.attendance import acquire_lock, open_store
+
+    data = tmp_path / "data"
+    open_store(data).close()
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": pytest.fail(f"asked {prompt!r} for nothing"))
+    with acquire_lock(data, what="station"):
+        for command in (["pin"], ["staff", "add", "Ada", "--role", "admin"]):
+            assert main([*command, "--data", str(data)]) == 2
+            err = capsys.readouterr().err
+            assert "stop the station first" in err and "Change my PIN" not in err
 
 
 def test_a_new_pin_the_rules_refuse_is_said_before_it_is_typed_again(staffed, monkeypatch, capsys):

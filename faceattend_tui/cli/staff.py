@@ -102,6 +102,8 @@ def cmd_staff_add(args: argparse.Namespace, settings: Settings) -> int:
         raise CommandError(f"the data folder {settings.data.resolve()} has no staff account yet: the first is an "
                            "admin (--role admin); or give --data for the folder where the admin was made")
     first = not has_accounts(settings)  # the first account, an admin, may start the log
+    if first:  # said before the new PIN is typed twice for nothing
+        refuse_while_a_station_runs(settings, "; stop the station first")
     chosen: list[str] = [new_pin(args.name)] if first else []  # asked before the data is held (nothing asks a PIN)
     ask = None if first else lambda: chosen.append(new_pin(args.name))
     with writable(settings, "staff", fresh=first, ask=ask) as attendance:
@@ -186,9 +188,12 @@ def cmd_staff_roles(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_pin(args: argparse.Namespace, settings: Settings) -> int:
     """Change one's own PIN; with no account yet, make the first admin ("admin"); --clear, --reset."""
-    refuse_while_a_station_runs(settings, "; change it at the station: ctrl+p, Change my PIN")
     if args.reset:
         return _reset_only(args, settings)
+    # the station's Change my PIN changes an account's PIN; it makes no first account and clears none
+    at_the_station = not args.clear and has_accounts(settings)
+    refuse_while_a_station_runs(settings, "; change it at the station: ctrl+p, Change my PIN" if at_the_station
+                                else "; stop the station first")
     # everything asked on the terminal before the data is held: a station may start meanwhile
     first = new_pin(LEGACY_ADMIN) if not args.clear and not has_accounts(settings) else None
     given = asked_first(settings) if first is None else None

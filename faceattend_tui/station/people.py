@@ -82,7 +82,7 @@ class ImportOutcome:
             out.append(f"photos: stopped after {done} of {total} read; import the file again to read the rest "
                        "(those not read yet are not recognised until then)")
         out += [f"  {note}" for note in self.photo_notes]
-        out += [f"  not copied: {line}" for line in self.photos_changed]
+        out += [f"  not copied: {line}" for line in self.photos_changed if skipped]
         out += [f"  skipped: {line}" for line in self.photo_skipped if skipped]
         if self.joined:
             out.append(f"joined the running session: {printable(', '.join(p.name for p in self.joined))}")

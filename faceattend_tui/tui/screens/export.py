@@ -36,7 +36,7 @@ class ExportScreen(Dialog[ExportRequest]):
         self.session_label = session if isinstance(session, str) else "..."
         self.read_label = None if isinstance(session, str) else session
         self.session_id: int | None = None
-        self.NEEDS_DATA = self.read_label is not None  # keys typed ahead wait for the session it names
+        self.send_when_read = False  # Enter was pressed before the session it names was read
 
     def start_reading(self) -> None:
         super().start_reading()
@@ -46,6 +46,9 @@ class ExportScreen(Dialog[ExportRequest]):
     def show_label(self, session: tuple[str, int | None]) -> None:
         self.session_label, self.session_id = session
         self.query_one("#export-session", Static).update(self.session_line())
+        if self.send_when_read:
+            self.send_when_read = False
+            self.submit()
 
     def session_line(self) -> str:
         return f"Session: {escape(self.session_label)}, or a date range:"
@@ -66,7 +69,11 @@ class ExportScreen(Dialog[ExportRequest]):
     @on(Input.Submitted)
     @on(Button.Pressed, "#ok")
     def submit(self) -> None:
-        if self.working or self.still_reading():  # which session it names is not known yet
+        if self.working:
+            return
+        if self.reading:  # the session it names is still being read: the export goes once it is
+            self.send_when_read = True
+            self.show_reading()
             return
         fmt = "json" if self.query_one("#json", RadioButton).value else "csv"
         try:

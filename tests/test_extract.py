@@ -213,6 +213,19 @@ def test_adding_a_photo_appends_a_row(engine, root, face):
     assert np.load(root / "database_tensor" / "cat.npy").shape == (3, 512)
 
 
+def test_templates_from_photos_removed_since_are_not_kept_when_the_new_one_shows_no_usable_face(engine, root):
+    """Someone else's photos in cat/, replaced by cat's own photo that shows no usable face: the old
+    templates went on checking the other person in as cat, and extract said to run extract."""
+    extract(engine, root)
+    images = root / "database_image"
+    for photo in (images / "cat").iterdir():
+        photo.unlink()
+    write(images / "cat" / "far.jpg", np.full((120, 120, 3), 90, np.uint8))
+    report = extract(engine, root)
+    assert "cat" in report.unenrolled and not (root / "database_tensor" / "cat.npy").exists()
+    assert "cat" not in manifest(root)["people"]
+
+
 def test_removing_a_person_removes_their_templates(engine, root):
     extract(engine, root)
     shutil.rmtree(root / "database_image" / "cat")

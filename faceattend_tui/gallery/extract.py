@@ -583,16 +583,24 @@ class Extractor:
 
 
     def _keep_or_skip(self, name: str, manifest: Manifest) -> None:
+        """A person with photos of which none gave a row: the templates made before are kept while the
+        photos they were made from are all still there (one damaged or unreadable now loses nothing);
+        made from photos staff removed since, they would go on checking that face in: not enrolled."""
         entry = manifest.people.get(name)
-        if entry and not entry.stale:
+        if entry and not entry.stale and not self._sources_removed(entry):
             self.report.notes.append(f"{name}: no usable photo now; keeping the templates extracted before")
             return
         manifest.people.pop(name, None)
         old = self.tensors_dir / f"{name}.npy"
         if old.is_file():
             move_to_legacy(self.tensors_dir, old)
-        self.report.notes.append(f"{name}: no usable photo; not enrolled")
+        removed = " (the photos their templates were made from are removed)" if entry and not entry.stale else ""
+        self.report.notes.append(f"{name}: no usable photo; not enrolled{removed}")
         self.report.unenrolled.append(name)
+
+    def _sources_removed(self, entry: Entry) -> bool:
+        """Whether a photo an entry's templates were made from is gone from the photo folder."""
+        return any(not (self.images_dir / str(sample.get("image", ""))).is_file() for sample in entry.samples)
 
 
 def subject_of(faces: list[Face], size: tuple[int, int] | None) -> int | None:

@@ -256,17 +256,41 @@ def test_seed_era_template_is_kept_in_legacy_and_replaced(engine, root):
     assert "ann" in gallery(engine, root).names
 
 
-def test_templates_written_before_a_kill_are_made_again_quietly_and_half_writes_removed(engine, root):
+def test_templates_written_before_a_kill_are_made_again_quietly_and_half_writes_removed(engine, root, face,
+                                                                                         monkeypatch):
     extract(engine, root)
     tensors = root / "database_tensor"
-    manifest_now = json.loads((tensors / "manifest.json").read_text(encoding="utf-8"))
-    del manifest_now["people"]["cat"]  # cat's file was written, then the run was killed before the manifest
-    (tensors / "manifest.json").write_text(json.dumps(manifest_now), encoding="utf-8")
+    write(root / "database_image" / "eve.jpg", face("eve"))
+    saving = extract_module.save_manifest
+
+    def killed(folder, made):
+        if "eve" in made.people:  # eve's file is written; the run is killed before the manifest names it
+            raise KeyboardInterrupt
+        saving(folder, made)
+
+    monkeypatch.setattr(extract_module, "save_manifest", killed)
+    with pytest.raises(KeyboardInterrupt):
+        extract(engine, root)
+    monkeypatch.setattr(extract_module, "save_manifest", saving)
+    assert (tensors / "eve.npy").is_file() and "eve" not in manifest(root)["people"]
     (tensors / ".dan.npy.a1b2c3.tmp").write_bytes(b"half")  # a write killed halfway
     report = extract(engine, root)
     assert "1 template file of an extraction cut short made again" in report.notes
     assert not any("legacy" in note for note in report.notes) and not (tensors / "legacy").exists()
-    assert "cat" in manifest(root)["people"] and not list(tensors.glob(".*.tmp"))
+    assert "eve" in manifest(root)["people"] and not list(tensors.glob(".*.tmp"))
+    assert not (tensors / extract_module.RUNNING).exists()
+
+
+def test_the_original_projects_unit_length_features_are_moved_aside_never_deleted(engine, root):
+    """Many ArcFace scripts save normalised float32 rows, as this one does: nothing tells them from ours."""
+    tensors = root / "database_tensor"
+    tensors.mkdir()
+    rows = np.random.default_rng(1).standard_normal((1, 512)).astype(np.float32)
+    np.save(tensors / "ann.npy", rows / np.linalg.norm(rows))
+    original = (tensors / "ann.npy").read_bytes()
+    report = extract(engine, root)
+    assert (tensors / "legacy" / "ann.npy").read_bytes() == original
+    assert not any("cut short made again" in note for note in report.notes)
 
 
 def test_seed_era_template_of_someone_without_photos_is_reported_not_used(engine, root):

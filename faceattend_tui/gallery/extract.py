@@ -8,6 +8,7 @@ before is kept unless its source image is gone or changed.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import os
 import re
@@ -53,6 +54,7 @@ from faceattend_tui.vision.scrfd import Prepared
 from faceattend_tui.vision.types import Face
 
 CHECKPOINT_SECONDS = 5.0
+RUNNING = ".extraction-running.json"  # the people a run under way may write; left behind by one cut short
 CHUNK = 32  # photos whose faces are found and embedded together...
 CHUNK_BYTES = 256 << 20  # ...or fewer, when their decoded pictures would take more memory than this
 AHEAD_BYTES = 256 << 20  # decoded photos waiting their turn, at most (a 12-MP photo is 36 MB)
@@ -275,14 +277,25 @@ class Extractor:
                                        "person's folder; rename it")
             del people[name]
         manifest = self._starting_manifest(force)
-        self._retire_unknown_files(people, manifest)
+        self._retire_unknown_files(people, manifest, self._written_by_a_run_cut_short())
         self._drop_removed(people, manifest)
+        write_atomic(self.tensors_dir / RUNNING, json.dumps(sorted(people)).encode("utf-8"))
         photos = [Photo(name, p, p.relative_to(self.images_dir).as_posix()) for name, ps in people.items() for p in ps]
         self.report.people, self.report.images = len(people), len(photos)
         self._extract_all(people, photos, manifest)
         self._save_manifest(manifest)
+        (self.tensors_dir / RUNNING).unlink(missing_ok=True)
         self._note_lookalikes()
         return self.report
+
+    def _written_by_a_run_cut_short(self) -> set[str]:
+        """The people whose template files an extraction that never finished may have written (its RUNNING
+        record is still there); none when the last one finished."""
+        try:
+            names = json.loads((self.tensors_dir / RUNNING).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return set()
+        return {n for n in names if isinstance(n, str)} if isinstance(names, list) else set()
 
     def _note_lookalikes(self) -> None:
         """People whose photos look like another person's: most likely one person under two names, who
@@ -336,9 +349,11 @@ class Extractor:
             entry.samples = []
             entry.stale = True
 
-    def _retire_unknown_files(self, people: dict[str, list[Path]], manifest: Manifest) -> None:
-        """Seed-era or foreign .npy files: moved to legacy/ when we rebuild that person, else left. Ours from
-        a run cut short (written, not yet in the manifest) are simply made again, said once."""
+    def _retire_unknown_files(self, people: dict[str, list[Path]], manifest: Manifest, cut_short_wrote: set[str]
+                              ) -> None:
+        """Seed-era or foreign .npy files: moved to legacy/, never deleted (the original project's may be unit
+        rows of our size too). Ours from a run cut short (written, not yet in the manifest, by a run whose
+        record says it wrote them) are simply made again, said once."""
         if not self.tensors_dir.is_dir():
             return
         for leftover in self.tensors_dir.glob(".*.npy.*.tmp"):  # a write killed halfway
@@ -347,7 +362,7 @@ class Extractor:
         for path in sorted(self.tensors_dir.glob("*.npy")):
             if path.stem in manifest.people:
                 continue
-            if path.stem in people and self._ours(path):
+            if path.stem in people and path.stem in cut_short_wrote and self._ours(path):
                 path.unlink(missing_ok=True)
                 cut_short += 1
             elif path.stem in people:
@@ -362,8 +377,8 @@ class Extractor:
             self.report.notes.append(f"{plural(cut_short, 'template file')} of an extraction cut short made again")
 
     def _ours(self, path: Path) -> bool:
-        """Whether a template file not in the manifest was written by this recogniser's extraction (rows of its
-        size, of unit length), not the original project's (one row, not normalised)."""
+        """Whether a template file a run cut short may have written holds rows of this recogniser's size, of
+        unit length (a file put there by hand since, the original project's, is not taken for one)."""
         try:
             read_rows(path, self.engine.embedder.dim)
         except GalleryError:

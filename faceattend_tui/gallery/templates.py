@@ -323,7 +323,8 @@ def load_gallery(folder: Path, recognizer_sha256: str, dim: int,
             warnings.append(f"{folder / (name + '.npy')}: rows do not match the manifest; run `faceattend extract`")
     for path in files:
         if path.stem not in manifest.people:
-            warnings.append(f"{path}: not in the manifest (seed-era or foreign); ignored")
+            warnings.append(f"{path}: not in the manifest (an extraction cut short, or a file of another "
+                            "program); ignored until `faceattend extract` runs")
     if kept is None or previous is None:  # kept is None without a previous gallery
         gallery = Gallery.from_people(people, dim)
     else:

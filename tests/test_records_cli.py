@@ -3,6 +3,7 @@ station, and the headless station."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import json
@@ -144,12 +145,19 @@ def test_photo_folders_dropped_in_after_the_roster_become_its_peoples(tmp_path):
         assert att.by_folder("ann lee").groups == ("3A",) and len(att.people()) == 5
 
 
-def test_people_list_edit_and_remove(tmp_path, capsys):
-    data = tmp_path / "data"
+@contextlib.contextmanager
+def ann_and_bob(data: Path, bob_group: str):
+    """Ann Lee (S1) in 3A and Bob Marr (S2) in `bob_group`, in the log of `data`."""
     with open_store(data) as store:
         att = Attendance(store)
         att.add_person("Ann Lee", person_id="S1", groups=["3A"])
-        att.add_person("Bob Marr", person_id="S2", groups=["3B"])
+        att.add_person("Bob Marr", person_id="S2", groups=[bob_group])
+        yield att
+
+
+def test_people_list_edit_and_remove(tmp_path, capsys):
+    data = tmp_path / "data"
+    with ann_and_bob(data, "3B") as att:
         att.start_session("Maths")
         att.check_in("S1")
         att.stop_session()
@@ -169,10 +177,7 @@ def test_people_list_edit_and_remove(tmp_path, capsys):
 
 def test_people_list_of_a_group_nobody_is_in_names_the_groups(tmp_path, capsys):
     data = tmp_path / "data"
-    with open_store(data) as store:
-        att = Attendance(store)
-        att.add_person("Ann Lee", person_id="S1", groups=["3A"])
-        att.add_person("Bob Marr", person_id="S2", groups=["choir"])
+    with ann_and_bob(data, "choir") as att:
         att.remove_person("S2")
     assert main(["people", "list", "--data", str(data), "--group", "3B"]) == 0  # a typo reads as one
     assert "0 people in 3B\nnobody listed is in a group '3B'; the groups: 3A" in capsys.readouterr().err

@@ -165,13 +165,18 @@ async def test_filter_help_tab_and_quit_guard(station):
         assert app.is_running
 
 
+async def cleo_in(pilot, station: Station, session: str) -> None:
+    """A session started from the keyboard, and Cleo Diaz checked in, shown."""
+    await start_session(pilot, session)
+    checkin(station, "Cleo Diaz", 2)
+    await until(pilot, lambda: pilot.app.query_one("#live-table").row_count == 1)
+
+
 @pytest.mark.slow
 async def test_export_from_the_keyboard_writes_the_sheet(station, tmp_path):
     app = StationApp(station)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
-        await start_session(pilot, "Physics")
-        checkin(station, "Cleo Diaz", 2)
-        await until(pilot, lambda: app.query_one("#live-table").row_count == 1)
+        await cleo_in(pilot, station, "Physics")
         await pilot.press("x", "enter")
         await until(pilot, lambda: any("exported to" in str(n.message) for n in app._notifications))
         said = next(str(n.message) for n in app._notifications if "exported to" in str(n.message))
@@ -184,9 +189,7 @@ async def test_export_from_the_keyboard_writes_the_sheet(station, tmp_path):
 async def test_the_export_dialog_writes_the_session_it_names_though_another_began_meanwhile(station, tmp_path):
     app = StationApp(station)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
-        await start_session(pilot, "Maths")
-        checkin(station, "Cleo Diaz", 2)
-        await until(pilot, lambda: app.query_one("#live-table").row_count == 1)
+        await cleo_in(pilot, station, "Maths")
         await pilot.press("x")
         await until(pilot, lambda: "Session: Maths" in screen_text(app))
         station.stop_session()  # the timetable closes Maths and opens Physics under the open dialog

@@ -84,6 +84,28 @@ def test_a_bad_roster_is_named_line_by_line_and_nothing_is_applied(tmp_path, cap
     assert "line 2:" in capsys.readouterr().err and not (data / "attendance.json").exists()
 
 
+def test_folders_dropped_in_for_a_large_roster_are_linked_looking_at_each_name_once(tmp_path, monkeypatch):
+    """2,000 folders for 2,000 people imported without photos: each folder looked through everyone still
+    without photos, a quarter of an hour at 20,000 people (the station's start, extract, an import)."""
+    from faceattend_tui.attendance import sessions
+    from faceattend_tui.attendance.models import Person
+
+    keys = []
+    spelling = sessions.spelling_key
+    monkeypatch.setattr(sessions, "spelling_key", lambda text: keys.append(text) or spelling(text))
+    size = 2000
+    with open_store(tmp_path / "data") as store:
+        att = Attendance(store)
+        now = store.now()
+        att.save_people([Person(f"S{i}", f"Student {i}", now) for i in range(size)] + [
+            Person("T1", "Bo Li", now), Person("T2", "Bo Li", now)], "people.import")
+        keys.clear()
+        result = att.sync_people({**{f"S{i}": 1 for i in range(size)}, "bo li": 1, "Student 7": 1})
+        assert len(keys) < 4 * size
+        assert sorted(p.id for p in result.attached) == sorted(f"S{i}" for i in range(size))  # by id
+        assert [p.name for p in result.added] == ["bo li", "Student 7"]  # two Bo Li; Student 7 has photos now
+
+
 def test_people_known_by_their_photo_folder_get_the_organisations_id(tmp_path, capsys):
     data = tmp_path / "data"
     with open_store(data) as store:

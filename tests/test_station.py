@@ -233,6 +233,32 @@ def test_a_save_that_cannot_be_done_does_not_put_the_newcomer_on_the_roster(stat
     assert station.save_enrollment(EnrollTarget("New Comer", "S77"), samples_like([[1.0] + [0.0] * 511]))[0].id == "S77"
 
 
+def test_a_save_for_someone_on_the_roster_that_cannot_be_recorded_leaves_no_samples_to_be_saved_twice(
+        station, tmp_path, monkeypatch):
+    from faceattend_tui.attendance import Attendance
+    from faceattend_tui.gallery.templates import read_rows
+
+    station.worker.ready()
+    drain(station)
+    station._attendance().add_person("Céline Gérard", person_id="S1043")  # imported, no photos yet
+    real = Attendance.save_people
+
+    def full(self, people, action, **kwargs):
+        if action == "person.folder":
+            raise StoreError("could not write to attendance.journal: No space left on device")
+        return real(self, people, action, **kwargs)
+
+    monkeypatch.setattr(Attendance, "save_people", full)
+    two = samples_like([[1.0] + [0.0] * 511, [0.0, 1.0] + [0.0] * 510])
+    with pytest.raises(StationError, match="No space left"):
+        station.save_enrollment(EnrollTarget("Céline Gérard"), two)
+    assert not (tmp_path / "database_image" / "S1043").exists()
+    monkeypatch.setattr(Attendance, "save_people", real)  # the disk has room again: Save once more
+    person, count = station.save_enrollment(EnrollTarget("Céline Gérard"), two)
+    assert (person.id, count) == ("S1043", 2)
+    assert read_rows(tmp_path / "database_tensor" / "S1043.npy", 512).shape == (2, 512)
+
+
 def test_export_command_line(station, tmp_path, capsys):
     from faceattend_tui.cli import main
 

@@ -401,6 +401,7 @@ class Actions(StationState):
         """The person whose samples are now in `folder`: a newcomer added to the roster, someone on it
         given the folder; should that fail, a newcomer's samples go again (nobody half enrolled)."""
         attendance = self._attendance()
+        before = person
         try:
             if person is None:
                 person = attendance.add_person(who.name, person_id=folder, groups=who.groups, folder=folder,
@@ -409,7 +410,7 @@ class Actions(StationState):
                 person = dataclasses.replace(person, folder=folder)
                 attendance.save_people([person], "person.folder", user=actor)
         except FaceattendError:
-            if fresh and (person is None or not person.folder):
+            if fresh and (before is None or not before.folder):  # the folder was never recorded as theirs
                 enroll.remove_person(self.settings, folder)
             raise
         return person

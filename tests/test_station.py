@@ -528,6 +528,41 @@ def test_a_database_away_is_no_timetable_problem(tmp_path, monkeypatch):
         assert not [u for u in drain(made) if "timetable" in str(u)]
 
 
+def test_a_database_known_to_be_away_is_not_waited_on_at_each_poll(tmp_path, monkeypatch):
+    """Each poll waited 2 s on the database for the timetable, the station's lock held, while it was away."""
+    from faceattend_tui.attendance import timetable
+    from faceattend_tui.attendance.store import StoreState
+
+    steps = []
+    real = timetable.step
+    monkeypatch.setattr(timetable, "step", lambda *args, **kwargs: steps.append(1) or real(*args, **kwargs))
+    with station_with_a_slot_due(tmp_path, "Physics") as (made, _):
+        monkeypatch.setattr(made.store, "state", lambda: StoreState(online=False, note="no answer within 2 s"))
+        drain(made)
+        assert steps == [] and made.active is None
+        monkeypatch.setattr(made.store, "state", lambda: StoreState())  # back: the slot opens
+        made._timetable_next = 0.0
+        drain(made)
+        assert steps and made.active is not None and made.active.name == "Physics"
+
+
+def test_a_database_away_is_said_once_not_at_each_check_in_kept_meanwhile(station, monkeypatch):
+    from faceattend_tui.attendance.store import StoreState
+    from faceattend_tui.station import sync
+
+    monkeypatch.setattr(sync, "shared_log", lambda settings: True)
+    monkeypatch.setattr(station.store, "changes", lambda: [])
+    station.live.database = "database online"
+    said = []
+    for state in (StoreState(False, 1, "no answer"), StoreState(False, 2, "no answer"), StoreState(False, 3, "x"),
+                  StoreState(True, 0)):
+        monkeypatch.setattr(station.store, "state", lambda state=state: state)
+        said += [u.notice for u in station._shared_updates() if getattr(u, "notice", "")]
+        assert station.live.database == ("database online" if state.online else f"database offline, {state.waiting} "
+                                                                                 "waiting")
+    assert len(said) == 2 and "cannot be reached (no answer)" in said[0] and "is back" in said[1]
+
+
 def test_back_to_back_slots_leave_no_gap_for_a_check_in_to_fall_into(tmp_path):
     from faceattend_tui.attendance.timetable import read_slots, save_slots
 

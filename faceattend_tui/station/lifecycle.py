@@ -42,6 +42,7 @@ from faceattend_tui.station.shared_gallery import sync_gallery
 from faceattend_tui.station.state import StationState
 from faceattend_tui.station.sync import log_place_problem, shared_log
 from faceattend_tui.station.updates import (
+    DATABASE_ONLINE,
     LOG,
     STATION_ACTOR,
     STATION_LOG,
@@ -103,7 +104,7 @@ class Lifecycle(StationState):
             self.found_at_open = self.store.latest_moment(audit=False)  # the doors' last, not a command's since
             self.presence = PresenceBook(self.store, self.name, time_zone(self.settings.timezone),
                                          self.settings.day_change) if self.settings.mode == "work" else None
-            self.live.database = "database online" if shared_log(self.settings) else ""
+            self.live.database = DATABASE_ONLINE if shared_log(self.settings) else ""
             self.share_gallery()
             self.missing = self._refuse_missing_templates(self.sync_roster())
             self._refuse_foreign_templates()

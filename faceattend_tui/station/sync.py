@@ -21,6 +21,7 @@ from faceattend_tui.live import events as ev
 from faceattend_tui.station.shared_gallery import STATE_NAME
 from faceattend_tui.station.state import StationState
 from faceattend_tui.station.updates import (
+    DATABASE_ONLINE,
     CheckinShown,
     Problem,
     RosterChanged,
@@ -60,12 +61,13 @@ class SharedSync(StationState):
         updates += [self._live(note, "warning") for note in notes]  # templates this door could not take
         state = self.store.state()
         if shared_log(self.settings):
-            words = "database online" if state.online else f"database offline, {state.waiting} waiting"
-            if words != self.live.database:  # open() said "database online": a change is going away or back
+            words = DATABASE_ONLINE if state.online else f"database offline, {state.waiting} waiting"
+            went = state.online != (self.live.database == DATABASE_ONLINE)  # open() said online: going away or back
+            if words != self.live.database:  # the header; a count waiting that grows is no news
                 self.live.database = words
-                notice = ("the database is back; waiting check-ins were sent" if state.online else
-                          f"the database cannot be reached ({state.note}); check-ins are kept here and sent "
-                          "when it is back")
+                notice = "" if not went else ("the database is back; waiting check-ins were sent" if state.online
+                                              else f"the database cannot be reached ({state.note}); check-ins are "
+                                                   "kept here and sent when it is back")
                 updates.append(self._live(notice, "information" if state.online else "warning"))
         return updates
 

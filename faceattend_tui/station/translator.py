@@ -144,6 +144,8 @@ class Translator(StationState):
         if self.steady is not None and self.clock_watch.holding(self.steady()):
             return []  # the clock just jumped: a glitch of a day ahead is no reason
         self._left_next = time.monotonic() + LEFT_RUNNING_EVERY
+        if self.store is not None and not self.store.state().online:
+            return []
         try:
             said = self.stop_left_running()
         except StationError as exc:
@@ -157,6 +159,8 @@ class Translator(StationState):
         if self.steady is not None and self.clock_watch.holding(self.steady()):
             return []  # the clock just jumped: a glitch would open a slot of the wrong day
         self._timetable_next = time.monotonic() + TIMETABLE_EVERY
+        if self.store is not None and not self.store.state().online:
+            return []  # a shared database away (the header says so): not waited on at each poll, the lock held
         lost = None
         with self.lock:
             running = self.attendance.active

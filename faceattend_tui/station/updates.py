@@ -103,6 +103,9 @@ class LiveState:
     database: str = ""  # a shared log's state: "database online", "database offline, 3 waiting"
 
 
+DATABASE_ONLINE = "database online"  # a shared log's state in the header, when it answers
+
+
 @dataclass(frozen=True)
 class CheckinShown:
     """A recognised person in the running session: written to the log before this is returned."""

@@ -222,6 +222,21 @@ def test_a_lesson_staff_began_a_few_minutes_early_is_the_slots_once_they_stop_it
     assert [s.name for s in attendance.store.sessions()] == ["Maths 3A"]
 
 
+def test_the_second_hour_of_a_double_lesson_opens_though_the_first_ran_past_its_start(data):
+    """A check-in just after 09:00 ends the first hour there: it is the timetable's, not begun early."""
+    clock = FakeClock(MONDAY_8)
+    attendance = school(data, clock)
+    save_slots(attendance.store, read_slots("name,group,weekday,start,end,late_after\n"
+                                            "Maths 3A,3A,Mon,08:00,09:00,10\nMaths 3A,3A,Mon,09:00,10:00,10\n"))
+    assert step(attendance, clock(), PARIS) == "the timetable opened 'Maths 3A' (08:00-09:00)"
+    clock.advance(minutes=60, microseconds=500000)  # 09:00:00.5, before the next poll
+    attendance.check_in("S1")
+    clock.advance(microseconds=500000)
+    assert step(attendance, clock(), PARIS) == "the timetable closed 'Maths 3A' at 09:00"
+    clock.advance(seconds=1)
+    assert step(attendance, clock(), PARIS) == "the timetable opened 'Maths 3A' (09:00-10:00)"
+
+
 def test_a_lesson_of_the_same_name_over_before_the_slot_begins_does_not_hold_it(data):
     clock = FakeClock(MONDAY_8.replace(hour=7, minute=0))
     attendance = school(data, clock)

@@ -411,7 +411,9 @@ def step(attendance: Attendance, now: datetime, zone: tzinfo | None, station: st
     opened = store.get_setting(OPENED_SETTING) or {}
     if key in opened and not _left_claim(opened[key], now):
         return ""
-    held = _slot_session(store.sessions(), slot, start.date(), zone)
+    sessions = store.sessions()
+    held = _slot_session(sessions, slot, start.date(), zone) or _begun_early(sessions, slot, start.date(), zone,
+                                                                              opened)
     if held is not None:  # opened this day already (before an edit of the slot, or as a station stopped) and
         store.update_setting(OPENED_SETTING, functools.partial(_record, key, held.id))  # stopped since: stays so
         return ""
@@ -490,18 +492,22 @@ def _left_claim(value: int, now: datetime) -> bool:
 
 
 def _slot_session(sessions: list[Session], slot: Slot, day: date, zone: tzinfo | None) -> Session | None:
-    """The session of this slot on this day: its name and group, begun within its hours, or begun early
-    that day by hand and still running at its start (staff who began the lesson a few minutes early and
-    stopped it have held it: the timetable opens no second one)."""
+    """The session opened for this slot on this day (its name and group, begun within its hours)."""
     start, end = slot.occurrence(day, zone)
-    midnight = _at(day, time(), zone)
-
-    def of_slot(s: Session) -> bool:
-        early = midnight <= s.started_at < start and (s.ended_at is None or s.ended_at > start)
-        return (start <= s.started_at < end) or early
-
     return next((s for s in sessions if s.name == slot.name and same_group(s.group, slot.group)
-                 and of_slot(s) and not s.voided), None)
+                 and start <= s.started_at < end and not s.voided), None)
+
+
+def _begun_early(sessions: list[Session], slot: Slot, day: date, zone: tzinfo | None,
+                 opened: dict[str, int]) -> Session | None:
+    """The lesson staff began by hand a few minutes before the slot, that day, still running at its start:
+    once they stop it the timetable opens no second one. Not a session the timetable opened (the first
+    hour of a double lesson of the same name)."""
+    start, _ = slot.occurrence(day, zone)
+    midnight = _at(day, time(), zone)
+    return next((s for s in sessions if s.name == slot.name and same_group(s.group, slot.group) and not s.voided
+                 and midnight <= s.started_at < start and (s.ended_at is None or s.ended_at > start)
+                 and s.id not in opened.values()), None)
 
 
 def same_group(a: str | None, b: str | None) -> bool:

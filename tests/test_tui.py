@@ -203,6 +203,22 @@ async def test_the_export_dialog_writes_the_session_it_names_though_another_bega
     assert rows["Cleo Diaz"] == "present" and "maths" in sheet.name
 
 
+async def test_the_export_dialog_writes_the_dates_typed_whatever_session_it_names(station, tmp_path):
+    app = StationApp(station)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await cleo_in(pilot, station, "Maths")
+        await pilot.press("x")
+        await until(pilot, lambda: "Session: Maths" in screen_text(app))
+        today = station.now().date().isoformat()
+        app.screen.query_one("#from").value = today
+        app.screen.query_one("#to").value = today
+        app.screen.query_one("#from").focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: any("exported to" in str(n.message) for n in app._notifications))
+    (sheet,) = (tmp_path / "exports").glob("*.csv")
+    assert today in sheet.name and "maths" not in sheet.name
+
+
 async def enroll_captured(pilot, station: Station, looks_like: str | None = None) -> None:
     """`e`, Eva Holt, Enter, and the two samples of `capture_event` shown in the dialog."""
     await pilot.press("e", *"Eva Holt", "enter")

@@ -267,7 +267,9 @@ class DialogActions(_AppBase):
         return (summary.session.name, summary.session.id) if summary else ("the latest session", None)
 
     def _export(self, request: ExportRequest, session_id: int | None = None) -> Path:
-        session_id = next((s for s in (session_id, request.session_id, self.viewing_session) if s is not None), None)
+        dated = request.date_from is not None or request.date_to is not None  # dates typed: the range, no session
+        session_id = None if dated else next(
+            (s for s in (session_id, request.session_id, self.viewing_session) if s is not None), None)
         path = self.station.export(request.options, session_id, request.date_from, request.date_to, request.pin)
         running = self.station.running_in_export(session_id, request.date_from, request.date_to)
         self.export_note = f"; {running!r} is still running: those not in yet show as absent" if running else ""

@@ -260,9 +260,14 @@ def read_rows(path: Path, dim: int | None = None, sha256: str | None = None) -> 
 
 
 def move_to_legacy(folder: Path, path: Path) -> Path:
-    """Keep a file we will not use (e.g. a seed-era .npy) out of the way instead of deleting it."""
-    target = folder / LEGACY_DIR / path.name
-    target.parent.mkdir(parents=True, exist_ok=True)
+    """Keep a file we will not use (e.g. a seed-era .npy) out of the way instead of deleting it; one kept
+    there before under that name stays too (ann.npy, then ann.2.npy)."""
+    legacy = folder / LEGACY_DIR
+    legacy.mkdir(parents=True, exist_ok=True)
+    target, number = legacy / path.name, 1
+    while target.exists():
+        number += 1
+        target = legacy / f"{path.stem}.{number}{path.suffix}"
     os.replace(path, target)
     return target
 

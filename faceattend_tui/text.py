@@ -100,17 +100,17 @@ JOINERS = "\u200c\u200d"  # zero-width characters some scripts (Persian, Hindi) 
 
 
 # Scripts whose writing uses the joiners: Arabic, Syriac, Thaana, N'Ko (and Arabic's presentation
-# forms), the Indic scripts from Devanagari to Sinhala, Tibetan and Myanmar, Khmer and Mongolian.
-JOINING_SCRIPTS = ((0x0600, 0x08FF), (0x0900, 0x0DFF), (0x0F00, 0x109F), (0x1780, 0x18AF), (0xFB50, 0xFDFF),
-                   (0xFE70, 0xFEFF))
+# forms), the Indic scripts from Devanagari to Sinhala, Tibetan and Myanmar, Khmer and Mongolian; and
+# the emoji joined into one (the symbols and pictographs, skin tones, the emoji presentation selector).
+JOINING = ((0x0600, 0x08FF), (0x0900, 0x0DFF), (0x0F00, 0x109F), (0x1780, 0x18AF), (0xFB50, 0xFDFF),
+           (0xFE70, 0xFEFF), (0x2600, 0x27BF), (0xFE0F, 0xFE0F), (0x1F000, 0x1FAFF))
 
 
 def _joins(c: str) -> bool:
-    """Whether a joiner beside `c` may be part of the writing: a letter of a joining script, or an
-    emoji (a symbol, a skin tone, the emoji presentation selector) of a sequence."""
+    """Whether a joiner beside `c` may be part of the writing: a letter of a joining script or an emoji
+    (not '5°B', '©' or '^', where it only hides a difference)."""
     point = ord(c)
-    return (any(low <= point <= high for low, high in JOINING_SCRIPTS)
-            or unicodedata.category(c) in ("So", "Sk") or c == "\ufe0f")
+    return any(low <= point <= high for low, high in JOINING)
 
 
 def needed_joiner(text: str, i: int) -> bool:

@@ -227,6 +227,22 @@ async def enroll_captured(pilot, station: Station, looks_like: str | None = None
     await until(pilot, lambda: pilot.app.screen.query_one("#samples").row_count == 2)
 
 
+async def test_a_capture_whose_dialog_was_closed_is_not_asked_again_of_a_restarted_worker(station):
+    from faceattend_tui.live import events as ev
+
+    app = StationApp(station)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("e", *"Eva Holt", "enter")  # the capture asked, then the dialog closed before it came
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        station.worker.sent.clear()
+        station.worker.feed(ev.Notice(message="recognition worker stopped (exit code -9); restarted (1)",
+                                      topic="worker-restarted"))
+        await until(pilot, lambda: any(isinstance(c, ev.SetSession) for c in station.worker.sent))
+        assert not [c for c in station.worker.sent if isinstance(c, ev.StartCapture)]
+
+
 async def capture_for_ann(pilot) -> None:
     """`e`, Ann Lee (on the roster: the dialog says it adds samples to her), Enter: a capture asked for."""
     await pilot.press("e", *"Ann Lee")

@@ -326,6 +326,11 @@ class Actions(StationState):
         return request
 
 
+    def forget_capture(self) -> None:
+        """The enroll dialog closed: a capture still under way is nobody's (not asked again of a new worker)."""
+        self.pending_capture = None
+
+
     def save_enrollment(self, who: EnrollTarget, samples: tuple[ev.CaptureSample, ...],
                         pin: Credentials | str | None = None) -> tuple[Person, int]:
         """Store captured samples for a new person or one on the roster; recognised at once."""

@@ -156,6 +156,7 @@ class DialogActions(_AppBase):
 
     def _enrolled(self, saved: tuple[Person, int] | None) -> None:
         self.enrolling = None
+        self.station.forget_capture()
         if saved is not None:
             person, count = saved
             self.notify(f"{person.name} ({person.id}) enrolled ({plural(count, 'sample')}); recognised from now on")

@@ -265,6 +265,7 @@ class Extractor:
         self.groups: dict[str, tuple[list[Face], np.ndarray, int | None]] = {}
         self.means: dict[str, np.ndarray] = {}  # each person's templates averaged, to find one face under two names
         self.changed: set[str] = set()  # people with a photo extracted this run
+        self.unreadable: set[str] = set()  # photos (by key) that could not be read or decoded this run
 
     def run(self, force: bool = False) -> Report:
         with changing(self.tensors_dir, "faceattend extract"), ThreadPoolExecutor(WRITERS) as self.writer:
@@ -481,6 +482,7 @@ class Extractor:
         for photo in photos:
             if photo.error:
                 self.report.skipped.append(photo.error)
+                self.unreadable.add(photo.key)
                 results.append(None)
             else:
                 faces = candidates[id(photo)]
@@ -599,23 +601,33 @@ class Extractor:
 
     def _keep_or_skip(self, name: str, manifest: Manifest) -> None:
         """A person with photos of which none gave a row: the templates made before are kept while the
-        photos they were made from are all still there (one damaged or unreadable now loses nothing);
-        made from photos staff removed since, they would go on checking that face in: not enrolled."""
+        photos they were made from are all still there (one damaged, that cannot be read now, loses
+        nothing); made from photos staff removed or replaced since, they would go on checking that face
+        in: not enrolled."""
         entry = manifest.people.get(name)
-        if entry and not entry.stale and not self._sources_removed(entry):
+        if entry and not entry.stale and not self._sources_replaced(entry):
             self.report.notes.append(f"{name}: no usable photo now; keeping the templates extracted before")
             return
         manifest.people.pop(name, None)
         old = self.tensors_dir / f"{name}.npy"
         if old.is_file():
             move_to_legacy(self.tensors_dir, old)
-        removed = " (the photos their templates were made from are removed)" if entry and not entry.stale else ""
-        self.report.notes.append(f"{name}: no usable photo; not enrolled{removed}")
+        replaced = " (the photos their templates were made from are removed or replaced)" \
+            if entry and not entry.stale else ""
+        self.report.notes.append(f"{name}: no usable photo; not enrolled{replaced}")
         self.report.unenrolled.append(name)
 
-    def _sources_removed(self, entry: Entry) -> bool:
-        """Whether a photo an entry's templates were made from is gone from the photo folder."""
-        return any(not (self.images_dir / str(sample.get("image", ""))).is_file() for sample in entry.samples)
+    def _sources_replaced(self, entry: Entry) -> bool:
+        """Whether a photo an entry's templates were made from is gone from the photo folder, or is another
+        picture now, one that could be read (a damaged file, or one unreadable now, tells nothing)."""
+        for sample in entry.samples:
+            image = str(sample.get("image", ""))
+            source = self.images_dir / image
+            if not source.is_file():
+                return True
+            if image not in self.unreadable and not _unchanged(source, str(sample.get("sha256", ""))):
+                return True
+        return False
 
 
 def subject_of(faces: list[Face], size: tuple[int, int] | None) -> int | None:

@@ -34,10 +34,7 @@ def linked(people: list[Person]) -> int:
     waiting = Waiting(people)
     found = 0
     for person in people:
-        match = waiting.named(person.id)
-        if match is not None:
-            waiting.drop(match)
-            found += 1
+        found += waiting.take(person.id) is not None
     return found
 
 

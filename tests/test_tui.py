@@ -186,17 +186,28 @@ async def test_export_from_the_keyboard_writes_the_sheet(station, tmp_path):
     assert rows == {"Ann Lee": "absent", "Bob Marr": "absent", "Cleo Diaz": "present", "Dev Rao": "absent"}
 
 
+async def exporting_maths(pilot, station: Station) -> None:
+    """Maths running with Cleo in, and the export dialog open on it."""
+    await cleo_in(pilot, station, "Maths")
+    await pilot.press("x")
+    await until(pilot, lambda: "Session: Maths" in screen_text(pilot.app))
+
+
+async def export_said(pilot) -> str:
+    """The notice an export gives, once it is shown."""
+    said = lambda: [str(n.message) for n in pilot.app._notifications if "exported to" in str(n.message)]  # noqa: E731
+    await until(pilot, said)
+    return said()[0]
+
+
 async def test_the_export_dialog_writes_the_session_it_names_though_another_began_meanwhile(station, tmp_path):
     app = StationApp(station)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
-        await cleo_in(pilot, station, "Maths")
-        await pilot.press("x")
-        await until(pilot, lambda: "Session: Maths" in screen_text(app))
+        await exporting_maths(pilot, station)
         station.stop_session()  # the timetable closes Maths and opens Physics under the open dialog
         station.start_session("Physics")
         await pilot.press("enter")
-        await until(pilot, lambda: any("exported to" in str(n.message) for n in app._notifications))
-        said = next(str(n.message) for n in app._notifications if "exported to" in str(n.message))
+        said = await export_said(pilot)
         assert "maths" in said and "still running" not in said
     (sheet,) = (tmp_path / "exports").glob("*.csv")
     rows = {r["person"]: r["status"] for r in csv.DictReader(sheet.open())}
@@ -206,15 +217,13 @@ async def test_the_export_dialog_writes_the_session_it_names_though_another_bega
 async def test_the_export_dialog_writes_the_dates_typed_whatever_session_it_names(station, tmp_path):
     app = StationApp(station)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
-        await cleo_in(pilot, station, "Maths")
-        await pilot.press("x")
-        await until(pilot, lambda: "Session: Maths" in screen_text(app))
+        await exporting_maths(pilot, station)
         today = station.now().date().isoformat()
         app.screen.query_one("#from").value = today
         app.screen.query_one("#to").value = today
         app.screen.query_one("#from").focus()
         await pilot.press("enter")
-        await until(pilot, lambda: any("exported to" in str(n.message) for n in app._notifications))
+        await export_said(pilot)
     (sheet,) = (tmp_path / "exports").glob("*.csv")
     assert today in sheet.name and "maths" not in sheet.name
 

@@ -250,16 +250,14 @@ class Attendance:
         here: templates gone missing are reported as `missing`; people leave or return by someone's action."""
         now = self.store.now()
         added, counted, attached, refused = [], [], [], []
-        erased = erased_folders(self.store)
-        without_photos = Waiting(self._people.values())
+        erased, without_photos = erased_folders(self.store), Waiting(self._people.values())
         for folder, count in enrolled.items():
             person = self.by_folder(folder)
-            waiting = without_photos.named(folder) if person is None else None
+            waiting = without_photos.take(folder) if person is None else None
             if person is None and waiting is None and erased(folder):
                 refused.append(folder)  # photos left at a door, or put back, of someone erased
                 continue
             if waiting is not None:
-                without_photos.drop(waiting)
                 person = _replace(waiting, folder=folder, images=count)
                 attached.append(person)
             elif person is None:  # named by the folder: accents apart from a Mac, a no-break space from the web
@@ -612,8 +610,14 @@ class Waiting:
                 self.spelt.setdefault(spelling_key(person.name), []).append(person)
                 self.unaccented.setdefault(name_key(person.name), []).append(person)
 
+    def take(self, folder: str) -> Person | None:
+        """The one a new folder is named for (by id, else the only one by name), who has photos from now on."""
+        found = self.named(folder)
+        if found is not None:
+            self.drop(found)
+        return found
+
     def named(self, folder: str) -> Person | None:
-        """The one a new folder is named for: by id, else the only one by name."""
         if folder in self.by_id:
             return self.by_id[folder]
         found = self.spelt.get(spelling_key(folder), [])
@@ -622,7 +626,6 @@ class Waiting:
         return found[0] if len(found) == 1 else None
 
     def drop(self, person: Person) -> None:
-        """`person` has photos now."""
         self.by_id.pop(person.id, None)
         for index, key in ((self.spelt, spelling_key(person.name)), (self.unaccented, name_key(person.name))):
             index[key] = [p for p in index.get(key, []) if p.id != person.id]

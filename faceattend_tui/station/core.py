@@ -18,6 +18,7 @@ from faceattend_tui.station.leftovers import Leftovers
 from faceattend_tui.station.lifecycle import Lifecycle
 from faceattend_tui.station.readouts import Readouts
 from faceattend_tui.station.sync import SharedSync
+from faceattend_tui.station.timekeeping import Timekeeping
 from faceattend_tui.station.translator import Translator
 from faceattend_tui.station.updates import (
     LiveState,
@@ -25,7 +26,7 @@ from faceattend_tui.station.updates import (
 )
 
 
-class Station(Lifecycle, Actions, Readouts, Hours, Translator, SharedSync, Leftovers):
+class Station(Lifecycle, Actions, Readouts, Hours, Translator, Timekeeping, SharedSync, Leftovers):
     """The attendance station without its screen: the log, the live worker and the roster together."""
 
     def __init__(self, settings: Settings, source: str, *, preview: bool = True, user: str | None = None,

@@ -786,6 +786,22 @@ async def test_a_wrong_pin_keeps_the_dialog_with_the_reason_and_the_fields(stati
         assert station.active.name == "Physics" and station.active.late_after_minutes == 5
 
 
+async def test_a_pin_typed_and_left_cannot_be_copied_out_in_clear(station):
+    """The next person at the terminal selected the PIN, copied it and pasted it into the name field."""
+    with_pin(station)
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("s", *"Physics", "tab", "tab", "tab", *"246813")
+        await pilot.pause()
+        assert app.screen.query_one("#pin").has_focus
+        await pilot.press("shift+home", "ctrl+c", "ctrl+x")
+        await pilot.pause()
+        assert "246813" not in app.clipboard and app.screen.query_one("#pin").value == "246813"
+        app.screen.query_one("#name").focus()
+        await pilot.press("ctrl+v")
+        assert "246813" not in app.screen.query_one("#name").value and "246813" not in screen_text(app)
+
+
 async def test_a_refusal_that_is_not_about_the_pin_keeps_it(station):
     with_pin(station)
     app = StationApp(station)

@@ -93,13 +93,27 @@ class DialogBody(VerticalScroll):
 PIN_FORGOTTEN_AFTER = 60.0  # seconds a typed PIN waits unused: whoever comes to the terminal next has to type it
 
 
-class Pin(Input):
+class SecretInput(Input):
+    """A field whose text is a secret: drawn as dots, and never copied or cut to a clipboard (from which
+    the next person at the terminal would paste it in clear)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(password=True, **kwargs)
+
+    def action_copy(self) -> None:
+        return
+
+    def action_cut(self) -> None:
+        return
+
+
+class Pin(SecretInput):
     """A PIN field that only appears when the station has a PIN. A PIN typed and left (a connection
     dropped, staff called away) is forgotten after PIN_FORGOTTEN_AFTER seconds without a key typed in
     its dialog, so that nobody else acts in that staff member's name by pressing Enter."""
 
     def __init__(self, needed: bool) -> None:
-        super().__init__(placeholder="staff PIN", password=True, id="pin", disabled=not needed)
+        super().__init__(placeholder="staff PIN", id="pin", disabled=not needed)
         self.display = needed
         self.forget_timer: Timer | None = None
 

@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.widget import Widget
 from textual.widgets import Button, Input, Static
 
-from faceattend_tui.tui.screens.base import Dialog, Pin, Secret, StaffName, pin_fields
+from faceattend_tui.tui.screens.base import Dialog, Pin, Secret, SecretInput, StaffName, pin_fields
 
 
 @dataclass(frozen=True)
@@ -30,8 +30,8 @@ class OwnPinScreen(Dialog[PinChange]):
     def body(self) -> ComposeResult:
         yield Static("Your current PIN, then the new one twice (the station says what it refuses).", classes="note")
         yield from pin_fields(self.access)
-        yield Input(placeholder="new PIN", password=True, id="new-pin")
-        yield Input(placeholder="new PIN again", password=True, id="again")
+        yield SecretInput(placeholder="new PIN", id="new-pin")
+        yield SecretInput(placeholder="new PIN again", id="again")
 
     def first_field(self) -> Widget | None:
         """Who first, then the current PIN: the new ones come after."""

@@ -139,6 +139,10 @@ def test_erasure_names_the_exports_that_still_name_them_and_rewrites_them_on_req
     assert main(["people", "remove", "S1042", "--erase", "--exports", "--data", str(data)]) == 1
     out, err = capsys.readouterr()
     assert "rewrote 4 exports" in out and str(files["notes"]) in err and str(files["csv"]) not in err
+    assert main(["audit", "--data", str(data), "--json"]) == 0  # who rewrote them is in the audit, not whom
+    (entry,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()
+                if json.loads(line)["action"] == "person.erase.exports"]
+    assert entry["details"]["rewritten"] == 4 and "S1042" not in json.dumps(entry)
     rows = read_csv(files["csv"])
     assert [r["person_id"] for r in rows] == ["S1043"] and files["csv"].read_bytes().startswith(b"\xef\xbb\xbf")
     (session,) = json.loads(files["json"].read_text(encoding="utf-8"))["sessions"]

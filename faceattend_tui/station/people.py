@@ -27,7 +27,7 @@ from faceattend_tui.attendance import (
 from faceattend_tui.attendance.erasure import Cleanup, Target, clean_folder, files_naming
 from faceattend_tui.attendance.models import AuditEntry, check_person_id, join_groups, plural, printable
 from faceattend_tui.attendance.roster import RosterLine
-from faceattend_tui.attendance.security import earlier_ids, erased_token, names_in_audit
+from faceattend_tui.attendance.security import audit, earlier_ids, erased_token, names_in_audit
 from faceattend_tui.config import Settings
 from faceattend_tui.errors import FaceattendError, InputError
 from faceattend_tui.files import atomic_write, make_private_dir
@@ -384,9 +384,9 @@ def remove_person(attendance: Attendance, settings: Settings, person: Person, *,
     earlier = earlier_ids((entry.details for entry in entries), person.id) - {person.id}
     target = Target(person.id, names, token, frozenset(earlier), others)
     backups = files_naming(sorted(settings.data.glob("*.bak")), target)
-    return Removal(person, token, clean_exports(settings, target, exports), backups,
-                   files_naming(written, target), shared=bool(settings.database), linked=outside, names=names,
-                   data=settings.data.resolve())
+    cleaned = audited(attendance, clean_exports(settings, target, exports), token, user)
+    return Removal(person, token, cleaned, backups, files_naming(written, target), shared=bool(settings.database),
+                   linked=outside, names=names, data=settings.data.resolve())
 
 
 def written_elsewhere(entries: list[AuditEntry], settings: Settings) -> list[Path]:
@@ -414,8 +414,16 @@ def erase_from_exports(attendance: Attendance, settings: Settings, person_id: st
     others = frozenset(p.name for p in attendance.store.people())
     target = Target(check_person_id(person_id), frozenset(n for n in names if n.strip()), erased_token(),
                     others=others)
-    return Removal(None, exports=clean_exports(settings, target, True), names=target.names,
-                   data=settings.data.resolve())
+    cleaned = audited(attendance, clean_exports(settings, target, True), target.token, None)
+    return Removal(None, exports=cleaned, names=target.names, data=settings.data.resolve())
+
+
+def audited(attendance: Attendance, cleanup: Cleanup, token: str, user: str | None) -> Cleanup:
+    """Sheets rewritten without someone erased, in the audit: how many, under the erasure's token, never whom."""
+    if cleanup.rewritten or cleanup.failed:
+        audit(attendance.store, "person.erase.exports", {"id": token, "rewritten": len(cleanup.rewritten),
+                                                          "failed": len(cleanup.failed)}, user or attendance.user)
+    return cleanup
 
 
 def clean_exports(settings: Settings, target: Target, rewrite: bool) -> Cleanup:

@@ -204,6 +204,9 @@ async def test_a_change_on_the_timetable_screen_keeps_what_another_door_saved_me
         await pilot.press("enter")
         await pilot.pause()
         assert station.timetable() == ([old, chemistry], {})  # Old Maths back there stays, the days off gone
+    said = [e.details for e in station.store.audit_log() if e.action == "timetable.set"]  # what staff changed
+    assert said[2] == {"slots": 2, "days_off_added": ["2026-04-06"]}
+    assert said[4] == {"slots": 2, "removed": ["Wed 08:00-09:00 Physics"]}
 
 
 @pytest.mark.parametrize("size", BOTH, ids=size_ids)

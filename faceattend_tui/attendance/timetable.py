@@ -315,8 +315,10 @@ def save_holidays(store: Store, days: dict[str, str]) -> None:
     store.set_setting(HOLIDAYS_SETTING, dict(sorted(days.items())) or None)
 
 
-def change_timetable(store: Store, shown: tuple[list[Slot], dict[str, str]],
-                     wanted: tuple[list[Slot], dict[str, str]]) -> list[Slot]:
+Timetable = tuple[list[Slot], dict[str, str]]  # the weekly slots and the days off (date -> why)
+
+
+def change_timetable(store: Store, shown: Timetable, wanted: Timetable) -> list[Slot]:
     """Staff's change (the timetable they were shown -> the one they want) made to the timetable as it is
     now, each setting read and written with no other change between: what another door or a command
     changed meanwhile stays. Returns the slots; overlapping slots raise InputError, nothing written."""
@@ -340,6 +342,19 @@ def change_timetable(store: Store, shown: tuple[list[Slot], dict[str, str]],
         docs = store.update_setting(SLOTS_SETTING, slots_now)
         store.update_setting(HOLIDAYS_SETTING, days_now)
     return [Slot.from_doc(d) for d in docs or []]
+
+
+def changes(shown: Timetable, wanted: Timetable) -> dict[str, list[str]]:
+    """What staff changed, for the audit: the slots added and removed ("Mon 08:00-09:00 Maths, 3A"), the
+    days off added (or given another reason) and removed."""
+    def line(slot: Slot) -> str:
+        return f"{slot.day_name} {slot.hours} {slot.name}" + (f", {slot.group}" if slot.group else "")
+
+    found = {"added": [line(s) for s in wanted[0] if s not in shown[0]],
+             "removed": [line(s) for s in shown[0] if s not in wanted[0]],
+             "days_off_added": sorted(d for d, why in wanted[1].items() if shown[1].get(d) != why),
+             "days_off_removed": sorted(d for d in shown[1] if d not in wanted[1])}
+    return {what: items for what, items in found.items() if items}
 
 
 def scrub_timetable(store: Store, names: Names, token: str) -> None:

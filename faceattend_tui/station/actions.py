@@ -239,13 +239,15 @@ class Actions(StationState):
             actor = self._authorize("timetable", pin)
             store = self._store()
             with store.batch():
+                details = {}
                 if shown is not None:
+                    details = timetable.changes(shown, (slots, holidays or {}))
                     slots = timetable.change_timetable(store, shown, (slots, holidays or {}))
                 else:
                     timetable.save_slots(store, slots)
                     if holidays is not None:
                         timetable.save_holidays(store, holidays)
-                audit(store, "timetable.set", {"slots": len(slots)}, actor)
+                audit(store, "timetable.set", {"slots": len(slots), **details}, actor)
         self._timetable_next = 0.0  # a slot due now opens at once
 
 

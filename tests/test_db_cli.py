@@ -226,6 +226,26 @@ def test_an_import_does_not_replace_the_staff_accounts_a_database_holds(tmp_path
     assert (door / "attendance.json").exists()
 
 
+def test_an_import_into_a_database_with_staff_accounts_needs_its_admin(tmp_path, pg_url, capsys, monkeypatch):
+    """A log without accounts was copied into a database whose admin set a PIN, by anyone, no PIN asked."""
+    monkeypatch.setenv("FACEATTEND_NEW_PIN", "246813")
+    for name in ("FACEATTEND_STAFF", "FACEATTEND_PIN"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(["db", "upgrade", "--data", str(tmp_path), "--database", pg_url]) == 0
+    assert main(["pin", "--data", str(tmp_path / "admin"), "--database", pg_url]) == 0
+    door = tmp_path / "door"
+    make_station_log(door)  # no staff accounts of its own
+    capsys.readouterr()
+    assert main(["db", "import", "--from", str(door), "--database", pg_url]) == 4
+    assert "PIN" in capsys.readouterr().err and (door / "attendance.json").exists()
+    with open_snapshot(tmp_path, database=pg_url) as store:
+        assert store.people() == []
+    monkeypatch.setenv("FACEATTEND_PIN", "246813")
+    assert main(["db", "import", "--from", str(door), "--database", pg_url]) == 0
+    with open_snapshot(tmp_path, database=pg_url) as store:
+        assert len(store.people()) == 3 and store.audit_log()[-1].user == "admin"
+
+
 def test_an_import_from_a_folder_that_is_not_there_makes_nothing(tmp_path, pg_url, capsys):
     assert main(["db", "import", "--from", str(tmp_path / "nope"), "--database", pg_url]) == 2
     assert "no attendance log here" in capsys.readouterr().err and not (tmp_path / "nope").exists()

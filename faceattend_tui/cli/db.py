@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from faceattend_tui.attendance import StoreError, audit, open_snapshot, open_store
 from faceattend_tui.attendance.pgschema import LATEST, mask_url
+from faceattend_tui.attendance.staff import ACCOUNTS_SETTING
 from faceattend_tui.attendance.tiny.files import LOG_NAME
 from faceattend_tui.cli import EXIT_OK, EXIT_SKIPPED, say
 from faceattend_tui.cli.records import CommandError, acting
@@ -154,6 +155,8 @@ def import_from(source_root: Path, url: str) -> int:
     try:
         with source, open_store(source_root, database=url, station="db import", upgrade_mode="auto") as opened:
             target = pg_store(opened)
+            if not source.get_setting(ACCOUNTS_SETTING) and target.get_setting(ACCOUNTS_SETTING):
+                actor = acting(target, "db")  # the database's own accounts guard an import into it
             expected = source_counts(source)
             audited = target.counts()["audit"]  # a door that opened the empty database first audited that
             left_out = target.import_log(source)

@@ -335,6 +335,26 @@ async def test_an_erasure_takes_the_person_off_the_live_list_on_the_screen(stati
         assert [row[1] for row in table_rows(app, "#live-table")] == ["Bob Marr"]
 
 
+async def test_which_way_someone_is_removed_reads_without_colour_and_the_button_says_erase(station):
+    """Every choice drew the same '●', chosen or not, in another colour: a colour-blind staff member, or a
+    terminal without colour, erased someone while the screen seemed to say 'They left'."""
+    app = StationApp(station)
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one("#roster-table")
+        table.focus()
+        table.select(next(p.id for p in station.people() if p.name == "Ann Lee"))
+        await pilot.press("d")
+        await pilot.pause()
+        text = screen_text(app).replace(" ", "")
+        assert "▐●▌Theyleft" in text and "▐▌Erasure" in text
+        assert str(app.screen.query_one("#ok").label) == "Remove"
+        app.screen.query_one("#how").focus()
+        await pilot.press("down", "enter")  # chosen from the keyboard
+        await pilot.pause()
+        text = screen_text(app).replace(" ", "")
+        assert "▐▌They" in text and "▐●▌Erasure" in text and str(app.screen.query_one("#ok").label) == "Erase"
+
+
 @pytest.mark.parametrize("ended", [False, True])
 async def test_someone_who_left_can_still_be_erased_from_the_session_list(station, ended):
     app = StationApp(station)

@@ -27,7 +27,8 @@ from textual.reactive import reactive
 from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Button, Checkbox, DataTable, Footer, Input, RadioSet, Select, Static
+from textual.widgets import Button, Checkbox, DataTable, Footer, Input, RadioButton, RadioSet, Select, Static
+from textual.widgets._toggle_button import ToggleButton
 
 from faceattend_tui.errors import FaceattendError
 from faceattend_tui.station import MAX_LATE_MINUTES, Credentials, PinRefused, StationError, internal_error
@@ -91,6 +92,33 @@ class DialogBody(VerticalScroll):
 
 
 PIN_FORGOTTEN_AFTER = 60.0  # seconds a typed PIN waits unused: whoever comes to the terminal next has to type it
+
+
+def show_mark(button: ToggleButton, mark: str) -> None:
+    """A radio button or check box whose mark says whether it is on, colour or none: `mark`, or a blank
+    (Textual draws the same mark either way, in another colour)."""
+    button.BUTTON_INNER = mark if button.value else " "
+    button.refresh()
+
+
+class Choice(RadioButton):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        show_mark(self, "●")
+
+    def watch_value(self) -> None:
+        show_mark(self, "●")
+        super().watch_value()
+
+
+class Tick(Checkbox):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        show_mark(self, "X")
+
+    def watch_value(self) -> None:
+        show_mark(self, "X")
+        super().watch_value()
 
 
 class SecretInput(Input):

@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.widgets import Button, Checkbox, Input, RadioButton, RadioSet, Static
 
 from faceattend_tui.station import ExportOptions
-from faceattend_tui.tui.screens.base import Access, Dialog, Secret, Submit, parse_day, pin_fields
+from faceattend_tui.tui.screens.base import Access, Choice, Dialog, Secret, Submit, Tick, parse_day, pin_fields
 
 
 @dataclass(frozen=True)
@@ -58,9 +58,9 @@ class ExportScreen(Dialog[ExportRequest]):
 
     def body(self) -> ComposeResult:
         with RadioSet(id="format"):
-            yield RadioButton("CSV", value=True, id="csv")
-            yield RadioButton("JSON", id="json")
-        yield Checkbox("CSV for Excel (byte-order mark)", value=True, id="bom")
+            yield Choice("CSV", value=True, id="csv")
+            yield Choice("JSON", id="json")
+        yield Tick("CSV for Excel (byte-order mark)", value=True, id="bom")
         yield Static(self.session_line(), id="export-session")
         yield Input(placeholder="from YYYY-MM-DD (optional)", id="from")
         yield Input(placeholder="to YYYY-MM-DD (optional)", id="to")

@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Button, Input, RadioButton, RadioSet
 
-from faceattend_tui.tui.screens.base import Access, Dialog, Secret, Submit, buttons, pin_fields
+from faceattend_tui.tui.screens.base import Access, Choice, Dialog, Secret, Submit, buttons, pin_fields
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ class MarkScreen(Dialog[MarkRequest]):
     def body(self) -> ComposeResult:
         with StatusChoice(id="status"):  # present, late, absent, then the absence codes (excused, sick ...)
             for number, status in enumerate(self.statuses):
-                yield RadioButton(status, value=number == 0, id=f"status-{status}")
+                yield Choice(status, value=number == 0, id=f"status-{status}")
         yield Input(placeholder="reason (required)", id="reason")
         yield from pin_fields(self.access)
 

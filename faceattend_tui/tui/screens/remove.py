@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.widgets import Button, Input, RadioButton, RadioSet, Static
 
 from faceattend_tui.station import Person, RosterRow
-from faceattend_tui.tui.screens.base import Access, Dialog, Secret, Submit, pin_fields
+from faceattend_tui.tui.screens.base import Access, Choice, Dialog, Secret, Submit, pin_fields
 
 
 @dataclass(frozen=True)
@@ -35,12 +35,20 @@ class RemoveScreen(Dialog[RemoveRequest]):
 
     def body(self) -> ComposeResult:
         with RadioSet(id="how"):
-            yield RadioButton("They left: attendance records kept", value=not self.left, id="leave",
+            yield Choice("They left: attendance records kept", value=not self.left, id="leave",
                               disabled=self.left)
-            yield RadioButton("Erasure request: records deleted too", value=self.left, id="erase")
+            yield Choice("Erasure request: records deleted too", value=self.left, id="erase")
         yield Static("Either way their photos and templates are deleted and they are no longer recognised. "
                      "An erasure also removes them from every past session; it cannot be undone.")
         yield from pin_fields(self.access)
+
+    def on_mount(self) -> None:
+        self.name_the_button()
+
+    @on(RadioSet.Changed)
+    def name_the_button(self) -> None:
+        """The button says what it does: Remove (they left) or Erase (their records go for good)."""
+        self.query_one("#ok", Button).label = "Erase" if self.query_one("#erase", RadioButton).value else "Remove"
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#ok")

@@ -355,6 +355,17 @@ async def test_which_way_someone_is_removed_reads_without_colour_and_the_button_
         assert "▐▌They" in text and "▐●▌Erasure" in text and str(app.screen.query_one("#ok").label) == "Erase"
 
 
+async def test_an_error_reads_as_one_without_colour(station):
+    """A notice, a warning and an error differed only in the colour of a bar at their edge."""
+    app = StationApp(station)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        station.worker.feed(ev.Error(message="camera 0 could not be opened", fatal=True))
+        await until(pilot, lambda: "recognition stopped" in screen_text(app))
+        lines = screen_text(app).splitlines()
+        said = next(i for i, line in enumerate(lines) if "recognition stopped" in line)
+        assert any("Error" in line for line in lines[max(0, said - 2):said + 1])
+
+
 @pytest.mark.parametrize("ended", [False, True])
 async def test_someone_who_left_can_still_be_erased_from_the_session_list(station, ended):
     app = StationApp(station)

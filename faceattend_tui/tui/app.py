@@ -251,6 +251,9 @@ class StationApp(DialogActions, KeysInOrder):
         if self.dialog_open():
             self.held = [*self.held, (message, options)][-MAX_HELD:]
             return
+        severity = options.get("severity", "information")
+        if severity != "information" and not options.get("title"):  # said in words too: colour is not seen by all
+            options["title"] = severity.capitalize()
         super().notify(message, **options)
 
     if TYPE_CHECKING:

@@ -664,10 +664,10 @@ async def test_the_small_things_staff_notice(station, tmp_path):
         station.live.preview = "unavailable"
         app.action_toggle_preview()
         assert station.worker.sent[-1] == ev.SetPreview(True)
-        # the screenshot lands with the exports
-        app.action_screenshot()
-        await pilot.pause()
-        assert list((tmp_path / "exports").glob("*.svg"))
+        # the palette's screenshot lands with the exports, not in a Downloads folder others may read
+        (shot,) = [c for c in app.get_system_commands(app.screen) if c.title == "Screenshot"]
+        shot.callback()
+        await until(pilot, lambda: list((tmp_path / "exports").glob("*.svg")))
 
 
 async def test_absentees_first_after_a_check_in_during_the_session(station):

@@ -87,13 +87,15 @@ class StationApp(DialogActions, KeysInOrder):
         Binding("slash", "filter", "Filter", id="filter", show=False,
                 tooltip="filter the roster by name or id (escape: clear)"),
         Binding("m", "mark", "Mark", id="mark", show=False,
-                tooltip="mark the selected person present / late / absent (with a reason)"),
+                tooltip="mark the selected person present, late, absent or an absence code (excused ...), "
+                        "with a reason"),
         Binding("d", "delete", "Remove", id="delete", show=False,
                 tooltip="remove the selected person: they left (records kept), or an erasure request"),
         Binding("h", "history", "History", id="history", show=False,
-                tooltip="past sessions: show, export, edit or void one"),
+                tooltip="past sessions: enter shows one, x exports, e edits, v voids"),
         Binding("t", "timetable", "Timetable", id="timetable", show=False,
-                tooltip="timetable: weekly slots that open sessions, and days off"),
+                tooltip="timetable: weekly slots that open sessions, and days off (a adds a slot, o a day "
+                        "off, d removes)"),
         Binding("l", "audit_log", "Audit log", id="audit-log", show=False,
                 tooltip="audit log: who did what and when, with filters"),
         Binding("r", "report", "Report", id="report", show=False,

@@ -322,6 +322,19 @@ def test_a_pin_reset_asks_everything_before_the_data_is_held(staffed, monkeypatc
     assert "no such folder" in capsys.readouterr().err
 
 
+def test_a_script_resets_the_only_accounts_pin_with_yes(tmp_path, monkeypatch, capsys):
+    """pin --reset always ended 'not reset' without a terminal: it took no --yes, as staff reset does."""
+    data = tmp_path / "data"
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: False)
+    monkeypatch.setenv("FACEATTEND_NEW_PIN", "246813")
+    assert main(["pin", "--data", str(data)]) == 0  # the admin
+    monkeypatch.setenv("FACEATTEND_NEW_PIN", "975310")
+    assert main(["pin", "--reset", "--data", str(data)]) == 2 and "not reset" in capsys.readouterr().err
+    assert main(["pin", "--reset", "--yes", "--data", str(data)]) == 0
+    with open_store(data) as store:
+        assert authorize(store, "session", Credentials("admin", "975310")) == "admin"
+
+
 def test_the_first_admin_made_by_name_is_asked_a_pin_before_the_data_is_held(tmp_path, monkeypatch, capsys):
     from faceattend_tui.attendance import acquire_lock
 

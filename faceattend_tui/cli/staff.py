@@ -245,7 +245,7 @@ def _reset_only(args: argparse.Namespace, settings: Settings) -> int:
     if len(found) != 1:
         raise CommandError("name the account to reset: faceattend staff reset NAME" if found
                            else "there is no staff PIN to reset")
-    args.name, args.yes = next(iter(found)), False
+    args.name = next(iter(found))
     return cmd_staff_reset(args, settings)
 
 
@@ -255,6 +255,7 @@ def add_staff_commands(sub: Subparsers, add_data: Callable[[argparse.ArgumentPar
     add_data(p)
     p.add_argument("--clear", action="store_true", help="no PIN from now on (only with one account; asks its PIN)")
     p.add_argument("--reset", action="store_true", help="a lost PIN of the only account (as staff reset NAME)")
+    p.add_argument("--yes", action="store_true", help="with --reset: do not ask for the confirmation phrase")
     p.set_defaults(func=records_command("cmd_pin", "staff"))
 
     p = sub.add_parser("staff", help="named staff accounts and their roles: add, list, remove, reset, roles")

@@ -103,7 +103,7 @@ JOINERS = "\u200c\u200d"  # zero-width characters some scripts (Persian, Hindi) 
 # forms), the Indic scripts from Devanagari to Sinhala, Tibetan and Myanmar, Khmer and Mongolian; and
 # the emoji joined into one (the symbols and pictographs, skin tones, the emoji presentation selector).
 JOINING = ((0x0600, 0x08FF), (0x0900, 0x0DFF), (0x0F00, 0x109F), (0x1780, 0x18AF), (0xFB50, 0xFDFF),
-           (0xFE70, 0xFEFF), (0x2600, 0x27BF), (0xFE0F, 0xFE0F), (0x1F000, 0x1FAFF))
+           (0xFE70, 0xFEFF), (0x2600, 0x27BF), (0x2B00, 0x2BFF), (0xFE0F, 0xFE0F), (0x1F000, 0x1FAFF))
 
 
 def _joins(c: str) -> bool:
@@ -114,12 +114,12 @@ def _joins(c: str) -> bool:
 
 
 def needed_joiner(text: str, i: int) -> bool:
-    """Whether text[i] is a joiner a script may need: one beside a letter of a script that joins
-    (میخواهم, क्‍ष) or in an emoji sequence; not one after '3A', 'Ä' or Cyrillic 'А', where it only hides
-    a difference."""
-    if text[i] not in JOINERS:
+    """Whether text[i] is a joiner a script may need: one between two letters of a script that joins
+    (میخواهم, क्‍ष) or inside an emoji sequence (🐈‍⬛); not one after '3A', 'Ä', '5★' or at the end,
+    where it joins nothing and only hides a difference."""
+    if text[i] not in JOINERS or not 0 < i < len(text) - 1:
         return False
-    return any(_joins(text[j]) for j in (i - 1, i + 1) if 0 <= j < len(text))
+    return _joins(text[i - 1]) and _joins(text[i + 1])
 
 
 NOT_UTF8 = "a name that is not UTF-8 (written on a system set to another encoding, an old zip file)"

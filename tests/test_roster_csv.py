@@ -275,5 +275,6 @@ def test_a_joiner_beside_latin_letters_is_dropped_but_one_a_script_needs_stays(t
     # beside a letter of a script that never joins (an umlaut, Cyrillic) it only hides a second group
     assert clean_groups(["5Ä\u200d", "5\u0410\u200d", "Ä\u200cB", "5°\u200dB", "3^\u200dA"]) == (
         "5Ä", "5\u0410", "ÄB", "5°B", "3^A")
-    assert clean_groups(["क\u094d\u200dष", "choir \U0001f469\u200d\U0001f3a4"]) == (
-        "क\u094d\u200dष", "choir \U0001f469\u200d\U0001f3a4")
+    assert clean_groups(["क\u094d\u200dष", "choir \U0001f469\u200d\U0001f3a4", "cats \U0001f408\u200d\u2b1b"]) == (
+        "क\u094d\u200dष", "choir \U0001f469\u200d\U0001f3a4", "cats \U0001f408\u200d\u2b1b")
+    assert clean_groups(["5★\u200dB", "3A ✓\u200d", "choir \u200d\U0001f3a4"]) == ("5★B", "3A ✓", "choir \U0001f3a4")

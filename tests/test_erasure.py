@@ -235,13 +235,17 @@ def test_erasure_removes_set_aside_templates_and_names_backups_of_the_log(tmp_pa
     legacy = settings.tensors_dir / "legacy" / "S1042.npy"
     legacy.parent.mkdir(parents=True)
     np.save(legacy, np.zeros((1, 512), np.float32))
+    later = legacy.with_name("S1042.npy.2")  # set aside again, later: kept beside the first
+    later.write_bytes(legacy.read_bytes())
+    other = legacy.with_name("S1042.npy.2.npy")  # the folder "S1042.npy.2" of someone else
+    other.write_bytes(legacy.read_bytes())
     backup = data / "attendance.json.schema1.bak"
     backup.write_text('{"people": {"1": {"name": "Ann Lee"}}}', encoding="utf-8")
     with backends.open_store(data) as store:
         att = Attendance(store, user="teacher")
         ann = att.add_person("Ann Lee", person_id="S1042", folder="S1042")
         removal = remove_person(att, settings, ann, erase=True)
-    assert not legacy.exists()
+    assert not legacy.exists() and not later.exists() and other.exists()
     assert removal.backups == [backup] and removal.left
     assert any(str(backup) in line for line in removal.leftovers())
 

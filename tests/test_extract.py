@@ -309,7 +309,7 @@ def test_the_original_projects_unit_length_features_are_moved_aside_never_delete
     del manifest_now["people"]["ann"]
     (tensors / "manifest.json").write_text(json.dumps(manifest_now), encoding="utf-8")
     extract(engine, root)
-    assert (tensors / "legacy" / "ann.npy").read_bytes() == original and (tensors / "legacy" / "ann.2.npy").is_file()
+    assert (tensors / "legacy" / "ann.npy").read_bytes() == original and (tensors / "legacy" / "ann.npy.2").is_file()
 
 
 def test_seed_era_template_of_someone_without_photos_is_reported_not_used(engine, root):

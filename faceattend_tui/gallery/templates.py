@@ -7,6 +7,7 @@ its hash behind every row, so extraction can redo exactly what changed.
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import io
 import json
@@ -261,15 +262,23 @@ def read_rows(path: Path, dim: int | None = None, sha256: str | None = None) -> 
 
 def move_to_legacy(folder: Path, path: Path) -> Path:
     """Keep a file we will not use (e.g. a seed-era .npy) out of the way instead of deleting it; one kept
-    there before under that name stays too (ann.npy, then ann.2.npy)."""
+    there before under that name stays too (ann.npy, then ann.npy.2)."""
     legacy = folder / LEGACY_DIR
     legacy.mkdir(parents=True, exist_ok=True)
     target, number = legacy / path.name, 1
     while target.exists():
         number += 1
-        target = legacy / f"{path.stem}.{number}{path.suffix}"
+        target = legacy / f"{path.name}.{number}"
     os.replace(path, target)
     return target
+
+
+def legacy_copies(folder: Path, name: str) -> list[Path]:
+    """The files of a person's folder `name` kept aside under legacy/ (name.npy, name.npy.2 ...)."""
+    legacy = folder / LEGACY_DIR
+    first = legacy / f"{name}.npy"
+    numbered = [p for p in legacy.glob(f"{glob.escape(name)}.npy.*") if p.name[len(first.name) + 1:].isdigit()]
+    return ([first] if first.is_file() else []) + sorted(numbered)
 
 
 def foreign(made: RecognizerId | None, used_sha256: str | None) -> bool:

@@ -33,7 +33,7 @@ from faceattend_tui.errors import FaceattendError, InputError
 from faceattend_tui.files import atomic_write, make_private_dir
 from faceattend_tui.gallery import enroll
 from faceattend_tui.gallery.extract import Extractor
-from faceattend_tui.gallery.templates import LEGACY_DIR, MANIFEST, GalleryError, enrolled_counts, load_manifest
+from faceattend_tui.gallery.templates import MANIFEST, GalleryError, enrolled_counts, legacy_copies, load_manifest
 from faceattend_tui.station.shared_gallery import forget_folder
 from faceattend_tui.vision.imageio import ImageError, is_image_name, read_bytes, read_image
 from faceattend_tui.vision.imagesize import image_suffix
@@ -443,10 +443,9 @@ def known_names(entries: list[AuditEntry], person: Person) -> frozenset[str]:
 
 
 def _forget_legacy(settings: Settings, person: Person) -> None:
-    """Templates of the original project kept aside under database_tensor/legacy/."""
-    legacy = settings.tensors_dir / LEGACY_DIR / f"{person.folder}.npy"
-    if person.folder and legacy.is_file():
-        legacy.unlink()
+    """Templates kept aside under database_tensor/legacy/ (the original project's, earlier ones of theirs)."""
+    for copy in legacy_copies(settings.tensors_dir, person.folder) if person.folder else []:
+        copy.unlink(missing_ok=True)
 
 
 def _forget_photos(attendance: Attendance, settings: Settings, person: Person,

@@ -250,6 +250,20 @@ def test_erasure_removes_set_aside_templates_and_names_backups_of_the_log(tmp_pa
     assert any(str(backup) in line for line in removal.leftovers())
 
 
+def test_erasure_names_a_screenshot_of_the_screen_that_shows_them(tmp_path):
+    """The station keeps its screenshots with the exports; their SVG writes a space as '&#160;'."""
+    data = tmp_path / "data"
+    settings = Settings(data=data)
+    settings.exports_dir.mkdir(parents=True)
+    shot = settings.exports_dir / "faceattend_2026-12-06T11_30_00.svg"
+    shot.write_text('<svg><text x="0">Ann&#160;Lee</text><text x="9">S2&#160;Bob&#160;Marr</text></svg>')
+    with backends.open_store(data) as store:
+        att = Attendance(store, user="teacher")
+        ann = att.add_person("Ann Lee", person_id="S1042", folder="S1042")
+        removal = remove_person(att, settings, ann, erase=True)
+    assert removal.exports.foreign == [shot] and any(str(shot) in line for line in removal.leftovers())
+
+
 def test_erasure_knows_reports_of_each_kind_and_the_older_mixed_one():
     from faceattend_tui.attendance.erasure import Target, without
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import html
 import io
 import json
 import os
@@ -112,9 +113,11 @@ def files_naming(paths: list[Path], target: Target) -> list[Path]:
 
 
 def _mentions(text: str, target: Target) -> bool:
-    """Whether free text holds their id or a name of theirs as a whole word."""
+    """Whether free text holds their id or a name of theirs as a whole word; in markup too (a screenshot's
+    SVG writes "Ann&#160;Lee")."""
     ids = name_pattern(target.ids)
-    return bool(ids and ids.search(text)) or target.pattern.search(text)
+    texts = [text, html.unescape(text)] if "&" in text else [text]
+    return any(bool(ids and ids.search(t)) or bool(target.pattern.search(t)) for t in texts)
 
 
 def without(text: str, suffix: str, target: Target) -> str | None:

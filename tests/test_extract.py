@@ -562,6 +562,16 @@ def test_a_renamed_photo_folder_is_said_with_who_lost_their_templates(root, caps
     assert "on the roster now: " in err and " cat has no templates now (database_image/cat renamed or removed?)" in err
 
 
+def test_the_command_says_what_to_do_for_someone_whose_photo_shows_no_usable_face(root, capsys):
+    assert cli.main(["extract", "--data", str(root), "--device", "cpu"]) == 0
+    write(root / "database_image" / "cat" / "1.jpg", np.full((160, 160, 3), 90, np.uint8))
+    write(root / "database_image" / "cat" / "2.jpg", np.full((160, 160, 3), 90, np.uint8))
+    cli.main(["extract", "--data", str(root), "--device", "cpu"])
+    err = capsys.readouterr().err
+    assert "cat has no templates now: add a photo of them that shows their face" in err
+    assert "renamed or removed" not in err
+
+
 @pytest.mark.parametrize("damage", ["truncated", "empty"])
 def test_a_failing_run_loses_nothing(engine, root, damage):
     extract(engine, root)

@@ -565,6 +565,7 @@ def registering(settings: Settings, keep: list[Path] | None = None) -> Iterator[
     from faceattend_tui.gallery.enroll import forget_refused
     from faceattend_tui.gallery.templates import enrolled_counts
     from faceattend_tui.station.lifecycle import refused_note
+    from faceattend_tui.station.people import has_photos
 
     def register() -> int:
         if keep:
@@ -582,6 +583,10 @@ def registering(settings: Settings, keep: list[Path] | None = None) -> Iterator[
                         "folder")
             said.add(person.id)
         for person in result.missing:
+            if has_photos(settings.images_dir, person.folder):  # photos there, none usable: said above
+                say(f"note: {person.id} {person.name} has no templates now: add a photo of them that shows their "
+                    "face and run extract again")
+                continue
             say(f"note: {person.id} {person.name} has no templates now (database_image/{person.folder} renamed or "
                 "removed?): put the photos back, `people edit` or `people remove` them")
         forget_refused(settings.tensors_dir, result.refused)  # their templates are never matched

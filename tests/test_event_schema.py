@@ -243,6 +243,19 @@ def test_a_session_stopped_at_another_door_is_said_and_faces_after_it_are_not_re
     assert (lines[1]["id"], lines[1]["name"]) == (session.id, "Maths") and lines[2]["person_id"] == ann.id
 
 
+def test_a_headless_run_ending_leaves_a_session_of_another_name_running(station, capsys):
+    """A kiosk run with --session Maths stopped the timetable's Physics, opened at another door meanwhile."""
+    from faceattend_tui.cli.headless import Headless
+
+    headless = Headless(station, HeadlessOptions("Maths", json=True), io.StringIO())
+    headless.start_session()
+    station.stop_session()  # another door's timetable closes Maths and opens Physics
+    physics = station.start_session("Physics")
+    headless.finish()
+    assert station.active is not None and station.active.id == physics.id
+    assert "session 'Physics' runs, not 'Maths': left for whoever started it" in capsys.readouterr().err
+
+
 def test_someone_who_joins_the_running_session_is_said(station):
     from faceattend_tui.cli.headless import Headless
 

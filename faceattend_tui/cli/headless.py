@@ -308,11 +308,16 @@ class Headless:
             return
         if not self.options.session or self.station.active is None:
             return  # a session the timetable opened is the timetable's to close
+        running = self.station.active
+        if running.name != " ".join(self.options.session.split()):  # another door's (a shared database's)
+            to_stderr(f"note: session {running.name!r} runs, not {self.options.session!r}: left for whoever "
+                      "started it")
+            return
         if self.gave_up:  # not everyone absent: a service manager starts the station again, which resumes it
             to_stderr(f"warning: session {self.station.active.name!r} stays open: recognition stopped; started "
                       "again with the same --session, the station resumes it")
             return
-        session = self.station.stop_session(staff_from_environment())
+        session = self.station.stop_session(staff_from_environment(), session_id=running.id)
         self.say_stopped(session, self.stopped_by)
         if session.id == self.started and not self.camera_opened:  # failed, or stopped before it opened
             self.void_unrecorded(session.id)

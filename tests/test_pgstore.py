@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from datetime import datetime, timezone
 
 import numpy as np
 import psycopg
@@ -11,6 +12,7 @@ import pytest
 from fakes import FAKE_SHA, enroll_fake_people
 
 from faceattend_tui.attendance import Attendance, open_store
+from faceattend_tui.attendance.store import EndedElsewhere
 from faceattend_tui.gallery.templates import load_manifest, read_rows
 from faceattend_tui.station.shared_gallery import forget_folder, sync_gallery
 
@@ -145,8 +147,33 @@ def test_a_session_stopped_twice_keeps_the_first_stop(tmp_path, pg_url):
     with open_store(tmp_path, database=pg_url, clock=clock, upgrade_mode="auto") as store:
         session = Attendance(store).start_session("Race")
         first = store.end_session(session.id, clock.now + timedelta(minutes=5))
-        again = store.end_session(session.id, clock.now + timedelta(minutes=9))
-        assert first.ended_at == again.ended_at == clock.now + timedelta(minutes=5)
+        with pytest.raises(EndedElsewhere, match="'Race' was stopped at another station"):
+            store.end_session(session.id, clock.now + timedelta(minutes=9))
+        assert store.session(session.id).ended_at == first.ended_at == clock.now + timedelta(minutes=5)
+
+
+def test_doors_closing_one_slot_at_once_audit_and_write_its_sheet_once(tmp_path, pg_url):
+    """Three doors closed the timetable's Maths a second apart: three stops audited, three sheets."""
+    from fakes import FakeClock
+
+    from faceattend_tui.attendance.timetable import read_slots, save_slots, step
+
+    clock = FakeClock(datetime(2026, 9, 7, 8, 0, 5, tzinfo=timezone.utc))  # a Monday
+    north = open_store(tmp_path / "n", database=pg_url, clock=clock, upgrade_mode="auto")
+    south = open_store(tmp_path / "s", database=pg_url, clock=clock, upgrade_mode="auto")
+    try:
+        here, there = Attendance(north, station="north"), Attendance(south, station="south")
+        save_slots(north, read_slots("name,group,weekday,start,end,late_after\nMaths,,Mon,08:00,09:00,\n"))
+        assert step(here, clock(), timezone.utc).startswith("the timetable opened")
+        there.refresh()
+        clock.advance(minutes=60)
+        assert step(here, clock(), timezone.utc) == "the timetable closed 'Maths' at 09:00"
+        assert step(there, clock(), timezone.utc) == ""  # it had not heard yet: nothing written, nothing said
+        assert there.active is None
+        assert [e.action for e in north.audit_log()].count("session.stop") == 1
+    finally:
+        north.close()
+        south.close()
 
 
 def test_a_later_sighting_from_another_door_moves_the_last_seen_of_the_earlier_arrival(tmp_path, pg_url):

@@ -43,7 +43,7 @@ from .models import (
     new_person_id,
 )
 from .security import audit, erased_folders, erased_names, erased_token, note_erased
-from .store import NotFoundError, Store, StoreError
+from .store import EndedElsewhere, NotFoundError, Store, StoreError
 from .timetable import scrub_timetable
 
 
@@ -382,11 +382,15 @@ class Attendance:
         session = self._require_active()
         counts = self.counts()
         now = self.store.now()
-        with self.store.batch():
-            # never before its start: a door whose clock is behind the one that started it
-            ended = self.store.end_session(session.id, max(min(at, now) if at else now, session.started_at))
-            audit(self.store, "session.stop", {"session_id": session.id, "present": counts.present,
-                                               "late": counts.late, "absent": counts.absent}, self._user(user))
+        try:
+            with self.store.batch():
+                # never before its start: a door whose clock is behind the one that started it
+                ended = self.store.end_session(session.id, max(min(at, now) if at else now, session.started_at))
+                audit(self.store, "session.stop", {"session_id": session.id, "present": counts.present,
+                                                   "late": counts.late, "absent": counts.absent}, self._user(user))
+        except EndedElsewhere:  # its stop stands, audited there; none here
+            self._active, self._statuses = None, {}
+            raise
         self._active, self._statuses = None, {}
         fold = getattr(self.store, "fold", None)
         if fold is not None:

@@ -36,6 +36,10 @@ class ConflictError(StoreError, ValueError):
     """Another writer got there first (a session already runs, a folder is someone else's)."""
 
 
+class EndedElsewhere(ConflictError):
+    """The session being stopped was stopped a moment ago at another station; nothing was written."""
+
+
 class FoldError(StoreError):
     """Closing the log could not rewrite its file; every change is safe in its journal all the same."""
 

@@ -24,6 +24,7 @@ from faceattend_tui.text import same, spreadsheet_text
 
 from .common import MAX_LATE_MINUTES, checked_late_after
 from .models import check_text, visible
+from .store import EndedElsewhere
 
 if TYPE_CHECKING:
     from .models import Session
@@ -581,6 +582,9 @@ def _close_if_over(attendance: Attendance, slots: list[Slot], now: datetime, zon
     if now < end:
         return ""
     latest = max((c.time for c in attendance.store.checkins(session.id)), default=end)
-    attendance.stop_session(user=TIMETABLE_ACTOR, at=max(end, latest))  # at its end, though no door ran then
+    try:
+        attendance.stop_session(user=TIMETABLE_ACTOR, at=max(end, latest))  # at its end, though no door ran then
+    except EndedElsewhere:
+        return ""  # another door closed it a moment ago (its sheet is that door's; this door hears of it)
     shown = "24:00" if slot is not None and slot.end == END_OF_DAY else f"{end.astimezone(zone):%H:%M}"
     return f"the timetable closed {session.name!r} at {shown}"

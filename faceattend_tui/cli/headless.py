@@ -317,7 +317,11 @@ class Headless:
             to_stderr(f"warning: session {self.station.active.name!r} stays open: recognition stopped; started "
                       "again with the same --session, the station resumes it")
             return
-        session = self.station.stop_session(staff_from_environment(), session_id=running.id)
+        try:
+            session = self.station.stop_session(staff_from_environment(), session_id=running.id)
+        except StationError as exc:  # another door stopped it a moment ago, say
+            to_stderr(f"note: session {running.name!r} not stopped here: {exc}")
+            return
         self.say_stopped(session, self.stopped_by)
         if session.id == self.started and not self.camera_opened:  # failed, or stopped before it opened
             self.void_unrecorded(session.id)

@@ -13,7 +13,7 @@ from psycopg.types.json import Jsonb
 from ..common import aware
 from ..models import AuditEntry, Person, Presence, Session, with_past_groups
 from ..security import RECORD_TEXTS, Names, erased_names, scrub_audit
-from ..store import ConflictError, NotFoundError
+from ..store import ConflictError, EndedElsewhere, NotFoundError
 from .rows import (
     SELECT_PERSON,
     SELECT_SESSION,
@@ -148,10 +148,13 @@ class SessionQueries:
 
     def end_session(self, session_id: int, ended_at: datetime) -> Session:
         with self._tx() as conn:
-            # two doors stopping one session at once: the first stop's time stays
-            if conn.execute("update sessions set ended_at = coalesce(ended_at, %s) where id = %s",
+            # two doors stopping one session at once: the first stop stands, the second writes nothing
+            if conn.execute("update sessions set ended_at = %s where id = %s and ended_at is null",
                             [aware(ended_at), session_id]).rowcount == 0:
-                raise NotFoundError(f"no session with id {session_id}")
+                found = conn.execute("select name from sessions where id = %s", [session_id]).fetchone()
+                if found is None:
+                    raise NotFoundError(f"no session with id {session_id}")
+                raise EndedElsewhere(f"session {found[0]!r} was stopped at another station a moment ago")
         self._flush_seen_quietly()
         return self._existing_session(session_id)
 

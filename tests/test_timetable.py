@@ -230,9 +230,10 @@ def test_the_second_hour_of_a_double_lesson_opens_though_the_first_ran_past_its_
                                             "Maths 3A,3A,Mon,08:00,09:00,10\nMaths 3A,3A,Mon,09:00,10:00,10\n"))
     assert step(attendance, clock(), PARIS) == "the timetable opened 'Maths 3A' (08:00-09:00)"
     clock.advance(minutes=60, microseconds=500000)  # 09:00:00.5, before the next poll
-    attendance.check_in("S1")
+    arrived = attendance.check_in("S1").checkin.time
     clock.advance(microseconds=500000)
     assert step(attendance, clock(), PARIS) == "the timetable closed 'Maths 3A' at 09:00"
+    assert attendance.store.sessions()[0].ended_at == arrived  # not before a check-in it holds
     clock.advance(seconds=1)
     assert step(attendance, clock(), PARIS) == "the timetable opened 'Maths 3A' (09:00-10:00)"
 

@@ -120,6 +120,41 @@ def test_a_door_back_from_a_lost_connection_takes_the_template_changes_it_missed
     assert synced == [1] and Reload() in south.worker.sent
 
 
+@pytest.fixture
+def machines_in_utc(monkeypatch):
+    """The machines' own zone set to UTC for the test."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_a_door_that_reads_the_timetable_in_another_zone_is_warned(tmp_path, pg_url, machines_in_utc):
+    """A door without a timezone on a machine set to UTC opened New York's 08:00 lesson at 04:00."""
+    import dataclasses
+    from datetime import time as clock_time
+
+    from faceattend_tui.attendance.timetable import Slot, save_slots
+
+    north = open_door(tmp_path / "a", pg_url, "north")
+    try:
+        north.settings = dataclasses.replace(north.settings, timezone="America/New_York")
+        save_slots(north.store, [Slot("Maths", None, 1, clock_time(8), clock_time(9))])
+        assert north.zone_notice() == ""  # the only door so far
+        south = open_door(tmp_path / "b", pg_url, "south")
+        try:
+            said = south.zone_notice()  # no timezone: its machine's
+            assert "door 'north' reads the timetable in America/New_York (UTC-0" in said
+            assert "this one in its machine's zone" in said and "set the same timezone" in said
+            south.settings = dataclasses.replace(south.settings, timezone="America/New_York")
+            assert south.zone_notice() == "" and north.zone_notice() == ""  # set alike: nothing to say
+        finally:
+            south.close()
+    finally:
+        north.close()
+
+
 def test_a_door_whose_clock_disagrees_with_the_database_is_warned(doors, monkeypatch):
     north, _ = doors
     assert abs(north.store.clock_skew()) < 5 and north.clock_notice() == ""  # one machine, one clock

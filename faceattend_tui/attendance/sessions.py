@@ -379,15 +379,10 @@ class Attendance:
     def stop_session(self, *, user: str | None = None, at: datetime | None = None) -> Session:
         """Stop the running session, now or at an earlier moment `at` (a timetable slot's end that
         passed while no station was running)."""
-        session = self._require_active()
-        counts = self.counts()
-        now = self.store.now()
-        try:
-            with self.store.batch():
-                # never before its start: a door whose clock is behind the one that started it
-                ended = self.store.end_session(session.id, max(min(at, now) if at else now, session.started_at))
-                audit(self.store, "session.stop", {"session_id": session.id, "present": counts.present,
-                                                   "late": counts.late, "absent": counts.absent}, self._user(user))
+        session, counts, now = self._require_active(), self.counts(), self.store.now()
+        try:  # never before its start: a door whose clock is behind the one that started it
+            ended = _stopped(self.store, session, max(min(at, now) if at else now, session.started_at), counts,
+                             self._user(user))
         except EndedElsewhere:  # its stop stands, audited there; none here
             self._active, self._statuses = None, {}
             raise
@@ -598,6 +593,15 @@ def stored_group(groups: list[str], group: str) -> str:
     if not found:
         raise InputError(f"no group {group!r}" + (f"; groups: {', '.join(groups)}" if groups else ""))
     return group if group in found else found[0]
+
+
+def _stopped(store: Store, session: Session, end: datetime, counts: Counts, user: str | None) -> Session:
+    """A session's end and its audit line, written together."""
+    with store.batch():
+        ended = store.end_session(session.id, end)
+        audit(store, "session.stop", {"session_id": session.id, "present": counts.present, "late": counts.late,
+                                      "absent": counts.absent}, user)
+    return ended
 
 
 class Waiting:

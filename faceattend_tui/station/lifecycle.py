@@ -76,6 +76,7 @@ class Lifecycle(StationState):
     if TYPE_CHECKING:  # from the other parts of the station
         def _door_session(self, counts: Counts | None = None) -> ev.SetSession: ...
         def unsaved_left(self) -> list[str]: ...
+        def zone_notice(self) -> str: ...
 
     def open(self) -> None:
         """Take the data lock, open the log (refusing a damaged one) and start the worker."""
@@ -306,7 +307,7 @@ class Lifecycle(StationState):
         """What staff should know as the station starts: reset PINs, a namesake door, its clock, missing
         templates, a recognition threshold set far too low."""
         found = (self.cut_off_notice(), self.pin_notice(), self.namesake_notice(), self.clock_notice(),
-                 self.missing_notice(),
+                 self.zone_notice(), self.missing_notice(),
                  self.untemplated_notice(), self.threshold_notice(), self.sheets_notice(), self.owners_notice())
         return [notice for notice in found if notice]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from faceattend_tui.attendance import OfflineError, StoreError, audit, sheets, timetable
@@ -172,3 +172,55 @@ class Timekeeping(StationState):
         if drop.problem:
             return [self._live(f"{drop.problem}; {then}", "error")]
         return [self._live(f"the sheet {path.name} is in {folder}") for path in drop.written]
+
+    def zone_notice(self) -> str:
+        """The doors of a shared database each read the one timetable in their own zone (the timezone
+        setting, else their machine's): a door whose zone differs from another's opens the slots at other
+        hours. Each door notes its zone in the database as it starts; a difference is said."""
+        if self.store is None or not self.settings.database:
+            return ""
+        name, now = self.settings.timezone or "", self.now()
+        offset = _offset(now, name)
+        mine = [name, offset, now.date().isoformat()]
+        with self.lock:
+            try:
+                zones = self.store.update_setting(ZONES_SETTING, lambda old: {**(old or {}), self.name: mine})
+                slots = timetable.slots_of(self.store)
+            except StoreError:
+                return ""
+        recent = (now.date() - timedelta(days=ZONE_DAYS)).isoformat()
+        others = [(door, z) for door, z in sorted(zones.items()) if door != self.name and isinstance(z, list)
+                  and len(z) == 3 and str(z[2]) >= recent and _offset(now, z[0], z[1]) != offset]
+        if not slots or not others:
+            return ""
+        door, (other, minutes, _) = others[0]
+        return (f"door {door!r} reads the timetable in {_zone_words(other, _offset(now, other, minutes))}, this one in "
+                f"{_zone_words(name, offset)}: the same slot opens at other hours; set the same timezone in "
+                "faceattend.toml at every door")
+
+
+ZONES_SETTING = "station_zones"  # {station: [timezone setting, UTC offset in minutes, day noted]}
+ZONE_DAYS = 30  # a door not started for this long is not compared
+
+
+def _offset(now: datetime, name: object, noted: object = None) -> int:
+    """Minutes east of UTC now in the zone named; one without a name (a machine's own) as it was noted."""
+    if isinstance(name, str) and name:
+        try:
+            zone = time_zone(name)
+        except FaceattendError:
+            zone = None
+        if zone is not None:
+            offset = now.astimezone(zone).utcoffset()
+            return int(offset.total_seconds() // 60) if offset is not None else 0
+    if isinstance(noted, int):
+        return noted
+    offset = now.astimezone().utcoffset()
+    return int(offset.total_seconds() // 60) if offset is not None else 0
+
+
+def _zone_words(name: object, minutes: int) -> str:
+    sign = "+" if minutes >= 0 else "-"
+    clock = f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    return f"{name} ({clock})" if isinstance(name, str) and name else f"its machine's zone ({clock}, no timezone set)"
+

@@ -92,7 +92,7 @@ class StationApp(DialogActions, KeysInOrder):
         Binding("d", "delete", "Remove", id="delete", show=False,
                 tooltip="remove the selected person: they left (records kept), or an erasure request"),
         Binding("h", "history", "History", id="history", show=False,
-                tooltip="past sessions: enter shows one, x exports, e edits, v voids"),
+                tooltip="past sessions: show, export, edit or void one (enter, x, e, v)"),
         Binding("t", "timetable", "Timetable", id="timetable", show=False,
                 tooltip="timetable: weekly slots that open sessions, and days off (a adds a slot, o a day "
                         "off, d removes)"),

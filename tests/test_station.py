@@ -1257,6 +1257,26 @@ def test_a_session_left_running_since_an_earlier_day_is_stopped_at_its_last_reco
         made.close()
 
 
+def test_a_session_left_running_that_another_door_stops_first_is_no_problem_here(tmp_path, monkeypatch):
+    from faceattend_tui.attendance import Attendance
+    from faceattend_tui.attendance.store import EndedElsewhere
+
+    started = datetime(2026, 12, 3, 20, 0).astimezone()
+    a_session_left_running(tmp_path, started, timedelta(minutes=40))
+    made = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, user="staff", name="door",
+                   clock=FakeClock(started + timedelta(hours=25)))
+    made.open()
+    try:
+        def first_there(self, **kwargs):
+            self._active = None
+            raise EndedElsewhere("session 'Maths' was stopped at another station a moment ago")
+
+        monkeypatch.setattr(Attendance, "stop_session", first_there)
+        assert made.stop_left_running() == "" and made.active is None
+    finally:
+        made.close()
+
+
 def test_people_whose_photos_have_no_templates_are_named_at_the_start(tmp_path):
     import cv2
     import numpy as np

@@ -144,7 +144,12 @@ class Headless:
             return False
         if not left_running(running, self.station.now(), zone, settings.day_change):
             return False
-        stopped = self.station.stop_session(pin, at=self.station.last_record(running))
+        try:
+            stopped = self.station.stop_session(pin, at=self.station.last_record(running))
+        except StationError:
+            if self.station.active is not None:
+                raise
+            return True  # another door stopped it a moment ago: today's starts
         note = (f"session {stopped.name!r} (id {stopped.id}) was left running since "
                 f"{running.started_at.astimezone(zone):%Y-%m-%d %H:%M}: stopped at its last record; a new one starts")
         to_stderr(f"warning: {note}")

@@ -11,6 +11,7 @@ from faceattend_tui.attendance.common import from_iso
 from faceattend_tui.attendance.export import time_zone
 from faceattend_tui.attendance.hours import working_day
 from faceattend_tui.attendance.models import plural
+from faceattend_tui.attendance.store import EndedElsewhere
 from faceattend_tui.errors import FaceattendError
 from faceattend_tui.gallery.extract import removed_photos, removed_text, to_rename, without_templates
 from faceattend_tui.gallery.templates import GalleryError, load_manifest
@@ -62,6 +63,8 @@ class Leftovers(StationState):
                 return ""
             try:
                 stopped = attendance.stop_session(user=STATION_ACTOR, at=_last_record(attendance, running))
+            except EndedElsewhere:
+                return ""  # another door stopped it a moment ago, and says so
             except FaceattendError as exc:
                 raise StationError(str(exc)) from None
             self._queue_sheet(stopped.id)

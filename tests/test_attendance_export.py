@@ -202,6 +202,41 @@ def test_a_report_counts_each_person_over_the_term(att, clock, tmp_path):
     assert len(everyone.sessions) == 6
 
 
+def test_someone_at_exactly_the_rate_is_not_below_it(att, clock):
+    """Alice came to 4 lessons of 5 (80 %): the r screen listed her as below 80 %."""
+    for day in range(1, 6):
+        clock.now = datetime(2024, 9, day, 8, 0, tzinfo=TZ)
+        att.start_session(f"Maths {day}", group="3A")
+        for pid in ("alice", "bob", "carol", "dave"):
+            if pid != "alice" or day != 3:
+                att.check_in(pid)
+        att.stop_session()
+    report = build_report(att.store, date(2024, 9, 1), date(2024, 9, 30), group="3A")
+    assert next(p for p in report.people if p.person.id == "alice").rate == 0.8
+    assert report.below(0.8) == []
+    assert [p.person.id for p in report.below(0.81)] == ["alice"]
+
+
+def test_a_reports_expected_leaves_out_the_lessons_someone_was_excused_from(att, clock):
+    """Alice marked sick for one lesson of two: her row said expected 2, beside present 1 and rate 100 %."""
+    for day in (2, 3):
+        clock.now = datetime(2024, 9, day, 8, 0, tzinfo=TZ)
+        att.start_session(f"Maths {day}", group="3A")
+        for pid in ("bob", "carol", "dave"):
+            att.check_in(pid)
+        if day == 2:
+            att.mark("alice", "sick", "flu")
+        else:
+            att.check_in("alice")
+        att.stop_session()
+    report = build_report(att.store, date(2024, 9, 1), date(2024, 9, 30), group="3A")
+    rows = {r["id"]: r for r in csv.DictReader(report_csv(report).lstrip("\ufeff").splitlines())}
+    assert (rows["alice"]["expected"], rows["alice"]["present"], rows["alice"]["excused"]) == ("1", "1", "1")
+    assert rows["alice"]["rate"] == "1.0" and rows["bob"]["expected"] == "2"
+    doc = json.loads(report_json(report, clock()))
+    assert next(p for p in doc["people"] if p["id"] == "alice")["expected"] == 1
+
+
 def test_a_session_still_running_is_not_counted_by_a_report_until_it_stops(tmp_path):
     """At 08:10 the 08:00 lesson runs and Bob is not in yet: a report read then would call him absent and
     drop his rate; it leaves the lesson out and names it instead."""
@@ -257,6 +292,18 @@ def test_a_chart_draws_no_bar_where_nobody_was_expected():
     assert chart_bars([trip])[:2] == ([], [])
     later = SessionLine(Session(3, "Trip", monday + timedelta(days=7)), Counts(excused={"sick": 2}))
     assert chart_bars([normal, normal, later], most=1) == (["09-01"], [100], "week")  # its week has no bar
+
+
+def test_a_chart_bar_per_week_counts_those_who_came_late_as_attended():
+    """A class where half came late every lesson: each weekly bar showed 50 %, not the 100 % that came."""
+    from faceattend_tui.attendance.models import Counts, Session
+    from faceattend_tui.attendance.report import SessionLine, chart_bars
+
+    monday = datetime(2025, 9, 1, 8, 0, tzinfo=timezone.utc)
+    lines = [SessionLine(Session(d, f"S{d}", monday + timedelta(days=d)), Counts(present=1, late=1))
+             for d in range(14)]
+    assert chart_bars(lines, most=5) == (["09-01", "09-08"], [100, 100], "week")
+    assert chart_bars(lines, most=1) == (["2025-09"], [100], "month")
 
 
 def test_a_chart_labels_days_on_the_reports_clock_not_the_machines():

@@ -79,6 +79,19 @@ def test_someone_added_to_the_group_while_it_runs_joins_it(att):
     assert att.counts().absent == 4  # alice, bob, dave, erin
 
 
+def test_someone_of_another_group_enrolled_or_edited_while_it_runs_stays_off_its_list(att):
+    """A 3B pupil enrolled during the 3A lesson was put on its list and counted absent in it."""
+    att.start_session("Maths 3A", group="3A")
+    att.add_person("erin", person_id="erin", groups=["3B"])
+    _, joined = att.update_person("carol", name="Caroline")  # still in 3B
+    assert joined == []
+    assert sorted(att.active.expected) == ["alice", "bob", "dave"]
+    assert att.counts().absent == 3
+    assert att.check_in("erin", 0.9).checkin is None  # not on this list: nothing recorded
+    session = att.stop_session()
+    assert sorted(p.person.id for p in att.summary(session.id).people) == ["alice", "bob", "dave"]
+
+
 def test_second_sighting_is_not_a_second_checkin(att, clock, data):
     att.start_session("Maths")
     first = att.check_in("alice", 0.91, track_id=7)
@@ -168,6 +181,29 @@ def test_the_mark_made_last_counts_though_the_clock_was_ahead_for_the_first(att,
     att.store.close()
     again = Attendance(open_store(data))
     assert again.store.outcomes(session.id)["alice"] == "present"
+
+
+def test_the_summary_of_a_stopped_session_takes_each_persons_last_mark(att, clock):
+    """Bob marked late, then put right as present: the summary and its export said late."""
+    session = att.start_session("Maths 3A", group="3A")
+    att.mark("bob", "late", "first guess")
+    clock.advance(minutes=1)
+    att.mark("bob", "present", "he was on time after all")
+    att.stop_session()
+    summary = att.summary(session.id)
+    assert next(p for p in summary.people if p.person.id == "bob").status == "present"
+    assert (summary.counts.present, summary.counts.late) == (1, 0)
+
+
+def test_a_staff_mark_made_before_the_camera_sees_someone_keeps_its_word_in_the_live_counts(att, clock):
+    """Marked sick, then seen by the camera: the running counts and roster said present."""
+    att.start_session("Maths 3A", group="3A")
+    att.mark("alice", "sick", "phoned in sick")
+    clock.advance(minutes=2)
+    att.check_in("alice", 0.9)
+    counts = att.counts()
+    assert (counts.present, counts.excused) == (0, {"sick": 1})
+    assert next(r for r in att.roster() if r.id == "alice").status == "sick"
 
 
 def test_a_mark_for_someone_not_expected_adds_them(att):

@@ -493,6 +493,37 @@ def test_a_correction_whose_audit_cannot_be_written_is_not_kept(data, monkeypatc
         assert (correction.came, correction.left, correction.reason) == (came, None, "came early")
 
 
+def test_an_out_set_by_hand_counts_at_once_on_the_same_day(data):
+    """In 08:00 and out 12:00 typed at 12:10 (out after 30 min): the day had no out, as if still in."""
+    from faceattend_tui.attendance.corrections import correct_day
+
+    day = MORNING.date()
+    clock = FakeClock(MORNING.replace(hour=12, minute=10))
+    with open_store(data, clock=clock) as store:
+        Attendance(store).add_person("Ann", person_id="S1")
+        correct_day(store, "S1", day, MORNING, MORNING.replace(hour=12), "camera down, paper sheet", "admin")
+        (line,) = hours_between(store, day, day, out_after=30, rule=DayRule(MORNING.tzinfo))
+        assert (line.came, line.out, line.hours) == (MORNING, MORNING.replace(hour=12), 4.0)
+        row = next(csv.DictReader(io.StringIO(hours_csv([line], zone=MORNING.tzinfo, bom=False))))
+        assert (row["in_time"], row["out_time"], row["check"]) == ("08:00:00", "12:00:00", "")
+
+
+def test_a_day_of_exactly_16_hours_is_not_flagged_as_longer(data):
+    """06:00 to 22:00 set by hand: flagged "longer than 16 h", which it is not."""
+    from faceattend_tui.attendance.corrections import correct_day
+
+    day = MORNING.date()
+    with open_store(data, clock=FakeClock(MORNING + timedelta(days=1))) as store:
+        Attendance(store).add_person("Ann", person_id="S1")
+        Attendance(store).add_person("Bob", person_id="S2")
+        correct_day(store, "S1", day, MORNING.replace(hour=6), MORNING.replace(hour=22), "double shift", "admin")
+        correct_day(store, "S2", day, MORNING.replace(hour=6), MORNING.replace(hour=22, minute=1), "x", "admin")
+        lines = hours_between(store, day, day, out_after=30, rule=DayRule(MORNING.tzinfo))
+        checks = {line.person.id: (line.hours, line.check) for line in lines}
+        assert checks["S1"] == (16.0, "")
+        assert checks["S2"][1].startswith("longer than 16 h")
+
+
 def test_the_hours_of_a_group_keep_each_day_with_the_group_the_person_was_in(data):
     clock = FakeClock()
     with open_store(data, clock=clock) as store:

@@ -425,6 +425,34 @@ def test_a_folder_spelt_exactly_by_a_later_line_is_that_lines_whatever_the_order
         assert [p.name for p in plan.added] == ["Thu Ha"]
 
 
+def test_an_import_never_merges_a_namesake_who_already_has_an_organisation_id(tmp_path):
+    """S7 Tom Hart on the roster and a new S8 Tom Hart in the file: S8 took over S7, and S7 was gone."""
+    from faceattend_tui.attendance.roster import RosterLine, apply_import, plan_import
+
+    with open_store(tmp_path / "data") as store:
+        attendance = Attendance(store)
+        attendance.add_person("Tom Hart", person_id="S7", groups=["3A"])
+        lines = [RosterLine(2, "S7", "Tom Hart", ("3A",), None), RosterLine(3, "S8", "Tom Hart", ("3B",), None)]
+        plan = plan_import(attendance, lines, sync=True)
+        assert plan.claimed == [] and [p.id for p in plan.added] == ["S8"] and plan.leaving == []
+        apply_import(attendance, plan)
+        assert [(p.id, p.name, p.groups) for p in attendance.people()] == [("S7", "Tom Hart", ("3A",)),
+                                                                           ("S8", "Tom Hart", ("3B",))]
+
+
+def test_an_import_with_sync_keeps_active_the_person_a_line_claimed_by_name(tmp_path):
+    """Ann Lee, known by her photo folder, claimed by the line S1: --sync also marked her as left."""
+    from faceattend_tui.attendance.roster import RosterLine, apply_import, plan_import
+
+    with open_store(tmp_path / "data") as store:
+        attendance = Attendance(store)
+        ann = attendance.add_person("Ann Lee", folder="ann lee")
+        plan = plan_import(attendance, [RosterLine(2, "S1", "Ann Lee", ("3A",), None)], sync=True)
+        assert plan.claimed == [(ann.id, "S1")] and plan.leaving == []
+        apply_import(attendance, plan)
+        assert [(p.id, p.state) for p in attendance.people(include_left=True)] == [("S1", "active")]
+
+
 def test_the_audit_names_everyone_a_large_import_added_and_marked_as_left(tmp_path, capsys):
     data = tmp_path / "data"
     rows = "".join(f"S{i},Pupil {i},3A\n" for i in range(60))

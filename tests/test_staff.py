@@ -126,6 +126,21 @@ def test_after_a_lockout_counted_by_readers_a_writers_tries_count_up_again(tmp_p
     store.close()
 
 
+def test_a_lockout_holds_when_the_tries_file_beside_the_log_is_deleted(tmp_path):
+    """Deleting the .tries file during Dana's 15-minute lockout let her right PIN through at once."""
+    clock = FakeClock()
+    store = open_store(tmp_path / "data", clock=clock)
+    with_accounts(store)
+    assert "locked after 10 wrong PINs; try again in 15 min" in guess(store, clock, 10)[-1]
+    store.tries_path.unlink()  # a clean-up, or someone who wants more guesses
+    clock.advance(minutes=1)
+    assert "locked" in refused(store, "session", STAFF)  # the log keeps the lockout too
+    assert "locked" in refused(store, "session", STAFF)  # and goes on keeping it (the refusal wiped it)
+    clock.advance(minutes=15)
+    assert authorize(store, "session", Credentials(*STAFF)) == "Dana"
+    store.close()
+
+
 def test_thirty_wrong_pins_at_once_are_held_like_thirty_in_a_row(data):
     with open_store(data) as store:
         with_accounts(store)

@@ -428,9 +428,9 @@ def _try(store: Store, key: str, aside: TriesFile | None, right: Callable[[], bo
         state, other = (s if isinstance(s, dict) else {} for s in (state, other))
         so_far = int(max((state, other), key=lambda s: (_counted_at(s), int(s.get("count", 0)))).get("count", 0))
         outcome.wait_left = max(_seconds_left(state, now), _seconds_left(other, now))
-        if outcome.wait_left > 0:
+        if outcome.wait_left > 0:  # the side that holds the lockout is kept on both (a file deleted meanwhile)
             outcome.count = so_far
-            return state or None
+            return (state if _seconds_left(state, now) >= _seconds_left(other, now) else other) or None
         if right():  # the row is broken, here and for the other side's older count
             return {"count": 0, "at": to_iso(now)} if so_far else None
         outcome.count = so_far + 1

@@ -145,3 +145,18 @@ def pg_url(pg_server):
         pg_server.start()
     with psycopg.connect(pg_server.url, autocommit=True) as conn:
         conn.execute(f"drop database if exists {name} with (force)")
+
+
+@pytest.fixture
+def machine_zone(monkeypatch):
+    """Sets this machine's own zone (TZ) for the test: machine_zone("Europe/Paris"); put back after."""
+    import time
+
+    def set_zone(name: str) -> None:
+        monkeypatch.setenv("TZ", name)
+        time.tzset()
+
+    yield set_zone
+    monkeypatch.undo()
+    time.tzset()
+

@@ -208,7 +208,8 @@ def test_a_database_holding_another_programs_tables_is_refused_untouched(pg_url,
                                                  "where table_schema = current_schema()")] == ["invoices"]
 
 
-def test_an_import_does_not_replace_the_staff_accounts_a_database_holds(tmp_path, pg_url, capsys, monkeypatch):
+def a_database_with_its_admin(tmp_path, pg_url, monkeypatch):
+    """A database whose admin set a PIN (246813), and a station's log to import into it (no accounts)."""
     monkeypatch.setenv("FACEATTEND_NEW_PIN", "246813")
     for name in ("FACEATTEND_STAFF", "FACEATTEND_PIN"):
         monkeypatch.delenv(name, raising=False)
@@ -216,6 +217,11 @@ def test_an_import_does_not_replace_the_staff_accounts_a_database_holds(tmp_path
     assert main(["pin", "--data", str(tmp_path / "admin"), "--database", pg_url]) == 0
     door = tmp_path / "door"
     make_station_log(door)
+    return door
+
+
+def test_an_import_does_not_replace_the_staff_accounts_a_database_holds(tmp_path, pg_url, capsys, monkeypatch):
+    door = a_database_with_its_admin(tmp_path, pg_url, monkeypatch)
     monkeypatch.setenv("FACEATTEND_NEW_PIN", "135792")
     assert main(["pin", "--data", str(door)]) == 0  # the log's own accounts would replace the database's
     monkeypatch.setenv("FACEATTEND_STAFF", "admin")
@@ -228,13 +234,7 @@ def test_an_import_does_not_replace_the_staff_accounts_a_database_holds(tmp_path
 
 def test_an_import_into_a_database_with_staff_accounts_needs_its_admin(tmp_path, pg_url, capsys, monkeypatch):
     """A log without accounts was copied into a database whose admin set a PIN, by anyone, no PIN asked."""
-    monkeypatch.setenv("FACEATTEND_NEW_PIN", "246813")
-    for name in ("FACEATTEND_STAFF", "FACEATTEND_PIN"):
-        monkeypatch.delenv(name, raising=False)
-    assert main(["db", "upgrade", "--data", str(tmp_path), "--database", pg_url]) == 0
-    assert main(["pin", "--data", str(tmp_path / "admin"), "--database", pg_url]) == 0
-    door = tmp_path / "door"
-    make_station_log(door)  # no staff accounts of its own
+    door = a_database_with_its_admin(tmp_path, pg_url, monkeypatch)
     capsys.readouterr()
     assert main(["db", "import", "--from", str(door), "--database", pg_url]) == 4
     assert "PIN" in capsys.readouterr().err and (door / "attendance.json").exists()

@@ -120,23 +120,14 @@ def test_a_door_back_from_a_lost_connection_takes_the_template_changes_it_missed
     assert synced == [1] and Reload() in south.worker.sent
 
 
-@pytest.fixture
-def machines_in_utc(monkeypatch):
-    """The machines' own zone set to UTC for the test."""
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
-
-
-def test_a_door_that_reads_the_timetable_in_another_zone_is_warned(tmp_path, pg_url, machines_in_utc):
+def test_a_door_that_reads_the_timetable_in_another_zone_is_warned(tmp_path, pg_url, machine_zone):
     """A door without a timezone on a machine set to UTC opened New York's 08:00 lesson at 04:00."""
     import dataclasses
     from datetime import time as clock_time
 
     from faceattend_tui.attendance.timetable import Slot, save_slots
 
+    machine_zone("UTC")  # the machines' own
     north = open_door(tmp_path / "a", pg_url, "north")
     try:
         north.settings = dataclasses.replace(north.settings, timezone="America/New_York")

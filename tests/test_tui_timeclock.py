@@ -575,15 +575,9 @@ async def test_a_correction_changed_at_another_door_is_not_taken_back_unseen(sta
 
 
 @pytest.fixture
-def paris(monkeypatch):
+def paris(machine_zone):
     """The station's clock on Europe/Paris, as the station sets it from the timezone setting."""
-    import time as clock
-
-    monkeypatch.setenv("TZ", "Europe/Paris")
-    clock.tzset()
-    yield
-    monkeypatch.undo()
-    clock.tzset()
+    machine_zone("Europe/Paris")
 
 
 async def test_past_sessions_and_the_session_pane_read_the_stations_clock(station, paris):

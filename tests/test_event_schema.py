@@ -31,7 +31,8 @@ from faceattend_tui.station import LiveChanged, RosterChanged, Sighting, Station
 
 ZONE = "Asia/Kolkata"  # +05:30 all year: an offset that is nobody's local time by accident
 OFFSET = timedelta(hours=5, minutes=30)
-PERSON_LINES = {"checkin", "spoof", "waiting", "present", "recorded", "not-on-list", "not-recorded", "in", "seen"}
+PERSON_LINES = {"checkin", "spoof", "waiting", "present", "recorded", "not-on-list", "not-recorded", "in", "seen",
+                "kept"}
 
 # the fields each type had before the common ones, with their JSON types: they must stay
 OLD_FIELDS = {
@@ -48,6 +49,7 @@ OLD_FIELDS = {
                  "new": bool, "station": str},
     "not-on-list": {"name": str, "time": str},
     "not-recorded": {"name": str, "time": str, "reason": str},
+    "kept": {"name": str, "time": str},
     "in": {"name": str, "time": str},
     "seen": {"name": str, "time": str},
     "session": {"state": str, "id": int, "name": str},
@@ -254,6 +256,18 @@ def test_a_headless_run_ending_leaves_a_session_of_another_name_running(station,
     headless.finish()
     assert station.active is not None and station.active.id == physics.id
     assert "session 'Physics' runs, not 'Maths': left for whoever started it" in capsys.readouterr().err
+
+
+def test_an_arrival_kept_while_the_database_is_away_is_its_own_line(station):
+    from faceattend_tui.cli.headless import Headless
+
+    out = io.StringIO()
+    headless = Headless(station, HeadlessOptions("", json=True), out)
+    ann = next(p for p in station.people() if p.name == "Ann")
+    headless.on_update(Sighting("Ann", 0.8, datetime.now().astimezone(), "kept: database away", ann.id))
+    (line,) = json_lines(out.getvalue())
+    check_schema(line)
+    assert (line["type"], line["person_id"], line["name"]) == ("kept", ann.id, "Ann")
 
 
 def test_someone_who_joins_the_running_session_is_said(station):

@@ -270,6 +270,33 @@ def test_a_journaled_check_in_follows_its_person_to_the_id_a_roster_import_gave_
         store.close()
 
 
+def test_an_arrival_kept_while_away_for_no_known_session_is_filed_into_the_one_running_then(tmp_path, pg_url):
+    """The office opened Physics while this door was cut off: Ann's arrival read 'no session' and was lost."""
+    from datetime import timedelta
+
+    from faceattend_tui.attendance.models import Checkin
+    from faceattend_tui.attendance.store import UNFILED
+
+    store = open_store(tmp_path, database=pg_url, station="north", live=True, wait=0.2, upgrade_mode="auto")
+    try:
+        north = Attendance(store, station="north")
+        for name in ("ann", "bob"):
+            north.add_person(name.title(), person_id=name, folder=name)
+        with open_store(tmp_path / "office", database=pg_url, station="office") as office_store:
+            physics = Attendance(office_store, station="office").start_session("Physics")
+        assert not store.keep_for_later(Checkin(UNFILED, "ann", store.now(), 0.8))  # online: nothing to keep
+        with store._lock:
+            store._online = False  # cut off, as a failed write leaves it
+        assert store.keep_for_later(Checkin(UNFILED, "ann", physics.started_at + timedelta(minutes=1), 0.8))
+        assert store.keep_for_later(Checkin(UNFILED, "bob", physics.started_at - timedelta(hours=1), 0.8))
+        eventually(lambda: store.state().waiting == 0 and store.state().online, "sent the journal")
+        with psycopg.connect(pg_url) as conn:
+            assert conn.execute("select person_id, session_id from checkins").fetchall() == [("ann", physics.id)]
+        assert not [c for c in store.changes() if c.table in ("after-end", "dropped")]  # Bob's just goes
+    finally:
+        store.close()
+
+
 def test_a_door_whose_listening_connection_goes_silent_notices_and_hears_the_other_doors_again(
         live, pg_url, tmp_path, monkeypatch):
     """A firewall drops the idle connection, or the server behind it freezes: no error ever comes. The

@@ -528,6 +528,23 @@ def test_a_database_away_is_no_timetable_problem(tmp_path, monkeypatch):
         assert not [u for u in drain(made) if "timetable" in str(u)]
 
 
+def test_an_arrival_for_no_known_session_while_the_database_is_away_is_kept_and_said_so(station, monkeypatch):
+    """Another door opened the lesson while this one was cut off: 'no session' here, and the arrival lost."""
+    from faceattend_tui.live import events as ev
+
+    kept = []
+    monkeypatch.setattr(station.store, "keep_for_later", lambda checkin: kept.append(checkin) or True)
+    station.worker.checkin("Ann", 0.71, track=3)
+    (sighting,) = [u for u in drain(station) if isinstance(u, Sighting)]
+    assert sighting.reason == "kept: database away" and [c.person_id for c in kept] == [sighting.person_id]
+    assert kept[0].session_id == 0 and kept[0].station == station.name
+    told = [c for c in station.worker.sent if isinstance(c, ev.ShowOutcome)]
+    assert told[-1].detail == ev.KEPT
+    monkeypatch.setattr(station.store, "keep_for_later", lambda checkin: False)  # a log of one writer
+    station.worker.checkin("Bob", 0.71, track=4)
+    assert [u.reason for u in drain(station) if isinstance(u, Sighting)] == ["no session"]
+
+
 def test_a_database_known_to_be_away_is_not_waited_on_at_each_poll(tmp_path, monkeypatch):
     """Each poll waited 2 s on the database for the timetable, the station's lock held, while it was away."""
     from faceattend_tui.attendance import timetable

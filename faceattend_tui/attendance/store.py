@@ -62,6 +62,9 @@ class Change:
     checkin: Checkin | None = None
 
 
+UNFILED = 0  # the session id of an arrival kept while a shared log was away, filed on its return
+
+
 @dataclass(frozen=True)
 class StoreState:
     """Whether the log is reachable, and how many check-ins wait locally for it."""
@@ -213,6 +216,13 @@ class Store(ABC):
     @abstractmethod
     def record_checkin(self, checkin: Checkin) -> bool:
         """Store a camera check-in; False (nothing written) when the person has one in that session."""
+
+    def keep_for_later(self, checkin: Checkin) -> bool:
+        """A shared log away: keep an arrival for a session this station does not know of (one another door
+        started meanwhile, a list changed there), to be filed when the log is back as it stands then, into
+        the session running for them at that moment (none: it goes). False: nothing kept (a log of one
+        writer is never away)."""
+        return False
 
     @abstractmethod
     def touch(self, session_id: int, person_id: str, when: datetime) -> bool:

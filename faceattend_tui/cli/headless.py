@@ -224,6 +224,10 @@ class Headless:
                                    update.time, who),
                          f"{update.reason:<9} {printable(update.name)} ({update.person_id}) at {update.time:%H:%M:%S}"
                          + ("" if update.reason == "in" else ", in already"))
+            case Sighting(reason="kept: database away"):
+                self.say(self.line({"type": "kept", "name": update.name, "time": to_iso(update.time)}, update.time,
+                                   (update.person_id or None, update.name)),
+                         f"kept (database away): {printable(update.name)}, filed when it is back")
             case Sighting(reason="not on list"):
                 self.say(self.line({"type": "not-on-list", "name": update.name, "time": to_iso(update.time)},
                                    update.time, (update.person_id or None, update.name)),

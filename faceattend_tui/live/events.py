@@ -384,7 +384,8 @@ OUTCOMES = ("checked-in", "late", "already-here", "not-on-list", "no-session")
 AT, AT_LATE, SINCE = "at {time}", "at {time}, after {deadline}", "since {time}"
 SEE_STAFF = "- please see staff"
 NOTHING_RECORDED = "(no session: nothing recorded)"
-DETAILS = (AT, AT_LATE, SINCE, SEE_STAFF, NOTHING_RECORDED)
+KEPT = "(kept: filed when the database is back)"
+DETAILS = (AT, AT_LATE, SINCE, SEE_STAFF, NOTHING_RECORDED, KEPT)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from faceattend_tui.attendance import (
     LATE,
+    Checkin,
     Counts,
     Person,
     RosterRow,
@@ -17,6 +18,7 @@ from faceattend_tui.attendance import (
     audit,
 )
 from faceattend_tui.attendance.export import time_zone
+from faceattend_tui.attendance.store import UNFILED
 from faceattend_tui.errors import FaceattendError
 from faceattend_tui.live import events as ev
 from faceattend_tui.station.state import StationState
@@ -201,11 +203,15 @@ class Translator(StationState):
             came = self.presence.seen(person.id, when) if self.presence else False
             session = attendance.active
             if session is None:
+                if self.presence is None and self._kept(person, event, when):
+                    return Sighting(person.name, event.similarity, when, "kept: database away", person.id)
                 self._tell_door(self._sessionless(person, event.track, when, came))
                 reason: SightingReason = "in" if came else "seen" if self.presence else "no session"
                 return Sighting(person.name, event.similarity, when, reason, person.id)
             result = attendance.check_in(person.id, event.similarity, event.track, when, event.evidence)
             if not result.expected:
+                if self._kept(person, event, when):
+                    return Sighting(person.name, event.similarity, when, "kept: database away", person.id)
                 self._tell_door(ev.ShowOutcome("not-on-list", person.name, event.track, ev.SEE_STAFF))
                 return Sighting(person.name, event.similarity, when, "not on list", person.id)
             row, counts = attendance.roster_row(person.id, checkin=result.checkin), attendance.counts()
@@ -213,6 +219,15 @@ class Translator(StationState):
         self._tell_door(self._door_session(counts))
         return CheckinShown(row, counts, event.similarity, when, result.new, event.face_jpeg, event.sent or event.time)
 
+
+    def _kept(self, person: Person, event: ev.Checkin, when: datetime) -> bool:
+        """A shared database away: an arrival for no session this door knows of (one another door started
+        meanwhile) is kept, filed on its return into the session running for them then; the door says kept."""
+        kept = self._store().keep_for_later(Checkin(UNFILED, person.id, when, event.similarity, event.track,
+                                                    station=self.name, evidence=event.evidence))
+        if kept:
+            self._tell_door(ev.ShowOutcome("checked-in", person.name, event.track, ev.KEPT))
+        return kept
 
     def _still_here(self, event: ev.Present) -> None:
         """Work mode: someone checked in earlier is still in view, so their day's last sighting moves on."""

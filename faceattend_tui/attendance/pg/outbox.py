@@ -21,7 +21,7 @@ import psycopg
 from faceattend_tui.files import make_private_dir
 
 from ..models import Checkin, Presence
-from ..store import Change, StoreError, StoreState
+from ..store import UNFILED, Change, StoreError, StoreState
 from ..tiny.files import append_line, read_lines
 from .connection import first_line
 from .rows import insert_checkin, upsert_presence
@@ -107,6 +107,12 @@ class Courier:
         with self._lock:
             return StoreState(self._online, waiting, self._note)
 
+    def keep_for_later(self, checkin: Checkin) -> bool:
+        if self.outbox is None or self._online:
+            return False
+        self.outbox.add(checkin.to_doc())
+        return True
+
     def _keep(self, outbox: Outbox, checkin: Checkin) -> bool:
         """Into the local journal (durable) and the cache: shown now, sent when the database is back."""
         outbox.add(checkin.to_doc())
@@ -166,7 +172,8 @@ class Courier:
         checkin = under_their_id_now(conn, checkin)
         filed = as_the_database_has_it(conn, checkin)
         if filed is None:
-            self._changes.append(Change("after-end", checkin))
+            if checkin.session_id != UNFILED:  # one kept for no known session that none was running for: it goes
+                self._changes.append(Change("after-end", checkin))
             return
         try:
             with conn.transaction():
@@ -234,13 +241,13 @@ def their_id_now(conn: psycopg.Connection, person_id: str) -> str:
 def as_the_database_has_it(conn: psycopg.Connection, checkin: Checkin) -> Checkin | None:
     """A check-in kept while the database was away, as it stands against the sessions there now: an
     arrival after its session was stopped elsewhere belongs to the session running then (among those
-    expecting them), and lateness follows the deadline stored now (late after edited meanwhile). None
-    when no session was running for them at that moment."""
+    expecting them), as does one kept for no session the door knew of (UNFILED), and lateness follows the
+    deadline stored now (late after edited meanwhile). None when no session was running for them then."""
     row = conn.execute("select id, started_at, late_after_minutes, ended_at from sessions where id = %s",
                        [checkin.session_id]).fetchone()
-    if row is None:
+    if row is None and checkin.session_id != UNFILED:
         return checkin  # erased meanwhile: refused by the database, said as dropped
-    if row[3] is not None and row[3] < checkin.time:
+    if row is None or (row[3] is not None and row[3] < checkin.time):
         row = conn.execute(
             "select s.id, s.started_at, s.late_after_minutes, s.ended_at from sessions s join expected e "
             "on e.session_id = s.id and e.person_id = %s where s.voided_at is null and s.started_at <= %s "

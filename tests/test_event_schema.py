@@ -258,6 +258,24 @@ def test_a_headless_run_ending_leaves_a_session_of_another_name_running(station,
     assert "session 'Physics' runs, not 'Maths': left for whoever started it" in capsys.readouterr().err
 
 
+def test_a_headless_stop_refused_at_the_end_is_an_error_unless_another_door_stopped_it(station, monkeypatch,
+                                                                                        capsys):
+    from faceattend_tui.cli.headless import Headless
+    from faceattend_tui.station import PinRefused, StoppedElsewhere
+
+    headless = Headless(station, HeadlessOptions("Maths", json=True), io.StringIO())
+    headless.start_session()
+    for refusal in (PinRefused("wrong staff name or PIN"), StoppedElsewhere("stopped at another station")):
+        monkeypatch.setattr(station, "stop_session", lambda *args, refusal=refusal, **kwargs: (_ for _ in ()).throw(
+            refusal))
+        if isinstance(refusal, PinRefused):  # a service manager must see the session left open
+            with pytest.raises(PinRefused):
+                headless.finish()
+        else:
+            headless.finish()
+            assert "not stopped here: stopped at another station" in capsys.readouterr().err
+
+
 def test_an_arrival_kept_while_the_database_is_away_is_its_own_line(station):
     from faceattend_tui.cli.headless import Headless
 

@@ -169,6 +169,7 @@ def test_doors_closing_one_slot_at_once_audit_and_write_its_sheet_once(tmp_path,
         clock.advance(minutes=60)
         assert step(here, clock(), timezone.utc) == "the timetable closed 'Maths' at 09:00"
         assert step(there, clock(), timezone.utc) == ""  # it had not heard yet: nothing written, nothing said
+        there.refresh()  # as it hears of north's stop
         assert there.active is None
         assert [e.action for e in north.audit_log()].count("session.stop") == 1
     finally:

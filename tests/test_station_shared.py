@@ -146,6 +146,28 @@ def test_a_door_that_reads_the_timetable_in_another_zone_is_warned(tmp_path, pg_
         north.close()
 
 
+def test_a_stop_another_door_made_a_moment_before_is_said_here_and_the_door_display_cleared(doors, monkeypatch):
+    """South's own stop lost the race: its door display went on naming the session, and a stop of a session
+    left running, or by the timetable, said nothing at all."""
+    from faceattend_tui.live.events import SetSession
+    from faceattend_tui.station import StoppedElsewhere, leftovers
+
+    north, south = doors
+    for attempt in ("by hand", "left running"):
+        north.start_session("Maths")
+        wait_for(south, lambda u: isinstance(u, LiveChanged) and "'Maths' was started" in u.notice, "the start")
+        north.stop_session()  # south has not heard yet
+        if attempt == "by hand":
+            with pytest.raises(StoppedElsewhere, match="stopped at another station a moment ago"):
+                south.stop_session(session_id=south.active.id)
+        else:
+            monkeypatch.setattr(leftovers, "left_running", lambda *args, **kwargs: True)
+            assert south.stop_left_running() == ""
+        wait_for(south, lambda u: isinstance(u, LiveChanged) and "'Maths' was stopped at another" in u.notice,
+                 "the stop said")
+        assert [c.name for c in south.worker.sent if isinstance(c, SetSession)][-1] == "" and south.active is None
+
+
 def test_a_door_whose_clock_disagrees_with_the_database_is_warned(doors, monkeypatch):
     north, _ = doors
     assert abs(north.store.clock_skew()) < 5 and north.clock_notice() == ""  # one machine, one clock

@@ -43,7 +43,7 @@ from .models import (
     new_person_id,
 )
 from .security import audit, erased_folders, erased_names, erased_token, note_erased
-from .store import EndedElsewhere, NotFoundError, Store, StoreError
+from .store import NotFoundError, Store, StoreError
 from .timetable import scrub_timetable
 
 
@@ -380,12 +380,10 @@ class Attendance:
         """Stop the running session, now or at an earlier moment `at` (a timetable slot's end that
         passed while no station was running)."""
         session, counts, now = self._require_active(), self.counts(), self.store.now()
-        try:  # never before its start: a door whose clock is behind the one that started it
-            ended = _stopped(self.store, session, max(min(at, now) if at else now, session.started_at), counts,
-                             self._user(user))
-        except EndedElsewhere:  # its stop stands, audited there; none here
-            self._active, self._statuses = None, {}
-            raise
+        # never before its start: a door whose clock is behind the one that started it. Stopped at another
+        # door a moment ago: EndedElsewhere, nothing written; this door hears of that stop as of any other
+        ended = _stopped(self.store, session, max(min(at, now) if at else now, session.started_at), counts,
+                         self._user(user))
         self._active, self._statuses = None, {}
         fold = getattr(self.store, "fold", None)
         if fold is not None:

@@ -33,6 +33,7 @@ from faceattend_tui.station import (
     Sighting,
     Station,
     StationError,
+    StoppedElsewhere,
     Update,
     left_running,
 )
@@ -146,9 +147,8 @@ class Headless:
             return False
         try:
             stopped = self.station.stop_session(pin, at=self.station.last_record(running))
-        except StationError:
-            if self.station.active is not None:
-                raise
+        except StoppedElsewhere:
+            self.station.refresh()
             return True  # another door stopped it a moment ago: today's starts
         note = (f"session {stopped.name!r} (id {stopped.id}) was left running since "
                 f"{running.started_at.astimezone(zone):%Y-%m-%d %H:%M}: stopped at its last record; a new one starts")
@@ -328,7 +328,7 @@ class Headless:
             return
         try:
             session = self.station.stop_session(staff_from_environment(), session_id=running.id)
-        except StationError as exc:  # another door stopped it a moment ago, say
+        except StoppedElsewhere as exc:  # another door stopped it a moment ago
             to_stderr(f"note: session {running.name!r} not stopped here: {exc}")
             return
         self.say_stopped(session, self.stopped_by)

@@ -57,6 +57,7 @@ from faceattend_tui.station.updates import (
     RosterChanged,
     Sighting,
     StationError,
+    StoppedElsewhere,
     UnknownFaces,
     Update,
     Whom,
@@ -72,6 +73,7 @@ __all__ = [
     "describe_details", "make_private_dir", "parse_clock", "parse_weekday", "printable",
     "Station", "PhotoWatch", "left_running", "NO_SESSION",
     "door_outcome", "shared_log", "STATION_LOG", "STATION_ACTOR", "internal_error", "StationError",
-    "PinRefused", "DatabaseUnreachable", "LiveState", "CheckinShown", "Sighting", "UnknownFaces", "CaptureDone",
-    "LiveChanged", "RosterChanged", "Problem", "Update", "EnrollTarget", "Whom", "LogKept",
+    "PinRefused", "StoppedElsewhere", "DatabaseUnreachable", "LiveState", "CheckinShown", "Sighting",
+    "UnknownFaces", "CaptureDone", "LiveChanged", "RosterChanged", "Problem", "Update", "EnrollTarget", "Whom",
+    "LogKept",
 ]

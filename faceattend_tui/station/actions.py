@@ -26,6 +26,7 @@ from faceattend_tui.attendance.export import time_zone
 from faceattend_tui.attendance.security import Credentials
 from faceattend_tui.attendance.session_edit import UNCHANGED, Edit, edit_session, void_session
 from faceattend_tui.attendance.staff import accounts, set_account_pin
+from faceattend_tui.attendance.store import EndedElsewhere
 from faceattend_tui.attendance.timetable import Slot
 from faceattend_tui.errors import FaceattendError
 from faceattend_tui.files import error_text
@@ -48,6 +49,7 @@ from faceattend_tui.station.updates import (
     STATION_ACTOR,
     EnrollTarget,
     StationError,
+    StoppedElsewhere,
     Whom,
 )
 from faceattend_tui.vision.pipeline import FaceEngine
@@ -134,6 +136,8 @@ class Actions(StationState):
             try:
                 session = self._attendance().stop_session(user=actor, at=at)
                 self._queue_sheet(session.id)
+            except EndedElsewhere as exc:
+                raise StoppedElsewhere(str(exc)) from None
             except FaceattendError as exc:
                 raise StationError(str(exc)) from None
         self._session_changed()

@@ -75,6 +75,10 @@ class LogKept(StationError):
     """The log's file could not be rewritten at close; every change is safe in its journal all the same."""
 
 
+class StoppedElsewhere(StationError):
+    """The session was stopped at another door a moment ago; nothing was written here."""
+
+
 class PinRefused(StationError):
     """A staff name or PIN that was not taken (wrong, missing, locked, or a role that may not)."""
 

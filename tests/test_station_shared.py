@@ -140,6 +140,12 @@ def test_a_door_that_reads_the_timetable_in_another_zone_is_warned(tmp_path, pg_
             assert "this one in its machine's zone" in said and "set the same timezone" in said
             south.settings = dataclasses.replace(south.settings, timezone="America/New_York")
             assert south.zone_notice() == "" and north.zone_notice() == ""  # set alike: nothing to say
+            north.settings = dataclasses.replace(north.settings, timezone="Europe/London")  # UTC in winter only
+            south.settings = dataclasses.replace(south.settings, timezone="")
+            assert "door 'south' reads the timetable in America/New_York" in north.zone_notice()  # its last note
+            assert "Europe/London (UTC+00:00 in January, UTC+01:00 in July)" in south.zone_notice()
+            machine_zone("Europe/London")  # a machine on London's own rules, with no setting: the same hours
+            assert south.zone_notice() == "" and north.zone_notice() == ""
         finally:
             south.close()
     finally:

@@ -175,52 +175,58 @@ class Timekeeping(StationState):
 
     def zone_notice(self) -> str:
         """The doors of a shared database each read the one timetable in their own zone (the timezone
-        setting, else their machine's): a door whose zone differs from another's opens the slots at other
-        hours. Each door notes its zone in the database as it starts; a difference is said."""
+        setting, else their machine's): a door whose zone differs from another's, in winter or in summer,
+        opens the slots at other hours. Each door notes its zone in the database as it starts; a
+        difference is said."""
         if self.store is None or not self.settings.database:
             return ""
         name, now = self.settings.timezone or "", self.now()
-        offset = _offset(now, name)
-        mine = [name, offset, now.date().isoformat()]
+        offsets = _offsets(now.year, name)
         with self.lock:
             try:
-                zones = self.store.update_setting(ZONES_SETTING, lambda old: {**(old or {}), self.name: mine})
+                zones = self.store.update_setting(ZONES_SETTING, lambda old: {
+                    **(old or {}), self.name: [name, *offsets, now.date().isoformat()]})
                 slots = timetable.slots_of(self.store)
             except StoreError:
                 return ""
         recent = (now.date() - timedelta(days=ZONE_DAYS)).isoformat()
-        others = [(door, z) for door, z in sorted(zones.items()) if door != self.name and isinstance(z, list)
-                  and len(z) == 3 and str(z[2]) >= recent and _offset(now, z[0], z[1]) != offset]
-        if not slots or not others:
+        others = [(door, str(z[0]), _offsets(now.year, z[0], z[1:3])) for door, z in sorted(zones.items())
+                  if door != self.name and isinstance(z, list) and len(z) == 4 and str(z[3]) >= recent]
+        differ = [(door, other, theirs) for door, other, theirs in others if theirs != offsets]
+        if not slots or not differ:
             return ""
-        door, (other, minutes, _) = others[0]
-        return (f"door {door!r} reads the timetable in {_zone_words(other, _offset(now, other, minutes))}, this one in "
-                f"{_zone_words(name, offset)}: the same slot opens at other hours; set the same timezone in "
+        door, other, theirs = differ[0]
+        return (f"door {door!r} reads the timetable in {_zone_words(other, theirs)}, this one in "
+                f"{_zone_words(name, offsets)}: the same slot opens at other hours; set the same timezone in "
                 "faceattend.toml at every door")
 
 
-ZONES_SETTING = "station_zones"  # {station: [timezone setting, UTC offset in minutes, day noted]}
+ZONES_SETTING = "station_zones"  # {station: [timezone setting, UTC offsets in January and July, day noted]}
 ZONE_DAYS = 30  # a door not started for this long is not compared
 
 
-def _offset(now: datetime, name: object, noted: object = None) -> int:
-    """Minutes east of UTC now in the zone named; one without a name (a machine's own) as it was noted."""
+def _offsets(year: int, name: object, noted: object = None) -> tuple[int, int]:
+    """Minutes east of UTC in mid-January and mid-July in the zone named; one without a name (a machine's
+    own) as noted by its door (None: this machine's)."""
+    zone = None
     if isinstance(name, str) and name:
-        try:
+        with contextlib.suppress(FaceattendError):
             zone = time_zone(name)
-        except FaceattendError:
-            zone = None
-        if zone is not None:
-            offset = now.astimezone(zone).utcoffset()
-            return int(offset.total_seconds() // 60) if offset is not None else 0
-    if isinstance(noted, int):
-        return noted
-    offset = now.astimezone().utcoffset()
-    return int(offset.total_seconds() // 60) if offset is not None else 0
+    if zone is None and isinstance(noted, list) and len(noted) == 2 and all(isinstance(v, int) for v in noted):
+        return noted[0], noted[1]
+
+    def minutes(month: int) -> int:
+        moment = datetime(year, month, 15, 12)
+        offset = (moment.replace(tzinfo=zone) if zone is not None else moment.astimezone()).utcoffset()
+        return int(offset.total_seconds() // 60) if offset is not None else 0
+
+    return minutes(1), minutes(7)
 
 
-def _zone_words(name: object, minutes: int) -> str:
-    sign = "+" if minutes >= 0 else "-"
-    clock = f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
-    return f"{name} ({clock})" if isinstance(name, str) and name else f"its machine's zone ({clock}, no timezone set)"
+def _zone_words(name: object, offsets: tuple[int, int]) -> str:
+    def clock(minutes: int) -> str:
+        return f"UTC{'+' if minutes >= 0 else '-'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
+    when = clock(offsets[0]) if offsets[0] == offsets[1] else f"{clock(offsets[0])} in January, {clock(offsets[1])} " \
+        "in July"
+    return f"{name} ({when})" if isinstance(name, str) and name else f"its machine's zone ({when}, no timezone set)"

@@ -115,11 +115,14 @@ def _joins(c: str) -> bool:
 
 def needed_joiner(text: str, i: int) -> bool:
     """Whether text[i] is a joiner a script may need: one between two letters of a script that joins
-    (میخواهم, क्‍ष) or inside an emoji sequence (🐈‍⬛); not one after '3A', 'Ä', '5★' or at the end,
-    where it joins nothing and only hides a difference."""
-    if text[i] not in JOINERS or not 0 < i < len(text) - 1:
+    (میخواهم, क्‍ष), after an Indic virama (അവന്‍), or inside an emoji sequence (🐈‍⬛); not one after
+    '3A', 'Ä', '5★' or at the end, where it joins nothing and only hides a difference."""
+    if text[i] not in JOINERS or i == 0:
         return False
-    return _joins(text[i - 1]) and _joins(text[i + 1])
+    before = text[i - 1]
+    if 0x0900 <= ord(before) <= 0x0DFF and unicodedata.category(before) == "Mn":
+        return True  # after an Indic virama it shapes the letter before, at a word's end too (Malayalam's ൻ)
+    return i < len(text) - 1 and _joins(before) and _joins(text[i + 1])
 
 
 NOT_UTF8 = "a name that is not UTF-8 (written on a system set to another encoding, an old zip file)"

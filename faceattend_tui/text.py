@@ -106,6 +106,9 @@ JOINING = ((0x0600, 0x08FF), (0x0900, 0x0DFF), (0x0F00, 0x109F), (0x1780, 0x18AF
            (0xFE70, 0xFEFF), (0x2600, 0x27BF), (0x2B00, 0x2BFF), (0xFE0F, 0xFE0F), (0x1F000, 0x1FAFF))
 
 
+VIRAMA = 9  # the canonical combining class of the Indic viramas
+
+
 def _joins(c: str) -> bool:
     """Whether a joiner beside `c` may be part of the writing: a letter of a joining script or an emoji
     (not '5°B', '©' or '^', where it only hides a difference)."""
@@ -120,7 +123,7 @@ def needed_joiner(text: str, i: int) -> bool:
     if text[i] not in JOINERS or i == 0:
         return False
     before = text[i - 1]
-    if 0x0900 <= ord(before) <= 0x0DFF and unicodedata.category(before) == "Mn":
+    if 0x0900 <= ord(before) <= 0x0DFF and unicodedata.combining(before) == VIRAMA:
         return True  # after an Indic virama it shapes the letter before, at a word's end too (Malayalam's ൻ)
     return i < len(text) - 1 and _joins(before) and _joins(text[i + 1])
 

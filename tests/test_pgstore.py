@@ -288,11 +288,13 @@ def test_an_arrival_kept_while_away_for_no_known_session_is_filed_into_the_one_r
         assert not store.keep_for_later(Checkin(UNFILED, "ann", store.now(), 0.8))  # online: nothing to keep
         with store._lock:
             store._online = False  # cut off, as a failed write leaves it
-        assert store.keep_for_later(Checkin(UNFILED, "ann", physics.started_at + timedelta(minutes=1), 0.8))
+        arrived = physics.started_at + timedelta(minutes=1)
+        assert store.keep_for_later(Checkin(UNFILED, "ann", arrived, 0.8, last_seen=arrived))
         assert store.keep_for_later(Checkin(UNFILED, "bob", physics.started_at - timedelta(hours=1), 0.8))
         eventually(lambda: store.state().waiting == 0 and store.state().online, "sent the journal")
         with psycopg.connect(pg_url) as conn:
-            assert conn.execute("select person_id, session_id from checkins").fetchall() == [("ann", physics.id)]
+            assert conn.execute("select person_id, session_id, last_seen = time from checkins").fetchall() == [
+                ("ann", physics.id, True)]
         assert not [c for c in store.changes() if c.table in ("after-end", "dropped")]  # Bob's just goes
     finally:
         store.close()

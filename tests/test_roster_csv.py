@@ -278,4 +278,4 @@ def test_a_joiner_beside_latin_letters_is_dropped_but_one_a_script_needs_stays(t
     assert clean_groups(["क\u094d\u200dष", "choir \U0001f469\u200d\U0001f3a4", "cats \U0001f408\u200d\u2b1b"]) == (
         "क\u094d\u200dष", "choir \U0001f469\u200d\U0001f3a4", "cats \U0001f408\u200d\u2b1b")
     assert clean_groups(["5★\u200dB", "3A ✓\u200d", "choir \u200d\U0001f3a4"]) == ("5★B", "3A ✓", "choir \U0001f3a4")
-    assert clean_groups(["അവന്\u200d 2"]) == ("അവന്\u200d 2",)  # Malayalam's chillu, at a word's end
+    assert clean_groups(["അവന്\u200d 2", "3B हिं\u200d"]) == ("അവന്\u200d 2", "3B हिं")  # a chillu; after a mark

@@ -539,10 +539,38 @@ def test_an_arrival_for_no_known_session_while_the_database_is_away_is_kept_and_
     assert sighting.reason == "kept: database away" and [c.person_id for c in kept] == [sighting.person_id]
     assert kept[0].session_id == 0 and kept[0].station == station.name
     told = [c for c in station.worker.sent if isinstance(c, ev.ShowOutcome)]
-    assert told[-1].detail == ev.KEPT
+    assert (told[-1].outcome, told[-1].detail) == ("no-session", ev.KEPT)  # no "checked in" tick it cannot promise
     monkeypatch.setattr(station.store, "keep_for_later", lambda checkin: False)  # a log of one writer
     station.worker.checkin("Bob", 0.71, track=4)
     assert [u.reason for u in drain(station) if isinstance(u, Sighting)] == ["no session"]
+
+
+def test_someone_off_the_list_while_the_database_is_away_is_kept_and_still_told_to_see_staff(station, monkeypatch):
+    from faceattend_tui.live import events as ev
+
+    kept = []
+    monkeypatch.setattr(station.store, "keep_for_later", lambda checkin: kept.append(checkin) or True)
+    bob = person_id(station, "Bob")
+    station._attendance().update_person(bob, groups=["choir"])
+    station.start_session("Choir", group="choir")  # Bob's group, not Ann's
+    station.worker.checkin("Ann", 0.71, track=3)
+    assert [u.reason for u in drain(station) if isinstance(u, Sighting)] == ["kept: database away"]
+    told = [c for c in station.worker.sent if isinstance(c, ev.ShowOutcome)]
+    assert (told[-1].outcome, told[-1].detail) == ("not-on-list", ev.SEE_STAFF)
+    assert kept[0].last_seen == kept[0].time
+
+
+def test_in_work_mode_an_arrival_kept_while_the_database_is_away_still_counts_the_day(station, monkeypatch):
+    import dataclasses
+
+    from faceattend_tui.attendance.hours import PresenceBook
+
+    station.settings = dataclasses.replace(station.settings, mode="work")
+    station.presence = PresenceBook(station.store, station.name)
+    kept = []
+    monkeypatch.setattr(station.store, "keep_for_later", lambda checkin: kept.append(checkin) or True)
+    station.worker.checkin("Ann", 0.71, track=3)
+    assert [u.reason for u in drain(station) if isinstance(u, Sighting)] == ["in"] and len(kept) == 1
 
 
 def test_a_database_known_to_be_away_is_not_waited_on_at_each_poll(tmp_path, monkeypatch):

@@ -203,17 +203,19 @@ class Translator(StationState):
             came = self.presence.seen(person.id, when) if self.presence else False
             session = attendance.active
             if session is None:
-                if self.presence is None and self._kept(person, event, when):
-                    return Sighting(person.name, event.similarity, when, "kept: database away", person.id)
-                self._tell_door(self._sessionless(person, event.track, when, came))
-                reason: SightingReason = "in" if came else "seen" if self.presence else "no session"
+                kept = self._kept(person, event, when)  # work mode: the day's hours are said as ever
+                reason: SightingReason = "in" if came else "seen" if self.presence else \
+                    "kept: database away" if kept else "no session"
+                door = self._sessionless(person, event.track, when, came)
+                self._tell_door(ev.ShowOutcome("no-session", person.name, event.track, ev.KEPT)
+                                if reason == "kept: database away" else door)
                 return Sighting(person.name, event.similarity, when, reason, person.id)
             result = attendance.check_in(person.id, event.similarity, event.track, when, event.evidence)
-            if not result.expected:
-                if self._kept(person, event, when):
-                    return Sighting(person.name, event.similarity, when, "kept: database away", person.id)
+            if not result.expected:  # kept too, in case its list changed at another door; told to see staff
+                kept = self._kept(person, event, when)
                 self._tell_door(ev.ShowOutcome("not-on-list", person.name, event.track, ev.SEE_STAFF))
-                return Sighting(person.name, event.similarity, when, "not on list", person.id)
+                return Sighting(person.name, event.similarity, when, "kept: database away" if kept else "not on list",
+                                person.id)
             row, counts = attendance.roster_row(person.id, checkin=result.checkin), attendance.counts()
         self._tell_door(door_outcome(row, result.new, event.track, session, self._zone()))
         self._tell_door(self._door_session(counts))
@@ -222,12 +224,9 @@ class Translator(StationState):
 
     def _kept(self, person: Person, event: ev.Checkin, when: datetime) -> bool:
         """A shared database away: an arrival for no session this door knows of (one another door started
-        meanwhile) is kept, filed on its return into the session running for them then; the door says kept."""
-        kept = self._store().keep_for_later(Checkin(UNFILED, person.id, when, event.similarity, event.track,
-                                                    station=self.name, evidence=event.evidence))
-        if kept:
-            self._tell_door(ev.ShowOutcome("checked-in", person.name, event.track, ev.KEPT))
-        return kept
+        meanwhile) is kept, filed on its return into the session running for them then, if any."""
+        return self._store().keep_for_later(Checkin(UNFILED, person.id, when, event.similarity, event.track,
+                                                    station=self.name, last_seen=when, evidence=event.evidence))
 
     def _still_here(self, event: ev.Present) -> None:
         """Work mode: someone checked in earlier is still in view, so their day's last sighting moves on."""

@@ -148,7 +148,8 @@ class Headless:
         try:
             stopped = self.station.stop_session(pin, at=self.station.last_record(running))
         except StoppedElsewhere:
-            self.station.refresh()
+            for update in self.station.refresh():  # that stop, said as another door's
+                self.on_update(update)
             return True  # another door stopped it a moment ago: today's starts
         note = (f"session {stopped.name!r} (id {stopped.id}) was left running since "
                 f"{running.started_at.astimezone(zone):%Y-%m-%d %H:%M}: stopped at its last record; a new one starts")

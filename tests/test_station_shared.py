@@ -174,6 +174,25 @@ def test_a_stop_another_door_made_a_moment_before_is_said_here_and_the_door_disp
         assert [c.name for c in south.worker.sent if isinstance(c, SetSession)][-1] == "" and south.active is None
 
 
+def test_a_headless_door_says_which_session_left_running_another_door_stopped_first(doors, monkeypatch):
+    import io
+    import json
+
+    from faceattend_tui.cli import headless
+    from faceattend_tui.cli.headless import HeadlessOptions, run_headless
+
+    north, south = doors
+    maths = north.start_session("Maths")
+    wait_for(south, lambda u: isinstance(u, LiveChanged) and "'Maths' was started" in u.notice, "the start")
+    north.stop_session()  # south has not heard yet; to it, Maths was left running since an earlier day
+    monkeypatch.setattr(headless, "left_running", lambda *args, **kwargs: True)
+    out = io.StringIO()
+    run_headless(south, HeadlessOptions("Maths", json=True, max_seconds=0.3), out)
+    first, then = (json.loads(line) for line in out.getvalue().splitlines()[:2])
+    assert (first["state"], first["id"], first["name"]) == ("stopped-elsewhere", maths.id, "Maths")
+    assert (then["state"], then["name"]) == ("started", "Maths") and then["id"] != maths.id
+
+
 def test_a_door_whose_clock_disagrees_with_the_database_is_warned(doors, monkeypatch):
     north, _ = doors
     assert abs(north.store.clock_skew()) < 5 and north.clock_notice() == ""  # one machine, one clock

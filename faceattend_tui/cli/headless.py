@@ -148,6 +148,7 @@ class Headless:
         try:
             stopped = self.station.stop_session(pin, at=self.station.last_record(running))
         except StoppedElsewhere:
+            self.last_session = running
             for update in self.station.refresh():  # that stop, said as another door's
                 self.on_update(update)
             return True  # another door stopped it a moment ago: today's starts
@@ -225,10 +226,11 @@ class Headless:
                                    update.time, who),
                          f"{update.reason:<9} {printable(update.name)} ({update.person_id}) at {update.time:%H:%M:%S}"
                          + ("" if update.reason == "in" else ", in already"))
-            case Sighting(reason="kept: database away"):
+            case Sighting(reason="kept"):
                 self.say(self.line({"type": "kept", "name": update.name, "time": to_iso(update.time)}, update.time,
                                    (update.person_id or None, update.name)),
-                         f"kept (database away): {printable(update.name)}, filed when it is back")
+                         f"kept (database away): {printable(update.name)}, filed when it is back if a session ran for "
+                         "them then")
             case Sighting(reason="not on list"):
                 self.say(self.line({"type": "not-on-list", "name": update.name, "time": to_iso(update.time)},
                                    update.time, (update.person_id or None, update.name)),

@@ -205,17 +205,16 @@ class Translator(StationState):
             if session is None:
                 kept = self._kept(person, event, when)  # work mode: the day's hours are said as ever
                 reason: SightingReason = "in" if came else "seen" if self.presence else \
-                    "kept: database away" if kept else "no session"
+                    "kept" if kept else "no session"
                 door = self._sessionless(person, event.track, when, came)
                 self._tell_door(ev.ShowOutcome("no-session", person.name, event.track, ev.KEPT)
-                                if reason == "kept: database away" else door)
+                                if reason == "kept" else door)
                 return Sighting(person.name, event.similarity, when, reason, person.id)
             result = attendance.check_in(person.id, event.similarity, event.track, when, event.evidence)
-            if not result.expected:  # kept too, in case its list changed at another door; told to see staff
-                kept = self._kept(person, event, when)
+            if not result.expected:  # kept too, in case its list changed at another door; said as ever
+                self._kept(person, event, when)
                 self._tell_door(ev.ShowOutcome("not-on-list", person.name, event.track, ev.SEE_STAFF))
-                return Sighting(person.name, event.similarity, when, "kept: database away" if kept else "not on list",
-                                person.id)
+                return Sighting(person.name, event.similarity, when, "not on list", person.id)
             row, counts = attendance.roster_row(person.id, checkin=result.checkin), attendance.counts()
         self._tell_door(door_outcome(row, result.new, event.track, session, self._zone()))
         self._tell_door(self._door_session(counts))

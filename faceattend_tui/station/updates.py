@@ -90,7 +90,7 @@ class DatabaseUnreachable(StationError):
 # Why a recognised person was not recorded: no session runs, they are not on its list, a picture was
 # refused; or (work mode, no session) their day's first sighting, or a later one (their hours move on).
 SightingReason = Literal["no session", "not on list", "picture refused", "no sign of life yet", "in", "seen",
-                         "kept: database away"]
+                         "kept"]  # kept: an arrival kept while a shared database is away
 Severity = Literal["information", "warning", "error"]
 
 

@@ -107,8 +107,8 @@ async def start_session(pilot, name: str, late: str = "", pin: str = "") -> None
     await pilot.press("enter")
     await pilot.pause()
     if pin:
-        await pilot.press(*pin, "enter")
-        await pilot.pause()
+        await pilot.press(*pin, "enter")  # the PIN's hash takes a while on a loaded machine: waited for
+        await until(pilot, lambda: type(pilot.app.screen).__name__ == "Screen", tries=200)
 
 
 def steady_cursor(pilot) -> None:

@@ -31,6 +31,7 @@ APOSTROPHES = str.maketrans(APOSTROPHE_KINDS)
 _BARE = str.maketrans({"ø": "o", "đ": "d", "ð": "d", "ł": "l", "ħ": "h", "ŧ": "t", "ı": "i", "æ": "ae", "œ": "oe",
                        "þ": "th", "ŀ": "l", **APOSTROPHE_KINDS})
 _MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")  # the usual ones, fast
+VIRAMA = 9  # the canonical combining class of the Indic viramas
 _SUBTAG = re.compile(r"[A-Za-z0-9]{1,8}\Z")
 _LANGUAGE = re.compile(r"[A-Za-z]{2,3}\Z")
 _POSIX = re.compile(r"([A-Za-z0-9_-]+)(?:\.[A-Za-z0-9_-]+)?(?:@[A-Za-z0-9_-]+)?\Z")  # language_REGION.codeset@modifier
@@ -38,15 +39,15 @@ _POSIX = re.compile(r"([A-Za-z0-9_-]+)(?:\.[A-Za-z0-9_-]+)?(?:@[A-Za-z0-9_-]+)?\
 
 @lru_cache(maxsize=1 << 17)  # a roster's filter folds the same names at every key press
 def fold(text: str) -> str:
-    """The text for matching: compatibility forms unified, accents and other marks dropped, case folded,
-    one kind of apostrophe ("Céline" -> "celine", "Straße" -> "strasse", "3A" -> "3a", "Łódź" -> "lodz",
-    "O’Brien" -> "o'brien")."""
+    """The text for matching: compatibility forms unified, accents and other marks dropped (not an Indic
+    virama, which makes another letter: क्ष is not कष), case folded, one kind of apostrophe ("Céline" ->
+    "celine", "Straße" -> "strasse", "3A" -> "3a", "Łódź" -> "lodz", "O’Brien" -> "o'brien")."""
     if text.isascii():
         return text.lower()
     decomposed = _MARKS.sub("", unicodedata.normalize("NFKD", text.casefold().translate(_BARE)))
     if decomposed.isascii():
         return decomposed
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    return "".join(c for c in decomposed if unicodedata.combining(c) in (0, VIRAMA))  # a virama is a letter's
 
 
 def matches(needle: str, haystack: str) -> bool:
@@ -104,9 +105,6 @@ JOINERS = "\u200c\u200d"  # zero-width characters some scripts (Persian, Hindi) 
 # the emoji joined into one (the symbols and pictographs, skin tones, the emoji presentation selector).
 JOINING = ((0x0600, 0x08FF), (0x0900, 0x0DFF), (0x0F00, 0x109F), (0x1780, 0x18AF), (0xFB50, 0xFDFF),
            (0xFE70, 0xFEFF), (0x2600, 0x27BF), (0x2B00, 0x2BFF), (0xFE0F, 0xFE0F), (0x1F000, 0x1FAFF))
-
-
-VIRAMA = 9  # the canonical combining class of the Indic viramas
 
 
 def _joins(c: str) -> bool:

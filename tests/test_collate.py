@@ -297,3 +297,10 @@ def test_a_group_stored_with_a_zero_width_space_by_an_earlier_version_is_the_sam
     slot = Slot.from_doc({"name": "Maths", "group": "3A\u200b", "weekday": 1, "start": "08:00", "end": "09:00"})
     assert slot.group == "3A"
     assert text.same("3A\u200b", "3a") and not text.same("3A", "3B")
+
+
+def test_a_virama_is_part_of_the_word_where_accents_are_not():
+    """क्ष (with a virama) and कष are two words: two groups, not one; accents and case still fold."""
+    assert not text.same("कक्षा 5", "ककषा 5") and text.same("कक्षा 5", "कक्षा 5 ")
+    assert text.fold("क्ष") != text.fold("कष") and text.fold("Céline") == "celine"
+

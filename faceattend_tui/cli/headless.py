@@ -104,13 +104,17 @@ class Headless:
         self.failed = True
         self.stop.set()
 
+    def ours(self, session: Session) -> bool:
+        """Whether a session is the one this run was given (--session), as the log spells names."""
+        return session.name == " ".join(self.options.session.split())
+
     def start_session(self) -> None:
         running = self.station.active
         pin = staff_from_environment()
         if running is not None and self._left_from_an_earlier_day(running, pin):
             running = None
         if running is not None:
-            if running.name != " ".join(self.options.session.split()):
+            if not self.ours(running):
                 raise StationError(f"session {running.name!r} is already running; stop it or give its name")
             self.station.staff_for("session", pin)  # refused now, not when it stops hours later
             differs = self._differences(running)
@@ -141,7 +145,7 @@ class Headless:
         record and said, rather than taking today's arrivals, late, into yesterday's session."""
         settings = self.station.settings
         zone = time_zone(settings.timezone)
-        if running.name != " ".join(self.options.session.split()):
+        if not self.ours(running):
             return False
         if not left_running(running, self.station.now(), zone, settings.day_change):
             return False
@@ -321,7 +325,7 @@ class Headless:
         if not self.options.session or self.station.active is None:
             return  # a session the timetable opened is the timetable's to close
         running = self.station.active
-        if running.name != " ".join(self.options.session.split()):  # another door's (a shared database's)
+        if not self.ours(running):  # another door's (a shared database's)
             to_stderr(f"note: session {running.name!r} runs, not {self.options.session!r}: left for whoever "
                       "started it")
             return

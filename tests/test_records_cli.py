@@ -203,6 +203,8 @@ def test_people_list_of_a_group_nobody_is_in_names_the_groups(tmp_path, capsys):
         att.remove_person("S2")
     assert main(["people", "list", "--data", str(data), "--group", "3B"]) == 0  # a typo reads as one
     assert "0 people in 3B\nnobody listed is in a group '3B'; the groups: 3A" in capsys.readouterr().err
+    assert main(["people", "list", "--data", str(data), "--group", "\x1b[2J"]) == 0  # shown, never obeyed
+    assert "in a group '\\x1b[2J';" in capsys.readouterr().err
     assert main(["people", "list", "--data", str(data), "--group", "CHOIR", "--all"]) == 0
     assert "Bob Marr" in capsys.readouterr().out
 

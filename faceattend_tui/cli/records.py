@@ -391,7 +391,7 @@ def cmd_people_list(args: argparse.Namespace, settings: Settings) -> int:
     group = next((g for p in people for g in p.groups if same(g, args.group)), args.group) if args.group else None
     say(plural(len(people), "person", "people") + (f" in {printable(group)}" if group else ""))  # as stored
     if group and not people:  # a typo reads as such, not as an empty group
-        say(f"nobody listed is in a group {printable(group)!r}" +
+        say(f"nobody listed is in a group '{printable(group)}'" +
             (f"; the groups: {printable(', '.join(groups))}" if groups else ""))
     return EXIT_OK
 

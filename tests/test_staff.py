@@ -551,12 +551,12 @@ def test_a_reader_that_cannot_count_still_honours_the_lockout(staffed, monkeypat
         uncounted = [e for e in store.audit_log() if e.action == "pin.fail"]
         assert [e.details for e in uncounted] == [{"staff": "Vic", "action": "export", "counted": False}]  # said
         assert "9 tries left" in refused(store, "export", ("Vic", "000000"))
-        for _ in range(10):
+        for _ in range(9):
             store.update_setting("staff_failures:Vic", lambda s: {"count": (s or {}).get("count", 0) + 1,
                                                                    "until": "2999-01-01T00:00:00+00:00"})
     as_staff(monkeypatch, VIEWER)
     assert main(["export", "--data", str(staffed)]) == 4
-    assert "locked after 11 wrong PINs" in capsys.readouterr().err
+    assert "locked after 10 wrong PINs" in capsys.readouterr().err
 
 
 def test_accounts_added_and_removed_at_once_at_two_doors_all_count(pg_url, tmp_path):
@@ -724,3 +724,24 @@ def test_changing_ones_own_pin_asks_everything_before_the_data_is_held(staffed, 
     monkeypatch.setattr(getpass, "getpass", typed)
     assert main(["pin", "--data", str(staffed)]) == 0
     assert starts == ["staff PIN: ", "new PIN for Dana (at least 6 characters): ", "again: "]
+
+
+def test_a_clock_put_back_does_not_stretch_a_wait_or_a_lockout(tmp_path):
+    """Wrong PINs typed while the clock ran a day ahead, then NTP put it right: a 2-second wait locked
+    the account for a day, a 15-minute lockout lasted as long as the clock had been wrong and more."""
+    clock = FakeClock()
+    store = open_store(tmp_path / "data", clock=clock)
+    with_accounts(store)
+    clock.advance(days=1)
+    guess(store, clock, FREE_TRIES + 1)  # a short wait is due
+    clock.advance(days=-1)
+    assert "wait" in refused(store, "session", STAFF)  # still no later than the wait itself
+    clock.advance(seconds=pin_wait(FREE_TRIES + 1))
+    assert authorize(store, "session", Credentials(*STAFF)) == "Dana"
+    clock.advance(hours=1)
+    assert "try again in 15 min" in guess(store, clock, 10)[-1]
+    clock.advance(hours=-1)
+    assert "try again in 15 min" in refused(store, "session", STAFF)
+    clock.advance(minutes=15)
+    assert authorize(store, "session", Credentials(*STAFF)) == "Dana"
+    store.close()

@@ -430,7 +430,7 @@ def _try(store: Store, key: str, aside: TriesFile | None, right: Callable[[], bo
         outcome.wait_left = max(_seconds_left(state, now), _seconds_left(other, now))
         if outcome.wait_left > 0:  # the side that holds the lockout is kept on both (a file deleted meanwhile)
             outcome.count = so_far
-            return (state if _seconds_left(state, now) >= _seconds_left(other, now) else other) or None
+            return _from_now(state if _seconds_left(state, now) >= _seconds_left(other, now) else other, now)
         if right():  # the row is broken, here and for the other side's older count
             return {"count": 0, "at": to_iso(now)} if so_far else None
         outcome.count = so_far + 1
@@ -462,8 +462,26 @@ def _counted_at(state: dict[str, Any]) -> datetime:
 
 
 def _seconds_left(state: dict, now: datetime) -> float:
+    """The wait still to come, never more than the count's own wait: a clock put back (NTP correcting one
+    that ran ahead) must not stretch a 2-second wait into a day's lockout."""
     until = from_iso(state.get("until")) if state else None
-    return (until - now).total_seconds() if until is not None and now < until else 0.0
+    if until is None or now >= until:
+        return 0.0
+    return min((until - now).total_seconds(), float(_longest(state)))
+
+
+def _longest(state: dict) -> int:
+    count = state.get("count")
+    return pin_wait(count) if isinstance(count, int) and count > 0 else LOCKOUT_SECONDS
+
+
+def _from_now(state: dict, now: datetime) -> dict | None:
+    """A wait that ends further off than its own length (the clock was put back since) ends that length
+    from now, so that it runs out on the clock as it is."""
+    until = from_iso(state.get("until")) if state else None
+    if until is not None and (until - now).total_seconds() > _longest(state):
+        return {**state, "until": to_iso(now + timedelta(seconds=_longest(state))), "at": to_iso(now)}
+    return state or None
 
 
 def _waiting(count: int, seconds: float) -> str:

@@ -3,7 +3,7 @@ wall-clock times that hold across a change of the clocks, days off."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -84,6 +84,16 @@ def test_a_session_opened_late_still_counts_lateness_from_the_slot():
     maths = read_slots(WEEK)[0]  # Monday 08:00, late after 10 minutes
     assert maths.late_after_from(datetime(2026, 9, 7, 8, 4, tzinfo=PARIS), PARIS) == pytest.approx(6.0)
     assert maths.late_after_from(datetime(2026, 9, 7, 8, 25, tzinfo=PARIS), PARIS) == 0.0
+
+
+def test_lateness_counts_real_minutes_on_the_nights_the_clocks_change():
+    """A night slot from 01:30, late after 90 minutes: on the spring night one was late after 30 real
+    minutes, on the autumn night only after 150."""
+    night = read_slots("name,group,weekday,start,end,late_after\nNight,,Sun,01:30,05:00,90\n")[0]
+    for day in (datetime(2026, 3, 29, 1, 30, tzinfo=PARIS), datetime(2026, 10, 25, 1, 30, tzinfo=PARIS)):
+        assert night.late_after_from(day, PARIS) == pytest.approx(90.0)
+        assert night.late_after_from(day.astimezone(timezone.utc) + timedelta(minutes=30), PARIS) == \
+            pytest.approx(60.0)
 
 
 def test_holiday_lines_are_checked():

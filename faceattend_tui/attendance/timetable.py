@@ -92,7 +92,8 @@ class Slot:
         if self.late_after is None:
             return None
         start, _ = self.occurrence(opened.astimezone(zone).date(), zone)
-        deadline = start + timedelta(minutes=min(self.late_after, MAX_LATE_MINUTES))  # an older slot's may be more
+        start, opened = start.astimezone(timezone.utc), opened.astimezone(timezone.utc)  # real minutes, not the
+        deadline = start + timedelta(minutes=min(self.late_after, MAX_LATE_MINUTES))  # wall clock's on a DST night
         return max(0.0, (deadline - opened).total_seconds() / 60)
 
 

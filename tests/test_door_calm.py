@@ -334,6 +334,59 @@ def test_a_face_that_stays_in_view_is_said_to_be_still_there_once_a_minute():
     assert later[0] == ("checkin", "Bob") and ("present", "Ann") not in later  # Ann is not kept in by Bob
 
 
+class MovedClock:
+    """time as the recogniser reads it: `monotonic` steps on, `time` (the wall clock) may be set."""
+
+    def __init__(self):
+        self.steady, self.wall = 1000.0, 1_790_000_000.0
+
+    def step(self, seconds: float = 1.0) -> None:
+        self.steady += seconds
+        self.wall += seconds
+
+    def monotonic(self) -> float:
+        return self.steady
+
+    def time(self) -> float:
+        return self.wall
+
+    def perf_counter(self) -> float:
+        return self.steady
+
+
+def test_a_clock_put_back_keeps_the_minute_of_still_there_and_the_records_on_the_wall_clock(monkeypatch):
+    """NTP putting the clock an hour back: the face in view was said to be still there only an hour later,
+    and nothing it decided in that hour went out; times that go out are the wall clock's, as set."""
+    import faceattend_tui.live.recognizer as recognizer
+
+    clock = MovedClock()
+    monkeypatch.setattr(recognizer, "time", clock)
+    gallery = Gallery.from_people({"Ann": unit(1)[None]}, 16)
+    live = LiveRecognizer(FakeEngine(), gallery, Settings(threshold=0.4, votes_needed=3, recheck_seconds=2.0))
+    ann = face_image(1)
+    ann[..., 2] = 200
+    events = []
+    for second in range(150):
+        if second == 30:
+            clock.wall -= 3600
+        events += [(e.type, e.time, clock.wall) for e in live.process(scene(ann)) if e.type in ("checkin", "present")]
+        clock.step()
+    assert [kind for kind, _, _ in events] == ["checkin", "present", "present"]
+    assert all(abs(said - wall) < 1 for _, said, wall in events)
+
+
+def test_a_banner_that_ended_does_not_come_back_when_the_clock_is_put_back(tmp_path, monkeypatch):
+    clock = MovedClock()
+    monkeypatch.setattr(worker_module, "time", clock)
+    worker = worker_module.Worker(worker_module.WorkerConfig(Settings(data=tmp_path), "video.mp4", preview=False),
+                                  None, type("Q", (), {"put": lambda self, e: None})())
+    worker._handle(ev.ShowOutcome("checked-in", "Ann Lee", 4, ev.AT, time="09:00"))
+    assert worker.door.current(clock.monotonic()).title == "Ann Lee"
+    clock.step(worker.settings.banner_seconds + 1)
+    clock.wall -= 3600
+    assert worker.door.current(clock.monotonic()) is None
+
+
 class StubGate:
     """The liveness gate as the recogniser sees it: check-ins pass at once, and the face shows life
     while `living` is true."""

@@ -409,12 +409,12 @@ def test_the_worker_shows_what_the_station_decided_and_strangers_get_see_staff(t
     worker = Worker(config_for(tmp_path, "0"), queue.Queue(), queue.Queue())
     worker._handle(ev.SetSession("Maths 3A", present=3, expected=25))
     worker._handle(ev.ShowOutcome("late", "Ann Lee", 4, ev.AT_LATE, time="09:14", deadline="09:10"))
-    banner = worker.door.current(time.time())
+    banner = worker.door.current(time.monotonic())
     assert (banner.kind, banner.title, banner.track) == ("late", "Ann Lee", 4)
     assert (worker.door.session, worker.door.present, worker.door.expected) == ("Maths 3A", 3, 25)
     worker._see_staff(9)
-    assert worker.door.current(time.time()).kind == "see-staff"
-    assert worker.door.current(time.time() + worker.settings.banner_seconds + 1) is None
+    assert worker.door.current(time.monotonic()).kind == "see-staff"
+    assert worker.door.current(time.monotonic() + worker.settings.banner_seconds + 1) is None
 
 
 class BlinkingLandmarks:

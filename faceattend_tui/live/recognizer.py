@@ -54,13 +54,28 @@ class StageTimes:
         self.ms[stage] += seconds * 1e3
 
 
+class SteadyClock:
+    """Seconds since the epoch that move as the monotonic clock does: the wall clock as it was when made,
+    which a clock set meanwhile (NTP putting it an hour back) does not move, so waits and windows keep
+    their length; `to_wall` gives one of its times on the wall clock as it is now, for the records."""
+
+    def __init__(self) -> None:
+        self.base = time.time() - time.monotonic()
+
+    def __call__(self) -> float:
+        return self.base + time.monotonic()
+
+    def to_wall(self, when: float) -> float:
+        return when + (time.time() - self())
+
+
 class LiveRecognizer:
     def __init__(self, engine: FaceEngine, gallery: Gallery, settings: Settings,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] | None = None):
         self.engine = engine
         self.gallery = gallery
         self.settings = settings
-        self.clock = clock
+        self.clock = clock or SteadyClock()
         self.tracker = IouTracker(settings.track_iou, settings.track_max_misses)
         self.voter = Voter(VoteRules.from_settings(settings))
         self.norm = CohortNorm.from_settings(settings)  # how the gallery's crowd raises the bar
@@ -90,8 +105,17 @@ class LiveRecognizer:
             self.gallery.match(self.gallery.templates[:1], self.settings.threshold, self.norm)
 
     def process(self, frame: np.ndarray, now: float | None = None) -> list[LiveEvent]:
-        """Events produced by this frame (check-ins, unknown faces, pictures refused)."""
-        now = self.clock() if now is None else now
+        """Events produced by this frame (check-ins, unknown faces, pictures refused); `now`: the source's
+        own time, else the recogniser's clock, whose times go out on the wall clock."""
+        if now is None:
+            return [self._on_the_wall(e) for e in self._process(frame, self.clock())]
+        return self._process(frame, now)
+
+    def _on_the_wall(self, event: LiveEvent) -> LiveEvent:
+        to_wall = getattr(self.clock, "to_wall", None)
+        return dataclasses.replace(event, time=to_wall(event.time)) if to_wall is not None else event
+
+    def _process(self, frame: np.ndarray, now: float) -> list[LiveEvent]:
         start = time.perf_counter()
         faces = self.last_faces = self.engine.detect(frame) or self._closer_look(frame, now)
         self.empty_frames = 0 if faces else self.empty_frames + 1

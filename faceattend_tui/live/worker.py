@@ -335,7 +335,7 @@ class Worker:
         if self.capture is not None:
             self._capture_step(frame)
         if self.preview is not None:
-            self.preview.show(frame, self.recognizer.overlays, self.door, time.time())
+            self.preview.show(frame, self.recognizer.overlays, self.door, time.monotonic())
             if not self.preview.open:
                 self.emit(ev.PreviewStatus(message=f"preview unavailable: {self.preview.problem}",
                                            state="unavailable"))
@@ -401,14 +401,14 @@ class Worker:
     def _show_outcome(self, command: ev.ShowOutcome) -> None:
         """The banner people at the door read: checked in, late, already here..."""
         seconds = self.settings.banner_seconds
-        self.door.show(Banner.of(command, time.time() + seconds))
+        self.door.show(Banner.of(command, time.monotonic() + seconds))
         if command.outcome in ("checked-in", "late"):
             self.chime.play("checkin")
         elif command.outcome == "not-on-list":
             self.chime.play("see-staff")
 
     def _see_staff(self, track: int, title: str = "Not recognised", detail: str = "") -> None:
-        self.door.show(Banner("see-staff", title, detail, track, time.time() + self.settings.banner_seconds))
+        self.door.show(Banner("see-staff", title, detail, track, time.monotonic() + self.settings.banner_seconds))
         self.chime.play("see-staff")
 
     def _start_capture(self, command: ev.StartCapture) -> None:

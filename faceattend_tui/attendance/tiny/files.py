@@ -125,11 +125,12 @@ def append_line(path: Path, entry: dict) -> None:
     data = (json.dumps(entry, separators=(",", ":")) + "\n").encode("utf-8")
     try:
         for _ in range(APPEND_TRIES):
-            fd = open_regular(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+            fd = open_regular(path, os.O_RDWR | os.O_APPEND | os.O_CREAT)
             try:
                 _hold(fd)
                 if not same_file(fd, path):  # taken in while this waited: a new outbox
                     continue
+                cut_torn_tail(fd)
                 write_all(fd, data)
                 sync(fd)
                 return
@@ -138,6 +139,28 @@ def append_line(path: Path, entry: dict) -> None:
     except OSError as exc:
         raise StoreError(f"could not write to {path}: {exc.strerror or exc}") from exc
     raise StoreError(f"could not write to {path}: taken in {APPEND_TRIES} times while this waited")
+
+
+def cut_torn_tail(fd: int, chunk: int = 4096) -> None:
+    """Cut a last line with no newline (its writer died before the write returned, so nobody was told it
+    was written): a line appended after it would be glued to it, and read as damage or not at all."""
+    end = os.fstat(fd).st_size
+    if end == 0 or _read_at(fd, end - 1, 1) == b"\n":
+        return
+    start = end
+    while start > 0:
+        start = max(0, start - chunk)
+        newline = _read_at(fd, start, end - start).rfind(b"\n")
+        if newline >= 0:
+            os.ftruncate(fd, start + newline + 1)
+            return
+        end = start
+    os.ftruncate(fd, 0)
+
+
+def _read_at(fd: int, offset: int, size: int) -> bytes:
+    os.lseek(fd, offset, os.SEEK_SET)  # appends still go to the end
+    return os.read(fd, size)
 
 
 def take_outbox(path: Path, taking: Path) -> None:

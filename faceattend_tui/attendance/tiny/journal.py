@@ -26,7 +26,16 @@ from ..common import to_iso
 from ..models import AuditEntry, Checkin, Mark, Person, Presence, Session
 from ..store import FoldError, StoreError
 from ..upgrade import SCHEMA_VERSION, fold_v1_journal, upgrade_v1, upgrade_v2
-from .files import MemoryStorage, load_log, read_lines, schema_version_of, sync, take_outbox, write_all
+from .files import (
+    MemoryStorage,
+    cut_torn_tail,
+    load_log,
+    read_lines,
+    schema_version_of,
+    sync,
+    take_outbox,
+    write_all,
+)
 from .tables import TABLES, Doc, Document, Op
 
 FOLD_BYTES = 4 << 20  # fold the journal once it holds this much
@@ -318,8 +327,9 @@ class Journaled:
                              "(only one station may write to it: hold the data lock)")
         if self._journal_fd is None:
             existed = self.journal_path.exists()
-            flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0)
+            flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0)
             self._journal_fd = open_regular(self.journal_path, flags)
+            cut_torn_tail(self._journal_fd)  # a line torn by a power loss, never reported as written
             self._journal_size = os.fstat(self._journal_fd).st_size
             if not existed:
                 fsync_dir(self.journal_path.parent)

@@ -221,6 +221,23 @@ def test_a_stop_signal_to_the_whole_group_leaves_the_worker_to_its_station(data_
     assert not handle.alive
 
 
+@pytest.mark.timeout(120)
+def test_a_worker_log_that_cannot_be_written_is_said_and_recognition_goes_on(data_root, tmp_path):
+    """worker.log left as a folder (or by another user): the worker died at each start, five times over,
+    its tracebacks drawn over the station's screen, and nobody was recognised."""
+    log = tmp_path / "worker.log"
+    log.mkdir()
+    handle = WorkerHandle(config_for(data_root, "99", log_path=str(log)))
+    handle.start()
+    try:
+        events = run_until(handle, lambda got: any(e.kind == "camera-reconnecting" for e in got))
+        said = [e.message for e in events if e.kind == "worker-log"]
+        assert said and said[0].startswith(f"{log}: cannot be written")
+        assert handle.alive and not [e for e in events if e.kind == "worker-restarted"]
+    finally:
+        handle.stop()
+
+
 @pytest.mark.timeout(60)
 def test_a_worker_whose_station_died_while_it_loaded_ends_on_its_own(data_root):
     """Killed while its worker loaded the models, the station left a worker holding the camera for ever."""

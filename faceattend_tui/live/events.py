@@ -231,7 +231,8 @@ class Busy(Status):
         return "busy"
 
 
-NOTICE_TOPICS = ("models", "device", "gallery", "capture", "pause", "resume", "worker-restarted", "door-font")
+NOTICE_TOPICS = ("models", "device", "gallery", "capture", "pause", "resume", "worker-restarted", "door-font",
+                 "worker-log")
 
 
 @dataclass(frozen=True, kw_only=True)

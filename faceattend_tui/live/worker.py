@@ -20,13 +20,14 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from faceattend_tui.config import Settings
 from faceattend_tui.errors import FaceattendError
-from faceattend_tui.files import LOG_LIMIT, open_unlinked
+from faceattend_tui.files import LOG_LIMIT, error_text, open_regular
 from faceattend_tui.gallery.alike import look_alikes, nobody_apart
 from faceattend_tui.gallery.matcher import Gallery
 from faceattend_tui.gallery.templates import MANIFEST, GalleryError, load_gallery
@@ -489,12 +490,20 @@ def keep_log_small(path: str) -> None:
     redirect_output(path)
 
 
-def redirect_output(path: str) -> None:
-    """Send this process's stdout and stderr (C libraries included) to a log file."""
-    fd = open_unlinked(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+def redirect_output(path: str) -> str:
+    """Send this process's stdout and stderr (C libraries included) to a log file; one that cannot be
+    written (a file left by another user, a link, a folder) is said, and the output goes nowhere rather
+    than over the station's screen. Returns what was wrong, or ""."""
+    try:
+        fd = open_regular(Path(path), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        problem = ""
+    except OSError as exc:
+        fd = os.open(os.devnull, os.O_WRONLY)
+        problem = f"{path}: cannot be written ({error_text(exc)}); the recognition worker's messages are not kept"
     os.dup2(fd, 1)
     os.dup2(fd, 2)
     os.close(fd)
+    return problem
 
 
 def _stop_if_orphaned(station_pid: int, *_: object) -> None:
@@ -505,9 +514,12 @@ def _stop_if_orphaned(station_pid: int, *_: object) -> None:
 
 def worker_main(config: WorkerConfig, commands: Inbox, events: Outbox) -> None:
     """Entry point of the worker process."""
+    unwritable = ""
     if config.log_path:
         keep_log_small(config.log_path)
-        redirect_output(config.log_path)
+        unwritable = redirect_output(config.log_path)
+    if unwritable:
+        events.put(ev.Notice(topic="worker-log", message=unwritable))
     for name in ("SIGINT", "SIGHUP"):  # Ctrl+C or a lost SSH session reach the whole group: the station
         if hasattr(signal, name):  # ends the worker itself (it was restarted while stopping)
             signal.signal(getattr(signal, name), signal.SIG_IGN)

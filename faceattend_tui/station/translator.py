@@ -333,7 +333,7 @@ class Translator(StationState):
                     self._tell_door(self._door_session())
                 if self.pending_capture is not None:  # the enroll dialog waits on the dead worker's capture
                     self._ask_capture(self.pending_capture)
-            case ev.Notice(topic="gallery"):
+            case ev.Notice(topic="gallery" | "worker-log"):
                 notice, severity = event.message, "warning"
         return self._live(notice, severity)
 

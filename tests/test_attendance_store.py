@@ -519,6 +519,29 @@ def test_a_damaged_log_of_the_previous_release_is_refused_with_its_files_named(d
     assert {p.name: p.read_bytes() for p in data.iterdir()} == before
 
 
+def test_a_log_of_schema_3_is_moved_on_and_a_version_that_knows_only_3_refuses_it(data, clock, monkeypatch):
+    """A site rolling back to a release that knew schema 3: it opened today's log and, at its first write
+    of a person, dropped their past groups and time away (reports of past sessions changed)."""
+    from faceattend_tui.attendance.tiny import files
+
+    store = open_store(data, clock=clock)
+    att = Attendance(store)
+    att.add_person("Ann Lee", person_id="S1", groups=["3A"])
+    att.update_person("S1", groups=["3B"])
+    store.close()
+    log = raw_log(data)
+    log["meta"]["1"]["schema_version"] = 3  # as the release before wrote it
+    (data / "attendance.json").write_text(json.dumps(log), encoding="utf-8")
+    old = (data / "attendance.json").read_bytes()
+    open_store(data, clock=clock).close()
+    assert raw_log(data)["meta"]["1"]["schema_version"] == SCHEMA_VERSION == 4
+    assert (data / "attendance.json.schema3.bak").read_bytes() == old
+    assert [g.groups for g in open_snapshot(data).person("S1").past_groups] == [("3A",)]
+    monkeypatch.setattr(files, "SCHEMA_VERSION", 3)
+    with pytest.raises(StoreError, match="schema version 4, newer than this program understands"):
+        open_store(data, clock=clock)
+
+
 def test_an_upgrade_on_a_full_disk_names_the_copy_it_could_not_keep_and_changes_nothing(data, monkeypatch):
     import errno
 

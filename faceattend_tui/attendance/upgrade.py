@@ -7,7 +7,8 @@ upgrade keeps every record: names become people with generated ids (their photo 
 name, as before), manual records become marks, and each past session expects the people who were
 on the roster when it ended, which is what schema 1 showed for it. Schema 3 keeps the same records
 and allows voided sessions and absence codes in marks, which an earlier version would misread: it
-refuses a schema-3 log instead.
+refuses a schema-3 log instead. Schema 4 keeps people's past groups and time away, and corrections
+of hours, which an earlier version would drop at its first write (or leave behind at an erasure).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from .models import (
 )
 from .store import StoreError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 def fold_v1_journal(tables: dict, lines: list[dict]) -> None:
@@ -53,10 +54,10 @@ def fold_v1_journal(tables: dict, lines: list[dict]) -> None:
             audit_ids.add(entry.get("id"))
 
 
-def upgrade_v2(tables: dict, now: datetime) -> dict:
-    """Schema-2 tables as schema-3 tables: the records stay as they are."""
+def upgrade_same_records(tables: dict, version: int, now: datetime) -> dict:
+    """Schema-2 or -3 tables as today's: the records stay as they are, only the version moves on."""
     meta = dict(next(iter(tables.get("meta", {}).values()), {}))
-    meta.update(schema_version=SCHEMA_VERSION, upgraded={"from": 2, "at": to_iso(now)})
+    meta.update(schema_version=SCHEMA_VERSION, upgraded={"from": version, "at": to_iso(now)})
     return {**tables, "meta": {"1": meta}}
 
 

@@ -25,7 +25,7 @@ from faceattend_tui.files import atomic_write, error_text, fsync_dir, open_regul
 from ..common import to_iso
 from ..models import AuditEntry, Checkin, Mark, Person, Presence, Session
 from ..store import FoldError, StoreError
-from ..upgrade import SCHEMA_VERSION, fold_v1_journal, upgrade_v1, upgrade_v2
+from ..upgrade import SCHEMA_VERSION, fold_v1_journal, upgrade_same_records, upgrade_v1
 from .files import (
     MemoryStorage,
     cut_torn_tail,
@@ -92,8 +92,8 @@ class Journaled:
         version = schema_version_of(self.path, document)
         if version == 1:
             document, lines, self._upgraded_from = self._from_v1(document, lines), [], 1
-        elif version == 2:  # the same records; voided sessions and absence codes may follow
-            document, self._upgraded_from = upgrade_v2(document, self.now()), 2
+        elif version < SCHEMA_VERSION:  # the same records; what only a later version keeps may follow
+            document, self._upgraded_from = upgrade_same_records(document, version, self.now()), version
         for name in TABLES:
             document.setdefault(name, {})
         self._db = TinyDB(self.path, storage=MemoryStorage, document=document)

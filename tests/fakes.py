@@ -54,6 +54,11 @@ class FakeWorker:
     def checkin(self, name: str, similarity: float = 0.7, track: int = 1, when: float | None = None) -> None:
         self.feed(ev.Checkin(name=name, similarity=similarity, track=track, time=when or time.time()))
 
+    def camera_opens(self, source: str = "0") -> None:
+        """What the real worker says of a camera that opens and gives pictures."""
+        self.feed(ev.CameraStatus(state="opened", message="camera opened", source=source))
+        self.feed(ev.Stats(fps=15.0, detect_ms=5.0, track_ms=0.1, embed_ms=0.0, faces=0, tracks=0, frames=15))
+
     def ready(self, sha256: str = FAKE_SHA, dim: int = 512) -> None:
         """What the real worker says once its models are loaded."""
         self.feed(ev.Ready(device="cpu", detector="scrfd_500m_bnkps", recognizer="w600k_mbf",

@@ -329,12 +329,12 @@ def test_a_session_whose_camera_never_opened_is_voided_not_left_all_absent(stati
     check_schema(last)
     assert (last["type"], last["state"], last["name"]) == ("session", "voided", "Maths")
     (session,) = station.sessions()
-    assert session.voided and session.voided_by == "station" and "camera never opened" in session.void_reason
+    assert session.voided and session.voided_by == "station" and "camera gave no picture" in session.void_reason
 
 
 def test_a_camera_that_opens_late_keeps_its_session_and_one_that_never_does_exits_1(station):
     station.worker.feed(ev.CameraStatus(state="reconnecting", message="camera not answering", source="rtsp://x"))
-    station.worker.feed(ev.CameraStatus(state="opened", message="camera opened", source="rtsp://x"))
+    station.worker.camera_opens("rtsp://x")
     out = io.StringIO()
     assert run_headless(station, HeadlessOptions("Maths", max_seconds=0.5), out) == 0
     assert "voided" not in out.getvalue()  # an IP camera booting after a power cut: the absences are real
@@ -344,6 +344,17 @@ def test_a_camera_that_opens_late_keeps_its_session_and_one_that_never_does_exit
     out = io.StringIO()
     assert run_headless(station, HeadlessOptions("Science", max_seconds=0.5), out) == 1
     assert "voided session 'Science'" in out.getvalue()
+
+
+def test_a_session_whose_camera_opened_but_gave_no_picture_is_voided(station):
+    """A video of no frames, or a device that opens and sends nothing: everyone was filed absent."""
+    station.worker.feed(ev.CameraStatus(state="opened", message="opened zero.avi", source="zero.avi"))
+    station.worker.feed(ev.Stats(fps=0.0, detect_ms=0.0, track_ms=0.0, embed_ms=0.0, faces=0, tracks=0, frames=0))
+    station.worker.feed(ev.CameraStatus(state="error", message="no frames could be read", source="zero.avi"))
+    out = io.StringIO()
+    assert run_headless(station, HeadlessOptions("Maths", max_seconds=0.5), out) == 1
+    (session,) = station.sessions()
+    assert session.voided and "camera gave no picture" in session.void_reason
 
 
 def test_a_session_the_camera_failed_in_after_recording_is_kept(station):
@@ -481,7 +492,7 @@ def test_a_sheet_that_cannot_be_written_at_exit_fails_the_run_and_waits_for_the_
                    worker_factory=FakeWorker, name="door")
     made.open()
     try:
-        made.worker.feed(ev.CameraStatus(state="opened", message="camera opened", source="demo"))
+        made.worker.camera_opens("demo")
         made.worker.feed(ev.SourceFinished(message="source finished: demo"))
         out = io.StringIO()
         assert run_headless(made, HeadlessOptions("Maths", max_seconds=20), out) == 1
@@ -537,7 +548,7 @@ def headless_door(tmp_path) -> Station:
     enroll_fake_people(tmp_path, ["Ann", "Bob"])
     made = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, name="door")
     made.open()
-    made.worker.feed(ev.CameraStatus(state="opened", message="camera opened", source="demo"))
+    made.worker.camera_opens("demo")
     return made
 
 
@@ -599,7 +610,7 @@ def test_a_session_stopped_before_the_camera_opened_is_voided_not_filed_with_eve
         out = io.StringIO()
         assert run_headless(made, HeadlessOptions("Maths", json=True, max_seconds=0.3), out) == 1
         (session,) = made.sessions()
-        assert session.voided and "camera never opened" in session.void_reason
+        assert session.voided and "camera gave no picture" in session.void_reason
     finally:
         made.close()
 
@@ -797,7 +808,7 @@ def test_a_hang_up_ignored_by_whoever_started_the_station_does_not_stop_it(stati
     import signal
     import threading
 
-    station.worker.feed(ev.CameraStatus(state="opened", message="camera opened", source="0"))
+    station.worker.camera_opens()
     previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)  # as `nohup faceattend station --headless ... &`
     hang_up = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGHUP))
     stop = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGTERM))

@@ -160,11 +160,9 @@ def test_a_full_disk_when_the_station_closes(data, monkeypatch, capfd):
 
 
 def camera_that_opens(config=None) -> FakeWorker:
-    """A worker whose camera opened (a session it never opened for is voided at the stop)."""
-    from faceattend_tui.live import events as ev
-
+    """A worker whose camera gives pictures (a session it gave none for is voided at the stop)."""
     worker = FakeWorker(config)
-    worker.feed(ev.CameraStatus(state="opened", message="camera opened", source="0"))
+    worker.camera_opens()
     return worker
 
 

@@ -39,7 +39,7 @@ from faceattend_tui.station import (
 )
 from faceattend_tui.text import json_line
 
-NEVER_OPENED = "the camera never opened, so nobody could be recorded"
+NEVER_OPENED = "the camera gave no picture, so nobody could be recorded"
 NEW_DAY_EVERY = 60.0  # seconds between looks for a new working day in a run with --session
 STAFF_VARIABLE, PIN_VARIABLE = "FACEATTEND_STAFF", "FACEATTEND_PIN"  # who starts and stops, unattended
 
@@ -76,7 +76,7 @@ class Headless:
         self.gave_up = False  # the worker cannot go on (a fatal error): the session is left open
         self.started: int | None = None  # the session this run started (not one it resumed)
         self.last_session: Session | None = None  # the latest session this run knew running
-        self.camera_opened = False
+        self.pictures_came = False
         self.stopped_by = ""  # the signal that ended the run, in words
         self.next_day_check = 0.0  # when `new_day` looks again
         self.new_day_seen = False  # its last look found the session left from an earlier day
@@ -189,10 +189,10 @@ class Headless:
             self.stop.set()
 
     def _follow_camera(self, event: ev.Event) -> None:
-        """Whether the camera gave pictures: it opened, or faces or frames came from it."""
-        if (isinstance(event, ev.CameraStatus) and event.state == "opened") or isinstance(
-                event, (ev.Checkin, ev.Unknown, ev.Stats)):
-            self.camera_opened = True
+        """Whether the camera gave pictures: faces or frames came from it (one that opens and gives none,
+        a video of no frames, leaves everyone absent as one that never opened)."""
+        if isinstance(event, (ev.Checkin, ev.Unknown)) or (isinstance(event, ev.Stats) and event.frames > 0):
+            self.pictures_came = True
 
     def on_update(self, update: Update) -> None:
         session = self.station.active.name if self.station.active else ""
@@ -339,7 +339,7 @@ class Headless:
             to_stderr(f"note: session {running.name!r} not stopped here: {exc}")
             return
         self.say_stopped(session, self.stopped_by)
-        if session.id == self.started and not self.camera_opened:  # failed, or stopped before it opened
+        if session.id == self.started and not self.pictures_came:  # failed, or stopped before a picture came
             self.void_unrecorded(session.id)
         for update in self.station.flush_sheets():  # its sheet goes to export_dir now, not at the next start
             self.failed |= isinstance(update, LiveChanged) and update.severity == "error"
@@ -353,7 +353,7 @@ class Headless:
         self.stop.set()
 
     def void_unrecorded(self, session_id: int) -> None:
-        """A session this run started whose camera never opened lists everyone absent: voided, unless
+        """A session this run started whose camera gave no picture lists everyone absent: voided, unless
         someone was recorded or marked in it another way."""
         voided = self.station.void_unrecorded(session_id, NEVER_OPENED)
         self.failed = True  # nothing could be recorded: a service watcher hears it, whatever the source

@@ -968,6 +968,26 @@ def test_a_photo_named_with_spaces_at_its_ends_is_told_so(engine, tmp_path, face
                               "folder; rename it"]
 
 
+def test_someone_an_earlier_version_enrolled_under_a_name_refused_now_keeps_their_templates(engine, tmp_path, face,
+                                                                                               monkeypatch):
+    """A soft hyphen pasted into a folder name, taken by an earlier version: the first extract after the
+    upgrade deleted their templates 'as their photos are gone', and the station then refused to start."""
+    images = tmp_path / "database_image"
+    write(images / "Jo\u00adse Ruiz" / "1.jpg", face("ann"))
+    monkeypatch.setattr(extract_module, "usable_name", lambda name: True)  # the earlier version
+    extract(engine, tmp_path)
+    monkeypatch.undo()
+    before = npy_bytes(tmp_path)
+    for force in (False, True):
+        report = extract(engine, tmp_path, force=force)
+        assert report.removed == [] and report.skipped == []
+        assert any(repr("Jo\u00adse Ruiz") in note and "enrolled under it before" in note for note in report.notes)
+        assert list(manifest(tmp_path)["people"]) == ["Jo\u00adse Ruiz"]
+    assert npy_bytes(tmp_path).keys() == before.keys()
+    write(images / "Ann\u00ad" / "1.jpg", face("ann"))  # a new folder is still refused
+    assert any(repr("Ann\u00ad") in line and "rename it" in line for line in extract(engine, tmp_path).skipped)
+
+
 def test_a_photo_whose_name_reads_otherwise_than_it_is_written_is_refused(engine, tmp_path, face):
     images = tmp_path / "database_image"
     write(images / "RTL\u202egpj.exe.jpg", face("ann"))  # a terminal shows "RTLexe.jpg"

@@ -273,11 +273,15 @@ class Extractor:
 
     def _run(self, force: bool) -> Report:
         people = scan_people(self.images_dir, self.report.skipped, self.report.notes)
+        manifest = self._starting_manifest(force)
         for name in [n for n in people if not usable_name(n)]:
+            if name in manifest.people:  # an earlier version took it: renamed, they would be someone new
+                self.report.notes.append(f"{self.images_dir}: {name!r}, {why_not_a_name(name)}, is kept as the "
+                                         "folder of someone enrolled under it before (a new folder cannot take it)")
+                continue
             self.report.skipped.append(f"{self.images_dir}: {name!r}, {why_not_a_name(name)}, cannot be a "
                                        "person's folder; rename it")
             del people[name]
-        manifest = self._starting_manifest(force)
         self._retire_unknown_files(people, manifest, self._written_by_a_run_cut_short())
         self._drop_removed(people, manifest)
         write_atomic(self.tensors_dir / RUNNING, json.dumps(sorted(people)).encode("utf-8"))

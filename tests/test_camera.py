@@ -247,6 +247,16 @@ def test_realtime_file_is_paced_at_its_fps(tmp_path):
     assert time.monotonic() - start >= 0.15  # 10 frames at 50 fps take about 0.2 s
 
 
+def test_a_realtime_file_whose_header_gives_a_senseless_frame_rate_is_paced_all_the_same(tmp_path):
+    """A recorder that wrote 1000 fps: the file was read in a blink and most of its frames dropped."""
+    video = write_video(tmp_path / "clip.avi", frames=10, fps=1000.0)
+    start = time.monotonic()
+    reader = LatestFrameReader(VideoCaptureSource(str(video)), realtime=True)
+    drain(reader, timeout=2.0)
+    reader.close()
+    assert time.monotonic() - start >= 0.3  # 10 frames at 25 fps take about 0.4 s
+
+
 # -- folders
 
 

@@ -137,6 +137,9 @@ class FrameSource(Protocol):
     def release(self) -> None: ...
 
 
+UNKNOWN_FPS = 25.0  # the pace of a file read in real time whose frame rate is missing or makes no sense
+
+
 def sane_fps(value: float) -> float | None:
     return float(value) if np.isfinite(value) and 0.5 <= value <= 240 else None
 
@@ -507,8 +510,8 @@ class LatestFrameReader:
     def _pump(self) -> tuple[str, int]:
         """Read until the source ends, fails or we are stopped: ("ended"|"lost"|"stopped", good frames)."""
         count = bad_run = 0
-        fps = getattr(self.source, "fps", None)
-        pace = 1.0 / fps if self.realtime and fps and not self.live else 0.0
+        fps = getattr(self.source, "fps", None) or UNKNOWN_FPS  # a header's 0 or 1000 fps: not read all at once
+        pace = 1.0 / fps if self.realtime and not self.live else 0.0
         due = self.clock()
         while not self._stop.is_set():
             if pace:

@@ -191,6 +191,36 @@ def test_a_roster_photo_swapped_while_the_question_waits_is_not_copied(enrolled,
     assert not (enrolled / "database_image" / "S9").exists() or not list((enrolled / "database_image" / "S9").iterdir())
 
 
+def test_a_roster_import_that_fills_the_disk_says_who_is_in_and_which_photos_are_not(tmp_path, sample_photo,
+                                                                                     portrait, models_dir, capsys,
+                                                                                     monkeypatch):
+    """A full disk while the photos were copied: only 'could not write attendance log' was said, though
+    everyone was added and some photos copied, and nothing said to import again."""
+    import errno
+
+    import cv2
+
+    import faceattend_tui.station.people as people_module
+
+    shutil.copy(sample_photo("yaoming.jpg"), tmp_path / "yao.jpg")
+    shutil.copy(portrait("gdp.jpg"), tmp_path / "gdp.jpg")
+    cv2.imwrite(str(tmp_path / "bob.jpg"), cv2.flip(cv2.imread(str(tmp_path / "yao.jpg")), 1))
+    roster = write_csv(tmp_path / "roster.csv", ["id,name,groups,photo", "S1,Yao Ming,3A,yao.jpg",
+                                                 "S2,Ann Lee,3A,gdp.jpg", "S3,Bob Marr,3B,bob.jpg"])
+
+    def disk_full(path, data, mode=0o600):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(people_module, "atomic_write", disk_full)
+    data = tmp_path / "data"
+    assert main(["people", "import", str(roster), "--data", str(data), "--device", "cpu"]) == 1
+    said = capsys.readouterr()
+    assert "added 3" in said.out
+    assert "yao.jpg: could not be copied into " in said.err and "No space left on device" in said.err
+    assert "import the file again" in said.err and "2 more photos not tried" in said.err
+    assert set(people_of(data)) == {"S1", "S2", "S3"}
+
+
 def test_extract_puts_dropped_in_photos_on_the_roster_and_waits_for_no_station(enrolled, sample_photo, capsys):
     folder = enrolled / "database_image" / "Carla Diaz"
     folder.mkdir()

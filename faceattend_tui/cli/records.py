@@ -453,9 +453,9 @@ def cmd_people_import(args: argparse.Namespace, settings: Settings, make_engine:
         print(line)
     for line in outcome.photo_skipped:
         say(f"skipped: {line}")
-    for line in outcome.photos_changed:
+    for line in outcome.not_copied:
         say(f"not copied: {line}")  # each input skipped is named on stderr, as the exit code says
-    return EXIT_SKIPPED if outcome.photo_skipped or outcome.photos_changed else EXIT_OK
+    return EXIT_SKIPPED if outcome.photo_skipped or outcome.not_copied else EXIT_OK
 
 
 @contextlib.contextmanager

@@ -7,6 +7,7 @@ under `database_image/` and extracted, so they are recognised.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import shlex
 import threading
@@ -30,7 +31,7 @@ from faceattend_tui.attendance.roster import RosterLine
 from faceattend_tui.attendance.security import audit, earlier_ids, erased_token, names_in_audit
 from faceattend_tui.config import Settings
 from faceattend_tui.errors import FaceattendError, InputError
-from faceattend_tui.files import atomic_write, make_private_dir
+from faceattend_tui.files import atomic_write, error_text, make_private_dir
 from faceattend_tui.gallery import enroll
 from faceattend_tui.gallery.extract import Extractor
 from faceattend_tui.gallery.templates import MANIFEST, GalleryError, enrolled_counts, legacy_copies, load_manifest
@@ -51,7 +52,7 @@ class ImportOutcome:
     photo_skipped: list[str] = field(default_factory=list)  # "file: why" for photos that gave no template
     to_extract: bool = False  # photos without templates yet: `extract_imported` makes them
     photos_stopped: tuple[int, int] | None = None  # staff stopped the photos' reading: read, of those to read
-    photos_changed: list[str] = field(default_factory=list)  # "file: why" for photos changed since checked
+    not_copied: list[str] = field(default_factory=list)  # "file: why" for photos changed since checked or unwritable
     alike: list[frozenset[str]] = field(default_factory=list)  # folders of people said to look like one
 
     def lines(self, skipped: bool = True, dry_run: bool = False) -> list[str]:
@@ -82,7 +83,7 @@ class ImportOutcome:
             out.append(f"photos: stopped after {done} of {total} read; import the file again to read the rest "
                        "(those not read yet are not recognised until then)")
         out += [f"  {note}" for note in self.photo_notes]
-        out += [f"  not copied: {line}" for line in self.photos_changed if skipped]
+        out += [f"  not copied: {line}" for line in self.not_copied if skipped]
         out += [f"  skipped: {line}" for line in self.photo_skipped if skipped]
         if self.joined:
             out.append(f"joined the running session: {printable(', '.join(p.name for p in self.joined))}")
@@ -195,15 +196,25 @@ def write_people(attendance: Attendance, settings: Settings, plan: ImportPlan, u
     return outcome
 
 
+NO_ROOM = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EROFS)  # the next photo fares no better
+
+
 def copy_photos(settings: Settings, outcome: ImportOutcome) -> None:
     """An import's photos copied into their people's folders (files only: no lock of the log). Cut short, a
     rerun of the import copies the rest."""
     plan = outcome.plan
-    for person, photo in plan.photos:
+    for index, (person, photo) in enumerate(plan.photos):
         try:
             outcome.photos_copied += copy_photo(settings, person, photo, plan.checked.get(photo))
         except PhotoChanged as exc:
-            outcome.photos_changed.append(str(exc))
+            outcome.not_copied.append(str(exc))
+        except OSError as exc:  # the people are written: said with the photo, and the rest still tried
+            outcome.not_copied.append(f"{photo}: could not be copied into {settings.images_dir / person.folder} "
+                                      f"({error_text(exc)}); import the file again once that is put right")
+            if exc.errno in NO_ROOM and index + 1 < len(plan.photos):
+                outcome.not_copied.append(f"{plural(len(plan.photos) - index - 1, 'more photo')} not tried: "
+                                          "no room to copy them")
+                break
     folders = {person.folder for person, _ in plan.photos}
     outcome.to_extract = bool(outcome.photos_copied) or needs_extraction(settings, folders)
 

@@ -40,9 +40,10 @@ def load_log(path: Path) -> dict | None:
         return None
     except OSError as exc:
         raise StoreError(f"cannot read attendance log {path}: {exc.strerror or exc}; {UNCHANGED}") from exc
-    if not raw.strip():
-        raise StoreError(f"attendance log {path} is empty ({plural(len(raw), 'byte')}): it was cut short; restore it "
-                         f"from a backup, or move it away to start a new log. {UNCHANGED.capitalize()}")
+    if not raw.strip(b" \t\r\n\x00"):  # zero bytes: what a power loss leaves of a file being written
+        what = "empty" if not raw.strip() else "only zero bytes"
+        raise StoreError(f"attendance log {path} is {what} ({plural(len(raw), 'byte')}): it was cut short; restore "
+                         f"it from a backup, or move it away to start a new log. {UNCHANGED.capitalize()}")
     try:
         data = json.loads(raw, object_pairs_hook=_once_each)
     except WrittenTwice as exc:  # a record pasted back by hand: one of the two would be dropped at the next write

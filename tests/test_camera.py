@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
@@ -131,6 +132,20 @@ def test_a_camera_device_unplugged_at_start_is_a_camera_to_wait_for_not_a_typo()
         assert parse_source(name) == SourceSpec("webcam", name) and parse_source(name).live
     with pytest.raises(SourceError, match="source not found"):
         parse_source("/dev/nonsense")
+
+
+def test_a_pipe_a_picture_named_device_or_a_huge_index_is_refused_for_what_it_is(tmp_path):
+    """A named pipe read 'source not found' though it was there; a photo name linked to /dev/zero was a
+    camera, 'lost' over and over; a mistyped index was retried for ever with OpenCV's six-line error."""
+    pipe = tmp_path / "cam.mjpeg"
+    os.mkfifo(pipe)
+    with pytest.raises(SourceError, match="cam.mjpeg' is not a camera, video file, photo or folder"):
+        parse_source(str(pipe))
+    (tmp_path / "zero.jpg").symlink_to("/dev/zero")
+    with pytest.raises(SourceError, match="zero.jpg' is not a camera, video file, photo or folder"):
+        parse_source(str(tmp_path / "zero.jpg"))
+    with pytest.raises(SourceError, match="too large to be a camera index"):
+        parse_source("99999999999999999999")
 
 
 def test_parse_source_errors_name_the_input(tmp_path):
@@ -268,6 +283,8 @@ def test_folder_slideshow_skips_bad_files(tmp_path):
     (folder / "notes.txt").write_text("hello")
     good = write_image(folder / "b.jpg", 120).read_bytes()
     (folder / "b.jpg").write_bytes(good[: len(good) // 2])  # truncated JPEG
+    os.mkfifo(folder / "d.jpg")  # never opened: reading it would wait for ever
+    (folder / "e.jpg").symlink_to("/dev/zero")
     source = FolderSource(folder, frames_per_image=2)
     reader = LatestFrameReader(source, realtime=False)
     packets = drain(reader)
@@ -277,6 +294,8 @@ def test_folder_slideshow_skips_bad_files(tmp_path):
     skipped = [status.message for status in reader.statuses() if status.kind == "skipped"]
     assert any("notes.txt" in message for message in skipped)
     assert any("b.jpg" in message for message in skipped)
+    for name in ("d.jpg", "e.jpg"):
+        assert any(message.endswith(f": skipped {name}: not a regular file") for message in skipped)
     assert kinds(reader)[0] == "opened" and kinds(reader)[-1] == "ended"
 
 

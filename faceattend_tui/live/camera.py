@@ -57,12 +57,17 @@ class SourceSpec:
         return str(self.target)
 
 
+MAX_INDEX = 2**31 - 1  # OpenCV takes a camera index as a C int
+
+
 def parse_source(text: str) -> SourceSpec:
     """Read a source text: "0" is a webcam, a URL a stream, a folder a slideshow, a photo a still, a file a video."""
     value = str(text).strip()
     if not value:
         raise SourceError("empty source: give a camera index, a URL, a video file, a folder or 'demo'")
     if value.isdigit():
+        if int(value) > MAX_INDEX:
+            raise SourceError(f"{value!r} is too large to be a camera index (0, 1, ...)")
         return SourceSpec("webcam", int(value))
     if value.lower() == "demo":
         return SourceSpec("demo", "demo")
@@ -76,8 +81,11 @@ def parse_source(text: str) -> SourceSpec:
         return SourceSpec("folder", str(path))
     if path.is_file():
         return SourceSpec("image" if is_image_name(path) else "file", str(path))
-    if path.is_char_device() or camera_device_name(path):  # unplugged yet: tried again as a camera index is
-        return SourceSpec("webcam", str(path))
+    if (path.is_char_device() and not is_image_name(path)) or camera_device_name(path):  # unplugged yet: tried
+        return SourceSpec("webcam", str(path))  # again as a camera index is
+    if path.is_fifo() or path.exists():
+        raise SourceError(f"{value!r} is not a camera, video file, photo or folder (a named pipe or a device is "
+                          "not read)")
     raise SourceError(f"source not found: {value!r} is not a camera index, URL, file or folder")
 
 
@@ -259,12 +267,14 @@ class FolderSource:
         if self.path.is_file():
             return [self.path]
         try:
-            entries = sorted(p for p in self.path.iterdir() if p.is_file())
+            entries = sorted(p for p in self.path.iterdir() if not p.is_dir())
         except OSError as exc:
             raise SourceError(f"cannot list folder {self.name}: {exc.strerror or exc}") from exc
         images = []
         for entry in entries:
-            if is_image_name(entry):
+            if not entry.is_file():  # a pipe, a device, a link to nothing: never opened, so nothing waits
+                self._note(f"skipped {entry.name}: not a regular file")
+            elif is_image_name(entry):
                 images.append(entry)
             else:
                 self._note(f"skipped {entry.name}: not an image")

@@ -238,6 +238,25 @@ def test_a_worker_log_that_cannot_be_written_is_said_and_recognition_goes_on(dat
         handle.stop()
 
 
+@pytest.mark.timeout(120)
+def test_a_clip_shorter_than_the_stats_period_is_said_to_have_given_pictures(data_root, tmp_path):
+    """A 10-frame clip with nobody in it ended before the first stats: a headless run took it for a camera
+    that gave no picture and voided the session."""
+    clip = tmp_path / "hallway.avi"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 25.0, (320, 240))
+    for _ in range(10):
+        writer.write(np.full((240, 320, 3), 90, np.uint8))
+    writer.release()
+    handle = WorkerHandle(config_for(data_root, str(clip), realtime=False))
+    handle.start()
+    try:
+        events = run_until(handle, finished)
+    finally:
+        handle.stop()
+    ended = next(i for i, e in enumerate(events) if e.kind == "source-finished")
+    assert sum(e.frames for e in events[:ended] if isinstance(e, ev.Stats)) > 0
+
+
 @pytest.mark.timeout(60)
 def test_a_worker_whose_station_died_while_it_loaded_ends_on_its_own(data_root):
     """Killed while its worker loaded the models, the station left a worker holding the camera for ever."""

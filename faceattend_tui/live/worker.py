@@ -277,6 +277,10 @@ class Worker:
             packet = self.reader.latest(timeout=0.1)
             if packet is None:
                 if self.reader.finished:
+                    if frames:  # a clip shorter than the stats' period: its frames are said before its end
+                        now = time.monotonic()
+                        self._stats(frames / max(now - last_stats, 1e-3))
+                        frames, last_stats = 0, now
                     self._source_finished()
                 self._no_picture()
                 continue

@@ -178,6 +178,9 @@ def test_a_line_added_to_an_outbox_after_a_torn_one_is_read(tmp_path):
     outbox.write_bytes(b'{"id":"a1","action":"export"}\n{"id":"a2","act')
     append_line(outbox, {"id": "a3", "action": "export"})
     assert [line["id"] for line in read_lines(outbox, "outbox")] == ["a1", "a3"]
+    outbox.write_bytes(b'{"id":"a1","action":"export"}\n{"id":"a2","action":"export"}')  # only its newline lost
+    append_line(outbox, {"id": "a3", "action": "export"})
+    assert [line["id"] for line in read_lines(outbox, "outbox")] == ["a1", "a2", "a3"]
 
 
 @pytest.mark.parametrize("line", ['{"seq":999,"ops":[["s#tting","x",null]]}', '{"seq":999,"ops":[["checkin",{}]]}',

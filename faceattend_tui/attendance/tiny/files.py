@@ -143,20 +143,31 @@ def append_line(path: Path, entry: dict) -> None:
 
 
 def cut_torn_tail(fd: int, chunk: int = 4096) -> None:
-    """Cut a last line with no newline (its writer died before the write returned, so nobody was told it
-    was written): a line appended after it would be glued to it, and read as damage or not at all."""
-    end = os.fstat(fd).st_size
-    if end == 0 or _read_at(fd, end - 1, 1) == b"\n":
+    """End a last line that has no newline before another is appended (glued to it, both would be read
+    as damage or not at all): one whole record is kept, as `read_lines` reads it; one torn (its writer died
+    before the write returned, so nobody was told it was written) is cut."""
+    size = end = os.fstat(fd).st_size
+    if size == 0 or _read_at(fd, size - 1, 1) == b"\n":
         return
     start = end
     while start > 0:
         start = max(0, start - chunk)
         newline = _read_at(fd, start, end - start).rfind(b"\n")
         if newline >= 0:
-            os.ftruncate(fd, start + newline + 1)
-            return
+            start += newline + 1
+            break
         end = start
-    os.ftruncate(fd, 0)
+    if _whole_record(_read_at(fd, start, size - start)):
+        write_all(fd, b"\n")
+    else:
+        os.ftruncate(fd, start)
+
+
+def _whole_record(line: bytes) -> bool:
+    try:
+        return isinstance(json.loads(line), dict)
+    except ValueError:
+        return False
 
 
 def _read_at(fd: int, offset: int, size: int) -> bytes:

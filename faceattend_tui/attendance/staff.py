@@ -426,11 +426,12 @@ def _try(store: Store, key: str, aside: TriesFile | None, right: Callable[[], bo
 
     def change(state: Any, other: Any) -> dict[str, Any] | None:
         state, other = (s if isinstance(s, dict) else {} for s in (state, other))
-        so_far = int(max((state, other), key=lambda s: (_counted_at(s), int(s.get("count", 0)))).get("count", 0))
+        newer = max((state, other), key=lambda s: _counted_at(s, now))  # the file's, when both are as new
+        so_far = int(newer.get("count", 0))
         outcome.wait_left = max(_seconds_left(state, now), _seconds_left(other, now))
         if outcome.wait_left > 0:  # the side that holds the lockout is kept on both (a file deleted meanwhile)
             outcome.count = so_far
-            return _from_now(state if _seconds_left(state, now) >= _seconds_left(other, now) else other, now)
+            return (state if _seconds_left(state, now) >= _seconds_left(other, now) else other) or None
         if right():  # the row is broken, here and for the other side's older count
             return {"count": 0, "at": to_iso(now)} if so_far else None
         outcome.count = so_far + 1
@@ -453,35 +454,34 @@ def _try(store: Store, key: str, aside: TriesFile | None, right: Callable[[], bo
     return outcome
 
 
-def _counted_at(state: dict[str, Any]) -> datetime:
-    """When a count was last changed (a count of before this was recorded: long ago)."""
+def _counted_at(state: dict[str, Any], now: datetime) -> datetime:
+    """When a count was last changed; long ago for a count of before this was recorded, and for one
+    counted while the clock ran ahead (its time is still to come), so that a right PIN since breaks the row."""
+    long_ago = datetime.min.replace(tzinfo=timezone.utc)
     try:
-        return from_iso(state.get("at")) or datetime.min.replace(tzinfo=timezone.utc)
+        at = from_iso(state.get("at")) or long_ago
     except (TypeError, ValueError):
-        return datetime.min.replace(tzinfo=timezone.utc)
+        return long_ago
+    return long_ago if at > now + timedelta(seconds=CLOCK_SLACK) else at
+
+
+CLOCK_SLACK = 60.0  # seconds a wait may seem to last beyond its length (tries read the clock a moment apart)
 
 
 def _seconds_left(state: dict, now: datetime) -> float:
-    """The wait still to come, never more than the count's own wait: a clock put back (NTP correcting one
-    that ran ahead) must not stretch a 2-second wait into a day's lockout."""
+    """The wait still to come. One that ends further off than its own length is over: the clock was put
+    back since (NTP correcting one that ran ahead), and a wrong PIN's 2-second wait must not become a
+    day's lockout, nor a lockout last as long as the clock was wrong."""
     until = from_iso(state.get("until")) if state else None
     if until is None or now >= until:
         return 0.0
-    return min((until - now).total_seconds(), float(_longest(state)))
+    left = (until - now).total_seconds()
+    return 0.0 if left > _longest(state) + CLOCK_SLACK else left
 
 
 def _longest(state: dict) -> int:
     count = state.get("count")
     return pin_wait(count) if isinstance(count, int) and count > 0 else LOCKOUT_SECONDS
-
-
-def _from_now(state: dict, now: datetime) -> dict | None:
-    """A wait that ends further off than its own length (the clock was put back since) ends that length
-    from now, so that it runs out on the clock as it is."""
-    until = from_iso(state.get("until")) if state else None
-    if until is not None and (until - now).total_seconds() > _longest(state):
-        return {**state, "until": to_iso(now + timedelta(seconds=_longest(state))), "at": to_iso(now)}
-    return state or None
 
 
 def _waiting(count: int, seconds: float) -> str:

@@ -454,6 +454,9 @@ def _try(store: Store, key: str, aside: TriesFile | None, right: Callable[[], bo
     return outcome
 
 
+CLOCK_SLACK = 60.0  # seconds a wait may seem to last beyond its length (tries read the clock a moment apart)
+
+
 def _counted_at(state: dict[str, Any], now: datetime) -> datetime:
     """When a count was last changed; long ago for a count of before this was recorded, and for one
     counted while the clock ran ahead (its time is still to come), so that a right PIN since breaks the row."""
@@ -463,9 +466,6 @@ def _counted_at(state: dict[str, Any], now: datetime) -> datetime:
     except (TypeError, ValueError):
         return long_ago
     return long_ago if at > now + timedelta(seconds=CLOCK_SLACK) else at
-
-
-CLOCK_SLACK = 60.0  # seconds a wait may seem to last beyond its length (tries read the clock a moment apart)
 
 
 def _seconds_left(state: dict, now: datetime) -> float:

@@ -8,6 +8,7 @@ best left out of the URL (libpq reads PGPASSWORD and ~/.pgpass); TLS parameters 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -16,7 +17,8 @@ from .common import Clock
 from .pgschema import is_database_url, mask_url
 from .store import Store, StoreError
 
-INSTALL_HINT = "PostgreSQL support is not installed: pip install 'faceattend[postgres]'"
+INSTALL_HINT = ("PostgreSQL support is not installed: from faceattend's source folder, "
+                f"{sys.executable} -m pip install '.[postgres]'")
 
 
 def check_database(database: str) -> None:

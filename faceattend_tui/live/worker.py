@@ -278,9 +278,9 @@ class Worker:
             if packet is None:
                 if self.reader.finished:
                     if frames:  # a clip shorter than the stats' period: its frames are said before its end
-                        now = time.monotonic()
-                        self._stats(frames / max(now - last_stats, 1e-3))
-                        frames, last_stats = 0, now
+                        ended = time.monotonic()
+                        self._stats(frames / max(ended - last_stats, 1e-3))
+                        frames, last_stats = 0, ended
                     self._source_finished()
                 self._no_picture()
                 continue

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import pickle
 import re
+import sys
 import tempfile
 import time
 import warnings
@@ -29,7 +30,7 @@ CHECK_BATCH = 4  # differs from EXPORT_BATCH, so the check also covers the dynam
 MIN_COSINE = 0.999
 # where training scripts keep the backbone's weights inside a checkpoint (arcface_torch: state_dict_backbone)
 WRAPPERS = ("state_dict_backbone", "state_dict", "model", "backbone", "net")
-INSTALL_HINT = "pip install 'faceattend[convert]'"
+INSTALL_HINT = f"from faceattend's source folder, {sys.executable} -m pip install '.[convert]'"
 
 
 def convert(weight: Path, network: str = "r100", out: Path | str | None = None,

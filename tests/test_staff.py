@@ -4,8 +4,8 @@ that asks for them, and the single PIN of older logs becoming the admin's."""
 from __future__ import annotations
 
 import sys
-from datetime import timedelta
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 import pytest

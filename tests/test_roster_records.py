@@ -382,6 +382,10 @@ def test_a_dry_run_on_a_new_data_folder_writes_nothing_and_says_what_would_be_do
     out = capsys.readouterr().out
     assert "an import would make these changes" in out and "photos: 1 to copy" in out
     assert list(data.iterdir()) == []  # not even an empty log
+    assert main(["people", "import", str(roster), "--data", str(data), "--device", "cpu"]) == 0
+    capsys.readouterr()
+    assert main(["people", "import", str(roster), "--dry-run", "--data", str(data)]) == 0
+    assert "photos: 0 to copy (1 already in place)" in capsys.readouterr().out  # importing twice changes nothing
 
 
 def test_a_roster_writing_a_name_without_its_accents_or_with_a_curly_apostrophe_claims_the_person_with_photos(

@@ -408,7 +408,13 @@ def gone(settings: Settings, person: Person) -> str:
 
 def cmd_people_import(args: argparse.Namespace, settings: Settings, make_engine: Callable[[], FaceEngine]) -> int:
     from faceattend_tui.attendance import Attendance
-    from faceattend_tui.station.people import ImportOutcome, extract_imported, import_people, join_imported
+    from faceattend_tui.station.people import (
+        ImportOutcome,
+        extract_imported,
+        import_people,
+        join_imported,
+        new_photos,
+    )
 
     if args.file.is_dir():
         raise CommandError(f"{args.file} is a folder; give the roster's CSV file")
@@ -418,8 +424,9 @@ def cmd_people_import(args: argparse.Namespace, settings: Settings, make_engine:
     if args.dry_run:  # read as it is, never written (not even made)
         with roster_as_it_is(settings) as store:
             plan = _roster_plan(Attendance(store), settings, args, read)
+            outcome = ImportOutcome(plan, new_photos=new_photos(settings, plan))
         print("dry run: an import would make these changes")
-        for line in ImportOutcome(plan).lines(dry_run=True):
+        for line in outcome.lines(dry_run=True):
             print(line)
         say("dry run: nothing was changed")
         return EXIT_OK

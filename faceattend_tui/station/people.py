@@ -54,6 +54,7 @@ class ImportOutcome:
     photos_stopped: tuple[int, int] | None = None  # staff stopped the photos' reading: read, of those to read
     not_copied: list[str] = field(default_factory=list)  # "file: why" for photos changed since checked or unwritable
     alike: list[frozenset[str]] = field(default_factory=list)  # folders of people said to look like one
+    new_photos: int | None = None  # for a dry run: the photos not in their folders yet
 
     def lines(self, skipped: bool = True, dry_run: bool = False) -> list[str]:
         """What changed (or would change, for a dry run), for the terminal or the screen (`skipped`: with the
@@ -76,8 +77,7 @@ class ImportOutcome:
         out += [f"  marked as left (not in the file): {p.id} {printable(p.name)}" for p in plan.leaving]
         out += [f"  note: {note}" for note in plan.notes]
         if plan.photos:
-            out.append(f"photos: {len(plan.photos)} to copy" if dry_run
-                       else f"photos: {self.photos_copied} new of {len(plan.photos)}")
+            out.append(self._photos_to_copy() if dry_run else f"photos: {self.photos_copied} new of {len(plan.photos)}")
         if self.photos_stopped:
             done, total = self.photos_stopped
             out.append(f"photos: stopped after {done} of {total} read; import the file again to read the rest "
@@ -88,6 +88,12 @@ class ImportOutcome:
         if self.joined:
             out.append(f"joined the running session: {printable(', '.join(p.name for p in self.joined))}")
         return out
+
+
+    def _photos_to_copy(self) -> str:
+        total = len(self.plan.photos)
+        new = total if self.new_photos is None else self.new_photos
+        return f"photos: {new} to copy" + (f" ({total - new} already in place)" if new < total else "")
 
 
 def _difference(before: Person, after: Person) -> str:
@@ -276,12 +282,27 @@ def copy_photo(settings: Settings, person: Person, photo: Path, checked: str | N
         raise PhotoChanged(f"{photo}: changed since the roster was checked (import the file again)")
     folder = settings.images_dir / person.folder
     make_private_dir(folder)  # and database_image/ when missing
-    for existing in folder.iterdir():
-        if existing.is_file() and hashlib.sha256(existing.read_bytes()).hexdigest() == digest:
-            return False
+    if _in_folder(folder, digest):
+        return False
     target = folder / f"roster-{digest[:12]}{photo_suffix(photo, data)}"
     atomic_write(target, data)
     return True
+
+
+def new_photos(settings: Settings, plan: ImportPlan) -> int:
+    """How many of an import's photos are not in their people's folders yet (what a dry run would copy)."""
+    def there(person: Person, photo: Path) -> bool:
+        try:
+            digest = plan.checked.get(photo) or hashlib.sha256(read_bytes(photo)).hexdigest()
+            return _in_folder(settings.images_dir / person.folder, digest)
+        except OSError:
+            return False
+    return sum(not there(person, photo) for person, photo in plan.photos)
+
+
+def _in_folder(folder: Path, digest: str) -> bool:
+    return folder.is_dir() and any(p.is_file() and hashlib.sha256(p.read_bytes()).hexdigest() == digest
+                                   for p in folder.iterdir())
 
 
 def photo_suffix(photo: Path, data: bytes) -> str:

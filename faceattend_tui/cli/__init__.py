@@ -166,6 +166,7 @@ EPILOG = EXIT_CODES + """
 
 environment: FACEATTEND_STAFF and FACEATTEND_PIN, the staff account and its PIN for scripts and
 unattended runs (a PIN is never given on the command line; on a terminal it is asked);
+FACEATTEND_NEW_PIN, the new PIN that pin, staff add and staff reset would ask for;
 FACEATTEND_<SETTING> for any setting of
 faceattend.toml, e.g. FACEATTEND_THRESHOLD=0.35"""
 
@@ -299,8 +300,8 @@ def add_recognition_commands(sub: Subparsers) -> None:
     p = sub.add_parser("extract", help="build database_tensor/ from database_image/")
     add_common(p)
     p.add_argument("--path_database", "--images", dest="images", type=Path, default=None,
-                   help="profile photos (default: DATA/database_image)")
-    p.add_argument("--out", type=Path, default=None, help="templates folder (default: DATA/database_tensor)")
+                   help="profile photos, a path from the current folder (default: DATA/database_image)")
+    p.add_argument("--out", type=Path, default=None, help="templates folder, a path from the current folder (default: DATA/database_tensor)")
     p.add_argument("--force", action="store_true", help="extract every photo again")
     p.add_argument("--keep", type=Path, action="append", default=[], metavar="PHOTO",
                    help="a photo that does not look like the person's others but is them: keep it (repeatable)")

@@ -301,7 +301,8 @@ def add_recognition_commands(sub: Subparsers) -> None:
     add_common(p)
     p.add_argument("--path_database", "--images", dest="images", type=Path, default=None,
                    help="profile photos, a path from the current folder (default: DATA/database_image)")
-    p.add_argument("--out", type=Path, default=None, help="templates folder, a path from the current folder (default: DATA/database_tensor)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="templates folder, a path from the current folder (default: DATA/database_tensor)")
     p.add_argument("--force", action="store_true", help="extract every photo again")
     p.add_argument("--keep", type=Path, action="append", default=[], metavar="PHOTO",
                    help="a photo that does not look like the person's others but is them: keep it (repeatable)")

@@ -561,6 +561,33 @@ def test_a_reader_that_cannot_count_still_honours_the_lockout(staffed, monkeypat
     assert "locked after 10 wrong PINs" in capsys.readouterr().err
 
 
+def test_a_lockout_holds_at_every_door_whose_clock_is_minutes_apart(pg_url, tmp_path):
+    """A door whose clock ran 2 minutes fast locked Dana; the door beside it, on time, read that lockout
+    as one of a clock put back since, and took ten more guesses."""
+    from datetime import datetime
+
+    from faceattend_tui.attendance import backends
+
+    on_time = FakeClock(datetime.now().astimezone())
+    fast = FakeClock(on_time.now + timedelta(minutes=2))
+    doors = [backends.open_store(tmp_path / name, database=pg_url, upgrade_mode="auto", clock=clock)
+             for name, clock in (("fast", fast), ("on-time", on_time))]
+    try:
+        with_accounts(doors[0])
+        for _ in range(10):
+            said = refused(doors[0], "session", ("Dana", "000000"))
+            for clock in (fast, on_time):
+                clock.advance(seconds=61)
+        assert "locked after 10 wrong PINs" in said
+        assert "locked" in refused(doors[1], "session", STAFF)
+        for clock in (fast, on_time):
+            clock.advance(minutes=15)
+        assert authorize(doors[1], "session", Credentials(*STAFF)) == "Dana"
+    finally:
+        for door in doors:
+            door.close()
+
+
 def test_accounts_added_and_removed_at_once_at_two_doors_all_count(pg_url, tmp_path):
     """Two doors on one database: each change is made on the accounts as they are, none is lost."""
     from faceattend_tui.attendance import backends

@@ -372,7 +372,7 @@ def _uncounted(store: Store, key: str, account: Account | None, who: Credentials
     """Where no try can be counted: the log's lockout still holds, each wrong try costs time and is
     audited where the audit can still be written (`asked`: the action, the login)."""
     state = store.get_setting(FAILURES_PREFIX + key)
-    left = _seconds_left(state if isinstance(state, dict) else {}, store.now())
+    left = _seconds_left(state if isinstance(state, dict) else {}, store.shared_now())
     if left > 0:
         raise PinError(_waiting(int(state.get("count", 0)), left))
     if _right(account, who):
@@ -395,7 +395,7 @@ def _forget_failures(store: Store, key: str) -> None:
         store.set_setting(FAILURES_PREFIX + key, None)
     aside = _aside(store)
     if aside is not None and (not store.read_only or aside.path.exists()):
-        cleared = {"count": 0, "at": to_iso(store.now())}
+        cleared = {"count": 0, "at": to_iso(store.shared_now())}
         with contextlib.suppress(StoreError):
             aside.update(FAILURES_PREFIX + key, lambda state: cleared if state else None)
 
@@ -420,7 +420,7 @@ def _try(store: Store, key: str, aside: TriesFile | None, right: Callable[[], bo
     A reader sees the log as it was when it started, the file as it is now: a command left at its PIN
     prompt meets a lockout that began meanwhile.
     """
-    now = store.now()
+    now = store.shared_now()  # one clock for every door: theirs may be minutes apart
     outcome = Outcome()
     setting = FAILURES_PREFIX + key
 

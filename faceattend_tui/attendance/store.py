@@ -112,6 +112,11 @@ class Store(ABC):
         """Seconds this machine's clock is ahead of the log's (a shared database's); 0 for a file."""
         return 0.0
 
+    def shared_now(self) -> datetime:
+        """The clock every writer of the log reads alike (wrong PINs' waits are counted on it): a shared
+        database's own, this machine's for a file."""
+        return self.now()
+
     def latest_moment(self, audit: bool = True) -> datetime | None:
         """The latest time the log has recorded (an audit entry, a session's start or end, a check-in, a
         mark; without `audit`, what a door records, not what a command did since); None when it cannot tell

@@ -17,7 +17,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -68,6 +68,7 @@ class PgStore(CheckinQueries, PeopleQueries, SessionQueries, SettingQueries, Tem
             # before this store's own pool and listener connect, so those are not counted
             self._namesakes = namesakes(conn, station) if live and station else 0
             self._skew = skew_of(conn)
+            self._ahead = _ahead_of_server(conn, self.now)
         self._pool = self._open_pool()
         if live:
             self._writer = ThreadPoolExecutor(1, thread_name_prefix="faceattend-db-writer")
@@ -82,6 +83,11 @@ class PgStore(CheckinQueries, PeopleQueries, SessionQueries, SettingQueries, Tem
 
     def clock_skew(self) -> float:
         return self._skew
+
+    def shared_now(self) -> datetime:
+        """The database server's clock, as this door's is apart from it when it connected (doors' own
+        clocks may be minutes apart)."""
+        return self.now() - self._ahead
 
     def close(self) -> None:
         if self._closed:
@@ -121,6 +127,13 @@ def open_pg(url: str, *, clock: Clock | None = None, station: str = "", live: bo
     journal = Path(journal_dir) / JOURNAL_NAME if journal_dir is not None else None
     return PgStore(url, clock=clock, station=station, live=live, journal=journal, wait=wait,
                    upgrade_mode=upgrade_mode)
+
+
+def _ahead_of_server(conn: psycopg.Connection, clock: Clock) -> timedelta:
+    """How far the store's clock is ahead of the database server's."""
+    before = clock()
+    (server,) = conn.execute("select clock_timestamp()").fetchone() or (before,)
+    return before + (clock() - before) / 2 - server
 
 
 def skew_of(conn: psycopg.Connection) -> float:

@@ -221,6 +221,39 @@ def test_a_roster_import_that_fills_the_disk_says_who_is_in_and_which_photos_are
     assert set(people_of(data)) == {"S1", "S2", "S3"}
 
 
+def test_an_import_whose_templates_and_log_meet_a_full_disk_says_the_people_are_in(tmp_path, sample_photo,
+                                                                                   models_dir, capsys, monkeypatch):
+    """Only 'could not write attendance log' was said: not that everyone was added, nor what to do."""
+    import errno
+    import os
+
+    import faceattend_tui.gallery.extract as extract_module
+
+    shutil.copy(sample_photo("yaoming.jpg"), tmp_path / "yao.jpg")
+    roster = write_csv(tmp_path / "roster.csv", ["id,name,groups,photo", "S1,Yao Ming,3A,yao.jpg", "S2,Ann Lee,3A,"])
+    real_open, disk_full = os.open, []
+
+    def no_room(path, flags, *args, **kw):
+        if disk_full and os.fsdecode(path).startswith(str(data / ".attendance.json.")):  # the log's rewrite
+            raise OSError(errno.ENOSPC, "No space left on device", os.fsdecode(path))
+        return real_open(path, flags, *args, **kw)
+
+    def full(path, content):  # from the first template on, the disk is full
+        disk_full.append(path)
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    data = tmp_path / "data"
+    monkeypatch.setattr(extract_module, "write_atomic", full)
+    monkeypatch.setattr(os, "open", no_room)
+    assert main(["people", "import", str(roster), "--data", str(data), "--device", "cpu"]) == 2
+    monkeypatch.undo()
+    said = capsys.readouterr()
+    assert "added 2" in said.out
+    assert "the people are in, but their photos' templates could not be made: " in said.err
+    assert "run the import again" in said.err and "then could not write attendance log" in said.err
+    assert set(people_of(data)) == {"S1", "S2"}  # kept in the journal
+
+
 def test_extract_puts_dropped_in_photos_on_the_roster_and_waits_for_no_station(enrolled, sample_photo, capsys):
     folder = enrolled / "database_image" / "Carla Diaz"
     folder.mkdir()

@@ -113,6 +113,14 @@ STATION_WAY: dict[str, str] = {
 }
 
 
+def _stopped_by(error: BaseException) -> CommandError | None:
+    """The command's own error that was on its way out when `error` came (closing the log after it)."""
+    seen = error.__context__
+    while seen is not None and not isinstance(seen, CommandError):
+        seen = seen.__context__
+    return seen
+
+
 @contextlib.contextmanager
 def writable(settings: Settings, action: Action | None = None, fresh: bool = False,
              ask: Callable[[], object] | None = None) -> Iterator[Attendance]:
@@ -147,8 +155,9 @@ def writable(settings: Settings, action: Action | None = None, fresh: bool = Fal
             yield Attendance(store, user=acting(store, action, given) if action else current_user())
             done = True
     except FoldError as exc:
-        if not done:
-            raise CommandError(str(exc)) from None
+        if not done:  # what stopped the command first, then why the log could not be written after it
+            first = _stopped_by(exc)
+            raise CommandError(f"{first}; then {exc}" if first is not None else str(exc)) from None
         say(f"warning: done and kept, but {exc}")  # the change is in the journal: not an error to retry
     except LockedError as exc:
         what = exc.holder.get("what")
@@ -448,10 +457,13 @@ def cmd_people_import(args: argparse.Namespace, settings: Settings, make_engine:
         outcome = import_people(attendance, settings, args.file, user=attendance.user, plan=plan)
         try:
             extract_imported(outcome, settings, make_engine)
-        except FaceattendError as exc:  # the people are written: said, with what to do
+        except (FaceattendError, OSError) as exc:  # the people are written: said, with what to do
             for line in outcome.lines(skipped=False):
                 print(line)
-            raise CommandError(f"the people are in, but their photos' templates could not be made: {exc}; run the "
+            for line in outcome.not_copied:
+                say(f"not copied: {line}")
+            why = error_text(exc) if isinstance(exc, OSError) else str(exc)
+            raise CommandError(f"the people are in, but their photos' templates could not be made: {why}; run the "
                                "import again once that is put right") from None
         join_imported(attendance, settings, outcome, attendance.user)
         if outcome.photos_copied:

@@ -146,6 +146,8 @@ def test_a_pipe_a_picture_named_device_or_a_huge_index_is_refused_for_what_it_is
         parse_source(str(tmp_path / "zero.jpg"))
     with pytest.raises(SourceError, match="too large to be a camera index"):
         parse_source("99999999999999999999")
+    with pytest.raises(SourceError, match="source not found: '²'"):  # a traceback, from int()
+        parse_source("²")
 
 
 def test_parse_source_errors_name_the_input(tmp_path):

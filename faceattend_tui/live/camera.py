@@ -65,7 +65,7 @@ def parse_source(text: str) -> SourceSpec:
     value = str(text).strip()
     if not value:
         raise SourceError("empty source: give a camera index, a URL, a video file, a folder or 'demo'")
-    if value.isdigit():
+    if value.isdecimal():  # not isdigit: '²' is a digit that int() refuses
         if int(value) > MAX_INDEX:
             raise SourceError(f"{value!r} is too large to be a camera index (0, 1, ...)")
         return SourceSpec("webcam", int(value))

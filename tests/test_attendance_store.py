@@ -408,6 +408,8 @@ GOOD_META = {"1": {"schema_version": SCHEMA_VERSION}}
         (b"", "is empty"),
         (b"  \n ", "is empty"),
         (b"\x00" * 4096, r"only zero bytes \(4096 bytes\): it was cut short"),  # a power loss's usual leftover
+        (b"\x00" * 4096 + b'{"meta": {}}', "holds zero bytes from byte 0 on: it was damaged"),
+        (b'{"meta": {"1": {"schema_version": 4}}}' + b"\x00" * 4096, "holds zero bytes from byte 38 on"),
         (json.dumps({"meta": {"1": {"schema_version": 99}}}).encode(), "schema version 99, newer"),
         (json.dumps({"_default": {"1": {"x": 1}}}).encode(), "no valid schema version"),
         (json.dumps({"meta": GOOD_META, "checkins": {"1": {"person_id": "a"}}}).encode(), "checkins record 1"),

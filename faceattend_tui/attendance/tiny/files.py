@@ -44,6 +44,9 @@ def load_log(path: Path) -> dict | None:
         what = "empty" if not raw.strip() else "only zero bytes"
         raise StoreError(f"attendance log {path} is {what} ({plural(len(raw), 'byte')}): it was cut short; restore "
                          f"it from a backup, or move it away to start a new log. {UNCHANGED.capitalize()}")
+    if (zero := raw.find(b"\x00")) >= 0:  # never in JSON: a power loss or a disk fault left them
+        raise StoreError(f"attendance log {path} holds zero bytes from byte {zero:,} on: it was damaged (a power "
+                         f"loss?); restore it from a backup. {UNCHANGED.capitalize()}")
     try:
         data = json.loads(raw, object_pairs_hook=_once_each)
     except WrittenTwice as exc:  # a record pasted back by hand: one of the two would be dropped at the next write

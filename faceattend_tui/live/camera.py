@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 
 from faceattend_tui.errors import LiveError
+from faceattend_tui.text import plural
 from faceattend_tui.vision.imageio import ImageError, is_image_name, read_image
 
 STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https")
@@ -482,13 +483,13 @@ class LatestFrameReader:
             if outcome == "stopped":
                 return
             if outcome == "lost":
-                self._emit("lost", f"lost {self.name}: read failed after {count} frames")
+                self._emit("lost", f"lost {self.name}: read failed after {plural(count, 'frame')}")
                 continue
             if count == 0:
                 self._emit("error", f"no frames could be read from {self.name}")
                 return
             if not self.loop:
-                self._emit("ended", f"{self.name} ended after {self.frames_read} frames")
+                self._emit("ended", f"{self.name} ended after {plural(self.frames_read, 'frame')}")
                 return
 
     def _open(self, first: bool) -> bool:

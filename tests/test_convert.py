@@ -131,7 +131,7 @@ def test_without_torch_points_to_the_extra(tmp_path, monkeypatch):
     weight = tmp_path / "w.pth"
     weight.write_bytes(b"")
     monkeypatch.setitem(sys.modules, "torch", None)
-    with pytest.raises(ModelError, match=r"faceattend\[convert\]"):
+    with pytest.raises(ModelError, match=r"from faceattend's source folder, .* -m pip install '\.\[convert\]'"):
         convert(weight, "r18", log=lambda _: None)
 
 

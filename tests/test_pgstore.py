@@ -61,6 +61,33 @@ def test_only_other_stations_check_ins_are_news(live, pg_url, tmp_path):
     assert [(c.checkin.person_id, c.checkin.station) for c in seen if c.table == "checkins"] == [("ann", "south")]
 
 
+def test_a_check_in_made_elsewhere_before_this_door_listened_is_heard(pg_url, tmp_path, monkeypatch):
+    """A door slow to start listening (a loaded machine) never heard of a check-in another door made
+    between its reading the running session and its listening: its counts missed that person."""
+    import threading
+
+    from faceattend_tui.attendance.pg.store import PgStore
+
+    may_listen, listen = threading.Event(), PgStore._listen
+    monkeypatch.setattr(PgStore, "_listen", lambda self: may_listen.wait(10) and listen(self))
+    store = open_store(tmp_path / "north", database=pg_url, station="north", live=True, upgrade_mode="auto")
+    try:
+        north = Attendance(store, station="north")
+        for name in ("ann", "bob"):
+            north.add_person(name.title(), person_id=name, folder=name)
+        north.start_session("Assembly")
+        north.check_in("bob", 0.8)  # the session is read here
+        with open_store(tmp_path / "south", database=pg_url, station="south", live=True) as other:
+            Attendance(other, station="south").check_in("ann", 0.7)
+        may_listen.set()
+        seen = []
+        eventually(lambda: seen.extend(store.changes()) or any(c.table == "checkins" for c in seen),
+                   "heard of south's check-in")
+        assert [c.checkin.person_id for c in seen if c.table == "checkins"] == ["ann"]
+    finally:
+        store.close()
+
+
 def test_templates_travel_between_data_roots(tmp_path, pg_url):
     north, south = tmp_path / "north", tmp_path / "south"
     enroll_fake_people(north, ["ann", "bob"])

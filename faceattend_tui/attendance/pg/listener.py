@@ -127,8 +127,8 @@ class Listener:
             try:
                 with self._direct(watched=False) as conn:
                     conn.execute(f"listen {CHANNEL}")
-                    if not first:
-                        self._resync(conn)  # on this connection: the pool may not have noticed the outage yet
+                    if not first or self._cache:  # after an outage, or sessions read before it listened:
+                        self._resync(conn)  # what came meanwhile, read on this connection (the pool may lag)
                     first, delay = False, 0.5
                     self._hear(conn)
             except (psycopg.Error, StoreError) as exc:

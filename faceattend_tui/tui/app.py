@@ -123,6 +123,7 @@ class StationApp(DialogActions, KeysInOrder):
         self.viewing_session: int | None = None  # a past session shown in the session pane
         self.current_pane = "live"
         self.held: list[tuple[str, NotifyOptions]] = []  # notifications waiting for a dialog to close
+        self.header_behind = False  # the header changed while a dialog was open
         self.pane_reads = 0  # refreshes asked for; only the latest one's reading is drawn
         self.on_terminal = False  # started on a terminal: its end (a closed SSH session) closes the station
 
@@ -283,6 +284,8 @@ class StationApp(DialogActions, KeysInOrder):
         done = super().pop_screen()
         self.set_class(self.dialog_open(), "dialog-open")
         self.call_later(self.show_held)
+        if self.header_behind:
+            self.call_later(self.refresh_header)
         return done
 
     def show_held(self) -> None:
@@ -312,6 +315,10 @@ class StationApp(DialogActions, KeysInOrder):
         self.refresh_header()
 
     def refresh_header(self) -> None:
+        if self.dialog_open():  # seen dimmed behind a dialog, each redraw redraws all of it: once it closes
+            self.header_behind = True
+            return
+        self.header_behind = False
         # The one-second timer may fire while the app is closing and the header is gone.
         for header in self.query(StatusHeader):
             header.render_state(self.station.name, self.running, self.station.live, self.station.now(), self.counts)

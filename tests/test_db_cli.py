@@ -38,6 +38,33 @@ def make_station_log(data) -> None:
         att.stop_session()
 
 
+def test_a_log_that_takes_longer_to_move_in_than_one_answer_may_take_moves_in(tmp_path, pg_url, capsys,
+                                                                               monkeypatch):
+    """A term's log (minutes of inserts in one transaction) was cut off after 20 s as 'the database
+    cannot be reached', though the server answered every statement."""
+    from faceattend_tui.attendance.pg import connection
+
+    source = tmp_path / "door"
+    make_station_log(source)
+    clock = FakeClock()
+    with open_store(source, clock=clock) as store:
+        att = Attendance(store, user="staff", station="door")
+        for lesson in range(150):
+            att.start_session(f"Lesson {lesson}", group="3A")
+            att.check_in("ann", 0.8)
+            att.stop_session()
+            clock.advance(hours=1)
+    import time
+
+    from faceattend_tui.attendance.pg.moving_in import MovingIn
+
+    each = MovingIn._import_session
+    monkeypatch.setattr(MovingIn, "_import_session", lambda *a: time.sleep(0.01) or each(*a))  # a slower server
+    monkeypatch.setattr(connection, "ANSWER_TIMEOUT", 0.5)  # each session moves in well within it, not all
+    assert main(["db", "import", "--from", str(source), "--database", pg_url]) == 0
+    assert "sessions            152 of 152" in capsys.readouterr().err
+
+
 def test_a_station_log_moves_into_postgresql_with_every_record(tmp_path, pg_url, capsys):
     source, kept = tmp_path / "door", tmp_path / "before"
     make_station_log(source)

@@ -64,6 +64,16 @@ class Watch:
         self._timer.start()
         return self
 
+    def answered(self) -> None:
+        """The server answered: it has `seconds` again for the next (a long transaction is not a silent one)."""
+        with self._lock:
+            if self._done or self.cut:
+                return
+            self._timer.cancel()
+            self._timer = threading.Timer(self.seconds, self._cut)
+            self._timer.daemon = True
+            self._timer.start()
+
     def __exit__(self, *_exc: object) -> None:
         with self._lock:  # the connection goes back to the pool after this: never cut it there
             self._done = True
@@ -154,7 +164,11 @@ class Connection:
         try:
             with self._pool.connection(timeout=patience) as conn, Watch(conn, ANSWER_TIMEOUT) as watch, \
                     conn.transaction():
-                yield conn
+                self._local.watch = watch
+                try:
+                    yield conn
+                finally:
+                    self._local.watch = None
         except PoolTimeout:
             why = f"no answer within {patience:g} s"
             self._went_offline(why)
@@ -167,6 +181,12 @@ class Connection:
             raise ConflictError(self._conflict(exc)) from None
         except psycopg.Error as exc:
             raise StoreError(f"database {self.masked}: {first_line(exc)}") from None
+
+    def _answered(self) -> None:
+        """Within a long batch: the server has answered so far, so its watch starts again."""
+        watch = getattr(self._local, "watch", None)
+        if watch is not None:
+            watch.answered()
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:

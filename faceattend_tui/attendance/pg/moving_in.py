@@ -41,6 +41,7 @@ class MovingIn:
         def set_setting(self, key: str, value: Any) -> None: ...
         def get_setting(self, key: str, default: Any = None) -> Any: ...
         def add_mark(self, mark: Mark) -> None: ...
+        def _answered(self) -> None: ...
 
     def counts(self) -> dict[str, int]:
         """Rows in each table."""
@@ -62,15 +63,20 @@ class MovingIn:
             known = {p.id for p in people}
             for session in source.sessions():
                 self._import_session(source, session, known, left_out)
+                self._answered()  # a term's log takes minutes, each session a moment
             self._local.conn.execute("select setval(pg_get_serial_sequence('sessions', 'id'), "
                                      "greatest((select max(id) from sessions), 1))")
             sightings = source.presence(date.min, date.max)
             kept = [p for p in sightings if p.person_id in known]
             left_out["presence"] = len(sightings) - len(kept)
-            for presence in kept:
+            for count, presence in enumerate(kept):
                 self.see(presence)
-            for entry in source.audit_log():
+                if count % 1000 == 0:
+                    self._answered()
+            for count, entry in enumerate(source.audit_log()):
                 self.add_audit(entry)
+                if count % 1000 == 0:
+                    self._answered()
             for key, value in source.all_settings().items():
                 self.set_setting(key, value)
         return left_out

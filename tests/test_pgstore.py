@@ -88,6 +88,21 @@ def test_a_check_in_made_elsewhere_before_this_door_listened_is_heard(pg_url, tm
         store.close()
 
 
+def test_a_new_door_fetching_the_others_templates_says_how_far_it_is(tmp_path, pg_url):
+    """A new door at a large site fetched 20,000 people's templates for a minute on a blank terminal."""
+    north, south = tmp_path / "north", tmp_path / "south"
+    enroll_fake_people(north, ["ann", "bob", "cleo"])
+    south.mkdir()
+    with open_store(tmp_path, database=pg_url, upgrade_mode="auto") as store:
+        sync_gallery(store, north / "database_tensor", "north")
+        heard: list[tuple[int, int]] = []
+        sync_gallery(store, south / "database_tensor", "south", progress=lambda *said: heard.append(said))
+        assert heard[0][1] == 3 and heard[-1] == (3, 3)
+        heard.clear()
+        sync_gallery(store, south / "database_tensor", "south", progress=lambda *said: heard.append(said))
+        assert heard == []  # nothing to fetch: nothing said
+
+
 def test_templates_travel_between_data_roots(tmp_path, pg_url):
     north, south = tmp_path / "north", tmp_path / "south"
     enroll_fake_people(north, ["ann", "bob"])

@@ -986,6 +986,7 @@ def open_station(station: Station, max_seconds: float | None = None, asked: Stop
 
     deadline = time.monotonic() + max_seconds if max_seconds else None
     pause = 1.0
+    station.gallery_progress = Progress("templates from the other doors")  # a new door's first start
     while True:
         try:
             station.open()

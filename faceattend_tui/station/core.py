@@ -69,4 +69,5 @@ class Station(Lifecycle, Actions, Readouts, Hours, Translator, Timekeeping, Shar
         self._alike_said: set[frozenset[str]] = set()  # folders of look-alike pairs the last roster import said
         self._sheets_next = 0.0
         self._gallery_notes = []
+        self.gallery_progress = None
 

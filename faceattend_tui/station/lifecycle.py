@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import stat
+from collections.abc import Callable
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING
 
@@ -106,7 +107,7 @@ class Lifecycle(StationState):
             self.presence = PresenceBook(self.store, self.name, time_zone(self.settings.timezone),
                                          self.settings.day_change) if self.settings.mode == "work" else None
             self.live.database = DATABASE_ONLINE if shared_log(self.settings) else ""
-            self.share_gallery()
+            self.share_gallery(self.gallery_progress)
             self.missing = self._refuse_missing_templates(self.sync_roster())
             self._refuse_foreign_templates()
             open_resets(self.store)  # the audit read whole, as the start's notices read it: a damaged one refuses
@@ -291,10 +292,10 @@ class Lifecycle(StationState):
         return {p.folder: p.name for p in self._attendance().people() if p.folder}
 
 
-    def share_gallery(self) -> bool:
+    def share_gallery(self, progress: Callable[[int, int], object] | None = None) -> bool:
         """Send templates enrolled here to the shared log and take the other doors'; True when any came in."""
         with self.lock:
-            outcome = sync_gallery(self.store, self.settings.tensors_dir, self.name, self.recognizer)
+            outcome = sync_gallery(self.store, self.settings.tensors_dir, self.name, self.recognizer, progress)
         self._gallery_notes = outcome.notes
         return outcome.changed_here
 

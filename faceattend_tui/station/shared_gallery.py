@@ -68,9 +68,10 @@ def shares_templates(store: Store | None) -> TypeGuard[TemplateQueries]:
     return hasattr(store, "template_sets")
 
 
-def sync_gallery(store: Store | None, tensors: Path, station: str = "",
-                 recognizer: RecognizerId | None = None) -> GallerySync:
-    """Bring `tensors` and the database's templates in step (see the module's words); a no-op for TinyDB."""
+def sync_gallery(store: Store | None, tensors: Path, station: str = "", recognizer: RecognizerId | None = None,
+                 progress: Callable[[int, int], object] | None = None) -> GallerySync:
+    """Bring `tensors` and the database's templates in step (see the module's words); a no-op for TinyDB.
+    `progress` hears (folders looked at, of all) once templates are being fetched."""
     outcome = GallerySync()
     log = store  # the log's side of the store: who owns which folder, whose were erased
     if log is None or not shares_templates(store):
@@ -79,7 +80,7 @@ def sync_gallery(store: Store | None, tensors: Path, station: str = "",
         erased, owned = erased_folders(log), {p.folder for p in log.people() if p.folder}
         with changing(tensors, "sharing templates"):
             _sync(store, Path(tensors), station, recognizer, outcome,
-                  lambda folder: folder not in owned and erased(folder))
+                  lambda folder: folder not in owned and erased(folder), progress)
     except (GalleryError, StoreError) as exc:
         outcome.notes.append(f"templates not shared this time: {exc}")
     return outcome
@@ -95,7 +96,8 @@ def forget_folder(store: Store, tensors: Path, folder: str) -> None:
 
 
 def _sync(store: TemplateQueries, tensors: Path, station: str, recognizer: RecognizerId | None,
-          outcome: GallerySync, erased: Callable[[str], bool]) -> None:
+          outcome: GallerySync, erased: Callable[[str], bool],
+          progress: Callable[[int, int], object] | None = None) -> None:
     """`erased`: a folder of someone erased that nobody owns again: never shared, its files here deleted."""
     manifest = load_manifest(tensors) or Manifest(recognizer=recognizer)
     remote = store.template_sets()
@@ -105,7 +107,10 @@ def _sync(store: TemplateQueries, tensors: Path, station: str, recognizer: Recog
     state = _read_state(tensors)
     local = {name: entry.npy_sha256 for name, entry in manifest.people.items()
              if entry.npy_sha256 and not entry.stale}
-    for folder in sorted(set(local) | set(remote)):
+    folders = sorted(set(local) | set(remote))
+    for index, folder in enumerate(folders):
+        if progress is not None and outcome.pulled:  # a new door fetching thousands: said as it goes
+            progress(index, len(folders))
         if not safe_name(folder):
             continue
         here, there = local.get(folder), remote[folder].npy_sha256 if folder in remote else None
@@ -127,6 +132,8 @@ def _sync(store: TemplateQueries, tensors: Path, station: str, recognizer: Recog
             state[folder] = _pull(store, tensors, manifest, folder, outcome)
     state = {k: v for k, v in state.items() if v != (None, None)}
     if outcome.pulled:
+        if progress is not None:
+            progress(len(folders), len(folders))
         save_manifest(tensors, manifest)
     _write_state(tensors, state)
 

@@ -58,3 +58,4 @@ class StationState:
     _alike_said: set[frozenset[str]]
     _sheets_next: float
     _gallery_notes: list[str]
+    gallery_progress: Callable[[int, int], object] | None  # told as the start fetches other doors' templates

@@ -69,14 +69,15 @@ class MovingIn:
             sightings = source.presence(date.min, date.max)
             kept = [p for p in sightings if p.person_id in known]
             left_out["presence"] = len(sightings) - len(kept)
-            for count, presence in enumerate(kept):
+            self._answered()  # reading the source's sightings took its time too
+            for presence in kept:
                 self.see(presence)
-                if count % 1000 == 0:
-                    self._answered()
-            for count, entry in enumerate(source.audit_log()):
+                self._answered()
+            entries = source.audit_log()
+            self._answered()
+            for entry in entries:
                 self.add_audit(entry)
-                if count % 1000 == 0:
-                    self._answered()
+                self._answered()
             for key, value in source.all_settings().items():
                 self.set_setting(key, value)
         return left_out

@@ -588,6 +588,34 @@ def test_a_lockout_holds_at_every_door_whose_clock_is_minutes_apart(pg_url, tmp_
             door.close()
 
 
+def test_a_lockout_holds_at_a_door_whose_clock_is_set_while_it_runs(pg_url, tmp_path, monkeypatch):
+    """A door that started 3 minutes fast, then was put right by NTP: it read another door's lockout as
+    one of a clock put back, took guesses during it, and its right PIN ended it for every door."""
+    from datetime import datetime
+
+    from faceattend_tui.attendance import backends, security, staff
+    from faceattend_tui.attendance.pg import store as pg_store
+
+    quick = {n: 0 for n in range(1, 10)}  # no waits before the lockout: ten guesses in a moment
+    monkeypatch.setattr(staff, "pin_wait", lambda n: quick.get(security.in_round(n), security.LOCKOUT_SECONDS))
+    fast = [timedelta(minutes=3)]
+    monkeypatch.setattr(pg_store, "local_now", lambda: datetime.now().astimezone() + fast[0])
+    stepped = backends.open_store(tmp_path / "x", database=pg_url, upgrade_mode="auto")
+    monkeypatch.undo()
+    monkeypatch.setattr(staff, "pin_wait", lambda n: quick.get(security.in_round(n), security.LOCKOUT_SECONDS))
+    on_time = backends.open_store(tmp_path / "y", database=pg_url, upgrade_mode="auto")
+    try:
+        with_accounts(on_time)
+        fast[0] = timedelta(0)  # NTP steps the first door's clock back while it runs
+        said = [refused(on_time, "session", ("Dana", "000000")) for _ in range(10)]
+        assert "locked after 10 wrong PINs" in said[-1]
+        assert "locked" in refused(stepped, "session", ("Dana", "000000"))
+        assert "locked" in refused(stepped, "session", STAFF)
+    finally:
+        for door in (stepped, on_time):
+            door.close()
+
+
 def test_accounts_added_and_removed_at_once_at_two_doors_all_count(pg_url, tmp_path):
     """Two doors on one database: each change is made on the accounts as they are, none is lost."""
     from faceattend_tui.attendance import backends

@@ -24,13 +24,14 @@ import psycopg
 
 from ..common import Clock, local_now
 from ..pgschema import mask_url, namesakes
-from ..store import Change, Store
+from ..store import Change, Store, StoreError
 from .checkins import CheckinQueries
 from .connection import UPGRADE_REFUSE, WAIT, Connection, keep_secret
 from .listener import Cached, Listener
 from .moving_in import MovingIn
 from .outbox import JOURNAL_NAME, Courier, Outbox
 from .queries import PeopleQueries, SessionQueries, SettingQueries
+from .rows import the_row
 from .templates import TemplateQueries
 
 LAST_SEND = 5.0  # seconds a closing station tries to send the check-ins still waiting in its journal
@@ -47,6 +48,7 @@ class PgStore(CheckinQueries, PeopleQueries, SessionQueries, SettingQueries, Tem
         self.live = live
         self.wait = wait
         self._clock = clock or local_now
+        self._given_clock = clock is not None
         self.zone = None if clock is None else clock().tzinfo  # times are read back in the clock's zone
         self._local = threading.local()
         self._kwargs = self._connect_kwargs()
@@ -85,8 +87,15 @@ class PgStore(CheckinQueries, PeopleQueries, SessionQueries, SettingQueries, Tem
         return self._skew
 
     def shared_now(self) -> datetime:
-        """The database server's clock, as this door's is apart from it when it connected (doors' own
-        clocks may be minutes apart)."""
+        """The database server's clock (doors' own clocks may be minutes apart, and be set while they run);
+        with a clock given (tests, tools), that clock as it was apart from the server's at the start."""
+        if not self._given_clock:
+            try:
+                with self._tx() as conn:
+                    (moment,) = the_row(conn.execute("select clock_timestamp()"))
+                return moment.astimezone(self.now().tzinfo)
+            except StoreError:  # the server away: its time as this clock was apart from it at the start
+                pass
         return self.now() - self._ahead
 
     def close(self) -> None:

@@ -57,7 +57,6 @@ def test_a_log_that_takes_longer_to_move_in_than_one_answer_may_take_moves_in(tm
     import time
 
     from faceattend_tui.attendance.pg.moving_in import MovingIn
-
     from faceattend_tui.attendance.pg.store import PgStore
 
     each, audit = MovingIn._import_session, PgStore.add_audit

@@ -89,7 +89,6 @@ class ImportOutcome:
             out.append(f"joined the running session: {printable(', '.join(p.name for p in self.joined))}")
         return out
 
-
     def _photos_to_copy(self) -> str:
         total = len(self.plan.photos)
         new = total if self.new_photos is None else self.new_photos

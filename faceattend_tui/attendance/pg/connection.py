@@ -7,6 +7,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -57,22 +58,23 @@ class Watch:
         self.cut = False
         self._done = False
         self._lock = threading.Lock()
-        self._timer = threading.Timer(seconds, self._cut)
-        self._timer.daemon = True
+        self._answered_at = time.monotonic()
+        self._timer = self._timer_for(seconds)
+
+    def _timer_for(self, seconds: float) -> threading.Timer:
+        timer = threading.Timer(seconds, self._cut)
+        timer.daemon = True
+        return timer
 
     def __enter__(self) -> Watch:
+        self._answered_at = time.monotonic()
         self._timer.start()
         return self
 
     def answered(self) -> None:
-        """The server answered: it has `seconds` again for the next (a long transaction is not a silent one)."""
-        with self._lock:
-            if self._done or self.cut:
-                return
-            self._timer.cancel()
-            self._timer = threading.Timer(self.seconds, self._cut)
-            self._timer.daemon = True
-            self._timer.start()
+        """The server answered: it has `seconds` again for the next (a long transaction is not a silent one).
+        Only noted: the timer, when it comes, waits again for what is left (no thread per statement)."""
+        self._answered_at = time.monotonic()
 
     def __exit__(self, *_exc: object) -> None:
         with self._lock:  # the connection goes back to the pool after this: never cut it there
@@ -82,6 +84,11 @@ class Watch:
     def _cut(self) -> None:
         with self._lock:
             if self._done:
+                return
+            left = self._answered_at + self.seconds - time.monotonic()
+            if left > 0:  # answered since the timer began
+                self._timer = self._timer_for(left)
+                self._timer.start()
                 return
             self.cut = True
             with contextlib.suppress(OSError, psycopg.Error):

@@ -214,7 +214,8 @@ def copy_photos(settings: Settings, outcome: ImportOutcome) -> None:
         except PhotoChanged as exc:
             outcome.not_copied.append(str(exc))
         except OSError as exc:  # the people are written: said with the photo, and the rest still tried
-            outcome.not_copied.append(f"{photo}: could not be copied into {settings.images_dir / person.folder} "
+            outcome.not_copied.append(f"{printable(str(photo))}: could not be copied into "
+                                      f"{printable(str(settings.images_dir / person.folder))} "
                                       f"({error_text(exc)}); import the file again once that is put right")
             if exc.errno in NO_ROOM and index + 1 < len(plan.photos):
                 outcome.not_copied.append(f"{plural(len(plan.photos) - index - 1, 'more photo')} not tried: "
@@ -278,7 +279,7 @@ def copy_photo(settings: Settings, person: Person, photo: Path, checked: str | N
     data = read_bytes(photo)
     digest = hashlib.sha256(data).hexdigest()
     if checked is not None and digest != checked:
-        raise PhotoChanged(f"{photo}: changed since the roster was checked (import the file again)")
+        raise PhotoChanged(f"{printable(str(photo))}: changed since the roster was checked (import the file again)")
     folder = settings.images_dir / person.folder
     make_private_dir(folder)  # and database_image/ when missing
     if _in_folder(folder, digest):

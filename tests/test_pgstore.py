@@ -481,3 +481,27 @@ def test_a_check_in_written_just_after_a_roster_import_changed_the_persons_id_is
             assert conn.execute("select person_id from checkins").fetchall() == [("S1042",)]
     finally:
         store.close()
+
+
+def test_a_read_waiting_for_a_connection_when_the_database_comes_back_is_answered(tmp_path, pg_url):
+    """The database back, the courier replaces the pool and closes the old one: a read still waiting on the
+    old one (every connection busy) failed with "cannot be reached: the pool is closed" and put the door
+    offline again."""
+    import threading
+
+    store = open_store(tmp_path, database=pg_url, station="north", live=True, wait=1.0, upgrade_mode="auto")
+    try:
+        Attendance(store, station="north").add_person("Ann", person_id="ann", folder="ann")
+        old = store._pool
+        busy = [old.getconn(timeout=5) for _ in range(old.max_size)]
+        found: list = []
+        reader = threading.Thread(target=lambda: found.append([p.id for p in store.people()]))
+        reader.start()
+        time.sleep(0.3)  # the reader waits for a connection of the old pool
+        store._probe()
+        reader.join(timeout=10)
+        for conn in busy:
+            old.putconn(conn)
+        assert found == [["ann"]] and store.state().online
+    finally:
+        store.close()

@@ -13,7 +13,7 @@ from typing import Any
 
 import psycopg
 from psycopg import conninfo
-from psycopg_pool import ConnectionPool, PoolTimeout
+from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
 from ..pgschema import LATEST, application_name, current_version, hide, other_versions, secrets_of, upgrade
 from ..store import ConflictError, OfflineError, StoreError
@@ -169,8 +169,7 @@ class Connection:
         watch: Watch | None = None
         patience = self.wait * 4
         try:
-            with self._pool.connection(timeout=patience) as conn, Watch(conn, ANSWER_TIMEOUT) as watch, \
-                    conn.transaction():
+            with self._pooled(patience) as conn, Watch(conn, ANSWER_TIMEOUT) as watch, conn.transaction():
                 self._local.watch = watch
                 try:
                     yield conn
@@ -188,6 +187,24 @@ class Connection:
             raise ConflictError(self._conflict(exc)) from None
         except psycopg.Error as exc:
             raise StoreError(f"database {self.masked}: {first_line(exc)}") from None
+
+    @contextlib.contextmanager
+    def _pooled(self, timeout: float) -> Iterator[psycopg.Connection]:
+        """A connection of the pool; of the new pool when the database came back while this one waited (the
+        courier then replaces the pool and closes the old one, failing whoever waits on it)."""
+        pool = self._pool
+        try:
+            conn = pool.getconn(timeout=timeout)
+        except PoolClosed:
+            if self._pool is pool:
+                raise
+            pool = self._pool
+            conn = pool.getconn(timeout=timeout)
+        try:
+            with conn:
+                yield conn
+        finally:
+            pool.putconn(conn)
 
     def _answered(self) -> None:
         """Within a long batch: the server has answered so far, so its watch starts again."""

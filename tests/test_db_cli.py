@@ -56,12 +56,13 @@ def test_a_log_that_takes_longer_to_move_in_than_one_answer_may_take_moves_in(tm
             clock.advance(hours=1)
     import time
 
+    from faceattend_tui.attendance.pg import moving_in
     from faceattend_tui.attendance.pg.moving_in import MovingIn
-    from faceattend_tui.attendance.pg.store import PgStore
 
-    each, audit = MovingIn._import_session, PgStore.add_audit
+    each, audit = MovingIn._import_session, moving_in.audit_values
     monkeypatch.setattr(MovingIn, "_import_session", lambda *a: time.sleep(0.01) or each(*a))  # a slower server
-    monkeypatch.setattr(PgStore, "add_audit", lambda *a: time.sleep(0.01) or audit(*a))  # 300 lines of audit
+    monkeypatch.setattr(moving_in, "audit_values", lambda *a: time.sleep(0.01) or audit(*a))  # 300 lines of audit
+    monkeypatch.setattr(moving_in, "INSERTED_TOGETHER", 10)
     monkeypatch.setattr(connection, "ANSWER_TIMEOUT", 0.5)  # each session moves in well within it, not all
     assert main(["db", "import", "--from", str(source), "--database", pg_url]) == 0
     assert "sessions            152 of 152" in capsys.readouterr().err

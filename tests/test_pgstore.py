@@ -483,6 +483,56 @@ def test_a_check_in_written_just_after_a_roster_import_changed_the_persons_id_is
         store.close()
 
 
+def test_a_terms_report_and_export_read_sessions_together_and_count_as_session_by_session(tmp_path, pg_url,
+                                                                                          monkeypatch):
+    """A report or an export of many sessions reads them a part at a time (two queries a part, not two a
+    session): the numbers and the sheet are those read one session at a time, the last mark still wins,
+    and a live door's cached session and its waiting check-ins count as it knows them."""
+    from faceattend_tui.attendance import ExportOptions
+    from faceattend_tui.attendance.export import render
+    from faceattend_tui.attendance.pg import checkins
+    from faceattend_tui.attendance.report import build_report, report_rows
+    from faceattend_tui.attendance.sessions import summarize
+    from faceattend_tui.attendance.store import Store
+
+    monkeypatch.setattr(checkins, "READ_TOGETHER", 2)
+    store = open_store(tmp_path, database=pg_url, station="north", live=True, wait=0.2, upgrade_mode="auto")
+    try:
+        att = Attendance(store, station="north")
+        for name in ("ann", "bob", "cy"):
+            att.add_person(name.title(), person_id=name, folder=name)
+        ids = []
+        for number in range(5):
+            ids.append(att.start_session(f"Lesson {number}").id)
+            att.check_in(("ann", "bob", "cy")[number % 3], 0.8)
+            if number:
+                status = ("sick", "excused", "sick", "late")[number - 1]
+                att.mark("cy", status, "bus", session_id=ids[0])  # the first's marks, made among the others
+            att.mark("bob", "excused", "doctor")
+            if number < 4:
+                att.stop_session()
+        with psycopg.connect(pg_url) as blocker:
+            blocker.execute("lock table checkins in exclusive mode")
+            att.check_in("ann", 0.8)  # waits in the journal: the door counts it
+        assert store.state().waiting == 1
+        day = store.now().date()
+        ours = build_report(store, day, day, voided=True)
+        monkeypatch.setattr(store, "outcomes_of", lambda ids: Store.outcomes_of(store, ids))
+        reference = build_report(store, day, day, voided=True)
+        assert report_rows(ours) == report_rows(reference)
+        line = {p.person.id: p.counts for p in ours.people}
+        assert (line["cy"].late, line["bob"].excused_total) == (1, 4)
+        people = {p.id: p for p in store.people()}
+        together = store.records_of(reversed(ids))
+        assert list(together) == ids[::-1]
+        sheets = [render([summarize(store, s, people, records=records)], ExportOptions("csv"), store.now())
+                  for s, records in zip(map(store.session, together), together.values(), strict=True)]
+        assert sheets == [render([summarize(store, store.session(i), people)], ExportOptions("csv"), store.now())
+                          for i in ids[::-1]]
+    finally:
+        store.close()
+
+
 def test_a_read_waiting_for_a_connection_when_the_database_comes_back_is_answered(tmp_path, pg_url):
     """The database back, the courier replaces the pool and closes the old one: a read still waiting on the
     old one (every connection busy) failed with "cannot be reached: the pool is closed" and put the door

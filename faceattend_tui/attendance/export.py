@@ -423,7 +423,8 @@ def export_sessions(store: Store, sessions: list[Session], path: Path | NewFile 
                     user: str | None = None, people: dict[str, Person] | None = None) -> Path:
     """Write the sheet of these sessions to `path` (atomically, 0600) and audit it."""
     people = people if people is not None else {p.id: p for p in store.people()}
-    summaries = [summarize(store, s, people) for s in sessions]
+    records = store.records_of(s.id for s in sessions)
+    summaries = [summarize(store, s, people, records=records[s.id]) for s in sessions]
     data = render(summaries, options, store.now())
     return write_audited(store, path, data, "export", {"format": options.fmt, "sessions": [s.id for s in sessions]},
                          user)

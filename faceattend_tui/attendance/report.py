@@ -101,9 +101,10 @@ def build_report(store: Store, date_from: date, date_to: date, group: str | None
     chosen = [s for s in of_group if not s.active]
     lines: dict[str, PersonLine] = {}
     session_lines = []
+    all_outcomes = store.outcomes_of(s.id for s in chosen)
     for session in chosen:
         counts = Counts()
-        outcomes = store.outcomes(session.id)
+        outcomes = all_outcomes[session.id]
         members = 0
         for person_id in dict.fromkeys([*session.expected, *outcomes]):
             person = people.get(person_id)

@@ -43,7 +43,7 @@ from .models import (
     new_person_id,
 )
 from .security import audit, erased_folders, erased_names, erased_token, note_erased
-from .store import NotFoundError, Store, StoreError
+from .store import NotFoundError, SessionRecords, Store, StoreError
 from .timetable import scrub_timetable
 
 
@@ -117,11 +117,13 @@ def resolve(checkin: Checkin | None, mark: Mark | None) -> str:
     return checkin.status if checkin is not None else ABSENT
 
 
-def summarize(store: Store, session: Session, people: dict[str, Person], locale: str | None = None) -> Summary:
+def summarize(store: Store, session: Session, people: dict[str, Person], locale: str | None = None,
+              records: SessionRecords | None = None) -> Summary:
     """Everyone the session expected plus anyone with a record in it, by name (in the order of `locale`;
-    None: this machine's)."""
-    checkins = {c.person_id: c for c in store.checkins(session.id)}
-    marks = {m.person_id: m for m in store.marks(session.id)}  # the last mark per person counts
+    None: this machine's). `records`: the session's, when the caller read them already."""
+    records = records or SessionRecords(store.checkins(session.id), store.marks(session.id))
+    checkins = {c.person_id: c for c in records.checkins}
+    marks = {m.person_id: m for m in records.marks}  # the last mark per person counts
     ids = list(dict.fromkeys([*session.expected, *checkins, *marks]))
     expected = set(session.expected)
     rows = []

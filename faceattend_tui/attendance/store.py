@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -22,6 +22,21 @@ from faceattend_tui.errors import RecordsError
 from .models import AuditEntry, Checkin, Mark, Person, Presence, Session
 
 _UPDATES = threading.RLock()  # read-change-write steps, for stores of one writer
+
+
+@dataclass(frozen=True)
+class SessionRecords:
+    """A session's check-ins in arrival order and its marks in the order they were made."""
+
+    checkins: list[Checkin]
+    marks: list[Mark]
+
+
+def outcomes_from(checkins: Iterable[Checkin], marks: Iterable[Mark]) -> dict[str, str]:
+    """Status of everyone with a record: the last mark wins over the camera."""
+    found = {c.person_id: c.status for c in checkins}
+    found.update({m.person_id: m.status for m in marks})
+    return found
 
 
 class StoreError(RecordsError):
@@ -242,9 +257,16 @@ class Store(ABC):
 
     def outcomes(self, session_id: int) -> dict[str, str]:
         """Status of everyone with a record in a session (the last mark wins over the camera)."""
-        found = {c.person_id: c.status for c in self.checkins(session_id)}
-        found.update({m.person_id: m.status for m in self.marks(session_id)})
-        return found
+        return outcomes_from(self.checkins(session_id), self.marks(session_id))
+
+    def records_of(self, session_ids: Iterable[int]) -> dict[int, SessionRecords]:
+        """Several sessions' check-ins and marks, each as `checkins` and `marks` give them (a backend with a
+        round trip per read fetches them together: a term's export)."""
+        return {i: SessionRecords(self.checkins(i), self.marks(i)) for i in dict.fromkeys(session_ids)}
+
+    def outcomes_of(self, session_ids: Iterable[int]) -> dict[int, dict[str, str]]:
+        """`outcomes` of several sessions (a term's report)."""
+        return {i: self.outcomes(i) for i in dict.fromkeys(session_ids)}
 
     @abstractmethod
     def see(self, presence: Presence) -> None:

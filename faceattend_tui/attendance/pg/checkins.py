@@ -10,21 +10,44 @@ from typing import TYPE_CHECKING
 import psycopg
 
 from ..common import aware
-from ..models import Checkin, Mark, Presence
-from ..store import Change, OfflineError
+from ..models import LATE, PRESENT, Checkin, Mark, Presence
+from ..store import Change, OfflineError, SessionRecords, outcomes_from
+from .listener import Cached
 from .outbox import as_the_database_has_it, under_their_id_now
-from .rows import SELECT_CHECKIN, SELECT_MARK, checkin_of, insert_checkin, mark_of, upsert_presence
+from .rows import (
+    INSERT_MARK,
+    SELECT_CHECKIN,
+    SELECT_MARK,
+    checkin_of,
+    insert_checkin,
+    mark_of,
+    mark_values,
+    upsert_presence,
+)
 
 if TYPE_CHECKING:
     import contextlib
     import threading
     from collections import deque
-    from collections.abc import Iterator
+    from collections.abc import Iterable, Iterator
     from concurrent.futures import ThreadPoolExecutor
     from datetime import tzinfo
 
-    from .listener import Cached
     from .outbox import Outbox
+
+
+READ_TOGETHER = 200  # sessions read in one query by a report or an export
+
+
+def parts(session_ids: Iterable[int]) -> Iterator[list[int]]:
+    """The ids, once each, READ_TOGETHER at a time."""
+    ids = list(dict.fromkeys(session_ids))
+    for start in range(0, len(ids), READ_TOGETHER):
+        yield ids[start:start + READ_TOGETHER]
+
+
+def arrival_order(checkin: Checkin) -> tuple[datetime, str]:
+    return checkin.time, checkin.person_id
 
 
 class CheckinQueries:
@@ -51,6 +74,7 @@ class CheckinQueries:
         @contextlib.contextmanager
         def _tx(self) -> Iterator[psycopg.Connection]: ...
         def _cached(self, session_id: int) -> Cached: ...
+        def _read_sessions(self, conn: psycopg.Connection, session_ids: list[int]) -> dict[int, Cached]: ...
         def _remember(self, checkin: Checkin) -> bool: ...
         def _keep(self, outbox: Outbox, checkin: Checkin) -> bool: ...
         def _went_offline(self, why: str) -> None: ...
@@ -158,7 +182,7 @@ class CheckinQueries:
                 found = list(self._cached(session_id).checkins.values())
         else:
             found = self._read_checkins(session_id)
-        return sorted(found, key=lambda c: (c.time, c.person_id))
+        return sorted(found, key=arrival_order)
 
     def _read_checkins(self, session_id: int) -> list[Checkin]:
         with self._tx() as conn:
@@ -169,10 +193,7 @@ class CheckinQueries:
 
     def add_mark(self, mark: Mark) -> None:
         with self._tx() as conn:
-            conn.execute("insert into marks (id, session_id, person_id, status, reason, by, at, previous) values "
-                         "(%s, %s, %s, %s, %s, %s, %s, %s) on conflict (id) do nothing",
-                         [mark.id, mark.session_id, mark.person_id, mark.status, mark.reason, mark.by, aware(mark.at),
-                          mark.previous])
+            conn.execute(INSERT_MARK, mark_values(mark))
         with self._lock:
             known = self._cache.get(mark.session_id)
             if known is not None and all(m.id != mark.id for m in known.marks):
@@ -185,6 +206,51 @@ class CheckinQueries:
         else:
             found = self._read_marks(session_id)
         return found  # in the order the database took them: the last to reach it counts
+
+    def records_of(self, session_ids: Iterable[int]) -> dict[int, SessionRecords]:
+        found: dict[int, SessionRecords] = {}
+        for part in parts(session_ids):
+            held = self._held(part)
+            if len(held) < len(part):
+                with self._tx() as conn:
+                    held.update(self._read_sessions(conn, [sid for sid in part if sid not in held]))
+            found.update({sid: SessionRecords(sorted(held[sid].checkins.values(), key=arrival_order),
+                                              held[sid].marks) for sid in part})
+        return found
+
+    def outcomes_of(self, session_ids: Iterable[int]) -> dict[int, dict[str, str]]:
+        """Read without building the records: a term's report."""
+        ids = list(dict.fromkeys(session_ids))
+        found: dict[int, dict[str, str]] = {}
+        for part in parts(ids):
+            held = self._held(part)
+            found.update({sid: outcomes_from(c.checkins.values(), c.marks) for sid, c in held.items()})
+            unread = [sid for sid in part if sid not in held]
+            if unread:
+                with self._tx() as conn:
+                    found.update(self._read_outcomes(conn, unread))
+        return {sid: found[sid] for sid in ids}
+
+    def _held(self, session_ids: list[int]) -> dict[int, Cached]:
+        """Copies of the sessions a live station holds in its cache."""
+        with self._lock:
+            held = {sid: self._cache[sid] for sid in session_ids if self.live and sid in self._cache}
+            return {sid: Cached(dict(c.checkins), list(c.marks)) for sid, c in held.items()}
+
+    def _read_outcomes(self, conn: psycopg.Connection, session_ids: list[int]) -> dict[int, dict[str, str]]:
+        found: dict[int, dict[str, str]] = {sid: {} for sid in session_ids}
+        for sid, person_id, late in conn.execute("select session_id, person_id, late from checkins "
+                                                 "where session_id = any(%s)", [session_ids]):
+            found[sid][person_id] = LATE if late else PRESENT
+        outbox = self.outbox  # check-ins waiting here count, as in `_read_sessions`
+        if outbox is not None:
+            for sid in session_ids:
+                found[sid].update({doc["person_id"]: LATE if doc.get("late") else PRESENT
+                                   for doc in outbox.for_session(sid) if doc["person_id"] not in found[sid]})
+        for sid, person_id, status in conn.execute("select session_id, person_id, status from marks "
+                                                   "where session_id = any(%s) order by position", [session_ids]):
+            found[sid][person_id] = status
+        return found
 
     def _read_marks(self, session_id: int) -> list[Mark]:
         with self._tx() as conn:

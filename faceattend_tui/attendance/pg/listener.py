@@ -110,14 +110,24 @@ class Listener:
 
     def _read_session(self, conn: psycopg.Connection, session_id: int) -> Cached:
         """A session's check-ins and marks from the database, with the ones still waiting here."""
-        rows = conn.execute(SELECT_CHECKIN + " where session_id = %s", [session_id]).fetchall()
-        known = Cached({c.person_id: c for c in (checkin_of(row, self.zone) for row in rows)})
-        marks = conn.execute(SELECT_MARK + " where session_id = %s order by position", [session_id]).fetchall()
-        known.marks = [mark_of(row, self.zone) for row in marks]
+        return self._read_sessions(conn, [session_id])[session_id]
+
+    def _read_sessions(self, conn: psycopg.Connection, session_ids: list[int]) -> dict[int, Cached]:
+        """`_read_session` of several sessions, in two queries."""
+        found = {sid: Cached() for sid in session_ids}
+        if not found:
+            return found
+        for row in conn.execute(SELECT_CHECKIN + " where session_id = any(%s)", [session_ids]):
+            checkin = checkin_of(row, self.zone)
+            found[checkin.session_id].checkins[checkin.person_id] = checkin
+        for row in conn.execute(SELECT_MARK + " where session_id = any(%s) order by position", [session_ids]):
+            mark = mark_of(row, self.zone)
+            found[mark.session_id].marks.append(mark)
         if self.outbox is not None:
-            for doc in self.outbox.for_session(session_id):
-                known.checkins.setdefault(doc["person_id"], Checkin.from_doc(doc))
-        return known
+            for sid, known in found.items():
+                for doc in self.outbox.for_session(sid):
+                    known.checkins.setdefault(doc["person_id"], Checkin.from_doc(doc))
+        return found
 
     # -- the listener thread
 
@@ -187,7 +197,7 @@ class Listener:
 
     def _fresh(self, conn: psycopg.Connection, sessions: list[int]) -> dict[int, Cached]:
         """These sessions' records read again, keeping the later sightings this door has not written yet."""
-        fresh = {sid: self._read_session(conn, sid) for sid in sessions}
+        fresh = self._read_sessions(conn, sessions)
         with self._lock:
             for sid, known in fresh.items():
                 old = self._cache.get(sid)

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..common import aware
 from ..models import Session, plural
 from ..staff import ACCOUNTS_SETTING
 from ..store import Store, StoreError
-from .rows import insert_checkin, insert_expected, the_row
+from .rows import (
+    INSERT_AUDIT,
+    INSERT_CHECKIN,
+    INSERT_MARK,
+    UPSERT_PRESENCE,
+    audit_values,
+    checkin_values,
+    insert_expected,
+    mark_values,
+    presence_values,
+    the_row,
+)
 
 if TYPE_CHECKING:
     import contextlib
@@ -18,8 +30,10 @@ if TYPE_CHECKING:
 
     import psycopg
 
-    from ..models import AuditEntry, Mark, Person, Presence
+    from ..models import Person
 
+INSERTED_TOGETHER = 1000  # rows sent in one round trip
+T = TypeVar("T")
 COUNTED = ("people", "person_groups", "past_groups", "sessions", "expected", "checkins", "marks", "audit", "settings",
            "template_sets", "templates", "presence")
 
@@ -36,11 +50,8 @@ class MovingIn:
         @contextlib.contextmanager
         def batch(self) -> Iterator[None]: ...
         def save_people(self, people: list[Person]) -> None: ...
-        def see(self, presence: Presence) -> None: ...
-        def add_audit(self, entry: AuditEntry) -> None: ...
         def set_setting(self, key: str, value: Any) -> None: ...
         def get_setting(self, key: str, default: Any = None) -> Any: ...
-        def add_mark(self, mark: Mark) -> None: ...
         def _answered(self) -> None: ...
 
     def counts(self) -> dict[str, int]:
@@ -70,14 +81,10 @@ class MovingIn:
             kept = [p for p in sightings if p.person_id in known]
             left_out["presence"] = len(sightings) - len(kept)
             self._answered()  # reading the source's sightings took its time too
-            for presence in kept:
-                self.see(presence)
-                self._answered()
+            self._insert_many(UPSERT_PRESENCE, kept, presence_values)
             entries = source.audit_log()
             self._answered()
-            for entry in entries:
-                self.add_audit(entry)
-                self._answered()
+            self._insert_many(INSERT_AUDIT, entries, audit_values)
             for key, value in source.all_settings().items():
                 self.set_setting(key, value)
         return left_out
@@ -111,7 +118,13 @@ class MovingIn:
         marks = [m for m in all_marks if m.person_id in known]
         left_out["checkins"] += len(all_checkins) - len(checkins)
         left_out["marks"] += len(all_marks) - len(marks)
-        for checkin in checkins:
-            insert_checkin(conn, checkin)
-        for mark in marks:
-            self.add_mark(mark)
+        self._insert_many(INSERT_CHECKIN, checkins, checkin_values)
+        self._insert_many(INSERT_MARK, marks, mark_values)
+
+    def _insert_many(self, query: str, records: Sequence[T], values: Callable[[T], list[Any]]) -> None:
+        """The records' rows, INSERTED_TOGETHER in one round trip, in the log's order."""
+        for start in range(0, len(records), INSERTED_TOGETHER):
+            rows = [values(record) for record in records[start:start + INSERTED_TOGETHER]]
+            with self._local.conn.cursor() as cursor:
+                cursor.executemany(query, rows)
+            self._answered()

@@ -15,8 +15,10 @@ from ..models import AuditEntry, Person, Presence, Session, with_past_groups
 from ..security import RECORD_TEXTS, Names, erased_names, scrub_audit
 from ..store import ConflictError, EndedElsewhere, NotFoundError
 from .rows import (
+    INSERT_AUDIT,
     SELECT_PERSON,
     SELECT_SESSION,
+    audit_values,
     insert_expected,
     local,
     person_of,
@@ -254,9 +256,7 @@ class SettingQueries:
 
     def add_audit(self, entry: AuditEntry) -> None:
         with self._tx() as conn:
-            conn.execute('insert into audit (id, time, "user", action, details) values (%s, %s, %s, %s, %s) '
-                         "on conflict (id) do nothing",
-                         [entry.id, aware(entry.time), entry.user, entry.action, Jsonb(entry.details)])
+            conn.execute(INSERT_AUDIT, audit_values(entry))
 
     def audit_log(self) -> list[AuditEntry]:
         with self._tx() as conn:

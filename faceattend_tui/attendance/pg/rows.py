@@ -10,7 +10,7 @@ from psycopg.rows import TupleRow
 from psycopg.types.json import Jsonb
 
 from ..common import aware
-from ..models import Checkin, Mark, PastGroups, Person, Presence, Session, clean_groups, group_as_read
+from ..models import AuditEntry, Checkin, Mark, PastGroups, Person, Presence, Session, clean_groups, group_as_read
 
 SELECT_PERSON = ("select p.id, p.name, p.created, p.folder, p.state, p.left_at, p.images, "
                  "array(select g.name from person_groups g where g.person_id = p.id order by g.position), "
@@ -106,14 +106,31 @@ def checkin_values(c: Checkin) -> list[Any]:
             aware(c.last_seen) if c.last_seen else None, Jsonb(c.evidence) if c.evidence is not None else None]
 
 
+UPSERT_PRESENCE = ("insert into presence (person_id, day, station, first_seen, last_seen) "
+                   "values (%s, %s, %s, %s, %s) on conflict (person_id, day, station) do update set "
+                   "first_seen = least(presence.first_seen, excluded.first_seen), "
+                   "last_seen = greatest(presence.last_seen, excluded.last_seen)")
+INSERT_MARK = ("insert into marks (id, session_id, person_id, status, reason, by, at, previous) values "
+               "(%s, %s, %s, %s, %s, %s, %s, %s) on conflict (id) do nothing")
+INSERT_AUDIT = ('insert into audit (id, time, "user", action, details) values (%s, %s, %s, %s, %s) '
+                "on conflict (id) do nothing")
+
+
+def presence_values(p: Presence) -> list[Any]:
+    return [p.person_id, p.day, p.station, aware(p.first_seen), aware(p.last_seen)]
+
+
+def mark_values(m: Mark) -> list[Any]:
+    return [m.id, m.session_id, m.person_id, m.status, m.reason, m.by, aware(m.at), m.previous]
+
+
+def audit_values(a: AuditEntry) -> list[Any]:
+    return [a.id, aware(a.time), a.user, a.action, Jsonb(a.details)]
+
+
 def upsert_presence(conn: psycopg.Connection, presence: Presence) -> None:
     """A day's sighting at a door: the earliest first and the latest last sighting are kept."""
-    conn.execute("insert into presence (person_id, day, station, first_seen, last_seen) "
-                 "values (%s, %s, %s, %s, %s) on conflict (person_id, day, station) do update set "
-                 "first_seen = least(presence.first_seen, excluded.first_seen), "
-                 "last_seen = greatest(presence.last_seen, excluded.last_seen)",
-                 [presence.person_id, presence.day, presence.station, aware(presence.first_seen),
-                  aware(presence.last_seen)])
+    conn.execute(UPSERT_PRESENCE, presence_values(presence))
 
 
 def insert_checkin(conn: psycopg.Connection, checkin: Checkin) -> bool:

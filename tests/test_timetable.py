@@ -144,6 +144,26 @@ def test_a_slot_opens_its_session_on_time_for_its_group_and_closes_it_at_its_end
     assert actors == {"timetable"}
 
 
+def test_a_slot_opened_a_fraction_of_a_second_after_its_start_is_late_from_its_minute_as_read_back(data):
+    """Opened at 08:00:00.123456, a slot read back from the TinyDB log said "late from 08:09:59" (its start is
+    kept to the millisecond, its late-after was counted from the microsecond), and check-ins shown at the same
+    08:10:00.000 got different statuses (one came 0.2 ms after the minute)."""
+    clock = FakeClock(MONDAY_8.replace(microsecond=123456))
+    attendance = school(data, clock)
+    assert step(attendance, clock(), PARIS)
+    attendance.add_person("Cy", person_id="S3", groups=["3A"])
+    attendance.store.add_expected(attendance.active.id, ["S3"])
+    attendance.refresh()
+    ann = attendance.check_in("S1", 0.8, when=MONDAY_8.replace(minute=10))
+    cy = attendance.check_in("S3", 0.8, when=MONDAY_8.replace(minute=10, microsecond=200))
+    assert (ann.checkin.status, cy.checkin.status, cy.checkin.time) == ("present", "present", ann.checkin.time)
+    attendance.store.close()
+    with open_store(data, clock=clock) as store:
+        (session,) = store.sessions()
+        assert session.late_deadline == MONDAY_8.replace(minute=10)
+        assert {c.person_id: c.status for c in store.checkins(session.id)} == {"S1": "present", "S3": "present"}
+
+
 def test_a_slot_whose_end_passed_while_no_station_ran_ends_at_its_end(data):
     clock = FakeClock(MONDAY_8.replace(minute=1))
     attendance = school(data, clock)

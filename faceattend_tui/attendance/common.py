@@ -44,6 +44,18 @@ def from_iso(text: str | None) -> datetime | None:
 MAX_LATE_MINUTES = 24 * 60  # lateness counted from a session's start, within a day
 
 
+def minutes_until(deadline: datetime | None, start: datetime) -> float | None:
+    """Late-after minutes of a session from `start` whose lateness begins at `deadline` (never below 0)."""
+    if deadline is None:
+        return None
+    return max(0.0, (deadline - start).total_seconds() / 60)
+
+
+def in_millis(value: datetime) -> datetime:
+    """To the millisecond, as the log keeps times: a status decided on a time is the one its stored time gives."""
+    return value.replace(microsecond=value.microsecond - value.microsecond % 1000)
+
+
 def checked_late_after(minutes: float | None, what: str = "late after") -> float | None:
     """A session's lateness threshold in minutes (None: nobody is late), refused in one line unless
     0 to MAX_LATE_MINUTES (an infinite or huge one cannot be turned into a time)."""

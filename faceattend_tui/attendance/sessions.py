@@ -18,7 +18,7 @@ from typing import Any
 from faceattend_tui.errors import InputError, RecordsError
 from faceattend_tui.text import collation, composed, fold, name_key, same, spelling_key, unaccented
 
-from .common import aware, checked_late_after
+from .common import aware, checked_late_after, in_millis, minutes_until
 from .corrections import forget_person, scrub_reasons
 from .models import (
     ABSENT,
@@ -356,7 +356,8 @@ class Attendance:
         return session
 
     def start_session(self, name: str, late_after_minutes: float | None = None, *, group: str | None = None,
-                      user: str | None = None) -> Session:
+                      user: str | None = None, late_from: datetime | None = None) -> Session:
+        """`late_from`: the moment lateness begins (a timetable slot's), instead of `late_after_minutes`."""
         if self._active is not None:
             running = self._active
             raise SessionActiveError(f"session {running.name!r} (id {running.id}) has been running since "
@@ -364,11 +365,14 @@ class Attendance:
         name = check_text(" ".join(name.split()), "the session name") if isinstance(name, str) else ""
         if not name:
             raise InputError("a session needs a name")
+        started = in_millis(self.store.now())
+        if late_from is not None:
+            late_after_minutes = minutes_until(late_from, started)
         late_after_minutes = checked_late_after(late_after_minutes)
         if group is not None:
             group = stored_group(self.groups(), group)
         expected = [p.id for p in self.people(group=group)]  # the active people in the group (or everyone)
-        session = Session(0, name, self.store.now(), None, late_after_minutes, self.station, group, expected)
+        session = Session(0, name, started, None, late_after_minutes, self.station, group, expected)
         with self.store.batch():
             session = self.store.create_session(session)
             audit(self.store, "session.start", {"session_id": session.id, "name": session.name, "group": group,
@@ -427,7 +431,7 @@ class Attendance:
         """Record a camera sighting. The first one per session is saved (durably) as the check-in."""
         session = self._require_active()
         person = self._require_person(person_id)
-        when = aware(when) if when is not None else self.store.now()
+        when = in_millis(aware(when) if when is not None else self.store.now())
         if person_id not in self._statuses:
             return CheckinResult(person, None, new=False)  # not on this session's list
         if self.store.touch(session.id, person_id, when):

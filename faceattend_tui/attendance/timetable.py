@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from faceattend_tui.errors import FaceattendError, InputError, RecordsError
 from faceattend_tui.text import same, spreadsheet_text
 
-from .common import MAX_LATE_MINUTES, checked_late_after
+from .common import MAX_LATE_MINUTES, checked_late_after, minutes_until
 from .models import check_text, visible
 from .store import EndedElsewhere
 
@@ -87,14 +87,17 @@ class Slot:
         """The slot's start and end on `day`, as aware times (wall clock in `zone`)."""
         return _at(day, self.start, zone), _at(day, self.end, zone)
 
-    def late_after_from(self, opened: datetime, zone: tzinfo | None) -> float | None:
-        """Late-after minutes for a session opened at `opened`, so lateness still counts from the slot's start."""
+    def late_from(self, opened: datetime, zone: tzinfo | None) -> datetime | None:
+        """When someone becomes late at a session of this slot opened at `opened` (None: nobody is)."""
         if self.late_after is None:
             return None
         start, _ = self.occurrence(opened.astimezone(zone).date(), zone)
-        start, opened = start.astimezone(timezone.utc), opened.astimezone(timezone.utc)  # real minutes, not the
-        deadline = start + timedelta(minutes=min(self.late_after, MAX_LATE_MINUTES))  # wall clock's on a DST night
-        return max(0.0, (deadline - opened).total_seconds() / 60)
+        # real minutes, not the wall clock's, on a DST night
+        return start.astimezone(timezone.utc) + timedelta(minutes=min(self.late_after, MAX_LATE_MINUTES))
+
+    def late_after_from(self, opened: datetime, zone: tzinfo | None) -> float | None:
+        """Late-after minutes for a session opened at `opened`, so lateness still counts from the slot's start."""
+        return minutes_until(self.late_from(opened, zone), opened)
 
 
 def clock_text(clock: time) -> str:
@@ -437,7 +440,7 @@ def step(attendance: Attendance, now: datetime, zone: tzinfo | None, station: st
     if not _claim(store, key, now):
         return ""
     try:
-        session = attendance.start_session(slot.name, slot.late_after_from(now, zone), group=slot.group,
+        session = attendance.start_session(slot.name, late_from=slot.late_from(now, zone), group=slot.group,
                                            user=TIMETABLE_ACTOR)
     except FaceattendError:  # e.g. its group is gone: given back, so a corrected slot opens on the next try
         store.update_setting(OPENED_SETTING, lambda opened: {k: v for k, v in (opened or {}).items() if k != key})

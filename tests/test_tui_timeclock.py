@@ -731,3 +731,28 @@ async def test_keys_typed_while_the_sessions_are_read_act_once_they_are_listed(s
         burst(app, ["h", "down", "x"])  # the second listed, newest first: Physics
         await pilot.pause(0.8)
         assert type(app.screen).__name__ == "ExportScreen" and app.screen.session_label == "session 1"
+
+
+async def test_work_mode_a_persons_days_from_a_groups_line_are_the_days_that_line_counts(station):
+    """Ann worked a day in 3A, then moved to 3B and worked another: the 3A line counted one day, but Enter on
+    it listed both (a clerk saw 1 day and 1.50 hours over a list of two days)."""
+    work_mode(station, timezone="UTC")
+    checkin(station, "Ann Lee", 1)
+    checkin(station, "Ann Lee", 91)
+    station.clock.now += timedelta(days=1)
+    station.attendance.update_person("S1", groups=["3B"])
+    checkin(station, "Ann Lee", 1440 + 1)
+    checkin(station, "Ann Lee", 1440 + 241)
+    station.clock.now += timedelta(hours=10)
+    app = StationApp(station)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause(0.5)
+        await pilot.press("r")
+        await pilot.pause()
+        app.screen.query_one("#group").value = "3A"
+        await until(pilot, lambda: rows(app, "#hours")[:1] == [["S1", "Ann Lee", "1", "1.50", "", ""]])
+        app.screen.query_one("#hours").focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "DaysScreen" and "Hours of Ann Lee in group 3A" in flat(app)
+        assert rows(app, "#days") == [["2026-03-02", "09:01", "10:31", "1.50", "", ""]]

@@ -44,9 +44,10 @@ class Hours(StationState):
         members = [p for p in people if in_group(p, group)]  # the unseen listed: who is in the group now
         return with_unseen(totals(lines, self.settings.locale), members, self.settings.locale)
 
-    def days_of(self, person_id: str, date_from: date, date_to: date) -> list[DayHours]:
-        """Work mode: one person's days over the period, oldest first, as the hours report has them."""
-        return [line for line in self._lines(date_from, date_to) if line.person.id == person_id]
+    def days_of(self, person_id: str, date_from: date, date_to: date, group: str | None = None) -> list[DayHours]:
+        """Work mode: one person's days over the period, oldest first, as the hours report has them (with
+        `group`, the days they were in it: those its line counts)."""
+        return [line for line in self._lines(date_from, date_to, group=group) if line.person.id == person_id]
 
     def correct_hours(self, person_id: str, day: date, came: str | None, left: str | None, reason: str,
                       pin: Credentials | str | None = None) -> Correction:

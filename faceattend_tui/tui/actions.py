@@ -286,10 +286,11 @@ class DialogActions(_AppBase):
         hours, days_of = (self.station.hours, self._days_screen) if work else (None, None)
         self.push_screen(ReportScreen(self.station.report, self.station.report_groups, today, hours, days_of))
 
-    def _days_screen(self, person_id: str, name: str, period: tuple[date, date]) -> DaysScreen:
-        """Work mode: a person's days over a period, each day correctable (permission "hours")."""
-        load = partial(self.station.days_of, person_id, *period)
-        return DaysScreen(name, period, load, self.station.zone(), self.access,
+    def _days_screen(self, person_id: str, name: str, period: tuple[date, date], group: str | None) -> DaysScreen:
+        """Work mode: a person's days over a period (in `group`), each day correctable (permission "hours")."""
+        load = partial(self.station.days_of, person_id, *period, group=group)
+        named = name if group is None else f"{name} in group {group}"
+        return DaysScreen(named, period, load, self.station.zone(), self.access,
                           self.guarded(partial(self._correct_hours, person_id)))
 
     def _correct_hours(self, person_id: str, request: CorrectRequest) -> CorrectRequest:

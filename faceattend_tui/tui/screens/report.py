@@ -22,7 +22,8 @@ from faceattend_tui.tui.screens.base import EVERYONE, Dialog, RowTable, group_se
 LIST_NAME = 30  # screen columns of a name in the lists: the numbers after it stay in view
 
 Built = tuple[Report, float, list[dict] | None]  # a report, its rate, the hours (work mode)
-DaysOf = Callable[[str, str, tuple[date, date]], Dialog[bool]]  # a person's days (id, name, period), work mode
+DaysOf = Callable[[str, str, tuple[date, date], str | None], Dialog[bool]]  # a person's days (id, name, period,
+# group: those their line counts), work mode
 
 
 class ReportScreen(Dialog[None]):
@@ -39,6 +40,7 @@ class ReportScreen(Dialog[None]):
         self.read_groups = groups
         self.asked_group: object = None  # the group of the latest report asked for
         self.period = (today - timedelta(days=30), today)  # of the latest report asked for
+        self.group: str | None = None  # of the latest report asked for (None: everyone)
         self.chosen: str | None = None  # the person whose days were opened last (work mode)
 
     WIDE = True
@@ -93,7 +95,7 @@ class ReportScreen(Dialog[None]):
             return
         value = self.asked_group = self.query_one("#group", Select).value
         group = None if value == EVERYONE else str(value)
-        self.period = (start, end)
+        self.period, self.group = (start, end), group
         self.read(partial(self.build_report, start, end, group, rate), self.show_report, "the report")
 
     def build_report(self, start: date, end: date, group: str | None, rate: float) -> Built:
@@ -131,7 +133,7 @@ class ReportScreen(Dialog[None]):
             return
         name = str(selected.data_table.get_row(selected.row_key)[1])
         self.chosen = person_id
-        self.app.push_screen(self.days_of(person_id, name, self.period), self.days_closed)
+        self.app.push_screen(self.days_of(person_id, name, self.period, self.group), self.days_closed)
 
     def days_closed(self, changed: bool | None) -> None:
         if changed:

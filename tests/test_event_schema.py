@@ -928,3 +928,23 @@ def test_a_sigterm_just_before_the_run_takes_its_signals_stops_the_run(tmp_path,
     code = headless_with_fake_worker(monkeypatch, tmp_path, seconds=30)
     assert time.monotonic() - started < 15 and code in (0, 1)
     assert "stopped by SIGTERM" in capsys.readouterr().out
+
+
+def test_a_headless_door_says_it_deleted_templates_put_back_for_someone_erased(tmp_path, capsys):
+    """A backup put back brought an erased person's templates again: the station deleted them, but a headless
+    run said nothing of it, on its output or in its warnings."""
+    enroll_fake_people(tmp_path, ["amy", "raj"])
+    made = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, name="door")
+    made.open()
+    made.remove_person(next(p for p in made.people() if p.folder == "amy").id, erase=True)
+    made.close()
+    enroll_fake_people(tmp_path, ["amy", "raj"])
+    made = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, name="door")
+    made.open()
+    try:
+        headless = Headless(made, HeadlessOptions("", json=True), io.StringIO())
+        for update in made.poll(timeout=0.05):
+            headless.on_update(update)
+    finally:
+        made.close()
+    assert "warning: the photos in database_image/amy were someone's who was erased" in capsys.readouterr().err

@@ -1241,6 +1241,25 @@ def test_templates_put_back_for_someone_erased_are_never_matched_at_a_door_of_it
         made.close()
 
 
+def test_photos_put_back_for_someone_erased_are_said_as_such_not_as_waiting_for_extraction(tmp_path):
+    """The advice was to run `faceattend extract`, which then refused the folder as someone erased."""
+    enroll_fake_people(tmp_path, ["amy", "raj"])
+    made = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, name="door")
+    made.open()
+    made.remove_person(next(p for p in made.people() if p.folder == "amy").id, erase=True)
+    made.close()
+    (tmp_path / "database_image" / "amy").mkdir(parents=True)  # the photos of a backup put back
+    (tmp_path / "database_image" / "amy" / "1.jpg").write_bytes(b"photo")
+    made = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, name="door")
+    made.open()
+    try:
+        notice = made.untemplated_notice()
+    finally:
+        made.close()
+    assert "the photos in database_image/amy were someone's who was erased" in notice
+    assert "faceattend extract" not in notice
+
+
 def test_two_people_who_look_like_one_are_named_as_on_the_roster(station):
     from faceattend_tui.live import events as ev
     from faceattend_tui.station import LiveChanged

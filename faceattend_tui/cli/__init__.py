@@ -566,8 +566,7 @@ def registering(settings: Settings, keep: list[Path] | None = None) -> Iterator[
     from faceattend_tui.cli.records import writable
     from faceattend_tui.gallery.enroll import forget_refused
     from faceattend_tui.gallery.templates import enrolled_counts
-    from faceattend_tui.station.lifecycle import refused_note
-    from faceattend_tui.station.people import has_photos
+    from faceattend_tui.station.people import has_photos, refused_note
 
     def register() -> int:
         if keep:

@@ -217,6 +217,8 @@ class Headless:
                          f"{update.live.database}: {notice}")
             case LiveChanged(notice=notice) if notice.startswith("session ") and " at " in notice:
                 self._elsewhere(notice)
+            case LiveChanged(notice=notice, own=True) if notice:  # templates refused, a session left running
+                to_stderr(f"{'error' if update.severity == 'error' else 'warning'}: {notice}")
             case RosterChanged(notice=notice) if notice:  # e.g. who joined the running session
                 self.say(self.line({"type": "roster", "message": notice}), notice)
             case Sighting(reason="no session"):

@@ -38,7 +38,7 @@ from faceattend_tui.live import events as ev
 from faceattend_tui.live.camera import source_label
 from faceattend_tui.live.worker import WorkerConfig
 from faceattend_tui.station.clockwatch import behind_notice
-from faceattend_tui.station.people import has_photos, missing_templates_message
+from faceattend_tui.station.people import has_photos, missing_templates_message, refused_note
 from faceattend_tui.station.shared_gallery import sync_gallery
 from faceattend_tui.station.state import StationState
 from faceattend_tui.station.sync import log_place_problem, shared_log
@@ -57,11 +57,6 @@ from faceattend_tui.vision.models import configured_sha256, loaded_models
 
 CLOCK_TOLERANCE = 30.0  # seconds a door's clock may differ from the shared database's unsaid
 LOW_THRESHOLD = 0.15  # a recognition threshold under this is said at start: impostors score up to ~0.2
-
-
-def refused_note(folder: str) -> str:
-    return (f"the photos in database_image/{folder} were someone's who was erased: not taken in; delete them, or "
-            "add the person again on purpose (roster import or e)")
 
 
 if TYPE_CHECKING:

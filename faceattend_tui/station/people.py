@@ -498,3 +498,8 @@ def roster_labels(settings: Settings) -> dict[str, str]:
             return {p.folder: f"{p.name} ({p.id})" for p in store.people() if p.folder}
     except (StoreError, OSError):
         return {}
+
+
+def refused_note(folder: str) -> str:
+    return (f"the photos in database_image/{folder} were someone's who was erased: not taken in; delete them, or "
+            "add the person again on purpose (roster import or e)")

@@ -43,8 +43,8 @@ class Timekeeping(StationState):
         def stop_left_running(self) -> str: ...
         def _session_changed(self) -> None: ...
         def _label(self, folder: str) -> str: ...
-        def _live(self, notice: str = "", severity: Severity = "information", lasting: bool = False
-                  ) -> LiveChanged: ...
+        def _live(self, notice: str = "", severity: Severity = "information", lasting: bool = False,
+                  own: bool = False) -> LiveChanged: ...
 
     def _clock_updates(self) -> list[Update]:
         """The wall clock jumped since the last poll: said, audited, and the timetable waits a little."""
@@ -84,7 +84,7 @@ class Timekeeping(StationState):
             said = self.stop_left_running()
         except StationError as exc:
             return [Problem(f"could not stop the session left running: {exc}")]
-        return [RosterChanged(), self._live(said, "warning", lasting=True)] if said else []
+        return [RosterChanged(), self._live(said, "warning", lasting=True, own=True)] if said else []
 
     def _timetable_updates(self) -> list[Update]:
         """Every few seconds: open the timetable's slot that is due, or close the one that ended."""

@@ -343,8 +343,9 @@ class Translator(StationState):
         return time_zone(self.settings.timezone)
 
 
-    def _live(self, notice: str = "", severity: Severity = "information", lasting: bool = False) -> LiveChanged:
-        return LiveChanged(dataclasses.replace(self.live), notice, severity, lasting)
+    def _live(self, notice: str = "", severity: Severity = "information", lasting: bool = False,
+              own: bool = False) -> LiveChanged:
+        return LiveChanged(dataclasses.replace(self.live), notice, severity, lasting, own)
 
 
 

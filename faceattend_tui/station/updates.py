@@ -155,6 +155,7 @@ class LiveChanged:
     notice: str = ""
     severity: Severity = "information"
     lasting: bool = False  # worth reading after the moment (two people who look like one): shown a minute
+    own: bool = False  # the station's own word, not a worker event's (a headless run says those as they come)
 
 
 @dataclass(frozen=True)

@@ -439,3 +439,42 @@ def test_a_journaled_checkin_the_database_cannot_file_at_close_is_said_not_dropp
         north.close()
         south.close()
     assert rows(pg_url, "select count(*) from checkins") == [(0,)]
+
+
+@pytest.mark.slow
+def test_a_journaled_checkin_of_someone_erased_meanwhile_is_not_named_at_close(tmp_path, pg_url, monkeypatch,
+                                                                              caplog):
+    """Cleo waited in north's journal while south erased her: north's close named her id in its error and in
+    station.log, and told staff to mark her by hand."""
+    import threading
+
+    from faceattend_tui.attendance import StoreError
+
+    north = open_door(tmp_path / "a", pg_url, "north")
+    south = open_door(tmp_path / "b", pg_url, "south")
+    busy, sending = threading.Event(), threading.Event()
+    send = north.store._send_waiting
+
+    def held(outbox):  # the courier cannot send until the station closes
+        if not sending.is_set():
+            raise StoreError("held by the test")
+        send(outbox)
+
+    try:
+        north.start_session("Assembly")
+        cleo = next(p for p in north.people() if p.name == "Cleo")
+        north.store._writer.submit(busy.wait, 30)
+        monkeypatch.setattr(north.store, "wait", 0.2)
+        monkeypatch.setattr(north.store, "_send_waiting", held)
+        north.worker.checkin("Cleo")
+        assert [u.row.name for u in north.poll(0.05) if isinstance(u, CheckinShown)] == ["Cleo"]
+        south.remove_person(cleo.id, erase=True)
+        sending.set()
+        monkeypatch.undo()
+        north.close()  # nothing to mark by hand: she is gone
+    finally:
+        busy.set()
+        north.close()
+        south.close()
+    assert rows(pg_url, "select count(*) from checkins") == [(0,)]
+    assert cleo.id not in caplog.text

@@ -69,7 +69,7 @@ class Change:
 
     `table` is "checkins" (with the check-in), "people", "sessions", "marks", "templates",
     "settings", or "all" after a lost connection (read everything again); "dropped" (with the check-in)
-    for one kept while the database was away that could not be sent, "after-end" for one that came after
+    for one kept while the database was away whose person was erased meanwhile, "after-end" for one that came after
     its session was stopped at another door, with no other session running for them.
     """
 

@@ -163,13 +163,14 @@ class Lifecycle(StationState):
 
     def _unsent_at_close(self, changes: list[Change]) -> str:
         """Check-ins the journal sent as the station closed that the shared database could not file (their
-        session stopped at another door meanwhile, or erased): said, as the running station says them."""
-        found = [c.checkin for c in changes if c.table in ("after-end", "dropped") and c.checkin is not None]
+        session stopped at another door meanwhile): said, as the running station says them. Those of someone
+        erased meanwhile go unsaid: nothing names them after their erasure."""
+        found = [c.checkin for c in changes if c.table == "after-end" and c.checkin is not None]
         if not found:
             return ""
         named = ", ".join(f"{self._label(c.person_id)} at {c.time.astimezone():%H:%M:%S}" for c in found)
         return (f"{plural(len(found), 'check-in')} kept while the database was away could not be filed as the "
-                f"station closed (their session was stopped or erased at another door meanwhile): {named}; "
+                f"station closed (their session was stopped at another door meanwhile): {named}; "
                 "mark them by hand in the session they came to")
 
     def _label(self, person_id: str) -> str:

@@ -84,9 +84,9 @@ class SharedSync(StationState):
                 update = self._remote_checkin(change.checkin)
                 if update is not None:
                     updates.append(update)
-            elif change.table == "dropped":
-                updates.append(Problem(f"a check-in kept while the database was away was not sent: "
-                                       f"{change.checkin.person_id} or their session was erased meanwhile"))
+            elif change.table == "dropped":  # not named: nothing names someone after their erasure
+                updates.append(self._live("a check-in kept while the database was away was not sent: the person "
+                                          "was erased at another door meanwhile"))
             elif change.table == "after-end":
                 updates.append(Problem(f"a check-in was not filed: "
                                        f"{self._person_label(change.checkin.person_id)} arrived at "

@@ -179,7 +179,7 @@ class Courier:
             with conn.transaction():
                 insert_checkin(conn, filed)
         except psycopg.errors.ForeignKeyViolation:
-            self._changes.append(Change("dropped", checkin))  # the person or the session was erased meanwhile
+            self._changes.append(Change("dropped", checkin))  # the person was erased meanwhile
         except psycopg.errors.UniqueViolation:
             pass  # its id is in the database already: stored once
 
@@ -246,7 +246,7 @@ def as_the_database_has_it(conn: psycopg.Connection, checkin: Checkin) -> Checki
     row = conn.execute("select id, started_at, late_after_minutes, ended_at from sessions where id = %s",
                        [checkin.session_id]).fetchone()
     if row is None and checkin.session_id != UNFILED:
-        return checkin  # erased meanwhile: refused by the database, said as dropped
+        return checkin  # not in the database: refused by it, said as dropped
     if row is None or (row[3] is not None and row[3] < checkin.time):
         row = conn.execute(
             "select s.id, s.started_at, s.late_after_minutes, s.ended_at from sessions s join expected e "

@@ -250,6 +250,39 @@ def test_erasure_removes_set_aside_templates_and_names_backups_of_the_log(tmp_pa
     assert any(str(backup) in line for line in removal.leftovers())
 
 
+def test_erasure_takes_them_out_of_the_station_and_worker_logs_which_go_on_being_written(tmp_path):
+    """station.log kept "Zelda Quist (S1) and Yann Twin (S5) look like one person" after Zelda's erasure, and
+    the erasure said nothing was left."""
+    import logging
+    from logging.handlers import RotatingFileHandler
+
+    data = tmp_path / "data"
+    settings = Settings(data=data)
+    data.mkdir()
+    (data / "worker.log").write_text("skipped zelda/3.jpg: no face\n", encoding="utf-8")
+    (data / "station.log.1").write_text("WARNING Zelda Quist (S1) had no templates\n", encoding="utf-8")
+    handler = RotatingFileHandler(data / "station.log", encoding="utf-8")  # the running station's
+    log = logging.getLogger("test-erasure-station")
+    log.addHandler(handler)
+    try:
+        log.warning("Zelda Quist (S1) and Yann Twin (S5) look like one person (cosine 0.65)")
+        with backends.open_store(data) as store:
+            att = Attendance(store, user="teacher")
+            zelda = att.add_person("Zelda Quist", person_id="S1", folder="zelda")
+            att.add_person("Yann Twin", person_id="S5", folder="yann")
+            removal = remove_person(att, settings, zelda, erase=True)
+        log.warning("a line written after the erasure")
+    finally:
+        log.removeHandler(handler)
+        handler.close()
+    texts = {name: (data / name).read_text(encoding="utf-8") for name in ("station.log", "station.log.1",
+                                                                          "worker.log")}
+    assert not any(word in text for text in texts.values() for word in ("Zelda", "S1", "zelda"))
+    assert texts["station.log"] == (f"{removal.token} ({removal.token}) and Yann Twin (S5) look like one person "
+                                    "(cosine 0.65)\na line written after the erasure\n")
+    assert f"took them out of {', '.join(sorted(texts))}" in removal.lines() and not removal.left
+
+
 def test_erasure_names_a_screenshot_of_the_screen_that_shows_them(tmp_path):
     """The station keeps its screenshots with the exports; their SVG writes a space as '&#160;'."""
     data = tmp_path / "data"

@@ -8,17 +8,19 @@ that names them is reported, never changed.
 from __future__ import annotations
 
 import csv
+import errno
 import functools
 import html
 import io
 import json
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from faceattend_tui.files import atomic_write, read_regular
+from faceattend_tui.files import atomic_write, open_regular, read_regular
 
 from .export import BOM, free_path
 from .hours import DAY_COLUMNS
@@ -26,6 +28,7 @@ from .report import PERSON_COLUMNS, SESSION_COLUMNS
 from .security import Names, name_pattern, scrub_value
 
 REPORT_FIRST_COLUMNS = 8  # a report's header had at least these many columns since reports split by kind
+LOGS = ("station.log", "station.log.1", "worker.log", "worker.log.1")  # the data folder's own, as rotated
 SHEET_LIMIT = 256 * 1024 * 1024  # bytes of one file read to find a person: a larger one is named to check by hand
 
 
@@ -97,6 +100,44 @@ def _clean_file(path: Path, target: Target, rewrite: bool, outcome: Cleanup) -> 
         os.rename(path, renamed)
         path = renamed
     outcome.rewritten.append(path)
+
+
+def scrub_logs(folder: Path, target: Target, other_words: frozenset[str] = frozenset()) -> Cleanup:
+    """The station's and the worker's logs in the data folder (and their rotated copies) with the token where
+    they named the person (`other_words`: their template folder, as the worker names them). Rewritten in
+    place: a running station and its worker go on appending to them."""
+    outcome = Cleanup()
+    ids = name_pattern(target.ids | other_words)
+    for name in LOGS:
+        path = Path(folder) / name
+        try:
+            if _scrub_log(path, target, ids):
+                outcome.rewritten.append(path)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            outcome.failed.append(f"{path}: {exc.strerror or exc}")
+    return outcome
+
+
+def _scrub_log(path: Path, target: Target, ids: re.Pattern | None) -> bool:
+    fd = open_regular(path, os.O_RDWR)
+    with os.fdopen(fd, "r+b") as handle:
+        data = handle.read(SHEET_LIMIT + 1)
+        if len(data) > SHEET_LIMIT:
+            raise OSError(errno.EFBIG, "too large to read")
+        text = data.decode("utf-8", errors="surrogateescape")
+        named = target.pattern.sub(target.token, text)  # names first: a folder may be a word of one
+        new = ids.sub(target.token, named) if ids else named
+        if new == text:
+            return False
+        since = handle.read()  # lines the station wrote meanwhile stay
+        handle.seek(0)
+        handle.write(new.encode("utf-8", errors="surrogateescape") + since)
+        handle.truncate()
+        handle.flush()
+        os.fsync(handle.fileno())
+    return True
 
 
 def files_naming(paths: list[Path], target: Target) -> list[Path]:

@@ -25,7 +25,7 @@ from faceattend_tui.attendance import (
     plan_import,
     read_roster,
 )
-from faceattend_tui.attendance.erasure import Cleanup, Target, clean_folder, files_naming
+from faceattend_tui.attendance.erasure import Cleanup, Target, clean_folder, files_naming, scrub_logs
 from faceattend_tui.attendance.models import AuditEntry, check_person_id, join_groups, plural, printable
 from faceattend_tui.attendance.roster import RosterLine
 from faceattend_tui.attendance.security import audit, earlier_ids, erased_token, names_in_audit
@@ -345,11 +345,13 @@ class Removal:
     names: frozenset[str] = frozenset()  # every name they had, for the command that rewrites the sheets later
     data: Path | None = None  # the data folder, for that command
     linked: list[Path] = field(default_factory=list)  # photos kept outside the data folder, linked in: not deleted
+    logs: Cleanup = field(default_factory=Cleanup)  # the station's and the worker's logs, with the token for them
 
     @property
     def left(self) -> bool:
         """Whether anything found still names them."""
-        return self.exports.left or bool(self.backups or self.elsewhere or (self.token and self.linked))
+        return self.exports.left or bool(self.backups or self.elsewhere or (self.token and self.linked)
+                                         or self.logs.failed)
 
     def lines(self) -> list[str]:
         """What was done, beyond the records."""
@@ -357,6 +359,8 @@ class Removal:
         if self.exports.rewritten:
             out.append(f"rewrote {plural(len(self.exports.rewritten), 'export')} without them:")
         out += [f"  {path}" for path in self.exports.rewritten]
+        if self.logs.rewritten:
+            out.append(f"took them out of {', '.join(path.name for path in self.logs.rewritten)}")
         if self.shared and self.token:
             out.append(f"other doors' exports were not searched: run `{self._again(here=False)}` at each of them, "
                        "with that door's --data")
@@ -371,7 +375,7 @@ class Removal:
                         self.exports.named)
                 + _listed("files in the exports folder that name them but are not sheets of this program "
                           "(edit or delete them by hand)", self.exports.foreign)
-                + _listed("could not read or rewrite", self.exports.failed)
+                + _listed("could not read or rewrite", self.exports.failed + self.logs.failed)
                 + _listed("earlier copies of the log that still name them (delete them when no longer needed)",
                           self.backups)
                 + _listed("sheets written with --out elsewhere that name them (delete or edit them by hand)",
@@ -417,8 +421,9 @@ def remove_person(attendance: Attendance, settings: Settings, person: Person, *,
     target = Target(person.id, names, token, frozenset(earlier), others)
     backups = files_naming(sorted(settings.data.glob("*.bak")), target)
     cleaned = audited(attendance, clean_exports(settings, target, exports), token, user)
+    logs = scrub_logs(settings.data, target, frozenset(filter(None, [person.folder])))
     return Removal(person, token, cleaned, backups, files_naming(written, target), shared=bool(settings.database),
-                   linked=outside, names=names, data=settings.data.resolve())
+                   linked=outside, names=names, data=settings.data.resolve(), logs=logs)
 
 
 def written_elsewhere(entries: list[AuditEntry], settings: Settings) -> list[Path]:

@@ -1260,6 +1260,24 @@ def test_photos_put_back_for_someone_erased_are_said_as_such_not_as_waiting_for_
     assert "faceattend extract" not in notice
 
 
+def test_watch_and_identify_delete_the_templates_of_someone_erased_before_matching(tmp_path):
+    """A backup put back (or a door of a shared log that was off as they were erased) held an erased person's
+    templates: `identify` and `watch` named their face, though the station would delete them at its start."""
+    from faceattend_tui.cli.watch import drop_erased
+
+    enroll_fake_people(tmp_path, ["amy", "raj"])
+    made = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, name="door")
+    made.open()
+    made.remove_person(next(p for p in made.people() if p.folder == "amy").id, erase=True)
+    made.close()
+    enroll_fake_people(tmp_path, ["amy", "raj"])
+    said: list[str] = []
+    drop_erased(load_settings(tmp_path), said.append)
+    assert not (tmp_path / "database_tensor" / "amy.npy").exists()
+    assert (tmp_path / "database_tensor" / "raj.npy").exists()
+    assert said == ["warning: amy: the templates of someone erased; deleted here, never matched"]
+
+
 def test_two_people_who_look_like_one_are_named_as_on_the_roster(station):
     from faceattend_tui.live import events as ev
     from faceattend_tui.station import LiveChanged

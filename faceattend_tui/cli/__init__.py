@@ -612,12 +612,13 @@ def share_extracted(settings: Settings) -> None:
 
 
 def cmd_identify(args: argparse.Namespace) -> int:
-    from faceattend_tui.cli.watch import people_by_folder
+    from faceattend_tui.cli.watch import drop_erased, people_by_folder
     from faceattend_tui.gallery.scoring import CohortNorm
     from faceattend_tui.gallery.templates import load_gallery
     from faceattend_tui.vision.imageio import ImageError, read_image
 
     settings = settings_from(args)
+    drop_erased(settings, say)
     engine = make_engine(settings)
     model = engine.recognizer_model()
     gallery, warnings = load_gallery(settings.tensors_dir, model.sha256, engine.embedder.dim, name=model.name)

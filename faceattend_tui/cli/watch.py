@@ -14,10 +14,13 @@ from typing import Any, TextIO
 from faceattend_tui.attendance import LockedError, StoreError, acquire_lock, open_snapshot
 from faceattend_tui.attendance.export import ExportError, local_iso, time_zone
 from faceattend_tui.attendance.models import plural, printable
+from faceattend_tui.attendance.security import erased_folders
 from faceattend_tui.attendance.tinystore import default_path
 from faceattend_tui.cli.output import to_stderr
 from faceattend_tui.config import Settings
 from faceattend_tui.demo import DemoError, DemoSourceFactory, enroll_demo_roster
+from faceattend_tui.gallery.enroll import forget_refused
+from faceattend_tui.gallery.templates import GalleryError, load_manifest
 from faceattend_tui.live import events as ev
 from faceattend_tui.live.camera import SourceError, parse_source
 from faceattend_tui.live.worker import SourceFactory, WorkerConfig, WorkerHandle
@@ -126,6 +129,24 @@ def people_by_folder(settings: Settings) -> dict[str, Who]:
     return {p.folder: (p.id, p.name) for p in people if p.folder}
 
 
+def drop_erased(settings: Settings, log: Callable[[str], None]) -> None:
+    """Templates of someone erased (a backup put back, or a door of a shared log that was off as they were
+    erased) are deleted before any face is matched, as the station does when it starts."""
+    if not settings.database and not default_path(settings.data).is_file():
+        return
+    try:
+        with open_snapshot(settings.data, database=settings.database) as store:
+            erased, owned = erased_folders(store), {p.folder for p in store.people() if p.folder}
+        manifest = load_manifest(settings.tensors_dir)
+        folders = [f for f in (manifest.people if manifest else {}) if f not in owned and erased(f)]
+        forget_refused(settings.tensors_dir, folders)
+    except (StoreError, GalleryError) as exc:
+        log(f"warning: could not check the log for people erased: {exc}")
+        return
+    for folder in folders:
+        log(f"warning: {printable(folder)}: the templates of someone erased; deleted here, never matched")
+
+
 def log_naming(settings: Settings) -> tuple[Naming, Callable[[], None]]:
     """The naming of `watch` (no station: the log read now) and what reads the log again."""
     known: dict[str, Who] = {}
@@ -162,6 +183,7 @@ def watch(settings: Settings, options: WatchOptions, out: TextIO, log: Callable[
     with lock:
         if options.source == "demo" and not bring_demo_cast(settings, log):
             return 2
+        drop_erased(settings, log)
         return _watch(settings, options, out)
 
 

@@ -1015,6 +1015,20 @@ async def test_arrows_typed_in_one_burst_each_move_the_status_of_a_mark(station)
         assert (mark.status, mark.reason) == ("sick", "flu")
 
 
+async def test_arrows_typed_in_one_burst_before_tab_choose_the_status_not_the_field(station):
+    """Three arrows, a reason, Tab and the rest in one burst recorded "present": the reason field's own
+    arrow binding (a scroll that does nothing) sent the arrows the slow way, and the Tab, which goes at
+    once, had moved the focus before they came."""
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await start_session(pilot, "Physics")
+        await mark_dialog_for(pilot, "S3")
+        burst(app, ["down", "down", "down", *"flu", "tab", "enter"])
+        await pilot.pause(0.5)
+        (mark,) = station.store.marks(station.active.id)
+        assert (mark.status, mark.reason) == ("excused", "flu")
+
+
 async def test_editing_keys_typed_in_one_burst_act_where_they_were_typed(station):
     """"Physcs", two backspaces, "ics", Enter in one burst: the session is "Physics", not "Physcsi"; a
     backspace before Tab edits the field it was typed in."""

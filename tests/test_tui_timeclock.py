@@ -670,6 +670,22 @@ async def test_keys_typed_ahead_after_tab_land_in_the_next_field_not_the_pin_in_
         assert (fields["name"], fields["staff"], fields["pin"]) == ("Maths", "Kim", PIN)
 
 
+async def test_a_group_chosen_from_its_list_in_a_burst_of_keys_is_the_sessions_and_the_pin_stays_hidden(station):
+    """Enter, Down, Enter on the group list, then Tab, a staff name, Tab and a PIN in one burst: the group
+    stayed "everyone" and the PIN landed in the staff name field, in clear on the screen."""
+    add_account(station.store, "Kim", "admin", PIN, "setup")
+    add_account(station.store, "Tom Teacher", "staff", "135790", "setup")
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("s")
+        await pilot.pause()
+        burst(app, [*"Maths", "tab", "tab", "enter", "down", "enter", "tab", *"Kim", "tab", *PIN])
+        await pilot.pause(1.0)
+        fields = {field.id: field.value for field in app.screen.query("Input")}
+        assert (fields["name"], fields["staff"], fields["pin"]) == ("Maths", "Kim", PIN)
+        assert app.screen.query_one("#group").value == "3A"
+
+
 def burst(app, keys) -> None:
     """Keys arriving in one read, as over a laggy SSH link: all queued before the first is handled."""
     from textual import events

@@ -4,15 +4,18 @@ Over a laggy SSH link a whole burst of keys arrives at once ("s", "Maths", Tab, 
 key to the focused widget and runs a key's binding only once the key has come back up from it, by which
 time the keys typed after it may have been read: a dialog opened too late for the text typed after its
 key, a backspace applied after the characters that followed it, an arrow applied after the command typed
-next (which then acted on the row above). Here a key's binding runs as the key is read, once the keys
-sent to the focused widget before it are in; and keys typed while a list dialog reads what it lists wait
-for its rows.
+next (which then acted on the row above), a list opened by Enter taking the focus after the arrow meant
+for it. Here each key waits its turn: until what the keys before it set going is done (the widgets'
+messages, then what those asked of the app, such as a change of focus); its binding then runs as the
+key is read, tried from the focused widget out as Textual does; and keys typed while a list dialog reads
+what it lists wait for its rows.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import events
@@ -39,8 +42,38 @@ class KeysInOrder(App[None]):
         super().__init__()
         self.held_keys: list[events.Key] | None = None  # typed while a list dialog reads its rows
         self.holding_for: Dialog[object] | None = None
+        self.typed: deque[events.Key] = deque()  # read, waiting for their turn
+        self.in_turn: events.Key | None = None
 
     async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key) and not event.is_forwarded and event is not self.in_turn:
+            if not self.typed and event.is_printable and isinstance(self.focused, Input):
+                await self.handle(event)  # text typed into a field: nothing set going before it to wait for
+                return
+            self.typed.append(event)  # its turn comes after what the keys before it asked the app to do
+            if len(self.typed) == 1:
+                self.call_later(self.next_key)
+            return
+        await self.handle(event)
+
+    async def next_key(self) -> None:
+        """The oldest key read waits for what the keys before it set going (a list opened by Enter takes the
+        focus a moment later, and the arrow after it is the list's; a group picked gives the focus back to
+        its box before Tab moves on): the widgets' messages, then what those asked the app to do."""
+        await self.caught_up()
+        self.call_later(self.key_in_turn)
+
+    async def key_in_turn(self) -> None:
+        self.in_turn = self.typed[0]
+        try:
+            await self.on_event(self.in_turn)
+        finally:
+            self.in_turn = None
+            self.typed.popleft()
+            if self.typed:
+                self.call_later(self.next_key)
+
+    async def handle(self, event: events.Event) -> None:
         if isinstance(event, events.Key) and not event.is_forwarded:
             if isinstance(self.screen, Dialog):
                 self.screen.key_typed()
@@ -76,7 +109,7 @@ class KeysInOrder(App[None]):
     async def release_held(self) -> None:
         keys, self.held_keys, self.holding_for = self.held_keys or [], None, None
         for key in keys:
-            await self.on_event(key)
+            await self.handle(key)
             await self.caught_up(self.screen)  # a dialog the key opened is mounted and focused
             await self.caught_up()
 
@@ -99,15 +132,33 @@ class KeysInOrder(App[None]):
         if self.focused is None or event.is_printable:
             return False
         await self.caught_up()
-        active = self.screen.active_bindings.get(event.key)
-        if active is None or active.binding.priority:  # unbound, or Tab and the like: their usual way
+        # as Textual tries them, from the focused widget out: the reason field's arrows (a scroll that does
+        # nothing there) give way to the mark dialog's, which choose the status
+        bound = [(node, binding) for node, bindings in self.screen._modal_binding_chain  # noqa: SLF001
+                 for binding in bindings.key_to_bindings.get(event.key, ())]
+        if not bound or any(binding.priority for _, binding in bound):  # Tab and the like: their usual way
             return False
-        return await self.run_action(active.binding.action, active.node)
+        for node, binding in bound:
+            if await self.run_action(binding.action, node):
+                return True
+        return False
 
     async def caught_up(self, widget: MessagePump | None = None) -> None:
-        """Wait until the messages sent to `widget` (the focused one) before now are handled (a second at most)."""
-        widget = widget if widget is not None else self.focused
+        """Wait until the messages sent to `widget` before now are handled (a second at most each). Without
+        one: those of the focused widget, then of each widget around it out to the screen, which take what
+        it passes on (a group picked from its list reaches the list's select box so)."""
+        if widget is not None:
+            await self._caught_up(widget)
+            return
+        focused = self.focused
+        for node in [focused, *focused.ancestors_with_self[1:]] if focused is not None else []:
+            await self._caught_up(node)
+            if node is self.screen:
+                break
+
+    @staticmethod
+    async def _caught_up(widget: MessagePump) -> None:
         typed = asyncio.Event()
-        if widget is not None and widget.call_later(typed.set):
+        if widget.call_later(typed.set):
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(typed.wait(), KEYS_CATCH_UP)

@@ -1365,6 +1365,24 @@ async def test_a_past_session_shown_from_the_history_comes_into_view_on_a_narrow
         assert app.viewing_session == station.sessions()[0].id
 
 
+async def test_the_running_session_shown_from_the_history_stays_live_and_takes_marks(station):
+    """Enter on the running session in `h` froze its pane (still "running", arrivals not shown) and marks
+    were refused there as for a past session."""
+    app = StationApp(station)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await start_session(pilot, "Maths")
+        await pilot.press("h")
+        await until(pilot, lambda: app.screen.query_one("#sessions").row_count == 1)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.viewing_session is None
+        checkin(station, "Ann Lee", 1)
+        await until(pilot, lambda: "Ann Lee" in " ".join(" ".join(map(str, row)) for row in
+                                                         table_rows(app, "#session-table")
+                                                         if "present" in " ".join(map(str, row))))
+        assert app.check_action("mark", ()) is not False
+
+
 async def test_the_screen_does_not_carry_on_a_session_left_running_since_yesterday(tmp_path):
     from test_station import a_session_left_running
 

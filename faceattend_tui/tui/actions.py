@@ -320,7 +320,10 @@ class DialogActions(_AppBase):
         if choice is None:
             return
         if choice.action == "show":
-            self.viewing_session = choice.session_id
+            running = self.station.active
+            # the running session is shown live, as before: its list follows the door and takes marks
+            self.viewing_session = None if running is not None and running.id == choice.session_id \
+                else choice.session_id
             self.refresh_panes()
             self.show_pane("session")  # on a narrow screen it would be loaded behind the pane in view
         else:

@@ -1517,6 +1517,18 @@ def test_an_imports_totals_and_photo_lines_are_never_cut_from_the_screens_messag
     assert import_summary(lines[:3]) == lines[:3]
 
 
+def test_an_import_that_many_join_the_running_session_by_keeps_its_line_of_names_short():
+    """Sixty newcomers' names in one line wrapped over twenty rows and pushed the totals off an 80x24 screen."""
+    from faceattend_tui.station.people import names_listed
+
+    names = [f"Pupil Number{n}" for n in range(60)]
+    line = names_listed(names)
+    assert len(line) < 240 and line.startswith("Pupil Number0, Pupil Number1, ")
+    shown = line.split(" and ")[0].count(", ") + 1
+    assert line.endswith(f" and {60 - shown} more")
+    assert names_listed(names[:3]) == "Pupil Number0, Pupil Number1, Pupil Number2"
+
+
 async def test_a_viewer_changes_their_own_pin_from_the_running_station(station):
     from faceattend_tui.attendance.security import Credentials
     from faceattend_tui.attendance.staff import add_account

@@ -86,7 +86,7 @@ class ImportOutcome:
         out += [f"  not copied: {line}" for line in self.not_copied if skipped]
         out += [f"  skipped: {line}" for line in self.photo_skipped if skipped]
         if self.joined:
-            out.append(f"joined the running session: {printable(', '.join(p.name for p in self.joined))}")
+            out.append(f"joined the running session: {names_listed([p.name for p in self.joined])}")
         return out
 
     def _photos_to_copy(self) -> str:
@@ -505,6 +505,21 @@ def roster_labels(settings: Settings) -> dict[str, str]:
         return {}
 
 
+NAMES_SHOWN = 200  # characters of names in an import's line of who joined the running session
+
+
 def refused_note(folder: str) -> str:
     return (f"the photos in database_image/{folder} were someone's who was erased: not taken in; delete them, or "
             "add the person again on purpose (roster import or e)")
+
+
+def names_listed(names: list[str], most: int = NAMES_SHOWN) -> str:
+    """Names for one line, cut after about `most` characters with how many more (sixty newcomers' names
+    pushed an import's totals off a small screen; each is on its own line above)."""
+    shown: list[str] = []
+    for name in names:
+        if shown and len(", ".join([*shown, name])) > most:
+            break
+        shown.append(name)
+    more = f" and {len(names) - len(shown)} more" if len(shown) < len(names) else ""
+    return printable(", ".join(shown)) + more

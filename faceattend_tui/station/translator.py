@@ -21,6 +21,7 @@ from faceattend_tui.attendance.export import time_zone
 from faceattend_tui.attendance.store import UNFILED
 from faceattend_tui.errors import FaceattendError
 from faceattend_tui.live import events as ev
+from faceattend_tui.station.people import names_listed
 from faceattend_tui.station.state import StationState
 from faceattend_tui.station.updates import (
     CAMERA_WORDS,
@@ -282,7 +283,7 @@ class Translator(StationState):
     def _roster_changed(self, result: SyncResult) -> RosterChanged | None:
         if not result.changed:
             return None
-        joined = ", ".join(p.name for p in result.joined[:5]) + (" ..." if len(result.joined) > 5 else "")
+        joined = names_listed([p.name for p in result.joined])
         return RosterChanged(f"joined the running session: {joined}" if result.joined else "")
 
 

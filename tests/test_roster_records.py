@@ -134,6 +134,27 @@ def test_an_import_with_sync_marks_the_missing_as_left_only_when_confirmed(enrol
     assert people_of(enrolled)["S3"].state == "left"
 
 
+def test_an_import_with_sync_cut_short_as_a_leavers_files_go_leaves_them_on_the_roster_for_the_rerun(
+        enrolled, tmp_path, capsys, monkeypatch):
+    """Killed after the log marked Ann as left but before her photos and templates went, the import left them
+    for good: a rerun saw nobody leave, and a time clock kept recording her."""
+    from faceattend_tui.station import people
+
+    class PowerCut(BaseException):
+        pass
+
+    short = write_csv(tmp_path / "short.csv", ["id,name,groups", "S1,Yao Ming,3A", "S3,Bob Marr,3B"])
+    forget = people._forget_photos
+    monkeypatch.setattr(people, "_forget_photos", lambda *a, **k: (_ for _ in ()).throw(PowerCut()))
+    with pytest.raises(PowerCut):  # cut short as her files go
+        main(["people", "import", str(short), "--sync", "--yes", "--data", str(enrolled)])
+    monkeypatch.setattr(people, "_forget_photos", forget)
+    assert people_of(enrolled)["S2"].active and (enrolled / "database_tensor" / "S2.npy").exists()
+    assert main(["people", "import", str(short), "--sync", "--yes", "--data", str(enrolled)]) == 0
+    assert people_of(enrolled)["S2"].state == "left"
+    assert not (enrolled / "database_tensor" / "S2.npy").exists() and not (enrolled / "database_image" / "S2").exists()
+
+
 def test_an_import_with_sync_asks_its_question_before_the_data_is_held(enrolled, tmp_path, capsys, monkeypatch):
     """Whoever reads the list of those leaving must not keep a station from starting meanwhile; a roster
     whose people changed while they read is not imported on that answer."""

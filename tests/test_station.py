@@ -573,6 +573,25 @@ def test_in_work_mode_an_arrival_kept_while_the_database_is_away_still_counts_th
     assert [u.reason for u in drain(station) if isinstance(u, Sighting)] == ["in"] and len(kept) == 1
 
 
+def test_in_work_mode_someone_who_left_but_whose_templates_stayed_is_not_clocked_in(station):
+    """An import cut short after marking people as left kept their templates: the time clock recorded their
+    days as if they still worked there."""
+    import dataclasses
+    from datetime import date
+
+    from faceattend_tui.attendance.hours import PresenceBook
+
+    station.settings = dataclasses.replace(station.settings, mode="work")
+    station.presence = PresenceBook(station.store, station.name)
+    ann = person_id(station, "Ann")
+    station.attendance.remove_person(ann, user="staff")  # the log says she left; her files are still there
+    station.worker.checkin("Ann", 0.71, track=3)
+    station.worker.checkin("Bob", 0.71, track=4)
+    assert [u.name for u in drain(station) if isinstance(u, Sighting)] == ["Bob"]
+    station.presence.flush()
+    assert [p.person_id for p in station.store.presence(date.min, date.max)] == [person_id(station, "Bob")]
+
+
 def test_a_database_known_to_be_away_is_not_waited_on_at_each_poll(tmp_path, monkeypatch):
     """Each poll waited 2 s on the database for the timetable, the station's lock held, while it was away."""
     from faceattend_tui.attendance import timetable

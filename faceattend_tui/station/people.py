@@ -195,9 +195,9 @@ def import_people(attendance: Attendance, settings: Settings, path: Path, *, use
 def write_people(attendance: Attendance, settings: Settings, plan: ImportPlan, user: str | None) -> ImportOutcome:
     """An import's people written to the log (the part that needs the station's lock)."""
     outcome = ImportOutcome(plan)
-    outcome.joined = apply_import(attendance, plan, user)
-    for person in plan.leaving:  # as `people remove`: photos and templates go, records stay
+    for person in plan.leaving:  # as `people remove`, files first: cut short, a rerun still sees them leave
         _forget_photos(attendance, settings, person)
+    outcome.joined = apply_import(attendance, plan, user)
     return outcome
 
 

@@ -199,8 +199,8 @@ class Translator(StationState):
         with self.lock:
             attendance = self._attendance()
             person = attendance.by_folder(event.folder)
-            if person is None:
-                return None  # templates of someone no longer on the roster; the worker reloads soon
+            if person is None or not person.active:  # templates of someone no longer on the roster, or who left
+                return None  # (an import cut short before their files went): nothing is recorded of them
             came = self.presence.seen(person.id, when) if self.presence else False
             session = attendance.active
             if session is None:
@@ -234,7 +234,7 @@ class Translator(StationState):
             return
         with self.lock:
             person = self._attendance().by_folder(event.folder)
-            if person is not None:
+            if person is not None and person.active:
                 self.presence.seen(person.id, datetime.fromtimestamp(event.time).astimezone())
 
 

@@ -64,7 +64,7 @@ def test_without_a_session_faces_are_seen_but_not_logged(station):
 
 def test_roster_follows_enrolled_templates_and_session_state(station):
     station.start_session("Physics", late_after=0)
-    station.worker.checkin("Bob")
+    station.worker.checkin("Bob", when=time.time() + 1)  # after the start, not within its millisecond
     drain(station)
     rows = {r.name: r for r in station.roster()}
     assert set(rows) == {"Ann", "Bob", "Cleo"}

@@ -316,6 +316,28 @@ def test_a_pin_is_asked_on_a_terminal(staffed, monkeypatch, capsys):
     assert main(["people", "edit", "S3", "--groups", "3C", "--data", str(staffed)]) == 0
 
 
+def test_an_export_whose_pin_was_typed_while_someone_was_erased_leaves_them_out(staffed, monkeypatch, capsys):
+    """The export read the log, then waited at its PIN prompt while an admin erased Céline: the sheet it wrote
+    then named her, and the erasure, done by then, never knew of it."""
+    with open_store(staffed) as store:
+        att = Attendance(store)
+        att.start_session("Maths")
+        att.check_in("S3", 0.8)
+        att.stop_session()
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    monkeypatch.setattr("builtins.input", lambda prompt="": "Ada")
+
+    def erased_meanwhile(prompt: str = "") -> str:
+        with open_store(staffed) as store:
+            Attendance(store).remove_person("S3", erase=True, user="Ada")
+        return ADMIN[1]
+
+    monkeypatch.setattr("getpass.getpass", erased_meanwhile)
+    out = staffed.parent / "sheet.csv"
+    assert main(["export", "--session", "1", "--out", str(out), "--data", str(staffed)]) == 0
+    assert "S3" not in out.read_text(encoding="utf-8") and "Céline" not in out.read_text(encoding="utf-8")
+
+
 def test_a_pin_reset_asks_everything_before_the_data_is_held(staffed, monkeypatch, capsys):
     """Whoever sits at the reset's prompts must not keep the station from starting (nor be turned away)."""
     from faceattend_tui.attendance import acquire_lock

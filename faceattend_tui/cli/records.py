@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import shlex
 import sys
 import tempfile
@@ -176,6 +177,27 @@ def actor(attendance: Attendance) -> str:
     return attendance.user or current_user()
 
 
+@contextlib.contextmanager
+def read_after_asking(settings: Settings, action: Action) -> Iterator[tuple[Store, str]]:
+    """The log and who acts: read again once a staff member typed their PIN at the prompt, which may take a
+    while (an erasure made meanwhile must not come back in the sheet)."""
+    with snapshot(settings) as store:
+        asks = asks_on_terminal(store)
+        actor = acting(store, action)
+        if not asks:
+            yield store, actor
+            return
+    with snapshot(settings) as store:
+        yield store, actor
+
+
+def asks_on_terminal(store: Store) -> bool:
+    from faceattend_tui.attendance.staff import staff_required
+    from faceattend_tui.cli.staff import PIN_VARIABLE
+
+    return staff_required(store) and PIN_VARIABLE not in os.environ and sys.stdin.isatty()
+
+
 def acting(store: Store, action: Action, given: Credentials | None = None) -> str:
     """The staff member to record for `action`, asked on the terminal or read from the environment
     (`given`: asked already)."""
@@ -248,8 +270,7 @@ def run(command: RecordsCommand, args: argparse.Namespace, settings: Settings) -
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     start, end = parse_date(args.date_from, "--from"), parse_date(args.date_to, "--to")
     options = ExportOptions(args.format, bom=not args.no_bom, zone=settings.timezone)
-    with snapshot(settings) as store:
-        actor = acting(store, "export")
+    with read_after_asking(settings, "export") as (store, actor):
         try:
             path = export_attendance(store, settings.exports_dir, options, args.out, args.session, start, end,
                                      actor, data_root=settings.data, overwrite=args.overwrite)
@@ -278,8 +299,7 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
         raise CommandError(f"nothing to report: --from {start} is after today ({end})", EXIT_NOTHING)
     if getattr(args, "hours", False):
         return hours_report(args, settings, start, end, target)
-    with snapshot(settings) as store:
-        actor = acting(store, "export")
+    with read_after_asking(settings, "export") as (store, actor):
         try:
             report = build_report(store, start, end, args.group, settings.timezone, settings.locale,
                                   voided=args.voided)

@@ -1487,6 +1487,26 @@ def test_a_second_station_on_a_data_folder_in_use_is_told_what_to_do(tmp_path, s
         refused.value)
 
 
+def test_a_station_started_while_a_command_holds_the_data_waits_for_it(tmp_path, monkeypatch):
+    """Started during a command (an import reading photos), the station gave up at once and said nothing of
+    waiting; it waits as commands wait for each other, then says what to do."""
+    import threading
+
+    from faceattend_tui.attendance import acquire_lock
+    from faceattend_tui.station import lifecycle
+
+    enroll_fake_people(tmp_path, ["Ann"])
+    command = acquire_lock(tmp_path, what="command")
+    threading.Timer(0.5, command.release).start()
+    made = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, user="staff", name="door")
+    made.open()  # once the command ends
+    made.close()
+    monkeypatch.setattr(lifecycle, "COMMAND_WAIT", 0.3)
+    with acquire_lock(tmp_path, what="command"), pytest.raises(StationError) as refused:
+        Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, user="staff", name="door").open()
+    assert "a faceattend command is at work on it (waited 0.3 s): start again once it ends" in str(refused.value)
+
+
 def test_a_station_that_ended_without_closing_is_said_by_the_next_with_its_last_record(tmp_path):
     import json
 

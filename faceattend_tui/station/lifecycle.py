@@ -56,6 +56,7 @@ from faceattend_tui.station.updates import (
 from faceattend_tui.vision.models import configured_sha256, loaded_models
 
 CLOCK_TOLERANCE = 30.0  # seconds a door's clock may differ from the shared database's unsaid
+COMMAND_WAIT = 10.0  # seconds a starting station waits for a faceattend command that holds the data (commands end)
 LOW_THRESHOLD = 0.15  # a recognition threshold under this is said at start: impostors score up to ~0.2
 
 
@@ -82,12 +83,10 @@ class Lifecycle(StationState):
             raise StationError(unfit)
         try:
             make_private_dir(self.settings.data)
-            self.station_lock = acquire_lock(self.settings.data, self.user, what="station")
+            self.station_lock = acquire_lock(self.settings.data, self.user, what="station", wait=COMMAND_WAIT)
             self.cut_off = station_cut_off(self.settings.data, self.station_lock)
         except LockedError as exc:
-            hint = ("; another station runs on this data folder: go to its terminal (tmux attach) and quit it "
-                    "with q, or stop its service, then start again") if exc.holder.get("what") == "station" else ""
-            raise StationError(f"{exc}{hint}") from None
+            raise StationError(f"{exc}{lock_hint(exc.holder.get('what'))}") from None
         except OSError as exc:  # a read-only or full data folder, or a file where the folder should be
             raise StationError(f"cannot use the data folder: {error_text(exc)}") from None
         self.tightened = tighten_data(self.settings.data, self.settings.private_dirs)
@@ -411,3 +410,13 @@ class Lifecycle(StationState):
         self.preview = self.live.preview != "on"
         self._worker().send(ev.SetPreview(self.preview))
         return self.preview
+
+
+def lock_hint(holder: str | None) -> str:
+    """What to do about the data folder's lock, by what holds it."""
+    if holder == "station":
+        return ("; another station runs on this data folder: go to its terminal (tmux attach) and quit it with q, "
+                "or stop its service, then start again")
+    if holder == "command":
+        return f"; a faceattend command is at work on it (waited {COMMAND_WAIT:g} s): start again once it ends"
+    return ""

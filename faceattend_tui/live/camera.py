@@ -500,7 +500,9 @@ class LatestFrameReader:
         while not self._stop.is_set():
             if wait:
                 delay = self.backoff.next()
-                self._emit("reconnecting", f"retrying in {delay:g} s ({reason})", retry_in=delay)
+                # a time, not "in 8 s": the header keeps the words until the next try, and counts nothing down
+                at = time.strftime("%H:%M:%S", time.localtime(time.time() + delay))
+                self._emit("reconnecting", f"trying again at {at} ({reason})", retry_in=delay)
                 if self._stop.wait(delay):
                     return False
             try:

@@ -97,7 +97,7 @@ Severity = Literal["information", "warning", "error"]
 @dataclass
 class LiveState:
     camera: str = "starting"
-    camera_detail: str = ""  # e.g. "retrying in 4 s (camera 0 could not be opened ...)"
+    camera_detail: str = ""  # e.g. "trying again at 08:01:04 (camera 0 could not be opened ...)"
     fps: float = 0.0
     resting: bool = False  # nobody in view: the camera is looked at a few times a second
     device: str = "?"

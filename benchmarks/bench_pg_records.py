@@ -1,7 +1,8 @@
 """A school's year on the shared PostgreSQL log: moving it in, then the year's report and export.
 
 The log of bench_store.py (2,000 people in 80 groups, 1,000 sessions, about 200,000 check-ins) is
-written as a TinyDB file, moved into a throwaway PostgreSQL server (`faceattend db import`'s code),
+written as a TinyDB file and moved into a throwaway PostgreSQL server (`faceattend db import`'s code:
+rows sent a thousand at a time; the reference sends one row a statement, into a second database),
 then the year's report and export are built from the database, medians over repeats:
   together          as the commands do it: the sessions' records read a part at a time
   one by one        the reference: two reads a session (check-ins, marks), as before
@@ -58,6 +59,21 @@ def year_export(store) -> bytes:
     return render(summaries, ExportOptions("csv"), store.now())
 
 
+def row_by_row(self, query, records, values) -> None:
+    """The reference for moving in: one statement a row."""
+    for record in records:
+        self._local.conn.execute(query, values(record))
+        self._answered()
+
+
+def moving_in(source, door: Path, url: str, label: str, insert) -> None:
+    with open_store(door, database=url, upgrade_mode="auto") as store:
+        store._insert_many = insert.__get__(store)
+        begin = time.perf_counter()
+        store.import_log(source)
+        print(f"{'moving in':12s} {time.perf_counter() - begin:7.1f} s for the whole log ({label})", flush=True)
+
+
 def one_by_one(store) -> None:
     """Make the store read as the base class does: a session at a time."""
     store.records_of = lambda ids: Store.records_of(store, ids)
@@ -85,10 +101,13 @@ def main() -> None:
     server.start()
     try:
         url = new_database(server, "bench_records")
+        with open_store(root) as source:
+            moving_in(source, root / "door-rows", new_database(server, "bench_rows"), "row by row", row_by_row)
         with open_store(root) as source, open_store(root / "door", database=url, upgrade_mode="auto") as store:
             begin = time.perf_counter()
             store.import_log(source)
-            print(f"{'moving in':12s} {time.perf_counter() - begin:7.1f} s for the whole log", flush=True)
+            print(f"{'moving in':12s} {time.perf_counter() - begin:7.1f} s for the whole log (rows together)",
+                  flush=True)
             ours = measure("together", store, args.repeats)
             one_by_one(store)
             reference = measure("one by one", store, args.repeats)

@@ -283,6 +283,22 @@ def test_erasure_takes_them_out_of_the_station_and_worker_logs_which_go_on_being
     assert f"took them out of {', '.join(sorted(texts))}" in removal.lines() and not removal.left
 
 
+def test_erasing_someone_whose_id_is_a_number_leaves_the_logs_dates_and_times_alone(tmp_path):
+    """Person 2026 erased: every line of station.log lost its year ("erased-4924967a11-12-06 17:27:05")."""
+    data = tmp_path / "data"
+    data.mkdir()
+    line = "2026-12-06 17:27:05,456 WARNING faceattend.station: {} has no templates\n"
+    (data / "station.log").write_text(line.format("Bob Marr (S7)") + line.format("Zoe Quist (2026)"), encoding="utf-8")
+    with backends.open_store(data) as store:
+        att = Attendance(store, user="teacher")
+        zoe = att.add_person("Zoe Quist", person_id="2026", folder="2026")
+        att.add_person("Bob Marr", person_id="S7", folder="S7")
+        removal = remove_person(att, Settings(data=data), zoe, erase=True)
+    token = removal.token
+    assert (data / "station.log").read_text(encoding="utf-8") == line.format("Bob Marr (S7)") + line.format(
+        f"{token} ({token})")
+
+
 def test_erasure_names_a_screenshot_of_the_screen_that_shows_them(tmp_path):
     """The station keeps its screenshots with the exports; their SVG writes a space as '&#160;'."""
     data = tmp_path / "data"

@@ -107,7 +107,7 @@ def scrub_logs(folder: Path, target: Target, other_words: frozenset[str] = froze
     they named the person (`other_words`: their template folder, as the worker names them). Rewritten in
     place: a running station and its worker go on appending to them."""
     outcome = Cleanup()
-    ids = name_pattern(target.ids | other_words)
+    ids = id_pattern(target.ids | other_words)
     for name in LOGS:
         path = Path(folder) / name
         try:
@@ -118,6 +118,16 @@ def scrub_logs(folder: Path, target: Target, other_words: frozenset[str] = froze
         except OSError as exc:
             outcome.failed.append(f"{path}: {exc.strerror or exc}")
     return outcome
+
+
+def id_pattern(ids: frozenset[str]) -> re.Pattern | None:
+    """Ids and folder names in a log: whole, as written; one of digits alone (2026) only between
+    parentheses, as the station writes an id after a name, never inside a date or a time."""
+    words = sorted((i for i in ids if i and any(c.isalpha() for c in i)), key=len, reverse=True)
+    numbers = sorted((i for i in ids if i and not any(c.isalpha() for c in i)), key=len, reverse=True)
+    parts = [r"(?<![^\W_])(?:" + "|".join(map(re.escape, words)) + r")(?![^\W_])"] if words else []
+    parts += [r"(?<=\()(?:" + "|".join(map(re.escape, numbers)) + r")(?=\))"] if numbers else []
+    return re.compile("|".join(parts), re.IGNORECASE) if parts else None
 
 
 def _scrub_log(path: Path, target: Target, ids: re.Pattern | None) -> bool:

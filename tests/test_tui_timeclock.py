@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, time, timedelta
 
 import pytest
-from test_tui import checkin, screen_text, start_session, until, with_pin
+from test_tui import checkin, keys_handled, screen_text, start_session, until, with_pin
 from test_tui import settled as settled  # noqa: F401 - the fixtures, registered here under their names
 from test_tui import station as station  # noqa: F401
 from textual.widgets import Button
@@ -633,7 +633,7 @@ async def test_a_name_typed_in_one_burst_with_the_dialogs_key_lands_in_its_first
         await pilot.pause(0.3)
         for typed in [key, *"Maths"]:
             app.post_message(events.Key(typed, typed))
-        await pilot.pause(0.5)
+        await keys_handled(pilot)
         assert app.screen.query_one(f"#{field}").value == "Maths"
 
 
@@ -647,7 +647,7 @@ async def test_a_filter_typed_in_one_burst_is_the_filters_not_main_screen_keys(s
         await pilot.press("tab")
         for typed in ["slash", *"sam", "enter"]:
             app.post_message(events.Key(typed, "/" if typed == "slash" else None if typed == "enter" else typed))
-        await pilot.pause(0.5)
+        await keys_handled(pilot)
         assert app.query_one("#roster-filter").value == "sam" and station.active is not None
         assert len(app.screen_stack) == 1
 
@@ -665,7 +665,7 @@ async def test_keys_typed_ahead_after_tab_land_in_the_next_field_not_the_pin_in_
         await pilot.pause()
         for key in [*"Maths", "tab", "tab", "tab", *"Kim", "tab", *PIN]:
             app.post_message(events.Key(key, key if len(key) == 1 else None))
-        await pilot.pause(0.5)
+        await keys_handled(pilot)
         fields = {field.id: field.value for field in app.screen.query("Input")}
         assert (fields["name"], fields["staff"], fields["pin"]) == ("Maths", "Kim", PIN)
 
@@ -680,7 +680,7 @@ async def test_a_group_chosen_from_its_list_in_a_burst_of_keys_is_the_sessions_a
         await pilot.press("s")
         await pilot.pause()
         burst(app, [*"Maths", "tab", "tab", "enter", "down", "enter", "tab", *"Kim", "tab", *PIN])
-        await pilot.pause(1.0)
+        await keys_handled(pilot)
         fields = {field.id: field.value for field in app.screen.query("Input")}
         assert (fields["name"], fields["staff"], fields["pin"]) == ("Maths", "Kim", PIN)
         assert app.screen.query_one("#group").value == "3A"
@@ -704,7 +704,7 @@ async def test_a_dialogs_key_typed_in_one_burst_with_text_opens_its_dialog_and_t
         await pilot.press("t")
         await until(pilot, lambda: "reading" not in error_line(app))  # a change needs the timetable read first
         burst(app, [key, *"Maths"])
-        await pilot.pause(0.5)
+        await keys_handled(pilot)
         assert app.screen.query_one(f"#{field}").value == "Maths"
 
 
@@ -715,7 +715,7 @@ async def test_a_void_and_its_reason_typed_in_one_burst_land_in_the_void_dialog(
         await pilot.press("h")
         await pilot.pause(0.5)  # the sessions read and shown: "v" acts on the one highlighted
         burst(app, ["v", *"a test run"])
-        await pilot.pause(0.5)
+        await keys_handled(pilot)
         assert type(app.screen).__name__ == "VoidScreen"
         assert app.screen.query_one("#void-reason").value == "a test run"
 
@@ -728,7 +728,7 @@ async def test_a_correction_typed_in_one_burst_starts_at_the_in_time_of_the_chos
     async with app.run_test(size=(80, 24)) as pilot:
         await open_days(pilot)
         burst(app, ["c", *"08:00"])
-        await pilot.pause(0.5)
+        await keys_handled(pilot)
         fields = {field.id: field.value for field in app.screen.query("Input")}
         assert (fields["day"], fields["in"]) == ("2026-03-02", "08:00")
         seen = app.screen.query_one("#seen")
@@ -745,7 +745,7 @@ async def test_keys_typed_while_the_sessions_are_read_act_once_they_are_listed(s
         await stopped_session(pilot, station)
         await start_session(pilot, "Chemistry")
         burst(app, ["h", "down", "x"])  # the second listed, newest first: Physics
-        await pilot.pause(0.8)
+        await keys_handled(pilot)
         assert type(app.screen).__name__ == "ExportScreen" and app.screen.session_label == "session 1"
 
 

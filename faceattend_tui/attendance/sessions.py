@@ -366,9 +366,8 @@ class Attendance:
         if not name:
             raise InputError("a session needs a name")
         started = in_millis(self.store.now())
-        if late_from is not None:
-            late_after_minutes = minutes_until(late_from, started)
-        late_after_minutes = checked_late_after(late_after_minutes)
+        late_after_minutes = checked_late_after(late_after_minutes if late_from is None else
+                                                minutes_until(late_from, started))
         if group is not None:
             group = stored_group(self.groups(), group)
         expected = [p.id for p in self.people(group=group)]  # the active people in the group (or everyone)

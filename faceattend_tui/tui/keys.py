@@ -151,7 +151,7 @@ class KeysInOrder(App[None]):
             await self._caught_up(widget)
             return
         focused = self.focused
-        for node in [focused, *focused.ancestors_with_self[1:]] if focused is not None else []:
+        for node in focused.ancestors_with_self if focused is not None else []:
             await self._caught_up(node)
             if node is self.screen:
                 break

@@ -69,8 +69,7 @@ class PgStore(CheckinQueries, PeopleQueries, SessionQueries, SettingQueries, Tem
             self._check_schema(conn, upgrade_mode)
             # before this store's own pool and listener connect, so those are not counted
             self._namesakes = namesakes(conn, station) if live and station else 0
-            self._skew = skew_of(conn)
-            self._ahead = _ahead_of_server(conn, self.now)
+            self._skew, self._ahead = clocks_apart(conn, self.now)
         self._pool = self._open_pool()
         if live:
             self._writer = ThreadPoolExecutor(1, thread_name_prefix="faceattend-db-writer")
@@ -138,15 +137,10 @@ def open_pg(url: str, *, clock: Clock | None = None, station: str = "", live: bo
                    upgrade_mode=upgrade_mode)
 
 
-def _ahead_of_server(conn: psycopg.Connection, clock: Clock) -> timedelta:
-    """How far the store's clock is ahead of the database server's."""
-    before = clock()
+def clocks_apart(conn: psycopg.Connection, clock: Clock) -> tuple[float, timedelta]:
+    """Seconds this machine's clock is ahead of the database server's, and how far the store's clock (the
+    machine's, or one given) is: both from one reading of the server's."""
+    wall, before = time.time(), clock()
     (server,) = conn.execute("select clock_timestamp()").fetchone() or (before,)
-    return before + (clock() - before) / 2 - server
-
-
-def skew_of(conn: psycopg.Connection) -> float:
-    """Seconds this machine's clock is ahead of the database server's."""
-    before = time.time()
-    (server,) = conn.execute("select extract(epoch from clock_timestamp())::float8").fetchone() or (before,)
-    return (before + time.time()) / 2 - float(server)
+    wall_after, after = time.time(), clock()
+    return (wall + wall_after) / 2 - server.timestamp(), before + (after - before) / 2 - server

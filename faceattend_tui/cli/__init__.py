@@ -618,7 +618,7 @@ def cmd_identify(args: argparse.Namespace) -> int:
     from faceattend_tui.vision.imageio import ImageError, read_image
 
     settings = settings_from(args)
-    drop_erased(settings, say)
+    known = drop_erased(settings, say)  # the log read once: for its erasures and its names
     engine = make_engine(settings)
     model = engine.recognizer_model()
     gallery, warnings = load_gallery(settings.tensors_dir, model.sha256, engine.embedder.dim, name=model.name)
@@ -626,7 +626,7 @@ def cmd_identify(args: argparse.Namespace) -> int:
         say(f"warning: {line}")
     if len(gallery) == 0:
         say(f"warning: nobody is enrolled in {settings.tensors_dir}; every face is unknown")
-    people = people_by_folder(settings)  # template folder -> (id, name), where the data root has a log
+    people = people_by_folder(settings, known)  # template folder -> (id, name), where the data root has a log
     failed = 0
     for path in args.images:
         try:

@@ -13,7 +13,7 @@ from typing import Any, TextIO
 
 from faceattend_tui.attendance import LockedError, StoreError, acquire_lock, open_snapshot
 from faceattend_tui.attendance.export import ExportError, local_iso, time_zone
-from faceattend_tui.attendance.models import plural, printable
+from faceattend_tui.attendance.models import Person, plural, printable
 from faceattend_tui.attendance.security import erased_folders
 from faceattend_tui.attendance.tinystore import default_path
 from faceattend_tui.cli.output import to_stderr
@@ -116,46 +116,51 @@ class Naming:
                        None if folder is None else self.who(folder))
 
 
-def people_by_folder(settings: Settings) -> dict[str, Who]:
-    """Template folder -> (person id, display name) from the data root's own log; {} where it has none
-    (or it cannot be read: the folder's name is then the best name known)."""
+def people_by_folder(settings: Settings, people: list[Person] | None = None) -> dict[str, Who]:
+    """Template folder -> (person id, display name) from the data root's own log (`people`: read from it
+    already); {} where it has none (or it cannot be read: the folder's name is then the best name known)."""
     if settings.database or not default_path(settings.data).is_file():
         return {}
-    try:
-        with open_snapshot(settings.data) as store:
-            people = sorted(store.people(), key=lambda p: p.active)  # the active owner of a folder wins
-    except StoreError:
-        return {}
-    return {p.folder: (p.id, p.name) for p in people if p.folder}
+    if people is None:
+        try:
+            with open_snapshot(settings.data) as store:
+                people = store.people()
+        except StoreError:
+            return {}
+    ordered = sorted(people, key=lambda p: p.active)  # the active owner of a folder wins
+    return {p.folder: (p.id, p.name) for p in ordered if p.folder}
 
 
-def drop_erased(settings: Settings, log: Callable[[str], None]) -> None:
+def drop_erased(settings: Settings, log: Callable[[str], None]) -> list[Person] | None:
     """Templates of someone erased (a backup put back, or a door of a shared log that was off as they were
-    erased) are deleted before any face is matched, as the station does when it starts."""
+    erased) are deleted before any face is matched, as the station does when it starts. Returns the people
+    the log holds (None where it was not read), for naming the faces without reading it again."""
     if not settings.database and not default_path(settings.data).is_file():
-        return
+        return None
     try:
         with open_snapshot(settings.data, database=settings.database) as store:
-            erased, owned = erased_folders(store), {p.folder for p in store.people() if p.folder}
+            erased, people = erased_folders(store), store.people()
+        owned = {p.folder for p in people if p.folder}
         manifest = load_manifest(settings.tensors_dir)
         folders = [f for f in (manifest.people if manifest else {}) if f not in owned and erased(f)]
         forget_refused(settings.tensors_dir, folders)
     except (StoreError, GalleryError) as exc:
         log(f"warning: could not check the log for people erased: {exc}")
-        return
+        return None
     for folder in folders:
         log(f"warning: {printable(folder)}: the templates of someone erased; deleted here, never matched")
+    return people
 
 
-def log_naming(settings: Settings) -> tuple[Naming, Callable[[], None]]:
-    """The naming of `watch` (no station: the log read now) and what reads the log again."""
-    known: dict[str, Who] = {}
+def log_naming(settings: Settings, people: list[Person] | None = None) -> tuple[Naming, Callable[[], None]]:
+    """The naming of `watch` (no station: the log read now, or `people` read from it already) and what reads
+    the log again."""
+    known: dict[str, Who] = people_by_folder(settings, people)
 
     def reread() -> None:
         known.clear()
         known.update(people_by_folder(settings))
 
-    reread()
     return Naming(lambda folder: known.get(folder, (None, folder)), output_zone(settings)), reread
 
 
@@ -183,8 +188,7 @@ def watch(settings: Settings, options: WatchOptions, out: TextIO, log: Callable[
     with lock:
         if options.source == "demo" and not bring_demo_cast(settings, log):
             return 2
-        drop_erased(settings, log)
-        return _watch(settings, options, out)
+        return _watch(settings, options, out, drop_erased(settings, log))
 
 
 def bring_demo_cast(settings: Settings, log: Callable[[str], None]) -> bool:
@@ -221,10 +225,10 @@ def written(text: str, out: TextIO) -> bool:
         return False
 
 
-def _watch(settings: Settings, options: WatchOptions, out: TextIO) -> int:
+def _watch(settings: Settings, options: WatchOptions, out: TextIO, people: list[Person] | None = None) -> int:
     handle = WorkerHandle(worker_config(settings, options))
     handle.start()
-    naming, reread = log_naming(settings)
+    naming, reread = log_naming(settings, people)
     deadline = time.monotonic() + options.max_seconds if options.max_seconds else None
     failed = opened = False
     try:

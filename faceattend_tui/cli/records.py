@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import shlex
 import sys
 import tempfile
@@ -181,6 +180,8 @@ def actor(attendance: Attendance) -> str:
 def read_after_asking(settings: Settings, action: Action) -> Iterator[tuple[Store, str]]:
     """The log and who acts: read again once a staff member typed their PIN at the prompt, which may take a
     while (an erasure made meanwhile must not come back in the sheet)."""
+    from faceattend_tui.cli.staff import asks_on_terminal
+
     with snapshot(settings) as store:
         asks = asks_on_terminal(store)
         actor = acting(store, action)
@@ -189,13 +190,6 @@ def read_after_asking(settings: Settings, action: Action) -> Iterator[tuple[Stor
             return
     with snapshot(settings) as store:
         yield store, actor
-
-
-def asks_on_terminal(store: Store) -> bool:
-    from faceattend_tui.attendance.staff import staff_required
-    from faceattend_tui.cli.staff import PIN_VARIABLE
-
-    return staff_required(store) and PIN_VARIABLE not in os.environ and sys.stdin.isatty()
 
 
 def acting(store: Store, action: Action, given: Credentials | None = None) -> str:

@@ -66,6 +66,11 @@ def credentials(store: Store) -> Credentials | None:
     return Credentials(name, getpass.getpass("staff PIN: "))
 
 
+def asks_on_terminal(store: Store) -> bool:
+    """Whether `credentials` will ask the staff member at the terminal (and wait for them)."""
+    return staff_required(store) and PIN_VARIABLE not in os.environ and sys.stdin.isatty()
+
+
 def authorized(store: Store, action: Action, fallback: str | None = None, given: Credentials | None = None) -> str:
     """The staff member to record for `action` (`given`: the name and PIN asked already); CommandError
     (exit 4) when refused."""

@@ -933,11 +933,9 @@ def test_a_sigterm_just_before_the_run_takes_its_signals_stops_the_run(tmp_path,
 def test_a_headless_door_says_it_deleted_templates_put_back_for_someone_erased(tmp_path, capsys):
     """A backup put back brought an erased person's templates again: the station deleted them, but a headless
     run said nothing of it, on its output or in its warnings."""
-    enroll_fake_people(tmp_path, ["amy", "raj"])
-    made = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, name="door")
-    made.open()
-    made.remove_person(next(p for p in made.people() if p.folder == "amy").id, erase=True)
-    made.close()
+    from test_station import amy_erased
+
+    amy_erased(tmp_path)
     enroll_fake_people(tmp_path, ["amy", "raj"])
     made = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, name="door")
     made.open()

@@ -1242,13 +1242,17 @@ def test_settings_or_models_another_user_owns_are_said_at_start_and_by_doctor(tm
     assert "OWNED BY ANOTHER USER" in capsys.readouterr().out
 
 
-def test_templates_put_back_for_someone_erased_are_never_matched_at_a_door_of_its_own(tmp_path):
+def amy_erased(tmp_path) -> None:
+    """Amy and Raj enrolled at a door of its own, then Amy erased there; the door closed."""
     enroll_fake_people(tmp_path, ["amy", "raj"])
     made = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, name="door")
     made.open()
-    amy = next(p for p in made.people() if p.folder == "amy")
-    made.remove_person(amy.id, erase=True)
+    made.remove_person(next(p for p in made.people() if p.folder == "amy").id, erase=True)
     made.close()
+
+
+def test_templates_put_back_for_someone_erased_are_never_matched_at_a_door_of_its_own(tmp_path):
+    amy_erased(tmp_path)
     enroll_fake_people(tmp_path, ["amy", "raj"])  # a backup put back: amy's templates are there again
     made = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, name="door")
     made.open()
@@ -1262,11 +1266,7 @@ def test_templates_put_back_for_someone_erased_are_never_matched_at_a_door_of_it
 
 def test_photos_put_back_for_someone_erased_are_said_as_such_not_as_waiting_for_extraction(tmp_path):
     """The advice was to run `faceattend extract`, which then refused the folder as someone erased."""
-    enroll_fake_people(tmp_path, ["amy", "raj"])
-    made = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, name="door")
-    made.open()
-    made.remove_person(next(p for p in made.people() if p.folder == "amy").id, erase=True)
-    made.close()
+    amy_erased(tmp_path)
     (tmp_path / "database_image" / "amy").mkdir(parents=True)  # the photos of a backup put back
     (tmp_path / "database_image" / "amy" / "1.jpg").write_bytes(b"photo")
     made = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, name="door")
@@ -1284,11 +1284,7 @@ def test_watch_and_identify_delete_the_templates_of_someone_erased_before_matchi
     templates: `identify` and `watch` named their face, though the station would delete them at its start."""
     from faceattend_tui.cli.watch import drop_erased
 
-    enroll_fake_people(tmp_path, ["amy", "raj"])
-    made = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, name="door")
-    made.open()
-    made.remove_person(next(p for p in made.people() if p.folder == "amy").id, erase=True)
-    made.close()
+    amy_erased(tmp_path)
     enroll_fake_people(tmp_path, ["amy", "raj"])
     said: list[str] = []
     drop_erased(load_settings(tmp_path), said.append)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -293,8 +294,6 @@ def test_work_mode_sightings_while_the_database_is_away_are_kept_and_sent(tmp_pa
 
 @pytest.mark.slow
 def test_a_door_that_starts_before_its_database_waits_for_it(tmp_path, pg_url, pg_server, capsys):
-    import threading
-
     from faceattend_tui.cli import open_station
     from faceattend_tui.station import DatabaseUnreachable
 
@@ -384,8 +383,6 @@ def test_a_checkin_journaled_because_the_database_answered_late_is_sent_when_the
         tmp_path, pg_url, monkeypatch):
     """Under load the database answered late, so the check-in waited in the local journal (and was shown);
     the station closed at once: it is sent then, not when the station starts again the next day."""
-    import threading
-
     north = open_door(tmp_path / "a", pg_url, "north")
     busy = threading.Event()
     try:
@@ -401,30 +398,34 @@ def test_a_checkin_journaled_because_the_database_answered_late_is_sent_when_the
     assert not (tmp_path / "a" / "attendance.pg-journal").exists()
 
 
-@pytest.mark.slow
-def test_a_journaled_checkin_the_database_cannot_file_at_close_is_said_not_dropped(tmp_path, pg_url, monkeypatch):
-    """Cleo waited in north's journal while south stopped the session: at north's close the database
-    cannot file her (no session was running), and the staff are told whom to mark by hand."""
-    import threading
-
+def hold_the_journal(store, monkeypatch, busy, sending) -> None:
+    """The door's writer busy until `busy` is set and its courier held until `sending` is: a check-in goes
+    to the journal and stays there (until the station closes)."""
     from faceattend_tui.attendance import StoreError
 
-    north = open_door(tmp_path / "a", pg_url, "north")
-    south = open_door(tmp_path / "b", pg_url, "south")
-    busy, sending = threading.Event(), threading.Event()
-    send = north.store._send_waiting
+    send = store._send_waiting
 
-    def held(outbox):  # the courier cannot send until the station closes
+    def held(outbox):
         if not sending.is_set():
             raise StoreError("held by the test")
         send(outbox)
 
+    store._writer.submit(busy.wait, 30)
+    monkeypatch.setattr(store, "wait", 0.2)
+    monkeypatch.setattr(store, "_send_waiting", held)
+
+
+@pytest.mark.slow
+def test_a_journaled_checkin_the_database_cannot_file_at_close_is_said_not_dropped(tmp_path, pg_url, monkeypatch):
+    """Cleo waited in north's journal while south stopped the session: at north's close the database
+    cannot file her (no session was running), and the staff are told whom to mark by hand."""
+    north = open_door(tmp_path / "a", pg_url, "north")
+    south = open_door(tmp_path / "b", pg_url, "south")
+    busy, sending = threading.Event(), threading.Event()
     try:
         north.start_session("Assembly")
         eventually(south, lambda: south.active is not None, "south heard of the session")
-        north.store._writer.submit(busy.wait, 30)
-        monkeypatch.setattr(north.store, "wait", 0.2)
-        monkeypatch.setattr(north.store, "_send_waiting", held)
+        hold_the_journal(north.store, monkeypatch, busy, sending)
         monkeypatch.setattr(north.store, "changes", list)  # north's link is too slow to hear of the stop
         south.stop_session()
         north.worker.checkin("Cleo")
@@ -446,26 +447,13 @@ def test_a_journaled_checkin_of_someone_erased_meanwhile_is_not_named_at_close(t
                                                                               caplog):
     """Cleo waited in north's journal while south erased her: north's close named her id in its error and in
     station.log, and told staff to mark her by hand."""
-    import threading
-
-    from faceattend_tui.attendance import StoreError
-
     north = open_door(tmp_path / "a", pg_url, "north")
     south = open_door(tmp_path / "b", pg_url, "south")
     busy, sending = threading.Event(), threading.Event()
-    send = north.store._send_waiting
-
-    def held(outbox):  # the courier cannot send until the station closes
-        if not sending.is_set():
-            raise StoreError("held by the test")
-        send(outbox)
-
     try:
         north.start_session("Assembly")
         cleo = next(p for p in north.people() if p.name == "Cleo")
-        north.store._writer.submit(busy.wait, 30)
-        monkeypatch.setattr(north.store, "wait", 0.2)
-        monkeypatch.setattr(north.store, "_send_waiting", held)
+        hold_the_journal(north.store, monkeypatch, busy, sending)
         north.worker.checkin("Cleo")
         assert [u.row.name for u in north.poll(0.05) if isinstance(u, CheckinShown)] == ["Cleo"]
         south.remove_person(cleo.id, erase=True)

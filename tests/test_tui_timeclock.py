@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, time, timedelta
 
 import pytest
-from test_tui import checkin, keys_handled, screen_text, start_session, until, with_pin
+from test_tui import burst, checkin, keys_handled, screen_text, start_session, until, with_pin
 from test_tui import settled as settled  # noqa: F401 - the fixtures, registered here under their names
 from test_tui import station as station  # noqa: F401
 from textual.widgets import Button
@@ -655,43 +655,32 @@ async def test_a_filter_typed_in_one_burst_is_the_filters_not_main_screen_keys(s
 async def test_keys_typed_ahead_after_tab_land_in_the_next_field_not_the_pin_in_clear(station):
     """Over a slow SSH link a name, Tab, a staff name, Tab and a PIN arrive in one burst: each key is
     queued before the one before it is handled (Pilot.press waits for each; posting them does not)."""
-    from textual import events
-
-    add_account(station.store, "Kim", "admin", PIN, "setup")
-    add_account(station.store, "Tom Teacher", "staff", "135790", "setup")
     app = StationApp(station)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("s")
-        await pilot.pause()
-        for key in [*"Maths", "tab", "tab", "tab", *"Kim", "tab", *PIN]:
-            app.post_message(events.Key(key, key if len(key) == 1 else None))
-        await keys_handled(pilot)
-        fields = {field.id: field.value for field in app.screen.query("Input")}
+        fields = await start_dialog_typed(station, pilot, [*"Maths", "tab", "tab", "tab", *"Kim", "tab", *PIN])
         assert (fields["name"], fields["staff"], fields["pin"]) == ("Maths", "Kim", PIN)
 
 
 async def test_a_group_chosen_from_its_list_in_a_burst_of_keys_is_the_sessions_and_the_pin_stays_hidden(station):
     """Enter, Down, Enter on the group list, then Tab, a staff name, Tab and a PIN in one burst: the group
     stayed "everyone" and the PIN landed in the staff name field, in clear on the screen."""
-    add_account(station.store, "Kim", "admin", PIN, "setup")
-    add_account(station.store, "Tom Teacher", "staff", "135790", "setup")
     app = StationApp(station)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("s")
-        await pilot.pause()
-        burst(app, [*"Maths", "tab", "tab", "enter", "down", "enter", "tab", *"Kim", "tab", *PIN])
-        await keys_handled(pilot)
-        fields = {field.id: field.value for field in app.screen.query("Input")}
+        keys = [*"Maths", "tab", "tab", "enter", "down", "enter", "tab", *"Kim", "tab", *PIN]
+        fields = await start_dialog_typed(station, pilot, keys)
         assert (fields["name"], fields["staff"], fields["pin"]) == ("Maths", "Kim", PIN)
         assert app.screen.query_one("#group").value == "3A"
 
 
-def burst(app, keys) -> None:
-    """Keys arriving in one read, as over a laggy SSH link: all queued before the first is handled."""
-    from textual import events
-
-    for key in keys:
-        app.post_message(events.Key(key, key if len(key) == 1 else None))
+async def start_dialog_typed(station, pilot, keys) -> dict[str, str]:
+    """With two staff accounts, `s` and then `keys` in one burst: the start dialog's fields as they end up."""
+    add_account(station.store, "Kim", "admin", PIN, "setup")
+    add_account(station.store, "Tom Teacher", "staff", "135790", "setup")
+    await pilot.press("s")
+    await pilot.pause()
+    burst(pilot.app, keys)
+    await keys_handled(pilot)
+    return {field.id: field.value for field in pilot.app.screen.query("Input")}
 
 
 @pytest.mark.parametrize(("key", "field"), [("a", "slot-name"), ("o", "day")])

@@ -20,7 +20,7 @@ import sys
 import unicodedata
 from collections.abc import Callable, Mapping
 from datetime import datetime, tzinfo
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Protocol
 
 DEFAULT_LOCALE = "en"
@@ -230,9 +230,18 @@ def backend() -> str:
     return _collator(DEFAULT_LOCALE).backend  # type: ignore[attr-defined]
 
 
-def folded_key(text: str) -> tuple[str, str]:
-    """The last resort: folded text, then the text itself so that the order is total."""
-    return fold(text), text
+def folded_key(text: str) -> tuple[object, str]:
+    """The last resort: folded text, numbers by their value, then the text itself so that the order is total."""
+    return numbers_apart(fold(text), str), text
+
+
+DIGITS = re.compile(r"(\d+)")
+
+
+def numbers_apart(text: str, key: Callable[[str], object]) -> tuple[tuple[int, int, object], ...]:
+    """A key that orders the numbers in `text` by value ("Room 2" before "Room 10") and the rest by `key`."""
+    parts = enumerate(DIGITS.split(text))  # text, number, text, ...: the odd ones are numbers
+    return tuple((0, int(part[:40]), "") if index % 2 else (1, 0, key(part)) for index, part in parts if part)
 
 
 @lru_cache(maxsize=64)
@@ -241,6 +250,7 @@ def _collator(tag: str) -> Callable[[str], object]:
         import icu  # PyICU (the pyicu-wheels distribution ships it with ICU inside)
 
         collator = icu.Collator.createInstance(icu.Locale.forLanguageTag(tag))
+        collator.setAttribute(icu.UCollAttribute.NUMERIC_COLLATION, icu.UCollAttributeValue.ON)
         key = collator.getSortKey
         key("")  # fails now rather than in the middle of a sort
         return _named(key, "icu")
@@ -248,7 +258,7 @@ def _collator(tag: str) -> Callable[[str], object]:
         pass
     root = _pyuca()
     if root is not None:
-        return _named(root.sort_key, "pyuca")
+        return _named(partial(numbers_apart, key=root.sort_key), "pyuca")
     return _named(folded_key, "folded")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from functools import partial
 
 import pytest
 from fakes import a_lesson_of_3a
@@ -73,6 +74,19 @@ def test_a_language_with_its_own_order():
     assert sorted(["Nz", "Ñu"], key=text.collation("es")) == ["Nz", "Ñu"]
 
 
+NUMBERED = ["Room 10", "room 2", "Room 1b", "Ann", "Room 100", "Group 3A", "Group 12B"]
+IN_ORDER = ["Ann", "Group 3A", "Group 12B", "Room 1b", "room 2", "Room 10", "Room 100"]
+
+
+def test_numbers_in_names_sort_by_their_value():
+    """A roster of "Room 2", "Room 10" reads in the order of the numbers, on every backend."""
+    assert sorted(NUMBERED, key=text.collation("en")) == IN_ORDER
+    assert sorted(NUMBERED, key=text.folded_key) == IN_ORDER
+    root = text._pyuca()
+    if root is not None:
+        assert sorted(NUMBERED, key=partial(text.numbers_apart, key=root.sort_key)) == IN_ORDER
+
+
 def test_one_collator_per_locale_is_kept():
     assert text.collation("sv") is text.collation("SV")
     assert text.collation("fr-fr") is text.collation("fr_FR")
@@ -94,6 +108,7 @@ def test_without_the_collation_libraries_the_folded_order_is_used(monkeypatch):
     try:
         assert text.backend() == "folded"
         assert sorted(NAMES, key=text.collation("sv")) == ["Álvaro", "Émile", "Gérard", "Gerhard", "zack", "Zoé"]
+        assert sorted(NUMBERED, key=text.collation("sv")) == IN_ORDER
     finally:
         monkeypatch.undo()
         text._collator.cache_clear()

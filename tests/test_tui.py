@@ -800,7 +800,9 @@ async def test_ctrl_q_asks_like_q_while_a_session_runs(station):
         await start_session(pilot, "Physics")
         await pilot.press("ctrl+q")
         await pilot.pause()
-        assert "is running. Quit?" in screen_text(app) and app.is_running
+        shown = screen_text(app)
+        assert "is running. Quit?" in shown and app.is_running
+        assert "esc: cancel" in shown and "esc Cancel" in shown  # the footer names escape as the dialog does
         await pilot.press("n")  # no PIN asked: n answers
         await pilot.pause()
         assert type(app.screen).__name__ == "Screen" and app.is_running

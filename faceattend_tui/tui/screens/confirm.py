@@ -20,7 +20,7 @@ class Confirmed:
 class ConfirmScreen(Dialog[Confirmed]):
     """A yes/no question with a PIN when the station has one."""
 
-    BINDINGS = [Binding("escape", "cancel", "No"), Binding("enter", "default", "OK", show=False),
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("enter", "default", "OK", show=False),
                 Binding("y", "yes_key", "Yes"), Binding("n", "no_key", "No")]
 
     def __init__(self, question: str, access: Access | None = None, submit: Submit[Confirmed] | None = None,

@@ -267,7 +267,7 @@ def _removed_line(settings: Settings, manifest: Manifest | None) -> list[str]:
 def _alike_lines(settings: Settings, manifest: Manifest | None) -> list[str]:
     """Every pair of people whose templates look like one person: one person under two names checks in as
     both (the station names a few as it loads; here all of them)."""
-    from faceattend_tui.gallery.alike import look_alikes, nobody_apart
+    from faceattend_tui.gallery.alike import look_alikes, refuse_unusable
     from faceattend_tui.gallery.templates import GalleryError, load_gallery
     from faceattend_tui.station.people import roster_labels
 
@@ -278,12 +278,13 @@ def _alike_lines(settings: Settings, manifest: Manifest | None) -> list[str]:
         gallery, _ = load_gallery(settings.tensors_dir, made_by.sha256, made_by.dim or 512)
     except GalleryError:
         return []  # said by the lines above
+    try:
+        refuse_unusable(gallery, settings.recognizer)
+    except GalleryError as exc:
+        return [f"templates:  UNUSABLE: {exc}"]
     pairs = look_alikes(gallery)
     if not pairs:
         return []
-    unusable = nobody_apart(len(gallery.names), len(pairs), settings.recognizer)
-    if unusable:
-        return [f"templates:  UNUSABLE: {unusable}"]
     names = roster_labels(settings)
     named = "; ".join(f"{names.get(a, a)} and {names.get(b, b)} ({cosine:.2f})" for a, b, cosine in pairs)
     return [f"templates:  {len(pairs)} pair{'s' if len(pairs) > 1 else ''} of people look like one person, who "

@@ -1089,3 +1089,88 @@ def test_three_people_who_all_look_alike_are_named_pair_by_pair_not_called_a_bro
 
     assert nobody_apart(3, 3, "w600k_mbf") == ""  # triplets
     assert nobody_apart(6, 15, "w600k_mbf").startswith("15 of 15 pairs")
+
+
+@pytest.fixture(scope="module")
+def baked_model(models_dir, tmp_path_factory) -> Path:
+    """The default recogniser with its pixel scaling inside, as some exports have it (it takes 0-255): fed
+    the station's -1..1, it sees an almost flat picture and tells nobody apart."""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    model = onnx.load(str(models_dir / "w600k_mbf.onnx"))
+    given = model.graph.input[0].name
+    for node in model.graph.node:
+        node.input[:] = ["scaled" if name == given else name for name in node.input]
+    model.graph.initializer.append(numpy_helper.from_array(np.array(127.5, np.float32), "half_range"))
+    model.graph.node.insert(0, helper.make_node("Sub", [given, "half_range"], ["centred"]))
+    model.graph.node.insert(1, helper.make_node("Div", ["centred", "half_range"], ["scaled"]))
+    path = tmp_path_factory.mktemp("baked") / "baked.onnx"
+    onnx.save(model, str(path))
+    return path
+
+
+@pytest.mark.timeout(300)
+def test_templates_of_a_recogniser_that_tells_nobody_apart_name_nobody(baked_model, face, tmp_path, capsys):
+    """extract said the model was unusable, then identify named Ann as someone else and a station checked
+    people in as each other: wherever the templates are loaded they are refused, with the reason."""
+    from faceattend_tui.attendance import Attendance, open_store
+
+    (tmp_path / "models").mkdir()
+    shutil.copy(baked_model, tmp_path / "models" / "baked.onnx")
+    for who in FACES:
+        write(tmp_path / "database_image" / f"{who}.jpg", face(who))
+    probe = write(tmp_path / "door" / "ann.jpg", face("ann", size=200, margin=0.6))
+    model = ["--data", str(tmp_path), "--recognizer", "baked.onnx", "--device", "cpu"]
+    assert cli.main(["extract", *model]) == 2
+    assert "tells nobody apart" in capsys.readouterr().err
+
+    assert cli.main(["identify", *model, str(probe)]) == 2
+    out, err = capsys.readouterr()
+    assert "tells nobody apart" in err and "Nobody is recognised" in err and not any(w in out for w in FACES)
+    assert cli.main(["doctor", *model]) == 1
+    assert "templates:  UNUSABLE: 15 of 15 pairs of people look like one person" in capsys.readouterr().out
+
+    code = cli.main(["station", "--headless", "--session", "Maths", "--source", str(probe.parent), "--no-preview",
+                     "--max-seconds", "30", *model])
+    shown = capsys.readouterr()
+    assert code in (0, 1) and "Nobody is recognised" in shown.out + shown.err and "present 0" in shown.out
+    with open_store(tmp_path) as store:
+        (session,) = Attendance(store).sessions()
+        assert store.checkins(session.id) == []
+
+
+def test_templates_of_a_recogniser_that_tells_nobody_apart_are_not_sent_to_other_doors(
+        baked_model, face, tmp_path, pg_url, capsys):
+    import psycopg
+
+    (tmp_path / "models").mkdir()
+    shutil.copy(baked_model, tmp_path / "models" / "baked.onnx")
+    for who in FACES:
+        write(tmp_path / "database_image" / f"{who}.jpg", face(who))
+    assert cli.main(["db", "upgrade", "--data", str(tmp_path), "--database", pg_url]) == 0
+    assert cli.main(["extract", "--data", str(tmp_path), "--database", pg_url, "--recognizer", "baked.onnx",
+                     "--device", "cpu"]) == 2
+    assert "tells nobody apart" in capsys.readouterr().err
+    with psycopg.connect(pg_url) as conn:
+        assert conn.execute("select count(*) from template_sets").fetchone() == (0,)
+
+
+def test_a_large_gallery_that_tells_nobody_apart_is_refused_from_a_sample_of_its_people():
+    """Beyond 4,000 people pairs are not all compared at a load: a sample of 200 shows a broken model."""
+    from faceattend_tui.gallery.alike import refuse_unusable
+    from faceattend_tui.gallery.matcher import Gallery
+    from faceattend_tui.gallery.templates import GalleryError
+
+    rng = np.random.default_rng(1)
+
+    def gallery(spread: float, people: int) -> Gallery:
+        common = rng.standard_normal(512)
+        rows = common + spread * rng.standard_normal((people * 2, 512))
+        rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+        return Gallery([f"p{i}" for i in range(people)], rows.astype(np.float32), np.repeat(np.arange(people), 2))
+
+    with pytest.raises(GalleryError, match="tells nobody apart"):
+        refuse_unusable(gallery(0.1, 5000), "baked.onnx")
+    refuse_unusable(gallery(10.0, 5000), "w600k_mbf")  # people apart: nothing said
+    refuse_unusable(gallery(0.1, 5), "w600k_mbf")  # five alike may be quintuplets: said pair by pair instead

@@ -549,11 +549,11 @@ def extract_into(settings: Settings, images: Path, out: Path, force: bool,
             f"{report.extracted} extracted, "
             f"{report.reused} unchanged, {len(report.skipped)} skipped, {len(report.removed)} removed -> {out}")
         refused = register() if register else 0
-    if settings.database and registration:
-        share_extracted(settings)
-    if report.model_problem:
+    if report.model_problem:  # kept on disk, refused by whatever loads them; other doors are not sent them
         say(f"error: {report.model_problem}")
         return EXIT_USAGE
+    if settings.database and registration:
+        share_extracted(settings)
     return EXIT_SKIPPED if report.skipped or refused else EXIT_OK
 
 
@@ -613,6 +613,7 @@ def share_extracted(settings: Settings) -> None:
 
 def cmd_identify(args: argparse.Namespace) -> int:
     from faceattend_tui.cli.watch import drop_erased, people_by_folder
+    from faceattend_tui.gallery.alike import refuse_unusable
     from faceattend_tui.gallery.scoring import CohortNorm
     from faceattend_tui.gallery.templates import load_gallery
     from faceattend_tui.vision.imageio import ImageError, read_image
@@ -624,6 +625,7 @@ def cmd_identify(args: argparse.Namespace) -> int:
     gallery, warnings = load_gallery(settings.tensors_dir, model.sha256, engine.embedder.dim, name=model.name)
     for line in warnings:
         say(f"warning: {line}")
+    refuse_unusable(gallery, settings.recognizer)
     if len(gallery) == 0:
         say(f"warning: nobody is enrolled in {settings.tensors_dir}; every face is unknown")
     people = people_by_folder(settings, known)  # template folder -> (id, name), where the data root has a log

@@ -8,6 +8,7 @@ from collections.abc import Collection
 import numpy as np
 
 from faceattend_tui.gallery.matcher import Gallery
+from faceattend_tui.gallery.templates import GalleryError
 from faceattend_tui.vision.embedder import normalize
 
 # Two people whose photos, averaged, have a cosine over this are most likely one person: the same
@@ -17,6 +18,7 @@ MOST_COMPARED = 4000  # people: beyond, each pair is not compared at every load 
 
 
 FEW_PEOPLE = 6  # fewer may all look alike (triplets, siblings): each pair is said instead
+SAMPLED = 200  # people compared when a gallery is loaded: a recogniser that tells nobody apart shows in any 200
 
 
 def nobody_apart(people: int, pairs: int, model: str) -> str:
@@ -61,3 +63,26 @@ def look_alikes(gallery: Gallery, among: Collection[str] | None = None) -> list[
     if not 2 <= len(gallery.names) <= MOST_COMPARED:
         return []
     return sorted(alike_pairs(gallery.names, person_means(gallery), among), key=lambda pair: -pair[2])
+
+
+def refuse_unusable(gallery: Gallery, model: str) -> None:
+    """Raise GalleryError when most pairs of (a sample of) the gallery's people look like one person: its
+    recogniser tells nobody apart, and matching would name the wrong people."""
+    people = len(gallery.names)
+    if people < FEW_PEOPLE:
+        return
+    picked = np.unique(np.linspace(0, people - 1, min(people, SAMPLED)).astype(np.int64))
+    means = sample_means(gallery, picked)
+    pairs = int(np.triu(means @ means.T >= ALIKE, 1).sum())
+    problem = nobody_apart(len(picked), pairs, model)
+    if problem:
+        raise GalleryError(f"{problem} Nobody is recognised until the recogniser is put right and `faceattend "
+                           "extract` has rebuilt the templates")
+
+
+def sample_means(gallery: Gallery, picked: np.ndarray) -> np.ndarray:
+    """The averaged templates of the people at `picked` (sorted indices into `gallery.names`), as unit rows."""
+    rows = np.isin(gallery.owners, picked)
+    sums = np.zeros((len(picked), gallery.templates.shape[1]), np.float32)
+    np.add.at(sums, np.searchsorted(picked, gallery.owners[rows]), gallery.templates[rows])
+    return normalize(sums)

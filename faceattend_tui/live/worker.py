@@ -28,7 +28,7 @@ import numpy as np
 from faceattend_tui.config import Settings
 from faceattend_tui.errors import FaceattendError
 from faceattend_tui.files import LOG_LIMIT, error_text, open_regular
-from faceattend_tui.gallery.alike import look_alikes, nobody_apart
+from faceattend_tui.gallery.alike import look_alikes, refuse_unusable
 from faceattend_tui.gallery.matcher import Gallery
 from faceattend_tui.gallery.templates import MANIFEST, GalleryError, load_gallery
 from faceattend_tui.live import events as ev
@@ -154,6 +154,11 @@ class Worker:
             return previous if previous is not None else Gallery.from_people({}, self.engine.embedder.dim)
         for line in warnings:
             self.notice(line, "gallery")
+        try:
+            refuse_unusable(gallery, self.settings.recognizer)
+        except GalleryError as exc:  # the previous gallery was updated in place: nobody is matched
+            self.emit(ev.Error(message=str(exc)))
+            return Gallery.from_people({}, self.engine.embedder.dim)
         self._say_look_alikes(gallery)
         return gallery
 
@@ -163,11 +168,6 @@ class Worker:
         newcomers = set(gallery.names) - self.alike_compared  # the others were compared at an earlier load
         self.alike_compared |= newcomers
         fresh = look_alikes(gallery, newcomers) if newcomers else []
-        unusable = nobody_apart(len(gallery.names), len(fresh), self.settings.recognizer) \
-            if len(newcomers) == len(gallery.names) else ""  # every pair compared: at the first load
-        if unusable:
-            self.emit(ev.Error(message=unusable))
-            return
         for first, second, cosine in fresh[:MOST_ALIKE_SAID]:
             self.emit(ev.LookAlike(message=f"{first} and {second} look like one person (cosine {cosine:.2f}): they "
                                            "would check in as both", folders=(first, second),

@@ -99,6 +99,24 @@ def test_text_file_is_not_a_checkpoint(tmp_path):
     assert str(weight) in str(error.value) and "\n" not in str(error.value)
 
 
+@pytest.mark.parametrize("first", [b"\x89PNG\r\n\x1a\n", b"\x08\x08\x12\x07pytorch"], ids=["photo", "onnx"])
+def test_a_photo_or_an_onnx_model_given_as_the_weights_is_not_a_checkpoint(tmp_path, first):
+    """It was said to hold "pickled objects besides tensors": advice for another mistake."""
+    weight = tmp_path / "model.pth"
+    weight.write_bytes(first + bytes(range(256)) * 4)
+    with pytest.raises(ModelError, match="not a file written by torch.save"):
+        convert(weight, "r18", log=lambda _: None)
+
+
+def test_a_checkpoint_cut_short_says_so(tmp_path):
+    weight = tmp_path / "backbone.pth"
+    torch.save({"w": torch.zeros(1000)}, weight)
+    weight.write_bytes(weight.read_bytes()[:1500])
+    with pytest.raises(ModelError, match="zip archive cannot be read: cut short or damaged") as error:
+        convert(weight, "r18", log=lambda _: None)
+    assert len(str(error.value)) < 200 + len(str(weight))
+
+
 def test_checkpoint_without_tensors_is_refused(tmp_path):
     weight = tmp_path / "empty.pth"
     torch.save({"epoch": 3}, weight)

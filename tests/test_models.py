@@ -227,6 +227,22 @@ def test_recognizer_with_the_wrong_input_size_is_refused(tmp_path):
     assert "64" in str(info.value)
 
 
+def test_a_recogniser_whose_first_output_is_a_score_is_refused_for_that(tmp_path):
+    """Outputs (norm, embedding): taken as an embedding of one number, it was called broken ("everyone
+    would be one person") instead of the order of its outputs being named."""
+    path = save_model(
+        tmp_path / "norm_first.onnx",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 112, 112])],
+        [helper.make_tensor_value_info("norm", TensorProto.FLOAT, ["N", 1]),
+         helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])],
+        [helper.make_node("GlobalAveragePool", ["x"], ["p"]), helper.make_node("Flatten", ["p"], ["y"]),
+         helper.make_node("ReduceL2", ["y"], ["norm"], axes=[1], keepdims=1)],
+    )
+    with pytest.raises(ModelError, match=r"norm_first.onnx: its first output, 'norm' \['N', 1\], is one number a "
+                                         r"face, not an embedding; the embedding must be the model's first output"):
+        ArcFaceEmbedder(make_session(path, RuntimeOptions(device="cpu")), str(path))
+
+
 def test_tiny_recognizer_with_the_right_signature_is_accepted(tmp_path):
     path = save_model(
         tmp_path / "tiny_rec.onnx",

@@ -148,8 +148,12 @@ def read_state_dict(weight: Path, torch: Any) -> dict[str, Any]:
 
 def load_problem(exc: BaseException) -> str:
     text = first_line(exc)
+    if "Unsupported operand" in str(exc):  # the first byte is no pickle's: a photo, an ONNX file, ...
+        return "not a file written by torch.save"
     if "Weights only load failed" in text:
         return "holds pickled objects besides tensors; save model.state_dict() instead"
+    if "failed reading zip archive" in text:
+        return "its zip archive cannot be read: cut short or damaged in a copy?"
     if isinstance(exc, (KeyError, EOFError, pickle.UnpicklingError)):
         return "not a file written by torch.save"  # their own messages are a bare byte or empty
     return text

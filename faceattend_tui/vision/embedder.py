@@ -20,6 +20,9 @@ def check_signature(session: Session, path: str) -> int:
     out = outputs[0].shape
     if len(out) != 2 or not isinstance(out[1], int):
         raise ModelError(f"{path}: output {out} is not an (N, D) embedding")
+    if out[1] == 1:  # one number a face: a score or a norm put first
+        raise ModelError(f"{path}: its first output, {outputs[0].name!r} {out}, is one number a face, not an "
+                         "embedding; the embedding must be the model's first output")
     return out[1]
 
 

@@ -301,3 +301,50 @@ def test_moving_a_log_into_a_database_keeps_which_mark_counts(tmp_path, pg_url, 
     assert main(["db", "import", "--from", str(log), "--data", str(tmp_path / "new"), "--database", pg_url]) == 0
     with open_store(tmp_path / "new", database=pg_url) as store:
         assert store.outcomes(session.id)["S1"] == "present"
+
+
+def test_a_door_that_adds_someone_while_the_log_moves_in_waits_and_is_refused_not_merged(tmp_path, pg_url, monkeypatch):
+    """A door's roster import during `db import` added "ann" over the log's Ann, whose check-ins then read
+    as the newcomer's, and the import, committed, said its counts were wrong. Now the door waits for the
+    import, then finds Ann there and saves nothing."""
+    import threading
+
+    from faceattend_tui.attendance import ConflictError
+    from faceattend_tui.attendance.pg.moving_in import MovingIn
+
+    make_station_log(tmp_path / "door")
+    assert main(["db", "upgrade", "--data", str(tmp_path / "office"), "--database", pg_url]) == 0
+    halfway, go_on = threading.Event(), threading.Event()
+    one_session = MovingIn._import_session
+
+    def held(self, *args):
+        one_session(self, *args)
+        halfway.set()
+        go_on.wait(30)
+
+    monkeypatch.setattr(MovingIn, "_import_session", held)
+    ended: dict[str, object] = {}
+    moving = threading.Thread(target=lambda: ended.setdefault("code", main(
+        ["db", "import", "--from", str(tmp_path / "door"), "--database", pg_url])))
+    with open_store(tmp_path / "office", database=pg_url) as store:
+        office = Attendance(store, user="staff")  # opened before: it saw nobody
+        moving.start()
+        assert halfway.wait(30)
+
+        def add() -> None:
+            try:
+                office.add_person("Someone Else", person_id="ann", groups=["3C"])
+            except ConflictError as exc:
+                ended["refused"] = str(exc)
+
+        adding = threading.Thread(target=add)
+        adding.start()
+        adding.join(1.0)
+        assert adding.is_alive()  # waiting for the import
+        go_on.set()
+        moving.join(60)
+        adding.join(30)
+    assert ended["code"] == 0
+    assert "ann (Ann) was added meanwhile" in str(ended["refused"])
+    with psycopg.connect(pg_url) as conn:
+        assert conn.execute("select name from people where id = 'ann'").fetchone() == ("Ann",)

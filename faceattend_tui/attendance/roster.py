@@ -332,7 +332,7 @@ def apply_import(attendance: Attendance, plan: ImportPlan, user: str | None = No
         gone = [dataclasses.replace(p, state=LEFT, left_at=now, images=0) for p in plan.leaving]
         people = plan.added + [after for _, after in plan.changed] + gone
         renamed = [[before.id, before.name] for before, after in plan.changed if before.name != after.name]
-        joined = attendance.save_people(people, "people.import", user=user,
+        joined = attendance.save_people(people, "people.import", user=user, new=[p.id for p in plan.added],
                                         details={"added": len(plan.added), "changed": len(plan.changed),
                                                  "claimed": [list(pair) for pair in plan.claimed],
                                                  "renamed": renamed,  # names before: an erasure takes them too

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import socket
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -206,12 +206,13 @@ class Attendance:
         return find_person(self._people, text, among)
 
     def save_people(self, people: list[Person], action: str, *, user: str | None = None,
-                    details: dict | None = None) -> list[Person]:
-        """Store new or changed people (audited); returns those who joined the running session."""
+                    details: dict | None = None, new: Collection[str] = ()) -> list[Person]:
+        """Store new or changed people (audited; `new`: the ids of those added, refused if there by now);
+        returns those who joined the running session."""
         if not people:
             return []
         with self.store.batch():
-            self.store.save_people(people)
+            self.store.save_people(people, new)
             for person in people:
                 self._remember(person)
             joined = self._join_running()
@@ -228,7 +229,7 @@ class Attendance:
         if person_id in self._people:
             raise InputError(f"id {person_id!r} is already {self._people[person_id].name}")
         person = Person(person_id, name, self.store.now(), folder=folder, groups=spelled(groups, self.spellings()))
-        self.save_people([person], "person.add", user=user)
+        self.save_people([person], "person.add", user=user, new=[person_id])
         return person
 
     def unused_id(self) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -49,6 +49,14 @@ class NotFoundError(RecordsError, LookupError):
 
 class ConflictError(StoreError, ValueError):
     """Another writer got there first (a session already runs, a folder is someone else's)."""
+
+
+def refuse_added_meanwhile(found: Mapping[str, Person]) -> None:
+    """ConflictError naming the people a caller was about to add who are there by now."""
+    if found:
+        named = ", ".join(f"{i} ({p.name})" for i, p in list(found.items())[:5])
+        raise ConflictError(f"{named} {'was' if len(found) == 1 else 'were'} added meanwhile at another door or by "
+                            "another command; nothing was saved: look again and try again")
 
 
 class EndedElsewhere(ConflictError):
@@ -189,8 +197,9 @@ class Store(ABC):
         """Insert or replace the person with this id."""
 
     @abstractmethod
-    def save_people(self, people: list[Person]) -> None:
-        """Insert or replace many people in one write."""
+    def save_people(self, people: list[Person], new: Collection[str] = ()) -> None:
+        """Insert or replace many people in one write; ConflictError (nothing written) when one of the ids
+        in `new` (people the caller found absent) is there by now: another door added them meanwhile."""
 
     @abstractmethod
     def change_person_id(self, old: str, new: str) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -34,6 +34,9 @@ if TYPE_CHECKING:
 
 INSERTED_TOGETHER = 1000  # rows sent in one round trip
 T = TypeVar("T")
+# What an import writes; other writers wait until it commits (readers do not).
+IMPORTED_TABLES = ("people", "person_groups", "past_groups", "sessions", "expected", "checkins", "marks", "audit",
+                   "settings", "presence")
 COUNTED = ("people", "person_groups", "past_groups", "sessions", "expected", "checkins", "marks", "audit", "settings",
            "template_sets", "templates", "presence")
 
@@ -49,7 +52,7 @@ class MovingIn:
         def _tx(self) -> Iterator[psycopg.Connection]: ...
         @contextlib.contextmanager
         def batch(self) -> Iterator[None]: ...
-        def save_people(self, people: list[Person]) -> None: ...
+        def save_people(self, people: list[Person], new: Collection[str] = ()) -> None: ...
         def set_setting(self, key: str, value: Any) -> None: ...
         def get_setting(self, key: str, default: Any = None) -> Any: ...
         def _answered(self) -> None: ...
@@ -59,16 +62,19 @@ class MovingIn:
         with self._tx() as conn:
             return {t: int(the_row(conn.execute(f"select count(*) from {t}"))[0]) for t in COUNTED}
 
-    def import_log(self, source: Store) -> dict[str, int]:
+    def import_log(self, source: Store) -> tuple[dict[str, int], dict[str, int]]:
         """Copy another log (people, groups and past groups, sessions, rosters, check-ins, marks, audit,
         settings), keeping its ids.
 
-        One transaction: all of it or nothing. Returns how many records were left out because they name
-        someone no longer in the log.
+        One transaction: all of it or nothing, and no other writer meanwhile (a door that writes waits for
+        it). Returns how many records were left out because they name someone no longer in the log, and
+        the rows of each table it wrote as it commits.
         """
         left_out = {"expected": 0, "checkins": 0, "marks": 0}
         with self.batch():
+            self._local.conn.execute(f"lock table {', '.join(IMPORTED_TABLES)} in exclusive mode")
             self._refuse_a_full_database(source)
+            audited = self.counts()["audit"]  # a door that opened the empty database first audited that
             people = source.people()
             self.save_people(people)
             known = {p.id for p in people}
@@ -87,7 +93,9 @@ class MovingIn:
             self._insert_many(INSERT_AUDIT, entries, audit_values)
             for key, value in source.all_settings().items():
                 self.set_setting(key, value)
-        return left_out
+            found = self.counts()
+            found["audit"] -= audited
+            return left_out, found
 
     def _refuse_a_full_database(self, source: Store) -> None:
         held = self.counts()

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..common import aware, from_iso, to_iso
 from ..models import LATE, PRESENT, AuditEntry, Checkin, Mark, Person, Presence, Session, with_past_groups
-from ..store import NotFoundError, StoreError
+from ..store import NotFoundError, StoreError, refuse_added_meanwhile
 from .files import append_line, read_lines
 from .tables import Doc, Op, PresenceKey, Table
 
@@ -65,7 +65,8 @@ class PeopleAndSessions:
     def save_person(self, person: Person) -> None:
         self.save_people([person])
 
-    def save_people(self, people: list[Person]) -> None:
+    def save_people(self, people: list[Person], new: Collection[str] = ()) -> None:
+        refuse_added_meanwhile({i: p for i in new if (p := self.person(i)) is not None})
         if people:
             now = self.now()
             self._write(*(["person", with_past_groups(p, self.person(p.id), now).to_doc()] for p in people))

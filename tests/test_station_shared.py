@@ -13,7 +13,7 @@ from fakes import FakeWorker, enroll_fake_people
 from faceattend_tui.attendance import open_store
 from faceattend_tui.config import load_settings
 from faceattend_tui.live.events import CaptureSample, Reload, SetSession
-from faceattend_tui.station import CheckinShown, EnrollTarget, LiveChanged, Station, StationError
+from faceattend_tui.station import CheckinShown, EnrollTarget, LiveChanged, Problem, Station, StationError
 
 PATIENCE = 20.0  # seconds an update from the other door may take here at most (a bound, not a target)
 
@@ -466,3 +466,25 @@ def test_a_journaled_checkin_of_someone_erased_meanwhile_is_not_named_at_close(t
         south.close()
     assert rows(pg_url, "select count(*) from checkins") == [(0,)]
     assert cleo.id not in caplog.text
+
+
+def test_a_checkin_of_someone_erased_at_another_door_a_moment_ago_is_dropped_unnamed(tmp_path, pg_url, monkeypatch,
+                                                                                      caplog):
+    """North still recognised Cleo (it had not yet read south's erasure): its write failed on the missing
+    person and was said as a disk error naming her, kept to retry, and a headless door exited 1."""
+    north = open_door(tmp_path / "a", pg_url, "north")
+    south = open_door(tmp_path / "b", pg_url, "south")
+    try:
+        north.start_session("Assembly")
+        cleo = next(p for p in north.people() if p.name == "Cleo")
+        south.remove_person(cleo.id, erase=True)
+        monkeypatch.setattr(north.store, "changes", list)  # north has not read the erasure yet
+        north.worker.checkin("Cleo")
+        updates = north.poll(0.05)
+        assert not [u for u in updates if isinstance(u, (CheckinShown, Problem))], updates
+        assert north.unsaved_left() == []  # nothing kept to retry
+    finally:
+        north.close()
+        south.close()
+    assert rows(pg_url, "select count(*) from checkins") == [(0,)]
+    assert cleo.id not in caplog.text and "Cleo" not in caplog.text

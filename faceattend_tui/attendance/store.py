@@ -47,6 +47,11 @@ class NotFoundError(RecordsError, LookupError):
     """A person or session that the caller named does not exist."""
 
 
+class GoneMeanwhile(NotFoundError):
+    """The person of a check-in was erased at another door a moment ago: nothing was written, and nothing
+    names them."""
+
+
 class ConflictError(StoreError, ValueError):
     """Another writer got there first (a session already runs, a folder is someone else's)."""
 

@@ -18,7 +18,7 @@ from faceattend_tui.attendance import (
     audit,
 )
 from faceattend_tui.attendance.export import time_zone
-from faceattend_tui.attendance.store import UNFILED
+from faceattend_tui.attendance.store import UNFILED, GoneMeanwhile
 from faceattend_tui.errors import FaceattendError
 from faceattend_tui.live import events as ev
 from faceattend_tui.station.people import names_listed
@@ -211,7 +211,10 @@ class Translator(StationState):
                 self._tell_door(ev.ShowOutcome("no-session", person.name, event.track, ev.KEPT)
                                 if reason == "kept" else door)
                 return Sighting(person.name, event.similarity, when, reason, person.id)
-            result = attendance.check_in(person.id, event.similarity, event.track, when, event.evidence)
+            try:
+                result = attendance.check_in(person.id, event.similarity, event.track, when, event.evidence)
+            except GoneMeanwhile:  # erased at another door: this door learns it in a moment, and names nobody
+                return None
             if not result.expected:  # kept too, in case its list changed at another door; said as ever
                 self._kept(person, event, when)
                 self._tell_door(ev.ShowOutcome("not-on-list", person.name, event.track, ev.SEE_STAFF))

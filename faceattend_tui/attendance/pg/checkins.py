@@ -11,7 +11,7 @@ import psycopg
 
 from ..common import aware
 from ..models import LATE, PRESENT, Checkin, Mark, Presence
-from ..store import Change, OfflineError, SessionRecords, outcomes_from
+from ..store import Change, GoneMeanwhile, OfflineError, SessionRecords, outcomes_from
 from .listener import Cached
 from .outbox import as_the_database_has_it, under_their_id_now
 from .rows import (
@@ -140,7 +140,7 @@ class CheckinQueries:
             except psycopg.errors.ForeignKeyViolation:  # a roster import changed their id a moment ago?
                 moved = under_their_id_now(conn, checkin)
                 if moved.person_id == checkin.person_id:
-                    raise
+                    raise GoneMeanwhile("the person was erased at another door a moment ago") from None
                 checkin = moved
                 stored = insert_checkin(conn, checkin)
             if stored:

@@ -488,3 +488,32 @@ def test_a_checkin_of_someone_erased_at_another_door_a_moment_ago_is_dropped_unn
         south.close()
     assert rows(pg_url, "select count(*) from checkins") == [(0,)]
     assert cleo.id not in caplog.text and "Cleo" not in caplog.text
+
+
+def test_identify_at_a_door_that_was_off_during_an_erasure_deletes_the_photos_too(tmp_path, pg_url):
+    """`identify` (or `extract`) run first at such a door deleted the templates only: the station then saw
+    photos without templates and only asked staff to delete them, so they stayed for good."""
+    from faceattend_tui.cli.watch import drop_erased
+
+    north = open_door(tmp_path / "a", pg_url, "north")
+    south = open_door(tmp_path / "b", pg_url, "south")
+    photos = tmp_path / "a" / "database_image" / "Cleo"
+    photos.mkdir(parents=True)
+    (photos / "1.jpg").write_bytes(b"a photo of Cleo")
+    cleo = next(p for p in north.people() if p.name == "Cleo")
+    north.close()
+    try:
+        south.remove_person(cleo.id, erase=True)
+    finally:
+        south.close()
+    said: list[str] = []
+    drop_erased(load_settings(tmp_path / "a", {"database": pg_url}), said.append)
+    assert said == ["warning: Cleo: the photos and templates of someone erased; deleted here, never matched"]
+    assert not photos.exists() and not (tmp_path / "a" / "database_tensor" / "Cleo.npy").exists()
+    again = Station(load_settings(tmp_path / "a", {"database": pg_url, "database_wait": 2.0}), "demo",
+                    worker_factory=FakeWorker, user="staff", name="north")
+    again.open()
+    try:
+        assert not [u for u in again.poll(0.05) if "erased" in getattr(u, "notice", "")]
+    finally:
+        again.close()

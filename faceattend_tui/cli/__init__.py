@@ -564,9 +564,8 @@ def registering(settings: Settings, keep: list[Path] | None = None) -> Iterator[
     check, `keep`)."""
     from faceattend_tui.attendance.security import audit
     from faceattend_tui.cli.records import writable
-    from faceattend_tui.gallery.enroll import forget_refused
     from faceattend_tui.gallery.templates import enrolled_counts
-    from faceattend_tui.station.people import has_photos, refused_note
+    from faceattend_tui.station.people import forget_erased, has_photos
 
     def register() -> int:
         if keep:
@@ -590,9 +589,8 @@ def registering(settings: Settings, keep: list[Path] | None = None) -> Iterator[
                 continue
             say(f"note: {person.id} {person.name} has no templates now (database_image/{person.folder} renamed or "
                 "removed?): put the photos back, `people edit` or `people remove` them")
-        forget_refused(settings.tensors_dir, result.refused)  # their templates are never matched
-        for folder in result.refused:
-            say(f"skipped: {refused_note(folder)}")
+        for line in forget_erased(settings, result.refused):  # their templates are never matched
+            say(f"skipped: {line}")
         return len(result.refused)
 
     with writable(settings, "extract", fresh=True) as attendance:

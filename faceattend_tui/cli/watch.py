@@ -19,11 +19,11 @@ from faceattend_tui.attendance.tinystore import default_path
 from faceattend_tui.cli.output import to_stderr
 from faceattend_tui.config import Settings
 from faceattend_tui.demo import DemoError, DemoSourceFactory, enroll_demo_roster
-from faceattend_tui.gallery.enroll import forget_refused
 from faceattend_tui.gallery.templates import GalleryError, load_manifest
 from faceattend_tui.live import events as ev
 from faceattend_tui.live.camera import SourceError, parse_source
 from faceattend_tui.live.worker import SourceFactory, WorkerConfig, WorkerHandle
+from faceattend_tui.station.people import forget_erased
 
 
 @dataclass
@@ -143,12 +143,13 @@ def drop_erased(settings: Settings, log: Callable[[str], None]) -> list[Person] 
         owned = {p.folder for p in people if p.folder}
         manifest = load_manifest(settings.tensors_dir)
         folders = [f for f in (manifest.people if manifest else {}) if f not in owned and erased(f)]
-        forget_refused(settings.tensors_dir, folders)
+        said = forget_erased(settings, folders, lambda folder: f"{printable(folder)}: the templates of someone "
+                                                               "erased; deleted here, never matched")
     except (StoreError, GalleryError) as exc:
         log(f"warning: could not check the log for people erased: {exc}")
         return None
-    for folder in folders:
-        log(f"warning: {printable(folder)}: the templates of someone erased; deleted here, never matched")
+    for line in said:
+        log(f"warning: {line}")
     return people
 
 

@@ -32,13 +32,12 @@ from faceattend_tui.attendance.staff import accounts, authorize, doing, open_res
 from faceattend_tui.demo import DemoSourceFactory
 from faceattend_tui.errors import FaceattendError
 from faceattend_tui.files import error_text, foreign_owned, make_private_dir, tighten_data, unfit_data_folder
-from faceattend_tui.gallery.enroll import forget_refused
 from faceattend_tui.gallery.templates import GalleryError, enrolled_counts, foreign, load_manifest, made_by_another
 from faceattend_tui.live import events as ev
 from faceattend_tui.live.camera import source_label
 from faceattend_tui.live.worker import WorkerConfig
 from faceattend_tui.station.clockwatch import behind_notice
-from faceattend_tui.station.people import has_photos, missing_templates_message, refused_note
+from faceattend_tui.station.people import forget_erased, has_photos, missing_templates_message
 from faceattend_tui.station.shared_gallery import sync_gallery
 from faceattend_tui.station.state import StationState
 from faceattend_tui.station.sync import log_place_problem, shared_log
@@ -275,8 +274,7 @@ class Lifecycle(StationState):
         if result.changed and self.worker is not None:
             self.worker.send(ev.SetNames(self._names()))
         if result.refused:
-            forget_refused(self.settings.tensors_dir, result.refused)
-            self._gallery_notes += [refused_note(folder) for folder in result.refused]
+            self._gallery_notes += forget_erased(self.settings, result.refused)
             if self.worker is not None:
                 self.worker.send(ev.Reload())
         return result

@@ -508,6 +508,22 @@ def roster_labels(settings: Settings) -> dict[str, str]:
 NAMES_SHOWN = 200  # characters of names in an import's line of who joined the running session
 
 
+def forget_erased(settings: Settings, folders: Sequence[str],
+                  note: Callable[[str], str] | None = None) -> list[str]:
+    """The templates of folders of people erased are removed, never matched; at a door of a shared database
+    their photos go too (another door's erasure could not reach them). One line each, to be said (`note` of
+    a folder where the photos stay; `refused_note` when not given)."""
+    if not folders:
+        return []
+    enroll.forget_refused(settings.tensors_dir, list(folders))
+    if not settings.database:
+        return [(note or refused_note)(folder) for folder in folders]
+    for folder in folders:
+        enroll.remove_photos(settings.images_dir, folder)
+    return [f"{printable(folder)}: the photos and templates of someone erased; deleted here, never matched"
+            for folder in folders]
+
+
 def refused_note(folder: str) -> str:
     return (f"the photos in database_image/{folder} were someone's who was erased: not taken in; delete them, or "
             "add the person again on purpose (roster import or e)")

@@ -24,6 +24,7 @@ from faceattend_tui.attendance import (
     report_csv,
     report_json,
 )
+from faceattend_tui.attendance.security import id_hash
 from faceattend_tui.attendance.session_edit import void_session
 from faceattend_tui.cli import main
 from faceattend_tui.config import Settings
@@ -66,7 +67,7 @@ def test_the_audit_keeps_no_trace_of_an_erased_person(data):
     assert by_action["people.import"] == {"people": [token, "S1043"], "count": 2, "claimed": [[token, token]]}
     assert by_action["person.update"]["previous_name"] == token
     assert by_action["people.sync"]["removed"] == [token]
-    assert by_action["person.erase"] == {"id": token, "records": 2}
+    assert by_action["person.erase"] == {"id": token, "records": 2, "id_hash": id_hash("S1042")}  # no id, no name
     marks = [a.details for a in log if a.action == "checkin.mark"]
     assert [(m["person"], m["reason"]) for m in marks] == [(token, token), ("S1043", f"came in with {token}")]
     session, voided = store.sessions()
@@ -487,6 +488,11 @@ def test_exports_rewritten_after_the_erasure_lose_the_names_it_told_to_give(tmp_
                  "--data", str(data)]) == 1  # notes.txt is not a sheet: listed
     for name in ("csv", "json", "report.csv", "report.json"):
         assert not re.search(r"S1042|Ann Lee", files[name].read_text(encoding="utf-8")), name
+    with backends.open_store(data) as store:  # one erased person, one token: the sheets use the erasure's
+        entries = store.audit_log()
+    (token,) = [e.details["id"] for e in entries if e.action == "person.erase"]
+    assert {e.details["id"] for e in entries if e.action == "person.erase.exports"} == {token}
+    assert token in files["csv"].read_text(encoding="utf-8")
 
 
 def test_an_erasure_on_a_log_of_the_previous_release_takes_their_own_mark_reasons(tmp_path):

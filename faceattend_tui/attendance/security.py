@@ -90,6 +90,20 @@ def erased_token() -> str:
     return "erased-" + secrets.token_hex(5)
 
 
+def id_hash(person_id: str) -> str:
+    """What the erasure's audit entry keeps of the id: a later clean-up of exports (`--exports`, here or at
+    another door) finds the erasure's token by it."""
+    return hashlib.sha256(f"erased id {person_id}".encode()).hexdigest()
+
+
+def token_of_erasure(entries: Iterable[AuditEntry], person_id: str) -> str | None:
+    """The token the erasure of `person_id` used, where its audit entry says (None: an erasure before
+    entries kept the id's hash, or no erasure of that id)."""
+    wanted = id_hash(person_id)
+    found = [e.details.get("id") for e in entries if e.action == "person.erase" and e.details.get("id_hash") == wanted]
+    return found[-1] if found and isinstance(found[-1], str) else None
+
+
 def about(details: dict, person_id: str) -> bool:
     """Whether audit details are about this one person."""
     return any(details.get(key) == person_id for key in ABOUT_KEYS) or details.get("people") == [person_id]

@@ -42,7 +42,7 @@ from .models import (
     clean_name,
     new_person_id,
 )
-from .security import audit, erased_folders, erased_names, erased_token, note_erased
+from .security import audit, erased_folders, erased_names, erased_token, id_hash, note_erased
 from .store import NotFoundError, SessionRecords, Store, StoreError
 from .timetable import scrub_timetable
 
@@ -320,7 +320,8 @@ class Attendance:
                 self._people.pop(person_id, None)
                 self._folders.pop(person.folder, None)
                 self._statuses.pop(person_id, None)
-                audit(self.store, "person.erase", {"id": token, "records": records}, self._user(user))
+                audit(self.store, "person.erase", {"id": token, "records": records, "id_hash": id_hash(person_id)},
+                      self._user(user))
             else:
                 gone = _replace(person, state=LEFT, left_at=self.store.now(), images=0)
                 self.store.save_person(gone)

@@ -28,7 +28,7 @@ from faceattend_tui.attendance import (
 from faceattend_tui.attendance.erasure import Cleanup, Target, clean_folder, files_naming, scrub_logs
 from faceattend_tui.attendance.models import AuditEntry, check_person_id, join_groups, plural, printable
 from faceattend_tui.attendance.roster import RosterLine
-from faceattend_tui.attendance.security import audit, earlier_ids, erased_token, names_in_audit
+from faceattend_tui.attendance.security import audit, earlier_ids, erased_token, names_in_audit, token_of_erasure
 from faceattend_tui.config import Settings
 from faceattend_tui.errors import FaceattendError, InputError
 from faceattend_tui.files import atomic_write, error_text, make_private_dir
@@ -449,8 +449,8 @@ def erase_from_exports(attendance: Attendance, settings: Settings, person_id: st
                        names: Sequence[str] = ()) -> Removal:
     """Rewrite the exports without someone erased earlier (known now by their id, and the `names` given)."""
     others = frozenset(p.name for p in attendance.store.people())
-    target = Target(check_person_id(person_id), frozenset(n for n in names if n.strip()), erased_token(),
-                    others=others)
+    token = token_of_erasure(attendance.store.audit_log(), person_id) or erased_token()  # the erasure's own
+    target = Target(check_person_id(person_id), frozenset(n for n in names if n.strip()), token, others=others)
     cleaned = audited(attendance, clean_exports(settings, target, True), target.token, None)
     return Removal(None, exports=cleaned, names=target.names, data=settings.data.resolve())
 

@@ -96,6 +96,11 @@ def id_hash(person_id: str) -> str:
     return hashlib.sha256(f"erased id {person_id}".encode()).hexdigest()
 
 
+def erasure_details(token: str, records: int, person_id: str) -> dict[str, Any]:
+    """The erasure's audit entry: its token, how many records went, and the id's hash (never the id)."""
+    return {"id": token, "records": records, "id_hash": id_hash(person_id)}
+
+
 def token_of_erasure(entries: Iterable[AuditEntry], person_id: str) -> str | None:
     """The token the erasure of `person_id` used, where its audit entry says (None: an erasure before
     entries kept the id's hash, or no erasure of that id)."""

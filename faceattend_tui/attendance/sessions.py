@@ -42,7 +42,7 @@ from .models import (
     clean_name,
     new_person_id,
 )
-from .security import audit, erased_folders, erased_names, erased_token, id_hash, note_erased
+from .security import audit, erased_folders, erased_names, erased_token, erasure_details, note_erased
 from .store import NotFoundError, SessionRecords, Store, StoreError
 from .timetable import scrub_timetable
 
@@ -207,8 +207,7 @@ class Attendance:
 
     def save_people(self, people: list[Person], action: str, *, user: str | None = None,
                     details: dict | None = None, new: Collection[str] = ()) -> list[Person]:
-        """Store new or changed people (audited; `new`: the ids of those added, refused if there by now);
-        returns those who joined the running session."""
+        """Store new or changed people (audited; `new`: ids of people added); returns who joined the session."""
         if not people:
             return []
         with self.store.batch():
@@ -320,8 +319,7 @@ class Attendance:
                 self._people.pop(person_id, None)
                 self._folders.pop(person.folder, None)
                 self._statuses.pop(person_id, None)
-                audit(self.store, "person.erase", {"id": token, "records": records, "id_hash": id_hash(person_id)},
-                      self._user(user))
+                audit(self.store, "person.erase", erasure_details(token, records, person_id), self._user(user))
             else:
                 gone = _replace(person, state=LEFT, left_at=self.store.now(), images=0)
                 self.store.save_person(gone)

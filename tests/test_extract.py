@@ -1174,3 +1174,30 @@ def test_a_large_gallery_that_tells_nobody_apart_is_refused_from_a_sample_of_its
         refuse_unusable(gallery(0.1, 5000), "baked.onnx")
     refuse_unusable(gallery(10.0, 5000), "w600k_mbf")  # people apart: nothing said
     refuse_unusable(gallery(0.1, 5), "w600k_mbf")  # five alike may be quintuplets: said pair by pair instead
+
+
+def test_at_a_door_of_a_shared_database_extract_deletes_an_erased_persons_leftovers_not_a_namesakes_photos(
+        engine, face, tmp_path, pg_url, capsys, monkeypatch):
+    """Erased at another door while this one was off, Ann's photos stayed here for good once extract had run;
+    then the fix deleted the photos of a new Ann Lee too, put in a folder of the same name."""
+    import psycopg
+
+    monkeypatch.setattr(cli, "make_engine", lambda settings: engine)
+    door, other = tmp_path / "door", tmp_path / "other"
+    photos = door / "database_image" / "Ann Lee"
+    assert cli.main(["db", "upgrade", "--data", str(door), "--database", pg_url]) == 0
+    write(photos / "1.jpg", face("ann"))
+    assert cli.main(["extract", "--data", str(door), "--database", pg_url]) == 0
+    with psycopg.connect(pg_url) as conn:
+        (ann,) = conn.execute("select id from people where folder = 'Ann Lee'").fetchone()
+    assert cli.main(["people", "remove", ann, "--erase", "--data", str(other), "--database", pg_url]) in (0, 1)
+    capsys.readouterr()
+
+    cli.main(["extract", "--data", str(door), "--database", pg_url])  # this door's templates of before
+    assert "Ann Lee: the photos and templates of someone erased; deleted here" in capsys.readouterr().err
+    assert not photos.exists()
+
+    write(photos / "1.jpg", face("cat"))  # a new Ann Lee, put there since
+    cli.main(["extract", "--data", str(door), "--database", pg_url])
+    assert "the photos in database_image/Ann Lee were someone's who was erased" in capsys.readouterr().err
+    assert (photos / "1.jpg").exists()

@@ -14,7 +14,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -525,7 +525,7 @@ def same_folder(a: Path, b: Path) -> bool:
 
 
 def extract_into(settings: Settings, images: Path, out: Path, force: bool,
-                 registration: AbstractContextManager[Callable[[], int]] | None,
+                 registration: AbstractContextManager[Callable[[Collection[str]], int]] | None,
                  keep: list[Path] | None = None) -> int:
     """Extract templates; with `registration` (the data root's own gallery) new people join the roster."""
     from faceattend_tui.attendance.models import plural, printable
@@ -548,7 +548,7 @@ def extract_into(settings: Settings, images: Path, out: Path, force: bool,
         say(f"{plural(report.people, 'person', 'people')}{unenrolled}, {plural(report.images, 'photo')}: "
             f"{report.extracted} extracted, "
             f"{report.reused} unchanged, {len(report.skipped)} skipped, {len(report.removed)} removed -> {out}")
-        refused = register() if register else 0
+        refused = register(report.fresh) if register else 0
     if report.model_problem:  # kept on disk, refused by whatever loads them; other doors are not sent them
         say(f"error: {report.model_problem}")
         return EXIT_USAGE
@@ -558,7 +558,7 @@ def extract_into(settings: Settings, images: Path, out: Path, force: bool,
 
 
 @contextlib.contextmanager
-def registering(settings: Settings, keep: list[Path] | None = None) -> Iterator[Callable[[], int]]:
+def registering(settings: Settings, keep: list[Path] | None = None) -> Iterator[Callable[[Collection[str]], int]]:
     """The log held for an extraction (refused while a station holds it), and a step that registers the
     people found in database_image/ on the roster (and audits the photos kept against the odd-one-out
     check, `keep`)."""
@@ -567,7 +567,7 @@ def registering(settings: Settings, keep: list[Path] | None = None) -> Iterator[
     from faceattend_tui.gallery.templates import enrolled_counts
     from faceattend_tui.station.people import forget_erased, has_photos
 
-    def register() -> int:
+    def register(fresh: Collection[str]) -> int:
         if keep:
             audit(attendance.store, "extract.keep", {"photos": [str(p) for p in keep][:50]}, attendance.user)
         result = attendance.sync_people(enrolled_counts(settings.tensors_dir))
@@ -589,7 +589,8 @@ def registering(settings: Settings, keep: list[Path] | None = None) -> Iterator[
                 continue
             say(f"note: {person.id} {person.name} has no templates now (database_image/{person.folder} renamed or "
                 "removed?): put the photos back, `people edit` or `people remove` them")
-        for line in forget_erased(settings, result.refused):  # their templates are never matched
+        leftovers = [folder for folder in result.refused if folder not in fresh]  # made here before the erasure
+        for line in forget_erased(settings, result.refused, leftovers=leftovers):  # never matched
             say(f"skipped: {line}")
         return len(result.refused)
 

@@ -144,7 +144,7 @@ def drop_erased(settings: Settings, log: Callable[[str], None]) -> list[Person] 
         manifest = load_manifest(settings.tensors_dir)
         folders = [f for f in (manifest.people if manifest else {}) if f not in owned and erased(f)]
         said = forget_erased(settings, folders, lambda folder: f"{printable(folder)}: the templates of someone "
-                                                               "erased; deleted here, never matched")
+                                                               "erased; deleted here, never matched", folders)
     except (StoreError, GalleryError) as exc:
         log(f"warning: could not check the log for people erased: {exc}")
         return None

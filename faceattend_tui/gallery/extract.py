@@ -87,6 +87,7 @@ class Report:
     stopped: tuple[int, int] | None = None  # asked to stop: photos read of those to read (whole people kept)
     model_problem: str = ""  # the recogniser tells nobody apart: its templates would name the wrong people
     alike: list[tuple[str, str]] = field(default_factory=list)  # folders of the pairs in `notes` that look alike
+    fresh: set[str] = field(default_factory=set)  # folders with a photo extracted this run
 
 
 @dataclass
@@ -291,6 +292,7 @@ class Extractor:
         self._save_manifest(manifest)
         (self.tensors_dir / RUNNING).unlink(missing_ok=True)
         self._note_lookalikes()
+        self.report.fresh = set(self.changed)
         return self.report
 
     def _written_by_a_run_cut_short(self) -> set[str]:

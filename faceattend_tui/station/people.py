@@ -11,7 +11,7 @@ import errno
 import hashlib
 import shlex
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -508,20 +508,23 @@ def roster_labels(settings: Settings) -> dict[str, str]:
 NAMES_SHOWN = 200  # characters of names in an import's line of who joined the running session
 
 
-def forget_erased(settings: Settings, folders: Sequence[str],
-                  note: Callable[[str], str] | None = None) -> list[str]:
-    """The templates of folders of people erased are removed, never matched; at a door of a shared database
-    their photos go too (another door's erasure could not reach them). One line each, to be said (`note` of
-    a folder where the photos stay; `refused_note` when not given)."""
-    if not folders:
-        return []
+def forget_erased(settings: Settings, folders: Sequence[str], note: Callable[[str], str] | None = None,
+                  leftovers: Collection[str] = ()) -> list[str]:
+    """The templates of folders of people erased are removed, never matched. At a door of a shared database
+    the photos of `leftovers` go too: folders whose templates this door made before the erasure, which
+    another door's erasure could not reach (photos put there since, of a namesake perhaps, are only
+    refused). One line each, to be said (`note` of a folder whose photos stay; `refused_note` when not
+    given)."""
     enroll.forget_refused(settings.tensors_dir, list(folders))
-    if not settings.database:
-        return [(note or refused_note)(folder) for folder in folders]
+    said = []
     for folder in folders:
-        enroll.remove_photos(settings.images_dir, folder)
-    return [f"{printable(folder)}: the photos and templates of someone erased; deleted here, never matched"
-            for folder in folders]
+        if settings.database and folder in leftovers:
+            enroll.remove_photos(settings.images_dir, folder)
+            said.append(f"{printable(folder)}: the photos and templates of someone erased; deleted here, never "
+                        "matched")
+        else:
+            said.append((note or refused_note)(folder))
+    return said
 
 
 def refused_note(folder: str) -> str:

@@ -20,7 +20,7 @@ import sys
 import unicodedata
 from collections.abc import Callable, Mapping
 from datetime import datetime, tzinfo
-from functools import lru_cache, partial
+from functools import lru_cache
 from typing import Protocol
 
 DEFAULT_LOCALE = "en"
@@ -241,7 +241,22 @@ DIGITS = re.compile(r"(\d+)")
 def numbers_apart(text: str, key: Callable[[str], object]) -> tuple[tuple[int, int, object], ...]:
     """A key that orders the numbers in `text` by value ("Room 2" before "Room 10") and the rest by `key`."""
     parts = enumerate(DIGITS.split(text))  # text, number, text, ...: the odd ones are numbers
-    return tuple((0, int(part[:40]), "") if index % 2 else (1, 0, key(part)) for index, part in parts if part)
+    return tuple(_number(part) if index % 2 else (1, 0, key(part)) for index, part in parts if part)
+
+
+def _number(digits: str) -> tuple[int, int, str]:
+    """Digits (of any script) as a key that orders them by value, however many there are."""
+    plain = "".join(str(unicodedata.digit(c)) for c in digits).lstrip("0")
+    return 0, len(plain), plain
+
+
+def _pyuca_key(root: _Collator) -> Callable[[str], object]:
+    """Letters by their base form first, numbers by value, then case and accents (the whole text's)."""
+    def primary(part: str) -> object:
+        weights = root.sort_key(part)
+        return weights[:weights.index(0)] if 0 in weights else weights  # the primary level ends at a 0
+
+    return lambda text: (numbers_apart(text, primary), root.sort_key(text))
 
 
 @lru_cache(maxsize=64)
@@ -258,12 +273,12 @@ def _collator(tag: str) -> Callable[[str], object]:
         pass
     root = _pyuca()
     if root is not None:
-        return _named(partial(numbers_apart, key=root.sort_key), "pyuca")
+        return _named(_pyuca_key(root), "pyuca")
     return _named(folded_key, "folded")
 
 
 class _Collator(Protocol):
-    def sort_key(self, text: str) -> object: ...
+    def sort_key(self, text: str) -> tuple[int, ...]: ...
 
 
 @lru_cache(maxsize=1)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from functools import partial
 
 import pytest
 from fakes import a_lesson_of_3a
@@ -84,7 +83,20 @@ def test_numbers_in_names_sort_by_their_value():
     assert sorted(NUMBERED, key=text.folded_key) == IN_ORDER
     root = text._pyuca()
     if root is not None:
-        assert sorted(NUMBERED, key=partial(text.numbers_apart, key=root.sort_key)) == IN_ORDER
+        assert sorted(NUMBERED, key=text._pyuca_key(root)) == IN_ORDER
+
+
+def test_a_number_outranks_case_and_accents_before_it_and_any_length_of_digits_counts():
+    """With pyuca (the order without ICU), "ann 10" came before "Ann 2": its case was compared first."""
+
+    class Root:  # levels as pyuca gives them: the letters, 0, then their case, 0
+        def sort_key(self, part):
+            return (*(ord(c) for c in part.casefold()), 0, *(int(c.isupper()) for c in part), 0)
+
+    names = ["ann 10", "Ann 2", "Ann", "x" + "9" * 40, "x1" + "0" * 40, "Room ٣", "Room 12"]
+    expected = ["Ann", "Ann 2", "ann 10", "Room ٣", "Room 12", "x" + "9" * 40, "x1" + "0" * 40]
+    assert sorted(names, key=text._pyuca_key(Root())) == expected
+    assert sorted(names, key=text.folded_key) == expected
 
 
 def test_one_collator_per_locale_is_kept():

@@ -555,3 +555,49 @@ def test_a_read_waiting_for_a_connection_when_the_database_comes_back_is_answere
         assert found == [["ann"]] and store.state().online
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("change", ["edit", "leave", "restore", "import"])
+def test_a_door_that_read_the_roster_before_an_erasure_cannot_bring_the_person_back(tmp_path, pg_url, change):
+    """North read Cleo a moment before south erased her; its edit then wrote her back, name and all."""
+    from faceattend_tui.attendance.roster import apply_import, plan_import, read_roster
+    from faceattend_tui.attendance.store import ConflictError, GoneMeanwhile
+
+    with open_store(tmp_path, database=pg_url, upgrade_mode="auto") as first:
+        setup = Attendance(first)
+        setup.add_person("Cleo Secret", person_id="S3", groups=["3A"])
+        if change == "restore":
+            setup.remove_person("S3")
+    with open_store(tmp_path, database=pg_url) as north, open_store(tmp_path, database=pg_url) as south:
+        door = Attendance(north)  # has read the roster
+        Attendance(south).remove_person("S3", erase=True)
+        with pytest.raises((GoneMeanwhile, ConflictError)):
+            if change == "edit":
+                door.update_person("S3", groups=["3B"])
+            elif change == "leave":
+                door.remove_person("S3")
+            elif change == "restore":
+                door.restore_person("S3")
+            else:
+                roster = tmp_path / "roster.csv"
+                roster.write_text("id,name,groups\nS3,Cleo Secret,3B\n", encoding="utf-8")
+                apply_import(door, plan_import(door, read_roster(roster)))
+    with psycopg.connect(pg_url) as conn:
+        assert conn.execute("select id, name from people").fetchall() == []
+
+
+def test_a_write_that_waits_too_long_for_another_writer_says_the_database_is_busy_not_unreachable(
+        tmp_path, pg_url, monkeypatch):
+    """During a `db import` (which holds its tables until it commits) a door's change failed with "cannot be
+    reached": the network was blamed for a lock."""
+    from faceattend_tui.attendance.pg import connection
+    from faceattend_tui.attendance.store import OfflineError
+
+    monkeypatch.setattr(connection, "STATEMENT_TIMEOUT", 0.5)
+    with open_store(tmp_path, database=pg_url, upgrade_mode="auto") as store:
+        attendance = Attendance(store)
+        with psycopg.connect(pg_url) as importing:
+            importing.execute("lock table people in exclusive mode")
+            with pytest.raises(OfflineError, match=r"is busy: a statement waited over 0.5 s for another writer "
+                                                   r"\(a `faceattend db import`"):
+                attendance.add_person("Ann Lee", person_id="S1")

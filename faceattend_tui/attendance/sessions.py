@@ -207,7 +207,7 @@ class Attendance:
 
     def save_people(self, people: list[Person], action: str, *, user: str | None = None,
                     details: dict | None = None, new: Collection[str] = ()) -> list[Person]:
-        """Store new or changed people (audited; `new`: ids of people added); returns who joined the session."""
+        """Store new (their ids in `new`) or changed people, audited; returns who joined the session."""
         if not people:
             return []
         with self.store.batch():
@@ -274,7 +274,7 @@ class Attendance:
         missing = [p for p in self._people.values() if p.active and p.folder and p.images and p.folder not in enrolled]
         changed = added + counted + attached
         details = {"added": [p.id for p in added], "attached": [p.id for p in attached]}
-        joined = self.save_people(changed, "people.sync", user=user, details=details) if changed else []
+        joined = self.save_people(changed, "people.sync", user=user, details=details, new=details["added"])
         return SyncResult(added, joined, missing, bool(counted), attached, refused)
 
     def restore_person(self, person_id: str, *, user: str | None = None) -> tuple[Person, list[Person]]:
@@ -322,7 +322,7 @@ class Attendance:
                 audit(self.store, "person.erase", erasure_details(token, records, person_id), self._user(user))
             else:
                 gone = _replace(person, state=LEFT, left_at=self.store.now(), images=0)
-                self.store.save_person(gone)
+                self.store.save_people([gone], new=())
                 self._remember(gone)
                 audit(self.store, "person.leave", {"id": person_id, "name": person.name}, self._user(user))
         if erase and self._active is not None:

@@ -56,12 +56,19 @@ class ConflictError(StoreError, ValueError):
     """Another writer got there first (a session already runs, a folder is someone else's)."""
 
 
-def refuse_added_meanwhile(found: Mapping[str, Person]) -> None:
-    """ConflictError naming the people a caller was about to add who are there by now."""
-    if found:
-        named = ", ".join(f"{i} ({p.name})" for i, p in list(found.items())[:5])
-        raise ConflictError(f"{named} {'was' if len(found) == 1 else 'were'} added meanwhile at another door or by "
+def refuse_changed_meanwhile(people: list[Person], new: Collection[str] | None, stored: Mapping[str, Person]) -> None:
+    """Refuse a write of `people` made on what is no longer so (see Store.save_people); `stored`: those of
+    them the log holds now."""
+    if new is None:
+        return
+    added = [stored[i] for i in new if i in stored]
+    if added:
+        named = ", ".join(f"{p.id} ({p.name})" for p in added[:5])
+        raise ConflictError(f"{named} {'was' if len(added) == 1 else 'were'} added meanwhile at another door or by "
                             "another command; nothing was saved: look again and try again")
+    if any(p.id not in stored and p.id not in new for p in people):  # never named: they were erased
+        raise GoneMeanwhile("someone was erased meanwhile at another door or by another command; nothing was "
+                            "saved: look again")
 
 
 class EndedElsewhere(ConflictError):
@@ -202,9 +209,10 @@ class Store(ABC):
         """Insert or replace the person with this id."""
 
     @abstractmethod
-    def save_people(self, people: list[Person], new: Collection[str] = ()) -> None:
-        """Insert or replace many people in one write; ConflictError (nothing written) when one of the ids
-        in `new` (people the caller found absent) is there by now: another door added them meanwhile."""
+    def save_people(self, people: list[Person], new: Collection[str] | None = None) -> None:
+        """Insert or replace many people in one write. With `new` (the ids the caller found absent), nothing is
+        written when one of them is there by now (ConflictError: added meanwhile at another door) or when
+        one of the others is gone (GoneMeanwhile: erased meanwhile; written, they would come back)."""
 
     @abstractmethod
     def change_person_id(self, old: str, new: str) -> None:

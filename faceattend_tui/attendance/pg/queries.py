@@ -13,7 +13,7 @@ from psycopg.types.json import Jsonb
 from ..common import aware
 from ..models import AuditEntry, Person, Presence, Session, with_past_groups
 from ..security import RECORD_TEXTS, Names, erased_names, scrub_audit
-from ..store import ConflictError, EndedElsewhere, NotFoundError, refuse_added_meanwhile
+from ..store import ConflictError, EndedElsewhere, NotFoundError, refuse_changed_meanwhile
 from .rows import (
     INSERT_AUDIT,
     SELECT_PERSON,
@@ -58,14 +58,14 @@ class PeopleQueries:
     def save_person(self, person: Person) -> None:
         self.save_people([person])
 
-    def save_people(self, people: list[Person], new: Collection[str] = ()) -> None:
+    def save_people(self, people: list[Person], new: Collection[str] | None = None) -> None:
         if not people:
             return
         with self._tx() as conn, conn.cursor() as cur:
             # the stored people, locked (in one order) until this commits: another station's change is kept
             stored = {row[0]: person_of(row, self.zone) for row in conn.execute(
                 SELECT_PERSON + " where p.id = any(%s) order by p.id for update of p", [[p.id for p in people]])}
-            refuse_added_meanwhile({i: stored[i] for i in new if i in stored})
+            refuse_changed_meanwhile(people, new, stored)
             now = self.now()
             people = [with_past_groups(p, stored.get(p.id), now) for p in people]
             cur.executemany(

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..common import aware, from_iso, to_iso
 from ..models import LATE, PRESENT, AuditEntry, Checkin, Mark, Person, Presence, Session, with_past_groups
-from ..store import NotFoundError, StoreError, refuse_added_meanwhile
+from ..store import NotFoundError, StoreError, refuse_changed_meanwhile
 from .files import append_line, read_lines
 from .tables import Doc, Op, PresenceKey, Table
 
@@ -65,8 +65,9 @@ class PeopleAndSessions:
     def save_person(self, person: Person) -> None:
         self.save_people([person])
 
-    def save_people(self, people: list[Person], new: Collection[str] = ()) -> None:
-        refuse_added_meanwhile({i: p for i in new if (p := self.person(i)) is not None})
+    def save_people(self, people: list[Person], new: Collection[str] | None = None) -> None:
+        ids = {*(p.id for p in people), *(new or ())}
+        refuse_changed_meanwhile(people, new, {i: p for i in ids if (p := self.person(i)) is not None})
         if people:
             now = self.now()
             self._write(*(["person", with_past_groups(p, self.person(p.id), now).to_doc()] for p in people))

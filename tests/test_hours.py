@@ -66,7 +66,7 @@ def test_an_erasure_takes_the_sightings_too(data):
         a_day(store)
         attendance.remove_person("S1", erase=True, token="erased-1")
         assert {p.person_id for p in store.presence(date.min, date.max)} == {"S2"}
-        assert store.audit_log()[-1].details == {"id": "erased-1", "records": 2}  # a day at each of two doors
+        assert store.audit_log()[-1].details["records"] == 2  # a day at each of two doors
 
 
 def ann_and_bobs_day(data: Path) -> str:

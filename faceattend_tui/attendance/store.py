@@ -48,8 +48,8 @@ class NotFoundError(RecordsError, LookupError):
 
 
 class GoneMeanwhile(NotFoundError):
-    """The person of a check-in was erased at another door a moment ago: nothing was written, and nothing
-    names them."""
+    """The person a write was about (a check-in, a change) was erased at another door a moment ago: nothing
+    was written, and nothing names them."""
 
 
 class ConflictError(StoreError, ValueError):

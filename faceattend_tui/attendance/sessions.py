@@ -206,8 +206,8 @@ class Attendance:
         return find_person(self._people, text, among)
 
     def save_people(self, people: list[Person], action: str, *, user: str | None = None,
-                    details: dict | None = None, new: Collection[str] = ()) -> list[Person]:
-        """Store new (their ids in `new`) or changed people, audited; returns who joined the session."""
+                    details: dict | None = None, new: Collection[str] | None = None) -> list[Person]:
+        """Store new or changed people, audited (`new`: see Store.save_people); returns who joined the session."""
         if not people:
             return []
         with self.store.batch():
@@ -283,7 +283,7 @@ class Attendance:
         if person.active:
             raise InputError(f"{person.id} {person.name} has not left")
         back = _replace(person, state=ACTIVE, left_at=None)
-        joined = self.save_people([back], "person.restore", user=user, details={"id": person.id})
+        joined = self.save_people([back], "person.restore", user=user, details={"id": person.id}, new=())
         return back, joined
 
     def update_person(self, person_id: str, *, name: str | None = None, groups: Iterable[str] | None = None,
@@ -302,7 +302,7 @@ class Attendance:
         if not changes:
             return person, []
         updated = _replace(person, **changes)
-        joined = self.save_people([updated], "person.update", user=user,
+        joined = self.save_people([updated], "person.update", user=user, new=(),
                                   details={"changed": sorted(changes), "previous_name": person.name})
         return updated, joined
 

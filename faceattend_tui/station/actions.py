@@ -419,7 +419,7 @@ class Actions(StationState):
                                                user=actor)
             if not person.folder:  # new, or on the roster (imported) but never photographed
                 person = dataclasses.replace(person, folder=folder)
-                attendance.save_people([person], "person.folder", user=actor)
+                attendance.save_people([person], "person.folder", user=actor, new=())
         except FaceattendError:
             if fresh and (before is None or not before.folder):  # the folder was never recorded as theirs
                 enroll.remove_person(self.settings, folder)

@@ -30,6 +30,55 @@ def make_private_dir(path: Path) -> None:
         os.chmod(path, 0o700)
 
 
+STATION_FILES = ("attendance.json", "attendance.", "station.log", "worker.log", "database_tensor", "database_image",
+                 "exports", ".station-cut-off")  # what a station writes again (not its settings or models)
+
+
+def give_back(data: Path, since: float) -> int:
+    """What a command run as root made or changed in the data folder of another user (its owner) since
+    `since` (a time.time()) is given to that owner: a station running as them could not open a journal
+    or templates root left (a nightly export from root's crontab stopped it at its next start). The
+    settings and models stay as they are: an administrator may keep those root's on purpose. Returns how
+    many files and folders changed hands."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return 0
+    try:
+        owner = os.stat(data)
+    except OSError:
+        return 0
+    if owner.st_uid == 0:
+        return 0
+    given = 0
+    for entry in [e for e in _entries(Path(data)) if e.name.startswith(STATION_FILES)]:
+        for path in [entry, *(_tree(entry) if entry.is_dir() and not entry.is_symlink() else [])]:
+            given += _give(path, owner, since)
+    return given
+
+
+def _entries(folder: Path) -> list[Path]:
+    try:
+        return list(folder.iterdir())
+    except OSError:
+        return []
+
+
+def _tree(folder: Path) -> Iterable[Path]:
+    for root, dirs, files in os.walk(folder):  # links to folders are not followed
+        for name in [*dirs, *files]:
+            yield Path(root) / name
+
+
+def _give(path: Path, owner: os.stat_result, since: float) -> int:
+    try:
+        info = os.lstat(path)
+        if info.st_uid != 0 or info.st_ctime < since:
+            return 0
+        os.lchown(path, owner.st_uid, owner.st_gid)
+        return 1
+    except OSError:
+        return 0
+
+
 def unfit_data_folder(path: Path) -> str | None:
     """Why a folder may not hold a station's data (photos, templates, the log), or None: the root of the
     file system (a service started without --data), or a folder every user may write to (/tmp), where

@@ -7,6 +7,7 @@ import contextlib
 import csv
 import dataclasses
 import json
+import os
 import shutil
 import unicodedata
 from datetime import date
@@ -540,3 +541,44 @@ def test_a_name_with_terminal_codes_in_an_erasure_request_is_said_as_codes(tmp_p
     data = left_school(tmp_path)
     assert main(["people", "remove", "\x1b[2J", "--erase", "--data", str(data)]) == 2
     assert "\x1b" not in capsys.readouterr().err  # shown as the letters \x1b, never sent to the terminal
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root, as a root crontab runs it")
+def test_an_export_run_as_root_leaves_what_it_wrote_to_the_data_folders_owner(tmp_path):
+    """A nightly export from root's crontab left a root-owned outbox and exports/: the station, run as its own
+    user, then refused to start all day. The settings stay root's: an administrator may keep them so."""
+    data = tmp_path / "data"
+    a_lesson_of_3a(data, {"S1": "Ann Lee"}, came=("S1",))
+    (data / "faceattend.toml").write_text("threshold = 0.3\n", encoding="utf-8")
+    station_user = 4321
+    for path in [data, *data.rglob("*")]:
+        os.lchown(path, station_user, station_user)
+    os.lchown(data / "faceattend.toml", 0, 0)
+    with acquire_lock(data):  # the station runs: the export's audit waits in the outbox
+        assert main(["export", "--data", str(data)]) == 0
+    made = [p for p in data.rglob("*") if p.name != "faceattend.toml"]
+    assert data / "exports" in made and any(p.suffix == ".csv" for p in made)
+    assert {p.name: p.lstat().st_uid for p in made if p.lstat().st_uid != station_user} == {}
+    assert (data / "faceattend.toml").stat().st_uid == 0
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize("closed", [">&-", "2>&-", ">&- 2>&-"])
+def test_a_headless_station_started_with_its_output_closed_runs_and_stops_its_session(tmp_path, closed):
+    """A service script with `>&-`: the station crashed on its first line (stdout) or before opening
+    (stderr), leaving its session running, and every restart did the same."""
+    import subprocess
+    import sys
+
+    data, camera = tmp_path / "data", tmp_path / "camera"
+    a_lesson_of_3a(data, {"S1": "Ann Lee"})
+    camera.mkdir()
+    cv2.imwrite(str(camera / "empty.jpg"), np.full((240, 320, 3), 128, np.uint8))
+    command = (f"exec {closed} </dev/null; exec {sys.executable} -m faceattend_tui station --headless "
+               f"--data '{data}' --source '{camera}' --session Shift --no-preview --device cpu --max-seconds 3")
+    ended = subprocess.run(["sh", "-c", command], env={**os.environ, "QT_QPA_PLATFORM": "offscreen"}, timeout=150)
+    assert ended.returncode in (0, 1)  # 1: nobody was seen; no crash (a traceback exits 1 too: see below)
+    with open_snapshot(data) as store:
+        shift = [s for s in store.sessions() if s.name == "Shift"]
+    assert len(shift) == 1 and shift[0].ended_at is not None

@@ -23,6 +23,7 @@ from faceattend_tui import __version__
 from faceattend_tui.cli.output import to_stderr
 from faceattend_tui.config import Settings, load_settings
 from faceattend_tui.errors import FaceattendError
+from faceattend_tui.files import give_back
 from faceattend_tui.text import cell
 
 if TYPE_CHECKING:
@@ -401,6 +402,7 @@ def cmd_people_import(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    without_closed_streams()
     if argv is None:
         in_utf8()
         AS_PROGRAM.set()
@@ -412,6 +414,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_USAGE
+    started = time.time() - 1  # a file system's times may be coarser than the clock's
     try:
         return args.func(args)
     except FaceattendError as exc:  # a configuration, model, gallery, log or station that cannot go on
@@ -429,6 +432,16 @@ def main(argv: list[str] | None = None) -> int:
             raise
         say(f"error: {text}")
         return EXIT_USAGE
+    finally:
+        give_back(getattr(args, "data", None) or Path("."), started)  # run as root on a station's folder
+
+
+def without_closed_streams() -> None:
+    """Started with stdout or stderr closed (`>&-` in a service's script), Python has None for it and the
+    first line said crashed the run: what would go there is dropped instead."""
+    for name in ("stdout", "stderr"):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))  # noqa: SIM115 - kept for the whole run
 
 
 STARTED_AGAIN = "_FACEATTEND_STARTED_IN_UTF8"  # set when a command starts itself again in UTF-8 mode

@@ -669,3 +669,40 @@ def test_a_station_whose_worker_died_before_reading_a_large_rosters_names_still_
     done = subprocess.run([sys.executable, str(script), str(tmp_path / "data")], capture_output=True, text=True,
                           timeout=90, cwd=Path(__file__).resolve().parents[1])
     assert done.returncode == 0 and done.stdout.strip() == "stopped", done.stderr[-2000:]
+
+
+SIGNAL_MASKS = '''
+import multiprocessing as mp, signal, time
+from multiprocessing import resource_tracker
+from faceattend_tui.live.worker import deaf_children
+
+def ignored(pid):
+    with open(f"/proc/{pid}/status") as status:
+        return next(int(line.split()[1], 16) for line in status if line.startswith("SigIgn:"))
+
+if __name__ == "__main__":
+    ctx = mp.get_context("spawn")
+    with deaf_children():
+        queue = ctx.Queue()  # as the worker's: the first one starts the resource tracker
+        child = ctx.Process(target=time.sleep, args=(2,))
+        child.start()
+    time.sleep(0.5)
+    for pid in (child.pid, resource_tracker._resource_tracker._pid):
+        mask = ignored(pid)
+        print(bool(mask & 1 << (signal.SIGHUP - 1)), bool(mask & 1 << (signal.SIGINT - 1)))
+    print(signal.getsignal(signal.SIGINT) is signal.default_int_handler)
+    child.join()
+'''
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads the signal masks in /proc")
+def test_the_worker_and_the_resource_tracker_start_deaf_to_ctrl_c_and_a_hang_up(tmp_path):
+    """A hang-up to the station's group (an SSH session closed) killed multiprocessing's resource tracker;
+    the station started another, which printed tracebacks into a service's journal on a clean stop."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "masks.py"
+    script.write_text(SIGNAL_MASKS, encoding="utf-8")
+    shown = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert shown.stdout.split("\n")[:3] == ["True True", "True True", "True"], shown.stderr

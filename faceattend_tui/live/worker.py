@@ -15,9 +15,10 @@ import os
 import queue
 import signal
 import sys
+import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -541,6 +542,27 @@ def worker_main(config: WorkerConfig, commands: Inbox, events: Outbox) -> None:
         raise SystemExit(3) from None
 
 
+@contextlib.contextmanager
+def deaf_children() -> Iterator[None]:
+    """Processes started meanwhile (the worker; multiprocessing's resource tracker, with the first queue)
+    begin with Ctrl+C and a hang-up ignored. Both reach the whole process group, and the station ends its
+    worker itself: Ctrl+C during its imports printed their traceback, and a hang-up killed the tracker,
+    whose replacement then printed tracebacks about memory it never knew of. Signals are the main
+    thread's: elsewhere (a restart) nothing changes."""
+    names = [n for n in ("SIGINT", "SIGHUP") if hasattr(signal, n)]
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = {n: h for n in names if (h := signal.getsignal(getattr(signal, n))) is not None}
+    for name in before:
+        signal.signal(getattr(signal, name), signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        for name, handler in before.items():
+            signal.signal(getattr(signal, name), handler)
+
+
 STABLE_SECONDS = 120.0  # a worker that ran this long before it died was not crashing in a loop
 
 
@@ -558,15 +580,16 @@ class WorkerHandle:
         self.stopping = False
 
     def start(self) -> None:
-        # Fresh queues each time: a process killed mid-write can leave a queue's lock held for ever.
-        self.commands: Queue[ev.Command] = self.context.Queue()
-        self.events: Queue[ev.Event] = self.context.Queue()
-        # The names go by the queue: a large roster in the arguments would make start() wait, writing them
-        # into a pipe, until the new process has booted far enough to read them.
-        config = dataclasses.replace(self.config, names={}, station_pid=os.getpid())
-        self.process = self.context.Process(target=worker_main, args=(config, self.commands, self.events),
-                                            name="faceattend-worker", daemon=True)
-        self.process.start()
+        with deaf_children():
+            # Fresh queues each time: a process killed mid-write can leave a queue's lock held for ever.
+            self.commands: Queue[ev.Command] = self.context.Queue()
+            self.events: Queue[ev.Event] = self.context.Queue()
+            # The names go by the queue: a large roster in the arguments would make start() wait, writing them
+            # into a pipe, until the new process has booted far enough to read them.
+            config = dataclasses.replace(self.config, names={}, station_pid=os.getpid())
+            self.process = self.context.Process(target=worker_main, args=(config, self.commands, self.events),
+                                                name="faceattend-worker", daemon=True)
+            self.process.start()
         self.started = time.monotonic()
         if self.config.names:
             self.commands.put(ev.SetNames(dict(self.config.names)))

@@ -1559,3 +1559,27 @@ def test_a_log_whose_audit_is_damaged_refuses_the_start_and_is_left_untouched(tm
         with pytest.raises(StationError, match=f"audit record {entry} is malformed"):
             again.open()
     assert log.read_bytes() == before and not (tmp_path / "attendance.journal").exists()
+
+
+def test_templates_this_user_may_not_read_are_said_as_such_not_to_be_rebuilt(tmp_path, monkeypatch):
+    """After `extract` run as root, the station's user could not read the manifest: the station told staff to
+    run `extract` again, which as root left them root's again."""
+    from pathlib import Path
+
+    from faceattend_tui.station.people import missing_templates_message
+
+    enroll_fake_people(tmp_path, ["ann"])
+    with open_store(tmp_path) as store:
+        Attendance(store).add_person("Ann Lee", person_id="S1", folder="ann")
+        ann = store.person("S1")
+    read = Path.read_text
+
+    def not_ours(path, *args, **kwargs):
+        if path.name == "manifest.json":
+            raise PermissionError(13, "Permission denied", str(path))
+        return read(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", not_ours)
+    said = missing_templates_message(load_settings(tmp_path), [ann])
+    assert "may not read it" in said and "chown -R" in said and str(tmp_path / "database_tensor") in said
+    assert "faceattend extract" not in said

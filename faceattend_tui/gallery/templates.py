@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from faceattend_tui.errors import FaceattendError
-from faceattend_tui.filelock import Busy, describe, hold, holder_record
+from faceattend_tui.filelock import Busy, current_user, describe, hold, holder_record
 from faceattend_tui.files import atomic_write, make_private_dir, read_regular
 from faceattend_tui.gallery import index, matcher
 from faceattend_tui.gallery.matcher import Gallery
@@ -99,6 +99,10 @@ class Manifest:
         return self.recognizer.label if self.recognizer else "another model"
 
 
+class NotYours(GalleryError):
+    """Templates this user may not read: their files are there, nothing needs rebuilding."""
+
+
 def load_manifest(folder: Path) -> Manifest | None:
     """The manifest, or None when there is none; a broken one raises GalleryError."""
     path = folder / MANIFEST
@@ -106,6 +110,9 @@ def load_manifest(folder: Path) -> Manifest | None:
         return None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
+    except PermissionError:
+        raise NotYours(f"{path}: {current_user()} may not read it (another user's, root's after a command run as "
+                       f"root?); give the folder back: chown -R {current_user()} {folder}") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise GalleryError(f"{path}: unreadable manifest ({exc})") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("people"), dict):

@@ -34,7 +34,14 @@ from faceattend_tui.errors import FaceattendError, InputError
 from faceattend_tui.files import atomic_write, error_text, make_private_dir
 from faceattend_tui.gallery import enroll
 from faceattend_tui.gallery.extract import Extractor
-from faceattend_tui.gallery.templates import MANIFEST, GalleryError, enrolled_counts, legacy_copies, load_manifest
+from faceattend_tui.gallery.templates import (
+    MANIFEST,
+    GalleryError,
+    NotYours,
+    enrolled_counts,
+    legacy_copies,
+    load_manifest,
+)
 from faceattend_tui.station.shared_gallery import forget_folder
 from faceattend_tui.vision.imageio import ImageError, is_image_name, read_bytes, read_image
 from faceattend_tui.vision.imagesize import image_suffix
@@ -325,6 +332,8 @@ def missing_templates_message(settings: Settings, people: list[Person]) -> str:
     try:
         manifest = load_manifest(settings.tensors_dir)
         why = "" if manifest is not None else f"{settings.tensors_dir / MANIFEST} is missing"
+    except NotYours as exc:
+        return f"{exc}; nobody's status was changed"  # there to read once given back: extract would not help
     except GalleryError as exc:
         why = str(exc)
     what = f"the templates of {plural(len(people), 'person', 'people')} are missing ({names})"

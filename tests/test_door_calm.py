@@ -137,6 +137,10 @@ def test_the_locale_chooses_the_language_and_english_fills_the_gaps(tmp_path):
     (tmp_path / "it.toml").write_text("not toml at all [", encoding="utf-8")
     broken = Words.for_locale("it", tmp_path)
     assert broken.tag == "en" and "it.toml" in broken.problem
+    (tmp_path / "zh-Hant.toml").write_text('"hold still" = "請別動"\n', encoding="utf-8")
+    (tmp_path / "zh.toml").write_text('"hold still" = "请别动"\n', encoding="utf-8")
+    taiwan = Words.for_locale("zh-Hant-TW", tmp_path)  # the nearest file, not the bare language's
+    assert (taiwan.tag, taiwan.say("hold still")) == ("zh-Hant", "請別動")
 
 
 def test_every_phrase_the_door_can_show_is_in_french_and_in_the_readme():

@@ -706,3 +706,37 @@ def test_the_worker_and_the_resource_tracker_start_deaf_to_ctrl_c_and_a_hang_up(
     script.write_text(SIGNAL_MASKS, encoding="utf-8")
     shown = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
     assert shown.stdout.split("\n")[:3] == ["True True", "True True", "True"], shown.stderr
+
+
+@pytest.mark.timeout(120)
+def test_a_door_language_file_that_cannot_be_used_is_said_and_recognition_goes_on(data_root, tmp_path):
+    """A German file saved by Notepad (a byte-order mark) crashed the worker five times over ("unknown notice
+    topic"), and nobody was recognised all day."""
+    import dataclasses
+    import queue
+
+    from faceattend_tui.live.worker import Worker
+
+    lang = data_root / "models" / "lang"
+    lang.mkdir(parents=True, exist_ok=True)
+    (lang / "de.toml").write_bytes("\ufeff\"checked in\" = \"angemeldet\"\n".encode())
+    (lang / "fr-CA.toml").write_text("this is not toml = = =\n", encoding="utf-8")
+    try:
+        for locale, said in (("de-DE", None), ("fr-CA", "door display in its built-in words (fr)")):
+            config = config_for(data_root, str(tmp_path / "none"))
+            config = dataclasses.replace(config, settings=dataclasses.replace(config.settings, locale=locale))
+            events: queue.Queue = queue.Queue()
+            worker = Worker(config, queue.Queue(), events)
+            worker.start()
+            try:
+                got = [events.get_nowait() for _ in range(events.qsize())]
+            finally:
+                worker._close_source()
+            assert any(isinstance(e, ev.Ready) for e in got), got
+            notices = [e.message for e in got if isinstance(e, ev.Notice) and e.topic == "door-words"]
+            assert (notices[0].startswith(said) if said else notices == []), notices
+            assert worker.door.words.tag == ("de" if said is None else "fr")
+            if said is None:
+                assert worker.door.words.say("checked in") == "angemeldet"
+    finally:
+        shutil.rmtree(lang)

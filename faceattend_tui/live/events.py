@@ -232,7 +232,7 @@ class Busy(Status):
 
 
 NOTICE_TOPICS = ("models", "device", "gallery", "capture", "pause", "resume", "worker-restarted", "door-font",
-                 "worker-log")
+                 "door-words", "worker-log")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -91,7 +91,8 @@ class Words:
         tag = (locale or "en").replace("_", "-").split(".")[0].split("@")[0]
         primary = tag.split("-")[0].lower()
         problems = []
-        for candidate in dict.fromkeys((tag, primary)):
+        parts = tag.split("-")  # zh-Hant-TW, then zh-Hant, then zh
+        for candidate in dict.fromkeys([*("-".join(parts[:n]) for n in range(len(parts), 1, -1)), primary]):
             path = folder / f"{candidate}.toml" if folder else None
             if path is not None and path.is_file():
                 table, problem = read_table(path)
@@ -107,7 +108,7 @@ class Words:
 def read_table(path: Path) -> tuple[dict[str, str], str]:
     """The phrases of a language file, or why it cannot be used."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # Notepad starts a file with a BOM
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         return {}, f"{path}: cannot be read as TOML ({str(exc).splitlines()[0][:120]})"
     table = {key: value for key, value in data.items() if isinstance(value, str) and value.strip()}

@@ -138,7 +138,9 @@ class Worker:
         self.recognizer.names = dict(self.config.names)
         self.emit(ready_event(self.engine, self.settings.detector, len(self.recognizer.gallery.names), warm.seconds))
         if self.door.words.problem:
-            self.notice(f"door display in English: {self.door.words.problem}", "preview")
+            words = self.door.words
+            spoken = "in English" if words.tag == "en" else f"in its built-in words ({words.tag})"
+            self.notice(f"door display {spoken}: {words.problem}", "door-words")
         self._set_preview(self.config.preview)
         self._open_source(self.config.source)
 

@@ -50,6 +50,22 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if unicodedata.combining(c) in (0, VIRAMA))  # a virama is a letter's
 
 
+@lru_cache(maxsize=1)
+def letter() -> str:
+    """A regular expression for one character of a word in any script: a letter, a digit or a mark.
+    Python's `\\w` has no marks: Devanagari's vowel signs and viramas (प्रिया) and Thai's (นิด) split a
+    name into pieces, which then matched inside other words."""
+    marks, start = [], None
+    for code in [*range(0x20000), *range(0xE0000, 0xE0200)]:  # every mark Unicode has is in these
+        mark = unicodedata.category(chr(code)).startswith("M")
+        if mark and start is None:
+            start = code
+        elif not mark and start is not None:
+            marks.append(f"\\U{start:08x}-\\U{code - 1:08x}")
+            start = None
+    return r"(?:[^\W_]|[" + "".join(marks) + "])"
+
+
 def matches(needle: str, haystack: str) -> bool:
     """Whether `needle` is in `haystack`, case and accents aside (an empty needle is in everything)."""
     return fold(needle.strip()) in fold(haystack)

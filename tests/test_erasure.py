@@ -106,6 +106,19 @@ def test_names_are_found_in_any_order_of_their_words_and_any_case():
     assert jose.sub("X", "outs/jose_ea_viva.csv and JOSÉ ÉA") == "outs/X_viva.csv and X"  # typed without accents
 
 
+def test_names_written_with_vowel_signs_are_found_whole_and_nothing_else_is_touched():
+    """Erasing राम rewrote "मेरा भाई बीमार है" (my brother is sick) into "erased-Xा भाई बीerased-X है": Python's
+    word letters have no vowel signs, so the name was split into consonants found anywhere; and प्रिया
+    शर्मा was not found in the other order of her words."""
+    from faceattend_tui.attendance.security import name_pattern
+
+    ram = name_pattern(["राम"])
+    assert ram.sub("X", "मेरा भाई बीमार है") == "मेरा भाई बीमार है"
+    assert ram.sub("X", "राम आया, राम!") == "X आया, X!"
+    assert name_pattern(["प्रिया शर्मा"]).sub("X", "Viva: शर्मा प्रिया") == "Viva: X"
+    assert name_pattern(["นิด"]).sub("X", "นี่ดี และ นิด") == "นี่ดี และ X"  # "this is good" and Nid
+
+
 def read_csv(path: Path) -> list[dict]:
     with path.open(newline="", encoding="utf-8-sig") as handle:
         return list(csv.DictReader(handle))

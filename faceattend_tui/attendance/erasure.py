@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from faceattend_tui.files import atomic_write, open_regular, read_regular
+from faceattend_tui.text import letter
 
 from .export import BOM, free_path
 from .hours import DAY_COLUMNS
@@ -125,7 +126,7 @@ def id_pattern(ids: frozenset[str]) -> re.Pattern | None:
     parentheses, as the station writes an id after a name, never inside a date or a time."""
     words = sorted((i for i in ids if i and any(c.isalpha() for c in i)), key=len, reverse=True)
     numbers = sorted((i for i in ids if i and not any(c.isalpha() for c in i)), key=len, reverse=True)
-    parts = [r"(?<![^\W_])(?:" + "|".join(map(re.escape, words)) + r")(?![^\W_])"] if words else []
+    parts = [f"(?<!{letter()})(?:" + "|".join(map(re.escape, words)) + f")(?!{letter()})"] if words else []
     parts += [r"(?<=\()(?:" + "|".join(map(re.escape, numbers)) + r")(?=\))"] if numbers else []
     return re.compile("|".join(parts), re.IGNORECASE) if parts else None
 

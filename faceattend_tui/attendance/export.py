@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from faceattend_tui.errors import InputError, RecordsError
 from faceattend_tui.files import check_regular, foreign_link, make_private_dir, write_named, write_new
+from faceattend_tui.text import letter
 
 from .common import aware, to_iso
 from .models import Person, PersonStatus, Session, plural
@@ -210,7 +211,7 @@ def render(summaries: list[Summary], options: ExportOptions, generated_at: datet
 def slug(text: str, limit: int = NAME_LIMIT, fallback: str = "session") -> str:
     """A file-name-safe form that keeps letters of every script, accents included, within `limit` bytes."""
     text = unicodedata.normalize("NFC", text).casefold()
-    text = re.sub(r"[^\w]+", "-", text).strip("-_")
+    text = re.sub(f"(?:(?!{letter()})[^_])+", "-", text).strip("-_")  # letters of words, marks included
     while len(text.encode("utf-8")) > limit:
         text = text[:-1]
     return text.rstrip("-_") or fallback

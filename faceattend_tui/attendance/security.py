@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from faceattend_tui.errors import RecordsError
 from faceattend_tui.filelock import Busy, HeldLock, current_user, hold, holder_record
 from faceattend_tui.files import atomic_write, make_private_dir
-from faceattend_tui.text import fold
+from faceattend_tui.text import fold, letter
 
 from .models import AuditEntry, Person
 
@@ -156,13 +156,14 @@ def name_pattern(names: Iterable[str]) -> re.Pattern | None:
     orders = {order for n in names if n and n.strip() for spelt in {n, fold(n)} for order in name_orders(spelt)}
     if not orders:
         return None
-    alternatives = sorted((r"[\W_]+".join(map(re.escape, order)) for order in orders), key=len, reverse=True)
-    return re.compile(r"(?<![^\W_])(?:" + "|".join(alternatives) + r")(?![^\W_])", re.IGNORECASE)
+    between = f"(?:(?!{letter()})[\\s\\S])+"  # anything but a letter of a word
+    alternatives = sorted((between.join(map(re.escape, order)) for order in orders), key=len, reverse=True)
+    return re.compile(f"(?<!{letter()})(?:" + "|".join(alternatives) + f")(?!{letter()})", re.IGNORECASE)
 
 
 def name_orders(name: str) -> set[tuple[str, ...]]:
     """A name's words as written, and (two to four words) in every order."""
-    words = tuple(re.findall(r"[^\W_]+", name)) or (name.strip(),)
+    words = tuple(re.findall(letter() + "+", name)) or (name.strip(),)
     return set(itertools.permutations(words)) if 2 <= len(words) <= 4 else {words}
 
 

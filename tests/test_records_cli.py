@@ -582,3 +582,18 @@ def test_a_headless_station_started_with_its_output_closed_runs_and_stops_its_se
     with open_snapshot(data) as store:
         shift = [s for s in store.sessions() if s.name == "Shift"]
     assert len(shift) == 1 and shift[0].ended_at is not None
+
+
+def test_a_list_read_by_head_ends_quietly(tmp_path):
+    """`faceattend people list | head -1` printed "error: Broken pipe" once head had its line."""
+    import subprocess
+    import sys
+
+    data = tmp_path / "data"
+    a_lesson_of_3a(data, {f"S{i}": f"Person {i}" for i in range(2000)})
+    lister = subprocess.Popen([sys.executable, "-m", "faceattend_tui", "people", "list", "--data", str(data)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert lister.stdout.readline().startswith(b"S0 ")
+    lister.stdout.close()  # as head does, its line read
+    _, said = lister.communicate(timeout=60)
+    assert lister.returncode == 141 and said == b""

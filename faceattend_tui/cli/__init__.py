@@ -426,6 +426,10 @@ def main(argv: list[str] | None = None) -> int:
     except EOFError:  # Ctrl+D at a question or a PIN prompt
         say("cancelled at the end of the input; nothing changed")
         return EXIT_USAGE
+    except BrokenPipeError:  # `faceattend people list | head`: the reader has what it wanted and went away
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to write at exit
+        return READER_GONE
     except Exception as exc:
         text = fault_text(exc)
         if text is None:
@@ -443,6 +447,8 @@ def without_closed_streams() -> None:
         if getattr(sys, name) is None:
             setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))  # noqa: SIM115 - kept for the whole run
 
+
+READER_GONE = 141  # the exit status of a program ended by SIGPIPE, as `| head` leaves others
 
 STARTED_AGAIN = "_FACEATTEND_STARTED_IN_UTF8"  # set when a command starts itself again in UTF-8 mode
 

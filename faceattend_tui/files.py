@@ -31,49 +31,53 @@ def make_private_dir(path: Path) -> None:
 
 
 STATION_FILES = ("attendance.json", "attendance.", "station.log", "worker.log", "database_tensor", "database_image",
-                 "exports", ".station-cut-off")  # what a station writes again (not its settings or models)
+                 "exports", ".station-cut-off", "faceattend.lock")  # what a station writes (not settings, models)
 
 
 def give_back(data: Path, since: float) -> int:
-    """What a command run as root made or changed in the data folder of another user (its owner) since
-    `since` (a time.time()) is given to that owner: a station running as them could not open a journal
-    or templates root left (a nightly export from root's crontab stopped it at its next start). The
-    settings and models stay as they are: an administrator may keep those root's on purpose. Returns how
-    many files and folders changed hands."""
-    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+    """What a command run as root made in the data folder of another user (its owner) since `since` (a
+    time.time()) is given to that owner: a station running as them could not open a journal or templates
+    root left (a nightly export from root's crontab stopped it at its next start). The settings and models
+    stay as they are: an administrator may keep those root's on purpose. The folders are walked by their
+    descriptors and nothing is followed: that user may swap a folder for a link meanwhile, to have root
+    give them its own files. Only folders changed since `since` are looked into (a file root made is a new
+    entry of its folder). Returns how many files and folders changed hands."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0 or os.chown not in os.supports_dir_fd:
         return 0
     try:
-        owner = os.stat(data)
+        top = os.open(data, os.O_RDONLY | os.O_DIRECTORY)
     except OSError:
         return 0
-    if owner.st_uid == 0:
-        return 0
+    try:
+        owner = os.fstat(top)
+        if owner.st_uid == 0:
+            return 0
+        return _give_within(top, [n for n in os.listdir(top) if n.startswith(STATION_FILES)], owner, since)
+    finally:
+        os.close(top)
+
+
+def _give_within(folder: int, names: list[str], owner: os.stat_result, since: float) -> int:
     given = 0
-    for entry in [e for e in _entries(Path(data)) if e.name.startswith(STATION_FILES)]:
-        for path in [entry, *(_tree(entry) if entry.is_dir() and not entry.is_symlink() else [])]:
-            given += _give(path, owner, since)
+    for name in names:
+        given += _give(folder, name, owner, since)
+        with contextlib.suppress(OSError):
+            if not stat.S_ISDIR(os.stat(name, dir_fd=folder, follow_symlinks=False).st_mode):
+                continue
+            for _, dirs, files, inner in os.fwalk(name, dir_fd=folder, follow_symlinks=False):
+                made_here = os.fstat(inner).st_ctime >= since  # else only its folders may hold new entries
+                given += sum(_give(inner, entry, owner, since) for entry in (dirs + files if made_here else dirs))
     return given
 
 
-def _entries(folder: Path) -> list[Path]:
+def _give(folder: int, name: str, owner: os.stat_result, since: float) -> int:
+    """1 when root made the entry `name` of `folder` since `since`: it is given to `owner`, never through a
+    link; else 0."""
     try:
-        return list(folder.iterdir())
-    except OSError:
-        return []
-
-
-def _tree(folder: Path) -> Iterable[Path]:
-    for root, dirs, files in os.walk(folder):  # links to folders are not followed
-        for name in [*dirs, *files]:
-            yield Path(root) / name
-
-
-def _give(path: Path, owner: os.stat_result, since: float) -> int:
-    try:
-        info = os.lstat(path)
+        info = os.stat(name, dir_fd=folder, follow_symlinks=False)
         if info.st_uid != 0 or info.st_ctime < since:
             return 0
-        os.lchown(path, owner.st_uid, owner.st_gid)
+        os.chown(name, owner.st_uid, owner.st_gid, dir_fd=folder, follow_symlinks=False)
         return 1
     except OSError:
         return 0

@@ -597,3 +597,26 @@ def test_a_list_read_by_head_ends_quietly(tmp_path):
     lister.stdout.close()  # as head does, its line read
     _, said = lister.communicate(timeout=60)
     assert lister.returncode == 141 and said == b""
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root")
+def test_what_root_gives_back_is_never_reached_through_a_link(tmp_path):
+    """The station's user may swap a folder of theirs for a link to root's: root must not give them what
+    it leads to."""
+    import time
+
+    from faceattend_tui.files import give_back
+
+    data, roots = tmp_path / "data", tmp_path / "roots"
+    since = time.time() - 1
+    (data / "database_image" / "ann").mkdir(parents=True)
+    (data / "database_image" / "ann" / "1.jpg").write_bytes(b"made by root now")
+    roots.mkdir()
+    (roots / "secret").write_bytes(b"root's own")
+    (data / "database_image" / "bob").symlink_to(roots)
+    (data / "exports").symlink_to(roots)
+    for path in (data, data / "database_image"):
+        os.lchown(path, 4321, 4321)
+    assert give_back(data, since) == 4  # ann/, her photo and the two links themselves
+    assert (data / "database_image" / "ann" / "1.jpg").stat().st_uid == 4321
+    assert (roots / "secret").stat().st_uid == 0 and roots.stat().st_uid == 0

@@ -149,16 +149,29 @@ def names_in_audit(all_details: Iterable[dict], person_id: str) -> set[str]:
     return {name for name in found if name.strip()}
 
 
+# Scripts written without spaces between words (Chinese, Japanese, Thai, Lao, Khmer, Myanmar): a name in
+# them is found inside a longer run of letters too ("和王小明一起来": with Wang Xiaoming).
+UNSPACED = re.compile("[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf"
+                      "\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f\U00020000-\U0003ffff]")
+
+
 def name_pattern(names: Iterable[str]) -> re.Pattern | None:
     """Any of these names as whole words, in any case, with or without their accents, in any order of
     their words and whatever stands between them ("Marr, Bob" finds "bob marr", "José Éa" finds
-    "jose_ea" in a file's name); None when there is none."""
+    "jose_ea" in a file's name); a name in a script written without spaces, wherever it stands. None
+    when there is none."""
     orders = {order for n in names if n and n.strip() for spelt in {n, fold(n)} for order in name_orders(spelt)}
     if not orders:
         return None
-    between = f"(?:(?!{letter()})[\\s\\S])+"  # anything but a letter of a word
-    alternatives = sorted((between.join(map(re.escape, order)) for order in orders), key=len, reverse=True)
-    return re.compile(f"(?<!{letter()})(?:" + "|".join(alternatives) + f")(?!{letter()})", re.IGNORECASE)
+    spaced = [order for order in orders if not UNSPACED.search("".join(order))]
+    parts = [f"(?<!{letter()})(?:{_alternatives(spaced)})(?!{letter()})"] if spaced else []
+    unspaced = [order for order in orders if order not in spaced]
+    return re.compile("|".join(parts + ([_alternatives(unspaced)] if unspaced else [])), re.IGNORECASE)
+
+
+def _alternatives(orders: list[tuple[str, ...]]) -> str:
+    """Each order of words with anything but letters between them, the longest first."""
+    return "|".join(sorted((r"[\W_]+".join(map(re.escape, order)) for order in orders), key=len, reverse=True))
 
 
 def name_orders(name: str) -> set[tuple[str, ...]]:

@@ -141,6 +141,11 @@ def test_the_locale_chooses_the_language_and_english_fills_the_gaps(tmp_path):
     (tmp_path / "zh.toml").write_text('"hold still" = "请别动"\n', encoding="utf-8")
     taiwan = Words.for_locale("zh-Hant-TW", tmp_path)  # the nearest file, not the bare language's
     assert (taiwan.tag, taiwan.say("hold still")) == ("zh-Hant", "請別動")
+    assert Words.for_locale("zh_TW.UTF-8", tmp_path).tag == "zh-Hant"  # a machine's locale: written in Hant
+    (tmp_path / "fr.toml").write_text('"hold still" = "restez là"\n', encoding="utf-8")
+    (tmp_path / "fr-CA.toml").write_text("broken = = =", encoding="utf-8")
+    canada = Words.for_locale("fr-CA", tmp_path)  # fr.toml taken, the broken file said
+    assert canada.tag == "fr" and "fr-CA.toml" in canada.problem
 
 
 def test_every_phrase_the_door_can_show_is_in_french_and_in_the_readme():

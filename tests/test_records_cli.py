@@ -620,3 +620,15 @@ def test_what_root_gives_back_is_never_reached_through_a_link(tmp_path):
     assert give_back(data, since) == 4  # ann/, her photo and the two links themselves
     assert (data / "database_image" / "ann" / "1.jpg").stat().st_uid == 4321
     assert (roots / "secret").stat().st_uid == 0 and roots.stat().st_uid == 0
+
+
+def test_a_command_started_with_stdin_closed_asks_nothing_and_does_not_crash(tmp_path):
+    """`faceattend people remove S1 <&-` in a script ended in a traceback: stdin was None."""
+    import subprocess
+    import sys
+
+    data = tmp_path / "data"
+    a_lesson_of_3a(data, {"S1": "Ann Lee"})
+    command = f"exec <&-; exec {sys.executable} -m faceattend_tui people remove S1 --data '{data}'"
+    ended = subprocess.run(["sh", "-c", command], capture_output=True, text=True, timeout=60)
+    assert "Traceback" not in ended.stderr and ended.returncode in (0, 2), ended.stderr

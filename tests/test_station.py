@@ -1583,3 +1583,14 @@ def test_templates_this_user_may_not_read_are_said_as_such_not_to_be_rebuilt(tmp
     said = missing_templates_message(load_settings(tmp_path), [ann])
     assert "may not read it" in said and "chown -R" in said and str(tmp_path / "database_tensor") in said
     assert "faceattend extract" not in said
+    monkeypatch.undo()
+    is_file = Path.is_file
+
+    def folder_not_ours(path):  # the whole folder root's: even whether the manifest is there cannot be seen
+        if path.name == "manifest.json":
+            raise PermissionError(13, "Permission denied", str(path))
+        return is_file(path)
+
+    monkeypatch.setattr(Path, "is_file", folder_not_ours)
+    said = missing_templates_message(load_settings(tmp_path), [ann])
+    assert "chown -R" in said and "faceattend extract" not in said

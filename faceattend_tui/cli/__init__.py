@@ -441,11 +441,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def without_closed_streams() -> None:
-    """Started with stdout or stderr closed (`>&-` in a service's script), Python has None for it and the
-    first line said crashed the run: what would go there is dropped instead."""
-    for name in ("stdout", "stderr"):
+    """Started with stdin, stdout or stderr closed (`>&-` in a service's script), Python has None for it and
+    the first line said (or question asked) crashed the run: the null device stands in for it."""
+    for name, mode in (("stdin", "r"), ("stdout", "w"), ("stderr", "w")):
         if getattr(sys, name) is None:
-            setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))  # noqa: SIM115 - kept for the whole run
+            setattr(sys, name, open(os.devnull, mode, encoding="utf-8"))  # noqa: SIM115 - kept for the whole run
 
 
 READER_GONE = 141  # the exit status of a program ended by SIGPIPE, as `| head` leaves others

@@ -106,9 +106,9 @@ class NotYours(GalleryError):
 def load_manifest(folder: Path) -> Manifest | None:
     """The manifest, or None when there is none; a broken one raises GalleryError."""
     path = folder / MANIFEST
-    if not path.is_file():
-        return None
     try:
+        if not path.is_file():
+            return None
         data = json.loads(path.read_text(encoding="utf-8"))
     except PermissionError:
         raise NotYours(f"{path}: {current_user()} may not read it (another user's, root's after a command run as "

@@ -19,6 +19,7 @@ from typing import Any
 
 import tomllib
 
+SCRIPT_OF = {"zh-tw": "zh-Hant", "zh-hk": "zh-Hant", "zh-mo": "zh-Hant", "zh-cn": "zh-Hans", "zh-sg": "zh-Hans"}
 LANG_DIR = "lang"  # under the models folder: <data>/models/lang/<tag>.toml
 
 # The English phrases are the keys; {time}, {deadline}, {present} and {expected} are filled in.
@@ -92,14 +93,16 @@ class Words:
         primary = tag.split("-")[0].lower()
         problems = []
         parts = tag.split("-")  # zh-Hant-TW, then zh-Hant, then zh
-        for candidate in dict.fromkeys([*("-".join(parts[:n]) for n in range(len(parts), 1, -1)), primary]):
+        nearer = ["-".join(parts[:n]) for n in range(len(parts), 1, -1)]
+        script = SCRIPT_OF.get(tag.lower())  # zh-TW is written zh-Hant
+        for candidate in dict.fromkeys([*nearer, *([script] if script else []), primary]):
             path = folder / f"{candidate}.toml" if folder else None
             if path is not None and path.is_file():
                 table, problem = read_table(path)
                 if problem:
                     problems.append(problem)
                     continue
-                return cls(candidate, {**BUILT_IN.get(primary, {}), **table})
+                return cls(candidate, {**BUILT_IN.get(primary, {}), **table}, "; ".join(problems))
         if primary in BUILT_IN:
             return cls(primary, dict(BUILT_IN[primary]), "; ".join(problems))
         return cls("en", {}, "; ".join(problems))

@@ -139,7 +139,7 @@ class Worker:
         self.emit(ready_event(self.engine, self.settings.detector, len(self.recognizer.gallery.names), warm.seconds))
         if self.door.words.problem:
             words = self.door.words
-            spoken = "in English" if words.tag == "en" else f"in its built-in words ({words.tag})"
+            spoken = "in English" if words.tag == "en" else f"in {words.tag}"
             self.notice(f"door display {spoken}: {words.problem}", "door-words")
         self._set_preview(self.config.preview)
         self._open_source(self.config.source)

@@ -632,3 +632,28 @@ def test_a_command_started_with_stdin_closed_asks_nothing_and_does_not_crash(tmp
     command = f"exec <&-; exec {sys.executable} -m faceattend_tui people remove S1 --data '{data}'"
     ended = subprocess.run(["sh", "-c", command], capture_output=True, text=True, timeout=60)
     assert "Traceback" not in ended.stderr and ended.returncode in (0, 2), ended.stderr
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root, as a root crontab runs it")
+def test_a_root_command_stopped_by_sigterm_still_gives_back_what_it_wrote(tmp_path, sample_photo):
+    """`timeout 60 faceattend extract` in root's crontab, stopped: its lock and running record stayed
+    root's, and the station of the folder's user refused to start."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    data = tmp_path / "data"
+    a_lesson_of_3a(data, {"S1": "Ann Lee"})
+    (data / "database_image" / "ann").mkdir(parents=True)
+    shutil.copy(sample_photo("players.jpg"), data / "database_image" / "ann" / "1.jpg")
+    for path in [data, *data.rglob("*")]:
+        os.lchown(path, 4321, 4321)
+    extract = subprocess.Popen([sys.executable, "-m", "faceattend_tui", "extract", "--data", str(data),
+                                "--device", "cpu"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while not (data / "database_tensor").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    extract.send_signal(signal.SIGTERM)
+    extract.communicate(timeout=60)
+    assert {str(p.relative_to(data)) for p in data.rglob("*") if p.lstat().st_uid != 4321} == set()

@@ -415,6 +415,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     started = time.time() - 1  # a file system's times may be coarser than the clock's
+    stopping = ends_cleanly_on_sigterm()
     try:
         return args.func(args)
     except FaceattendError as exc:  # a configuration, model, gallery, log or station that cannot go on
@@ -438,6 +439,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     finally:
         give_back(getattr(args, "data", None) or Path("."), started)  # run as root on a station's folder
+        if stopping:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def without_closed_streams() -> None:
@@ -446,6 +449,23 @@ def without_closed_streams() -> None:
     for name, mode in (("stdin", "r"), ("stdout", "w"), ("stderr", "w")):
         if getattr(sys, name) is None:
             setattr(sys, name, open(os.devnull, mode, encoding="utf-8"))  # noqa: SIM115 - kept for the whole run
+
+
+def ends_cleanly_on_sigterm() -> bool:
+    """Run as root, a command stopped by SIGTERM (`timeout` in a crontab, a shutdown) ends as on an error,
+    so that what it wrote is given back to the data folder's owner; otherwise it would leave them a lock
+    they may not open. A command that handles SIGTERM itself (the station) sets its own handler later.
+    Whether the handler was set (to be taken away at the end)."""
+    if getattr(os, "geteuid", lambda: 1)() != 0 or threading.current_thread() is not threading.main_thread():
+        return False
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return False
+    signal.signal(signal.SIGTERM, _stopped)
+    return True
+
+
+def _stopped(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 READER_GONE = 141  # the exit status of a program ended by SIGPIPE, as `| head` leaves others

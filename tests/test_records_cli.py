@@ -657,3 +657,22 @@ def test_a_root_command_stopped_by_sigterm_still_gives_back_what_it_wrote(tmp_pa
     extract.send_signal(signal.SIGTERM)
     extract.communicate(timeout=60)
     assert {str(p.relative_to(data)) for p in data.rglob("*") if p.lstat().st_uid != 4321} == set()
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root")
+def test_an_export_dir_inside_the_data_folder_is_given_back_too(tmp_path):
+    """A station run as root dropped its sheets in `export_dir = "sheets"`: the station of the folder's user
+    then could never write there ("the sheet of session 4 could not be written ... waits in the log")."""
+    import time
+
+    from faceattend_tui.cli import give_back_as_root
+
+    data = tmp_path / "data"
+    since = time.time() - 1
+    (data / "sheets").mkdir(parents=True)
+    (data / "faceattend.toml").write_text('export_dir = "sheets"\n', encoding="utf-8")
+    (data / "sheets" / "maths.csv").write_text("name,status\n", encoding="utf-8")
+    os.lchown(data, 4321, 4321)
+    give_back_as_root(data, since)
+    assert (data / "sheets").stat().st_uid == (data / "sheets" / "maths.csv").stat().st_uid == 4321
+    assert (data / "faceattend.toml").stat().st_uid == 0

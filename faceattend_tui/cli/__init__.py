@@ -438,9 +438,22 @@ def main(argv: list[str] | None = None) -> int:
         say(f"error: {text}")
         return EXIT_USAGE
     finally:
-        give_back(getattr(args, "data", None) or Path("."), started)  # run as root on a station's folder
+        give_back_as_root(getattr(args, "data", None) or Path("."), started)
         if stopping:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def give_back_as_root(data: Path, since: float) -> None:
+    """Run as root on a station user's data folder: what the command wrote there becomes that user's, the
+    sheets of an export_dir inside the folder included (see files.give_back)."""
+    if getattr(os, "geteuid", lambda: 1)() != 0:
+        return
+    try:
+        sheets = load_settings(data).sheets_dir
+        inside = [sheets.relative_to(data).parts[0]] if sheets is not None and sheets.is_relative_to(data) else []
+    except (FaceattendError, OSError, ValueError, IndexError):
+        inside = []
+    give_back(data, since, inside)
 
 
 def without_closed_streams() -> None:

@@ -50,10 +50,16 @@ def alike_pairs(names: list[str], means: np.ndarray, among: Collection[str] | No
     return pairs
 
 
-def person_means(gallery: Gallery) -> np.ndarray:
-    """Each person's templates averaged, as unit rows in the order of `gallery.names`."""
-    sums = np.zeros((len(gallery.names), gallery.templates.shape[1]), np.float32)
-    np.add.at(sums, gallery.owners, gallery.templates)
+def person_means(gallery: Gallery, picked: np.ndarray | None = None) -> np.ndarray:
+    """Each person's templates averaged, as unit rows in the order of `gallery.names` (with `picked`, sorted
+    indices into it, only those people's)."""
+    owners: np.ndarray = gallery.owners
+    templates, people = gallery.templates, len(gallery.names)
+    if picked is not None:
+        rows = np.isin(owners, picked)
+        owners, templates, people = np.searchsorted(picked, owners[rows]), templates[rows], len(picked)
+    sums = np.zeros((people, gallery.templates.shape[1]), np.float32)
+    np.add.at(sums, owners, templates)
     return normalize(sums)
 
 
@@ -72,17 +78,10 @@ def refuse_unusable(gallery: Gallery, model: str) -> None:
     if people < FEW_PEOPLE:
         return
     picked = np.unique(np.linspace(0, people - 1, min(people, SAMPLED)).astype(np.int64))
-    means = sample_means(gallery, picked)
+    means = person_means(gallery, picked)
     pairs = int(np.triu(means @ means.T >= ALIKE, 1).sum())
     problem = nobody_apart(len(picked), pairs, model)
     if problem:
         raise GalleryError(f"{problem} Nobody is recognised until the recogniser is put right and `faceattend "
                            "extract` has rebuilt the templates")
 
-
-def sample_means(gallery: Gallery, picked: np.ndarray) -> np.ndarray:
-    """The averaged templates of the people at `picked` (sorted indices into `gallery.names`), as unit rows."""
-    rows = np.isin(gallery.owners, picked)
-    sums = np.zeros((len(picked), gallery.templates.shape[1]), np.float32)
-    np.add.at(sums, np.searchsorted(picked, gallery.owners[rows]), gallery.templates[rows])
-    return normalize(sums)

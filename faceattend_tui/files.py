@@ -8,7 +8,7 @@ import itertools
 import os
 import stat
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 NOT_REGULAR = "not a regular file (a folder, device or pipe)"
@@ -34,16 +34,21 @@ STATION_FILES = ("attendance.json", "attendance.", "station.log", "worker.log", 
                  "exports", ".station-cut-off", "faceattend.lock")  # what a station writes (not settings, models)
 
 
-def give_back(data: Path, since: float, more: Iterable[str] = ()) -> int:
+def as_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def give_back(data: Path, since: float, more: Callable[[], Iterable[str]] = tuple) -> int:
     """What a command run as root made in the data folder of another user (its owner) since `since` (a
     time.time()) is given to that owner: a station running as them could not open a journal or templates
     root left (a nightly export from root's crontab stopped it at its next start). The settings and models
     stay as they are: an administrator may keep those root's on purpose. The folders are walked by their
     descriptors and nothing is followed: that user may swap a folder for a link meanwhile, to have root
     give them its own files. Only folders changed since `since` are looked into (a file root made is a new
-    entry of its folder). `more`: other names in the data folder to look into (the station's export_dir).
+    entry of its folder). `more`: other names in the data folder to look into (the station's export_dir),
+    asked for only when the folder is another user's.
     Returns how many files and folders changed hands."""
-    if not hasattr(os, "geteuid") or os.geteuid() != 0 or os.chown not in os.supports_dir_fd:
+    if not as_root() or os.chown not in os.supports_dir_fd:
         return 0
     try:
         top = os.open(data, os.O_RDONLY | os.O_DIRECTORY)
@@ -53,7 +58,7 @@ def give_back(data: Path, since: float, more: Iterable[str] = ()) -> int:
         owner = os.fstat(top)
         if owner.st_uid == 0:
             return 0
-        wanted = set(more)
+        wanted = set(more())
         return _give_within(top, [n for n in os.listdir(top) if n.startswith(STATION_FILES) or n in wanted], owner,
                             since)
     finally:

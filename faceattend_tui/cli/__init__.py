@@ -23,7 +23,7 @@ from faceattend_tui import __version__
 from faceattend_tui.cli.output import to_stderr
 from faceattend_tui.config import Settings, load_settings
 from faceattend_tui.errors import FaceattendError
-from faceattend_tui.files import give_back
+from faceattend_tui.files import as_root, give_back
 from faceattend_tui.text import cell
 
 if TYPE_CHECKING:
@@ -446,14 +446,15 @@ def main(argv: list[str] | None = None) -> int:
 def give_back_as_root(data: Path, since: float) -> None:
     """Run as root on a station user's data folder: what the command wrote there becomes that user's, the
     sheets of an export_dir inside the folder included (see files.give_back)."""
-    if getattr(os, "geteuid", lambda: 1)() != 0:
-        return
-    try:
-        sheets = load_settings(data).sheets_dir
-        inside = [sheets.relative_to(data).parts[0]] if sheets is not None and sheets.is_relative_to(data) else []
-    except (FaceattendError, OSError, ValueError, IndexError):
-        inside = []
-    give_back(data, since, inside)
+
+    def sheets_inside() -> list[str]:
+        try:
+            sheets = load_settings(data).sheets_dir
+            return [sheets.relative_to(data).parts[0]] if sheets is not None and sheets.is_relative_to(data) else []
+        except (FaceattendError, OSError, ValueError, IndexError):
+            return []
+
+    give_back(data, since, sheets_inside)
 
 
 def without_closed_streams() -> None:
@@ -469,7 +470,7 @@ def ends_cleanly_on_sigterm() -> bool:
     so that what it wrote is given back to the data folder's owner; otherwise it would leave them a lock
     they may not open. A command that handles SIGTERM itself (the station) sets its own handler later.
     Whether the handler was set (to be taken away at the end)."""
-    if getattr(os, "geteuid", lambda: 1)() != 0 or threading.current_thread() is not threading.main_thread():
+    if not as_root() or threading.current_thread() is not threading.main_thread():
         return False
     if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
         return False

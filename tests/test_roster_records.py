@@ -566,3 +566,49 @@ def test_an_import_whose_photos_cannot_be_read_for_a_broken_model_says_the_peopl
     said = capsys.readouterr()
     assert "added 1" in said.out and "the people are in, but their photos' templates could not be made" in said.err
     assert people_of(data)["S1"].name == "Yao Ming"
+
+
+def test_a_roster_line_whose_id_names_a_photo_folder_claims_the_person_extract_made_of_it(tmp_path):
+    """Photos dropped in database_image/S1042/ and extracted before the roster came: S1042's line added a
+    second person beside them, absent every day while the face checked in as "S1042"."""
+    from faceattend_tui.attendance.roster import RosterLine, apply_import, plan_import
+
+    with open_store(tmp_path / "data") as store:
+        attendance = Attendance(store)
+        dropped = attendance.add_person("S1042", folder="S1042")
+        plan = plan_import(attendance, [RosterLine(2, "S1042", "Ann Lee", ("3A",), None)])
+        assert plan.claimed == [(dropped.id, "S1042")] and plan.added == []
+        apply_import(attendance, plan)
+        assert [(p.id, p.name, p.folder) for p in attendance.people()] == [("S1042", "Ann Lee", "S1042")]
+
+
+def test_no_two_people_ever_share_a_photo_folder(tmp_path):
+    """A newcomer whose id was already someone's folder took it: the one face was two people, and removing
+    the newcomer deleted the other's photos."""
+    from faceattend_tui.attendance.roster import RosterLine, plan_import
+    from faceattend_tui.errors import InputError
+
+    with open_store(tmp_path / "data") as store:
+        attendance = Attendance(store)
+        attendance.add_person("Bo Lin", person_id="S7", folder="S1042")  # the folder of an older convention
+        with pytest.raises(InputError, match=r"photo folder 'S1042' is already Bo Lin \(S7\)'s"):
+            attendance.add_person("Ann Lee", person_id="S1042", folder="S1042")
+        plan = plan_import(attendance, [RosterLine(2, "S1042", "Ann Lee", ("3A",), "ann.jpg"),
+                                        RosterLine(3, "S1042-2", "Cy Ray", ("3A",), "cy.jpg")])
+        assert [(p.id, p.folder) for p in plan.added] == [("S1042", "S1042-2"), ("S1042-2", "S1042-2-2")]
+        assert [p.folder for p, _ in plan.photos] == ["S1042-2", "S1042-2-2"]
+
+
+def test_two_people_an_older_version_gave_one_folder_can_be_edited_and_the_one_who_leaves_takes_no_photos(
+        tmp_path, capsys):
+    data = tmp_path / "data"
+    (data / "database_image" / "S1042").mkdir(parents=True)
+    (data / "database_image" / "S1042" / "a.jpg").write_bytes(b"\xff\xd8photo")
+    with open_store(data) as store:
+        now = store.now()
+        store.save_people([Person("p-0a1b2c3d4e", "S1042", now, folder="S1042"),
+                           Person("S1042", "Ann Lee", now, folder="S1042")], None)
+    assert main(["people", "edit", "S1042", "--groups", "3A", "--data", str(data)]) == 0
+    assert main(["people", "remove", "S1042", "--data", str(data)]) == 0
+    assert (data / "database_image" / "S1042" / "a.jpg").exists()  # the other one's photos too
+    assert people_of(data)["p-0a1b2c3d4e"].active

@@ -195,6 +195,30 @@ def test_samples_of_another_face_are_not_added_to_someone_enrolled(station, tmp_
     assert (added.user, added.details["person"], added.details["added"]) == ("staff", person.id, 2)
 
 
+def test_a_newcomer_whose_id_is_someone_elses_photo_folder_gets_a_folder_of_their_own(station, tmp_path):
+    """Ann's photos were extracted from a folder named "Ann" (a generated id); a newcomer given the id "Ann"
+    took that folder: Ann's face was named as the newcomer from then on, and another face crashed Save."""
+    from faceattend_tui.gallery.templates import read_rows
+
+    station.worker.ready()
+    drain(station)
+    tensors = tmp_path / "database_tensor"
+    ann, bob = read_rows(tensors / "Ann.npy", 512), read_rows(tensors / "Bob.npy", 512)
+    newcomer, count = station.save_enrollment(EnrollTarget("Dana Ray", "Ann"), samples_like([bob[0]]))
+    assert (newcomer.id, newcomer.folder, count) == ("Ann", "Ann-2", 1)
+    assert len(read_rows(tensors / "Ann.npy", 512)) == 1  # Ann's own templates as they were
+    station._attendance().add_person("Cy Hart", person_id="Bob")  # imported, no photos yet
+    cy, _ = station.save_enrollment(EnrollTarget("Cy Hart"), samples_like([ann[0]]))
+    assert (cy.id, cy.folder) == ("Bob", "Bob-2")
+    folders = [p.folder for p in station.people()]
+    assert len(folders) == len(set(folders)) == 5
+    from faceattend_tui.gallery.enroll import UnlikeSamples
+    from faceattend_tui.station.actions import unlike
+
+    said = unlike(None, UnlikeSamples(3, 0.129, "S9"))  # templates in a folder nobody on the roster has
+    assert "the 3 templates already in database_image/S9/ (cosine 0.12)" in said
+
+
 def test_the_person_meant_is_found_as_staff_type_them(station):
     """Any case, spacing or accents, an id in any case; someone who left is named, not made again."""
     station._attendance().add_person("Céline Gérard", person_id="S1043")  # as a roster import would

@@ -28,7 +28,7 @@ from faceattend_tui.text import spelling_key, spreadsheet_text
 
 from .corrections import forget_person
 from .models import ACTIVE, LEFT, Person, check_person_id, clean_groups, clean_name, plural, printable
-from .sessions import Attendance, called, spelled
+from .sessions import Attendance, called, free_folder, spelled
 
 if TYPE_CHECKING:
     from _csv import Reader
@@ -266,6 +266,7 @@ def plan_import(attendance: Attendance, lines: list[RosterLine], *, reactivate: 
     claimable = _claimable_by_name(attendance)
     spelt_here = {spelling_key(line.name) for line in lines}  # a folder a line spells exactly is that line's
     spellings = attendance.spellings()  # a group written "3A" on one line and "3a" on the next is one group
+    planned: set[str] = set()  # the photo folders of the file's people so far
     for line in lines:
         if line.groups is not None:
             line = dataclasses.replace(line, groups=spelled(line.groups, spellings))
@@ -278,23 +279,26 @@ def plan_import(attendance: Attendance, lines: list[RosterLine], *, reactivate: 
             current, returning = dataclasses.replace(current, state=ACTIVE, left_at=None), True
         open_to = [p for p in claimable if spelling_key(p.name) == spelling_key(line.name)
                    or spelling_key(p.name) not in spelt_here]
-        claims = called(open_to, line.name) if current is None else []
+        claims = [] if current else called(open_to, line.name) or [p for p in claimable if p.folder == line.id]
         if len(claims) == 1:
             known = claims[0]
             claimable.remove(known)
             plan.claimed.append((known.id, line.id))
             current, claimed = dataclasses.replace(known, id=line.id), True
         if current is None:
-            person = Person(line.id, line.name, now, folder=line.id if line.photo else "", groups=line.groups or ())
+            folder = free_folder(attendance, line.id, planned) if line.photo else ""
+            person = Person(line.id, line.name, now, folder=folder, groups=line.groups or ())
             plan.added.append(person)
         else:
             person = dataclasses.replace(current, name=line.name,
                                          groups=current.groups if line.groups is None else line.groups,
-                                         folder=current.folder or (line.id if line.photo else ""))
+                                         folder=current.folder or (free_folder(attendance, line.id, planned)
+                                                                   if line.photo else ""))
             if person != current or claimed or returning:
                 plan.changed.append((attendance.person(current.id) or current, person))
             else:
                 plan.unchanged.append(current)
+        planned.add(person.folder)
         if line.photo is not None:
             plan.photos.append((person, line.photo))
     plan.notes = _ids_alike([p.id for p in attendance.people(include_left=True)], [line.id for line in lines])
@@ -316,7 +320,8 @@ def _ids_alike(known: list[str], listed: list[str]) -> list[str]:
 
 def _claimable_by_name(attendance: Attendance) -> list[Person]:
     """Active people known only by a generated id: a roster line of their name (`called`) claims them (a
-    folder named "ann lee" is Ann Lee's)."""
+    folder named "ann lee" is Ann Lee's), and so does one whose id is their folder's name (S1042/ is
+    S1042's)."""
     return [p for p in attendance.people() if p.id.startswith("p-")]
 
 

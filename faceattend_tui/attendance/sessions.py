@@ -210,6 +210,7 @@ class Attendance:
         """Store new or changed people, audited (`new`: see Store.save_people); returns who joined the session."""
         if not people:
             return []
+        refuse_shared_folders(self._people, self._folders, people)
         with self.store.batch():
             self.store.save_people(people, new)
             for person in people:
@@ -232,10 +233,7 @@ class Attendance:
         return person
 
     def unused_id(self) -> str:
-        while True:
-            candidate = new_person_id()
-            if candidate not in self._people:
-                return candidate
+        return next(candidate for candidate in iter(new_person_id, None) if candidate not in self._people)
 
     def _remember(self, person: Person) -> None:
         old = self._people.get(person.id)
@@ -562,6 +560,30 @@ def find_person(people: dict[str, Person], text: str, among: str = "active") -> 
     alike = [p for p in people.values() if name_key(p.name) == name_key(text) and p.active]
     hint = f"; did you mean {', '.join(f'{p.name} ({p.id})' for p in alike)}? give the id" if alike else ""
     raise NotFoundError(f"no person {text!r}{hint}")
+
+
+def refuse_shared_folders(people: dict[str, Person], folders: dict[str, str], saved: list[Person]) -> None:
+    """Raise when one of `saved` would be given another person's photo folder: the two would be one face
+    to recognition, and removing one would take the other's photos (two who share one already, from an
+    older version, can still be edited or removed)."""
+    seen: dict[str, Person] = {}
+    for person in saved:
+        before = people.get(person.id)
+        owner = seen.get(person.folder) or people.get(folders.get(person.folder, person.id))
+        if person.folder and (before is None or before.folder != person.folder) and owner and owner.id != person.id:
+            raise InputError(f"photo folder {person.folder!r} is already {owner.name} ({owner.id})'s; "
+                             f"{person.name} ({person.id}) needs a folder of their own")
+        seen[person.folder] = person
+
+
+def free_folder(attendance: Attendance, base: str, also: Collection[str] = ()) -> str:
+    """`base`, or `base`-2, -3, ...: the first photo folder that is nobody's (a newcomer's id can be the
+    folder of someone already enrolled, made by extract from photos named by that id)."""
+    folder, number = base, 1
+    while attendance.by_folder(folder) is not None or folder in also:
+        number += 1
+        folder = f"{base}-{number}"
+    return folder
 
 
 def called(people: Iterable[Person], text: str) -> list[Person]:

@@ -46,9 +46,9 @@ def check_name(name: str) -> str:
 class UnlikeSamples(GalleryError):
     """Samples for someone enrolled that do not look like them: someone else, most likely."""
 
-    def __init__(self, enrolled: int, cosine: float):
+    def __init__(self, enrolled: int, cosine: float, folder: str = ""):
         super().__init__(f"these samples do not look like the {enrolled} enrolled (cosine {cosine:.2f})")
-        self.enrolled, self.cosine = enrolled, cosine
+        self.enrolled, self.cosine, self.folder = enrolled, cosine, folder
 
 
 def add_samples(settings: Settings, name: str, photos: list[bytes], embeddings: np.ndarray,
@@ -72,7 +72,7 @@ def _add_samples(settings: Settings, name: str, photos: list[bytes], embeddings:
     entry = manifest.people.get(name, Entry())
     rows = _existing_rows(tensors, name, entry, recognizer.dim or embeddings.shape[1])
     if len(rows) and (cosine := resemblance(rows, embeddings)) < ODD_FLOOR:
-        raise UnlikeSamples(len(rows), cosine)
+        raise UnlikeSamples(len(rows), cosine, name)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     samples = list(entry.samples) if len(rows) else []
     for i, jpeg in enumerate(photos):

@@ -25,6 +25,7 @@ from faceattend_tui.attendance import (
 from faceattend_tui.attendance.export import time_zone
 from faceattend_tui.attendance.security import Credentials
 from faceattend_tui.attendance.session_edit import UNCHANGED, Edit, edit_session, void_session
+from faceattend_tui.attendance.sessions import free_folder
 from faceattend_tui.attendance.staff import accounts, set_account_pin
 from faceattend_tui.attendance.store import EndedElsewhere
 from faceattend_tui.attendance.timetable import Slot
@@ -352,7 +353,6 @@ class Actions(StationState):
                 folder, fresh, count = self._write_samples(person, who, samples)
                 person = self._registered(person, who, folder, actor, fresh)  # a newcomer joins once the samples are in
             except enroll.UnlikeSamples as exc:
-                assert person is not None  # only someone enrolled has samples to be unlike
                 raise StationError(unlike(person, exc)) from None
             except FaceattendError as exc:
                 raise StationError(str(exc)) from None
@@ -394,8 +394,9 @@ class Actions(StationState):
         """The samples saved in the person's photo folder (a newcomer's is named after their id): the
         folder, whether this save made it, and the person's sample count. A disk that refuses them (a
         file in the way, a full disk) is one line, and what this save made of a newcomer's goes again."""
-        folder = person.folder if person and person.folder else \
-            enroll.check_name(person.id if person else who.person_id or self._attendance().unused_id())
+        attendance = self._attendance()
+        folder = person.folder if person and person.folder else free_folder(
+            attendance, enroll.check_name(person.id if person else who.person_id or attendance.unused_id()))
         fresh = not os.path.lexists(self.settings.images_dir / folder)
         assert self.recognizer is not None  # save_enrollment waits for the worker's
         try:
@@ -415,8 +416,8 @@ class Actions(StationState):
         before = person
         try:
             if person is None:
-                person = attendance.add_person(who.name, person_id=folder, groups=who.groups, folder=folder,
-                                               user=actor)
+                person = attendance.add_person(who.name, person_id=who.person_id or folder, groups=who.groups,
+                                               folder=folder, user=actor)
             if not person.folder:  # new, or on the roster (imported) but never photographed
                 person = dataclasses.replace(person, folder=folder)
                 attendance.save_people([person], "person.folder", user=actor, new=())
@@ -445,9 +446,13 @@ class Actions(StationState):
         return person
 
 
-def unlike(person: Person, refused: enroll.UnlikeSamples) -> str:
-    """Why samples were refused for someone enrolled: most likely someone else in front of the camera."""
+def unlike(person: Person | None, refused: enroll.UnlikeSamples) -> str:
+    """Why samples were refused for someone enrolled (None: a newcomer whose folder already held templates
+    nobody on the roster has): most likely someone else in front of the camera."""
     cosine = int(refused.cosine * 100) / 100  # rounded down: never "0.20" for one under the floor
+    if person is None:
+        return (f"these samples do not look like the {refused.enrolled} templates already in database_image/"
+                f"{refused.folder}/ (cosine {cosine:.2f}); give the newcomer another id, or move that folder away")
     return (f"these samples do not look like {person.name} ({person.id})'s {refused.enrolled} enrolled ones (cosine "
             f"{cosine:.2f}): is it someone else? Enroll them under their own name; if it is {person.name} with a "
             "new look, `faceattend extract --keep` a new photo of them")

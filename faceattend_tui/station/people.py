@@ -420,7 +420,9 @@ def remove_person(attendance: Attendance, settings: Settings, person: Person, *,
     others = frozenset(p.name for p in attendance.store.people() if p.id != person.id) if erase else frozenset()
     written = written_elsewhere(entries, settings)
     outside: list[Path] = []
-    _forget_photos(attendance, settings, person, outside)
+    sharing = [p for p in attendance.people(include_left=True) if p.folder == person.folder and p.id != person.id]
+    if erase or not sharing:  # two given one folder by an older version: who stays keeps it
+        _forget_photos(attendance, settings, person, outside)
     _forget_legacy(settings, person)
     token = erased_token() if erase else ""
     attendance.remove_person(person.id, erase=erase, user=user, token=token or None)

@@ -226,7 +226,7 @@ class DialogActions(_AppBase):
         erased, person = removed
         done = "erased with all their records" if erased else "removed; their records are kept"
         if erased:
-            self.query_one(LivePane).forget(person.name)
+            self.query_one(LivePane).forget(person.id)
         self.notify(f"{person.name} ({person.id}) {done}")
         if self.station.removal_leftovers:
             self.notify("\n".join(self.station.removal_leftovers[:8]), severity="warning", timeout=30)

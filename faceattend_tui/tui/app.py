@@ -206,7 +206,7 @@ class StationApp(DialogActions, KeysInOrder):
         update = message.update
         if update.new:
             name = f"{update.row.name} @ {update.station}" if update.station else update.row.name
-            self.query_one(LivePane).add(name, update.similarity, update.time, update.row.status)
+            self.query_one(LivePane).add(name, update.similarity, update.time, update.row.status, update.row.id)
         self.query_one(RosterPane).update_row(update.row, update.counts)
         if self.viewing_session is None:
             self.query_one(SessionPane).update_person(update.row, update.counts)
@@ -216,7 +216,7 @@ class StationApp(DialogActions, KeysInOrder):
     @on(msg.Sighting)
     def sighting(self, message: msg.Sighting) -> None:
         update = message.update
-        self.query_one(LivePane).add(update.name, update.similarity, update.time, update.reason)
+        self.query_one(LivePane).add(update.name, update.similarity, update.time, update.reason, update.person_id)
 
     @on(msg.UnknownFaces)
     def unknown_faces(self, message: msg.UnknownFaces) -> None:

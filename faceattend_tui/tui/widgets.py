@@ -13,7 +13,7 @@ from textual.widgets import Input, Static
 
 from faceattend_tui.station import LiveState, RosterRow
 from faceattend_tui.text import clock_of, collation, deadline_text
-from faceattend_tui.tui.fasttable import Cell, FastTable, cell_text, shortened
+from faceattend_tui.tui.fasttable import Cell, FastTable, shortened
 
 if TYPE_CHECKING:
     from faceattend_tui.station import Checkin, Counts, Mark, Session, Summary
@@ -91,21 +91,25 @@ class LivePane(Vertical):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id, classes=classes)
         self.added = 0
+        self.whose: dict[str, str] = {}  # line -> the person's id ("" for a face the log does not know)
 
     def compose(self) -> ComposeResult:
         yield Static("unknown faces: 0", id="unknown-count")
         yield FastTable([("Time", 8), ("Name", NAME_WIDTH), ("Sim", 4), ("Status", 11)], flex=1, id="live-table")
 
-    def add(self, name: str, similarity: float, when: datetime, status: str) -> None:
+    def add(self, name: str, similarity: float, when: datetime, status: str, person_id: str = "") -> None:
         self.added += 1
-        table = self.query_one(FastTable)
-        table.put(f"{self.added:08d}", (clock(when), name, f"{similarity:.2f}", styled(status)), first=True)
+        table, key = self.query_one(FastTable), f"{self.added:08d}"
+        table.put(key, (clock(when), name, f"{similarity:.2f}", styled(status)), first=True)
         table.trim(MAX_LIVE_ROWS)
+        self.whose[key] = person_id
+        if len(self.whose) > 2 * MAX_LIVE_ROWS:
+            self.whose = {line: self.whose[line] for line in table.order}
 
-    def forget(self, name: str) -> None:
-        """An erased person's lines go from the screen too."""
+    def forget(self, person_id: str) -> None:
+        """An erased person's lines go from the screen too (a namesake's stay), newest still first."""
         table = self.query_one(FastTable)
-        table.set_rows([(key, cells) for key, cells in table.rows.items() if cell_text(cells[1]) != name])
+        table.set_rows([(key, table.rows[key]) for key in table.order if self.whose.get(key) != person_id])
 
     def set_unknown(self, count: int, when: datetime | None = None) -> None:
         last = f", the last at {clock(when)}" if when and count else ""

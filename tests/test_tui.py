@@ -159,10 +159,26 @@ async def test_filter_help_tab_and_quit_guard(station):
         assert type(app.screen).__name__ == "HelpScreen"
         await pilot.press("escape")
         await start_session(pilot, "Lab")
+        app.query_one("#roster-table").focus()
+        app.screen.maximize(app.focused)  # ctrl+p "Maximize"
+        await pilot.press("tab")  # went to a pane out of sight, and m marked someone there
+        assert app.screen.maximized is None and app.focused.id != "roster-table"
         await pilot.press("q")
         assert type(app.screen).__name__ == "ConfirmScreen"
         await pilot.press("n")
         assert app.is_running
+
+
+async def test_the_help_screen_opens_again_at_its_first_keys(station):
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("question_mark", "end")
+        await pilot.pause()
+        body = app.screen.query_one(".dialog-body")
+        assert body.scroll_y > 0
+        await pilot.press("escape", "question_mark")
+        await pilot.pause()
+        assert app.screen.query_one(".dialog-body").scroll_y == 0
 
 
 async def cleo_in(pilot, station: Station, session: str) -> None:
@@ -357,6 +373,7 @@ async def test_which_way_someone_is_removed_reads_without_colour_and_the_button_
         await pilot.pause()
         text = screen_text(app).replace(" ", "")
         assert "▐▌They" in text and "▐●▌Erasure" in text and str(app.screen.query_one("#ok").label) == "Erase"
+        assert "enter:erase·esc:cancel" in text  # not "enter: remove"
 
 
 async def test_an_error_reads_as_one_without_colour(station):

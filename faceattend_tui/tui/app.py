@@ -142,6 +142,8 @@ class StationApp(DialogActions, KeysInOrder):
         self.set_class(event.size.width < WIDE, "narrow")
 
     def show_pane(self, pane: str, focus: bool = True) -> None:
+        if self.screen.maximized is not None:  # ctrl+p "Maximize": the pane shown is the one the keys act on
+            self.screen.minimize()
         self.current_pane = pane
         for name in PANES:
             self.query_one(f"#{name}").set_class(name == pane, "current")

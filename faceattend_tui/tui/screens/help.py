@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Button, Static
 
-from faceattend_tui.tui.screens.base import Dialog
+from faceattend_tui.tui.screens.base import Dialog, DialogBody
 
 KEY_NAMES = {"slash": "/", "question_mark": "?"}
 
@@ -39,6 +39,9 @@ class HelpScreen(Dialog[None]):
 
     def action_close(self) -> None:
         self.app.pop_screen()  # installed once and kept, so it is popped rather than dismissed
+
+    def on_screen_resume(self) -> None:
+        self.query_one(DialogBody).scroll_home(animate=False)  # opened again: from the first keys
 
     WIDE = True
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.widgets import Button, Input, RadioButton, RadioSet, Static
@@ -48,7 +49,9 @@ class RemoveScreen(Dialog[RemoveRequest]):
     @on(RadioSet.Changed)
     def name_the_button(self) -> None:
         """The button says what it does: Remove (they left) or Erase (their records go for good)."""
-        self.query_one("#ok", Button).label = "Erase" if self.query_one("#erase", RadioButton).value else "Remove"
+        label = "Erase" if self.query_one("#erase", RadioButton).value else "Remove"
+        self.query_one("#ok", Button).label = label
+        self.query_one(".buttons .keys", Static).update(Text(f"enter: {label.lower()} · esc: cancel", style="dim"))
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#ok")

@@ -557,9 +557,14 @@ def test_a_read_waiting_for_a_connection_when_the_database_comes_back_is_answere
         store.close()
 
 
-@pytest.mark.parametrize("change", ["edit", "leave", "restore", "import"])
+@pytest.mark.parametrize("change", ["edit", "leave", "restore", "import", "mark", "hours"])
 def test_a_door_that_read_the_roster_before_an_erasure_cannot_bring_the_person_back(tmp_path, pg_url, change):
-    """North read Cleo a moment before south erased her; its edit then wrote her back, name and all."""
+    """North read Cleo a moment before south erased her; its edit then wrote her back, name and all. A mark
+    said a raw foreign-key error; an hours correction was kept under her id, to be paid to whoever had it
+    next."""
+    from datetime import date
+
+    from faceattend_tui.attendance.corrections import CORRECTIONS_SETTING, correct_day
     from faceattend_tui.attendance.roster import apply_import, plan_import, read_roster
     from faceattend_tui.attendance.store import ConflictError, GoneMeanwhile
 
@@ -570,9 +575,17 @@ def test_a_door_that_read_the_roster_before_an_erasure_cannot_bring_the_person_b
             setup.remove_person("S3")
     with open_store(tmp_path, database=pg_url) as north, open_store(tmp_path, database=pg_url) as south:
         door = Attendance(north)  # has read the roster
+        if change == "mark":
+            door.start_session("Maths", group="3A")
         Attendance(south).remove_person("S3", erase=True)
-        with pytest.raises((GoneMeanwhile, ConflictError)):
-            if change == "edit":
+        with pytest.raises((GoneMeanwhile, ConflictError), match="meanwhile"):
+            if change == "mark":
+                door.mark("S3", "present", "came by the side door")
+            elif change == "hours":
+                day = date(2026, 12, 5)
+                came, left = (datetime(2026, 12, 5, h, tzinfo=timezone.utc) for h in (8, 16))
+                correct_day(north, "S3", day, came, left, "forgot badge", "admin")
+            elif change == "edit":
                 door.update_person("S3", groups=["3B"])
             elif change == "leave":
                 door.remove_person("S3")
@@ -584,6 +597,7 @@ def test_a_door_that_read_the_roster_before_an_erasure_cannot_bring_the_person_b
                 apply_import(door, plan_import(door, read_roster(roster)))
     with psycopg.connect(pg_url) as conn:
         assert conn.execute("select id, name from people").fetchall() == []
+        assert conn.execute("select value from settings where key = %s", [CORRECTIONS_SETTING]).fetchall() == []
 
 
 def test_a_write_that_waits_too_long_for_another_writer_says_the_database_is_busy_not_unreachable(

@@ -7,17 +7,15 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from faceattend_tui.errors import InputError
 
 from .common import from_iso, to_iso
 from .models import check_text
 from .security import Names, audit
+from .store import GoneMeanwhile, Store
 from .timetable import END_OF_DAY, parse_clock
-
-if TYPE_CHECKING:
-    from .store import Store
 
 CORRECTIONS_SETTING = "hours_corrections"  # {"<person id>@<YYYY-MM-DD>": correction doc}
 MAX_REASON = 500  # characters: a reason, not a letter
@@ -94,6 +92,9 @@ def correct_day(store: Store, person_id: str, day: date, came: datetime | None, 
 
     with store.batch():
         store.update_setting(CORRECTIONS_SETTING, change)
+        if store.person(person_id) is None:  # erased at another door since the screen was read
+            raise GoneMeanwhile(f"{person_id} was erased meanwhile at another door or by another command; "
+                                "nothing was saved")
         before, correction = made[-1]
         audit(store, "hours.correct", {"person": person_id, "day": day.isoformat(), "in": to_iso(correction.came),
                                        "out": to_iso(correction.left), "reason": reason,
@@ -232,6 +233,6 @@ def forget_person(store: Store, person_id: str, new_id: str | None = None) -> in
         return kept or None
 
     theirs = sum(key.startswith(prefix) for key in store.get_setting(CORRECTIONS_SETTING) or {})
-    if theirs:
-        store.update_setting(CORRECTIONS_SETTING, change)
+    if theirs or new_id is None:  # an erasure holds the setting till it is done: a correction made meanwhile
+        store.update_setting(CORRECTIONS_SETTING, change)  # at another door waits, then finds them gone
     return theirs

@@ -16,7 +16,7 @@ from psycopg import conninfo
 from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
 from ..pgschema import LATEST, application_name, current_version, hide, other_versions, secrets_of, upgrade
-from ..store import ConflictError, OfflineError, StoreError
+from ..store import ConflictError, GoneMeanwhile, OfflineError, StoreError
 
 WAIT = 0.5  # seconds a check-in waits for the database before it goes to the local journal
 CONNECT_TIMEOUT = 3  # seconds (libpq's connect_timeout) unless the URL says otherwise
@@ -190,6 +190,11 @@ class Connection:
             raise OfflineError(f"the database {self.masked} cannot be reached: {why}") from None
         except psycopg.errors.UniqueViolation as exc:
             raise ConflictError(self._conflict(exc)) from None
+        except psycopg.errors.ForeignKeyViolation as exc:
+            if not (exc.diag.constraint_name or "").endswith("_person_id_fkey"):
+                raise StoreError(f"database {self.masked}: {first_line(exc)}") from None
+            raise GoneMeanwhile("someone was erased meanwhile at another door or by another command; nothing was "
+                                "saved: look again") from None
         except psycopg.Error as exc:
             raise StoreError(f"database {self.masked}: {first_line(exc)}") from None
 

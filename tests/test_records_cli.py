@@ -676,3 +676,15 @@ def test_an_export_dir_inside_the_data_folder_is_given_back_too(tmp_path):
     give_back_as_root(data, since)
     assert (data / "sheets").stat().st_uid == (data / "sheets" / "maths.csv").stat().st_uid == 4321
     assert (data / "faceattend.toml").stat().st_uid == 0
+
+
+def test_the_groups_named_for_a_misspelt_one_are_in_the_rosters_number_order(tmp_path, capsys):
+    data = tmp_path / "data"
+    with open_store(data) as store:
+        att = Attendance(store)
+        for number, group in enumerate(["Room 10", "Room 2", "room 1"]):
+            att.add_person(f"Pupil {number}", person_id=f"S{number}", groups=[group])
+    assert main(["people", "list", "--data", str(data), "--group", "Room 9"]) == 0
+    assert "the groups: room 1, Room 2, Room 10" in capsys.readouterr().err
+    assert main(["report", "--data", str(data), "--group", "Room 9"]) == 3
+    assert "(groups: room 1, Room 2, Room 10)" in capsys.readouterr().err

@@ -53,7 +53,7 @@ from faceattend_tui.cli import EXIT_OK, EXIT_SKIPPED, EXIT_USAGE, say
 from faceattend_tui.config import Settings
 from faceattend_tui.errors import FaceattendError
 from faceattend_tui.files import error_text, unfit_data_folder
-from faceattend_tui.text import cell, json_line, same
+from faceattend_tui.text import cell, collation, json_line, same
 
 if TYPE_CHECKING:
     from faceattend_tui.attendance import Attendance, Person, Store
@@ -300,7 +300,7 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
         except ExportError as exc:
             raise CommandError(str(exc)) from None
         if args.group and not any(same(g, args.group) for p in store.people() for g in p.all_groups()):
-            raise nobody_in(store, args.group)  # a misspelt group, never anyone's, would write an empty report
+            raise nobody_in(store, args.group, settings.locale)  # misspelt, never anyone's: an empty report
         if args.group and report.sessions and not report.people:
             raise CommandError(f"nothing to report: nobody of group {args.group!r} was expected between {start} "
                                f"and {end}", EXIT_NOTHING)
@@ -351,7 +351,7 @@ def hours_report(args: argparse.Namespace, settings: Settings, start: date, end:
     with snapshot(settings) as store:
         actor = acting(store, "export")
         if args.group and not any(same(g, args.group) for p in store.people() for g in p.all_groups()):
-            raise nobody_in(store, args.group)
+            raise nobody_in(store, args.group, settings.locale)
         lines = hours_between(store, start, end, settings.out_after, args.group, settings.locale,
                               DayRule(time_zone(settings.timezone), settings.day_change))
         if not lines:
@@ -367,9 +367,12 @@ def hours_report(args: argparse.Namespace, settings: Settings, start: date, end:
     return EXIT_OK
 
 
-def nobody_in(store: Store, group: str, when: str = "") -> CommandError:
-    """A report refused for a group nobody is in (a misspelt one), naming the groups there are."""
-    groups = ", ".join(sorted({g for p in store.people() for g in p.all_groups()})) or "none yet"  # past ones too
+def nobody_in(store: Store, group: str, locale: str | None = None, when: str = "") -> CommandError:
+    """A report refused for a group nobody is in (a misspelt one), naming the groups there are (past ones
+    too), in the roster's order."""
+    key = collation(locale)
+    groups = ", ".join(sorted({g for p in store.people() for g in p.all_groups()}, key=lambda g: (key(g), g)))
+    groups = groups or "none yet"
     return CommandError(f"nothing to report: nobody in group {group!r}{when} (groups: {groups})", EXIT_NOTHING)
 
 
@@ -398,7 +401,8 @@ def cmd_people_list(args: argparse.Namespace, settings: Settings) -> int:
 
     with snapshot(settings) as store:
         people = Attendance(store, locale=settings.locale).people(include_left=args.all)
-    groups = one_spelling_each(sorted({g for p in people for g in p.groups}))
+    key = collation(settings.locale)
+    groups = one_spelling_each(sorted({g for p in people for g in p.groups}, key=lambda g: (key(g), g)))
     if args.group is not None:  # case and accents aside: "3a" is group 3A
         people = [p for p in people if any(same(g, args.group) for g in p.groups)]
     enrolled = enrolled_counts(settings.tensors_dir)  # what the station recognises now

@@ -595,8 +595,8 @@ def test_no_two_people_ever_share_a_photo_folder(tmp_path):
             attendance.add_person("Ann Lee", person_id="S1042", folder="S1042")
         plan = plan_import(attendance, [RosterLine(2, "S1042", "Ann Lee", ("3A",), "ann.jpg"),
                                         RosterLine(3, "S1042-2", "Cy Ray", ("3A",), "cy.jpg")])
-        assert [(p.id, p.folder) for p in plan.added] == [("S1042", "S1042-2"), ("S1042-2", "S1042-2-2")]
-        assert [p.folder for p, _ in plan.photos] == ["S1042-2", "S1042-2-2"]
+        assert [(p.id, p.folder) for p in plan.added] == [("S1042", "S1042-3"), ("S1042-2", "S1042-2")]
+        assert [p.folder for p, _ in plan.photos] == ["S1042-3", "S1042-2"]
 
 
 def test_two_people_an_older_version_gave_one_folder_can_be_edited_and_the_one_who_leaves_takes_no_photos(
@@ -612,3 +612,41 @@ def test_two_people_an_older_version_gave_one_folder_can_be_edited_and_the_one_w
     assert main(["people", "remove", "S1042", "--data", str(data)]) == 0
     assert (data / "database_image" / "S1042" / "a.jpg").exists()  # the other one's photos too
     assert people_of(data)["p-0a1b2c3d4e"].active
+
+
+def test_a_folder_claim_never_takes_someone_another_line_of_the_file_names(tmp_path):
+    """Photos of Zoe Quinn extracted from S1042/ (her generated id renamed): the line S1042 Ann Lee above
+    Zoe's own line took Zoe's photos, and Zoe's face checked in as Ann."""
+    from faceattend_tui.attendance.roster import RosterLine, plan_import
+
+    with open_store(tmp_path / "data") as store:
+        attendance = Attendance(store)
+        zoe = attendance.add_person("Zoe Quinn", folder="S1042")
+        plan = plan_import(attendance, [RosterLine(2, "S1042", "Ann Lee", ("3A",), None),
+                                        RosterLine(3, "S77", "Zoe Quinn", ("3A",), None)])
+        assert plan.claimed == [(zoe.id, "S77")] and [(p.id, p.folder) for p in plan.added] == [("S1042", "")]
+
+
+def test_a_folder_named_in_another_case_than_the_id_is_that_persons(tmp_path):
+    from faceattend_tui.attendance.roster import RosterLine, plan_import
+
+    with open_store(tmp_path / "data") as store:
+        attendance = Attendance(store)
+        dropped = attendance.add_person("s1042", folder="s1042")  # extract, before the roster
+        plan = plan_import(attendance, [RosterLine(2, "S1042", "Ann Lee", ("3A",), None)])
+        assert plan.claimed == [(dropped.id, "S1042")]
+        attendance.add_person("Bo Lin", person_id="S7")  # the roster first, then extract of s7/
+        assert [p.id for p in attendance.sync_people({"s7": 3}).attached] == ["S7"]
+
+
+def test_a_folder_given_instead_of_a_taken_one_is_never_another_persons_id(tmp_path):
+    """Ann's folder became S1042-2, the id of Cy, whose photos dropped into S1042-2/ later were Ann's."""
+    from faceattend_tui.attendance.roster import RosterLine, plan_import
+
+    with open_store(tmp_path / "data") as store:
+        attendance = Attendance(store)
+        attendance.add_person("Bo Lin", person_id="S9", folder="S1042")
+        attendance.add_person("Cy Ray", person_id="S1042-2")
+        plan = plan_import(attendance, [RosterLine(2, "S1042", "Ann Lee", ("3A",), "ann.jpg"),
+                                        RosterLine(3, "S1042-3", "Di Wu", ("3A",), None)])
+        assert [(p.id, p.folder) for p in plan.added] == [("S1042", "S1042-4"), ("S1042-3", "")]

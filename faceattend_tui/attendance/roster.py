@@ -267,6 +267,7 @@ def plan_import(attendance: Attendance, lines: list[RosterLine], *, reactivate: 
     spelt_here = {spelling_key(line.name) for line in lines}  # a folder a line spells exactly is that line's
     spellings = attendance.spellings()  # a group written "3A" on one line and "3a" on the next is one group
     planned: set[str] = set()  # the photo folders of the file's people so far
+    ids_here = {line.id for line in lines}
     for line in lines:
         if line.groups is not None:
             line = dataclasses.replace(line, groups=spelled(line.groups, spellings))
@@ -279,20 +280,21 @@ def plan_import(attendance: Attendance, lines: list[RosterLine], *, reactivate: 
             current, returning = dataclasses.replace(current, state=ACTIVE, left_at=None), True
         open_to = [p for p in claimable if spelling_key(p.name) == spelling_key(line.name)
                    or spelling_key(p.name) not in spelt_here]
-        claims = [] if current else called(open_to, line.name) or [p for p in claimable if p.folder == line.id]
+        claims = [] if current else called(open_to, line.name) or folder_of_id(open_to, line.id)
         if len(claims) == 1:
             known = claims[0]
             claimable.remove(known)
             plan.claimed.append((known.id, line.id))
             current, claimed = dataclasses.replace(known, id=line.id), True
+        taken = planned | (ids_here - {line.id})  # a folder named as another line's id would be theirs
         if current is None:
-            folder = free_folder(attendance, line.id, planned) if line.photo else ""
+            folder = free_folder(attendance, line.id, taken) if line.photo else ""
             person = Person(line.id, line.name, now, folder=folder, groups=line.groups or ())
             plan.added.append(person)
         else:
             person = dataclasses.replace(current, name=line.name,
                                          groups=current.groups if line.groups is None else line.groups,
-                                         folder=current.folder or (free_folder(attendance, line.id, planned)
+                                         folder=current.folder or (free_folder(attendance, line.id, taken)
                                                                    if line.photo else ""))
             if person != current or claimed or returning:
                 plan.changed.append((attendance.person(current.id) or current, person))
@@ -316,6 +318,12 @@ def _ids_alike(known: list[str], listed: list[str]) -> list[str]:
     new = set(listed) - set(known)
     return [f"ids {', '.join(sorted(ids))} differ only in case: they are different people; check the file"
             for ids in by_case.values() if len(ids) > 1 and ids & new]
+
+
+def folder_of_id(people: list[Person], person_id: str) -> list[Person]:
+    """Those whose photo folder is named by this id: exactly, else in another case (database_image/s1042/)."""
+    return [p for p in people if p.folder == person_id] or \
+        [p for p in people if p.folder.casefold() == person_id.casefold()]
 
 
 def _claimable_by_name(attendance: Attendance) -> list[Person]:

@@ -577,10 +577,12 @@ def refuse_shared_folders(people: dict[str, Person], folders: dict[str, str], sa
 
 
 def free_folder(attendance: Attendance, base: str, also: Collection[str] = ()) -> str:
-    """`base`, or `base`-2, -3, ...: the first photo folder that is nobody's (a newcomer's id can be the
-    folder of someone already enrolled, made by extract from photos named by that id)."""
+    """`base` (the person's id), or `base`-2, -3, ...: the first photo folder that is nobody's (a newcomer's
+    id can be the folder of someone already enrolled, made by extract from photos named by that id), nor
+    named as someone else's id (photos dropped there later would be theirs), nor in `also`."""
     folder, number = base, 1
-    while attendance.by_folder(folder) is not None or folder in also:
+    while attendance.by_folder(folder) is not None or folder in also or \
+            (folder != base and attendance.person(folder) is not None):
         number += 1
         folder = f"{base}-{number}"
     return folder
@@ -635,11 +637,13 @@ class Waiting:
 
     def __init__(self, people: Iterable[Person]) -> None:
         self.by_id: dict[str, Person] = {}
+        self.by_case: dict[str, list[Person]] = {}  # ids in any case: a folder s1042/ for S1042
         self.spelt: dict[str, list[Person]] = {}
         self.unaccented: dict[str, list[Person]] = {}
         for person in people:
             if person.active and not person.folder:
                 self.by_id[person.id] = person
+                self.by_case.setdefault(person.id.casefold(), []).append(person)
                 self.spelt.setdefault(spelling_key(person.name), []).append(person)
                 self.unaccented.setdefault(name_key(person.name), []).append(person)
 
@@ -653,14 +657,15 @@ class Waiting:
     def named(self, folder: str) -> Person | None:
         if folder in self.by_id:
             return self.by_id[folder]
-        found = self.spelt.get(spelling_key(folder), [])
+        found = self.by_case.get(folder.casefold(), []) or self.spelt.get(spelling_key(folder), [])
         if not found and unaccented(folder):
             found = self.unaccented.get(name_key(folder), [])
         return found[0] if len(found) == 1 else None
 
     def drop(self, person: Person) -> None:
         self.by_id.pop(person.id, None)
-        for index, key in ((self.spelt, spelling_key(person.name)), (self.unaccented, name_key(person.name))):
+        for index, key in ((self.by_case, person.id.casefold()), (self.spelt, spelling_key(person.name)),
+                           (self.unaccented, name_key(person.name))):
             index[key] = [p for p in index.get(key, []) if p.id != person.id]
 
 

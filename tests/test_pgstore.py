@@ -600,6 +600,52 @@ def test_a_door_that_read_the_roster_before_an_erasure_cannot_bring_the_person_b
         assert conn.execute("select value from settings where key = %s", [CORRECTIONS_SETTING]).fetchall() == []
 
 
+@pytest.mark.parametrize("change", ["mark", "hours"])
+def test_a_write_about_someone_made_while_their_erasure_runs_waits_for_it_and_leaves_nothing_naming_them(
+        tmp_path, pg_url, change, monkeypatch):
+    """North saved a mark or an hours correction while south's erasure was scrubbing the audit: its audit
+    entry, written after the scrub had read the audit, named her for good."""
+    import threading
+    from datetime import date
+
+    from faceattend_tui.attendance.corrections import correct_day
+    from faceattend_tui.attendance.pg import queries
+    from faceattend_tui.attendance.store import GoneMeanwhile
+
+    with open_store(tmp_path, database=pg_url, upgrade_mode="auto") as first:
+        Attendance(first).add_person("Cleo Secret", person_id="S3", groups=["3A"])
+    with open_store(tmp_path, database=pg_url) as north, open_store(tmp_path, database=pg_url) as south:
+        door = Attendance(north)
+        door.start_session("Maths", group="3A")
+        came, left = (datetime(2026, 12, 5, h, tzinfo=timezone.utc) for h in (8, 16))
+        write = {"mark": lambda: door.mark("S3", "present", "Cleo Secret came by the side door"),
+                 "hours": lambda: correct_day(north, "S3", date(2026, 12, 5), came, left, "Cleo Secret forgot her "
+                                              "badge", "admin")}[change]
+        said: list[BaseException] = []
+
+        def meanwhile() -> None:
+            try:
+                write()
+            except GoneMeanwhile as exc:
+                said.append(exc)
+
+        writer, scrub = threading.Thread(target=meanwhile), queries._scrub_audit
+
+        def scrubbing(*args) -> None:  # the erasure under way, reading the audit
+            writer.start()
+            writer.join(timeout=1.0)
+            assert writer.is_alive()  # waits for the erasure to end
+            scrub(*args)
+
+        monkeypatch.setattr(queries, "_scrub_audit", scrubbing)
+        Attendance(south).remove_person("S3", erase=True)
+        writer.join(timeout=10)
+        assert len(said) == 1 and "meanwhile" in str(said[0])
+    with psycopg.connect(pg_url) as conn:
+        assert not conn.execute("select details from audit where details::text like any(%s)",
+                                [["%S3%", "%Cleo%"]]).fetchall()
+
+
 def test_a_write_that_waits_too_long_for_another_writer_says_the_database_is_busy_not_unreachable(
         tmp_path, pg_url, monkeypatch):
     """During a `db import` (which holds its tables until it commits) a door's change failed with "cannot be

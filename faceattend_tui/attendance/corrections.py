@@ -91,10 +91,10 @@ def correct_day(store: Store, person_id: str, day: date, came: datetime | None, 
         return {**(docs or {}), key: correction.to_doc()}
 
     with store.batch():
-        store.update_setting(CORRECTIONS_SETTING, change)
-        if store.person(person_id) is None:  # erased at another door since the screen was read
+        if not store.hold_person(person_id):  # erased at another door since the screen was read
             raise GoneMeanwhile(f"{person_id} was erased meanwhile at another door or by another command; "
                                 "nothing was saved")
+        store.update_setting(CORRECTIONS_SETTING, change)
         before, correction = made[-1]
         audit(store, "hours.correct", {"person": person_id, "day": day.isoformat(), "in": to_iso(correction.came),
                                        "out": to_iso(correction.left), "reason": reason,
@@ -233,6 +233,6 @@ def forget_person(store: Store, person_id: str, new_id: str | None = None) -> in
         return kept or None
 
     theirs = sum(key.startswith(prefix) for key in store.get_setting(CORRECTIONS_SETTING) or {})
-    if theirs or new_id is None:  # an erasure holds the setting till it is done: a correction made meanwhile
-        store.update_setting(CORRECTIONS_SETTING, change)  # at another door waits, then finds them gone
+    if theirs:
+        store.update_setting(CORRECTIONS_SETTING, change)
     return theirs

@@ -204,6 +204,11 @@ class Store(ABC):
     @abstractmethod
     def person(self, person_id: str) -> Person | None: ...
 
+    def hold_person(self, person_id: str) -> bool:
+        """Whether the person is in the log, kept there until this batch ends: in a shared log an erasure
+        at another door waits for it, or it waits for the erasure and finds them gone. One writer here."""
+        return self.person(person_id) is not None
+
     @abstractmethod
     def save_person(self, person: Person) -> None:
         """Insert or replace the person with this id."""

@@ -55,6 +55,10 @@ class PeopleQueries:
             row = conn.execute(SELECT_PERSON + " where p.id = %s", [person_id]).fetchone()
         return None if row is None else person_of(row, self.zone)
 
+    def hold_person(self, person_id: str) -> bool:
+        with self._tx() as conn:  # the lock a check-in's or a mark's reference to them takes
+            return conn.execute("select 1 from people where id = %s for key share", [person_id]).fetchone() is not None
+
     def save_person(self, person: Person) -> None:
         self.save_people([person])
 
@@ -90,12 +94,12 @@ class PeopleQueries:
         self._forget_cache()
 
     def erase_person(self, person_id: str, token: str | None = None) -> int:
-        with self._tx() as conn:
+        with self._tx() as conn:  # their row locked first: a write about them made meanwhile waits, then fails
+            row = conn.execute(SELECT_PERSON + " where p.id = %s for update of p", [person_id]).fetchone()
             records = conn.execute("select (select count(*) from checkins where person_id = %s) + "
                                    "(select count(*) from marks where person_id = %s) + "
                                    "(select count(*) from presence where person_id = %s)", [person_id] * 3)
             count = int(the_row(records)[0])
-            row = conn.execute(SELECT_PERSON + " where p.id = %s", [person_id]).fetchone()
             if token is not None and row is not None:
                 _scrub_audit(conn, person_of(row), token)
             conn.execute("delete from people where id = %s", [person_id])

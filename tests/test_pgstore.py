@@ -658,6 +658,6 @@ def test_a_write_that_waits_too_long_for_another_writer_says_the_database_is_bus
         attendance = Attendance(store)
         with psycopg.connect(pg_url) as importing:
             importing.execute("lock table people in exclusive mode")
-            with pytest.raises(OfflineError, match=r"is busy: a statement waited over 0.5 s for another writer "
-                                                   r"\(a `faceattend db import`"):
+            with pytest.raises(OfflineError, match=r"is busy: a statement waited over 0.5 s for another writer: "
+                                                   r"a `faceattend db import`"):
                 attendance.add_person("Ann Lee", person_id="S1")

@@ -66,9 +66,8 @@ class SharedSync(StationState):
             if words != self.live.database:  # the header; a count waiting that grows is no news
                 self.live.database = words
                 notice = "" if not went else ("the database is back; waiting check-ins were sent" if state.online
-                                              else f"the database does not answer in time ({state.note}): it is "
-                                                   "away, or busy with a long write such as a db import; check-ins "
-                                                   "are kept here and sent when it answers")
+                                              else f"the database is away or busy ({state.note}); check-ins are "
+                                                   "kept here and sent when it answers")
                 updates.append(self._live(notice, "information" if state.online else "warning"))
         return updates
 

@@ -180,8 +180,8 @@ class Connection:
             self._went_offline(why)
             raise OfflineError(f"the database {self.masked} cannot be reached: {why}") from None
         except psycopg.errors.QueryCanceled:  # the server is there: what it was asked waited for a long write
-            why = (f"a statement waited over {STATEMENT_TIMEOUT:g} s for another writer (a `faceattend db import`, "
-                   "or a long change at another door)")
+            why = (f"a statement waited over {STATEMENT_TIMEOUT:g} s for another writer: a `faceattend db import` "
+                   "or a long change at another door")
             self._went_offline(why)
             raise OfflineError(f"the database {self.masked} is busy: {why}; nothing was written") from None
         except psycopg.OperationalError as exc:

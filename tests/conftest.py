@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
@@ -66,8 +67,8 @@ def portrait(sample_photo, tmp_path_factory):
 
 
 @pytest.fixture
-def xvfb_display(monkeypatch):
-    """A private virtual display (Xvfb picks a free number itself); DISPLAY points at it."""
+def xvfb_server(monkeypatch):
+    """A private virtual display (Xvfb picks a free number itself), its server process; DISPLAY points at it."""
     if shutil.which("Xvfb") is None:
         pytest.skip("Xvfb is not installed")
     read, write = os.pipe()
@@ -81,10 +82,17 @@ def xvfb_display(monkeypatch):
         pytest.skip("Xvfb did not start")
     monkeypatch.setenv("DISPLAY", f":{number}")
     try:
-        yield f":{number}"
+        yield server
     finally:
+        server.send_signal(signal.SIGCONT)  # in case a test froze it
         server.terminate()
         server.wait(5)
+
+
+@pytest.fixture
+def xvfb_display(xvfb_server):
+    """A private virtual display: its name, which DISPLAY holds."""
+    return os.environ["DISPLAY"]
 
 
 # ----- PostgreSQL: one server per test session, one fresh database per test ---------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 import os
 import shutil
@@ -202,6 +204,33 @@ def test_worker_process_checks_in_from_a_folder_and_restarts_after_a_crash(peopl
     finally:
         handle.stop()
     assert not handle.alive
+
+
+def checked_in_after_a_restart(events) -> bool:
+    restarted = next((i for i, e in enumerate(events) if e.kind == "worker-restarted"), None)
+    return restarted is not None and any(e.type == "checkin" for e in events[restarted:])
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.slow
+def test_a_door_display_that_stops_answering_leaves_recognition_going_without_it(people, data_root, tmp_path,
+                                                                                 xvfb_server):
+    """A frozen X server held the frame loop, which draws the door: for as long as it was frozen nobody was
+    recorded, and nothing was said."""
+    slides = folder_of(tmp_path, [scene(people["yao"], 200), scene(people["stranger"], 250)])
+    config = dataclasses.replace(config_for(data_root, str(slides), realtime=False, loop=True), preview=True)
+    handle = WorkerHandle(config)
+    handle.start()
+    try:
+        run_until(handle, lambda got: any(e.kind == "preview-on" for e in got))
+        xvfb_server.send_signal(signal.SIGSTOP)
+        events = run_until(handle, checked_in_after_a_restart, seconds=90)
+        said = [e.message for e in events if e.kind in ("preview-unavailable", "worker-restarted")]
+        assert "did not answer for 5 s" in said[0] and "without the door display" in said[1]
+        assert handle.alive and not handle.config.preview and handle.restarts == 0
+    finally:
+        xvfb_server.send_signal(signal.SIGCONT)
+        handle.stop()
 
 
 @pytest.mark.timeout(120)

@@ -22,7 +22,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, MutableMapping, Sequence
+from collections.abc import Callable, Iterator, MutableMapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -142,6 +142,21 @@ class Preview:
         self.size: tuple[int, int] | None = None  # full screen: the screen's size, frames are scaled to it
         self.last_frame: np.ndarray | None = None
         self.card_shown: tuple[tuple[str, str] | None, float] = (None, 0.0)  # (what the card said, when)
+        self.busy_since: float | None = None  # time.monotonic() when a call to the display began, if one runs
+
+    @contextlib.contextmanager
+    def answering(self) -> Iterator[None]:
+        """Around every call to the display, which can block for ever (a stalled X server or SSH link)."""
+        self.busy_since = time.monotonic()
+        try:
+            yield
+        finally:
+            self.busy_since = None
+
+    def stalled(self, seconds: float) -> bool:
+        """Whether a call to the display has waited longer than `seconds`."""
+        since = self.busy_since
+        return since is not None and time.monotonic() - since > seconds
 
     def start(self) -> str | None:
         """Open the window; returns the reason when it cannot be shown."""
@@ -149,7 +164,8 @@ class Preview:
         self.problem = display_problem()
         if self.problem is None:
             try:
-                self._create()
+                with self.answering():
+                    self._create()
                 self.open = True
             except cv2.error as exc:
                 self.problem = f"OpenCV cannot open a window ({str(exc).strip().splitlines()[-1]})"
@@ -183,7 +199,7 @@ class Preview:
         said, when = self.card_shown
         key = (door.source, door.words.tag)
         if said == key and time.monotonic() - when < CARD_SECONDS:
-            with contextlib.suppress(cv2.error):
+            with contextlib.suppress(cv2.error), self.answering():
                 cv2.waitKey(1)
             return
         self.card_shown = (key, time.monotonic())
@@ -202,8 +218,9 @@ class Preview:
         except (cv2.error, ValueError, ZeroDivisionError):
             return  # a frame that cannot be drawn (4000x1, one corrupt frame of a stream): skipped, the window stays
         try:
-            cv2.imshow(TITLE, picture)
-            cv2.waitKey(1)
+            with self.answering():
+                cv2.imshow(TITLE, picture)
+                cv2.waitKey(1)
         except cv2.error as exc:
             self.problem = f"preview window failed ({str(exc).strip().splitlines()[-1]})"
             self.stop()
@@ -211,12 +228,11 @@ class Preview:
     def stop(self) -> None:
         if self.open:
             self.open = False
-            self._remember_size()
-            try:
-                cv2.destroyWindow(TITLE)
-                cv2.waitKey(1)
-            except cv2.error:
-                pass
+            with self.answering():
+                self._remember_size()
+                with contextlib.suppress(cv2.error):
+                    cv2.destroyWindow(TITLE)
+                    cv2.waitKey(1)
 
     # -- the size a user gave the window, kept between runs
 

@@ -261,6 +261,7 @@ class Worker:
 
     def run(self) -> None:
         self.start()
+        threading.Thread(target=self._watch_display, name="display-watch", daemon=True).start()
         last_stats = last_poll = time.monotonic()
         frames = 0
         parent = self.config.station_pid or os.getppid()  # known before the models loaded: it may be gone
@@ -305,6 +306,20 @@ class Worker:
         self.chime.close()
         if self.preview is not None:
             self.preview.stop()
+
+    def _watch_display(self) -> None:
+        """A display that stops answering (a stalled X server, an SSH link gone quiet) holds the frame loop,
+        whose thread draws: nobody would be recorded. Said, and this process ends for a new one without it."""
+        while self.running:
+            time.sleep(0.5)
+            preview = self.preview
+            if preview is not None and preview.stalled(DISPLAY_WAIT_SECONDS):
+                self.emit(ev.PreviewStatus(message=f"preview unavailable: the display did not answer for "
+                                                   f"{DISPLAY_WAIT_SECONDS:g} s; recognition goes on without it "
+                                                   "(p tries it again)", state="unavailable"))
+                for step in ("close", "join_thread"):  # the message in the pipe before the process goes
+                    getattr(self.events, step, lambda: None)()
+                os._exit(DISPLAY_STALLED)
 
     def _frame_time(self, packet: FramePacket) -> float | None:
         """The source's own clock when a file, folder or the demo is read frame by frame (not realtime).
@@ -566,6 +581,8 @@ def deaf_children() -> Iterator[None]:
 
 
 STABLE_SECONDS = 120.0  # a worker that ran this long before it died was not crashing in a loop
+DISPLAY_STALLED = 75  # the exit code of a worker whose door display stopped answering (restarted without it)
+DISPLAY_WAIT_SECONDS = 5.0  # a call to the display that has not returned by then has stalled
 
 
 class WorkerHandle:
@@ -627,6 +644,12 @@ class WorkerHandle:
 
     def _on_death(self) -> ev.Event:
         code = self.process.exitcode if self.process is not None else None
+        if code == DISPLAY_STALLED:  # not a crash: the same worker, without the door display
+            self.config.preview = False
+            self._drop_commands()
+            self.start()
+            return ev.Notice(message="recognition worker restarted without the door display, which stopped "
+                                     "answering", topic="worker-restarted")
         if time.monotonic() - self.started > STABLE_SECONDS:  # a crash now and then, days apart: not in a row
             self.restarts = 0
         if not self.restart or self.restarts >= self.max_restarts:

@@ -469,3 +469,20 @@ def test_a_door_font_that_cannot_be_drawn_with_is_said_and_the_systems_is_used(t
         assert all(letter.isascii() or draws(letter) for letter in drawable("Nguyễn Thị Hồng"))  # the system's
         shutil.copy(system[0], tmp_path / "good.ttf")
         assert use_fallback_font(str(tmp_path / "good.ttf")) == ""
+
+
+def test_a_font_of_the_system_that_draws_chinese_is_taken_for_chinese_names():
+    """fontconfig's answer for ":lang=zh" is the default sans font on Debian even with fonts-noto-cjk
+    installed: 王小明 was drawn "???" at the door."""
+    import shutil
+    import subprocess
+
+    from faceattend_tui.live.words import use_fallback_font
+
+    if shutil.which("fc-list") is None:
+        pytest.skip("no fontconfig")
+    if not subprocess.run(["fc-list", ":charset=738b", "file"], capture_output=True, text=True).stdout.strip():
+        pytest.skip("no font with Chinese letters here")
+    cv2.FontFace.setBuiltinFont("uni", "")  # as in a fresh worker: no fallback font yet
+    assert use_fallback_font("") == ""
+    assert all(draws(letter) for letter in "王小明")

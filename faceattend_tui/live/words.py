@@ -123,7 +123,9 @@ def read_table(path: Path) -> tuple[dict[str, str], str]:
 # ----- drawing the letters -------------------------------------------------------------------------
 
 
-FONT_WANTED = (":lang=zh", ":lang=vi")  # fontconfig: a font with Chinese letters, else one with Vietnamese
+# fontconfig: a font with Chinese letters (asked by one, 王: ":lang=zh" gives the default sans font where the
+# CJK fonts are written for zh-cn, ja, ...), one with Vietnamese, one with emoji
+FONT_WANTED = (":charset=738b", ":lang=vi", ":charset=1f600")
 FONT_SLOT = "uni"  # OpenCV's slot for the letters its own fonts lack
 
 
@@ -143,30 +145,42 @@ def use_fallback_font(path: str = "") -> str:
             return ""
         what = "not a font file OpenCV can draw with (.ttf or .otf)" if Path(path).is_file() else "no such file"
         problem = f"door_font {path}: {what}; the system's font is used"
-    for candidate in system_fonts():
-        if draws_letters(Path(candidate)) and register(FONT_SLOT, candidate):
+    for candidate in best_first(system_fonts()):  # one slot: the font that draws the most of the names
+        if register(FONT_SLOT, candidate):
             draws.cache_clear()
             break
     return problem
 
 
+def best_first(fonts: list[str]) -> list[str]:
+    """The fonts that draw a letter of FONT_PROBE, those drawing its first letters first (Chinese names
+    shown as "???" say nothing; a Vietnamese name without an accent still reads)."""
+    drawing = {path: letters_drawn(Path(path)) for path in fonts}
+    return sorted((path for path in fonts if any(drawing[path])), key=lambda path: drawing[path], reverse=True)
+
+
 FONT_MAGIC = (b"\x00\x01\x00\x00", b"true", b"OTTO", b"ttcf", b"\x1f\x8b")  # TrueType, OpenType, collection, gzip
-FONT_PROBE = "ễị王😀"  # letters OpenCV's own fonts lack: a usable fallback font draws one of them at least
+FONT_PROBE = "王ễị😀"  # letters OpenCV's own fonts lack: a usable fallback font draws one of them at least
 
 
 def draws_letters(path: Path) -> bool:
     """Whether the file is a font OpenCV draws with: it begins as one does, and draws a letter of
     FONT_PROBE where OpenCV's own put "?" (a file cut short, or not a font, draws none)."""
+    return any(letters_drawn(path))
+
+
+def letters_drawn(path: Path) -> tuple[bool, ...]:
+    """For each letter of FONT_PROBE, whether the font file draws it (all False: not a font OpenCV reads)."""
     import cv2
 
     try:
         with path.open("rb") as file:
             if not file.read(4).startswith(FONT_MAGIC):
-                return False
+                return (False,) * len(FONT_PROBE)
         face = cv2.FontFace(str(path))
     except (OSError, cv2.error):
-        return False
-    return any(drawn(letter, face) for letter in FONT_PROBE)
+        return (False,) * len(FONT_PROBE)
+    return tuple(drawn(letter, face) for letter in FONT_PROBE)
 
 
 def system_fonts() -> list[str]:

@@ -260,8 +260,8 @@ class Worker:
     # -- the loop
 
     def run(self) -> None:
+        threading.Thread(target=self._watch_display, name="display-watch", daemon=True).start()  # opening too
         self.start()
-        threading.Thread(target=self._watch_display, name="display-watch", daemon=True).start()
         last_stats = last_poll = time.monotonic()
         frames = 0
         parent = self.config.station_pid or os.getppid()  # known before the models loaded: it may be gone

@@ -119,10 +119,33 @@ def test_templates_travel_between_data_roots(tmp_path, pg_url):
         assert sync_gallery(store, north / "database_tensor", "north").pushed == []  # nothing changed since
         (south / "database_image" / "bob").mkdir(parents=True)  # photos taken at south too
         (south / "database_image" / "bob" / "camera-1.jpg").write_bytes(b"\xff\xd8")
+        Attendance(store).add_person("Bob", folder="bob")
         forget_folder(store, north / "database_tensor", "bob")  # bob was removed at north
         gone = sync_gallery(store, south / "database_tensor", "south")
         assert gone.pulled == ["bob"] and "bob" not in load_manifest(south / "database_tensor").people
         assert not (south / "database_image" / "bob").exists()
+
+
+def test_a_door_keeps_the_photos_of_people_a_database_restored_from_an_older_copy_never_heard_of(tmp_path,
+                                                                                                 pg_url):
+    """A door started on a database restored from last night's dump (or an empty one) deleted the photos
+    and templates of everyone enrolled since, unsaid: photos taken at the door are nowhere else."""
+    door = tmp_path / "door"
+    enroll_fake_people(door, ["ann", "eve"])
+    (door / "database_image" / "eve").mkdir(parents=True, exist_ok=True)
+    (door / "database_image" / "eve" / "camera-1.jpg").write_bytes(b"\xff\xd8")
+    with open_store(tmp_path, database=pg_url, upgrade_mode="auto") as store:
+        Attendance(store).add_person("Ann", folder="ann")
+        Attendance(store).add_person("Eve", folder="eve")
+        sync_gallery(store, door / "database_tensor", "door")
+    with psycopg.connect(pg_url) as conn:  # the dump was taken before Eve came
+        conn.execute("delete from template_sets where folder = 'eve'")
+        conn.execute("delete from people where folder = 'eve'")
+    with open_store(tmp_path, database=pg_url) as store:
+        outcome = sync_gallery(store, door / "database_tensor", "door")
+    assert (door / "database_image" / "eve" / "camera-1.jpg").exists()
+    assert "eve" in load_manifest(door / "database_tensor").people and (door / "database_tensor" / "eve.npy").exists()
+    assert any("eve: the database knows nobody of these shared templates" in note for note in outcome.notes)
 
 
 def test_a_template_file_swapped_by_hand_is_not_sent_to_the_other_doors(tmp_path, pg_url):

@@ -78,9 +78,15 @@ def sync_gallery(store: Store | None, tensors: Path, station: str = "", recogniz
         return outcome
     try:
         erased, owned = erased_folders(log), {p.folder for p in log.people() if p.folder}
+
+        def leftover(folder: str) -> bool:  # of someone erased, nobody's again
+            return folder not in owned and erased(folder)
+
+        def known(folder: str) -> bool:
+            return folder in owned or erased(folder)
+
         with changing(tensors, "sharing templates"):
-            _sync(store, Path(tensors), station, recognizer, outcome,
-                  lambda folder: folder not in owned and erased(folder), progress)
+            _sync(store, Path(tensors), station, recognizer, outcome, leftover, known, progress)
     except (GalleryError, StoreError) as exc:
         outcome.notes.append(f"templates not shared this time: {exc}")
     return outcome
@@ -96,9 +102,11 @@ def forget_folder(store: Store, tensors: Path, folder: str) -> None:
 
 
 def _sync(store: TemplateQueries, tensors: Path, station: str, recognizer: RecognizerId | None,
-          outcome: GallerySync, erased: Callable[[str], bool],
+          outcome: GallerySync, erased: Callable[[str], bool], known: Callable[[str], bool],
           progress: Callable[[int, int], object] | None = None) -> None:
-    """`erased`: a folder of someone erased that nobody owns again: never shared, its files here deleted."""
+    """`erased`: a folder of someone erased that nobody owns again: never shared, its files here deleted.
+    `known`: whether the log has heard of a folder (someone's, or erased); the files of a folder shared
+    before that it has not heard of stay (a database restored from an older copy, an empty one)."""
     manifest = load_manifest(tensors) or Manifest(recognizer=recognizer)
     remote = store.template_sets()
     if not manifest.recognizer and remote:
@@ -121,6 +129,10 @@ def _sync(store: TemplateQueries, tensors: Path, station: str, recognizer: Recog
             continue
         if here is not None and (here, there) in ((agreed_here, agreed_there), (there, there)):
             state[folder] = (here, there)
+            continue
+        if here is not None and there is None and agreed_there is not None and not known(folder):
+            outcome.notes.append(f"{folder}: the database knows nobody of these shared templates (restored from "
+                                 "an older copy, or another database?); photos and templates kept here")
             continue
         if here is not None and here != agreed_here and there == agreed_there:
             state[folder] = _push(store, tensors, manifest, folder, here, station, outcome) or (agreed_here,

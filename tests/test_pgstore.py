@@ -623,33 +623,41 @@ def test_a_door_that_read_the_roster_before_an_erasure_cannot_bring_the_person_b
         assert conn.execute("select value from settings where key = %s", [CORRECTIONS_SETTING]).fetchall() == []
 
 
-@pytest.mark.parametrize("change", ["mark", "hours"])
+@pytest.mark.parametrize("change", ["mark", "hours", "uncorrect", "import"])
 def test_a_write_about_someone_made_while_their_erasure_runs_waits_for_it_and_leaves_nothing_naming_them(
         tmp_path, pg_url, change, monkeypatch):
-    """North saved a mark or an hours correction while south's erasure was scrubbing the audit: its audit
-    entry, written after the scrub had read the audit, named her for good."""
+    """North saved a mark or an hours correction, or took one back, while south's erasure was scrubbing the
+    audit: its audit entry, written after the scrub had read the audit, named her for good. A roster import
+    claiming someone with a correction deadlocked with the erasure, which said the database was unreachable."""
     import threading
     from datetime import date
 
-    from faceattend_tui.attendance.corrections import correct_day
+    from faceattend_tui.attendance.corrections import clear_correction, correct_day
     from faceattend_tui.attendance.pg import queries
-    from faceattend_tui.attendance.store import GoneMeanwhile
+    from faceattend_tui.attendance.roster import RosterLine, apply_import, plan_import
+    from faceattend_tui.attendance.store import ConflictError, GoneMeanwhile
 
+    day = date(2026, 12, 5)
+    came, left = (datetime(2026, 12, 5, h, tzinfo=timezone.utc) for h in (8, 16))
     with open_store(tmp_path, database=pg_url, upgrade_mode="auto") as first:
+        ann = Attendance(first).add_person("Ann Lee", folder="ann lee")  # a photo folder's, to be claimed
         Attendance(first).add_person("Cleo Secret", person_id="S3", groups=["3A"])
+        for person_id in (ann.id, "S3"):
+            correct_day(first, person_id, day, came, left, "Cleo Secret forgot her badge", "admin")
     with open_store(tmp_path, database=pg_url) as north, open_store(tmp_path, database=pg_url) as south:
         door = Attendance(north)
         door.start_session("Maths", group="3A")
-        came, left = (datetime(2026, 12, 5, h, tzinfo=timezone.utc) for h in (8, 16))
+        roster = [RosterLine(2, "S9", "Ann Lee", ("3A",), None), RosterLine(3, "S3", "Cleo Secret", ("3B",), None)]
         write = {"mark": lambda: door.mark("S3", "present", "Cleo Secret came by the side door"),
-                 "hours": lambda: correct_day(north, "S3", date(2026, 12, 5), came, left, "Cleo Secret forgot her "
-                                              "badge", "admin")}[change]
-        said: list[BaseException] = []
+                 "hours": lambda: correct_day(north, "S3", day, came, left, "Cleo Secret forgot it again", "admin"),
+                 "uncorrect": lambda: clear_correction(north, "S3", day, "Cleo Secret had it after all", "admin"),
+                 "import": lambda: apply_import(door, plan_import(door, roster))}[change]
+        said: list[object] = []
 
         def meanwhile() -> None:
             try:
-                write()
-            except GoneMeanwhile as exc:
+                said.append(write())
+            except (GoneMeanwhile, ConflictError) as exc:
                 said.append(exc)
 
         writer, scrub = threading.Thread(target=meanwhile), queries._scrub_audit
@@ -663,10 +671,14 @@ def test_a_write_about_someone_made_while_their_erasure_runs_waits_for_it_and_le
         monkeypatch.setattr(queries, "_scrub_audit", scrubbing)
         Attendance(south).remove_person("S3", erase=True)
         writer.join(timeout=10)
-        assert len(said) == 1 and "meanwhile" in str(said[0])
+        if change == "uncorrect":  # her corrections went with her: nothing to take back
+            assert said == [False]
+        else:
+            assert len(said) == 1 and "meanwhile" in str(said[0])
     with psycopg.connect(pg_url) as conn:
         assert not conn.execute("select details from audit where details::text like any(%s)",
                                 [["%S3%", "%Cleo%"]]).fetchall()
+        assert conn.execute("select id from people").fetchall() == [(ann.id,)]  # the import left no half
 
 
 def test_a_write_that_waits_too_long_for_another_writer_says_the_database_is_busy_not_unreachable(

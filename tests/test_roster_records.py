@@ -637,6 +637,9 @@ def test_a_folder_named_in_another_case_than_the_id_is_that_persons(tmp_path):
         assert plan.claimed == [(dropped.id, "S1042")]
         attendance.add_person("Bo Lin", person_id="S7")  # the roster first, then extract of s7/
         assert [p.id for p in attendance.sync_people({"s7": 3}).attached] == ["S7"]
+        attendance.add_person("Sam Lee", person_id="S8", folder="Sam Lee")
+        attendance.add_person("Sia Low", person_id="s8")  # more photos of Sam, dropped into S8/: never Sia's
+        assert attendance.sync_people({"S8": 2}).attached == []
 
 
 def test_a_folder_given_instead_of_a_taken_one_is_never_another_persons_id(tmp_path):

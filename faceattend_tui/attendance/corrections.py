@@ -90,11 +90,9 @@ def correct_day(store: Store, person_id: str, day: date, came: datetime | None, 
         made.append((before, correction))
         return {**(docs or {}), key: correction.to_doc()}
 
-    with store.batch():
-        if not store.hold_person(person_id):  # erased at another door since the screen was read
-            raise GoneMeanwhile(f"{person_id} was erased meanwhile at another door or by another command; "
-                                "nothing was saved")
+    with store.batch():  # the setting, then the person: an erasure takes them in that order too
         store.update_setting(CORRECTIONS_SETTING, change)
+        still_there(store, person_id)
         before, correction = made[-1]
         audit(store, "hours.correct", {"person": person_id, "day": day.isoformat(), "in": to_iso(correction.came),
                                        "out": to_iso(correction.left), "reason": reason,
@@ -204,9 +202,18 @@ def clear_correction(store: Store, person_id: str, day: date, reason: str, user:
         store.update_setting(CORRECTIONS_SETTING, change)
         if found[-1] is None:
             return False
+        still_there(store, person_id)
         audit(store, "hours.uncorrect", {"person": person_id, "day": day.isoformat(), "reason": reason,
                                          "before": found[-1]}, user)
     return True
+
+
+def still_there(store: Store, person_id: str) -> None:
+    """Raise when the person was erased at another door since the screen was read; else they stay until
+    this batch ends (an erasure begun meanwhile waits for it)."""
+    if not store.hold_person(person_id):
+        raise GoneMeanwhile(f"{person_id} was erased meanwhile at another door or by another command; "
+                            "nothing was saved")
 
 
 def scrub_reasons(store: Store, pattern: Names, token: str) -> None:
@@ -233,6 +240,6 @@ def forget_person(store: Store, person_id: str, new_id: str | None = None) -> in
         return kept or None
 
     theirs = sum(key.startswith(prefix) for key in store.get_setting(CORRECTIONS_SETTING) or {})
-    if theirs:
+    if theirs or new_id is None:  # an erasure holds the setting first: a correction made meanwhile waits for it
         store.update_setting(CORRECTIONS_SETTING, change)
     return theirs

@@ -640,7 +640,9 @@ class Waiting:
         self.by_case: dict[str, list[Person]] = {}  # ids in any case: a folder s1042/ for S1042
         self.spelt: dict[str, list[Person]] = {}
         self.unaccented: dict[str, list[Person]] = {}
+        self.ids: set[str] = set()  # everyone's: a folder spelt as one is that person's, never another's
         for person in people:
+            self.ids.add(person.id)
             if person.active and not person.folder:
                 self.by_id[person.id] = person
                 self.by_case.setdefault(person.id.casefold(), []).append(person)
@@ -657,6 +659,8 @@ class Waiting:
     def named(self, folder: str) -> Person | None:
         if folder in self.by_id:
             return self.by_id[folder]
+        if folder in self.ids:  # someone's id exactly, who has photos already (or left)
+            return None
         found = self.by_case.get(folder.casefold(), []) or self.spelt.get(spelling_key(folder), [])
         if not found and unaccented(folder):
             found = self.unaccented.get(name_key(folder), [])
@@ -678,8 +682,8 @@ def erase_records(store: Store, person: Person, token: str) -> int:
     of other people's corrections and in the timetable; returns how many records went."""
     others = [p.name for p in store.people() if p.id != person.id]
     names = erased_names(person, (entry.details for entry in store.audit_log()), others)
-    records = store.erase_person(person.id, token)
-    records += forget_person(store, person.id)
+    records = forget_person(store, person.id)  # the corrections' lock first, then their row: as every writer
+    records += store.erase_person(person.id, token)
     note_erased(store, person.folder)
     scrub_reasons(store, names, token)
     scrub_timetable(store, names, token)

@@ -184,6 +184,9 @@ class Connection:
                    "or a long change at another door")
             self._went_offline(why)
             raise OfflineError(f"the database {self.masked} is busy: {why}; nothing was written") from None
+        except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure):  # the server is there
+            raise ConflictError("another door changed the same records at the same moment; nothing was saved: "
+                                "try again") from None
         except psycopg.OperationalError as exc:
             why = watch.why(exc) if watch is not None else first_line(exc)
             self._went_offline(why)

@@ -8,6 +8,7 @@ import re
 import shutil
 import socket
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -243,9 +244,14 @@ def _waiting_line(settings: Settings, extracted: set[str]) -> list[str]:
     """Photos in database_image/ that were never extracted: the station does not know those faces yet."""
     from faceattend_tui.attendance.models import plural
     from faceattend_tui.gallery.extract import to_rename, without_templates
+    from faceattend_tui.station.people import refused_note
 
     waiting, unusable = without_templates(settings.images_dir, extracted)
     lines = []
+    if waiting:  # an erased person's, put back with an older copy of database_image/: refused, as the station does
+        erased = _erased_nobodys(settings)
+        lines += [f"templates:  {refused_note(folder)}" for folder in waiting if erased(folder)]
+        waiting = [folder for folder in waiting if not erased(folder)]
     if waiting:
         names = ", ".join(waiting[:5]) + (" ..." if len(waiting) > 5 else "")
         lines.append(f"templates:  the photos of {plural(len(waiting), 'person', 'people')} wait with no templates "
@@ -254,6 +260,20 @@ def _waiting_line(settings: Settings, extracted: set[str]) -> list[str]:
         lines.append(f"templates:  {plural(len(unusable), 'photo folder has a name', 'photo folders have names')} "
                      f"extraction cannot use: {to_rename(unusable)}; rename them")
     return lines
+
+
+def _erased_nobodys(settings: Settings) -> Callable[[str], bool]:
+    """Whether a photo folder was someone's who was erased and is nobody's again (False where the log
+    cannot be read)."""
+    from faceattend_tui.attendance import StoreError, open_snapshot
+    from faceattend_tui.attendance.security import erased_folders
+
+    try:
+        with open_snapshot(settings.data, database=settings.database) as store:
+            erased, owned = erased_folders(store), {p.folder for p in store.people() if p.folder}
+    except (StoreError, OSError):
+        return lambda folder: False
+    return lambda folder: folder not in owned and erased(folder)
 
 
 def _removed_line(settings: Settings, manifest: Manifest | None) -> list[str]:

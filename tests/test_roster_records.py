@@ -421,6 +421,11 @@ def test_doctor_passes_where_the_station_starts_and_fails_where_it_does_not(enro
     shutil.copytree(enrolled / "database_image" / "S1", named / "database_image" / "Newcomer")  # not extracted
     code, lines = doctor_says(named, capsys)
     assert code == 0 and any("wait with no templates" in line and "Newcomer" in line for line in lines), lines
+    assert main(["people", "remove", "S2", "--erase", "--data", str(named)]) == 0
+    shutil.copytree(enrolled / "database_image" / "S2", named / "database_image" / "S2")  # an older backup
+    code, lines = doctor_says(named, capsys)  # as the station says it, not "run extract"
+    assert any("database_image/S2 were someone's who was erased: not taken in" in line for line in lines), lines
+    assert not any("wait with no templates" in line and "S2" in line for line in lines), lines
     (named / "attendance.json").unlink()
     (named / "attendance.journal").write_text("{}\n", encoding="utf-8")  # a crash, then the log lost
     code, lines = doctor_says(named, capsys)

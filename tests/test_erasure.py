@@ -273,12 +273,18 @@ def test_erasure_removes_set_aside_templates_and_names_backups_of_the_log(tmp_pa
     other.write_bytes(legacy.read_bytes())
     backup = data / "attendance.json.schema1.bak"
     backup.write_text('{"people": {"1": {"name": "Ann Lee"}}}', encoding="utf-8")
+    (data / "backup").mkdir()
+    copies = [backup, data / "attendance-2026-12-01.json", data / "attendance.json~", data / "log.old",
+              data / "backup" / "attendance.json"]  # copies made by hand: only *.bak was looked at
+    for copy in copies[1:]:
+        copy.write_bytes(backup.read_bytes())
+    (data / "attendance.json.gz").write_bytes(b"\x1f\x8b")  # not opened
     with backends.open_store(data) as store:
         att = Attendance(store, user="teacher")
         ann = att.add_person("Ann Lee", person_id="S1042", folder="S1042")
         removal = remove_person(att, settings, ann, erase=True)
     assert not legacy.exists() and not later.exists() and other.exists()
-    assert removal.backups == [backup] and removal.left
+    assert sorted(removal.backups) == sorted(copies) and removal.left
     assert any(str(backup) in line for line in removal.leftovers())
 
 

@@ -23,7 +23,7 @@ from typing import Any
 from faceattend_tui.files import atomic_write, open_regular, read_regular
 from faceattend_tui.text import letter
 
-from .export import BOM, free_path
+from .export import BOM, DATA_FILES, free_path
 from .hours import DAY_COLUMNS
 from .report import PERSON_COLUMNS, SESSION_COLUMNS
 from .security import Names, name_pattern, scrub_value
@@ -161,6 +161,25 @@ def files_naming(paths: list[Path], target: Target) -> list[Path]:
             text = target.person_id  # cannot tell: say so
         if _mentions(text, target):
             found.append(path)
+    return found
+
+
+COPY_NAME = re.compile(r"^attendance.*|.*\.(bak|old|orig|backup)$|.*~$", re.IGNORECASE)  # a copy of the log, by name
+PACKED = (".gz", ".xz", ".bz2", ".zst", ".zip", ".tar", ".tgz")  # archives: not opened
+
+
+def log_copies(data: Path) -> list[Path]:
+    """Copies of the log kept in the data folder or in a folder of it named backup*: `attendance.json.bak`,
+    `attendance-2026-12-01.json`, `attendance.json~`, `backup/attendance.json`; never the live files."""
+    found: list[Path] = []
+    try:
+        folders = [data, *sorted(p for p in data.glob("[bB]ackup*") if p.is_dir() and not p.is_symlink())]
+        for folder in folders:
+            found += [path for path in sorted(folder.iterdir()) if COPY_NAME.match(path.name)
+                      and not path.name.endswith(PACKED) and path.is_file() and not path.is_symlink()
+                      and not (folder == data and path.name in DATA_FILES)]
+    except OSError:  # a folder that cannot be read: what was found so far
+        pass
     return found
 
 

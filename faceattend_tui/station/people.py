@@ -25,7 +25,7 @@ from faceattend_tui.attendance import (
     plan_import,
     read_roster,
 )
-from faceattend_tui.attendance.erasure import Cleanup, Target, clean_folder, files_naming, scrub_logs
+from faceattend_tui.attendance.erasure import Cleanup, Target, clean_folder, files_naming, log_copies, scrub_logs
 from faceattend_tui.attendance.models import AuditEntry, check_person_id, join_groups, plural, printable
 from faceattend_tui.attendance.roster import RosterLine
 from faceattend_tui.attendance.security import audit, earlier_ids, erased_token, names_in_audit, token_of_erasure
@@ -430,7 +430,7 @@ def remove_person(attendance: Attendance, settings: Settings, person: Person, *,
         return Removal(person, linked=outside)
     earlier = earlier_ids((entry.details for entry in entries), person.id) - {person.id}
     target = Target(person.id, names, token, frozenset(earlier), others)
-    backups = files_naming(sorted(settings.data.glob("*.bak")), target)
+    backups = files_naming(log_copies(settings.data), target)
     cleaned = audited(attendance, clean_exports(settings, target, exports), token, user)
     logs = scrub_logs(settings.data, target, frozenset(filter(None, [person.folder])))
     return Removal(person, token, cleaned, backups, files_naming(written, target), shared=bool(settings.database),

@@ -117,7 +117,7 @@ def test_a_log_a_station_is_writing_is_not_imported(tmp_path, pg_url, capsys):
     assert (door / "attendance.json").exists()
 
 
-def test_a_door_does_not_join_a_database_with_records_of_its_own_or_leave_one_unsaid(tmp_path, pg_url):
+def test_a_door_does_not_join_a_database_with_records_of_its_own_or_leave_one_unsaid(tmp_path, pg_url, capsys):
     from fakes import FakeWorker
 
     from faceattend_tui.station import Station, StationError
@@ -138,6 +138,10 @@ def test_a_door_does_not_join_a_database_with_records_of_its_own_or_leave_one_un
     assert main(["people", "import", str(roster), "--data", str(door)]) == 2
     assert main(["doctor", "--data", str(door), "--cameras", "0"]) == 1
     assert not (door / "attendance.json").exists()
+    capsys.readouterr()
+    for reading in (["people", "list"], ["report"], ["audit"], ["sessions", "list"]):  # said "no log here"
+        assert main([*reading, "--data", str(door)]) == 2
+        assert "is a door of a shared database" in capsys.readouterr().err, reading
 
 
 def test_a_door_whose_log_holds_only_staff_accounts_does_not_join_unsaid(tmp_path, pg_url, monkeypatch):

@@ -96,7 +96,9 @@ def snapshot(settings: Settings) -> Iterator[Store]:
     try:
         store = open_snapshot(settings.data, database=settings.database)
     except StoreError as exc:
-        raise CommandError(str(exc)) from None
+        from faceattend_tui.station.sync import log_place_problem
+
+        raise CommandError(log_place_problem(settings) or str(exc)) from None  # a door without its database URL
     try:
         yield store
     finally:

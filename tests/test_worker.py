@@ -233,6 +233,26 @@ def test_a_door_display_that_stops_answering_leaves_recognition_going_without_it
         handle.stop()
 
 
+@pytest.mark.timeout(180)
+@pytest.mark.slow
+def test_a_door_display_that_goes_away_is_not_counted_as_a_crash(people, data_root, tmp_path, xvfb_server):
+    """Qt ends the process when its display goes: that was said as a crash, counted towards the five that
+    stop recognition, and the restarted worker tried the display again."""
+    slides = folder_of(tmp_path, [scene(people["yao"], 200), scene(people["stranger"], 250)])
+    config = dataclasses.replace(config_for(data_root, str(slides), realtime=False, loop=True), preview=True)
+    handle = WorkerHandle(config)
+    handle.start()
+    try:
+        run_until(handle, lambda got: any(e.kind == "preview-on" for e in got))
+        xvfb_server.kill()
+        events = run_until(handle, checked_in_after_a_restart, seconds=90)
+        said = next(e.message for e in events if e.kind == "worker-restarted")
+        assert "without the door display, which went away" in said
+        assert handle.alive and not handle.config.preview and handle.restarts == 0
+    finally:
+        handle.stop()
+
+
 @pytest.mark.timeout(120)
 def test_a_stop_signal_to_the_whole_group_leaves_the_worker_to_its_station(data_root, tmp_path):
     """systemd's stop (SIGTERM to every process of the service) killed the worker, which was restarted
@@ -318,6 +338,31 @@ def test_worker_reports_bad_sources_and_keeps_serving(data_root, tmp_path):
         events = run_until(handle, lambda got: any(e.type == "error" for e in got))
         assert "missing.mp4" in [e for e in events if e.type == "error"][0].message
         assert handle.alive
+    finally:
+        handle.stop()
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.slow
+def test_a_manifest_gone_from_under_a_running_worker_leaves_the_people_loaded_recognised(people, data_root,
+                                                                                          tmp_path):
+    """The data folder renamed (or a restore by hand) under a running station: the reload found no manifest
+    and recognised nobody from then on, unsaid."""
+    root = tmp_path / "station"
+    shutil.copytree(data_root, root)
+    slides = folder_of(tmp_path, [scene(people["yao"], 200)])
+    handle = WorkerHandle(config_for(root, str(slides), realtime=False, loop=True))
+    handle.start()
+    manifest = root / "database_tensor" / "manifest.json"
+    try:
+        run_until(handle, lambda got: any(e.type == "checkin" for e in got))
+        manifest.rename(manifest.with_suffix(".moved"))
+        events = run_until(handle, lambda got: any(e.kind == "gallery" and "is gone" in e.message for e in got))
+        assert "the 1 person loaded are still recognised" in events[-1].message
+        assert not any(isinstance(e, ev.GalleryLoaded) for e in events)
+        manifest.with_suffix(".moved").rename(manifest)
+        events = run_until(handle, lambda got: any(isinstance(e, ev.GalleryLoaded) for e in got))
+        assert "1 person" in next(e.message for e in events if isinstance(e, ev.GalleryLoaded))
     finally:
         handle.stop()
 

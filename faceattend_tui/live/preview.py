@@ -43,6 +43,7 @@ CARD_SECONDS = 0.5  # a card (no picture coming) is shown again this often, so t
 NO_FRAME = (480, 640)  # the card's size when no picture ever came
 
 PROBE = "import cv2; cv2.namedWindow('faceattend-probe'); cv2.waitKey(1); cv2.destroyAllWindows()"
+PROBE_SECONDS = 8.0  # the frame loop waits this long at most for a display that does not answer
 
 
 def quiet_qt(environ: MutableMapping[str, str] = os.environ) -> None:
@@ -63,9 +64,9 @@ def display_problem() -> str | None:
     if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         return "no display (DISPLAY is not set; over SSH the preview needs the station's screen)"
     try:
-        probe = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=15)
+        probe = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=PROBE_SECONDS)
     except subprocess.TimeoutExpired:
-        return "the display did not answer within 15 s"
+        return f"the display did not answer within {PROBE_SECONDS:g} s"
     if probe.returncode != 0:
         lines = [line for line in probe.stderr.strip().splitlines() if line.strip()]
         return f"cannot open a window ({lines[0][:160] if lines else f'exit code {probe.returncode}'})"

@@ -43,7 +43,7 @@ from faceattend_tui.live.camera import (
 )
 from faceattend_tui.live.capture import Capture
 from faceattend_tui.live.door import Banner, DoorState
-from faceattend_tui.live.preview import Preview
+from faceattend_tui.live.preview import Preview, display_problem
 from faceattend_tui.live.recognizer import LiveRecognizer
 from faceattend_tui.live.sound import Chime
 from faceattend_tui.live.words import LANG_DIR, Words, use_fallback_font
@@ -186,6 +186,22 @@ class Worker:
             return None
         return stat.st_mtime_ns, stat.st_size
 
+    def _look_at_gallery(self) -> None:
+        """Load the templates again when their manifest changed. One gone from under a running station (the
+        data folder moved, a restore by hand) leaves those loaded in place, said once: an empty gallery
+        recognised nobody, unsaid."""
+        stamp = self._gallery_stamp()
+        if stamp == self.gallery_stamp:
+            return
+        people = len(self.recognizer.gallery.names)
+        if stamp is None and people:
+            self.gallery_stamp = None
+            self.notice(f"{self.settings.tensors_dir / MANIFEST} is gone (the data folder moved, or a restore "
+                        f"under way?): the {plural(people, 'person', 'people')} loaded are still recognised until "
+                        "it is back", "gallery")
+            return
+        self.reload_gallery()
+
     def reload_gallery(self) -> None:
         gallery = self._load_gallery()
         self.recognizer.set_gallery(gallery)
@@ -300,8 +316,7 @@ class Worker:
                 frames, last_stats = 0, now
             if now - last_poll >= GALLERY_POLL_SECONDS:
                 last_poll = now
-                if self._gallery_stamp() != self.gallery_stamp:
-                    self.reload_gallery()
+                self._look_at_gallery()
         self._close_source()
         self.chime.close()
         if self.preview is not None:
@@ -644,12 +659,14 @@ class WorkerHandle:
 
     def _on_death(self) -> ev.Event:
         code = self.process.exitcode if self.process is not None else None
-        if code == DISPLAY_STALLED:  # not a crash: the same worker, without the door display
+        gone = code != DISPLAY_STALLED and code != 0 and self.config.preview and display_problem()
+        if code == DISPLAY_STALLED or gone:  # not a crash: the same worker, without the door display
             self.config.preview = False
             self._drop_commands()
             self.start()
-            return ev.Notice(message="recognition worker restarted without the door display, which stopped "
-                                     "answering", topic="worker-restarted")
+            why = f"went away ({gone})" if gone else "stopped answering"
+            return ev.Notice(message=f"recognition worker restarted without the door display, which {why}",
+                             topic="worker-restarted")
         if time.monotonic() - self.started > STABLE_SECONDS:  # a crash now and then, days apart: not in a row
             self.restarts = 0
         if not self.restart or self.restarts >= self.max_restarts:

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 import numpy as np
 
 from faceattend_tui.attendance import Store, StoreError
+from faceattend_tui.attendance.models import plural
 from faceattend_tui.attendance.security import erased_folders
 from faceattend_tui.config import IMAGES_DIR
 from faceattend_tui.gallery.enroll import remove_photos
@@ -115,7 +116,7 @@ def _sync(store: TemplateQueries, tensors: Path, station: str, recognizer: Recog
     state = _read_state(tensors)
     local = {name: entry.npy_sha256 for name, entry in manifest.people.items()
              if entry.npy_sha256 and not entry.stale}
-    folders = sorted(set(local) | set(remote))
+    folders, unheard = sorted(set(local) | set(remote)), []
     for index, folder in enumerate(folders):
         if progress is not None and outcome.pulled:  # a new door fetching thousands: said as it goes
             progress(index, len(folders))
@@ -131,8 +132,8 @@ def _sync(store: TemplateQueries, tensors: Path, station: str, recognizer: Recog
             state[folder] = (here, there)
             continue
         if here is not None and there is None and agreed_there is not None and not known(folder):
-            outcome.notes.append(f"{folder}: the database knows nobody of these shared templates (restored from "
-                                 "an older copy, or another database?); photos and templates kept here")
+            unheard.append(folder)  # kept, and from now on as if new here: sent once they are someone's again
+            state.pop(folder, None)
             continue
         if here is not None and here != agreed_here and there == agreed_there:
             state[folder] = _push(store, tensors, manifest, folder, here, station, outcome) or (agreed_here,
@@ -142,6 +143,10 @@ def _sync(store: TemplateQueries, tensors: Path, station: str, recognizer: Recog
                 outcome.notes.append(f"{folder}: changed here and at {remote[folder].station or 'another station'}"
                                      if folder in remote else f"{folder}: removed at another station")
             state[folder] = _pull(store, tensors, manifest, folder, outcome)
+    if unheard:
+        outcome.notes.append(f"the database knows nobody of {plural(len(unheard), 'photo folder')} shared before ("
+                             f"{', '.join(unheard[:5])}{' ...' if len(unheard) > 5 else ''}): restored from an older "
+                             "copy, or another database? Their photos and templates are kept here")
     state = {k: v for k, v in state.items() if v != (None, None)}
     if outcome.pulled:
         if progress is not None:

@@ -357,7 +357,7 @@ def test_a_manifest_gone_from_under_a_running_worker_leaves_the_people_loaded_re
         run_until(handle, lambda got: any(e.type == "checkin" for e in got))
         manifest.rename(manifest.with_suffix(".moved"))
         events = run_until(handle, lambda got: any(e.kind == "gallery" and "is gone" in e.message for e in got))
-        assert "the 1 person loaded are still recognised" in events[-1].message
+        assert "the 1 person loaded is still recognised" in events[-1].message
         assert not any(isinstance(e, ev.GalleryLoaded) for e in events)
         manifest.with_suffix(".moved").rename(manifest)
         events = run_until(handle, lambda got: any(isinstance(e, ev.GalleryLoaded) for e in got))

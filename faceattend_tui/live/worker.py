@@ -197,8 +197,8 @@ class Worker:
         if stamp is None and people:
             self.gallery_stamp = None
             self.notice(f"{self.settings.tensors_dir / MANIFEST} is gone (the data folder moved, or a restore "
-                        f"under way?): the {plural(people, 'person', 'people')} loaded are still recognised until "
-                        "it is back", "gallery")
+                        f"under way?): the {plural(people, 'person', 'people')} loaded "
+                        f"{'is' if people == 1 else 'are'} still recognised until it is back", "gallery")
             return
         self.reload_gallery()
 

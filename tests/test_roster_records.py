@@ -658,3 +658,13 @@ def test_a_folder_given_instead_of_a_taken_one_is_never_another_persons_id(tmp_p
         plan = plan_import(attendance, [RosterLine(2, "S1042", "Ann Lee", ("3A",), "ann.jpg"),
                                         RosterLine(3, "S1042-3", "Di Wu", ("3A",), None)])
         assert [(p.id, p.folder) for p in plan.added] == [("S1042", "S1042-4"), ("S1042-3", "")]
+
+
+def test_a_folder_claimed_and_renamed_by_one_line_is_one_change(tmp_path, capsys):
+    data = tmp_path / "data"
+    with open_store(data) as store:
+        Attendance(store).add_person("S1042", folder="S1042")  # extract of database_image/S1042/
+    roster = write_csv(tmp_path / "roster.csv", ["id,name,groups", "S1042,Ann Lee,3A"])
+    assert main(["people", "import", str(roster), "--data", str(data), "--yes"]) == 0
+    out = capsys.readouterr().out
+    assert "added 0, changed 1, left 0 unchanged" in out and "changed S1042 name 'S1042' -> 'Ann Lee'" in out

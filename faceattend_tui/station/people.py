@@ -70,7 +70,8 @@ class ImportOutcome:
         returning = {p.id for p in plan.returning}
         changes = {after.id: _difference(before, after) for before, after in plan.changed}
         shown = [(b, a) for b, a in plan.changed if a.id not in returning and changes[a.id]]  # a claim says itself
-        out = [f"added {len(plan.added)}, changed {len(shown) + len(plan.claimed)}, left "
+        changed = {after.id for _, after in shown} | {new for _, new in plan.claimed}  # a claim renamed: one person
+        out = [f"added {len(plan.added)}, changed {len(changed)}, left "
                f"{len(plan.unchanged)} unchanged" + (f", brought back {len(returning)}" if returning else "")
                + (f", {len(plan.leaving)} marked as left" if plan.leaving else "")]
         out += [f"  added {p.id} {printable(p.name)}" + (f" ({printable(join_groups(p.groups))})" if p.groups else "")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
 import shutil
 import signal
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -210,26 +212,33 @@ def checked_in_after_a_restart(events) -> bool:
     return restarted is not None and any(e.type == "checkin" for e in events[restarted:])
 
 
-@pytest.mark.timeout(180)
-@pytest.mark.slow
-def test_a_door_display_that_stops_answering_leaves_recognition_going_without_it(people, data_root, tmp_path,
-                                                                                 xvfb_server):
-    """A frozen X server held the frame loop, which draws the door: for as long as it was frozen nobody was
-    recorded, and nothing was said."""
+@contextlib.contextmanager
+def display_lost(people, data_root, tmp_path, lose) -> Iterator[tuple[WorkerHandle, list[ev.Event]]]:
+    """A worker showing the door on a display, that display lost by `lose()`: the handle and the events
+    up to a check-in made after the restart that followed."""
     slides = folder_of(tmp_path, [scene(people["yao"], 200), scene(people["stranger"], 250)])
     config = dataclasses.replace(config_for(data_root, str(slides), realtime=False, loop=True), preview=True)
     handle = WorkerHandle(config)
     handle.start()
     try:
         run_until(handle, lambda got: any(e.kind == "preview-on" for e in got))
-        xvfb_server.send_signal(signal.SIGSTOP)
-        events = run_until(handle, checked_in_after_a_restart, seconds=90)
+        lose()
+        yield handle, run_until(handle, checked_in_after_a_restart, seconds=90)
+    finally:
+        handle.stop()
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.slow
+def test_a_door_display_that_stops_answering_leaves_recognition_going_without_it(people, data_root, tmp_path,
+                                                                                 xvfb_server):
+    """A frozen X server held the frame loop, which draws the door: for as long as it was frozen nobody was
+    recorded, and nothing was said."""
+    freeze = lambda: xvfb_server.send_signal(signal.SIGSTOP)  # noqa: E731 - thawed by the fixture
+    with display_lost(people, data_root, tmp_path, freeze) as (handle, events):
         said = [e.message for e in events if e.kind in ("preview-unavailable", "worker-restarted")]
         assert "did not answer for 5 s" in said[0] and "without the door display" in said[1]
         assert handle.alive and not handle.config.preview and handle.restarts == 0
-    finally:
-        xvfb_server.send_signal(signal.SIGCONT)
-        handle.stop()
 
 
 @pytest.mark.timeout(180)
@@ -237,19 +246,10 @@ def test_a_door_display_that_stops_answering_leaves_recognition_going_without_it
 def test_a_door_display_that_goes_away_is_not_counted_as_a_crash(people, data_root, tmp_path, xvfb_server):
     """Qt ends the process when its display goes: that was said as a crash, counted towards the five that
     stop recognition, and the restarted worker tried the display again."""
-    slides = folder_of(tmp_path, [scene(people["yao"], 200), scene(people["stranger"], 250)])
-    config = dataclasses.replace(config_for(data_root, str(slides), realtime=False, loop=True), preview=True)
-    handle = WorkerHandle(config)
-    handle.start()
-    try:
-        run_until(handle, lambda got: any(e.kind == "preview-on" for e in got))
-        xvfb_server.kill()
-        events = run_until(handle, checked_in_after_a_restart, seconds=90)
+    with display_lost(people, data_root, tmp_path, xvfb_server.kill) as (handle, events):
         said = next(e.message for e in events if e.kind == "worker-restarted")
         assert "without the door display, which went away" in said
         assert handle.alive and not handle.config.preview and handle.restarts == 0
-    finally:
-        handle.stop()
 
 
 @pytest.mark.timeout(120)

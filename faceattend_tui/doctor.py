@@ -266,14 +266,13 @@ def _erased_nobodys(settings: Settings) -> Callable[[str], bool]:
     """Whether a photo folder was someone's who was erased and is nobody's again (False where the log
     cannot be read)."""
     from faceattend_tui.attendance import StoreError, open_snapshot
-    from faceattend_tui.attendance.security import erased_folders
+    from faceattend_tui.attendance.security import erased_nobodys
 
     try:
         with open_snapshot(settings.data, database=settings.database) as store:
-            erased, owned = erased_folders(store), {p.folder for p in store.people() if p.folder}
+            return erased_nobodys(store)
     except (StoreError, OSError):
         return lambda folder: False
-    return lambda folder: folder not in owned and erased(folder)
 
 
 def _removed_line(settings: Settings, manifest: Manifest | None) -> list[str]:

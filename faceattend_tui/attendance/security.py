@@ -85,6 +85,14 @@ def erased_folders(store: Store) -> Callable[[str], bool]:
     return lambda folder: folder_hash(folder) in found
 
 
+def erased_nobodys(store: Store, people: Iterable[Person] | None = None) -> Callable[[str], bool]:
+    """Whether a photo folder was an erased person's and is nobody's again (put back with a backup, left at
+    a door): refused, never matched. `people`: the log's, where already read."""
+    erased = erased_folders(store)
+    owned = {p.folder for p in (store.people() if people is None else people) if p.folder}
+    return lambda folder: folder not in owned and erased(folder)
+
+
 def erased_token() -> str:
     """An anonymous stand-in for an erased person: one per erasure, used in every record it rewrites."""
     return "erased-" + secrets.token_hex(5)

@@ -14,7 +14,7 @@ from typing import Any, TextIO
 from faceattend_tui.attendance import LockedError, StoreError, acquire_lock, open_snapshot
 from faceattend_tui.attendance.export import ExportError, local_iso, time_zone
 from faceattend_tui.attendance.models import Person, plural, printable
-from faceattend_tui.attendance.security import erased_folders
+from faceattend_tui.attendance.security import erased_nobodys
 from faceattend_tui.attendance.tinystore import default_path
 from faceattend_tui.cli.output import to_stderr
 from faceattend_tui.config import Settings
@@ -139,10 +139,10 @@ def drop_erased(settings: Settings, log: Callable[[str], None]) -> list[Person] 
         return None
     try:
         with open_snapshot(settings.data, database=settings.database) as store:
-            erased, people = erased_folders(store), store.people()
-        owned = {p.folder for p in people if p.folder}
+            people = store.people()
+            put_back = erased_nobodys(store, people)
         manifest = load_manifest(settings.tensors_dir)
-        folders = [f for f in (manifest.people if manifest else {}) if f not in owned and erased(f)]
+        folders = [f for f in (manifest.people if manifest else {}) if put_back(f)]
         said = forget_erased(settings, folders, lambda folder: f"{printable(folder)}: the templates of someone "
                                                                "erased; deleted here, never matched", folders)
     except (StoreError, GalleryError) as exc:

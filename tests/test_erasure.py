@@ -200,6 +200,24 @@ def test_erasure_with_exports_rewrites_them_at_once_names_included(tmp_path, cap
     assert main(["people", "remove", "S1043", "--exports", "--data", str(data)]) == 2  # --exports needs --erase
 
 
+@pytest.mark.parametrize("encoding", ["cp1252", "utf-16"])
+def test_a_sheet_a_spreadsheet_saved_again_in_its_own_encoding_keeps_everyone_elses_letters(tmp_path, capsys, encoding):
+    """Excel's "CSV" (Windows-1252) and "Unicode text" (UTF-16): read as UTF-8, the first lost every accented
+    letter of the people kept, and the second was passed over with her name still in it."""
+    data = tmp_path / "data"
+    files = exports_of_a_term(data)
+    files["notes"].unlink()
+    text = files["csv"].read_text(encoding="utf-8-sig").replace("Bob Marr", "Zoë Ünal").replace("Maths", "Chimie 1ère")
+    saved = files["csv"].with_name("saved-again.csv")
+    saved.write_bytes(text.encode(encoding))
+    assert main(["people", "remove", "S1042", "--erase", "--exports", "--data", str(data)]) == 0
+    assert "rewrote 5 exports" in capsys.readouterr().out
+    kept = saved.read_bytes().decode(encoding)
+    assert "S1042" not in kept and "Ann Lee" not in kept
+    assert "Zoë Ünal" in kept and "Chimie 1ère" in kept
+    assert saved.read_bytes().startswith(b"\xff\xfe") == (encoding == "utf-16")  # its mark kept
+
+
 def test_erasure_takes_what_was_recorded_under_the_id_they_had_before_the_roster_claimed_them(tmp_path, capsys):
     data = tmp_path / "data"
     with backends.open_store(data, clock=FakeClock()) as store:

@@ -82,7 +82,13 @@ def clean_folder(folder: Path, target: Target, rewrite: bool) -> Cleanup:
 
 def _clean_file(path: Path, target: Target, rewrite: bool, outcome: Cleanup) -> None:
     """Rewrite a sheet without them, and rename it when its name holds theirs (a session "Viva of Bob Marr")."""
-    text = read_regular(path, SHEET_LIMIT).decode("utf-8", errors="replace")
+    data = read_regular(path, SHEET_LIMIT)
+    try:
+        text, encoding = sheet_text(data)
+    except UnicodeError:
+        if path.suffix.lower() in SHEETS:
+            raise
+        text, encoding = data.decode("utf-8", errors="replace").replace("\0", ""), ""  # a picture, UTF-16 notes
     new = without(text, path.suffix.lower(), target)
     name = target.pattern.sub(target.token, path.name)
     if new is None:
@@ -95,12 +101,34 @@ def _clean_file(path: Path, target: Target, rewrite: bool, outcome: Cleanup) -> 
         outcome.named.append(path)
         return
     if new != text:
-        atomic_write(path, new.encode("utf-8"))
+        atomic_write(path, new.encode(encoding))
     if name != path.name:
         renamed = free_path(path.with_name(name))
         os.rename(path, renamed)
         path = renamed
     outcome.rewritten.append(path)
+
+
+# A spreadsheet saves a sheet again in the encoding it was told: UTF-8, "Unicode text" (UTF-16 with its
+# mark) or the Windows code page of its language (Western here; any byte reads in the last one).
+SHEETS = (".csv", ".json")  # the kinds of file that can be rewritten
+UTF16_MARKS = {b"\xff\xfe": "utf-16-le", b"\xfe\xff": "utf-16-be"}
+SINGLE_BYTE = ("cp1252", "latin-1")
+
+
+def sheet_text(data: bytes) -> tuple[str, str]:
+    """A sheet's text and the encoding to write it back in, so that a rewrite changes nothing else in it.
+    Raises UnicodeError for text in none of them (UTF-16 without its mark, UTF-32): named to check by hand."""
+    encodings = [UTF16_MARKS[data[:2]]] if data[:2] in UTF16_MARKS and not data.startswith(b"\xff\xfe\0\0") \
+        else ["utf-8", *SINGLE_BYTE]
+    for encoding in encodings:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if "\0" not in text:
+            return text, encoding
+    raise UnicodeError("not text in an encoding a spreadsheet saves (UTF-8, UTF-16 or Windows-1252): check it by hand")
 
 
 def scrub_logs(folder: Path, target: Target, other_words: frozenset[str] = frozenset()) -> Cleanup:

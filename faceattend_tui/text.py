@@ -12,13 +12,14 @@ LC_COLLATE or LANG ("en" for C and POSIX, or when nothing says).
 from __future__ import annotations
 
 import codecs
+import csv
 import json
 import locale as _locale
 import os
 import re
 import sys
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, tzinfo
 from functools import lru_cache
 from typing import Protocol
@@ -354,6 +355,20 @@ def spreadsheet_text(data: bytes) -> str:
         line = data.count(b"\n", 0, exc.start) + 1
         raise ValueError(f"line {line} is not UTF-8 text (an older spreadsheet's encoding?); "
                          "save it as \"CSV UTF-8\" from your spreadsheet") from None
+
+
+def header_delimiter(text: str, columns: Iterable[str]) -> str:
+    """The separator (a comma, a semicolon as a spreadsheet in Europe writes, a tab as its "Unicode text")
+    that makes a sheet's first line, whatever ends it, name all `columns`; a comma when none does."""
+    first = re.split(r"\r\n?|\n", text.lstrip("\r\n"), maxsplit=1)[0]
+    for delimiter in (",", ";", "\t"):
+        try:
+            cells = {cell.strip().lower() for cell in next(csv.reader([first], delimiter=delimiter), [])}
+        except csv.Error:  # a cell over the reader's limit: the reading proper names it
+            continue
+        if all(column in cells for column in columns):
+            return delimiter
+    return ","
 
 
 def clock_of(value: datetime, since: datetime | None = None, zone: tzinfo | None = None) -> str:

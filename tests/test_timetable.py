@@ -608,6 +608,15 @@ def test_a_timetable_line_the_header_cannot_hold_is_named_never_dropped_nor_a_tr
         read_slots("name,group,weekday,start,end,late_after,start\nA,3A,Mon,08:00,09:00,5,10:00\n")
     with pytest.raises(TimetableError, match="line 2: a cell that cannot be read"):
         read_holidays('date,reason\n2026-12-25,"' + "x" * 200_000 + "\n")
+    with pytest.raises(TimetableError, match="line 1: a cell that cannot be read"):  # a traceback before
+        read_slots(header.rstrip("\n") + "x" * 200_000 + "\n")
+
+
+def test_a_week_saved_with_the_line_ends_of_an_old_mac_spreadsheet_is_read():
+    """Lines ended by a carriage return alone ("CSV (Macintosh)"): the import crashed with a traceback."""
+    (maths, physics) = read_slots("name;group;weekday;start;end;late_after\rMaths;3A;Mon;08:00;09:00;10\r"
+                                  "Physics;3B;Tue;09:00;10:00;\r", "week.csv")
+    assert (maths.name, maths.group, physics.weekday) == ("Maths", "3A", 2)
 
 
 def test_holidays_saved_by_a_spreadsheet_with_tabs_or_semicolons_are_read():

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from faceattend_tui.errors import InputError, RecordsError
 from faceattend_tui.files import read_regular
-from faceattend_tui.text import spelling_key, spreadsheet_text
+from faceattend_tui.text import header_delimiter, spelling_key, spreadsheet_text
 
 from .corrections import forget_person
 from .models import ACTIVE, LEFT, Person, check_person_id, clean_groups, clean_name, plural, printable
@@ -99,7 +99,7 @@ def read_roster(path: Path, photos_from: tuple[Path, ...] = (),
         raise RosterError(path, [f"cannot read the file ({exc.strerror or exc})"]) from None
     except ValueError as exc:
         raise RosterError(path, [str(exc)]) from None
-    delimiter = sniff_delimiter(text)
+    delimiter = header_delimiter(text, REQUIRED)
     problems: list[str] = []
     records = _records(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True), problems)
     header_line, header = next(records, (1, []))
@@ -148,19 +148,6 @@ def _shared_photos(lines: list[RosterLine], digests: dict[Path, str]) -> list[st
         else:
             first[digest] = line
     return problems
-
-
-def sniff_delimiter(text: str) -> str:
-    """The delimiter that makes the first line a header with id and name; a comma when none does."""
-    first = text.lstrip("\r\n").split("\n", 1)[0]
-    for delimiter in DELIMITER_NAMES:
-        try:
-            cells = {cell.strip().lower() for cell in next(csv.reader([first], delimiter=delimiter), [])}
-        except csv.Error:
-            continue
-        if all(column in cells for column in REQUIRED):
-            return delimiter
-    return ","
 
 
 def _records(reader: Reader, problems: list[str]) -> Iterator[tuple[int, list[str]]]:

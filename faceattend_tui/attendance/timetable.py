@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from faceattend_tui.errors import FaceattendError, InputError, RecordsError
-from faceattend_tui.text import same, spreadsheet_text
+from faceattend_tui.text import header_delimiter, same, spreadsheet_text
 
 from .common import MAX_LATE_MINUTES, checked_late_after, minutes_until
 from .models import check_text, visible
@@ -141,12 +141,12 @@ def read_slots(text: str, source: str = "timetable") -> list[Slot]:
     text = text.lstrip("\ufeff")
     skipped = len(text) - len(text.lstrip("\r\n"))
     blank = text[:skipped].count("\n")  # blank lines above the header
-    delimiter = _delimiter(text.lstrip("\r\n"))
+    delimiter = header_delimiter(text, COLUMNS)
     reader = csv.DictReader(io.StringIO(text.lstrip("\r\n"), newline=""), delimiter=delimiter, strict=True)
     try:
         named = [h.strip().lower() for h in (reader.fieldnames or []) if isinstance(h, str)]
     except csv.Error as exc:
-        raise TimetableError(f"{source} line {1 + blank}: {exc}") from None
+        raise TimetableError(f"{source} line {1 + blank}: {UNREADABLE_CELL} ({exc})") from None
     header = set(named)
     missing = [c for c in COLUMNS if c not in header]
     if missing:
@@ -178,17 +178,6 @@ def read_slots(text: str, source: str = "timetable") -> list[Slot]:
     if problems:
         raise TimetableError("\n".join(problems))
     return [slot for _, slot in numbered]
-
-
-def _delimiter(text: str) -> str:
-    """The separator that makes the first line name the columns (a spreadsheet in Europe writes ";",
-    its "Unicode text" a tab); a comma when none does."""
-    first = text.split("\n", 1)[0]
-    for delimiter in (",", ";", "\t"):
-        cells = {cell.strip().lower() for cell in next(csv.reader([first], delimiter=delimiter), [])}
-        if all(column in cells for column in COLUMNS):
-            return delimiter
-    return ","
 
 
 def _slot(cells: dict[str, str]) -> Slot:

@@ -212,6 +212,34 @@ def test_a_journal_line_that_reads_but_holds_a_damaged_change_is_refused_by_name
     assert (journal.read_bytes(), (data / "attendance.json").read_bytes()) == before
 
 
+@pytest.mark.parametrize("edit", [
+    lambda log: log["marks"]["1"].pop("status"),  # reports crashed on it (KeyError)
+    lambda log: log["audit"]["1"].update(id=[1, 2]),  # every command crashed (unhashable)
+    lambda log: log["meta"]["1"].update(folded_seq="7"),  # every writing command crashed
+    lambda log: log["checkins"]["1"].update(id=5),
+    lambda log: log["presence"].update({"1": {"person_id": ["x"], "day": "2024-09-02"}}),
+], ids=["mark-status", "audit-id", "folded-seq", "checkin-id", "presence-person"])
+def test_a_log_edited_by_hand_into_a_wrong_shape_is_refused_in_one_line_by_every_command(data, clock, edit, capsys):
+    store = open_store(data, clock=clock)
+    checkin = one_checkin(store, "alice")
+    store.add_mark(Mark(checkin.session_id, checkin.person_id, "late", "bus", "teacher", store.now(), "present"))
+    store.add_audit(AuditEntry(store.now(), "teacher", "export", {}))
+    store.close()
+    log = raw_log(data)
+    edit(log)
+    (data / "attendance.json").write_text(json.dumps(log), encoding="utf-8")
+    before = (data / "attendance.json").read_bytes()
+    from faceattend_tui.cli import main
+
+    for command in (["report", "--from", "2000-01-01", "--out", str(data.parent / "r.csv")], ["audit"],
+                    ["people", "edit", "alice", "--name", "Alice B"]):
+        capsys.readouterr()
+        assert main([*command, "--data", str(data)]) == 2, command
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "attendance.json" in err[0] and "Traceback" not in err[0], err
+    assert (data / "attendance.json").read_bytes() == before
+
+
 def test_an_older_log_put_back_beside_a_newer_journal_is_refused(data, clock):
     """A backup copied over the log after a crash: the journal's changes would land on it with a hole."""
     store = open_store(data, clock=clock)

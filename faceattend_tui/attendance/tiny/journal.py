@@ -27,6 +27,7 @@ from ..models import AuditEntry, Checkin, Mark, Person, Presence, Session
 from ..store import FoldError, StoreError
 from ..upgrade import SCHEMA_VERSION, fold_v1_journal, upgrade_same_records, upgrade_v1
 from .files import (
+    UNCHANGED,
     MemoryStorage,
     cut_torn_tail,
     load_log,
@@ -100,6 +101,8 @@ class Journaled:
         self._doc = document
         self._index()
         folded = self._meta().get("folded_seq", 0)
+        if not isinstance(folded, int) or isinstance(folded, bool):
+            raise StoreError(f"attendance log {self.path}: its folded_seq is not a number; {UNCHANGED}")
         self._seq = folded
         self._refuse_a_gap(lines, folded)
         for line in lines:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..common import from_iso
-from ..models import Person, Presence, Session
+from ..models import Mark, Person, Presence, Session
 from ..security import RECORD_TEXTS, erased_names, scrub_audit
 from ..store import StoreError
 from .files import UNCHANGED
@@ -46,18 +46,22 @@ class Tables:
         self._next_ids: dict[str, int] = {}  # next TinyDB doc id per table
         self._presence: dict[PresenceKey, str] = {}  # (person, day, station) -> doc id
         for doc_id, doc in self._table("presence").items():
-            self._presence[(doc.get("person_id"), doc.get("day"), doc.get("station") or "")] = doc_id
+            person, day = (self._field(doc, key, str, "presence", doc_id) for key in ("person_id", "day"))
+            self._presence[(person, day, doc.get("station") or "")] = doc_id
         for doc_id, doc in self._table("people").items():
             self._people[self._field(doc, "id", str, "people", doc_id)] = doc_id
         for doc_id, doc in self._table("sessions").items():
             self._field(doc, "name", str, "sessions", doc_id)
         for doc_id, doc in self._table("checkins").items():
             session = self._field(doc, "session_id", int, "checkins", doc_id)
+            self._field(doc, "id", str, "checkins", doc_id)
             self._checkins.setdefault(session, {})[self._field(doc, "person_id", str, "checkins", doc_id)] = doc_id
         for doc_id, doc in self._table("marks").items():
-            self._marks.setdefault(self._field(doc, "session_id", int, "marks", doc_id), []).append(doc_id)
-        for doc in self._table("audit").values():
-            self._audit_ids.add(doc.get("id"))
+            mark = self._parse(Mark.from_doc, "marks", doc_id, doc)  # few, and read by key where reports add up
+            self._marks.setdefault(mark.session_id, []).append(doc_id)
+        for doc_id, doc in self._table("audit").items():
+            if doc.get("id") is not None:
+                self._audit_ids.add(self._field(doc, "id", str, "audit", doc_id))
 
     def _field(self, doc: Doc, key: str, kind: type[T], table: str, doc_id: str) -> T:
         value = doc.get(key)

@@ -32,6 +32,7 @@ from faceattend_tui.vision.models import (
 from faceattend_tui.vision.runtime import NO_GPU, ModelError, cuda_problem, nvidia_gpus
 
 if TYPE_CHECKING:
+    from faceattend_tui.attendance.models import Person
     from faceattend_tui.gallery.templates import Manifest
 
 NO_ROOT_YET = " (not there yet: the station makes it)"
@@ -244,14 +245,16 @@ def _waiting_line(settings: Settings, extracted: set[str]) -> list[str]:
     """Photos in database_image/ that were never extracted: the station does not know those faces yet."""
     from faceattend_tui.attendance.models import plural
     from faceattend_tui.gallery.extract import to_rename, without_templates
-    from faceattend_tui.station.people import refused_note
+    from faceattend_tui.station.people import misplaced_note, refused_note
 
     waiting, unusable = without_templates(settings.images_dir, extracted)
     lines = []
-    if waiting:  # an erased person's, put back with an older copy of database_image/: refused, as the station does
-        erased = _erased_nobodys(settings)
+    if waiting:  # an erased person's put back with an older copy of database_image/...: refused, as extract does
+        erased, whose = _not_taken(settings)
         lines += [f"templates:  {refused_note(folder)}" for folder in waiting if erased(folder)]
-        waiting = [folder for folder in waiting if not erased(folder)]
+        lines += [f"templates:  {misplaced_note(folder, person)}" for folder in waiting
+                  if not erased(folder) and (person := whose(folder)) is not None]
+        waiting = [folder for folder in waiting if not erased(folder) and whose(folder) is None]
     if waiting:
         names = ", ".join(waiting[:5]) + (" ..." if len(waiting) > 5 else "")
         lines.append(f"templates:  the photos of {plural(len(waiting), 'person', 'people')} wait with no templates "
@@ -262,17 +265,19 @@ def _waiting_line(settings: Settings, extracted: set[str]) -> list[str]:
     return lines
 
 
-def _erased_nobodys(settings: Settings) -> Callable[[str], bool]:
-    """Whether a photo folder was someone's who was erased and is nobody's again (False where the log
-    cannot be read)."""
+def _not_taken(settings: Settings) -> tuple[Callable[[str], bool], Callable[[str], Person | None]]:
+    """Whether a photo folder was someone's who was erased and is nobody's again, and whose photos it holds
+    that extract will not take in (someone who left...); nothing where the log cannot be read."""
     from faceattend_tui.attendance import StoreError, open_snapshot
     from faceattend_tui.attendance.security import erased_nobodys
+    from faceattend_tui.attendance.sessions import misplaced_folders
 
     try:
         with open_snapshot(settings.data, database=settings.database) as store:
-            return erased_nobodys(store)
+            people = store.people()
+            return erased_nobodys(store, people), misplaced_folders(people)
     except (StoreError, OSError):
-        return lambda folder: False
+        return (lambda folder: False), (lambda folder: None)
 
 
 def _removed_line(settings: Settings, manifest: Manifest | None) -> list[str]:

@@ -411,6 +411,48 @@ def test_people_list_says_whose_templates_are_gone(enrolled, capsys):
     assert ann.endswith("(templates gone: run faceattend extract)")
 
 
+def test_photos_of_someone_who_left_put_back_are_never_matched_until_they_are_restored(enrolled, capsys):
+    """A backup of database_image/ restored: extract made her templates again without a word, and the door
+    said "check-in Ann Lee" for someone whose arrival it does not record."""
+    photos = enrolled.parent / "ann-backup"
+    shutil.copytree(enrolled / "database_image" / "S2", photos)
+    assert main(["people", "remove", "S2", "--data", str(enrolled)]) == 0
+    shutil.copytree(photos, enrolled / "database_image" / "S2")
+    capsys.readouterr()
+    assert main(["extract", "--data", str(enrolled), "--device", "cpu"]) == 1  # done, one folder skipped
+    err = capsys.readouterr().err
+    assert "database_image/S2 are of S2 Ann Lee, who left on" in err and "people restore S2" in err
+    assert "S2" not in load_manifest(enrolled / "database_tensor").people
+    assert main(["people", "restore", "S2", "--data", str(enrolled)]) == 0
+    assert main(["extract", "--data", str(enrolled), "--device", "cpu"]) == 0
+    assert "S2" in load_manifest(enrolled / "database_tensor").people and people_of(enrolled)["S2"].active
+
+
+@pytest.mark.parametrize("spelt", ["S4", "s4"])
+def test_more_photos_in_a_folder_named_by_her_id_make_no_second_person(enrolled, portrait, capsys, spelt):
+    """Cleo came in by a photo folder of her name and a roster import gave her the school's id S4; photos
+    then dropped in database_image/S4/ (as the README offers) made a new person "S4": seen by the camera
+    as S4, she was marked absent from her own session."""
+    images = enrolled / "database_image"
+    (images / "Cleo Diaz").mkdir()
+    shutil.copy(portrait("gdp.jpg"), images / "Cleo Diaz" / "1.jpg")
+    assert main(["extract", "--data", str(enrolled), "--device", "cpu"]) == 0
+    roster = write_csv(enrolled.parent / "more.csv", ["id,name,groups", "S4,Cleo Diaz,3B"])
+    assert main(["people", "import", str(roster), "--data", str(enrolled)]) == 0
+    (images / spelt).mkdir()
+    shutil.copy(portrait("gdp.jpg"), images / spelt / "2.jpg")
+    capsys.readouterr()
+    assert main(["extract", "--data", str(enrolled), "--device", "cpu"]) == 1
+    err = capsys.readouterr().err
+    assert f"database_image/{spelt} is named by the id of S4 Cleo Diaz, whose photos are in database_image/Cleo Diaz" \
+        in err
+    people = people_of(enrolled)
+    assert sorted(people) == ["S1", "S2", "S3", "S4"] and people["S4"].folder == "Cleo Diaz"
+    assert spelt not in load_manifest(enrolled / "database_tensor").people
+    code, lines = doctor_says(enrolled, capsys)
+    assert any(f"database_image/{spelt} is named by the id of S4" in line for line in lines), lines
+
+
 def test_doctor_passes_where_the_station_starts_and_fails_where_it_does_not(enrolled, tmp_path, capsys):
     named = tmp_path / "Lost and MISSING items"  # a failure word in the path is not a failure
     shutil.copytree(enrolled, named)

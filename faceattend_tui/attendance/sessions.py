@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import socket
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -104,6 +104,8 @@ class SyncResult:
     counted: bool = False  # someone's number of templates changed
     attached: list[Person] = field(default_factory=list)  # on the roster without photos: a folder became theirs
     refused: list[str] = field(default_factory=list)  # folders of people erased earlier: not taken in again
+    misplaced: list[tuple[str, Person]] = field(default_factory=list)  # (folder, whose): someone who left, or
+    # named by the id of someone whose photos are in another folder: not taken in, never anyone else's
 
     @property
     def changed(self) -> bool:
@@ -249,13 +251,18 @@ class Attendance:
         else a new person named after it (an erased person's folder: refused). Nobody leaves or comes back
         here: templates gone missing are reported as `missing`; people leave or return by someone's action."""
         now = self.store.now()
-        added, counted, attached, refused = [], [], [], []
+        added, counted, attached, refused, misplaced = [], [], [], [], []
         erased, without_photos = erased_folders(self.store), Waiting(self._people.values())
+        kept = {p.folder for p in self._people.values() if p.active and p.folder}
         for folder, count in enrolled.items():
             person = self.by_folder(folder)
             waiting = without_photos.take(folder) if person is None else None
             if person is None and waiting is None and erased(folder):
                 refused.append(folder)  # photos left at a door, or put back, of someone erased
+                continue
+            whose = not_theirs(folder, person or (without_photos.owner(folder) if waiting is None else None), kept)
+            if whose is not None:
+                misplaced.append((folder, whose))  # photos of someone who left put back; S1/ beside "Ann Lee/"
                 continue
             if waiting is not None:
                 person = _replace(waiting, folder=folder, images=count)
@@ -273,7 +280,7 @@ class Attendance:
         changed = added + counted + attached
         details = {"added": [p.id for p in added], "attached": [p.id for p in attached]}
         joined = self.save_people(changed, "people.sync", user=user, details=details, new=details["added"])
-        return SyncResult(added, joined, missing, bool(counted), attached, refused)
+        return SyncResult(added, joined, missing, bool(counted), attached, refused, misplaced)
 
     def restore_person(self, person_id: str, *, user: str | None = None) -> tuple[Person, list[Person]]:
         """Bring back someone who left (their records never went). Returns (person, joined the running session)."""
@@ -631,6 +638,29 @@ def _stopped(store: Store, session: Session, end: datetime, counts: Counts, user
     return ended
 
 
+def not_theirs(folder: str, owner: Person | None, kept: set[str]) -> Person | None:
+    """Whose photos a folder holds that are not to be matched (None: it may be taken in): someone who left
+    (their photos put back, while no one active shares the folder), or whose id it is spelt as while their
+    photos are in another folder."""
+    if owner is not None and (not owner.active and folder not in kept or owner.folder != folder):
+        return owner
+    return None
+
+
+def misplaced_folders(people: list[Person]) -> Callable[[str], Person | None]:
+    """As `sync_people` tells them, folder by folder (doctor): whose photos a folder holds that will not be
+    taken in, else None."""
+    kept = {p.folder for p in people if p.active and p.folder}
+    owners = {p.folder: p for p in sorted(people, key=lambda p: p.active) if p.folder}  # an active sharer wins
+    waiting = Waiting(people)
+
+    def whose(folder: str) -> Person | None:
+        if folder in owners:
+            return not_theirs(folder, owners[folder], kept)
+        return None if waiting.named(folder) is not None else not_theirs(folder, waiting.owner(folder), kept)
+    return whose
+
+
 class Waiting:
     """The active people without photos, found by id and by name as `called` finds them; each key worked
     out once (a folder per person of a 20,000-people roster looked through them all)."""
@@ -641,8 +671,10 @@ class Waiting:
         self.spelt: dict[str, list[Person]] = {}
         self.unaccented: dict[str, list[Person]] = {}
         self.ids: set[str] = set()  # everyone's: a folder spelt as one is that person's, never another's
+        self.everyone: dict[str, list[Person]] = {}  # ids in any case
         for person in people:
             self.ids.add(person.id)
+            self.everyone.setdefault(person.id.casefold(), []).append(person)
             if person.active and not person.folder:
                 self.by_id[person.id] = person
                 self.by_case.setdefault(person.id.casefold(), []).append(person)
@@ -664,6 +696,12 @@ class Waiting:
         found = self.by_case.get(folder.casefold(), []) or self.spelt.get(spelling_key(folder), [])
         if not found and unaccented(folder):
             found = self.unaccented.get(name_key(folder), [])
+        return found[0] if len(found) == 1 else None
+
+    def owner(self, folder: str) -> Person | None:
+        """Whose id the folder is spelt as (in any case, where that names one person), photos or not."""
+        found = [p for p in self.everyone.get(folder.casefold(), []) if p.id == folder] or \
+            self.everyone.get(folder.casefold(), [])
         return found[0] if len(found) == 1 else None
 
     def drop(self, person: Person) -> None:

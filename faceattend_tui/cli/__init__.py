@@ -618,7 +618,7 @@ def registering(settings: Settings, keep: list[Path] | None = None) -> Iterator[
     from faceattend_tui.attendance.security import audit
     from faceattend_tui.cli.records import writable
     from faceattend_tui.gallery.templates import enrolled_counts
-    from faceattend_tui.station.people import forget_erased, has_photos
+    from faceattend_tui.station.people import forget_erased, has_photos, set_aside
 
     def register(fresh: Collection[str]) -> int:
         if keep:
@@ -643,9 +643,10 @@ def registering(settings: Settings, keep: list[Path] | None = None) -> Iterator[
             say(f"note: {person.id} {person.name} has no templates now (database_image/{person.folder} renamed or "
                 "removed?): put the photos back, `people edit` or `people remove` them")
         leftovers = [folder for folder in result.refused if folder not in fresh]  # made here before the erasure
-        for line in forget_erased(settings, result.refused, leftovers=leftovers):  # never matched
+        skipped = forget_erased(settings, result.refused, leftovers=leftovers) + set_aside(settings, result.misplaced)
+        for line in skipped:  # never matched
             say(f"skipped: {line}")
-        return len(result.refused)
+        return len(result.refused) + len(result.misplaced)
 
     with writable(settings, "extract", fresh=True) as attendance:
         yield register

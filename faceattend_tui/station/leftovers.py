@@ -12,11 +12,12 @@ from faceattend_tui.attendance.export import time_zone
 from faceattend_tui.attendance.hours import working_day
 from faceattend_tui.attendance.models import Person, plural
 from faceattend_tui.attendance.security import erased_folders
+from faceattend_tui.attendance.sessions import misplaced_folders
 from faceattend_tui.attendance.store import EndedElsewhere
 from faceattend_tui.errors import FaceattendError
 from faceattend_tui.gallery.extract import removed_photos, removed_text, to_rename, without_templates
 from faceattend_tui.gallery.templates import GalleryError, load_manifest
-from faceattend_tui.station.people import refused_note
+from faceattend_tui.station.people import misplaced_note, refused_note
 from faceattend_tui.station.state import StationState
 from faceattend_tui.station.updates import STATION_ACTOR, StationError
 
@@ -118,10 +119,13 @@ class Leftovers(StationState):
             attendance = self._attendance()
             people = {folder: attendance.by_folder(folder) for folder in found}
             erased = erased_folders(attendance.store)
+            whose = misplaced_folders(attendance.people(include_left=True))
         waiting = [folder for folder, person in people.items() if person is None or person.active]
         put_back = [folder for folder in waiting if people[folder] is None and erased(folder)]
-        waiting = [folder for folder in waiting if folder not in put_back]
-        return "; ".join([*map(refused_note, put_back), *([self._waiting_text(waiting, people)] if waiting else [])])
+        misplaced = [(folder, owner) for folder in waiting if folder not in put_back and (owner := whose(folder))]
+        waiting = [folder for folder in waiting if folder not in put_back and whose(folder) is None]
+        return "; ".join([*map(refused_note, put_back), *(misplaced_note(*pair) for pair in misplaced),
+                          *([self._waiting_text(waiting, people)] if waiting else [])])
 
     def _waiting_text(self, waiting: list[str], people: dict[str, Person | None]) -> str:
         named = [people[folder] for folder in waiting]

@@ -37,7 +37,7 @@ from faceattend_tui.live import events as ev
 from faceattend_tui.live.camera import source_label
 from faceattend_tui.live.worker import WorkerConfig
 from faceattend_tui.station.clockwatch import behind_notice
-from faceattend_tui.station.people import forget_erased, has_photos, missing_templates_message
+from faceattend_tui.station.people import forget_erased, has_photos, missing_templates_message, set_aside
 from faceattend_tui.station.shared_gallery import sync_gallery
 from faceattend_tui.station.state import StationState
 from faceattend_tui.station.sync import log_place_problem, shared_log
@@ -273,8 +273,9 @@ class Lifecycle(StationState):
                 result = attendance.sync_people(enrolled, user=STATION_ACTOR)
         if result.changed and self.worker is not None:
             self.worker.send(ev.SetNames(self._names()))
-        if result.refused:
+        if result.refused or result.misplaced:
             self._gallery_notes += forget_erased(self.settings, result.refused)
+            self._gallery_notes += set_aside(self.settings, result.misplaced)
             if self.worker is not None:
                 self.worker.send(ev.Reload())
         return result

@@ -539,6 +539,23 @@ def forget_erased(settings: Settings, folders: Sequence[str], note: Callable[[st
     return said
 
 
+def set_aside(settings: Settings, misplaced: Sequence[tuple[str, Person]]) -> list[str]:
+    """The templates of folders that are not their owner's to match (someone who left, photos put back;
+    S1/ made beside the "Ann Lee/" of S1): removed, the photos kept. One line each, saying what to do."""
+    enroll.forget_refused(settings.tensors_dir, [folder for folder, _ in misplaced])
+    return [misplaced_note(folder, person) for folder, person in misplaced]
+
+
+def misplaced_note(folder: str, person: Person) -> str:
+    who = f"{person.id} {person.name}"
+    if not person.active:
+        when = f" on {person.left_at:%Y-%m-%d}" if person.left_at else ""
+        return (f"the photos in database_image/{printable(folder)} are of {who}, who left{when}: not matched; "
+                f"`faceattend people restore {person.id}` and extract again to take them back, or delete them")
+    return (f"database_image/{printable(folder)} is named by the id of {who}, whose photos are in database_image/"
+            f"{printable(person.folder)}: not taken in; move these photos there and extract again")
+
+
 def refused_note(folder: str) -> str:
     return (f"the photos in database_image/{folder} were someone's who was erased: not taken in; delete them, or "
             "add the person again on purpose (roster import or e)")

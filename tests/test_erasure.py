@@ -598,3 +598,23 @@ def test_a_huge_file_among_the_exports_is_named_to_check_by_hand_not_read_whole(
     assert main(["people", "remove", "S1042", "--erase", "--exports", "--data", str(data)]) == 1
     out, err = capsys.readouterr()
     assert "rewrote 4 exports" in out and f"{big}: larger than 2,047 bytes" in err
+
+
+def test_a_nightly_roster_that_still_lists_someone_erased_keeps_them_out_until_asked(tmp_path, capsys):
+    """The school's system still lists her: the next import added her back without a word, undoing the
+    erasure (someone who left is kept out and named; an erased id was not)."""
+    data = tmp_path / "data"
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id,name,groups\nS1,Ann Lee,3A\nS2,Bob Marr,3A\n", encoding="utf-8")
+    assert main(["people", "import", str(roster), "--data", str(data)]) == 0
+    assert main(["people", "remove", "S1", "--erase", "--data", str(data)]) == 0
+    capsys.readouterr()
+    assert main(["people", "import", str(roster), "--data", str(data)]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"S1 Ann Lee: erased on \d{4}-\d\d-\d\d: kept out; --reactivate to add them again", out), out
+    with backends.open_store(data) as store:
+        assert [p.id for p in store.people()] == ["S2"]
+    assert main(["people", "import", str(roster), "--reactivate", "--data", str(data)]) == 0
+    assert "added S1 Ann Lee" in capsys.readouterr().out
+    with backends.open_store(data) as store:
+        assert sorted(p.id for p in store.people()) == ["S1", "S2"]

@@ -19,6 +19,7 @@ import io
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,6 +29,7 @@ from faceattend_tui.text import header_delimiter, spelling_key, spreadsheet_text
 
 from .corrections import forget_person
 from .models import ACTIVE, LEFT, Person, check_person_id, clean_groups, clean_name, plural, printable
+from .security import erasures_by_id, id_hash
 from .sessions import Attendance, called, free_folder, spelled
 
 if TYPE_CHECKING:
@@ -71,6 +73,7 @@ class ImportPlan:
     unchanged: list[Person] = field(default_factory=list)
     photos: list[tuple[Person, Path]] = field(default_factory=list)  # to copy into the person's folder
     kept_out: list[Person] = field(default_factory=list)  # in the file, but they left: not brought back
+    erased: list[tuple[RosterLine, datetime]] = field(default_factory=list)  # their id was erased then: kept out
     returning: list[Person] = field(default_factory=list)  # they left; brought back (--reactivate)
     leaving: list[Person] = field(default_factory=list)  # active, not in the file: to mark as left (--sync)
     notes: list[str] = field(default_factory=list)  # worth a look, not wrong: ids that differ only in case
@@ -246,8 +249,8 @@ def _photo(text: str, folder: Path, roots: tuple[Path, ...]) -> Path:
 
 def plan_import(attendance: Attendance, lines: list[RosterLine], *, reactivate: bool = False,
                 sync: bool = False) -> ImportPlan:
-    """What importing these lines would change. Someone who left comes back only with `reactivate`;
-    active people missing from the file are marked left only with `sync`."""
+    """What importing these lines would change. Someone who left comes back only with `reactivate`, and
+    so does an id erased earlier; active people missing from the file are marked left only with `sync`."""
     plan = ImportPlan()
     now = attendance.store.now()
     claimable = _claimable_by_name(attendance)
@@ -255,10 +258,14 @@ def plan_import(attendance: Attendance, lines: list[RosterLine], *, reactivate: 
     spellings = attendance.spellings()  # a group written "3A" on one line and "3a" on the next is one group
     planned: set[str] = set()  # the photo folders of the file's people so far
     ids_here = {line.id for line in lines}
+    erased = erasures_by_id(attendance.store.audit_log())
     for line in lines:
         if line.groups is not None:
             line = dataclasses.replace(line, groups=spelled(line.groups, spellings))
         current, claimed, returning = attendance.person(line.id), False, False
+        if current is None and id_hash(line.id) in erased and not reactivate:
+            plan.erased.append((line, erased[id_hash(line.id)]))  # a nightly file that still lists them
+            continue
         if current is not None and not current.active:
             if not reactivate:
                 plan.kept_out.append(current)

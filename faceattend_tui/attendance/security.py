@@ -104,6 +104,16 @@ def id_hash(person_id: str) -> str:
     return hashlib.sha256(f"erased id {person_id}".encode()).hexdigest()
 
 
+def erasures_by_id(entries: Iterable[AuditEntry]) -> dict[str, datetime]:
+    """When each erased id (by its hash) was last erased."""
+    found: dict[str, datetime] = {}
+    for entry in entries:
+        hashed = entry.details.get("id_hash") if entry.action == "person.erase" else None
+        if isinstance(hashed, str) and (hashed not in found or found[hashed] < entry.time):
+            found[hashed] = entry.time
+    return found
+
+
 def erasure_details(token: str, records: int, person_id: str) -> dict[str, Any]:
     """The erasure's audit entry: its token, how many records went, and the id's hash (never the id)."""
     return {"id": token, "records": records, "id_hash": id_hash(person_id)}

@@ -258,7 +258,8 @@ def add_record_commands(sub: Subparsers) -> None:
     add_common(q)
     q.add_argument("file", type=Path, help="the roster CSV: id,name,groups and optionally photo")
     q.add_argument("--dry-run", action="store_true", help="say what would change; change nothing")
-    q.add_argument("--reactivate", action="store_true", help="bring back people in the file who had left")
+    q.add_argument("--reactivate", action="store_true",
+                   help="bring back people in the file who had left, and add again those who were erased")
     q.add_argument("--sync", action="store_true",
                    help="the file is the whole roster: mark everyone not in it as left (asks first)")
     q.add_argument("--yes", action="store_true", help="with --sync: do not ask")

@@ -82,6 +82,8 @@ class ImportOutcome:
                 + (f", {changes[p.id]}" if changes.get(p.id) else "") for p in plan.returning]
         out += [f"  {p.id} {printable(p.name)} left on {p.left_at:%Y-%m-%d}: kept out; --reactivate to bring back"
                 for p in plan.kept_out]
+        out += [f"  {line.id} {printable(line.name)}: erased on {when.astimezone():%Y-%m-%d}: kept out; --reactivate "
+                "to add them again" for line, when in plan.erased]
         out += [f"  marked as left (not in the file): {p.id} {printable(p.name)}" for p in plan.leaving]
         out += [f"  note: {note}" for note in plan.notes]
         if plan.photos:

@@ -88,6 +88,12 @@ def test_a_station_log_moves_into_postgresql_with_every_record(tmp_path, pg_url,
         assert main(["export", "--data", str(data), "--session", "1", "--no-bom",
                      "--out", str(tmp_path / f"{data.name}.csv"), *extra]) == 0
     assert in_utc((tmp_path / "before.csv").read_text()) == in_utc((tmp_path / "shared.csv").read_text())
+    # a door pointed at it that has not started yet: their templates are on their way, not gone
+    capsys.readouterr()
+    assert main(["people", "list", "--data", str(tmp_path / "door2"), "--database", pg_url]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert len(listed) == 3 and all(line.endswith("this door takes them when its station starts, or with extract)")
+                                    for line in listed), listed
 
 
 def in_utc(text: str) -> str:

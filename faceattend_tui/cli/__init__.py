@@ -681,7 +681,9 @@ def cmd_identify(args: argparse.Namespace) -> int:
         say(f"warning: {line}")
     refuse_unusable(gallery, settings.recognizer)
     if len(gallery) == 0:
-        say(f"warning: nobody is enrolled in {settings.tensors_dir}; every face is unknown")
+        later = (" (this door takes the templates held in the database when its station starts, or with "
+                 "faceattend extract)") if settings.database else ""
+        say(f"warning: nobody is enrolled in {settings.tensors_dir}; every face is unknown{later}")
     people = people_by_folder(settings, known)  # template folder -> (id, name), where the data root has a log
     failed = 0
     for path in args.images:

@@ -403,6 +403,7 @@ def cmd_people_list(args: argparse.Namespace, settings: Settings) -> int:
 
     with snapshot(settings) as store:
         people = Attendance(store, locale=settings.locale).people(include_left=args.all)
+        shared = shared_folders(store)
     key = collation(settings.locale)
     groups = one_spelling_each(sorted({g for p in people for g in p.groups}, key=lambda g: (key(g), g)))
     if args.group is not None:  # case and accents aside: "3a" is group 3A
@@ -414,7 +415,8 @@ def cmd_people_list(args: argparse.Namespace, settings: Settings) -> int:
                              "images": p.images, "folder": p.folder, "templates": enrolled.get(p.folder, 0)}))
         return EXIT_OK
     for p in people:
-        state = f"  ({p.state})" if not p.active else gone(settings, p) if p.images and p.folder not in enrolled else ""
+        state = f"  ({p.state})" if not p.active else NOT_HERE_YET if p.folder in shared and p.folder not in enrolled \
+            else gone(settings, p) if p.images and p.folder not in enrolled else ""
         print(f"{p.id:14s} {cell(printable(p.name), 30)} {cell(printable(join_groups(p.groups)), 30)} "
               f"{plural(p.images, 'photo'):>10s}{state}")
     group = next((g for p in people for g in p.groups if same(g, args.group)), args.group) if args.group else None
@@ -423,6 +425,16 @@ def cmd_people_list(args: argparse.Namespace, settings: Settings) -> int:
         say(f"nobody listed is in a group '{printable(group)}'" +
             (f"; the groups: {printable(', '.join(groups))}" if groups else ""))
     return EXIT_OK
+
+
+NOT_HERE_YET = "  (templates in the database: this door takes them when its station starts, or with extract)"
+
+
+def shared_folders(store: Store) -> set[str]:
+    """The folders whose templates a shared database holds (none for a log of this station's own)."""
+    from faceattend_tui.station.shared_gallery import shares_templates
+
+    return set(store.template_sets()) if shares_templates(store) else set()
 
 
 def gone(settings: Settings, person: Person) -> str:

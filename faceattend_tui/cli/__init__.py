@@ -585,6 +585,8 @@ def extract_into(settings: Settings, images: Path, out: Path, force: bool,
     from faceattend_tui.attendance.models import plural, printable
     from faceattend_tui.gallery.extract import Extractor
 
+    if settings.database and registration:
+        share_extracted(settings)  # the other doors' latest first: what they made of the same people is kept
     with registration or contextlib.nullcontext() as register:
         engine = make_engine(settings)
         from faceattend_tui.station.people import roster_labels

@@ -469,7 +469,7 @@ class Extractor:
             return {}
         reusable: dict[str, Row] = {}
         for sample, row in zip(samples, rows, strict=True):
-            if _unchanged(self.images_dir / sample["image"], sample["sha256"]):
+            if _unchanged(self.images_dir / sample["image"], sample["sha256"]) or elsewhere(sample, self.images_dir):
                 reusable[sample["image"]] = (sample["sha256"], row, sample)
         return reusable
 
@@ -545,8 +545,9 @@ class Extractor:
               manifest: Manifest) -> None:
         rows: list[np.ndarray] = []
         samples: list[dict[str, Any]] = []
-        for path in files:
-            key = path.relative_to(self.images_dir).as_posix()
+        keys = [path.relative_to(self.images_dir).as_posix() for path in files]
+        keys += [key for key, row in reusable[name].items() if elsewhere(row[2], self.images_dir) and key not in keys]
+        for key in keys:  # the photos here, then those of the person's other doors (a shared database)
             found = fresh[name].get(key) or reusable[name].get(key)
             if found is not None:
                 rows.append(found[1])
@@ -629,6 +630,8 @@ class Extractor:
         for sample in entry.samples:
             image = str(sample.get("image", ""))
             source = self.images_dir / image
+            if elsewhere(sample, self.images_dir):
+                continue
             if not source.is_file():
                 return True
             if image not in self.unreadable and not _unchanged(source, str(sample.get("sha256", ""))):
@@ -788,6 +791,11 @@ def _decoded(photo: Photo) -> np.ndarray:
     """The picture of a photo loaded without an error."""
     assert photo.image is not None  # load_photo sets the image or the error
     return photo.image
+
+
+def elsewhere(sample: dict[str, Any], images_dir: Path) -> bool:
+    """A template made at another door of a shared database from a photo that stays there (never here)."""
+    return bool(sample.get("door")) and not (images_dir / str(sample.get("image", ""))).is_file()
 
 
 def _unchanged(source: Path, sha256: str) -> bool:

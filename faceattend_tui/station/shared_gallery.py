@@ -9,7 +9,8 @@ this module keeps that folder and the database in step, one folder (person) at a
 * a folder changed in the database only (another door enrolled) is written here;
 * changed on both sides: the database wins, and the line says so;
 * gone here only (an extraction here had no photos of that person: photos stay at the door that
-  took them) comes back from the database. Only removing a person (`forget_folder`) removes
+  took them) comes back from the database. Rows pulled from photos this door does not have are
+  marked with their door, and an extraction here keeps them beside those of its own photos. Only removing a person (`forget_folder`) removes
   their templates from the database.
 
 Templates from a recogniser other than this station's are not copied (mixing models gives wrong
@@ -140,7 +141,8 @@ def _sync(store: TemplateQueries, tensors: Path, station: str, recognizer: Recog
                                                                                                 agreed_there)
         else:
             if here != agreed_here and here is not None:
-                outcome.notes.append(f"{folder}: changed here and at {remote[folder].station or 'another station'}"
+                outcome.notes.append(f"{folder}: changed here and at {remote[folder].station or 'another station'}; "
+                                     "theirs taken: run extract again to add this door's new photos"
                                      if folder in remote else f"{folder}: removed at another station")
             state[folder] = _pull(store, tensors, manifest, folder, outcome)
     if unheard:
@@ -192,7 +194,10 @@ def _pull(store: TemplateQueries, tensors: Path, manifest: Manifest, folder: str
         return (local, head.npy_sha256)
     matrix = np.frombuffer(b"".join(r.embedding for r in rows), dtype="<f4").reshape(len(rows), head.dim)
     digest = save_person(tensors, folder, matrix.astype(np.float32))
-    samples = [{"image": r.image, "sha256": r.photo_sha256, "source": r.source or "shared"} for r in rows]
+    images = tensors.parent / IMAGES_DIR
+    samples = [{"image": r.image, "sha256": r.photo_sha256, "source": r.source or "shared",
+                **({} if r.image and (images / r.image).is_file() else {"door": head.station or "another door"})}
+               for r in rows]  # "door": its photo is at another door, kept by an extraction here
     manifest.people[folder] = Entry(samples, digest)
     outcome.pulled.append(folder)
     return (digest, head.npy_sha256)

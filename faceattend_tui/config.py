@@ -351,6 +351,8 @@ def _where(sources: dict[str, str], name: str) -> str:
 def _fault(spec: dataclasses.Field[Any], value: Any) -> str | None:
     """Why a value is not one its field allows, or None."""
     choices, span, check = (spec.metadata.get(key) for key in ("choices", "range", "check"))
+    if isinstance(value, str | Path) and "\0" in str(value):  # no path, name or address can hold one
+        return "holds a NUL character (\\u0000), which no setting may"
     if choices and value not in choices:
         return f"is not one of {', '.join(choices)}"
     number = isinstance(value, int | float) and not isinstance(value, bool)

@@ -27,7 +27,8 @@ def test_file_then_environment_then_flags(tmp_path):
     assert (settings.threshold, settings.votes_needed, settings.unknown_after, settings.device) == (0.5, 4, 3.5, "cpu")
 
 
-@pytest.mark.parametrize("text", ['device = "gpu"\n', "votes_needed = 2.5\n", "colour = 1\n", "threshold = [1]\n"])
+@pytest.mark.parametrize("text", ['device = "gpu"\n', "votes_needed = 2.5\n", "colour = 1\n", "threshold = [1]\n",
+                                  'export_dir = "sheets\\u0000x"\n', 'door_font = "a\\u0000.ttf"\n'])
 def test_bad_values_name_the_file(tmp_path, text):
     (tmp_path / "faceattend.toml").write_text(text)
     with pytest.raises(ConfigError, match="faceattend.toml"):

@@ -10,8 +10,8 @@ this module keeps that folder and the database in step, one folder (person) at a
 * changed on both sides: the database wins, and the line says so;
 * gone here only (an extraction here had no photos of that person: photos stay at the door that
   took them) comes back from the database. Rows pulled from photos this door does not have are
-  marked with their door, and an extraction here keeps them beside those of its own photos. Only removing a person (`forget_folder`) removes
-  their templates from the database.
+  marked with their door, and an extraction here keeps them beside those of its own photos. Only
+  removing a person (`forget_folder`) removes their templates from the database.
 
 Templates from a recogniser other than this station's are not copied (mixing models gives wrong
 names); the line says to run `faceattend extract`.

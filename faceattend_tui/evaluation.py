@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from faceattend_tui.files import read_regular
 from faceattend_tui.vision.imageio import ImageError, read_image
 from faceattend_tui.vision.pipeline import FaceEngine, central
 
@@ -26,10 +27,15 @@ def image_key(name: str, number: str) -> str:
     return f"{name}/{name}_{int(number):04d}"
 
 
+PAIRS_LIMIT = 64 * 1024 * 1024  # bytes: LFW's 6,000 pairs take 100 KB
+
+
 def parse_pairs(path: Path) -> tuple[list[Pair], int]:
     """Pairs and the number of folds (1 when the file has none)."""
     try:
-        text = path.read_text(encoding="utf-8-sig")  # Notepad's byte-order mark is no header
+        text = read_regular(path, PAIRS_LIMIT).decode("utf-8-sig")  # Notepad's byte-order mark is no header
+    except OSError as exc:  # a device, a FIFO, a file far larger than any list of pairs
+        raise ValueError(f"{path}: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
         raise ValueError(f"{path}: not UTF-8 text (saved as \"Unicode\"?): save it as UTF-8") from None
     lines = [(n, line.split()) for n, line in enumerate(text.splitlines(), 1) if line.strip()]

@@ -65,6 +65,12 @@ def test_empty_pairs_file(tmp_path, text):
         parse_pairs(path)
 
 
+def test_a_pairs_file_that_is_a_device_is_refused_not_read_forever(tmp_path):
+    """/dev/zero as the pairs file read until memory ran out."""
+    with pytest.raises(ValueError, match="/dev/zero: not a regular file"):
+        parse_pairs(Path("/dev/zero"))
+
+
 # --- statistics on known scores -----------------------------------------------------------------
 
 

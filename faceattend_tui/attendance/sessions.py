@@ -246,22 +246,19 @@ class Attendance:
             self._folders[person.folder] = person.id
 
     def sync_people(self, enrolled: dict[str, int], *, user: str | None = None) -> SyncResult:
-        """Register template folders nobody owns (folder -> sample count) and record the counts. A folder
-        nobody owns becomes the photos of the one active person without photos whose id or name it bears,
-        else a new person named after it (an erased person's folder: refused). Nobody leaves or comes back
-        here: templates gone missing are reported as `missing`; people leave or return by someone's action."""
+        """Register template folders nobody owns (folder -> sample count) and record the counts: the photos of
+        the one active person without photos whose id or name it bears, else a new person named after it (see
+        SyncResult for those refused). Nobody leaves or comes back here: templates gone are `missing`."""
         now = self.store.now()
         added, counted, attached, refused, misplaced = [], [], [], [], []
         erased, without_photos = erased_folders(self.store), Waiting(self._people.values())
-        kept = {p.folder for p in self._people.values() if p.active and p.folder}
         for folder, count in enrolled.items():
             person = self.by_folder(folder)
             waiting = without_photos.take(folder) if person is None else None
             if person is None and waiting is None and erased(folder):
                 refused.append(folder)  # photos left at a door, or put back, of someone erased
                 continue
-            whose = not_theirs(folder, person or (without_photos.owner(folder) if waiting is None else None), kept)
-            if whose is not None:
+            if waiting is None and (whose := without_photos.not_taken(folder, person)):
                 misplaced.append((folder, whose))  # photos of someone who left put back; S1/ beside "Ann Lee/"
                 continue
             if waiting is not None:
@@ -650,14 +647,13 @@ def not_theirs(folder: str, owner: Person | None, kept: set[str]) -> Person | No
 def misplaced_folders(people: list[Person]) -> Callable[[str], Person | None]:
     """As `sync_people` tells them, folder by folder (doctor): whose photos a folder holds that will not be
     taken in, else None."""
-    kept = {p.folder for p in people if p.active and p.folder}
     owners = {p.folder: p for p in sorted(people, key=lambda p: p.active) if p.folder}  # an active sharer wins
     waiting = Waiting(people)
 
     def whose(folder: str) -> Person | None:
-        if folder in owners:
-            return not_theirs(folder, owners[folder], kept)
-        return None if waiting.named(folder) is not None else not_theirs(folder, waiting.owner(folder), kept)
+        if folder not in owners and waiting.named(folder) is not None:
+            return None
+        return waiting.not_taken(folder, owners.get(folder))
     return whose
 
 
@@ -672,8 +668,11 @@ class Waiting:
         self.unaccented: dict[str, list[Person]] = {}
         self.ids: set[str] = set()  # everyone's: a folder spelt as one is that person's, never another's
         self.everyone: dict[str, list[Person]] = {}  # ids in any case
+        self.kept: set[str] = set()  # the folders of active people
         for person in people:
             self.ids.add(person.id)
+            if person.active and person.folder:
+                self.kept.add(person.folder)
             self.everyone.setdefault(person.id.casefold(), []).append(person)
             if person.active and not person.folder:
                 self.by_id[person.id] = person
@@ -703,6 +702,11 @@ class Waiting:
         found = [p for p in self.everyone.get(folder.casefold(), []) if p.id == folder] or \
             self.everyone.get(folder.casefold(), [])
         return found[0] if len(found) == 1 else None
+
+    def not_taken(self, folder: str, person: Person | None) -> Person | None:
+        """Whose photos a folder holds (its owner `person`, else whose id it is spelt as) that are not to be
+        matched; None: it may be taken in."""
+        return not_theirs(folder, person or self.owner(folder), self.kept)
 
     def drop(self, person: Person) -> None:
         self.by_id.pop(person.id, None)

@@ -668,14 +668,37 @@ def test_the_worker_is_restarted_after_crashes_days_apart_but_not_after_five_in_
     monkeypatch.setattr(handle, "start", lambda: setattr(handle, "started", time.monotonic()))
     monkeypatch.setattr(time, "sleep", lambda _: None)
     handle.restarts, handle.started, handle.process = 5, time.monotonic() - 3 * 24 * 3600, DeadProcess()
-    event = handle._on_death()  # ran for days since its last crash: not a loop of crashes
+    (event,) = handle._on_death()  # ran for days since its last crash: not a loop of crashes
     assert isinstance(event, ev.Notice) and handle.restarts == 1
     for _ in range(4):
         handle.process = DeadProcess()
         handle._on_death()
     handle.process = DeadProcess()
-    event = handle._on_death()  # the sixth crash within seconds: it gives up, and says so
+    (event,) = handle._on_death()  # the sixth crash within seconds: it gives up, and says so
     assert isinstance(event, ev.Error) and event.fatal and "not restarting" in event.message
+
+
+class WindowKilled(DeadProcess):
+    exitcode = 1  # what Qt ends the process with when its link to the display is cut
+
+
+def test_a_door_window_killed_from_outside_is_no_crash_and_the_header_says_the_preview_is_off(tmp_path, monkeypatch):
+    """xkill on the door window, six times: each was counted as a crash, the sixth stopped recognition for
+    good, and after a restart without the window the header still said "preview on"."""
+    import faceattend_tui.live.worker as worker_module
+
+    handle = WorkerHandle(dataclasses.replace(config_for(tmp_path, "0"), preview=True))
+    monkeypatch.setattr(handle, "start", lambda: setattr(handle, "started", time.monotonic()))
+    monkeypatch.setattr(worker_module, "display_problem", lambda: None)  # the display itself is fine
+    for _ in range(6):
+        handle.config.preview, handle.process = True, WindowKilled()  # p opened it again
+        status, notice = handle._on_death()
+        assert (status.kind, notice.kind) == ("preview-off", "worker-restarted") and "closed from outside" in \
+            notice.message
+        assert handle.restarts == 0 and not handle.config.preview
+    handle.process = WindowKilled()  # no window open: an exit of 1 is a crash like any other
+    (event,) = handle._on_death()
+    assert "exit code 1" in event.message and handle.restarts == 1
 
 
 def test_a_worker_that_says_it_cannot_work_is_not_restarted(tmp_path, monkeypatch):

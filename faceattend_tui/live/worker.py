@@ -424,9 +424,7 @@ class Worker:
             case ev.SetSource(source=source):
                 self._open_source(source)
             case ev.SetSession():
-                self.door.session, self.door.present, self.door.expected = (
-                    command.name, command.present, command.expected)
-                self.door.hours = command.hours
+                self.door.set_session(command)
             case ev.ShowOutcome():
                 self._show_outcome(command)
             case ev.SetNames(names=names):
@@ -597,6 +595,7 @@ def deaf_children() -> Iterator[None]:
 
 STABLE_SECONDS = 120.0  # a worker that ran this long before it died was not crashing in a loop
 DISPLAY_STALLED = 75  # the exit code of a worker whose door display stopped answering (restarted without it)
+WINDOW_CUT = 1  # Qt ends the process so when its display connection breaks (xkill); a Python failure exits 3
 DISPLAY_WAIT_SECONDS = 5.0  # a call to the display that has not returned by then has stalled
 
 
@@ -654,30 +653,33 @@ class WorkerHandle:
         if any(isinstance(e, ev.Error) and e.fatal for e in events):
             self.restart = False  # it said why it cannot work: the same would happen again
         if not self.stopping and self.process is not None and not self.process.is_alive():
-            events.append(self._on_death())
+            events += self._on_death()
         return events
 
-    def _on_death(self) -> ev.Event:
+    def _on_death(self) -> list[ev.Event]:
         code = self.process.exitcode if self.process is not None else None
         gone = code != DISPLAY_STALLED and code != 0 and self.config.preview and display_problem()
-        if code == DISPLAY_STALLED or gone:  # not a crash: the same worker, without the door display
+        cut = code == WINDOW_CUT and self.config.preview and not gone
+        if code == DISPLAY_STALLED or gone or cut:  # not a crash: the same worker, without the door display
             self.config.preview = False
             self._drop_commands()
             self.start()
-            why = f"went away ({gone})" if gone else "stopped answering"
-            return ev.Notice(message=f"recognition worker restarted without the door display, which {why}",
-                             topic="worker-restarted")
+            why = (f"went away ({gone})" if gone else "was closed from outside (its window killed, or its link to "
+                   "the display cut)" if cut else "stopped answering")
+            return [ev.PreviewStatus(message="preview window closed", state="off"),  # the header says so; p reopens
+                    ev.Notice(message=f"recognition worker restarted without the door display, which {why}; p opens "
+                              "it again", topic="worker-restarted")]
         if time.monotonic() - self.started > STABLE_SECONDS:  # a crash now and then, days apart: not in a row
             self.restarts = 0
         if not self.restart or self.restarts >= self.max_restarts:
             self.process = None
-            return ev.Error(message=f"recognition worker stopped (exit code {code}); not restarting", fatal=True)
+            return [ev.Error(message=f"recognition worker stopped (exit code {code}); not restarting", fatal=True)]
         self.restarts += 1
         self._drop_commands()
         time.sleep(min(0.5 * 2 ** (self.restarts - 1), 5.0))
         self.start()
-        return ev.Notice(message=f"recognition worker stopped (exit code {code}); restarted ({self.restarts})",
-                         topic="worker-restarted")
+        return [ev.Notice(message=f"recognition worker stopped (exit code {code}); restarted ({self.restarts})",
+                          topic="worker-restarted")]
 
     def _drop_commands(self) -> None:
         """Commands a dead worker never read are dropped: a queue still writing them into its pipe (a large

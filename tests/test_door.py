@@ -121,6 +121,21 @@ def test_faces_waiting_for_a_decision_are_asked_to_hold_still():
     assert [f.text for f in plan.faces] == ["hold still", "not recognised"]
 
 
+def test_someone_not_on_the_list_keeps_reading_so_on_their_face_once_the_banner_has_gone():
+    """After the 3 s banner their face was green with their name, as someone let in."""
+    door = state_with("not-on-list", track=7)
+    later = layout(FRAME, [face_at(200, track=7), face_at(20, track=8)], door, now=101.0)
+    assert later.banner is None
+    refused, other = later.faces
+    assert refused.text == "Ann Lee - please see staff" and refused.colour == LOOKS["see-staff"].colour
+    assert other.text == "Ann Lee" and other.colour != refused.colour
+    door.show(Banner("checked-in", "Ann Lee", "", 7, until=200.0))  # a session that expects them now
+    assert layout(FRAME, [face_at(200, track=7)], door, now=101.0).faces[0].text == "Ann Lee"
+    door.show(Banner("not-on-list", "Ann Lee", "", 7, until=0.0))
+    door.set_session(ev.SetSession(name="Choir", present=0, expected=9))  # another session: another list
+    assert layout(FRAME, [face_at(200, track=7)], door, now=101.0).faces[0].text == "Ann Lee"
+
+
 def test_drawing_leaves_the_camera_frame_untouched():
     frame = np.full(FRAME, 90, np.uint8)
     draw(frame, layout(FRAME, [face_at(100)], state_with("already-here"), 0.0))

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -28,7 +28,7 @@ import numpy as np
 from faceattend_tui.live.words import Words, drawable
 
 if TYPE_CHECKING:
-    from faceattend_tui.live.events import ShowOutcome
+    from faceattend_tui.live.events import SetSession, ShowOutcome
     from faceattend_tui.live.recognizer import Overlay
 
 FONT = cv2.FONT_HERSHEY_DUPLEX
@@ -99,9 +99,21 @@ class DoorState:
     min_face: int = 0  # faces smaller than this (pixels) are not recognised: no words on them
     source: str = ""  # "" while pictures come, else a key of CARDS
     panel_corner: int | None = None  # where the corner panel was last drawn: it stays unless it must move
+    refused: deque[int] = field(default_factory=lambda: deque(maxlen=64))  # tracks told they are not on the list
 
     def show(self, banner: Banner) -> None:
         self.banners.append(banner)
+        track = banner.track
+        if track is not None and banner.kind == "not-on-list" and track not in self.refused:
+            self.refused.append(track)  # their face says so after the banner has gone
+        elif track is not None and track in self.refused and banner.kind in ("checked-in", "late", "already-here"):
+            self.refused.remove(track)
+
+    def set_session(self, session: SetSession) -> None:
+        if session.name != self.session:  # another session: another list
+            self.refused.clear()
+        self.session, self.present, self.expected, self.hours = (session.name, session.present, session.expected,
+                                                                 session.hours)
 
     def current(self, now: float) -> Banner | None:
         """The newest banner still showing."""
@@ -141,7 +153,7 @@ def layout(shape: tuple[int, ...], overlays: Sequence[Overlay], door: DoorState,
     """Where everything goes; `face_scale`: how much the frame was enlarged since the faces were measured."""
     height, width = shape[:2]
     min_face = door.min_face * face_scale
-    faces = [face_mark(o, door.words, min_face) for o in overlays]
+    faces = [face_mark(o, door.words, min_face, door.refused) for o in overlays]
     banner = door.current(now)
     band = min(height, max(48, round(height * 0.22)))  # never taller than a tiny picture
     banner_rect = None
@@ -155,11 +167,16 @@ def layout(shape: tuple[int, ...], overlays: Sequence[Overlay], door: DoorState,
     return Layout(faces, panel, lines, banner, banner_rect, door.words)
 
 
-def face_mark(overlay: Overlay, words: Words | None = None, min_face: float = 0) -> FaceMark:
+def face_mark(overlay: Overlay, words: Words | None = None, min_face: float = 0,
+              refused: Collection[int] = ()) -> FaceMark:
+    """The box, colour and words of a face (`refused`: tracks of people recognised but not on the list)."""
     words = words or Words()
     colour = FACE_COLOURS.get(overlay.state, (200, 200, 200))
     x1, y1, x2, y2 = (int(v) for v in overlay.box)
     box = (x1, y1, x2, y2)
+    if overlay.state == "known" and overlay.track in refused:  # never the green of someone let in
+        look = LOOKS["see-staff"]
+        return FaceMark(box, look.colour, f"{overlay.label} - {words.say(look.word)}")
     small = min(box[2] - box[0], box[3] - box[1]) < min_face
     if small and overlay.state == "pending":  # a background face: it is not being recognised, ask nothing
         return FaceMark(box, colour, "")

@@ -711,6 +711,18 @@ async def test_the_small_things_staff_notice(station, tmp_path):
         await until(pilot, lambda: list((tmp_path / "exports").glob("*.svg")))
 
 
+def test_p_pressed_fast_alternates_open_and_close_before_the_worker_answers(station):
+    """Each p asked the opposite of what the worker had last said: six quick presses from "on" sent
+    close, open, open, open... and an even number could leave the window closed."""
+    station.live.preview = "on"
+    asked = [station.toggle_preview() for _ in range(6)]
+    assert asked == [False, True, False, True, False, True]
+    assert [c.on for c in station.worker.sent if isinstance(c, ev.SetPreview)][-6:] == asked
+    station.preview_asked_at -= 60  # a press long after: what the worker says counts again
+    station.live.preview = "off"  # (its window was closed from outside meanwhile)
+    assert station.toggle_preview() is True
+
+
 async def test_absentees_first_after_a_check_in_during_the_session(station):
     app = StationApp(station)
     async with app.run_test(size=SIZE) as pilot:

@@ -36,6 +36,7 @@ class Station(Lifecycle, Actions, Readouts, Hours, Translator, Timekeeping, Shar
         self.settings = settings
         self.source = source
         self.preview = preview
+        self.preview_asked_at = float("-inf")
         self.user = user or current_user()
         self.name = name or settings.data.resolve().name
         self.worker_factory = worker_factory or WorkerHandle

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import stat
+import time
 from collections.abc import Callable
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING
@@ -56,6 +57,7 @@ from faceattend_tui.vision.models import configured_sha256, loaded_models
 
 CLOCK_TOLERANCE = 30.0  # seconds a door's clock may differ from the shared database's unsaid
 COMMAND_WAIT = 10.0  # seconds a starting station waits for a faceattend command that holds the data (commands end)
+PREVIEW_ANSWER_SECONDS = 3.0  # a worker opens or closes its window well within this (Qt's first window: ~1 s)
 LOW_THRESHOLD = 0.15  # a recognition threshold under this is said at start: impostors score up to ~0.2
 
 
@@ -405,8 +407,11 @@ class Lifecycle(StationState):
 
 
     def toggle_preview(self) -> bool:
-        """Open the preview window unless it is open (then close it); True when asking to open it."""
-        self.preview = self.live.preview != "on"
+        """Open the preview window unless it is open (then close it); True when asking to open it. Keys
+        pressed before the worker answered the last one flip what was asked, not what it last said."""
+        asked_lately = time.monotonic() - self.preview_asked_at < PREVIEW_ANSWER_SECONDS
+        self.preview = not self.preview if asked_lately else self.live.preview != "on"
+        self.preview_asked_at = time.monotonic()
         self._worker().send(ev.SetPreview(self.preview))
         return self.preview
 

@@ -26,6 +26,7 @@ class StationState:
     settings: Settings
     source: str
     preview: bool
+    preview_asked_at: float  # when a key last asked the worker to open or close the door window
     user: str
     name: str
     worker_factory: Callable[[WorkerConfig], Worker]

@@ -30,7 +30,7 @@ door = DoorState(session="Maths 3A", present=3, expected=25)
 for _ in range(40):
     preview.show(frame, [Overlay((260, 150, 380, 300), "known", "Céline Gérard", 1)], door, time.time())
     cv2.waitKey(15)
-rect = cv2.getWindowImageRect(TITLE)
+rect = cv2.getWindowImageRect(preview.name)
 tree = subprocess.run(["xwininfo", "-root", "-tree"], capture_output=True, text=True).stdout
 window = next((line for line in tree.splitlines() if f'"{TITLE}"' in line), "")
 preview.stop()

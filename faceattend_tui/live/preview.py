@@ -17,6 +17,7 @@ import contextlib
 import ctypes
 import ctypes.util
 import dataclasses
+import itertools
 import json
 import os
 import subprocess
@@ -41,6 +42,11 @@ FONT_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/truetype", "/
 
 CARD_SECONDS = 0.5  # a card (no picture coming) is shown again this often, so the window stays alive
 NO_FRAME = (480, 640)  # the card's size when no picture ever came
+
+# Each window this process opens has a name of its own (its title stays TITLE): one opened a moment after the
+# last closed (p pressed fast) was found under the old one's name while Qt still tore it down, and stayed black.
+WINDOWS = itertools.count(1)
+
 
 PROBE = "import cv2; cv2.namedWindow('faceattend-probe'); cv2.waitKey(1); cv2.destroyAllWindows()"
 PROBE_SECONDS = 8.0  # the frame loop waits this long at most for a display that does not answer
@@ -144,6 +150,7 @@ class Preview:
         self.last_frame: np.ndarray | None = None
         self.card_shown: tuple[tuple[str, str] | None, float] = (None, 0.0)  # (what the card said, when)
         self.busy_since: float | None = None  # time.monotonic() when a call to the display began, if one runs
+        self.name = f"{TITLE} {next(WINDOWS)}"  # the window's, to OpenCV
 
     @contextlib.contextmanager
     def answering(self) -> Iterator[None]:
@@ -173,19 +180,20 @@ class Preview:
         return self.problem
 
     def _create(self) -> None:
-        cv2.namedWindow(TITLE, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | cv2.WINDOW_GUI_NORMAL)
+        cv2.namedWindow(self.name, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | cv2.WINDOW_GUI_NORMAL)
+        cv2.setWindowTitle(self.name, TITLE)
         if self.mode == "fullscreen":
             # The window manager's hint where there is one; the screen's own size and the origin where
             # there is none (a bare X server leaves a hinted window at 400x300 in a corner).
             self.size = screen_size()
             if self.size:
-                cv2.moveWindow(TITLE, 0, 0)
-                cv2.resizeWindow(TITLE, *self.size)
-            cv2.setWindowProperty(TITLE, cv2.WND_PROP_FULLSCREEN, cv2.WINDOW_FULLSCREEN)
+                cv2.moveWindow(self.name, 0, 0)
+                cv2.resizeWindow(self.name, *self.size)
+            cv2.setWindowProperty(self.name, cv2.WND_PROP_FULLSCREEN, cv2.WINDOW_FULLSCREEN)
             return
         size = self._remembered()
         if size:
-            cv2.resizeWindow(TITLE, *size)
+            cv2.resizeWindow(self.name, *size)
 
     def show(self, frame: np.ndarray, overlays: Sequence[Overlay], door: DoorState, now: float) -> None:
         if not self.open:
@@ -220,7 +228,7 @@ class Preview:
             return  # a frame that cannot be drawn (4000x1, one corrupt frame of a stream): skipped, the window stays
         try:
             with self.answering():
-                cv2.imshow(TITLE, picture)
+                cv2.imshow(self.name, picture)
                 cv2.waitKey(1)
         except cv2.error as exc:
             self.problem = f"preview window failed ({str(exc).strip().splitlines()[-1]})"
@@ -232,7 +240,7 @@ class Preview:
             with self.answering():
                 self._remember_size()
                 with contextlib.suppress(cv2.error):
-                    cv2.destroyWindow(TITLE)
+                    cv2.destroyWindow(self.name)
                     cv2.waitKey(1)
 
     # -- the size a user gave the window, kept between runs
@@ -251,6 +259,6 @@ class Preview:
         if self.mode != "window" or self.remember is None:
             return
         with contextlib.suppress(cv2.error, OSError, ValueError):
-            _, _, width, height = cv2.getWindowImageRect(TITLE)
+            _, _, width, height = cv2.getWindowImageRect(self.name)
             if width > 0 and height > 0:
                 self.remember.write_text(json.dumps({"width": width, "height": height}))

@@ -127,13 +127,35 @@ def test_someone_not_on_the_list_keeps_reading_so_on_their_face_once_the_banner_
     later = layout(FRAME, [face_at(200, track=7), face_at(20, track=8)], door, now=101.0)
     assert later.banner is None
     refused, other = later.faces
-    assert refused.text == "Ann Lee - please see staff" and refused.colour == LOOKS["see-staff"].colour
+    assert refused.text == "please see staff: Ann Lee" and refused.colour == LOOKS["see-staff"].colour
     assert other.text == "Ann Lee" and other.colour != refused.colour
     door.show(Banner("checked-in", "Ann Lee", "", 7, until=200.0))  # a session that expects them now
     assert layout(FRAME, [face_at(200, track=7)], door, now=101.0).faces[0].text == "Ann Lee"
     door.show(Banner("not-on-list", "Ann Lee", "", 7, until=0.0))
     door.set_session(ev.SetSession(name="Choir", present=0, expected=9))  # another session: another list
     assert layout(FRAME, [face_at(200, track=7)], door, now=101.0).faces[0].text == "Ann Lee"
+
+
+def test_names_stay_inside_the_picture_over_their_own_face_and_clear_of_each_other():
+    """A long name ran 400 px off the right edge, across the next person's face, under their name."""
+    long = "Bartholomew Maximilian Featherstonehaugh-Cholmondeley III"
+    overlays = [Overlay((380, 200, 500, 340), "known", long, 1), Overlay((520, 210, 630, 350), "known", "Sheldon", 2),
+                Overlay((-30, 20, 90, 160), "known", "Alexandros Papadimitriou", 3)]  # running off the left edge
+    plan = layout(FRAME, overlays, DoorState(), now=0.0)
+    labels = [f.label for f in plan.faces]
+    assert all(x1 >= 0 and y1 >= 0 and x2 <= FRAME[1] and y2 <= FRAME[0] for x1, y1, x2, y2 in labels), labels
+    assert plan.faces[0].text.startswith("Bartholomew") and plan.faces[0].text.endswith("...")
+    assert plan.faces[1].text == "Sheldon" and plan.faces[2].text.startswith("Alex")
+    for i, label in enumerate(labels):
+        assert not any(overlap(label, other) for other in labels[i + 1:]), labels
+        assert not any(overlap(label, o.box) for j, o in enumerate(overlays) if j != i), (label, i)
+
+
+def test_words_on_a_portrait_screen_are_sized_to_the_picture_not_the_screens_height():
+    """On an 800x1280 screen the picture is 600 px high, its names drawn 1.6 times too large."""
+    from faceattend_tui.live.door import text_scale
+
+    assert text_scale((1280, 800, 3)) == text_scale((600, 800, 3)) < text_scale((800, 1280, 3))
 
 
 def test_drawing_leaves_the_camera_frame_untouched():
@@ -163,15 +185,15 @@ WINDOW = """
 import sys, time, numpy as np
 from pathlib import Path
 from faceattend_tui.live.door import DoorState
-from faceattend_tui.live.preview import Preview, TITLE
+from faceattend_tui.live.preview import Preview
 import cv2
 mode, remember = sys.argv[1], Path(sys.argv[2])
 preview = Preview(mode, remember=remember)
 assert preview.start() is None, preview.problem
 preview.show(np.zeros((480, 640, 3), np.uint8), [], DoorState(), time.time())
-print(cv2.getWindowProperty(TITLE, cv2.WND_PROP_FULLSCREEN))
+print(cv2.getWindowProperty(preview.name, cv2.WND_PROP_FULLSCREEN))
 if mode == "window":
-    cv2.resizeWindow(TITLE, 800, 600)
+    cv2.resizeWindow(preview.name, 800, 600)
     cv2.waitKey(50)
 preview.stop()
 """
@@ -204,8 +226,10 @@ def test_a_remembered_size_is_given_back_to_a_new_window(tmp_path, monkeypatch):
     calls = []
     monkeypatch.setattr(module.cv2, "namedWindow", lambda *a: calls.append(("named", a)))
     monkeypatch.setattr(module.cv2, "resizeWindow", lambda *a: calls.append(("resize", a)))
-    module.Preview("window", remember=tmp_path / "preview.json")._create()
-    assert ("resize", (module.TITLE, 1024, 768)) in calls
+    monkeypatch.setattr(module.cv2, "setWindowTitle", lambda *a: None)
+    preview = module.Preview("window", remember=tmp_path / "preview.json")
+    preview._create()
+    assert ("resize", (preview.name, 1024, 768)) in calls
     (tmp_path / "preview.json").write_text("not json")
     calls.clear()
     module.Preview("window", remember=tmp_path / "preview.json")._create()

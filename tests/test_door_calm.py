@@ -35,7 +35,7 @@ def blank() -> np.ndarray:
 def test_the_corner_text_moves_to_a_corner_without_a_face(box):
     door = DoorState(session="Maths 3A", present=12, expected=25)
     plan = layout(FRAME, [Overlay(box, "known", "Ann Lee", 1)], door, 0.0)
-    assert overlap(plan.panel, face_area(plan.faces[0], FRAME[0])) == 0
+    assert overlap(plan.panel, face_area(plan.faces[0])) == 0
 
 
 def test_the_corner_text_keeps_clear_of_the_banner_and_of_other_faces():
@@ -44,7 +44,7 @@ def test_the_corner_text_keeps_clear_of_the_banner_and_of_other_faces():
     faces = [Overlay((10, 10, 150, 170), "known", "Ann Lee", 1), Overlay((480, 10, 630, 170), "pending", "", 2)]
     plan = layout(FRAME, faces, door, 0.0)
     assert overlap(plan.panel, plan.banner_rect) == 0
-    assert all(overlap(plan.panel, face_area(face, FRAME[0])) == 0 for face in plan.faces)
+    assert all(overlap(plan.panel, face_area(face)) == 0 for face in plan.faces)
 
 
 # ----- background faces are not asked anything --------------------------------------------------------------

@@ -16,6 +16,7 @@ onto a copy of the frame. Both are tested without a window.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections import deque
 from collections.abc import Collection, Sequence
@@ -128,6 +129,9 @@ class FaceMark:
     box: tuple[int, int, int, int]
     colour: tuple[int, int, int]
     text: str  # "" for a face too small to be recognised: a thin box only
+    label: tuple[int, int, int, int] | None = None  # where its words go, once placed (place_labels)
+    named: bool = False  # its words end with a name, shortened to about the box's width where long
+    lead: str = ""  # the words before that name, never shortened
 
 
 @dataclass(frozen=True)
@@ -143,9 +147,11 @@ class Layout:
 STAY = 0.25  # of its own area: how much more of the faces the corner panel may cover before it moves
 
 
-def text_scale(height: int) -> float:
-    """Font scale for body text: about 1/20 of the frame's height (40 px on a 480-line camera)."""
-    return max(0.5, height / 480 * 0.9)
+def text_scale(shape: tuple[int, ...]) -> float:
+    """Font scale for body text: about 1/20 of the frame's height (40 px on a 480-line camera); on a screen
+    taller than it is wide, of the height a 4:3 picture takes across its width (words of a size to fit)."""
+    height, width = shape[:2]
+    return max(0.5, min(height, width * 3 / 4) / 480 * 0.9)
 
 
 def layout(shape: tuple[int, ...], overlays: Sequence[Overlay], door: DoorState, now: float,
@@ -153,7 +159,8 @@ def layout(shape: tuple[int, ...], overlays: Sequence[Overlay], door: DoorState,
     """Where everything goes; `face_scale`: how much the frame was enlarged since the faces were measured."""
     height, width = shape[:2]
     min_face = door.min_face * face_scale
-    faces = [face_mark(o, door.words, min_face, door.refused) for o in overlays]
+    faces = place_labels([face_mark(o, door.words, min_face, door.refused) for o in overlays], width, height,
+                         text_scale(shape))
     banner = door.current(now)
     band = min(height, max(48, round(height * 0.22)))  # never taller than a tiny picture
     banner_rect = None
@@ -161,7 +168,7 @@ def layout(shape: tuple[int, ...], overlays: Sequence[Overlay], door: DoorState,
         box = next((o.box for o in overlays if getattr(o, "track", None) == banner.track), None)
         banner_rect, _ = place_banner(width, height, band, box)
     lines = panel_lines(door)
-    busy = [face_area(face, height) for face in faces]
+    busy = [face_area(face) for face in faces]
     panel, door.panel_corner = free_corner(panel_size(lines, width, height), width, height, busy, banner_rect,
                                            door.panel_corner)
     return Layout(faces, panel, lines, banner, banner_rect, door.words)
@@ -176,27 +183,59 @@ def face_mark(overlay: Overlay, words: Words | None = None, min_face: float = 0,
     box = (x1, y1, x2, y2)
     if overlay.state == "known" and overlay.track in refused:  # never the green of someone let in
         look = LOOKS["see-staff"]
-        return FaceMark(box, look.colour, f"{overlay.label} - {words.say(look.word)}")
+        lead = f"{words.say(look.word)}: "
+        return FaceMark(box, look.colour, lead + overlay.label, named=True, lead=lead)
     small = min(box[2] - box[0], box[3] - box[1]) < min_face
     if small and overlay.state == "pending":  # a background face: it is not being recognised, ask nothing
         return FaceMark(box, colour, "")
     if overlay.state == "known":
-        text = overlay.label
-    elif overlay.state == "pending" and overlay.label:  # "blink", "come closer", "look at the camera"
+        return FaceMark(box, colour, overlay.label, named=True)
+    if overlay.state == "pending" and overlay.label:  # "blink", "come closer", "look at the camera"
         text = words.say(overlay.label)
     else:
         text = words.say(FACE_WORDS.get(overlay.state, overlay.label))
     return FaceMark(box, colour, text)
 
 
-def face_area(face: FaceMark, height: int) -> Rect:
-    """The face's box with room for its word above or below it."""
-    x1, y1, x2, y2 = face.box
-    if not face.text:
+def face_area(face: FaceMark) -> Rect:
+    """The face's box and its words."""
+    if face.label is None:
         return face.box
-    (w, h), base = cv2.getTextSize(drawable(face.text), FONT, text_scale(height) * 0.7, 1)
-    room = h + base + 6
-    return x1, y1 - room, max(x2, x1 + w + 8), y2 + room
+    (x1, y1, x2, y2), (a1, b1, a2, b2) = face.box, face.label
+    return min(x1, a1), min(y1, b1), max(x2, a2), max(y2, b2)
+
+
+def place_labels(faces: list[FaceMark], width: int, height: int, scale: float) -> list[FaceMark]:
+    """Each face's words, shortened with "..." to about its box's width, inside the picture, above the box or
+    below it, clear of the words placed before where they can be (the largest faces first): a long name ran
+    off the picture, over the next person's face and name."""
+    small = scale * 0.7
+    shortest = cv2.getTextSize("MMMMMM", FONT, small, 1)[0][0]  # a small face still shows a few letters
+    line = sum(cv2.getTextSize("Ag", FONT, small, 1)[0]) + 6
+    placed: list[Rect] = []
+    out = list(faces)
+    for i in sorted(range(len(faces)), key=lambda i: -_area(faces[i].box)):
+        face = faces[i]
+        if not face.text:
+            continue
+        x1, y1, x2, y2 = face.box
+        lead = cv2.getTextSize(drawable(face.lead), FONT, small, 1)[0][0] if face.lead else 0
+        free = min((b[0] for j, f in enumerate(faces) if j != i and (b := f.box)[0] > x1 and b[1] < y2
+                    and b[3] > y1 - line), default=width) - x1 - 12  # up to the next face on its right
+        room = max(round((x2 - x1) * 1.5), free, shortest + lead) if face.named else width
+        text = fit(face.text, min(width - 8, room), small, 1)
+        (w, h), base = cv2.getTextSize(text, FONT, small, 1)
+        left, tall = min(max(0, x1), max(0, width - w - 8)), h + base + 6
+        above, below = (left, y1 - tall, left + w + 8, y1), (left, y2 + 2, left + w + 8, y2 + 2 + tall)
+        inside = [r for r in (above, below) if r[1] >= 0 and r[3] <= height] or [above if y1 - tall > 0 else below]
+        rect = next((r for r in inside if not any(overlap(r, other) for other in placed)), inside[0])
+        placed.append(rect)
+        out[i] = dataclasses.replace(face, text=text, label=rect)
+    return out
+
+
+def _area(box: Rect) -> int:
+    return max(0, box[2] - box[0]) * max(0, box[3] - box[1])
 
 
 def place_banner(width: int, height: int, band: int, face: Rect | None) -> tuple[Rect, bool]:
@@ -230,7 +269,7 @@ def panel_lines(door: DoorState) -> list[str]:
 
 
 def panel_size(lines: list[str], width: int, height: int) -> tuple[int, int]:
-    scale = text_scale(height) * 0.8
+    scale = text_scale((height, width)) * 0.8
     text_w = max(cv2.getTextSize(drawable(line), FONT, scale, 2)[0][0] for line in lines)
     line_h, pad = _line_metrics(scale)
     return min(text_w + 2 * pad, width), line_h * len(lines) + pad
@@ -274,7 +313,7 @@ def _line_metrics(scale: float) -> tuple[int, int]:
 def draw(frame: np.ndarray, plan: Layout, inplace: bool = False) -> np.ndarray:
     """The frame (a copy unless `inplace`) with the faces, the corner panel and the banner painted on."""
     canvas = frame if inplace else frame.copy()
-    scale = text_scale(canvas.shape[0])
+    scale = text_scale(canvas.shape)
     for face in plan.faces:
         draw_face(canvas, face, scale)
     shade(canvas, plan.panel, BLACK, 0.55)
@@ -297,11 +336,12 @@ def draw_face(canvas: np.ndarray, face: FaceMark, scale: float) -> None:
     thickness = max(2, round(scale * 2))
     cv2.rectangle(canvas, (x1, y1), (x2, y2), face.colour, thickness)
     small = scale * 0.7
-    text = drawable(face.text)
-    (w, h), base = cv2.getTextSize(text, FONT, small, 1)
-    top = y1 - h - base - 6 if y1 - h - base - 6 > 0 else y2 + 2
-    cv2.rectangle(canvas, (x1, top), (x1 + w + 8, top + h + base + 6), face.colour, -1)
-    cv2.putText(canvas, text, (x1 + 4, top + h + 3), FONT, small, WHITE, 1, cv2.LINE_AA)
+    if face.label is None:
+        face = place_labels([face], canvas.shape[1], canvas.shape[0], scale)[0]
+    left, top, right, bottom = face.label or face.box
+    h = cv2.getTextSize(face.text, FONT, small, 1)[0][1]
+    cv2.rectangle(canvas, (left, top), (right, bottom), face.colour, -1)
+    cv2.putText(canvas, face.text, (left + 4, top + h + 3), FONT, small, WHITE, 1, cv2.LINE_AA)
 
 
 def shade(canvas: np.ndarray, rect: Rect, colour: Colour, alpha: float) -> None:
@@ -412,7 +452,7 @@ def draw_card(shape: tuple[int, ...], door: DoorState, frame: np.ndarray | None 
     icon, lines = card_lines(door)
     if not lines:
         return canvas
-    scale = text_scale(height) * 1.2
+    scale = text_scale((height, width)) * 1.2
     size = round(height * 0.22)
     ICONS[icon](canvas, (width // 2, round(height * 0.33)), size)
     y = round(height * 0.33) + size

@@ -92,16 +92,18 @@ class HeldLock:
     def release(self) -> None:
         if self._fd is None:
             return
-        # Unlink first: whoever locks the old inode next sees it is gone and retries.
+        # The folder first: a newcomer meets the file still held and waits, where it met the folder held
+        # behind a new file and was told the lock file had been deleted while its holder ran.
+        if self._folder_fd is not None:
+            _unlock(self._folder_fd)
+            os.close(self._folder_fd)
+            self._folder_fd = None
+        # Then unlink: whoever locks the old inode next sees it is gone and retries.
         with contextlib.suppress(OSError):
             os.unlink(self.path)
         _unlock(self._fd)
         os.close(self._fd)
         self._fd = None
-        if self._folder_fd is not None:
-            _unlock(self._folder_fd)
-            os.close(self._folder_fd)
-            self._folder_fd = None
 
     def __enter__(self) -> HeldLock:
         return self

@@ -8,6 +8,7 @@ import stat
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -121,6 +122,59 @@ def test_a_lock_file_deleted_by_hand_does_not_let_a_second_writer_in(tmp_path):
         child.wait()
     with acquire_lock(tmp_path, user="me") as lock:  # the holder is gone: free again
         assert lock.holder["pid"] == os.getpid()
+
+
+WAITER = textwrap.dedent("""
+    import sys
+    from faceattend_tui.attendance import acquire_lock
+    print("waiting", flush=True)
+    with acquire_lock(sys.argv[1], what="command", wait=20):
+        print("locked", flush=True)
+""")
+
+
+def waiter(root: Path) -> subprocess.Popen:
+    child = subprocess.Popen([sys.executable, "-c", WAITER, str(root)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, cwd=ROOT)
+    assert child.stdout.readline().strip() == "waiting"
+    time.sleep(1.0)  # trying again and again by now
+    return child
+
+
+def test_a_command_ending_as_another_starts_is_waited_for_never_said_deleted(tmp_path, monkeypatch):
+    """A command met the data folder still locked behind a new lock file, in the moment the one before it
+    released: it was refused at once, told the lock file had been deleted while its holder ran."""
+    from faceattend_tui import filelock
+
+    lock = acquire_lock(tmp_path, what="command")
+    child = waiter(tmp_path)
+    unlock, slowed = filelock._unlock, []
+
+    def slow_unlock(fd: int) -> None:  # a busy machine stretches the moment between the two unlocks
+        unlock(fd)
+        if not slowed:
+            slowed.append(fd)
+            time.sleep(1.5)
+
+    monkeypatch.setattr(filelock, "_unlock", slow_unlock)
+    lock.release()
+    out, err = child.communicate(timeout=30)
+    assert (child.returncode, out.strip(), err) == (0, "locked", "")
+
+
+def test_a_lock_taken_a_moment_ago_whose_holder_is_not_written_yet_is_waited_for(tmp_path):
+    """Refused at once, "locked by another process (no details available)", while its taker had yet to say
+    who it was."""
+    import fcntl
+
+    path = tmp_path / "faceattend.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    child = waiter(tmp_path)
+    os.unlink(path)
+    os.close(fd)
+    out, err = child.communicate(timeout=30)
+    assert (child.returncode, out.strip(), err) == (0, "locked", "")
 
 
 def test_a_file_system_that_cannot_lock_folders_still_takes_the_lock_files_own(tmp_path, monkeypatch):

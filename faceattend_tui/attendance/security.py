@@ -439,7 +439,8 @@ def acquire_lock(data_root: str | os.PathLike, user: str | None = None, what: st
         try:
             lock = hold(root / LOCK_NAME, holder)
         except Busy as exc:
-            if exc.holder.get("what") != "command" or time.monotonic() >= deadline:
+            said = exc.holder.get("pid") is not None  # else taken a moment ago, its holder not written yet
+            if (said and exc.holder.get("what") != "command") or time.monotonic() >= deadline:
                 raise LockedError(exc.path, exc.holder) from None
             time.sleep(0.1)
             continue

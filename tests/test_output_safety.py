@@ -384,3 +384,17 @@ def test_a_sheet_named_with_out_is_in_the_audit_even_when_the_export_is_killed_a
     capfd.readouterr()
     assert main(["people", "remove", "S1", "--erase", "--data", str(data)]) == 1
     assert str(sheet) in capfd.readouterr().err  # named: still to clean (--exports rewrites it)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="making a link another user owns needs root")
+@pytest.mark.parametrize("kind", ["export", "report"])
+def test_a_root_job_does_not_write_its_sheets_through_an_exports_link_another_user_made(data, tmp_path, capfd, kind):
+    """The station user's DATA/exports made a link to a folder of their choosing: a nightly export run by root
+    wrote its sheets there, where naming the same place with --out was refused."""
+    (tmp_path / "victim").mkdir()
+    (data / "exports").symlink_to(tmp_path / "victim")
+    os.lchown(data / "exports", 4321, 4321)
+    dates = ["--from", TODAY, "--to", TODAY] if kind == "report" else []
+    assert main([kind, "--data", str(data), *dates]) == 2
+    assert "a link of another user: not followed" in capfd.readouterr().err
+    assert not list((tmp_path / "victim").iterdir())

@@ -250,7 +250,12 @@ class NamedFile:
 
 
 def new_output(folder: Path, name: str) -> NewFile:
-    """A new file in `folder`, named when it is written; the folder is made (private) when missing."""
+    """A new file in `folder`, named when it is written; the folder is made (private) when missing. A folder
+    reached through another user's link is refused (a root job's sheets in a folder of the link's choosing)."""
+    foreign = foreign_link(Path(os.path.abspath(folder)))
+    if foreign is not None:
+        raise ExportError(f"the exports folder {folder} goes through {foreign}, a link of another user: not "
+                          "followed; make it a folder, or write with --out")
     try:
         make_private_dir(folder)
     except OSError as exc:

@@ -366,6 +366,9 @@ def _read_file(path: Path) -> dict[str, Any]:
         os.lstat(path)
     except FileNotFoundError:
         return {}
+    except NotADirectoryError:
+        found = next((p for p in path.parents if p.exists()), path.parent)  # a file on the way to it
+        raise ConfigError(f"{found} is a file, not a folder: the data folder cannot be {path.parent}") from None
     except OSError as exc:  # a data folder this user may not look into: said, never read as no settings
         raise ConfigError(f"{path}: {exc.strerror or exc} (is the data folder this user's?)") from None
     if not path.exists():

@@ -405,6 +405,13 @@ def test_watch_on_a_source_that_is_not_there_says_so_at_once_with_exit_2(tmp_pat
                                                       "a camera index, URL, file or folder"]
 
 
+def test_watch_on_a_data_folder_that_is_not_there_says_so_and_makes_none(tmp_path, capsys):
+    """A typo in --data made an empty folder and watched with nobody enrolled, exit 0."""
+    assert main(["watch", "--data", str(tmp_path / "typo"), "--source", "0", "--no-preview"]) == 2
+    assert "typo does not exist (a typo, or its disk not mounted?)" in capsys.readouterr().err
+    assert not (tmp_path / "typo").exists()
+
+
 def test_doctor_checks_the_stations_own_source_as_the_station_would(tmp_path, capsys):
     import cv2
     import numpy as np

@@ -223,6 +223,15 @@ def test_a_settings_file_that_is_a_folder_or_a_broken_link_is_refused(tmp_path):
         load_settings(tmp_path, environ={})
 
 
+@pytest.mark.parametrize("below", ["", "data"])
+def test_a_data_folder_that_is_a_file_is_said_so(tmp_path, below):
+    """It read "faceattend.toml: Not a directory (is the data folder this user's?)"."""
+    (tmp_path / "afile").write_text("x")
+    data = tmp_path / "afile" / below if below else tmp_path / "afile"
+    with pytest.raises(ConfigError, match=f"{tmp_path / 'afile'} is a file, not a folder: the data folder cannot be"):
+        load_settings(data, environ={})
+
+
 def test_a_settings_file_from_a_windows_editor_is_read(tmp_path):
     (tmp_path / "faceattend.toml").write_bytes(b"\xef\xbb\xbfthreshold = 0.4\r\n")
     assert load_settings(tmp_path, environ={}).threshold == 0.4

@@ -655,8 +655,9 @@ def test_a_root_command_stopped_by_sigterm_still_gives_back_what_it_wrote(tmp_pa
     while not (data / "database_tensor").exists() and time.monotonic() < deadline:
         time.sleep(0.02)
     extract.send_signal(signal.SIGTERM)
-    extract.communicate(timeout=60)
+    _, err = extract.communicate(timeout=60)
     assert {str(p.relative_to(data)) for p in data.rglob("*") if p.lstat().st_uid != 4321} == set()
+    assert extract.returncode == 143 and b"stopped (SIGTERM)" in err  # it ended without a word
 
 
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root")

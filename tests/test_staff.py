@@ -367,7 +367,8 @@ def test_a_script_resets_the_only_accounts_pin_with_yes(tmp_path, monkeypatch, c
     monkeypatch.setenv("FACEATTEND_NEW_PIN", "246813")
     assert main(["pin", "--data", str(data)]) == 0  # the admin
     monkeypatch.setenv("FACEATTEND_NEW_PIN", "975310")
-    assert main(["pin", "--reset", "--data", str(data)]) == 2 and "not reset" in capsys.readouterr().err
+    assert main(["pin", "--reset", "--data", str(data)]) == 2
+    assert "not reset: no terminal to confirm on; run it again with --yes" in capsys.readouterr().err
     assert main(["pin", "--reset", "--yes", "--data", str(data)]) == 0
     with open_store(data) as store:
         assert authorize(store, "session", Credentials("admin", "975310")) == "admin"

@@ -480,6 +480,7 @@ def ends_cleanly_on_sigterm() -> bool:
 
 
 def _stopped(signum: int, frame: object) -> None:
+    say("stopped (SIGTERM)")
     raise SystemExit(128 + signum)
 
 
@@ -853,6 +854,9 @@ def cmd_watch(args: argparse.Namespace) -> int:
     if args.source == "demo" and args.data is None:
         args.data = DEMO_DATA
     settings = settings_from(args)
+    if args.source != "demo" and not settings.data.is_dir():  # it would be made, and every face unknown
+        say(f"error: the data folder {settings.data} does not exist (a typo, or its disk not mounted?)")
+        return EXIT_USAGE
     options = WatchOptions(source=args.source or settings.source, json=args.json, preview=settings.preview != "off",
                            realtime=not args.every_frame, loop=args.loop, max_seconds=args.max_seconds)
     with station_clock(settings.timezone) as warning:  # its text lines on the clock its JSON lines use

@@ -171,8 +171,9 @@ def cmd_staff_reset(args: argparse.Namespace, settings: Settings) -> int:
         raise CommandError(f"no staff account named {args.name!r}")
     say(f"This gives {args.name} a new PIN without the old one. It is recorded in the audit log as a "
         f"PIN reset by {current_user()}, and every station says so until {args.name} chooses a new PIN.")
-    if not args.yes and (not sys.stdin.isatty()
-                         or input(f'type "{RESET_PHRASE}" to go on: ').strip().lower() != RESET_PHRASE):
+    if not args.yes and not sys.stdin.isatty():
+        raise CommandError("not reset: no terminal to confirm on; run it again with --yes")
+    if not args.yes and input(f'type "{RESET_PHRASE}" to go on: ').strip().lower() != RESET_PHRASE:
         raise CommandError("not reset")
     pin = new_pin(args.name)
     with writable(settings) as attendance:

@@ -308,6 +308,23 @@ def test_invalid_device_is_a_usage_error(tmp_path, capsys):
     assert "--device" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("argv", [["export", "--format", "xml"], ["extract", "--threads", "abc"], ["staff"],
+                                  ["people", "list", "--bogus"]])
+def test_bad_usage_is_one_line_on_stderr_as_the_help_says(argv, capsys):
+    """argparse printed its usage block first: two to seven lines."""
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and len(err.splitlines()) == 1 and err.startswith("error: ") and "--help" in err
+
+
+def test_an_option_is_taken_only_as_written_in_full(tmp_path, capsys):
+    """--era was taken for --erase, --gr for --group: a typo could do what it did not say."""
+    with pytest.raises(SystemExit):
+        main(["people", "remove", "S1", "--era", "--data", str(tmp_path)])
+    assert "unrecognized arguments: --era" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("command", [["export"], ["pin"], ["report"], ["people", "list"]])
 def test_record_commands_do_not_offer_model_options(command, capsys):
     from faceattend_tui.cli import main

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Collection, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from faceattend_tui import __version__
 from faceattend_tui.cli.output import to_stderr
@@ -126,9 +126,21 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         return f"{text} (default: %(default)s)" if shown and action.option_strings else text
 
 
+class Parser(argparse.ArgumentParser):
+    """Bad usage said in one line on stderr, as the help promises; an option only as written in full (a
+    shortened --era would have meant --erase)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="faceattend", description="Face-recognition attendance station.",
-                                     epilog=EPILOG, formatter_class=HelpFormatter)
+    parser: argparse.ArgumentParser = Parser(prog="faceattend", description="Face-recognition attendance station.",
+                                             epilog=EPILOG, formatter_class=HelpFormatter)
     parser.add_argument("--version", action="version", version=f"faceattend {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     add_station_commands(sub)

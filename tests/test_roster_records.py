@@ -428,6 +428,24 @@ def test_photos_of_someone_who_left_put_back_are_never_matched_until_they_are_re
     assert "S2" in load_manifest(enrolled / "database_tensor").people and people_of(enrolled)["S2"].active
 
 
+def test_someone_brought_back_takes_new_photos_in_a_folder_named_by_their_id(enrolled, portrait, capsys):
+    """Their old folder went when they left; restored, new photos in database_image/S2/ were refused as
+    "named by the id of S2, whose photos are in database_image/..." (a folder that is no more)."""
+    images = enrolled / "database_image"
+    (images / "Cleo Diaz").mkdir()  # she came in by a folder of her name; the roster gave her the id S4
+    shutil.copy(portrait("gdp.jpg"), images / "Cleo Diaz" / "1.jpg")
+    assert main(["extract", "--data", str(enrolled), "--device", "cpu"]) == 0
+    roster = write_csv(enrolled.parent / "more.csv", ["id,name,groups", "S4,Cleo Diaz,3B"])
+    assert main(["people", "import", str(roster), "--data", str(enrolled)]) == 0
+    assert main(["people", "remove", "S4", "--data", str(enrolled)]) == 0
+    assert main(["people", "restore", "S4", "--data", str(enrolled)]) == 0
+    (images / "S4").mkdir()
+    shutil.copy(portrait("gdp.jpg"), images / "S4" / "new.jpg")
+    capsys.readouterr()
+    assert main(["extract", "--data", str(enrolled), "--device", "cpu"]) == 0, capsys.readouterr().err
+    assert people_of(enrolled)["S4"].images == 1 and "S4" in load_manifest(enrolled / "database_tensor").people
+
+
 @pytest.mark.parametrize("spelt", ["S4", "s4"])
 def test_more_photos_in_a_folder_named_by_her_id_make_no_second_person(enrolled, portrait, capsys, spelt):
     """Cleo came in by a photo folder of her name and a roster import gave her the school's id S4; photos

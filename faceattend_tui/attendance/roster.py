@@ -271,7 +271,7 @@ def plan_import(attendance: Attendance, lines: list[RosterLine], *, reactivate: 
                 plan.kept_out.append(current)
                 continue
             plan.returning.append(current)
-            current, returning = dataclasses.replace(current, state=ACTIVE, left_at=None), True
+            current, returning = dataclasses.replace(current, state=ACTIVE, left_at=None, folder=""), True
         open_to = [p for p in claimable if spelling_key(p.name) == spelling_key(line.name)
                    or spelling_key(p.name) not in spelt_here]
         claims = [] if current else called(open_to, line.name) or folder_of_id(open_to, line.id)

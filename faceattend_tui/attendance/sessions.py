@@ -284,7 +284,7 @@ class Attendance:
         person = self._require_person(person_id)
         if person.active:
             raise InputError(f"{person.id} {person.name} has not left")
-        back = _replace(person, state=ACTIVE, left_at=None)
+        back = _replace(person, state=ACTIVE, left_at=None, folder="")  # their photos went as they left
         joined = self.save_people([back], "person.restore", user=user, details={"id": person.id}, new=())
         return back, joined
 

@@ -67,7 +67,8 @@ def test_the_audit_keeps_no_trace_of_an_erased_person(data):
     assert by_action["people.import"] == {"people": [token, "S1043"], "count": 2, "claimed": [[token, token]]}
     assert by_action["person.update"]["previous_name"] == token
     assert by_action["people.sync"]["removed"] == [token]
-    assert by_action["person.erase"] == {"id": token, "records": 2, "id_hash": id_hash("S1042")}  # no id, no name
+    assert by_action["person.erase"] == {"id": token, "records": 2, "id_hash": id_hash("S1042"),  # no id, no name
+                                         "id_any_case": id_hash("s1042")}
     marks = [a.details for a in log if a.action == "checkin.mark"]
     assert [(m["person"], m["reason"]) for m in marks] == [(token, token), ("S1043", f"came in with {token}")]
     session, voided = store.sessions()
@@ -612,8 +613,12 @@ def test_a_nightly_roster_that_still_lists_someone_erased_keeps_them_out_until_a
     assert main(["people", "import", str(roster), "--data", str(data)]) == 0
     out = capsys.readouterr().out
     assert re.search(r"S1 Ann Lee: erased on \d{4}-\d\d-\d\d: kept out; --reactivate to add them again", out), out
+    roster.write_text("id,name,groups\ns1,Ann Lee,3A\n", encoding="utf-8")  # the id in another case
+    assert main(["people", "import", str(roster), "--data", str(data)]) == 0
+    assert "s1 Ann Lee: erased on" in capsys.readouterr().out
     with backends.open_store(data) as store:
         assert [p.id for p in store.people()] == ["S2"]
+    roster.write_text("id,name,groups\nS1,Ann Lee,3A\nS2,Bob Marr,3A\n", encoding="utf-8")
     assert main(["people", "import", str(roster), "--reactivate", "--data", str(data)]) == 0
     assert "added S1 Ann Lee" in capsys.readouterr().out
     with backends.open_store(data) as store:

@@ -29,7 +29,7 @@ from faceattend_tui.text import header_delimiter, spelling_key, spreadsheet_text
 
 from .corrections import forget_person
 from .models import ACTIVE, LEFT, Person, check_person_id, clean_groups, clean_name, plural, printable
-from .security import erasures_by_id, id_hash
+from .security import erasures_by_id
 from .sessions import Attendance, called, free_folder, spelled
 
 if TYPE_CHECKING:
@@ -263,8 +263,9 @@ def plan_import(attendance: Attendance, lines: list[RosterLine], *, reactivate: 
         if line.groups is not None:
             line = dataclasses.replace(line, groups=spelled(line.groups, spellings))
         current, claimed, returning = attendance.person(line.id), False, False
-        if current is None and id_hash(line.id) in erased and not reactivate:
-            plan.erased.append((line, erased[id_hash(line.id)]))  # a nightly file that still lists them
+        erased_at = erased(line.id) if current is None and not reactivate else None
+        if erased_at is not None:
+            plan.erased.append((line, erased_at))  # a nightly file that still lists them
             continue
         if current is not None and not current.active:
             if not reactivate:

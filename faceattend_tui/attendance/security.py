@@ -104,19 +104,22 @@ def id_hash(person_id: str) -> str:
     return hashlib.sha256(f"erased id {person_id}".encode()).hexdigest()
 
 
-def erasures_by_id(entries: Iterable[AuditEntry]) -> dict[str, datetime]:
-    """When each erased id (by its hash) was last erased."""
+def erasures_by_id(entries: Iterable[AuditEntry]) -> Callable[[str], datetime | None]:
+    """When an id was last erased (None: never), in any case where the erasure kept that much."""
     found: dict[str, datetime] = {}
     for entry in entries:
-        hashed = entry.details.get("id_hash") if entry.action == "person.erase" else None
-        if isinstance(hashed, str) and (hashed not in found or found[hashed] < entry.time):
-            found[hashed] = entry.time
-    return found
+        for key in ("id_hash", "id_any_case") if entry.action == "person.erase" else ():
+            hashed = entry.details.get(key)
+            if isinstance(hashed, str) and (hashed not in found or found[hashed] < entry.time):
+                found[hashed] = entry.time
+    return lambda person_id: found.get(id_hash(person_id)) or found.get(id_hash(person_id.casefold()))
 
 
 def erasure_details(token: str, records: int, person_id: str) -> dict[str, Any]:
-    """The erasure's audit entry: its token, how many records went, and the id's hash (never the id)."""
-    return {"id": token, "records": records, "id_hash": id_hash(person_id)}
+    """The erasure's audit entry: its token, how many records went, and the id's hashes (never the id): as
+    written, and in any case (a roster that writes it "s2" still names them)."""
+    return {"id": token, "records": records, "id_hash": id_hash(person_id),
+            "id_any_case": id_hash(person_id.casefold())}
 
 
 def token_of_erasure(entries: Iterable[AuditEntry], person_id: str) -> str | None:

@@ -1206,7 +1206,9 @@ def test_at_a_door_of_a_shared_database_extract_deletes_an_erased_persons_leftov
 def test_an_extraction_at_one_door_keeps_what_other_doors_made_of_the_same_person(engine, face, tmp_path, pg_url,
                                                                                    capsys, monkeypatch):
     """Photos stay at the door that took them: an extraction here rebuilt her templates from this door's
-    photos alone and sent that, so the other door's templates of her were lost at every door."""
+    photos alone and sent that, so the other door's templates of her were lost at every door; then a photo
+    of the same name at two doors pushed the other out, and one deleted at its own door came back as
+    another door's."""
     import psycopg
 
     monkeypatch.setattr(cli, "make_engine", lambda settings: engine)
@@ -1214,19 +1216,26 @@ def test_an_extraction_at_one_door_keeps_what_other_doors_made_of_the_same_perso
     assert cli.main(["db", "upgrade", "--data", str(north), "--database", pg_url]) == 0
     write(north / "database_image" / "ann" / "1.jpg", face("ann"))
     assert cli.main(["extract", "--data", str(north), "--database", pg_url]) == 0
-    write(south / "database_image" / "ann" / "2.jpg", face("ann", flip=True))  # another photo, taken at south
+    write(south / "database_image" / "ann" / "1.jpg", face("ann", flip=True))  # another photo of that name
+    write(south / "database_image" / "ann" / "2.jpg", face("ann", size=200))
     assert cli.main(["extract", "--data", str(south), "--database", pg_url]) == 0
 
     def held() -> list[tuple[str, ...]]:
         with psycopg.connect(pg_url) as conn:
-            return conn.execute("select image from templates where folder = 'ann' order by image").fetchall()
+            return conn.execute("select image, photo_sha256 from templates where folder = 'ann' order by image, "
+                                "photo_sha256").fetchall()
 
-    assert held() == [("ann/1.jpg",), ("ann/2.jpg",)]
+    first = held()
+    assert [image for image, _ in first] == ["ann/1.jpg", "ann/1.jpg", "ann/2.jpg"]
     for door in (north, south, north):  # nothing changed: nothing lost
         assert cli.main(["extract", "--data", str(door), "--database", pg_url]) == 0
-        assert held() == [("ann/1.jpg",), ("ann/2.jpg",)], door.name
-        assert np.load(door / "database_tensor" / "ann.npy").shape[0] == 2
-    (north / "database_image" / "ann" / "1.jpg").unlink()  # a photo staff took out at its own door goes
-    write(north / "database_image" / "ann" / "3.jpg", face("ann", size=200))
+        assert held() == first, door.name
+        assert np.load(door / "database_tensor" / "ann.npy").shape[0] == 3
+    (north / "database_image" / "ann" / "1.jpg").unlink()  # taken out at its own door: it goes
+    write(south / "database_image" / "ann" / "3.jpg", face("ann", size=120))  # while south adds one
+    assert cli.main(["extract", "--data", str(south), "--database", pg_url]) == 0
     assert cli.main(["extract", "--data", str(north), "--database", pg_url]) == 0
-    assert held() == [("ann/2.jpg",), ("ann/3.jpg",)]
+    kept = [image for image, _ in held()]
+    assert kept == ["ann/1.jpg", "ann/2.jpg", "ann/3.jpg"] and len(held()) == 3  # south's 1.jpg only
+    assert cli.main(["extract", "--data", str(south), "--database", pg_url]) == 0
+    assert len(held()) == 3

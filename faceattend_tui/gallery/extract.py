@@ -394,6 +394,9 @@ class Extractor:
 
     def _drop_removed(self, people: dict[str, list[Path]], manifest: Manifest) -> None:
         for name in sorted(set(manifest.people) - set(people)):
+            if any(sample.get("door") for sample in manifest.people[name].samples):
+                people[name] = []  # no photo of them here: their other doors' templates stay, this door's go
+                continue
             (self.tensors_dir / f"{name}.npy").unlink(missing_ok=True)
             del manifest.people[name]
             self.report.removed.append(name)
@@ -469,8 +472,10 @@ class Extractor:
             return {}
         reusable: dict[str, Row] = {}
         for sample, row in zip(samples, rows, strict=True):
-            if _unchanged(self.images_dir / sample["image"], sample["sha256"]) or elsewhere(sample, self.images_dir):
+            if photo_here(self.images_dir, sample):
                 reusable[sample["image"]] = (sample["sha256"], row, sample)
+            elif sample.get("door"):  # another door's photo, kept apart from one of the same name here
+                reusable[f"{sample['image']}#{sample['sha256']}"] = (sample["sha256"], row, sample)
         return reusable
 
     def _embed_photos(self, photos: list[Photo]) -> list[Row | None]:
@@ -546,15 +551,17 @@ class Extractor:
         rows: list[np.ndarray] = []
         samples: list[dict[str, Any]] = []
         keys = [path.relative_to(self.images_dir).as_posix() for path in files]
-        keys += [key for key, row in reusable[name].items() if elsewhere(row[2], self.images_dir) and key not in keys]
+        keys += [key for key, row in reusable[name].items() if row[2].get("door") and key not in keys]
         for key in keys:  # the photos here, then those of the person's other doors (a shared database)
             found = fresh[name].get(key) or reusable[name].get(key)
             if found is not None:
                 rows.append(found[1])
                 samples.append(found[2])
+        order = sorted(range(len(samples)), key=lambda i: (samples[i]["image"], samples[i]["sha256"]))
+        rows, samples = [rows[i] for i in order], [samples[i] for i in order]  # each door's set in one order
         vouched = set(manifest.people.get(name, Entry()).vouched) | self.vouched.get(name, set())
         rows, samples = self._without_strangers(name, *self._pick_faces(name, rows, samples, vouched), vouched)
-        new = sum(s["image"] in fresh[name] for s in samples)
+        new = sum(s["image"] in fresh[name] and not s.get("door") for s in samples)
         self.report.extracted += new
         self.report.reused += len(samples) - new
         if not rows:
@@ -630,7 +637,7 @@ class Extractor:
         for sample in entry.samples:
             image = str(sample.get("image", ""))
             source = self.images_dir / image
-            if elsewhere(sample, self.images_dir):
+            if sample.get("door") and not photo_here(self.images_dir, sample):  # kept at its own door
                 continue
             if not source.is_file():
                 return True
@@ -793,9 +800,10 @@ def _decoded(photo: Photo) -> np.ndarray:
     return photo.image
 
 
-def elsewhere(sample: dict[str, Any], images_dir: Path) -> bool:
-    """A template made at another door of a shared database from a photo that stays there (never here)."""
-    return bool(sample.get("door")) and not (images_dir / str(sample.get("image", ""))).is_file()
+def photo_here(images_dir: Path, sample: dict[str, Any]) -> bool:
+    """Whether the photo a template was made from is in `images_dir` as it was. A template marked with a
+    "door" was made at another door of a shared database from a photo that stays there."""
+    return _unchanged(images_dir / str(sample.get("image", "")), str(sample.get("sha256", "")))
 
 
 def _unchanged(source: Path, sha256: str) -> bool:

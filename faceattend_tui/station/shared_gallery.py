@@ -32,6 +32,7 @@ from faceattend_tui.attendance.models import plural
 from faceattend_tui.attendance.security import erased_folders
 from faceattend_tui.config import IMAGES_DIR
 from faceattend_tui.gallery.enroll import remove_photos
+from faceattend_tui.gallery.extract import photo_here
 from faceattend_tui.gallery.templates import (
     Entry,
     GalleryError,
@@ -194,10 +195,12 @@ def _pull(store: TemplateQueries, tensors: Path, manifest: Manifest, folder: str
         return (local, head.npy_sha256)
     matrix = np.frombuffer(b"".join(r.embedding for r in rows), dtype="<f4").reshape(len(rows), head.dim)
     digest = save_person(tensors, folder, matrix.astype(np.float32))
-    images = tensors.parent / IMAGES_DIR
-    samples = [{"image": r.image, "sha256": r.photo_sha256, "source": r.source or "shared",
-                **({} if r.image and (images / r.image).is_file() else {"door": head.station or "another door"})}
-               for r in rows]  # "door": its photo is at another door, kept by an extraction here
+    images, before = tensors.parent / IMAGES_DIR, manifest.people.get(folder)
+    mine = {s.get("sha256") for s in (before.samples if before else []) if not s.get("door")}  # one deleted here goes
+    samples = [{"image": r.image, "sha256": r.photo_sha256, "source": r.source or "shared"} for r in rows]
+    for sample in samples:  # its photo at another door: kept by an extraction here
+        if sample["sha256"] not in mine and not photo_here(images, sample):
+            sample["door"] = head.station or "another door"
     manifest.people[folder] = Entry(samples, digest)
     outcome.pulled.append(folder)
     return (digest, head.npy_sha256)

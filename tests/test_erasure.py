@@ -219,6 +219,22 @@ def test_a_sheet_a_spreadsheet_saved_again_in_its_own_encoding_keeps_everyone_el
     assert saved.read_bytes().startswith(b"\xff\xfe") == (encoding == "utf-16")  # its mark kept
 
 
+def test_a_sheet_that_mixes_encodings_is_left_whole_and_named_to_check_by_hand(tmp_path, capsys):
+    """A UTF-8 sheet with a line an older spreadsheet added in Windows-1252: read all as the latter, her name
+    written in UTF-8 was missed, and the sheet said rewritten without her."""
+    data = tmp_path / "data"
+    files = exports_of_a_term(data)
+    files["notes"].unlink()
+    text = files["csv"].read_text(encoding="utf-8-sig").replace("came in with Ann Lee", "came in with Ann Lee, Zoë")
+    mixed = files["csv"].with_name("mixed.csv")
+    mixed.write_bytes(text.encode("utf-8") + "note,café\n".encode("cp1252"))
+    before = mixed.read_bytes()
+    assert main(["people", "remove", "S1042", "--erase", "--exports", "--data", str(data)]) == 1
+    out, err = capsys.readouterr()
+    assert f"{mixed}: it mixes UTF-8 with another encoding" in err and "rewrote 4 exports" in out
+    assert mixed.read_bytes() == before
+
+
 def test_erasure_takes_what_was_recorded_under_the_id_they_had_before_the_roster_claimed_them(tmp_path, capsys):
     data = tmp_path / "data"
     with backends.open_store(data, clock=FakeClock()) as store:

@@ -121,6 +121,9 @@ def sheet_text(data: bytes) -> tuple[str, str]:
     Raises UnicodeError for text in none of them (UTF-16 without its mark, UTF-32): named to check by hand."""
     encodings = [UTF16_MARKS[data[:2]]] if data[:2] in UTF16_MARKS and not data.startswith(b"\xff\xfe\0\0") \
         else ["utf-8", *SINGLE_BYTE]
+    if encodings[0] == "utf-8" and _mixed(data):  # read in one, a name written in the other would be missed
+        raise UnicodeError("it mixes UTF-8 with another encoding (lines added by an older spreadsheet?): check it "
+                           "by hand")
     for encoding in encodings:
         try:
             text = data.decode(encoding)
@@ -129,6 +132,15 @@ def sheet_text(data: bytes) -> tuple[str, str]:
         if "\0" not in text:
             return text, encoding
     raise UnicodeError("not text in an encoding a spreadsheet saves (UTF-8, UTF-16 or Windows-1252): check it by hand")
+
+
+def _mixed(data: bytes) -> bool:
+    """Not UTF-8 throughout, yet holding letters written in UTF-8."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return any(ord(ch) > 127 and not 0xDC80 <= ord(ch) <= 0xDCFF for ch in data.decode("utf-8", "surrogateescape"))
+    return False
 
 
 def scrub_logs(folder: Path, target: Target, other_words: frozenset[str] = frozenset()) -> Cleanup:

@@ -151,6 +151,15 @@ def test_names_stay_inside_the_picture_over_their_own_face_and_clear_of_each_oth
         assert not any(overlap(label, o.box) for j, o in enumerate(overlays) if j != i), (label, i)
 
 
+@pytest.mark.parametrize("shape", [FRAME, (720, 1280, 3)])
+def test_the_name_of_a_face_as_tall_as_the_picture_is_drawn_inside_it(shape):
+    """Someone close to the camera: their name went below the picture, a green strip at its edge."""
+    height = shape[0]
+    plan = layout(shape, [Overlay((180, 10, 460, height - 10), "known", "Ann Lee", 1)], DoorState(), now=0.0)
+    _, top, _, bottom = plan.faces[0].label
+    assert top >= 0 and bottom <= height and plan.faces[0].text == "Ann Lee"
+
+
 def test_words_on_a_portrait_screen_are_sized_to_the_picture_not_the_screens_height():
     """On an 800x1280 screen the picture is 600 px high, its names drawn 1.6 times too large."""
     from faceattend_tui.live.door import text_scale

@@ -227,7 +227,8 @@ def place_labels(faces: list[FaceMark], width: int, height: int, scale: float) -
         (w, h), base = cv2.getTextSize(text, FONT, small, 1)
         left, tall = min(max(0, x1), max(0, width - w - 8)), h + base + 6
         above, below = (left, y1 - tall, left + w + 8, y1), (left, y2 + 2, left + w + 8, y2 + 2 + tall)
-        inside = [r for r in (above, below) if r[1] >= 0 and r[3] <= height] or [above if y1 - tall > 0 else below]
+        top = max(0, min(y1, height - tall))  # a face as tall as the picture: its words over the top of its box
+        inside = [r for r in (above, below) if r[1] >= 0 and r[3] <= height] or [(left, top, left + w + 8, top + tall)]
         rect = next((r for r in inside if not any(overlap(r, other) for other in placed)), inside[0])
         placed.append(rect)
         out[i] = dataclasses.replace(face, text=text, label=rect)

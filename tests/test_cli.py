@@ -331,7 +331,7 @@ def test_an_option_is_taken_only_as_written_in_full(tmp_path, capsys):
     """--era was taken for --erase, --gr for --group: a typo could do what it did not say."""
     with pytest.raises(SystemExit):
         main(["people", "remove", "S1", "--era", "--data", str(tmp_path)])
-    assert "unrecognized arguments: --era" in capsys.readouterr().err
+    assert "unrecognized arguments: --era (see faceattend people remove --help)" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("command", [["export"], ["pin"], ["report"], ["people", "list"]])

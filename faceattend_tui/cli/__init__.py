@@ -142,6 +142,15 @@ class Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"error: {message} (see {self.prog} --help)\n")
 
 
+
+def chosen(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The parser of the command (and sub-command) `args` were parsed for."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and getattr(args, action.dest, None) in action.choices:
+            return chosen(action.choices[getattr(args, action.dest)], args)
+    return parser
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = Parser(prog="faceattend", description="Face-recognition attendance station.",
                                              epilog=EPILOG, formatter_class=HelpFormatter)
@@ -429,7 +438,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version"):
         argv = ["station", *argv]
-    args = parser.parse_args(argv)
+    args, extras = parser.parse_known_args(argv)
+    if extras:  # said with the help of the command they were given to
+        chosen(parser, args).error(f"unrecognized arguments: {' '.join(extras)}")
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_USAGE

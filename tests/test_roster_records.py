@@ -677,6 +677,11 @@ def test_two_people_an_older_version_gave_one_folder_can_be_edited_and_the_one_w
     assert main(["people", "remove", "S1042", "--data", str(data)]) == 0
     assert (data / "database_image" / "S1042" / "a.jpg").exists()  # the other one's photos too
     assert people_of(data)["p-0a1b2c3d4e"].active
+    with open_store(data) as store:  # the folder is the one who stays's: their count was never recorded
+        att = Attendance(store)
+        assert att.by_folder("S1042").id == "p-0a1b2c3d4e"
+        att.sync_people({"S1042": 2})
+    assert people_of(data)["p-0a1b2c3d4e"].images == 2
 
 
 def test_a_folder_claim_never_takes_someone_another_line_of_the_file_names(tmp_path):

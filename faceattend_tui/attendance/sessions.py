@@ -163,7 +163,7 @@ class Attendance:
 
     def reload_people(self) -> None:
         self._people = {p.id: p for p in self.store.people()}
-        self._folders = {p.folder: p.id for p in self._people.values() if p.folder}
+        self._folders = {p.folder: p.id for p in sorted(self._people.values(), key=lambda p: p.active) if p.folder}
 
     def refresh(self) -> None:
         """Read people and the running session again (ids changed, or another writer wrote)."""
@@ -242,7 +242,7 @@ class Attendance:
         if old is not None and old.folder and self._folders.get(old.folder) == person.id:
             del self._folders[old.folder]
         self._people[person.id] = person
-        if person.folder:
+        if person.folder and (person.active or self._folders.get(person.folder) in (None, person.id)):  # sharer
             self._folders[person.folder] = person.id
 
     def sync_people(self, enrolled: dict[str, int], *, user: str | None = None) -> SyncResult:

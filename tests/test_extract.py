@@ -1239,3 +1239,34 @@ def test_an_extraction_at_one_door_keeps_what_other_doors_made_of_the_same_perso
     assert kept == ["ann/1.jpg", "ann/2.jpg", "ann/3.jpg"] and len(held()) == 3  # south's 1.jpg only
     assert cli.main(["extract", "--data", str(south), "--database", pg_url]) == 0
     assert len(held()) == 3
+
+
+def test_photos_deleted_at_the_only_door_that_had_them_take_their_templates_away_everywhere(
+        engine, face, tmp_path, pg_url, monkeypatch):
+    """Bob's one photo, at north only, was wrong and deleted there: its template came back from the database
+    marked as another door's, and stayed at every door for good."""
+    import psycopg
+
+    monkeypatch.setattr(cli, "make_engine", lambda settings: engine)
+    north, south = tmp_path / "north", tmp_path / "south"
+    assert cli.main(["db", "upgrade", "--data", str(north), "--database", pg_url]) == 0
+    write(north / "database_image" / "bob" / "1.jpg", face("cat"))
+    write(north / "database_image" / "ann" / "1.jpg", face("ann"))
+    assert cli.main(["extract", "--data", str(north), "--database", pg_url]) == 0
+    write(south / "database_image" / "ann" / "2.jpg", face("ann", flip=True))
+    assert cli.main(["extract", "--data", str(south), "--database", pg_url]) == 0
+    assert (south / "database_tensor" / "bob.npy").is_file()  # taken from the database
+
+    def held(folder: str) -> int:
+        with psycopg.connect(pg_url) as conn:
+            return conn.execute("select count(*) from templates where folder = %s", [folder]).fetchone()[0]
+
+    (north / "database_image" / "bob" / "1.jpg").unlink()
+    assert cli.main(["extract", "--data", str(north), "--database", pg_url]) == 0
+    assert held("bob") == 0 and held("ann") == 2
+    for door in (south, north):
+        assert cli.main(["extract", "--data", str(door), "--database", pg_url]) == 0
+        assert not (door / "database_tensor" / "bob.npy").exists() and held("bob") == 0, door.name
+    write(south / "database_image" / "bob" / "9.jpg", face("cat", flip=True))  # a photo of him at south now
+    assert cli.main(["extract", "--data", str(south), "--database", pg_url]) == 0
+    assert held("bob") == 1

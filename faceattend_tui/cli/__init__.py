@@ -639,7 +639,7 @@ def extract_into(settings: Settings, images: Path, out: Path, force: bool,
         say(f"error: {report.model_problem}")
         return EXIT_USAGE
     if settings.database and registration:
-        share_extracted(settings)
+        share_extracted(settings, report.deleted_here)
     return EXIT_SKIPPED if report.skipped or refused else EXIT_OK
 
 
@@ -685,14 +685,15 @@ def registering(settings: Settings, keep: list[Path] | None = None) -> Iterator[
         yield register
 
 
-def share_extracted(settings: Settings) -> None:
-    """Send what extraction made to the shared database (the other doors take it in at once)."""
+def share_extracted(settings: Settings, deleted: Collection[str] = ()) -> None:
+    """Send what extraction made to the shared database (the other doors take it in at once); `deleted`:
+    folders whose every photo was here and is gone."""
     from faceattend_tui.attendance import StoreError, open_store
     from faceattend_tui.cli.records import share_templates
 
     try:
         with open_store(settings.data, database=settings.database, station="extract") as store:
-            share_templates(store, settings)
+            share_templates(store, settings, deleted)
     except StoreError as exc:
         say(f"note: templates not shared this time ({exc}); the station sends them when it starts")
 

@@ -12,7 +12,7 @@ import contextlib
 import shlex
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -605,11 +605,11 @@ def synced_out(attendance: Attendance) -> list[Person]:
     return [p for p in attendance.people(include_left=True) if not p.active and p.left_at and by_sync(p, p.left_at)]
 
 
-def share_templates(store: Store, settings: Settings) -> None:
-    """With a shared database, templates made here go to the other doors."""
+def share_templates(store: Store, settings: Settings, deleted: Collection[str] = ()) -> None:
+    """With a shared database, templates made here go to the other doors (and those of `deleted` go)."""
     from faceattend_tui.station.shared_gallery import sync_gallery
 
-    outcome = sync_gallery(store, settings.tensors_dir, "command")
+    outcome = sync_gallery(store, settings.tensors_dir, "command", deleted=deleted)
     for note in outcome.notes:
         say(f"note: {note}")
     if outcome.pushed:

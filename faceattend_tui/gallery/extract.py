@@ -88,6 +88,7 @@ class Report:
     model_problem: str = ""  # the recogniser tells nobody apart: its templates would name the wrong people
     alike: list[tuple[str, str]] = field(default_factory=list)  # folders of the pairs in `notes` that look alike
     fresh: set[str] = field(default_factory=set)  # folders with a photo extracted this run
+    deleted_here: list[str] = field(default_factory=list)  # removed, every template made from photos here
 
 
 @dataclass
@@ -398,6 +399,8 @@ class Extractor:
                 people[name] = []  # no photo of them here: their other doors' templates stay, this door's go
                 continue
             (self.tensors_dir / f"{name}.npy").unlink(missing_ok=True)
+            if all("box" in sample for sample in manifest.people[name].samples):  # none pulled from elsewhere
+                self.report.deleted_here.append(name)
             del manifest.people[name]
             self.report.removed.append(name)
 
@@ -517,7 +520,7 @@ class Extractor:
                     ) -> tuple[list[np.ndarray], list[dict[str, Any]]]:
         """In each new group photo, the face most like the person's photos of one face (the largest when
         they have none); a group photo in which no face is like them is left out, named, unless vouched for."""
-        group = [i for i, s in enumerate(samples) if s["image"] in self.groups]
+        group = [i for i, s in enumerate(samples) if s["image"] in self.groups and not s.get("door")]  # here
         alone = [rows[i] for i in range(len(rows)) if i not in group]
         anchor = unit_mean(np.stack(alone)) if alone else None
         dropped = set()

@@ -20,7 +20,7 @@ names); the line says to run `faceattend extract`.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeGuard
@@ -72,15 +72,19 @@ def shares_templates(store: Store | None) -> TypeGuard[TemplateQueries]:
 
 
 def sync_gallery(store: Store | None, tensors: Path, station: str = "", recognizer: RecognizerId | None = None,
-                 progress: Callable[[int, int], object] | None = None) -> GallerySync:
+                 progress: Callable[[int, int], object] | None = None, deleted: Collection[str] = ()) -> GallerySync:
     """Bring `tensors` and the database's templates in step (see the module's words); a no-op for TinyDB.
-    `progress` hears (folders looked at, of all) once templates are being fetched."""
+    `progress` hears (folders looked at, of all) once templates are being fetched. `deleted`: folders an
+    extraction here removed, every photo of theirs having been here: gone from the database too, where
+    no door has changed them since."""
     outcome = GallerySync()
     log = store  # the log's side of the store: who owns which folder, whose were erased
     if log is None or not shares_templates(store):
         return outcome
     try:
-        erased, owned = erased_folders(log), {p.folder for p in log.people() if p.folder}
+        people = log.people()
+        erased, owned = erased_folders(log), {p.folder for p in people if p.folder}
+        on_roster = {p.folder for p in people if p.folder and p.active}
 
         def leftover(folder: str) -> bool:  # of someone erased, nobody's again
             return folder not in owned and erased(folder)
@@ -88,8 +92,9 @@ def sync_gallery(store: Store | None, tensors: Path, station: str = "", recogniz
         def known(folder: str) -> bool:
             return folder in owned or erased(folder)
 
+        sides = Sides(leftover, known, on_roster.__contains__, frozenset(deleted))
         with changing(tensors, "sharing templates"):
-            _sync(store, Path(tensors), station, recognizer, outcome, leftover, known, progress)
+            _sync(store, Path(tensors), station, recognizer, outcome, sides, progress)
     except (GalleryError, StoreError) as exc:
         outcome.notes.append(f"templates not shared this time: {exc}")
     return outcome
@@ -104,12 +109,22 @@ def forget_folder(store: Store, tensors: Path, folder: str) -> None:
         _write_state(Path(tensors), state)
 
 
+@dataclass(frozen=True)
+class Sides:
+    """What the log says of folders, for a sync. `erased`: someone erased's that nobody owns again: never
+    shared, its files here deleted. `known`: whether the log has heard of a folder (someone's, or erased);
+    the files of a folder shared before that it has not heard of stay (a database restored from an older
+    copy, an empty one). `on_roster`: someone active's: their photos here stay when their templates go
+    elsewhere (photos deleted at their only door). `deleted`: see sync_gallery."""
+
+    erased: Callable[[str], bool]
+    known: Callable[[str], bool]
+    on_roster: Callable[[str], bool]
+    deleted: frozenset[str] = frozenset()
+
+
 def _sync(store: TemplateQueries, tensors: Path, station: str, recognizer: RecognizerId | None,
-          outcome: GallerySync, erased: Callable[[str], bool], known: Callable[[str], bool],
-          progress: Callable[[int, int], object] | None = None) -> None:
-    """`erased`: a folder of someone erased that nobody owns again: never shared, its files here deleted.
-    `known`: whether the log has heard of a folder (someone's, or erased); the files of a folder shared
-    before that it has not heard of stay (a database restored from an older copy, an empty one)."""
+          outcome: GallerySync, sides: Sides, progress: Callable[[int, int], object] | None = None) -> None:
     manifest = load_manifest(tensors) or Manifest(recognizer=recognizer)
     remote = store.template_sets()
     if not manifest.recognizer and remote:
@@ -126,14 +141,18 @@ def _sync(store: TemplateQueries, tensors: Path, station: str, recognizer: Recog
             continue
         here, there = local.get(folder), remote[folder].npy_sha256 if folder in remote else None
         agreed_here, agreed_there = state.get(folder, (None, None))
-        if here is not None and there is None and erased(folder):  # a door's leftover files of someone erased
+        if here is None and folder in sides.deleted and there is not None and there == agreed_there:
+            store.delete_templates(folder)  # every photo of theirs was here, and is gone: their templates too
+            state.pop(folder, None)
+            continue
+        if here is not None and there is None and sides.erased(folder):  # a door's leftover files of someone erased
             outcome.notes.append(f"{folder}: the photos and templates of someone erased; deleted here, not shared")
-            state[folder] = _pull(store, tensors, manifest, folder, outcome)
+            state[folder] = _pull(store, tensors, manifest, folder, outcome, sides)
             continue
         if here is not None and (here, there) in ((agreed_here, agreed_there), (there, there)):
             state[folder] = (here, there)
             continue
-        if here is not None and there is None and agreed_there is not None and not known(folder):
+        if here is not None and there is None and agreed_there is not None and not sides.known(folder):
             unheard.append(folder)  # kept, and from now on as if new here: sent once they are someone's again
             state.pop(folder, None)
             continue
@@ -145,7 +164,7 @@ def _sync(store: TemplateQueries, tensors: Path, station: str, recognizer: Recog
                 outcome.notes.append(f"{folder}: changed here and at {remote[folder].station or 'another station'}; "
                                      "theirs taken: run extract again to add this door's new photos"
                                      if folder in remote else f"{folder}: removed at another station")
-            state[folder] = _pull(store, tensors, manifest, folder, outcome)
+            state[folder] = _pull(store, tensors, manifest, folder, outcome, sides)
     if unheard:
         outcome.notes.append(f"the database knows nobody of {plural(len(unheard), 'photo folder')} shared before ("
                              f"{', '.join(unheard[:5])}{' ...' if len(unheard) > 5 else ''}): restored from an older "
@@ -179,12 +198,14 @@ def _push(store: TemplateQueries, tensors: Path, manifest: Manifest, folder: str
     return (digest, digest)
 
 
-def _pull(store: TemplateQueries, tensors: Path, manifest: Manifest, folder: str, outcome: GallerySync) -> Agreed:
+def _pull(store: TemplateQueries, tensors: Path, manifest: Manifest, folder: str, outcome: GallerySync,
+          sides: Sides) -> Agreed:
     found = store.template_rows(folder)
     if found is None:  # removed at another door (they left, or asked to be erased): their photos go too
         if manifest.people.pop(folder, None) is not None:
             (tensors / f"{folder}.npy").unlink(missing_ok=True)
-            remove_photos(tensors.parent / IMAGES_DIR, folder)
+            if not sides.on_roster(folder):  # else only photos deleted at their door: those here make them again
+                remove_photos(tensors.parent / IMAGES_DIR, folder)
             outcome.pulled.append(folder)
         return (None, None)
     head, rows = found

@@ -82,9 +82,7 @@ def sync_gallery(store: Store | None, tensors: Path, station: str = "", recogniz
     if log is None or not shares_templates(store):
         return outcome
     try:
-        people = log.people()
-        erased, owned = erased_folders(log), {p.folder for p in people if p.folder}
-        on_roster = {p.folder for p in people if p.folder and p.active}
+        erased, owned = erased_folders(log), {p.folder for p in log.people() if p.folder}
 
         def leftover(folder: str) -> bool:  # of someone erased, nobody's again
             return folder not in owned and erased(folder)
@@ -92,7 +90,7 @@ def sync_gallery(store: Store | None, tensors: Path, station: str = "", recogniz
         def known(folder: str) -> bool:
             return folder in owned or erased(folder)
 
-        sides = Sides(leftover, known, on_roster.__contains__, frozenset(deleted))
+        sides = Sides(leftover, known, frozenset(deleted))
         with changing(tensors, "sharing templates"):
             _sync(store, Path(tensors), station, recognizer, outcome, sides, progress)
     except (GalleryError, StoreError) as exc:
@@ -114,12 +112,10 @@ class Sides:
     """What the log says of folders, for a sync. `erased`: someone erased's that nobody owns again: never
     shared, its files here deleted. `known`: whether the log has heard of a folder (someone's, or erased);
     the files of a folder shared before that it has not heard of stay (a database restored from an older
-    copy, an empty one). `on_roster`: someone active's: their photos here stay when their templates go
-    elsewhere (photos deleted at their only door). `deleted`: see sync_gallery."""
+    copy, an empty one). `deleted`: see sync_gallery."""
 
     erased: Callable[[str], bool]
     known: Callable[[str], bool]
-    on_roster: Callable[[str], bool]
     deleted: frozenset[str] = frozenset()
 
 
@@ -147,7 +143,7 @@ def _sync(store: TemplateQueries, tensors: Path, station: str, recognizer: Recog
             continue
         if here is not None and there is None and sides.erased(folder):  # a door's leftover files of someone erased
             outcome.notes.append(f"{folder}: the photos and templates of someone erased; deleted here, not shared")
-            state[folder] = _pull(store, tensors, manifest, folder, outcome, sides)
+            state[folder] = _pull(store, tensors, manifest, folder, outcome)
             continue
         if here is not None and (here, there) in ((agreed_here, agreed_there), (there, there)):
             state[folder] = (here, there)
@@ -164,7 +160,7 @@ def _sync(store: TemplateQueries, tensors: Path, station: str, recognizer: Recog
                 outcome.notes.append(f"{folder}: changed here and at {remote[folder].station or 'another station'}; "
                                      "theirs taken: run extract again to add this door's new photos"
                                      if folder in remote else f"{folder}: removed at another station")
-            state[folder] = _pull(store, tensors, manifest, folder, outcome, sides)
+            state[folder] = _pull(store, tensors, manifest, folder, outcome)
     if unheard:
         outcome.notes.append(f"the database knows nobody of {plural(len(unheard), 'photo folder')} shared before ("
                              f"{', '.join(unheard[:5])}{' ...' if len(unheard) > 5 else ''}): restored from an older "
@@ -198,14 +194,12 @@ def _push(store: TemplateQueries, tensors: Path, manifest: Manifest, folder: str
     return (digest, digest)
 
 
-def _pull(store: TemplateQueries, tensors: Path, manifest: Manifest, folder: str, outcome: GallerySync,
-          sides: Sides) -> Agreed:
+def _pull(store: TemplateQueries, tensors: Path, manifest: Manifest, folder: str, outcome: GallerySync) -> Agreed:
     found = store.template_rows(folder)
     if found is None:  # removed at another door (they left, or asked to be erased): their photos go too
         if manifest.people.pop(folder, None) is not None:
             (tensors / f"{folder}.npy").unlink(missing_ok=True)
-            if not sides.on_roster(folder):  # else only photos deleted at their door: those here make them again
-                remove_photos(tensors.parent / IMAGES_DIR, folder)
+            remove_photos(tensors.parent / IMAGES_DIR, folder)
             outcome.pulled.append(folder)
         return (None, None)
     head, rows = found

@@ -135,11 +135,14 @@ def sheet_text(data: bytes) -> tuple[str, str]:
 
 
 def _mixed(data: bytes) -> bool:
-    """Not UTF-8 throughout, yet holding letters written in UTF-8."""
+    """Not UTF-8 throughout, yet mostly letters written in UTF-8: two Windows-1252 letters side by side
+    (ß and a no-break space) may read as one UTF-8 letter, but its lone accented letters outnumber those."""
     try:
         data.decode("utf-8")
     except UnicodeDecodeError:
-        return any(ord(ch) > 127 and not 0xDC80 <= ord(ch) <= 0xDCFF for ch in data.decode("utf-8", "surrogateescape"))
+        read = data.decode("utf-8", "surrogateescape")
+        stray = sum(0xDC80 <= ord(ch) <= 0xDCFF for ch in read)
+        return sum(ord(ch) > 127 for ch in read) - stray > stray
     return False
 
 

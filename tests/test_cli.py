@@ -318,6 +318,13 @@ def test_bad_usage_is_one_line_on_stderr_as_the_help_says(argv, capsys):
     assert info.value.code == 2 and len(err.splitlines()) == 1 and err.startswith("error: ") and "--help" in err
 
 
+def test_options_given_before_the_command_are_said_to_go_after_it(capsys):
+    """They were taken for the station's: "unrecognized arguments: people list (see faceattend station --help)"."""
+    with pytest.raises(SystemExit):
+        main(["--data", "d", "people", "list"])
+    assert "options go after the command: faceattend people ... --data d" in capsys.readouterr().err
+
+
 def test_models_list_offers_only_the_options_that_change_what_it_lists(capsys):
     """--database, --threshold, --threads and --static-shapes were offered and did nothing."""
     with pytest.raises(SystemExit):

@@ -227,7 +227,8 @@ def test_a_sheet_that_mixes_encodings_is_left_whole_and_named_to_check_by_hand(t
     data = tmp_path / "data"
     files = exports_of_a_term(data)
     files["notes"].unlink()
-    text = files["csv"].read_text(encoding="utf-8-sig").replace("came in with Ann Lee", "came in with Ann Lee, Zoë Ångström")
+    text = files["csv"].read_text(encoding="utf-8-sig").replace("came in with Ann Lee",
+                                                               "came in with Ann Lee, Zoë Ångström")
     mixed = files["csv"].with_name("mixed.csv")
     mixed.write_bytes(text.encode("utf-8") + "note,café\n".encode("cp1252"))
     before = mixed.read_bytes()

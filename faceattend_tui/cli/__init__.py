@@ -439,6 +439,11 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version"):
         argv = ["station", *argv]
     args, extras = parser.parse_known_args(argv)
+    commands = next(a.choices for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    named = [word for word in extras if word in commands]
+    if named:  # `faceattend --data D people list`: the options were taken for the station's
+        given = " ".join(argv[1:argv.index(named[0])])
+        parser.error(f"options go after the command: faceattend {named[0]} ... {given}")
     if extras:  # said with the help of the command they were given to
         chosen(parser, args).error(f"unrecognized arguments: {' '.join(extras)}")
     if not getattr(args, "func", None):

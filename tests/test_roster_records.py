@@ -664,6 +664,21 @@ def test_no_two_people_ever_share_a_photo_folder(tmp_path):
         assert [p.folder for p, _ in plan.photos] == ["S1042-3", "S1042-2"]
 
 
+def test_ids_that_differ_only_in_case_get_photo_folders_that_differ_in_more(tmp_path, sample_photo, portrait):
+    """On an exFAT or NTFS disk S1/ and s1/ are one folder: both people's photos went into it, one checked
+    in as the other, and removing one deleted the other's photos."""
+    shutil.copy(sample_photo("yaoming.jpg"), tmp_path / "dan.jpg")
+    shutil.copy(portrait("gdp.jpg"), tmp_path / "dee.jpg")
+    roster = write_csv(tmp_path / "roster.csv", ["id,name,photo", "S1,Dan Nine,dan.jpg", "s1,Dee Twelve,dee.jpg"])
+    data = tmp_path / "data"
+    assert main(["people", "import", str(roster), "--data", str(data), "--device", "cpu"]) == 0
+    folders = {p.id: p.folder for p in people_of(data).values()}
+    assert folders["S1"].casefold() != folders["s1"].casefold()
+    with open_store(data) as store:
+        with pytest.raises(ValueError, match="is already Dan Nine"):
+            Attendance(store).add_person("Eve", person_id="S9", folder=folders["S1"].lower())
+
+
 def test_two_people_an_older_version_gave_one_folder_can_be_edited_and_the_one_who_leaves_takes_no_photos(
         tmp_path, capsys):
     data = tmp_path / "data"

@@ -259,6 +259,7 @@ def plan_import(attendance: Attendance, lines: list[RosterLine], *, reactivate: 
     planned: set[str] = set()  # the photo folders of the file's people so far
     ids_here = {line.id for line in lines}
     erased = erasures_by_id(attendance.store.audit_log())
+    folded = {p.folder.casefold() for p in attendance.people(include_left=True) if p.folder}  # in any case
     for line in lines:
         if line.groups is not None:
             line = dataclasses.replace(line, groups=spelled(line.groups, spellings))
@@ -283,13 +284,13 @@ def plan_import(attendance: Attendance, lines: list[RosterLine], *, reactivate: 
             current, claimed = dataclasses.replace(known, id=line.id), True
         taken = planned | (ids_here - {line.id})  # a folder named as another line's id would be theirs
         if current is None:
-            folder = free_folder(attendance, line.id, taken) if line.photo else ""
+            folder = free_folder(attendance, line.id, taken, folded) if line.photo else ""
             person = Person(line.id, line.name, now, folder=folder, groups=line.groups or ())
             plan.added.append(person)
         else:
             person = dataclasses.replace(current, name=line.name,
                                          groups=current.groups if line.groups is None else line.groups,
-                                         folder=current.folder or (free_folder(attendance, line.id, taken)
+                                         folder=current.folder or (free_folder(attendance, line.id, taken, folded)
                                                                    if line.photo else ""))
             if person != current or claimed or returning:
                 plan.changed.append((attendance.person(current.id) or current, person))

@@ -571,21 +571,27 @@ def refuse_shared_folders(people: dict[str, Person], folders: dict[str, str], sa
     to recognition, and removing one would take the other's photos (two who share one already, from an
     older version, can still be edited or removed)."""
     seen: dict[str, Person] = {}
+    folded = {folder.casefold(): person_id for folder, person_id in folders.items()}  # one folder on exFAT, NTFS
     for person in saved:
-        before = people.get(person.id)
-        owner = seen.get(person.folder) or people.get(folders.get(person.folder, person.id))
+        before, key = people.get(person.id), person.folder.casefold()
+        owner = seen.get(key) or people.get(folded.get(key, person.id))
         if person.folder and (before is None or before.folder != person.folder) and owner and owner.id != person.id:
             raise InputError(f"photo folder {person.folder!r} is already {owner.name} ({owner.id})'s; "
                              f"{person.name} ({person.id}) needs a folder of their own")
-        seen[person.folder] = person
+        seen[key] = person
 
 
-def free_folder(attendance: Attendance, base: str, also: Collection[str] = ()) -> str:
-    """`base` (the person's id), or `base`-2, -3, ...: the first photo folder that is nobody's (a newcomer's
-    id can be the folder of someone already enrolled, made by extract from photos named by that id), nor
-    named as someone else's id (photos dropped there later would be theirs), nor in `also`."""
+def free_folder(attendance: Attendance, base: str, also: Collection[str] = (), folded: set[str] | None = None) -> str:
+    """`base` (the person's id), or `base`-2, -3, ...: the first photo folder that is nobody's in any case
+    (S1 and s1 are one folder on an exFAT or NTFS disk; a newcomer's id can be the folder of someone
+    already enrolled, made by extract from photos named by that id), nor named as someone else's id
+    (photos dropped there later would be theirs), nor in `also`. `folded`: everyone's folders in lower
+    case, where the caller has them."""
+    if folded is None:
+        folded = {p.folder.casefold() for p in attendance.people(include_left=True) if p.folder}
+    also = {name.casefold() for name in also}
     folder, number = base, 1
-    while attendance.by_folder(folder) is not None or folder in also or \
+    while folder.casefold() in folded or folder.casefold() in also or \
             (folder != base and attendance.person(folder) is not None):
         number += 1
         folder = f"{base}-{number}"

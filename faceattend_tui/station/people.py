@@ -423,7 +423,8 @@ def remove_person(attendance: Attendance, settings: Settings, person: Person, *,
     others = frozenset(p.name for p in attendance.store.people() if p.id != person.id) if erase else frozenset()
     written = written_elsewhere(entries, settings)
     outside: list[Path] = []
-    sharing = [p for p in attendance.people(include_left=True) if p.folder == person.folder and p.id != person.id]
+    sharing = [p for p in attendance.people(include_left=True)  # in any case: one folder on an exFAT disk
+               if p.folder.casefold() == person.folder.casefold() and p.id != person.id]
     if erase or not sharing:  # two given one folder by an older version: who stays keeps it
         _forget_photos(attendance, settings, person, outside)
     _forget_legacy(settings, person)

@@ -398,3 +398,17 @@ def test_a_root_job_does_not_write_its_sheets_through_an_exports_link_another_us
     assert main([kind, "--data", str(data), *dates]) == 2
     assert "a link of another user: not followed" in capfd.readouterr().err
     assert not list((tmp_path / "victim").iterdir())
+
+
+def test_the_log_named_in_another_case_on_a_disk_that_ignores_case_is_never_written_over(data, tmp_path, monkeypatch):
+    """On exFAT, --out .../DATA/Attendance.json --overwrite is the log: a sheet replaced it (roster, staff and
+    audit gone)."""
+    from faceattend_tui.attendance.export import ExportError, chosen_output
+
+    assert str(tmp_path) == str(tmp_path).lower()  # the emulated disk below folds everything to lower case
+    real_exists = Path.exists
+    monkeypatch.setattr(Path, "exists", lambda self: real_exists(Path(str(self).lower())))
+    monkeypatch.setattr(os.path, "samefile", lambda a, b: str(a).lower() == str(b).lower())
+    for named in (tmp_path / "DATA" / "Attendance.json", tmp_path / "Data" / "SHEET.csv"):
+        with pytest.raises(ExportError, match="is in the data folder"):
+            chosen_output(named, data / "exports", data, overwrite=True)

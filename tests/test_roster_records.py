@@ -674,9 +674,8 @@ def test_ids_that_differ_only_in_case_get_photo_folders_that_differ_in_more(tmp_
     assert main(["people", "import", str(roster), "--data", str(data), "--device", "cpu"]) == 0
     folders = {p.id: p.folder for p in people_of(data).values()}
     assert folders["S1"].casefold() != folders["s1"].casefold()
-    with open_store(data) as store:
-        with pytest.raises(ValueError, match="is already Dan Nine"):
-            Attendance(store).add_person("Eve", person_id="S9", folder=folders["S1"].lower())
+    with open_store(data) as store, pytest.raises(ValueError, match="is already Dan Nine"):
+        Attendance(store).add_person("Eve", person_id="S9", folder=folders["S1"].lower())
 
 
 def test_two_people_an_older_version_gave_one_folder_can_be_edited_and_the_one_who_leaves_takes_no_photos(

@@ -315,10 +315,10 @@ def _a_data_folders_file(target: Path) -> bool:
     """Whether a path (there or not yet) is one of a data folder's own: its log, journals, their backups,
     settings and logs, or anything in its templates, photos (a person's folder included) or models
     (another data folder than the command's)."""
-    for folder in target.parents:
-        if folder.name in OWN_SUBFOLDERS and _is_data_folder(folder.parent):
+    for folder in target.parents:  # in any case: Attendance.json is the log on an exFAT or NTFS disk
+        if folder.name.casefold() in OWN_SUBFOLDERS and _is_data_folder(folder.parent):
             return True
-    return target.name.startswith(DATA_FILES + LOG_FILES) and _is_data_folder(target.parent)
+    return target.name.casefold().startswith(DATA_FILES + LOG_FILES) and _is_data_folder(target.parent)
 
 
 def _is_data_folder(folder: Path) -> bool:
@@ -333,10 +333,23 @@ def _data_folder_of(target: Path) -> Path:
 def _in_store(target: Path, exports: Path, data_root: Path) -> bool:
     """Whether the resolved `target` lies in the data root but not in its own exports folder."""
     root, shelf = data_root.resolve(), exports.resolve()
+    target = _spelt_as(target, root)
     if not target.is_relative_to(root):
         return False
     own_shelf = shelf == root / exports.name  # an exports link into the root itself or its photos is no shelf
     return not (own_shelf and target.is_relative_to(shelf))
+
+
+def _spelt_as(target: Path, root: Path) -> Path:
+    """`target` as a path in `root` where one of its folders is `root` spelt otherwise (a disk that ignores
+    case, exFAT or NTFS: .../FACEATTEND/x.csv in the data folder .../faceattend)."""
+    for folder in target.parents:
+        try:
+            if folder.exists() and os.path.samefile(folder, root):
+                return root / target.relative_to(folder)
+        except OSError:
+            continue
+    return target
 
 
 def _named_in_store(named: Path, exports: Path, data_root: Path) -> bool:

@@ -161,9 +161,10 @@ def _tighten_one(path: str, mode: int) -> int:
         if info.st_uid != os.getuid() or not info.st_mode & 0o077 or stat.S_ISLNK(info.st_mode):
             return 0
         os.chmod(path, stat.S_IMODE(info.st_mode) & mode)
+        narrowed = not os.lstat(path).st_mode & 0o077  # exFAT, FAT and NTFS take a chmod and keep the mode
     except (OSError, AttributeError):
         return 0
-    return 1
+    return int(narrowed)
 
 
 def fsync_dir(path: Path) -> None:

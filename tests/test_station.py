@@ -483,6 +483,17 @@ def test_face_data_is_made_private_when_the_station_opens(tmp_path):
     assert mode(tmp_path / "notes.txt") == 0o644  # only face data and records are narrowed
 
 
+def test_a_disk_that_keeps_every_file_open_to_all_is_not_said_to_have_made_them_private(tmp_path, monkeypatch):
+    """exFAT, FAT and NTFS take a chmod and keep the mode: every start said "face data is private: narrowed
+    the permissions of 7 files and folders" while the photos stayed readable by everyone."""
+    from faceattend_tui.files import tighten_data
+
+    enroll_fake_people(tmp_path, ["Ann"])
+    (tmp_path / "database_tensor").chmod(0o755)
+    monkeypatch.setattr(os, "chmod", lambda *args, **kwargs: None)  # the disk's answer to every chmod
+    assert tighten_data(tmp_path, [tmp_path / "database_tensor"]) == 0
+
+
 @contextlib.contextmanager
 def station_with_a_slot_due(tmp_path, name: str, group: str = ""):
     """An open station whose timetable has a slot that began 5 minutes ago and runs for an hour (late after

@@ -216,6 +216,12 @@ def _finished_temp(path: Path, data: bytes, mode: int) -> str:
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, mode)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if exc.filename is None:  # a full disk at write(): said with the file it was for
+            raise OSError(exc.errno, exc.strerror, str(path)) from None
+        raise
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)

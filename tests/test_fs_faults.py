@@ -350,3 +350,20 @@ def test_a_log_or_journal_over_the_size_limit_is_refused(data, name, monkeypatch
         err = one_error(capfd)
         assert str(data / name) in err and "larger than 1,000 bytes" in err
     assert (data / name).read_bytes() == before
+
+
+def test_a_full_disk_while_a_file_is_written_names_the_file(tmp_path, monkeypatch):
+    """extract said only "error: No space left on device": the write of an open file names none."""
+    import faceattend_tui.files as files
+
+    real_fdopen = os.fdopen
+
+    class Full(io.BufferedWriter):
+        def write(self, data) -> int:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(files.os, "fdopen", lambda fd, mode: Full(real_fdopen(fd, mode, buffering=0)))
+    with pytest.raises(OSError) as caught:
+        files.atomic_write(tmp_path / "ann.npy", b"rows")
+    assert caught.value.filename == str(tmp_path / "ann.npy") and caught.value.errno == errno.ENOSPC
+    assert list(tmp_path.iterdir()) == []  # nothing left half written

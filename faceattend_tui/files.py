@@ -28,6 +28,11 @@ def make_private_dir(path: Path) -> None:
     path.mkdir(mode=0o700, exist_ok=True)
     with contextlib.suppress(OSError):
         os.chmod(path, 0o700)
+    if os.stat(path).st_mode & stat.S_IWOTH:  # a disk that gives every folder to every user (exFAT, NTFS)
+        with contextlib.suppress(OSError):
+            path.rmdir()
+        raise PermissionError(errno.EPERM, "the disk lets every user write in every folder it makes (mount it with "
+                              "umask=077, or uid= and permissions, to give it an owner)", str(path))
 
 
 STATION_FILES = ("attendance.json", "attendance.", "station.log", "worker.log", "database_tensor", "database_image",

@@ -1267,6 +1267,11 @@ def test_photos_deleted_at_the_only_door_that_had_them_take_their_templates_away
     for door in (south, north):
         assert cli.main(["extract", "--data", str(door), "--database", pg_url]) == 0
         assert not (door / "database_tensor" / "bob.npy").exists() and held("bob") == 0, door.name
-    write(south / "database_image" / "bob" / "9.jpg", face("cat", flip=True))  # a photo of him at south now
+    write(north / "database_image" / "bob" / "2.jpg", face("cat"))  # a right photo of him at north again
+    assert cli.main(["extract", "--data", str(north), "--database", pg_url]) == 0
     assert cli.main(["extract", "--data", str(south), "--database", pg_url]) == 0
-    assert held("bob") == 1
+    write(south / "database_image" / "bob" / "9.jpg", face("cat", flip=True))  # one put at south, not extracted
+    (north / "database_image" / "bob" / "2.jpg").unlink()  # while north takes its own out
+    assert cli.main(["extract", "--data", str(north), "--database", pg_url]) == 0
+    assert cli.main(["extract", "--data", str(south), "--database", pg_url]) == 0
+    assert (south / "database_image" / "bob" / "9.jpg").exists() and held("bob") == 1  # south's photo stays

@@ -196,10 +196,11 @@ def _push(store: TemplateQueries, tensors: Path, manifest: Manifest, folder: str
 
 def _pull(store: TemplateQueries, tensors: Path, manifest: Manifest, folder: str, outcome: GallerySync) -> Agreed:
     found = store.template_rows(folder)
-    if found is None:  # removed at another door (they left, or asked to be erased): their photos go too
-        if manifest.people.pop(folder, None) is not None:
+    if found is None:  # removed at another door (they left, were erased, or its photos were deleted there)
+        entry = manifest.people.pop(folder, None)
+        if entry is not None:
             (tensors / f"{folder}.npy").unlink(missing_ok=True)
-            remove_photos(tensors.parent / IMAGES_DIR, folder)
+            _remove_known_photos(tensors.parent / IMAGES_DIR, folder, entry)
             outcome.pulled.append(folder)
         return (None, None)
     head, rows = found
@@ -219,6 +220,19 @@ def _pull(store: TemplateQueries, tensors: Path, manifest: Manifest, folder: str
     manifest.people[folder] = Entry(samples, digest)
     outcome.pulled.append(folder)
     return (digest, head.npy_sha256)
+
+
+def _remove_known_photos(images: Path, folder: str, entry: Entry) -> None:
+    """The photos here that the removed templates were made from; one put here since, not extracted yet
+    (staff adding a photo while another door deleted its own), stays to be extracted."""
+    known = {str(sample.get("image", "")) for sample in entry.samples}
+    here = sorted(p for p in (images / folder).iterdir() if p.is_file()) if (images / folder).is_dir() else []
+    if all(p.relative_to(images).as_posix() in known for p in here):
+        remove_photos(images, folder)  # links and a single photo beside the folder too
+        return
+    for photo in here:
+        if photo.relative_to(images).as_posix() in known:
+            photo.unlink(missing_ok=True)
 
 
 def _sample(samples: list[dict[str, Any]], index: int) -> tuple[str, str, str]:

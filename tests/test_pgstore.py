@@ -119,8 +119,9 @@ def test_templates_travel_between_data_roots(tmp_path, pg_url):
         assert sync_gallery(store, north / "database_tensor", "north").pushed == []  # nothing changed since
         (south / "database_image" / "bob").mkdir(parents=True)  # photos taken at south too
         (south / "database_image" / "bob" / "camera-1.jpg").write_bytes(b"\xff\xd8")
-        Attendance(store).add_person("Bob", folder="bob")
+        bob = Attendance(store).add_person("Bob", folder="bob")
         forget_folder(store, north / "database_tensor", "bob")  # bob was removed at north
+        Attendance(store).remove_person(bob.id)
         gone = sync_gallery(store, south / "database_tensor", "south")
         assert gone.pulled == ["bob"] and "bob" not in load_manifest(south / "database_tensor").people
         assert not (south / "database_image" / "bob").exists()

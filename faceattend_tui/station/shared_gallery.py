@@ -82,7 +82,9 @@ def sync_gallery(store: Store | None, tensors: Path, station: str = "", recogniz
     if log is None or not shares_templates(store):
         return outcome
     try:
-        erased, owned = erased_folders(log), {p.folder for p in log.people() if p.folder}
+        people = log.people()
+        erased, owned = erased_folders(log), {p.folder for p in people if p.folder}
+        on_roster = frozenset(p.folder for p in people if p.folder and p.active)
 
         def leftover(folder: str) -> bool:  # of someone erased, nobody's again
             return folder not in owned and erased(folder)
@@ -90,7 +92,7 @@ def sync_gallery(store: Store | None, tensors: Path, station: str = "", recogniz
         def known(folder: str) -> bool:
             return folder in owned or erased(folder)
 
-        sides = Sides(leftover, known, frozenset(deleted))
+        sides = Sides(leftover, known, on_roster, frozenset(deleted))
         with changing(tensors, "sharing templates"):
             _sync(store, Path(tensors), station, recognizer, outcome, sides, progress)
     except (GalleryError, StoreError) as exc:
@@ -112,10 +114,11 @@ class Sides:
     """What the log says of folders, for a sync. `erased`: someone erased's that nobody owns again: never
     shared, its files here deleted. `known`: whether the log has heard of a folder (someone's, or erased);
     the files of a folder shared before that it has not heard of stay (a database restored from an older
-    copy, an empty one). `deleted`: see sync_gallery."""
+    copy, an empty one). `on_roster`: the folders of people active now. `deleted`: see sync_gallery."""
 
     erased: Callable[[str], bool]
     known: Callable[[str], bool]
+    on_roster: frozenset[str] = frozenset()
     deleted: frozenset[str] = frozenset()
 
 
@@ -143,7 +146,7 @@ def _sync(store: TemplateQueries, tensors: Path, station: str, recognizer: Recog
             continue
         if here is not None and there is None and sides.erased(folder):  # a door's leftover files of someone erased
             outcome.notes.append(f"{folder}: the photos and templates of someone erased; deleted here, not shared")
-            state[folder] = _pull(store, tensors, manifest, folder, outcome)
+            state[folder] = _pull(store, tensors, manifest, folder, outcome, sides)
             continue
         if here is not None and (here, there) in ((agreed_here, agreed_there), (there, there)):
             state[folder] = (here, there)
@@ -160,7 +163,7 @@ def _sync(store: TemplateQueries, tensors: Path, station: str, recognizer: Recog
                 outcome.notes.append(f"{folder}: changed here and at {remote[folder].station or 'another station'}; "
                                      "theirs taken: run extract again to add this door's new photos"
                                      if folder in remote else f"{folder}: removed at another station")
-            state[folder] = _pull(store, tensors, manifest, folder, outcome)
+            state[folder] = _pull(store, tensors, manifest, folder, outcome, sides)
     if unheard:
         outcome.notes.append(f"the database knows nobody of {plural(len(unheard), 'photo folder')} shared before ("
                              f"{', '.join(unheard[:5])}{' ...' if len(unheard) > 5 else ''}): restored from an older "
@@ -194,13 +197,17 @@ def _push(store: TemplateQueries, tensors: Path, manifest: Manifest, folder: str
     return (digest, digest)
 
 
-def _pull(store: TemplateQueries, tensors: Path, manifest: Manifest, folder: str, outcome: GallerySync) -> Agreed:
+def _pull(store: TemplateQueries, tensors: Path, manifest: Manifest, folder: str, outcome: GallerySync,
+          sides: Sides) -> Agreed:
     found = store.template_rows(folder)
     if found is None:  # removed at another door (they left, were erased, or its photos were deleted there)
         entry = manifest.people.pop(folder, None)
         if entry is not None:
             (tensors / f"{folder}.npy").unlink(missing_ok=True)
-            _remove_known_photos(tensors.parent / IMAGES_DIR, folder, entry)
+            if folder in sides.on_roster:  # still someone's: only the photos the templates were made from go
+                _remove_known_photos(tensors.parent / IMAGES_DIR, folder, entry)
+            else:
+                remove_photos(tensors.parent / IMAGES_DIR, folder)
             outcome.pulled.append(folder)
         return (None, None)
     head, rows = found
@@ -227,9 +234,6 @@ def _remove_known_photos(images: Path, folder: str, entry: Entry) -> None:
     (staff adding a photo while another door deleted its own), stays to be extracted."""
     known = {str(sample.get("image", "")) for sample in entry.samples}
     here = sorted(p for p in (images / folder).iterdir() if p.is_file()) if (images / folder).is_dir() else []
-    if all(p.relative_to(images).as_posix() in known for p in here):
-        remove_photos(images, folder)  # links and a single photo beside the folder too
-        return
     for photo in here:
         if photo.relative_to(images).as_posix() in known:
             photo.unlink(missing_ok=True)

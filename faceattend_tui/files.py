@@ -17,18 +17,19 @@ A_LINK = "a link, never followed to write a file of the data folder (remove it)"
 WRITING = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 
 
-def make_private_dir(path: Path) -> None:
-    """Create `path` and any missing parent with mode 0700; existing ones are left as they are."""
+def make_private_dir(path: Path, records: bool = True) -> None:
+    """Create `path` and any missing parent with mode 0700; existing ones are left as they are. For
+    `records` (not a sheet's folder of the user's choosing) a folder the disk makes open to all is refused."""
     path = Path(path)
     if path.is_dir():
         return
     if os.path.lexists(path) and not path.is_dir():  # looked at again: another thread may have just made it
         raise NotADirectoryError(errno.ENOTDIR, "not a folder", str(path))
-    make_private_dir(path.parent)
+    make_private_dir(path.parent, records)
     path.mkdir(mode=0o700, exist_ok=True)
     with contextlib.suppress(OSError):
         os.chmod(path, 0o700)
-    if os.stat(path).st_mode & stat.S_IWOTH:  # a disk that gives every folder to every user (exFAT, NTFS)
+    if records and os.stat(path).st_mode & stat.S_IWOTH:  # a disk that gives every folder to all (exFAT, NTFS)
         with contextlib.suppress(OSError):
             path.rmdir()
         raise PermissionError(errno.EPERM, "the disk lets every user write in every folder it makes (mount it with "

@@ -400,15 +400,33 @@ def test_a_root_job_does_not_write_its_sheets_through_an_exports_link_another_us
     assert not list((tmp_path / "victim").iterdir())
 
 
-def test_the_log_named_in_another_case_on_a_disk_that_ignores_case_is_never_written_over(data, tmp_path, monkeypatch):
+@pytest.mark.parametrize("one_file", [True, False], ids=["kernel", "fuse"])  # exFAT over FUSE: a file per spelling
+def test_the_log_named_in_another_case_on_a_disk_that_ignores_case_is_never_written_over(data, tmp_path, monkeypatch,
+                                                                                         one_file):
     """On exFAT, --out .../DATA/Attendance.json --overwrite is the log: a sheet replaced it (roster, staff and
-    audit gone)."""
+    audit gone); over FUSE, .../DATA/backups/attendance.json.bak replaced the log's backup."""
     from faceattend_tui.attendance.export import ExportError, chosen_output
 
     assert str(tmp_path) == str(tmp_path).lower()  # the emulated disk below folds everything to lower case
     real_exists = Path.exists
     monkeypatch.setattr(Path, "exists", lambda self: real_exists(Path(str(self).lower())))
-    monkeypatch.setattr(os.path, "samefile", lambda a, b: str(a).lower() == str(b).lower())
-    for named in (tmp_path / "DATA" / "Attendance.json", tmp_path / "Data" / "SHEET.csv"):
+    monkeypatch.setattr(os.path, "samefile", lambda a, b: one_file and str(a).lower() == str(b).lower())
+    for named in (tmp_path / "DATA" / "Attendance.json", tmp_path / "Data" / "SHEET.csv",
+                  tmp_path / "DATA" / "backups" / "attendance.json.bak"):
         with pytest.raises(ExportError, match="is in the data folder"):
             chosen_output(named, data / "exports", data, overwrite=True)
+
+
+def test_a_sheet_named_into_a_new_folder_on_a_usb_stick_is_written(data, tmp_path, monkeypatch):
+    """The stick makes every folder open to all: the data folder's rule refused the sheet's new folder, where
+    the same sheet in an existing folder of the stick was written."""
+    real_mkdir, real_chmod = Path.mkdir, os.chmod
+
+    def open_to_all(self, mode=0o777, parents=False, exist_ok=False):
+        real_mkdir(self, mode, parents, exist_ok)
+        real_chmod(self, 0o777)
+
+    monkeypatch.setattr(Path, "mkdir", open_to_all)
+    monkeypatch.setattr(os, "chmod", lambda *args, **kwargs: None)  # taken, and nothing changes
+    out = tmp_path / "stick" / "2026-10" / "att.csv"
+    assert main(command("export", data, out)) == 0 and out.is_file()

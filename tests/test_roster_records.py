@@ -678,6 +678,28 @@ def test_ids_that_differ_only_in_case_get_photo_folders_that_differ_in_more(tmp_
         Attendance(store).add_person("Eve", person_id="S9", folder=folders["S1"].lower())
 
 
+@pytest.mark.parametrize("disk", ["tells case apart", "ignores case"])
+def test_removing_someone_whose_folder_differs_from_anothers_only_in_case(tmp_path, monkeypatch, disk):
+    """On ext4 S1/ and s1/ (an older version's) are two folders: removing s1 said "photos deleted" and kept
+    them; on exFAT they are one, and it must keep S1's."""
+    import os as os_module
+
+    data = tmp_path / "data"
+    for folder in ("S1", "s1"):
+        (data / "database_image" / folder).mkdir(parents=True)
+        (data / "database_image" / folder / f"{folder}.jpg").write_bytes(b"\xff\xd8photo")
+    with open_store(data) as store:
+        now = store.now()
+        store.save_people([Person("S1", "Dan Nine", now, folder="S1"), Person("s1", "Dee Twelve", now, folder="s1")],
+                          None)
+    if disk == "ignores case":  # the disk lists the one spelling it has
+        real = os_module.listdir
+        monkeypatch.setattr(os_module, "listdir", lambda path: [n for n in real(path) if n != "s1"])
+    assert main(["people", "remove", "s1", "--data", str(data)]) == 0
+    assert (data / "database_image" / "S1" / "S1.jpg").exists()
+    assert (data / "database_image" / "s1").exists() == (disk == "ignores case")
+
+
 def test_two_people_an_older_version_gave_one_folder_can_be_edited_and_the_one_who_leaves_takes_no_photos(
         tmp_path, capsys):
     data = tmp_path / "data"

@@ -327,7 +327,7 @@ def _is_data_folder(folder: Path) -> bool:
 
 
 def _data_folder_of(target: Path) -> Path:
-    return next((f.parent for f in target.parents if f.name in OWN_SUBFOLDERS), target.parent)
+    return next((f.parent for f in target.parents if f.name.casefold() in OWN_SUBFOLDERS), target.parent)
 
 
 def _in_store(target: Path, exports: Path, data_root: Path) -> bool:
@@ -344,12 +344,27 @@ def _spelt_as(target: Path, root: Path) -> Path:
     """`target` as a path in `root` where one of its folders is `root` spelt otherwise (a disk that ignores
     case, exFAT or NTFS: .../FACEATTEND/x.csv in the data folder .../faceattend)."""
     for folder in target.parents:
-        try:
-            if folder.exists() and os.path.samefile(folder, root):
-                return root / target.relative_to(folder)
-        except OSError:
-            continue
+        if _one_folder(folder, root):
+            return root / target.relative_to(folder)
     return target
+
+
+def _one_folder(folder: Path, root: Path) -> bool:
+    """Whether `folder` is the folder `root` (resolved), perhaps spelt in another case: the same file, or
+    (exFAT over FUSE gives each spelling a file of its own) in the same folder that lists one spelling."""
+    if folder.name.casefold() != root.name.casefold():
+        return False
+    try:
+        if not folder.exists():
+            return False
+        if os.path.samefile(folder, root):
+            return True
+        if folder.parent.resolve() != root.parent:
+            return False
+        listed = os.listdir(root.parent)
+    except OSError:
+        return False
+    return not (folder.name in listed and root.name in listed)
 
 
 def _named_in_store(named: Path, exports: Path, data_root: Path) -> bool:
@@ -371,7 +386,7 @@ def write_output(path: Path | NewFile | NamedFile, data: bytes) -> Path:
             raise ExportError(f"cannot write into {path.folder}: {exc.strerror or exc}") from None
     named = path if isinstance(path, NamedFile) else NamedFile(Path(os.path.abspath(path)), True)
     try:
-        make_private_dir(named.path.parent)
+        make_private_dir(named.path.parent, records=False)  # a folder --out names: a USB stick may make it open
         with contextlib.suppress(FileNotFoundError):
             check_regular(named.path)
         write_named(named.path, data, named.replace)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import os
 import shlex
 import threading
 from collections.abc import Callable, Collection, Sequence
@@ -423,8 +424,8 @@ def remove_person(attendance: Attendance, settings: Settings, person: Person, *,
     others = frozenset(p.name for p in attendance.store.people() if p.id != person.id) if erase else frozenset()
     written = written_elsewhere(entries, settings)
     outside: list[Path] = []
-    sharing = [p for p in attendance.people(include_left=True)  # in any case: one folder on an exFAT disk
-               if p.folder.casefold() == person.folder.casefold() and p.id != person.id]
+    sharing = [p for p in attendance.people(include_left=True)  # S1 and s1: one folder on an exFAT disk
+               if p.id != person.id and same_folder(settings.images_dir, p.folder, person.folder)]
     if erase or not sharing:  # two given one folder by an older version: who stays keeps it
         _forget_photos(attendance, settings, person, outside)
     _forget_legacy(settings, person)
@@ -498,6 +499,18 @@ def _forget_legacy(settings: Settings, person: Person) -> None:
     """Templates kept aside under database_tensor/legacy/ (the original project's, earlier ones of theirs)."""
     for copy in legacy_copies(settings.tensors_dir, person.folder) if person.folder else []:
         copy.unlink(missing_ok=True)
+
+
+def same_folder(images: Path, one: str, other: str) -> bool:
+    """Whether two photo folders are one on this disk: spelt alike, or in another case on a disk that
+    ignores case (it lists one spelling only; where it cannot be listed, taken as one)."""
+    if one == other or one.casefold() != other.casefold():
+        return one == other
+    try:
+        listed = set(os.listdir(images))
+    except OSError:
+        return True
+    return not (one in listed and other in listed)
 
 
 def _forget_photos(attendance: Attendance, settings: Settings, person: Person,

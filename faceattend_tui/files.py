@@ -161,6 +161,18 @@ def tighten_data(root: Path, folders: Iterable[Path]) -> int:
     return tighten(root, recursive=False) + sum(tighten(folder) for folder in folders)
 
 
+def kept_open(folders: Iterable[Path]) -> str:
+    """The face data a disk keeps readable by other users whatever is asked (exFAT, FAT and NTFS mounted
+    with a umask of 022): said, where narrowing it was tried. "" when every folder is private."""
+    for folder in folders:
+        with contextlib.suppress(OSError, AttributeError):
+            info = os.stat(folder)
+            if info.st_uid == os.getuid() and info.st_mode & 0o077:  # this user's: narrowed just before
+                return (f"{folder} stays readable by other users: its disk ignores permissions (mount it with "
+                        "umask=077, or uid= and permissions), or move the data folder")
+    return ""
+
+
 def _tighten_one(path: str, mode: int) -> int:
     try:
         info = os.lstat(path)

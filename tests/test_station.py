@@ -492,6 +492,10 @@ def test_a_disk_that_keeps_every_file_open_to_all_is_not_said_to_have_made_them_
     (tmp_path / "database_tensor").chmod(0o755)
     monkeypatch.setattr(os, "chmod", lambda *args, **kwargs: None)  # the disk's answer to every chmod
     assert tighten_data(tmp_path, [tmp_path / "database_tensor"]) == 0
+    made = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker)
+    made.open()
+    made.close()
+    assert "stays readable by other users: its disk ignores permissions" in made.tightened_notice()
 
 
 @contextlib.contextmanager

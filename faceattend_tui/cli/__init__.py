@@ -566,7 +566,7 @@ def make_engine(settings: Settings) -> FaceEngine:
 def cmd_extract(args: argparse.Namespace) -> int:
     from faceattend_tui.attendance.models import plural
     from faceattend_tui.cli.records import CommandError
-    from faceattend_tui.files import tighten_data, unfit_data_folder
+    from faceattend_tui.files import kept_open, tighten_data, unfit_data_folder
 
     settings = settings_from(args)
     images = args.images or settings.images_dir
@@ -582,6 +582,8 @@ def cmd_extract(args: argparse.Namespace) -> int:
     if tightened:
         narrowed = plural(tightened, "file or folder", "files and folders")
         say(f"face data is private: narrowed the permissions of {narrowed} to this user only")
+    if kept_open([settings.data, *settings.private_dirs]):
+        say(f"warning: {kept_open([settings.data, *settings.private_dirs])}")
     # the data root's own gallery, however the path is spelt (x/../database_tensor, a link): a staff PIN
     own = same_folder(out, settings.tensors_dir)
     other = None if own else gallery_owner(out)

@@ -278,7 +278,7 @@ class Headless:
         self.last_session = session
 
     def run(self) -> int:
-        if self.station.tightened:
+        if self.station.tightened_notice():
             to_stderr(f"note: {self.station.tightened_notice()}")
         for notice in self.station.start_notices():
             to_stderr(f"warning: {notice}")

@@ -32,7 +32,14 @@ from faceattend_tui.attendance.security import Credentials, station_cut_off
 from faceattend_tui.attendance.staff import accounts, authorize, doing, open_resets, staff_required
 from faceattend_tui.demo import DemoSourceFactory
 from faceattend_tui.errors import FaceattendError
-from faceattend_tui.files import error_text, foreign_owned, make_private_dir, tighten_data, unfit_data_folder
+from faceattend_tui.files import (
+    error_text,
+    foreign_owned,
+    kept_open,
+    make_private_dir,
+    tighten_data,
+    unfit_data_folder,
+)
 from faceattend_tui.gallery.templates import GalleryError, enrolled_counts, foreign, load_manifest, made_by_another
 from faceattend_tui.live import events as ev
 from faceattend_tui.live.camera import source_label
@@ -331,9 +338,10 @@ class Lifecycle(StationState):
                 "under a session's name; give the office a folder only the station writes to")
 
     def tightened_notice(self) -> str:
-        """Said once: the permissions narrowed as the station opened its data."""
-        if not self.tightened:
-            return ""
+        """Said once: the permissions narrowed as the station opened its data, or the disk that kept them open."""
+        kept = kept_open([self.settings.data, *self.settings.private_dirs])
+        if kept or not self.tightened:
+            return kept
         return (f"face data is private: narrowed the permissions of "
                 f"{plural(self.tightened, 'file or folder', 'files and folders')} to this user only")
 

@@ -1275,3 +1275,17 @@ def test_photos_deleted_at_the_only_door_that_had_them_take_their_templates_away
     assert cli.main(["extract", "--data", str(north), "--database", pg_url]) == 0
     assert cli.main(["extract", "--data", str(south), "--database", pg_url]) == 0
     assert (south / "database_image" / "bob" / "9.jpg").exists() and held("bob") == 1  # south's photo stays
+
+
+def test_a_template_another_door_made_is_left_to_that_door_however_unlike_it_looks(engine, tmp_path):
+    """The stranger check dropped another door's row here and named a photo this door never had."""
+    rng = np.random.default_rng(3)
+    centre = rng.normal(size=512)
+    rows = [(centre + rng.normal(scale=0.3, size=512)).astype(np.float32) for _ in range(3)]
+    rows.append(rng.normal(size=512).astype(np.float32))  # unlike the others
+    samples = [{"image": f"ann/{i}.jpg", "sha256": f"{i:064x}"} for i in range(4)]
+    samples[3]["door"] = "north"
+    extractor = Extractor(engine, tmp_path / "database_image", tmp_path / "database_tensor")
+    _, kept = extractor._without_strangers("ann", rows, samples, set())
+    assert [s["image"] for s in kept] == [f"ann/{i}.jpg" for i in range(4)]
+    assert not any("ann/3.jpg" in line for line in extractor.report.skipped + extractor.report.notes)

@@ -168,3 +168,17 @@ def machine_zone(monkeypatch):
     monkeypatch.undo()
     time.tzset()
 
+
+
+@pytest.fixture
+def disk_open_to_all(monkeypatch):
+    """A disk that makes every folder writable by all and keeps the mode whatever chmod asks (NTFS, exFAT
+    mounted with their defaults)."""
+    real_mkdir, real_chmod = Path.mkdir, os.chmod
+
+    def open_to_all(self, mode=0o777, parents=False, exist_ok=False):
+        real_mkdir(self, mode, parents, exist_ok)
+        real_chmod(self, 0o777)
+
+    monkeypatch.setattr(Path, "mkdir", open_to_all)
+    monkeypatch.setattr(os, "chmod", lambda *args, **kwargs: None)  # taken, and nothing changes

@@ -369,17 +369,10 @@ def test_a_full_disk_while_a_file_is_written_names_the_file(tmp_path, monkeypatc
     assert list(tmp_path.iterdir()) == []  # nothing left half written
 
 
-def test_a_data_folder_a_disk_makes_open_to_all_is_refused_before_anything_is_written(tmp_path, monkeypatch, capsys):
+def test_a_data_folder_a_disk_makes_open_to_all_is_refused_before_anything_is_written(tmp_path, disk_open_to_all,
+                                                                                          capsys):
     """NTFS or exFAT mounted with their defaults: the first import made a folder every user may write to,
     wrote the roster into it, and every later command refused that folder."""
-    real_mkdir, real_chmod = Path.mkdir, os.chmod
-
-    def open_to_all(self, mode=0o777, parents=False, exist_ok=False):
-        real_mkdir(self, mode, parents, exist_ok)
-        real_chmod(self, 0o777)
-
-    monkeypatch.setattr(Path, "mkdir", open_to_all)
-    monkeypatch.setattr(os, "chmod", lambda *args, **kwargs: None)  # taken, and nothing changes
     roster = tmp_path / "roster.csv"
     roster.write_text("id,name\nS1,Ann Lee\n", encoding="utf-8")
     assert main(["people", "import", str(roster), "--data", str(tmp_path / "usb" / "school")]) == 2

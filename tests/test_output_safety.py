@@ -417,16 +417,8 @@ def test_the_log_named_in_another_case_on_a_disk_that_ignores_case_is_never_writ
             chosen_output(named, data / "exports", data, overwrite=True)
 
 
-def test_a_sheet_named_into_a_new_folder_on_a_usb_stick_is_written(data, tmp_path, monkeypatch):
+def test_a_sheet_named_into_a_new_folder_on_a_usb_stick_is_written(data, tmp_path, disk_open_to_all):
     """The stick makes every folder open to all: the data folder's rule refused the sheet's new folder, where
     the same sheet in an existing folder of the stick was written."""
-    real_mkdir, real_chmod = Path.mkdir, os.chmod
-
-    def open_to_all(self, mode=0o777, parents=False, exist_ok=False):
-        real_mkdir(self, mode, parents, exist_ok)
-        real_chmod(self, 0o777)
-
-    monkeypatch.setattr(Path, "mkdir", open_to_all)
-    monkeypatch.setattr(os, "chmod", lambda *args, **kwargs: None)  # taken, and nothing changes
     out = tmp_path / "stick" / "2026-10" / "att.csv"
     assert main(command("export", data, out)) == 0 and out.is_file()

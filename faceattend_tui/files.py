@@ -166,8 +166,8 @@ def kept_open(folders: Iterable[Path]) -> str:
     with a umask of 022): said, where narrowing it was tried. "" when every folder is private."""
     for folder in folders:
         with contextlib.suppress(OSError, AttributeError):
-            info = os.stat(folder)
-            if info.st_uid == os.getuid() and info.st_mode & 0o077:  # this user's: narrowed just before
+            info = os.lstat(folder)  # a link is left as it is, and so is where it leads
+            if info.st_uid == os.getuid() and info.st_mode & 0o077 and not stat.S_ISLNK(info.st_mode):
                 return (f"{folder} stays readable by other users: its disk ignores permissions (mount it with "
                         "umask=077, or uid= and permissions), or move the data folder")
     return ""

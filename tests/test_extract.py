@@ -1270,11 +1270,11 @@ def test_photos_deleted_at_the_only_door_that_had_them_take_their_templates_away
     write(north / "database_image" / "bob" / "2.jpg", face("cat"))  # a right photo of him at north again
     assert cli.main(["extract", "--data", str(north), "--database", pg_url]) == 0
     assert cli.main(["extract", "--data", str(south), "--database", pg_url]) == 0
-    write(south / "database_image" / "bob" / "9.jpg", face("cat", flip=True))  # one put at south, not extracted
-    (north / "database_image" / "bob" / "2.jpg").unlink()  # while north takes its own out
+    write(south / "database_image" / "bob" / "2.jpg", face("cat", flip=True))  # put at south, not extracted,
+    (north / "database_image" / "bob" / "2.jpg").unlink()  # named as north's, which north takes out
     assert cli.main(["extract", "--data", str(north), "--database", pg_url]) == 0
     assert cli.main(["extract", "--data", str(south), "--database", pg_url]) == 0
-    assert (south / "database_image" / "bob" / "9.jpg").exists() and held("bob") == 1  # south's photo stays
+    assert (south / "database_image" / "bob" / "2.jpg").exists() and held("bob") == 1  # south's photo stays
 
 
 def test_a_template_another_door_made_is_left_to_that_door_however_unlike_it_looks(engine, tmp_path):

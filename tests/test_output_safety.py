@@ -412,7 +412,8 @@ def test_the_log_named_in_another_case_on_a_disk_that_ignores_case_is_never_writ
     monkeypatch.setattr(Path, "exists", lambda self: real_exists(Path(str(self).lower())))
     monkeypatch.setattr(os.path, "samefile", lambda a, b: one_file and str(a).lower() == str(b).lower())
     for named in (tmp_path / "DATA" / "Attendance.json", tmp_path / "Data" / "SHEET.csv",
-                  tmp_path / "DATA" / "backups" / "attendance.json.bak"):
+                  tmp_path / "DATA" / "backups" / "attendance.json.bak",
+                  tmp_path.parent / tmp_path.name.upper() / "data" / "backups" / "attendance.json.bak"):
         with pytest.raises(ExportError, match="is in the data folder"):
             chosen_output(named, data / "exports", data, overwrite=True)
 

@@ -498,6 +498,19 @@ def test_a_disk_that_keeps_every_file_open_to_all_is_not_said_to_have_made_them_
     assert "stays readable by other users: its disk ignores permissions" in made.tightened_notice()
 
 
+def test_a_photo_folder_linked_in_from_elsewhere_is_not_blamed_on_the_disk(tmp_path):
+    """database_image a link to this user's folder (mode 755) on the same ext4 disk: "its disk ignores
+    permissions (mount it with umask=077...)"."""
+    from faceattend_tui.files import kept_open
+
+    elsewhere = tmp_path / "photos"
+    elsewhere.mkdir(mode=0o755)
+    elsewhere.chmod(0o755)
+    (tmp_path / "data").mkdir(mode=0o700)
+    (tmp_path / "data" / "database_image").symlink_to(elsewhere)
+    assert kept_open([tmp_path / "data", tmp_path / "data" / "database_image"]) == ""
+
+
 @contextlib.contextmanager
 def station_with_a_slot_due(tmp_path, name: str, group: str = ""):
     """An open station whose timetable has a slot that began 5 minutes ago and runs for an hour (late after

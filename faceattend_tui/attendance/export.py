@@ -350,21 +350,23 @@ def _spelt_as(target: Path, root: Path) -> Path:
 
 
 def _one_folder(folder: Path, root: Path) -> bool:
-    """Whether `folder` is the folder `root` (resolved), perhaps spelt in another case: the same file, or
-    (exFAT over FUSE gives each spelling a file of its own) in the same folder that lists one spelling."""
-    if folder.name.casefold() != root.name.casefold():
+    """Whether `folder` is the folder `root` (resolved), perhaps spelt in another case at any level: the
+    same file, or (exFAT over FUSE gives each spelling a file of its own) the same name in one folder
+    that lists one spelling of it."""
+    if folder == root:
+        return True
+    if folder.name.casefold() != root.name.casefold() or folder.parent == folder or root.parent == root:
         return False
     try:
         if not folder.exists():
             return False
         if os.path.samefile(folder, root):
             return True
-        if folder.parent.resolve() != root.parent:
-            return False
-        listed = os.listdir(root.parent)
+        if folder.name != root.name and {folder.name, root.name} <= set(os.listdir(root.parent)):
+            return False  # two folders that tell case apart
     except OSError:
         return False
-    return not (folder.name in listed and root.name in listed)
+    return _one_folder(folder.parent.resolve(), root.parent)
 
 
 def _named_in_store(named: Path, exports: Path, data_root: Path) -> bool:

@@ -583,9 +583,16 @@ class Extractor:
         """Leave out the photos that do not look like the person's others (three photos or more: the
         rest decide) unless staff vouched for them; with two unlike photos, which one is wrong cannot be
         told, so both stay, said."""
+        if any(sample.get("door") for sample in samples):  # this door's photos among themselves; the door with
+            own = [i for i, sample in enumerate(samples) if not sample.get("door")]  # a photo tells of it
+            mine = self._without_strangers(name, [rows[i] for i in own], [samples[i] for i in own], vouched) \
+                if own else ([], [])
+            merged = list(zip(mine[1], mine[0], strict=True))
+            merged += [(s, r) for s, r in zip(samples, rows, strict=True) if s.get("door")]
+            merged.sort(key=lambda pair: (pair[0]["image"], pair[0]["sha256"]))
+            return [r for _, r in merged], [s for s, _ in merged]
         files = [sample["sha256"] for sample in samples]
         odd = odd_ones(np.stack(rows), files) if len(rows) >= 2 else {}
-        odd = {i: cosine for i, cosine in odd.items() if not samples[i].get("door")}  # the door with the photo says
         checked = {i for i in odd if samples[i]["sha256"] in vouched}
         for i in sorted(checked):
             self.report.notes.append(f"{self.images_dir / samples[i]['image']}: does not look like {name}'s other "

@@ -503,14 +503,15 @@ def _forget_legacy(settings: Settings, person: Person) -> None:
 
 def same_folder(images: Path, one: str, other: str) -> bool:
     """Whether two photo folders are one on this disk: spelt alike, or in another case on a disk that
-    ignores case (it lists one spelling only; where it cannot be listed, taken as one)."""
+    ignores case (both spellings are there, and it lists one only; where it cannot be listed, taken as one)."""
     if one == other or one.casefold() != other.casefold():
         return one == other
     try:
         listed = set(os.listdir(images))
+        both_there = (images / one).exists() and (images / other).exists()
     except OSError:
         return True
-    return not (one in listed and other in listed)
+    return both_there and not (one in listed and other in listed)
 
 
 def _forget_photos(attendance: Attendance, settings: Settings, person: Person,

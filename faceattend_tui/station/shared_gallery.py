@@ -232,11 +232,9 @@ def _pull(store: TemplateQueries, tensors: Path, manifest: Manifest, folder: str
 def _remove_known_photos(images: Path, folder: str, entry: Entry) -> None:
     """The photos here that the removed templates were made from; one put here since, not extracted yet
     (staff adding a photo while another door deleted its own), stays to be extracted."""
-    known = {str(sample.get("image", "")) for sample in entry.samples}
-    here = sorted(p for p in (images / folder).iterdir() if p.is_file()) if (images / folder).is_dir() else []
-    for photo in here:
-        if photo.relative_to(images).as_posix() in known:
-            photo.unlink(missing_ok=True)
+    for sample in entry.samples:
+        if not sample.get("door") and photo_here(images, sample):  # this door's own photo, as it was
+            (images / str(sample.get("image", ""))).unlink(missing_ok=True)
 
 
 def _sample(samples: list[dict[str, Any]], index: int) -> tuple[str, str, str]:

@@ -583,14 +583,8 @@ class Extractor:
         """Leave out the photos that do not look like the person's others (three photos or more: the
         rest decide) unless staff vouched for them; with two unlike photos, which one is wrong cannot be
         told, so both stay, said."""
-        if any(sample.get("door") for sample in samples):  # this door's photos among themselves; the door with
-            own = [i for i, sample in enumerate(samples) if not sample.get("door")]  # a photo tells of it
-            mine = self._without_strangers(name, [rows[i] for i in own], [samples[i] for i in own], vouched) \
-                if own else ([], [])
-            merged = list(zip(mine[1], mine[0], strict=True))
-            merged += [(s, r) for s, r in zip(samples, rows, strict=True) if s.get("door")]
-            merged.sort(key=lambda pair: (pair[0]["image"], pair[0]["sha256"]))
-            return [r for _, r in merged], [s for s, _ in merged]
+        if any(sample.get("door") for sample in samples):  # the door with a photo tells of it
+            return _checked_here(lambda r, s: self._without_strangers(name, r, s, vouched), rows, samples)
         files = [sample["sha256"] for sample in samples]
         odd = odd_ones(np.stack(rows), files) if len(rows) >= 2 else {}
         checked = {i for i in odd if samples[i]["sha256"] in vouched}
@@ -809,6 +803,22 @@ def _decoded(photo: Photo) -> np.ndarray:
     """The picture of a photo loaded without an error."""
     assert photo.image is not None  # load_photo sets the image or the error
     return photo.image
+
+
+Rows = list[np.ndarray]
+Samples = list[dict[str, Any]]
+
+
+def _checked_here(check: Callable[[Rows, Samples], tuple[Rows, Samples]], rows: Rows, samples: Samples
+                  ) -> tuple[Rows, Samples]:
+    """`check` (the stranger check) on this door's photos among themselves; other doors' rows kept as they
+    are, all in the one order every door keeps."""
+    own = [i for i, sample in enumerate(samples) if not sample.get("door")]
+    mine = check([rows[i] for i in own], [samples[i] for i in own]) if own else ([], [])
+    merged = list(zip(mine[1], mine[0], strict=True))
+    merged += [(sample, row) for sample, row in zip(samples, rows, strict=True) if sample.get("door")]
+    merged.sort(key=lambda pair: (pair[0]["image"], pair[0]["sha256"]))
+    return [row for _, row in merged], [sample for sample, _ in merged]
 
 
 def photo_here(images_dir: Path, sample: dict[str, Any]) -> bool:

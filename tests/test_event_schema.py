@@ -261,16 +261,18 @@ def test_a_headless_run_ending_leaves_a_session_of_another_name_running(station,
 def test_a_headless_stop_refused_at_the_end_is_an_error_unless_another_door_stopped_it(station, monkeypatch,
                                                                                         capsys):
     from faceattend_tui.cli.headless import Headless
-    from faceattend_tui.station import PinRefused, StoppedElsewhere
+    from faceattend_tui.station import PinRefused, StationError, StoppedElsewhere
 
     headless = Headless(station, HeadlessOptions("Maths", json=True), io.StringIO())
     headless.start_session()
-    for refusal in (PinRefused("wrong staff name or PIN"), StoppedElsewhere("stopped at another station")):
+    full = StationError("could not write to attendance.journal: No space left on device")
+    for refusal in (PinRefused("wrong staff name or PIN"), full, StoppedElsewhere("stopped at another station")):
         monkeypatch.setattr(station, "stop_session", lambda *args, refusal=refusal, **kwargs: (_ for _ in ()).throw(
             refusal))
-        if isinstance(refusal, PinRefused):  # a service manager must see the session left open
-            with pytest.raises(PinRefused):
+        if not isinstance(refusal, StoppedElsewhere):  # a service manager must see the session left open
+            with pytest.raises(StationError):
                 headless.finish()
+            assert "session 'Maths' stays open, not stopped" in capsys.readouterr().err  # the exit said "done"
         else:
             headless.finish()
             assert "not stopped here: stopped at another station" in capsys.readouterr().err

@@ -340,6 +340,10 @@ class Headless:
         except StoppedElsewhere as exc:  # another door stopped it a moment ago
             to_stderr(f"note: session {running.name!r} not stopped here: {exc}")
             return
+        except StationError:  # a full disk, a PIN refused: said by the caller; what it leaves, here
+            to_stderr(f"warning: session {running.name!r} stays open, not stopped: started again with the same "
+                      "--session, the station resumes it")
+            raise
         self.say_stopped(session, self.stopped_by)
         if session.id == self.started and not self.pictures_came:  # failed, or stopped before a picture came
             self.void_unrecorded(session.id)

@@ -582,8 +582,9 @@ def cmd_extract(args: argparse.Namespace) -> int:
     if tightened:
         narrowed = plural(tightened, "file or folder", "files and folders")
         say(f"face data is private: narrowed the permissions of {narrowed} to this user only")
-    if kept_open([settings.data, *settings.private_dirs]):
-        say(f"warning: {kept_open([settings.data, *settings.private_dirs])}")
+    kept = kept_open([settings.data, *settings.private_dirs])
+    if kept:
+        say(f"warning: {kept}")
     # the data root's own gallery, however the path is spelt (x/../database_tensor, a link): a staff PIN
     own = same_folder(out, settings.tensors_dir)
     other = None if own else gallery_owner(out)

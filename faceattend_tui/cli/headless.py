@@ -278,8 +278,9 @@ class Headless:
         self.last_session = session
 
     def run(self) -> int:
-        if self.station.tightened_notice():
-            to_stderr(f"note: {self.station.tightened_notice()}")
+        narrowed = self.station.tightened_notice()
+        if narrowed:
+            to_stderr(f"note: {narrowed}")
         for notice in self.station.start_notices():
             to_stderr(f"warning: {notice}")
         self.station.follow_timetable = not self.options.session  # without a session to run: the timetable's

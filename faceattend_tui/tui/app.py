@@ -167,8 +167,9 @@ class StationApp(DialogActions, KeysInOrder):
         self.on_terminal = not terminal_gone()
         self.set_interval(1.0, self.tick)
         self.show_pane("live")
-        if self.station.tightened_notice():
-            self.notify(self.station.tightened_notice(), timeout=10)
+        narrowed = self.station.tightened_notice()
+        if narrowed:
+            self.notify(narrowed, timeout=10)
         self.stop_left_running()
         for notice in self.station.start_notices():
             self.notify(notice, severity="warning", timeout=20)

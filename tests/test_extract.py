@@ -1289,3 +1289,46 @@ def test_a_template_another_door_made_is_left_to_that_door_however_unlike_it_loo
     _, kept = extractor._without_strangers("ann", rows, samples, set())
     assert [s["image"] for s in kept] == [f"ann/{i}.jpg" for i in range(4)]
     assert not any("ann/3.jpg" in line for line in extractor.report.skipped + extractor.report.notes)
+
+
+def test_a_single_photo_here_unlike_the_persons_photos_at_other_doors_is_left_out(engine, tmp_path):
+    """One photo of someone at a door was never checked: with no other photo of them here, a wrong one (a
+    friend's) made their templates at every door."""
+    rng = np.random.default_rng(5)
+    centre = rng.normal(size=512)
+    rows = [(centre + rng.normal(scale=0.3, size=512)).astype(np.float32) for _ in range(3)]
+    rows.append(rng.normal(size=512).astype(np.float32))  # this door's only photo, someone else's
+    samples = [{"image": f"ann/{i}.jpg", "sha256": f"{i:064x}", "door": "north"} for i in range(3)]
+    samples.append({"image": "ann/here.jpg", "sha256": f"{9:064x}"})
+    extractor = Extractor(engine, tmp_path / "database_image", tmp_path / "database_tensor")
+    _, kept = extractor._without_strangers("ann", rows, samples, set())
+    assert [s["image"] for s in kept] == ["ann/0.jpg", "ann/1.jpg", "ann/2.jpg"]
+    assert any("ann/here.jpg: does not look like ann's photos at the other doors" in line
+               for line in extractor.report.skipped)
+
+    vouched = Extractor(engine, tmp_path / "database_image", tmp_path / "database_tensor")
+    _, kept = vouched._without_strangers("ann", rows, samples, {f"{9:064x}"})  # staff said it is her
+    assert len(kept) == 4 and not vouched.report.skipped
+    one_each = Extractor(engine, tmp_path / "database_image", tmp_path / "database_tensor")
+    _, kept = one_each._without_strangers("ann", rows[2:], samples[2:], set())  # one against one: no telling
+    assert len(kept) == 2 and not one_each.report.skipped
+
+
+def test_a_wrong_photo_at_one_door_does_not_become_the_persons_templates_at_every_door(
+        engine, face, tmp_path, pg_url, capsys, monkeypatch):
+    import psycopg
+
+    monkeypatch.setattr(cli, "make_engine", lambda settings: engine)
+    north, south = tmp_path / "north", tmp_path / "south"
+    assert cli.main(["db", "upgrade", "--data", str(north), "--database", pg_url]) == 0
+    write(north / "database_image" / "cat" / "1.jpg", face("cat"))
+    write(north / "database_image" / "cat" / "2.jpg", face("cat", size=200, margin=0.6, flip=True))
+    assert cli.main(["extract", "--data", str(north), "--database", pg_url]) == 0
+    write(south / "database_image" / "cat" / "3.jpg", face("dan"))  # her friend's photo, in her folder
+    capsys.readouterr()
+    assert cli.main(["extract", "--data", str(south), "--database", pg_url]) == 1  # a photo skipped
+    assert "cat/3.jpg: does not look like cat's photos at the other doors" in capsys.readouterr().err
+    with psycopg.connect(pg_url) as conn:
+        images = [image for (image,) in conn.execute("select image from templates where folder = 'cat' "
+                                                     "order by image").fetchall()]
+    assert images == ["cat/1.jpg", "cat/2.jpg"]

@@ -584,7 +584,8 @@ class Extractor:
         rest decide) unless staff vouched for them; with two unlike photos, which one is wrong cannot be
         told, so both stay, said."""
         if any(sample.get("door") for sample in samples):  # the door with a photo tells of it
-            return _checked_here(lambda r, s: self._without_strangers(name, r, s, vouched), rows, samples)
+            rows, samples = _checked_here(lambda r, s: self._without_strangers(name, r, s, vouched), rows, samples)
+            return _unlike_other_doors(name, rows, samples, vouched, self.report.skipped, self.images_dir)
         files = [sample["sha256"] for sample in samples]
         odd = odd_ones(np.stack(rows), files) if len(rows) >= 2 else {}
         checked = {i for i in odd if samples[i]["sha256"] in vouched}
@@ -819,6 +820,22 @@ def _checked_here(check: Callable[[Rows, Samples], tuple[Rows, Samples]], rows: 
     merged += [(sample, row) for sample, row in zip(samples, rows, strict=True) if sample.get("door")]
     merged.sort(key=lambda pair: (pair[0]["image"], pair[0]["sha256"]))
     return [row for _, row in merged], [sample for sample, _ in merged]
+
+
+def _unlike_other_doors(name: str, rows: Rows, samples: Samples, vouched: set[str], skipped: list[str],
+                        images_dir: Path) -> tuple[Rows, Samples]:
+    """This door's photos unlike the person's at the other doors, which outweigh them, are left out (a single
+    photo here has no others here to be checked against); other doors' rows are left to their own door."""
+    files = [sample["sha256"] for sample in samples]
+    odd = {i: cosine for i, cosine in odd_ones(np.stack(rows), files).items()
+           if not samples[i].get("door") and files[i] not in vouched}
+    if not odd or not majority(len(rows), odd, files):
+        return rows, samples
+    for index, cosine in sorted(odd.items()):
+        skipped.append(f"{images_dir / samples[index]['image']}: does not look like {name}'s photos at the other "
+                       f"doors (cosine {cosine_text(cosine)}; someone else?); left out" + KEEP_HINT)
+    kept = [i for i in range(len(rows)) if i not in odd]
+    return [rows[i] for i in kept], [samples[i] for i in kept]
 
 
 def photo_here(images_dir: Path, sample: dict[str, Any]) -> bool:

@@ -37,8 +37,8 @@ if TYPE_CHECKING:
 
 NO_ROOT_YET = " (not there yet: the station makes it)"
 FAILURES = ("NOT FOUND", "NOT INSTALLED", "MISMATCH", "CANNOT LOAD", "UNREACHABLE", "CANNOT READ", "MISSING",
-            "CANNOT OPEN", "CANNOT WRITE", "LEFT OUT", "UNUSABLE", "UNFIT")
-LOW_SPACE = 20 * 1024 * 1024  # bytes free under which the station's log and journal may not be written
+            "CANNOT OPEN", "CANNOT WRITE", "LEFT OUT", "UNUSABLE", "UNFIT", "LOW ON SPACE")
+LOW_SPACE = 20 * 1024 * 1024  # bytes free, beyond the log's own size, under which its next fold may fail
 # (the words above are what stops the station)
 
 
@@ -86,12 +86,24 @@ def folder_lines(data: Path, models: list[Path] | None = None) -> list[str]:
     if not os.access(data, os.W_OK):
         return [f"data root:  CANNOT WRITE: {data} (a read-only disk, or owned by {owner}): the station would "
                 "refuse to start"]
-    free = shutil.disk_usage(data).free
-    if free < LOW_SPACE:
-        return [f"data root:  CANNOT WRITE: {free // 1024} KiB free on its disk: make room before the station "
-                "records"]
+    free, log = shutil.disk_usage(data).free, _log_bytes(data)
+    if free < LOW_SPACE + log:
+        whole = f"; the log ({_mib(log)}) is written whole again when the station closes" if log else ""
+        return [f"data root:  LOW ON SPACE: {_mib(free)} free on its disk, {_mib(LOW_SPACE + log)} wanted{whole}: "
+                "make room"]
     return [f"data root:  OWNED BY ANOTHER USER: {path} (owned by {_owner(path)}): that user decides this "
             "station's settings or models" for path in foreign_owned(data, models or [])]
+
+
+def _log_bytes(data: Path) -> int:
+    """The size of the log and its journal, which a fold writes whole again beside the old log."""
+    sizes = [(data / name).stat().st_size for name in ("attendance.json", "attendance.journal")
+             if (data / name).is_file()]
+    return sum(sizes)
+
+
+def _mib(size: int) -> str:
+    return f"{size / 2**20:.1f} MiB" if size >= 2**20 else f"{size // 1024} KiB"
 
 
 def station_lines(data: Path) -> list[str]:

@@ -224,8 +224,26 @@ def test_doctor_fails_where_the_station_could_not_write_its_records(tmp_path, ca
     code = main(["doctor", "--data", str(tmp_path), "--cameras", "0"])
     out, _ = capfd.readouterr()
     assert code == 1
-    (line,) = [line for line in out.splitlines() if "CANNOT WRITE" in line]
+    (line,) = [line for line in out.splitlines() if "CANNOT WRITE" in line or "LOW ON SPACE" in line]
     assert line.startswith("data root:") and ("read-only" in line if trouble == "read-only" else "4 KiB free" in line)
+
+
+def test_doctor_wants_room_for_the_log_to_be_written_whole_again(tmp_path, capfd, monkeypatch):
+    """With 40 MiB free beside a 30 MiB log, doctor passed while the station could not fold its log at the
+    end of the day (it is written whole beside the old one); and a little space was called "cannot write"."""
+    from collections import namedtuple
+
+    from faceattend_tui import doctor
+
+    with open(tmp_path / "attendance.json", "wb") as log:
+        log.truncate(30 * 2**20)
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(doctor.shutil, "disk_usage", lambda path: usage(10**10, 10**10 - 40 * 2**20, 40 * 2**20))
+    assert doctor.folder_lines(tmp_path) == [
+        "data root:  LOW ON SPACE: 40.0 MiB free on its disk, 50.0 MiB wanted; the log (30.0 MiB) is written "
+        "whole again when the station closes: make room"]
+    (tmp_path / "attendance.json").write_text("{}")
+    assert doctor.folder_lines(tmp_path) == []
 
 
 def test_doctor_names_templates_the_station_would_leave_out(tmp_path, capfd):

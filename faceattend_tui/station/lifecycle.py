@@ -308,12 +308,16 @@ class Lifecycle(StationState):
         def cut_off_notice(self) -> str: ...
 
     def start_notices(self) -> list[str]:
-        """What staff should know as the station starts: reset PINs, a namesake door, its clock, missing
-        templates, a recognition threshold set far too low."""
-        found = (self.cut_off_notice(), self.pin_notice(), self.namesake_notice(), self.clock_notice(),
-                 self.zone_notice(), self.missing_notice(),
+        """What staff should know as the station starts: face data open to other users, reset PINs, a
+        namesake door, its clock, missing templates, a recognition threshold set far too low."""
+        found = (self.kept_open_notice(), self.cut_off_notice(), self.pin_notice(), self.namesake_notice(),
+                 self.clock_notice(), self.zone_notice(), self.missing_notice(),
                  self.untemplated_notice(), self.threshold_notice(), self.sheets_notice(), self.owners_notice())
         return [notice for notice in found if notice]
+
+    def kept_open_notice(self) -> str:
+        """A data folder the disk keeps readable by other users whatever chmod says (exFAT, FAT, NTFS)."""
+        return kept_open([self.settings.data, *self.settings.private_dirs])
 
     def owners_notice(self) -> str:
         """Settings or models another user owns: that user decides the threshold or the model finding faces."""
@@ -338,10 +342,10 @@ class Lifecycle(StationState):
                 "under a session's name; give the office a folder only the station writes to")
 
     def tightened_notice(self) -> str:
-        """Said once: the permissions narrowed as the station opened its data, or the disk that kept them open."""
-        kept = kept_open([self.settings.data, *self.settings.private_dirs])
-        if kept or not self.tightened:
-            return kept
+        """Said once: the permissions narrowed as the station opened its data (a disk that kept them open
+        is a warning of `start_notices`)."""
+        if not self.tightened or self.kept_open_notice():
+            return ""
         return (f"face data is private: narrowed the permissions of "
                 f"{plural(self.tightened, 'file or folder', 'files and folders')} to this user only")
 

@@ -206,7 +206,8 @@ def add_station_commands(sub: Subparsers) -> None:
     p.add_argument("--group", default=None, type=group_name, help="with --headless: the session is for this group")
     p.add_argument("--late-after", type=float, default=None, help="with --headless: late after N minutes")
     p.add_argument("--json", action="store_true", help="with --headless: one JSON object per line")
-    p.add_argument("--max-seconds", type=seconds, default=None, help="with --headless: stop after this long")
+    p.add_argument("--max-seconds", type=seconds, default=None,
+                   help="with --headless: stop after this long (default: run until stopped)")
     p.add_argument("--stats", action="store_true",
                    help="with --headless, as text: also a line of frame rate and timings every second")
     p.add_argument("--keep-open", action="store_true",
@@ -225,7 +226,8 @@ def add_station_commands(sub: Subparsers) -> None:
                         "setting, 0)")
     add_door_options(p)
     p.add_argument("--json", action="store_true", help="one JSON object per event")
-    p.add_argument("--max-seconds", type=seconds, default=None, help="stop after this many seconds")
+    p.add_argument("--max-seconds", type=seconds, default=None,
+                   help="stop after this many seconds (default: run until stopped)")
     p.add_argument("--loop", action="store_true", help="replay a video file or folder when it ends")
     p.add_argument("--every-frame", action="store_true",
                    help="process every frame of a file or folder as fast as possible (no real-time pacing)")
@@ -404,7 +406,8 @@ def add_station_args(parser: argparse.ArgumentParser) -> None:
                              "setting, 0)")
     parser.add_argument("--demo", action="store_true", help="run on the built-in demo (data root demo-data/)")
     add_door_options(parser)
-    parser.add_argument("--name", default=None, help="station name shown in the header and the log")
+    parser.add_argument("--name", default=None,
+                        help="station name shown in the header and the log (default: the data folder's name)")
 
 
 def records_command(name: str, module: str = "records") -> Command:

@@ -1332,3 +1332,47 @@ def test_a_wrong_photo_at_one_door_does_not_become_the_persons_templates_at_ever
         images = [image for (image,) in conn.execute("select image from templates where folder = 'cat' "
                                                      "order by image").fetchall()]
     assert images == ["cat/1.jpg", "cat/2.jpg"]
+
+
+def test_a_door_that_changes_its_recogniser_leaves_the_other_doors_people_alone(
+        engine, face, tmp_path, pg_url, models_dir, capsys, monkeypatch):
+    """Set to another recogniser, one door's extract took everyone whose photos are at other doors as
+    removed: their templates went from the database, and the door with their photos deleted those."""
+    import onnx
+    import psycopg
+    from onnx import numpy_helper
+
+    from faceattend_tui.vision.pipeline import FaceEngine
+
+    north, south = tmp_path / "north", tmp_path / "south"
+    (south / "models").mkdir(parents=True)
+    model = onnx.load(str(models_dir / "w600k_mbf.onnx"))
+    last = model.graph.initializer[-1]  # nudged: the same network, its templates a little apart
+    last.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(last) * np.float32(1.01), last.name))
+    onnx.save(model, str(south / "models" / "other.onnx"))
+    engines = {"w600k_mbf": engine}
+    monkeypatch.setattr(cli, "make_engine", lambda settings: engines.get(settings.recognizer)
+                        or engines.setdefault(settings.recognizer, FaceEngine.from_settings(settings)))
+    assert cli.main(["db", "upgrade", "--data", str(north), "--database", pg_url]) == 0
+    write(north / "database_image" / "ann" / "1.jpg", face("ann"))
+    write(north / "database_image" / "ben" / "1.jpg", face("ben"))
+    assert cli.main(["extract", "--data", str(north), "--database", pg_url]) == 0
+    write(south / "database_image" / "cat" / "1.jpg", face("cat"))
+    assert cli.main(["extract", "--data", str(south), "--database", pg_url]) == 0
+
+    (south / "faceattend.toml").write_text('recognizer = "other.onnx"\n')
+    capsys.readouterr()
+    cli.main(["extract", "--data", str(south), "--database", pg_url])
+    err = capsys.readouterr().err
+    assert "removed: the templates of" not in err and "has no templates now" not in err
+    assert "note: 2 people with photos at other doors only (ann, ben): their templates there were made by another " \
+           "recogniser" in err
+
+    def sets() -> dict[str, str]:
+        with psycopg.connect(pg_url) as conn:
+            return dict(conn.execute("select folder, recognizer from template_sets").fetchall())
+
+    assert sets() == {"ann": "w600k_mbf", "ben": "w600k_mbf", "cat": "other.onnx"}
+    cli.main(["extract", "--data", str(north), "--database", pg_url])
+    assert all((north / "database_image" / name / "1.jpg").exists() for name in ("ann", "ben"))
+    assert {"ann", "ben"} <= set(sets())

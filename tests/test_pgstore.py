@@ -175,7 +175,8 @@ def test_templates_of_another_recogniser_are_not_mixed_in(tmp_path, pg_url):
         sync_gallery(store, north / "database_tensor", "north")
         outcome = sync_gallery(store, south / "database_tensor", "south")
     assert "ann" not in load_manifest(south / "database_tensor").people
-    assert any("run `faceattend extract`" in note for note in outcome.notes)
+    assert any(note.startswith("ann: the database's templates were made by ") and "(at north)" in note
+               and "the door with their photos runs `faceattend extract`" in note for note in outcome.notes)
 
 
 def test_a_check_in_kept_offline_is_filed_as_the_database_stands_when_it_is_sent(tmp_path, pg_url):

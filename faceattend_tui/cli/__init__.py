@@ -620,7 +620,7 @@ def same_folder(a: Path, b: Path) -> bool:
 
 
 def extract_into(settings: Settings, images: Path, out: Path, force: bool,
-                 registration: AbstractContextManager[Callable[[Collection[str]], int]] | None,
+                 registration: AbstractContextManager[Callable[[Collection[str], Collection[str]], int]] | None,
                  keep: list[Path] | None = None) -> int:
     """Extract templates; with `registration` (the data root's own gallery) new people join the roster."""
     from faceattend_tui.attendance.models import plural, printable
@@ -641,11 +641,15 @@ def extract_into(settings: Settings, images: Path, out: Path, force: bool,
             say(f"skipped: {printable(line)}")  # a file's name may hold a direction override
         for name in report.removed:
             say(f"removed: the templates of {name} (their photos are gone from {images})")
+        if report.elsewhere:
+            say(f"note: {plural(len(report.elsewhere), 'person', 'people')} with photos at other doors only "
+                f"({', '.join(report.elsewhere[:5])}{' ...' if len(report.elsewhere) > 5 else ''}): their templates "
+                f"there were made by another recogniser; recognised here once those doors extract with this one")
         unenrolled = f" ({len(report.unenrolled)} not enrolled)" if report.unenrolled else ""
         say(f"{plural(report.people, 'person', 'people')}{unenrolled}, {plural(report.images, 'photo')}: "
             f"{report.extracted} extracted, "
             f"{report.reused} unchanged, {len(report.skipped)} skipped, {len(report.removed)} removed -> {out}")
-        refused = register(report.fresh) if register else 0
+        refused = register(report.fresh, report.elsewhere) if register else 0
     if report.model_problem:  # kept on disk, refused by whatever loads them; other doors are not sent them
         say(f"error: {report.model_problem}")
         return EXIT_USAGE
@@ -655,7 +659,8 @@ def extract_into(settings: Settings, images: Path, out: Path, force: bool,
 
 
 @contextlib.contextmanager
-def registering(settings: Settings, keep: list[Path] | None = None) -> Iterator[Callable[[Collection[str]], int]]:
+def registering(settings: Settings, keep: list[Path] | None = None
+                ) -> Iterator[Callable[[Collection[str], Collection[str]], int]]:
     """The log held for an extraction (refused while a station holds it), and a step that registers the
     people found in database_image/ on the roster (and audits the photos kept against the odd-one-out
     check, `keep`)."""
@@ -664,7 +669,7 @@ def registering(settings: Settings, keep: list[Path] | None = None) -> Iterator[
     from faceattend_tui.gallery.templates import enrolled_counts
     from faceattend_tui.station.people import forget_erased, has_photos, set_aside
 
-    def register(fresh: Collection[str]) -> int:
+    def register(fresh: Collection[str], elsewhere: Collection[str] = ()) -> int:
         if keep:
             audit(attendance.store, "extract.keep", {"photos": [str(p) for p in keep][:50]}, attendance.user)
         result = attendance.sync_people(enrolled_counts(settings.tensors_dir))
@@ -680,6 +685,8 @@ def registering(settings: Settings, keep: list[Path] | None = None) -> Iterator[
                         "folder")
             said.add(person.id)
         for person in result.missing:
+            if person.folder in elsewhere:  # said once, above
+                continue
             if has_photos(settings.images_dir, person.folder):  # photos there, none usable: said above
                 say(f"note: {person.id} {person.name} has no templates now: add a photo of them that shows their "
                     "face and run extract again")

@@ -89,6 +89,7 @@ class Report:
     alike: list[tuple[str, str]] = field(default_factory=list)  # folders of the pairs in `notes` that look alike
     fresh: set[str] = field(default_factory=set)  # folders with a photo extracted this run
     deleted_here: list[str] = field(default_factory=list)  # removed, every template made from photos here
+    elsewhere: list[str] = field(default_factory=list)  # photos at other doors only, templates by another model
 
 
 @dataclass
@@ -268,6 +269,7 @@ class Extractor:
         self.means: dict[str, np.ndarray] = {}  # each person's templates averaged, to find one face under two names
         self.changed: set[str] = set()  # people with a photo extracted this run
         self.unreadable: set[str] = set()  # photos (by key) that could not be read or decoded this run
+        self.elsewhere: set[str] = set()  # people with other doors' templates, made again for a new recogniser
 
     def run(self, force: bool = False) -> Report:
         with changing(self.tensors_dir, "faceattend extract"), ThreadPoolExecutor(WRITERS) as self.writer:
@@ -284,7 +286,7 @@ class Extractor:
             self.report.skipped.append(f"{self.images_dir}: {name!r}, {why_not_a_name(name)}, cannot be a "
                                        "person's folder; rename it")
             del people[name]
-        self._retire_unknown_files(people, manifest, self._written_by_a_run_cut_short())
+        self._retire_unknown_files(people, manifest, written_by_a_run_cut_short(self.tensors_dir))
         self._drop_removed(people, manifest)
         write_atomic(self.tensors_dir / RUNNING, json.dumps(sorted(people)).encode("utf-8"))
         photos = [Photo(name, p, p.relative_to(self.images_dir).as_posix()) for name, ps in people.items() for p in ps]
@@ -295,15 +297,6 @@ class Extractor:
         self._note_lookalikes()
         self.report.fresh = set(self.changed)
         return self.report
-
-    def _written_by_a_run_cut_short(self) -> set[str]:
-        """The people whose template files an extraction that never finished may have written (its RUNNING
-        record is still there); none when the last one finished."""
-        try:
-            names = json.loads((self.tensors_dir / RUNNING).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return set()
-        return {n for n in names if isinstance(n, str)} if isinstance(names, list) else set()
 
     def _note_lookalikes(self) -> None:
         """People whose photos look like another person's: most likely one person under two names, who
@@ -351,11 +344,12 @@ class Extractor:
         fresh.people = old.people
         return fresh
 
-    @staticmethod
-    def _forget_rows(manifest: Manifest) -> None:
-        for entry in manifest.people.values():
-            entry.samples = []
-            entry.stale = True
+    def _forget_rows(self, manifest: Manifest) -> None:
+        """Every row is made again; those of other doors' photos come back as those doors extract."""
+        for name, entry in manifest.people.items():
+            if any(sample.get("door") for sample in entry.samples):
+                self.elsewhere.add(name)
+            entry.samples, entry.stale = [], True
 
     def _retire_unknown_files(self, people: dict[str, list[Path]], manifest: Manifest, cut_short_wrote: set[str]
                               ) -> None:
@@ -399,9 +393,12 @@ class Extractor:
                 people[name] = []  # no photo of them here: their other doors' templates stay, this door's go
                 continue
             (self.tensors_dir / f"{name}.npy").unlink(missing_ok=True)
-            if all("box" in sample for sample in manifest.people[name].samples):  # none pulled from elsewhere
+            entry = manifest.people.pop(name)
+            if name in self.elsewhere:  # no photo here: the database's templates of them stay, by the other model
+                self.report.elsewhere.append(name)
+                continue
+            if all("box" in sample for sample in entry.samples):  # none pulled from elsewhere
                 self.report.deleted_here.append(name)
-            del manifest.people[name]
             self.report.removed.append(name)
 
     def _extract_all(self, people: dict[str, list[Path]], photos: list[Photo], manifest: Manifest) -> None:
@@ -798,6 +795,16 @@ class Typical:
 def _held(ahead: deque[Future[Photo]], typical: int) -> int:
     """Memory the photos ahead take or will take (those still loading counted as `typical`)."""
     return sum(f.result().nbytes if f.done() else typical for f in ahead)
+
+
+def written_by_a_run_cut_short(tensors_dir: Path) -> set[str]:
+    """The people whose template files an extraction that never finished may have written (its RUNNING
+    record is still there); none when the last one finished."""
+    try:
+        names = json.loads((tensors_dir / RUNNING).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return set()
+    return {n for n in names if isinstance(n, str)} if isinstance(names, list) else set()
 
 
 def _decoded(photo: Photo) -> np.ndarray:

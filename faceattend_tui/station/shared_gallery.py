@@ -212,8 +212,9 @@ def _pull(store: TemplateQueries, tensors: Path, manifest: Manifest, folder: str
         return (None, None)
     head, rows = found
     if head.recognizer_sha256 != manifest.sha256:
-        outcome.notes.append(f"{folder}: the database's templates were made by {head.recognizer}, not this "
-                             "station's recogniser; run `faceattend extract`")
+        outcome.notes.append(f"{folder}: the database's templates were made by {head.recognizer} (at "
+                             f"{head.station or 'another door'}), not by this station's recogniser: recognised "
+                             "here once the door with their photos runs `faceattend extract` with it")
         local = manifest.people.get(folder, Entry()).npy_sha256
         return (local, head.npy_sha256)
     matrix = np.frombuffer(b"".join(r.embedding for r in rows), dtype="<f4").reshape(len(rows), head.dim)

@@ -175,12 +175,13 @@ class Lifecycle(StationState):
         found = [c.checkin for c in changes if c.table == "after-end" and c.checkin is not None]
         if not found:
             return ""
-        named = ", ".join(f"{self._label(c.person_id)} at {c.time.astimezone():%H:%M:%S}" for c in found)
+        named = ", ".join(f"{self._person_label(c.person_id)} at {c.time.astimezone():%H:%M:%S}" for c in found)
         return (f"{plural(len(found), 'check-in')} kept while the database was away could not be filed as the "
                 f"station closed (their session was stopped at another door meanwhile): {named}; "
                 "mark them by hand in the session they came to")
 
-    def _label(self, person_id: str) -> str:
+    def _person_label(self, person_id: str) -> str:
+        """A person as staff read them in a line: "Ann Lee (S1)"."""
         person = self.attendance.person(person_id) if self.attendance is not None else None
         return f"{person.name} ({person_id})" if person else person_id
 

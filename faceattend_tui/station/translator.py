@@ -112,7 +112,7 @@ class Translator(StationState):
             self._unsaved.append(event)
             if retried:
                 return None  # said once already
-            return Problem(f"could not record the check-in of {self._label(event.folder)} yet: {exc}; "
+            return Problem(f"could not record the check-in of {self._folder_name(event.folder)} yet: {exc}; "
                            "it is kept and written as soon as the disk allows")
         return Problem(f"could not record {event.type}: {exc}")
 
@@ -126,7 +126,7 @@ class Translator(StationState):
                 self.handle(event)
             except (FaceattendError, OSError):
                 when = datetime.fromtimestamp(event.time).astimezone()
-                left.append(f"{self._label(event.folder)} at {when:%H:%M:%S}")
+                left.append(f"{self._folder_name(event.folder)} at {when:%H:%M:%S}")
         return left
 
 
@@ -134,7 +134,7 @@ class Translator(StationState):
         person = self._attendance().by_folder(folder)
         return person.id if person else ""
 
-    def _label(self, folder: str) -> str:
+    def _folder_name(self, folder: str) -> str:
         person = self._attendance().by_folder(folder)
         return person.name if person else folder
 
@@ -147,7 +147,7 @@ class Translator(StationState):
             case ev.Spoof():
                 return self._refused(event)
             case ev.Waiting():
-                return Sighting(self._label(event.folder), 0.0, datetime.fromtimestamp(event.time).astimezone(),
+                return Sighting(self._folder_name(event.folder), 0.0, datetime.fromtimestamp(event.time).astimezone(),
                                 "no sign of life yet", self._person_id(event.folder))
             case ev.Present():
                 self._still_here(event)

@@ -1003,7 +1003,7 @@ async def test_m_marks_the_person_highlighted_in_the_focused_list_never_one_out_
         table.select("S2")  # Bob, while the roster (out of sight at 80 columns) keeps Ann highlighted
         await pilot.press("m")
         await pilot.pause()
-        assert isinstance(app.screen, MarkScreen) and app.screen.person == "Bob Marr"
+        assert isinstance(app.screen, MarkScreen) and app.screen.person == "Bob Marr (S2)"
 
 
 async def mark_dialog_for(pilot, person_id: str) -> None:
@@ -1365,7 +1365,7 @@ async def test_a_name_found_with_the_filter_and_enter_is_marked_by_the_key_typed
         await start_session(pilot, "Physics")
         burst(app, ["slash", *"cleo", "enter", "m"])
         await keys_handled(pilot)
-        assert isinstance(app.screen, MarkScreen) and app.screen.person == "Cleo Diaz"
+        assert isinstance(app.screen, MarkScreen) and app.screen.person == "Cleo Diaz (S3)"
 
 
 async def test_the_highlight_of_the_status_list_follows_the_arrows_typed_in_the_reason(station):
@@ -1617,3 +1617,51 @@ def test_a_rate_just_under_the_line_reads_under_it():
     from faceattend_tui.tui.screens.report import floor_percent
 
     assert [floor_percent(r) for r in (35 / 44, 0.8, 1.0, None)] == ["79%", "80%", "100%", "-"]
+
+
+def shown_lines(app: StationApp, table_id: str) -> list[str]:
+    """The lines a table draws on screen, its header first."""
+    table = app.query_one(table_id)
+    return [table.render_line(y).text.rstrip() for y in range(table.row_count + 1)]
+
+
+async def test_lists_show_whole_statuses_and_tell_namesakes_apart(tmp_path):
+    """Two absence codes of a site, "school-trip" and "school-sick", both read "school-"; two Ann Lees read
+    alike in every list and in the mark dialog; a face held by the liveness check read "no sign of", under
+    the name of its photo folder."""
+    import time
+
+    names = ["Ann Lee", "Ann Lee", "Bob Marr"]
+    enroll_fake_people(tmp_path, ["ann-1", "ann-2", "bob"])
+    (tmp_path / "faceattend.toml").write_text('absence_codes = "school-trip, school-sick"\n')
+    with open_store(tmp_path, clock=StepClock()) as store:
+        att = Attendance(store)
+        for number, (name, folder) in enumerate(zip(names, ["ann-1", "ann-2", "bob"], strict=True), start=1):
+            att.add_person(name, person_id=f"S{number}", folder=folder)
+    made = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, user="staff", name="door-1",
+                   clock=StepClock())
+    made.open()
+    try:
+        app = StationApp(made)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await start_session(pilot, "Physics")
+            made.mark("S2", "school-trip", "museum")
+            made.mark("S3", "school-sick", "flu")
+            made.worker.feed(ev.Waiting(name="ann-1", track=4, time=time.time(), asked="blink"))
+            await until(pilot, lambda: app.query_one("#live-table").row_count == 1)
+            app.refresh_panes()
+            await pilot.pause()
+            waiting = shown_lines(app, "#live-table")[1]  # the name, not the photo folder ("ann-1")
+            assert "Ann Lee" in waiting and "ann-1" not in waiting and "no sign of life yet" in waiting
+            await pilot.press("tab")  # the roster
+            await pilot.pause()
+            roster = shown_lines(app, "#roster-table")
+            assert any("Ann Lee (S1)" in line for line in roster) and any("Ann Lee (S2)" in line for line in roster)
+            assert any("school-trip" in line for line in roster) and any("school-sick" in line for line in roster)
+            app.query_one("#roster-table").select("S2")
+            await pilot.press("m")
+            await pilot.pause()
+            assert isinstance(app.screen, MarkScreen) and app.screen.title_text() == "Mark Ann Lee (S2)"
+            await pilot.press("escape")
+    finally:
+        made.close()

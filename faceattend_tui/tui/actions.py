@@ -196,7 +196,8 @@ class DialogActions(_AppBase):
         if person is not None:
             running = self.station.active
             mark = partial(self._mark, person.id, running.id if running is not None else NO_SESSION)
-            screen = MarkScreen(person.name, self.access(), self.guarded(mark), self.station.statuses)
+            screen = MarkScreen(f"{person.name} ({person.id})", self.access(), self.guarded(mark),
+                                self.station.statuses)
             self.push_screen(screen, self._marked)
 
     def _mark(self, person_id: str, session_id: int, request: MarkRequest) -> None:

@@ -66,9 +66,10 @@ class FastTable(ScrollView, can_focus=True):
             self.table, self.key = table, key
 
     def __init__(self, columns: list[tuple[str, int]], *, flex: int = 0, flex_cap: int = 0,
-                 id: str | None = None) -> None:  # noqa: A002
+                 grow: dict[int, int] | None = None, id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id)
-        self.columns = columns
+        self.columns = list(columns)
+        self.grow = grow or {}  # columns that widen to their longest text, up to a cap (a site's own codes)
         self.flex = flex  # the column that takes any room left over...
         self.flex_cap = flex_cap  # ...up to this width (0: no cap), the rest going to the last column
         self.rows: dict[str, tuple[Cell, ...]] = {}
@@ -87,12 +88,14 @@ class FastTable(ScrollView, can_focus=True):
     def set_rows(self, rows: list[tuple[str, tuple[Cell, ...]]]) -> None:
         """Replace every row (key, cells), keeping the cursor on the same key where possible."""
         selected = self.selected
+        self._fit([cells for _, cells in rows])
         self.rows = dict(rows)
         self.order = [key for key, _ in rows]
         self._refilter(selected)
 
     def put(self, key: str, cells: tuple[Cell, ...], first: bool = False) -> None:
         """Add or change one row; a new row goes to the end, or to the top when `first`."""
+        self._fit([cells])
         if key not in self.rows:
             if first:
                 self.order.insert(0, key)
@@ -103,6 +106,15 @@ class FastTable(ScrollView, can_focus=True):
             return
         self.rows[key] = cells
         self.refresh()
+
+    def _fit(self, rows: Sequence[tuple[Cell, ...]]) -> None:
+        """The growing columns widened to the longest of these cells (never narrowed)."""
+        for column, cap in self.grow.items():
+            label, width = self.columns[column]
+            wanted = min(cap, max((cell_len(cell_text(r[column])) for r in rows if len(r) > column), default=0))
+            if wanted > width:
+                self.columns[column] = (label, wanted)
+                self.virtual_size = Size(self._width(), len(self.shown) + 1)
 
     def trim(self, limit: int) -> None:
         """Keep the first `limit` rows (drop the oldest at the end)."""
@@ -233,7 +245,7 @@ class FastTable(ScrollView, can_focus=True):
         out = []
         for cell, width in zip(cells, widths, strict=False):
             text, cell_style = (cell, "") if isinstance(cell, str) else cell
-            text = set_cell_size(printable(text), width) + " "
+            text = set_cell_size(shortened(printable(text), width), width) + " "
             out.append(Segment(text, style + self._style(cell_style) if cell_style and not plain else style))
         return out
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -13,7 +15,7 @@ from textual.widgets import Input, Static
 
 from faceattend_tui.station import LiveState, RosterRow
 from faceattend_tui.text import clock_of, collation, deadline_text
-from faceattend_tui.tui.fasttable import Cell, FastTable, shortened
+from faceattend_tui.tui.fasttable import Cell, FastTable, cell_text, shortened
 
 if TYPE_CHECKING:
     from faceattend_tui.station import Checkin, Counts, Mark, Session, Summary
@@ -22,6 +24,7 @@ STATUS_STYLE = {"present": "$success", "late": "$warning", "absent": "$error", "
 MAX_LIVE_ROWS = 500
 NAME_WIDTH = 18  # fixed column widths: measuring thousands of rows on every change is too slow
 NAME_CAP = 36  # the widest a name column grows where the room can go to a column of notes
+STATUS_CAP = 14  # the widest a status column grows for a site's own absence codes ("school-trip")
 HEADER_NAME = 28  # columns of the session's name in the header, before its clock and counts
 
 Entry = tuple[str, str, tuple[Cell, ...]]  # a session pane line: (status, name, cells)
@@ -95,7 +98,8 @@ class LivePane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static("unknown faces: 0", id="unknown-count")
-        yield FastTable([("Time", 8), ("Name", NAME_WIDTH), ("Sim", 4), ("Status", 11)], flex=1, id="live-table")
+        yield FastTable([("Time", 8), ("Name", NAME_WIDTH), ("Sim", 4), ("Status", 15)], flex=1, flex_cap=NAME_CAP,
+                        id="live-table")  # room beyond a long name goes to why a face was not let in
 
     def add(self, name: str, similarity: float, when: datetime, status: str, person_id: str = "") -> None:
         self.added += 1
@@ -152,15 +156,17 @@ class RosterPane(Vertical):
         super().__init__(id=id, classes=classes)
         self.rows: dict[str, RosterRow] = {}
         self.counts: Counts | None = None  # the running session's, as the header shows them; None: no session
+        self.namesakes: frozenset[str] = frozenset()  # names two people share: shown with their ids
 
     def compose(self) -> ComposeResult:
         yield FilterInput(placeholder="filter by name or id (escape: clear)", id="roster-filter")
         columns = [("Name", NAME_WIDTH), ("Status", 7), ("In", 8), ("Seen", 8), ("Img", 3)]
-        yield PersonTable(columns, id="roster-table")
+        yield PersonTable(columns, grow={1: STATUS_CAP}, id="roster-table")
 
     def show(self, rows: list[RosterRow], counts: Counts | None = None) -> None:
         self.rows = {row.id: row for row in rows}
         self.counts = counts
+        self.namesakes = shared_names(row.name for row in rows)
         self.query_one(FastTable).set_rows([(row.id, self.cells(row)) for row in rows])
         self.count_present()
 
@@ -172,7 +178,8 @@ class RosterPane(Vertical):
         self.count_present()
 
     def cells(self, row: RosterRow) -> tuple[Cell, ...]:
-        return (row.name, styled(row.status), clock(row.time), clock(row.last_seen), str(row.images))
+        return (told_apart(row.name, row.id, self.namesakes), styled(row.status), clock(row.time),
+                clock(row.last_seen), str(row.images))
 
     def refilter(self) -> None:
         table = self.query_one(FastTable)
@@ -202,12 +209,13 @@ class SessionPane(Vertical):
         super().__init__(id=id, classes=classes)
         self.absent_first = False
         self.summary: Summary | None = None
+        self.namesakes: frozenset[str] = frozenset()
         self.entries: dict[str, Entry] = {}  # person id -> (status, name, cells)
 
     def compose(self) -> ComposeResult:
         yield Static("no session", id="session-counts")
         yield PersonTable([("Name", NAME_WIDTH), ("Status", 7), ("Time", 8), ("Note", 16)], flex_cap=NAME_CAP,
-                          id="session-table")  # a wide pane shows more of a mark's reason
+                          grow={1: STATUS_CAP}, id="session-table")  # a wide pane shows more of a mark's reason
 
     def show(self, summary: Summary | None) -> None:
         self.summary = summary
@@ -235,7 +243,12 @@ class SessionPane(Vertical):
         station = getattr(self.app, "station", None)  # names in the order of its `locale` setting
         name = collation(station.settings.locale if station is not None else None)
         keys = sorted(self.entries, key=lambda k: (order.get(self.entries[k][0], 0), name(self.entries[k][1]), k))
-        self.query_one(FastTable).set_rows([(k, self.entries[k][2]) for k in keys])
+        self.namesakes = shared_names(entry[1] for entry in self.entries.values())
+        self.query_one(FastTable).set_rows([(k, self.cells(k)) for k in keys])
+
+    def cells(self, key: str) -> tuple[Cell, ...]:
+        first, *rest = self.entries[key][2]
+        return (told_apart(cell_text(first), key, self.namesakes), *rest)
 
     def show_counts(self, session: Session, c: Counts) -> None:
         state = "running" if session.ended_at is None else f"ended {clock_of(session.ended_at, session.started_at)}"
@@ -249,5 +262,15 @@ class SessionPane(Vertical):
         if self.summary is None or self.summary.session.ended_at is not None or counts is None:
             return
         self.entries[row.id] = self.line(row.name, row.status, row.time, row.note or ("camera" if row.time else ""))
-        self.query_one(FastTable).put(row.id, self.entries[row.id][2])
+        self.query_one(FastTable).put(row.id, self.cells(row.id))
         self.show_counts(self.summary.session, counts)
+
+
+def shared_names(names: Iterable[str]) -> frozenset[str]:
+    """The names more than one person has."""
+    return frozenset(name for name, count in Counter(names).items() if count > 1)
+
+
+def told_apart(name: str, person_id: str, namesakes: frozenset[str]) -> str:
+    """A name as a list shows it: with the person's id where someone else has it too."""
+    return f"{name} ({person_id})" if name in namesakes else name

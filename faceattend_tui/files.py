@@ -406,16 +406,24 @@ def open_regular(path: Path, flags: int, mode: int = 0o600) -> int:
     return fd
 
 
+READ_CHUNK = 1 << 20  # bytes read at a time from a file that grew after its size was taken
+
+
 def read_regular(path: Path, limit: int) -> bytes:
     """The bytes of a regular file of at most `limit` bytes; devices, FIFOs and larger files are refused."""
     if check_regular(path).st_size > limit:
         raise _too_large(path, limit)
     fd = open_regular(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
-    with os.fdopen(fd, "rb") as handle:
-        data = handle.read(limit + 1)  # the file may have grown since the stat
-    if len(data) > limit:
-        raise _too_large(path, limit)
-    return data
+    chunks, held = [], 0
+    with os.fdopen(fd, "rb") as handle:  # read by its size: a read of `limit` bytes asks for them all at once
+        want = min(os.fstat(handle.fileno()).st_size, limit) + 1
+        while chunk := handle.read(want):  # the file may have grown since the stat
+            chunks.append(chunk)
+            held += len(chunk)
+            if held > limit:
+                raise _too_large(path, limit)
+            want = min(READ_CHUNK, limit + 1 - held)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def _too_large(path: Path, limit: int) -> OSError:

@@ -423,3 +423,23 @@ def test_a_sheet_named_into_a_new_folder_on_a_usb_stick_is_written(data, tmp_pat
     the same sheet in an existing folder of the stick was written."""
     out = tmp_path / "stick" / "2026-10" / "att.csv"
     assert main(command("export", data, out)) == 0 and out.is_file()
+
+
+def test_a_small_file_is_read_whatever_the_most_a_reader_allows(tmp_path, monkeypatch):
+    """Every command read its log by asking for the most it allows (2 GiB) at once, and the station its
+    search index by asking for 16 GiB: under a memory limit, or on a machine with less memory than that,
+    a 1 KB file failed with MemoryError."""
+    from faceattend_tui import files
+
+    small = tmp_path / "attendance.json"
+    small.write_bytes(b"{}" * 300)
+    assert files.read_regular(small, 1 << 50) == b"{}" * 300  # more than any machine could hand out
+    assert files.read_regular(tmp_path / "attendance.json", 600) == b"{}" * 300
+    with pytest.raises(OSError, match="larger than 599 bytes"):
+        files.read_regular(small, 599)
+    monkeypatch.setattr(files, "READ_CHUNK", 7)
+    real_fstat = os.fstat
+    monkeypatch.setattr(files.os, "fstat", lambda fd: os.stat_result((*real_fstat(fd)[:6], 10, *real_fstat(fd)[7:])))
+    assert files.read_regular(small, 1 << 50) == b"{}" * 300  # grown since its size was taken: read on to its end
+    with pytest.raises(OSError, match="larger than 100 bytes"):
+        files.read_regular(small, 100)

@@ -1376,3 +1376,22 @@ def test_a_door_that_changes_its_recogniser_leaves_the_other_doors_people_alone(
     cli.main(["extract", "--data", str(north), "--database", pg_url])
     assert all((north / "database_image" / name / "1.jpg").exists() for name in ("ann", "ben"))
     assert {"ann", "ben"} <= set(sets())
+
+
+def test_a_large_photo_is_framed_for_the_detector_at_the_size_it_sees_not_its_own(engine, face, monkeypatch):
+    """Each framed retry copied the photo whole into a larger black frame: a 40-megapixel scan without a
+    findable face cost 600 MB a try, and a few such photos took extract to gigabytes."""
+    import cv2
+
+    big = np.zeros((4800, 4800, 3), np.uint8)
+    big[1500:3100, 1000:2600] = face("ann", size=1600)
+    framed = []
+    real = cv2.copyMakeBorder
+    monkeypatch.setattr(cv2, "copyMakeBorder",
+                        lambda image, *a, **k: framed.append(image.shape) or real(image, *a, **k))
+    (faces,) = engine._detect_padded([big], 0.25, [None], None)
+    assert framed and max(framed[0][:2]) <= 2 * engine.detector.size
+    best = max(faces, key=lambda f: f.score)
+    centre = (best.box[:2] + best.box[2:]) / 2
+    assert abs(centre[0] - 1800) < 160 and abs(centre[1] - 2300) < 160  # where the face is in the photo itself
+    assert best.box[2] - best.box[0] > 600

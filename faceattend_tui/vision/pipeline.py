@@ -230,12 +230,17 @@ class FaceEngine:
                        threshold: float | None) -> list[list[Face]]:
         if pad <= 0:
             return self.detector.detect_many(images, threshold, sizes)
-        borders = [int(round(max(image.shape[:2]) * pad)) for image in images]
+        scales = [padded_scale(image.shape, pad, size or self.detector.size) for image, size in zip(images, sizes,
+                                                                                                  strict=True)]
+        small = [image if scale == 1 else cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+                 for image, scale in zip(images, scales, strict=True)]
+        borders = [int(round(max(image.shape[:2]) * pad)) for image in small]
         padded = [cv2.copyMakeBorder(image, b, b, b, b, cv2.BORDER_CONSTANT, value=0)
-                  for image, b in zip(images, borders, strict=True)]
+                  for image, b in zip(small, borders, strict=True)]
         found = self.detector.detect_many(padded, threshold, sizes)
-        return [[Face(f.box - np.float32(b), f.score, f.landmarks - np.float32(b)) for f in faces]
-                for faces, b in zip(found, borders, strict=True)]
+        return [[Face((f.box - np.float32(b)) / np.float32(scale), f.score,
+                      (f.landmarks - np.float32(b)) / np.float32(scale)) for f in faces]
+                for faces, b, scale in zip(found, borders, scales, strict=True)]
 
     def crops(self, image: np.ndarray, faces: list[Face]) -> list[np.ndarray]:
         return align_faces([(image, f.landmarks) for f in faces])
@@ -261,6 +266,13 @@ def _warm(plan: list[tuple[Model, list[Shape]]]) -> WarmUp:
 
 CAPTURE_BATCH = 2  # an enrollment sample: the face and its mirror image
 NATIVE = -1  # detect at the photo's own size (no upscaling), within the detector's limit
+
+
+def padded_scale(shape: tuple[int, ...], pad: float, size: int) -> float:
+    """How much to shrink a photo before framing it with a border of `pad`: the detector sees it at `size`
+    at most, so a 40-megapixel scan framed at full size would only cost memory (600 MB a photo)."""
+    framed = max(shape[:2]) * (1 + 2 * pad)
+    return min(1.0, 2 * size / framed)
 
 
 def native_size(shape: tuple[int, ...], limit: int) -> int:

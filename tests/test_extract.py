@@ -1395,3 +1395,17 @@ def test_a_large_photo_is_framed_for_the_detector_at_the_size_it_sees_not_its_ow
     centre = (best.box[:2] + best.box[2:]) / 2
     assert abs(centre[0] - 1800) < 160 and abs(centre[1] - 2300) < 160  # where the face is in the photo itself
     assert best.box[2] - best.box[0] > 600
+
+
+def test_identify_tells_a_large_jpegs_faces_in_its_own_pixels(engine, face, tmp_path, capsys, monkeypatch):
+    """A JPEG over 12 megapixels is decoded at half its size or less: identify gave its boxes and
+    landmarks at half (or a quarter) of where the faces are."""
+    monkeypatch.setattr(cli, "make_engine", lambda settings: engine)
+    big = np.full((3200, 4200, 3), 90, np.uint8)
+    big[800:2400, 1200:2800] = face("ann", size=1600)
+    write(tmp_path / "big.png", big)
+    assert cv2.imwrite(str(tmp_path / "big.jpg"), big, [cv2.IMWRITE_JPEG_QUALITY, 95])
+    cli.main(["identify", "--data", str(tmp_path), "--json", str(tmp_path / "big.png"), str(tmp_path / "big.jpg")])
+    png, jpeg = (json.loads(line)["faces"][0] for line in capsys.readouterr().out.splitlines())
+    assert np.allclose(png["box"], jpeg["box"], atol=40) and np.allclose(png["landmarks"], jpeg["landmarks"], atol=40)
+    assert 1200 < png["box"][0] < 2000

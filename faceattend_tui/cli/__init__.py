@@ -721,7 +721,7 @@ def cmd_identify(args: argparse.Namespace) -> int:
     from faceattend_tui.gallery.alike import refuse_unusable
     from faceattend_tui.gallery.scoring import CohortNorm
     from faceattend_tui.gallery.templates import load_gallery
-    from faceattend_tui.vision.imageio import ImageError, read_image
+    from faceattend_tui.vision.imageio import ImageError, read_photo
 
     settings = settings_from(args)
     known = drop_erased(settings, say)  # the log read once: for its erasures and its names
@@ -739,7 +739,7 @@ def cmd_identify(args: argparse.Namespace) -> int:
     failed = 0
     for path in args.images:
         try:
-            image = read_image(path)
+            image, scale = read_photo(path)  # a large JPEG is read smaller: its faces told in its own pixels
         except ImageError as exc:
             say(f"skipped: {exc}")
             failed += 1
@@ -754,7 +754,7 @@ def cmd_identify(args: argparse.Namespace) -> int:
                 continue
         embeddings = engine.embed(image, faces)
         matches = gallery.match(embeddings, settings.threshold, CohortNorm.from_settings(settings))
-        records = [face_record(f, m, e, args.embeddings, people)
+        records = [face_record(f.scaled(scale), m, e, args.embeddings, people)
                    for f, m, e in zip(faces, matches, embeddings, strict=True)]
         print_identified(path, records, args.json)
     return EXIT_SKIPPED if failed else EXIT_OK

@@ -65,6 +65,15 @@ def read_image(path: Path | str) -> np.ndarray:
     return decode_image(read_bytes(path), str(path))
 
 
+def read_photo(path: Path | str) -> tuple[np.ndarray, float]:
+    """As read_image, with how many of the photo's own pixels one pixel of the picture stands for (a large
+    JPEG is decoded at a half, a quarter or an eighth of its size)."""
+    data = read_bytes(path)
+    image = decode_image(data, str(path))
+    size = image_size(data)
+    return image, max(size) / max(image.shape[:2]) if size else 1.0
+
+
 def decode_image(data: bytes, name: str = "image") -> np.ndarray:
     if not data:
         raise ImageError(f"{name}: empty file")

@@ -742,6 +742,7 @@ async def test_the_command_palette_asks_before_quitting_and_names_keys(station):
         commands = list(app.get_system_commands(app.screen))
         titles = [c.title for c in commands]
         assert "Quit" not in titles and titles.count("quit (asks while a session runs)") == 1
+        assert "Keys" not in titles  # Textual's key panel stayed docked, squeezing every screen; `?` lists them
         assert "key: /" in [c.help for c in commands] and not any("slash" in c.help for c in commands)
 
 
@@ -1665,3 +1666,18 @@ async def test_lists_show_whole_statuses_and_tell_namesakes_apart(tmp_path):
             await pilot.press("escape")
     finally:
         made.close()
+
+
+async def test_an_export_from_the_history_names_the_session_by_its_name(station):
+    """From the list of sessions, `x` said "Session: session 1", where the main screen's says its name."""
+    from faceattend_tui.tui.screens.export import ExportScreen
+
+    station.start_session("Maths 3A")
+    station.stop_session()
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("h")
+        await until(pilot, lambda: app.screen.query_one("#sessions").row_count == 1)
+        await pilot.press("x")
+        await until(pilot, lambda: isinstance(app.screen, ExportScreen) and app.screen.session_label != "...")
+        assert app.screen.session_line() == "Session: Maths 3A, or a date range:"

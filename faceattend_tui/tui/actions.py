@@ -329,7 +329,8 @@ class DialogActions(_AppBase):
             self.show_pane("session")  # on a narrow screen it would be loaded behind the pane in view
         else:
             export = self.guarded(partial(self._export, session_id=choice.session_id))
-            self.push_screen(ExportScreen(f"session {choice.session_id}", self.access(), export), self._exported)
+            label = partial(self._session_label, choice.session_id)  # its name, as `x` on the main screen says it
+            self.push_screen(ExportScreen(label, self.access(), export), self._exported)
 
     def action_timetable(self) -> None:
         save = self.guarded(self._save_timetable)

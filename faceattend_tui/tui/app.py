@@ -438,8 +438,8 @@ class StationApp(DialogActions, KeysInOrder):
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         for command in super().get_system_commands(screen):
-            if command.title not in ("Quit", "Screenshot"):  # ours asks first while a session runs; ours keeps
-                yield command                                # the picture with the exports, not in ~/Downloads
+            if command.title not in ("Quit", "Screenshot", "Keys"):  # ours asks first while a session runs; ours
+                yield command  # keeps the picture with the exports; `?` lists the keys (Textual's panel stayed open)
         yield SystemCommand("Screenshot", "an SVG picture of the screen, kept with the exports",
                             lambda: self.set_timer(0.1, self.action_screenshot))
         for binding in self.MAIN_BINDINGS:

@@ -1560,8 +1560,8 @@ def test_an_imports_totals_and_photo_lines_are_never_cut_from_the_screens_messag
              "photos: 400 new of 400", "photos: stopped after 120 of 400 read; import the file again to read the rest",
              "  skipped: a.jpg: no usable face found"]
     shown = import_summary(lines)
-    assert len(shown) == 13 and shown[:3] == lines[:1] + lines[401:403]
-    assert shown[-1] == "... and 392 more lines" and shown[3] == "  added T0 Person 0"
+    assert len(shown) == 12 and shown[:3] == lines[:1] + lines[401:403]
+    assert shown[-1] == "... and 393 more lines" and shown[3] == "  added T0 Person 0"
     assert import_summary(lines[:3]) == lines[:3]
 
 
@@ -1681,3 +1681,17 @@ async def test_an_export_from_the_history_names_the_session_by_its_name(station)
         await pilot.press("x")
         await until(pilot, lambda: isinstance(app.screen, ExportScreen) and app.screen.session_label != "...")
         assert app.screen.session_line() == "Session: Maths 3A, or a date range:"
+
+
+async def test_an_imports_message_keeps_its_totals_on_an_80x24_screen(station, tmp_path):
+    """Twelve lines of a roster import, each wrapped over two or three rows of a notice, were taller than
+    the screen: the totals line was off its top."""
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id,name,groups\n" + "".join(f"N{n:03d},Newcomer Number{n} Longname,Year 3 Physics\n"
+                                                  for n in range(40)))
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        app._imported(station.import_roster(roster))
+        await pilot.pause()
+        shown = [line for n in app._notifications for line in str(n.message).splitlines()]
+        assert shown[0].startswith("added 40") and len(shown) <= (24 - 4) // 3 and shown[-1].endswith("more lines")

@@ -255,7 +255,8 @@ class DialogActions(_AppBase):
 
     def _imported(self, lines: list[str] | None) -> None:
         if lines is not None:
-            self.notify("\n".join(import_summary(lines)) or "nothing to change", timeout=12)
+            most = min(SUMMARY_LINES, max(3, (self.size.height - 4) // 3))  # a line wraps over 2-3 rows of a notice
+            self.notify("\n".join(import_summary(lines, most)) or "nothing to change", timeout=12)
             self.refresh_panes()
 
     # -- the log: export, report, past sessions, timetable, audit
@@ -352,5 +353,7 @@ def import_summary(lines: list[str], most: int = SUMMARY_LINES) -> list[str]:
     kept = [line for line in lines[1:] if line.startswith(("photos:", "joined the running session"))]
     rest = [line for line in lines[1:] if line not in kept]
     room = max(most - 1 - len(kept), 0)
+    if len(rest) > room:  # the line saying how many more is one of the `most`
+        room = max(room - 1, 0)
     more = [f"... and {len(rest) - room} more lines"] if len(rest) > room else []
     return [*lines[:1], *kept, *rest[:room], *more]

@@ -590,7 +590,7 @@ async def test_past_sessions_and_the_session_pane_read_the_stations_clock(statio
         await pilot.pause()
         await pilot.press("h")
         await pilot.pause()
-        assert rows(app, "#sessions")[0][3:5] == ["2026-03-02 10:00", "2026-03-02 20:00"]
+        assert rows(app, "#sessions")[0][3:5] == ["2026-03-02 10:00", "20:00"]  # the same day: its time
         await pilot.press("enter")  # shown in the session pane
         await pilot.pause()
         assert "Physics (ended 20:00, everyone)" in flat(app)  # today: the time alone
@@ -761,3 +761,16 @@ async def test_work_mode_a_persons_days_from_a_groups_line_are_the_days_that_lin
         await pilot.pause()
         assert type(app.screen).__name__ == "DaysScreen" and "Hours of Ann Lee in group 3A" in flat(app)
         assert rows(app, "#days") == [["2026-03-02", "09:01", "10:31", "1.50", "", ""]]
+
+
+async def test_the_list_of_sessions_keeps_each_ones_state_in_view_at_80_columns(station):
+    """At 80x24 the Ended column read "2026-02-2" and the State column (voided, done) was off the screen."""
+    station.start_session("Physics for the whole of year three")
+    station.stop_session()
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("h")
+        await pilot.pause()
+        table = app.screen.query_one("#sessions")
+        shown = " ".join(table.render_line(y).text for y in range(table.size.height))
+        assert "done" in shown and "State" in shown

@@ -15,6 +15,7 @@ from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Static
 
 from faceattend_tui.station import printable
+from faceattend_tui.text import clock_of
 from faceattend_tui.tui.fasttable import shortened
 from faceattend_tui.tui.screens.base import Access, Dialog, RowTable, Submit
 from faceattend_tui.tui.screens.detail import DetailScreen
@@ -92,10 +93,10 @@ class PastSessionsScreen(Dialog[None]):
         table = self.query_one("#sessions", DataTable)
         table.clear()
         for s in self.sessions:
-            ended = f"{s.ended_at.astimezone():%Y-%m-%d %H:%M}" if s.ended_at else "running"
+            ended = clock_of(s.ended_at, s.started_at) if s.ended_at else "running"  # the day said when another
             style = "dim strike" if s.voided else ""
-            cells = (str(s.id), shortened(printable(s.name), 30), printable(s.audience), session_when(s), ended,
-                     session_state(s))
+            cells = (str(s.id), shortened(printable(s.name), 24), shortened(printable(s.audience), 12), session_when(s),
+                     ended, session_state(s))  # the state in view at 80 columns
             table.add_row(*(Text(c, style=style) for c in cells), key=str(s.id))
         if select is not None and str(select) in table.rows:
             table.move_cursor(row=table.get_row_index(str(select)))

@@ -776,3 +776,18 @@ async def test_the_list_of_sessions_keeps_each_ones_state_in_view_at_80_columns(
         table = app.screen.query_one("#sessions")
         shown = " ".join(table.render_line(y).text for y in range(table.size.height))
         assert "done" in shown and "State" in shown
+
+
+async def test_the_timetable_keeps_each_slots_door_and_late_rule_in_view_at_80_columns(station):
+    """At 80 columns the slots showed Day, Time, Name and a cut For: a slot for one door looked like one for
+    every door, and its late rule was out of sight."""
+    station.save_timetable([Slot("Physics for the whole of year three", "Year 3 Physics advanced", 1, time(8),
+                                 time(9), 10.0, "door-north-building")])
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("t")
+        await until(pilot, lambda: app.screen.query_one("#slots").row_count == 1)
+        table = app.screen.query_one("#slots")
+        shown = [table.render_line(y).text for y in range(2)]
+        assert "Station" in shown[0] and "Late" in shown[0]
+        assert "door-nort…" in shown[1] and " 10 " in shown[1]

@@ -19,6 +19,7 @@ from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Input, Select, Static
 
 from faceattend_tui.station import Slot, check_text, parse_clock, parse_weekday, printable
+from faceattend_tui.tui.fasttable import shortened
 from faceattend_tui.tui.screens.base import (
     EVERYONE,
     Access,
@@ -185,7 +186,7 @@ class TimetableScreen(Dialog[None]):
     def body(self) -> ComposeResult:
         yield Static("", id="slots-title", classes="label")
         slots: DataTable[str | Text] = RowTable(id="slots", cursor_type="row", zebra_stripes=True)
-        slots.add_columns("Day", "Time", "Name", "For", "Late after", "Station")
+        slots.add_columns("Day", "Time", "Name", "For", "Late", "Station")  # in view at 80 columns
         yield slots
         yield Static("", id="days-off-title", classes="label")
         days: DataTable[str | Text] = RowTable(id="days-off", cursor_type="row", zebra_stripes=True)
@@ -216,9 +217,9 @@ class TimetableScreen(Dialog[None]):
         table = self.query_one("#slots", DataTable)
         table.clear()
         for slot in self.slots:
-            table.add_row(slot.day_name, slot_time(slot), Text(printable(slot.name)),
-                          Text(printable(slot.group or "everyone")), minutes_text(slot.late_after),
-                          Text(printable(slot.station or "any")), key=slot.key)
+            table.add_row(slot.day_name, slot_time(slot), Text(shortened(printable(slot.name), 18)),
+                          Text(shortened(printable(slot.group or "everyone"), 12)), minutes_text(slot.late_after),
+                          Text(shortened(printable(slot.station or "any"), 10)), key=slot.key)
         count = len(self.slots)
         self.query_one("#slots-title", Static).update(
             f"Weekly slots: {count}" if count else "Weekly slots: none yet (a: add one)")

@@ -197,7 +197,7 @@ def records_lines(settings: Settings) -> list[str]:
     lines += _removed_line(settings, manifest)
     lines += _alike_lines(settings, manifest)
     if settings.database:
-        return lines  # the roster is the database's
+        return [*lines, *_shared_lines(settings)]  # the roster is the database's
     log = settings.data / LOG_NAME
     if not log.exists():
         journal = log.with_suffix(".journal")
@@ -220,6 +220,32 @@ def records_lines(settings: Settings) -> list[str]:
                         "extract`"]
     usable = len(set(counts) - set(left_out))
     return [*lines, f"templates:  {plural(usable, 'person', 'people')} enrolled, {len(people)} on the roster"]
+
+
+def _shared_lines(settings: Settings) -> list[str]:
+    """At a door of a shared database: whom the database holds templates of, and whether another recogniser
+    made any (those people would be unknown here); nothing when it does not answer (said on its own line)."""
+    from faceattend_tui.attendance import StoreError, open_snapshot
+    from faceattend_tui.attendance.models import plural
+    from faceattend_tui.gallery.templates import enrolled_counts
+    from faceattend_tui.station.shared_gallery import shares_templates
+
+    try:
+        with open_snapshot(settings.data, database=settings.database) as store:
+            people = [p for p in store.people() if p.active]
+            sets = store.template_sets() if shares_templates(store) else {}
+    except (StoreError, OSError):
+        return []
+    mine, here = configured_sha256(settings.recognizer, settings.data), enrolled_counts(settings.tensors_dir)
+    other = sorted(p.name for p in people if p.folder in sets and p.folder not in here and mine
+                   and sets[p.folder].recognizer_sha256 != mine)  # kept here, made before, they are known here
+    if other:
+        names = ", ".join(other[:5]) + (" ..." if len(other) > 5 else "")
+        return [f"templates:  MISMATCH: the database's templates of {plural(len(other), 'person', 'people')} "
+                f"({names}) were made by another recogniser than {settings.recognizer}: unknown here until the "
+                "doors with their photos run `faceattend extract` with it"]
+    held = sum(p.folder in sets for p in people)
+    return [f"templates:  {plural(held, 'person', 'people')} in the database, {len(people)} on the roster"]
 
 
 def _left_out(folder: Path, manifest: Manifest | None) -> dict[str, str]:

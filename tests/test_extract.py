@@ -1359,6 +1359,9 @@ def test_a_door_that_changes_its_recogniser_leaves_the_other_doors_people_alone(
     assert cli.main(["extract", "--data", str(north), "--database", pg_url]) == 0
     write(south / "database_image" / "cat" / "1.jpg", face("cat"))
     assert cli.main(["extract", "--data", str(south), "--database", pg_url]) == 0
+    capsys.readouterr()
+    assert cli.main(["doctor", "--data", str(south), "--database", pg_url, "--cameras", "0"]) == 0
+    assert "templates:  3 people in the database, 3 on the roster" in capsys.readouterr().out
 
     (south / "faceattend.toml").write_text('recognizer = "other.onnx"\n')
     capsys.readouterr()
@@ -1373,6 +1376,9 @@ def test_a_door_that_changes_its_recogniser_leaves_the_other_doors_people_alone(
             return dict(conn.execute("select folder, recognizer from template_sets").fetchall())
 
     assert sets() == {"ann": "w600k_mbf", "ben": "w600k_mbf", "cat": "other.onnx"}
+    assert cli.main(["doctor", "--data", str(south), "--database", pg_url, "--cameras", "0"]) == 1
+    assert "templates:  MISMATCH: the database's templates of 2 people (ann, ben) were made by another " \
+           "recogniser than other.onnx" in capsys.readouterr().out  # health checks at a shared door too
     cli.main(["extract", "--data", str(north), "--database", pg_url])
     assert all((north / "database_image" / name / "1.jpg").exists() for name in ("ann", "ben"))
     assert {"ann", "ben"} <= set(sets())

@@ -330,6 +330,16 @@ def test_a_stop_by_a_door_whose_clock_is_behind_never_ends_a_session_before_it_b
     assert att.stop_session().ended_at == session.started_at
 
 
+def test_a_stop_by_a_door_whose_clock_is_behind_never_ends_a_session_before_its_last_check_in(att, clock):
+    """Check-ins at 09:00-09:10 by a right clock, the stop at 08:50 by a door ten minutes behind: the session
+    read "09:00 until 09:00" with every check-in after its end."""
+    att.start_session("Maths")
+    clock.advance(minutes=10)
+    last = att.check_in("alice", 0.8).checkin.time
+    clock.advance(minutes=-20)
+    assert att.stop_session().ended_at == last
+
+
 def test_text_a_terminal_could_not_send_is_refused_not_stored(tmp_path):
     """A terminal set to Latin-1 types "ë" as a byte the screen reads as U+FFFD: "Zo\ufffd" is not a name."""
     from faceattend_tui.attendance import open_store

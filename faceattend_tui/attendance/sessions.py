@@ -387,10 +387,10 @@ class Attendance:
         """Stop the running session, now or at an earlier moment `at` (a timetable slot's end that
         passed while no station was running)."""
         session, counts, now = self._require_active(), self.counts(), self.store.now()
-        # never before its start: a door whose clock is behind the one that started it. Stopped at another
-        # door a moment ago: EndedElsewhere, nothing written; this door hears of that stop as of any other
-        ended = _stopped(self.store, session, max(min(at, now) if at else now, session.started_at), counts,
-                         self._user(user))
+        # never before its start or last record (a door whose clock is behind). Stopped at another door a moment
+        # ago: EndedElsewhere, nothing written; this door hears of that stop as of any other
+        ended = _stopped(self.store, session, max(min(at, now) if at else now, _last_record(self.store, session)),
+                         counts, self._user(user))
         self._active, self._statuses = None, {}
         fold = getattr(self.store, "fold", None)
         if fold is not None:
@@ -630,6 +630,12 @@ def stored_group(groups: list[str], group: str) -> str:
     if not found:
         raise InputError(f"no group {group!r}" + (f"; groups: {', '.join(groups)}" if groups else ""))
     return group if group in found else found[0]
+
+
+def _last_record(store: Store, session: Session) -> datetime:
+    """The session's start, or its last check-in or mark when later."""
+    times = [c.time for c in store.checkins(session.id)] + [m.at for m in store.marks(session.id)]
+    return max([session.started_at, *times])
 
 
 def _stopped(store: Store, session: Session, end: datetime, counts: Counts, user: str | None) -> Session:

@@ -1415,3 +1415,31 @@ def test_identify_tells_a_large_jpegs_faces_in_its_own_pixels(engine, face, tmp_
     png, jpeg = (json.loads(line)["faces"][0] for line in capsys.readouterr().out.splitlines())
     assert np.allclose(png["box"], jpeg["box"], atol=40) and np.allclose(png["landmarks"], jpeg["landmarks"], atol=40)
     assert 1200 < png["box"][0] < 2000
+
+
+def test_a_photo_the_machine_cannot_read_just_now_stops_the_extraction_not_the_persons_templates(
+        engine, root, monkeypatch):
+    """Out of file handles (or an I/O error on a network share), `extract --force` said the photo could not be
+    read, "yao: no usable photo; not enrolled", and moved her templates aside: the station then refused to start."""
+    import errno
+
+    from faceattend_tui.gallery.templates import GalleryError
+    from faceattend_tui.vision import imageio
+
+    extract(engine, root)
+    before = (root / "database_tensor" / "yao.npy").read_bytes()
+    real_open = imageio.os.open
+
+    def out_of_handles(path, *args, **kwargs):
+        if str(path).endswith("yao.jpg"):
+            raise OSError(errno.EMFILE, "Too many open files")
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(imageio.os, "open", out_of_handles)
+    with pytest.raises(GalleryError, match=r"yao\.jpg: cannot read \(Too many open files\): not the photo's fault"):
+        extract(engine, root, force=True)
+    monkeypatch.setattr(imageio.os, "open", real_open)
+    assert (root / "database_tensor" / "yao.npy").read_bytes() == before
+    assert "yao" in manifest(root)["people"]
+    report = extract(engine, root)  # run again: all there
+    assert not report.skipped and set(manifest(root)["people"]) == set(PHOTOS)

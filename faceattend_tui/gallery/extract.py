@@ -45,6 +45,7 @@ from faceattend_tui.vision.imageio import (
     DECODE_PIXELS,
     IMAGE_SUFFIXES,
     ImageError,
+    ReadFault,
     decode_image,
     is_image_name,
     read_bytes,
@@ -224,6 +225,8 @@ def load_photo(photo: Photo, engine: FaceEngine | None = None) -> Photo:
         data = read_bytes(photo.path)
         photo.sha256 = hashlib.sha256(data).hexdigest()
         photo.image = decode_image(data, str(photo.path))
+    except ReadFault as exc:  # the machine's, not the photo's: a run that went on would drop their templates
+        raise GalleryError(f"{exc}: not the photo's fault; the extraction stopped there, run it again") from None
     except ImageError as exc:
         photo.error = str(exc)
         return photo

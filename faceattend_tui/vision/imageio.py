@@ -7,6 +7,7 @@ straight to a reduced size (the detector works at 640 pixels anyway).
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from pathlib import Path
@@ -34,6 +35,15 @@ class ImageError(VisionError):
     """A file that cannot be used as a photo."""
 
 
+class ReadFault(ImageError):
+    """A photo the machine could not read just now (too many open files, an I/O error): not the photo's fault."""
+
+
+# errors of the machine or the disk, not of the file: the same photo may read well a moment later
+PASSING = {getattr(errno, name) for name in ("EMFILE", "ENFILE", "ENOMEM", "ENOBUFS", "EIO", "EAGAIN", "EINTR",
+                                             "ETIMEDOUT", "ESTALE") if hasattr(errno, name)}
+
+
 def is_image_name(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
 
@@ -54,7 +64,8 @@ def read_bytes(path: Path | str) -> bytes:
                                  f"({MAX_BYTES // 2**20} MB)")
             data = handle.read(MAX_BYTES + 1)
     except OSError as exc:
-        raise ImageError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        fault = ReadFault if exc.errno in PASSING else ImageError
+        raise fault(f"{path}: cannot read ({exc.strerror or exc})") from None
     if len(data) > MAX_BYTES:
         raise ImageError(f"{path}: more than {MAX_BYTES // 2**20} MB, more than a photo may be")
     return data

@@ -1443,3 +1443,16 @@ def test_a_photo_the_machine_cannot_read_just_now_stops_the_extraction_not_the_p
     assert "yao" in manifest(root)["people"]
     report = extract(engine, root)  # run again: all there
     assert not report.skipped and set(manifest(root)["people"]) == set(PHOTOS)
+
+
+def test_photos_at_other_doors_unlike_each_other_are_no_majority_against_one_here(engine, tmp_path):
+    """One photo of 'pat' at each of three doors, of three different people: the last door to extract left
+    its own out, though the two others were no more alike than it (it may have been the real one)."""
+    rng = np.random.default_rng(11)
+    rows = [rng.normal(size=512).astype(np.float32) for _ in range(3)]
+    samples = [{"image": "pat/a.jpg", "sha256": "a" * 64, "door": "north"},
+               {"image": "pat/b.jpg", "sha256": "b" * 64, "door": "south"},
+               {"image": "pat/c.jpg", "sha256": "c" * 64}]
+    extractor = Extractor(engine, tmp_path / "database_image", tmp_path / "database_tensor")
+    _, kept = extractor._without_strangers("pat", rows, samples, set())
+    assert len(kept) == 3 and not extractor.report.skipped

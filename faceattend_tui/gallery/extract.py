@@ -839,7 +839,8 @@ def _unlike_other_doors(name: str, rows: Rows, samples: Samples, vouched: set[st
     files = [sample["sha256"] for sample in samples]
     odd = {i: cosine for i, cosine in odd_ones(np.stack(rows), files).items()
            if not samples[i].get("door") and files[i] not in vouched}
-    if not odd or not majority(len(rows), odd, files):
+    alike = ranked_groups(normalize(np.stack(rows)), files)[0]  # the witnesses: photos that look alike, not any
+    if not odd or weight(alike, files) <= weight(sorted(odd), files):
         return rows, samples
     for index, cosine in sorted(odd.items()):
         skipped.append(f"{images_dir / samples[index]['image']}: does not look like {name}'s photos at the other "

@@ -1368,6 +1368,7 @@ def test_a_door_that_changes_its_recogniser_leaves_the_other_doors_people_alone(
     cli.main(["extract", "--data", str(south), "--database", pg_url])
     err = capsys.readouterr().err
     assert "removed: the templates of" not in err and "has no templates now" not in err
+    assert "ann: the database's templates were made by w600k_mbf (at north)" in err  # the door, not "command"
     assert "note: 2 people with photos at other doors only (ann, ben): their templates there were made by another " \
            "recogniser" in err
 

@@ -609,7 +609,8 @@ def share_templates(store: Store, settings: Settings, deleted: Collection[str] =
     """With a shared database, templates made here go to the other doors (and those of `deleted` go)."""
     from faceattend_tui.station.shared_gallery import sync_gallery
 
-    outcome = sync_gallery(store, settings.tensors_dir, "command", deleted=deleted)
+    door = settings.data.resolve().name  # as a station on this data folder is named unless told otherwise
+    outcome = sync_gallery(store, settings.tensors_dir, door, deleted=deleted)
     for note in outcome.notes:
         say(f"note: {note}")
     if outcome.pushed:

@@ -1457,3 +1457,29 @@ def test_photos_at_other_doors_unlike_each_other_are_no_majority_against_one_her
     extractor = Extractor(engine, tmp_path / "database_image", tmp_path / "database_tensor")
     _, kept = extractor._without_strangers("pat", rows, samples, set())
     assert len(kept) == 3 and not extractor.report.skipped
+
+
+def test_extract_force_at_one_door_keeps_what_other_doors_made(engine, face, tmp_path, pg_url, capsys, monkeypatch):
+    """`extract --force` at a door of a shared database dropped the templates other doors had made of the same
+    people, at every door, and said they were made by another recogniser."""
+    import psycopg
+
+    monkeypatch.setattr(cli, "make_engine", lambda settings: engine)
+    north, south = tmp_path / "north", tmp_path / "south"
+    assert cli.main(["db", "upgrade", "--data", str(north), "--database", pg_url]) == 0
+    write(north / "database_image" / "ann" / "1.jpg", face("ann"))
+    write(north / "database_image" / "ben" / "1.jpg", face("ben"))
+    assert cli.main(["extract", "--data", str(north), "--database", pg_url]) == 0
+    write(south / "database_image" / "ann" / "2.jpg", face("ann", flip=True))
+    assert cli.main(["extract", "--data", str(south), "--database", pg_url]) == 0
+
+    def held() -> list[tuple[str, str]]:
+        with psycopg.connect(pg_url) as conn:
+            return conn.execute("select folder, image from templates order by folder, image").fetchall()
+
+    before = held()
+    assert before == [("ann", "ann/1.jpg"), ("ann", "ann/2.jpg"), ("ben", "ben/1.jpg")]
+    capsys.readouterr()
+    assert cli.main(["extract", "--force", "--data", str(south), "--database", pg_url]) == 0
+    assert "another recogniser" not in capsys.readouterr().err
+    assert held() == before

@@ -273,6 +273,7 @@ class Extractor:
         self.changed: set[str] = set()  # people with a photo extracted this run
         self.unreadable: set[str] = set()  # photos (by key) that could not be read or decoded this run
         self.elsewhere: set[str] = set()  # people with other doors' templates, made again for a new recogniser
+        self.doors: dict[str, dict[str, Row]] = {}  # other doors' rows kept through --force, by person
 
     def run(self, force: bool = False) -> Report:
         with changing(self.tensors_dir, "faceattend extract"), ThreadPoolExecutor(WRITERS) as self.writer:
@@ -334,7 +335,7 @@ class Extractor:
             return fresh
         if old is None or force:
             fresh.people = old.people if old else {}
-            self._forget_rows(fresh)
+            self._forget_rows(fresh, new_model=old is not None and not old.made_by(fresh.recognizer))
             return fresh
         if not old.made_by(fresh.recognizer):
             self.report.notes.append(
@@ -347,11 +348,14 @@ class Extractor:
         fresh.people = old.people
         return fresh
 
-    def _forget_rows(self, manifest: Manifest) -> None:
-        """Every row is made again; those of other doors' photos come back as those doors extract."""
+    def _forget_rows(self, manifest: Manifest, new_model: bool = True) -> None:
+        """Every row of this door's photos is made again; those of other doors' photos are kept (--force), or
+        come back as those doors extract with a new recogniser."""
         for name, entry in manifest.people.items():
-            if any(sample.get("door") for sample in entry.samples):
+            if any(sample.get("door") for sample in entry.samples) and new_model:
                 self.elsewhere.add(name)
+            elif any(sample.get("door") for sample in entry.samples):
+                self.doors[name] = {k: r for k, r in self._reusable_rows(name, manifest).items() if "#" in k}
             entry.samples, entry.stale = [], True
 
     def _retire_unknown_files(self, people: dict[str, list[Path]], manifest: Manifest, cut_short_wrote: set[str]
@@ -392,7 +396,7 @@ class Extractor:
 
     def _drop_removed(self, people: dict[str, list[Path]], manifest: Manifest) -> None:
         for name in sorted(set(manifest.people) - set(people)):
-            if any(sample.get("door") for sample in manifest.people[name].samples):
+            if name in self.doors or any(sample.get("door") for sample in manifest.people[name].samples):
                 people[name] = []  # no photo of them here: their other doors' templates stay, this door's go
                 continue
             (self.tensors_dir / f"{name}.npy").unlink(missing_ok=True)
@@ -405,7 +409,7 @@ class Extractor:
             self.report.removed.append(name)
 
     def _extract_all(self, people: dict[str, list[Path]], photos: list[Photo], manifest: Manifest) -> None:
-        reusable = {name: self._reusable_rows(name, manifest) for name in people}
+        reusable = {name: self._reusable_rows(name, manifest) | self.doors.get(name, {}) for name in people}
         for name in {p.person for p in photos if p.key not in reusable[p.person]}:  # their photos changed:
             reusable[name] = {k: r for k, r in reusable[name].items() if r[2].get("faces", 1) == 1}  # pick again
         todo = [p for p in photos if p.key not in reusable[p.person]]

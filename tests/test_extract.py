@@ -86,6 +86,20 @@ def extract(engine, root: Path, force: bool = False):
     return Extractor(engine, root / "database_image", root / "database_tensor").run(force=force)
 
 
+def two_doors(engine, monkeypatch, tmp_path: Path, pg_url: str, north: dict[str, np.ndarray],
+              south: dict[str, np.ndarray]) -> tuple[Path, Path]:
+    """Doors north and south of one database, each with its photos (by path under database_image/)
+    extracted, north first."""
+    monkeypatch.setattr(cli, "make_engine", lambda settings: engine)
+    doors = tmp_path / "north", tmp_path / "south"
+    assert cli.main(["db", "upgrade", "--data", str(doors[0]), "--database", pg_url]) == 0
+    for door, photos in zip(doors, (north, south), strict=True):
+        for name, image in photos.items():
+            write(door / "database_image" / name, image)
+        assert cli.main(["extract", "--data", str(door), "--database", pg_url]) == 0
+    return doors
+
+
 def manifest(root: Path) -> dict:
     return json.loads((root / "database_tensor" / "manifest.json").read_text(encoding="utf-8"))
 
@@ -1247,14 +1261,9 @@ def test_photos_deleted_at_the_only_door_that_had_them_take_their_templates_away
     marked as another door's, and stayed at every door for good."""
     import psycopg
 
-    monkeypatch.setattr(cli, "make_engine", lambda settings: engine)
-    north, south = tmp_path / "north", tmp_path / "south"
-    assert cli.main(["db", "upgrade", "--data", str(north), "--database", pg_url]) == 0
-    write(north / "database_image" / "bob" / "1.jpg", face("cat"))
-    write(north / "database_image" / "ann" / "1.jpg", face("ann"))
-    assert cli.main(["extract", "--data", str(north), "--database", pg_url]) == 0
-    write(south / "database_image" / "ann" / "2.jpg", face("ann", flip=True))
-    assert cli.main(["extract", "--data", str(south), "--database", pg_url]) == 0
+    north, south = two_doors(engine, monkeypatch, tmp_path, pg_url,
+                             {"bob/1.jpg": face("cat"), "ann/1.jpg": face("ann")},
+                             {"ann/2.jpg": face("ann", flip=True)})
     assert (south / "database_tensor" / "bob.npy").is_file()  # taken from the database
 
     def held(folder: str) -> int:
@@ -1464,14 +1473,9 @@ def test_extract_force_at_one_door_keeps_what_other_doors_made(engine, face, tmp
     people, at every door, and said they were made by another recogniser."""
     import psycopg
 
-    monkeypatch.setattr(cli, "make_engine", lambda settings: engine)
-    north, south = tmp_path / "north", tmp_path / "south"
-    assert cli.main(["db", "upgrade", "--data", str(north), "--database", pg_url]) == 0
-    write(north / "database_image" / "ann" / "1.jpg", face("ann"))
-    write(north / "database_image" / "ben" / "1.jpg", face("ben"))
-    assert cli.main(["extract", "--data", str(north), "--database", pg_url]) == 0
-    write(south / "database_image" / "ann" / "2.jpg", face("ann", flip=True))
-    assert cli.main(["extract", "--data", str(south), "--database", pg_url]) == 0
+    north, south = two_doors(engine, monkeypatch, tmp_path, pg_url,
+                             {"ann/1.jpg": face("ann"), "ben/1.jpg": face("ben")},
+                             {"ann/2.jpg": face("ann", flip=True)})
 
     def held() -> list[tuple[str, str]]:
         with psycopg.connect(pg_url) as conn:

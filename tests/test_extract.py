@@ -100,6 +100,25 @@ def two_doors(engine, monkeypatch, tmp_path: Path, pg_url: str, north: dict[str,
     return doors
 
 
+def other_recogniser(engine, models_dir: Path, monkeypatch, *doors: Path) -> None:
+    """models/other.onnx at each door: the default network nudged, its templates a little apart (set it with
+    `recognizer = "other.onnx"`); the command line's engines made once each."""
+    import onnx
+    from onnx import numpy_helper
+
+    from faceattend_tui.vision.pipeline import FaceEngine
+
+    model = onnx.load(str(models_dir / "w600k_mbf.onnx"))
+    last = model.graph.initializer[-1]
+    last.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(last) * np.float32(1.01), last.name))
+    for door in doors:
+        (door / "models").mkdir(parents=True, exist_ok=True)
+        onnx.save(model, str(door / "models" / "other.onnx"))
+    engines = {"w600k_mbf": engine}
+    monkeypatch.setattr(cli, "make_engine", lambda settings: engines.get(settings.recognizer)
+                        or engines.setdefault(settings.recognizer, FaceEngine.from_settings(settings)))
+
+
 def manifest(root: Path) -> dict:
     return json.loads((root / "database_tensor" / "manifest.json").read_text(encoding="utf-8"))
 
@@ -1347,21 +1366,10 @@ def test_a_door_that_changes_its_recogniser_leaves_the_other_doors_people_alone(
         engine, face, tmp_path, pg_url, models_dir, capsys, monkeypatch):
     """Set to another recogniser, one door's extract took everyone whose photos are at other doors as
     removed: their templates went from the database, and the door with their photos deleted those."""
-    import onnx
     import psycopg
-    from onnx import numpy_helper
-
-    from faceattend_tui.vision.pipeline import FaceEngine
 
     north, south = tmp_path / "north", tmp_path / "south"
-    (south / "models").mkdir(parents=True)
-    model = onnx.load(str(models_dir / "w600k_mbf.onnx"))
-    last = model.graph.initializer[-1]  # nudged: the same network, its templates a little apart
-    last.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(last) * np.float32(1.01), last.name))
-    onnx.save(model, str(south / "models" / "other.onnx"))
-    engines = {"w600k_mbf": engine}
-    monkeypatch.setattr(cli, "make_engine", lambda settings: engines.get(settings.recognizer)
-                        or engines.setdefault(settings.recognizer, FaceEngine.from_settings(settings)))
+    other_recogniser(engine, models_dir, monkeypatch, south)
     assert cli.main(["db", "upgrade", "--data", str(north), "--database", pg_url]) == 0
     write(north / "database_image" / "ann" / "1.jpg", face("ann"))
     write(north / "database_image" / "ben" / "1.jpg", face("ben"))
@@ -1487,3 +1495,26 @@ def test_extract_force_at_one_door_keeps_what_other_doors_made(engine, face, tmp
     assert cli.main(["extract", "--force", "--data", str(south), "--database", pg_url]) == 0
     assert "another recogniser" not in capsys.readouterr().err
     assert held() == before
+
+
+def test_doors_that_change_recogniser_one_after_the_other_keep_each_others_templates(
+        engine, face, tmp_path, pg_url, models_dir, monkeypatch):
+    """South moved to a new recogniser first, then north: north's extract replaced her templates in the
+    database with those of its own photos, and south's, made by the same new model, were gone everywhere."""
+    import psycopg
+
+    north, south = two_doors(engine, monkeypatch, tmp_path, pg_url, {"pat/1.jpg": face("ann")},
+                             {"pat/2.jpg": face("ann", flip=True)})
+    other_recogniser(engine, models_dir, monkeypatch, north, south)
+
+    def held() -> list[tuple[str, str]]:
+        with psycopg.connect(pg_url) as conn:
+            return conn.execute("select s.recognizer, t.image from templates t join template_sets s using (folder) "
+                                "order by t.image").fetchall()
+
+    for door in (south, north):
+        (door / "faceattend.toml").write_text('recognizer = "other.onnx"\n')
+        cli.main(["extract", "--data", str(door), "--database", pg_url])
+    assert held() == [("other.onnx", "pat/2.jpg")]  # south's, not replaced by north's alone
+    cli.main(["extract", "--data", str(north), "--database", pg_url])  # as north is told: again, to add its own
+    assert held() == [("other.onnx", "pat/1.jpg"), ("other.onnx", "pat/2.jpg")]

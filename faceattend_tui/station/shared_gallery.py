@@ -163,7 +163,7 @@ def _sync(store: TemplateQueries, tensors: Path, station: str, recognizer: Recog
                 outcome.notes.append(f"{folder}: changed here and at {remote[folder].station or 'another station'}; "
                                      "theirs taken: run extract again to add this door's new photos"
                                      if folder in remote else f"{folder}: removed at another station")
-            state[folder] = _pull(store, tensors, manifest, folder, outcome, sides)
+            state[folder] = _pull(store, tensors, manifest, folder, outcome, sides, agreed_there)
     if unheard:
         outcome.notes.append(f"the database knows nobody of {plural(len(unheard), 'photo folder')} shared before ("
                              f"{', '.join(unheard[:5])}{' ...' if len(unheard) > 5 else ''}): restored from an older "
@@ -198,7 +198,7 @@ def _push(store: TemplateQueries, tensors: Path, manifest: Manifest, folder: str
 
 
 def _pull(store: TemplateQueries, tensors: Path, manifest: Manifest, folder: str, outcome: GallerySync,
-          sides: Sides) -> Agreed:
+          sides: Sides, agreed_there: str | None = None) -> Agreed:
     found = store.template_rows(folder)
     if found is None:  # removed at another door (they left, were erased, or its photos were deleted there)
         entry = manifest.people.pop(folder, None)
@@ -216,7 +216,7 @@ def _pull(store: TemplateQueries, tensors: Path, manifest: Manifest, folder: str
                              f"{head.station or 'another door'}), not by this station's recogniser: recognised "
                              "here once the door with their photos runs `faceattend extract` with it")
         local = manifest.people.get(folder, Entry()).npy_sha256
-        return (local, head.npy_sha256)
+        return (local, agreed_there)  # not taken in, so not agreed: once this door's model is theirs, it takes them
     matrix = np.frombuffer(b"".join(r.embedding for r in rows), dtype="<f4").reshape(len(rows), head.dim)
     digest = save_person(tensors, folder, matrix.astype(np.float32))
     images, before = tensors.parent / IMAGES_DIR, manifest.people.get(folder)

@@ -313,6 +313,8 @@ def test_a_camera_that_stopped_shows_no_speed_left_over_from_when_it_ran():
     assert "fps" not in camera_line("door", LiveState(camera="stopped", fps=10.0))
     resting = camera_line("door", LiveState(camera="live", fps=10.0, resting=True))  # nobody in view: 10 a second
     assert "nobody in view" in resting and "fps" not in resting
+    blank = camera_line("door", LiveState(camera="live", fps=10.0, resting=True, blank=True))
+    assert "blank picture (lens covered? no signal?)" in blank
 
 
 def test_a_wide_session_list_gives_its_room_to_the_notes_once_names_have_enough():

@@ -303,6 +303,20 @@ def test_a_clip_shorter_than_the_stats_period_is_said_to_have_given_pictures(dat
         handle.stop()
     ended = next(i for i, e in enumerate(events) if e.kind == "source-finished")
     assert sum(e.frames for e in events[:ended] if isinstance(e, ev.Stats)) > 0
+    assert all(e.blank for e in events[:ended] if isinstance(e, ev.Stats))  # one flat grey: a picture of nothing
+
+
+def test_a_picture_that_shows_nothing_is_told_from_an_empty_doorway(sample_photo):
+    """A covered lens or a capture card without signal gave 'camera live, nobody in view' all day long."""
+    from faceattend_tui.live.worker import blank_picture
+
+    photo = cv2.imread(str(sample_photo("players.jpg")))
+    assert not blank_picture(photo) and not blank_picture(None)
+    assert blank_picture(np.zeros((720, 1280, 3), np.uint8)) and blank_picture(np.full((480, 640, 3), (200, 60, 0),
+                                                                                         np.uint8))
+    assert blank_picture(np.zeros((1, 1, 3), np.uint8))  # a stream of 1x1 frames
+    noisy_dark = np.random.default_rng(1).integers(0, 12, (480, 640, 3), dtype=np.uint8)  # a dim room at night
+    assert not blank_picture(noisy_dark)
 
 
 @pytest.mark.timeout(60)

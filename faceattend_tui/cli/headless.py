@@ -77,6 +77,7 @@ class Headless:
         self.started: int | None = None  # the session this run started (not one it resumed)
         self.last_session: Session | None = None  # the latest session this run knew running
         self.pictures_came = False
+        self.blank = False  # the camera's picture shows nothing, said once each time it begins
         self.stopped_by = ""  # the signal that ended the run, in words
         self.next_day_check = 0.0  # when `new_day` looks again
         self.new_day_seen = False  # its last look found the session left from an earlier day
@@ -180,6 +181,10 @@ class Headless:
         self.failed |= is_failure(event)
         self.gave_up |= isinstance(event, ev.Error) and event.fatal
         self._follow_camera(event)
+        if isinstance(event, ev.Stats) and event.blank != self.blank:
+            self.blank = event.blank
+            if event.blank:
+                to_stderr("warning: the camera's picture is blank (lens covered? no signal?): nobody can check in")
         if isinstance(event, ev.Stats) and not (self.options.json or self.options.stats):
             return
         if isinstance(event, ev.LookAlike):  # the people by their names on the roster, not their folders

@@ -150,6 +150,7 @@ class Stats(Event):
     frames: int
     dropped: int = 0
     resting: bool = False  # nobody in view for a while: a camera's frames are looked at a few times a second
+    blank: bool = False  # the last picture is one flat colour or a few pixels (a lens cap, a card without signal)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -214,14 +214,15 @@ class LiveRecognizer:
         width, height = track.box[2] - track.box[0], track.box[3] - track.box[1]
         return min(width, height) >= self.settings.min_face
 
-    def take_stats(self, fps: float, dropped: int, resting: bool = False) -> tuple[Stats, Busy | None]:
+    def take_stats(self, fps: float, dropped: int, resting: bool = False, blank: bool = False
+                   ) -> tuple[Stats, Busy | None]:
         """Average per-stage milliseconds since the last call, then start counting again."""
         t, self.times = self.times, StageTimes()
         frames = max(t.frames, 1)
         ms = {k: round(v / frames, 2) for k, v in t.ms.items()}
         stats = Stats(fps=round(fps, 1), detect_ms=ms["detect"], track_ms=ms["track"], embed_ms=ms["embed"],
                       liveness_ms=ms["liveness"], faces=t.faces, tracks=len(self.tracker.tracks), frames=t.frames,
-                      dropped=dropped, resting=resting)
+                      dropped=dropped, resting=resting, blank=blank)
         busy = None
         if t.skipped_embeds:
             most = self.settings.max_embeds_per_frame

@@ -109,6 +109,7 @@ class Worker:
         self.capture: Capture | None = None
         self.gallery_stamp: tuple[int, int] | None = None
         self.looked_at = 0.0  # monotonic time of the last camera frame looked at
+        self.last_frame: np.ndarray | None = None  # the last picture recognised, for the stats to look at
         self.alike_compared: set[str] = set()  # people compared with everyone for looking like one person
         self.door = DoorState(session=config.session, words=door_words(config.settings),
                               min_face=config.settings.min_face)
@@ -362,6 +363,7 @@ class Worker:
 
     def _process(self, frame: np.ndarray, now: float | None = None, index: int | None = None) -> None:
         """Recognise one frame; `index`: its number in a file or folder read frame by frame."""
+        self.last_frame = frame
         for event in self.recognizer.process(frame, now):
             if isinstance(event, ev.Checkin):
                 event = dataclasses.replace(event, sent=time.time())
@@ -381,7 +383,8 @@ class Worker:
 
     def _stats(self, fps: float) -> None:
         resting = bool(self.reader and self.reader.realtime) and self.recognizer.idle()
-        stats, busy = self.recognizer.take_stats(fps, self.reader.dropped if self.reader else 0, resting)
+        stats, busy = self.recognizer.take_stats(fps, self.reader.dropped if self.reader else 0, resting,
+                                                 blank_picture(self.last_frame))
         self.emit(stats)
         if busy:
             self.emit(busy)
@@ -709,3 +712,17 @@ class WorkerHandle:
             while True:
                 left.append(self.events.get(timeout=0.05))
         return left
+
+
+BLANK_SPREAD = 2.0  # grey levels: a picture whose pixels differ less than this shows nothing
+
+
+def blank_picture(frame: np.ndarray | None) -> bool:
+    """Whether a picture shows nothing: a few pixels across, or one flat colour (looked at on a sparse grid)."""
+    if frame is None:
+        return False
+    if min(frame.shape[:2]) < 32:
+        return True
+    step = max(1, min(frame.shape[:2]) // 64)
+    grid = frame[::step, ::step].reshape(-1, frame.shape[2] if frame.ndim == 3 else 1)
+    return float(grid.std(axis=0).max()) < BLANK_SPREAD  # each colour on its own: a blue "no signal" screen

@@ -156,7 +156,7 @@ class Translator(StationState):
                 self.live.unknown_faces += 1
                 return UnknownFaces(self.live.unknown_faces, datetime.fromtimestamp(event.time).astimezone())
             case ev.Stats():
-                self.live.fps, self.live.resting = float(event.fps), event.resting
+                self.live.fps, self.live.resting, self.live.blank = float(event.fps), event.resting, event.blank
                 return self._live()
             case ev.Ready():
                 self.recognizer = event.recognizer_identity()

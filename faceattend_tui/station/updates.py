@@ -100,6 +100,7 @@ class LiveState:
     camera_detail: str = ""  # e.g. "trying again at 08:01:04 (camera 0 could not be opened ...)"
     fps: float = 0.0
     resting: bool = False  # nobody in view: the camera is looked at a few times a second
+    blank: bool = False  # the camera's picture shows nothing (a lens cap, no signal)
     device: str = "?"
     models: str = ""
     unknown_faces: int = 0

@@ -74,6 +74,8 @@ def camera_line(station_name: str, live: LiveState) -> str:
     fps = f" {live.fps:.1f} fps" if live.camera == "live" else ""  # a stopped camera's last speed is no speed
     if live.camera == "live" and live.resting:
         fps = ", nobody in view"  # looked at a few times a second: its rate then says nothing of the camera
+    if live.camera == "live" and live.blank:
+        fps += ", [$warning]blank picture (lens covered? no signal?)[/]"
     parts = [f"camera [{colour}]{live.camera}[/]{fps}"]
     if live.camera_detail and live.camera != "live":
         parts.append(f"[{colour}]{escape(live.camera_detail)}[/]")

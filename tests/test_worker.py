@@ -850,3 +850,24 @@ def test_a_door_language_file_that_cannot_be_used_is_said_and_recognition_goes_o
                 assert worker.door.words.say("checked in") == "angemeldet"
     finally:
         shutil.rmtree(lang)
+
+
+def test_a_worker_that_cannot_be_started_is_said_with_the_limit_that_stopped_it(data_root, monkeypatch):
+    """Out of file handles, the station ended with 'error: Too many open files', naming nothing; a restart
+    that failed the same way would have ended the station with a traceback."""
+    import errno
+
+    from faceattend_tui.errors import FaceattendError
+
+    handle = WorkerHandle(config_for(data_root, "99"))
+
+    def no_handles() -> None:
+        raise OSError(errno.EMFILE, "Too many open files")
+
+    monkeypatch.setattr(handle, "_launch", no_handles)
+    with pytest.raises(FaceattendError, match=r"cannot start the recognition worker: Too many open files \(this "
+                                              r"process may open \d+ files: see `ulimit -n`\)"):
+        handle.start()
+    handle.restart, handle.process = True, None
+    (error,) = handle._on_death()
+    assert isinstance(error, ev.Error) and error.fatal and "cannot start the recognition worker" in error.message

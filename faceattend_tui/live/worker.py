@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import multiprocessing as mp
 import os
 import queue
@@ -616,6 +617,25 @@ class WorkerHandle:
         self.stopping = False
 
     def start(self) -> None:
+        """Start the worker process; one that cannot be started (out of file handles or memory) is said."""
+        try:
+            self._launch()
+        except OSError as exc:
+            self.process = None
+            hint = f" (this process may open {resource_limit()} files: see `ulimit -n`)" \
+                if exc.errno in (errno.EMFILE, errno.ENFILE) else ""
+            raise FaceattendError(f"cannot start the recognition worker: {error_text(exc)}{hint}") from None
+
+    def _start_again(self) -> list[ev.Event]:
+        """Started again after it ended; an Error (fatal) when it cannot be."""
+        try:
+            self.start()
+        except FaceattendError as exc:
+            self.restart = False
+            return [ev.Error(message=str(exc), fatal=True)]
+        return []
+
+    def _launch(self) -> None:
         with deaf_children():
             # Fresh queues each time: a process killed mid-write can leave a queue's lock held for ever.
             self.commands: Queue[ev.Command] = self.context.Queue()
@@ -666,7 +686,8 @@ class WorkerHandle:
         if code == DISPLAY_STALLED or gone or cut:  # not a crash: the same worker, without the door display
             self.config.preview = False
             self._drop_commands()
-            self.start()
+            if failed := self._start_again():
+                return failed
             why = (f"went away ({gone})" if gone else "was closed from outside (its window killed, or its link to "
                    "the display cut)" if cut else "stopped answering")
             return [ev.PreviewStatus(message="preview window closed", state="off"),  # the header says so; p reopens
@@ -680,7 +701,8 @@ class WorkerHandle:
         self.restarts += 1
         self._drop_commands()
         time.sleep(min(0.5 * 2 ** (self.restarts - 1), 5.0))
-        self.start()
+        if failed := self._start_again():
+            return failed
         return [ev.Notice(message=f"recognition worker stopped (exit code {code}); restarted ({self.restarts})",
                           topic="worker-restarted")]
 
@@ -726,3 +748,13 @@ def blank_picture(frame: np.ndarray | None) -> bool:
     step = max(1, min(frame.shape[:2]) // 64)
     grid = frame[::step, ::step].reshape(-1, frame.shape[2] if frame.ndim == 3 else 1)
     return float(grid.std(axis=0).max()) < BLANK_SPREAD  # each colour on its own: a blue "no signal" screen
+
+
+def resource_limit() -> str:
+    """How many files this process may open (its soft limit), as text."""
+    try:
+        import resource
+
+        return str(resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+    except (ImportError, OSError, ValueError):  # not on Windows
+        return "only so many"

@@ -772,3 +772,19 @@ def test_a_folder_claimed_and_renamed_by_one_line_is_one_change(tmp_path, capsys
     assert main(["people", "import", str(roster), "--data", str(data), "--yes"]) == 0
     out = capsys.readouterr().out
     assert "added 0, changed 1, left 0 unchanged" in out and "changed S1042 name 'S1042' -> 'Ann Lee'" in out
+
+
+def test_a_photo_copy_cut_short_is_copied_again_by_the_next_import(tmp_path, sample_photo, capsys):
+    """Killed as it renamed a photo into place, an import left it hidden as a temporary file: importing
+    again said 'photos: 0 new of 1', and the person was never recognised."""
+    shutil.copy(sample_photo("yaoming.jpg"), tmp_path / "yao.jpg")
+    roster = write_csv(tmp_path / "roster.csv", ["id,name,groups,photo", "S1,Yao Ming,3A,yao.jpg"])
+    data = tmp_path / "data"
+    assert main(["people", "import", str(roster), "--data", str(data), "--device", "cpu"]) == 0
+    (copied,) = (data / "database_image" / "S1").iterdir()
+    cut = copied.with_name(f".{copied.name}.k3j9.tmp")  # as the kill left it
+    copied.rename(cut)
+    capsys.readouterr()
+    assert main(["people", "import", str(roster), "--data", str(data), "--device", "cpu"]) == 0
+    assert "photos: 1 new of 1" in capsys.readouterr().out
+    assert [p.name for p in (data / "database_image" / "S1").iterdir()] == [copied.name]

@@ -293,6 +293,8 @@ def copy_photo(settings: Settings, person: Person, photo: Path, checked: str | N
         raise PhotoChanged(f"{printable(str(photo))}: changed since the roster was checked (import the file again)")
     folder = settings.images_dir / person.folder
     make_private_dir(folder)  # and database_image/ when missing
+    for leftover in folder.glob(".roster-*.tmp"):  # a copy cut short (the import holds the log: none runs now)
+        leftover.unlink(missing_ok=True)
     if _in_folder(folder, digest):
         return False
     target = folder / f"roster-{digest[:12]}{photo_suffix(photo, data)}"
@@ -312,8 +314,9 @@ def new_photos(settings: Settings, plan: ImportPlan) -> int:
 
 
 def _in_folder(folder: Path, digest: str) -> bool:
-    return folder.is_dir() and any(p.is_file() and hashlib.sha256(p.read_bytes()).hexdigest() == digest
-                                   for p in folder.iterdir())
+    """Whether a photo extraction reads in `folder` is this one (a hidden copy cut short is not)."""
+    return folder.is_dir() and any(p.is_file() and is_image_name(p) and hashlib.sha256(p.read_bytes()).hexdigest()
+                                   == digest for p in folder.iterdir())
 
 
 def photo_suffix(photo: Path, data: bytes) -> str:

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 NO_ROOT_YET = " (not there yet: the station makes it)"
 FAILURES = ("NOT FOUND", "NOT INSTALLED", "MISMATCH", "CANNOT LOAD", "UNREACHABLE", "CANNOT READ", "MISSING",
-            "CANNOT OPEN", "CANNOT WRITE", "LEFT OUT", "UNUSABLE", "UNFIT", "LOW ON SPACE")
+            "CANNOT OPEN", "CANNOT WRITE", "LEFT OUT", "UNUSABLE", "UNFIT", "LOW ON SPACE", "CUT SHORT")
 LOW_SPACE = 20 * 1024 * 1024  # bytes free, beyond the log's own size, under which its next fold may fail
 # (the words above are what stops the station)
 
@@ -178,7 +178,7 @@ def records_lines(settings: Settings) -> list[str]:
     from faceattend_tui.attendance.models import plural
     from faceattend_tui.attendance.tiny.files import LOG_NAME
     from faceattend_tui.gallery.templates import GalleryError, enrolled_counts, load_manifest
-    from faceattend_tui.station.people import has_photos
+    from faceattend_tui.station.people import erasures_cut_short, has_photos
     from faceattend_tui.station.sync import log_place_problem
 
     if not settings.data.is_dir():
@@ -190,7 +190,8 @@ def records_lines(settings: Settings) -> list[str]:
         manifest = load_manifest(settings.tensors_dir)
     except GalleryError as exc:
         return [f"templates:  CANNOT READ: {exc}"]
-    lines = _recognizer_line(settings, manifest.recognizer if manifest else None)
+    lines = [f"erasure:    CUT SHORT: {note}" for note in erasures_cut_short(settings.data)]
+    lines += _recognizer_line(settings, manifest.recognizer if manifest else None)
     left_out = _left_out(settings.tensors_dir, manifest)
     lines += _left_out_lines(settings.tensors_dir, manifest, left_out)
     lines += _waiting_line(settings, set(manifest.people) if manifest else set())

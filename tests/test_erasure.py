@@ -642,3 +642,40 @@ def test_a_nightly_roster_that_still_lists_someone_erased_keeps_them_out_until_a
     assert "added S1 Ann Lee" in capsys.readouterr().out
     with backends.open_store(data) as store:
         assert sorted(p.id for p in store.people()) == ["S1", "S2"]
+
+
+def test_an_erasure_cut_short_is_said_until_it_is_finished(tmp_path, capsys, monkeypatch):
+    """Killed between its steps, an erasure left the person's records and sheets (or their templates) with
+    nothing to tell: doctor passed, the station started without a word, the audit showed it done."""
+    from fakes import FakeWorker
+
+    import faceattend_tui.station.people as people_module
+    from faceattend_tui.config import load_settings
+    from faceattend_tui.station import Station
+
+    data = tmp_path / "data"
+    files = exports_of_a_term(data)
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt  # as a kill between the log's commit and the sheets: nothing after it runs
+
+    monkeypatch.setattr(people_module, "clean_exports", killed)
+    assert main(["people", "remove", "S1042", "--erase", "--exports", "--data", str(data)]) == 130
+    monkeypatch.undo()
+    assert "S1042" in files["csv"].read_text(encoding="utf-8")
+    capsys.readouterr()
+    assert main(["doctor", "--data", str(data), "--cameras", "0"]) == 1
+    (line,) = [x for x in capsys.readouterr().out.splitlines() if x.startswith("erasure:")]
+    assert "CUT SHORT: the erasure of S1042 begun " in line
+    assert line.endswith("run `faceattend people remove S1042 --erase --exports` to finish it")
+    station = Station(load_settings(data), "demo", worker_factory=FakeWorker)
+    station.open()
+    try:
+        assert any("the erasure of S1042 begun" in notice for notice in station.start_notices())  # said at start
+    finally:
+        station.close()
+    assert main(["people", "remove", "S1042", "--erase", "--exports", "--data", str(data)]) == 1  # as told
+    assert "S1042" not in files["csv"].read_text(encoding="utf-8") and not (data / "erasing.json").exists()
+    capsys.readouterr()
+    main(["doctor", "--data", str(data), "--cameras", "0"])
+    assert "erasure:" not in capsys.readouterr().out

@@ -45,7 +45,13 @@ from faceattend_tui.live import events as ev
 from faceattend_tui.live.camera import source_label
 from faceattend_tui.live.worker import WorkerConfig
 from faceattend_tui.station.clockwatch import behind_notice
-from faceattend_tui.station.people import forget_erased, has_photos, missing_templates_message, set_aside
+from faceattend_tui.station.people import (
+    erasures_cut_short,
+    forget_erased,
+    has_photos,
+    missing_templates_message,
+    set_aside,
+)
 from faceattend_tui.station.shared_gallery import sync_gallery
 from faceattend_tui.station.state import StationState
 from faceattend_tui.station.sync import log_place_problem, shared_log
@@ -311,7 +317,8 @@ class Lifecycle(StationState):
     def start_notices(self) -> list[str]:
         """What staff should know as the station starts: face data open to other users, reset PINs, a
         namesake door, its clock, missing templates, a recognition threshold set far too low."""
-        found = (self.kept_open_notice(), self.cut_off_notice(), self.pin_notice(), self.namesake_notice(),
+        found = (*erasures_cut_short(self.settings.data), self.kept_open_notice(), self.cut_off_notice(),
+                 self.pin_notice(), self.namesake_notice(),
                  self.clock_notice(), self.zone_notice(), self.missing_notice(),
                  self.untemplated_notice(), self.threshold_notice(), self.sheets_notice(), self.owners_notice())
         return [notice for notice in found if notice]

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import json
 import os
 import shlex
 import threading
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -426,6 +428,8 @@ def remove_person(attendance: Attendance, settings: Settings, person: Person, *,
     names = known_names(entries, person) | {n for n in more_names if n.strip()} if erase else frozenset()
     others = frozenset(p.name for p in attendance.store.people() if p.id != person.id) if erase else frozenset()
     written = written_elsewhere(entries, settings)
+    if erase:  # kept until the erasure is whole: one cut short is said at the next start, and by doctor
+        note_erasure(settings.data, person.id, begun=True)
     outside: list[Path] = []
     sharing = [p for p in attendance.people(include_left=True)  # S1 and s1: one folder on an exFAT disk
                if p.id != person.id and same_folder(settings.images_dir, p.folder, person.folder)]
@@ -441,8 +445,41 @@ def remove_person(attendance: Attendance, settings: Settings, person: Person, *,
     backups = files_naming(log_copies(settings.data), target)
     cleaned = audited(attendance, clean_exports(settings, target, exports), token, user)
     logs = scrub_logs(settings.data, target, frozenset(filter(None, [person.folder])))
+    note_erasure(settings.data, person.id, begun=False)
     return Removal(person, token, cleaned, backups, files_naming(written, target), shared=bool(settings.database),
                    linked=outside, names=names, data=settings.data.resolve(), logs=logs)
+
+
+ERASING = "erasing.json"  # the erasure under way: who, since when
+
+
+def erasures_begun(data: Path) -> dict[str, str]:
+    """The erasures begun and not finished: person id -> when begun (ISO 8601)."""
+    try:
+        found = json.loads((data / ERASING).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError):
+        return {"?": ""}  # unreadable: said as an erasure of someone unknown
+    return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {"?": ""}
+
+
+def note_erasure(data: Path, person_id: str, begun: bool) -> None:
+    """Keep (begun) or drop (finished) an erasure in the list of those under way."""
+    under_way = {k: v for k, v in erasures_begun(data).items() if k != person_id}
+    if begun:
+        under_way[person_id] = datetime.now().astimezone().isoformat(timespec="seconds")
+    if under_way:
+        atomic_write(data / ERASING, json.dumps(under_way).encode("utf-8"))
+    else:
+        (data / ERASING).unlink(missing_ok=True)
+
+
+def erasures_cut_short(data: Path) -> list[str]:
+    """Erasures that never finished (the command killed, the machine off), each with what finishes it."""
+    return [f"the erasure of {printable(person_id)} begun {begun[:16].replace('T', ' ')} was cut short: their "
+            f"photos, templates or records may remain; run `faceattend people remove {shlex.quote(person_id)} "
+            "--erase --exports` to finish it" for person_id, begun in erasures_begun(data).items()]
 
 
 def written_elsewhere(entries: list[AuditEntry], settings: Settings) -> list[Path]:
@@ -471,6 +508,7 @@ def erase_from_exports(attendance: Attendance, settings: Settings, person_id: st
     token = token_of_erasure(attendance.store.audit_log(), person_id) or erased_token()  # the erasure's own
     target = Target(check_person_id(person_id), frozenset(n for n in names if n.strip()), token, others=others)
     cleaned = audited(attendance, clean_exports(settings, target, True), target.token, None)
+    note_erasure(settings.data, person_id, begun=False)  # an erasure cut short before its sheets: finished now
     return Removal(None, exports=cleaned, names=target.names, data=settings.data.resolve())
 
 

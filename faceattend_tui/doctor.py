@@ -270,10 +270,12 @@ def _left_out(folder: Path, manifest: Manifest | None) -> dict[str, str]:
 
 def _left_out_lines(folder: Path, manifest: Manifest | None, bad: dict[str, str]) -> list[str]:
     """Those people (and `.npy` files without a manifest): never recognised until `extract` runs."""
+    from faceattend_tui.gallery.templates import no_manifest_why
+
     if manifest is None:
         old = sorted(folder.glob("*.npy")) if folder.is_dir() else []
-        return [f"templates:  LEFT OUT: {len(old)} .npy files without a manifest (lost, or the original "
-                "project's): run `faceattend extract`"] if old else []
+        return [f"templates:  LEFT OUT: {len(old)} .npy files without a manifest ({no_manifest_why(folder)}): "
+                "run `faceattend extract`"] if old else []
     if not bad:
         return []
     return [f"templates:  LEFT OUT for {len(bad)} people, never recognised until `faceattend extract` runs: "

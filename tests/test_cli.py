@@ -641,3 +641,19 @@ def test_doctor_with_liveness_on_names_a_missing_landmarks_model_and_fails(tmp_p
     out = capfd.readouterr().out
     assert any(line.startswith("landmarks") and "NOT INSTALLED" in line for line in out.splitlines())
     assert sorted(p.name for p in cache.iterdir()) == ["scrfd_500m_bnkps.onnx", "w600k_mbf.onnx"]
+
+
+def test_doctor_tells_template_files_of_an_extraction_cut_short_from_older_ones(tmp_path, capfd):
+    """A first extraction killed before its manifest was written: doctor called its files 'lost, or the
+    original project's', while its own note of the run cut short was beside them."""
+    import numpy as np
+
+    tensors = tmp_path / "database_tensor"
+    tensors.mkdir()
+    np.save(tensors / "ann.npy", np.ones((1, 512), np.float32) / np.sqrt(512))
+    main(["doctor", "--data", str(tmp_path), "--cameras", "0"])
+    assert "without a manifest (the original project's, or the manifest lost)" in capfd.readouterr().out
+    (tensors / ".extraction-running.json").write_text('["ann"]')
+    assert main(["doctor", "--data", str(tmp_path), "--cameras", "0"]) == 1
+    assert "LEFT OUT: 1 .npy files without a manifest (an extraction cut short): run `faceattend extract`" \
+        in capfd.readouterr().out

@@ -25,6 +25,7 @@ import numpy as np
 from faceattend_tui.gallery.alike import alike_pairs, nobody_apart
 from faceattend_tui.gallery.templates import (
     ODD_FLOOR,
+    RUNNING,
     TEMPLATE_FLIP,
     Entry,
     GalleryError,
@@ -55,7 +56,6 @@ from faceattend_tui.vision.scrfd import Prepared
 from faceattend_tui.vision.types import Face
 
 CHECKPOINT_SECONDS = 5.0
-RUNNING = ".extraction-running.json"  # the people a run under way may write; left behind by one cut short
 CHUNK = 32  # photos whose faces are found and embedded together...
 CHUNK_BYTES = 256 << 20  # ...or fewer, when their decoded pictures would take more memory than this
 AHEAD_BYTES = 256 << 20  # decoded photos waiting their turn, at most (a 12-MP photo is 36 MB)

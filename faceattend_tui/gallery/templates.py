@@ -30,6 +30,7 @@ from faceattend_tui.text import plural
 from faceattend_tui.vision.identity import RecognizerId
 
 MANIFEST = "manifest.json"
+RUNNING = ".extraction-running.json"  # the people a run under way may write; left behind by one cut short
 # A template embeds the face and its mirror image: fewer strangers accepted, at no cost to live
 # recognition (benchmarks/identification.py, "flip at enrollment"). Photos and camera captures alike.
 TEMPLATE_FLIP = True
@@ -317,8 +318,8 @@ def load_gallery(folder: Path, recognizer_sha256: str, dim: int,
     files = sorted(folder.glob("*.npy")) if folder.is_dir() else []
     if manifest is None:
         if files:
-            warnings.append(f"{folder}: {plural(len(files), '.npy file')} without a manifest (seed-era); "
-                            "run `faceattend extract` to rebuild them")
+            warnings.append(f"{folder}: {plural(len(files), '.npy file')} without a manifest "
+                            f"({no_manifest_why(folder)}); run `faceattend extract` to rebuild them")
         return Gallery.from_people({}, dim), warnings
     if manifest.sha256 != recognizer_sha256:
         raise GalleryError(f"{folder}: templates {made_by_another(manifest.recognizer, name)}; "
@@ -425,3 +426,8 @@ def index_name(gallery: Gallery, recognizer_sha256: str) -> str | None:
     for name, count in zip(gallery.names, counts, strict=True):
         digest.update(f"{name}\0{gallery.sources[name]}\0{count}\n".encode())
     return f"{INDEX_PREFIX}{recognizer_sha256[:16]}-{digest.hexdigest()[:16]}.npz"
+
+
+def no_manifest_why(folder: Path) -> str:
+    """Why template files have no manifest beside them: a first extraction cut short, or older files."""
+    return "an extraction cut short" if (folder / RUNNING).exists() else "the original project's, or the manifest lost"

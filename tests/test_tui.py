@@ -1695,3 +1695,15 @@ async def test_an_imports_message_keeps_its_totals_on_an_80x24_screen(station, t
         await pilot.pause()
         shown = [line for n in app._notifications for line in str(n.message).splitlines()]
         assert shown[0].startswith("added 40") and len(shown) <= (24 - 4) // 3 and shown[-1].endswith("more lines")
+
+
+async def test_a_keys_long_line_in_the_help_wraps_under_its_words_not_under_the_keys(station):
+    """At 80 columns a long description went on at the dialog's edge, under the keys."""
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        lines = screen_text(app).splitlines()
+        first = next(i for i, line in enumerate(lines) if "start / stop a session" in line)
+        words = lines[first].index("start / stop")
+        assert lines[first + 1][:words].strip("█ ") == "" and lines[first + 1][words] != " "

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from rich.markup import escape
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -16,18 +18,20 @@ from faceattend_tui.tui.screens.base import Dialog, DialogBody
 KEY_NAMES = {"slash": "/", "question_mark": "?"}
 
 
-def help_text(bindings: Iterable[Binding]) -> str:
-    """The help screen's text, from the main screen's key bindings (their tooltips say more)."""
-    lines = []
-    for binding in bindings:
-        key = binding.key_display or KEY_NAMES.get(binding.key, binding.key)
-        lines.append(f"  [b]{escape(key):8}[/b] {escape(binding.tooltip or binding.description)}")
-    lines.append(f"  [b]{'ctrl+p':8}[/b] all commands")
-    lines.append(f"  [b]{'enter':8}[/b] a person's details, a mark's reason in full (roster, session)")
-    lines.append(f"  [b]{'ctrl+r':8}[/b] enrolling: capture again (the person at the camera now)")
-    lines.append(f"  [b]{'ctrl+s':8}[/b] enrolling: save the samples")
-    lines += ["", "Check-ins are saved before they appear. A running session survives a restart."]
-    return "\n".join(lines)
+def help_text(bindings: Iterable[Binding]) -> Group:
+    """The help screen's text, from the main screen's key bindings (their tooltips say more): a key, and
+    what it does in a column of its own (a long line wraps under the words, not under the keys)."""
+    keys = Table.grid(padding=(0, 1))
+    keys.add_column(width=8, style="bold", justify="right")
+    keys.add_column(ratio=1)
+    rows = [(binding.key_display or KEY_NAMES.get(binding.key, binding.key), binding.tooltip or binding.description)
+            for binding in bindings]
+    rows += [("ctrl+p", "all commands"), ("enter", "a person's details, a mark's reason in full (roster, session)"),
+             ("ctrl+r", "enrolling: capture again (the person at the camera now)"),
+             ("ctrl+s", "enrolling: save the samples")]
+    for key, what in rows:
+        keys.add_row(Text(key), Text(what))  # as written: a "[" in a tooltip is no markup
+    return Group(keys, "", "Check-ins are saved before they appear. A running session survives a restart.")
 
 
 class HelpScreen(Dialog[None]):

@@ -179,9 +179,11 @@ def pin_fields(access: Access) -> ComposeResult:
     yield Pin(access.pin)
 
 
-def buttons(ok: str, keys: str = "") -> Horizontal:
-    """OK and Cancel, with the keys that do it (and `keys`, the dialog's own, before them)."""
-    hint = Static(Text(f"{keys}enter: {ok.lower()} · esc: cancel", style="dim"), classes="keys")
+def buttons(ok: str, keys: str = "", enter: bool = True) -> Horizontal:
+    """OK and Cancel, with the keys that do it (and `keys`, the dialog's own, before them; `enter` left
+    unsaid where the line would not fit on one row at 80 columns: the OK button shows it)."""
+    said = f"enter: {ok.lower()} · " if enter else ""
+    hint = Static(Text(f"{keys}{said}esc: cancel", style="dim"), classes="keys")
     return Horizontal(Button(ok, variant="primary", id="ok"), Button("Cancel", id="cancel"), hint, classes="buttons")
 
 

@@ -63,7 +63,7 @@ class MarkScreen(Dialog[MarkRequest]):
         yield from pin_fields(self.access)
 
     def foot(self) -> ComposeResult:
-        yield buttons(self.OK, "↑↓: status · ")
+        yield buttons(self.OK, "↑↓: status · ", enter=False)
 
     def action_status(self, step: int) -> None:
         """The next (1) or previous (-1) status from the reason field; elsewhere (the staff name, the

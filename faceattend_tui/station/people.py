@@ -7,6 +7,7 @@ under `database_image/` and extracted, so they are recognised.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import hashlib
 import json
@@ -364,6 +365,7 @@ class Removal:
     data: Path | None = None  # the data folder, for that command
     linked: list[Path] = field(default_factory=list)  # photos kept outside the data folder, linked in: not deleted
     logs: Cleanup = field(default_factory=Cleanup)  # the station's and the worker's logs, with the token for them
+    erased_id: str = ""  # whom, where the log no longer knows them (an erasure finished after being cut short)
 
     @property
     def left(self) -> bool:
@@ -404,7 +406,7 @@ class Removal:
     def _again(self, here: bool = True) -> str:
         """The command that rewrites the sheets later, their names given: the log no longer knows them."""
         names = "".join(f" --name {shlex.quote(name)}" for name in sorted(self.names))
-        who = shlex.quote(self.person.id) if self.person else "ID"
+        who = shlex.quote(self.person.id if self.person else self.erased_id or "ID")
         data = f" --data {shlex.quote(str(self.data))}" if self.data and here else ""
         return f"faceattend people remove {who} --erase --exports{names}{data}"
 
@@ -429,7 +431,8 @@ def remove_person(attendance: Attendance, settings: Settings, person: Person, *,
     others = frozenset(p.name for p in attendance.store.people() if p.id != person.id) if erase else frozenset()
     written = written_elsewhere(entries, settings)
     if erase:  # kept until the erasure is whole: one cut short is said at the next start, and by doctor
-        note_erasure(settings.data, person.id, begun=True)
+        when = datetime.now().astimezone().isoformat(timespec="seconds")
+        note_erasure(settings.data, person.id, Begun(when, tuple(sorted(names)), person.folder or ""))
     outside: list[Path] = []
     sharing = [p for p in attendance.people(include_left=True)  # S1 and s1: one folder on an exFAT disk
                if p.id != person.id and same_folder(settings.images_dir, p.folder, person.folder)]
@@ -442,44 +445,67 @@ def remove_person(attendance: Attendance, settings: Settings, person: Person, *,
         return Removal(person, linked=outside)
     earlier = earlier_ids((entry.details for entry in entries), person.id) - {person.id}
     target = Target(person.id, names, token, frozenset(earlier), others)
+    removal = _rest_of_erasure(attendance, settings, target, person.folder or "", exports, user, written)
+    return dataclasses.replace(removal, person=person, linked=outside)
+
+
+def _rest_of_erasure(attendance: Attendance, settings: Settings, target: Target, folder: str, exports: bool,
+                     user: str | None, written: list[Path]) -> Removal:
+    """An erasure once the log no longer names them: its sheets, the station's logs, and what still names them."""
     backups = files_naming(log_copies(settings.data), target)
-    cleaned = audited(attendance, clean_exports(settings, target, exports), token, user)
-    logs = scrub_logs(settings.data, target, frozenset(filter(None, [person.folder])))
-    note_erasure(settings.data, person.id, begun=False)
-    return Removal(person, token, cleaned, backups, files_naming(written, target), shared=bool(settings.database),
-                   linked=outside, names=names, data=settings.data.resolve(), logs=logs)
+    cleaned = audited(attendance, clean_exports(settings, target, exports), target.token, user)
+    logs = scrub_logs(settings.data, target, frozenset(filter(None, [folder])))
+    note_erasure(settings.data, target.person_id, None)
+    return Removal(None, target.token, cleaned, backups, files_naming(written, target), shared=bool(settings.database),
+                   names=target.names, data=settings.data.resolve(), logs=logs, erased_id=target.person_id)
 
 
-ERASING = "erasing.json"  # the erasure under way: who, since when
+ERASING = "erasing.json"  # the erasures under way: whom, since when, their names and photo folder
 
 
-def erasures_begun(data: Path) -> dict[str, str]:
-    """The erasures begun and not finished: person id -> when begun (ISO 8601)."""
+@dataclass(frozen=True)
+class Begun:
+    """An erasure begun and not yet finished: what finishing it needs once the log no longer knows them."""
+
+    when: str = ""  # ISO 8601
+    names: tuple[str, ...] = ()
+    folder: str = ""
+
+
+def erasures_begun(data: Path) -> dict[str, Begun] | None:
+    """The erasures begun and not finished, by person id; None when their file cannot be read."""
     try:
         found = json.loads((data / ERASING).read_text(encoding="utf-8"))
+        return {str(k): Begun(str(v["when"]), tuple(map(str, v["names"])), str(v["folder"])) for k, v in found.items()}
     except FileNotFoundError:
         return {}
-    except (OSError, ValueError):
-        return {"?": ""}  # unreadable: said as an erasure of someone unknown
-    return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {"?": ""}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
 
 
-def note_erasure(data: Path, person_id: str, begun: bool) -> None:
-    """Keep (begun) or drop (finished) an erasure in the list of those under way."""
-    under_way = {k: v for k, v in erasures_begun(data).items() if k != person_id}
-    if begun:
-        under_way[person_id] = datetime.now().astimezone().isoformat(timespec="seconds")
+def note_erasure(data: Path, person_id: str, begun: Begun | None) -> None:
+    """Keep (`begun`) or drop (None: finished) an erasure in the list of those under way."""
+    under_way = {k: v for k, v in (erasures_begun(data) or {}).items() if k != person_id}  # an unreadable list: anew
+    if begun is not None:
+        under_way[person_id] = begun
     if under_way:
-        atomic_write(data / ERASING, json.dumps(under_way).encode("utf-8"))
+        atomic_write(data / ERASING, json.dumps({k: {"when": v.when, "names": list(v.names), "folder": v.folder}
+                                                 for k, v in under_way.items()}).encode("utf-8"))
     else:
         (data / ERASING).unlink(missing_ok=True)
 
 
 def erasures_cut_short(data: Path) -> list[str]:
     """Erasures that never finished (the command killed, the machine off), each with what finishes it."""
-    return [f"the erasure of {printable(person_id)} begun {begun[:16].replace('T', ' ')} was cut short: their "
-            f"photos, templates or records may remain; run `faceattend people remove {shlex.quote(person_id)} "
-            "--erase --exports` to finish it" for person_id, begun in erasures_begun(data).items()]
+    found = erasures_begun(data)
+    if found is None:
+        return [f"{data / ERASING} cannot be read: an erasure was cut short; find whose with `faceattend audit "
+                "--action person.erase`, finish it with `faceattend people remove ID --erase --exports`, then "
+                "delete the file"]
+    return [f"the erasure of {printable(person_id)} begun {begun.when[:16].replace('T', ' ')} was cut short: "
+            f"their photos, templates, records or log lines may remain; run `faceattend people remove "
+            f"{shlex.quote(person_id)} --erase --exports` to finish it (or, if they were added again since on "
+            f"purpose, delete {data / ERASING})" for person_id, begun in found.items()]
 
 
 def written_elsewhere(entries: list[AuditEntry], settings: Settings) -> list[Path]:
@@ -503,12 +529,18 @@ def written_elsewhere(entries: list[AuditEntry], settings: Settings) -> list[Pat
 
 def erase_from_exports(attendance: Attendance, settings: Settings, person_id: str,
                        names: Sequence[str] = ()) -> Removal:
-    """Rewrite the exports without someone erased earlier (known now by their id, and the `names` given)."""
+    """Rewrite the exports without someone erased earlier (known now by their id, and the `names` given); an
+    erasure cut short after their records went is finished: its names kept, the logs too."""
     others = frozenset(p.name for p in attendance.store.people())
-    token = token_of_erasure(attendance.store.audit_log(), person_id) or erased_token()  # the erasure's own
-    target = Target(check_person_id(person_id), frozenset(n for n in names if n.strip()), token, others=others)
+    entries = attendance.store.audit_log()
+    token = token_of_erasure(entries, person_id) or erased_token()  # the erasure's own
+    begun = (erasures_begun(settings.data) or {}).get(person_id)
+    given = frozenset(n for n in [*names, *(begun.names if begun else ())] if n.strip())
+    target = Target(check_person_id(person_id), given, token, others=others)
+    if begun is not None:
+        return _rest_of_erasure(attendance, settings, target, begun.folder, True, None,
+                                written_elsewhere(entries, settings))
     cleaned = audited(attendance, clean_exports(settings, target, True), target.token, None)
-    note_erasure(settings.data, person_id, begun=False)  # an erasure cut short before its sheets: finished now
     return Removal(None, exports=cleaned, names=target.names, data=settings.data.resolve())
 
 

@@ -484,7 +484,10 @@ def erasures_begun(data: Path) -> dict[str, Begun] | None:
 
 
 def note_erasure(data: Path, person_id: str, begun: Begun | None) -> None:
-    """Keep (`begun`) or drop (None: finished) an erasure in the list of those under way."""
+    """Keep (`begun`) or drop (None: finished) an erasure in the list of those under way (not where there is no
+    data folder: a command on a shared database alone)."""
+    if not data.is_dir():
+        return
     under_way = {k: v for k, v in (erasures_begun(data) or {}).items() if k != person_id}  # an unreadable list: anew
     if begun is not None:
         under_way[person_id] = begun

@@ -1493,7 +1493,9 @@ def test_extract_force_at_one_door_keeps_what_other_doors_made(engine, face, tmp
     assert before == [("ann", "ann/1.jpg"), ("ann", "ann/2.jpg"), ("ben", "ben/1.jpg")]
     capsys.readouterr()
     assert cli.main(["extract", "--force", "--data", str(south), "--database", pg_url]) == 0
-    assert "another recogniser" not in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "another recogniser" not in err
+    assert "2 people, 1 photo: 1 extracted, 0 unchanged" in err  # the other door's two templates are not its photos
     assert held() == before
 
 

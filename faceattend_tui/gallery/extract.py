@@ -570,7 +570,7 @@ class Extractor:
         rows, samples = self._without_strangers(name, *self._pick_faces(name, rows, samples, vouched), vouched)
         new = sum(s["image"] in fresh[name] and not s.get("door") for s in samples)
         self.report.extracted += new
-        self.report.reused += len(samples) - new
+        self.report.reused += sum(not s.get("door") for s in samples) - new  # this door's photos, as it counts them
         if not rows:
             self._keep_or_skip(name, manifest)
             return

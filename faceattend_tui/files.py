@@ -37,7 +37,8 @@ def make_private_dir(path: Path, records: bool = True) -> None:
 
 
 STATION_FILES = ("attendance.json", "attendance.", "station.log", "worker.log", "database_tensor", "database_image",
-                 "exports", ".station-cut-off", "faceattend.lock", "erasing.json")  # a station's (not settings, models)
+                 "exports", ".station-cut-off", "faceattend.lock", "erasing.json",
+                 "enrolling.json")  # a station's (not settings, models)
 
 
 def as_root() -> bool:

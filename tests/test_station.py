@@ -1650,3 +1650,52 @@ def test_templates_this_user_may_not_read_are_said_as_such_not_to_be_rebuilt(tmp
     monkeypatch.setattr(Path, "is_file", folder_not_ours)
     said = missing_templates_message(load_settings(tmp_path), [ann])
     assert "chown -R" in said and "faceattend extract" not in said
+
+
+@pytest.mark.parametrize("cut", ["after the samples", "during the samples"])
+def test_an_enrollment_cut_short_is_finished_or_undone_at_the_next_start_under_the_name_typed(tmp_path, cut,
+                                                                                          monkeypatch):
+    """Killed between its samples and its record, a newcomer's enrollment came back at the next start as a
+    person named after a folder id ("p-62fe49d4f6"), checked in so, the staff member who enrolled them lost."""
+    import numpy as np
+
+    from faceattend_tui.gallery import enroll
+    from faceattend_tui.station.actions import Actions
+
+    enroll_fake_people(tmp_path, ["Ann"])
+    station = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, user="staff", name="door")
+    station.open()
+    station.worker.ready()
+    drain(station)
+    sample = CaptureSample(photo_jpeg=b"\xff\xd8fake", embedding=np.eye(512, dtype=np.float32)[0], size=120,
+                           sharpness=200.0, frontality=0.9, quality=0.9)
+
+    def killed(*args, **kwargs):
+        raise SystemExit("killed")  # nothing after it runs: as SIGKILL
+
+    if cut == "after the samples":
+        monkeypatch.setattr(Actions, "_registered", killed)
+    else:
+        monkeypatch.setattr(enroll, "add_samples", killed)
+    with pytest.raises(SystemExit):
+        station.save_enrollment(EnrollTarget("Tess Talker", groups=("3A",)), (sample, sample))
+    station.close()  # its lock let go, as a kill's is taken over; nothing of the enrollment is finished by it
+    monkeypatch.undo()
+
+    again = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, user="staff", name="door")
+    again.open()
+    try:
+        notes = [u.notice for u in again.poll(timeout=0.05) if getattr(u, "notice", "")]
+        names = sorted(p.name for p in again.people())
+        if cut == "after the samples":
+            assert names == ["Ann", "Tess Talker"]
+            (tess,) = [p for p in again.people() if p.name == "Tess Talker"]
+            assert tess.groups == ("3A",) and tess.images == 2
+            assert any("enrollment of Tess Talker was cut short after its samples were saved" in n for n in notes)
+        else:
+            images = tmp_path / "database_image"
+            assert names == ["Ann"] and (set(p.name for p in images.iterdir()) if images.is_dir() else set()) <= {"Ann"}
+            assert any("enrollment of Tess Talker was cut short before its samples were saved" in n for n in notes)
+        assert not (tmp_path / "enrolling.json").exists()
+    finally:
+        again.close()

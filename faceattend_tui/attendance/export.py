@@ -303,7 +303,8 @@ def chosen_output(path: Path, exports: Path, data_root: Path | None, overwrite: 
 
 
 DATA_FILES = ("attendance.json", "attendance.journal", "attendance.outbox", "attendance.tries", "faceattend.toml",
-              "faceattend.lock", "attendance.pg-journal", "erasing.json")
+              "faceattend.lock", "attendance.pg-journal", "erasing.json",
+              "enrolling.json")
 LOG_FILES = ("station.log", "worker.log")  # a data folder's own, beside DATA_FILES (not what makes one)
 
 

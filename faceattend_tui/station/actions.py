@@ -33,6 +33,7 @@ from faceattend_tui.errors import FaceattendError
 from faceattend_tui.files import error_text
 from faceattend_tui.gallery import enroll
 from faceattend_tui.live import events as ev
+from faceattend_tui.station import enrolling
 from faceattend_tui.station.enrollee import whom
 from faceattend_tui.station.people import (
     PhotoWatch,
@@ -350,8 +351,9 @@ class Actions(StationState):
             person = None
             try:
                 person = self.enrollee(who)
-                folder, fresh, count = self._write_samples(person, who, samples)
+                folder, fresh, count = self._write_samples(person, who, samples, actor)
                 person = self._registered(person, who, folder, actor, fresh)  # a newcomer joins once the samples are in
+                enrolling.note(self.settings.data, folder)
             except enroll.UnlikeSamples as exc:
                 raise StationError(unlike(person, exc)) from None
             except FaceattendError as exc:
@@ -389,8 +391,8 @@ class Actions(StationState):
         return Whom(f"new person {' '.join(who.name.split())}" + (f", id {who.person_id}" if who.person_id else ""))
 
 
-    def _write_samples(self, person: Person | None, who: EnrollTarget, samples: tuple[ev.CaptureSample, ...]
-                       ) -> tuple[str, bool, int]:
+    def _write_samples(self, person: Person | None, who: EnrollTarget, samples: tuple[ev.CaptureSample, ...],
+                       actor: str) -> tuple[str, bool, int]:
         """The samples saved in the person's photo folder (a newcomer's is named after their id): the
         folder, whether this save made it, and the person's sample count. A disk that refuses them (a
         file in the way, a full disk) is one line, and what this save made of a newcomer's goes again."""
@@ -399,6 +401,8 @@ class Actions(StationState):
             attendance, enroll.check_name(person.id if person else who.person_id or attendance.unused_id()))
         fresh = not os.path.lexists(self.settings.images_dir / folder)
         assert self.recognizer is not None  # save_enrollment waits for the worker's
+        if person is None:  # a station cut short before they are on the roster finishes it at its next start
+            enrolling.note(self.settings.data, folder, who, actor)
         try:
             return folder, fresh, enroll.add_samples(self.settings, folder, [s.photo_jpeg for s in samples],
                                                      np.stack([s.embedding for s in samples]), self.recognizer)
@@ -406,6 +410,7 @@ class Actions(StationState):
             if person is None and fresh:
                 with contextlib.suppress(OSError, FaceattendError):
                     enroll.remove_person(self.settings, folder)
+                    enrolling.note(self.settings.data, folder)
             raise StationError(f"the samples could not be saved: {error_text(exc)}") from None
 
 
@@ -424,6 +429,7 @@ class Actions(StationState):
         except FaceattendError:
             if fresh and (before is None or not before.folder):  # the folder was never recorded as theirs
                 enroll.remove_person(self.settings, folder)
+                enrolling.note(self.settings.data, folder)
             raise
         return person
 

@@ -45,6 +45,7 @@ from faceattend_tui.live import events as ev
 from faceattend_tui.live.camera import source_label
 from faceattend_tui.live.worker import WorkerConfig
 from faceattend_tui.station.clockwatch import behind_notice
+from faceattend_tui.station.enrolling import finish_cut_short
 from faceattend_tui.station.people import (
     erasures_cut_short,
     forget_erased,
@@ -282,6 +283,7 @@ class Lifecycle(StationState):
         enrolled = enrolled_counts(self.settings.tensors_dir)
         with self.lock:
             attendance = self._attendance()
+            self._gallery_notes += finish_cut_short(attendance, self.settings, enrolled)  # before a folder is a name
             try:
                 result = attendance.sync_people(enrolled, user=STATION_ACTOR)
             except ConflictError:  # another door enrolled the same folder a moment ago: take theirs

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import glob
 import itertools
 import os
 import stat
 import tempfile
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -321,12 +323,26 @@ def write_named(path: Path, data: bytes, replace: bool, mode: int = 0o600) -> No
             _take_name_in(folder, tmp, path.name, mode)
         with contextlib.suppress(OSError):
             os.unlink(tmp, dir_fd=folder)  # before the flush: a crash leaves no hidden second name of the sheet
+        for stale in leftover_copies(path):  # whole copies a write killed before its link left (a minute old)
+            with contextlib.suppress(OSError):
+                stale.unlink()
         with contextlib.suppress(OSError):
             os.fsync(folder)
     finally:
         with contextlib.suppress(OSError):
             os.unlink(tmp, dir_fd=folder)
         os.close(folder)
+
+
+def leftover_copies(path: Path, age: float = 60.0) -> list[Path]:
+    """Hidden copies of `path` that a write killed before it gave them the name left beside it, at least
+    `age` seconds old (a younger one may be another writer's, still being written)."""
+    found = []
+    with contextlib.suppress(OSError):
+        for copy in path.parent.glob(f"{glob.escape(temp_prefix(path))}*.tmp"):
+            if copy.is_file() and not copy.is_symlink() and time.time() - copy.stat().st_mtime >= age:
+                found.append(copy)
+    return found
 
 
 def _take_name_in(folder: int, tmp: str, name: str, mode: int) -> None:

@@ -443,3 +443,20 @@ def test_a_small_file_is_read_whatever_the_most_a_reader_allows(tmp_path, monkey
     assert files.read_regular(small, 1 << 50) == b"{}" * 300  # grown since its size was taken: read on to its end
     with pytest.raises(OSError, match="larger than 100 bytes"):
         files.read_regular(small, 100)
+
+
+def test_a_sheets_copy_left_by_a_write_killed_before_its_name_goes_with_the_next_write(tmp_path):
+    """`report --out` killed before its sheet took its name left a hidden whole copy of it (every person's
+    row) beside it for good; the next report left it there too."""
+    from faceattend_tui import files
+
+    sheet = tmp_path / "office" / "term.csv"
+    sheet.parent.mkdir()
+    left = sheet.parent / ".term.csv.69c820958e72.tmp"
+    left.write_text("id,name\nS1,Ann Lee\n")
+    young = sheet.parent / ".term.csv.0123456789ab.tmp"  # another writer's, still being written
+    young.write_text("id,name\n")
+    os.utime(left, (1_700_000_000, 1_700_000_000))
+    assert files.leftover_copies(sheet) == [left]
+    files.write_named(sheet, b"id,name\nS2,Bob\n", replace=True)
+    assert sheet.read_bytes() == b"id,name\nS2,Bob\n" and not left.exists() and young.exists()

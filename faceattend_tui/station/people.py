@@ -35,7 +35,7 @@ from faceattend_tui.attendance.roster import RosterLine
 from faceattend_tui.attendance.security import audit, earlier_ids, erased_token, names_in_audit, token_of_erasure
 from faceattend_tui.config import Settings
 from faceattend_tui.errors import FaceattendError, InputError
-from faceattend_tui.files import atomic_write, error_text, make_private_dir
+from faceattend_tui.files import atomic_write, error_text, leftover_copies, make_private_dir
 from faceattend_tui.gallery import enroll
 from faceattend_tui.gallery.extract import Extractor
 from faceattend_tui.gallery.templates import (
@@ -516,15 +516,15 @@ def written_elsewhere(entries: list[AuditEntry], settings: Settings) -> list[Pat
     shelves = [settings.exports_dir.resolve()]
     if settings.sheets_dir:
         shelves.append(settings.sheets_dir.resolve())
-    found = set()
+    found: set[Path] = set()
     for entry in entries:
         details = entry.details if isinstance(entry.details, dict) else {}
         path = details.get("path")
         if isinstance(path, str) and path and details.get("out") is not False:  # not into a door's own exports/
             try:
                 resolved = Path(path).resolve()
-                if resolved.is_file() and not any(resolved.is_relative_to(shelf) for shelf in shelves):
-                    found.add(resolved)
+                if not any(resolved.is_relative_to(shelf) for shelf in shelves):
+                    found.update(p for p in [resolved, *leftover_copies(resolved, age=0)] if p.is_file())
             except (OSError, RuntimeError):
                 continue
     return sorted(found)

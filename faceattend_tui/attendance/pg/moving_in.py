@@ -101,7 +101,9 @@ class MovingIn:
         held = self.counts()
         if held["people"] or held["sessions"]:
             there = f"{plural(held['people'], 'person', 'people')} and {plural(held['sessions'], 'session')}"
-            cut = ("" if held.get("templates") else "; an import cut short after its records (no templates yet) is "
+            this_log = held["people"] == len(source.people()) and held["sessions"] == len(source.sessions())
+            cut = ("" if held.get("templates") and not this_log else
+                   "; an import of this log cut short after its records (it holds as many people and sessions) is "
                    "finished by renaming the source's attendance.json to attendance.json.imported.bak and starting "
                    "its door on the database once: it sends its templates")
             raise StoreError(f"the database {self.masked} already holds {there}; import into an empty database{cut}")

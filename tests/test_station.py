@@ -1699,3 +1699,35 @@ def test_an_enrollment_cut_short_is_finished_or_undone_at_the_next_start_under_t
         assert not (tmp_path / "enrolling.json").exists()
     finally:
         again.close()
+
+
+def test_someone_in_view_as_a_session_begins_is_checked_in_without_leaving_and_coming_back(station):
+    """A class seated in front of the camera when the session started was never checked in: each face had
+    been recognised before it began ("no session"), and only a face seen anew made a check-in."""
+    from faceattend_tui.live import events as ev
+
+    station.worker.ready()
+    ann = person_id(station, "Ann")
+    folder = next(p.folder for p in station.people() if p.id == ann)
+    station.worker.checkin(folder)  # recognised before the session: nothing recorded
+    drain(station)
+    session = station.start_session("Physics")
+    assert station.store.checkin(session.id, ann) is None
+    station.worker.feed(ev.Present(name=folder, track=1, time=time.time(), similarity=0.71))  # still there
+    updates = drain(station)
+    assert station.store.checkin(session.id, ann) is not None and station.summary().present == ["Ann"]
+    assert any(getattr(u, "new", False) for u in updates)
+    station.worker.feed(ev.Present(name=folder, track=1, time=time.time(), similarity=0.7))
+    assert not any(getattr(u, "new", False) for u in drain(station))  # once: after that, only "still here"
+
+
+def test_a_session_that_begins_asks_the_faces_in_view_to_say_so_at_once():
+    from faceattend_tui.live.recognizer import PRESENT_EVERY, LiveRecognizer
+
+    recognizer = LiveRecognizer.__new__(LiveRecognizer)
+    track = type("T", (), {"present_at": 1000.0})()
+    recognizer.tracker = type("K", (), {"tracks": [track]})()
+    recognizer.gate = None
+    assert not recognizer._present_due(track, 1001.0)
+    recognizer.announce_again()
+    assert recognizer._present_due(track, 1001.0) and PRESENT_EVERY > 1

@@ -117,6 +117,7 @@ class Present(Event):
     name: str  # the template folder, as Checkin.name
     track: int
     time: float
+    similarity: float = 0.0  # of the vote that saw them now
     frame: int | None = None  # as Checkin.frame
 
     @property

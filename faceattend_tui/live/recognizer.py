@@ -163,6 +163,11 @@ class LiveRecognizer:
             if isinstance(event, Checkin) and (track := by_id.get(event.track)) is not None:
                 track.shown, track.present_at = event.name, event.time
 
+    def announce_again(self) -> None:
+        """Every face recognised before says at its next vote that it is still in view (a session began)."""
+        for track in self.tracker.tracks:
+            track.present_at = min(track.present_at, -PRESENT_EVERY)
+
     def _present_due(self, track: Track, now: float) -> bool:
         """A minute since the track last said "present"; with the liveness check on, it must also have
         shown life in the last LIFE_WINDOW seconds of that minute (or since), so a picture left where
@@ -202,7 +207,7 @@ class LiveRecognizer:
             if decision is None:
                 if (name := still_here(track)) is not None and self._present_due(track, now):
                     track.present_at = now
-                    events.append(Present(name=name, track=track.id, time=now))
+                    events.append(Present(name=name, track=track.id, time=now, similarity=round(match.similarity, 4)))
                 continue
             if decision.kind == "checkin" and self.gate is not None:  # released this frame if already live,
                 self.gate.hold(decision, crop)                              # with the evidence it carries

@@ -428,6 +428,9 @@ class Worker:
             case ev.SetSource(source=source):
                 self._open_source(source)
             case ev.SetSession():
+                recognizer = getattr(self, "recognizer", None)  # none while the models load: nobody in view yet
+                if recognizer is not None and command.name and command.name != self.door.session:
+                    recognizer.announce_again()  # a session begun: those in view arrive now
                 self.door.set_session(command)
             case ev.ShowOutcome():
                 self._show_outcome(command)

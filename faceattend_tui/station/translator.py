@@ -150,8 +150,7 @@ class Translator(StationState):
                 return Sighting(self._folder_name(event.folder), 0.0, datetime.fromtimestamp(event.time).astimezone(),
                                 "no sign of life yet", self._person_id(event.folder))
             case ev.Present():
-                self._still_here(event)
-                return None
+                return self._still_here(event)
             case ev.Unknown():
                 self.live.unknown_faces += 1
                 return UnknownFaces(self.live.unknown_faces, datetime.fromtimestamp(event.time).astimezone())
@@ -231,14 +230,21 @@ class Translator(StationState):
         return self._store().keep_for_later(Checkin(UNFILED, person.id, when, event.similarity, event.track,
                                                     station=self.name, last_seen=when, evidence=event.evidence))
 
-    def _still_here(self, event: ev.Present) -> None:
-        """Work mode: someone checked in earlier is still in view, so their day's last sighting moves on."""
-        if self.presence is None:
-            return
+    def _still_here(self, event: ev.Present) -> CheckinShown | Sighting | None:
+        """Someone recognised earlier is still in view: in work mode their day's last sighting moves on; one a
+        running session expects and has not seen (they sat in view as it began) arrives now."""
         with self.lock:
-            person = self._attendance().by_folder(event.folder)
-            if person is not None and person.active:
+            attendance = self._attendance()
+            person, session = attendance.by_folder(event.folder), attendance.active
+            if person is None or not person.active:
+                return None
+            if self.presence is not None:
                 self.presence.seen(person.id, datetime.fromtimestamp(event.time).astimezone())
+                return None
+            if session is None or person.id not in session.expected or self._store().checkin(session.id, person.id):
+                return None
+        return self._checkin(ev.Checkin(name=event.name, similarity=event.similarity, track=event.track,
+                                        time=event.time))
 
 
     def _sessionless(self, person: Person, track: int, when: datetime, came: bool) -> ev.ShowOutcome:

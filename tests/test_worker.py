@@ -791,6 +791,7 @@ def ignored(pid):
         return next(int(line.split()[1], 16) for line in status if line.startswith("SigIgn:"))
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # as a terminal starts it, whatever started this one
     ctx = mp.get_context("spawn")
     with deaf_children():
         queue = ctx.Queue()  # as the worker's: the first one starts the resource tracker

@@ -7,6 +7,7 @@ import errno
 import glob
 import itertools
 import os
+import re
 import stat
 import tempfile
 import time
@@ -211,6 +212,16 @@ def temp_prefix(path: Path) -> str:
     return f".{path.name}."
 
 
+def own_temps(path: Path) -> list[Path]:
+    """The temp files this program's writes of `path` make beside it (`.NAME.` then 8 letters of
+    `atomic_write` or 12 hex digits of `write_named`, then `.tmp`), never a user's own hidden file."""
+    shape = re.compile(re.escape(temp_prefix(path)) + r"([a-z0-9_]{8}|[0-9a-f]{12})\.tmp")
+    with contextlib.suppress(OSError):
+        return sorted(p for p in path.parent.glob(f"{glob.escape(temp_prefix(path))}*.tmp")
+                      if shape.fullmatch(p.name) and p.is_file() and not p.is_symlink())
+    return []
+
+
 def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
     """Write `data` to `path` so readers see either the old or the new file, never a mix.
 
@@ -338,9 +349,9 @@ def leftover_copies(path: Path, age: float = 60.0) -> list[Path]:
     """Hidden copies of `path` that a write killed before it gave them the name left beside it, at least
     `age` seconds old (a younger one may be another writer's, still being written)."""
     found = []
-    with contextlib.suppress(OSError):
-        for copy in path.parent.glob(f"{glob.escape(temp_prefix(path))}*.tmp"):
-            if copy.is_file() and not copy.is_symlink() and time.time() - copy.stat().st_mtime >= age:
+    for copy in own_temps(path):
+        with contextlib.suppress(OSError):
+            if time.time() - copy.stat().st_mtime >= age:
                 found.append(copy)
     return found
 
@@ -375,9 +386,19 @@ def foreign_link(path: Path) -> Path | None:
     return None
 
 
+def keep_note(path: Path, data: bytes | None) -> None:
+    """Write a small note whole (`data`) or remove it (None), with any copy of it a killed write left
+    beside it: such a copy may name whom the note was about."""
+    if data is None:
+        path.unlink(missing_ok=True)
+    else:
+        atomic_write(path, data)
+    remove_stale_temps(path)
+
+
 def remove_stale_temps(path: Path) -> None:
     """Delete temp files left next to `path` by a writer that was killed mid-write."""
-    for leftover in path.parent.glob(temp_prefix(path) + "*.tmp"):
+    for leftover in own_temps(path):
         with contextlib.suppress(OSError):
             leftover.unlink()
 

@@ -405,7 +405,7 @@ def test_a_refused_change_keeps_the_last_seen_times_not_yet_written(data, clock)
 
 def test_stale_temp_files_are_cleaned_on_open(data, clock):
     open_store(data, clock=clock).close()
-    (data / ".attendance.json.abc123.tmp").write_text('{"half": ')
+    (data / ".attendance.json.abc123de.tmp").write_text('{"half": ')
     open_store(data, clock=clock).close()
     assert sorted(p.name for p in data.iterdir()) == ["attendance.json"]
 

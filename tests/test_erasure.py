@@ -696,3 +696,17 @@ def test_an_unreadable_list_of_erasures_under_way_says_how_to_find_whose(tmp_pat
     assert said.startswith(f"{tmp_path / 'erasing.json'} cannot be read") and "audit --action person.erase" in said
     note_erasure(tmp_path, "S1", None)  # a later erasure's end: nothing unreadable carried on
     assert erasures_cut_short(tmp_path) == [] and not (tmp_path / "erasing.json").exists()
+
+
+def test_an_erasure_leaves_no_copy_of_its_note_that_a_killed_write_left(tmp_path):
+    """Killed as it wrote its note, an erasure left a hidden copy of it naming the person (`.erasing.json.*.tmp`);
+    done again whole, the erasure left that copy, the one file still naming them."""
+    data = tmp_path / "data"
+    exports_of_a_term(data)
+    left = data / ".erasing.json.k2j4h5g6.tmp"
+    left.write_text('{"S1042": {"when": "2026-12-07T08:00:00+00:00", "names": ["Ann Lee-Smith"], "folder": "S1042"}}')
+    mine = data / ".erasing.json.mine.tmp"  # not one of ours
+    mine.write_text("{}")
+    main(["people", "remove", "S1042", "--erase", "--exports", "--data", str(data)])
+    assert not (data / "erasing.json").exists()  # the erasure done whole
+    assert not left.exists() and mine.exists()

@@ -460,3 +460,18 @@ def test_a_sheets_copy_left_by_a_write_killed_before_its_name_goes_with_the_next
     assert files.leftover_copies(sheet) == [left]
     files.write_named(sheet, b"id,name\nS2,Bob\n", replace=True)
     assert sheet.read_bytes() == b"id,name\nS2,Bob\n" and not left.exists() and young.exists()
+
+
+def test_a_users_own_hidden_files_beside_a_sheet_are_never_taken_for_its_leftover_copies(tmp_path):
+    """`export --out week.csv` deleted the user's `.week.csv.notes.tmp` beside it: any hidden file named
+    like the sheet was taken for a copy a killed write left."""
+    from faceattend_tui import files
+
+    sheet = tmp_path / "week.csv"
+    mine = [tmp_path / ".week.csv.notes.tmp", tmp_path / ".week.csv.backup-2026-11.tmp"]
+    left = tmp_path / ".week.csv.69c820958e72.tmp"
+    for path in [*mine, left]:
+        path.write_text("id,name\nS1,Ann Lee\n")
+        os.utime(path, (1_700_000_000, 1_700_000_000))
+    files.write_named(sheet, b"id,name\n", replace=True)
+    assert all(path.exists() for path in mine) and not left.exists()

@@ -13,7 +13,7 @@ from faceattend_tui.attendance import Attendance
 from faceattend_tui.attendance.models import printable
 from faceattend_tui.config import Settings
 from faceattend_tui.errors import FaceattendError
-from faceattend_tui.files import atomic_write
+from faceattend_tui.files import keep_note
 from faceattend_tui.gallery import enroll
 from faceattend_tui.station.updates import EnrollTarget
 
@@ -45,10 +45,8 @@ def note(data: Path, folder: str, who: EnrollTarget | None = None, by: str = "")
     if who is not None:
         under_way[folder] = Pending(" ".join(who.name.split()), who.person_id, tuple(who.groups), by,
                                     datetime.now().astimezone().isoformat(timespec="seconds"))
-    if under_way:
-        atomic_write(data / ENROLLING, json.dumps({k: asdict(v) for k, v in under_way.items()}).encode("utf-8"))
-    else:
-        (data / ENROLLING).unlink(missing_ok=True)
+    keep_note(data / ENROLLING, json.dumps({k: asdict(v) for k, v in under_way.items()}).encode("utf-8")
+              if under_way else None)
 
 
 def finish_cut_short(attendance: Attendance, settings: Settings, enrolled: dict[str, int]) -> list[str]:

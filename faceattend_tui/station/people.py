@@ -35,7 +35,7 @@ from faceattend_tui.attendance.roster import RosterLine
 from faceattend_tui.attendance.security import audit, earlier_ids, erased_token, names_in_audit, token_of_erasure
 from faceattend_tui.config import Settings
 from faceattend_tui.errors import FaceattendError, InputError
-from faceattend_tui.files import atomic_write, error_text, leftover_copies, make_private_dir
+from faceattend_tui.files import atomic_write, error_text, keep_note, leftover_copies, make_private_dir
 from faceattend_tui.gallery import enroll
 from faceattend_tui.gallery.extract import Extractor
 from faceattend_tui.gallery.templates import (
@@ -491,11 +491,8 @@ def note_erasure(data: Path, person_id: str, begun: Begun | None) -> None:
     under_way = {k: v for k, v in (erasures_begun(data) or {}).items() if k != person_id}  # an unreadable list: anew
     if begun is not None:
         under_way[person_id] = begun
-    if under_way:
-        atomic_write(data / ERASING, json.dumps({k: {"when": v.when, "names": list(v.names), "folder": v.folder}
-                                                 for k, v in under_way.items()}).encode("utf-8"))
-    else:
-        (data / ERASING).unlink(missing_ok=True)
+    keep_note(data / ERASING, json.dumps({k: {"when": v.when, "names": list(v.names), "folder": v.folder}
+                                          for k, v in under_way.items()}).encode("utf-8") if under_way else None)
 
 
 def erasures_cut_short(data: Path) -> list[str]:

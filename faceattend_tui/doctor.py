@@ -178,6 +178,7 @@ def records_lines(settings: Settings) -> list[str]:
     from faceattend_tui.attendance.models import plural
     from faceattend_tui.attendance.tiny.files import LOG_NAME
     from faceattend_tui.gallery.templates import GalleryError, enrolled_counts, load_manifest
+    from faceattend_tui.station import enrolling
     from faceattend_tui.station.people import erasures_cut_short, has_photos
     from faceattend_tui.station.sync import log_place_problem
 
@@ -191,6 +192,7 @@ def records_lines(settings: Settings) -> list[str]:
     except GalleryError as exc:
         return [f"templates:  CANNOT READ: {exc}"]
     lines = [f"erasure:    CUT SHORT: {note}" for note in erasures_cut_short(settings.data)]
+    lines += [f"enrollment: CUT SHORT: {note}" for note in enrolling.cut_short(settings.data)]
     lines += _recognizer_line(settings, manifest.recognizer if manifest else None)
     left_out = _left_out(settings.tensors_dir, manifest)
     lines += _left_out_lines(settings.tensors_dir, manifest, left_out)

@@ -1652,11 +1652,8 @@ def test_templates_this_user_may_not_read_are_said_as_such_not_to_be_rebuilt(tmp
     assert "chown -R" in said and "faceattend extract" not in said
 
 
-@pytest.mark.parametrize("cut", ["after the samples", "during the samples"])
-def test_an_enrollment_cut_short_is_finished_or_undone_at_the_next_start_under_the_name_typed(tmp_path, cut,
-                                                                                          monkeypatch):
-    """Killed between its samples and its record, a newcomer's enrollment came back at the next start as a
-    person named after a folder id ("p-62fe49d4f6"), checked in so, the staff member who enrolled them lost."""
+def cut_short_enrollment(tmp_path, monkeypatch, cut):
+    """Tess Talker's enrollment into group 3A by "staff", killed (as SIGKILL) after or during its samples."""
     import numpy as np
 
     from faceattend_tui.gallery import enroll
@@ -1682,6 +1679,13 @@ def test_an_enrollment_cut_short_is_finished_or_undone_at_the_next_start_under_t
     station.close()  # its lock let go, as a kill's is taken over; nothing of the enrollment is finished by it
     monkeypatch.undo()
 
+
+@pytest.mark.parametrize("cut", ["after the samples", "during the samples"])
+def test_an_enrollment_cut_short_is_finished_or_undone_at_the_next_start_under_the_name_typed(tmp_path, cut,
+                                                                                          monkeypatch):
+    """Killed between its samples and its record, a newcomer's enrollment came back at the next start as a
+    person named after a folder id ("p-62fe49d4f6"), checked in so, the staff member who enrolled them lost."""
+    cut_short_enrollment(tmp_path, monkeypatch, cut)
     again = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, user="staff", name="door")
     again.open()
     try:
@@ -1699,6 +1703,49 @@ def test_an_enrollment_cut_short_is_finished_or_undone_at_the_next_start_under_t
         assert not (tmp_path / "enrolling.json").exists()
     finally:
         again.close()
+
+
+def test_an_enrollment_cut_short_is_named_by_doctor_and_finished_by_extract_under_the_name_typed(tmp_path,
+                                                                                               monkeypatch, capsys):
+    """doctor said nothing of it and told to run extract, which put the newcomer on the roster as their folder
+    id ("p-dea93b79c2"); the next start then dropped the note: the name typed and who enrolled them lost."""
+    from faceattend_tui.attendance import backends
+    from faceattend_tui.cli import main, registering
+
+    cut_short_enrollment(tmp_path, monkeypatch, "after the samples")
+    capsys.readouterr()
+    assert main(["doctor", "--data", str(tmp_path), "--cameras", "0"]) == 1
+    (line,) = [x for x in capsys.readouterr().out.splitlines() if x.startswith("enrollment:")]
+    assert "CUT SHORT: the enrollment of Tess Talker (photos in database_image/p-" in line and " by staff " in line
+    with registering(load_settings(tmp_path)) as register:  # extract's last step, its templates made
+        register(set())
+    assert "Tess Talker is on the roster now" in capsys.readouterr().err
+    with backends.open_store(tmp_path) as store:
+        (tess,) = [p for p in store.people() if p.folder.startswith("p-")]
+        assert (tess.name, tess.groups) == ("Tess Talker", ("3A",))
+        assert [e.user for e in store.audit_log() if e.action == "person.add"] == ["staff"]
+    assert not (tmp_path / "enrolling.json").exists()
+
+
+def test_a_hand_edited_list_of_enrollments_under_way_never_stops_the_station(tmp_path):
+    """A folder such as "../exports" in enrolling.json stopped every start ("'../exports' cannot be a folder
+    name"), naming no file."""
+    import json
+
+    enroll_fake_people(tmp_path, ["Ann"])
+    pending = {"name": "Tess Talker", "person_id": "", "groups": [], "by": "staff", "when": "2026-12-07T08:00:00"}
+    (tmp_path / "enrolling.json").write_text(json.dumps({"../exports": pending}))
+    (tmp_path / "exports").mkdir(mode=0o700)
+    (tmp_path / "exports" / "week.csv").write_text("id,name\n")
+    station = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, user="staff", name="door")
+    station.open()
+    try:
+        notes = [u.notice for u in station.poll(timeout=0.05) if getattr(u, "notice", "")]
+        assert any(f"{tmp_path / 'enrolling.json'}: the enrollment of Tess Talker into ../exports cannot be "
+                   "finished" in n for n in notes)
+        assert not (tmp_path / "enrolling.json").exists() and (tmp_path / "exports" / "week.csv").exists()
+    finally:
+        station.close()
 
 
 def test_someone_in_view_as_a_session_begins_is_checked_in_without_leaving_and_coming_back(station):

@@ -667,12 +667,16 @@ def registering(settings: Settings, keep: list[Path] | None = None
     from faceattend_tui.attendance.security import audit
     from faceattend_tui.cli.records import writable
     from faceattend_tui.gallery.templates import enrolled_counts
+    from faceattend_tui.station.enrolling import finish_cut_short
     from faceattend_tui.station.people import forget_erased, has_photos, set_aside
 
     def register(fresh: Collection[str], elsewhere: Collection[str] = ()) -> int:
         if keep:
             audit(attendance.store, "extract.keep", {"photos": [str(p) for p in keep][:50]}, attendance.user)
-        result = attendance.sync_people(enrolled_counts(settings.tensors_dir))
+        enrolled = enrolled_counts(settings.tensors_dir)
+        for line in finish_cut_short(attendance, settings, enrolled):  # before a folder is a name
+            say(line)
+        result = attendance.sync_people(enrolled)
         for person in result.attached:
             say(f"photos of {person.id} {person.name} (on the roster without photos): database_image/{person.folder}")
         said: set[str] = set()

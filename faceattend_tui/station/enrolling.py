@@ -31,12 +31,30 @@ class Pending:
 
 def begun(data: Path) -> dict[str, Pending]:
     """The enrollments under way, by photo folder (an unreadable list: none)."""
+    return _read(data) or {}
+
+
+def _read(data: Path) -> dict[str, Pending] | None:
+    """The enrollments under way; None when their list cannot be read."""
     try:
         found = json.loads((data / ENROLLING).read_text(encoding="utf-8"))
         return {str(folder): Pending(str(p["name"]), str(p["person_id"]), tuple(map(str, p["groups"])), str(p["by"]),
                                      str(p["when"])) for folder, p in found.items()}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+    except FileNotFoundError:
         return {}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def cut_short(data: Path) -> list[str]:
+    """Enrollments never finished, each said with what finishes it (doctor)."""
+    found = _read(data)
+    if found is None:
+        return [f"{data / ENROLLING} cannot be read: a newcomer's enrollment was cut short; see `faceattend audit`, "
+                "enroll them again if they are not on the roster, then delete the file"]
+    return [f"the enrollment of {printable(p.name)} (photos in database_image/{printable(folder)}) begun "
+            f"{p.when[:16].replace('T', ' ')}" + (f" by {printable(p.by)}" if p.by else "") + " was cut short: start "
+            "the station or run `faceattend extract` to finish it under that name" for folder, p in found.items()]
 
 
 def note(data: Path, folder: str, who: EnrollTarget | None = None, by: str = "") -> None:
@@ -54,20 +72,27 @@ def finish_cut_short(attendance: Attendance, settings: Settings, enrolled: dict[
     are in, else the photos of the half-saved samples removed. One line each, to be said."""
     said = []
     for folder, pending in begun(settings.data).items():
-        who = printable(pending.name)
-        if attendance.by_folder(folder) is not None:
-            pass  # on the roster already: only the note was left
-        elif folder in enrolled:
-            try:
-                attendance.add_person(pending.name, person_id=pending.person_id or folder, groups=pending.groups,
-                                      folder=folder, user=pending.by or None)
-                said.append(f"the enrollment of {who} was cut short after its samples were saved; {who} is on the "
-                            "roster now")
-            except FaceattendError as exc:
-                said.append(f"the enrollment of {who} was cut short and cannot be finished ({exc}); its samples "
-                            f"are in {settings.images_dir / folder}")
-        else:
-            enroll.remove_person(settings, folder)
-            said.append(f"the enrollment of {who} was cut short before its samples were saved: enroll them again")
+        try:
+            said += _finish(attendance, settings, folder, pending, folder in enrolled)
+        except FaceattendError as exc:  # a hand-edited list ("../exports"): that entry dropped, the rest goes on
+            said.append(f"{settings.data / ENROLLING}: the enrollment of {printable(pending.name)} into "
+                        f"{printable(folder)} cannot be finished ({exc}); enroll them again")
         note(settings.data, folder)
     return said
+
+
+def _finish(attendance: Attendance, settings: Settings, folder: str, pending: Pending, has_templates: bool
+            ) -> list[str]:
+    who = printable(pending.name)
+    if attendance.by_folder(folder) is not None:
+        return []  # on the roster already: only the note was left
+    if not has_templates:
+        enroll.remove_person(settings, folder)
+        return [f"the enrollment of {who} was cut short before its samples were saved: enroll them again"]
+    try:
+        attendance.add_person(pending.name, person_id=pending.person_id or folder, groups=pending.groups,
+                              folder=folder, user=pending.by or None)
+    except FaceattendError as exc:
+        return [f"the enrollment of {who} was cut short and cannot be finished ({exc}); its samples are in "
+                f"{settings.images_dir / folder}"]
+    return [f"the enrollment of {who} was cut short after its samples were saved; {who} is on the roster now"]

@@ -46,6 +46,7 @@ from faceattend_tui.gallery.templates import (
     legacy_copies,
     load_manifest,
 )
+from faceattend_tui.station import enrolling
 from faceattend_tui.station.shared_gallery import forget_folder
 from faceattend_tui.vision.imageio import ImageError, is_image_name, read_bytes, read_image
 from faceattend_tui.vision.imagesize import image_suffix
@@ -265,7 +266,9 @@ def join_imported(attendance: Attendance, settings: Settings, outcome: ImportOut
     """An import's last part, on the log (once `extract_imported` has run): people whose templates are now
     made join the running session."""
     if outcome.to_extract:
-        outcome.joined += attendance.sync_people(enrolled_counts(settings.tensors_dir), user=user).joined
+        enrolled = enrolled_counts(settings.tensors_dir)
+        outcome.photo_notes += enrolling.finish_cut_short(attendance, settings, enrolled)  # before a folder is a name
+        outcome.joined += attendance.sync_people(enrolled, user=user).joined
 
 
 def needs_extraction(settings: Settings, folders: set[str]) -> bool:

@@ -231,12 +231,14 @@ def _shared_lines(settings: Settings) -> list[str]:
     from faceattend_tui.attendance import StoreError, open_snapshot
     from faceattend_tui.attendance.models import plural
     from faceattend_tui.gallery.templates import enrolled_counts
+    from faceattend_tui.station.people import shared_erasures_cut_short
     from faceattend_tui.station.shared_gallery import shares_templates
 
     try:
         with open_snapshot(settings.data, database=settings.database) as store:
             people = [p for p in store.people() if p.active]
             sets = store.template_sets() if shares_templates(store) else {}
+            erasures = [f"erasure:    CUT SHORT: {note}" for note in shared_erasures_cut_short(settings.data, store)]
     except (StoreError, OSError):
         return []
     mine, here = configured_sha256(settings.recognizer, settings.data), enrolled_counts(settings.tensors_dir)
@@ -244,11 +246,12 @@ def _shared_lines(settings: Settings) -> list[str]:
                    and sets[p.folder].recognizer_sha256 != mine)  # kept here, made before, they are known here
     if other:
         names = ", ".join(other[:5]) + (" ..." if len(other) > 5 else "")
-        return [f"templates:  MISMATCH: the database's templates of {plural(len(other), 'person', 'people')} "
-                f"({names}) were made by another recogniser than {settings.recognizer}: unknown here until the "
-                "doors with their photos run `faceattend extract` with it"]
+        return [*erasures, f"templates:  MISMATCH: the database's templates of "
+                f"{plural(len(other), 'person', 'people')} ({names}) were made by another recogniser than "
+                f"{settings.recognizer}: unknown here until the doors with their photos run `faceattend extract` "
+                "with it"]
     held = sum(p.folder in sets for p in people)
-    return [f"templates:  {plural(held, 'person', 'people')} in the database, {len(people)} on the roster"]
+    return [*erasures, f"templates:  {plural(held, 'person', 'people')} in the database, {len(people)} on the roster"]
 
 
 def _left_out(folder: Path, manifest: Manifest | None) -> dict[str, str]:

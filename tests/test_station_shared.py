@@ -517,3 +517,42 @@ def test_identify_at_a_door_that_was_off_during_an_erasure_deletes_the_photos_to
         assert not [u for u in again.poll(0.05) if "erased" in getattr(u, "notice", "")]
     finally:
         again.close()
+
+
+def test_an_erasure_given_the_database_alone_and_cut_short_is_said_at_every_door(tmp_path, pg_url, monkeypatch,
+                                                                                   capsys):
+    """`people remove --erase --database URL` with no data folder, killed once the templates were gone and
+    before the records: the person stayed with all their records, and no door said an erasure was cut short
+    (the start suggested enrolling them again). The command also made the data folder it was given."""
+    from faceattend_tui.attendance import Attendance
+    from faceattend_tui.cli import main
+
+    north = open_door(tmp_path / "a", pg_url, "north")
+    cleo = next(p for p in north.people() if p.name == "Cleo")
+    north.close()
+    nowhere = tmp_path / "nowhere"
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt  # as a kill between the templates' commit and the records'
+
+    monkeypatch.setattr(Attendance, "remove_person", killed)
+    command = ["people", "remove", cleo.id, "--erase", "--exports", "--database", pg_url]
+    assert main([*command, "--data", str(nowhere)]) == 130
+    monkeypatch.undo()
+    assert not nowhere.exists()
+    capsys.readouterr()
+    doctor = ["doctor", "--data", str(tmp_path / "a"), "--database", pg_url, "--cameras", "0"]
+    assert main(doctor) == 1
+    (line,) = [x for x in capsys.readouterr().out.splitlines() if x.startswith("erasure:")]
+    assert f"CUT SHORT: the erasure of {cleo.id} begun " in line
+    assert f"run `faceattend people remove {cleo.id} --erase --exports` to finish it" in line
+    again = open_door(tmp_path / "b", pg_url, "south")
+    try:
+        assert any(f"the erasure of {cleo.id} begun" in notice for notice in again.start_notices())
+    finally:
+        again.close()
+    main([*command, "--data", str(tmp_path / "a")])  # as told
+    capsys.readouterr()
+    main(doctor)
+    assert "erasure:" not in capsys.readouterr().out
+    assert rows(pg_url, f"select count(*) from people where id = '{cleo.id}'") == [(0,)]

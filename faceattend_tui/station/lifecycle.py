@@ -52,6 +52,7 @@ from faceattend_tui.station.people import (
     has_photos,
     missing_templates_message,
     set_aside,
+    shared_erasures_cut_short,
 )
 from faceattend_tui.station.shared_gallery import sync_gallery
 from faceattend_tui.station.state import StationState
@@ -319,11 +320,19 @@ class Lifecycle(StationState):
     def start_notices(self) -> list[str]:
         """What staff should know as the station starts: face data open to other users, reset PINs, a
         namesake door, its clock, missing templates, a recognition threshold set far too low."""
-        found = (*erasures_cut_short(self.settings.data), self.kept_open_notice(), self.cut_off_notice(),
+        found = (*self.erasure_notices(), self.kept_open_notice(), self.cut_off_notice(),
                  self.pin_notice(), self.namesake_notice(),
                  self.clock_notice(), self.zone_notice(), self.missing_notice(),
                  self.untemplated_notice(), self.threshold_notice(), self.sheets_notice(), self.owners_notice())
         return [notice for notice in found if notice]
+
+    def erasure_notices(self) -> list[str]:
+        """Erasures cut short, as the data folder and a shared database tell them."""
+        found = erasures_cut_short(self.settings.data)
+        if self.settings.database:
+            with contextlib.suppress(StoreError):  # away: said on its own
+                found += shared_erasures_cut_short(self.settings.data, self._store())
+        return found
 
     def kept_open_notice(self) -> str:
         """A data folder the disk keeps readable by other users whatever chmod says (exFAT, FAT, NTFS)."""

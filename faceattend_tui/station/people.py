@@ -25,6 +25,7 @@ from faceattend_tui.attendance import (
     ImportPlan,
     Person,
     RosterError,
+    Store,
     apply_import,
     plan_import,
     read_roster,
@@ -435,7 +436,8 @@ def remove_person(attendance: Attendance, settings: Settings, person: Person, *,
     written = written_elsewhere(entries, settings)
     if erase:  # kept until the erasure is whole: one cut short is said at the next start, and by doctor
         when = datetime.now().astimezone().isoformat(timespec="seconds")
-        note_erasure(settings.data, person.id, Begun(when, tuple(sorted(names)), person.folder or ""))
+        note_erasure(settings.data, person.id, Begun(when, tuple(sorted(names)), person.folder or ""),
+                     attendance.store if settings.database else None)
     outside: list[Path] = []
     sharing = [p for p in attendance.people(include_left=True)  # S1 and s1: one folder on an exFAT disk
                if p.id != person.id and same_folder(settings.images_dir, p.folder, person.folder)]
@@ -458,7 +460,7 @@ def _rest_of_erasure(attendance: Attendance, settings: Settings, target: Target,
     backups = files_naming(log_copies(settings.data), target)
     cleaned = audited(attendance, clean_exports(settings, target, exports), target.token, user)
     logs = scrub_logs(settings.data, target, frozenset(filter(None, [folder])))
-    note_erasure(settings.data, target.person_id, None)
+    note_erasure(settings.data, target.person_id, None, attendance.store if settings.database else None)
     return Removal(None, target.token, cleaned, backups, files_naming(written, target), shared=bool(settings.database),
                    names=target.names, data=settings.data.resolve(), logs=logs, erased_id=target.person_id)
 
@@ -486,9 +488,22 @@ def erasures_begun(data: Path) -> dict[str, Begun] | None:
         return None
 
 
-def note_erasure(data: Path, person_id: str, begun: Begun | None) -> None:
-    """Keep (`begun`) or drop (None: finished) an erasure in the list of those under way (not where there is no
-    data folder: a command on a shared database alone)."""
+ERASING_SETTING = "erasures_under_way"  # in a shared database: person id -> when their erasure began
+
+
+def note_erasure(data: Path, person_id: str, begun: Begun | None, shared: Store | None = None) -> None:
+    """Keep (`begun`) or drop (None: finished) an erasure in the list of those under way, in the data folder
+    (not where there is none: a command on a shared database alone) and in the `shared` database, for every
+    door to see."""
+    if shared is not None:
+        def change(found: object) -> dict[str, str] | None:
+            under_way = {str(k): str(v) for k, v in (found.items() if isinstance(found, dict) else ())
+                         if k != person_id}
+            if begun is not None:
+                under_way[person_id] = begun.when
+            return under_way or None
+
+        shared.update_setting(ERASING_SETTING, change)
     if not data.is_dir():
         return
     under_way = {k: v for k, v in (erasures_begun(data) or {}).items() if k != person_id}  # an unreadable list: anew
@@ -505,10 +520,22 @@ def erasures_cut_short(data: Path) -> list[str]:
         return [f"{data / ERASING} cannot be read: an erasure was cut short; find whose with `faceattend audit "
                 "--action person.erase`, finish it with `faceattend people remove ID --erase --exports`, then "
                 "delete the file"]
-    return [f"the erasure of {printable(person_id)} begun {begun.when[:16].replace('T', ' ')} was cut short: "
-            f"their photos, templates, records or log lines may remain; run `faceattend people remove "
-            f"{shlex.quote(person_id)} --erase --exports` to finish it (or, if they were added again since on "
-            f"purpose, delete {data / ERASING})" for person_id, begun in found.items()]
+    return [_cut_short_line(person_id, begun.when) + f" (or, if they were added again since on purpose, delete "
+            f"{data / ERASING})" for person_id, begun in found.items()]
+
+
+def shared_erasures_cut_short(data: Path, shared: Store) -> list[str]:
+    """Erasures the shared database says never finished, but for those the data folder names already."""
+    found = shared.get_setting(ERASING_SETTING)
+    here = erasures_begun(data) or {}
+    return [_cut_short_line(str(person_id), str(when)) for person_id, when in
+            (found.items() if isinstance(found, dict) else ()) if person_id not in here]
+
+
+def _cut_short_line(person_id: str, when: str) -> str:
+    return (f"the erasure of {printable(person_id)} begun {when[:16].replace('T', ' ')} was cut short: their photos, "
+            f"templates, records or log lines may remain; run `faceattend people remove {shlex.quote(person_id)} "
+            "--erase --exports` to finish it")
 
 
 def written_elsewhere(entries: list[AuditEntry], settings: Settings) -> list[Path]:
@@ -544,6 +571,8 @@ def erase_from_exports(attendance: Attendance, settings: Settings, person_id: st
         return _rest_of_erasure(attendance, settings, target, begun.folder, True, None,
                                 written_elsewhere(entries, settings))
     cleaned = audited(attendance, clean_exports(settings, target, True), target.token, None)
+    if settings.database:  # one begun by a command given the database alone: finished now
+        note_erasure(settings.data, person_id, None, attendance.store)
     return Removal(None, exports=cleaned, names=target.names, data=settings.data.resolve())
 
 
@@ -596,7 +625,8 @@ def _forget_photos(attendance: Attendance, settings: Settings, person: Person,
     elsewhere led)."""
     if person.folder:
         forget_folder(attendance.store, settings.tensors_dir, person.folder)
-        enroll.remove_person(settings, person.folder, outside)
+        if settings.data.is_dir():  # a command given a shared database alone: nothing here
+            enroll.remove_person(settings, person.folder, outside)
 
 
 def roster_labels(settings: Settings) -> dict[str, str]:

@@ -105,8 +105,8 @@ def forget_folder(store: Store, tensors: Path, folder: str) -> None:
     if shares_templates(store):
         store.delete_templates(folder)
         state = _read_state(Path(tensors))
-        state.pop(folder, None)
-        _write_state(Path(tensors), state)
+        if state.pop(folder, None) is not None:  # a command given the database alone makes no data folder
+            _write_state(Path(tensors), state)
 
 
 @dataclass(frozen=True)

@@ -114,3 +114,13 @@ def people_one_left(data, people: dict[str, str], left: str) -> None:
         for person_id, name in people.items():
             attendance.add_person(name, person_id=person_id)
         attendance.remove_person(left)
+
+
+def chatty_worker(config, commands, events) -> None:
+    """A worker process that sends 300 events of 1 KB nobody reads yet, then ends when told to."""
+    from faceattend_tui.live import events as ev
+
+    for n in range(300):
+        events.put(ev.Error(message=f"{n:04d}" + "x" * 1000))
+    while not isinstance(commands.get(), ev.Shutdown):
+        pass

@@ -872,3 +872,18 @@ def test_a_worker_that_cannot_be_started_is_said_with_the_limit_that_stopped_it(
     handle.restart, handle.process = True, None
     (error,) = handle._on_death()
     assert isinstance(error, ev.Error) and error.fatal and "cannot start the recognition worker" in error.message
+
+
+def test_a_worker_stopped_with_more_unread_events_than_its_pipe_holds_gives_every_one_back(tmp_path, monkeypatch):
+    """stop() waited for the worker to end before reading its events: one whose unread events filled the pipe
+    could not end, was killed after the wait, and every event it still held was lost (18 of 26 check-ins)."""
+    import fakes
+
+    import faceattend_tui.live.worker as worker_module
+
+    monkeypatch.setattr(worker_module, "worker_main", fakes.chatty_worker)
+    handle = WorkerHandle(WorkerConfig(settings=load_settings(tmp_path), source="0"), restart=False)
+    handle.start()
+    time.sleep(0.5)  # none read: the pipe fills
+    left = handle.stop(timeout=4.0)
+    assert [e.message[:4] for e in left] == [f"{n:04d}" for n in range(300)]

@@ -724,19 +724,31 @@ class WorkerHandle:
         self.stopping = True
         if self.process is None:
             return []
+        left: list[ev.Event] = []
         if self.process.is_alive():
             self.commands.put(ev.Shutdown())
-            self.process.join(timeout)
+            left += self._read_until_ended(self.process, timeout)
         if self.process.is_alive():
             self.process.kill()  # it does not stop on SIGTERM (see worker_main)
             self.process.join(2.0)
         self.process = None
         self._drop_commands()
-        left: list[ev.Event] = []
         with contextlib.suppress(queue.Empty, OSError, ValueError, EOFError):
             while True:
                 left.append(self.events.get(timeout=0.05))
         return left
+
+    def _read_until_ended(self, process: BaseProcess, timeout: float) -> list[ev.Event]:
+        """Its events, read while it ends: a worker whose unread events fill the pipe cannot end until they
+        are read (joined first, it was killed after `timeout` and what it still held was lost)."""
+        read: list[ev.Event] = []
+        deadline = time.monotonic() + timeout
+        with contextlib.suppress(OSError, ValueError, EOFError):
+            while process.is_alive() and time.monotonic() < deadline:
+                with contextlib.suppress(queue.Empty):
+                    read.append(self.events.get(timeout=0.05))
+        process.join(max(0.0, min(1.0, deadline - time.monotonic())))
+        return read
 
 
 BLANK_SPREAD = 2.0  # grey levels: a picture whose pixels differ less than this shows nothing

@@ -1748,9 +1748,22 @@ def test_a_hand_edited_list_of_enrollments_under_way_never_stops_the_station(tmp
         station.close()
 
 
-def test_someone_in_view_as_a_session_begins_is_checked_in_without_leaving_and_coming_back(station):
+@pytest.mark.parametrize("mode", ["classes", "work"])
+def test_someone_in_view_as_a_session_begins_is_checked_in_without_leaving_and_coming_back(tmp_path, mode):
     """A class seated in front of the camera when the session started was never checked in: each face had
-    been recognised before it began ("no session"), and only a face seen anew made a check-in."""
+    been recognised before it began ("no session"), and only a face seen anew made a check-in (in work mode,
+    never: "still here" only moved the day's last sighting)."""
+    enroll_fake_people(tmp_path, ["Ann", "Bob", "Cleo"])
+    station = Station(load_settings(tmp_path, {"mode": mode}), "demo", worker_factory=FakeWorker, user="staff",
+                      name="door")
+    station.open()
+    try:
+        seated_at_the_start(station)
+    finally:
+        station.close()
+
+
+def seated_at_the_start(station):
     from faceattend_tui.live import events as ev
 
     station.worker.ready()
@@ -1760,9 +1773,10 @@ def test_someone_in_view_as_a_session_begins_is_checked_in_without_leaving_and_c
     drain(station)
     session = station.start_session("Physics")
     assert station.store.checkin(session.id, ann) is None
-    station.worker.feed(ev.Present(name=folder, track=1, time=time.time(), similarity=0.71))  # still there
+    life = {"state": "live", "blinks": 1}  # with the liveness check on: the fresh signs it waited for
+    station.worker.feed(ev.Present(name=folder, track=1, time=time.time(), similarity=0.71, evidence=life))
     updates = drain(station)
-    assert station.store.checkin(session.id, ann) is not None and station.summary().present == ["Ann"]
+    assert station.store.checkin(session.id, ann).evidence == life and station.summary().present == ["Ann"]
     assert any(getattr(u, "new", False) for u in updates)
     station.worker.feed(ev.Present(name=folder, track=1, time=time.time(), similarity=0.7))
     assert not any(getattr(u, "new", False) for u in drain(station))  # once: after that, only "still here"
@@ -1772,9 +1786,46 @@ def test_a_session_that_begins_asks_the_faces_in_view_to_say_so_at_once():
     from faceattend_tui.live.recognizer import PRESENT_EVERY, LiveRecognizer
 
     recognizer = LiveRecognizer.__new__(LiveRecognizer)
-    track = type("T", (), {"present_at": 1000.0})()
+    track = type("T", (), {"present_at": 1000.0, "life_asked": -1.0})()
     recognizer.tracker = type("K", (), {"tracks": [track]})()
     recognizer.gate = None
     assert not recognizer._present_due(track, 1001.0)
     recognizer.announce_again()
     assert recognizer._present_due(track, 1001.0) and PRESENT_EVERY > 1
+
+
+class WatchingGate:
+    """A liveness gate that says a track is alive only once it was asked to watch it and then saw life."""
+
+    def __init__(self):
+        self.watched, self.lively = set(), set()
+
+    def watch(self, track_id):
+        self.watched.add(track_id)
+        self.lively.discard(track_id)  # what it saw before does not count
+
+    def alive(self, track_id):
+        return track_id in self.watched and track_id in self.lively
+
+
+@pytest.mark.parametrize("asked_before", [None, 1030.0])
+def test_with_the_liveness_check_on_a_face_in_view_as_a_session_begins_says_so_after_fresh_signs_of_life(
+        asked_before):
+    """A live face checked in less than a minute before the start was never due again: the gate was asked
+    whether an unwatched track was alive (never), for as long as it stayed. One asked for life a while before
+    was due at once, on that old answer: a picture left where the face was got checked in."""
+    from faceattend_tui.live.recognizer import LiveRecognizer
+
+    recognizer = LiveRecognizer.__new__(LiveRecognizer)
+    track = type("T", (), {"id": 7, "present_at": 1000.0, "life_asked": -1.0})()
+    recognizer.tracker = type("K", (), {"tracks": [track]})()
+    recognizer.gate = gate = WatchingGate()
+    if asked_before is not None:
+        track.life_asked = asked_before
+        gate.watch(7)
+        gate.lively.add(7)  # alive then, 10 s before the start; a still picture since
+    recognizer.announce_again()
+    assert not recognizer._present_due(track, 1040.0)  # asked for fresh life first
+    assert not recognizer._present_due(track, 1041.0)  # none yet: a picture stays unannounced
+    gate.lively.add(7)
+    assert recognizer._present_due(track, 1042.0)

@@ -119,6 +119,7 @@ class Present(Event):
     time: float
     similarity: float = 0.0  # of the vote that saw them now
     frame: int | None = None  # as Checkin.frame
+    evidence: dict | None = None  # the fresh signs of life it waited for, when the liveness check is on
 
     @property
     def folder(self) -> str:

@@ -116,6 +116,11 @@ class LivenessGate:
             self.watch(track_id)
         return verdict.live
 
+    def evidence(self, track_id: int) -> dict | None:
+        """What the check of a track saw, as a check-in carries it; None when it was never checked."""
+        check = self.checks.get(track_id)
+        return check.verdict().evidence.as_dict() if check is not None else None
+
     def waiting_for(self, track_id: int) -> str | None:
         """What a held face is asked to do ("blink", "come closer"), or None when it is not held."""
         if track_id not in self.held:

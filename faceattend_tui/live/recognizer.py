@@ -167,6 +167,7 @@ class LiveRecognizer:
         """Every face recognised before says at its next vote that it is still in view (a session began)."""
         for track in self.tracker.tracks:
             track.present_at = min(track.present_at, -PRESENT_EVERY)
+            track.life_asked = track.present_at - 1.0  # with the liveness check on: fresh signs of life first
 
     def _present_due(self, track: Track, now: float) -> bool:
         """A minute since the track last said "present"; with the liveness check on, it must also have
@@ -207,7 +208,8 @@ class LiveRecognizer:
             if decision is None:
                 if (name := still_here(track)) is not None and self._present_due(track, now):
                     track.present_at = now
-                    events.append(Present(name=name, track=track.id, time=now, similarity=round(match.similarity, 4)))
+                    events.append(Present(name=name, track=track.id, time=now, similarity=round(match.similarity, 4),
+                                          evidence=self.gate.evidence(track.id) if self.gate is not None else None))
                 continue
             if decision.kind == "checkin" and self.gate is not None:  # released this frame if already live,
                 self.gate.hold(decision, crop)                              # with the evidence it carries

@@ -240,11 +240,10 @@ class Translator(StationState):
                 return None
             if self.presence is not None:
                 self.presence.seen(person.id, datetime.fromtimestamp(event.time).astimezone())
-                return None
             if session is None or person.id not in session.expected or self._store().checkin(session.id, person.id):
                 return None
         return self._checkin(ev.Checkin(name=event.name, similarity=event.similarity, track=event.track,
-                                        time=event.time))
+                                        time=event.time, evidence=event.evidence))
 
 
     def _sessionless(self, person: Person, track: int, when: datetime, came: bool) -> ev.ShowOutcome:

@@ -1159,6 +1159,22 @@ async def test_after_a_capture_the_cursor_is_in_the_pin_and_it_is_in_sight_at_80
         assert [p.images for p in station.people() if p.name == "Eva Holt"] == [2]
 
 
+async def test_a_pin_typed_while_the_camera_captures_never_lands_in_the_name(station):
+    """Typed ahead during the 3 s capture, the PIN went into the name field in clear ("Gus Newman246813") and
+    was saved as the person's name, then shown in every list and sheet."""
+    with_pin(station)
+    station.worker.ready()
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("e", *"Gus Newman", "enter", *"246813", "enter")  # the PIN, and Enter to save
+        await pilot.pause()
+        assert app.screen.query_one("#name").value == "Gus Newman"
+        station.worker.feed(capture_event(station))
+        await until(pilot, lambda: "Gus Newman" in [p.name for p in station.people()])
+        assert [p.images for p in station.people() if p.name == "Gus Newman"] == [2]
+        assert not any("246813" in p.name for p in station.people())
+
+
 def in_view(widget) -> bool:
     """The widget lies inside the visible part of its dialog's scrolled body."""
     body = widget.screen.query_one(".dialog-body").region

@@ -50,6 +50,7 @@ class EnrollScreen(Dialog[EnrollRequest]):
         self.samples: tuple[CaptureSample, ...] = ()
         self.captured: CaptureResult | None = None  # the capture the samples came from
         self.confirmed: tuple[object, ...] = ()  # whom and the warnings Save was pressed once under: a second saves
+        self.save_when_captured = False  # Enter pressed in the PIN field while capturing
 
     WIDE = True
 
@@ -105,7 +106,9 @@ class EnrollScreen(Dialog[EnrollRequest]):
     def field_submitted(self, event: Input.Submitted) -> None:
         """Enter captures; once there are samples, it saves them from the PIN field and moves on from the
         others (taking them again, with whoever is at the camera now, is ctrl+r or the button)."""
-        if not self.samples:
+        if self.request is not None:  # capturing: Enter from the PIN, typed ahead, saves once the samples come
+            self.save_when_captured = event.input.id == "pin"
+        elif not self.samples:
             self.action_capture()
         elif event.input.id == "pin":
             self.action_save()
@@ -127,6 +130,7 @@ class EnrollScreen(Dialog[EnrollRequest]):
         self.query_one("#capture", Button).disabled = True
         self.query_one("#enroll-hint", Static).update("capturing... keep looking at the camera")
         self.error("")
+        self.focus_credentials()  # keys typed meanwhile (a PIN made ready) go there, never into the name
 
     @on(CaptureDone)
     def show_capture(self, message: CaptureDone) -> None:
@@ -144,8 +148,11 @@ class EnrollScreen(Dialog[EnrollRequest]):
         if self.samples:
             self.query_one("#thumb", Static).update(halfblock(self.samples[0].photo_jpeg, width=12))
         self.show_hint()
+        save, self.save_when_captured = self.save_when_captured, False
         if self.samples:
             self.focus_credentials()
+            if save:
+                self.action_save()
 
     def show_hint(self) -> None:
         """What the capture gave, under its warnings (in yellow); whom Save is for is the line above, which

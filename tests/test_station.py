@@ -1028,6 +1028,10 @@ def test_a_worker_that_gave_up_is_said_in_the_header_until_it_is_back(station):
     station.worker.feed(ev.CameraStatus(state="opened", source="0", message="camera 0 opened"))
     drain(station)
     assert station.live.camera == "live"
+    killed = "recognition worker was killed by SIGKILL (out of memory? ...); not restarting"
+    station.worker.feed(ev.Error(message=killed, fatal=True))
+    drain(station)
+    assert station.live.camera_detail == killed  # it wrote nothing: worker.log is not where to look
 
 
 def test_a_mark_dialog_opened_with_no_session_marks_into_none_that_started_since(station):

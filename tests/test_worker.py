@@ -690,6 +690,7 @@ def test_the_worker_is_restarted_after_crashes_days_apart_but_not_after_five_in_
     handle.process = DeadProcess()
     (event,) = handle._on_death()  # the sixth crash within seconds: it gives up, and says so
     assert isinstance(event, ev.Error) and event.fatal and "not restarting" in event.message
+    assert "was killed by SIGKILL (out of memory? see the kernel's log" in event.message  # not "exit code -9"
 
 
 class WindowKilled(DeadProcess):

@@ -700,13 +700,13 @@ class WorkerHandle:
             self.restarts = 0
         if not self.restart or self.restarts >= self.max_restarts:
             self.process = None
-            return [ev.Error(message=f"recognition worker stopped (exit code {code}); not restarting", fatal=True)]
+            return [ev.Error(message=f"recognition worker {how_it_ended(code)}; not restarting", fatal=True)]
         self.restarts += 1
         self._drop_commands()
         time.sleep(min(0.5 * 2 ** (self.restarts - 1), 5.0))
         if failed := self._start_again():
             return failed
-        return [ev.Notice(message=f"recognition worker stopped (exit code {code}); restarted ({self.restarts})",
+        return [ev.Notice(message=f"recognition worker {how_it_ended(code)}; restarted ({self.restarts})",
                           topic="worker-restarted")]
 
     def _drop_commands(self) -> None:
@@ -749,6 +749,21 @@ class WorkerHandle:
                     read.append(self.events.get(timeout=0.05))
         process.join(max(0.0, min(1.0, deadline - time.monotonic())))
         return read
+
+
+KILLED = "killed by "  # a worker ended by a signal: nothing of it in worker.log
+
+
+def how_it_ended(code: int | None) -> str:
+    """A worker's end as words: its exit code, or the signal that killed it (SIGKILL: often out of memory)."""
+    if code is None or code >= 0:
+        return f"stopped (exit code {code})"
+    try:
+        name = signal.Signals(-code).name
+    except ValueError:
+        name = f"signal {-code}"
+    hint = " (out of memory? see the kernel's log, `dmesg`; or someone killed it)" if name == "SIGKILL" else ""
+    return f"was {KILLED}{name}{hint}"
 
 
 BLANK_SPREAD = 2.0  # grey levels: a picture whose pixels differ less than this shows nothing

@@ -21,6 +21,7 @@ from faceattend_tui.attendance.export import time_zone
 from faceattend_tui.attendance.store import UNFILED, GoneMeanwhile
 from faceattend_tui.errors import FaceattendError
 from faceattend_tui.live import events as ev
+from faceattend_tui.live.worker import KILLED
 from faceattend_tui.station.people import names_listed
 from faceattend_tui.station.state import StationState
 from faceattend_tui.station.updates import (
@@ -186,7 +187,8 @@ class Translator(StationState):
                 self.live.camera, self.live.fps, self.live.preview = "error", 0.0, "off"
                 # the worker's own reason stays in view; "stopped (exit code 3)" that follows it says little
                 why = [earlier] if earlier and earlier != event.message else []
-                self.live.camera_detail = "; ".join([*why, event.message]) + WORKER_LOG
+                log = "" if KILLED in event.message else WORKER_LOG  # a killed worker wrote nothing of it
+                self.live.camera_detail = "; ".join([*why, event.message]) + log
                 return self._live(f"recognition stopped: {event.message}", "error")
             case ev.Error():
                 return Problem(event.message)

@@ -710,3 +710,18 @@ def test_an_erasure_leaves_no_copy_of_its_note_that_a_killed_write_left(tmp_path
     main(["people", "remove", "S1042", "--erase", "--exports", "--data", str(data)])
     assert not (data / "erasing.json").exists()  # the erasure done whole
     assert not left.exists() and mine.exists()
+
+
+def test_an_erasure_a_shared_database_notes_is_not_said_of_someone_added_again_since(tmp_path):
+    """Its command would have erased the person added again on purpose, with the same id."""
+    from faceattend_tui.attendance import backends
+    from faceattend_tui.station.people import ERASING_SETTING, shared_erasures_cut_short
+
+    data = tmp_path / "data"
+    exports_of_a_term(data)  # S1042 on the roster, added now
+    with backends.open_store(data) as store:
+        store.set_setting(ERASING_SETTING, {"S1042": "2999-01-01T08:00:00+00:00"})  # cut short, still there
+        (line,) = shared_erasures_cut_short(tmp_path / "elsewhere", store)
+        assert "the erasure of S1042 begun 2999-01-01 08:00 was cut short" in line
+        store.set_setting(ERASING_SETTING, {"S1042": "2020-01-01T08:00:00+00:00"})  # erased, then added again
+        assert shared_erasures_cut_short(tmp_path / "elsewhere", store) == []

@@ -527,9 +527,20 @@ def erasures_cut_short(data: Path) -> list[str]:
 def shared_erasures_cut_short(data: Path, shared: Store) -> list[str]:
     """Erasures the shared database says never finished, but for those the data folder names already."""
     found = shared.get_setting(ERASING_SETTING)
+    if not isinstance(found, dict) or not found:
+        return []
     here = erasures_begun(data) or {}
-    return [_cut_short_line(str(person_id), str(when)) for person_id, when in
-            (found.items() if isinstance(found, dict) else ()) if person_id not in here]
+    added = {p.id: p.created for p in shared.people()}
+    return [_cut_short_line(str(person_id), str(when)) for person_id, when in found.items()
+            if person_id not in here and not _added_since(added.get(person_id), str(when))]
+
+
+def _added_since(created: datetime | None, when: str) -> bool:
+    """Whether someone on the roster now was added after an erasure of their id began (on purpose, again)."""
+    try:
+        return created is not None and created > datetime.fromisoformat(when)
+    except (ValueError, TypeError):  # a time that cannot be read, or one without its zone
+        return False
 
 
 def _cut_short_line(person_id: str, when: str) -> str:

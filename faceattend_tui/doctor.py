@@ -419,7 +419,10 @@ def display_lines() -> list[str]:
     if not display and sys.platform.startswith("linux"):
         state = "no DISPLAY set (over SSH?): the preview window will be off"
     else:
-        state = f"display {display or 'present'}"
+        from faceattend_tui.live.preview import display_problem
+
+        problem = display_problem() if display else None
+        state = f"display {display or 'present'}" + (f": {problem}; the preview window will be off" if problem else "")
     return [f"display:    {state}; OpenCV GUI backend: {gui}"]
 
 

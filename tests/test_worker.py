@@ -157,6 +157,23 @@ def test_preview_draws_boxes_and_reports_missing_display(monkeypatch):
         assert "DISPLAY" in display_problem()
 
 
+def test_a_display_nobody_answers_on_is_said_by_its_name_by_the_station_and_doctor(monkeypatch, capsys, tmp_path):
+    """With Qt quietened (as the worker has it), the reason given was "Reinstalling the application may fix
+    this problem"; doctor called the display present."""
+    from faceattend_tui.cli import main
+    from faceattend_tui.live.preview import quiet_qt
+
+    monkeypatch.setenv("DISPLAY", ":97")
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
+    monkeypatch.setenv("QT_LOGGING_RULES", "*=false")
+    quiet_qt()
+    assert "could not connect to display :97" in display_problem()
+    main(["doctor", "--data", str(tmp_path), "--cameras", "0"])
+    (line,) = [x for x in capsys.readouterr().out.splitlines() if x.startswith("display:")]
+    assert "could not connect to display :97" in line and "the preview window will be off" in line
+
+
 # -- the real worker process
 
 

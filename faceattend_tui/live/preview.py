@@ -69,13 +69,16 @@ def display_problem() -> str | None:
     """
     if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         return "no display (DISPLAY is not set; over SSH the preview needs the station's screen)"
+    loud = {k: v for k, v in os.environ.items() if k != "QT_LOGGING_RULES"}  # Qt's own words say which display
     try:
-        probe = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=PROBE_SECONDS)
+        probe = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=PROBE_SECONDS,
+                               env=loud)
     except subprocess.TimeoutExpired:
         return f"the display did not answer within {PROBE_SECONDS:g} s"
     if probe.returncode != 0:
-        lines = [line for line in probe.stderr.strip().splitlines() if line.strip()]
-        return f"cannot open a window ({lines[0][:160] if lines else f'exit code {probe.returncode}'})"
+        lines = [line.strip() for line in probe.stderr.splitlines() if line.strip()]
+        telling = [line for line in lines if "display" in line.lower()] or lines  # not "Reinstalling ... may fix"
+        return f"cannot open a window ({telling[0][:160] if telling else f'exit code {probe.returncode}'})"
     return None
 
 

@@ -423,6 +423,9 @@ class StubGate:
     def alive(self, track_id):
         return self.living
 
+    def evidence(self, track_id):
+        return {"blink_time": 1.0} if self.living else None
+
 
 def test_a_picture_left_where_a_live_face_checked_in_does_not_keep_them_present():
     gallery = Gallery.from_people({"Ann": unit(1)[None], "Bob": unit(2)[None]}, 16)
@@ -433,9 +436,10 @@ def test_a_picture_left_where_a_live_face_checked_in_does_not_keep_them_present(
     events = []
     for second in range(200):
         gate.living = second < 70  # then a photo of Ann is held where her face was
-        events += [(e.type, round(e.time)) for e in live.process(scene(ann), now=float(second))
+        events += [(e.type, round(e.time), e.evidence) for e in live.process(scene(ann), now=float(second))
                    if e.type in ("checkin", "present")]
-    assert [kind for kind, _ in events] == ["checkin", "present"] and events[1][1] < 70
+    assert [kind for kind, _, _ in events] == ["checkin", "present"] and events[1][1] < 70
+    assert events[1][2] == {"blink_time": 1.0}  # the fresh signs of life it waited for
     assert len(gate.watched) == 2  # asked for new signs of life after the check-in and after "present"
 
 

@@ -9,7 +9,6 @@ import itertools
 import os
 import re
 import stat
-import tempfile
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -212,10 +211,17 @@ def temp_prefix(path: Path) -> str:
     return f".{path.name}."
 
 
-def own_temps(path: Path) -> list[Path]:
-    """The temp files this program's writes of `path` make beside it (`.NAME.` then 8 letters of
-    `atomic_write` or 12 hex digits of `write_named`, then `.tmp`), never a user's own hidden file."""
-    shape = re.compile(re.escape(temp_prefix(path)) + r"([a-z0-9_]{8}|[0-9a-f]{12})\.tmp")
+def temp_name(path: Path) -> str:
+    """A new temp file's name beside `path`: `.NAME.`, 12 hex digits, `.tmp`."""
+    return f"{temp_prefix(path)}{os.urandom(6).hex()}.tmp"
+
+
+def own_temps(path: Path, older: bool = False) -> list[Path]:
+    """The temp files this program's writes of `path` leave beside it (`temp_name`), never a user's own hidden
+    file (".week.csv.original.tmp"); `older`: also those of earlier versions (8 letters and digits), for the
+    data folder's own files, where no user keeps theirs."""
+    middle = r"([0-9a-f]{12}|[a-z0-9_]{8})" if older else r"[0-9a-f]{12}"
+    shape = re.compile(re.escape(temp_prefix(path)) + middle + r"\.tmp")
     with contextlib.suppress(OSError):
         return sorted(p for p in path.parent.glob(f"{glob.escape(temp_prefix(path))}*.tmp")
                       if shape.fullmatch(p.name) and p.is_file() and not p.is_symlink())
@@ -241,7 +247,7 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
 
 def _finished_temp(path: Path, data: bytes, mode: int) -> str:
     """A temp file beside `path` holding `data`, fsynced, with `mode`; removed again on any error."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=temp_prefix(path), suffix=".tmp")
+    fd, tmp = _new_temp(path)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -259,6 +265,16 @@ def _finished_temp(path: Path, data: bytes, mode: int) -> str:
             os.unlink(tmp)
         raise
     return tmp
+
+
+def _new_temp(path: Path) -> tuple[int, str]:
+    """A new, empty temp file beside `path`, only this user's, opened to write."""
+    while True:
+        tmp = str(path.parent / temp_name(path))
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600), tmp
+        except FileExistsError:
+            continue
 
 
 def write_new(candidates: Iterable[Path], data: bytes, mode: int = 0o600) -> Path:
@@ -321,7 +337,7 @@ def write_named(path: Path, data: bytes, replace: bool, mode: int = 0o600) -> No
     a link: a link put there is replaced, not followed. Without `replace`, a file there is never replaced,
     even one that appeared since it was looked for (FileExistsError)."""
     folder = open_folder(path.parent)
-    tmp = f"{temp_prefix(path)}{os.urandom(6).hex()}.tmp"
+    tmp = temp_name(path)
     try:
         handle = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode, dir_fd=folder)
         with os.fdopen(handle, "wb") as out:
@@ -398,7 +414,7 @@ def keep_note(path: Path, data: bytes | None) -> None:
 
 def remove_stale_temps(path: Path) -> None:
     """Delete temp files left next to `path` by a writer that was killed mid-write."""
-    for leftover in own_temps(path):
+    for leftover in own_temps(path, older=True):
         with contextlib.suppress(OSError):
             leftover.unlink()
 

@@ -468,7 +468,8 @@ def test_a_users_own_hidden_files_beside_a_sheet_are_never_taken_for_its_leftove
     from faceattend_tui import files
 
     sheet = tmp_path / "week.csv"
-    mine = [tmp_path / ".week.csv.notes.tmp", tmp_path / ".week.csv.backup-2026-11.tmp"]
+    mine = [tmp_path / f".week.csv.{word}.tmp" for word in ("notes", "backup-2026-11", "original", "lastweek",
+                                                            "draft_v2")]
     left = tmp_path / ".week.csv.69c820958e72.tmp"
     for path in [*mine, left]:
         path.write_text("id,name\nS1,Ann Lee\n")

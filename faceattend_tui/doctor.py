@@ -177,9 +177,10 @@ def records_lines(settings: Settings) -> list[str]:
     from faceattend_tui.attendance import StoreError, open_snapshot
     from faceattend_tui.attendance.models import plural
     from faceattend_tui.attendance.tiny.files import LOG_NAME
+    from faceattend_tui.gallery.enroll import has_photos
     from faceattend_tui.gallery.templates import GalleryError, enrolled_counts, load_manifest
     from faceattend_tui.station import enrolling
-    from faceattend_tui.station.people import erasures_cut_short, has_photos
+    from faceattend_tui.station.people import erasures_cut_short
     from faceattend_tui.station.sync import log_place_problem
 
     if not settings.data.is_dir():

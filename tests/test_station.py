@@ -1032,6 +1032,10 @@ def test_a_worker_that_gave_up_is_said_in_the_header_until_it_is_back(station):
     station.worker.feed(ev.Error(message=killed, fatal=True))
     drain(station)
     assert station.live.camera_detail == killed  # it wrote nothing: worker.log is not where to look
+    crashed = "recognition worker was killed by SIGSEGV; not restarting"
+    station.worker.feed(ev.Error(message=crashed, fatal=True))
+    drain(station)
+    assert station.live.camera_detail.endswith("see worker.log")  # where a crash says what it was
 
 
 def test_a_mark_dialog_opened_with_no_session_marks_into_none_that_started_since(station):
@@ -1731,6 +1735,29 @@ def test_an_enrollment_cut_short_is_named_by_doctor_and_finished_by_extract_unde
     assert not (tmp_path / "enrolling.json").exists()
 
 
+def test_an_enrollment_cut_short_between_its_photos_and_their_templates_keeps_its_photos_for_extract(tmp_path):
+    """doctor said to start the station or run extract: the start said "cut short before its samples were saved"
+    and deleted the four photos saved, while extract would have finished it under the name typed."""
+    import json
+
+    enroll_fake_people(tmp_path, ["Ann"])
+    pending = {"name": "Tess Talker", "person_id": "", "groups": [], "by": "staff", "when": "2026-12-07T08:00:00"}
+    (tmp_path / "enrolling.json").write_text(json.dumps({"p-0123456789": pending}))
+    photos = tmp_path / "database_image" / "p-0123456789"
+    photos.mkdir(parents=True)
+    for n in range(4):
+        (photos / f"{n}.jpg").write_bytes(b"\xff\xd8 a photo")
+    station = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, user="staff", name="door")
+    station.open()
+    try:
+        notes = [u.notice for u in station.poll(timeout=0.05) if getattr(u, "notice", "")]
+        assert any("the enrollment of Tess Talker was cut short after some of its photos were saved, before their "
+                   "templates: run `faceattend extract`" in n for n in notes)
+    finally:
+        station.close()
+    assert len(list(photos.iterdir())) == 4 and "Tess Talker" in (tmp_path / "enrolling.json").read_text()
+
+
 def test_a_hand_edited_list_of_enrollments_under_way_never_stops_the_station(tmp_path):
     """A folder such as "../exports" in enrolling.json stopped every start ("'../exports' cannot be a folder
     name"), naming no file."""
@@ -1765,6 +1792,42 @@ def test_someone_in_view_as_a_session_begins_is_checked_in_without_leaving_and_c
         seated_at_the_start(station)
     finally:
         station.close()
+
+
+@pytest.mark.parametrize("mode", ["classes", "work"])
+@pytest.mark.parametrize("fault", ["the station closes", "the disk refuses it once"])
+def test_a_seated_persons_check_in_is_kept_as_any_other_when(tmp_path, mode, fault):
+    """Sent just before the station closed, or refused once by the disk, a check-in made by "still in view" (the
+    way someone seated as the session began arrives) was dropped, where a check-in was written or retried."""
+    import errno
+
+    from faceattend_tui.live import events as ev
+
+    enroll_fake_people(tmp_path, ["Ann", "Bob"])
+    station = Station(load_settings(tmp_path, {"mode": mode}), "demo", worker_factory=FakeWorker, user="staff",
+                      name="door")
+    station.open()
+    station.worker.ready()
+    ann = next(p for p in station.people() if p.name == "Ann")
+    station.worker.checkin(ann.folder)  # recognised before the session: nothing recorded
+    drain(station)
+    session = station.start_session("Physics")
+    real, refused = station.store.record_checkin, []
+
+    def once(*args, **kwargs):
+        if fault == "the disk refuses it once" and not refused:
+            refused.append(True)
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(*args, **kwargs)
+
+    station.store.record_checkin = once
+    station.worker.feed(ev.Present(name=ann.folder, track=1, time=time.time(), similarity=0.71))
+    if fault == "the disk refuses it once":
+        drain(station)
+        drain(station)  # tried again: there is room now
+    station.close()
+    with open_store(tmp_path) as store:
+        assert store.checkin(session.id, ann.id) is not None
 
 
 def seated_at_the_start(station):

@@ -666,9 +666,10 @@ def registering(settings: Settings, keep: list[Path] | None = None
     check, `keep`)."""
     from faceattend_tui.attendance.security import audit
     from faceattend_tui.cli.records import writable
+    from faceattend_tui.gallery.enroll import has_photos
     from faceattend_tui.gallery.templates import enrolled_counts
     from faceattend_tui.station.enrolling import finish_cut_short
-    from faceattend_tui.station.people import forget_erased, has_photos, set_aside
+    from faceattend_tui.station.people import forget_erased, set_aside
 
     def register(fresh: Collection[str], elsewhere: Collection[str] = ()) -> int:
         if keep:

@@ -440,7 +440,7 @@ def shared_folders(store: Store) -> set[str]:
 def gone(settings: Settings, person: Person) -> str:
     """What to do for someone whose templates are gone: extract again from their photos, or, the photos
     gone too, put them back, enroll again or remove them."""
-    from faceattend_tui.station.people import has_photos
+    from faceattend_tui.gallery.enroll import has_photos
 
     if has_photos(settings.images_dir, person.folder):
         return "  (templates gone: run faceattend extract)"

@@ -31,6 +31,7 @@ from faceattend_tui.gallery.templates import (
 )
 from faceattend_tui.vision.embedder import normalize
 from faceattend_tui.vision.identity import RecognizerId
+from faceattend_tui.vision.imageio import is_image_name
 
 NAME_PATTERN = re.compile(r"^[^/\\:*?\"<>|\x00-\x1f]{1,80}$")  # file names on every system
 
@@ -85,6 +86,15 @@ def _add_samples(settings: Settings, name: str, photos: list[bytes], embeddings:
     manifest.people[name] = Entry(samples, digest)
     save_manifest(tensors, manifest)
     return len(samples)
+
+
+def has_photos(images_dir: Path, name: str) -> bool:
+    """Whether a person's photos (their folder, or a photo named after them) hold any to extract templates from."""
+    folder = images_dir / name
+    if folder.is_dir() and any(p.is_file() and is_image_name(p) for p in folder.iterdir()):
+        return True
+    return images_dir.is_dir() and any(p.stem == name and p.is_file() and is_image_name(p)
+                                       for p in images_dir.iterdir())
 
 
 def remove_person(settings: Settings, name: str, outside: list[Path] | None = None) -> bool:

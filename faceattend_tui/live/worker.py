@@ -751,7 +751,7 @@ class WorkerHandle:
         return read
 
 
-KILLED = "killed by "  # a worker ended by a signal: nothing of it in worker.log
+KILLED = "killed by SIGKILL"  # a worker ended so wrote nothing of it in worker.log (SIGSEGV, SIGABRT may have)
 
 
 def how_it_ended(code: int | None) -> str:
@@ -763,7 +763,7 @@ def how_it_ended(code: int | None) -> str:
     except ValueError:
         name = f"signal {-code}"
     hint = " (out of memory? see the kernel's log, `dmesg`; or someone killed it)" if name == "SIGKILL" else ""
-    return f"was {KILLED}{name}{hint}"
+    return f"was killed by {name}{hint}"
 
 
 BLANK_SPREAD = 2.0  # grey levels: a picture whose pixels differ less than this shows nothing

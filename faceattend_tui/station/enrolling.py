@@ -53,8 +53,8 @@ def cut_short(data: Path) -> list[str]:
         return [f"{data / ENROLLING} cannot be read: a newcomer's enrollment was cut short; see `faceattend audit`, "
                 "enroll them again if they are not on the roster, then delete the file"]
     return [f"the enrollment of {printable(p.name)} (photos in database_image/{printable(folder)}) begun "
-            f"{p.when[:16].replace('T', ' ')}" + (f" by {printable(p.by)}" if p.by else "") + " was cut short: start "
-            "the station or run `faceattend extract` to finish it under that name" for folder, p in found.items()]
+            f"{p.when[:16].replace('T', ' ')}" + (f" by {printable(p.by)}" if p.by else "") + " was cut short: run "
+            "`faceattend extract` to finish it under that name" for folder, p in found.items()]
 
 
 def note(data: Path, folder: str, who: EnrollTarget | None = None, by: str = "") -> None:
@@ -73,12 +73,24 @@ def finish_cut_short(attendance: Attendance, settings: Settings, enrolled: dict[
     said = []
     for folder, pending in begun(settings.data).items():
         try:
+            if _photos_only(attendance, settings, folder, enrolled):  # kept for extract, which finishes it
+                said.append(f"the enrollment of {printable(pending.name)} was cut short after some of its photos "
+                            "were saved, before their templates: run `faceattend extract` to finish it under that "
+                            "name (or enroll them again)")
+                continue
             said += _finish(attendance, settings, folder, pending, folder in enrolled)
         except FaceattendError as exc:  # a hand-edited list ("../exports"): that entry dropped, the rest goes on
             said.append(f"{settings.data / ENROLLING}: the enrollment of {printable(pending.name)} into "
                         f"{printable(folder)} cannot be finished ({exc}); enroll them again")
         note(settings.data, folder)
     return said
+
+
+def _photos_only(attendance: Attendance, settings: Settings, folder: str, enrolled: dict[str, int]) -> bool:
+    """Photos saved and no templates made of them yet, nobody's on the roster (a name refused: GalleryError)."""
+    enroll.check_name(folder)
+    return folder not in enrolled and attendance.by_folder(folder) is None and \
+        enroll.has_photos(settings.images_dir, folder)
 
 
 def _finish(attendance: Attendance, settings: Settings, folder: str, pending: Pending, has_templates: bool

@@ -40,6 +40,7 @@ from faceattend_tui.files import (
     tighten_data,
     unfit_data_folder,
 )
+from faceattend_tui.gallery.enroll import has_photos
 from faceattend_tui.gallery.templates import GalleryError, enrolled_counts, foreign, load_manifest, made_by_another
 from faceattend_tui.live import events as ev
 from faceattend_tui.live.camera import source_label
@@ -49,7 +50,6 @@ from faceattend_tui.station.enrolling import finish_cut_short
 from faceattend_tui.station.people import (
     erasures_cut_short,
     forget_erased,
-    has_photos,
     missing_templates_message,
     set_aside,
     shared_erasures_cut_short,
@@ -148,7 +148,7 @@ class Lifecycle(StationState):
         with self.lock:
             if self.worker is not None:
                 left = self.worker.stop()  # what it saw after the screen's last poll: written below
-                self._unsaved += [e for e in left if isinstance(e, ev.Checkin)]
+                self._unsaved += [e for e in left if isinstance(e, ev.Checkin | ev.Present)]
                 self.worker = None
             unwritten = self._flush_sightings()
             lost = self.unsaved_left() if self.store is not None else []

@@ -331,15 +331,6 @@ def photo_suffix(photo: Path, data: bytes) -> str:
     return photo.suffix.lower() if is_image_name(photo) else image_suffix(data) or ".jpg"
 
 
-def has_photos(images_dir: Path, name: str) -> bool:
-    """Whether a person's photos (their folder, or a photo named after them) hold any to extract templates from."""
-    folder = images_dir / name
-    if folder.is_dir() and any(p.is_file() and is_image_name(p) for p in folder.iterdir()):
-        return True
-    return images_dir.is_dir() and any(p.stem == name and p.is_file() and is_image_name(p)
-                                       for p in images_dir.iterdir())
-
-
 def missing_templates_message(settings: Settings, people: list[Person]) -> str:
     """Why the station cannot start with these people's templates missing, and the one command that repairs it."""
     names = ", ".join(f"{printable(p.name)} ({p.id})" for p in people[:5]) + (" ..." if len(people) > 5 else "")

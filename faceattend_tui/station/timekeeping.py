@@ -12,7 +12,6 @@ from faceattend_tui.attendance import OfflineError, StoreError, audit, sheets, t
 from faceattend_tui.attendance.common import to_iso
 from faceattend_tui.attendance.export import time_zone
 from faceattend_tui.errors import FaceattendError
-from faceattend_tui.live import events as ev
 from faceattend_tui.station.clockwatch import HOLD, JUMP, jump_text
 from faceattend_tui.station.state import StationState
 from faceattend_tui.station.updates import (
@@ -137,7 +136,7 @@ class Timekeeping(StationState):
             return None
         kept, self._unsaved = self._unsaved, []
         named = ", ".join(f"{self._folder_name(e.folder)} at {datetime.fromtimestamp(e.time).astimezone():%H:%M:%S}"
-                          for e in kept if isinstance(e, ev.Checkin))
+                          for e in kept)
         LOG.warning("check-ins not written before %r closed: %s", name, named)
         return Problem(f"the timetable closed {name!r} before these check-ins could be written: {named}; "
                        "mark them by hand once the disk allows (h: past sessions)")

@@ -88,7 +88,7 @@ class Translator(StationState):
         if worker is None:
             return []
         left = worker.stop()
-        return self._handled([e for e in left if isinstance(e, ev.Checkin)], retried=False)
+        return self._handled([e for e in left if isinstance(e, ev.Checkin | ev.Present)], retried=False)
 
     def _handled(self, events: Sequence[ev.Event], retried: bool) -> list[Update]:
         updates: list[Update] = []
@@ -109,7 +109,7 @@ class Translator(StationState):
 
     def _not_recorded(self, event: ev.Event, exc: Exception, retried: bool) -> Problem | None:
         """A check-in that could not be written is kept and tried again (with its own time) on the next poll."""
-        if isinstance(event, ev.Checkin) and len(self._unsaved) < MAX_UNSAVED:
+        if isinstance(event, ev.Checkin | ev.Present) and len(self._unsaved) < MAX_UNSAVED:  # one seated at the start
             self._unsaved.append(event)
             if retried:
                 return None  # said once already
@@ -187,7 +187,7 @@ class Translator(StationState):
                 self.live.camera, self.live.fps, self.live.preview = "error", 0.0, "off"
                 # the worker's own reason stays in view; "stopped (exit code 3)" that follows it says little
                 why = [earlier] if earlier and earlier != event.message else []
-                log = "" if KILLED in event.message else WORKER_LOG  # a killed worker wrote nothing of it
+                log = "" if KILLED in event.message else WORKER_LOG  # a worker killed so wrote nothing of it
                 self.live.camera_detail = "; ".join([*why, event.message]) + log
                 return self._live(f"recognition stopped: {event.message}", "error")
             case ev.Error():

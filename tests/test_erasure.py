@@ -713,15 +713,19 @@ def test_an_erasure_leaves_no_copy_of_its_note_that_a_killed_write_left(tmp_path
 
 
 def test_an_erasure_a_shared_database_notes_is_not_said_of_someone_added_again_since(tmp_path):
-    """Its command would have erased the person added again on purpose, with the same id."""
+    """Its command would have erased the person added again on purpose, with the same id; told apart by the
+    doors' clocks, one 10 minutes fast made the addition look older than the erasure."""
     from faceattend_tui.attendance import backends
     from faceattend_tui.station.people import ERASING_SETTING, shared_erasures_cut_short
 
     data = tmp_path / "data"
-    exports_of_a_term(data)  # S1042 on the roster, added now
+    exports_of_a_term(data)  # S1042 on the roster
     with backends.open_store(data) as store:
-        store.set_setting(ERASING_SETTING, {"S1042": "2999-01-01T08:00:00+00:00"})  # cut short, still there
+        added = store.person("S1042").created.isoformat()
+        begun = "2999-01-01T08:00:00+00:00"  # a clock far ahead: no matter
+        store.set_setting(ERASING_SETTING, {"S1042": {"when": begun, "created": added}})  # cut short, still there
         (line,) = shared_erasures_cut_short(tmp_path / "elsewhere", store)
         assert "the erasure of S1042 begun 2999-01-01 08:00 was cut short" in line
-        store.set_setting(ERASING_SETTING, {"S1042": "2020-01-01T08:00:00+00:00"})  # erased, then added again
+        earlier = "2020-01-01T08:00:00+00:00"  # the one erased was added then: this S1042 was added again since
+        store.set_setting(ERASING_SETTING, {"S1042": {"when": begun, "created": earlier}})
         assert shared_erasures_cut_short(tmp_path / "elsewhere", store) == []

@@ -427,7 +427,8 @@ def remove_person(attendance: Attendance, settings: Settings, person: Person, *,
     written = written_elsewhere(entries, settings)
     if erase:  # kept until the erasure is whole: one cut short is said at the next start, and by doctor
         when = datetime.now().astimezone().isoformat(timespec="seconds")
-        note_erasure(settings.data, person.id, Begun(when, tuple(sorted(names)), person.folder or ""),
+        note_erasure(settings.data, person.id, Begun(when, tuple(sorted(names)), person.folder or "",
+                                                     person.created.isoformat()),
                      attendance.store if settings.database else None)
     outside: list[Path] = []
     sharing = [p for p in attendance.people(include_left=True)  # S1 and s1: one folder on an exFAT disk
@@ -466,6 +467,7 @@ class Begun:
     when: str = ""  # ISO 8601
     names: tuple[str, ...] = ()
     folder: str = ""
+    created: str = ""  # when the person erased was added (ISO 8601): one added again since is another
 
 
 def erasures_begun(data: Path) -> dict[str, Begun] | None:
@@ -479,7 +481,7 @@ def erasures_begun(data: Path) -> dict[str, Begun] | None:
         return None
 
 
-ERASING_SETTING = "erasures_under_way"  # in a shared database: person id -> when their erasure began
+ERASING_SETTING = "erasures_under_way"  # in a shared database: person id -> when it began, when they were added
 
 
 def note_erasure(data: Path, person_id: str, begun: Begun | None, shared: Store | None = None) -> None:
@@ -487,11 +489,10 @@ def note_erasure(data: Path, person_id: str, begun: Begun | None, shared: Store 
     (not where there is none: a command on a shared database alone) and in the `shared` database, for every
     door to see."""
     if shared is not None:
-        def change(found: object) -> dict[str, str] | None:
-            under_way = {str(k): str(v) for k, v in (found.items() if isinstance(found, dict) else ())
-                         if k != person_id}
+        def change(found: object) -> dict[str, object] | None:
+            under_way = {str(k): v for k, v in (found.items() if isinstance(found, dict) else ()) if k != person_id}
             if begun is not None:
-                under_way[person_id] = begun.when
+                under_way[person_id] = {"when": begun.when, "created": begun.created}
             return under_way or None
 
         shared.update_setting(ERASING_SETTING, change)
@@ -522,15 +523,21 @@ def shared_erasures_cut_short(data: Path, shared: Store) -> list[str]:
         return []
     here = erasures_begun(data) or {}
     added = {p.id: p.created for p in shared.people()}
-    return [_cut_short_line(str(person_id), str(when)) for person_id, when in found.items()
-            if person_id not in here and not _added_since(added.get(person_id), str(when))]
+    said = []
+    for person_id, begun in found.items():
+        begun = begun if isinstance(begun, dict) else {}
+        if person_id in here or _added_again(added.get(person_id), str(begun.get("created", ""))):
+            continue
+        said.append(_cut_short_line(str(person_id), str(begun.get("when", ""))))
+    return said
 
 
-def _added_since(created: datetime | None, when: str) -> bool:
-    """Whether someone on the roster now was added after an erasure of their id began (on purpose, again)."""
+def _added_again(created: datetime | None, erased_created: str) -> bool:
+    """Whether someone on the roster now with the id of an erasure cut short is another addition of them (on
+    purpose, since): their record was made at another time than the one being erased (no door's clock read)."""
     try:
-        return created is not None and created > datetime.fromisoformat(when)
-    except (ValueError, TypeError):  # a time that cannot be read, or one without its zone
+        return created is not None and bool(erased_created) and created != datetime.fromisoformat(erased_created)
+    except ValueError:  # a time that cannot be read: said, to be safe
         return False
 
 

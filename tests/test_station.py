@@ -1830,6 +1830,42 @@ def test_a_seated_persons_check_in_is_kept_as_any_other_when(tmp_path, mode, fau
         assert store.checkin(session.id, ann.id) is not None
 
 
+def test_while_the_disk_refuses_only_still_in_view_that_makes_a_check_in_is_kept_and_once(tmp_path):
+    """Work mode: every face in view kept a refused "still in view" each minute, called a check-in, until the
+    list of those kept was full and a real arrival was dropped; staff were told to mark by hand someone
+    checked in already."""
+    import errno
+
+    from faceattend_tui.live import events as ev
+
+    enroll_fake_people(tmp_path, ["Ann", "Bob", "Cleo"])
+    station = Station(load_settings(tmp_path, {"mode": "work"}), "demo", worker_factory=FakeWorker, user="staff",
+                      name="door")
+    station.open()
+    try:
+        station.worker.ready()
+        folders = {p.name: p.folder for p in station.people()}
+        station.worker.checkin(folders["Cleo"])  # in view before the session: not checked in to it
+        drain(station)
+        station.start_session("Physics")
+        station.worker.checkin(folders["Ann"])
+        drain(station)
+
+        def full(*args, **kwargs):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        station.store.record_checkin = station.store.see = full
+        for minute in range(3):
+            for name in ("Ann", "Cleo"):
+                station.worker.feed(ev.Present(name=folders[name], track=1, time=time.time() + 60 * minute))
+        said = [u.message for u in drain(station) if isinstance(u, Problem)]
+        assert [e.folder for e in station._unsaved] == [folders["Cleo"]]  # she would arrive; Ann is in
+        assert sum("check-in of Cleo" in m for m in said) == 1 and not any("check-in of Ann" in m for m in said)
+    finally:
+        del station.store.record_checkin, station.store.see
+        station.close()
+
+
 def seated_at_the_start(station):
     from faceattend_tui.live import events as ev
 

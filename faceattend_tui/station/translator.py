@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Sequence
 from datetime import datetime, tzinfo
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeGuard
 
 from faceattend_tui.attendance import (
     LATE,
@@ -109,7 +110,10 @@ class Translator(StationState):
 
     def _not_recorded(self, event: ev.Event, exc: Exception, retried: bool) -> Problem | None:
         """A check-in that could not be written is kept and tried again (with its own time) on the next poll."""
-        if isinstance(event, ev.Checkin | ev.Present) and len(self._unsaved) < MAX_UNSAVED:  # one seated at the start
+        if isinstance(event, ev.Present) and any(isinstance(e, ev.Present) and e.folder == event.folder
+                                                 for e in self._unsaved):
+            return None  # kept already, with its earlier time
+        if self._worth_keeping(event) and len(self._unsaved) < MAX_UNSAVED:
             self._unsaved.append(event)
             if retried:
                 return None  # said once already
@@ -117,6 +121,17 @@ class Translator(StationState):
                            "it is kept and written as soon as the disk allows")
         return Problem(f"could not record {event.type}: {exc}")
 
+
+    def _worth_keeping(self, event: ev.Event) -> TypeGuard[ev.Checkin | ev.Present]:
+        """A check-in, or "still in view" that makes one (someone seated as the session began): not a sighting
+        that only moves a working day's last one."""
+        if isinstance(event, ev.Checkin):
+            return True
+        if not isinstance(event, ev.Present):
+            return False
+        with contextlib.suppress(FaceattendError, OSError):
+            return self._arrives(event) is not None
+        return False
 
     def unsaved_left(self) -> list[str]:
         """The check-ins the log could not take, tried once more: "name at HH:MM:SS" for each still refused."""
@@ -236,16 +251,23 @@ class Translator(StationState):
         """Someone recognised earlier is still in view: in work mode their day's last sighting moves on; one a
         running session expects and has not seen (they sat in view as it began) arrives now."""
         with self.lock:
-            attendance = self._attendance()
-            person, session = attendance.by_folder(event.folder), attendance.active
+            person = self._attendance().by_folder(event.folder)
             if person is None or not person.active:
                 return None
             if self.presence is not None:
                 self.presence.seen(person.id, datetime.fromtimestamp(event.time).astimezone())
-            if session is None or person.id not in session.expected or self._store().checkin(session.id, person.id):
+            if self._arrives(event) is None:
                 return None
         return self._checkin(ev.Checkin(name=event.name, similarity=event.similarity, track=event.track,
                                         time=event.time, evidence=event.evidence))
+
+    def _arrives(self, event: ev.Present) -> Person | None:
+        """Who a face still in view checks in: someone the running session expects and has not seen yet."""
+        attendance = self._attendance()
+        person, session = attendance.by_folder(event.folder), attendance.active
+        if person is None or not person.active or session is None or person.id not in session.expected:
+            return None
+        return None if self._store().checkin(session.id, person.id) else person
 
 
     def _sessionless(self, person: Person, track: int, when: datetime, came: bool) -> ev.ShowOutcome:

@@ -729,3 +729,6 @@ def test_an_erasure_a_shared_database_notes_is_not_said_of_someone_added_again_s
         earlier = "2020-01-01T08:00:00+00:00"  # the one erased was added then: this S1042 was added again since
         store.set_setting(ERASING_SETTING, {"S1042": {"when": begun, "created": earlier}})
         assert shared_erasures_cut_short(tmp_path / "elsewhere", store) == []
+        store.set_setting(ERASING_SETTING, {"S1042": begun})  # its time alone: said, with that time
+        (line,) = shared_erasures_cut_short(tmp_path / "elsewhere", store)
+        assert "the erasure of S1042 begun 2999-01-01 08:00 was cut short" in line

@@ -737,7 +737,7 @@ def test_a_check_in_the_disk_refused_goes_into_its_session_before_the_timetable_
         assert recorded == ([ann] if room_again else [])
         named = [u.message for u in said if isinstance(u, Problem)]
         assert named == ([] if room_again else [
-            "the timetable closed 'Maths' before these check-ins could be written: Ann at 08:58:00; "
+            "'Maths' ended before these check-ins could be written: Ann at 08:58:00; "
             "mark them by hand once the disk allows (h: past sessions)"])
     finally:
         made.close()
@@ -1863,6 +1863,37 @@ def test_while_the_disk_refuses_only_still_in_view_that_makes_a_check_in_is_kept
         assert sum("check-in of Cleo" in m for m in said) == 1 and not any("check-in of Ann" in m for m in said)
     finally:
         del station.store.record_checkin, station.store.see
+        station.close()
+
+
+@pytest.mark.parametrize("then", ["nothing", "another session"])
+def test_check_ins_kept_for_a_session_stopped_by_hand_are_named_not_filed_into_the_next(tmp_path, then):
+    """Refused by the disk, kept, then the session stopped by hand: once the disk allowed, the check-in went into
+    the next session at a time before it began, or, with none, was dropped without a word."""
+    from faceattend_tui.attendance import StoreError
+
+    enroll_fake_people(tmp_path, ["Ann", "Bob"])
+    station = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, user="staff", name="door")
+    station.open()
+    try:
+        station.worker.ready()
+        ann = next(p for p in station.people() if p.name == "Ann")
+        station.start_session("Maths")
+
+        def full(*args, **kwargs):
+            raise StoreError("No space left on device")
+
+        station.store.record_checkin = full
+        station.worker.checkin(ann.folder)
+        drain(station)
+        station.stop_session()
+        if then == "another session":
+            station.start_session("Physics")
+        del station.store.record_checkin  # room again
+        said = [u.message for u in drain(station) if isinstance(u, Problem)]
+        assert any(m.startswith("'Maths' ended before these check-ins could be written: Ann ") for m in said)
+        assert [c for s in station.store.sessions() for c in station.store.checkins(s.id)] == []
+    finally:
         station.close()
 
 

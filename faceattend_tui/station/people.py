@@ -525,7 +525,7 @@ def shared_erasures_cut_short(data: Path, shared: Store) -> list[str]:
     added = {p.id: p.created for p in shared.people()}
     said = []
     for person_id, begun in found.items():
-        begun = begun if isinstance(begun, dict) else {}
+        begun = begun if isinstance(begun, dict) else {"when": str(begun)}  # a note of its time alone
         if person_id in here or _added_again(added.get(person_id), str(begun.get("created", ""))):
             continue
         said.append(_cut_short_line(str(person_id), str(begun.get("when", ""))))

@@ -51,6 +51,7 @@ class StationState:
     on_event: Callable[[ev.Event], None] | None  # sees every worker event first (headless output)
     follow_timetable: bool  # open and close sessions by the timetable (not while a session is given)
     _unsaved: list[ev.Checkin | ev.Present]  # check-ins the log could not take yet, retried in order
+    _kept_for: tuple[int, str] | None  # the session (id, name) running when the first of them was kept
     photo_watches: set[PhotoWatch]  # the imports whose photos are being read now
     _timetable_next: float
     _left_next: float  # when to look again for a session left running since an earlier day

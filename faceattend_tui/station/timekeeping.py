@@ -130,15 +130,15 @@ class Timekeeping(StationState):
         return [self._live(waiting, "warning", lasting=True)]
 
     def _kept_for_closed(self, name: str) -> Problem | None:
-        """The check-ins still kept (the disk refused them) when the timetable closed their session: named,
-        for staff to mark by hand; they cannot go into a session that has ended."""
+        """The check-ins still kept (the disk refused them) when their session ended: named, for staff to mark
+        by hand; they cannot go into a session that has ended."""
         if not self._unsaved:
             return None
         kept, self._unsaved = self._unsaved, []
         named = ", ".join(f"{self._folder_name(e.folder)} at {datetime.fromtimestamp(e.time).astimezone():%H:%M:%S}"
                           for e in kept)
-        LOG.warning("check-ins not written before %r closed: %s", name, named)
-        return Problem(f"the timetable closed {name!r} before these check-ins could be written: {named}; "
+        LOG.warning("check-ins not written before %r ended: %s", name, named)
+        return Problem(f"{name!r} ended before these check-ins could be written: {named}; "
                        "mark them by hand once the disk allows (h: past sessions)")
 
 

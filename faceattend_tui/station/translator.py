@@ -68,6 +68,7 @@ class Translator(StationState):
         def _left_running_updates(self) -> list[Update]: ...
         def _timetable_updates(self) -> list[Update]: ...
         def _sheet_updates(self, then: str = "retrying") -> list[Update]: ...
+        def _kept_for_closed(self, name: str) -> Problem | None: ...
 
     def poll(self, timeout: float = 0.1) -> list[Update]:
         """Worker events turned into updates; check-ins are on disk before they are returned.
@@ -76,6 +77,8 @@ class Translator(StationState):
         events after it are still handled.
         """
         updates = self._clock_updates() + self._shared_updates()
+        ended = self._kept_for_ended()  # stopped by hand or at another door: not filed into the next one
+        updates += [ended] if ended else []
         retries, self._unsaved = self._unsaved, []
         updates += self._handled(retries, retried=True)  # before the timetable may close their session
         updates += self._left_running_updates() + self._timetable_updates() + self._sheet_updates()
@@ -114,6 +117,9 @@ class Translator(StationState):
                                                  for e in self._unsaved):
             return None  # kept already, with its earlier time
         if self._worth_keeping(event) and len(self._unsaved) < MAX_UNSAVED:
+            if not self._unsaved:
+                running = self._attendance().active
+                self._kept_for = (running.id, running.name) if running is not None else None
             self._unsaved.append(event)
             if retried:
                 return None  # said once already
@@ -121,6 +127,14 @@ class Translator(StationState):
                            "it is kept and written as soon as the disk allows")
         return Problem(f"could not record {event.type}: {exc}")
 
+
+    def _kept_for_ended(self) -> Problem | None:
+        """Check-ins kept for a session no longer running (stopped by hand, or at another door): named for staff
+        to mark by hand, never filed into the session running now, at a time before it began."""
+        kept_for, running = self._kept_for, self._attendance().active
+        if not self._unsaved or kept_for is None or (running is not None and running.id == kept_for[0]):
+            return None
+        return self._kept_for_closed(kept_for[1])
 
     def _worth_keeping(self, event: ev.Event) -> TypeGuard[ev.Checkin | ev.Present]:
         """A check-in, or "still in view" that makes one (someone seated as the session began): not a sighting

@@ -1897,6 +1897,25 @@ def test_check_ins_kept_for_a_session_stopped_by_hand_are_named_not_filed_into_t
         station.close()
 
 
+def test_someone_of_another_group_seated_as_the_session_begins_is_said_not_on_list_once(station):
+    """Walking in, they are said "not on list" (see staff); seated in view as the session began, nothing was said."""
+    from faceattend_tui.live import events as ev
+
+    bob = person_id(station, "Bob")
+    station._attendance().update_person(bob, groups=["choir"])
+    station.worker.ready()
+    ann = next(p.folder for p in station.people() if p.name == "Ann")
+    station.worker.checkin(ann)  # recognised before the session
+    drain(station)
+    station.start_session("Choir", group="choir")  # Bob's group, not Ann's
+    for minute in range(3):
+        station.worker.feed(ev.Present(name=ann, track=1, time=time.time() + 60 * minute, similarity=0.7))
+    assert [u.reason for u in drain(station) if isinstance(u, Sighting)] == ["not on list"]
+    told = [c for c in station.worker.sent if isinstance(c, ev.ShowOutcome)]
+    assert (told[-1].outcome, told[-1].detail) == ("not-on-list", ev.SEE_STAFF)
+    assert station.summary().present == []
+
+
 def seated_at_the_start(station):
     from faceattend_tui.live import events as ev
 

@@ -62,6 +62,7 @@ class Station(Lifecycle, Actions, Readouts, Hours, Translator, Timekeeping, Shar
         self.on_event = None
         self._unsaved = []
         self._kept_for = None
+        self._outsiders_said = set()
         self.photo_watches = set()
         self.follow_timetable = True
         self._timetable_next = 0.0

@@ -52,6 +52,7 @@ class StationState:
     follow_timetable: bool  # open and close sessions by the timetable (not while a session is given)
     _unsaved: list[ev.Checkin | ev.Present]  # check-ins the log could not take yet, retried in order
     _kept_for: tuple[int, str] | None  # the session (id, name) running when the first of them was kept
+    _outsiders_said: set[tuple[int, str]]  # (session id, person id): "not on list" said of one seated in view
     photo_watches: set[PhotoWatch]  # the imports whose photos are being read now
     _timetable_next: float
     _left_next: float  # when to look again for a session left running since an earlier day

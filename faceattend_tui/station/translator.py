@@ -270,10 +270,19 @@ class Translator(StationState):
                 return None
             if self.presence is not None:
                 self.presence.seen(person.id, datetime.fromtimestamp(event.time).astimezone())
-            if self._arrives(event) is None:
+            if self._arrives(event) is None and not self._outsider_seen_first(person):
                 return None
         return self._checkin(ev.Checkin(name=event.name, similarity=event.similarity, track=event.track,
                                         time=event.time, evidence=event.evidence))
+
+    def _outsider_seen_first(self, person: Person) -> bool:
+        """Whether someone the running session does not expect is in view for the first time in it (seated as it
+        began): said "not on list" once, as when they walk in."""
+        session = self._attendance().active
+        if session is None or person.id in session.expected or (session.id, person.id) in self._outsiders_said:
+            return False
+        self._outsiders_said.add((session.id, person.id))
+        return True
 
     def _arrives(self, event: ev.Present) -> Person | None:
         """Who a face still in view checks in: someone the running session expects and has not seen yet."""

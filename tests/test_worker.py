@@ -733,6 +733,28 @@ def test_a_door_window_killed_from_outside_is_no_crash_and_the_header_says_the_p
     assert "exit code 1" in event.message and handle.restarts == 1
 
 
+def test_a_worker_that_ends_opening_the_door_display_just_asked_for_is_started_again_to_open_it(tmp_path,
+                                                                                                 monkeypatch):
+    """The X server restarted while the preview was off: p ended the worker (Qt's link to the old server was
+    dead), which came back without the window, said as "closed from outside"; only a second p opened it."""
+    import queue
+
+    import faceattend_tui.live.worker as worker_module
+
+    handle = WorkerHandle(config_for(tmp_path, "0"))
+    monkeypatch.setattr(handle, "start", lambda: setattr(handle, "started", time.monotonic()))
+    monkeypatch.setattr(worker_module, "display_problem", lambda: None)  # the new server answers
+    handle.commands = queue.Queue()
+    handle.send(ev.SetPreview(True))  # p
+    handle.process = WindowKilled()
+    (notice,) = handle._on_death()
+    assert "restarted to open the door display" in notice.message and handle.config.preview
+    assert handle.restarts == 0  # no crash
+    handle.process = WindowKilled()  # it ends so again: the window goes, as any window cut from outside
+    status, notice = handle._on_death()
+    assert status.kind == "preview-off" and not handle.config.preview
+
+
 def test_a_worker_that_says_it_cannot_work_is_not_restarted(tmp_path, monkeypatch):
     """A model that cannot run fails the same way every time: restarting it only delays saying so."""
     handle = WorkerHandle(config_for(tmp_path, "0"))

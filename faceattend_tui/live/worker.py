@@ -603,6 +603,7 @@ def deaf_children() -> Iterator[None]:
 STABLE_SECONDS = 120.0  # a worker that ran this long before it died was not crashing in a loop
 DISPLAY_STALLED = 75  # the exit code of a worker whose door display stopped answering (restarted without it)
 WINDOW_CUT = 1  # Qt ends the process so when its display connection breaks (xkill); a Python failure exits 3
+REOPEN_SECONDS = 10.0  # a worker ending so this soon after the door display was asked to open died opening it
 DISPLAY_WAIT_SECONDS = 5.0  # a call to the display that has not returned by then has stalled
 
 
@@ -618,6 +619,7 @@ class WorkerHandle:
         self.context = mp.get_context("spawn")
         self.process: BaseProcess | None = None
         self.stopping = False
+        self.preview_asked = float("-inf")  # time.monotonic() when the door display was last asked to open
 
     def start(self) -> None:
         """Start the worker process; one that cannot be started (out of file handles or memory) is said."""
@@ -664,6 +666,7 @@ class WorkerHandle:
                 self.config.session = name
             case ev.SetPreview(on=on):
                 self.config.preview = on
+                self.preview_asked = time.monotonic() if on else float("-inf")
             case ev.SetNames(names=names):
                 self.config.names = dict(names)
 
@@ -686,6 +689,8 @@ class WorkerHandle:
         code = self.process.exitcode if self.process is not None else None
         gone = code != DISPLAY_STALLED and code != 0 and self.config.preview and display_problem()
         cut = code == WINDOW_CUT and self.config.preview and not gone
+        if cut and time.monotonic() - self.preview_asked < REOPEN_SECONDS:
+            return self._reopened()
         if code == DISPLAY_STALLED or gone or cut:  # not a crash: the same worker, without the door display
             self.config.preview = False
             self._drop_commands()
@@ -708,6 +713,16 @@ class WorkerHandle:
             return failed
         return [ev.Notice(message=f"recognition worker {how_it_ended(code)}; restarted ({self.restarts})",
                           topic="worker-restarted")]
+
+    def _reopened(self) -> list[ev.Event]:
+        """The worker ended as it opened the door display just asked for, on a display that answers (its old
+        link to one that went and came back was dead): started again to open it, once."""
+        self.preview_asked = float("-inf")
+        self._drop_commands()
+        if failed := self._start_again():
+            return failed
+        return [ev.Notice(message="recognition worker restarted to open the door display (the display had gone "
+                          "away and come back)", topic="worker-restarted")]
 
     def _drop_commands(self) -> None:
         """Commands a dead worker never read are dropped: a queue still writing them into its pipe (a large

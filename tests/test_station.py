@@ -389,14 +389,14 @@ def test_check_ins_the_disk_still_refuses_at_exit_are_named_not_dropped_silently
     enroll_fake_people(tmp_path, ["Ann", "Bob"])
     station = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, user="staff", name="door")
     station.open()
-    station.start_session("Physics")
+    session = station.start_session("Physics")
     monkeypatch.setattr(station.store, "record_checkin",
                         lambda c: (_ for _ in ()).throw(StoreError("No space left on device")))
-    when = datetime(2026, 3, 2, 8, 3, 4).astimezone().timestamp()
-    station.worker.checkin("Ann", when=when)
+    when = session.started_at.replace(microsecond=0) + timedelta(seconds=3)
+    station.worker.checkin("Ann", when=when.timestamp())
     drain(station)
-    with pytest.raises(StationError, match=r"1 check-in could not be written and are lost: Ann at 08:03:04; mark "
-                                           r"them present by hand"):
+    with pytest.raises(StationError, match=rf"1 check-in could not be written and are lost: Ann at {when:%H:%M:%S}; "
+                                           r"mark them present by hand"):
         station.close()
     assert not (tmp_path / "faceattend.lock").exists()  # the lock is given back all the same
 
@@ -1897,6 +1897,39 @@ def test_check_ins_kept_for_a_session_stopped_by_hand_are_named_not_filed_into_t
         station.close()
 
 
+def test_an_arrival_kept_before_any_session_is_not_filed_into_one_that_began_later(tmp_path):
+    """Work mode: Ann came at 08:50 while the disk refused; a meeting began at 08:55; once the disk allowed,
+    she was checked in to the meeting at 08:50, before it began, and nothing was said."""
+    from faceattend_tui.attendance import StoreError
+    from faceattend_tui.live import events as ev
+
+    enroll_fake_people(tmp_path, ["Ann", "Bob"])
+    clock = FakeClock(datetime(2026, 9, 7, 8, 50).astimezone())
+    station = Station(load_settings(tmp_path, {"mode": "work"}), "demo", worker_factory=FakeWorker, user="staff",
+                      name="door", clock=clock)
+    station.open()
+    try:
+        station.worker.ready()
+        ann = next(p for p in station.people() if p.name == "Ann")
+
+        def full(*args, **kwargs):
+            raise StoreError("No space left on device")
+
+        station.store.record_checkin = station.store.see = full
+        station.worker.feed(ev.Checkin(name=ann.folder, similarity=0.8, track=1, time=clock().timestamp()))
+        drain(station)
+        clock.advance(minutes=5)
+        meeting = station.start_session("Meeting")
+        del station.store.record_checkin, station.store.see  # room again
+        drain(station)
+        assert station.store.checkin(meeting.id, ann.id) is None
+        day = datetime(2026, 9, 7).date()
+        assert [(d.person_id, d.first_seen) for d in station.store.presence(day, day)] == [
+            (ann.id, datetime(2026, 9, 7, 8, 50).astimezone())]  # her day counted from her arrival
+    finally:
+        station.close()
+
+
 def test_someone_of_another_group_seated_as_the_session_begins_is_said_not_on_list_once(station):
     """Walking in, they are said "not on list" (see staff); seated in view as the session began, nothing was said."""
     from faceattend_tui.live import events as ev
@@ -1914,6 +1947,10 @@ def test_someone_of_another_group_seated_as_the_session_begins_is_said_not_on_li
     told = [c for c in station.worker.sent if isinstance(c, ev.ShowOutcome)]
     assert (told[-1].outcome, told[-1].detail) == ("not-on-list", ev.SEE_STAFF)
     assert station.summary().present == []
+    cleo = next(p.folder for p in station.people() if p.name == "Cleo")
+    station.worker.checkin(cleo)  # walks in: said then, not again a minute on, still in view
+    station.worker.feed(ev.Present(name=cleo, track=2, time=time.time() + 60, similarity=0.7))
+    assert [u.reason for u in drain(station) if isinstance(u, Sighting)] == ["not on list"]
 
 
 def seated_at_the_start(station):

@@ -755,6 +755,24 @@ def test_a_worker_that_ends_opening_the_door_display_just_asked_for_is_started_a
     assert status.kind == "preview-off" and not handle.config.preview
 
 
+def test_a_door_window_killed_from_outside_just_after_it_opened_is_not_opened_again(tmp_path, monkeypatch):
+    """xkill 3 s after p: the worker was started again to open the window (as after an X server restart), and
+    said the display had gone away and come back, which it had not."""
+    import queue
+
+    import faceattend_tui.live.worker as worker_module
+
+    handle = WorkerHandle(config_for(tmp_path, "0"))
+    monkeypatch.setattr(handle, "start", lambda: setattr(handle, "started", time.monotonic()))
+    monkeypatch.setattr(worker_module, "display_problem", lambda: None)
+    handle.commands, handle.events = queue.Queue(), queue.Queue()
+    handle.send(ev.SetPreview(True))  # p
+    handle.events.put(ev.PreviewStatus(message="preview window open", state="on"))
+    handle.process = WindowKilled()  # xkill
+    kinds = [e.kind for e in handle.poll(timeout=0.01)]
+    assert kinds == ["preview-on", "preview-off", "worker-restarted"] and not handle.config.preview
+
+
 def test_a_worker_that_says_it_cannot_work_is_not_restarted(tmp_path, monkeypatch):
     """A model that cannot run fails the same way every time: restarting it only delays saying so."""
     handle = WorkerHandle(config_for(tmp_path, "0"))

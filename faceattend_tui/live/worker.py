@@ -603,7 +603,7 @@ def deaf_children() -> Iterator[None]:
 STABLE_SECONDS = 120.0  # a worker that ran this long before it died was not crashing in a loop
 DISPLAY_STALLED = 75  # the exit code of a worker whose door display stopped answering (restarted without it)
 WINDOW_CUT = 1  # Qt ends the process so when its display connection breaks (xkill); a Python failure exits 3
-REOPEN_SECONDS = 10.0  # a worker ending so this soon after the door display was asked to open died opening it
+REOPEN_SECONDS = 10.0  # a worker ending so this soon after the door display was asked, before it said it opened
 DISPLAY_WAIT_SECONDS = 5.0  # a call to the display that has not returned by then has stalled
 
 
@@ -619,7 +619,7 @@ class WorkerHandle:
         self.context = mp.get_context("spawn")
         self.process: BaseProcess | None = None
         self.stopping = False
-        self.preview_asked = float("-inf")  # time.monotonic() when the door display was last asked to open
+        self.preview_asked = float("-inf")  # time.monotonic() when the door display was asked, until it opened
 
     def start(self) -> None:
         """Start the worker process; one that cannot be started (out of file handles or memory) is said."""
@@ -681,6 +681,8 @@ class WorkerHandle:
             pass
         if any(isinstance(e, ev.Error) and e.fatal for e in events):
             self.restart = False  # it said why it cannot work: the same would happen again
+        if any(isinstance(e, ev.PreviewStatus) and e.state == "on" for e in events):
+            self.preview_asked = float("-inf")  # the window opened: one killed now was killed from outside
         if not self.stopping and self.process is not None and not self.process.is_alive():
             events += self._on_death()
         return events

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from collections.abc import Sequence
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, TypeGuard
 
 from faceattend_tui.attendance import (
@@ -51,6 +51,8 @@ if TYPE_CHECKING:
 
 
 WORKER_LOG = "; see worker.log"
+BEFORE_START = timedelta(minutes=2)  # an arrival this long before a session began is not checked into it (doors'
+                                     # clocks may be apart by less)
 
 
 class Translator(StationState):
@@ -233,6 +235,8 @@ class Translator(StationState):
                 return None  # (an import cut short before their files went): nothing is recorded of them
             came = self.presence.seen(person.id, when) if self.presence else False
             session = attendance.active
+            if session is not None and when < session.started_at - BEFORE_START:
+                session = None  # seen before it began (kept while the disk refused): not into it, at that time
             if session is None:
                 kept = self._kept(person, event, when)  # work mode: the day's hours are said as ever
                 reason: SightingReason = "in" if came else "seen" if self.presence else \
@@ -246,6 +250,7 @@ class Translator(StationState):
             except GoneMeanwhile:  # erased at another door: this door learns it in a moment, and names nobody
                 return None
             if not result.expected:  # kept too, in case its list changed at another door; said as ever
+                self._outsiders_said.add((session.id, person.id))  # not again when still in view a minute on
                 self._kept(person, event, when)
                 self._tell_door(ev.ShowOutcome("not-on-list", person.name, event.track, ev.SEE_STAFF))
                 return Sighting(person.name, event.similarity, when, "not on list", person.id)

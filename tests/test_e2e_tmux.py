@@ -32,7 +32,12 @@ class Terminal:
         self.name, self.cwd, self.size = name, cwd, size
 
     def tmux(self, *args: str) -> str:
-        return subprocess.run(["tmux", *args], capture_output=True, text=True, check=False).stdout
+        return subprocess.run(self._tmux(*args), capture_output=True, text=True, check=False).stdout
+
+    def _tmux(self, *args: str) -> list[str]:
+        """A server of the test's own (its socket named after the session, no user config): a tmux the
+        developer already runs keeps its sessions, and the station gets this process's environment."""
+        return ["tmux", "-L", self.name, "-f", "/dev/null", *args]
 
     def start(self, command: str) -> None:
         self.tmux("kill-session", "-t", self.name)
@@ -72,10 +77,10 @@ class Terminal:
         return int(self.tmux("display-message", "-p", "-t", self.name, "#{pane_pid}").strip())
 
     def alive(self) -> bool:
-        return subprocess.run(["tmux", "has-session", "-t", self.name], capture_output=True).returncode == 0
+        return subprocess.run(self._tmux("has-session", "-t", self.name), capture_output=True).returncode == 0
 
     def close(self) -> None:
-        self.tmux("kill-session", "-t", self.name)
+        self.tmux("kill-server")
 
 
 def shown_checkins(screen: str) -> set[str]:

@@ -303,8 +303,8 @@ def test_export_command_line(station, tmp_path, capsys):
 def test_one_event_that_fails_does_not_drop_the_others(station, monkeypatch):
     station.start_session("Physics")
     real = station._checkin
-    monkeypatch.setattr(station, "_checkin", lambda event: (_ for _ in ()).throw(StoreError("disk full"))
-                        if event.name == "Bob" else real(event))
+    monkeypatch.setattr(station, "_checkin", lambda event, retried=False: (_ for _ in ()).throw(StoreError("disk full"))
+                        if event.name == "Bob" else real(event, retried))
     station.worker.checkin("Ann")
     station.worker.checkin("Bob")
     station.worker.checkin("Cleo")
@@ -1926,6 +1926,27 @@ def test_an_arrival_kept_before_any_session_is_not_filed_into_one_that_began_lat
         day = datetime(2026, 9, 7).date()
         assert [(d.person_id, d.first_seen) for d in station.store.presence(day, day)] == [
             (ann.id, datetime(2026, 9, 7, 8, 50).astimezone())]  # her day counted from her arrival
+    finally:
+        station.close()
+
+
+def test_a_live_arrival_is_checked_in_at_a_door_whose_clock_is_behind_the_one_that_started_the_session(tmp_path):
+    """Another door, its clock 4 minutes ahead, opened "Maths" at its 10:55; Ann walked in here at 10:51 by this
+    door's clock: she was taken for someone seen before the session and recorded nowhere."""
+    enroll_fake_people(tmp_path, ["Ann", "Bob"])
+    clock = FakeClock(datetime(2026, 9, 7, 10, 51).astimezone())
+    station = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, user="staff", name="door",
+                      clock=clock)
+    station.open()
+    try:
+        clock.advance(minutes=4)  # the other door's clock
+        maths = station.start_session("Maths")
+        clock.advance(minutes=-4)
+        ann = next(p for p in station.people() if p.name == "Ann")
+        station.worker.checkin(ann.folder, when=clock().timestamp())
+        shown = [u for u in drain(station) if isinstance(u, CheckinShown)]
+        assert [u.row.name for u in shown] == ["Ann"]
+        assert station.store.checkin(maths.id, ann.id) is not None
     finally:
         station.close()
 

@@ -51,8 +51,8 @@ if TYPE_CHECKING:
 
 
 WORKER_LOG = "; see worker.log"
-BEFORE_START = timedelta(minutes=2)  # an arrival this long before a session began is not checked into it (doors'
-                                     # clocks may be apart by less)
+BEFORE_START = timedelta(minutes=2)  # a check-in kept while the log refused it, from this long before a session
+                                     # began, is not filed into it (doors' clocks may be apart by less)
 
 
 class Translator(StationState):
@@ -102,7 +102,7 @@ class Translator(StationState):
             if self.on_event is not None and not retried:
                 self.on_event(event)
             try:
-                update = self.handle(event)
+                update = self.handle(event, retried)
             except (FaceattendError, OSError) as exc:
                 update = self._not_recorded(event, exc, retried=retried)
             except Exception as exc:  # a bug: said once with its traceback, and the next events go on
@@ -155,7 +155,7 @@ class Translator(StationState):
         retries, self._unsaved = self._unsaved, []
         for event in retries:
             try:
-                self.handle(event)
+                self.handle(event, retried=True)
             except (FaceattendError, OSError):
                 when = datetime.fromtimestamp(event.time).astimezone()
                 left.append(f"{self._folder_name(event.folder)} at {when:%H:%M:%S}")
@@ -171,18 +171,19 @@ class Translator(StationState):
         return person.name if person else folder
 
 
-    def handle(self, event: ev.Event) -> Update | None:
-        """One worker event as an update for the screen (None: nothing to show)."""
+    def handle(self, event: ev.Event, retried: bool = False) -> Update | None:
+        """One worker event as an update for the screen (None: nothing to show); `retried`: a check-in kept
+        while the log refused it, tried again."""
         match event:
             case ev.Checkin():
-                return self._checkin(event)
+                return self._checkin(event, retried)
             case ev.Spoof():
                 return self._refused(event)
             case ev.Waiting():
                 return Sighting(self._folder_name(event.folder), 0.0, datetime.fromtimestamp(event.time).astimezone(),
                                 "no sign of life yet", self._person_id(event.folder))
             case ev.Present():
-                return self._still_here(event)
+                return self._still_here(event, retried)
             case ev.Unknown():
                 self.live.unknown_faces += 1
                 return UnknownFaces(self.live.unknown_faces, datetime.fromtimestamp(event.time).astimezone())
@@ -226,7 +227,7 @@ class Translator(StationState):
         raise TypeError(f"the station cannot handle {event!r}")
 
 
-    def _checkin(self, event: ev.Checkin) -> CheckinShown | Sighting | None:
+    def _checkin(self, event: ev.Checkin, retried: bool = False) -> CheckinShown | Sighting | None:
         when = datetime.fromtimestamp(event.time).astimezone()
         with self.lock:
             attendance = self._attendance()
@@ -235,8 +236,9 @@ class Translator(StationState):
                 return None  # (an import cut short before their files went): nothing is recorded of them
             came = self.presence.seen(person.id, when) if self.presence else False
             session = attendance.active
-            if session is not None and when < session.started_at - BEFORE_START:
-                session = None  # seen before it began (kept while the disk refused): not into it, at that time
+            if retried and session is not None and when < session.started_at - BEFORE_START:
+                session = None  # kept from before it began: not into it, at that time (a live arrival always
+                                # goes in: the door that started it may have a clock ahead of this one's)
             if session is None:
                 kept = self._kept(person, event, when)  # work mode: the day's hours are said as ever
                 reason: SightingReason = "in" if came else "seen" if self.presence else \
@@ -266,7 +268,7 @@ class Translator(StationState):
         return self._store().keep_for_later(Checkin(UNFILED, person.id, when, event.similarity, event.track,
                                                     station=self.name, last_seen=when, evidence=event.evidence))
 
-    def _still_here(self, event: ev.Present) -> CheckinShown | Sighting | None:
+    def _still_here(self, event: ev.Present, retried: bool = False) -> CheckinShown | Sighting | None:
         """Someone recognised earlier is still in view: in work mode their day's last sighting moves on; one a
         running session expects and has not seen (they sat in view as it began) arrives now."""
         with self.lock:
@@ -278,7 +280,7 @@ class Translator(StationState):
             if self._arrives(event) is None and not self._outsider_seen_first(person):
                 return None
         return self._checkin(ev.Checkin(name=event.name, similarity=event.similarity, track=event.track,
-                                        time=event.time, evidence=event.evidence))
+                                        time=event.time, evidence=event.evidence), retried)
 
     def _outsider_seen_first(self, person: Person) -> bool:
         """Whether someone the running session does not expect is in view for the first time in it (seated as it

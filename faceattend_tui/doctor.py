@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 NO_ROOT_YET = " (not there yet: the station makes it)"
 FAILURES = ("NOT FOUND", "NOT INSTALLED", "MISMATCH", "CANNOT LOAD", "UNREACHABLE", "CANNOT READ", "MISSING",
             "CANNOT OPEN", "CANNOT WRITE", "LEFT OUT", "UNUSABLE", "UNFIT", "LOW ON SPACE", "CUT SHORT")
+RUNNING_HERE = "the station runs on this data folder"
 LOW_SPACE = 20 * 1024 * 1024  # bytes free, beyond the log's own size, under which its next fold may fail
 # (the words above are what stops the station)
 
@@ -110,21 +111,31 @@ def station_lines(data: Path) -> list[str]:
     """Whether a station runs on this data folder now (a service's health check reads it), from the lock
     record it keeps there and whether a process holds that lock; read only, the lock is never taken."""
     from faceattend_tui.attendance.security import CUT_OFF_NAME, LOCK_NAME
-    from faceattend_tui.filelock import held_by_a_process
 
     holder = _record(data / LOCK_NAME)
     if holder.get("what") != "station":
         left = _record(data / CUT_OFF_NAME)  # a command took a crashed station's lock since: the next start says it
         return [f"station:    none running; the last one ended without closing ({_who(left)}): the next start "
                 "says so"] if left.get("what") == "station" else []
-    held = held_by_a_process(data / LOCK_NAME, data)
     here = holder.get("host") == socket.gethostname()
-    if held or (held is None and here and _alive(holder.get("pid"))):
+    if station_running(data):
         return [f"station:    running on this data folder ({_who(holder)})"]
     if not here:  # a folder shared over the network: that machine's locks are not in this one's table
         return [f"station:    the lock record names host {holder.get('host', '?')} ({_who(holder)}): whether it "
                 "runs there cannot be told from this machine"]
     return [f"station:    none running; the last one ended without closing ({_who(holder)}): the next start says so"]
+
+
+def station_running(data: Path) -> bool:
+    """Whether a station of this machine runs on the data folder now (read only: the lock is never taken)."""
+    from faceattend_tui.attendance.security import LOCK_NAME
+    from faceattend_tui.filelock import held_by_a_process
+
+    holder = _record(data / LOCK_NAME)
+    if holder.get("what") != "station":
+        return False
+    held = held_by_a_process(data / LOCK_NAME, data)
+    return bool(held or (held is None and holder.get("host") == socket.gethostname() and _alive(holder.get("pid"))))
 
 
 def _record(path: Path) -> dict[str, object]:
@@ -414,11 +425,14 @@ def camera_lines(count: int) -> list[str]:
     return [f"cameras:    {', '.join(found) if found else f'none of indexes 0-{count - 1} opens'}"]
 
 
-def display_lines() -> list[str]:
+def display_lines(probe: bool = True) -> list[str]:
+    """The display the preview would open on; `probe`: open a throwaway window there to see that it can."""
     display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
     gui = _opencv_gui()
     if not display and sys.platform.startswith("linux"):
         state = "no DISPLAY set (over SSH?): the preview window will be off"
+    elif not probe:
+        state = f"display {display or 'present'} (no window tried: {RUNNING_HERE} and its window is there)"
     else:
         from faceattend_tui.live.preview import display_problem
 
@@ -496,12 +510,16 @@ def report(settings: Settings, cameras: int = 4, warm_up: bool = True,
     lines += folder_lines(settings.data, loaded_models(settings))
     lines += station_lines(settings.data)
     lines += model_lines(settings)
+    running = station_running(settings.data)  # a health check leaves its camera, screen and processor alone
     if warm_up:
-        lines += warmup_lines(settings)
-    lines += camera_lines(cameras)
+        lines += [f"shapes:     not tried: {RUNNING_HERE} (with fixed input shapes on, worker.log says how long "
+                  "their warm-up took)"] if running else \
+            warmup_lines(settings)
+    lines += [f"cameras:    not tried: {RUNNING_HERE} and holds its camera"] if running else camera_lines(cameras)
     if source is not None:
-        lines += source_lines(source, settings.det_size, settings.min_face)
-    lines += display_lines()
+        lines += [f"source:     not opened: {RUNNING_HERE} and reads it"] if running else \
+            source_lines(source, settings.det_size, settings.min_face)
+    lines += display_lines(probe=not running)
     lines += database_lines(settings)
     lines += records_lines(settings)
     paths = sorted({str(settings.data.resolve()), str(settings.data), str(cache_dir()), str(settings.models_dir)},

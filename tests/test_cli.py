@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -559,26 +563,31 @@ def test_a_headless_station_on_a_data_folder_missing_or_empty_refuses_instead_of
     assert data.exists() == (where == "empty") and not (data / "attendance.json").exists()
 
 
+@contextlib.contextmanager
+def station_holding(data: Path):
+    """Another process holding the data folder's lock as a running station does."""
+    hold = (f"from faceattend_tui.attendance import acquire_lock; import time; "
+            f"acquire_lock(__import__('pathlib').Path({str(data)!r}), what='station'); print('up', flush=True); "
+            "time.sleep(60)")
+    running = subprocess.Popen([sys.executable, "-c", hold], stdout=subprocess.PIPE, text=True)
+    try:
+        assert running.stdout.readline().strip() == "up"
+        yield running
+    finally:
+        running.kill()
+        running.wait()
+
+
 def test_doctor_says_whether_a_station_runs_on_the_data_folder(tmp_path):
     """A service's health check: whether a process holds the station's lock, and one a crash left."""
-    import subprocess
-    import sys
 
     from faceattend_tui.attendance import acquire_lock
     from faceattend_tui.doctor import station_lines
 
     assert station_lines(tmp_path) == []
-    hold = (f"from faceattend_tui.attendance import acquire_lock; import time; "
-            f"acquire_lock(__import__('pathlib').Path({str(tmp_path)!r}), what='station'); print('up', flush=True); "
-            "time.sleep(60)")
-    running = subprocess.Popen([sys.executable, "-c", hold], stdout=subprocess.PIPE, text=True)
-    try:
-        assert running.stdout.readline().strip() == "up"
+    with station_holding(tmp_path) as running:
         assert station_lines(tmp_path)[0].startswith(f"station:    running on this data folder (pid {running.pid} of "
                                                      "user ")
-    finally:
-        running.kill()
-        running.wait()
     ended = station_lines(tmp_path)
     assert ended[0].startswith("station:    none running; the last one ended without closing"), ended
     record = json.loads((tmp_path / "faceattend.lock").read_text())
@@ -591,6 +600,38 @@ def test_doctor_says_whether_a_station_runs_on_the_data_folder(tmp_path):
         station_lines(tmp_path)[0]
     acquire_lock(tmp_path, what="command").release()  # a command took the crashed station's lock since
     assert station_lines(tmp_path)[0].startswith("station:    none running; the last one ended without closing")
+
+
+def test_doctor_as_a_health_check_leaves_a_running_stations_camera_screen_and_processor_alone(tmp_path, capsys,
+                                                                                              monkeypatch):
+    """Run while the station runs: it tried the cameras the station holds ("none of indexes 0-3 opens"), opened a
+    second stream of its camera, put a window on the door's screen and warmed the models up beside it."""
+
+    import faceattend_tui.doctor as doctor
+    import faceattend_tui.live.preview as preview
+
+    touched = []
+
+    class Camera:
+        def __init__(self, *args):
+            touched.append(("camera", args))
+
+        isOpened, release = (lambda self: False), (lambda self: None)
+
+    monkeypatch.setattr(doctor.cv2, "VideoCapture", Camera)
+    monkeypatch.setattr(doctor, "source_lines", lambda *a: touched.append(("source", a)) or [])
+    monkeypatch.setattr(doctor, "warmup_lines", lambda *a: touched.append(("warm-up", a)) or [])
+    monkeypatch.setattr(preview, "display_problem", lambda: touched.append(("window", ())))
+    monkeypatch.setenv("DISPLAY", ":0")
+    with station_holding(tmp_path):
+        assert main(["doctor", "--data", str(tmp_path), "--source", "rtsp://door-cam/stream"]) == 0
+    out = capsys.readouterr().out
+    assert touched == []
+    assert "cameras:    not tried: the station runs on this data folder and holds its camera" in out
+    assert "source:     not opened: the station runs on this data folder and reads it" in out
+    assert "display:    display :0 (no window tried: the station runs on this data folder" in out
+    main(["doctor", "--data", str(tmp_path), "--cameras", "1"])  # none runs now: all of it is tried
+    assert [what for what, _ in touched] == ["warm-up", "camera", "window"]
 
 
 def test_doctor_fails_on_a_data_folder_the_station_refuses_and_on_a_failure_in_a_folder_named_D(tmp_path, capfd,

@@ -510,22 +510,29 @@ def report(settings: Settings, cameras: int = 4, warm_up: bool = True,
     lines += folder_lines(settings.data, loaded_models(settings))
     lines += station_lines(settings.data)
     lines += model_lines(settings)
-    running = station_running(settings.data)  # a health check leaves its camera, screen and processor alone
-    if warm_up:
-        lines += [f"shapes:     not tried: {RUNNING_HERE} (with fixed input shapes on, worker.log says how long "
-                  "their warm-up took)"] if running else \
-            warmup_lines(settings)
-    lines += [f"cameras:    not tried: {RUNNING_HERE} and holds its camera"] if running else camera_lines(cameras)
-    if source is not None:
-        lines += [f"source:     not opened: {RUNNING_HERE} and reads it"] if running else \
-            source_lines(source, settings.det_size, settings.min_face)
-    lines += display_lines(probe=not running)
+    lines += _devices(settings, cameras, source, warm_up, station_running(settings.data))
     lines += database_lines(settings)
     lines += records_lines(settings)
     paths = sorted({str(settings.data.resolve()), str(settings.data), str(cache_dir()), str(settings.models_dir)},
                    key=len, reverse=True)  # a folder called "MISSING items" is not a failure
     ok = not any(word in _without(line, paths) for line in lines for word in FAILURES)
     return lines, ok
+
+
+def _devices(settings: Settings, cameras: int, source: str | None, warm_up: bool, running: bool) -> list[str]:
+    """The models' warm-up, the cameras, the source and the display; while a station runs on the data folder
+    (a health check), what it uses is left alone: its camera, its source, its screen, the processor."""
+    lines: list[str] = []
+    if warm_up:
+        lines += [f"shapes:     not tried: {RUNNING_HERE} (with fixed input shapes on, worker.log says how long "
+                  "their warm-up took)"] if running else warmup_lines(settings)
+    local = settings.source.isdigit() or settings.source.startswith("/dev/")
+    lines += [f"cameras:    not tried: {RUNNING_HERE} and holds its camera"] if running and local else \
+        camera_lines(cameras)
+    if source is not None:
+        lines += [f"source:     not opened: {RUNNING_HERE} and reads it"] if running and source == settings.source \
+            else source_lines(source, settings.det_size, settings.min_face)
+    return lines + display_lines(probe=not running)
 
 
 def _without(line: str, paths: list[str]) -> str:

@@ -624,12 +624,16 @@ def test_doctor_as_a_health_check_leaves_a_running_stations_camera_screen_and_pr
     monkeypatch.setattr(preview, "display_problem", lambda: touched.append(("window", ())))
     monkeypatch.setenv("DISPLAY", ":0")
     with station_holding(tmp_path):
-        assert main(["doctor", "--data", str(tmp_path), "--source", "rtsp://door-cam/stream"]) == 0
-    out = capsys.readouterr().out
-    assert touched == []
-    assert "cameras:    not tried: the station runs on this data folder and holds its camera" in out
-    assert "source:     not opened: the station runs on this data folder and reads it" in out
-    assert "display:    display :0 (no window tried: the station runs on this data folder" in out
+        assert main(["doctor", "--data", str(tmp_path)]) == 0  # its source: camera 0
+        out = capsys.readouterr().out
+        assert touched == []
+        assert "cameras:    not tried: the station runs on this data folder and holds its camera" in out
+        assert "display:    display :0 (no window tried: the station runs on this data folder" in out
+        monkeypatch.setenv("FACEATTEND_SOURCE", "rtsp://door-cam/stream")  # its source: a network camera
+        assert main(["doctor", "--data", str(tmp_path), "--cameras", "1"]) == 0
+        assert "source:     not opened: the station runs on this data folder and reads it" in capsys.readouterr().out
+        assert touched.pop()[0] == "camera" and touched == []  # the cameras it does not use are tried
+        monkeypatch.delenv("FACEATTEND_SOURCE")
     main(["doctor", "--data", str(tmp_path), "--cameras", "1"])  # none runs now: all of it is tried
     assert [what for what, _ in touched] == ["warm-up", "camera", "window"]
 

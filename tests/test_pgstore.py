@@ -208,6 +208,36 @@ def test_a_check_in_kept_offline_is_filed_as_the_database_stands_when_it_is_sent
             assert as_the_database_has_it(conn, gone) is None  # no session was running then
 
 
+def test_a_check_in_kept_offline_is_filed_by_its_time_within_how_far_the_doors_clocks_may_be_apart(tmp_path,
+                                                                                                    pg_url):
+    """This door's clock 1 minute off the one that started and stopped the sessions: Ann, seen during Old by a
+    clock ahead, was said to come after its end; seen as Physics began by a clock behind, she was dropped
+    without a word."""
+    from datetime import timedelta
+
+    from fakes import FakeClock
+
+    from faceattend_tui.attendance.models import Checkin
+    from faceattend_tui.attendance.pg.outbox import as_the_database_has_it
+    from faceattend_tui.attendance.store import UNFILED
+
+    clock = FakeClock()
+    with open_store(tmp_path, database=pg_url, clock=clock, upgrade_mode="auto") as store:
+        att = Attendance(store)
+        att.add_person("Ann", person_id="ann", folder="ann")
+        old = att.start_session("Old")
+        clock.advance(minutes=10)
+        ended = att.stop_session().ended_at
+        clock.advance(minutes=30)
+        physics = att.start_session("Physics")
+        with psycopg.connect(pg_url) as conn:
+            ahead = Checkin(old.id, "ann", ended + timedelta(minutes=1), 0.8)
+            assert as_the_database_has_it(conn, ahead).session_id == old.id
+            behind = Checkin(UNFILED, "ann", physics.started_at - timedelta(minutes=1), 0.8)
+            assert as_the_database_has_it(conn, behind).session_id == physics.id
+            assert as_the_database_has_it(conn, dataclasses.replace(ahead, time=ended + timedelta(minutes=3))) is None
+
+
 def test_a_session_stopped_twice_keeps_the_first_stop(tmp_path, pg_url):
     """Two doors stop one session a moment apart: it ended when the first did."""
     from datetime import timedelta

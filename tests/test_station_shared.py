@@ -18,11 +18,11 @@ from faceattend_tui.station import CheckinShown, EnrollTarget, LiveChanged, Prob
 PATIENCE = 20.0  # seconds an update from the other door may take here at most (a bound, not a target)
 
 
-def open_door(root, url, name, people=("Ann", "Bob", "Cleo")) -> Station:
+def open_door(root, url, name, people=("Ann", "Bob", "Cleo"), **more) -> Station:
     root.mkdir()
     enroll_fake_people(root, list(people))
     settings = load_settings(root, {"database": url, "database_wait": 2.0})
-    door = Station(settings, "demo", worker_factory=FakeWorker, user="staff", name=name)
+    door = Station(settings, "demo", worker_factory=FakeWorker, user="staff", name=name, **more)
     door.open()
     return door
 
@@ -419,8 +419,13 @@ def hold_the_journal(store, monkeypatch, busy, sending) -> None:
 def test_a_journaled_checkin_the_database_cannot_file_at_close_is_said_not_dropped(tmp_path, pg_url, monkeypatch):
     """Cleo waited in north's journal while south stopped the session: at north's close the database
     cannot file her (no session was running), and the staff are told whom to mark by hand."""
-    north = open_door(tmp_path / "a", pg_url, "north")
-    south = open_door(tmp_path / "b", pg_url, "south")
+    from datetime import datetime
+
+    from fakes import FakeClock
+
+    clock = FakeClock(datetime.now().astimezone())
+    north = open_door(tmp_path / "a", pg_url, "north", clock=clock)
+    south = open_door(tmp_path / "b", pg_url, "south", clock=clock)
     busy, sending = threading.Event(), threading.Event()
     try:
         north.start_session("Assembly")
@@ -428,7 +433,8 @@ def test_a_journaled_checkin_the_database_cannot_file_at_close_is_said_not_dropp
         hold_the_journal(north.store, monkeypatch, busy, sending)
         monkeypatch.setattr(north.store, "changes", list)  # north's link is too slow to hear of the stop
         south.stop_session()
-        north.worker.checkin("Cleo")
+        clock.advance(minutes=3)  # further on than two doors' clocks may be apart
+        north.worker.checkin("Cleo", when=clock().timestamp())
         assert [u.row.name for u in north.poll(0.05) if isinstance(u, CheckinShown)] == ["Cleo"]
         sending.set()
         monkeypatch.undo()
@@ -556,3 +562,29 @@ def test_an_erasure_given_the_database_alone_and_cut_short_is_said_at_every_door
     main(doctor)
     assert "erasure:" not in capsys.readouterr().out
     assert rows(pg_url, f"select count(*) from people where id = '{cleo.id}'") == [(0,)]
+
+
+def test_a_clock_put_right_at_one_door_does_not_call_another_doors_session_opened_while_the_clock_was_wrong(
+        tmp_path, pg_url):
+    """North, its clock 10 minutes ahead, started Maths; south's clock, 2 minutes slow, was put right: south told
+    staff Maths was opened while the clock was wrong and to stop and void it, a real lesson."""
+    from datetime import datetime, timedelta
+
+    from fakes import FakeClock
+
+    real = datetime(2026, 9, 7, 9, 0).astimezone()
+    north_clock, south_clock, steady = FakeClock(real + timedelta(minutes=10)), FakeClock(real), [1000.0]
+    north = open_door(tmp_path / "a", pg_url, "north", clock=north_clock)
+    south = open_door(tmp_path / "b", pg_url, "south", clock=south_clock, steady=lambda: steady[0])
+    try:
+        north.start_session("Maths")
+        eventually(south, lambda: south.active is not None, "heard of Maths")
+        south_clock.advance(minutes=2)  # put right by NTP
+        steady[0] += 5
+        said = [u for u in south.poll(0.05) + south.poll(0.05) if isinstance(u, LiveChanged | Problem)]
+        assert any("the clock jumped" in getattr(u, "notice", "") for u in said)
+        assert not [u for u in said if isinstance(u, Problem) and "void" in u.message]
+    finally:
+        north.close()
+        south.close()
+

@@ -13,7 +13,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +98,7 @@ class Change:
 
 
 UNFILED = 0  # the session id of an arrival kept while a shared log was away, filed on its return
+CLOCKS_APART = timedelta(minutes=2)  # how far apart doors' clocks may be when a kept check-in is filed by its time
 
 
 @dataclass(frozen=True)

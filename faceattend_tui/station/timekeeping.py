@@ -60,7 +60,8 @@ class Timekeeping(StationState):
                 f"machine's time (NTP, timedatectl){waits}")
         said: list[Update] = [self._live(text, "error")]
         active = self.attendance.active
-        if active is not None and (active.started_at - wall).total_seconds() > JUMP:  # opened on the wrong date
+        if (active is not None and active.station in (None, self.name)  # another door's clock is not this one's
+                and (active.started_at - wall).total_seconds() > JUMP):  # opened on the wrong date
             said.append(Problem(f"the running session {active.name!r} started at {active.started_at:%Y-%m-%d %H:%M}, "
                                 "a time still to come: it was opened while the clock was wrong; if it should not "
                                 "run, stop it and void it (h, then v)"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from collections.abc import Sequence
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, TypeGuard
 
 from faceattend_tui.attendance import (
@@ -19,7 +19,7 @@ from faceattend_tui.attendance import (
     audit,
 )
 from faceattend_tui.attendance.export import time_zone
-from faceattend_tui.attendance.store import UNFILED, GoneMeanwhile
+from faceattend_tui.attendance.store import CLOCKS_APART, UNFILED, GoneMeanwhile
 from faceattend_tui.errors import FaceattendError
 from faceattend_tui.live import events as ev
 from faceattend_tui.live.worker import KILLED
@@ -51,8 +51,6 @@ if TYPE_CHECKING:
 
 
 WORKER_LOG = "; see worker.log"
-BEFORE_START = timedelta(minutes=2)  # a check-in kept while the log refused it, from this long before a session
-                                     # began, is not filed into it (doors' clocks may be apart by less)
 
 
 class Translator(StationState):
@@ -236,7 +234,7 @@ class Translator(StationState):
                 return None  # (an import cut short before their files went): nothing is recorded of them
             came = self.presence.seen(person.id, when) if self.presence else False
             session = attendance.active
-            if retried and session is not None and when < session.started_at - BEFORE_START:
+            if retried and session is not None and when < session.started_at - CLOCKS_APART:
                 session = None  # kept from before it began: not into it, at that time (a live arrival always
                                 # goes in: the door that started it may have a clock ahead of this one's)
             if session is None:

@@ -21,7 +21,7 @@ import psycopg
 from faceattend_tui.files import make_private_dir
 
 from ..models import Checkin, Presence
-from ..store import UNFILED, Change, StoreError, StoreState
+from ..store import CLOCKS_APART, UNFILED, Change, StoreError, StoreState
 from ..tiny.files import append_line, read_lines
 from .connection import first_line
 from .rows import insert_checkin, upsert_presence
@@ -242,19 +242,29 @@ def as_the_database_has_it(conn: psycopg.Connection, checkin: Checkin) -> Checki
     """A check-in kept while the database was away, as it stands against the sessions there now: an
     arrival after its session was stopped elsewhere belongs to the session running then (among those
     expecting them), as does one kept for no session the door knew of (UNFILED), and lateness follows the
-    deadline stored now (late after edited meanwhile). None when no session was running for them then."""
+    deadline stored now (late after edited meanwhile). None when no session was running for them then.
+
+    The sessions' times come from the doors that started and stopped them, whose clocks may be CLOCKS_APART
+    off this one's: where no session was running by the times as they stand, one that ended or began that
+    close to the arrival takes it."""
     row = conn.execute("select id, started_at, late_after_minutes, ended_at from sessions where id = %s",
                        [checkin.session_id]).fetchone()
     if row is None and checkin.session_id != UNFILED:
         return checkin  # not in the database: refused by it, said as dropped
     if row is None or (row[3] is not None and row[3] < checkin.time):
-        row = conn.execute(
-            "select s.id, s.started_at, s.late_after_minutes, s.ended_at from sessions s join expected e "
-            "on e.session_id = s.id and e.person_id = %s where s.voided_at is null and s.started_at <= %s "
-            "and (s.ended_at is null or s.ended_at >= %s) order by s.started_at desc limit 1",
-            [checkin.person_id, checkin.time, checkin.time]).fetchone()
+        ended = row if row is not None and row[3] + CLOCKS_APART >= checkin.time else None
+        row = _running_for(conn, checkin, timedelta(0)) or ended or _running_for(conn, checkin, CLOCKS_APART)
         if row is None:
             return None
     session_id, started, late_after, _ = row
     late = late_after is not None and checkin.time > started + timedelta(minutes=late_after)
     return dataclasses.replace(checkin, session_id=session_id, late=late)
+
+
+def _running_for(conn: psycopg.Connection, checkin: Checkin, slack: timedelta) -> tuple | None:
+    """The latest session expecting the person that ran at the check-in's time, give or take `slack`."""
+    return conn.execute(
+        "select s.id, s.started_at, s.late_after_minutes, s.ended_at from sessions s join expected e "
+        "on e.session_id = s.id and e.person_id = %s where s.voided_at is null and s.started_at <= %s "
+        "and (s.ended_at is null or s.ended_at >= %s) order by s.started_at desc limit 1",
+        [checkin.person_id, checkin.time + slack, checkin.time - slack]).fetchone()

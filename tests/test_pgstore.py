@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import psycopg
 import pytest
-from fakes import FAKE_SHA, enroll_fake_people
+from fakes import FAKE_SHA, FakeClock, enroll_fake_people
 
 from faceattend_tui.attendance import Attendance, open_store
-from faceattend_tui.attendance.store import EndedElsewhere
+from faceattend_tui.attendance.models import Checkin
+from faceattend_tui.attendance.pg.outbox import as_the_database_has_it
+from faceattend_tui.attendance.store import UNFILED, EndedElsewhere
 from faceattend_tui.gallery.templates import load_manifest, read_rows
 from faceattend_tui.station.shared_gallery import forget_folder, sync_gallery
 
@@ -179,23 +182,22 @@ def test_templates_of_another_recogniser_are_not_mixed_in(tmp_path, pg_url):
                and "the door with their photos runs `faceattend extract`" in note for note in outcome.notes)
 
 
-def test_a_check_in_kept_offline_is_filed_as_the_database_stands_when_it_is_sent(tmp_path, pg_url):
-    """While this door was cut off, another stopped 'Old' and started 'New' (late after 1 minute):
-    Ann's arrival after Old's end goes to New, late by New's deadline."""
-    from datetime import timedelta
-
-    from fakes import FakeClock
-
-    from faceattend_tui.attendance.models import Checkin
-    from faceattend_tui.attendance.pg.outbox import as_the_database_has_it
-
+@contextlib.contextmanager
+def ann_and_old(tmp_path, pg_url):
+    """A shared log with Ann and 'Old', a session of 10 minutes that has ended, on a clock the test moves."""
     clock = FakeClock()
     with open_store(tmp_path, database=pg_url, clock=clock, upgrade_mode="auto") as store:
         att = Attendance(store)
         att.add_person("Ann", person_id="ann", folder="ann")
-        old = att.start_session("Old")
+        att.start_session("Old")
         clock.advance(minutes=10)
-        att.stop_session()
+        yield att, clock, att.stop_session()
+
+
+def test_a_check_in_kept_offline_is_filed_as_the_database_stands_when_it_is_sent(tmp_path, pg_url):
+    """While this door was cut off, another stopped 'Old' and started 'New' (late after 1 minute):
+    Ann's arrival after Old's end goes to New, late by New's deadline."""
+    with ann_and_old(tmp_path, pg_url) as (att, clock, old):
         new = att.start_session("New", late_after_minutes=1)
         with psycopg.connect(pg_url) as conn:
             early = Checkin(old.id, "ann", old.started_at + timedelta(minutes=5), 0.8, late=True)
@@ -213,21 +215,8 @@ def test_a_check_in_kept_offline_is_filed_by_its_time_within_how_far_the_doors_c
     """This door's clock 1 minute off the one that started and stopped the sessions: Ann, seen during Old by a
     clock ahead, was said to come after its end; seen as Physics began by a clock behind, she was dropped
     without a word."""
-    from datetime import timedelta
-
-    from fakes import FakeClock
-
-    from faceattend_tui.attendance.models import Checkin
-    from faceattend_tui.attendance.pg.outbox import as_the_database_has_it
-    from faceattend_tui.attendance.store import UNFILED
-
-    clock = FakeClock()
-    with open_store(tmp_path, database=pg_url, clock=clock, upgrade_mode="auto") as store:
-        att = Attendance(store)
-        att.add_person("Ann", person_id="ann", folder="ann")
-        old = att.start_session("Old")
-        clock.advance(minutes=10)
-        ended = att.stop_session().ended_at
+    with ann_and_old(tmp_path, pg_url) as (att, clock, old):
+        ended = old.ended_at
         clock.advance(minutes=30)
         physics = att.start_session("Physics")
         with psycopg.connect(pg_url) as conn:

@@ -1724,3 +1724,80 @@ async def test_a_keys_long_line_in_the_help_wraps_under_its_words_not_under_the_
         first = next(i for i, line in enumerate(lines) if "start / stop a session" in line)
         words = lines[first].index("start / stop")
         assert lines[first + 1][:words].strip("█ ") == "" and lines[first + 1][words] != " "
+
+
+async def test_a_session_name_typed_ahead_into_the_stop_question_does_not_stop_the_session(station):
+    """No PIN, Maths running: "s", "Physics", Enter in one burst opened the stop question, whose y in "Physics"
+    stopped Maths (and "sics" started a session named "ics")."""
+    from faceattend_tui.tui.screens.confirm import WARY_SECONDS, ConfirmScreen
+
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await start_session(pilot, "Maths")
+        burst(app, ["s", *"Physics", "enter"])
+        await keys_handled(pilot)
+        assert station.active is not None and station.active.name == "Maths"
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "is no answer: typed ahead?" in str(app.screen.query_one("#dialog-error").render())
+        await pilot.pause(WARY_SECONDS)
+        await pilot.press("y")  # read, then answered
+        await until(pilot, lambda: station.active is None)
+        assert [s.name for s in station.store.sessions()] == ["Maths"]
+
+
+async def test_the_command_palette_opened_and_paged_in_one_burst_does_not_end_the_station(station):
+    """ctrl+p and PageUp read together: Textual's palette list, not laid out yet, raised KeyError and the
+    station exited while its session ran."""
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await start_session(pilot, "Maths")
+        for key in ("pageup", "pagedown", "pageup"):
+            burst(app, ["ctrl+p", key])
+            await keys_handled(pilot)
+            assert app.is_running
+            await pilot.press("escape")
+            await pilot.pause()
+        assert station.active is not None
+
+
+async def test_the_command_palette_over_a_dialog_offers_no_main_screen_command(station):
+    """ctrl+p over the start dialog ran "start a session" again (four start dialogs stacked), or "filter the
+    roster", whose hidden field behind the dialog then took what staff typed."""
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("s")
+        await pilot.pause()
+        dialog = app.screen
+        titles = {c.title for c in app.get_system_commands(dialog)}
+        assert "Screenshot" in titles and not titles & {b.tooltip or b.description for b in app.MAIN_BINDINGS}
+        main = {c.title for c in app.get_system_commands(app.screen_stack[0])}
+        assert {b.tooltip or b.description for b in app.MAIN_BINDINGS} <= main
+
+
+async def test_a_pin_left_in_a_dialog_under_the_command_palette_is_forgotten_after_a_minute(tmp_path, monkeypatch):
+    """A PIN typed into the stop question, then ctrl+p left open a minute: back in the dialog, Enter stopped the
+    session in the admin's name (left alone, the dialog forgets it)."""
+    import faceattend_tui.tui.screens.base as base
+    from faceattend_tui.attendance.staff import add_account
+
+    enroll_fake_people(tmp_path, ["Ann"])
+    station = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, user="staff", name="door")
+    station.open()
+    add_account(station.store, "admin", "admin", "Zq8-vault", "setup")
+    clock = [1000.0]
+    monkeypatch.setattr(base, "monotonic", lambda: clock[0])
+    app = StationApp(station)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await start_session(pilot, "Maths", pin="Zq8-vault")
+            await pilot.press("s")
+            await pilot.pause()
+            app.screen.query_one("#pin").focus()
+            await pilot.press(*"Zq8-vault", "ctrl+p")
+            await pilot.pause()
+            clock[0] += base.PIN_FORGOTTEN_AFTER + 1  # the palette's timer-free minute
+            await pilot.press("escape", "enter")
+            await pilot.pause(0.5)
+            assert station.active is not None and app.screen.query_one("#pin").value == ""
+    finally:
+        station.close()

@@ -442,6 +442,8 @@ class StationApp(DialogActions, KeysInOrder):
                 yield command  # keeps the picture with the exports; `?` lists the keys (Textual's panel stayed open)
         yield SystemCommand("Screenshot", "an SVG picture of the screen, kept with the exports",
                             lambda: self.set_timer(0.1, self.action_screenshot))
+        if screen is not self.screen_stack[0]:  # a dialog or the help on top: the main screen's keys are off
+            return                                  # there, from the palette too (dialogs stacked up)
         for binding in self.MAIN_BINDINGS:
             action = getattr(self, f"action_{binding.action}")
             key = KEY_NAMES.get(binding.key, binding.key)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, ClassVar
 from textual import events
 from textual.app import App
 from textual.binding import Binding
+from textual.command import CommandPalette
 from textual.widgets import Input
 
 from faceattend_tui.tui.screens import Dialog
@@ -31,6 +32,15 @@ if TYPE_CHECKING:
 
 KEYS_CATCH_UP = 1.0  # seconds a key waits at most for the keys typed before it to reach the focused widget
 UNHELD = ("escape", "ctrl+q")  # keys that go at once even while a dialog is busy
+
+
+class Palette(CommandPalette):
+    """Textual's command palette, where a page key read before its list is laid out does nothing (ctrl+p
+    then PageUp in one burst ended the station with a KeyError inside Textual)."""
+
+    def _action_command_list(self, action: str) -> None:
+        with contextlib.suppress(KeyError):
+            super()._action_command_list(action)
 
 
 class KeysInOrder(App[None]):
@@ -44,6 +54,10 @@ class KeysInOrder(App[None]):
         self.holding_for: Dialog[object] | None = None
         self.typed: deque[events.Key] = deque()  # read, waiting for their turn
         self.in_turn: events.Key | None = None
+
+    def action_command_palette(self) -> None:
+        if self.use_command_palette and not any(isinstance(s, CommandPalette) for s in self.screen_stack):
+            self.push_screen(Palette(id="--command-palette"))
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key) and not event.is_forwarded and event is not self.in_turn:

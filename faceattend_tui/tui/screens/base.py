@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import partial
+from time import monotonic
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from rich.text import Text
@@ -144,6 +145,7 @@ class Pin(SecretInput):
         super().__init__(placeholder="staff PIN", id="pin", disabled=not needed)
         self.display = needed
         self.forget_timer: Timer | None = None
+        self.used_at = monotonic()
 
     def _on_input_changed(self, event: Input.Changed) -> None:
         if event.input is not self:
@@ -151,11 +153,18 @@ class Pin(SecretInput):
         if self.forget_timer is not None:
             self.forget_timer.stop()
         self.forget_timer = self.set_timer(PIN_FORGOTTEN_AFTER, self.forget) if self.value else None
+        self.used_at = monotonic()
 
     def still_used(self) -> None:
         """A key was typed in the dialog: its staff member is still there, the minute starts again."""
         if self.forget_timer is not None:
             self.forget_timer.reset()
+        self.used_at = monotonic()
+
+    def forget_if_left(self) -> None:
+        """Forget a PIN left unused for longer than allowed (its timer does not run while a screen covers it)."""
+        if self.value and monotonic() - self.used_at >= PIN_FORGOTTEN_AFTER:
+            self.forget()
 
     def forget(self) -> None:
         self.forget_timer = None
@@ -302,6 +311,11 @@ class Dialog(ModalScreen[Any], Generic[RequestT]):
         """Someone typed a key while this dialog is on top (the app sees every key, fields stop them)."""
         for pin in self.query(Pin):
             pin.still_used()
+
+    def on_screen_resume(self) -> None:
+        """On top again (the palette or the help closed over it): a PIN left there a minute is forgotten."""
+        for pin in self.query(Pin):
+            pin.forget_if_left()
 
     def action_cancel(self) -> None:
         if not self.working:  # the station has the request: its answer is awaited

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Button, Input
 
 from faceattend_tui.tui.screens.base import Access, Dialog, Pin, Secret, Submit, pin_fields
+
+WARY_SECONDS = 1.0  # after a key that is no answer, y, n and Enter wait this long without a key to be answers
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,7 @@ class ConfirmScreen(Dialog[Confirmed]):
                  ok: str = "Yes") -> None:
         super().__init__(access, submit)
         self.question, self.OK = question, ok
+        self.stray_at = float("-inf")  # when a key that is no answer was last typed (text typed ahead)
 
     def title_text(self) -> str:
         return self.question
@@ -37,7 +41,23 @@ class ConfirmScreen(Dialog[Confirmed]):
     @on(Button.Pressed, "#ok")
     @on(Input.Submitted)
     def action_yes(self) -> None:
-        self.finish(Confirmed(self.pin()))
+        if not self.wary():
+            self.finish(Confirmed(self.pin()))
+
+    def on_key(self, event: events.Key) -> None:
+        """A letter that is no answer: text typed ahead, meant for a dialog this question came instead of
+        ("s", "Physics", Enter with a session running: its y stopped the session)."""
+        if event.is_printable and not any(pin.display for pin in self.query(Pin)):
+            self.stray_at = time.monotonic()
+            self.error(f"{event.character!r} is no answer: typed ahead? Wait a moment, then y for {self.OK}, "
+                       "n for no")
+
+    def wary(self) -> bool:
+        """Whether an answer comes too soon after a key that was none (part of the same text): ignored."""
+        if time.monotonic() - self.stray_at >= WARY_SECONDS:
+            return False
+        self.stray_at = time.monotonic()
+        return True
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """y and n answer only a question without a PIN: with one, they are letters of a name or PIN
@@ -50,4 +70,5 @@ class ConfirmScreen(Dialog[Confirmed]):
         self.action_yes()
 
     def action_no_key(self) -> None:
-        self.action_cancel()
+        if not self.wary():
+            self.action_cancel()

@@ -1738,7 +1738,7 @@ async def test_a_session_name_typed_ahead_into_the_stop_question_does_not_stop_t
         await keys_handled(pilot)
         assert station.active is not None and station.active.name == "Maths"
         assert isinstance(app.screen, ConfirmScreen)
-        assert "is no answer: typed ahead?" in str(app.screen.query_one("#dialog-error").render())
+        assert "'Physics' is no answer: typed ahead?" in str(app.screen.query_one("#dialog-error").render())
         await pilot.pause(WARY_SECONDS)
         await pilot.press("y")  # read, then answered
         await until(pilot, lambda: station.active is None)

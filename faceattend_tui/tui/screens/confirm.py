@@ -31,6 +31,7 @@ class ConfirmScreen(Dialog[Confirmed]):
         super().__init__(access, submit)
         self.question, self.OK = question, ok
         self.stray_at = float("-inf")  # when a key that is no answer was last typed (text typed ahead)
+        self.stray = ""  # those keys
 
     def title_text(self) -> str:
         return self.question
@@ -48,9 +49,11 @@ class ConfirmScreen(Dialog[Confirmed]):
         """A letter that is no answer: text typed ahead, meant for a dialog this question came instead of
         ("s", "Physics", Enter with a session running: its y stopped the session)."""
         if event.is_printable and not any(pin.display for pin in self.query(Pin)):
-            self.stray_at = time.monotonic()
-            self.error(f"{event.character!r} is no answer: typed ahead? Wait a moment, then y for {self.OK}, "
-                       "n for no")
+            self.typed_ahead(event.character or "", (self.stray if self.wary() else ""))
+
+    def typed_ahead(self, key: str, before: str) -> None:
+        self.stray, self.stray_at = before + key, time.monotonic()
+        self.error(f"{self.stray[-20:]!r} is no answer: typed ahead? Wait a moment, then y for {self.OK}, n for no")
 
     def wary(self) -> bool:
         """Whether an answer comes too soon after a key that was none (part of the same text): ignored."""
@@ -67,8 +70,13 @@ class ConfirmScreen(Dialog[Confirmed]):
         return True
 
     def action_yes_key(self) -> None:
-        self.action_yes()
+        if self.wary():
+            self.typed_ahead("y", self.stray)
+        else:
+            self.action_yes()
 
     def action_no_key(self) -> None:
-        if not self.wary():
+        if self.wary():
+            self.typed_ahead("n", self.stray)
+        else:
             self.action_cancel()

@@ -526,12 +526,11 @@ def _devices(settings: Settings, cameras: int, source: str | None, warm_up: bool
     if warm_up:
         lines += [f"shapes:     not tried: {RUNNING_HERE} (with fixed input shapes on, worker.log says how long "
                   "their warm-up took)"] if running else warmup_lines(settings)
-    local = settings.source.isdigit() or settings.source.startswith("/dev/")
-    lines += [f"cameras:    not tried: {RUNNING_HERE} and holds its camera"] if running and local else \
-        camera_lines(cameras)
+    # which camera the station holds is its command line's to say (--source), not the settings': none is tried
+    lines += [f"cameras:    not tried: {RUNNING_HERE} and holds its camera"] if running else camera_lines(cameras)
     if source is not None:
-        lines += [f"source:     not opened: {RUNNING_HERE} and reads it"] if running and source == settings.source \
-            else source_lines(source, settings.det_size, settings.min_face)
+        lines += [f"source:     not opened: {RUNNING_HERE} (stop it to check its source)"] if running else \
+            source_lines(source, settings.det_size, settings.min_face)
     return lines + display_lines(probe=not running)
 
 

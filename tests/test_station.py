@@ -1920,6 +1920,7 @@ def test_an_arrival_kept_before_any_session_is_not_filed_into_one_that_began_lat
         drain(station)
         clock.advance(minutes=5)
         meeting = station.start_session("Meeting")
+        drain(station)  # its retry refused again, the meeting running
         del station.store.record_checkin, station.store.see  # room again
         drain(station)
         assert station.store.checkin(meeting.id, ann.id) is None
@@ -1930,9 +1931,12 @@ def test_an_arrival_kept_before_any_session_is_not_filed_into_one_that_began_lat
         station.close()
 
 
-def test_a_live_arrival_is_checked_in_at_a_door_whose_clock_is_behind_the_one_that_started_the_session(tmp_path):
+@pytest.mark.parametrize("refused_once", [False, True])
+def test_an_arrival_is_checked_in_at_a_door_whose_clock_is_behind_the_one_that_started_the_session(
+        tmp_path, monkeypatch, refused_once):
     """Another door, its clock 4 minutes ahead, opened "Maths" at its 10:55; Ann walked in here at 10:51 by this
-    door's clock: she was taken for someone seen before the session and recorded nowhere."""
+    door's clock: she was taken for someone seen before the session and recorded nowhere (at once, and once the
+    disk that refused her check-in once took it)."""
     enroll_fake_people(tmp_path, ["Ann", "Bob"])
     clock = FakeClock(datetime(2026, 9, 7, 10, 51).astimezone())
     station = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, user="staff", name="door",
@@ -1943,8 +1947,17 @@ def test_a_live_arrival_is_checked_in_at_a_door_whose_clock_is_behind_the_one_th
         maths = station.start_session("Maths")
         clock.advance(minutes=-4)
         ann = next(p for p in station.people() if p.name == "Ann")
+        real, calls = Attendance.check_in, []
+
+        def full_at_first(self, *args, **kwargs):
+            calls.append(1)
+            if refused_once and len(calls) == 1:
+                raise StoreError("No space left on device")
+            return real(self, *args, **kwargs)
+
+        monkeypatch.setattr(Attendance, "check_in", full_at_first)
         station.worker.checkin(ann.folder, when=clock().timestamp())
-        shown = [u for u in drain(station) if isinstance(u, CheckinShown)]
+        shown = [u for u in drain(station) + drain(station) if isinstance(u, CheckinShown)]  # (its retry)
         assert [u.row.name for u in shown] == ["Ann"]
         assert station.store.checkin(maths.id, ann.id) is not None
     finally:

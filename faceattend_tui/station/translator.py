@@ -117,7 +117,7 @@ class Translator(StationState):
                                                  for e in self._unsaved):
             return None  # kept already, with its earlier time
         if self._worth_keeping(event) and len(self._unsaved) < MAX_UNSAVED:
-            if not self._unsaved:
+            if not self._unsaved and not retried:  # (a retry keeps what it was first kept for)
                 running = self._attendance().active
                 self._kept_for = (running.id, running.name) if running is not None else None
             self._unsaved.append(event)
@@ -234,9 +234,10 @@ class Translator(StationState):
                 return None  # (an import cut short before their files went): nothing is recorded of them
             came = self.presence.seen(person.id, when) if self.presence else False
             session = attendance.active
-            if retried and session is not None and when < session.started_at - CLOCKS_APART:
-                session = None  # kept from before it began: not into it, at that time (a live arrival always
-                                # goes in: the door that started it may have a clock ahead of this one's)
+            if retried and session is not None and when < session.started_at - CLOCKS_APART and \
+                    (self._kept_for is None or self._kept_for[0] != session.id):
+                session = None  # kept from before it began: not into it, at that time (one kept for it, or a
+                                # live arrival, goes in: the door that started it may have a clock ahead)
             if session is None:
                 kept = self._kept(person, event, when)  # work mode: the day's hours are said as ever
                 reason: SightingReason = "in" if came else "seen" if self.presence else \

@@ -1726,23 +1726,42 @@ async def test_a_keys_long_line_in_the_help_wraps_under_its_words_not_under_the_
         assert lines[first + 1][:words].strip("█ ") == "" and lines[first + 1][words] != " "
 
 
-async def test_a_session_name_typed_ahead_into_the_stop_question_does_not_stop_the_session(station):
+@pytest.mark.parametrize("name", ["Physics", "yoga", "news"])
+async def test_a_session_name_typed_ahead_into_the_stop_question_does_not_stop_the_session(station, name):
     """No PIN, Maths running: "s", "Physics", Enter in one burst opened the stop question, whose y in "Physics"
-    stopped Maths (and "sics" started a session named "ics")."""
+    stopped Maths (and "sics" started a session named "ics"); "yoga" stopped it by its first letter; the n of
+    "news" said no, and "e" opened the enroll dialog, which took the rest."""
     from faceattend_tui.tui.screens.confirm import WARY_SECONDS, ConfirmScreen
 
     app = StationApp(station)
     async with app.run_test(size=(80, 24)) as pilot:
         await start_session(pilot, "Maths")
-        burst(app, ["s", *"Physics", "enter"])
+        burst(app, ["s", *name, "enter"])
         await keys_handled(pilot)
         assert station.active is not None and station.active.name == "Maths"
-        assert isinstance(app.screen, ConfirmScreen)
-        assert "'Physics' is no answer: typed ahead?" in str(app.screen.query_one("#dialog-error").render())
+        assert [type(s) for s in app.screen_stack[1:]] == [ConfirmScreen]
+        assert f"{name!r} is no answer: typed ahead?" in str(app.screen.query_one("#dialog-error").render())
         await pilot.pause(WARY_SECONDS)
         await pilot.press("y")  # read, then answered
         await until(pilot, lambda: station.active is None)
         assert [s.name for s in station.store.sessions()] == ["Maths"]
+
+
+async def test_clicks_on_stop_too_soon_after_text_typed_ahead_do_not_put_the_answer_off(station):
+    """Each click on Stop within a second of the last click was refused and began the second again: only a
+    click after a full second without any took."""
+    from faceattend_tui.tui.screens.confirm import WARY_SECONDS, ConfirmScreen
+
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await start_session(pilot, "Maths")
+        burst(app, ["s", *"Physics"])
+        await keys_handled(pilot)
+        for pause in (0.0, 0.6 * WARY_SECONDS, 0.5 * WARY_SECONDS):
+            await pilot.pause(pause)
+            if isinstance(app.screen, ConfirmScreen):  # (a busy machine: a second may have passed already)
+                await pilot.click("#ok")
+        await until(pilot, lambda: station.active is None)
 
 
 async def test_the_command_palette_opened_and_paged_in_one_burst_does_not_end_the_station(station):

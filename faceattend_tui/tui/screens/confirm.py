@@ -49,18 +49,21 @@ class ConfirmScreen(Dialog[Confirmed]):
         """A letter that is no answer: text typed ahead, meant for a dialog this question came instead of
         ("s", "Physics", Enter with a session running: its y stopped the session)."""
         if event.is_printable and not any(pin.display for pin in self.query(Pin)):
-            self.typed_ahead(event.character or "", (self.stray if self.wary() else ""))
+            self.typed_ahead(event.character or "")
 
-    def typed_ahead(self, key: str, before: str) -> None:
-        self.stray, self.stray_at = before + key, time.monotonic()
+    def typed_ahead(self, key: str) -> None:
+        self.stray, self.stray_at = (self.stray if self.wary() else "") + key, time.monotonic()
         self.error(f"{self.stray[-20:]!r} is no answer: typed ahead? Wait a moment, then y for {self.OK}, n for no")
 
     def wary(self) -> bool:
         """Whether an answer comes too soon after a key that was none (part of the same text): ignored."""
-        if time.monotonic() - self.stray_at >= WARY_SECONDS:
-            return False
-        self.stray_at = time.monotonic()
-        return True
+        return time.monotonic() - self.stray_at < WARY_SECONDS
+
+    def in_a_word(self) -> bool:
+        """Whether the key being read has a letter typed right after it, in the same burst ("s", "yoga", Enter:
+        its y is the first letter of a name, not an answer)."""
+        typed = list(getattr(self.app, "typed", ()))
+        return len(typed) > 1 and typed[1].is_printable
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """y and n answer only a question without a PIN: with one, they are letters of a name or PIN
@@ -70,13 +73,13 @@ class ConfirmScreen(Dialog[Confirmed]):
         return True
 
     def action_yes_key(self) -> None:
-        if self.wary():
-            self.typed_ahead("y", self.stray)
+        if self.wary() or self.in_a_word():
+            self.typed_ahead("y")
         else:
             self.action_yes()
 
     def action_no_key(self) -> None:
-        if self.wary():
-            self.typed_ahead("n", self.stray)
+        if self.wary() or self.in_a_word():
+            self.typed_ahead("n")
         else:
             self.action_cancel()

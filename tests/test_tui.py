@@ -1820,3 +1820,80 @@ async def test_a_pin_left_in_a_dialog_under_the_command_palette_is_forgotten_aft
             assert station.active is not None and app.screen.query_one("#pin").value == ""
     finally:
         station.close()
+
+
+def clicked_twice_at(app, x: int, y: int) -> None:
+    """A double click as it arrives over SSH: both read before the first is handled."""
+    from textual import events
+
+    for _ in range(2):
+        for kind in (events.MouseDown, events.MouseUp, events.Click):
+            more = {"chain": 1} if kind is events.Click else {}
+            app.post_message(kind(widget=None, x=x, y=y, delta_x=0, delta_y=0, button=1, shift=False, meta=False,
+                                  ctrl=False, screen_x=x, screen_y=y, **more))
+
+
+async def test_a_double_click_that_closes_the_command_palette_does_not_end_the_station(station):
+    """The second click of a double click outside the palette closed it again: the main screen's turn, and
+    the station ended (ScreenStackError)."""
+    app = StationApp(station)
+    async with app.run_test(size=(150, 36)) as pilot:
+        await start_session(pilot, "Maths")
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        clicked_twice_at(app, 100, 33)  # below its list
+        await pilot.pause(0.5)
+        assert app.is_running and len(app.screen_stack) == 1 and station.active is not None
+
+
+async def test_a_double_click_on_a_past_session_shows_it_and_closes_that_list_only(station):
+    """Both clicks of a double click on a past session read at once: the second closed the main screen and
+    ended the station (ScreenStackError)."""
+    for name in ("Maths", "Physics"):
+        station.start_session(name)
+        station.stop_session()
+    app = StationApp(station)
+    async with app.run_test(size=(150, 36)) as pilot:
+        await pilot.press("h")
+        await until(pilot, lambda: not app.screen.busy)
+        table = app.screen.query_one("#sessions")
+        clicked_twice_at(app, table.region.x + 5, table.region.y + 1 + table.cursor_row)
+        await pilot.pause(0.5)
+        assert app.is_running and len(app.screen_stack) == 1
+
+
+async def test_a_command_chosen_twice_in_the_palette_opens_its_dialog_once(station):
+    """Two clicks on "audit log" in one burst: the second, read by the palette as it closed, opened a second
+    audit list over the first (four deep in a monkey's run)."""
+    app = StationApp(station)
+    async with app.run_test(size=(150, 36)) as pilot:
+        await pilot.press("ctrl+p", *"audit log")
+        await pilot.pause(0.5)
+        listed = app.screen.query_one("CommandList").content_region
+        clicked_twice_at(app, listed.x + 5, listed.y)
+        await pilot.pause(0.5)
+        assert [type(s).__name__ for s in app.screen_stack] == ["Screen", "AuditScreen"]
+
+
+async def test_a_mark_written_while_the_command_palette_covers_its_dialog_closes_that_dialog_once(station,
+                                                                                                 monkeypatch):
+    """The mark came back under ctrl+p: the palette closed instead, the dialog stayed with its buttons on,
+    Enter marked again and the station ended (InvalidStateError)."""
+    import time
+
+    real = station.mark
+    monkeypatch.setattr(station, "mark", lambda *a, **k: time.sleep(0.8) or real(*a, **k))
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await start_session(pilot, "Physics")
+        await mark_dialog_for(pilot, "S3")
+        await pilot.press(*"forgot card", "enter", "ctrl+p")
+        await pilot.pause(1.5)  # the mark written meanwhile
+        assert [type(s).__name__ for s in app.screen_stack] == ["Screen", "MarkScreen", "Palette"]
+        await pilot.press("escape")
+        await pilot.pause(0.3)
+        assert app.is_running and len(app.screen_stack) == 1
+        await pilot.press("escape")
+        await pilot.pause(0.3)
+        assert app.is_running
+        assert [e.action for e in station.store.audit_log()].count("checkin.mark") == 1

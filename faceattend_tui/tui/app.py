@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -447,8 +447,16 @@ class StationApp(DialogActions, KeysInOrder):
         for binding in self.MAIN_BINDINGS:
             action = getattr(self, f"action_{binding.action}")
             key = KEY_NAMES.get(binding.key, binding.key)
-            yield SystemCommand(binding.tooltip or binding.description, f"key: {key}", action)
+            yield SystemCommand(binding.tooltip or binding.description, f"key: {key}", self.from_main_screen(action))
         yield SystemCommand("Import roster", "people and groups from a CSV file (id,name,groups,photo)",
-                            self.action_import_roster)
+                            self.from_main_screen(self.action_import_roster))
         yield SystemCommand("Change my PIN", "your own staff PIN: the current one, then the new one twice",
-                            self.action_own_pin)
+                            self.from_main_screen(self.action_own_pin))
+
+    def from_main_screen(self, action: Callable[[], object]) -> Callable[[], None]:
+        """A main-screen command of the palette, run only with the main screen on top: chosen twice (a double
+        click), the second ran over the dialog the first opened."""
+        def run() -> None:
+            if len(self.screen_stack) == 1:
+                action()
+        return run

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from textual import events
 from textual.app import App
+from textual.await_complete import AwaitComplete
 from textual.binding import Binding
 from textual.command import CommandPalette
 from textual.widgets import Input
@@ -41,6 +42,11 @@ class Palette(CommandPalette):
     def _action_command_list(self, action: str) -> None:
         with contextlib.suppress(KeyError):
             super()._action_command_list(action)
+
+    def dismiss(self, result: None = None) -> AwaitComplete:
+        """Close the palette, never the screen under it (a double click outside it closed it twice: the main
+        screen's turn ended the station)."""
+        return super().dismiss(result) if self.is_active else AwaitComplete.nothing()
 
 
 class KeysInOrder(App[None]):

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
+from textual.await_complete import AwaitComplete
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
@@ -269,6 +270,7 @@ class Dialog(ModalScreen[Any], Generic[RequestT]):
         self.saying_reading = False
         self.on_settled: list[Callable[[], Awaitable[None]]] = []  # run once settled (see `busy`)
         self.reads_started = False
+        self.closing: tuple[Any] | None = None  # the answer of a dialog to close once nothing covers it
 
     def title_text(self) -> str:
         return ""
@@ -313,9 +315,23 @@ class Dialog(ModalScreen[Any], Generic[RequestT]):
             pin.still_used()
 
     def on_screen_resume(self) -> None:
-        """On top again (the palette or the help closed over it): a PIN left there a minute is forgotten."""
+        """On top again (the palette or the help closed over it): a PIN left there a minute is forgotten, and
+        a dialog whose answer came meanwhile closes now."""
+        if self.closing is not None:
+            self.dismiss(self.closing[0])
+            return
         for pin in self.query(Pin):
             pin.forget_if_left()
+
+    def dismiss(self, result: Any = None) -> AwaitComplete:
+        """Close this dialog and only this one (Textual closes whatever screen is on top): covered by the
+        command palette, it closes once on top again; closed already (a second click), nothing happens."""
+        if self.is_active:
+            self.closing = None
+            return super().dismiss(result)
+        if self in self.app.screen_stack:
+            self.closing = (result,)
+        return AwaitComplete.nothing()
 
     def action_cancel(self) -> None:
         if not self.working:  # the station has the request: its answer is awaited

@@ -1822,15 +1822,15 @@ async def test_a_pin_left_in_a_dialog_under_the_command_palette_is_forgotten_aft
         station.close()
 
 
-def clicked_twice_at(app, x: int, y: int) -> None:
-    """A double click as it arrives over SSH: both read before the first is handled."""
+def clicks_at(app, x: int, y: int, times: int = 2) -> None:
+    """A double (or triple) click as it arrives over SSH: presses and releases, as the terminal sends them
+    (Textual makes the clicks), all read before the first is handled."""
     from textual import events
 
-    for _ in range(2):
-        for kind in (events.MouseDown, events.MouseUp, events.Click):
-            more = {"chain": 1} if kind is events.Click else {}
+    for _ in range(times):
+        for kind in (events.MouseDown, events.MouseUp):
             app.post_message(kind(widget=None, x=x, y=y, delta_x=0, delta_y=0, button=1, shift=False, meta=False,
-                                  ctrl=False, screen_x=x, screen_y=y, **more))
+                                  ctrl=False, screen_x=x, screen_y=y))
 
 
 async def test_a_double_click_that_closes_the_command_palette_does_not_end_the_station(station):
@@ -1841,13 +1841,13 @@ async def test_a_double_click_that_closes_the_command_palette_does_not_end_the_s
         await start_session(pilot, "Maths")
         await pilot.press("ctrl+p")
         await pilot.pause()
-        clicked_twice_at(app, 100, 33)  # below its list
+        clicks_at(app, 100, 33)  # below its list
         await pilot.pause(0.5)
         assert app.is_running and len(app.screen_stack) == 1 and station.active is not None
 
 
-async def test_a_double_click_on_a_past_session_shows_it_and_closes_that_list_only(station):
-    """Both clicks of a double click on a past session read at once: the second closed the main screen and
+async def test_a_triple_click_on_a_past_session_shows_it_and_closes_that_list_only(station):
+    """The clicks of a triple click on a past session read at once: the later ones closed the main screen and
     ended the station (ScreenStackError)."""
     for name in ("Maths", "Physics"):
         station.start_session(name)
@@ -1857,7 +1857,7 @@ async def test_a_double_click_on_a_past_session_shows_it_and_closes_that_list_on
         await pilot.press("h")
         await until(pilot, lambda: not app.screen.busy)
         table = app.screen.query_one("#sessions")
-        clicked_twice_at(app, table.region.x + 5, table.region.y + 1 + table.cursor_row)
+        clicks_at(app, table.region.x + 5, table.region.y + 1 + table.cursor_row, times=3)
         await pilot.pause(0.5)
         assert app.is_running and len(app.screen_stack) == 1
 
@@ -1870,7 +1870,7 @@ async def test_a_command_chosen_twice_in_the_palette_opens_its_dialog_once(stati
         await pilot.press("ctrl+p", *"audit log")
         await pilot.pause(0.5)
         listed = app.screen.query_one("CommandList").content_region
-        clicked_twice_at(app, listed.x + 5, listed.y)
+        clicks_at(app, listed.x + 5, listed.y)
         await pilot.pause(0.5)
         assert [type(s).__name__ for s in app.screen_stack] == ["Screen", "AuditScreen"]
 
@@ -1897,3 +1897,17 @@ async def test_a_mark_written_while_the_command_palette_covers_its_dialog_closes
         await pilot.pause(0.3)
         assert app.is_running
         assert [e.action for e in station.store.audit_log()].count("checkin.mark") == 1
+
+
+async def test_a_double_click_on_an_audit_entry_shows_it_once(station):
+    """Both clicks read at once: the entry opened twice, one over the other, and Escape seemed to do nothing."""
+    station.start_session("Maths")
+    app = StationApp(station)
+    async with app.run_test(size=(150, 36)) as pilot:
+        await pilot.press("l")
+        await until(pilot, lambda: not app.screen.busy)
+        table = app.screen.query_one("#audit")
+        clicks_at(app, table.region.x + 5, table.region.y + 1 + table.cursor_row)
+        await pilot.pause(0.5)
+        assert [type(s).__name__ for s in app.screen_stack] == ["Screen", "AuditScreen", "DetailScreen"]
+

@@ -379,8 +379,8 @@ class StationApp(DialogActions, KeysInOrder):
     def show_details(self, message: FastTable.Selected) -> None:
         """Enter on a person in the roster or the session: everything about them, the mark's reason in full."""
         table = message.table.id
-        if table not in ("roster-table", "session-table"):
-            return
+        if table not in ("roster-table", "session-table") or len(self.screen_stack) > 1:
+            return  # (the second click of a double click, read once the first opened them)
         row = self.query_one(RosterPane).rows.get(message.key)
         load = partial(self.person_lines, message.key, self.viewing_session if table == "session-table" else None)
         self.push_screen(DetailScreen(row.name if row else message.key, load=load, what="the person"))

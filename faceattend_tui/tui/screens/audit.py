@@ -112,4 +112,4 @@ class AuditScreen(Dialog[None]):
         lines = [("time", entry_time(entry, self.zone)), ("who", entry.user), ("action", entry.action)]
         lines += [(str(key), describe_details({key: value}, whole=True)[len(str(key)) + 1:])
                   for key, value in entry.details.items()]
-        self.app.push_screen(DetailScreen(f"Audit entry: {entry.action}", lines))
+        self.open_over(DetailScreen(f"Audit entry: {entry.action}", lines))

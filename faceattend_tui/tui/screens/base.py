@@ -37,6 +37,7 @@ from faceattend_tui.station import MAX_LATE_MINUTES, Credentials, PinRefused, St
 
 if TYPE_CHECKING:
     from textual.app import App
+    from textual.screen import Screen
 
 EVERYONE = "__everyone__"
 STATION_CALLS = "station-call"  # the worker group of the station calls dialogs make
@@ -322,6 +323,12 @@ class Dialog(ModalScreen[Any], Generic[RequestT]):
             return
         for pin in self.query(Pin):
             pin.forget_if_left()
+
+    def open_over(self, screen: Screen[Any], then: Callable[[Any], None] | None = None) -> None:
+        """Open a screen over this dialog, if nothing covers it yet: the second click of a double click on a
+        row opened a second detail screen over the first."""
+        if self.is_active:
+            self.app.push_screen(screen, then)
 
     def dismiss(self, result: Any = None) -> AwaitComplete:
         """Close this dialog and only this one (Textual closes whatever screen is on top): covered by the

@@ -206,7 +206,7 @@ class DaysScreen(Dialog[bool]):
         came, out = ends(line, self.zone)
         lines = [("in", came), ("out", out), ("hours", f"{line.hours:.2f}"),
                  ("check", printable(line.check) or "nothing odd"), ("corrected", printable(line.corrected) or "no")]
-        self.app.push_screen(DetailScreen(f"{self.person} on {line.day}", lines))
+        self.open_over(DetailScreen(f"{self.person} on {line.day}", lines))
 
     def corrected(self, request: CorrectRequest | None) -> None:
         self.read(self.load, self.show_days, "the days")  # as they are now, whatever another door did meanwhile

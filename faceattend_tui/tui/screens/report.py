@@ -133,7 +133,7 @@ class ReportScreen(Dialog[None]):
             return
         name = str(selected.data_table.get_row(selected.row_key)[1])
         self.chosen = person_id
-        self.app.push_screen(self.days_of(person_id, name, self.period, self.group), self.days_closed)
+        self.open_over(self.days_of(person_id, name, self.period, self.group), self.days_closed)
 
     def days_closed(self, changed: bool | None) -> None:
         if changed:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from textual import events, on
@@ -48,8 +49,11 @@ class ConfirmScreen(Dialog[Confirmed]):
     def on_key(self, event: events.Key) -> None:
         """A letter that is no answer: text typed ahead, meant for a dialog this question came instead of
         ("s", "Physics", Enter with a session running: its y stopped the session)."""
-        if event.is_printable and not any(pin.display for pin in self.query(Pin)):
+        if event.is_printable and not self.asks_pin():
             self.typed_ahead(event.character or "")
+
+    def asks_pin(self) -> bool:
+        return any(pin.display for pin in self.query(Pin))
 
     def typed_ahead(self, key: str) -> None:
         self.stray, self.stray_at = (self.stray if self.wary() else "") + key, time.monotonic()
@@ -62,24 +66,25 @@ class ConfirmScreen(Dialog[Confirmed]):
     def in_a_word(self) -> bool:
         """Whether the key being read has a letter typed right after it, in the same burst ("s", "yoga", Enter:
         its y is the first letter of a name, not an answer)."""
-        typed = list(getattr(self.app, "typed", ()))
+        typed: Sequence[events.Key] = getattr(self.app, "typed", ())  # keys read, waiting their turn, this one first
         return len(typed) > 1 and typed[1].is_printable
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """y and n answer only a question without a PIN: with one, they are letters of a name or PIN
         mistyped (a Tab too many onto the buttons), not an answer."""
         if action in ("yes_key", "no_key"):
-            return not any(pin.display for pin in self.query(Pin))
+            return not self.asks_pin()
         return True
 
     def action_yes_key(self) -> None:
-        if self.wary() or self.in_a_word():
-            self.typed_ahead("y")
-        else:
-            self.action_yes()
+        self.answer_key("y", self.action_yes)
 
     def action_no_key(self) -> None:
+        self.answer_key("n", self.action_cancel)
+
+    def answer_key(self, key: str, answer: Callable[[], None]) -> None:
+        """y or n: an answer, unless part of text typed ahead."""
         if self.wary() or self.in_a_word():
-            self.typed_ahead("n")
+            self.typed_ahead(key)
         else:
-            self.action_cancel()
+            answer()

@@ -1829,8 +1829,27 @@ def clicks_at(app, x: int, y: int, times: int = 2) -> None:
 
     for _ in range(times):
         for kind in (events.MouseDown, events.MouseUp):
-            app.post_message(kind(widget=None, x=x, y=y, delta_x=0, delta_y=0, button=1, shift=False, meta=False,
-                                  ctrl=False, screen_x=x, screen_y=y))
+            mouse_at(app, kind, x, y, button=1)
+
+
+def held(station: Station, names: list[str]) -> None:
+    """Sessions started and stopped one after another: past sessions, and their lines in the audit log."""
+    for name in names:
+        station.start_session(name)
+        station.stop_session()
+
+
+async def list_opened(pilot, key: str, table: str):
+    """The list a key opens, once its rows are read."""
+    await pilot.press(key)
+    await until(pilot, lambda: not pilot.app.screen.busy)
+    return pilot.app.screen.query_one(table)
+
+
+def mouse_at(app, kind, x: int, y: int, button: int = 0, delta_y: int = 0) -> None:
+    """One mouse event of a kind at a place on the screen, as the terminal sends it."""
+    app.post_message(kind(widget=None, x=x, y=y, delta_x=0, delta_y=delta_y, button=button, shift=False, meta=False,
+                          ctrl=False, screen_x=x, screen_y=y))
 
 
 async def test_a_double_click_that_closes_the_command_palette_does_not_end_the_station(station):
@@ -1849,14 +1868,10 @@ async def test_a_double_click_that_closes_the_command_palette_does_not_end_the_s
 async def test_a_triple_click_on_a_past_session_shows_it_and_closes_that_list_only(station):
     """The clicks of a triple click on a past session read at once: the later ones closed the main screen and
     ended the station (ScreenStackError)."""
-    for name in ("Maths", "Physics"):
-        station.start_session(name)
-        station.stop_session()
+    held(station, ["Maths", "Physics"])
     app = StationApp(station)
     async with app.run_test(size=(150, 36)) as pilot:
-        await pilot.press("h")
-        await until(pilot, lambda: not app.screen.busy)
-        table = app.screen.query_one("#sessions")
+        table = await list_opened(pilot, "h", "#sessions")
         clicks_at(app, table.region.x + 5, table.region.y + 1 + table.cursor_row, times=3)
         await pilot.pause(0.5)
         assert app.is_running and len(app.screen_stack) == 1
@@ -1904,10 +1919,57 @@ async def test_a_double_click_on_an_audit_entry_shows_it_once(station):
     station.start_session("Maths")
     app = StationApp(station)
     async with app.run_test(size=(150, 36)) as pilot:
-        await pilot.press("l")
-        await until(pilot, lambda: not app.screen.busy)
-        table = app.screen.query_one("#audit")
+        table = await list_opened(pilot, "l", "#audit")
         clicks_at(app, table.region.x + 5, table.region.y + 1 + table.cursor_row)
         await pilot.pause(0.5)
         assert [type(s).__name__ for s in app.screen_stack] == ["Screen", "AuditScreen", "DetailScreen"]
 
+
+
+def wheel_at(app, x: int, y: int, notches: int = 1) -> None:
+    """Notches of the mouse wheel (down; up when negative) over a place on the screen, as a terminal sends them."""
+    from textual import events
+
+    kind = events.MouseScrollDown if notches > 0 else events.MouseScrollUp
+    for _ in range(abs(notches)):
+        mouse_at(app, kind, x, y, delta_y=1 if notches > 0 else -1)
+
+
+async def test_the_wheel_over_the_roster_moves_its_highlight_so_m_never_marks_someone_out_of_sight(station):
+    """The wheel scrolled the roster and left its highlighted row behind, out of sight: `m` then marked a
+    person the staff could not see."""
+    for n in range(40):
+        station.attendance.add_person(f"Pupil {n:02d}", person_id=f"P{n:02d}", groups=["3A"])
+    station.refresh()
+    app = StationApp(station)
+    async with app.run_test(size=(160, 30)) as pilot:
+        table = app.query_one("#roster-table")
+        await until(pilot, lambda: table.row_count == 44)
+        table.focus()
+        await until(pilot, lambda: table.show_vertical_scrollbar)  # laid out with its new rows
+        wheel_at(app, table.region.x + 3, table.region.y + 3, notches=12)  # further down than the pane is high
+        await pilot.pause()
+        top, rows = table.scroll_offset.y, table.size.height - 1
+        assert top > 0 and top <= table.cursor < top + rows  # the view moved, the highlight with it
+        shown = table.selected
+        await pilot.press("m")
+        await pilot.pause()
+        assert isinstance(app.screen, MarkScreen) and app.screen.person.endswith(f"({shown})")
+        await pilot.press("escape")
+        wheel_at(app, table.region.x + 3, table.region.y + 3, notches=-20)  # back up, past the first row
+        await pilot.pause()
+        assert table.cursor == 0 and table.scroll_offset.y == 0
+
+
+async def test_the_wheel_over_a_dialogs_list_moves_its_highlight_so_enter_opens_a_row_in_sight(station):
+    """As in the roster: the audit log scrolled by the wheel kept its highlight out of sight, and Enter
+    opened an entry the staff could not see."""
+    held(station, [f"Lesson {n}" for n in range(30)])
+    app = StationApp(station)
+    async with app.run_test(size=(150, 36)) as pilot:
+        table = await list_opened(pilot, "l", "#audit")
+        await pilot.pause()
+        wheel_at(app, table.region.x + 5, table.region.y + 3, notches=15)
+        await pilot.pause()
+        top, rows = round(table.scroll_y), table.size.height - table.header_height
+        assert top > 0 and top <= table.cursor_row < top + rows

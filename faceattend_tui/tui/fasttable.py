@@ -23,6 +23,7 @@ from textual.strip import Strip
 
 from faceattend_tui.station import printable
 from faceattend_tui.text import fold
+from faceattend_tui.tui.wheel import WheelMovesCursor
 
 Cell = str | tuple[str, str]  # text, or (text, rich style)
 
@@ -38,7 +39,7 @@ def shortened(text: str, room: int) -> str:
     return set_cell_size(text, room - 1).rstrip() + "…"
 
 
-class FastTable(ScrollView, can_focus=True):
+class FastTable(WheelMovesCursor, ScrollView, can_focus=True):
     BINDINGS = [
         Binding("up", "move(-1)", show=False),
         Binding("down", "move(1)", show=False),
@@ -180,6 +181,11 @@ class FastTable(ScrollView, can_focus=True):
 
     def action_move(self, step: int) -> None:
         self.cursor = max(0, min(self.cursor + step, len(self.shown) - 1))
+
+    def wheel_move(self, rows: int) -> bool:
+        before = self.cursor
+        self.action_move(rows)
+        return self.cursor != before
 
     def action_page(self, direction: int) -> None:
         self.action_move(direction * max(self.size.height - 2, 1))

@@ -34,6 +34,7 @@ from textual.widgets._toggle_button import ToggleButton
 
 from faceattend_tui.errors import FaceattendError
 from faceattend_tui.station import MAX_LATE_MINUTES, Credentials, PinRefused, StationError, internal_error
+from faceattend_tui.tui.wheel import WheelMovesCursor
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -50,11 +51,19 @@ DataT = TypeVar("DataT")
 CellT = TypeVar("CellT")
 
 
-class RowTable(DataTable[CellT]):
+class RowTable(WheelMovesCursor, DataTable[CellT]):
     """A dialog's list of rows: Home and End go to the first and the last row (Textual's table scrolls
     sideways with them, as for a sheet of cells)."""
 
     BINDINGS = [Binding("home", "scroll_top", "First", show=False), Binding("end", "scroll_bottom", "Last", show=False)]
+
+    def wheel_move(self, rows: int) -> bool:
+        row = max(0, min(self.cursor_row + rows, self.row_count - 1))
+        if row == self.cursor_row:
+            return False
+        self.move_cursor(row=row)
+        return True
+
 Fill = Callable[[Any], None]  # shows what a read returned
 
 Secret = str | Credentials  # a bare PIN, or a staff name with its PIN

@@ -14,7 +14,7 @@ from faceattend_tui.text import collation, same
 from .corrections import Correction, corrections
 from .export import BOM, csv_cell, date_and_time, local_iso, time_zone
 from .models import Person, Presence
-from .store import Store, StoreError
+from .store import NotFoundError, Store, StoreError
 
 WRITE_EVERY = timedelta(seconds=60)  # a person still in view moves their last sighting this often at most
 LONG_DAY = timedelta(hours=16)  # a working day longer than this is most likely two put together
@@ -52,10 +52,26 @@ class PresenceBook:
         return first
 
     def flush(self) -> None:
-        """Write the sightings held back in the last minute: the day's last sighting is the last one shown."""
+        """Write the sightings held back in the last minute: the day's last sighting is the last one shown.
+        Each is tried: one of someone erased meanwhile (at another door) is dropped, and a failed write
+        is raised once the others are written."""
         held, self._held = self._held, {}
+        failed: StoreError | None = None
         for (person_id, day), when in held.items():
-            self.store.see(Presence(person_id, day, self.station, when, when))
+            try:
+                self.store.see(Presence(person_id, day, self.station, when, when))
+            except NotFoundError:
+                continue  # erased: nothing of them is written again
+            except StoreError as exc:
+                failed = failed or exc
+        if failed is not None:
+            raise failed
+
+    def forget(self, person_id: str) -> None:
+        """An erasure here: what is held back or remembered of them goes with it."""
+        for kept in (self._held, self._written):
+            for key in [k for k in kept if k[0] == person_id]:
+                del kept[key]
 
 
     def _seen_elsewhere(self, person_id: str, day: date) -> bool:

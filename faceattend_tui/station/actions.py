@@ -446,6 +446,9 @@ class Actions(StationState):
                 removal = remove_person(attendance, self.settings, person, erase=erase, user=actor)
             except FaceattendError as exc:
                 raise StationError(str(exc)) from None
+            finally:
+                if erase and self.presence is not None:
+                    self.presence.forget(person.id)  # a sighting held back would bring them back into the log
         self.removal_leftovers = removal.leftovers() if removal else []
         self._worker().send(ev.Reload())
         self._tell_door(self._door_session())  # "N of M here" without them

@@ -232,7 +232,9 @@ class Translator(StationState):
             person = attendance.by_folder(event.folder)
             if person is None or not person.active:  # templates of someone no longer on the roster, or who left
                 return None  # (an import cut short before their files went): nothing is recorded of them
-            came = self.presence.seen(person.id, when) if self.presence else False
+            came = self._seen(person, when)
+            if came is None:
+                return None
             session = attendance.active
             if retried and session is not None and when < session.started_at - CLOCKS_APART and \
                     (self._kept_for is None or self._kept_for[0] != session.id):
@@ -274,12 +276,22 @@ class Translator(StationState):
             person = self._attendance().by_folder(event.folder)
             if person is None or not person.active:
                 return None
-            if self.presence is not None:
-                self.presence.seen(person.id, datetime.fromtimestamp(event.time).astimezone())
+            if self._seen(person, datetime.fromtimestamp(event.time).astimezone()) is None:
+                return None
             if self._arrives(event) is None and not self._outsider_seen_first(person):
                 return None
         return self._checkin(ev.Checkin(name=event.name, similarity=event.similarity, track=event.track,
                                         time=event.time, evidence=event.evidence), retried)
+
+    def _seen(self, person: Person, when: datetime) -> bool | None:
+        """Work mode: their day's sighting (True: the first of the day); None: they were erased at another door
+        a moment ago (this door learns it in a moment, and names nobody)."""
+        if self.presence is None:
+            return False
+        try:
+            return self.presence.seen(person.id, when)
+        except GoneMeanwhile:
+            return None
 
     def _outsider_seen_first(self, person: Person) -> bool:
         """Whether someone the running session does not expect is in view for the first time in it (seated as it

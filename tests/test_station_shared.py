@@ -415,10 +415,16 @@ def hold_the_journal(store, monkeypatch, busy, sending) -> None:
     monkeypatch.setattr(store, "_send_waiting", held)
 
 
-@pytest.mark.slow
-def test_a_journaled_checkin_the_database_cannot_file_at_close_is_said_not_dropped(tmp_path, pg_url, monkeypatch):
-    """Cleo waited in north's journal while south stopped the session: at north's close the database
-    cannot file her (no session was running), and the staff are told whom to mark by hand."""
+def let_go(busy, *doors: Station) -> None:
+    """The held writer let go, then the doors closed."""
+    busy.set()
+    for door in doors:
+        door.close()
+
+
+def kept_after_the_stop(tmp_path, pg_url, monkeypatch, busy, sending) -> tuple[Station, Station]:
+    """North's link too slow to hear of anything while south stops Assembly; three minutes on (further than two
+    doors' clocks may be apart) north sees Cleo: she waits in its journal, for a session no longer running."""
     from datetime import datetime
 
     from fakes import FakeClock
@@ -426,25 +432,79 @@ def test_a_journaled_checkin_the_database_cannot_file_at_close_is_said_not_dropp
     clock = FakeClock(datetime.now().astimezone())
     north = open_door(tmp_path / "a", pg_url, "north", clock=clock)
     south = open_door(tmp_path / "b", pg_url, "south", clock=clock)
+    north.start_session("Assembly")
+    eventually(south, lambda: south.active is not None, "south heard of the session")
+    hold_the_journal(north.store, monkeypatch, busy, sending)
+    monkeypatch.setattr(north.store, "changes", list)
+    south.stop_session()
+    clock.advance(minutes=3)
+    north.worker.checkin("Cleo", when=clock().timestamp())
+    assert [u.row.name for u in north.poll(0.05) if isinstance(u, CheckinShown)] == ["Cleo"]
+    return north, south
+
+
+@pytest.mark.slow
+def test_a_journaled_checkin_the_database_cannot_file_at_close_is_said_not_dropped(tmp_path, pg_url, monkeypatch):
+    """Cleo waited in north's journal while south stopped the session: at north's close the database
+    cannot file her (no session was running), and the staff are told whom to mark by hand."""
     busy, sending = threading.Event(), threading.Event()
+    north, south = kept_after_the_stop(tmp_path, pg_url, monkeypatch, busy, sending)
     try:
-        north.start_session("Assembly")
-        eventually(south, lambda: south.active is not None, "south heard of the session")
-        hold_the_journal(north.store, monkeypatch, busy, sending)
-        monkeypatch.setattr(north.store, "changes", list)  # north's link is too slow to hear of the stop
-        south.stop_session()
-        clock.advance(minutes=3)  # further on than two doors' clocks may be apart
-        north.worker.checkin("Cleo", when=clock().timestamp())
-        assert [u.row.name for u in north.poll(0.05) if isinstance(u, CheckinShown)] == ["Cleo"]
         sending.set()
         monkeypatch.undo()
         with pytest.raises(StationError, match=r"1 check-in kept while the database was away could not be filed "
                                                r"as the station closed .*: Cleo \(\S+\) at \d\d:\d\d:\d\d; mark"):
             north.close()
     finally:
-        busy.set()
+        let_go(busy, north, south)
+    assert rows(pg_url, "select count(*) from checkins") == [(0,)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sent", ["running", "at close"])
+def test_a_journaled_checkin_no_session_takes_of_someone_erased_meanwhile_names_nobody(tmp_path, pg_url,
+                                                                                     monkeypatch, sent):
+    """As above, and south erased Cleo meanwhile: north named her id as "not filed" while running, or at its
+    close told staff to mark her by hand, in station.log too."""
+    busy, sending = threading.Event(), threading.Event()
+    north, south = kept_after_the_stop(tmp_path, pg_url, monkeypatch, busy, sending)
+    cleo = next(p for p in north.people() if p.name == "Cleo")
+    said = []
+    try:
+        south.remove_person(cleo.id, erase=True)
+        sending.set()
+        monkeypatch.undo()
+        if sent == "running":
+            eventually(north, lambda: not (tmp_path / "a" / "attendance.pg-journal").exists(), "sent its journal")
+            said = [str(u) for u in north.poll(0.05) + north.poll(0.5)]
         north.close()
-        south.close()
+    finally:
+        let_go(busy, north, south)
+    log = (tmp_path / "a" / "station.log").read_text(encoding="utf-8")
+    assert not [line for line in [*said, *log.splitlines()] if cleo.id in line or "Cleo" in line]
+
+
+@pytest.mark.slow
+def test_a_journaled_checkin_of_someone_who_left_meanwhile_is_not_filed(tmp_path, pg_url, monkeypatch):
+    """South marked Cleo as left while north, cut off, still recognised her: her check-in was filed on its
+    return, after the day she left (a door online records nothing of someone who left)."""
+    north = open_door(tmp_path / "a", pg_url, "north")
+    south = open_door(tmp_path / "b", pg_url, "south")
+    busy, sending = threading.Event(), threading.Event()
+    try:
+        north.start_session("Assembly")
+        eventually(south, lambda: south.active is not None, "south heard of the session")
+        cleo = next(p for p in north.people() if p.name == "Cleo")
+        hold_the_journal(north.store, monkeypatch, busy, sending)
+        monkeypatch.setattr(north.store, "changes", list)
+        south.remove_person(cleo.id)
+        north.worker.checkin("Cleo")
+        assert [u.row.name for u in north.poll(0.05) if isinstance(u, CheckinShown)] == ["Cleo"]
+        sending.set()
+        monkeypatch.undo()
+        eventually(north, lambda: not (tmp_path / "a" / "attendance.pg-journal").exists(), "sent its journal")
+    finally:
+        let_go(busy, north, south)
     assert rows(pg_url, "select count(*) from checkins") == [(0,)]
 
 
@@ -467,9 +527,7 @@ def test_a_journaled_checkin_of_someone_erased_meanwhile_is_not_named_at_close(t
         monkeypatch.undo()
         north.close()  # nothing to mark by hand: she is gone
     finally:
-        busy.set()
-        north.close()
-        south.close()
+        let_go(busy, north, south)
     assert rows(pg_url, "select count(*) from checkins") == [(0,)]
     assert cleo.id not in caplog.text
 

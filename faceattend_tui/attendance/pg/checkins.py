@@ -13,7 +13,7 @@ from ..common import aware
 from ..models import LATE, PRESENT, Checkin, Mark, Presence
 from ..store import Change, GoneMeanwhile, OfflineError, SessionRecords, outcomes_from
 from .listener import Cached
-from .outbox import as_the_database_has_it, under_their_id_now
+from .outbox import ERASED, LEFT, as_the_database_has_it, standing, under_their_id_now
 from .rows import (
     INSERT_MARK,
     SELECT_CHECKIN,
@@ -129,6 +129,9 @@ class CheckinQueries:
 
     def _write_checkin(self, checkin: Checkin) -> bool:
         with self._tx() as conn:
+            why = standing(conn, checkin)  # gone at another door a moment ago, this door not told yet?
+            if why == LEFT or (why == ERASED and standing(conn, under_their_id_now(conn, checkin))):
+                raise GoneMeanwhile("the person was erased, or left, at another door a moment ago")
             filed = as_the_database_has_it(conn, checkin)  # its session may have been stopped at another door
             if filed is None:
                 self._changes.append(Change("after-end", checkin))

@@ -170,6 +170,11 @@ class Courier:
         if conn.execute("select 1 from checkins where id = %s", [checkin.id]).fetchone() is not None:
             return  # the write that timed out landed after all: stored once, wherever it was filed
         checkin = under_their_id_now(conn, checkin)
+        gone = standing(conn, checkin)
+        if gone:  # nothing is filed; an erasure is said without a name, someone who left as a door online says it
+            if gone == ERASED:
+                self._changes.append(Change("dropped", checkin))
+            return
         filed = as_the_database_has_it(conn, checkin)
         if filed is None:
             if checkin.session_id != UNFILED:  # one kept for no known session that none was running for: it goes
@@ -236,6 +241,19 @@ def their_id_now(conn: psycopg.Connection, person_id: str) -> str:
             break
         person_id = row[0]
     return person_id
+
+
+ERASED, LEFT = "erased", "left"
+
+
+def standing(conn: psycopg.Connection, checkin: Checkin) -> str:
+    """Why a check-in can no longer be filed, "" when it can: the person was erased meanwhile, or left (removed
+    at another door) before its time, as a door that knew it would not have recorded them."""
+    row = conn.execute("select state, left_at from people where id = %s", [checkin.person_id]).fetchone()
+    if row is None:
+        return ERASED
+    state, left_at = row
+    return LEFT if state != "active" and (left_at is None or left_at <= checkin.time) else ""
 
 
 def as_the_database_has_it(conn: psycopg.Connection, checkin: Checkin) -> Checkin | None:

@@ -328,6 +328,21 @@ def test_the_old_name_is_never_drawn_on_the_new_face():
     assert checkins == ["Ann", "Bob"] and live.overlays[0].label == "Bob"
 
 
+def test_someone_removed_while_in_view_loses_their_name_on_the_preview_and_is_not_said_present():
+    """Erased (or removed) while standing at the camera: the gallery reloaded without them, yet their track
+    kept their name on the preview window, and said them still there a minute on."""
+    gallery = Gallery.from_people({"Ann": unit(1)[None], "Bob": unit(2)[None]}, 16)
+    live = LiveRecognizer(FakeEngine(), gallery, Settings(threshold=0.4, votes_needed=3, recheck_seconds=2.0))
+    ann = face_image(1)
+    ann[..., 2] = 200
+    said = [e.type for second in range(10) for e in live.process(scene(ann), now=float(second))]
+    assert "checkin" in said and live.overlays[0].label == "Ann"
+    live.set_gallery(Gallery.from_people({"Bob": unit(2)[None]}, 16))
+    later = [(e.type, getattr(e, "name", None)) for second in range(10, 130)
+             for e in live.process(scene(ann), now=float(second))]
+    assert live.overlays[0].label != "Ann" and not [e for e in later if e[1] == "Ann"]
+
+
 def test_a_face_that_stays_in_view_is_said_to_be_still_there_once_a_minute():
     """Work mode's hours: one check-in per track, then "present" while the same person stays."""
     gallery = Gallery.from_people({"Ann": unit(1)[None], "Bob": unit(2)[None]}, 16)

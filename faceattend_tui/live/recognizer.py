@@ -94,8 +94,13 @@ class LiveRecognizer:
         self._first_search()
 
     def set_gallery(self, gallery: Gallery) -> None:
-        """New enrolled people take effect at once; undecided tracks simply keep voting."""
+        """New enrolled people take effect at once; undecided tracks simply keep voting. A track decided for
+        someone no longer in it (removed, erased) is recognised again: their name leaves the preview."""
         self.gallery = gallery
+        enrolled = set(gallery.names)
+        for track in self.tracker.tracks:
+            if track.state == "known" and track.name not in enrolled:
+                track.forget_identity()
         self._first_search()
 
     def _first_search(self) -> None:

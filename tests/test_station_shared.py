@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -96,18 +97,59 @@ def test_a_second_session_elsewhere_is_refused_while_one_runs(doors):
         south.start_session("Maths")
 
 
-def test_someone_enrolled_at_one_door_is_recognised_at_the_other(doors, tmp_path):
-    north, south = doors
+def ready_with_a_sample(doors) -> CaptureSample:
+    """Both doors' workers ready; a captured sample of one face."""
     for door in doors:
         door.worker.ready()
         door.poll(0.05)
-    sample = CaptureSample(photo_jpeg=b"\xff\xd8jpeg", embedding=_unit(7), size=120, sharpness=200.0,
-                           frontality=0.9, quality=0.9)
+    return CaptureSample(photo_jpeg=b"\xff\xd8jpeg", embedding=_unit(7), size=120, sharpness=200.0,
+                         frontality=0.9, quality=0.9)
+
+
+def test_someone_enrolled_at_one_door_is_recognised_at_the_other(doors, tmp_path):
+    north, south = doors
+    sample = ready_with_a_sample(doors)
     person, _ = north.save_enrollment(EnrollTarget(name="Dara"), (sample,))
     wait_for(south, lambda u: south.person(person.id) is not None and Reload() in south.worker.sent, "Dara")
     assert (tmp_path / "b" / "database_tensor" / f"{person.folder}.npy").is_file()
     south.sync_roster()  # what the worker's next "gallery loaded" does
     assert south.person(person.id).images == 1
+
+
+@pytest.mark.parametrize("meanwhile", ["erased", "added"])
+def test_samples_whose_person_changed_at_another_door_before_save_are_refused_not_given_to_another(doors, pg_url,
+                                                                                                meanwhile):
+    """North's dialog said "adds samples to Cleo (her id)"; south erased her before Save: north added a new
+    Cleo with her face, undoing the erasure. Or it said "new person Dara", and south enrolled a Dara first:
+    the samples went to south's Dara."""
+    north, south = doors
+    sample = ready_with_a_sample(doors)
+    typed = EnrollTarget(name="Cleo" if meanwhile == "erased" else "Dara")
+    said = north.describe_enrollee(typed)
+    if meanwhile == "erased":
+        south.remove_person(said.person_id, erase=True)
+    else:
+        south.save_enrollment(EnrollTarget(name="Dara"), (sample,))  # the same face: nothing looked amiss
+    eventually(north, lambda: north.describe_enrollee(typed).person_id != said.person_id, "heard of it")
+    people_before = rows(pg_url, "select id, name from people order by id")
+    with pytest.raises(StationError, match="the roster changed meanwhile"):
+        north.save_enrollment(dataclasses.replace(typed, meant=said.person_id), (sample,))
+    assert rows(pg_url, "select id, name from people order by id") == people_before
+
+
+def test_an_erasure_at_one_door_takes_the_person_off_the_other_doors_display_counts(doors):
+    """South erased Cleo after north checked her in: north's door display still said 1 of 3 here until the
+    next arrival."""
+    north, south = doors
+    north.start_session("Assembly")
+    eventually(south, lambda: south.active is not None, "south heard of the session")
+    cleo = next(p for p in north.people() if p.name == "Cleo")
+    north.worker.checkin("Cleo")
+    north.poll(0.05)
+    south.remove_person(cleo.id, erase=True)
+    eventually(north, lambda: north.counts().present == 0, "heard of the erasure")
+    door = [c for c in north.worker.sent if isinstance(c, SetSession)][-1]
+    assert (door.present, door.expected) == (0, 2)
 
 
 def test_a_door_back_from_a_lost_connection_takes_the_template_changes_it_missed(doors, monkeypatch):
@@ -123,7 +165,6 @@ def test_a_door_back_from_a_lost_connection_takes_the_template_changes_it_missed
 
 def test_a_door_that_reads_the_timetable_in_another_zone_is_warned(tmp_path, pg_url, machine_zone):
     """A door without a timezone on a machine set to UTC opened New York's 08:00 lesson at 04:00."""
-    import dataclasses
     from datetime import time as clock_time
 
     from faceattend_tui.attendance.timetable import Slot, save_slots

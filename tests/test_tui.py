@@ -426,6 +426,24 @@ async def test_more_samples_for_someone_are_not_warned_to_look_like_themselves(s
         assert "2 samples; press Save" in hint and "ann lee" not in hint  # whom: the line above, as resolved
 
 
+async def test_samples_for_someone_erased_while_the_dialog_was_open_are_not_saved_as_a_newcomer_unasked(station):
+    """The dialog said "adds samples to Ann Lee (S1)"; she was erased (at another door) before Save: the
+    station added a new Ann Lee with her face, undoing the erasure without a word."""
+    station.worker.ready()
+    app = StationApp(station)
+    async with app.run_test(size=SIZE) as pilot:
+        await capture_for_ann(pilot)
+        station.worker.feed(capture_event(station))
+        await until(pilot, lambda: app.screen.query_one("#samples").row_count == 2)
+        station.remove_person("S1", erase=True)  # as another door's erasure reaches this one
+        await pilot.press("ctrl+s")  # a warning first (the samples are not recognised as her): Save again
+        await until(pilot, lambda: "press Save" in dialog_error(app))
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: "the roster changed meanwhile" in dialog_error(app))
+        assert [p.name for p in station.people()] == ["Bob Marr", "Cleo Diaz", "Dev Rao"]
+        await until(pilot, lambda: "new person Ann Lee" in str(app.screen.query_one("#enroll-who").render()))
+
+
 async def test_samples_for_someone_enrolled_that_the_station_does_not_take_for_them_need_a_second_save(station):
     import dataclasses
 
@@ -601,14 +619,19 @@ async def test_the_report_keeps_the_rate_in_view_beside_a_long_name(station):
         assert row.rstrip(" │▐▌█▁▂▃▄▅▆▇").endswith("0%"), row
 
 
+async def ann_and_bob_in(pilot, station: Station) -> None:
+    """Physics started, Ann and Bob checked in and in the live list."""
+    await start_session(pilot, "Physics")
+    checkin(station, "Ann Lee", 1)
+    checkin(station, "Bob Marr", 2)
+    await until(pilot, lambda: pilot.app.query_one("#live-table").row_count == 2)
+
+
 @pytest.mark.slow
 async def test_the_report_screen_charts_sessions_and_lists_people_below_the_rate(station):
     app = StationApp(station)
     async with app.run_test(size=SIZE) as pilot:
-        await start_session(pilot, "Physics")
-        checkin(station, "Ann Lee", 1)
-        checkin(station, "Bob Marr", 2)
-        await until(pilot, lambda: app.query_one("#live-table").row_count == 2)
+        await ann_and_bob_in(pilot, station)
         await pilot.press("r")
         await until(pilot, lambda: "1 still running, not counted" in screen_text(app))  # those not in yet: not absent
         await pilot.press("escape")
@@ -759,6 +782,11 @@ def test_a_light_theme_keeps_every_row_readable(station, snap_compare):
 
 
 # -- dialogs, staff names, small terminals and details, as staff meet them
+
+
+def dialog_error(app) -> str:
+    """What the dialog on top says went wrong."""
+    return str(app.screen.query_one("#dialog-error").render())
 
 
 def screen_text(app) -> str:
@@ -1924,6 +1952,18 @@ async def test_a_double_click_on_an_audit_entry_shows_it_once(station):
         await pilot.pause(0.5)
         assert [type(s).__name__ for s in app.screen_stack] == ["Screen", "AuditScreen", "DetailScreen"]
 
+
+
+async def test_someone_erased_at_another_door_leaves_the_live_list_here_too(station):
+    """Erased at another door: the roster and the session lost her, the live list kept her line (only the
+    door that erased her took it away)."""
+    app = StationApp(station)
+    async with app.run_test(size=SIZE) as pilot:
+        await ann_and_bob_in(pilot, station)
+        station.remove_person("S1", erase=True)  # the change as this door reads it from the shared log
+        app.post_message(msg.RosterChanged(RosterChanged()))
+        await until(pilot, lambda: app.query_one("#live-table").row_count == 1)
+        assert [row[1] for row in table_rows(app, "#live-table")] == ["Bob Marr"]
 
 
 def wheel_at(app, x: int, y: int, notches: int = 1) -> None:

@@ -65,6 +65,8 @@ if TYPE_CHECKING:
 
 
 NO_SESSION = 0  # what a dialog opened while no session ran asks `_still_running` for
+WHOM_CHANGED = ("the roster changed meanwhile (at another door, or by a command): these samples are no longer for "
+                "whom the dialog said; nothing was saved: read whom they are for now, then save again")
 
 
 class Actions(StationState):
@@ -351,6 +353,8 @@ class Actions(StationState):
             person = None
             try:
                 person = self.enrollee(who)
+                if who.meant is not None and (person.id if person else "") != who.meant:
+                    raise StationError(WHOM_CHANGED)
                 folder, fresh, count = self._write_samples(person, who, samples, actor)
                 person = self._registered(person, who, folder, actor, fresh)  # a newcomer joins once the samples are in
                 enrolling.note(self.settings.data, folder)

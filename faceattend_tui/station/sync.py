@@ -131,6 +131,10 @@ class SharedSync(StationState):
                                           f"{after.station or 'another station'}"))
             elif before is not None:
                 updates.append(self._live(f"session {before.name!r} was stopped at another station"))
+        elif after is not None:  # someone erased, a mark, a list changed at another door: "N of M here" as it is now
+            with self.lock:
+                door = self._door_session()
+            self._tell_door(door)
         if names:
             self._worker().send(ev.SetNames(self._names()))
         return updates

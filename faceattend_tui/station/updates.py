@@ -181,6 +181,7 @@ class EnrollTarget:
     name: str = ""
     person_id: str = ""
     groups: tuple[str, ...] = ()
+    meant: str | None = None  # whom the dialog said the samples are for (a person's id, "" a newcomer); None: unsaid
 
 
 class Whom(NamedTuple):

@@ -240,6 +240,10 @@ class StationApp(DialogActions, KeysInOrder):
 
     @on(msg.RosterChanged)
     def roster_changed(self, message: msg.RosterChanged) -> None:
+        live = self.query_one(LivePane)
+        for person_id in live.people_shown():  # erased at another door: as at this one, their lines go
+            if self.station.person(person_id) is None:
+                live.forget(person_id)
         if message.update.notice:
             self.notify(message.update.notice, timeout=8)
         self.refresh_panes()

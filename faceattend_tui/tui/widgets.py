@@ -112,6 +112,11 @@ class LivePane(Vertical):
         if len(self.whose) > 2 * MAX_LIVE_ROWS:
             self.whose = {line: self.whose[line] for line in table.order}
 
+    def people_shown(self) -> set[str]:
+        """The ids of the people the lines are about."""
+        shown = set(self.query_one(FastTable).order)
+        return {person for line, person in self.whose.items() if person and line in shown}
+
     def forget(self, person_id: str) -> None:
         """An erased person's lines go from the screen too (a namesake's stay), newest still first."""
         table = self.query_one(FastTable)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 from rich.text import Text
@@ -192,6 +192,11 @@ class EnrollScreen(Dialog[EnrollRequest]):
         for field in (names or pins)[:1]:
             field.focus()
 
+    def refused(self, text: str, about_pin: bool = True) -> None:
+        super().refused(text, about_pin)
+        self.whom_for = ("", "")  # the roster may have changed: whom, read again (at the latest on Save)
+        self.who_changed()
+
     @on(Button.Pressed, "#ok")
     def action_save(self) -> None:
         if self.working:
@@ -208,4 +213,5 @@ class EnrollScreen(Dialog[EnrollRequest]):
             self.confirmed = (self.whom_for, warnings)
             self.error("read the warning above: press Save (ctrl+s) again to keep these samples anyway")
             return
-        self.finish(EnrollRequest(self.target(), self.samples, self.pin()))  # refused: the samples stay
+        meant = replace(self.target(), meant=self.whom.person_id)  # refused if the roster says otherwise by then
+        self.finish(EnrollRequest(meant, self.samples, self.pin()))  # refused: the samples stay

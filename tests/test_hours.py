@@ -14,6 +14,7 @@ from fakes import FakeClock, FakeWorker, enroll_fake_people, people_one_left
 
 from faceattend_tui.attendance import Attendance
 from faceattend_tui.attendance.hours import DayRule, PresenceBook, day_hours, hours_between, hours_csv, totals
+from faceattend_tui.attendance.roster import apply_import, plan_import, read_roster
 from faceattend_tui.cli import main
 from faceattend_tui.config import ConfigError, load_settings
 from faceattend_tui.live import events as ev
@@ -197,6 +198,30 @@ def test_a_sighting_held_back_of_someone_erased_is_never_written_and_the_others_
     with open_store(data) as store:
         sightings = store.presence(date.min, date.max)
     assert [(p.person_id, p.first_seen, p.last_seen) for p in sightings] == [(bob, came, came + timedelta(seconds=30))]
+
+
+def test_a_sighting_held_back_of_someone_given_another_id_meanwhile_is_written_under_it(data, tmp_path):
+    """A roster import at another door gave Ann the organisation's id while her last sighting was held back:
+    it was dropped at close as if she had been erased, and her day ended a minute early."""
+    enroll_fake_people(data, ["Ann"])
+    station = Station(load_settings(data, {"mode": "work", "database": DATABASES.get(data, "")}), "demo",
+                      worker_factory=FakeWorker, name="door")
+    station.open()
+    came = datetime.combine(date.today(), time(8)).astimezone()
+    for seconds in (0, 30):
+        station.worker.checkin("Ann", when=(came + timedelta(seconds=seconds)).timestamp())
+        station.poll(timeout=0.05)
+    (tmp_path / "roster.csv").write_text("id,name\nS1042,Ann\n", encoding="utf-8")
+    if data in DATABASES:
+        with open_store(data) as other:  # as `faceattend people import` at another door
+            attendance = Attendance(other)
+            apply_import(attendance, plan_import(attendance, read_roster(tmp_path / "roster.csv")))
+    else:
+        station.import_roster(tmp_path / "roster.csv")  # at this door
+    station.close()
+    with open_store(data) as store:
+        sightings = store.presence(date.min, date.max)
+    assert [(p.person_id, p.last_seen) for p in sightings] == [("S1042", came + timedelta(seconds=30))]
 
 
 def test_a_night_shift_is_one_working_day_when_days_change_at_an_hour_nobody_works(tmp_path):

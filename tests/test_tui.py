@@ -1966,6 +1966,35 @@ async def test_someone_erased_at_another_door_leaves_the_live_list_here_too(stat
         assert [row[1] for row in table_rows(app, "#live-table")] == ["Bob Marr"]
 
 
+@pytest.mark.parametrize("where", ["here", "elsewhere"])
+async def test_someone_given_the_organisations_id_by_an_import_keeps_their_line_in_the_live_list(station, tmp_path,
+                                                                                                where):
+    """A roster import gave Eva (enrolled at the door, a generated id) the school's id: her arrival left the
+    live list at the next roster change, as if she had been erased; and after an import here, erasing her
+    here left her line behind."""
+    station.attendance.add_person("Eva Holt", folder="Eva Holt")
+    station.refresh()
+    app = StationApp(station)
+    async with app.run_test(size=SIZE) as pilot:
+        await start_session(pilot, "Physics")
+        checkin(station, "Eva Holt", 1)
+        await until(pilot, lambda: app.query_one("#live-table").row_count == 1)
+        (tmp_path / "roster.csv").write_text("id,name\nS1042,Eva Holt\n", encoding="utf-8")
+        lines = station.import_roster(tmp_path / "roster.csv")
+        if where == "here":
+            app._imported(lines)  # as the import dialog does
+        else:
+            app.post_message(msg.RosterChanged(RosterChanged()))  # as heard from the shared log
+        await pilot.pause(0.3)
+        assert [row[1] for row in table_rows(app, "#live-table")] == ["Eva Holt"]
+        erased = station.remove_person("S1042", erase=True)  # her line is hers under the new id: it goes with her
+        if where == "here":
+            app._removed((True, erased))  # as `d`, erasure, does
+        else:
+            app.post_message(msg.RosterChanged(RosterChanged()))
+        await until(pilot, lambda: app.query_one("#live-table").row_count == 0)
+
+
 def wheel_at(app, x: int, y: int, notches: int = 1) -> None:
     """Notches of the mouse wheel (down; up when negative) over a place on the screen, as a terminal sends them."""
     from textual import events

@@ -67,6 +67,12 @@ class PresenceBook:
         if failed is not None:
             raise failed
 
+    def renamed(self, old: str, new: str) -> None:
+        """A roster import here gave someone another id: what is held back of them is written under it."""
+        for kept in (self._held, self._written):
+            for key in [k for k in kept if k[0] == old]:
+                kept[(new, key[1])] = kept.pop(key)
+
     def forget(self, person_id: str) -> None:
         """An erasure here: what is held back or remembered of them goes with it."""
         for kept in (self._held, self._written):

@@ -84,6 +84,7 @@ class DialogActions(_AppBase):
 
     if TYPE_CHECKING:
         def refresh_panes(self) -> None: ...
+        def live_follows_the_roster(self) -> None: ...
         def show_pane(self, pane: str, focus: bool = True) -> None: ...
 
     def access(self) -> Access:
@@ -257,6 +258,7 @@ class DialogActions(_AppBase):
         if lines is not None:
             most = min(SUMMARY_LINES, max(3, (self.size.height - 4) // 3))  # a line wraps over 2-3 rows of a notice
             self.notify("\n".join(import_summary(lines, most)) or "nothing to change", timeout=12)
+            self.live_follows_the_roster()  # someone given the organisation's id: their lines follow
             self.refresh_panes()
 
     # -- the log: export, report, past sessions, timetable, audit

@@ -209,7 +209,8 @@ class StationApp(DialogActions, KeysInOrder):
         update = message.update
         if update.new:
             name = f"{update.row.name} @ {update.station}" if update.station else update.row.name
-            self.query_one(LivePane).add(name, update.similarity, update.time, update.row.status, update.row.id)
+            self.query_one(LivePane).add(name, update.similarity, update.time, update.row.status, update.row.id,
+                                         self.station.folder_of(update.row.id))
         self.query_one(RosterPane).update_row(update.row, update.counts)
         if self.viewing_session is None:
             self.query_one(SessionPane).update_person(update.row, update.counts)
@@ -219,7 +220,8 @@ class StationApp(DialogActions, KeysInOrder):
     @on(msg.Sighting)
     def sighting(self, message: msg.Sighting) -> None:
         update = message.update
-        self.query_one(LivePane).add(update.name, update.similarity, update.time, update.reason, update.person_id)
+        self.query_one(LivePane).add(update.name, update.similarity, update.time, update.reason, update.person_id,
+                                     self.station.folder_of(update.person_id))
 
     @on(msg.UnknownFaces)
     def unknown_faces(self, message: msg.UnknownFaces) -> None:
@@ -240,13 +242,21 @@ class StationApp(DialogActions, KeysInOrder):
 
     @on(msg.RosterChanged)
     def roster_changed(self, message: msg.RosterChanged) -> None:
-        live = self.query_one(LivePane)
-        for person_id in live.people_shown():  # erased at another door: as at this one, their lines go
-            if self.station.person(person_id) is None:
-                live.forget(person_id)
+        self.live_follows_the_roster()
         if message.update.notice:
             self.notify(message.update.notice, timeout=8)
         self.refresh_panes()
+
+    def live_follows_the_roster(self) -> None:
+        """The live list's lines of someone given another id (a roster import) are theirs still; those of
+        someone erased (at another door) go, as at the door that erased them."""
+        live = self.query_one(LivePane)
+        for person_id, folder in live.people_shown().items():
+            now = self.station.known_as(person_id, folder)
+            if now is None:
+                live.forget(person_id)
+            elif now != person_id:
+                live.repoint(person_id, now)
 
     @on(msg.Problem)
     def problem(self, message: msg.Problem) -> None:

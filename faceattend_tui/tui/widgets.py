@@ -97,14 +97,18 @@ class LivePane(Vertical):
         super().__init__(id=id, classes=classes)
         self.added = 0
         self.whose: dict[str, str] = {}  # line -> the person's id ("" for a face the log does not know)
+        self.folders: dict[str, str] = {}  # a person's id -> their photo folder (theirs under a new id too)
 
     def compose(self) -> ComposeResult:
         yield Static("unknown faces: 0", id="unknown-count")
         yield FastTable([("Time", 8), ("Name", NAME_WIDTH), ("Sim", 4), ("Status", 15)], flex=1, flex_cap=NAME_CAP,
                         id="live-table")  # room beyond a long name goes to why a face was not let in
 
-    def add(self, name: str, similarity: float, when: datetime, status: str, person_id: str = "") -> None:
+    def add(self, name: str, similarity: float, when: datetime, status: str, person_id: str = "",
+            folder: str = "") -> None:
         self.added += 1
+        if person_id:
+            self.folders[person_id] = folder
         table, key = self.query_one(FastTable), f"{self.added:08d}"
         table.put(key, (clock(when), name, f"{similarity:.2f}", styled(status)), first=True)
         table.trim(MAX_LIVE_ROWS)
@@ -112,10 +116,16 @@ class LivePane(Vertical):
         if len(self.whose) > 2 * MAX_LIVE_ROWS:
             self.whose = {line: self.whose[line] for line in table.order}
 
-    def people_shown(self) -> set[str]:
-        """The ids of the people the lines are about."""
+    def people_shown(self) -> dict[str, str]:
+        """The people the lines are about: id -> photo folder."""
         shown = set(self.query_one(FastTable).order)
-        return {person for line, person in self.whose.items() if person and line in shown}
+        return {person: self.folders.get(person, "") for line, person in self.whose.items()
+                if person and line in shown}
+
+    def repoint(self, old: str, new: str) -> None:
+        """A roster import gave someone another id: their lines are theirs still."""
+        self.whose = {line: new if person == old else person for line, person in self.whose.items()}
+        self.folders[new] = self.folders.pop(old, "")
 
     def forget(self, person_id: str) -> None:
         """An erased person's lines go from the screen too (a namesake's stay), newest still first."""

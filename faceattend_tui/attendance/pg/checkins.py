@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from concurrent.futures import TimeoutError as WaitedTooLong
 from datetime import datetime
@@ -13,7 +14,7 @@ from ..common import aware
 from ..models import LATE, PRESENT, Checkin, Mark, Presence
 from ..store import Change, GoneMeanwhile, OfflineError, SessionRecords, outcomes_from
 from .listener import Cached
-from .outbox import ERASED, LEFT, as_the_database_has_it, standing, under_their_id_now
+from .outbox import ERASED, as_the_database_has_it, standing, their_id_now, under_their_id_now
 from .rows import (
     INSERT_MARK,
     SELECT_CHECKIN,
@@ -124,13 +125,16 @@ class CheckinQueries:
         outbox.add(presence_doc(presence))
 
     def _write_presence(self, presence: Presence) -> None:
-        with self._tx() as conn:
-            upsert_presence(conn, presence)
+        with self._tx() as conn:  # under the id they have now (a roster import may have given them another)
+            upsert_presence(conn, dataclasses.replace(presence, person_id=their_id_now(conn, presence.person_id)))
 
     def _write_checkin(self, checkin: Checkin) -> bool:
         with self._tx() as conn:
             why = standing(conn, checkin)  # gone at another door a moment ago, this door not told yet?
-            if why == LEFT or (why == ERASED and standing(conn, under_their_id_now(conn, checkin))):
+            if why == ERASED:  # or given another id by a roster import: filed as them
+                checkin = under_their_id_now(conn, checkin)
+                why = standing(conn, checkin)
+            if why:
                 raise GoneMeanwhile("the person was erased, or left, at another door a moment ago")
             filed = as_the_database_has_it(conn, checkin)  # its session may have been stopped at another door
             if filed is None:

@@ -97,25 +97,6 @@ class Actions(StationState):
             return self._attendance().person(person_id)
 
 
-    # The two below read the roster as last loaded without the lock (single lookups): the screen never
-    # waits for a check-in or an import being written.
-
-    def folder_of(self, person_id: str) -> str:
-        """A person's photo folder ("" for none, or nobody)."""
-        attendance = self.attendance
-        person = attendance.person(person_id) if attendance is not None and person_id else None
-        return person.folder or "" if person is not None else ""
-
-    def known_as(self, person_id: str, folder: str) -> str | None:
-        """The id someone known as `person_id` (with this photo folder) has now: the same, the one a roster
-        import gave them, or None when nobody is (erased)."""
-        attendance = self.attendance
-        if attendance is None or attendance.person(person_id) is not None:
-            return person_id
-        moved = attendance.by_folder(folder) if folder else None
-        return moved.id if moved is not None else None
-
-
     def people(self, group: str | None = None) -> list[Person]:
         with self.lock:
             return self._attendance().people(group=group)

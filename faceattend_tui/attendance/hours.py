@@ -69,15 +69,19 @@ class PresenceBook:
 
     def renamed(self, old: str, new: str) -> None:
         """A roster import here gave someone another id: what is held back of them is written under it."""
-        for kept in (self._held, self._written):
-            for key in [k for k in kept if k[0] == old]:
-                kept[(new, key[1])] = kept.pop(key)
+        self._move(old, new)
 
     def forget(self, person_id: str) -> None:
         """An erasure here: what is held back or remembered of them goes with it."""
+        self._move(person_id, None)
+
+    def _move(self, person_id: str, to: str | None) -> None:
+        """What is held back or remembered of someone, put under another id (None: dropped)."""
         for kept in (self._held, self._written):
             for key in [k for k in kept if k[0] == person_id]:
-                del kept[key]
+                value = kept.pop(key)
+                if to is not None:
+                    kept[(to, key[1])] = value
 
 
     def _seen_elsewhere(self, person_id: str, day: date) -> bool:

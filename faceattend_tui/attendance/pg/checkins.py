@@ -14,7 +14,7 @@ from ..common import aware
 from ..models import LATE, PRESENT, Checkin, Mark, Presence
 from ..store import Change, GoneMeanwhile, OfflineError, SessionRecords, outcomes_from
 from .listener import Cached
-from .outbox import ERASED, as_the_database_has_it, standing, their_id_now, under_their_id_now
+from .outbox import as_the_database_has_it, as_they_are_now, their_id_now, under_their_id_now
 from .rows import (
     INSERT_MARK,
     SELECT_CHECKIN,
@@ -130,10 +130,7 @@ class CheckinQueries:
 
     def _write_checkin(self, checkin: Checkin) -> bool:
         with self._tx() as conn:
-            why = standing(conn, checkin)  # gone at another door a moment ago, this door not told yet?
-            if why == ERASED:  # or given another id by a roster import: filed as them
-                checkin = under_their_id_now(conn, checkin)
-                why = standing(conn, checkin)
+            checkin, why = as_they_are_now(conn, checkin)  # gone at another door a moment ago, not told yet?
             if why:
                 raise GoneMeanwhile("the person was erased, or left, at another door a moment ago")
             filed = as_the_database_has_it(conn, checkin)  # its session may have been stopped at another door

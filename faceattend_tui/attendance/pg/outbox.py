@@ -169,8 +169,7 @@ class Courier:
             return  # not a check-in: nothing to send
         if conn.execute("select 1 from checkins where id = %s", [checkin.id]).fetchone() is not None:
             return  # the write that timed out landed after all: stored once, wherever it was filed
-        checkin = under_their_id_now(conn, checkin)
-        gone = standing(conn, checkin)
+        checkin, gone = as_they_are_now(conn, checkin)
         if gone:  # nothing is filed; an erasure is said without a name, someone who left as a door online says it
             if gone == ERASED:
                 self._changes.append(Change("dropped", checkin))
@@ -254,6 +253,16 @@ def standing(conn: psycopg.Connection, checkin: Checkin) -> str:
         return ERASED
     state, left_at = row
     return LEFT if state != "active" and (left_at is None or left_at <= checkin.time) else ""
+
+
+def as_they_are_now(conn: psycopg.Connection, checkin: Checkin) -> tuple[Checkin, str]:
+    """The check-in under the id its person has now (a roster import may have given them another), and why it
+    can no longer be filed ("" when it can: see `standing`)."""
+    why = standing(conn, checkin)
+    if why == ERASED:
+        checkin = under_their_id_now(conn, checkin)
+        why = standing(conn, checkin)
+    return checkin, why
 
 
 def as_the_database_has_it(conn: psycopg.Connection, checkin: Checkin) -> Checkin | None:

@@ -1350,6 +1350,17 @@ async def test_a_hang_up_during_a_roster_imports_photos_stops_them_between_two_p
     assert read == [1] and station.person("S9").name == "Ivy Park"
 
 
+async def test_an_import_that_ends_as_the_screen_closes_is_still_summed_up_without_a_crash(station):
+    """A hang-up takes the panes down while a roster import may still be ending: its summary must not
+    look for a live list that is gone (this failed a suite run once)."""
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.query_one(LivePane).remove()  # as the screen's teardown does
+        app._imported(["added 1, changed 0, left 0 unchanged"])
+        await pilot.pause()
+        assert any("added 1" in str(n.message) for n in app._notifications)
+
+
 async def test_a_pasted_name_with_control_characters_is_shown_as_codes_and_not_stored(station):
     station.worker.ready()
     app = StationApp(station)

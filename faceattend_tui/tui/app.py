@@ -250,7 +250,10 @@ class StationApp(DialogActions, KeysInOrder):
     def live_follows_the_roster(self) -> None:
         """The live list's lines of someone given another id (a roster import) are theirs still; those of
         someone erased (at another door) go, as at the door that erased them."""
-        live = self.query_one(LivePane)
+        shown = self.query(LivePane)  # none once the screen is closing (a hang-up mid-import)
+        if not shown:
+            return
+        live = shown.first()
         for person_id, folder in live.people_shown().items():
             now = self.station.known_as(person_id, folder)
             if now is None:

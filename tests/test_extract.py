@@ -1227,7 +1227,9 @@ def test_at_a_door_of_a_shared_database_extract_deletes_an_erased_persons_leftov
     capsys.readouterr()
 
     cli.main(["extract", "--data", str(door), "--database", pg_url])  # this door's templates of before
-    assert "Ann Lee: the photos and templates of someone erased; deleted here" in capsys.readouterr().err
+    said = capsys.readouterr().err
+    assert "photos and templates left here of 1 erased person: deleted, never matched" in said
+    assert "Ann" not in said  # the folder is not named: it bears the name of the person erased
     assert not photos.exists()
 
     write(photos / "1.jpg", face("cat"))  # a new Ann Lee, put there since

@@ -401,7 +401,9 @@ def test_a_door_that_joins_with_old_photos_of_someone_erased_does_not_bring_them
         assert cleo.folder not in {p.folder for p in late.people()}
         assert not (tmp_path / "c" / "database_tensor" / f"{cleo.folder}.npy").exists()
         assert rows(pg_url, f"select count(*) from template_sets where folder = '{cleo.folder}'") == [(0,)]
-        assert any("someone erased" in getattr(u, "notice", "") for u in late.poll(timeout=0.05))
+        said = [getattr(u, "notice", "") for u in late.poll(timeout=0.05)]
+        assert any("of 1 erased person: deleted" in line for line in said)
+        assert not any("Cleo" in line for line in said)  # the folder, named after her, is not named
     finally:
         late.close()
 
@@ -613,7 +615,7 @@ def test_identify_at_a_door_that_was_off_during_an_erasure_deletes_the_photos_to
         south.close()
     said: list[str] = []
     drop_erased(load_settings(tmp_path / "a", {"database": pg_url}), said.append)
-    assert said == ["warning: Cleo: the photos and templates of someone erased; deleted here, never matched"]
+    assert said == ["warning: photos and templates left here of 1 erased person: deleted, never matched"]
     assert not photos.exists() and not (tmp_path / "a" / "database_tensor" / "Cleo.npy").exists()
     again = Station(load_settings(tmp_path / "a", {"database": pg_url, "database_wait": 2.0}), "demo",
                     worker_factory=FakeWorker, user="staff", name="north")

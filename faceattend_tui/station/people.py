@@ -48,7 +48,7 @@ from faceattend_tui.gallery.templates import (
     load_manifest,
 )
 from faceattend_tui.station import enrolling
-from faceattend_tui.station.shared_gallery import forget_folder
+from faceattend_tui.station.shared_gallery import erased_leftovers_note, forget_folder
 from faceattend_tui.vision.imageio import ImageError, is_image_name, read_bytes, read_image
 from faceattend_tui.vision.imagesize import image_suffix
 
@@ -657,18 +657,18 @@ def forget_erased(settings: Settings, folders: Sequence[str], note: Callable[[st
     """The templates of folders of people erased are removed, never matched. At a door of a shared database
     the photos of `leftovers` go too: folders whose templates this door made before the erasure, which
     another door's erasure could not reach (photos put there since, of a namesake perhaps, are only
-    refused). One line each, to be said (`note` of a folder whose photos stay; `refused_note` when not
-    given)."""
+    refused). The lines to say: one for the folders deleted, not naming them (a folder's name is often the
+    person's), then one for each folder whose photos stay (`note`, or `refused_note` when not given)."""
     enroll.forget_refused(settings.tensors_dir, list(folders))
-    said = []
+    said, deleted = [], 0
     for folder in folders:
         if settings.database and folder in leftovers:
             enroll.remove_photos(settings.images_dir, folder)
-            said.append(f"{printable(folder)}: the photos and templates of someone erased; deleted here, never "
-                        "matched")
+            deleted += 1
         else:
             said.append((note or refused_note)(folder))
-    return said
+    return [erased_leftovers_note(deleted)] * bool(deleted) + said
+
 
 
 def set_aside(settings: Settings, misplaced: Sequence[tuple[str, Person]]) -> list[str]:

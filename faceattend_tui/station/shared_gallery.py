@@ -100,6 +100,13 @@ def sync_gallery(store: Store | None, tensors: Path, station: str = "", recogniz
     return outcome
 
 
+def erased_leftovers_note(count: int) -> str:
+    """What a door says of the photo folders of people erased that it deleted, without naming them (a
+    folder's name is often the person's)."""
+    erased = plural(count, "erased person", "erased people")
+    return f"photos and templates left here of {erased}: deleted, never matched"
+
+
 def forget_folder(store: Store, tensors: Path, folder: str) -> None:
     """A person's templates were removed here on purpose: remove them from the database too."""
     if shares_templates(store):
@@ -132,7 +139,7 @@ def _sync(store: TemplateQueries, tensors: Path, station: str, recognizer: Recog
     state = _read_state(tensors)
     local = {name: entry.npy_sha256 for name, entry in manifest.people.items()
              if entry.npy_sha256 and not entry.stale}
-    folders, unheard = sorted(set(local) | set(remote)), []
+    folders, unheard, leftovers = sorted(set(local) | set(remote)), [], 0
     for index, folder in enumerate(folders):
         if progress is not None and outcome.pulled:  # a new door fetching thousands: said as it goes
             progress(index, len(folders))
@@ -145,7 +152,7 @@ def _sync(store: TemplateQueries, tensors: Path, station: str, recognizer: Recog
             state.pop(folder, None)
             continue
         if here is not None and there is None and sides.erased(folder):  # a door's leftover files of someone erased
-            outcome.notes.append(f"{folder}: the photos and templates of someone erased; deleted here, not shared")
+            leftovers += 1
             state[folder] = _pull(store, tensors, manifest, folder, outcome, sides)
             continue
         if here is not None and (here, there) in ((agreed_here, agreed_there), (there, there)):
@@ -164,6 +171,8 @@ def _sync(store: TemplateQueries, tensors: Path, station: str, recognizer: Recog
                                      "theirs taken: run extract again to add this door's new photos"
                                      if folder in remote else f"{folder}: removed at another station")
             state[folder] = _pull(store, tensors, manifest, folder, outcome, sides, agreed_there)
+    if leftovers:
+        outcome.notes.append(erased_leftovers_note(leftovers))
     if unheard:
         outcome.notes.append(f"the database knows nobody of {plural(len(unheard), 'photo folder')} shared before ("
                              f"{', '.join(unheard[:5])}{' ...' if len(unheard) > 5 else ''}): restored from an older "

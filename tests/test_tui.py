@@ -1350,15 +1350,38 @@ async def test_a_hang_up_during_a_roster_imports_photos_stops_them_between_two_p
     assert read == [1] and station.person("S9").name == "Ivy Park"
 
 
-async def test_an_import_that_ends_as_the_screen_closes_is_still_summed_up_without_a_crash(station):
-    """A hang-up takes the panes down while a roster import may still be ending: its summary must not
-    look for a live list that is gone (this failed a suite run once)."""
+async def test_answers_that_come_as_the_screen_closes_are_said_without_a_crash(station):
+    """A hang-up takes the panes down while a dialog's request (a roster import, a session start, an
+    erasure) or a read of the log may still be ending: what comes back must not look for panes that are
+    gone (an import's summary failed a suite run once)."""
+    ann = next(p for p in station.people() if p.name == "Ann Lee")
+    session = station.start_session("Maths")
     app = StationApp(station)
     async with app.run_test(size=(80, 24)) as pilot:
-        await app.query_one(LivePane).remove()  # as the screen's teardown does
+        await until(pilot, lambda: app.query_one("#roster-table").row_count == 4)
+        for pane in app.query("LivePane, RosterPane, SessionPane"):
+            await pane.remove()  # as the screen's teardown does
         app._imported(["added 1, changed 0, left 0 unchanged"])
+        app._started(session)
+        app._removed((True, ann))
+        app.refresh_panes()
         await pilot.pause()
-        assert any("added 1" in str(n.message) for n in app._notifications)
+        said = [str(n.message) for n in app._notifications]
+        assert any("added 1" in line for line in said) and any("erased with all" in line for line in said)
+        assert not any("error" in line for line in said)
+
+
+async def test_a_bug_that_ends_the_screen_is_written_to_the_station_log(station, monkeypatch):
+    """The terminal's traceback goes with the SSH session: station.log keeps it, as it keeps the others."""
+    def broken(self) -> None:
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(StationApp, "action_help", broken)
+    with pytest.raises(ZeroDivisionError):
+        async with StationApp(station).run_test(size=SIZE) as pilot:
+            await pilot.press("question_mark")
+    text = (station.settings.data / "station.log").read_text()
+    assert "internal error: the screen stopped" in text and "ZeroDivisionError: a bug" in text
 
 
 async def test_a_pasted_name_with_control_characters_is_shown_as_codes_and_not_stored(station):

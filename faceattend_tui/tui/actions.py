@@ -17,6 +17,8 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from textual.widget import Widget
+
 from faceattend_tui.errors import FaceattendError
 from faceattend_tui.station import NO_SESSION, Credentials, StationError, internal_error
 from faceattend_tui.text import plural
@@ -68,6 +70,7 @@ else:
     _AppBase = object
 
 RequestT = TypeVar("RequestT", bound=Request)
+PaneT = TypeVar("PaneT", bound=Widget)
 
 
 class DialogActions(_AppBase):
@@ -86,6 +89,12 @@ class DialogActions(_AppBase):
         def refresh_panes(self) -> None: ...
         def live_follows_the_roster(self) -> None: ...
         def show_pane(self, pane: str, focus: bool = True) -> None: ...
+
+    def shown(self, kind: type[PaneT]) -> PaneT | None:
+        """The main screen's pane of that kind; None once the screen is taken down (the station closing
+        while a dialog's request or a read of the log was still out)."""
+        found = self.query(kind)
+        return found.first() if found else None
 
     def access(self) -> Access:
         """What the dialogs ask for before a privileged action, as last read (the store is not asked
@@ -133,7 +142,8 @@ class DialogActions(_AppBase):
         if session:
             self.viewing_session = None
             self.notify(f"session {session.name!r} started for {session.audience} ({len(session.expected)} expected)")
-            self.query_one(LivePane).set_unknown(0)
+            if (live := self.shown(LivePane)) is not None:
+                live.set_unknown(0)
             self.refresh_panes()
 
     def _stop_session(self, session_id: int, confirmed: Confirmed) -> Session:
@@ -227,8 +237,8 @@ class DialogActions(_AppBase):
             return
         erased, person = removed
         done = "erased with all their records" if erased else "removed; their records are kept"
-        if erased:
-            self.query_one(LivePane).forget(person.id)
+        if erased and (live := self.shown(LivePane)) is not None:
+            live.forget(person.id)
         self.notify(f"{person.name} ({person.id}) {done}")
         if self.station.removal_leftovers:
             self.notify("\n".join(self.station.removal_leftovers[:8]), severity="warning", timeout=30)

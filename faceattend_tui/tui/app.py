@@ -24,14 +24,14 @@ from faceattend_tui.errors import FaceattendError
 from faceattend_tui.station import Problem, Station, StationError, internal_error, make_private_dir
 from faceattend_tui.tui import messages as msg
 from faceattend_tui.tui.actions import DialogActions
+from faceattend_tui.tui.closing import ClosesCleanly
 from faceattend_tui.tui.fasttable import FastTable
 from faceattend_tui.tui.keys import KeysInOrder
-from faceattend_tui.tui.screens import KEY_NAMES, ConfirmScreen, DetailScreen, Dialog, HelpScreen, person_details
+from faceattend_tui.tui.screens import KEY_NAMES, DetailScreen, Dialog, HelpScreen, person_details
 from faceattend_tui.tui.terminal import STOP_BEFORE_DRAWN, read_input_leniently, terminal_gone
 from faceattend_tui.tui.widgets import LivePane, RosterPane, SessionPane, StatusHeader
 
 if TYPE_CHECKING:
-    from rich.console import RenderableType
     from textual.await_complete import AwaitComplete
     from textual.widget import AwaitMount
     from typing_extensions import Unpack
@@ -74,7 +74,7 @@ class PaneTabs(Static):
         self.update(" ".join(names) + "   [dim]tab: next[/]")
 
 
-class StationApp(DialogActions, KeysInOrder):
+class StationApp(DialogActions, ClosesCleanly, KeysInOrder):
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses elsewhere keep the style
     TITLE = "faceattend"
     MAIN_BINDINGS: ClassVar[list[Binding]] = [
@@ -250,10 +250,9 @@ class StationApp(DialogActions, KeysInOrder):
     def live_follows_the_roster(self) -> None:
         """The live list's lines of someone given another id (a roster import) are theirs still; those of
         someone erased (at another door) go, as at the door that erased them."""
-        shown = self.query(LivePane)  # none once the screen is closing (a hang-up mid-import)
-        if not shown:
+        live = self.shown(LivePane)
+        if live is None:
             return
-        live = shown.first()
         for person_id, folder in live.people_shown().items():
             now = self.station.known_as(person_id, folder)
             if now is None:
@@ -372,8 +371,10 @@ class StationApp(DialogActions, KeysInOrder):
             self.viewing_session = None
             self.refresh_panes()
             return
-        self.query_one(RosterPane).show(reading.roster, reading.counts)
-        self.query_one(SessionPane).show(reading.summary)
+        roster, session = self.shown(RosterPane), self.shown(SessionPane)
+        if roster is not None and session is not None:
+            roster.show(reading.roster, reading.counts)
+            session.show(reading.summary)
 
     # -- actions (the dialogs' are in actions.py)
 
@@ -435,23 +436,6 @@ class StationApp(DialogActions, KeysInOrder):
         if not self.is_screen_installed("help"):
             self.install_screen(HelpScreen(self.MAIN_BINDINGS), "help")  # built once: opening it again is instant
         self.push_screen("help")
-
-    async def action_quit(self) -> None:
-        """ctrl+q, Textual's own quit: asks like q while a session runs."""
-        self.action_quit_station()
-
-    def exit(self, result: None = None, return_code: int = 0, message: RenderableType | None = None) -> None:
-        """Every way out (q, a hang-up, a service stop, a terminal gone): an import's photo reading stops
-        between two people first, so the screen does not wait for hundreds of photos."""
-        self.station.stop_photo_reading()
-        super().exit(result, return_code, message)
-
-    def action_quit_station(self) -> None:
-        if self.station.active is None:
-            self.exit()
-            return
-        question = f"Session {self.station.active.name!r} is running. Quit? It stays open and resumes next time."
-        self.push_screen(ConfirmScreen(question), lambda confirmed: self.exit() if confirmed else None)
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         for command in super().get_system_commands(screen):

@@ -503,7 +503,7 @@ def test_a_second_writer_that_folded_our_journal_is_noticed(data, clock):
 
 def test_a_log_of_the_previous_release_opens_with_nothing_lost(data):
     shutil.copytree(FIXTURES / "schema1", data)
-    old = (data / "attendance.json").read_bytes()
+    old, old_journal = (data / "attendance.json").read_bytes(), (data / "attendance.journal").read_bytes()
     store = open_store(data)
     att = Attendance(store)
     people = {p.name: p for p in att.people(include_left=True)}
@@ -521,6 +521,8 @@ def test_a_log_of_the_previous_release_opens_with_nothing_lost(data):
     assert len(store.audit_log()) == 5
     store.close()
     assert (data / "attendance.json.schema1.bak").read_bytes() == old
+    # the running session's check-ins were in the journal only: a rollback needs that copy too
+    assert (data / "attendance.journal.schema1.bak").read_bytes() == old_journal
     assert not (data / "attendance.journal").exists()
     assert raw_log(data)["meta"]["1"]["schema_version"] == SCHEMA_VERSION
 
@@ -588,7 +590,7 @@ def test_an_upgrade_on_a_full_disk_names_the_copy_it_could_not_keep_and_changes_
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
     monkeypatch.setattr(journal, "atomic_write", full)
-    with pytest.raises(StoreError, match=r"attendance.json.schema1.bak\): .*No space left on device"):
+    with pytest.raises(StoreError, match=r"attendance\.journal\.schema1\.bak\): .*No space left on device"):
         open_store(data)
     assert {p.name: p.read_bytes() for p in data.iterdir()} == before
 

@@ -170,16 +170,25 @@ class Journaled:
 
     def _tidy(self) -> None:
         if self._upgraded_from is not None:
-            backup = self.path.with_name(f"{self.path.name}.schema{self._upgraded_from}.bak")
-            try:  # whole or not at all: a full disk leaves no empty backup behind
-                atomic_write(backup, self.path.read_bytes())
-            except OSError as exc:
-                raise StoreError(f"cannot keep a copy of the log before upgrading it ({backup}): "
-                                 f"{error_text(exc)}; nothing was changed") from exc
+            self._keep_before_upgrade()
         self._take_outbox()
         if self._fresh or self._pending_lines or self._upgraded_from is not None:
             self.fold(force=True)  # a new or upgraded log is written even with nothing to fold
         remove_stale_temps(self.path)
+
+    def _keep_before_upgrade(self) -> None:
+        """Copies of the log and of its journal (changes an older station had not folded in yet: it stopped
+        with a session running, or crashed), as they were, for a rollback; the journal's first: the upgrade
+        folds it into the log and deletes it."""
+        for kept in (self.journal_path, self.path):
+            if not kept.exists():
+                continue
+            backup = kept.with_name(f"{kept.name}.schema{self._upgraded_from}.bak")
+            try:  # whole or not at all: a full disk leaves no empty backup behind
+                atomic_write(backup, kept.read_bytes())
+            except OSError as exc:
+                raise StoreError(f"cannot keep a copy of the log before upgrading it ({backup}): "
+                                 f"{error_text(exc)}; nothing was changed") from exc
 
     # -- closing and folding
 

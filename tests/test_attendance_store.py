@@ -527,6 +527,24 @@ def test_a_log_of_the_previous_release_opens_with_nothing_lost(data):
     assert raw_log(data)["meta"]["1"]["schema_version"] == SCHEMA_VERSION
 
 
+def test_a_previous_release_s_mark_over_a_camera_check_in_keeps_the_status_it_replaced(data):
+    """Schema 1's mark replaced the camera's record; its audit entry says what it was ("previous"): the
+    sheet's status before the mark said absent for someone the camera had seen."""
+    shutil.copytree(FIXTURES / "schema1", data)
+    log = json.loads((data / "attendance.json").read_text(encoding="utf-8"))
+    ann = next(doc for doc in log["checkins"].values() if doc["person"] == "Ann Lee")
+    ann.update(source="manual", present=False, reason="sent home ill", marked_by="head",
+               time="2026-09-07T08:20:00+02:00")
+    log["audit"]["9"] = {"id": "m2", "time": "2026-09-07T08:20:00+02:00", "user": "head", "action": "checkin.mark",
+                         "details": {"session_id": 1, "person": "Ann Lee", "status": "absent",
+                                     "reason": "sent home ill", "previous": "present"}}
+    (data / "attendance.json").write_text(json.dumps(log), encoding="utf-8")
+    with open_store(data) as store:
+        marks = {p.name: p.mark for p in Attendance(store).summary(1).people if p.mark}
+    assert (marks["Ann Lee"].status, marks["Ann Lee"].previous) == ("absent", "present")
+    assert marks["Cleo Diaz"].previous == "absent"  # her audit entry says she had no record before
+
+
 def test_reading_a_log_of_the_previous_release_gives_the_ids_its_upgrade_gives(data):
     """A nightly export run before the first station start names the people the upgrade then makes."""
     shutil.copytree(FIXTURES / "schema1", data)

@@ -4,11 +4,12 @@ Schema 1 knew people by name only, kept one record per person and session in whi
 replaced the camera's, and took a session's roster from whoever was enrolled at its end. Schema 2
 gives people ids, keeps marks beside check-ins and records each session's expected people. The
 upgrade keeps every record: names become people with generated ids (their photo folder is their
-name, as before), manual records become marks, and each past session expects the people who were
-on the roster when it ended, which is what schema 1 showed for it. Schema 3 keeps the same records
-and allows voided sessions and absence codes in marks, which an earlier version would misread: it
-refuses a schema-3 log instead. Schema 4 keeps people's past groups and time away, and corrections
-of hours, which an earlier version would drop at its first write (or leave behind at an erasure).
+name, as before), manual records become marks (the status each replaced taken from the audit), and
+each past session expects the people who were on the roster when it ended, which is what schema 1
+showed for it. Schema 3 keeps the same records and allows voided sessions and absence codes in
+marks, which an earlier version would misread: it refuses a schema-3 log instead. Schema 4 keeps
+people's past groups and time away, and corrections of hours, which an earlier version would drop at
+its first write (or leave behind at an erasure).
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ def upgrade_v1(tables: dict, now: datetime) -> dict:
     """Schema-1 tables (journal already folded) as schema-2 tables."""
     people, ids = _people(tables.get("people", {}), tables.get("checkins", {}))
     sessions = _sessions(tables.get("sessions", {}), people, ids, now)
-    checkins, marks = _records(tables.get("checkins", {}), ids)
+    checkins, marks = _records(tables.get("checkins", {}), ids, _marked_over(tables.get("audit", {})))
     meta = dict(next(iter(tables.get("meta", {}).values()), {}))
     meta.update(schema_version=SCHEMA_VERSION, upgraded={"from": 1, "at": to_iso(now)})
     return {
@@ -131,7 +132,23 @@ def _as_v1(person: Person) -> dict:
     return {"created": to_iso(person.created), "deleted": person.state == LEFT, "deleted_at": to_iso(person.left_at)}
 
 
-def _records(v1_checkins: dict, ids: dict[str, str]) -> tuple[list[Checkin], list[Mark]]:
+def _marked_over(v1_audit: dict) -> dict[tuple[int, str], str]:
+    """The status each (session, person name) had before its latest staff mark, as schema 1's audit says
+    (its mark replaced the camera's record: this is all that is left of a check-in marked over)."""
+    before: dict[tuple[int, str], str] = {}
+    marks = [e for e in v1_audit.values() if isinstance(e, dict) and e.get("action") == "checkin.mark"]
+    for entry in sorted(marks, key=lambda e: str(e.get("time", ""))):
+        details = entry.get("details")
+        if not isinstance(details, dict):
+            continue
+        session, name, previous = details.get("session_id"), details.get("person"), details.get("previous")
+        if isinstance(session, int) and isinstance(name, str):
+            before[(session, name)] = previous if previous in (PRESENT, LATE) else ABSENT
+    return before
+
+
+def _records(v1_checkins: dict, ids: dict[str, str],
+             marked_over: dict[tuple[int, str], str]) -> tuple[list[Checkin], list[Mark]]:
     checkins: list[Checkin] = []
     marks: list[Mark] = []
     for doc in v1_checkins.values():
@@ -143,8 +160,9 @@ def _records(v1_checkins: dict, ids: dict[str, str]) -> tuple[list[Checkin], lis
                                     last_seen=from_iso(doc.get("last_seen")), id=doc.get("id") or new_id()))
             continue
         status = ABSENT if not present else (LATE if late else PRESENT)
+        previous = marked_over.get((int(doc["session_id"]), doc["person"]), ABSENT)
         marks.append(Mark(int(doc["session_id"]), person_id, status, doc.get("reason") or "",
-                          doc.get("marked_by") or "", when, ABSENT, id=doc.get("id") or new_id()))
+                          doc.get("marked_by") or "", when, previous, id=doc.get("id") or new_id()))
     return checkins, marks
 
 

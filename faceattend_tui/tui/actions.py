@@ -91,9 +91,9 @@ class DialogActions(_AppBase):
         def show_pane(self, pane: str, focus: bool = True) -> None: ...
 
     def shown(self, kind: type[PaneT]) -> PaneT | None:
-        """The main screen's pane of that kind; None once the screen is taken down (the station closing
-        while a dialog's request or a read of the log was still out)."""
-        found = self.query(kind)
+        """The main screen's pane of that kind; None once the station is closing (its widgets are taken
+        down, children first, while a dialog's request or a read of the log may still be answered)."""
+        found = self.query(kind) if self.is_running else None
         return found.first() if found else None
 
     def access(self) -> Access:

@@ -142,6 +142,8 @@ class StationApp(DialogActions, ClosesCleanly, KeysInOrder):
         self.set_class(event.size.width < WIDE, "narrow")
 
     def show_pane(self, pane: str, focus: bool = True) -> None:
+        if not self.is_running:  # closing: the panes are being taken down
+            return
         if self.screen.maximized is not None:  # ctrl+p "Maximize": the pane shown is the one the keys act on
             self.screen.minimize()
         self.current_pane = pane
@@ -207,25 +209,30 @@ class StationApp(DialogActions, ClosesCleanly, KeysInOrder):
     @on(msg.CheckinShown)
     def checkin_shown(self, message: msg.CheckinShown) -> None:
         update = message.update
-        if update.new:
-            name = f"{update.row.name} @ {update.station}" if update.station else update.row.name
-            self.query_one(LivePane).add(name, update.similarity, update.time, update.row.status, update.row.id,
-                                         self.station.folder_of(update.row.id))
-        self.query_one(RosterPane).update_row(update.row, update.counts)
-        if self.viewing_session is None:
-            self.query_one(SessionPane).update_person(update.row, update.counts)
         if update.counts is not None:
             self.counts = update.counts
+        live, roster, session = self.shown(LivePane), self.shown(RosterPane), self.shown(SessionPane)
+        if live is None or roster is None or session is None:
+            return
+        if update.new:
+            name = f"{update.row.name} @ {update.station}" if update.station else update.row.name
+            live.add(name, update.similarity, update.time, update.row.status, update.row.id,
+                     self.station.folder_of(update.row.id))
+        roster.update_row(update.row, update.counts)
+        if self.viewing_session is None:
+            session.update_person(update.row, update.counts)
 
     @on(msg.Sighting)
     def sighting(self, message: msg.Sighting) -> None:
         update = message.update
-        self.query_one(LivePane).add(update.name, update.similarity, update.time, update.reason, update.person_id,
-                                     self.station.folder_of(update.person_id))
+        if (live := self.shown(LivePane)) is not None:
+            live.add(update.name, update.similarity, update.time, update.reason, update.person_id,
+                     self.station.folder_of(update.person_id))
 
     @on(msg.UnknownFaces)
     def unknown_faces(self, message: msg.UnknownFaces) -> None:
-        self.query_one(LivePane).set_unknown(message.update.count, message.update.time)
+        if (live := self.shown(LivePane)) is not None:
+            live.set_unknown(message.update.count, message.update.time)
 
     @on(msg.CaptureDone)
     def capture_done(self, message: msg.CaptureDone) -> None:

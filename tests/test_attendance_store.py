@@ -539,10 +539,31 @@ def test_a_previous_release_s_mark_over_a_camera_check_in_keeps_the_status_it_re
                          "details": {"session_id": 1, "person": "Ann Lee", "status": "absent",
                                      "reason": "sent home ill", "previous": "present"}}
     (data / "attendance.json").write_text(json.dumps(log), encoding="utf-8")
-    with open_store(data) as store:
+    with open_snapshot(data) as store:
         marks = {p.name: p.mark for p in Attendance(store).summary(1).people if p.mark}
     assert (marks["Ann Lee"].status, marks["Ann Lee"].previous) == ("absent", "present")
+    # marked again later (09:30 there), the entry written in UTC: the latest in time counts, not in text
+    log["audit"]["10"] = {"id": "m3", "time": "2026-09-07T07:30:00+00:00", "user": "head",
+                          "action": "checkin.mark", "details": {"session_id": 1, "person": "Ann Lee",
+                                                                "status": "absent", "previous": "late"}}
+    (data / "attendance.json").write_text(json.dumps(log), encoding="utf-8")
+    with open_store(data) as store:
+        marks = {p.name: p.mark for p in Attendance(store).summary(1).people if p.mark}
+    assert marks["Ann Lee"].previous == "late"
     assert marks["Cleo Diaz"].previous == "absent"  # her audit entry says she had no record before
+
+
+def test_a_second_upgrade_without_a_journal_leaves_no_journal_copy_of_the_first(data):
+    """Rolled back (both copies put back), run on, then upgraded again with no journal: the first
+    upgrade's journal copy stayed beside the new log copy, and putting the pair back replayed it."""
+    shutil.copytree(FIXTURES / "schema1", data)
+    old = (data / "attendance.json").read_bytes()
+    open_store(data).close()
+    assert (data / "attendance.journal.schema1.bak").exists()
+    (data / "attendance.json").write_bytes(old)  # the rollback; the older release then folded its journal
+    open_store(data).close()
+    assert (data / "attendance.json.schema1.bak").read_bytes() == old
+    assert not (data / "attendance.journal.schema1.bak").exists()
 
 
 def test_reading_a_log_of_the_previous_release_gives_the_ids_its_upgrade_gives(data):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from .common import from_iso, to_iso
@@ -137,7 +137,7 @@ def _marked_over(v1_audit: dict) -> dict[tuple[int, str], str]:
     (its mark replaced the camera's record: this is all that is left of a check-in marked over)."""
     before: dict[tuple[int, str], str] = {}
     marks = [e for e in v1_audit.values() if isinstance(e, dict) and e.get("action") == "checkin.mark"]
-    for entry in sorted(marks, key=lambda e: str(e.get("time", ""))):
+    for entry in sorted(marks, key=_audit_time):
         details = entry.get("details")
         if not isinstance(details, dict):
             continue
@@ -145,6 +145,16 @@ def _marked_over(v1_audit: dict) -> dict[tuple[int, str], str]:
         if isinstance(session, int) and isinstance(name, str):
             before[(session, name)] = previous if previous in (PRESENT, LATE) else ABSENT
     return before
+
+
+def _audit_time(entry: dict) -> datetime:
+    """When an audit entry was made, for ordering (times written with different UTC offsets); an entry
+    without a readable time first."""
+    try:
+        when = from_iso(entry.get("time"))
+    except (TypeError, ValueError):
+        when = None
+    return when or datetime.min.replace(tzinfo=timezone.utc)
 
 
 def _records(v1_checkins: dict, ids: dict[str, str],

@@ -178,17 +178,20 @@ class Journaled:
 
     def _keep_before_upgrade(self) -> None:
         """Copies of the log and of its journal (changes an older station had not folded in yet: it stopped
-        with a session running, or crashed), as they were, for a rollback; the journal's first: the upgrade
-        folds it into the log and deletes it."""
+        with a session running, or crashed), as they were, for a rollback: the upgrade folds the journal
+        into the log and deletes it. A journal's copy from an earlier upgrade goes when there is no journal
+        now: put back beside this log copy, it would replay older changes over it."""
         for kept in (self.journal_path, self.path):
-            if not kept.exists():
-                continue
             backup = kept.with_name(f"{kept.name}.schema{self._upgraded_from}.bak")
             try:  # whole or not at all: a full disk leaves no empty backup behind
-                atomic_write(backup, kept.read_bytes())
+                if kept.exists():
+                    atomic_write(backup, kept.read_bytes())
+                else:
+                    backup.unlink(missing_ok=True)
             except OSError as exc:
                 raise StoreError(f"cannot keep a copy of the log before upgrading it ({backup}): "
-                                 f"{error_text(exc)}; nothing was changed") from exc
+                                 f"{error_text(exc)}; the log and its journal were left as they were, not "
+                                 "upgraded") from exc
 
     # -- closing and folding
 

@@ -1354,7 +1354,8 @@ def test_watch_and_identify_delete_the_templates_of_someone_erased_before_matchi
     drop_erased(load_settings(tmp_path), said.append)
     assert not (tmp_path / "database_tensor" / "amy.npy").exists()
     assert (tmp_path / "database_tensor" / "raj.npy").exists()
-    assert said == ["warning: amy: the templates of someone erased; deleted here, never matched"]
+    assert said == ["warning: the photos in database_image/amy were someone's who was erased: not taken in; delete "
+                    "them, or add the person again on purpose (roster import or e)"]  # as the station says
 
 
 def test_two_people_who_look_like_one_are_named_as_on_the_roster(station):

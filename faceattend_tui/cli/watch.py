@@ -143,8 +143,7 @@ def drop_erased(settings: Settings, log: Callable[[str], None]) -> list[Person] 
             put_back = erased_nobodys(store, people)
         manifest = load_manifest(settings.tensors_dir)
         folders = [f for f in (manifest.people if manifest else {}) if put_back(f)]
-        said = forget_erased(settings, folders, lambda folder: f"{printable(folder)}: the templates of someone "
-                                                               "erased; deleted here, never matched", folders)
+        said = forget_erased(settings, folders, leftovers=folders)  # kept photos: named, as the station does
     except (StoreError, GalleryError) as exc:
         log(f"warning: could not check the log for people erased: {exc}")
         return None

@@ -689,8 +689,8 @@ def misplaced_note(folder: str, person: Person) -> str:
 
 
 def refused_note(folder: str) -> str:
-    return (f"the photos in database_image/{folder} were someone's who was erased: not taken in; delete them, or "
-            "add the person again on purpose (roster import or e)")
+    return (f"the photos in database_image/{printable(folder)} were someone's who was erased: not taken in; delete "
+            "them, or add the person again on purpose (roster import or e)")
 
 
 def names_listed(names: list[str], most: int = NAMES_SHOWN) -> str:

@@ -162,7 +162,8 @@ async def test_filter_help_tab_and_quit_guard(station):
         await pilot.press("escape")
         await start_session(pilot, "Lab")
         app.query_one("#roster-table").focus()
-        app.screen.maximize(app.focused)  # ctrl+p "Maximize"
+        await pilot.pause()
+        app.screen.maximize(app.query_one("#roster-table"))  # ctrl+p "Maximize"
         await pilot.press("tab")  # went to a pane out of sight, and m marked someone there
         assert app.screen.maximized is None and app.focused.id != "roster-table"
         await pilot.press("q")
@@ -1375,6 +1376,22 @@ async def test_answers_that_come_as_the_screen_closes_are_said_without_a_crash(s
         assert not any("error" in line for line in said)
 
 
+async def test_a_dialog_opened_as_the_screen_closes_does_not_end_it_on_an_error(station, monkeypatch):
+    """A key or a click that opens the audit list just before a hang-up: the list's widgets are taken down
+    before its mount is handled, which looked for its fields and ended the station with a traceback."""
+    from faceattend_tui.tui.screens import AuditScreen
+
+    app = StationApp(station)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("l")
+        await until(pilot, lambda: isinstance(app.screen, AuditScreen))
+        audit = app.screen
+        await audit.remove_children()  # as Textual's teardown does
+        with monkeypatch.context() as closing:
+            closing.setattr(StationApp, "is_running", property(lambda self: False))
+            audit.on_mount()
+
+
 async def test_a_bug_that_ends_the_screen_is_written_to_the_station_log(station, monkeypatch):
     """The terminal's traceback goes with the SSH session: station.log keeps it, as it keeps the others."""
     def broken(self) -> None:
@@ -1951,10 +1968,11 @@ async def test_a_command_chosen_twice_in_the_palette_opens_its_dialog_once(stati
     app = StationApp(station)
     async with app.run_test(size=(150, 36)) as pilot:
         await pilot.press("ctrl+p", *"audit log")
-        await pilot.pause(0.5)
+        await until(pilot, lambda: app.screen.query_one("CommandList").option_count == 1)
         listed = app.screen.query_one("CommandList").content_region
         clicks_at(app, listed.x + 5, listed.y)
-        await pilot.pause(0.5)
+        await until(pilot, lambda: type(app.screen).__name__ == "AuditScreen")
+        await pilot.pause(0.5)  # time for a second one to come
         assert [type(s).__name__ for s in app.screen_stack] == ["Screen", "AuditScreen"]
 
 

@@ -302,6 +302,8 @@ class Dialog(ModalScreen[Any], Generic[RequestT]):
         yield Footer()  # the dialog's own keys, not those of the screen beneath (which do nothing now)
 
     def on_mount(self) -> None:
+        if not self.app.is_running:  # opened as the station closes: its widgets are being taken down
+            return
         for widget in self.query("Input, Button, Select, RadioSet, Checkbox"):  # no borders: fits 80x24 with a PIN
             if isinstance(widget, (Input, Button, Select, RadioSet, Checkbox)):
                 widget.compact = True

@@ -78,6 +78,15 @@ def enroll_fake_people(data, names: list[str], dim: int = 512) -> None:
     save_manifest(tensors, manifest)
 
 
+def now_with_minutes_to_spare(minutes: int = 5) -> float:
+    """The time now, or a few minutes earlier when the next `minutes` cross local midnight: sightings made
+    from it fall on one working day, whenever the tests run."""
+    now = datetime.now()
+    if (now + timedelta(minutes=minutes)).date() != now.date():
+        now -= timedelta(minutes=minutes)
+    return now.timestamp()
+
+
 class FakeClock:
     """A clock the test moves by hand."""
 

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import cv2
 import numpy as np
 import pytest
-from fakes import FakeWorker, enroll_fake_people
+from fakes import FakeWorker, enroll_fake_people, now_with_minutes_to_spare
 
 from faceattend_tui.attendance import Attendance, open_store
 from faceattend_tui.cli import main
@@ -311,7 +311,7 @@ def test_a_headless_door_in_work_mode_says_in_then_seen_not_that_nothing_was_rec
     station.presence = PresenceBook(station.store, station.name)
     out = io.StringIO()
     headless = Headless(station, HeadlessOptions("", json=True), out)
-    now = datetime.now().timestamp()
+    now = now_with_minutes_to_spare()
     for when in (now, now + 120):
         station.worker.checkin("Ann", when=when)
         for update in station.poll(timeout=0.05):

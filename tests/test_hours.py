@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from both_logs import BACKENDS, DATABASES, data_root, open_store
-from fakes import FakeClock, FakeWorker, enroll_fake_people, people_one_left
+from fakes import FakeClock, FakeWorker, enroll_fake_people, now_with_minutes_to_spare, people_one_left
 
 from faceattend_tui.attendance import Attendance
 from faceattend_tui.attendance.hours import DayRule, PresenceBook, day_hours, hours_between, hours_csv, totals
@@ -106,9 +106,10 @@ def test_a_station_in_work_mode_says_in_at_the_days_first_sighting(tmp_path):
     station = Station(load_settings(tmp_path, {"mode": "work"}), "demo", worker_factory=FakeWorker, name="door")
     station.open()
     try:
-        station.worker.checkin("Ann")
+        now = now_with_minutes_to_spare()
+        station.worker.checkin("Ann", when=now)
         first = station.poll(timeout=0.05)
-        station.worker.checkin("Ann", when=datetime.now().timestamp() + 120)
+        station.worker.checkin("Ann", when=now + 120)
         again = station.poll(timeout=0.05)
         shown = [c for c in station.worker.sent if isinstance(c, ev.ShowOutcome)]
         assert [s.outcome for s in shown] == ["checked-in", "already-here"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import queue
+import threading
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -22,6 +23,8 @@ class FakeWorker:
         self.events: queue.Queue = queue.Queue()
         self.sent: list[dict] = []
         self.started = self.stopped = False
+        self.drained = threading.Event()  # asked again with nothing left: what it handed out was dealt with
+        self._feeding = threading.Lock()
 
     def start(self) -> None:
         self.started = True
@@ -39,6 +42,9 @@ class FakeWorker:
         self.sent.append(command)
 
     def poll(self, timeout: float = 0.1) -> list[ev.Event]:
+        with self._feeding:
+            if self.events.empty():
+                self.drained.set()
         try:
             first = self.events.get(timeout=timeout)
         except queue.Empty:
@@ -49,7 +55,9 @@ class FakeWorker:
         return out
 
     def feed(self, event: ev.Event) -> None:
-        self.events.put(event)
+        with self._feeding:
+            self.drained.clear()
+            self.events.put(event)
 
     def checkin(self, name: str, similarity: float = 0.7, track: int = 1, when: float | None = None) -> None:
         self.feed(ev.Checkin(name=name, similarity=similarity, track=track, time=when or time.time()))

@@ -54,9 +54,15 @@ def work_mode(station, **settings) -> None:
     station.presence = PresenceBook(station.store, station.name)
 
 
+async def sightings_written(pilot) -> None:
+    """The station has dealt with every sighting fed to its worker (the screen's pump took them)."""
+    await until(pilot, pilot.app.station.worker.drained.is_set)
+    await pilot.pause()
+
+
 async def open_days(pilot) -> None:
     """`r`, then Enter on the highlighted person of the hours table: their days."""
-    await pilot.pause(0.5)
+    await sightings_written(pilot)
     await pilot.press("r")
     await pilot.pause()
     pilot.app.screen.query_one("#hours").focus()
@@ -484,7 +490,7 @@ async def test_in_work_mode_the_report_gives_each_persons_days_and_hours(station
     checkin(station, "Ann Lee", 91)  # seen again an hour and a half later
     app = StationApp(station)
     async with app.run_test(size=(160, 48)) as pilot:
-        await pilot.pause(0.5)
+        await sightings_written(pilot)
         await pilot.press("r")
         await pilot.pause()
         table = app.screen.query_one("#hours")
@@ -500,7 +506,7 @@ async def test_in_work_mode_the_report_counts_the_days_corrected_by_hand(station
     checkin(station, "Ann Lee", 91)
     app = StationApp(station)
     async with app.run_test(size=(160, 48)) as pilot:
-        await pilot.pause(0.5)
+        await sightings_written(pilot)
         (first,) = station.store.presence(date.min, date.max)
         correct_day(station.store, "S1", first.day, None, first.first_seen + timedelta(hours=8), "left late", "Kim")
         await pilot.press("r")
@@ -556,7 +562,7 @@ async def test_a_correction_changed_at_another_door_is_not_taken_back_unseen(sta
     station.clock.now += timedelta(hours=10)
     app = StationApp(station)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause(0.5)
+        await sightings_written(pilot)
         (first,) = station.store.presence(date.min, date.max)
         correct_day(station.store, "S1", first.day, None, first.first_seen + timedelta(hours=8), "back door", "Kim")
         await open_days(pilot)
@@ -753,7 +759,7 @@ async def test_work_mode_a_persons_days_from_a_groups_line_are_the_days_that_lin
     station.clock.now += timedelta(hours=10)
     app = StationApp(station)
     async with app.run_test(size=(160, 48)) as pilot:
-        await pilot.pause(0.5)
+        await sightings_written(pilot)
         await pilot.press("r")
         await pilot.pause()
         app.screen.query_one("#group").value = "3A"

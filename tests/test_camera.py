@@ -246,7 +246,7 @@ def test_realtime_reader_drops_stale_frames(tmp_path):
     packets = []
     while (packet := reader.latest(2.0)) is not None:
         packets.append(packet)
-        assert time.monotonic() - packet.time < 0.1  # what we get is fresh, not queued
+        assert time.monotonic() - packet.time < 0.25  # fresh, not queued (queued: 0.05 s staler each turn)
         time.sleep(0.06)  # a consumer slower than the source
     assert reader.close()
     indices = [packet.index for packet in packets]
@@ -375,7 +375,7 @@ def test_close_interrupts_a_long_backoff():
     assert wait_for(lambda: "reconnecting" in kinds(reader))
     start = time.monotonic()
     assert reader.close(5.0)
-    assert time.monotonic() - start < 1.0
+    assert time.monotonic() - start < 3.0  # not the 30 s pause (a busy machine may take a moment)
 
 
 def test_first_open_can_retry_when_asked():

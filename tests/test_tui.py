@@ -501,7 +501,8 @@ async def test_a_capture_shown_in_the_dialog_leaves_the_screen_idle(station):
     app = StationApp(station)
     async with app.run_test(size=SIZE, message_hook=lambda m: seen.append(type(m).__name__)) as pilot:
         await enroll_captured(pilot, station)
-        await pilot.pause(0.3)
+        await until(pilot, lambda: seen.count("CaptureDone") >= 2)
+        await pilot.pause(0.3)  # and no more
         assert seen.count("CaptureDone") == 2  # the pump's message to the app, the app's to the dialog
 
 
@@ -1227,13 +1228,11 @@ async def test_after_a_crowded_capture_the_staff_name_and_pin_are_in_sight(stati
         await pilot.pause()
         station.worker.feed(dataclasses.replace(capture_event(station), crowded=True))
         await until(pilot, lambda: app.screen.query_one("#samples").row_count == 2)
-        await pilot.pause(0.3)
         name = app.screen.query_one("#staff")
-        assert name.has_focus and in_view(name)
+        await until(pilot, lambda: name.has_focus and in_view(name))
         await pilot.press(*"Kim", "tab")
-        await pilot.pause(0.3)
         pin = app.screen.query_one("#pin")
-        assert pin.has_focus and in_view(pin)
+        await until(pilot, lambda: pin.has_focus and in_view(pin))
 
 
 async def test_the_export_dialog_with_a_staff_name_and_pin_fits_80x24_without_scrolling(station):
@@ -1245,9 +1244,8 @@ async def test_the_export_dialog_with_a_staff_name_and_pin_fits_80x24_without_sc
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("x")
         await until(pilot, lambda: bool(app.screen.query("#pin")) and app.screen.query_one("#pin").display)
-        await pilot.pause(0.2)
-        assert app.screen.query_one(".dialog-body").max_scroll_y == 0
-        assert all(in_view(app.screen.query_one(f"#{field}")) for field in ("format", "bom", "staff", "pin"))
+        await until(pilot, lambda: app.screen.query_one(".dialog-body").max_scroll_y == 0 and all(
+            in_view(app.screen.query_one(f"#{field}")) for field in ("format", "bom", "staff", "pin")))
 
 
 @pytest.mark.slow
@@ -1901,8 +1899,7 @@ async def test_a_pin_left_in_a_dialog_under_the_command_palette_is_forgotten_aft
             await pilot.pause()
             clock[0] += base.PIN_FORGOTTEN_AFTER + 1  # the palette's timer-free minute
             await pilot.press("escape", "enter")
-            await pilot.pause(0.5)
-            assert station.active is not None and app.screen.query_one("#pin").value == ""
+            await until(pilot, lambda: station.active is not None and app.screen.query_one("#pin").value == "")
     finally:
         station.close()
 
@@ -1989,11 +1986,12 @@ async def test_a_mark_written_while_the_command_palette_covers_its_dialog_closes
         await start_session(pilot, "Physics")
         await mark_dialog_for(pilot, "S3")
         await pilot.press(*"forgot card", "enter", "ctrl+p")
-        await pilot.pause(1.5)  # the mark written meanwhile
+        await until(pilot, lambda: [e.action for e in station.store.audit_log()].count("checkin.mark") == 1)
+        await pilot.pause(0.3)  # the mark written meanwhile: its dialog waits under the palette
         assert [type(s).__name__ for s in app.screen_stack] == ["Screen", "MarkScreen", "Palette"]
         await pilot.press("escape")
-        await pilot.pause(0.3)
-        assert app.is_running and len(app.screen_stack) == 1
+        await until(pilot, lambda: len(app.screen_stack) == 1)
+        assert app.is_running
         await pilot.press("escape")
         await pilot.pause(0.3)
         assert app.is_running
@@ -2007,7 +2005,8 @@ async def test_a_double_click_on_an_audit_entry_shows_it_once(station):
     async with app.run_test(size=(150, 36)) as pilot:
         table = await list_opened(pilot, "l", "#audit")
         clicks_at(app, table.region.x + 5, table.region.y + 1 + table.cursor_row)
-        await pilot.pause(0.5)
+        await until(pilot, lambda: type(app.screen).__name__ == "DetailScreen")
+        await pilot.pause(0.5)  # time for a second one to come
         assert [type(s).__name__ for s in app.screen_stack] == ["Screen", "AuditScreen", "DetailScreen"]
 
 
@@ -2043,8 +2042,7 @@ async def test_someone_given_the_organisations_id_by_an_import_keeps_their_line_
             app._imported(lines)  # as the import dialog does
         else:
             app.post_message(msg.RosterChanged(RosterChanged()))  # as heard from the shared log
-        await pilot.pause(0.3)
-        assert [row[1] for row in table_rows(app, "#live-table")] == ["Eva Holt"]
+        await until(pilot, lambda: [row[1] for row in table_rows(app, "#live-table")] == ["Eva Holt"])
         erased = station.remove_person("S1042", erase=True)  # her line is hers under the new id: it goes with her
         if where == "here":
             app._removed((True, erased))  # as `d`, erasure, does

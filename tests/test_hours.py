@@ -201,6 +201,30 @@ def test_a_sighting_held_back_of_someone_erased_is_never_written_and_the_others_
     assert [(p.person_id, p.first_seen, p.last_seen) for p in sightings] == [(bob, came, came + timedelta(seconds=30))]
 
 
+def test_a_close_that_writes_some_held_sightings_and_not_others_says_how_many(tmp_path, monkeypatch):
+    """One of two held sightings refused (a disk error on its write): the close said all were lost."""
+    from faceattend_tui.attendance import StoreError
+
+    station = work_station(tmp_path)
+    book, written = station.presence, []
+    came = datetime.combine(date.today(), time(8)).astimezone()
+    book._held = {("p1", came.date()): came, ("p2", came.date()): came}
+
+    def see(presence):
+        if presence.person_id == "p1":
+            raise StoreError("disk full")
+        written.append(presence.person_id)
+
+    monkeypatch.setattr(book.store, "see", see)
+    try:
+        with pytest.raises(StoreError, match="^1 of 2 not written: disk full$"):
+            book.flush()
+    finally:
+        monkeypatch.undo()
+        station.close()
+    assert written == ["p2"]
+
+
 def test_a_sighting_held_back_of_someone_given_another_id_meanwhile_is_written_under_it(data, tmp_path):
     """A roster import at another door gave Ann the organisation's id while her last sighting was held back:
     it was dropped at close as if she had been erased, and her day ended a minute early."""

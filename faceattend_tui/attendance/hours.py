@@ -56,16 +56,16 @@ class PresenceBook:
         Each is tried: one of someone erased meanwhile (at another door) is dropped, and a failed write
         is raised once the others are written."""
         held, self._held = self._held, {}
-        failed: StoreError | None = None
+        failed: list[StoreError] = []
         for (person_id, day), when in held.items():
             try:
                 self.store.see(Presence(person_id, day, self.station, when, when))
             except NotFoundError:
                 continue  # erased: nothing of them is written again
             except StoreError as exc:
-                failed = failed or exc
-        if failed is not None:
-            raise failed
+                failed.append(exc)
+        if failed:
+            raise StoreError(f"{len(failed)} of {len(held)} not written: {failed[0]}") from failed[0]
 
     def renamed(self, old: str, new: str) -> None:
         """A roster import here gave someone another id: what is held back of them is written under it."""

@@ -205,7 +205,7 @@ class Lifecycle(StationState):
             try:
                 self.presence.flush()
             except StoreError as exc:
-                return f"the last minute's sightings could not be written: {exc}"
+                return f"the last minute's sightings (work mode), {exc}"
         return ""
 
     def zone(self) -> tzinfo | None:

@@ -332,6 +332,46 @@ def test_a_check_in_written_after_another_door_stopped_its_session_goes_to_the_s
     assert rows == [("ann", "Physics")]
 
 
+def test_a_door_closed_while_its_courier_sends_a_slow_batch_loses_none_of_the_check_ins_kept(
+        tmp_path, pg_url, monkeypatch):
+    """The close sent the same batch as the courier, still at it on a slow database, and each then took
+    that many off the journal: the next batch went unsent, and the journal file with it."""
+    import threading
+
+    from faceattend_tui.attendance.models import Checkin
+    from faceattend_tui.attendance.pg import outbox
+    from faceattend_tui.attendance.pg import store as pg_store
+
+    monkeypatch.setattr(outbox, "SEND_BATCH", 2)
+    monkeypatch.setattr(pg_store, "THREADS_WAIT", 0.3)
+    monkeypatch.setattr(pg_store, "LAST_SEND", 1.0)
+    names = [f"p{n}" for n in range(5)]
+    store = open_store(tmp_path, database=pg_url, station="north", live=True, wait=0.2, upgrade_mode="auto")
+    att = Attendance(store, station="north")
+    for name in names:
+        att.add_person(name, person_id=name, folder=name)
+    session = att.start_session("Assembly")
+    with psycopg.connect(pg_url) as blocker:
+        blocker.execute("lock table checkins in exclusive mode")  # a slow database: the courier's batch waits
+        for name in names:
+            store.outbox.add(Checkin(session.id, name, store.now(), 0.8, station="north").to_doc())
+        time.sleep(0.5)  # the courier has its first batch out
+        closing = threading.Thread(target=store.close)
+        closing.start()
+        time.sleep(0.8)  # the close has tried to send too
+        blocker.rollback()
+        closing.join(10)
+    assert (tmp_path / "attendance.pg-journal").is_file() or len(checkin_people(pg_url)) == 5
+    with open_store(tmp_path, database=pg_url, station="north", live=True, wait=0.2) as again:
+        eventually(lambda: again.state().waiting == 0, "sent the rest at the next start")
+    assert sorted(person for person, in checkin_people(pg_url)) == names
+
+
+def checkin_people(pg_url: str) -> list[tuple[str]]:
+    with psycopg.connect(pg_url) as conn:
+        return conn.execute("select person_id from checkins").fetchall()
+
+
 def test_a_journaled_check_in_follows_its_person_to_the_id_a_roster_import_gave_them(tmp_path, pg_url):
     """Ann was known by a generated id when the door, cut off, saw her; the office's roster import then
     gave her the school's id: her check-in and her day's sighting are filed under it, not dropped as erased."""

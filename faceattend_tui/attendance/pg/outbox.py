@@ -42,6 +42,7 @@ class Outbox:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.lock = threading.Lock()
+        self.sending = threading.Lock()  # one sender at a time: the courier, or the store as it closes
         self.entries: deque[dict[str, Any]] = deque(doc for doc in read_lines(self.path, "journal")
                                                     if isinstance(doc.get("id"), str))
 
@@ -62,11 +63,11 @@ class Outbox:
         with self.lock:
             return [self.entries[i] for i in range(min(count, len(self.entries)))]
 
-    def done(self, count: int) -> None:
-        """The first `count` entries are in the database; the file goes once all are."""
+    def done(self, sent: list[dict[str, Any]]) -> None:
+        """These entries (as `peek` gave them) are in the database; the file goes once all are."""
+        gone = {id(doc) for doc in sent}
         with self.lock:
-            for _ in range(min(count, len(self.entries))):
-                self.entries.popleft()
+            self.entries = deque(doc for doc in self.entries if id(doc) not in gone)
             if not self.entries:
                 with contextlib.suppress(FileNotFoundError):
                     self.path.unlink()
@@ -147,17 +148,25 @@ class Courier:
             with self._lock:
                 self._online, self._note = True, ""
 
-    def _send_waiting(self, outbox: Outbox) -> None:
-        if not self._online:
-            self._probe()
-        batch = outbox.peek(SEND_BATCH)
-        with self._tx() as conn:
-            for doc in batch:
-                self._send_one(conn, doc)
-        outbox.done(len(batch))
+    def _send_waiting(self, outbox: Outbox, wait: float = -1) -> bool:
+        """Send the next batch; False, nothing sent, when another sender still has one after `wait` seconds
+        (-1: as long as it takes)."""
+        if not outbox.sending.acquire(timeout=wait):
+            return False
+        try:
+            if not self._online:
+                self._probe()
+            batch = outbox.peek(SEND_BATCH)
+            with self._tx() as conn:
+                for doc in batch:
+                    self._send_one(conn, doc)
+            outbox.done(batch)
+        finally:
+            outbox.sending.release()
         if not outbox.waiting:
             with self._lock:
                 self._online, self._note = True, ""
+        return True
 
     def _send_one(self, conn: psycopg.Connection, doc: dict[str, Any]) -> None:
         if isinstance(doc.get("presence"), dict):

@@ -35,6 +35,7 @@ from .rows import the_row
 from .templates import TemplateQueries
 
 LAST_SEND = 5.0  # seconds a closing station tries to send the check-ins still waiting in its journal
+THREADS_WAIT = 5.0  # seconds a closing store waits for each of its threads (the courier mid-batch) to end
 
 
 class PgStore(CheckinQueries, PeopleQueries, SessionQueries, SettingQueries, TemplateQueries, MovingIn,
@@ -103,7 +104,7 @@ class PgStore(CheckinQueries, PeopleQueries, SessionQueries, SettingQueries, Tem
         self._stop.set()
         self._wake.set()
         for thread in self._threads:
-            thread.join(timeout=5)
+            thread.join(timeout=THREADS_WAIT)
         if self._writer is not None:
             self._writer.shutdown(wait=False, cancel_futures=True)
         self._send_before_closing()
@@ -119,7 +120,8 @@ class PgStore(CheckinQueries, PeopleQueries, SessionQueries, SettingQueries, Tem
         deadline = time.monotonic() + LAST_SEND
         while outbox is not None and outbox.waiting and time.monotonic() < deadline:
             try:
-                self._send_waiting(outbox)
+                if not self._send_waiting(outbox, wait=max(0.0, deadline - time.monotonic())):
+                    return  # the courier is still sending a batch (a slow database): the journal keeps the rest
             except Exception:  # noqa: BLE001 - the database is away: the journal keeps them
                 return
 

@@ -448,10 +448,10 @@ def hold_the_journal(store, monkeypatch, busy, sending) -> None:
 
     send = store._send_waiting
 
-    def held(outbox):
+    def held(outbox, wait=-1):
         if not sending.is_set():
             raise StoreError("held by the test")
-        send(outbox)
+        return send(outbox, wait)
 
     store._writer.submit(busy.wait, 30)
     monkeypatch.setattr(store, "wait", 0.2)

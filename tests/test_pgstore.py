@@ -367,6 +367,39 @@ def test_a_door_closed_while_its_courier_sends_a_slow_batch_loses_none_of_the_ch
     assert sorted(person for person, in checkin_people(pg_url)) == names
 
 
+def test_a_kept_check_in_of_someone_erased_is_not_filed_once_their_id_is_given_again(tmp_path, pg_url,
+                                                                                    monkeypatch):
+    """Ann's arrival and day waited in this door's journal; the office erased her, then a roster import
+    with --reactivate brought her id back: the arrival of before the erasure was filed as if nothing had
+    happened."""
+    import threading
+
+    from faceattend_tui.attendance.models import Checkin, Presence
+    from faceattend_tui.attendance.pg.checkins import presence_doc
+
+    store = open_store(tmp_path, database=pg_url, station="north", live=True, wait=0.2, upgrade_mode="auto")
+    try:
+        north = Attendance(store, station="north")
+        north.add_person("Ann Lee", person_id="S1", folder="S1")
+        session = north.start_session("Assembly")
+        send, may_send = store._send_waiting, threading.Event()
+        monkeypatch.setattr(store, "_send_waiting", lambda outbox, wait=-1: may_send.wait() and send(outbox, wait))
+        before = store.now()
+        store.outbox.add(Checkin(session.id, "S1", before, 0.8, station="north").to_doc())
+        store.outbox.add(presence_doc(Presence("S1", before.date(), "north", before, before)))
+        with open_store(tmp_path / "office", database=pg_url, station="office") as office_store:
+            office = Attendance(office_store, station="office")
+            office.remove_person("S1", erase=True)
+            office.add_person("Ann Lee", person_id="S1", folder="S1")  # back, on purpose
+        may_send.set()  # the database answers this door again
+        eventually(lambda: store.state().waiting == 0, "sent the journal")
+        assert checkin_people(pg_url) == []
+        with psycopg.connect(pg_url) as conn:
+            assert conn.execute("select person_id from presence").fetchall() == []
+    finally:
+        store.close()
+
+
 def checkin_people(pg_url: str) -> list[tuple[str]]:
     with psycopg.connect(pg_url) as conn:
         return conn.execute("select person_id from checkins").fetchall()

@@ -203,8 +203,10 @@ class Courier:
             presence = Presence.from_doc(doc)
         except (KeyError, TypeError, ValueError):
             return  # damaged: nothing to send
-        if erased_since(conn, presence.person_id, presence.last_seen):
-            return  # went with their erasure, though their id may have been given again since
+        added = conn.execute("select created from people where id = %s", [presence.person_id]).fetchone()
+        if added is not None and added[0] > presence.last_seen and erased_since(conn, presence.person_id,
+                                                                                presence.last_seen):
+            return  # went with their erasure, though their id was given again since
         presence = dataclasses.replace(presence, person_id=their_id_now(conn, presence.person_id))
         with contextlib.suppress(psycopg.errors.ForeignKeyViolation), conn.transaction():
             upsert_presence(conn, presence)  # unless they were erased meanwhile
@@ -261,15 +263,16 @@ def standing(conn: psycopg.Connection, checkin: Checkin) -> str:
     """Why a check-in can no longer be filed, "" when it can: the person was erased meanwhile (their id may
     have been given again since, to them or someone else: what came before the erasure went with it), or
     left (removed at another door) before its time, as a door that knew it would not have recorded them."""
-    row = conn.execute("select state, left_at from people where id = %s", [checkin.person_id]).fetchone()
-    if row is None or erased_since(conn, checkin.person_id, checkin.time):
-        return ERASED
-    state, left_at = row
+    row = conn.execute("select state, left_at, created from people where id = %s", [checkin.person_id]).fetchone()
+    if row is None or (row[2] > checkin.time and erased_since(conn, checkin.person_id, checkin.time)):
+        return ERASED  # (a row made after the check-in: added again, perhaps after an erasure)
+    state, left_at, _ = row
     return LEFT if state != "active" and (left_at is None or left_at <= checkin.time) else ""
 
 
 def erased_since(conn: psycopg.Connection, person_id: str, when: datetime) -> bool:
-    """Whether an erasure of that id (as written, or in any case) was made at `when` or later."""
+    """Whether an erasure of that id (as written, or in any case) was made at `when` or later; asked only of
+    someone whose row is younger than `when` (the audit has no index for it)."""
     return conn.execute("select 1 from audit where action = 'person.erase' and time >= %s and "
                         "(details->>'id_hash' = %s or details->>'id_any_case' = %s) limit 1",
                         [when, id_hash(person_id), id_hash(person_id.casefold())]).fetchone() is not None

@@ -367,35 +367,71 @@ def test_a_door_closed_while_its_courier_sends_a_slow_batch_loses_none_of_the_ch
     assert sorted(person for person, in checkin_people(pg_url)) == names
 
 
-def test_a_kept_check_in_of_someone_erased_is_not_filed_once_their_id_is_given_again(tmp_path, pg_url,
-                                                                                    monkeypatch):
+@pytest.mark.parametrize(("seen", "office_ahead", "filed"), [
+    (timedelta(minutes=1), timedelta(0), False),  # seen that morning, erased later: it went with her
+    (timedelta(minutes=10, seconds=30), timedelta(seconds=90), True)])  # seen after her return: hers
+def test_a_kept_check_in_of_someone_erased_is_not_filed_once_their_id_is_given_again(
+        tmp_path, pg_url, monkeypatch, seen, office_ahead, filed):
     """Ann's arrival and day waited in this door's journal; the office erased her, then a roster import
     with --reactivate brought her id back: the arrival of before the erasure was filed as if nothing had
-    happened."""
+    happened. One after her return is hers, though the office's clock (the erasure's time) is ahead."""
     import threading
 
-    from faceattend_tui.attendance.models import Checkin, Presence
+    from faceattend_tui.attendance.models import Presence
     from faceattend_tui.attendance.pg.checkins import presence_doc
 
-    store = open_store(tmp_path, database=pg_url, station="north", live=True, wait=0.2, upgrade_mode="auto")
+    clock = FakeClock(datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=30))
+    store = open_store(tmp_path, database=pg_url, station="north", live=True, wait=0.2, upgrade_mode="auto",
+                       clock=clock)
     try:
         north = Attendance(store, station="north")
-        north.add_person("Ann Lee", person_id="S1", folder="S1")
+        north.add_person("Ann Lee", person_id="S1", folder="S1", groups=["3A"])
         session = north.start_session("Assembly")
         send, may_send = store._send_waiting, threading.Event()
         monkeypatch.setattr(store, "_send_waiting", lambda outbox, wait=-1: may_send.wait() and send(outbox, wait))
-        before = store.now()
-        store.outbox.add(Checkin(session.id, "S1", before, 0.8, station="north").to_doc())
-        store.outbox.add(presence_doc(Presence("S1", before.date(), "north", before, before)))
-        with open_store(tmp_path / "office", database=pg_url, station="office") as office_store:
+        erased_at = clock.now + timedelta(minutes=10)
+        office_clock = FakeClock(erased_at + office_ahead)
+        with open_store(tmp_path / "office", database=pg_url, station="office", clock=office_clock) as office_store:
             office = Attendance(office_store, station="office")
             office.remove_person("S1", erase=True)
-            office.add_person("Ann Lee", person_id="S1", folder="S1")  # back, on purpose
+            office.add_person("Ann Lee", person_id="S1", folder="S1", groups=["3A"])  # back, on purpose
+        when = clock.now + seen
+        store.outbox.add(Checkin(session.id, "S1", when, 0.8, station="north").to_doc())
+        store.outbox.add(presence_doc(Presence("S1", when.date(), "north", when, when)))
         may_send.set()  # the database answers this door again
         eventually(lambda: store.state().waiting == 0, "sent the journal")
-        assert checkin_people(pg_url) == []
+        assert checkin_people(pg_url) == ([("S1",)] if filed else [])
         with psycopg.connect(pg_url) as conn:
-            assert conn.execute("select person_id from presence").fetchall() == []
+            assert conn.execute("select person_id from presence").fetchall() == ([("S1",)] if filed else [])
+    finally:
+        store.close()
+
+
+def test_a_batch_sent_again_after_its_connection_died_says_a_dropped_check_in_once(tmp_path, pg_url):
+    """The batch held an erased person's kept check-in, then Bob's; the connection died on Bob's insert and
+    the batch was sent again: staff were told twice of a check-in not sent."""
+    store = open_store(tmp_path, database=pg_url, station="north", live=True, wait=0.2, upgrade_mode="auto")
+    try:
+        north = Attendance(store, station="north")
+        for name in ("Ann", "Bob"):
+            north.add_person(name, person_id=name.lower(), folder=name.lower())
+        session = north.start_session("Assembly")
+        with open_store(tmp_path / "office", database=pg_url, station="office") as office_store:
+            Attendance(office_store, station="office").remove_person("ann", erase=True)
+        store._changes.clear()
+        with psycopg.connect(pg_url) as blocker, psycopg.connect(pg_url, autocommit=True) as admin:
+            blocker.execute("lock table checkins in exclusive mode")
+            for person in ("ann", "bob"):
+                store.outbox.add(Checkin(session.id, person, store.now(), 0.8, station="north").to_doc())
+            eventually(lambda: admin.execute("select count(*) from pg_stat_activity where wait_event_type = 'Lock' "
+                                             "and query like 'insert into checkins%%'").fetchone()[0] > 0,
+                       "the courier waited on Bob's insert")
+            admin.execute("select pg_terminate_backend(pid) from pg_stat_activity where wait_event_type = 'Lock' "
+                          "and query like 'insert into checkins%%'")
+            blocker.rollback()
+        eventually(lambda: store.state().waiting == 0, "sent the journal")
+        assert [c.checkin.person_id for c in store._changes if c.table == "dropped"] == ["ann"]
+        assert checkin_people(pg_url) == [("bob",)]
     finally:
         store.close()
 

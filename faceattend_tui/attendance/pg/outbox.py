@@ -157,11 +157,12 @@ class Courier:
         try:
             if not self._online:
                 self._probe()
-            batch = outbox.peek(SEND_BATCH)
+            batch, said = outbox.peek(SEND_BATCH), list[Change]()
             with self._tx() as conn:
                 for doc in batch:
-                    self._send_one(conn, doc)
+                    self._send_one(conn, doc, said)
             outbox.done(batch)
+            self._changes.extend(said)  # once the batch is in: a batch tried again says nothing twice
         finally:
             outbox.sending.release()
         if not outbox.waiting:
@@ -169,7 +170,7 @@ class Courier:
                 self._online, self._note = True, ""
         return True
 
-    def _send_one(self, conn: psycopg.Connection, doc: dict[str, Any]) -> None:
+    def _send_one(self, conn: psycopg.Connection, doc: dict[str, Any], said: list[Change]) -> None:
         if isinstance(doc.get("presence"), dict):
             self._send_presence(conn, doc["presence"])
             return
@@ -182,18 +183,18 @@ class Courier:
         checkin, gone = as_they_are_now(conn, checkin)
         if gone:  # nothing is filed; an erasure is said without a name, someone who left as a door online says it
             if gone == ERASED:
-                self._changes.append(Change("dropped", checkin))
+                said.append(Change("dropped", checkin))
             return
         filed = as_the_database_has_it(conn, checkin)
         if filed is None:
             if checkin.session_id != UNFILED:  # one kept for no known session that none was running for: it goes
-                self._changes.append(Change("after-end", checkin))
+                said.append(Change("after-end", checkin))
             return
         try:
             with conn.transaction():
                 insert_checkin(conn, filed)
         except psycopg.errors.ForeignKeyViolation:
-            self._changes.append(Change("dropped", checkin))  # the person was erased meanwhile
+            said.append(Change("dropped", checkin))  # the person was erased meanwhile
         except psycopg.errors.UniqueViolation:
             pass  # its id is in the database already: stored once
 
@@ -265,17 +266,20 @@ def standing(conn: psycopg.Connection, checkin: Checkin) -> str:
     left (removed at another door) before its time, as a door that knew it would not have recorded them."""
     row = conn.execute("select state, left_at, created from people where id = %s", [checkin.person_id]).fetchone()
     if row is None or (row[2] > checkin.time and erased_since(conn, checkin.person_id, checkin.time)):
-        return ERASED  # (a row made after the check-in: added again, perhaps after an erasure)
+        return ERASED  # (a row made after the check-in: added again, perhaps after its erasure)
     state, left_at, _ = row
     return LEFT if state != "active" and (left_at is None or left_at <= checkin.time) else ""
 
 
 def erased_since(conn: psycopg.Connection, person_id: str, when: datetime) -> bool:
-    """Whether an erasure of that id (as written, or in any case) was made at `when` or later; asked only of
-    someone whose row is younger than `when` (the audit has no index for it)."""
-    return conn.execute("select 1 from audit where action = 'person.erase' and time >= %s and "
+    """Whether an erasure of that id (as written, or in any case) was made after `when`, by a margin the
+    doors' clocks may be apart (the erasure is stamped by the erasing door's clock, `when` by this one's: a
+    check-in just after the person's return is theirs); asked only of someone whose row is younger than
+    `when` (the audit has no index for it)."""
+    return conn.execute("select 1 from audit where action = 'person.erase' and time > %s and "
                         "(details->>'id_hash' = %s or details->>'id_any_case' = %s) limit 1",
-                        [when, id_hash(person_id), id_hash(person_id.casefold())]).fetchone() is not None
+                        [when + CLOCKS_APART, id_hash(person_id), id_hash(person_id.casefold())]
+                        ).fetchone() is not None
 
 
 def as_they_are_now(conn: psycopg.Connection, checkin: Checkin) -> tuple[Checkin, str]:

@@ -652,13 +652,12 @@ def roster_labels(settings: Settings) -> dict[str, str]:
 NAMES_SHOWN = 200  # characters of names in an import's line of who joined the running session
 
 
-def forget_erased(settings: Settings, folders: Sequence[str], note: Callable[[str], str] | None = None,
-                  leftovers: Collection[str] = ()) -> list[str]:
+def forget_erased(settings: Settings, folders: Sequence[str], leftovers: Collection[str] = ()) -> list[str]:
     """The templates of folders of people erased are removed, never matched. At a door of a shared database
     the photos of `leftovers` go too: folders whose templates this door made before the erasure, which
     another door's erasure could not reach (photos put there since, of a namesake perhaps, are only
     refused). The lines to say: one for the folders deleted, not naming them (a folder's name is often the
-    person's), then one for each folder whose photos stay (`note`, or `refused_note` when not given)."""
+    person's), then one for each folder whose photos stay (`refused_note`)."""
     enroll.forget_refused(settings.tensors_dir, list(folders))
     said, deleted = [], 0
     for folder in folders:
@@ -666,9 +665,8 @@ def forget_erased(settings: Settings, folders: Sequence[str], note: Callable[[st
             enroll.remove_photos(settings.images_dir, folder)
             deleted += 1
         else:
-            said.append((note or refused_note)(folder))
+            said.append(refused_note(folder))
     return [erased_leftovers_note(deleted)] * bool(deleted) + said
-
 
 
 def set_aside(settings: Settings, misplaced: Sequence[tuple[str, Person]]) -> list[str]:

@@ -205,8 +205,7 @@ class Courier:
         except (KeyError, TypeError, ValueError):
             return  # damaged: nothing to send
         added = conn.execute("select created from people where id = %s", [presence.person_id]).fetchone()
-        if added is not None and added[0] > presence.last_seen and erased_since(conn, presence.person_id,
-                                                                                presence.last_seen):
+        if added is not None and erased_since(conn, presence.person_id, presence.last_seen, added[0]):
             return  # went with their erasure, though their id was given again since
         presence = dataclasses.replace(presence, person_id=their_id_now(conn, presence.person_id))
         with contextlib.suppress(psycopg.errors.ForeignKeyViolation), conn.transaction():
@@ -265,17 +264,19 @@ def standing(conn: psycopg.Connection, checkin: Checkin) -> str:
     have been given again since, to them or someone else: what came before the erasure went with it), or
     left (removed at another door) before its time, as a door that knew it would not have recorded them."""
     row = conn.execute("select state, left_at, created from people where id = %s", [checkin.person_id]).fetchone()
-    if row is None or (row[2] > checkin.time and erased_since(conn, checkin.person_id, checkin.time)):
-        return ERASED  # (a row made after the check-in: added again, perhaps after its erasure)
+    if row is None or erased_since(conn, checkin.person_id, checkin.time, row[2]):
+        return ERASED
     state, left_at, _ = row
     return LEFT if state != "active" and (left_at is None or left_at <= checkin.time) else ""
 
 
-def erased_since(conn: psycopg.Connection, person_id: str, when: datetime) -> bool:
-    """Whether an erasure of that id (as written, or in any case) was made after `when`, by a margin the
+def erased_since(conn: psycopg.Connection, person_id: str, when: datetime, created: datetime) -> bool:
+    """Whether the id, its row `created` since `when` (added again), was erased after `when`, by a margin the
     doors' clocks may be apart (the erasure is stamped by the erasing door's clock, `when` by this one's: a
-    check-in just after the person's return is theirs); asked only of someone whose row is younger than
-    `when` (the audit has no index for it)."""
+    check-in just after the person's return is theirs). A row older than `when` was never erased since: the
+    audit, which has no index for this, is not read."""
+    if created <= when:
+        return False
     return conn.execute("select 1 from audit where action = 'person.erase' and time > %s and "
                         "(details->>'id_hash' = %s or details->>'id_any_case' = %s) limit 1",
                         [when + CLOCKS_APART, id_hash(person_id), id_hash(person_id.casefold())]

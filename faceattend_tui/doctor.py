@@ -185,7 +185,7 @@ def _owner(path: Path) -> str:
 def records_lines(settings: Settings) -> list[str]:
     """Whether the station would start on the data root's records: its log read, the templates of
     everyone on the roster there, made by the recogniser it is set to use."""
-    from faceattend_tui.attendance import StoreError, open_snapshot
+    from faceattend_tui.attendance import StoreError, tinystore
     from faceattend_tui.attendance.models import plural
     from faceattend_tui.attendance.tiny.files import LOG_NAME
     from faceattend_tui.gallery.enroll import has_photos
@@ -221,8 +221,9 @@ def records_lines(settings: Settings) -> list[str]:
                             "log back from a backup"]
         return lines  # a new data root: the station makes its log
     try:
-        with open_snapshot(settings.data) as store:
+        with (store := tinystore.open_snapshot(settings.data)):
             people = [p for p in store.people() if p.active]
+            lines += _upgrade_line(log, store.upgraded_from, store.schema_version)
     except (StoreError, OSError) as exc:
         return [*lines, f"log:        CANNOT READ: {exc}"]
     counts = enrolled_counts(settings.tensors_dir)
@@ -235,6 +236,14 @@ def records_lines(settings: Settings) -> list[str]:
                         "extract`"]
     usable = len(set(counts) - set(left_out))
     return [*lines, f"templates:  {plural(usable, 'person', 'people')} enrolled, {len(people)} on the roster"]
+
+
+def _upgrade_line(log: Path, old: int | None, new: int) -> list[str]:
+    """A log an earlier release wrote: doctor reads it as upgraded, the station's next start rewrites it."""
+    if old is None:
+        return []
+    return [f"log:        {log.name} is of schema {old} (an earlier release): the station's next start upgrades it to "
+            f"{new}, keeping a copy as {log.name}.schema{old}.bak (with its journal's, if it has one)"]
 
 
 def _shared_lines(settings: Settings) -> list[str]:

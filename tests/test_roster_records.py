@@ -374,6 +374,20 @@ def test_doctor_fails_on_a_data_root_the_station_would_refuse(enrolled, capsys):
     assert code == 1 and lines[-1].startswith("log:        CANNOT READ: attendance log")
 
 
+def test_doctor_says_a_log_of_an_earlier_release_is_upgraded_at_the_next_start_and_leaves_it_as_it_was(enrolled,
+                                                                                                       capsys):
+    log = enrolled / "attendance.json"
+    document = json.loads(log.read_text(encoding="utf-8"))
+    document["meta"]["1"]["schema_version"] = 3  # as the release before wrote it
+    log.write_text(json.dumps(document), encoding="utf-8")
+    before = log.read_bytes()
+    code, lines = doctor_says(enrolled, capsys)
+    assert code == 0 and ("log:        attendance.json is of schema 3 (an earlier release): the station's next start "
+                          "upgrades it to 4, keeping a copy as attendance.json.schema3.bak (with its journal's, if "
+                          "it has one)") in lines
+    assert log.read_bytes() == before and not (enrolled / "attendance.json.schema3.bak").exists()
+
+
 def test_doctor_fails_where_the_templates_were_made_by_another_recogniser(enrolled, capsys):
     (enrolled / "models").mkdir()
     (enrolled / "models" / "other.onnx").write_bytes(b"another model")

@@ -168,6 +168,12 @@ class Journaled:
             self._close_journal()
             raise StoreError(f"cannot open attendance log {self.path} to write: {error_text(exc)}") from exc
 
+    @property
+    def upgraded_from(self) -> int | None:
+        """The schema the file holds when it is older than this program's (read as upgraded; a writer
+        upgrades the file itself as it opens it), else None."""
+        return self._upgraded_from
+
     def _tidy(self) -> None:
         if self._upgraded_from is not None:
             self._keep_before_upgrade()

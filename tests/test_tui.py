@@ -1390,10 +1390,13 @@ async def test_a_dialog_opened_as_the_screen_closes_does_not_end_it_on_an_error(
             audit.on_mount()
 
 
-async def test_a_bug_that_ends_the_screen_is_written_to_the_station_log(station, monkeypatch):
-    """The terminal's traceback goes with the SSH session: station.log keeps it, as it keeps the others."""
+async def test_a_bug_that_ends_the_screen_is_written_to_the_station_log_and_shows_no_names(station, monkeypatch,
+                                                                                           capfd):
+    """The terminal's traceback goes with the SSH session: station.log keeps it, as it keeps the others. What
+    the terminal shows leaves out the values of local names (people's names, records)."""
     def broken(self) -> None:
-        raise ZeroDivisionError("a bug")
+        someone = "-".join(["Cleo", "Tan"])
+        raise ZeroDivisionError("a bug" + someone[:0])
 
     monkeypatch.setattr(StationApp, "action_help", broken)
     with pytest.raises(ZeroDivisionError):
@@ -1401,6 +1404,8 @@ async def test_a_bug_that_ends_the_screen_is_written_to_the_station_log(station,
             await pilot.press("question_mark")
     text = (station.settings.data / "station.log").read_text()
     assert "internal error: the screen stopped" in text and "ZeroDivisionError: a bug" in text
+    shown = capfd.readouterr().err
+    assert "ZeroDivisionError: a bug" in shown and "Cleo-Tan" not in shown
 
 
 async def test_a_pasted_name_with_control_characters_is_shown_as_codes_and_not_stored(station):

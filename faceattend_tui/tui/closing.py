@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from rich.traceback import Traceback
 from textual.app import App
 
 from faceattend_tui.tui.screens import ConfirmScreen
@@ -22,6 +23,7 @@ class ClosesCleanly(App[None]):
     """The closing part of the station's app; needs its `station`."""
 
     station: Station
+    _ending_error: BaseException
 
     async def action_quit(self) -> None:
         """ctrl+q, Textual's own quit: asks like q while a session runs."""
@@ -44,4 +46,12 @@ class ClosesCleanly(App[None]):
         """A bug that ends the screen: its traceback goes to the station's log too (the terminal's goes with
         the SSH session), then Textual shows it and closes."""
         LOG.error("internal error: the screen stopped", exc_info=error)
+        self._ending_error = error
         super()._handle_exception(error)
+
+    def _fatal_error(self) -> None:
+        """Textual's traceback on the terminal, without the values of local names: they hold people's names
+        and records, shown to whoever looks at the screen."""
+        error = self._ending_error
+        self.bell()
+        self.panic(Traceback.from_exception(type(error), error, error.__traceback__, show_locals=False, width=None))

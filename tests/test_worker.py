@@ -945,3 +945,43 @@ def test_a_worker_stopped_with_more_unread_events_than_its_pipe_holds_gives_ever
     time.sleep(0.5)  # none read: the pipe fills
     left = handle.stop(timeout=4.0)
     assert [e.message[:4] for e in left] == [f"{n:04d}" for n in range(300)]
+
+
+@pytest.mark.parametrize("first", ["stranger", "picture"])
+def test_a_strangers_blink_does_not_check_in_a_picture_in_their_place(engine, people, data_root, landmarks_model,
+                                                                      first):
+    """Someone not enrolled blinks where a photo of someone enrolled is shown, before it (while the station
+    still decides who they are) or while the photo waits for a sign of life: the blink was not Yao's."""
+    def alone(photo: np.ndarray) -> np.ndarray:
+        return cv2.resize(face_crop(photo, engine.detect(photo)[0], 1.4), (220, 280))
+
+    yao, stranger = alone(people["yao"]), alone(people["stranger"])
+    shown = [stranger] * 8 + [yao] * 52 if first == "stranger" else [yao] * 20 + [stranger] * 8 + [yao] * 40
+    blink = (0 if first == "stranger" else 20) + 3
+    saved = engine.landmarks
+    engine.landmarks = BlinkingLandmarks(landmarks_model, {blink, blink + 1})  # the stranger blinks
+    try:
+        live = LiveRecognizer(engine, gallery_of(engine, data_root), Settings(liveness="blink"))
+        events = [e for i, face in enumerate(shown) for e in live.process(scene(face, 200), now=i / 15)]
+    finally:
+        engine.landmarks = saved
+    assert [e.type for e in events if e.type in ("checkin", "unknown")] == []
+    assert [o.label for o in live.overlays] == ["blink"]  # Yao is asked for their own sign of life
+
+
+def test_a_face_waiting_for_a_sign_of_life_and_hidden_a_moment_by_someone_else_checks_in_when_it_blinks(
+        engine, people, data_root, landmarks_model):
+    def alone(photo: np.ndarray) -> np.ndarray:
+        return cv2.resize(face_crop(photo, engine.detect(photo)[0], 1.4), (220, 280))
+
+    yao, stranger = alone(people["yao"]), alone(people["stranger"])
+    shown = [yao] * 20 + [stranger] * 8 + [yao] * 40
+    saved = engine.landmarks
+    engine.landmarks = BlinkingLandmarks(landmarks_model, {50, 51})  # Yao blinks after the other stepped away
+    try:
+        live = LiveRecognizer(engine, gallery_of(engine, data_root), Settings(liveness="blink"))
+        events = [(i, e) for i, face in enumerate(shown) for e in live.process(scene(face, 200), now=i / 15)]
+    finally:
+        engine.landmarks = saved
+    ((when, checkin),) = [(i, e) for i, e in events if e.type == "checkin"]
+    assert checkin.name == "Yao" and when > 51

@@ -129,7 +129,7 @@ class LiveRecognizer:
         detected = time.perf_counter()
         tracks = self.tracker.update(faces, now, frame)  # with the frame: a face that changes loses its name
         if self.gate is not None and self.tracker.changed:
-            self.gate.forget(self.tracker.changed)
+            self._forget_life(self.tracker.changed)
         tracked = time.perf_counter()
         recognisable = [t for t in tracks if self._recognisable(t)]
         events: list[LiveEvent] = []
@@ -189,12 +189,21 @@ class LiveRecognizer:
             return False
         return waited >= PRESENT_EVERY and self.gate.alive(track.id)
 
+    def _forget_life(self, tracks: list[Track]) -> None:
+        """Another face in these tracks: their signs of life go, and a check-in held for want of one was
+        never sent, so deciding the same person again is news (not the repeat `Voter` keeps quiet)."""
+        assert self.gate is not None
+        for track in tracks:
+            if self.gate.holds(track.id):
+                track.before = None
+        self.gate.forget(tracks)
+
     def _waiting(self, track: Track) -> str | None:
         return self.gate.waiting_for(track.id) if self.gate is not None else None
 
     def _recognise(self, frame: np.ndarray, tracks: list[Track], now: float) -> list[Checkin | Unknown | Present]:
         """Embed and vote on the recognisable `tracks` that need it."""
-        due = [t for t in tracks if self.voter.needs_embedding(t, now)]
+        due = [t for t in tracks if self.voter.needs_embedding(t, now) or (self.gate and self.gate.holds(t.id))]
         due.sort(key=lambda t: (t.decided, t.vote_count, -t.hits))  # undecided, fewest votes first: all get turns
         chosen = due[: self.settings.max_embeds_per_frame]
         self.times.skipped_embeds += len(due) - len(chosen)
@@ -209,7 +218,9 @@ class LiveRecognizer:
             decision = self.voter.add_vote(track, match.name, match.similarity, now, embedding)
             renamed = decision is not None and was is not None and decision.name != was  # alike, but another
             if (track.resets != resets or renamed) and self.gate is not None:  # someone else: their own sign of life
-                self.gate.forget([track])
+                self._forget_life([track])
+            if self.gate is not None:
+                self.gate.saw(track.id, embedding)
             if decision is None:
                 if (name := still_here(track)) is not None and self._present_due(track, now):
                     track.present_at = now

@@ -38,6 +38,16 @@ _LANGUAGE = re.compile(r"[A-Za-z]{2,3}\Z")
 _POSIX = re.compile(r"([A-Za-z0-9_-]+)(?:\.[A-Za-z0-9_-]+)?(?:@[A-Za-z0-9_-]+)?\Z")  # language_REGION.codeset@modifier
 
 
+# controls, escapes, bidi overrides, and bytes that were not UTF-8 (read as surrogates)
+HIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def printable(text: object) -> str:
+    """Text safe to show on a terminal or screen: control characters written as codes (\\x1b, \\u202e)."""
+    return HIDDEN.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256 else f"\\u{ord(m.group()):04x}",
+                      str(text))
+
+
 @lru_cache(maxsize=1 << 17)  # a roster's filter folds the same names at every key press
 def fold(text: str) -> str:
     """The text for matching: compatibility forms unified, accents and other marks dropped (not an Indic

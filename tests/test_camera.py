@@ -172,6 +172,17 @@ def test_stream_names_hide_passwords():
     assert redact_url("rtsp://10.0.0.2/live") == "rtsp://10.0.0.2/live"
 
 
+def test_a_source_named_with_terminal_codes_is_said_with_them_as_codes(tmp_path):
+    """A video file or folder whose name holds escape codes: the lines that name it would recolour the terminal
+    or set its title."""
+    video = tmp_path / "door\x1b[31mred\x1b]0;title\x07.avi"
+    write_video(video, frames=3)
+    folder = tmp_path / "photos\x1b[2J"
+    folder.mkdir()
+    for source in (parse_source(str(video)), parse_source(str(folder))):
+        assert "\x1b" not in source.name and "\x07" not in source.name and "\\x1b" in source.name
+
+
 def test_a_camera_device_path_is_a_camera():
     """/dev/video0, or the stable /dev/v4l/by-id/... name that pins one camera among several."""
     spec = parse_source("/dev/null")  # a character device, as a camera's is

@@ -25,7 +25,18 @@ from datetime import date, datetime, timedelta
 from typing import Any, Literal, get_args
 
 from faceattend_tui.errors import InputError
-from faceattend_tui.text import JOINERS, composed, fold, is_word, needed_joiner, not_utf8, plural, same  # noqa: F401 (plural: here for the layers above)
+from faceattend_tui.text import (  # noqa: F401 (plural, printable: here for the layers above)
+    HIDDEN,
+    JOINERS,
+    composed,
+    fold,
+    is_word,
+    needed_joiner,
+    not_utf8,
+    plural,
+    printable,
+    same,
+)
 
 from .common import from_iso, to_iso
 
@@ -68,16 +79,6 @@ def check_person_id(value: str) -> str:
     if not isinstance(value, str) or not ID_PATTERN.match(value):
         raise InputError(f"{value!r} is not a usable person id (letters, digits, . _ -; up to 64, no spaces)")
     return value
-
-
-# controls, escapes, bidi overrides, and bytes that were not UTF-8 (read as surrogates)
-HIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
-
-
-def printable(text: object) -> str:
-    """Text safe to show on a terminal or screen: control characters written as codes (\\x1b, \\u202e)."""
-    return HIDDEN.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256 else f"\\u{ord(m.group()):04x}",
-                      str(text))
 
 
 def check_text(value: str, what: str) -> str:

@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from faceattend_tui.errors import LiveError
-from faceattend_tui.text import plural
+from faceattend_tui.text import plural, printable
 from faceattend_tui.vision.imageio import ImageError, is_image_name, read_image
 
 STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https")
@@ -51,11 +51,12 @@ class SourceSpec:
 
     @property
     def name(self) -> str:
+        """The source as messages name it: passwords hidden, terminal codes written as codes."""
         if self.kind == "webcam":
-            return f"camera {self.target}"
+            return printable(f"camera {self.target}")
         if self.kind == "stream":
-            return redact_url(str(self.target))
-        return str(self.target)
+            return printable(redact_url(str(self.target)))
+        return printable(self.target)
 
 
 MAX_INDEX = 2**31 - 1  # OpenCV takes a camera index as a C int
@@ -160,7 +161,7 @@ class VideoCaptureSource:
                  read_timeout: float = 5.0, api: int = cv2.CAP_ANY):
         self.target = target
         self.kind = kind or ("webcam" if isinstance(target, int) else "file")
-        self.name = name or (f"camera {target}" if isinstance(target, int) else redact_url(str(target)))
+        self.name = printable(name or (f"camera {target}" if isinstance(target, int) else redact_url(str(target))))
         self.live = self.kind in ("webcam", "stream")
         self.open_timeout = open_timeout
         self.read_timeout = read_timeout
@@ -250,7 +251,7 @@ class FolderSource:
     def __init__(self, path: str | Path, seconds_per_image: float = 2.0, fps: float = 10.0,
                  frames_per_image: int | None = None):
         self.path = Path(path)
-        self.name = str(path)
+        self.name = printable(path)
         self.fps = float(fps)
         self.frames_per_image = frames_per_image or max(1, round(seconds_per_image * self.fps))
         self.notes: deque[str] = deque()  # skip messages; the reader turns them into statuses
@@ -274,11 +275,11 @@ class FolderSource:
         images = []
         for entry in entries:
             if not entry.is_file():  # a pipe, a device, a link to nothing: never opened, so nothing waits
-                self._note(f"skipped {entry.name}: not a regular file")
+                self._note(f"skipped {printable(entry.name)}: not a regular file")
             elif is_image_name(entry):
                 images.append(entry)
             else:
-                self._note(f"skipped {entry.name}: not an image")
+                self._note(f"skipped {printable(entry.name)}: not an image")
         return images
 
     def _next_image(self) -> np.ndarray | None:

@@ -205,6 +205,12 @@ def test_backoff_doubles_up_to_the_cap():
     assert backoff.next() == 0.5
 
 
+def test_a_camera_down_for_days_is_still_tried_at_the_cap():
+    """Every 10 s for a weekend is some 17,000 tries: the 1,024th once ended the tries for good."""
+    backoff = Backoff(0.5, 10.0)
+    assert [backoff.next() for _ in range(20_000)][-3:] == [10, 10, 10]
+
+
 # -- video files
 
 
@@ -378,6 +384,26 @@ def test_lost_source_reconnects_with_backoff():
     assert delays[:3] == [0.02, 0.04, 0.04]
     assert all("fake camera" in status.message for status in reader.statuses())
     assert source.open_calls >= 4 and source.released >= 2
+
+
+def test_a_bug_while_reading_a_live_camera_does_not_end_its_reading():
+    """A fault of the program's own (not the camera's) once ended the reader: the camera stayed off until
+    the station was started again."""
+    class Faulty(FakeSource):
+        def read(self):
+            if self.frames and isinstance(self.frames[0], str) and self.frames[0] == "bug":
+                self.frames.pop(0)
+                raise ZeroDivisionError("a bug")
+            return super().read()
+
+    reader = LatestFrameReader(Faulty([True, True], [frame(1), "bug", frame(2)]), backoff=Backoff(0.01, 0.02))
+    got = []
+    while 2 not in got and (packet := reader.latest(5.0)) is not None:
+        got.append(int(packet.frame[0, 0, 0]))
+    assert reader.close()
+    assert got[-1] == 2
+    lost = next(status for status in reader.statuses() if status.kind == "lost")
+    assert lost.message == "fake camera: unexpected ZeroDivisionError: a bug; trying again"
 
 
 def test_close_interrupts_a_long_backoff():

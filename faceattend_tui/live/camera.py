@@ -9,6 +9,7 @@ the generated demo stream), `make_source` turns the spec into a frame source, an
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import threading
@@ -25,6 +26,8 @@ import numpy as np
 from faceattend_tui.errors import LiveError
 from faceattend_tui.text import plural, printable
 from faceattend_tui.vision.imageio import ImageError, is_image_name, read_image
+
+LOG = logging.getLogger("faceattend.camera")
 
 STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https")
 
@@ -355,8 +358,11 @@ class Backoff:
         self.attempt = 0
 
     def next(self) -> float:
+        """The wait before the next try; at the cap it stays there (a camera off over a weekend is tried
+        every `maximum` seconds for as long as it takes)."""
         delay = min(self.initial * self.factor**self.attempt, self.maximum)
-        self.attempt += 1
+        if delay < self.maximum:
+            self.attempt += 1
         return delay
 
     def reset(self) -> None:
@@ -460,9 +466,20 @@ class LatestFrameReader:
 
     def _run(self) -> None:
         try:
-            self._read_until_done()
-        except Exception as exc:  # last resort: report, never raise out of the thread
-            self._emit("error", f"{self.name}: unexpected {type(exc).__name__}: {exc}")
+            first = True
+            while not self._stop.is_set():
+                try:
+                    self._read_until_done(first)
+                    return
+                except Exception as exc:  # a bug: reported with its traceback, never raised out of the thread
+                    LOG.error("camera reader: unexpected error", exc_info=exc)
+                    what = f"{self.name}: unexpected {type(exc).__name__}: {exc}"
+                    if not self.live:
+                        self._emit("error", what)
+                        return
+                    self._emit("lost", f"{what}; trying again")  # a live camera is not given up on
+                    self._release()
+                    first = False
         finally:
             self._release()
             with self._cond:
@@ -473,8 +490,7 @@ class LatestFrameReader:
         with contextlib.suppress(Exception):
             self.source.release()
 
-    def _read_until_done(self) -> None:
-        first = True
+    def _read_until_done(self, first: bool = True) -> None:
         while not self._stop.is_set():
             if not self._open(first):
                 return

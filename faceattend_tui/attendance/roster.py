@@ -17,6 +17,7 @@ import difflib
 import hashlib
 import io
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,7 +26,7 @@ from typing import TYPE_CHECKING
 
 from faceattend_tui.errors import InputError, RecordsError
 from faceattend_tui.files import read_regular
-from faceattend_tui.text import header_delimiter, spelling_key, spreadsheet_text
+from faceattend_tui.text import header_delimiter, name_key, spelling_key, spreadsheet_text
 
 from .corrections import forget_person
 from .models import ACTIVE, LEFT, Person, check_person_id, clean_groups, clean_name, plural, printable
@@ -253,11 +254,10 @@ def plan_import(attendance: Attendance, lines: list[RosterLine], *, reactivate: 
     so does an id erased earlier; active people missing from the file are marked left only with `sync`."""
     plan = ImportPlan()
     now = attendance.store.now()
-    claimable = _claimable_by_name(attendance)
+    claimable = Claimable(_claimable_by_name(attendance))
     spelt_here = {spelling_key(line.name) for line in lines}  # a folder a line spells exactly is that line's
     spellings = attendance.spellings()  # a group written "3A" on one line and "3a" on the next is one group
-    planned: set[str] = set()  # the photo folders of the file's people so far
-    ids_here = {line.id for line in lines}
+    taken = TakenFolders({line.id for line in lines})
     erased = erasures_by_id(attendance.store.audit_log())
     folded = {p.folder.casefold() for p in attendance.people(include_left=True) if p.folder}  # in any case
     for line in lines:
@@ -274,7 +274,7 @@ def plan_import(attendance: Attendance, lines: list[RosterLine], *, reactivate: 
                 continue
             plan.returning.append(current)
             current, returning = dataclasses.replace(current, state=ACTIVE, left_at=None, folder=""), True
-        open_to = [p for p in claimable if spelling_key(p.name) == spelling_key(line.name)
+        open_to = [p for p in claimable.candidates(line) if spelling_key(p.name) == spelling_key(line.name)
                    or spelling_key(p.name) not in spelt_here]
         claims = [] if current else called(open_to, line.name) or folder_of_id(open_to, line.id)
         if len(claims) == 1:
@@ -282,7 +282,7 @@ def plan_import(attendance: Attendance, lines: list[RosterLine], *, reactivate: 
             claimable.remove(known)
             plan.claimed.append((known.id, line.id))
             current, claimed = dataclasses.replace(known, id=line.id), True
-        taken = planned | (ids_here - {line.id})  # a folder named as another line's id would be theirs
+        taken.line = line.id
         if current is None:
             folder = free_folder(attendance, line.id, taken, folded) if line.photo else ""
             person = Person(line.id, line.name, now, folder=folder, groups=line.groups or ())
@@ -296,7 +296,7 @@ def plan_import(attendance: Attendance, lines: list[RosterLine], *, reactivate: 
                 plan.changed.append((attendance.person(current.id) or current, person))
             else:
                 plan.unchanged.append(current)
-        planned.add(person.folder)
+        taken.planned.add(person.folder.casefold())
         if line.photo is not None:
             plan.photos.append((person, line.photo))
     plan.notes = _ids_alike([p.id for p in attendance.people(include_left=True)], [line.id for line in lines])
@@ -304,6 +304,23 @@ def plan_import(attendance: Attendance, lines: list[RosterLine], *, reactivate: 
         listed = {line.id for line in lines} | {old for old, _ in plan.claimed}
         plan.leaving = [p for p in attendance.people() if p.id not in listed]
     return plan
+
+
+class TakenFolders:
+    """Photo folders a roster line may not get, asked in lower case: those of the file's people so far, and
+    any named as another line's id (photos dropped there later would be theirs). Kept as counts, not made
+    again for each line: a roster of 10,000 took minutes."""
+
+    def __init__(self, ids: set[str]):
+        self.ids = Counter(person_id.casefold() for person_id in ids)
+        self.planned: set[str] = set()
+        self.line = ""  # the id of the line being planned
+
+    def __contains__(self, folded: object) -> bool:
+        if folded in self.planned:
+            return True
+        others = self.ids.get(folded, 0) if isinstance(folded, str) else 0
+        return others > (1 if folded == self.line.casefold() else 0)
 
 
 def _ids_alike(known: list[str], listed: list[str]) -> list[str]:
@@ -320,6 +337,31 @@ def folder_of_id(people: list[Person], person_id: str) -> list[Person]:
     """Those whose photo folder is named by this id: exactly, else in another case (database_image/s1042/)."""
     return [p for p in people if p.folder == person_id] or \
         [p for p in people if p.folder.casefold() == person_id.casefold()]
+
+
+class Claimable:
+    """The people a roster line may claim (`_claimable_by_name`), found by the keys a line claims them by
+    (its name's spelling, the name without accents, its id as a folder): a line looks at those few, not at
+    everyone (a first roster of 2,000 for a site known by name took 14 s)."""
+
+    def __init__(self, people: list[Person]):
+        self.left = {p.id: p for p in people}
+        self.index: dict[str, list[Person]] = {}
+        for person in people:
+            for key in self._keys(person.name, person.folder):
+                self.index.setdefault(key, []).append(person)
+
+    @staticmethod
+    def _keys(name: str, folder: str) -> tuple[str, ...]:
+        return "s:" + spelling_key(name), "n:" + name_key(name), "f:" + folder.casefold()
+
+    def candidates(self, line: RosterLine) -> list[Person]:
+        """Everyone the line could claim by `called` or `folder_of_id` (and perhaps a few more)."""
+        keys = self._keys(line.name, line.id)
+        return list({p.id: p for key in keys for p in self.index.get(key, ()) if p.id in self.left}.values())
+
+    def remove(self, person: Person) -> None:
+        self.left.pop(person.id, None)
 
 
 def _claimable_by_name(attendance: Attendance) -> list[Person]:

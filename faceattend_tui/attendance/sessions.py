@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import socket
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Container, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -581,15 +581,14 @@ def refuse_shared_folders(people: dict[str, Person], folders: dict[str, str], sa
         seen[key] = person
 
 
-def free_folder(attendance: Attendance, base: str, also: Collection[str] = (), folded: set[str] | None = None) -> str:
+def free_folder(attendance: Attendance, base: str, also: Container[str] = (), folded: set[str] | None = None) -> str:
     """`base` (the person's id), or `base`-2, -3, ...: the first photo folder that is nobody's in any case
     (S1 and s1 are one folder on an exFAT or NTFS disk; a newcomer's id can be the folder of someone
     already enrolled, made by extract from photos named by that id), nor named as someone else's id
-    (photos dropped there later would be theirs), nor in `also`. `folded`: everyone's folders in lower
-    case, where the caller has them."""
+    (photos dropped there later would be theirs), nor in `also` (asked in lower case). `folded`:
+    everyone's folders in lower case, where the caller has them."""
     if folded is None:
         folded = {p.folder.casefold() for p in attendance.people(include_left=True) if p.folder}
-    also = {name.casefold() for name in also}
     folder, number = base, 1
     while folder.casefold() in folded or folder.casefold() in also or \
             (folder != base and attendance.person(folder) is not None):

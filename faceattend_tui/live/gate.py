@@ -7,9 +7,11 @@ crowd of decided faces costs nothing extra. When the rules look at pixels (the t
 "auto"), each observation also carries a 64-px grey crop of the face. A track that moves like a
 flat picture is reported once as a spoof; live evidence can still release it afterwards.
 
-Evidence belongs to the face it was seen on: each embedding of a track is compared with the faces its
-evidence was gathered on, and another face (a photo held up where a stranger blinked) starts it over.
-Held faces are embedded at every frame for that, as undecided ones are.
+Evidence belongs to the face it was seen on: every embedding of a track since its evidence began must
+resemble the face the track is decided to be (its anchor), else the evidence starts over. So a stranger
+who blinks and then puts a photo of someone enrolled in their place, by a cut, a slide or a slow fade,
+checks nobody in. Held faces are embedded several times a second for that (HELD_EVERY); undecided ones
+are embedded at every frame anyway.
 """
 
 from __future__ import annotations
@@ -45,9 +47,11 @@ class Held:
 
 
 WAITING_SAID_AFTER = 5.0  # seconds a recognised face is held before staff are told it waits
-# Cosine of a face's embedding to the mean of those its evidence was seen on, under which it is another
-# face. Measured: one person in real footage at 50-200 px never below 0.56; two people of LFW at most 0.32.
+# Cosine of an embedding to the decided face under which it is another face. Measured: one person in
+# real footage at 50-200 px never below 0.56 (to the mean of their frames); two people of LFW at most 0.32.
 SAME_FACE = 0.4
+HELD_EVERY = 0.1  # seconds between embeddings of a face held for a sign of life
+UNDECIDED_KEPT = 300  # embeddings kept of an undecided track; past that its evidence starts over
 
 
 class LivenessGate:
@@ -58,7 +62,7 @@ class LivenessGate:
         self.held: dict[int, Held] = {}
         self.reported: set[int] = set()  # tracks already reported as spoofs
         self.watched: set[int] = set()  # checked-in tracks asked for fresh signs of life to stay "present"
-        self.faces: dict[int, np.ndarray] = {}  # sum of the unit embeddings the evidence of each track was seen on
+        self.since: dict[int, list[np.ndarray]] = {}  # embeddings since the evidence began, not yet compared
 
     def observe(self, frame: np.ndarray, tracks: list[Track], now: float) -> None:
         """Run the landmark model on the faces that still need evidence and feed their checks.
@@ -82,19 +86,30 @@ class LivenessGate:
             self.checks[track_id] = LivenessCheck(self.rules)
         return self.checks[track_id]
 
-    def saw(self, track_id: int, embedding: np.ndarray) -> None:
-        """A new embedding of a track's face: one unlike the faces its evidence was seen on starts the
-        evidence over, so that a sign of life counts only for the face that gave it."""
-        face = unit(embedding)
-        seen = self.faces.get(track_id)
-        if seen is not None and float(unit(seen) @ face) < SAME_FACE:
+    def saw(self, track_id: int, embedding: np.ndarray, anchor: np.ndarray | None) -> None:
+        """A new embedding of a track's face, with the face the track is decided to be (None while undecided):
+        the embeddings since its evidence began are kept until it is decided, then each must resemble that
+        face, or the evidence starts over (a face unlike it is kept to be asked again, so the evidence starts
+        only on frames that show the person)."""
+        since = self.since.setdefault(track_id, [])
+        since.append(unit(embedding))
+        if anchor is None:
+            if len(since) > UNDECIDED_KEPT:
+                self.checks[track_id] = LivenessCheck(self.rules)
+                del since[:-1]
+            return
+        likeness = [float(face @ unit(anchor)) for face in since]
+        if min(likeness) < SAME_FACE:
             self.checks[track_id] = LivenessCheck(self.rules)
-            seen = None
-        self.faces[track_id] = face if seen is None else seen + face
+        del since[: len(since) - (likeness[-1] < SAME_FACE)]
 
     def holds(self, track_id: int) -> bool:
-        """Whether the track's check-in waits for a sign of life (its face is embedded at every frame)."""
+        """Whether the track's check-in waits for a sign of life."""
         return track_id in self.held
+
+    def wants_face(self, track: Track, now: float) -> bool:
+        """Whether a held face is due to be embedded again (several times a second: `saw`)."""
+        return track.id in self.held and (track.last_embedding is None or now - track.last_embedding >= HELD_EVERY)
 
     def hold(self, decision: Decision, crop: np.ndarray) -> None:
         self.held[decision.track_id] = Held(decision, crop)
@@ -153,7 +168,7 @@ class LivenessGate:
         """Tracks gone from view: their evidence and any held check-in go with them."""
         for track in removed:
             self.checks.pop(track.id, None)
-            self.faces.pop(track.id, None)
+            self.since.pop(track.id, None)
             self.held.pop(track.id, None)
             self.reported.discard(track.id)
             self.watched.discard(track.id)

@@ -203,7 +203,7 @@ class LiveRecognizer:
 
     def _recognise(self, frame: np.ndarray, tracks: list[Track], now: float) -> list[Checkin | Unknown | Present]:
         """Embed and vote on the recognisable `tracks` that need it."""
-        due = [t for t in tracks if self.voter.needs_embedding(t, now) or (self.gate and self.gate.holds(t.id))]
+        due = [t for t in tracks if self.voter.needs_embedding(t, now) or (self.gate and self.gate.wants_face(t, now))]
         due.sort(key=lambda t: (t.decided, t.vote_count, -t.hits))  # undecided, fewest votes first: all get turns
         chosen = due[: self.settings.max_embeds_per_frame]
         self.times.skipped_embeds += len(due) - len(chosen)
@@ -220,7 +220,7 @@ class LiveRecognizer:
             if (track.resets != resets or renamed) and self.gate is not None:  # someone else: their own sign of life
                 self._forget_life([track])
             if self.gate is not None:
-                self.gate.saw(track.id, embedding)
+                self.gate.saw(track.id, embedding, track.anchor if track.decided else None)
             if decision is None:
                 if (name := still_here(track)) is not None and self._present_due(track, now):
                     track.present_at = now

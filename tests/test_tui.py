@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 import pytest
 from fakes import FakeClock, FakeWorker, enroll_fake_people
+from textual import events
 from textual.pilot import Pilot
 from textual.widgets import Input
 
@@ -170,6 +171,22 @@ async def test_filter_help_tab_and_quit_guard(station):
         assert type(app.screen).__name__ == "ConfirmScreen"
         await pilot.press("n")
         assert app.is_running
+
+
+async def test_a_zero_width_non_joiner_typed_in_a_field_is_kept_and_finds_a_persian_name(station):
+    """Shift+Space on a Persian keyboard types U+200C inside a name: a field dropped it, so the name typed
+    was another spelling ("nobody matches"; the enroll dialog offered a new person)."""
+    from textual.keys import _character_to_key
+
+    station.attendance.add_person("علی\u200cرضا رضایی", person_id="S9")
+    station.refresh()
+    app = StationApp(station)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("slash")
+        for typed in "علی\u200cرضا":  # as the terminal reads them (Pilot gives U+200C no character)
+            app.post_message(events.Key(_character_to_key(typed), typed))
+        await until(pilot, lambda: [row[0] for row in table_rows(app, "#roster-table")] == ["علی\u200cرضا رضایی"])
+        assert app.focused.value == "علی\u200cرضا"
 
 
 async def test_the_help_screen_opens_again_at_its_first_keys(station):

@@ -25,6 +25,7 @@ from textual.binding import Binding
 from textual.command import CommandPalette
 from textual.widgets import Input
 
+from faceattend_tui.text import JOINERS
 from faceattend_tui.tui.screens import Dialog
 
 if TYPE_CHECKING:
@@ -106,7 +107,21 @@ class KeysInOrder(App[None]):
                 return
             if await self.bound_in_order(event):
                 return
+            if self.joiner_typed(event):
+                return
         await super().on_event(event)
+
+    def joiner_typed(self, event: events.Key) -> bool:
+        """A zero-width joiner or non-joiner typed into a field (Shift+Space on a Persian keyboard: علی‌رضا):
+        a field takes only printable keys, and these are not, so a name typed was another spelling."""
+        if not (event.character and event.character in JOINERS and isinstance(self.focused, Input)):
+            return False
+        field = self.focused
+        if field.selection.is_empty:
+            field.insert_text_at_cursor(event.character)
+        else:
+            field.replace(event.character, *field.selection)
+        return True
 
     async def waits_for_rows(self, event: events.Key) -> bool:
         """Whether the key waits, with those before it, while the list dialog on top is still to show its

@@ -189,6 +189,18 @@ async def test_a_zero_width_non_joiner_typed_in_a_field_is_kept_and_finds_a_pers
         assert app.focused.value == "علی\u200cرضا"
 
 
+async def test_escape_and_a_letter_read_in_one_go_are_the_two_keys_not_alt_and_the_letter(station):
+    """Over a slow link Escape and the next key arrive in one read, which the terminal's parser takes for
+    Alt+key: the letter went into the enroll dialog's name and the dialog stayed open."""
+    app = StationApp(station)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("e")
+        await until(pilot, lambda: type(app.screen).__name__ == "EnrollScreen")
+        app.post_message(events.Key("alt+s", "s"))  # as the parser reads "\x1bs"
+        await until(pilot, lambda: type(app.screen).__name__ == "StartSessionScreen")
+        assert len(app.screen_stack) == 2  # the enroll dialog closed, then s opened the session's
+
+
 async def test_the_help_screen_opens_again_at_its_first_keys(station):
     app = StationApp(station)
     async with app.run_test(size=(80, 24)) as pilot:

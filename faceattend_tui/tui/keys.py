@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections import deque
 from typing import TYPE_CHECKING, ClassVar
 
@@ -50,6 +51,18 @@ class Palette(CommandPalette):
         return super().dismiss(result) if self.is_active else AwaitComplete.nothing()
 
 
+ALT_LETTER = re.compile(r"alt\+(shift\+)?[a-z0-9]")
+
+
+def escape_then(event: events.Key) -> list[events.Key]:
+    """Escape and the key typed after it, read in one go (a slow SSH link), arrive as Alt+key: the station
+    binds no Alt keys, so they are the two keys typed (else the letter went into a dialog's field and the
+    Escape that was to close it was lost)."""
+    if not ALT_LETTER.fullmatch(event.key) or not event.character or len(event.character) != 1:
+        return []
+    return [events.Key("escape", "\x1b"), events.Key(event.character, event.character)]
+
+
 class KeysInOrder(App[None]):
     """The station's keys, each acting in the order typed (see the module's docstring)."""
 
@@ -67,6 +80,10 @@ class KeysInOrder(App[None]):
             self.push_screen(Palette(id="--command-palette"))
 
     async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key) and not event.is_forwarded and (keys := escape_then(event)):
+            for key in keys:
+                await self.on_event(key)
+            return
         if isinstance(event, events.Key) and not event.is_forwarded and event is not self.in_turn:
             if not self.typed and event.is_printable and isinstance(self.focused, Input):
                 await self.handle(event)  # text typed into a field: nothing set going before it to wait for

@@ -100,9 +100,9 @@ def terminal(tmp_path):
     term.close()
 
 
-def station_command(data: Path) -> str:
+def station_command(data: Path, size: str = "-u COLUMNS -u LINES") -> str:
     exe = Path(sys.executable).with_name("faceattend")
-    return f"env -u COLUMNS -u LINES {exe} demo --no-preview --data {data}"
+    return f"env {size} {exe} demo --no-preview --data {data}"
 
 
 @pytest.mark.slow
@@ -161,7 +161,7 @@ def ssh_window(tmp_path):
 @pytest.mark.slow
 def test_an_80x24_window_shows_what_matters_and_enrolls(ssh_window, tmp_path, models_dir):
     data = tmp_path / "station"
-    ssh_window.start(station_command(data))
+    ssh_window.start(station_command(data, size="COLUMNS=132 LINES=43"))  # a shell exported another size
     ssh_window.wait_for(r"camera live")
     screen = ssh_window.screen()
     for key in ("s Session", "e Enroll", "x Export", "? Help", "q Quit"):

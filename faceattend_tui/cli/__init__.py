@@ -1121,8 +1121,9 @@ def open_station(station: Station, max_seconds: float | None = None, asked: Stop
 
 def run_screen(station: Station, app_class: type[StationApp] | None, asked: StopAsked | None = None) -> int:
     from faceattend_tui.tui.app import StationApp
-    from faceattend_tui.tui.terminal import STOP_BEFORE_DRAWN, stop_on_signals
+    from faceattend_tui.tui.terminal import STOP_BEFORE_DRAWN, size_from_the_terminal, stop_on_signals
 
+    size_from_the_terminal()
     app = (app_class or StationApp)(station)
     stop_on_signals(app.exit)  # a hang-up or a service stop closes it as q does; held until the close ends
     if asked is not None and asked.by:  # one came just before: the screen closes as soon as it is up

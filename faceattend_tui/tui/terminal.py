@@ -34,6 +34,15 @@ def read_input_leniently() -> bool:
     return True
 
 
+def size_from_the_terminal() -> None:
+    """COLUMNS and LINES exported by a shell fix the screen's size: Textual takes them before the terminal's
+    own and never follows a resize. They are dropped here (this process only) when there is a terminal to
+    ask instead."""
+    if os.isatty(1):
+        for name in ("COLUMNS", "LINES"):
+            os.environ.pop(name, None)
+
+
 STOP_SIGNALS = ("SIGHUP", "SIGTERM")  # the terminal closed (an SSH session, a tmux pane), or a service stop
 STOP_BEFORE_DRAWN = threading.Event()  # one of them came before the screen's loop ran: lost, it left the lock
 

@@ -827,6 +827,27 @@ def screen_text(app) -> str:
     return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 
+async def test_at_80x24_the_warnings_of_a_capture_stay_in_sight_above_the_pin(station, monkeypatch):
+    """Two warnings and the staff fields: whom the samples are for and the warnings stay in sight with the
+    field the cursor is brought to, under "press Save to keep them as said above"."""
+    import dataclasses
+
+    with_pin(station)
+    monkeypatch.setattr(Station, "needs_staff_name", property(lambda self: True))
+    station.worker.ready()
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("e", *"Eva Holt", "enter")
+        await until(pilot, lambda: station.pending_capture is not None)
+        station.worker.feed(dataclasses.replace(capture_event(station, looks_like="Ann Lee"), others=7))
+        await until(pilot, lambda: app.screen.query_one("#samples").row_count == 2)
+        await pilot.pause(0.2)
+        shown = screen_text(app)
+        for said in ("new person Eva Holt", "already looks like Ann Lee", "someone else stood alone", "press Save"):
+            assert said in shown, shown
+        assert app.focused.id in ("staff", "pin") and app.focused.region.height > 0
+
+
 async def test_a_long_live_list_keeps_its_status_column_whole_beside_the_scroll_bar(station):
     app = StationApp(station)
     async with app.run_test(size=(80, 24)) as pilot:

@@ -359,6 +359,26 @@ def test_a_session_whose_camera_opened_but_gave_no_picture_is_voided(station):
     assert session.voided and "camera gave no picture" in session.void_reason
 
 
+@pytest.mark.parametrize("blank_for", ["all", "part"])
+def test_a_session_whose_picture_was_blank_throughout_is_voided(station, blank_for):
+    """A lens left covered, a capture card without signal: frames came, all one flat colour, and the
+    session was kept with everyone absent (exit 0). A picture blank for a while only is a real session."""
+    station.worker.feed(ev.CameraStatus(state="opened", message="opened camera 0", source="0"))
+    for blank in (True, blank_for == "all", True):
+        station.worker.feed(ev.Stats(fps=25.0, detect_ms=1.0, track_ms=0.0, embed_ms=0.0, faces=0, tracks=0,
+                                     frames=50, blank=blank))
+    out = io.StringIO()
+    code = run_headless(station, HeadlessOptions("Maths", json=True, max_seconds=0.5), out)
+    (session,) = station.sessions()
+    if blank_for == "part":
+        assert code == 0 and not session.voided
+        return
+    assert code == 1 and session.voided and "blank throughout (lens covered? no signal?)" in session.void_reason
+    last = json_lines(out.getvalue())[-1]
+    check_schema(last)
+    assert (last["type"], last["state"], last["reason"]) == ("session", "voided", session.void_reason)
+
+
 def test_a_session_the_camera_failed_in_after_recording_is_kept(station):
     station.worker.checkin("Ann", 0.71, track=1, when=time.time() + 1)
     station.worker.feed(ev.CameraStatus(state="error", message="the camera stopped", source="0"))

@@ -40,6 +40,7 @@ from faceattend_tui.station import (
 from faceattend_tui.text import json_line
 
 NEVER_OPENED = "the camera gave no picture, so nobody could be recorded"
+ONLY_BLANK = "the camera's picture was blank throughout (lens covered? no signal?), so nobody could be recorded"
 NEW_DAY_EVERY = 60.0  # seconds between looks for a new working day in a run with --session
 STAFF_VARIABLE, PIN_VARIABLE = "FACEATTEND_STAFF", "FACEATTEND_PIN"  # who starts and stops, unattended
 
@@ -76,7 +77,8 @@ class Headless:
         self.gave_up = False  # the worker cannot go on (a fatal error): the session is left open
         self.started: int | None = None  # the session this run started (not one it resumed)
         self.last_session: Session | None = None  # the latest session this run knew running
-        self.pictures_came = False
+        self.pictures_came = False  # pictures that were not blank
+        self.frames_came = False
         self.blank = False  # the camera's picture shows nothing, said once each time it begins
         self.stopped_by = ""  # the signal that ended the run, in words
         self.next_day_check = 0.0  # when `new_day` looks again
@@ -194,9 +196,13 @@ class Headless:
             self.stop.set()
 
     def _follow_camera(self, event: ev.Event) -> None:
-        """Whether the camera gave pictures: faces or frames came from it (one that opens and gives none,
-        a video of no frames, leaves everyone absent as one that never opened)."""
-        if isinstance(event, (ev.Checkin, ev.Unknown)) or (isinstance(event, ev.Stats) and event.frames > 0):
+        """Whether the camera gave pictures: faces or frames that were not blank came from it (one that opens
+        and gives none, a video of no frames, a lens left covered, leaves everyone absent as one that never
+        opened)."""
+        if isinstance(event, ev.Stats) and event.frames > 0:
+            self.frames_came = True
+        if isinstance(event, (ev.Checkin, ev.Unknown)) or (isinstance(event, ev.Stats) and event.frames > 0
+                                                            and not event.blank):
             self.pictures_came = True
 
     def on_update(self, update: Update) -> None:
@@ -365,14 +371,15 @@ class Headless:
         self.stop.set()
 
     def void_unrecorded(self, session_id: int) -> None:
-        """A session this run started whose camera gave no picture lists everyone absent: voided, unless
-        someone was recorded or marked in it another way."""
-        voided = self.station.void_unrecorded(session_id, NEVER_OPENED)
+        """A session this run started whose camera gave no picture, or only blank ones, lists everyone absent:
+        voided, unless someone was recorded or marked in it another way."""
+        reason = ONLY_BLANK if self.frames_came else NEVER_OPENED
+        voided = self.station.void_unrecorded(session_id, reason)
         self.failed = True  # nothing could be recorded: a service watcher hears it, whatever the source
         if voided is not None:
             self.say(self.line({"type": "session", "state": "voided", "id": voided.id, "name": voided.name,
-                                "reason": NEVER_OPENED}),
-                     f"voided session {voided.name!r}: {NEVER_OPENED}")
+                                "reason": reason}),
+                     f"voided session {voided.name!r}: {reason}")
 
 
 def run_headless(station: Station, options: HeadlessOptions, out: TextIO,

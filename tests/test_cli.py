@@ -481,7 +481,7 @@ def test_doctor_checks_the_stations_own_source_as_the_station_would(tmp_path, ca
     assert "1920x1080 at 10 fps; faces under about 66 px across are not recognised" in line  # a 1080p camera
     assert main(["doctor", "--data", str(tmp_path), "--cameras", "0", "--source", "rtsp://a:pw@127.0.0.1:9/s"]) == 1
     out = capsys.readouterr().out
-    assert "source:     CANNOT OPEN: cannot connect to rtsp://a:***@127.0.0.1:9/s" in out and "pw@" not in out
+    assert "source:     CANNOT OPEN: cannot open stream rtsp://a:***@127.0.0.1:9/s (refused" in out and "pw@" not in out
 
 
 def test_a_station_command_line_that_would_be_ignored_or_draw_nowhere_is_refused(tmp_path, capsys):

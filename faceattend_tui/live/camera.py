@@ -199,7 +199,8 @@ class VideoCaptureSource:
         if self.kind == "webcam":
             return f"{self.name} could not be opened (no such device, no permission, or busy)"
         if self.kind == "stream":
-            return f"cannot connect to {self.name} (refused, unreachable or timed out)"
+            return (f"cannot open stream {self.name} (refused, unreachable, timed out, or the camera refused its "
+                    "user, password or path)")
         if not os.path.exists(str(self.target)):
             return f"video file {self.name} does not exist"
         return f"cannot open video file {self.name} (unsupported or corrupt)"

@@ -2054,3 +2054,17 @@ def test_with_the_liveness_check_on_a_face_in_view_as_a_session_begins_says_so_a
     assert not recognizer._present_due(track, 1041.0)  # none yet: a picture stays unannounced
     gate.lively.add(7)
     assert recognizer._present_due(track, 1042.0)
+
+
+def test_the_station_log_says_when_the_camera_went_down_and_came_back_once_each(station):
+    from faceattend_tui.live import events as ev
+
+    station.worker.feed(ev.CameraStatus(state="opened", message="opened camera 0", source="0"))
+    station.worker.feed(ev.CameraStatus(state="lost", message="lost camera 0: read failed", source="0"))
+    for _ in range(3):
+        station.worker.feed(ev.CameraStatus(state="reconnecting", message="trying again at 08:00:10", source="0"))
+    station.worker.feed(ev.CameraStatus(state="opened", message="opened camera 0", source="0"))
+    drain(station)
+    lines = (station.settings.data / "station.log").read_text(encoding="utf-8").splitlines()
+    said = [line.split(": ", 1)[1] for line in lines if "camera" in line]
+    assert said == ["camera down: lost camera 0: read failed", "camera back: opened camera 0"]

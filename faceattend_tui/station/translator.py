@@ -51,6 +51,16 @@ if TYPE_CHECKING:
 
 
 WORKER_LOG = "; see worker.log"
+CAMERA_DOWN = ("lost", "retrying", "error")  # the header's words for a camera that gives no picture
+
+
+def log_camera(was: str, now: str, message: str) -> None:
+    """When the camera went down and came back, in station.log: what staff ask afterwards (each try in between,
+    every few seconds over a weekend, is not written)."""
+    if now in CAMERA_DOWN and was not in CAMERA_DOWN:
+        LOG.warning("camera down: %s", message)
+    elif now == "live" and was in CAMERA_DOWN:
+        LOG.info("camera back: %s", message)
 
 
 class Translator(StationState):
@@ -389,6 +399,7 @@ class Translator(StationState):
         severity: Severity = "information"
         match event:
             case ev.CameraStatus(state=state):
+                log_camera(self.live.camera, CAMERA_WORDS.get(state, self.live.camera), event.message)
                 self.live.camera = CAMERA_WORDS.get(state, self.live.camera)
                 self.live.camera_detail = event.message if state in ("reconnecting", "error", "lost") else ""
                 if state in ("error", "lost"):

@@ -46,6 +46,7 @@ def log_to(path: Path) -> None:
         return
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logger.addHandler(handler)
+    logger.setLevel(logging.INFO)  # the camera coming back, beside the warnings and errors
     logger.propagate = False  # not on stderr: the terminal belongs to the screen
 
 

@@ -197,8 +197,11 @@ async def test_escape_and_a_letter_read_in_one_go_are_the_two_keys_not_alt_and_t
         await pilot.press("e")
         await until(pilot, lambda: type(app.screen).__name__ == "EnrollScreen")
         app.post_message(events.Key("alt+s", "s"))  # as the parser reads "\x1bs"
-        await until(pilot, lambda: type(app.screen).__name__ == "StartSessionScreen")
+        await until(pilot, lambda: type(app.screen).__name__ == "StartSessionScreen" and app.focused is not None
+                    and app.focused.id == "name")
         assert len(app.screen_stack) == 2  # the enroll dialog closed, then s opened the session's
+        await pilot.press("escape")
+        await until(pilot, lambda: len(app.screen_stack) == 1)
 
 
 async def test_the_help_screen_opens_again_at_its_first_keys(station):

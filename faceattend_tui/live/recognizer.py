@@ -215,12 +215,14 @@ class LiveRecognizer:
         events: list[Checkin | Unknown | Present] = []
         for track, match, crop, embedding in zip(chosen, matches, crops, embeddings, strict=True):
             resets, was = track.resets, track.name if track.decided else None
+            before = track.anchor if track.decided else None  # the face decided on, before this vote joins it
             decision = self.voter.add_vote(track, match.name, match.similarity, now, embedding)
             renamed = decision is not None and was is not None and decision.name != was  # alike, but another
             if (track.resets != resets or renamed) and self.gate is not None:  # someone else: their own sign of life
                 self._forget_life([track])
             if self.gate is not None:
-                self.gate.saw(track.id, embedding, track.anchor if track.decided else None)
+                same = before is not None and track.resets == resets and not renamed
+                self.gate.saw(track.id, embedding, before if same else track.anchor if track.decided else None)
             if decision is None:
                 if (name := still_here(track)) is not None and self._present_due(track, now):
                     track.present_at = now

@@ -295,9 +295,17 @@ class Voter:
         else:
             decision = self._checkin(track, now) or self._unknown(track, now)
         if embedding is not None and track.decided:
-            agrees = decision is None and track.votes[-1].name == track.name
-            track.anchor = unit(track.anchor + embedding) if agrees and track.anchor is not None else embedding
+            track.anchor = self._anchor(track, decision, embedding)
         return self._announced(track, decision)
+
+    @staticmethod
+    def _anchor(track: Track, decision: Decision | None, embedding: np.ndarray) -> np.ndarray:
+        """The face a decided track was decided on: a new decision's embedding, refined by the votes that
+        agree with it. A vote that does not is left out: a face replaced slowly (a photo faded into a
+        stranger) would otherwise carry the anchor along and never be found to be someone else."""
+        if decision is not None or track.anchor is None:
+            return embedding
+        return unit(track.anchor + embedding) if track.votes[-1].name == track.name else track.anchor
 
     def _announced(self, track: Track, decision: Decision | None) -> Decision | None:
         """The decision, unless it repeats the one the track held before its face was thought to change."""

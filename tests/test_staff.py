@@ -93,6 +93,20 @@ def test_wrong_pins_wait_then_lock_per_account_and_are_audited(tmp_path):
     assert "wrong staff name or PIN" in refused(store, "export", ("Nobody", "123456"))
 
 
+def test_the_tries_left_do_not_tell_which_staff_names_are_accounts(tmp_path):
+    """Names that are no account shared one count: after a few wrong tries under made-up names, a real
+    name stood out by starting again at "9 tries left". The audit does not keep what was typed there."""
+    store = open_store(tmp_path / "data", clock=FakeClock())
+    with_accounts(store)
+    for name in ("Zed Nobody", "Carl Smith", "Maria Gomez"):
+        assert refused(store, "session", (name, "000000")) == "wrong staff name or PIN, 9 tries left"
+    assert refused(store, "session", ("Dana", "000000")) == "wrong staff name or PIN, 9 tries left"
+    assert refused(store, "session", ("zed  nobody", "000000")) == "wrong staff name or PIN, 8 tries left"
+    typed = {e.details["staff"] for e in store.audit_log() if e.action == "pin.fail"}
+    assert typed == {"?", "Dana"}
+    assert not [key for key in store.all_settings() if "nobody" in key.casefold()]
+
+
 def thirty_at_once(try_pin) -> list[str]:
     """What 30 threads calling try_pin() at once were told ("accepted" or the refusal)."""
     outcomes = []

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import secrets
 import time
 import unicodedata
@@ -32,6 +33,9 @@ from .security import (
     LOCKOUT_SECONDS,
     LONGEST_WAIT,
     PIN_SETTING,
+    SCRYPT_N,
+    SCRYPT_P,
+    SCRYPT_R,
     Credentials,
     PinError,
     audit,
@@ -47,7 +51,7 @@ from .tries import TriesFile
 
 ACCOUNTS_SETTING = "staff_accounts"  # {name: {"role", "pin", "created", "by"}}
 FAILURES_PREFIX = "staff_failures:"  # + account name: {"count": wrong PINs in a row, "until": no try before}
-UNKNOWN = "?"  # the failure count shared by names that are no account
+UNKNOWN = "?"  # a name that is no account, as the audit says it (what was typed may be a PIN)
 LEGACY_ADMIN = "admin"  # the account today's single staff PIN becomes
 AUTOMATIC = ("station", "timetable")  # actors of what runs on its own; no account may take these names
 Role = Literal["viewer", "staff", "admin"]
@@ -337,7 +341,9 @@ def _chosen(found: dict[str, Account], name: str) -> Account | None:
 def _check(store: Store, account: Account | None, who: Credentials, action: Action, login: str) -> None:
     """A PIN tried for an account; a wrong one is audited under the `login` it came from (whoever typed
     it is not the account's owner, maybe), the account it was for in the details."""
-    key = account.name if account else UNKNOWN
+    unknown = unknown_key(who.staff)
+    key = account.name if account else unknown
+    shown = account.name if account else UNKNOWN
     wrong = "wrong staff name or PIN" if who.staff.strip() else "wrong PIN"  # never tells which names exist
     aside = _aside(store)
     try:
@@ -348,18 +354,32 @@ def _check(store: Store, account: Account | None, who: Credentials, action: Acti
         _uncounted(store, key, account, who, wrong, (action, login))  # a reader that cannot write beside the log
         return
     if outcome.wait_left > 0:
-        audit(store, "pin.refused", {"staff": key, "failures": outcome.count, "action": action}, login)
+        audit(store, "pin.refused", {"staff": shown, "failures": outcome.count, "action": action}, login)
         raise PinError(_waiting(outcome.count, outcome.wait_left))
     if outcome.count == 0:
         _forget_failures(store, key)
         return
     count, wait = outcome.count, pin_wait(outcome.count)
-    audit(store, "pin.fail", {"staff": key, "failures": count, "wait_seconds": wait, "action": action}, login)
+    audit(store, "pin.fail", {"staff": shown, "failures": count, "wait_seconds": wait, "action": action}, login)
     if wait >= LOCKOUT_SECONDS:
         raise PinError(_waiting(count, wait))
     left = LOCKOUT_AFTER - in_round(count)
     raise PinError(f"{wrong}, {left} {'try' if left == 1 else 'tries'} left"
                    + (f"; wait {wait} s before the next" if wait else ""))
+
+
+UNKNOWN_SALT = b"faceattend: a staff name that is no account"
+
+
+def unknown_key(name: str) -> str:
+    """Where the wrong tries of a name that is no account are counted: each such name on its own, as an
+    account's are (one count shared by them all told the real names apart: they alone started again at
+    "9 tries left"). A slow digest, not the name: what was typed there may be a PIN, and the log keeps
+    this no easier to guess from than the PINs' own hashes. Worked out for every try, so that a name
+    that is an account takes no less time."""
+    digest = hashlib.scrypt(name_key(name).encode("utf-8"), salt=UNKNOWN_SALT, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P,
+                            maxmem=64 * 1024 * 1024, dklen=12)
+    return UNKNOWN + digest.hex()
 
 
 def _right(account: Account | None, who: Credentials) -> bool:
@@ -378,7 +398,8 @@ def _uncounted(store: Store, key: str, account: Account | None, who: Credentials
     if _right(account, who):
         return
     with contextlib.suppress(StoreError, OSError):
-        audit(store, "pin.fail", {"staff": key, "action": asked[0], "counted": False}, asked[1])
+        audit(store, "pin.fail", {"staff": account.name if account else UNKNOWN, "action": asked[0],
+                                  "counted": False}, asked[1])
     time.sleep(UNCOUNTED_PAUSE)
     raise PinError(f"{wrong} (tries cannot be counted here; each wrong one waits)")
 

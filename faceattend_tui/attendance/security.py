@@ -303,17 +303,27 @@ def pin_problem(pin: str, name: str = "") -> str:
     if pin != pin.strip():
         return "a PIN cannot be blank, begin or end with a space"
     lower = pin.casefold()
-    steps = {ord(b) - ord(a) for a, b in zip(lower, lower[1:], strict=False)}
-    if len(set(pin)) == 1 or ((pin.isdigit() or pin.isalpha()) and steps in ({1}, {-1})) or _repeats(lower):
-        return ("a PIN of one key repeated, of digits or letters in a row, or of a short run typed again "
-                "(123123) is the first one guessed; choose another")
+    if len(set(pin)) == 1 or _repeats(lower) or _walked(_bare(pin)):
+        return ("a PIN of one key repeated, of digits, letters or keys in a row (123456, 1234567890, abcd1234, "
+                "qwerty, 1qaz2wsx), or of a run typed again (123123, 12341234) is the first one guessed; "
+                "choose another")
     letters = "".join(ch for ch in _bare(pin) if not ch.isdigit())
     orders = (name, " ".join(reversed(name.split())))
     if name and len(letters) >= 3 and any(letters in _bare(order) for order in orders):  # dana123; not 482e91
         return "a PIN cannot be the staff name, with or without digits; choose another"
-    if _bare(pin) in COMMON_PINS or letters in COMMON_PINS:
+    plain = _bare(lower.translate(LEET))
+    if {_bare(pin), letters, plain, "".join(ch for ch in plain if not ch.isdigit())} & COMMON_PINS:
         return "a common password, with or without digits, is among the first guessed; choose another"
     return ""
+
+
+# Rows of keys a guesser runs along, either way: digits (9 goes on to 0), the alphabet, a keyboard's rows and
+# its columns (1qaz2wsx ...).
+WALKS = ("1234567890" * 2, "abcdefghijklmnopqrstuvwxyz", "qwertyuiop", "asdfghjkl", "zxcvbnm", "qwertzuiop",
+         "azertyuiop", "qsdfghjklm", "wxcvbn", "1qaz2wsx3edc4rfv5tgb6yhn7ujm8ik9ol0p")
+WALK_PIECES = 2  # a PIN made of at most this many runs along them (abcd1234, 123qwe) is one
+# Letters written as digits or signs (p@ssw0rd is password).
+LEET = str.maketrans({"@": "a", "4": "a", "3": "e", "1": "i", "!": "i", "0": "o", "$": "s", "5": "s", "7": "t"})
 
 
 # What guessers try first (beside runs, repeats and the name): the most common passwords and PINs.
@@ -328,8 +338,28 @@ COMMON_PINS = frozenset({
 
 
 def _repeats(text: str) -> bool:
-    """A short run (up to 3 characters) typed again and again: 121212, 123123, abcabc."""
-    return any(len(text) % size == 0 and text == text[:size] * (len(text) // size) for size in (1, 2, 3))
+    """A run typed again and again: 121212, 123123, abcabc, 12341234."""
+    return any(len(text) % size == 0 and text == text[:size] * (len(text) // size)
+               for size in range(1, len(text) // 2 + 1))
+
+
+def _walked(text: str) -> bool:
+    """Whether the text is made of at most WALK_PIECES runs of 3 or more keys along WALKS, either way."""
+    pieces, start = 0, 0
+    while start < len(text):
+        length = _longest_walk(text, start)
+        if length < 3:
+            return False
+        pieces, start = pieces + 1, start + length
+    return 0 < pieces <= WALK_PIECES
+
+
+def _longest_walk(text: str, start: int) -> int:
+    rows = [*WALKS, *(row[::-1] for row in WALKS)]
+    length = 0
+    while start + length < len(text) and any(text[start:start + length + 1] in row for row in rows):
+        length += 1
+    return length
 
 
 def _bare(text: str) -> str:

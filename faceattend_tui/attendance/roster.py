@@ -378,7 +378,8 @@ def apply_import(attendance: Attendance, plan: ImportPlan, user: str | None = No
         for old, new in plan.claimed:
             store.change_person_id(old, new)
             forget_person(store, old, new)  # their days corrected by hand follow them
-        attendance.reload_people()
+        if plan.claimed:  # ids changed: read again before the people are saved
+            attendance.reload_people()
         now = store.now()
         gone = [dataclasses.replace(p, state=LEFT, left_at=now, images=0) for p in plan.leaving]
         people = plan.added + [after for _, after in plan.changed] + gone
@@ -389,5 +390,6 @@ def apply_import(attendance: Attendance, plan: ImportPlan, user: str | None = No
                                                  "renamed": renamed,  # names before: an erasure takes them too
                                                  "returned": [p.id for p in plan.returning],
                                                  "left": [p.id for p in plan.leaving]})
-    attendance.refresh()
+    if plan.claimed or plan.added or plan.changed or plan.leaving:  # an import that changed nobody wrote nothing
+        attendance.refresh()
     return joined

@@ -156,7 +156,8 @@ def plan_roster(attendance: Attendance, path: Path | ReadRoster, *, reactivate: 
     """Check a roster CSV (or one read already) and its photos and say what importing it would change;
     raises RosterError. With `tensors`, a photo already enrolled as someone else's is refused too."""
     read = path if isinstance(path, ReadRoster) else read_roster_photos(path, photos_from)
-    problems = photos_of_others(attendance, read, tensors) if tensors is not None else []
+    photos = any(line.photo is not None and line.photo in read.digests for line in read.lines)
+    problems = photos_of_others(attendance, read, tensors) if tensors is not None and photos else []
     if problems:
         raise RosterError(read.path, problems)
     plan = plan_import(attendance, read.lines, reactivate=reactivate, sync=sync)

@@ -973,6 +973,25 @@ def test_a_strangers_blink_does_not_check_in_a_picture_in_their_place(engine, pe
     assert [o.label for o in live.overlays] == ["blink"]  # Yao is asked for their own sign of life
 
 
+def test_a_face_held_for_a_sign_of_life_of_someone_removed_meanwhile_never_checks_in(engine, people, data_root,
+                                                                                     landmarks_model):
+    """Erased or removed while their face waited for a blink: the reloaded gallery has no Yao, and the blink
+    after it must not release the check-in held for them."""
+    from faceattend_tui.gallery.matcher import Gallery
+
+    saved = engine.landmarks
+    engine.landmarks = BlinkingLandmarks(landmarks_model, {30, 31})
+    try:
+        live = LiveRecognizer(engine, gallery_of(engine, data_root), Settings(liveness="blink"))
+        events = [e for i in range(20) for e in live.process(scene(people["yao"], 200), now=i / 15)]
+        assert live.gate is not None and live.gate.held  # recognised, waiting for the blink
+        live.set_gallery(Gallery.from_people({}, engine.embedder.dim))
+        events += [e for i in range(20, 50) for e in live.process(scene(people["yao"], 200), now=i / 15)]
+    finally:
+        engine.landmarks = saved
+    assert [e for e in events if e.type == "checkin"] == []
+
+
 def test_a_face_waiting_for_a_sign_of_life_and_hidden_a_moment_by_someone_else_checks_in_when_it_blinks(
         engine, people, data_root, landmarks_model):
     def alone(photo: np.ndarray) -> np.ndarray:

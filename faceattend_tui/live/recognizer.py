@@ -98,9 +98,11 @@ class LiveRecognizer:
         someone no longer in it (removed, erased) is recognised again: their name leaves the preview."""
         self.gallery = gallery
         enrolled = set(gallery.names)
-        for track in self.tracker.tracks:
-            if track.state == "known" and track.name not in enrolled:
-                track.forget_identity()
+        gone = [track for track in self.tracker.tracks if track.state == "known" and track.name not in enrolled]
+        if self.gate is not None:
+            self._forget_life(gone)  # a check-in held for a sign of life goes with them
+        for track in gone:
+            track.forget_identity()
         self._first_search()
 
     def _first_search(self) -> None:

@@ -422,6 +422,14 @@ class StubGate:
 
     def observe(self, frame, tracks, now): pass
 
+    def saw(self, track_id, embedding, anchor): pass
+
+    def holds(self, track_id):
+        return False  # released at once
+
+    def wants_face(self, track, now):
+        return False
+
     def hold(self, decision, crop):
         self.held.append((decision, crop))
 

@@ -321,6 +321,7 @@ def pin_problem(pin: str, name: str = "") -> str:
 # its columns (1qaz2wsx ...).
 WALKS = ("1234567890" * 2, "abcdefghijklmnopqrstuvwxyz", "qwertyuiop", "asdfghjkl", "zxcvbnm", "qwertzuiop",
          "azertyuiop", "qsdfghjklm", "wxcvbn", "1qaz2wsx3edc4rfv5tgb6yhn7ujm8ik9ol0p")
+WALK_ROWS = (*WALKS, *(row[::-1] for row in WALKS))
 WALK_PIECES = 2  # a PIN made of at most this many runs along them (abcd1234, 123qwe) is one
 # Letters written as digits or signs (p@ssw0rd is password).
 LEET = str.maketrans({"@": "a", "4": "a", "3": "e", "1": "i", "!": "i", "0": "o", "$": "s", "5": "s", "7": "t"})
@@ -355,9 +356,8 @@ def _walked(text: str) -> bool:
 
 
 def _longest_walk(text: str, start: int) -> int:
-    rows = [*WALKS, *(row[::-1] for row in WALKS)]
     length = 0
-    while start + length < len(text) and any(text[start:start + length + 1] in row for row in rows):
+    while start + length < len(text) and any(text[start:start + length + 1] in row for row in WALK_ROWS):
         length += 1
     return length
 

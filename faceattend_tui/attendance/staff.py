@@ -12,9 +12,7 @@ reads the log (a snapshot) counts beside it, in a file of its own, and each side
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
-import secrets
 import time
 import unicodedata
 from collections.abc import Callable
@@ -341,8 +339,7 @@ def _chosen(found: dict[str, Account], name: str) -> Account | None:
 def _check(store: Store, account: Account | None, who: Credentials, action: Action, login: str) -> None:
     """A PIN tried for an account; a wrong one is audited under the `login` it came from (whoever typed
     it is not the account's owner, maybe), the account it was for in the details."""
-    unknown = unknown_key(who.staff)
-    key = account.name if account else unknown
+    key = account.name if account else unknown_key(who.staff)  # as slow as checking an account's PIN
     shown = account.name if account else UNKNOWN
     wrong = "wrong staff name or PIN" if who.staff.strip() else "wrong PIN"  # never tells which names exist
     aside = _aside(store)
@@ -375,16 +372,16 @@ def unknown_key(name: str) -> str:
     """Where the wrong tries of a name that is no account are counted: each such name on its own, as an
     account's are (one count shared by them all told the real names apart: they alone started again at
     "9 tries left"). A slow digest, not the name: what was typed there may be a PIN, and the log keeps
-    this no easier to guess from than the PINs' own hashes. Worked out for every try, so that a name
-    that is an account takes no less time."""
+    this no easier to guess from than the PINs' own hashes. It takes as long as checking a PIN, which a
+    name that is no account never has: both answer in the same time."""
     digest = hashlib.scrypt(name_key(name).encode("utf-8"), salt=UNKNOWN_SALT, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P,
                             maxmem=64 * 1024 * 1024, dklen=12)
     return UNKNOWN + digest.hex()
 
 
 def _right(account: Account | None, who: Credentials) -> bool:
-    """Whether the PIN is the account's; as slow for a name that is no account."""
-    return verify_pin(who.pin or "", account.pin if account else _dummy_hash()) and account is not None
+    """Whether the PIN is the account's (a name that is no account took its time in `unknown_key`)."""
+    return account is not None and verify_pin(who.pin or "", account.pin)
 
 
 def _uncounted(store: Store, key: str, account: Account | None, who: Credentials, wrong: str,
@@ -419,11 +416,6 @@ def _forget_failures(store: Store, key: str) -> None:
         cleared = {"count": 0, "at": to_iso(store.shared_now())}
         with contextlib.suppress(StoreError):
             aside.update(FAILURES_PREFIX + key, lambda state: cleared if state else None)
-
-
-@functools.cache
-def _dummy_hash() -> str:
-    return hash_pin(secrets.token_hex(8))
 
 
 @dataclass

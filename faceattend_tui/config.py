@@ -74,6 +74,7 @@ SHARE = Range(0, 1)  # a share or overlap, 0 and 1 included
 SECONDS = Range(0, 60, open_low=True)  # a short wait or duration
 RETRY_SECONDS = Range(0, 3600, open_low=True)  # the longest pause between attempts to reconnect
 PIXELS = Range(1, 4096)  # a face size
+QUARTER_TURNS = (0, 90, 180, 270)
 
 
 def zone_name(value: str) -> str | None:
@@ -113,6 +114,11 @@ def code_list(value: str) -> str | None:
     return None
 
 
+def quarter_turn(value: int) -> str | None:
+    """Why a camera turn is not usable, or None."""
+    return None if value in QUARTER_TURNS else "is not one of 0, 90, 180 or 270 (degrees, clockwise)"
+
+
 def folder_text(value: str) -> str | None:
     """Why a folder setting is not usable, or None (empty: none)."""
     if value and not value.strip():
@@ -121,7 +127,7 @@ def folder_text(value: str) -> str | None:
 
 
 def setting(default: T, doc: str, choices: tuple[str, ...] = (), within: Range | None = None,
-            check: Callable[[str], str | None] | None = None) -> T:
+            check: Callable[[Any], str | None] | None = None) -> T:
     """A settings field with its one-line description and what it may take: one of `choices`,
     a number `within` a range, or a value `check` finds no fault with (it returns why, or None)."""
     return field(default=default, metadata={"doc": doc, "choices": choices, "range": within, "check": check})
@@ -165,6 +171,9 @@ class Settings:
                                "out of the process list (--source overrides it)")
     camera_retry_max: float = setting(10.0, "longest wait (seconds) between attempts to open a camera or stream",
                                       within=RETRY_SECONDS)
+    camera_rotate: int = setting(0, "turns the camera's picture clockwise by 0, 90, 180 or 270 degrees (a camera "
+                                    "mounted sideways or upside down: faces are found only upright)",
+                                 within=Range(0, 270), check=quarter_turn)
     # live recognition: tracking and voting
     votes_needed: int = setting(3, "agreeing frames needed before a check-in", within=Range(1, 100))
     window_votes: int = setting(5, "recent votes a track keeps for its decision", within=Range(1, 100))

@@ -394,10 +394,10 @@ def _recognizer_line(settings: Settings, made_by: RecognizerId | None) -> list[s
 SMALLEST_FACE = 22  # pixels across in the detector's input: smaller faces are often missed
 
 
-def source_lines(source: str, det_size: int, min_face: int = 0) -> list[str]:
+def source_lines(source: str, det_size: int, min_face: int = 0, turn: int = 0) -> list[str]:
     """The station's own source (--source, or the source setting), opened and one picture read: an IP
-    camera's URL is checked as the station will use it."""
-    from faceattend_tui.live.camera import SourceError, make_source, parse_source
+    camera's URL is checked as the station will use it, its picture turned as `camera_rotate` says."""
+    from faceattend_tui.live.camera import SourceError, make_source, parse_source, turned
 
     try:
         spec = parse_source(source)
@@ -413,8 +413,9 @@ def source_lines(source: str, det_size: int, min_face: int = 0) -> list[str]:
         return [f"source:     CANNOT OPEN: {exc}"]
     if not ok or frame is None:
         return [f"source:     CANNOT READ: {spec.name} opened but gave no picture"]
-    height, width = frame.shape[:2]
+    height, width = turned(frame, turn).shape[:2]
     fps = f" at {reader.fps:g} fps" if reader.fps else ""
+    fps += f", turned {turn} degrees clockwise (camera_rotate)" if turn else ""
     smallest = max(round(SMALLEST_FACE * max(width, height) / det_size), min_face)
     return [f"source:     {spec.name}: {width}x{height}{fps}; faces under about {smallest} px across are not "
             f"recognised (det_size {det_size}, min_face {min_face}: a larger det_size finds people further away)"]
@@ -539,7 +540,7 @@ def _devices(settings: Settings, cameras: int, source: str | None, warm_up: bool
     lines += [f"cameras:    not tried: {RUNNING_HERE} and holds its camera"] if running else camera_lines(cameras)
     if source is not None:
         lines += [f"source:     not opened: {RUNNING_HERE} (stop it to check its source)"] if running else \
-            source_lines(source, settings.det_size, settings.min_face)
+            source_lines(source, settings.det_size, settings.min_face, settings.camera_rotate)
     return lines + display_lines(probe=not running)
 
 

@@ -479,6 +479,10 @@ def test_doctor_checks_the_stations_own_source_as_the_station_would(tmp_path, ca
     assert main(["doctor", "--data", str(tmp_path), "--cameras", "0", "--source", str(video)]) == 0
     line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("source:"))
     assert "1920x1080 at 10 fps; faces under about 66 px across are not recognised" in line  # a 1080p camera
+    assert main(["doctor", "--data", str(tmp_path), "--cameras", "0", "--source", str(video),
+                 "--camera-rotate", "270"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("source:"))
+    assert "1080x1920 at 10 fps, turned 270 degrees clockwise (camera_rotate)" in line  # mounted on its side
     assert main(["doctor", "--data", str(tmp_path), "--cameras", "0", "--source", "rtsp://a:pw@127.0.0.1:9/s"]) == 1
     out = capsys.readouterr().out
     assert "source:     CANNOT OPEN: cannot open stream rtsp://a:***@127.0.0.1:9/s (refused" in out and "pw@" not in out

@@ -444,6 +444,26 @@ def test_watch_command_prints_json_events_and_exits_when_the_folder_ends(people,
     assert load_settings(data_root).threshold == pytest.approx(Settings().threshold)
 
 
+@pytest.mark.timeout(180)
+@pytest.mark.slow
+def test_a_camera_mounted_sideways_checks_people_in_once_its_picture_is_turned(people, data_root, tmp_path, capsys):
+    from faceattend_tui.cli import main
+
+    across_the_room = cv2.resize(people["yao"], None, fx=0.3, fy=0.3)  # a face about 40 px high
+    sideways = cv2.rotate(scene(across_the_room, 300), cv2.ROTATE_90_COUNTERCLOCKWISE)
+    slides = folder_of(tmp_path, [sideways])
+
+    def names(*extra: str) -> list[str]:
+        code = main(["watch", "--source", str(slides), "--data", str(data_root), "--device", "cpu", "--json",
+                     "--no-preview", "--every-frame", "--max-seconds", "90", *extra])
+        assert code == 0
+        lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        return [line["name"] for line in lines if line["type"] == "checkin"]
+
+    assert names() == []  # a face this small lying on its side is not found
+    assert names("--camera-rotate", "90") == ["Yao"]
+
+
 @pytest.mark.timeout(120)
 @pytest.mark.slow
 def test_one_person_under_two_names_is_said_when_the_worker_loads(engine, people, data_root, tmp_path, capsys):

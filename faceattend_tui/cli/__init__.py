@@ -85,7 +85,7 @@ def add_folder(parser: argparse.ArgumentParser) -> None:
 
 SETTING_FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
 FLAG_SETTINGS = ("device", "threads", "static_shapes", "detector", "recognizer", "threshold", "preview", "database",
-                 "liveness")  # settings the command line may set for one run
+                 "liveness", "camera_rotate")  # settings the command line may set for one run
 
 
 def setting_flag(parser: argparse.ArgumentParser, name: str, **extra: Any) -> None:
@@ -119,6 +119,7 @@ def add_door_options(parser: argparse.ArgumentParser) -> None:
     setting_flag(parser, "preview")
     parser.add_argument("--no-preview", action="store_true", help="no door display (same as --preview off)")
     setting_flag(parser, "liveness")
+    setting_flag(parser, "camera_rotate")
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
@@ -379,6 +380,7 @@ def add_recognition_commands(sub: Subparsers) -> None:
     p.add_argument("--source", default=None,
                    help="open this source as the station would and read a picture (default: the source setting, "
                         "when it is not camera 0)")
+    setting_flag(p, "camera_rotate")
     p.set_defaults(func=cmd_doctor)
 
 

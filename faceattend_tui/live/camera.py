@@ -370,6 +370,15 @@ class Backoff:
         self.attempt = 0
 
 
+TURNS = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
+
+
+def turned(frame: np.ndarray, degrees: int) -> np.ndarray:
+    """The picture of a camera mounted sideways or upside down, turned upright (clockwise by `degrees`)."""
+    code = TURNS.get(degrees)
+    return frame if code is None else cv2.rotate(frame, code)
+
+
 def is_good_frame(frame: object) -> TypeGuard[np.ndarray]:
     return (isinstance(frame, np.ndarray) and frame.dtype == np.uint8 and frame.ndim == 3
             and frame.shape[2] == 3 and frame.shape[0] > 0 and frame.shape[1] > 0)
@@ -387,8 +396,9 @@ class LatestFrameReader:
     def __init__(self, source: FrameSource, realtime: bool = True, loop: bool = False,
                  on_status: Callable[[SourceStatus], None] | None = None, backoff: Backoff | None = None,
                  max_bad_frames: int = 30, retry_first_open: bool = False,
-                 clock: Callable[[], float] = time.monotonic, start: bool = True):
+                 clock: Callable[[], float] = time.monotonic, start: bool = True, turn: int = 0):
         self.source = source
+        self.turn = turn  # degrees clockwise that each frame is turned before it is handed over
         self.live = bool(getattr(source, "live", False))
         self.realtime = realtime or self.live
         self.loop = loop
@@ -561,7 +571,7 @@ class LatestFrameReader:
             count += 1
             if count == 1:
                 self.backoff.reset()  # only a delivered frame proves the connection works
-            self._publish(FramePacket(frame, self.frames_read, self.clock()))
+            self._publish(FramePacket(turned(frame, self.turn), self.frames_read, self.clock()))
             self.frames_read += 1
         return "stopped", count
 

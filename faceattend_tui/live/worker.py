@@ -228,7 +228,8 @@ class Worker:
         # A camera or stream that is down is tried again and again (with growing waits), also at start.
         self.reader = LatestFrameReader(source, realtime=self.config.realtime, loop=self.config.loop,
                                         on_status=self._forward_status, retry_first_open=spec.live,
-                                        backoff=Backoff(maximum=self.settings.camera_retry_max))
+                                        backoff=Backoff(maximum=self.settings.camera_retry_max),
+                                        turn=self.settings.camera_rotate)
 
     def _named_factory(self, name: str) -> Callable[[], FrameSource] | None:
         factory = self.config.named_sources.get(name)

@@ -698,6 +698,38 @@ def test_a_service_with_a_session_that_runs_into_the_next_day_starts_the_new_day
     assert sessions[1].started_at.date().isoformat() == "2024-09-03"
 
 
+def test_a_services_new_day_session_makes_people_late_from_the_hour_of_the_day_before(tmp_path, monkeypatch):
+    """A service with --late-after 5 started at 07:55 and never restarted: Tuesday's session begins just after
+    midnight, and Tuesday's 08:00 arrivals are on time as on Monday, not late since 00:06."""
+    from faceattend_tui.cli import headless
+
+    monkeypatch.setattr(headless, "NEW_DAY_EVERY", 0.0)
+    zone = ZoneInfo(ZONE)
+    door, clock = door_at(tmp_path, datetime(2024, 9, 2, 7, 55, tzinfo=zone))
+    polls, real_poll = [], door.poll
+
+    def poll(timeout=0.1):
+        polls.append(1)
+        if len(polls) == 3:
+            clock.now = datetime(2024, 9, 3, 0, 1, tzinfo=zone)  # the night: the new day's session starts
+        if len(polls) == 6:
+            clock.now = datetime(2024, 9, 3, 8, 1, tzinfo=zone)
+            door.worker.checkin("Ann", when=datetime(2024, 9, 3, 7, 59, tzinfo=zone).timestamp())
+            door.worker.checkin("Bob", track=2, when=clock.now.timestamp())
+        return real_poll(timeout)
+
+    door.poll = poll
+    try:
+        run_headless(door, HeadlessOptions("Maths 3A", late_after=5, json=True, max_seconds=1.5), io.StringIO())
+        tuesday = max(door.sessions(), key=lambda s: s.id)
+        statuses = {p.name: p.status for p in door.summary(tuesday.id).people}
+    finally:
+        door.close()
+    assert tuesday.started_at.astimezone(zone).hour == 0
+    assert tuesday.late_deadline == datetime(2024, 9, 3, 8, 0, tzinfo=zone)
+    assert statuses == {"Ann": "present", "Bob": "late"}
+
+
 def test_someone_seen_as_a_service_stops_is_in_the_session_it_stops(tmp_path):
     """`systemctl stop` as Ann walks past: her check-in, sent after the last poll, counts."""
     door, _ = door_at(tmp_path, datetime(2024, 9, 2, 8, 0, tzinfo=ZoneInfo(ZONE)))

@@ -85,7 +85,7 @@ class Slot:
 
     def occurrence(self, day: date, zone: tzinfo | None) -> tuple[datetime, datetime]:
         """The slot's start and end on `day`, as aware times (wall clock in `zone`)."""
-        return _at(day, self.start, zone), _at(day, self.end, zone)
+        return at_wall_clock(day, self.start, zone), at_wall_clock(day, self.end, zone)
 
     def late_from(self, opened: datetime, zone: tzinfo | None) -> datetime | None:
         """When someone becomes late at a session of this slot opened at `opened` (None: nobody is)."""
@@ -104,7 +104,7 @@ def clock_text(clock: time) -> str:
     return "24:00" if clock == END_OF_DAY else f"{clock:%H:%M}"
 
 
-def _at(day: date, clock: time, zone: tzinfo | None) -> datetime:
+def at_wall_clock(day: date, clock: time, zone: tzinfo | None) -> datetime:
     """A wall-clock time on a day (`zone` None: this machine's); one the clocks jump over that day (02:30
     when they go from 02:00 to 03:00) is the moment the jump ends, 03:00, on either kind of clock."""
     naive = datetime.combine(day, clock)
@@ -513,10 +513,22 @@ def _begun_early(sessions: list[Session], slot: Slot, day: date, zone: tzinfo | 
     once they stop it the timetable opens no second one. Not a session the timetable opened (the first
     hour of a double lesson of the same name)."""
     start, _ = slot.occurrence(day, zone)
-    midnight = _at(day, time(), zone)
+    midnight = at_wall_clock(day, time(), zone)
     return next((s for s in sessions if s.name == slot.name and same_group(s.group, slot.group) and not s.voided
                  and midnight <= s.started_at < start and (s.ended_at is None or s.ended_at > start)
                  and s.id not in opened.values()), None)
+
+
+def same_hour_again(earlier: Session, now: datetime, zone: tzinfo | None) -> datetime | None:
+    """The next moment, from `now`, at the wall-clock time `earlier` made people late from (None: it made
+    nobody late): a run that goes on into the next day keeps its class's hour."""
+    deadline = earlier.late_deadline
+    if deadline is None:
+        return None
+    clock = _wall(deadline, zone).time()
+    today = _wall(now, zone).date()
+    moment = at_wall_clock(today, clock, zone)
+    return moment if moment >= now else at_wall_clock(today + timedelta(days=1), clock, zone)
 
 
 def same_group(a: str | None, b: str | None) -> bool:

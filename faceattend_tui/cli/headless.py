@@ -21,7 +21,7 @@ from faceattend_tui.attendance.common import to_iso
 from faceattend_tui.attendance.export import time_zone
 from faceattend_tui.attendance.models import Session, printable
 from faceattend_tui.attendance.security import Credentials
-from faceattend_tui.attendance.timetable import same_group
+from faceattend_tui.attendance.timetable import same_group, same_hour_again
 from faceattend_tui.cli.output import Output, to_stderr
 from faceattend_tui.cli.watch import Naming, Who, ends_run, human_line, is_failure, output_zone, stamped
 from faceattend_tui.live import events as ev
@@ -111,7 +111,8 @@ class Headless:
         """Whether a session is the one this run was given (--session), as the log spells names."""
         return session.name == " ".join(self.options.session.split())
 
-    def start_session(self) -> None:
+    def start_session(self, late_from: datetime | None = None) -> None:
+        """Start or resume the run's session; `late_from`: a new day's, late from the hour of the day before."""
         running = self.station.active
         pin = staff_from_environment()
         if running is not None and self._left_from_an_earlier_day(running, pin):
@@ -131,14 +132,14 @@ class Headless:
             return
         try:
             session = self.station.start_session(self.options.session, self.options.late_after, pin,
-                                                 self.options.group)
+                                                 self.options.group, late_from)
         except StationError:
             if not self.station.settings.database:
                 raise
             self.station.refresh()  # another door started it a moment ago: resume it
             if self.station.active is None:
                 raise
-            self.start_session()
+            self.start_session(late_from)
             return
         self.started = session.id
         self.say_started(session, "started")
@@ -324,7 +325,7 @@ class Headless:
         confirmed, self.new_day_seen = stale and self.new_day_seen, stale  # seen at two looks: no passing glitch
         try:
             if confirmed and running is not None and self._left_from_an_earlier_day(running, staff_from_environment()):
-                self.start_session()
+                self.start_session(same_hour_again(running, self.station.now(), self.zone))
         except StationError as exc:
             self.failed = True
             to_stderr(f"error: could not start the new day's session: {exc}")

@@ -119,11 +119,13 @@ class Actions(StationState):
 
 
     def start_session(self, name: str, late_after: float | None = None, pin: Credentials | str | None = None,
-                      group: str | None = None) -> Session:
+                      group: str | None = None, late_from: datetime | None = None) -> Session:
+        """`late_from`: the moment lateness begins, instead of `late_after` minutes from now."""
         with self.lock:
             actor = self._authorize("session", pin)
             try:
-                session = self._attendance().start_session(name, late_after, group=group or None, user=actor)
+                session = self._attendance().start_session(name, late_after, group=group or None, user=actor,
+                                                           late_from=late_from)
             except FaceattendError as exc:
                 raise StationError(str(exc)) from None
         self._session_changed()

@@ -192,6 +192,28 @@ def test_a_slot_stopped_by_hand_stays_stopped_that_day(data):
     assert step(attendance, clock(), PARIS) == "" and attendance.active is None
 
 
+def test_a_lesson_a_clock_a_day_ahead_opened_and_staff_voided_opens_on_its_real_day(data):
+    """Sunday 08:01 read as Monday 08:01 for a few minutes: the timetable opened Monday's Maths; staff voided it
+    as the station told them. On the real Monday Maths opens; a lesson voided once it began stays voided."""
+    from faceattend_tui.attendance.session_edit import void_session
+
+    clock = FakeClock(MONDAY_8.replace(minute=1))  # the clock a day ahead
+    attendance = school(data, clock)
+    assert step(attendance, clock(), PARIS)
+    stray = attendance.active
+    clock.advance(days=-1, minutes=5)  # put right: Sunday 08:06
+    attendance.stop_session(user="Ada")
+    void_session(attendance, stray.id, "opened while the clock was a day ahead", user="Ada")
+    clock.advance(days=1)  # Monday 08:06, really
+    assert step(attendance, clock(), PARIS) == "the timetable opened 'Maths 3A' (08:00-09:00)"
+    lesson = attendance.active
+    clock.advance(minutes=10)
+    attendance.stop_session(user="Ada")
+    void_session(attendance, lesson.id, "the teacher was ill", user="Ada")
+    clock.advance(minutes=5)
+    assert step(attendance, clock(), PARIS) == "" and attendance.active is None
+
+
 @pytest.mark.parametrize("group", ["3a", "3A\u200b"])
 def test_a_slot_whose_group_is_written_otherwise_than_the_log_finds_its_session_again(data, group):
     """The session holds the log's spelling (3A): the slot, written '3a', edited while it ran opened a

@@ -419,7 +419,9 @@ def step(attendance: Attendance, now: datetime, zone: tzinfo | None, station: st
     key = occurrence_key(slot, start)
     opened = store.get_setting(OPENED_SETTING) or {}
     if key in opened and not _left_claim(opened[key], now):
-        return ""
+        if not _voided_before(store, opened[key], start):
+            return ""
+        _forget(store, key)  # opened by a clock that ran ahead, voided before the day came: the lesson opens
     sessions = store.sessions()
     held = _slot_session(sessions, slot, start.date(), zone) or _begun_early(sessions, slot, start.date(), zone,
                                                                               opened)
@@ -432,7 +434,7 @@ def step(attendance: Attendance, now: datetime, zone: tzinfo | None, station: st
         session = attendance.start_session(slot.name, late_from=slot.late_from(now, zone), group=slot.group,
                                            user=TIMETABLE_ACTOR)
     except FaceattendError:  # e.g. its group is gone: given back, so a corrected slot opens on the next try
-        store.update_setting(OPENED_SETTING, lambda opened: {k: v for k, v in (opened or {}).items() if k != key})
+        _forget(store, key)
         raise
     store.update_setting(OPENED_SETTING, functools.partial(_record, key, session.id))
     return f"the timetable opened {slot.name!r} ({slot.hours})"
@@ -490,6 +492,17 @@ def _claim(store: Store, key: str, now: datetime) -> bool:
 
     store.update_setting(OPENED_SETTING, change)
     return not taken
+
+
+def _forget(store: Store, key: str) -> None:
+    store.update_setting(OPENED_SETTING, lambda opened: {k: v for k, v in (opened or {}).items() if k != key})
+
+
+def _voided_before(store: Store, value: int, start: datetime) -> bool:
+    """Whether a slot's record names a session voided before the slot's start that day: one a clock a day
+    ahead opened, which staff voided as told (a lesson voided once it began stays so)."""
+    session = store.session(value) if value > 0 else None
+    return session is not None and session.voided_at is not None and session.voided_at < start
 
 
 def _left_claim(value: int, now: datetime) -> bool:

@@ -376,6 +376,32 @@ def test_names_that_could_drive_a_terminal_are_refused_and_old_ones_shown_escape
         Attendance(store).update_person("S4", name="Dee\x07")
 
 
+def test_reports_and_exports_of_names_an_older_version_stored_write_their_codes_and_never_crash(tmp_path, capsys):
+    """A stored name with a lone surrogate stopped every report with a traceback; one with a newline and an
+    escape went raw into the sheets, and `cat` of a sheet drove the terminal."""
+    data = tmp_path / "data"
+    with open_store(data) as store:
+        attendance = Attendance(store)
+        for person_id, name in (("S1", "Ann\nLee\x1b[31m"), ("S2", "Bob \udceb Marr")):
+            store.save_person(dataclasses.replace(attendance.add_person("Someone", person_id=person_id, groups=["3A"]),
+                                                  name=name))
+        attendance.start_session("Maths", group="3A")
+        attendance.check_in("S1")
+        attendance.stop_session()
+    today = date.today().isoformat()
+    sheets = {}
+    for command, out in (("report", "r.csv"), ("report", "r.json"), ("export", "e.csv"), ("export", "e.json")):
+        target = tmp_path / out
+        fmt = ["--format", "json"] if out.endswith("json") else []
+        assert main([command, "--data", str(data), "--from", today, "--to", today, "--out", str(target), *fmt]) == 0
+        sheets[out] = target.read_bytes()
+    assert "Traceback" not in capsys.readouterr().err
+    for out in ("r.csv", "e.csv"):
+        assert b"\x1b" not in sheets[out] and b"Ann\\x0aLee\\x1b[31m" in sheets[out], out
+        assert b"Bob \\udceb Marr" in sheets[out]
+    assert any(p["name"] == "Ann\nLee\x1b[31m" for p in json.loads(sheets["r.json"])["people"])
+
+
 def test_table_cells_show_control_characters_as_codes():
     from faceattend_tui.tui.fasttable import FastTable
 

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from faceattend_tui.errors import InputError, RecordsError
 from faceattend_tui.files import check_regular, foreign_link, make_private_dir, write_named, write_new
-from faceattend_tui.text import letter
+from faceattend_tui.text import letter, printable
 
 from .common import aware, to_iso
 from .models import Person, PersonStatus, Session, plural
@@ -168,11 +168,11 @@ def to_csv(summaries: Iterable[Summary], bom: bool = True, zone: tzinfo | None =
 def csv_cell(value: object) -> str:
     if value is None:
         return ""
-    text = str(value)
+    if not isinstance(value, str):
+        return str(value)
+    text = printable(value)  # a control character an older version stored, as its code: never raw in a sheet
     # Spreadsheets run cells starting with these as formulas; quote them as text.
-    if isinstance(value, str) and text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
 def to_json(summaries: Iterable[Summary], generated_at: datetime, zone: tzinfo | None = None) -> str:

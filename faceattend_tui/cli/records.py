@@ -383,7 +383,7 @@ def write_report(store: Store, target: NamedFile | str, text: str, settings: Set
     """Write a report to the file asked for or a new file of this name in the exports, audited."""
     try:
         where = target if isinstance(target, NamedFile) else new_output(settings.exports_dir, target)
-        return write_audited(store, where, text.encode("utf-8"), "report", details, actor)
+        return write_audited(store, where, text.encode("utf-8", "backslashreplace"), "report", details, actor)
     except ExportError as exc:
         raise CommandError(str(exc)) from None
 

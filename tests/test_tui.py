@@ -913,6 +913,17 @@ async def test_a_session_the_timetable_opens_after_a_stop_by_hand_takes_the_sess
         assert app.viewing_session is None
 
 
+async def test_a_voided_session_in_the_session_pane_says_it_is_voided_and_why(station):
+    app = StationApp(station)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await start_session(pilot, "Maths")
+        await pilot.press("s", "enter")
+        await until(pilot, lambda: "Maths (ended" in str(app.query_one("#session-counts").render()))
+        station.void_session(station.sessions()[-1].id, "wrong room")
+        app.post_message(msg.RosterChanged(RosterChanged()))
+        await until(pilot, lambda: "VOIDED: wrong room; ended" in str(app.query_one("#session-counts").render()))
+
+
 async def test_ctrl_q_asks_like_q_while_a_session_runs(station):
     app = StationApp(station)
     async with app.run_test(size=(80, 24)) as pilot:

@@ -269,6 +269,8 @@ class SessionPane(Vertical):
 
     def show_counts(self, session: Session, c: Counts) -> None:
         state = "running" if session.ended_at is None else f"ended {clock_of(session.ended_at, session.started_at)}"
+        if session.voided:
+            state = f"[$error]VOIDED[/]: {escape(session.void_reason or 'no reason given')}; {state}"
         self.query_one("#session-counts", Static).update(
             f"[b]{escape(session.name)}[/] ({state}, {escape(session.audience)})\n"
             f"[$success]present {c.present}[/]  [$warning]late {c.late}[/]  [$error]absent {c.absent}[/]",

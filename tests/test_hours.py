@@ -13,6 +13,7 @@ from both_logs import BACKENDS, DATABASES, data_root, open_store
 from fakes import FakeClock, FakeWorker, enroll_fake_people, now_with_minutes_to_spare, people_one_left
 
 from faceattend_tui.attendance import Attendance
+from faceattend_tui.attendance.corrections import correct_day
 from faceattend_tui.attendance.hours import DayRule, PresenceBook, day_hours, hours_between, hours_csv, totals
 from faceattend_tui.attendance.roster import apply_import, plan_import, read_roster
 from faceattend_tui.cli import main
@@ -140,6 +141,32 @@ def test_a_clock_a_day_ahead_for_two_minutes_does_not_cost_the_next_days_hours(d
         tuesday = [line for line in hours_between(store, MORNING.date(), MORNING.date() + timedelta(days=1), 30)
                    if line.day > MORNING.date()]
         assert [(line.came, line.hours) for line in tuesday] == [(MORNING + timedelta(days=1), 9.0)]
+
+
+@pytest.mark.parametrize("glitch_at, hours", [(30, -3), (9 * 60 - 1, 3)])
+def test_a_day_whose_in_or_out_was_seen_while_the_clock_jumped_is_flagged_until_corrected(tmp_path, glitch_at, hours):
+    """Ann in view 08:00-17:00; for one minute the station's clock read three hours off (a time server's wrong
+    answer), said on screen and audited: her day read 11.5 or 12 hours with nothing in the check column."""
+    enroll_fake_people(tmp_path, ["Ann"])
+    clock, steady = FakeClock(MORNING), [0.0]
+    station = Station(load_settings(tmp_path, {"mode": "work"}), "demo", worker_factory=FakeWorker, name="door",
+                      clock=clock, steady=lambda: steady[0])
+    station.open()
+    try:
+        for minute in range(0, 9 * 60 + 1, 1):
+            clock.now = MORNING + timedelta(minutes=minute, hours=hours if minute == glitch_at else 0)
+            steady[0] = minute * 60.0
+            station.worker.feed(ev.Present(name="Ann", track=1, time=clock.now.timestamp(), similarity=0.7))
+            station.poll(timeout=0.001)
+    finally:
+        station.close()
+    with open_store(tmp_path) as store:
+        (day,) = hours_between(store, MORNING.date(), MORNING.date(), 30)
+        assert day.hours > 11 and day.check.startswith("the station's clock jumped between")
+        ann = Attendance(store).people()[0]
+        correct_day(store, ann.id, MORNING.date(), MORNING, MORNING + timedelta(hours=9), "the clock was wrong", "Ada")
+        (day,) = hours_between(store, MORNING.date(), MORNING.date(), 30)
+    assert (day.hours, day.check) == (9.0, "")
 
 
 def test_someone_who_stays_in_view_all_day_is_not_out_after_their_first_minute(tmp_path):

@@ -4,6 +4,7 @@ another; hours per person per day and over a period, as CSV or JSON."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 
 from faceattend_tui.text import collation, same
 
+from .common import from_iso
 from .corrections import Correction, corrections
 from .export import BOM, csv_cell, date_and_time, local_iso, time_zone
 from .models import Person, Presence
@@ -19,6 +21,8 @@ from .store import NotFoundError, Store, StoreError
 WRITE_EVERY = timedelta(seconds=60)  # a person still in view moves their last sighting this often at most
 LONG_DAY = timedelta(hours=16)  # a working day longer than this is most likely two put together
 SHORT_DAY = timedelta(minutes=10)  # seen no longer than this, then gone: nobody saw them leave
+CLOCK_DOUBT = timedelta(minutes=15)  # a jump of a station's clock that may move a day's in or out this much
+CLOCK_JUMPED = "the station's clock jumped"
 DAY_COLUMNS = ("id", "name", "day", "in", "out", "hours", "in_time", "out_time", "check", "corrected")
 
 
@@ -117,13 +121,19 @@ class DayRule:
 
     zone: tzinfo | None = None
     changes_at: time = time(0)
+    jumps: tuple[tuple[datetime, datetime], ...] = ()  # wall-clock spans a station's clock jumped over or repeated
 
     def check(self, day: date, came: datetime, last: datetime, out: datetime | None) -> str:
         """What looks wrong with a day: sightings outside it (the day change or the time zone was
-        changed since), a day too long to be one shift, or nobody seen leaving."""
+        changed since), an in or out in a span the clock jumped through, a day too long to be one shift,
+        or nobody seen leaving."""
         ends = last - timedelta(microseconds=1) if last > came else last  # out at the day change: still that day
         if {working_day(came, self.zone, self.changes_at), working_day(ends, self.zone, self.changes_at)} != {day}:
             return "sightings outside this working day (was day_changes_at or timezone changed?)"
+        jumped = next(((low, high) for low, high in self.jumps if low <= came <= high or low <= last <= high), None)
+        if jumped is not None:
+            low, high = (moment.astimezone(self.zone) for moment in jumped)
+            return f"{CLOCK_JUMPED} between {low:%H:%M} and {high:%H:%M}: its in or out may be off by as much"
         if last - came > LONG_DAY:
             return f"longer than {LONG_DAY.total_seconds() / 3600:g} h: two shifts, or a pass by the door at night?"
         if out is not None and last - came <= SHORT_DAY:
@@ -163,7 +173,8 @@ def _day_line(person: Person | None, day: date, seen: tuple[datetime, datetime] 
     out = last if (fix is not None and fix.left is not None) or last <= gone_before else None
     check = rule.check(day, came, last, out)
     if fix is not None:  # looked at by whoever corrected it: only what still looks wrong (a long day) is said
-        return DayHours(person, day, came, last, out, "" if check.startswith("seen") else check, fix.note)
+        looked_at = check.startswith(("seen", CLOCK_JUMPED))
+        return DayHours(person, day, came, last, out, "" if looked_at else check, fix.note)
     return DayHours(person, day, came, last, out, check)
 
 
@@ -185,8 +196,27 @@ def hours_between(store: Store, date_from: date, date_to: date, out_after: float
     who changed groups counts where they were then; `people`: read already)."""
     chosen = {p.id: p for p in (people if people is not None else people_of(store, group))}
     fixes = {k: c for k, c in corrections(store).items() if date_from <= k[1] <= date_to}
+    rule = dataclasses.replace(rule or DayRule(), jumps=clock_jumps(store))
     lines = day_hours(store.presence(date_from, date_to), chosen, out_after, store.now(), locale, rule, fixes)
     return [line for line in lines if in_group(line.person, group, line.came)]
+
+
+def clock_jumps(store: Store) -> tuple[tuple[datetime, datetime], ...]:
+    """The wall-clock spans a station's clock jumped over or went through twice (audited as `clock.jump`,
+    by CLOCK_DOUBT or more): a sighting in one may carry a time hours off."""
+    spans = []
+    for entry in store.audit_log():
+        seconds, now = entry.details.get("seconds"), entry.details.get("now")
+        if entry.action != "clock.jump" or not isinstance(seconds, int | float) or not isinstance(now, str):
+            continue
+        try:
+            after = from_iso(now)
+        except ValueError:  # an entry changed by hand: no span
+            continue
+        if after is not None and abs(seconds) >= CLOCK_DOUBT.total_seconds():
+            before = after - timedelta(seconds=seconds)
+            spans.append((min(before, after), max(before, after)))
+    return tuple(spans)
 
 
 def totals(lines: list[DayHours], locale: str | None = None) -> list[dict]:

@@ -1122,6 +1122,9 @@ def test_three_people_who_all_look_alike_are_named_pair_by_pair_not_called_a_bro
 
     assert nobody_apart(3, 3, "w600k_mbf") == ""  # triplets
     assert nobody_apart(6, 15, "w600k_mbf").startswith("15 of 15 pairs")
+    assert nobody_apart(3, 3, "w600k_mbf", same=2) == ""  # one person under two of the three names
+    assert nobody_apart(2, 1, "w600k_mbf", same=1) == ""  # one person under two names: said as a pair
+    assert nobody_apart(3, 3, "w600k_mbf", same=3).startswith("3 of 3 pairs")  # a pilot of 3 on a broken model
 
 
 @pytest.fixture(scope="module")
@@ -1143,18 +1146,23 @@ def baked_model(models_dir, tmp_path_factory) -> Path:
     return path
 
 
+def on_baked_model(baked_model, face, root: Path, people: list[str], at_door: str) -> tuple[list[str], Path]:
+    """A data root of these people on the baked model: its command-line options, and a photo of `at_door`."""
+    (root / "models").mkdir()
+    shutil.copy(baked_model, root / "models" / "baked.onnx")
+    for who in people:
+        write(root / "database_image" / f"{who}.jpg", face(who))
+    probe = write(root / "door" / f"{at_door}.jpg", face(at_door, size=200, margin=0.6))
+    return ["--data", str(root), "--recognizer", "baked.onnx", "--device", "cpu"], probe
+
+
 @pytest.mark.timeout(300)
 def test_templates_of_a_recogniser_that_tells_nobody_apart_name_nobody(baked_model, face, tmp_path, capsys):
     """extract said the model was unusable, then identify named Ann as someone else and a station checked
     people in as each other: wherever the templates are loaded they are refused, with the reason."""
     from faceattend_tui.attendance import Attendance, open_store
 
-    (tmp_path / "models").mkdir()
-    shutil.copy(baked_model, tmp_path / "models" / "baked.onnx")
-    for who in FACES:
-        write(tmp_path / "database_image" / f"{who}.jpg", face(who))
-    probe = write(tmp_path / "door" / "ann.jpg", face("ann", size=200, margin=0.6))
-    model = ["--data", str(tmp_path), "--recognizer", "baked.onnx", "--device", "cpu"]
+    model, probe = on_baked_model(baked_model, face, tmp_path, list(FACES), "ann")
     assert cli.main(["extract", *model]) == 2
     assert "tells nobody apart" in capsys.readouterr().err
 
@@ -1171,6 +1179,21 @@ def test_templates_of_a_recogniser_that_tells_nobody_apart_name_nobody(baked_mod
     with open_store(tmp_path) as store:
         (session,) = Attendance(store).sessions()
         assert store.checkins(session.id) == []
+
+
+@pytest.mark.timeout(300)
+def test_a_pilot_of_a_few_people_on_a_recogniser_that_tells_nobody_apart_is_refused(baked_model, face, tmp_path,
+                                                                                      capsys):
+    """Four people: the broken model was taken (under six people pairs were only named), and identify and the
+    station named people as each other."""
+    model, probe = on_baked_model(baked_model, face, tmp_path, ["ann", "ben", "cat", "dan"], "eve")
+    assert cli.main(["extract", *model]) == 2
+    assert "6 of 6 pairs of people look like one person" in capsys.readouterr().err
+    assert cli.main(["identify", *model, str(probe)]) == 2
+    out, err = capsys.readouterr()
+    assert "tells nobody apart" in err and not any(who in out for who in ("ann", "ben", "cat", "dan"))
+    assert cli.main(["extract", "--data", str(tmp_path), "--device", "cpu", "--force"]) == 0  # the right model
+    assert "tells nobody apart" not in capsys.readouterr().err
 
 
 def test_templates_of_a_recogniser_that_tells_nobody_apart_are_not_sent_to_other_doors(
@@ -1206,7 +1229,9 @@ def test_a_large_gallery_that_tells_nobody_apart_is_refused_from_a_sample_of_its
     with pytest.raises(GalleryError, match="tells nobody apart"):
         refuse_unusable(gallery(0.1, 5000), "baked.onnx")
     refuse_unusable(gallery(10.0, 5000), "w600k_mbf")  # people apart: nothing said
-    refuse_unusable(gallery(0.1, 5), "w600k_mbf")  # five alike may be quintuplets: said pair by pair instead
+    refuse_unusable(gallery(1.2, 5), "w600k_mbf")  # five alike (cosine ~0.6) may be quintuplets: said pair by pair
+    with pytest.raises(GalleryError, match="10 of 10 pairs"):  # but no family is one face (cosine 0.99)
+        refuse_unusable(gallery(0.1, 5), "baked.onnx")
 
 
 def test_at_a_door_of_a_shared_database_extract_deletes_an_erased_persons_leftovers_not_a_namesakes_photos(

@@ -21,15 +21,21 @@ FEW_PEOPLE = 6  # fewer may all look alike (triplets, siblings): each pair is sa
 SAMPLED = 200  # people compared when a gallery is loaded: a recogniser that tells nobody apart shows in any 200
 
 
-def nobody_apart(people: int, pairs: int, model: str) -> str:
-    """Most pairs of people (FEW_PEOPLE or more) alike: no twins, a recogniser that sees no faces (its input scaled
-    otherwise than it expects); in words, "" when not so."""
+ONE_FACE = 0.95  # averaged templates this close are one face: siblings and twins stay well below
+
+
+def nobody_apart(people: int, pairs: int, model: str, same: int = 0) -> str:
+    """Most pairs of people (FEW_PEOPLE or more) alike, or every pair of three or more `same` (ONE_FACE): no
+    triplets, a recogniser that sees no faces (its input scaled otherwise than it expects); in words, "" when
+    not so."""
     every = people * (people - 1) // 2
-    if people < FEW_PEOPLE or pairs * 2 <= every:  # a few people may be triplets
+    many = people >= FEW_PEOPLE and pairs * 2 > every  # a few people may be triplets...
+    if not many and not (people >= 3 and same == every):  # ...but not three names of one face
         return ""
-    return (f"{pairs} of {every} pairs of people look like one person: the recogniser {model} tells nobody apart, "
-            "and the station would check people in as each other; is its input as it expects (one with its "
-            "pixel scaling inside takes 0-255, not -1..1)?")
+    return (f"{max(pairs, same)} of {every} pairs of people look like one person: the recogniser {model} tells "
+            "nobody apart, and the station would check people in as each other; is its input as it expects (one "
+            "with its pixel scaling inside takes 0-255, not -1..1)?" + ("" if many else " (or are the same photos "
+                                                                         "under every name?)"))
 
 
 def alike_pairs(names: list[str], means: np.ndarray, among: Collection[str] | None = None,
@@ -75,12 +81,13 @@ def refuse_unusable(gallery: Gallery, model: str) -> None:
     """Raise GalleryError when most pairs of (a sample of) the gallery's people look like one person: its
     recogniser tells nobody apart, and matching would name the wrong people."""
     people = len(gallery.names)
-    if people < FEW_PEOPLE:
+    if people < 3:
         return
     picked = np.unique(np.linspace(0, people - 1, min(people, SAMPLED)).astype(np.int64))
     means = person_means(gallery, picked)
-    pairs = int(np.triu(means @ means.T >= ALIKE, 1).sum())
-    problem = nobody_apart(len(picked), pairs, model)
+    cosines = means @ means.T
+    pairs, same = (int(np.triu(cosines >= floor, 1).sum()) for floor in (ALIKE, ONE_FACE))
+    problem = nobody_apart(len(picked), pairs, model, same)
     if problem:
         raise GalleryError(f"{problem} Nobody is recognised until the recogniser is put right and `faceattend "
                            "extract` has rebuilt the templates")

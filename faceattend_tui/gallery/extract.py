@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from faceattend_tui.gallery.alike import alike_pairs, nobody_apart
+from faceattend_tui.gallery.alike import ONE_FACE, alike_pairs, nobody_apart
 from faceattend_tui.gallery.templates import (
     ODD_FLOOR,
     RUNNING,
@@ -309,7 +309,8 @@ class Extractor:
         if len(names) < 2 or not self.changed:
             return
         means = np.stack([self.means[n] for n in names])
-        self.report.model_problem = nobody_apart(len(names), len(alike_pairs(names, means)), self.engine.embedder.path)
+        self.report.model_problem = nobody_apart(len(names), len(alike_pairs(names, means)), self.engine.embedder.path,
+                                                 len(alike_pairs(names, means, floor=ONE_FACE)))
         if self.report.model_problem:
             return
         for name, other, cosine in alike_pairs(names, means, self.changed):

@@ -238,6 +238,10 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
     tmp = _finished_temp(path, data, mode)
     try:
         os.replace(tmp, path)
+    except OSError as exc:  # said with the file it was for, not the temporary one (a folder in the way)
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)

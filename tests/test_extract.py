@@ -1117,6 +1117,24 @@ def test_the_command_names_one_person_under_two_names_as_the_roster_does(engine,
     assert "note: Catherine Lee (S1) and Kitty Lee (S2) look like one person" in err
 
 
+def test_a_folder_named_like_a_template_file_holds_back_only_its_person(engine, tmp_path, face, capfd, monkeypatch):
+    """A folder Ann.npy in database_tensor/ stopped every extract with an error naming a temporary file that
+    does not exist, and Ben, new, was never enrolled."""
+    from faceattend_tui.gallery.templates import load_manifest
+
+    monkeypatch.setattr(cli, "make_engine", lambda settings: engine)
+    images, tensors = tmp_path / "database_image", tmp_path / "database_tensor"
+    write(images / "Ann" / "1.jpg", face("ann"))
+    assert cli.main(["extract", "--data", str(tmp_path)]) == 0
+    (tensors / "Ann.npy").unlink()
+    (tensors / "Ann.npy").mkdir()
+    write(images / "Ben" / "1.jpg", face("ben"))
+    assert cli.main(["extract", "--data", str(tmp_path)]) == 1
+    err = capfd.readouterr().err
+    assert f"skipped: {tensors / 'Ann.npy'}: a folder where Ann's templates go" in err and ".tmp" not in err
+    assert set(load_manifest(tensors).people) == {"Ben"} and (tensors / "Ben.npy").is_file()
+
+
 def test_three_people_who_all_look_alike_are_named_pair_by_pair_not_called_a_broken_model():
     from faceattend_tui.gallery.alike import nobody_apart
 

@@ -651,7 +651,7 @@ def extract_into(settings: Settings, images: Path, out: Path, force: bool,
         say(f"{plural(report.people, 'person', 'people')}{unenrolled}, {plural(report.images, 'photo')}: "
             f"{report.extracted} extracted, "
             f"{report.reused} unchanged, {len(report.skipped)} skipped, {len(report.removed)} removed -> {out}")
-        refused = register(report.fresh, report.elsewhere) if register else 0
+        refused = register(report.fresh, [*report.elsewhere, *report.in_the_way]) if register else 0
     if report.model_problem:  # kept on disk, refused by whatever loads them; other doors are not sent them
         say(f"error: {report.model_problem}")
         return EXIT_USAGE

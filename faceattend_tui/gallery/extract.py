@@ -91,6 +91,7 @@ class Report:
     fresh: set[str] = field(default_factory=set)  # folders with a photo extracted this run
     deleted_here: list[str] = field(default_factory=list)  # removed, every template made from photos here
     elsewhere: list[str] = field(default_factory=list)  # photos at other doors only, templates by another model
+    in_the_way: list[str] = field(default_factory=list)  # folders whose template file's name a folder takes
 
 
 @dataclass
@@ -575,11 +576,18 @@ class Extractor:
         if not rows:
             self._keep_or_skip(name, manifest)
             return
+        target = self.tensors_dir / f"{name}.npy"
+        if target.is_dir() and not target.is_symlink():  # a folder by that name: one person, not everyone, waits
+            self.report.skipped.append(f"{target}: a folder where {name}'s templates go: move it away and run "
+                                       f"`faceattend extract` again ({name} is not enrolled meanwhile)")
+            manifest.people.pop(name, None)
+            self.report.in_the_way.append(name)
+            return
         self.means[name] = normalize(np.mean(rows, axis=0))
         if new:
             self.changed.add(name)
         data, digest = person_file(np.stack(rows))  # written on a thread: each file waits for the disk
-        self.writes.append(self.writer.submit(write_atomic, self.tensors_dir / f"{name}.npy", data))
+        self.writes.append(self.writer.submit(write_atomic, target, data))
         held = {sample["sha256"] for sample in samples}
         manifest.people[name] = Entry(samples, digest, vouched=sorted(vouched & held))
 

@@ -20,10 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-import tomllib
-
 from faceattend_tui import text
 from faceattend_tui.errors import FaceattendError
+from faceattend_tui.tomlread import tomllib
 
 CONFIG_NAME = "faceattend.toml"
 ENV_PREFIX = "FACEATTEND_"

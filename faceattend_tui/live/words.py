@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import tomllib
+from faceattend_tui.tomlread import tomllib
 
 SCRIPT_OF = {"zh-tw": "zh-Hant", "zh-hk": "zh-Hant", "zh-mo": "zh-Hant", "zh-cn": "zh-Hans", "zh-sg": "zh-Hans"}
 LANG_DIR = "lang"  # under the models folder: <data>/models/lang/<tag>.toml

@@ -361,3 +361,24 @@ def test_a_door_that_adds_someone_while_the_log_moves_in_waits_and_is_refused_no
     assert "ann (Ann) was added meanwhile" in str(ended["refused"])
     with psycopg.connect(pg_url) as conn:
         assert conn.execute("select name from people where id = 'ann'").fetchone() == ("Ann",)
+
+
+@pytest.mark.parametrize("command", [["db", "status"], ["db", "upgrade"], ["people", "list"]])
+def test_a_machine_without_postgresql_support_is_told_in_one_line_how_to_add_it(tmp_path, capsys, monkeypatch,
+                                                                                command):
+    """`db status` died with two tracebacks where psycopg was not installed (a wheel installed without the
+    postgres extra)."""
+    import sys
+
+    import faceattend_tui.attendance as package
+
+    pg_parts = ("psycopg", "faceattend_tui.attendance.pg", "faceattend_tui.attendance.pgstore")
+    for name in [m for m in sys.modules if m in pg_parts or m.startswith(tuple(p + "." for p in pg_parts))]:
+        monkeypatch.delitem(sys.modules, name)
+    for name in ("pg", "pgstore"):
+        monkeypatch.delattr(package, name, raising=False)
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # importing it fails, as where it is not installed
+    assert main([*command, "--data", str(tmp_path), "--database", "postgresql://door@127.0.0.1:9/school"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert "PostgreSQL support is not installed" in err and "psycopg[binary]" in err

@@ -18,7 +18,8 @@ from .pgschema import is_database_url, mask_url
 from .store import Store, StoreError
 
 INSTALL_HINT = ("PostgreSQL support is not installed: from faceattend's source folder, "
-                f"{sys.executable} -m pip install '.[postgres]'")
+                f"{sys.executable} -m pip install '.[postgres]' (installed from a wheel: "
+                f"{sys.executable} -m pip install 'psycopg[binary]>=3.3' 'psycopg-pool>=3.2')")
 
 
 def check_database(database: str) -> None:

@@ -87,7 +87,10 @@ def cmd_db_status(args: argparse.Namespace, settings: Settings) -> int:
 
 def schema_below_latest(url: str) -> int | None:
     """The schema version of a database this program would bring up to date (0: empty), else None."""
-    import psycopg
+    try:
+        import psycopg
+    except ImportError:  # no PostgreSQL support here: the caller's error says so
+        return None
 
     from faceattend_tui.attendance.pgschema import current_version
 

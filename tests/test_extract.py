@@ -1135,6 +1135,29 @@ def test_a_folder_named_like_a_template_file_holds_back_only_its_person(engine, 
     assert set(load_manifest(tensors).people) == {"Ben"} and (tensors / "Ben.npy").is_file()
 
 
+def test_an_erasure_names_the_same_photo_filed_under_someone_else(engine, tmp_path, face, capfd, monkeypatch):
+    """Eve's photo was also filed under Frank: erased, she went on checking in as Frank without a word."""
+    import io
+
+    from faceattend_tui.attendance import open_store
+
+    monkeypatch.setattr(cli, "make_engine", lambda settings: engine)
+    images = tmp_path / "database_image"
+    write(images / "Eve" / "1.jpg", face("eve"))
+    write(images / "Frank" / "2.jpg", face("dan"))
+    shutil.copy(images / "Eve" / "1.jpg", images / "Frank" / "from_eve.jpg")
+    assert cli.main(["extract", "--data", str(tmp_path)]) == 0
+    capfd.readouterr()
+    with open_store(tmp_path) as store:
+        eve = next(p for p in store.people() if p.name == "Eve")
+    monkeypatch.setattr("sys.stdin", io.StringIO("y\n"))
+    assert cli.main(["people", "remove", eve.id, "--erase", "--data", str(tmp_path)]) == 1
+    out = capfd.readouterr()
+    said = out.out + out.err
+    assert "the same photo as one of theirs, filed under someone else" in said
+    assert str(images / "Frank" / "from_eve.jpg") in said and str(images / "Frank" / "2.jpg") not in said
+
+
 def test_three_people_who_all_look_alike_are_named_pair_by_pair_not_called_a_broken_model():
     from faceattend_tui.gallery.alike import nobody_apart
 

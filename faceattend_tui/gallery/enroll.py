@@ -111,6 +111,21 @@ def _remove_person(settings: Settings, name: str, outside: list[Path] | None = N
     return remove_templates(settings.tensors_dir, name) or found
 
 
+def same_photos_elsewhere(tensors: Path, images: Path, name: str) -> list[Path]:
+    """Photos byte for byte like one of `name`'s, filed under other people (by the manifest's hashes): an
+    erasure names them, since they show the face it erases."""
+    try:
+        manifest = load_manifest(tensors)
+    except GalleryError:  # said wherever the templates are used
+        return []
+    if manifest is None or name not in manifest.people:
+        return []
+    theirs = {s.get("sha256") for s in manifest.people[name].samples} - {None}
+    found = {images / s["image"] for other, entry in manifest.people.items() if other != name
+             for s in entry.samples if s.get("sha256") in theirs and isinstance(s.get("image"), str)}
+    return sorted(path for path in found if path.is_file())  # a photo of another door's is not here
+
+
 def remove_templates(tensors: Path, name: str) -> bool:
     """A folder's templates (its .npy and its manifest entry), its photos kept; whether any were there."""
     found = False

@@ -360,13 +360,14 @@ class Removal:
     names: frozenset[str] = frozenset()  # every name they had, for the command that rewrites the sheets later
     data: Path | None = None  # the data folder, for that command
     linked: list[Path] = field(default_factory=list)  # photos kept outside the data folder, linked in: not deleted
+    copies: list[Path] = field(default_factory=list)  # the same photo as one of theirs, filed under someone else
     logs: Cleanup = field(default_factory=Cleanup)  # the station's and the worker's logs, with the token for them
     erased_id: str = ""  # whom, where the log no longer knows them (an erasure finished after being cut short)
 
     @property
     def left(self) -> bool:
         """Whether anything found still names them."""
-        return self.exports.left or bool(self.backups or self.elsewhere or (self.token and self.linked)
+        return self.exports.left or bool(self.backups or self.elsewhere or (self.token and (self.linked or self.copies))
                                          or self.logs.failed)
 
     def lines(self) -> list[str]:
@@ -397,7 +398,9 @@ class Removal:
                 + _listed("sheets written with --out elsewhere that name them (delete or edit them by hand)",
                           self.elsewhere)
                 + _listed("their photos kept outside the data folder and linked in: the links are gone, the photos "
-                          "are not (delete them by hand if they should go)", self.linked))
+                          "are not (delete them by hand if they should go)", self.linked)
+                + _listed("the same photo as one of theirs, filed under someone else, who checks in with their face "
+                          "(delete it if it shows them, then run `faceattend extract`)", self.copies))
 
     def _again(self, here: bool = True) -> str:
         """The command that rewrites the sheets later, their names given: the log no longer knows them."""
@@ -432,6 +435,8 @@ def remove_person(attendance: Attendance, settings: Settings, person: Person, *,
                                                      person.created.isoformat()),
                      attendance.store if settings.database else None)
     outside: list[Path] = []
+    copies = enroll.same_photos_elsewhere(settings.tensors_dir, settings.images_dir, person.folder) \
+        if erase and person.folder else []
     sharing = [p for p in attendance.people(include_left=True)  # S1 and s1: one folder on an exFAT disk
                if p.id != person.id and same_folder(settings.images_dir, p.folder, person.folder)]
     if erase or not sharing:  # two given one folder by an older version: who stays keeps it
@@ -444,7 +449,7 @@ def remove_person(attendance: Attendance, settings: Settings, person: Person, *,
     earlier = earlier_ids((entry.details for entry in entries), person.id) - {person.id}
     target = Target(person.id, names, token, frozenset(earlier), others)
     removal = _rest_of_erasure(attendance, settings, target, person.folder or "", exports, user, written)
-    return dataclasses.replace(removal, person=person, linked=outside)
+    return dataclasses.replace(removal, person=person, linked=outside, copies=copies)
 
 
 def _rest_of_erasure(attendance: Attendance, settings: Settings, target: Target, folder: str, exports: bool,

@@ -1158,6 +1158,27 @@ def test_an_erasure_names_the_same_photo_filed_under_someone_else(engine, tmp_pa
     assert str(images / "Frank" / "from_eve.jpg") in said and str(images / "Frank" / "2.jpg") not in said
 
 
+def test_another_projects_template_file_copied_over_a_persons_is_kept_in_legacy(engine, tmp_path, face, capfd,
+                                                                                monkeypatch):
+    """The original project's features restored over Ann's file were overwritten by the next extract, and a file
+    of Ben's put back after his photos went was deleted: the README says such files are never deleted."""
+    monkeypatch.setattr(cli, "make_engine", lambda settings: engine)
+    images, tensors = tmp_path / "database_image", tmp_path / "database_tensor"
+    write(images / "Ann" / "1.jpg", face("ann"))
+    write(images / "Ben" / "1.jpg", face("ben"))
+    assert cli.main(["extract", "--data", str(tmp_path)]) == 0
+    theirs = np.random.default_rng(7).normal(size=(1, 512)).astype(np.float32)
+    for name in ("Ann", "Ben"):
+        np.save(tensors / f"{name}.npy", theirs)
+    shutil.rmtree(images / "Ben")
+    assert cli.main(["extract", "--data", str(tmp_path)]) == 0
+    assert "kept as" in capfd.readouterr().err
+    for name in ("Ann", "Ben"):
+        assert np.array_equal(np.load(tensors / "legacy" / f"{name}.npy"), theirs)
+    assert not (tensors / "Ben.npy").exists() and np.load(tensors / "Ann.npy").shape[1] == 512
+    assert (tensors / "legacy").stat().st_mode & 0o077 == 0  # face data: this user's only
+
+
 def test_three_people_who_all_look_alike_are_named_pair_by_pair_not_called_a_broken_model():
     from faceattend_tui.gallery.alike import nobody_apart
 

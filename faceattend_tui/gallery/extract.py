@@ -387,6 +387,18 @@ class Extractor:
         if cut_short:
             self.report.notes.append(f"{plural(cut_short, 'template file')} of an extraction cut short made again")
 
+    def _set_aside(self, path: Path, entry: Entry) -> Path | None:
+        """A person's template file that is not the one the manifest holds (another project's, copied over it):
+        moved to legacy/ before it is made again or removed, never deleted; None when it is ours or absent."""
+        if path.is_symlink() or not path.is_file() or entry.npy_sha256 is None:
+            return None
+        try:
+            if hashlib.sha256(path.read_bytes()).hexdigest() == entry.npy_sha256:
+                return None
+            return move_to_legacy(self.tensors_dir, path)
+        except OSError:  # unreadable: said where it is read
+            return None
+
     def _ours(self, path: Path) -> bool:
         """Whether a template file a run cut short may have written holds rows of this recogniser's size, of
         unit length (a file put there by hand since, the original project's, is not taken for one)."""
@@ -401,7 +413,11 @@ class Extractor:
             if name in self.doors or any(sample.get("door") for sample in manifest.people[name].samples):
                 people[name] = []  # no photo of them here: their other doors' templates stay, this door's go
                 continue
-            (self.tensors_dir / f"{name}.npy").unlink(missing_ok=True)
+            path = self.tensors_dir / f"{name}.npy"
+            kept = self._set_aside(path, manifest.people[name])
+            if kept:
+                self.report.notes.append(f"{path}: not the file extract wrote (put there since?); kept as {kept}")
+            path.unlink(missing_ok=True)
             entry = manifest.people.pop(name)
             if name in self.elsewhere:  # no photo here: the database's templates of them stay, by the other model
                 self.report.elsewhere.append(name)
@@ -473,7 +489,8 @@ class Extractor:
         try:
             rows = read_rows(path, self.engine.embedder.dim, entry.npy_sha256)
         except GalleryError as exc:
-            self.report.notes.append(f"{exc}; re-extracting {name}")
+            kept = self._set_aside(path, entry)
+            self.report.notes.append(f"{exc}; {f'kept as {kept}, ' if kept else ''}re-extracting {name}")
             return {}
         samples = entry.samples
         if len(rows) != len(samples):

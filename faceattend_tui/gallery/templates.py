@@ -272,7 +272,7 @@ def move_to_legacy(folder: Path, path: Path) -> Path:
     """Keep a file we will not use (e.g. a seed-era .npy) out of the way instead of deleting it; one kept
     there before under that name stays too (ann.npy, then ann.npy.2)."""
     legacy = folder / LEGACY_DIR
-    legacy.mkdir(parents=True, exist_ok=True)
+    make_private_dir(legacy)
     target, number = legacy / path.name, 1
     while target.exists():
         number += 1

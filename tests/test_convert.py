@@ -69,10 +69,12 @@ def test_converts_plain_state_dict(r18):
 
 
 @pytest.mark.slow
-def test_converts_wrapped_module_prefixed_checkpoint(r18, tmp_path):
+@pytest.mark.parametrize("prefix", ["module.", "module._orig_mod.", "_orig_mod.", "backbone."])
+def test_converts_wrapped_module_prefixed_checkpoint(r18, tmp_path, prefix):
+    """DataParallel, torch.compile and a model holding the backbone name its tensors with a prefix."""
     model, _ = r18
     weight = tmp_path / "wrapped.pth"
-    torch.save({"state_dict": {f"module.{k}": v for k, v in model.state_dict().items()}, "epoch": 3}, weight)
+    torch.save({"state_dict": {f"{prefix}{k}": v for k, v in model.state_dict().items()}, "epoch": 3}, weight)
     out = tmp_path / "sub" / "backbone.onnx"
     report = convert(weight, "r18", out=out, log=lambda _: None)
     assert report["out"] == out and out.is_file()
@@ -176,6 +178,21 @@ def test_weights_that_give_no_numbers_are_refused_and_nothing_is_written(r18, tm
     weight = tmp_path / "diverged.pth"
     torch.save(state, weight)
     with pytest.raises(ModelError, match="is not numbers"):
+        convert(weight, "r18", log=lambda _: None)
+    assert not weight.with_suffix(".onnx").exists()
+
+
+@pytest.mark.parametrize("zeroed", ["fc.weight", "features.weight"])
+def test_weights_that_give_one_output_for_every_face_are_refused(r18, tmp_path, zeroed):
+    """A zeroed last layer was written as a model (min cosine 1.0), or refused as a disagreement (cosine 0)."""
+    model, _ = r18
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    state[zeroed].zero_()
+    if zeroed == "features.weight":
+        state["features.bias"].zero_()
+    weight = tmp_path / "collapsed.pth"
+    torch.save(state, weight)
+    with pytest.raises(ModelError, match="gives the same output for every picture"):
         convert(weight, "r18", log=lambda _: None)
     assert not weight.with_suffix(".onnx").exists()
 

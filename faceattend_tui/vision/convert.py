@@ -59,7 +59,10 @@ def convert(weight: Path, network: str = "r100", out: Path | str | None = None,
         part = Path(scratch) / out.name
         export(model, part, weight, torch)
         log(f"verifying with ONNX Runtime (CPU) on a batch of {CHECK_BATCH}")
-        max_diff, min_cos = verify(model, part, torch)
+        try:
+            max_diff, min_cos = verify(model, part, torch)
+        except ModelError as exc:
+            raise ModelError(f"{weight}: {exc}") from None
         if not min_cos >= MIN_COSINE:  # NaN too: weights that give no numbers (a diverged training run)
             raise ModelError(f"{weight}: ONNX output disagrees with PyTorch or is not numbers (cosine {min_cos:.5f}, "
                              f"at least {MIN_COSINE} needed)")
@@ -128,7 +131,7 @@ def import_torch(weight: Path) -> Any:
 
 
 def read_state_dict(weight: Path, torch: Any) -> dict[str, Any]:
-    """The checkpoint's tensors by name, unwrapped and without a DataParallel "module." prefix."""
+    """The checkpoint's tensors by name, unwrapped and without the prefixes of wrappers (WRAPPER_PREFIXES)."""
     try:
         data = torch.load(weight, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - torch.load raises many unrelated types
@@ -160,8 +163,14 @@ def load_problem(exc: BaseException) -> str:
     return text
 
 
+WRAPPER_PREFIXES = ("module.", "_orig_mod.", "backbone.")  # DataParallel, torch.compile, a model holding it
+
+
 def strip_prefix(key: str) -> str:
-    return key[len("module.") :] if key.startswith("module.") else key
+    """A tensor's name without the prefixes the wrappers of a backbone give it, in any order."""
+    while key.startswith(WRAPPER_PREFIXES):
+        key = key.split(".", 1)[1]
+    return key
 
 
 def fit_state_dict(model: Any, state: dict[str, Any], weight: Path, network: str) -> None:
@@ -228,6 +237,10 @@ def verify(model: Any, path: Path, torch: Any) -> tuple[float, float]:
     batch = torch.rand(CHECK_BATCH, 3, SIDE, SIDE, generator=generator) * 2 - 1
     with torch.no_grad():
         expected = model(batch).numpy()
+    if np.all(np.isfinite(expected)) and np.ptp(expected, axis=0).max() <= 1e-6 * max(np.abs(expected).max(), 1e-30):
+        raise ModelError("the network gives the same output for every picture ("
+                         f"{'all zeros' if not expected.any() else 'one vector'}): its weights are zeroed or were "
+                         "never trained, and every face would look like every other")
     session = make_session(path, RuntimeOptions(device="cpu"))
     got = session.run(["embedding"], {"input": batch.numpy()})[0]
     return float(np.abs(got - expected).max()), float(cosines(got, expected).min())

@@ -730,6 +730,34 @@ def test_a_services_new_day_session_makes_people_late_from_the_hour_of_the_day_b
     assert statuses == {"Ann": "present", "Bob": "late"}
 
 
+def test_a_services_new_day_session_after_one_with_nobody_late_has_nobody_late(tmp_path, monkeypatch):
+    """The service (--late-after 5) resumed a session staff had started without a late time; the new day's
+    session was late from 00:06, and every 08:00 arrival late."""
+    from faceattend_tui.cli import headless
+
+    monkeypatch.setattr(headless, "NEW_DAY_EVERY", 0.0)
+    zone = ZoneInfo(ZONE)
+    door, clock = door_at(tmp_path, datetime(2024, 9, 2, 7, 55, tzinfo=zone))
+    door.start_session("Maths 3A")
+    polls, real_poll = [], door.poll
+
+    def poll(timeout=0.1):
+        polls.append(1)
+        if len(polls) == 3:
+            clock.now = datetime(2024, 9, 3, 0, 1, tzinfo=zone)
+        return real_poll(timeout)
+
+    door.poll = poll
+    try:
+        run_headless(door, HeadlessOptions("Maths 3A", late_after=5, json=True, max_seconds=1.5, keep_open=True),
+                     io.StringIO())
+        tuesday = max(door.sessions(), key=lambda s: s.id)
+    finally:
+        door.close()
+    assert tuesday.started_at.astimezone(zone).date().isoformat() == "2024-09-03"
+    assert tuesday.late_deadline is None
+
+
 def test_someone_seen_as_a_service_stops_is_in_the_session_it_stops(tmp_path):
     """`systemctl stop` as Ann walks past: her check-in, sent after the last poll, counts."""
     door, _ = door_at(tmp_path, datetime(2024, 9, 2, 8, 0, tzinfo=ZoneInfo(ZONE)))

@@ -111,8 +111,9 @@ class Headless:
         """Whether a session is the one this run was given (--session), as the log spells names."""
         return session.name == " ".join(self.options.session.split())
 
-    def start_session(self, late_from: datetime | None = None) -> None:
-        """Start or resume the run's session; `late_from`: a new day's, late from the hour of the day before."""
+    def start_session(self, after: Session | None = None) -> None:
+        """Start or resume the run's session; `after`: the day before's, whose lateness a new day's keeps (late
+        from the same hour, or nobody late), not the options' minutes from a start just after midnight."""
         running = self.station.active
         pin = staff_from_environment()
         if running is not None and self._left_from_an_earlier_day(running, pin):
@@ -131,15 +132,16 @@ class Headless:
             self.last_session = running
             return
         try:
-            session = self.station.start_session(self.options.session, self.options.late_after, pin,
-                                                 self.options.group, late_from)
+            late_after = self.options.late_after if after is None else None
+            late_from = None if after is None else same_hour_again(after, self.station.now(), self.zone)
+            session = self.station.start_session(self.options.session, late_after, pin, self.options.group, late_from)
         except StationError:
             if not self.station.settings.database:
                 raise
             self.station.refresh()  # another door started it a moment ago: resume it
             if self.station.active is None:
                 raise
-            self.start_session(late_from)
+            self.start_session(after)
             return
         self.started = session.id
         self.say_started(session, "started")
@@ -325,7 +327,7 @@ class Headless:
         confirmed, self.new_day_seen = stale and self.new_day_seen, stale  # seen at two looks: no passing glitch
         try:
             if confirmed and running is not None and self._left_from_an_earlier_day(running, staff_from_environment()):
-                self.start_session(same_hour_again(running, self.station.now(), self.zone))
+                self.start_session(after=running)
         except StationError as exc:
             self.failed = True
             to_stderr(f"error: could not start the new day's session: {exc}")

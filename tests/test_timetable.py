@@ -214,6 +214,63 @@ def test_a_lesson_a_clock_a_day_ahead_opened_and_staff_voided_opens_on_its_real_
     assert step(attendance, clock(), PARIS) == "" and attendance.active is None
 
 
+@pytest.mark.parametrize("data", ["postgresql"], indirect=True)
+def test_a_lesson_voided_at_a_door_whose_clock_is_a_little_behind_stays_voided(data):
+    """Voided at 08:03 at an office door whose clock read 07:59:59, the lesson opened again at the front door."""
+    from faceattend_tui.attendance.session_edit import void_session
+
+    front = FakeClock(MONDAY_8.replace(minute=1))
+    attendance = school(data, front)
+    assert step(attendance, front(), PARIS)
+    lesson = attendance.active
+    office = Attendance(open_store(data, clock=FakeClock(MONDAY_8 - timedelta(seconds=1))), station="office")
+    office.stop_session(user="Ada")
+    void_session(office, lesson.id, "wrong room", user="Ada")
+    front.advance(minutes=2)
+    again = Attendance(open_store(data, clock=front), station="front-door")
+    assert step(again, front(), PARIS) == "" and [s.voided for s in again.store.sessions()] == [True]
+
+
+def test_a_lesson_a_clock_ahead_opened_and_staff_voided_before_it_was_put_right_opens_on_its_real_day(tmp_path):
+    """Voided while the clock still read Monday, the stray lesson kept Monday's slot: the real Monday's lesson
+    was never recorded. The station sees its clock jump back, and gives the slot back."""
+    from fakes import FakeWorker, enroll_fake_people
+
+    from faceattend_tui.config import load_settings
+    from faceattend_tui.station import Station
+
+    enroll_fake_people(tmp_path, ["Ann"])
+    (tmp_path / "faceattend.toml").write_text('timezone = "Europe/Paris"\n')
+    clock, steady = FakeClock(MONDAY_8 - timedelta(days=1, minutes=-1)), [0.0]
+    station = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, name="door", clock=clock,
+                      steady=lambda: steady[0])
+    station.open()
+
+    def tick(minutes=1.0, wall=None):
+        clock.now = wall or clock.now + timedelta(minutes=minutes)
+        steady[0] += minutes * 60
+        station._timetable_next = 0.0
+        station.poll(timeout=0.01)
+
+    try:
+        save_slots(station.store, read_slots("name,group,weekday,start,end,late_after\nMaths,,Mon,08:00,09:00,5\n"))
+        tick()  # Sunday 08:02
+        tick(wall=clock.now + timedelta(days=1))  # a day ahead: Monday 08:03 on a Sunday...
+        for _ in range(3):
+            tick()  # ...past the 2 minutes the timetable waits: Monday's Maths opens
+        stray = station.active
+        assert stray is not None and stray.name == "Maths"
+        station.stop_session()
+        station.void_session(stray.id, "opened while the clock was a day ahead")  # at once, still ahead
+        tick(wall=clock.now - timedelta(days=1))  # put right
+        night = (MONDAY_8 + timedelta(minutes=1) - clock.now).total_seconds() / 60
+        tick(night)  # Monday 08:01, really
+        tick()
+        assert station.active is not None and station.active.id != stray.id
+    finally:
+        station.close()
+
+
 @pytest.mark.parametrize("group", ["3a", "3A\u200b"])
 def test_a_slot_whose_group_is_written_otherwise_than_the_log_finds_its_session_again(data, group):
     """The session holds the log's spelling (3A): the slot, written '3a', edited while it ran opened a

@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 
 from faceattend_tui.text import collation, same
 
-from .common import from_iso
+from .clockjumps import clock_jumps
 from .corrections import Correction, corrections
 from .export import BOM, csv_cell, date_and_time, local_iso, time_zone
 from .models import Person, Presence
@@ -196,27 +196,9 @@ def hours_between(store: Store, date_from: date, date_to: date, out_after: float
     who changed groups counts where they were then; `people`: read already)."""
     chosen = {p.id: p for p in (people if people is not None else people_of(store, group))}
     fixes = {k: c for k, c in corrections(store).items() if date_from <= k[1] <= date_to}
-    rule = dataclasses.replace(rule or DayRule(), jumps=clock_jumps(store))
+    rule = dataclasses.replace(rule or DayRule(), jumps=clock_jumps(store, CLOCK_DOUBT))
     lines = day_hours(store.presence(date_from, date_to), chosen, out_after, store.now(), locale, rule, fixes)
     return [line for line in lines if in_group(line.person, group, line.came)]
-
-
-def clock_jumps(store: Store) -> tuple[tuple[datetime, datetime], ...]:
-    """The wall-clock spans a station's clock jumped over or went through twice (audited as `clock.jump`,
-    by CLOCK_DOUBT or more): a sighting in one may carry a time hours off."""
-    spans = []
-    for entry in store.audit_log():
-        seconds, now = entry.details.get("seconds"), entry.details.get("now")
-        if entry.action != "clock.jump" or not isinstance(seconds, int | float) or not isinstance(now, str):
-            continue
-        try:
-            after = from_iso(now)
-        except ValueError:  # an entry changed by hand: no span
-            continue
-        if after is not None and abs(seconds) >= CLOCK_DOUBT.total_seconds():
-            before = after - timedelta(seconds=seconds)
-            spans.append((min(before, after), max(before, after)))
-    return tuple(spans)
 
 
 def totals(lines: list[DayHours], locale: str | None = None) -> list[dict]:

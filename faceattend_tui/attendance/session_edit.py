@@ -15,6 +15,7 @@ from .models import Session, check_text
 from .security import audit
 from .sessions import Attendance, stored_group, summarize
 from .store import NotFoundError
+from .timetable import ahead_of, free_slots_opened_ahead
 
 
 class _Unchanged(enum.Enum):
@@ -53,6 +54,7 @@ def void_session(attendance: Attendance, session_id: int, reason: str, *, user: 
         voided = store.update_session(session_id, {"voided_at": store.now(), "voided_by": user,
                                                    "void_reason": reason})
         audit(store, "session.void", {"session_id": session_id, "name": session.name, "reason": reason}, user)
+        free_slots_opened_ahead(store, ahead_of(store))  # a lesson a clock running ahead opened: on its real day
     return voided
 
 

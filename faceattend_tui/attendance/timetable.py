@@ -14,6 +14,7 @@ import functools
 import hashlib
 import io
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from faceattend_tui.errors import FaceattendError, InputError, RecordsError
 from faceattend_tui.text import header_delimiter, same, spreadsheet_text
 
+from .clockjumps import clock_jumps
 from .common import MAX_LATE_MINUTES, checked_late_after, minutes_until
 from .models import check_text, visible
 from .store import EndedElsewhere
@@ -419,9 +421,7 @@ def step(attendance: Attendance, now: datetime, zone: tzinfo | None, station: st
     key = occurrence_key(slot, start)
     opened = store.get_setting(OPENED_SETTING) or {}
     if key in opened and not _left_claim(opened[key], now):
-        if not _voided_before(store, opened[key], start):
-            return ""
-        _forget(store, key)  # opened by a clock that ran ahead, voided before the day came: the lesson opens
+        return ""
     sessions = store.sessions()
     held = _slot_session(sessions, slot, start.date(), zone) or _begun_early(sessions, slot, start.date(), zone,
                                                                               opened)
@@ -498,11 +498,26 @@ def _forget(store: Store, key: str) -> None:
     store.update_setting(OPENED_SETTING, lambda opened: {k: v for k, v in (opened or {}).items() if k != key})
 
 
-def _voided_before(store: Store, value: int, start: datetime) -> bool:
-    """Whether a slot's record names a session voided before the slot's start that day: one a clock a day
-    ahead opened, which staff voided as told (a lesson voided once it began stays so)."""
-    session = store.session(value) if value > 0 else None
-    return session is not None and session.voided_at is not None and session.voided_at < start
+def free_slots_opened_ahead(store: Store, spans: Iterable[tuple[datetime, datetime]]) -> list[str]:
+    """Give back the slots whose lesson a clock running ahead opened (its start in one of `spans`: a jump
+    back, or the time still to come) and staff voided, so that each opens on its real day; a lesson voided
+    otherwise stays so. Called as a session is voided and as the clock jumps back. The slots' keys."""
+    spans = list(spans)
+    opened = store.get_setting(OPENED_SETTING) or {}
+    freed = []
+    for key, value in opened.items():
+        session = store.session(value) if value > 0 else None
+        if session is not None and session.voided and any(low <= session.started_at <= high for low, high in spans):
+            freed.append(key)
+    for key in freed:
+        _forget(store, key)
+    return freed
+
+
+def ahead_of(store: Store) -> list[tuple[datetime, datetime]]:
+    """The spans a lesson's start shows a clock that ran ahead in: jumped back over, or still to come."""
+    to_come = (store.now() + timedelta(minutes=2), datetime.max.replace(tzinfo=timezone.utc))
+    return [*clock_jumps(store, back_only=True), to_come]
 
 
 def _left_claim(value: int, now: datetime) -> bool:

@@ -199,16 +199,19 @@ def test_an_empty_group_is_refused_not_taken_as_a_group_nobody_is_in(tmp_path, c
 
 
 def test_a_roster_without_a_groups_column_leaves_everyones_groups_as_they_are(tmp_path, capsys):
-    """A file with only id and name (or a 'class' column the import does not read) changes no groups."""
+    """A file with only id and name changes no groups; one whose classes are in a column the import does not
+    read ("class", "Classe" of a French export) is refused, not read as a file without groups."""
     data = tmp_path / "data"
     assert main(["people", "import", str(write(tmp_path, "id,name,groups\nS1,Ann Lee,3A;choir\n", "a.csv")),
                  "--data", str(data)]) == 0
-    for text in ("id,name\nS1,Ann Lee\n", "id,name,class\nS1,Ann Lee,3A\n"):
-        capsys.readouterr()
-        assert main(["people", "import", str(write(tmp_path, text, "b.csv")), "--data", str(data)]) == 0
-        assert "changed 0" in capsys.readouterr().out
-        with open_snapshot(data) as store:
-            assert [p.groups for p in store.people()] == [("3A", "choir")]
+    capsys.readouterr()
+    assert main(["people", "import", str(write(tmp_path, "id,name\nS1,Ann Lee\n", "b.csv")), "--data", str(data)]) == 0
+    assert "changed 0" in capsys.readouterr().out
+    for text in ("id,name,class\nS1,Ann Lee,5C\n", "id;name;Classe\nS1;Ann Lee;5C\n"):
+        assert main(["people", "import", str(write(tmp_path, text, "b.csv")), "--data", str(data)]) == 2
+        assert "is not one the import reads; call it groups" in capsys.readouterr().err
+    with open_snapshot(data) as store:
+        assert [p.groups for p in store.people()] == [("3A", "choir")]
     assert main(["people", "import", str(write(tmp_path, "id,name,groups\nS1,Ann Lee,\n", "c.csv")),
                  "--data", str(data)]) == 0  # an empty groups cell is asked for: no groups
     with open_snapshot(data) as store:

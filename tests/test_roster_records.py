@@ -802,3 +802,45 @@ def test_a_photo_copy_cut_short_is_copied_again_by_the_next_import(tmp_path, sam
     assert main(["people", "import", str(roster), "--data", str(data), "--device", "cpu"]) == 0
     assert "photos: 1 new of 1" in capsys.readouterr().out
     assert [p.name for p in (data / "database_image" / "S1").iterdir()] == [copied.name]
+
+
+def test_photos_two_namesakes_of_the_file_could_mean_are_given_to_neither(tmp_path):
+    """database_image/Ann Lee/ known before the roster; the file has two pupils called Ann Lee: the first line
+    took the photos, and the other Ann Lee's face checked in as her all year."""
+    from faceattend_tui.attendance.roster import RosterLine, plan_import
+
+    with open_store(tmp_path / "data") as store:
+        attendance = Attendance(store)
+        attendance.add_person("Ann Lee", folder="Ann Lee")
+        for first, second in (("S100", "S200"), ("S200", "S100")):
+            plan = plan_import(attendance, [RosterLine(2, first, "Ann Lee", ("5B",), None),
+                                            RosterLine(3, second, "Ann Lee", ("3A",), None)])
+            assert plan.claimed == [] and sorted(p.id for p in plan.added) == ["S100", "S200"]
+            assert [n for n in plan.notes if "is on several lines" in n and "database_image/Ann Lee" in n]
+
+
+def test_an_id_a_spreadsheet_changed_or_gave_to_someone_new_is_pointed_out(tmp_path):
+    """007 read back as 7 made James Bond leave (his photos deleted) and join again faceless; S003, given to a
+    new pupil, was said to be Carl Old's, whom --reactivate then renamed with all his records."""
+    from faceattend_tui.attendance.roster import RosterLine, plan_import
+
+    with open_store(tmp_path / "data") as store:
+        attendance = Attendance(store)
+        attendance.add_person("James Bond", person_id="007", groups=["3A"])
+        attendance.add_person("Carl Old", person_id="S003", groups=["3A"])
+        attendance.remove_person("S003", erase=False, user="office")
+        plan = plan_import(attendance, [RosterLine(2, "7", "James Bond", ("3A",), None),
+                                        RosterLine(3, "S003", "Dana New", ("3A",), None)], sync=True)
+    notes = " | ".join(plan.notes)
+    assert "7 James Bond is new, and 007 James Bond is not in the file" in notes
+    assert "the file calls S003 Dana New: someone new needs an id of their own" in notes
+
+
+def test_a_header_repeated_inside_the_file_is_no_person(tmp_path):
+    """Two exports pasted together: a person 'name' with the id 'id' in a group 'groups' was added, and counted
+    absent at every session."""
+    from faceattend_tui.attendance import read_roster
+
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id,name,groups\nS1,Ann Lee,3A\nID,Name,Groups\nS2,Bo Lin,3B\n", encoding="utf-8")
+    assert [line.id for line in read_roster(roster)] == ["S1", "S2"]

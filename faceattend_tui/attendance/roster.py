@@ -46,7 +46,11 @@ DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
 # Header cells a spreadsheet may use for a column the import reads: refused, so no one's groups or
 # photo are dropped unnoticed. Other columns (email, notes) are left alone.
 LOOK_ALIKES = {"group": "groups", "picture": "photo", "image": "photo",
-               "photos": "photo", "identifier": "id", "full name": "name", "fullname": "name"}
+               "photos": "photo", "identifier": "id", "full name": "name", "fullname": "name",
+               # what school systems and other languages call a class: never left unread without a word
+               **dict.fromkeys(("class", "classes", "form", "homeroom", "classe", "groupe", "groupes", "klasse",
+                                "klassen", "gruppe", "gruppen", "grupo", "grupos", "gruppo", "gruppi", "clase",
+                                "clases", "turma"), "groups")}
 
 
 class RosterError(RecordsError, ValueError):
@@ -112,6 +116,8 @@ def read_roster(path: Path, photos_from: tuple[Path, ...] = (),
     lines: list[RosterLine] = []
     seen: dict[str, int] = {}  # id -> line
     for number, cells in records:
+        if [cell.strip().lower() for cell in cells] == header:  # two exports pasted together: not a person
+            continue
         try:
             line = _parse_row(number, _cells_by_column(header, cells, delimiter), path.parent, delimiter,
                               (path.parent, *photos_from))
@@ -256,6 +262,7 @@ def plan_import(attendance: Attendance, lines: list[RosterLine], *, reactivate: 
     now = attendance.store.now()
     claimable = Claimable(_claimable_by_name(attendance))
     spelt_here = {spelling_key(line.name) for line in lines}  # a folder a line spells exactly is that line's
+    wanted = Counter(p.id for line in lines for p in called(_open_to(claimable, line, spelt_here), line.name))
     spellings = attendance.spellings()  # a group written "3A" on one line and "3a" on the next is one group
     taken = TakenFolders({line.id for line in lines})
     erased = erasures_by_id(attendance.store.audit_log())
@@ -271,12 +278,19 @@ def plan_import(attendance: Attendance, lines: list[RosterLine], *, reactivate: 
         if current is not None and not current.active:
             if not reactivate:
                 plan.kept_out.append(current)
+                if name_key(current.name) != name_key(line.name):  # an id given again to someone new?
+                    plan.notes.append(f"{line.id} is {printable(current.name)}'s, who left; the file calls "
+                                      f"{line.id} {printable(line.name)}: someone new needs an id of their own "
+                                      f"(--reactivate would give them {printable(current.name)}'s records)")
                 continue
             plan.returning.append(current)
             current, returning = dataclasses.replace(current, state=ACTIVE, left_at=None, folder=""), True
-        open_to = [p for p in claimable.candidates(line) if spelling_key(p.name) == spelling_key(line.name)
-                   or spelling_key(p.name) not in spelt_here]
-        claims = [] if current else called(open_to, line.name) or folder_of_id(open_to, line.id)
+        open_to = _open_to(claimable, line, spelt_here)
+        named = called(open_to, line.name)
+        by_name = [p for p in named if wanted[p.id] == 1]  # photos two lines of the file could mean: neither's
+        claims = [] if current else by_name or folder_of_id(open_to, line.id)
+        if not current and not claims and len(by_name) < len(named):
+            plan.notes.append(_namesakes_note(line, lines, named))
         if len(claims) == 1:
             known = claims[0]
             claimable.remove(known)
@@ -299,11 +313,42 @@ def plan_import(attendance: Attendance, lines: list[RosterLine], *, reactivate: 
         taken.planned.add(person.folder.casefold())
         if line.photo is not None:
             plan.photos.append((person, line.photo))
-    plan.notes = _ids_alike([p.id for p in attendance.people(include_left=True)], [line.id for line in lines])
+    plan.notes = list(dict.fromkeys(plan.notes))  # a note of namesakes once, not on each of their lines
+    plan.notes += _ids_alike([p.id for p in attendance.people(include_left=True)], [line.id for line in lines])
+    listed = {line.id for line in lines} | {old for old, _ in plan.claimed}
     if sync:
-        listed = {line.id for line in lines} | {old for old, _ in plan.claimed}
         plan.leaving = [p for p in attendance.people() if p.id not in listed]
+    plan.notes += _same_name_new_id(attendance, plan.added, listed)
     return plan
+
+
+def _open_to(claimable: Claimable, line: RosterLine, spelt_here: set[str]) -> list[Person]:
+    """Those known only by a generated id the line may claim: not one whose name another line spells exactly."""
+    return [p for p in claimable.candidates(line) if spelling_key(p.name) == spelling_key(line.name)
+            or spelling_key(p.name) not in spelt_here]
+
+
+def _namesakes_note(line: RosterLine, lines: list[RosterLine], known: list[Person]) -> str:
+    """Photos known by a name that several lines of the file have: given to none of them."""
+    ids = ", ".join(other.id for other in lines if spelling_key(other.name) == spelling_key(line.name)
+                    or name_key(other.name) == name_key(line.name))
+    folders = ", ".join(f"database_image/{printable(p.folder)} ({p.id})" for p in known if p.folder) or "none"
+    return (f"{printable(line.name)} is on several lines ({ids}): the photos known by that name ({folders}) are "
+            "given to none of them; move them to the folder of the one they show (database_image/ID) and run "
+            "`faceattend extract`")
+
+
+def _same_name_new_id(attendance: Attendance, added: list[Person], listed: set[str]) -> list[str]:
+    """People the file adds under a new id whose name someone not in the file has: the same person with an id a
+    spreadsheet changed (007 read as 7)? Their photos and records would stay with the old id."""
+    others: dict[str, list[Person]] = {}
+    for person in attendance.people(include_left=True):
+        if person.id not in listed and not person.id.startswith("p-"):
+            others.setdefault(name_key(person.name), []).append(person)
+    return [f"{p.id} {printable(p.name)} is new, and {other.id} {printable(other.name)} is not in the file: the "
+            f"same person with the id written otherwise (a spreadsheet drops leading zeros: 007 becomes 7)? "
+            f"Their photos and records stay with {other.id}; check the file's ids"
+            for p in added for other in others.get(name_key(p.name), [])]
 
 
 class TakenFolders:

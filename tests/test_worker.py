@@ -577,6 +577,30 @@ def test_the_worker_shows_what_the_station_decided_and_strangers_get_see_staff(t
     assert worker.door.current(time.monotonic() + worker.settings.banner_seconds + 1) is None
 
 
+def test_the_banner_of_someone_removed_or_erased_leaves_the_door_at_once(tmp_path):
+    """Erased while their check-in banner showed, their name stayed at the door until the banner's time ran out
+    (30 s where banner_seconds is 30)."""
+    import queue
+    from types import SimpleNamespace
+
+    from faceattend_tui.gallery.matcher import Gallery
+    from faceattend_tui.live.worker import Worker
+
+    def gallery(*names: str) -> Gallery:
+        return Gallery(list(names), np.eye(len(names), 512, dtype=np.float32), np.arange(len(names)))
+
+    worker = Worker(config_for(tmp_path, "0"), queue.Queue(), queue.Queue())
+    worker.recognizer = SimpleNamespace(gallery=gallery("S1", "S2"), names={"S1": "محمد عبد الله", "S2": "Bo Lin"},
+                                        set_gallery=lambda g: setattr(worker.recognizer, "gallery", g))
+    worker._handle(ev.ShowOutcome("checked-in", "Bo Lin", 3, ""))
+    worker._handle(ev.ShowOutcome("checked-in", "محمد عبد الله", 4, ""))
+    worker._see_staff(9)
+    worker._load_gallery = lambda: gallery("S2")
+    worker.reload_gallery()
+    shown = [(b.kind, b.title) for b in worker.door.banners]
+    assert shown == [("checked-in", "Bo Lin"), ("see-staff", "Not recognised")]
+
+
 class BlinkingLandmarks:
     """The real 106-point model, with the eyelids closed on chosen frames (a blink without a video)."""
 

@@ -110,6 +110,12 @@ class DoorState:
         elif track is not None and track in self.refused and banner.kind in ("checked-in", "late", "already-here"):
             self.refused.remove(track)
 
+    def forget(self, names: set[str]) -> None:
+        """Banners naming these people go at once (removed, erased): never their name again at the door."""
+        kept = [b for b in self.banners if b.kind == "see-staff" or b.title not in names]
+        if len(kept) < len(self.banners):
+            self.banners = deque(kept, maxlen=self.banners.maxlen)
+
     def set_session(self, session: SetSession) -> None:
         if session.name != self.session:  # another session: another list
             self.refused.clear()

@@ -205,8 +205,11 @@ class Worker:
         self.reload_gallery()
 
     def reload_gallery(self) -> None:
+        before, names = set(self.recognizer.gallery.names), dict(self.recognizer.names)
         gallery = self._load_gallery()
         self.recognizer.set_gallery(gallery)
+        gone = before - set(gallery.names)  # removed or erased: their name leaves the door's banners too
+        self.door.forget({names.get(folder, folder) for folder in gone} | gone)
         self.emit(ev.GalleryLoaded(message=f"gallery loaded: {plural(len(gallery.names), 'person', 'people')}, "
                                                f"{plural(len(gallery), 'template')}",
                                    people=len(gallery.names)))

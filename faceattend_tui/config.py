@@ -163,7 +163,7 @@ class Settings:
     banner_seconds: float = setting(3.0, "how long a check-in's banner stays on the door display", within=SECONDS)
     sound: bool = setting(False, "a short tone on a check-in and another on 'please see staff'")
     door_font: str = setting("", "a font file (.ttf, .otf) for the letters of names the door's own font lacks "
-                                 "(Chinese, Vietnamese...); empty: the system's, found with fontconfig")
+                                 "(Chinese, Vietnamese, Thai, Hindi...); empty: the system's, found with fontconfig")
     # the camera
     source: str = setting("0", "the camera: an index, a device (/dev/video0), a video file, an RTSP/HTTP URL, a "
                                "folder of photos or demo; a URL given here or in FACEATTEND_SOURCE keeps its password "

@@ -476,6 +476,26 @@ def test_every_letter_of_a_vietnamese_name_is_drawn_at_the_door_none_as_a_questi
     assert name.replace(" ", "").isalpha()
 
 
+def test_a_door_font_for_thai_or_hindi_names_is_taken_as_a_font():
+    """A Thai or Devanagari font given as door_font was refused as 'not a font' (it draws no Chinese,
+    Vietnamese or emoji), and those names stayed '?????' at the door whatever the admin did."""
+    import shutil
+    import subprocess
+
+    from faceattend_tui.live.words import FONT_PROBE, drawn, use_fallback_font
+
+    cv2.FontFace.setBuiltinFont("uni", "")
+    assert not any(drawn(letter) for letter in FONT_PROBE)  # each a letter OpenCV's own fonts lack
+    found = [subprocess.run(["fc-match", "-f", "%{file}", f":lang={lang}"], capture_output=True, text=True).stdout
+             for lang in ("th", "hi")] if shutil.which("fc-match") else []
+    fonts = [path for path in found if path and "DejaVu" not in path]
+    if not fonts:
+        pytest.skip("no Thai or Devanagari font installed (fonts-tlwg-garuda-ttf, fonts-lohit-deva)")
+    for path in fonts:
+        cv2.FontFace.setBuiltinFont("uni", "")
+        assert use_fallback_font(path) == ""
+
+
 def test_a_door_font_that_cannot_be_drawn_with_is_said_and_the_systems_is_used(tmp_path):
     import shutil
 

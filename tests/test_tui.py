@@ -311,11 +311,12 @@ async def capture_for_ann(pilot) -> None:
     await pilot.pause()
 
 
-def capture_event(station: Station, looks_like: str | None = None) -> ev.CaptureResult:
+def capture_event(station: Station, looks_like: str | None = None, sharpness: float = 220.0,
+                  cut: bool = False) -> ev.CaptureResult:
     gradient = np.tile(np.linspace(40, 220, 96, dtype=np.uint8), (120, 1))
     photo = cv2.imencode(".jpg", cv2.merge([gradient, gradient, gradient]))[1].tobytes()
     sample = ev.CaptureSample(photo_jpeg=photo, embedding=np.eye(512, dtype=np.float32)[0], size=140,
-                              sharpness=220.0, frontality=0.93, quality=0.97)
+                              sharpness=sharpness, frontality=0.93, quality=0.97, cut=cut)
     match = ev.MatchHint(name=looks_like, similarity=0.41) if looks_like else None
     return ev.CaptureResult(request=station.pending_capture, samples=(sample, sample), match=match)
 
@@ -351,6 +352,24 @@ async def test_enroll_from_the_camera_and_delete(station, tmp_path):
         await pilot.pause()
         assert "Eva Holt" not in [row[0] for row in table_rows(app, "#roster-table")]
         assert station.person(eva.id).state == "left"
+
+
+@pytest.mark.parametrize("sharpness, cut, said", [(30.0, False, "the pictures are blurred or dark (sharpness 30"),
+                                                  (220.0, True, "the face runs off the edge of the picture in 2")])
+async def test_a_blurred_dark_or_cut_off_capture_is_pointed_out_before_it_is_saved(station, sharpness, cut, said):
+    """Samples blurred (sharpness 25-35 against 1,100), at 12 % light, or of half a face were saved at the first
+    press with quality 0.72-1.00 and no word."""
+    station.worker.ready()
+    app = StationApp(station)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("e", *"Eva Holt", "enter")
+        await pilot.pause()
+        station.worker.feed(capture_event(station, sharpness=sharpness, cut=cut))
+        await until(pilot, lambda: app.screen.query_one("#samples").row_count == 2)
+        assert said in str(app.screen.query_one("#enroll-hint").render())
+        await pilot.click("#ok")
+        await pilot.pause()
+        assert "press Save (ctrl+s) again" in str(app.screen.query_one("#dialog-error").render())
 
 
 async def test_a_face_held_by_the_liveness_check_is_on_the_live_list(station):

@@ -520,6 +520,21 @@ def test_unreachable_display_is_reported_not_fatal(monkeypatch):
     assert problem is not None and not preview.open
 
 
+def test_a_capture_tells_a_face_cut_off_at_the_edge_and_prefers_the_whole_one(engine, people):
+    """Half a face at the picture's edge scored quality 1.00 and frontality 1.00, and was saved as it was."""
+    from faceattend_tui.live.capture import Capture
+
+    whole = scene(people["yao"], 200)
+    half = np.roll(whole, -320, axis=1)  # the face moved left until half of it is outside the picture
+    half[:, -320:] = 90
+    capture = Capture("r1", until=0.0, count=5, min_face=40)
+    for frame in (half, whole):
+        capture.offer(engine, frame, engine.detect(frame))
+    cut, kept = capture.samples
+    assert (cut.cut, kept.cut) == (True, False) and cut.quality < kept.quality
+    assert capture.best()[0] is kept and capture.best()[0].as_event().cut is False
+
+
 def test_a_capture_leaves_out_a_passer_by_and_refuses_two_people_taking_turns():
     from faceattend_tui.live.capture import Capture, Sample
 

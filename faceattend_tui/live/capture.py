@@ -18,6 +18,9 @@ SAME_PERSON_COSINE = 0.45  # samples less alike than this are someone else
 # Someone else alone in this share of a capture's pictures (two at least): two people took turns in front
 # of the camera, and the station cannot tell which of them is being enrolled: staff are warned to look.
 MIXED_SHARE = 0.2
+# The detector's box stops at the picture's edge: a face there whose box is much narrower (or shorter) than a
+# whole face's (about 0.75 as wide as high) runs off the picture, a third of it or more missing
+CUT_WIDTH, CUT_HEIGHT = 0.6, 0.9  # width for height at a side, height for width at the top or bottom
 
 
 @dataclass
@@ -28,18 +31,19 @@ class Sample:
     sharpness: float
     frontality: float
     alone: bool = True  # the only usable face of its picture (with others in view, the largest is taken)
+    cut: bool = False  # the face runs off the edge of the picture
 
     @property
     def quality(self) -> float:
-        """0..1: big enough, sharp enough, facing the camera."""
+        """0..1: big enough, sharp enough, facing the camera, whole (half a face scores half)."""
         size = min(self.size / 112.0, 1.0)
         sharp = min(self.sharpness / 150.0, 1.0)
-        return round(0.35 * size + 0.3 * sharp + 0.35 * self.frontality, 3)
+        return round((0.35 * size + 0.3 * sharp + 0.35 * self.frontality) * (0.5 if self.cut else 1.0), 3)
 
     def as_event(self) -> CaptureSample:
         return CaptureSample(photo_jpeg=self.photo, embedding=self.embedding.astype(np.float32), size=self.size,
                              sharpness=round(self.sharpness, 1), frontality=round(self.frontality, 3),
-                             quality=self.quality)
+                             quality=self.quality, cut=self.cut)
 
 
 @dataclass
@@ -62,7 +66,8 @@ class Capture:
         crop = engine.crops(frame, [face])[0]
         embedding = engine.embedder.embed([crop], flip=TEMPLATE_FLIP)[0]
         self.samples.append(Sample(portrait(frame, face), embedding, int(min(face.width, face.height)),
-                                   sharpness(crop), frontality(face.landmarks), alone=usable == 1))
+                                   sharpness(crop), frontality(face.landmarks), alone=usable == 1,
+                                   cut=cut_off(face, frame.shape)))
 
     def someone_else(self) -> int:
         """Pictures of one face that do not look like the best sample: someone else alone in front of the
@@ -91,6 +96,21 @@ class Capture:
             if len(chosen) == self.count:
                 break
         return chosen
+
+
+def cut_off(face: Face, shape: tuple[int, ...]) -> bool:
+    """Whether the face runs off the picture: an eye, the nose or a corner of the mouth outside it, or its box
+    at an edge and too narrow or short for a whole face."""
+    height, width = shape[:2]
+    points = np.asarray(face.landmarks, np.float32)
+    if (points < 0).any() or (points[:, 0] >= width).any() or (points[:, 1] >= height).any():
+        return True
+    x1, y1, x2, y2 = (float(v) for v in face.box)
+    wide, high = max(x2 - x1, 1.0), max(y2 - y1, 1.0)
+    near = 0.01 * max(width, height) + 2  # pixels from an edge that count as at it
+    at_side = x1 <= near or x2 >= width - near
+    at_end = y1 <= near or y2 >= height - near
+    return (at_side and wide < CUT_WIDTH * high) or (at_end and high < CUT_HEIGHT * wide)
 
 
 def sharpness(crop: np.ndarray) -> float:

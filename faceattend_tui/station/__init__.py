@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from faceattend_tui.station.actions import NO_SESSION
 from faceattend_tui.station.api import (
+    BLURRED,
     MAX_LATE_MINUTES,
     AuditEntry,
     AuditFilter,
@@ -65,7 +66,7 @@ from faceattend_tui.station.updates import (
 )
 
 __all__ = [
-    "MAX_LATE_MINUTES",
+    "BLURRED", "MAX_LATE_MINUTES",
     "AuditEntry", "AuditFilter", "CaptureResult", "CaptureSample", "Checkin", "Counts", "Credentials", "DayHours",
     "Edit",
     "ExportOptions", "Mark",

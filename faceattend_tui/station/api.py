@@ -24,9 +24,9 @@ from faceattend_tui.attendance.security import Credentials
 from faceattend_tui.attendance.session_edit import Edit
 from faceattend_tui.attendance.timetable import Slot, parse_clock, parse_weekday
 from faceattend_tui.files import make_private_dir
-from faceattend_tui.live.events import CaptureResult, CaptureSample
+from faceattend_tui.live.events import BLURRED, CaptureResult, CaptureSample
 
-__all__ = ["MAX_LATE_MINUTES",
+__all__ = ["BLURRED", "MAX_LATE_MINUTES",
            "AuditEntry", "AuditFilter", "CaptureResult", "CaptureSample", "Checkin", "Counts", "Credentials",
            "DayHours", "Edit",
            "ExportOptions",

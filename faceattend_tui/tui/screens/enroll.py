@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
+from statistics import median
 
 from rich.text import Text
 from textual import on
@@ -13,7 +14,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Input, Static
 
-from faceattend_tui.station import CaptureResult, CaptureSample, EnrollTarget, StationError, Whom, printable
+from faceattend_tui.station import BLURRED, CaptureResult, CaptureSample, EnrollTarget, StationError, Whom, printable
 from faceattend_tui.text import plural
 from faceattend_tui.tui.messages import CaptureDone
 from faceattend_tui.tui.screens.base import Access, Dialog, Pin, RowTable, Secret, StaffName, Submit, pin_fields
@@ -177,6 +178,14 @@ class EnrollScreen(Dialog[EnrollRequest]):
         if result.others:
             found.append(f"someone else stood alone in front of the camera in {result.others} of the pictures: "
                          "these samples are of one of the two; check the picture, or capture again")
+        cut = sum(sample.cut for sample in self.samples)
+        if cut:
+            found.append(f"the face runs off the edge of the picture in {plural(cut, 'sample')}: part of it is "
+                         "missing; have them stand in the middle, and capture again")
+        blurred = median(sample.sharpness for sample in self.samples)
+        if blurred < BLURRED:
+            found.append(f"the pictures are blurred or dark (sharpness {blurred:.0f}; a sharp face gives several "
+                         "hundred): more light, or hold still, and capture again")
         match = result.match
         if match and not (match.person_id and match.person_id == whom.person_id):
             found.append(f"this face already looks like {match.name} ({match.similarity:.2f})")

@@ -41,7 +41,7 @@ from faceattend_tui.text import json_line
 
 NEVER_OPENED = "the camera gave no picture, so nobody could be recorded"
 ONLY_BLANK = "the camera's picture was blank throughout (lens covered? no signal?), so nobody could be recorded"
-NEW_DAY_EVERY = 60.0  # seconds between looks for a new working day in a run with --session
+NEW_DAY_EVERY = 10.0  # seconds between looks for a new working day in a run with --session (two looks confirm one)
 STAFF_VARIABLE, PIN_VARIABLE = "FACEATTEND_STAFF", "FACEATTEND_PIN"  # who starts and stops, unattended
 
 
@@ -314,7 +314,7 @@ class Headless:
         return 1 if self.failed else 0
 
     def new_day(self) -> None:
-        """A run with --session that goes on for days (a service): once a minute, the session left from an
+        """A run with --session that goes on for days (a service): every few seconds, the session left from an
         earlier working day is stopped at its last record and a new one of the same name starts, as at a start."""
         if not self.options.session or time.monotonic() < self.next_day_check:
             return

@@ -656,3 +656,27 @@ def test_the_hours_of_a_group_keep_each_day_with_the_group_the_person_was_in(dat
 
         assert days("Sales") == [("Ann", day_one.date())]  # her first day stays with Sales
         assert sorted(days("support")) == [("Ann", span[1]), ("Bob", day_one.date())]
+
+
+def test_a_second_admins_correction_keeps_the_firsts_and_taking_it_back_leaves_the_first(data):
+    """Mia set Jo's out to 19:00; Noa then set the in to 09:30: the sheet credited both to Noa, and Noa's
+    take-back dropped Mia's hour as well."""
+    from faceattend_tui.attendance.corrections import clear_correction, correct_day
+
+    with open_store(data) as store:
+        Attendance(store).add_person("Jo Park", person_id="S1")
+        book = PresenceBook(store, "front")
+        book.seen("S1", MORNING)
+        book.seen("S1", MORNING + timedelta(hours=8))
+        day = MORNING.date()
+        correct_day(store, "S1", day, None, MORNING + timedelta(hours=11), "left by the back door", "Mia Boss")
+        correct_day(store, "S1", day, MORNING + timedelta(hours=1, minutes=30), None, "badge says 09:30", "Noa Lead")
+        (line,) = hours_between(store, day, day, 30)
+        assert line.hours == 9.5 and line.corrected == ("corrected by Noa Lead: badge says 09:30; earlier by "
+                                                        "Mia Boss: left by the back door")
+        assert clear_correction(store, "S1", day, "my mistake", "Noa Lead")
+        (line,) = hours_between(store, day, day, 30)
+        assert line.hours == 11.0 and line.corrected == "corrected by Mia Boss: left by the back door"
+        assert clear_correction(store, "S1", day, "wrong after all", "Mia Boss")
+        (line,) = hours_between(store, day, day, 30)
+        assert (line.hours, line.corrected) == (8.0, "")

@@ -21,6 +21,9 @@ CORRECTIONS_SETTING = "hours_corrections"  # {"<person id>@<YYYY-MM-DD>": correc
 MAX_REASON = 500  # characters: a reason, not a letter
 
 
+EARLIER_KEPT = 5  # earlier corrections of a day kept under the latest, for a take-back to go back to
+
+
 @dataclass(frozen=True)
 class Correction:
     came: datetime | None  # None: as the doors saw it
@@ -28,21 +31,33 @@ class Correction:
     by: str
     reason: str
     at: datetime
+    earlier: Correction | None = None  # the day's correction before this one: a take-back goes back to it
 
-    def to_doc(self) -> dict[str, Any]:
-        return {"in": to_iso(self.came), "out": to_iso(self.left), "by": self.by, "reason": self.reason,
-                "at": to_iso(self.at)}
+    def to_doc(self, depth: int = EARLIER_KEPT) -> dict[str, Any]:
+        doc: dict[str, Any] = {"in": to_iso(self.came), "out": to_iso(self.left), "by": self.by,
+                               "reason": self.reason, "at": to_iso(self.at)}
+        if self.earlier is not None and depth > 0:
+            doc["earlier"] = self.earlier.to_doc(depth - 1)
+        return doc
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Correction:
         at = from_iso(doc["at"])
         assert at is not None
+        earlier = doc.get("earlier")
         return cls(from_iso(doc.get("in")), from_iso(doc.get("out")), str(doc.get("by") or ""),
-                   str(doc.get("reason") or ""), at)
+                   str(doc.get("reason") or ""), at, cls.from_doc(earlier) if isinstance(earlier, dict) else None)
 
     @property
     def note(self) -> str:
-        return f"corrected by {self.by}: {self.reason}"
+        """Who corrected the day and why, and who before them where an end they set still counts."""
+        said = f"corrected by {self.by}: {self.reason}"
+        earlier = self.earlier
+        if earlier is not None and (earlier.by, earlier.reason) != (self.by, self.reason) and \
+                ((earlier.came is not None and earlier.came == self.came) or
+                 (earlier.left is not None and earlier.left == self.left)):
+            said += f"; earlier by {earlier.by}: {earlier.reason}"
+        return said
 
 
 def _key(person_id: str, day: date) -> str:
@@ -119,7 +134,7 @@ def _merged(before: Correction | None, came: datetime | None, left: datetime | N
     if begins is not None and ends is not None and ends <= begins:
         raise InputError(f"the day would end ({_moment(ends)}) before it begins ({_moment(begins)}): "
                          "give both the in and the out")
-    return dataclasses.replace(new, came=came, left=left)
+    return dataclasses.replace(new, came=came, left=left, earlier=before)
 
 
 def _moment(when: datetime) -> str:
@@ -184,8 +199,9 @@ def _was(before: Correction | None, seen: tuple[datetime, datetime] | None) -> d
 
 def clear_correction(store: Store, person_id: str, day: date, reason: str, user: str,
                      shown: str | None = None) -> bool:
-    """Back to what the doors saw, with a reason; False when the day had no correction. With `shown`
-    (the correction's note as staff saw it), refused when another door has changed it since."""
+    """Take back the day's latest correction, with a reason: back to the one before it, else to what the
+    doors saw; False when the day had no correction. With `shown` (the correction's note as staff saw it),
+    refused when another door has changed it since."""
     reason = checked_reason(reason)
     key, found = _key(person_id, day), []
 
@@ -196,6 +212,8 @@ def clear_correction(store: Store, person_id: str, day: date, reason: str, user:
             raise InputError(f"the correction of {day} was changed meanwhile (now {now.note}); "
                              "look at the day again before taking it back")
         found.append(docs.pop(key, None))
+        if now is not None and now.earlier is not None:  # a second admin's take-back leaves the first's
+            docs[key] = now.earlier.to_doc()
         return docs or None
 
     with store.batch():  # taken back and audited in one write

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -680,3 +680,20 @@ def test_a_second_admins_correction_keeps_the_firsts_and_taking_it_back_leaves_t
         assert clear_correction(store, "S1", day, "wrong after all", "Mia Boss")
         (line,) = hours_between(store, day, day, 30)
         assert (line.hours, line.corrected) == (8.0, "")
+
+
+def test_a_refused_correction_says_the_doors_times_on_the_stations_clock(tmp_path, machine_zone):
+    """Seen at 22:00 in Berlin, a correction to 21:30 was refused as ending 'before it begins (21:00)'."""
+    from zoneinfo import ZoneInfo
+
+    from faceattend_tui.attendance.corrections import correct_day
+    from faceattend_tui.errors import InputError
+
+    machine_zone("Europe/Berlin")
+    berlin = ZoneInfo("Europe/Berlin")
+    seen = (datetime(2026, 12, 1, 21, 0, tzinfo=timezone.utc), datetime(2026, 12, 1, 23, 0, tzinfo=timezone.utc))
+    with open_store(tmp_path) as store:
+        Attendance(store).add_person("Gus Moll", person_id="S1")
+        with pytest.raises(InputError, match=r"end \(2026-12-01 21:30\) before it begins \(2026-12-01 22:00\)"):
+            correct_day(store, "S1", date(2026, 12, 1), None, datetime(2026, 12, 1, 21, 30, tzinfo=berlin),
+                        "left early", "Mia", seen=seen)

@@ -138,7 +138,8 @@ def _merged(before: Correction | None, came: datetime | None, left: datetime | N
 
 
 def _moment(when: datetime) -> str:
-    """Date and time, with the seconds where a door saw someone at 05:25:04 (not 05:25)."""
+    """Date and time on the station's clock, with the seconds where a door saw someone at 05:25:04."""
+    when = when.astimezone()  # a sighting is kept in UTC: said as the typed time beside it is
     return f"{when:%Y-%m-%d %H:%M:%S}" if when.second else f"{when:%Y-%m-%d %H:%M}"
 
 

@@ -4,6 +4,7 @@ wall-clock times that hold across a change of the clocks, days off."""
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -192,6 +193,7 @@ def test_a_slot_stopped_by_hand_stays_stopped_that_day(data):
     assert step(attendance, clock(), PARIS) == "" and attendance.active is None
 
 
+@pytest.mark.parametrize("data", ["tinydb"], indirect=True)  # a shared database's own clock is never moved here
 def test_a_lesson_a_clock_a_day_ahead_opened_and_staff_voided_opens_on_its_real_day(data):
     """Sunday 08:01 read as Monday 08:01 for a few minutes: the timetable opened Monday's Maths; staff voided it
     as the station told them. On the real Monday Maths opens; a lesson voided once it began stays voided."""
@@ -216,14 +218,14 @@ def test_a_lesson_a_clock_a_day_ahead_opened_and_staff_voided_opens_on_its_real_
 
 @pytest.mark.parametrize("data", ["postgresql"], indirect=True)
 def test_a_lesson_voided_at_a_door_whose_clock_is_a_little_behind_stays_voided(data):
-    """Voided at 08:03 at an office door whose clock read 07:59:59, the lesson opened again at the front door."""
+    """Voided at 08:03 at an office door whose clock read 07:57, the lesson opened again at the front door."""
     from faceattend_tui.attendance.session_edit import void_session
 
     front = FakeClock(MONDAY_8.replace(minute=1))
     attendance = school(data, front)
     assert step(attendance, front(), PARIS)
     lesson = attendance.active
-    office = Attendance(open_store(data, clock=FakeClock(MONDAY_8 - timedelta(seconds=1))), station="office")
+    office = Attendance(open_store(data, clock=FakeClock(MONDAY_8 - timedelta(minutes=3))), station="office")
     office.stop_session(user="Ada")
     void_session(office, lesson.id, "wrong room", user="Ada")
     front.advance(minutes=2)
@@ -231,44 +233,88 @@ def test_a_lesson_voided_at_a_door_whose_clock_is_a_little_behind_stays_voided(d
     assert step(again, front(), PARIS) == "" and [s.voided for s in again.store.sessions()] == [True]
 
 
-def test_a_lesson_a_clock_ahead_opened_and_staff_voided_before_it_was_put_right_opens_on_its_real_day(tmp_path):
+class Door:
+    """A station following the timetable on a wall clock the test moves, beside a steady clock that does not
+    jump (the station sees the wall clock jump against it)."""
+
+    def __init__(self, root: Path, wall: datetime):
+        from fakes import FakeWorker, enroll_fake_people
+
+        from faceattend_tui.config import load_settings
+        from faceattend_tui.station import Station
+
+        if not (root / "faceattend.toml").exists():
+            enroll_fake_people(root, ["Ann"])
+            (root / "faceattend.toml").write_text('timezone = "Europe/Paris"\n')
+        self.clock, self.steady = FakeClock(wall), [0.0]
+        self.station = Station(load_settings(root), "demo", worker_factory=FakeWorker, name="door", clock=self.clock,
+                               steady=lambda: self.steady[0])
+        self.station.open()
+
+    def tick(self, minutes: float = 1.0, wall: datetime | None = None) -> None:
+        """The steady clock moves `minutes`; the wall clock too, or to `wall` (a jump)."""
+        self.clock.now = wall or self.clock.now + timedelta(minutes=minutes)
+        self.steady[0] += minutes * 60
+        self.station._timetable_next = 0.0
+        self.station.poll(timeout=0.01)
+
+    def until(self, wall: datetime) -> None:
+        self.tick((wall - self.clock.now).total_seconds() / 60)
+
+
+MATHS = "name,group,weekday,start,end,late_after\nMaths,,Mon,08:00,09:00,5\n"
+
+
+@pytest.mark.parametrize("restarted", [False, True])
+def test_a_lesson_a_clock_ahead_opened_and_staff_voided_before_it_was_put_right_opens_on_its_real_day(tmp_path,
+                                                                                                      restarted):
     """Voided while the clock still read Monday, the stray lesson kept Monday's slot: the real Monday's lesson
-    was never recorded. The station sees its clock jump back, and gives the slot back."""
-    from fakes import FakeWorker, enroll_fake_people
-
-    from faceattend_tui.config import load_settings
-    from faceattend_tui.station import Station
-
-    enroll_fake_people(tmp_path, ["Ann"])
-    (tmp_path / "faceattend.toml").write_text('timezone = "Europe/Paris"\n')
-    clock, steady = FakeClock(MONDAY_8 - timedelta(days=1, minutes=-1)), [0.0]
-    station = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, name="door", clock=clock,
-                      steady=lambda: steady[0])
-    station.open()
-
-    def tick(minutes=1.0, wall=None):
-        clock.now = wall or clock.now + timedelta(minutes=minutes)
-        steady[0] += minutes * 60
-        station._timetable_next = 0.0
-        station.poll(timeout=0.01)
-
+    was never recorded. The station sees its clock jump back, or finds the voided lesson still to come when it
+    starts again with the clock put right (a reboot), and gives the slot back."""
+    door = Door(tmp_path, MONDAY_8 - timedelta(days=1, minutes=-1))
+    save_slots(door.station.store, read_slots(MATHS))
+    door.tick()  # Sunday 08:02
+    door.tick(wall=door.clock.now + timedelta(days=1))  # a day ahead: Monday 08:03 on a Sunday...
+    for _ in range(3):
+        door.tick()  # ...past the 2 minutes the timetable waits: Monday's Maths opens
+    stray = door.station.active
+    assert stray is not None and stray.name == "Maths"
+    door.station.stop_session()
+    door.station.void_session(stray.id, "opened while the clock was a day ahead")  # at once, still ahead
+    if restarted:
+        door.station.close()
+        wall = door.clock.now - timedelta(days=1)
+        door = Door(tmp_path, wall)  # started again, the clock put right meanwhile
+    else:
+        door.tick(wall=door.clock.now - timedelta(days=1))  # put right while it runs
     try:
-        save_slots(station.store, read_slots("name,group,weekday,start,end,late_after\nMaths,,Mon,08:00,09:00,5\n"))
-        tick()  # Sunday 08:02
-        tick(wall=clock.now + timedelta(days=1))  # a day ahead: Monday 08:03 on a Sunday...
-        for _ in range(3):
-            tick()  # ...past the 2 minutes the timetable waits: Monday's Maths opens
-        stray = station.active
-        assert stray is not None and stray.name == "Maths"
-        station.stop_session()
-        station.void_session(stray.id, "opened while the clock was a day ahead")  # at once, still ahead
-        tick(wall=clock.now - timedelta(days=1))  # put right
-        night = (MONDAY_8 + timedelta(minutes=1) - clock.now).total_seconds() / 60
-        tick(night)  # Monday 08:01, really
-        tick()
-        assert station.active is not None and station.active.id != stray.id
+        door.until(MONDAY_8 + timedelta(minutes=1))  # Monday 08:01, really
+        door.tick()
+        assert door.station.active is not None and door.station.active.id != stray.id
     finally:
-        station.close()
+        door.station.close()
+
+
+def test_a_lesson_voided_for_a_real_reason_after_a_glitch_that_morning_stays_voided(tmp_path):
+    """A glitch of 3 hours ahead at 07:51, put right a minute later; Maths opened at 08:00 and was voided at
+    08:10 (the teacher ill): its slot was given back, and a second Maths opened with everyone late."""
+    door = Door(tmp_path, MONDAY_8 - timedelta(minutes=10))
+    try:
+        save_slots(door.station.store, read_slots(MATHS))
+        door.tick()  # 07:51
+        door.tick(wall=door.clock.now + timedelta(hours=3, minutes=1))
+        door.tick(wall=door.clock.now - timedelta(hours=3) + timedelta(minutes=1))  # put right: 07:53
+        door.until(MONDAY_8 + timedelta(minutes=5))
+        lesson = door.station.active
+        assert lesson is not None and lesson.name == "Maths"
+        door.tick(5)
+        door.station.stop_session()
+        door.station.void_session(lesson.id, "the teacher is ill: lesson cancelled")
+        door.tick()
+        door.tick()
+        assert door.station.active is None
+    finally:
+        door.station.close()
 
 
 @pytest.mark.parametrize("group", ["3a", "3A\u200b"])

@@ -15,7 +15,7 @@ from .models import Session, check_text
 from .security import audit
 from .sessions import Attendance, stored_group, summarize
 from .store import NotFoundError
-from .timetable import ahead_of, free_slots_opened_ahead
+from .timetable import free_slots_of, opened_ahead
 
 
 class _Unchanged(enum.Enum):
@@ -54,7 +54,8 @@ def void_session(attendance: Attendance, session_id: int, reason: str, *, user: 
         voided = store.update_session(session_id, {"voided_at": store.now(), "voided_by": user,
                                                    "void_reason": reason})
         audit(store, "session.void", {"session_id": session_id, "name": session.name, "reason": reason}, user)
-        free_slots_opened_ahead(store, ahead_of(store))  # a lesson a clock running ahead opened: on its real day
+        if opened_ahead(store, session):  # a lesson a clock running ahead opened: it opens on its real day
+            free_slots_of(store, [session_id])
     return voided
 
 

@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any
 from faceattend_tui.errors import FaceattendError, InputError, RecordsError
 from faceattend_tui.text import header_delimiter, same, spreadsheet_text
 
-from .clockjumps import clock_jumps
 from .common import MAX_LATE_MINUTES, checked_late_after, minutes_until
 from .models import check_text, visible
 from .store import EndedElsewhere
@@ -498,26 +497,39 @@ def _forget(store: Store, key: str) -> None:
     store.update_setting(OPENED_SETTING, lambda opened: {k: v for k, v in (opened or {}).items() if k != key})
 
 
-def free_slots_opened_ahead(store: Store, spans: Iterable[tuple[datetime, datetime]]) -> list[str]:
-    """Give back the slots whose lesson a clock running ahead opened (its start in one of `spans`: a jump
-    back, or the time still to come) and staff voided, so that each opens on its real day; a lesson voided
-    otherwise stays so. Called as a session is voided and as the clock jumps back. The slots' keys."""
-    spans = list(spans)
+AHEAD_KEY = "opened_ahead"  # in a clock.jump back's audit: the sessions opened while the clock ran ahead
+
+
+def free_slots_of(store: Store, ids: Iterable[int]) -> list[str]:
+    """Give back the slots of these sessions once they are voided: lessons a clock running ahead opened,
+    which then open on their real day (a lesson voided otherwise stays so). The slots' keys."""
+    ids = set(ids)
     opened = store.get_setting(OPENED_SETTING) or {}
     freed = []
     for key, value in opened.items():
-        session = store.session(value) if value > 0 else None
-        if session is not None and session.voided and any(low <= session.started_at <= high for low, high in spans):
+        session = store.session(value) if value in ids else None
+        if session is not None and session.voided:
             freed.append(key)
     for key in freed:
         _forget(store, key)
     return freed
 
 
-def ahead_of(store: Store) -> list[tuple[datetime, datetime]]:
-    """The spans a lesson's start shows a clock that ran ahead in: jumped back over, or still to come."""
-    to_come = (store.now() + timedelta(minutes=2), datetime.max.replace(tzinfo=timezone.utc))
-    return [*clock_jumps(store, back_only=True), to_come]
+def opened_ahead(store: Store, session: Session) -> bool:
+    """Whether a clock running ahead opened this session: its start is still to come on the log's clock,
+    or a station's clock jumped back over it before it began for real (named in that jump's audit)."""
+    if session.started_at > store.shared_now() + timedelta(minutes=2):
+        return True
+    return any(entry.action == "clock.jump" and session.id in (entry.details.get(AHEAD_KEY) or ())
+               for entry in store.audit_log())
+
+
+def to_come(store: Store) -> list[int]:
+    """The voided sessions holding a slot whose start is still to come (a clock ahead opened them, and it was
+    put right with the station off): found as a station opens."""
+    soon = store.shared_now() + timedelta(minutes=2)
+    held = [store.session(v) for v in (store.get_setting(OPENED_SETTING) or {}).values() if v > 0]
+    return [s.id for s in held if s is not None and s.voided and s.started_at > soon]
 
 
 def _left_claim(value: int, now: datetime) -> bool:

@@ -24,6 +24,7 @@ from faceattend_tui.attendance import (
     acquire_lock,
     audit,
     open_store,
+    timetable,
 )
 from faceattend_tui.attendance.export import time_zone
 from faceattend_tui.attendance.hours import PresenceBook
@@ -122,6 +123,8 @@ class Lifecycle(StationState):
             self._refuse_foreign_templates()
             open_resets(self.store)  # the audit read whole, as the start's notices read it: a damaged one refuses
             self._audit_opening()    # the start before anything is written to it
+            # a lesson a clock running ahead opened and staff voided, the clock put right with the station off
+            timetable.free_slots_of(self.store, timetable.to_come(self.store))
         except (StoreError, OSError) as exc:
             with contextlib.suppress(StationError):
                 self.close()

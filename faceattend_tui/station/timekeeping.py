@@ -55,9 +55,11 @@ class Timekeeping(StationState):
             return []
         waits = f"; the timetable waits {HOLD / 60:.0f} minutes" if self.follow_timetable else ""
         with self.lock, contextlib.suppress(StoreError):
-            audit(self._store(), "clock.jump", {"seconds": round(jump), "now": to_iso(wall)}, STATION_ACTOR)
-            if jump < 0:  # back from ahead: a lesson it opened and staff voided opens on its real day
-                timetable.free_slots_opened_ahead(self._store(), [(wall, wall - timedelta(seconds=jump))])
+            store = self._store()
+            ahead = [s.id for s in store.sessions() if wall < s.started_at <= wall - timedelta(seconds=jump)]
+            audit(store, "clock.jump", {"seconds": round(jump), "now": to_iso(wall),
+                                        **({timetable.AHEAD_KEY: ahead} if ahead else {})}, STATION_ACTOR)
+            timetable.free_slots_of(store, ahead)  # voided already: each lesson opens on its real day
         text = (f"the clock jumped {jump_text(jump)} (now {wall:%Y-%m-%d %H:%M}): check-ins go by it; check the "
                 f"machine's time (NTP, timedatectl){waits}")
         said: list[Update] = [self._live(text, "error")]

@@ -731,14 +731,16 @@ def test_a_services_new_day_session_makes_people_late_from_the_hour_of_the_day_b
 
 
 def test_a_services_new_day_session_after_one_with_nobody_late_has_nobody_late(tmp_path, monkeypatch):
-    """The service (--late-after 5) resumed a session staff had started without a late time; the new day's
-    session was late from 00:06, and every 08:00 arrival late."""
+    """The service (--late-after 5) resumed a session staff had started for 3A without a late time; the new
+    day's session was late from 00:06, every 08:00 arrival late, and it expected everyone, not 3A."""
     from faceattend_tui.cli import headless
 
     monkeypatch.setattr(headless, "NEW_DAY_EVERY", 0.0)
     zone = ZoneInfo(ZONE)
     door, clock = door_at(tmp_path, datetime(2024, 9, 2, 7, 55, tzinfo=zone))
-    door.start_session("Maths 3A")
+    ann = next(p for p in door.people() if p.name == "Ann")
+    door.attendance.update_person(ann.id, groups=["3A"])
+    door.start_session("Maths 3A", group="3A")
     polls, real_poll = [], door.poll
 
     def poll(timeout=0.1):
@@ -756,6 +758,7 @@ def test_a_services_new_day_session_after_one_with_nobody_late_has_nobody_late(t
         door.close()
     assert tuesday.started_at.astimezone(zone).date().isoformat() == "2024-09-03"
     assert tuesday.late_deadline is None
+    assert (tuesday.group, tuesday.expected) == ("3A", [ann.id])  # the group staff chose, not everyone
 
 
 def test_someone_seen_as_a_service_stops_is_in_the_session_it_stops(tmp_path):

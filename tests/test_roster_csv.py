@@ -207,7 +207,8 @@ def test_a_roster_without_a_groups_column_leaves_everyones_groups_as_they_are(tm
     capsys.readouterr()
     assert main(["people", "import", str(write(tmp_path, "id,name\nS1,Ann Lee\n", "b.csv")), "--data", str(data)]) == 0
     assert "changed 0" in capsys.readouterr().out
-    for text in ("id,name,class\nS1,Ann Lee,5C\n", "id;name;Classe\nS1;Ann Lee;5C\n"):
+    for header in ("id,name,class", "id;name;Classe", "id,name,Form Group"):
+        text = f"{header}\n" + ("S1;Ann Lee;5C\n" if ";" in header else "S1,Ann Lee,5C\n")
         assert main(["people", "import", str(write(tmp_path, text, "b.csv")), "--data", str(data)]) == 2
         assert "is not one the import reads; call it groups" in capsys.readouterr().err
     with open_snapshot(data) as store:

@@ -842,5 +842,6 @@ def test_a_header_repeated_inside_the_file_is_no_person(tmp_path):
     from faceattend_tui.attendance import read_roster
 
     roster = tmp_path / "roster.csv"
-    roster.write_text("id,name,groups\nS1,Ann Lee,3A\nID,Name,Groups\nS2,Bo Lin,3B\n", encoding="utf-8")
-    assert [line.id for line in read_roster(roster)] == ["S1", "S2"]
+    for repeated in ("ID,Name,Groups", "id,name,groups,", "\ufeffid,name,groups"):  # a trailing comma, a BOM
+        roster.write_text(f"id,name,groups\nS1,Ann Lee,3A\n{repeated}\nS2,Bo Lin,3B\n", encoding="utf-8")
+        assert [line.id for line in read_roster(roster)] == ["S1", "S2"]

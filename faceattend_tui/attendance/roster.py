@@ -48,9 +48,10 @@ DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
 LOOK_ALIKES = {"group": "groups", "picture": "photo", "image": "photo",
                "photos": "photo", "identifier": "id", "full name": "name", "fullname": "name",
                # what school systems and other languages call a class: never left unread without a word
-               **dict.fromkeys(("class", "classes", "form", "homeroom", "classe", "groupe", "groupes", "klasse",
-                                "klassen", "gruppe", "gruppen", "grupo", "grupos", "gruppo", "gruppi", "clase",
-                                "clases", "turma"), "groups")}
+               **dict.fromkeys(("class", "classes", "class name", "form", "form group", "tutor group", "year group",
+                                "registration group", "reg group", "homeroom", "section", "cohort", "team",
+                                "classe", "groupe", "groupes", "klasse", "klassen", "gruppe", "gruppen", "grupo",
+                                "grupos", "gruppo", "gruppi", "clase", "clases", "turma"), "groups")}
 
 
 class RosterError(RecordsError, ValueError):
@@ -116,7 +117,7 @@ def read_roster(path: Path, photos_from: tuple[Path, ...] = (),
     lines: list[RosterLine] = []
     seen: dict[str, int] = {}  # id -> line
     for number, cells in records:
-        if [cell.strip().lower() for cell in cells] == header:  # two exports pasted together: not a person
+        if _cells_of_header(cells) == _cells_of_header(header):  # two exports pasted together: not a person
             continue
         try:
             line = _parse_row(number, _cells_by_column(header, cells, delimiter), path.parent, delimiter,
@@ -158,6 +159,15 @@ def _shared_photos(lines: list[RosterLine], digests: dict[Path, str]) -> list[st
         else:
             first[digest] = line
     return problems
+
+
+def _cells_of_header(cells: list[str]) -> list[str]:
+    """A row as a header is compared: lower case, without a byte-order mark (files pasted together each
+    bring theirs) nor the empty cells at its end."""
+    found = [cell.replace("\ufeff", "").strip().lower() for cell in cells]
+    while found and not found[-1]:
+        found.pop()
+    return found
 
 
 def _records(reader: Reader, problems: list[str]) -> Iterator[tuple[int, list[str]]]:

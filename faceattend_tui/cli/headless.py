@@ -113,7 +113,8 @@ class Headless:
 
     def start_session(self, after: Session | None = None) -> None:
         """Start or resume the run's session; `after`: the day before's, whose lateness a new day's keeps (late
-        from the same hour, or nobody late), not the options' minutes from a start just after midnight."""
+        from the same hour, or nobody late), not the options' minutes from a start just after midnight, and
+        whose group it keeps where the run was given none (a session resumed, of the group staff chose)."""
         running = self.station.active
         pin = staff_from_environment()
         if running is not None and self._left_from_an_earlier_day(running, pin):
@@ -134,7 +135,8 @@ class Headless:
         try:
             late_after = self.options.late_after if after is None else None
             late_from = None if after is None else same_hour_again(after, self.station.now(), self.zone)
-            session = self.station.start_session(self.options.session, late_after, pin, self.options.group, late_from)
+            group = after.group if after is not None and self.options.group is None else self.options.group
+            session = self.station.start_session(self.options.session, late_after, pin, group, late_from)
         except StationError:
             if not self.station.settings.database:
                 raise

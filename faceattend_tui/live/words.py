@@ -162,8 +162,8 @@ def best_first(fonts: list[str]) -> list[str]:
 FONT_MAGIC = (b"\x00\x01\x00\x00", b"true", b"OTTO", b"ttcf", b"\x1f\x8b")  # TrueType, OpenType, collection, gzip
 # letters OpenCV's own fonts lack: a usable fallback font draws one of them at least (Chinese, Vietnamese and
 # emoji first, as system fonts are ranked; then Japanese, Korean, Thai, Devanagari, Bengali, Tamil, Gurmukhi,
-# Sinhala, Khmer, Lao, Myanmar, Ethiopic: a door_font for one of those scripts is a font too)
-FONT_PROBE = "王ễị😀あ한กकকகਕකកກကአ"
+# Sinhala, Khmer, Lao, Myanmar, Ethiopic, Greek, Georgian, Armenian: a door_font for one of those is a font too)
+FONT_PROBE = "王ễị😀あ한กकকகਕකកກကአΩაԱ"
 
 
 def draws_letters(path: Path) -> bool:

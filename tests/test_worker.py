@@ -614,6 +614,12 @@ def test_the_banner_of_someone_removed_or_erased_leaves_the_door_at_once(tmp_pat
     worker.reload_gallery()
     shown = [(b.kind, b.title) for b in worker.door.banners]
     assert shown == [("checked-in", "Bo Lin"), ("see-staff", "Not recognised")]
+    worker.recognizer.names = {"S2": "Bo Lin", "S3": "Bo Lin"}  # a namesake erased: the other keeps theirs
+    worker.recognizer.gallery = gallery("S2", "S3")
+    worker.recognizer.tracker = SimpleNamespace(tracks=[SimpleNamespace(id=5, state="known", name="S3")])
+    worker._handle(ev.ShowOutcome("checked-in", "Bo Lin", 5, ""))
+    worker.reload_gallery()
+    assert [(b.title, b.track) for b in worker.door.banners if b.kind == "checked-in"] == [("Bo Lin", 3)]
 
 
 class BlinkingLandmarks:

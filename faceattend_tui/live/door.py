@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections import deque
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Sequence, Set
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -110,9 +110,13 @@ class DoorState:
         elif track is not None and track in self.refused and banner.kind in ("checked-in", "late", "already-here"):
             self.refused.remove(track)
 
-    def forget(self, names: set[str]) -> None:
-        """Banners naming these people go at once (removed, erased): never their name again at the door."""
-        kept = [b for b in self.banners if b.kind == "see-staff" or b.title not in names]
+    def forget(self, names: set[str], staying: Set[str] = frozenset(), tracks: Set[int] = frozenset()) -> None:
+        """Banners naming these people go at once (removed, erased): never their name again at the door; a
+        name someone `staying` has too goes only from the banners of the people's own `tracks`."""
+        def theirs(banner: Banner) -> bool:
+            return banner.title in names and (banner.title not in staying or banner.track in tracks)
+
+        kept = [b for b in self.banners if b.kind == "see-staff" or not theirs(b)]
         if len(kept) < len(self.banners):
             self.banners = deque(kept, maxlen=self.banners.maxlen)
 

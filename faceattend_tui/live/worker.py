@@ -207,9 +207,12 @@ class Worker:
     def reload_gallery(self) -> None:
         before, names = set(self.recognizer.gallery.names), dict(self.recognizer.names)
         gallery = self._load_gallery()
-        self.recognizer.set_gallery(gallery)
         gone = before - set(gallery.names)  # removed or erased: their name leaves the door's banners too
-        self.door.forget({names.get(folder, folder) for folder in gone} | gone)
+        tracker = getattr(self.recognizer, "tracker", None)
+        their_tracks = {t.id for t in tracker.tracks if t.state == "known" and t.name in gone} if tracker else set()
+        self.recognizer.set_gallery(gallery)
+        staying = {names.get(folder, folder) for folder in gallery.names}  # a namesake keeps their own banner
+        self.door.forget({names.get(folder, folder) for folder in gone} | gone, staying, their_tracks)
         self.emit(ev.GalleryLoaded(message=f"gallery loaded: {plural(len(gallery.names), 'person', 'people')}, "
                                                f"{plural(len(gallery), 'template')}",
                                    people=len(gallery.names)))

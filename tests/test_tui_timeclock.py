@@ -498,6 +498,31 @@ async def test_in_work_mode_the_report_gives_each_persons_days_and_hours(station
                                                                                *UNSEEN]  # their days: correctable
 
 
+@pytest.mark.parametrize("typed", ["2026-11-30x", "reversed"])
+async def test_a_period_typed_wrong_leaves_no_hours_of_the_period_before(station, typed):
+    """After a bad or reversed date range, the hours table still showed the period before beside the new dates,
+    and Enter on a row opened that period's days."""
+    work_mode(station)
+    checkin(station, "Ann Lee", 1)
+    checkin(station, "Ann Lee", 91)
+    app = StationApp(station)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await sightings_written(pilot)
+        await pilot.press("r")
+        await until(pilot, lambda: app.screen.query_one("#hours").row_count > 0)
+        assert str(app.screen.query_one("#hours-title").render()).startswith("hours from ")  # the period it is
+        if typed == "reversed":
+            app.screen.query_one("#from").value = "2099-01-02"
+            app.screen.query_one("#to").value = "2099-01-01"
+        else:
+            app.screen.query_one("#from").value = typed
+        app.screen.query_one("#from").focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen.query_one("#hours").row_count == 0
+        assert str(app.screen.query_one("#hours-title").render()) == ""
+
+
 async def test_in_work_mode_the_report_counts_the_days_corrected_by_hand(station):
     from faceattend_tui.attendance.corrections import correct_day
 

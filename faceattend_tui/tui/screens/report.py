@@ -90,13 +90,24 @@ class ReportScreen(Dialog[None]):
                 raise ValueError(rate)
         except ValueError:
             self.error("dates as YYYY-MM-DD, the rate as a percentage from 0 to 100")
-            self.query_one("#below-title", Static).update("")  # the list shown was for the values before
-            self.query_one("#below", DataTable).clear()
+            self.clear_shown()
+            return
+        if start > end:
+            self.error(f"the period ends ({end}) before it begins ({start})")
+            self.clear_shown()
             return
         value = self.asked_group = self.query_one("#group", Select).value
         group = None if value == EVERYONE else str(value)
         self.period, self.group = (start, end), group
         self.read(partial(self.build_report, start, end, group, rate), self.show_report, "the report")
+
+    def clear_shown(self) -> None:
+        """The lists shown were for the values before: they go, not to be read as the new period's."""
+        self.query_one("#below-title", Static).update("")
+        self.query_one("#below", DataTable).clear()
+        if self.hours is not None:
+            self.query_one("#hours-title", Static).update("")
+            self.query_one("#hours", DataTable).clear()
 
     def build_report(self, start: date, end: date, group: str | None, rate: float) -> Built:
         """In a thread: the report, the rate it lists people under and, in work mode, the hours."""
@@ -114,7 +125,8 @@ class ReportScreen(Dialog[None]):
         hint = f"; {plural(checks, 'day')} to check" if checks else ""
         hint += "; enter: a person's days, to check or correct them" if self.days_of is not None else ""
         seen = plural(sum(1 for entry in people if entry["days"]), "person", "people")
-        self.query_one("#hours-title", Static).update(f"hours over the period ({seen} seen{hint})")
+        start, end = self.period
+        self.query_one("#hours-title", Static).update(f"hours from {start} to {end} ({seen} seen{hint})")
         table = self.query_one("#hours", DataTable)
         chosen = self.chosen  # the person whose days were just looked at keeps the cursor
         table.clear()

@@ -498,6 +498,9 @@ def test_a_station_command_line_that_would_be_ignored_or_draw_nowhere_is_refused
         assert "--group, --late-after and --keep-open go with --session" in capsys.readouterr().err
     assert main(["station", "--data", str(tmp_path)]) == 2  # pytest's stdin and stdout are no terminal
     assert "no terminal to draw the station's screen on" in capsys.readouterr().err
+    for option in (["--session", "Bad\x1b[31m"], ["--session", "Maths", "--group", "3A\x07"]):
+        assert main(["station", "--headless", *option, "--data", str(tmp_path)]) == 2  # not opened, nor audited
+        assert "holds a control character; not stored" in capsys.readouterr().err
     assert not (tmp_path / "attendance.json").exists()
 
 

@@ -960,6 +960,15 @@ def station_usage_problem(args: argparse.Namespace, on_a_terminal: bool) -> str:
     if args.headless and not args.session and (args.group is not None or args.late_after is not None
                                                or args.keep_open):
         return "--group, --late-after and --keep-open go with --session (without it the timetable opens the sessions)"
+    from faceattend_tui.attendance.models import check_text
+    from faceattend_tui.errors import InputError
+
+    named = ((getattr(args, "session", None), "the session name"), (getattr(args, "group", None), "the group"))
+    for value, what in named:
+        try:
+            check_text(value or "", what)  # refused before the station opens, not audited as a start
+        except InputError as exc:
+            return str(exc)
     if not args.headless and on_a_terminal and not (sys.stdin.isatty() and sys.stderr.isatty()):  # drawn on stderr
         return ("no terminal to draw the station's screen on: run it in a terminal (tmux over SSH), or with "
                 "--headless as a service")

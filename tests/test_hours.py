@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 
@@ -677,6 +678,13 @@ def test_a_second_admins_correction_keeps_the_firsts_and_taking_it_back_leaves_t
         assert clear_correction(store, "S1", day, "my mistake", "Noa Lead")
         (line,) = hours_between(store, day, day, 30)
         assert line.hours == 11.0 and line.corrected == "corrected by Mia Boss: left by the back door"
+        correct_day(store, "S1", day, MORNING + timedelta(hours=1), None, "stayed to cover for Bo Lin", "Noa Lead")
+        Attendance(store).add_person("Bo Lin", person_id="S2")
+        correct_day(store, "S1", day, MORNING + timedelta(hours=2), None, "as Bo Lin said", "Mia Boss")
+        Attendance(store).remove_person("S2", erase=True, user="admin")  # Bo's name leaves every reason kept
+        assert "Bo Lin" not in json.dumps(store.get_setting("hours_corrections"))
+        assert clear_correction(store, "S1", day, "wrong", "Mia Boss")
+        assert clear_correction(store, "S1", day, "wrong", "Noa Lead")
         assert clear_correction(store, "S1", day, "wrong after all", "Mia Boss")
         (line,) = hours_between(store, day, day, 30)
         assert (line.hours, line.corrected) == (8.0, "")

@@ -723,7 +723,7 @@ def test_a_name_with_digits_a_common_password_or_a_run_typed_again_is_refused(da
                     "qwerty", "1234567890", "0987654321", "12341234", "abcd1234", "asdf1234", "1qaz2wsx", "123qwe"):
             with pytest.raises(ValueError, match="first one guessed"):
                 add_account(store, "Eve", "staff", pin, "Ada")
-        for pin in ("P@ssw0rd", "p@ssw0rd!", "P4ssw0rd!", "Welc0me!"):  # letters written as signs, a sign after
+        for pin in ("P@ssw0rd", "p@ssw0rd!", "P4ssw0rd!", "Welc0me!", "w3lc0m3!"):  # letters as signs, a sign after
             with pytest.raises(ValueError, match="common password"):
                 add_account(store, "Eve", "staff", pin, "Ada")
         for name, pin in (("Dana Lee", "482e91"), ("Eve", "bus-stop-42"), ("Ben Ng", "480917"),

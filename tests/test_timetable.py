@@ -295,6 +295,51 @@ def test_a_lesson_a_clock_ahead_opened_and_staff_voided_before_it_was_put_right_
         door.station.close()
 
 
+def test_a_lesson_an_hour_ahead_opened_and_staff_voided_opens_when_the_clock_is_put_right_within_it(tmp_path):
+    """An hour ahead, Maths opened at 07:01 stamped 08:01 and was voided; put right at 08:10, the stray 08:01
+    lay before the span the clock jumped back over, and the real Maths never opened."""
+    door = Door(tmp_path, MONDAY_8 - timedelta(hours=1, minutes=1))
+    try:
+        save_slots(door.station.store, read_slots(MATHS))
+        door.tick()  # 06:59
+        door.tick(wall=door.clock.now + timedelta(hours=1, minutes=1))  # 08:01 at 07:00
+        for _ in range(3):
+            door.tick()
+        stray = door.station.active
+        assert stray is not None and stray.name == "Maths"
+        door.station.stop_session()
+        door.station.void_session(stray.id, "opened while the clock was an hour ahead")
+        door.until(MONDAY_8 + timedelta(hours=1, minutes=10))  # 09:10 on the clock, 08:10 really
+        door.tick(wall=door.clock.now - timedelta(hours=1))
+        for _ in range(3):
+            door.tick()  # the timetable waits 2 minutes after a jump
+        assert door.station.active is not None and door.station.active.id != stray.id
+    finally:
+        door.station.close()
+
+
+def test_a_lesson_voided_before_the_clock_fell_behind_for_a_moment_stays_voided(tmp_path):
+    """The clock jumped an hour back from the right time and was put right; Maths, opened at 08:05 and voided
+    at 08:20 for a real reason, must not open again."""
+    door = Door(tmp_path, MONDAY_8 + timedelta(minutes=4))
+    try:
+        save_slots(door.station.store, read_slots(MATHS))
+        door.tick()  # 08:05: Maths opens
+        lesson = door.station.active
+        assert lesson is not None
+        door.until(MONDAY_8 + timedelta(minutes=15))
+        door.tick(wall=door.clock.now - timedelta(hours=1))  # a glitch back...
+        door.tick(wall=door.clock.now + timedelta(hours=1, minutes=1))  # ...put right
+        door.until(MONDAY_8 + timedelta(minutes=20))
+        door.station.stop_session()
+        door.station.void_session(lesson.id, "the teacher is ill")
+        for _ in range(3):
+            door.tick()
+        assert door.station.active is None
+    finally:
+        door.station.close()
+
+
 def test_a_lesson_voided_for_a_real_reason_after_a_glitch_that_morning_stays_voided(tmp_path):
     """A glitch of 3 hours ahead at 07:51, put right a minute later; Maths opened at 08:00 and was voided at
     08:10 (the teacher ill): its slot was given back, and a second Maths opened with everyone late."""

@@ -236,12 +236,20 @@ def still_there(store: Store, person_id: str) -> None:
 
 
 def scrub_reasons(store: Store, pattern: Names, token: str) -> None:
-    """An erasure: the erased person's names in the reasons of other people's corrections become the token."""
-    docs = store.get_setting(CORRECTIONS_SETTING) or {}
-    if not any(pattern.search(str(doc.get("reason", ""))) for doc in docs.values()):
+    """An erasure: the erased person's names in the reasons of other people's corrections (and of the earlier
+    corrections kept under them) become the token."""
+    def named(doc: Any) -> bool:
+        return isinstance(doc, dict) and (bool(pattern.search(str(doc.get("reason", "")))) or named(doc.get("earlier")))
+
+    def scrubbed(doc: Any) -> Any:
+        if not isinstance(doc, dict):
+            return doc
+        return {**doc, "reason": pattern.sub(token, str(doc.get("reason", ""))),
+                **({"earlier": scrubbed(doc["earlier"])} if "earlier" in doc else {})}
+
+    if not any(named(doc) for doc in (store.get_setting(CORRECTIONS_SETTING) or {}).values()):
         return
-    store.update_setting(CORRECTIONS_SETTING, lambda now: {
-        key: {**doc, "reason": pattern.sub(token, str(doc.get("reason", "")))} for key, doc in (now or {}).items()})
+    store.update_setting(CORRECTIONS_SETTING, lambda now: {key: scrubbed(doc) for key, doc in (now or {}).items()})
 
 
 def forget_person(store: Store, person_id: str, new_id: str | None = None) -> int:

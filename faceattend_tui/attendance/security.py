@@ -312,7 +312,7 @@ def pin_problem(pin: str, name: str = "") -> str:
     if name and len(letters) >= 3 and any(letters in _bare(order) for order in orders):  # dana123; not 482e91
         return "a PIN cannot be the staff name, with or without digits; choose another"
     plain = _bare(lower.translate(LEET))
-    ends = _bare(re.sub(r"^[^a-z]+|[^a-z]+$", "", lower).translate(LEET))  # p@ssw0rd! with its sign at the end
+    ends = _bare(re.sub(r"^[\W_]+|[\W_]+$", "", lower).translate(LEET))  # p@ssw0rd!, w3lc0m3! with a sign at the end
     if {_bare(pin), letters, plain, ends, "".join(ch for ch in plain if not ch.isdigit())} & COMMON_PINS:
         return "a common password, with or without digits, is among the first guessed; choose another"
     return ""

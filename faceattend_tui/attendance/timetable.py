@@ -497,9 +497,6 @@ def _forget(store: Store, key: str) -> None:
     store.update_setting(OPENED_SETTING, lambda opened: {k: v for k, v in (opened or {}).items() if k != key})
 
 
-AHEAD_KEY = "opened_ahead"  # in a clock.jump back's audit: the sessions opened while the clock ran ahead
-
-
 def free_slots_of(store: Store, ids: Iterable[int]) -> list[str]:
     """Give back the slots of these sessions once they are voided: lessons a clock running ahead opened,
     which then open on their real day (a lesson voided otherwise stays so). The slots' keys."""
@@ -516,12 +513,9 @@ def free_slots_of(store: Store, ids: Iterable[int]) -> list[str]:
 
 
 def opened_ahead(store: Store, session: Session) -> bool:
-    """Whether a clock running ahead opened this session: its start is still to come on the log's clock,
-    or a station's clock jumped back over it before it began for real (named in that jump's audit)."""
-    if session.started_at > store.shared_now() + timedelta(minutes=2):
-        return True
-    return any(entry.action == "clock.jump" and session.id in (entry.details.get(AHEAD_KEY) or ())
-               for entry in store.audit_log())
+    """Whether a clock running ahead opened this session, as far as a void can tell: its start is still to
+    come on the log's clock (voided while the clock ran ahead, it is found as the clock jumps back)."""
+    return session.started_at > store.shared_now() + timedelta(minutes=2)
 
 
 def to_come(store: Store) -> list[int]:

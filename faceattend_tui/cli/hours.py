@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING
 
-from faceattend_tui.attendance.corrections import DayCut, clear_correction, correct_typed
+from faceattend_tui.attendance.corrections import DayCut, clear_correction, correct_typed, corrections
 from faceattend_tui.attendance.export import time_zone
 from faceattend_tui.attendance.models import Person, printable
 from faceattend_tui.cli import EXIT_OK, say
@@ -65,7 +65,9 @@ def whose(attendance: Attendance, text: str) -> Person:
 def cleared(attendance: Attendance, person: Person, day: date, reason: str) -> int:
     if not clear_correction(attendance.store, person.id, day, reason, actor(attendance)):
         raise CommandError(f"{person.id} {printable(person.name)} has no correction on {day}")
-    say(f"{person.id} {printable(person.name)} on {day}: back to what the doors saw")
+    left = corrections(attendance.store).get((person.id, day))
+    now = f"the one before it stands ({printable(left.note)})" if left else "back to what the doors saw"
+    say(f"{person.id} {printable(person.name)} on {day}: correction taken back; {now}")
     return EXIT_OK
 
 

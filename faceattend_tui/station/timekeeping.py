@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from faceattend_tui.attendance import OfflineError, StoreError, audit, sheets, timetable
-from faceattend_tui.attendance.common import to_iso
+from faceattend_tui.attendance.common import from_iso, to_iso
 from faceattend_tui.attendance.export import time_zone
 from faceattend_tui.errors import FaceattendError
 from faceattend_tui.station.clockwatch import HOLD, JUMP, jump_text
@@ -45,6 +45,19 @@ class Timekeeping(StationState):
         def _live(self, notice: str = "", severity: Severity = "information", lasting: bool = False,
                   own: bool = False) -> LiveChanged: ...
 
+    def _opened_ahead(self, store: Store, wall: datetime, jump: float) -> list[int]:
+        """The sessions this door opened while its clock ran ahead, as it jumps back `jump` seconds to `wall`:
+        stamped since its clock last jumped ahead, else over the time it jumped back across."""
+        before = wall - timedelta(seconds=jump)
+        jumps = [e for e in store.audit_log() if e.action == "clock.jump" and e.details.get("station") == self.name]
+        latest = jumps[-1].details if jumps else {}
+        since = None
+        if isinstance(latest.get("seconds"), int | float) and latest["seconds"] > 0:  # it had jumped ahead
+            with contextlib.suppress(ValueError, TypeError):
+                since = from_iso(latest.get("now"))
+        start = min(since, wall) if since is not None else wall
+        return [s.id for s in store.sessions() if start <= s.started_at <= before and s.station in (None, self.name)]
+
     def _clock_updates(self) -> list[Update]:
         """The wall clock jumped since the last poll: said, audited, and the timetable waits a little."""
         if self.steady is None or self.attendance is None:
@@ -56,10 +69,10 @@ class Timekeeping(StationState):
         waits = f"; the timetable waits {HOLD / 60:.0f} minutes" if self.follow_timetable else ""
         with self.lock, contextlib.suppress(StoreError):
             store = self._store()
-            ahead = [s.id for s in store.sessions() if wall < s.started_at <= wall - timedelta(seconds=jump)]
-            audit(store, "clock.jump", {"seconds": round(jump), "now": to_iso(wall),
-                                        **({timetable.AHEAD_KEY: ahead} if ahead else {})}, STATION_ACTOR)
-            timetable.free_slots_of(store, ahead)  # voided already: each lesson opens on its real day
+            if jump < 0:  # back from running ahead: lessons it opened that staff voided already open on their day
+                timetable.free_slots_of(store, self._opened_ahead(store, wall, jump))
+            audit(store, "clock.jump", {"seconds": round(jump), "now": to_iso(wall), "station": self.name},
+                  STATION_ACTOR)
         text = (f"the clock jumped {jump_text(jump)} (now {wall:%Y-%m-%d %H:%M}): check-ins go by it; check the "
                 f"machine's time (NTP, timedatectl){waits}")
         said: list[Update] = [self._live(text, "error")]

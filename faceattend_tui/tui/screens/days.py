@@ -63,7 +63,8 @@ class CorrectScreen(Dialog[CorrectRequest]):
     def title_text(self) -> str:
         if self.clear:
             shown = f" ({printable(self.seen)})" if self.seen else ""
-            return f"Take back the correction of {self.person} on {self.day}{shown}: the day as the doors saw it"
+            return (f"Take back the correction of {self.person} on {self.day}{shown}: the day as the doors saw it, "
+                    "or as an earlier correction set it")
         return f"Correct the hours of {self.person}"
 
     def body(self) -> ComposeResult:
@@ -213,7 +214,7 @@ class DaysScreen(Dialog[bool]):
         if request is None:
             return
         self.changed = True
-        self.note(f"{request.day}: " + ("back to what the doors saw" if request.clear else "corrected (audited)"))
+        self.note(f"{request.day}: " + ("correction taken back" if request.clear else "corrected (audited)"))
 
     def note(self, text: str) -> None:
         self.error("")

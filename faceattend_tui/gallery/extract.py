@@ -373,7 +373,7 @@ class Extractor:
         for path in sorted(self.tensors_dir.glob("*.npy")):
             if path.stem in manifest.people:
                 continue
-            if path.stem in people and path.stem in cut_short_wrote and self._ours(path):
+            if path.stem in people and path.stem in cut_short_wrote and rows_of_size(path, self.engine.embedder.dim):
                 path.unlink(missing_ok=True)
                 cut_short += 1
             elif path.stem in people:
@@ -387,34 +387,13 @@ class Extractor:
         if cut_short:
             self.report.notes.append(f"{plural(cut_short, 'template file')} of an extraction cut short made again")
 
-    def _set_aside(self, path: Path, entry: Entry) -> Path | None:
-        """A person's template file that is not the one the manifest holds (another project's, copied over it):
-        moved to legacy/ before it is made again or removed, never deleted; None when it is ours or absent."""
-        if path.is_symlink() or not path.is_file() or entry.npy_sha256 is None:
-            return None
-        try:
-            if hashlib.sha256(path.read_bytes()).hexdigest() == entry.npy_sha256:
-                return None
-            return move_to_legacy(self.tensors_dir, path)
-        except OSError:  # unreadable: said where it is read
-            return None
-
-    def _ours(self, path: Path) -> bool:
-        """Whether a template file a run cut short may have written holds rows of this recogniser's size, of
-        unit length (a file put there by hand since, the original project's, is not taken for one)."""
-        try:
-            read_rows(path, self.engine.embedder.dim)
-        except GalleryError:
-            return False
-        return True
-
     def _drop_removed(self, people: dict[str, list[Path]], manifest: Manifest) -> None:
         for name in sorted(set(manifest.people) - set(people)):
             if name in self.doors or any(sample.get("door") for sample in manifest.people[name].samples):
                 people[name] = []  # no photo of them here: their other doors' templates stay, this door's go
                 continue
             path = self.tensors_dir / f"{name}.npy"
-            kept = self._set_aside(path, manifest.people[name])
+            kept = set_aside(self.tensors_dir, path, manifest.people[name])
             if kept:
                 self.report.notes.append(f"{path}: not the file extract wrote (put there since?); kept as {kept}")
             path.unlink(missing_ok=True)
@@ -489,7 +468,7 @@ class Extractor:
         try:
             rows = read_rows(path, self.engine.embedder.dim, entry.npy_sha256)
         except GalleryError as exc:
-            kept = self._set_aside(path, entry)
+            kept = set_aside(self.tensors_dir, path, entry)
             self.report.notes.append(f"{exc}; {f'kept as {kept}, ' if kept else ''}re-extracting {name}")
             return {}
         samples = entry.samples
@@ -628,7 +607,7 @@ class Extractor:
             return rows, samples
         unit = normalize(np.stack(rows))
         if not majority(len(rows), odd, files):  # no majority to go by: said, all kept
-            self.report.notes.append(self._unlike_note(name, unit, samples, odd))
+            self.report.notes.append(unlike_note(name, unit, samples, odd, self.images_dir / name))
             return rows, samples
         for index, cosine in odd.items():
             faces = samples[index].get("faces", 1)  # a sample taken at the door has one face
@@ -637,16 +616,6 @@ class Extractor:
                                        f"other photos (cosine {cosine_text(cosine)}; {guess}?); left out" + KEEP_HINT)
         kept = [i for i in range(len(rows)) if i not in odd]
         return [rows[i] for i in kept], [samples[i] for i in kept]
-
-    def _unlike_note(self, name: str, unit: np.ndarray, samples: list[dict[str, Any]], odd: dict[int, float]) -> str:
-        """Photos of two people or more, none a majority: every photo named, by the person it looks like."""
-        groups = ranked_groups(unit, [sample["sha256"] for sample in samples])
-        if len(groups) < 2:  # one chain of alike photos with unlike ends
-            groups = [[i for i in range(len(unit)) if i not in odd], sorted(odd)]
-        named = "; ".join(", ".join(Path(samples[i]["image"]).name for i in group) for group in groups)
-        return (f"{name}: its {len(unit)} photos look like {len(groups)} different people ({named}); all are kept, "
-                f"so each may check in as {name}: remove the wrong ones from {self.images_dir / name} and run "
-                f"`faceattend extract` again")
 
 
     def _keep_or_skip(self, name: str, manifest: Manifest) -> None:
@@ -680,6 +649,39 @@ class Extractor:
             if image not in self.unreadable and not _unchanged(source, str(sample.get("sha256", ""))):
                 return True
         return False
+
+
+def set_aside(tensors_dir: Path, path: Path, entry: Entry) -> Path | None:
+    """A person's template file that is not the one the manifest holds (another project's, copied over it):
+    moved to legacy/ before it is made again or removed, never deleted; None when it is ours or absent."""
+    if path.is_symlink() or not path.is_file() or entry.npy_sha256 is None:
+        return None
+    try:
+        if hashlib.sha256(path.read_bytes()).hexdigest() == entry.npy_sha256:
+            return None
+        return move_to_legacy(tensors_dir, path)
+    except OSError:  # unreadable: said where it is read
+        return None
+
+
+def rows_of_size(path: Path, dim: int) -> bool:
+    """Whether a template file a run cut short may have written holds rows of the recogniser's size, of unit
+    length (a file put there by hand since, the original project's, is not taken for one)."""
+    try:
+        read_rows(path, dim)
+    except GalleryError:
+        return False
+    return True
+
+
+def unlike_note(name: str, unit: np.ndarray, samples: list[dict[str, Any]], odd: dict[int, float], folder: Path) -> str:
+    """Photos of two people or more, none a majority: every photo named, by the person it looks like."""
+    groups = ranked_groups(unit, [sample["sha256"] for sample in samples])
+    if len(groups) < 2:  # one chain of alike photos with unlike ends
+        groups = [[i for i in range(len(unit)) if i not in odd], sorted(odd)]
+    named = "; ".join(", ".join(Path(samples[i]["image"]).name for i in group) for group in groups)
+    return (f"{name}: its {len(unit)} photos look like {len(groups)} different people ({named}); all are kept, so "
+            f"each may check in as {name}: remove the wrong ones from {folder} and run `faceattend extract` again")
 
 
 def subject_of(faces: list[Face], size: tuple[int, int] | None) -> int | None:

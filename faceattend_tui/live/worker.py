@@ -96,6 +96,18 @@ class WorkerConfig:
     station_pid: int = 0  # the station that started the worker: gone, the worker ends (0: its parent now)
 
 
+def take_gallery(recognizer: LiveRecognizer, gallery: Gallery, door: DoorState) -> None:
+    """The recogniser takes the new gallery; the door's banners of people no longer in it (removed, erased)
+    go at once, but a namesake who stays keeps their own."""
+    before, names = set(recognizer.gallery.names), dict(recognizer.names)
+    gone = before - set(gallery.names)
+    tracker = getattr(recognizer, "tracker", None)
+    their_tracks = {t.id for t in tracker.tracks if t.state == "known" and t.name in gone} if tracker else set()
+    recognizer.set_gallery(gallery)
+    staying = {names.get(folder, folder) for folder in gallery.names}
+    door.forget({names.get(folder, folder) for folder in gone} | gone, staying, their_tracks)
+
+
 class Worker:
     """The loop inside the worker process."""
 
@@ -205,14 +217,8 @@ class Worker:
         self.reload_gallery()
 
     def reload_gallery(self) -> None:
-        before, names = set(self.recognizer.gallery.names), dict(self.recognizer.names)
         gallery = self._load_gallery()
-        gone = before - set(gallery.names)  # removed or erased: their name leaves the door's banners too
-        tracker = getattr(self.recognizer, "tracker", None)
-        their_tracks = {t.id for t in tracker.tracks if t.state == "known" and t.name in gone} if tracker else set()
-        self.recognizer.set_gallery(gallery)
-        staying = {names.get(folder, folder) for folder in gallery.names}  # a namesake keeps their own banner
-        self.door.forget({names.get(folder, folder) for folder in gone} | gone, staying, their_tracks)
+        take_gallery(self.recognizer, gallery, self.door)
         self.emit(ev.GalleryLoaded(message=f"gallery loaded: {plural(len(gallery.names), 'person', 'people')}, "
                                                f"{plural(len(gallery), 'template')}",
                                    people=len(gallery.names)))

@@ -920,12 +920,17 @@ async def test_a_dialog_opened_on_a_session_that_ends_meanwhile_changes_no_other
         assert station.active.name == "Physics" and station.store.marks(station.active.id) == []
 
 
+async def maths_stopped_by_hand(pilot) -> None:
+    """Maths started and stopped from the keyboard, the session pane saying it ended."""
+    await start_session(pilot, "Maths")
+    await pilot.press("s", "enter")
+    await until(pilot, lambda: "Maths (ended" in str(pilot.app.query_one("#session-counts").render()))
+
+
 async def test_a_session_the_timetable_opens_after_a_stop_by_hand_takes_the_session_pane(station):
     app = StationApp(station)
     async with app.run_test(size=(80, 24)) as pilot:
-        await start_session(pilot, "Maths")
-        await pilot.press("s", "enter")
-        await until(pilot, lambda: "Maths (ended" in str(app.query_one("#session-counts").render()))
+        await maths_stopped_by_hand(pilot)
         station.start_session("Physics")  # as the timetable does, on the station's side
         app.post_message(msg.RosterChanged(RosterChanged()))
         await until(pilot, lambda: "Physics (running" in str(app.query_one("#session-counts").render()))
@@ -935,9 +940,7 @@ async def test_a_session_the_timetable_opens_after_a_stop_by_hand_takes_the_sess
 async def test_a_voided_session_in_the_session_pane_says_it_is_voided_and_why(station):
     app = StationApp(station)
     async with app.run_test(size=(100, 30)) as pilot:
-        await start_session(pilot, "Maths")
-        await pilot.press("s", "enter")
-        await until(pilot, lambda: "Maths (ended" in str(app.query_one("#session-counts").render()))
+        await maths_stopped_by_hand(pilot)
         station.void_session(station.sessions()[-1].id, "wrong room")
         app.post_message(msg.RosterChanged(RosterChanged()))
         await until(pilot, lambda: "VOIDED: wrong room; ended" in str(app.query_one("#session-counts").render()))

@@ -54,6 +54,13 @@ def work_mode(station, **settings) -> None:
     station.presence = PresenceBook(station.store, station.name)
 
 
+def ann_seen_twice(station) -> None:
+    """Work mode, Ann in at 08:01 (no session needed) and seen again an hour and a half later."""
+    work_mode(station)
+    checkin(station, "Ann Lee", 1)
+    checkin(station, "Ann Lee", 91)
+
+
 async def sightings_written(pilot) -> None:
     """The station has dealt with every sighting fed to its worker (the screen's pump took them)."""
     await until(pilot, pilot.app.station.worker.drained.is_set)
@@ -485,9 +492,7 @@ async def test_a_bug_behind_a_dialog_is_said_as_an_internal_error_and_the_dialog
 
 
 async def test_in_work_mode_the_report_gives_each_persons_days_and_hours(station):
-    work_mode(station)
-    checkin(station, "Ann Lee", 1)  # in at 08:01, no session needed
-    checkin(station, "Ann Lee", 91)  # seen again an hour and a half later
+    ann_seen_twice(station)
     app = StationApp(station)
     async with app.run_test(size=(160, 48)) as pilot:
         await sightings_written(pilot)
@@ -502,9 +507,7 @@ async def test_in_work_mode_the_report_gives_each_persons_days_and_hours(station
 async def test_a_period_typed_wrong_leaves_no_hours_of_the_period_before(station, typed):
     """After a bad or reversed date range, the hours table still showed the period before beside the new dates,
     and Enter on a row opened that period's days."""
-    work_mode(station)
-    checkin(station, "Ann Lee", 1)
-    checkin(station, "Ann Lee", 91)
+    ann_seen_twice(station)
     app = StationApp(station)
     async with app.run_test(size=(160, 48)) as pilot:
         await sightings_written(pilot)
@@ -526,9 +529,7 @@ async def test_a_period_typed_wrong_leaves_no_hours_of_the_period_before(station
 async def test_in_work_mode_the_report_counts_the_days_corrected_by_hand(station):
     from faceattend_tui.attendance.corrections import correct_day
 
-    work_mode(station)
-    checkin(station, "Ann Lee", 1)
-    checkin(station, "Ann Lee", 91)
+    ann_seen_twice(station)
     app = StationApp(station)
     async with app.run_test(size=(160, 48)) as pilot:
         await sightings_written(pilot)

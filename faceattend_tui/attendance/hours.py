@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 
 from faceattend_tui.text import collation, same
 
-from .clockjumps import clock_jumps
+from .common import from_iso
 from .corrections import Correction, corrections
 from .export import BOM, csv_cell, date_and_time, local_iso, time_zone
 from .models import Person, Presence
@@ -199,6 +199,24 @@ def hours_between(store: Store, date_from: date, date_to: date, out_after: float
     rule = dataclasses.replace(rule or DayRule(), jumps=clock_jumps(store, CLOCK_DOUBT))
     lines = day_hours(store.presence(date_from, date_to), chosen, out_after, store.now(), locale, rule, fixes)
     return [line for line in lines if in_group(line.person, group, line.came)]
+
+
+def clock_jumps(store: Store, at_least: timedelta = timedelta(0)) -> tuple[tuple[datetime, datetime], ...]:
+    """The wall-clock spans a station's clock jumped over or went through twice (audited as `clock.jump`), by
+    `at_least` or more: a sighting in one may carry a time that far off."""
+    spans = []
+    for entry in store.audit_log():
+        seconds, now = entry.details.get("seconds"), entry.details.get("now")
+        if entry.action != "clock.jump" or not isinstance(seconds, int | float) or not isinstance(now, str):
+            continue
+        try:
+            after = from_iso(now)
+        except ValueError:  # an entry changed by hand: no span
+            continue
+        if after is not None and abs(seconds) >= at_least.total_seconds():
+            before = after - timedelta(seconds=seconds)
+            spans.append((min(before, after), max(before, after)))
+    return tuple(spans)
 
 
 def totals(lines: list[DayHours], locale: str | None = None) -> list[dict]:

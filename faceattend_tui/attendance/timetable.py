@@ -502,26 +502,28 @@ def free_slots_of(store: Store, ids: Iterable[int]) -> list[str]:
     which then open on their real day (a lesson voided otherwise stays so). The slots' keys."""
     ids = set(ids)
     opened = store.get_setting(OPENED_SETTING) or {}
-    freed = []
-    for key, value in opened.items():
-        session = store.session(value) if value in ids else None
-        if session is not None and session.voided:
-            freed.append(key)
-    for key in freed:
-        _forget(store, key)
-    return freed
+    freed = {key for key, value in opened.items()
+             if value in ids and (session := store.session(value)) is not None and session.voided}
+    if freed:
+        store.update_setting(OPENED_SETTING, lambda now: {k: v for k, v in (now or {}).items() if k not in freed})
+    return sorted(freed)
+
+
+def _still_to_come(store: Store) -> datetime:
+    """A session begun after this, on the log's clock, was opened by a clock running ahead."""
+    return store.shared_now() + timedelta(minutes=2)
 
 
 def opened_ahead(store: Store, session: Session) -> bool:
     """Whether a clock running ahead opened this session, as far as a void can tell: its start is still to
     come on the log's clock (voided while the clock ran ahead, it is found as the clock jumps back)."""
-    return session.started_at > store.shared_now() + timedelta(minutes=2)
+    return session.started_at > _still_to_come(store)
 
 
 def to_come(store: Store) -> list[int]:
     """The voided sessions holding a slot whose start is still to come (a clock ahead opened them, and it was
     put right with the station off): found as a station opens."""
-    soon = store.shared_now() + timedelta(minutes=2)
+    soon = _still_to_come(store)
     held = [store.session(v) for v in (store.get_setting(OPENED_SETTING) or {}).values() if v > 0]
     return [s.id for s in held if s is not None and s.voided and s.started_at > soon]
 

@@ -19,7 +19,10 @@ from faceattend_tui.cli import main
 from faceattend_tui.config import load_settings
 from faceattend_tui.station import Station, StationError
 
-TODAY = str(date.today())
+
+def today() -> str:
+    """Today as the report's dates: read when asked (a run that crosses midnight reports the new day's)."""
+    return str(date.today())
 
 
 @pytest.fixture
@@ -39,7 +42,7 @@ def data(tmp_path) -> Path:
 
 
 def command(kind: str, data: Path, out: Path | str, *extra: str) -> list[str]:
-    dates = ["--from", TODAY, "--to", TODAY] if kind == "report" else []
+    dates = ["--from", today(), "--to", today()] if kind == "report" else []
     return [kind, "--data", str(data), *dates, "--out", str(out), *extra]
 
 
@@ -213,9 +216,10 @@ def test_report_names_from_a_group_stay_in_exports(tmp_path, group, capfd):
         att.add_person("Ann Lee", person_id="S1", groups=[group])
         att.start_session("Maths", group=group)
         att.stop_session()
-    assert main(["report", "--data", str(root), "--from", TODAY, "--to", TODAY, "--group", group]) == 0
+    day = today()
+    assert main(["report", "--data", str(root), "--from", day, "--to", day, "--group", group]) == 0
     (written,) = (root / "exports").iterdir()
-    assert written.is_file() and written.name.startswith(f"report_people_{TODAY}_{TODAY}_")
+    assert written.is_file() and written.name.startswith(f"report_people_{day}_{day}_")
     assert len(written.name.encode()) < 200
     assert sorted(p.name for p in root.iterdir()) == ["attendance.json", "attendance.outbox", "exports"]
 
@@ -249,11 +253,12 @@ def test_exports_written_at_the_same_moment_never_take_each_others_file(tmp_path
 
 
 def test_a_report_is_audited_like_an_export(data, capsys):
-    assert main(["report", "--data", str(data), "--from", TODAY, "--to", TODAY]) == 0
+    day = today()
+    assert main(["report", "--data", str(data), "--from", day, "--to", day]) == 0
     assert main(["audit", "--data", str(data), "--action", "report", "--json"]) == 0
     (entry,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert entry["details"]["path"].startswith(str(data / "exports" / "report_people_"))
-    assert (entry["details"]["from"], entry["details"]["format"]) == (TODAY, "csv")
+    assert (entry["details"]["from"], entry["details"]["format"]) == (day, "csv")
 
 
 def test_the_station_export_follows_the_same_rule(data):
@@ -394,7 +399,7 @@ def test_a_root_job_does_not_write_its_sheets_through_an_exports_link_another_us
     (tmp_path / "victim").mkdir()
     (data / "exports").symlink_to(tmp_path / "victim")
     os.lchown(data / "exports", 4321, 4321)
-    dates = ["--from", TODAY, "--to", TODAY] if kind == "report" else []
+    dates = ["--from", today(), "--to", today()] if kind == "report" else []
     assert main([kind, "--data", str(data), *dates]) == 2
     assert "a link of another user: not followed" in capfd.readouterr().err
     assert not list((tmp_path / "victim").iterdir())

@@ -118,9 +118,9 @@ def steady_cursor(pilot) -> None:
         field.cursor_blink = False
 
 
-async def until(pilot, condition, tries: int = 120) -> None:
+async def until(pilot, condition, tries: int = 240) -> None:
     """Wait for the screen to show what is expected: a limit, not a budget (the panes are read in threads,
-    and a suite on two busy cores has taken over 2.5 s for one)."""
+    and a suite on two busy cores has taken over 2.5 s for one, and over 6 s once)."""
     for _ in range(tries):
         if condition():
             return

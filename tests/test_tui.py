@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import dataclasses
 from datetime import datetime, timedelta, timezone
@@ -2066,8 +2067,9 @@ async def test_a_command_chosen_twice_in_the_palette_opens_its_dialog_once(stati
 
 async def test_a_mark_written_while_the_command_palette_covers_its_dialog_closes_that_dialog_once(station,
                                                                                                  monkeypatch):
-    """The mark came back under ctrl+p: the palette closed instead, the dialog stayed with its buttons on,
-    Enter marked again and the station ended (InvalidStateError)."""
+    """The mark came back under the palette: the palette closed instead, the dialog stayed with its buttons
+    on, Enter marked again and the station ended (InvalidStateError). (Ctrl+P typed then waits for the
+    answer: the palette is opened as its footer entry clicked would.)"""
     import time
 
     real = station.mark
@@ -2076,7 +2078,8 @@ async def test_a_mark_written_while_the_command_palette_covers_its_dialog_closes
     async with app.run_test(size=(80, 24)) as pilot:
         await start_session(pilot, "Physics")
         await mark_dialog_for(pilot, "S3")
-        await pilot.press(*"forgot card", "enter", "ctrl+p")
+        await pilot.press(*"forgot card", "enter")
+        app.action_command_palette()
         await until(pilot, lambda: [e.action for e in station.store.audit_log()].count("checkin.mark") == 1)
         await pilot.pause(0.3)  # the mark written meanwhile: its dialog waits under the palette
         assert [type(s).__name__ for s in app.screen_stack] == ["Screen", "MarkScreen", "Palette"]
@@ -2189,3 +2192,58 @@ async def test_the_wheel_over_a_dialogs_list_moves_its_highlight_so_enter_opens_
         await pilot.pause()
         top, rows = round(table.scroll_y), table.size.height - table.header_height
         assert top > 0 and top <= table.cursor_row < top + rows
+
+
+@contextlib.asynccontextmanager
+async def mark_dialog_with_pin(station, notifications: bool = False):
+    """The station with a PIN, Physics started, the mark dialog open on Cleo (S3)."""
+    with_pin(station)
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24), notifications=notifications) as pilot:
+        await start_session(pilot, "Physics", pin="246813")
+        await mark_dialog_for(pilot, "S3")
+        yield pilot
+
+
+async def test_two_marks_with_their_pins_typed_in_one_burst_mark_two_people(station):
+    """Keys typed while the station checked the first mark's PIN went into its closing dialog or opened
+    others on the main screen (the `e` of "dentist" opened enrolment, the PIN landing in a visible field):
+    they now wait for the answer, then act on the roster."""
+    async with mark_dialog_with_pin(station) as pilot:
+        app = pilot.app
+        burst(app, [*"doctor", "tab", *"246813", "enter", "down", "m", *"dentist", "tab", *"246813", "enter"])
+        await keys_handled(pilot)
+        await answered_calls(pilot, ("station-call",))
+        marks = {mark.person_id: mark.reason for mark in station.store.marks(station.active.id)}
+        assert marks == {"S3": "doctor", "S4": "dentist"}
+        assert type(app.screen).__name__ == "Screen"
+
+
+async def test_keys_typed_after_a_refused_pin_are_not_used_and_the_dialog_says_so(station):
+    async with mark_dialog_with_pin(station) as pilot:
+        app = pilot.app
+        burst(app, [*"doctor", "tab", *"111111", "enter", "down", "m", *"dentist"])
+        await keys_handled(pilot)
+        await answered_calls(pilot, ("station-call",))
+        await keys_handled(pilot)
+        assert isinstance(app.screen, MarkScreen)
+        said = str(app.screen.query_one("#dialog-error").render())
+        assert "wrong" in said and "the 9 keys typed after OK were not used" in said
+        assert app.screen.query_one("#pin").value == "" and app.screen.query_one("#reason").value == "doctor"
+        assert station.store.marks(station.active.id) == []
+
+
+async def test_keys_pressed_while_an_answer_took_long_are_not_used_later(station, monkeypatch):
+    """Keys pressed during a long answer (a roster import reading photos) were not typed ahead for what
+    follows: they do nothing once it comes, and the station says so."""
+    from faceattend_tui.tui import keys
+
+    monkeypatch.setattr(keys, "TYPED_AHEAD_FOR", 0.0)  # ten seconds, in the station
+    async with mark_dialog_with_pin(station, notifications=True) as pilot:
+        app = pilot.app
+        burst(app, [*"doctor", "tab", *"246813", "enter", "down", "m"])
+        await keys_handled(pilot)
+        await answered_calls(pilot, ("station-call",))
+        await until(pilot, lambda: "the 2 keys pressed while the station" in screen_text(app))  # a toast
+        assert type(app.screen).__name__ == "Screen"
+        assert [mark.person_id for mark in station.store.marks(station.active.id)] == ["S3"]

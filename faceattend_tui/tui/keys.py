@@ -8,7 +8,7 @@ next (which then acted on the row above), a list opened by Enter taking the focu
 for it. Here each key waits its turn: until what the keys before it set going is done (the widgets'
 messages, then what those asked of the app, such as a change of focus); its binding then runs as the
 key is read, tried from the focused widget out as Textual does; and keys typed while a list dialog reads
-what it lists wait for its rows.
+what it lists wait for its rows, those typed while the station answers a dialog for its answer.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import time
 from collections import deque
 from typing import TYPE_CHECKING, ClassVar
 
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 
 KEYS_CATCH_UP = 1.0  # seconds a key waits at most for the keys typed before it to reach the focused widget
 UNHELD = ("escape", "ctrl+q")  # keys that go at once even while a dialog is busy
+TYPED_AHEAD_FOR = 10.0  # seconds: keys held longer for a station's answer were not typed ahead for what follows
 
 
 class Palette(CommandPalette):
@@ -70,8 +72,10 @@ class KeysInOrder(App[None]):
 
     def __init__(self) -> None:
         super().__init__()
-        self.held_keys: list[events.Key] | None = None  # typed while a list dialog reads its rows
+        self.held_keys: list[events.Key] | None = None  # typed while a dialog is busy (see `held_while_busy`)
         self.holding_for: Dialog[object] | None = None
+        self.held_for_answer = False  # held while the station had the dialog's request
+        self.held_since = 0.0
         self.typed: deque[events.Key] = deque()  # read, waiting for their turn
         self.in_turn: events.Key | None = None
 
@@ -115,7 +119,7 @@ class KeysInOrder(App[None]):
         if isinstance(event, events.Key) and not event.is_forwarded:
             if isinstance(self.screen, Dialog):
                 self.screen.key_typed()
-            if await self.waits_for_rows(event):
+            if await self.held_while_busy(event):
                 return
             command = self.command_at_once(event.key)
             if command is not None:
@@ -140,10 +144,12 @@ class KeysInOrder(App[None]):
             field.replace(event.character, *field.selection)
         return True
 
-    async def waits_for_rows(self, event: events.Key) -> bool:
-        """Whether the key waits, with those before it, while the list dialog on top is still to show its
-        rows ("hx" exported nothing, "hv" voided nothing, Enter on a person then "c" lost the c). Escape and
-        Ctrl+Q are never held: they go at once and drop what waited."""
+    async def held_while_busy(self, event: events.Key) -> bool:
+        """Whether the key waits, with those before it, while the dialog on top is busy: a list still to show
+        its rows ("hx" exported nothing, "hv" voided nothing, Enter on a person then "c" lost the c), or a
+        request with the station (two marks typed in one burst went both to the first person, or the second
+        one's keys opened other dialogs, a PIN landing in a visible field). Escape and Ctrl+Q are never
+        held: they go at once and drop what waited."""
         if self.held_keys is not None and (self.screen is not self.holding_for or not self.holding_for.busy):
             await self.release_held()  # the dialog closed or settled meanwhile
         if event.key in UNHELD:
@@ -153,13 +159,25 @@ class KeysInOrder(App[None]):
             screen = self.screen
             if not (isinstance(screen, Dialog) and screen.busy):
                 return False
-            self.held_keys, self.holding_for = [], screen
+            self.held_keys, self.holding_for, self.held_for_answer = [], screen, screen.working
+            self.held_since = time.monotonic()
             screen.when_settled(self.release_held)
         self.held_keys.append(event)
         return True
 
     async def release_held(self) -> None:
-        keys, self.held_keys, self.holding_for = self.held_keys or [], None, None
+        """The keys held go on in order. Those held for an answer are dropped, and this said, where it left the
+        dialog open (a refusal) or was long in coming (pressed while a roster import ran, not typed ahead)."""
+        keys, held_for = self.held_keys or [], self.holding_for
+        self.held_keys, self.holding_for = None, None
+        if keys and self.held_for_answer and held_for is not None:
+            if held_for is self.screen:
+                held_for.keys_dropped(len(keys))
+                return
+            if time.monotonic() - self.held_since > TYPED_AHEAD_FOR:
+                self.notify(f"the {len(keys)} keys pressed while the station was busy were not used",
+                            severity="warning")
+                return
         for key in keys:
             await self.handle(key)
             await self.caught_up(self.screen)  # a dialog the key opened is mounted and focused

@@ -281,6 +281,7 @@ class Dialog(ModalScreen[Any], Generic[RequestT]):
         self.on_settled: list[Callable[[], Awaitable[None]]] = []  # run once settled (see `busy`)
         self.reads_started = False
         self.closing: tuple[Any] | None = None  # the answer of a dialog to close once nothing covers it
+        self.error_said = ""
 
     def title_text(self) -> str:
         return ""
@@ -423,6 +424,12 @@ class Dialog(ModalScreen[Any], Generic[RequestT]):
             self.dismiss(message.result)
         else:
             self.refused(message.refusal, message.about_pin)
+        self.settled()
+
+    def keys_dropped(self, count: int) -> None:
+        """Keys typed while the station had the request, which it refused: typed for what was to follow, they
+        are not used here (a name typed into the PIN field, an Enter sending it again) and this is said."""
+        self.error(f"{self.error_said}; the {count} keys typed after OK were not used")
 
     def refused(self, text: str, about_pin: bool = True) -> None:
         """The station said no: its reason in the dialog, everything kept, but the PIN when it was the
@@ -440,6 +447,7 @@ class Dialog(ModalScreen[Any], Generic[RequestT]):
 
     def error(self, text: str) -> None:
         self.saying_reading = False
+        self.error_said = text
         self.query_one("#dialog-error", Static).update(Text(text, style="bold red"))
 
     # -- reading what the dialog shows, in threads
@@ -513,9 +521,10 @@ class Dialog(ModalScreen[Any], Generic[RequestT]):
 
     @property
     def busy(self) -> bool:
-        """Whether keys typed now would act on rows not there yet: a list's rows still to be read, or their
-        reading not begun. (While a request is with the station, keys go on at once: nothing waits.)"""
-        return self.NEEDS_DATA and (self.reading or not self.reads_started)
+        """Whether keys typed now must wait: a request is with the station (they were typed for what follows
+        its answer: the screen beneath, or the next dialog), or a list's rows are still to be read, or their
+        reading not begun (they would act on rows not there yet)."""
+        return self.working or (self.NEEDS_DATA and (self.reading or not self.reads_started))
 
     def when_settled(self, callback: Callable[[], Awaitable[None]]) -> None:
         """Run `callback` (on the screen's thread) once the dialog is no longer busy."""

@@ -732,3 +732,48 @@ def test_an_erasure_a_shared_database_notes_is_not_said_of_someone_added_again_s
         store.set_setting(ERASING_SETTING, {"S1042": begun})  # its time alone: said, with that time
         (line,) = shared_erasures_cut_short(tmp_path / "elsewhere", store)
         assert "the erasure of S1042 begun 2999-01-01 08:00 was cut short" in line
+
+
+def test_a_sheet_made_from_records_read_before_an_erasure_is_removed_not_left_naming_them(data, monkeypatch):
+    """A nightly export read the log, an admin erased Ann, then the export wrote its sheet: after the erasure
+    had looked for sheets, so hers stayed in it with every check-in, and nothing said so."""
+    from faceattend_tui.attendance import ExportError
+    from faceattend_tui.attendance import export as export_module
+
+    with open_store(data, clock=FakeClock()) as store:
+        a_term(Attendance(store, user="teacher"))
+    render = export_module.render
+
+    def erased_meanwhile(*args):
+        with open_store(data) as writer:
+            Attendance(writer, user="admin").remove_person("S1042", erase=True, user="admin")
+        return render(*args)
+
+    monkeypatch.setattr(export_module, "render", erased_meanwhile)
+    folder = data / "exports"
+    with (backends.open_snapshot(data, database=DATABASES.get(data, "")) as snapshot,
+          pytest.raises(ExportError, match="erased .* while it was written: .* was removed; export again")):
+        export_attendance(snapshot, folder, ExportOptions("csv"), session_id=1)
+    assert list(folder.iterdir()) == []
+    monkeypatch.setattr(export_module, "render", render)  # exported again: without her
+    with backends.open_snapshot(data, database=DATABASES.get(data, "")) as snapshot:
+        sheet = export_attendance(snapshot, folder, ExportOptions("csv"), session_id=1)
+        assert "export.failed" in [entry.action for entry in snapshot.audit_log()]
+    assert "S1042" not in sheet.read_text(encoding="utf-8") and "S1043" in sheet.read_text(encoding="utf-8")
+
+
+def test_an_erasure_finds_a_sheet_written_elsewhere_while_it_ran(tmp_path, capsys, monkeypatch):
+    """An export with --out, audited while the erasure ran but before its records went, was not named: the
+    erasure had read the audit's sheets at its start."""
+    data = bob_came_to(tmp_path / "data", "Maths")
+    elsewhere = tmp_path / "nightly.csv"
+    remove = Attendance.remove_person
+
+    def exported_meanwhile(self, *args, **kwargs):
+        assert main(["export", "--session", "1", "--out", str(elsewhere), "--data", str(data)]) == 0
+        return remove(self, *args, **kwargs)
+
+    monkeypatch.setattr(Attendance, "remove_person", exported_meanwhile)
+    assert main(["people", "remove", "S2", "--erase", "--data", str(data)]) == 1
+    err = capsys.readouterr().err
+    assert "sheets written with --out elsewhere that name them" in err and str(elsewhere) in err

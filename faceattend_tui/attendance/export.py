@@ -464,25 +464,46 @@ def export_sessions(store: Store, sessions: list[Session], path: Path | NewFile 
     summaries = [summarize(store, s, people, records=records[s.id]) for s in sessions]
     data = render(summaries, options, store.now())
     return write_audited(store, path, data, "export", {"format": options.fmt, "sessions": [s.id for s in sessions]},
-                         user)
+                         user, made_from=frozenset(people))
 
 
 def write_audited(store: Store, path: Path | NewFile | NamedFile, data: bytes, action: str, details: dict,
-                  user: str | None) -> Path:
+                  user: str | None, made_from: frozenset[str] = frozenset()) -> Path:
     """Write an export or report and audit it (`details` with the path). A file named by the user is audited
     first: cut short in between (a crash), the audit still says where a sheet may be, and an erasure looks
     there. One in the exports folder is audited once written (its name is known then): one that cannot be
-    audited is removed."""
+    audited is removed. So is one made from the records of people (`made_from`, their ids) of whom one was
+    erased meanwhile: the erasure may have looked for sheets before it was written."""
     if not isinstance(path, NewFile):
-        return _audited_then_written(store, path, data, action, details, user)
-    written = write_output(path, data)
-    try:
-        audit(store, action, {"path": str(written), "out": False, **details}, user)
-    except StoreError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(written)
-        raise ExportError(f"{exc}; the {action} could not be audited, so {written} was removed") from None
+        written = _audited_then_written(store, path, data, action, details, user)
+    else:
+        written = write_output(path, data)
+        try:
+            audit(store, action, {"path": str(written), "out": False, **details}, user)
+        except StoreError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(written)
+            raise ExportError(f"{exc}; the {action} could not be audited, so {written} was removed") from None
+    _none_erased_since(store, made_from, written, action, user)
     return written
+
+
+def _none_erased_since(store: Store, made_from: frozenset[str], written: Path, action: str, user: str | None) -> None:
+    """Remove the sheet just written, and say so, if someone it was made from is no longer in the log."""
+    if not made_from:
+        return
+    try:
+        erased = bool(made_from - store.ids_now())
+        why = "someone in it was erased (or given another id) while it was written"
+    except StoreError as exc:
+        erased, why = True, f"whether someone in it was erased meanwhile could not be read ({exc})"
+    if not erased:
+        return
+    with contextlib.suppress(OSError):
+        os.unlink(written)
+    with contextlib.suppress(StoreError):  # the entry written for it names a file that is not there: said so
+        audit(store, f"{action}.failed", {"path": str(written), "error": why}, user)
+    raise ExportError(f"{why}: {written} was removed; {action} again")
 
 
 def _audited_then_written(store: Store, path: Path | NamedFile, data: bytes, action: str, details: dict,

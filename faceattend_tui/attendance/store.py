@@ -205,6 +205,11 @@ class Store(ABC):
     @abstractmethod
     def person(self, person_id: str) -> Person | None: ...
 
+    def ids_now(self) -> set[str]:
+        """The ids of everyone in the log as it is now, whoever wrote it since this store read it (an erasure
+        made while a sheet was being written must not leave its person in the sheet)."""
+        return {person.id for person in self.people()}
+
     def hold_person(self, person_id: str) -> bool:
         """Whether the person is in the log, kept there until this batch ends: in a shared log an erasure
         at another door waits for it, or it waits for the erasure and finds them gone. One writer here."""

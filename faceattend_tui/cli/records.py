@@ -296,6 +296,7 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     if getattr(args, "hours", False):
         return hours_report(args, settings, start, end, target)
     with read_after_asking(settings, "export") as (store, actor):
+        made_from = frozenset(p.id for p in store.people())  # read before the report: see write_audited
         try:
             report = build_report(store, start, end, args.group, settings.timezone, settings.locale,
                                   voided=args.voided)
@@ -319,7 +320,7 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
             report_json(report, store.now(), by)
         details = {"format": args.format, "from": str(start), "to": str(end), "group": report.group, "by": by}
         path = write_report(store, target or report_name(start, end, report.group, args.format, by), text,
-                            settings, details, actor)
+                            settings, details, actor, made_from)
     people = "" if by == "session" else f"{plural(len(report.people), 'person', 'people')}, "  # rows it holds
     say(f"wrote {path}: {people}{plural(len(report.sessions), 'session')}" + running_note(report, "; "))
     return EXIT_OK
@@ -352,6 +353,7 @@ def hours_report(args: argparse.Namespace, settings: Settings, start: date, end:
                            EXIT_USAGE)
     with snapshot(settings) as store:
         actor = acting(store, "export")
+        made_from = frozenset(p.id for p in store.people())  # read before the report: see write_audited
         if args.group and not any(same(g, args.group) for p in store.people() for g in p.all_groups()):
             raise nobody_in(store, args.group, settings.locale)
         lines = hours_between(store, start, end, settings.out_after, args.group, settings.locale,
@@ -362,7 +364,8 @@ def hours_report(args: argparse.Namespace, settings: Settings, start: date, end:
         text = hours_csv(lines, settings.timezone, not args.no_bom) if args.format == "csv" else \
             hours_json(lines, start, end, store.now(), settings.timezone, settings.locale)
         details = {"format": args.format, "from": str(start), "to": str(end), "group": args.group, "hours": True}
-        path = write_report(store, target or f"hours_{start}_{end}.{args.format}", text, settings, details, actor)
+        path = write_report(store, target or f"hours_{start}_{end}.{args.format}", text, settings, details, actor,
+                            made_from)
     checks = sum(bool(line.check) for line in lines)
     say(f"wrote {path}: {plural(len(lines), 'day')} of {plural(len({d.person.id for d in lines}), 'person', 'people')}"
         + (f"; {plural(checks, 'day')} to check (see the check column)" if checks else ""))
@@ -379,11 +382,12 @@ def nobody_in(store: Store, group: str, locale: str | None = None, when: str = "
 
 
 def write_report(store: Store, target: NamedFile | str, text: str, settings: Settings, details: dict,
-                 actor: str) -> Path:
+                 actor: str, made_from: frozenset[str]) -> Path:
     """Write a report to the file asked for or a new file of this name in the exports, audited."""
     try:
         where = target if isinstance(target, NamedFile) else new_output(settings.exports_dir, target)
-        return write_audited(store, where, text.encode("utf-8", "backslashreplace"), "report", details, actor)
+        return write_audited(store, where, text.encode("utf-8", "backslashreplace"), "report", details, actor,
+                             made_from)
     except ExportError as exc:
         raise CommandError(str(exc)) from None
 

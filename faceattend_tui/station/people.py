@@ -428,7 +428,6 @@ def remove_person(attendance: Attendance, settings: Settings, person: Person, *,
     entries = attendance.store.audit_log() if erase else []  # read once: names, and sheets written elsewhere
     names = known_names(entries, person) | {n for n in more_names if n.strip()} if erase else frozenset()
     others = frozenset(p.name for p in attendance.store.people() if p.id != person.id) if erase else frozenset()
-    written = written_elsewhere(entries, settings)
     if erase:  # kept until the erasure is whole: one cut short is said at the next start, and by doctor
         when = datetime.now().astimezone().isoformat(timespec="seconds")
         note_erasure(settings.data, person.id, Begun(when, tuple(sorted(names)), person.folder or "",
@@ -448,13 +447,16 @@ def remove_person(attendance: Attendance, settings: Settings, person: Person, *,
         return Removal(person, linked=outside)
     earlier = earlier_ids((entry.details for entry in entries), person.id) - {person.id}
     target = Target(person.id, names, token, frozenset(earlier), others)
-    removal = _rest_of_erasure(attendance, settings, target, person.folder or "", exports, user, written)
+    removal = _rest_of_erasure(attendance, settings, target, person.folder or "", exports, user)
     return dataclasses.replace(removal, person=person, linked=outside, copies=copies)
 
 
 def _rest_of_erasure(attendance: Attendance, settings: Settings, target: Target, folder: str, exports: bool,
-                     user: str | None, written: list[Path]) -> Removal:
-    """An erasure once the log no longer names them: its sheets, the station's logs, and what still names them."""
+                     user: str | None) -> Removal:
+    """An erasure once the log no longer names them: its sheets, the station's logs, and what still names them.
+    The sheets written elsewhere are read from the audit now: one an export made from the records before they
+    went, audited since, is found (one written after this looks is removed by its export: see write_audited)."""
+    written = written_elsewhere(attendance.store.audit_log(), settings)
     backups = files_naming(log_copies(settings.data), target)
     cleaned = audited(attendance, clean_exports(settings, target, exports), target.token, user)
     logs = scrub_logs(settings.data, target, frozenset(filter(None, [folder])))
@@ -583,8 +585,7 @@ def erase_from_exports(attendance: Attendance, settings: Settings, person_id: st
     given = frozenset(n for n in [*names, *(begun.names if begun else ())] if n.strip())
     target = Target(check_person_id(person_id), given, token, others=others)
     if begun is not None:
-        return _rest_of_erasure(attendance, settings, target, begun.folder, True, None,
-                                written_elsewhere(entries, settings))
+        return _rest_of_erasure(attendance, settings, target, begun.folder, True, None)
     cleaned = audited(attendance, clean_exports(settings, target, True), target.token, None)
     if settings.database:  # one begun by a command given the database alone: finished now
         note_erasure(settings.data, person_id, None, attendance.store)

@@ -32,6 +32,19 @@ def default_path(data_root: str | os.PathLike) -> Path:
     return Path(data_root) / LOG_NAME
 
 
+def files_as_they_are(*paths: Path) -> tuple[tuple[int, int, int] | None, ...]:
+    """What tells whether these files were written since (inode, size, modification time; None: missing)."""
+    found: list[tuple[int, int, int] | None] = []
+    for path in paths:
+        try:
+            stat = os.stat(path)
+        except OSError:
+            found.append(None)
+            continue
+        found.append((stat.st_ino, stat.st_size, stat.st_mtime_ns))
+    return tuple(found)
+
+
 def load_log(path: Path) -> dict | None:
     """Parse and shape-check the log; None when it does not exist."""
     try:

@@ -30,6 +30,7 @@ from .files import (
     UNCHANGED,
     MemoryStorage,
     cut_torn_tail,
+    files_as_they_are,
     load_log,
     read_lines,
     schema_version_of,
@@ -73,6 +74,7 @@ class Journaled:
     _fresh: bool
     _upgraded_from: int | None
     _pending_lines: bool
+    _read_as: tuple[tuple[int, int, int] | None, ...]  # the journal and the file as they were when read
 
     if TYPE_CHECKING:
         def now(self) -> datetime: ...
@@ -84,6 +86,7 @@ class Journaled:
 
     def _load(self) -> None:
         """Read the journal, then the file (so a fold in between loses nothing), and index them."""
+        self._read_as = files_as_they_are(self.journal_path, self.path)
         lines = read_lines(self.journal_path, "journal")
         document = load_log(self.path)
         self._fresh = document is None

@@ -35,7 +35,7 @@ from faceattend_tui.files import make_private_dir
 
 from ..common import Clock, aware, local_now
 from ..store import Store, StoreError
-from .files import default_path
+from .files import default_path, files_as_they_are
 from .journal import Journaled
 from .queries import PeopleAndSessions, Records
 from .tables import Op, Tables
@@ -67,6 +67,16 @@ class TinyStore(PeopleAndSessions, Records, Tables, Journaled, Store):
 
     def now(self) -> datetime:
         return aware(self._clock())
+
+    def ids_now(self) -> set[str]:
+        """A snapshot reads the log again where its files changed since (a writer's log is always now)."""
+        if not self.read_only or files_as_they_are(self.journal_path, self.path) == self._read_as:
+            return super().ids_now()
+        fresh = TinyStore(self.path, clock=self._clock, read_only=True)
+        try:
+            return {person.id for person in fresh.people()}
+        finally:
+            fresh.close()
 
 
 def open_store(data_root: str | os.PathLike, *, clock: Clock | None = None) -> TinyStore:

@@ -376,11 +376,13 @@ def test_a_check_in_the_disk_refused_keeps_its_own_time(station, monkeypatch):
     (problem,) = drain(station)
     assert "kept and written as soon as the disk allows" in problem.message
     assert drain(station) == []  # tried again, said once
+    assert station.live.unsaved == 1  # the header says so while it waits (the toast goes after a while)
     monkeypatch.setattr(station.store, "record_checkin", real)
     station.worker.checkin("Ann", when=first_seen + 300)  # five minutes later: past the late limit
     updates = [u for u in drain(station) if isinstance(u, CheckinShown)]
     assert updates[0].new and updates[0].time.timestamp() == pytest.approx(first_seen)
     assert station.summary().present == ["Ann"]  # on time, as she was
+    assert station.live.unsaved == 0
 
 
 def test_check_ins_the_disk_still_refuses_at_exit_are_named_not_dropped_silently(tmp_path, monkeypatch):

@@ -2247,3 +2247,21 @@ async def test_keys_pressed_while_an_answer_took_long_are_not_used_later(station
         await until(pilot, lambda: "the 2 keys pressed while the station" in screen_text(app))  # a toast
         assert type(app.screen).__name__ == "Screen"
         assert [mark.person_id for mark in station.store.marks(station.active.id)] == ["S3"]
+
+
+async def test_check_ins_the_disk_refuses_are_said_in_the_header_while_they_wait(station, monkeypatch):
+    """The disk refused Ann's check-in: a toast said so and went, and she stayed "absent" with nothing on
+    screen to say that her arrival was waiting to be written."""
+    from faceattend_tui.attendance import StoreError
+
+    real = station.store.record_checkin
+    monkeypatch.setattr(station.store, "record_checkin",
+                        lambda c: (_ for _ in ()).throw(StoreError("No space left on device")))
+    app = StationApp(station)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await start_session(pilot, "Physics")
+        station.worker.checkin("Ann Lee")
+        await until(pilot, lambda: "1 check-in waiting for the disk" in str(app.query_one("#header").render()))
+        monkeypatch.setattr(station.store, "record_checkin", real)
+        await until(pilot, lambda: "waiting for the disk" not in str(app.query_one("#header").render()))
+        assert [row[0] for row in table_rows(app, "#live-table")] != []

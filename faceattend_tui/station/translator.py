@@ -92,7 +92,9 @@ class Translator(StationState):
         retries, self._unsaved = self._unsaved, []
         updates += self._handled(retries, retried=True)  # before the timetable may close their session
         updates += self._left_running_updates() + self._timetable_updates() + self._sheet_updates()
-        return updates + self._handled(self._worker().poll(timeout), retried=False)
+        updates += self._handled(self._worker().poll(timeout), retried=False)
+        self.live.unsaved = len(self._unsaved)  # the header says so for as long as they wait
+        return updates
 
     def stop_recognition(self) -> list[Update]:
         """Stop the worker now (a run about to stop its session): what it saw after the last poll is

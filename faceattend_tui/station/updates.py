@@ -108,6 +108,7 @@ class LiveState:
     preview: str = "off"
     busy: str = ""
     database: str = ""  # a shared log's state: "database online", "database offline, 3 waiting"
+    unsaved: int = 0  # check-ins the disk refused, kept in memory and tried again at each poll
 
 
 DATABASE_ONLINE = "database online"  # a shared log's state in the header, when it answers

@@ -14,7 +14,7 @@ from textual.containers import Vertical
 from textual.widgets import Input, Static
 
 from faceattend_tui.station import LiveState, RosterRow
-from faceattend_tui.text import clock_of, collation, deadline_text
+from faceattend_tui.text import clock_of, collation, deadline_text, plural
 from faceattend_tui.tui.fasttable import Cell, FastTable, cell_text, shortened
 
 if TYPE_CHECKING:
@@ -77,6 +77,8 @@ def camera_line(station_name: str, live: LiveState) -> str:
     if live.camera == "live" and live.blank:
         fps += ", [$warning]blank picture (lens covered? no signal?)[/]"
     parts = [f"camera [{colour}]{live.camera}[/]{fps}"]
+    if live.unsaved:  # people seen and not on disk yet: absent in the panes until written
+        parts.append(f"[$error]{plural(live.unsaved, 'check-in')} waiting for the disk[/]")
     if live.camera_detail and live.camera != "live":
         parts.append(f"[{colour}]{escape(live.camera_detail)}[/]")
     if live.busy:

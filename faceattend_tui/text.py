@@ -94,6 +94,8 @@ def spelling_key(name: str) -> str:
     """A name as spelt, for finding it written elsewhere: case, spacing, a hyphen or a space, accents
     composed or apart, width ("ｼﾛｳ") and the kind of apostrophe aside, but every letter kept ("O’Brien"
     is "o'brien"; Thư is not Thu, Groß is not Gross)."""
+    if not name.isascii():  # a joiner that joins nothing, a zero-width space: not part of the spelling
+        name = "".join(ch for i, ch in enumerate(name) if unicodedata.category(ch) != "Cf" or needed_joiner(name, i))
     text = unicodedata.normalize("NFKC", name).translate(APOSTROPHES)
     return " ".join(HYPHENS.sub(" ", text).split()).lower()
 
@@ -139,6 +141,26 @@ def _joins(c: str) -> bool:
     (not '5°B', '©' or '^', where it only hides a difference)."""
     point = ord(c)
     return any(low <= point <= high for low, high in JOINING)
+
+
+# written together in one name (kanji, kana, the iteration mark of 佐々木, the long vowel of ユーコ): one script here
+EAST_ASIAN = {"CJK", "HIRAGANA", "KATAKANA", "HANGUL", "IDEOGRAPHIC", "KATAKANA-HIRAGANA", "HALFWIDTH"}
+
+
+def scripts(name: str) -> set[str]:
+    """The writing systems of a name's letters (LATIN, CYRILLIC, GREEK ...; kana and kanji as one)."""
+    found = {unicodedata.name(ch, "?").split()[0] for ch in unicodedata.normalize("NFKC", name) if ch.isalpha()}
+    return {"EAST ASIAN" if s in EAST_ASIAN else s for s in found} - {"MODIFIER", "?"}
+
+
+_NOT_IN_A_WORD = re.compile(r"[\W_]+")  # spaces, hyphens, brackets, apostrophes (marks too: fewer letters, no harm)
+
+
+def mixed_word(name: str) -> str:
+    """The first word of `name` whose letters come from several alphabets ("Аnna" with a Cyrillic А reads
+    as Anna everywhere, and is found by nobody who types it), "" when none: a name may be written in two
+    ("Анна (Anna)"), a word is not."""
+    return next((word for word in _NOT_IN_A_WORD.split(name) if len(scripts(word)) > 1), "")
 
 
 def needed_joiner(text: str, i: int) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime, timezone
 
 import pytest
 from fakes import a_lesson_of_3a
@@ -331,3 +331,14 @@ def test_a_virama_is_part_of_the_word_where_accents_are_not():
     assert not text.same("कक्षा 5", "ककषा 5") and text.same("कक्षा 5", "कक्षा 5 ")
     assert text.fold("क्ष") != text.fold("कष") and text.fold("Céline") == "celine"
 
+
+
+def test_a_name_stored_with_a_joiner_between_latin_letters_is_found_as_typed():
+    """An older version kept a zero-width joiner inside "José" (copied from a web page): `people edit "José
+    Ruiz"` said there was no such person while the list showed him."""
+    from faceattend_tui.attendance.models import Person
+    from faceattend_tui.attendance.sessions import find_person
+
+    jose = Person("S31", "Jo\u200dsé Ruiz", datetime(2026, 9, 1, tzinfo=timezone.utc))
+    assert find_person({"S31": jose}, "José Ruiz") is jose
+    assert text.spelling_key("علی\u200cرضا") != text.spelling_key("علیرضا")  # a Persian non-joiner is spelling

@@ -171,9 +171,12 @@ def test_what_spreadsheets_and_web_pages_leave_in_a_roster_is_taken_in_stride(tm
     """An empty cell at a line's end, a zero-width space copied from a web page: not a problem."""
     roster = write(tmp_path, "id,name,groups\nS1,Ann Lee,3A,\nS2,Bob\u200b Marr\ufeff,3B, ,\n")
     assert rows(roster) == [(2, "S1", "Ann Lee", ("3A",)), (3, "S2", "Bob Marr", ("3B",))]
-    # a soft hyphen, tag characters, a no-break space: a name that looks like Ann Lee is Ann Lee
-    roster = write(tmp_path, "id,name\nS3,A\u00adnn\U000e0041 Lee\nS4,Ann\u00a0Lee\nS5,Mahs\u200cid\n", "alike.csv")
-    assert rows(roster) == [(2, "S3", "Ann Lee", None), (3, "S4", "Ann Lee", None), (4, "S5", "Mahs\u200cid", None)]
+    # a soft hyphen, tag characters, a no-break space, a joiner between Latin letters (it joins nothing there):
+    # a name that looks like Ann Lee is Ann Lee; a Persian name keeps the non-joiner its letters need
+    roster = write(tmp_path, "id,name\nS3,A\u00adnn\U000e0041 Lee\nS4,Ann\u00a0Lee\nS5,Mahs\u200cid\n"
+                             "S6,\u0639\u0644\u06cc\u200c\u0631\u0636\u0627\n", "alike.csv")
+    assert rows(roster) == [(2, "S3", "Ann Lee", None), (3, "S4", "Ann Lee", None), (4, "S5", "Mahsid", None),
+                            (5, "S6", "\u0639\u0644\u06cc\u200c\u0631\u0636\u0627", None)]
     assert problems(write(tmp_path, "id,name\nS1,Ann Lee,3A\n", "more.csv")) == [
         "line 2: more cells than columns (a comma inside a cell needs quotes)"]
     assert problems(write(tmp_path, f"id,name\nS1,{'A' * 201}\n", "long.csv")) == [
@@ -283,3 +286,16 @@ def test_a_joiner_beside_latin_letters_is_dropped_but_one_a_script_needs_stays(t
         "क\u094d\u200dष", "choir \U0001f469\u200d\U0001f3a4", "cats \U0001f408\u200d\u2b1b")
     assert clean_groups(["5★\u200dB", "3A ✓\u200d", "choir \u200d\U0001f3a4"]) == ("5★B", "3A ✓", "choir \U0001f3a4")
     assert clean_groups(["അവന്\u200d 2", "3B हिं\u200d"]) == ("അവന്\u200d 2", "3B हिं")  # a chillu; after a mark
+
+
+def test_a_name_with_a_word_in_two_alphabets_is_refused_a_name_in_two_is_not(tmp_path):
+    """"Аnna Petrova" with a Cyrillic А (a Russian keyboard layout) was imported: it reads as Anna Petrova
+    everywhere, yet staff typing Anna Petrova to enrol her found nobody and made a second person."""
+    mixed = write(tmp_path, "id,name\nS1,Ann Lee\nS2,\u0410nna Petrova\nS3,\u041c\u0430ria Lopez\n", "mixed.csv")
+    assert problems(mixed) == [
+        "line 3: the name 'Аnna Petrova': the word 'Аnna' mixes letters of several alphabets (CYRILLIC, LATIN), "
+        "so it reads as another name that nobody typing it finds; write each word in one alphabet",
+        "line 4: the name '\u041c\u0430ria Lopez': the word '\u041c\u0430ria' mixes letters of several alphabets "
+        "(CYRILLIC, LATIN), so it reads as another name that nobody typing it finds; write each word in one alphabet"]
+    both = write(tmp_path, "id,name\nS2,Анна (Anna) Petrova\nS4,田中さくら\nS5,Ann 👩‍💻 Lee\n", "both.csv")
+    assert [name for _, _, name, _ in rows(both)] == ["Анна (Anna) Petrova", "田中さくら", "Ann 👩‍💻 Lee"]

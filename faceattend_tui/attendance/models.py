@@ -27,15 +27,16 @@ from typing import Any, Literal, get_args
 from faceattend_tui.errors import InputError
 from faceattend_tui.text import (  # noqa: F401 (plural, printable: here for the layers above)
     HIDDEN,
-    JOINERS,
     composed,
     fold,
     is_word,
+    mixed_word,
     needed_joiner,
     not_utf8,
     plural,
     printable,
     same,
+    scripts,
 )
 
 from .common import from_iso, to_iso
@@ -95,23 +96,28 @@ def check_text(value: str, what: str) -> str:
 MAX_NAME_LENGTH = 200  # characters of a person's name
 
 
-def visible(value: str, group: bool = False) -> str:
+def visible(value: str) -> str:
     """`value` without the format characters that show nothing: zero-width spaces a web page leaves, a file's
     byte-order mark, soft hyphens, tag characters ("Ann Lee" and a copy with them looked the same and listed
-    apart). The joiners some scripts need stay, and so do direction controls, which check_text refuses; in
-    a `group`'s name only a joiner beside such a script's letters stays (after '3A' it only hides one)."""
+    apart). Direction controls stay (check_text refuses them), and so do the joiners a script or an emoji
+    needs, beside its letters; elsewhere (between the o and s of José, after 3A) a joiner only hides a difference."""
     if value.isascii():  # nothing in ASCII is such a character
         return value
     return "".join(ch for i, ch in enumerate(value) if unicodedata.category(ch) != "Cf" or HIDDEN.match(ch)
-                   or (needed_joiner(value, i) if group else ch in JOINERS))
+                   or needed_joiner(value, i))
 
 
 def clean_name(value: str, what: str) -> str:
     """A name as stored: invisible spaces dropped, spaces made single, accents composed (a Mac writes
-    them apart), checked for control characters and length."""
+    them apart), checked for control characters, length and a word written in two alphabets."""
     name = check_text(composed(" ".join(visible(value).split())), what)
     if len(name) > MAX_NAME_LENGTH:
         raise InputError(f"{what} '{printable(name[:24])}...' is longer than {MAX_NAME_LENGTH} characters")
+    word = mixed_word(name)
+    if word:
+        raise InputError(f"{what} '{printable(name)}': the word '{printable(word)}' mixes letters of several "
+                         f"alphabets ({', '.join(sorted(scripts(word)))}), so it reads as another name that "
+                         "nobody typing it finds; write each word in one alphabet")
     return name
 
 
@@ -130,7 +136,7 @@ def clean_groups(groups: Iterable[str]) -> tuple[str, ...]:
     over MAX_GROUP_LENGTH characters."""
     out: list[str] = []
     for group in groups:
-        name = composed(" ".join(visible(str(group), group=True).split()))  # a zero-width space: the same group
+        name = composed(" ".join(visible(str(group)).split()))  # a zero-width space: the same group
         if len(name) > MAX_GROUP_LENGTH:
             raise InputError(f"group '{printable(name[:24])}'... is longer than {MAX_GROUP_LENGTH} characters")
         check_text(name, "group")
@@ -154,7 +160,7 @@ def group_as_read(value: Any) -> str | None:
     """A session's group as stored, without characters that show nothing (a log of an earlier version
     kept them): it is then the group its people are in (one of nothing else is left as it was)."""
     group = _opt_str(value)
-    return group if group is None or group.isascii() else (" ".join(visible(group, group=True).split()) or group)
+    return group if group is None or group.isascii() else (" ".join(visible(group).split()) or group)
 
 
 def _opt_str(value: Any) -> str | None:

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Literal, get_args
 
 from faceattend_tui.errors import InputError
-from faceattend_tui.text import APOSTROPHES
+from faceattend_tui.text import APOSTROPHES, scripts
 
 from .common import from_iso, to_iso
 from .models import AuditEntry
@@ -181,9 +181,7 @@ def name_key(name: str) -> str:
     return " ".join(seen.casefold().split())
 
 
-# written together in one name (kanji, kana, the iteration mark of 佐々木, the long vowel of ユーコ): one script here
 MAX_NAME = 64  # characters: María de los Ángeles Fernández-Gómez fits
-EAST_ASIAN = {"CJK", "HIRAGANA", "KATAKANA", "HANGUL", "IDEOGRAPHIC", "KATAKANA-HIRAGANA", "HALFWIDTH"}
 NAME_MARKS = " .-_'’·・׳״‧\u200c\u200d"  # besides letters and digits: O'Brien, ジョン・スミス, ג׳ון, 黃‧小明, علی‌رضا
 
 
@@ -193,12 +191,6 @@ def name_shape(name: str) -> bool:
     def fits(ch: str) -> bool:
         return ch.isalnum() or unicodedata.category(ch).startswith("M") or ch in NAME_MARKS
     return 1 <= len(name) <= MAX_NAME and name[0].isalnum() and all(fits(ch) for ch in name)
-
-
-def scripts(name: str) -> set[str]:
-    """The writing systems of a name's letters (LATIN, CYRILLIC, GREEK ...; kana and kanji as one)."""
-    found = {unicodedata.name(ch, "?").split()[0] for ch in unicodedata.normalize("NFKC", name) if ch.isalpha()}
-    return {"EAST ASIAN" if s in EAST_ASIAN else s for s in found} - {"MODIFIER", "?"}
 
 
 def check_name(name: str) -> str:

@@ -80,7 +80,7 @@ class Slot:
     @classmethod
     def from_doc(cls, doc: dict) -> Slot:
         end = END_OF_DAY if doc["end"] == "24:00" else time.fromisoformat(doc["end"])
-        group = " ".join(visible(str(doc.get("group") or ""), group=True).split()) or None  # as a person's group
+        group = " ".join(visible(str(doc.get("group") or "")).split()) or None  # as a person's group
         return cls(str(doc["name"]), group, int(doc["weekday"]), time.fromisoformat(doc["start"]), end,
                    _opt_float(doc.get("late_after")), doc.get("station") or None)
 
@@ -195,7 +195,7 @@ def _slot(cells: dict[str, str]) -> Slot:
     except ValueError:
         raise InputError(f"late_after is minutes, not {late!r}") from None
     late_after = checked_late_after(late_after, "late_after")
-    group = check_text(" ".join(visible(cells["group"], group=True).split()), "the group") or None  # as a person's
+    group = check_text(" ".join(visible(cells["group"]).split()), "the group") or None  # as a person's
     station = check_text(cells.get("station") or "", "the station") or None
     return Slot(name, group, parse_weekday(cells["weekday"]), start, end, late_after, station)
 

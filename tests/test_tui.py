@@ -1824,17 +1824,8 @@ async def test_lists_show_whole_statuses_and_tell_namesakes_apart(tmp_path):
     the name of its photo folder."""
     import time
 
-    names = ["Ann Lee", "Ann Lee", "Bob Marr"]
-    enroll_fake_people(tmp_path, ["ann-1", "ann-2", "bob"])
     (tmp_path / "faceattend.toml").write_text('absence_codes = "school-trip, school-sick"\n')
-    with open_store(tmp_path, clock=StepClock()) as store:
-        att = Attendance(store)
-        for number, (name, folder) in enumerate(zip(names, ["ann-1", "ann-2", "bob"], strict=True), start=1):
-            att.add_person(name, person_id=f"S{number}", folder=folder)
-    made = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, user="staff", name="door-1",
-                   clock=StepClock())
-    made.open()
-    try:
+    with station_of(tmp_path, [("Ann Lee", "ann-1"), ("Ann Lee", "ann-2"), ("Bob Marr", "bob")]) as made:
         app = StationApp(made)
         async with app.run_test(size=(80, 24)) as pilot:
             await start_session(pilot, "Physics")
@@ -1856,8 +1847,6 @@ async def test_lists_show_whole_statuses_and_tell_namesakes_apart(tmp_path):
             await pilot.pause()
             assert isinstance(app.screen, MarkScreen) and app.screen.title_text() == "Mark Ann Lee (S2)"
             await pilot.press("escape")
-    finally:
-        made.close()
 
 
 async def test_an_export_from_the_history_names_the_session_by_its_name(station):
@@ -2265,3 +2254,34 @@ async def test_check_ins_the_disk_refuses_are_said_in_the_header_while_they_wait
         monkeypatch.setattr(station.store, "record_checkin", real)
         await until(pilot, lambda: "waiting for the disk" not in str(app.query_one("#header").render()))
         assert [row[0] for row in table_rows(app, "#live-table")] != []
+
+
+@pytest.mark.parametrize("name", ["प्रिया शर्मा", "நான் ராஜா", "မောင်"])
+async def test_a_name_whose_marks_take_a_column_keeps_every_line_of_the_screen_its_width(tmp_path, name):
+    """Hindi, Tamil and Burmese vowel signs take a column on a terminal (and so in tmux) and took none in the
+    screen's own measure: a row was three columns too long, and a pane's lines slid apart."""
+    from faceattend_tui.text import width
+
+    with station_of(tmp_path, [(name, "s1"), ("Bob Marr", "s2")]) as made:
+        app = StationApp(made)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("tab")  # the roster
+            await until(pilot, lambda: "Bob Marr" in screen_text(app))
+            assert [width(line) for line in screen_text(app).splitlines()] == [80] * 24
+
+
+@contextlib.contextmanager
+def station_of(tmp_path, people: list[tuple[str, str]]):
+    """An open station whose people (name, photo folder) have the ids S1, S2 ..."""
+    enroll_fake_people(tmp_path, [folder for _, folder in people])
+    with open_store(tmp_path, clock=StepClock()) as store:
+        att = Attendance(store)
+        for number, (name, folder) in enumerate(people, start=1):
+            att.add_person(name, person_id=f"S{number}", folder=folder)
+    made = Station(load_settings(tmp_path), "demo", worker_factory=FakeWorker, user="staff", name="door-1",
+                   clock=StepClock())
+    made.open()
+    try:
+        yield made
+    finally:
+        made.close()

@@ -28,7 +28,7 @@ from faceattend_tui.tui.closing import ClosesCleanly
 from faceattend_tui.tui.fasttable import FastTable
 from faceattend_tui.tui.keys import KeysInOrder
 from faceattend_tui.tui.screens import KEY_NAMES, DetailScreen, Dialog, HelpScreen, person_details
-from faceattend_tui.tui.terminal import STOP_BEFORE_DRAWN, read_input_leniently, terminal_gone
+from faceattend_tui.tui.terminal import STOP_BEFORE_DRAWN, measure_as_terminals_do, read_input_leniently, terminal_gone
 from faceattend_tui.tui.widgets import LivePane, RosterPane, SessionPane, StatusHeader
 
 if TYPE_CHECKING:
@@ -118,6 +118,7 @@ class StationApp(DialogActions, ClosesCleanly, KeysInOrder):
     def __init__(self, station: Station, pump: bool = True) -> None:
         super().__init__()
         read_input_leniently()  # a byte that is not UTF-8 must not end the station
+        measure_as_terminals_do()  # a Hindi or Tamil name must not push a pane's lines apart
         self.station = station
         self.pump_events = pump
         self.viewing_session: int | None = None  # a past session shown in the session pane

@@ -11,9 +11,13 @@ from __future__ import annotations
 import asyncio
 import codecs
 import functools
+import importlib
 import os
 import signal
+import sys
 import threading
+import types
+import unicodedata
 from collections.abc import Callable
 
 
@@ -32,6 +36,46 @@ def read_input_leniently() -> bool:
         return False
     linux_driver.getincrementaldecoder = lenient_decoder  # type: ignore[assignment]
     return True
+
+
+def measure_as_terminals_do() -> bool:
+    """Give a spacing mark (Hindi's ि, Tamil's ா: Unicode category Mc) the column terminals and tmux give it,
+    where the screen's measure (Rich's) gives none: a row holding प्रिया शर्मा was three columns wider on
+    the terminal than on the screen, and the pane's lines slid apart. False where Rich has no such
+    measure to wrap (another version: its own is kept)."""
+    from rich import cells
+
+    measure = getattr(cells, "get_character_cell_size", None)
+    if measure is None or getattr(measure, "as_terminals", False):
+        return measure is not None
+
+    @functools.lru_cache(maxsize=4096)
+    def columns(character: str, unicode_version: str = "auto") -> int:
+        found = measure(character, unicode_version)
+        return 1 if found == 0 and unicodedata.category(character) == "Mc" else found
+
+    columns.as_terminals = True  # type: ignore[attr-defined]
+    for module in _measuring_modules(cells):
+        setattr(module, "get_character_cell_size", columns)  # noqa: B010 - a name some versions lack
+    cells.cached_cell_len.cache_clear()
+    return True
+
+
+def _measuring_modules(cells: types.ModuleType) -> list[types.ModuleType]:
+    """Rich's cells and the modules that took its measure by name."""
+    found = [cells]
+    for name in ("textual._wrap", "textual.widgets._input"):
+        module = sys.modules.get(name) or _imported(name)
+        if module is not None and hasattr(module, "get_character_cell_size"):
+            found.append(module)
+    return found
+
+
+def _imported(name: str) -> types.ModuleType | None:
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None
 
 
 def size_from_the_terminal() -> None:

@@ -94,9 +94,7 @@ def spelling_key(name: str) -> str:
     """A name as spelt, for finding it written elsewhere: case, spacing, a hyphen or a space, accents
     composed or apart, width ("ｼﾛｳ") and the kind of apostrophe aside, but every letter kept ("O’Brien"
     is "o'brien"; Thư is not Thu, Groß is not Gross)."""
-    if not name.isascii():  # a joiner that joins nothing, a zero-width space: not part of the spelling
-        name = "".join(ch for i, ch in enumerate(name) if unicodedata.category(ch) != "Cf" or needed_joiner(name, i))
-    text = unicodedata.normalize("NFKC", name).translate(APOSTROPHES)
+    text = unicodedata.normalize("NFKC", without_hidden(name)).translate(APOSTROPHES)
     return " ".join(HYPHENS.sub(" ", text).split()).lower()
 
 
@@ -121,9 +119,15 @@ def same(a: str, b: str) -> bool:
 
 def group_key(text: str) -> str:
     """A group's name as `same` compares it."""
-    if not text.isascii():
-        text = "".join(ch for i, ch in enumerate(text) if unicodedata.category(ch) != "Cf" or needed_joiner(text, i))
-    return fold(" ".join(text.split()))
+    return fold(" ".join(without_hidden(text).split()))
+
+
+def without_hidden(text: str) -> str:
+    """`text` without the format characters that show nothing (a zero-width space, a joiner that joins
+    nothing): they are no part of how a name is spelt."""
+    if text.isascii():
+        return text
+    return "".join(ch for i, ch in enumerate(text) if unicodedata.category(ch) != "Cf" or needed_joiner(text, i))
 
 
 JOINERS = "\u200c\u200d"  # zero-width characters some scripts (Persian, Hindi) and emoji need

@@ -14,7 +14,6 @@ import functools
 import importlib
 import os
 import signal
-import sys
 import threading
 import types
 import unicodedata
@@ -65,7 +64,7 @@ def _measuring_modules(cells: types.ModuleType) -> list[types.ModuleType]:
     """Rich's cells and the modules that took its measure by name."""
     found = [cells]
     for name in ("textual._wrap", "textual.widgets._input"):
-        module = sys.modules.get(name) or _imported(name)
+        module = _imported(name)
         if module is not None and hasattr(module, "get_character_cell_size"):
             found.append(module)
     return found
